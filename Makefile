@@ -1,0 +1,38 @@
+# The two commands of the quick start are `make run` and `make test`; both set
+# everything up first (tools/setup.sh: npm toolchain, two virtualenvs).
+SHELL := /bin/bash
+ENV := source tools/env.sh &&
+BROWNIE := .venv/brownie/bin/brownie
+API_PY := .venv/api/bin/python
+
+.PHONY: setup compile run test test-contracts test-api gas bench lint clean
+
+setup:
+	@bash tools/setup.sh
+
+compile: setup
+	@$(ENV) $(BROWNIE) compile
+
+run: setup
+	@bash tools/run.sh
+
+test: setup
+	@$(ENV) bash tools/test.sh
+
+test-contracts: setup
+	@$(ENV) .venv/brownie/bin/python -m pytest tests/contracts -p no:cacheprovider $(ARGS)
+
+test-api: setup
+	@$(ENV) $(API_PY) -m pytest tests/api -p no:cacheprovider $(ARGS)
+
+gas: setup
+	@$(ENV) $(BROWNIE) run scripts/gas_report.py --network development
+
+bench: setup
+	@$(ENV) bash tools/bench.sh
+
+lint: setup
+	@.venv/api/bin/ruff check ledger_api tests/api && .venv/api/bin/mypy ledger_api
+
+clean:
+	rm -rf build .venv node_modules .toolchain

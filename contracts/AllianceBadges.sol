@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
+import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
+
+/// @title AllianceBadges
+/// @notice Achievement and collectible badges (ERC-1155) that the alliance's brands define and issue.
+/// @dev Brand identity and member tiers come from the directory (the alliance ledger). Type ids run from 1;
+/// bit 255 ({REDEEMED_FLAG}) marks the redeemed variant of a collectible whose benefit was used.
+contract AllianceBadges is ERC1155, AccessControl, Pausable, IAllianceBadges {
+    /// @inheritdoc IAllianceBadges
+    uint256 public constant REDEEMED_FLAG = 1 << 255;
+
+    /// @dev Clears {REDEEMED_FLAG}: maps either variant to its base type id.
+    uint256 private constant _TYPE_MASK = ~REDEEMED_FLAG;
+    /// @dev The highest tier (Diamond).
+    uint8 private constant _MAX_TIER = 3;
+
+    IAllianceDirectory private immutable _directory;
+
+    uint256 private _typeCount;
+    mapping(uint256 typeId => BadgeType) private _types;
+    mapping(uint256 typeId => string) private _uris;
+    mapping(uint256 typeId => mapping(address member => bool)) private _claimed;
+
+    /// @param directory_ The alliance ledger, answering which brand a key signs for and each member's tier.
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE` (pause, roles).
+    constructor(IAllianceDirectory directory_, address admin) ERC1155("") {
+        _directory = directory_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Brands
+    // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IAllianceBadges
+    function defineBadge(
+        BadgeKind kind,
+        uint32 maxSupply,
+        uint8 minTier,
+        bool hasBenefit,
+        bool selfMint,
+        string calldata uri_
+    ) external returns (uint256 typeId) {
+        uint256 brand = _directory.brandOf(_msgSender());
+        if (brand == 0) {
+            revert AllianceBadgesNotBrandSigner(_msgSender());
+        }
+        _checkBrandActive(brand);
+        if (minTier > _MAX_TIER) {
+            revert AllianceBadgesInvalidTier(minTier);
+        }
+        if (kind == BadgeKind.Achievement && (hasBenefit || selfMint)) {
+            revert AllianceBadgesInvalidFlags(kind, hasBenefit, selfMint);
+        }
+        if (bytes(uri_).length == 0) {
+            revert AllianceBadgesEmptyURI(brand);
+        }
+
+        // Ids grow by one per definition, so they never reach REDEEMED_FLAG (bit 255).
+        typeId = ++_typeCount;
+        _types[typeId] = BadgeType({
+            brand: SafeCast.toUint64(brand),
+            minted: 0,
+            maxSupply: maxSupply,
+            minTier: minTier,
+            kind: kind,
+            hasBenefit: hasBenefit,
+            selfMint: selfMint
+        });
+        _uris[typeId] = uri_;
+        emit BadgeDefined(typeId, brand, kind, maxSupply, minTier, hasBenefit, selfMint);
+        emit URI(uri_, typeId);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function issue(uint256 typeId, address member, uint256 amount) external {
+        BadgeType storage badge = _existingType(typeId);
+        uint256 brand = badge.brand;
+        uint256 callerBrand = _directory.brandOf(_msgSender());
+        if (callerBrand != brand) {
+            if (callerBrand == 0) {
+                revert AllianceBadgesNotBrandSigner(_msgSender());
+            }
+            revert AllianceBadgesForeignType(typeId, brand, callerBrand);
+        }
+        _checkBrandActive(brand);
+        if (amount == 0) {
+            revert AllianceBadgesZeroAmount(typeId);
+        }
+        _checkTier(typeId, badge.minTier, member);
+        _recordMint(typeId, badge, amount);
+
+        _mint(member, typeId, amount, "");
+        emit BadgeIssued(typeId, brand, member, amount);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Members
+    // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IAllianceBadges
+    function claim(uint256 typeId) external {
+        BadgeType storage badge = _existingType(typeId);
+        // Only collectibles can be defined self-mintable.
+        if (!badge.selfMint) {
+            revert AllianceBadgesNotClaimable(typeId);
+        }
+        uint256 brand = badge.brand;
+        _checkBrandActive(brand);
+        address member = _msgSender();
+        if (_claimed[typeId][member]) {
+            revert AllianceBadgesAlreadyClaimed(typeId, member);
+        }
+        _checkTier(typeId, badge.minTier, member);
+        _recordMint(typeId, badge, 1);
+        _claimed[typeId][member] = true;
+
+        _mint(member, typeId, 1, "");
+        emit BadgeClaimed(typeId, brand, member);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function redeemBenefit(uint256 typeId, bytes32 claimRef) external {
+        if (typeId & REDEEMED_FLAG != 0) {
+            revert AllianceBadgesAlreadyRedeemed(typeId);
+        }
+        BadgeType storage badge = _existingType(typeId);
+        // Only collectibles can be defined with a benefit.
+        if (!badge.hasBenefit) {
+            revert AllianceBadgesNoBenefit(typeId);
+        }
+        uint256 brand = badge.brand;
+        _checkBrandActive(brand);
+        address holder = _msgSender();
+
+        _burn(holder, typeId, 1);
+        _mint(holder, typeId | REDEEMED_FLAG, 1, "");
+        emit BenefitRedeemed(typeId, holder, brand, claimRef);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Admin
+    // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IAllianceBadges
+    function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IAllianceBadges
+    function directory() external view returns (address) {
+        return address(_directory);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function badgeType(uint256 id) external view returns (BadgeType memory) {
+        return _existingType(id & _TYPE_MASK);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function totalMinted(uint256 id) external view returns (uint256) {
+        return _existingType(id & _TYPE_MASK).minted;
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function typeCount() external view returns (uint256) {
+        return _typeCount;
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function hasClaimed(uint256 typeId, address member) external view returns (bool) {
+        return _claimed[typeId][member];
+    }
+
+    /// @notice Metadata URI of `id`; a redeemed variant shares the URI of its base type.
+    /// @dev Reverts with {AllianceBadgesUnknownType} for an undefined type.
+    function uri(uint256 id) public view override returns (string memory) {
+        string memory typeUri = _uris[id & _TYPE_MASK];
+        if (bytes(typeUri).length == 0) {
+            revert AllianceBadgesUnknownType(id);
+        }
+        return typeUri;
+    }
+
+    /// @dev See {IERC165-supportsInterface}.
+    function supportsInterface(bytes4 interfaceId) public view override(ERC1155, AccessControl) returns (bool) {
+        return interfaceId == type(IAllianceBadges).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------
+
+    /// @dev The single balance hook. Blocked while paused; achievements may be minted but never leave their
+    /// holder (neither transfer nor burn). Undefined ids read as kind 0 (Achievement), which is harmless:
+    /// nobody holds them.
+    function _update(
+        address from,
+        address to,
+        uint256[] memory ids,
+        uint256[] memory values
+    ) internal override whenNotPaused {
+        if (from != address(0)) {
+            uint256 count = ids.length;
+            for (uint256 i = 0; i < count; ++i) {
+                uint256 id = ids[i];
+                if (_types[id & _TYPE_MASK].kind == BadgeKind.Achievement) {
+                    revert AllianceBadgesSoulbound(id);
+                }
+            }
+        }
+        super._update(from, to, ids, values);
+    }
+
+    /// @dev Brand 0 means "no brand" in the directory, so a stored brand of 0 marks an undefined type.
+    function _existingType(uint256 typeId) private view returns (BadgeType storage badge) {
+        badge = _types[typeId];
+        if (badge.brand == 0) {
+            revert AllianceBadgesUnknownType(typeId);
+        }
+    }
+
+    function _checkBrandActive(uint256 brand) private view {
+        if (!_directory.isBrandActive(brand)) {
+            revert AllianceBadgesBrandInactive(brand);
+        }
+    }
+
+    function _checkTier(uint256 typeId, uint8 minTier, address member) private view {
+        if (minTier == 0) {
+            return;
+        }
+        uint8 tier = _directory.tierOf(member);
+        if (tier < minTier) {
+            revert AllianceBadgesTierTooLow(typeId, member, tier, minTier);
+        }
+    }
+
+    /// @dev Counts issued units against the cap; an uncapped type is bounded only by the counter's width.
+    function _recordMint(uint256 typeId, BadgeType storage badge, uint256 amount) private {
+        uint256 minted = badge.minted;
+        uint256 cap = badge.maxSupply == 0 ? type(uint64).max : badge.maxSupply;
+        // minted <= cap always holds, so the subtraction cannot underflow.
+        if (amount > cap - minted) {
+            revert AllianceBadgesSupplyExceeded(typeId, cap, minted, amount);
+        }
+        // Fits in uint64: minted + amount <= cap <= type(uint64).max.
+        badge.minted = uint64(minted + amount);
+    }
+}

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC6909} from "@openzeppelin/contracts/interfaces/IERC6909.sol";
+import {ERC6909} from "@openzeppelin/contracts/token/ERC6909/ERC6909.sol";
+import {ERC6909Metadata} from "@openzeppelin/contracts/token/ERC6909/extensions/ERC6909Metadata.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
+import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
+import {IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
+import {Calendar} from "./libraries/Calendar.sol";
+import {LotMath} from "./libraries/LotMath.sol";
+
+/// @title AllianceLedger: the alliance's points, tiers and inter-brand settlement.
+/// @notice Each brand issues its own points as an ERC-6909 id (the brand id).
+/// Points live in monthly lots that stop counting 12 full months after the
+/// month they were earned in; spending consumes the oldest lots first. Members
+/// move points only by calling themselves or by signing EIP-712 messages.
+/// @dev ERC-6909 over ERC-1155: no receiver callbacks (no reentrancy through
+/// transfers, cheaper mints), per-id allowances and operators, and the balance
+/// hook is one internal function we replace with lot accounting. OpenZeppelin's
+/// own `_balances` stay unused: {balanceOf} sums the live lots instead.
+contract AllianceLedger is
+    IAllianceLedger,
+    ERC6909Metadata,
+    AccessControl,
+    EIP712,
+    Nonces,
+    Pausable
+{
+    using SafeCast for uint256;
+
+    /// @notice Highest earn multiplier (10x), in percent.
+    uint256 public constant MAX_MULTIPLIER_PCT = 1000;
+    /// @notice Largest purchase amount (cents) or point amount a single operation may carry.
+    uint256 public constant MAX_AMOUNT = 1e12;
+    /// @notice The role of the settlement vault, which records token-paid settlements.
+    bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
+    /// @notice The top tier (Diamond).
+    uint8 public constant MAX_TIER = 3;
+    /// @notice Months a member stays in a tier after a failed review, before it drops one step.
+    uint256 public constant GRACE_MONTHS = 3;
+
+    bytes32 private constant GIFT_TYPEHASH =
+        keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
+    bytes32 private constant REDEEM_TYPEHASH = keccak256(
+        "Redeem(address member,uint256 brand,uint256 atBrand,uint256 amount,bytes32 orderRef,uint256 nonce,uint256 deadline)"
+    );
+
+    /// @dev One slot, read on every earn and written back once per call.
+    struct BrandConfig {
+        bool exists;
+        bool suspended;
+        EarnRule rule;
+        uint32 valueMicroUsd;
+        uint16 latestMonth; // newest month the brand issued points in
+        uint96 issued;
+    }
+
+    IMembershipBadge private immutable _badge;
+
+    uint256 private _brandCount;
+    mapping(uint256 brand => BrandConfig) private _brands;
+    mapping(uint256 brand => uint256) private _redeemed;
+    /// @dev Points still unspent per brand and earn month: 16 positions (month % 16) of 64 bits.
+    mapping(uint256 brand => uint256[4]) private _brandLive;
+    mapping(address signer => uint256 brand) private _brandOfSigner;
+    mapping(uint256 brand => mapping(uint256 word => uint256 bits)) private _usedOps;
+
+    /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
+    mapping(address member => mapping(uint256 brand => uint256[7])) private _lots;
+    mapping(address member => MemberStatus) private _members;
+    /// @dev Tier t (1..3) rule at bits [(t-1)*80, t*80): spendCents 48 | orders 16 | engagements 16.
+    uint256 private _tierRules;
+    mapping(uint8 tier => uint256 points) private _tierGift;
+
+    /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
+    mapping(uint256 pair => int256) private _positions;
+    address private _charityPool;
+
+    modifier onlyBrandSigner(uint256 brand) {
+        _checkBrandSigner(brand);
+        _;
+    }
+
+    /// @param admin the alliance's governance address (a multisig in production)
+    /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
+    /// @param charityPool the address donations go to
+    constructor(address admin, IMembershipBadge badge, address charityPool) EIP712("AllianceLedger", "1") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _badge = badge;
+        _charityPool = charityPool;
+        emit CharityPoolChanged(charityPool);
+    }
+
+    // ============================================================ brands (admin)
+
+    /// @notice Onboards a brand with its signing key, published point value and earning rule.
+    /// @dev Requirements: caller is the admin; `signer` acts for no brand yet; value > 0.
+    /// Emits a {BrandOnboarded} event.
+    /// @return brand the new brand id, which is also the ERC-6909 id of its points
+    function onboardBrand(
+        address signer,
+        uint32 valueMicroUsd,
+        EarnRule calldata rule,
+        string calldata name,
+        string calldata symbol
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 brand) {
+        if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
+        brand = ++_brandCount;
+        _brands[brand] = BrandConfig({
+            exists: true,
+            suspended: false,
+            rule: rule,
+            valueMicroUsd: valueMicroUsd,
+            latestMonth: 0,
+            issued: 0
+        });
+        _setName(brand, name);
+        _setSymbol(brand, symbol);
+        _authorizeSigner(brand, signer);
+        emit BrandOnboarded(brand, signer, valueMicroUsd, rule);
+    }
+
+    /// @notice Authorizes or revokes a brand signing key.
+    /// @dev Requirements: caller is the admin; the brand exists; a key serves one brand only.
+    /// Emits a {BrandSignerChanged} event.
+    function setBrandSigner(uint256 brand, address signer, bool authorized) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireBrand(brand);
+        if (authorized) {
+            _authorizeSigner(brand, signer);
+        } else {
+            if (_brandOfSigner[signer] != brand) revert LedgerNotBrandSigner(signer, brand);
+            delete _brandOfSigner[signer];
+            emit BrandSignerChanged(brand, signer, false);
+        }
+    }
+
+    /// @notice Suspends a brand (no earning, no redemption at or from it) or lifts the suspension.
+    /// @dev Emits a {BrandSuspensionChanged} event.
+    function setBrandSuspended(uint256 brand, bool suspended) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireBrand(brand).suspended = suspended;
+        emit BrandSuspensionChanged(brand, suspended);
+    }
+
+    /// @notice Changes a brand's published point value: a recorded governance act.
+    /// @dev Balances never change; the new value applies to redemptions from now on.
+    /// Emits a {PointValueChanged} event.
+    function setPointValue(uint256 brand, uint32 valueMicroUsd) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
+        BrandConfig storage cfg = _requireBrand(brand);
+        uint256 previous = cfg.valueMicroUsd;
+        cfg.valueMicroUsd = valueMicroUsd;
+        emit PointValueChanged(brand, previous, valueMicroUsd);
+    }
+
+    /// @notice Sets where donations go. Emits a {CharityPoolChanged} event.
+    function setCharityPool(address pool) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (pool == address(0)) revert LedgerInvalidMember(pool);
+        _charityPool = pool;
+        emit CharityPoolChanged(pool);
+    }
+
+    /// @notice Sets the thresholds and upgrade gift of tier `tier` (1 Silver, 2 Gold, 3 Diamond).
+    /// @dev Requirements: 1 <= tier <= 3; each threshold at least the lower tier's and at
+    /// most the higher tier's (when configured). Emits a {TierRuleChanged} event.
+    function setTierRule(uint8 tier, TierRule calldata rule, uint256 giftPoints)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
+        if (giftPoints > MAX_AMOUNT) revert LedgerInvalidAmount(giftPoints);
+        uint256 rules = _tierRules;
+        if (tier > 1 && !_ruleAtMost(_ruleOf(rules, tier - 1), rule)) revert TierRuleNotAscending(tier);
+        if (tier < MAX_TIER) {
+            TierRule memory higher = _ruleOf(rules, tier + 1);
+            if (_configured(higher) && !_ruleAtMost(rule, higher)) revert TierRuleNotAscending(tier);
+        }
+        uint256 shift = uint256(tier - 1) * 80;
+        uint256 packed = uint256(rule.spendCents) | (uint256(rule.orders) << 48) | (uint256(rule.engagements) << 64);
+        _tierRules = (rules & ~(((uint256(1) << 80) - 1) << shift)) | (packed << shift);
+        _tierGift[tier] = giftPoints;
+        emit TierRuleChanged(tier, rule, giftPoints);
+    }
+
+    /// @notice Pauses every state change but views. Admin only.
+    function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _pause();
+    }
+
+    /// @notice Lifts a pause. Admin only.
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    // ========================================================= brands (own key)
+
+    /// @notice Changes the caller's brand earning rule; a brand configures only its own points.
+    /// @dev Emits an {EarnRuleChanged} event.
+    function setEarnRule(uint256 brand, EarnRule calldata rule) external onlyBrandSigner(brand) {
+        _requireBrand(brand).rule = rule;
+        emit EarnRuleChanged(brand, rule);
+    }
+
+    /// @notice Applies one earn operation for the caller's brand.
+    /// @dev Requirements: not paused; caller is a signer of an active brand; `op.opId`
+    /// unused for this brand; a valid member, kind, multiplier and amount.
+    /// Emits {Transfer} and {PointsEarned} events, and {TierUpgraded} on an upgrade.
+    /// @return points the points credited (upgrade gift excluded)
+    function earn(EarnOp calldata op) external whenNotPaused returns (uint256 points) {
+        (uint256 brand, BrandConfig memory cfg, bytes4 brandError) = _callerBrand();
+        if (brandError != bytes4(0)) _revertEarn(brandError, brand, op);
+        EarnContext memory ctx = _earnContext(brand, cfg);
+        bytes4 failure;
+        (failure, points) = _applyEarn(ctx, op);
+        if (failure != bytes4(0)) _revertEarn(failure, brand, op);
+        _closeEarn(ctx);
+    }
+
+    /// @notice Applies many earn operations for the caller's brand in one transaction.
+    /// @dev An operation that cannot apply is skipped with an {OperationSkipped} event
+    /// carrying the error selector; it never reverts its neighbours. A caller that is no
+    /// brand signer reverts. Requirements: not paused.
+    /// @return applied how many operations were applied
+    function earnBatch(EarnOp[] calldata ops) external whenNotPaused returns (uint256 applied) {
+        (uint256 brand, BrandConfig memory cfg, bytes4 brandError) = _callerBrand();
+        if (brandError == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, 0);
+        if (brandError != bytes4(0)) {
+            for (uint256 i; i < ops.length; ++i) {
+                emit OperationSkipped(brand, ops[i].opId, brandError);
+            }
+            return 0;
+        }
+        EarnContext memory ctx = _earnContext(brand, cfg);
+        for (uint256 i; i < ops.length; ++i) {
+            (bytes4 failure,) = _applyEarn(ctx, ops[i]);
+            if (failure == bytes4(0)) {
+                ++applied;
+            } else {
+                emit OperationSkipped(brand, ops[i].opId, failure);
+            }
+        }
+        if (applied != 0) _closeEarn(ctx);
+    }
+
+    // ============================================================ member moves
+
+    /// @notice Gifts points on the member's signature, relayed by anyone.
+    /// @dev A gift to the charity pool is a donation. Lots keep their earn month, so a
+    /// gift never extends expiry. Requirements: valid unexpired signature and nonce;
+    /// enough live points. Emits {Transfer} (and {PointsDonated}) events.
+    function giftWithSig(Gift calldata gift, bytes calldata signature) external whenNotPaused {
+        _useSignature(
+            gift.member,
+            keccak256(abi.encode(GIFT_TYPEHASH, gift.member, gift.to, gift.brand, gift.amount, gift.nonce, gift.deadline)),
+            gift.nonce,
+            gift.deadline,
+            signature
+        );
+        if (gift.to == address(0)) revert ERC6909InvalidReceiver(address(0));
+        _update(gift.member, gift.to, gift.brand, gift.amount);
+    }
+
+    /// @notice Donates the caller's points of `brand` to the charity pool.
+    /// @dev Emits {Transfer} and {PointsDonated} events.
+    function donate(uint256 brand, uint256 amount) external {
+        _update(msg.sender, _charityPool, brand, amount);
+    }
+
+    /// @notice Redeems the caller's `brand` points at `atBrand` (the same brand or another).
+    /// @dev Oldest lots first. Cross-brand: records that `brand` owes `atBrand` the value.
+    /// Requirements: both brands active; enough live points.
+    /// Emits {Transfer} and {PointsRedeemed} events.
+    /// @return valueMicroUsd the redeemed value at `brand`'s published point value
+    function redeem(uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)
+        external
+        whenNotPaused
+        returns (uint256 valueMicroUsd)
+    {
+        return _redeem(msg.sender, brand, atBrand, amount, orderRef);
+    }
+
+    /// @notice {redeem} on the member's EIP-712 signature, relayed by anyone.
+    function redeemWithSig(Redeem calldata r, bytes calldata signature)
+        external
+        whenNotPaused
+        returns (uint256 valueMicroUsd)
+    {
+        _useSignature(
+            r.member,
+            keccak256(
+                abi.encode(REDEEM_TYPEHASH, r.member, r.brand, r.atBrand, r.amount, r.orderRef, r.nonce, r.deadline)
+            ),
+            r.nonce,
+            r.deadline,
+            signature
+        );
+        return _redeem(r.member, r.brand, r.atBrand, r.amount, r.orderRef);
+    }
+
+    // ==================================================================== tiers
+
+    /// @notice Quarterly review of a member's tier against the last completed quarter; anyone may call.
+    /// @dev Once per member per quarter. A member short of its tier is warned and keeps the
+    /// tier for {GRACE_MONTHS}; short again after that, it drops one step.
+    /// Emits {TierRetained}, {TierDowngradeWarned} or {TierDowngraded}.
+    function reviewTier(address member) external whenNotPaused {
+        MemberStatus memory s = _members[member];
+        uint256 month = Calendar.currentMonth();
+        uint256 quarter = month / 3;
+        if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
+        s.reviewedQuarter = uint16(quarter);
+        uint8 qualified = _qualifiedTier(s, quarter - 1);
+        if (s.tier == 0 || qualified >= s.tier) {
+            s.graceUntilMonth = 0;
+            _members[member] = s;
+            emit TierRetained(member, s.tier, quarter - 1);
+        } else if (s.graceUntilMonth == 0) {
+            s.graceUntilMonth = uint16(month + GRACE_MONTHS);
+            _members[member] = s;
+            emit TierDowngradeWarned(member, s.tier, s.graceUntilMonth);
+        } else if (month >= s.graceUntilMonth) {
+            uint8 previous = s.tier;
+            s.tier = previous - 1;
+            s.graceUntilMonth = 0;
+            _members[member] = s;
+            emit TierDowngraded(member, previous, s.tier);
+            _badge.setTier(member, s.tier);
+        } else {
+            _members[member] = s;
+        }
+    }
+
+    // =============================================================== settlement
+
+    /// @notice Clears the net position between two brands once paid off chain.
+    /// @dev Requirements: caller is the creditor brand's signer or the admin.
+    /// Emits a {PositionSettled} event with a token amount of 0.
+    function settle(uint256 brandA, uint256 brandB) external whenNotPaused {
+        int256 owed = position(brandA, brandB);
+        if (owed == 0) revert SettlementNothingToSettle(brandA, brandB);
+        (uint256 debtor, uint256 creditor, uint256 value) =
+            owed > 0 ? (brandA, brandB, uint256(owed)) : (brandB, brandA, uint256(-owed));
+        if (_brandOfSigner[msg.sender] != creditor && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert SettlementNotParty(msg.sender, brandA, brandB);
+        }
+        _addDebt(creditor, debtor, value);
+        emit PositionSettled(debtor, creditor, value, 0);
+    }
+
+    /// @notice Records a settlement the vault paid in tokens: `debtor` paid `creditor` `valueMicroUsd`.
+    /// @dev Requirements: caller holds SETTLER_ROLE; `debtor` owes `creditor` at least that value.
+    /// Emits a {PositionSettled} event.
+    function recordSettlement(uint256 debtor, uint256 creditor, uint256 valueMicroUsd, uint256 tokenAmount)
+        external
+        onlyRole(SETTLER_ROLE)
+    {
+        int256 owed = position(debtor, creditor);
+        if (valueMicroUsd == 0 || owed < valueMicroUsd.toInt256()) revert SettlementNothingToSettle(debtor, creditor);
+        _addDebt(creditor, debtor, valueMicroUsd);
+        emit PositionSettled(debtor, creditor, valueMicroUsd, tokenAmount);
+    }
+
+    // ==================================================================== views
+
+    /// @inheritdoc ERC6909
+    /// @dev The sum of the member's live lots: expired points stop counting at once.
+    function balanceOf(address owner, uint256 id) public view override(ERC6909, IERC6909) returns (uint256 balance) {
+        uint256[7] storage slots = _lots[owner][id];
+        uint256 month = Calendar.currentMonth();
+        for (uint256 m = month - 12; m <= month; ++m) {
+            balance += LotMath.amountAt(slots, m);
+        }
+    }
+
+    /// @notice The member's live lots of `brand`, oldest first.
+    function lotsOf(address member, uint256 brand) external view returns (Lot[] memory lots) {
+        uint256[7] storage slots = _lots[member][brand];
+        uint256 month = Calendar.currentMonth();
+        Lot[13] memory found;
+        uint256 count;
+        for (uint256 m = month - 12; m <= month; ++m) {
+            uint256 amount = LotMath.amountAt(slots, m);
+            if (amount != 0) found[count++] = Lot(amount, m, Calendar.monthStart(m + 13));
+        }
+        lots = new Lot[](count);
+        for (uint256 i; i < count; ++i) {
+            lots[i] = found[i];
+        }
+    }
+
+    /// @notice The member's next lot of `brand` to expire: its amount and expiry time (0, 0 if none).
+    function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt) {
+        uint256[7] storage slots = _lots[member][brand];
+        uint256 month = Calendar.currentMonth();
+        for (uint256 m = month - 12; m <= month; ++m) {
+            amount = LotMath.amountAt(slots, m);
+            if (amount != 0) return (amount, Calendar.monthStart(m + 13));
+        }
+    }
+
+    /// @notice A brand's points issued, redeemed, expired and still outstanding (its liability).
+    function brandAccount(uint256 brand) public view returns (BrandAccount memory account) {
+        BrandConfig memory cfg = _brands[brand];
+        account.issued = cfg.issued;
+        account.redeemed = _redeemed[brand];
+        uint256 month = Calendar.currentMonth();
+        if (cfg.latestMonth + 12 >= month) {
+            uint256[4] storage ring = _brandLive[brand];
+            for (uint256 m = month - 12; m <= cfg.latestMonth; ++m) {
+                account.outstanding += LotMath.brandLiveAt(ring, m);
+            }
+        }
+        account.expired = account.issued - account.redeemed - account.outstanding;
+    }
+
+    /// @notice The brand's configuration: active flag, suspension, rule and point value.
+    function brandInfo(uint256 brand)
+        external
+        view
+        returns (bool exists, bool suspended, EarnRule memory rule, uint256 valueMicroUsd)
+    {
+        BrandConfig memory cfg = _brands[brand];
+        return (cfg.exists, cfg.suspended, cfg.rule, cfg.valueMicroUsd);
+    }
+
+    /// @notice How many brands were onboarded (ids run from 1 to this count).
+    function brandCount() external view returns (uint256) {
+        return _brandCount;
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function brandOf(address signer) external view returns (uint256) {
+        return _brandOfSigner[signer];
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function isBrandActive(uint256 brand) public view returns (bool) {
+        BrandConfig memory cfg = _brands[brand];
+        return cfg.exists && !cfg.suspended;
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function tierOf(address member) external view returns (uint8) {
+        return _members[member].tier;
+    }
+
+    /// @notice A member's tier state and quarter counters.
+    function memberStatus(address member) external view returns (MemberStatus memory) {
+        return _members[member];
+    }
+
+    /// @notice Tier `tier`'s thresholds and upgrade gift.
+    function tierRule(uint8 tier) external view returns (TierRule memory rule, uint256 giftPoints) {
+        if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
+        return (_ruleOf(_tierRules, tier), _tierGift[tier]);
+    }
+
+    /// @notice Whether `opId` was already applied for `brand`.
+    function isOperationUsed(uint256 brand, uint64 opId) external view returns (bool) {
+        return _usedOps[brand][opId >> 8] & (uint256(1) << (opId & 0xff)) != 0;
+    }
+
+    /// @notice What `brandA` owes `brandB` net, in micro-USD (negative: B owes A).
+    function position(uint256 brandA, uint256 brandB) public view returns (int256) {
+        if (brandA == brandB) return 0;
+        return brandA < brandB ? _positions[_pairKey(brandA, brandB)] : -_positions[_pairKey(brandB, brandA)];
+    }
+
+    /// @notice What the alliance owes `brand` net (negative: what it owes), in micro-USD.
+    function netPosition(uint256 brand) external view returns (int256 net) {
+        uint256 count = _brandCount;
+        for (uint256 other = 1; other <= count; ++other) {
+            net += position(other, brand);
+        }
+    }
+
+    /// @notice Where donations go.
+    function charityPool() external view returns (address) {
+        return _charityPool;
+    }
+
+    /// @notice The membership badge contract.
+    function membershipBadge() external view returns (IMembershipBadge) {
+        return _badge;
+    }
+
+    /// @notice The EIP-712 domain separator members sign under.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc AccessControl
+    function supportsInterface(bytes4 interfaceId) public view override(ERC6909Metadata, AccessControl) returns (bool) {
+        return ERC6909Metadata.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
+    }
+
+    // ================================================================ internals
+
+    /// @dev Everything an earn needs, loaded once per call and written back by {_closeEarn}.
+    struct EarnContext {
+        uint256 brand;
+        BrandConfig cfg;
+        uint256 month;
+        uint256 quarter;
+        uint256 rules;
+        uint256 minted; // points minted by this call
+        uint256 usedWordIndex;
+        uint256 usedWord;
+    }
+
+    function _earnContext(uint256 brand, BrandConfig memory cfg) private view returns (EarnContext memory ctx) {
+        ctx.brand = brand;
+        ctx.cfg = cfg;
+        ctx.month = Calendar.currentMonth();
+        ctx.quarter = ctx.month / 3;
+        ctx.rules = _tierRules;
+        ctx.usedWordIndex = type(uint256).max;
+    }
+
+    /// @dev Validates and applies one earn; returns the failing error's selector, or 0.
+    /// Nothing is written unless every check passes.
+    function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
+        if (op.member == address(0)) return (LedgerInvalidMember.selector, 0);
+        uint256 mult = op.multiplierPct;
+        if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
+        EarnRule memory rule = ctx.cfg.rule;
+        if (op.kind == EarnKind.Purchase) {
+            if (op.amountCents == 0 || op.amountCents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
+            points = uint256(op.amountCents) * rule.pointsPerUsd * mult / 10_000;
+        } else {
+            uint256 rate = op.kind == EarnKind.Review
+                ? rule.pointsPerReview
+                : op.kind == EarnKind.Share ? rule.pointsPerShare : op.kind == EarnKind.Event ? rule.pointsPerEvent : rule.pointsPerReferral;
+            points = rate * mult / 100;
+        }
+        if (points == 0) return (LedgerZeroPoints.selector, 0);
+
+        uint256 wordIndex = op.opId >> 8;
+        uint256 bit = uint256(1) << (op.opId & 0xff);
+        if (wordIndex != ctx.usedWordIndex) {
+            if (ctx.usedWordIndex != type(uint256).max) _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
+            ctx.usedWordIndex = wordIndex;
+            ctx.usedWord = _usedOps[ctx.brand][wordIndex];
+        }
+        if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
+        ctx.usedWord |= bit;
+
+        uint256 minted = points + _recordActivity(ctx, op);
+        LotMath.credit(_lots[op.member][ctx.brand], ctx.month, minted);
+        ctx.minted += minted;
+        emit Transfer(msg.sender, address(0), op.member, ctx.brand, minted);
+        emit PointsEarned(ctx.brand, op.member, op.opId, op.kind, points, op.orderRef);
+    }
+
+    /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
+    function _closeEarn(EarnContext memory ctx) private {
+        _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
+        BrandConfig memory cfg = ctx.cfg;
+        uint256[4] storage ring = _brandLive[ctx.brand];
+        if (cfg.latestMonth != ctx.month) {
+            LotMath.clearBrandMonths(ring, cfg.latestMonth, ctx.month);
+            cfg.latestMonth = uint16(ctx.month);
+        }
+        LotMath.addBrandLive(ring, ctx.month, ctx.minted);
+        cfg.issued = (uint256(cfg.issued) + ctx.minted).toUint96();
+        _brands[ctx.brand] = cfg;
+    }
+
+    /// @dev Counts the operation toward the member's quarter and upgrades the tier the
+    /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
+    function _recordActivity(EarnContext memory ctx, EarnOp calldata op) private returns (uint256 gift) {
+        MemberStatus memory s = _members[op.member];
+        if (s.quarter != ctx.quarter) {
+            if (s.quarter != 0 || s.orders != 0 || s.engagements != 0) {
+                s.closedQuarter = s.quarter;
+                s.closedBestTier = _bestTier(s, ctx.rules);
+            }
+            s.quarter = uint16(ctx.quarter);
+            s.spendCents = 0;
+            s.orders = 0;
+            s.engagements = 0;
+        }
+        if (op.kind == EarnKind.Purchase) {
+            // Bounded: amountCents <= MAX_AMOUNT, so the 48-bit counter saturates rather than wraps.
+            uint256 spend = uint256(s.spendCents) + op.amountCents;
+            s.spendCents = spend > type(uint48).max ? type(uint48).max : uint48(spend);
+            if (s.orders < type(uint32).max) ++s.orders;
+        } else if (s.engagements < type(uint32).max) {
+            ++s.engagements;
+        }
+        uint8 best = _bestTier(s, ctx.rules);
+        uint8 previous = s.tier;
+        if (best >= previous && s.graceUntilMonth != 0) s.graceUntilMonth = 0;
+        if (best > previous) {
+            s.tier = best;
+            gift = _tierGift[best];
+            _members[op.member] = s;
+            emit TierUpgraded(op.member, previous, best, ctx.brand, gift);
+            _badge.setTier(op.member, best);
+        } else {
+            _members[op.member] = s;
+        }
+    }
+
+    function _redeem(address member, uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)
+        private
+        returns (uint256 value)
+    {
+        BrandConfig memory cfg = _brands[brand];
+        if (!cfg.exists) revert LedgerUnknownBrand(brand);
+        if (cfg.suspended) revert LedgerBrandSuspended(brand);
+        if (brand != atBrand && !isBrandActive(atBrand)) {
+            if (!_brands[atBrand].exists) revert LedgerUnknownBrand(atBrand);
+            revert LedgerBrandSuspended(atBrand);
+        }
+        if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
+        uint256 month = Calendar.currentMonth();
+        uint256[13] memory taken = _consume(member, brand, amount, month);
+        LotMath.subtractBrandLive(_brandLive[brand], month, taken);
+        _redeemed[brand] += amount;
+        value = amount * cfg.valueMicroUsd;
+        if (brand != atBrand) _addDebt(brand, atBrand, value);
+        emit Transfer(msg.sender, member, address(0), brand, amount);
+        emit PointsRedeemed(member, brand, atBrand, amount, value, orderRef);
+    }
+
+    /// @dev The single balance hook for member-to-member moves (gifts, donations, ERC-6909
+    /// transfers): lots move with their earn month, so expiry never extends.
+    function _update(address from, address to, uint256 id, uint256 amount) internal override whenNotPaused {
+        if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
+        uint256 month = Calendar.currentMonth();
+        uint256[13] memory taken = _consume(from, id, amount, month);
+        uint256[7] storage toSlots = _lots[to][id];
+        for (uint256 i; i < 13; ++i) {
+            if (taken[i] != 0) LotMath.credit(toSlots, month - 12 + i, taken[i]);
+        }
+        emit Transfer(msg.sender, from, to, id, amount);
+        if (to == _charityPool) emit PointsDonated(from, to, id, amount);
+    }
+
+    /// @dev Takes `amount` from the member's oldest live lots; returns what was taken per month
+    /// (index 0 = the oldest live month). Reverts when the live balance is short.
+    function _consume(address member, uint256 brand, uint256 amount, uint256 month)
+        private
+        returns (uint256[13] memory taken)
+    {
+        uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, taken);
+        if (remaining != 0) {
+            revert PointsInsufficientBalance(member, brand, balanceOf(member, brand), amount);
+        }
+    }
+
+    function _addDebt(uint256 debtor, uint256 creditor, uint256 value) private {
+        int256 delta = value.toInt256();
+        if (debtor < creditor) {
+            _positions[_pairKey(debtor, creditor)] += delta;
+        } else {
+            _positions[_pairKey(creditor, debtor)] -= delta;
+        }
+    }
+
+    function _useSignature(address member, bytes32 structHash, uint256 nonce, uint256 deadline, bytes calldata sig)
+        private
+    {
+        if (block.timestamp > deadline) revert LedgerSignatureExpired(deadline, block.timestamp);
+        if (!SignatureChecker.isValidSignatureNowCalldata(member, _hashTypedDataV4(structHash), sig)) {
+            revert LedgerInvalidSignature(member);
+        }
+        _useCheckedNonce(member, nonce);
+    }
+
+    function _callerBrand() private view returns (uint256 brand, BrandConfig memory cfg, bytes4 failure) {
+        brand = _brandOfSigner[msg.sender];
+        if (brand == 0) return (0, cfg, LedgerNotBrandSigner.selector);
+        cfg = _brands[brand];
+        if (cfg.suspended) failure = LedgerBrandSuspended.selector;
+    }
+
+    function _checkBrandSigner(uint256 brand) private view {
+        if (brand == 0 || _brandOfSigner[msg.sender] != brand) revert LedgerNotBrandSigner(msg.sender, brand);
+    }
+
+    function _authorizeSigner(uint256 brand, address signer) private {
+        if (signer == address(0)) revert LedgerInvalidMember(signer);
+        uint256 current = _brandOfSigner[signer];
+        if (current != 0) revert LedgerSignerTaken(signer, current);
+        _brandOfSigner[signer] = brand;
+        emit BrandSignerChanged(brand, signer, true);
+    }
+
+    function _requireBrand(uint256 brand) private view returns (BrandConfig storage cfg) {
+        cfg = _brands[brand];
+        if (!cfg.exists) revert LedgerUnknownBrand(brand);
+    }
+
+    /// @dev Re-raises a failed earn as its custom error with data.
+    function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op) private view {
+        if (failure == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, brand);
+        if (failure == LedgerBrandSuspended.selector) revert LedgerBrandSuspended(brand);
+        if (failure == LedgerInvalidMember.selector) revert LedgerInvalidMember(op.member);
+        if (failure == LedgerInvalidMultiplier.selector) revert LedgerInvalidMultiplier(op.multiplierPct);
+        if (failure == LedgerInvalidAmount.selector) revert LedgerInvalidAmount(op.amountCents);
+        if (failure == LedgerZeroPoints.selector) revert LedgerZeroPoints(op.opId);
+        revert LedgerOperationUsed(brand, op.opId);
+    }
+
+    /// @dev The best tier the member's quarter met in the quarter `quarter`.
+    function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
+        if (s.quarter == quarter) return _bestTier(s, _tierRules);
+        if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
+        return 0;
+    }
+
+    function _bestTier(MemberStatus memory s, uint256 rules) private pure returns (uint8) {
+        for (uint8 tier = MAX_TIER; tier > 0; --tier) {
+            TierRule memory r = _ruleOf(rules, tier);
+            if (
+                _configured(r) && s.spendCents >= r.spendCents && s.orders >= r.orders
+                    && s.engagements >= r.engagements
+            ) return tier;
+        }
+        return 0;
+    }
+
+    function _ruleOf(uint256 rules, uint256 tier) private pure returns (TierRule memory r) {
+        uint256 packed = rules >> ((tier - 1) * 80);
+        r.spendCents = uint48(packed);
+        r.orders = uint16(packed >> 48);
+        r.engagements = uint16(packed >> 64);
+    }
+
+    function _configured(TierRule memory r) private pure returns (bool) {
+        return r.spendCents != 0 || r.orders != 0 || r.engagements != 0;
+    }
+
+    function _ruleAtMost(TierRule memory lower, TierRule memory upper) private pure returns (bool) {
+        return lower.spendCents <= upper.spendCents && lower.orders <= upper.orders
+            && lower.engagements <= upper.engagements;
+    }
+
+    function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {
+        return (lo << 128) | hi;
+    }
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title Achievement and collectible badges defined by the alliance's brands (ERC-1155).
+/// @notice A brand defines badge types and issues them to members. Achievements are soulbound proof of
+/// behaviour; collectibles are tradable, may be self-claimed by members of a high enough tier, and may carry a
+/// benefit that is redeemed exactly once per unit. Redeeming swaps the unit for its "redeemed" variant
+/// (`typeId | REDEEMED_FLAG`), which stays tradable but can never be redeemed again.
+interface IAllianceBadges {
+    /// @notice Achievements are soulbound; collectibles are transferable.
+    enum BadgeKind {
+        Achievement,
+        Collectible
+    }
+
+    /// @notice A badge type, packed into one storage slot (the URI is kept apart).
+    /// @param brand The brand that defined the type and alone may issue it.
+    /// @param minted Units issued or claimed so far; redeemed variants are not counted again.
+    /// @param maxSupply Cap on `minted`; 0 means uncapped.
+    /// @param minTier Lowest tier a recipient must hold (0 none, 1 Silver, 2 Gold, 3 Diamond).
+    /// @param kind Achievement (soulbound) or Collectible (transferable).
+    /// @param hasBenefit Whether a unit carries a benefit redeemable once (collectibles only).
+    /// @param selfMint Whether members may claim one unit themselves (collectibles only).
+    struct BadgeType {
+        uint64 brand;
+        uint64 minted;
+        uint32 maxSupply;
+        uint8 minTier;
+        BadgeKind kind;
+        bool hasBenefit;
+        bool selfMint;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice `signer` is not a signing key of any brand.
+    error AllianceBadgesNotBrandSigner(address signer);
+
+    /// @notice `brand` is not onboarded or is suspended.
+    error AllianceBadgesBrandInactive(uint256 brand);
+
+    /// @notice `typeId` was never defined.
+    error AllianceBadgesUnknownType(uint256 typeId);
+
+    /// @notice A signer of `callerBrand` tried to issue a badge type that belongs to `ownerBrand`.
+    error AllianceBadgesForeignType(uint256 typeId, uint256 ownerBrand, uint256 callerBrand);
+
+    /// @notice `tier` is above the highest tier (3, Diamond).
+    error AllianceBadgesInvalidTier(uint8 tier);
+
+    /// @notice The flags do not fit the kind: only collectibles carry benefits or are self-mintable.
+    error AllianceBadgesInvalidFlags(BadgeKind kind, bool hasBenefit, bool selfMint);
+
+    /// @notice A badge type needs a metadata URI.
+    error AllianceBadgesEmptyURI(uint256 brand);
+
+    /// @notice An issue of zero units.
+    error AllianceBadgesZeroAmount(uint256 typeId);
+
+    /// @notice Minting `amount` more units would take `minted` past `maxSupply`.
+    error AllianceBadgesSupplyExceeded(uint256 typeId, uint256 maxSupply, uint256 minted, uint256 amount);
+
+    /// @notice `member` holds `tier`, below the `minTier` the badge type requires.
+    error AllianceBadgesTierTooLow(uint256 typeId, address member, uint8 tier, uint8 minTier);
+
+    /// @notice `typeId` is not a self-mintable collectible.
+    error AllianceBadgesNotClaimable(uint256 typeId);
+
+    /// @notice `member` already claimed its unit of `typeId`.
+    error AllianceBadgesAlreadyClaimed(uint256 typeId, address member);
+
+    /// @notice An achievement (`id`) cannot be transferred or burned.
+    error AllianceBadgesSoulbound(uint256 id);
+
+    /// @notice `typeId` carries no benefit to redeem.
+    error AllianceBadgesNoBenefit(uint256 typeId);
+
+    /// @notice `id` is a redeemed variant: its benefit is already used.
+    error AllianceBadgesAlreadyRedeemed(uint256 id);
+
+    // ----------------------------------------------------------------------------------------------
+    // Events
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice `brand` defined badge type `typeId`.
+    event BadgeDefined(
+        uint256 indexed typeId,
+        uint256 indexed brand,
+        BadgeKind kind,
+        uint32 maxSupply,
+        uint8 minTier,
+        bool hasBenefit,
+        bool selfMint
+    );
+
+    /// @notice `brand` issued `amount` units of `typeId` to `member`.
+    event BadgeIssued(uint256 indexed typeId, uint256 indexed brand, address indexed member, uint256 amount);
+
+    /// @notice `member` claimed one unit of the self-mintable collectible `typeId` of `brand`.
+    event BadgeClaimed(uint256 indexed typeId, uint256 indexed brand, address indexed member);
+
+    /// @notice `holder` redeemed the benefit of one unit of `typeId` of `brand`; `claimRef` is the hashed
+    /// fulfilment reference the brand matches off chain (no personal data).
+    event BenefitRedeemed(uint256 indexed typeId, address indexed holder, uint256 indexed brand, bytes32 claimRef);
+
+    // ----------------------------------------------------------------------------------------------
+    // Brands
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Defines a badge type owned by the caller's brand.
+    /// @dev Type ids are assigned sequentially from 1.
+    ///
+    /// Requirements:
+    /// - the caller is a signer of an active brand;
+    /// - `minTier` is at most 3;
+    /// - achievements have neither `hasBenefit` nor `selfMint`;
+    /// - `uri` is not empty.
+    ///
+    /// Emits a {BadgeDefined} and an ERC-1155 {URI} event.
+    /// @param kind Achievement (soulbound) or Collectible (transferable).
+    /// @param maxSupply Cap on units issued; 0 = uncapped.
+    /// @param minTier Lowest recipient tier.
+    /// @param hasBenefit Whether each unit carries a benefit redeemable once.
+    /// @param selfMint Whether members may claim one unit themselves.
+    /// @param uri Metadata URI of the type (shared by its redeemed variant).
+    /// @return typeId The new type id.
+    function defineBadge(
+        BadgeKind kind,
+        uint32 maxSupply,
+        uint8 minTier,
+        bool hasBenefit,
+        bool selfMint,
+        string calldata uri
+    ) external returns (uint256 typeId);
+
+    /// @notice Issues `amount` units of `typeId` to `member`.
+    /// @dev Requirements:
+    /// - the caller is a signer of the brand that owns `typeId`, and that brand is active;
+    /// - `amount` is not zero and keeps the type within its cap;
+    /// - the tier of `member` in the directory is at least the type's `minTier`;
+    /// - a contract `member` accepts ERC-1155 tokens.
+    ///
+    /// Emits an ERC-1155 {TransferSingle} and a {BadgeIssued} event.
+    function issue(uint256 typeId, address member, uint256 amount) external;
+
+    // ----------------------------------------------------------------------------------------------
+    // Members
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Claims one unit of the self-mintable collectible `typeId` for the caller.
+    /// @dev Requirements:
+    /// - `typeId` is a collectible defined with `selfMint`, and its brand is active;
+    /// - the caller's tier is at least the type's `minTier` and the caller has not claimed it before;
+    /// - the cap is not reached.
+    ///
+    /// Emits an ERC-1155 {TransferSingle} and a {BadgeClaimed} event.
+    function claim(uint256 typeId) external;
+
+    /// @notice Redeems the benefit of one unit of `typeId` held by the caller.
+    /// @dev Burns one unit of `typeId` and mints one unit of `typeId | REDEEMED_FLAG` to the caller, so the
+    /// collectible is kept (and stays tradable) while its benefit is spent.
+    ///
+    /// Requirements:
+    /// - `typeId` is not a redeemed variant, is defined with `hasBenefit`, and its brand is active;
+    /// - the caller holds at least one unit of `typeId`.
+    ///
+    /// Emits two ERC-1155 {TransferSingle} events (burn, mint) and a {BenefitRedeemed} event.
+    function redeemBenefit(uint256 typeId, bytes32 claimRef) external;
+
+    // ----------------------------------------------------------------------------------------------
+    // Admin
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Stops every mint, transfer and redemption (emergency brake).
+    /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`; not paused. Emits a {Paused} event.
+    function pause() external;
+
+    /// @notice Lifts {pause}.
+    /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`; paused. Emits an {Unpaused} event.
+    function unpause() external;
+
+    // ----------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice The bit that marks the redeemed variant of a badge type: `1 << 255`.
+    function REDEEMED_FLAG() external view returns (uint256);
+
+    /// @notice The directory (the alliance ledger) answering brand membership and member tiers.
+    function directory() external view returns (address);
+
+    /// @notice The badge type of `id`; a redeemed variant resolves to its base type.
+    /// @dev Reverts with {AllianceBadgesUnknownType} for an undefined type.
+    function badgeType(uint256 id) external view returns (BadgeType memory);
+
+    /// @notice Units of `id` (or of its base type, for a redeemed variant) issued or claimed so far.
+    /// @dev Reverts with {AllianceBadgesUnknownType} for an undefined type.
+    function totalMinted(uint256 id) external view returns (uint256);
+
+    /// @notice How many badge types exist; ids run from 1 to this number.
+    function typeCount() external view returns (uint256);
+
+    /// @notice Whether `member` has claimed its unit of `typeId`.
+    function hasClaimed(uint256 typeId, address member) external view returns (bool);
+}

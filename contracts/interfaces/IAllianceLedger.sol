@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAllianceDirectory} from "./IAllianceDirectory.sol";
+
+/// @title The alliance's shared points ledger: types, errors and events.
+/// @dev Points are ERC-6909 tokens whose id is the issuing brand's id. Every
+/// member holds, per brand, lots bucketed by calendar month (UTC); a lot earned
+/// in month M stops counting when month M + 13 begins (never less than 12 full
+/// months). Amounts are whole points; values are in micro-USD (1e-6 USD).
+interface IAllianceLedger is IAllianceDirectory {
+    // ------------------------------------------------------------------ types
+
+    /// @notice What an earn operation rewards.
+    enum EarnKind {
+        Purchase, // amountCents spent; points = amountCents * pointsPerUsd / 100
+        Review,
+        Share,
+        Event, // community event, eco challenge
+        Referral // an invited friend joined
+    }
+
+    /// @notice A brand's earning rule: points per USD spent and per engagement.
+    struct EarnRule {
+        uint8 pointsPerUsd;
+        uint8 pointsPerReview;
+        uint8 pointsPerShare;
+        uint8 pointsPerEvent;
+        uint8 pointsPerReferral;
+    }
+
+    /// @notice One earn operation. `opId` is unique per brand and can be applied once.
+    /// @dev `multiplierPct` is 100 for the plain rule, 200 for double points
+    /// (first order, green purchase, birthday week), at most {MAX_MULTIPLIER_PCT}.
+    struct EarnOp {
+        uint64 opId;
+        address member;
+        EarnKind kind;
+        uint16 multiplierPct;
+        uint64 amountCents;
+        bytes32 orderRef;
+    }
+
+    /// @notice A member-signed gift (or donation, when `to` is the charity pool).
+    struct Gift {
+        address member;
+        address to;
+        uint256 brand;
+        uint256 amount;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A member-signed redemption of `brand` points at `atBrand`.
+    struct Redeem {
+        address member;
+        uint256 brand;
+        uint256 atBrand;
+        uint256 amount;
+        bytes32 orderRef;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    /// @notice A live lot as the views return it.
+    struct Lot {
+        uint256 amount;
+        uint256 earnedMonth; // months since 1970-01
+        uint256 expiresAt; // first second at which the lot no longer counts
+    }
+
+    /// @notice Tier thresholds, all three must be met within one calendar quarter.
+    struct TierRule {
+        uint48 spendCents;
+        uint16 orders;
+        uint16 engagements;
+    }
+
+    /// @notice A member's tier state and activity in its latest active quarter.
+    struct MemberStatus {
+        uint8 tier;
+        uint16 quarter; // quarter of the counters below (quarters since 1970)
+        uint48 spendCents;
+        uint32 orders;
+        uint32 engagements;
+        uint16 graceUntilMonth; // 0: not in grace; else month from which a downgrade may apply
+        uint16 reviewedQuarter; // the quarter in which the member was last reviewed
+        uint16 closedQuarter; // the previous active quarter
+        uint8 closedBestTier; // the best tier that previous quarter met
+    }
+
+    /// @notice A brand's issued, redeemed, expired and outstanding points.
+    struct BrandAccount {
+        uint256 issued;
+        uint256 redeemed;
+        uint256 expired;
+        uint256 outstanding;
+    }
+
+    // ----------------------------------------------------------------- errors
+
+    error LedgerUnknownBrand(uint256 brand);
+    error LedgerBrandSuspended(uint256 brand);
+    error LedgerNotBrandSigner(address caller, uint256 brand);
+    error LedgerSignerTaken(address signer, uint256 brand);
+    error LedgerInvalidPointValue(uint256 valueMicroUsd);
+    error LedgerInvalidMember(address member);
+    error LedgerInvalidAmount(uint256 amount);
+    error LedgerInvalidMultiplier(uint256 multiplierPct);
+    error LedgerZeroPoints(uint64 opId);
+    error LedgerOperationUsed(uint256 brand, uint64 opId);
+    error LedgerSignatureExpired(uint256 deadline, uint256 nowTimestamp);
+    error LedgerInvalidSignature(address member);
+    error PointsInsufficientBalance(address member, uint256 brand, uint256 balance, uint256 needed);
+    error TierInvalid(uint8 tier);
+    error TierRuleNotAscending(uint8 tier);
+    error TierAlreadyReviewed(address member, uint256 quarter);
+    error SettlementNothingToSettle(uint256 brandA, uint256 brandB);
+    error SettlementNotParty(address caller, uint256 brandA, uint256 brandB);
+
+    // ----------------------------------------------------------------- events
+
+    event BrandOnboarded(uint256 indexed brand, address indexed signer, uint256 valueMicroUsd, EarnRule rule);
+    event BrandSuspensionChanged(uint256 indexed brand, bool suspended);
+    event BrandSignerChanged(uint256 indexed brand, address indexed signer, bool authorized);
+    event EarnRuleChanged(uint256 indexed brand, EarnRule rule);
+    /// @notice A governance act: applies to redemptions from now on; balances never change.
+    event PointValueChanged(uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd);
+    event CharityPoolChanged(address indexed pool);
+
+    event PointsEarned(
+        uint256 indexed brand, address indexed member, uint64 indexed opId, EarnKind kind, uint256 points, bytes32 orderRef
+    );
+    /// @notice An operation of a batch was not applied; `reason` is the selector of the custom error.
+    event OperationSkipped(uint256 indexed brand, uint64 indexed opId, bytes4 reason);
+    event PointsDonated(address indexed member, address indexed pool, uint256 indexed brand, uint256 amount);
+    event PointsRedeemed(
+        address indexed member,
+        uint256 indexed brand,
+        uint256 indexed atBrand,
+        uint256 amount,
+        uint256 valueMicroUsd,
+        bytes32 orderRef
+    );
+
+    event TierRuleChanged(uint8 indexed tier, TierRule rule, uint256 giftPoints);
+    event TierUpgraded(address indexed member, uint8 previousTier, uint8 newTier, uint256 indexed brand, uint256 giftPoints);
+    event TierRetained(address indexed member, uint8 tier, uint256 quarter);
+    event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
+    event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);
+
+    /// @notice `debtor` paid `creditor` the net value they owed; `tokenAmount` is 0 when paid off chain.
+    event PositionSettled(uint256 indexed debtor, uint256 indexed creditor, uint256 valueMicroUsd, uint256 tokenAmount);
+}

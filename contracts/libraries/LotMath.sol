@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title Packed monthly lots of a member, and packed monthly liability of a brand.
+/// @dev Member lots: 14 positions (month % 14) in 7 slots, two per slot, each
+/// `uint16 month << 112 | uint112 amount`. A lot earned in month M counts while the
+/// current month is at most M + 12, so the 13 live months never share a position;
+/// the 14th position holds an expired lot or nothing, and a new month overwrites it.
+///
+/// Brand liability: 16 positions (month % 16) of 64 bits in 4 slots, untagged; the
+/// brand's `latestMonth` says which months they hold, and {clearBrandMonths} zeroes the
+/// positions a new month reuses.
+library LotMath {
+    /// @dev A lot's amount no longer fits its 112 bits, or a brand month its 64 bits.
+    error LotOverflow(uint256 month, uint256 amount);
+
+    uint256 internal constant LIVE_MONTHS = 13;
+    uint256 private constant POSITIONS = 14;
+    uint256 private constant BRAND_POSITIONS = 16;
+    uint256 private constant AMOUNT_MASK = (uint256(1) << 112) - 1;
+    uint256 private constant LOT_MASK = (uint256(1) << 128) - 1;
+    uint256 private constant BRAND_MASK = (uint256(1) << 64) - 1;
+
+    // ------------------------------------------------------------------ member lots
+
+    /// @notice The member's lot amount of `month` (0 when the position holds another month).
+    function amountAt(uint256[7] storage slots, uint256 month) internal view returns (uint256) {
+        uint256 pos = month % POSITIONS;
+        uint256 lot = (slots[pos >> 1] >> ((pos & 1) * 128)) & LOT_MASK;
+        return lot >> 112 == month ? lot & AMOUNT_MASK : 0;
+    }
+
+    /// @notice Adds `amount` to the lot of `month`, replacing whatever expired lot held its position.
+    function credit(uint256[7] storage slots, uint256 month, uint256 amount) internal {
+        uint256 pos = month % POSITIONS;
+        uint256 shift = (pos & 1) * 128;
+        uint256 word = slots[pos >> 1];
+        uint256 lot = (word >> shift) & LOT_MASK;
+        uint256 total = lot >> 112 == month ? (lot & AMOUNT_MASK) + amount : amount;
+        if (total > AMOUNT_MASK) revert LotOverflow(month, total);
+        slots[pos >> 1] = (word & ~(LOT_MASK << shift)) | (((month << 112) | total) << shift);
+    }
+
+    /// @notice Takes up to `amount` from the live lots, oldest first, recording per month what
+    /// it took in `taken` (index 0 = month - 12). Returns what it could not take.
+    /// @dev Each slot is read and written at most once: 13 consecutive positions mod 14 visit
+    /// each slot in one run.
+    function consume(uint256[7] storage slots, uint256 month, uint256 amount, uint256[13] memory taken)
+        internal
+        returns (uint256 remaining)
+    {
+        remaining = amount;
+        uint256 index = type(uint256).max;
+        uint256 word;
+        bool dirty;
+        uint256 first = month - 12;
+        for (uint256 i; i < LIVE_MONTHS && remaining != 0; ++i) {
+            uint256 m = first + i;
+            uint256 pos = m % POSITIONS;
+            if (pos >> 1 != index) {
+                if (dirty) slots[index] = word;
+                index = pos >> 1;
+                word = slots[index];
+                dirty = false;
+            }
+            uint256 shift = (pos & 1) * 128;
+            uint256 lot = (word >> shift) & LOT_MASK;
+            if (lot >> 112 != m) continue;
+            uint256 have = lot & AMOUNT_MASK;
+            if (have == 0) continue;
+            uint256 take = have < remaining ? have : remaining;
+            unchecked {
+                // take <= have and take <= remaining.
+                remaining -= take;
+                have -= take;
+            }
+            taken[i] = take;
+            uint256 newLot = have == 0 ? 0 : (m << 112) | have;
+            word = (word & ~(LOT_MASK << shift)) | (newLot << shift);
+            dirty = true;
+        }
+        if (dirty) slots[index] = word;
+    }
+
+    // ------------------------------------------------------------- brand liability
+
+    /// @notice Unspent points the brand issued in `month` (valid for the 16 months up to latestMonth).
+    function brandLiveAt(uint256[4] storage ring, uint256 month) internal view returns (uint256) {
+        uint256 pos = month % BRAND_POSITIONS;
+        return (ring[pos >> 2] >> ((pos & 3) * 64)) & BRAND_MASK;
+    }
+
+    /// @notice Zeroes the positions of the months after `latestMonth` up to `month`.
+    function clearBrandMonths(uint256[4] storage ring, uint256 latestMonth, uint256 month) internal {
+        if (latestMonth == 0) return; // never issued: the ring is empty
+        if (month - latestMonth >= BRAND_POSITIONS) {
+            for (uint256 i; i < 4; ++i) {
+                if (ring[i] != 0) ring[i] = 0;
+            }
+            return;
+        }
+        for (uint256 m = latestMonth + 1; m <= month; ++m) {
+            uint256 pos = m % BRAND_POSITIONS;
+            uint256 word = ring[pos >> 2];
+            uint256 cleared = word & ~(BRAND_MASK << ((pos & 3) * 64));
+            if (cleared != word) ring[pos >> 2] = cleared;
+        }
+    }
+
+    /// @notice Adds `amount` to the brand's live points of `month`.
+    function addBrandLive(uint256[4] storage ring, uint256 month, uint256 amount) internal {
+        uint256 pos = month % BRAND_POSITIONS;
+        uint256 shift = (pos & 3) * 64;
+        uint256 word = ring[pos >> 2];
+        uint256 total = ((word >> shift) & BRAND_MASK) + amount;
+        if (total > BRAND_MASK) revert LotOverflow(month, total);
+        ring[pos >> 2] = (word & ~(BRAND_MASK << shift)) | (total << shift);
+    }
+
+    /// @notice Subtracts what {consume} took (index 0 = month - 12) from the brand's live points.
+    /// @dev Checked: a brand month always holds at least the sum of its members' lots of that month.
+    function subtractBrandLive(uint256[4] storage ring, uint256 month, uint256[13] memory taken) internal {
+        uint256 index = type(uint256).max;
+        uint256 word;
+        bool dirty;
+        uint256 first = month - 12;
+        for (uint256 i; i < LIVE_MONTHS; ++i) {
+            if (taken[i] == 0) continue;
+            uint256 pos = (first + i) % BRAND_POSITIONS;
+            if (pos >> 2 != index) {
+                if (dirty) ring[index] = word;
+                index = pos >> 2;
+                word = ring[index];
+            }
+            uint256 shift = (pos & 3) * 64;
+            uint256 live = ((word >> shift) & BRAND_MASK) - taken[i];
+            word = (word & ~(BRAND_MASK << shift)) | (live << shift);
+            dirty = true;
+        }
+        if (dirty) ring[index] = word;
+    }
+}

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAllianceDirectory} from "../interfaces/IAllianceDirectory.sol";
+
+/// @title DirectoryStub
+/// @notice TEST HELPER ONLY, never deployed outside tests: an {IAllianceDirectory} whose answers are set by
+/// anyone, so the badge contracts can be tested without the ledger.
+contract DirectoryStub is IAllianceDirectory {
+    mapping(address signer => uint256 brand) private _brands;
+    mapping(uint256 brand => bool) private _active;
+    mapping(address member => uint8 tier) private _tiers;
+
+    /// @notice Makes `signer` a key of `brand` (0 removes it).
+    function setBrandOf(address signer, uint256 brand) external {
+        _brands[signer] = brand;
+    }
+
+    /// @notice Activates or suspends `brand`.
+    function setBrandActive(uint256 brand, bool active) external {
+        _active[brand] = active;
+    }
+
+    /// @notice Sets the tier of `member`.
+    function setTierOf(address member, uint8 tier) external {
+        _tiers[member] = tier;
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function brandOf(address signer) external view returns (uint256) {
+        return _brands[signer];
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function isBrandActive(uint256 brand) external view returns (bool) {
+        return _active[brand];
+    }
+
+    /// @inheritdoc IAllianceDirectory
+    function tierOf(address member) external view returns (uint8) {
+        return _tiers[member];
+    }
+}

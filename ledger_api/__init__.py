@@ -1,0 +1,1 @@
+"""Gateway of the alliance points ledger."""

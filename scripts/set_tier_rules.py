@@ -1,0 +1,31 @@
+"""Sets the tier thresholds and upgrade gifts on the ledger named by the manifest.
+
+    brownie run scripts/set_tier_rules.py main TIER SPEND_CENTS ORDERS ENGAGEMENTS GIFT --network NET
+    brownie run scripts/set_tier_rules.py defaults --network NET
+
+Each tier's thresholds must be at least the lower tier's, so raise them top-down.
+"""
+
+from __future__ import annotations
+
+from brownie import AllianceLedger
+
+from scripts.deployment import DEFAULT_TIER_RULES, deployer, read_manifest
+
+
+def _ledger() -> AllianceLedger:
+    return AllianceLedger.at(read_manifest()["contracts"]["AllianceLedger"]["address"])
+
+
+def main(tier: str, spend_cents: str, orders: str, engagements: str, gift: str) -> None:
+    ledger = _ledger()
+    ledger.setTierRule(int(tier), (int(spend_cents), int(orders), int(engagements)), int(gift), {"from": deployer()})
+    print(f"tiers: tier {tier} now needs {spend_cents} cents, {orders} orders, {engagements} engagements")
+
+
+def defaults() -> None:
+    ledger = _ledger()
+    for tier in sorted(DEFAULT_TIER_RULES, reverse=True):
+        spend, orders, engagements, gift = DEFAULT_TIER_RULES[tier]
+        ledger.setTierRule(tier, (spend, orders, engagements), gift, {"from": deployer()})
+    print("tiers: default rules set")

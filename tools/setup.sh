@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs everything the project needs from the package registries only
+# (npm: solc, OpenZeppelin, anvil; PyPI: two virtualenvs). Idempotent: each step
+# is skipped when its inputs have not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+PY="${PYTHON:-python3}"
+SOLC_VERSION="$(node -p "require('./package.json').dependencies.solc")"
+
+stamp() { # stamp NAME FILE... : true when FILEs changed since the stamp was written
+  local name="$1"; shift
+  local sum; sum="$(cat "$@" | sha256sum | cut -c1-16)"
+  [ -f ".toolchain/$name.stamp" ] && [ "$(cat ".toolchain/$name.stamp")" = "$sum" ] && return 1
+  echo "$sum" > ".toolchain/$name.stamp.new"; return 0
+}
+done_stamp() { mv ".toolchain/$1.stamp.new" ".toolchain/$1.stamp"; }
+
+mkdir -p .toolchain/solcx
+
+if stamp npm package.json package-lock.json || [ ! -x node_modules/.bin/anvil ]; then
+  echo "setup: npm ci (solc, OpenZeppelin, anvil)"
+  npm ci --no-audit --no-fund --loglevel=error
+  done_stamp npm 2>/dev/null || true
+fi
+
+# py-solc-x and brownie look for solc-v<version> in $SOLCX_BINARY_PATH.
+cat > ".toolchain/solcx/solc-v$SOLC_VERSION" <<SH
+#!/bin/sh
+exec node "$ROOT/tools/solc.js" "\$@"
+SH
+chmod +x ".toolchain/solcx/solc-v$SOLC_VERSION"
+
+if stamp brownie requirements/brownie.txt || [ ! -x .venv/brownie/bin/brownie ]; then
+  echo "setup: virtualenv .venv/brownie"
+  "$PY" -m venv .venv/brownie
+  .venv/brownie/bin/pip install -q --upgrade pip
+  .venv/brownie/bin/pip install -q -r requirements/brownie.txt
+  .venv/brownie/bin/pip check
+  done_stamp brownie
+fi
+
+if stamp api pyproject.toml requirements/api.txt || [ ! -x .venv/api/bin/ledger ]; then
+  echo "setup: virtualenv .venv/api"
+  "$PY" -m venv .venv/api
+  .venv/api/bin/pip install -q --upgrade pip
+  .venv/api/bin/pip install -q -c requirements/api.txt -e ".[dev]"
+  .venv/api/bin/pip check
+  done_stamp api
+fi
