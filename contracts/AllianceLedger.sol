@@ -47,6 +47,8 @@ contract AllianceLedger is
     /// @notice Months a member stays in a tier after a failed review, before it drops one step.
     uint256 public constant GRACE_MONTHS = 3;
 
+    uint256 private constant PAUSED = uint256(1) << 255;
+
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
     bytes32 private constant REDEEM_TYPEHASH = keccak256(
@@ -54,10 +56,11 @@ contract AllianceLedger is
     );
 
     /// @dev One slot, read on every earn and written back once per call.
+    /// A nested struct would start a slot of its own, so the rule is packed by {_packRule}.
     struct BrandConfig {
         bool exists;
         bool suspended;
-        EarnRule rule;
+        uint40 rule;
         uint32 valueMicroUsd;
         uint16 latestMonth; // newest month the brand issued points in
         uint96 issued;
@@ -76,8 +79,10 @@ contract AllianceLedger is
     /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
     mapping(address member => mapping(uint256 brand => uint256[7])) private _lots;
     mapping(address member => MemberStatus) private _members;
-    /// @dev Tier t (1..3) rule at bits [(t-1)*80, t*80): spendCents 48 | orders 16 | engagements 16.
-    uint256 private _tierRules;
+    /// @dev Read on every earn, so it holds two things: tier t (1..3) rule at bits
+    /// [(t-1)*80, t*80) (spendCents 48 | orders 16 | engagements 16), and the pause flag at
+    /// bit 255 (see {paused}).
+    uint256 private _globals;
     mapping(uint8 tier => uint256 points) private _tierGift;
 
     /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
@@ -117,7 +122,7 @@ contract AllianceLedger is
         _brands[brand] = BrandConfig({
             exists: true,
             suspended: false,
-            rule: rule,
+            rule: _packRule(rule),
             valueMicroUsd: valueMicroUsd,
             latestMonth: 0,
             issued: 0
@@ -176,7 +181,7 @@ contract AllianceLedger is
     {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
         if (giftPoints > MAX_AMOUNT) revert LedgerInvalidAmount(giftPoints);
-        uint256 rules = _tierRules;
+        uint256 rules = _globals;
         if (tier > 1 && !_ruleAtMost(_ruleOf(rules, tier - 1), rule)) revert TierRuleNotAscending(tier);
         if (tier < MAX_TIER) {
             TierRule memory higher = _ruleOf(rules, tier + 1);
@@ -184,7 +189,7 @@ contract AllianceLedger is
         }
         uint256 shift = uint256(tier - 1) * 80;
         uint256 packed = uint256(rule.spendCents) | (uint256(rule.orders) << 48) | (uint256(rule.engagements) << 64);
-        _tierRules = (rules & ~(((uint256(1) << 80) - 1) << shift)) | (packed << shift);
+        _globals = (rules & ~(((uint256(1) << 80) - 1) << shift)) | (packed << shift);
         _tierGift[tier] = giftPoints;
         emit TierRuleChanged(tier, rule, giftPoints);
     }
@@ -204,7 +209,7 @@ contract AllianceLedger is
     /// @notice Changes the caller's brand earning rule; a brand configures only its own points.
     /// @dev Emits an {EarnRuleChanged} event.
     function setEarnRule(uint256 brand, EarnRule calldata rule) external onlyBrandSigner(brand) {
-        _requireBrand(brand).rule = rule;
+        _requireBrand(brand).rule = _packRule(rule);
         emit EarnRuleChanged(brand, rule);
     }
 
@@ -427,7 +432,7 @@ contract AllianceLedger is
         returns (bool exists, bool suspended, EarnRule memory rule, uint256 valueMicroUsd)
     {
         BrandConfig memory cfg = _brands[brand];
-        return (cfg.exists, cfg.suspended, cfg.rule, cfg.valueMicroUsd);
+        return (cfg.exists, cfg.suspended, _unpackRule(cfg.rule), cfg.valueMicroUsd);
     }
 
     /// @notice How many brands were onboarded (ids run from 1 to this count).
@@ -459,7 +464,14 @@ contract AllianceLedger is
     /// @notice Tier `tier`'s thresholds and upgrade gift.
     function tierRule(uint8 tier) external view returns (TierRule memory rule, uint256 giftPoints) {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
-        return (_ruleOf(_tierRules, tier), _tierGift[tier]);
+        return (_ruleOf(_globals, tier), _tierGift[tier]);
+    }
+
+    /// @inheritdoc Pausable
+    /// @dev The flag shares the tier-rule slot that every earn reads anyway; Pausable's own
+    /// storage stays unused ({_pause} and {_unpause} are overridden to match).
+    function paused() public view override returns (bool) {
+        return _globals & PAUSED != 0;
     }
 
     /// @notice Whether `opId` was already applied for `brand`.
@@ -520,7 +532,7 @@ contract AllianceLedger is
         ctx.cfg = cfg;
         ctx.month = Calendar.currentMonth();
         ctx.quarter = ctx.month / 3;
-        ctx.rules = _tierRules;
+        ctx.rules = _globals;
         ctx.usedWordIndex = type(uint256).max;
     }
 
@@ -530,7 +542,7 @@ contract AllianceLedger is
         if (op.member == address(0)) return (LedgerInvalidMember.selector, 0);
         uint256 mult = op.multiplierPct;
         if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
-        EarnRule memory rule = ctx.cfg.rule;
+        EarnRule memory rule = _unpackRule(ctx.cfg.rule);
         if (op.kind == EarnKind.Purchase) {
             if (op.amountCents == 0 || op.amountCents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
             points = uint256(op.amountCents) * rule.pointsPerUsd * mult / 10_000;
@@ -713,7 +725,7 @@ contract AllianceLedger is
 
     /// @dev The best tier the member's quarter met in the quarter `quarter`.
     function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
-        if (s.quarter == quarter) return _bestTier(s, _tierRules);
+        if (s.quarter == quarter) return _bestTier(s, _globals);
         if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
         return 0;
     }
@@ -743,6 +755,29 @@ contract AllianceLedger is
     function _ruleAtMost(TierRule memory lower, TierRule memory upper) private pure returns (bool) {
         return lower.spendCents <= upper.spendCents && lower.orders <= upper.orders
             && lower.engagements <= upper.engagements;
+    }
+
+    function _pause() internal override whenNotPaused {
+        _globals |= PAUSED;
+        emit Paused(_msgSender());
+    }
+
+    function _unpause() internal override whenPaused {
+        _globals &= ~PAUSED;
+        emit Unpaused(_msgSender());
+    }
+
+    function _packRule(EarnRule memory r) private pure returns (uint40) {
+        return uint40(r.pointsPerUsd) | (uint40(r.pointsPerReview) << 8) | (uint40(r.pointsPerShare) << 16)
+            | (uint40(r.pointsPerEvent) << 24) | (uint40(r.pointsPerReferral) << 32);
+    }
+
+    function _unpackRule(uint40 packed) private pure returns (EarnRule memory r) {
+        r.pointsPerUsd = uint8(packed);
+        r.pointsPerReview = uint8(packed >> 8);
+        r.pointsPerShare = uint8(packed >> 16);
+        r.pointsPerEvent = uint8(packed >> 24);
+        r.pointsPerReferral = uint8(packed >> 32);
     }
 
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {

@@ -1,7 +1,7 @@
 """Fixtures for the badge contracts: MembershipBadge (ERC-721) and AllianceBadges (ERC-1155).
 
-The ledger is replaced by ``DirectoryStub`` (contracts/test/DirectoryStub.sol), whose brand and tier answers
-the tests set directly.
+The ledger is replaced by ``DirectoryStub`` (contracts/test/DirectoryStub.sol), whose brand and
+tier answers the tests set directly.
 """
 
 import base64
@@ -38,11 +38,12 @@ def _abi_arg(value):
 
 @pytest.fixture(scope="session")
 def reverts_with():
-    """``with reverts_with(contract, "ErrorName", *args):`` expects that exact custom error and arguments.
+    """``with reverts_with(contract, "ErrorName", *args):`` expects exactly that custom error.
 
-    Brownie 1.22 decodes custom errors it knows from deployed ABIs into ``"ErrorName: arg, arg"`` and
-    ``brownie.reverts`` compares that string. The expected string is built here by ABI-encoding the selector
-    and arguments and running them through the same decoder, so selector and every argument must match.
+    Brownie 1.22 decodes custom errors it knows from deployed ABIs into ``"ErrorName: arg, arg"``
+    and ``brownie.reverts`` compares that string. The expected string is built here by ABI-encoding
+    the selector and arguments and running them through the same decoder, so the selector and every
+    argument must match.
     """
 
     def _reverts_with(contract, error_name, *args):
@@ -74,7 +75,7 @@ def decode_data_uri():
     def _decode(uri, mime):
         prefix = f"data:{mime};base64,"
         assert uri.startswith(prefix), uri[:60]
-        return base64.b64decode(uri[len(prefix):], validate=True)
+        return base64.b64decode(uri[len(prefix) :], validate=True)
 
     return _decode
 
@@ -84,7 +85,9 @@ def token_metadata(decode_data_uri):
     """The JSON object behind a MembershipBadge ``tokenURI``."""
 
     def _metadata(badge, token_id):
-        return json.loads(decode_data_uri(badge.tokenURI(token_id), "application/json").decode("utf-8"))
+        return json.loads(
+            decode_data_uri(badge.tokenURI(token_id), "application/json").decode("utf-8")
+        )
 
     return _metadata
 

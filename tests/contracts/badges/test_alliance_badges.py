@@ -1,4 +1,4 @@
-"""AllianceBadges: brand-defined achievement (soulbound) and collectible (tradable) badges, ERC-1155."""
+"""AllianceBadges: brand-defined achievement (soulbound) and collectible (tradable) ERC-1155s."""
 
 import pytest
 from brownie import ZERO_ADDRESS
@@ -33,7 +33,15 @@ def test_define_badge_assigns_type_to_callers_brand(alliance_badges, brand_b_sig
         "selfMint": True,
     }
     assert dict(tx.events["URI"]) == {"value": "ipfs://limited-jacket", "id": 1}
-    assert tuple(alliance_badges.badgeType(1)) == (BRAND_B, 0, 500, DIAMOND, COLLECTIBLE, True, True)
+    assert tuple(alliance_badges.badgeType(1)) == (
+        BRAND_B,
+        0,
+        500,
+        DIAMOND,
+        COLLECTIBLE,
+        True,
+        True,
+    )
     assert alliance_badges.uri(1) == "ipfs://limited-jacket"
     assert alliance_badges.typeCount() == 1
 
@@ -62,7 +70,9 @@ def test_define_badge_reverts_for_suspended_brand(
 def test_define_badge_rejects_benefit_or_self_mint_on_achievement(
     alliance_badges, reverts_with, brand_a_signer, has_benefit, self_mint
 ):
-    with reverts_with(alliance_badges, "AllianceBadgesInvalidFlags", ACHIEVEMENT, has_benefit, self_mint):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesInvalidFlags", ACHIEVEMENT, has_benefit, self_mint
+    ):
         alliance_badges.defineBadge(
             ACHIEVEMENT, 0, 0, has_benefit, self_mint, URI, {"from": brand_a_signer}
         )
@@ -169,7 +179,9 @@ def test_uncapped_type_is_bounded_only_by_counter_width(
     type_id = define_badge(brand_a_signer, max_supply=0)
     alliance_badges.issue(type_id, silver_member, 1_000_000, {"from": brand_a_signer})
 
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", type_id, UINT64_MAX, 1_000_000, UINT64_MAX):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesSupplyExceeded", type_id, UINT64_MAX, 1_000_000, UINT64_MAX
+    ):
         alliance_badges.issue(type_id, silver_member, UINT64_MAX, {"from": brand_a_signer})
 
 
@@ -178,9 +190,13 @@ def test_issue_reverts_below_min_tier(
 ):
     type_id = define_badge(brand_a_signer, min_tier=DIAMOND)
 
-    with reverts_with(alliance_badges, "AllianceBadgesTierTooLow", type_id, gold_member, GOLD, DIAMOND):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesTierTooLow", type_id, gold_member, GOLD, DIAMOND
+    ):
         alliance_badges.issue(type_id, gold_member, 1, {"from": brand_a_signer})
-    with reverts_with(alliance_badges, "AllianceBadgesTierTooLow", type_id, new_member, MEMBER, DIAMOND):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesTierTooLow", type_id, new_member, MEMBER, DIAMOND
+    ):
         alliance_badges.issue(type_id, new_member, 1, {"from": brand_a_signer})
 
 
@@ -225,19 +241,32 @@ def test_claim_lets_diamond_member_mint_exclusive_collectible(
 def test_claim_reverts_for_gold_member_on_diamond_exclusive(
     alliance_badges, diamond_exclusive, reverts_with, gold_member
 ):
-    with reverts_with(alliance_badges, "AllianceBadgesTierTooLow", diamond_exclusive, gold_member, GOLD, DIAMOND):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesTierTooLow", diamond_exclusive, gold_member, GOLD, DIAMOND
+    ):
         alliance_badges.claim(diamond_exclusive, {"from": gold_member})
 
 
-def test_claim_reverts_on_second_claim(alliance_badges, diamond_exclusive, reverts_with, diamond_member):
+def test_claim_reverts_on_second_claim(
+    alliance_badges, diamond_exclusive, reverts_with, diamond_member
+):
     alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
 
-    with reverts_with(alliance_badges, "AllianceBadgesAlreadyClaimed", diamond_exclusive, diamond_member):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesAlreadyClaimed", diamond_exclusive, diamond_member
+    ):
         alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
 
 
 def test_claim_respects_supply_cap(
-    alliance_badges, directory, diamond_exclusive, reverts_with, admin, brand_a_signer, diamond_member, gold_member
+    alliance_badges,
+    directory,
+    diamond_exclusive,
+    reverts_with,
+    admin,
+    brand_a_signer,
+    diamond_member,
+    gold_member,
 ):
     alliance_badges.issue(diamond_exclusive, diamond_member, 1, {"from": brand_a_signer})
     alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
@@ -266,7 +295,9 @@ def test_claim_reverts_for_suspended_brand(
         alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
 
 
-def test_claim_open_to_everyone_without_min_tier(alliance_badges, define_badge, brand_a_signer, new_member):
+def test_claim_open_to_everyone_without_min_tier(
+    alliance_badges, define_badge, brand_a_signer, new_member
+):
     type_id = define_badge(brand_a_signer, self_mint=True)
 
     alliance_badges.claim(type_id, {"from": new_member})
@@ -286,7 +317,9 @@ def test_achievement_transfer_reverts_soulbound(
     alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer})
 
     with reverts_with(alliance_badges, "AllianceBadgesSoulbound", type_id):
-        alliance_badges.safeTransferFrom(silver_member, gold_member, type_id, 1, b"", {"from": silver_member})
+        alliance_badges.safeTransferFrom(
+            silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
+        )
 
     assert alliance_badges.balanceOf(silver_member, type_id) == 1
 
@@ -301,26 +334,43 @@ def test_achievement_in_batch_transfer_reverts_soulbound(
 
     with reverts_with(alliance_badges, "AllianceBadgesSoulbound", achievement):
         alliance_badges.safeBatchTransferFrom(
-            silver_member, gold_member, [collectible, achievement], [1, 1], b"", {"from": silver_member}
+            silver_member,
+            gold_member,
+            [collectible, achievement],
+            [1, 1],
+            b"",
+            {"from": silver_member},
         )
 
 
 def test_achievement_transfer_by_approved_operator_reverts_soulbound(
-    alliance_badges, define_badge, reverts_with, brand_a_signer, silver_member, gold_member, outsider
+    alliance_badges,
+    define_badge,
+    reverts_with,
+    brand_a_signer,
+    silver_member,
+    gold_member,
+    outsider,
 ):
     type_id = define_badge(brand_a_signer, kind=ACHIEVEMENT)
     alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer})
     alliance_badges.setApprovalForAll(outsider, True, {"from": silver_member})
 
     with reverts_with(alliance_badges, "AllianceBadgesSoulbound", type_id):
-        alliance_badges.safeTransferFrom(silver_member, gold_member, type_id, 1, b"", {"from": outsider})
+        alliance_badges.safeTransferFrom(
+            silver_member, gold_member, type_id, 1, b"", {"from": outsider}
+        )
 
 
-def test_collectible_is_transferable(alliance_badges, define_badge, brand_a_signer, silver_member, gold_member):
+def test_collectible_is_transferable(
+    alliance_badges, define_badge, brand_a_signer, silver_member, gold_member
+):
     type_id = define_badge(brand_a_signer)
     alliance_badges.issue(type_id, silver_member, 2, {"from": brand_a_signer})
 
-    alliance_badges.safeTransferFrom(silver_member, gold_member, type_id, 1, b"", {"from": silver_member})
+    alliance_badges.safeTransferFrom(
+        silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
+    )
 
     assert alliance_badges.balanceOf(silver_member, type_id) == 1
     assert alliance_badges.balanceOf(gold_member, type_id) == 1
@@ -333,7 +383,7 @@ def test_collectible_is_transferable(alliance_badges, define_badge, brand_a_sign
 
 @pytest.fixture
 def jacket(alliance_badges, define_badge, brand_b_signer, diamond_member):
-    """A collectible with a redeemable benefit (a limited-edition jacket), one unit held by a Diamond member."""
+    """A collectible with a redeemable benefit (a limited jacket), held by a Diamond member."""
     type_id = define_badge(brand_b_signer, max_supply=1, has_benefit=True, uri="ipfs://jacket")
     alliance_badges.issue(type_id, diamond_member, 1, {"from": brand_b_signer})
     return type_id
@@ -350,15 +400,27 @@ def test_redeem_benefit_swaps_unit_for_redeemed_variant(alliance_badges, jacket,
         "claimRef": "0x" + CLAIM_REF.hex(),
     }
     burn, mint = tx.events["TransferSingle"]
-    assert (burn["from"], burn["to"], burn["id"], burn["value"]) == (diamond_member, ZERO_ADDRESS, jacket, 1)
-    assert (mint["from"], mint["to"], mint["id"], mint["value"]) == (ZERO_ADDRESS, diamond_member, redeemed, 1)
+    assert (burn["from"], burn["to"], burn["id"], burn["value"]) == (
+        diamond_member,
+        ZERO_ADDRESS,
+        jacket,
+        1,
+    )
+    assert (mint["from"], mint["to"], mint["id"], mint["value"]) == (
+        ZERO_ADDRESS,
+        diamond_member,
+        redeemed,
+        1,
+    )
     assert alliance_badges.balanceOf(diamond_member, jacket) == 0
     assert alliance_badges.balanceOf(diamond_member, redeemed) == 1
     assert alliance_badges.uri(redeemed) == "ipfs://jacket"
     assert tuple(alliance_badges.badgeType(redeemed)) == tuple(alliance_badges.badgeType(jacket))
 
 
-def test_redeem_benefit_second_attempt_reverts(alliance_badges, jacket, reverts_with, diamond_member):
+def test_redeem_benefit_second_attempt_reverts(
+    alliance_badges, jacket, reverts_with, diamond_member
+):
     alliance_badges.redeemBenefit(jacket, CLAIM_REF, {"from": diamond_member})
 
     with reverts_with(alliance_badges, "ERC1155InsufficientBalance", diamond_member, 0, 1, jacket):
@@ -386,7 +448,9 @@ def test_redeemed_variant_is_transferable_but_not_redeemable(
     redeemed = jacket | REDEEMED_FLAG
     alliance_badges.redeemBenefit(jacket, CLAIM_REF, {"from": diamond_member})
 
-    alliance_badges.safeTransferFrom(diamond_member, gold_member, redeemed, 1, b"", {"from": diamond_member})
+    alliance_badges.safeTransferFrom(
+        diamond_member, gold_member, redeemed, 1, b"", {"from": diamond_member}
+    )
 
     assert alliance_badges.balanceOf(gold_member, redeemed) == 1
     with reverts_with(alliance_badges, "AllianceBadgesAlreadyRedeemed", redeemed):
@@ -396,7 +460,9 @@ def test_redeemed_variant_is_transferable_but_not_redeemable(
 def test_unredeemed_collectible_carries_its_benefit_to_a_buyer(
     alliance_badges, jacket, diamond_member, gold_member
 ):
-    alliance_badges.safeTransferFrom(diamond_member, gold_member, jacket, 1, b"", {"from": diamond_member})
+    alliance_badges.safeTransferFrom(
+        diamond_member, gold_member, jacket, 1, b"", {"from": diamond_member}
+    )
 
     tx = alliance_badges.redeemBenefit(jacket, CLAIM_REF, {"from": gold_member})
 
@@ -478,13 +544,19 @@ def test_pause_stops_transfers_and_mints(
     with reverts_with(alliance_badges, "EnforcedPause"):
         alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer})
     with reverts_with(alliance_badges, "EnforcedPause"):
-        alliance_badges.safeTransferFrom(silver_member, gold_member, type_id, 1, b"", {"from": silver_member})
+        alliance_badges.safeTransferFrom(
+            silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
+        )
 
     alliance_badges.unpause({"from": admin})
-    alliance_badges.safeTransferFrom(silver_member, gold_member, type_id, 1, b"", {"from": silver_member})
+    alliance_badges.safeTransferFrom(
+        silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
+    )
     assert alliance_badges.balanceOf(gold_member, type_id) == 1
 
 
 def test_pause_reverts_for_non_admin(alliance_badges, reverts_with, brand_a_signer):
-    with reverts_with(alliance_badges, "AccessControlUnauthorizedAccount", brand_a_signer, DEFAULT_ADMIN_ROLE):
+    with reverts_with(
+        alliance_badges, "AccessControlUnauthorizedAccount", brand_a_signer, DEFAULT_ADMIN_ROLE
+    ):
         alliance_badges.pause({"from": brand_a_signer})

@@ -1,4 +1,4 @@
-"""MembershipBadge: one soulbound ERC-721 per member showing the current tier, with on-chain metadata."""
+"""MembershipBadge: one soulbound ERC-721 per member showing the current tier, metadata on chain."""
 
 import xml.etree.ElementTree as ET
 
@@ -67,7 +67,9 @@ def test_set_tier_mints_member_badge_before_any_tier(membership_badge, ledger, n
 
 
 @pytest.mark.parametrize("first, second", [(SILVER, DIAMOND), (DIAMOND, GOLD)])
-def test_set_tier_updates_in_place_keeping_token_id(membership_badge, ledger, gold_member, first, second):
+def test_set_tier_updates_in_place_keeping_token_id(
+    membership_badge, ledger, gold_member, first, second
+):
     membership_badge.setTier(gold_member, first, {"from": ledger})
 
     tx = membership_badge.setTier(gold_member, second, {"from": ledger})
@@ -130,9 +132,9 @@ def test_set_tier_gas_stays_within_budget(membership_badge, ledger, diamond_memb
     mint = membership_badge.setTier(diamond_member, GOLD, {"from": ledger})
     update = membership_badge.setTier(diamond_member, DIAMOND, {"from": ledger})
 
-    print(f"MembershipBadge.setTier gas: first mint {mint.gas_used}, in-place update {update.gas_used}")
-    # Budgets guard the ledger's tier-upgrade path: mint = 3 fresh slots (owner, balance, badge record),
-    # update = one warm rewrite of the packed badge record.
+    print(f"MembershipBadge.setTier gas: mint {mint.gas_used}, in-place update {update.gas_used}")
+    # Budgets guard the ledger's tier-upgrade path: mint = 3 fresh slots (owner, balance, badge
+    # record), update = one rewrite of the packed badge record.
     assert mint.gas_used < 100_000
     assert update.gas_used < 35_000
 
@@ -148,7 +150,9 @@ def minted(membership_badge, ledger, gold_member):
     return token_id(gold_member)
 
 
-def test_transfer_from_reverts_soulbound(membership_badge, reverts_with, minted, gold_member, outsider):
+def test_transfer_from_reverts_soulbound(
+    membership_badge, reverts_with, minted, gold_member, outsider
+):
     with reverts_with(membership_badge, "MembershipBadgeSoulbound", minted):
         membership_badge.transferFrom(gold_member, outsider, minted, {"from": gold_member})
 
@@ -292,7 +296,11 @@ def test_set_tier_display_name_lists_localized_name_in_metadata(
 ):
     tx = membership_badge.setTierDisplayName("id-ID", DIAMOND, "Royal", {"from": admin})
 
-    assert dict(tx.events["TierDisplayNameUpdated"]) == {"locale": "id-ID", "tier": DIAMOND, "name": "Royal"}
+    assert dict(tx.events["TierDisplayNameUpdated"]) == {
+        "locale": "id-ID",
+        "tier": DIAMOND,
+        "name": "Royal",
+    }
     assert dict(tx.events["BatchMetadataUpdate"]) == {"_fromTokenId": 0, "_toTokenId": MAX_UINT256}
     assert membership_badge.tierDisplayName("id-ID", DIAMOND) == "Royal"
     assert list(membership_badge.locales()) == ["en", "id-ID"]
@@ -332,7 +340,9 @@ def test_tier_without_localized_name_falls_back_to_default_name(
     assert metadata["localized"] == {"en": "Gold", "id-ID": "Gold"}
 
 
-def test_empty_display_name_restores_the_default_name(membership_badge, admin, diamond_badge, token_metadata):
+def test_empty_display_name_restores_the_default_name(
+    membership_badge, admin, diamond_badge, token_metadata
+):
     membership_badge.setTierDisplayName("id-ID", DIAMOND, "Royal", {"from": admin})
 
     tx = membership_badge.setTierDisplayName("id-ID", DIAMOND, "", {"from": admin})
@@ -342,7 +352,9 @@ def test_empty_display_name_restores_the_default_name(membership_badge, admin, d
     assert token_metadata(membership_badge, diamond_badge)["localized"]["id-ID"] == "Diamond"
 
 
-def test_utf8_display_name_survives_metadata_round_trip(membership_badge, admin, diamond_badge, token_metadata):
+def test_utf8_display_name_survives_metadata_round_trip(
+    membership_badge, admin, diamond_badge, token_metadata
+):
     membership_badge.setTierDisplayName("zh-CN", DIAMOND, "钻石会员", {"from": admin})
 
     assert token_metadata(membership_badge, diamond_badge)["localized"]["zh-CN"] == "钻石会员"
@@ -356,15 +368,21 @@ def test_english_names_can_be_overridden(membership_badge, admin, diamond_badge,
 
 
 @pytest.mark.parametrize("caller_name", ["ledger", "outsider"])
-def test_set_tier_display_name_reverts_for_non_admin(request, membership_badge, reverts_with, caller_name):
+def test_set_tier_display_name_reverts_for_non_admin(
+    request, membership_badge, reverts_with, caller_name
+):
     caller = request.getfixturevalue(caller_name)
 
-    with reverts_with(membership_badge, "AccessControlUnauthorizedAccount", caller, DEFAULT_ADMIN_ROLE):
+    with reverts_with(
+        membership_badge, "AccessControlUnauthorizedAccount", caller, DEFAULT_ADMIN_ROLE
+    ):
         membership_badge.setTierDisplayName("id-ID", DIAMOND, "Royal", {"from": caller})
 
 
 def test_set_default_locale_reverts_for_non_admin(membership_badge, reverts_with, ledger):
-    with reverts_with(membership_badge, "AccessControlUnauthorizedAccount", ledger, DEFAULT_ADMIN_ROLE):
+    with reverts_with(
+        membership_badge, "AccessControlUnauthorizedAccount", ledger, DEFAULT_ADMIN_ROLE
+    ):
         membership_badge.setDefaultLocale("en", {"from": ledger})
 
 
@@ -373,16 +391,22 @@ def test_set_default_locale_reverts_for_locale_without_names(membership_badge, r
         membership_badge.setDefaultLocale("fr-FR", {"from": admin})
 
 
-@pytest.mark.parametrize("name", ['Ro"yal', "<b>Royal</b>", "R&D", "back\\slash", "line\nbreak", "x" * 33])
+@pytest.mark.parametrize(
+    "name", ['Ro"yal', "<b>Royal</b>", "R&D", "back\\slash", "line\nbreak", "x" * 33]
+)
 def test_set_tier_display_name_rejects_names_unsafe_for_json_or_svg(
     membership_badge, reverts_with, admin, name
 ):
-    with reverts_with(membership_badge, "MembershipBadgeInvalidDisplayName", "id-ID", DIAMOND, name):
+    with reverts_with(
+        membership_badge, "MembershipBadgeInvalidDisplayName", "id-ID", DIAMOND, name
+    ):
         membership_badge.setTierDisplayName("id-ID", DIAMOND, name, {"from": admin})
 
 
 @pytest.mark.parametrize("locale", ["", "id ID", 'id"ID', "x" * 36])
-def test_set_tier_display_name_rejects_invalid_locale(membership_badge, reverts_with, admin, locale):
+def test_set_tier_display_name_rejects_invalid_locale(
+    membership_badge, reverts_with, admin, locale
+):
     with reverts_with(membership_badge, "MembershipBadgeInvalidLocale", locale):
         membership_badge.setTierDisplayName(locale, DIAMOND, "Royal", {"from": admin})
 

@@ -1,0 +1,123 @@
+"""Gas report: deploys a fresh system on the connected (local) chain, measures each
+operation's gas per transaction (21,000 base included) and writes reports/gas.json.
+
+    brownie run scripts/gas_report.py --network development     (make gas)
+
+OpenZeppelin ERC-20 mint and transfer (TestUSD) are measured in the same run as anchors.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from brownie import (
+    AllianceLedger,
+    MembershipBadge,
+    TestUSD,
+    accounts,
+    chain,
+)
+
+from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, ROOT
+
+PURCHASE, REVIEW = 0, 1
+TARGETS = {
+    "earn_existing_lot": 45_000,
+    "earn_new_month": 55_000,
+    "redeem_12_lots": 90_000,
+    "redeem_cross_brand": 70_000,
+    "batch_earn_100_per_member": 15_000,
+}
+
+
+class Ops:
+    """Sequential operation ids per brand, like the gateway allocates them."""
+
+    def __init__(self) -> None:
+        self.next = 1
+
+    def __call__(self, member: str, cents: int = 1_000, kind: int = PURCHASE) -> tuple:
+        self.next += 1
+        return (self.next, member, kind, 100, cents if kind == PURCHASE else 0, "0x" + f"{self.next:064x}")
+
+
+def _next_month_start() -> int:
+    now = datetime.fromtimestamp(chain.time(), UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return int(datetime(year, month, 1, tzinfo=UTC).timestamp())
+
+
+def _to_next_month() -> None:
+    chain.sleep(_next_month_start() - chain.time() + 3_600)
+    chain.mine()
+
+
+def main() -> None:
+    admin, brand_a_key, brand_b_key, charity = accounts[0], accounts[1], accounts[2], accounts[3]
+    members = [accounts.add() for _ in range(103)]
+    alice, bob, carol = members[100], members[101], members[102]
+    tx = {"from": admin}
+    badge = MembershipBadge.deploy(admin, "0x" + "00" * 20, tx)
+    ledger = AllianceLedger.deploy(admin, badge, charity, tx)
+    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
+        ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+    ledger.onboardBrand(brand_a_key, 10_000, REFERENCE_EARN_RULE, "Brand A", "PTA", tx)
+    ledger.onboardBrand(brand_b_key, 10_000, REFERENCE_EARN_RULE, "Brand B", "PTB", tx)
+    a = {"from": brand_a_key}
+    op = Ops()
+    gas: dict[str, int] = {}
+
+    # Anchors: OpenZeppelin ERC-20 mint / transfer to an existing holder.
+    usd = TestUSD.deploy(tx)
+    usd.mint(bob, 1, tx)
+    usd.mint(alice, 10**6, tx)
+    gas["oz_erc20_mint_existing"] = usd.mint(bob, 10**6, tx).gas_used
+    gas["oz_erc20_transfer_existing"] = usd.transfer(bob, 10**5, {"from": alice}).gas_used
+
+    # Twelve monthly lots for alice (and bob as a holder), then the measured earns.
+    for month in range(12):
+        ledger.earn(op(alice, 1_000), a)
+        if month == 0:
+            ledger.earn(op(bob, 1_000), a)
+        _to_next_month()
+    ledger.earn(op(carol, 1_000), a)  # the brand's first earn this month
+    gas["earn_new_month"] = ledger.earn(op(alice, 1_000), a).gas_used
+    gas["earn_existing_lot"] = ledger.earn(op(alice, 1_000), a).gas_used
+    gas["gift"] = ledger.transfer(carol, 1, 50, {"from": alice}).gas_used
+
+    # 13 live lots: redeem everything but part of the newest, so 12 lots are consumed.
+    lots = ledger.lotsOf(alice, 1)
+    spanning = sum(lot[0] for lot in lots[:12]) + 1
+    gas["redeem_12_lots"] = ledger.redeem(1, 1, spanning, "0x" + "11" * 32, {"from": alice}).gas_used
+    gas["redeem_cross_brand"] = ledger.redeem(1, 2, 10, "0x" + "22" * 32, {"from": bob}).gas_used
+
+    # Tier upgrade: a member one engagement short of Silver, then the engagement.
+    spend, orders, engagements, _ = DEFAULT_TIER_RULES[1]
+    climber = members[0]
+    ledger.earn(op(climber, spend), a)
+    for _ in range(orders - 1):
+        ledger.earn(op(climber, 100), a)
+    for _ in range(engagements - 1):
+        ledger.earn(op(climber, kind=REVIEW), a)
+    upgrade = ledger.earn(op(climber, kind=REVIEW), a)
+    assert "TierUpgraded" in upgrade.events, "the upgrade did not happen"
+    gas["tier_upgrade_with_badge"] = upgrade.gas_used
+
+    # Batch: 100 earns for 100 members who already hold a lot this month.
+    holders = members[:100]
+    ledger.earnBatch([op(m, 500) for m in holders], a)
+    batch = ledger.earnBatch([op(m, 500) for m in holders], a)
+    assert len(batch.events["PointsEarned"]) == 100
+    gas["batch_earn_100_per_member"] = batch.gas_used // 100
+
+    report = ROOT / "reports" / "gas.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+    print(f"\n{'operation':32} {'gas':>9} {'target':>9}")
+    for name in sorted(gas):
+        target = TARGETS.get(name)
+        mark = "" if target is None else ("  ok" if gas[name] <= target else "  over")
+        print(f"{name:32} {gas[name]:>9,} {target or '':>9}{mark}")
+    print(f"\nwritten to {report}")
