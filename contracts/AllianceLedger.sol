@@ -48,6 +48,10 @@ contract AllianceLedger is
     uint256 public constant GRACE_MONTHS = 3;
 
     uint256 private constant PAUSED = uint256(1) << 255;
+    uint256 private constant MASK16 = 0xffff;
+    uint256 private constant MASK32 = 0xffffffff;
+    uint256 private constant MASK48 = 0xffffffffffff;
+    uint256 private constant MASK80 = (uint256(1) << 80) - 1;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -64,6 +68,7 @@ contract AllianceLedger is
         uint32 valueMicroUsd;
         uint16 latestMonth; // newest month the brand issued points in
         uint96 issued;
+        uint56 latestMonthLive; // unspent points of latestMonth; older months live in _brandLive
     }
 
     IMembershipBadge private immutable _badge;
@@ -71,7 +76,8 @@ contract AllianceLedger is
     uint256 private _brandCount;
     mapping(uint256 brand => BrandConfig) private _brands;
     mapping(uint256 brand => uint256) private _redeemed;
-    /// @dev Points still unspent per brand and earn month: 16 positions (month % 16) of 64 bits.
+    /// @dev Points still unspent per brand and earn month before its latestMonth: 16 positions
+    /// (month % 16) of 64 bits. The latest month itself is counted in the config slot.
     mapping(uint256 brand => uint256[4]) private _brandLive;
     mapping(address signer => uint256 brand) private _brandOfSigner;
     mapping(uint256 brand => mapping(uint256 word => uint256 bits)) private _usedOps;
@@ -125,7 +131,8 @@ contract AllianceLedger is
             rule: _packRule(rule),
             valueMicroUsd: valueMicroUsd,
             latestMonth: 0,
-            issued: 0
+            issued: 0,
+            latestMonthLive: 0
         });
         _setName(brand, name);
         _setSymbol(brand, symbol);
@@ -416,11 +423,12 @@ contract AllianceLedger is
         account.issued = cfg.issued;
         account.redeemed = _redeemed[brand];
         uint256 month = Calendar.currentMonth();
-        if (cfg.latestMonth + 12 >= month) {
+        if (uint256(cfg.latestMonth) + 12 >= month) {
             uint256[4] storage ring = _brandLive[brand];
-            for (uint256 m = month - 12; m <= cfg.latestMonth; ++m) {
+            for (uint256 m = month - 12; m < cfg.latestMonth; ++m) {
                 account.outstanding += LotMath.brandLiveAt(ring, m);
             }
+            account.outstanding += cfg.latestMonthLive;
         }
         account.expired = account.issued - account.redeemed - account.outstanding;
     }
@@ -542,14 +550,12 @@ contract AllianceLedger is
         if (op.member == address(0)) return (LedgerInvalidMember.selector, 0);
         uint256 mult = op.multiplierPct;
         if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
-        EarnRule memory rule = _unpackRule(ctx.cfg.rule);
+        // The packed rule holds one byte per kind, in EarnKind order.
+        uint256 rate = (uint256(ctx.cfg.rule) >> (8 * uint256(op.kind))) & 0xff;
         if (op.kind == EarnKind.Purchase) {
             if (op.amountCents == 0 || op.amountCents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
-            points = uint256(op.amountCents) * rule.pointsPerUsd * mult / 10_000;
+            points = uint256(op.amountCents) * rate * mult / 10_000;
         } else {
-            uint256 rate = op.kind == EarnKind.Review
-                ? rule.pointsPerReview
-                : op.kind == EarnKind.Share ? rule.pointsPerShare : op.kind == EarnKind.Event ? rule.pointsPerEvent : rule.pointsPerReferral;
             points = rate * mult / 100;
         }
         if (points == 0) return (LedgerZeroPoints.selector, 0);
@@ -575,49 +581,64 @@ contract AllianceLedger is
     function _closeEarn(EarnContext memory ctx) private {
         _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
         BrandConfig memory cfg = ctx.cfg;
-        uint256[4] storage ring = _brandLive[ctx.brand];
         if (cfg.latestMonth != ctx.month) {
+            // A new month: the previous latest month moves to the ring, whose reused positions are cleared.
+            uint256[4] storage ring = _brandLive[ctx.brand];
             LotMath.clearBrandMonths(ring, cfg.latestMonth, ctx.month);
+            if (cfg.latestMonthLive != 0 && ctx.month - cfg.latestMonth < 16) {
+                LotMath.addBrandLive(ring, cfg.latestMonth, cfg.latestMonthLive);
+            }
             cfg.latestMonth = uint16(ctx.month);
+            cfg.latestMonthLive = 0;
         }
-        LotMath.addBrandLive(ring, ctx.month, ctx.minted);
+        cfg.latestMonthLive = (uint256(cfg.latestMonthLive) + ctx.minted).toUint56();
         cfg.issued = (uint256(cfg.issued) + ctx.minted).toUint96();
         _brands[ctx.brand] = cfg;
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
     /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
+    /// Hot path: the member's status slot is read and written as one word, with the bit
+    /// layout Solidity gives {MemberStatus} (fields packed from the low-order bits).
     function _recordActivity(EarnContext memory ctx, EarnOp calldata op) private returns (uint256 gift) {
-        MemberStatus memory s = _members[op.member];
-        if (s.quarter != ctx.quarter) {
-            if (s.quarter != 0 || s.orders != 0 || s.engagements != 0) {
-                s.closedQuarter = s.quarter;
-                s.closedBestTier = _bestTier(s, ctx.rules);
-            }
-            s.quarter = uint16(ctx.quarter);
-            s.spendCents = 0;
-            s.orders = 0;
-            s.engagements = 0;
+        MemberStatus storage status = _members[op.member];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(status.slot)
+        }
+        uint256 spend = (word >> 24) & MASK48;
+        uint256 orders = (word >> 72) & MASK32;
+        uint256 engagements = (word >> 104) & MASK32;
+        uint256 quarter = (word >> 8) & MASK16;
+        if (quarter != ctx.quarter) {
+            // The member's previous active quarter closes: remember what it qualified for.
+            uint256 closedBest = _bestTier(spend, orders, engagements, ctx.rules);
+            word = (word & ~((MASK16 << 168) | (uint256(0xff) << 184))) | (quarter << 168) | (closedBest << 184);
+            (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
         }
         if (op.kind == EarnKind.Purchase) {
-            // Bounded: amountCents <= MAX_AMOUNT, so the 48-bit counter saturates rather than wraps.
-            uint256 spend = uint256(s.spendCents) + op.amountCents;
-            s.spendCents = spend > type(uint48).max ? type(uint48).max : uint48(spend);
-            if (s.orders < type(uint32).max) ++s.orders;
-        } else if (s.engagements < type(uint32).max) {
-            ++s.engagements;
+            // Saturates instead of wrapping: each amount is at most MAX_AMOUNT.
+            spend += op.amountCents;
+            if (spend > MASK48) spend = MASK48;
+            if (orders < MASK32) ++orders;
+        } else if (engagements < MASK32) {
+            ++engagements;
         }
-        uint8 best = _bestTier(s, ctx.rules);
-        uint8 previous = s.tier;
-        if (best >= previous && s.graceUntilMonth != 0) s.graceUntilMonth = 0;
+        uint256 best = _bestTier(spend, orders, engagements, ctx.rules);
+        uint256 previous = word & 0xff;
+        if (best >= previous) word &= ~(MASK16 << 136); // meeting the tier again ends any grace
         if (best > previous) {
-            s.tier = best;
-            gift = _tierGift[best];
-            _members[op.member] = s;
-            emit TierUpgraded(op.member, previous, best, ctx.brand, gift);
-            _badge.setTier(op.member, best);
-        } else {
-            _members[op.member] = s;
+            word = (word & ~uint256(0xff)) | best;
+            gift = _tierGift[uint8(best)];
+        }
+        word = (word & ~((MASK16 << 8) | (MASK48 << 24) | (MASK32 << 72) | (MASK32 << 104))) | (quarter << 8)
+            | (spend << 24) | (orders << 72) | (engagements << 104);
+        assembly ("memory-safe") {
+            sstore(status.slot, word)
+        }
+        if (best > previous) {
+            emit TierUpgraded(op.member, uint8(previous), uint8(best), ctx.brand, gift);
+            _badge.setTier(op.member, uint8(best));
         }
     }
 
@@ -635,6 +656,12 @@ contract AllianceLedger is
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
         uint256 month = Calendar.currentMonth();
         uint256[13] memory taken = _consume(member, brand, amount, month);
+        // Points of the brand's latest month are counted in its config slot (taken[] index 12 - age).
+        uint256 latestIndex = uint256(cfg.latestMonth) + 12 >= month ? uint256(cfg.latestMonth) + 12 - month : 13;
+        if (latestIndex < 13 && taken[latestIndex] != 0) {
+            _brands[brand].latestMonthLive = cfg.latestMonthLive - uint56(taken[latestIndex]);
+            taken[latestIndex] = 0;
+        }
         LotMath.subtractBrandLive(_brandLive[brand], month, taken);
         _redeemed[brand] += amount;
         value = amount * cfg.valueMicroUsd;
@@ -725,17 +752,22 @@ contract AllianceLedger is
 
     /// @dev The best tier the member's quarter met in the quarter `quarter`.
     function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
-        if (s.quarter == quarter) return _bestTier(s, _globals);
+        if (s.quarter == quarter) return uint8(_bestTier(s.spendCents, s.orders, s.engagements, _globals));
         if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
         return 0;
     }
 
-    function _bestTier(MemberStatus memory s, uint256 rules) private pure returns (uint8) {
-        for (uint8 tier = MAX_TIER; tier > 0; --tier) {
-            TierRule memory r = _ruleOf(rules, tier);
+    /// @dev The highest configured tier whose three thresholds the counters meet (0 if none).
+    function _bestTier(uint256 spend, uint256 orders, uint256 engagements, uint256 rules)
+        private
+        pure
+        returns (uint256)
+    {
+        for (uint256 tier = MAX_TIER; tier > 0; --tier) {
+            uint256 r = (rules >> ((tier - 1) * 80)) & MASK80;
             if (
-                _configured(r) && s.spendCents >= r.spendCents && s.orders >= r.orders
-                    && s.engagements >= r.engagements
+                r != 0 && spend >= r & MASK48 && orders >= (r >> 48) & MASK16
+                    && engagements >= (r >> 64) & MASK16
             ) return tier;
         }
         return 0;

@@ -76,22 +76,31 @@ def main() -> None:
     gas["oz_erc20_mint_existing"] = usd.mint(bob, 10**6, tx).gas_used
     gas["oz_erc20_transfer_existing"] = usd.transfer(bob, 10**5, {"from": alice}).gas_used
 
-    # Twelve monthly lots for alice (and bob as a holder), then the measured earns.
-    for month in range(12):
+    # Steady state: alice and carol have earned every month for over a year, so each new
+    # month reuses a lot position (no fresh storage slot), as for any regular member.
+    for _ in range(14):
         ledger.earn(op(alice, 1_000), a)
-        if month == 0:
-            ledger.earn(op(bob, 1_000), a)
+        ledger.earn(op(carol, 1_000), a)
         _to_next_month()
-    ledger.earn(op(carol, 1_000), a)  # the brand's first earn this month
+    dave = members[99]
+    ledger.earn(op(carol, 1_000), a)  # the brand's first earn this month rolls its month over
+    ledger.earn(op(bob, 1_000), a)
+    ledger.earn(op(dave, 1_000), a)
     gas["earn_new_month"] = ledger.earn(op(alice, 1_000), a).gas_used
     gas["earn_existing_lot"] = ledger.earn(op(alice, 1_000), a).gas_used
     gas["gift"] = ledger.transfer(carol, 1, 50, {"from": alice}).gas_used
 
-    # 13 live lots: redeem everything but part of the newest, so 12 lots are consumed.
+    # Totals and the pair position already exist (not a brand's first redemption ever).
+    ledger.redeem(1, 1, 1, "0x" + "01" * 32, {"from": dave})
+    ledger.redeem(1, 2, 1, "0x" + "02" * 32, {"from": dave})
     lots = ledger.lotsOf(alice, 1)
-    spanning = sum(lot[0] for lot in lots[:12]) + 1
-    gas["redeem_12_lots"] = ledger.redeem(1, 1, spanning, "0x" + "11" * 32, {"from": alice}).gas_used
-    gas["redeem_cross_brand"] = ledger.redeem(1, 2, 10, "0x" + "22" * 32, {"from": bob}).gas_used
+    assert len(lots) == 13
+    gas["redeem_12_lots"] = ledger.redeem(1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}).gas_used
+    assert len(ledger.lotsOf(alice, 1)) == 1
+    # A regular member (lots in every month: the oldest is read first) ...
+    gas["redeem_cross_brand"] = ledger.redeem(1, 2, 10, "0x" + "22" * 32, {"from": carol}).gas_used
+    # ... and the worst case, a member whose only lot is this month's (all 7 lot slots are read).
+    gas["redeem_cross_brand_sparse_lots"] = ledger.redeem(1, 2, 10, "0x" + "23" * 32, {"from": bob}).gas_used
 
     # Tier upgrade: a member one engagement short of Silver, then the engagement.
     spend, orders, engagements, _ = DEFAULT_TIER_RULES[1]

@@ -90,7 +90,8 @@ library LotMath {
         return (ring[pos >> 2] >> ((pos & 3) * 64)) & BRAND_MASK;
     }
 
-    /// @notice Zeroes the positions of the months after `latestMonth` up to `month`.
+    /// @notice Zeroes the positions of the months after `latestMonth` up to `month`, and the
+    /// position of `latestMonth` itself, which is about to receive that month's count.
     function clearBrandMonths(uint256[4] storage ring, uint256 latestMonth, uint256 month) internal {
         if (latestMonth == 0) return; // never issued: the ring is empty
         if (month - latestMonth >= BRAND_POSITIONS) {
@@ -99,7 +100,7 @@ library LotMath {
             }
             return;
         }
-        for (uint256 m = latestMonth + 1; m <= month; ++m) {
+        for (uint256 m = latestMonth; m <= month; ++m) {
             uint256 pos = m % BRAND_POSITIONS;
             uint256 word = ring[pos >> 2];
             uint256 cleared = word & ~(BRAND_MASK << ((pos & 3) * 64));

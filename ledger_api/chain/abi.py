@@ -1,0 +1,224 @@
+"""ABI plumbing without web3 objects: calldata encoding, custom errors and event logs.
+
+Everything is derived from the ABIs in the deployment manifest, so a contract
+change that keeps names keeps working; selectors and topics are computed, never
+hard-coded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+
+Abi = Sequence[Mapping[str, Any]]
+
+
+def abi_type(param: Mapping[str, Any]) -> str:
+    """The canonical type of an ABI parameter, tuples expanded: `(uint64,address)[]`."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(abi_type(component) for component in param["components"])
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+def signature(entry: Mapping[str, Any]) -> str:
+    return f"{entry['name']}({','.join(abi_type(p) for p in entry['inputs'])})"
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCodec:
+    """Encodes calls to one function and decodes its return values."""
+
+    name: str
+    selector: bytes
+    input_types: tuple[str, ...]
+    output_types: tuple[str, ...]
+
+    @classmethod
+    def from_abi(cls, entry: Mapping[str, Any]) -> FunctionCodec:
+        return cls(
+            name=str(entry["name"]),
+            selector=keccak(text=signature(entry))[:4],
+            input_types=tuple(abi_type(p) for p in entry["inputs"]),
+            output_types=tuple(abi_type(p) for p in entry.get("outputs", [])),
+        )
+
+    def encode(self, *args: Any) -> bytes:
+        return self.selector + abi_encode(self.input_types, args)
+
+    def decode(self, data: bytes) -> tuple[Any, ...]:
+        return tuple(abi_decode(self.output_types, data))
+
+
+class ContractCodec:
+    """The functions of one contract, by name."""
+
+    def __init__(self, abi: Abi) -> None:
+        self._functions: dict[str, FunctionCodec] = {}
+        for entry in abi:
+            if entry.get("type") == "function":
+                codec = FunctionCodec.from_abi(entry)
+                # overloaded names keep the first; the gateway calls none of them
+                self._functions.setdefault(codec.name, codec)
+
+    def __getitem__(self, name: str) -> FunctionCodec:
+        return self._functions[name]
+
+    def has(self, name: str) -> bool:
+        return name in self._functions
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedError:
+    name: str
+    args: dict[str, Any]
+    selector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _ErrorSpec:
+    name: str
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+
+
+_BUILTIN_ERRORS = {
+    keccak(text="Error(string)")[:4]: _ErrorSpec("Error", ("message",), ("string",)),
+    keccak(text="Panic(uint256)")[:4]: _ErrorSpec("Panic", ("code",), ("uint256",)),
+}
+
+
+class ErrorRegistry:
+    """Custom errors of every deployed contract, by selector."""
+
+    def __init__(self, abis: Iterable[Abi]) -> None:
+        self._specs: dict[bytes, _ErrorSpec] = dict(_BUILTIN_ERRORS)
+        for abi in abis:
+            for entry in abi:
+                if entry.get("type") == "error":
+                    spec = _ErrorSpec(
+                        str(entry["name"]),
+                        tuple(str(p.get("name") or f"arg{i}") for i, p in enumerate(entry["inputs"])),
+                        tuple(abi_type(p) for p in entry["inputs"]),
+                    )
+                    self._specs[keccak(text=signature(entry))[:4]] = spec
+
+    def name_of(self, selector: bytes) -> str | None:
+        spec = self._specs.get(bytes(selector))
+        return spec.name if spec else None
+
+    def decode(self, data: bytes) -> DecodedError | None:
+        """Decodes revert data; None when it is empty or unknown."""
+        if len(data) < 4:
+            return None
+        selector = bytes(data[:4])
+        spec = self._specs.get(selector)
+        if spec is None:
+            return None
+        try:
+            values = abi_decode(spec.types, data[4:])
+        except Exception:  # malformed revert data: keep the name, drop the arguments
+            values = ()
+        args = {name: _jsonable(value) for name, value in zip(spec.names, values, strict=False)}
+        return DecodedError(spec.name, args, selector)
+
+
+# ------------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A log as the node returns it, with bytes instead of hex."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A decoded event."""
+
+    contract: str
+    name: str
+    args: dict[str, Any]
+    log: Log
+
+
+@dataclass(frozen=True, slots=True)
+class _EventSpec:
+    contract: str
+    name: str
+    indexed: tuple[tuple[str, str], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+
+
+class EventRegistry:
+    """Events of the deployed contracts, decoded by address and topic."""
+
+    def __init__(self, contracts: Mapping[str, tuple[str, Abi]]) -> None:
+        # key: (checksum address, topic0)
+        self._specs: dict[tuple[str, bytes], _EventSpec] = {}
+        self.topics: dict[str, bytes] = {}
+        for contract, (address, abi) in contracts.items():
+            for entry in abi:
+                if entry.get("type") != "event" or entry.get("anonymous"):
+                    continue
+                topic = keccak(text=signature(entry))
+                inputs = entry["inputs"]
+                spec = _EventSpec(
+                    contract=contract,
+                    name=str(entry["name"]),
+                    indexed=tuple((str(p["name"]), abi_type(p)) for p in inputs if p["indexed"]),
+                    data_names=tuple(str(p["name"]) for p in inputs if not p["indexed"]),
+                    data_types=tuple(abi_type(p) for p in inputs if not p["indexed"]),
+                )
+                self._specs[(to_checksum_address(address), topic)] = spec
+                self.topics[f"{contract}.{spec.name}"] = topic
+
+    def topic(self, contract: str, name: str) -> bytes:
+        return self.topics[f"{contract}.{name}"]
+
+    def decode(self, log: Log) -> Event | None:
+        if not log.topics:
+            return None
+        spec = self._specs.get((to_checksum_address(log.address), log.topics[0]))
+        if spec is None:
+            return None
+        args: dict[str, Any] = {}
+        for (name, kind), topic in zip(spec.indexed, log.topics[1:], strict=True):
+            (args[name],) = abi_decode([kind], topic)
+        if spec.data_types:
+            for name, value in zip(
+                spec.data_names, abi_decode(spec.data_types, log.data), strict=True
+            ):
+                args[name] = value
+        return Event(spec.contract, spec.name, args, log)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()

@@ -1,0 +1,158 @@
+"""Plain domain vocabulary shared by the services, the chain port and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+
+MAX_AMOUNT = 10**12
+MAX_MULTIPLIER_PCT = 1000
+MAX_TIER = 3
+TIER_NAMES = {0: "Member", 1: "Silver", 2: "Gold", 3: "Diamond"}
+LOT_LIFETIME_MONTHS = 13  # a lot earned in month M stops counting when month M + 13 begins
+
+
+class EarnKind(IntEnum):
+    """The contract's `EarnKind` enum."""
+
+    PURCHASE = 0
+    REVIEW = 1
+    SHARE = 2
+    EVENT = 3
+    REFERRAL = 4
+
+
+class OpKind(StrEnum):
+    """What an accepted operation does on chain."""
+
+    EARN = "earn"
+    GIFT = "gift"
+    DONATION = "donation"
+    REDEMPTION = "redemption"
+    TIER_REVIEW = "tier_review"
+    BADGE_DEFINE = "badge_define"
+    BADGE_ISSUE = "badge_issue"
+    # alliance admin (sent with the admin key)
+    FUND_SIGNER = "fund_signer"
+    ONBOARD_BRAND = "onboard_brand"
+    SUSPEND_BRAND = "suspend_brand"
+    SET_POINT_VALUE = "set_point_value"
+    SET_TIER_RULE = "set_tier_rule"
+
+    @property
+    def member_signed(self) -> bool:
+        return self in (OpKind.GIFT, OpKind.DONATION, OpKind.REDEMPTION)
+
+    @property
+    def admin(self) -> bool:
+        return self in ADMIN_KINDS
+
+
+ADMIN_KINDS = frozenset(
+    {
+        OpKind.FUND_SIGNER,
+        OpKind.ONBOARD_BRAND,
+        OpKind.SUSPEND_BRAND,
+        OpKind.SET_POINT_VALUE,
+        OpKind.SET_TIER_RULE,
+    }
+)
+
+
+class OpStatus(StrEnum):
+    QUEUED = "queued"
+    SUBMITTED = "submitted"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self in (OpStatus.CONFIRMED, OpStatus.FAILED)
+
+
+OPEN_OP_STATUSES = (OpStatus.QUEUED.value, OpStatus.SUBMITTED.value)
+
+
+class SlotStatus(StrEnum):
+    """A nonce slot of a signer: one nonce, one or more signed attempts."""
+
+    SIGNED = "signed"  # stored, not yet accepted by the node
+    PENDING = "pending"  # the node accepted an attempt
+    MINED = "mined"  # an attempt is in a block, not deep enough yet
+    CONFIRMED = "confirmed"  # deep enough; ops are final
+    SUPERSEDED = "superseded"  # the nonce was consumed by a transaction that is not ours
+
+    @property
+    def final(self) -> bool:
+        return self in (SlotStatus.CONFIRMED, SlotStatus.SUPERSEDED)
+
+
+OPEN_SLOT_STATUSES = (SlotStatus.SIGNED.value, SlotStatus.PENDING.value, SlotStatus.MINED.value)
+
+
+class BrandStatus(StrEnum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class EarnRule:
+    points_per_usd: int = 10
+    points_per_review: int = 5
+    points_per_share: int = 3
+    points_per_event: int = 10
+    points_per_referral: int = 20
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.points_per_usd,
+            self.points_per_review,
+            self.points_per_share,
+            self.points_per_event,
+            self.points_per_referral,
+        )
+
+    def points(self, kind: EarnKind, multiplier_pct: int, amount_cents: int) -> int:
+        """The points the contract credits for one earn (the tier gift excluded)."""
+        if kind is EarnKind.PURCHASE:
+            return amount_cents * self.points_per_usd * multiplier_pct // 10_000
+        rate = {
+            EarnKind.REVIEW: self.points_per_review,
+            EarnKind.SHARE: self.points_per_share,
+            EarnKind.EVENT: self.points_per_event,
+            EarnKind.REFERRAL: self.points_per_referral,
+        }[kind]
+        return rate * multiplier_pct // 100
+
+
+# ------------------------------------------------------------------ calendar (UTC months)
+
+
+def month_of(timestamp: int) -> int:
+    """Months since January 1970 of a unix timestamp (the contract's `Calendar.monthOf`)."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return (moment.year - 1970) * 12 + moment.month - 1
+
+
+def month_start(month: int) -> int:
+    """The first second of month index `month`."""
+    return int(datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=UTC).timestamp())
+
+
+def lot_expiry(earned_month: int) -> int:
+    return month_start(earned_month + LOT_LIFETIME_MONTHS)
+
+
+def month_label(month: int) -> str:
+    return f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def quarter_label(quarter: int) -> str:
+    return f"{1970 + quarter // 4:04d}-Q{quarter % 4 + 1}"
+
+
+def utc_day(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")

@@ -1,0 +1,266 @@
+"""The gateway's errors: one root, a small tree, one stable code each.
+
+Every error a caller can see is a `LedgerError` with a stable machine-readable
+`code` and an HTTP `status`. `error_body` is the one place that turns an error
+into the JSON body ``{"error": {"code", "message", "details"}}``; the app's
+exception handlers (see `ledger_api.app`) only call it. Operations that fail on
+chain store the same code and message in their status.
+
+    LedgerError                      500 internal
+    ├── BadRequest                   400 bad_request
+    │   └── IdempotencyKeyRequired   400 idempotency_key_required
+    ├── InvalidRequest               422 invalid_request
+    │   ├── InvalidAmount            422 invalid_amount
+    │   ├── InvalidMember            422 invalid_member
+    │   ├── InvalidMultiplier        422 invalid_multiplier
+    │   ├── ZeroPoints               422 zero_points
+    │   ├── InvalidSignature         422 invalid_signature
+    │   ├── SignatureExpired         422 signature_expired
+    │   ├── InsufficientBalance      422 insufficient_balance
+    │   ├── InvalidTier              422 invalid_tier
+    │   └── ChainRejected            422 <the chain's error code> (any other custom error)
+    ├── Unauthorized                 401 unauthorized
+    ├── Forbidden                    403 forbidden
+    │   └── BrandForbidden           403 brand_forbidden
+    ├── NotFound                     404 not_found
+    │   ├── UnknownBrand             404 unknown_brand
+    │   ├── UnknownOperation         404 operation_not_found
+    │   ├── UnknownBadge             404 unknown_badge
+    │   └── UnknownApiKey            404 unknown_api_key
+    ├── Conflict                     409 conflict
+    │   ├── IdempotencyConflict      409 idempotency_conflict
+    │   ├── SignatureReplayed        409 signature_replayed
+    │   ├── BrandSuspended           409 brand_suspended
+    │   ├── BrandNotReady            409 brand_not_ready
+    │   ├── DailyCapExceeded         409 daily_cap_exceeded
+    │   ├── OperationUsed            409 operation_used
+    │   ├── TierAlreadyReviewed      409 tier_already_reviewed
+    │   └── LedgerPaused             409 ledger_paused
+    ├── RateLimited                  429 rate_limited
+    ├── NotSupported                 501 not_supported
+    └── Unavailable                  503 unavailable
+        ├── ChainUnavailable         503 chain_unavailable
+        └── IndexNotReady            503 index_not_ready
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Root of every error the gateway reports. Subclasses fix `code` and `status`."""
+
+    code: ClassVar[str] = "internal"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details: dict[str, Any] = details
+        super().__init__(self.message)
+
+    @property
+    def error_code(self) -> str:
+        """The code reported for this instance (a class constant except for `ChainRejected`)."""
+        return self.code
+
+
+class BadRequest(LedgerError):
+    code = "bad_request"
+    status = 400
+    default_message = "the request is malformed"
+
+
+class IdempotencyKeyRequired(BadRequest):
+    code = "idempotency_key_required"
+    default_message = "mutating calls need an Idempotency-Key header (1 to 255 printable characters)"
+
+
+class InvalidRequest(LedgerError):
+    code = "invalid_request"
+    status = 422
+    default_message = "the request failed validation"
+
+
+class InvalidAmount(InvalidRequest):
+    code = "invalid_amount"
+    default_message = "the amount must be a whole number between 1 and 1e12"
+
+
+class InvalidMember(InvalidRequest):
+    code = "invalid_member"
+    default_message = "the member address is not valid"
+
+
+class InvalidMultiplier(InvalidRequest):
+    code = "invalid_multiplier"
+    default_message = "the multiplier must be between 1 and 1000 percent"
+
+
+class ZeroPoints(InvalidRequest):
+    code = "zero_points"
+    default_message = "the operation would earn no points"
+
+
+class InvalidSignature(InvalidRequest):
+    code = "invalid_signature"
+    default_message = "the member's signature does not match the typed data"
+
+
+class SignatureExpired(InvalidRequest):
+    code = "signature_expired"
+    default_message = "the signature's deadline has passed"
+
+
+class InsufficientBalance(InvalidRequest):
+    code = "insufficient_balance"
+    default_message = "the member's live balance is too small"
+
+
+class InvalidTier(InvalidRequest):
+    code = "invalid_tier"
+    default_message = "the tier must be 1 (Silver), 2 (Gold) or 3 (Diamond)"
+
+
+class ChainRejected(InvalidRequest):
+    """A custom error of the contracts with no dedicated class; `code` comes from the error."""
+
+    default_message = "the ledger rejected the operation"
+
+    def __init__(self, chain_code: str, message: str | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.chain_code = chain_code
+
+    @property
+    def error_code(self) -> str:
+        return self.chain_code
+
+
+class Unauthorized(LedgerError):
+    code = "unauthorized"
+    status = 401
+    default_message = "a valid API key is required (Authorization: Bearer <key>)"
+
+
+class Forbidden(LedgerError):
+    code = "forbidden"
+    status = 403
+    default_message = "this API key may not perform this call"
+
+
+class BrandForbidden(Forbidden):
+    code = "brand_forbidden"
+    default_message = "a brand key acts on its own brand only"
+
+
+class NotFound(LedgerError):
+    code = "not_found"
+    status = 404
+    default_message = "not found"
+
+
+class UnknownBrand(NotFound):
+    code = "unknown_brand"
+    default_message = "no such brand"
+
+
+class UnknownOperation(NotFound):
+    code = "operation_not_found"
+    default_message = "no such operation"
+
+
+class UnknownBadge(NotFound):
+    code = "unknown_badge"
+    default_message = "no such badge type"
+
+
+class UnknownApiKey(NotFound):
+    code = "unknown_api_key"
+    default_message = "no such API key"
+
+
+class Conflict(LedgerError):
+    code = "conflict"
+    status = 409
+    default_message = "the request conflicts with the current state"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    default_message = "this Idempotency-Key was already used with a different request"
+
+
+class SignatureReplayed(Conflict):
+    code = "signature_replayed"
+    default_message = "this signature's nonce was already used"
+
+
+class BrandSuspended(Conflict):
+    code = "brand_suspended"
+    default_message = "the brand is suspended"
+
+
+class BrandNotReady(Conflict):
+    code = "brand_not_ready"
+    default_message = "the brand is not onboarded on the ledger yet"
+
+
+class DailyCapExceeded(Conflict):
+    code = "daily_cap_exceeded"
+    default_message = "the brand's daily mint cap would be exceeded"
+
+
+class OperationUsed(Conflict):
+    code = "operation_used"
+    default_message = "the operation id was already applied"
+
+
+class TierAlreadyReviewed(Conflict):
+    code = "tier_already_reviewed"
+    default_message = "the member was already reviewed this quarter"
+
+
+class LedgerPaused(Conflict):
+    code = "ledger_paused"
+    default_message = "the ledger is paused"
+
+
+class RateLimited(LedgerError):
+    code = "rate_limited"
+    status = 429
+    default_message = "too many requests for this API key"
+
+
+class NotSupported(LedgerError):
+    code = "not_supported"
+    status = 501
+    default_message = "not supported by the deployed contracts"
+
+
+class Unavailable(LedgerError):
+    code = "unavailable"
+    status = 503
+    default_message = "the service is temporarily unavailable"
+
+
+class ChainUnavailable(Unavailable):
+    code = "chain_unavailable"
+    default_message = "the chain node is unreachable"
+
+
+class IndexNotReady(Unavailable):
+    code = "index_not_ready"
+    default_message = "the chain index is not available yet"
+
+
+def error_body(
+    code: str, message: str, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The one JSON shape of every error answer."""
+    return {"error": {"code": code, "message": message, "details": dict(details or {})}}
+
+
+def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
+    return error_body(exc.error_code, exc.message, exc.details)

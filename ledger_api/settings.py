@@ -1,0 +1,130 @@
+"""Gateway configuration: one validated `Settings`, read from `LEDGER_*` variables.
+
+Outside development the settings refuse to start with an insecure default: a
+missing keystore passphrase, a missing admin signing key, or a weak admin API
+key. In development the well-known anvil account #0 key and a fixed passphrase
+are used so that `make run` works on a fresh machine; they are public knowledge
+and must never guard real value.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+#: anvil's first development account: public, for local chains only.
+DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+DEV_KEY_PASSPHRASE = "development-only-passphrase"
+MIN_SECRET_LENGTH = 24
+
+
+class Settings(BaseSettings):
+    """Everything the gateway reads from its environment (prefix `LEDGER_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Storage and chain
+    database_url: str = "sqlite:///data/ledger.db"
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_timeout_s: float = Field(default=10.0, gt=0)
+    manifest: Path = Path("data/deployment.json")
+
+    # Secrets
+    key_passphrase: SecretStr | None = None
+    admin_private_key: SecretStr | None = None
+    admin_api_key: SecretStr | None = None
+    keystore_kdf_iterations: int = Field(default=200_000, ge=1)
+
+    # Sender
+    sender_enabled: bool = True
+    batch_max_ops: int = Field(default=200, ge=1, le=2000)
+    inflight_window: int = Field(default=4, ge=1, le=64)
+    poll_interval_s: float = Field(default=0.02, gt=0)
+    idle_poll_s: float = Field(default=0.25, gt=0)
+    confirmations: int = Field(default=0, ge=0)
+    gas_margin_pct: int = Field(default=25, ge=0, le=400)
+    max_tx_gas: int = Field(default=15_000_000, ge=100_000)
+    priority_fee_wei: int | None = Field(default=None, ge=0)
+    stuck_after_s: float = Field(default=30.0, gt=0)
+    max_op_attempts: int = Field(default=5, ge=1)
+    backoff_max_s: float = Field(default=5.0, gt=0)
+    foreign_nonce_scan_blocks: int = Field(default=256, ge=0)
+    fund_signers_wei: int | None = Field(default=None, ge=0)
+
+    # Indexer
+    indexer_enabled: bool = True
+    indexer_chunk_blocks: int = Field(default=2_000, ge=1)
+
+    # Intake and limits
+    intake_max_batch: int = Field(default=500, ge=1)
+    rate_limit_per_s: float = Field(default=100.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    default_daily_cap_points: int = Field(default=100_000_000, ge=0)
+    wait_max_s: float = Field(default=30.0, gt=0)
+    api_key_cache_s: float = Field(default=5.0, ge=0)
+    signature_ttl_s: int = Field(default=3_600, ge=60)
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def signer_funding_wei(self) -> int:
+        """Gas money the admin sends a new brand signer (dev chains only by default)."""
+        if self.fund_signers_wei is not None:
+            return self.fund_signers_wei
+        return 100 * 10**18 if self.is_development else 0
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Self:
+        if self.is_development:
+            if self.key_passphrase is None:
+                self.key_passphrase = SecretStr(DEV_KEY_PASSPHRASE)
+            if self.admin_private_key is None:
+                self.admin_private_key = SecretStr(DEV_ADMIN_PRIVATE_KEY)
+            return self
+        problems: list[str] = []
+        if self.key_passphrase is None or len(self.key_passphrase.get_secret_value()) < 12:
+            problems.append("LEDGER_KEY_PASSPHRASE is missing or shorter than 12 characters")
+        elif self.key_passphrase.get_secret_value() == DEV_KEY_PASSPHRASE:
+            problems.append("LEDGER_KEY_PASSPHRASE is the development passphrase")
+        if self.admin_private_key is None:
+            problems.append("LEDGER_ADMIN_PRIVATE_KEY is missing")
+        elif self.admin_private_key.get_secret_value().lower() == DEV_ADMIN_PRIVATE_KEY:
+            problems.append("LEDGER_ADMIN_PRIVATE_KEY is the public anvil development key")
+        if (
+            self.admin_api_key is not None
+            and len(self.admin_api_key.get_secret_value()) < MIN_SECRET_LENGTH
+        ):
+            problems.append(f"LEDGER_ADMIN_API_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+        if problems:
+            raise ValueError(f"insecure settings for env={self.env}: " + "; ".join(problems))
+        return self
+
+    def passphrase(self) -> str:
+        assert self.key_passphrase is not None  # set by the validator
+        return self.key_passphrase.get_secret_value()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()
