@@ -93,7 +93,7 @@ class _ErrorSpec:
 
 
 _BUILTIN_ERRORS = {
-    keccak(text="Error(string)")[:4]: _ErrorSpec("Error", ("message",), ("string",)),
+    keccak(text="Error(string)")[:4]: _ErrorSpec("Error", ("reason",), ("string",)),
     keccak(text="Panic(uint256)")[:4]: _ErrorSpec("Panic", ("code",), ("uint256",)),
 }
 

@@ -1,0 +1,151 @@
+"""The deployed contracts as calldata builders, error and event registries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger_api.chain.abi import ContractCodec, ErrorRegistry, EventRegistry
+from ledger_api.chain.manifest import ALLIANCE_BADGES, MEMBERSHIP_BADGE, Manifest
+from ledger_api.domain import EarnRule
+from ledger_api.errors import NotSupported
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A contract call to sign: target, calldata and value."""
+
+    to: str
+    data: bytes
+    value: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EarnOpArgs:
+    op_id: int
+    member: str
+    kind: int
+    multiplier_pct: int
+    amount_cents: int
+    order_ref: bytes
+
+    def as_tuple(self) -> tuple[int, str, int, int, int, bytes]:
+        return (
+            self.op_id,
+            self.member,
+            self.kind,
+            self.multiplier_pct,
+            self.amount_cents,
+            self.order_ref,
+        )
+
+
+class Contracts:
+    """Addresses, codecs and registries of one deployment."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self.chain_id = manifest.chain_id
+        self.ledger_address = manifest.ledger.address
+        self.ledger = ContractCodec(manifest.ledger.abi)
+        badges = manifest.get(ALLIANCE_BADGES)
+        membership = manifest.get(MEMBERSHIP_BADGE)
+        self.badges_address = badges.address if badges else None
+        self.badges = ContractCodec(badges.abi) if badges else None
+        self.membership_address = membership.address if membership else None
+        self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
+        self.events = EventRegistry({c.name: (c.address, c.abi) for c in manifest.contracts.values()})
+
+    @property
+    def indexed_addresses(self) -> list[str]:
+        return [c.address for c in self.manifest.contracts.values()]
+
+    # ------------------------------------------------------------------- ledger
+
+    def _ledger(self, function: str, *args: object) -> Call:
+        return Call(self.ledger_address, self.ledger[function].encode(*args))
+
+    def earn_batch(self, ops: Sequence[EarnOpArgs]) -> Call:
+        return self._ledger("earnBatch", [op.as_tuple() for op in ops])
+
+    def gift_with_sig(
+        self,
+        member: str,
+        to: str,
+        brand: int,
+        amount: int,
+        nonce: int,
+        deadline: int,
+        signature: bytes,
+    ) -> Call:
+        return self._ledger(
+            "giftWithSig", (member, to, brand, amount, nonce, deadline), signature
+        )
+
+    def redeem_with_sig(
+        self,
+        member: str,
+        brand: int,
+        at_brand: int,
+        amount: int,
+        order_ref: bytes,
+        nonce: int,
+        deadline: int,
+        signature: bytes,
+    ) -> Call:
+        return self._ledger(
+            "redeemWithSig",
+            (member, brand, at_brand, amount, order_ref, nonce, deadline),
+            signature,
+        )
+
+    def review_tier(self, member: str) -> Call:
+        return self._ledger("reviewTier", member)
+
+    def onboard_brand(
+        self, signer: str, value_micro_usd: int, rule: EarnRule, name: str, symbol: str
+    ) -> Call:
+        return self._ledger("onboardBrand", signer, value_micro_usd, rule.as_tuple(), name, symbol)
+
+    def set_brand_suspended(self, brand: int, suspended: bool) -> Call:
+        return self._ledger("setBrandSuspended", brand, suspended)
+
+    def set_point_value(self, brand: int, value_micro_usd: int) -> Call:
+        return self._ledger("setPointValue", brand, value_micro_usd)
+
+    def set_tier_rule(
+        self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int
+    ) -> Call:
+        return self._ledger("setTierRule", tier, (spend_cents, orders, engagements), gift_points)
+
+    # ------------------------------------------------------------------- badges
+
+    def _badges(self, function: str, *args: object) -> Call:
+        if self.badges is None or self.badges_address is None:
+            raise NotSupported("the AllianceBadges contract is not in the deployment manifest")
+        return Call(self.badges_address, self.badges[function].encode(*args))
+
+    def define_badge(
+        self,
+        kind: int,
+        max_supply: int,
+        min_tier: int,
+        has_benefit: bool,
+        self_mint: bool,
+        uri: str,
+    ) -> Call:
+        return self._badges("defineBadge", kind, max_supply, min_tier, has_benefit, self_mint, uri)
+
+    def issue_badge(self, type_id: int, member: str, amount: int) -> Call:
+        return self._badges("issue", type_id, member, amount)
+
+    # -------------------------------------------------------------------- views
+
+    def nonces_call(self, member: str) -> Call:
+        return self._ledger("nonces", member)
+
+    def is_operation_used_call(self, brand: int, op_id: int) -> Call:
+        return self._ledger("isOperationUsed", brand, op_id)
+
+    def charity_pool_call(self) -> Call:
+        return self._ledger("charityPool")

@@ -1,0 +1,67 @@
+"""Translation of the contracts' custom errors into the gateway's stable error codes."""
+
+from __future__ import annotations
+
+from ledger_api import errors
+from ledger_api.chain.abi import DecodedError, snake_case
+
+_CLASSES: dict[str, type[errors.LedgerError]] = {
+    "LedgerUnknownBrand": errors.UnknownBrand,
+    "LedgerBrandSuspended": errors.BrandSuspended,
+    "LedgerInvalidMember": errors.InvalidMember,
+    "LedgerInvalidAmount": errors.InvalidAmount,
+    "LedgerInvalidMultiplier": errors.InvalidMultiplier,
+    "LedgerZeroPoints": errors.ZeroPoints,
+    "LedgerOperationUsed": errors.OperationUsed,
+    "LedgerSignatureExpired": errors.SignatureExpired,
+    "LedgerInvalidSignature": errors.InvalidSignature,
+    "PointsInsufficientBalance": errors.InsufficientBalance,
+    "TierInvalid": errors.InvalidTier,
+    "TierAlreadyReviewed": errors.TierAlreadyReviewed,
+    "InvalidAccountNonce": errors.SignatureReplayed,
+    "EnforcedPause": errors.LedgerPaused,
+    "AllianceBadgesUnknownType": errors.UnknownBadge,
+}
+
+#: Stable codes of the other custom errors (anything else: snake_case of the name).
+_CODES: dict[str, str] = {
+    "LedgerNotBrandSigner": "not_brand_signer",
+    "LedgerSignerTaken": "signer_taken",
+    "LedgerInvalidPointValue": "invalid_point_value",
+    "TierRuleNotAscending": "tier_rule_not_ascending",
+    "ERC6909InvalidReceiver": "invalid_recipient",
+    "ERC6909InvalidSender": "invalid_sender",
+    "AccessControlUnauthorizedAccount": "not_authorized",
+    "AllianceBadgesNotBrandSigner": "not_brand_signer",
+    "AllianceBadgesBrandInactive": "brand_suspended",
+    "AllianceBadgesForeignType": "badge_foreign_type",
+    "AllianceBadgesInvalidTier": "invalid_tier",
+    "AllianceBadgesInvalidFlags": "badge_invalid_flags",
+    "AllianceBadgesEmptyURI": "badge_empty_uri",
+    "AllianceBadgesZeroAmount": "invalid_amount",
+    "AllianceBadgesSupplyExceeded": "badge_supply_exceeded",
+    "AllianceBadgesTierTooLow": "badge_tier_too_low",
+    "AllianceBadgesNoBenefit": "badge_no_benefit",
+    "AllianceBadgesAlreadyRedeemed": "badge_already_redeemed",
+    "Panic": "panic",
+    "Error": "reverted",
+}
+
+
+def error_code(name: str) -> str:
+    """The stable code of a custom error name (also used for OperationSkipped reasons)."""
+    cls = _CLASSES.get(name)
+    if cls is not None:
+        return cls.code
+    return _CODES.get(name) or snake_case(name)
+
+
+def domain_error(decoded: DecodedError | None) -> errors.LedgerError:
+    """The `LedgerError` a revert stands for."""
+    if decoded is None:
+        return errors.ChainRejected("reverted", "the transaction reverted without a known reason")
+    message = f"{decoded.name}({', '.join(f'{k}={v}' for k, v in decoded.args.items())})"
+    cls = _CLASSES.get(decoded.name)
+    if cls is not None:
+        return cls(message, chain_error=decoded.name, **decoded.args)
+    return errors.ChainRejected(error_code(decoded.name), message, chain_error=decoded.name, **decoded.args)

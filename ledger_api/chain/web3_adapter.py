@@ -1,0 +1,254 @@
+"""The `Chain` port over web3.py's HTTP provider.
+
+This is the boundary where web3 and transport exceptions become domain errors:
+connection failures and time-outs -> `ChainUnavailable`; `ContractCustomError`
+and friends -> the `LedgerError` the custom error stands for; refused
+broadcasts -> `BroadcastRejected`. One instance per thread (web3 sessions are
+not shared across threads).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import requests
+from eth_utils import to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    ContractPanicError,
+    TimeExhausted,
+    Web3RPCError,
+)
+from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
+
+from ledger_api.chain.abi import ErrorRegistry, Log
+from ledger_api.chain.errors import domain_error
+from ledger_api.chain.port import Block, BlockTag, BroadcastRejected, Receipt, RejectReason, TxRef
+from ledger_api.errors import ChainUnavailable, LedgerError
+
+log = logging.getLogger(__name__)
+
+_TRANSPORT_ERRORS = (requests.RequestException, TimeExhausted, OSError)
+_ACCEPTED = ("already known", "already imported", "known transaction")
+
+
+def _hex(value: int) -> str:
+    return hex(value)
+
+
+def _tag(tag: BlockTag) -> str:
+    return tag if isinstance(tag, str) else hex(tag)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    return int(str(value), 16)
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return bytes.fromhex(str(value).removeprefix("0x"))
+
+
+def classify_rejection(message: str) -> RejectReason | None:
+    """The reason a node refused a transaction; None when it already had it."""
+    text = message.lower()
+    if any(marker in text for marker in _ACCEPTED):
+        return None
+    if "nonce too low" in text or "nonce has already been used" in text:
+        return RejectReason.NONCE_TOO_LOW
+    if "underpriced" in text or "base fee" in text or "fee cap" in text or "tip" in text:
+        return RejectReason.UNDERPRICED
+    if "insufficient funds" in text:
+        return RejectReason.INSUFFICIENT_FUNDS
+    return RejectReason.INVALID
+
+
+def parse_log(raw: Mapping[str, Any]) -> Log:
+    timestamp = raw.get("blockTimestamp")
+    return Log(
+        address=to_checksum_address(raw["address"]),
+        topics=tuple(_bytes(t) for t in raw["topics"]),
+        data=_bytes(raw["data"]),
+        block_number=_int(raw["blockNumber"]),
+        block_hash=str(raw["blockHash"]),
+        tx_hash=str(raw["transactionHash"]),
+        log_index=_int(raw["logIndex"]),
+        timestamp=None if timestamp is None else _int(timestamp),
+    )
+
+
+class Web3Chain:
+    """`Chain` over JSON-RPC (HTTP)."""
+
+    def __init__(self, rpc_url: str, errors: ErrorRegistry, *, timeout_s: float = 10.0) -> None:
+        self._provider = HTTPProvider(
+            rpc_url, request_kwargs={"timeout": timeout_s}, exception_retry_configuration=None
+        )
+        self._w3 = Web3(self._provider)
+        self._errors = errors
+        self._chain_id: int | None = None
+
+    # ---------------------------------------------------------------- transport
+
+    def _request(self, method: str, params: Sequence[Any]) -> Any:
+        try:
+            response = self._provider.make_request(RPCEndpoint(method), list(params))
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailable(f"{method}: {exc.__class__.__name__}") from exc
+        return self._result(method, response)
+
+    def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        if not calls:
+            return []
+        try:
+            responses = self._provider.make_batch_request(
+                [(RPCEndpoint(method), list(params)) for method, params in calls]
+            )
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailable(f"batch: {exc.__class__.__name__}") from exc
+        if not isinstance(responses, list):
+            raise ChainUnavailable(f"batch refused: {responses.get('error')}")
+        return [self._result(calls[0][0], r) for r in responses]
+
+    @staticmethod
+    def _result(method: str, response: RPCResponse) -> Any:
+        error = response.get("error")
+        if error is not None:
+            raise ChainUnavailable(f"{method}: {error}")
+        return response.get("result")
+
+    def _revert(self, exc: Exception) -> LedgerError:
+        data: Any = getattr(exc, "data", None)
+        if isinstance(data, Mapping):
+            data = data.get("data")
+        raw = _bytes(data) if isinstance(data, str | bytes) and data else b""
+        return domain_error(self._errors.decode(raw))
+
+    # --------------------------------------------------------------------- reads
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = _int(self._request("eth_chainId", []))
+        return self._chain_id
+
+    def block(self, tag: BlockTag = "latest") -> Block | None:
+        raw = self._request("eth_getBlockByNumber", [_tag(tag), False])
+        if raw is None:
+            return None
+        return Block(
+            number=_int(raw["number"]),
+            hash=str(raw["hash"]),
+            timestamp=_int(raw["timestamp"]),
+            base_fee_wei=_int(raw.get("baseFeePerGas") or 0),
+        )
+
+    def nonce(self, address: str, tag: BlockTag = "latest") -> int:
+        return _int(self._request("eth_getTransactionCount", [address, _tag(tag)]))
+
+    def balance(self, address: str) -> int:
+        return _int(self._request("eth_getBalance", [address, "latest"]))
+
+    def code_size(self, address: str) -> int:
+        return len(_bytes(self._request("eth_getCode", [address, "latest"])))
+
+    def priority_fee(self) -> int:
+        try:
+            return _int(self._request("eth_maxPriorityFeePerGas", []))
+        except ChainUnavailable:
+            raise
+        except Exception:  # nodes without the method
+            return 10**9
+
+    def call(
+        self, to: str, data: bytes, *, sender: str | None = None, tag: BlockTag = "latest"
+    ) -> bytes:
+        tx: dict[str, Any] = {"to": to, "data": HexBytes(data)}
+        if sender is not None:
+            tx["from"] = sender
+        try:
+            return bytes(self._w3.eth.call(cast(Any, tx), _tag(tag)))
+        except (ContractCustomError, ContractPanicError, ContractLogicError) as exc:
+            raise self._revert(exc) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailable(f"eth_call: {exc.__class__.__name__}") from exc
+        except Web3RPCError as exc:
+            raise ChainUnavailable(f"eth_call: {exc}") from exc
+
+    def estimate_gas(self, sender: str, to: str, data: bytes, value: int = 0) -> int:
+        tx: dict[str, Any] = {"from": sender, "to": to, "data": HexBytes(data), "value": value}
+        try:
+            return int(self._w3.eth.estimate_gas(cast(Any, tx)))
+        except (ContractCustomError, ContractPanicError, ContractLogicError) as exc:
+            raise self._revert(exc) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailable(f"eth_estimateGas: {exc.__class__.__name__}") from exc
+        except Web3RPCError as exc:
+            raise ChainUnavailable(f"eth_estimateGas: {exc}") from exc
+
+    # ------------------------------------------------------------------- writes
+
+    def send_raw(self, raw: bytes) -> None:
+        try:
+            self._w3.eth.send_raw_transaction(raw)
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailable(f"eth_sendRawTransaction: {exc.__class__.__name__}") from exc
+        except Web3RPCError as exc:
+            response = exc.rpc_response or {}
+            error = response.get("error") or {}
+            message = str(error.get("message") if isinstance(error, Mapping) else error) or str(exc)
+            reason = classify_rejection(message)
+            if reason is not None:
+                raise BroadcastRejected(reason, message) from exc
+
+    # ----------------------------------------------------------------- lookups
+
+    def receipts(self, tx_hashes: Sequence[str]) -> dict[str, Receipt | None]:
+        results = self._batch([("eth_getTransactionReceipt", [h]) for h in tx_hashes])
+        found: dict[str, Receipt | None] = {}
+        for tx_hash, raw in zip(tx_hashes, results, strict=True):
+            if raw is None or raw.get("blockNumber") is None:
+                found[tx_hash] = None
+                continue
+            found[tx_hash] = Receipt(
+                tx_hash=tx_hash,
+                status=_int(raw["status"]),
+                block_number=_int(raw["blockNumber"]),
+                block_hash=str(raw["blockHash"]),
+                gas_used=_int(raw["gasUsed"]),
+                logs=tuple(parse_log(item) for item in raw["logs"]),
+            )
+        return found
+
+    def transaction_known(self, tx_hash: str) -> bool:
+        return self._request("eth_getTransactionByHash", [tx_hash]) is not None
+
+    def block_transactions(self, number: int) -> list[TxRef]:
+        raw = self._request("eth_getBlockByNumber", [hex(number), True])
+        if raw is None:
+            return []
+        return [
+            TxRef(str(tx["hash"]), to_checksum_address(tx["from"]), _int(tx["nonce"]))
+            for tx in raw["transactions"]
+        ]
+
+    def logs(self, addresses: Sequence[str], from_block: int, to_block: int) -> list[Log]:
+        raw = self._request(
+            "eth_getLogs",
+            [{"address": list(addresses), "fromBlock": hex(from_block), "toBlock": hex(to_block)}],
+        )
+        return [parse_log(item) for item in raw]
+
+    def block_timestamps(self, numbers: Sequence[int]) -> dict[int, int]:
+        unique = sorted(set(numbers))
+        blocks = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in unique])
+        return {n: _int(b["timestamp"]) for n, b in zip(unique, blocks, strict=True) if b}

@@ -1,0 +1,484 @@
+"""Shared fixtures of the contract tests: the alliance deployed the way scripts/deploy.py does it.
+
+Deployment (module scope; brownie's ``module_isolation`` resets the chain around each module and
+``fn_isolation`` reverts to the post-deployment snapshot around each test)::
+
+    MembershipBadge(admin, 0x0)
+    AllianceLedger(admin, badge, charity)        badge.grantRole(LEDGER_ROLE, ledger)
+    AllianceBadges(ledger, admin)
+    TestUSD                                      SettlementVault(admin, ledger, tUSD, 1e6)
+    ledger.grantRole(SETTLER_ROLE, vault)        DEFAULT_TIER_RULES (scripts/deployment.py)
+
+then three brands, each acting through its own signer key:
+
+    brand A (id 1): reference rule 10/USD, 5 review, 3 share, 5 event, 20 referral; 100 points = 1 USD
+    brand B (id 2): 20/USD, 8 review, 4 share, 6 event, 25 referral; 200 points = 1 USD
+    brand C (id 3): reference rule; 100 points = 1 USD
+
+Members are fresh key-holding accounts (``accounts.add``) so that they can sign EIP-712 messages.
+
+Time: lots are bucketed by UTC calendar month, so the ``clock`` fixture converts timestamps to
+month indexes (months since 1970-01, as ``Calendar.monthOf``) and travels anvil's clock to exact
+seconds. "Now" is always the latest block's timestamp (what a view call sees), never the wall clock.
+
+Reverts: ``expect_revert(contract, "ErrorName", *args)`` expects exactly that custom error with
+exactly those arguments (see its docstring).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+import pytest
+from brownie import ZERO_ADDRESS, chain, web3
+from brownie.exceptions import VirtualMachineError, decode_typed_error
+from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+
+from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD
+
+DAY = 86_400
+EARN_KINDS = ("purchase", "review", "share", "event", "referral")  # IAllianceLedger.EarnKind
+
+BRANDS = {
+    # name: (earn rule, value in micro-USD, token name, symbol)
+    "A": (REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD, "Brand A Points", "APT"),
+    "B": ((20, 8, 4, 6, 25), 5_000, "Brand B Points", "BPT"),
+    "C": (REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD, "Brand C Points", "CPT"),
+}
+
+MEMBER_KEYS = {name: keccak(text=f"alliance-test-member-{name}").hex() for name in ("alice", "bob", "carol")}
+
+
+def pytest_configure(config):
+    # brownie 1.22's own isolation fixtures call rpc.snapshot/revert and warn about it
+    config.addinivalue_line(
+        "filterwarnings", "ignore:rpc.* should not be called directly:FutureWarning"
+    )
+
+
+@pytest.fixture(autouse=True)
+def isolate(fn_isolation):
+    """Every test starts from the chain state the module-scoped fixtures left."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Custom errors
+# ------------------------------------------------------------------------------------------------
+
+
+def _abi_value(value):
+    return value.address if hasattr(value, "address") else value
+
+
+def _error_abi(contract, name, arg_count):
+    matches = [
+        item
+        for item in contract.abi
+        if item["type"] == "error" and item["name"] == name and len(item["inputs"]) == arg_count
+    ]
+    assert len(matches) == 1, f"{name} with {arg_count} arguments is not an error of {contract._name}"
+    return matches[0]
+
+
+def _error_types(item):
+    return [i["type"] for i in item["inputs"]]
+
+
+def error_selector(contract, name, arg_count=None):
+    """The 4-byte selector of custom error ``name`` declared in ``contract``'s ABI."""
+    items = [i for i in contract.abi if i["type"] == "error" and i["name"] == name]
+    if arg_count is not None:
+        items = [i for i in items if len(i["inputs"]) == arg_count]
+    assert len(items) == 1, f"{name} is not an error of {contract._name}"
+    return keccak(text=f"{name}({','.join(_error_types(items[0]))})")[:4]
+
+
+def error_data(contract, name, *args):
+    """Selector + ABI-encoded arguments of custom error ``name``: the exact revert data."""
+    item = _error_abi(contract, name, len(args))
+    types = _error_types(item)
+    return error_selector(contract, name, len(args)) + encode(types, [_abi_value(a) for a in args])
+
+
+@contextmanager
+def expect_revert(contract, name, *args):
+    """Expects the block to raise a revert carrying exactly custom error ``name(args)``.
+
+    Brownie 1.22 keeps no raw revert data on ``VirtualMachineError``: it decodes the data with the
+    ABIs of the project's contracts into ``revert_msg`` ("Name: arg, arg"). The expected message is
+    built by ABI-encoding the selector and arguments here and running them through the same
+    decoder, so the error's selector and every argument must match (and an undecodable error
+    compares as its full hex data).
+    """
+    expected = decode_typed_error("0x" + error_data(contract, name, *args).hex())
+    with pytest.raises(VirtualMachineError) as info:
+        yield info
+    actual = info.value.revert_msg
+    assert actual == expected, f"reverted with {actual!r}, expected {expected!r}"
+
+
+@pytest.fixture(scope="session")
+def errors():
+    """``errors.expect(contract, name, *args)`` (a context manager), ``errors.selector(...)``, ``errors.data(...)``."""
+    return SimpleNamespace(expect=expect_revert, selector=error_selector, data=error_data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Clock: UTC calendar months, exact time travel
+# ------------------------------------------------------------------------------------------------
+
+
+def month_of(timestamp):
+    """Months since January 1970 (``Calendar.monthOf``)."""
+    d = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def month_start(month):
+    """The first second of month index ``month`` (``Calendar.monthStart``)."""
+    return int(dt.datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=dt.timezone.utc).timestamp())
+
+
+def _rpc(method, params):
+    response = web3.provider.make_request(method, params)
+    assert "error" not in response, response
+    return response.get("result")
+
+
+class Clock:
+    DAY = DAY
+
+    month_of = staticmethod(month_of)
+    month_start = staticmethod(month_start)
+
+    @staticmethod
+    def now():
+        """The latest block's timestamp: what view calls see as ``block.timestamp``."""
+        return web3.eth.get_block("latest").timestamp
+
+    def month(self):
+        return month_of(self.now())
+
+    def quarter(self):
+        return self.month() // 3
+
+    @staticmethod
+    def expiry_of(month):
+        """First second at which a lot earned in ``month`` no longer counts (12 full months later)."""
+        return month_start(month + 13)
+
+    def travel_to(self, timestamp):
+        """Mines an empty block at exactly ``timestamp`` (no contract is called)."""
+        assert timestamp >= self.now(), "the clock only moves forward"
+        _rpc("evm_setNextBlockTimestamp", [timestamp])
+        chain.mine()
+        assert self.now() == timestamp
+
+    def travel_to_month(self, month, day=10, seconds=0):
+        """Travels to ``day`` days (0 based) plus ``seconds`` into month index ``month``."""
+        self.travel_to(month_start(month) + day * DAY + seconds)
+
+    def travel_months(self, months, day=10):
+        self.travel_to_month(self.month() + months, day)
+
+    def travel_to_quarter(self, quarter, month_in_quarter=0, day=10):
+        self.travel_to_month(3 * quarter + month_in_quarter, day)
+
+    @staticmethod
+    def next_block_at(timestamp):
+        """The next transaction is mined at exactly ``timestamp``."""
+        _rpc("evm_setNextBlockTimestamp", [timestamp])
+
+
+@pytest.fixture(scope="session")
+def clock():
+    return Clock()
+
+
+# ------------------------------------------------------------------------------------------------
+# Accounts
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def admin(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="module")
+def charity(accounts):
+    """The charity pool donations go to."""
+    return accounts[1]
+
+
+@pytest.fixture(scope="module")
+def signer_a(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="module")
+def signer_b(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="module")
+def signer_c(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def outsider(accounts):
+    """Neither admin, brand signer nor member of interest."""
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def relayer(accounts):
+    """Submits members' signed messages."""
+    return accounts[6]
+
+
+def _member(accounts, name):
+    member = accounts.add(MEMBER_KEYS[name])
+    accounts[7].transfer(member, "10 ether", silent=True)
+    return member
+
+
+@pytest.fixture(scope="module")
+def alice(accounts):
+    return _member(accounts, "alice")
+
+
+@pytest.fixture(scope="module")
+def bob(accounts):
+    return _member(accounts, "bob")
+
+
+@pytest.fixture(scope="module")
+def carol(accounts):
+    return _member(accounts, "carol")
+
+
+# ------------------------------------------------------------------------------------------------
+# The deployed alliance
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def alliance(
+    MembershipBadge,
+    AllianceLedger,
+    AllianceBadges,
+    TestUSD,
+    SettlementVault,
+    admin,
+    charity,
+    signer_a,
+    signer_b,
+    signer_c,
+):
+    """Every contract, deployed and wired as scripts/deploy.py does, with brands A, B and C."""
+    tx = {"from": admin}
+    badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, tx)
+    ledger = AllianceLedger.deploy(admin, badge, charity, tx)
+    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    badges = AllianceBadges.deploy(ledger, admin, tx)
+    usd = TestUSD.deploy(tx)
+    vault = SettlementVault.deploy(admin, ledger, usd, 1_000_000, tx)
+    ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx)
+    for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
+        ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+
+    brands = {}
+    for (name, (rule, value, token_name, symbol)), signer in zip(
+        BRANDS.items(), (signer_a, signer_b, signer_c)
+    ):
+        receipt = ledger.onboardBrand(signer, value, rule, token_name, symbol, tx)
+        brands[name] = receipt.events["BrandOnboarded"]["brand"]
+    assert brands == {"A": 1, "B": 2, "C": 3}
+    return SimpleNamespace(
+        ledger=ledger, badge=badge, badges=badges, usd=usd, vault=vault, brands=brands
+    )
+
+
+@pytest.fixture(scope="module")
+def ledger(alliance):
+    return alliance.ledger
+
+
+@pytest.fixture(scope="module")
+def membership_badge(alliance):
+    return alliance.badge
+
+
+@pytest.fixture(scope="module")
+def alliance_badges(alliance):
+    return alliance.badges
+
+
+@pytest.fixture(scope="module")
+def usd(alliance):
+    return alliance.usd
+
+
+@pytest.fixture(scope="module")
+def vault(alliance):
+    return alliance.vault
+
+
+@pytest.fixture(scope="module")
+def brand_a(alliance):
+    return alliance.brands["A"]
+
+
+@pytest.fixture(scope="module")
+def brand_b(alliance):
+    return alliance.brands["B"]
+
+
+@pytest.fixture(scope="module")
+def brand_c(alliance):
+    return alliance.brands["C"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Earning
+# ------------------------------------------------------------------------------------------------
+
+_op_ids = itertools.count(1_000)
+
+
+def order_ref(text):
+    """A hashed order reference: no order detail goes on chain."""
+    return keccak(text=f"order:{text}")
+
+
+class Earner:
+    """Builds EarnOp tuples and sends them; op ids come from one counter unless given."""
+
+    KINDS = EARN_KINDS
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+
+    @staticmethod
+    def next_op_id():
+        return next(_op_ids)
+
+    def op(self, member, kind="purchase", cents=10_000, mult=100, op_id=None, ref=None):
+        op_id = self.next_op_id() if op_id is None else op_id
+        ref = order_ref(op_id) if ref is None else ref
+        amount = cents if kind == "purchase" else 0
+        return (op_id, _abi_value(member), EARN_KINDS.index(kind), mult, amount, ref)
+
+    def __call__(self, signer, member, kind="purchase", cents=10_000, mult=100, op_id=None, ref=None):
+        return self.ledger.earn(self.op(member, kind, cents, mult, op_id, ref), {"from": signer})
+
+    def batch(self, signer, ops):
+        return self.ledger.earnBatch(ops, {"from": signer})
+
+
+@pytest.fixture(scope="module")
+def earn(ledger):
+    """``earn(signer, member, kind="purchase", cents=10_000, mult=100, op_id=None)`` -> receipt;
+    ``earn.op(...)`` builds an EarnOp; ``earn.batch(signer, ops)``."""
+    return Earner(ledger)
+
+
+# ------------------------------------------------------------------------------------------------
+# EIP-712 signatures
+# ------------------------------------------------------------------------------------------------
+
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+GIFT_FIELDS = [
+    {"name": "member", "type": "address"},
+    {"name": "to", "type": "address"},
+    {"name": "brand", "type": "uint256"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+REDEEM_FIELDS = [
+    {"name": "member", "type": "address"},
+    {"name": "brand", "type": "uint256"},
+    {"name": "atBrand", "type": "uint256"},
+    {"name": "amount", "type": "uint256"},
+    {"name": "orderRef", "type": "bytes32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+class MemberSigner:
+    """Signs Gift and Redeem messages as a member's wallet would (eth_account, EIP-712)."""
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+
+    def domain(self, chain_id=None, verifying_contract=None):
+        return {
+            "name": "AllianceLedger",
+            "version": "1",
+            "chainId": chain.id if chain_id is None else chain_id,
+            "verifyingContract": verifying_contract or self.ledger.address,
+        }
+
+    def sign(self, primary_type, fields, message, key, domain):
+        typed = {
+            "types": {"EIP712Domain": _DOMAIN_FIELDS, primary_type: fields},
+            "primaryType": primary_type,
+            "domain": domain,
+            "message": message,
+        }
+        return Account.sign_message(encode_typed_data(full_message=typed), key).signature
+
+    def _defaults(self, member, nonce, deadline):
+        nonce = self.ledger.nonces(member) if nonce is None else nonce
+        deadline = Clock.now() + 3_600 if deadline is None else deadline
+        return nonce, deadline
+
+    def gift(self, member, to, brand, amount, nonce=None, deadline=None, key=None, **domain):
+        """-> (Gift tuple, signature) signed with ``key`` (default: the member's own key)."""
+        nonce, deadline = self._defaults(member, nonce, deadline)
+        message = {
+            "member": member.address,
+            "to": _abi_value(to),
+            "brand": brand,
+            "amount": amount,
+            "nonce": nonce,
+            "deadline": deadline,
+        }
+        sig = self.sign("Gift", GIFT_FIELDS, message, key or member.private_key, self.domain(**domain))
+        return tuple(message.values()), sig
+
+    def redeem(self, member, brand, at_brand, amount, ref=None, nonce=None, deadline=None, key=None, **domain):
+        """-> (Redeem tuple, signature) signed with ``key`` (default: the member's own key)."""
+        nonce, deadline = self._defaults(member, nonce, deadline)
+        message = {
+            "member": member.address,
+            "brand": brand,
+            "atBrand": at_brand,
+            "amount": amount,
+            "orderRef": order_ref("redeem") if ref is None else ref,
+            "nonce": nonce,
+            "deadline": deadline,
+        }
+        sig = self.sign("Redeem", REDEEM_FIELDS, message, key or member.private_key, self.domain(**domain))
+        return tuple(message.values()), sig
+
+
+@pytest.fixture(scope="module")
+def signing(ledger):
+    """``signing.gift(member, to, brand, amount, ...)`` and ``signing.redeem(member, brand, at, amount, ...)``."""
+    return MemberSigner(ledger)

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts the local chain of `make run` (anvil with its state kept in the data folder) if it
+# is not running yet, waits for it, and deploys the contracts when the manifest names none
+# on this chain. Prints the RPC URL. Used by tools/run.sh; safe to call again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/env.sh
+DATA="${LEDGER_DATA_DIR:-$PWD/data}"
+PORT="${LEDGER_CHAIN_PORT:-8645}"
+RPC="http://127.0.0.1:$PORT"
+mkdir -p "$DATA"
+
+rpc_up() {
+  curl -s -m 2 -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$RPC" | grep -q result
+}
+
+if ! rpc_up; then
+  # Block time 1 s: the gateway packs what arrives within a block into batch transactions.
+  nohup anvil --port "$PORT" --chain-id 31337 --state "$DATA/chain-state.json" --state-interval 5 \
+    --gas-limit 60000000 --block-base-fee-per-gas 0 --block-time "${LEDGER_BLOCK_TIME:-1}" --silent > "$DATA/anvil.log" 2>&1 &
+  echo $! > "$DATA/anvil.pid"
+  for _ in $(seq 1 100); do rpc_up && break; sleep 0.1; done
+  rpc_up || { echo "anvil did not start, see $DATA/anvil.log" >&2; exit 1; }
+fi
+
+LEDGER_MANIFEST="$DATA/deployment.json" LEDGER_DEPLOY_IF_MISSING=1 \
+  .venv/brownie/bin/brownie run scripts/deploy.py --network ledger-local 2>&1 \
+  | grep -E "^deploy:|Error|error" || true
+test -s "$DATA/deployment.json" || { echo "deployment failed" >&2; exit 1; }
+echo "$RPC"
