@@ -16,16 +16,24 @@ rpc_up() {
 }
 
 if ! rpc_up; then
-  # Block time 1 s: the gateway packs what arrives within a block into batch transactions.
+  # Mines each transaction at once unless LEDGER_BLOCK_TIME (seconds) asks for interval mining.
   nohup anvil --port "$PORT" --chain-id 31337 --state "$DATA/chain-state.json" --state-interval 5 \
-    --gas-limit 60000000 --block-base-fee-per-gas 0 --block-time "${LEDGER_BLOCK_TIME:-1}" --silent > "$DATA/anvil.log" 2>&1 &
+    --gas-limit 60000000 --block-base-fee-per-gas 0 ${LEDGER_BLOCK_TIME:+--block-time "$LEDGER_BLOCK_TIME"} \
+    --silent > "$DATA/anvil.log" 2>&1 &
   echo $! > "$DATA/anvil.pid"
   for _ in $(seq 1 100); do rpc_up && break; sleep 0.1; done
   rpc_up || { echo "anvil did not start, see $DATA/anvil.log" >&2; exit 1; }
 fi
 
-LEDGER_MANIFEST="$DATA/deployment.json" LEDGER_DEPLOY_IF_MISSING=1 \
-  .venv/brownie/bin/brownie run scripts/deploy.py --network ledger-local 2>&1 \
+# brownie attaches to the running anvil through a development network of that port.
+NETWORK=ledger-local
+[ "$PORT" = 8645 ] || NETWORK="ledger-local-$PORT"
+if ! grep -q "id: $NETWORK\$" "$HOME/.brownie/network-config.yaml" 2>/dev/null; then
+  .venv/brownie/bin/brownie networks add Development "$NETWORK" cmd=anvil \
+    host=http://127.0.0.1 port="$PORT" accounts=10 > /dev/null
+fi
+LEDGER_MANIFEST="${LEDGER_MANIFEST:-$DATA/deployment.json}" LEDGER_DEPLOY_IF_MISSING=1 \
+  .venv/brownie/bin/brownie run scripts/deploy.py --network "$NETWORK" 2>&1 \
   | grep -E "^deploy:|Error|error" || true
-test -s "$DATA/deployment.json" || { echo "deployment failed" >&2; exit 1; }
+test -s "${LEDGER_MANIFEST:-$DATA/deployment.json}" || { echo "deployment failed" >&2; exit 1; }
 echo "$RPC"

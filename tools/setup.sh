@@ -48,10 +48,3 @@ if stamp api pyproject.toml requirements/api.txt || [ ! -x .venv/api/bin/ledger 
   .venv/api/bin/pip check
   done_stamp api
 fi
-
-# brownie network of `make run`'s local chain: tools/chain.sh starts anvil first, so brownie
-# attaches to it (and, unlike a live network, keeps no deployment records of its own).
-if ! grep -q "id: ledger-local" "$HOME/.brownie/network-config.yaml" 2>/dev/null; then
-  .venv/brownie/bin/brownie networks add Development ledger-local cmd=anvil \
-    host=http://127.0.0.1 port="${LEDGER_CHAIN_PORT:-8645}" accounts=10 > /dev/null
-fi

@@ -103,7 +103,11 @@ def error_data(contract, name, *args):
     """Selector + ABI-encoded arguments of custom error ``name``: the exact revert data."""
     item = _error_abi(contract, name, len(args))
     types = _error_types(item)
-    return error_selector(contract, name, len(args)) + encode(types, [_abi_value(a) for a in args])
+    values = [
+        bytes.fromhex(v[2:]) if t.startswith("bytes") and isinstance(v, str) else _abi_value(v)
+        for t, v in zip(types, args)
+    ]
+    return error_selector(contract, name, len(args)) + encode(types, values)
 
 
 @contextmanager
@@ -127,6 +131,25 @@ def expect_revert(contract, name, *args):
 def errors():
     """``errors.expect(contract, name, *args)`` (a context manager), ``errors.selector(...)``, ``errors.data(...)``."""
     return SimpleNamespace(expect=expect_revert, selector=error_selector, data=error_data)
+
+
+def _event_dicts(tx, name):
+    if name not in tx.events:
+        return []
+    return [{key: value for key, value in list(item.items())} for item in tx.events[name]]
+
+
+def event_of(tx, name):
+    """The one ``name`` event of receipt ``tx`` as a plain dict (asserts there is exactly one)."""
+    found = _event_dicts(tx, name)
+    assert len(found) == 1, f"{len(found)} {name} events in {tx.fn_name}"
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def events():
+    """``events.one(tx, name)`` -> dict (exactly one such event); ``events.all(tx, name)`` -> [dict]."""
+    return SimpleNamespace(one=event_of, all=_event_dicts)
 
 
 # ------------------------------------------------------------------------------------------------

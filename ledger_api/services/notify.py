@@ -1,0 +1,94 @@
+"""Wakes HTTP requests waiting for an operation to settle or for the index to catch up.
+
+The sender and the indexer run in threads; waiters are asyncio futures. Every
+wake-up is handed to the event loop with `call_soon_threadsafe`. Waiters also
+time out and re-read the database, so a missed wake-up only costs latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+
+
+class Notifier:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ops: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
+        self._index: list[tuple[int, asyncio.Future[None]]] = []
+        self._index_height = -1
+        self._lock = threading.Lock()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    @property
+    def index_height(self) -> int:
+        """The last block the index has applied (-1 before the first)."""
+        return self._index_height
+
+    # ------------------------------------------------------------ waiting (loop)
+
+    async def wait_operation(self, uid: str, timeout: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ops[uid].append(future)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            waiters = self._ops.get(uid)
+            if waiters is not None:
+                if future in waiters:
+                    waiters.remove(future)
+                if not waiters:
+                    del self._ops[uid]
+
+    async def wait_index(self, height: int, timeout: float) -> None:
+        if self._index_height >= height:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._index.append((height, future))
+        try:
+            await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            self._index = [(h, f) for h, f in self._index if f is not future]
+
+    # ----------------------------------------------------------- waking (threads)
+
+    def operations_changed(self, uids: Iterable[str]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        batch = list(uids)
+        if batch:
+            loop.call_soon_threadsafe(self._wake_ops, batch)
+
+    def index_advanced(self, height: int) -> None:
+        with self._lock:
+            self._index_height = max(self._index_height, height)
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._wake_index)
+
+    def _wake_ops(self, uids: list[str]) -> None:
+        for uid in uids:
+            for future in self._ops.pop(uid, []):
+                if not future.done():
+                    future.set_result(None)
+
+    def _wake_index(self) -> None:
+        height = self._index_height
+        remaining: list[tuple[int, asyncio.Future[None]]] = []
+        for target, future in self._index:
+            if target <= height:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                remaining.append((target, future))
+        self._index = remaining
