@@ -133,6 +133,22 @@ def errors():
     return SimpleNamespace(expect=expect_revert, selector=error_selector, data=error_data)
 
 
+def plain(value):
+    """A brownie return value (struct, array, Wei) as plain tuples of ints, strs and bools:
+    brownie 1.22's ReturnValue refuses to compare equal to a tuple of ints."""
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    return int(value)
+
+
+@pytest.fixture(scope="session")
+def to_plain():
+    """``to_plain(ledger.brandAccount(1)) == (issued, redeemed, expired, outstanding)``."""
+    return plain
+
+
 def _event_dicts(tx, name):
     if name not in tx.events:
         return []
