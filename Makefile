@@ -5,7 +5,7 @@ ENV := source tools/env.sh &&
 BROWNIE := .venv/brownie/bin/brownie
 API_PY := .venv/api/bin/python
 
-.PHONY: setup compile run test test-contracts test-api gas bench lint clean
+.PHONY: setup compile run test test-contracts test-api gas bench slither lint clean
 
 setup:
 	@bash tools/setup.sh
@@ -30,6 +30,9 @@ gas: setup
 
 bench: setup
 	@$(ENV) bash tools/bench.sh
+
+slither: setup
+	@bash tools/slither.sh
 
 lint: setup
 	@.venv/api/bin/ruff check ledger_api tests/api && .venv/api/bin/mypy ledger_api

@@ -104,6 +104,7 @@ contract AllianceLedger is
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
     /// @param charityPool the address donations go to
     constructor(address admin, IMembershipBadge badge, address charityPool) EIP712("AllianceLedger", "1") {
+        if (charityPool == address(0)) revert LedgerInvalidMember(charityPool);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _badge = badge;
         _charityPool = charityPool;
@@ -395,7 +396,9 @@ contract AllianceLedger is
     function lotsOf(address member, uint256 brand) external view returns (Lot[] memory lots) {
         uint256[7] storage slots = _lots[member][brand];
         uint256 month = Calendar.currentMonth();
+        // slither-disable-next-line uninitialized-local memory starts zeroed on purpose; filled up to count
         Lot[13] memory found;
+        // slither-disable-next-line uninitialized-local the counter starts at zero on purpose
         uint256 count;
         for (uint256 m = month - 12; m <= month; ++m) {
             uint256 amount = LotMath.amountAt(slots, m);
@@ -638,6 +641,7 @@ contract AllianceLedger is
         }
         if (best > previous) {
             emit TierUpgraded(op.member, uint8(previous), uint8(best), ctx.brand, gift);
+            // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
             _badge.setTier(op.member, uint8(best));
         }
     }

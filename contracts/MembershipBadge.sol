@@ -300,6 +300,7 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     /// @dev A medallion with a gem, one pip per tier reached (of three) and the tier name.
     function _svg(uint8 tier, string memory tierName) private pure returns (string memory) {
         (string memory primary, string memory accent) = _palette(tier);
+        // slither-disable-next-line uninitialized-local starts as the empty string on purpose; the loop appends
         string memory pips;
         for (uint256 i = 0; i < _MAX_TIER; ++i) {
             pips = string.concat(

@@ -37,6 +37,7 @@ contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTran
     /// @dev Requirements: the brand exists; the caller approved the vault. Emits {SettlementDeposited}.
     function deposit(uint256 brand, uint256 amount) external nonReentrant {
         if (amount == 0) revert VaultInvalidAmount(amount);
+        // slither-disable-next-line unused-return only the exists flag matters here, not the rule or point value
         (bool exists,,,) = _ledger.brandInfo(brand);
         if (!exists) revert VaultNotBrandSigner(msg.sender, brand);
         _deposits[brand] += amount;

@@ -1,1 +1,3 @@
 """Gateway of the alliance points ledger."""
+
+__version__ = "0.1.0"

@@ -10,12 +10,14 @@ chain store the same code and message in their status.
     ├── BadRequest                   400 bad_request
     │   └── IdempotencyKeyRequired   400 idempotency_key_required
     ├── InvalidRequest               422 invalid_request
+    │   ├── InvalidAddress           422 invalid_address
     │   ├── InvalidAmount            422 invalid_amount
     │   ├── InvalidMember            422 invalid_member
     │   ├── InvalidMultiplier        422 invalid_multiplier
     │   ├── ZeroPoints               422 zero_points
     │   ├── InvalidSignature         422 invalid_signature
     │   ├── SignatureExpired         422 signature_expired
+    │   ├── InvalidNonce             422 invalid_nonce
     │   ├── InsufficientBalance      422 insufficient_balance
     │   ├── InvalidTier              422 invalid_tier
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
@@ -32,6 +34,7 @@ chain store the same code and message in their status.
     │   ├── SignatureReplayed        409 signature_replayed
     │   ├── BrandSuspended           409 brand_suspended
     │   ├── BrandNotReady            409 brand_not_ready
+    │   ├── BrandExists              409 brand_exists
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
@@ -75,13 +78,20 @@ class BadRequest(LedgerError):
 
 class IdempotencyKeyRequired(BadRequest):
     code = "idempotency_key_required"
-    default_message = "mutating calls need an Idempotency-Key header (1 to 255 printable characters)"
+    default_message = (
+        "mutating calls need an Idempotency-Key header (1 to 255 printable characters)"
+    )
 
 
 class InvalidRequest(LedgerError):
     code = "invalid_request"
     status = 422
     default_message = "the request failed validation"
+
+
+class InvalidAddress(InvalidRequest):
+    code = "invalid_address"
+    default_message = "not a valid 0x address (40 hex digits, EIP-55 checksum when mixed case)"
 
 
 class InvalidAmount(InvalidRequest):
@@ -112,6 +122,11 @@ class InvalidSignature(InvalidRequest):
 class SignatureExpired(InvalidRequest):
     code = "signature_expired"
     default_message = "the signature's deadline has passed"
+
+
+class InvalidNonce(InvalidRequest):
+    code = "invalid_nonce"
+    default_message = "the signature's nonce is not the member's next nonce"
 
 
 class InsufficientBalance(InvalidRequest):
@@ -207,6 +222,11 @@ class BrandNotReady(Conflict):
     default_message = "the brand is not onboarded on the ledger yet"
 
 
+class BrandExists(Conflict):
+    code = "brand_exists"
+    default_message = "a brand with this name exists"
+
+
 class DailyCapExceeded(Conflict):
     code = "daily_cap_exceeded"
     default_message = "the brand's daily mint cap would be exceeded"
@@ -255,9 +275,7 @@ class IndexNotReady(Unavailable):
     default_message = "the chain index is not available yet"
 
 
-def error_body(
-    code: str, message: str, details: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The one JSON shape of every error answer."""
     return {"error": {"code": code, "message": message, "details": dict(details or {})}}
 

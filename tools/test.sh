@@ -11,4 +11,6 @@ if [ -d tests/api ]; then
   echo "== gateway tests (FastAPI, anvil, SQLite/PostgreSQL)"
   .venv/api/bin/python -m pytest tests/api -p no:cacheprovider -q || status=1
 fi
+echo "== static analysis (slither: no untriaged high or medium finding)"
+bash tools/slither.sh > build/slither.log 2>&1 && tail -n 3 build/slither.log || { cat build/slither.log; status=1; }
 exit $status

@@ -15,8 +15,10 @@ library Calendar {
         unchecked {
             // No overflow: every term is bounded by timestamp / 86400 plus small constants.
             uint256 z = timestamp / SECONDS_PER_DAY + EPOCH_SHIFT;
+            // slither-disable-next-line divide-before-multiply floor division is the algorithm (days-from-civil eras)
             uint256 era = z / 146_097;
             uint256 doe = z - era * 146_097;
+            // slither-disable-next-line divide-before-multiply floor division is the algorithm (year of era)
             uint256 yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
             uint256 doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
             uint256 mp = (5 * doy + 2) / 153;
@@ -33,6 +35,7 @@ library Calendar {
             uint256 year = 1970 + monthIndex / 12;
             uint256 month = monthIndex % 12 + 1; // 1 = January
             if (month <= 2) year -= 1;
+            // slither-disable-next-line divide-before-multiply floor division is the algorithm (days-from-civil eras)
             uint256 era = year / 400;
             uint256 yoe = year - era * 400;
             uint256 doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5;

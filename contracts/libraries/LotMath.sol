@@ -51,7 +51,9 @@ library LotMath {
     {
         remaining = amount;
         uint256 index = type(uint256).max;
+        // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
         uint256 word;
+        // slither-disable-next-line uninitialized-local false on purpose: nothing to write back yet
         bool dirty;
         uint256 first = month - 12;
         for (uint256 i; i < LIVE_MONTHS && remaining != 0; ++i) {
@@ -122,7 +124,9 @@ library LotMath {
     /// @dev Checked: a brand month always holds at least the sum of its members' lots of that month.
     function subtractBrandLive(uint256[4] storage ring, uint256 month, uint256[13] memory taken) internal {
         uint256 index = type(uint256).max;
+        // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
         uint256 word;
+        // slither-disable-next-line uninitialized-local false on purpose: nothing to write back yet
         bool dirty;
         uint256 first = month - 12;
         for (uint256 i; i < LIVE_MONTHS; ++i) {

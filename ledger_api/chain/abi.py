@@ -12,9 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, InsufficientDataBytes
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 Abi = Sequence[Mapping[str, Any]]
 
@@ -108,7 +110,9 @@ class ErrorRegistry:
                 if entry.get("type") == "error":
                     spec = _ErrorSpec(
                         str(entry["name"]),
-                        tuple(str(p.get("name") or f"arg{i}") for i, p in enumerate(entry["inputs"])),
+                        tuple(
+                            str(p.get("name") or f"arg{i}") for i, p in enumerate(entry["inputs"])
+                        ),
                         tuple(abi_type(p) for p in entry["inputs"]),
                     )
                     self._specs[keccak(text=signature(entry))[:4]] = spec
@@ -127,7 +131,7 @@ class ErrorRegistry:
             return None
         try:
             values = abi_decode(spec.types, data[4:])
-        except Exception:  # malformed revert data: keep the name, drop the arguments
+        except (DecodingError, InsufficientDataBytes):  # malformed: keep the name only
             values = ()
         args = {name: _jsonable(value) for name, value in zip(spec.names, values, strict=False)}
         return DecodedError(spec.name, args, selector)

@@ -54,7 +54,9 @@ class Contracts:
         self.badges = ContractCodec(badges.abi) if badges else None
         self.membership_address = membership.address if membership else None
         self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
-        self.events = EventRegistry({c.name: (c.address, c.abi) for c in manifest.contracts.values()})
+        self.events = EventRegistry(
+            {c.name: (c.address, c.abi) for c in manifest.contracts.values()}
+        )
 
     @property
     def indexed_addresses(self) -> list[str]:
@@ -78,9 +80,7 @@ class Contracts:
         deadline: int,
         signature: bytes,
     ) -> Call:
-        return self._ledger(
-            "giftWithSig", (member, to, brand, amount, nonce, deadline), signature
-        )
+        return self._ledger("giftWithSig", (member, to, brand, amount, nonce, deadline), signature)
 
     def redeem_with_sig(
         self,

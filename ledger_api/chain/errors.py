@@ -64,4 +64,6 @@ def domain_error(decoded: DecodedError | None) -> errors.LedgerError:
     cls = _CLASSES.get(decoded.name)
     if cls is not None:
         return cls(message, chain_error=decoded.name, **decoded.args)
-    return errors.ChainRejected(error_code(decoded.name), message, chain_error=decoded.name, **decoded.args)
+    return errors.ChainRejected(
+        error_code(decoded.name), message, chain_error=decoded.name, **decoded.args
+    )

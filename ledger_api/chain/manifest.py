@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from ledger_api.errors import IndexNotReady
 
@@ -60,5 +60,7 @@ def load_manifest(path: Path) -> Manifest:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise IndexNotReady(f"no deployment manifest at {path}: deploy the contracts first") from None
+        raise IndexNotReady(
+            f"no deployment manifest at {path}: deploy the contracts first"
+        ) from None
     return Manifest.from_json(data)

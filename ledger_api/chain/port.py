@@ -47,7 +47,9 @@ class TxRef:
 
 class RejectReason(StrEnum):
     NONCE_TOO_LOW = "nonce_too_low"
-    UNDERPRICED = "underpriced"  # a replacement needs a higher fee, or the fee is under the base fee
+    UNDERPRICED = (
+        "underpriced"  # a replacement needs a higher fee, or the fee is under the base fee
+    )
     INSUFFICIENT_FUNDS = "insufficient_funds"
     INVALID = "invalid"  # will never be accepted (gas limit, malformed, ...)
 
@@ -77,7 +79,9 @@ class Chain(Protocol):
 
     def priority_fee(self) -> int: ...
 
-    def call(self, to: str, data: bytes, *, sender: str | None = None, tag: BlockTag = "latest") -> bytes:
+    def call(
+        self, to: str, data: bytes, *, sender: str | None = None, tag: BlockTag = "latest"
+    ) -> bytes:
         """`eth_call`; raises the domain error of a revert."""
         ...
 

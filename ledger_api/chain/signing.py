@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ def sign_transaction(
             "type": 2,
             "chainId": chain_id,
             "nonce": nonce,
-            "to": to,
+            "to": HexStr(to),
             "data": data,
             "value": value,
             "gas": gas,

@@ -6,7 +6,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 DOMAIN_NAME = "AllianceLedger"
 DOMAIN_VERSION = "1"
@@ -36,7 +36,9 @@ REDEEM = [
 ]
 
 
-def _document(primary: str, fields: list[dict[str, str]], message: dict[str, Any], chain_id: int, ledger: str) -> dict[str, Any]:
+def _document(
+    primary: str, fields: list[dict[str, str]], message: dict[str, Any], chain_id: int, ledger: str
+) -> dict[str, Any]:
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
         "primaryType": primary,
@@ -99,8 +101,10 @@ def redeem_typed_data(
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:
     """The address that signed `document`, or None when the signature is malformed."""
     try:
-        return str(Account.recover_message(encode_typed_data(full_message=document), signature=signature))
-    except Exception:  # eth-keys raises several types for malformed signatures
+        return str(
+            Account.recover_message(encode_typed_data(full_message=document), signature=signature)
+        )
+    except Exception:  # noqa: BLE001 - eth-keys raises several types for malformed signatures
         return None
 
 

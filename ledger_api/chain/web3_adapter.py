@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import requests
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import (
@@ -38,8 +38,8 @@ _TRANSPORT_ERRORS = (requests.RequestException, TimeExhausted, OSError)
 _ACCEPTED = ("already known", "already imported", "known transaction")
 
 
-def _hex(value: int) -> str:
-    return hex(value)
+class _RpcError(ChainUnavailable):
+    """The node answered with a JSON-RPC error (retried like an outage)."""
 
 
 def _tag(tag: BlockTag) -> str:
@@ -123,7 +123,7 @@ class Web3Chain:
     def _result(method: str, response: RPCResponse) -> Any:
         error = response.get("error")
         if error is not None:
-            raise ChainUnavailable(f"{method}: {error}")
+            raise _RpcError(f"{method}: {error}")
         return response.get("result")
 
     def _revert(self, exc: Exception) -> LedgerError:
@@ -164,9 +164,7 @@ class Web3Chain:
     def priority_fee(self) -> int:
         try:
             return _int(self._request("eth_maxPriorityFeePerGas", []))
-        except ChainUnavailable:
-            raise
-        except Exception:  # nodes without the method
+        except _RpcError:  # nodes without the method
             return 10**9
 
     def call(
@@ -176,7 +174,7 @@ class Web3Chain:
         if sender is not None:
             tx["from"] = sender
         try:
-            return bytes(self._w3.eth.call(cast(Any, tx), _tag(tag)))
+            return bytes(self._w3.eth.call(cast(Any, tx), cast(Any, _tag(tag))))
         except (ContractCustomError, ContractPanicError, ContractLogicError) as exc:
             raise self._revert(exc) from exc
         except _TRANSPORT_ERRORS as exc:
@@ -203,8 +201,8 @@ class Web3Chain:
         except _TRANSPORT_ERRORS as exc:
             raise ChainUnavailable(f"eth_sendRawTransaction: {exc.__class__.__name__}") from exc
         except Web3RPCError as exc:
-            response = exc.rpc_response or {}
-            error = response.get("error") or {}
+            response: Mapping[str, Any] = cast(Mapping[str, Any], exc.rpc_response or {})
+            error: Any = response.get("error") or {}
             message = str(error.get("message") if isinstance(error, Mapping) else error) or str(exc)
             reason = classify_rejection(message)
             if reason is not None:

@@ -9,7 +9,7 @@ The `idx_*` tables are derived from chain events only and can be rebuilt.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -44,7 +44,11 @@ TxHash = String(66)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {int: BigInteger(), datetime: UtcDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        int: BigInteger(),
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 # ===================================================================== gateway state

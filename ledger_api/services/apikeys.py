@@ -66,11 +66,15 @@ def _prefix_of(plaintext: str) -> str | None:
     return parts[1]
 
 
-def create_key(session: Session, *, brand_id: int | None, is_admin: bool, label: str = "") -> NewKey:
+def create_key(
+    session: Session, *, brand_id: int | None, is_admin: bool, label: str = ""
+) -> NewKey:
     """Adds a key in the caller's transaction."""
     new, digest = generate_key()
     session.add(
-        ApiKey(prefix=new.prefix, key_hash=digest, brand_id=brand_id, is_admin=is_admin, label=label)
+        ApiKey(
+            prefix=new.prefix, key_hash=digest, brand_id=brand_id, is_admin=is_admin, label=label
+        )
     )
     return new
 
@@ -113,7 +117,7 @@ class ApiKeys:
             ).first()
         if row is None:
             raise Unauthorized("unknown API key")
-        key, ledger_id = row.tuple()
+        key, ledger_id = row
         if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
             raise Unauthorized("unknown or revoked API key")
         return Principal(
@@ -130,13 +134,12 @@ class ApiKeys:
 
     def revoke(self, prefix: str) -> None:
         with self._db.write() as session:
-            result = session.execute(
-                update(ApiKey)
-                .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
+            key = session.scalar(
+                select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
             )
-            if result.rowcount == 0:
+            if key is None:
                 raise UnknownApiKey(f"no active API key with prefix {prefix}")
+            key.revoked_at = utcnow()
         self.forget()
 
     def rotate(self, brand_id: int, *, keep_old: bool = False, label: str = "") -> NewKey:

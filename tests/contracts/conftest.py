@@ -149,22 +149,33 @@ def to_plain():
     return plain
 
 
-def _event_dicts(tx, name):
+def _event_dicts(tx, name, emitter=None):
+    """Every ``name`` event of ``tx`` as a plain dict, optionally only those ``emitter`` fired."""
     if name not in tx.events:
         return []
-    return [{key: value for key, value in list(item.items())} for item in tx.events[name]]
+    container = tx.events[name]
+    found = []
+    for item in container:
+        # one event: the container holds its data; several: one single-event container each
+        address = getattr(item, "address", container.address)
+        data = item[0] if hasattr(item, "address") else item
+        if emitter is None or address == _abi_value(emitter):
+            found.append({key.replace(" (indexed)", ""): value for key, value in data.items()})
+    return found
 
 
-def event_of(tx, name):
+def event_of(tx, name, emitter=None):
     """The one ``name`` event of receipt ``tx`` as a plain dict (asserts there is exactly one)."""
-    found = _event_dicts(tx, name)
+    found = _event_dicts(tx, name, emitter)
     assert len(found) == 1, f"{len(found)} {name} events in {tx.fn_name}"
     return found[0]
 
 
 @pytest.fixture(scope="session")
 def events():
-    """``events.one(tx, name)`` -> dict (exactly one such event); ``events.all(tx, name)`` -> [dict]."""
+    """``events.one(tx, name[, emitter])`` -> dict (exactly one such event);
+    ``events.all(tx, name[, emitter])`` -> [dict]. ``emitter`` tells apart the ledger's ERC-6909
+    Transfer from the badge's ERC-721 Transfer."""
     return SimpleNamespace(one=event_of, all=_event_dicts)
 
 

@@ -14,7 +14,7 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if not isinstance(connection, Connection):
-        raise RuntimeError("run migrations with `ledger db upgrade` (ledger_api.db.migrate)")
+        raise TypeError("run migrations with `ledger db upgrade` (ledger_api.db.migrate)")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -1,0 +1,11 @@
+"""HTTP routers; `router` mounts them all."""
+
+from fastapi import APIRouter
+
+from ledger_api.api import admin, health, operations, reads
+
+router = APIRouter()
+for module in (operations, reads, admin, health):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,135 @@
+"""Alliance administration (admin API key) and brand key self-service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ledger_api.api import schemas
+from ledger_api.api.operations import ACCEPTED
+from ledger_api.api.responses import accepted_response, local_response
+from ledger_api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, OperationsDep, WaitDep
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+BrandPath = Annotated[int, Path(ge=1, description="the brand's ledger id")]
+
+
+@router.post(
+    "/admin/brands",
+    status_code=202,
+    responses={202: {"model": schemas.BrandCreated}, 200: {"model": schemas.BrandCreated}},
+    summary="Create a brand: signing key, API key (shown once), on-chain onboarding",
+)
+async def create_brand(
+    body: schemas.BrandCreateRequest, ctx: ContextDep, _: AdminDep, brands: BrandsDep, wait: WaitDep
+) -> JSONResponse:
+    status_code, answer = await brands.create(ctx, body, wait)
+    return local_response(status_code, answer, replayed=answer.get("api_key") is None)
+
+
+@router.get("/admin/brands", summary="All brands")
+async def list_brands(who: AdminDep, brands: BrandsDep) -> list[schemas.BrandView]:
+    return await run_in_threadpool(brands.list_brands, who)
+
+
+@router.post(
+    "/admin/brands/{brand_id}/suspension",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Suspend a brand or lift its suspension",
+)
+async def suspend_brand(
+    brand_id: BrandPath,
+    body: schemas.SuspendRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    accepted = await brands.suspend(ctx, brand_id, body)
+    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
+    return accepted_response(status_code, answer, accepted)
+
+
+@router.put(
+    "/admin/brands/{brand_id}/point-value",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Change a brand's published point value (governance act)",
+)
+async def set_point_value(
+    brand_id: BrandPath,
+    body: schemas.PointValueRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    accepted = await brands.set_point_value(ctx, brand_id, body)
+    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
+    return accepted_response(status_code, answer, accepted)
+
+
+@router.put(
+    "/admin/tiers/{tier}",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Set a tier's thresholds and upgrade gift",
+)
+async def set_tier_rule(
+    tier: Annotated[int, Path()],
+    body: schemas.TierRuleRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    accepted = await brands.set_tier_rule(ctx, tier, body)
+    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
+    return accepted_response(status_code, answer, accepted)
+
+
+@router.post(
+    "/admin/brands/{brand_id}/api-keys",
+    status_code=201,
+    summary="Rotate a brand's API key (new key shown once)",
+)
+async def rotate_brand_key(
+    brand_id: BrandPath,
+    body: schemas.RotateKeyRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+) -> JSONResponse:
+    status_code, answer = await run_in_threadpool(brands.rotate_key_sync, ctx, brand_id, body)
+    return local_response(status_code, answer, replayed=answer.get("api_key") is None)
+
+
+@router.post(
+    "/admin/api-keys", status_code=201, summary="Create another admin API key (shown once)"
+)
+async def create_admin_key(ctx: ContextDep, _: AdminDep, brands: BrandsDep) -> JSONResponse:
+    status_code, answer = await run_in_threadpool(brands.create_admin_key_sync, ctx)
+    return local_response(status_code, answer, replayed=answer.get("api_key") is None)
+
+
+@router.delete("/admin/api-keys/{prefix}", status_code=204, summary="Revoke an API key")
+async def revoke_key(prefix: str, who: AdminDep, brands: BrandsDep) -> Response:
+    await run_in_threadpool(brands.revoke_key, who, prefix)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/keys/rotate", status_code=201, tags=["keys"], summary="Rotate the calling brand's own API key"
+)
+async def rotate_own_key(
+    body: schemas.RotateKeyRequest, ctx: ContextDep, _: BrandDep, brands: BrandsDep
+) -> JSONResponse:
+    status_code, answer = await run_in_threadpool(brands.rotate_key_sync, ctx, None, body)
+    return local_response(status_code, answer, replayed=answer.get("api_key") is None)

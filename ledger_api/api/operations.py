@@ -1,0 +1,173 @@
+"""Brand operations: earn, gift, donate, redeem, tier reviews, badges; and their status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ledger_api.api import schemas
+from ledger_api.api.responses import accepted_response
+from ledger_api.deps import BrandDep, ContextDep, MemberDep, OperationsDep, PrincipalDep, WaitDep
+from ledger_api.errors import NotSupported
+from ledger_api.services.intake import Accepted
+
+router = APIRouter(prefix="/v1", tags=["operations"])
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": schemas.OperationAccepted,
+        "description": "stored; follow it at /v1/operations/{id}",
+    },
+    200: {
+        "model": schemas.OperationStatus,
+        "description": "final (with ?wait=true or Prefer: wait=N)",
+    },
+}
+
+
+async def _answer(
+    ops: OperationsDep, ctx_principal: Any, accepted: Accepted, wait: float | None
+) -> JSONResponse:
+    status_code, body = await ops.answer(ctx_principal, accepted, wait)
+    return accepted_response(status_code, body, accepted)
+
+
+@router.post(
+    "/earn/purchase", status_code=202, responses=ACCEPTED, summary="Earn points for a purchase"
+)
+async def earn_purchase(
+    body: schemas.EarnPurchaseRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.earn_purchase(ctx, body), wait)
+
+
+@router.post(
+    "/earn/engagement",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Earn points for a review, share, event or referral",
+)
+async def earn_engagement(
+    body: schemas.EarnEngagementRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.earn_engagement(ctx, body), wait)
+
+
+@router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
+async def gift_typed_data(
+    body: schemas.GiftTypedDataRequest, who: BrandDep, ops: OperationsDep
+) -> schemas.TypedDataResponse:
+    return await ops.gift_typed_data(who, body)
+
+
+@router.post("/gifts", status_code=202, responses=ACCEPTED, summary="Relay a member-signed gift")
+async def gift(
+    body: schemas.GiftRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.gift(ctx, body), wait)
+
+
+@router.post("/donations/typed-data", summary="EIP-712 data the member signs to donate points")
+async def donation_typed_data(
+    body: schemas.DonationTypedDataRequest, who: BrandDep, ops: OperationsDep
+) -> schemas.TypedDataResponse:
+    return await ops.donation_typed_data(who, body)
+
+
+@router.post(
+    "/donations",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Relay a member-signed donation to the charity pool",
+)
+async def donate(
+    body: schemas.DonationRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.donate(ctx, body), wait)
+
+
+@router.post(
+    "/redemptions/typed-data",
+    summary="EIP-712 data the member signs to redeem at the caller's brand",
+)
+async def redemption_typed_data(
+    body: schemas.RedemptionTypedDataRequest, who: BrandDep, ops: OperationsDep
+) -> schemas.TypedDataResponse:
+    return await ops.redemption_typed_data(who, body)
+
+
+@router.post(
+    "/redemptions",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Relay a member-signed redemption (same or cross-brand)",
+)
+async def redeem(
+    body: schemas.RedemptionRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.redeem(ctx, body), wait)
+
+
+@router.post(
+    "/tiers/{address}/review",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Trigger a member's quarterly tier review",
+)
+async def review_tier(
+    member: MemberDep, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.review_tier(ctx, member), wait)
+
+
+@router.post(
+    "/badges/types",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Define a badge type of the caller's brand",
+)
+async def define_badge(
+    body: schemas.BadgeTypeRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.define_badge(ctx, body), wait)
+
+
+@router.post(
+    "/badges/issue",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Issue badges of the caller's brand to a member",
+)
+async def issue_badge(
+    body: schemas.BadgeIssueRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.issue_badge(ctx, body), wait)
+
+
+@router.post(
+    "/badges/benefit-redemptions",
+    status_code=501,
+    summary="Redeem a badge benefit (not relayable yet)",
+)
+async def redeem_badge_benefit(_: BrandDep) -> None:
+    raise NotSupported(
+        "AllianceBadges.redeemBenefit is called by the holder; the gateway can relay it once the "
+        "contract offers a member-signed variant"
+    )
+
+
+@router.get("/operations/{operation_id}", summary="Follow an operation")
+async def operation_status(
+    operation_id: str, who: PrincipalDep, ops: OperationsDep, wait: WaitDep
+) -> schemas.OperationStatus:
+    return await ops.status(who, operation_id, wait)

@@ -1,0 +1,52 @@
+"""Reads served from the gateway's index of chain events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from ledger_api.api import schemas
+from ledger_api.deps import MemberDep, PrincipalDep, ReadsDep, SessionDep
+
+router = APIRouter(prefix="/v1", tags=["reads"])
+
+
+@router.get("/members/{address}", summary="Balances per brand with live lots, tier and progress")
+def member(
+    address: MemberDep, _: PrincipalDep, reads: ReadsDep, session: SessionDep
+) -> schemas.MemberView:
+    return reads.member(session, address)
+
+
+@router.get("/members/{address}/history", summary="The member's points growth report")
+def history(
+    address: MemberDep,
+    who: PrincipalDep,
+    reads: ReadsDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> schemas.HistoryView:
+    return reads.history(session, who, address, limit)
+
+
+@router.get("/members/{address}/badges", summary="The member's membership badge and badges")
+def badges(
+    address: MemberDep, _: PrincipalDep, reads: ReadsDep, session: SessionDep
+) -> schemas.BadgesView:
+    return reads.badges(session, address)
+
+
+@router.get(
+    "/brands/{brand_id}/liability",
+    summary="A brand's issued, redeemed, expired and outstanding points",
+)
+def liability(
+    brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, session: SessionDep
+) -> schemas.LiabilityView:
+    return reads.liability(session, who, brand_id)
+
+
+@router.get("/settlement/positions", summary="Net positions between brands (micro-USD)")
+def positions(who: PrincipalDep, reads: ReadsDep, session: SessionDep) -> schemas.PositionsView:
+    return reads.positions(session, who)

@@ -1,0 +1,374 @@
+"""Request and response models of the HTTP API (pydantic v2).
+
+Field validators raise `PydanticCustomError`s whose type is a stable error code
+(`invalid_address`, `invalid_amount`, ...); the validation handler reports the
+first such code, or `invalid_request`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from eth_utils.address import is_checksum_address, to_checksum_address
+from eth_utils.crypto import keccak
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
+
+_HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX64 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def checksum_address(value: Any) -> str:
+    """A 0x address: all lower, all upper, or a valid EIP-55 checksum; returns the checksum form."""
+    if not isinstance(value, str) or not _HEX40.match(value):
+        raise PydanticCustomError("invalid_address", "not a 0x address with 40 hex digits")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        raise PydanticCustomError("invalid_address", "the address's EIP-55 checksum is wrong")
+    if value.lower() == ZERO_ADDRESS:
+        raise PydanticCustomError("invalid_address", "the zero address is not a member")
+    return to_checksum_address(value)
+
+
+def _amount(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("invalid_amount", "the amount must be a whole number")
+    if not 0 < value <= MAX_AMOUNT:
+        raise PydanticCustomError("invalid_amount", "the amount must be between 1 and 1e12")
+    return value
+
+
+def _multiplier(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_MULTIPLIER_PCT:
+        raise PydanticCustomError("invalid_multiplier", "the multiplier must be 1..1000 (percent)")
+    return value
+
+
+def _signature(value: Any) -> str:
+    if not isinstance(value, str) or not _HEX_SIG.match(value):
+        raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
+    return value.lower()
+
+
+def order_ref_hash(value: str) -> str:
+    """A 0x-32-byte reference as given, anything else hashed (no order data on chain)."""
+    if _HEX64.match(value):
+        return value.lower()
+    return "0x" + keccak(text=value).hex()
+
+
+Address = Annotated[str, BeforeValidator(checksum_address)]
+Amount = Annotated[int, BeforeValidator(_amount)]
+Multiplier = Annotated[int, BeforeValidator(_multiplier)]
+Signature = Annotated[str, BeforeValidator(_signature)]
+OrderRef = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(order_ref_hash)]
+Uint = Annotated[int, Field(ge=0, le=2**64 - 1, strict=True)]
+BrandId = Annotated[int, Field(ge=1, le=2**64 - 1, strict=True)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+class EarnPurchaseRequest(Model):
+    member: Address
+    amount_cents: Amount
+    multiplier_pct: Multiplier = 100
+    order_ref: OrderRef = Field(description="order id; hashed unless already a 0x-32-byte hash")
+
+
+class EarnEngagementRequest(Model):
+    member: Address
+    kind: Literal["review", "share", "event", "referral"]
+    multiplier_pct: Multiplier = 100
+    ref: OrderRef | None = Field(default=None, description="reference of the review, share...")
+
+
+class _GiftFields(Model):
+    member: Address
+    to: Address
+    amount: Amount
+    brand: BrandId | None = Field(default=None, description="points brand; the caller's by default")
+
+
+class GiftTypedDataRequest(_GiftFields):
+    deadline: Uint | None = Field(default=None, description="unix seconds; in an hour by default")
+
+
+class GiftRequest(_GiftFields):
+    nonce: Uint
+    deadline: Uint
+    signature: Signature
+
+
+class _DonationFields(Model):
+    member: Address
+    amount: Amount
+
+
+class DonationTypedDataRequest(_DonationFields):
+    deadline: Uint | None = None
+
+
+class DonationRequest(_DonationFields):
+    nonce: Uint
+    deadline: Uint
+    signature: Signature
+
+
+class _RedemptionFields(Model):
+    member: Address
+    brand: BrandId = Field(description="the brand whose points are spent (any brand)")
+    amount: Amount
+    order_ref: OrderRef
+
+
+class RedemptionTypedDataRequest(_RedemptionFields):
+    deadline: Uint | None = None
+
+
+class RedemptionRequest(_RedemptionFields):
+    nonce: Uint
+    deadline: Uint
+    signature: Signature
+
+
+class BadgeTypeRequest(Model):
+    kind: Literal["achievement", "collectible"]
+    max_supply: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True)] = 0
+    min_tier: Annotated[int, Field(ge=0, le=3, strict=True)] = 0
+    has_benefit: bool = False
+    self_mint: bool = False
+    uri: Annotated[str, Field(min_length=1, max_length=512)]
+
+
+class BadgeIssueRequest(Model):
+    type_id: BrandId
+    member: Address
+    amount: Annotated[int, Field(ge=1, le=10**6, strict=True)] = 1
+
+
+class TypedDataResponse(Model):
+    typed_data: dict[str, Any]
+    nonce: int
+    deadline: int
+
+
+class OperationAccepted(Model):
+    operation_id: str
+    status: str
+    kind: str
+    op_id: int | None = None
+    points: int | None = None
+    links: dict[str, str]
+
+
+class OperationError(Model):
+    code: str
+    message: str
+
+
+class OperationStatus(Model):
+    operation_id: str
+    kind: str
+    status: Literal["queued", "submitted", "confirmed", "failed"]
+    brand_id: int | None
+    op_id: int | None
+    tx_hash: str | None
+    block_number: int | None
+    indexed: bool = Field(description="the index (reads) includes this operation's block")
+    result: dict[str, Any] | None
+    error: OperationError | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------------------- reads
+
+
+class LotView(Model):
+    amount: int
+    earned_month: str
+    expires_at: datetime
+
+
+class BalanceView(Model):
+    brand_id: int
+    balance: int
+    lots: list[LotView]
+    next_expiry: LotView | None
+
+
+class TierRuleView(Model):
+    tier: int
+    name: str
+    spend_cents: int
+    orders: int
+    engagements: int
+    gift_points: int
+
+
+class TierProgress(Model):
+    tier: int
+    name: str
+    quarter: str
+    spend_cents: int
+    orders: int
+    engagements: int
+    grace_until: datetime | None
+    badge_tier: int | None
+    next_tier: TierRuleView | None
+    missing: dict[str, int] | None
+
+
+class AsOf(Model):
+    block: int
+    timestamp: datetime
+
+
+class MemberView(Model):
+    address: str
+    as_of: AsOf
+    balances: list[BalanceView]
+    tier: TierProgress
+
+
+class HistoryEntry(Model):
+    kind: Literal["earned", "gifted", "received", "donated", "redeemed", "expired"]
+    brand_id: int
+    amount: int
+    at: datetime
+    counterparty: str | None = None
+    at_brand_id: int | None = None
+    value_micro_usd: int | None = None
+    op_id: int | None = None
+    source: str | None = None
+    order_ref: str | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+
+
+class HistoryView(Model):
+    address: str
+    as_of: AsOf
+    entries: list[HistoryEntry]
+    totals: dict[str, int]
+
+
+class BadgeView(Model):
+    token_id: str
+    type_id: int
+    brand_id: int | None
+    kind: str | None
+    amount: int
+    redeemed: bool
+    uri: str | None
+
+
+class BadgesView(Model):
+    address: str
+    membership_tier: int | None
+    membership_tier_name: str | None
+    badges: list[BadgeView]
+
+
+class LiabilityView(Model):
+    brand_id: int
+    as_of: AsOf
+    issued: int
+    redeemed: int
+    expired: int
+    outstanding: int
+    value_micro_usd_per_point: int
+    outstanding_value_micro_usd: int
+
+
+class PositionView(Model):
+    debtor_brand_id: int
+    creditor_brand_id: int
+    amount_micro_usd: int
+
+
+class PositionsView(Model):
+    as_of: AsOf
+    positions: list[PositionView]
+
+
+# --------------------------------------------------------------------------------- admin
+
+
+class EarnRuleModel(Model):
+    points_per_usd: Annotated[int, Field(ge=0, le=255, strict=True)] = 10
+    points_per_review: Annotated[int, Field(ge=0, le=255, strict=True)] = 5
+    points_per_share: Annotated[int, Field(ge=0, le=255, strict=True)] = 3
+    points_per_event: Annotated[int, Field(ge=0, le=255, strict=True)] = 10
+    points_per_referral: Annotated[int, Field(ge=0, le=255, strict=True)] = 20
+
+
+class BrandCreateRequest(Model):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .&'-]+$")]
+    symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
+    earn_rule: EarnRuleModel = EarnRuleModel()
+    daily_cap_points: Annotated[int, Field(ge=0, strict=True)] | None = None
+
+
+class BrandView(Model):
+    brand_id: int | None
+    name: str
+    symbol: str
+    status: str
+    signer: str | None
+    value_micro_usd: int
+    earn_rule: EarnRuleModel
+    daily_cap_points: int | None
+    api_keys: list[str] = Field(default_factory=list, description="prefixes of active keys")
+
+
+class BrandCreated(Model):
+    brand: BrandView
+    operation_id: str
+    api_key: str | None = Field(description="shown once; null on an idempotent replay")
+
+
+class SuspendRequest(Model):
+    suspended: bool
+
+
+class PointValueRequest(Model):
+    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
+
+
+class TierRuleRequest(Model):
+    spend_cents: Annotated[int, Field(ge=0, le=2**48 - 1, strict=True)]
+    orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
+    engagements: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
+    gift_points: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)] = 0
+
+
+class RotateKeyRequest(Model):
+    keep_old: bool = False
+    label: Annotated[str, Field(max_length=100)] = ""
+
+
+class ApiKeyCreated(Model):
+    prefix: str
+    api_key: str | None = Field(description="shown once; null on an idempotent replay")
+    brand_id: int | None
+
+
+class Health(Model):
+    status: Literal["ok", "degraded"]
+    chain_id: int | None
+    index_block: int
+    sender: list[dict[str, Any]]
+    indexer: dict[str, Any]

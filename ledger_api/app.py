@@ -1,0 +1,105 @@
+"""The FastAPI application: lifespan, routers and the one error-to-HTTP mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger_api import __version__
+from ledger_api.api import router
+from ledger_api.errors import LedgerError, RateLimited, error_body, ledger_error_body
+from ledger_api.services.brands import BrandsService
+from ledger_api.services.operations import OperationsService
+from ledger_api.services.reads import ReadsService
+from ledger_api.services.runtime import Runtime
+from ledger_api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+#: pydantic error types that are stable codes of ours (see `api.schemas`)
+_FIELD_CODES = frozenset(
+    {"invalid_address", "invalid_amount", "invalid_multiplier", "invalid_signature"}
+)
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LedgerError)
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.details.get("retry_after_s", 1))))
+    if exc.status >= 500:
+        log.warning("%s: %s", exc.error_code, exc.message)
+    return JSONResponse(ledger_error_body(exc), status_code=exc.status, headers=headers)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems: list[dict[str, Any]] = [
+        {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
+        for e in exc.errors()
+    ]
+    code = next((p["type"] for p in problems if p["type"] in _FIELD_CODES), "invalid_request")
+    message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
+    return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
+
+
+def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body(
+            "internal", "internal error; the request may be retried with the same Idempotency-Key"
+        ),
+        status_code=500,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gateway. Settings default to the environment (`LEDGER_*`)."""
+    resolved = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(resolved)
+        operations = OperationsService(runtime)
+        app.state.runtime = runtime
+        app.state.operations = operations
+        app.state.brands = BrandsService(runtime, operations)
+        app.state.reads = ReadsService()
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="Alliance points ledger gateway",
+        version=__version__,
+        summary="Partner brands' API over the alliance's shared points ledger",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+    return app

@@ -1,0 +1,167 @@
+"""Typed FastAPI dependencies, all in one place (tests swap them with `dependency_overrides`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Query, Request
+from sqlalchemy.orm import Session
+
+from ledger_api.api.schemas import checksum_address
+from ledger_api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, InvalidAddress
+from ledger_api.services.apikeys import Principal
+from ledger_api.services.brands import BrandsService
+from ledger_api.services.operations import OperationsService, RequestContext
+from ledger_api.services.reads import ReadsService
+from ledger_api.services.runtime import Runtime
+from ledger_api.settings import Settings
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait=(\d+(?:\.\d+)?)")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with runtime.db.read() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token:
+            return token.strip()
+    return x_api_key
+
+
+def current_principal(
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key."""
+    principal = runtime.api_keys.authenticate(_bearer(authorization, x_api_key))
+    runtime.limiter.check(principal.key_prefix)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_brand(principal: PrincipalDep) -> Principal:
+    if principal.is_admin or principal.brand_id is None:
+        raise Forbidden("this call needs a brand API key")
+    return principal
+
+
+BrandDep = Annotated[Principal, Depends(current_brand)]
+
+
+def current_admin(principal: PrincipalDep) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("this call needs the admin API key")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(current_admin)]
+
+
+def idempotency_key(
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    if idempotency_key is None or not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise IdempotencyKeyRequired()
+    return idempotency_key
+
+
+IdempotencyKeyDep = Annotated[str, Depends(idempotency_key)]
+
+
+async def request_context(
+    request: Request, principal: PrincipalDep, key: IdempotencyKeyDep
+) -> RequestContext:
+    """Caller, Idempotency-Key and a fingerprint of method, path and (canonical) JSON body."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    fingerprint = hashlib.sha256(
+        f"{request.method} {request.url.path}\n{canonical}".encode()
+    ).hexdigest()
+    return RequestContext(principal, key, fingerprint)
+
+
+ContextDep = Annotated[RequestContext, Depends(request_context)]
+
+
+def wait_seconds(
+    settings: SettingsDep,
+    wait: Annotated[bool, Query(description="wait for confirmation (up to 10 s)")] = False,
+    prefer: Annotated[str | None, Header()] = None,
+) -> float | None:
+    """`?wait=true` waits 10 s; `Prefer: wait=N` waits N seconds (both capped by settings)."""
+    if prefer:
+        match = _PREFER_WAIT.search(prefer)
+        if match:
+            return min(float(match.group(1)), settings.wait_max_s)
+    return min(10.0, settings.wait_max_s) if wait else None
+
+
+WaitDep = Annotated[float | None, Depends(wait_seconds)]
+
+
+def member_address(address: Annotated[str, Path(description="the member's 0x address")]) -> str:
+    try:
+        return checksum_address(address)
+    except ValueError as exc:
+        raise InvalidAddress(str(exc)) from None
+
+
+MemberDep = Annotated[str, Depends(member_address)]
+
+
+def get_operations(request: Request) -> OperationsService:
+    service: OperationsService = request.app.state.operations
+    return service
+
+
+OperationsDep = Annotated[OperationsService, Depends(get_operations)]
+
+
+def get_brands(request: Request) -> BrandsService:
+    service: BrandsService = request.app.state.brands
+    return service
+
+
+BrandsDep = Annotated[BrandsService, Depends(get_brands)]
+
+
+def get_reads(request: Request) -> ReadsService:
+    service: ReadsService = request.app.state.reads
+    return service
+
+
+ReadsDep = Annotated[ReadsService, Depends(get_reads)]

@@ -1,0 +1,1 @@
+"""Domain services: what the routes call, and the sender and indexer workers."""

@@ -1,0 +1,502 @@
+"""The indexer: follows the contracts' events into the `idx_*` tables reads are served from.
+
+It reads `eth_getLogs` from the manifest's `deployed_block`, a chunk at a time,
+stopping `confirmations` blocks behind the head, and applies each chunk and the
+cursor in one transaction, so a crash never applies a log twice or skips one.
+Before each chunk it checks that the last applied block is still on the chain;
+when it is not (a reorg deeper than the confirmation depth, or a development
+node restarted without its state) it rebuilds the index from the start.
+
+Lots mirror the ledger's `LotMath`: a mint credits the month of the block, a
+spend or gift takes the oldest live months first and a gift hands the same
+months to the receiver, so expiry never extends. A lot counts until the first
+second of month earned + 13; what is left in it then is what expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.abi import Event, Log
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import Chain
+from ledger_api.db import Database
+from ledger_api.db.models import (
+    INDEX_TABLES,
+    Brand,
+    IdxBadgeBalance,
+    IdxBadgeType,
+    IdxBrand,
+    IdxHistory,
+    IdxLot,
+    IdxMember,
+    IdxMeta,
+    IdxPosition,
+    IdxTierRule,
+    IndexCursor,
+    Operation,
+)
+from ledger_api.domain import EarnKind, lot_expiry, month_of
+from ledger_api.errors import ChainUnavailable
+from ledger_api.services.sender import Backoff
+from ledger_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ZERO = "0x0000000000000000000000000000000000000000"
+REDEEMED_FLAG = 1 << 255
+CURSOR_ID = 1
+CHARITY_POOL = "charity_pool"
+
+
+class Projector:
+    """Applies decoded events to the index within one session (one chunk)."""
+
+    def __init__(self, session: Session, amounts_cents: dict[tuple[int, int], int]) -> None:
+        self.session = session
+        self._amounts_cents = amounts_cents
+        self._lots: dict[tuple[str, int], dict[int, IdxLot]] = {}
+        self._members: dict[str, IdxMember] = {}
+        self._brands: dict[int, IdxBrand] = {}
+        meta = session.get(IdxMeta, CHARITY_POOL)
+        self.charity_pool = meta.value if meta else None
+        self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
+            ("AllianceLedger", "Transfer"): self._points_transfer,
+            ("AllianceLedger", "PointsEarned"): self._points_earned,
+            ("AllianceLedger", "TierUpgraded"): self._tier_upgraded,
+            ("AllianceLedger", "TierRetained"): self._tier_retained,
+            ("AllianceLedger", "TierDowngraded"): self._tier_downgraded,
+            ("AllianceLedger", "TierRuleChanged"): self._tier_rule_changed,
+            ("AllianceLedger", "BrandOnboarded"): self._brand_onboarded,
+            ("AllianceLedger", "PointsRedeemed"): self._points_redeemed,
+            ("AllianceLedger", "PositionSettled"): self._position_settled,
+            ("AllianceLedger", "TierDowngradeWarned"): self._tier_downgrade_warned,
+            ("AllianceLedger", "BrandSuspensionChanged"): self._brand_suspension_changed,
+            ("AllianceLedger", "PointValueChanged"): self._point_value_changed,
+            ("AllianceLedger", "CharityPoolChanged"): self._charity_pool_changed,
+            ("MembershipBadge", "TierBadgeUpdated"): self._tier_badge_updated,
+            ("AllianceBadges", "BadgeDefined"): self._badge_defined,
+            ("AllianceBadges", "URI"): self._badge_uri,
+            ("AllianceBadges", "TransferSingle"): self._badge_transfer_single,
+            ("AllianceBadges", "TransferBatch"): self._badge_transfer_batch,
+        }
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lot_map(self, member: str, brand: int) -> dict[int, IdxLot]:
+        key = (member, brand)
+        lots = self._lots.get(key)
+        if lots is None:
+            rows = self.session.scalars(
+                select(IdxLot).where(IdxLot.member == member, IdxLot.brand == brand)
+            )
+            lots = self._lots[key] = {lot.month: lot for lot in rows}
+        return lots
+
+    def credit(self, member: str, brand: int, month: int, amount: int) -> None:
+        lots = self._lot_map(member, brand)
+        lot = lots.get(month)
+        if lot is None:
+            lot = IdxLot(
+                member=member, brand=brand, month=month, amount=0, expires_at=lot_expiry(month)
+            )
+            self.session.add(lot)
+            lots[month] = lot
+        lot.amount += amount
+
+    def consume(self, member: str, brand: int, amount: int, month: int) -> list[tuple[int, int]]:
+        """Takes `amount` from the oldest live lots; returns (month, taken) pairs."""
+        lots = self._lot_map(member, brand)
+        taken: list[tuple[int, int]] = []
+        remaining = amount
+        for lot_month in sorted(m for m in lots if month - 12 <= m <= month):
+            if remaining == 0:
+                break
+            lot = lots[lot_month]
+            take = min(lot.amount, remaining)
+            if take:
+                lot.amount -= take
+                remaining -= take
+                taken.append((lot_month, take))
+        if remaining:
+            log.error(
+                "index: %s spent %d more points of brand %d than it holds", member, remaining, brand
+            )
+        return taken
+
+    def member(self, address: str) -> IdxMember:
+        row = self._members.get(address)
+        if row is None:
+            row = self.session.get(IdxMember, address)
+            if row is None:
+                row = IdxMember(
+                    member=address,
+                    tier=0,
+                    quarter=0,
+                    spend_cents=0,
+                    orders=0,
+                    engagements=0,
+                    grace_until_month=0,
+                )
+                self.session.add(row)
+            self._members[address] = row
+        return row
+
+    def brand(self, brand: int) -> IdxBrand:
+        row = self._brands.get(brand)
+        if row is None:
+            row = self.session.get(IdxBrand, brand)
+            if row is None:
+                row = IdxBrand(
+                    brand=brand, value_micro_usd=0, suspended=False, issued=0, redeemed=0
+                )
+                self.session.add(row)
+            self._brands[brand] = row
+        return row
+
+    def history(self, event: Event, timestamp: int, **values: Any) -> None:
+        self.session.add(
+            IdxHistory(
+                block_number=event.log.block_number,
+                log_index=event.log.log_index,
+                tx_hash=event.log.tx_hash,
+                timestamp=timestamp,
+                **values,
+            )
+        )
+
+    def add_debt(self, debtor: int, creditor: int, value: int) -> None:
+        lo, hi = min(debtor, creditor), max(debtor, creditor)
+        row = self.session.get(IdxPosition, (lo, hi))
+        if row is None:
+            row = IdxPosition(brand_lo=lo, brand_hi=hi, amount_micro_usd=0)
+            self.session.add(row)
+        row.amount_micro_usd += value if debtor == lo else -value
+
+    # ------------------------------------------------------------------- events
+
+    def apply(self, event: Event, timestamp: int) -> None:
+        handler = self._handlers.get((event.contract, event.name))
+        if handler is not None:
+            handler(event, event.args, timestamp)
+
+    def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        sender, receiver = to_checksum_address(a["sender"]), to_checksum_address(a["receiver"])
+        brand, amount, month = int(a["id"]), int(a["amount"]), month_of(ts)
+        if sender == ZERO:
+            self.credit(receiver, brand, month, amount)
+            self.brand(brand).issued += amount
+        elif receiver == ZERO:
+            self.consume(sender, brand, amount, month)
+            self.brand(brand).redeemed += amount
+        else:
+            for lot_month, taken in self.consume(sender, brand, amount, month):
+                self.credit(receiver, brand, lot_month, taken)
+            donated = self.charity_pool is not None and receiver == self.charity_pool
+            self.history(
+                event,
+                ts,
+                member=sender,
+                brand=brand,
+                amount=amount,
+                counterparty=receiver,
+                kind="donated" if donated else "gifted",
+            )
+            self.history(
+                event,
+                ts,
+                member=receiver,
+                brand=brand,
+                amount=amount,
+                counterparty=sender,
+                kind="received",
+            )
+
+    def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        member, brand, kind = to_checksum_address(a["member"]), int(a["brand"]), EarnKind(a["kind"])
+        self.history(
+            event,
+            ts,
+            member=member,
+            brand=brand,
+            amount=int(a["points"]),
+            kind="earned",
+            op_id=int(a["opId"]),
+            source=kind.name.lower(),
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+        )
+        status = self.member(member)
+        quarter = month_of(ts) // 3
+        if status.quarter != quarter:
+            status.quarter, status.spend_cents, status.orders, status.engagements = quarter, 0, 0, 0
+        if kind is EarnKind.PURCHASE:
+            status.spend_cents += self._amounts_cents.get((brand, int(a["opId"])), 0)
+            status.orders += 1
+        else:
+            status.engagements += 1
+
+    def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        member = to_checksum_address(a["member"])
+        status = self.member(member)
+        status.tier = int(a["newTier"])
+        status.grace_until_month = 0
+        gift = int(a["giftPoints"])
+        if gift:
+            self.history(
+                event,
+                ts,
+                member=member,
+                brand=int(a["brand"]),
+                amount=gift,
+                kind="earned",
+                source="tier_gift",
+            )
+
+    def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(to_checksum_address(a["member"])).grace_until_month = 0
+
+    def _tier_downgrade_warned(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(to_checksum_address(a["member"])).grace_until_month = int(a["graceUntilMonth"])
+
+    def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        status = self.member(to_checksum_address(a["member"]))
+        status.tier = int(a["newTier"])
+        status.grace_until_month = 0
+
+    def _tier_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        tier = int(a["tier"])
+        spend, orders, engagements = a["rule"]
+        row = self.session.get(IdxTierRule, tier)
+        if row is None:
+            row = IdxTierRule(tier=tier, spend_cents=0, orders=0, engagements=0, gift_points=0)
+            self.session.add(row)
+        row.spend_cents, row.orders, row.engagements = int(spend), int(orders), int(engagements)
+        row.gift_points = int(a["giftPoints"])
+
+    def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).value_micro_usd = int(a["valueMicroUsd"])
+
+    def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).suspended = bool(a["suspended"])
+
+    def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
+
+    def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        pool = to_checksum_address(a["pool"])
+        self.charity_pool = pool
+        self.session.merge(IdxMeta(key=CHARITY_POOL, value=pool))
+
+    def _points_redeemed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand, at_brand, value = int(a["brand"]), int(a["atBrand"]), int(a["valueMicroUsd"])
+        self.history(
+            event,
+            ts,
+            member=to_checksum_address(a["member"]),
+            brand=brand,
+            amount=int(a["amount"]),
+            kind="redeemed",
+            at_brand=at_brand,
+            value_micro_usd=value,
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+        )
+        if brand != at_brand:
+            self.add_debt(brand, at_brand, value)
+
+    def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))
+
+    def _tier_badge_updated(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(to_checksum_address(a["member"])).badge_tier = int(a["newTier"])
+
+    def _badge_defined(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxBadgeType(
+                type_id=int(a["typeId"]),
+                brand=int(a["brand"]),
+                kind="achievement" if int(a["kind"]) == 0 else "collectible",
+                max_supply=int(a["maxSupply"]),
+                min_tier=int(a["minTier"]),
+                has_benefit=bool(a["hasBenefit"]),
+                self_mint=bool(a["selfMint"]),
+            )
+        )
+
+    def _badge_uri(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        row = self.session.get(IdxBadgeType, int(a["id"]))
+        if row is not None:
+            row.uri = str(a["value"])
+
+    def _badge_transfer_single(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self._move_badge(a["from"], a["to"], int(a["id"]), int(a["value"]))
+
+    def _badge_transfer_batch(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        for token_id, value in zip(a["ids"], a["values"], strict=True):
+            self._move_badge(a["from"], a["to"], int(token_id), int(value))
+
+    def _move_badge(self, sender: str, receiver: str, token_id: int, value: int) -> None:
+        for holder, delta in ((sender, -value), (receiver, value)):
+            holder = to_checksum_address(holder)
+            if holder == ZERO:
+                continue
+            row = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
+            if row is None:
+                row = IdxBadgeBalance(
+                    holder=holder,
+                    token_id=str(token_id),
+                    type_id=token_id & ~REDEEMED_FLAG,
+                    redeemed=bool(token_id & REDEEMED_FLAG),
+                    amount=0,
+                )
+                self.session.add(row)
+            row.amount += delta
+
+
+class Indexer(threading.Thread):
+    """Follows the chain into the index; one thread per gateway."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        contracts: Contracts,
+        chain_factory: Callable[[], Chain],
+        advanced: Callable[[int], None] = lambda height: None,
+    ) -> None:
+        super().__init__(name="indexer", daemon=True)
+        self.settings = settings
+        self.db = db
+        self.contracts = contracts
+        self.chain_factory = chain_factory
+        self.advanced = advanced
+        self._halt = threading.Event()
+        self.healthy = False
+        self.last_error: str | None = None
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        chain = self.chain_factory()
+        backoff = Backoff(self.settings.backoff_max_s)
+        while not self._halt.is_set():
+            try:
+                busy = self.step(chain)
+                self.healthy, self.last_error = True, None
+                backoff.reset()
+                if not busy:
+                    self._halt.wait(self.settings.poll_interval_s * 2)
+            except Exception as exc:
+                if not isinstance(exc, ChainUnavailable):
+                    log.exception("indexer: unexpected error")
+                self.healthy, self.last_error = False, f"{exc.__class__.__name__}: {exc}"
+                self._halt.wait(backoff.next())
+
+    def cursor(self) -> IndexCursor:
+        with self.db.write() as session:
+            cursor = session.get(IndexCursor, CURSOR_ID)
+            if cursor is None:
+                cursor = IndexCursor(
+                    id=CURSOR_ID,
+                    next_block=self.contracts.manifest.deployed_block,
+                    last_block_hash=None,
+                )
+                session.add(cursor)
+            return cursor
+
+    def step(self, chain: Chain) -> bool:
+        """Applies the next chunk of blocks; returns whether there was one."""
+        cursor = self.cursor()
+        head = chain.block("latest")
+        if head is None:
+            return False
+        if cursor.last_block_hash is not None:
+            last = chain.block(cursor.next_block - 1)
+            if last is None or last.hash != cursor.last_block_hash:
+                log.error(
+                    "index: block %d is no longer %s on the chain; rebuilding the index",
+                    cursor.next_block - 1,
+                    cursor.last_block_hash,
+                )
+                self.rebuild()
+                return True
+        target = head.number - self.settings.confirmations
+        if cursor.next_block > target:
+            self.advanced(cursor.next_block - 1)
+            return False
+        start = cursor.next_block
+        end = min(target, start + self.settings.indexer_chunk_blocks - 1)
+        end_block = head if end == head.number else chain.block(end)
+        if end_block is None:
+            return False
+        logs = chain.logs(self.contracts.indexed_addresses, start, end)
+        missing = [lg.block_number for lg in logs if lg.timestamp is None]
+        stamps = chain.block_timestamps(missing) if missing else {}
+        events = self._decode(logs)
+        with self.db.write() as session:
+            if session.get(IdxMeta, CHARITY_POOL) is None:
+                self._seed_charity_pool(session, chain)
+            projector = Projector(session, self._purchase_amounts(session, events))
+            for event in events:
+                timestamp = event.log.timestamp
+                if timestamp is None:
+                    timestamp = stamps[event.log.block_number]
+                projector.apply(event, timestamp)
+            row = session.get_one(IndexCursor, CURSOR_ID, with_for_update=True)
+            if row.next_block != start:
+                raise RuntimeError("another indexer moved the cursor")
+            row.next_block = end + 1
+            row.last_block_hash = end_block.hash
+            row.last_block_timestamp = end_block.timestamp
+        self.advanced(end)
+        return end < target
+
+    def _decode(self, logs: Iterable[Log]) -> list[Event]:
+        ordered = sorted(logs, key=lambda lg: (lg.block_number, lg.log_index))
+        decoded = (self.contracts.events.decode(lg) for lg in ordered)
+        return [e for e in decoded if e is not None]
+
+    def _seed_charity_pool(self, session: Session, chain: Chain) -> None:
+        call = self.contracts.charity_pool_call()
+        (pool,) = self.contracts.ledger["charityPool"].decode(chain.call(call.to, call.data))
+        session.add(IdxMeta(key=CHARITY_POOL, value=to_checksum_address(pool)))
+
+    @staticmethod
+    def _purchase_amounts(session: Session, events: Sequence[Event]) -> dict[tuple[int, int], int]:
+        """Purchase amounts (cents) of the chunk's earns, from the operations the gateway sent.
+
+        The ledger's `PointsEarned` carries points, not spend; tier progress needs spend.
+        """
+        wanted: dict[int, set[int]] = defaultdict(set)
+        for event in events:
+            if event.name == "PointsEarned" and event.args["kind"] == EarnKind.PURCHASE:
+                wanted[int(event.args["brand"])].add(int(event.args["opId"]))
+        amounts: dict[tuple[int, int], int] = {}
+        for ledger_brand, op_ids in wanted.items():
+            rows = session.execute(
+                select(Operation.op_id, Operation.payload)
+                .join(Brand, Brand.id == Operation.brand_id)
+                .where(Brand.ledger_id == ledger_brand, Operation.op_id.in_(op_ids))
+            )
+            for op_id, payload in rows:
+                assert op_id is not None
+                amounts[(ledger_brand, op_id)] = int(payload.get("amount_cents", 0))
+        return amounts
+
+    def rebuild(self) -> None:
+        with self.db.write() as session:
+            for table in INDEX_TABLES:
+                session.execute(delete(table))
+            cursor = session.get_one(IndexCursor, CURSOR_ID)
+            cursor.next_block = self.contracts.manifest.deployed_block
+            cursor.last_block_hash = None
+            cursor.last_block_timestamp = 0

@@ -1,0 +1,305 @@
+"""Intake: stores accepted operations and their Idempotency-Keys, many per commit.
+
+Every mutating call becomes a `Draft`. One writer task drains the queue of
+drafts and stores a whole group in one database transaction (group commit),
+then answers each caller: 202 with the new operation id, the original answer
+for a replay of the same request, or the error that rejects it (idempotency
+conflict, suspended brand, daily cap, reused signature nonce). A caller hears
+202 only after the operation and its key are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from ledger_api.db import Database
+from ledger_api.db.models import Brand, IdempotencyRecord, MintCounter, Operation
+from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
+from ledger_api.errors import (
+    BrandNotReady,
+    BrandSuspended,
+    DailyCapExceeded,
+    IdempotencyConflict,
+    LedgerError,
+    SignatureReplayed,
+    Unavailable,
+    UnknownBrand,
+)
+
+log = logging.getLogger(__name__)
+
+
+def request_hash(method: str, path: str, body: Mapping[str, Any]) -> str:
+    """A fingerprint of a request: same method, path and (canonical JSON) body."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An operation waiting to be accepted."""
+
+    scope: str
+    idempotency_key: str
+    request_hash: str
+    kind: OpKind
+    brand_id: int | None  # the queue: a brand's, or None for the alliance admin's
+    payload: dict[str, Any]
+    member: str | None = None
+    beneficiary: str | None = None
+    member_nonce: int | None = None
+    points: int = 0  # expected mint, counted against the brand's daily cap
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+    operation_uid: str | None
+
+
+def find_replay(session: Session, scope: str, key: str, fingerprint: str) -> Accepted | None:
+    """The stored answer for (scope, key); `IdempotencyConflict` if the request differs."""
+    record = session.get(IdempotencyRecord, (scope, key))
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict(idempotency_key=key)
+    return Accepted(record.response_status, record.response_body, True, record.operation_uid)
+
+
+def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "operation_id": uid,
+        "status": OpStatus.QUEUED.value,
+        "kind": kind.value,
+        **extra,
+        "links": {"self": f"/v1/operations/{uid}"},
+    }
+
+
+class _Batch:
+    """State shared by the drafts stored in one transaction."""
+
+    def __init__(self, session: Session, default_cap: int) -> None:
+        self.session = session
+        self.default_cap = default_cap
+        self.brands: dict[int, Brand] = {}
+        self.counters: dict[tuple[int, str], MintCounter] = {}
+        self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
+        self.nonces: set[tuple[str, int]] = set()
+
+    def brand(self, brand_id: int) -> Brand:
+        brand = self.brands.get(brand_id)
+        if brand is None:
+            brand = self.session.get(Brand, brand_id, with_for_update=True)
+            if brand is None:
+                raise UnknownBrand()
+            self.brands[brand_id] = brand
+        return brand
+
+    def counter(self, brand_id: int, day: str) -> MintCounter:
+        counter = self.counters.get((brand_id, day))
+        if counter is None:
+            counter = self.session.get(MintCounter, (brand_id, day), with_for_update=True)
+            if counter is None:
+                counter = MintCounter(brand_id=brand_id, day=day, points=0)
+                self.session.add(counter)
+            self.counters[(brand_id, day)] = counter
+        return counter
+
+    def accept(self, draft: Draft, now: float) -> Accepted:
+        key = (draft.scope, draft.idempotency_key)
+        seen = self.keys.get(key)
+        if seen is not None:
+            if seen[0] != draft.request_hash:
+                raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
+            answer = seen[1]
+            return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
+        replay = find_replay(self.session, draft.scope, draft.idempotency_key, draft.request_hash)
+        if replay is not None:
+            return replay
+        counter: MintCounter | None = None
+        brand: Brand | None = None
+        if draft.brand_id is not None:
+            brand = self.brand(draft.brand_id)
+            if brand.status == BrandStatus.SUSPENDED:
+                raise BrandSuspended(brand_id=brand.ledger_id)
+            if brand.status != BrandStatus.ACTIVE:
+                raise BrandNotReady(brand_status=brand.status)
+            if draft.points:
+                cap = (
+                    brand.daily_cap_points
+                    if brand.daily_cap_points is not None
+                    else self.default_cap
+                )
+                counter = self.counter(brand.id, utc_day(now))
+                if counter.points + draft.points > cap:
+                    raise DailyCapExceeded(
+                        daily_cap_points=cap, minted_today=counter.points, requested=draft.points
+                    )
+        if draft.member_nonce is not None and draft.member is not None:
+            if (draft.member, draft.member_nonce) in self.nonces or self._nonce_taken(draft):
+                raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
+            self.nonces.add((draft.member, draft.member_nonce))
+        uid = str(uuid.uuid4())
+        op = Operation(
+            uid=uid,
+            brand_id=draft.brand_id,
+            kind=draft.kind.value,
+            status=OpStatus.QUEUED.value,
+            member=draft.member,
+            beneficiary=draft.beneficiary,
+            member_nonce=draft.member_nonce,
+            points=draft.points,
+            payload=draft.payload,
+            attempts=0,
+        )
+        extra = dict(draft.extra_body)
+        if draft.kind is OpKind.EARN and brand is not None:
+            op.op_id = brand.next_op_id
+            brand.next_op_id += 1
+            extra["op_id"] = op.op_id
+        body = accepted_body(uid, draft.kind, extra)
+        self.session.add(op)
+        self.session.add(
+            IdempotencyRecord(
+                scope=draft.scope,
+                key=draft.idempotency_key,
+                request_hash=draft.request_hash,
+                operation_uid=uid,
+                response_status=202,
+                response_body=body,
+            )
+        )
+        if counter is not None:
+            counter.points += draft.points
+        answer = Accepted(202, body, False, uid)
+        self.keys[key] = (draft.request_hash, answer)
+        return answer
+
+    def _nonce_taken(self, draft: Draft) -> bool:
+        return (
+            self.session.scalar(
+                select(Operation.id).where(
+                    Operation.member == draft.member,
+                    Operation.member_nonce == draft.member_nonce,
+                    Operation.status != OpStatus.FAILED.value,
+                )
+            )
+            is not None
+        )
+
+
+Outcome = Accepted | LedgerError
+
+
+class Intake:
+    """The group-commit writer. `submit` returns once the operation is durable."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int,
+        default_daily_cap: int,
+        accepted: Callable[[set[int | None]], None] = lambda queues: None,
+    ) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self.default_daily_cap = default_daily_cap
+        self.accepted = accepted
+        self._queue: asyncio.Queue[tuple[Draft, asyncio.Future[Accepted]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="intake")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def submit(self, draft: Draft) -> Accepted:
+        if self._queue is None:
+            raise Unavailable("the gateway is starting")
+        future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
+        await self._queue.put((draft, future))
+        return await future
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            items = [await self._queue.get()]
+            while len(items) < self.max_batch and not self._queue.empty():
+                items.append(self._queue.get_nowait())
+            drafts = [draft for draft, _ in items]
+            try:
+                outcomes = await asyncio.to_thread(self.store, drafts)
+            except Exception:
+                log.exception("intake: could not store %d operations", len(items))
+                outcomes = [
+                    Unavailable("the database is unavailable; retry with the same key")
+                ] * len(items)
+            queues: set[int | None] = set()
+            for (draft, future), outcome in zip(items, outcomes, strict=True):
+                if future.done():
+                    continue
+                if isinstance(outcome, LedgerError):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+                    if not outcome.replayed:
+                        queues.add(draft.brand_id)
+            if queues:
+                self.accepted(queues)
+
+    def store(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        """Stores drafts in one transaction; on a constraint race, one by one."""
+        try:
+            return self._store_group(drafts)
+        except (IntegrityError, OperationalError) as exc:
+            if len(drafts) == 1:
+                return [self._store_alone(drafts[0], exc)]
+            return [self._store_alone(draft, exc) for draft in drafts]
+
+    def _store_group(self, drafts: Sequence[Draft]) -> list[Outcome]:
+        now = time.time()
+        outcomes: list[Outcome] = []
+        with self.db.write() as session:
+            batch = _Batch(session, self.default_daily_cap)
+            for draft in drafts:
+                try:
+                    outcomes.append(batch.accept(draft, now))
+                except LedgerError as error:
+                    outcomes.append(error)
+        return outcomes
+
+    def _store_alone(self, draft: Draft, first: Exception) -> Outcome:
+        for _ in range(3):
+            try:
+                return self._store_group([draft])[0]
+            except IntegrityError:
+                continue  # a concurrent writer stored the same key or nonce: read it back
+            except OperationalError as exc:
+                first = exc
+        log.error("intake: giving up on one operation: %s", first)
+        return Unavailable("the database is busy; retry with the same key")

@@ -1,0 +1,66 @@
+"""The sender lock: one process per database sends transactions and indexes.
+
+SQLite: an exclusive `flock` on a file beside the database. PostgreSQL: a
+session advisory lock on a dedicated connection. Both are released by the
+operating system or the server when the process dies, even by SIGKILL, so a
+restarted gateway takes over at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from ledger_api.db import Database
+
+log = logging.getLogger(__name__)
+
+ADVISORY_KEY = 0x4C45444745520001  # "LEDGER" + 1
+
+
+class SenderLock:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._fd: int | None = None
+        self._connection: Connection | None = None
+
+    def acquire(self) -> bool:
+        if self._db.is_sqlite:
+            database = make_url(self._db.url).database or "ledger.db"
+            path = Path(f"{database}.sender.lock")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        connection = self._db.engine.connect()
+        acquired = bool(
+            connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}
+            ).scalar()
+        )
+        connection.commit()
+        if not acquired:
+            connection.close()
+            return False
+        self._connection = connection
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._connection is not None:
+            # the session must end, not go back to the pool still holding the lock
+            self._connection.invalidate()
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,148 @@
+"""The gateway's long-lived parts, wired together: database, chain, intake, sender, indexer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.manifest import load_manifest
+from ledger_api.chain.port import Chain
+from ledger_api.chain.web3_adapter import Web3Chain
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
+from ledger_api.errors import IndexNotReady
+from ledger_api.services.apikeys import ApiKeys
+from ledger_api.services.indexer import Indexer
+from ledger_api.services.intake import Intake
+from ledger_api.services.lock import SenderLock
+from ledger_api.services.notify import Notifier
+from ledger_api.services.ratelimit import RateLimiter
+from ledger_api.services.sender import Sender, SenderHooks
+from ledger_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Owns the process-wide objects; the app creates one in its lifespan."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.notifier = Notifier()
+        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+        self.api_keys = ApiKeys(self.db, admin_key=admin_key, cache_s=settings.api_key_cache_s)
+        self.intake = Intake(
+            self.db,
+            max_batch=settings.intake_max_batch,
+            default_daily_cap=settings.default_daily_cap_points,
+            accepted=self.wake_sender,
+        )
+        self.sender: Sender | None = None
+        self.indexer: Indexer | None = None
+        self._contracts: Contracts | None = None
+        self._lock = SenderLock(self.db)
+        self._local = threading.local()
+        self._stopping = threading.Event()
+        self._starter: threading.Thread | None = None
+        self.is_sender = False
+
+    # ------------------------------------------------------------------ chain
+
+    def contracts(self) -> Contracts:
+        """The deployment; `IndexNotReady` until the manifest exists."""
+        if self._contracts is None:
+            manifest = load_manifest(self.settings.manifest)
+            self._contracts = Contracts(manifest)
+        return self._contracts
+
+    def new_chain(self) -> Chain:
+        return Web3Chain(
+            self.settings.rpc_url, self.contracts().errors, timeout_s=self.settings.rpc_timeout_s
+        )
+
+    def chain(self) -> Chain:
+        """A chain client for the calling thread."""
+        chain: Chain | None = getattr(self._local, "chain", None)
+        if chain is None:
+            chain = self._local.chain = self.new_chain()
+        return chain
+
+    # -------------------------------------------------------------- lifecycle
+
+    def migrate(self) -> None:
+        upgrade(self.db)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.migrate)
+        self.notifier.bind(asyncio.get_running_loop())
+        self.intake.start()
+        if self.settings.sender_enabled or self.settings.indexer_enabled:
+            self._starter = threading.Thread(
+                target=self._start_workers, name="starter", daemon=True
+            )
+            self._starter.start()
+
+    def _start_workers(self) -> None:
+        """Takes the sender lock, waits for the manifest, then starts sender and indexer."""
+        while not self._stopping.is_set():
+            if self._lock.acquire():
+                break
+            log.warning("another gateway process sends for this database; waiting for its lock")
+            self._stopping.wait(2.0)
+        while not self._stopping.is_set():
+            try:
+                contracts = self.contracts()
+                break
+            except IndexNotReady as exc:
+                log.warning("%s; retrying", exc.message)
+                self._stopping.wait(2.0)
+        else:
+            return
+        self.is_sender = True
+        if self.settings.indexer_enabled:
+            self.indexer = Indexer(
+                settings=self.settings,
+                db=self.db,
+                contracts=contracts,
+                chain_factory=self.new_chain,
+                advanced=self.notifier.index_advanced,
+            )
+            self.indexer.start()
+        if self.settings.sender_enabled:
+            hooks = SenderHooks(
+                operations_changed=self.notifier.operations_changed,
+                brands_changed=self.api_keys.forget,
+            )
+            sender = Sender(
+                settings=self.settings,
+                db=self.db,
+                contracts=contracts,
+                chain_factory=self.new_chain,
+                hooks=hooks,
+            )
+            sender.start()
+            self.sender = sender
+
+    def wake_sender(self, queues: set[int | None]) -> None:
+        if self.sender is not None:
+            self.sender.wake(queues)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self.intake.stop()
+        await asyncio.to_thread(self._stop_workers)
+
+    def _stop_workers(self) -> None:
+        if self._starter is not None:
+            self._starter.join(timeout=5)
+        if self.sender is not None:
+            self.sender.stop()
+        if self.indexer is not None:
+            self.indexer.stop()
+            self.indexer.join(timeout=5)
+        self._lock.release()
+        self.db.dispose()

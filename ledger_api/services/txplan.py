@@ -1,0 +1,203 @@
+"""What each operation sends, and what a receipt means for each operation in it.
+
+Pure functions over the contracts' codecs: the sender decides when and with
+which nonce; this module decides what the calldata is and how to read the
+outcome. Earn operations travel together in one `earnBatch`; every other kind
+travels alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from eth_utils.address import to_checksum_address
+
+from ledger_api.chain.abi import Event
+from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
+from ledger_api.chain.errors import error_code
+from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
+from ledger_api.chain.port import Receipt
+from ledger_api.db.models import Operation
+from ledger_api.domain import EarnRule, OpKind
+
+EARN_BATCH = "earn_batch"
+CANCEL = "cancel"
+
+
+def slot_kind(ops: Sequence[Operation]) -> str:
+    return EARN_BATCH if ops[0].kind == OpKind.EARN else ops[0].kind
+
+
+def _bytes32(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _signature(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def call_for(contracts: Contracts, ops: Sequence[Operation]) -> Call:
+    """The call carrying `ops` (many earns, or exactly one operation of another kind)."""
+    first = ops[0]
+    kind = OpKind(first.kind)
+    if kind is OpKind.EARN:
+        return contracts.earn_batch([earn_args(op) for op in ops])
+    if len(ops) != 1:
+        raise ValueError(f"{kind} operations travel alone")
+    p = first.payload
+    match kind:
+        case OpKind.GIFT | OpKind.DONATION:
+            return contracts.gift_with_sig(
+                p["member"],
+                p["to"],
+                p["brand"],
+                p["amount"],
+                p["nonce"],
+                p["deadline"],
+                _signature(p["signature"]),
+            )
+        case OpKind.REDEMPTION:
+            return contracts.redeem_with_sig(
+                p["member"],
+                p["brand"],
+                p["at_brand"],
+                p["amount"],
+                _bytes32(p["order_ref"]),
+                p["nonce"],
+                p["deadline"],
+                _signature(p["signature"]),
+            )
+        case OpKind.TIER_REVIEW:
+            return contracts.review_tier(p["member"])
+        case OpKind.BADGE_DEFINE:
+            return contracts.define_badge(
+                p["kind"],
+                p["max_supply"],
+                p["min_tier"],
+                p["has_benefit"],
+                p["self_mint"],
+                p["uri"],
+            )
+        case OpKind.BADGE_ISSUE:
+            return contracts.issue_badge(p["type_id"], p["member"], p["amount"])
+        case OpKind.FUND_SIGNER:
+            return Call(to_checksum_address(p["address"]), b"", int(p["value_wei"]))
+        case OpKind.ONBOARD_BRAND:
+            return contracts.onboard_brand(
+                p["signer"], p["value_micro_usd"], EarnRule(*p["rule"]), p["name"], p["symbol"]
+            )
+        case OpKind.SUSPEND_BRAND:
+            return contracts.set_brand_suspended(p["brand"], p["suspended"])
+        case OpKind.SET_POINT_VALUE:
+            return contracts.set_point_value(p["brand"], p["value_micro_usd"])
+        case OpKind.SET_TIER_RULE:
+            return contracts.set_tier_rule(
+                p["tier"], p["spend_cents"], p["orders"], p["engagements"], p["gift_points"]
+            )
+        case OpKind.EARN:  # pragma: no cover - handled above
+            raise AssertionError
+    raise ValueError(f"unknown operation kind {kind}")
+
+
+def earn_args(op: Operation) -> EarnOpArgs:
+    p = op.payload
+    assert op.op_id is not None
+    return EarnOpArgs(
+        op_id=op.op_id,
+        member=p["member"],
+        kind=p["earn_kind"],
+        multiplier_pct=p["multiplier_pct"],
+        amount_cents=p["amount_cents"],
+        order_ref=_bytes32(p["order_ref"]),
+    )
+
+
+# ------------------------------------------------------------------------------ outcomes
+
+
+class Verdict(StrEnum):
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    REQUEUE = "requeue"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    result: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
+    message: str | None = None
+
+
+def _events(contracts: Contracts, receipt: Receipt) -> list[Event]:
+    decoded = (contracts.events.decode(log) for log in receipt.logs)
+    return [e for e in decoded if e is not None]
+
+
+def earn_outcomes(
+    contracts: Contracts, ops: Sequence[Operation], receipt: Receipt
+) -> dict[int, Outcome]:
+    """Per operation of a mined `earnBatch`: applied, or skipped with its own reason."""
+    earned: dict[int, dict[str, Any]] = {}
+    skipped: dict[int, bytes] = {}
+    upgrades: dict[str, dict[str, Any]] = {}
+    for event in _events(contracts, receipt):
+        if event.contract != LEDGER:
+            continue
+        if event.name == "PointsEarned":
+            earned[event.args["opId"]] = {"points": event.args["points"]}
+        elif event.name == "OperationSkipped":
+            skipped[event.args["opId"]] = event.args["reason"]
+        elif event.name == "TierUpgraded":
+            upgrades[to_checksum_address(event.args["member"])] = {
+                "tier_upgraded_to": event.args["newTier"],
+                "tier_gift_points": event.args["giftPoints"],
+            }
+    outcomes: dict[int, Outcome] = {}
+    for op in ops:
+        assert op.op_id is not None
+        if op.op_id in earned:
+            result = dict(earned[op.op_id])
+            upgrade = upgrades.pop(op.payload["member"], None)
+            if upgrade:
+                result.update(upgrade)
+            outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)
+        elif op.op_id in skipped:
+            name = contracts.errors.name_of(skipped[op.op_id]) or "0x" + skipped[op.op_id].hex()
+            code = error_code(name)
+            if code == "operation_used" and op.attempts > 1:
+                # sent before in a transaction we could not follow: the ledger's op-id bitmap
+                # proves it was applied then (the second line of defence).
+                outcomes[op.id] = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+            else:
+                outcomes[op.id] = Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")
+        else:
+            outcomes[op.id] = Outcome(
+                Verdict.FAILED,
+                code="not_applied",
+                message="the batch did not mention the operation",
+            )
+    return outcomes
+
+
+def single_result(contracts: Contracts, op: Operation, receipt: Receipt) -> dict[str, Any]:
+    """What a successful single operation produced (brand id, badge type id, value...)."""
+    events = _events(contracts, receipt)
+    kind = OpKind(op.kind)
+    for event in events:
+        if kind is OpKind.ONBOARD_BRAND and event.name == "BrandOnboarded":
+            return {"brand_id": event.args["brand"]}
+        if kind is OpKind.REDEMPTION and event.name == "PointsRedeemed":
+            return {"value_micro_usd": event.args["valueMicroUsd"]}
+        if (
+            kind is OpKind.BADGE_DEFINE
+            and event.contract == ALLIANCE_BADGES
+            and event.name == "BadgeDefined"
+        ):
+            return {"type_id": event.args["typeId"]}
+        if kind is OpKind.TIER_REVIEW and event.name.startswith("Tier"):
+            return {"review": event.name, **{k: v for k, v in event.args.items() if k != "member"}}
+    return {}

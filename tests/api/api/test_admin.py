@@ -1,0 +1,150 @@
+"""Alliance administration: brands, suspension, point value, tier rules, upgrades, reviews, badges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member
+
+
+def admin_put(gateway: Gateway, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = gateway.admin.put(path, body, params={"wait": "true"})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_created_brand_is_onboarded_with_its_own_signer(gateway: Gateway) -> None:
+    brand = gateway.create_brand("Maison Test", symbol="MSN", value_micro_usd=20_000)
+    listed = {b["name"]: b for b in gateway.admin.get("/v1/admin/brands").json()}
+    entry = listed["Maison Test"]
+    assert entry["brand_id"] == brand.brand_id
+    assert entry["status"] == "active"
+    assert entry["signer"] == brand.signer
+    assert entry["value_micro_usd"] == 20_000
+    assert len(entry["api_keys"]) == 1
+
+
+def test_brand_creation_replay_returns_the_brand_without_the_key(gateway: Gateway) -> None:
+    body = {"name": "Replay Brand", "symbol": "RPL"}
+    first = gateway.admin.post("/v1/admin/brands", body, key="create-replay")
+    again = gateway.admin.post("/v1/admin/brands", body, key="create-replay")
+    assert first.status_code == again.status_code == 202
+    assert first.json()["api_key"].startswith("lk_")
+    assert again.json()["api_key"] is None
+    assert again.json()["operation_id"] == first.json()["operation_id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    duplicate = gateway.admin.post("/v1/admin/brands", body)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["error"]["code"] == "brand_exists"
+
+
+def test_suspended_brand_cannot_earn_until_reinstated(gateway: Gateway, brand: Brand) -> None:
+    member = Member()
+    body = {"member": member.address, "amount_cents": 100, "order_ref": "o"}
+    path = f"/v1/admin/brands/{brand.brand_id}/suspension"
+    response = gateway.admin.post(path, {"suspended": True}, params={"wait": "true"})
+    assert response.status_code == 200 and response.json()["status"] == "confirmed", response.text
+    refused = brand.api.post("/v1/earn/purchase", body)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "brand_suspended"
+    gateway.admin.post(path, {"suspended": False}, params={"wait": "true"})
+    assert brand.api.post("/v1/earn/purchase", body).status_code == 202
+
+
+def test_unknown_brand_answers_404(gateway: Gateway) -> None:
+    response = gateway.admin.post("/v1/admin/brands/4242/suspension", {"suspended": True})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_brand"
+    assert gateway.admin.get("/v1/brands/4242/liability").json()["error"]["code"] == "unknown_brand"
+
+
+def test_point_value_change_applies_to_later_redemptions(gateway: Gateway, brand: Brand) -> None:
+    answer = admin_put(
+        gateway, f"/v1/admin/brands/{brand.brand_id}/point-value", {"value_micro_usd": 12_000}
+    )
+    assert answer["status"] == "confirmed"
+    liability = gateway.admin.get(f"/v1/brands/{brand.brand_id}/liability").json()
+    assert liability["value_micro_usd_per_point"] == 12_000
+
+
+def test_tier_rule_upgrade_and_quarterly_review(own_env: dict[str, str]) -> None:
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        silver = admin_put(
+            gateway,
+            "/v1/admin/tiers/1",
+            {"spend_cents": 5_000, "orders": 2, "engagements": 1, "gift_points": 50},
+        )
+        assert silver["status"] == "confirmed", silver
+        bad = gateway.admin.put(
+            "/v1/admin/tiers/7", {"spend_cents": 1, "orders": 1, "engagements": 1}
+        )
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_tier"
+
+        alice = Member()
+        earn(brand, alice, 3_000)
+        progress = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
+        assert progress["tier"] == 0
+        assert progress["missing"] == {"spend_cents": 2_000, "orders": 1, "engagements": 1}
+
+        earn(brand, alice, 3_000)
+        review = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review"},
+            params={"wait": "true"},
+        )
+        assert review.json()["result"] == {
+            "points": 5,
+            "tier_upgraded_to": 1,
+            "tier_gift_points": 50,
+        }
+
+        view = brand.api.get(f"/v1/members/{alice.address}").json()
+        assert view["tier"]["tier"] == 1 and view["tier"]["name"] == "Silver"
+        assert view["tier"]["badge_tier"] == 1
+        assert view["balances"][0]["balance"] == 300 + 300 + 5 + 50
+        badges = brand.api.get(f"/v1/members/{alice.address}/badges").json()
+        assert badges["membership_tier_name"] == "Silver"
+        history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+        assert {"earned": 655} == {k: v for k, v in history["totals"].items() if v}
+
+        # the review looks at the last completed quarter, in which Alice did nothing: a warning
+        # and a grace period, never an immediate downgrade
+        first = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
+        assert first["status"] == "confirmed" and first["result"]["review"] == "TierDowngradeWarned"
+        tier = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
+        assert tier["tier"] == 1 and tier["grace_until"] is not None
+        second = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
+        assert second["status"] == "failed"
+        assert second["error"]["code"] == "tier_already_reviewed"
+
+
+def test_badges_are_defined_issued_and_read(
+    gateway: Gateway, brand: Brand, other_brand: Brand
+) -> None:
+    defined = brand.api.post(
+        "/v1/badges/types",
+        {"kind": "achievement", "uri": "ipfs://badge/1"},
+        params={"wait": "true"},
+    ).json()
+    assert defined["status"] == "confirmed", defined
+    type_id = defined["result"]["type_id"]
+    alice = Member()
+    issued = brand.api.post(
+        "/v1/badges/issue", {"type_id": type_id, "member": alice.address}, params={"wait": "true"}
+    ).json()
+    assert issued["status"] == "confirmed", issued
+    badges = brand.api.get(f"/v1/members/{alice.address}/badges").json()["badges"]
+    assert [(b["type_id"], b["amount"], b["kind"], b["uri"]) for b in badges] == [
+        (type_id, 1, "achievement", "ipfs://badge/1")
+    ]
+    foreign = other_brand.api.post(
+        "/v1/badges/issue", {"type_id": type_id, "member": alice.address}
+    )
+    assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "brand_forbidden"
+    unknown = brand.api.post("/v1/badges/issue", {"type_id": 999_999, "member": alice.address})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_badge"
+    benefit = brand.api.post("/v1/badges/benefit-redemptions", {})
+    assert benefit.status_code == 501 and benefit.json()["error"]["code"] == "not_supported"

@@ -1,0 +1,188 @@
+"""Earning, exactly-once acceptance (Idempotency-Key) and input validation."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from support.gateway import Brand, Gateway, Member
+
+PURCHASE = "/v1/earn/purchase"
+
+
+def purchase(member: Member, cents: int = 1_000, **extra: object) -> dict[str, object]:
+    return {"member": member.address, "amount_cents": cents, "order_ref": "order-77", **extra}
+
+
+def test_purchase_earns_points_by_the_brand_rule(brand: Brand) -> None:
+    member = Member()
+    response = brand.api.post(
+        PURCHASE, purchase(member, 2_550, multiplier_pct=200), params={"wait": "true"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "confirmed" and body["indexed"] is True
+    assert body["result"]["points"] == 510  # 25.50 USD x 10 points x 2
+    view = brand.api.get(f"/v1/members/{member.address}").json()
+    (balance,) = view["balances"]
+    assert balance["balance"] == 510
+    assert balance["lots"][0]["amount"] == 510
+    assert balance["next_expiry"]["expires_at"] == balance["lots"][0]["expires_at"]
+
+
+def test_engagement_earns_the_rule_points(brand: Brand) -> None:
+    member = Member()
+    response = brand.api.post(
+        "/v1/earn/engagement", {"member": member.address, "kind": "review"}, params={"wait": "true"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["points"] == 5
+
+
+def test_accepted_operation_answers_202_then_follows_queued_to_confirmed(brand: Brand) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member()))
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued" and body["kind"] == "earn" and body["op_id"] >= 1
+    assert response.headers["Location"] == f"/v1/operations/{body['operation_id']}"
+    final = brand.api.wait(body["operation_id"])
+    assert final["status"] == "confirmed" and final["tx_hash"] and final["block_number"]
+
+
+def test_prefer_wait_header_waits_for_confirmation(brand: Brand) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member()), headers={"Prefer": "wait=10"})
+    assert response.status_code == 200
+    assert response.json()["status"] == "confirmed"
+
+
+def test_replay_with_the_same_key_and_body_returns_the_original_answer(brand: Brand) -> None:
+    key = str(uuid.uuid4())
+    body = purchase(Member())
+    first = brand.api.post(PURCHASE, body, key=key)
+    second = brand.api.post(PURCHASE, body, key=key)
+    assert first.status_code == second.status_code == 202
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    brand.api.wait(first.json()["operation_id"])
+    third = brand.api.post(PURCHASE, body, key=key)
+    assert third.json()["operation_id"] == first.json()["operation_id"]
+
+
+def test_same_key_with_a_different_body_is_a_conflict(brand: Brand) -> None:
+    key = str(uuid.uuid4())
+    member = Member()
+    assert brand.api.post(PURCHASE, purchase(member, 100), key=key).status_code == 202
+    response = brand.api.post(PURCHASE, purchase(member, 101), key=key)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_same_key_on_another_endpoint_is_a_conflict(brand: Brand) -> None:
+    key = str(uuid.uuid4())
+    member = Member()
+    assert brand.api.post(PURCHASE, purchase(member), key=key).status_code == 202
+    response = brand.api.post(
+        "/v1/earn/engagement", {"member": member.address, "kind": "share"}, key=key
+    )
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_mutating_call_without_idempotency_key_is_rejected(brand: Brand) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member()), key=None)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "0x123",
+        "not an address",
+        "0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed",  # bad EIP-55 checksum (one letter flipped)
+        "0x0000000000000000000000000000000000000000",
+        12,
+    ],
+)
+def test_malformed_member_address_is_rejected(brand: Brand, member: object) -> None:
+    response = brand.api.post(PURCHASE, {"member": member, "amount_cents": 100, "order_ref": "x"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_address"
+
+
+def test_lowercase_address_is_accepted_and_checksummed(brand: Brand) -> None:
+    member = Member()
+    response = brand.api.post(
+        PURCHASE, purchase(member) | {"member": member.address.lower()}, params={"wait": "true"}
+    )
+    assert response.status_code == 200
+    view = brand.api.get(f"/v1/members/{member.address.lower()}").json()
+    assert view["address"] == member.address
+
+
+@pytest.mark.parametrize("amount", [0, -5, 10**12 + 1, 1.5, "100", True, None])
+def test_negative_zero_oversized_or_non_integer_amount_is_rejected(
+    brand: Brand, amount: object
+) -> None:
+    response = brand.api.post(
+        PURCHASE, {"member": Member().address, "amount_cents": amount, "order_ref": "x"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_amount"
+
+
+@pytest.mark.parametrize("multiplier", [0, 1001, -100])
+def test_out_of_range_multiplier_is_rejected(brand: Brand, multiplier: int) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member(), multiplier_pct=multiplier))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_multiplier"
+
+
+def test_purchase_too_small_to_earn_a_point_is_rejected(brand: Brand) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member(), cents=5))  # 5 cents x 10 / 100 < 1
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "zero_points"
+
+
+def test_unknown_fields_and_bad_json_are_rejected(brand: Brand) -> None:
+    response = brand.api.post(PURCHASE, purchase(Member(), surprise=1))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+    raw = brand.api.http.post(
+        PURCHASE,
+        content=b"{not json",
+        headers={"Idempotency-Key": "k", "Content-Type": "application/json"},
+    )
+    assert raw.status_code in (400, 422)
+    assert raw.json()["error"]["code"] in ("bad_request", "invalid_request")
+
+
+def test_rejected_request_leaves_no_operation_and_frees_its_key(brand: Brand) -> None:
+    key = str(uuid.uuid4())
+    assert brand.api.post(PURCHASE, purchase(Member(), cents=-1), key=key).status_code == 422
+    ok = brand.api.post(PURCHASE, purchase(Member()), key=key)
+    assert ok.status_code == 202
+
+
+def test_concurrent_earns_are_packed_into_few_batch_transactions(
+    gateway: Gateway, brand: Brand
+) -> None:
+    import concurrent.futures
+
+    members = [Member() for _ in range(120)]
+
+    def submit(member: Member) -> str:
+        response = brand.api.post(PURCHASE, purchase(member, 1_000))
+        assert response.status_code == 202, response.text
+        return str(response.json()["operation_id"])
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(submit, members))
+    finals = [brand.api.wait(op) for op in ids]
+    assert {f["status"] for f in finals} == {"confirmed"}
+    transactions = {f["tx_hash"] for f in finals}
+    assert len(transactions) < len(ids) / 4, (
+        f"{len(transactions)} transactions for {len(ids)} earns"
+    )
+    op_ids = sorted(f["op_id"] for f in finals)
+    assert op_ids == list(range(op_ids[0], op_ids[0] + len(ids)))  # dense per-brand op ids

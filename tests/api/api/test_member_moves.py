@@ -1,0 +1,177 @@
+"""Gifts, donations and redemptions: member signatures, cross-brand value, history and positions."""
+
+from __future__ import annotations
+
+import time
+
+from support.chain import CHARITY_POOL
+from support.flows import balance, earn, signed_gift, signed_redemption
+from support.gateway import Brand, Gateway, Member
+
+
+def test_earn_gift_and_cross_brand_redemption_show_in_history_and_positions(
+    gateway: Gateway, brand: Brand, other_brand: Brand
+) -> None:
+    alice, bob = Member(), Member()
+    earn(brand, alice, 10_000)  # 100 USD -> 1000 points at 10 points per USD
+
+    gift = brand.api.post(
+        "/v1/gifts", signed_gift(brand, alice, bob.address, 300), params={"wait": "true"}
+    )
+    assert gift.status_code == 200, gift.text
+    assert gift.json()["status"] == "confirmed"
+    assert balance(brand, alice, brand.brand_id) == 700
+    assert balance(brand, bob, brand.brand_id) == 300
+
+    # Bob spends brand A's points at brand B: A now owes B their value.
+    redemption = signed_redemption(other_brand, bob, brand.brand_id, 200, "checkout-42")
+    answer = other_brand.api.post("/v1/redemptions", redemption, params={"wait": "true"})
+    assert answer.status_code == 200, answer.text
+    final = answer.json()
+    assert final["status"] == "confirmed", final
+    assert final["result"] == {"value_micro_usd": 200 * 10_000}
+    assert balance(brand, bob, brand.brand_id) == 100
+
+    history = gateway.admin.get(f"/v1/members/{bob.address}/history").json()
+    kinds = [(e["kind"], e["amount"]) for e in history["entries"]]
+    assert ("received", 300) in kinds
+    assert ("redeemed", 200) in kinds
+    redeemed = next(e for e in history["entries"] if e["kind"] == "redeemed")
+    assert redeemed["at_brand_id"] == other_brand.brand_id
+    assert history["totals"]["received"] == 300
+
+    alice_history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+    assert [e["kind"] for e in alice_history["entries"]] == ["gifted", "earned"]
+
+    positions = gateway.admin.get("/v1/settlement/positions").json()["positions"]
+    assert {
+        "debtor_brand_id": brand.brand_id,
+        "creditor_brand_id": other_brand.brand_id,
+        "amount_micro_usd": 2_000_000,
+    } in positions
+
+    liability = brand.api.get(f"/v1/brands/{brand.brand_id}/liability").json()
+    assert (liability["issued"], liability["redeemed"], liability["outstanding"]) == (
+        1000,
+        200,
+        800,
+    )
+
+
+def test_donation_goes_to_the_charity_pool(gateway: Gateway, brand: Brand) -> None:
+    alice = Member()
+    earn(brand, alice, 1_000)
+    prepared = brand.api.post(
+        "/v1/donations/typed-data", {"member": alice.address, "amount": 40}
+    ).json()
+    assert prepared["typed_data"]["message"]["to"] == CHARITY_POOL
+    body = {
+        "member": alice.address,
+        "amount": 40,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": alice.sign(prepared["typed_data"]),
+    }
+    response = brand.api.post("/v1/donations", body, params={"wait": "true"})
+    assert response.status_code == 200 and response.json()["status"] == "confirmed", response.text
+    history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+    assert history["entries"][0]["kind"] == "donated"
+    assert history["entries"][0]["counterparty"] == CHARITY_POOL
+
+
+def test_gift_with_a_signature_of_someone_else_is_rejected(brand: Brand) -> None:
+    alice, mallory = Member(), Member()
+    earn(brand, alice, 1_000)
+    body = signed_gift(brand, alice, mallory.address, 10)
+    prepared = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": mallory.address, "amount": 10}
+    ).json()
+    body["signature"] = mallory.sign(prepared["typed_data"])
+    response = brand.api.post("/v1/gifts", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def test_gift_with_a_malformed_signature_is_rejected(brand: Brand) -> None:
+    alice = Member()
+    body = {
+        "member": alice.address,
+        "to": Member().address,
+        "amount": 1,
+        "nonce": 0,
+        "deadline": 2**40,
+        "signature": "0x1234",
+    }
+    response = brand.api.post("/v1/gifts", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_signature"
+
+
+def test_gift_with_an_expired_deadline_is_rejected(brand: Brand) -> None:
+    alice = Member()
+    earn(brand, alice, 1_000)
+    body = signed_gift(brand, alice, Member().address, 10, deadline=int(time.time()) - 60)
+    response = brand.api.post("/v1/gifts", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "signature_expired"
+
+
+def test_replayed_signature_is_rejected(brand: Brand) -> None:
+    alice = Member()
+    earn(brand, alice, 1_000)
+    body = signed_gift(brand, alice, Member().address, 10)
+    first = brand.api.post("/v1/gifts", body, params={"wait": "true"})
+    assert first.json()["status"] == "confirmed", first.text
+    again = brand.api.post("/v1/gifts", body)  # new Idempotency-Key, same signature
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "signature_replayed"
+
+
+def test_the_same_signature_twice_in_flight_is_accepted_once(brand: Brand) -> None:
+    alice = Member()
+    earn(brand, alice, 1_000)
+    body = signed_gift(brand, alice, Member().address, 10)
+    first = brand.api.post("/v1/gifts", body)
+    second = brand.api.post("/v1/gifts", body)
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "signature_replayed"
+
+
+def test_gift_beyond_the_balance_is_rejected(brand: Brand) -> None:
+    alice = Member()
+    earn(brand, alice, 100)  # 10 points
+    response = brand.api.post("/v1/gifts", signed_gift(brand, alice, Member().address, 11))
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "insufficient_balance"
+
+
+def test_redemption_of_an_unknown_brand_is_rejected(brand: Brand) -> None:
+    alice = Member()
+    response = brand.api.post(
+        "/v1/redemptions/typed-data",
+        {"member": alice.address, "brand": 9999, "amount": 5, "order_ref": "x"},
+    )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_brand"
+
+
+def test_gift_nonce_ahead_of_the_member_is_rejected(brand: Brand) -> None:
+    alice, bob = Member(), Member()
+    earn(brand, alice, 1_000)
+    prepared = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": bob.address, "amount": 10}
+    ).json()
+    typed = prepared["typed_data"]
+    typed["message"]["nonce"] += 5
+    body = {
+        "member": alice.address,
+        "to": bob.address,
+        "amount": 10,
+        "nonce": typed["message"]["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": alice.sign(typed),
+    }
+    response = brand.api.post("/v1/gifts", body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_nonce"

@@ -1,0 +1,72 @@
+"""Fixtures: one anvil with the contracts for the session, a fresh gateway and database per test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.chain import Anvil, deploy, start_anvil
+from support.gateway import Brand, Gateway, gateway_env
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = start_anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def manifest(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("deployment") / "deployment.json"
+    deploy(anvil, path)
+    return path
+
+
+@pytest.fixture
+def env(anvil: Anvil, manifest: Path, tmp_path: Path) -> dict[str, str]:
+    return gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+
+
+@pytest.fixture
+def gateway(env: dict[str, str]) -> Iterator[Gateway]:
+    with Gateway(env) as running:
+        yield running
+
+
+@pytest.fixture
+def brand(gateway: Gateway) -> Brand:
+    return gateway.create_brand()
+
+
+@pytest.fixture
+def other_brand(gateway: Gateway) -> Brand:
+    return gateway.create_brand()
+
+
+@pytest.fixture
+def own_chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
+    """A private anvil with its own deployment, for tests that move time or set global rules."""
+    node = start_anvil()
+    path = tmp_path / "own-deployment.json"
+    deploy(node, path)
+    yield node, path
+    node.stop()
+
+
+@pytest.fixture
+def own_env(own_chain: tuple[Anvil, Path], tmp_path: Path) -> dict[str, str]:
+    node, path = own_chain
+    return gateway_env(
+        rpc_url=node.url,
+        manifest=path,
+        database_url=f"sqlite:///{tmp_path / 'own-ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )

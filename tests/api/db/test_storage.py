@@ -1,0 +1,154 @@
+"""Storage on SQLite and PostgreSQL: migrations, exactly-once acceptance, the sender lock, a full run."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+from support.chain import Anvil
+from support.flows import balance, earn, signed_gift
+from support.gateway import Gateway, Member, gateway_env
+
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
+from ledger_api.db.models import Brand, IdempotencyRecord, Operation
+from ledger_api.domain import BrandStatus, OpKind
+from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
+from ledger_api.services.intake import Accepted, Draft, Intake
+from ledger_api.services.lock import SenderLock
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def brand_row(db: Database) -> int:
+    with db.write() as session:
+        brand = Brand(
+            name="Storage",
+            symbol="STO",
+            status=BrandStatus.ACTIVE,
+            ledger_id=1,
+            value_micro_usd=10_000,
+            points_per_usd=10,
+            points_per_review=5,
+            points_per_share=3,
+            points_per_event=10,
+            points_per_referral=20,
+            daily_cap_points=1_000,
+            next_op_id=1,
+        )
+        session.add(brand)
+        session.flush()
+        return brand.id
+
+
+def draft(brand_id: int, key: str, points: int = 10, member: str = "0x" + "11" * 20) -> Draft:
+    return Draft(
+        scope=f"brand:{brand_id}",
+        idempotency_key=key,
+        request_hash=f"hash-{key}-{points}",
+        kind=OpKind.EARN,
+        brand_id=brand_id,
+        payload={
+            "member": member,
+            "earn_kind": 0,
+            "multiplier_pct": 100,
+            "amount_cents": points * 10,
+            "order_ref": "0x" + "00" * 32,
+        },
+        member=member,
+        beneficiary=member,
+        points=points,
+    )
+
+
+def test_migrations_create_the_schema_and_run_again_harmlessly(db: Database) -> None:
+    upgrade(db)
+    tables = set(inspect(db.engine).get_table_names())
+    assert {
+        "operations",
+        "idempotency_keys",
+        "tx_slots",
+        "tx_attempts",
+        "idx_lots",
+        "alembic_version",
+    } <= tables
+
+
+def test_intake_allocates_dense_op_ids_and_replays_keys(db: Database, brand_row: int) -> None:
+    intake = Intake(db, max_batch=100, default_daily_cap=10**9)
+    answers = intake.store([draft(brand_row, f"k{i}") for i in range(5)] + [draft(brand_row, "k0")])
+    assert all(isinstance(a, Accepted) for a in answers)
+    accepted = [a for a in answers if isinstance(a, Accepted)]
+    assert [a.body["op_id"] for a in accepted[:5]] == [1, 2, 3, 4, 5]
+    assert accepted[5].replayed and accepted[5].body == accepted[0].body
+    (conflict,) = intake.store([draft(brand_row, "k1", points=11)])
+    assert isinstance(conflict, IdempotencyConflict)
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Operation)) == 5
+        assert session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 5
+
+
+def test_daily_cap_counts_points_accepted_today(db: Database, brand_row: int) -> None:
+    intake = Intake(db, max_batch=100, default_daily_cap=10**9)
+    first, second, third = intake.store(
+        [draft(brand_row, "a", 600), draft(brand_row, "b", 500), draft(brand_row, "c", 400)]
+    )
+    assert isinstance(first, Accepted) and isinstance(third, Accepted)
+    assert isinstance(second, DailyCapExceeded)
+    assert second.details == {"daily_cap_points": 1_000, "minted_today": 600, "requested": 500}
+
+
+def test_concurrent_writers_with_the_same_key_create_one_operation(
+    db: Database, brand_row: int
+) -> None:
+    intakes = [Intake(db, max_batch=10, default_daily_cap=10**9) for _ in range(8)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: i.store([draft(brand_row, "same")])[0], intakes))
+    assert all(isinstance(a, Accepted) for a in answers)
+    uids = {a.operation_uid for a in answers if isinstance(a, Accepted)}
+    assert len(uids) == 1
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Operation)) == 1
+
+
+def test_only_one_process_holds_the_sender_lock(db: Database) -> None:
+    other = Database(db.url)
+    first, second = SenderLock(db), SenderLock(other)
+    try:
+        assert first.acquire()
+        assert not second.acquire()
+        first.release()
+        assert second.acquire()
+        second.release()
+    finally:
+        other.dispose()
+
+
+def test_a_full_gateway_run(database_url: str, anvil: Anvil, manifest: Path) -> None:
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=database_url,
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        alice, bob = Member(), Member()
+        earn(brand, alice, 2_000)
+        gift = brand.api.post(
+            "/v1/gifts", signed_gift(brand, alice, bob.address, 50), params={"wait": "true"}
+        )
+        assert gift.json()["status"] == "confirmed", gift.text
+        assert balance(brand, bob, brand.brand_id) == 50
+        assert balance(brand, alice, brand.brand_id) == 150

@@ -1,0 +1,127 @@
+"""The index against the chain: lots and expiry, moved lots, and recovery when the chain changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from support.chain import Anvil
+from support.flows import earn, signed_gift
+from support.gateway import Gateway, Member
+
+DAY = 86_400
+
+
+def ledger_view(anvil: Anvil, manifest: Path, name: str, *args: Any) -> Any:
+    document = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    contract = anvil.web3().eth.contract(address=document["address"], abi=document["abi"])
+    return getattr(contract.functions, name)(*args).call()
+
+
+def warp(anvil: Anvil, seconds: int) -> None:
+    anvil.rpc("evm_increaseTime", seconds)
+    anvil.rpc("evm_mine")
+
+
+def wait_for_index(gateway: Gateway) -> None:
+    height = anvil_height = gateway.runtime.new_chain().block("latest").number
+    deadline_height = anvil_height
+    import time
+
+    for _ in range(200):
+        if gateway.runtime.notifier.index_height >= deadline_height:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"index stuck below {height}")
+
+
+def test_points_expire_13_months_after_the_month_they_were_earned(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        alice, bob = Member(), Member()
+        earn(brand, alice, 5_000)  # 500 points
+        lot = brand.api.get(f"/v1/members/{alice.address}").json()["balances"][0]["lots"][0]
+
+        warp(anvil, 200 * DAY)  # a later month: the gift keeps the earn month, expiry never extends
+        gift = brand.api.post(
+            "/v1/gifts", signed_gift(brand, alice, bob.address, 200), params={"wait": "true"}
+        )
+        assert gift.json()["status"] == "confirmed", gift.text
+        bob_lot = brand.api.get(f"/v1/members/{bob.address}").json()["balances"][0]["lots"][0]
+        assert (bob_lot["earned_month"], bob_lot["expires_at"]) == (
+            lot["earned_month"],
+            lot["expires_at"],
+        )
+        earn(brand, alice, 1_000)  # 100 points in the later month
+
+        warp(anvil, 230 * DAY)  # past the first lot's expiry, not the second's
+        wait_for_index(gateway)
+        view = brand.api.get(f"/v1/members/{alice.address}").json()
+        assert [b["balance"] for b in view["balances"]] == [100]
+        assert ledger_view(anvil, manifest, "balanceOf", alice.address, brand.brand_id) == 100
+        history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+        expired = [e for e in history["entries"] if e["kind"] == "expired"]
+        assert [(e["amount"], e["at"]) for e in expired] == [(300, lot["expires_at"])]
+        assert history["totals"] == {
+            "earned": 600,
+            "gifted": 200,
+            "received": 0,
+            "donated": 0,
+            "redeemed": 0,
+            "expired": 300,
+        }
+
+        liability = brand.api.get(f"/v1/brands/{brand.brand_id}/liability").json()
+        issued, redeemed, chain_expired, outstanding = ledger_view(
+            anvil, manifest, "brandAccount", brand.brand_id
+        )
+        assert (
+            (
+                liability["issued"],
+                liability["redeemed"],
+                liability["expired"],
+                liability["outstanding"],
+            )
+            == (
+                issued,
+                redeemed,
+                chain_expired,
+                outstanding,
+            )
+            == (600, 0, 500, 100)
+        )
+
+
+def test_index_rebuilds_and_lost_transactions_are_resent_when_the_chain_goes_back(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    alice = Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        earn(brand, alice, 1_000)
+        snapshot = anvil.rpc("evm_snapshot")
+        second = earn(brand, alice, 2_000)
+    # The node restarts from an older state (a dev chain without its latest blocks).
+    anvil.rpc("evm_revert", snapshot)
+    for _ in range(3):
+        anvil.rpc("evm_mine")
+    assert ledger_view(anvil, manifest, "balanceOf", alice.address, brand.brand_id) == 100
+    with Gateway(own_env) as gateway:
+        api = gateway.api(brand.api_key)
+        final = api.wait(second["operation_id"])
+        import time
+
+        deadline = time.monotonic() + 30
+        while ledger_view(anvil, manifest, "balanceOf", alice.address, brand.brand_id) != 300:
+            assert time.monotonic() < deadline, "the lost transaction was not sent again"
+            time.sleep(0.1)
+        wait_for_index(gateway)
+        view = api.get(f"/v1/members/{alice.address}").json()
+    assert final["status"] == "confirmed"
+    assert view["balances"][0]["balance"] == 300
+    assert ledger_view(anvil, manifest, "isOperationUsed", brand.brand_id, second["op_id"]) is True

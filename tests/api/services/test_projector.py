@@ -1,0 +1,172 @@
+"""Property tests of the index projector: lots, conservation of points, positions summing to zero."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
+
+from ledger_api.chain.abi import Event, Log
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
+from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxPosition
+from ledger_api.domain import lot_expiry, month_of
+from ledger_api.services.indexer import ZERO, Projector
+
+MEMBERS = ["0x" + f"{i:040x}" for i in range(1, 5)]
+MONTH = 30 * 86_400
+START = 1_767_225_600  # 2026-01-01
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('projector') / 'index.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+_counter = itertools.count()
+
+
+def event(name: str, args: dict[str, object], timestamp: int) -> Event:
+    log = Log(
+        address=ZERO,
+        topics=(),
+        data=b"",
+        block_number=next(_counter),
+        block_hash="0x",
+        tx_hash="0x",
+        log_index=0,
+        timestamp=timestamp,
+    )
+    return Event("AllianceLedger", name, args, log)
+
+
+def transfer(sender: str, receiver: str, brand: int, amount: int, timestamp: int) -> Event:
+    return event(
+        "Transfer",
+        {"caller": ZERO, "sender": sender, "receiver": receiver, "id": brand, "amount": amount},
+        timestamp,
+    )
+
+
+class Model:
+    """The simplest possible lot book: a list of (month, amount) per holder and brand."""
+
+    def __init__(self) -> None:
+        self.lots: dict[tuple[str, int], list[list[int]]] = defaultdict(list)
+
+    def live(self, member: str, brand: int, now: int) -> int:
+        month = month_of(now)
+        return sum(a for m, a in self.lots[(member, brand)] if month - 12 <= m <= month)
+
+    def take(self, member: str, brand: int, amount: int, now: int) -> list[tuple[int, int]]:
+        month, taken = month_of(now), []
+        for lot in sorted(self.lots[(member, brand)], key=lambda lot: lot[0]):
+            if amount and month - 12 <= lot[0] <= month:
+                part = min(lot[1], amount)
+                lot[1] -= part
+                amount -= part
+                taken.append((lot[0], part))
+        return taken
+
+
+action = st.tuples(
+    st.sampled_from(["mint", "move", "burn", "wait"]),
+    st.sampled_from(MEMBERS),
+    st.sampled_from(MEMBERS),
+    st.integers(1, 2),
+    st.integers(1, 500),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(actions=st.lists(action, min_size=1, max_size=40))
+def test_lots_follow_the_ledger_and_points_are_conserved(
+    db: Database, actions: list[tuple[str, str, str, int, int]]
+) -> None:
+    with db.write() as session:
+        for table in INDEX_TABLES:
+            session.execute(delete(table))
+    model, now = Model(), START
+    issued: dict[int, int] = defaultdict(int)
+    burned: dict[int, int] = defaultdict(int)
+    with db.write() as session:
+        projector = Projector(session, {})
+        for kind, a, b, brand, amount in actions:
+            if kind == "wait":
+                now += amount * 86_400  # up to 500 days: lots expire along the way
+                continue
+            if kind == "mint":
+                projector.apply(transfer(ZERO, a, brand, amount, now), now)
+                model.lots[(a, brand)].append([month_of(now), amount])
+                issued[brand] += amount
+                continue
+            amount = min(amount, model.live(a, brand, now))
+            if amount == 0:
+                continue
+            taken = model.take(a, brand, amount, now)
+            if kind == "move":
+                projector.apply(transfer(a, b, brand, amount, now), now)
+                model.lots[(b, brand)].extend([m, part] for m, part in taken)
+            else:
+                projector.apply(transfer(a, ZERO, brand, amount, now), now)
+                burned[brand] += amount
+        session.flush()
+        for brand in (1, 2):
+            total = session.scalar(
+                select(func.coalesce(func.sum(IdxLot.amount), 0)).where(IdxLot.brand == brand)
+            )
+            assert total == issued[brand] - burned[brand]  # nothing created or lost
+            account = session.get(IdxBrand, brand)
+            assert (
+                (account.issued, account.redeemed) == (issued[brand], burned[brand])
+                if account
+                else issued[brand] == 0
+            )
+            for member in MEMBERS:
+                lots = session.scalars(
+                    select(IdxLot).where(IdxLot.member == member, IdxLot.brand == brand)
+                ).all()
+                assert all(
+                    lot.amount >= 0 and lot.expires_at == lot_expiry(lot.month) for lot in lots
+                )
+                live = sum(lot.amount for lot in lots if lot.expires_at > now)
+                assert live == model.live(member, brand, now)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    flows=st.lists(
+        st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 10**9)), max_size=30
+    )
+)
+def test_settlement_positions_sum_to_zero(db: Database, flows: list[tuple[int, int, int]]) -> None:
+    with db.write() as session:
+        session.execute(delete(IdxPosition))
+    with db.write() as session:
+        projector = Projector(session, {})
+        owed: dict[int, int] = defaultdict(int)  # net owed by each brand
+        for debtor, creditor, value in flows:
+            if debtor == creditor:
+                continue
+            projector.add_debt(debtor, creditor, value)
+            owed[debtor] += value
+            owed[creditor] -= value
+        session.flush()
+        net: dict[int, int] = defaultdict(int)
+        for row in session.scalars(select(IdxPosition)):
+            net[row.brand_lo] += row.amount_micro_usd
+            net[row.brand_hi] -= row.amount_micro_usd
+        assert sum(net.values()) == 0
+        assert {k: v for k, v in net.items() if v} == {k: v for k, v in owed.items() if v}

@@ -1,0 +1,406 @@
+"""The sender against a real anvil: batching, per-operation outcomes, and every way a nonce goes wrong."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
+from sqlalchemy import select, update
+from support.chain import Anvil
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member
+from support.proxy import Proxy
+
+from ledger_api.chain.signing import unlock_keystore
+from ledger_api.db.models import Operation, Signer, TxSlot
+from ledger_api.domain import OpKind
+from ledger_api.services.intake import Draft
+
+ZERO_REF = "0x" + "00" * 32
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30, message: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"timed out waiting for {check}")
+        time.sleep(0.05)
+
+
+def signer_account(gateway: Gateway, brand: Brand) -> LocalAccount:
+    with gateway.runtime.db.read() as session:
+        keystore = session.scalar(select(Signer.keystore).where(Signer.address == brand.signer))
+    assert keystore is not None
+    return unlock_keystore(keystore, gateway.settings.passphrase())
+
+
+def send_foreign(anvil: Anvil, account: LocalAccount, nonce: int) -> str:
+    """A transaction of the brand's key that the gateway did not make."""
+    w3 = anvil.web3()
+    signed = account.sign_transaction(
+        {
+            "type": 2,
+            "chainId": w3.eth.chain_id,
+            "nonce": nonce,
+            "to": account.address,
+            "value": 0,
+            "gas": 21_000,
+            "maxFeePerGas": 50 * 10**9,
+            "maxPriorityFeePerGas": 2 * 10**9,
+        }
+    )
+    return "0x" + bytes(w3.eth.send_raw_transaction(signed.raw_transaction)).hex()
+
+
+def points_earned(anvil: Anvil, manifest: Path, brand_id: int, op_id: int) -> int:
+    import json
+
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
+    topic = "0x" + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)").hex()
+    logs = anvil.web3().eth.get_logs(
+        {
+            "address": ledger,
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [
+                topic,
+                "0x" + brand_id.to_bytes(32, "big").hex(),
+                None,
+                "0x" + op_id.to_bytes(32, "big").hex(),
+            ],
+        }
+    )
+    return len(logs)
+
+
+def status(brand: Brand, operation_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = brand.api.get(f"/v1/operations/{operation_id}").json()
+    return answer
+
+
+def post_earn(brand: Brand, member: Member, cents: int = 1_000) -> str:
+    response = brand.api.post(
+        "/v1/earn/purchase", {"member": member.address, "amount_cents": cents, "order_ref": "o"}
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["operation_id"])
+
+
+def earn_draft(gateway: Gateway, brand: Brand, member: str, cents: int, key: str) -> Draft:
+    with gateway.runtime.db.read() as session:
+        brand_row = session.scalar(select(Signer.brand_id).where(Signer.address == brand.signer))
+    return Draft(
+        scope=f"brand:{brand_row}",
+        idempotency_key=key,
+        request_hash=key,
+        kind=OpKind.EARN,
+        brand_id=brand_row,
+        payload={
+            "member": member,
+            "earn_kind": 0,
+            "multiplier_pct": 100,
+            "amount_cents": cents,
+            "order_ref": ZERO_REF,
+        },
+        member=member,
+        beneficiary=member,
+        points=0,
+    )
+
+
+# ------------------------------------------------------------------------------------ batching
+
+
+def test_an_operation_failing_inside_a_batch_fails_alone(gateway: Gateway, brand: Brand) -> None:
+    members = [Member().address for _ in range(5)]
+    drafts = [earn_draft(gateway, brand, m, 1_000, f"good-{i}") for i, m in enumerate(members)]
+    drafts.insert(
+        2, earn_draft(gateway, brand, members[0], 10**12 + 1, "too-big")
+    )  # the ledger skips it
+    accepted = gateway.runtime.intake.store(drafts)
+    gateway.runtime.wake_sender({drafts[0].brand_id})
+    finals = [brand.api.wait(a.operation_uid) for a in accepted]
+    bad = finals.pop(2)
+    assert bad["status"] == "failed"
+    assert bad["error"]["code"] == "invalid_amount"
+    assert {f["status"] for f in finals} == {"confirmed"}
+    assert {f["tx_hash"] for f in finals} == {bad["tx_hash"]}  # one earnBatch carried all six
+
+
+def test_a_member_signed_operation_the_ledger_would_refuse_fails_without_a_transaction(
+    gateway: Gateway, brand: Brand
+) -> None:
+    alice = Member()
+    earn(brand, alice, 1_000)
+    with gateway.runtime.db.read() as session:
+        brand_row = session.scalar(select(Signer.brand_id).where(Signer.address == brand.signer))
+        slots_before = len(session.scalars(select(TxSlot.id)).all())
+    payload = {
+        "member": alice.address,
+        "to": Member().address,
+        "brand": brand.brand_id,
+        "amount": 5,
+        "nonce": 0,
+        "deadline": 2**40,
+        "signature": "0x" + "11" * 65,
+    }
+    draft = Draft(
+        scope=f"brand:{brand_row}",
+        idempotency_key="forged",
+        request_hash="forged",
+        kind=OpKind.GIFT,
+        brand_id=brand_row,
+        payload=payload,
+        member=alice.address,
+        member_nonce=0,
+    )
+    (accepted,) = gateway.runtime.intake.store([draft])
+    gateway.runtime.wake_sender({brand_row})
+    final = brand.api.wait(accepted.operation_uid)
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == "invalid_signature"
+    assert final["tx_hash"] is None
+    with gateway.runtime.db.read() as session:
+        assert len(session.scalars(select(TxSlot.id)).all()) == slots_before
+
+
+# --------------------------------------------------------------------------------- the node
+
+
+def test_signed_transactions_the_node_forgot_are_sent_again_after_a_restart(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        anvil.rpc("evm_setAutomine", False)
+        operation = post_earn(brand, Member())
+        submitted = eventually(
+            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
+        )
+        anvil.rpc("anvil_dropAllTransactions")
+        assert anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"]) is None
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        eventually(
+            lambda: anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"]),
+            message="not re-sent",
+        )
+        anvil.rpc("evm_setAutomine", True)
+        anvil.rpc("evm_mine")
+        final = brand.api.wait(operation)
+    assert final["status"] == "confirmed"
+    assert final["tx_hash"] == submitted["tx_hash"]  # the same signed bytes, the same nonce
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+def test_a_transaction_dropped_from_the_mempool_is_sent_again_without_a_restart(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        anvil.rpc("evm_setAutomine", False)
+        operation = post_earn(brand, Member())
+        submitted = eventually(
+            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
+        )
+        anvil.rpc("anvil_dropAllTransactions")
+        eventually(lambda: anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"]), timeout=20)
+        anvil.rpc("evm_setAutomine", True)
+        anvil.rpc("evm_mine")
+        final = brand.api.wait(operation)
+    assert final["status"] == "confirmed" and final["tx_hash"] == submitted["tx_hash"]
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+def test_operations_queue_while_the_node_is_unreachable_and_land_when_it_is_back(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    proxy = Proxy(anvil.port)
+    try:
+        with Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway:
+            brand = gateway.create_brand()
+            proxy.down()
+            operations = [post_earn(brand, Member()) for _ in range(5)]
+            time.sleep(1.5)
+            assert {status(brand, op)["status"] for op in operations} <= {"queued", "submitted"}
+            assert gateway.get_health()["status"] == "degraded"
+            proxy.up()
+            finals = [brand.api.wait(op, timeout=60) for op in operations]
+    finally:
+        proxy.close()
+    assert {f["status"] for f in finals} == {"confirmed"}
+    for final in finals:
+        assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+# -------------------------------------------------------------------------------- the nonces
+
+
+def test_a_nonce_taken_by_a_foreign_transaction_requeues_its_operations(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        account = signer_account(gateway, brand)
+        anvil.rpc("evm_setAutomine", False)
+        operation = post_earn(brand, Member())
+        submitted = eventually(
+            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
+        )
+        nonce = anvil.web3().eth.get_transaction_count(account.address, "latest")
+        anvil.rpc("anvil_dropAllTransactions")
+        send_foreign(anvil, account, nonce)
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_setAutomine", True)
+        final = brand.api.wait(operation, timeout=60)
+        with gateway.runtime.db.read() as session:
+            superseded = session.scalars(select(TxSlot).where(TxSlot.status == "superseded")).all()
+            next_nonce = session.scalar(
+                select(Signer.next_nonce).where(Signer.address == account.address)
+            )
+    assert final["status"] == "confirmed"
+    assert final["tx_hash"] != submitted["tx_hash"]
+    assert [s.nonce for s in superseded] == [nonce]
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+    assert next_nonce == anvil.web3().eth.get_transaction_count(account.address, "latest")
+
+
+def test_a_chain_nonce_ahead_of_the_database_is_adopted_on_restart(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        account = signer_account(gateway, brand)
+    w3 = anvil.web3()
+    for _ in range(2):
+        send_foreign(anvil, account, w3.eth.get_transaction_count(account.address))
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        final = earn(brand, Member(), 1_000)
+        with gateway.runtime.db.read() as session:
+            next_nonce = session.scalar(
+                select(Signer.next_nonce).where(Signer.address == account.address)
+            )
+            superseded = session.scalars(select(TxSlot).where(TxSlot.status == "superseded")).all()
+    assert final["status"] == "confirmed"
+    assert superseded == []
+    assert next_nonce == w3.eth.get_transaction_count(account.address)
+
+
+def test_a_nonce_the_database_skipped_is_filled_so_no_gap_remains(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        earn(brand, Member(), 1_000)
+        with gateway.runtime.db.write() as session:
+            session.execute(
+                update(Signer)
+                .where(Signer.address == brand.signer)
+                .values(next_nonce=Signer.next_nonce + 2)
+            )
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        final = earn(brand, Member(), 1_000)
+        with gateway.runtime.db.read() as session:
+            next_nonce = session.scalar(
+                select(Signer.next_nonce).where(Signer.address == brand.signer)
+            )
+            fillers = session.scalars(select(TxSlot).where(TxSlot.kind == "cancel")).all()
+    assert final["status"] == "confirmed"
+    assert len(fillers) == 2 and {s.status for s in fillers} == {"confirmed"}
+    w3 = anvil.web3()
+    assert (
+        next_nonce
+        == w3.eth.get_transaction_count(w3.to_checksum_address(brand.signer), "latest")
+        == w3.eth.get_transaction_count(w3.to_checksum_address(brand.signer), "pending")
+    )
+
+
+def test_an_earn_the_chain_already_applied_is_confirmed_not_sent_under_a_new_id(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    alice = Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        first = earn(brand, alice, 1_000)
+        # The database forgets the confirmation (restored from an older backup, say).
+        with gateway.runtime.db.write() as session:
+            session.execute(
+                update(Operation)
+                .where(Operation.uid == first["operation_id"])
+                .values(status="queued", slot_id=None)
+            )
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        gateway.runtime.wake_sender({None})
+        final = brand.api.wait(first["operation_id"])
+        balance = brand.api.get(f"/v1/members/{alice.address}").json()["balances"][0]["balance"]
+    assert final["status"] == "confirmed"
+    assert final["op_id"] == first["op_id"]
+    assert final["result"] == {"applied_earlier": True}
+    assert points_earned(anvil, manifest, brand.brand_id, first["op_id"]) == 1
+    assert balance == 100
+
+
+# ------------------------------------------------------------------------- confirmations
+
+
+def test_operations_confirm_only_at_the_configured_depth(own_env: dict[str, str], own_chain: tuple[Anvil, Path]) -> None:
+    anvil, _ = own_chain
+    with Gateway({**own_env, "LEDGER_CONFIRMATIONS": "2"}) as gateway:
+        for _ in range(3):
+            anvil.rpc("evm_mine")
+        brand_response = gateway.admin.post("/v1/admin/brands", {"name": "Deep", "symbol": "DEEP"})
+        onboarding = brand_response.json()["operation_id"]
+        for _ in range(12):  # funding and onboarding need blocks on top of them
+            time.sleep(0.2)
+            anvil.rpc("evm_mine")
+        assert gateway.admin.wait(onboarding)["status"] == "confirmed"
+        gateway.runtime.api_keys.forget()
+        brand = Brand(0, brand_response.json()["api_key"], gateway.api(brand_response.json()["api_key"]), "")
+        operation = post_earn(brand, Member())
+        mined = eventually(lambda: status(brand, operation)["tx_hash"] and status(brand, operation))
+        time.sleep(0.5)
+        assert status(brand, operation)["status"] == "submitted"  # in a block, not deep enough
+        anvil.rpc("evm_mine")
+        time.sleep(0.3)
+        assert status(brand, operation)["status"] == "submitted"
+        anvil.rpc("evm_mine")
+        final = brand.api.wait(operation)
+    assert final["status"] == "confirmed" and final["tx_hash"] == mined["tx_hash"]
+
+
+def test_a_transaction_reorged_out_before_its_depth_is_sent_again_once(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+    with Gateway({**own_env, "LEDGER_CONFIRMATIONS": "3"}) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        snapshot = anvil.rpc("evm_snapshot")
+        operation = post_earn(brand, Member())
+        eventually(lambda: status(brand, operation)["tx_hash"])
+        time.sleep(0.5)  # mined (automine), waiting for depth
+        anvil.rpc("evm_revert", snapshot)  # the block is gone
+        for _ in range(8):
+            time.sleep(0.3)
+            anvil.rpc("evm_mine")
+        final = brand.api.wait(operation, timeout=60)
+    assert final["status"] == "confirmed"
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1

@@ -1,0 +1,1 @@
+"""Test support: a real anvil with the contracts deployed, a real gateway, real HTTP."""

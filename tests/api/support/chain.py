@@ -1,0 +1,159 @@
+"""anvil on a free port, and the contracts deployed from build/contracts with web3.
+
+The gateway only reads the deployment manifest; `deploy` writes one in the same
+shape as the lead's `scripts/deploy.py` does, so either can serve the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rlp  # type: ignore[import-untyped]
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from web3 import Web3
+from web3.providers.rpc import HTTPProvider
+
+ROOT = Path(__file__).resolve().parents[3]
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+BUILD = ROOT / "build" / "contracts"
+#: anvil's default mnemonic accounts (public test keys)
+ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+CHARITY_POOL = to_checksum_address("0x000000000000000000000000000000000000c0de")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Anvil:
+    process: subprocess.Popen[bytes]
+    port: int
+    state: Path | None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def web3(self) -> Web3:
+        return Web3(HTTPProvider(self.url, exception_retry_configuration=None))
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        response = self.web3().provider.make_request(method, list(params))  # type: ignore[arg-type]
+        if "error" in response:
+            raise RuntimeError(response["error"])
+        return response.get("result")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_anvil(
+    *, port: int | None = None, state: Path | None = None, extra: list[str] | None = None
+) -> Anvil:
+    if not ANVIL.exists() and shutil.which("anvil") is None:
+        raise RuntimeError("anvil is not installed (run the toolchain setup)")
+    port = port or free_port()
+    args = [
+        str(ANVIL if ANVIL.exists() else "anvil"),
+        "--port",
+        str(port),
+        "--silent",
+        "--gas-limit",
+        "30000000",
+    ]
+    if state is not None:
+        args += ["--state", str(state)]
+    args += extra or []
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
+    )
+    anvil = Anvil(process, port, state)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            anvil.rpc("eth_chainId")
+            return anvil
+        except Exception:  # noqa: BLE001 - not up yet
+            if process.poll() is not None:
+                raise RuntimeError("anvil exited") from None
+            time.sleep(0.1)
+    anvil.stop()
+    raise RuntimeError("anvil did not start")
+
+
+def artifact(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((BUILD / f"{name}.json").read_text())
+    return data
+
+
+def _send(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> dict[str, Any]:
+    tx.setdefault("nonce", w3.eth.get_transaction_count(account.address))
+    tx.setdefault("chainId", w3.eth.chain_id)
+    tx.setdefault("gas", 12_000_000)
+    tx.setdefault("maxFeePerGas", 20 * 10**9)
+    tx.setdefault("maxPriorityFeePerGas", 10**9)
+    signed = account.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    if receipt["status"] != 1:
+        raise RuntimeError(f"transaction failed: {receipt}")
+    return dict(receipt)
+
+
+def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
+    data = artifact(name)
+    contract = w3.eth.contract(abi=data["abi"], bytecode=data["bytecode"])
+    tx = contract.constructor(*args).build_transaction({"from": admin.address, "gas": 12_000_000})
+    tx.pop("gasPrice", None)
+    receipt = _send(w3, admin, dict(tx))
+    return to_checksum_address(receipt["contractAddress"])
+
+
+def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
+    """Deploys MembershipBadge, AllianceLedger and AllianceBadges; writes the manifest."""
+    w3 = anvil.web3()
+    admin: LocalAccount = Account.from_key(ADMIN_KEY)
+    start_block = w3.eth.block_number + 1
+    nonce = w3.eth.get_transaction_count(admin.address)
+    predicted_ledger = to_checksum_address(
+        keccak(rlp.encode([bytes.fromhex(admin.address[2:]), nonce + 1]))[12:]
+    )
+    badge = _deploy(w3, admin, "MembershipBadge", admin.address, predicted_ledger)
+    ledger = _deploy(w3, admin, "AllianceLedger", admin.address, badge, CHARITY_POOL)
+    assert ledger == predicted_ledger
+    badges = _deploy(w3, admin, "AllianceBadges", ledger, admin.address)
+    document = {
+        "chain_id": w3.eth.chain_id,
+        "network": "anvil-test",
+        "deployed_block": start_block,
+        "admin": admin.address,
+        "contracts": {
+            "AllianceLedger": {"address": ledger, "abi": artifact("AllianceLedger")["abi"]},
+            "MembershipBadge": {"address": badge, "abi": artifact("MembershipBadge")["abi"]},
+            "AllianceBadges": {"address": badges, "abi": artifact("AllianceBadges")["abi"]},
+        },
+    }
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(document))
+    return document

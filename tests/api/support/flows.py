@@ -1,0 +1,62 @@
+"""Request helpers shared by the API tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from support.gateway import Brand, Member
+
+
+def earn(brand: Brand, member: Member, cents: int) -> dict[str, Any]:
+    """A purchase earn, waited for until confirmed and indexed."""
+    response = brand.api.post(
+        "/v1/earn/purchase",
+        {"member": member.address, "amount_cents": cents, "order_ref": f"o-{time.time_ns()}"},
+        params={"wait": "true"},
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    assert result["status"] == "confirmed", result
+    return result
+
+
+def signed_gift(brand: Brand, member: Member, to: str, amount: int, **extra: Any) -> dict[str, Any]:
+    response = brand.api.post(
+        "/v1/gifts/typed-data", {"member": member.address, "to": to, "amount": amount, **extra}
+    )
+    assert response.status_code == 200, response.text
+    prepared = response.json()
+    return {
+        "member": member.address,
+        "to": to,
+        "amount": amount,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
+
+
+def signed_redemption(
+    at: Brand, member: Member, points_brand: int, amount: int, order_ref: str
+) -> dict[str, Any]:
+    request = {
+        "member": member.address,
+        "brand": points_brand,
+        "amount": amount,
+        "order_ref": order_ref,
+    }
+    response = at.api.post("/v1/redemptions/typed-data", request)
+    assert response.status_code == 200, response.text
+    prepared = response.json()
+    return {
+        **request,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
+
+
+def balance(brand: Brand, member: Member, brand_id: int) -> int:
+    view = brand.api.get(f"/v1/members/{member.address}").json()
+    return next((b["balance"] for b in view["balances"] if b["brand_id"] == brand_id), 0)

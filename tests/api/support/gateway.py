@@ -1,0 +1,244 @@
+"""A real gateway for tests: uvicorn in a thread (or a subprocess), real HTTP with httpx."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+import uvicorn
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from ledger_api.app import create_app
+from ledger_api.chain.typed_data import sign_typed_data
+from ledger_api.settings import Settings
+from support.chain import ADMIN_KEY, ROOT, free_port
+
+
+def gateway_env(
+    *, rpc_url: str, manifest: Path, database_url: str, admin_api_key: str, **extra: str
+) -> dict[str, str]:
+    """`LEDGER_*` variables for a test gateway (development mode, fast keystores)."""
+    env = {
+        "LEDGER_ENV": "development",
+        "LEDGER_RPC_URL": rpc_url,
+        "LEDGER_MANIFEST": str(manifest),
+        "LEDGER_DATABASE_URL": database_url,
+        "LEDGER_ADMIN_PRIVATE_KEY": ADMIN_KEY,
+        "LEDGER_ADMIN_API_KEY": admin_api_key,
+        "LEDGER_KEY_PASSPHRASE": "test-passphrase-not-secret",
+        "LEDGER_KEYSTORE_KDF_ITERATIONS": "1000",
+        "LEDGER_RATE_LIMIT_PER_S": "100000",
+        "LEDGER_RATE_LIMIT_BURST": "100000",
+        "LEDGER_SQLITE_SYNCHRONOUS": "NORMAL",
+        "LEDGER_STUCK_AFTER_S": "3",
+        "LEDGER_BACKOFF_MAX_S": "0.5",
+    }
+    env.update(extra)
+    return env
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    values = {
+        k.removeprefix("LEDGER_").lower(): v for k, v in env.items() if k.startswith("LEDGER_")
+    }
+    return Settings.model_validate(values)
+
+
+@dataclass
+class Member:
+    account: LocalAccount = field(default_factory=Account.create)
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def sign(self, typed_data: dict[str, Any]) -> str:
+        return "0x" + sign_typed_data(typed_data, self.account.key).hex()
+
+
+class Api:
+    """An httpx client with a key; `post` adds a fresh Idempotency-Key unless given."""
+
+    def __init__(self, base_url: str, key: str | None) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+
+    def post(
+        self, path: str, body: Any = None, *, key: str | None = "auto", **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if key == "auto":
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        elif key is not None:
+            headers["Idempotency-Key"] = key
+        return self.http.post(path, json=body, headers=headers, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
+        headers = {"Idempotency-Key": str(uuid.uuid4()), **kwargs.pop("headers", {})}
+        return self.http.put(path, json=body, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+    def wait(self, operation_id: str, timeout: float = 30) -> dict[str, Any]:
+        """Follows an operation until it is final and indexed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            body: dict[str, Any] = self.get(
+                f"/v1/operations/{operation_id}", params={"wait": "true"}
+            ).json()
+            if body["status"] in ("confirmed", "failed") and body["indexed"]:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"operation {operation_id} still {body}")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@dataclass
+class Brand:
+    brand_id: int
+    api_key: str
+    api: Api
+    signer: str
+
+
+class Gateway:
+    """A gateway served by uvicorn in a background thread of the test process."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.settings = settings_from(env)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.admin = Api(self.base_url, env["LEDGER_ADMIN_API_KEY"])
+        self._apis: list[Api] = [self.admin]
+
+    def start(self) -> Self:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.02)
+        self.wait_until_ready()
+        return self
+
+    def wait_until_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{self.base_url}/v1/health", timeout=5).json()
+            except httpx.HTTPError:
+                health = {}
+            if health.get("index_block", -1) >= 0 and health.get("sender"):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the gateway is not ready: {health}")
+
+    def get_health(self) -> dict[str, Any]:
+        health: dict[str, Any] = httpx.get(f"{self.base_url}/v1/health", timeout=10).json()
+        return health
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    def api(self, key: str | None) -> Api:
+        api = Api(self.base_url, key)
+        self._apis.append(api)
+        return api
+
+    def create_brand(self, name: str | None = None, **fields: Any) -> Brand:
+        name = name or f"Brand {secrets.token_hex(3)}"
+        body = {"name": name, "symbol": fields.pop("symbol", "PTS"), **fields}
+        response = self.admin.post("/v1/admin/brands", body, params={"wait": "true"})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        brand = answer["brand"]
+        assert brand["status"] == "active", answer
+        return Brand(
+            brand["brand_id"], answer["api_key"], self.api(answer["api_key"]), brand["signer"]
+        )
+
+    def stop(self) -> None:
+        for api in self._apis:
+            api.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class GatewayProcess:
+    """A gateway in its own process (`ledger serve`), for the crash test."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env = {**os.environ, **env, "LEDGER_PORT": str(port)}
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Self:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{self.base_url}/v1/health", timeout=2).json()
+                if health.get("index_block", -1) >= 0 and health.get("sender"):
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the gateway exited: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise RuntimeError("the gateway did not become ready")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def iter_pages(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,91 @@
+"""A throwaway PostgreSQL server in a temporary folder (as `nobody` when run as root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from support.chain import free_port
+
+BIN = Path(os.environ.get("LEDGER_TEST_PG_BIN", "/usr/local/bin"))
+
+
+def available() -> str | None:
+    """None when a server can be started here, else the reason why not."""
+    for tool in ("initdb", "pg_ctl", "postgres"):
+        if not (BIN / tool).exists() and shutil.which(tool) is None:
+            return f"PostgreSQL's {tool} is not installed"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser to drop to an unprivileged user"
+    return None
+
+
+def _tool(name: str) -> str:
+    return str(BIN / name) if (BIN / name).exists() else name
+
+
+def _as_user(args: list[str]) -> list[str]:
+    return ["runuser", "-u", "nobody", "--", *args] if os.geteuid() == 0 else args
+
+
+@contextmanager
+def server() -> Iterator[str]:
+    """Yields a SQLAlchemy URL of a fresh database; stops and deletes the server after."""
+    folder = Path(tempfile.mkdtemp(prefix="ledger-pg-", dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "nobody")
+    data, port = folder / "data", free_port()
+    try:
+        subprocess.run(
+            _as_user(
+                [_tool("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            _as_user(
+                [
+                    _tool("pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(folder / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+                ) as c:
+                    c.execute("CREATE DATABASE ledger")
+                break
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/ledger"
+    finally:
+        subprocess.run(
+            _as_user([_tool("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)

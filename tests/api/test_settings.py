@@ -1,0 +1,66 @@
+"""Settings refuse insecure defaults outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from ledger_api.settings import DEV_ADMIN_PRIVATE_KEY, DEV_KEY_PASSPHRASE, Settings
+
+STRONG_KEY = "0x" + "ab" * 32
+
+
+def test_development_fills_in_the_local_chain_defaults() -> None:
+    settings = Settings(env="development")
+    assert settings.passphrase() == DEV_KEY_PASSPHRASE
+    assert settings.admin_private_key is not None
+    assert settings.admin_private_key.get_secret_value() == DEV_ADMIN_PRIVATE_KEY
+    assert settings.signer_funding_wei > 0
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.database_url == "sqlite:///data/ledger.db"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "complaint"),
+    [
+        ({"admin_private_key": STRONG_KEY}, "LEDGER_KEY_PASSPHRASE is missing"),
+        ({"key_passphrase": "long enough passphrase"}, "LEDGER_ADMIN_PRIVATE_KEY is missing"),
+        ({"key_passphrase": "short", "admin_private_key": STRONG_KEY}, "shorter than 12"),
+        (
+            {"key_passphrase": DEV_KEY_PASSPHRASE, "admin_private_key": STRONG_KEY},
+            "development passphrase",
+        ),
+        (
+            {
+                "key_passphrase": "long enough passphrase",
+                "admin_private_key": DEV_ADMIN_PRIVATE_KEY,
+            },
+            "public anvil",
+        ),
+        (
+            {
+                "key_passphrase": "long enough passphrase",
+                "admin_private_key": STRONG_KEY,
+                "admin_api_key": "weak",
+            },
+            "LEDGER_ADMIN_API_KEY is shorter",
+        ),
+    ],
+)
+def test_production_refuses_insecure_settings(overrides: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ValidationError, match=complaint):
+        Settings.model_validate({"env": "production", **overrides})
+
+
+def test_production_accepts_explicit_secrets_and_funds_nobody() -> None:
+    settings = Settings(
+        env="production", key_passphrase="long enough passphrase", admin_private_key=STRONG_KEY
+    )
+    assert settings.signer_funding_wei == 0
+
+
+def test_settings_come_from_ledger_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_PORT", "9123")
+    monkeypatch.setenv("LEDGER_BATCH_MAX_OPS", "77")
+    settings = Settings()
+    assert settings.port == 9123 and settings.batch_max_ops == 77

@@ -1,0 +1,156 @@
+"""earnBatch: many operations in one call; an operation that cannot apply is skipped with an
+OperationSkipped event carrying its error's selector, and never reverts its neighbours."""
+
+import pytest
+from brownie import ZERO_ADDRESS
+
+MAX_AMOUNT = 10**12
+
+
+def _skipped(events, tx):
+    return [(e["brand"], e["opId"], e["reason"]) for e in events.all(tx, "OperationSkipped")]
+
+
+def _earned(events, tx):
+    return [(e["member"], e["opId"], e["points"]) for e in events.all(tx, "PointsEarned")]
+
+
+def test_batch_applies_every_valid_operation(ledger, earn, signer_a, alice, bob, carol, brand_a, events, to_plain):
+    ops = [
+        earn.op(alice, cents=10_000, op_id=1),
+        earn.op(bob, "review", op_id=2),
+        earn.op(carol, cents=2_550, mult=200, op_id=3),
+        earn.op(alice, "share", op_id=4),
+    ]
+    tx = earn.batch(signer_a, ops)
+
+    assert tx.return_value == 4
+    assert _skipped(events, tx) == []
+    assert _earned(events, tx) == [(alice, 1, 1_000), (bob, 2, 5), (carol, 3, 510), (alice, 4, 3)]
+    assert [ledger.balanceOf(m, brand_a) for m in (alice, bob, carol)] == [1_003, 5, 510]
+    assert to_plain(ledger.brandAccount(brand_a)) == (1_518, 0, 0, 1_518)
+    assert all(ledger.isOperationUsed(brand_a, i) for i in (1, 2, 3, 4))
+
+
+def test_empty_batch_applies_nothing(ledger, earn, signer_a, brand_a, to_plain):
+    tx = earn.batch(signer_a, [])
+    assert tx.return_value == 0
+    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "bad_op, error",
+    [
+        (dict(op_id=900), "LedgerOperationUsed"),  # used by an earlier call
+        (dict(op_id=11), "LedgerOperationUsed"),  # repeats the batch's first op
+        (dict(member=ZERO_ADDRESS), "LedgerInvalidMember"),
+        (dict(mult=0), "LedgerInvalidMultiplier"),
+        (dict(mult=1_001), "LedgerInvalidMultiplier"),
+        (dict(cents=0), "LedgerInvalidAmount"),
+        (dict(cents=MAX_AMOUNT + 1), "LedgerInvalidAmount"),
+        (dict(cents=5), "LedgerZeroPoints"),
+    ],
+)
+def test_batch_with_a_failing_operation_in_the_middle_applies_its_neighbours(
+    ledger, earn, signer_a, alice, bob, brand_a, bad_op, error, errors, events, to_plain
+):
+    earn(signer_a, bob, "review", op_id=900)
+    before = ledger.balanceOf(bob, brand_a)
+    bad = {"member": bob, "cents": 10_000, "mult": 100, "op_id": 12, **bad_op}
+    ops = [
+        earn.op(alice, cents=10_000, op_id=11),
+        earn.op(bad.pop("member"), **bad),
+        earn.op(alice, cents=20_000, op_id=13),
+    ]
+    bad_id = ops[1][0]
+
+    tx = earn.batch(signer_a, ops)
+
+    assert tx.return_value == 2
+    assert _skipped(events, tx) == [(brand_a, bad_id, "0x" + errors.selector(ledger, error).hex())]
+    assert _earned(events, tx) == [(alice, 11, 1_000), (alice, 13, 2_000)]
+    assert ledger.balanceOf(alice, brand_a) == 3_000
+    assert ledger.balanceOf(bob, brand_a) == before
+    assert to_plain(ledger.brandAccount(brand_a))[0] == 3_000 + before
+    assert ledger.isOperationUsed(brand_a, 11) and ledger.isOperationUsed(brand_a, 13)
+    assert ledger.isOperationUsed(brand_a, 12) is False
+
+
+def test_operation_id_reused_across_batches_is_skipped_not_reverted(
+    ledger, earn, signer_a, alice, brand_a, errors, events
+):
+    earn.batch(signer_a, [earn.op(alice, cents=10_000, op_id=500)])
+    tx = earn.batch(signer_a, [earn.op(alice, cents=10_000, op_id=500), earn.op(alice, "review", op_id=501)])
+
+    used = "0x" + errors.selector(ledger, "LedgerOperationUsed").hex()
+    assert tx.return_value == 1
+    assert _skipped(events, tx) == [(brand_a, 500, used)]
+    assert ledger.balanceOf(alice, brand_a) == 1_005
+
+
+def test_batch_tracks_operation_ids_across_bitmap_words(ledger, earn, signer_a, alice, brand_a, errors, events):
+    ids = [3, 300, 4, 2**40, 300, 3, 70_000, 2**40 + 1, 4]
+    tx = earn.batch(signer_a, [earn.op(alice, "review", op_id=i) for i in ids])
+
+    used = "0x" + errors.selector(ledger, "LedgerOperationUsed").hex()
+    assert tx.return_value == 6
+    assert _skipped(events, tx) == [(brand_a, 300, used), (brand_a, 3, used), (brand_a, 4, used)]
+    assert ledger.balanceOf(alice, brand_a) == 6 * 5
+    for i in set(ids):
+        assert ledger.isOperationUsed(brand_a, i)
+    for i in (2, 5, 299, 301, 2**40 + 2, 69_999):
+        assert not ledger.isOperationUsed(brand_a, i)
+    # and a later call sees every id of the batch as used
+    again = earn.batch(signer_a, [earn.op(alice, "review", op_id=i) for i in set(ids)])
+    assert again.return_value == 0
+
+
+def test_batch_where_every_operation_fails_changes_nothing(ledger, earn, signer_a, alice, brand_a, events, to_plain):
+    tx = earn.batch(signer_a, [earn.op(alice, mult=0, op_id=40), earn.op(ZERO_ADDRESS, op_id=41)])
+
+    assert tx.return_value == 0
+    assert len(events.all(tx, "OperationSkipped")) == 2
+    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert not ledger.isOperationUsed(brand_a, 40) and not ledger.isOperationUsed(brand_a, 41)
+
+
+def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selector(
+    ledger, admin, earn, signer_a, alice, bob, brand_a, errors, events, to_plain
+):
+    ledger.setBrandSuspended(brand_a, True, {"from": admin})
+    ops = [earn.op(alice, op_id=60), earn.op(bob, "review", op_id=61), earn.op(alice, op_id=62)]
+
+    tx = earn.batch(signer_a, ops)
+
+    suspended = "0x" + errors.selector(ledger, "LedgerBrandSuspended").hex()
+    assert tx.return_value == 0
+    assert _skipped(events, tx) == [(brand_a, 60, suspended), (brand_a, 61, suspended), (brand_a, 62, suspended)]
+    assert "PointsEarned" not in tx.events
+    assert ledger.balanceOf(alice, brand_a) == 0
+    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert not any(ledger.isOperationUsed(brand_a, i) for i in (60, 61, 62))
+
+    ledger.setBrandSuspended(brand_a, False, {"from": admin})
+    assert earn.batch(signer_a, ops).return_value == 3
+
+
+def test_batch_from_a_non_signer_reverts(ledger, earn, outsider, alice, errors):
+    with errors.expect(ledger, "LedgerNotBrandSigner", outsider, 0):
+        earn.batch(outsider, [earn.op(alice)])
+
+
+def test_batch_upgrades_a_tier_mid_batch_and_credits_the_gift(
+    ledger, membership_badge, earn, signer_a, alice, brand_a, events
+):
+    # Silver needs 500 USD, 3 orders and 2 engagements in the quarter (DEFAULT_TIER_RULES)
+    ops = [earn.op(alice, cents=20_000) for _ in range(3)] + [earn.op(alice, "review") for _ in range(3)]
+
+    tx = earn.batch(signer_a, ops)
+
+    upgrade = events.one(tx, "TierUpgraded")
+    assert upgrade == {"member": alice, "previousTier": 0, "newTier": 1, "brand": brand_a, "giftPoints": 500}
+    minted = [e["amount"] for e in events.all(tx, "Transfer", ledger)]
+    assert minted == [2_000, 2_000, 2_000, 5, 5 + 500, 5]  # the gift rides on the op that qualified
+    assert ledger.balanceOf(alice, brand_a) == 6_000 + 15 + 500
+    assert ledger.tierOf(alice) == 1
+    assert membership_badge.badgeTierOf(alice) == 1

@@ -1,0 +1,312 @@
+"""Property-based stateful test: random sequences of earn, gift, donate, redeem (same brand and
+cross-brand), point value changes, time travel by whole months and settlement, checked after
+every step against a plain Python model of the lots and against the ledger's own accounting:
+
+- per brand: sum of live balances (members + charity pool) + redeemed + expired == issued, and
+  outstanding == sum of live balances; issued, redeemed and every balance equal the model's;
+- settlement positions sum to zero across the alliance, and each pair's equals the model's.
+"""
+
+import datetime as dt
+
+from brownie import chain
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from eth_utils import keccak
+
+from scripts.deployment import DEFAULT_TIER_RULES
+
+RULES = {1: (10, 5, 3, 5, 20), 2: (20, 8, 4, 6, 25), 3: (10, 5, 3, 5, 20)}  # conftest's brands
+VALUES = {1: 10_000, 2: 5_000, 3: 10_000}
+KINDS = ("purchase", "review", "share", "event", "referral")
+DAY = 86_400
+
+
+def month_of(ts):
+    d = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+class Model:
+    """What the ledger should hold: lots per (holder, brand) by earn month, tiers, totals."""
+
+    def __init__(self, holders):
+        self.holders = holders  # names
+        self.lots = {(h, b): {} for h in holders for b in RULES}
+        self.issued = dict.fromkeys(RULES, 0)
+        self.redeemed = dict.fromkeys(RULES, 0)
+        self.values = dict(VALUES)
+        self.positions = {}  # (lo, hi) -> what lo owes hi, micro-USD
+        self.activity = {}  # member -> [quarter, spend, orders, engagements, tier]
+
+    def live(self, holder, brand, month):
+        return {m: a for m, a in self.lots[(holder, brand)].items() if m >= month - 12 and a}
+
+    def balance(self, holder, brand, month):
+        return sum(self.live(holder, brand, month).values())
+
+    def take(self, holder, brand, month, amount):
+        taken = {}
+        for m in sorted(self.live(holder, brand, month)):
+            part = min(amount, self.lots[(holder, brand)][m])
+            self.lots[(holder, brand)][m] -= part
+            taken[m] = part
+            amount -= part
+        assert amount == 0
+        return taken
+
+    def credit(self, holder, brand, month, amount):
+        lots = self.lots[(holder, brand)]
+        lots[month] = lots.get(month, 0) + amount
+
+    def points(self, brand, kind, cents, mult):
+        rate = RULES[brand][KINDS.index(kind)]
+        return cents * rate * mult // 10_000 if kind == "purchase" else rate * mult // 100
+
+    def record_activity(self, member, kind, cents, month):
+        """Returns the upgrade gift, as the ledger computes it (all three thresholds)."""
+        quarter, spend, orders, engagements, tier = self.activity.get(member, [None, 0, 0, 0, 0])
+        if quarter != month // 3:
+            quarter, spend, orders, engagements = month // 3, 0, 0, 0
+        if kind == "purchase":
+            spend, orders = spend + cents, orders + 1
+        else:
+            engagements += 1
+        best = max(
+            [t for t, (s, o, e, _) in DEFAULT_TIER_RULES.items() if spend >= s and orders >= o and engagements >= e],
+            default=0,
+        )
+        gift = DEFAULT_TIER_RULES[best][3] if best > tier else 0
+        self.activity[member] = [quarter, spend, orders, engagements, max(best, tier)]
+        return gift
+
+    def add_debt(self, debtor, creditor, value):
+        lo, hi = sorted((debtor, creditor))
+        self.positions[(lo, hi)] = self.positions.get((lo, hi), 0) + (value if debtor == lo else -value)
+
+    def position(self, a, b):
+        if a == b:
+            return 0
+        lo, hi = sorted((a, b))
+        owed = self.positions.get((lo, hi), 0)
+        return owed if a == lo else -owed
+
+
+st_brand = st.integers(min_value=1, max_value=3)
+st_member = st.integers(min_value=0, max_value=2)
+st_kind = st.sampled_from(KINDS)
+st_cents = st.integers(min_value=10, max_value=400_000)
+st_mult = st.sampled_from([100, 100, 150, 200, 1_000])
+st_fraction = st.floats(min_value=0.0, max_value=1.0)
+st_months = st.integers(min_value=0, max_value=14)
+st_day = st.integers(min_value=0, max_value=27)
+st_flag = st.booleans()
+st_value = st.sampled_from([2_500, 10_000, 40_000])
+
+
+class LedgerStateMachine(RuleBasedStateMachine):
+    """Each example starts from the test's snapshot (the deployed alliance, no points)."""
+
+    # set by the test before hypothesis runs the machine
+    ledger = vault = usd = signing = clock = charity = relayer = admin = None
+    members = signers = ()
+    op_ids = iter(range(1, 10**9))
+
+    def __init__(self):
+        chain.revert()
+        super().__init__()
+        self.model = Model(["m0", "m1", "m2", "charity"])
+
+    # ------------------------------------------------------------------------------ helpers
+
+    def _holder(self, index):
+        return self.members[index], f"m{index}"
+
+    def _now_month(self):
+        return month_of(self.clock.now())
+
+    def _funded(self, member, brand):
+        """(member, brand) if it holds live points, else the next pair that does (None if none)."""
+        month = self._now_month()
+        pairs = [(m, b) for m in range(3) for b in RULES]
+        start = pairs.index((member, brand))
+        for m, b in pairs[start:] + pairs[:start]:
+            if self.model.balance(f"m{m}", b, month):
+                return m, b
+        return None
+
+    def _anything_to_move(self):
+        return self._funded(0, 1) is not None
+
+    def _amount(self, member, brand, fraction):
+        return max(1, int(self.model.balance(f"m{member}", brand, self._now_month()) * fraction))
+
+    def _op(self, brand, member, kind, cents, mult):
+        account, _ = self._holder(member)
+        amount = cents if kind == "purchase" else 0
+        return (next(self.op_ids), account.address, KINDS.index(kind), mult, amount, order_ref(f"{brand}-{member}"))
+
+    def _apply_earns(self, tx, brand, ops):
+        """Checks each applied op's points and minted amount (points + any tier gift)."""
+        month = month_of(tx.timestamp)
+        minted = [e["amount"] for e in tx.events["Transfer"] if "amount" in e]  # not the badge's
+        earned = [e["points"] for e in tx.events["PointsEarned"]]
+        assert len(minted) == len(earned) == len(ops)
+        for (member, kind, cents, mult), got_points, got_minted in zip(ops, earned, minted):
+            name = f"m{member}"
+            points = self.model.points(brand, kind, cents, mult)
+            gift = self.model.record_activity(name, kind, cents, month)
+            assert (got_points, got_minted) == (points, points + gift)
+            self.model.credit(name, brand, month, points + gift)
+            self.model.issued[brand] += points + gift
+
+    # -------------------------------------------------------------------------------- rules
+
+    @initialize(cents=st.lists(st_cents, min_size=9, max_size=9))
+    def initial_purchases(self, cents):
+        """Every member buys at every brand once, in one batch per brand."""
+        for brand in RULES:
+            ops = [(member, "purchase", cents[3 * (brand - 1) + member], 100) for member in range(3)]
+            tx = self.ledger.earnBatch([self._op(brand, *op) for op in ops], {"from": self.signers[brand]})
+            assert tx.return_value == 3
+            self._apply_earns(tx, brand, ops)
+
+    @rule(brand=st_brand, member=st_member, kind=st_kind, cents=st_cents, mult=st_mult)
+    def rule_earn(self, brand, member, kind, cents, mult):
+        tx = self.ledger.earn(self._op(brand, member, kind, cents, mult), {"from": self.signers[brand]})
+        self._apply_earns(tx, brand, [(member, kind, cents, mult)])
+
+    @rule(brand=st_brand, ops=st.lists(st.tuples(st_member, st_kind, st_cents, st_mult), min_size=1, max_size=6))
+    def rule_earn_batch(self, brand, ops):
+        tx = self.ledger.earnBatch([self._op(brand, *op) for op in ops], {"from": self.signers[brand]})
+        assert tx.return_value == len(ops)
+        self._apply_earns(tx, brand, ops)
+
+    @precondition(lambda self: self._anything_to_move())
+    @rule(brand=st_brand, giver=st_member, receiver=st_member, fraction=st_fraction, signed=st_flag)
+    def rule_gift(self, brand, giver, receiver, fraction, signed):
+        giver, brand = self._funded(giver, brand)
+        (giver_account, giver_name), (receiver_account, receiver_name) = self._holder(giver), self._holder(receiver)
+        amount = self._amount(giver, brand, fraction)
+        if signed:
+            gift, sig = self.signing.gift(giver_account, receiver_account, brand, amount)
+            tx = self.ledger.giftWithSig(gift, sig, {"from": self.relayer})
+        else:
+            tx = self.ledger.transfer(receiver_account, brand, amount, {"from": giver_account})
+        for m, part in self.model.take(giver_name, brand, month_of(tx.timestamp), amount).items():
+            self.model.credit(receiver_name, brand, m, part)
+
+    @precondition(lambda self: self._anything_to_move())
+    @rule(brand=st_brand, member=st_member, fraction=st_fraction)
+    def rule_donate(self, brand, member, fraction):
+        member, brand = self._funded(member, brand)
+        account, name = self._holder(member)
+        amount = self._amount(member, brand, fraction)
+        tx = self.ledger.donate(brand, amount, {"from": account})
+        for m, part in self.model.take(name, brand, month_of(tx.timestamp), amount).items():
+            self.model.credit("charity", brand, m, part)
+
+    @precondition(lambda self: self._anything_to_move())
+    @rule(brand=st_brand, at_brand=st_brand, member=st_member, fraction=st_fraction, signed=st_flag)
+    def rule_redeem(self, brand, at_brand, member, fraction, signed):
+        member, brand = self._funded(member, brand)
+        account, name = self._holder(member)
+        amount = self._amount(member, brand, fraction)
+        ref = order_ref(f"redeem-{brand}-{at_brand}")
+        if signed:
+            r, sig = self.signing.redeem(account, brand, at_brand, amount, ref=ref)
+            tx = self.ledger.redeemWithSig(r, sig, {"from": self.relayer})
+        else:
+            tx = self.ledger.redeem(brand, at_brand, amount, ref, {"from": account})
+        value = amount * self.model.values[brand]
+        assert tx.return_value == value
+        self.model.take(name, brand, month_of(tx.timestamp), amount)
+        self.model.redeemed[brand] += amount
+        if brand != at_brand:
+            self.model.add_debt(brand, at_brand, value)
+
+    @rule(brand=st_brand, value=st_value)
+    def rule_set_point_value(self, brand, value):
+        self.ledger.setPointValue(brand, value, {"from": self.admin})
+        self.model.values[brand] = value
+
+    @rule(months=st_months, day=st_day)
+    def rule_travel(self, months, day):
+        now = self.clock.now()
+        target = self.clock.month_start(month_of(now) + months) + day * DAY + 3_600
+        self.clock.travel_to(target if target > now else now + 3_600)
+
+    @precondition(lambda self: any(self.model.positions.values()))
+    @rule(pair=st.sampled_from([(1, 2), (2, 1), (1, 3), (3, 1), (2, 3), (3, 2)]), via_vault=st_flag)
+    def rule_settle(self, pair, via_vault):
+        a, b = pair
+        if self.model.position(a, b) == 0:
+            a, b = next((lo, hi) for (lo, hi), owed in self.model.positions.items() if owed)
+        owed = self.model.position(a, b)
+        debtor, creditor, value = (a, b, owed) if owed > 0 else (b, a, -owed)
+        if via_vault:
+            signer = self.signers[debtor]
+            self.usd.mint(signer, value, {"from": signer})
+            self.usd.approve(self.vault, value, {"from": signer})
+            self.vault.deposit(debtor, value, {"from": signer})
+            before = (self.vault.depositOf(debtor), self.vault.depositOf(creditor))
+            self.vault.settle(a, b, {"from": self.signers[creditor]})
+            after = (self.vault.depositOf(debtor), self.vault.depositOf(creditor))
+            assert after == (before[0] - value, before[1] + value)  # 1e6 units per USD
+        else:
+            self.ledger.settle(a, b, {"from": self.signers[creditor]})
+        self.model.add_debt(creditor, debtor, value)
+
+    # --------------------------------------------------------------------------- invariants
+
+    @invariant()
+    def invariant_points_are_conserved_per_brand(self):
+        month = self._now_month()
+        holders = [(m, f"m{i}") for i, m in enumerate(self.members)] + [(self.charity, "charity")]
+        for brand in RULES:
+            issued, redeemed, expired, outstanding = (int(x) for x in self.ledger.brandAccount(brand))
+            balances = [int(self.ledger.balanceOf(account, brand)) for account, _ in holders]
+            live = sum(balances)
+            assert live + redeemed + expired == issued, f"brand {brand}: conservation"
+            assert outstanding == live, f"brand {brand}: outstanding {outstanding} != live {live}"
+            assert (issued, redeemed) == (self.model.issued[brand], self.model.redeemed[brand])
+            assert balances == [self.model.balance(name, brand, month) for _, name in holders], f"brand {brand}"
+
+    @invariant()
+    def invariant_settlement_positions_sum_to_zero(self):
+        nets = [int(self.ledger.netPosition(b)) for b in RULES]
+        assert sum(nets) == 0
+        for a, b in ((1, 2), (1, 3), (2, 3)):
+            assert int(self.ledger.position(a, b)) == self.model.position(a, b)
+
+
+def order_ref(text):
+    return keccak(text=f"order:{text}")
+
+
+def test_ledger_invariants_hold_over_random_operation_sequences(
+    ledger, vault, usd, signing, clock, alice, bob, carol, charity, signer_a, signer_b, signer_c, relayer, admin
+):
+    machine = LedgerStateMachine
+    machine.ledger, machine.vault, machine.usd, machine.signing, machine.clock = ledger, vault, usd, signing, clock
+    machine.members, machine.charity = (alice, bob, carol), charity
+    machine.signers = {1: signer_a, 2: signer_b, 3: signer_c}
+    machine.relayer, machine.admin = relayer, admin
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=15,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
