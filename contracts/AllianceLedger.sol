@@ -372,6 +372,7 @@ contract AllianceLedger is
     /// Emits a {PositionSettled} event.
     function recordSettlement(uint256 debtor, uint256 creditor, uint256 valueMicroUsd, uint256 tokenAmount)
         external
+        whenNotPaused
         onlyRole(SETTLER_ROLE)
     {
         int256 owed = position(debtor, creditor);
