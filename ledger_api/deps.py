@@ -1,4 +1,8 @@
-"""Typed FastAPI dependencies, all in one place (tests swap them with `dependency_overrides`)."""
+"""Typed FastAPI dependencies, all in one place (tests swap them with `dependency_overrides`).
+
+Dependencies that do no blocking work are `async def`: FastAPI runs a plain `def`
+dependency in its thread pool, a hop that costs more than the dependency itself.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api.schemas import checksum_address
 from ledger_api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, InvalidAddress
@@ -24,7 +29,7 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait=(\d+(?:\.\d+)?)")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -32,7 +37,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
@@ -55,13 +60,16 @@ def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
     return x_api_key
 
 
-def current_principal(
+async def current_principal(
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key."""
-    principal = runtime.api_keys.authenticate(_bearer(authorization, x_api_key))
+    token = _bearer(authorization, x_api_key)
+    principal = runtime.api_keys.cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(runtime.api_keys.authenticate, token)
     runtime.limiter.check(principal.key_prefix)
     return principal
 
@@ -69,7 +77,7 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_brand(principal: PrincipalDep) -> Principal:
+async def current_brand(principal: PrincipalDep) -> Principal:
     if principal.is_admin or principal.brand_id is None:
         raise Forbidden("this call needs a brand API key")
     return principal
@@ -78,7 +86,7 @@ def current_brand(principal: PrincipalDep) -> Principal:
 BrandDep = Annotated[Principal, Depends(current_brand)]
 
 
-def current_admin(principal: PrincipalDep) -> Principal:
+async def current_admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise Forbidden("this call needs the admin API key")
     return principal
@@ -87,7 +95,7 @@ def current_admin(principal: PrincipalDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(current_admin)]
 
 
-def idempotency_key(
+async def idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     if idempotency_key is None or not _IDEMPOTENCY_KEY.match(idempotency_key):
@@ -117,7 +125,7 @@ async def request_context(
 ContextDep = Annotated[RequestContext, Depends(request_context)]
 
 
-def wait_seconds(
+async def wait_seconds(
     settings: SettingsDep,
     wait: Annotated[bool, Query(description="wait for confirmation (up to 10 s)")] = False,
     prefer: Annotated[str | None, Header()] = None,
@@ -133,7 +141,7 @@ def wait_seconds(
 WaitDep = Annotated[float | None, Depends(wait_seconds)]
 
 
-def member_address(address: Annotated[str, Path(description="the member's 0x address")]) -> str:
+async def member_address(address: Annotated[str, Path(description="the member's 0x address")]) -> str:
     try:
         return checksum_address(address)
     except ValueError as exc:
@@ -143,7 +151,7 @@ def member_address(address: Annotated[str, Path(description="the member's 0x add
 MemberDep = Annotated[str, Depends(member_address)]
 
 
-def get_operations(request: Request) -> OperationsService:
+async def get_operations(request: Request) -> OperationsService:
     service: OperationsService = request.app.state.operations
     return service
 
@@ -151,7 +159,7 @@ def get_operations(request: Request) -> OperationsService:
 OperationsDep = Annotated[OperationsService, Depends(get_operations)]
 
 
-def get_brands(request: Request) -> BrandsService:
+async def get_brands(request: Request) -> BrandsService:
     service: BrandsService = request.app.state.brands
     return service
 
@@ -159,7 +167,7 @@ def get_brands(request: Request) -> BrandsService:
 BrandsDep = Annotated[BrandsService, Depends(get_brands)]
 
 
-def get_reads(request: Request) -> ReadsService:
+async def get_reads(request: Request) -> ReadsService:
     service: ReadsService = request.app.state.reads
     return service
 

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     sender_enabled: bool = True
     batch_max_ops: int = Field(default=200, ge=1, le=2000)
     inflight_window: int = Field(default=4, ge=1, le=64)
+    batch_linger_s: float = Field(default=0.05, ge=0)
     poll_interval_s: float = Field(default=0.02, gt=0)
     idle_poll_s: float = Field(default=0.25, gt=0)
     confirmations: int = Field(default=0, ge=0)

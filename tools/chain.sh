@@ -16,9 +16,14 @@ rpc_up() {
 }
 
 if ! rpc_up; then
-  # Mines each transaction at once unless LEDGER_BLOCK_TIME (seconds) asks for interval mining.
+  # Interval mining (LEDGER_BLOCK_TIME seconds, default 1; 0 = mine each transaction at once).
+  # Interval mining is also what keeps transactions sent concurrently from sitting unmined:
+  # anvil's automine can leave a pending transaction behind until the next one arrives.
+  BLOCK_TIME="${LEDGER_BLOCK_TIME:-1}"
+  MINING=(--block-time "$BLOCK_TIME")
+  [ "$BLOCK_TIME" = 0 ] && MINING=()
   nohup anvil --port "$PORT" --chain-id 31337 --state "$DATA/chain-state.json" --state-interval 5 \
-    --gas-limit 60000000 --block-base-fee-per-gas 0 ${LEDGER_BLOCK_TIME:+--block-time "$LEDGER_BLOCK_TIME"} \
+    --gas-limit 60000000 --block-base-fee-per-gas 0 "${MINING[@]}" \
     --silent > "$DATA/anvil.log" 2>&1 &
   echo $! > "$DATA/anvil.pid"
   for _ in $(seq 1 100); do rpc_up && break; sleep 0.1; done

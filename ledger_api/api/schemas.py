@@ -11,11 +11,11 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from eth_utils.address import is_checksum_address, to_checksum_address
 from eth_utils.crypto import keccak
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
+from ledger_api.chain.abi import checksum
 from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -29,11 +29,12 @@ def checksum_address(value: Any) -> str:
     if not isinstance(value, str) or not _HEX40.match(value):
         raise PydanticCustomError("invalid_address", "not a 0x address with 40 hex digits")
     body = value[2:]
-    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+    normalized = checksum(value)
+    if body != body.lower() and body != body.upper() and normalized != value:
         raise PydanticCustomError("invalid_address", "the address's EIP-55 checksum is wrong")
     if value.lower() == ZERO_ADDRESS:
         raise PydanticCustomError("invalid_address", "the zero address is not a member")
-    return to_checksum_address(value)
+    return normalized
 
 
 def _amount(value: Any) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -19,6 +20,27 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 Abi = Sequence[Mapping[str, Any]]
+
+_WORD_TYPE = re.compile(r"^(?:u?int\d*|address|bool|bytes(?:[1-9]|[12]\d|3[0-2]))$")
+
+
+@lru_cache(maxsize=1 << 16)
+def checksum(address: str) -> str:
+    """EIP-55 form of a 0x address (cached: members and brands recur)."""
+    return str(to_checksum_address(address.lower()))
+
+
+def _decode_word(kind: str, word: bytes) -> Any:
+    """One static ABI word, as eth_abi would decode it, without its per-call overhead."""
+    if kind == "address":
+        return checksum("0x" + word[12:].hex())
+    if kind == "bool":
+        return word[-1] != 0
+    if kind.startswith("uint"):
+        return int.from_bytes(word, "big")
+    if kind.startswith("int"):
+        return int.from_bytes(word, "big", signed=True)
+    return bytes(word[: int(kind[5:])])
 
 
 def abi_type(param: Mapping[str, Any]) -> str:
@@ -171,6 +193,7 @@ class _EventSpec:
     indexed: tuple[tuple[str, str], ...]
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
+    static_data: bool  # every data field is one ABI word: decoded by slicing
 
 
 class EventRegistry:
@@ -192,6 +215,9 @@ class EventRegistry:
                     indexed=tuple((str(p["name"]), abi_type(p)) for p in inputs if p["indexed"]),
                     data_names=tuple(str(p["name"]) for p in inputs if not p["indexed"]),
                     data_types=tuple(abi_type(p) for p in inputs if not p["indexed"]),
+                    static_data=all(
+                        _WORD_TYPE.match(abi_type(p)) for p in inputs if not p["indexed"]
+                    ),
                 )
                 self._specs[(to_checksum_address(address), topic)] = spec
                 self.topics[f"{contract}.{spec.name}"] = topic
@@ -202,13 +228,17 @@ class EventRegistry:
     def decode(self, log: Log) -> Event | None:
         if not log.topics:
             return None
-        spec = self._specs.get((to_checksum_address(log.address), log.topics[0]))
+        spec = self._specs.get((checksum(log.address), log.topics[0]))
         if spec is None:
             return None
         args: dict[str, Any] = {}
         for (name, kind), topic in zip(spec.indexed, log.topics[1:], strict=True):
-            (args[name],) = abi_decode([kind], topic)
-        if spec.data_types:
+            args[name] = _decode_word(kind, topic) if _WORD_TYPE.match(kind) else topic
+        if spec.static_data:
+            data = log.data
+            for i, (name, kind) in enumerate(zip(spec.data_names, spec.data_types, strict=True)):
+                args[name] = _decode_word(kind, data[32 * i : 32 * i + 32])
+        elif spec.data_types:
             for name, value in zip(
                 spec.data_names, abi_decode(spec.data_types, log.data), strict=True
             ):

@@ -10,6 +10,12 @@ from ledger_api.chain.manifest import ALLIANCE_BADGES, MEMBERSHIP_BADGE, Manifes
 from ledger_api.domain import EarnRule
 from ledger_api.errors import NotSupported
 
+EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -68,7 +74,22 @@ class Contracts:
         return Call(self.ledger_address, self.ledger[function].encode(*args))
 
     def earn_batch(self, ops: Sequence[EarnOpArgs]) -> Call:
-        return self._ledger("earnBatch", [op.as_tuple() for op in ops])
+        codec = self.ledger["earnBatch"]
+        if codec.input_types != (EARN_OP_ARRAY,):
+            return self._ledger("earnBatch", [op.as_tuple() for op in ops])
+        # A dynamic array of static 6-word tuples, encoded directly: the generic ABI encoder
+        # costs more than the rest of a 200-operation batch together.
+        parts = [codec.selector, _word(32), _word(len(ops))]
+        for op in ops:
+            parts += (
+                _word(op.op_id),
+                bytes(12) + bytes.fromhex(op.member[2:]),
+                _word(op.kind),
+                _word(op.multiplier_pct),
+                _word(op.amount_cents),
+                op.order_ref.rjust(32, b"\0")[:32],
+            )
+        return Call(self.ledger_address, b"".join(parts))
 
     def gift_with_sig(
         self,

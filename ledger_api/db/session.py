@@ -2,12 +2,16 @@
 
 SQLite write transactions start with ``BEGIN IMMEDIATE`` so that two writers
 never deadlock upgrading a read lock; reads use a second engine with plain
-deferred transactions so they never wait for a writer (WAL).
+deferred transactions so they never wait for a writer (WAL). Writers of one
+process also queue on an in-process lock: a thread waiting for SQLite's own
+lock sleeps in its busy handler (milliseconds at a time), one waiting for the
+mutex wakes the moment the previous transaction ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,13 +67,16 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
             self.read_engine = self.engine
+        self._write_lock: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        )
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one read-write transaction, committed on success."""
-        with self._write() as session, session.begin():
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     @contextlib.contextmanager

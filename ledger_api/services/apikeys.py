@@ -89,17 +89,27 @@ class ApiKeys:
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, plaintext: str | None) -> Principal:
+    def cached(self, plaintext: str | None) -> Principal | None:
+        """The caller from memory (settings admin key, or a key verified moments ago)."""
         if not plaintext:
             raise Unauthorized()
         digest = hash_key(plaintext)
         if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
             return Principal(key_prefix="settings", is_admin=True)
-        now = time.monotonic()
         with self._lock:
             cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        return None
+
+    def authenticate(self, plaintext: str | None) -> Principal:
+        """The caller; reads the database unless the key was verified moments ago."""
+        known = self.cached(plaintext)
+        if known is not None:
+            return known
+        assert plaintext is not None
+        digest = hash_key(plaintext)
+        now = time.monotonic()
         principal = self._lookup(plaintext, digest)
         with self._lock:
             self._cache[digest] = (now + self._cache_s, principal)

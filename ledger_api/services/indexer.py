@@ -18,19 +18,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from eth_utils.address import to_checksum_address
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ledger_api.chain.abi import Event, Log
+from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
 from ledger_api.db.models import (
     INDEX_TABLES,
+    Base,
     Brand,
     IdxBadgeBalance,
     IdxBadgeType,
@@ -57,60 +61,206 @@ CURSOR_ID = 1
 CHARITY_POOL = "charity_pool"
 
 
+@dataclass(slots=True)
+class _Member:
+    tier: int = 0
+    quarter: int = 0
+    spend_cents: int = 0
+    orders: int = 0
+    engagements: int = 0
+    grace_until_month: int = 0
+    badge_tier: int | None = None
+
+
+@dataclass(slots=True)
+class _Brand:
+    value_micro_usd: int = 0
+    suspended: bool = False
+    issued: int = 0
+    redeemed: int = 0
+
+
+def upsert(
+    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, many rows at once (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(table)
+    columns = [c for c in rows[0] if c not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+    )
+    session.execute(statement, list(rows))
+
+
 class Projector:
-    """Applies decoded events to the index within one session (one chunk)."""
+    """Applies decoded events to the index within one session (one chunk).
+
+    State is read in bulk (`preload`), changed in memory by the event handlers, and
+    written back in bulk (`flush`): a chunk of thousands of events costs a handful of
+    statements.
+    """
 
     def __init__(self, session: Session, amounts_cents: dict[tuple[int, int], int]) -> None:
         self.session = session
         self._amounts_cents = amounts_cents
-        self._lots: dict[tuple[str, int], dict[int, IdxLot]] = {}
-        self._members: dict[str, IdxMember] = {}
-        self._brands: dict[int, IdxBrand] = {}
+        self._lots: dict[tuple[str, int], dict[int, int]] = {}
+        self._dirty_lots: set[tuple[str, int, int]] = set()
+        self._members: dict[str, _Member] = {}
+        self._dirty_members: set[str] = set()
+        self._brands: dict[int, _Brand] = {}
+        self._dirty_brands: set[int] = set()
+        self._positions: dict[tuple[int, int], int] = {}
+        self._badges: dict[tuple[str, int], int] = {}
+        self._history: list[dict[str, Any]] = []
         meta = session.get(IdxMeta, CHARITY_POOL)
         self.charity_pool = meta.value if meta else None
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
-            ("AllianceLedger", "Transfer"): self._points_transfer,
-            ("AllianceLedger", "PointsEarned"): self._points_earned,
-            ("AllianceLedger", "TierUpgraded"): self._tier_upgraded,
-            ("AllianceLedger", "TierRetained"): self._tier_retained,
-            ("AllianceLedger", "TierDowngraded"): self._tier_downgraded,
-            ("AllianceLedger", "TierRuleChanged"): self._tier_rule_changed,
-            ("AllianceLedger", "BrandOnboarded"): self._brand_onboarded,
-            ("AllianceLedger", "PointsRedeemed"): self._points_redeemed,
-            ("AllianceLedger", "PositionSettled"): self._position_settled,
-            ("AllianceLedger", "TierDowngradeWarned"): self._tier_downgrade_warned,
-            ("AllianceLedger", "BrandSuspensionChanged"): self._brand_suspension_changed,
-            ("AllianceLedger", "PointValueChanged"): self._point_value_changed,
-            ("AllianceLedger", "CharityPoolChanged"): self._charity_pool_changed,
-            ("MembershipBadge", "TierBadgeUpdated"): self._tier_badge_updated,
-            ("AllianceBadges", "BadgeDefined"): self._badge_defined,
-            ("AllianceBadges", "URI"): self._badge_uri,
-            ("AllianceBadges", "TransferSingle"): self._badge_transfer_single,
-            ("AllianceBadges", "TransferBatch"): self._badge_transfer_batch,
+            (LEDGER, "Transfer"): self._points_transfer,
+            (LEDGER, "PointsEarned"): self._points_earned,
+            (LEDGER, "TierUpgraded"): self._tier_upgraded,
+            (LEDGER, "TierRetained"): self._tier_retained,
+            (LEDGER, "TierDowngradeWarned"): self._tier_downgrade_warned,
+            (LEDGER, "TierDowngraded"): self._tier_downgraded,
+            (LEDGER, "TierRuleChanged"): self._tier_rule_changed,
+            (LEDGER, "BrandOnboarded"): self._brand_onboarded,
+            (LEDGER, "BrandSuspensionChanged"): self._brand_suspension_changed,
+            (LEDGER, "PointValueChanged"): self._point_value_changed,
+            (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
+            (LEDGER, "PointsRedeemed"): self._points_redeemed,
+            (LEDGER, "PositionSettled"): self._position_settled,
+            (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
+            (ALLIANCE_BADGES, "BadgeDefined"): self._badge_defined,
+            (ALLIANCE_BADGES, "URI"): self._badge_uri,
+            (ALLIANCE_BADGES, "TransferSingle"): self._badge_transfer_single,
+            (ALLIANCE_BADGES, "TransferBatch"): self._badge_transfer_batch,
         }
+
+    # ------------------------------------------------------------ bulk load/write
+
+    def preload(self, events: Sequence[Event]) -> None:
+        """Reads, in a few queries, every row the chunk's events will touch."""
+        lot_keys: set[tuple[str, int]] = set()
+        members: set[str] = set()
+        brands: set[int] = set()
+        for event in events:
+            args = event.args
+            if event.contract != LEDGER:
+                continue
+            if event.name == "Transfer":
+                for holder in (args["sender"], args["receiver"]):
+                    if holder != ZERO:
+                        lot_keys.add((holder, int(args["id"])))
+                brands.add(int(args["id"]))
+            elif "member" in args:
+                members.add(args["member"])
+        wanted_lots = [k for k in lot_keys if k not in self._lots]
+        for part in _chunks(wanted_lots, 400):
+            for key in part:
+                self._lots[key] = {}
+            rows = self.session.execute(
+                select(IdxLot.member, IdxLot.brand, IdxLot.month, IdxLot.amount).where(
+                    tuple_(IdxLot.member, IdxLot.brand).in_(part)
+                )
+            )
+            for member, brand, month, amount in rows:
+                self._lots[(member, brand)][month] = amount
+        wanted_members = [m for m in members if m not in self._members]
+        for part in _chunks(wanted_members, 400):
+            for row in self.session.scalars(select(IdxMember).where(IdxMember.member.in_(part))):
+                self._members[row.member] = _Member(
+                    row.tier,
+                    row.quarter,
+                    row.spend_cents,
+                    row.orders,
+                    row.engagements,
+                    row.grace_until_month,
+                    row.badge_tier,
+                )
+        wanted_brands = [b for b in brands if b not in self._brands]
+        if wanted_brands:
+            for account in self.session.scalars(
+                select(IdxBrand).where(IdxBrand.brand.in_(wanted_brands))
+            ):
+                self._brands[account.brand] = _Brand(
+                    account.value_micro_usd, account.suspended, account.issued, account.redeemed
+                )
+
+    def flush(self) -> None:
+        """Writes every change of the chunk."""
+        lots = []
+        for member, brand, month in self._dirty_lots:
+            amount = self._lots[(member, brand)][month]
+            lots.append(
+                {
+                    "member": member,
+                    "brand": brand,
+                    "month": month,
+                    "amount": amount,
+                    "expires_at": lot_expiry(month),
+                }
+            )
+        upsert(self.session, IdxLot, lots, ("member", "brand", "month"))
+        upsert(
+            self.session,
+            IdxMember,
+            [{"member": m, **asdict(self._members[m])} for m in self._dirty_members],
+            ("member",),
+        )
+        upsert(
+            self.session,
+            IdxBrand,
+            [{"brand": b, **asdict(self._brands[b])} for b in self._dirty_brands],
+            ("brand",),
+        )
+        upsert(
+            self.session,
+            IdxPosition,
+            [
+                {"brand_lo": lo, "brand_hi": hi, "amount_micro_usd": v}
+                for (lo, hi), v in self._positions.items()
+            ],
+            ("brand_lo", "brand_hi"),
+        )
+        badges = [
+            {
+                "holder": holder,
+                "token_id": str(token),
+                "type_id": token & ~REDEEMED_FLAG,
+                "redeemed": bool(token & REDEEMED_FLAG),
+                "amount": amount,
+            }
+            for (holder, token), amount in self._badges.items()
+        ]
+        upsert(self.session, IdxBadgeBalance, badges, ("holder", "token_id"))
+        if self._history:
+            self.session.execute(insert(IdxHistory), self._history)
+        self._dirty_lots.clear()
+        self._dirty_members.clear()
+        self._dirty_brands.clear()
+        self._positions.clear()
+        self._badges.clear()
+        self._history = []
 
     # ------------------------------------------------------------------ helpers
 
-    def _lot_map(self, member: str, brand: int) -> dict[int, IdxLot]:
-        key = (member, brand)
-        lots = self._lots.get(key)
+    def _lot_map(self, member: str, brand: int) -> dict[int, int]:
+        lots = self._lots.get((member, brand))
         if lots is None:
-            rows = self.session.scalars(
-                select(IdxLot).where(IdxLot.member == member, IdxLot.brand == brand)
+            rows = self.session.execute(
+                select(IdxLot.month, IdxLot.amount).where(
+                    IdxLot.member == member, IdxLot.brand == brand
+                )
             )
-            lots = self._lots[key] = {lot.month: lot for lot in rows}
+            lots = self._lots[(member, brand)] = {month: amount for month, amount in rows}
         return lots
 
     def credit(self, member: str, brand: int, month: int, amount: int) -> None:
         lots = self._lot_map(member, brand)
-        lot = lots.get(month)
-        if lot is None:
-            lot = IdxLot(
-                member=member, brand=brand, month=month, amount=0, expires_at=lot_expiry(month)
-            )
-            self.session.add(lot)
-            lots[month] = lot
-        lot.amount += amount
+        lots[month] = lots.get(month, 0) + amount
+        self._dirty_lots.add((member, brand, month))
 
     def consume(self, member: str, brand: int, amount: int, month: int) -> list[tuple[int, int]]:
         """Takes `amount` from the oldest live lots; returns (month, taken) pairs."""
@@ -120,66 +270,80 @@ class Projector:
         for lot_month in sorted(m for m in lots if month - 12 <= m <= month):
             if remaining == 0:
                 break
-            lot = lots[lot_month]
-            take = min(lot.amount, remaining)
+            take = min(lots[lot_month], remaining)
             if take:
-                lot.amount -= take
+                lots[lot_month] -= take
                 remaining -= take
                 taken.append((lot_month, take))
+                self._dirty_lots.add((member, brand, lot_month))
         if remaining:
             log.error(
                 "index: %s spent %d more points of brand %d than it holds", member, remaining, brand
             )
         return taken
 
-    def member(self, address: str) -> IdxMember:
+    def member(self, address: str) -> _Member:
         row = self._members.get(address)
         if row is None:
-            row = self.session.get(IdxMember, address)
-            if row is None:
-                row = IdxMember(
-                    member=address,
-                    tier=0,
-                    quarter=0,
-                    spend_cents=0,
-                    orders=0,
-                    engagements=0,
-                    grace_until_month=0,
+            stored = self.session.get(IdxMember, address)
+            row = (
+                _Member()
+                if stored is None
+                else _Member(
+                    stored.tier,
+                    stored.quarter,
+                    stored.spend_cents,
+                    stored.orders,
+                    stored.engagements,
+                    stored.grace_until_month,
+                    stored.badge_tier,
                 )
-                self.session.add(row)
+            )
             self._members[address] = row
+        self._dirty_members.add(address)
         return row
 
-    def brand(self, brand: int) -> IdxBrand:
+    def brand(self, brand: int) -> _Brand:
         row = self._brands.get(brand)
         if row is None:
-            row = self.session.get(IdxBrand, brand)
-            if row is None:
-                row = IdxBrand(
-                    brand=brand, value_micro_usd=0, suspended=False, issued=0, redeemed=0
+            stored = self.session.get(IdxBrand, brand)
+            row = (
+                _Brand()
+                if stored is None
+                else _Brand(
+                    stored.value_micro_usd, stored.suspended, stored.issued, stored.redeemed
                 )
-                self.session.add(row)
+            )
             self._brands[brand] = row
+        self._dirty_brands.add(brand)
         return row
 
     def history(self, event: Event, timestamp: int, **values: Any) -> None:
-        self.session.add(
-            IdxHistory(
-                block_number=event.log.block_number,
-                log_index=event.log.log_index,
-                tx_hash=event.log.tx_hash,
-                timestamp=timestamp,
-                **values,
-            )
+        row = {
+            "counterparty": None,
+            "at_brand": None,
+            "value_micro_usd": None,
+            "op_id": None,
+            "source": None,
+            "order_ref": None,
+            **values,
+        }
+        if row["value_micro_usd"] is not None:
+            row["value_micro_usd"] = str(row["value_micro_usd"])
+        row.update(
+            block_number=event.log.block_number,
+            log_index=event.log.log_index,
+            tx_hash=event.log.tx_hash,
+            timestamp=timestamp,
         )
+        self._history.append(row)
 
     def add_debt(self, debtor: int, creditor: int, value: int) -> None:
         lo, hi = min(debtor, creditor), max(debtor, creditor)
-        row = self.session.get(IdxPosition, (lo, hi))
-        if row is None:
-            row = IdxPosition(brand_lo=lo, brand_hi=hi, amount_micro_usd=0)
-            self.session.add(row)
-        row.amount_micro_usd += value if debtor == lo else -value
+        if (lo, hi) not in self._positions:
+            stored = self.session.get(IdxPosition, (lo, hi))
+            self._positions[(lo, hi)] = stored.amount_micro_usd if stored else 0
+        self._positions[(lo, hi)] += value if debtor == lo else -value
 
     # ------------------------------------------------------------------- events
 
@@ -189,7 +353,7 @@ class Projector:
             handler(event, event.args, timestamp)
 
     def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        sender, receiver = to_checksum_address(a["sender"]), to_checksum_address(a["receiver"])
+        sender, receiver = a["sender"], a["receiver"]
         brand, amount, month = int(a["id"]), int(a["amount"]), month_of(ts)
         if sender == ZERO:
             self.credit(receiver, brand, month, amount)
@@ -221,7 +385,8 @@ class Projector:
             )
 
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        member, brand, kind = to_checksum_address(a["member"]), int(a["brand"]), EarnKind(a["kind"])
+        member, brand, kind = a["member"], int(a["brand"]), EarnKind(a["kind"])
+        op_id = int(a["opId"])
         self.history(
             event,
             ts,
@@ -229,7 +394,7 @@ class Projector:
             brand=brand,
             amount=int(a["points"]),
             kind="earned",
-            op_id=int(a["opId"]),
+            op_id=op_id,
             source=kind.name.lower(),
             order_ref="0x" + bytes(a["orderRef"]).hex(),
         )
@@ -238,14 +403,13 @@ class Projector:
         if status.quarter != quarter:
             status.quarter, status.spend_cents, status.orders, status.engagements = quarter, 0, 0, 0
         if kind is EarnKind.PURCHASE:
-            status.spend_cents += self._amounts_cents.get((brand, int(a["opId"])), 0)
+            status.spend_cents += self._amounts_cents.get((brand, op_id), 0)
             status.orders += 1
         else:
             status.engagements += 1
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        member = to_checksum_address(a["member"])
-        status = self.member(member)
+        status = self.member(a["member"])
         status.tier = int(a["newTier"])
         status.grace_until_month = 0
         gift = int(a["giftPoints"])
@@ -253,7 +417,7 @@ class Projector:
             self.history(
                 event,
                 ts,
-                member=member,
+                member=a["member"],
                 brand=int(a["brand"]),
                 amount=gift,
                 kind="earned",
@@ -261,25 +425,27 @@ class Projector:
             )
 
     def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.member(to_checksum_address(a["member"])).grace_until_month = 0
+        self.member(a["member"]).grace_until_month = 0
 
     def _tier_downgrade_warned(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.member(to_checksum_address(a["member"])).grace_until_month = int(a["graceUntilMonth"])
+        self.member(a["member"]).grace_until_month = int(a["graceUntilMonth"])
 
     def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        status = self.member(to_checksum_address(a["member"]))
+        status = self.member(a["member"])
         status.tier = int(a["newTier"])
         status.grace_until_month = 0
 
     def _tier_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        tier = int(a["tier"])
         spend, orders, engagements = a["rule"]
-        row = self.session.get(IdxTierRule, tier)
-        if row is None:
-            row = IdxTierRule(tier=tier, spend_cents=0, orders=0, engagements=0, gift_points=0)
-            self.session.add(row)
-        row.spend_cents, row.orders, row.engagements = int(spend), int(orders), int(engagements)
-        row.gift_points = int(a["giftPoints"])
+        self.session.merge(
+            IdxTierRule(
+                tier=int(a["tier"]),
+                spend_cents=int(spend),
+                orders=int(orders),
+                engagements=int(engagements),
+                gift_points=int(a["giftPoints"]),
+            )
+        )
 
     def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.brand(int(a["brand"])).value_micro_usd = int(a["valueMicroUsd"])
@@ -291,16 +457,15 @@ class Projector:
         self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
 
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        pool = to_checksum_address(a["pool"])
-        self.charity_pool = pool
-        self.session.merge(IdxMeta(key=CHARITY_POOL, value=pool))
+        self.charity_pool = str(a["pool"])
+        self.session.merge(IdxMeta(key=CHARITY_POOL, value=self.charity_pool))
 
     def _points_redeemed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         brand, at_brand, value = int(a["brand"]), int(a["atBrand"]), int(a["valueMicroUsd"])
         self.history(
             event,
             ts,
-            member=to_checksum_address(a["member"]),
+            member=a["member"],
             brand=brand,
             amount=int(a["amount"]),
             kind="redeemed",
@@ -315,7 +480,7 @@ class Projector:
         self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))
 
     def _tier_badge_updated(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.member(to_checksum_address(a["member"])).badge_tier = int(a["newTier"])
+        self.member(a["member"]).badge_tier = int(a["newTier"])
 
     def _badge_defined(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.session.merge(
@@ -331,6 +496,7 @@ class Projector:
         )
 
     def _badge_uri(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.flush()
         row = self.session.get(IdxBadgeType, int(a["id"]))
         if row is not None:
             row.uri = str(a["value"])
@@ -340,24 +506,22 @@ class Projector:
 
     def _badge_transfer_batch(self, event: Event, a: dict[str, Any], ts: int) -> None:
         for token_id, value in zip(a["ids"], a["values"], strict=True):
-            self._move_badge(a["from"], a["to"], int(token_id), int(value))
+            self._move_badge(checksum(a["from"]), checksum(a["to"]), int(token_id), int(value))
 
     def _move_badge(self, sender: str, receiver: str, token_id: int, value: int) -> None:
         for holder, delta in ((sender, -value), (receiver, value)):
-            holder = to_checksum_address(holder)
             if holder == ZERO:
                 continue
-            row = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
-            if row is None:
-                row = IdxBadgeBalance(
-                    holder=holder,
-                    token_id=str(token_id),
-                    type_id=token_id & ~REDEEMED_FLAG,
-                    redeemed=bool(token_id & REDEEMED_FLAG),
-                    amount=0,
-                )
-                self.session.add(row)
-            row.amount += delta
+            key = (holder, token_id)
+            if key not in self._badges:
+                stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
+                self._badges[key] = stored.amount if stored else 0
+            self._badges[key] += delta
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 class Indexer(threading.Thread):
@@ -402,6 +566,10 @@ class Indexer(threading.Thread):
                 self._halt.wait(backoff.next())
 
     def cursor(self) -> IndexCursor:
+        with self.db.read() as session:
+            cursor = session.get(IndexCursor, CURSOR_ID)
+        if cursor is not None:
+            return cursor
         with self.db.write() as session:
             cursor = session.get(IndexCursor, CURSOR_ID)
             if cursor is None:
@@ -446,11 +614,13 @@ class Indexer(threading.Thread):
             if session.get(IdxMeta, CHARITY_POOL) is None:
                 self._seed_charity_pool(session, chain)
             projector = Projector(session, self._purchase_amounts(session, events))
+            projector.preload(events)
             for event in events:
                 timestamp = event.log.timestamp
                 if timestamp is None:
                     timestamp = stamps[event.log.block_number]
                 projector.apply(event, timestamp)
+            projector.flush()
             row = session.get_one(IndexCursor, CURSOR_ID, with_for_update=True)
             if row.next_block != start:
                 raise RuntimeError("another indexer moved the cursor")
@@ -468,7 +638,7 @@ class Indexer(threading.Thread):
     def _seed_charity_pool(self, session: Session, chain: Chain) -> None:
         call = self.contracts.charity_pool_call()
         (pool,) = self.contracts.ledger["charityPool"].decode(chain.call(call.to, call.data))
-        session.add(IdxMeta(key=CHARITY_POOL, value=to_checksum_address(pool)))
+        session.add(IdxMeta(key=CHARITY_POOL, value=checksum(pool)))
 
     @staticmethod
     def _purchase_amounts(session: Session, events: Sequence[Event]) -> dict[tuple[int, int], int]:

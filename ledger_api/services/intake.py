@@ -20,12 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.models import Brand, IdempotencyRecord, MintCounter, Operation
+from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
 from ledger_api.errors import (
     BrandNotReady,
@@ -102,6 +103,35 @@ class _Batch:
         self.counters: dict[tuple[int, str], MintCounter] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
         self.nonces: set[tuple[str, int]] = set()
+        self.operations: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []
+
+    def prefetch(self, drafts: Sequence[Draft]) -> None:
+        """Reads the stored answers of every key of the group in one query."""
+        keys = list({(d.scope, d.idempotency_key) for d in drafts})
+        for start in range(0, len(keys), 400):
+            rows = self.session.execute(
+                select(
+                    IdempotencyRecord.scope,
+                    IdempotencyRecord.key,
+                    IdempotencyRecord.request_hash,
+                    IdempotencyRecord.response_status,
+                    IdempotencyRecord.response_body,
+                    IdempotencyRecord.operation_uid,
+                ).where(
+                    tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(
+                        keys[start : start + 400]
+                    )
+                )
+            )
+            for scope, key, fingerprint, status, body, uid in rows:
+                self.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
+
+    def write(self) -> None:
+        """Inserts the group's operations and idempotency records, many rows per statement."""
+        if self.operations:
+            self.session.execute(insert(Operation), self.operations)
+            self.session.execute(insert(IdempotencyRecord), self.records)
 
     def brand(self, brand_id: int) -> Brand:
         brand = self.brands.get(brand_id)
@@ -130,9 +160,6 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
-        replay = find_replay(self.session, draft.scope, draft.idempotency_key, draft.request_hash)
-        if replay is not None:
-            return replay
         counter: MintCounter | None = None
         brand: Brand | None = None
         if draft.brand_id is not None:
@@ -157,34 +184,41 @@ class _Batch:
                 raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
             self.nonces.add((draft.member, draft.member_nonce))
         uid = str(uuid.uuid4())
-        op = Operation(
-            uid=uid,
-            brand_id=draft.brand_id,
-            kind=draft.kind.value,
-            status=OpStatus.QUEUED.value,
-            member=draft.member,
-            beneficiary=draft.beneficiary,
-            member_nonce=draft.member_nonce,
-            points=draft.points,
-            payload=draft.payload,
-            attempts=0,
-        )
         extra = dict(draft.extra_body)
+        op_id: int | None = None
         if draft.kind is OpKind.EARN and brand is not None:
-            op.op_id = brand.next_op_id
+            op_id = brand.next_op_id
             brand.next_op_id += 1
-            extra["op_id"] = op.op_id
+            extra["op_id"] = op_id
         body = accepted_body(uid, draft.kind, extra)
-        self.session.add(op)
-        self.session.add(
-            IdempotencyRecord(
-                scope=draft.scope,
-                key=draft.idempotency_key,
-                request_hash=draft.request_hash,
-                operation_uid=uid,
-                response_status=202,
-                response_body=body,
-            )
+        stamp = utcnow()
+        self.operations.append(
+            {
+                "uid": uid,
+                "brand_id": draft.brand_id,
+                "kind": draft.kind.value,
+                "status": OpStatus.QUEUED.value,
+                "op_id": op_id,
+                "member": draft.member,
+                "beneficiary": draft.beneficiary,
+                "member_nonce": draft.member_nonce,
+                "points": draft.points,
+                "payload": draft.payload,
+                "attempts": 0,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+        self.records.append(
+            {
+                "scope": draft.scope,
+                "key": draft.idempotency_key,
+                "request_hash": draft.request_hash,
+                "operation_uid": uid,
+                "response_status": 202,
+                "response_body": body,
+                "created_at": stamp,
+            }
         )
         if counter is not None:
             counter.points += draft.points
@@ -286,11 +320,13 @@ class Intake:
         outcomes: list[Outcome] = []
         with self.db.write() as session:
             batch = _Batch(session, self.default_daily_cap)
+            batch.prefetch(drafts)
             for draft in drafts:
                 try:
                     outcomes.append(batch.accept(draft, now))
                 except LedgerError as error:
                     outcomes.append(error)
+            batch.write()
         return outcomes
 
     def _store_alone(self, draft: Draft, first: Exception) -> Outcome:

@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.contracts import Call, Contracts
@@ -125,6 +125,8 @@ class SignerWorker(threading.Thread):
         self._wake = threading.Event()
         self._halt = threading.Event()
         self._fees: tuple[float, _Fees] | None = None
+        self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
+        self._last_fill = 0.0
         self.healthy = False
         self.last_error: str | None = None
 
@@ -146,13 +148,12 @@ class SignerWorker(threading.Thread):
                 if not reconciled:
                     self.reconcile(chain)
                     reconciled = True
-                busy, waiting = self.step(chain)
+                busy, timeout = self.step(chain)
                 self.healthy = True
                 self.last_error = None
                 backoff.reset()
                 if busy:
                     continue
-                timeout = self.settings.poll_interval_s if waiting else self.settings.idle_poll_s
                 self._wake.wait(timeout)
                 self._wake.clear()
             except (ChainUnavailable, SignerStalled) as exc:
@@ -172,14 +173,18 @@ class SignerWorker(threading.Thread):
 
     # -------------------------------------------------------------------- cycle
 
-    def step(self, chain: Chain) -> tuple[bool, bool]:
-        """One cycle; returns (made progress, has transactions in flight)."""
+    def step(self, chain: Chain) -> tuple[bool, float]:
+        """One cycle; returns (made progress, how long to sleep when it did not)."""
         open_slots = self._open_slots()
-        progressed = self.track(chain, open_slots) if open_slots else False
-        in_flight = len(self._open_slots()) if progressed else len(open_slots)
+        settled = self.track(chain, open_slots) if open_slots else 0
+        in_flight = len(open_slots) - settled
         room = self.settings.inflight_window - in_flight
-        sent = self.fill(chain, room) if room > 0 else 0
-        return progressed or sent > 0, in_flight + sent > 0
+        sent, linger = self.fill(chain, room) if room > 0 else (0, 0.0)
+        if settled or sent:
+            return True, 0.0
+        if linger:
+            return False, linger
+        return False, self.settings.poll_interval_s if in_flight else self.settings.idle_poll_s
 
     def _open_slots(self) -> list[TxSlot]:
         with self.db.read() as session:
@@ -205,10 +210,11 @@ class SignerWorker(threading.Thread):
 
     # -------------------------------------------------------------------- track
 
-    def track(self, chain: Chain, slots: Sequence[TxSlot]) -> bool:
+    def track(self, chain: Chain, slots: Sequence[TxSlot]) -> int:
+        """Follows the open slots; returns how many became final."""
         attempts = self._attempts([s.id for s in slots])
         receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
-        progressed = False
+        settled = 0
         head_number: int | None = None
         for slot in slots:
             mined = next(
@@ -223,11 +229,11 @@ class SignerWorker(threading.Thread):
                     if head_number < mined.block_number + depth:
                         if slot.status != SlotStatus.MINED or slot.block_hash != mined.block_hash:
                             self._mark_mined(slot, mined)
-                            progressed = True
                         continue
                 cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts[slot.id])
                 self.settle(chain, slot, mined, cancelled=cancel)
-                progressed = True
+                self._sent.pop(slot.id, None)
+                settled += 1
             elif slot.status == SlotStatus.MINED:
                 log.warning(
                     "sender %s: nonce %d left the chain (reorg); re-sending",
@@ -235,14 +241,27 @@ class SignerWorker(threading.Thread):
                     slot.nonce,
                 )
                 self._set_slot(slot.id, status=SlotStatus.SIGNED)
-                progressed = self.broadcast(chain, slot, attempts[slot.id][-1]) or progressed
+                self.broadcast(chain, slot, attempts[slot.id][-1])
+            elif slot.status == SlotStatus.SIGNED and slot.id not in self._sent:
+                self.broadcast(chain, slot, attempts[slot.id][-1])
             elif slot.status == SlotStatus.SIGNED:
-                progressed = self.broadcast(chain, slot, attempts[slot.id][-1]) or progressed
+                # sent by this process and not mined at once: record it as pending
+                self._set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
             elif self._stuck(slot):
-                progressed = self.unstick(chain, slot, attempts[slot.id]) or progressed
-        return progressed
+                self.unstick(chain, slot, attempts[slot.id])
+            if slot.status != SlotStatus.SIGNED and self._superseded(slot):
+                settled += 1
+        return settled
+
+    def _superseded(self, slot: TxSlot) -> bool:
+        with self.db.read() as session:
+            status = session.scalar(select(TxSlot.status).where(TxSlot.id == slot.id))
+        return status == SlotStatus.SUPERSEDED
 
     def _stuck(self, slot: TxSlot) -> bool:
+        sent = self._sent.get(slot.id)
+        if sent is not None:
+            return time.monotonic() - sent > self.settings.stuck_after_s
         since = slot.last_broadcast_at or slot.created_at
         return utcnow() - since > timedelta(seconds=self.settings.stuck_after_s)
 
@@ -286,9 +305,9 @@ class SignerWorker(threading.Thread):
             chain.send_raw(attempt.raw)
         except BroadcastRejected as rejected:
             return self._rejected(chain, slot, attempt, rejected)
-        self._set_slot(
-            slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow(), broadcast_error=None
-        )
+        # No write here: a node that mines at once has the receipt by the next cycle; a slot
+        # still open then is recorded as pending (see `track`).
+        self._sent[slot.id] = time.monotonic()
         return True
 
     def _rejected(
@@ -306,7 +325,7 @@ class SignerWorker(threading.Thread):
                 except BroadcastRejected as again:
                     self._set_slot(slot.id, broadcast_error=again.message[:500])
                     raise SignerStalled(f"nonce {slot.nonce}: {again.message}") from again
-                self._set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
+                self._sent[slot.id] = time.monotonic()
                 return True
             case RejectReason.INSUFFICIENT_FUNDS:
                 raise SignerStalled(f"{self.address} needs gas money: {rejected.message}")
@@ -361,7 +380,7 @@ class SignerWorker(threading.Thread):
         else:
             outcomes = {op.id: self._explain_revert(chain, slot, op) for op in ops}
         changed = self._apply_outcomes(
-            slot.id, outcomes, receipt=receipt, status=SlotStatus.CONFIRMED
+            slot.id, ops, outcomes, receipt=receipt, status=SlotStatus.CONFIRMED
         )
         self.hooks.operations_changed(changed)
 
@@ -411,12 +430,35 @@ class SignerWorker(threading.Thread):
     def _apply_outcomes(
         self,
         slot_id: int,
+        ops: Sequence[Operation],
         outcomes: dict[int, Outcome],
         *,
         receipt: Receipt | None,
         status: SlotStatus,
     ) -> list[str]:
-        changed: list[str] = []
+        """Settles the slot and each of its operations in one transaction (bulk update)."""
+        now = utcnow()
+        updates: list[dict[str, Any]] = []
+        for op in ops:
+            outcome = outcomes[op.id]
+            requeue = outcome.verdict is Verdict.REQUEUE
+            updates.append(
+                {
+                    "id": op.id,
+                    "status": OpStatus.QUEUED
+                    if requeue
+                    else OpStatus.CONFIRMED
+                    if outcome.verdict is Verdict.CONFIRMED
+                    else OpStatus.FAILED,
+                    "slot_id": None if requeue else slot_id,
+                    "tx_hash": receipt.tx_hash if receipt and not requeue else None,
+                    "block_number": receipt.block_number if receipt and not requeue else None,
+                    "result": (outcome.result or None) if not requeue else None,
+                    "error_code": outcome.code,
+                    "error_message": outcome.message,
+                    "updated_at": now,
+                }
+            )
         with self.db.write() as session:
             slot = session.get_one(TxSlot, slot_id)
             slot.status = status
@@ -426,30 +468,13 @@ class SignerWorker(threading.Thread):
                 slot.block_hash = receipt.block_hash
                 slot.receipt_status = receipt.status
                 slot.gas_used = receipt.gas_used
-            ops = session.scalars(
-                select(Operation).where(Operation.id.in_(list(outcomes))).with_for_update()
-            )
+            if updates:
+                session.execute(update(Operation), updates)
             for op in ops:
                 outcome = outcomes[op.id]
-                if outcome.verdict is Verdict.REQUEUE:
-                    op.status = OpStatus.QUEUED
-                    op.slot_id = None
-                    op.tx_hash = None
-                else:
-                    op.status = (
-                        OpStatus.CONFIRMED
-                        if outcome.verdict is Verdict.CONFIRMED
-                        else OpStatus.FAILED
-                    )
-                    op.result = outcome.result or None
-                    op.error_code = outcome.code
-                    op.error_message = outcome.message
-                    if receipt is not None:
-                        op.tx_hash = receipt.tx_hash
-                        op.block_number = receipt.block_number
+                if OpKind(op.kind).admin and outcome.verdict is not Verdict.REQUEUE:
                     self._side_effects(session, op, outcome)
-                changed.append(op.uid)
-        return changed
+        return [op.uid for op in ops]
 
     def _side_effects(self, session: Session, op: Operation, outcome: Outcome) -> None:
         """Local state that follows an admin operation's outcome."""
@@ -475,20 +500,32 @@ class SignerWorker(threading.Thread):
             ops = list(session.scalars(select(Operation).where(Operation.slot_id == slot.id)))
         outcomes = self._requeue_outcomes(chain, ops)
         changed = self._apply_outcomes(
-            slot.id, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
+            slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
         )
         self.hooks.operations_changed(changed)
 
     # --------------------------------------------------------------------- fill
 
-    def fill(self, chain: Chain, room: int) -> int:
-        """Sends up to `room` new transactions; returns how many."""
+    def fill(self, chain: Chain, room: int) -> tuple[int, float]:
+        """Sends up to `room` new transactions; returns (how many, seconds to linger).
+
+        Under load the sender lingers up to `batch_linger_s` after its previous transaction
+        while a batch is not full, so that concurrent operations share a transaction; an
+        operation arriving after a quiet period goes out at once.
+        """
         groups = self._next_groups(room)
+        if not groups:
+            return 0, 0.0
+        linger = self._last_fill + self.settings.batch_linger_s - time.monotonic()
+        full = len(groups) > 1 or len(groups[0]) >= self.settings.batch_max_ops
+        if linger > 0 and not full:
+            return 0, linger
+        self._last_fill = time.monotonic()
         sent = 0
         for ops in groups:
             if self._send_group(chain, ops):
                 sent += 1
-        return sent
+        return sent, 0.0
 
     def _next_groups(self, room: int) -> list[list[Operation]]:
         limit = self.settings.batch_max_ops * room + 64
@@ -609,14 +646,12 @@ class SignerWorker(threading.Thread):
         """Allocates the nonce, signs, and stores slot + raw transaction in one commit."""
         with self.db.write() as session:
             signer = session.get_one(Signer, self.signer_id, with_for_update=True)
-            live = list(
+            live = set(
                 session.scalars(
-                    select(Operation)
-                    .where(
+                    select(Operation.id).where(
                         Operation.id.in_([op.id for op in ops]),
                         Operation.status == OpStatus.QUEUED,
                     )
-                    .with_for_update()
                 )
             )
             if len(live) != len(ops):
@@ -654,11 +689,21 @@ class SignerWorker(threading.Thread):
                 priority_fee_wei=fees.priority_fee_wei,
             )
             session.add(attempt)
-            for op in live:
-                op.status = OpStatus.SUBMITTED
-                op.slot_id = slot.id
-                op.tx_hash = signed.tx_hash
-                op.attempts += 1
+            now = utcnow()
+            session.execute(
+                update(Operation),
+                [
+                    {
+                        "id": op.id,
+                        "status": OpStatus.SUBMITTED,
+                        "slot_id": slot.id,
+                        "tx_hash": signed.tx_hash,
+                        "attempts": op.attempts + 1,
+                        "updated_at": now,
+                    }
+                    for op in ops
+                ],
+            )
             signer.next_nonce = nonce + 1
         return slot, attempt
 

@@ -8,14 +8,14 @@ travels alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger_api.chain.abi import Event
+from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.errors import error_code
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
@@ -132,8 +132,15 @@ class Outcome:
     message: str | None = None
 
 
-def _events(contracts: Contracts, receipt: Receipt) -> list[Event]:
-    decoded = (contracts.events.decode(log) for log in receipt.logs)
+def _events(
+    contracts: Contracts, receipt: Receipt, names: Sequence[str] | None = None
+) -> list[Event]:
+    """The receipt's decoded events (only the ledger's `names`, when given)."""
+    logs: Iterable[Log] = receipt.logs
+    if names is not None:
+        topics = {contracts.events.topic(LEDGER, name) for name in names}
+        logs = (lg for lg in logs if lg.topics and lg.topics[0] in topics)
+    decoded = (contracts.events.decode(lg) for lg in logs)
     return [e for e in decoded if e is not None]
 
 
@@ -144,7 +151,7 @@ def earn_outcomes(
     earned: dict[int, dict[str, Any]] = {}
     skipped: dict[int, bytes] = {}
     upgrades: dict[str, dict[str, Any]] = {}
-    for event in _events(contracts, receipt):
+    for event in _events(contracts, receipt, ("PointsEarned", "OperationSkipped", "TierUpgraded")):
         if event.contract != LEDGER:
             continue
         if event.name == "PointsEarned":
@@ -152,7 +159,7 @@ def earn_outcomes(
         elif event.name == "OperationSkipped":
             skipped[event.args["opId"]] = event.args["reason"]
         elif event.name == "TierUpgraded":
-            upgrades[to_checksum_address(event.args["member"])] = {
+            upgrades[event.args["member"]] = {
                 "tier_upgraded_to": event.args["newTier"],
                 "tier_gift_points": event.args["giftPoints"],
             }

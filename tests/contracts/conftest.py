@@ -21,14 +21,16 @@ Time: lots are bucketed by UTC calendar month, so the ``clock`` fixture converts
 month indexes (months since 1970-01, as ``Calendar.monthOf``) and travels anvil's clock to exact
 seconds. "Now" is always the latest block's timestamp (what a view call sees), never the wall clock.
 
-Reverts: ``expect_revert(contract, "ErrorName", *args)`` expects exactly that custom error with
-exactly those arguments (see its docstring).
+Reverts: ``with errors.expect(contract, "ErrorName", *args):`` expects exactly that custom error
+with exactly those arguments (see ``expect_revert``); ``events.one(tx, name)`` gives an event as a
+plain dict and ``to_plain`` turns brownie return values into comparable tuples.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 from contextlib import contextmanager
 from types import SimpleNamespace
 
@@ -39,6 +41,7 @@ from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
+from web3.middleware import Web3Middleware
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD
 
@@ -52,7 +55,9 @@ BRANDS = {
     "C": (REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD, "Brand C Points", "CPT"),
 }
 
-MEMBER_KEYS = {name: keccak(text=f"alliance-test-member-{name}").hex() for name in ("alice", "bob", "carol")}
+MEMBER_KEYS = {
+    name: keccak(text=f"alliance-test-member-{name}").hex() for name in ("alice", "bob", "carol")
+}
 
 
 def pytest_configure(config):
@@ -65,6 +70,39 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def isolate(fn_isolation):
     """Every test starts from the chain state the module-scoped fixtures left."""
+
+
+class _WaitForReceipt(Web3Middleware):
+    """Returns from a transaction send only once anvil has its receipt.
+
+    Anvil counts a sent transaction in the sender's nonce a moment before its receipt exists;
+    brownie 1.22's confirmation thread reads the nonce, then the receipt, and in that window
+    takes the transaction for dropped ("Tx dropped without known replacement", about one
+    transaction in 1,500 here). Waiting for the receipt closes the window.
+    """
+
+    SENDS = ("eth_sendTransaction", "eth_sendRawTransaction")
+
+    def wrap_make_request(self, make_request):
+        def middleware(method, params):
+            response = make_request(method, params)
+            txid = response.get("result") if method in self.SENDS else None
+            deadline = time.monotonic() + 10
+            while txid and time.monotonic() < deadline:
+                if make_request("eth_getTransactionReceipt", [txid]).get("result"):
+                    break
+                time.sleep(0.002)
+            return response
+
+        return middleware
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wait_for_receipts():
+    name = "alliance_wait_for_receipt"
+    web3.middleware_onion.add(_WaitForReceipt, name=name)
+    yield
+    web3.middleware_onion.remove(name)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,7 +120,9 @@ def _error_abi(contract, name, arg_count):
         for item in contract.abi
         if item["type"] == "error" and item["name"] == name and len(item["inputs"]) == arg_count
     ]
-    assert len(matches) == 1, f"{name} with {arg_count} arguments is not an error of {contract._name}"
+    assert len(matches) == 1, (
+        f"{name} with {arg_count} arguments is not an error of {contract._name}"
+    )
     return matches[0]
 
 
@@ -186,13 +226,13 @@ def events():
 
 def month_of(timestamp):
     """Months since January 1970 (``Calendar.monthOf``)."""
-    d = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
+    d = dt.datetime.fromtimestamp(timestamp, dt.UTC)
     return (d.year - 1970) * 12 + d.month - 1
 
 
 def month_start(month):
     """The first second of month index ``month`` (``Calendar.monthStart``)."""
-    return int(dt.datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC).timestamp())
 
 
 def _rpc(method, params):
@@ -427,7 +467,9 @@ class Earner:
         amount = cents if kind == "purchase" else 0
         return (op_id, _abi_value(member), EARN_KINDS.index(kind), mult, amount, ref)
 
-    def __call__(self, signer, member, kind="purchase", cents=10_000, mult=100, op_id=None, ref=None):
+    def __call__(
+        self, signer, member, kind="purchase", cents=10_000, mult=100, op_id=None, ref=None
+    ):
         return self.ledger.earn(self.op(member, kind, cents, mult, op_id, ref), {"from": signer})
 
     def batch(self, signer, ops):
@@ -509,10 +551,23 @@ class MemberSigner:
             "nonce": nonce,
             "deadline": deadline,
         }
-        sig = self.sign("Gift", GIFT_FIELDS, message, key or member.private_key, self.domain(**domain))
+        sig = self.sign(
+            "Gift", GIFT_FIELDS, message, key or member.private_key, self.domain(**domain)
+        )
         return tuple(message.values()), sig
 
-    def redeem(self, member, brand, at_brand, amount, ref=None, nonce=None, deadline=None, key=None, **domain):
+    def redeem(
+        self,
+        member,
+        brand,
+        at_brand,
+        amount,
+        ref=None,
+        nonce=None,
+        deadline=None,
+        key=None,
+        **domain,
+    ):
         """-> (Redeem tuple, signature) signed with ``key`` (default: the member's own key)."""
         nonce, deadline = self._defaults(member, nonce, deadline)
         message = {
@@ -524,7 +579,9 @@ class MemberSigner:
             "nonce": nonce,
             "deadline": deadline,
         }
-        sig = self.sign("Redeem", REDEEM_FIELDS, message, key or member.private_key, self.domain(**domain))
+        sig = self.sign(
+            "Redeem", REDEEM_FIELDS, message, key or member.private_key, self.domain(**domain)
+        )
         return tuple(message.values()), sig
 
 

@@ -120,7 +120,7 @@ def test_lots_follow_the_ledger_and_points_are_conserved(
             else:
                 projector.apply(transfer(a, ZERO, brand, amount, now), now)
                 burned[brand] += amount
-        session.flush()
+        projector.flush()
         for brand in (1, 2):
             total = session.scalar(
                 select(func.coalesce(func.sum(IdxLot.amount), 0)).where(IdxLot.brand == brand)
@@ -163,7 +163,7 @@ def test_settlement_positions_sum_to_zero(db: Database, flows: list[tuple[int, i
             projector.add_debt(debtor, creditor, value)
             owed[debtor] += value
             owed[creditor] -= value
-        session.flush()
+        projector.flush()
         net: dict[int, int] = defaultdict(int)
         for row in session.scalars(select(IdxPosition)):
             net[row.brand_lo] += row.amount_micro_usd

@@ -15,7 +15,9 @@ def _earned(events, tx):
     return [(e["member"], e["opId"], e["points"]) for e in events.all(tx, "PointsEarned")]
 
 
-def test_batch_applies_every_valid_operation(ledger, earn, signer_a, alice, bob, carol, brand_a, events, to_plain):
+def test_batch_applies_every_valid_operation(
+    ledger, earn, signer_a, alice, bob, carol, brand_a, events, to_plain
+):
     ops = [
         earn.op(alice, cents=10_000, op_id=1),
         earn.op(bob, "review", op_id=2),
@@ -41,14 +43,14 @@ def test_empty_batch_applies_nothing(ledger, earn, signer_a, brand_a, to_plain):
 @pytest.mark.parametrize(
     "bad_op, error",
     [
-        (dict(op_id=900), "LedgerOperationUsed"),  # used by an earlier call
-        (dict(op_id=11), "LedgerOperationUsed"),  # repeats the batch's first op
-        (dict(member=ZERO_ADDRESS), "LedgerInvalidMember"),
-        (dict(mult=0), "LedgerInvalidMultiplier"),
-        (dict(mult=1_001), "LedgerInvalidMultiplier"),
-        (dict(cents=0), "LedgerInvalidAmount"),
-        (dict(cents=MAX_AMOUNT + 1), "LedgerInvalidAmount"),
-        (dict(cents=5), "LedgerZeroPoints"),
+        ({"op_id": 900}, "LedgerOperationUsed"),  # used by an earlier call
+        ({"op_id": 11}, "LedgerOperationUsed"),  # repeats the batch's first op
+        ({"member": ZERO_ADDRESS}, "LedgerInvalidMember"),
+        ({"mult": 0}, "LedgerInvalidMultiplier"),
+        ({"mult": 1_001}, "LedgerInvalidMultiplier"),
+        ({"cents": 0}, "LedgerInvalidAmount"),
+        ({"cents": MAX_AMOUNT + 1}, "LedgerInvalidAmount"),
+        ({"cents": 5}, "LedgerZeroPoints"),
     ],
 )
 def test_batch_with_a_failing_operation_in_the_middle_applies_its_neighbours(
@@ -80,7 +82,9 @@ def test_operation_id_reused_across_batches_is_skipped_not_reverted(
     ledger, earn, signer_a, alice, brand_a, errors, events
 ):
     earn.batch(signer_a, [earn.op(alice, cents=10_000, op_id=500)])
-    tx = earn.batch(signer_a, [earn.op(alice, cents=10_000, op_id=500), earn.op(alice, "review", op_id=501)])
+    tx = earn.batch(
+        signer_a, [earn.op(alice, cents=10_000, op_id=500), earn.op(alice, "review", op_id=501)]
+    )
 
     used = "0x" + errors.selector(ledger, "LedgerOperationUsed").hex()
     assert tx.return_value == 1
@@ -88,7 +92,9 @@ def test_operation_id_reused_across_batches_is_skipped_not_reverted(
     assert ledger.balanceOf(alice, brand_a) == 1_005
 
 
-def test_batch_tracks_operation_ids_across_bitmap_words(ledger, earn, signer_a, alice, brand_a, errors, events):
+def test_batch_tracks_operation_ids_across_bitmap_words(
+    ledger, earn, signer_a, alice, brand_a, errors, events
+):
     ids = [3, 300, 4, 2**40, 300, 3, 70_000, 2**40 + 1, 4]
     tx = earn.batch(signer_a, [earn.op(alice, "review", op_id=i) for i in ids])
 
@@ -105,7 +111,9 @@ def test_batch_tracks_operation_ids_across_bitmap_words(ledger, earn, signer_a, 
     assert again.return_value == 0
 
 
-def test_batch_where_every_operation_fails_changes_nothing(ledger, earn, signer_a, alice, brand_a, events, to_plain):
+def test_batch_where_every_operation_fails_changes_nothing(
+    ledger, earn, signer_a, alice, brand_a, events, to_plain
+):
     tx = earn.batch(signer_a, [earn.op(alice, mult=0, op_id=40), earn.op(ZERO_ADDRESS, op_id=41)])
 
     assert tx.return_value == 0
@@ -124,7 +132,11 @@ def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selecto
 
     suspended = "0x" + errors.selector(ledger, "LedgerBrandSuspended").hex()
     assert tx.return_value == 0
-    assert _skipped(events, tx) == [(brand_a, 60, suspended), (brand_a, 61, suspended), (brand_a, 62, suspended)]
+    assert _skipped(events, tx) == [
+        (brand_a, 60, suspended),
+        (brand_a, 61, suspended),
+        (brand_a, 62, suspended),
+    ]
     assert "PointsEarned" not in tx.events
     assert ledger.balanceOf(alice, brand_a) == 0
     assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
@@ -143,12 +155,20 @@ def test_batch_upgrades_a_tier_mid_batch_and_credits_the_gift(
     ledger, membership_badge, earn, signer_a, alice, brand_a, events
 ):
     # Silver needs 500 USD, 3 orders and 2 engagements in the quarter (DEFAULT_TIER_RULES)
-    ops = [earn.op(alice, cents=20_000) for _ in range(3)] + [earn.op(alice, "review") for _ in range(3)]
+    ops = [earn.op(alice, cents=20_000) for _ in range(3)] + [
+        earn.op(alice, "review") for _ in range(3)
+    ]
 
     tx = earn.batch(signer_a, ops)
 
     upgrade = events.one(tx, "TierUpgraded")
-    assert upgrade == {"member": alice, "previousTier": 0, "newTier": 1, "brand": brand_a, "giftPoints": 500}
+    assert upgrade == {
+        "member": alice,
+        "previousTier": 0,
+        "newTier": 1,
+        "brand": brand_a,
+        "giftPoints": 500,
+    }
     minted = [e["amount"] for e in events.all(tx, "Transfer", ledger)]
     assert minted == [2_000, 2_000, 2_000, 5, 5 + 500, 5]  # the gift rides on the op that qualified
     assert ledger.balanceOf(alice, brand_a) == 6_000 + 15 + 500

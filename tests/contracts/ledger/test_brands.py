@@ -11,14 +11,20 @@ NEW_RULE = (7, 4, 2, 1, 9)
 # ------------------------------------------------------------------------------------ onboarding
 
 
-def test_onboard_brand_records_signer_value_rule_and_token_metadata(ledger, admin, outsider, events):
+def test_onboard_brand_records_signer_value_rule_and_token_metadata(
+    ledger, admin, outsider, events
+):
     tx = ledger.onboardBrand(outsider, 25_000, NEW_RULE, "Brand D Points", "DPT", {"from": admin})
 
     assert tx.return_value == 4
     ev = events.one(tx, "BrandOnboarded")
     assert ev["brand"] == 4 and ev["signer"] == outsider and ev["valueMicroUsd"] == 25_000
     assert tuple(ev["rule"]) == NEW_RULE
-    assert events.one(tx, "BrandSignerChanged") == {"brand": 4, "signer": outsider, "authorized": True}
+    assert events.one(tx, "BrandSignerChanged") == {
+        "brand": 4,
+        "signer": outsider,
+        "authorized": True,
+    }
     exists, suspended, rule, value = ledger.brandInfo(4)
     assert (exists, suspended, tuple(rule), value) == (True, False, NEW_RULE, 25_000)
     assert ledger.brandCount() == 4
@@ -67,7 +73,9 @@ def test_ledger_supports_erc6909_erc165_and_access_control_interfaces(ledger):
 
 
 ADMIN_CALLS = {
-    "onboardBrand": lambda ledger, who: ledger.onboardBrand(who, 10_000, NEW_RULE, "X", "X", {"from": who}),
+    "onboardBrand": lambda ledger, who: ledger.onboardBrand(
+        who, 10_000, NEW_RULE, "X", "X", {"from": who}
+    ),
     "setBrandSigner": lambda ledger, who: ledger.setBrandSigner(1, who, False, {"from": who}),
     "setBrandSuspended": lambda ledger, who: ledger.setBrandSuspended(1, True, {"from": who}),
     "setPointValue": lambda ledger, who: ledger.setPointValue(1, 1, {"from": who}),
@@ -81,7 +89,9 @@ ADMIN_CALLS = {
 
 @pytest.mark.parametrize("function", ADMIN_CALLS)
 @pytest.mark.parametrize("caller", ["signer_a", "outsider", "alice"])
-def test_admin_functions_revert_for_everyone_but_the_admin(ledger, function, caller, request, errors):
+def test_admin_functions_revert_for_everyone_but_the_admin(
+    ledger, function, caller, request, errors
+):
     who = request.getfixturevalue(caller)
     with errors.expect(ledger, "AccessControlUnauthorizedAccount", who, ADMIN_ROLE):
         ADMIN_CALLS[function](ledger, who)
@@ -98,10 +108,15 @@ def test_record_settlement_is_only_for_the_settlement_vault(ledger, admin, signe
 
 
 def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
-    ledger, admin, earn, signer_a, alice, brand_a, brand_b, events):
+    ledger, admin, earn, signer_a, alice, brand_a, brand_b, events
+):
     earn(signer_a, alice, cents=10_000)  # 1,000 A points
     ledger.redeem(brand_a, brand_b, 100, b"\x01" * 32, {"from": alice})  # at 10,000 micro-USD each
-    balance, lots, account = ledger.balanceOf(alice, brand_a), ledger.lotsOf(alice, brand_a), ledger.brandAccount(brand_a)
+    balance, lots, account = (
+        ledger.balanceOf(alice, brand_a),
+        ledger.lotsOf(alice, brand_a),
+        ledger.brandAccount(brand_a),
+    )
     position = ledger.position(brand_a, brand_b)
     assert balance == 900 and position == 1_000_000
 
@@ -175,7 +190,9 @@ def test_brand_sets_its_own_earn_rule(ledger, earn, signer_a, alice, brand_a, ev
     assert earn(signer_a, alice, cents=10_000).return_value == 700
 
 
-def test_brand_cannot_withdraw_another_brands_vault_deposit(vault, usd, signer_a, signer_b, brand_a, errors):
+def test_brand_cannot_withdraw_another_brands_vault_deposit(
+    vault, usd, signer_a, signer_b, brand_a, errors
+):
     usd.mint(signer_a, 5_000_000, {"from": signer_a})
     usd.approve(vault, 5_000_000, {"from": signer_a})
     vault.deposit(brand_a, 5_000_000, {"from": signer_a})
@@ -213,9 +230,15 @@ def test_brand_key_cannot_debit_a_members_points(ledger, earn, signer_a, alice, 
     assert ledger.balanceOf(alice, brand_a) == 1_000
 
 
-def test_revoked_key_can_no_longer_earn_and_a_new_key_can(ledger, admin, earn, signer_a, outsider, alice, brand_a, errors, events):
+def test_revoked_key_can_no_longer_earn_and_a_new_key_can(
+    ledger, admin, earn, signer_a, outsider, alice, brand_a, errors, events
+):
     tx = ledger.setBrandSigner(brand_a, signer_a, False, {"from": admin})
-    assert events.one(tx, "BrandSignerChanged") == {"brand": brand_a, "signer": signer_a, "authorized": False}
+    assert events.one(tx, "BrandSignerChanged") == {
+        "brand": brand_a,
+        "signer": signer_a,
+        "authorized": False,
+    }
     assert ledger.brandOf(signer_a) == 0
     with errors.expect(ledger, "LedgerNotBrandSigner", signer_a, 0):
         earn(signer_a, alice)
@@ -245,7 +268,8 @@ def test_suspension_is_recorded_and_can_be_lifted(ledger, admin, brand_a, events
 
 
 def test_charity_pool_can_be_moved_but_not_to_the_zero_address(
-    ledger, admin, earn, signer_a, alice, outsider, charity, brand_a, errors, events):
+    ledger, admin, earn, signer_a, alice, outsider, charity, brand_a, errors, events
+):
     with errors.expect(ledger, "LedgerInvalidMember", ZERO_ADDRESS):
         ledger.setCharityPool(ZERO_ADDRESS, {"from": admin})
 

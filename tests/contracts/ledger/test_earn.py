@@ -4,7 +4,8 @@ each operation id applies at most once per brand."""
 import pytest
 from brownie import ZERO_ADDRESS
 
-PURCHASE, REVIEW, SHARE, EVENT, REFERRAL = range(5)
+KINDS = ("purchase", "review", "share", "event", "referral")  # IAllianceLedger.EarnKind
+PURCHASE = KINDS.index("purchase")
 MAX_AMOUNT = 10**12
 
 
@@ -50,14 +51,10 @@ def test_engagement_earns_the_brands_fixed_points(
 ):
     tx = earn(signer_a, alice, kind, cents=99_999)  # an engagement's amount is ignored
     assert tx.return_value == points_a
-    assert events.one(tx, "PointsEarned")["kind"] == Earner_kind(kind)
+    assert events.one(tx, "PointsEarned")["kind"] == KINDS.index(kind)
     assert earn(signer_b, alice, kind).return_value == points_b
     assert ledger.balanceOf(alice, brand_a) == points_a
     assert ledger.balanceOf(alice, brand_b) == points_b
-
-
-def Earner_kind(kind):
-    return ("purchase", "review", "share", "event", "referral").index(kind)
 
 
 @pytest.mark.parametrize(
@@ -73,13 +70,17 @@ def Earner_kind(kind):
         ("share", 0, 150, 4),  # 4.5 rounds down
     ],
 )
-def test_multiplier_scales_the_rule(ledger, earn, signer_a, alice, brand_a, kind, cents, mult, points):
+def test_multiplier_scales_the_rule(
+    ledger, earn, signer_a, alice, brand_a, kind, cents, mult, points
+):
     assert earn(signer_a, alice, kind, cents=cents, mult=mult).return_value == points
     assert ledger.balanceOf(alice, brand_a) == points
 
 
 @pytest.mark.parametrize("mult", [0, 1_001, 65_535])
-def test_multiplier_outside_one_to_thousand_percent_reverts(ledger, earn, signer_a, alice, mult, errors):
+def test_multiplier_outside_one_to_thousand_percent_reverts(
+    ledger, earn, signer_a, alice, mult, errors
+):
     with errors.expect(ledger, "LedgerInvalidMultiplier", mult):
         earn(signer_a, alice, mult=mult)
 
@@ -123,7 +124,9 @@ def test_operation_id_reuse_reverts(ledger, earn, signer_a, alice, bob, brand_a,
     assert to_plain(ledger.brandAccount(brand_a))[0] == 1_000
 
 
-def test_operation_ids_are_scoped_per_brand(ledger, earn, signer_a, signer_b, alice, brand_a, brand_b):
+def test_operation_ids_are_scoped_per_brand(
+    ledger, earn, signer_a, signer_b, alice, brand_a, brand_b
+):
     earn(signer_a, alice, cents=10_000, op_id=77)
     assert not ledger.isOperationUsed(brand_b, 77)
     earn(signer_b, alice, cents=10_000, op_id=77)
@@ -133,7 +136,9 @@ def test_operation_ids_are_scoped_per_brand(ledger, earn, signer_a, signer_b, al
 
 
 @pytest.mark.parametrize("op_id", [0, 1, 255, 256, 2**63, 2**64 - 1])
-def test_operation_ids_apply_once_across_the_whole_uint64_range(ledger, earn, signer_a, alice, brand_a, op_id, errors):
+def test_operation_ids_apply_once_across_the_whole_uint64_range(
+    ledger, earn, signer_a, alice, brand_a, op_id, errors
+):
     neighbours = [n for n in (op_id - 1, op_id + 1) if 0 <= n < 2**64]
     earn(signer_a, alice, "review", op_id=op_id)
     assert ledger.isOperationUsed(brand_a, op_id)
@@ -166,7 +171,9 @@ def test_suspended_brand_cannot_earn_until_the_suspension_is_lifted(
     assert ledger.balanceOf(alice, brand_a) == 1_000
 
 
-def test_earnings_of_one_month_share_one_lot(ledger, earn, signer_a, alice, brand_a, clock, to_plain):
+def test_earnings_of_one_month_share_one_lot(
+    ledger, earn, signer_a, alice, brand_a, clock, to_plain
+):
     clock.travel_to_month(clock.month() + 1, day=3)
     earn(signer_a, alice, cents=10_000)
     earn(signer_a, alice, "review")
@@ -176,7 +183,9 @@ def test_earnings_of_one_month_share_one_lot(ledger, earn, signer_a, alice, bran
     assert to_plain(ledger.lotsOf(alice, brand_a)) == ((1_505, month, clock.expiry_of(month)),)
 
 
-def test_earnings_of_another_month_open_a_new_lot(ledger, earn, signer_a, alice, brand_a, clock, to_plain):
+def test_earnings_of_another_month_open_a_new_lot(
+    ledger, earn, signer_a, alice, brand_a, clock, to_plain
+):
     start = clock.month() + 1
     clock.travel_to_month(start, day=27)
     earn(signer_a, alice, cents=10_000)

@@ -49,7 +49,9 @@ def test_a_lot_lives_at_least_twelve_full_months_whenever_in_the_month_it_was_ea
     earn(signer_a, alice, "share")
 
     boundary = clock.month_start(month0 + 14)
-    assert boundary - last_second >= 365 * clock.DAY  # at least 12 full months, even from the last second
+    assert (
+        boundary - last_second >= 365 * clock.DAY
+    )  # at least 12 full months, even from the last second
     assert _lots(ledger, alice, brand_a, to_plain) == ((8, month0 + 1, boundary),)
     clock.travel_to(boundary - 1)
     assert ledger.balanceOf(alice, brand_a) == 8
@@ -124,7 +126,9 @@ def test_lots_are_listed_oldest_first_with_their_expiry_and_next_expiry_is_the_o
     assert ledger.balanceOf(alice, brand_a) == 500
 
 
-def test_redeeming_consumes_the_oldest_lots_first(ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain):
+def test_redeeming_consumes_the_oldest_lots_first(
+    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+):
     for offset, cents in ((0, 1_000), (1, 2_000), (2, 3_000)):
         clock.travel_to_month(month0 + offset)
         earn(signer_a, alice, cents=cents)  # 100, 200, 300
@@ -132,7 +136,10 @@ def test_redeeming_consumes_the_oldest_lots_first(ledger, earn, signer_a, alice,
     ledger.redeem(brand_a, brand_a, 250, b"\x00" * 32, {"from": alice})
 
     expiry = clock.expiry_of
-    assert _lots(ledger, alice, brand_a, to_plain) == ((50, month0 + 1, expiry(month0 + 1)), (300, month0 + 2, expiry(month0 + 2)))
+    assert _lots(ledger, alice, brand_a, to_plain) == (
+        (50, month0 + 1, expiry(month0 + 1)),
+        (300, month0 + 2, expiry(month0 + 2)),
+    )
     assert to_plain(ledger.nextExpiry(alice, brand_a)) == (50, expiry(month0 + 1))
     # the brand's liability lost the same months' points: nothing is left to expire in month0
     clock.travel_to(expiry(month0))
@@ -144,7 +151,19 @@ def test_redeeming_consumes_the_oldest_lots_first(ledger, earn, signer_a, alice,
 
 @pytest.mark.parametrize("how", ["signed gift", "erc6909 transfer", "donation"])
 def test_moved_points_keep_their_earn_month_and_expire_when_the_givers_would_have(
-    ledger, earn, signing, signer_a, alice, bob, charity, relayer, brand_a, clock, month0, how, to_plain
+    ledger,
+    earn,
+    signing,
+    signer_a,
+    alice,
+    bob,
+    charity,
+    relayer,
+    brand_a,
+    clock,
+    month0,
+    how,
+    to_plain,
 ):
     earn(signer_a, alice, cents=10_000)  # 1,000 in month0
     clock.travel_to_month(month0 + 6)
@@ -183,11 +202,16 @@ def test_a_gift_takes_the_givers_oldest_lots_first(
     ledger.transfer(bob, brand_a, 150, {"from": alice})
 
     expiry = clock.expiry_of
-    assert _lots(ledger, bob, brand_a, to_plain) == ((100, month0, expiry(month0)), (50, month0 + 1, expiry(month0 + 1)))
+    assert _lots(ledger, bob, brand_a, to_plain) == (
+        (100, month0, expiry(month0)),
+        (50, month0 + 1, expiry(month0 + 1)),
+    )
     assert _lots(ledger, alice, brand_a, to_plain) == ((150, month0 + 1, expiry(month0 + 1)),)
 
 
-def test_an_expired_lots_storage_is_reused_by_a_new_month(ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain):
+def test_an_expired_lots_storage_is_reused_by_a_new_month(
+    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+):
     earn(signer_a, alice, cents=1_000)  # 100 in month0
     clock.travel_to_month(month0 + 13)
     earn(signer_a, alice, cents=700)  # 70 in month0 + 13; month0 just expired
@@ -196,7 +220,10 @@ def test_an_expired_lots_storage_is_reused_by_a_new_month(ledger, earn, signer_a
     earn(signer_a, alice, cents=500)  # 50 in month0 + 14: the position month0 held (14 positions)
 
     expiry = clock.expiry_of
-    assert _lots(ledger, alice, brand_a, to_plain) == ((70, month0 + 13, expiry(month0 + 13)), (50, month0 + 14, expiry(month0 + 14)))
+    assert _lots(ledger, alice, brand_a, to_plain) == (
+        (70, month0 + 13, expiry(month0 + 13)),
+        (50, month0 + 14, expiry(month0 + 14)),
+    )
     assert ledger.balanceOf(alice, brand_a) == 120
     assert to_plain(ledger.brandAccount(brand_a)) == (220, 0, 100, 120)
     ledger.redeem(brand_a, brand_a, 120, b"\x00" * 32, {"from": alice})

@@ -7,9 +7,8 @@ every step against a plain Python model of the lots and against the ledger's own
 - settlement positions sum to zero across the alliance, and each pair's equals the model's.
 """
 
-import datetime as dt
-
 from brownie import chain
+from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -20,7 +19,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from eth_utils import keccak
 
 from scripts.deployment import DEFAULT_TIER_RULES
 
@@ -28,11 +26,6 @@ RULES = {1: (10, 5, 3, 5, 20), 2: (20, 8, 4, 6, 25), 3: (10, 5, 3, 5, 20)}  # co
 VALUES = {1: 10_000, 2: 5_000, 3: 10_000}
 KINDS = ("purchase", "review", "share", "event", "referral")
 DAY = 86_400
-
-
-def month_of(ts):
-    d = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
-    return (d.year - 1970) * 12 + d.month - 1
 
 
 class Model:
@@ -81,7 +74,11 @@ class Model:
         else:
             engagements += 1
         best = max(
-            [t for t, (s, o, e, _) in DEFAULT_TIER_RULES.items() if spend >= s and orders >= o and engagements >= e],
+            [
+                t
+                for t, (s, o, e, _) in DEFAULT_TIER_RULES.items()
+                if spend >= s and orders >= o and engagements >= e
+            ],
             default=0,
         )
         gift = DEFAULT_TIER_RULES[best][3] if best > tier else 0
@@ -90,7 +87,9 @@ class Model:
 
     def add_debt(self, debtor, creditor, value):
         lo, hi = sorted((debtor, creditor))
-        self.positions[(lo, hi)] = self.positions.get((lo, hi), 0) + (value if debtor == lo else -value)
+        self.positions[(lo, hi)] = self.positions.get((lo, hi), 0) + (
+            value if debtor == lo else -value
+        )
 
     def position(self, a, b):
         if a == b:
@@ -131,7 +130,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         return self.members[index], f"m{index}"
 
     def _now_month(self):
-        return month_of(self.clock.now())
+        return self.clock.month_of(self.clock.now())
 
     def _funded(self, member, brand):
         """(member, brand) if it holds live points, else the next pair that does (None if none)."""
@@ -152,11 +151,18 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def _op(self, brand, member, kind, cents, mult):
         account, _ = self._holder(member)
         amount = cents if kind == "purchase" else 0
-        return (next(self.op_ids), account.address, KINDS.index(kind), mult, amount, order_ref(f"{brand}-{member}"))
+        return (
+            next(self.op_ids),
+            account.address,
+            KINDS.index(kind),
+            mult,
+            amount,
+            order_ref(f"{brand}-{member}"),
+        )
 
     def _apply_earns(self, tx, brand, ops):
         """Checks each applied op's points and minted amount (points + any tier gift)."""
-        month = month_of(tx.timestamp)
+        month = self.clock.month_of(tx.timestamp)
         minted = [e["amount"] for e in tx.events["Transfer"] if "amount" in e]  # not the badge's
         earned = [e["points"] for e in tx.events["PointsEarned"]]
         assert len(minted) == len(earned) == len(ops)
@@ -174,19 +180,30 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def initial_purchases(self, cents):
         """Every member buys at every brand once, in one batch per brand."""
         for brand in RULES:
-            ops = [(member, "purchase", cents[3 * (brand - 1) + member], 100) for member in range(3)]
-            tx = self.ledger.earnBatch([self._op(brand, *op) for op in ops], {"from": self.signers[brand]})
+            ops = [
+                (member, "purchase", cents[3 * (brand - 1) + member], 100) for member in range(3)
+            ]
+            tx = self.ledger.earnBatch(
+                [self._op(brand, *op) for op in ops], {"from": self.signers[brand]}
+            )
             assert tx.return_value == 3
             self._apply_earns(tx, brand, ops)
 
     @rule(brand=st_brand, member=st_member, kind=st_kind, cents=st_cents, mult=st_mult)
     def rule_earn(self, brand, member, kind, cents, mult):
-        tx = self.ledger.earn(self._op(brand, member, kind, cents, mult), {"from": self.signers[brand]})
+        tx = self.ledger.earn(
+            self._op(brand, member, kind, cents, mult), {"from": self.signers[brand]}
+        )
         self._apply_earns(tx, brand, [(member, kind, cents, mult)])
 
-    @rule(brand=st_brand, ops=st.lists(st.tuples(st_member, st_kind, st_cents, st_mult), min_size=1, max_size=6))
+    @rule(
+        brand=st_brand,
+        ops=st.lists(st.tuples(st_member, st_kind, st_cents, st_mult), min_size=1, max_size=6),
+    )
     def rule_earn_batch(self, brand, ops):
-        tx = self.ledger.earnBatch([self._op(brand, *op) for op in ops], {"from": self.signers[brand]})
+        tx = self.ledger.earnBatch(
+            [self._op(brand, *op) for op in ops], {"from": self.signers[brand]}
+        )
         assert tx.return_value == len(ops)
         self._apply_earns(tx, brand, ops)
 
@@ -194,14 +211,19 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @rule(brand=st_brand, giver=st_member, receiver=st_member, fraction=st_fraction, signed=st_flag)
     def rule_gift(self, brand, giver, receiver, fraction, signed):
         giver, brand = self._funded(giver, brand)
-        (giver_account, giver_name), (receiver_account, receiver_name) = self._holder(giver), self._holder(receiver)
+        (giver_account, giver_name), (receiver_account, receiver_name) = (
+            self._holder(giver),
+            self._holder(receiver),
+        )
         amount = self._amount(giver, brand, fraction)
         if signed:
             gift, sig = self.signing.gift(giver_account, receiver_account, brand, amount)
             tx = self.ledger.giftWithSig(gift, sig, {"from": self.relayer})
         else:
             tx = self.ledger.transfer(receiver_account, brand, amount, {"from": giver_account})
-        for m, part in self.model.take(giver_name, brand, month_of(tx.timestamp), amount).items():
+        for m, part in self.model.take(
+            giver_name, brand, self.clock.month_of(tx.timestamp), amount
+        ).items():
             self.model.credit(receiver_name, brand, m, part)
 
     @precondition(lambda self: self._anything_to_move())
@@ -211,7 +233,9 @@ class LedgerStateMachine(RuleBasedStateMachine):
         account, name = self._holder(member)
         amount = self._amount(member, brand, fraction)
         tx = self.ledger.donate(brand, amount, {"from": account})
-        for m, part in self.model.take(name, brand, month_of(tx.timestamp), amount).items():
+        for m, part in self.model.take(
+            name, brand, self.clock.month_of(tx.timestamp), amount
+        ).items():
             self.model.credit("charity", brand, m, part)
 
     @precondition(lambda self: self._anything_to_move())
@@ -228,7 +252,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
             tx = self.ledger.redeem(brand, at_brand, amount, ref, {"from": account})
         value = amount * self.model.values[brand]
         assert tx.return_value == value
-        self.model.take(name, brand, month_of(tx.timestamp), amount)
+        self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount)
         self.model.redeemed[brand] += amount
         if brand != at_brand:
             self.model.add_debt(brand, at_brand, value)
@@ -241,7 +265,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
     @rule(months=st_months, day=st_day)
     def rule_travel(self, months, day):
         now = self.clock.now()
-        target = self.clock.month_start(month_of(now) + months) + day * DAY + 3_600
+        target = self.clock.month_start(self.clock.month_of(now) + months) + day * DAY + 3_600
         self.clock.travel_to(target if target > now else now + 3_600)
 
     @precondition(lambda self: any(self.model.positions.values()))
@@ -272,13 +296,17 @@ class LedgerStateMachine(RuleBasedStateMachine):
         month = self._now_month()
         holders = [(m, f"m{i}") for i, m in enumerate(self.members)] + [(self.charity, "charity")]
         for brand in RULES:
-            issued, redeemed, expired, outstanding = (int(x) for x in self.ledger.brandAccount(brand))
+            issued, redeemed, expired, outstanding = (
+                int(x) for x in self.ledger.brandAccount(brand)
+            )
             balances = [int(self.ledger.balanceOf(account, brand)) for account, _ in holders]
             live = sum(balances)
             assert live + redeemed + expired == issued, f"brand {brand}: conservation"
             assert outstanding == live, f"brand {brand}: outstanding {outstanding} != live {live}"
             assert (issued, redeemed) == (self.model.issued[brand], self.model.redeemed[brand])
-            assert balances == [self.model.balance(name, brand, month) for _, name in holders], f"brand {brand}"
+            assert balances == [self.model.balance(name, brand, month) for _, name in holders], (
+                f"brand {brand}"
+            )
 
     @invariant()
     def invariant_settlement_positions_sum_to_zero(self):
@@ -293,17 +321,39 @@ def order_ref(text):
 
 
 def test_ledger_invariants_hold_over_random_operation_sequences(
-    ledger, vault, usd, signing, clock, alice, bob, carol, charity, signer_a, signer_b, signer_c, relayer, admin
+    ledger,
+    vault,
+    usd,
+    signing,
+    clock,
+    alice,
+    bob,
+    carol,
+    charity,
+    signer_a,
+    signer_b,
+    signer_c,
+    relayer,
+    admin,
 ):
+    for brand, earn_rule in RULES.items():  # the model's rules are the deployed brands' (conftest)
+        _, _, deployed_rule, value = ledger.brandInfo(brand)
+        assert (tuple(deployed_rule), value) == (earn_rule, VALUES[brand])
     machine = LedgerStateMachine
-    machine.ledger, machine.vault, machine.usd, machine.signing, machine.clock = ledger, vault, usd, signing, clock
+    machine.ledger, machine.vault, machine.usd, machine.signing, machine.clock = (
+        ledger,
+        vault,
+        usd,
+        signing,
+        clock,
+    )
     machine.members, machine.charity = (alice, bob, carol), charity
     machine.signers = {1: signer_a, 2: signer_b, 3: signer_c}
     machine.relayer, machine.admin = relayer, admin
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=25,
+            max_examples=20,
             stateful_step_count=15,
             deadline=None,
             database=None,

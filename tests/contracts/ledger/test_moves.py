@@ -46,7 +46,9 @@ def test_signed_gift_relayed_by_anyone_moves_the_points(
     assert ledger.nonces(alice) == 1
 
 
-def test_member_gifts_from_its_own_wallet_with_an_erc6909_transfer(ledger, funded, alice, bob, brand_a, events):
+def test_member_gifts_from_its_own_wallet_with_an_erc6909_transfer(
+    ledger, funded, alice, bob, brand_a, events
+):
     tx = ledger.transfer(bob, brand_a, 250, {"from": alice})
 
     assert events.one(tx, "Transfer")["amount"] == 250
@@ -77,12 +79,19 @@ def test_gift_to_the_zero_address_reverts(ledger, signing, funded, alice, relaye
 # ---------------------------------------------------------------------------------------- donate
 
 
-def test_donation_goes_to_the_charity_pool(ledger, funded, alice, charity, brand_a, events, to_plain):
+def test_donation_goes_to_the_charity_pool(
+    ledger, funded, alice, charity, brand_a, events, to_plain
+):
     account = to_plain(ledger.brandAccount(brand_a))
 
     tx = ledger.donate(brand_a, 100, {"from": alice})
 
-    assert events.one(tx, "PointsDonated") == {"member": alice, "pool": charity, "brand": brand_a, "amount": 100}
+    assert events.one(tx, "PointsDonated") == {
+        "member": alice,
+        "pool": charity,
+        "brand": brand_a,
+        "amount": 100,
+    }
     assert events.one(tx, "Transfer") == {
         "caller": alice,
         "sender": alice,
@@ -101,7 +110,12 @@ def test_signed_gift_to_the_charity_pool_is_a_donation(
     gift, sig = signing.gift(alice, charity, brand_a, 40)
     tx = ledger.giftWithSig(gift, sig, {"from": relayer})
 
-    assert events.one(tx, "PointsDonated") == {"member": alice, "pool": charity, "brand": brand_a, "amount": 40}
+    assert events.one(tx, "PointsDonated") == {
+        "member": alice,
+        "pool": charity,
+        "brand": brand_a,
+        "amount": 40,
+    }
     assert ledger.balanceOf(charity, brand_a) == 40
 
 
@@ -157,14 +171,21 @@ def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
     assert sum(nets) == 0
 
 
-def test_signed_redeem_relayed_by_anyone(ledger, signing, funded, alice, relayer, brand_a, brand_c, events):
+def test_signed_redeem_relayed_by_anyone(
+    ledger, signing, funded, alice, relayer, brand_a, brand_c, events
+):
     r, sig = signing.redeem(alice, brand_a, brand_c, 250, ref=REF)
 
     tx = ledger.redeemWithSig(r, sig, {"from": relayer})
 
     assert tx.return_value == 2_500_000
     ev = events.one(tx, "PointsRedeemed")
-    assert (ev["member"], ev["brand"], ev["atBrand"], ev["amount"]) == (alice, brand_a, brand_c, 250)
+    assert (ev["member"], ev["brand"], ev["atBrand"], ev["amount"]) == (
+        alice,
+        brand_a,
+        brand_c,
+        250,
+    )
     assert ledger.balanceOf(alice, brand_a) == 750
     assert ledger.position(brand_a, brand_c) == 2_500_000
     assert ledger.nonces(alice) == 1
@@ -191,7 +212,9 @@ def test_redeem_involving_an_unknown_brand_reverts(ledger, funded, alice, brand_
 
 
 @pytest.mark.parametrize("amount", [0, MAX_AMOUNT + 1])
-def test_moves_of_zero_or_too_many_points_revert(ledger, signing, funded, alice, bob, relayer, brand_a, amount, errors):
+def test_moves_of_zero_or_too_many_points_revert(
+    ledger, signing, funded, alice, bob, relayer, brand_a, amount, errors
+):
     with errors.expect(ledger, "LedgerInvalidAmount", amount):
         ledger.redeem(brand_a, brand_a, amount, REF, {"from": alice})
     with errors.expect(ledger, "LedgerInvalidAmount", amount):
@@ -241,17 +264,27 @@ def test_insufficient_balance_reports_the_live_balance_across_several_lots(
 
 
 def test_domain_separator_is_the_eip712_domain_members_sign(ledger, chain):
-    domain_type = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    domain_type = keccak(
+        text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    )
     expected = keccak(
         encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [domain_type, keccak(text="AllianceLedger"), keccak(text="1"), chain.id, ledger.address],
+            [
+                domain_type,
+                keccak(text="AllianceLedger"),
+                keccak(text="1"),
+                chain.id,
+                ledger.address,
+            ],
         )
     )
     assert ledger.domainSeparator() == "0x" + expected.hex()
 
 
-def test_gift_signature_cannot_be_replayed(ledger, signing, funded, alice, bob, relayer, brand_a, errors):
+def test_gift_signature_cannot_be_replayed(
+    ledger, signing, funded, alice, bob, relayer, brand_a, errors
+):
     gift, sig = signing.gift(alice, bob, brand_a, 100)
     ledger.giftWithSig(gift, sig, {"from": relayer})
 
@@ -260,7 +293,9 @@ def test_gift_signature_cannot_be_replayed(ledger, signing, funded, alice, bob, 
     assert ledger.balanceOf(bob, brand_a) == 100
 
 
-def test_redeem_signature_cannot_be_replayed(ledger, signing, funded, alice, relayer, brand_a, brand_b, errors):
+def test_redeem_signature_cannot_be_replayed(
+    ledger, signing, funded, alice, relayer, brand_a, brand_b, errors
+):
     r, sig = signing.redeem(alice, brand_a, brand_b, 100)
     ledger.redeemWithSig(r, sig, {"from": relayer})
 
@@ -270,7 +305,9 @@ def test_redeem_signature_cannot_be_replayed(ledger, signing, funded, alice, rel
     assert ledger.position(brand_a, brand_b) == 1_000_000
 
 
-def test_signature_with_a_future_nonce_reverts(ledger, signing, funded, alice, bob, relayer, brand_a, errors):
+def test_signature_with_a_future_nonce_reverts(
+    ledger, signing, funded, alice, bob, relayer, brand_a, errors
+):
     gift, sig = signing.gift(alice, bob, brand_a, 100, nonce=1)
     with errors.expect(ledger, "InvalidAccountNonce", alice, 0):
         ledger.giftWithSig(gift, sig, {"from": relayer})
@@ -306,7 +343,9 @@ def test_expired_signature_reverts_with_its_deadline_and_the_block_time(
     assert ledger.nonces(alice) == 0
 
 
-def test_signature_by_someone_else_reverts(ledger, signing, funded, alice, bob, relayer, brand_a, brand_b, errors):
+def test_signature_by_someone_else_reverts(
+    ledger, signing, funded, alice, bob, relayer, brand_a, brand_b, errors
+):
     gift, sig = signing.gift(alice, bob, brand_a, 100, key=bob.private_key)
     with errors.expect(ledger, "LedgerInvalidSignature", alice):
         ledger.giftWithSig(gift, sig, {"from": relayer})
@@ -316,7 +355,9 @@ def test_signature_by_someone_else_reverts(ledger, signing, funded, alice, bob, 
     assert ledger.balanceOf(alice, brand_a) == 1_000
 
 
-def test_relayer_cannot_alter_a_signed_message(ledger, signing, funded, alice, bob, carol, relayer, brand_a, brand_b, errors):
+def test_relayer_cannot_alter_a_signed_message(
+    ledger, signing, funded, alice, bob, carol, relayer, brand_a, brand_b, errors
+):
     gift, sig = signing.gift(alice, bob, brand_a, 100)
     for altered in (
         (gift[0], carol.address, *gift[2:]),  # another receiver
@@ -327,7 +368,9 @@ def test_relayer_cannot_alter_a_signed_message(ledger, signing, funded, alice, b
             ledger.giftWithSig(altered, sig, {"from": relayer})
     r, sig = signing.redeem(alice, brand_a, brand_a, 100)
     with errors.expect(ledger, "LedgerInvalidSignature", alice):
-        ledger.redeemWithSig((r[0], r[1], brand_b, *r[3:]), sig, {"from": relayer})  # moved cross-brand
+        ledger.redeemWithSig(
+            (r[0], r[1], brand_b, *r[3:]), sig, {"from": relayer}
+        )  # moved cross-brand
 
 
 def test_signature_for_another_chain_or_contract_reverts(
@@ -350,7 +393,20 @@ def test_malformed_signature_reverts(ledger, signing, funded, alice, bob, relaye
 
 
 def test_pause_blocks_earn_gift_donate_redeem_review_and_settle(
-    ledger, admin, earn, signing, funded, signer_a, signer_b, alice, bob, relayer, brand_a, brand_b, errors, events
+    ledger,
+    admin,
+    earn,
+    signing,
+    funded,
+    signer_a,
+    signer_b,
+    alice,
+    bob,
+    relayer,
+    brand_a,
+    brand_b,
+    errors,
+    events,
 ):
     ledger.redeem(brand_a, brand_b, 10, REF, {"from": alice})  # something to settle
     tx = ledger.pause({"from": admin})

@@ -47,7 +47,9 @@ def test_creditor_acknowledges_an_off_chain_payment_and_clears_the_position(
     assert _nets(ledger) == [0, 0, 0]
 
 
-def test_debtor_cannot_acknowledge_its_own_payment(ledger, a_owes_b, signer_a, brand_a, brand_b, errors):
+def test_debtor_cannot_acknowledge_its_own_payment(
+    ledger, a_owes_b, signer_a, brand_a, brand_b, errors
+):
     with errors.expect(ledger, "SettlementNotParty", signer_a, brand_a, brand_b):
         ledger.settle(brand_a, brand_b, {"from": signer_a})
     with errors.expect(ledger, "SettlementNotParty", signer_a, brand_b, brand_a):
@@ -55,7 +57,9 @@ def test_debtor_cannot_acknowledge_its_own_payment(ledger, a_owes_b, signer_a, b
     assert ledger.position(brand_a, brand_b) == 3 * USD
 
 
-def test_outsiders_cannot_acknowledge_a_payment(ledger, a_owes_b, signer_c, outsider, alice, brand_a, brand_b, errors):
+def test_outsiders_cannot_acknowledge_a_payment(
+    ledger, a_owes_b, signer_c, outsider, alice, brand_a, brand_b, errors
+):
     for caller in (signer_c, outsider, alice):
         with errors.expect(ledger, "SettlementNotParty", caller, brand_a, brand_b):
             ledger.settle(brand_a, brand_b, {"from": caller})
@@ -66,7 +70,9 @@ def test_admin_may_acknowledge_a_payment(ledger, a_owes_b, admin, brand_a, brand
     assert ledger.position(brand_a, brand_b) == 0
 
 
-def test_settling_nothing_reverts(ledger, a_owes_b, admin, signer_b, signer_c, brand_a, brand_b, brand_c, errors):
+def test_settling_nothing_reverts(
+    ledger, a_owes_b, admin, signer_b, signer_c, brand_a, brand_b, brand_c, errors
+):
     with errors.expect(ledger, "SettlementNothingToSettle", brand_a, brand_c):
         ledger.settle(brand_a, brand_c, {"from": signer_c})
     with errors.expect(ledger, "SettlementNothingToSettle", brand_b, brand_b):
@@ -132,7 +138,11 @@ def test_creditor_withdraws_what_the_vault_settled_to_it(
 
     tx = vault.withdraw(brand_b, 3 * USD, signer_b, {"from": signer_b})
 
-    assert events.one(tx, "SettlementWithdrawn") == {"brand": brand_b, "to": signer_b, "amount": 3 * USD}
+    assert events.one(tx, "SettlementWithdrawn") == {
+        "brand": brand_b,
+        "to": signer_b,
+        "amount": 3 * USD,
+    }
     assert usd.balanceOf(signer_b) == 3 * USD
     assert vault.depositOf(brand_b) == 0
     assert usd.balanceOf(vault) == 2 * USD

@@ -1,0 +1,320 @@
+"""`make bench`: earn throughput through the gateway against the node's own ceiling, in one
+run on this machine. Prints a table and writes reports/bench.json.
+
+1. A fresh anvil (as `make run` starts it, but with 100 ms blocks) and a fresh deployment.
+2. raw_node_tx_per_s: pre-signed individual `earn` transactions sent straight to anvil.
+3. A fresh gateway (uvicorn subprocess, SQLite) and a brand made with `ledger brand add`.
+4. gateway_ops_per_s: many concurrent clients POST /v1/earn/purchase, each with its own
+   Idempotency-Key; counted until every operation's PointsEarned is on chain.
+5. Latency at an offered load of 200 operations/s (open loop, `Prefer: wait=N`, so each
+   answer comes at confirmation), with member balance reads (GET /v1/members/{address})
+   under the same load.
+6. gas_per_earn_batched: gas of the gateway's batch transactions per operation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from web3 import Web3
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_raw  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+API_BIN = ROOT / ".venv" / "api" / "bin"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data = ROOT / "build" / "bench"
+        self.chain_port = args.chain_port
+        self.api_port = args.api_port
+        self.rpc = f"http://127.0.0.1:{self.chain_port}"
+        self.base = f"http://127.0.0.1:{self.api_port}"
+        self.env = dict(os.environ)
+        self.env.update(
+            LEDGER_DATA_DIR=str(self.data),
+            LEDGER_CHAIN_PORT=str(self.chain_port),
+            LEDGER_RPC_URL=self.rpc,
+            LEDGER_MANIFEST=str(self.data / "deployment.json"),
+            LEDGER_DATABASE_URL=f"sqlite:///{self.data / 'gateway.db'}",
+            LEDGER_PORT=str(self.api_port),
+            LEDGER_BLOCK_TIME=str(args.block_time),
+            LEDGER_RATE_LIMIT_PER_S="1000000",
+            LEDGER_RATE_LIMIT_BURST="1000000",
+            LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
+        )
+        self.gateway: subprocess.Popen[bytes] | None = None
+        self.members = [Account.create().address for _ in range(args.members)]
+
+    # ------------------------------------------------------------------ setup
+    def start_chain(self) -> dict[str, Any]:
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.data.mkdir(parents=True)
+        subprocess.run(["bash", str(ROOT / "tools" / "chain.sh")], env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+        return json.loads((self.data / "deployment.json").read_text())
+
+    def stop_chain(self) -> None:
+        pid_file = self.data / "anvil.pid"
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def ledger_cli(self, *argv: str) -> str:
+        done = subprocess.run([str(API_BIN / "ledger"), *argv], env=self.env, check=True,
+                              capture_output=True, text=True, cwd=ROOT)
+        return done.stdout
+
+    def start_gateway(self) -> str:
+        self.ledger_cli("db", "upgrade")
+        out = self.ledger_cli("brand", "add", "Bench Brand")
+        match = re.search(r"(lk_\S+)", out)
+        if not match:
+            raise SystemExit(f"no API key in: {out}")
+        log = open(self.data / "gateway.log", "wb")
+        self.gateway = subprocess.Popen([str(API_BIN / "ledger"), "serve"], env=self.env, cwd=ROOT,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                if httpx.get(self.base + "/v1/health", timeout=1).status_code == 200:
+                    return match.group(1)
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise SystemExit("the gateway did not start; see build/bench/gateway.log")
+
+    def stop_gateway(self) -> None:
+        if self.gateway and self.gateway.poll() is None:
+            self.gateway.send_signal(signal.SIGINT)
+            try:
+                self.gateway.wait(10)
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+
+    # ------------------------------------------------------------ chain views
+    def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
+        topic = w3.keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)")
+        return w3.eth.get_logs({"address": ledger.address, "fromBlock": from_block, "topics": [topic]})
+
+    # ---------------------------------------------------------------- phases
+    async def throughput(self, client: httpx.AsyncClient, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
+        total, clients = self.args.ops, self.args.clients
+        start_block = w3.eth.block_number
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(total):
+            queue.put_nowait(i)
+        accepted = 0
+
+        async def worker() -> None:
+            nonlocal accepted
+            while not queue.empty():
+                i = queue.get_nowait()
+                reply = await client.post(
+                    "/v1/earn/purchase",
+                    headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
+                    json={"member": self.members[i % len(self.members)], "amount_cents": 1_000,
+                          "order_ref": f"tp-{i}"},
+                )
+                if reply.status_code != 202:
+                    raise RuntimeError(f"earn answered {reply.status_code}: {reply.text}")
+                accepted += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        accepted_at = time.perf_counter()
+        while True:
+            seen = len(self.earned_logs(w3, ledger, start_block))
+            if seen >= total:
+                break
+            if time.perf_counter() - accepted_at > 120:
+                raise RuntimeError(f"only {seen} of {total} operations confirmed after 120 s")
+            await asyncio.sleep(0.02)
+        confirmed_at = time.perf_counter()
+        return {
+            "gateway_ops_per_s": total / (confirmed_at - started),
+            "gateway_accept_per_s": accepted / (accepted_at - started),
+            "gateway_ops": total,
+            "gateway_clients": clients,
+        }
+
+    async def latency(self, client: httpx.AsyncClient, key: str) -> dict[str, float]:
+        rate, seconds = self.args.rate, self.args.seconds
+        latencies: list[float] = []
+        reads: list[float] = []
+        failures: list[str] = []
+        stop = asyncio.Event()
+
+        async def one(i: int) -> None:
+            sent = time.perf_counter()
+            reply = await client.post(
+                "/v1/earn/purchase",
+                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
+                         "Prefer": "wait=10"},
+                json={"member": self.members[i % len(self.members)], "amount_cents": 1_000,
+                      "order_ref": f"lat-{i}"},
+            )
+            elapsed = (time.perf_counter() - sent) * 1000
+            status = reply.json().get("status") if reply.status_code in (200, 202) else None
+            if status == "confirmed":
+                latencies.append(elapsed)
+            else:
+                failures.append(f"{reply.status_code} {status}")
+
+        async def reader() -> None:
+            i = 0
+            while not stop.is_set():
+                sent = time.perf_counter()
+                reply = await client.get(f"/v1/members/{self.members[i % len(self.members)]}",
+                                         headers={"Authorization": f"Bearer {key}"})
+                if reply.status_code == 200:
+                    reads.append((time.perf_counter() - sent) * 1000)
+                i += 1
+                await asyncio.sleep(1 / self.args.read_rate)
+
+        tasks: list[asyncio.Task[None]] = []
+        read_task = asyncio.create_task(reader())
+        started = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        stop.set()
+        await read_task
+        return {
+            "offered_ops_per_s": rate,
+            "p50_ms": percentile(latencies, 50),
+            "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99),
+            "latency_ops_confirmed": len(latencies),
+            "latency_ops_not_confirmed": len(failures),
+            "balance_read_p50_ms": percentile(reads, 50),
+            "balance_read_p99_ms": percentile(reads, 99),
+            "balance_reads": len(reads),
+        }
+
+    def batched_gas(self, w3: Web3, ledger: Any, from_block: int) -> dict[str, float]:
+        logs = self.earned_logs(w3, ledger, from_block)
+        per_tx: dict[bytes, int] = {}
+        for log in logs:
+            per_tx[bytes(log["transactionHash"])] = per_tx.get(bytes(log["transactionHash"]), 0) + 1
+        gas = sum(w3.eth.get_transaction_receipt(tx)["gasUsed"] for tx in per_tx)
+        ops = sum(per_tx.values())
+        return {
+            "gas_per_earn_batched": gas / ops,
+            "ops_per_batch_tx_mean": ops / len(per_tx),
+            "batch_txs": len(per_tx),
+        }
+
+    async def run(self) -> dict[str, Any]:
+        manifest = self.start_chain()
+        try:
+            # The node's best of one and two concurrent senders.
+            runs = [await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
+                    for senders in (1, 2)]
+            raw = max(runs, key=lambda r: r["raw_node_tx_per_s"])
+            w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 60}))
+            entry = manifest["contracts"]["AllianceLedger"]
+            ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
+            key = self.start_gateway()
+            first_block = w3.eth.block_number
+            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+            async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=60) as client:
+                # Warm-up: every member gets a lot this month, as in the steady state of the gas report.
+                await self._warm_up(client, key)
+                throughput = await self.throughput(client, w3, ledger, key)
+                latency = await self.latency(client, key)
+            gas = self.batched_gas(w3, ledger, first_block)
+        finally:
+            self.stop_gateway()
+            self.stop_chain()
+        result: dict[str, Any] = {**raw, **throughput, **latency, **gas}
+        result["ratio_gateway_to_raw"] = result["gateway_ops_per_s"] / result["raw_node_tx_per_s"]
+        result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
+        return result
+
+    async def _warm_up(self, client: httpx.AsyncClient, key: str) -> None:
+        async def one(member: str) -> None:
+            reply = await client.post(
+                "/v1/earn/purchase",
+                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
+                         "Prefer": "wait=30"},
+                json={"member": member, "amount_cents": 100, "order_ref": f"warm-{member}"},
+            )
+            reply.raise_for_status()
+
+        for start in range(0, len(self.members), 50):
+            await asyncio.gather(*(one(m) for m in self.members[start:start + 50]))
+
+
+TARGETS = {
+    "gateway_ops_per_s": (">=", 1_000),
+    "ratio_gateway_to_raw": (">=", 1.0),
+    "p99_ms": ("<=", 250),
+    "gas_per_earn_batched": ("<=", 15_000),
+    "balance_read_p99_ms": ("<=", 10),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ops", type=int, default=5_000, help="operations of the throughput phase")
+    parser.add_argument("--clients", type=int, default=128, help="concurrent clients of the throughput phase")
+    parser.add_argument("--rate", type=float, default=200, help="offered operations/s of the latency phase")
+    parser.add_argument("--seconds", type=float, default=15, help="length of the latency phase")
+    parser.add_argument("--read-rate", type=float, default=50, help="balance reads/s during the latency phase")
+    parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--raw-count", type=int, default=3_000)
+    parser.add_argument("--block-time", type=float, default=0.1, help="anvil's block interval (s)")
+    parser.add_argument("--chain-port", type=int, default=8745)
+    parser.add_argument("--api-port", type=int, default=8746)
+    args = parser.parse_args()
+    result = asyncio.run(Bench(args).run())
+    report = ROOT / "reports" / "bench.json"
+    report.parent.mkdir(exist_ok=True)
+    report.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"\n{'figure':28} {'value':>12}  target")
+    for name in sorted(k for k in result if k != "machine"):
+        value = result[name]
+        target = TARGETS.get(name)
+        verdict = ""
+        if target:
+            op, bound = target
+            ok = value >= bound if op == ">=" else value <= bound
+            verdict = f"{op} {bound:g}  {'ok' if ok else 'MISSED'}"
+        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{name:28} {shown:>12}  {verdict}")
+    print(f"\nwritten to {report}")
+
+
+if __name__ == "__main__":
+    main()
