@@ -126,6 +126,7 @@ class SignerWorker(threading.Thread):
         self._halt = threading.Event()
         self._fees: tuple[float, _Fees] | None = None
         self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
+        self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self._last_fill = 0.0
         self.healthy = False
         self.last_error: str | None = None
@@ -249,14 +250,13 @@ class SignerWorker(threading.Thread):
                 self._set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
             elif self._stuck(slot):
                 self.unstick(chain, slot, attempts[slot.id])
-            if slot.status != SlotStatus.SIGNED and self._superseded(slot):
-                settled += 1
-        return settled
+        return settled + self._superseded_count(reset=True)
 
-    def _superseded(self, slot: TxSlot) -> bool:
-        with self.db.read() as session:
-            status = session.scalar(select(TxSlot.status).where(TxSlot.id == slot.id))
-        return status == SlotStatus.SUPERSEDED
+    def _superseded_count(self, *, reset: bool = False) -> int:
+        count = self._superseded
+        if reset:
+            self._superseded = 0
+        return count
 
     def _stuck(self, slot: TxSlot) -> bool:
         sent = self._sent.get(slot.id)
@@ -502,6 +502,8 @@ class SignerWorker(threading.Thread):
         changed = self._apply_outcomes(
             slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
         )
+        self._sent.pop(slot.id, None)
+        self._superseded += 1
         self.hooks.operations_changed(changed)
 
     # --------------------------------------------------------------------- fill
