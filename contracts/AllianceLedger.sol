@@ -329,7 +329,11 @@ contract AllianceLedger is
         uint256 quarter = month / 3;
         if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
         s.reviewedQuarter = uint16(quarter);
+        // The last completed quarter, or the current one when it already meets the tier
+        // (a member upgraded this quarter is not warned for the quarter before).
         uint8 qualified = _qualifiedTier(s, quarter - 1);
+        uint8 current = _qualifiedTier(s, quarter);
+        if (current > qualified) qualified = current;
         if (s.tier == 0 || qualified >= s.tier) {
             s.graceUntilMonth = 0;
             _members[member] = s;
@@ -697,7 +701,8 @@ contract AllianceLedger is
     {
         uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, taken);
         if (remaining != 0) {
-            revert PointsInsufficientBalance(member, brand, balanceOf(member, brand), amount);
+            // Running short, consume took every live lot: what it took is the live balance.
+            revert PointsInsufficientBalance(member, brand, amount - remaining, amount);
         }
     }
 

@@ -39,7 +39,7 @@ contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTran
         if (amount == 0) revert VaultInvalidAmount(amount);
         // slither-disable-next-line unused-return only the exists flag matters here, not the rule or point value
         (bool exists,,,) = _ledger.brandInfo(brand);
-        if (!exists) revert VaultNotBrandSigner(msg.sender, brand);
+        if (!exists) revert VaultUnknownBrand(brand);
         _deposits[brand] += amount;
         emit SettlementDeposited(brand, msg.sender, amount);
         _token.safeTransferFrom(msg.sender, address(this), amount);

@@ -141,7 +141,9 @@ async def wait_seconds(
 WaitDep = Annotated[float | None, Depends(wait_seconds)]
 
 
-async def member_address(address: Annotated[str, Path(description="the member's 0x address")]) -> str:
+async def member_address(
+    address: Annotated[str, Path(description="the member's 0x address")],
+) -> str:
     try:
         return checksum_address(address)
     except ValueError as exc:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     # Indexer
     indexer_enabled: bool = True
     indexer_chunk_blocks: int = Field(default=2_000, ge=1)
+    index_poll_s: float = Field(default=0.1, gt=0)
 
     # Intake and limits
     intake_max_batch: int = Field(default=500, ge=1)

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 /// @title Token settlement between brands: errors and events.
 interface ISettlementVault {
     error VaultNotBrandSigner(address caller, uint256 brand);
+    error VaultUnknownBrand(uint256 brand);
     error VaultNotParty(address caller, uint256 brandA, uint256 brandB);
     error VaultNothingToSettle(uint256 brandA, uint256 brandB);
     error VaultInsufficientDeposit(uint256 brand, uint256 deposit, uint256 needed);

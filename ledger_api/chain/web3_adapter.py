@@ -151,6 +151,9 @@ class Web3Chain:
             base_fee_wei=_int(raw.get("baseFeePerGas") or 0),
         )
 
+    def block_number(self) -> int:
+        return _int(self._request("eth_blockNumber", []))
+
     def nonce(self, address: str, tag: BlockTag = "latest") -> int:
         return _int(self._request("eth_getTransactionCount", [address, _tag(tag)]))
 

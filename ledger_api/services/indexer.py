@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -543,11 +544,18 @@ class Indexer(threading.Thread):
         self.chain_factory = chain_factory
         self.advanced = advanced
         self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._checked_at = 0.0
         self.healthy = False
         self.last_error: str | None = None
 
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """A hint that a new block holds our transactions (the sender calls it)."""
+        self._wake.set()
 
     def run(self) -> None:
         chain = self.chain_factory()
@@ -558,7 +566,8 @@ class Indexer(threading.Thread):
                 self.healthy, self.last_error = True, None
                 backoff.reset()
                 if not busy:
-                    self._halt.wait(self.settings.poll_interval_s * 2)
+                    self._wake.wait(self.settings.index_poll_s)
+                    self._wake.clear()
             except Exception as exc:
                 if not isinstance(exc, ChainUnavailable):
                     log.exception("indexer: unexpected error")
@@ -584,6 +593,12 @@ class Indexer(threading.Thread):
     def step(self, chain: Chain) -> bool:
         """Applies the next chunk of blocks; returns whether there was one."""
         cursor = self.cursor()
+        number = chain.block_number()
+        target = number - self.settings.confirmations
+        fresh = time.monotonic() - self._checked_at < 1.0
+        if cursor.next_block > target and fresh:
+            return False  # nothing new; the chain's last block is re-checked once a second
+        self._checked_at = time.monotonic()
         head = chain.block("latest")
         if head is None:
             return False

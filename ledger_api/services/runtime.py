@@ -113,9 +113,11 @@ class Runtime:
             )
             self.indexer.start()
         if self.settings.sender_enabled:
+            indexer = self.indexer
             hooks = SenderHooks(
                 operations_changed=self.notifier.operations_changed,
                 brands_changed=self.api_keys.forget,
+                mined=indexer.wake if indexer is not None else lambda: None,
             )
             sender = Sender(
                 settings=self.settings,

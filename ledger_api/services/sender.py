@@ -92,9 +92,11 @@ class SenderHooks:
         self,
         operations_changed: Callable[[list[str]], None] = lambda uids: None,
         brands_changed: Callable[[], None] = lambda: None,
+        mined: Callable[[], None] = lambda: None,
     ) -> None:
         self.operations_changed = operations_changed
         self.brands_changed = brands_changed
+        self.mined = mined
 
 
 class SignerWorker(threading.Thread):
@@ -149,14 +151,17 @@ class SignerWorker(threading.Thread):
                 if not reconciled:
                     self.reconcile(chain)
                     reconciled = True
-                busy, timeout = self.step(chain)
+                busy, timeout, lingering = self.step(chain)
                 self.healthy = True
                 self.last_error = None
                 backoff.reset()
                 if busy:
                     continue
-                self._wake.wait(timeout)
-                self._wake.clear()
+                if lingering:
+                    self._halt.wait(timeout)  # new operations may not cut a linger short
+                else:
+                    self._wake.wait(timeout)
+                    self._wake.clear()
             except (ChainUnavailable, SignerStalled) as exc:
                 self._pause(exc, backoff)
                 reconciled = False
@@ -174,18 +179,20 @@ class SignerWorker(threading.Thread):
 
     # -------------------------------------------------------------------- cycle
 
-    def step(self, chain: Chain) -> tuple[bool, float]:
-        """One cycle; returns (made progress, how long to sleep when it did not)."""
+    def step(self, chain: Chain) -> tuple[bool, float, bool]:
+        """One cycle: (made progress, how long to sleep when it did not, lingering)."""
+        self._superseded = 0
         open_slots = self._open_slots()
         settled = self.track(chain, open_slots) if open_slots else 0
         in_flight = len(open_slots) - settled
         room = self.settings.inflight_window - in_flight
         sent, linger = self.fill(chain, room) if room > 0 else (0, 0.0)
         if settled or sent:
-            return True, 0.0
+            return True, 0.0, False
         if linger:
-            return False, linger
-        return False, self.settings.poll_interval_s if in_flight else self.settings.idle_poll_s
+            return False, min(linger, self.settings.poll_interval_s) if in_flight else linger, True
+        wait = self.settings.poll_interval_s if in_flight else self.settings.idle_poll_s
+        return False, wait, False
 
     def _open_slots(self) -> list[TxSlot]:
         with self.db.read() as session:
@@ -233,6 +240,7 @@ class SignerWorker(threading.Thread):
                         continue
                 cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts[slot.id])
                 self.settle(chain, slot, mined, cancelled=cancel)
+                self.hooks.mined()
                 self._sent.pop(slot.id, None)
                 settled += 1
             elif slot.status == SlotStatus.MINED:
@@ -515,13 +523,12 @@ class SignerWorker(threading.Thread):
         while a batch is not full, so that concurrent operations share a transaction; an
         operation arriving after a quiet period goes out at once.
         """
+        linger = self._last_fill + self.settings.batch_linger_s - time.monotonic()
+        if linger > 0:
+            return 0, linger
         groups = self._next_groups(room)
         if not groups:
             return 0, 0.0
-        linger = self._last_fill + self.settings.batch_linger_s - time.monotonic()
-        full = len(groups) > 1 or len(groups[0]) >= self.settings.batch_max_ops
-        if linger > 0 and not full:
-            return 0, linger
         self._last_fill = time.monotonic()
         sent = 0
         for ops in groups:
@@ -530,7 +537,7 @@ class SignerWorker(threading.Thread):
         return sent, 0.0
 
     def _next_groups(self, room: int) -> list[list[Operation]]:
-        limit = self.settings.batch_max_ops * room + 64
+        limit = self.settings.batch_max_ops * room
         queue = (
             Operation.brand_id.is_(None)
             if self.brand_id is None

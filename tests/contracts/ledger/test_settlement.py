@@ -177,7 +177,7 @@ def test_vault_deposit_needs_an_amount_and_an_existing_brand(vault, usd, signer_
         vault.deposit(1, 0, {"from": signer_a})
     usd.mint(signer_a, USD, {"from": signer_a})
     usd.approve(vault, USD, {"from": signer_a})
-    with errors.expect(vault, "VaultNotBrandSigner", signer_a, 9):
+    with errors.expect(vault, "VaultUnknownBrand", 9):
         vault.deposit(9, USD, {"from": signer_a})
 
 
