@@ -5,6 +5,9 @@ import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
@@ -13,12 +16,14 @@ import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 /// @notice Achievement and collectible badges (ERC-1155) that the alliance's brands define and issue.
 /// @dev Brand identity and member tiers come from the directory (the alliance ledger). Type ids run from 1;
 /// bit 255 ({REDEEMED_FLAG}) marks the redeemed variant of a collectible whose benefit was used.
-contract AllianceBadges is ERC1155, AccessControl, Pausable, IAllianceBadges {
+contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAllianceBadges {
     /// @inheritdoc IAllianceBadges
     uint256 public constant REDEEMED_FLAG = 1 << 255;
 
     /// @dev Clears {REDEEMED_FLAG}: maps either variant to its base type id.
     uint256 private constant _TYPE_MASK = ~REDEEMED_FLAG;
+    bytes32 private constant REDEEM_BENEFIT_TYPEHASH =
+        keccak256("RedeemBenefit(address holder,uint256 typeId,bytes32 claimRef,uint256 nonce,uint256 deadline)");
     /// @dev The highest tier (Diamond).
     uint8 private constant _MAX_TIER = 3;
 
@@ -31,7 +36,7 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, IAllianceBadges {
 
     /// @param directory_ The alliance ledger, answering which brand a key signs for and each member's tier.
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` (pause, roles).
-    constructor(IAllianceDirectory directory_, address admin) ERC1155("") {
+    constructor(IAllianceDirectory directory_, address admin) ERC1155("") EIP712("AllianceBadges", "1") {
         _directory = directory_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -129,6 +134,32 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, IAllianceBadges {
 
     /// @inheritdoc IAllianceBadges
     function redeemBenefit(uint256 typeId, bytes32 claimRef) external {
+        _redeemBenefit(_msgSender(), typeId, claimRef);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function redeemBenefitWithSig(
+        address holder,
+        uint256 typeId,
+        bytes32 claimRef,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) {
+            revert AllianceBadgesSignatureExpired(deadline, block.timestamp);
+        }
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(abi.encode(REDEEM_BENEFIT_TYPEHASH, holder, typeId, claimRef, nonce, deadline))
+        );
+        if (!SignatureChecker.isValidSignatureNowCalldata(holder, digest, signature)) {
+            revert AllianceBadgesInvalidSignature(holder);
+        }
+        _useCheckedNonce(holder, nonce);
+        _redeemBenefit(holder, typeId, claimRef);
+    }
+
+    function _redeemBenefit(address holder, uint256 typeId, bytes32 claimRef) private {
         if (typeId & REDEEMED_FLAG != 0) {
             revert AllianceBadgesAlreadyRedeemed(typeId);
         }
@@ -139,7 +170,6 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, IAllianceBadges {
         }
         uint256 brand = badge.brand;
         _checkBrandActive(brand);
-        address holder = _msgSender();
 
         _burn(holder, typeId, 1);
         _mint(holder, typeId | REDEEMED_FLAG, 1, "");

@@ -80,6 +80,12 @@ interface IAllianceBadges {
     /// @notice `id` is a redeemed variant: its benefit is already used.
     error AllianceBadgesAlreadyRedeemed(uint256 id);
 
+    /// @notice The signature's deadline has passed.
+    error AllianceBadgesSignatureExpired(uint256 deadline, uint256 nowTimestamp);
+
+    /// @notice The signature is not the holder's.
+    error AllianceBadgesInvalidSignature(address holder);
+
     // ----------------------------------------------------------------------------------------------
     // Events
     // ----------------------------------------------------------------------------------------------
@@ -168,6 +174,19 @@ interface IAllianceBadges {
     ///
     /// Emits two ERC-1155 {TransferSingle} events (burn, mint) and a {BenefitRedeemed} event.
     function redeemBenefit(uint256 typeId, bytes32 claimRef) external;
+
+    /// @notice {redeemBenefit} on the holder's EIP-712 signature (domain "AllianceBadges", "1"), relayed by anyone:
+    /// `RedeemBenefit(address holder,uint256 typeId,bytes32 claimRef,uint256 nonce,uint256 deadline)`.
+    /// @dev Requirements: an unexpired deadline, the holder's next nonce ({nonces}) and a valid signature
+    /// (ERC-1271 for contract wallets). Emits a {BenefitRedeemed} event.
+    function redeemBenefitWithSig(
+        address holder,
+        uint256 typeId,
+        bytes32 claimRef,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
 
     // ----------------------------------------------------------------------------------------------
     // Admin

@@ -52,6 +52,7 @@ from ledger_api.db.models import (
 from ledger_api.domain import EarnKind, lot_expiry, month_of
 from ledger_api.errors import ChainUnavailable
 from ledger_api.services.sender import Backoff
+from ledger_api.services.threads import name_this_thread
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -558,6 +559,7 @@ class Indexer(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
+        name_this_thread("indexer")
         chain = self.chain_factory()
         backoff = Backoff(self.settings.backoff_max_s)
         while not self._halt.is_set():

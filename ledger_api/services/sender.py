@@ -51,6 +51,7 @@ from ledger_api.domain import (
 )
 from ledger_api.errors import ChainUnavailable, LedgerError
 from ledger_api.services import txplan
+from ledger_api.services.threads import name_this_thread
 from ledger_api.services.txplan import Outcome, Verdict
 from ledger_api.settings import Settings
 
@@ -143,6 +144,7 @@ class SignerWorker(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
+        name_this_thread(f"send-{self.address[2:8]}")
         chain = self.chain_factory()
         backoff = Backoff(self.settings.backoff_max_s)
         reconciled = False

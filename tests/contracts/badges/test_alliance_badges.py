@@ -1,7 +1,10 @@
 """AllianceBadges: brand-defined achievement (soulbound) and collectible (tradable) ERC-1155s."""
 
+import brownie
 import pytest
-from brownie import ZERO_ADDRESS
+from brownie import ZERO_ADDRESS, accounts, chain
+from eth_account import Account
+from eth_account.messages import encode_typed_data
 
 MEMBER, SILVER, GOLD, DIAMOND = 0, 1, 2, 3
 ACHIEVEMENT, COLLECTIBLE = 0, 1
@@ -560,3 +563,105 @@ def test_pause_reverts_for_non_admin(alliance_badges, reverts_with, brand_a_sign
         alliance_badges, "AccessControlUnauthorizedAccount", brand_a_signer, DEFAULT_ADMIN_ROLE
     ):
         alliance_badges.pause({"from": brand_a_signer})
+
+
+# -- benefit redemption on the holder's signature (relayed by the gateway) ---------------------
+
+_REDEEM_BENEFIT_FIELDS = [
+    {"name": "holder", "type": "address"},
+    {"name": "typeId", "type": "uint256"},
+    {"name": "claimRef", "type": "bytes32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def _sign_redeem_benefit(badges, key, holder, type_id, nonce, deadline):
+    typed = {
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, "RedeemBenefit": _REDEEM_BENEFIT_FIELDS},
+        "primaryType": "RedeemBenefit",
+        "domain": {"name": "AllianceBadges", "version": "1", "chainId": chain.id,
+                   "verifyingContract": badges.address},
+        "message": {"holder": holder, "typeId": type_id, "claimRef": CLAIM_REF, "nonce": nonce,
+                    "deadline": deadline},
+    }
+    return Account.sign_message(encode_typed_data(full_message=typed), key).signature
+
+
+@pytest.fixture
+def signing_holder(alliance_badges, define_badge, brand_b_signer):
+    """A holder with a private key and one jacket with a benefit: (account, type id)."""
+    holder = accounts.add()
+    type_id = define_badge(brand_b_signer, has_benefit=True, uri="ipfs://jacket")
+    alliance_badges.issue(type_id, holder, 1, {"from": brand_b_signer})
+    return holder, type_id
+
+
+def test_redeem_benefit_with_holder_signature_relayed_by_a_brand(
+    alliance_badges, signing_holder, brand_b_signer
+):
+    holder, type_id = signing_holder
+    deadline = chain.time() + 3_600
+    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
+
+    tx = alliance_badges.redeemBenefitWithSig(
+        holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
+    )
+
+    assert tx.events["BenefitRedeemed"]["holder"] == holder
+    assert alliance_badges.balanceOf(holder, type_id) == 0
+    assert alliance_badges.balanceOf(holder, type_id | REDEEMED_FLAG) == 1
+    assert alliance_badges.nonces(holder) == 1
+
+
+def test_redeem_benefit_signature_cannot_be_replayed(
+    alliance_badges, signing_holder, brand_b_signer, reverts_with
+):
+    holder, type_id = signing_holder
+    alliance_badges.issue(type_id, holder, 1, {"from": brand_b_signer})  # a second unit to spend
+    deadline = chain.time() + 3_600
+    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
+    alliance_badges.redeemBenefitWithSig(holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer})
+
+    with reverts_with(alliance_badges, "InvalidAccountNonce", holder, 1):
+        alliance_badges.redeemBenefitWithSig(
+            holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
+        )
+    assert alliance_badges.balanceOf(holder, type_id) == 1
+
+
+def test_redeem_benefit_signature_by_someone_else_reverts(
+    alliance_badges, signing_holder, brand_b_signer, reverts_with
+):
+    holder, type_id = signing_holder
+    thief = accounts.add()
+    deadline = chain.time() + 3_600
+    sig = _sign_redeem_benefit(alliance_badges, thief.private_key, holder.address, type_id, 0, deadline)
+
+    with reverts_with(alliance_badges, "AllianceBadgesInvalidSignature", holder):
+        alliance_badges.redeemBenefitWithSig(
+            holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
+        )
+    assert alliance_badges.balanceOf(holder, type_id) == 1
+
+
+def test_redeem_benefit_signature_past_its_deadline_reverts(
+    alliance_badges, signing_holder, brand_b_signer
+):
+    holder, type_id = signing_holder
+    deadline = chain.time() - 10
+    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
+
+    tx = None
+    with brownie.reverts():
+        tx = alliance_badges.redeemBenefitWithSig(
+            holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
+        )
+    assert tx is None
+    assert alliance_badges.balanceOf(holder, type_id) == 1
