@@ -53,10 +53,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    _runtime()  # migrate once, before any worker starts
     uvicorn.run(
         "ledger_api.main:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
+        workers=settings.workers,
         log_level=args.log_level,
     )
     return 0

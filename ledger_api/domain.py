@@ -33,6 +33,7 @@ class OpKind(StrEnum):
     TIER_REVIEW = "tier_review"
     BADGE_DEFINE = "badge_define"
     BADGE_ISSUE = "badge_issue"
+    BADGE_REDEEM = "badge_redeem"
     # alliance admin (sent with the admin key)
     FUND_SIGNER = "fund_signer"
     ONBOARD_BRAND = "onboard_brand"
@@ -42,7 +43,14 @@ class OpKind(StrEnum):
 
     @property
     def member_signed(self) -> bool:
-        return self in (OpKind.GIFT, OpKind.DONATION, OpKind.REDEMPTION)
+        return self in (OpKind.GIFT, OpKind.DONATION, OpKind.REDEMPTION, OpKind.BADGE_REDEEM)
+
+    @property
+    def nonce_domain(self) -> str | None:
+        """Whose nonce the member's signature uses: the ledger's or the badge contract's."""
+        if self is OpKind.BADGE_REDEEM:
+            return "badges"
+        return "ledger" if self.member_signed else None
 
     @property
     def admin(self) -> bool:

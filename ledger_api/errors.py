@@ -20,6 +20,8 @@ chain store the same code and message in their status.
     │   ├── InvalidNonce             422 invalid_nonce
     │   ├── InsufficientBalance      422 insufficient_balance
     │   ├── InvalidTier              422 invalid_tier
+    │   ├── BadgeNoBenefit           422 badge_no_benefit
+    │   ├── BadgeNotHeld             422 badge_not_held
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
     ├── Unauthorized                 401 unauthorized
     ├── Forbidden                    403 forbidden
@@ -137,6 +139,16 @@ class InsufficientBalance(InvalidRequest):
 class InvalidTier(InvalidRequest):
     code = "invalid_tier"
     default_message = "the tier must be 1 (Silver), 2 (Gold) or 3 (Diamond)"
+
+
+class BadgeNoBenefit(InvalidRequest):
+    code = "badge_no_benefit"
+    default_message = "this badge type carries no benefit to redeem"
+
+
+class BadgeNotHeld(InvalidRequest):
+    code = "badge_not_held"
+    default_message = "the holder owns no unredeemed unit of this badge type"
 
 
 class ChainRejected(InvalidRequest):

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=32)
 
     # Storage and chain
     database_url: str = "sqlite:///data/ledger.db"
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def sender_idle_poll_s(self) -> float:
+        """With several HTTP worker processes the sender cannot be woken across processes."""
+        return self.idle_poll_s if self.workers == 1 else min(self.idle_poll_s, 0.02)
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from ledger_api.api import schemas
 from ledger_api.api.responses import accepted_response
 from ledger_api.deps import BrandDep, ContextDep, MemberDep, OperationsDep, PrincipalDep, WaitDep
-from ledger_api.errors import NotSupported
 from ledger_api.services.intake import Accepted
 
 router = APIRouter(prefix="/v1", tags=["operations"])
@@ -155,15 +154,29 @@ async def issue_badge(
 
 
 @router.post(
-    "/badges/benefit-redemptions",
-    status_code=501,
-    summary="Redeem a badge benefit (not relayable yet)",
+    "/badges/benefit-redemptions/typed-data",
+    summary="EIP-712 data the holder signs to redeem a badge's benefit",
 )
-async def redeem_badge_benefit(_: BrandDep) -> None:
-    raise NotSupported(
-        "AllianceBadges.redeemBenefit is called by the holder; the gateway can relay it once the "
-        "contract offers a member-signed variant"
-    )
+async def benefit_typed_data(
+    body: schemas.BenefitRedemptionTypedDataRequest, who: BrandDep, ops: OperationsDep
+) -> schemas.TypedDataResponse:
+    return await ops.benefit_typed_data(who, body)
+
+
+@router.post(
+    "/badges/benefit-redemptions",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Relay a holder-signed badge benefit redemption (once per unit)",
+)
+async def redeem_badge_benefit(
+    body: schemas.BenefitRedemptionRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await _answer(ops, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
 
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")

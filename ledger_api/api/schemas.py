@@ -158,6 +158,22 @@ class BadgeIssueRequest(Model):
     amount: Annotated[int, Field(ge=1, le=10**6, strict=True)] = 1
 
 
+class _BenefitFields(Model):
+    holder: Address
+    type_id: BrandId
+    claim_ref: OrderRef = Field(description="fulfilment reference; hashed unless a 0x-32-byte hash")
+
+
+class BenefitRedemptionTypedDataRequest(_BenefitFields):
+    deadline: Uint | None = None
+
+
+class BenefitRedemptionRequest(_BenefitFields):
+    nonce: Uint
+    deadline: Uint
+    signature: Signature
+
+
 class TypedDataResponse(Model):
     typed_data: dict[str, Any]
     nonce: int
@@ -369,6 +385,9 @@ class ApiKeyCreated(Model):
 
 class Health(Model):
     status: Literal["ok", "degraded"]
+    role: Literal["sender", "api"] = Field(
+        description="sender: this process sends and indexes; api: an HTTP worker process"
+    )
     chain_id: int | None
     index_block: int
     sender: list[dict[str, Any]]

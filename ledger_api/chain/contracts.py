@@ -6,10 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger_api.chain.abi import ContractCodec, ErrorRegistry, EventRegistry
-from ledger_api.chain.manifest import ALLIANCE_BADGES, MEMBERSHIP_BADGE, Manifest
+from ledger_api.chain.manifest import (
+    ALLIANCE_BADGES,
+    LEDGER,
+    MEMBERSHIP_BADGE,
+    SETTLEMENT_VAULT,
+    Manifest,
+)
 from ledger_api.domain import EarnRule
 from ledger_api.errors import NotSupported
 
+INDEXED_CONTRACTS = frozenset({LEDGER, MEMBERSHIP_BADGE, ALLIANCE_BADGES, SETTLEMENT_VAULT})
 EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
 
 
@@ -66,7 +73,8 @@ class Contracts:
 
     @property
     def indexed_addresses(self) -> list[str]:
-        return [c.address for c in self.manifest.contracts.values()]
+        """The contracts whose events the index follows (not, say, a settlement token)."""
+        return [c.address for c in self.manifest.contracts.values() if c.name in INDEXED_CONTRACTS]
 
     # ------------------------------------------------------------------- ledger
 
@@ -159,6 +167,22 @@ class Contracts:
 
     def issue_badge(self, type_id: int, member: str, amount: int) -> Call:
         return self._badges("issue", type_id, member, amount)
+
+    def redeem_benefit_with_sig(
+        self,
+        holder: str,
+        type_id: int,
+        claim_ref: bytes,
+        nonce: int,
+        deadline: int,
+        signature: bytes,
+    ) -> Call:
+        return self._badges(
+            "redeemBenefitWithSig", holder, type_id, claim_ref, nonce, deadline, signature
+        )
+
+    def badge_nonces_call(self, holder: str) -> Call:
+        return self._badges("nonces", holder)
 
     # -------------------------------------------------------------------- views
 

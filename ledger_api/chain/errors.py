@@ -21,6 +21,9 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "InvalidAccountNonce": errors.SignatureReplayed,
     "EnforcedPause": errors.LedgerPaused,
     "AllianceBadgesUnknownType": errors.UnknownBadge,
+    "AllianceBadgesNoBenefit": errors.BadgeNoBenefit,
+    "AllianceBadgesInvalidSignature": errors.InvalidSignature,
+    "AllianceBadgesSignatureExpired": errors.SignatureExpired,
 }
 
 #: Stable codes of the other custom errors (anything else: snake_case of the name).
@@ -41,7 +44,6 @@ _CODES: dict[str, str] = {
     "AllianceBadgesZeroAmount": "invalid_amount",
     "AllianceBadgesSupplyExceeded": "badge_supply_exceeded",
     "AllianceBadgesTierTooLow": "badge_tier_too_low",
-    "AllianceBadgesNoBenefit": "badge_no_benefit",
     "AllianceBadgesAlreadyRedeemed": "badge_already_redeemed",
     "Panic": "panic",
     "Error": "reverted",

@@ -14,6 +14,7 @@ from ledger_api.errors import IndexNotReady
 LEDGER = "AllianceLedger"
 MEMBERSHIP_BADGE = "MembershipBadge"
 ALLIANCE_BADGES = "AllianceBadges"
+SETTLEMENT_VAULT = "SettlementVault"
 
 
 @dataclass(frozen=True, slots=True)

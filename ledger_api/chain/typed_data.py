@@ -36,14 +36,29 @@ REDEEM = [
 ]
 
 
+BADGES_DOMAIN_NAME = "AllianceBadges"
+REDEEM_BENEFIT = [
+    {"name": "holder", "type": "address"},
+    {"name": "typeId", "type": "uint256"},
+    {"name": "claimRef", "type": "bytes32"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
 def _document(
-    primary: str, fields: list[dict[str, str]], message: dict[str, Any], chain_id: int, ledger: str
+    primary: str,
+    fields: list[dict[str, str]],
+    message: dict[str, Any],
+    chain_id: int,
+    ledger: str,
+    name: str = DOMAIN_NAME,
 ) -> dict[str, Any]:
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
         "primaryType": primary,
         "domain": {
-            "name": DOMAIN_NAME,
+            "name": name,
             "version": DOMAIN_VERSION,
             "chainId": chain_id,
             "verifyingContract": to_checksum_address(ledger),
@@ -96,6 +111,26 @@ def redeem_typed_data(
         "deadline": deadline,
     }
     return _document("Redeem", REDEEM, message, chain_id, ledger)
+
+
+def redeem_benefit_typed_data(
+    *,
+    chain_id: int,
+    badges: str,
+    holder: str,
+    type_id: int,
+    claim_ref: str,
+    nonce: int,
+    deadline: int,
+) -> dict[str, Any]:
+    message = {
+        "holder": holder,
+        "typeId": type_id,
+        "claimRef": claim_ref,
+        "nonce": nonce,
+        "deadline": deadline,
+    }
+    return _document("RedeemBenefit", REDEEM_BENEFIT, message, chain_id, badges, BADGES_DOMAIN_NAME)
 
 
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:

@@ -115,8 +115,9 @@ class Operation(Base):
         Index("ix_operations_beneficiary_open", "beneficiary", "status"),
         Index("ix_operations_slot", "slot_id"),
         Index(
-            "uq_operations_member_nonce_live",
+            "uq_operations_member_nonce",
             "member",
+            "nonce_domain",
             "member_nonce",
             unique=True,
             sqlite_where=text("member_nonce IS NOT NULL AND status != 'failed'"),
@@ -133,6 +134,7 @@ class Operation(Base):
     member: Mapped[str | None] = mapped_column(Address)
     beneficiary: Mapped[str | None] = mapped_column(Address)
     member_nonce: Mapped[int | None]
+    nonce_domain: Mapped[str | None] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(default=0)
     payload: Mapped[dict[str, Any]]
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("tx_slots.id"))

@@ -102,7 +102,7 @@ class _Batch:
         self.brands: dict[int, Brand] = {}
         self.counters: dict[tuple[int, str], MintCounter] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
-        self.nonces: set[tuple[str, int]] = set()
+        self.nonces: set[tuple[str, str | None, int]] = set()
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
 
@@ -179,10 +179,12 @@ class _Batch:
                     raise DailyCapExceeded(
                         daily_cap_points=cap, minted_today=counter.points, requested=draft.points
                     )
+        domain = draft.kind.nonce_domain
         if draft.member_nonce is not None and draft.member is not None:
-            if (draft.member, draft.member_nonce) in self.nonces or self._nonce_taken(draft):
+            signed = (draft.member, domain, draft.member_nonce)
+            if signed in self.nonces or self._nonce_taken(draft):
                 raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
-            self.nonces.add((draft.member, draft.member_nonce))
+            self.nonces.add(signed)
         uid = str(uuid.uuid4())
         extra = dict(draft.extra_body)
         op_id: int | None = None
@@ -202,6 +204,7 @@ class _Batch:
                 "member": draft.member,
                 "beneficiary": draft.beneficiary,
                 "member_nonce": draft.member_nonce,
+                "nonce_domain": domain if draft.member_nonce is not None else None,
                 "points": draft.points,
                 "payload": draft.payload,
                 "attempts": 0,
@@ -231,6 +234,7 @@ class _Batch:
             self.session.scalar(
                 select(Operation.id).where(
                     Operation.member == draft.member,
+                    Operation.nonce_domain == draft.kind.nonce_domain,
                     Operation.member_nonce == draft.member_nonce,
                     Operation.status != OpStatus.FAILED.value,
                 )

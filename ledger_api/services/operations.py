@@ -18,10 +18,25 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api import schemas
-from ledger_api.chain.typed_data import gift_typed_data, recover_signer, redeem_typed_data
-from ledger_api.db.models import Brand, IdxBadgeType, IdxLot, IdxMeta, IndexCursor, Operation
+from ledger_api.chain.typed_data import (
+    gift_typed_data,
+    recover_signer,
+    redeem_benefit_typed_data,
+    redeem_typed_data,
+)
+from ledger_api.db.models import (
+    Brand,
+    IdxBadgeBalance,
+    IdxBadgeType,
+    IdxLot,
+    IdxMeta,
+    IndexCursor,
+    Operation,
+)
 from ledger_api.domain import OPEN_OP_STATUSES, BrandStatus, EarnKind, EarnRule, OpKind, OpStatus
 from ledger_api.errors import (
+    BadgeNoBenefit,
+    BadgeNotHeld,
     BrandForbidden,
     BrandNotReady,
     BrandSuspended,
@@ -211,16 +226,22 @@ class OperationsService:
     def _deadline(self, deadline: int | None) -> int:
         return deadline if deadline is not None else self._now() + self.rt.settings.signature_ttl_s
 
-    def _next_member_nonce(self, member: str) -> tuple[int, int]:
-        """(the chain's nonce, the next nonce once the gateway's pending debits land)."""
+    def _next_member_nonce(self, member: str, domain: str = "ledger") -> tuple[int, int]:
+        """(the contract's nonce, the next nonce once the gateway's pending operations land)."""
         contracts = self.rt.contracts()
-        call = contracts.nonces_call(member)
-        (chain_nonce,) = contracts.ledger["nonces"].decode(self.rt.chain().call(call.to, call.data))
+        if domain == "badges":
+            call = contracts.badge_nonces_call(member)
+            assert contracts.badges is not None  # badge_nonces_call raised otherwise
+            codec = contracts.badges["nonces"]
+        else:
+            call = contracts.nonces_call(member)
+            codec = contracts.ledger["nonces"]
+        (chain_nonce,) = codec.decode(self.rt.chain().call(call.to, call.data))
         with self.rt.db.read() as session:
             pending = session.scalar(
                 select(func.max(Operation.member_nonce)).where(
                     Operation.member == member,
-                    Operation.member_nonce.is_not(None),
+                    Operation.nonce_domain == domain,
                     Operation.status.in_(OPEN_OP_STATUSES),
                 )
             )
@@ -228,15 +249,21 @@ class OperationsService:
         return int(chain_nonce), expected
 
     def _check_signature(
-        self, document: dict[str, Any], member: str, signature: str, nonce: int, deadline: int
+        self,
+        document: dict[str, Any],
+        member: str,
+        signature: str,
+        nonce: int,
+        deadline: int,
+        domain: str = "ledger",
     ) -> None:
         if deadline < self._now():
             raise SignatureExpired(deadline=deadline)
         signer = recover_signer(document, bytes.fromhex(signature[2:]))
         if signer != member and self.rt.chain().code_size(member) == 0:
-            # contract wallets (ERC-1271) are checked by the ledger itself
+            # contract wallets (ERC-1271) are checked by the contract itself
             raise InvalidSignature(member=member, recovered=signer)
-        chain_nonce, expected = self._next_member_nonce(member)
+        chain_nonce, expected = self._next_member_nonce(member, domain)
         if nonce < chain_nonce:
             raise SignatureReplayed(member=member, nonce=nonce, next_nonce=chain_nonce)
         if nonce > expected:
@@ -266,6 +293,14 @@ class OperationsService:
             raise InsufficientBalance(
                 member=member, brand_id=brand, available=available, needed=amount
             )
+
+    def _index_height(self) -> int:
+        """The last block the index applied (the notifier knows it in the indexing process)."""
+        if self.rt.is_sender:
+            return self.rt.notifier.index_height
+        with self.rt.db.read() as session:
+            cursor = session.get(IndexCursor, 1)
+            return cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
 
     def _index_time(self) -> int:
         with self.rt.db.read() as session:
@@ -493,6 +528,75 @@ class OperationsService:
 
         return await self._submit(await self._thread(check))
 
+    def _benefit_badge(self, own: BrandInfo, type_id: int, holder: str) -> None:
+        """The brand's own badge type, with a benefit, of which the holder owns a unit."""
+        with self.rt.db.read() as session:
+            badge = session.get(IdxBadgeType, type_id)
+            held = session.get(IdxBadgeBalance, (holder, str(type_id)))
+        if badge is None:
+            raise UnknownBadge(type_id=type_id)
+        if badge.brand != own.ledger_id:
+            raise BrandForbidden("a brand redeems the benefits of its own badge types only")
+        if not badge.has_benefit:
+            raise BadgeNoBenefit(type_id=type_id)
+        if held is None or held.amount <= 0:
+            raise BadgeNotHeld(type_id=type_id, holder=holder)
+
+    def _benefit_document(
+        self,
+        req: schemas.BenefitRedemptionRequest | schemas.BenefitRedemptionTypedDataRequest,
+        nonce: int,
+        deadline: int,
+    ) -> dict[str, Any]:
+        contracts = self.rt.contracts()
+        if contracts.badges_address is None:
+            raise NotSupported("the AllianceBadges contract is not deployed")
+        return redeem_benefit_typed_data(
+            chain_id=contracts.chain_id,
+            badges=contracts.badges_address,
+            holder=req.holder,
+            type_id=req.type_id,
+            claim_ref=req.claim_ref,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    async def benefit_typed_data(
+        self, who: Principal, req: schemas.BenefitRedemptionTypedDataRequest
+    ) -> schemas.TypedDataResponse:
+        def build() -> schemas.TypedDataResponse:
+            self._benefit_badge(self._own_brand(who), req.type_id, req.holder)
+            _, nonce = self._next_member_nonce(req.holder, "badges")
+            deadline = self._deadline(req.deadline)
+            document = self._benefit_document(req, nonce, deadline)
+            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+
+        return await self._thread(build)
+
+    async def redeem_benefit(
+        self, ctx: RequestContext, req: schemas.BenefitRedemptionRequest
+    ) -> Accepted:
+        def check() -> Draft:
+            own = self._own_brand(ctx.principal)
+            self._benefit_badge(own, req.type_id, req.holder)
+            document = self._benefit_document(req, req.nonce, req.deadline)
+            self._check_signature(
+                document, req.holder, req.signature, req.nonce, req.deadline, "badges"
+            )
+            payload = {
+                "holder": req.holder,
+                "type_id": req.type_id,
+                "claim_ref": req.claim_ref,
+                "nonce": req.nonce,
+                "deadline": req.deadline,
+                "signature": req.signature,
+            }
+            return self._draft(
+                ctx, OpKind.BADGE_REDEEM, own, payload, member=req.holder, member_nonce=req.nonce
+            )
+
+        return await self._submit(await self._thread(check))
+
     # ----------------------------------------------------------------- status
 
     def _status(self, who: Principal, uid: str) -> schemas.OperationStatus:
@@ -508,7 +612,7 @@ class OperationsService:
         indexed = (
             op.status == OpStatus.CONFIRMED
             and op.block_number is not None
-            and self.rt.notifier.index_height >= op.block_number
+            and self._index_height() >= op.block_number
         ) or op.status == OpStatus.FAILED
         return schemas.OperationStatus(
             operation_id=op.uid,
@@ -535,16 +639,18 @@ class OperationsService:
         if not wait_s:
             return current
         deadline = time.monotonic() + min(wait_s, self.rt.settings.wait_max_s)
+        # Wake-ups come from this process's sender and indexer; another worker process polls.
+        poll = 1.0 if self.rt.is_sender else 0.05
         while time.monotonic() < deadline:
             if current.status in FINAL:
                 if current.indexed or current.block_number is None:
                     return current
                 await self.rt.notifier.wait_index(
-                    current.block_number, min(1.0, deadline - time.monotonic())
+                    current.block_number, min(poll, deadline - time.monotonic())
                 )
             else:
                 await self.rt.notifier.wait_operation(
-                    uid, min(1.0, max(0.0, deadline - time.monotonic()))
+                    uid, min(poll, max(0.0, deadline - time.monotonic()))
                 )
             current = await self._thread(lambda: self._status(who, uid))
         return current

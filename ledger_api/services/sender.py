@@ -193,7 +193,7 @@ class SignerWorker(threading.Thread):
             return True, 0.0, False
         if linger:
             return False, min(linger, self.settings.poll_interval_s) if in_flight else linger, True
-        wait = self.settings.poll_interval_s if in_flight else self.settings.idle_poll_s
+        wait = self.settings.poll_interval_s if in_flight else self.settings.sender_idle_poll_s
         return False, wait, False
 
     def _open_slots(self) -> list[TxSlot]:

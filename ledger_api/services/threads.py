@@ -7,7 +7,9 @@ import ctypes.util
 import sys
 
 _PR_SET_NAME = 15
-_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+_libc = (
+    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+)
 
 
 def name_this_thread(name: str) -> None:

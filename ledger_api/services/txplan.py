@@ -83,6 +83,15 @@ def call_for(contracts: Contracts, ops: Sequence[Operation]) -> Call:
             )
         case OpKind.BADGE_ISSUE:
             return contracts.issue_badge(p["type_id"], p["member"], p["amount"])
+        case OpKind.BADGE_REDEEM:
+            return contracts.redeem_benefit_with_sig(
+                p["holder"],
+                p["type_id"],
+                _bytes32(p["claim_ref"]),
+                p["nonce"],
+                p["deadline"],
+                _signature(p["signature"]),
+            )
         case OpKind.FUND_SIGNER:
             return Call(to_checksum_address(p["address"]), b"", int(p["value_wei"]))
         case OpKind.ONBOARD_BRAND:
@@ -205,6 +214,8 @@ def single_result(contracts: Contracts, op: Operation, receipt: Receipt) -> dict
             and event.name == "BadgeDefined"
         ):
             return {"type_id": event.args["typeId"]}
+        if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
+            return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
         if kind is OpKind.TIER_REVIEW and event.name.startswith("Tier"):
             return {"review": event.name, **{k: v for k, v in event.args.items() if k != "member"}}
     return {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from support.chain import Anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 
@@ -69,7 +71,9 @@ def test_point_value_change_applies_to_later_redemptions(gateway: Gateway, brand
     assert liability["value_micro_usd_per_point"] == 12_000
 
 
-def test_tier_rule_upgrade_and_quarterly_review(own_env: dict[str, str]) -> None:
+def test_tier_rule_upgrade_and_quarterly_review(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
         silver = admin_put(
@@ -110,15 +114,22 @@ def test_tier_rule_upgrade_and_quarterly_review(own_env: dict[str, str]) -> None
         history = brand.api.get(f"/v1/members/{alice.address}/history").json()
         assert {"earned": 655} == {k: v for k, v in history["totals"].items() if v}
 
-        # the review looks at the last completed quarter, in which Alice did nothing: a warning
-        # and a grace period, never an immediate downgrade
+        # upgraded this quarter: the review retains the tier
         first = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
-        assert first["status"] == "confirmed" and first["result"]["review"] == "TierDowngradeWarned"
-        tier = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
-        assert tier["tier"] == 1 and tier["grace_until"] is not None
+        assert first["status"] == "confirmed" and first["result"]["review"] == "TierRetained"
         second = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
         assert second["status"] == "failed"
         assert second["error"]["code"] == "tier_already_reviewed"
+
+        # two quarters later, with nothing done in the last one: a warning and a grace
+        # period, never an immediate downgrade
+        anvil, _ = own_chain
+        anvil.rpc("evm_increaseTime", 200 * 86_400)
+        anvil.rpc("evm_mine")
+        third = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
+        assert third["status"] == "confirmed" and third["result"]["review"] == "TierDowngradeWarned"
+        tier = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
+        assert tier["tier"] == 1 and tier["grace_until"] is not None
 
 
 def test_badges_are_defined_issued_and_read(
@@ -146,5 +157,43 @@ def test_badges_are_defined_issued_and_read(
     assert foreign.status_code == 403 and foreign.json()["error"]["code"] == "brand_forbidden"
     unknown = brand.api.post("/v1/badges/issue", {"type_id": 999_999, "member": alice.address})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_badge"
-    benefit = brand.api.post("/v1/badges/benefit-redemptions", {})
-    assert benefit.status_code == 501 and benefit.json()["error"]["code"] == "not_supported"
+    no_benefit = brand.api.post(
+        "/v1/badges/benefit-redemptions/typed-data",
+        {"holder": alice.address, "type_id": type_id, "claim_ref": "order-1"},
+    )
+    assert (
+        no_benefit.status_code == 422 and no_benefit.json()["error"]["code"] == "badge_no_benefit"
+    )
+
+
+def test_a_badge_benefit_is_redeemed_once_on_the_holders_signature(
+    gateway: Gateway, brand: Brand
+) -> None:
+    defined = brand.api.post(
+        "/v1/badges/types",
+        {"kind": "collectible", "has_benefit": True, "max_supply": 10, "uri": "ipfs://jacket"},
+        params={"wait": "true"},
+    ).json()
+    type_id = defined["result"]["type_id"]
+    alice = Member()
+    issued = brand.api.post(
+        "/v1/badges/issue", {"type_id": type_id, "member": alice.address}, params={"wait": "true"}
+    ).json()
+    assert issued["status"] == "confirmed", issued
+    request = {"holder": alice.address, "type_id": type_id, "claim_ref": "shipment-7"}
+    prepared = brand.api.post("/v1/badges/benefit-redemptions/typed-data", request).json()
+    assert prepared["typed_data"]["domain"]["name"] == "AllianceBadges"
+    body = {
+        **request,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": alice.sign(prepared["typed_data"]),
+    }
+    redeemed = brand.api.post(
+        "/v1/badges/benefit-redemptions", body, params={"wait": "true"}
+    ).json()
+    assert redeemed["status"] == "confirmed", redeemed
+    badges = brand.api.get(f"/v1/members/{alice.address}/badges").json()["badges"]
+    assert [(b["type_id"], b["redeemed"], b["amount"]) for b in badges] == [(type_id, True, 1)]
+    again = brand.api.post("/v1/badges/benefit-redemptions/typed-data", request)
+    assert again.status_code == 422 and again.json()["error"]["code"] == "badge_not_held"

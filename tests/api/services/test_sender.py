@@ -360,7 +360,9 @@ def test_an_earn_the_chain_already_applied_is_confirmed_not_sent_under_a_new_id(
 # ------------------------------------------------------------------------- confirmations
 
 
-def test_operations_confirm_only_at_the_configured_depth(own_env: dict[str, str], own_chain: tuple[Anvil, Path]) -> None:
+def test_operations_confirm_only_at_the_configured_depth(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
     anvil, _ = own_chain
     with Gateway({**own_env, "LEDGER_CONFIRMATIONS": "2"}) as gateway:
         for _ in range(3):
@@ -372,7 +374,9 @@ def test_operations_confirm_only_at_the_configured_depth(own_env: dict[str, str]
             anvil.rpc("evm_mine")
         assert gateway.admin.wait(onboarding)["status"] == "confirmed"
         gateway.runtime.api_keys.forget()
-        brand = Brand(0, brand_response.json()["api_key"], gateway.api(brand_response.json()["api_key"]), "")
+        brand = Brand(
+            0, brand_response.json()["api_key"], gateway.api(brand_response.json()["api_key"]), ""
+        )
         operation = post_earn(brand, Member())
         mined = eventually(lambda: status(brand, operation)["tx_hash"] and status(brand, operation))
         time.sleep(0.5)

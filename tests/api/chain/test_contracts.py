@@ -1,0 +1,107 @@
+"""Calldata and event decoding agree with the generic ABI codec."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from eth_abi.abi import encode
+from eth_account import Account
+from eth_utils.crypto import keccak
+from support.chain import BUILD
+
+from ledger_api.chain.abi import Log
+from ledger_api.chain.contracts import Contracts, EarnOpArgs
+from ledger_api.chain.manifest import Manifest
+from ledger_api.chain.typed_data import gift_typed_data, recover_signer, sign_typed_data
+
+
+def contracts() -> Contracts:
+    ledger = json.loads((BUILD / "AllianceLedger.json").read_text())["abi"]
+    badges = json.loads((BUILD / "AllianceBadges.json").read_text())["abi"]
+    return Contracts(
+        Manifest.from_json(
+            {
+                "chain_id": 31337,
+                "admin": "0x" + "11" * 20,
+                "contracts": {
+                    "AllianceLedger": {"address": "0x" + "22" * 20, "abi": ledger},
+                    "AllianceBadges": {"address": "0x" + "33" * 20, "abi": badges},
+                },
+            }
+        )
+    )
+
+
+def test_earn_batch_calldata_matches_the_abi_encoder() -> None:
+    codec = contracts()
+    ops = [
+        EarnOpArgs(
+            i * 7 + 1, Account.create().address, i % 5, 100 + i, i * 1_000, secrets.token_bytes(32)
+        )
+        for i in range(60)
+    ]
+    fast = codec.earn_batch(ops).data
+    generic = codec.ledger["earnBatch"].encode([op.as_tuple() for op in ops])
+    assert fast == generic
+
+
+def test_points_earned_log_decodes_like_eth_abi() -> None:
+    codec = contracts()
+    member = Account.create().address
+    topic = keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)")
+    order_ref = secrets.token_bytes(32)
+    log = Log(
+        address="0x" + "22" * 20,
+        topics=(
+            topic,
+            (7).to_bytes(32, "big"),
+            bytes(12) + bytes.fromhex(member[2:]),
+            (42).to_bytes(32, "big"),
+        ),
+        data=encode(["uint8", "uint256", "bytes32"], [0, 1234, order_ref]),
+        block_number=1,
+        block_hash="0x",
+        tx_hash="0x",
+        log_index=0,
+    )
+    event = codec.events.decode(log)
+    assert event is not None and event.name == "PointsEarned"
+    assert event.args == {
+        "brand": 7,
+        "member": member,
+        "opId": 42,
+        "kind": 0,
+        "points": 1234,
+        "orderRef": order_ref,
+    }
+
+
+def test_custom_errors_decode_to_stable_codes() -> None:
+    from ledger_api.chain.errors import domain_error, error_code
+
+    codec = contracts()
+    data = keccak(text="PointsInsufficientBalance(address,uint256,uint256,uint256)")[:4] + encode(
+        ["address", "uint256", "uint256", "uint256"], ["0x" + "44" * 20, 3, 10, 25]
+    )
+    error = domain_error(codec.errors.decode(data))
+    assert error.error_code == "insufficient_balance" and error.status == 422
+    assert error.details["needed"] == 25
+    assert error_code("LedgerOperationUsed") == "operation_used"
+    assert error_code("AllianceBadgesSupplyExceeded") == "badge_supply_exceeded"
+
+
+def test_typed_data_signature_recovers_the_member() -> None:
+    member = Account.create()
+    document = gift_typed_data(
+        chain_id=31337,
+        ledger="0x" + "22" * 20,
+        member=member.address,
+        to="0x" + "55" * 20,
+        brand=1,
+        amount=10,
+        nonce=0,
+        deadline=2**40,
+    )
+    assert recover_signer(document, sign_typed_data(document, member.key)) == member.address
+    assert recover_signer(document, b"\x00" * 65) != member.address
