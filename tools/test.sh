@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
-# The whole suite: contract tests under brownie (its pytest plugin launches anvil),
-# then the gateway tests in their own virtualenv (real anvil, real database, real HTTP).
+# The whole suite: contract tests under brownie (its pytest plugin launches anvil), the
+# gateway tests in their own virtualenv (real anvil, real database, real HTTP), then Slither.
+# Ends with one line adding up both suites: "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
+mkdir -p build
 status=0
-echo "== contract tests (brownie, anvil)"
-.venv/brownie/bin/python -m pytest tests/contracts -p no:cacheprovider -q || status=1
-if [ -d tests/api ]; then
-  echo "== gateway tests (FastAPI, anvil, SQLite/PostgreSQL)"
-  .venv/api/bin/python -m pytest tests/api -p no:cacheprovider -q || status=1
-fi
+
+suite() { # suite NAME PYTHON PATH: runs pytest, keeps its output in build/NAME.log
+  local name="$1" python="$2" path="$3"
+  echo "== $name"
+  "$python" -m pytest "$path" -p no:cacheprovider -q 2>&1 | tee "build/$name.log"
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+}
+count() { # count WORD: the sum of "N WORD" over the suites' pytest summary lines
+  local log
+  for log in build/contracts-tests.log build/gateway-tests.log; do
+    grep -E "^(=+ )?[0-9]+ [a-z]+.* in [0-9.]+s" "$log" 2>/dev/null | tail -n 1
+  done | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
+}
+
+suite contracts-tests .venv/brownie/bin/python tests/contracts
+suite gateway-tests .venv/api/bin/python tests/api
+
 echo "== static analysis (slither: no untriaged high or medium finding)"
-bash tools/slither.sh > build/slither.log 2>&1 && tail -n 3 build/slither.log || { cat build/slither.log; status=1; }
+if bash tools/slither.sh > build/slither.log 2>&1; then
+  tail -n 1 build/slither.log
+else
+  cat build/slither.log
+  status=1
+fi
+
+failed=$(( $(count failed) + $(count error) ))
+echo "tests: $(count passed) passed, $failed failed"
 exit $status
