@@ -60,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port or settings.port,
         workers=settings.workers,
         log_level=args.log_level,
+        access_log=settings.access_log,
     )
     return 0
 

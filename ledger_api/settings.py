@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
+    access_log: bool = True
 
     # Storage and chain
     database_url: str = "sqlite:///data/ledger.db"

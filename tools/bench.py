@@ -65,6 +65,7 @@ class Bench:
             LEDGER_DATABASE_URL=f"sqlite:///{self.data / 'gateway.db'}",
             LEDGER_PORT=str(self.api_port),
             LEDGER_BLOCK_TIME=str(args.block_time),
+            LEDGER_ACCESS_LOG="false",
             LEDGER_RATE_LIMIT_PER_S="1000000",
             LEDGER_RATE_LIMIT_BURST="1000000",
             LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
@@ -173,6 +174,12 @@ class Bench:
         stop = asyncio.Event()
 
         async def one(i: int) -> None:
+            try:
+                await attempt(i)
+            except httpx.HTTPError as exc:
+                failures.append(type(exc).__name__)
+
+        async def attempt(i: int) -> None:
             sent = time.perf_counter()
             reply = await client.post(
                 "/v1/earn/purchase",
@@ -242,6 +249,7 @@ class Bench:
             runs = [await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
                     for senders in (1, 2)]
             raw = max(runs, key=lambda r: r["raw_node_tx_per_s"])
+            print("raw node:", {k: round(v, 1) for k, v in raw.items()}, flush=True)
             w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 60}))
             entry = manifest["contracts"]["AllianceLedger"]
             ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
@@ -252,7 +260,9 @@ class Bench:
                 # Warm-up: every member gets a lot this month, as in the steady state of the gas report.
                 await self._warm_up(client, key)
                 throughput = await self.throughput(client, w3, ledger, key)
+                print("throughput:", {k: round(v, 1) for k, v in throughput.items()}, flush=True)
                 latency = await self.latency(client, key)
+                print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
             gas = self.batched_gas(w3, ledger, first_block)
         finally:
             self.stop_gateway()
