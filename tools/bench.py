@@ -35,6 +35,7 @@ from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_raw  # noqa: E402
+from bench_http import Pool  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 API_BIN = ROOT / ".venv" / "api" / "bin"
@@ -126,7 +127,7 @@ class Bench:
         return w3.eth.get_logs({"address": ledger.address, "fromBlock": from_block, "topics": [topic]})
 
     # ---------------------------------------------------------------- phases
-    async def throughput(self, client: httpx.AsyncClient, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
+    async def throughput(self, client: Pool, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
         total, clients = self.args.ops, self.args.clients
         start_block = w3.eth.block_number
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -138,14 +139,14 @@ class Bench:
             nonlocal accepted
             while not queue.empty():
                 i = queue.get_nowait()
-                reply = await client.post(
-                    "/v1/earn/purchase",
-                    headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
-                    json={"member": self.members[i % len(self.members)], "amount_cents": 1_000,
-                          "order_ref": f"tp-{i}"},
+                status, body = await client.request(
+                    "POST", "/v1/earn/purchase",
+                    {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
+                    {"member": self.members[i % len(self.members)], "amount_cents": 1_000,
+                     "order_ref": f"tp-{i}"},
                 )
-                if reply.status_code != 202:
-                    raise RuntimeError(f"earn answered {reply.status_code}: {reply.text}")
+                if status != 202:
+                    raise RuntimeError(f"earn answered {status}: {body}")
                 accepted += 1
 
         started = time.perf_counter()
@@ -166,7 +167,7 @@ class Bench:
             "gateway_clients": clients,
         }
 
-    async def latency(self, client: httpx.AsyncClient, key: str) -> dict[str, float]:
+    async def latency(self, client: Pool, key: str) -> dict[str, float]:
         rate, seconds = self.args.rate, self.args.seconds
         latencies: list[float] = []
         reads: list[float] = []
@@ -176,32 +177,32 @@ class Bench:
         async def one(i: int) -> None:
             try:
                 await attempt(i)
-            except httpx.HTTPError as exc:
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 failures.append(type(exc).__name__)
 
         async def attempt(i: int) -> None:
             sent = time.perf_counter()
-            reply = await client.post(
-                "/v1/earn/purchase",
-                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
-                         "Prefer": "wait=10"},
-                json={"member": self.members[i % len(self.members)], "amount_cents": 1_000,
-                      "order_ref": f"lat-{i}"},
+            code, body = await client.request(
+                "POST", "/v1/earn/purchase",
+                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
+                 "Prefer": "wait=10"},
+                {"member": self.members[i % len(self.members)], "amount_cents": 1_000,
+                 "order_ref": f"lat-{i}"},
             )
             elapsed = (time.perf_counter() - sent) * 1000
-            status = reply.json().get("status") if reply.status_code in (200, 202) else None
+            status = body.get("status") if code in (200, 202) and body else None
             if status == "confirmed":
                 latencies.append(elapsed)
             else:
-                failures.append(f"{reply.status_code} {status}")
+                failures.append(f"{code} {status}")
 
         async def reader() -> None:
             i = 0
             while not stop.is_set():
                 sent = time.perf_counter()
-                reply = await client.get(f"/v1/members/{self.members[i % len(self.members)]}",
-                                         headers={"Authorization": f"Bearer {key}"})
-                if reply.status_code == 200:
+                code, _ = await client.request("GET", f"/v1/members/{self.members[i % len(self.members)]}",
+                                               {"Authorization": f"Bearer {key}"})
+                if code == 200:
                     reads.append((time.perf_counter() - sent) * 1000)
                 i += 1
                 await asyncio.sleep(1 / self.args.read_rate)
@@ -255,14 +256,16 @@ class Bench:
             ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
             key = self.start_gateway()
             first_block = w3.eth.block_number
-            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-            async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=60) as client:
+            client = Pool("127.0.0.1", self.api_port)
+            try:
                 # Warm-up: every member gets a lot this month, as in the steady state of the gas report.
                 await self._warm_up(client, key)
                 throughput = await self.throughput(client, w3, ledger, key)
                 print("throughput:", {k: round(v, 1) for k, v in throughput.items()}, flush=True)
                 latency = await self.latency(client, key)
                 print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
+            finally:
+                client.close()
             gas = self.batched_gas(w3, ledger, first_block)
         finally:
             self.stop_gateway()
@@ -272,15 +275,16 @@ class Bench:
         result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
         return result
 
-    async def _warm_up(self, client: httpx.AsyncClient, key: str) -> None:
+    async def _warm_up(self, client: Pool, key: str) -> None:
         async def one(member: str) -> None:
-            reply = await client.post(
-                "/v1/earn/purchase",
-                headers={"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
-                         "Prefer": "wait=30"},
-                json={"member": member, "amount_cents": 100, "order_ref": f"warm-{member}"},
+            code, body = await client.request(
+                "POST", "/v1/earn/purchase",
+                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
+                 "Prefer": "wait=30"},
+                {"member": member, "amount_cents": 100, "order_ref": f"warm-{member}"},
             )
-            reply.raise_for_status()
+            if code not in (200, 202):
+                raise RuntimeError(f"warm-up earn answered {code}: {body}")
 
         for start in range(0, len(self.members), 50):
             await asyncio.gather(*(one(m) for m in self.members[start:start + 50]))
