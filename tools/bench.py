@@ -262,6 +262,7 @@ class Bench:
                 await self._warm_up(client, key)
                 throughput = await self.throughput(client, w3, ledger, key)
                 print("throughput:", {k: round(v, 1) for k, v in throughput.items()}, flush=True)
+                await self._index_caught_up(client, w3, key)
                 latency = await self.latency(client, key)
                 print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
             finally:
@@ -274,6 +275,19 @@ class Bench:
         result["ratio_gateway_to_raw"] = result["gateway_ops_per_s"] / result["raw_node_tx_per_s"]
         result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
         return result
+
+    async def _index_caught_up(self, client: Pool, w3: Web3, key: str) -> None:
+        """Waits until the gateway's index has every block mined so far, so the latency phase
+        does not measure the backlog of the throughput phase."""
+        head = w3.eth.block_number
+        started = time.perf_counter()
+        while time.perf_counter() - started < 120:
+            _, health = await client.request("GET", "/v1/health", {"Authorization": f"Bearer {key}"})
+            if health and int(health.get("index_block") or 0) >= head:
+                print(f"index caught up in {time.perf_counter() - started:.1f} s", flush=True)
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the index did not catch up within 120 s")
 
     async def _warm_up(self, client: Pool, key: str) -> None:
         async def one(member: str) -> None:

@@ -25,8 +25,11 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
-        pool_size=8,
-        max_overflow=32,
+        # Enough kept-open connections for every thread that may query at once (the request
+        # threadpool's 40, the sender and the indexer): an overflow connection is opened,
+        # configured and closed per use, which under load cost more than the queries.
+        pool_size=48,
+        max_overflow=16,
     )
 
     @event.listens_for(engine, "connect")

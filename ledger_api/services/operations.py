@@ -632,28 +632,36 @@ class OperationsService:
         )
 
     async def status(
-        self, who: Principal, uid: str, wait_s: float | None
+        self, who: Principal, uid: str, wait_s: float | None, *, just_accepted: bool = False
     ) -> schemas.OperationStatus:
-        """The operation's status; with `wait_s`, waits until it is final and indexed."""
-        current = await self._thread(lambda: self._status(who, uid))
+        """The operation's status; with `wait_s`, waits until it is final and indexed.
+
+        `just_accepted`: the caller has just queued the operation, so the wait starts without
+        reading it back (a query less per waiting request, which counts under load)."""
+        read = lambda: self._status(who, uid)
+        current = None if just_accepted and wait_s else await self._thread(read)
         if not wait_s:
+            assert current is not None
             return current
         deadline = time.monotonic() + min(wait_s, self.rt.settings.wait_max_s)
         # Wake-ups come from this process's sender and indexer; another worker process polls.
-        poll = 1.0 if self.rt.is_sender else 0.05
+        poll = 0.5 if self.rt.is_sender else 0.05
         while time.monotonic() < deadline:
-            if current.status in FINAL:
+            if current is not None and current.status in FINAL:
                 if current.indexed or current.block_number is None:
                     return current
                 await self.rt.notifier.wait_index(
                     current.block_number, min(poll, deadline - time.monotonic())
                 )
-            else:
-                await self.rt.notifier.wait_operation(
-                    uid, min(poll, max(0.0, deadline - time.monotonic()))
-                )
-            current = await self._thread(lambda: self._status(who, uid))
-        return current
+                if self._index_height() >= current.block_number:
+                    # The index reached the operation's block: nothing else about it changes.
+                    return current.model_copy(update={"indexed": True})
+                continue
+            await self.rt.notifier.wait_operation(
+                uid, min(poll, max(0.0, deadline - time.monotonic()))
+            )
+            current = await self._thread(read)
+        return current if current is not None else await self._thread(read)
 
     async def answer(
         self, who: Principal, accepted: Accepted, wait_s: float | None
@@ -661,7 +669,9 @@ class OperationsService:
         """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
         if not wait_s or accepted.operation_uid is None:
             return accepted.status_code, accepted.body
-        final = await self.status(who, accepted.operation_uid, wait_s)
+        final = await self.status(
+            who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
+        )
         if final.status in FINAL and (final.indexed or final.status == "failed"):
             return 200, final.model_dump(mode="json")
         return accepted.status_code, {**accepted.body, "status": final.status}
