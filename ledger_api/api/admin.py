@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api import schemas
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import accepted_response, local_response
+from ledger_api.api.responses import local_response, operation_response
 from ledger_api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, OperationsDep, WaitDep
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -51,8 +51,7 @@ async def suspend_brand(
     wait: WaitDep,
 ) -> JSONResponse:
     accepted = await brands.suspend(ctx, brand_id, body)
-    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
-    return accepted_response(status_code, answer, accepted)
+    return await operation_response(ops, ctx.principal, accepted, wait)
 
 
 @router.put(
@@ -71,8 +70,7 @@ async def set_point_value(
     wait: WaitDep,
 ) -> JSONResponse:
     accepted = await brands.set_point_value(ctx, brand_id, body)
-    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
-    return accepted_response(status_code, answer, accepted)
+    return await operation_response(ops, ctx.principal, accepted, wait)
 
 
 @router.put(
@@ -91,8 +89,7 @@ async def set_tier_rule(
     wait: WaitDep,
 ) -> JSONResponse:
     accepted = await brands.set_tier_rule(ctx, tier, body)
-    status_code, answer = await ops.answer(ctx.principal, accepted, wait)
-    return accepted_response(status_code, answer, accepted)
+    return await operation_response(ops, ctx.principal, accepted, wait)
 
 
 @router.post(

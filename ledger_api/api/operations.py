@@ -8,9 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ledger_api.api import schemas
-from ledger_api.api.responses import accepted_response
+from ledger_api.api.responses import operation_response
 from ledger_api.deps import BrandDep, ContextDep, MemberDep, OperationsDep, PrincipalDep, WaitDep
-from ledger_api.services.intake import Accepted
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -26,13 +25,6 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _answer(
-    ops: OperationsDep, ctx_principal: Any, accepted: Accepted, wait: float | None
-) -> JSONResponse:
-    status_code, body = await ops.answer(ctx_principal, accepted, wait)
-    return accepted_response(status_code, body, accepted)
-
-
 @router.post(
     "/earn/purchase", status_code=202, responses=ACCEPTED, summary="Earn points for a purchase"
 )
@@ -43,7 +35,7 @@ async def earn_purchase(
     ops: OperationsDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.earn_purchase(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.earn_purchase(ctx, body), wait)
 
 
 @router.post(
@@ -59,7 +51,7 @@ async def earn_engagement(
     ops: OperationsDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.earn_engagement(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.earn_engagement(ctx, body), wait)
 
 
 @router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
@@ -73,7 +65,7 @@ async def gift_typed_data(
 async def gift(
     body: schemas.GiftRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.gift(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.gift(ctx, body), wait)
 
 
 @router.post("/donations/typed-data", summary="EIP-712 data the member signs to donate points")
@@ -92,7 +84,7 @@ async def donation_typed_data(
 async def donate(
     body: schemas.DonationRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.donate(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.donate(ctx, body), wait)
 
 
 @router.post(
@@ -114,7 +106,7 @@ async def redemption_typed_data(
 async def redeem(
     body: schemas.RedemptionRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.redeem(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.redeem(ctx, body), wait)
 
 
 @router.post(
@@ -126,7 +118,7 @@ async def redeem(
 async def review_tier(
     member: MemberDep, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.review_tier(ctx, member), wait)
+    return await operation_response(ops, ctx.principal, await ops.review_tier(ctx, member), wait)
 
 
 @router.post(
@@ -138,7 +130,7 @@ async def review_tier(
 async def define_badge(
     body: schemas.BadgeTypeRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.define_badge(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.define_badge(ctx, body), wait)
 
 
 @router.post(
@@ -150,7 +142,7 @@ async def define_badge(
 async def issue_badge(
     body: schemas.BadgeIssueRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.issue_badge(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.issue_badge(ctx, body), wait)
 
 
 @router.post(
@@ -176,7 +168,7 @@ async def redeem_badge_benefit(
     ops: OperationsDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await _answer(ops, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
+    return await operation_response(ops, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
 
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
 from ledger_api.services.intake import Accepted
+
+if TYPE_CHECKING:
+    from ledger_api.services.apikeys import Principal
+    from ledger_api.services.operations import OperationsService
 
 
 def accepted_response(
@@ -21,3 +25,11 @@ def accepted_response(
 def local_response(status_code: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def operation_response(
+    ops: OperationsService, principal: Principal, accepted: Accepted, wait: float | None
+) -> JSONResponse:
+    """An accepted operation's answer: 202, or 200 with its final status when waiting."""
+    status_code, body = await ops.answer(principal, accepted, wait)
+    return accepted_response(status_code, body, accepted)
