@@ -555,21 +555,31 @@ contract AllianceLedger is
     /// @dev Validates and applies one earn; returns the failing error's selector, or 0.
     /// Nothing is written unless every check passes.
     function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
-        if (op.member == address(0)) return (LedgerInvalidMember.selector, 0);
+        // Each calldata field is read (and validated) once.
+        address member = op.member;
+        uint256 opId = op.opId;
+        EarnKind kind = op.kind;
         uint256 mult = op.multiplierPct;
+        uint256 cents = op.amountCents;
+        if (member == address(0)) return (LedgerInvalidMember.selector, 0);
         if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
         // The packed rule holds one byte per kind, in EarnKind order.
-        uint256 rate = (uint256(ctx.cfg.rule) >> (8 * uint256(op.kind))) & 0xff;
-        if (op.kind == EarnKind.Purchase) {
-            if (op.amountCents == 0 || op.amountCents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
-            points = uint256(op.amountCents) * rate * mult / 10_000;
+        uint256 rate = (uint256(ctx.cfg.rule) >> (8 * uint256(kind))) & 0xff;
+        if (kind == EarnKind.Purchase) {
+            if (cents == 0 || cents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
+            // No overflow: cents <= 1e12, rate <= 255, mult <= 1000.
+            unchecked {
+                points = cents * rate * mult / 10_000;
+            }
         } else {
-            points = rate * mult / 100;
+            unchecked {
+                points = rate * mult / 100;
+            }
         }
         if (points == 0) return (LedgerZeroPoints.selector, 0);
 
-        uint256 wordIndex = op.opId >> 8;
-        uint256 bit = uint256(1) << (op.opId & 0xff);
+        uint256 wordIndex = opId >> 8;
+        uint256 bit = uint256(1) << (opId & 0xff);
         if (wordIndex != ctx.usedWordIndex) {
             if (ctx.usedWordIndex != type(uint256).max) _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
             ctx.usedWordIndex = wordIndex;
@@ -578,11 +588,11 @@ contract AllianceLedger is
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
         ctx.usedWord |= bit;
 
-        uint256 minted = points + _recordActivity(ctx, op);
-        LotMath.credit(_lots[op.member][ctx.brand], ctx.month, minted);
+        uint256 minted = points + _recordActivity(ctx, member, kind, cents);
+        LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
         ctx.minted += minted;
-        emit Transfer(msg.sender, address(0), op.member, ctx.brand, minted);
-        emit PointsEarned(ctx.brand, op.member, op.opId, op.kind, points, op.orderRef);
+        emit Transfer(msg.sender, address(0), member, ctx.brand, minted);
+        emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, op.orderRef);
     }
 
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
@@ -608,8 +618,11 @@ contract AllianceLedger is
     /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
     /// Hot path: the member's status slot is read and written as one word, with the bit
     /// layout Solidity gives {MemberStatus} (fields packed from the low-order bits).
-    function _recordActivity(EarnContext memory ctx, EarnOp calldata op) private returns (uint256 gift) {
-        MemberStatus storage status = _members[op.member];
+    function _recordActivity(EarnContext memory ctx, address member, EarnKind kind, uint256 cents)
+        private
+        returns (uint256 gift)
+    {
+        MemberStatus storage status = _members[member];
         uint256 word;
         assembly ("memory-safe") {
             word := sload(status.slot)
@@ -624,9 +637,9 @@ contract AllianceLedger is
             word = (word & ~((MASK16 << 168) | (uint256(0xff) << 184))) | (quarter << 168) | (closedBest << 184);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
         }
-        if (op.kind == EarnKind.Purchase) {
+        if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping: each amount is at most MAX_AMOUNT.
-            spend += op.amountCents;
+            spend += cents;
             if (spend > MASK48) spend = MASK48;
             if (orders < MASK32) ++orders;
         } else if (engagements < MASK32) {
@@ -645,9 +658,9 @@ contract AllianceLedger is
             sstore(status.slot, word)
         }
         if (best > previous) {
-            emit TierUpgraded(op.member, uint8(previous), uint8(best), ctx.brand, gift);
+            emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
-            _badge.setTier(op.member, uint8(best));
+            _badge.setTier(member, uint8(best));
         }
     }
 
