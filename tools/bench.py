@@ -22,7 +22,6 @@ import re
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -34,8 +33,8 @@ from eth_account import Account
 from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_raw  # noqa: E402
-from bench_http import Pool  # noqa: E402
+import bench_raw
+from bench_http import Pool
 
 ROOT = Path(__file__).resolve().parent.parent
 API_BIN = ROOT / ".venv" / "api" / "bin"
@@ -101,9 +100,9 @@ class Bench:
         match = re.search(r"(lk_\S+)", out)
         if not match:
             raise SystemExit(f"no API key in: {out}")
-        log = open(self.data / "gateway.log", "wb")
-        self.gateway = subprocess.Popen([str(API_BIN / "ledger"), "serve"], env=self.env, cwd=ROOT,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        with open(self.data / "gateway.log", "wb") as log:  # the child keeps its own descriptor
+            self.gateway = subprocess.Popen([str(API_BIN / "ledger"), "serve"], env=self.env, cwd=ROOT,
+                                            stdout=log, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
                 if httpx.get(self.base + "/v1/health", timeout=1).status_code == 200:

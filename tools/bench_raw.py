@@ -20,8 +20,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-#: anvil's first development account (public; local chains only).
-DEV_ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+from ledger_api.settings import DEV_ADMIN_PRIVATE_KEY
+
 REFERENCE_RULE = (10, 5, 3, 5, 20)
 
 
@@ -57,7 +57,7 @@ def _send_and_wait(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> Any:
 
 def onboard_bench_brand(w3: Web3, manifest: dict[str, Any], name: str) -> tuple[int, LocalAccount]:
     """A brand whose signer is a fresh funded key, onboarded by the development admin."""
-    admin: LocalAccount = Account.from_key(DEV_ADMIN_KEY)
+    admin: LocalAccount = Account.from_key(DEV_ADMIN_PRIVATE_KEY)
     signer: LocalAccount = Account.create()
     entry = manifest["contracts"]["AllianceLedger"]
     ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
