@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from eth_account import Account
 from web3 import Web3
 
@@ -38,6 +39,51 @@ from bench_http import Pool
 
 ROOT = Path(__file__).resolve().parent.parent
 API_BIN = ROOT / ".venv" / "api" / "bin"
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state, ppid, ..., utime (12th), stime (13th)
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, frontier = 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        frontier.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+class CpuMeter:
+    """CPU seconds spent by the gateway, anvil and this load generator between two marks."""
+
+    def __init__(self, gateway: int, anvil: int) -> None:
+        self.gateway, self.anvil = gateway, anvil
+        self.marks = self._now()
+
+    def _now(self) -> tuple[float, float, float, float]:
+        own = os.times()
+        return (cpu_seconds(self.gateway), cpu_seconds(self.anvil), own.user + own.system,
+                time.perf_counter())
+
+    def per_op(self, ops: int, phase: str) -> dict[str, float]:
+        now = self._now()
+        gateway, anvil, loadgen, wall = (b - a for a, b in zip(self.marks, now))
+        self.marks = now
+        return {
+            f"{phase}_gateway_cpu_ms_per_op": gateway * 1000 / ops,
+            f"{phase}_anvil_cpu_ms_per_op": anvil * 1000 / ops,
+            f"{phase}_loadgen_cpu_ms_per_op": loadgen * 1000 / ops,
+            f"{phase}_cpu_busy_cores": (gateway + anvil + loadgen) / wall,
+        }
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -229,18 +275,17 @@ class Bench:
             "balance_reads": len(reads),
         }
 
-    def batched_gas(self, w3: Web3, ledger: Any, from_block: int) -> dict[str, float]:
-        logs = self.earned_logs(w3, ledger, from_block)
+    def batched_gas(self, w3: Web3, ledger: Any, from_block: int, to_block: int | None = None) -> tuple[float, float, int]:
+        """(gas per operation, operations per transaction, transactions) of the gateway's
+        batch transactions in the blocks from `from_block` (to `to_block`, excluded)."""
+        logs = [lg for lg in self.earned_logs(w3, ledger, from_block)
+                if to_block is None or lg["blockNumber"] < to_block]
         per_tx: dict[bytes, int] = {}
         for log in logs:
             per_tx[bytes(log["transactionHash"])] = per_tx.get(bytes(log["transactionHash"]), 0) + 1
         gas = sum(w3.eth.get_transaction_receipt(tx)["gasUsed"] for tx in per_tx)
         ops = sum(per_tx.values())
-        return {
-            "gas_per_earn_batched": gas / ops,
-            "ops_per_batch_tx_mean": ops / len(per_tx),
-            "batch_txs": len(per_tx),
-        }
+        return gas / ops, ops / len(per_tx), len(per_tx)
 
     async def run(self) -> dict[str, Any]:
         manifest = self.start_chain()
@@ -259,14 +304,23 @@ class Bench:
             try:
                 # Warm-up: every member gets a lot this month, as in the steady state of the gas report.
                 await self._warm_up(client, key)
+                steady_block = w3.eth.block_number + 1
+                assert self.gateway is not None
+                meter = CpuMeter(self.gateway.pid, int((self.data / "anvil.pid").read_text()))
                 throughput = await self.throughput(client, w3, ledger, key)
+                throughput.update(meter.per_op(self.args.ops, "throughput"))
                 print("throughput:", {k: round(v, 1) for k, v in throughput.items()}, flush=True)
                 await self._index_caught_up(client, w3, key)
                 latency = await self.latency(client, key)
                 print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
             finally:
                 client.close()
-            gas = self.batched_gas(w3, ledger, first_block)
+            # gas_per_earn_batched counts the steady state (members who already hold a lot
+            # this month); a member's first earn of a month also creates the lot's storage slot.
+            per_op, per_tx, txs = self.batched_gas(w3, ledger, steady_block)
+            first_per_op, _, _ = self.batched_gas(w3, ledger, first_block, steady_block)
+            gas = {"gas_per_earn_batched": per_op, "ops_per_batch_tx_mean": per_tx, "batch_txs": txs,
+                   "gas_per_first_earn_of_month_batched": first_per_op}
         finally:
             self.stop_gateway()
             self.stop_chain()
@@ -325,7 +379,7 @@ def main() -> None:
     parser.add_argument("--chain-port", type=int, default=8745)
     parser.add_argument("--api-port", type=int, default=8746)
     args = parser.parse_args()
-    result = asyncio.run(Bench(args).run())
+    result = uvloop.run(Bench(args).run())
     report = ROOT / "reports" / "bench.json"
     report.parent.mkdir(exist_ok=True)
     report.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
@@ -338,7 +392,10 @@ def main() -> None:
             op, bound = target
             ok = value >= bound if op == ">=" else value <= bound
             verdict = f"{op} {bound:g}  {'ok' if ok else 'MISSED'}"
-        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, float):
+            shown = f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
+        else:
+            shown = f"{value:,}"
         print(f"{name:28} {shown:>12}  {verdict}")
     print(f"\nwritten to {report}")
 

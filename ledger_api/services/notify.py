@@ -1,8 +1,10 @@
 """Wakes HTTP requests waiting for an operation to settle or for the index to catch up.
 
 The sender and the indexer run in threads; waiters are asyncio futures. Every
-wake-up is handed to the event loop with `call_soon_threadsafe`. Waiters also
-time out and re-read the database, so a missed wake-up only costs latency.
+wake-up is handed to the event loop with `call_soon_threadsafe`. A settled
+operation's wake-up carries its final state (`Settled`), so a waiting request
+answers without reading it back. Waiters also time out and re-read the
+database, so a missed wake-up only costs latency.
 """
 
 from __future__ import annotations
@@ -10,13 +12,34 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An operation's final state, as the sender committed it."""
+
+    uid: str
+    kind: str
+    status: str
+    brand_id: int | None  # the ledger's brand id
+    op_id: int | None
+    tx_hash: str | None
+    block_number: int | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 class Notifier:
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ops: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
+        self._ops: dict[str, list[asyncio.Future[Settled | None]]] = defaultdict(list)
         self._index: list[tuple[int, asyncio.Future[None]]] = []
         self._index_height = -1
         self._lock = threading.Lock()
@@ -31,13 +54,14 @@ class Notifier:
 
     # ------------------------------------------------------------ waiting (loop)
 
-    async def wait_operation(self, uid: str, timeout: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def wait_operation(self, uid: str, timeout: float) -> Settled | None:
+        """The operation's final state if it settles within `timeout`, else None."""
+        future: asyncio.Future[Settled | None] = asyncio.get_running_loop().create_future()
         self._ops[uid].append(future)
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            pass
+            return None
         finally:
             waiters = self._ops.get(uid)
             if waiters is not None:
@@ -60,13 +84,11 @@ class Notifier:
 
     # ----------------------------------------------------------- waking (threads)
 
-    def operations_changed(self, uids: Iterable[str]) -> None:
+    def operations_settled(self, settled: Mapping[str, Settled]) -> None:
         loop = self._loop
-        if loop is None or loop.is_closed():
+        if loop is None or loop.is_closed() or not settled:
             return
-        batch = list(uids)
-        if batch:
-            loop.call_soon_threadsafe(self._wake_ops, batch)
+        loop.call_soon_threadsafe(self._wake_ops, dict(settled))
 
     def index_advanced(self, height: int) -> None:
         with self._lock:
@@ -76,11 +98,11 @@ class Notifier:
             return
         loop.call_soon_threadsafe(self._wake_index)
 
-    def _wake_ops(self, uids: list[str]) -> None:
-        for uid in uids:
+    def _wake_ops(self, settled: dict[str, Settled]) -> None:
+        for uid, state in settled.items():
             for future in self._ops.pop(uid, []):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(state)
 
     def _wake_index(self) -> None:
         height = self._index_height

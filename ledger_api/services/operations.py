@@ -55,6 +55,7 @@ from ledger_api.errors import (
 from ledger_api.services.apikeys import Principal
 from ledger_api.services.indexer import CHARITY_POOL
 from ledger_api.services.intake import Accepted, Draft
+from ledger_api.services.notify import Settled
 from ledger_api.services.runtime import Runtime
 
 T = TypeVar("T")
@@ -657,11 +658,36 @@ class OperationsService:
                     # The index reached the operation's block: nothing else about it changes.
                     return current.model_copy(update={"indexed": True})
                 continue
-            await self.rt.notifier.wait_operation(
+            settled = await self.rt.notifier.wait_operation(
                 uid, min(poll, max(0.0, deadline - time.monotonic()))
             )
-            current = await self._thread(read)
+            current = self._from_settled(settled) if settled else await self._thread(read)
         return current if current is not None else await self._thread(read)
+
+    def _from_settled(self, settled: Settled) -> schemas.OperationStatus:
+        """The status of an operation the sender of this process has just settled."""
+        indexed = settled.status == OpStatus.FAILED.value or (
+            settled.block_number is not None
+            and self.rt.notifier.index_height >= settled.block_number
+        )
+        return schemas.OperationStatus(
+            operation_id=settled.uid,
+            kind=settled.kind,
+            status=settled.status,
+            brand_id=settled.brand_id,
+            op_id=settled.op_id,
+            tx_hash=settled.tx_hash,
+            block_number=settled.block_number,
+            indexed=indexed,
+            result=settled.result,
+            error=schemas.OperationError(
+                code=settled.error_code, message=settled.error_message or ""
+            )
+            if settled.error_code
+            else None,
+            created_at=settled.created_at,
+            updated_at=settled.updated_at,
+        )
 
     async def answer(
         self, who: Principal, accepted: Accepted, wait_s: float | None

@@ -115,7 +115,7 @@ class Runtime:
         if self.settings.sender_enabled:
             indexer = self.indexer
             hooks = SenderHooks(
-                operations_changed=self.notifier.operations_changed,
+                operations_settled=self.notifier.operations_settled,
                 brands_changed=self.api_keys.forget,
                 mined=indexer.wake if indexer is not None else lambda: None,
             )

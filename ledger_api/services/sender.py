@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,6 +51,7 @@ from ledger_api.domain import (
 )
 from ledger_api.errors import ChainUnavailable, LedgerError
 from ledger_api.services import txplan
+from ledger_api.services.notify import Settled
 from ledger_api.services.threads import name_this_thread
 from ledger_api.services.txplan import Outcome, Verdict
 from ledger_api.settings import Settings
@@ -91,11 +92,11 @@ class SenderHooks:
 
     def __init__(
         self,
-        operations_changed: Callable[[list[str]], None] = lambda uids: None,
+        operations_settled: Callable[[Mapping[str, Settled]], None] = lambda settled: None,
         brands_changed: Callable[[], None] = lambda: None,
         mined: Callable[[], None] = lambda: None,
     ) -> None:
-        self.operations_changed = operations_changed
+        self.operations_settled = operations_settled
         self.brands_changed = brands_changed
         self.mined = mined
 
@@ -131,6 +132,7 @@ class SignerWorker(threading.Thread):
         self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self._last_fill = 0.0
+        self._ledger_brand_id: int | None = None
         self.healthy = False
         self.last_error: str | None = None
 
@@ -389,10 +391,10 @@ class SignerWorker(threading.Thread):
             }
         else:
             outcomes = {op.id: self._explain_revert(chain, slot, op) for op in ops}
-        changed = self._apply_outcomes(
+        settled = self._apply_outcomes(
             slot.id, ops, outcomes, receipt=receipt, status=SlotStatus.CONFIRMED
         )
-        self.hooks.operations_changed(changed)
+        self.hooks.operations_settled(settled)
 
     def _retry_or_fail(self, op: Operation, code: str) -> Outcome:
         if op.attempts >= self.settings.max_op_attempts:
@@ -432,10 +434,13 @@ class SignerWorker(threading.Thread):
         return outcomes
 
     def _ledger_brand(self) -> int | None:
+        """The ledger's id of this worker's brand (fixed once the brand is onboarded)."""
         if self.brand_id is None:
             return None
-        with self.db.read() as session:
-            return session.get_one(Brand, self.brand_id).ledger_id
+        if self._ledger_brand_id is None:
+            with self.db.read() as session:
+                self._ledger_brand_id = session.get_one(Brand, self.brand_id).ledger_id
+        return self._ledger_brand_id
 
     def _apply_outcomes(
         self,
@@ -445,8 +450,10 @@ class SignerWorker(threading.Thread):
         *,
         receipt: Receipt | None,
         status: SlotStatus,
-    ) -> list[str]:
-        """Settles the slot and each of its operations in one transaction (bulk update)."""
+    ) -> dict[str, Settled]:
+        """Settles the slot and each of its operations in one transaction (bulk update).
+
+        Returns the final state of the operations that became final (not the re-queued)."""
         now = utcnow()
         updates: list[dict[str, Any]] = []
         for op in ops:
@@ -484,7 +491,29 @@ class SignerWorker(threading.Thread):
                 outcome = outcomes[op.id]
                 if OpKind(op.kind).admin and outcome.verdict is not Verdict.REQUEUE:
                     self._side_effects(session, op, outcome)
-        return [op.uid for op in ops]
+        ledger_brand = self._ledger_brand()
+        return {
+            op.uid: self._settled(op, values, ledger_brand)
+            for op, values in zip(ops, updates, strict=True)
+            if values["status"] != OpStatus.QUEUED
+        }
+
+    @staticmethod
+    def _settled(op: Operation, values: Mapping[str, Any], ledger_brand: int | None) -> Settled:
+        return Settled(
+            uid=op.uid,
+            kind=op.kind,
+            status=OpStatus(values["status"]).value,
+            brand_id=ledger_brand if op.brand_id is not None else None,
+            op_id=op.op_id,
+            tx_hash=values["tx_hash"],
+            block_number=values["block_number"],
+            result=values["result"],
+            error_code=values["error_code"],
+            error_message=values["error_message"],
+            created_at=op.created_at,
+            updated_at=values["updated_at"],
+        )
 
     def _side_effects(self, session: Session, op: Operation, outcome: Outcome) -> None:
         """Local state that follows an admin operation's outcome."""
@@ -509,12 +538,12 @@ class SignerWorker(threading.Thread):
         with self.db.read() as session:
             ops = list(session.scalars(select(Operation).where(Operation.slot_id == slot.id)))
         outcomes = self._requeue_outcomes(chain, ops)
-        changed = self._apply_outcomes(
+        settled = self._apply_outcomes(
             slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
         )
         self._sent.pop(slot.id, None)
         self._superseded += 1
-        self.hooks.operations_changed(changed)
+        self.hooks.operations_settled(settled)
 
     # --------------------------------------------------------------------- fill
 
@@ -590,8 +619,7 @@ class SignerWorker(threading.Thread):
         except LedgerError as error:
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
                 log.error("sender %s: earnBatch would revert: %s", self.address, error.message)
-            changed = self._fail_unsent(ops, error)
-            self.hooks.operations_changed(changed)
+            self.hooks.operations_settled(self._fail_unsent(ops, error))
             return False
         gas = estimate * (100 + self.settings.gas_margin_pct) // 100 + 20_000
         if gas > self.settings.max_tx_gas and len(ops) > 1:
@@ -604,7 +632,6 @@ class SignerWorker(threading.Thread):
         if stored is None:
             return False
         slot, attempt = stored
-        self.hooks.operations_changed([op.uid for op in ops])
         try:
             self.broadcast(chain, slot, attempt)
         except ChainUnavailable:
@@ -615,9 +642,10 @@ class SignerWorker(threading.Thread):
             raise
         return True
 
-    def _fail_unsent(self, ops: Sequence[Operation], error: LedgerError) -> list[str]:
+    def _fail_unsent(self, ops: Sequence[Operation], error: LedgerError) -> dict[str, Settled]:
         """Operations the chain would reject fail now: no transaction, no nonce used."""
-        changed: list[str] = []
+        failed: list[Operation] = []
+        now = utcnow()
         with self.db.write() as session:
             rows = session.scalars(
                 select(Operation)
@@ -628,9 +656,20 @@ class SignerWorker(threading.Thread):
                 op.status = OpStatus.FAILED
                 op.error_code = error.error_code
                 op.error_message = error.message
+                op.updated_at = now
                 self._side_effects(session, op, Outcome(Verdict.FAILED, code=error.error_code))
-                changed.append(op.uid)
-        return changed
+                failed.append(op)
+        values = {
+            "status": OpStatus.FAILED,
+            "tx_hash": None,
+            "block_number": None,
+            "result": None,
+            "error_code": error.error_code,
+            "error_message": error.message,
+            "updated_at": now,
+        }
+        ledger_brand = self._ledger_brand()
+        return {op.uid: self._settled(op, values, ledger_brand) for op in failed}
 
     def _current_fees(self, chain: Chain) -> _Fees:
         now = time.monotonic()
