@@ -52,6 +52,12 @@ contract AllianceLedger is
     uint256 private constant MASK32 = 0xffffffff;
     uint256 private constant MASK48 = 0xffffffffffff;
     uint256 private constant MASK80 = (uint256(1) << 80) - 1;
+    /// @dev Tier checks compare all three counters at once. Spend, orders and engagements each
+    /// sit in a 64-bit lane (bits 0, 64, 128) whose top bit is a guard bit. Every counter is
+    /// below 2**48 (spend is 48-bit, orders and engagements 32-bit) and every floor at most
+    /// 2**63, so `(counters | LANE_GUARDS) - floors` never borrows across lanes, and a lane keeps
+    /// its guard bit exactly when its counter is at least its floor.
+    uint256 private constant LANE_GUARDS = (uint256(1) << 63) | (uint256(1) << 127) | (uint256(1) << 191);
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -252,11 +258,19 @@ contract AllianceLedger is
         }
         EarnContext memory ctx = _earnContext(brand, cfg);
         for (uint256 i; i < ops.length; ++i) {
-            (bytes4 failure,) = _applyEarn(ctx, ops[i]);
+            EarnOp calldata op;
+            assembly ("memory-safe") {
+                // ops[i] without the index check (i < ops.length holds): EarnOp is six static
+                // words, and the decoder checked on entry that all of ops lies within calldata.
+                op := add(ops.offset, mul(i, 0xc0))
+            }
+            (bytes4 failure,) = _applyEarn(ctx, op);
             if (failure == bytes4(0)) {
-                ++applied;
+                unchecked {
+                    ++applied; // at most ops.length
+                }
             } else {
-                emit OperationSkipped(brand, ops[i].opId, failure);
+                emit OperationSkipped(brand, op.opId, failure);
             }
         }
         if (applied != 0) _closeEarn(ctx);
@@ -537,7 +551,10 @@ contract AllianceLedger is
         BrandConfig cfg;
         uint256 month;
         uint256 quarter;
-        uint256 rules;
+        uint256 rates; // cfg.rule: one byte of points per EarnKind
+        uint256 floors1; // tier 1..3 thresholds in counter-lane form ({_tierFloors}), read once per call
+        uint256 floors2;
+        uint256 floors3;
         uint256 minted; // points minted by this call
         uint256 usedWordIndex;
         uint256 usedWord;
@@ -548,23 +565,44 @@ contract AllianceLedger is
         ctx.cfg = cfg;
         ctx.month = Calendar.currentMonth();
         ctx.quarter = ctx.month / 3;
-        ctx.rules = _globals;
+        ctx.rates = cfg.rule;
+        uint256 rules = _globals;
+        ctx.floors1 = _tierFloors(rules, 1);
+        ctx.floors2 = _tierFloors(rules, 2);
+        ctx.floors3 = _tierFloors(rules, 3);
         ctx.usedWordIndex = type(uint256).max;
+    }
+
+    /// @dev The five checked fields of an earn operation, each read from calldata once.
+    /// Solidity's decoder checks a calldata field when it is read and reverts without data on
+    /// bits beyond the field's type; both earn paths read all five before anything else, so
+    /// checking them together here keeps that behaviour exactly. (orderRef is a full word.)
+    function _readOp(EarnOp calldata op)
+        private
+        pure
+        returns (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents)
+    {
+        assembly ("memory-safe") {
+            opId := calldataload(op)
+            member := calldataload(add(op, 0x20))
+            kind := calldataload(add(op, 0x40))
+            mult := calldataload(add(op, 0x60))
+            cents := calldataload(add(op, 0x80))
+            // uint64, address, EarnKind (5 members: 0..4), uint16, uint64
+            if or(or(shr(64, opId), shr(160, member)), or(gt(kind, 4), or(shr(16, mult), shr(64, cents)))) {
+                revert(0, 0)
+            }
+        }
     }
 
     /// @dev Validates and applies one earn; returns the failing error's selector, or 0.
     /// Nothing is written unless every check passes.
     function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
-        // Each calldata field is read (and validated) once.
-        address member = op.member;
-        uint256 opId = op.opId;
-        EarnKind kind = op.kind;
-        uint256 mult = op.multiplierPct;
-        uint256 cents = op.amountCents;
+        (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents) = _readOp(op);
         if (member == address(0)) return (LedgerInvalidMember.selector, 0);
         if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
         // The packed rule holds one byte per kind, in EarnKind order.
-        uint256 rate = (uint256(ctx.cfg.rule) >> (8 * uint256(kind))) & 0xff;
+        uint256 rate = (ctx.rates >> (8 * uint256(kind))) & 0xff;
         if (kind == EarnKind.Purchase) {
             if (cents == 0 || cents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
             // No overflow: cents <= 1e12, rate <= 255, mult <= 1000.
@@ -588,9 +626,14 @@ contract AllianceLedger is
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
         ctx.usedWord |= bit;
 
-        uint256 minted = points + _recordActivity(ctx, member, kind, cents);
+        uint256 minted;
+        unchecked {
+            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= MAX_AMOUNT, per
+            // operation, and a call carries far fewer than 2**200 operations.
+            minted = points + _recordActivity(ctx, member, kind, cents);
+            ctx.minted += minted;
+        }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
-        ctx.minted += minted;
         emit Transfer(msg.sender, address(0), member, ctx.brand, minted);
         emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, op.orderRef);
     }
@@ -633,19 +676,24 @@ contract AllianceLedger is
         uint256 quarter = (word >> 8) & MASK16;
         if (quarter != ctx.quarter) {
             // The member's previous active quarter closes: remember what it qualified for.
-            uint256 closedBest = _bestTier(spend, orders, engagements, ctx.rules);
+            uint256 closedBest = _metTier(ctx, spend, orders, engagements);
             word = (word & ~((MASK16 << 168) | (uint256(0xff) << 184))) | (quarter << 168) | (closedBest << 184);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
         }
         if (kind == EarnKind.Purchase) {
-            // Saturates instead of wrapping: each amount is at most MAX_AMOUNT.
-            spend += cents;
+            // Saturates instead of wrapping. No overflow: spend <= MASK48 and a purchase's
+            // cents <= MAX_AMOUNT; orders is below MASK32 before its increment.
+            unchecked {
+                spend += cents;
+                if (orders < MASK32) ++orders;
+            }
             if (spend > MASK48) spend = MASK48;
-            if (orders < MASK32) ++orders;
         } else if (engagements < MASK32) {
-            ++engagements;
+            unchecked {
+                ++engagements; // below MASK32 before the increment
+            }
         }
-        uint256 best = _bestTier(spend, orders, engagements, ctx.rules);
+        uint256 best = _metTier(ctx, spend, orders, engagements);
         uint256 previous = word & 0xff;
         if (best >= previous) word &= ~(MASK16 << 136); // meeting the tier again ends any grace
         if (best > previous) {
@@ -786,12 +834,46 @@ contract AllianceLedger is
         pure
         returns (uint256)
     {
-        for (uint256 tier = MAX_TIER; tier > 0; --tier) {
-            uint256 r = (rules >> ((tier - 1) * 80)) & MASK80;
-            if (
-                r != 0 && spend >= r & MASK48 && orders >= (r >> 48) & MASK16
-                    && engagements >= (r >> 64) & MASK16
-            ) return tier;
+        return _tierOf(
+            _counterLanes(spend, orders, engagements),
+            _tierFloors(rules, 1),
+            _tierFloors(rules, 2),
+            _tierFloors(rules, 3)
+        );
+    }
+
+    function _counterLanes(uint256 spend, uint256 orders, uint256 engagements) private pure returns (uint256) {
+        return spend | (orders << 64) | (engagements << 128) | LANE_GUARDS;
+    }
+
+    /// @dev {_bestTier} with the call's tier floors, loaded once by {_earnContext}.
+    function _metTier(EarnContext memory ctx, uint256 spend, uint256 orders, uint256 engagements)
+        private
+        pure
+        returns (uint256)
+    {
+        return _tierOf(_counterLanes(spend, orders, engagements), ctx.floors1, ctx.floors2, ctx.floors3);
+    }
+
+    /// @dev Tier `tier`'s thresholds from the packed rules as lane floors. An unconfigured tier
+    /// (all thresholds 0) gets 2**63 in every lane, which no counter reaches.
+    function _tierFloors(uint256 rules, uint256 tier) private pure returns (uint256) {
+        uint256 r = (rules >> ((tier - 1) * 80)) & MASK80;
+        if (r == 0) return LANE_GUARDS;
+        return (r & MASK48) | (((r >> 48) & MASK16) << 64) | (((r >> 64) & MASK16) << 128);
+    }
+
+    /// @dev The highest tier whose floors the counter lanes (from {_counterLanes}) meet, or 0.
+    function _tierOf(uint256 lanes, uint256 floors1, uint256 floors2, uint256 floors3)
+        private
+        pure
+        returns (uint256)
+    {
+        unchecked {
+            // No underflow: each lane of `lanes` is at least 2**63, each floor at most 2**63.
+            if ((lanes - floors3) & LANE_GUARDS == LANE_GUARDS) return 3;
+            if ((lanes - floors2) & LANE_GUARDS == LANE_GUARDS) return 2;
+            if ((lanes - floors1) & LANE_GUARDS == LANE_GUARDS) return 1;
         }
         return 0;
     }

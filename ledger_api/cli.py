@@ -1,6 +1,7 @@
 """`ledger`: the operator's command line.
 
     ledger serve                      run the gateway (uvicorn, settings host/port)
+    ledger work                       run only the sender and the indexer (no HTTP)
     ledger db upgrade                 apply the database migrations
     ledger brand add NAME [...]       onboard a brand; prints its API key once
     ledger brand list                 list brands
@@ -18,7 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
+import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -32,7 +37,7 @@ from ledger_api.errors import LedgerError
 from ledger_api.services.apikeys import Principal
 from ledger_api.services.brands import BrandsService
 from ledger_api.services.operations import OperationsService, RequestContext
-from ledger_api.services.runtime import Runtime
+from ledger_api.services.runtime import BACKGROUND, Runtime
 from ledger_api.settings import get_settings
 
 log = logging.getLogger("ledger")
@@ -54,14 +59,89 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     _runtime()  # migrate once, before any worker starts
-    uvicorn.run(
-        "ledger_api.main:app",
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=settings.workers,
-        log_level=args.log_level,
-        access_log=settings.access_log,
-    )
+    background = _BackgroundProcess() if settings.sender_process else None
+    try:
+        uvicorn.run(
+            "ledger_api.main:app",
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=settings.workers,
+            log_level=args.log_level,
+            access_log=settings.access_log,
+        )
+    finally:
+        if background is not None:
+            background.stop()
+    return 0
+
+
+PARENT_PID_VAR = "LEDGER_WORK_PARENT_PID"
+
+
+def _die_with_parent() -> bool:
+    """`ledger work` started by `ledger serve`: SIGTERM when the parent dies, however it dies
+    (uvicorn re-raises the signal that stopped it, so its `finally` may not run; or SIGKILL).
+    False if the parent is already gone."""
+    parent = os.environ.get(PARENT_PID_VAR)
+    if not parent:
+        return True
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    return os.getppid() == int(parent)
+
+
+class _BackgroundProcess:
+    """`ledger work` beside the HTTP server (LEDGER_SENDER_PROCESS), restarted if it dies."""
+
+    def __init__(self) -> None:
+        self._halt = threading.Event()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._supervise, name="ledger-work", daemon=True)
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        while not self._halt.is_set():
+            child = subprocess.Popen(
+                [sys.executable, "-m", "ledger_api.cli", "work"],
+                stdout=subprocess.PIPE,
+                env={**os.environ, PARENT_PID_VAR: str(os.getpid())},
+            )
+            self._child = child
+            assert child.stdout is not None
+            for line in child.stdout:  # one status report (JSON) a second, until it exits
+                try:
+                    BACKGROUND.set(json.loads(line))
+                except ValueError:
+                    log.warning("ledger work: unexpected output %r", line[:200])
+            code = child.wait()
+            if not self._halt.is_set():
+                log.error("the sender process exited with %s; restarting it", code)
+                self._halt.wait(1.0)
+
+    def stop(self) -> None:
+        self._halt.set()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self._thread.join(timeout=5)
+
+
+def cmd_work(_: argparse.Namespace) -> int:
+    """The sender and the indexer alone; a status line (JSON) on stdout every second."""
+    if not _die_with_parent():
+        return 1
+    runtime = _runtime()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime.run_background(stop, lambda status: print(json.dumps(status), flush=True))
     return 0
 
 
@@ -198,6 +278,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=cmd_serve)
+    commands.add_parser("work", help="run only the sender and the indexer").set_defaults(
+        run=cmd_work
+    )
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -44,12 +44,29 @@ async def get_settings(runtime: RuntimeDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.db.read() as session:
-        yield session
+T = TypeVar("T")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+class Reader:
+    """Runs a read with its own session in one worker thread: one thread hop per request
+    (a sync session dependency plus a sync route cost two, and a GIL wait each)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._db = runtime.db
+
+    async def __call__(self, read: Callable[[Session], T]) -> T:
+        def work() -> T:
+            with self._db.read() as session:
+                return read(session)
+
+        return await run_in_threadpool(work)
+
+
+async def get_reader(runtime: RuntimeDep) -> Reader:
+    return Reader(runtime)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
 def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:

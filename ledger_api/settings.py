@@ -53,10 +53,16 @@ class Settings(BaseSettings):
 
     # Sender
     sender_enabled: bool = True
+    # `ledger serve` runs the sender and the indexer in a process of their own beside the
+    # HTTP server (one more core for the HTTP path; wake-ups cross by polling every 20 ms).
+    sender_process: bool = False
+    # How often a process polls the database for what another process did: new operations
+    # (the sender), settled operations and the index height (waiting HTTP requests).
+    cross_process_poll_s: float = Field(default=0.01, gt=0)
     batch_max_ops: int = Field(default=200, ge=1, le=2000)
     inflight_window: int = Field(default=4, ge=1, le=64)
     batch_linger_s: float = Field(default=0.05, ge=0)
-    poll_interval_s: float = Field(default=0.02, gt=0)
+    poll_interval_s: float = Field(default=0.01, gt=0)
     idle_poll_s: float = Field(default=0.25, gt=0)
     confirmations: int = Field(default=0, ge=0)
     gas_margin_pct: int = Field(default=25, ge=0, le=400)
@@ -89,7 +95,8 @@ class Settings(BaseSettings):
     @property
     def sender_idle_poll_s(self) -> float:
         """With several HTTP worker processes the sender cannot be woken across processes."""
-        return self.idle_poll_s if self.workers == 1 else min(self.idle_poll_s, 0.02)
+        alone = self.workers == 1 and not self.sender_process
+        return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
 
     @property
     def is_sqlite(self) -> bool:

@@ -112,6 +112,7 @@ class Bench:
             LEDGER_PORT=str(self.api_port),
             LEDGER_BLOCK_TIME=str(args.block_time),
             LEDGER_ACCESS_LOG="false",
+            LEDGER_SENDER_PROCESS="true" if args.sender_process else "false",
             LEDGER_RATE_LIMIT_PER_S="1000000",
             LEDGER_RATE_LIMIT_BURST="1000000",
             LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
@@ -327,6 +328,7 @@ class Bench:
         result: dict[str, Any] = {**raw, **throughput, **latency, **gas}
         result["ratio_gateway_to_raw"] = result["gateway_ops_per_s"] / result["raw_node_tx_per_s"]
         result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
+        result["gateway"] = {"sender_process": self.args.sender_process, "block_time_s": self.args.block_time}
         return result
 
     async def _index_caught_up(self, client: Pool, w3: Web3, key: str) -> None:
@@ -374,6 +376,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="length of the latency phase")
     parser.add_argument("--read-rate", type=float, default=50, help="balance reads/s during the latency phase")
     parser.add_argument("--members", type=int, default=500)
+    parser.add_argument("--sender-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="sender and indexer in a process of their own (LEDGER_SENDER_PROCESS)")
     parser.add_argument("--raw-count", type=int, default=3_000)
     parser.add_argument("--block-time", type=float, default=0.1, help="anvil's block interval (s)")
     parser.add_argument("--chain-port", type=int, default=8745)
@@ -384,7 +388,7 @@ def main() -> None:
     report.parent.mkdir(exist_ok=True)
     report.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"\n{'figure':28} {'value':>12}  target")
-    for name in sorted(k for k in result if k != "machine"):
+    for name in sorted(k for k in result if k not in ("machine", "gateway")):
         value = result[name]
         target = TARGETS.get(name)
         verdict = ""

@@ -31,14 +31,24 @@ library LotMath {
     }
 
     /// @notice Adds `amount` to the lot of `month`, replacing whatever expired lot held its position.
+    /// @dev The slot is read and written as one word: `slots[i]` on a storage array would add a
+    /// bounds check (pos >> 1 < 7 always holds) and a read-modify-write on the store.
     function credit(uint256[7] storage slots, uint256 month, uint256 amount) internal {
         uint256 pos = month % POSITIONS;
-        uint256 shift = (pos & 1) * 128;
-        uint256 word = slots[pos >> 1];
+        uint256 shift = (pos & 1) << 7; // 0 or 128
+        uint256 slot;
+        uint256 word;
+        assembly ("memory-safe") {
+            slot := add(slots.slot, shr(1, pos)) // element pos >> 1 of a static storage array
+            word := sload(slot)
+        }
         uint256 lot = (word >> shift) & LOT_MASK;
         uint256 total = lot >> 112 == month ? (lot & AMOUNT_MASK) + amount : amount;
         if (total > AMOUNT_MASK) revert LotOverflow(month, total);
-        slots[pos >> 1] = (word & ~(LOT_MASK << shift)) | (((month << 112) | total) << shift);
+        uint256 updated = (word & ~(LOT_MASK << shift)) | (((month << 112) | total) << shift);
+        assembly ("memory-safe") {
+            sstore(slot, updated)
+        }
     }
 
     /// @notice Takes up to `amount` from the live lots, oldest first, recording per month what

@@ -9,7 +9,7 @@ from ledger_api.api import schemas
 from ledger_api.db.models import IndexCursor
 from ledger_api.deps import RuntimeDep
 from ledger_api.services.indexer import CURSOR_ID
-from ledger_api.services.runtime import Runtime
+from ledger_api.services.runtime import BACKGROUND, Runtime
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
@@ -20,31 +20,40 @@ def _stored_index_block(runtime: Runtime) -> int:
         return cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
 
 
+# `ledger work` reports every second; a report older than this means it is not running
+BACKGROUND_STALE_S = 5.0
+
+
 @router.get("/health", summary="Gateway, sender and indexer status")
 async def health(runtime: RuntimeDep) -> schemas.Health:
     if not runtime.is_sender:
-        # an HTTP worker process: the sender and indexer run in the process holding the lock
+        # an HTTP process: the sender and indexer run in `ledger work` (LEDGER_SENDER_PROCESS,
+        # which reports to this process) or in the worker process holding the sender lock
+        index_block = await run_in_threadpool(_stored_index_block, runtime)
+        background = BACKGROUND.get(BACKGROUND_STALE_S) if runtime.settings.sender_process else None
+        if background is None:
+            return schemas.Health(
+                status="degraded" if runtime.settings.sender_process else "ok",
+                role="api",
+                chain_id=None,
+                index_block=index_block,
+                sender=[],
+                indexer={"running": False},
+            )
         return schemas.Health(
-            status="ok",
+            status="ok" if background["healthy"] else "degraded",
             role="api",
-            chain_id=None,
-            index_block=await run_in_threadpool(_stored_index_block, runtime),
-            sender=[],
-            indexer={"running": False},
+            chain_id=background["chain_id"],
+            index_block=index_block,
+            sender=background["sender"],
+            indexer=background["indexer"],
         )
-    sender = runtime.sender.status() if runtime.sender else []
-    indexer = runtime.indexer
-    index = {
-        "running": indexer is not None,
-        "healthy": bool(indexer and indexer.healthy),
-        "last_error": indexer.last_error if indexer else None,
-    }
-    healthy = bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender)
+    status = runtime.worker_status()
     return schemas.Health(
-        status="ok" if healthy else "degraded",
+        status="ok" if status["healthy"] else "degraded",
         role="sender",
-        chain_id=runtime.contracts().chain_id,
-        index_block=runtime.notifier.index_height,
-        sender=sender,
-        indexer=index,
+        chain_id=status["chain_id"],
+        index_block=status["index_block"],
+        sender=status["sender"],
+        indexer=status["indexer"],
     )

@@ -7,46 +7,46 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from ledger_api.api import schemas
-from ledger_api.deps import MemberDep, PrincipalDep, ReadsDep, SessionDep
+from ledger_api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
 
 router = APIRouter(prefix="/v1", tags=["reads"])
 
 
 @router.get("/members/{address}", summary="Balances per brand with live lots, tier and progress")
-def member(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, session: SessionDep
+async def member(
+    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.MemberView:
-    return reads.member(session, address)
+    return await read(lambda session: reads.member(session, address))
 
 
 @router.get("/members/{address}/history", summary="The member's points growth report")
-def history(
+async def history(
     address: MemberDep,
     who: PrincipalDep,
     reads: ReadsDep,
-    session: SessionDep,
+    read: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> schemas.HistoryView:
-    return reads.history(session, who, address, limit)
+    return await read(lambda session: reads.history(session, who, address, limit))
 
 
 @router.get("/members/{address}/badges", summary="The member's membership badge and badges")
-def badges(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, session: SessionDep
+async def badges(
+    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.BadgesView:
-    return reads.badges(session, address)
+    return await read(lambda session: reads.badges(session, address))
 
 
 @router.get(
     "/brands/{brand_id}/liability",
     summary="A brand's issued, redeemed, expired and outstanding points",
 )
-def liability(
-    brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, session: SessionDep
+async def liability(
+    brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.LiabilityView:
-    return reads.liability(session, who, brand_id)
+    return await read(lambda session: reads.liability(session, who, brand_id))
 
 
 @router.get("/settlement/positions", summary="Net positions between brands (micro-USD)")
-def positions(who: PrincipalDep, reads: ReadsDep, session: SessionDep) -> schemas.PositionsView:
-    return reads.positions(session, who)
+async def positions(who: PrincipalDep, reads: ReadsDep, read: ReaderDep) -> schemas.PositionsView:
+    return await read(lambda session: reads.positions(session, who))

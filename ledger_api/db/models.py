@@ -9,7 +9,7 @@ The `idx_*` tables are derived from chain events only and can be rebuilt.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -49,6 +50,11 @@ class Base(DeclarativeBase):
         datetime: UtcDateTime(),
         dict[str, Any]: JSON(),
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table: bulk statements on it skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 # ===================================================================== gateway state

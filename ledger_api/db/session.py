@@ -2,15 +2,19 @@
 
 SQLite write transactions start with ``BEGIN IMMEDIATE`` so that two writers
 never deadlock upgrading a read lock; reads use a second engine with plain
-deferred transactions so they never wait for a writer (WAL). Writers of one
-process also queue on an in-process lock: a thread waiting for SQLite's own
-lock sleeps in its busy handler (milliseconds at a time), one waiting for the
-mutex wakes the moment the previous transaction ends.
+deferred transactions so they never wait for a writer (WAL). Writers queue
+on an in-process mutex and then on an `flock` of a file beside the database
+(shared by every gateway process): a writer waiting for SQLite's own lock
+sleeps in its busy handler, up to 100 ms at a time, and another process that
+writes continuously can starve it for seconds; one waiting for the mutex or
+the flock wakes the moment the previous transaction ends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,6 +61,45 @@ def _ensure_sqlite_folder(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+class _WriterLock:
+    """The in-process mutex, then the cross-process `flock` of `path` (if any)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._mutex = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._mutex.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    return Path(database) if database and database != ":memory:" else None
+
+
 class Database:
     """The gateway's database: `write()` for read-write transactions, `read()` for queries."""
 
@@ -70,8 +113,13 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
             self.read_engine = self.engine
+        self._writer_lock: _WriterLock | None = None
+        if self.is_sqlite:
+            database = _sqlite_file(url)
+            lock_file = database.with_name(database.name + ".write.lock") if database else None
+            self._writer_lock = _WriterLock(lock_file)
         self._write_lock: contextlib.AbstractContextManager[object] = (
-            threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+            self._writer_lock or contextlib.nullcontext()
         )
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -88,11 +136,9 @@ class Database:
         with self._read() as session:
             yield session
 
-    def session(self) -> Session:
-        """A read session for request-scoped use (see `deps.get_session`)."""
-        return self._read()
-
     def dispose(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

@@ -48,6 +48,7 @@ from ledger_api.db.models import (
     IdxTierRule,
     IndexCursor,
     Operation,
+    table_of,
 )
 from ledger_api.domain import EarnKind, lot_expiry, month_of
 from ledger_api.errors import ChainUnavailable
@@ -89,7 +90,7 @@ def upsert(
     if not rows:
         return
     insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(table)
+    statement = insert(table_of(table))  # Core: the ORM's bulk path costs more than the rows
     columns = [c for c in rows[0] if c not in keys]
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
@@ -238,7 +239,7 @@ class Projector:
         ]
         upsert(self.session, IdxBadgeBalance, badges, ("holder", "token_id"))
         if self._history:
-            self.session.execute(insert(IdxHistory), self._history)
+            self.session.execute(insert(table_of(IdxHistory)), self._history)
         self._dirty_lots.clear()
         self._dirty_members.clear()
         self._dirty_brands.clear()

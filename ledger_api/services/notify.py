@@ -10,12 +10,17 @@ database, so a missed wake-up only costs latency.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,47 @@ class Notifier:
         self._index: list[tuple[int, asyncio.Future[None]]] = []
         self._index_height = -1
         self._lock = threading.Lock()
+        self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def polling(self) -> bool:
+        """True when wake-ups come from `start_polling` (the sender is in another process)."""
+        return self._poller is not None
+
+    def start_polling(
+        self, fetch: Callable[[list[str]], tuple[dict[str, Settled], int]], interval: float
+    ) -> None:
+        """For a process without the sender: one query every `interval` for every waiter.
+
+        `fetch(uids)` returns the settled ones among `uids` and the index height."""
+
+        async def poll() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                if not self._ops and not self._index:
+                    continue
+                try:
+                    settled, height = await asyncio.to_thread(fetch, list(self._ops))
+                except SQLAlchemyError as exc:  # waiters time out and re-read meanwhile
+                    log.warning("notify: could not poll the database: %s", exc)
+                    continue
+                if settled:
+                    self._wake_ops(settled)
+                if height > self._index_height:
+                    with self._lock:
+                        self._index_height = height
+                    self._wake_index()
+
+        self._poller = asyncio.get_running_loop().create_task(poll(), name="notify-poll")
+
+    async def stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except asyncio.CancelledError:
+                pass
+            self._poller = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

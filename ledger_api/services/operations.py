@@ -297,7 +297,7 @@ class OperationsService:
 
     def _index_height(self) -> int:
         """The last block the index applied (the notifier knows it in the indexing process)."""
-        if self.rt.is_sender:
+        if self.rt.is_sender or self.rt.notifier.polling:
             return self.rt.notifier.index_height
         with self.rt.db.read() as session:
             cursor = session.get(IndexCursor, 1)
@@ -645,8 +645,9 @@ class OperationsService:
             assert current is not None
             return current
         deadline = time.monotonic() + min(wait_s, self.rt.settings.wait_max_s)
-        # Wake-ups come from this process's sender and indexer; another worker process polls.
-        poll = 0.5 if self.rt.is_sender else 0.05
+        # Wake-ups come from this process's sender and indexer, or from the notifier's poll of
+        # the database when they run in another process; a process with neither polls itself.
+        poll = 0.5 if self.rt.is_sender or self.rt.notifier.polling else 0.05
         while time.monotonic() < deadline:
             if current is not None and current.status in FINAL:
                 if current.indexed or current.block_number is None:

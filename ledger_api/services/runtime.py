@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
@@ -12,17 +17,41 @@ from ledger_api.chain.port import Chain
 from ledger_api.chain.web3_adapter import Web3Chain
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
+from ledger_api.db.models import Brand, IndexCursor, Operation
+from ledger_api.domain import OpStatus
 from ledger_api.errors import IndexNotReady
 from ledger_api.services.apikeys import ApiKeys
 from ledger_api.services.indexer import Indexer
 from ledger_api.services.intake import Intake
 from ledger_api.services.lock import SenderLock
-from ledger_api.services.notify import Notifier
+from ledger_api.services.notify import Notifier, Settled
 from ledger_api.services.ratelimit import RateLimiter
 from ledger_api.services.sender import Sender, SenderHooks
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class BackgroundStatus:
+    """The last status `ledger work` reported to the `ledger serve` that runs it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: tuple[float, dict[str, Any]] | None = None
+
+    def set(self, status: dict[str, Any]) -> None:
+        with self._lock:
+            self._status = (time.monotonic(), status)
+
+    def get(self, max_age_s: float) -> dict[str, Any] | None:
+        with self._lock:
+            if self._status is None or time.monotonic() - self._status[0] > max_age_s:
+                return None
+            return self._status[1]
+
+
+#: filled by `ledger serve` when the sender runs in its own process (LEDGER_SENDER_PROCESS)
+BACKGROUND = BackgroundStatus()
 
 
 class Runtime:
@@ -77,14 +106,79 @@ class Runtime:
         upgrade(self.db)
 
     async def start(self) -> None:
+        """The HTTP side: intake, and sender + indexer unless they run in their own process."""
         await asyncio.to_thread(self.migrate)
         self.notifier.bind(asyncio.get_running_loop())
         self.intake.start()
-        if self.settings.sender_enabled or self.settings.indexer_enabled:
+        if self.settings.sender_process:
+            self.notifier.start_polling(self._settled, self.settings.cross_process_poll_s)
+        elif self.settings.sender_enabled or self.settings.indexer_enabled:
             self._starter = threading.Thread(
                 target=self._start_workers, name="starter", daemon=True
             )
             self._starter.start()
+
+    def run_background(
+        self, stop: threading.Event, report: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """`ledger work`: the sender and the indexer without HTTP, until `stop` is set;
+        `report` gets `worker_status()` every second."""
+        self.migrate()
+        self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
+        self._starter.start()
+        while not stop.wait(1.0):
+            if self.is_sender:
+                report(self.worker_status())
+        self._stopping.set()
+        self._stop_workers()
+
+    def worker_status(self) -> dict[str, Any]:
+        """What the sender and the indexer of this process are doing (for /v1/health)."""
+        indexer = self.indexer
+        sender = self.sender.status() if self.sender else []
+        return {
+            "chain_id": self.contracts().chain_id,
+            "index_block": self.notifier.index_height,
+            "sender": sender,
+            "indexer": {
+                "running": indexer is not None,
+                "healthy": bool(indexer and indexer.healthy),
+                "last_error": indexer.last_error if indexer else None,
+            },
+            "healthy": bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender),
+        }
+
+    def _settled(self, uids: list[str]) -> tuple[dict[str, Settled], int]:
+        """The final ones among `uids` and the index height, for `Notifier.start_polling`."""
+        settled: dict[str, Settled] = {}
+        with self.db.read() as session:
+            for start in range(0, len(uids), 500):
+                rows = session.execute(
+                    select(Operation, Brand.ledger_id)
+                    .outerjoin(Brand, Brand.id == Operation.brand_id)
+                    .where(
+                        Operation.uid.in_(uids[start : start + 500]),
+                        Operation.status.in_((OpStatus.CONFIRMED, OpStatus.FAILED)),
+                    )
+                )
+                for op, ledger_id in rows:
+                    settled[op.uid] = Settled(
+                        uid=op.uid,
+                        kind=op.kind,
+                        status=OpStatus(op.status).value,
+                        brand_id=ledger_id,
+                        op_id=op.op_id,
+                        tx_hash=op.tx_hash,
+                        block_number=op.block_number,
+                        result=op.result,
+                        error_code=op.error_code,
+                        error_message=op.error_message,
+                        created_at=op.created_at,
+                        updated_at=op.updated_at,
+                    )
+            cursor = session.get(IndexCursor, 1)
+            height = cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
+        return settled, height
 
     def _start_workers(self) -> None:
         """Takes the sender lock, waits for the manifest, then starts sender and indexer."""
@@ -135,6 +229,7 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stopping.set()
+        await self.notifier.stop_polling()
         await self.intake.stop()
         await asyncio.to_thread(self._stop_workers)
 

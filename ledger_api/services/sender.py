@@ -29,17 +29,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.contracts import Call, Contracts
 from ledger_api.chain.port import BroadcastRejected, Chain, Receipt, RejectReason
 from ledger_api.chain.signing import account_from_key, sign_transaction, unlock_keystore
 from ledger_api.db import Database
-from ledger_api.db.models import Brand, Operation, Signer, TxAttempt, TxSlot
+from ledger_api.db.models import Brand, Operation, Signer, TxAttempt, TxSlot, table_of
 from ledger_api.db.types import utcnow
 from ledger_api.domain import (
     OPEN_OP_STATUSES,
@@ -53,7 +53,7 @@ from ledger_api.errors import ChainUnavailable, LedgerError
 from ledger_api.services import txplan
 from ledger_api.services.notify import Settled
 from ledger_api.services.threads import name_this_thread
-from ledger_api.services.txplan import Outcome, Verdict
+from ledger_api.services.txplan import OP_COLUMNS, OpRecord, Outcome, Verdict
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,27 @@ class Backoff:
 
     def reset(self) -> None:
         self._next = self.initial
+
+
+def _op_rows(session: Session, *where: Any, limit: int | None = None) -> list[OpRecord]:
+    """Operations as plain rows of `OP_COLUMNS`, in id order."""
+    query = select(*OP_COLUMNS).where(*where).order_by(Operation.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return cast(list[OpRecord], session.execute(query).all())
+
+
+_OPERATIONS = table_of(Operation)
+
+
+def _update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times."""
+    if not rows:
+        return
+    statement = update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("row_id"))
+    session.execute(
+        statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
+    )
 
 
 class SenderHooks:
@@ -243,8 +264,8 @@ class SignerWorker(threading.Thread):
                             self._mark_mined(slot, mined)
                         continue
                 cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts[slot.id])
+                self.hooks.mined()  # the indexer reads the block while this settles the slot
                 self.settle(chain, slot, mined, cancelled=cancel)
-                self.hooks.mined()
                 self._sent.pop(slot.id, None)
                 settled += 1
             elif slot.status == SlotStatus.MINED:
@@ -375,7 +396,7 @@ class SignerWorker(threading.Thread):
     def settle(self, chain: Chain, slot: TxSlot, receipt: Receipt, *, cancelled: bool) -> None:
         """Applies a receipt to the slot's operations, each with its own outcome."""
         with self.db.read() as session:
-            ops = list(session.scalars(select(Operation).where(Operation.slot_id == slot.id)))
+            ops = _op_rows(session, Operation.slot_id == slot.id)
         outcomes: dict[int, Outcome]
         if cancelled or not ops:
             outcomes = self._requeue_outcomes(chain, ops)
@@ -396,14 +417,14 @@ class SignerWorker(threading.Thread):
         )
         self.hooks.operations_settled(settled)
 
-    def _retry_or_fail(self, op: Operation, code: str) -> Outcome:
+    def _retry_or_fail(self, op: OpRecord, code: str) -> Outcome:
         if op.attempts >= self.settings.max_op_attempts:
             return Outcome(
                 Verdict.FAILED, code=code, message=f"gave up after {op.attempts} transactions"
             )
         return Outcome(Verdict.REQUEUE)
 
-    def _explain_revert(self, chain: Chain, slot: TxSlot, op: Operation) -> Outcome:
+    def _explain_revert(self, chain: Chain, slot: TxSlot, op: OpRecord) -> Outcome:
         """A single operation's transaction reverted: replay it to learn why."""
         try:
             chain.call(slot.to_address, slot.calldata, sender=self.address)
@@ -413,7 +434,7 @@ class SignerWorker(threading.Thread):
             return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
         return self._retry_or_fail(op, "tx_reverted")
 
-    def _requeue_outcomes(self, chain: Chain, ops: Sequence[Operation]) -> dict[int, Outcome]:
+    def _requeue_outcomes(self, chain: Chain, ops: Sequence[OpRecord]) -> dict[int, Outcome]:
         """Operations whose transaction never applied them go back to the queue.
 
         An earn whose op id the ledger already marks used was applied by an earlier
@@ -445,7 +466,7 @@ class SignerWorker(threading.Thread):
     def _apply_outcomes(
         self,
         slot_id: int,
-        ops: Sequence[Operation],
+        ops: Sequence[OpRecord],
         outcomes: dict[int, Outcome],
         *,
         receipt: Receipt | None,
@@ -485,8 +506,7 @@ class SignerWorker(threading.Thread):
                 slot.block_hash = receipt.block_hash
                 slot.receipt_status = receipt.status
                 slot.gas_used = receipt.gas_used
-            if updates:
-                session.execute(update(Operation), updates)
+            _update_operations(session, updates)
             for op in ops:
                 outcome = outcomes[op.id]
                 if OpKind(op.kind).admin and outcome.verdict is not Verdict.REQUEUE:
@@ -499,7 +519,7 @@ class SignerWorker(threading.Thread):
         }
 
     @staticmethod
-    def _settled(op: Operation, values: Mapping[str, Any], ledger_brand: int | None) -> Settled:
+    def _settled(op: OpRecord, values: Mapping[str, Any], ledger_brand: int | None) -> Settled:
         return Settled(
             uid=op.uid,
             kind=op.kind,
@@ -515,7 +535,7 @@ class SignerWorker(threading.Thread):
             updated_at=values["updated_at"],
         )
 
-    def _side_effects(self, session: Session, op: Operation, outcome: Outcome) -> None:
+    def _side_effects(self, session: Session, op: OpRecord, outcome: Outcome) -> None:
         """Local state that follows an admin operation's outcome."""
         kind = OpKind(op.kind)
         if kind is OpKind.ONBOARD_BRAND:
@@ -536,7 +556,7 @@ class SignerWorker(threading.Thread):
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
         with self.db.read() as session:
-            ops = list(session.scalars(select(Operation).where(Operation.slot_id == slot.id)))
+            ops = _op_rows(session, Operation.slot_id == slot.id)
         outcomes = self._requeue_outcomes(chain, ops)
         settled = self._apply_outcomes(
             slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
@@ -567,7 +587,7 @@ class SignerWorker(threading.Thread):
                 sent += 1
         return sent, 0.0
 
-    def _next_groups(self, room: int) -> list[list[Operation]]:
+    def _next_groups(self, room: int) -> list[list[OpRecord]]:
         limit = self.settings.batch_max_ops * room
         queue = (
             Operation.brand_id.is_(None)
@@ -575,16 +595,9 @@ class SignerWorker(threading.Thread):
             else Operation.brand_id == self.brand_id
         )
         with self.db.read() as session:
-            candidates = list(
-                session.scalars(
-                    select(Operation)
-                    .where(queue, Operation.status == OpStatus.QUEUED)
-                    .order_by(Operation.id)
-                    .limit(limit)
-                )
-            )
-            groups: list[list[Operation]] = []
-            batch: list[Operation] | None = None
+            candidates = _op_rows(session, queue, Operation.status == OpStatus.QUEUED, limit=limit)
+            groups: list[list[OpRecord]] = []
+            batch: list[OpRecord] | None = None
             for op in candidates:
                 full = len(groups) >= room
                 if op.kind == OpKind.EARN:
@@ -599,7 +612,7 @@ class SignerWorker(threading.Thread):
             return groups
 
     @staticmethod
-    def _blocked(session: Session, op: Operation) -> bool:
+    def _blocked(session: Session, op: OpRecord) -> bool:
         """A member's debit waits until every earlier operation touching the member is final."""
         if not OpKind(op.kind).member_signed or op.member is None:
             return False
@@ -610,7 +623,7 @@ class SignerWorker(threading.Thread):
         )
         return bool(session.scalar(select(earlier)))
 
-    def _send_group(self, chain: Chain, ops: list[Operation]) -> bool:
+    def _send_group(self, chain: Chain, ops: list[OpRecord]) -> bool:
         call = txplan.call_for(self.contracts, ops)
         try:
             estimate = chain.estimate_gas(self.address, call.to, call.data, call.value)
@@ -642,7 +655,7 @@ class SignerWorker(threading.Thread):
             raise
         return True
 
-    def _fail_unsent(self, ops: Sequence[Operation], error: LedgerError) -> dict[str, Settled]:
+    def _fail_unsent(self, ops: Sequence[OpRecord], error: LedgerError) -> dict[str, Settled]:
         """Operations the chain would reject fail now: no transaction, no nonce used."""
         failed: list[Operation] = []
         now = utcnow()
@@ -687,7 +700,7 @@ class SignerWorker(threading.Thread):
     def _store(
         self,
         chain: Chain,
-        ops: Sequence[Operation],
+        ops: Sequence[OpRecord],
         call: Call,
         gas: int,
         fees: _Fees,
@@ -740,8 +753,8 @@ class SignerWorker(threading.Thread):
             )
             session.add(attempt)
             now = utcnow()
-            session.execute(
-                update(Operation),
+            _update_operations(
+                session,
                 [
                     {
                         "id": op.id,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
@@ -27,7 +28,44 @@ EARN_BATCH = "earn_batch"
 CANCEL = "cancel"
 
 
-def slot_kind(ops: Sequence[Operation]) -> str:
+class OpRecord(Protocol):
+    """What the sender reads of an operation: an `Operation`, or a plain row of `OP_COLUMNS`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def uid(self) -> str: ...
+    @property
+    def brand_id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def op_id(self) -> int | None: ...
+    @property
+    def member(self) -> str | None: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+# Rows of these columns, not ORM objects: the sender reads hundreds of operations per batch.
+OP_COLUMNS = (
+    Operation.id,
+    Operation.uid,
+    Operation.brand_id,
+    Operation.kind,
+    Operation.op_id,
+    Operation.member,
+    Operation.payload,
+    Operation.attempts,
+    Operation.created_at,
+)
+
+
+def slot_kind(ops: Sequence[OpRecord]) -> str:
     return EARN_BATCH if ops[0].kind == OpKind.EARN else ops[0].kind
 
 
@@ -39,7 +77,7 @@ def _signature(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
-def call_for(contracts: Contracts, ops: Sequence[Operation]) -> Call:
+def call_for(contracts: Contracts, ops: Sequence[OpRecord]) -> Call:
     """The call carrying `ops` (many earns, or exactly one operation of another kind)."""
     first = ops[0]
     kind = OpKind(first.kind)
@@ -111,7 +149,7 @@ def call_for(contracts: Contracts, ops: Sequence[Operation]) -> Call:
     raise ValueError(f"unknown operation kind {kind}")
 
 
-def earn_args(op: Operation) -> EarnOpArgs:
+def earn_args(op: OpRecord) -> EarnOpArgs:
     p = op.payload
     assert op.op_id is not None
     return EarnOpArgs(
@@ -154,7 +192,7 @@ def _events(
 
 
 def earn_outcomes(
-    contracts: Contracts, ops: Sequence[Operation], receipt: Receipt
+    contracts: Contracts, ops: Sequence[OpRecord], receipt: Receipt
 ) -> dict[int, Outcome]:
     """Per operation of a mined `earnBatch`: applied, or skipped with its own reason."""
     earned: dict[int, dict[str, Any]] = {}
@@ -199,7 +237,7 @@ def earn_outcomes(
     return outcomes
 
 
-def single_result(contracts: Contracts, op: Operation, receipt: Receipt) -> dict[str, Any]:
+def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[str, Any]:
     """What a successful single operation produced (brand id, badge type id, value...)."""
     events = _events(contracts, receipt)
     kind = OpKind(op.kind)

@@ -1,7 +1,11 @@
-"""Several HTTP worker processes: one sends and indexes, every one accepts and answers."""
+"""Several processes: HTTP workers (one sends and indexes, every one accepts and answers), or
+the HTTP server beside a sender process of its own (LEDGER_SENDER_PROCESS)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -46,3 +50,84 @@ def test_two_worker_processes_share_the_database_and_the_sender(
         assert roles == {"sender", "api"}
     finally:
         gateway.stop()
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the direct children of `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def _work_process(gateway: GatewayProcess) -> int:
+    assert gateway.process is not None
+    workers = [p for p, cmd in _children(gateway.process.pid) if "ledger_api.cli work" in cmd]
+    assert len(workers) == 1, _children(gateway.process.pid)
+    return workers[0]
+
+
+def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    gateway = GatewayProcess(
+        {**env, "LEDGER_SENDER_PROCESS": "true"}, free_port(), tmp_path / "gateway.log"
+    ).start()
+    try:
+        admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
+        with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
+            health = client.get("/v1/health").json()
+            assert health["role"] == "api" and health["status"] == "ok", health
+            assert health["sender"] and health["indexer"]["running"], health
+            created = client.post(
+                "/v1/admin/brands",
+                json={"name": "Split", "symbol": "SPL"},
+                params={"wait": "true"},
+                headers={**admin, "Idempotency-Key": "split-brand"},
+            ).json()
+            assert created["brand"]["status"] == "active", created
+            brand = {"Authorization": f"Bearer {created['api_key']}"}
+            member = Member().address
+
+            def earn(key: str) -> dict[str, object]:
+                answer: dict[str, object] = client.post(
+                    "/v1/earn/purchase",
+                    json={"member": member, "amount_cents": 500, "order_ref": key},
+                    headers={**brand, "Idempotency-Key": key, "Prefer": "wait=20"},
+                ).json()
+                return answer
+
+            first = earn("split-1")
+            assert first["status"] == "confirmed" and first["indexed"], first
+
+            # SIGKILL the sender process: `ledger serve` starts another, which carries on
+            old = _work_process(gateway)
+            os.kill(old, signal.SIGKILL)
+            second = earn("split-2")
+            assert second["status"] == "confirmed" and second["indexed"], second
+            current = _work_process(gateway)
+            assert current != old
+            balance = client.get(f"/v1/members/{member}", headers=brand).json()
+        assert [b["balance"] for b in balance["balances"]] == [100], balance
+    finally:
+        gateway.stop()
+    deadline = time.monotonic() + 20  # the sender process stops gracefully on SIGTERM
+    while _alive(current) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(current), "ledger serve left its sender process behind"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -2,7 +2,7 @@
 OperationSkipped event carrying its error's selector, and never reverts its neighbours."""
 
 import pytest
-from brownie import ZERO_ADDRESS
+from brownie import ZERO_ADDRESS, web3
 
 MAX_AMOUNT = 10**12
 
@@ -174,3 +174,57 @@ def test_batch_upgrades_a_tier_mid_batch_and_credits_the_gift(
     assert ledger.balanceOf(alice, brand_a) == 6_000 + 15 + 500
     assert ledger.tierOf(alice) == 1
     assert membership_badge.badgeTierOf(alice) == 1
+
+
+# ------------------------------------------------------------------ malformed calldata
+
+OP_WORDS = 6  # EarnOp: opId, member, kind, multiplierPct, amountCents, orderRef
+DIRTY_FIELDS = {
+    "opId": (0, 1 << 64),  # word index, bit set above the field's ABI width
+    "member": (1, 1 << 160),
+    "kind": (2, 5),  # EarnKind has 5 members: 5 is out of range
+    "multiplierPct": (3, 1 << 16),
+    "amountCents": (4, 1 << 64),
+}
+
+
+def _call_error(signer, to, data):
+    """eth_call of raw calldata: (None, return data) on success, (revert data, None) on a revert."""
+    response = web3.provider.make_request(
+        "eth_call", [{"from": signer.address, "to": to.address, "data": data}, "latest"]
+    )
+    if "error" in response:
+        return response["error"].get("data", "0x"), None
+    return None, response["result"]
+
+
+def _with_dirty_word(calldata, head, op_index, field):
+    """Calldata with one field of op `op_index` given bits above its ABI type; the ops start
+    `head` bytes in (earn: after the selector; earnBatch: also the array's offset and length)."""
+    word, extra = DIRTY_FIELDS[field]
+    raw = bytearray(bytes.fromhex(calldata[2:]))
+    at = head + 32 * (OP_WORDS * op_index + word)
+    value = int.from_bytes(raw[at : at + 32], "big") | extra
+    raw[at : at + 32] = value.to_bytes(32, "big")
+    return "0x" + raw.hex()
+
+
+@pytest.mark.parametrize("field", DIRTY_FIELDS)
+def test_batch_with_a_field_outside_its_abi_type_reverts_whole_without_data(
+    ledger, earn, signer_a, alice, bob, field
+):
+    ops = [earn.op(alice, op_id=70), earn.op(bob, "review", op_id=71), earn.op(alice, op_id=72)]
+    clean = ledger.earnBatch.encode_input(ops)
+    assert _call_error(signer_a, ledger, clean) == (None, "0x" + f"{3:064x}")
+
+    assert _call_error(signer_a, ledger, _with_dirty_word(clean, 4 + 64, 1, field)) == ("0x", None)
+
+
+@pytest.mark.parametrize("field", DIRTY_FIELDS)
+def test_earn_with_a_field_outside_its_abi_type_reverts_without_data(
+    ledger, earn, signer_a, alice, field
+):
+    clean = ledger.earn.encode_input(earn.op(alice, op_id=80))
+    assert _call_error(signer_a, ledger, clean)[0] is None
+
+    assert _call_error(signer_a, ledger, _with_dirty_word(clean, 4, 0, field)) == ("0x", None)

@@ -429,3 +429,51 @@ def test_tier_rules_must_ascend_from_silver_to_diamond(ledger, admin, tier, rule
 def test_tier_gift_is_bounded(ledger, admin, errors):
     with errors.expect(ledger, "LedgerInvalidAmount", 10**12 + 1):
         ledger.setTierRule(SILVER, (50_000, 3, 2), 10**12 + 1, {"from": admin})
+
+
+# ------------------------------------------------------------------------- rule edge cases
+
+
+@pytest.fixture
+def bare_ledger(MembershipBadge, AllianceLedger, admin, charity, signer_a):
+    """A ledger with no tier rules yet and brand A's reference rule, wired to its own badge."""
+    tx = {"from": admin}
+    badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, tx)
+    ledger = AllianceLedger.deploy(admin, badge, charity, tx)
+    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    ledger.onboardBrand(signer_a, 10_000, (10, 5, 3, 5, 20), "Brand A Points", "APT", tx)
+    return ledger
+
+
+def test_an_unconfigured_middle_tier_is_never_reached_and_the_highest_met_tier_wins(
+    bare_ledger, admin, earn, signer_a, alice, q0, events
+):
+    # Diamond set before Silver, Gold left unset: nothing ties Silver below Diamond, so
+    # Silver (10 USD, 1 order) is met before Diamond (1 USD, 3 orders).
+    bare_ledger.setTierRule(DIAMOND, (100, 3, 0), 30, {"from": admin})
+    bare_ledger.setTierRule(SILVER, (1_000, 1, 0), 10, {"from": admin})
+    ops = [earn.op(alice, cents=1_000) for _ in range(3)]
+
+    tx = bare_ledger.earnBatch(ops, {"from": signer_a})
+
+    upgrades = [(e["previousTier"], e["newTier"]) for e in events.all(tx, "TierUpgraded")]
+    assert upgrades == [(NONE, SILVER), (SILVER, DIAMOND)]
+    assert bare_ledger.tierOf(alice) == DIAMOND
+
+
+def test_spend_saturates_at_its_48_bit_counter_and_still_meets_the_largest_threshold(
+    bare_ledger, admin, earn, signer_a, alice, q0, events
+):
+    spend_max = 2**48 - 1
+    bare_ledger.setTierRule(SILVER, (spend_max, 1, 0), 0, {"from": admin})
+    purchases = spend_max // 10**12  # 281 purchases of MAX_AMOUNT stay short of the maximum
+    tx = bare_ledger.earnBatch(
+        [earn.op(alice, cents=10**12) for _ in range(purchases)], {"from": signer_a}
+    )
+    assert "TierUpgraded" not in tx.events
+    assert bare_ledger.memberStatus(alice).dict()["spendCents"] == purchases * 10**12
+
+    tx = bare_ledger.earn(earn.op(alice, cents=10**12), {"from": signer_a})
+
+    assert events.one(tx, "TierUpgraded")["newTier"] == SILVER
+    assert bare_ledger.memberStatus(alice).dict()["spendCents"] == spend_max
