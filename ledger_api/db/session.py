@@ -7,14 +7,19 @@ on an in-process mutex and then on an `flock` of a file beside the database
 (shared by every gateway process): a writer waiting for SQLite's own lock
 sleeps in its busy handler, up to 100 ms at a time, and another process that
 writes continuously can starve it for seconds; one waiting for the mutex or
-the flock wakes the moment the previous transaction ends.
+the flock wakes the moment the previous transaction ends. Committing never
+checkpoints the WAL (a checkpoint copies megabytes while the writer holds its
+lock: 100 ms stalls under load); a thread of each long-lived process does it
+in the background, outside the writers' lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +28,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY_S = 1.0
 
 
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
@@ -44,6 +53,7 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # see `_Checkpointer`
         cursor.close()
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
@@ -95,6 +105,46 @@ class _WriterLock:
                 self._fd = None
 
 
+class _Checkpointer:
+    """Copies the WAL back into the database file every second, on its own connection.
+
+    PASSIVE: it waits for no one and no one waits for it; frames a reader still needs stay
+    for the next round. A process that exits leaves the rest to SQLite (the last connection
+    to close checkpoints)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self._thread is not None:
+            return
+        with self._guard:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="wal-checkpoint", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        try:
+            while not self._halt.wait(CHECKPOINT_EVERY_S):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.warning("WAL checkpoint: %s", exc)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
 def _sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     return Path(database) if database and database != ":memory:" else None
@@ -114,10 +164,12 @@ class Database:
             self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
             self.read_engine = self.engine
         self._writer_lock: _WriterLock | None = None
+        self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             database = _sqlite_file(url)
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
+            self._checkpointer = _Checkpointer(database) if database else None
         self._write_lock: contextlib.AbstractContextManager[object] = (
             self._writer_lock or contextlib.nullcontext()
         )
@@ -127,6 +179,8 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """A session in one read-write transaction, committed on success."""
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_running()
         with self._write_lock, self._write() as session, session.begin():
             yield session
 
@@ -137,6 +191,9 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = _Checkpointer(self._checkpointer.path)
         if self._writer_lock is not None:
             self._writer_lock.close()
         self.engine.dispose()

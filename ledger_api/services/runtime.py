@@ -50,6 +50,8 @@ class BackgroundStatus:
             return self._status[1]
 
 
+STOP_WITHIN_S = 8.0
+
 #: filled by `ledger serve` when the sender runs in its own process (LEDGER_SENDER_PROCESS)
 BACKGROUND = BackgroundStatus()
 
@@ -130,7 +132,13 @@ class Runtime:
             if self.is_sender:
                 report(self.worker_status())
         self._stopping.set()
-        self._stop_workers()
+        # A bounded goodbye: nothing depends on it (the sender recovers from a SIGKILL), and a
+        # worker stuck in a slow RPC must not keep the process alive.
+        stopper = threading.Thread(target=self._stop_workers, name="stopper", daemon=True)
+        stopper.start()
+        stopper.join(STOP_WITHIN_S)
+        if stopper.is_alive():
+            log.warning("the sender and indexer did not stop within %.0f s; exiting", STOP_WITHIN_S)
 
     def worker_status(self) -> dict[str, Any]:
         """What the sender and the indexer of this process are doing (for /v1/health)."""

@@ -26,13 +26,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.contracts import Call, Contracts
@@ -108,6 +110,46 @@ def _update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None
     )
 
 
+class BlockClock:
+    """When the chain's next block is due, learnt from when new block numbers first appear.
+
+    A block is seen some time after it is sealed (at the next poll), never before, so the
+    least late sighting of the recent ones fixes the phase. Only a steady pace counts: while
+    the gaps between sightings disagree by more than half (a chain that mines on demand, a
+    congested node), `next_due` answers None.
+    """
+
+    SAMPLES = 16
+
+    def __init__(self) -> None:
+        self._seen: deque[tuple[int, float]] = deque(maxlen=self.SAMPLES)
+
+    def observe(self, number: int, now: float) -> None:
+        if not self._seen or number > self._seen[-1][0]:
+            self._seen.append((number, now))
+
+    def interval(self) -> float | None:
+        if len(self._seen) < 4:
+            return None
+        gaps = sorted((t2 - t1) / (n2 - n1) for (n1, t1), (n2, t2) in pairwise(self._seen))
+        typical = gaps[len(gaps) // 2]
+        if typical <= 0 or any(abs(gap - typical) > typical / 2 for gap in gaps):
+            return None
+        (first, at_first), (last, at_last) = self._seen[0], self._seen[-1]
+        return (at_last - at_first) / (last - first)
+
+    def next_due(self, now: float) -> tuple[int, float, float] | None:
+        """(number, when, interval) of the first block expected after `now`."""
+        interval = self.interval()
+        if interval is None:
+            return None
+        last = self._seen[-1][0]
+        # when block `last` was sealed, from the least late sighting
+        sealed = min(at + (last - number) * interval for number, at in self._seen)
+        ahead = int((now - sealed) // interval) + 1
+        return last + ahead, sealed + ahead * interval, interval
+
+
 class SenderHooks:
     """What the sender tells the rest of the gateway."""
 
@@ -153,6 +195,9 @@ class SignerWorker(threading.Thread):
         self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self._last_fill = 0.0
+        self._clock = BlockClock()
+        self._batched_block = -1  # the block this worker last sent its batch for
+        self._sighted_at = 0.0
         self._ledger_brand_id: int | None = None
         self.healthy = False
         self.last_error: str | None = None
@@ -208,6 +253,8 @@ class SignerWorker(threading.Thread):
         """One cycle: (made progress, how long to sleep when it did not, lingering)."""
         self._superseded = 0
         open_slots = self._open_slots()
+        if open_slots:
+            self._observe_block(chain, time.monotonic())
         settled = self.track(chain, open_slots) if open_slots else 0
         in_flight = len(open_slots) - settled
         room = self.settings.inflight_window - in_flight
@@ -570,32 +617,76 @@ class SignerWorker(threading.Thread):
     def fill(self, chain: Chain, room: int) -> tuple[int, float]:
         """Sends up to `room` new transactions; returns (how many, seconds to linger).
 
-        Under load the sender lingers up to `batch_linger_s` after its previous transaction
-        while a batch is not full, so that concurrent operations share a transaction; an
-        operation arriving after a quiet period goes out at once.
+        Concurrent operations share a transaction. On a chain with a steady block pace the
+        sender sends one batch per block, `block_send_guard_s` before the block is due (a
+        full batch goes at once); otherwise, under load, it lingers up to `batch_linger_s`
+        after its previous transaction while a batch is not full, and an operation arriving
+        after a quiet period goes out at once.
         """
-        linger = self._last_fill + self.settings.batch_linger_s - time.monotonic()
-        if linger > 0:
+        queued = self._queued(self.settings.batch_max_ops)
+        if not queued:
+            return 0, 0.0
+        now = time.monotonic()
+        linger, due_block = self._linger(chain, now)
+        if linger > 0 and queued < self.settings.batch_max_ops:
             return 0, linger
         groups = self._next_groups(room)
         if not groups:
             return 0, 0.0
-        self._last_fill = time.monotonic()
+        self._last_fill = now
+        if due_block is not None and linger <= 0:
+            self._batched_block = due_block
         sent = 0
         for ops in groups:
             if self._send_group(chain, ops):
                 sent += 1
         return sent, 0.0
 
-    def _next_groups(self, room: int) -> list[list[OpRecord]]:
-        limit = self.settings.batch_max_ops * room
-        queue = (
+    def _linger(self, chain: Chain, now: float) -> tuple[float, int | None]:
+        """Seconds to wait before sending, and the block the next batch is for (if aligned)."""
+        fallback = self._last_fill + self.settings.batch_linger_s - now
+        if not self.settings.block_align:
+            return fallback, None
+        self._observe_block(chain, now)
+        due = self._clock.next_due(now)
+        if due is None or due[2] > self.settings.block_align_max_interval_s:
+            return fallback, None
+        number, at, interval = due
+        guard = max(self.settings.block_send_guard_s, interval / 4)
+        if number <= self._batched_block:  # this block has its batch: the next one's turn
+            return at + interval - guard - now, number + 1
+        return at - guard - now, number
+
+    def _observe_block(self, chain: Chain, now: float) -> None:
+        """A sighting of the chain's head for the block clock (at most one per poll interval)."""
+        if self.settings.block_align and now - self._sighted_at >= self.settings.poll_interval_s:
+            self._sighted_at = now
+            self._clock.observe(chain.block_number(), now)
+
+    def _queue_filter(self) -> Any:
+        return (
             Operation.brand_id.is_(None)
             if self.brand_id is None
             else Operation.brand_id == self.brand_id
         )
+
+    def _queued(self, limit: int) -> int:
+        """How many operations wait in this worker's queue (counted up to `limit`)."""
         with self.db.read() as session:
-            candidates = _op_rows(session, queue, Operation.status == OpStatus.QUEUED, limit=limit)
+            waiting = (
+                select(Operation.id)
+                .where(self._queue_filter(), Operation.status == OpStatus.QUEUED)
+                .limit(limit)
+                .subquery()
+            )
+            return int(session.scalar(select(func.count()).select_from(waiting)) or 0)
+
+    def _next_groups(self, room: int) -> list[list[OpRecord]]:
+        limit = self.settings.batch_max_ops * room
+        with self.db.read() as session:
+            candidates = _op_rows(
+                session, self._queue_filter(), Operation.status == OpStatus.QUEUED, limit=limit
+            )
             groups: list[list[OpRecord]] = []
             batch: list[OpRecord] | None = None
             for op in candidates:

@@ -119,7 +119,7 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
         assert [b["balance"] for b in balance["balances"]] == [100], balance
     finally:
         gateway.stop()
-    deadline = time.monotonic() + 20  # the sender process stops gracefully on SIGTERM
+    deadline = time.monotonic() + 30  # the sender process stops gracefully on SIGTERM
     while _alive(current) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(current), "ledger serve left its sender process behind"

@@ -10,15 +10,16 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import select, update
-from support.chain import Anvil
+from support.chain import Anvil, deploy, start_anvil
 from support.flows import earn
-from support.gateway import Brand, Gateway, Member
+from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
 
 from ledger_api.chain.signing import unlock_keystore
 from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
 from ledger_api.services.intake import Draft
+from ledger_api.services.sender import BlockClock
 
 ZERO_REF = "0x" + "00" * 32
 
@@ -408,3 +409,58 @@ def test_a_transaction_reorged_out_before_its_depth_is_sent_again_once(
         final = brand.api.wait(operation, timeout=60)
     assert final["status"] == "confirmed"
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+# ------------------------------------------------------------------------- block pace
+
+
+def test_the_block_clock_predicts_a_steady_chain_and_refuses_an_irregular_one() -> None:
+    clock = BlockClock()
+    # blocks sealed every 0.1 s at t = n * 0.1, each sighted 0 to 9 ms late
+    for number, late in zip(range(10, 18), (0.004, 0.009, 0.0, 0.006, 0.002, 0.008, 0.001, 0.005)):
+        clock.observe(number, number * 0.1 + late)
+    due = clock.next_due(1.73)
+    assert due is not None
+    number, at, interval = due
+    assert number == 18 and abs(interval - 0.1) < 0.003 and abs(at - 1.8) < 0.004
+
+    on_demand = BlockClock()  # a chain mining per transaction: blocks come when they come
+    for number, at in enumerate((0.0, 0.05, 0.4, 0.45, 1.3, 1.31, 2.0)):
+        on_demand.observe(number, at)
+    assert on_demand.next_due(2.1) is None
+    assert BlockClock().next_due(0.0) is None  # nothing sighted yet
+
+
+def trickle(brand: Brand, count: int) -> list[dict[str, Any]]:
+    """`count` earns, one every 20 ms, then their final statuses."""
+    operations = []
+    for _ in range(count):
+        operations.append(post_earn(brand, Member()))
+        time.sleep(0.02)
+    return [brand.api.wait(op) for op in operations]
+
+
+def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) -> None:
+    node = start_anvil(extra=["--block-time", "0.2"])
+    try:
+        manifest = tmp_path / "deployment.json"
+        deploy(node, manifest)
+        env = gateway_env(
+            rpc_url=node.url,
+            manifest=manifest,
+            database_url=f"sqlite:///{tmp_path / 'paced.db'}",
+            admin_api_key="admin-" + "p" * 32,
+        )
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            # The sender learns the pace from the blocks it sees while busy: a first trickle.
+            trickle(brand, 60)
+            finals = trickle(brand, 60)  # then a trickle over about 1.2 s: 6 blocks
+    finally:
+        node.stop()
+    assert {f["status"] for f in finals} == {"confirmed"}
+    transactions = {f["tx_hash"] for f in finals}
+    blocks = {f["block_number"] for f in finals}
+    # Lingering 50 ms between transactions would need about 24; a batch sent near a block's
+    # seal may land in the next block beside that block's own batch.
+    assert len(transactions) <= len(blocks) + 2, (len(transactions), len(blocks))
