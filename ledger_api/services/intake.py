@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -99,14 +99,35 @@ def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str,
     }
 
 
+@dataclass(slots=True)
+class _BrandRow:
+    """What accepting needs of a brand (read FOR UPDATE: `next_op_id` is handed out here)."""
+
+    id: int
+    ledger_id: int | None
+    status: str
+    daily_cap_points: int | None
+    next_op_id: int
+    first_op_id: int
+
+
+@dataclass(slots=True)
+class _CounterRow:
+    brand_id: int
+    day: str
+    points: int
+    stored: bool  # the row exists (else it is inserted; a concurrent insert retries the group)
+    first_points: int
+
+
 class _Batch:
-    """State shared by the drafts stored in one transaction."""
+    """State shared by the drafts stored in one transaction (plain rows, Core statements)."""
 
     def __init__(self, session: Session, default_cap: int) -> None:
         self.session = session
         self.default_cap = default_cap
-        self.brands: dict[int, Brand] = {}
-        self.counters: dict[tuple[int, str], MintCounter] = {}
+        self.brands: dict[int, _BrandRow] = {}
+        self.counters: dict[tuple[int, str], _CounterRow] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
         self.nonces: set[tuple[str, str | None, int]] = set()
         self.operations: list[dict[str, Any]] = []
@@ -134,27 +155,66 @@ class _Batch:
                 self.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
 
     def write(self) -> None:
-        """Inserts the group's operations and idempotency records, many rows per statement."""
+        """Inserts the group's operations and idempotency records, many rows per statement,
+        and moves the brands' op-id counters and daily mint counters."""
         if self.operations:  # Core inserts: the ORM's bulk path costs more than the rows
             self.session.execute(insert(table_of(Operation)), self.operations)
             self.session.execute(insert(table_of(IdempotencyRecord)), self.records)
+        brands = table_of(Brand)
+        for brand in self.brands.values():
+            if brand.next_op_id != brand.first_op_id:
+                self.session.execute(
+                    update(brands)
+                    .where(brands.c.id == brand.id)
+                    .values(next_op_id=brand.next_op_id)
+                )
+        counters = table_of(MintCounter)
+        for counter in self.counters.values():
+            if counter.points == counter.first_points:
+                continue
+            if counter.stored:
+                self.session.execute(
+                    update(counters)
+                    .where(counters.c.brand_id == counter.brand_id, counters.c.day == counter.day)
+                    .values(points=counter.points)
+                )
+            else:
+                self.session.execute(
+                    insert(counters).values(
+                        brand_id=counter.brand_id, day=counter.day, points=counter.points
+                    )
+                )
 
-    def brand(self, brand_id: int) -> Brand:
+    def brand(self, brand_id: int) -> _BrandRow:
         brand = self.brands.get(brand_id)
         if brand is None:
-            brand = self.session.get(Brand, brand_id, with_for_update=True)
-            if brand is None:
+            row = self.session.execute(
+                select(Brand.ledger_id, Brand.status, Brand.daily_cap_points, Brand.next_op_id)
+                .where(Brand.id == brand_id)
+                .with_for_update()
+            ).first()
+            if row is None:
                 raise UnknownBrand()
+            brand = _BrandRow(
+                brand_id,
+                row.ledger_id,
+                row.status,
+                row.daily_cap_points,
+                row.next_op_id,
+                row.next_op_id,
+            )
             self.brands[brand_id] = brand
         return brand
 
-    def counter(self, brand_id: int, day: str) -> MintCounter:
+    def counter(self, brand_id: int, day: str) -> _CounterRow:
         counter = self.counters.get((brand_id, day))
         if counter is None:
-            counter = self.session.get(MintCounter, (brand_id, day), with_for_update=True)
-            if counter is None:
-                counter = MintCounter(brand_id=brand_id, day=day, points=0)
-                self.session.add(counter)
+            points = self.session.scalar(
+                select(MintCounter.points)
+                .where(MintCounter.brand_id == brand_id, MintCounter.day == day)
+                .with_for_update()
+            )
+            counter = _CounterRow(brand_id, day, points or 0, points is not None, points or 0)
             self.counters[(brand_id, day)] = counter
         return counter
 
@@ -166,8 +226,8 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
-        counter: MintCounter | None = None
-        brand: Brand | None = None
+        counter: _CounterRow | None = None
+        brand: _BrandRow | None = None
         if draft.brand_id is not None:
             brand = self.brand(draft.brand_id)
             if brand.status == BrandStatus.SUSPENDED:
