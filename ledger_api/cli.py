@@ -138,10 +138,10 @@ def cmd_work(_: argparse.Namespace) -> int:
     if not _die_with_parent():
         return 1
     runtime = _runtime()
-    stop = threading.Event()
+    stop: list[int] = []  # the signals received; only appended to by the handler
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    runtime.run_background(stop, lambda status: print(json.dumps(status), flush=True))
+        signal.signal(signum, lambda received, _: stop.append(received))
+    runtime.run_background(lambda: bool(stop), lambda status: print(json.dumps(status), flush=True))
     return 0
 
 

@@ -134,16 +134,22 @@ class Runtime:
             self._starter.start()
 
     def run_background(
-        self, stop: threading.Event, report: Callable[[dict[str, Any]], None]
+        self, stopping: Callable[[], bool], report: Callable[[dict[str, Any]], None]
     ) -> None:
-        """`ledger work`: the sender and the indexer without HTTP, until `stop` is set;
-        `report` gets `worker_status()` every second."""
+        """`ledger work`: the sender and the indexer without HTTP, until `stopping()`;
+        `report` gets `worker_status()` every second.
+
+        `stopping` is a plain flag a signal handler sets: a handler must not touch a lock
+        the interrupted main thread may hold (an `Event` it waits on, for one)."""
         self.migrate()
         self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
         self._starter.start()
-        while not stop.wait(1.0):
-            if self.is_sender:
+        next_report = time.monotonic()
+        while not stopping():
+            time.sleep(0.1)
+            if self.is_sender and time.monotonic() >= next_report:
                 report(self.worker_status())
+                next_report = time.monotonic() + 1.0
         self._stopping.set()
         # A bounded goodbye: nothing depends on it (the sender recovers from a SIGKILL), and a
         # worker stuck in a slow RPC must not keep the process alive.
