@@ -62,10 +62,12 @@ class Settings(BaseSettings):
     batch_max_ops: int = Field(default=200, ge=1, le=2000)
     inflight_window: int = Field(default=4, ge=1, le=64)
     batch_linger_s: float = Field(default=0.05, ge=0)
-    # On a chain that seals blocks at a steady pace of at most `block_align_max_interval_s`
-    # (a dev chain, a fast L2), send one batch per block just before the block is due instead
-    # of lingering (`batch_linger_s` is the fallback).
+    # On a chain that seals blocks at a steady pace between these bounds (a dev chain, a fast
+    # L2), send one batch per block just before the block is due instead of lingering: with
+    # blocks much longer than the linger, lingering sends many small transactions per block.
+    # Faster blocks are batched well by the linger, which adds less latency.
     block_align: bool = True
+    block_align_min_interval_s: float = Field(default=0.5, ge=0)
     block_align_max_interval_s: float = Field(default=2.0, gt=0)
     block_send_guard_s: float = Field(default=0.03, ge=0)
     poll_interval_s: float = Field(default=0.01, gt=0)

@@ -649,7 +649,11 @@ class SignerWorker(threading.Thread):
             return fallback, None
         self._observe_block(chain, now)
         due = self._clock.next_due(now)
-        if due is None or due[2] > self.settings.block_align_max_interval_s:
+        if due is None or not (
+            self.settings.block_align_min_interval_s
+            <= due[2]
+            <= self.settings.block_align_max_interval_s
+        ):
             return fallback, None
         number, at, interval = due
         guard = max(self.settings.block_send_guard_s, interval / 4)

@@ -450,6 +450,7 @@ def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) 
             manifest=manifest,
             database_url=f"sqlite:///{tmp_path / 'paced.db'}",
             admin_api_key="admin-" + "p" * 32,
+            LEDGER_BLOCK_ALIGN_MIN_INTERVAL_S="0.1",  # the default leaves 0.2 s to the linger
         )
         with Gateway(env) as gateway:
             brand = gateway.create_brand()
