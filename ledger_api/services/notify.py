@@ -20,6 +20,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger_api.domain import OpStatus
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,24 @@ class Settled:
     error_message: str | None
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, op: Any, brand_id: int | None) -> Settled:
+        """From an `Operation`, or a row with its columns (and the brand's ledger id)."""
+        return cls(
+            uid=op.uid,
+            kind=op.kind,
+            status=OpStatus(op.status).value,
+            brand_id=brand_id,
+            op_id=op.op_id,
+            tx_hash=op.tx_hash,
+            block_number=op.block_number,
+            result=op.result,
+            error_code=op.error_code,
+            error_message=op.error_message,
+            created_at=op.created_at,
+            updated_at=op.updated_at,
+        )
 
 
 class Notifier:

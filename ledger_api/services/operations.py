@@ -610,26 +610,30 @@ class OperationsService:
             who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_id)
         ):
             raise UnknownOperation(operation_id=uid)
-        indexed = (
-            op.status == OpStatus.CONFIRMED
-            and op.block_number is not None
-            and self._index_height() >= op.block_number
-        ) or op.status == OpStatus.FAILED
+        return self._view(Settled.of(op, ledger_id), self._index_height())
+
+    @staticmethod
+    def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
+        indexed = state.status == OpStatus.FAILED.value or (
+            state.status == OpStatus.CONFIRMED.value
+            and state.block_number is not None
+            and index_height >= state.block_number
+        )
         return schemas.OperationStatus(
-            operation_id=op.uid,
-            kind=op.kind,
-            status=OpStatus(op.status).value,
-            brand_id=ledger_id,
-            op_id=op.op_id,
-            tx_hash=op.tx_hash,
-            block_number=op.block_number,
+            operation_id=state.uid,
+            kind=state.kind,
+            status=state.status,
+            brand_id=state.brand_id,
+            op_id=state.op_id,
+            tx_hash=state.tx_hash,
+            block_number=state.block_number,
             indexed=indexed,
-            result=op.result,
-            error=schemas.OperationError(code=op.error_code, message=op.error_message or "")
-            if op.error_code
+            result=state.result,
+            error=schemas.OperationError(code=state.error_code, message=state.error_message or "")
+            if state.error_code
             else None,
-            created_at=op.created_at,
-            updated_at=op.updated_at,
+            created_at=state.created_at,
+            updated_at=state.updated_at,
         )
 
     async def status(
@@ -666,29 +670,8 @@ class OperationsService:
         return current if current is not None else await self._thread(read)
 
     def _from_settled(self, settled: Settled) -> schemas.OperationStatus:
-        """The status of an operation the sender of this process has just settled."""
-        indexed = settled.status == OpStatus.FAILED.value or (
-            settled.block_number is not None
-            and self.rt.notifier.index_height >= settled.block_number
-        )
-        return schemas.OperationStatus(
-            operation_id=settled.uid,
-            kind=settled.kind,
-            status=settled.status,
-            brand_id=settled.brand_id,
-            op_id=settled.op_id,
-            tx_hash=settled.tx_hash,
-            block_number=settled.block_number,
-            indexed=indexed,
-            result=settled.result,
-            error=schemas.OperationError(
-                code=settled.error_code, message=settled.error_message or ""
-            )
-            if settled.error_code
-            else None,
-            created_at=settled.created_at,
-            updated_at=settled.updated_at,
-        )
+        """The status of an operation the notifier has just seen settle (no database read)."""
+        return self._view(settled, self.rt.notifier.index_height)
 
     async def answer(
         self, who: Principal, accepted: Accepted, wait_s: float | None

@@ -191,20 +191,7 @@ class Runtime:
                     )
                 )
                 for row in rows:
-                    settled[row.uid] = Settled(
-                        uid=row.uid,
-                        kind=row.kind,
-                        status=OpStatus(row.status).value,
-                        brand_id=row.ledger_id,
-                        op_id=row.op_id,
-                        tx_hash=row.tx_hash,
-                        block_number=row.block_number,
-                        result=row.result,
-                        error_code=row.error_code,
-                        error_message=row.error_message,
-                        created_at=row.created_at,
-                        updated_at=row.updated_at,
-                    )
+                    settled[row.uid] = Settled.of(row, row.ledger_id)
             cursor = session.execute(
                 select(IndexCursor.next_block, IndexCursor.last_block_hash).where(
                     IndexCursor.id == 1

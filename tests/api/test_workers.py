@@ -17,6 +17,21 @@ from support.gateway import GatewayProcess, Member
 pytestmark = pytest.mark.slow
 
 
+def _new_brand(client: httpx.Client, env: dict[str, str], name: str, symbol: str) -> dict[str, str]:
+    """Onboards a brand through the admin API; the brand's auth header."""
+    created = client.post(
+        "/v1/admin/brands",
+        json={"name": name, "symbol": symbol},
+        params={"wait": "true"},
+        headers={
+            "Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}",
+            "Idempotency-Key": f"brand-{symbol}",
+        },
+    ).json()
+    assert created["brand"]["status"] == "active", created
+    return {"Authorization": f"Bearer {created['api_key']}"}
+
+
 def test_two_worker_processes_share_the_database_and_the_sender(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -24,16 +39,8 @@ def test_two_worker_processes_share_the_database_and_the_sender(
         {**env, "LEDGER_WORKERS": "2"}, free_port(), tmp_path / "gateway.log"
     ).start()
     try:
-        admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
-            created = client.post(
-                "/v1/admin/brands",
-                json={"name": "Workers", "symbol": "WRK"},
-                params={"wait": "true"},
-                headers={**admin, "Idempotency-Key": "workers-brand"},
-            ).json()
-            assert created["brand"]["status"] == "active", created
-            brand = {"Authorization": f"Bearer {created['api_key']}"}
+            brand = _new_brand(client, env, "Workers", "WRK")
             finals = [
                 client.post(
                     "/v1/earn/purchase",
@@ -82,19 +89,15 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
         {**env, "LEDGER_SENDER_PROCESS": "true"}, free_port(), tmp_path / "gateway.log"
     ).start()
     try:
-        admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
+            deadline = time.monotonic() + 20  # workers report healthy after their first cycle
             health = client.get("/v1/health").json()
+            while health["status"] != "ok" and time.monotonic() < deadline:
+                time.sleep(0.2)
+                health = client.get("/v1/health").json()
             assert health["role"] == "api" and health["status"] == "ok", health
             assert health["sender"] and health["indexer"]["running"], health
-            created = client.post(
-                "/v1/admin/brands",
-                json={"name": "Split", "symbol": "SPL"},
-                params={"wait": "true"},
-                headers={**admin, "Idempotency-Key": "split-brand"},
-            ).json()
-            assert created["brand"]["status"] == "active", created
-            brand = {"Authorization": f"Bearer {created['api_key']}"}
+            brand = _new_brand(client, env, "Split", "SPL")
             member = Member().address
 
             def earn(key: str) -> dict[str, object]:
