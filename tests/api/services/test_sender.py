@@ -285,8 +285,9 @@ def test_a_chain_nonce_ahead_of_the_database_is_adopted_on_restart(
         brand = gateway.create_brand()
         account = signer_account(gateway, brand)
     w3 = anvil.web3()
-    for _ in range(2):
-        send_foreign(anvil, account, w3.eth.get_transaction_count(account.address))
+    for _ in range(2):  # anvil may answer the send before it mines: wait for each receipt
+        sent = send_foreign(anvil, account, w3.eth.get_transaction_count(account.address))
+        w3.eth.wait_for_transaction_receipt(sent, timeout=30)
     with Gateway(own_env) as gateway:
         brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
         final = earn(brand, Member(), 1_000)
