@@ -48,18 +48,18 @@ T = TypeVar("T")
 
 
 class Reader:
-    """Runs a read with its own session in one worker thread: one thread hop per request
-    (a sync session dependency plus a sync route cost two, and a GIL wait each)."""
+    """Runs a read with its own session, at most one thread hop per request (none for SQLite:
+    see `Runtime.read`); a sync session dependency plus a sync route cost two."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self._db = runtime.db
+        self._runtime = runtime
 
     async def __call__(self, read: Callable[[Session], T]) -> T:
         def work() -> T:
-            with self._db.read() as session:
+            with self._runtime.db.read() as session:
                 return read(session)
 
-        return await run_in_threadpool(work)
+        return await self._runtime.read(work)
 
 
 async def get_reader(runtime: RuntimeDep) -> Reader:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # Storage and chain
     database_url: str = "sqlite:///data/ledger.db"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    # Short SQLite reads (balances, statuses, the cross-process poll) run on the event loop:
+    # a local WAL read takes about half a millisecond and never waits for a writer, while a
+    # hop to a worker thread and back costs two GIL hand-offs under load. PostgreSQL reads
+    # (network round trips) always go to worker threads.
+    sqlite_inline_reads: bool = True
     rpc_url: str = "http://127.0.0.1:8545"
     rpc_timeout_s: float = Field(default=10.0, gt=0)
     manifest: Path = Path("data/deployment.json")

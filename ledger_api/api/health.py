@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api import schemas
 from ledger_api.db.models import IndexCursor
@@ -29,7 +28,7 @@ async def health(runtime: RuntimeDep) -> schemas.Health:
     if not runtime.is_sender:
         # an HTTP process: the sender and indexer run in `ledger work` (LEDGER_SENDER_PROCESS,
         # which reports to this process) or in the worker process holding the sender lock
-        index_block = await run_in_threadpool(_stored_index_block, runtime)
+        index_block = await runtime.read(lambda: _stored_index_block(runtime))
         background = BACKGROUND.get(BACKGROUND_STALE_S) if runtime.settings.sender_process else None
         if background is None:
             return schemas.Health(

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -76,7 +76,9 @@ class Notifier:
         return self._poller is not None
 
     def start_polling(
-        self, fetch: Callable[[list[str]], tuple[dict[str, Settled], int]], interval: float
+        self,
+        fetch: Callable[[list[str]], Awaitable[tuple[dict[str, Settled], int]]],
+        interval: float,
     ) -> None:
         """For a process without the sender: one query every `interval` for every waiter.
 
@@ -88,7 +90,7 @@ class Notifier:
                 if not self._ops and not self._index:
                     continue
                 try:
-                    settled, height = await asyncio.to_thread(fetch, list(self._ops))
+                    settled, height = await fetch(list(self._ops))
                 except SQLAlchemyError as exc:  # waiters time out and re-read meanwhile
                     log.warning("notify: could not poll the database: %s", exc)
                     continue

@@ -644,7 +644,7 @@ class OperationsService:
         `just_accepted`: the caller has just queued the operation, so the wait starts without
         reading it back (a query less per waiting request, which counts under load)."""
         read = lambda: self._status(who, uid)
-        current = None if just_accepted and wait_s else await self._thread(read)
+        current = None if just_accepted and wait_s else await self.rt.read(read)
         if not wait_s:
             assert current is not None
             return current
@@ -666,8 +666,8 @@ class OperationsService:
             settled = await self.rt.notifier.wait_operation(
                 uid, min(poll, max(0.0, deadline - time.monotonic()))
             )
-            current = self._from_settled(settled) if settled else await self._thread(read)
-        return current if current is not None else await self._thread(read)
+            current = self._from_settled(settled) if settled else await self.rt.read(read)
+        return current if current is not None else await self.rt.read(read)
 
     def _from_settled(self, settled: Settled) -> schemas.OperationStatus:
         """The status of an operation the notifier has just seen settle (no database read)."""

@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
@@ -30,6 +31,7 @@ from ledger_api.services.sender import Sender, SenderHooks
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class BackgroundStatus:
@@ -126,12 +128,22 @@ class Runtime:
         self.notifier.bind(asyncio.get_running_loop())
         self.intake.start()
         if self.settings.sender_process:
-            self.notifier.start_polling(self._settled, self.settings.cross_process_poll_s)
+            self.notifier.start_polling(
+                lambda uids: self.read(lambda: self._settled(uids)),
+                self.settings.cross_process_poll_s,
+            )
         elif self.settings.sender_enabled or self.settings.indexer_enabled:
             self._starter = threading.Thread(
                 target=self._start_workers, name="starter", daemon=True
             )
             self._starter.start()
+
+    async def read(self, query: Callable[[], T]) -> T:
+        """Runs a short database read: on the event loop for SQLite (`sqlite_inline_reads`),
+        else in a worker thread."""
+        if self.db.is_sqlite and self.settings.sqlite_inline_reads:
+            return query()
+        return await run_in_threadpool(query)
 
     def run_background(
         self, stopping: Callable[[], bool], report: Callable[[dict[str, Any]], None]
