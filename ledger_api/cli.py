@@ -20,13 +20,16 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -37,7 +40,7 @@ from ledger_api.errors import LedgerError
 from ledger_api.services.apikeys import Principal
 from ledger_api.services.brands import BrandsService
 from ledger_api.services.operations import OperationsService, RequestContext
-from ledger_api.services.runtime import BACKGROUND, Runtime
+from ledger_api.services.runtime import BACKGROUND, WORK_STATUS_FILE_VAR, Runtime
 from ledger_api.settings import get_settings
 
 log = logging.getLogger("ledger")
@@ -99,6 +102,10 @@ class _BackgroundProcess:
     def __init__(self) -> None:
         self._halt = threading.Event()
         self._child: subprocess.Popen[bytes] | None = None
+        # for HTTP worker processes (LEDGER_WORKERS > 1), which inherit the environment
+        self._folder = Path(tempfile.mkdtemp(prefix="ledger-work-"))
+        self.status_file = self._folder / "status.json"
+        os.environ[WORK_STATUS_FILE_VAR] = str(self.status_file)
         self._thread = threading.Thread(target=self._supervise, name="ledger-work", daemon=True)
         self._thread.start()
 
@@ -113,7 +120,7 @@ class _BackgroundProcess:
             assert child.stdout is not None
             for line in child.stdout:  # one status report (JSON) a second, until it exits
                 try:
-                    BACKGROUND.set(json.loads(line))
+                    BACKGROUND.set(json.loads(line), self.status_file)
                 except ValueError:
                     log.warning("ledger work: unexpected output %r", line[:200])
             code = child.wait()
@@ -131,6 +138,7 @@ class _BackgroundProcess:
             except subprocess.TimeoutExpired:
                 child.kill()
         self._thread.join(timeout=5)
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def cmd_work(_: argparse.Namespace) -> int:

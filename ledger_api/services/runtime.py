@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -34,22 +37,42 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
+
+
 class BackgroundStatus:
-    """The last status `ledger work` reported to the `ledger serve` that runs it."""
+    """The last status `ledger work` reported to the `ledger serve` that runs it.
+
+    `ledger serve` also writes it to the file named by `LEDGER_WORK_STATUS_FILE`, which it
+    sets for its HTTP worker processes (`LEDGER_WORKERS` > 1: uvicorn's children)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._status: tuple[float, dict[str, Any]] | None = None
 
-    def set(self, status: dict[str, Any]) -> None:
+    def set(self, status: dict[str, Any], file: Path | None = None) -> None:
         with self._lock:
             self._status = (time.monotonic(), status)
+        if file is not None:
+            part = file.with_suffix(".part")
+            part.write_text(json.dumps(status))
+            part.replace(file)
 
     def get(self, max_age_s: float) -> dict[str, Any] | None:
         with self._lock:
-            if self._status is None or time.monotonic() - self._status[0] > max_age_s:
+            if self._status is not None:
+                seen, status = self._status
+                return status if time.monotonic() - seen <= max_age_s else None
+        file = os.environ.get(WORK_STATUS_FILE_VAR)
+        if not file:
+            return None
+        try:
+            if time.time() - os.stat(file).st_mtime > max_age_s:
                 return None
-            return self._status[1]
+            loaded: dict[str, Any] = json.loads(Path(file).read_text())
+        except (OSError, ValueError):
+            return None
+        return loaded
 
 
 STOP_WITHIN_S = 8.0

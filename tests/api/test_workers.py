@@ -134,3 +134,29 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_http_workers_beside_a_sender_process_all_report_its_health(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    gateway = GatewayProcess(
+        {**env, "LEDGER_WORKERS": "2", "LEDGER_SENDER_PROCESS": "true"},
+        free_port(),
+        tmp_path / "gateway.log",
+    ).start()
+    try:
+        with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
+            brand = _new_brand(client, env, "Both", "BTH")
+            final = client.post(
+                "/v1/earn/purchase",
+                json={"member": Member().address, "amount_cents": 500, "order_ref": "b"},
+                params={"wait": "true"},
+                headers={**brand, "Idempotency-Key": str(uuid.uuid4())},
+            ).json()
+        # a fresh connection each time, so that both HTTP processes answer some
+        healths = [httpx.get(f"{gateway.base_url}/v1/health").json() for _ in range(30)]
+    finally:
+        gateway.stop()
+    assert final["status"] == "confirmed" and final["indexed"], final
+    assert {h["status"] for h in healths} == {"ok"}, healths
+    assert all(h["sender"] and h["indexer"]["running"] for h in healths)

@@ -222,6 +222,7 @@ class GatewayProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the gateway exited: {self.log.read_text()[-2000:]}")
             time.sleep(0.1)
+        self.stop()  # with its sender process, if it runs one
         raise RuntimeError("the gateway did not become ready")
 
     def kill(self) -> None:
