@@ -5,18 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ledger_api.api import schemas
-from ledger_api.db.models import IndexCursor
 from ledger_api.deps import RuntimeDep
-from ledger_api.services.indexer import CURSOR_ID
-from ledger_api.services.runtime import BACKGROUND, Runtime
+from ledger_api.services.runtime import BACKGROUND
 
 router = APIRouter(prefix="/v1", tags=["health"])
-
-
-def _stored_index_block(runtime: Runtime) -> int:
-    with runtime.db.read() as session:
-        cursor = session.get(IndexCursor, CURSOR_ID)
-        return cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
 
 
 # `ledger work` reports every second; a report older than this means it is not running
@@ -28,7 +20,7 @@ async def health(runtime: RuntimeDep) -> schemas.Health:
     if not runtime.is_sender:
         # an HTTP process: the sender and indexer run in `ledger work` (LEDGER_SENDER_PROCESS,
         # which reports to this process) or in the worker process holding the sender lock
-        index_block = await runtime.read(lambda: _stored_index_block(runtime))
+        index_block = await runtime.read(runtime.stored_index_height)
         background = BACKGROUND.get(BACKGROUND_STALE_S) if runtime.settings.sender_process else None
         if background is None:
             return schemas.Health(

@@ -119,19 +119,21 @@ class _Checkpointer:
         self._guard = threading.Lock()
 
     def ensure_running(self) -> None:
+        """Starts the thread (again, after `stop`) on the first write."""
         if self._thread is not None:
             return
         with self._guard:
             if self._thread is None:
+                self._halt = threading.Event()
                 self._thread = threading.Thread(
-                    target=self._run, name="wal-checkpoint", daemon=True
+                    target=self._run, args=(self._halt,), name="wal-checkpoint", daemon=True
                 )
                 self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, halt: threading.Event) -> None:
         connection = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         try:
-            while not self._halt.wait(CHECKPOINT_EVERY_S):
+            while not halt.wait(CHECKPOINT_EVERY_S):
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:
@@ -140,9 +142,11 @@ class _Checkpointer:
             connection.close()
 
     def stop(self) -> None:
-        self._halt.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        with self._guard:
+            thread, self._thread = self._thread, None
+            self._halt.set()
+        if thread is not None:
+            thread.join(timeout=5)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -193,7 +197,6 @@ class Database:
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
-            self._checkpointer = _Checkpointer(self._checkpointer.path)
         if self._writer_lock is not None:
             self._writer_lock.close()
         self.engine.dispose()

@@ -527,6 +527,16 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def stored_height(session: Session) -> int:
+    """The last block the index has applied, from its cursor (-1 before the first)."""
+    row = session.execute(
+        select(IndexCursor.next_block, IndexCursor.last_block_hash).where(
+            IndexCursor.id == CURSOR_ID
+        )
+    ).first()
+    return row.next_block - 1 if row and row.last_block_hash else -1
+
+
 class Indexer(threading.Thread):
     """Follows the chain into the index; one thread per gateway."""
 

@@ -295,14 +295,6 @@ class OperationsService:
                 member=member, brand_id=brand, available=available, needed=amount
             )
 
-    def _index_height(self) -> int:
-        """The last block the index applied (the notifier knows it in the indexing process)."""
-        if self.rt.is_sender or self.rt.notifier.polling:
-            return self.rt.notifier.index_height
-        with self.rt.db.read() as session:
-            cursor = session.get(IndexCursor, 1)
-            return cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
-
     def _index_time(self) -> int:
         with self.rt.db.read() as session:
             cursor = session.get(IndexCursor, 1)
@@ -610,7 +602,7 @@ class OperationsService:
             who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_id)
         ):
             raise UnknownOperation(operation_id=uid)
-        return self._view(Settled.of(op, ledger_id), self._index_height())
+        return self._view(Settled.of(op, ledger_id), self.rt.index_height())
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
@@ -651,7 +643,7 @@ class OperationsService:
         deadline = time.monotonic() + min(wait_s, self.rt.settings.wait_max_s)
         # Wake-ups come from this process's sender and indexer, or from the notifier's poll of
         # the database when they run in another process; a process with neither polls itself.
-        poll = 0.5 if self.rt.is_sender or self.rt.notifier.polling else 0.05
+        poll = 0.5 if self.rt.notified else 0.05
         while time.monotonic() < deadline:
             if current is not None and current.status in FINAL:
                 if current.indexed or current.block_number is None:
@@ -659,7 +651,7 @@ class OperationsService:
                 await self.rt.notifier.wait_index(
                     current.block_number, min(poll, deadline - time.monotonic())
                 )
-                if self._index_height() >= current.block_number:
+                if self.rt.index_height() >= current.block_number:
                     # The index reached the operation's block: nothing else about it changes.
                     return current.model_copy(update={"indexed": True})
                 continue

@@ -21,11 +21,11 @@ from ledger_api.chain.port import Chain
 from ledger_api.chain.web3_adapter import Web3Chain
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Brand, IndexCursor, Operation
+from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import OpStatus
 from ledger_api.errors import IndexNotReady
 from ledger_api.services.apikeys import ApiKeys
-from ledger_api.services.indexer import Indexer
+from ledger_api.services.indexer import Indexer, stored_height
 from ledger_api.services.intake import Intake
 from ledger_api.services.lock import SenderLock
 from ledger_api.services.notify import Notifier, Settled
@@ -161,6 +161,20 @@ class Runtime:
             )
             self._starter.start()
 
+    @property
+    def notified(self) -> bool:
+        """Settled operations and the index height reach this process's notifier (it sends and
+        indexes itself, or polls for `ledger work`); else it reads them from the database."""
+        return self.is_sender or self.notifier.polling
+
+    def index_height(self) -> int:
+        """The last block the index applied (from the notifier when `notified`)."""
+        return self.notifier.index_height if self.notified else self.stored_index_height()
+
+    def stored_index_height(self) -> int:
+        with self.db.read() as session:
+            return stored_height(session)
+
     async def read(self, query: Callable[[], T]) -> T:
         """Runs a short database read: on the event loop for SQLite (`sqlite_inline_reads`),
         else in a worker thread."""
@@ -227,12 +241,7 @@ class Runtime:
                 )
                 for row in rows:
                     settled[row.uid] = Settled.of(row, row.ledger_id)
-            cursor = session.execute(
-                select(IndexCursor.next_block, IndexCursor.last_block_hash).where(
-                    IndexCursor.id == 1
-                )
-            ).first()
-            height = cursor.next_block - 1 if cursor and cursor.last_block_hash else -1
+            height = stored_height(session)
         return settled, height
 
     def _start_workers(self) -> None:
