@@ -153,6 +153,11 @@ def test_http_workers_beside_a_sender_process_all_report_its_health(
                 params={"wait": "true"},
                 headers={**brand, "Idempotency-Key": str(uuid.uuid4())},
             ).json()
+        # the report is up to a second old: wait until it shows the new brand's worker healthy
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{gateway.base_url}/v1/health").json()["status"] != "ok":
+            assert time.monotonic() < deadline, "ledger work never reported healthy"
+            time.sleep(0.2)
         # a fresh connection each time, so that both HTTP processes answer some
         healths = [httpx.get(f"{gateway.base_url}/v1/health").json() for _ in range(30)]
     finally:
