@@ -15,11 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger_api import __version__
 from ledger_api.api import router
 from ledger_api.errors import LedgerError, RateLimited, error_body, ledger_error_body
-from ledger_api.services.brands import BrandsService
-from ledger_api.services.operations import OperationsService
-from ledger_api.services.reads import ReadsService
-from ledger_api.services.runtime import Runtime
+from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
+from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.operations import OperationsService
+from ledger_api.usecases.reads import ReadsService
+from ledger_api.usecases.status import StatusService
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(resolved)
-        operations = OperationsService(runtime)
+        status = StatusService(runtime)
         app.state.runtime = runtime
-        app.state.operations = operations
-        app.state.brands = BrandsService(runtime, operations)
+        app.state.operations = OperationsService(runtime)
+        app.state.status = status
+        app.state.brands = BrandsService(runtime, status)
         app.state.reads = ReadsService()
         await runtime.start()
         try:

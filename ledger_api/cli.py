@@ -19,29 +19,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy import select
 
-from ledger_api.api import schemas
+from ledger_api.access.apikeys import Principal
 from ledger_api.db.models import Brand, Operation
-from ledger_api.domain import OpStatus
+from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
+from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import LedgerError
-from ledger_api.services.apikeys import Principal
-from ledger_api.services.brands import BrandsService
-from ledger_api.services.operations import OperationsService, RequestContext
-from ledger_api.services.runtime import BACKGROUND, WORK_STATUS_FILE_VAR, Runtime
+from ledger_api.model import schemas
+from ledger_api.process import supervision
+from ledger_api.process.runtime import Runtime
 from ledger_api.settings import get_settings
+from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.context import RequestContext
+from ledger_api.usecases.status import StatusService
 
 log = logging.getLogger("ledger")
 ADMIN = Principal(key_prefix="cli", is_admin=True)
@@ -58,99 +54,13 @@ def _context() -> RequestContext:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    settings = get_settings()
-    _runtime()  # migrate once, before any worker starts
-    background = _BackgroundProcess() if settings.sender_process else None
-    try:
-        uvicorn.run(
-            "ledger_api.main:app",
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            workers=settings.workers,
-            log_level=args.log_level,
-            access_log=settings.access_log,
-        )
-    finally:
-        if background is not None:
-            background.stop()
+    supervision.serve(get_settings(), args.host, args.port, args.log_level)
     return 0
-
-
-PARENT_PID_VAR = "LEDGER_WORK_PARENT_PID"
-
-
-def _die_with_parent() -> bool:
-    """`ledger work` started by `ledger serve`: SIGTERM when the parent dies, however it dies
-    (uvicorn re-raises the signal that stopped it, so its `finally` may not run; or SIGKILL).
-    False if the parent is already gone."""
-    parent = os.environ.get(PARENT_PID_VAR)
-    if not parent:
-        return True
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-    return os.getppid() == int(parent)
-
-
-class _BackgroundProcess:
-    """`ledger work` beside the HTTP server (LEDGER_SENDER_PROCESS), restarted if it dies."""
-
-    def __init__(self) -> None:
-        self._halt = threading.Event()
-        self._child: subprocess.Popen[bytes] | None = None
-        # for HTTP worker processes (LEDGER_WORKERS > 1), which inherit the environment
-        self._folder = Path(tempfile.mkdtemp(prefix="ledger-work-"))
-        self.status_file = self._folder / "status.json"
-        os.environ[WORK_STATUS_FILE_VAR] = str(self.status_file)
-        self._thread = threading.Thread(target=self._supervise, name="ledger-work", daemon=True)
-        self._thread.start()
-
-    def _supervise(self) -> None:
-        while not self._halt.is_set():
-            child = subprocess.Popen(
-                [sys.executable, "-m", "ledger_api.cli", "work"],
-                stdout=subprocess.PIPE,
-                env={**os.environ, PARENT_PID_VAR: str(os.getpid())},
-            )
-            self._child = child
-            assert child.stdout is not None
-            for line in child.stdout:  # one status report (JSON) a second, until it exits
-                try:
-                    BACKGROUND.set(json.loads(line), self.status_file)
-                except ValueError:
-                    log.warning("ledger work: unexpected output %r", line[:200])
-            code = child.wait()
-            if not self._halt.is_set():
-                log.error("the sender process exited with %s; restarting it", code)
-                self._halt.wait(1.0)
-
-    def stop(self) -> None:
-        self._halt.set()
-        child = self._child
-        if child is not None and child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        self._thread.join(timeout=5)
-        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def cmd_work(_: argparse.Namespace) -> int:
     """The sender and the indexer alone; a status line (JSON) on stdout every second."""
-    if not _die_with_parent():
-        return 1
-    runtime = _runtime()
-    stop: list[int] = []  # the signals received; only appended to by the handler
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda received, _: stop.append(received))
-    runtime.run_background(lambda: bool(stop), lambda status: print(json.dumps(status), flush=True))
-    return 0
+    return supervision.run_work(get_settings())
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
@@ -161,20 +71,7 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
 
 def _wait_for_operations(runtime: Runtime, uids: Sequence[str], timeout: float) -> list[Operation]:
     """Waits until the operations are final; sends them itself when no gateway holds the lock."""
-    from ledger_api.services.lock import SenderLock
-    from ledger_api.services.sender import Sender, SenderHooks
-
-    lock = SenderLock(runtime.db)
-    sender: Sender | None = None
-    if lock.acquire():
-        sender = Sender(
-            settings=runtime.settings,
-            db=runtime.db,
-            contracts=runtime.contracts(),
-            chain_factory=runtime.new_chain,
-            hooks=SenderHooks(),
-        )
-        sender.start()
+    sending = runtime.send_if_free()
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -184,9 +81,12 @@ def _wait_for_operations(runtime: Runtime, uids: Sequence[str], timeout: float) 
                 return ops
             time.sleep(0.2)
     finally:
-        if sender is not None:
-            sender.stop()
-        lock.release()
+        if sending:
+            runtime.stop_sending()
+
+
+def _brands(runtime: Runtime) -> BrandsService:
+    return BrandsService(runtime, StatusService(runtime))
 
 
 def cmd_brand_add(args: argparse.Namespace) -> int:
@@ -205,13 +105,13 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
         ),
         daily_cap_points=args.daily_cap,
     )
-    brands = BrandsService(runtime, OperationsService(runtime))
+    brands = _brands(runtime)
     _, body = brands.create_sync(_context(), request)
     with runtime.db.read() as session:
         uids = list(
             session.scalars(
                 select(Operation.uid).where(
-                    Operation.brand_id.is_(None), Operation.status.in_(("queued", "submitted"))
+                    Operation.brand_id.is_(None), Operation.status.in_(OPEN_OP_STATUSES)
                 )
             )
         )
@@ -229,21 +129,24 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
     with runtime.db.read() as session:
         brand = session.scalar(select(Brand).where(Brand.name == args.name))
         assert brand is not None
-        brand_id = brand.ledger_id
-    print(f"brand {args.name!r} onboarded: brand_id={brand_id} signer={body['brand']['signer']}")
+        ledger_brand_id = brand.ledger_id
+    print(
+        f"brand {args.name!r} onboarded: brand_id={ledger_brand_id} signer={body['brand']['signer']}"
+    )
     print(f"API key (shown once, keep it secret): {body['api_key']}")
     return 0
 
 
 def cmd_brand_list(_: argparse.Namespace) -> int:
     runtime = _runtime()
-    brands = BrandsService(runtime, OperationsService(runtime))
+    brands = _brands(runtime)
     for view in brands.list_brands(ADMIN):
         print(json.dumps(view.model_dump(mode="json")))
     return 0
 
 
-def _brand_id(runtime: Runtime, brand: str) -> int:
+def _ledger_brand_id(runtime: Runtime, brand: str) -> LedgerBrandId:
+    """A brand named by its ledger id or its name."""
     with runtime.db.read() as session:
         if brand.isdigit():
             found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
@@ -251,14 +154,14 @@ def _brand_id(runtime: Runtime, brand: str) -> int:
             found = session.scalar(select(Brand.ledger_id).where(Brand.name == brand))
     if found is None:
         raise SystemExit(f"no onboarded brand {brand!r}")
-    return found
+    return LedgerBrandId(found)
 
 
 def cmd_key_rotate(args: argparse.Namespace) -> int:
     runtime = _runtime()
-    brands = BrandsService(runtime, OperationsService(runtime))
+    brands = _brands(runtime)
     request = schemas.RotateKeyRequest(keep_old=args.keep_old, label="rotated with the CLI")
-    _, body = brands.rotate_key_sync(_context(), _brand_id(runtime, args.brand), request)
+    _, body = brands.rotate_key_sync(_context(), _ledger_brand_id(runtime, args.brand), request)
     print(f"new API key for brand {body['brand_id']} (shown once): {body['api_key']}")
     return 0
 

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api import schemas
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model import schemas
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
-from ledger_api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, OperationsDep, WaitDep
+from ledger_api.api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, StatusDep, WaitDep
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 BrandPath = Annotated[int, Path(ge=1, description="the brand's ledger id")]
@@ -47,11 +48,11 @@ async def suspend_brand(
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
-    ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.suspend(ctx, brand_id, body)
-    return await operation_response(ops, ctx.principal, accepted, wait)
+    accepted = await brands.suspend(ctx, LedgerBrandId(brand_id), body)
+    return await operation_response(status, ctx.principal, accepted, wait)
 
 
 @router.put(
@@ -66,11 +67,11 @@ async def set_point_value(
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
-    ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.set_point_value(ctx, brand_id, body)
-    return await operation_response(ops, ctx.principal, accepted, wait)
+    accepted = await brands.set_point_value(ctx, LedgerBrandId(brand_id), body)
+    return await operation_response(status, ctx.principal, accepted, wait)
 
 
 @router.put(
@@ -85,11 +86,11 @@ async def set_tier_rule(
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
-    ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
     accepted = await brands.set_tier_rule(ctx, tier, body)
-    return await operation_response(ops, ctx.principal, accepted, wait)
+    return await operation_response(status, ctx.principal, accepted, wait)
 
 
 @router.post(
@@ -104,7 +105,9 @@ async def rotate_brand_key(
     _: AdminDep,
     brands: BrandsDep,
 ) -> JSONResponse:
-    status_code, answer = await run_in_threadpool(brands.rotate_key_sync, ctx, brand_id, body)
+    status_code, answer = await run_in_threadpool(
+        brands.rotate_key_sync, ctx, LedgerBrandId(brand_id), body
+    )
     return local_response(status_code, answer, replayed=answer.get("api_key") is None)
 
 

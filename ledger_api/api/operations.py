@@ -7,9 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ledger_api.api import schemas
+from ledger_api.model import schemas
 from ledger_api.api.responses import operation_response
-from ledger_api.deps import BrandDep, ContextDep, MemberDep, OperationsDep, PrincipalDep, WaitDep
+from ledger_api.api.deps import (
+    BrandDep,
+    ContextDep,
+    MemberDep,
+    OperationsDep,
+    PrincipalDep,
+    StatusDep,
+    WaitDep,
+)
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -33,9 +41,10 @@ async def earn_purchase(
     ctx: ContextDep,
     _: BrandDep,
     ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.earn_purchase(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.earn_purchase(ctx, body), wait)
 
 
 @router.post(
@@ -49,9 +58,10 @@ async def earn_engagement(
     ctx: ContextDep,
     _: BrandDep,
     ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.earn_engagement(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.earn_engagement(ctx, body), wait)
 
 
 @router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
@@ -63,9 +73,9 @@ async def gift_typed_data(
 
 @router.post("/gifts", status_code=202, responses=ACCEPTED, summary="Relay a member-signed gift")
 async def gift(
-    body: schemas.GiftRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    body: schemas.GiftRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.gift(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.gift(ctx, body), wait)
 
 
 @router.post("/donations/typed-data", summary="EIP-712 data the member signs to donate points")
@@ -82,9 +92,9 @@ async def donation_typed_data(
     summary="Relay a member-signed donation to the charity pool",
 )
 async def donate(
-    body: schemas.DonationRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    body: schemas.DonationRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.donate(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.donate(ctx, body), wait)
 
 
 @router.post(
@@ -104,9 +114,9 @@ async def redemption_typed_data(
     summary="Relay a member-signed redemption (same or cross-brand)",
 )
 async def redeem(
-    body: schemas.RedemptionRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    body: schemas.RedemptionRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.redeem(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.redeem(ctx, body), wait)
 
 
 @router.post(
@@ -116,9 +126,9 @@ async def redeem(
     summary="Trigger a member's quarterly tier review",
 )
 async def review_tier(
-    member: MemberDep, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    member: MemberDep, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.review_tier(ctx, member), wait)
+    return await operation_response(status, ctx.principal, await ops.review_tier(ctx, member), wait)
 
 
 @router.post(
@@ -128,9 +138,9 @@ async def review_tier(
     summary="Define a badge type of the caller's brand",
 )
 async def define_badge(
-    body: schemas.BadgeTypeRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    body: schemas.BadgeTypeRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.define_badge(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.define_badge(ctx, body), wait)
 
 
 @router.post(
@@ -140,9 +150,9 @@ async def define_badge(
     summary="Issue badges of the caller's brand to a member",
 )
 async def issue_badge(
-    body: schemas.BadgeIssueRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, wait: WaitDep
+    body: schemas.BadgeIssueRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.issue_badge(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.issue_badge(ctx, body), wait)
 
 
 @router.post(
@@ -166,13 +176,14 @@ async def redeem_badge_benefit(
     ctx: ContextDep,
     _: BrandDep,
     ops: OperationsDep,
+    status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(ops, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
+    return await operation_response(status, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
 
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")
 async def operation_status(
-    operation_id: str, who: PrincipalDep, ops: OperationsDep, wait: WaitDep
+    operation_id: str, who: PrincipalDep, status: StatusDep, wait: WaitDep
 ) -> schemas.OperationStatus:
-    return await ops.status(who, operation_id, wait)
+    return await status.status(who, operation_id, wait)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ledger_api.api import schemas
-from ledger_api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
+from ledger_api.model import schemas
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
 
 router = APIRouter(prefix="/v1", tags=["reads"])
 
@@ -44,7 +45,7 @@ async def badges(
 async def liability(
     brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.LiabilityView:
-    return await read(lambda session: reads.liability(session, who, brand_id))
+    return await read(lambda session: reads.liability(session, who, LedgerBrandId(brand_id)))
 
 
 @router.get("/settlement/positions", summary="Net positions between brands (micro-USD)")

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
-from ledger_api.services.intake import Accepted
+from ledger_api.background.intake import Accepted
 
 if TYPE_CHECKING:
-    from ledger_api.services.apikeys import Principal
-    from ledger_api.services.operations import OperationsService
+    from ledger_api.access.apikeys import Principal
+    from ledger_api.usecases.status import StatusService
 
 
 def accepted_response(
@@ -28,8 +28,8 @@ def local_response(status_code: int, body: dict[str, Any], replayed: bool) -> JS
 
 
 async def operation_response(
-    ops: OperationsService, principal: Principal, accepted: Accepted, wait: float | None
+    status: StatusService, principal: Principal, accepted: Accepted, wait: float | None
 ) -> JSONResponse:
     """An accepted operation's answer: 202, or 200 with its final status when waiting."""
-    status_code, body = await ops.answer(principal, accepted, wait)
+    status_code, body = await status.answer(principal, accepted, wait)
     return accepted_response(status_code, body, accepted)

@@ -7,7 +7,7 @@ import inspect
 from support.gateway import Gateway
 
 from ledger_api import errors
-from ledger_api.deps import current_principal
+from ledger_api.api.deps import current_principal
 
 
 def test_every_error_has_a_unique_code_and_a_4xx_or_5xx_status() -> None:

@@ -17,9 +17,11 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, IdempotencyRecord, Operation
 from ledger_api.domain import BrandStatus, OpKind
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.model.payloads import EarnPayload
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
-from ledger_api.services.intake import Accepted, Draft, Intake
-from ledger_api.services.lock import SenderLock
+from ledger_api.background.intake import Accepted, Draft, Intake
+from ledger_api.process.lock import SenderLock
 
 
 @pytest.fixture
@@ -58,14 +60,14 @@ def draft(brand_id: int, key: str, points: int = 10, member: str = "0x" + "11" *
         idempotency_key=key,
         request_hash=f"hash-{key}-{points}",
         kind=OpKind.EARN,
-        brand_id=brand_id,
-        payload={
-            "member": member,
-            "earn_kind": 0,
-            "multiplier_pct": 100,
-            "amount_cents": points * 10,
-            "order_ref": "0x" + "00" * 32,
-        },
+        brand_row_id=BrandRowId(brand_id),
+        payload=EarnPayload(
+            member=member,
+            earn_kind=0,
+            multiplier_pct=100,
+            amount_cents=points * 10,
+            order_ref="0x" + "00" * 32,
+        ),
         member=member,
         beneficiary=member,
         points=points,

@@ -11,27 +11,35 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api import schemas
+from ledger_api.access.apikeys import Principal, create_key
+from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.chain.signing import new_keystore
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, Operation, Signer
 from ledger_api.db.types import utcnow
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import BrandExists, Forbidden, InvalidTier, UnknownBrand
-from ledger_api.services.apikeys import Principal, create_key
-from ledger_api.services.intake import Accepted, Draft, find_replay
-from ledger_api.services.operations import OperationsService, RequestContext
-from ledger_api.services.runtime import Runtime
+from ledger_api.model import schemas
+from ledger_api.model.payloads import (
+    FundSignerPayload,
+    OnboardBrandPayload,
+    OperationPayload,
+    PointValuePayload,
+    SuspendBrandPayload,
+    TierRulePayload,
+)
 
+from .context import RequestContext, draft
+from .status import StatusService
 
-def _require_admin(who: Principal) -> None:
-    if not who.is_admin:
-        raise Forbidden("this call needs the admin API key")
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
 
 
 def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
@@ -61,16 +69,16 @@ def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
 
 
 class BrandsService:
-    def __init__(self, runtime: Runtime, operations: OperationsService) -> None:
+    def __init__(self, runtime: Runtime, status: StatusService) -> None:
         self.rt = runtime
-        self.operations = operations
+        self.status = status
 
     # ----------------------------------------------------------------- create
 
     def create_sync(
         self, ctx: RequestContext, req: schemas.BrandCreateRequest
     ) -> tuple[int, dict[str, Any]]:
-        _require_admin(ctx.principal)
+        ctx.principal.require_admin()
         settings = self.rt.settings
         address, keystore = new_keystore(settings.passphrase(), settings.keystore_kdf_iterations)
         with self.rt.db.write() as session:
@@ -99,31 +107,36 @@ class BrandsService:
             session.flush()
             session.add(Signer(brand_id=brand.id, address=address, keystore=keystore))
             key = create_key(
-                session, brand_id=brand.id, is_admin=False, label="created with the brand"
+                session,
+                brand_row_id=BrandRowId(brand.id),
+                is_admin=False,
+                label="created with the brand",
             )
             if settings.signer_funding_wei:
                 session.add(
                     self._admin_op(
                         OpKind.FUND_SIGNER,
-                        {"address": address, "value_wei": str(settings.signer_funding_wei)},
+                        FundSignerPayload(
+                            address=address, value_wei=str(settings.signer_funding_wei)
+                        ),
                     )
                 )
             onboard = self._admin_op(
                 OpKind.ONBOARD_BRAND,
-                {
-                    "brand_row_id": brand.id,
-                    "signer": address,
-                    "value_micro_usd": req.value_micro_usd,
-                    "rule": [
+                OnboardBrandPayload(
+                    brand_row_id=BrandRowId(brand.id),
+                    signer=address,
+                    value_micro_usd=req.value_micro_usd,
+                    rule=(
                         rule.points_per_usd,
                         rule.points_per_review,
                         rule.points_per_share,
                         rule.points_per_event,
                         rule.points_per_referral,
-                    ],
-                    "name": req.name,
-                    "symbol": req.symbol,
-                },
+                    ),
+                    name=req.name,
+                    symbol=req.symbol,
+                ),
             )
             session.add(onboard)
             session.flush()
@@ -145,13 +158,14 @@ class BrandsService:
         return 202, {**stored, "api_key": key.plaintext}
 
     @staticmethod
-    def _admin_op(kind: OpKind, payload: dict[str, Any]) -> Operation:
+    def _admin_op(kind: OpKind, payload: OperationPayload) -> Operation:
+        """An admin operation stored with the brand (not through the intake)."""
         return Operation(
             uid=str(uuid.uuid4()),
             brand_id=None,
             kind=kind.value,
             status=OpStatus.QUEUED.value,
-            payload=payload,
+            payload=payload.stored(),
             points=0,
             attempts=0,
         )
@@ -162,8 +176,8 @@ class BrandsService:
         status, body = await run_in_threadpool(self.create_sync, ctx, req)
         self.rt.wake_sender({None})
         if wait_s and status == 202:
-            final = await self.operations.status(ctx.principal, body["operation_id"], wait_s)
-            if final.status in ("confirmed", "failed"):
+            final = await self.status.status(ctx.principal, body["operation_id"], wait_s)
+            if OpStatus(final.status).final:
                 brand = await run_in_threadpool(self._view_by_name, body["brand"]["name"])
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
         return status, body
@@ -176,63 +190,58 @@ class BrandsService:
 
     # ---------------------------------------------------------- admin actions
 
-    def _brand_row(self, session: Session, ledger_id: int) -> Brand:
-        brand = session.scalar(select(Brand).where(Brand.ledger_id == ledger_id))
+    @staticmethod
+    def _brand_row(session: Session, ledger_brand_id: LedgerBrandId) -> Brand:
+        brand = session.scalar(select(Brand).where(Brand.ledger_id == ledger_brand_id))
         if brand is None:
-            raise UnknownBrand(brand_id=ledger_id)
+            raise UnknownBrand(brand_id=ledger_brand_id)
         return brand
 
-    def _admin_draft(self, ctx: RequestContext, kind: OpKind, payload: dict[str, Any]) -> Draft:
-        return Draft(
-            scope=ctx.principal.scope,
-            idempotency_key=ctx.idempotency_key,
-            request_hash=ctx.request_hash,
-            kind=kind,
-            brand_id=None,
-            payload=payload,
-        )
-
     async def suspend(
-        self, ctx: RequestContext, ledger_id: int, req: schemas.SuspendRequest
+        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.SuspendRequest
     ) -> Accepted:
-        _require_admin(ctx.principal)
+        ctx.principal.require_admin()
 
         def prepare() -> Draft:
             with self.rt.db.write() as session:
-                brand = self._brand_row(session, ledger_id)
+                brand = self._brand_row(session, ledger_brand_id)
                 if req.suspended and brand.status == BrandStatus.ACTIVE:
                     # effective at the gateway at once; the chain follows
                     brand.status = BrandStatus.SUSPENDED
-                payload = {"brand": ledger_id, "suspended": req.suspended, "brand_row_id": brand.id}
-            return self._admin_draft(ctx, OpKind.SUSPEND_BRAND, payload)
+                payload = SuspendBrandPayload(
+                    brand=ledger_brand_id,
+                    suspended=req.suspended,
+                    brand_row_id=BrandRowId(brand.id),
+                )
+            return draft(ctx, OpKind.SUSPEND_BRAND, None, payload)
 
         return await self.rt.intake.submit(await run_in_threadpool(prepare))
 
     async def set_point_value(
-        self, ctx: RequestContext, ledger_id: int, req: schemas.PointValueRequest
+        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.PointValueRequest
     ) -> Accepted:
-        _require_admin(ctx.principal)
+        ctx.principal.require_admin()
 
         def prepare() -> Draft:
             with self.rt.db.read() as session:
-                brand = self._brand_row(session, ledger_id)
-                payload = {
-                    "brand": ledger_id,
-                    "value_micro_usd": req.value_micro_usd,
-                    "brand_row_id": brand.id,
-                }
-            return self._admin_draft(ctx, OpKind.SET_POINT_VALUE, payload)
+                brand = self._brand_row(session, ledger_brand_id)
+                payload = PointValuePayload(
+                    brand=ledger_brand_id,
+                    value_micro_usd=req.value_micro_usd,
+                    brand_row_id=BrandRowId(brand.id),
+                )
+            return draft(ctx, OpKind.SET_POINT_VALUE, None, payload)
 
         return await self.rt.intake.submit(await run_in_threadpool(prepare))
 
     async def set_tier_rule(
         self, ctx: RequestContext, tier: int, req: schemas.TierRuleRequest
     ) -> Accepted:
-        _require_admin(ctx.principal)
+        ctx.principal.require_admin()
         if not 1 <= tier <= MAX_TIER:
             raise InvalidTier(tier=tier)
-        payload = {"tier": tier, **req.model_dump()}
-        return await self.rt.intake.submit(self._admin_draft(ctx, OpKind.SET_TIER_RULE, payload))
+        payload = TierRulePayload(tier=tier, **req.model_dump())
+        return await self.rt.intake.submit(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
 
     # ------------------------------------------------------------------- keys
 
@@ -263,42 +272,49 @@ class BrandsService:
         return 201, answer
 
     def rotate_key_sync(
-        self, ctx: RequestContext, ledger_id: int | None, req: schemas.RotateKeyRequest
+        self,
+        ctx: RequestContext,
+        ledger_brand_id: LedgerBrandId | None,
+        req: schemas.RotateKeyRequest,
     ) -> tuple[int, dict[str, Any]]:
         """A new API key for a brand (admin: any brand; a brand: itself)."""
         who = ctx.principal
 
         def action(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
             if who.is_admin:
-                if ledger_id is None:
+                if ledger_brand_id is None:
                     raise UnknownBrand()
-                brand = self._brand_row(session, ledger_id)
+                brand = self._brand_row(session, ledger_brand_id)
             else:
-                if who.brand_id is None:
+                if who.brand_row_id is None:
                     raise Forbidden()
-                brand = session.get_one(Brand, who.brand_id)
-                if ledger_id is not None and ledger_id != brand.ledger_id:
+                brand = session.get_one(Brand, who.brand_row_id)
+                if ledger_brand_id is not None and ledger_brand_id != brand.ledger_id:
                     raise Forbidden("a brand rotates its own keys only")
             if not req.keep_old:
                 for key in session.scalars(
                     select(ApiKey).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
                 ):
                     key.revoked_at = utcnow()
-            new = create_key(session, brand_id=brand.id, is_admin=False, label=req.label)
+            new = create_key(
+                session, brand_row_id=BrandRowId(brand.id), is_admin=False, label=req.label
+            )
             stored = {"prefix": new.prefix, "api_key": None, "brand_id": brand.ledger_id}
             return {**stored, "api_key": new.plaintext}, stored
 
         return self._idempotent_local(ctx, action)
 
     def revoke_key(self, who: Principal, prefix: str) -> None:
-        _require_admin(who)
+        who.require_admin()
         self.rt.api_keys.revoke(prefix)
 
     def create_admin_key_sync(self, ctx: RequestContext) -> tuple[int, dict[str, Any]]:
-        _require_admin(ctx.principal)
+        ctx.principal.require_admin()
 
         def action(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-            new = create_key(session, brand_id=None, is_admin=True, label="created over the API")
+            new = create_key(
+                session, brand_row_id=None, is_admin=True, label="created over the API"
+            )
             stored = {"prefix": new.prefix, "api_key": None, "brand_id": None}
             return {**stored, "api_key": new.plaintext}, stored
 
@@ -307,7 +323,7 @@ class BrandsService:
     # ------------------------------------------------------------------ reads
 
     def list_brands(self, who: Principal) -> list[schemas.BrandView]:
-        _require_admin(who)
+        who.require_admin()
         with self.rt.db.read() as session:
             return [
                 brand_view(session, b) for b in session.scalars(select(Brand).order_by(Brand.id))

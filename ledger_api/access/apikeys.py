@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from ledger_api.db import Database
 from ledger_api.db.models import ApiKey, Brand
 from ledger_api.db.types import utcnow
-from ledger_api.errors import Unauthorized, UnknownApiKey
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
+from ledger_api.errors import Forbidden, Unauthorized, UnknownApiKey
 
 KEY_SCHEME = "lk"
 
@@ -36,17 +37,28 @@ class NewKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: an admin, or a brand (local id and on-chain id)."""
+    """Who is calling: an admin, or a brand (its database row and its ledger id)."""
 
     key_prefix: str
     is_admin: bool
-    brand_id: int | None = None
-    ledger_brand_id: int | None = None
+    brand_row_id: BrandRowId | None = None
+    ledger_brand_id: LedgerBrandId | None = None
 
     @property
     def scope(self) -> str:
         """The idempotency scope: keys of the same brand share their Idempotency-Keys."""
-        return "admin" if self.is_admin else f"brand:{self.brand_id}"
+        return "admin" if self.is_admin else f"brand:{self.brand_row_id}"
+
+    def require_brand(self) -> BrandRowId:
+        """The calling brand's row id; `Forbidden` for an admin key (the one brand-key rule)."""
+        if self.is_admin or self.brand_row_id is None:
+            raise Forbidden("this call needs a brand API key")
+        return self.brand_row_id
+
+    def require_admin(self) -> None:
+        """`Forbidden` unless the admin API key calls (the one admin-key rule)."""
+        if not self.is_admin:
+            raise Forbidden("this call needs the admin API key")
 
 
 def hash_key(plaintext: str) -> str:
@@ -67,13 +79,13 @@ def _prefix_of(plaintext: str) -> str | None:
 
 
 def create_key(
-    session: Session, *, brand_id: int | None, is_admin: bool, label: str = ""
+    session: Session, *, brand_row_id: BrandRowId | None, is_admin: bool, label: str = ""
 ) -> NewKey:
     """Adds a key in the caller's transaction."""
     new, digest = generate_key()
     session.add(
         ApiKey(
-            prefix=new.prefix, key_hash=digest, brand_id=brand_id, is_admin=is_admin, label=label
+            prefix=new.prefix, key_hash=digest, brand_id=brand_row_id, is_admin=is_admin, label=label
         )
     )
     return new
@@ -133,8 +145,8 @@ class ApiKeys:
         return Principal(
             key_prefix=key.prefix,
             is_admin=key.is_admin,
-            brand_id=key.brand_id,
-            ledger_brand_id=ledger_id,
+            brand_row_id=BrandRowId(key.brand_id) if key.brand_id is not None else None,
+            ledger_brand_id=LedgerBrandId(ledger_id) if ledger_id is not None else None,
         )
 
     def forget(self) -> None:
@@ -152,19 +164,19 @@ class ApiKeys:
             key.revoked_at = utcnow()
         self.forget()
 
-    def rotate(self, brand_id: int, *, keep_old: bool = False, label: str = "") -> NewKey:
+    def rotate(self, brand_row_id: BrandRowId, *, keep_old: bool = False, label: str = "") -> NewKey:
         """A new key for the brand; the brand's other keys are revoked unless `keep_old`."""
         with self._db.write() as session:
             if not keep_old:
                 session.execute(
                     update(ApiKey)
-                    .where(ApiKey.brand_id == brand_id, ApiKey.revoked_at.is_(None))
+                    .where(ApiKey.brand_id == brand_row_id, ApiKey.revoked_at.is_(None))
                     .values(revoked_at=utcnow())
                 )
-            new = create_key(session, brand_id=brand_id, is_admin=False, label=label)
+            new = create_key(session, brand_row_id=brand_row_id, is_admin=False, label=label)
         self.forget()
         return new
 
     def create_admin(self, label: str = "") -> NewKey:
         with self._db.write() as session:
-            return create_key(session, brand_id=None, is_admin=True, label=label)
+            return create_key(session, brand_row_id=None, is_admin=True, label=label)

@@ -16,7 +16,7 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxPosition
 from ledger_api.domain import lot_expiry, month_of
-from ledger_api.services.indexer import ZERO, Projector
+from ledger_api.background.indexer import ZERO, Projector
 
 MEMBERS = ["0x" + f"{i:040x}" for i in range(1, 5)]
 MONTH = 30 * 86_400

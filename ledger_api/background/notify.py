@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger_api.domain import OpStatus
+from ledger_api.domain.ids import LedgerBrandId
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Settled:
     uid: str
     kind: str
     status: str
-    brand_id: int | None  # the ledger's brand id
+    ledger_brand_id: LedgerBrandId | None
     op_id: int | None
     tx_hash: str | None
     block_number: int | None
@@ -43,13 +44,13 @@ class Settled:
     updated_at: datetime
 
     @classmethod
-    def of(cls, op: Any, brand_id: int | None) -> Settled:
+    def of(cls, op: Any, ledger_brand_id: int | None) -> Settled:
         """From an `Operation`, or a row with its columns (and the brand's ledger id)."""
         return cls(
             uid=op.uid,
             kind=op.kind,
             status=OpStatus(op.status).value,
-            brand_id=brand_id,
+            ledger_brand_id=LedgerBrandId(ledger_brand_id) if ledger_brand_id is not None else None,
             op_id=op.op_id,
             tx_hash=op.tx_hash,
             block_number=op.block_number,

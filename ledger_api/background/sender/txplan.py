@@ -23,6 +23,22 @@ from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
 from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
 from ledger_api.domain import EarnRule, OpKind
+from ledger_api.model.payloads import (
+    BadgeDefinePayload,
+    BadgeIssuePayload,
+    BadgeRedeemPayload,
+    EarnPayload,
+    FundSignerPayload,
+    GiftPayload,
+    OnboardBrandPayload,
+    OperationPayload,
+    PointValuePayload,
+    RedemptionPayload,
+    SuspendBrandPayload,
+    TierReviewPayload,
+    TierRulePayload,
+    payload_of,
+)
 
 EARN_BATCH = "earn_batch"
 CANCEL = "cancel"
@@ -85,80 +101,73 @@ def call_for(contracts: Contracts, ops: Sequence[OpRecord]) -> Call:
         return contracts.earn_batch([earn_args(op) for op in ops])
     if len(ops) != 1:
         raise ValueError(f"{kind} operations travel alone")
-    p = first.payload
-    match kind:
-        case OpKind.GIFT | OpKind.DONATION:
+    return single_call(contracts, payload_of(kind, first.payload))
+
+
+def single_call(contracts: Contracts, p: OperationPayload) -> Call:
+    """The call of one operation that travels alone, by its payload's kind."""
+    match p:
+        case GiftPayload():  # a gift or a donation
             return contracts.gift_with_sig(
-                p["member"],
-                p["to"],
-                p["brand"],
-                p["amount"],
-                p["nonce"],
-                p["deadline"],
-                _signature(p["signature"]),
+                p.member, p.to, p.brand, p.amount, p.nonce, p.deadline, _signature(p.signature)
             )
-        case OpKind.REDEMPTION:
+        case RedemptionPayload():
             return contracts.redeem_with_sig(
-                p["member"],
-                p["brand"],
-                p["at_brand"],
-                p["amount"],
-                _bytes32(p["order_ref"]),
-                p["nonce"],
-                p["deadline"],
-                _signature(p["signature"]),
+                p.member,
+                p.brand,
+                p.at_brand,
+                p.amount,
+                _bytes32(p.order_ref),
+                p.nonce,
+                p.deadline,
+                _signature(p.signature),
             )
-        case OpKind.TIER_REVIEW:
-            return contracts.review_tier(p["member"])
-        case OpKind.BADGE_DEFINE:
+        case TierReviewPayload():
+            return contracts.review_tier(p.member)
+        case BadgeDefinePayload():
             return contracts.define_badge(
-                p["kind"],
-                p["max_supply"],
-                p["min_tier"],
-                p["has_benefit"],
-                p["self_mint"],
-                p["uri"],
+                p.kind, p.max_supply, p.min_tier, p.has_benefit, p.self_mint, p.uri
             )
-        case OpKind.BADGE_ISSUE:
-            return contracts.issue_badge(p["type_id"], p["member"], p["amount"])
-        case OpKind.BADGE_REDEEM:
+        case BadgeIssuePayload():
+            return contracts.issue_badge(p.type_id, p.member, p.amount)
+        case BadgeRedeemPayload():
             return contracts.redeem_benefit_with_sig(
-                p["holder"],
-                p["type_id"],
-                _bytes32(p["claim_ref"]),
-                p["nonce"],
-                p["deadline"],
-                _signature(p["signature"]),
+                p.holder,
+                p.type_id,
+                _bytes32(p.claim_ref),
+                p.nonce,
+                p.deadline,
+                _signature(p.signature),
             )
-        case OpKind.FUND_SIGNER:
-            return Call(to_checksum_address(p["address"]), b"", int(p["value_wei"]))
-        case OpKind.ONBOARD_BRAND:
+        case FundSignerPayload():
+            return Call(to_checksum_address(p.address), b"", int(p.value_wei))
+        case OnboardBrandPayload():
             return contracts.onboard_brand(
-                p["signer"], p["value_micro_usd"], EarnRule(*p["rule"]), p["name"], p["symbol"]
+                p.signer, p.value_micro_usd, EarnRule(*p.rule), p.name, p.symbol
             )
-        case OpKind.SUSPEND_BRAND:
-            return contracts.set_brand_suspended(p["brand"], p["suspended"])
-        case OpKind.SET_POINT_VALUE:
-            return contracts.set_point_value(p["brand"], p["value_micro_usd"])
-        case OpKind.SET_TIER_RULE:
+        case SuspendBrandPayload():
+            return contracts.set_brand_suspended(p.brand, p.suspended)
+        case PointValuePayload():
+            return contracts.set_point_value(p.brand, p.value_micro_usd)
+        case TierRulePayload():
             return contracts.set_tier_rule(
-                p["tier"], p["spend_cents"], p["orders"], p["engagements"], p["gift_points"]
+                p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
             )
-        case OpKind.EARN:  # pragma: no cover - handled above
-            raise AssertionError
-    raise ValueError(f"unknown operation kind {kind}")
+        case EarnPayload():
+            raise ValueError("earn operations travel in an earnBatch")
+    raise ValueError(f"no call for {type(p).__name__}")
 
 
 def earn_args(op: OpRecord) -> EarnOpArgs:
-    p = op.payload
+    p = EarnPayload.model_validate(op.payload)
     assert op.op_id is not None
     return EarnOpArgs(
         op_id=op.op_id,
-        member=p["member"],
-        kind=p["earn_kind"],
-        multiplier_pct=p["multiplier_pct"],
-        amount_cents=p["amount_cents"],
-        order_ref=_bytes32(p["order_ref"]),
+        member=p.member,
+        kind=p.earn_kind,
+        multiplier_pct=p.multiplier_pct,
+        amount_cents=p.amount_cents,
+        order_ref=_bytes32(p.order_ref),
     )
 
 
@@ -215,7 +224,7 @@ def earn_outcomes(
         assert op.op_id is not None
         if op.op_id in earned:
             result = dict(earned[op.op_id])
-            upgrade = upgrades.pop(op.payload["member"], None)
+            upgrade = upgrades.pop(EarnPayload.model_validate(op.payload).member, None)
             if upgrade:
                 result.update(upgrade)
             outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)

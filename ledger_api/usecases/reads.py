@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger_api.api import schemas
+from ledger_api.model import schemas
 from ledger_api.db.models import (
     IdxBadgeBalance,
     IdxBadgeType,
@@ -23,7 +23,6 @@ from ledger_api.db.models import (
     IdxMember,
     IdxPosition,
     IdxTierRule,
-    IndexCursor,
 )
 from ledger_api.domain import (
     MAX_TIER,
@@ -33,9 +32,10 @@ from ledger_api.domain import (
     month_start,
     quarter_label,
 )
+from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import Forbidden, IndexNotReady, UnknownBrand
-from ledger_api.services.apikeys import Principal
-from ledger_api.services.indexer import CURSOR_ID
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.indexer import read_cursor
 
 HISTORY_KINDS = ("earned", "gifted", "received", "donated", "redeemed", "expired")
 
@@ -49,7 +49,7 @@ class ReadsService:
 
     @staticmethod
     def _as_of(session: Session) -> tuple[schemas.AsOf, int]:
-        cursor = session.get(IndexCursor, CURSOR_ID)
+        cursor = read_cursor(session)
         if cursor is None or cursor.last_block_hash is None:
             raise IndexNotReady("the index has not applied any block yet")
         now = max(int(time.time()), cursor.last_block_timestamp)
@@ -215,7 +215,9 @@ class ReadsService:
 
     # ------------------------------------------------------- brands, positions
 
-    def liability(self, session: Session, who: Principal, brand: int) -> schemas.LiabilityView:
+    def liability(
+        self, session: Session, who: Principal, brand: LedgerBrandId
+    ) -> schemas.LiabilityView:
         if not who.is_admin and who.ledger_brand_id != brand:
             raise Forbidden("a brand key reads its own liability only")
         as_of, now = self._as_of(session)

@@ -11,8 +11,6 @@ conflict, suspended brand, daily cap, reused signature nonce). A caller hears
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -34,6 +32,7 @@ from ledger_api.db.models import (
 )
 from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import (
     BrandNotReady,
     BrandSuspended,
@@ -44,14 +43,9 @@ from ledger_api.errors import (
     Unavailable,
     UnknownBrand,
 )
+from ledger_api.model.payloads import OperationPayload
 
 log = logging.getLogger(__name__)
-
-
-def request_hash(method: str, path: str, body: Mapping[str, Any]) -> str:
-    """A fingerprint of a request: same method, path and (canonical JSON) body."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +56,8 @@ class Draft:
     idempotency_key: str
     request_hash: str
     kind: OpKind
-    brand_id: int | None  # the queue: a brand's, or None for the alliance admin's
-    payload: dict[str, Any]
+    brand_row_id: BrandRowId | None  # the queue: a brand's, or None for the alliance admin's
+    payload: OperationPayload
     member: str | None = None
     beneficiary: str | None = None
     member_nonce: int | None = None
@@ -103,8 +97,8 @@ def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str,
 class _BrandRow:
     """What accepting needs of a brand (read FOR UPDATE: `next_op_id` is handed out here)."""
 
-    id: int
-    ledger_id: int | None
+    row_id: BrandRowId
+    ledger_brand_id: LedgerBrandId | None
     status: str
     daily_cap_points: int | None
     next_op_id: int
@@ -113,7 +107,7 @@ class _BrandRow:
 
 @dataclass(slots=True)
 class _CounterRow:
-    brand_id: int
+    brand_row_id: BrandRowId
     day: str
     points: int
     stored: bool  # the row exists (else it is inserted; a concurrent insert retries the group)
@@ -126,8 +120,8 @@ class _Batch:
     def __init__(self, session: Session, default_cap: int) -> None:
         self.session = session
         self.default_cap = default_cap
-        self.brands: dict[int, _BrandRow] = {}
-        self.counters: dict[tuple[int, str], _CounterRow] = {}
+        self.brands: dict[BrandRowId, _BrandRow] = {}
+        self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
         self.nonces: set[tuple[str, str | None, int]] = set()
         self.operations: list[dict[str, Any]] = []
@@ -165,7 +159,7 @@ class _Batch:
             if brand.next_op_id != brand.first_op_id:
                 self.session.execute(
                     update(brands)
-                    .where(brands.c.id == brand.id)
+                    .where(brands.c.id == brand.row_id)
                     .values(next_op_id=brand.next_op_id)
                 )
         counters = table_of(MintCounter)
@@ -175,47 +169,49 @@ class _Batch:
             if counter.stored:
                 self.session.execute(
                     update(counters)
-                    .where(counters.c.brand_id == counter.brand_id, counters.c.day == counter.day)
+                    .where(
+                        counters.c.brand_id == counter.brand_row_id, counters.c.day == counter.day
+                    )
                     .values(points=counter.points)
                 )
             else:
                 self.session.execute(
                     insert(counters).values(
-                        brand_id=counter.brand_id, day=counter.day, points=counter.points
+                        brand_id=counter.brand_row_id, day=counter.day, points=counter.points
                     )
                 )
 
-    def brand(self, brand_id: int) -> _BrandRow:
-        brand = self.brands.get(brand_id)
+    def brand(self, brand_row_id: BrandRowId) -> _BrandRow:
+        brand = self.brands.get(brand_row_id)
         if brand is None:
             row = self.session.execute(
                 select(Brand.ledger_id, Brand.status, Brand.daily_cap_points, Brand.next_op_id)
-                .where(Brand.id == brand_id)
+                .where(Brand.id == brand_row_id)
                 .with_for_update()
             ).first()
             if row is None:
                 raise UnknownBrand()
             brand = _BrandRow(
-                brand_id,
-                row.ledger_id,
+                brand_row_id,
+                LedgerBrandId(row.ledger_id) if row.ledger_id is not None else None,
                 row.status,
                 row.daily_cap_points,
                 row.next_op_id,
                 row.next_op_id,
             )
-            self.brands[brand_id] = brand
+            self.brands[brand_row_id] = brand
         return brand
 
-    def counter(self, brand_id: int, day: str) -> _CounterRow:
-        counter = self.counters.get((brand_id, day))
+    def counter(self, brand_row_id: BrandRowId, day: str) -> _CounterRow:
+        counter = self.counters.get((brand_row_id, day))
         if counter is None:
             points = self.session.scalar(
                 select(MintCounter.points)
-                .where(MintCounter.brand_id == brand_id, MintCounter.day == day)
+                .where(MintCounter.brand_id == brand_row_id, MintCounter.day == day)
                 .with_for_update()
             )
-            counter = _CounterRow(brand_id, day, points or 0, points is not None, points or 0)
-            self.counters[(brand_id, day)] = counter
+            counter = _CounterRow(brand_row_id, day, points or 0, points is not None, points or 0)
+            self.counters[(brand_row_id, day)] = counter
         return counter
 
     def accept(self, draft: Draft, now: float) -> Accepted:
@@ -228,10 +224,10 @@ class _Batch:
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
         counter: _CounterRow | None = None
         brand: _BrandRow | None = None
-        if draft.brand_id is not None:
-            brand = self.brand(draft.brand_id)
+        if draft.brand_row_id is not None:
+            brand = self.brand(draft.brand_row_id)
             if brand.status == BrandStatus.SUSPENDED:
-                raise BrandSuspended(brand_id=brand.ledger_id)
+                raise BrandSuspended(brand_id=brand.ledger_brand_id)
             if brand.status != BrandStatus.ACTIVE:
                 raise BrandNotReady(brand_status=brand.status)
             if draft.points:
@@ -240,7 +236,7 @@ class _Batch:
                     if brand.daily_cap_points is not None
                     else self.default_cap
                 )
-                counter = self.counter(brand.id, utc_day(now))
+                counter = self.counter(brand.row_id, utc_day(now))
                 if counter.points + draft.points > cap:
                     raise DailyCapExceeded(
                         daily_cap_points=cap, minted_today=counter.points, requested=draft.points
@@ -263,7 +259,7 @@ class _Batch:
         self.operations.append(
             {
                 "uid": uid,
-                "brand_id": draft.brand_id,
+                "brand_id": draft.brand_row_id,
                 "kind": draft.kind.value,
                 "status": OpStatus.QUEUED.value,
                 "op_id": op_id,
@@ -272,7 +268,7 @@ class _Batch:
                 "member_nonce": draft.member_nonce,
                 "nonce_domain": domain if draft.member_nonce is not None else None,
                 "points": draft.points,
-                "payload": draft.payload,
+                "payload": draft.payload.stored(),
                 "attempts": 0,
                 "created_at": stamp,
                 "updated_at": stamp,
@@ -321,7 +317,7 @@ class Intake:
         *,
         max_batch: int,
         default_daily_cap: int,
-        accepted: Callable[[set[int | None]], None] = lambda queues: None,
+        accepted: Callable[[set[BrandRowId | None]], None] = lambda queues: None,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
@@ -363,7 +359,7 @@ class Intake:
                 outcomes = [
                     Unavailable("the database is unavailable; retry with the same key")
                 ] * len(items)
-            queues: set[int | None] = set()
+            queues: set[BrandRowId | None] = set()
             for (draft, future), outcome in zip(items, outcomes, strict=True):
                 if future.done():
                     continue
@@ -372,7 +368,7 @@ class Intake:
                 else:
                     future.set_result(outcome)
                     if not outcome.replayed:
-                        queues.add(draft.brand_id)
+                        queues.add(draft.brand_row_id)
             if queues:
                 self.accepted(queues)
 

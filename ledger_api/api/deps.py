@@ -16,14 +16,16 @@ from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api.schemas import checksum_address
-from ledger_api.errors import BadRequest, Forbidden, IdempotencyKeyRequired, InvalidAddress
-from ledger_api.services.apikeys import Principal
-from ledger_api.services.brands import BrandsService
-from ledger_api.services.operations import OperationsService, RequestContext
-from ledger_api.services.reads import ReadsService
-from ledger_api.services.runtime import Runtime
+from ledger_api.access.apikeys import Principal
+from ledger_api.errors import BadRequest, IdempotencyKeyRequired, InvalidAddress
+from ledger_api.model.schemas import checksum_address
+from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
+from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.context import RequestContext
+from ledger_api.usecases.operations import OperationsService
+from ledger_api.usecases.reads import ReadsService
+from ledger_api.usecases.status import StatusService
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _PREFER_WAIT = re.compile(r"(?:^|[;,\s])wait=(\d+(?:\.\d+)?)")
@@ -95,8 +97,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 async def current_brand(principal: PrincipalDep) -> Principal:
-    if principal.is_admin or principal.brand_id is None:
-        raise Forbidden("this call needs a brand API key")
+    principal.require_brand()
     return principal
 
 
@@ -104,8 +105,7 @@ BrandDep = Annotated[Principal, Depends(current_brand)]
 
 
 async def current_admin(principal: PrincipalDep) -> Principal:
-    if not principal.is_admin:
-        raise Forbidden("this call needs the admin API key")
+    principal.require_admin()
     return principal
 
 
@@ -192,3 +192,11 @@ async def get_reads(request: Request) -> ReadsService:
 
 
 ReadsDep = Annotated[ReadsService, Depends(get_reads)]
+
+
+async def get_status(request: Request) -> StatusService:
+    service: StatusService = request.app.state.status
+    return service
+
+
+StatusDep = Annotated[StatusService, Depends(get_status)]

@@ -18,8 +18,10 @@ from support.proxy import Proxy
 from ledger_api.chain.signing import unlock_keystore
 from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
-from ledger_api.services.intake import Draft
-from ledger_api.services.sender import BlockClock
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.model.payloads import EarnPayload, GiftPayload
+from ledger_api.background.intake import Draft
+from ledger_api.background.sender import BlockClock
 
 ZERO_REF = "0x" + "00" * 32
 
@@ -102,14 +104,14 @@ def earn_draft(gateway: Gateway, brand: Brand, member: str, cents: int, key: str
         idempotency_key=key,
         request_hash=key,
         kind=OpKind.EARN,
-        brand_id=brand_row,
-        payload={
-            "member": member,
-            "earn_kind": 0,
-            "multiplier_pct": 100,
-            "amount_cents": cents,
-            "order_ref": ZERO_REF,
-        },
+        brand_row_id=BrandRowId(brand_row),
+        payload=EarnPayload(
+            member=member,
+            earn_kind=0,
+            multiplier_pct=100,
+            amount_cents=cents,
+            order_ref=ZERO_REF,
+        ),
         member=member,
         beneficiary=member,
         points=0,
@@ -126,7 +128,7 @@ def test_an_operation_failing_inside_a_batch_fails_alone(gateway: Gateway, brand
         2, earn_draft(gateway, brand, members[0], 10**12 + 1, "too-big")
     )  # the ledger skips it
     accepted = gateway.runtime.intake.store(drafts)
-    gateway.runtime.wake_sender({drafts[0].brand_id})
+    gateway.runtime.wake_sender({drafts[0].brand_row_id})
     finals = [brand.api.wait(a.operation_uid) for a in accepted]
     bad = finals.pop(2)
     assert bad["status"] == "failed"
@@ -157,13 +159,13 @@ def test_a_member_signed_operation_the_ledger_would_refuse_fails_without_a_trans
         idempotency_key="forged",
         request_hash="forged",
         kind=OpKind.GIFT,
-        brand_id=brand_row,
-        payload=payload,
+        brand_row_id=BrandRowId(brand_row),
+        payload=GiftPayload.model_validate(payload),
         member=alice.address,
         member_nonce=0,
     )
     (accepted,) = gateway.runtime.intake.store([draft])
-    gateway.runtime.wake_sender({brand_row})
+    gateway.runtime.wake_sender({BrandRowId(brand_row)})
     final = brand.api.wait(accepted.operation_uid)
     assert final["status"] == "failed"
     assert final["error"]["code"] == "invalid_signature"

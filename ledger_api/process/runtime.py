@@ -1,15 +1,15 @@
-"""The gateway's long-lived parts, wired together: database, chain, intake, sender, indexer."""
+"""The gateway's long-lived parts, wired together: database, chain, intake, sender, indexer.
+
+`Runtime` is the one place that starts the sender and the indexer (`_start_sender`,
+`_start_workers`); which process runs them is decided in `process.supervision`."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -23,59 +23,21 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import OpStatus
+from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
-from ledger_api.services.apikeys import ApiKeys
-from ledger_api.services.indexer import Indexer, stored_height
-from ledger_api.services.intake import Intake
-from ledger_api.services.lock import SenderLock
-from ledger_api.services.notify import Notifier, Settled
-from ledger_api.services.ratelimit import RateLimiter
-from ledger_api.services.sender import Sender, SenderHooks
+from ledger_api.access.apikeys import ApiKeys
+from ledger_api.background.indexer import Indexer, stored_height
+from ledger_api.background.intake import Intake
+from ledger_api.process.lock import SenderLock
+from ledger_api.background.notify import Notifier, Settled
+from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
-
-
-class BackgroundStatus:
-    """The last status `ledger work` reported to the `ledger serve` that runs it.
-
-    `ledger serve` also writes it to the file named by `LEDGER_WORK_STATUS_FILE`, which it
-    sets for its HTTP worker processes (`LEDGER_WORKERS` > 1: uvicorn's children)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._status: tuple[float, dict[str, Any]] | None = None
-
-    def set(self, status: dict[str, Any], file: Path | None = None) -> None:
-        with self._lock:
-            self._status = (time.monotonic(), status)
-        if file is not None:
-            part = file.with_suffix(".part")
-            part.write_text(json.dumps(status))
-            part.replace(file)
-
-    def get(self, max_age_s: float) -> dict[str, Any] | None:
-        with self._lock:
-            if self._status is not None:
-                seen, status = self._status
-                return status if time.monotonic() - seen <= max_age_s else None
-        file = os.environ.get(WORK_STATUS_FILE_VAR)
-        if not file:
-            return None
-        try:
-            if time.time() - os.stat(file).st_mtime > max_age_s:
-                return None
-            loaded: dict[str, Any] = json.loads(Path(file).read_text())
-        except (OSError, ValueError):
-            return None
-        return loaded
-
-
-STOP_WITHIN_S = 8.0
 SETTLED_COLUMNS = (
     Operation.uid,
     Operation.kind,
@@ -89,10 +51,6 @@ SETTLED_COLUMNS = (
     Operation.created_at,
     Operation.updated_at,
 )
-
-#: filled by `ledger serve` when the sender runs in its own process (LEDGER_SENDER_PROCESS)
-BACKGROUND = BackgroundStatus()
-
 
 class Runtime:
     """Owns the process-wide objects; the app creates one in its lifespan."""
@@ -182,31 +140,27 @@ class Runtime:
             return query()
         return await run_in_threadpool(query)
 
-    def run_background(
-        self, stopping: Callable[[], bool], report: Callable[[dict[str, Any]], None]
-    ) -> None:
-        """`ledger work`: the sender and the indexer without HTTP, until `stopping()`;
-        `report` gets `worker_status()` every second.
-
-        `stopping` is a plain flag a signal handler sets: a handler must not touch a lock
-        the interrupted main thread may hold (an `Event` it waits on, for one)."""
+    def start_workers_in_background(self) -> None:
+        """`ledger work` (see `process.supervision.run_background`): migrate, then start the
+        sender and the indexer in a starter thread."""
         self.migrate()
         self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
         self._starter.start()
-        next_report = time.monotonic()
-        while not stopping():
-            time.sleep(0.1)
-            if self.is_sender and time.monotonic() >= next_report:
-                report(self.worker_status())
-                next_report = time.monotonic() + 1.0
-        self._stopping.set()
-        # A bounded goodbye: nothing depends on it (the sender recovers from a SIGKILL), and a
-        # worker stuck in a slow RPC must not keep the process alive.
-        stopper = threading.Thread(target=self._stop_workers, name="stopper", daemon=True)
-        stopper.start()
-        stopper.join(STOP_WITHIN_S)
-        if stopper.is_alive():
-            log.warning("the sender and indexer did not stop within %.0f s; exiting", STOP_WITHIN_S)
+
+    def send_if_free(self) -> bool:
+        """The CLI, with no gateway running: starts the sender here if no process holds the
+        sender lock (stop it with `stop_sending`). False when a gateway sends."""
+        if not self._lock.acquire():
+            return False
+        self._start_sender(self.contracts())
+        return True
+
+    def stop_sending(self) -> None:
+        """Stops a sender `send_if_free` started, and releases the sender lock."""
+        if self.sender is not None:
+            self.sender.stop()
+            self.sender = None
+        self._lock.release()
 
     def worker_status(self) -> dict[str, Any]:
         """What the sender and the indexer of this process are doing (for /v1/health)."""
@@ -271,23 +225,27 @@ class Runtime:
             )
             self.indexer.start()
         if self.settings.sender_enabled:
-            indexer = self.indexer
-            hooks = SenderHooks(
-                operations_settled=self.notifier.operations_settled,
-                brands_changed=self.api_keys.forget,
-                mined=indexer.wake if indexer is not None else lambda: None,
-            )
-            sender = Sender(
-                settings=self.settings,
-                db=self.db,
-                contracts=contracts,
-                chain_factory=self.new_chain,
-                hooks=hooks,
-            )
-            sender.start()
-            self.sender = sender
+            self._start_sender(contracts)
 
-    def wake_sender(self, queues: set[int | None]) -> None:
+    def _start_sender(self, contracts: Contracts) -> None:
+        """The one place a `Sender` is started."""
+        indexer = self.indexer
+        hooks = SenderHooks(
+            operations_settled=self.notifier.operations_settled,
+            brands_changed=self.api_keys.forget,
+            mined=indexer.wake if indexer is not None else lambda: None,
+        )
+        sender = Sender(
+            settings=self.settings,
+            db=self.db,
+            contracts=contracts,
+            chain_factory=self.new_chain,
+            hooks=hooks,
+        )
+        sender.start()
+        self.sender = sender
+
+    def wake_sender(self, queues: set[BrandRowId | None]) -> None:
         if self.sender is not None:
             self.sender.wake(queues)
 
@@ -295,9 +253,11 @@ class Runtime:
         self._stopping.set()
         await self.notifier.stop_polling()
         await self.intake.stop()
-        await asyncio.to_thread(self._stop_workers)
+        await asyncio.to_thread(self.stop_workers)
 
-    def _stop_workers(self) -> None:
+    def stop_workers(self) -> None:
+        """Stops the sender and the indexer, releases the sender lock, closes the database."""
+        self._stopping.set()
         if self._starter is not None:
             self._starter.join(timeout=5)
         if self.sender is not None:

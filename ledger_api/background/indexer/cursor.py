@@ -1,0 +1,79 @@
+"""The index cursor: how far the index has applied the chain. All its SQL lives here.
+
+One row (`index_cursor.id = 1`): `next_block` to apply, and the hash and time of the
+last applied block (no hash: nothing applied yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import IndexCursor
+
+CURSOR_ID = 1
+CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool address
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    next_block: int
+    last_block_hash: str | None
+    last_block_timestamp: int
+
+    @property
+    def height(self) -> int:
+        """The last block applied, -1 before the first."""
+        return self.next_block - 1 if self.last_block_hash else -1
+
+
+def read_cursor(session: Session) -> Cursor | None:
+    """The cursor as plain values (one Core query: it runs many times a second)."""
+    row = session.execute(
+        select(
+            IndexCursor.next_block, IndexCursor.last_block_hash, IndexCursor.last_block_timestamp
+        ).where(IndexCursor.id == CURSOR_ID)
+    ).first()
+    return Cursor(row.next_block, row.last_block_hash, row.last_block_timestamp) if row else None
+
+
+def stored_height(session: Session) -> int:
+    """The last block the index has applied, from its cursor (-1 before the first)."""
+    cursor = read_cursor(session)
+    return cursor.height if cursor else -1
+
+
+def index_time(session: Session) -> int:
+    """The timestamp of the last applied block (0 before the first)."""
+    cursor = read_cursor(session)
+    return cursor.last_block_timestamp if cursor else 0
+
+
+def ensure_cursor(session: Session, deployed_block: int) -> Cursor:
+    """The cursor, created at the deployment's first block when missing."""
+    row = session.get(IndexCursor, CURSOR_ID)
+    if row is None:
+        row = IndexCursor(id=CURSOR_ID, next_block=deployed_block, last_block_hash=None)
+        session.add(row)
+        session.flush()
+    return Cursor(row.next_block, row.last_block_hash, row.last_block_timestamp or 0)
+
+
+def advance_cursor(session: Session, start: int, end: int, end_hash: str, end_time: int) -> None:
+    """Moves the cursor past `end` (in the chunk's transaction); refuses if it moved meanwhile."""
+    row = session.get_one(IndexCursor, CURSOR_ID, with_for_update=True)
+    if row.next_block != start:
+        raise RuntimeError("another indexer moved the cursor")
+    row.next_block = end + 1
+    row.last_block_hash = end_hash
+    row.last_block_timestamp = end_time
+
+
+def reset_cursor(session: Session, deployed_block: int) -> None:
+    """Back to the deployment's first block (the index is being rebuilt)."""
+    row = session.get_one(IndexCursor, CURSOR_ID)
+    row.next_block = deployed_block
+    row.last_block_hash = None
+    row.last_block_timestamp = 0

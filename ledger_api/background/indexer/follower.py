@@ -1,0 +1,158 @@
+"""The follower: the indexer's thread, following the chain into the `idx_*` tables.
+
+It reads `eth_getLogs` from the manifest's `deployed_block`, a chunk at a time,
+stopping `confirmations` blocks behind the head, and applies each chunk (through the
+projector) and the cursor in one transaction, so a crash never applies a log twice or
+skips one. Before each chunk it checks that the last applied block is still on the
+chain; when it is not (a reorg deeper than the confirmation depth, or a development
+node restarted without its state) it rebuilds the index from the start.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.abi import Event, Log, checksum
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import Chain
+from ledger_api.db import Database
+from ledger_api.db.models import INDEX_TABLES, IdxMeta
+from ledger_api.errors import ChainUnavailable
+from ledger_api.process.threads import Backoff, name_this_thread
+from ledger_api.settings import Settings
+
+from .cursor import CHARITY_POOL, Cursor, advance_cursor, ensure_cursor, read_cursor, reset_cursor
+from .projector import Projector, purchase_amounts
+
+log = logging.getLogger(__name__)
+
+
+class Indexer(threading.Thread):
+    """Follows the chain into the index; one thread per gateway."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        contracts: Contracts,
+        chain_factory: Callable[[], Chain],
+        advanced: Callable[[int], None] = lambda height: None,
+    ) -> None:
+        super().__init__(name="indexer", daemon=True)
+        self.settings = settings
+        self.db = db
+        self.contracts = contracts
+        self.chain_factory = chain_factory
+        self.advanced = advanced
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._checked_at = 0.0
+        self.healthy = False
+        self.last_error: str | None = None
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """A hint that a new block holds our transactions (the sender calls it)."""
+        self._wake.set()
+
+    def run(self) -> None:
+        name_this_thread("indexer")
+        chain = self.chain_factory()
+        backoff = Backoff(self.settings.backoff_max_s)
+        while not self._halt.is_set():
+            try:
+                busy = self.step(chain)
+                self.healthy, self.last_error = True, None
+                backoff.reset()
+                if not busy:
+                    self._wake.wait(self.settings.index_poll_s)
+                    self._wake.clear()
+            except Exception as exc:
+                if not isinstance(exc, ChainUnavailable):
+                    log.exception("indexer: unexpected error")
+                self.healthy, self.last_error = False, f"{exc.__class__.__name__}: {exc}"
+                self._halt.wait(backoff.next())
+
+    def cursor(self) -> Cursor:
+        with self.db.read() as session:
+            cursor = read_cursor(session)
+        if cursor is not None:
+            return cursor
+        with self.db.write() as session:
+            return ensure_cursor(session, self.contracts.manifest.deployed_block)
+
+    def step(self, chain: Chain) -> bool:
+        """Applies the next chunk of blocks; returns whether there was one."""
+        cursor = self.cursor()
+        number = chain.block_number()
+        target = number - self.settings.confirmations
+        fresh = time.monotonic() - self._checked_at < 1.0
+        if cursor.next_block > target and fresh:
+            return False  # nothing new; the chain's last block is re-checked once a second
+        self._checked_at = time.monotonic()
+        head = chain.block("latest")
+        if head is None:
+            return False
+        if cursor.last_block_hash is not None:
+            last = chain.block(cursor.next_block - 1)
+            if last is None or last.hash != cursor.last_block_hash:
+                log.error(
+                    "index: block %d is no longer %s on the chain; rebuilding the index",
+                    cursor.next_block - 1,
+                    cursor.last_block_hash,
+                )
+                self.rebuild()
+                return True
+        target = head.number - self.settings.confirmations
+        if cursor.next_block > target:
+            self.advanced(cursor.next_block - 1)
+            return False
+        start = cursor.next_block
+        end = min(target, start + self.settings.indexer_chunk_blocks - 1)
+        end_block = head if end == head.number else chain.block(end)
+        if end_block is None:
+            return False
+        logs = chain.logs(self.contracts.indexed_addresses, start, end)
+        missing = [lg.block_number for lg in logs if lg.timestamp is None]
+        stamps = chain.block_timestamps(missing) if missing else {}
+        events = self._decode(logs)
+        with self.db.write() as session:
+            if session.get(IdxMeta, CHARITY_POOL) is None:
+                self._seed_charity_pool(session, chain)
+            projector = Projector(session, purchase_amounts(session, events))
+            projector.preload(events)
+            for event in events:
+                timestamp = event.log.timestamp
+                if timestamp is None:
+                    timestamp = stamps[event.log.block_number]
+                projector.apply(event, timestamp)
+            projector.flush()
+            advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
+        self.advanced(end)
+        return end < target
+
+    def _decode(self, logs: Iterable[Log]) -> list[Event]:
+        ordered = sorted(logs, key=lambda lg: (lg.block_number, lg.log_index))
+        decoded = (self.contracts.events.decode(lg) for lg in ordered)
+        return [e for e in decoded if e is not None]
+
+    def _seed_charity_pool(self, session: Session, chain: Chain) -> None:
+        call = self.contracts.charity_pool_call()
+        (pool,) = self.contracts.ledger["charityPool"].decode(chain.call(call.to, call.data))
+        session.add(IdxMeta(key=CHARITY_POOL, value=checksum(pool)))
+
+    def rebuild(self) -> None:
+        with self.db.write() as session:
+            for table in INDEX_TABLES:
+                session.execute(delete(table))
+            reset_cursor(session, self.contracts.manifest.deployed_block)

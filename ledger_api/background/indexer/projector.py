@@ -1,0 +1,256 @@
+"""The projector: what each contract event does to the index (`idx_*` tables).
+
+Lots mirror the ledger's `LotMath`: a mint credits the month of the block, a
+spend or gift takes the oldest live months first and a gift hands the same
+months to the receiver, so expiry never extends. A lot counts until the first
+second of month earned + 13; what is left in it then is what expired.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.abi import Event, checksum
+from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
+from ledger_api.db.models import Brand, IdxBadgeType, IdxMeta, IdxTierRule, Operation
+from ledger_api.domain import EarnKind, month_of
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model.payloads import EarnPayload
+
+from .cursor import CHARITY_POOL
+from .state import ZERO, ProjectionState
+
+#: purchase spend (cents) of an earn, by (the ledger's brand id, op id)
+PurchaseAmounts = dict[tuple[LedgerBrandId, int], int]
+
+
+class Projector(ProjectionState):
+    """Applies decoded events to the index within one session (one chunk)."""
+
+    def __init__(self, session: Session, amounts_cents: PurchaseAmounts) -> None:
+        super().__init__(session)
+        self._amounts_cents = amounts_cents
+        self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
+            (LEDGER, "Transfer"): self._points_transfer,
+            (LEDGER, "PointsEarned"): self._points_earned,
+            (LEDGER, "TierUpgraded"): self._tier_upgraded,
+            (LEDGER, "TierRetained"): self._tier_retained,
+            (LEDGER, "TierDowngradeWarned"): self._tier_downgrade_warned,
+            (LEDGER, "TierDowngraded"): self._tier_downgraded,
+            (LEDGER, "TierRuleChanged"): self._tier_rule_changed,
+            (LEDGER, "BrandOnboarded"): self._brand_onboarded,
+            (LEDGER, "BrandSuspensionChanged"): self._brand_suspension_changed,
+            (LEDGER, "PointValueChanged"): self._point_value_changed,
+            (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
+            (LEDGER, "PointsRedeemed"): self._points_redeemed,
+            (LEDGER, "PositionSettled"): self._position_settled,
+            (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
+            (ALLIANCE_BADGES, "BadgeDefined"): self._badge_defined,
+            (ALLIANCE_BADGES, "URI"): self._badge_uri,
+            (ALLIANCE_BADGES, "TransferSingle"): self._badge_transfer_single,
+            (ALLIANCE_BADGES, "TransferBatch"): self._badge_transfer_batch,
+        }
+
+    # ------------------------------------------------------------------- events
+
+    def apply(self, event: Event, timestamp: int) -> None:
+        handler = self._handlers.get((event.contract, event.name))
+        if handler is not None:
+            handler(event, event.args, timestamp)
+
+    def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        sender, receiver = a["sender"], a["receiver"]
+        brand, amount, month = int(a["id"]), int(a["amount"]), month_of(ts)
+        if sender == ZERO:
+            self.credit(receiver, brand, month, amount)
+            self.brand(brand).issued += amount
+        elif receiver == ZERO:
+            self.consume(sender, brand, amount, month)
+            self.brand(brand).redeemed += amount
+        else:
+            for lot_month, taken in self.consume(sender, brand, amount, month):
+                self.credit(receiver, brand, lot_month, taken)
+            donated = self.charity_pool is not None and receiver == self.charity_pool
+            self.history(
+                event,
+                ts,
+                member=sender,
+                brand=brand,
+                amount=amount,
+                counterparty=receiver,
+                kind="donated" if donated else "gifted",
+            )
+            self.history(
+                event,
+                ts,
+                member=receiver,
+                brand=brand,
+                amount=amount,
+                counterparty=sender,
+                kind="received",
+            )
+
+    def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        member, brand, kind = a["member"], int(a["brand"]), EarnKind(a["kind"])
+        op_id = int(a["opId"])
+        self.history(
+            event,
+            ts,
+            member=member,
+            brand=brand,
+            amount=int(a["points"]),
+            kind="earned",
+            op_id=op_id,
+            source=kind.name.lower(),
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+        )
+        status = self.member(member)
+        quarter = month_of(ts) // 3
+        if status.quarter != quarter:
+            status.quarter, status.spend_cents, status.orders, status.engagements = quarter, 0, 0, 0
+        if kind is EarnKind.PURCHASE:
+            status.spend_cents += self._amounts_cents.get((brand, op_id), 0)
+            status.orders += 1
+        else:
+            status.engagements += 1
+
+    def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        status = self.member(a["member"])
+        status.tier = int(a["newTier"])
+        status.grace_until_month = 0
+        gift = int(a["giftPoints"])
+        if gift:
+            self.history(
+                event,
+                ts,
+                member=a["member"],
+                brand=int(a["brand"]),
+                amount=gift,
+                kind="earned",
+                source="tier_gift",
+            )
+
+    def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(a["member"]).grace_until_month = 0
+
+    def _tier_downgrade_warned(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(a["member"]).grace_until_month = int(a["graceUntilMonth"])
+
+    def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        status = self.member(a["member"])
+        status.tier = int(a["newTier"])
+        status.grace_until_month = 0
+
+    def _tier_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        spend, orders, engagements = a["rule"]
+        self.session.merge(
+            IdxTierRule(
+                tier=int(a["tier"]),
+                spend_cents=int(spend),
+                orders=int(orders),
+                engagements=int(engagements),
+                gift_points=int(a["giftPoints"]),
+            )
+        )
+
+    def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).value_micro_usd = int(a["valueMicroUsd"])
+
+    def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).suspended = bool(a["suspended"])
+
+    def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
+
+    def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.charity_pool = str(a["pool"])
+        self.session.merge(IdxMeta(key=CHARITY_POOL, value=self.charity_pool))
+
+    def _points_redeemed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand, at_brand, value = int(a["brand"]), int(a["atBrand"]), int(a["valueMicroUsd"])
+        self.history(
+            event,
+            ts,
+            member=a["member"],
+            brand=brand,
+            amount=int(a["amount"]),
+            kind="redeemed",
+            at_brand=at_brand,
+            value_micro_usd=value,
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+        )
+        if brand != at_brand:
+            self.add_debt(brand, at_brand, value)
+
+    def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))
+
+    def _tier_badge_updated(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.member(a["member"]).badge_tier = int(a["newTier"])
+
+    def _badge_defined(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxBadgeType(
+                type_id=int(a["typeId"]),
+                brand=int(a["brand"]),
+                kind="achievement" if int(a["kind"]) == 0 else "collectible",
+                max_supply=int(a["maxSupply"]),
+                min_tier=int(a["minTier"]),
+                has_benefit=bool(a["hasBenefit"]),
+                self_mint=bool(a["selfMint"]),
+            )
+        )
+
+    def _badge_uri(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.flush()
+        row = self.session.get(IdxBadgeType, int(a["id"]))
+        if row is not None:
+            row.uri = str(a["value"])
+
+    def _badge_transfer_single(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self._move_badge(a["from"], a["to"], int(a["id"]), int(a["value"]))
+
+    def _badge_transfer_batch(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        for token_id, value in zip(a["ids"], a["values"], strict=True):
+            self._move_badge(checksum(a["from"]), checksum(a["to"]), int(token_id), int(value))
+
+    def _move_badge(self, sender: str, receiver: str, token_id: int, value: int) -> None:
+        for holder, delta in ((sender, -value), (receiver, value)):
+            if holder == ZERO:
+                continue
+            key = (holder, token_id)
+            if key not in self._badges:
+                stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
+                self._badges[key] = stored.amount if stored else 0
+            self._badges[key] += delta
+
+
+def purchase_amounts(session: Session, events: Sequence[Event]) -> PurchaseAmounts:
+    """Purchase amounts (cents) of the chunk's earns, from the operations the gateway sent.
+
+    The ledger's `PointsEarned` carries points, not spend; tier progress needs spend.
+
+    TODO(issue 8): read the spend from the chain instead (the contract event that carries
+    it is being added on the Solidity side), so the index can be rebuilt from the chain
+    alone; then delete this function and its one call in `follower.Indexer.step`.
+    """
+    wanted: dict[LedgerBrandId, set[int]] = defaultdict(set)
+    for event in events:
+        if event.name == "PointsEarned" and event.args["kind"] == EarnKind.PURCHASE:
+            wanted[LedgerBrandId(int(event.args["brand"]))].add(int(event.args["opId"]))
+    amounts: PurchaseAmounts = {}
+    for ledger_brand_id, op_ids in wanted.items():
+        rows = session.execute(
+            select(Operation.op_id, Operation.payload)
+            .join(Brand, Brand.id == Operation.brand_id)
+            .where(Brand.ledger_id == ledger_brand_id, Operation.op_id.in_(op_ids))
+        )
+        for op_id, payload in rows:
+            assert op_id is not None
+            amounts[(ledger_brand_id, op_id)] = EarnPayload.model_validate(payload).amount_cents
+    return amounts

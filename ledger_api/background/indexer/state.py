@@ -1,0 +1,314 @@
+"""The projection's working set: index rows read, changed in memory and written in bulk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.abi import Event
+from ledger_api.chain.manifest import LEDGER
+from ledger_api.db.models import (
+    Base,
+    IdxBadgeBalance,
+    IdxBrand,
+    IdxHistory,
+    IdxLot,
+    IdxMember,
+    IdxMeta,
+    IdxPosition,
+    table_of,
+)
+from ledger_api.domain import lot_expiry
+
+from .cursor import CHARITY_POOL
+
+log = logging.getLogger(__name__)
+
+ZERO = "0x0000000000000000000000000000000000000000"
+REDEEMED_FLAG = 1 << 255
+
+
+@dataclass(slots=True)
+class _Member:
+    tier: int = 0
+    quarter: int = 0
+    spend_cents: int = 0
+    orders: int = 0
+    engagements: int = 0
+    grace_until_month: int = 0
+    badge_tier: int | None = None
+
+
+@dataclass(slots=True)
+class _Brand:
+    value_micro_usd: int = 0
+    suspended: bool = False
+    issued: int = 0
+    redeemed: int = 0
+
+
+def upsert(
+    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, many rows at once (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(table_of(table))  # Core: the ORM's bulk path costs more than the rows
+    columns = [c for c in rows[0] if c not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+    )
+    session.execute(statement, list(rows))
+
+
+def upsert(
+    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, many rows at once (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(table_of(table))  # Core: the ORM's bulk path costs more than the rows
+    columns = [c for c in rows[0] if c not in keys]
+    statement = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
+    )
+    session.execute(statement, list(rows))
+
+
+class ProjectionState:
+    """The index rows one chunk touches, in memory: read in bulk (`preload`), changed by
+    the projector's event handlers, written back in bulk (`flush`), so a chunk of thousands
+    of events costs a handful of statements."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._lots: dict[tuple[str, int], dict[int, int]] = {}
+        self._dirty_lots: set[tuple[str, int, int]] = set()
+        self._members: dict[str, _Member] = {}
+        self._dirty_members: set[str] = set()
+        self._brands: dict[int, _Brand] = {}
+        self._dirty_brands: set[int] = set()
+        self._positions: dict[tuple[int, int], int] = {}
+        self._badges: dict[tuple[str, int], int] = {}
+        self._history: list[dict[str, Any]] = []
+        meta = session.get(IdxMeta, CHARITY_POOL)
+        self.charity_pool = meta.value if meta else None
+    # ------------------------------------------------------------ bulk load/write
+
+    def preload(self, events: Sequence[Event]) -> None:
+        """Reads, in a few queries, every row the chunk's events will touch."""
+        lot_keys: set[tuple[str, int]] = set()
+        members: set[str] = set()
+        brands: set[int] = set()
+        for event in events:
+            args = event.args
+            if event.contract != LEDGER:
+                continue
+            if event.name == "Transfer":
+                for holder in (args["sender"], args["receiver"]):
+                    if holder != ZERO:
+                        lot_keys.add((holder, int(args["id"])))
+                brands.add(int(args["id"]))
+            elif "member" in args:
+                members.add(args["member"])
+        wanted_lots = [k for k in lot_keys if k not in self._lots]
+        for part in _chunks(wanted_lots, 400):
+            for key in part:
+                self._lots[key] = {}
+            rows = self.session.execute(
+                select(IdxLot.member, IdxLot.brand, IdxLot.month, IdxLot.amount).where(
+                    tuple_(IdxLot.member, IdxLot.brand).in_(part)
+                )
+            )
+            for member, brand, month, amount in rows:
+                self._lots[(member, brand)][month] = amount
+        wanted_members = [m for m in members if m not in self._members]
+        for part in _chunks(wanted_members, 400):
+            for row in self.session.scalars(select(IdxMember).where(IdxMember.member.in_(part))):
+                self._members[row.member] = _Member(
+                    row.tier,
+                    row.quarter,
+                    row.spend_cents,
+                    row.orders,
+                    row.engagements,
+                    row.grace_until_month,
+                    row.badge_tier,
+                )
+        wanted_brands = [b for b in brands if b not in self._brands]
+        if wanted_brands:
+            for account in self.session.scalars(
+                select(IdxBrand).where(IdxBrand.brand.in_(wanted_brands))
+            ):
+                self._brands[account.brand] = _Brand(
+                    account.value_micro_usd, account.suspended, account.issued, account.redeemed
+                )
+
+    def flush(self) -> None:
+        """Writes every change of the chunk."""
+        lots = []
+        for member, brand, month in self._dirty_lots:
+            amount = self._lots[(member, brand)][month]
+            lots.append(
+                {
+                    "member": member,
+                    "brand": brand,
+                    "month": month,
+                    "amount": amount,
+                    "expires_at": lot_expiry(month),
+                }
+            )
+        upsert(self.session, IdxLot, lots, ("member", "brand", "month"))
+        upsert(
+            self.session,
+            IdxMember,
+            [{"member": m, **asdict(self._members[m])} for m in self._dirty_members],
+            ("member",),
+        )
+        upsert(
+            self.session,
+            IdxBrand,
+            [{"brand": b, **asdict(self._brands[b])} for b in self._dirty_brands],
+            ("brand",),
+        )
+        upsert(
+            self.session,
+            IdxPosition,
+            [
+                {"brand_lo": lo, "brand_hi": hi, "amount_micro_usd": v}
+                for (lo, hi), v in self._positions.items()
+            ],
+            ("brand_lo", "brand_hi"),
+        )
+        badges = [
+            {
+                "holder": holder,
+                "token_id": str(token),
+                "type_id": token & ~REDEEMED_FLAG,
+                "redeemed": bool(token & REDEEMED_FLAG),
+                "amount": amount,
+            }
+            for (holder, token), amount in self._badges.items()
+        ]
+        upsert(self.session, IdxBadgeBalance, badges, ("holder", "token_id"))
+        if self._history:
+            self.session.execute(insert(table_of(IdxHistory)), self._history)
+        self._dirty_lots.clear()
+        self._dirty_members.clear()
+        self._dirty_brands.clear()
+        self._positions.clear()
+        self._badges.clear()
+        self._history = []
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lot_map(self, member: str, brand: int) -> dict[int, int]:
+        lots = self._lots.get((member, brand))
+        if lots is None:
+            rows = self.session.execute(
+                select(IdxLot.month, IdxLot.amount).where(
+                    IdxLot.member == member, IdxLot.brand == brand
+                )
+            )
+            lots = self._lots[(member, brand)] = {month: amount for month, amount in rows}
+        return lots
+
+    def credit(self, member: str, brand: int, month: int, amount: int) -> None:
+        lots = self._lot_map(member, brand)
+        lots[month] = lots.get(month, 0) + amount
+        self._dirty_lots.add((member, brand, month))
+
+    def consume(self, member: str, brand: int, amount: int, month: int) -> list[tuple[int, int]]:
+        """Takes `amount` from the oldest live lots; returns (month, taken) pairs."""
+        lots = self._lot_map(member, brand)
+        taken: list[tuple[int, int]] = []
+        remaining = amount
+        for lot_month in sorted(m for m in lots if month - 12 <= m <= month):
+            if remaining == 0:
+                break
+            take = min(lots[lot_month], remaining)
+            if take:
+                lots[lot_month] -= take
+                remaining -= take
+                taken.append((lot_month, take))
+                self._dirty_lots.add((member, brand, lot_month))
+        if remaining:
+            log.error(
+                "index: %s spent %d more points of brand %d than it holds", member, remaining, brand
+            )
+        return taken
+
+    def member(self, address: str) -> _Member:
+        row = self._members.get(address)
+        if row is None:
+            stored = self.session.get(IdxMember, address)
+            row = (
+                _Member()
+                if stored is None
+                else _Member(
+                    stored.tier,
+                    stored.quarter,
+                    stored.spend_cents,
+                    stored.orders,
+                    stored.engagements,
+                    stored.grace_until_month,
+                    stored.badge_tier,
+                )
+            )
+            self._members[address] = row
+        self._dirty_members.add(address)
+        return row
+
+    def brand(self, brand: int) -> _Brand:
+        row = self._brands.get(brand)
+        if row is None:
+            stored = self.session.get(IdxBrand, brand)
+            row = (
+                _Brand()
+                if stored is None
+                else _Brand(
+                    stored.value_micro_usd, stored.suspended, stored.issued, stored.redeemed
+                )
+            )
+            self._brands[brand] = row
+        self._dirty_brands.add(brand)
+        return row
+
+    def history(self, event: Event, timestamp: int, **values: Any) -> None:
+        row = {
+            "counterparty": None,
+            "at_brand": None,
+            "value_micro_usd": None,
+            "op_id": None,
+            "source": None,
+            "order_ref": None,
+            **values,
+        }
+        if row["value_micro_usd"] is not None:
+            row["value_micro_usd"] = str(row["value_micro_usd"])
+        row.update(
+            block_number=event.log.block_number,
+            log_index=event.log.log_index,
+            tx_hash=event.log.tx_hash,
+            timestamp=timestamp,
+        )
+        self._history.append(row)
+
+    def add_debt(self, debtor: int, creditor: int, value: int) -> None:
+        lo, hi = min(debtor, creditor), max(debtor, creditor)
+        if (lo, hi) not in self._positions:
+            stored = self.session.get(IdxPosition, (lo, hi))
+            self._positions[(lo, hi)] = stored.amount_micro_usd if stored else 0
+        self._positions[(lo, hi)] += value if debtor == lo else -value
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

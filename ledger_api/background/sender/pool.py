@@ -1,0 +1,144 @@
+"""The sender's supervisor: one `SignerWorker` per active signer, kept current."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
+
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import Chain
+from ledger_api.chain.signing import account_from_key, unlock_keystore
+from ledger_api.db import Database
+from ledger_api.db.models import Signer
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.settings import Settings
+
+from .settle import SenderHooks
+from .worker import SignerWorker
+
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    """Starts one `SignerWorker` per active signer and keeps the set current."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        contracts: Contracts,
+        chain_factory: Callable[[], Chain],
+        hooks: SenderHooks,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.contracts = contracts
+        self.chain_factory = chain_factory
+        self.hooks = hooks
+        self.workers: dict[int, SignerWorker] = {}
+        self._by_brand: dict[BrandRowId | None, SignerWorker] = {}
+        self._halt = threading.Event()
+        self._refresh = threading.Event()
+        self._thread = threading.Thread(
+            target=self._supervise, name="sender-supervisor", daemon=True
+        )
+        self._admin = (
+            account_from_key(settings.admin_private_key.get_secret_value())
+            if settings.admin_private_key
+            else None
+        )
+
+    def start(self) -> None:
+        self.ensure_admin_signer()
+        self._sync_workers()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._refresh.set()
+        for worker in self.workers.values():
+            worker.stop()
+        for worker in self.workers.values():
+            worker.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def wake(self, brand_row_ids: set[BrandRowId | None]) -> None:
+        """New operations wait in these queues (a brand's, or None: the admin's)."""
+        for brand_row_id in brand_row_ids:
+            worker = self._by_brand.get(brand_row_id)
+            if worker is not None:
+                worker.wake()
+            else:
+                self._refresh.set()
+
+    def ensure_admin_signer(self) -> None:
+        if self._admin is None:
+            return
+        with self.db.write() as session:
+            existing = session.scalar(select(Signer).where(Signer.address == self._admin.address))
+            if existing is None:
+                session.add(Signer(brand_id=None, address=self._admin.address, keystore=None))
+
+    def _supervise(self) -> None:
+        while not self._halt.is_set():
+            self._refresh.wait(1.0)
+            self._refresh.clear()
+            if self._halt.is_set():
+                return
+            try:
+                self._sync_workers()
+            except Exception:
+                log.exception("sender: could not refresh the signers")
+
+    def _sync_workers(self) -> None:
+        with self.db.read() as session:
+            signers = list(session.scalars(select(Signer).where(Signer.active.is_(True))))
+        for signer in signers:
+            if signer.id in self.workers:
+                continue
+            account = self._account(signer)
+            if account is None:
+                continue
+            worker = SignerWorker(
+                settings=self.settings,
+                db=self.db,
+                contracts=self.contracts,
+                chain_factory=self.chain_factory,
+                hooks=self.hooks,
+                signer_id=signer.id,
+                brand_row_id=_row_id(signer.brand_id),
+                account=account,
+            )
+            self.workers[signer.id] = worker
+            self._by_brand[_row_id(signer.brand_id)] = worker
+            worker.start()
+
+    def _account(self, signer: Signer) -> LocalAccount | None:
+        if signer.keystore is None:
+            if self._admin is not None and self._admin.address == signer.address:
+                return self._admin
+            log.error("sender: no key for signer %s", signer.address)
+            return None
+        return unlock_keystore(signer.keystore, self.settings.passphrase())
+
+    def status(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "address": w.address,
+                "brand_row_id": w.brand_row_id,
+                "healthy": w.healthy,
+                "last_error": w.last_error,
+            }
+            for w in self.workers.values()
+        ]
+
+
+def _row_id(value: int | None) -> BrandRowId | None:
+    return BrandRowId(value) if value is not None else None

@@ -1,0 +1,136 @@
+"""Reconciling a signer's nonces with the chain's, on start and after the node was away.
+
+Slots the chain forgot are broadcast again (same bytes, same nonce), a nonce consumed by a
+stranger's transaction is found and its operations are re-queued (earns keep their op id,
+which the ledger refuses to apply twice), a database counter behind the chain moves up,
+and a nonce the database allocated but holds no transaction for is filled with a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from ledger_api.chain.port import Chain
+from ledger_api.db.models import Signer, TxSlot
+from ledger_api.domain import SlotStatus
+from ledger_api.settings import Settings
+
+from . import txplan
+from .clock import FeeCache
+from .slots import SlotStore, Tx
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: SlotStore,
+        fees: FeeCache,
+        address: str,
+        supersede: Callable[[Chain, TxSlot], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.fees = fees
+        self.address = address
+        self.supersede = supersede
+
+    def reconcile(self, chain: Chain) -> None:
+        """Brings the database and the chain to agree about this signer's nonces."""
+        latest = chain.nonce(self.address, "latest")
+        pending = chain.nonce(self.address, "pending")
+        next_nonce = self._reopen(latest, pending)
+        if latest > next_nonce or pending > next_nonce:
+            self._adopt_foreign_nonces(chain, next_nonce, latest, pending)
+        self._settle_lost_slots(chain, latest)
+        self._fill_gaps(chain, latest)
+
+    def _reopen(self, latest: int, pending: int) -> int:
+        """Marks every slot the chain may not hold for sending again; returns the next nonce."""
+        with self.store.db.write() as session:
+            signer = session.get_one(Signer, self.store.signer_id, with_for_update=True)
+            if signer.next_nonce is None:
+                signer.next_nonce = pending
+                log.info("sender %s: starts at nonce %d", self.address, pending)
+            # The chain forgot blocks (a dev node restarted without its state): the same
+            # signed bytes are sent again, in nonce order, and apply exactly once.
+            forgotten = session.scalars(
+                select(TxSlot).where(
+                    TxSlot.signer_id == self.store.signer_id,
+                    TxSlot.status == SlotStatus.CONFIRMED,
+                    TxSlot.nonce >= latest,
+                )
+            ).all()
+            for slot in forgotten:
+                log.error(
+                    "sender %s: the chain lost nonce %d; sending it again", self.address, slot.nonce
+                )
+                slot.status = SlotStatus.SIGNED
+            # Every open slot is looked up by hash and sent again if the node does not know it.
+            for slot in session.scalars(
+                select(TxSlot).where(
+                    TxSlot.signer_id == self.store.signer_id, TxSlot.status == SlotStatus.PENDING
+                )
+            ):
+                slot.status = SlotStatus.SIGNED
+            return signer.next_nonce
+
+    def _adopt_foreign_nonces(
+        self, chain: Chain, next_nonce: int, latest: int, pending: int
+    ) -> None:
+        """The chain is ahead of the database: someone else used this key. Find and log it."""
+        found: list[str] = []
+        head = chain.block("latest")
+        if head is not None and latest > next_nonce:
+            lowest = max(0, head.number - self.settings.foreign_nonce_scan_blocks)
+            for number in range(head.number, lowest - 1, -1):
+                for tx in chain.block_transactions(number):
+                    if tx.sender == self.address and next_nonce <= tx.nonce < latest:
+                        found.append(f"nonce {tx.nonce}: {tx.tx_hash}")
+                if len(found) >= latest - next_nonce:
+                    break
+        log.error(
+            "sender %s: chain nonce %d (pending %d) is ahead of ours %d; foreign transactions: %s",
+            self.address,
+            latest,
+            pending,
+            next_nonce,
+            found or "not found in recent blocks",
+        )
+        with self.store.db.write() as session:
+            signer = session.get_one(Signer, self.store.signer_id, with_for_update=True)
+            signer.next_nonce = max(signer.next_nonce or 0, latest, pending)
+
+    def _settle_lost_slots(self, chain: Chain, latest: int) -> None:
+        """Open slots below the chain's nonce either have our receipt or lost their nonce."""
+        slots = [s for s in self.store.open_slots() if s.nonce < latest]
+        if not slots:
+            return
+        attempts = self.store.attempts([s.id for s in slots])
+        receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
+        for slot in slots:
+            if not any(receipts.get(a.tx_hash) for a in attempts[slot.id]):
+                log.error(
+                    "sender %s: nonce %d was used by a foreign transaction",
+                    self.address,
+                    slot.nonce,
+                )
+                self.supersede(chain, slot)
+
+    def _fill_gaps(self, chain: Chain, latest: int) -> None:
+        """Nonces the database allocated but holds no transaction for get a no-op."""
+        for nonce in self.store.missing_nonces(latest):
+            log.error(
+                "sender %s: nonce %d has no transaction; filling it with a no-op",
+                self.address,
+                nonce,
+            )
+            self.store.sign_and_store(
+                Tx.noop(self.address), self.fees.current(chain), kind=txplan.CANCEL, nonce=nonce
+            )

@@ -1,0 +1,278 @@
+"""Settling: what a mined (or superseded) slot means for each of its operations.
+
+Each operation gets its own outcome (confirmed with a result, failed with a code, or
+back to the queue); the slot and its operations are written in one transaction, together
+with the brand rule that follows an admin operation (`ledger_api.domain.brands`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.background.notify import Settled
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import Chain, Receipt
+from ledger_api.db import Database
+from ledger_api.db.models import Brand, Operation, TxSlot
+from ledger_api.db.types import utcnow
+from ledger_api.domain import OpKind, OpStatus, SlotStatus
+from ledger_api.domain.brands import after_admin_operation
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
+from ledger_api.errors import ChainUnavailable, LedgerError
+from ledger_api.model.payloads import payload_of
+from ledger_api.settings import Settings
+
+from . import txplan
+from .slots import SlotStore, update_operations
+from .txplan import OpRecord, Outcome, Verdict
+
+
+class SenderHooks:
+    """What the sender tells the rest of the gateway."""
+
+    def __init__(
+        self,
+        operations_settled: Callable[[Mapping[str, Settled]], None] = lambda settled: None,
+        brands_changed: Callable[[], None] = lambda: None,
+        mined: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.operations_settled = operations_settled
+        self.brands_changed = brands_changed
+        self.mined = mined
+
+
+class Settler:
+    """Applies receipts (and lost nonces) to one signer's operations."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        contracts: Contracts,
+        hooks: SenderHooks,
+        store: SlotStore,
+        address: str,
+        brand_row_id: BrandRowId | None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.contracts = contracts
+        self.hooks = hooks
+        self.store = store
+        self.address = address
+        self.brand_row_id = brand_row_id
+        self._ledger_brand_id: LedgerBrandId | None = None
+
+    def settle(self, chain: Chain, slot: TxSlot, receipt: Receipt, *, cancelled: bool) -> None:
+        """Applies a receipt to the slot's operations, each with its own outcome."""
+        ops = self.store.slot_operations(slot.id)
+        outcomes: dict[int, Outcome]
+        if cancelled or not ops:
+            outcomes = self._requeue_outcomes(chain, ops)
+        elif slot.kind == txplan.EARN_BATCH:
+            if receipt.status == 1:
+                outcomes = txplan.earn_outcomes(self.contracts, ops, receipt)
+            else:
+                outcomes = {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
+        elif receipt.status == 1:
+            outcomes = {
+                op.id: Outcome(Verdict.CONFIRMED, txplan.single_result(self.contracts, op, receipt))
+                for op in ops
+            }
+        else:
+            outcomes = {op.id: self._explain_revert(chain, slot, op) for op in ops}
+        settled = self._apply_outcomes(
+            slot.id, ops, outcomes, receipt=receipt, status=SlotStatus.CONFIRMED
+        )
+        self.hooks.operations_settled(settled)
+
+    def supersede(self, chain: Chain, slot: TxSlot) -> None:
+        """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
+        ops = self.store.slot_operations(slot.id)
+        outcomes = self._requeue_outcomes(chain, ops)
+        settled = self._apply_outcomes(
+            slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
+        )
+        self.hooks.operations_settled(settled)
+
+    def fail_unsent(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
+        """Operations the chain would reject fail now: no transaction, no nonce used."""
+        failed: list[Operation] = []
+        now = utcnow()
+        with self.db.write() as session:
+            rows = session.scalars(
+                select(Operation)
+                .where(Operation.id.in_([op.id for op in ops]), Operation.status == OpStatus.QUEUED)
+                .with_for_update()
+            )
+            for op in rows:
+                op.status = OpStatus.FAILED
+                op.error_code = error.error_code
+                op.error_message = error.message
+                op.updated_at = now
+                self._follow_brand_rule(session, op, Outcome(Verdict.FAILED, code=error.error_code))
+                failed.append(op)
+        values = {
+            "status": OpStatus.FAILED,
+            "tx_hash": None,
+            "block_number": None,
+            "result": None,
+            "error_code": error.error_code,
+            "error_message": error.message,
+            "updated_at": now,
+        }
+        ledger_brand = self._ledger_brand()
+        self.hooks.operations_settled(
+            {op.uid: self._settled(op, values, ledger_brand) for op in failed}
+        )
+
+    # --------------------------------------------------------------- outcomes
+
+    def _retry_or_fail(self, op: OpRecord, code: str) -> Outcome:
+        if op.attempts >= self.settings.max_op_attempts:
+            return Outcome(
+                Verdict.FAILED, code=code, message=f"gave up after {op.attempts} transactions"
+            )
+        return Outcome(Verdict.REQUEUE)
+
+    def _explain_revert(self, chain: Chain, slot: TxSlot, op: OpRecord) -> Outcome:
+        """A single operation's transaction reverted: replay it to learn why."""
+        try:
+            chain.call(slot.to_address, slot.calldata, sender=self.address)
+        except LedgerError as error:
+            if isinstance(error, ChainUnavailable):
+                raise
+            return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
+        return self._retry_or_fail(op, "tx_reverted")
+
+    def _requeue_outcomes(self, chain: Chain, ops: Sequence[OpRecord]) -> dict[int, Outcome]:
+        """Operations whose transaction never applied them go back to the queue.
+
+        An earn whose op id the ledger already marks used was applied by an earlier
+        transaction of ours: it is confirmed, never sent again under a new id.
+        """
+        outcomes: dict[int, Outcome] = {}
+        ledger_brand = self._ledger_brand()
+        for op in ops:
+            if op.kind == OpKind.EARN and op.op_id is not None and ledger_brand is not None:
+                call = self.contracts.is_operation_used_call(ledger_brand, op.op_id)
+                (used,) = self.contracts.ledger["isOperationUsed"].decode(
+                    chain.call(call.to, call.data)
+                )
+                if used:
+                    outcomes[op.id] = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+                    continue
+            outcomes[op.id] = Outcome(Verdict.REQUEUE)
+        return outcomes
+
+    def _ledger_brand(self) -> LedgerBrandId | None:
+        """The ledger's id of this signer's brand (fixed once the brand is onboarded)."""
+        if self.brand_row_id is None:
+            return None
+        if self._ledger_brand_id is None:
+            with self.db.read() as session:
+                ledger_id = session.get_one(Brand, self.brand_row_id).ledger_id
+            self._ledger_brand_id = LedgerBrandId(ledger_id) if ledger_id is not None else None
+        return self._ledger_brand_id
+
+    def _apply_outcomes(
+        self,
+        slot_id: int,
+        ops: Sequence[OpRecord],
+        outcomes: dict[int, Outcome],
+        *,
+        receipt: Receipt | None,
+        status: SlotStatus,
+    ) -> dict[str, Settled]:
+        """Settles the slot and each of its operations in one transaction (bulk update).
+
+        Returns the final state of the operations that became final (not the re-queued)."""
+        now = utcnow()
+        updates = [_final_values(op, outcomes[op.id], slot_id, receipt, now) for op in ops]
+        with self.db.write() as session:
+            slot = session.get_one(TxSlot, slot_id)
+            slot.status = status
+            if receipt is not None:
+                slot.mined_tx_hash = receipt.tx_hash
+                slot.block_number = receipt.block_number
+                slot.block_hash = receipt.block_hash
+                slot.receipt_status = receipt.status
+                slot.gas_used = receipt.gas_used
+            update_operations(session, updates)
+            for op in ops:
+                outcome = outcomes[op.id]
+                if outcome.verdict is not Verdict.REQUEUE:
+                    self._follow_brand_rule(session, op, outcome)
+        ledger_brand = self._ledger_brand()
+        return {
+            op.uid: self._settled(op, values, ledger_brand)
+            for op, values in zip(ops, updates, strict=True)
+            if values["status"] != OpStatus.QUEUED
+        }
+
+    def _follow_brand_rule(self, session: Session, op: OpRecord, outcome: Outcome) -> None:
+        """An admin operation's outcome moves the brand's local state (domain.brands)."""
+        if not OpKind(op.kind).admin:
+            return
+        confirmed = outcome.verdict is Verdict.CONFIRMED
+        onboarded_as = outcome.result.get("brand_id") if confirmed else None
+        changed = after_admin_operation(
+            session,
+            payload_of(op.kind, op.payload),
+            confirmed=confirmed,
+            onboarded_as=LedgerBrandId(int(onboarded_as)) if onboarded_as is not None else None,
+        )
+        if changed:
+            self.hooks.brands_changed()
+
+    @staticmethod
+    def _settled(
+        op: OpRecord, values: Mapping[str, Any], ledger_brand: LedgerBrandId | None
+    ) -> Settled:
+        return Settled(
+            uid=op.uid,
+            kind=op.kind,
+            status=OpStatus(values["status"]).value,
+            ledger_brand_id=ledger_brand if op.brand_id is not None else None,
+            op_id=op.op_id,
+            tx_hash=values["tx_hash"],
+            block_number=values["block_number"],
+            result=values["result"],
+            error_code=values["error_code"],
+            error_message=values["error_message"],
+            created_at=op.created_at,
+            updated_at=values["updated_at"],
+        )
+
+
+def _final_values(
+    op: OpRecord, outcome: Outcome, slot_id: int, receipt: Receipt | None, now: datetime
+) -> dict[str, Any]:
+    """The operation's new row values for its outcome."""
+    requeue = outcome.verdict is Verdict.REQUEUE
+    mined = receipt if receipt is not None and not requeue else None
+    status = {
+        Verdict.REQUEUE: OpStatus.QUEUED,
+        Verdict.CONFIRMED: OpStatus.CONFIRMED,
+        Verdict.FAILED: OpStatus.FAILED,
+    }[outcome.verdict]
+    return {
+        "id": op.id,
+        "status": status,
+        "slot_id": None if requeue else slot_id,
+        "tx_hash": mined.tx_hash if mined else None,
+        "block_number": mined.block_number if mined else None,
+        "result": (outcome.result or None) if not requeue else None,
+        "error_code": outcome.code,
+        "error_message": outcome.message,
+        "updated_at": now,
+    }
+
+
+__all__ = ["SenderHooks", "Settler"]

@@ -1,0 +1,304 @@
+"""The slot store: every SQL statement on a signer's nonce slots, attempts and queue.
+
+A slot is one nonce of one signer; an attempt is one signed transaction for it (the
+first, a fee bump, or a no-op that cancels it). `sign_and_store` is the one place that
+signs a transaction and stores it (slot and attempt, and the operations it carries) in
+one commit, before anything is broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.port import Receipt
+from ledger_api.chain.signing import sign_transaction
+from ledger_api.db import Database
+from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot, table_of
+from ledger_api.db.types import utcnow
+from ledger_api.domain import OPEN_OP_STATUSES, OPEN_SLOT_STATUSES, OpKind, OpStatus, SlotStatus
+from ledger_api.domain.ids import BrandRowId
+
+from .clock import Fees
+from .txplan import OP_COLUMNS, OpRecord
+
+CANCEL_GAS = 21_000
+_OPERATIONS = table_of(Operation)
+
+
+@dataclass(frozen=True, slots=True)
+class Tx:
+    """What a signed transaction carries (besides nonce and fees)."""
+
+    to: str
+    data: bytes
+    value: int
+    gas: int
+    cancel: bool = False
+
+    @staticmethod
+    def noop(address: str) -> Tx:
+        """A transfer of nothing to oneself: takes a nonce and applies nothing."""
+        return Tx(address, b"", 0, CANCEL_GAS, cancel=True)
+
+    @staticmethod
+    def of_slot(slot: TxSlot) -> Tx:
+        return Tx(slot.to_address, slot.calldata, slot.value_wei, slot.gas_limit)
+
+
+def op_rows(session: Session, *where: Any, limit: int | None = None) -> list[OpRecord]:
+    """Operations as plain rows of `OP_COLUMNS`, in id order."""
+    query = select(*OP_COLUMNS).where(*where).order_by(Operation.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return cast(list[OpRecord], session.execute(query).all())
+
+
+def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times."""
+    if not rows:
+        return
+    statement = update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("row_id"))
+    session.execute(
+        statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
+    )
+
+
+class SlotStore:
+    """One signer's slots, attempts and queued operations in the database."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        signer_id: int,
+        brand_row_id: BrandRowId | None,
+        account: LocalAccount,
+        chain_id: int,
+    ) -> None:
+        self.db = db
+        self.signer_id = signer_id
+        self.brand_row_id = brand_row_id
+        self.account = account
+        self.chain_id = chain_id
+
+    # ------------------------------------------------------------------ slots
+
+    def open_slots(self) -> list[TxSlot]:
+        with self.db.read() as session:
+            return list(
+                session.scalars(
+                    select(TxSlot)
+                    .where(
+                        TxSlot.signer_id == self.signer_id, TxSlot.status.in_(OPEN_SLOT_STATUSES)
+                    )
+                    .order_by(TxSlot.nonce)
+                )
+            )
+
+    def attempts(self, slot_ids: Sequence[int]) -> dict[int, list[TxAttempt]]:
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(TxAttempt).where(TxAttempt.slot_id.in_(slot_ids)).order_by(TxAttempt.id)
+            )
+            found: dict[int, list[TxAttempt]] = {slot_id: [] for slot_id in slot_ids}
+            for attempt in rows:
+                found[attempt.slot_id].append(attempt)
+            return found
+
+    def set_slot(self, slot_id: int, **values: Any) -> None:
+        with self.db.write() as session:
+            slot = session.get_one(TxSlot, slot_id)
+            for name, value in values.items():
+                setattr(slot, name, value)
+
+    def mark_mined(self, slot: TxSlot, receipt: Receipt) -> None:
+        self.set_slot(
+            slot.id,
+            status=SlotStatus.MINED,
+            mined_tx_hash=receipt.tx_hash,
+            block_number=receipt.block_number,
+            block_hash=receipt.block_hash,
+            receipt_status=receipt.status,
+            gas_used=receipt.gas_used,
+        )
+
+    def missing_nonces(self, latest: int) -> list[int]:
+        """Nonces from `latest` up to the signer's next one that have no slot."""
+        with self.db.read() as session:
+            signer = session.get_one(Signer, self.signer_id)
+            assert signer.next_nonce is not None
+            used = set(
+                session.scalars(
+                    select(TxSlot.nonce).where(
+                        TxSlot.signer_id == self.signer_id,
+                        and_(TxSlot.nonce >= latest, TxSlot.nonce < signer.next_nonce),
+                    )
+                )
+            )
+            return [n for n in range(latest, signer.next_nonce) if n not in used]
+
+    # ------------------------------------------------------------ sign + store
+
+    def sign_and_store(
+        self,
+        tx: Tx,
+        fees: Fees,
+        *,
+        kind: str,
+        ops: Sequence[OpRecord] = (),
+        slot: TxSlot | None = None,
+        nonce: int | None = None,
+    ) -> tuple[TxSlot, TxAttempt] | None:
+        """Signs `tx` and stores it in one commit; returns (slot, attempt) to broadcast.
+
+        - `slot` given: a new attempt for the slot's nonce (fee bump, or cancel).
+        - `nonce` given: a new slot at that nonce (a gap the database allocated).
+        - neither: allocates the signer's next nonce for a new slot carrying `ops`, which
+          turn `submitted`; None when one of them is no longer queued (try next cycle).
+        """
+        with self.db.write() as session:
+            if slot is None and nonce is None:
+                signer = session.get_one(Signer, self.signer_id, with_for_update=True)
+                if not self._all_queued(session, ops):
+                    return None  # changed under us (another process?)
+                assert signer.next_nonce is not None
+                nonce = signer.next_nonce
+                signer.next_nonce = nonce + 1
+            signed = sign_transaction(
+                self.account,
+                chain_id=self.chain_id,
+                nonce=slot.nonce if slot is not None else cast(int, nonce),
+                to=tx.to,
+                data=tx.data,
+                value=tx.value,
+                gas=tx.gas,
+                max_fee_wei=fees.max_fee_wei,
+                priority_fee_wei=fees.priority_fee_wei,
+            )
+            if slot is None:
+                slot = self._new_slot(session, cast(int, nonce), tx, kind)
+            elif tx.cancel:
+                session.get_one(TxSlot, slot.id).cancelling = True
+            attempt = TxAttempt(
+                slot_id=slot.id,
+                tx_hash=signed.tx_hash,
+                raw=signed.raw,
+                max_fee_wei=fees.max_fee_wei,
+                priority_fee_wei=fees.priority_fee_wei,
+                is_cancel=tx.cancel,
+            )
+            session.add(attempt)
+            self._submitted(session, ops, slot.id, signed.tx_hash)
+        return slot, attempt
+
+    def _new_slot(self, session: Session, nonce: int, tx: Tx, kind: str) -> TxSlot:
+        slot = TxSlot(
+            signer_id=self.signer_id,
+            nonce=nonce,
+            kind=kind,
+            status=SlotStatus.SIGNED,
+            to_address=tx.to,
+            calldata=tx.data,
+            value_wei=tx.value,
+            gas_limit=tx.gas,
+            cancelling=tx.cancel,
+        )
+        session.add(slot)
+        session.flush()
+        return slot
+
+    @staticmethod
+    def _all_queued(session: Session, ops: Sequence[OpRecord]) -> bool:
+        live = set(
+            session.scalars(
+                select(Operation.id).where(
+                    Operation.id.in_([op.id for op in ops]), Operation.status == OpStatus.QUEUED
+                )
+            )
+        )
+        return len(live) == len(ops)
+
+    @staticmethod
+    def _submitted(session: Session, ops: Sequence[OpRecord], slot_id: int, tx_hash: str) -> None:
+        now = utcnow()
+        update_operations(
+            session,
+            [
+                {
+                    "id": op.id,
+                    "status": OpStatus.SUBMITTED,
+                    "slot_id": slot_id,
+                    "tx_hash": tx_hash,
+                    "attempts": op.attempts + 1,
+                    "updated_at": now,
+                }
+                for op in ops
+            ],
+        )
+
+    # ------------------------------------------------------------------ queue
+
+    def _queue_filter(self) -> Any:
+        return (
+            Operation.brand_id.is_(None)
+            if self.brand_row_id is None
+            else Operation.brand_id == self.brand_row_id
+        )
+
+    def queued_count(self, limit: int) -> int:
+        """How many operations wait in this signer's queue (counted up to `limit`)."""
+        with self.db.read() as session:
+            waiting = (
+                select(Operation.id)
+                .where(self._queue_filter(), Operation.status == OpStatus.QUEUED)
+                .limit(limit)
+                .subquery()
+            )
+            return int(session.scalar(select(func.count()).select_from(waiting)) or 0)
+
+    def next_groups(self, room: int, batch_max_ops: int) -> list[list[OpRecord]]:
+        """Up to `room` transactions' worth of queued operations: earns batched together,
+        any other kind alone, a member's debit only once nothing earlier of theirs is open."""
+        with self.db.read() as session:
+            candidates = op_rows(
+                session,
+                self._queue_filter(),
+                Operation.status == OpStatus.QUEUED,
+                limit=batch_max_ops * room,
+            )
+            groups: list[list[OpRecord]] = []
+            batch: list[OpRecord] | None = None
+            for op in candidates:
+                full = len(groups) >= room
+                if op.kind == OpKind.EARN:
+                    if batch is None or len(batch) >= batch_max_ops:
+                        if full:
+                            break
+                        batch = []
+                        groups.append(batch)
+                    batch.append(op)
+                elif not full and not self._blocked(session, op):
+                    groups.append([op])
+            return groups
+
+    @staticmethod
+    def _blocked(session: Session, op: OpRecord) -> bool:
+        """A member's debit waits until every earlier operation touching the member is final."""
+        if not OpKind(op.kind).member_signed or op.member is None:
+            return False
+        earlier = exists().where(
+            Operation.id < op.id,
+            Operation.status.in_(OPEN_OP_STATUSES),
+            or_(Operation.member == op.member, Operation.beneficiary == op.member),
+        )
+        return bool(session.scalar(select(earlier)))
+
+    def slot_operations(self, slot_id: int) -> list[OpRecord]:
+        with self.db.read() as session:
+            return op_rows(session, Operation.slot_id == slot_id)

@@ -1,0 +1,379 @@
+"""One signer's worker thread: the loop that tracks, fills and broadcasts.
+
+Its cycle:
+
+1. **Track** the open nonce slots: read receipts for every signed attempt;
+   a mined slot settles its operations (`settle.py`); an attempt the node
+   never accepted is broadcast again with the *same raw bytes*; a stuck one
+   gets a fee-bumped attempt (stored before it is sent).
+2. **Fill** the window: the scheduler (`schedule.py`) picks the groups of queued
+   operations, and for each transaction the slot store (`slots.py`) allocates the
+   nonce, signs and **stores the raw transaction and commits; then it is broadcast**.
+
+On start, and after the node was unreachable, the worker reconciles with the chain
+(`reconcile.py`). Nothing in one slot ever blocks the operations of the others; only
+the nonce order is shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from eth_account.signers.local import LocalAccount
+
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import BroadcastRejected, Chain, Receipt, RejectReason
+from ledger_api.db import Database
+from ledger_api.db.models import TxAttempt, TxSlot
+from ledger_api.db.types import utcnow
+from ledger_api.domain import OpKind, SlotStatus
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.errors import ChainUnavailable, LedgerError
+from ledger_api.process.threads import Backoff, name_this_thread
+from ledger_api.settings import Settings
+
+from . import txplan
+from .clock import FeeCache, Fees
+from .reconcile import Reconciler
+from .schedule import Scheduler
+from .settle import SenderHooks, Settler
+from .slots import SlotStore, Tx
+from .txplan import OpRecord
+
+log = logging.getLogger(__name__)
+
+
+class SignerStalled(Exception):
+    """The signer cannot send for now (no gas money, ...): back off and retry."""
+
+
+class SignerWorker(threading.Thread):
+    """Sends the operations of one queue (a brand, or the alliance admin) with one key."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        contracts: Contracts,
+        chain_factory: Callable[[], Chain],
+        hooks: SenderHooks,
+        signer_id: int,
+        brand_row_id: BrandRowId | None,
+        account: LocalAccount,
+    ) -> None:
+        super().__init__(name=f"sender-{account.address[:10]}", daemon=True)
+        self.settings = settings
+        self.chain_factory = chain_factory
+        self.hooks = hooks
+        self.brand_row_id = brand_row_id
+        self.address = account.address
+        self.store = SlotStore(
+            db,
+            signer_id=signer_id,
+            brand_row_id=brand_row_id,
+            account=account,
+            chain_id=contracts.chain_id,
+        )
+        self.fees = FeeCache(settings)
+        self.scheduler = Scheduler(settings, self.store)
+        self.settler = Settler(
+            settings=settings,
+            db=db,
+            contracts=contracts,
+            hooks=hooks,
+            store=self.store,
+            address=self.address,
+            brand_row_id=brand_row_id,
+        )
+        self.reconciler = Reconciler(
+            settings=settings,
+            store=self.store,
+            fees=self.fees,
+            address=self.address,
+            supersede=self.supersede,
+        )
+        self.contracts = contracts
+        self._wake = threading.Event()
+        self._halt = threading.Event()
+        self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
+        self._superseded = 0  # slots closed by `supersede` since `track` last looked
+        self.healthy = False
+        self.last_error: str | None = None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        name_this_thread(f"send-{self.address[2:8]}")
+        chain = self.chain_factory()
+        backoff = Backoff(self.settings.backoff_max_s)
+        reconciled = False
+        while not self._halt.is_set():
+            try:
+                if not reconciled:
+                    self.reconciler.reconcile(chain)
+                    reconciled = True
+                busy, timeout, lingering = self.step(chain)
+                self.healthy = True
+                self.last_error = None
+                backoff.reset()
+                if busy:
+                    continue
+                if lingering:
+                    self._halt.wait(timeout)  # new operations may not cut a linger short
+                else:
+                    self._wake.wait(timeout)
+                    self._wake.clear()
+            except (ChainUnavailable, SignerStalled) as exc:
+                self._pause(exc, backoff)
+                reconciled = False
+            except Exception as exc:
+                log.exception("sender %s: unexpected error", self.address)
+                self._pause(exc, backoff)
+                reconciled = False
+
+    def _pause(self, exc: Exception, backoff: Backoff) -> None:
+        self.healthy = False
+        self.last_error = f"{exc.__class__.__name__}: {exc}"
+        delay = backoff.next()
+        log.warning("sender %s: %s; retrying in %.1fs", self.address, self.last_error, delay)
+        self._halt.wait(delay)
+
+    def reconcile(self, chain: Chain) -> None:
+        self.reconciler.reconcile(chain)
+
+    # -------------------------------------------------------------------- cycle
+
+    def step(self, chain: Chain) -> tuple[bool, float, bool]:
+        """One cycle: (made progress, how long to sleep when it did not, lingering)."""
+        self._superseded = 0
+        open_slots = self.store.open_slots()
+        if open_slots:
+            self.scheduler.observe_block(chain, time.monotonic())
+        settled = self.track(chain, open_slots) if open_slots else 0
+        in_flight = len(open_slots) - settled
+        room = self.settings.inflight_window - in_flight
+        sent, linger = self.fill(chain, room) if room > 0 else (0, 0.0)
+        if settled or sent:
+            return True, 0.0, False
+        if linger:
+            return False, min(linger, self.settings.poll_interval_s) if in_flight else linger, True
+        wait = self.settings.poll_interval_s if in_flight else self.settings.sender_idle_poll_s
+        return False, wait, False
+
+    # -------------------------------------------------------------------- track
+
+    def track(self, chain: Chain, slots: Sequence[TxSlot]) -> int:
+        """Follows the open slots; returns how many became final."""
+        attempts = self.store.attempts([s.id for s in slots])
+        receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
+        settled = 0
+        head: list[int] = []  # the chain's head number, read once when a depth is needed
+        for slot in slots:
+            mined = next(
+                (receipts[a.tx_hash] for a in attempts[slot.id] if receipts.get(a.tx_hash)), None
+            )
+            if mined is not None:
+                settled += self._follow_mined(chain, slot, attempts[slot.id], mined, head)
+            else:
+                self._follow_unmined(chain, slot, attempts[slot.id])
+        count, self._superseded = self._superseded, 0
+        return settled + count
+
+    def _follow_mined(
+        self,
+        chain: Chain,
+        slot: TxSlot,
+        attempts: list[TxAttempt],
+        mined: Receipt,
+        head: list[int],
+    ) -> int:
+        """Settles a mined slot once deep enough; 1 when it became final."""
+        depth = self.settings.confirmations
+        if depth > 0:
+            if not head:
+                block = chain.block("latest")
+                head.append(block.number if block else 0)
+            if head[0] < mined.block_number + depth:
+                if slot.status != SlotStatus.MINED or slot.block_hash != mined.block_hash:
+                    self.store.mark_mined(slot, mined)
+                return 0
+        cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts)
+        self.hooks.mined()  # the indexer reads the block while this settles the slot
+        self.settler.settle(chain, slot, mined, cancelled=cancel)
+        self._sent.pop(slot.id, None)
+        return 1
+
+    def _follow_unmined(self, chain: Chain, slot: TxSlot, attempts: list[TxAttempt]) -> None:
+        if slot.status == SlotStatus.MINED:
+            log.warning(
+                "sender %s: nonce %d left the chain (reorg); re-sending", self.address, slot.nonce
+            )
+            self.store.set_slot(slot.id, status=SlotStatus.SIGNED)
+            self.broadcast(chain, slot, attempts[-1])
+        elif slot.status == SlotStatus.SIGNED and slot.id not in self._sent:
+            self.broadcast(chain, slot, attempts[-1])
+        elif slot.status == SlotStatus.SIGNED:
+            # sent by this process and not mined at once: record it as pending
+            self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
+        elif self._stuck(slot):
+            self.unstick(chain, slot, attempts)
+
+    def _stuck(self, slot: TxSlot) -> bool:
+        sent = self._sent.get(slot.id)
+        if sent is not None:
+            return time.monotonic() - sent > self.settings.stuck_after_s
+        since = slot.last_broadcast_at or slot.created_at
+        return utcnow() - since > timedelta(seconds=self.settings.stuck_after_s)
+
+    def unstick(self, chain: Chain, slot: TxSlot, attempts: list[TxAttempt]) -> bool:
+        """A slot pending for too long: send again if the node lost it, else bump its fees."""
+        latest = attempts[-1]
+        if not chain.transaction_known(latest.tx_hash):
+            log.warning(
+                "sender %s: node lost nonce %d; re-sending the same bytes", self.address, slot.nonce
+            )
+            return self.broadcast(chain, slot, latest)
+        chain_nonce = chain.nonce(self.address, "latest")
+        if chain_nonce > slot.nonce:
+            return False  # mined meanwhile; the receipt shows up next cycle
+        log.warning("sender %s: nonce %d stuck; bumping fees", self.address, slot.nonce)
+        bumped = self._replace(chain, slot, latest, cancel=latest.is_cancel)
+        return self.broadcast(chain, slot, bumped)
+
+    def _replace(
+        self, chain: Chain, slot: TxSlot, previous: TxAttempt, *, cancel: bool
+    ) -> TxAttempt:
+        """A replacement for the slot's nonce with higher fees (or a no-op), stored first."""
+        self.fees.forget()
+        fees = self.fees.current(chain).bumped_over(
+            Fees(previous.max_fee_wei, previous.priority_fee_wei)
+        )
+        tx = Tx.noop(self.address) if cancel else Tx.of_slot(slot)
+        stored = self.store.sign_and_store(tx, fees, kind=slot.kind, slot=slot)
+        assert stored is not None  # only a new slot's allocation can fail
+        return stored[1]
+
+    # ---------------------------------------------------------------- broadcast
+
+    def broadcast(self, chain: Chain, slot: TxSlot, attempt: TxAttempt) -> bool:
+        """Sends a stored attempt. Returns True when the slot's state changed."""
+        try:
+            chain.send_raw(attempt.raw)
+        except BroadcastRejected as rejected:
+            return self._rejected(chain, slot, attempt, rejected)
+        # No write here: a node that mines at once has the receipt by the next cycle; a slot
+        # still open then is recorded as pending (see `track`).
+        self._sent[slot.id] = time.monotonic()
+        return True
+
+    def _rejected(
+        self, chain: Chain, slot: TxSlot, attempt: TxAttempt, rejected: BroadcastRejected
+    ) -> bool:
+        self.store.set_slot(slot.id, broadcast_error=rejected.message[:500])
+        match rejected.reason:
+            case RejectReason.NONCE_TOO_LOW:
+                return self._nonce_taken(chain, slot)
+            case RejectReason.UNDERPRICED:
+                bumped = self._replace(chain, slot, attempt, cancel=attempt.is_cancel)
+                try:
+                    chain.send_raw(bumped.raw)
+                except BroadcastRejected as again:
+                    self.store.set_slot(slot.id, broadcast_error=again.message[:500])
+                    raise SignerStalled(f"nonce {slot.nonce}: {again.message}") from again
+                self._sent[slot.id] = time.monotonic()
+                return True
+            case RejectReason.INSUFFICIENT_FUNDS:
+                raise SignerStalled(f"{self.address} needs gas money: {rejected.message}")
+            case RejectReason.INVALID:
+                if attempt.is_cancel:
+                    raise SignerStalled(
+                        f"nonce {slot.nonce}: even a no-op is refused: {rejected.message}"
+                    )
+                log.error(
+                    "sender %s: nonce %d refused (%s); filling it with a no-op and re-queueing",
+                    self.address,
+                    slot.nonce,
+                    rejected.message,
+                )
+                cancel = self._replace(chain, slot, attempt, cancel=True)
+                return self.broadcast(chain, slot, cancel)
+        return False
+
+    def _nonce_taken(self, chain: Chain, slot: TxSlot) -> bool:
+        """The node says the slot's nonce is used: ours (receipt) or a stranger's."""
+        attempts = self.store.attempts([slot.id])[slot.id]
+        receipts = chain.receipts([a.tx_hash for a in attempts])
+        if any(receipts.values()):
+            return False  # ours: the next track cycle settles it
+        log.error(
+            "sender %s: nonce %d was consumed by a transaction that is not ours",
+            self.address,
+            slot.nonce,
+        )
+        self.supersede(chain, slot)
+        return True
+
+    def supersede(self, chain: Chain, slot: TxSlot) -> None:
+        """The slot's nonce went to a stranger's transaction: its operations go back."""
+        self.settler.supersede(chain, slot)
+        self._sent.pop(slot.id, None)
+        self._superseded += 1
+
+    # --------------------------------------------------------------------- fill
+
+    def fill(self, chain: Chain, room: int) -> tuple[int, float]:
+        """Sends up to `room` new transactions; returns (how many, seconds to linger)."""
+        groups, linger = self.scheduler.plan(chain, room)
+        if linger:
+            return 0, linger
+        sent = 0
+        for ops in groups:
+            if self._send_group(chain, ops):
+                sent += 1
+        return sent, 0.0
+
+    def _send_group(self, chain: Chain, ops: list[OpRecord]) -> bool:
+        call = txplan.call_for(self.contracts, ops)
+        try:
+            estimate = chain.estimate_gas(self.address, call.to, call.data, call.value)
+        except ChainUnavailable:
+            raise
+        except LedgerError as error:
+            if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
+                log.error("sender %s: earnBatch would revert: %s", self.address, error.message)
+            self.settler.fail_unsent(ops, error)
+            return False
+        gas = estimate * (100 + self.settings.gas_margin_pct) // 100 + 20_000
+        if gas > self.settings.max_tx_gas and len(ops) > 1:
+            half = len(ops) // 2
+            first = self._send_group(chain, ops[:half])
+            second = self._send_group(chain, ops[half:])
+            return first or second
+        tx = Tx(call.to, call.data, call.value, gas)
+        stored = self.store.sign_and_store(
+            tx, self.fees.current(chain), kind=txplan.slot_kind(ops), ops=ops
+        )
+        if stored is None:
+            return False
+        slot, attempt = stored
+        try:
+            self.broadcast(chain, slot, attempt)
+        except ChainUnavailable:
+            # "maybe sent": the slot stays signed; tracking finds the receipt or sends it again
+            log.warning(
+                "sender %s: node unreachable while sending nonce %d", self.address, slot.nonce
+            )
+            raise
+        return True

@@ -1,0 +1,7 @@
+"""Shapes shared by the HTTP layer, the use cases and the background workers.
+
+- `schemas`: request and response models of the public API (field names are the API's).
+- `payloads`: the stored payload of each operation kind (what the sender sends).
+
+Nothing here imports `ledger_api.api`, `usecases`, `background` or `process`.
+"""

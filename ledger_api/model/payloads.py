@@ -1,0 +1,154 @@
+"""The payload of an accepted operation, one typed model per operation kind.
+
+Stored as JSON in `operations.payload` (the keys below are the stored keys; keep them
+compatible or add a migration). Read it back with `payload_of(kind, stored)`; write it
+with `payload.stored()`. Brand ids: `brand` / `at_brand` are the ledger's
+(`LedgerBrandId`), `brand_row_id` the gateway's database row (`BrandRowId`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger_api.domain import OpKind
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON stored in `operations.payload`."""
+        return self.model_dump(mode="json")
+
+
+class EarnPayload(_Payload):
+    member: str
+    earn_kind: int
+    multiplier_pct: int
+    amount_cents: int
+    order_ref: str
+
+
+class GiftPayload(_Payload):
+    """A gift, or a donation (a gift to the charity pool)."""
+
+    member: str
+    to: str
+    brand: LedgerBrandId
+    amount: int
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class RedemptionPayload(_Payload):
+    member: str
+    brand: LedgerBrandId
+    at_brand: LedgerBrandId
+    amount: int
+    order_ref: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class TierReviewPayload(_Payload):
+    member: str
+
+
+class BadgeDefinePayload(_Payload):
+    kind: int  # 0 achievement, 1 collectible
+    max_supply: int
+    min_tier: int
+    has_benefit: bool
+    self_mint: bool
+    uri: str
+
+
+class BadgeIssuePayload(_Payload):
+    type_id: int
+    member: str
+    amount: int
+
+
+class BadgeRedeemPayload(_Payload):
+    holder: str
+    type_id: int
+    claim_ref: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class FundSignerPayload(_Payload):
+    address: str
+    value_wei: str  # decimal string: JSON numbers lose precision above 2**53
+
+
+class OnboardBrandPayload(_Payload):
+    brand_row_id: BrandRowId
+    signer: str
+    value_micro_usd: int
+    rule: tuple[int, int, int, int, int]
+    name: str
+    symbol: str
+
+
+class SuspendBrandPayload(_Payload):
+    brand: LedgerBrandId
+    suspended: bool
+    brand_row_id: BrandRowId
+
+
+class PointValuePayload(_Payload):
+    brand: LedgerBrandId
+    value_micro_usd: int
+    brand_row_id: BrandRowId
+
+
+class TierRulePayload(_Payload):
+    tier: int
+    spend_cents: int
+    orders: int
+    engagements: int
+    gift_points: int
+
+
+OperationPayload = (
+    EarnPayload
+    | GiftPayload
+    | RedemptionPayload
+    | TierReviewPayload
+    | BadgeDefinePayload
+    | BadgeIssuePayload
+    | BadgeRedeemPayload
+    | FundSignerPayload
+    | OnboardBrandPayload
+    | SuspendBrandPayload
+    | PointValuePayload
+    | TierRulePayload
+)
+
+PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
+    OpKind.EARN: EarnPayload,
+    OpKind.GIFT: GiftPayload,
+    OpKind.DONATION: GiftPayload,
+    OpKind.REDEMPTION: RedemptionPayload,
+    OpKind.TIER_REVIEW: TierReviewPayload,
+    OpKind.BADGE_DEFINE: BadgeDefinePayload,
+    OpKind.BADGE_ISSUE: BadgeIssuePayload,
+    OpKind.BADGE_REDEEM: BadgeRedeemPayload,
+    OpKind.FUND_SIGNER: FundSignerPayload,
+    OpKind.ONBOARD_BRAND: OnboardBrandPayload,
+    OpKind.SUSPEND_BRAND: SuspendBrandPayload,
+    OpKind.SET_POINT_VALUE: PointValuePayload,
+    OpKind.SET_TIER_RULE: TierRulePayload,
+}
+
+
+def payload_of(kind: str | OpKind, stored: dict[str, Any]) -> OperationPayload:
+    """The typed payload of a stored operation of `kind`."""
+    return PAYLOAD_OF_KIND[OpKind(kind)].model_validate(stored)

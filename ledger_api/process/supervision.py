@@ -1,0 +1,225 @@
+"""Process supervision: which process runs what, how they report, and health.
+
+Processes of a gateway:
+
+- `ledger serve`: the HTTP server (uvicorn; `LEDGER_WORKERS` processes). With
+  `LEDGER_SENDER_PROCESS=true` it also starts `ledger work` (`WorkProcess`), restarts it
+  when it dies, and keeps its last report in a status file whose path it hands to the
+  HTTP worker processes in `LEDGER_WORK_STATUS_FILE`.
+- `ledger work`: the sender and the indexer alone (`run_work`); it prints one status line
+  (JSON, `Runtime.worker_status`) a second on stdout and dies with its parent.
+- Otherwise the HTTP process that takes the sender lock runs the sender and the indexer
+  in its own threads (`Runtime.start`).
+
+`health` answers `/v1/health` from whichever of these applies to the calling process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ledger_api.model import schemas
+from ledger_api.process.runtime import Runtime
+from ledger_api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
+PARENT_PID_VAR = "LEDGER_WORK_PARENT_PID"
+#: `ledger work` reports every second; a report older than this means it is not running
+WORK_REPORT_STALE_S = 5.0
+STOP_WITHIN_S = 8.0
+
+
+# ------------------------------------------------------------------ ledger serve
+
+
+def serve(settings: Settings, host: str | None, port: int | None, log_level: str) -> None:
+    """`ledger serve`: migrate once, start `ledger work` when configured, run uvicorn."""
+    import uvicorn
+
+    Runtime(settings).migrate()  # once, before any worker starts
+    work = WorkProcess() if settings.sender_process else None
+    try:
+        uvicorn.run(
+            "ledger_api.main:app",
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=settings.workers,
+            log_level=log_level,
+            access_log=settings.access_log,
+        )
+    finally:
+        if work is not None:
+            work.stop()
+
+
+class WorkProcess:
+    """`ledger work` beside the HTTP server (LEDGER_SENDER_PROCESS), restarted if it dies."""
+
+    def __init__(self) -> None:
+        self._halt = threading.Event()
+        self._child: subprocess.Popen[bytes] | None = None
+        # for the HTTP worker processes (uvicorn's children), which inherit the environment
+        self._folder = Path(tempfile.mkdtemp(prefix="ledger-work-"))
+        self.status_file = self._folder / "status.json"
+        os.environ[WORK_STATUS_FILE_VAR] = str(self.status_file)
+        self._thread = threading.Thread(target=self._supervise, name="ledger-work", daemon=True)
+        self._thread.start()
+
+    def _supervise(self) -> None:
+        while not self._halt.is_set():
+            child = subprocess.Popen(
+                [sys.executable, "-m", "ledger_api.cli", "work"],
+                stdout=subprocess.PIPE,
+                env={**os.environ, PARENT_PID_VAR: str(os.getpid())},
+            )
+            self._child = child
+            assert child.stdout is not None
+            for line in child.stdout:  # one status report (JSON) a second, until it exits
+                try:
+                    _write_status(self.status_file, json.loads(line))
+                except ValueError:
+                    log.warning("ledger work: unexpected output %r", line[:200])
+            code = child.wait()
+            if not self._halt.is_set():
+                log.error("the sender process exited with %s; restarting it", code)
+                self._halt.wait(1.0)
+
+    def stop(self) -> None:
+        self._halt.set()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        self._thread.join(timeout=5)
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _write_status(file: Path, status: dict[str, Any]) -> None:
+    part = file.with_suffix(".part")
+    part.write_text(json.dumps(status))
+    part.replace(file)
+
+
+def read_work_status(max_age_s: float = WORK_REPORT_STALE_S) -> dict[str, Any] | None:
+    """The last report of `ledger work` (from the status file), if fresh."""
+    file = os.environ.get(WORK_STATUS_FILE_VAR)
+    if not file:
+        return None
+    try:
+        if time.time() - os.stat(file).st_mtime > max_age_s:
+            return None
+        loaded: dict[str, Any] = json.loads(Path(file).read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded
+
+
+# ------------------------------------------------------------------- ledger work
+
+
+def die_with_parent() -> bool:
+    """`ledger work` started by `ledger serve`: SIGTERM when the parent dies, however it dies
+    (uvicorn re-raises the signal that stopped it, so its `finally` may not run; or SIGKILL).
+    False if the parent is already gone."""
+    parent = os.environ.get(PARENT_PID_VAR)
+    if not parent:
+        return True
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    return os.getppid() == int(parent)
+
+
+def run_work(settings: Settings) -> int:
+    """`ledger work`: the sender and the indexer alone; a status line (JSON) every second."""
+    if not die_with_parent():
+        return 1
+    runtime = Runtime(settings)
+    runtime.migrate()
+    stop: list[int] = []  # the signals received; only appended to by the handler
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda received, _: stop.append(received))
+    run_background(
+        runtime, lambda: bool(stop), lambda status: print(json.dumps(status), flush=True)
+    )
+    return 0
+
+
+def run_background(
+    runtime: Runtime, stopping: Callable[[], bool], report: Callable[[dict[str, Any]], None]
+) -> None:
+    """The sender and the indexer without HTTP, until `stopping()`; `report` gets
+    `worker_status()` every second.
+
+    `stopping` is a plain flag a signal handler sets: a handler must not touch a lock
+    the interrupted main thread may hold (an `Event` it waits on, for one)."""
+    runtime.start_workers_in_background()
+    next_report = time.monotonic()
+    while not stopping():
+        time.sleep(0.1)
+        if runtime.is_sender and time.monotonic() >= next_report:
+            report(runtime.worker_status())
+            next_report = time.monotonic() + 1.0
+    # A bounded goodbye: nothing depends on it (the sender recovers from a SIGKILL), and a
+    # worker stuck in a slow RPC must not keep the process alive.
+    stopper = threading.Thread(target=runtime.stop_workers, name="stopper", daemon=True)
+    stopper.start()
+    stopper.join(STOP_WITHIN_S)
+    if stopper.is_alive():
+        log.warning("the sender and indexer did not stop within %.0f s; exiting", STOP_WITHIN_S)
+
+
+# ------------------------------------------------------------------------ health
+
+
+async def health(runtime: Runtime) -> schemas.Health:
+    """`/v1/health` for the calling process: the sender's own state, the last report of
+    `ledger work`, or (an HTTP worker beside the sending one) the index height alone."""
+    if runtime.is_sender:
+        status = runtime.worker_status()
+        return schemas.Health(
+            status="ok" if status["healthy"] else "degraded",
+            role="sender",
+            chain_id=status["chain_id"],
+            index_block=status["index_block"],
+            sender=status["sender"],
+            indexer=status["indexer"],
+        )
+    index_block = await runtime.read(runtime.stored_index_height)
+    work = read_work_status() if runtime.settings.sender_process else None
+    if work is None:
+        return schemas.Health(
+            status="degraded" if runtime.settings.sender_process else "ok",
+            role="api",
+            chain_id=None,
+            index_block=index_block,
+            sender=[],
+            indexer={"running": False},
+        )
+    return schemas.Health(
+        status="ok" if work["healthy"] else "degraded",
+        role="api",
+        chain_id=work["chain_id"],
+        index_block=index_block,
+        sender=work["sender"],
+        indexer=work["indexer"],
+    )

@@ -1,1 +1,0 @@
-"""Domain services: what the routes call, and the sender and indexer workers."""

@@ -1,0 +1,187 @@
+"""Checks that need state, run before an operation is accepted (4xx at once).
+
+The chain remains the authority: the sender simulates member-signed operations again
+right before sending them. "Now" is the later of the wall clock, the index's last block
+and the chain's head (a development chain may run ahead).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ledger_api.background.indexer import CHARITY_POOL, index_time
+from ledger_api.chain.typed_data import recover_signer
+from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
+from ledger_api.domain import OPEN_OP_STATUSES, BrandStatus, OpKind
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.errors import (
+    BadgeNoBenefit,
+    BadgeNotHeld,
+    BrandForbidden,
+    BrandSuspended,
+    InsufficientBalance,
+    InvalidNonce,
+    InvalidSignature,
+    SignatureExpired,
+    SignatureReplayed,
+    UnknownBadge,
+    UnknownBrand,
+)
+from ledger_api.model.payloads import GiftPayload, RedemptionPayload, payload_of
+
+from .context import BrandInfo
+
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
+
+#: the operation kinds that debit a member's points
+DEBITS = (OpKind.GIFT.value, OpKind.DONATION.value, OpKind.REDEMPTION.value)
+
+
+class Checks:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> int:
+        """The later of the wall clock, the index's time and the chain's head time."""
+        head = self.rt.chain().block("latest")
+        with self.rt.db.read() as session:
+            indexed = index_time(session)
+        return max(int(time.time()), indexed, head.timestamp if head else 0)
+
+    def deadline(self, deadline: int | None) -> int:
+        return deadline if deadline is not None else self.now() + self.rt.settings.signature_ttl_s
+
+    # -------------------------------------------------------------- signatures
+
+    def next_member_nonce(self, member: str, domain: str = "ledger") -> tuple[int, int]:
+        """(the contract's nonce, the next nonce once the gateway's pending operations land)."""
+        contracts = self.rt.contracts()
+        if domain == "badges":
+            call = contracts.badge_nonces_call(member)
+            assert contracts.badges is not None  # badge_nonces_call raised otherwise
+            codec = contracts.badges["nonces"]
+        else:
+            call = contracts.nonces_call(member)
+            codec = contracts.ledger["nonces"]
+        (chain_nonce,) = codec.decode(self.rt.chain().call(call.to, call.data))
+        with self.rt.db.read() as session:
+            pending = session.scalar(
+                select(func.max(Operation.member_nonce)).where(
+                    Operation.member == member,
+                    Operation.nonce_domain == domain,
+                    Operation.status.in_(OPEN_OP_STATUSES),
+                )
+            )
+        expected = max(int(chain_nonce), (pending + 1) if pending is not None else 0)
+        return int(chain_nonce), expected
+
+    def signature(
+        self,
+        document: dict[str, Any],
+        member: str,
+        signature: str,
+        nonce: int,
+        deadline: int,
+        domain: str = "ledger",
+    ) -> None:
+        """The member signed `document`, in time, with the next unused nonce."""
+        if deadline < self.now():
+            raise SignatureExpired(deadline=deadline)
+        signer = recover_signer(document, bytes.fromhex(signature[2:]))
+        if signer != member and self.rt.chain().code_size(member) == 0:
+            # contract wallets (ERC-1271) are checked by the contract itself
+            raise InvalidSignature(member=member, recovered=signer)
+        chain_nonce, expected = self.next_member_nonce(member, domain)
+        if nonce < chain_nonce:
+            raise SignatureReplayed(member=member, nonce=nonce, next_nonce=chain_nonce)
+        if nonce > expected:
+            raise InvalidNonce(member=member, nonce=nonce, next_nonce=expected)
+
+    # ---------------------------------------------------------------- balances
+
+    def balance(self, member: str, brand: LedgerBrandId, amount: int) -> None:
+        """The index's live balance, less the member's debits still in flight."""
+        now = self.now()
+        with self.rt.db.read() as session:
+            live = session.scalar(
+                select(func.coalesce(func.sum(IdxLot.amount), 0)).where(
+                    IdxLot.member == member, IdxLot.brand == brand, IdxLot.expires_at > now
+                )
+            )
+            pending = session.execute(
+                select(Operation.kind, Operation.payload).where(
+                    Operation.member == member,
+                    Operation.kind.in_(DEBITS),
+                    Operation.status.in_(OPEN_OP_STATUSES),
+                )
+            ).all()
+        in_flight = 0
+        for kind, stored in pending:
+            debit = payload_of(kind, stored)
+            assert isinstance(debit, GiftPayload | RedemptionPayload)
+            if debit.brand == brand:
+                in_flight += debit.amount
+        available = int(live or 0) - in_flight
+        if available < amount:
+            raise InsufficientBalance(
+                member=member, brand_id=brand, available=available, needed=amount
+            )
+
+    # ------------------------------------------------------------------ brands
+
+    @staticmethod
+    def points_brand(own: BrandInfo, requested: int | None) -> LedgerBrandId:
+        """A gift or donation moves the relaying brand's own points only."""
+        ledger_brand_id = own.onboarded()
+        if requested is not None and requested != ledger_brand_id:
+            raise BrandForbidden("a brand relays gifts and donations of its own points only")
+        return ledger_brand_id
+
+    def redeemable_brand(self, ledger_brand_id: LedgerBrandId) -> None:
+        """Points of a known brand that is not suspended."""
+        with self.rt.db.read() as session:
+            brand = session.scalar(select(Brand).where(Brand.ledger_id == ledger_brand_id))
+        if brand is None:
+            raise UnknownBrand(brand_id=ledger_brand_id)
+        if brand.status == BrandStatus.SUSPENDED:
+            raise BrandSuspended(brand_id=ledger_brand_id)
+
+    def charity_pool(self) -> str:
+        with self.rt.db.read() as session:
+            meta = session.get(IdxMeta, CHARITY_POOL)
+            if meta is not None:
+                return meta.value
+        contracts = self.rt.contracts()
+        call = contracts.charity_pool_call()
+        (pool,) = contracts.ledger["charityPool"].decode(self.rt.chain().call(call.to, call.data))
+        return str(pool)
+
+    # ------------------------------------------------------------------ badges
+
+    def own_badge_type(self, own: BrandInfo, type_id: int, forbidden: str) -> IdxBadgeType:
+        """A badge type of the calling brand (else `BrandForbidden` with that message)."""
+        with self.rt.db.read() as session:
+            badge = session.get(IdxBadgeType, type_id)
+        if badge is None:
+            raise UnknownBadge(type_id=type_id)
+        if badge.brand != own.ledger_brand_id:
+            raise BrandForbidden(forbidden)
+        return badge
+
+    def benefit_badge(self, own: BrandInfo, type_id: int, holder: str) -> None:
+        """The brand's own badge type, with a benefit, of which the holder owns a unit."""
+        badge = self.own_badge_type(
+            own, type_id, "a brand redeems the benefits of its own badge types only"
+        )
+        with self.rt.db.read() as session:
+            held = session.get(IdxBadgeBalance, (holder, str(type_id)))
+        if not badge.has_benefit:
+            raise BadgeNoBenefit(type_id=type_id)
+        if held is None or held.amount <= 0:
+            raise BadgeNotHeld(type_id=type_id, holder=holder)

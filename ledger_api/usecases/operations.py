@@ -1,0 +1,347 @@
+"""Brand operations: validate against state, turn into drafts, accept.
+
+Each public method is what one route calls: it checks what needs state (`checks.py`),
+builds the operation's typed payload (`model.payloads`) and hands a `Draft` to the
+intake, which answers once the operation is durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.intake import Accepted, Draft
+from ledger_api.chain.typed_data import gift_typed_data, redeem_benefit_typed_data, redeem_typed_data
+from ledger_api.domain import EarnKind, OpKind
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.errors import NotSupported, ZeroPoints
+from ledger_api.model import schemas
+from ledger_api.model.payloads import (
+    BadgeDefinePayload,
+    BadgeIssuePayload,
+    BadgeRedeemPayload,
+    EarnPayload,
+    GiftPayload,
+    RedemptionPayload,
+    TierReviewPayload,
+)
+
+from .checks import Checks
+from .context import BrandDirectory, BrandInfo, RequestContext, draft
+
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
+
+T = TypeVar("T")
+ZERO_REF = "0x" + "00" * 32
+
+
+async def _thread(fn: Callable[[], T]) -> T:
+    return await run_in_threadpool(fn)
+
+
+class OperationsService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.brands = BrandDirectory(runtime.db)
+        self.checks = Checks(runtime)
+
+    async def _own_brand(self, who: Principal) -> BrandInfo:
+        """The caller's brand, from memory when fresh (no thread hop on the hot path)."""
+        cached = self.brands.cached(who.require_brand())
+        return cached if cached is not None else await _thread(lambda: self.brands.own(who))
+
+    # ------------------------------------------------------------------- earn
+
+    async def earn_purchase(
+        self, ctx: RequestContext, req: schemas.EarnPurchaseRequest
+    ) -> Accepted:
+        brand = await self._own_brand(ctx.principal)
+        return await self._earn(
+            ctx,
+            brand,
+            req.member,
+            EarnKind.PURCHASE,
+            req.multiplier_pct,
+            req.amount_cents,
+            req.order_ref,
+        )
+
+    async def earn_engagement(
+        self, ctx: RequestContext, req: schemas.EarnEngagementRequest
+    ) -> Accepted:
+        brand = await self._own_brand(ctx.principal)
+        kind = EarnKind[req.kind.upper()]
+        return await self._earn(
+            ctx, brand, req.member, kind, req.multiplier_pct, 0, req.ref or ZERO_REF
+        )
+
+    async def _earn(
+        self,
+        ctx: RequestContext,
+        brand: BrandInfo,
+        member: str,
+        kind: EarnKind,
+        multiplier_pct: int,
+        amount_cents: int,
+        order_ref: str,
+    ) -> Accepted:
+        points = brand.rule.points(kind, multiplier_pct, amount_cents)
+        if points == 0:
+            raise ZeroPoints(earn_kind=kind.name.lower(), multiplier_pct=multiplier_pct)
+        payload = EarnPayload(
+            member=member,
+            earn_kind=int(kind),
+            multiplier_pct=multiplier_pct,
+            amount_cents=amount_cents,
+            order_ref=order_ref,
+        )
+        return await self.rt.intake.submit(
+            draft(
+                ctx,
+                OpKind.EARN,
+                brand,
+                payload,
+                member=member,
+                beneficiary=member,
+                points=points,
+                extra_body={"points": points},
+            )
+        )
+
+    # ------------------------------------------------------- member-signed moves
+
+    def _gift_document(
+        self, member: str, to: str, brand: LedgerBrandId, amount: int, nonce: int, deadline: int
+    ) -> dict[str, Any]:
+        contracts = self.rt.contracts()
+        return gift_typed_data(
+            chain_id=contracts.chain_id,
+            ledger=contracts.ledger_address,
+            member=member,
+            to=to,
+            brand=brand,
+            amount=amount,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    async def gift_typed_data(
+        self, who: Principal, req: schemas.GiftTypedDataRequest
+    ) -> schemas.TypedDataResponse:
+        def build() -> schemas.TypedDataResponse:
+            brand = self.checks.points_brand(self.brands.own(who), req.brand)
+            _, nonce = self.checks.next_member_nonce(req.member)
+            deadline = self.checks.deadline(req.deadline)
+            document = self._gift_document(req.member, req.to, brand, req.amount, nonce, deadline)
+            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+
+        return await _thread(build)
+
+    async def gift(self, ctx: RequestContext, req: schemas.GiftRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            brand = self.checks.points_brand(own, req.brand)
+            return self._signed_gift(ctx, OpKind.GIFT, own, brand, req.to, req)
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    async def donation_typed_data(
+        self, who: Principal, req: schemas.DonationTypedDataRequest
+    ) -> schemas.TypedDataResponse:
+        def build() -> schemas.TypedDataResponse:
+            brand = self.checks.points_brand(self.brands.own(who), None)
+            _, nonce = self.checks.next_member_nonce(req.member)
+            deadline = self.checks.deadline(req.deadline)
+            document = self._gift_document(
+                req.member, self.checks.charity_pool(), brand, req.amount, nonce, deadline
+            )
+            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+
+        return await _thread(build)
+
+    async def donate(self, ctx: RequestContext, req: schemas.DonationRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            brand = self.checks.points_brand(own, None)
+            pool = self.checks.charity_pool()
+            return self._signed_gift(ctx, OpKind.DONATION, own, brand, pool, req)
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    def _signed_gift(
+        self,
+        ctx: RequestContext,
+        kind: OpKind,
+        own: BrandInfo,
+        brand: LedgerBrandId,
+        to: str,
+        req: schemas.GiftRequest | schemas.DonationRequest,
+    ) -> Draft:
+        """A gift (or a donation: `to` is the charity pool) the member signed."""
+        document = self._gift_document(req.member, to, brand, req.amount, req.nonce, req.deadline)
+        self.checks.signature(document, req.member, req.signature, req.nonce, req.deadline)
+        self.checks.balance(req.member, brand, req.amount)
+        payload = GiftPayload(
+            member=req.member,
+            to=to,
+            brand=brand,
+            amount=req.amount,
+            nonce=req.nonce,
+            deadline=req.deadline,
+            signature=req.signature,
+        )
+        return draft(
+            ctx, kind, own, payload, member=req.member, beneficiary=to, member_nonce=req.nonce
+        )
+
+    def _redeem_document(
+        self,
+        req: schemas.RedemptionRequest | schemas.RedemptionTypedDataRequest,
+        at_brand: LedgerBrandId,
+        nonce: int,
+        deadline: int,
+    ) -> dict[str, Any]:
+        contracts = self.rt.contracts()
+        return redeem_typed_data(
+            chain_id=contracts.chain_id,
+            ledger=contracts.ledger_address,
+            member=req.member,
+            brand=req.brand,
+            at_brand=at_brand,
+            amount=req.amount,
+            order_ref=req.order_ref,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    async def redemption_typed_data(
+        self, who: Principal, req: schemas.RedemptionTypedDataRequest
+    ) -> schemas.TypedDataResponse:
+        def build() -> schemas.TypedDataResponse:
+            at_brand = self.brands.own(who).onboarded()
+            self.checks.redeemable_brand(LedgerBrandId(req.brand))
+            _, nonce = self.checks.next_member_nonce(req.member)
+            deadline = self.checks.deadline(req.deadline)
+            document = self._redeem_document(req, at_brand, nonce, deadline)
+            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+
+        return await _thread(build)
+
+    async def redeem(self, ctx: RequestContext, req: schemas.RedemptionRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            at_brand = own.onboarded()
+            brand = LedgerBrandId(req.brand)
+            self.checks.redeemable_brand(brand)
+            document = self._redeem_document(req, at_brand, req.nonce, req.deadline)
+            self.checks.signature(document, req.member, req.signature, req.nonce, req.deadline)
+            self.checks.balance(req.member, brand, req.amount)
+            payload = RedemptionPayload(
+                member=req.member,
+                brand=brand,
+                at_brand=at_brand,
+                amount=req.amount,
+                order_ref=req.order_ref,
+                nonce=req.nonce,
+                deadline=req.deadline,
+                signature=req.signature,
+            )
+            return draft(
+                ctx, OpKind.REDEMPTION, own, payload, member=req.member, member_nonce=req.nonce
+            )
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    # --------------------------------------------------------- tiers and badges
+
+    async def review_tier(self, ctx: RequestContext, member: str) -> Accepted:
+        brand = await _thread(lambda: self.brands.own(ctx.principal))
+        payload = TierReviewPayload(member=member)
+        return await self.rt.intake.submit(draft(ctx, OpKind.TIER_REVIEW, brand, payload))
+
+    async def define_badge(self, ctx: RequestContext, req: schemas.BadgeTypeRequest) -> Accepted:
+        def check() -> Draft:
+            brand = self.brands.own(ctx.principal)
+            if self.rt.contracts().badges is None:
+                raise NotSupported("the AllianceBadges contract is not deployed")
+            payload = BadgeDefinePayload(
+                kind=0 if req.kind == "achievement" else 1,
+                max_supply=req.max_supply,
+                min_tier=req.min_tier,
+                has_benefit=req.has_benefit,
+                self_mint=req.self_mint,
+                uri=req.uri,
+            )
+            return draft(ctx, OpKind.BADGE_DEFINE, brand, payload)
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    async def issue_badge(self, ctx: RequestContext, req: schemas.BadgeIssueRequest) -> Accepted:
+        def check() -> Draft:
+            brand = self.brands.own(ctx.principal)
+            self.checks.own_badge_type(
+                brand, req.type_id, "a brand issues its own badge types only"
+            )
+            payload = BadgeIssuePayload(type_id=req.type_id, member=req.member, amount=req.amount)
+            return draft(ctx, OpKind.BADGE_ISSUE, brand, payload, beneficiary=req.member)
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    def _benefit_document(
+        self,
+        req: schemas.BenefitRedemptionRequest | schemas.BenefitRedemptionTypedDataRequest,
+        nonce: int,
+        deadline: int,
+    ) -> dict[str, Any]:
+        contracts = self.rt.contracts()
+        if contracts.badges_address is None:
+            raise NotSupported("the AllianceBadges contract is not deployed")
+        return redeem_benefit_typed_data(
+            chain_id=contracts.chain_id,
+            badges=contracts.badges_address,
+            holder=req.holder,
+            type_id=req.type_id,
+            claim_ref=req.claim_ref,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    async def benefit_typed_data(
+        self, who: Principal, req: schemas.BenefitRedemptionTypedDataRequest
+    ) -> schemas.TypedDataResponse:
+        def build() -> schemas.TypedDataResponse:
+            self.checks.benefit_badge(self.brands.own(who), req.type_id, req.holder)
+            _, nonce = self.checks.next_member_nonce(req.holder, "badges")
+            deadline = self.checks.deadline(req.deadline)
+            document = self._benefit_document(req, nonce, deadline)
+            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+
+        return await _thread(build)
+
+    async def redeem_benefit(
+        self, ctx: RequestContext, req: schemas.BenefitRedemptionRequest
+    ) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            self.checks.benefit_badge(own, req.type_id, req.holder)
+            document = self._benefit_document(req, req.nonce, req.deadline)
+            self.checks.signature(
+                document, req.holder, req.signature, req.nonce, req.deadline, "badges"
+            )
+            payload = BadgeRedeemPayload(
+                holder=req.holder,
+                type_id=req.type_id,
+                claim_ref=req.claim_ref,
+                nonce=req.nonce,
+                deadline=req.deadline,
+                signature=req.signature,
+            )
+            return draft(
+                ctx, OpKind.BADGE_REDEEM, own, payload, member=req.holder, member_nonce=req.nonce
+            )
+
+        return await self.rt.intake.submit(await _thread(check))

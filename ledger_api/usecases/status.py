@@ -1,0 +1,121 @@
+"""An operation's status, waiting until it is final (and indexed), and the HTTP answer.
+
+A waiting request is woken by this process's sender and indexer, or by the notifier's
+poll of the database when they run in another process; a process with neither polls.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.intake import Accepted
+from ledger_api.background.notify import Settled
+from ledger_api.db.models import Brand, Operation
+from ledger_api.domain import OpStatus
+from ledger_api.errors import UnknownOperation
+from ledger_api.model import schemas
+
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
+
+
+def _final(status: str) -> bool:
+    return OpStatus(status).final
+
+
+class StatusService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+
+    def _status(self, who: Principal, uid: str) -> schemas.OperationStatus:
+        with self.rt.db.read() as session:
+            op = session.scalar(select(Operation).where(Operation.uid == uid))
+            ledger_brand_id = None
+            if op is not None and op.brand_id is not None:
+                ledger_brand_id = session.scalar(
+                    select(Brand.ledger_id).where(Brand.id == op.brand_id)
+                )
+        if op is None or not (
+            who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_row_id)
+        ):
+            raise UnknownOperation(operation_id=uid)
+        return self._view(Settled.of(op, ledger_brand_id), self.rt.index_height())
+
+    @staticmethod
+    def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
+        indexed = state.status == OpStatus.FAILED.value or (
+            state.status == OpStatus.CONFIRMED.value
+            and state.block_number is not None
+            and index_height >= state.block_number
+        )
+        return schemas.OperationStatus(
+            operation_id=state.uid,
+            kind=state.kind,
+            status=state.status,
+            brand_id=state.ledger_brand_id,
+            op_id=state.op_id,
+            tx_hash=state.tx_hash,
+            block_number=state.block_number,
+            indexed=indexed,
+            result=state.result,
+            error=schemas.OperationError(code=state.error_code, message=state.error_message or "")
+            if state.error_code
+            else None,
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+        )
+
+    async def status(
+        self, who: Principal, uid: str, wait_s: float | None, *, just_accepted: bool = False
+    ) -> schemas.OperationStatus:
+        """The operation's status; with `wait_s`, waits until it is final and indexed.
+
+        `just_accepted`: the caller has just queued the operation, so the wait starts without
+        reading it back (a query less per waiting request, which counts under load)."""
+        current = None if just_accepted and wait_s else await self._read(who, uid)
+        if not wait_s:
+            assert current is not None
+            return current
+        deadline = time.monotonic() + min(wait_s, self.rt.settings.wait_max_s)
+        poll = 0.5 if self.rt.notified else 0.05
+        while time.monotonic() < deadline:
+            if current is not None and _final(current.status):
+                if current.indexed or current.block_number is None:
+                    return current
+                if await self._indexed(current.block_number, poll, deadline):
+                    # The index reached the operation's block: nothing else about it changes.
+                    return current.model_copy(update={"indexed": True})
+                continue
+            settled = await self.rt.notifier.wait_operation(
+                uid, min(poll, max(0.0, deadline - time.monotonic()))
+            )
+            current = self._from_settled(settled) if settled else await self._read(who, uid)
+        return current if current is not None else await self._read(who, uid)
+
+    async def _read(self, who: Principal, uid: str) -> schemas.OperationStatus:
+        return await self.rt.read(lambda: self._status(who, uid))
+
+    async def _indexed(self, block_number: int, poll: float, deadline: float) -> bool:
+        await self.rt.notifier.wait_index(block_number, min(poll, deadline - time.monotonic()))
+        return self.rt.index_height() >= block_number
+
+    def _from_settled(self, settled: Settled) -> schemas.OperationStatus:
+        """The status of an operation the notifier has just seen settle (no database read)."""
+        return self._view(settled, self.rt.notifier.index_height)
+
+    async def answer(
+        self, who: Principal, accepted: Accepted, wait_s: float | None
+    ) -> tuple[int, dict[str, Any]]:
+        """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
+        if not wait_s or accepted.operation_uid is None:
+            return accepted.status_code, accepted.body
+        final = await self.status(
+            who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
+        )
+        if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED):
+            return 200, final.model_dump(mode="json")
+        return accepted.status_code, {**accepted.body, "status": final.status}
