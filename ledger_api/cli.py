@@ -130,9 +130,8 @@ def cmd_brand_add(args: argparse.Namespace) -> int:
         brand = session.scalar(select(Brand).where(Brand.name == args.name))
         assert brand is not None
         ledger_brand_id = brand.ledger_id
-    print(
-        f"brand {args.name!r} onboarded: brand_id={ledger_brand_id} signer={body['brand']['signer']}"
-    )
+    signer = body["brand"]["signer"]
+    print(f"brand {args.name!r} onboarded: brand_id={ledger_brand_id} signer={signer}")
     print(f"API key (shown once, keep it secret): {body['api_key']}")
     return 0
 

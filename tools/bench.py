@@ -35,6 +35,8 @@ from eth_account import Account
 from web3 import Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
 import bench_raw
 from bench_http import Pool
 
@@ -72,12 +74,16 @@ class CpuMeter:
 
     def _now(self) -> tuple[float, float, float, float]:
         own = os.times()
-        return (cpu_seconds(self.gateway), cpu_seconds(self.anvil), own.user + own.system,
-                time.perf_counter())
+        return (
+            cpu_seconds(self.gateway),
+            cpu_seconds(self.anvil),
+            own.user + own.system,
+            time.perf_counter(),
+        )
 
     def per_op(self, ops: int, phase: str) -> dict[str, float]:
         now = self._now()
-        gateway, anvil, loadgen, wall = (b - a for a, b in zip(self.marks, now))
+        gateway, anvil, loadgen, wall = (b - a for a, b in zip(self.marks, now, strict=False))
         self.marks = now
         return {
             f"{phase}_gateway_cpu_ms_per_op": gateway * 1000 / ops,
@@ -133,21 +139,29 @@ class Bench:
     def start_chain(self) -> dict[str, Any]:
         shutil.rmtree(self.data, ignore_errors=True)
         self.data.mkdir(parents=True)
-        subprocess.run(["bash", str(ROOT / "tools" / "chain.sh")], env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["bash", str(ROOT / "tools" / "chain.sh")],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return json.loads((self.data / "deployment.json").read_text())
 
     def stop_chain(self) -> None:
         pid_file = self.data / "anvil.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
 
     def ledger_cli(self, *argv: str) -> str:
-        done = subprocess.run([str(API_BIN / "ledger"), *argv], env=self.env, check=True,
-                              capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(
+            [str(API_BIN / "ledger"), *argv],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         return done.stdout
 
     def start_gateway(self) -> str:
@@ -157,8 +171,13 @@ class Bench:
         if not match:
             raise SystemExit(f"no API key in: {out}")
         with open(self.data / "gateway.log", "wb") as log:  # the child keeps its own descriptor
-            self.gateway = subprocess.Popen([str(API_BIN / "ledger"), "serve"], env=self.env, cwd=ROOT,
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.gateway = subprocess.Popen(
+                [str(API_BIN / "ledger"), "serve"],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         for _ in range(300):
             try:
                 if httpx.get(self.base + "/v1/health", timeout=1).status_code == 200:
@@ -179,7 +198,9 @@ class Bench:
     # ------------------------------------------------------------ chain views
     def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
         topic = w3.keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)")
-        return w3.eth.get_logs({"address": ledger.address, "fromBlock": from_block, "topics": [topic]})
+        return w3.eth.get_logs(
+            {"address": ledger.address, "fromBlock": from_block, "topics": [topic]}
+        )
 
     # ---------------------------------------------------------------- phases
     async def throughput(self, client: Pool, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
@@ -195,10 +216,14 @@ class Bench:
             while not queue.empty():
                 i = queue.get_nowait()
                 status, body = await client.request(
-                    "POST", "/v1/earn/purchase",
+                    "POST",
+                    "/v1/earn/purchase",
                     {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
-                    {"member": self.members[i % len(self.members)], "amount_cents": 1_000,
-                     "order_ref": f"tp-{i}"},
+                    {
+                        "member": self.members[i % len(self.members)],
+                        "amount_cents": 1_000,
+                        "order_ref": f"tp-{i}",
+                    },
                 )
                 if status != 202:
                     raise RuntimeError(f"earn answered {status}: {body}")
@@ -238,11 +263,18 @@ class Bench:
         async def attempt(i: int) -> None:
             sent = time.perf_counter()
             code, body = await client.request(
-                "POST", "/v1/earn/purchase",
-                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
-                 "Prefer": "wait=10"},
-                {"member": self.members[i % len(self.members)], "amount_cents": 1_000,
-                 "order_ref": f"lat-{i}"},
+                "POST",
+                "/v1/earn/purchase",
+                {
+                    "Authorization": f"Bearer {key}",
+                    "Idempotency-Key": secrets.token_hex(16),
+                    "Prefer": "wait=10",
+                },
+                {
+                    "member": self.members[i % len(self.members)],
+                    "amount_cents": 1_000,
+                    "order_ref": f"lat-{i}",
+                },
             )
             elapsed = (time.perf_counter() - sent) * 1000
             status = body.get("status") if code in (200, 202) and body else None
@@ -255,8 +287,11 @@ class Bench:
             i = 0
             while not stop.is_set():
                 sent = time.perf_counter()
-                code, _ = await client.request("GET", f"/v1/members/{self.members[i % len(self.members)]}",
-                                               {"Authorization": f"Bearer {key}"})
+                code, _ = await client.request(
+                    "GET",
+                    f"/v1/members/{self.members[i % len(self.members)]}",
+                    {"Authorization": f"Bearer {key}"},
+                )
                 if code == 200:
                     reads.append((time.perf_counter() - sent) * 1000)
                 i += 1
@@ -285,11 +320,16 @@ class Bench:
             "balance_reads": len(reads),
         }
 
-    def batched_gas(self, w3: Web3, ledger: Any, from_block: int, to_block: int | None = None) -> tuple[float, float, int]:
+    def batched_gas(
+        self, w3: Web3, ledger: Any, from_block: int, to_block: int | None = None
+    ) -> tuple[float, float, int]:
         """(gas per operation, operations per transaction, transactions) of the gateway's
         batch transactions in the blocks from `from_block` (to `to_block`, excluded)."""
-        logs = [lg for lg in self.earned_logs(w3, ledger, from_block)
-                if to_block is None or lg["blockNumber"] < to_block]
+        logs = [
+            lg
+            for lg in self.earned_logs(w3, ledger, from_block)
+            if to_block is None or lg["blockNumber"] < to_block
+        ]
         per_tx: dict[bytes, int] = {}
         for log in logs:
             per_tx[bytes(log["transactionHash"])] = per_tx.get(bytes(log["transactionHash"]), 0) + 1
@@ -301,8 +341,10 @@ class Bench:
         manifest = self.start_chain()
         try:
             # The node's best of one and two concurrent senders.
-            runs = [await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
-                    for senders in (1, 2)]
+            runs = [
+                await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
+                for senders in (1, 2)
+            ]
             raw = max(runs, key=lambda r: r["raw_node_tx_per_s"])
             print("raw node:", {k: round(v, 1) for k, v in raw.items()}, flush=True)
             w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 60}))
@@ -312,7 +354,7 @@ class Bench:
             first_block = w3.eth.block_number
             client = Pool("127.0.0.1", self.api_port)
             try:
-                # Warm-up: every member gets a lot this month, as in the steady state of the gas report.
+                # Warm-up: every member gets a lot this month, as in the gas report's steady state.
                 await self._warm_up(client, key)
                 steady_block = w3.eth.block_number + 1
                 assert self.gateway is not None
@@ -334,15 +376,22 @@ class Bench:
             # this month); a member's first earn of a month also creates the lot's storage slot.
             per_op, per_tx, txs = self.batched_gas(w3, ledger, steady_block)
             first_per_op, _, _ = self.batched_gas(w3, ledger, first_block, steady_block)
-            gas = {"gas_per_earn_batched": per_op, "ops_per_batch_tx_mean": per_tx, "batch_txs": txs,
-                   "gas_per_first_earn_of_month_batched": first_per_op}
+            gas = {
+                "gas_per_earn_batched": per_op,
+                "ops_per_batch_tx_mean": per_tx,
+                "batch_txs": txs,
+                "gas_per_first_earn_of_month_batched": first_per_op,
+            }
         finally:
             self.stop_gateway()
             self.stop_chain()
         result: dict[str, Any] = {**raw, **throughput, **latency, **gas}
         result["ratio_gateway_to_raw"] = result["gateway_ops_per_s"] / result["raw_node_tx_per_s"]
         result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
-        result["gateway"] = {"sender_process": self.args.sender_process, "block_time_s": self.args.block_time}
+        result["gateway"] = {
+            "sender_process": self.args.sender_process,
+            "block_time_s": self.args.block_time,
+        }
         return result
 
     async def _index_caught_up(self, client: Pool, w3: Web3, key: str) -> None:
@@ -351,7 +400,9 @@ class Bench:
         head = w3.eth.block_number
         started = time.perf_counter()
         while time.perf_counter() - started < 120:
-            _, health = await client.request("GET", "/v1/health", {"Authorization": f"Bearer {key}"})
+            _, health = await client.request(
+                "GET", "/v1/health", {"Authorization": f"Bearer {key}"}
+            )
             if health and int(health.get("index_block") or 0) >= head:
                 print(f"index caught up in {time.perf_counter() - started:.1f} s", flush=True)
                 return
@@ -361,16 +412,20 @@ class Bench:
     async def _warm_up(self, client: Pool, key: str) -> None:
         async def one(member: str) -> None:
             code, body = await client.request(
-                "POST", "/v1/earn/purchase",
-                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16),
-                 "Prefer": "wait=30"},
+                "POST",
+                "/v1/earn/purchase",
+                {
+                    "Authorization": f"Bearer {key}",
+                    "Idempotency-Key": secrets.token_hex(16),
+                    "Prefer": "wait=30",
+                },
                 {"member": member, "amount_cents": 100, "order_ref": f"warm-{member}"},
             )
             if code not in (200, 202):
                 raise RuntimeError(f"warm-up earn answered {code}: {body}")
 
         for start in range(0, len(self.members), 50):
-            await asyncio.gather(*(one(m) for m in self.members[start:start + 50]))
+            await asyncio.gather(*(one(m) for m in self.members[start : start + 50]))
 
 
 TARGETS = {
@@ -383,16 +438,30 @@ TARGETS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ops", type=int, default=5_000, help="operations of a throughput round")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (the median counts)")
-    parser.add_argument("--clients", type=int, default=128, help="concurrent clients of the throughput phase")
-    parser.add_argument("--rate", type=float, default=200, help="offered operations/s of the latency phase")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="throughput rounds (the median counts)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=128, help="concurrent clients of the throughput phase"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=200, help="offered operations/s of the latency phase"
+    )
     parser.add_argument("--seconds", type=float, default=15, help="length of the latency phase")
-    parser.add_argument("--read-rate", type=float, default=50, help="balance reads/s during the latency phase")
+    parser.add_argument(
+        "--read-rate", type=float, default=50, help="balance reads/s during the latency phase"
+    )
     parser.add_argument("--members", type=int, default=500)
-    parser.add_argument("--sender-process", action=argparse.BooleanOptionalAction, default=True,
-                        help="sender and indexer in a process of their own (LEDGER_SENDER_PROCESS)")
+    parser.add_argument(
+        "--sender-process",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="sender and indexer in a process of their own (LEDGER_SENDER_PROCESS)",
+    )
     parser.add_argument("--raw-count", type=int, default=3_000)
     parser.add_argument("--block-time", type=float, default=0.1, help="anvil's block interval (s)")
     parser.add_argument("--chain-port", type=int, default=8745)

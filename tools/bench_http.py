@@ -61,7 +61,11 @@ class Connection(asyncio.Protocol):
         if self.closed or self.transport is None:
             raise ConnectionError("the server closed the connection")
         payload = b"" if body is None else json.dumps(body).encode()
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}"]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}",
+            f"Content-Length: {len(payload)}",
+        ]
         if body is not None:
             head.append("Content-Type: application/json")
         head.extend(f"{name}: {value}" for name, value in headers.items())
@@ -92,10 +96,14 @@ class Pool:
             connection.close()
         loop = asyncio.get_running_loop()
         address = f"{self.host}:{self.port}"
-        _, connection = await loop.create_connection(lambda: Connection(address), self.host, self.port)
+        _, connection = await loop.create_connection(
+            lambda: Connection(address), self.host, self.port
+        )
         return connection, False
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, Any]:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: Any = None
+    ) -> tuple[int, Any]:
         # A reused connection the server closed before answering is retried once on a new one;
         # every request of the bench is idempotent (reads, or writes with an Idempotency-Key).
         for _ in range(2):

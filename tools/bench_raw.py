@@ -3,7 +3,9 @@ sent straight to anvil as fast as possible (no gateway), measured until all are 
 
 Used by tools/bench.py; runnable alone against a deployed chain:
 
-    .venv/api/bin/python tools/bench_raw.py --rpc http://127.0.0.1:8645 --manifest data/deployment.json
+    .venv/api/bin/python tools/bench_raw.py --rpc RPC_URL --manifest data/deployment.json
+
+(`make run`'s chain: RPC_URL = http://127.0.0.1:8645)
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def _send_and_wait(w3: Web3, account: LocalAccount, tx: dict[str, Any]) -> Any:
     tx.setdefault("maxFeePerGas", 10**9)
     tx.setdefault("maxPriorityFeePerGas", 0)
     signed = account.sign_transaction(tx)
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
     if receipt["status"] != 1:
         raise RuntimeError(f"setup transaction failed: {receipt}")
     return receipt
@@ -81,13 +85,19 @@ def onboard_bench_brand(w3: Web3, manifest: dict[str, Any], name: str) -> tuple[
     entry = manifest["contracts"]["AllianceLedger"]
     ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
     _send_and_wait(w3, admin, {"to": signer.address, "value": 10**20, "gas": 21_000})
-    call = ledger.functions.onboardBrand(signer.address, 10_000, REFERENCE_RULE, name, name[:6].upper())
-    receipt = _send_and_wait(w3, admin, {"to": ledger.address, "data": call._encode_transaction_data()})
+    call = ledger.functions.onboardBrand(
+        signer.address, 10_000, REFERENCE_RULE, name, name[:6].upper()
+    )
+    receipt = _send_and_wait(
+        w3, admin, {"to": ledger.address, "data": call._encode_transaction_data()}
+    )
     brand = ledger.events.BrandOnboarded().process_receipt(receipt)[0]["args"]["brand"]
     return int(brand), signer
 
 
-async def measure(rpc_url: str, manifest: dict[str, Any], count: int, members: int, senders: int) -> dict[str, float]:
+async def measure(
+    rpc_url: str, manifest: dict[str, Any], count: int, members: int, senders: int
+) -> dict[str, float]:
     """`senders` brands, each with its own key, stream their share of `count` pre-signed earns in
     nonce order over one connection each (out-of-order nonces would sit in anvil's queue),
     in JSON-RPC batches of `RAW_BATCH`: the node's own intake and mining are the bound."""
@@ -106,19 +116,33 @@ async def measure(rpc_url: str, manifest: dict[str, Any], count: int, members: i
             op = (i + 1, holders[i % members], 0, 100, 1_000, i.to_bytes(32, "big"))
             data = ledger.functions.earn(op)._encode_transaction_data()
             signed = signer.sign_transaction(
-                {"type": 2, "chainId": chain_id, "nonce": nonce + i, "to": ledger.address, "data": data,
-                 "value": 0, "gas": 250_000, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 0}
+                {
+                    "type": 2,
+                    "chainId": chain_id,
+                    "nonce": nonce + i,
+                    "to": ledger.address,
+                    "data": data,
+                    "value": 0,
+                    "gas": 250_000,
+                    "maxFeePerGas": 10**9,
+                    "maxPriorityFeePerGas": 0,
+                }
             )
             raws.append("0x" + bytes(signed.raw_transaction).hex())
         streams.append((signer.address, nonce + len(raws), raws))
 
     rpc = Rpc(rpc_url)
     try:
+
         async def stream(address: str, final_nonce: int, raws: list[str]) -> None:
             # As fast as the node takes them: JSON-RPC batches, in nonce order.
             for start in range(0, len(raws), RAW_BATCH):
-                await rpc.batch([("eth_sendRawTransaction", [raw]) for raw in raws[start:start + RAW_BATCH]])
-            while int(await rpc.call("eth_getTransactionCount", address, "latest"), 16) < final_nonce:
+                await rpc.batch(
+                    [("eth_sendRawTransaction", [raw]) for raw in raws[start : start + RAW_BATCH]]
+                )
+            while (
+                int(await rpc.call("eth_getTransactionCount", address, "latest"), 16) < final_nonce
+            ):
                 await asyncio.sleep(0.005)
 
         started = time.perf_counter()
@@ -139,7 +163,12 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     args = parser.parse_args()
     manifest = json.loads(args.manifest.read_text())
-    print(json.dumps(uvloop.run(measure(args.rpc, manifest, args.count, args.members, args.senders)), indent=1))
+    print(
+        json.dumps(
+            uvloop.run(measure(args.rpc, manifest, args.count, args.members, args.senders)),
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ from eth_account.messages import encode_typed_data
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--new-key"]:
         account = Account.create()
-        print(json.dumps({"private_key": "0x" + bytes(account.key).hex(), "address": account.address}))
+        print(
+            json.dumps({"private_key": "0x" + bytes(account.key).hex(), "address": account.address})
+        )
         return 0
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)

@@ -85,7 +85,11 @@ def create_key(
     new, digest = generate_key()
     session.add(
         ApiKey(
-            prefix=new.prefix, key_hash=digest, brand_id=brand_row_id, is_admin=is_admin, label=label
+            prefix=new.prefix,
+            key_hash=digest,
+            brand_id=brand_row_id,
+            is_admin=is_admin,
+            label=label,
         )
     )
     return new
@@ -164,7 +168,9 @@ class ApiKeys:
             key.revoked_at = utcnow()
         self.forget()
 
-    def rotate(self, brand_row_id: BrandRowId, *, keep_old: bool = False, label: str = "") -> NewKey:
+    def rotate(
+        self, brand_row_id: BrandRowId, *, keep_old: bool = False, label: str = ""
+    ) -> NewKey:
         """A new key for the brand; the brand's other keys are revoked unless `keep_old`."""
         with self._db.write() as session:
             if not keep_old:

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.model import schemas
+from ledger_api.api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, StatusDep, WaitDep
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
-from ledger_api.api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, StatusDep, WaitDep
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model import schemas
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 BrandPath = Annotated[int, Path(ge=1, description="the brand's ledger id")]

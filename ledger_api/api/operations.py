@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ledger_api.model import schemas
-from ledger_api.api.responses import operation_response
 from ledger_api.api.deps import (
     BrandDep,
     ContextDep,
@@ -18,6 +16,8 @@ from ledger_api.api.deps import (
     StatusDep,
     WaitDep,
 )
+from ledger_api.api.responses import operation_response
+from ledger_api.model import schemas
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -61,7 +61,9 @@ async def earn_engagement(
     status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.earn_engagement(ctx, body), wait)
+    return await operation_response(
+        status, ctx.principal, await ops.earn_engagement(ctx, body), wait
+    )
 
 
 @router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
@@ -73,7 +75,12 @@ async def gift_typed_data(
 
 @router.post("/gifts", status_code=202, responses=ACCEPTED, summary="Relay a member-signed gift")
 async def gift(
-    body: schemas.GiftRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    body: schemas.GiftRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.gift(ctx, body), wait)
 
@@ -92,7 +99,12 @@ async def donation_typed_data(
     summary="Relay a member-signed donation to the charity pool",
 )
 async def donate(
-    body: schemas.DonationRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    body: schemas.DonationRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.donate(ctx, body), wait)
 
@@ -114,7 +126,12 @@ async def redemption_typed_data(
     summary="Relay a member-signed redemption (same or cross-brand)",
 )
 async def redeem(
-    body: schemas.RedemptionRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    body: schemas.RedemptionRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.redeem(ctx, body), wait)
 
@@ -126,7 +143,12 @@ async def redeem(
     summary="Trigger a member's quarterly tier review",
 )
 async def review_tier(
-    member: MemberDep, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    member: MemberDep,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.review_tier(ctx, member), wait)
 
@@ -138,7 +160,12 @@ async def review_tier(
     summary="Define a badge type of the caller's brand",
 )
 async def define_badge(
-    body: schemas.BadgeTypeRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    body: schemas.BadgeTypeRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.define_badge(ctx, body), wait)
 
@@ -150,7 +177,12 @@ async def define_badge(
     summary="Issue badges of the caller's brand to a member",
 )
 async def issue_badge(
-    body: schemas.BadgeIssueRequest, ctx: ContextDep, _: BrandDep, ops: OperationsDep, status: StatusDep, wait: WaitDep
+    body: schemas.BadgeIssueRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.issue_badge(ctx, body), wait)
 
@@ -179,7 +211,9 @@ async def redeem_badge_benefit(
     status: StatusDep,
     wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.redeem_benefit(ctx, body), wait)
+    return await operation_response(
+        status, ctx.principal, await ops.redeem_benefit(ctx, body), wait
+    )
 
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from ledger_api.model import schemas
-from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model import schemas
 
 router = APIRouter(prefix="/v1", tags=["reads"])
 

@@ -11,6 +11,7 @@ conflict, suspended brand, daily cap, reused signature nonce). A caller hears
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -222,31 +223,9 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
-        counter: _CounterRow | None = None
-        brand: _BrandRow | None = None
-        if draft.brand_row_id is not None:
-            brand = self.brand(draft.brand_row_id)
-            if brand.status == BrandStatus.SUSPENDED:
-                raise BrandSuspended(brand_id=brand.ledger_brand_id)
-            if brand.status != BrandStatus.ACTIVE:
-                raise BrandNotReady(brand_status=brand.status)
-            if draft.points:
-                cap = (
-                    brand.daily_cap_points
-                    if brand.daily_cap_points is not None
-                    else self.default_cap
-                )
-                counter = self.counter(brand.row_id, utc_day(now))
-                if counter.points + draft.points > cap:
-                    raise DailyCapExceeded(
-                        daily_cap_points=cap, minted_today=counter.points, requested=draft.points
-                    )
+        brand, counter = self._check_brand(draft, now)
+        self._check_nonce(draft)
         domain = draft.kind.nonce_domain
-        if draft.member_nonce is not None and draft.member is not None:
-            signed = (draft.member, domain, draft.member_nonce)
-            if signed in self.nonces or self._nonce_taken(draft):
-                raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
-            self.nonces.add(signed)
         uid = str(uuid.uuid4())
         extra = dict(draft.extra_body)
         op_id: int | None = None
@@ -291,6 +270,34 @@ class _Batch:
         self.keys[key] = (draft.request_hash, answer)
         return answer
 
+    def _check_brand(self, draft: Draft, now: float) -> tuple[_BrandRow | None, _CounterRow | None]:
+        """The brand's queue takes operations (active; within its daily mint cap)."""
+        if draft.brand_row_id is None:
+            return None, None
+        brand = self.brand(draft.brand_row_id)
+        if brand.status == BrandStatus.SUSPENDED:
+            raise BrandSuspended(brand_id=brand.ledger_brand_id)
+        if brand.status != BrandStatus.ACTIVE:
+            raise BrandNotReady(brand_status=brand.status)
+        if not draft.points:
+            return brand, None
+        cap = brand.daily_cap_points if brand.daily_cap_points is not None else self.default_cap
+        counter = self.counter(brand.row_id, utc_day(now))
+        if counter.points + draft.points > cap:
+            raise DailyCapExceeded(
+                daily_cap_points=cap, minted_today=counter.points, requested=draft.points
+            )
+        return brand, counter
+
+    def _check_nonce(self, draft: Draft) -> None:
+        """A member's signature nonce is used once (in this group and in the database)."""
+        if draft.member_nonce is None or draft.member is None:
+            return
+        signed = (draft.member, draft.kind.nonce_domain, draft.member_nonce)
+        if signed in self.nonces or self._nonce_taken(draft):
+            raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
+        self.nonces.add(signed)
+
     def _nonce_taken(self, draft: Draft) -> bool:
         return (
             self.session.scalar(
@@ -333,10 +340,8 @@ class Intake:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def submit(self, draft: Draft) -> Accepted:
         if self._queue is None:

@@ -10,6 +10,7 @@ database, so a missed wake-up only costs latency.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import defaultdict
@@ -107,10 +108,8 @@ class Notifier:
     async def stop_polling(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-            except asyncio.CancelledError:
-                pass
             self._poller = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:

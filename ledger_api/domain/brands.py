@@ -27,7 +27,11 @@ from ledger_api.model.payloads import (
 
 
 def after_admin_operation(
-    session: Session, payload: OperationPayload, *, confirmed: bool, onboarded_as: LedgerBrandId | None
+    session: Session,
+    payload: OperationPayload,
+    *,
+    confirmed: bool,
+    onboarded_as: LedgerBrandId | None,
 ) -> bool:
     """Applies the rule above to the brand row; True when a brand's status changed.
 

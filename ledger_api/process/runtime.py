@@ -8,13 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from ledger_api.access.apikeys import ApiKeys
+from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.background.indexer import Indexer, stored_height
+from ledger_api.background.intake import Intake
+from ledger_api.background.notify import Notifier, Settled
+from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
 from ledger_api.chain.port import Chain
@@ -25,13 +30,7 @@ from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import OpStatus
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
-from ledger_api.access.apikeys import ApiKeys
-from ledger_api.background.indexer import Indexer, stored_height
-from ledger_api.background.intake import Intake
 from ledger_api.process.lock import SenderLock
-from ledger_api.background.notify import Notifier, Settled
-from ledger_api.access.ratelimit import RateLimiter
-from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,7 @@ SETTLED_COLUMNS = (
     Operation.created_at,
     Operation.updated_at,
 )
+
 
 class Runtime:
     """Owns the process-wide objects; the app creates one in its lifespan."""

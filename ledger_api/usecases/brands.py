@@ -250,7 +250,9 @@ class BrandsService:
         ctx: RequestContext,
         action: Callable[[Session], tuple[dict[str, Any], dict[str, Any]]],
     ) -> tuple[int, dict[str, Any]]:
-        """Runs a local action once per Idempotency-Key; `action` returns (answer, stored answer)."""
+        """Runs a local action once per Idempotency-Key.
+
+        `action` returns (the answer, the answer stored for replays)."""
         with self.rt.db.write() as session:
             replay = find_replay(
                 session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash

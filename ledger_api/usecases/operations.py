@@ -14,7 +14,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.chain.typed_data import gift_typed_data, redeem_benefit_typed_data, redeem_typed_data
+from ledger_api.chain.typed_data import (
+    gift_typed_data,
+    redeem_benefit_typed_data,
+    redeem_typed_data,
+)
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import NotSupported, ZeroPoints

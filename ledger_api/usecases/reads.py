@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ledger_api.model import schemas
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.indexer import read_cursor
 from ledger_api.db.models import (
     IdxBadgeBalance,
     IdxBadgeType,
@@ -34,8 +35,7 @@ from ledger_api.domain import (
 )
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import Forbidden, IndexNotReady, UnknownBrand
-from ledger_api.access.apikeys import Principal
-from ledger_api.background.indexer import read_cursor
+from ledger_api.model import schemas
 
 HISTORY_KINDS = ("earned", "gifted", "received", "donated", "redeemed", "expired")
 

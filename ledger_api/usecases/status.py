@@ -116,6 +116,6 @@ class StatusService:
         final = await self.status(
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
         )
-        if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED):
+        if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED.value):
             return 200, final.model_dump(mode="json")
         return accepted.status_code, {**accepted.body, "status": final.status}

@@ -1,9 +1,9 @@
 """The indexer: follows the contracts' events into the `idx_*` tables reads are served from.
 
-    follower.py   Indexer: the thread that reads logs a chunk at a time (reorg-safe)
-    projector.py  Projector: what each event does to the index
-    state.py      the projection's working set, read and written in bulk
-    cursor.py     the index cursor (how far the index has applied the chain)
+follower.py   Indexer: the thread that reads logs a chunk at a time (reorg-safe)
+projector.py  Projector: what each event does to the index
+state.py      the projection's working set, read and written in bulk
+cursor.py     the index cursor (how far the index has applied the chain)
 """
 
 from .cursor import CHARITY_POOL, CURSOR_ID, index_time, read_cursor, stored_height

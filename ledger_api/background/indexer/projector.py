@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
-from ledger_api.db.models import Brand, IdxBadgeType, IdxMeta, IdxTierRule, Operation
+from ledger_api.db.models import (
+    Brand,
+    IdxBadgeBalance,
+    IdxBadgeType,
+    IdxMeta,
+    IdxTierRule,
+    Operation,
+)
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model.payloads import EarnPayload
@@ -96,7 +103,7 @@ class Projector(ProjectionState):
             )
 
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        member, brand, kind = a["member"], int(a["brand"]), EarnKind(a["kind"])
+        member, brand, kind = a["member"], LedgerBrandId(int(a["brand"])), EarnKind(a["kind"])
         op_id = int(a["opId"])
         self.history(
             event,

@@ -69,21 +69,6 @@ def upsert(
     session.execute(statement, list(rows))
 
 
-def upsert(
-    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, many rows at once (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(table_of(table))  # Core: the ORM's bulk path costs more than the rows
-    columns = [c for c in rows[0] if c not in keys]
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
-    )
-    session.execute(statement, list(rows))
-
-
 class ProjectionState:
     """The index rows one chunk touches, in memory: read in bulk (`preload`), changed by
     the projector's event handlers, written back in bulk (`flush`), so a chunk of thousands
@@ -102,26 +87,18 @@ class ProjectionState:
         self._history: list[dict[str, Any]] = []
         meta = session.get(IdxMeta, CHARITY_POOL)
         self.charity_pool = meta.value if meta else None
+
     # ------------------------------------------------------------ bulk load/write
 
     def preload(self, events: Sequence[Event]) -> None:
         """Reads, in a few queries, every row the chunk's events will touch."""
-        lot_keys: set[tuple[str, int]] = set()
-        members: set[str] = set()
-        brands: set[int] = set()
-        for event in events:
-            args = event.args
-            if event.contract != LEDGER:
-                continue
-            if event.name == "Transfer":
-                for holder in (args["sender"], args["receiver"]):
-                    if holder != ZERO:
-                        lot_keys.add((holder, int(args["id"])))
-                brands.add(int(args["id"]))
-            elif "member" in args:
-                members.add(args["member"])
-        wanted_lots = [k for k in lot_keys if k not in self._lots]
-        for part in _chunks(wanted_lots, 400):
+        lot_keys, members, brands = _touched(events)
+        self._preload_lots([k for k in lot_keys if k not in self._lots])
+        self._preload_members([m for m in members if m not in self._members])
+        self._preload_brands([b for b in brands if b not in self._brands])
+
+    def _preload_lots(self, wanted: Sequence[tuple[str, int]]) -> None:
+        for part in _chunks(wanted, 400):
             for key in part:
                 self._lots[key] = {}
             rows = self.session.execute(
@@ -131,23 +108,15 @@ class ProjectionState:
             )
             for member, brand, month, amount in rows:
                 self._lots[(member, brand)][month] = amount
-        wanted_members = [m for m in members if m not in self._members]
-        for part in _chunks(wanted_members, 400):
+
+    def _preload_members(self, wanted: Sequence[str]) -> None:
+        for part in _chunks(wanted, 400):
             for row in self.session.scalars(select(IdxMember).where(IdxMember.member.in_(part))):
-                self._members[row.member] = _Member(
-                    row.tier,
-                    row.quarter,
-                    row.spend_cents,
-                    row.orders,
-                    row.engagements,
-                    row.grace_until_month,
-                    row.badge_tier,
-                )
-        wanted_brands = [b for b in brands if b not in self._brands]
-        if wanted_brands:
-            for account in self.session.scalars(
-                select(IdxBrand).where(IdxBrand.brand.in_(wanted_brands))
-            ):
+                self._members[row.member] = _member_of(row)
+
+    def _preload_brands(self, wanted: Sequence[int]) -> None:
+        if wanted:
+            for account in self.session.scalars(select(IdxBrand).where(IdxBrand.brand.in_(wanted))):
                 self._brands[account.brand] = _Brand(
                     account.value_micro_usd, account.suspended, account.issued, account.redeemed
                 )
@@ -250,19 +219,7 @@ class ProjectionState:
         row = self._members.get(address)
         if row is None:
             stored = self.session.get(IdxMember, address)
-            row = (
-                _Member()
-                if stored is None
-                else _Member(
-                    stored.tier,
-                    stored.quarter,
-                    stored.spend_cents,
-                    stored.orders,
-                    stored.engagements,
-                    stored.grace_until_month,
-                    stored.badge_tier,
-                )
-            )
+            row = _Member() if stored is None else _member_of(stored)
             self._members[address] = row
         self._dirty_members.add(address)
         return row
@@ -308,6 +265,38 @@ class ProjectionState:
             stored = self.session.get(IdxPosition, (lo, hi))
             self._positions[(lo, hi)] = stored.amount_micro_usd if stored else 0
         self._positions[(lo, hi)] += value if debtor == lo else -value
+
+
+def _touched(events: Sequence[Event]) -> tuple[set[tuple[str, int]], set[str], set[int]]:
+    """The (holder, brand) lots, members and brands the ledger's events of a chunk touch."""
+    lot_keys: set[tuple[str, int]] = set()
+    members: set[str] = set()
+    brands: set[int] = set()
+    for event in events:
+        args = event.args
+        if event.contract != LEDGER:
+            continue
+        if event.name == "Transfer":
+            for holder in (args["sender"], args["receiver"]):
+                if holder != ZERO:
+                    lot_keys.add((holder, int(args["id"])))
+            brands.add(int(args["id"]))
+        elif "member" in args:
+            members.add(args["member"])
+    return lot_keys, members, brands
+
+
+def _member_of(row: IdxMember) -> _Member:
+    return _Member(
+        row.tier,
+        row.quarter,
+        row.spend_cents,
+        row.orders,
+        row.engagements,
+        row.grace_until_month,
+        row.badge_tier,
+    )
+
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):

@@ -106,6 +106,19 @@ def call_for(contracts: Contracts, ops: Sequence[OpRecord]) -> Call:
 
 def single_call(contracts: Contracts, p: OperationPayload) -> Call:
     """The call of one operation that travels alone, by its payload's kind."""
+    if isinstance(p, EarnPayload):
+        raise ValueError("earn operations travel in an earnBatch")
+    if isinstance(p, GiftPayload | RedemptionPayload | BadgeRedeemPayload):
+        return _member_signed_call(contracts, p)
+    if isinstance(p, TierReviewPayload | BadgeDefinePayload | BadgeIssuePayload):
+        return _brand_call(contracts, p)
+    return _admin_call(contracts, p)
+
+
+def _member_signed_call(
+    contracts: Contracts, p: GiftPayload | RedemptionPayload | BadgeRedeemPayload
+) -> Call:
+    """A move the member signed, relayed by the brand's key."""
     match p:
         case GiftPayload():  # a gift or a donation
             return contracts.gift_with_sig(
@@ -122,14 +135,6 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
                 p.deadline,
                 _signature(p.signature),
             )
-        case TierReviewPayload():
-            return contracts.review_tier(p.member)
-        case BadgeDefinePayload():
-            return contracts.define_badge(
-                p.kind, p.max_supply, p.min_tier, p.has_benefit, p.self_mint, p.uri
-            )
-        case BadgeIssuePayload():
-            return contracts.issue_badge(p.type_id, p.member, p.amount)
         case BadgeRedeemPayload():
             return contracts.redeem_benefit_with_sig(
                 p.holder,
@@ -139,6 +144,33 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
                 p.deadline,
                 _signature(p.signature),
             )
+
+
+def _brand_call(
+    contracts: Contracts, p: TierReviewPayload | BadgeDefinePayload | BadgeIssuePayload
+) -> Call:
+    """A brand's own act (tier review, its badges)."""
+    match p:
+        case TierReviewPayload():
+            return contracts.review_tier(p.member)
+        case BadgeDefinePayload():
+            return contracts.define_badge(
+                p.kind, p.max_supply, p.min_tier, p.has_benefit, p.self_mint, p.uri
+            )
+        case BadgeIssuePayload():
+            return contracts.issue_badge(p.type_id, p.member, p.amount)
+
+
+def _admin_call(
+    contracts: Contracts,
+    p: FundSignerPayload
+    | OnboardBrandPayload
+    | SuspendBrandPayload
+    | PointValuePayload
+    | TierRulePayload,
+) -> Call:
+    """An alliance admin act (sent with the admin key)."""
+    match p:
         case FundSignerPayload():
             return Call(to_checksum_address(p.address), b"", int(p.value_wei))
         case OnboardBrandPayload():
@@ -153,9 +185,6 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
             return contracts.set_tier_rule(
                 p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
             )
-        case EarnPayload():
-            raise ValueError("earn operations travel in an earnBatch")
-    raise ValueError(f"no call for {type(p).__name__}")
 
 
 def earn_args(op: OpRecord) -> EarnOpArgs:
@@ -200,43 +229,49 @@ def _events(
     return [e for e in decoded if e is not None]
 
 
+@dataclass(slots=True)
+class _BatchEvents:
+    """What a mined `earnBatch` says, by op id (and tier upgrades by member)."""
+
+    earned: dict[int, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[int, bytes] = field(default_factory=dict)
+    upgrades: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, contracts: Contracts, receipt: Receipt) -> _BatchEvents:
+        found = cls()
+        names = ("PointsEarned", "OperationSkipped", "TierUpgraded")
+        for event in _events(contracts, receipt, names):
+            if event.contract != LEDGER:
+                continue
+            if event.name == "PointsEarned":
+                found.earned[event.args["opId"]] = {"points": event.args["points"]}
+            elif event.name == "OperationSkipped":
+                found.skipped[event.args["opId"]] = event.args["reason"]
+            elif event.name == "TierUpgraded":
+                found.upgrades[event.args["member"]] = {
+                    "tier_upgraded_to": event.args["newTier"],
+                    "tier_gift_points": event.args["giftPoints"],
+                }
+        return found
+
+
 def earn_outcomes(
     contracts: Contracts, ops: Sequence[OpRecord], receipt: Receipt
 ) -> dict[int, Outcome]:
     """Per operation of a mined `earnBatch`: applied, or skipped with its own reason."""
-    earned: dict[int, dict[str, Any]] = {}
-    skipped: dict[int, bytes] = {}
-    upgrades: dict[str, dict[str, Any]] = {}
-    for event in _events(contracts, receipt, ("PointsEarned", "OperationSkipped", "TierUpgraded")):
-        if event.contract != LEDGER:
-            continue
-        if event.name == "PointsEarned":
-            earned[event.args["opId"]] = {"points": event.args["points"]}
-        elif event.name == "OperationSkipped":
-            skipped[event.args["opId"]] = event.args["reason"]
-        elif event.name == "TierUpgraded":
-            upgrades[event.args["member"]] = {
-                "tier_upgraded_to": event.args["newTier"],
-                "tier_gift_points": event.args["giftPoints"],
-            }
+    batch = _BatchEvents.of(contracts, receipt)
     outcomes: dict[int, Outcome] = {}
     for op in ops:
         assert op.op_id is not None
-        if op.op_id in earned:
-            result = dict(earned[op.op_id])
-            upgrade = upgrades.pop(EarnPayload.model_validate(op.payload).member, None)
+        if op.op_id in batch.earned:
+            result = dict(batch.earned[op.op_id])
+            upgrade = batch.upgrades.pop(EarnPayload.model_validate(op.payload).member, None)
             if upgrade:
                 result.update(upgrade)
             outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)
-        elif op.op_id in skipped:
-            name = contracts.errors.name_of(skipped[op.op_id]) or "0x" + skipped[op.op_id].hex()
-            code = error_code(name)
-            if code == "operation_used" and op.attempts > 1:
-                # sent before in a transaction we could not follow: the ledger's op-id bitmap
-                # proves it was applied then (the second line of defence).
-                outcomes[op.id] = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
-            else:
-                outcomes[op.id] = Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")
+        elif op.op_id in batch.skipped:
+            outcomes[op.id] = _skipped(contracts, op, batch.skipped[op.op_id])
         else:
             outcomes[op.id] = Outcome(
                 Verdict.FAILED,
@@ -244,6 +279,17 @@ def earn_outcomes(
                 message="the batch did not mention the operation",
             )
     return outcomes
+
+
+def _skipped(contracts: Contracts, op: OpRecord, reason: bytes) -> Outcome:
+    """An earn the batch skipped, with the ledger's reason."""
+    name = contracts.errors.name_of(reason) or "0x" + reason.hex()
+    code = error_code(name)
+    if code == "operation_used" and op.attempts > 1:
+        # sent before in a transaction we could not follow: the ledger's op-id bitmap
+        # proves it was applied then (the second line of defence).
+        return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+    return Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")
 
 
 def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Alliance administration: brands, suspension, point value, tier rules, upgrades, reviews, badges."""
+"""Alliance administration: brands, suspension, point value, tier rules, upgrades, reviews,
+badges."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def test_tier_rule_upgrade_and_quarterly_review(
         badges = brand.api.get(f"/v1/members/{alice.address}/badges").json()
         assert badges["membership_tier_name"] == "Silver"
         history = brand.api.get(f"/v1/members/{alice.address}/history").json()
-        assert {"earned": 655} == {k: v for k, v in history["totals"].items() if v}
+        assert {k: v for k, v in history["totals"].items() if v} == {"earned": 655}
 
         # upgraded this quarter: the review retains the tier
         first = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()

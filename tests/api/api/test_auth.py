@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from support.gateway import Brand, Gateway, Member
 
 PURCHASE = "/v1/earn/purchase"

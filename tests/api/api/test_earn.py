@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from support.gateway import Brand, Gateway, Member
 
 PURCHASE = "/v1/earn/purchase"

@@ -1,4 +1,5 @@
-"""Storage on SQLite and PostgreSQL: migrations, exactly-once acceptance, the sender lock, a full run."""
+"""Storage on SQLite and PostgreSQL: migrations, exactly-once acceptance, the sender lock, a
+full run."""
 
 from __future__ import annotations
 
@@ -9,19 +10,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
-from support.chain import Anvil
-from support.flows import balance, earn, signed_gift
-from support.gateway import Gateway, Member, gateway_env
 
+from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, IdempotencyRecord, Operation
 from ledger_api.domain import BrandStatus, OpKind
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.model.payloads import EarnPayload
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
-from ledger_api.background.intake import Accepted, Draft, Intake
+from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.lock import SenderLock
+from support.chain import Anvil
+from support.flows import balance, earn, signed_gift
+from support.gateway import Gateway, Member, gateway_env
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support.chain import free_port
 from support.gateway import GatewayProcess, Member
 

@@ -1,4 +1,5 @@
-"""Property tests of the index projector: lots, conservation of points, positions summing to zero."""
+"""Property tests of the index projector: lots, conservation of points, positions summing to
+zero."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
+from ledger_api.background.indexer import ZERO, Projector
 from ledger_api.chain.abi import Event, Log
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxPosition
 from ledger_api.domain import lot_expiry, month_of
-from ledger_api.background.indexer import ZERO, Projector
 
 MEMBERS = ["0x" + f"{i:040x}" for i in range(1, 5)]
 MONTH = 30 * 86_400

@@ -1,4 +1,5 @@
-"""The sender against a real anvil: batching, per-operation outcomes, and every way a nonce goes wrong."""
+"""The sender against a real anvil: batching, per-operation outcomes, and every way a nonce
+goes wrong."""
 
 from __future__ import annotations
 
@@ -10,18 +11,18 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import select, update
-from support.chain import Anvil, deploy, start_anvil
-from support.flows import earn
-from support.gateway import Brand, Gateway, Member, gateway_env
-from support.proxy import Proxy
 
+from ledger_api.background.intake import Draft
+from ledger_api.background.sender import BlockClock
 from ledger_api.chain.signing import unlock_keystore
 from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.model.payloads import EarnPayload, GiftPayload
-from ledger_api.background.intake import Draft
-from ledger_api.background.sender import BlockClock
+from support.chain import Anvil, deploy, start_anvil
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member, gateway_env
+from support.proxy import Proxy
 
 ZERO_REF = "0x" + "00" * 32
 
@@ -420,7 +421,9 @@ def test_a_transaction_reorged_out_before_its_depth_is_sent_again_once(
 def test_the_block_clock_predicts_a_steady_chain_and_refuses_an_irregular_one() -> None:
     clock = BlockClock()
     # blocks sealed every 0.1 s at t = n * 0.1, each sighted 0 to 9 ms late
-    for number, late in zip(range(10, 18), (0.004, 0.009, 0.0, 0.006, 0.002, 0.008, 0.001, 0.005)):
+    for number, late in zip(
+        range(10, 18), (0.004, 0.009, 0.0, 0.006, 0.002, 0.008, 0.001, 0.005), strict=False
+    ):
         clock.observe(number, number * 0.1 + late)
     due = clock.next_due(1.73)
     assert due is not None
