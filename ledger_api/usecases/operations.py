@@ -8,17 +8,12 @@ intake, which answers once the operation is durable.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.chain.typed_data import (
-    gift_typed_data,
-    redeem_benefit_typed_data,
-    redeem_typed_data,
-)
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import NotSupported, ZeroPoints
@@ -35,6 +30,7 @@ from ledger_api.model.payloads import (
 
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
+from .documents import benefit_document, gift_document, redeem_document
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -118,21 +114,6 @@ class OperationsService:
 
     # ------------------------------------------------------- member-signed moves
 
-    def _gift_document(
-        self, member: str, to: str, brand: LedgerBrandId, amount: int, nonce: int, deadline: int
-    ) -> dict[str, Any]:
-        contracts = self.rt.contracts()
-        return gift_typed_data(
-            chain_id=contracts.chain_id,
-            ledger=contracts.ledger_address,
-            member=member,
-            to=to,
-            brand=brand,
-            amount=amount,
-            nonce=nonce,
-            deadline=deadline,
-        )
-
     async def gift_typed_data(
         self, who: Principal, req: schemas.GiftTypedDataRequest
     ) -> schemas.TypedDataResponse:
@@ -140,7 +121,9 @@ class OperationsService:
             brand = self.checks.points_brand(self.brands.own(who), req.brand)
             _, nonce = self.checks.next_member_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
-            document = self._gift_document(req.member, req.to, brand, req.amount, nonce, deadline)
+            document = gift_document(
+                self.rt.contracts(), req.member, req.to, brand, req.amount, nonce, deadline
+            )
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
         return await _thread(build)
@@ -160,8 +143,14 @@ class OperationsService:
             brand = self.checks.points_brand(self.brands.own(who), None)
             _, nonce = self.checks.next_member_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
-            document = self._gift_document(
-                req.member, self.checks.charity_pool(), brand, req.amount, nonce, deadline
+            document = gift_document(
+                self.rt.contracts(),
+                req.member,
+                self.checks.charity_pool(),
+                brand,
+                req.amount,
+                nonce,
+                deadline,
             )
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
@@ -186,7 +175,9 @@ class OperationsService:
         req: schemas.GiftRequest | schemas.DonationRequest,
     ) -> Draft:
         """A gift (or a donation: `to` is the charity pool) the member signed."""
-        document = self._gift_document(req.member, to, brand, req.amount, req.nonce, req.deadline)
+        document = gift_document(
+            self.rt.contracts(), req.member, to, brand, req.amount, req.nonce, req.deadline
+        )
         self.checks.signature(document, req.member, req.signature, req.nonce, req.deadline)
         self.checks.balance(req.member, brand, req.amount)
         payload = GiftPayload(
@@ -202,26 +193,6 @@ class OperationsService:
             ctx, kind, own, payload, member=req.member, beneficiary=to, member_nonce=req.nonce
         )
 
-    def _redeem_document(
-        self,
-        req: schemas.RedemptionRequest | schemas.RedemptionTypedDataRequest,
-        at_brand: LedgerBrandId,
-        nonce: int,
-        deadline: int,
-    ) -> dict[str, Any]:
-        contracts = self.rt.contracts()
-        return redeem_typed_data(
-            chain_id=contracts.chain_id,
-            ledger=contracts.ledger_address,
-            member=req.member,
-            brand=req.brand,
-            at_brand=at_brand,
-            amount=req.amount,
-            order_ref=req.order_ref,
-            nonce=nonce,
-            deadline=deadline,
-        )
-
     async def redemption_typed_data(
         self, who: Principal, req: schemas.RedemptionTypedDataRequest
     ) -> schemas.TypedDataResponse:
@@ -230,7 +201,7 @@ class OperationsService:
             self.checks.redeemable_brand(LedgerBrandId(req.brand))
             _, nonce = self.checks.next_member_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
-            document = self._redeem_document(req, at_brand, nonce, deadline)
+            document = redeem_document(self.rt.contracts(), req, at_brand, nonce, deadline)
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
         return await _thread(build)
@@ -241,7 +212,7 @@ class OperationsService:
             at_brand = own.onboarded()
             brand = LedgerBrandId(req.brand)
             self.checks.redeemable_brand(brand)
-            document = self._redeem_document(req, at_brand, req.nonce, req.deadline)
+            document = redeem_document(self.rt.contracts(), req, at_brand, req.nonce, req.deadline)
             self.checks.signature(document, req.member, req.signature, req.nonce, req.deadline)
             self.checks.balance(req.member, brand, req.amount)
             payload = RedemptionPayload(
@@ -295,25 +266,6 @@ class OperationsService:
 
         return await self.rt.intake.submit(await _thread(check))
 
-    def _benefit_document(
-        self,
-        req: schemas.BenefitRedemptionRequest | schemas.BenefitRedemptionTypedDataRequest,
-        nonce: int,
-        deadline: int,
-    ) -> dict[str, Any]:
-        contracts = self.rt.contracts()
-        if contracts.badges_address is None:
-            raise NotSupported("the AllianceBadges contract is not deployed")
-        return redeem_benefit_typed_data(
-            chain_id=contracts.chain_id,
-            badges=contracts.badges_address,
-            holder=req.holder,
-            type_id=req.type_id,
-            claim_ref=req.claim_ref,
-            nonce=nonce,
-            deadline=deadline,
-        )
-
     async def benefit_typed_data(
         self, who: Principal, req: schemas.BenefitRedemptionTypedDataRequest
     ) -> schemas.TypedDataResponse:
@@ -321,7 +273,7 @@ class OperationsService:
             self.checks.benefit_badge(self.brands.own(who), req.type_id, req.holder)
             _, nonce = self.checks.next_member_nonce(req.holder, "badges")
             deadline = self.checks.deadline(req.deadline)
-            document = self._benefit_document(req, nonce, deadline)
+            document = benefit_document(self.rt.contracts(), req, nonce, deadline)
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
         return await _thread(build)
@@ -332,7 +284,7 @@ class OperationsService:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
             self.checks.benefit_badge(own, req.type_id, req.holder)
-            document = self._benefit_document(req, req.nonce, req.deadline)
+            document = benefit_document(self.rt.contracts(), req, req.nonce, req.deadline)
             self.checks.signature(
                 document, req.holder, req.signature, req.nonce, req.deadline, "badges"
             )

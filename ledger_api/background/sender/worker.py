@@ -26,7 +26,7 @@ from datetime import timedelta
 from eth_account.signers.local import LocalAccount
 
 from ledger_api.chain.contracts import Contracts
-from ledger_api.chain.port import BroadcastRejected, Chain, Receipt, RejectReason
+from ledger_api.chain.port import Chain, Receipt
 from ledger_api.db import Database
 from ledger_api.db.models import TxAttempt, TxSlot
 from ledger_api.db.types import utcnow
@@ -37,7 +37,8 @@ from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
 from . import txplan
-from .clock import FeeCache, Fees
+from .broadcast import Broadcaster, SignerStalled
+from .clock import FeeCache
 from .reconcile import Reconciler
 from .schedule import Scheduler
 from .settle import SenderHooks, Settler
@@ -45,10 +46,6 @@ from .slots import SlotStore, Tx
 from .txplan import OpRecord
 
 log = logging.getLogger(__name__)
-
-
-class SignerStalled(Exception):
-    """The signer cannot send for now (no gas money, ...): back off and retry."""
 
 
 class SignerWorker(threading.Thread):
@@ -97,10 +94,12 @@ class SignerWorker(threading.Thread):
             address=self.address,
             supersede=self.supersede,
         )
+        self.broadcaster = Broadcaster(
+            store=self.store, fees=self.fees, address=self.address, supersede=self.supersede
+        )
         self.contracts = contracts
         self._wake = threading.Event()
         self._halt = threading.Event()
-        self._sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
@@ -212,7 +211,7 @@ class SignerWorker(threading.Thread):
         cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts)
         self.hooks.mined()  # the indexer reads the block while this settles the slot
         self.settler.settle(chain, slot, mined, cancelled=cancel)
-        self._sent.pop(slot.id, None)
+        self.broadcaster.sent.pop(slot.id, None)
         return 1
 
     def _follow_unmined(self, chain: Chain, slot: TxSlot, attempts: list[TxAttempt]) -> None:
@@ -221,9 +220,9 @@ class SignerWorker(threading.Thread):
                 "sender %s: nonce %d left the chain (reorg); re-sending", self.address, slot.nonce
             )
             self.store.set_slot(slot.id, status=SlotStatus.SIGNED)
-            self.broadcast(chain, slot, attempts[-1])
-        elif slot.status == SlotStatus.SIGNED and slot.id not in self._sent:
-            self.broadcast(chain, slot, attempts[-1])
+            self.broadcaster.broadcast(chain, slot, attempts[-1])
+        elif slot.status == SlotStatus.SIGNED and slot.id not in self.broadcaster.sent:
+            self.broadcaster.broadcast(chain, slot, attempts[-1])
         elif slot.status == SlotStatus.SIGNED:
             # sent by this process and not mined at once: record it as pending
             self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
@@ -231,7 +230,7 @@ class SignerWorker(threading.Thread):
             self.unstick(chain, slot, attempts)
 
     def _stuck(self, slot: TxSlot) -> bool:
-        sent = self._sent.get(slot.id)
+        sent = self.broadcaster.sent.get(slot.id)
         if sent is not None:
             return time.monotonic() - sent > self.settings.stuck_after_s
         since = slot.last_broadcast_at or slot.created_at
@@ -244,91 +243,18 @@ class SignerWorker(threading.Thread):
             log.warning(
                 "sender %s: node lost nonce %d; re-sending the same bytes", self.address, slot.nonce
             )
-            return self.broadcast(chain, slot, latest)
+            return self.broadcaster.broadcast(chain, slot, latest)
         chain_nonce = chain.nonce(self.address, "latest")
         if chain_nonce > slot.nonce:
             return False  # mined meanwhile; the receipt shows up next cycle
         log.warning("sender %s: nonce %d stuck; bumping fees", self.address, slot.nonce)
-        bumped = self._replace(chain, slot, latest, cancel=latest.is_cancel)
-        return self.broadcast(chain, slot, bumped)
-
-    def _replace(
-        self, chain: Chain, slot: TxSlot, previous: TxAttempt, *, cancel: bool
-    ) -> TxAttempt:
-        """A replacement for the slot's nonce with higher fees (or a no-op), stored first."""
-        self.fees.forget()
-        fees = self.fees.current(chain).bumped_over(
-            Fees(previous.max_fee_wei, previous.priority_fee_wei)
-        )
-        tx = Tx.noop(self.address) if cancel else Tx.of_slot(slot)
-        stored = self.store.sign_and_store(tx, fees, kind=slot.kind, slot=slot)
-        assert stored is not None  # only a new slot's allocation can fail
-        return stored[1]
-
-    # ---------------------------------------------------------------- broadcast
-
-    def broadcast(self, chain: Chain, slot: TxSlot, attempt: TxAttempt) -> bool:
-        """Sends a stored attempt. Returns True when the slot's state changed."""
-        try:
-            chain.send_raw(attempt.raw)
-        except BroadcastRejected as rejected:
-            return self._rejected(chain, slot, attempt, rejected)
-        # No write here: a node that mines at once has the receipt by the next cycle; a slot
-        # still open then is recorded as pending (see `track`).
-        self._sent[slot.id] = time.monotonic()
-        return True
-
-    def _rejected(
-        self, chain: Chain, slot: TxSlot, attempt: TxAttempt, rejected: BroadcastRejected
-    ) -> bool:
-        self.store.set_slot(slot.id, broadcast_error=rejected.message[:500])
-        match rejected.reason:
-            case RejectReason.NONCE_TOO_LOW:
-                return self._nonce_taken(chain, slot)
-            case RejectReason.UNDERPRICED:
-                bumped = self._replace(chain, slot, attempt, cancel=attempt.is_cancel)
-                try:
-                    chain.send_raw(bumped.raw)
-                except BroadcastRejected as again:
-                    self.store.set_slot(slot.id, broadcast_error=again.message[:500])
-                    raise SignerStalled(f"nonce {slot.nonce}: {again.message}") from again
-                self._sent[slot.id] = time.monotonic()
-                return True
-            case RejectReason.INSUFFICIENT_FUNDS:
-                raise SignerStalled(f"{self.address} needs gas money: {rejected.message}")
-            case RejectReason.INVALID:
-                if attempt.is_cancel:
-                    raise SignerStalled(
-                        f"nonce {slot.nonce}: even a no-op is refused: {rejected.message}"
-                    )
-                log.error(
-                    "sender %s: nonce %d refused (%s); filling it with a no-op and re-queueing",
-                    self.address,
-                    slot.nonce,
-                    rejected.message,
-                )
-                cancel = self._replace(chain, slot, attempt, cancel=True)
-                return self.broadcast(chain, slot, cancel)
-        return False
-
-    def _nonce_taken(self, chain: Chain, slot: TxSlot) -> bool:
-        """The node says the slot's nonce is used: ours (receipt) or a stranger's."""
-        attempts = self.store.attempts([slot.id])[slot.id]
-        receipts = chain.receipts([a.tx_hash for a in attempts])
-        if any(receipts.values()):
-            return False  # ours: the next track cycle settles it
-        log.error(
-            "sender %s: nonce %d was consumed by a transaction that is not ours",
-            self.address,
-            slot.nonce,
-        )
-        self.supersede(chain, slot)
-        return True
+        bumped = self.broadcaster.replace(chain, slot, latest, cancel=latest.is_cancel)
+        return self.broadcaster.broadcast(chain, slot, bumped)
 
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: its operations go back."""
         self.settler.supersede(chain, slot)
-        self._sent.pop(slot.id, None)
+        self.broadcaster.sent.pop(slot.id, None)
         self._superseded += 1
 
     # --------------------------------------------------------------------- fill
@@ -369,7 +295,7 @@ class SignerWorker(threading.Thread):
             return False
         slot, attempt = stored
         try:
-            self.broadcast(chain, slot, attempt)
+            self.broadcaster.broadcast(chain, slot, attempt)
         except ChainUnavailable:
             # "maybe sent": the slot stays signed; tracking finds the receipt or sends it again
             log.warning(
