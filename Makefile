@@ -35,7 +35,7 @@ slither: setup
 	@bash tools/slither.sh
 
 lint: setup
-	@.venv/api/bin/ruff check ledger_api tests/api && .venv/api/bin/mypy ledger_api
+	@bash tools/lint.sh
 
 clean:
 	rm -rf build .venv node_modules .toolchain

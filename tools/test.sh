@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite: contract tests under brownie (its pytest plugin launches anvil), the
-# gateway tests in their own virtualenv (real anvil, real database, real HTTP), then Slither.
-# Ends with one line adding up both suites: "tests: N passed, N failed".
+# gateway tests in their own virtualenv (real anvil, real database, real HTTP), then Slither
+# and the gateway's lint (tools/lint.sh: ruff, ruff format, mypy --strict).
+# Ends with one line adding up both suites: "tests: N passed, N failed" (a failed lint counts
+# as one failure).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
@@ -32,6 +34,16 @@ else
   status=1
 fi
 
-failed=$(( $(count failed) + $(count error) ))
+echo "== lint (ruff check, ruff format --check, mypy --strict)"
+lint_failed=0
+if bash tools/lint.sh > build/lint.log 2>&1; then
+  tail -n 1 build/lint.log
+else
+  cat build/lint.log
+  lint_failed=1
+  status=1
+fi
+
+failed=$(( $(count failed) + $(count error) + lint_failed ))
 echo "tests: $(count passed) passed, $failed failed"
 exit $status

@@ -143,14 +143,16 @@ class ApiKeys:
             ).first()
         if row is None:
             raise Unauthorized("unknown API key")
-        key, ledger_id = row
+        key, ledger_brand_id = row
         if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
             raise Unauthorized("unknown or revoked API key")
         return Principal(
             key_prefix=key.prefix,
             is_admin=key.is_admin,
             brand_row_id=BrandRowId(key.brand_id) if key.brand_id is not None else None,
-            ledger_brand_id=LedgerBrandId(ledger_id) if ledger_id is not None else None,
+            ledger_brand_id=(
+                LedgerBrandId(ledger_brand_id) if ledger_brand_id is not None else None
+            ),
         )
 
     def forget(self) -> None:

@@ -3,5 +3,5 @@
 - `schemas`: request and response models of the public API (field names are the API's).
 - `payloads`: the stored payload of each operation kind (what the sender sends).
 
-Nothing here imports `ledger_api.api`, `usecases`, `background` or `process`.
+Nothing here imports the HTTP layer (`api/`), `usecases`, `background` or `process`.
 """

@@ -8,5 +8,5 @@
     reads.py       ReadsService: reads served from the index
 
 A use case validates, turns a request into a `Draft` and hands it to the intake
-(`background.intake`); it never imports the HTTP layer (`ledger_api.api`).
+(`background.intake`); it never imports the HTTP layer (the `api` package).
 """

@@ -127,9 +127,9 @@ class Settler:
             "error_message": error.message,
             "updated_at": now,
         }
-        ledger_brand = self._ledger_brand()
+        ledger_brand_id = self._own_ledger_brand_id()
         self.hooks.operations_settled(
-            {op.uid: self._settled(op, values, ledger_brand) for op in failed}
+            {op.uid: self._settled(op, values, ledger_brand_id) for op in failed}
         )
 
     # --------------------------------------------------------------- outcomes
@@ -158,10 +158,10 @@ class Settler:
         transaction of ours: it is confirmed, never sent again under a new id.
         """
         outcomes: dict[int, Outcome] = {}
-        ledger_brand = self._ledger_brand()
+        ledger_brand_id = self._own_ledger_brand_id()
         for op in ops:
-            if op.kind == OpKind.EARN and op.op_id is not None and ledger_brand is not None:
-                call = self.contracts.is_operation_used_call(ledger_brand, op.op_id)
+            if op.kind == OpKind.EARN and op.op_id is not None and ledger_brand_id is not None:
+                call = self.contracts.is_operation_used_call(ledger_brand_id, op.op_id)
                 (used,) = self.contracts.ledger["isOperationUsed"].decode(
                     chain.call(call.to, call.data)
                 )
@@ -171,14 +171,14 @@ class Settler:
             outcomes[op.id] = Outcome(Verdict.REQUEUE)
         return outcomes
 
-    def _ledger_brand(self) -> LedgerBrandId | None:
+    def _own_ledger_brand_id(self) -> LedgerBrandId | None:
         """The ledger's id of this signer's brand (fixed once the brand is onboarded)."""
         if self.brand_row_id is None:
             return None
         if self._ledger_brand_id is None:
             with self.db.read() as session:
-                ledger_id = session.get_one(Brand, self.brand_row_id).ledger_id
-            self._ledger_brand_id = LedgerBrandId(ledger_id) if ledger_id is not None else None
+                onboarded = session.get_one(Brand, self.brand_row_id).ledger_id
+            self._ledger_brand_id = LedgerBrandId(onboarded) if onboarded is not None else None
         return self._ledger_brand_id
 
     def _apply_outcomes(
@@ -209,9 +209,9 @@ class Settler:
                 outcome = outcomes[op.id]
                 if outcome.verdict is not Verdict.REQUEUE:
                     self._follow_brand_rule(session, op, outcome)
-        ledger_brand = self._ledger_brand()
+        ledger_brand_id = self._own_ledger_brand_id()
         return {
-            op.uid: self._settled(op, values, ledger_brand)
+            op.uid: self._settled(op, values, ledger_brand_id)
             for op, values in zip(ops, updates, strict=True)
             if values["status"] != OpStatus.QUEUED
         }
@@ -233,13 +233,13 @@ class Settler:
 
     @staticmethod
     def _settled(
-        op: OpRecord, values: Mapping[str, Any], ledger_brand: LedgerBrandId | None
+        op: OpRecord, values: Mapping[str, Any], ledger_brand_id: LedgerBrandId | None
     ) -> Settled:
         return Settled(
             uid=op.uid,
             kind=op.kind,
             status=OpStatus(values["status"]).value,
-            ledger_brand_id=ledger_brand if op.brand_id is not None else None,
+            ledger_brand_id=ledger_brand_id if op.brand_id is not None else None,
             op_id=op.op_id,
             tx_hash=values["tx_hash"],
             block_number=values["block_number"],

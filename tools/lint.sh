@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Static checks of the gateway (what `make lint` runs, and `make test` counts): ruff's rules
+# (pyproject: E, W, F, I, B, UP, SIM, C90), ruff's formatting, and mypy --strict on ledger_api.
+# Covers ledger_api, tests/api and the tools that run in the api virtualenv.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/api/bin
+paths=(ledger_api tests/api tools/*.py)
+status=0
+"$PY/ruff" check "${paths[@]}" || status=1
+"$PY/ruff" format --check "${paths[@]}" || status=1
+"$PY/mypy" --strict ledger_api || status=1
+exit $status
