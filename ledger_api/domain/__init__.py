@@ -76,10 +76,12 @@ class OpStatus(StrEnum):
 
     @property
     def final(self) -> bool:
-        return self in (OpStatus.CONFIRMED, OpStatus.FAILED)
+        return self.value in FINAL_OP_STATUSES
 
 
+#: the one list of open (not yet final) and of final operation statuses
 OPEN_OP_STATUSES = (OpStatus.QUEUED.value, OpStatus.SUBMITTED.value)
+FINAL_OP_STATUSES = (OpStatus.CONFIRMED.value, OpStatus.FAILED.value)
 
 
 class SlotStatus(StrEnum):

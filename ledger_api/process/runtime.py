@@ -27,7 +27,7 @@ from ledger_api.chain.web3_adapter import Web3Chain
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
-from ledger_api.domain import OpStatus
+from ledger_api.domain import FINAL_OP_STATUSES
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
 from ledger_api.process.lock import SenderLock
@@ -190,7 +190,7 @@ class Runtime:
                     .outerjoin(Brand, Brand.id == Operation.brand_id)
                     .where(
                         Operation.uid.in_(uids[start : start + 500]),
-                        Operation.status.in_((OpStatus.CONFIRMED, OpStatus.FAILED)),
+                        Operation.status.in_(FINAL_OP_STATUSES),
                     )
                 )
                 for row in rows:

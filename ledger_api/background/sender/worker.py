@@ -149,9 +149,6 @@ class SignerWorker(threading.Thread):
         log.warning("sender %s: %s; retrying in %.1fs", self.address, self.last_error, delay)
         self._halt.wait(delay)
 
-    def reconcile(self, chain: Chain) -> None:
-        self.reconciler.reconcile(chain)
-
     # -------------------------------------------------------------------- cycle
 
     def step(self, chain: Chain) -> tuple[bool, float, bool]:

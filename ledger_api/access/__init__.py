@@ -1,0 +1,1 @@
+"""Who may call: API keys (hashed, scoped to one brand or the admin) and per-key rate limits."""
