@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.chain import Anvil, deploy, start_anvil
 from support.gateway import Brand, Gateway, gateway_env
 

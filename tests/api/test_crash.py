@@ -23,7 +23,6 @@ import httpx
 import pytest
 from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, text
-
 from support.chain import Anvil, deploy, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 

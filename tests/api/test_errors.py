@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import inspect
 
+from support.gateway import Gateway
+
 from ledger_api import errors
 from ledger_api.api.deps import current_principal
-from support.gateway import Gateway
 
 
 def test_every_error_has_a_unique_code_and_a_4xx_or_5xx_status() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-
 from support.gateway import Brand, Gateway, Member
 
 PURCHASE = "/v1/earn/purchase"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from support.gateway import Brand, Gateway, Member
 
 PURCHASE = "/v1/earn/purchase"

@@ -8,12 +8,12 @@ import secrets
 from eth_abi.abi import encode
 from eth_account import Account
 from eth_utils.crypto import keccak
+from support.chain import BUILD
 
 from ledger_api.chain.abi import Log
 from ledger_api.chain.contracts import Contracts, EarnOpArgs
 from ledger_api.chain.manifest import Manifest
 from ledger_api.chain.typed_data import gift_typed_data, recover_signer, sign_typed_data
-from support.chain import BUILD
 
 
 def contracts() -> Contracts:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
+from support.chain import Anvil
+from support.flows import balance, earn, signed_gift
+from support.gateway import Gateway, Member, gateway_env
 
 from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db import Database
@@ -20,9 +23,6 @@ from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
 from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.lock import SenderLock
-from support.chain import Anvil
-from support.flows import balance, earn, signed_gift
-from support.gateway import Gateway, Member, gateway_env
 
 
 @pytest.fixture

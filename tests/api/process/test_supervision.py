@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from support.chain import free_port
 from support.gateway import GatewayProcess, Member
 

@@ -11,6 +11,10 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from sqlalchemy import select, update
+from support.chain import Anvil, deploy, start_anvil
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member, gateway_env
+from support.proxy import Proxy
 
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
@@ -19,10 +23,6 @@ from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.model.payloads import EarnPayload, GiftPayload
-from support.chain import Anvil, deploy, start_anvil
-from support.flows import earn
-from support.gateway import Brand, Gateway, Member, gateway_env
-from support.proxy import Proxy
 
 ZERO_REF = "0x" + "00" * 32
 
