@@ -517,6 +517,7 @@ contract AllianceLedger is
                 points = cents * rate * mult / 10_000;
             }
         } else {
+            cents = 0; // an engagement's amount is ignored: it counts no spend and {PointsEarned} says 0
             unchecked {
                 points = rate * mult / 100;
             }
@@ -542,7 +543,7 @@ contract AllianceLedger is
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
         emit Transfer(msg.sender, address(0), member, ctx.brand, minted);
-        emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, kind == EarnKind.Purchase ? cents : 0, op.orderRef);
+        emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, cents, op.orderRef);
     }
 
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
