@@ -65,6 +65,10 @@ contract AllianceLedger is
         "Redeem(address member,uint256 brand,uint256 atBrand,uint256 amount,bytes32 orderRef,uint256 nonce,uint256 deadline)"
     );
 
+    struct MemberSlot {
+        MemberWord word;
+    }
+
     IMembershipBadge private immutable _badge;
 
     // Storage layout: {LedgerState} names each variable's slot for the lens; a test compares
@@ -81,7 +85,9 @@ contract AllianceLedger is
 
     /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
     mapping(address member => mapping(uint256 brand => uint256[7])) private _lots;
-    mapping(address member => MemberWord) private _members;
+    /// @dev A one-field struct rather than the bare word so that the earn path reads and writes
+    /// it through one storage pointer (one slot computation); the layout is {MemberWord}'s.
+    mapping(address member => MemberSlot) private _members;
     /// @dev Read on every earn, so it holds the tier rules and the pause flag (see {paused}).
     LedgerGlobals private _globals;
     mapping(uint8 tier => uint256 points) private _tierGift;
@@ -317,7 +323,8 @@ contract AllianceLedger is
     /// tier for {GRACE_MONTHS}; short again after that, it drops one step.
     /// Emits {TierRetained}, {TierDowngradeWarned} or {TierDowngraded}.
     function reviewTier(address member) external whenNotPaused {
-        MemberStatus memory s = _members[member].toStatus();
+        MemberSlot storage slot = _members[member];
+        MemberStatus memory s = slot.word.toStatus();
         uint256 month = Calendar.currentMonth();
         uint256 quarter = month / 3;
         if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
@@ -329,21 +336,21 @@ contract AllianceLedger is
         if (current > qualified) qualified = current;
         if (s.tier == 0 || qualified >= s.tier) {
             s.graceUntilMonth = 0;
-            _members[member] = MemberWordLibrary.fromStatus(s);
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierRetained(member, s.tier, quarter - 1);
         } else if (s.graceUntilMonth == 0) {
             s.graceUntilMonth = uint16(month + GRACE_MONTHS);
-            _members[member] = MemberWordLibrary.fromStatus(s);
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierDowngradeWarned(member, s.tier, s.graceUntilMonth);
         } else if (month >= s.graceUntilMonth) {
             uint8 previous = s.tier;
             s.tier = previous - 1;
             s.graceUntilMonth = 0;
-            _members[member] = MemberWordLibrary.fromStatus(s);
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierDowngraded(member, previous, s.tier);
             _badge.setTier(member, s.tier);
         } else {
-            _members[member] = MemberWordLibrary.fromStatus(s);
+            slot.word = MemberWordLibrary.fromStatus(s);
         }
     }
 
@@ -410,7 +417,7 @@ contract AllianceLedger is
 
     /// @inheritdoc IAllianceDirectory
     function tierOf(address member) external view returns (uint8) {
-        return uint8(_members[member].tier());
+        return uint8(_members[member].word.tier());
     }
 
     /// @inheritdoc Pausable
@@ -460,9 +467,10 @@ contract AllianceLedger is
         uint256 month;
         uint256 quarter;
         PackedEarnRule rule; // cfg.rule(): one byte of points per EarnKind
-        uint256 floors1; // tier 1..3 thresholds in counter-lane form ({_tierFloors}), read once per call
+        uint256 floors1; // tier 1..3 thresholds in lane form ({LedgerGlobalsLibrary.floors}), read once per call
         uint256 floors2;
         uint256 floors3;
+        uint256 entryFloors; // lane-wise minimum of the three: short of it, no tier is met
         uint256 minted; // points minted by this call
         uint256 usedWordIndex;
         uint256 usedWord;
@@ -478,6 +486,7 @@ contract AllianceLedger is
         ctx.floors1 = globals.floors(1);
         ctx.floors2 = globals.floors(2);
         ctx.floors3 = globals.floors(3);
+        ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
         ctx.usedWordIndex = type(uint256).max;
     }
 
@@ -542,8 +551,38 @@ contract AllianceLedger is
             ctx.minted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
-        emit Transfer(msg.sender, address(0), member, ctx.brand, minted);
-        emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, cents, op.orderRef);
+        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef);
+    }
+
+    /// @dev Emits {Transfer} (the mint of `minted`) and {PointsEarned} for one earn operation,
+    /// encoded in scratch memory: the hot path of a batch pays neither the free-memory-pointer
+    /// bookkeeping nor the re-validation of values already checked by {_readOp}. The event
+    /// signatures are the interfaces' (`.selector`), and the tests decode both with the ABI.
+    function _emitEarned(
+        uint256 brand,
+        address member,
+        uint256 opId,
+        EarnKind kind,
+        uint256 points,
+        uint256 spendCents,
+        uint256 minted,
+        bytes32 orderRef
+    ) private {
+        bytes32 transferTopic = IERC6909.Transfer.selector;
+        bytes32 earnedTopic = PointsEarned.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // written past the free pointer, never allocated: scratch
+            // Transfer(address caller, address indexed sender, address indexed receiver, uint256 indexed id, uint256 amount)
+            mstore(ptr, caller())
+            mstore(add(ptr, 0x20), minted)
+            log4(ptr, 0x40, transferTopic, 0, member, brand)
+            // PointsEarned(brand, member, opId indexed; kind, points, spendCents, orderRef)
+            mstore(ptr, kind)
+            mstore(add(ptr, 0x20), points)
+            mstore(add(ptr, 0x40), spendCents)
+            mstore(add(ptr, 0x60), orderRef)
+            log4(ptr, 0x80, earnedTopic, brand, member, opId)
+        }
     }
 
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
@@ -574,7 +613,8 @@ contract AllianceLedger is
         private
         returns (uint256 gift)
     {
-        MemberWord word = _members[member];
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
         uint256 spend = word.spendCents();
         uint256 orders = word.orders();
         uint256 engagements = word.engagements();
@@ -604,7 +644,7 @@ contract AllianceLedger is
             word = word.setTier(best);
             gift = _tierGift[uint8(best)];
         }
-        _members[member] = word.setCounters(quarter, spend, orders, engagements);
+        slot.word = word.setCounters(quarter, spend, orders, engagements);
         if (best > previous) {
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
@@ -736,9 +776,10 @@ contract AllianceLedger is
         pure
         returns (uint256)
     {
-        return LedgerGlobalsLibrary.tierOf(
-            LedgerGlobalsLibrary.counterLanes(spend, orders, engagements), ctx.floors1, ctx.floors2, ctx.floors3
-        );
+        uint256 lanes = LedgerGlobalsLibrary.counterLanes(spend, orders, engagements);
+        // Most members meet no tier: one comparison with the lowest floors settles it.
+        if (!LedgerGlobalsLibrary.meets(lanes, ctx.entryFloors)) return 0;
+        return LedgerGlobalsLibrary.tierOf(lanes, ctx.floors1, ctx.floors2, ctx.floors3);
     }
 
     function _configured(TierRule memory r) private pure returns (bool) {

@@ -29,6 +29,7 @@ library LedgerGlobalsLibrary {
     uint256 internal constant MASK_80 = (uint256(1) << RULE_BITS) - 1;
 
     uint256 internal constant LANE_BITS = 64;
+    uint256 internal constant LANE_MASK = (uint256(1) << LANE_BITS) - 1;
     uint256 internal constant LANE_GUARDS = (uint256(1) << 63) | (uint256(1) << 127) | (uint256(1) << 191);
 
     function paused(LedgerGlobals self) internal pure returns (bool) {
@@ -75,6 +76,21 @@ library LedgerGlobalsLibrary {
         return spend | (orders << LANE_BITS) | (engagements << (2 * LANE_BITS)) | LANE_GUARDS;
     }
 
+    /// @notice The lane-wise minimum of three floor words: counters short of it in any lane meet
+    /// no tier (meeting a tier means reaching each of its floors, so at least the minimum).
+    function minFloors(uint256 floors1, uint256 floors2, uint256 floors3) internal pure returns (uint256) {
+        return _laneMin(floors1, floors2, floors3, 0) | _laneMin(floors1, floors2, floors3, LANE_BITS)
+            | _laneMin(floors1, floors2, floors3, 2 * LANE_BITS);
+    }
+
+    /// @notice Whether the counter lanes reach every lane of `floors` (as {tierOf} tests each tier).
+    function meets(uint256 lanes, uint256 floors) internal pure returns (bool) {
+        unchecked {
+            // No underflow: each lane of `lanes` is at least 2**63, each floor at most 2**63.
+            return (lanes - floors) & LANE_GUARDS == LANE_GUARDS;
+        }
+    }
+
     /// @notice The highest tier whose floors the counter lanes meet, or 0.
     function tierOf(uint256 lanes, uint256 floors1, uint256 floors2, uint256 floors3) internal pure returns (uint256) {
         unchecked {
@@ -93,6 +109,14 @@ library LedgerGlobalsLibrary {
         returns (uint256)
     {
         return tierOf(counterLanes(spend, orders, engagements), floors(self, 1), floors(self, 2), floors(self, 3));
+    }
+
+    /// @dev The smallest of the three words' lanes at `shift`, in place.
+    function _laneMin(uint256 a, uint256 b, uint256 c, uint256 shift) private pure returns (uint256) {
+        uint256 lane = LANE_MASK << shift;
+        (a, b, c) = (a & lane, b & lane, c & lane);
+        uint256 m = a < b ? a : b;
+        return m < c ? m : c;
     }
 
     function _packedRule(LedgerGlobals self, uint256 t) private pure returns (uint256) {

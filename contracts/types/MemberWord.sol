@@ -14,8 +14,8 @@ type MemberWord is uint256;
 using MemberWordLibrary for MemberWord global;
 
 /// @title Named fields of a {MemberWord}.
-/// @dev Setters mask the value to its field and leave every other field as it was; callers keep
-/// values within the field (counters saturate, months and quarters fit 16 bits until year 7431).
+/// @dev Setters mask the value to its field and leave every other field as it was ({setCounters}
+/// excepted, see there); months and quarters fit 16 bits until the year 7431.
 library MemberWordLibrary {
     uint256 internal constant TIER_OFFSET = 0;
     uint256 internal constant QUARTER_OFFSET = 8;
@@ -93,15 +93,17 @@ library MemberWordLibrary {
     }
 
     /// @notice Replaces the quarter and its three counters in one step (the earn hot path).
+    /// @dev Unmasked, unlike the other setters: each value must fit its field (quarter 16 bits,
+    /// spend 48, orders and engagements 32), which the earn path guarantees by saturating the
+    /// counters at MAX_SPEND / MAX_COUNT. A wider value would spill into the next field.
     function setCounters(MemberWord self, uint256 q, uint256 spend, uint256 orderCount, uint256 engagementCount)
         internal
         pure
         returns (MemberWord)
     {
         return MemberWord.wrap(
-            (MemberWord.unwrap(self) & ~COUNTERS_MASK) | ((q & MASK_16) << QUARTER_OFFSET)
-                | ((spend & MASK_48) << SPEND_OFFSET) | ((orderCount & MASK_32) << ORDERS_OFFSET)
-                | ((engagementCount & MASK_32) << ENGAGEMENTS_OFFSET)
+            (MemberWord.unwrap(self) & ~COUNTERS_MASK) | (q << QUARTER_OFFSET) | (spend << SPEND_OFFSET)
+                | (orderCount << ORDERS_OFFSET) | (engagementCount << ENGAGEMENTS_OFFSET)
         );
     }
 
@@ -121,7 +123,7 @@ library MemberWordLibrary {
     /// @notice The interface's struct as a word (every field fits by its type).
     function fromStatus(IAllianceLedger.MemberStatus memory s) internal pure returns (MemberWord w) {
         w = setTier(w, s.tier);
-        w = setCounters(w, s.quarter, s.spendCents, s.orders, s.engagements);
+        w = setCounters(w, s.quarter, s.spendCents, s.orders, s.engagements); // each fits by its type
         w = setGraceUntilMonth(w, s.graceUntilMonth);
         w = setReviewedQuarter(w, s.reviewedQuarter);
         w = setClosedQuarter(w, s.closedQuarter, s.closedBestTier);
