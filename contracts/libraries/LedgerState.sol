@@ -8,7 +8,7 @@ import {MemberWord} from "../types/MemberWord.sol";
 
 /// @title Reads {AllianceLedger}'s storage through {IExtsload}, as v4-core's `StateLibrary`.
 /// @dev The slot constants are the ledger's storage layout (inherited OpenZeppelin state
-/// first, then the ledger's own variables in declaration order). `tests/test_storage_layout.py`
+/// first, then the ledger's own variables in declaration order). `tests/contracts/test_storage_layout.py`
 /// compares them with the compiler's layout, so a moved variable fails a test instead of
 /// silently misreading state. Packed words come back as their value types; their libraries
 /// name the fields.
