@@ -21,6 +21,7 @@ interface IAllianceLedger is IAllianceDirectory {
     }
 
     /// @notice A brand's earning rule: points per USD spent and per engagement.
+    /// @dev Stored packed as a {PackedEarnRule} (one byte per EarnKind, in the enum's order).
     struct EarnRule {
         uint8 pointsPerUsd;
         uint8 pointsPerReview;
@@ -77,6 +78,8 @@ interface IAllianceLedger is IAllianceDirectory {
     }
 
     /// @notice A member's tier state and activity in its latest active quarter.
+    /// @dev The view's shape only: the ledger stores it as one {MemberWord} whose layout its
+    /// library fixes, so reordering these fields changes no stored state.
     struct MemberStatus {
         uint8 tier;
         uint16 quarter; // quarter of the counters below (quarters since 1970)
