@@ -11,11 +11,17 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {Extsload} from "./Extsload.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
 import {IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
+import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
 import {Calendar} from "./libraries/Calendar.sol";
 import {LotMath} from "./libraries/LotMath.sol";
+import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
+import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
+import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
+import {PackedEarnRule, PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 
 /// @title AllianceLedger: the alliance's points, tiers and inter-brand settlement.
 /// @notice Each brand issues its own points as an ERC-6909 id (the brand id).
@@ -26,8 +32,14 @@ import {LotMath} from "./libraries/LotMath.sol";
 /// transfers, cheaper mints), per-id allowances and operators, and the balance
 /// hook is one internal function we replace with lot accounting. OpenZeppelin's
 /// own `_balances` stay unused: {balanceOf} sums the live lots instead.
+/// Packed storage words are value types with a library each (types/): no code here reads a
+/// word at hand-written bit offsets. Read-only views beyond ERC-6909, the directory and what
+/// the gateway and the vault call live in {AllianceLedgerLens}, which reads this contract's
+/// storage through {Extsload} with the slot layout of {LedgerState}.
 contract AllianceLedger is
     IAllianceLedger,
+    ISettlementLedger,
+    Extsload,
     ERC6909Metadata,
     AccessControl,
     EIP712,
@@ -47,39 +59,22 @@ contract AllianceLedger is
     /// @notice Months a member stays in a tier after a failed review, before it drops one step.
     uint256 public constant GRACE_MONTHS = 3;
 
-    uint256 private constant PAUSED = uint256(1) << 255;
-    uint256 private constant MASK16 = 0xffff;
-    uint256 private constant MASK32 = 0xffffffff;
-    uint256 private constant MASK48 = 0xffffffffffff;
-    uint256 private constant MASK80 = (uint256(1) << 80) - 1;
-    /// @dev Tier checks compare all three counters at once. Spend, orders and engagements each
-    /// sit in a 64-bit lane (bits 0, 64, 128) whose top bit is a guard bit. Every counter is
-    /// below 2**48 (spend is 48-bit, orders and engagements 32-bit) and every floor at most
-    /// 2**63, so `(counters | LANE_GUARDS) - floors` never borrows across lanes, and a lane keeps
-    /// its guard bit exactly when its counter is at least its floor.
-    uint256 private constant LANE_GUARDS = (uint256(1) << 63) | (uint256(1) << 127) | (uint256(1) << 191);
-
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
     bytes32 private constant REDEEM_TYPEHASH = keccak256(
         "Redeem(address member,uint256 brand,uint256 atBrand,uint256 amount,bytes32 orderRef,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev One slot, read on every earn and written back once per call.
-    /// A nested struct would start a slot of its own, so the rule is packed by {_packRule}.
-    struct BrandConfig {
-        bool exists;
-        bool suspended;
-        uint40 rule;
-        uint32 valueMicroUsd;
-        uint16 latestMonth; // newest month the brand issued points in
-        uint96 issued;
-        uint56 latestMonthLive; // unspent points of latestMonth; older months live in _brandLive
+    struct MemberSlot {
+        MemberWord word;
     }
 
     IMembershipBadge private immutable _badge;
 
+    // Storage layout: {LedgerState} names each variable's slot for the lens; a test compares
+    // it with the compiler's layout. Add new variables at the end.
     uint256 private _brandCount;
+    /// @dev Read on every earn and written back once per call.
     mapping(uint256 brand => BrandConfig) private _brands;
     mapping(uint256 brand => uint256) private _redeemed;
     /// @dev Points still unspent per brand and earn month before its latestMonth: 16 positions
@@ -90,11 +85,11 @@ contract AllianceLedger is
 
     /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
     mapping(address member => mapping(uint256 brand => uint256[7])) private _lots;
-    mapping(address member => MemberStatus) private _members;
-    /// @dev Read on every earn, so it holds two things: tier t (1..3) rule at bits
-    /// [(t-1)*80, t*80) (spendCents 48 | orders 16 | engagements 16), and the pause flag at
-    /// bit 255 (see {paused}).
-    uint256 private _globals;
+    /// @dev A one-field struct rather than the bare word so that the earn path reads and writes
+    /// it through one storage pointer (one slot computation); the layout is {MemberWord}'s.
+    mapping(address member => MemberSlot) private _members;
+    /// @dev Read on every earn, so it holds the tier rules and the pause flag (see {paused}).
+    LedgerGlobals private _globals;
     mapping(uint8 tier => uint256 points) private _tierGift;
 
     /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
@@ -132,15 +127,7 @@ contract AllianceLedger is
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 brand) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
         brand = ++_brandCount;
-        _brands[brand] = BrandConfig({
-            exists: true,
-            suspended: false,
-            rule: _packRule(rule),
-            valueMicroUsd: valueMicroUsd,
-            latestMonth: 0,
-            issued: 0,
-            latestMonthLive: 0
-        });
+        _brands[brand] = BrandConfigLibrary.create(PackedEarnRuleLibrary.pack(rule), valueMicroUsd);
         _setName(brand, name);
         _setSymbol(brand, symbol);
         _authorizeSigner(brand, signer);
@@ -164,7 +151,7 @@ contract AllianceLedger is
     /// @notice Suspends a brand (no earning, no redemption at or from it) or lifts the suspension.
     /// @dev Emits a {BrandSuspensionChanged} event.
     function setBrandSuspended(uint256 brand, bool suspended) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _requireBrand(brand).suspended = suspended;
+        _brands[brand] = _requireBrand(brand).setSuspended(suspended);
         emit BrandSuspensionChanged(brand, suspended);
     }
 
@@ -173,9 +160,9 @@ contract AllianceLedger is
     /// Emits a {PointValueChanged} event.
     function setPointValue(uint256 brand, uint32 valueMicroUsd) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
-        BrandConfig storage cfg = _requireBrand(brand);
-        uint256 previous = cfg.valueMicroUsd;
-        cfg.valueMicroUsd = valueMicroUsd;
+        BrandConfig cfg = _requireBrand(brand);
+        uint256 previous = cfg.valueMicroUsd();
+        _brands[brand] = cfg.setValueMicroUsd(valueMicroUsd);
         emit PointValueChanged(brand, previous, valueMicroUsd);
     }
 
@@ -195,15 +182,13 @@ contract AllianceLedger is
     {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
         if (giftPoints > MAX_AMOUNT) revert LedgerInvalidAmount(giftPoints);
-        uint256 rules = _globals;
-        if (tier > 1 && !_ruleAtMost(_ruleOf(rules, tier - 1), rule)) revert TierRuleNotAscending(tier);
+        LedgerGlobals globals = _globals;
+        if (tier > 1 && !_ruleAtMost(globals.tierRule(tier - 1), rule)) revert TierRuleNotAscending(tier);
         if (tier < MAX_TIER) {
-            TierRule memory higher = _ruleOf(rules, tier + 1);
+            TierRule memory higher = globals.tierRule(tier + 1);
             if (_configured(higher) && !_ruleAtMost(rule, higher)) revert TierRuleNotAscending(tier);
         }
-        uint256 shift = uint256(tier - 1) * 80;
-        uint256 packed = uint256(rule.spendCents) | (uint256(rule.orders) << 48) | (uint256(rule.engagements) << 64);
-        _globals = (rules & ~(((uint256(1) << 80) - 1) << shift)) | (packed << shift);
+        _globals = globals.setTierRule(tier, rule);
         _tierGift[tier] = giftPoints;
         emit TierRuleChanged(tier, rule, giftPoints);
     }
@@ -223,7 +208,7 @@ contract AllianceLedger is
     /// @notice Changes the caller's brand earning rule; a brand configures only its own points.
     /// @dev Emits an {EarnRuleChanged} event.
     function setEarnRule(uint256 brand, EarnRule calldata rule) external onlyBrandSigner(brand) {
-        _requireBrand(brand).rule = _packRule(rule);
+        _brands[brand] = _requireBrand(brand).setRule(PackedEarnRuleLibrary.pack(rule));
         emit EarnRuleChanged(brand, rule);
     }
 
@@ -233,7 +218,7 @@ contract AllianceLedger is
     /// Emits {Transfer} and {PointsEarned} events, and {TierUpgraded} on an upgrade.
     /// @return points the points credited (upgrade gift excluded)
     function earn(EarnOp calldata op) external whenNotPaused returns (uint256 points) {
-        (uint256 brand, BrandConfig memory cfg, bytes4 brandError) = _callerBrand();
+        (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
         if (brandError != bytes4(0)) _revertEarn(brandError, brand, op);
         EarnContext memory ctx = _earnContext(brand, cfg);
         bytes4 failure;
@@ -248,7 +233,7 @@ contract AllianceLedger is
     /// brand signer reverts. Requirements: not paused.
     /// @return applied how many operations were applied
     function earnBatch(EarnOp[] calldata ops) external whenNotPaused returns (uint256 applied) {
-        (uint256 brand, BrandConfig memory cfg, bytes4 brandError) = _callerBrand();
+        (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
         if (brandError == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, 0);
         if (brandError != bytes4(0)) {
             for (uint256 i; i < ops.length; ++i) {
@@ -338,7 +323,8 @@ contract AllianceLedger is
     /// tier for {GRACE_MONTHS}; short again after that, it drops one step.
     /// Emits {TierRetained}, {TierDowngradeWarned} or {TierDowngraded}.
     function reviewTier(address member) external whenNotPaused {
-        MemberStatus memory s = _members[member];
+        MemberSlot storage slot = _members[member];
+        MemberStatus memory s = slot.word.toStatus();
         uint256 month = Calendar.currentMonth();
         uint256 quarter = month / 3;
         if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
@@ -350,21 +336,21 @@ contract AllianceLedger is
         if (current > qualified) qualified = current;
         if (s.tier == 0 || qualified >= s.tier) {
             s.graceUntilMonth = 0;
-            _members[member] = s;
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierRetained(member, s.tier, quarter - 1);
         } else if (s.graceUntilMonth == 0) {
             s.graceUntilMonth = uint16(month + GRACE_MONTHS);
-            _members[member] = s;
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierDowngradeWarned(member, s.tier, s.graceUntilMonth);
         } else if (month >= s.graceUntilMonth) {
             uint8 previous = s.tier;
             s.tier = previous - 1;
             s.graceUntilMonth = 0;
-            _members[member] = s;
+            slot.word = MemberWordLibrary.fromStatus(s);
             emit TierDowngraded(member, previous, s.tier);
             _badge.setTier(member, s.tier);
         } else {
-            _members[member] = s;
+            slot.word = MemberWordLibrary.fromStatus(s);
         }
     }
 
@@ -400,6 +386,8 @@ contract AllianceLedger is
     }
 
     // ==================================================================== views
+    // Lots, brand accounts, brand info, member status, tier rules and net positions are read
+    // through {AllianceLedgerLens}.
 
     /// @inheritdoc ERC6909
     /// @dev The sum of the member's live lots: expired points stop counting at once.
@@ -411,61 +399,7 @@ contract AllianceLedger is
         }
     }
 
-    /// @notice The member's live lots of `brand`, oldest first.
-    function lotsOf(address member, uint256 brand) external view returns (Lot[] memory lots) {
-        uint256[7] storage slots = _lots[member][brand];
-        uint256 month = Calendar.currentMonth();
-        // slither-disable-next-line uninitialized-local memory starts zeroed on purpose; filled up to count
-        Lot[13] memory found;
-        // slither-disable-next-line uninitialized-local the counter starts at zero on purpose
-        uint256 count;
-        for (uint256 m = month - 12; m <= month; ++m) {
-            uint256 amount = LotMath.amountAt(slots, m);
-            if (amount != 0) found[count++] = Lot(amount, m, Calendar.monthStart(m + 13));
-        }
-        lots = new Lot[](count);
-        for (uint256 i; i < count; ++i) {
-            lots[i] = found[i];
-        }
-    }
-
-    /// @notice The member's next lot of `brand` to expire: its amount and expiry time (0, 0 if none).
-    function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt) {
-        uint256[7] storage slots = _lots[member][brand];
-        uint256 month = Calendar.currentMonth();
-        for (uint256 m = month - 12; m <= month; ++m) {
-            amount = LotMath.amountAt(slots, m);
-            if (amount != 0) return (amount, Calendar.monthStart(m + 13));
-        }
-    }
-
-    /// @notice A brand's points issued, redeemed, expired and still outstanding (its liability).
-    function brandAccount(uint256 brand) public view returns (BrandAccount memory account) {
-        BrandConfig memory cfg = _brands[brand];
-        account.issued = cfg.issued;
-        account.redeemed = _redeemed[brand];
-        uint256 month = Calendar.currentMonth();
-        if (uint256(cfg.latestMonth) + 12 >= month) {
-            uint256[4] storage ring = _brandLive[brand];
-            for (uint256 m = month - 12; m < cfg.latestMonth; ++m) {
-                account.outstanding += LotMath.brandLiveAt(ring, m);
-            }
-            account.outstanding += cfg.latestMonthLive;
-        }
-        account.expired = account.issued - account.redeemed - account.outstanding;
-    }
-
-    /// @notice The brand's configuration: active flag, suspension, rule and point value.
-    function brandInfo(uint256 brand)
-        external
-        view
-        returns (bool exists, bool suspended, EarnRule memory rule, uint256 valueMicroUsd)
-    {
-        BrandConfig memory cfg = _brands[brand];
-        return (cfg.exists, cfg.suspended, _unpackRule(cfg.rule), cfg.valueMicroUsd);
-    }
-
-    /// @notice How many brands were onboarded (ids run from 1 to this count).
+    /// @inheritdoc ISettlementLedger
     function brandCount() external view returns (uint256) {
         return _brandCount;
     }
@@ -477,31 +411,20 @@ contract AllianceLedger is
 
     /// @inheritdoc IAllianceDirectory
     function isBrandActive(uint256 brand) public view returns (bool) {
-        BrandConfig memory cfg = _brands[brand];
-        return cfg.exists && !cfg.suspended;
+        BrandConfig cfg = _brands[brand];
+        return cfg.exists() && !cfg.suspended();
     }
 
     /// @inheritdoc IAllianceDirectory
     function tierOf(address member) external view returns (uint8) {
-        return _members[member].tier;
-    }
-
-    /// @notice A member's tier state and quarter counters.
-    function memberStatus(address member) external view returns (MemberStatus memory) {
-        return _members[member];
-    }
-
-    /// @notice Tier `tier`'s thresholds and upgrade gift.
-    function tierRule(uint8 tier) external view returns (TierRule memory rule, uint256 giftPoints) {
-        if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
-        return (_ruleOf(_globals, tier), _tierGift[tier]);
+        return uint8(_members[member].word.tier());
     }
 
     /// @inheritdoc Pausable
-    /// @dev The flag shares the tier-rule slot that every earn reads anyway; Pausable's own
+    /// @dev The flag shares the tier-rule word that every earn reads anyway; Pausable's own
     /// storage stays unused ({_pause} and {_unpause} are overridden to match).
     function paused() public view override returns (bool) {
-        return _globals & PAUSED != 0;
+        return _globals.paused();
     }
 
     /// @notice Whether `opId` was already applied for `brand`.
@@ -509,18 +432,10 @@ contract AllianceLedger is
         return _usedOps[brand][opId >> 8] & (uint256(1) << (opId & 0xff)) != 0;
     }
 
-    /// @notice What `brandA` owes `brandB` net, in micro-USD (negative: B owes A).
+    /// @inheritdoc ISettlementLedger
     function position(uint256 brandA, uint256 brandB) public view returns (int256) {
         if (brandA == brandB) return 0;
         return brandA < brandB ? _positions[_pairKey(brandA, brandB)] : -_positions[_pairKey(brandB, brandA)];
-    }
-
-    /// @notice What the alliance owes `brand` net (negative: what it owes), in micro-USD.
-    function netPosition(uint256 brand) external view returns (int256 net) {
-        uint256 count = _brandCount;
-        for (uint256 other = 1; other <= count; ++other) {
-            net += position(other, brand);
-        }
     }
 
     /// @notice Where donations go.
@@ -551,25 +466,27 @@ contract AllianceLedger is
         BrandConfig cfg;
         uint256 month;
         uint256 quarter;
-        uint256 rates; // cfg.rule: one byte of points per EarnKind
-        uint256 floors1; // tier 1..3 thresholds in counter-lane form ({_tierFloors}), read once per call
+        PackedEarnRule rule; // cfg.rule(): one byte of points per EarnKind
+        uint256 floors1; // tier 1..3 thresholds in lane form ({LedgerGlobalsLibrary.floors}), read once per call
         uint256 floors2;
         uint256 floors3;
+        uint256 entryFloors; // lane-wise minimum of the three: short of it, no tier is met
         uint256 minted; // points minted by this call
         uint256 usedWordIndex;
         uint256 usedWord;
     }
 
-    function _earnContext(uint256 brand, BrandConfig memory cfg) private view returns (EarnContext memory ctx) {
+    function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
         ctx.brand = brand;
         ctx.cfg = cfg;
         ctx.month = Calendar.currentMonth();
         ctx.quarter = ctx.month / 3;
-        ctx.rates = cfg.rule;
-        uint256 rules = _globals;
-        ctx.floors1 = _tierFloors(rules, 1);
-        ctx.floors2 = _tierFloors(rules, 2);
-        ctx.floors3 = _tierFloors(rules, 3);
+        ctx.rule = cfg.rule();
+        LedgerGlobals globals = _globals;
+        ctx.floors1 = globals.floors(1);
+        ctx.floors2 = globals.floors(2);
+        ctx.floors3 = globals.floors(3);
+        ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
         ctx.usedWordIndex = type(uint256).max;
     }
 
@@ -601,8 +518,7 @@ contract AllianceLedger is
         (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents) = _readOp(op);
         if (member == address(0)) return (LedgerInvalidMember.selector, 0);
         if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
-        // The packed rule holds one byte per kind, in EarnKind order.
-        uint256 rate = (ctx.rates >> (8 * uint256(kind))) & 0xff;
+        uint256 rate = ctx.rule.rate(kind);
         if (kind == EarnKind.Purchase) {
             if (cents == 0 || cents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);
             // No overflow: cents <= 1e12, rate <= 255, mult <= 1000.
@@ -610,6 +526,7 @@ contract AllianceLedger is
                 points = cents * rate * mult / 10_000;
             }
         } else {
+            cents = 0; // an engagement's amount is ignored: it counts no spend and {PointsEarned} says 0
             unchecked {
                 points = rate * mult / 100;
             }
@@ -634,77 +551,100 @@ contract AllianceLedger is
             ctx.minted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
-        emit Transfer(msg.sender, address(0), member, ctx.brand, minted);
-        emit PointsEarned(ctx.brand, member, uint64(opId), kind, points, op.orderRef);
+        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef);
+    }
+
+    /// @dev Emits {Transfer} (the mint of `minted`) and {PointsEarned} for one earn operation,
+    /// encoded in scratch memory: the hot path of a batch pays neither the free-memory-pointer
+    /// bookkeeping nor the re-validation of values already checked by {_readOp}. The event
+    /// signatures are the interfaces' (`.selector`), and the tests decode both with the ABI.
+    function _emitEarned(
+        uint256 brand,
+        address member,
+        uint256 opId,
+        EarnKind kind,
+        uint256 points,
+        uint256 spendCents,
+        uint256 minted,
+        bytes32 orderRef
+    ) private {
+        bytes32 transferTopic = IERC6909.Transfer.selector;
+        bytes32 earnedTopic = PointsEarned.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // written past the free pointer, never allocated: scratch
+            // Transfer(address caller, address indexed sender, address indexed receiver, uint256 indexed id, uint256 amount)
+            mstore(ptr, caller())
+            mstore(add(ptr, 0x20), minted)
+            log4(ptr, 0x40, transferTopic, 0, member, brand)
+            // PointsEarned(brand, member, opId indexed; kind, points, spendCents, orderRef)
+            mstore(ptr, kind)
+            mstore(add(ptr, 0x20), points)
+            mstore(add(ptr, 0x40), spendCents)
+            mstore(add(ptr, 0x60), orderRef)
+            log4(ptr, 0x80, earnedTopic, brand, member, opId)
+        }
     }
 
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
     function _closeEarn(EarnContext memory ctx) private {
         _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
-        BrandConfig memory cfg = ctx.cfg;
-        if (cfg.latestMonth != ctx.month) {
+        BrandConfig cfg = ctx.cfg;
+        uint256 latestMonth = cfg.latestMonth();
+        uint256 latestLive = cfg.latestMonthLive();
+        if (latestMonth != ctx.month) {
             // A new month: the previous latest month moves to the ring, whose reused positions are cleared.
             uint256[4] storage ring = _brandLive[ctx.brand];
-            LotMath.clearBrandMonths(ring, cfg.latestMonth, ctx.month);
-            if (cfg.latestMonthLive != 0 && ctx.month - cfg.latestMonth < 16) {
-                LotMath.addBrandLive(ring, cfg.latestMonth, cfg.latestMonthLive);
+            LotMath.clearBrandMonths(ring, latestMonth, ctx.month);
+            if (latestLive != 0 && ctx.month - latestMonth < 16) {
+                LotMath.addBrandLive(ring, latestMonth, latestLive);
             }
-            cfg.latestMonth = uint16(ctx.month);
-            cfg.latestMonthLive = 0;
+            cfg = cfg.setLatestMonth(uint16(ctx.month));
+            latestLive = 0;
         }
-        cfg.latestMonthLive = (uint256(cfg.latestMonthLive) + ctx.minted).toUint56();
-        cfg.issued = (uint256(cfg.issued) + ctx.minted).toUint96();
-        _brands[ctx.brand] = cfg;
+        _brands[ctx.brand] = cfg.setLatestMonthLive((latestLive + ctx.minted).toUint56()).setIssued(
+            (cfg.issued() + ctx.minted).toUint96()
+        );
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
     /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
-    /// Hot path: the member's status slot is read and written as one word, with the bit
-    /// layout Solidity gives {MemberStatus} (fields packed from the low-order bits).
+    /// Hot path: the member's {MemberWord} is read and written once.
     function _recordActivity(EarnContext memory ctx, address member, EarnKind kind, uint256 cents)
         private
         returns (uint256 gift)
     {
-        MemberStatus storage status = _members[member];
-        uint256 word;
-        assembly ("memory-safe") {
-            word := sload(status.slot)
-        }
-        uint256 spend = (word >> 24) & MASK48;
-        uint256 orders = (word >> 72) & MASK32;
-        uint256 engagements = (word >> 104) & MASK32;
-        uint256 quarter = (word >> 8) & MASK16;
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
+        uint256 spend = word.spendCents();
+        uint256 orders = word.orders();
+        uint256 engagements = word.engagements();
+        uint256 quarter = word.quarter();
         if (quarter != ctx.quarter) {
             // The member's previous active quarter closes: remember what it qualified for.
-            uint256 closedBest = _metTier(ctx, spend, orders, engagements);
-            word = (word & ~((MASK16 << 168) | (uint256(0xff) << 184))) | (quarter << 168) | (closedBest << 184);
+            word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements));
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
         }
         if (kind == EarnKind.Purchase) {
-            // Saturates instead of wrapping. No overflow: spend <= MASK48 and a purchase's
-            // cents <= MAX_AMOUNT; orders is below MASK32 before its increment.
+            // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's
+            // cents <= MAX_AMOUNT; orders is below MAX_COUNT before its increment.
             unchecked {
                 spend += cents;
-                if (orders < MASK32) ++orders;
+                if (orders < MemberWordLibrary.MAX_COUNT) ++orders;
             }
-            if (spend > MASK48) spend = MASK48;
-        } else if (engagements < MASK32) {
+            if (spend > MemberWordLibrary.MAX_SPEND) spend = MemberWordLibrary.MAX_SPEND;
+        } else if (engagements < MemberWordLibrary.MAX_COUNT) {
             unchecked {
-                ++engagements; // below MASK32 before the increment
+                ++engagements; // below MAX_COUNT before the increment
             }
         }
         uint256 best = _metTier(ctx, spend, orders, engagements);
-        uint256 previous = word & 0xff;
-        if (best >= previous) word &= ~(MASK16 << 136); // meeting the tier again ends any grace
+        uint256 previous = word.tier();
+        if (best >= previous) word = word.setGraceUntilMonth(0); // meeting the tier again ends any grace
         if (best > previous) {
-            word = (word & ~uint256(0xff)) | best;
+            word = word.setTier(best);
             gift = _tierGift[uint8(best)];
         }
-        word = (word & ~((MASK16 << 8) | (MASK48 << 24) | (MASK32 << 72) | (MASK32 << 104))) | (quarter << 8)
-            | (spend << 24) | (orders << 72) | (engagements << 104);
-        assembly ("memory-safe") {
-            sstore(status.slot, word)
-        }
+        slot.word = word.setCounters(quarter, spend, orders, engagements);
         if (best > previous) {
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
@@ -716,25 +656,27 @@ contract AllianceLedger is
         private
         returns (uint256 value)
     {
-        BrandConfig memory cfg = _brands[brand];
-        if (!cfg.exists) revert LedgerUnknownBrand(brand);
-        if (cfg.suspended) revert LedgerBrandSuspended(brand);
+        BrandConfig cfg = _brands[brand];
+        if (!cfg.exists()) revert LedgerUnknownBrand(brand);
+        if (cfg.suspended()) revert LedgerBrandSuspended(brand);
         if (brand != atBrand && !isBrandActive(atBrand)) {
-            if (!_brands[atBrand].exists) revert LedgerUnknownBrand(atBrand);
+            if (!_brands[atBrand].exists()) revert LedgerUnknownBrand(atBrand);
             revert LedgerBrandSuspended(atBrand);
         }
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
         uint256 month = Calendar.currentMonth();
         uint256[13] memory taken = _consume(member, brand, amount, month);
         // Points of the brand's latest month are counted in its config slot (taken[] index 12 - age).
-        uint256 latestIndex = uint256(cfg.latestMonth) + 12 >= month ? uint256(cfg.latestMonth) + 12 - month : 13;
+        uint256 latestMonth = cfg.latestMonth();
+        uint256 latestIndex = latestMonth + 12 >= month ? latestMonth + 12 - month : 13;
         if (latestIndex < 13 && taken[latestIndex] != 0) {
-            _brands[brand].latestMonthLive = cfg.latestMonthLive - uint56(taken[latestIndex]);
+            // Checked: the brand's latest month holds at least what its members' lots of it hold.
+            _brands[brand] = cfg.setLatestMonthLive(cfg.latestMonthLive() - taken[latestIndex]);
             taken[latestIndex] = 0;
         }
         LotMath.subtractBrandLive(_brandLive[brand], month, taken);
         _redeemed[brand] += amount;
-        value = amount * cfg.valueMicroUsd;
+        value = amount * cfg.valueMicroUsd();
         if (brand != atBrand) _addDebt(brand, atBrand, value);
         emit Transfer(msg.sender, member, address(0), brand, amount);
         emit PointsRedeemed(member, brand, atBrand, amount, value, orderRef);
@@ -786,11 +728,11 @@ contract AllianceLedger is
         _useCheckedNonce(member, nonce);
     }
 
-    function _callerBrand() private view returns (uint256 brand, BrandConfig memory cfg, bytes4 failure) {
+    function _callerBrand() private view returns (uint256 brand, BrandConfig cfg, bytes4 failure) {
         brand = _brandOfSigner[msg.sender];
         if (brand == 0) return (0, cfg, LedgerNotBrandSigner.selector);
         cfg = _brands[brand];
-        if (cfg.suspended) failure = LedgerBrandSuspended.selector;
+        if (cfg.suspended()) failure = LedgerBrandSuspended.selector;
     }
 
     function _checkBrandSigner(uint256 brand) private view {
@@ -805,9 +747,9 @@ contract AllianceLedger is
         emit BrandSignerChanged(brand, signer, true);
     }
 
-    function _requireBrand(uint256 brand) private view returns (BrandConfig storage cfg) {
+    function _requireBrand(uint256 brand) private view returns (BrandConfig cfg) {
         cfg = _brands[brand];
-        if (!cfg.exists) revert LedgerUnknownBrand(brand);
+        if (!cfg.exists()) revert LedgerUnknownBrand(brand);
     }
 
     /// @dev Re-raises a failed earn as its custom error with data.
@@ -823,66 +765,21 @@ contract AllianceLedger is
 
     /// @dev The best tier the member's quarter met in the quarter `quarter`.
     function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
-        if (s.quarter == quarter) return uint8(_bestTier(s.spendCents, s.orders, s.engagements, _globals));
+        if (s.quarter == quarter) return uint8(_globals.bestTier(s.spendCents, s.orders, s.engagements));
         if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
         return 0;
     }
 
-    /// @dev The highest configured tier whose three thresholds the counters meet (0 if none).
-    function _bestTier(uint256 spend, uint256 orders, uint256 engagements, uint256 rules)
-        private
-        pure
-        returns (uint256)
-    {
-        return _tierOf(
-            _counterLanes(spend, orders, engagements),
-            _tierFloors(rules, 1),
-            _tierFloors(rules, 2),
-            _tierFloors(rules, 3)
-        );
-    }
-
-    function _counterLanes(uint256 spend, uint256 orders, uint256 engagements) private pure returns (uint256) {
-        return spend | (orders << 64) | (engagements << 128) | LANE_GUARDS;
-    }
-
-    /// @dev {_bestTier} with the call's tier floors, loaded once by {_earnContext}.
+    /// @dev {LedgerGlobalsLibrary.bestTier} with the call's tier floors, loaded once by {_earnContext}.
     function _metTier(EarnContext memory ctx, uint256 spend, uint256 orders, uint256 engagements)
         private
         pure
         returns (uint256)
     {
-        return _tierOf(_counterLanes(spend, orders, engagements), ctx.floors1, ctx.floors2, ctx.floors3);
-    }
-
-    /// @dev Tier `tier`'s thresholds from the packed rules as lane floors. An unconfigured tier
-    /// (all thresholds 0) gets 2**63 in every lane, which no counter reaches.
-    function _tierFloors(uint256 rules, uint256 tier) private pure returns (uint256) {
-        uint256 r = (rules >> ((tier - 1) * 80)) & MASK80;
-        if (r == 0) return LANE_GUARDS;
-        return (r & MASK48) | (((r >> 48) & MASK16) << 64) | (((r >> 64) & MASK16) << 128);
-    }
-
-    /// @dev The highest tier whose floors the counter lanes (from {_counterLanes}) meet, or 0.
-    function _tierOf(uint256 lanes, uint256 floors1, uint256 floors2, uint256 floors3)
-        private
-        pure
-        returns (uint256)
-    {
-        unchecked {
-            // No underflow: each lane of `lanes` is at least 2**63, each floor at most 2**63.
-            if ((lanes - floors3) & LANE_GUARDS == LANE_GUARDS) return 3;
-            if ((lanes - floors2) & LANE_GUARDS == LANE_GUARDS) return 2;
-            if ((lanes - floors1) & LANE_GUARDS == LANE_GUARDS) return 1;
-        }
-        return 0;
-    }
-
-    function _ruleOf(uint256 rules, uint256 tier) private pure returns (TierRule memory r) {
-        uint256 packed = rules >> ((tier - 1) * 80);
-        r.spendCents = uint48(packed);
-        r.orders = uint16(packed >> 48);
-        r.engagements = uint16(packed >> 64);
+        uint256 lanes = LedgerGlobalsLibrary.counterLanes(spend, orders, engagements);
+        // Most members meet no tier: one comparison with the lowest floors settles it.
+        if (!LedgerGlobalsLibrary.meets(lanes, ctx.entryFloors)) return 0;
+        return LedgerGlobalsLibrary.tierOf(lanes, ctx.floors1, ctx.floors2, ctx.floors3);
     }
 
     function _configured(TierRule memory r) private pure returns (bool) {
@@ -895,26 +792,13 @@ contract AllianceLedger is
     }
 
     function _pause() internal override whenNotPaused {
-        _globals |= PAUSED;
+        _globals = _globals.setPaused(true);
         emit Paused(_msgSender());
     }
 
     function _unpause() internal override whenPaused {
-        _globals &= ~PAUSED;
+        _globals = _globals.setPaused(false);
         emit Unpaused(_msgSender());
-    }
-
-    function _packRule(EarnRule memory r) private pure returns (uint40) {
-        return uint40(r.pointsPerUsd) | (uint40(r.pointsPerReview) << 8) | (uint40(r.pointsPerShare) << 16)
-            | (uint40(r.pointsPerEvent) << 24) | (uint40(r.pointsPerReferral) << 32);
-    }
-
-    function _unpackRule(uint40 packed) private pure returns (EarnRule memory r) {
-        r.pointsPerUsd = uint8(packed);
-        r.pointsPerReview = uint8(packed >> 8);
-        r.pointsPerShare = uint8(packed >> 16);
-        r.pointsPerEvent = uint8(packed >> 24);
-        r.pointsPerReferral = uint8(packed >> 32);
     }
 
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {

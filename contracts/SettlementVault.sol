@@ -7,17 +7,17 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {ISettlementVault} from "./interfaces/ISettlementVault.sol";
-import {AllianceLedger} from "./AllianceLedger.sol";
+import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
 
 /// @title SettlementVault: brands settle their net positions in an ERC-20 they deposit.
 /// @notice Brands (or anyone on their behalf) deposit the settlement token; a settlement
 /// moves the debtor's deposit to the creditor's and clears the position on the ledger.
-/// @dev Holds the ledger's SETTLER_ROLE. Token moves follow checks-effects-interactions
-/// and run under a transient reentrancy guard.
+/// @dev Holds the ledger's SETTLER_ROLE; knows the ledger only through {ISettlementLedger}.
+/// Token moves follow checks-effects-interactions and run under a transient reentrancy guard.
 contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    AllianceLedger private immutable _ledger;
+    ISettlementLedger private immutable _ledger;
     IERC20 private immutable _token;
     uint256 private immutable _unitsPerUsd;
     mapping(uint256 brand => uint256) private _deposits;
@@ -26,7 +26,7 @@ contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTran
     /// @param ledger the alliance ledger whose positions this vault pays
     /// @param token the settlement token (e.g. a USD stablecoin)
     /// @param unitsPerUsd token units worth 1 USD (1e6 for a 6-decimals stablecoin)
-    constructor(address admin, AllianceLedger ledger, IERC20 token, uint256 unitsPerUsd) {
+    constructor(address admin, ISettlementLedger ledger, IERC20 token, uint256 unitsPerUsd) {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _ledger = ledger;
         _token = token;
@@ -37,9 +37,8 @@ contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTran
     /// @dev Requirements: the brand exists; the caller approved the vault. Emits {SettlementDeposited}.
     function deposit(uint256 brand, uint256 amount) external nonReentrant {
         if (amount == 0) revert VaultInvalidAmount(amount);
-        // slither-disable-next-line unused-return only the exists flag matters here, not the rule or point value
-        (bool exists,,,) = _ledger.brandInfo(brand);
-        if (!exists) revert VaultUnknownBrand(brand);
+        // Brand ids run from 1 to brandCount and are never removed (a suspended brand may still fund).
+        if (brand == 0 || brand > _ledger.brandCount()) revert VaultUnknownBrand(brand);
         _deposits[brand] += amount;
         emit SettlementDeposited(brand, msg.sender, amount);
         _token.safeTransferFrom(msg.sender, address(this), amount);
@@ -88,7 +87,7 @@ contract SettlementVault is ISettlementVault, AccessControl, ReentrancyGuardTran
     }
 
     /// @notice The ledger this vault settles for.
-    function ledger() external view returns (AllianceLedger) {
+    function ledger() external view returns (ISettlementLedger) {
         return _ledger;
     }
 }

@@ -17,6 +17,7 @@ import os
 from brownie import (
     AllianceBadges,
     AllianceLedger,
+    AllianceLedgerLens,
     MembershipBadge,
     SettlementVault,
     TestUSD,
@@ -40,10 +41,16 @@ def main() -> None:
     ledger = AllianceLedger.deploy(sender.address, badge.address, charity, tx)
     badge.grantRole(badge.LEDGER_ROLE(), ledger.address, tx)
     badges = AllianceBadges.deploy(ledger.address, admin, tx)
+    lens = AllianceLedgerLens.deploy(ledger.address, tx)
 
     token_address = os.environ.get("LEDGER_SETTLEMENT_TOKEN")
     units = int(os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000"))
-    contracts = {"AllianceLedger": ledger, "MembershipBadge": badge, "AllianceBadges": badges}
+    contracts = {
+        "AllianceLedger": ledger,
+        "AllianceLedgerLens": lens,
+        "MembershipBadge": badge,
+        "AllianceBadges": badges,
+    }
     if not token_address and network.show_active() in ("development", "anvil"):
         token = TestUSD.deploy(tx)
         token_address = token.address

@@ -1,9 +1,14 @@
 """Gas report: deploys a fresh system on the connected (local) chain, measures each
-operation's gas per transaction (21,000 base included) and writes reports/gas.json.
+operation's gas per transaction (21,000 base included) and each contract's deployed bytecode
+size, and writes reports/gas.json (gas figures by operation, and `bytecode_bytes`: contract
+name -> bytes).
 
     brownie run scripts/gas_report.py --network development     (make gas)
 
 OpenZeppelin ERC-20 mint and transfer (TestUSD) are measured in the same run as anchors.
+`measure_gas` and `bytecode_sizes` are shared with the contract suite's snapshot test
+(tests/contracts/test_gas_snapshot.py), which fails when a figure grows by more than
+`TOLERANCE` over the committed report.
 """
 
 from __future__ import annotations
@@ -11,9 +16,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from pathlib import Path
+from typing import Any
+
 from brownie import (
+    AllianceBadges,
     AllianceLedger,
+    AllianceLedgerLens,
     MembershipBadge,
+    SettlementVault,
     TestUSD,
     accounts,
     chain,
@@ -21,6 +32,18 @@ from brownie import (
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, ROOT
 
+REPORT = ROOT / "reports" / "gas.json"
+BYTECODE_KEY = "bytecode_bytes"
+#: A figure may grow by at most this share over the committed report before the snapshot test fails.
+TOLERANCE = 0.01
+#: The deployed contracts whose runtime size is tracked (EIP-170 allows 24,576 bytes).
+SIZED_CONTRACTS = {
+    "AllianceLedger": AllianceLedger,
+    "AllianceLedgerLens": AllianceLedgerLens,
+    "SettlementVault": SettlementVault,
+    "MembershipBadge": MembershipBadge,
+    "AllianceBadges": AllianceBadges,
+}
 PURCHASE, REVIEW = 0, 1
 TARGETS = {
     "earn_existing_lot": 45_000,
@@ -53,7 +76,13 @@ def _to_next_month() -> None:
     chain.mine()
 
 
-def main() -> None:
+def bytecode_sizes() -> dict[str, int]:
+    """Deployed (runtime) bytecode size in bytes per tracked contract, from the build artifacts."""
+    return {name: len(bytes.fromhex(c._build["deployedBytecode"])) for name, c in SIZED_CONTRACTS.items()}
+
+
+def measure_gas() -> dict[str, int]:
+    """Deploys a fresh system and measures every operation (gas per transaction)."""
     admin, brand_a_key, brand_b_key, charity = accounts[0], accounts[1], accounts[2], accounts[3]
     members = [accounts.add() for _ in range(103)]
     alice, bob, carol = members[100], members[101], members[102]
@@ -61,6 +90,7 @@ def main() -> None:
     badge = MembershipBadge.deploy(admin, "0x" + "00" * 20, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
     badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    lens = AllianceLedgerLens.deploy(ledger, tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
     ledger.onboardBrand(brand_a_key, 10_000, REFERENCE_EARN_RULE, "Brand A", "PTA", tx)
@@ -93,10 +123,10 @@ def main() -> None:
     # Totals and the pair position already exist (not a brand's first redemption ever).
     ledger.redeem(1, 1, 1, "0x" + "01" * 32, {"from": dave})
     ledger.redeem(1, 2, 1, "0x" + "02" * 32, {"from": dave})
-    lots = ledger.lotsOf(alice, 1)
+    lots = lens.lotsOf(alice, 1)
     assert len(lots) == 13
     gas["redeem_12_lots"] = ledger.redeem(1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}).gas_used
-    assert len(ledger.lotsOf(alice, 1)) == 1
+    assert len(lens.lotsOf(alice, 1)) == 1
     # A regular member (lots in every month: the oldest is read first) ...
     gas["redeem_cross_brand"] = ledger.redeem(1, 2, 10, "0x" + "22" * 32, {"from": carol}).gas_used
     # ... and the worst case, a member whose only lot is this month's (all 7 lot slots are read).
@@ -121,12 +151,45 @@ def main() -> None:
     assert len(batch.events["PointsEarned"]) == 100
     gas["batch_earn_100_per_member"] = batch.gas_used // 100
 
-    report = ROOT / "reports" / "gas.json"
-    report.parent.mkdir(exist_ok=True)
-    report.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+    return gas
+
+
+def read_report(path: Path = REPORT) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def regressions(committed: dict[str, Any], measured: dict[str, Any]) -> list[str]:
+    """Each figure of `measured` above the committed one by more than TOLERANCE, or missing
+    from the committed report, as a readable line (empty when the report still holds)."""
+    flat_committed = _flatten(committed)
+    problems = []
+    for key, value in sorted(_flatten(measured).items()):
+        if key not in flat_committed:
+            problems.append(f"{key}: {value:,} is not in the committed report (run `make gas`)")
+        elif value > flat_committed[key] * (1 + TOLERANCE):
+            old = flat_committed[key]
+            problems.append(f"{key}: {value:,} > committed {old:,} (+{(value - old) / old:.2%}; run `make gas`)")
+    return problems
+
+
+def _flatten(report: dict[str, Any]) -> dict[str, int]:
+    flat = {k: int(v) for k, v in report.items() if k != BYTECODE_KEY}
+    flat.update({f"{BYTECODE_KEY}.{k}": int(v) for k, v in report.get(BYTECODE_KEY, {}).items()})
+    return flat
+
+
+def main() -> None:
+    gas: dict[str, Any] = dict(measure_gas())
+    sizes = bytecode_sizes()
+    gas[BYTECODE_KEY] = sizes
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
     print(f"\n{'operation':32} {'gas':>9} {'target':>9}")
-    for name in sorted(gas):
+    for name in sorted(k for k in gas if k != BYTECODE_KEY):
         target = TARGETS.get(name)
         mark = "" if target is None else ("  ok" if gas[name] <= target else "  over")
         print(f"{name:32} {gas[name]:>9,} {target or '':>9}{mark}")
-    print(f"\nwritten to {report}")
+    print(f"\n{'contract':32} {'bytes':>9} {'of EIP-170':>11}")
+    for name, size in sizes.items():
+        print(f"{name:32} {size:>9,} {size / 24_576:>10.1%}")
+    print(f"\nwritten to {REPORT}")

@@ -197,7 +197,7 @@ class Bench:
 
     # ------------------------------------------------------------ chain views
     def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
-        topic = w3.keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)")
+        topic = w3.keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)")
         return w3.eth.get_logs(
             {"address": ledger.address, "fromBlock": from_block, "topics": [topic]}
         )

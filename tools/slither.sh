@@ -16,6 +16,7 @@ VENV=.venv/slither
 OUT=build/slither
 SOURCES=(
   contracts/AllianceLedger.sol
+  contracts/AllianceLedgerLens.sol
   contracts/SettlementVault.sol
   contracts/MembershipBadge.sol
   contracts/AllianceBadges.sol
@@ -40,7 +41,7 @@ if [ ! -x "$VENV/bin/slither" ] || [ "$(cat .toolchain/slither.stamp 2>/dev/null
   echo "$sum" > .toolchain/slither.stamp
 fi
 
-# The standard-json input: the four contracts with brownie-config.yaml's compiler settings.
+# The standard-json input: the contracts with brownie-config.yaml's compiler settings.
 mkdir -p "$OUT"
 "$VENV/bin/python" - "$OUT/input.json" "${SOURCES[@]}" <<'PY'
 import json, re, sys

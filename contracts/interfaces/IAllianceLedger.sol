@@ -21,6 +21,7 @@ interface IAllianceLedger is IAllianceDirectory {
     }
 
     /// @notice A brand's earning rule: points per USD spent and per engagement.
+    /// @dev Stored packed as a {PackedEarnRule} (one byte per EarnKind, in the enum's order).
     struct EarnRule {
         uint8 pointsPerUsd;
         uint8 pointsPerReview;
@@ -77,6 +78,8 @@ interface IAllianceLedger is IAllianceDirectory {
     }
 
     /// @notice A member's tier state and activity in its latest active quarter.
+    /// @dev The view's shape only: the ledger stores it as one {MemberWord} whose layout its
+    /// library fixes, so reordering these fields changes no stored state.
     struct MemberStatus {
         uint8 tier;
         uint16 quarter; // quarter of the counters below (quarters since 1970)
@@ -128,8 +131,17 @@ interface IAllianceLedger is IAllianceDirectory {
     event PointValueChanged(uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd);
     event CharityPoolChanged(address indexed pool);
 
+    /// @notice `member` earned `points` of `brand` for operation `opId` (an upgrade gift is not
+    /// included: see {TierUpgraded}). `spendCents` is the purchase amount counted toward the
+    /// member's tier spend (0 for engagements), so tier progress can be rebuilt from events alone.
     event PointsEarned(
-        uint256 indexed brand, address indexed member, uint64 indexed opId, EarnKind kind, uint256 points, bytes32 orderRef
+        uint256 indexed brand,
+        address indexed member,
+        uint64 indexed opId,
+        EarnKind kind,
+        uint256 points,
+        uint256 spendCents,
+        bytes32 orderRef
     );
     /// @notice An operation of a batch was not applied; `reason` is the selector of the custom error.
     event OperationSkipped(uint256 indexed brand, uint64 indexed opId, bytes4 reason);

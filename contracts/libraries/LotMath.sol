@@ -25,8 +25,18 @@ library LotMath {
 
     /// @notice The member's lot amount of `month` (0 when the position holds another month).
     function amountAt(uint256[7] storage slots, uint256 month) internal view returns (uint256) {
-        uint256 pos = month % POSITIONS;
-        uint256 lot = (slots[pos >> 1] >> ((pos & 1) * 128)) & LOT_MASK;
+        return amountIn(slots[slotOf(month)], month);
+    }
+
+    /// @notice Which of the 7 slots holds the lot position of `month`.
+    function slotOf(uint256 month) internal pure returns (uint256) {
+        return (month % POSITIONS) >> 1;
+    }
+
+    /// @notice The lot amount of `month` in `word`, the slot {slotOf} names (0 when the
+    /// position holds another month). For readers of the raw slots, such as a lens.
+    function amountIn(uint256 word, uint256 month) internal pure returns (uint256) {
+        uint256 lot = (word >> ((month % POSITIONS & 1) * 128)) & LOT_MASK;
         return lot >> 112 == month ? lot & AMOUNT_MASK : 0;
     }
 
@@ -98,8 +108,17 @@ library LotMath {
 
     /// @notice Unspent points the brand issued in `month` (valid for the 16 months up to latestMonth).
     function brandLiveAt(uint256[4] storage ring, uint256 month) internal view returns (uint256) {
-        uint256 pos = month % BRAND_POSITIONS;
-        return (ring[pos >> 2] >> ((pos & 3) * 64)) & BRAND_MASK;
+        return brandLiveIn(ring[brandSlotOf(month)], month);
+    }
+
+    /// @notice Which of the brand's 4 ring slots holds the position of `month`.
+    function brandSlotOf(uint256 month) internal pure returns (uint256) {
+        return (month % BRAND_POSITIONS) >> 2;
+    }
+
+    /// @notice The brand's live points of `month` in `word`, the ring slot {brandSlotOf} names.
+    function brandLiveIn(uint256 word, uint256 month) internal pure returns (uint256) {
+        return (word >> ((month % BRAND_POSITIONS & 3) * 64)) & BRAND_MASK;
     }
 
     /// @notice Zeroes the positions of the months after `latestMonth` up to `month`, and the

@@ -183,7 +183,9 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
             )
             topic = (
                 "0x"
-                + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)").hex()
+                + keccak(
+                    text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)"
+                ).hex()
             )
             logs = w3.eth.get_logs(
                 {

@@ -5,6 +5,7 @@ Deployment (module scope; brownie's ``module_isolation`` resets the chain around
 
     MembershipBadge(admin, 0x0)
     AllianceLedger(admin, badge, charity)        badge.grantRole(LEDGER_ROLE, ledger)
+    AllianceLedgerLens(ledger)
     AllianceBadges(ledger, admin)
     TestUSD                                      SettlementVault(admin, ledger, tUSD, 1e6)
     ledger.grantRole(SETTLER_ROLE, vault)        DEFAULT_TIER_RULES (scripts/deployment.py)
@@ -364,6 +365,7 @@ def carol(accounts):
 def alliance(
     MembershipBadge,
     AllianceLedger,
+    AllianceLedgerLens,
     AllianceBadges,
     TestUSD,
     SettlementVault,
@@ -378,6 +380,7 @@ def alliance(
     badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
     badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    lens = AllianceLedgerLens.deploy(ledger, tx)
     badges = AllianceBadges.deploy(ledger, admin, tx)
     usd = TestUSD.deploy(tx)
     vault = SettlementVault.deploy(admin, ledger, usd, 1_000_000, tx)
@@ -393,13 +396,26 @@ def alliance(
         brands[name] = receipt.events["BrandOnboarded"]["brand"]
     assert brands == {"A": 1, "B": 2, "C": 3}
     return SimpleNamespace(
-        ledger=ledger, badge=badge, badges=badges, usd=usd, vault=vault, brands=brands
+        ledger=ledger,
+        lens=lens,
+        badge=badge,
+        badges=badges,
+        usd=usd,
+        vault=vault,
+        brands=brands,
     )
 
 
 @pytest.fixture(scope="module")
 def ledger(alliance):
     return alliance.ledger
+
+
+@pytest.fixture(scope="module")
+def lens(alliance):
+    """The AllianceLedgerLens reading ``ledger``: lots, brand accounts and info, member status,
+    tier rules, net positions."""
+    return alliance.lens
 
 
 @pytest.fixture(scope="module")

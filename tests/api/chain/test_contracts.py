@@ -49,7 +49,7 @@ def test_earn_batch_calldata_matches_the_abi_encoder() -> None:
 def test_points_earned_log_decodes_like_eth_abi() -> None:
     codec = contracts()
     member = Account.create().address
-    topic = keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)")
+    topic = keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)")
     order_ref = secrets.token_bytes(32)
     log = Log(
         address="0x" + "22" * 20,
@@ -59,7 +59,7 @@ def test_points_earned_log_decodes_like_eth_abi() -> None:
             bytes(12) + bytes.fromhex(member[2:]),
             (42).to_bytes(32, "big"),
         ),
-        data=encode(["uint8", "uint256", "bytes32"], [0, 1234, order_ref]),
+        data=encode(["uint8", "uint256", "uint256", "bytes32"], [0, 1234, 12_345, order_ref]),
         block_number=1,
         block_hash="0x",
         tx_hash="0x",
@@ -73,6 +73,7 @@ def test_points_earned_log_decodes_like_eth_abi() -> None:
         "opId": 42,
         "kind": 0,
         "points": 1234,
+        "spendCents": 12_345,
         "orderRef": order_ref,
     }
 

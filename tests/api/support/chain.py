@@ -131,7 +131,8 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
 
 
 def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
-    """Deploys MembershipBadge, AllianceLedger and AllianceBadges; writes the manifest."""
+    """Deploys MembershipBadge, AllianceLedger, AllianceBadges and AllianceLedgerLens; writes
+    the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
@@ -143,6 +144,7 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
     ledger = _deploy(w3, admin, "AllianceLedger", admin.address, badge, CHARITY_POOL)
     assert ledger == predicted_ledger
     badges = _deploy(w3, admin, "AllianceBadges", ledger, admin.address)
+    lens = _deploy(w3, admin, "AllianceLedgerLens", ledger)
     document = {
         "chain_id": w3.eth.chain_id,
         "network": "anvil-test",
@@ -152,6 +154,7 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
             "AllianceLedger": {"address": ledger, "abi": artifact("AllianceLedger")["abi"]},
             "MembershipBadge": {"address": badge, "abi": artifact("MembershipBadge")["abi"]},
             "AllianceBadges": {"address": badges, "abi": artifact("AllianceBadges")["abi"]},
+            "AllianceLedgerLens": {"address": lens, "abi": artifact("AllianceLedgerLens")["abi"]},
         },
     }
     manifest.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ def _earned(events, tx):
 
 
 def test_batch_applies_every_valid_operation(
-    ledger, earn, signer_a, alice, bob, carol, brand_a, events, to_plain
+    ledger, lens, earn, signer_a, alice, bob, carol, brand_a, events, to_plain
 ):
     ops = [
         earn.op(alice, cents=10_000, op_id=1),
@@ -30,14 +30,14 @@ def test_batch_applies_every_valid_operation(
     assert _skipped(events, tx) == []
     assert _earned(events, tx) == [(alice, 1, 1_000), (bob, 2, 5), (carol, 3, 510), (alice, 4, 3)]
     assert [ledger.balanceOf(m, brand_a) for m in (alice, bob, carol)] == [1_003, 5, 510]
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_518, 0, 0, 1_518)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_518, 0, 0, 1_518)
     assert all(ledger.isOperationUsed(brand_a, i) for i in (1, 2, 3, 4))
 
 
-def test_empty_batch_applies_nothing(ledger, earn, signer_a, brand_a, to_plain):
+def test_empty_batch_applies_nothing(ledger, lens, earn, signer_a, brand_a, to_plain):
     tx = earn.batch(signer_a, [])
     assert tx.return_value == 0
-    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_empty_batch_applies_nothing(ledger, earn, signer_a, brand_a, to_plain):
     ],
 )
 def test_batch_with_a_failing_operation_in_the_middle_applies_its_neighbours(
-    ledger, earn, signer_a, alice, bob, brand_a, bad_op, error, errors, events, to_plain
+    ledger, lens, earn, signer_a, alice, bob, brand_a, bad_op, error, errors, events, to_plain
 ):
     earn(signer_a, bob, "review", op_id=900)
     before = ledger.balanceOf(bob, brand_a)
@@ -73,7 +73,7 @@ def test_batch_with_a_failing_operation_in_the_middle_applies_its_neighbours(
     assert _earned(events, tx) == [(alice, 11, 1_000), (alice, 13, 2_000)]
     assert ledger.balanceOf(alice, brand_a) == 3_000
     assert ledger.balanceOf(bob, brand_a) == before
-    assert to_plain(ledger.brandAccount(brand_a))[0] == 3_000 + before
+    assert to_plain(lens.brandAccount(brand_a))[0] == 3_000 + before
     assert ledger.isOperationUsed(brand_a, 11) and ledger.isOperationUsed(brand_a, 13)
     assert ledger.isOperationUsed(brand_a, 12) is False
 
@@ -112,18 +112,18 @@ def test_batch_tracks_operation_ids_across_bitmap_words(
 
 
 def test_batch_where_every_operation_fails_changes_nothing(
-    ledger, earn, signer_a, alice, brand_a, events, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, events, to_plain
 ):
     tx = earn.batch(signer_a, [earn.op(alice, mult=0, op_id=40), earn.op(ZERO_ADDRESS, op_id=41)])
 
     assert tx.return_value == 0
     assert len(events.all(tx, "OperationSkipped")) == 2
-    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
     assert not ledger.isOperationUsed(brand_a, 40) and not ledger.isOperationUsed(brand_a, 41)
 
 
 def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selector(
-    ledger, admin, earn, signer_a, alice, bob, brand_a, errors, events, to_plain
+    ledger, lens, admin, earn, signer_a, alice, bob, brand_a, errors, events, to_plain
 ):
     ledger.setBrandSuspended(brand_a, True, {"from": admin})
     ops = [earn.op(alice, op_id=60), earn.op(bob, "review", op_id=61), earn.op(alice, op_id=62)]
@@ -139,7 +139,7 @@ def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selecto
     ]
     assert "PointsEarned" not in tx.events
     assert ledger.balanceOf(alice, brand_a) == 0
-    assert to_plain(ledger.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
     assert not any(ledger.isOperationUsed(brand_a, i) for i in (60, 61, 62))
 
     ledger.setBrandSuspended(brand_a, False, {"from": admin})

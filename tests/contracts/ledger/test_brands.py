@@ -12,7 +12,7 @@ NEW_RULE = (7, 4, 2, 1, 9)
 
 
 def test_onboard_brand_records_signer_value_rule_and_token_metadata(
-    ledger, admin, outsider, events
+    ledger, lens, admin, outsider, events
 ):
     tx = ledger.onboardBrand(outsider, 25_000, NEW_RULE, "Brand D Points", "DPT", {"from": admin})
 
@@ -25,7 +25,7 @@ def test_onboard_brand_records_signer_value_rule_and_token_metadata(
         "signer": outsider,
         "authorized": True,
     }
-    exists, suspended, rule, value = ledger.brandInfo(4)
+    exists, suspended, rule, value = lens.brandInfo(4)
     assert (exists, suspended, tuple(rule), value) == (True, False, NEW_RULE, 25_000)
     assert ledger.brandCount() == 4
     assert ledger.brandOf(outsider) == 4
@@ -108,14 +108,14 @@ def test_record_settlement_is_only_for_the_settlement_vault(ledger, admin, signe
 
 
 def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
-    ledger, admin, earn, signer_a, alice, brand_a, brand_b, events
+    ledger, lens, admin, earn, signer_a, alice, brand_a, brand_b, events
 ):
     earn(signer_a, alice, cents=10_000)  # 1,000 A points
     ledger.redeem(brand_a, brand_b, 100, b"\x01" * 32, {"from": alice})  # at 10,000 micro-USD each
     balance, lots, account = (
         ledger.balanceOf(alice, brand_a),
-        ledger.lotsOf(alice, brand_a),
-        ledger.brandAccount(brand_a),
+        lens.lotsOf(alice, brand_a),
+        lens.brandAccount(brand_a),
     )
     position = ledger.position(brand_a, brand_b)
     assert balance == 900 and position == 1_000_000
@@ -127,10 +127,10 @@ def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
         "previousValueMicroUsd": 10_000,
         "newValueMicroUsd": 20_000,
     }
-    assert ledger.brandInfo(brand_a)[3] == 20_000
+    assert lens.brandInfo(brand_a)[3] == 20_000
     assert ledger.balanceOf(alice, brand_a) == balance
-    assert ledger.lotsOf(alice, brand_a) == lots
-    assert ledger.brandAccount(brand_a) == account
+    assert lens.lotsOf(alice, brand_a) == lots
+    assert lens.brandAccount(brand_a) == account
     assert ledger.position(brand_a, brand_b) == position  # recorded debt keeps its old value
 
     redeemed = ledger.redeem(brand_a, brand_b, 100, b"\x02" * 32, {"from": alice})
@@ -147,7 +147,7 @@ def test_point_value_cannot_be_set_to_zero(ledger, admin, brand_a, errors):
 
 
 def test_brand_b_key_only_ever_mints_brand_b_points(
-    ledger, earn, signer_b, alice, brand_a, brand_b, brand_c, to_plain
+    ledger, lens, earn, signer_b, alice, brand_a, brand_b, brand_c, to_plain
 ):
     tx = earn(signer_b, alice, cents=10_000)  # B: 20 points per USD
     batch = earn.batch(signer_b, [earn.op(alice, "review"), earn.op(alice, cents=500)])
@@ -160,7 +160,7 @@ def test_brand_b_key_only_ever_mints_brand_b_points(
     assert ledger.balanceOf(alice, brand_b) == 2_000 + 8 + 100
     for other in (brand_a, brand_c):
         assert ledger.balanceOf(alice, other) == 0
-        assert to_plain(ledger.brandAccount(other)) == (0, 0, 0, 0)
+        assert to_plain(lens.brandAccount(other)) == (0, 0, 0, 0)
 
 
 def test_non_signer_cannot_earn(ledger, earn, outsider, alice, errors):
@@ -172,21 +172,21 @@ def test_non_signer_cannot_earn(ledger, earn, outsider, alice, errors):
     assert ledger.balanceOf(alice, 1) == 0
 
 
-def test_brand_cannot_set_another_brands_earn_rule(ledger, signer_a, signer_b, brand_a, errors):
-    rule_before = ledger.brandInfo(brand_a)[2]
+def test_brand_cannot_set_another_brands_earn_rule(ledger, lens, signer_a, signer_b, brand_a, errors):
+    rule_before = lens.brandInfo(brand_a)[2]
     with errors.expect(ledger, "LedgerNotBrandSigner", signer_b, brand_a):
         ledger.setEarnRule(brand_a, NEW_RULE, {"from": signer_b})
     with errors.expect(ledger, "LedgerNotBrandSigner", signer_a, 0):
         ledger.setEarnRule(0, NEW_RULE, {"from": signer_a})
-    assert ledger.brandInfo(brand_a)[2] == rule_before
+    assert lens.brandInfo(brand_a)[2] == rule_before
 
 
-def test_brand_sets_its_own_earn_rule(ledger, earn, signer_a, alice, brand_a, events):
+def test_brand_sets_its_own_earn_rule(ledger, lens, earn, signer_a, alice, brand_a, events):
     tx = ledger.setEarnRule(brand_a, NEW_RULE, {"from": signer_a})
 
     ev = events.one(tx, "EarnRuleChanged")
     assert ev["brand"] == brand_a and tuple(ev["rule"]) == NEW_RULE
-    assert tuple(ledger.brandInfo(brand_a)[2]) == NEW_RULE
+    assert tuple(lens.brandInfo(brand_a)[2]) == NEW_RULE
     assert earn(signer_a, alice, cents=10_000).return_value == 700
 
 
@@ -257,11 +257,11 @@ def test_revoking_a_key_of_another_brand_reverts(ledger, admin, signer_b, brand_
 # -------------------------------------------------------------------------- suspension, charity
 
 
-def test_suspension_is_recorded_and_can_be_lifted(ledger, admin, brand_a, events):
+def test_suspension_is_recorded_and_can_be_lifted(ledger, lens, admin, brand_a, events):
     tx = ledger.setBrandSuspended(brand_a, True, {"from": admin})
     assert events.one(tx, "BrandSuspensionChanged") == {"brand": brand_a, "suspended": True}
     assert not ledger.isBrandActive(brand_a)
-    assert ledger.brandInfo(brand_a)[1] is True
+    assert lens.brandInfo(brand_a)[1] is True
 
     ledger.setBrandSuspended(brand_a, False, {"from": admin})
     assert ledger.isBrandActive(brand_a)

@@ -10,7 +10,7 @@ MAX_AMOUNT = 10**12
 
 
 def test_purchase_earns_ten_points_per_usd_under_the_reference_rule(
-    ledger, earn, signer_a, alice, brand_a, clock, events, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, events, to_plain
 ):
     ref = b"\x42" * 32
     tx = earn(signer_a, alice, cents=12_345, op_id=7, ref=ref)  # 123.45 USD
@@ -22,6 +22,7 @@ def test_purchase_earns_ten_points_per_usd_under_the_reference_rule(
         "opId": 7,
         "kind": PURCHASE,
         "points": 1_234,
+        "spendCents": 12_345,
         "orderRef": "0x" + "42" * 32,
     }
     assert events.one(tx, "Transfer") == {
@@ -33,8 +34,8 @@ def test_purchase_earns_ten_points_per_usd_under_the_reference_rule(
     }
     month = clock.month_of(tx.timestamp)
     assert ledger.balanceOf(alice, brand_a) == 1_234
-    assert to_plain(ledger.lotsOf(alice, brand_a)) == ((1_234, month, clock.expiry_of(month)),)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_234, 0, 0, 1_234)
+    assert to_plain(lens.lotsOf(alice, brand_a)) == ((1_234, month, clock.expiry_of(month)),)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_234, 0, 0, 1_234)
 
 
 def test_purchase_earns_by_the_issuing_brands_own_rule(ledger, earn, signer_b, alice, brand_b):
@@ -55,6 +56,20 @@ def test_engagement_earns_the_brands_fixed_points(
     assert earn(signer_b, alice, kind).return_value == points_b
     assert ledger.balanceOf(alice, brand_a) == points_a
     assert ledger.balanceOf(alice, brand_b) == points_b
+
+
+def test_points_earned_carries_the_spend_counted_toward_tiers_so_it_rebuilds_from_events(
+    lens, earn, signer_a, signer_b, alice, events
+):
+    purchases = [earn(signer_a, alice, cents=12_345), earn(signer_b, alice, cents=2_000)]
+    review = earn(signer_a, alice, "review", cents=99_999)  # an engagement counts no spend
+
+    assert [events.one(tx, "PointsEarned")["spendCents"] for tx in purchases] == [12_345, 2_000]
+    assert events.one(review, "PointsEarned")["spendCents"] == 0
+    earned = [events.one(tx, "PointsEarned") for tx in (*purchases, review)]
+    status = lens.memberStatus(alice).dict()
+    assert sum(e["spendCents"] for e in earned) == status["spendCents"] == 14_345
+    assert sum(e["kind"] == PURCHASE for e in earned) == status["orders"] == 2
 
 
 @pytest.mark.parametrize(
@@ -111,7 +126,7 @@ def test_earn_for_the_zero_address_reverts(ledger, earn, signer_a, errors):
         earn(signer_a, ZERO_ADDRESS)
 
 
-def test_operation_id_reuse_reverts(ledger, earn, signer_a, alice, bob, brand_a, errors, to_plain):
+def test_operation_id_reuse_reverts(ledger, lens, earn, signer_a, alice, bob, brand_a, errors, to_plain):
     earn(signer_a, alice, cents=10_000, op_id=77)
     assert ledger.isOperationUsed(brand_a, 77)
 
@@ -121,7 +136,7 @@ def test_operation_id_reuse_reverts(ledger, earn, signer_a, alice, bob, brand_a,
         earn(signer_a, bob, "review", op_id=77)
     assert ledger.balanceOf(alice, brand_a) == 1_000
     assert ledger.balanceOf(bob, brand_a) == 0
-    assert to_plain(ledger.brandAccount(brand_a))[0] == 1_000
+    assert to_plain(lens.brandAccount(brand_a))[0] == 1_000
 
 
 def test_operation_ids_are_scoped_per_brand(
@@ -172,7 +187,7 @@ def test_suspended_brand_cannot_earn_until_the_suspension_is_lifted(
 
 
 def test_earnings_of_one_month_share_one_lot(
-    ledger, earn, signer_a, alice, brand_a, clock, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, to_plain
 ):
     clock.travel_to_month(clock.month() + 1, day=3)
     earn(signer_a, alice, cents=10_000)
@@ -180,11 +195,11 @@ def test_earnings_of_one_month_share_one_lot(
     tx = earn(signer_a, alice, cents=5_000)
 
     month = clock.month_of(tx.timestamp)
-    assert to_plain(ledger.lotsOf(alice, brand_a)) == ((1_505, month, clock.expiry_of(month)),)
+    assert to_plain(lens.lotsOf(alice, brand_a)) == ((1_505, month, clock.expiry_of(month)),)
 
 
 def test_earnings_of_another_month_open_a_new_lot(
-    ledger, earn, signer_a, alice, brand_a, clock, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, to_plain
 ):
     start = clock.month() + 1
     clock.travel_to_month(start, day=27)
@@ -192,7 +207,7 @@ def test_earnings_of_another_month_open_a_new_lot(
     clock.travel_to_month(start + 1, day=0)
     earn(signer_a, alice, cents=5_000)
 
-    assert to_plain(ledger.lotsOf(alice, brand_a)) == (
+    assert to_plain(lens.lotsOf(alice, brand_a)) == (
         (1_000, start, clock.expiry_of(start)),
         (500, start + 1, clock.expiry_of(start + 1)),
     )

@@ -15,12 +15,12 @@ def month0(clock):
     return month
 
 
-def _lots(ledger, member, brand, to_plain):
-    return to_plain(ledger.lotsOf(member, brand))
+def _lots(lens, member, brand, to_plain):
+    return to_plain(lens.lotsOf(member, brand))
 
 
 def test_points_count_at_the_last_second_before_the_boundary_and_not_at_it(
-    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, month0, to_plain
 ):
     tx = earn(signer_a, alice, cents=10_000)
     assert clock.month_of(tx.timestamp) == month0
@@ -28,19 +28,19 @@ def test_points_count_at_the_last_second_before_the_boundary_and_not_at_it(
 
     clock.travel_to(boundary - 1)
     assert ledger.balanceOf(alice, brand_a) == 1_000
-    assert _lots(ledger, alice, brand_a, to_plain) == ((1_000, month0, boundary),)
-    assert to_plain(ledger.nextExpiry(alice, brand_a)) == (1_000, boundary)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_000, 0, 0, 1_000)
+    assert _lots(lens, alice, brand_a, to_plain) == ((1_000, month0, boundary),)
+    assert to_plain(lens.nextExpiry(alice, brand_a)) == (1_000, boundary)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_000, 0, 0, 1_000)
 
     clock.travel_to(boundary)
     assert ledger.balanceOf(alice, brand_a) == 0
-    assert _lots(ledger, alice, brand_a, to_plain) == ()
-    assert to_plain(ledger.nextExpiry(alice, brand_a)) == (0, 0)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_000, 0, 1_000, 0)
+    assert _lots(lens, alice, brand_a, to_plain) == ()
+    assert to_plain(lens.nextExpiry(alice, brand_a)) == (0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_000, 0, 1_000, 0)
 
 
 def test_a_lot_lives_at_least_twelve_full_months_whenever_in_the_month_it_was_earned(
-    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, month0, to_plain
 ):
     first_second, last_second = clock.month_start(month0 + 1), clock.month_start(month0 + 2) - 1
     clock.next_block_at(first_second)
@@ -52,7 +52,7 @@ def test_a_lot_lives_at_least_twelve_full_months_whenever_in_the_month_it_was_ea
     assert (
         boundary - last_second >= 365 * clock.DAY
     )  # at least 12 full months, even from the last second
-    assert _lots(ledger, alice, brand_a, to_plain) == ((8, month0 + 1, boundary),)
+    assert _lots(lens, alice, brand_a, to_plain) == ((8, month0 + 1, boundary),)
     clock.travel_to(boundary - 1)
     assert ledger.balanceOf(alice, brand_a) == 8
     clock.travel_to(boundary)
@@ -76,7 +76,7 @@ def test_spending_works_until_the_boundary_second_and_fails_from_it(
 
 
 def test_expiry_moves_liability_from_outstanding_to_expired_without_any_transaction(
-    ledger, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
 ):
     earn(signer_a, alice, cents=10_000)  # month0: 1,000
     clock.travel_to_month(month0 + 1)
@@ -86,13 +86,13 @@ def test_expiry_moves_liability_from_outstanding_to_expired_without_any_transact
     first, second = clock.month_start(month0 + 13), clock.month_start(month0 + 14)
 
     clock.travel_to(first - 1)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_300, 200, 0, 1_100)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_300, 200, 0, 1_100)
     clock.travel_to(first)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_300, 200, 800, 300)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_300, 200, 800, 300)
     clock.travel_to(second - 1)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_300, 200, 800, 300)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_300, 200, 800, 300)
     clock.travel_to(second)
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_300, 200, 1_100, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_300, 200, 1_100, 0)
 
     # only empty blocks were mined since the redemption: no keeper, no transaction
     blocks = range(last.block_number + 1, web3.eth.block_number + 1)
@@ -101,7 +101,7 @@ def test_expiry_moves_liability_from_outstanding_to_expired_without_any_transact
 
 
 def test_lots_are_listed_oldest_first_with_their_expiry_and_next_expiry_is_the_oldest(
-    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, month0, to_plain
 ):
     earn(signer_a, alice, cents=1_000)  # 100 in month0
     clock.travel_to_month(month0 + 1)
@@ -110,24 +110,24 @@ def test_lots_are_listed_oldest_first_with_their_expiry_and_next_expiry_is_the_o
     earn(signer_a, alice, cents=3_000)  # 300 in month0 + 3
 
     expiry = clock.expiry_of
-    assert _lots(ledger, alice, brand_a, to_plain) == (
+    assert _lots(lens, alice, brand_a, to_plain) == (
         (100, month0, expiry(month0)),
         (200, month0 + 1, expiry(month0 + 1)),
         (300, month0 + 3, expiry(month0 + 3)),
     )
-    assert to_plain(ledger.nextExpiry(alice, brand_a)) == (100, expiry(month0))
+    assert to_plain(lens.nextExpiry(alice, brand_a)) == (100, expiry(month0))
 
     clock.travel_to(expiry(month0))
-    assert _lots(ledger, alice, brand_a, to_plain) == (
+    assert _lots(lens, alice, brand_a, to_plain) == (
         (200, month0 + 1, expiry(month0 + 1)),
         (300, month0 + 3, expiry(month0 + 3)),
     )
-    assert to_plain(ledger.nextExpiry(alice, brand_a)) == (200, expiry(month0 + 1))
+    assert to_plain(lens.nextExpiry(alice, brand_a)) == (200, expiry(month0 + 1))
     assert ledger.balanceOf(alice, brand_a) == 500
 
 
 def test_redeeming_consumes_the_oldest_lots_first(
-    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, month0, to_plain
 ):
     for offset, cents in ((0, 1_000), (1, 2_000), (2, 3_000)):
         clock.travel_to_month(month0 + offset)
@@ -136,22 +136,22 @@ def test_redeeming_consumes_the_oldest_lots_first(
     ledger.redeem(brand_a, brand_a, 250, b"\x00" * 32, {"from": alice})
 
     expiry = clock.expiry_of
-    assert _lots(ledger, alice, brand_a, to_plain) == (
+    assert _lots(lens, alice, brand_a, to_plain) == (
         (50, month0 + 1, expiry(month0 + 1)),
         (300, month0 + 2, expiry(month0 + 2)),
     )
-    assert to_plain(ledger.nextExpiry(alice, brand_a)) == (50, expiry(month0 + 1))
+    assert to_plain(lens.nextExpiry(alice, brand_a)) == (50, expiry(month0 + 1))
     # the brand's liability lost the same months' points: nothing is left to expire in month0
     clock.travel_to(expiry(month0))
-    assert to_plain(ledger.brandAccount(brand_a)) == (600, 250, 0, 350)
+    assert to_plain(lens.brandAccount(brand_a)) == (600, 250, 0, 350)
     clock.travel_to(expiry(month0 + 1))
-    assert to_plain(ledger.brandAccount(brand_a)) == (600, 250, 50, 300)
+    assert to_plain(lens.brandAccount(brand_a)) == (600, 250, 50, 300)
     assert ledger.balanceOf(alice, brand_a) == 300
 
 
 @pytest.mark.parametrize("how", ["signed gift", "erc6909 transfer", "donation"])
 def test_moved_points_keep_their_earn_month_and_expire_when_the_givers_would_have(
-    ledger,
+    ledger, lens,
     earn,
     signing,
     signer_a,
@@ -179,21 +179,21 @@ def test_moved_points_keep_their_earn_month_and_expire_when_the_givers_would_hav
         ledger.donate(brand_a, 400, {"from": alice})
 
     expiry = clock.expiry_of
-    assert _lots(ledger, receiver, brand_a, to_plain) == (
+    assert _lots(lens, receiver, brand_a, to_plain) == (
         (400, month0, expiry(month0)),
         (5, month0 + 6, expiry(month0 + 6)),
     )
-    assert _lots(ledger, alice, brand_a, to_plain) == ((600, month0, expiry(month0)),)
+    assert _lots(lens, alice, brand_a, to_plain) == ((600, month0, expiry(month0)),)
     clock.travel_to(expiry(month0) - 1)
     assert ledger.balanceOf(receiver, brand_a) == 405
     clock.travel_to(expiry(month0))
     assert ledger.balanceOf(receiver, brand_a) == 5
     assert ledger.balanceOf(alice, brand_a) == 0
-    assert to_plain(ledger.brandAccount(brand_a)) == (1_005, 0, 1_000, 5)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_005, 0, 1_000, 5)
 
 
 def test_a_gift_takes_the_givers_oldest_lots_first(
-    ledger, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
 ):
     earn(signer_a, alice, cents=1_000)  # 100 in month0
     clock.travel_to_month(month0 + 1)
@@ -202,15 +202,15 @@ def test_a_gift_takes_the_givers_oldest_lots_first(
     ledger.transfer(bob, brand_a, 150, {"from": alice})
 
     expiry = clock.expiry_of
-    assert _lots(ledger, bob, brand_a, to_plain) == (
+    assert _lots(lens, bob, brand_a, to_plain) == (
         (100, month0, expiry(month0)),
         (50, month0 + 1, expiry(month0 + 1)),
     )
-    assert _lots(ledger, alice, brand_a, to_plain) == ((150, month0 + 1, expiry(month0 + 1)),)
+    assert _lots(lens, alice, brand_a, to_plain) == ((150, month0 + 1, expiry(month0 + 1)),)
 
 
 def test_an_expired_lots_storage_is_reused_by_a_new_month(
-    ledger, earn, signer_a, alice, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, brand_a, clock, month0, to_plain
 ):
     earn(signer_a, alice, cents=1_000)  # 100 in month0
     clock.travel_to_month(month0 + 13)
@@ -220,18 +220,18 @@ def test_an_expired_lots_storage_is_reused_by_a_new_month(
     earn(signer_a, alice, cents=500)  # 50 in month0 + 14: the position month0 held (14 positions)
 
     expiry = clock.expiry_of
-    assert _lots(ledger, alice, brand_a, to_plain) == (
+    assert _lots(lens, alice, brand_a, to_plain) == (
         (70, month0 + 13, expiry(month0 + 13)),
         (50, month0 + 14, expiry(month0 + 14)),
     )
     assert ledger.balanceOf(alice, brand_a) == 120
-    assert to_plain(ledger.brandAccount(brand_a)) == (220, 0, 100, 120)
+    assert to_plain(lens.brandAccount(brand_a)) == (220, 0, 100, 120)
     ledger.redeem(brand_a, brand_a, 120, b"\x00" * 32, {"from": alice})
-    assert to_plain(ledger.brandAccount(brand_a)) == (220, 120, 100, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (220, 120, 100, 0)
 
 
 def test_brand_liability_stays_exact_across_years_of_irregular_activity(
-    ledger, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
+    ledger, lens, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
 ):
     """Months with and without issuance, gaps longer than the 16-month liability ring, and
     redemptions from old and latest months: outstanding always equals the members' live lots."""
@@ -251,7 +251,7 @@ def test_brand_liability_stays_exact_across_years_of_irregular_activity(
     def check(step, month):
         assert clock.month() == month
         outstanding = sum(sum(live(m, month).values()) for m in (alice, bob))
-        assert to_plain(ledger.brandAccount(brand_a)) == (
+        assert to_plain(lens.brandAccount(brand_a)) == (
             issued,
             redeemed,
             issued - redeemed - outstanding,

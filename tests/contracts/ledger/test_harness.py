@@ -50,7 +50,8 @@ def test_expect_revert_fails_on_a_wrong_argument_a_wrong_error_or_no_revert(
 def test_alliance_is_wired_as_the_deploy_script_does(
     alliance, admin, charity, signer_a, signer_b, signer_c
 ):
-    ledger, badge, vault = alliance.ledger, alliance.badge, alliance.vault
+    ledger, lens, badge, vault = alliance.ledger, alliance.lens, alliance.badge, alliance.vault
+    assert lens.ledger() == ledger
     assert badge.hasRole(badge.LEDGER_ROLE(), ledger)
     assert ledger.hasRole(ledger.SETTLER_ROLE(), vault)
     assert ledger.hasRole(ledger.DEFAULT_ADMIN_ROLE(), admin)
@@ -61,7 +62,7 @@ def test_alliance_is_wired_as_the_deploy_script_does(
     token, units = vault.token()
     assert token == alliance.usd and units == 1_000_000
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
-        rule, gift_points = ledger.tierRule(tier)
+        rule, gift_points = lens.tierRule(tier)
         assert tuple(rule) == (spend, orders, engagements) and gift_points == gift
     assert ledger.brandCount() == 3
     for brand, signer in zip((1, 2, 3), (signer_a, signer_b, signer_c)):

@@ -22,8 +22,8 @@ def _deposit(vault, usd, funder, brand, amount):
     return vault.deposit(brand, amount, {"from": funder})
 
 
-def _nets(ledger):
-    return [ledger.netPosition(b) for b in range(1, ledger.brandCount() + 1)]
+def _nets(ledger, lens):
+    return [lens.netPosition(b) for b in range(1, ledger.brandCount() + 1)]
 
 
 # ----------------------------------------------------------------------------- off chain
@@ -31,7 +31,7 @@ def _nets(ledger):
 
 @pytest.mark.parametrize("order", ["debtor first", "creditor first"])
 def test_creditor_acknowledges_an_off_chain_payment_and_clears_the_position(
-    ledger, a_owes_b, signer_b, brand_a, brand_b, order, events
+    ledger, lens, a_owes_b, signer_b, brand_a, brand_b, order, events
 ):
     args = (brand_a, brand_b) if order == "debtor first" else (brand_b, brand_a)
 
@@ -44,7 +44,7 @@ def test_creditor_acknowledges_an_off_chain_payment_and_clears_the_position(
         "tokenAmount": 0,
     }
     assert ledger.position(brand_a, brand_b) == 0
-    assert _nets(ledger) == [0, 0, 0]
+    assert _nets(ledger, lens) == [0, 0, 0]
 
 
 def test_debtor_cannot_acknowledge_its_own_payment(
@@ -83,13 +83,13 @@ def test_settling_nothing_reverts(
 
 
 def test_debts_in_both_directions_net_before_settlement(
-    ledger, a_owes_b, earn, signer_a, signer_b, bob, brand_a, brand_b, events
+    ledger, lens, a_owes_b, earn, signer_a, signer_b, bob, brand_a, brand_b, events
 ):
     earn(signer_b, bob, cents=10_000)  # 2,000 B points at 0.005 USD
     ledger.redeem(brand_b, brand_a, 400, REF, {"from": bob})  # B owes A 2 USD
 
     assert ledger.position(brand_a, brand_b) == 1 * USD
-    assert _nets(ledger) == [-1 * USD, 1 * USD, 0]
+    assert _nets(ledger, lens) == [-1 * USD, 1 * USD, 0]
     tx = ledger.settle(brand_b, brand_a, {"from": signer_b})
     assert events.one(tx, "PositionSettled") == {
         "debtor": brand_a,
@@ -97,7 +97,7 @@ def test_debts_in_both_directions_net_before_settlement(
         "valueMicroUsd": 1 * USD,
         "tokenAmount": 0,
     }
-    assert _nets(ledger) == [0, 0, 0]
+    assert _nets(ledger, lens) == [0, 0, 0]
 
 
 # ----------------------------------------------------------------------------------- vault
@@ -105,7 +105,7 @@ def test_debts_in_both_directions_net_before_settlement(
 
 @pytest.mark.parametrize("caller", ["signer_a", "signer_b", "admin"])
 def test_vault_settlement_moves_the_debtors_deposit_to_the_creditor_and_clears_the_position(
-    ledger, vault, usd, a_owes_b, signer_a, brand_a, brand_b, caller, request, events
+    ledger, lens, vault, usd, a_owes_b, signer_a, brand_a, brand_b, caller, request, events
 ):
     _deposit(vault, usd, signer_a, brand_a, 10 * USD)
 
@@ -127,7 +127,7 @@ def test_vault_settlement_moves_the_debtors_deposit_to_the_creditor_and_clears_t
     assert vault.depositOf(brand_b) == 3 * USD
     assert usd.balanceOf(vault) == 10 * USD
     assert ledger.position(brand_a, brand_b) == 0
-    assert _nets(ledger) == [0, 0, 0]
+    assert _nets(ledger, lens) == [0, 0, 0]
 
 
 def test_creditor_withdraws_what_the_vault_settled_to_it(

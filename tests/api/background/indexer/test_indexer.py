@@ -14,7 +14,13 @@ DAY = 86_400
 
 
 def ledger_view(anvil: Anvil, manifest: Path, name: str, *args: Any) -> Any:
-    document = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    """A view of the ledger, or of its lens (AllianceLedgerLens) for the views served there."""
+    contracts = json.loads(manifest.read_text())["contracts"]
+    document = next(
+        c
+        for c in (contracts["AllianceLedger"], contracts["AllianceLedgerLens"])
+        if any(e.get("name") == name for e in c["abi"])
+    )
     contract = anvil.web3().eth.contract(address=document["address"], abi=document["abi"])
     return getattr(contract.functions, name)(*args).call()
 

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
+import {IAllianceLedgerLens} from "./interfaces/IAllianceLedgerLens.sol";
+import {IExtsload} from "./interfaces/IExtsload.sol";
+import {Calendar} from "./libraries/Calendar.sol";
+import {LedgerState} from "./libraries/LedgerState.sol";
+import {LotMath} from "./libraries/LotMath.sol";
+import {BrandConfig} from "./types/BrandConfig.sol";
+import {MemberWord} from "./types/MemberWord.sol";
+
+/// @title AllianceLedgerLens: the ledger's read-only views beyond ERC-6909 and the directory.
+/// @notice Lots and expiry, brand accounts and configuration, member status, tier rules and
+/// net positions, computed from the ledger's storage as the ledger would compute them.
+/// @dev Stateless but for the ledger's address: reads words through {IExtsload} at the slots
+/// {LedgerState} names and decodes them with the value types' libraries. Deploy one per
+/// ledger; it never writes and holds no role.
+contract AllianceLedgerLens is IAllianceLedgerLens {
+    uint8 private constant MAX_TIER = 3;
+
+    IExtsload private immutable _ledger;
+
+    /// @param ledger_ the ledger to read
+    constructor(IExtsload ledger_) {
+        _ledger = ledger_;
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function ledger() external view returns (IExtsload) {
+        return _ledger;
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function lotsOf(address member, uint256 brand) external view returns (IAllianceLedger.Lot[] memory lots) {
+        uint256[7] memory slots = LedgerState.lots(_ledger, member, brand);
+        uint256 month = Calendar.currentMonth();
+        // slither-disable-next-line uninitialized-local memory starts zeroed on purpose; filled up to count
+        IAllianceLedger.Lot[13] memory found;
+        // slither-disable-next-line uninitialized-local the counter starts at zero on purpose
+        uint256 count;
+        for (uint256 m = month - 12; m <= month; ++m) {
+            uint256 amount = LotMath.amountIn(slots[LotMath.slotOf(m)], m);
+            if (amount != 0) found[count++] = IAllianceLedger.Lot(amount, m, Calendar.monthStart(m + 13));
+        }
+        lots = new IAllianceLedger.Lot[](count);
+        for (uint256 i; i < count; ++i) {
+            lots[i] = found[i];
+        }
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt) {
+        uint256[7] memory slots = LedgerState.lots(_ledger, member, brand);
+        uint256 month = Calendar.currentMonth();
+        for (uint256 m = month - 12; m <= month; ++m) {
+            amount = LotMath.amountIn(slots[LotMath.slotOf(m)], m);
+            if (amount != 0) return (amount, Calendar.monthStart(m + 13));
+        }
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function brandAccount(uint256 brand) external view returns (IAllianceLedger.BrandAccount memory account) {
+        BrandConfig cfg = LedgerState.brand(_ledger, brand);
+        account.issued = cfg.issued();
+        account.redeemed = LedgerState.redeemed(_ledger, brand);
+        uint256 month = Calendar.currentMonth();
+        uint256 latestMonth = cfg.latestMonth();
+        if (latestMonth + 12 >= month) {
+            // Months before the latest one sit in the ring; the latest one in the config word.
+            uint256[4] memory ring = LedgerState.brandLive(_ledger, brand);
+            for (uint256 m = month - 12; m < latestMonth; ++m) {
+                account.outstanding += LotMath.brandLiveIn(ring[LotMath.brandSlotOf(m)], m);
+            }
+            account.outstanding += cfg.latestMonthLive();
+        }
+        account.expired = account.issued - account.redeemed - account.outstanding;
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function brandInfo(uint256 brand)
+        external
+        view
+        returns (bool exists, bool suspended, IAllianceLedger.EarnRule memory rule, uint256 valueMicroUsd)
+    {
+        BrandConfig cfg = LedgerState.brand(_ledger, brand);
+        return (cfg.exists(), cfg.suspended(), cfg.rule().unpack(), cfg.valueMicroUsd());
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function memberStatus(address member) external view returns (IAllianceLedger.MemberStatus memory) {
+        MemberWord word = LedgerState.member(_ledger, member);
+        return word.toStatus();
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function tierRule(uint8 tier) external view returns (IAllianceLedger.TierRule memory rule, uint256 giftPoints) {
+        if (tier == 0 || tier > MAX_TIER) revert IAllianceLedger.TierInvalid(tier);
+        return (LedgerState.globals(_ledger).tierRule(tier), LedgerState.tierGift(_ledger, tier));
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function netPosition(uint256 brand) external view returns (int256 net) {
+        uint256 count = LedgerState.brandCount(_ledger);
+        for (uint256 other = 1; other <= count; ++other) {
+            net += LedgerState.position(_ledger, other, brand);
+        }
+    }
+}

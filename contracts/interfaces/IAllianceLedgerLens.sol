@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAllianceLedger} from "./IAllianceLedger.sol";
+import {IExtsload} from "./IExtsload.sol";
+
+/// @title Read-only views of the alliance ledger, served outside its size-bounded core.
+/// @dev Every view reads the ledger's current state (no copy): same block, same answer as the
+/// ledger itself would give.
+interface IAllianceLedgerLens {
+    /// @notice The ledger this lens reads.
+    function ledger() external view returns (IExtsload);
+
+    /// @notice The member's live lots of `brand`, oldest first.
+    function lotsOf(address member, uint256 brand) external view returns (IAllianceLedger.Lot[] memory lots);
+
+    /// @notice The member's next lot of `brand` to expire: its amount and expiry time (0, 0 if none).
+    function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt);
+
+    /// @notice A brand's points issued, redeemed, expired and still outstanding (its liability).
+    /// @dev `issued = redeemed + expired + outstanding` at every second.
+    function brandAccount(uint256 brand) external view returns (IAllianceLedger.BrandAccount memory account);
+
+    /// @notice The brand's configuration: onboarded flag, suspension, earning rule and point value (micro-USD).
+    function brandInfo(uint256 brand)
+        external
+        view
+        returns (bool exists, bool suspended, IAllianceLedger.EarnRule memory rule, uint256 valueMicroUsd);
+
+    /// @notice A member's tier state and quarter counters.
+    function memberStatus(address member) external view returns (IAllianceLedger.MemberStatus memory);
+
+    /// @notice Tier `tier`'s thresholds and upgrade gift points.
+    /// @dev Reverts with {IAllianceLedger-TierInvalid} unless 1 <= tier <= 3.
+    function tierRule(uint8 tier) external view returns (IAllianceLedger.TierRule memory rule, uint256 giftPoints);
+
+    /// @notice What the alliance owes `brand` net (negative: what it owes), in micro-USD.
+    function netPosition(uint256 brand) external view returns (int256 net);
+}

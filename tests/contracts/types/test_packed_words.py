@@ -1,0 +1,184 @@
+"""The packed storage words (contracts/types/): each field reads back what was written and no
+field overlaps another, so the ledger and the lens agree on every word whatever the order of
+the interface's structs. Exercised through PackedWordsHarness (contracts/test/)."""
+
+import pytest
+
+MEMBER_FIELDS = {  # IAllianceLedger.MemberStatus field -> width in bits
+    "tier": 8,
+    "quarter": 16,
+    "spendCents": 48,
+    "orders": 32,
+    "engagements": 32,
+    "graceUntilMonth": 16,
+    "reviewedQuarter": 16,
+    "closedQuarter": 16,
+    "closedBestTier": 8,
+}
+BRAND_FIELDS = {  # harness field number -> (name, width)
+    1: ("suspended", 1),
+    2: ("rule", 40),
+    3: ("valueMicroUsd", 32),
+    4: ("latestMonth", 16),
+    5: ("issued", 96),
+    6: ("latestMonthLive", 56),
+}
+BRAND_GETTERS = ("exists", "suspended", "rule", "valueMicroUsd", "latestMonth", "issued", "latestMonthLive")
+KINDS = ("purchase", "review", "share", "event", "referral")  # IAllianceLedger.EarnKind
+MAX_WORD = 2**256 - 1
+
+
+@pytest.fixture(scope="module")
+def harness(PackedWordsHarness, admin):
+    return PackedWordsHarness.deploy({"from": admin})
+
+
+def _status(harness, word):
+    return dict(harness.memberToStatus(word).dict())
+
+
+def _brand(harness, word):
+    return dict(zip(BRAND_GETTERS, harness.brandFields(word), strict=True))
+
+
+# ------------------------------------------------------------------------------- MemberWord
+
+
+def test_member_word_round_trips_every_field_at_its_maximum(harness):
+    full = {name: 2**bits - 1 for name, bits in MEMBER_FIELDS.items()}
+    word = harness.memberFromStatus(tuple(full.values()))
+    assert _status(harness, word) == full
+    # the fields take 192 distinct bits: none overlaps another
+    assert bin(word).count("1") == sum(MEMBER_FIELDS.values()) == 192
+
+
+@pytest.mark.parametrize("name", list(MEMBER_FIELDS))
+def test_member_word_field_at_its_maximum_touches_no_other_field(harness, name):
+    values = {n: (2**bits - 1 if n == name else 0) for n, bits in MEMBER_FIELDS.items()}
+    word = harness.memberFromStatus(tuple(values.values()))
+    assert _status(harness, word) == values
+
+
+def test_member_word_setters_change_only_their_field(harness):
+    word = harness.memberFromStatus((1, 2, 3, 4, 5, 6, 7, 8, 9))
+    cases = [
+        (0, 255, 0, {"tier": 255}),
+        (1, 65_535, 0, {"graceUntilMonth": 65_535}),
+        (2, 42, 0, {"reviewedQuarter": 42}),
+        (3, 41, 3, {"closedQuarter": 41, "closedBestTier": 3}),
+    ]
+    before = _status(harness, word)
+    for field, value, second, changed in cases:
+        after = _status(harness, harness.memberSet(word, field, value, second))
+        assert after == {**before, **changed}
+    # a value wider than its field is masked, never spilled into the neighbour
+    assert _status(harness, harness.memberSet(word, 0, 256 + 7, 0)) == {**before, "tier": 7}
+
+
+def test_member_word_counters_are_replaced_together_and_nothing_else(harness):
+    word = harness.memberFromStatus((3, 100, 1, 1, 1, 300, 99, 98, 2))
+    updated = harness.memberSetCounters(word, 101, 2**48 - 1, 2**32 - 1, 17)
+    assert _status(harness, updated) == {
+        **_status(harness, word),
+        "quarter": 101,
+        "spendCents": 2**48 - 1,
+        "orders": 2**32 - 1,
+        "engagements": 17,
+    }
+
+
+def test_member_word_ignores_bits_outside_its_fields(harness):
+    assert _status(harness, MAX_WORD) == {n: 2**b - 1 for n, b in MEMBER_FIELDS.items()}
+
+
+# ------------------------------------------------------------------------------ BrandConfig
+
+
+def test_a_new_brand_word_exists_active_with_its_rule_and_value(harness):
+    rule = (10, 5, 3, 5, 20)
+    word = harness.brandCreate(rule, 10_000)
+    assert _brand(harness, word) == {
+        "exists": True,
+        "suspended": False,
+        "rule": harness.rulePack(rule),
+        "valueMicroUsd": 10_000,
+        "latestMonth": 0,
+        "issued": 0,
+        "latestMonthLive": 0,
+    }
+
+
+@pytest.mark.parametrize("field", list(BRAND_FIELDS))
+def test_brand_word_setter_changes_only_its_field(harness, field):
+    name, bits = BRAND_FIELDS[field]
+    maximum = 2**bits - 1
+    empty = _brand(harness, harness.brandSet(0, field, maximum))
+    assert empty == {g: (maximum if g == name else 0) for g in BRAND_GETTERS} | (
+        {"suspended": True} if name == "suspended" else {}
+    )
+    # cleared inside a full word: every other field keeps all its bits
+    cleared = _brand(harness, harness.brandSet(MAX_WORD, field, 0))
+    assert cleared[name] in (0, False)
+    assert {g: v for g, v in cleared.items() if g != name} == {
+        g: v for g, v in _brand(harness, MAX_WORD).items() if g != name
+    }
+
+
+def test_brand_word_fields_fill_the_word_without_overlap(harness):
+    word = 0
+    for field, (_, bits) in BRAND_FIELDS.items():
+        word = harness.brandSet(word, field, 2**bits - 1)
+    # exists (8 bits, created only by create) is the one field left empty
+    assert bin(word).count("1") == 1 + 40 + 32 + 16 + 96 + 56  # suspended stores 1
+    assert not _brand(harness, word)["exists"]
+
+
+# ---------------------------------------------------------------------------- LedgerGlobals
+
+
+def test_tier_rules_and_pause_flag_share_the_word_without_touching_each_other(harness):
+    rules = {1: (50_000, 3, 2), 2: (2**48 - 1, 2**16 - 1, 2**16 - 1), 3: (1, 0, 65_535)}
+    word = harness.globalsSetPaused(0, True)
+    for tier, rule in rules.items():
+        word = harness.globalsSetTierRule(word, tier, rule)
+    assert harness.globalsPaused(word)
+    assert {t: tuple(harness.globalsTierRule(word, t)) for t in rules} == rules
+    unpaused = harness.globalsSetPaused(word, False)
+    assert not harness.globalsPaused(unpaused)
+    assert {t: tuple(harness.globalsTierRule(unpaused, t)) for t in rules} == rules
+    replaced = harness.globalsSetTierRule(word, 2, (7, 8, 9))
+    assert [tuple(harness.globalsTierRule(replaced, t)) for t in (1, 2, 3)] == [rules[1], (7, 8, 9), rules[3]]
+    assert harness.globalsPaused(replaced)
+
+
+def test_no_tier_is_met_when_none_is_configured(harness):
+    assert harness.globalsBestTier(0, 2**48 - 1, 2**32 - 1, 2**32 - 1) == 0
+    assert not harness.globalsMeetsEntry(0, 2**48 - 1, 2**32 - 1, 2**32 - 1)
+
+
+@pytest.mark.parametrize(
+    "counters",
+    [(0, 0, 0), (99, 3, 0), (100, 3, 0), (999, 2, 5), (1_000, 1, 0), (1_000, 3, 0), (50_000, 3, 2)],
+)
+def test_counters_short_of_the_lowest_floors_meet_no_tier_even_with_rules_out_of_order(harness, counters):
+    # Diamond below Silver in spend, above it in orders (possible while Gold is unset)
+    word = harness.globalsSetTierRule(0, 3, (100, 3, 0))
+    word = harness.globalsSetTierRule(word, 1, (1_000, 1, 0))
+    best = harness.globalsBestTier(word, *counters)
+    meets_entry = harness.globalsMeetsEntry(word, *counters)
+    assert meets_entry or best == 0
+    spend, orders, engagements = counters
+    assert meets_entry == (spend >= 100 and orders >= 1 and engagements >= 0)
+    expected = 3 if (spend >= 100 and orders >= 3) else 1 if (spend >= 1_000 and orders >= 1) else 0
+    assert best == expected
+
+
+# ---------------------------------------------------------------------------- PackedEarnRule
+
+
+def test_earn_rule_packs_one_byte_per_kind_in_enum_order(harness):
+    rule = (10, 5, 3, 255, 20)
+    packed = harness.rulePack(rule)
+    assert tuple(harness.ruleUnpack(packed)) == rule
+    assert [harness.ruleRate(packed, k) for k in range(len(KINDS))] == list(rule)
+    assert packed == sum(rate << (8 * k) for k, rate in enumerate(rule))
