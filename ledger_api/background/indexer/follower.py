@@ -28,7 +28,7 @@ from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
 from .cursor import CHARITY_POOL, Cursor, advance_cursor, ensure_cursor, read_cursor, reset_cursor
-from .projector import Projector, purchase_amounts
+from .projector import Projector
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Indexer(threading.Thread):
         with self.db.write() as session:
             if session.get(IdxMeta, CHARITY_POOL) is None:
                 self._seed_charity_pool(session, chain)
-            projector = Projector(session, purchase_amounts(session, events))
+            projector = Projector(session)
             projector.preload(events)
             for event in events:
                 timestamp = event.log.timestamp

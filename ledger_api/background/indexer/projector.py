@@ -8,40 +8,31 @@ second of month earned + 13; what is left in it then is what expired.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
 from ledger_api.db.models import (
-    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxMeta,
     IdxTierRule,
-    Operation,
 )
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.model.payloads import EarnPayload
 
 from .cursor import CHARITY_POOL
 from .state import ZERO, ProjectionState
-
-#: purchase spend (cents) of an earn, by (the ledger's brand id, op id)
-PurchaseAmounts = dict[tuple[LedgerBrandId, int], int]
 
 
 class Projector(ProjectionState):
     """Applies decoded events to the index within one session (one chunk)."""
 
-    def __init__(self, session: Session, amounts_cents: PurchaseAmounts) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._amounts_cents = amounts_cents
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
@@ -121,7 +112,9 @@ class Projector(ProjectionState):
         if status.quarter != quarter:
             status.quarter, status.spend_cents, status.orders, status.engagements = quarter, 0, 0, 0
         if kind is EarnKind.PURCHASE:
-            status.spend_cents += self._amounts_cents.get((brand, op_id), 0)
+            # the chain's own record of the spend (PointsEarned.spendCents), so the index
+            # rebuilds from the chain alone
+            status.spend_cents += int(a["spendCents"])
             status.orders += 1
         else:
             status.engagements += 1
@@ -235,29 +228,3 @@ class Projector(ProjectionState):
                 stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
                 self._badges[key] = stored.amount if stored else 0
             self._badges[key] += delta
-
-
-def purchase_amounts(session: Session, events: Sequence[Event]) -> PurchaseAmounts:
-    """Purchase amounts (cents) of the chunk's earns, from the operations the gateway sent.
-
-    The ledger's `PointsEarned` carries points, not spend; tier progress needs spend.
-
-    TODO(issue 8): read the spend from the chain instead (the contract event that carries
-    it is being added on the Solidity side), so the index can be rebuilt from the chain
-    alone; then delete this function and its one call in `follower.Indexer.step`.
-    """
-    wanted: dict[LedgerBrandId, set[int]] = defaultdict(set)
-    for event in events:
-        if event.name == "PointsEarned" and event.args["kind"] == EarnKind.PURCHASE:
-            wanted[LedgerBrandId(int(event.args["brand"]))].add(int(event.args["opId"]))
-    amounts: PurchaseAmounts = {}
-    for ledger_brand_id, op_ids in wanted.items():
-        rows = session.execute(
-            select(Operation.op_id, Operation.payload)
-            .join(Brand, Brand.id == Operation.brand_id)
-            .where(Brand.ledger_id == ledger_brand_id, Operation.op_id.in_(op_ids))
-        )
-        for op_id, payload in rows:
-            assert op_id is not None
-            amounts[(ledger_brand_id, op_id)] = EarnPayload.model_validate(payload).amount_cents
-    return amounts

@@ -16,7 +16,7 @@ from ledger_api.background.indexer import ZERO, Projector
 from ledger_api.chain.abi import Event, Log
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxPosition
+from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxMember, IdxPosition
 from ledger_api.domain import lot_expiry, month_of
 
 MEMBERS = ["0x" + f"{i:040x}" for i in range(1, 5)]
@@ -101,7 +101,7 @@ def test_lots_follow_the_ledger_and_points_are_conserved(
     issued: dict[int, int] = defaultdict(int)
     burned: dict[int, int] = defaultdict(int)
     with db.write() as session:
-        projector = Projector(session, {})
+        projector = Projector(session)
         for kind, a, b, brand, amount in actions:
             if kind == "wait":
                 now += amount * 86_400  # up to 500 days: lots expire along the way
@@ -156,7 +156,7 @@ def test_settlement_positions_sum_to_zero(db: Database, flows: list[tuple[int, i
     with db.write() as session:
         session.execute(delete(IdxPosition))
     with db.write() as session:
-        projector = Projector(session, {})
+        projector = Projector(session)
         owed: dict[int, int] = defaultdict(int)  # net owed by each brand
         for debtor, creditor, value in flows:
             if debtor == creditor:
@@ -171,3 +171,20 @@ def test_settlement_positions_sum_to_zero(db: Database, flows: list[tuple[int, i
             net[row.brand_hi] -= row.amount_micro_usd
         assert sum(net.values()) == 0
         assert {k: v for k, v in net.items() if v} == {k: v for k, v in owed.items() if v}
+
+
+def test_tier_spend_comes_from_the_chain_event_alone(db: Database) -> None:
+    """The index rebuilds from the chain: a purchase's spend is read from
+    `PointsEarned.spendCents`, with no row of the gateway's operations table behind it."""
+    member = "0x" + "ab" * 20
+    with db.write() as session:
+        session.execute(delete(IdxMember))
+        projector = Projector(session)
+        for op_id, (kind, points, spend) in enumerate([(0, 120, 1_234), (1, 5, 0), (0, 77, 766)]):
+            args = {"brand": 1, "member": member, "opId": op_id + 1, "kind": kind}
+            args |= {"points": points, "spendCents": spend, "orderRef": b"\0" * 32}
+            projector.apply(event("PointsEarned", args, START), START)
+        projector.flush()
+        row = session.get(IdxMember, member)
+        assert row is not None
+        assert (row.spend_cents, row.orders, row.engagements) == (2_000, 2, 1)
