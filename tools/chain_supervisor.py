@@ -62,6 +62,12 @@ class Snapshots:
         folder.mkdir(parents=True, exist_ok=True)
         for leftover in folder.glob(".snapshot-*.tmp"):  # a write cut by a kill
             leftover.unlink(missing_ok=True)
+        self.prune()
+
+    def prune(self) -> None:
+        """Drops the generations beyond `keep` (a kill may have come between write and prune)."""
+        for _, old in self.generations()[self.keep :]:
+            old.unlink(missing_ok=True)
 
     def generations(self) -> list[tuple[int, Path]]:
         found = []
@@ -87,8 +93,7 @@ class Snapshots:
             os.fsync(directory)
         finally:
             os.close(directory)
-        for _, old in self.generations()[self.keep :]:
-            old.unlink(missing_ok=True)
+        self.prune()
         return final
 
     def newest_readable(self) -> tuple[Path, bytes] | None:
