@@ -7,6 +7,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for path in (HERE, HERE.parent / "api"):  # progress.py here; anvil helpers in tests/api/support
+for path in (HERE.parent / "api",):  # helpers in tests/api/support (anvil, progress waits)
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))

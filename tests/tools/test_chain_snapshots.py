@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from progress import files_progress, wait_for
 from support.chain import ANVIL, ROOT, free_port
+from support.progress import files_progress, wait_for
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
@@ -44,9 +44,22 @@ class Chain:
         self.data.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(SUPERVISOR), "--data", str(self.data), "--port",
-                 str(self.port), "--interval", str(self.interval), "--keep", "3",
-                 "--anvil", str(ANVIL), "--", "--silent"],
+                [
+                    sys.executable,
+                    str(SUPERVISOR),
+                    "--data",
+                    str(self.data),
+                    "--port",
+                    str(self.port),
+                    "--interval",
+                    str(self.interval),
+                    "--keep",
+                    "3",
+                    "--anvil",
+                    str(ANVIL),
+                    "--",
+                    "--silent",
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -129,8 +142,11 @@ def completed(folder: Path) -> list[Path]:
 
 def snapshot_block(path: Path) -> int:
     state = json.loads(gzip.decompress(path.read_bytes()))
-    return int(state["best_block_number"], 0) if isinstance(state["best_block_number"], str) \
+    return (
+        int(state["best_block_number"], 0)
+        if isinstance(state["best_block_number"], str)
         else int(state["best_block_number"])
+    )
 
 
 def inflate(chain: Chain, accounts: int = 150) -> None:
@@ -174,7 +190,7 @@ def test_random_kills_always_restart_from_the_newest_completed_snapshot(chain: C
             floor = snapshot_block(completed(chain.snapshots)[0])
             os.kill(old, signal.SIGKILL)
             wait_for(
-                lambda: chain.anvil_pid() not in (None, old) and chain.answers(),
+                lambda old=old: chain.anvil_pid() not in (None, old) and chain.answers(),
                 what="anvil started again by its supervisor",
                 alive=lambda: chain.process is not None and chain.process.poll() is None,
                 progress=files_progress(chain.log),

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from progress import files_progress, wait_for
 from support.chain import ROOT, free_port
+from support.progress import files_progress, wait_for
 
 
 def _children(pid: int) -> list[int]:
@@ -89,13 +89,19 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
     with out.open("wb") as log:
         # its own process group, so that a SIGINT to the group is the terminal's Ctrl-C
         run = subprocess.Popen(
-            ["bash", "tools/run.sh"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     progress = files_progress(out, data / "chain.log", data / "deploy.log", data / "ledger.db")
     try:
         wait_for(
-            lambda: _health(url), what="make run's gateway", alive=lambda: run.poll() is None,
+            lambda: _health(url),
+            what="make run's gateway",
+            alive=lambda: run.poll() is None,
             progress=progress,
         )
         chain = int((data / "chain.pid").read_text())
@@ -115,8 +121,12 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
                 return False
             return _health(url) is not None
 
-        wait_for(back, what="the gateway started again", alive=lambda: run.poll() is None,
-                 progress=progress)
+        wait_for(
+            back,
+            what="the gateway started again",
+            alive=lambda: run.poll() is None,
+            progress=progress,
+        )
         assert _alive(chain), "the chain stopped with the gateway"
         assert _block(rpc) >= height
         assert "the gateway exited" in out.read_text()
