@@ -1,7 +1,7 @@
 """Gas report: deploys a fresh system on the connected (local) chain, measures each
 operation's gas per transaction (21,000 base included) and writes reports/gas.json.
 
-    brownie run scripts/gas_report.py --network development     (make gas)
+    python tools/brownie_run.py scripts/gas_report.py --network development     (make gas)
 
 OpenZeppelin ERC-20 mint and transfer (TestUSD) are measured in the same run as anchors.
 """

@@ -16,7 +16,8 @@ with `--load-state` and only listens once the state is loaded, so a client never
 without it. A restart therefore resumes from at most `--interval` seconds (plus the time one
 snapshot takes) before the kill.
 
-If anvil dies, it is started again from the newest snapshot. SIGTERM or SIGINT: one last
+If anvil dies, it is started again from the newest snapshot. `DIR/anvil.pid` holds the pid of
+the anvil running now (for tools that measure it); stop the chain through the supervisor. SIGTERM or SIGINT: one last
 snapshot, then anvil is stopped and the supervisor exits 0. Stdlib only (any python3).
 """
 
@@ -161,6 +162,7 @@ class Chain:
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )
+        (Path(self.options.data) / "anvil.pid").write_text(f"{self.process.pid}\n")
         deadline = time.monotonic() + 600  # a large state takes a while to load
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
