@@ -7,6 +7,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for path in (HERE.parent / "api",):  # helpers in tests/api/support (anvil, progress waits)
+for path in (HERE, HERE.parent / "api"):  # networks.py; tests/api/support (anvil, waits)
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from networks import delete_network
 from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, start_anvil
 
 #: anvil's second default account (a public test key): the admin; a fresh brand signer
@@ -59,7 +60,7 @@ def _network_section(name: str) -> str:
 
 
 def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
-    live_chain: Anvil, tmp_path: Path
+    live_chain: Anvil, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     w3 = live_chain.web3()
     manifest = tmp_path / "deployment.json"
@@ -88,6 +89,7 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     network = next(
         line.split()[2] for line in first.stdout.splitlines() if line.startswith("deploy: network ")
     )
+    request.addfinalizer(lambda: delete_network(network))
     assert network.startswith("alliance-")
     assert _network_section(network) == "live"
 

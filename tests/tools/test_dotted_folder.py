@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from networks import delete_network
 from support.chain import ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -47,22 +48,21 @@ def dotted_copy() -> Iterator[Path]:
 
 
 def _chain(clone: Path, data: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "LEDGER_DATA_DIR": str(data),
-        "LEDGER_CHAIN_PORT": str(free_port()),
-        **extra,
-    }
+    port = free_port()
+    env = {**os.environ, "LEDGER_DATA_DIR": str(data), "LEDGER_CHAIN_PORT": str(port), **extra}
     env.pop("LEDGER_MANIFEST", None)
-    return subprocess.run(
-        ["bash", "tools/chain.sh"],
-        check=False,
-        cwd=clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    try:
+        return subprocess.run(
+            ["bash", "tools/chain.sh"],
+            check=False,
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    finally:
+        delete_network(f"alliance-local-{port}")
 
 
 def _stop_chain(data: Path) -> None:

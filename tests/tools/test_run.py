@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from networks import delete_network
 from support.chain import ROOT, free_port
 from support.progress import files_progress, wait_for
 
@@ -135,6 +136,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGINT)  # Ctrl-C
         run.wait(300)
+    delete_network(f"alliance-local-{chain_port}")
     wait_for(
         lambda: not [p for p in everything if _alive(p)],
         what="every process of make run gone",
