@@ -31,6 +31,32 @@ DEFAULT_TIER_RULES = {
 }
 
 
+def record_deployments_without_sources() -> None:
+    """Lets brownie 1.22 record deployments on a live network without raising.
+
+    On a live (non-development) network brownie records each contract it deploys or attaches
+    to in its deployments database; its compiled `_add_deployment` expects the contract's
+    sources as a dict but gets the project's `Sources` object and raises `TypeError: dict
+    object expected; got brownie.project.sources.Sources` (in a background thread after a
+    deploy, in the caller of `Container.at`). Without `allSourcePaths` in the build data it
+    records the deployment without sources. The records only serve brownie's own
+    `Contract(alias)` look-ups (this project's record is the manifest) and source-level
+    traces, which brownie does not run on live networks. Called when this module is imported
+    (by every script of the project, under `brownie run` or tools/brownie_run.py).
+    """
+    from brownie import project
+    from brownie._config import CONFIG
+
+    if not network.is_connected() or CONFIG.network_type != "live":
+        return
+    for loaded in project.get_loaded_projects():
+        for container in loaded._containers.values():
+            container._build.pop("allSourcePaths", None)
+
+
+record_deployments_without_sources()
+
+
 def manifest_path() -> Path:
     return Path(os.environ.get("LEDGER_MANIFEST", ROOT / "data" / "deployment.json"))
 

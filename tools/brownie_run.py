@@ -9,13 +9,9 @@ character that is not valid in a module name) fails with `ModuleNotFoundError: N
 'tmp.tmp'`. Here the project root goes on `sys.path` and the script is imported as
 `scripts.<name>` (`scripts/` is a package), whatever folder the project lives in.
 
-On a live (non-development) network brownie records each contract it deploys or attaches to in
-its deployments database; 1.22's compiled `_add_deployment` expects the contract's sources as a
-dict but gets the project's `Sources` object and raises `TypeError: dict object expected; got
-brownie.project.sources.Sources` (in a background thread after a deploy, in the caller for
-`Container.at`). The records only serve brownie's own `Contract(alias)` look-ups; this project
-keeps its deployment in the manifest. The runner therefore drops `allSourcePaths` from each
-contract's build data on live networks, so brownie records the deployment without sources.
+On a live network, `scripts/deployment.py` (imported by every script) works around brownie
+1.22's `TypeError: dict object expected; got brownie.project.sources.Sources` when it records
+a deployment: see `record_deployments_without_sources` there.
 
 A failure prints the whole traceback and exits 1.
 """
@@ -47,15 +43,11 @@ def main(argv: list[str]) -> int:
 
     sys.path.insert(0, str(ROOT))
     from brownie import network, project
-    from brownie._config import CONFIG
 
     try:
         active = project.load(ROOT, name="AllianceProject")
         active.load_config()
         network.connect(options.network)
-        if CONFIG.network_type == "live":
-            for container in active._containers.values():
-                container._build.pop("allSourcePaths", None)
         active._add_to_main_namespace()
         module = importlib.import_module(module_name)
         function = getattr(module, options.function, None)

@@ -140,6 +140,10 @@ def completed(folder: Path) -> list[Path]:
     return sorted(folder.glob("snapshot-*.json.gz"), reverse=True)
 
 
+def _sequence(path: Path) -> int:
+    return int(path.name.split("-")[1].split(".")[0])
+
+
 def snapshot_block(path: Path) -> int:
     state = json.loads(gzip.decompress(path.read_bytes()))
     return (
@@ -167,6 +171,12 @@ def chain(tmp_path: Path) -> Any:
 def test_random_kills_always_restart_from_the_newest_completed_snapshot(chain: Chain) -> None:
     chain.start()
     inflate(chain)
+    # a snapshot begun after the inflation ended (the one being written may have begun before)
+    seen = _sequence(completed(chain.snapshots)[0]) if completed(chain.snapshots) else 0
+    wait_for(
+        lambda: completed(chain.snapshots) and _sequence(completed(chain.snapshots)[0]) >= seen + 2,
+        what="a snapshot of the inflated state",
+    )
     rng = random.Random(2026)
     during_write = 0
     for round_ in range(14):
