@@ -73,6 +73,11 @@ def main() -> None:
             "vault (a test token is deployed only on a development chain); nothing deployed"
         )
 
+    if token and token.lower() != "none" and (
+        not _is_address(token) or len(web3.eth.get_code(token)) == 0
+    ):
+        raise SystemExit(f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; nothing deployed")
+
     for name, arguments in CONTRACTS:
         d.deploy(name, arguments)
     settlement = [] if token.lower() == "none" else SETTLEMENT[1:] if token else SETTLEMENT
