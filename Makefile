@@ -5,7 +5,7 @@ ENV := source tools/env.sh &&
 BROWNIE := .venv/brownie/bin/brownie
 API_PY := .venv/api/bin/python
 
-.PHONY: setup compile run test test-contracts test-api gas bench slither lint clean
+.PHONY: setup compile run deploy test test-contracts test-api gas bench slither lint clean
 
 setup:
 	@bash tools/setup.sh
@@ -15,6 +15,10 @@ compile: setup
 
 run: setup
 	@bash tools/run.sh
+
+# make deploy RPC_URL=<url> (settings: tools/deploy.sh, README "Deploy to another network")
+deploy: setup
+	@bash tools/deploy.sh "$(RPC_URL)"
 
 test: setup
 	@$(ENV) bash tools/test.sh
@@ -26,7 +30,7 @@ test-api: setup
 	@$(ENV) $(API_PY) -m pytest tests/api -p no:cacheprovider $(ARGS)
 
 gas: setup
-	@$(ENV) $(BROWNIE) run scripts/gas_report.py --network development
+	@$(ENV) .venv/brownie/bin/python tools/brownie_run.py scripts/gas_report.py --network development
 
 bench: setup
 	@$(ENV) bash tools/bench.sh

@@ -1,72 +1,118 @@
 """Deploys the alliance contracts and writes the deployment manifest.
 
-    brownie run scripts/deploy.py --network development      # local anvil
-    LEDGER_DEPLOYER_KEY=0x... LEDGER_ADMIN=0xMultisig LEDGER_SETTLEMENT_TOKEN=0xUSDC \
-        brownie run scripts/deploy.py --network sepolia
+    make deploy RPC_URL=https://rpc.example                          # any network (tools/deploy.sh)
+    python tools/brownie_run.py scripts/deploy.py --network NAME     # what it runs
 
-Environment: LEDGER_ADMIN (governance address; default the deployer), LEDGER_CHARITY_POOL
-(default the admin), LEDGER_SETTLEMENT_TOKEN and LEDGER_SETTLEMENT_UNITS_PER_USD (on a
-local chain a TestUSD is deployed when no token is given), LEDGER_MANIFEST (output path),
-LEDGER_DEPLOY_IF_MISSING=1 (do nothing when the manifest's ledger already has code).
+Environment: LEDGER_DEPLOYER_KEY (the deployer's private key; on a development chain the
+node's first unlocked account when unset), LEDGER_ADMIN_ADDRESS (governance address, a multisig
+in production; the deployer hands it the admin roles and renounces its own; default the
+deployer), LEDGER_CHARITY_POOL (default the admin), LEDGER_SETTLEMENT_TOKEN (the ERC-20 the
+SettlementVault settles in; `none` deploys no vault) and LEDGER_SETTLEMENT_UNITS_PER_USD
+(token units per USD, default 1000000), LEDGER_DEV_CHAIN=1 (treat the chain as a development
+chain: see `deployment.is_development_chain`), LEDGER_MANIFEST (output path).
+
+Settlement token: on a development chain with no token given, a test ERC-20 (TestUSD) is
+deployed and the vault settles in it. On any other chain a missing LEDGER_SETTLEMENT_TOKEN is
+an error (nothing is deployed): give the token's address, or `none` to deploy without a vault
+(positions are then cleared off chain with `settle`).
+
+A second run against a chain where the manifest's contracts all have code deploys nothing and
+says so. The manifest's path is printed on the last line.
 """
 
 from __future__ import annotations
 
 import os
 
-from brownie import (
-    AllianceBadges,
-    AllianceLedger,
-    AllianceLedgerLens,
-    MembershipBadge,
-    SettlementVault,
-    TestUSD,
-    network,
+from brownie import web3
+
+from scripts.deployment import (
+    DEFAULT_TIER_RULES,
+    ZERO_ADDRESS,
+    Deployment,
+    deployer,
+    deployed_manifest,
+    is_development_chain,
+    write_manifest,
 )
 
-from scripts.deployment import DEFAULT_TIER_RULES, deployer, is_deployed, write_manifest
+# The contracts of the system in deployment order: (name, constructor arguments). Each
+# argument function sees the deployment so far (`d.address(name)`, `d.sender`, `d.admin`).
+# The badge's ledger address is given by role after the ledger exists (see `_wire`).
+CONTRACTS = [
+    ("MembershipBadge", lambda d: (d.sender.address, ZERO_ADDRESS)),
+    ("AllianceLedger", lambda d: (d.sender.address, d.address("MembershipBadge"), d.charity)),
+    ("AllianceLedgerLens", lambda d: (d.address("AllianceLedger"),)),
+    ("AllianceBadges", lambda d: (d.address("AllianceLedger"), d.admin)),
+]
+# Deployed after CONTRACTS when a settlement token is configured or deployed.
+SETTLEMENT = [
+    ("TestUSD", lambda d: ()),  # development chains only, when no token is given
+    ("SettlementVault", lambda d: (d.admin, d.address("AllianceLedger"), d.token, d.units_per_usd)),
+]
 
 
 def main() -> None:
-    if os.environ.get("LEDGER_DEPLOY_IF_MISSING") == "1" and is_deployed():
-        print("deploy: contracts already deployed; manifest kept")
+    existing = deployed_manifest()
+    if existing is not None:
+        print(f"deploy: nothing to do: the contracts of {existing} all have code on this chain")
+        print(existing)
         return
-    sender = deployer()
-    tx = {"from": sender}
-    admin = os.environ.get("LEDGER_ADMIN", sender.address)
-    charity = os.environ.get("LEDGER_CHARITY_POOL", admin)
+    d = Deployment(deployer())
+    d.admin = os.environ.get("LEDGER_ADMIN_ADDRESS") or os.environ.get("LEDGER_ADMIN") or d.sender.address
+    d.charity = os.environ.get("LEDGER_CHARITY_POOL", d.admin)
+    for setting, value in (("LEDGER_ADMIN_ADDRESS", d.admin), ("LEDGER_CHARITY_POOL", d.charity)):
+        if not _is_address(value):
+            raise SystemExit(f"deploy: {setting} is not an address (or its checksum is wrong): {value}")
+    d.units_per_usd = int(os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000"))
+    token = os.environ.get("LEDGER_SETTLEMENT_TOKEN", "").strip()
+    development = is_development_chain()
+    if not token and not development:
+        raise SystemExit(
+            "deploy: no settlement token: set LEDGER_SETTLEMENT_TOKEN to the ERC-20 the "
+            "SettlementVault settles in, or LEDGER_SETTLEMENT_TOKEN=none to deploy without a "
+            "vault (a test token is deployed only on a development chain); nothing deployed"
+        )
 
-    badge = MembershipBadge.deploy(sender.address, "0x" + "00" * 20, tx)
-    first_block = badge.tx.block_number
-    ledger = AllianceLedger.deploy(sender.address, badge.address, charity, tx)
+    if token and token.lower() != "none" and (
+        not _is_address(token) or len(web3.eth.get_code(token)) == 0
+    ):
+        raise SystemExit(f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; nothing deployed")
+
+    for name, arguments in CONTRACTS:
+        d.deploy(name, arguments)
+    settlement = [] if token.lower() == "none" else SETTLEMENT[1:] if token else SETTLEMENT
+    d.token = token
+    for name, arguments in settlement:
+        d.deploy(name, arguments)
+        if name == "TestUSD":
+            d.token = d.address("TestUSD")
+    if token.lower() == "none":
+        print("deploy: LEDGER_SETTLEMENT_TOKEN=none: no SettlementVault deployed")
+    _wire(d)
+    d.verify_code()
+    path = write_manifest(d)
+    print(f"deploy: AllianceLedger at {d.address('AllianceLedger')}; manifest written")
+    print(path)
+
+
+def _is_address(value: str) -> bool:
+    """A 0x address; mixed case must be its EIP-55 checksum form."""
+    if not web3.is_address(value.lower()):
+        return False
+    return value == value.lower() or value == value.upper() or value == web3.to_checksum_address(value)
+
+
+def _wire(d: Deployment) -> None:
+    """Roles between the contracts, the default tier rules, then governance to the admin."""
+    tx = {"from": d.sender}
+    badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
     badge.grantRole(badge.LEDGER_ROLE(), ledger.address, tx)
-    badges = AllianceBadges.deploy(ledger.address, admin, tx)
-    lens = AllianceLedgerLens.deploy(ledger.address, tx)
-
-    token_address = os.environ.get("LEDGER_SETTLEMENT_TOKEN")
-    units = int(os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000"))
-    contracts = {
-        "AllianceLedger": ledger,
-        "AllianceLedgerLens": lens,
-        "MembershipBadge": badge,
-        "AllianceBadges": badges,
-    }
-    if not token_address and network.show_active() in ("development", "anvil"):
-        token = TestUSD.deploy(tx)
-        token_address = token.address
-        contracts["TestUSD"] = token
-    if token_address:
-        vault = SettlementVault.deploy(admin, ledger.address, token_address, units, tx)
-        ledger.grantRole(ledger.SETTLER_ROLE(), vault.address, tx)
-        contracts["SettlementVault"] = vault
-
+    if "SettlementVault" in d.contracts:
+        ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
-
-    if admin != sender.address:  # hand governance to the admin (a multisig in production)
+    if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
         for contract in (ledger, badge):
-            contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), admin, tx)
-            contract.renounceRole(contract.DEFAULT_ADMIN_ROLE(), sender.address, tx)
-
-    path = write_manifest(contracts, admin, first_block)
-    print(f"deploy: AllianceLedger at {ledger.address}; manifest written to {path}")
+            contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), d.admin, tx)
+            contract.renounceRole(contract.DEFAULT_ADMIN_ROLE(), d.sender.address, tx)

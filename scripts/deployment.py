@@ -2,7 +2,7 @@
 
 The manifest (JSON, path from ``LEDGER_MANIFEST``, default ``data/deployment.json``) is
 what the gateway reads: chain id, network, the block of deployment, the admin address,
-and each contract's address and ABI.
+each contract's address and ABI, and the compiler settings the contracts were built with.
 """
 
 from __future__ import annotations
@@ -11,11 +11,16 @@ import json
 import os
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
+import brownie
 from brownie import accounts, network, web3
 
 ROOT = Path(__file__).resolve().parent.parent
+ZERO_ADDRESS = "0x" + "00" * 20
+#: chain ids of local development nodes: anvil and hardhat (31337), ganache and geth --dev (1337)
+DEVELOPMENT_CHAIN_IDS = (31337, 1337)
 REFERENCE_VALUE_MICRO_USD = 10_000  # 100 points = 1 USD
 REFERENCE_EARN_RULE = (10, 5, 3, 5, 20)  # per USD, review, share, event, referral
 # (spend cents, orders, engagements, upgrade gift points) per tier, an example rule set
@@ -26,52 +31,145 @@ DEFAULT_TIER_RULES = {
 }
 
 
+def record_deployments_without_sources() -> None:
+    """Lets brownie 1.22 record deployments on a live network without raising.
+
+    On a live (non-development) network brownie records each contract it deploys or attaches
+    to in its deployments database; its compiled `_add_deployment` expects the contract's
+    sources as a dict but gets the project's `Sources` object and raises `TypeError: dict
+    object expected; got brownie.project.sources.Sources` (in a background thread after a
+    deploy, in the caller of `Container.at`). Without `allSourcePaths` in the build data it
+    records the deployment without sources. The records only serve brownie's own
+    `Contract(alias)` look-ups (this project's record is the manifest) and source-level
+    traces, which brownie does not run on live networks. Called when this module is imported
+    (by every script of the project, under `brownie run` or tools/brownie_run.py).
+    """
+    from brownie import project
+    from brownie._config import CONFIG
+
+    if not network.is_connected() or CONFIG.network_type != "live":
+        return
+    for loaded in project.get_loaded_projects():
+        for container in loaded._containers.values():
+            container._build.pop("allSourcePaths", None)
+
+
+record_deployments_without_sources()
+
+
 def manifest_path() -> Path:
     return Path(os.environ.get("LEDGER_MANIFEST", ROOT / "data" / "deployment.json"))
 
 
+def is_development_chain() -> bool:
+    """A local development chain: brownie's development networks, the chain ids of anvil,
+    hardhat, ganache and geth --dev, or LEDGER_DEV_CHAIN=1. Only there is a test settlement
+    token deployed and the node's first account used as deployer by default."""
+    if os.environ.get("LEDGER_DEV_CHAIN") == "1":
+        return True
+    return network.show_active() in ("development", "anvil") or web3.eth.chain_id in DEVELOPMENT_CHAIN_IDS
+
+
 def deployer() -> Any:
-    """accounts[0] on a local development chain; else the key in LEDGER_DEPLOYER_KEY
-    or the brownie account named by LEDGER_DEPLOYER_ACCOUNT."""
+    """The key in LEDGER_DEPLOYER_KEY, or the brownie account named by LEDGER_DEPLOYER_ACCOUNT;
+    on a development chain without either, the node's first account."""
     key = os.environ.get("LEDGER_DEPLOYER_KEY")
     if key:
         return accounts.add(key)
     name = os.environ.get("LEDGER_DEPLOYER_ACCOUNT")
     if name:
         return accounts.load(name)
-    if network.show_active() in ("development", "anvil") or web3.eth.chain_id == 31337:
+    if is_development_chain() and len(accounts) > 0:
         return accounts[0]
     raise SystemExit("set LEDGER_DEPLOYER_KEY or LEDGER_DEPLOYER_ACCOUNT to deploy to " + network.show_active())
 
 
-def write_manifest(contracts: dict[str, Any], admin: str, block: int) -> Path:
+class Deployment:
+    """The contracts deployed so far by one run of scripts/deploy.py, in order."""
+
+    def __init__(self, sender: Any) -> None:
+        self.sender = sender
+        self.admin: str = sender.address
+        self.charity: str = sender.address
+        self.token: str = ""
+        self.units_per_usd = 0
+        self.contracts: dict[str, Any] = {}
+        self.first_block: int | None = None
+
+    def address(self, name: str) -> str:
+        return str(self.contracts[name].address)
+
+    def deploy(self, name: str, arguments: Callable[[Deployment], tuple[Any, ...]]) -> Any:
+        container = getattr(brownie, name)
+        contract = container.deploy(*arguments(self), {"from": self.sender})
+        if self.first_block is None:
+            self.first_block = contract.tx.block_number
+        self.contracts[name] = contract
+        print(f"deploy: {name} at {contract.address}")
+        return contract
+
+    def verify_code(self) -> None:
+        """Every deployed address holds code (raises SystemExit naming the ones that do not)."""
+        empty = [name for name in self.contracts if len(web3.eth.get_code(self.address(name))) == 0]
+        if empty:
+            raise SystemExit(f"deploy: no code at the address of {', '.join(empty)}")
+
+
+def _compiler_settings(contract: Any) -> dict[str, Any]:
+    """solc version, optimizer, EVM version (from the build) and via-IR (from the project config)."""
+    from brownie._config import CONFIG
+
+    compiler = dict(contract._build.get("compiler", {}))
+    settings = {key: compiler[key] for key in ("version", "optimizer", "evm_version") if key in compiler}
+    settings["via_ir"] = bool(CONFIG.settings.get("compiler", {}).get("solc", {}).get("viaIR", False))
+    return settings
+
+
+def write_manifest(deployment: Deployment) -> Path:
+    """Writes the manifest atomically (temporary file, fsync, rename); returns its path."""
     path = manifest_path()
     path.parent.mkdir(parents=True, exist_ok=True)
+    first = next(iter(deployment.contracts.values()))
     doc = {
         "chain_id": web3.eth.chain_id,
         "network": network.show_active(),
-        "deployed_block": block,
+        "deployed_block": deployment.first_block,
         "deployed_at": int(time.time()),
-        "admin": admin,
-        "contracts": {name: {"address": c.address, "abi": c.abi} for name, c in contracts.items()},
+        "admin": deployment.admin,
+        "deployer": deployment.sender.address,
+        "compiler": _compiler_settings(first),
+        "contracts": {name: {"address": c.address, "abi": c.abi} for name, c in deployment.contracts.items()},
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as out:
+        out.write(json.dumps(doc, indent=1))
+        out.flush()
+        os.fsync(out.fileno())
     tmp.replace(path)
-    return path
+    return path.resolve()
 
 
 def read_manifest() -> dict[str, Any]:
     return json.loads(manifest_path().read_text())
 
 
-def is_deployed() -> bool:
-    """Whether the manifest names a ledger that has code on the connected chain."""
+def deployed_manifest() -> Path | None:
+    """The manifest's path when it describes this chain and every contract it names has code."""
     path = manifest_path()
     if not path.exists():
-        return False
-    doc = json.loads(path.read_text())
-    if doc.get("chain_id") != web3.eth.chain_id:
-        return False
-    address = doc["contracts"]["AllianceLedger"]["address"]
-    return len(web3.eth.get_code(address)) > 0
+        return None
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("chain_id") != web3.eth.chain_id or not doc.get("contracts"):
+            return None
+        addresses = [entry["address"] for entry in doc["contracts"].values()]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if all(len(web3.eth.get_code(address)) > 0 for address in addresses):
+        return path.resolve()
+    return None
+
+
+def is_deployed() -> bool:
+    """Whether the manifest names contracts that all have code on the connected chain."""
+    return deployed_manifest() is not None

@@ -3,7 +3,7 @@ operation's gas per transaction (21,000 base included) and each contract's deplo
 size, and writes reports/gas.json (gas figures by operation, and `bytecode_bytes`: contract
 name -> bytes).
 
-    brownie run scripts/gas_report.py --network development     (make gas)
+    python tools/brownie_run.py scripts/gas_report.py --network development     (make gas)
 
 OpenZeppelin ERC-20 mint and transfer (TestUSD) are measured in the same run as anchors.
 `measure_gas` and `bytecode_sizes` are shared with the contract suite's snapshot test

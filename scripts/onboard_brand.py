@@ -1,6 +1,6 @@
 """Onboards a brand on the ledger named by the manifest.
 
-    brownie run scripts/onboard_brand.py main NAME SYMBOL SIGNER [VALUE_MICRO_USD] --network NET
+    python tools/brownie_run.py scripts/onboard_brand.py main NAME SYMBOL SIGNER [VALUE_MICRO_USD] --network NET
 
 The brand's earning rule starts at the reference rule (10 points per USD, 5 per review,
 3 per share); the value defaults to the reference 100 points = 1 USD (10,000 micro-USD).

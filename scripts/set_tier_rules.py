@@ -1,7 +1,7 @@
 """Sets the tier thresholds and upgrade gifts on the ledger named by the manifest.
 
-    brownie run scripts/set_tier_rules.py main TIER SPEND_CENTS ORDERS ENGAGEMENTS GIFT --network NET
-    brownie run scripts/set_tier_rules.py defaults --network NET
+    python tools/brownie_run.py scripts/set_tier_rules.py main TIER SPEND_CENTS ORDERS ENGAGEMENTS GIFT --network NET
+    python tools/brownie_run.py scripts/set_tier_rules.py defaults --network NET
 
 Each tier's thresholds must be at least the lower tier's, so raise them top-down.
 """

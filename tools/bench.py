@@ -126,6 +126,7 @@ class Bench:
             LEDGER_DATABASE_URL=f"sqlite:///{self.data / 'gateway.db'}",
             LEDGER_PORT=str(self.api_port),
             LEDGER_BLOCK_TIME=str(args.block_time),
+            LEDGER_CHAIN_SNAPSHOT_S="86400",  # a throwaway chain: no state snapshots during the rounds
             LEDGER_ACCESS_LOG="false",
             LEDGER_SENDER_PROCESS="true" if args.sender_process else "false",
             LEDGER_RATE_LIMIT_PER_S="1000000",
@@ -148,7 +149,7 @@ class Bench:
         return json.loads((self.data / "deployment.json").read_text())
 
     def stop_chain(self) -> None:
-        pid_file = self.data / "anvil.pid"
+        pid_file = self.data / "chain.pid"  # anvil's supervisor (tools/chain_supervisor.py)
         if pid_file.exists():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)

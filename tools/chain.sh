@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the local chain of `make run` (anvil with its state kept in the data folder) if it
+# Starts the local chain of `make run` (anvil, its state kept in the data folder) if it
 # is not running yet, waits for it, and deploys the contracts when the manifest names none
 # on this chain. Prints the RPC URL. Used by tools/run.sh; safe to call again.
 set -euo pipefail
@@ -22,23 +22,32 @@ if ! rpc_up; then
   BLOCK_TIME="${LEDGER_BLOCK_TIME:-1}"
   MINING=(--block-time "$BLOCK_TIME")
   [ "$BLOCK_TIME" = 0 ] && MINING=()
-  nohup anvil --port "$PORT" --chain-id 31337 --state "$DATA/chain-state.json" --state-interval 5 \
-    --gas-limit 60000000 --block-base-fee-per-gas 0 "${MINING[@]}" \
-    --silent > "$DATA/anvil.log" 2>&1 &
-  echo $! > "$DATA/anvil.pid"
-  for _ in $(seq 1 100); do rpc_up && break; sleep 0.1; done
-  rpc_up || { echo "anvil did not start, see $DATA/anvil.log" >&2; exit 1; }
+  # anvil under tools/chain_supervisor.py: state snapshots written atomically every
+  # LEDGER_CHAIN_SNAPSHOT_S seconds (default 5), LEDGER_CHAIN_SNAPSHOTS generations kept
+  # (default 3) in $DATA/chain-state/, the newest readable one loaded on start.
+  nohup "${PYTHON:-python3}" tools/chain_supervisor.py --data "$DATA" --port "$PORT" \
+    --interval "${LEDGER_CHAIN_SNAPSHOT_S:-5}" --keep "${LEDGER_CHAIN_SNAPSHOTS:-3}" \
+    --anvil "$(command -v anvil)" -- --chain-id 31337 --gas-limit 60000000 \
+    --block-base-fee-per-gas 0 "${MINING[@]}" --silent > "$DATA/chain.log" 2>&1 &
+  pid=$!
+  echo "$pid" > "$DATA/chain.pid"
+  # loading a large state takes a while: wait as long as the supervisor runs (10 minutes at most)
+  for _ in $(seq 1 6000); do rpc_up && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rpc_up || { echo "the chain did not start:" >&2; cat "$DATA/chain.log" >&2; exit 1; }
 fi
 
 # brownie attaches to the running anvil through a development network of that port.
-NETWORK=ledger-local
-[ "$PORT" = 8645 ] || NETWORK="ledger-local-$PORT"
-if ! grep -q "id: $NETWORK\$" "$HOME/.brownie/network-config.yaml" 2>/dev/null; then
-  .venv/brownie/bin/brownie networks add Development "$NETWORK" cmd=anvil \
-    host=http://127.0.0.1 port="$PORT" accounts=10 > /dev/null
+source tools/brownie_network.sh
+NETWORK=alliance-local
+[ "$PORT" = 8645 ] || NETWORK="alliance-local-$PORT"
+brownie_network dev "$NETWORK" "$PORT"
+MANIFEST="${LEDGER_MANIFEST:-$DATA/deployment.json}"
+# The deploy's own output goes to the log; on failure it is shown whole (the real error).
+if ! LEDGER_MANIFEST="$MANIFEST" .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py \
+    --network "$NETWORK" > "$DATA/deploy.log" 2>&1 || ! test -s "$MANIFEST"; then
+  echo "deployment failed (log: $DATA/deploy.log):" >&2
+  cat "$DATA/deploy.log" >&2
+  exit 1
 fi
-LEDGER_MANIFEST="${LEDGER_MANIFEST:-$DATA/deployment.json}" LEDGER_DEPLOY_IF_MISSING=1 \
-  .venv/brownie/bin/brownie run scripts/deploy.py --network "$NETWORK" 2>&1 \
-  | grep -E "^deploy:|Error|error" || true
-test -s "${LEDGER_MANIFEST:-$DATA/deployment.json}" || { echo "deployment failed" >&2; exit 1; }
+grep -E "^deploy:" "$DATA/deploy.log" >&2 || true
 echo "$RPC"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: the local chain (anvil, state kept in data/), the contracts (deployed once),
-# the database (migrated), then the gateway in the foreground on 127.0.0.1:8000.
-# Ctrl-C stops the gateway and the chain; the next `make run` resumes where it stopped.
+# `make run`: the local chain (anvil under tools/chain_supervisor.py, state snapshots kept in
+# data/), the contracts (deployed once), the database (migrated), then the gateway on
+# 127.0.0.1:8000, supervised: if the gateway process dies it is started again while the chain
+# keeps running. Ctrl-C (SIGINT) or SIGTERM stops the gateway, then the chain (which saves its
+# state first); the next `make run` resumes where it stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
@@ -9,20 +11,33 @@ source tools/defaults.sh
 mkdir -p "$LEDGER_DATA_DIR"
 
 started_chain=0
-[ -f "$LEDGER_DATA_DIR/anvil.pid" ] && kill -0 "$(cat "$LEDGER_DATA_DIR/anvil.pid")" 2>/dev/null || started_chain=1
-bash tools/chain.sh > /dev/null
+[ -f "$LEDGER_DATA_DIR/chain.pid" ] && kill -0 "$(cat "$LEDGER_DATA_DIR/chain.pid")" 2>/dev/null || started_chain=1
+gateway=""
+stopping=0
 stop_chain() {
-  if [ "$started_chain" = 1 ] && [ -f "$LEDGER_DATA_DIR/anvil.pid" ]; then
-    kill "$(cat "$LEDGER_DATA_DIR/anvil.pid")" 2>/dev/null || true  # anvil writes its state on exit
-    rm -f "$LEDGER_DATA_DIR/anvil.pid"
+  if [ -n "$gateway" ] && kill -0 "$gateway" 2>/dev/null; then
+    kill -TERM "$gateway" 2>/dev/null || true
+    wait "$gateway" 2>/dev/null || true
+  fi
+  if [ "$started_chain" = 1 ] && [ -f "$LEDGER_DATA_DIR/chain.pid" ]; then
+    local pid; pid="$(cat "$LEDGER_DATA_DIR/chain.pid")"
+    kill -TERM "$pid" 2>/dev/null || true  # the supervisor saves the state, then stops anvil
+    for _ in $(seq 1 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$LEDGER_DATA_DIR/chain.pid"
   fi
 }
 trap stop_chain EXIT
+on_signal() {
+  stopping=1
+  [ -n "$gateway" ] && kill -TERM "$gateway" 2>/dev/null || true
+}
+trap on_signal INT TERM
 
+bash tools/chain.sh > /dev/null
 .venv/api/bin/ledger db upgrade > /dev/null
 cat <<TXT
 
-  chain     $LEDGER_RPC_URL (anvil, chain id 31337; state in $LEDGER_DATA_DIR)
+  chain     $LEDGER_RPC_URL (anvil, chain id 31337; state snapshots in $LEDGER_DATA_DIR/chain-state)
   contracts $LEDGER_MANIFEST
   database  $LEDGER_DATABASE_URL
   gateway   http://${LEDGER_HOST:-127.0.0.1}:${LEDGER_PORT:-8000}  (OpenAPI: /docs)
@@ -30,7 +45,24 @@ cat <<TXT
   Add a brand (prints its API key once), in another terminal:
       ./ledger brand add "Acme Outdoor"
   then call the API with it, e.g.:
-      curl -s localhost:8000/v1/health
+      curl -s localhost:${LEDGER_PORT:-8000}/v1/health
 
 TXT
-.venv/api/bin/ledger serve
+backoff=1
+while [ "$stopping" = 0 ]; do
+  started=$SECONDS
+  .venv/api/bin/ledger serve &
+  gateway=$!
+  echo "$gateway" > "$LEDGER_DATA_DIR/gateway.pid"
+  status=0
+  # `wait` returns early when a trapped signal arrives: wait again until the gateway is gone
+  while kill -0 "$gateway" 2>/dev/null; do wait "$gateway" || true; done
+  wait "$gateway" 2>/dev/null || status=$?
+  gateway=""
+  rm -f "$LEDGER_DATA_DIR/gateway.pid"
+  [ "$stopping" = 1 ] && break
+  (( SECONDS - started > 60 )) && backoff=1
+  echo "run: the gateway exited (status $status); starting it again in ${backoff}s" >&2
+  sleep "$backoff" & wait $! || true
+  backoff=$(( backoff < 30 ? backoff * 2 : 30 ))
+done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole suite: contract tests under brownie (its pytest plugin launches anvil), the
-# gateway tests in their own virtualenv (real anvil, real database, real HTTP), then Slither
+# gateway tests in their own virtualenv (real anvil, real database, real HTTP), the tests of
+# tools/ (make run, make deploy, the chain's snapshots) with the same virtualenv, then Slither
 # and the gateway's lint (tools/lint.sh: ruff, ruff format, mypy --strict).
-# Ends with one line adding up both suites: "tests: N passed, N failed" (a failed lint counts
+# Ends with one line adding up the suites: "tests: N passed, N failed" (a failed lint counts
 # as one failure).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,13 +19,14 @@ suite() { # suite NAME PYTHON PATH: runs pytest, keeps its output in build/NAME.
 }
 count() { # count WORD: the sum of "N WORD" over the suites' pytest summary lines
   local log
-  for log in build/contracts-tests.log build/gateway-tests.log; do
+  for log in build/contracts-tests.log build/gateway-tests.log build/tools-tests.log; do
     grep -E "^(=+ )?[0-9]+ [a-z]+.* in [0-9.]+s" "$log" 2>/dev/null | tail -n 1
   done | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'
 }
 
 suite contracts-tests .venv/brownie/bin/python tests/contracts
 suite gateway-tests .venv/api/bin/python tests/api
+suite tools-tests .venv/api/bin/python tests/tools
 
 echo "== static analysis (slither: no untriaged high or medium finding)"
 if bash tools/slither.sh > build/slither.log 2>&1; then

@@ -23,6 +23,7 @@ from ledger_api.app import create_app
 from ledger_api.chain.typed_data import sign_typed_data
 from ledger_api.settings import Settings
 from support.chain import ADMIN_KEY, ROOT, free_port
+from support.progress import files_progress, wait_for
 
 
 def gateway_env(
@@ -211,19 +212,38 @@ class GatewayProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"{self.base_url}/v1/health", timeout=2).json()
-                if health.get("index_block", -1) >= 0 and health.get("sender"):
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the gateway exited: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        self.stop()  # with its sender process, if it runs one
-        raise RuntimeError("the gateway did not become ready")
+        process = self.process
+        try:
+            wait_for(
+                lambda: self.ready_health(),
+                what="the gateway's readiness",
+                alive=lambda: process.poll() is None,
+                progress=self.progress,
+            )
+        except AssertionError as error:
+            self.stop()  # with its sender process, if it runs one
+            raise RuntimeError(f"{error}: {self.log.read_text()[-2000:]}") from None
+        return self
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            body: dict[str, Any] = httpx.get(f"{self.base_url}/v1/health", timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body
+
+    def ready_health(self) -> dict[str, Any] | None:
+        """The health once the gateway indexes and sends (the readiness it reports)."""
+        health = self.health()
+        if health and health.get("index_block", -1) >= 0 and health.get("sender"):
+            return health
+        return None
+
+    def progress(self) -> object:
+        """What changes while the gateway works its way up: its log and its health report
+        (an indexer catching up moves index_block). A wait on it ends only when the gateway
+        exits or stops making progress, so a slow machine is not taken for a stuck gateway."""
+        return (files_progress(self.log)(), self.health())
 
     def kill(self) -> None:
         assert self.process is not None

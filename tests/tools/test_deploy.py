@@ -1,0 +1,164 @@
+"""`make deploy RPC_URL=...` against a chain brownie sees as a LIVE network (issue 14 item 1):
+every contract deployed with code, the manifest on the last line, a second run does nothing,
+and the brownie scripts run against that network without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from networks import delete_network
+from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, start_anvil
+
+#: anvil's second default account (a public test key): the admin; a fresh brand signer
+ADMIN_ADDRESS_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+BRAND_SIGNER = Account.create().address
+NETWORK_CONFIG = Path.home() / ".brownie" / "network-config.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = 1800
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def live_chain() -> Any:
+    # a chain id no development node uses, so nothing treats it as local
+    node = start_anvil(extra=["--chain-id", str(random.randint(50_000, 90_000))])
+    yield node
+    node.stop()
+
+
+def _network_section(name: str) -> str:
+    """`live` or `development`: the section of brownie's network config that names `name`."""
+    section = ""
+    for line in NETWORK_CONFIG.read_text().splitlines():
+        if line.startswith("live:"):
+            section = "live"
+        elif line.startswith("development:"):
+            section = "development"
+        elif line.strip() == f"id: {name}":
+            return section
+    raise AssertionError(f"{name} is not in {NETWORK_CONFIG}")
+
+
+def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
+    live_chain: Anvil, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    w3 = live_chain.web3()
+    manifest = tmp_path / "deployment.json"
+    admin = Account.from_key(ADMIN_ADDRESS_KEY).address
+    env = {
+        "LEDGER_DEPLOYER_KEY": ADMIN_KEY,
+        "LEDGER_ADMIN_ADDRESS": admin,
+        "LEDGER_MANIFEST": str(manifest),
+    }
+    env_no_token = {**env, "LEDGER_SETTLEMENT_TOKEN": ""}
+
+    # no settlement token on a live network: refused, clearly, before anything is deployed
+    refused = _run(["make", "deploy", f"RPC_URL={live_chain.url}"], env_no_token)
+    assert refused.returncode != 0
+    assert "no settlement token" in refused.stderr + refused.stdout
+    assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 0
+
+    token = _deploy(w3, Account.from_key(ADMIN_KEY), "TestUSD")
+    first = _run(
+        ["make", "deploy", f"RPC_URL={live_chain.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": token}
+    )
+    output = first.stdout + first.stderr
+    assert first.returncode == 0, output
+    assert "Traceback" not in output and "TypeError" not in output, output
+    assert first.stdout.strip().splitlines()[-1] == str(manifest.resolve())
+    network = next(
+        line.split()[2] for line in first.stdout.splitlines() if line.startswith("deploy: network ")
+    )
+    request.addfinalizer(lambda: delete_network(network))
+    assert network.startswith("alliance-")
+    assert _network_section(network) == "live"
+
+    doc = json.loads(manifest.read_text())
+    assert doc["chain_id"] == w3.eth.chain_id
+    assert doc["admin"] == admin
+    assert doc["compiler"]["version"].startswith("0.8.30")
+    assert doc["compiler"]["optimizer"]["enabled"] is True
+    assert doc["compiler"]["via_ir"] is True
+    assert set(doc["contracts"]) == {
+        "MembershipBadge",
+        "AllianceLedger",
+        "AllianceBadges",
+        "SettlementVault",
+    }
+    assert 0 < doc["deployed_block"] <= w3.eth.block_number
+    for name, entry in doc["contracts"].items():
+        assert len(w3.eth.get_code(entry["address"])) > 0, name
+        assert entry["abi"], name
+    vault = w3.eth.contract(
+        address=doc["contracts"]["SettlementVault"]["address"],
+        abi=doc["contracts"]["SettlementVault"]["abi"],
+    )
+    assert vault.functions.token().call() == [token, 1_000_000]  # (token, units per USD)
+
+    nonce = w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address)
+    again = _run(
+        ["make", "deploy", f"RPC_URL={live_chain.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": token}
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "nothing to do" in again.stdout
+    assert again.stdout.strip().splitlines()[-1] == str(manifest.resolve())
+    assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == nonce
+
+    # the admin onboards a brand with the brownie script on the same live network
+    onboard = _run(
+        [
+            ".venv/brownie/bin/python",
+            "tools/brownie_run.py",
+            "scripts/onboard_brand.py",
+            "main",
+            "Acme",
+            "ACME",
+            BRAND_SIGNER,
+            "--network",
+            network,
+        ],
+        {"LEDGER_DEPLOYER_KEY": ADMIN_ADDRESS_KEY, "LEDGER_MANIFEST": str(manifest)},
+    )
+    output = onboard.stdout + onboard.stderr
+    assert onboard.returncode == 0, output
+    assert "Traceback" not in output and "TypeError" not in output, output
+    ledger = w3.eth.contract(
+        address=doc["contracts"]["AllianceLedger"]["address"],
+        abi=doc["contracts"]["AllianceLedger"]["abi"],
+    )
+    brand = ledger.functions.brandOf(BRAND_SIGNER).call()
+    assert brand > 0
+    assert f"onboard: brand {brand} (Acme)" in onboard.stdout
+
+    tiers = _run(
+        [
+            ".venv/brownie/bin/python",
+            "tools/brownie_run.py",
+            "scripts/set_tier_rules.py",
+            "defaults",
+            "--network",
+            network,
+        ],
+        {"LEDGER_DEPLOYER_KEY": ADMIN_ADDRESS_KEY, "LEDGER_MANIFEST": str(manifest)},
+    )
+    assert tiers.returncode == 0 and "Traceback" not in tiers.stdout + tiers.stderr, tiers.stderr

@@ -1,0 +1,148 @@
+"""`make run` (tools/run.sh) supervises: a dead gateway is started again while the chain keeps
+running, and Ctrl-C stops every process it started, the chain after saving its state
+(issue 9 item 1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from networks import delete_network
+from support.chain import ROOT, free_port
+from support.progress import files_progress, wait_for
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _descendants(pid: int) -> set[int]:
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in _children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _health(url: str) -> dict[str, object] | None:
+    try:
+        answer = httpx.get(f"{url}/v1/health", timeout=5)
+    except httpx.HTTPError:
+        return None
+    body: dict[str, object] = answer.json()
+    return body if body.get("sender") and int(str(body.get("index_block", -1))) >= 0 else None
+
+
+def _block(rpc: str) -> int:
+    answer = httpx.post(
+        rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []}, timeout=5
+    ).json()
+    return int(answer["result"], 16)
+
+
+@pytest.mark.slow
+def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    chain_port, port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "LEDGER_DATA_DIR": str(data),
+        "LEDGER_CHAIN_PORT": str(chain_port),
+        "LEDGER_PORT": str(port),
+        "LEDGER_CHAIN_SNAPSHOT_S": "1",
+    }
+    for name in ("LEDGER_RPC_URL", "LEDGER_MANIFEST", "LEDGER_DATABASE_URL"):
+        env.pop(name, None)
+    out = tmp_path / "run.log"
+    url, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
+    with out.open("wb") as log:
+        # its own process group, so that a SIGINT to the group is the terminal's Ctrl-C
+        run = subprocess.Popen(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    progress = files_progress(out, data / "chain.log", data / "deploy.log", data / "ledger.db")
+    try:
+        wait_for(
+            lambda: _health(url),
+            what="make run's gateway",
+            alive=lambda: run.poll() is None,
+            progress=progress,
+        )
+        chain = int((data / "chain.pid").read_text())
+        gateway = int((data / "gateway.pid").read_text())
+        assert "ledger serve" in _cmdline(gateway) or "ledger" in _cmdline(gateway)
+        # the chain runs detached from tools/chain.sh (which started it) but in run.sh's group
+        started = _descendants(run.pid) | {chain} | _descendants(chain)
+        assert gateway in started and any("anvil" in _cmdline(p) for p in _descendants(chain))
+
+        os.kill(gateway, signal.SIGKILL)
+        wait_for(lambda: not _alive(gateway), what="the gateway's end", cap_s=60)
+        height = _block(rpc)
+
+        def back() -> bool:
+            pid_file = data / "gateway.pid"
+            if not pid_file.exists() or int(pid_file.read_text() or 0) in (0, gateway):
+                return False
+            return _health(url) is not None
+
+        wait_for(
+            back,
+            what="the gateway started again",
+            alive=lambda: run.poll() is None,
+            progress=progress,
+        )
+        assert _alive(chain), "the chain stopped with the gateway"
+        assert _block(rpc) >= height
+        assert "the gateway exited" in out.read_text()
+        everything = started | _descendants(run.pid) | _descendants(chain)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGINT)  # Ctrl-C
+        run.wait(300)
+    delete_network(f"alliance-local-{chain_port}")
+    wait_for(
+        lambda: not [p for p in everything if _alive(p)],
+        what="every process of make run gone",
+        cap_s=120,
+    )
+    assert not [p for p in everything if _alive(p)]
+    log = (data / "chain.log").read_text()
+    assert "state saved to" in log, log
+    assert not (data / "chain.pid").exists()

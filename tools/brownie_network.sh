@@ -1,0 +1,22 @@
+# Sourced by tools/chain.sh and tools/deploy.sh: registers a brownie network of this project.
+# Every name the project creates starts with `alliance-`, so it never collides with brownie's
+# built-in networks (`sepolia`, `mainnet`, `anvil`, ...).
+
+# brownie_network live NAME URL CHAIN_ID   a live (non-development) network at URL
+# brownie_network dev NAME PORT            a development network attached to anvil on PORT
+brownie_network() {
+  local kind="$1" name="$2" config="$HOME/.brownie/network-config.yaml"
+  case "$name" in alliance-*) ;; *) echo "brownie network names of this project start with alliance-: $name" >&2; return 2 ;; esac
+  local verb=add
+  grep -q "id: $name\$" "$config" 2>/dev/null && verb=modify
+  if [ "$kind" = live ]; then
+    if [ "$verb" = add ]; then
+      .venv/brownie/bin/brownie networks add Alliance "$name" host="$3" chainid="$4" > /dev/null
+    else
+      .venv/brownie/bin/brownie networks modify "$name" host="$3" chainid="$4" > /dev/null
+    fi
+  elif [ "$verb" = add ]; then
+    .venv/brownie/bin/brownie networks add Development "$name" cmd=anvil \
+      host=http://127.0.0.1 port="$3" accounts=10 > /dev/null
+  fi
+}

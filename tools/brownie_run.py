@@ -1,0 +1,69 @@
+"""Runs one of the project's brownie scripts: the project's replacement for `brownie run`.
+
+    .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py [FUNCTION [ARG...]] --network NAME
+
+Why not `brownie run`: brownie 1.22 imports a script by a dotted module name built from every
+folder of its absolute path (`/tmp/tmp.abc/clone/scripts/deploy.py` becomes
+`tmp.tmp.abc.clone.scripts.deploy`), so a project in a folder whose path holds a dot (or any
+character that is not valid in a module name) fails with `ModuleNotFoundError: No module named
+'tmp.tmp'`. Here the project root goes on `sys.path` and the script is imported as
+`scripts.<name>` (`scripts/` is a package), whatever folder the project lives in.
+
+On a live network, `scripts/deployment.py` (imported by every script) works around brownie
+1.22's `TypeError: dict object expected; got brownie.project.sources.Sources` when it records
+a deployment: see `record_deployments_without_sources` there.
+
+A failure prints the whole traceback and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="brownie_run.py", description=__doc__.split("\n")[0])
+    parser.add_argument("script", help="a script under scripts/, e.g. scripts/deploy.py")
+    parser.add_argument("function", nargs="?", default="main")
+    parser.add_argument("args", nargs="*")
+    parser.add_argument("--network", required=True, help="a brownie network name")
+    options = parser.parse_args(argv)
+
+    script = Path(options.script)
+    if script.suffix == ".py":
+        script = script.with_suffix("")
+    parts = script.parts[1:] if script.parts[:1] == ("scripts",) else script.parts
+    module_name = ".".join(("scripts", *parts))
+
+    sys.path.insert(0, str(ROOT))
+    from brownie import network, project
+
+    try:
+        active = project.load(ROOT, name="AllianceProject")
+        active.load_config()
+        network.connect(options.network)
+        active._add_to_main_namespace()
+        module = importlib.import_module(module_name)
+        function = getattr(module, options.function, None)
+        if not callable(function):
+            raise SystemExit(f"{module_name} has no function {options.function!r}")
+        function(*options.args)
+    except SystemExit as stop:
+        if stop.code not in (None, 0):
+            print(stop.code if isinstance(stop.code, str) else f"exit {stop.code}", file=sys.stderr)
+            return 1
+        return 0
+    except BaseException:  # noqa: BLE001 - a script's failure is shown whole
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

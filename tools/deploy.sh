@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make deploy RPC_URL=<url>`: deploys every contract of the system to the network at that URL
+# (scripts/deploy.py) and prints the deployment manifest's path on the last line. Running it
+# again against the same network deploys nothing and says so.
+#
+# The URL is registered as a live (non-development) brownie network named
+# alliance-<chain id>-<hash of the URL>. Settings (environment):
+#   LEDGER_DEPLOYER_KEY      the deployer's private key (pays the gas; required off development chains)
+#   LEDGER_ADMIN_ADDRESS     governance address (a multisig); gets the admin roles, the deployer renounces them
+#   LEDGER_SETTLEMENT_TOKEN  the ERC-20 of SettlementVault, or `none` for no vault; on a development
+#                            chain (chain id 31337 or 1337, or LEDGER_DEV_CHAIN=1) a test token when unset
+#   LEDGER_MANIFEST          where the manifest goes (default deployments/<network name>.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/env.sh
+source tools/brownie_network.sh
+URL="${1:-${RPC_URL:-}}"
+[ -n "$URL" ] || { echo "usage: make deploy RPC_URL=<url>" >&2; exit 2; }
+
+answer="$(curl -s -m 10 -H 'content-type: application/json' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$URL" || true)"
+hex="$(sed -nE 's/.*"result" *: *"(0x[0-9a-fA-F]+)".*/\1/p' <<< "$answer")"
+[ -n "$hex" ] || { echo "deploy: no chain answers eth_chainId at $URL: ${answer:-no answer}" >&2; exit 1; }
+CHAIN_ID=$((hex))
+NETWORK="alliance-$CHAIN_ID-$(printf %s "$URL" | sha256sum | cut -c1-8)"
+brownie_network live "$NETWORK" "$URL" "$CHAIN_ID"
+export LEDGER_MANIFEST="${LEDGER_MANIFEST:-$PWD/deployments/$NETWORK.json}"
+echo "deploy: network $NETWORK (chain id $CHAIN_ID, live)"
+exec .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py --network "$NETWORK"
