@@ -102,6 +102,7 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     assert set(doc["contracts"]) == {
         "MembershipBadge",
         "AllianceLedger",
+        "AllianceLedgerLens",
         "AllianceBadges",
         "SettlementVault",
     }
