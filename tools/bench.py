@@ -126,7 +126,7 @@ class Bench:
             LEDGER_DATABASE_URL=f"sqlite:///{self.data / 'gateway.db'}",
             LEDGER_PORT=str(self.api_port),
             LEDGER_BLOCK_TIME=str(args.block_time),
-            LEDGER_CHAIN_SNAPSHOT_S="86400",  # a throwaway chain: no state snapshots during the rounds
+            LEDGER_CHAIN_SNAPSHOT_S="86400",  # throwaway chain: no snapshots during the rounds
             LEDGER_ACCESS_LOG="false",
             LEDGER_SENDER_PROCESS="true" if args.sender_process else "false",
             LEDGER_RATE_LIMIT_PER_S="1000000",

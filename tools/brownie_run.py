@@ -1,6 +1,7 @@
 """Runs one of the project's brownie scripts: the project's replacement for `brownie run`.
 
-    .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py [FUNCTION [ARG...]] --network NAME
+    .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py [FUNCTION [ARG...]] \
+        --network NAME
 
 Why not `brownie run`: brownie 1.22 imports a script by a dotted module name built from every
 folder of its absolute path (`/tmp/tmp.abc/clone/scripts/deploy.py` becomes

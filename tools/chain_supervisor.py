@@ -1,6 +1,7 @@
 """Runs the embedded chain of `make run` (anvil) and keeps its state safe on disk.
 
-    python3 tools/chain_supervisor.py --data DIR --port PORT [--interval S] [--keep N] -- ANVIL ARGS...
+    python3 tools/chain_supervisor.py --data DIR --port PORT [--interval S] [--keep N] \
+        -- ANVIL ARGS...
 
 anvil's own `--state FILE --state-interval` rewrites FILE in place: a kill during that write
 leaves a cut file, and anvil then refuses to start (`EOF while parsing`). Here anvil never
@@ -17,8 +18,8 @@ without it. A restart therefore resumes from at most `--interval` seconds (plus 
 snapshot takes) before the kill.
 
 If anvil dies, it is started again from the newest snapshot. `DIR/anvil.pid` holds the pid of
-the anvil running now (for tools that measure it); stop the chain through the supervisor. SIGTERM or SIGINT: one last
-snapshot, then anvil is stopped and the supervisor exits 0. Stdlib only (any python3).
+the anvil running now (for tools that measure it); stop the chain through the supervisor.
+SIGTERM or SIGINT: one last snapshot, then anvil is stopped and the supervisor exits 0. Stdlib only (any python3).
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ class Snapshots:
                 text = self.legacy.read_bytes()
                 json.loads(text)
             except (OSError, ValueError) as error:
-                log(f"skipping unreadable state file {self.legacy} ({type(error).__name__}: {error})")
+                reason = f"{type(error).__name__}: {error}"
+                log(f"skipping unreadable state file {self.legacy} ({reason})")
                 return None
             return self.legacy, text
         return None
