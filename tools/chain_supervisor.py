@@ -19,7 +19,8 @@ snapshot takes) before the kill.
 
 If anvil dies, it is started again from the newest snapshot. `DIR/anvil.pid` holds the pid of
 the anvil running now (for tools that measure it); stop the chain through the supervisor.
-SIGTERM or SIGINT: one last snapshot, then anvil is stopped and the supervisor exits 0. Stdlib only (any python3).
+SIGTERM or SIGINT: one last snapshot, then anvil is stopped and the supervisor exits 0.
+Stdlib only (any python3).
 """
 
 from __future__ import annotations
