@@ -12,9 +12,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger_api import __version__
+from ledger_api import __version__, restore_recursion_limit
 from ledger_api.api import router
-from ledger_api.errors import LedgerError, RateLimited, error_body, ledger_error_body
+from ledger_api.api.limits import BodyLimits
+from ledger_api.errors import (
+    LedgerError,
+    MalformedBody,
+    RateLimited,
+    StorageFull,
+    error_body,
+    is_storage_full,
+    ledger_error_body,
+)
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
 from ledger_api.usecases.brands import BrandsService
@@ -28,7 +37,12 @@ log = logging.getLogger(__name__)
 _FIELD_CODES = frozenset(
     {"invalid_address", "invalid_amount", "invalid_multiplier", "invalid_signature"}
 )
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    400: "malformed_body",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
@@ -47,6 +61,8 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
         for e in exc.errors()
     ]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return JSONResponse(ledger_error_body(MalformedBody(errors=problems)), status_code=400)
     code = next((p["type"] for p in problems if p["type"] in _FIELD_CODES), "invalid_request")
     message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
     return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
@@ -60,7 +76,9 @@ def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_storage_full(exc):
+        return _ledger_error(request, StorageFull())
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body(
@@ -104,4 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.add_middleware(
+        BodyLimits,
+        max_body_bytes=resolved.max_body_bytes,
+        max_json_depth=resolved.max_json_depth,
+    )
+    restore_recursion_limit()  # every library is imported by now
     return app

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.errors import BadRequest, IdempotencyKeyRequired, InvalidAddress
+from ledger_api.errors import IdempotencyKeyRequired, InvalidAddress, MalformedBody
 from ledger_api.model.schemas import checksum_address
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -131,7 +131,7 @@ async def request_context(
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
-        raise BadRequest("the body is not valid JSON") from None
+        raise MalformedBody() from None
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()
