@@ -35,7 +35,15 @@ log = logging.getLogger(__name__)
 
 #: pydantic error types that are stable codes of ours (see `api.schemas`)
 _FIELD_CODES = frozenset(
-    {"invalid_address", "invalid_amount", "invalid_multiplier", "invalid_signature"}
+    {
+        "invalid_address",
+        "invalid_amount",
+        "invalid_multiplier",
+        "invalid_signature",
+        "invalid_id",
+        "invalid_nonce",
+        "invalid_deadline",
+    }
 )
 _HTTP_CODES = {
     400: "malformed_body",

@@ -15,7 +15,7 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import schemas
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-BrandPath = Annotated[int, Path(ge=1, description="the brand's ledger id")]
+BrandPath = Annotated[schemas.PathId, Path(description="the brand's ledger id")]
 
 
 @router.post(

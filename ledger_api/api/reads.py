@@ -43,7 +43,7 @@ async def badges(
     summary="A brand's issued, redeemed, expired and outstanding points",
 )
 async def liability(
-    brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    brand_id: Annotated[schemas.PathId, Path()], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.LiabilityView:
     return await read(lambda session: reads.liability(session, who, LedgerBrandId(brand_id)))
 

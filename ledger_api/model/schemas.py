@@ -51,6 +51,27 @@ def _multiplier(value: Any) -> int:
     return value
 
 
+#: the largest id or counter the database holds (SQLite INTEGER, PostgreSQL BIGINT: signed 64-bit);
+#: the chain's uint256 brand and badge type ids and nonces never reach it in practice
+MAX_DB_INT = 2**63 - 1
+
+
+def _bounded(code: str, what: str, low: int) -> Any:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DB_INT:
+            raise PydanticCustomError(code, f"{what} must be a whole number from {low} to 2^63-1")
+        return value
+
+    return check
+
+
+def _path_id(value: Any) -> int:
+    """A path id arrives as text: digits only, then the same bounds as a body id."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return int(_bounded("invalid_id", "an id", 1)(value))
+
+
 def _signature(value: Any) -> str:
     if not isinstance(value, str) or not _HEX_SIG.match(value):
         raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
@@ -69,8 +90,20 @@ Amount = Annotated[int, BeforeValidator(_amount)]
 Multiplier = Annotated[int, BeforeValidator(_multiplier)]
 Signature = Annotated[str, BeforeValidator(_signature)]
 OrderRef = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(order_ref_hash)]
-Uint = Annotated[int, Field(ge=0, le=2**64 - 1, strict=True)]
-BrandId = Annotated[int, Field(ge=1, le=2**64 - 1, strict=True)]
+BrandId = Annotated[
+    int, BeforeValidator(_bounded("invalid_id", "an id", 1)), Field(ge=1, le=MAX_DB_INT)
+]
+#: a ledger id in a URL path (`/v1/brands/{brand_id}/...`)
+PathId = Annotated[int, BeforeValidator(_path_id), Field(ge=1, le=MAX_DB_INT)]
+Nonce = Annotated[
+    int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), Field(ge=0, le=MAX_DB_INT)
+]
+#: unix seconds; the usecases refuse one further ahead than `Settings.max_deadline_ahead_s`
+Deadline = Annotated[
+    int,
+    BeforeValidator(_bounded("invalid_deadline", "a deadline", 0)),
+    Field(ge=0, le=MAX_DB_INT, description="unix seconds"),
+]
 
 
 class Model(BaseModel):
@@ -102,12 +135,14 @@ class _GiftFields(Model):
 
 
 class GiftTypedDataRequest(_GiftFields):
-    deadline: Uint | None = Field(default=None, description="unix seconds; in an hour by default")
+    deadline: Deadline | None = Field(
+        default=None, description="unix seconds; in an hour by default"
+    )
 
 
 class GiftRequest(_GiftFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -117,12 +152,12 @@ class _DonationFields(Model):
 
 
 class DonationTypedDataRequest(_DonationFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class DonationRequest(_DonationFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -134,12 +169,12 @@ class _RedemptionFields(Model):
 
 
 class RedemptionTypedDataRequest(_RedemptionFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class RedemptionRequest(_RedemptionFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -165,12 +200,12 @@ class _BenefitFields(Model):
 
 
 class BenefitRedemptionTypedDataRequest(_BenefitFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class BenefitRedemptionRequest(_BenefitFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -336,7 +371,7 @@ class BrandCreateRequest(Model):
     symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
     earn_rule: EarnRuleModel = EarnRuleModel()
-    daily_cap_points: Annotated[int, Field(ge=0, strict=True)] | None = None
+    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)] | None = None
 
 
 class BrandView(Model):
