@@ -72,10 +72,27 @@ def _path_id(value: Any) -> int:
     return int(_bounded("invalid_id", "an id", 1)(value))
 
 
+#: secp256k1's group order; a signature with s above half of it is the malleable twin of one
+#: below (EIP-2; OpenZeppelin's ECDSA and the ledger refuse it)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
 def _signature(value: Any) -> str:
+    """65 bytes r || s || v as 0x-hex; v 0/1 (hardware wallets) becomes 27/28; a high s or any
+    other v is refused (`invalid_signature`), as the contract would refuse it on chain."""
     if not isinstance(value, str) or not _HEX_SIG.match(value):
         raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
-    return value.lower()
+    raw = bytes.fromhex(value[2:])
+    s, v = int.from_bytes(raw[32:64], "big"), raw[64]
+    if v in (0, 1):
+        v += 27
+    if v not in (27, 28):
+        raise PydanticCustomError("invalid_signature", "a signature's v must be 27 or 28 (or 0/1)")
+    if not 0 < s <= SECP256K1_N // 2:
+        raise PydanticCustomError(
+            "invalid_signature", "a signature's s must be in the lower half of the curve order"
+        )
+    return "0x" + (raw[:64] + bytes([v])).hex()
 
 
 def order_ref_hash(value: str) -> str:

@@ -38,7 +38,7 @@ def _sample(name: str, annotation: Any, brand_id: int) -> Any:
         "multiplier_pct": 100,
         "nonce": 0,
         "deadline": int(time.time()) + 600,
-        "signature": "0x" + "11" * 65,
+        "signature": "0x" + "11" * 64 + "1b",
         "order_ref": "order-1",
         "claim_ref": "claim-1",
         "ref": "ref-1",
