@@ -9,11 +9,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_api import __version__, restore_recursion_limit
-from ledger_api.api import router
+from ledger_api.api import openapi, router
 from ledger_api.api.limits import BodyLimits
 from ledger_api.errors import (
     LedgerError,
@@ -76,11 +76,18 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = openapi.allowed_methods(request.app, request.url.path)
+        if allow:
+            headers["Allow"] = ", ".join(allow)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
-        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
     )
 
 
@@ -130,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    openapi.install(app)
     app.add_middleware(
         BodyLimits,
         max_body_bytes=resolved.max_body_bytes,

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.errors import IdempotencyKeyRequired, InvalidAddress, MalformedBody
-from ledger_api.model.schemas import checksum_address
+from ledger_api.model.schemas import ADDRESS_SCHEMA, checksum_address
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
 from ledger_api.usecases.brands import BrandsService
@@ -159,7 +159,10 @@ WaitDep = Annotated[float | None, Depends(wait_seconds)]
 
 
 async def member_address(
-    address: Annotated[str, Path(description="the member's 0x address")],
+    address: Annotated[
+        str,
+        Path(description="the member's 0x address", json_schema_extra=ADDRESS_SCHEMA),
+    ],
 ) -> str:
     try:
         return checksum_address(address)

@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from eth_utils.crypto import keccak
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from ledger_api.chain.abi import checksum
@@ -102,29 +109,74 @@ def order_ref_hash(value: str) -> str:
     return "0x" + keccak(text=value).hex()
 
 
-Address = Annotated[str, BeforeValidator(checksum_address)]
-Amount = Annotated[int, BeforeValidator(_amount)]
-Multiplier = Annotated[int, BeforeValidator(_multiplier)]
-Signature = Annotated[str, BeforeValidator(_signature)]
+ADDRESS_SCHEMA = {
+    "type": "string",
+    "pattern": _HEX40.pattern,
+    "description": "0x address: all lower, all upper or EIP-55 checksummed; not zero",
+}
+Address = Annotated[str, BeforeValidator(checksum_address), WithJsonSchema(ADDRESS_SCHEMA)]
+Amount = Annotated[
+    int,
+    BeforeValidator(_amount),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT}),
+]
+Multiplier = Annotated[
+    int,
+    BeforeValidator(_multiplier),
+    WithJsonSchema(
+        {"type": "integer", "minimum": 1, "maximum": MAX_MULTIPLIER_PCT, "default": 100}
+    ),
+]
+Signature = Annotated[
+    str,
+    BeforeValidator(_signature),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _HEX_SIG.pattern,
+            "description": "65 bytes r||s||v; v 27/28 (0/1 accepted), s in the lower half",
+        }
+    ),
+]
 OrderRef = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(order_ref_hash)]
+
+
+def _int_schema(low: int, description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "integer", "minimum": low, "maximum": MAX_DB_INT, "description": description}
+    )
+
+
 BrandId = Annotated[
-    int, BeforeValidator(_bounded("invalid_id", "an id", 1)), Field(ge=1, le=MAX_DB_INT)
+    int, BeforeValidator(_bounded("invalid_id", "an id", 1)), _int_schema(1, "a ledger id")
 ]
 #: a ledger id in a URL path (`/v1/brands/{brand_id}/...`)
-PathId = Annotated[int, BeforeValidator(_path_id), Field(ge=1, le=MAX_DB_INT)]
+PathId = Annotated[int, BeforeValidator(_path_id), _int_schema(1, "a ledger id")]
 Nonce = Annotated[
-    int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), Field(ge=0, le=MAX_DB_INT)
+    int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), _int_schema(0, "the nonce")
 ]
 #: unix seconds; the usecases refuse one further ahead than `Settings.max_deadline_ahead_s`
 Deadline = Annotated[
     int,
     BeforeValidator(_bounded("invalid_deadline", "a deadline", 0)),
-    Field(ge=0, le=MAX_DB_INT, description="unix seconds"),
+    _int_schema(0, "unix seconds; at most LEDGER_MAX_DEADLINE_AHEAD_S (30 days) ahead"),
 ]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="stable, from the error tree (ledger_api/errors.py)")
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(Model):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
 
 
 # --------------------------------------------------------------------------- operations
