@@ -13,9 +13,10 @@ from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import schemas
+from ledger_api.model.fields import PathId
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-BrandPath = Annotated[schemas.PathId, Path(description="the brand's ledger id")]
+BrandPath = Annotated[PathId, Path(description="the brand's ledger id")]
 
 
 @router.post(

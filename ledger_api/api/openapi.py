@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from ledger_api.model import schemas
+from ledger_api.model.fields import MAX_DB_INT
 
 #: what any request may be answered before its route runs (body limits, unknown method)
 _ANY = {
@@ -100,7 +101,7 @@ def _exact_bounds(node: Any) -> Any:
         for key in ("minimum", "maximum"):
             value = fixed.get(key)
             if isinstance(value, float) and value.is_integer():
-                fixed[key] = schemas.MAX_DB_INT if value >= 2**63 else int(value)
+                fixed[key] = MAX_DB_INT if value >= 2**63 else int(value)
         return fixed
     if isinstance(node, list):
         return [_exact_bounds(v) for v in node]
