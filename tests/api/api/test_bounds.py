@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 import typing
 from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import event, text
 from support.gateway import Api, Brand, Gateway, Member
 
 from ledger_api import errors
@@ -163,10 +165,38 @@ def test_ids_beyond_signed_64_bit_are_invalid_id(gateway: Gateway, brand: Brand)
 
 
 def test_a_full_disk_is_told_apart_from_a_busy_database() -> None:
-    import sqlite3
-
     assert is_storage_full(sqlite3.OperationalError("database or disk is full"))
     assert is_storage_full(OSError(28, "No space left on device"))
     assert not is_storage_full(sqlite3.OperationalError("database is locked"))
     assert errors.StorageFull.status == 507
     assert errors.StorageFull.code == "storage_full"
+
+
+def test_a_full_database_answers_storage_full_not_busy(gateway: Gateway, brand: Brand) -> None:
+    engine = gateway.runtime.db.engine
+    with engine.connect() as connection:
+        pages = int(connection.execute(text("PRAGMA page_count")).scalar_one())
+
+    @event.listens_for(engine, "connect")
+    def cap(dbapi_connection: Any, _: Any) -> None:
+        # SQLite's own SQLITE_FULL: the file may not grow past its current size
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()
+    try:
+        answers = []
+        for n in range(200):  # until the pages fill up (each earn stores a row and its key)
+            response = brand.api.post(
+                "/v1/earn/purchase",
+                {"member": Member().address, "amount_cents": 100, "order_ref": "x" * 100 + str(n)},
+                headers={"Idempotency-Key": "full-" + "k" * 200 + str(n)},
+            )
+            answers.append(response)
+            if response.status_code >= 500:
+                break
+        last = answers[-1]
+        assert last.status_code == 507, [a.status_code for a in answers]
+        assert last.json()["error"]["code"] == "storage_full"
+    finally:
+        event.remove(engine, "connect", cap)
+        engine.dispose()
