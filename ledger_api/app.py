@@ -43,6 +43,7 @@ _FIELD_CODES = frozenset(
         "invalid_id",
         "invalid_nonce",
         "invalid_deadline",
+        "invalid_tier",
     }
 )
 _HTTP_CODES = {

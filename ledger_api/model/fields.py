@@ -93,3 +93,21 @@ Deadline = Annotated[
     BeforeValidator(_bounded("invalid_deadline", "a deadline", 0)),
     _int_schema(0, "unix seconds; at most LEDGER_MAX_DEADLINE_AHEAD_S (30 days) ahead"),
 ]
+
+
+def _tier(value: Any) -> int:
+    """A tier in a URL path: 1 (Silver), 2 (Gold) or 3 (Diamond)."""
+    if isinstance(value, str) and value in ("1", "2", "3"):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3:
+        return value
+    raise PydanticCustomError(
+        "invalid_tier", "the tier must be 1 (Silver), 2 (Gold) or 3 (Diamond)"
+    )
+
+
+TierPath = Annotated[
+    int,
+    BeforeValidator(_tier),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 3, "description": "the tier"}),
+]
