@@ -182,7 +182,7 @@ class BadgeTypeRequest(Model):
     min_tier: Annotated[int, Field(ge=0, le=3, strict=True)] = 0
     has_benefit: bool = False
     self_mint: bool = False
-    uri: Annotated[str, Field(min_length=1, max_length=512)]
+    uri: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class BadgeIssueRequest(Model):

@@ -200,3 +200,10 @@ def test_a_full_database_answers_storage_full_not_busy(gateway: Gateway, brand: 
     finally:
         event.remove(engine, "connect", cap)
         engine.dispose()
+
+
+def test_a_badge_uri_with_control_characters_is_refused(brand: Brand) -> None:
+    # found by the fuzzer: a NUL in a URI reached the chain, and PostgreSQL's index of it
+    # refused the text and stopped indexing
+    response = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://a\x00b"})
+    assert response.status_code == 422, response.text
