@@ -9,12 +9,21 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger_api import __version__
-from ledger_api.api import router
-from ledger_api.errors import LedgerError, RateLimited, error_body, ledger_error_body
+from ledger_api import __version__, restore_recursion_limit
+from ledger_api.api import openapi, router
+from ledger_api.api.limits import BodyLimits
+from ledger_api.errors import (
+    LedgerError,
+    MalformedBody,
+    RateLimited,
+    StorageFull,
+    error_body,
+    is_storage_full,
+    ledger_error_body,
+)
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
 from ledger_api.usecases.brands import BrandsService
@@ -26,9 +35,23 @@ log = logging.getLogger(__name__)
 
 #: pydantic error types that are stable codes of ours (see `api.schemas`)
 _FIELD_CODES = frozenset(
-    {"invalid_address", "invalid_amount", "invalid_multiplier", "invalid_signature"}
+    {
+        "invalid_address",
+        "invalid_amount",
+        "invalid_multiplier",
+        "invalid_signature",
+        "invalid_id",
+        "invalid_nonce",
+        "invalid_deadline",
+        "invalid_tier",
+    }
 )
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    400: "malformed_body",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
 
 
 def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
@@ -47,20 +70,31 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
         for e in exc.errors()
     ]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return JSONResponse(ledger_error_body(MalformedBody(errors=problems)), status_code=400)
     code = next((p["type"] for p in problems if p["type"] in _FIELD_CODES), "invalid_request")
     message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
     return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
 
 
-def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = openapi.allowed_methods(request.app, request.url.path)
+        if allow:
+            headers["Allow"] = ", ".join(allow)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return JSONResponse(
-        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
     )
 
 
-def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_storage_full(exc):
+        return _ledger_error(request, StorageFull())
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body(
@@ -104,4 +138,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(router)
+    openapi.install(app)
+    app.add_middleware(
+        BodyLimits,
+        max_body_bytes=resolved.max_body_bytes,
+        max_json_depth=resolved.max_json_depth,
+    )
+    restore_recursion_limit()  # every library is imported by now
     return app

@@ -8,10 +8,14 @@ chain store the same code and message in their status.
 
     LedgerError                      500 internal
     ├── BadRequest                   400 bad_request
-    │   └── IdempotencyKeyRequired   400 idempotency_key_required
+    │   ├── IdempotencyKeyRequired   400 idempotency_key_required
+    │   └── MalformedBody            400 malformed_body (not JSON, or not the body's shape)
+    │       └── BodyTooDeep          400 body_too_deep (JSON nested deeper than allowed)
     ├── InvalidRequest               422 invalid_request
     │   ├── InvalidAddress           422 invalid_address
     │   ├── InvalidAmount            422 invalid_amount
+    │   ├── InvalidId                422 invalid_id (an id out of what the chain and database hold)
+    │   ├── InvalidDeadline          422 invalid_deadline (beyond the allowed signing window)
     │   ├── InvalidMember            422 invalid_member
     │   ├── InvalidMultiplier        422 invalid_multiplier
     │   ├── ZeroPoints               422 zero_points
@@ -41,15 +45,18 @@ chain store the same code and message in their status.
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   └── LedgerPaused             409 ledger_paused
+    ├── PayloadTooLarge              413 payload_too_large
     ├── RateLimited                  429 rate_limited
     ├── NotSupported                 501 not_supported
     └── Unavailable                  503 unavailable
         ├── ChainUnavailable         503 chain_unavailable
-        └── IndexNotReady            503 index_not_ready
+        ├── IndexNotReady            503 index_not_ready
+        └── StorageFull              507 storage_full (the database's disk is full)
 """
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -85,6 +92,16 @@ class IdempotencyKeyRequired(BadRequest):
     )
 
 
+class MalformedBody(BadRequest):
+    code = "malformed_body"
+    default_message = "the body is not valid JSON"
+
+
+class BodyTooDeep(MalformedBody):
+    code = "body_too_deep"
+    default_message = "the JSON body is nested too deeply"
+
+
 class InvalidRequest(LedgerError):
     code = "invalid_request"
     status = 422
@@ -99,6 +116,16 @@ class InvalidAddress(InvalidRequest):
 class InvalidAmount(InvalidRequest):
     code = "invalid_amount"
     default_message = "the amount must be a whole number between 1 and 1e12"
+
+
+class InvalidId(InvalidRequest):
+    code = "invalid_id"
+    default_message = "the id is out of range"
+
+
+class InvalidDeadline(InvalidRequest):
+    code = "invalid_deadline"
+    default_message = "the deadline is too far ahead"
 
 
 class InvalidMember(InvalidRequest):
@@ -259,6 +286,12 @@ class LedgerPaused(Conflict):
     default_message = "the ledger is paused"
 
 
+class PayloadTooLarge(LedgerError):
+    code = "payload_too_large"
+    status = 413
+    default_message = "the body is larger than allowed"
+
+
 class RateLimited(LedgerError):
     code = "rate_limited"
     status = 429
@@ -285,6 +318,27 @@ class ChainUnavailable(Unavailable):
 class IndexNotReady(Unavailable):
     code = "index_not_ready"
     default_message = "the chain index is not available yet"
+
+
+class StorageFull(Unavailable):
+    code = "storage_full"
+    status = 507
+    default_message = "the gateway's storage is full; retry with the same key later"
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """`exc` (or an exception it was raised from) says the disk is full: SQLite's
+    "database or disk is full" (SQLITE_FULL) or an OSError with ENOSPC."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            return True
+        if "database or disk is full" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

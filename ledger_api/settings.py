@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     wait_max_s: float = Field(default=30.0, gt=0)
     api_key_cache_s: float = Field(default=5.0, ge=0)
     signature_ttl_s: int = Field(default=3_600, ge=60)
+    # What one request may cost, checked before any parsing or authentication (413, 400)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    max_json_depth: int = Field(default=32, ge=2, le=200)
+    # The latest deadline a member may sign for, from now (422 invalid_deadline beyond)
+    max_deadline_ahead_s: int = Field(default=30 * 86_400, ge=60)
 
     @property
     def is_development(self) -> bool:

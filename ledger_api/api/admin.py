@@ -13,9 +13,10 @@ from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import schemas
+from ledger_api.model.fields import PathId, TierPath
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-BrandPath = Annotated[int, Path(ge=1, description="the brand's ledger id")]
+BrandPath = Annotated[PathId, Path(description="the brand's ledger id")]
 
 
 @router.post(
@@ -81,7 +82,7 @@ async def set_point_value(
     summary="Set a tier's thresholds and upgrade gift",
 )
 async def set_tier_rule(
-    tier: Annotated[int, Path()],
+    tier: Annotated[TierPath, Path()],
     body: schemas.TierRuleRequest,
     ctx: ContextDep,
     _: AdminDep,

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.errors import BadRequest, IdempotencyKeyRequired, InvalidAddress
-from ledger_api.model.schemas import checksum_address
+from ledger_api.errors import IdempotencyKeyRequired, InvalidAddress, MalformedBody
+from ledger_api.model.schemas import ADDRESS_SCHEMA, checksum_address
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
 from ledger_api.usecases.brands import BrandsService
@@ -131,7 +131,7 @@ async def request_context(
     try:
         body = json.loads(raw) if raw else None
     except ValueError:
-        raise BadRequest("the body is not valid JSON") from None
+        raise MalformedBody() from None
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()
@@ -159,7 +159,10 @@ WaitDep = Annotated[float | None, Depends(wait_seconds)]
 
 
 async def member_address(
-    address: Annotated[str, Path(description="the member's 0x address")],
+    address: Annotated[
+        str,
+        Path(description="the member's 0x address", json_schema_extra=ADDRESS_SCHEMA),
+    ],
 ) -> str:
     try:
         return checksum_address(address)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from ledger_api.api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import schemas
+from ledger_api.model.fields import PathId
 
 router = APIRouter(prefix="/v1", tags=["reads"])
 
@@ -43,7 +44,7 @@ async def badges(
     summary="A brand's issued, redeemed, expired and outstanding points",
 )
 async def liability(
-    brand_id: Annotated[int, Path(ge=1)], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    brand_id: Annotated[PathId, Path()], who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.LiabilityView:
     return await read(lambda session: reads.liability(session, who, LedgerBrandId(brand_id)))
 

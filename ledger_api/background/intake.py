@@ -41,8 +41,10 @@ from ledger_api.errors import (
     IdempotencyConflict,
     LedgerError,
     SignatureReplayed,
+    StorageFull,
     Unavailable,
     UnknownBrand,
+    is_storage_full,
 )
 from ledger_api.model.payloads import OperationPayload
 
@@ -359,10 +361,12 @@ class Intake:
             drafts = [draft for draft, _ in items]
             try:
                 outcomes = await asyncio.to_thread(self.store, drafts)
-            except Exception:
+            except Exception as exc:
                 log.exception("intake: could not store %d operations", len(items))
                 outcomes = [
-                    Unavailable("the database is unavailable; retry with the same key")
+                    StorageFull()
+                    if is_storage_full(exc)
+                    else Unavailable("the database is unavailable; retry with the same key")
                 ] * len(items)
             queues: set[BrandRowId | None] = set()
             for (draft, future), outcome in zip(items, outcomes, strict=True):
@@ -409,4 +413,6 @@ class Intake:
             except OperationalError as exc:
                 first = exc
         log.error("intake: giving up on one operation: %s", first)
+        if is_storage_full(first):
+            return StorageFull()
         return Unavailable("the database is busy; retry with the same key")

@@ -1,4 +1,9 @@
-"""EIP-712 payloads members sign (`Gift`, `Redeem`), exactly as the ledger hashes them."""
+"""EIP-712 payloads members sign (`Gift`, `Redeem`), exactly as the ledger hashes them.
+
+Integer fields (uint256) and the domain's `chainId` are decimal strings in the documents:
+JavaScript numbers lose precision past 2^53, and EIP-712 libraries and wallets
+(eth_account, ethers, viem, MetaMask's `eth_signTypedData_v4`) accept decimal strings and
+hash them as the numbers they spell."""
 
 from __future__ import annotations
 
@@ -54,13 +59,15 @@ def _document(
     ledger: str,
     name: str = DOMAIN_NAME,
 ) -> dict[str, Any]:
+    integers = {f["name"] for f in fields if f["type"].startswith(("uint", "int"))}
+    message = {k: str(v) if k in integers else v for k, v in message.items()}
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN, primary: fields},
         "primaryType": primary,
         "domain": {
             "name": name,
             "version": DOMAIN_VERSION,
-            "chainId": chain_id,
+            "chainId": str(chain_id),
             "verifyingContract": to_checksum_address(ledger),
         },
         "message": message,

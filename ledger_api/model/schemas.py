@@ -12,15 +12,28 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from eth_utils.crypto import keccak
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from ledger_api.chain.abi import checksum
 from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
+from ledger_api.model.fields import (
+    MAX_DB_INT,
+    BrandId,
+    Deadline,
+    Nonce,
+    Signature,
+)
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX64 = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -51,12 +64,6 @@ def _multiplier(value: Any) -> int:
     return value
 
 
-def _signature(value: Any) -> str:
-    if not isinstance(value, str) or not _HEX_SIG.match(value):
-        raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
-    return value.lower()
-
-
 def order_ref_hash(value: str) -> str:
     """A 0x-32-byte reference as given, anything else hashed (no order data on chain)."""
     if _HEX64.match(value):
@@ -64,17 +71,41 @@ def order_ref_hash(value: str) -> str:
     return "0x" + keccak(text=value).hex()
 
 
-Address = Annotated[str, BeforeValidator(checksum_address)]
-Amount = Annotated[int, BeforeValidator(_amount)]
-Multiplier = Annotated[int, BeforeValidator(_multiplier)]
-Signature = Annotated[str, BeforeValidator(_signature)]
+ADDRESS_SCHEMA = {
+    "type": "string",
+    "pattern": _HEX40.pattern,
+    "description": "0x address: all lower, all upper or EIP-55 checksummed; not zero",
+}
+Address = Annotated[str, BeforeValidator(checksum_address), WithJsonSchema(ADDRESS_SCHEMA)]
+Amount = Annotated[
+    int,
+    BeforeValidator(_amount),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT}),
+]
+Multiplier = Annotated[
+    int,
+    BeforeValidator(_multiplier),
+    WithJsonSchema(
+        {"type": "integer", "minimum": 1, "maximum": MAX_MULTIPLIER_PCT, "default": 100}
+    ),
+]
 OrderRef = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(order_ref_hash)]
-Uint = Annotated[int, Field(ge=0, le=2**64 - 1, strict=True)]
-BrandId = Annotated[int, Field(ge=1, le=2**64 - 1, strict=True)]
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="stable, from the error tree (ledger_api/errors.py)")
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(Model):
+    """The one shape of every error answer."""
+
+    error: ErrorDetail
 
 
 # --------------------------------------------------------------------------- operations
@@ -102,12 +133,14 @@ class _GiftFields(Model):
 
 
 class GiftTypedDataRequest(_GiftFields):
-    deadline: Uint | None = Field(default=None, description="unix seconds; in an hour by default")
+    deadline: Deadline | None = Field(
+        default=None, description="unix seconds; in an hour by default"
+    )
 
 
 class GiftRequest(_GiftFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -117,12 +150,12 @@ class _DonationFields(Model):
 
 
 class DonationTypedDataRequest(_DonationFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class DonationRequest(_DonationFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -134,12 +167,12 @@ class _RedemptionFields(Model):
 
 
 class RedemptionTypedDataRequest(_RedemptionFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class RedemptionRequest(_RedemptionFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -149,7 +182,7 @@ class BadgeTypeRequest(Model):
     min_tier: Annotated[int, Field(ge=0, le=3, strict=True)] = 0
     has_benefit: bool = False
     self_mint: bool = False
-    uri: Annotated[str, Field(min_length=1, max_length=512)]
+    uri: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class BadgeIssueRequest(Model):
@@ -165,12 +198,12 @@ class _BenefitFields(Model):
 
 
 class BenefitRedemptionTypedDataRequest(_BenefitFields):
-    deadline: Uint | None = None
+    deadline: Deadline | None = None
 
 
 class BenefitRedemptionRequest(_BenefitFields):
-    nonce: Uint
-    deadline: Uint
+    nonce: Nonce
+    deadline: Deadline
     signature: Signature
 
 
@@ -336,7 +369,7 @@ class BrandCreateRequest(Model):
     symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
     earn_rule: EarnRuleModel = EarnRuleModel()
-    daily_cap_points: Annotated[int, Field(ge=0, strict=True)] | None = None
+    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)] | None = None
 
 
 class BrandView(Model):

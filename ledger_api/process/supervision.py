@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ledger_api import restore_recursion_limit
 from ledger_api.model import schemas
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -153,6 +154,7 @@ def run_work(settings: Settings) -> int:
     """`ledger work`: the sender and the indexer alone; a status line (JSON) every second."""
     if not die_with_parent():
         return 1
+    restore_recursion_limit()  # every library is imported by now
     runtime = Runtime(settings)
     runtime.migrate()
     stop: list[int] = []  # the signals received; only appended to by the handler

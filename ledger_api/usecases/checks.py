@@ -23,6 +23,7 @@ from ledger_api.errors import (
     BrandForbidden,
     BrandSuspended,
     InsufficientBalance,
+    InvalidDeadline,
     InvalidNonce,
     InvalidSignature,
     SignatureExpired,
@@ -55,7 +56,19 @@ class Checks:
         return max(int(time.time()), indexed, head.timestamp if head else 0)
 
     def deadline(self, deadline: int | None) -> int:
-        return deadline if deadline is not None else self.now() + self.rt.settings.signature_ttl_s
+        """The deadline to sign: the given one (at most `max_deadline_ahead_s` from now, else
+        `InvalidDeadline`) or in `signature_ttl_s`."""
+        if deadline is None:
+            return self.now() + self.rt.settings.signature_ttl_s
+        self.deadline_in_reach(deadline)
+        return deadline
+
+    def deadline_in_reach(self, deadline: int) -> None:
+        """Issue 9: a signature valid for years cannot be withdrawn; refuse one signed for
+        beyond `Settings.max_deadline_ahead_s` (default 30 days)."""
+        latest = self.now() + self.rt.settings.max_deadline_ahead_s
+        if deadline > latest:
+            raise InvalidDeadline(deadline=deadline, latest=latest)
 
     # -------------------------------------------------------------- signatures
 
@@ -93,6 +106,7 @@ class Checks:
         """The member signed `document`, in time, with the next unused nonce."""
         if deadline < self.now():
             raise SignatureExpired(deadline=deadline)
+        self.deadline_in_reach(deadline)
         signer = recover_signer(document, bytes.fromhex(signature[2:]))
         if signer != member and self.rt.chain().code_size(member) == 0:
             # contract wallets (ERC-1271) are checked by the contract itself

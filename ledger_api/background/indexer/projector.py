@@ -210,7 +210,8 @@ class Projector(ProjectionState):
         self.session.flush()
         row = self.session.get(IdxBadgeType, int(a["id"]))
         if row is not None:
-            row.uri = str(a["value"])
+            # any caller of the contract sets URIs; PostgreSQL text cannot hold NUL
+            row.uri = str(a["value"]).replace("\x00", "")
 
     def _badge_transfer_single(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self._move_badge(a["from"], a["to"], int(a["id"]), int(a["value"]))

@@ -163,12 +163,12 @@ def test_gift_nonce_ahead_of_the_member_is_rejected(brand: Brand) -> None:
         "/v1/gifts/typed-data", {"member": alice.address, "to": bob.address, "amount": 10}
     ).json()
     typed = prepared["typed_data"]
-    typed["message"]["nonce"] += 5
+    typed["message"]["nonce"] = str(int(typed["message"]["nonce"]) + 5)  # a decimal string
     body = {
         "member": alice.address,
         "to": bob.address,
         "amount": 10,
-        "nonce": typed["message"]["nonce"],
+        "nonce": int(typed["message"]["nonce"]),
         "deadline": prepared["deadline"],
         "signature": alice.sign(typed),
     }

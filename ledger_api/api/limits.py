@@ -1,0 +1,124 @@
+"""What one request may cost, enforced before any JSON parsing and before authentication.
+
+`BodyLimits` is a pure ASGI middleware around the whole application:
+
+- a declared `Content-Length` above `max_body_bytes` answers 413 `payload_too_large` at
+  once, without reading the body; a body sent in chunks is counted while it is read and
+  refused as soon as it passes the limit;
+- a body nested deeper than `max_json_depth` (brackets outside JSON strings) answers 400
+  `body_too_deep`, so no JSON decoder ever recurses on it.
+
+The body read is handed on to the application unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import accumulate
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger_api.errors import BodyTooDeep, LedgerError, PayloadTooLarge, ledger_error_body
+
+#: a backslash and the character it escapes (JSON has them inside strings only)
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_BRACKETS = b"[]{}"
+_OTHER = bytes(b for b in range(256) if b not in _BRACKETS)
+#: +1 for an opening bracket, -1 for a closing one, by byte value
+_STEP = [0] * 256
+for _open in b"[{":
+    _STEP[_open] = 1
+for _close in b"]}":
+    _STEP[_close] = -1
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest bracket nesting of `body` outside JSON strings (0 for a scalar).
+
+    Linear and never recursive: escapes are cut out, then every other piece between
+    quotes is outside a string; the brackets left are summed in C (`accumulate` over a
+    table look-up). Brackets after an unterminated string do not count (a decoder reads
+    them as the string's)."""
+    unescaped = _ESCAPE.sub(b"", body)
+    outside = b"".join(unescaped.split(b'"')[::2])
+    brackets = outside.translate(None, _OTHER)
+    if not brackets:
+        return 0
+    return max(0, max(accumulate(map(_STEP.__getitem__, brackets))))
+
+
+def too_deep(body: bytes, max_depth: int) -> bool:
+    """`body` nests deeper than `max_depth`; free for a body with few brackets."""
+    if body.count(b"[") + body.count(b"{") <= max_depth:
+        return False
+    return json_depth(body) > max_depth
+
+
+class BodyLimits:
+    """ASGI middleware: body size and nesting limits on every HTTP request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_json_depth: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await _refuse(scope, receive, send, PayloadTooLarge(limit_bytes=self.max_body_bytes))
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await _refuse(
+                    scope, receive, send, PayloadTooLarge(limit_bytes=self.max_body_bytes)
+                )
+                return
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        if too_deep(body, self.max_json_depth):
+            await _refuse(scope, receive, send, BodyTooDeep(max_depth=self.max_json_depth))
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: the disconnect
+
+    return replay
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, error: LedgerError) -> None:
+    headers: dict[str, Any] = {"Connection": "close"}
+    response = JSONResponse(ledger_error_body(error), status_code=error.status, headers=headers)
+    await response(scope, receive, send)

@@ -1,0 +1,113 @@
+"""Bounded field types of the request models: ids, nonces, deadlines and signatures.
+
+Each validator raises a `PydanticCustomError` whose type is a stable error code of
+`ledger_api.errors` (`invalid_id`, `invalid_nonce`, `invalid_deadline`, `invalid_signature`);
+each type's JSON schema states its exact bounds or pattern (issue 9: out-of-range input is
+a 422, never a 500; the OpenAPI document says what is accepted).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+_HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
+
+#: the largest id or counter the database holds (SQLite INTEGER, PostgreSQL BIGINT: signed 64-bit);
+#: the chain's uint256 brand and badge type ids and nonces never reach it in practice
+MAX_DB_INT = 2**63 - 1
+
+
+def _bounded(code: str, what: str, low: int) -> Any:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DB_INT:
+            raise PydanticCustomError(code, f"{what} must be a whole number from {low} to 2^63-1")
+        return value
+
+    return check
+
+
+def _path_id(value: Any) -> int:
+    """A path id arrives as text: digits only, then the same bounds as a body id."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return int(_bounded("invalid_id", "an id", 1)(value))
+
+
+#: secp256k1's group order; a signature with s above half of it is the malleable twin of one
+#: below (EIP-2; OpenZeppelin's ECDSA and the ledger refuse it)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _signature(value: Any) -> str:
+    """65 bytes r || s || v as 0x-hex; v 0/1 (hardware wallets) becomes 27/28; a high s or any
+    other v is refused (`invalid_signature`), as the contract would refuse it on chain."""
+    if not isinstance(value, str) or not _HEX_SIG.match(value):
+        raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
+    raw = bytes.fromhex(value[2:])
+    s, v = int.from_bytes(raw[32:64], "big"), raw[64]
+    if v in (0, 1):
+        v += 27
+    if v not in (27, 28):
+        raise PydanticCustomError("invalid_signature", "a signature's v must be 27 or 28 (or 0/1)")
+    if not 0 < s <= SECP256K1_N // 2:
+        raise PydanticCustomError(
+            "invalid_signature", "a signature's s must be in the lower half of the curve order"
+        )
+    return "0x" + (raw[:64] + bytes([v])).hex()
+
+
+Signature = Annotated[
+    str,
+    BeforeValidator(_signature),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _HEX_SIG.pattern,
+            "description": "65 bytes r||s||v; v 27/28 (0/1 accepted), s in the lower half",
+        }
+    ),
+]
+
+
+def _int_schema(low: int, description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "integer", "minimum": low, "maximum": MAX_DB_INT, "description": description}
+    )
+
+
+BrandId = Annotated[
+    int, BeforeValidator(_bounded("invalid_id", "an id", 1)), _int_schema(1, "a ledger id")
+]
+#: a ledger id in a URL path (`/v1/brands/{brand_id}/...`)
+PathId = Annotated[int, BeforeValidator(_path_id), _int_schema(1, "a ledger id")]
+Nonce = Annotated[
+    int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), _int_schema(0, "the nonce")
+]
+#: unix seconds; the usecases refuse one further ahead than `Settings.max_deadline_ahead_s`
+Deadline = Annotated[
+    int,
+    BeforeValidator(_bounded("invalid_deadline", "a deadline", 0)),
+    _int_schema(0, "unix seconds; at most LEDGER_MAX_DEADLINE_AHEAD_S (30 days) ahead"),
+]
+
+
+def _tier(value: Any) -> int:
+    """A tier in a URL path: 1 (Silver), 2 (Gold) or 3 (Diamond)."""
+    if isinstance(value, str) and value in ("1", "2", "3"):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3:
+        return value
+    raise PydanticCustomError(
+        "invalid_tier", "the tier must be 1 (Silver), 2 (Gold) or 3 (Diamond)"
+    )
+
+
+TierPath = Annotated[
+    int,
+    BeforeValidator(_tier),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 3, "description": "the tier"}),
+]

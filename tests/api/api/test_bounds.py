@@ -1,0 +1,209 @@
+"""Every id and amount has bounds: out of range is a 4xx with a stable code (issue 9, item 4)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+import typing
+from typing import Any, Literal
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import event, text
+from support.gateway import Api, Brand, Gateway, Member
+
+from ledger_api import errors
+from ledger_api.errors import is_storage_full
+from ledger_api.model import schemas
+
+OUT_OF_RANGE = [2**63, 2**64, 2**256, -1]
+MEMBER = Member().address
+OTHER = Member().address
+
+
+def _sample(name: str, annotation: Any, brand_id: int) -> Any:
+    """A valid value for a body field, by name (the out-of-range value goes in another field)."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return args[0]
+    for arg in args:
+        if typing.get_origin(arg) is Literal:
+            return typing.get_args(arg)[0]
+    values: dict[str, Any] = {
+        "member": MEMBER,
+        "holder": MEMBER,
+        "to": OTHER,
+        "brand": brand_id,
+        "amount": 1,
+        "amount_cents": 100,
+        "multiplier_pct": 100,
+        "nonce": 0,
+        "deadline": int(time.time()) + 600,
+        "signature": "0x" + "11" * 64 + "1b",
+        "order_ref": "order-1",
+        "claim_ref": "claim-1",
+        "ref": "ref-1",
+        "type_id": 1,
+        "uri": "ipfs://badge",
+        "name": "Bounds brand",
+        "symbol": "BND",
+        "suspended": False,
+        "value_micro_usd": 10_000,
+        "spend_cents": 0,
+        "orders": 0,
+        "engagements": 0,
+    }
+    return values.get(name)
+
+
+def _int_fields(model: type[BaseModel]) -> list[str]:
+    names = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if annotation is int or int in typing.get_args(annotation):
+            names.append(name)
+    return names
+
+
+def _base(model: type[BaseModel] | None, brand_id: int) -> dict[str, Any] | None:
+    if model is None:
+        return None
+    base = {
+        name: _sample(name, field.annotation, brand_id)
+        for name, field in model.model_fields.items()
+        if field.is_required() or _sample(name, field.annotation, brand_id) is not None
+    }
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def _routes(gateway: Gateway) -> list[tuple[str, str, type[BaseModel] | None]]:
+    """(method, path, body model) of every operation the app serves, from its OpenAPI document
+    (FastAPI >= 0.165 keeps included routers lazily, so `app.routes` is not flat)."""
+    routes = []
+    for path, item in gateway.app.openapi()["paths"].items():
+        for method, operation in item.items():
+            ref = (
+                operation.get("requestBody", {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema", {})
+                .get("$ref")
+            )
+            model = getattr(schemas, ref.rsplit("/", 1)[1]) if ref else None
+            routes.append((method.upper(), path, model))
+    return routes
+
+
+def _cases(path: str, model: type[BaseModel] | None, brand_id: int) -> list[tuple[str, Any]]:
+    """(path, body): out-of-range values in each path parameter, then in each int body field."""
+    base = _base(model, brand_id)
+    valid_path, *bad_paths = _paths(path, brand_id)
+    cases = [(path, base) for path in bad_paths]
+    if model is not None:
+        cases += [
+            (valid_path, {**(base or {}), name: bad})
+            for name in _int_fields(model)
+            for bad in OUT_OF_RANGE
+        ]
+    return cases
+
+
+def _paths(path: str, brand_id: int) -> list[str]:
+    names = re.findall(r"\{(\w+)\}", path)
+    valid = {
+        "address": MEMBER,
+        "brand_id": str(brand_id),
+        "tier": "1",
+        "operation_id": "op-1",
+        "prefix": "nope",
+    }
+    paths = [path.format(**valid)] if names else [path]
+    for name in names:
+        paths += [path.format(**{**valid, name: str(bad)}) for bad in OUT_OF_RANGE]
+    return paths
+
+
+def _call(api: Api, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    response = api.http.request(
+        method,
+        path,
+        json=body,
+        headers={"Idempotency-Key": f"bounds-{time.time_ns()}"},
+    )
+    return response.status_code, response.json() if response.content else {}
+
+
+@pytest.mark.slow
+def test_every_route_answers_out_of_range_ids_and_amounts_without_a_5xx(
+    gateway: Gateway, brand: Brand
+) -> None:
+    calls = 0
+    server_errors: list[str] = []
+    routes = _routes(gateway)
+    assert len(routes) >= 25
+    for method, route_path, model in routes:
+        for path, body in _cases(route_path, model, brand.brand_id):
+            for api in (brand.api, gateway.admin):
+                status, answer = _call(api, method, path, body)
+                calls += 1
+                if status >= 500:
+                    server_errors.append(f"{method} {path} {body}: {status} {answer}")
+    assert calls > 300
+    assert not server_errors, "\n".join(server_errors[:20])
+
+
+def test_ids_beyond_signed_64_bit_are_invalid_id(gateway: Gateway, brand: Brand) -> None:
+    for bad in (2**63, 2**64):
+        response = gateway.admin.get(f"/v1/brands/{bad}/liability")
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_id"
+        body = {"member": MEMBER, "brand": bad, "amount": 1, "order_ref": "o"}
+        response = brand.api.post("/v1/redemptions/typed-data", body)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_id"
+
+
+def test_a_full_disk_is_told_apart_from_a_busy_database() -> None:
+    assert is_storage_full(sqlite3.OperationalError("database or disk is full"))
+    assert is_storage_full(OSError(28, "No space left on device"))
+    assert not is_storage_full(sqlite3.OperationalError("database is locked"))
+    assert errors.StorageFull.status == 507
+    assert errors.StorageFull.code == "storage_full"
+
+
+def test_a_full_database_answers_storage_full_not_busy(gateway: Gateway, brand: Brand) -> None:
+    engine = gateway.runtime.db.engine
+    with engine.connect() as connection:
+        pages = int(connection.execute(text("PRAGMA page_count")).scalar_one())
+
+    @event.listens_for(engine, "connect")
+    def cap(dbapi_connection: Any, _: Any) -> None:
+        # SQLite's own SQLITE_FULL: the file may not grow past its current size
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()
+    try:
+        answers = []
+        for n in range(200):  # until the pages fill up (each earn stores a row and its key)
+            response = brand.api.post(
+                "/v1/earn/purchase",
+                {"member": Member().address, "amount_cents": 100, "order_ref": "x" * 100 + str(n)},
+                headers={"Idempotency-Key": "full-" + "k" * 200 + str(n)},
+            )
+            answers.append(response)
+            if response.status_code >= 500:
+                break
+        last = answers[-1]
+        assert last.status_code == 507, [a.status_code for a in answers]
+        assert last.json()["error"]["code"] == "storage_full"
+    finally:
+        event.remove(engine, "connect", cap)
+        engine.dispose()
+
+
+def test_a_badge_uri_with_control_characters_is_refused(brand: Brand) -> None:
+    # found by the fuzzer: a NUL in a URI reached the chain, and PostgreSQL's index of it
+    # refused the text and stopped indexing
+    response = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://a\x00b"})
+    assert response.status_code == 422, response.text
