@@ -13,11 +13,14 @@ from ledger_api.model import schemas
 router = APIRouter(prefix="/v1", tags=["reads"])
 
 
-@router.get("/members/{address}", summary="Balances per brand with live lots, tier and progress")
+@router.get(
+    "/members/{address}",
+    summary="The caller's brand's lots, what the member may spend at it, tier and progress",
+)
 async def member(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    address: MemberDep, who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.MemberView:
-    return await read(lambda session: reads.member(session, address))
+    return await read(lambda session: reads.member(session, who, address))
 
 
 @router.get("/members/{address}/history", summary="The member's points growth report")

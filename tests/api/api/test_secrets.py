@@ -4,6 +4,7 @@ files, one answer for every bad key, no signer addresses in the public health.""
 from __future__ import annotations
 
 import json
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -83,15 +84,14 @@ def test_an_existing_data_folder_is_tightened_and_its_builtin_passphrase_keys_re
             (data / PASSPHRASE_FILE).read_text().strip(),
         )
     # what a data folder of the previous version holds: keys sealed with the published
-    # passphrase, no passphrase file, files readable by everyone
+    # passphrase, no reference secrets, no passphrase file, files readable by everyone
     legacy = json.dumps(Account.encrypt(key, DEV_KEY_PASSPHRASE, kdf="pbkdf2", iterations=1000))
-    import sqlite3
-
     with sqlite3.connect(data / "ledger.db") as connection:
         connection.execute(
             "UPDATE signers SET keystore = ?, keystore_sealing = NULL WHERE address = ?",
             (legacy, brand.signer),
         )
+        connection.execute("UPDATE brands SET ref_secret = NULL")
     (data / PASSPHRASE_FILE).unlink()
     data.chmod(0o755)
     (data / "ledger.db").chmod(0o644)
