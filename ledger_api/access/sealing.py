@@ -45,7 +45,9 @@ def unseal(sealed: str, passphrase: str) -> bytes:
 
 def new_ref_secret(settings: Settings) -> str:
     """A brand's reference secret, sealed (random: a fresh key pair's private key)."""
-    return seal(bytes(Account.create().key), settings.passphrase(), settings.keystore_kdf_iterations)
+    return seal(
+        bytes(Account.create().key), settings.passphrase(), settings.keystore_kdf_iterations
+    )
 
 
 def bind_reference(secret: bytes, reference: str) -> str:
@@ -87,7 +89,9 @@ def reseal_keystores(db: Database, settings: Settings) -> int:
                 .values(keystore=new, keystore_sealing=SEALED)
             )
     if resealed:
-        log.warning("re-encrypted %d signing keys sealed with the old built-in passphrase", resealed)
+        log.warning(
+            "re-encrypted %d signing keys sealed with the old built-in passphrase", resealed
+        )
     return resealed
 
 

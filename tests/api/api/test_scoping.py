@@ -22,7 +22,9 @@ def test_a_brand_key_sees_its_own_lots_and_only_spendable_totals_of_other_brands
     assert [b["brand_id"] for b in seen["balances"]] == [other_brand.brand_id]
     assert seen["balances"][0]["balance"] == 200 and seen["balances"][0]["lots"]
     assert "lots" not in str(seen["spendable"]) and "expir" not in str(seen["spendable"])
-    assert sorted((s["brand_id"], s["points"], s["value_micro_usd"]) for s in seen["spendable"]) == [
+    assert sorted(
+        (s["brand_id"], s["points"], s["value_micro_usd"]) for s in seen["spendable"]
+    ) == [
         (brand.brand_id, 100, 100 * 10_000),
         (other_brand.brand_id, 200, 200 * 10_000),
     ]
