@@ -324,7 +324,9 @@ class BrandsService:
         return self._idempotent_local(ctx, action)
 
     def revoke_key(self, who: Principal, prefix: str) -> None:
-        who.require_admin()
+        """Revokes a key: the admin any key, a brand key itself only (`Forbidden` else)."""
+        if not who.is_admin and prefix != who.key_prefix:
+            raise Forbidden("a brand key revokes itself only")
         self.rt.api_keys.revoke(prefix)
 
     def create_admin_key_sync(self, ctx: RequestContext) -> tuple[int, dict[str, Any]]:

@@ -112,6 +112,16 @@ def test_a_brand_key_rotates_itself_only(gateway: Gateway, brand: Brand) -> None
     assert gateway.api(replaced).post(PURCHASE, _purchase()).status_code == 202
 
 
+def test_a_brand_key_revokes_itself_only(gateway: Gateway, brand: Brand) -> None:
+    path = f"/v1/admin/brands/{brand.brand_id}/api-keys"
+    second = gateway.api(gateway.admin.post(path, {"keep_old": True}).json()["api_key"])
+    refused = second.http.delete(f"/v1/admin/api-keys/{brand.api_key.split('_')[1]}")
+    assert refused.status_code == 403
+    assert second.http.delete("/v1/keys/current").status_code == 204
+    assert second.post(PURCHASE, _purchase()).status_code == 401
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 202
+
+
 def test_requests_are_limited_per_address_before_authentication(env: dict[str, str]) -> None:
     limits = {"LEDGER_ADDRESS_RATE_LIMIT_PER_S": "0.5", "LEDGER_ADDRESS_RATE_LIMIT_BURST": "4"}
     with Gateway({**env, **limits}) as gateway:
