@@ -36,9 +36,9 @@ async def history(
 
 @router.get("/members/{address}/badges", summary="The member's membership badge and badges")
 async def badges(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    address: MemberDep, who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.BadgesView:
-    return await read(lambda session: reads.badges(session, address))
+    return await read(lambda session: reads.badges(session, who, address))
 
 
 @router.get(

@@ -200,14 +200,18 @@ class ReadsService:
 
     # ----------------------------------------------------------------- badges
 
-    def badges(self, session: Session, address: str) -> schemas.BadgesView:
+    def badges(self, session: Session, who: Principal, address: str) -> schemas.BadgesView:
+        """The membership tier badge and the badges; a brand key sees its own brand's badges."""
         status = session.get(IdxMember, address)
-        rows = session.execute(
+        query = (
             select(IdxBadgeBalance, IdxBadgeType)
             .outerjoin(IdxBadgeType, IdxBadgeType.type_id == IdxBadgeBalance.type_id)
             .where(IdxBadgeBalance.holder == address, IdxBadgeBalance.amount > 0)
             .order_by(IdxBadgeBalance.type_id)
         )
+        if not who.is_admin:
+            query = query.where(IdxBadgeType.brand == (who.ledger_brand_id or -1))
+        rows = session.execute(query)
         badges = [
             schemas.BadgeView(
                 token_id=balance.token_id,

@@ -37,6 +37,24 @@ def test_a_brand_key_sees_its_own_lots_and_only_spendable_totals_of_other_brands
     assert all(b["lots"] for b in everything["balances"])
 
 
+def test_a_brand_key_sees_its_own_brands_badges_only(
+    gateway: Gateway, brand: Brand, other_brand: Brand
+) -> None:
+    defined = brand.api.post(
+        "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b/1"}, params={"wait": "true"}
+    ).json()
+    type_id = defined["result"]["type_id"]
+    alice = Member()
+    issued = brand.api.post(
+        "/v1/badges/issue", {"type_id": type_id, "member": alice.address}, params={"wait": "true"}
+    ).json()
+    assert issued["status"] == "confirmed", issued
+    path = f"/v1/members/{alice.address}/badges"
+    assert [b["type_id"] for b in brand.api.get(path).json()["badges"]] == [type_id]
+    assert other_brand.api.get(path).json()["badges"] == []
+    assert [b["type_id"] for b in gateway.admin.get(path).json()["badges"]] == [type_id]
+
+
 def _earn_with_ref(brand: Brand, order_ref: str) -> dict[str, Any]:
     response = brand.api.post(
         "/v1/earn/purchase",
