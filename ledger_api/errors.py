@@ -41,6 +41,7 @@ chain store the same code and message in their status.
     │   ├── BrandSuspended           409 brand_suspended
     │   ├── BrandNotReady            409 brand_not_ready
     │   ├── BrandExists              409 brand_exists
+    │   ├── TooManyApiKeys           409 too_many_api_keys
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
@@ -239,6 +240,11 @@ class Conflict(LedgerError):
     code = "conflict"
     status = 409
     default_message = "the request conflicts with the current state"
+
+
+class TooManyApiKeys(Conflict):
+    code = "too_many_api_keys"
+    default_message = "the brand holds its maximum of active API keys; revoke or replace one"
 
 
 class IdempotencyConflict(Conflict):

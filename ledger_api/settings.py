@@ -2,9 +2,10 @@
 
 Outside development the settings refuse to start with an insecure default: a
 missing keystore passphrase, a missing admin signing key, or a weak admin API
-key. In development the well-known anvil account #0 key and a fixed passphrase
-are used so that `make run` works on a fresh machine; they are public knowledge
-and must never guard real value.
+key. In development the well-known anvil account #0 key is used so that `make run`
+works on a fresh machine (public knowledge: it must never guard real value), and
+without `LEDGER_KEY_PASSPHRASE` the keystore passphrase is the data folder's own,
+random, generated at the first start (`db.files.folder_passphrase`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
 
 #: anvil's first development account: public, for local chains only.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+#: the passphrase earlier versions used in development; published, so keystores sealed with it
+#: are re-encrypted at start (`access.sealing.reseal_keystores`) and production refuses it.
 DEV_KEY_PASSPHRASE = "development-only-passphrase"
 MIN_SECRET_LENGTH = 24
 
@@ -98,13 +101,18 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=1)
     default_daily_cap_points: int = Field(default=100_000_000, ge=0)
     wait_max_s: float = Field(default=30.0, gt=0)
-    api_key_cache_s: float = Field(default=5.0, ge=0)
+    # per client address, before authentication (requests without a key or with a bad one too)
+    address_rate_limit_per_s: float = Field(default=200.0, gt=0)
+    address_rate_limit_burst: int = Field(default=400, ge=1)
+    max_active_keys_per_brand: int = Field(default=5, ge=1, le=100)
     signature_ttl_s: int = Field(default=3_600, ge=60)
     # What one request may cost, checked before any parsing or authentication (413, 400)
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)
     max_json_depth: int = Field(default=32, ge=2, le=200)
     # The latest deadline a member may sign for, from now (422 invalid_deadline beyond)
     max_deadline_ahead_s: int = Field(default=30 * 86_400, ge=60)
+
+    _folder_passphrase: str | None = PrivateAttr(default=None)
 
     @property
     def is_development(self) -> bool:
@@ -130,8 +138,6 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Self:
         if self.is_development:
-            if self.key_passphrase is None:
-                self.key_passphrase = SecretStr(DEV_KEY_PASSPHRASE)
             if self.admin_private_key is None:
                 self.admin_private_key = SecretStr(DEV_ADMIN_PRIVATE_KEY)
             return self
@@ -153,9 +159,26 @@ class Settings(BaseSettings):
             raise ValueError(f"insecure settings for env={self.env}: " + "; ".join(problems))
         return self
 
+    @property
+    def data_folder(self) -> Path:
+        """The folder of the SQLite database (else of the manifest): see `db.files`."""
+        if self.is_sqlite:
+            from sqlalchemy.engine import make_url
+
+            database = make_url(self.database_url).database
+            if database and database != ":memory:":
+                return Path(database).parent
+        return self.manifest.parent
+
     def passphrase(self) -> str:
-        assert self.key_passphrase is not None  # set by the validator
-        return self.key_passphrase.get_secret_value()
+        """`LEDGER_KEY_PASSPHRASE`, else (development) the data folder's generated one."""
+        if self.key_passphrase is not None:
+            return self.key_passphrase.get_secret_value()
+        if self._folder_passphrase is None:
+            from ledger_api.db.files import folder_passphrase
+
+            self._folder_passphrase = folder_passphrase(self.data_folder)
+        return self._folder_passphrase
 
 
 @lru_cache

@@ -131,6 +131,8 @@ class Bench:
             LEDGER_SENDER_PROCESS="true" if args.sender_process else "false",
             LEDGER_RATE_LIMIT_PER_S="1000000",
             LEDGER_RATE_LIMIT_BURST="1000000",
+            LEDGER_ADDRESS_RATE_LIMIT_PER_S="1000000",
+            LEDGER_ADDRESS_RATE_LIMIT_BURST="1000000",
             LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
         )
         self.gateway: subprocess.Popen[bytes] | None = None

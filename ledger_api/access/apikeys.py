@@ -2,8 +2,10 @@
 
 A key reads `lk_<prefix>_<secret>`. The prefix identifies the key in listings
 and logs; only the hash of the whole key is stored. Brand keys act for one
-brand; admin keys act for the alliance. `ApiKeys.authenticate` caches verified
-keys for a few seconds; revocation in this process clears the cache at once.
+brand; admin keys act for the alliance. `ApiKeys.authenticate` looks the key up
+by its hash on every request (one indexed read, no cache), so a revocation holds
+in every process at once; any bad key (unknown, wrong secret, revoked, malformed)
+costs the same look-up and gets the same answer.
 """
 
 from __future__ import annotations
@@ -11,20 +13,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.models import ApiKey, Brand
 from ledger_api.db.types import utcnow
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import Forbidden, Unauthorized, UnknownApiKey
+from ledger_api.errors import Forbidden, TooManyApiKeys, Unauthorized, UnknownApiKey
 
 KEY_SCHEME = "lk"
+BAD_KEY = "invalid or revoked API key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +72,6 @@ def generate_key() -> tuple[NewKey, str]:
     return NewKey(plaintext, prefix), hash_key(plaintext)
 
 
-def _prefix_of(plaintext: str) -> str | None:
-    parts = plaintext.split("_", 2)
-    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1]:
-        return None
-    return parts[1]
-
-
 def create_key(
     session: Session, *, brand_row_id: BrandRowId | None, is_admin: bool, label: str = ""
 ) -> NewKey:
@@ -95,70 +89,57 @@ def create_key(
     return new
 
 
-class ApiKeys:
-    """Verifies keys against the database, with a short positive cache."""
+def check_key_cap(session: Session, brand_row_id: BrandRowId, cap: int, adding: int = 1) -> None:
+    """`TooManyApiKeys` if the brand would hold more than `cap` active keys."""
+    active = session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(ApiKey.brand_id == brand_row_id, ApiKey.revoked_at.is_(None))
+    )
+    if (active or 0) + adding > cap:
+        raise TooManyApiKeys(max_active_keys=cap)
 
-    def __init__(self, db: Database, *, admin_key: str | None, cache_s: float) -> None:
+
+class ApiKeys:
+    """Verifies keys against the database on every request (revocation is seen at once)."""
+
+    def __init__(self, db: Database, *, admin_key: str | None) -> None:
         self._db = db
         self._admin_hash = hash_key(admin_key) if admin_key else None
-        self._cache_s = cache_s
-        self._cache: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
 
-    def cached(self, plaintext: str | None) -> Principal | None:
-        """The caller from memory (settings admin key, or a key verified moments ago)."""
+    def in_memory(self, plaintext: str | None) -> Principal | None:
+        """The settings admin key without a database read; `Unauthorized` without a key."""
         if not plaintext:
             raise Unauthorized()
-        digest = hash_key(plaintext)
-        if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
+        if self._admin_hash is not None and hmac.compare_digest(
+            hash_key(plaintext), self._admin_hash
+        ):
             return Principal(key_prefix="settings", is_admin=True)
-        with self._lock:
-            cached = self._cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
         return None
 
     def authenticate(self, plaintext: str | None) -> Principal:
-        """The caller; reads the database unless the key was verified moments ago."""
-        known = self.cached(plaintext)
+        """The caller: the settings admin key, or an active key found by its hash."""
+        known = self.in_memory(plaintext)
         if known is not None:
             return known
         assert plaintext is not None
-        digest = hash_key(plaintext)
-        now = time.monotonic()
-        principal = self._lookup(plaintext, digest)
-        with self._lock:
-            self._cache[digest] = (now + self._cache_s, principal)
-        return principal
-
-    def _lookup(self, plaintext: str, digest: str) -> Principal:
-        prefix = _prefix_of(plaintext)
-        if prefix is None:
-            raise Unauthorized("malformed API key")
         with self._db.read() as session:
             row = session.execute(
-                select(ApiKey, Brand.ledger_id)
+                select(ApiKey.prefix, ApiKey.is_admin, ApiKey.brand_id, Brand.ledger_id)
                 .outerjoin(Brand, Brand.id == ApiKey.brand_id)
-                .where(ApiKey.prefix == prefix)
+                .where(ApiKey.key_hash == hash_key(plaintext), ApiKey.revoked_at.is_(None))
             ).first()
         if row is None:
-            raise Unauthorized("unknown API key")
-        key, ledger_brand_id = row
-        if key.revoked_at is not None or not hmac.compare_digest(key.key_hash, digest):
-            raise Unauthorized("unknown or revoked API key")
+            raise Unauthorized(BAD_KEY)
+        prefix, is_admin, brand_id, ledger_brand_id = row
         return Principal(
-            key_prefix=key.prefix,
-            is_admin=key.is_admin,
-            brand_row_id=BrandRowId(key.brand_id) if key.brand_id is not None else None,
+            key_prefix=prefix,
+            is_admin=is_admin,
+            brand_row_id=BrandRowId(brand_id) if brand_id is not None else None,
             ledger_brand_id=(
                 LedgerBrandId(ledger_brand_id) if ledger_brand_id is not None else None
             ),
         )
-
-    def forget(self) -> None:
-        """Drops the cache (after a revocation or a brand's onboarding)."""
-        with self._lock:
-            self._cache.clear()
 
     def revoke(self, prefix: str) -> None:
         with self._db.write() as session:
@@ -168,22 +149,6 @@ class ApiKeys:
             if key is None:
                 raise UnknownApiKey(f"no active API key with prefix {prefix}")
             key.revoked_at = utcnow()
-        self.forget()
-
-    def rotate(
-        self, brand_row_id: BrandRowId, *, keep_old: bool = False, label: str = ""
-    ) -> NewKey:
-        """A new key for the brand; the brand's other keys are revoked unless `keep_old`."""
-        with self._db.write() as session:
-            if not keep_old:
-                session.execute(
-                    update(ApiKey)
-                    .where(ApiKey.brand_id == brand_row_id, ApiKey.revoked_at.is_(None))
-                    .values(revoked_at=utcnow())
-                )
-            new = create_key(session, brand_row_id=brand_row_id, is_admin=False, label=label)
-        self.forget()
-        return new
 
     def create_admin(self, label: str = "") -> NewKey:
         with self._db.write() as session:

@@ -134,3 +134,11 @@ async def rotate_own_key(
 ) -> JSONResponse:
     status_code, answer = await run_in_threadpool(brands.rotate_key_sync, ctx, None, body)
     return local_response(status_code, answer, replayed=answer.get("api_key") is None)
+
+
+@router.delete(
+    "/keys/current", status_code=204, tags=["keys"], summary="Revoke the calling brand's key"
+)
+async def revoke_own_key(who: BrandDep, brands: BrandsDep) -> Response:
+    await run_in_threadpool(brands.revoke_key, who, who.key_prefix)
+    return Response(status_code=204)

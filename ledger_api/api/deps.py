@@ -14,7 +14,6 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.errors import IdempotencyKeyRequired, InvalidAddress, MalformedBody
@@ -80,15 +79,18 @@ def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
 
 
 async def current_principal(
+    request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key."""
+    """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`): rate limited per
+    client address first (before any key look-up), then per key."""
+    runtime.address_limiter.check(request.client.host if request.client else "unknown")
     token = _bearer(authorization, x_api_key)
-    principal = runtime.api_keys.cached(token)
+    principal = runtime.api_keys.in_memory(token)
     if principal is None:
-        principal = await run_in_threadpool(runtime.api_keys.authenticate, token)
+        principal = await runtime.read(lambda: runtime.api_keys.authenticate(token))
     runtime.limiter.check(principal.key_prefix)
     return principal
 

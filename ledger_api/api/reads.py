@@ -14,11 +14,14 @@ from ledger_api.model.fields import PathId
 router = APIRouter(prefix="/v1", tags=["reads"])
 
 
-@router.get("/members/{address}", summary="Balances per brand with live lots, tier and progress")
+@router.get(
+    "/members/{address}",
+    summary="The caller's brand's lots, what the member may spend at it, tier and progress",
+)
 async def member(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    address: MemberDep, who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.MemberView:
-    return await read(lambda session: reads.member(session, address))
+    return await read(lambda session: reads.member(session, who, address))
 
 
 @router.get("/members/{address}/history", summary="The member's points growth report")
@@ -34,9 +37,9 @@ async def history(
 
 @router.get("/members/{address}/badges", summary="The member's membership badge and badges")
 async def badges(
-    address: MemberDep, _: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    address: MemberDep, who: PrincipalDep, reads: ReadsDep, read: ReaderDep
 ) -> schemas.BadgesView:
-    return await read(lambda session: reads.badges(session, address))
+    return await read(lambda session: reads.badges(session, who, address))
 
 
 @router.get(

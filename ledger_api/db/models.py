@@ -78,6 +78,8 @@ class Brand(Base):
     points_per_referral: Mapped[int] = mapped_column(SmallInteger)
     daily_cap_points: Mapped[int | None]
     next_op_id: Mapped[int] = mapped_column(default=1)
+    # the secret binding order references (sealed like a keystore; `access.sealing`)
+    ref_secret: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -90,6 +92,8 @@ class Signer(Base):
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     address: Mapped[str] = mapped_column(Address, unique=True)
     keystore: Mapped[str | None] = mapped_column(Text)
+    # NULL: from before sealing was tracked (maybe the old built-in passphrase); "passphrase"
+    keystore_sealing: Mapped[str | None] = mapped_column(String(16))
     next_nonce: Mapped[int | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -102,7 +106,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64))
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"), index=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     label: Mapped[str] = mapped_column(String(100), default="")

@@ -29,6 +29,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger_api.db.files import private_sqlite
+
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
@@ -66,9 +68,10 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
 
 
 def _ensure_sqlite_folder(url: str) -> None:
+    """The database's folder (0700) and files (0600), private before SQLite opens them."""
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite(Path(database))
 
 
 class _WriterLock:

@@ -11,9 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from eth_utils.crypto import keccak
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -33,7 +31,6 @@ from ledger_api.model.fields import (
 )
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_HEX64 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
@@ -64,13 +61,6 @@ def _multiplier(value: Any) -> int:
     return value
 
 
-def order_ref_hash(value: str) -> str:
-    """A 0x-32-byte reference as given, anything else hashed (no order data on chain)."""
-    if _HEX64.match(value):
-        return value.lower()
-    return "0x" + keccak(text=value).hex()
-
-
 ADDRESS_SCHEMA = {
     "type": "string",
     "pattern": _HEX40.pattern,
@@ -89,7 +79,9 @@ Multiplier = Annotated[
         {"type": "integer", "minimum": 1, "maximum": MAX_MULTIPLIER_PCT, "default": 100}
     ),
 ]
-OrderRef = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(order_ref_hash)]
+#: an order (claim, engagement) id as the brand knows it; it goes on chain only bound with the
+#: brand's secret, HMAC-SHA256 (`access.sealing.bind_reference`), never as given
+OrderRef = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class Model(BaseModel):
@@ -115,7 +107,7 @@ class EarnPurchaseRequest(Model):
     member: Address
     amount_cents: Amount
     multiplier_pct: Multiplier = 100
-    order_ref: OrderRef = Field(description="order id; hashed unless already a 0x-32-byte hash")
+    order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
 
 
 class EarnEngagementRequest(Model):
@@ -194,7 +186,7 @@ class BadgeIssueRequest(Model):
 class _BenefitFields(Model):
     holder: Address
     type_id: BrandId
-    claim_ref: OrderRef = Field(description="fulfilment reference; hashed unless a 0x-32-byte hash")
+    claim_ref: OrderRef = Field(description="fulfilment reference; on chain bound like order_ref")
 
 
 class BenefitRedemptionTypedDataRequest(_BenefitFields):
@@ -285,10 +277,23 @@ class AsOf(Model):
     timestamp: datetime
 
 
+class SpendableView(Model):
+    """Points of one brand the member may spend at the caller's brand: a total, no lots."""
+
+    brand_id: int
+    points: int
+    value_micro_usd: int = Field(description="points x the brand's published point value")
+
+
 class MemberView(Model):
     address: str
     as_of: AsOf
-    balances: list[BalanceView]
+    balances: list[BalanceView] = Field(
+        description="lots and next expiry: the calling brand's own points (the admin: all)"
+    )
+    spendable: list[SpendableView] = Field(
+        description="per brand (not suspended), the points the member may spend at the caller"
+    )
     tier: TierProgress
 
 

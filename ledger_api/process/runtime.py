@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import ApiKeys
 from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
@@ -60,8 +61,12 @@ class Runtime:
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.address_limiter = RateLimiter(
+            settings.address_rate_limit_per_s, settings.address_rate_limit_burst
+        )
         admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
-        self.api_keys = ApiKeys(self.db, admin_key=admin_key, cache_s=settings.api_key_cache_s)
+        self.api_keys = ApiKeys(self.db, admin_key=admin_key)
+        self.refs = BrandRefs(self.db, settings)
         self.intake = Intake(
             self.db,
             max_batch=settings.intake_max_batch,
@@ -101,7 +106,11 @@ class Runtime:
     # -------------------------------------------------------------- lifecycle
 
     def migrate(self) -> None:
+        """The schema, then the secrets at rest: keystores sealed with the old built-in
+        passphrase re-encrypted, a reference secret for every brand (`access.sealing`)."""
         upgrade(self.db)
+        reseal_keystores(self.db, self.settings)
+        backfill_ref_secrets(self.db, self.settings)
 
     async def start(self) -> None:
         """The HTTP side: intake, and sender + indexer unless they run in their own process."""
@@ -232,7 +241,6 @@ class Runtime:
         indexer = self.indexer
         hooks = SenderHooks(
             operations_settled=self.notifier.operations_settled,
-            brands_changed=self.api_keys.forget,
             mined=indexer.wake if indexer is not None else lambda: None,
         )
         sender = Sender(

@@ -1,7 +1,8 @@
 """Alliance administration: brands, their keys, point values and tier rules.
 
 Creating a brand stores, in one transaction, the brand (status `onboarding`),
-its new signing key (keystore, encrypted with `LEDGER_KEY_PASSPHRASE`), its
+its new signing key (keystore, encrypted with the keystore passphrase), its
+reference secret (sealed the same way, never shown; `access.sealing`), its
 first API key (hash only) and the admin operations that fund the signer (dev
 chains) and onboard the brand on chain. The API key's plaintext is returned
 once; a replay of the same request returns the same brand without it.
@@ -17,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.access.apikeys import Principal, create_key
+from ledger_api.access.apikeys import Principal, check_key_cap, create_key
+from ledger_api.access.sealing import SEALED, new_ref_secret
 from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.chain.signing import new_keystore
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, Operation, Signer
@@ -81,6 +83,7 @@ class BrandsService:
         ctx.principal.require_admin()
         settings = self.rt.settings
         address, keystore = new_keystore(settings.passphrase(), settings.keystore_kdf_iterations)
+        ref_secret = new_ref_secret(settings)
         with self.rt.db.write() as session:
             replay = find_replay(
                 session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash
@@ -102,10 +105,15 @@ class BrandsService:
                 points_per_referral=rule.points_per_referral,
                 daily_cap_points=req.daily_cap_points,
                 next_op_id=1,
+                ref_secret=ref_secret,
             )
             session.add(brand)
             session.flush()
-            session.add(Signer(brand_id=brand.id, address=address, keystore=keystore))
+            session.add(
+                Signer(
+                    brand_id=brand.id, address=address, keystore=keystore, keystore_sealing=SEALED
+                )
+            )
             key = create_key(
                 session,
                 brand_row_id=BrandRowId(brand.id),
@@ -270,7 +278,6 @@ class BrandsService:
                     response_body=stored,
                 )
             )
-        self.rt.api_keys.forget()
         return 201, answer
 
     def rotate_key_sync(
@@ -279,8 +286,13 @@ class BrandsService:
         ledger_brand_id: LedgerBrandId | None,
         req: schemas.RotateKeyRequest,
     ) -> tuple[int, dict[str, Any]]:
-        """A new API key for a brand (admin: any brand; a brand: itself)."""
+        """A new API key for a brand (admin: any brand; a brand: itself).
+
+        Unless `keep_old`, the admin's rotation revokes every key of the brand, a brand key's
+        rotation revokes the calling key only. `TooManyApiKeys` beyond
+        `LEDGER_MAX_ACTIVE_KEYS_PER_BRAND` active keys."""
         who = ctx.principal
+        cap = self.rt.settings.max_active_keys_per_brand
 
         def action(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
             if who.is_admin:
@@ -294,10 +306,15 @@ class BrandsService:
                 if ledger_brand_id is not None and ledger_brand_id != brand.ledger_id:
                     raise Forbidden("a brand rotates its own keys only")
             if not req.keep_old:
-                for key in session.scalars(
-                    select(ApiKey).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
-                ):
+                replaced = select(ApiKey).where(
+                    ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None)
+                )
+                if not who.is_admin:
+                    replaced = replaced.where(ApiKey.prefix == who.key_prefix)
+                for key in session.scalars(replaced):
                     key.revoked_at = utcnow()
+                session.flush()
+            check_key_cap(session, BrandRowId(brand.id), cap)
             new = create_key(
                 session, brand_row_id=BrandRowId(brand.id), is_admin=False, label=req.label
             )
@@ -307,7 +324,9 @@ class BrandsService:
         return self._idempotent_local(ctx, action)
 
     def revoke_key(self, who: Principal, prefix: str) -> None:
-        who.require_admin()
+        """Revokes a key: the admin any key, a brand key itself only (`Forbidden` else)."""
+        if not who.is_admin and prefix != who.key_prefix:
+            raise Forbidden("a brand key revokes itself only")
         self.rt.api_keys.revoke(prefix)
 
     def create_admin_key_sync(self, ctx: RequestContext) -> tuple[int, dict[str, Any]]:

@@ -40,9 +40,11 @@ def redeem_document(
     contracts: Contracts,
     req: schemas.RedemptionRequest | schemas.RedemptionTypedDataRequest,
     at_brand: LedgerBrandId,
+    order_ref: str,
     nonce: int,
     deadline: int,
 ) -> dict[str, Any]:
+    """`order_ref`: the request's, bound with the brand's secret (`access.sealing`)."""
     return redeem_typed_data(
         chain_id=contracts.chain_id,
         ledger=contracts.ledger_address,
@@ -50,7 +52,7 @@ def redeem_document(
         brand=req.brand,
         at_brand=at_brand,
         amount=req.amount,
-        order_ref=req.order_ref,
+        order_ref=order_ref,
         nonce=nonce,
         deadline=deadline,
     )
@@ -59,6 +61,7 @@ def redeem_document(
 def benefit_document(
     contracts: Contracts,
     req: schemas.BenefitRedemptionRequest | schemas.BenefitRedemptionTypedDataRequest,
+    claim_ref: str,
     nonce: int,
     deadline: int,
 ) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def benefit_document(
         badges=contracts.badges_address,
         holder=req.holder,
         type_id=req.type_id,
-        claim_ref=req.claim_ref,
+        claim_ref=claim_ref,
         nonce=nonce,
         deadline=deadline,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
@@ -54,6 +55,14 @@ class OperationsService:
         cached = self.brands.cached(who.require_brand())
         return cached if cached is not None else await _thread(lambda: self.brands.own(who))
 
+    async def _bound(self, brand: BrandInfo, reference: str) -> str:
+        """`reference` as it goes on chain: bound with the brand's secret (`access.sealing`);
+        the secret is unsealed once per process, in a worker thread."""
+        secret = self.rt.refs.cached(brand.row_id)
+        if secret is None:
+            secret = await _thread(lambda: self.rt.refs.secret(brand.row_id))
+        return bind_reference(secret, reference)
+
     # ------------------------------------------------------------------- earn
 
     async def earn_purchase(
@@ -67,7 +76,7 @@ class OperationsService:
             EarnKind.PURCHASE,
             req.multiplier_pct,
             req.amount_cents,
-            req.order_ref,
+            await self._bound(brand, req.order_ref),
         )
 
     async def earn_engagement(
@@ -75,9 +84,8 @@ class OperationsService:
     ) -> Accepted:
         brand = await self._own_brand(ctx.principal)
         kind = EarnKind[req.kind.upper()]
-        return await self._earn(
-            ctx, brand, req.member, kind, req.multiplier_pct, 0, req.ref or ZERO_REF
-        )
+        ref = await self._bound(brand, req.ref) if req.ref is not None else ZERO_REF
+        return await self._earn(ctx, brand, req.member, kind, req.multiplier_pct, 0, ref)
 
     async def _earn(
         self,
@@ -197,11 +205,15 @@ class OperationsService:
         self, who: Principal, req: schemas.RedemptionTypedDataRequest
     ) -> schemas.TypedDataResponse:
         def build() -> schemas.TypedDataResponse:
-            at_brand = self.brands.own(who).onboarded()
+            own = self.brands.own(who)
+            at_brand = own.onboarded()
             self.checks.redeemable_brand(LedgerBrandId(req.brand))
             _, nonce = self.checks.next_member_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
-            document = redeem_document(self.rt.contracts(), req, at_brand, nonce, deadline)
+            order_ref = self.rt.refs.bind(own.row_id, req.order_ref)
+            document = redeem_document(
+                self.rt.contracts(), req, at_brand, order_ref, nonce, deadline
+            )
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
         return await _thread(build)
@@ -212,7 +224,10 @@ class OperationsService:
             at_brand = own.onboarded()
             brand = LedgerBrandId(req.brand)
             self.checks.redeemable_brand(brand)
-            document = redeem_document(self.rt.contracts(), req, at_brand, req.nonce, req.deadline)
+            order_ref = self.rt.refs.bind(own.row_id, req.order_ref)
+            document = redeem_document(
+                self.rt.contracts(), req, at_brand, order_ref, req.nonce, req.deadline
+            )
             self.checks.signature(document, req.member, req.signature, req.nonce, req.deadline)
             self.checks.balance(req.member, brand, req.amount)
             payload = RedemptionPayload(
@@ -220,7 +235,7 @@ class OperationsService:
                 brand=brand,
                 at_brand=at_brand,
                 amount=req.amount,
-                order_ref=req.order_ref,
+                order_ref=order_ref,
                 nonce=req.nonce,
                 deadline=req.deadline,
                 signature=req.signature,
@@ -270,10 +285,12 @@ class OperationsService:
         self, who: Principal, req: schemas.BenefitRedemptionTypedDataRequest
     ) -> schemas.TypedDataResponse:
         def build() -> schemas.TypedDataResponse:
-            self.checks.benefit_badge(self.brands.own(who), req.type_id, req.holder)
+            own = self.brands.own(who)
+            self.checks.benefit_badge(own, req.type_id, req.holder)
             _, nonce = self.checks.next_member_nonce(req.holder, "badges")
             deadline = self.checks.deadline(req.deadline)
-            document = benefit_document(self.rt.contracts(), req, nonce, deadline)
+            claim_ref = self.rt.refs.bind(own.row_id, req.claim_ref)
+            document = benefit_document(self.rt.contracts(), req, claim_ref, nonce, deadline)
             return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
 
         return await _thread(build)
@@ -284,14 +301,17 @@ class OperationsService:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
             self.checks.benefit_badge(own, req.type_id, req.holder)
-            document = benefit_document(self.rt.contracts(), req, req.nonce, req.deadline)
+            claim_ref = self.rt.refs.bind(own.row_id, req.claim_ref)
+            document = benefit_document(
+                self.rt.contracts(), req, claim_ref, req.nonce, req.deadline
+            )
             self.checks.signature(
                 document, req.holder, req.signature, req.nonce, req.deadline, "badges"
             )
             payload = BadgeRedeemPayload(
                 holder=req.holder,
                 type_id=req.type_id,
-                claim_ref=req.claim_ref,
+                claim_ref=claim_ref,
                 nonce=req.nonce,
                 deadline=req.deadline,
                 signature=req.signature,

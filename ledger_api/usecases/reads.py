@@ -59,15 +59,29 @@ class ReadsService:
 
     # ---------------------------------------------------------------- member
 
-    def member(self, session: Session, address: str) -> schemas.MemberView:
+    def member(self, session: Session, who: Principal, address: str) -> schemas.MemberView:
+        """What a key may see of a member (docs/gateway.md, "Reads scoped by need"): a brand
+        key, its own brand's lots and, per brand, the totals the member may spend at it (any
+        brand's points that are not suspended: a redemption converts them); the admin, all."""
         as_of, now = self._as_of(session)
-        lots = session.scalars(
-            select(IdxLot)
-            .where(IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at > now)
-            .order_by(IdxLot.brand, IdxLot.month)
-        ).all()
+        live = (IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at > now)
+        spendable = [
+            schemas.SpendableView(
+                brand_id=brand, points=int(points), value_micro_usd=int(points) * value
+            )
+            for brand, points, value in session.execute(
+                select(IdxLot.brand, func.sum(IdxLot.amount), IdxBrand.value_micro_usd)
+                .join(IdxBrand, IdxBrand.brand == IdxLot.brand)
+                .where(*live, IdxBrand.suspended.is_(False))
+                .group_by(IdxLot.brand, IdxBrand.value_micro_usd)
+                .order_by(IdxLot.brand)
+            )
+        ]
+        lots_query = select(IdxLot).where(*live).order_by(IdxLot.brand, IdxLot.month)
+        if not who.is_admin:
+            lots_query = lots_query.where(IdxLot.brand == (who.ledger_brand_id or -1))
         balances: dict[int, schemas.BalanceView] = {}
-        for lot in lots:
+        for lot in session.scalars(lots_query):
             view = schemas.LotView(
                 amount=lot.amount,
                 earned_month=month_label(lot.month),
@@ -86,6 +100,7 @@ class ReadsService:
             address=address,
             as_of=as_of,
             balances=list(balances.values()),
+            spendable=spendable,
             tier=self._tier(session, address, now),
         )
 
@@ -185,14 +200,18 @@ class ReadsService:
 
     # ----------------------------------------------------------------- badges
 
-    def badges(self, session: Session, address: str) -> schemas.BadgesView:
+    def badges(self, session: Session, who: Principal, address: str) -> schemas.BadgesView:
+        """The membership tier badge and the badges; a brand key sees its own brand's badges."""
         status = session.get(IdxMember, address)
-        rows = session.execute(
+        query = (
             select(IdxBadgeBalance, IdxBadgeType)
             .outerjoin(IdxBadgeType, IdxBadgeType.type_id == IdxBadgeBalance.type_id)
             .where(IdxBadgeBalance.holder == address, IdxBadgeBalance.amount > 0)
             .order_by(IdxBadgeBalance.type_id)
         )
+        if not who.is_admin:
+            query = query.where(IdxBadgeType.brand == (who.ledger_brand_id or -1))
+        rows = session.execute(query)
         badges = [
             schemas.BadgeView(
                 token_id=balance.token_id,

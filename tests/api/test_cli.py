@@ -77,7 +77,6 @@ def test_brand_add_while_the_gateway_runs_lets_the_gateway_send(env: dict[str, s
         assert added.returncode == 0, added.stderr + added.stdout
         key = KEY.search(added.stdout)
         assert key is not None
-        gateway.runtime.api_keys.forget()
         response = gateway.api(key.group(1)).post(
             "/v1/earn/engagement",
             {"member": Member().address, "kind": "share"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -12,12 +14,22 @@ STRONG_KEY = "0x" + "ab" * 32
 
 def test_development_fills_in_the_local_chain_defaults() -> None:
     settings = Settings(env="development")
-    assert settings.passphrase() == DEV_KEY_PASSPHRASE
+    assert settings.key_passphrase is None  # the data folder's own, generated (below)
     assert settings.admin_private_key is not None
     assert settings.admin_private_key.get_secret_value() == DEV_ADMIN_PRIVATE_KEY
     assert settings.signer_funding_wei > 0
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.database_url == "sqlite:///data/ledger.db"
+    assert settings.data_folder == Path("data")
+
+
+def test_development_generates_one_passphrase_per_data_folder(tmp_path: Path) -> None:
+    settings = Settings(env="development", database_url=f"sqlite:///{tmp_path}/ledger.db")
+    passphrase = settings.passphrase()
+    assert passphrase != DEV_KEY_PASSPHRASE and len(passphrase) >= 32
+    assert (tmp_path / "keystore-passphrase").read_text().strip() == passphrase
+    again = Settings(env="development", database_url=f"sqlite:///{tmp_path}/other.db")
+    assert again.passphrase() == passphrase  # the same folder, the same passphrase
 
 
 @pytest.mark.parametrize(

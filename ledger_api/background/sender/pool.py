@@ -131,7 +131,6 @@ class Sender:
     def status(self) -> list[dict[str, Any]]:
         return [
             {
-                "address": w.address,
                 "brand_row_id": w.brand_row_id,
                 "healthy": w.healthy,
                 "last_error": w.last_error,

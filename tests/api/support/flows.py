@@ -58,5 +58,6 @@ def signed_redemption(
 
 
 def balance(brand: Brand, member: Member, brand_id: int) -> int:
+    """The member's points of `brand_id` as `brand` sees them (what it may spend there)."""
     view = brand.api.get(f"/v1/members/{member.address}").json()
-    return next((b["balance"] for b in view["balances"] if b["brand_id"] == brand_id), 0)
+    return next((s["points"] for s in view["spendable"] if s["brand_id"] == brand_id), 0)

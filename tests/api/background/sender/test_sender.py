@@ -379,7 +379,6 @@ def test_operations_confirm_only_at_the_configured_depth(
             time.sleep(0.2)
             anvil.rpc("evm_mine")
         assert gateway.admin.wait(onboarding)["status"] == "confirmed"
-        gateway.runtime.api_keys.forget()
         brand = Brand(
             0, brand_response.json()["api_key"], gateway.api(brand_response.json()["api_key"]), ""
         )

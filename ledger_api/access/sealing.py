@@ -1,0 +1,140 @@
+"""Secrets sealed at rest with the keystore passphrase, and order references bound per brand.
+
+- Brand signing keys are keystores (PBKDF2 + AES-128-CTR, `chain.signing`). A keystore that
+  earlier versions sealed with the published development passphrase (`keystore_sealing` NULL)
+  is re-encrypted with the data folder's passphrase at start (`reseal_keystores`).
+- Each brand has a reference secret (32 random bytes), sealed the same way in
+  `brands.ref_secret`, generated with the brand (or at start for brands from before) and
+  never shown. An order reference goes on chain as HMAC-SHA256(secret, reference), so it
+  cannot be reversed by hashing guesses; the same reference at the same brand always gives
+  the same value, at two brands two values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+
+from eth_account import Account
+from sqlalchemy import select, update
+
+from ledger_api.db import Database
+from ledger_api.db.models import Brand, Signer
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.errors import UnknownBrand
+from ledger_api.settings import DEV_KEY_PASSPHRASE, Settings
+
+log = logging.getLogger(__name__)
+
+#: `signers.keystore_sealing` of a keystore sealed with the current passphrase
+SEALED = "passphrase"
+
+
+def seal(secret: bytes, passphrase: str, iterations: int) -> str:
+    """`secret` (32 bytes) as keystore JSON, like a signing key."""
+    return json.dumps(Account.encrypt(secret, passphrase, kdf="pbkdf2", iterations=iterations))
+
+
+def unseal(sealed: str, passphrase: str) -> bytes:
+    """The secret of `seal`; `ValueError` for a wrong passphrase."""
+    return bytes(Account.decrypt(json.loads(sealed), passphrase))
+
+
+def new_ref_secret(settings: Settings) -> str:
+    """A brand's reference secret, sealed (random: a fresh key pair's private key)."""
+    return seal(
+        bytes(Account.create().key), settings.passphrase(), settings.keystore_kdf_iterations
+    )
+
+
+def bind_reference(secret: bytes, reference: str) -> str:
+    """The on-chain form of an order (or claim, or engagement) reference: 0x + 64 hex."""
+    return "0x" + hmac.new(secret, reference.encode(), hashlib.sha256).hexdigest()
+
+
+def reseal_keystores(db: Database, settings: Settings) -> int:
+    """Re-encrypts keystores sealed with the published development passphrase; marks the
+    others. Raises `RuntimeError` if a keystore opens with neither (a lost passphrase file)."""
+    passphrase = settings.passphrase()
+    with db.read() as session:
+        rows = session.execute(
+            select(Signer.id, Signer.address, Signer.keystore).where(
+                Signer.keystore.is_not(None), Signer.keystore_sealing.is_(None)
+            )
+        ).all()
+    resealed = 0
+    for row_id, address, keystore in rows:
+        assert keystore is not None
+        try:
+            unseal(keystore, passphrase)
+            new = keystore
+        except ValueError:
+            try:
+                key = unseal(keystore, DEV_KEY_PASSPHRASE)
+            except ValueError:
+                raise RuntimeError(
+                    f"the keystore of signer {address} opens with neither the keystore "
+                    "passphrase nor the old built-in one; restore the data folder's "
+                    "keystore-passphrase file or set LEDGER_KEY_PASSPHRASE"
+                ) from None
+            new = seal(key, passphrase, settings.keystore_kdf_iterations)
+            resealed += 1
+        with db.write() as session:
+            session.execute(
+                update(Signer)
+                .where(Signer.id == row_id, Signer.keystore_sealing.is_(None))
+                .values(keystore=new, keystore_sealing=SEALED)
+            )
+    if resealed:
+        log.warning(
+            "re-encrypted %d signing keys sealed with the old built-in passphrase", resealed
+        )
+    return resealed
+
+
+def backfill_ref_secrets(db: Database, settings: Settings) -> None:
+    """A reference secret for each brand created before they existed (first writer wins)."""
+    with db.read() as session:
+        missing = session.scalars(select(Brand.id).where(Brand.ref_secret.is_(None))).all()
+    for brand_id in missing:
+        sealed = new_ref_secret(settings)
+        with db.write() as session:
+            session.execute(
+                update(Brand)
+                .where(Brand.id == brand_id, Brand.ref_secret.is_(None))
+                .values(ref_secret=sealed)
+            )
+
+
+class BrandRefs:
+    """Binds references with a brand's secret, unsealed once per process and kept."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+        self._secrets: dict[BrandRowId, bytes] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, brand: BrandRowId) -> bytes | None:
+        with self._lock:
+            return self._secrets.get(brand)
+
+    def secret(self, brand: BrandRowId) -> bytes:
+        """The brand's secret (blocking: a database read and a key derivation the first time)."""
+        known = self.cached(brand)
+        if known is not None:
+            return known
+        with self._db.read() as session:
+            sealed = session.scalar(select(Brand.ref_secret).where(Brand.id == brand))
+        if sealed is None:
+            raise UnknownBrand()
+        secret = unseal(sealed, self._settings.passphrase())
+        with self._lock:
+            self._secrets[brand] = secret
+        return secret
+
+    def bind(self, brand: BrandRowId, reference: str) -> str:
+        return bind_reference(self.secret(brand), reference)

@@ -1,0 +1,85 @@
+"""The data folder's files, private to the gateway's user.
+
+The data folder is the folder of the SQLite database (or, on PostgreSQL, of the deployment
+manifest). It holds the database, the chain state of `make run` and, unless
+`LEDGER_KEY_PASSPHRASE` is given, the passphrase that encrypts the brands' signing keys and
+reference secrets (`keystore-passphrase`, generated at the first start). The folder is made
+mode 0700 and these files 0600; SQLite creates its `-wal` and `-shm` files with the mode of the
+database file, and the ones found at start are tightened too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import stat
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PASSPHRASE_FILE = "keystore-passphrase"
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def private_folder(folder: Path) -> None:
+    """Creates `folder` with mode 0700, or tightens an existing one the gateway's user owns.
+
+    A shared folder is left alone: one with the sticky bit (`/tmp`), the user's home, `/`."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.stat()
+    shared = bool(info.st_mode & stat.S_ISVTX) or folder.resolve() in {
+        Path.home().resolve(),
+        Path("/"),
+    }
+    if shared or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) == 0o700:
+        return
+    folder.chmod(0o700)
+    log.info("data folder %s made private (mode 0700)", folder)
+
+
+def private_file(path: Path, *, create: bool = True) -> None:
+    """Makes `path` mode 0600 (creating it empty first if `create` and it does not exist)."""
+    if create:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != 0o600:
+            path.chmod(0o600)
+    except FileNotFoundError:
+        pass
+
+
+def private_sqlite(database: Path) -> None:
+    """The database's folder 0700, the database and its companions 0600 (before SQLite opens
+    it: SQLite gives a new `-wal`/`-shm` the database file's mode)."""
+    private_folder(database.parent)
+    for suffix in SQLITE_COMPANIONS:
+        private_file(database.with_name(database.name + suffix), create=not suffix)
+
+
+def folder_passphrase(folder: Path) -> str:
+    """The data folder's keystore passphrase (`keystore-passphrase`), generated at the first
+    call: 256 random bits, written to a temporary file (0600) and linked into place, so that
+    processes starting together all read the one that won."""
+    file = folder / PASSPHRASE_FILE
+    if not file.exists():
+        private_folder(folder)
+        part = folder / f".{PASSPHRASE_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, (secrets.token_urlsafe(32) + "\n").encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(part, file)  # fails if another process linked its own first
+            log.warning("generated the keystore passphrase of %s (keep it with the data)", folder)
+        except FileExistsError:
+            pass
+        finally:
+            part.unlink()
+    private_file(file, create=False)
+    passphrase = file.read_text().strip()
+    if not passphrase:
+        raise RuntimeError(f"{file} is empty; restore it from a backup of the data folder")
+    return passphrase

@@ -1,0 +1,151 @@
+"""Keys and limits (issue 9, item 8): revocation at once in every process, a cap on a brand's
+active keys, a key rotates only itself, a per-address limit before authentication."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from support.chain import ROOT, free_port
+from support.gateway import Brand, Gateway, Member
+
+PURCHASE = "/v1/earn/purchase"
+
+
+def _purchase() -> dict[str, object]:
+    return {"member": Member().address, "amount_cents": 1_000, "order_ref": "o"}
+
+
+@contextmanager
+def _second_gateway(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`ledger serve` in a process of its own on the same database (the first gateway keeps
+    the sender lock, so this one only answers HTTP); ready once `/v1/health` answers."""
+    port = free_port()
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
+            env={**os.environ, **env, "LEDGER_PORT": str(port)},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        while True:  # as long as it takes while the process lives
+            assert process.poll() is None, log.read_text()[-2000:]
+            try:
+                if httpx.get(f"{base_url}/v1/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.slow
+def test_a_revoked_key_is_refused_at_once_by_another_gateway_process(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # a long per-process cache would keep a revoked key alive in the other process
+    env = {**env, "LEDGER_API_KEY_CACHE_S": "120"}
+    with (
+        Gateway(env) as gateway,
+        _second_gateway(env, tmp_path / "second.log") as other_url,
+    ):
+        brand = gateway.create_brand()
+        headers = {"Authorization": f"Bearer {brand.api_key}"}
+        probe = f"/v1/operations/{uuid.uuid4()}"
+        with httpx.Client(base_url=other_url, headers=headers, timeout=60) as other:
+            assert other.get(probe).json()["error"]["code"] == "operation_not_found"
+            prefix = brand.api_key.split("_")[1]
+            assert gateway.admin.http.delete(f"/v1/admin/api-keys/{prefix}").status_code == 204
+            refused = other.get(probe)
+        assert refused.status_code == 401, refused.text
+
+
+def test_a_brand_has_at_most_the_cap_of_active_keys(env: dict[str, str]) -> None:
+    with Gateway({**env, "LEDGER_MAX_ACTIVE_KEYS_PER_BRAND": "3"}) as gateway:
+        brand = gateway.create_brand()
+        path = f"/v1/admin/brands/{brand.brand_id}/api-keys"
+        assert brand.api.post("/v1/keys/rotate", {"keep_old": True}).status_code == 201
+        assert gateway.admin.post(path, {"keep_old": True}).status_code == 201
+        for refused in (
+            brand.api.post("/v1/keys/rotate", {"keep_old": True}),
+            gateway.admin.post(path, {"keep_old": True}),
+        ):
+            assert refused.status_code == 409, refused.text
+            error = refused.json()["error"]
+            assert error["code"] == "too_many_api_keys"
+            assert error["details"] == {"max_active_keys": 3}
+        # replacing a key (not keeping it) stays possible at the cap
+        assert brand.api.post("/v1/keys/rotate", {}).status_code == 201
+
+
+def test_a_brand_key_rotates_itself_only(gateway: Gateway, brand: Brand) -> None:
+    path = f"/v1/admin/brands/{brand.brand_id}/api-keys"
+    second = gateway.admin.post(path, {"keep_old": True}).json()["api_key"]
+    rotated = brand.api.post("/v1/keys/rotate", {})
+    assert rotated.status_code == 201, rotated.text
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 401  # the caller's own key
+    assert gateway.api(second).post(PURCHASE, _purchase()).status_code == 202  # untouched
+    assert gateway.api(rotated.json()["api_key"]).post(PURCHASE, _purchase()).status_code == 202
+    # the admin's rotation replaces every key of the brand
+    replaced = gateway.admin.post(path, {}).json()["api_key"]
+    assert gateway.api(second).post(PURCHASE, _purchase()).status_code == 401
+    assert gateway.api(replaced).post(PURCHASE, _purchase()).status_code == 202
+
+
+def test_a_brand_key_revokes_itself_only(gateway: Gateway, brand: Brand) -> None:
+    path = f"/v1/admin/brands/{brand.brand_id}/api-keys"
+    second = gateway.api(gateway.admin.post(path, {"keep_old": True}).json()["api_key"])
+    refused = second.http.delete(f"/v1/admin/api-keys/{brand.api_key.split('_')[1]}")
+    assert refused.status_code == 403
+    assert second.http.delete("/v1/keys/current").status_code == 204
+    assert second.post(PURCHASE, _purchase()).status_code == 401
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 202
+
+
+def test_requests_are_limited_per_address_before_authentication(env: dict[str, str]) -> None:
+    limits = {"LEDGER_ADDRESS_RATE_LIMIT_PER_S": "0.5", "LEDGER_ADDRESS_RATE_LIMIT_BURST": "4"}
+    with Gateway({**env, **limits}) as gateway:
+        key_lookups: list[str] = []
+
+        def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "api_keys" in statement:
+                key_lookups.append(statement)
+
+        engines = {gateway.runtime.db.engine, gateway.runtime.db.read_engine}
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", count)
+        try:
+            probe = f"/v1/members/{Member().address}"
+            anonymous = gateway.api(None)
+            bogus = gateway.api("lk_00000000_" + "A" * 43)
+            codes = [api.get(probe).status_code for api in (bogus, anonymous, bogus, anonymous)]
+            assert codes == [401, 401, 401, 401]
+            lookups_before = len(key_lookups)
+            limited = [api.get(probe) for api in (bogus, anonymous, bogus)]
+            assert [r.status_code for r in limited] == [429, 429, 429]
+            assert {r.json()["error"]["code"] for r in limited} == {"rate_limited"}
+            assert int(limited[0].headers["Retry-After"]) >= 1
+            assert len(key_lookups) == lookups_before  # refused before any key look-up
+        finally:
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", count)
