@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     max_op_attempts: int = Field(default=5, ge=1)
     backoff_max_s: float = Field(default=5.0, gt=0)
     foreign_nonce_scan_blocks: int = Field(default=256, ge=0)
+    #: how often each signer checks that the block of its newest confirmed transaction is
+    #: still on the chain (a node restarted from an older snapshot, a deep reorg)
+    chain_check_s: float = Field(default=1.0, gt=0)
     fund_signers_wei: int | None = Field(default=None, ge=0)
 
     # Indexer

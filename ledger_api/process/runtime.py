@@ -222,6 +222,7 @@ class Runtime:
                 contracts=contracts,
                 chain_factory=self.new_chain,
                 advanced=self.notifier.index_advanced,
+                rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
         if self.settings.sender_enabled:

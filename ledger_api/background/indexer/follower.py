@@ -44,6 +44,7 @@ class Indexer(threading.Thread):
         contracts: Contracts,
         chain_factory: Callable[[], Chain],
         advanced: Callable[[int], None] = lambda height: None,
+        rewound: Callable[[int], None] = lambda height: None,
     ) -> None:
         super().__init__(name="indexer", daemon=True)
         self.settings = settings
@@ -51,6 +52,8 @@ class Indexer(threading.Thread):
         self.contracts = contracts
         self.chain_factory = chain_factory
         self.advanced = advanced
+        self.rewound = rewound
+        self.rebuilds = 0
         self._halt = threading.Event()
         self._wake = threading.Event()
         self._checked_at = 0.0
@@ -152,7 +155,15 @@ class Indexer(threading.Thread):
         session.add(IdxMeta(key=CHARITY_POOL, value=checksum(pool)))
 
     def rebuild(self) -> None:
+        """Rolls the index back to the deployment block (then it is read again from there).
+
+        The projection keeps running totals (lots consumed oldest first, tier counters,
+        positions), which cannot be undone event by event; every row is rebuilt from the
+        chain's logs instead, so the index equals the chain again once it caught up."""
+        deployed = self.contracts.manifest.deployed_block
         with self.db.write() as session:
             for table in INDEX_TABLES:
                 session.execute(delete(table))
-            reset_cursor(session, self.contracts.manifest.deployed_block)
+            reset_cursor(session, deployed)
+        self.rebuilds += 1
+        self.rewound(deployed - 1)
