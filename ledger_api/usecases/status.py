@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.background.indexer import stored_height
 from ledger_api.background.intake import Accepted
 from ledger_api.background.notify import Settled
 from ledger_api.db.models import Brand, Operation
@@ -39,11 +40,14 @@ class StatusService:
                 ledger_brand_id = session.scalar(
                     select(Brand.ledger_id).where(Brand.id == op.brand_id)
                 )
+            # the index height from the same read: a notifier's copy may be stale in a
+            # process nobody waits in, or high after the index was rolled back
+            index_height = stored_height(session) if op is not None else -1
         if op is None or not (
             who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_row_id)
         ):
             raise UnknownOperation(operation_id=uid)
-        return self._view(Settled.of(op, ledger_brand_id), self.rt.index_height())
+        return self._view(Settled.of(op, ledger_brand_id), index_height)
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
