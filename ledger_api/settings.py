@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=200, ge=1)
     default_daily_cap_points: int = Field(default=100_000_000, ge=0)
     wait_max_s: float = Field(default=30.0, gt=0)
+    #: /v1/health: how long the database's write probe may take before the database
+    #: counts as failing, and how long a probe's result is reused
+    health_db_timeout_s: float = Field(default=2.0, gt=0)
+    health_probe_max_age_s: float = Field(default=1.0, ge=0)
     api_key_cache_s: float = Field(default=5.0, ge=0)
     signature_ttl_s: int = Field(default=3_600, ge=60)
 

@@ -71,7 +71,8 @@ async def get_reader(runtime: RuntimeDep) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
+def bearer(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key of a request: `Authorization: Bearer <key>`, else `X-API-Key`."""
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
@@ -85,7 +86,7 @@ async def current_principal(
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key."""
-    token = _bearer(authorization, x_api_key)
+    token = bearer(authorization, x_api_key)
     principal = runtime.api_keys.cached(token)
     if principal is None:
         principal = await run_in_threadpool(runtime.api_keys.authenticate, token)

@@ -116,10 +116,20 @@ class StatusService:
     ) -> tuple[int, dict[str, Any]]:
         """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
         if not wait_s or accepted.operation_uid is None:
-            return accepted.status_code, accepted.body
+            return accepted.status_code, self._with_reason(accepted.status_code, accepted.body)
         final = await self.status(
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
         )
         if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED.value):
             return 200, final.model_dump(mode="json")
-        return accepted.status_code, {**accepted.body, "status": final.status}
+        return accepted.status_code, self._with_reason(
+            accepted.status_code, {**accepted.body, "status": final.status}
+        )
+
+    def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A 202 for an operation still waiting says why when the chain (or the sender
+        process) is away: `queued_reason` (`Runtime.queued_reason`)."""
+        if status_code != 202 or body.get("status") not in ("queued", "submitted"):
+            return body
+        reason = self.rt.queued_reason()
+        return {**body, "queued_reason": reason} if reason else body

@@ -32,7 +32,9 @@ from support.gateway import Api, Gateway, GatewayProcess, Member, gateway_env
 pytestmark = pytest.mark.slow
 
 PER_SET = 12
-EARNED_TOPIC = "0x" + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)").hex()
+EARNED_TOPIC = (
+    "0x" + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)").hex()
+)
 BALANCE_OF = [
     {
         "type": "function",
@@ -185,7 +187,9 @@ def test_chain_restarted_from_an_older_snapshot_loses_nothing(
         nodes.append(restart_from(nodes[0], snapshot))
         node = nodes[-1]
         assert node.web3().eth.block_number < forgotten_from  # the chain went back
-        assert {a["op_id"] for a in second}.isdisjoint(applied_op_ids(node, manifest, brand.brand_id))
+        assert {a["op_id"] for a in second}.isdisjoint(
+            applied_op_ids(node, manifest, brand.brand_id)
+        )
 
         wait_converged(node, manifest, brand.api, brand.brand_id, first + second)
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], brand.signer)

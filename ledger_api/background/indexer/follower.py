@@ -59,6 +59,8 @@ class Indexer(threading.Thread):
         self._checked_at = 0.0
         self.healthy = False
         self.last_error: str | None = None
+        self.chain_head: int | None = None  # the head last read
+        self.chain_error: str | None = None  # why the node did not answer, until it does
 
     def stop(self) -> None:
         self._halt.set()
@@ -81,7 +83,9 @@ class Indexer(threading.Thread):
                     self._wake.wait(self.settings.index_poll_s)
                     self._wake.clear()
             except Exception as exc:
-                if not isinstance(exc, ChainUnavailable):
+                if isinstance(exc, ChainUnavailable):
+                    self.chain_error = exc.message
+                else:
                     log.exception("indexer: unexpected error")
                 self.healthy, self.last_error = False, f"{exc.__class__.__name__}: {exc}"
                 self._halt.wait(backoff.next())
@@ -98,6 +102,7 @@ class Indexer(threading.Thread):
         """Applies the next chunk of blocks; returns whether there was one."""
         cursor = self.cursor()
         number = chain.block_number()
+        self.chain_head, self.chain_error = number, None
         target = number - self.settings.confirmations
         fresh = time.monotonic() - self._checked_at < 1.0
         if cursor.next_block > target and fresh:

@@ -146,17 +146,24 @@ class Gateway:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"{self.base_url}/v1/health", timeout=5).json()
+                health = self.get_health(timeout=5)
             except httpx.HTTPError:
                 health = {}
-            if health.get("index_block", -1) >= 0 and health.get("sender"):
+            if ready(health):
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the gateway is not ready: {health}")
 
-    def get_health(self) -> dict[str, Any]:
-        health: dict[str, Any] = httpx.get(f"{self.base_url}/v1/health", timeout=10).json()
+    def get_health(self, timeout: float = 10) -> dict[str, Any]:
+        """The admin's full health report."""
+        health: dict[str, Any] = httpx.get(
+            f"{self.base_url}/v1/health", headers=self.admin_headers, timeout=timeout
+        ).json()
         return health
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['LEDGER_ADMIN_API_KEY']}"}
 
     @property
     def runtime(self) -> Any:
@@ -214,8 +221,10 @@ class GatewayProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"{self.base_url}/v1/health", timeout=2).json()
-                if health.get("index_block", -1) >= 0 and health.get("sender"):
+                health = httpx.get(
+                    f"{self.base_url}/v1/health", headers=self.admin_headers, timeout=2
+                ).json()
+                if ready(health):
                     return self
             except httpx.HTTPError:
                 pass
@@ -224,6 +233,10 @@ class GatewayProcess:
             time.sleep(0.1)
         self.stop()  # with its sender process, if it runs one
         raise RuntimeError("the gateway did not become ready")
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['LEDGER_ADMIN_API_KEY']}"}
 
     def kill(self) -> None:
         assert self.process is not None
@@ -238,6 +251,12 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def ready(health: dict[str, Any]) -> bool:
+    """The admin's health report shows the index started and a sender worker."""
+    index_block = health.get("index_block")
+    return isinstance(index_block, int) and index_block >= 0 and bool(health.get("sender"))
 
 
 def iter_pages(items: list[Any], size: int) -> Iterator[list[Any]]:
