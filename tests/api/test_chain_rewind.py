@@ -211,12 +211,14 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
     members = [Member().address for _ in range(4)]
     gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
     admin = Api(gateway.base_url, env["LEDGER_ADMIN_API_KEY"])
+    apis = [admin]
     try:
         created = admin.post(
             "/v1/admin/brands", {"name": "Rewind", "symbol": "RWD"}, params={"wait": "true"}
         ).json()
         brand_id, signer = created["brand"]["brand_id"], created["brand"]["signer"]
         api = Api(gateway.base_url, created["api_key"])
+        apis.append(api)
         first = earn(api, members, "first")
         wait_settled(api, first)
         snapshot = tmp_path / "snapshot.json"
@@ -235,4 +237,5 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
             assert anonymous.get("/v1/health").json() == {"status": "ok"}
     finally:
         gateway.stop()
-        admin.close()
+        for client in apis:
+            client.close()

@@ -51,7 +51,12 @@ def test_two_worker_processes_share_the_database_and_the_sender(
                 for _ in range(12)
             ]
             # a fresh connection each time, so that both processes get some
-            roles = {httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()["role"] for _ in range(40)}
+            roles = {
+                httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()[
+                    "role"
+                ]
+                for _ in range(40)
+            }
         assert {f["status"] for f in finals} == {"confirmed"}
         assert all(f["indexed"] for f in finals)
         assert roles == {"sender", "api"}
@@ -155,11 +160,19 @@ def test_http_workers_beside_a_sender_process_all_report_its_health(
             ).json()
         # the report is up to a second old: wait until it shows the new brand's worker healthy
         deadline = time.monotonic() + 20
-        while httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()["status"] != "ok":
+        while (
+            httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()[
+                "status"
+            ]
+            != "ok"
+        ):
             assert time.monotonic() < deadline, "ledger work never reported healthy"
             time.sleep(0.2)
         # a fresh connection each time, so that both HTTP processes answer some
-        healths = [httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json() for _ in range(30)]
+        healths = [
+            httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()
+            for _ in range(30)
+        ]
     finally:
         gateway.stop()
     assert final["status"] == "confirmed" and final["indexed"], final
