@@ -234,7 +234,12 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         wait_converged(node, manifest, api, brand_id, first + second)
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], signer)
         with httpx.Client(base_url=gateway.base_url) as anonymous:
-            assert anonymous.get("/v1/health").json() == {"status": "ok"}
+            # `ledger work` reports once a second: wait for a report after the recovery
+            deadline = time.monotonic() + 60
+            while (health := anonymous.get("/v1/health").json()) != {"status": "ok"}:
+                report = admin.get("/v1/health").json()
+                assert time.monotonic() < deadline, (health, report)
+                time.sleep(0.2)
     finally:
         gateway.stop()
         for client in apis:
