@@ -32,9 +32,6 @@ from support.gateway import Api, Gateway, GatewayProcess, Member, gateway_env
 pytestmark = pytest.mark.slow
 
 PER_SET = 12
-EARNED_TOPIC = (
-    "0x" + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,bytes32)").hex()
-)
 BALANCE_OF = [
     {
         "type": "function",
@@ -94,7 +91,16 @@ def wait_settled(api: Api, answers: list[dict[str, Any]], timeout: float = 120) 
         assert final["status"] == "confirmed", final
 
 
+def earned_topic(manifest: Path) -> str:
+    """`PointsEarned`'s topic, from the deployed ABI (its signature is the contract's)."""
+    abi = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["abi"]
+    (event,) = (e for e in abi if e.get("type") == "event" and e["name"] == "PointsEarned")
+    signature = f"PointsEarned({','.join(i['type'] for i in event['inputs'])})"
+    return "0x" + keccak(text=signature).hex()
+
+
 def applied_op_ids(node: Anvil, manifest: Path, brand_id: int) -> Counter[int]:
+    """How many `PointsEarned` the chain holds per op id of the brand (topic 3: the op id)."""
     w3 = node.web3()
     ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
     logs = w3.eth.get_logs(
@@ -102,7 +108,7 @@ def applied_op_ids(node: Anvil, manifest: Path, brand_id: int) -> Counter[int]:
             "address": w3.to_checksum_address(ledger),
             "fromBlock": 0,
             "toBlock": "latest",
-            "topics": [EARNED_TOPIC, "0x" + brand_id.to_bytes(32, "big").hex()],  # type: ignore[list-item]
+            "topics": [earned_topic(manifest), "0x" + brand_id.to_bytes(32, "big").hex()],  # type: ignore[list-item]
         }
     )
     return Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
