@@ -86,9 +86,24 @@ def earn(api: Api, members: list[str], tag: str) -> list[dict[str, Any]]:
 
 
 def wait_settled(api: Api, answers: list[dict[str, Any]], timeout: float = 120) -> None:
+    """Waits until each is confirmed and indexed; records its transaction and block."""
     for answer in answers:
         final = api.wait(answer["operation_id"], timeout=timeout)
         assert final["status"] == "confirmed", final
+        answer["confirmed"] = (final["tx_hash"], final["block_number"])
+
+
+def assert_same_transactions(
+    api: Api, kept: list[dict[str, Any]], forgotten: list[dict[str, Any]]
+) -> None:
+    """Operations in kept blocks were not touched; forgotten ones went out again as the
+    same signed transactions (same hash: same bytes, same nonce), in new blocks."""
+    for answer in kept + forgotten:
+        final = api.get(f"/v1/operations/{answer['operation_id']}").json()
+        tx_hash, block_number = answer["confirmed"]
+        assert final["tx_hash"] == tx_hash, (answer, final)
+        if answer in kept:
+            assert final["block_number"] == block_number, (answer, final)
 
 
 def earned_topic(manifest: Path) -> str:
@@ -198,6 +213,7 @@ def test_chain_restarted_from_an_older_snapshot_loses_nothing(
         )
 
         wait_converged(node, manifest, brand.api, brand.brand_id, first + second)
+        assert_same_transactions(brand.api, first, second)
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], brand.signer)
         health = gateway.admin.get("/v1/health").json()
         assert health["status"] == "ok", health
@@ -238,6 +254,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
 
         wait_converged(node, manifest, api, brand_id, first + second)
+        assert_same_transactions(api, first, second)
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], signer)
         with httpx.Client(base_url=gateway.base_url) as anonymous:
             # `ledger work` reports once a second: wait for a report after the recovery
