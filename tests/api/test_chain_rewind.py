@@ -63,6 +63,15 @@ def save_state(node: Anvil, path: Path) -> None:
     path.write_bytes(gzip.decompress(bytes.fromhex(dumped.removeprefix("0x"))))
 
 
+def snapshot_block(state: Path) -> int:
+    """The number of the newest block in a saved state."""
+    return int(json.loads(state.read_text())["block"]["number"], 16)
+
+
+def node_block(node: Anvil) -> int:
+    return int(node.web3().eth.block_number)
+
+
 def restart_from(node: Anvil, state: Path) -> Anvil:
     """SIGKILL anvil and start it on the same port from the saved state."""
     node.process.send_signal(signal.SIGKILL)
@@ -203,15 +212,13 @@ def test_chain_restarted_from_an_older_snapshot_loses_nothing(
         save_state(nodes[0], snapshot)
         second = earn(brand.api, members, "second")
         wait_settled(brand.api, second)
-        forgotten_from = nodes[0].web3().eth.block_number
+        forgotten_from = node_block(nodes[0])
 
         nodes.append(restart_from(nodes[0], snapshot))
         node = nodes[-1]
-        assert node.web3().eth.block_number < forgotten_from  # the chain went back
-        assert {a["op_id"] for a in second}.isdisjoint(
-            applied_op_ids(node, manifest, brand.brand_id)
-        )
-
+        # the chain went back to the snapshot (asked of the file: the running gateway may
+        # already have sent the forgotten transactions again)
+        assert snapshot_block(snapshot) < forgotten_from
         wait_converged(node, manifest, brand.api, brand.brand_id, first + second)
         assert_same_transactions(brand.api, first, second)
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], brand.signer)
@@ -247,6 +254,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         save_state(nodes[0], snapshot)
         second = earn(api, members, "second")
         wait_settled(api, second)
+        assert snapshot_block(snapshot) < node_block(nodes[0])
 
         gateway.kill()  # the gateway goes down during the chain's outage
         nodes.append(restart_from(nodes[0], snapshot))
