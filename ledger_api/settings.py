@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_op_attempts: int = Field(default=5, ge=1)
     backoff_max_s: float = Field(default=5.0, gt=0)
     foreign_nonce_scan_blocks: int = Field(default=256, ge=0)
+    #: how often each signer checks that the block of its newest confirmed transaction is
+    #: still on the chain (a node restarted from an older snapshot, a deep reorg)
+    chain_check_s: float = Field(default=1.0, gt=0)
     fund_signers_wei: int | None = Field(default=None, ge=0)
 
     # Indexer
@@ -105,6 +108,10 @@ class Settings(BaseSettings):
     address_rate_limit_per_s: float = Field(default=200.0, gt=0)
     address_rate_limit_burst: int = Field(default=400, ge=1)
     max_active_keys_per_brand: int = Field(default=5, ge=1, le=100)
+    #: /v1/health: how long the database's write probe may take before the database
+    #: counts as failing, and how long a probe's result is reused
+    health_db_timeout_s: float = Field(default=2.0, gt=0)
+    health_probe_max_age_s: float = Field(default=1.0, ge=0)
     signature_ttl_s: int = Field(default=3_600, ge=60)
     # What one request may cost, checked before any parsing or authentication (413, 400)
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)

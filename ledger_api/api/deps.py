@@ -70,7 +70,8 @@ async def get_reader(runtime: RuntimeDep) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-def _bearer(authorization: str | None, x_api_key: str | None) -> str | None:
+def bearer(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The API key of a request: `Authorization: Bearer <key>`, else `X-API-Key`."""
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token:
@@ -87,7 +88,7 @@ async def current_principal(
     """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`): rate limited per
     client address first (before any key look-up), then per key."""
     runtime.address_limiter.check(request.client.host if request.client else "unknown")
-    token = _bearer(authorization, x_api_key)
+    token = bearer(authorization, x_api_key)
     principal = runtime.api_keys.in_memory(token)
     if principal is None:
         principal = await runtime.read(lambda: runtime.api_keys.authenticate(token))

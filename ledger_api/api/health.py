@@ -1,16 +1,40 @@
-"""Liveness and what the background workers are doing (`process.supervision.health`)."""
+"""`/v1/health`: liveness for anyone, each dependency for the admin (`process.health`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from ledger_api.api.deps import RuntimeDep
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ledger_api.api.deps import RuntimeDep, bearer
 from ledger_api.model import schemas
-from ledger_api.process import supervision
+from ledger_api.process import health as checks
 
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
-@router.get("/health", summary="Gateway, sender and indexer status")
-async def health(runtime: RuntimeDep) -> schemas.Health:
-    return await supervision.health(runtime)
+@router.get(
+    "/health",
+    summary="Liveness (anyone); each dependency (admin key)",
+    response_model=schemas.Health,
+    responses={503: {"model": schemas.Health, "description": "the database takes no write"}},
+)
+async def health(
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Without a key, or with a brand's key: `{"status"}` only. With the admin key: the
+    database write probe, the chain, the sender's workers and the indexer's lag."""
+    full = False
+    token = bearer(authorization, x_api_key)
+    if token:
+        # not counted against the key's rate limit: monitoring must not eat the admin's budget
+        principal = runtime.api_keys.in_memory(token)
+        if principal is None:
+            principal = await run_in_threadpool(runtime.api_keys.authenticate, token)
+        full = principal.is_admin
+    code, body = await checks.health(runtime, full=full)
+    return JSONResponse(body, status_code=code)

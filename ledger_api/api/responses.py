@@ -19,6 +19,8 @@ def accepted_response(
     headers = {"Idempotent-Replayed": "true"} if accepted is not None and accepted.replayed else {}
     if accepted is not None and accepted.operation_uid and status_code in (200, 202):
         headers["Location"] = f"/v1/operations/{accepted.operation_uid}"
+    if status_code == 202 and body.get("queued_reason"):
+        headers["Ledger-Queued-Reason"] = str(body["queued_reason"])
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 

@@ -98,7 +98,7 @@ class Notifier:
                     continue
                 if settled:
                     self._wake_ops(settled)
-                if height > self._index_height:
+                if height != self._index_height:  # lower after the index was rolled back
                     with self._lock:
                         self._index_height = height
                     self._wake_index()
@@ -157,6 +157,11 @@ class Notifier:
         if loop is None or loop.is_closed() or not settled:
             return
         loop.call_soon_threadsafe(self._wake_ops, dict(settled))
+
+    def index_rewound(self, height: int) -> None:
+        """The index was rolled back (the chain forgot blocks): its height goes down."""
+        with self._lock:
+            self._index_height = height
 
     def index_advanced(self, height: int) -> None:
         with self._lock:

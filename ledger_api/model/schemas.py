@@ -212,6 +212,12 @@ class OperationAccepted(Model):
     op_id: int | None = None
     points: int | None = None
     links: dict[str, str]
+    queued_reason: Literal["chain_unavailable", "sender_unavailable"] | None = Field(
+        default=None,
+        description="present when the operation waits behind something away: the chain "
+        "does not answer, or the sender process does not report (also the header "
+        "`Ledger-Queued-Reason`); it is sent once they are back",
+    )
 
 
 class OperationError(Model):
@@ -421,12 +427,31 @@ class ApiKeyCreated(Model):
     brand_id: int | None
 
 
-class Health(Model):
-    status: Literal["ok", "degraded"]
-    role: Literal["sender", "api"] = Field(
-        description="sender: this process sends and indexes; api: an HTTP worker process"
+class Liveness(Model):
+    """`/v1/health` without the admin key: the overall status only."""
+
+    status: Literal["ok", "degraded", "failing"] = Field(
+        description="failing (HTTP 503): the database takes no write; degraded: the chain is "
+        "unreachable or the sender or the indexer is not healthy (operations still queue)"
     )
-    chain_id: int | None
-    index_block: int
-    sender: list[dict[str, Any]]
-    indexer: dict[str, Any]
+
+
+class Health(Liveness):
+    """`/v1/health` with the admin key: each dependency on its own."""
+
+    role: Literal["sender", "api"] | None = Field(
+        default=None,
+        description="sender: this process sends and indexes; api: an HTTP worker process",
+    )
+    chain_id: int | None = None
+    index_block: int | None = None
+    database: dict[str, Any] | None = Field(
+        default=None, description='the write probe: {"status", "write_ms" | "error"}'
+    )
+    chain: dict[str, Any] | None = Field(
+        default=None, description='{"status": "ok" | "unavailable" | "unknown", "head", "error"}'
+    )
+    sender: list[dict[str, Any]] | None = None
+    indexer: dict[str, Any] | None = Field(
+        default=None, description='{"running", "healthy", "last_error", "lag_blocks"}'
+    )

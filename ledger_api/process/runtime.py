@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,6 +32,7 @@ from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
+from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
 from ledger_api.settings import Settings
 
@@ -73,6 +75,12 @@ class Runtime:
             default_daily_cap=settings.default_daily_cap_points,
             accepted=self.wake_sender,
         )
+        self.db_probe = DatabaseProbe(
+            self.db,
+            timeout_s=settings.health_db_timeout_s,
+            max_age_s=settings.health_probe_max_age_s,
+        )
+        self._work_status: tuple[float, dict[str, Any] | None] = (-1.0, None)
         self.sender: Sender | None = None
         self.indexer: Indexer | None = None
         self._contracts: Contracts | None = None
@@ -171,6 +179,44 @@ class Runtime:
             self.sender = None
         self._lock.release()
 
+    def chain_status(self) -> dict[str, Any]:
+        """Whether the node answers, as this process's indexer last saw it (it asks several
+        times a second): {"status": "ok" | "unavailable" | "unknown", "head", "error"}."""
+        indexer = self.indexer
+        if indexer is None or (indexer.chain_head is None and indexer.chain_error is None):
+            return {"status": "unknown", "head": None, "error": None}
+        if indexer.chain_error is not None:
+            return {
+                "status": "unavailable",
+                "head": indexer.chain_head,
+                "error": indexer.chain_error,
+            }
+        return {"status": "ok", "head": indexer.chain_head, "error": None}
+
+    def cached_work_status(self, max_age_s: float = 0.5) -> dict[str, Any] | None:
+        """`ledger work`'s last report, read from its status file at most every `max_age_s`
+        (each 202 asks whether the chain is away)."""
+        read_at, report = self._work_status
+        if time.monotonic() - read_at > max_age_s:
+            report = read_work_status()
+            self._work_status = (time.monotonic(), report)
+        return report
+
+    def queued_reason(self) -> str | None:
+        """Why a new operation waits in the queue, when something it needs is away:
+        `chain_unavailable` (the node does not answer) or `sender_unavailable` (`ledger work`
+        does not report); None otherwise."""
+        if self.is_sender:
+            return "chain_unavailable" if self.chain_status()["status"] == "unavailable" else None
+        if not self.settings.sender_process:
+            return None
+        report = self.cached_work_status()
+        if report is None:
+            return "sender_unavailable"
+        if report.get("chain", {}).get("status") == "unavailable":
+            return "chain_unavailable"
+        return None
+
     def worker_status(self) -> dict[str, Any]:
         """What the sender and the indexer of this process are doing (for /v1/health)."""
         indexer = self.indexer
@@ -178,6 +224,7 @@ class Runtime:
         return {
             "chain_id": self.contracts().chain_id,
             "index_block": self.notifier.index_height,
+            "chain": self.chain_status(),
             "sender": sender,
             "indexer": {
                 "running": indexer is not None,
@@ -231,6 +278,7 @@ class Runtime:
                 contracts=contracts,
                 chain_factory=self.new_chain,
                 advanced=self.notifier.index_advanced,
+                rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
         if self.settings.sender_enabled:

@@ -11,7 +11,7 @@ Processes of a gateway:
 - Otherwise the HTTP process that takes the sender lock runs the sender and the indexer
   in its own threads (`Runtime.start`).
 
-`health` answers `/v1/health` from whichever of these applies to the calling process.
+`process.health` answers `/v1/health` from whichever of these applies to the calling process.
 """
 
 from __future__ import annotations
@@ -31,16 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from ledger_api import restore_recursion_limit
-from ledger_api.model import schemas
+from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
 
-WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
 PARENT_PID_VAR = "LEDGER_WORK_PARENT_PID"
-#: `ledger work` reports every second; a report older than this means it is not running
-WORK_REPORT_STALE_S = 5.0
 STOP_WITHIN_S = 8.0
 
 
@@ -118,20 +115,6 @@ def _write_status(file: Path, status: dict[str, Any]) -> None:
     part.replace(file)
 
 
-def read_work_status(max_age_s: float = WORK_REPORT_STALE_S) -> dict[str, Any] | None:
-    """The last report of `ledger work` (from the status file), if fresh."""
-    file = os.environ.get(WORK_STATUS_FILE_VAR)
-    if not file:
-        return None
-    try:
-        if time.time() - os.stat(file).st_mtime > max_age_s:
-            return None
-        loaded: dict[str, Any] = json.loads(Path(file).read_text())
-    except (OSError, ValueError):
-        return None
-    return loaded
-
-
 # ------------------------------------------------------------------- ledger work
 
 
@@ -188,40 +171,3 @@ def run_background(
     stopper.join(STOP_WITHIN_S)
     if stopper.is_alive():
         log.warning("the sender and indexer did not stop within %.0f s; exiting", STOP_WITHIN_S)
-
-
-# ------------------------------------------------------------------------ health
-
-
-async def health(runtime: Runtime) -> schemas.Health:
-    """`/v1/health` for the calling process: the sender's own state, the last report of
-    `ledger work`, or (an HTTP worker beside the sending one) the index height alone."""
-    if runtime.is_sender:
-        status = runtime.worker_status()
-        return schemas.Health(
-            status="ok" if status["healthy"] else "degraded",
-            role="sender",
-            chain_id=status["chain_id"],
-            index_block=status["index_block"],
-            sender=status["sender"],
-            indexer=status["indexer"],
-        )
-    index_block = await runtime.read(runtime.stored_index_height)
-    work = read_work_status() if runtime.settings.sender_process else None
-    if work is None:
-        return schemas.Health(
-            status="degraded" if runtime.settings.sender_process else "ok",
-            role="api",
-            chain_id=None,
-            index_block=index_block,
-            sender=[],
-            indexer={"running": False},
-        )
-    return schemas.Health(
-        status="ok" if work["healthy"] else "degraded",
-        role="api",
-        chain_id=work["chain_id"],
-        index_block=index_block,
-        sender=work["sender"],
-        indexer=work["indexer"],
-    )

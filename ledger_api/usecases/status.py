@@ -40,16 +40,14 @@ class StatusService:
                 ledger_brand_id = session.scalar(
                     select(Brand.ledger_id).where(Brand.id == op.brand_id)
                 )
-            height = self.rt.index_height()
-            if op is not None and op.block_number is not None and height < op.block_number:
-                # The notifier's height moves only while a request waits (when the indexer
-                # runs in `ledger work`): the stored one is the truth (issue 9, item 6).
-                height = max(height, stored_height(session))
+            # the index height from the same read: a notifier's copy may be stale in a
+            # process nobody waits in, or high after the index was rolled back
+            index_height = stored_height(session) if op is not None else -1
         if op is None or not (
             who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_row_id)
         ):
             raise UnknownOperation(operation_id=uid)
-        return self._view(Settled.of(op, ledger_brand_id), height)
+        return self._view(Settled.of(op, ledger_brand_id), index_height)
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
@@ -118,10 +116,20 @@ class StatusService:
     ) -> tuple[int, dict[str, Any]]:
         """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
         if not wait_s or accepted.operation_uid is None:
-            return accepted.status_code, accepted.body
+            return accepted.status_code, self._with_reason(accepted.status_code, accepted.body)
         final = await self.status(
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
         )
         if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED.value):
             return 200, final.model_dump(mode="json")
-        return accepted.status_code, {**accepted.body, "status": final.status}
+        return accepted.status_code, self._with_reason(
+            accepted.status_code, {**accepted.body, "status": final.status}
+        )
+
+    def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A 202 for an operation still waiting says why when the chain (or the sender
+        process) is away: `queued_reason` (`Runtime.queued_reason`)."""
+        if status_code != 202 or body.get("status") not in ("queued", "submitted"):
+            return body
+        reason = self.rt.queued_reason()
+        return {**body, "queued_reason": reason} if reason else body

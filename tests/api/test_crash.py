@@ -229,7 +229,7 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
             latest = w3.eth.get_transaction_count(signer, "latest")
             pending = w3.eth.get_transaction_count(signer, "pending")
             assert latest == pending
-            health = client.get("/v1/health").json()
+            health = client.get("/v1/health", headers=gateway.admin_headers).json()
             assert health["status"] == "ok", health
         engine = create_engine(env["LEDGER_DATABASE_URL"])
         with engine.connect() as connection:

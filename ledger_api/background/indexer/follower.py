@@ -44,6 +44,7 @@ class Indexer(threading.Thread):
         contracts: Contracts,
         chain_factory: Callable[[], Chain],
         advanced: Callable[[int], None] = lambda height: None,
+        rewound: Callable[[int], None] = lambda height: None,
     ) -> None:
         super().__init__(name="indexer", daemon=True)
         self.settings = settings
@@ -51,11 +52,15 @@ class Indexer(threading.Thread):
         self.contracts = contracts
         self.chain_factory = chain_factory
         self.advanced = advanced
+        self.rewound = rewound
+        self.rebuilds = 0
         self._halt = threading.Event()
         self._wake = threading.Event()
         self._checked_at = 0.0
         self.healthy = False
         self.last_error: str | None = None
+        self.chain_head: int | None = None  # the head last read
+        self.chain_error: str | None = None  # why the node did not answer, until it does
 
     def stop(self) -> None:
         self._halt.set()
@@ -78,7 +83,9 @@ class Indexer(threading.Thread):
                     self._wake.wait(self.settings.index_poll_s)
                     self._wake.clear()
             except Exception as exc:
-                if not isinstance(exc, ChainUnavailable):
+                if isinstance(exc, ChainUnavailable):
+                    self.chain_error = exc.message
+                else:
                     log.exception("indexer: unexpected error")
                 self.healthy, self.last_error = False, f"{exc.__class__.__name__}: {exc}"
                 self._halt.wait(backoff.next())
@@ -95,6 +102,7 @@ class Indexer(threading.Thread):
         """Applies the next chunk of blocks; returns whether there was one."""
         cursor = self.cursor()
         number = chain.block_number()
+        self.chain_head, self.chain_error = number, None
         target = number - self.settings.confirmations
         fresh = time.monotonic() - self._checked_at < 1.0
         if cursor.next_block > target and fresh:
@@ -152,7 +160,15 @@ class Indexer(threading.Thread):
         session.add(IdxMeta(key=CHARITY_POOL, value=checksum(pool)))
 
     def rebuild(self) -> None:
+        """Rolls the index back to the deployment block (then it is read again from there).
+
+        The projection keeps running totals (lots consumed oldest first, tier counters,
+        positions), which cannot be undone event by event; every row is rebuilt from the
+        chain's logs instead, so the index equals the chain again once it caught up."""
+        deployed = self.contracts.manifest.deployed_block
         with self.db.write() as session:
             for table in INDEX_TABLES:
                 session.execute(delete(table))
-            reset_cursor(session, self.contracts.manifest.deployed_block)
+            reset_cursor(session, deployed)
+        self.rebuilds += 1
+        self.rewound(deployed - 1)

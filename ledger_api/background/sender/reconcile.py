@@ -1,6 +1,9 @@
 """Reconciling a signer's nonces with the chain's, on start and after the node was away.
 
-Slots the chain forgot are broadcast again (same bytes, same nonce), a nonce consumed by a
+Confirmed slots whose block the chain no longer holds (it forgot blocks: a development node
+restarted from an older state snapshot, or a reorg deeper than the confirmation depth) are
+reopened with their operations (`forgotten`), slots the chain forgot are broadcast again
+(same bytes, same nonce), a nonce consumed by a
 stranger's transaction is found and its operations are re-queued (earns keep their op id,
 which the ledger refuses to apply twice), a database counter behind the chain moves up,
 and a nonce the database allocated but holds no transaction for is filled with a no-op.
@@ -24,6 +27,9 @@ from .slots import SlotStore, Tx
 
 log = logging.getLogger(__name__)
 
+#: confirmed slots checked against the chain per database read when looking for lost ones
+REOPEN_PAGE = 200
+
 
 class Reconciler:
     def __init__(
@@ -43,6 +49,7 @@ class Reconciler:
 
     def reconcile(self, chain: Chain) -> None:
         """Brings the database and the chain to agree about this signer's nonces."""
+        self.forgotten(chain)
         latest = chain.nonce(self.address, "latest")
         pending = chain.nonce(self.address, "pending")
         next_nonce = self._reopen(latest, pending)
@@ -51,6 +58,53 @@ class Reconciler:
         self._settle_lost_slots(chain, latest)
         self._fill_gaps(chain, latest)
 
+    def went_back(self, chain: Chain) -> bool:
+        """Whether the block of this signer's newest confirmed slot left the chain (one
+        block read; the worker asks about once a second)."""
+        newest = self.store.confirmed_newest_first(1)
+        if not newest:
+            return False
+        _, _, number, block_hash = newest[0]
+        block = chain.block(number)
+        return block is None or block.hash != block_hash
+
+    def forgotten(self, chain: Chain) -> int:
+        """Reopens the confirmed slots whose block is no longer on the chain, newest first,
+        down to the first one whose block still is (blocks chain by hash: everything below
+        it is still there). Returns how many slots were reopened.
+
+        Their operations turn `submitted` again; tracking then reads each slot's receipt
+        again (a reorg may have mined the same transaction in another block) or sends the
+        same signed bytes again, so each applies exactly once (and the ledger refuses an
+        earn's op id twice)."""
+        blocks: dict[int, str | None] = {}
+        total = 0
+        while True:
+            page = self.store.confirmed_newest_first(REOPEN_PAGE)
+            lost: list[tuple[int, int]] = []
+            anchored = False
+            for slot_id, nonce, number, block_hash in page:
+                if number not in blocks:
+                    block = chain.block(number)
+                    blocks[number] = block.hash if block is not None else None
+                if blocks[number] == block_hash:
+                    anchored = True
+                    break
+                lost.append((slot_id, nonce))
+            if lost:
+                reopened = self.store.reopen([slot_id for slot_id, _ in lost])
+                total += len(lost)
+                log.error(
+                    "sender %s: the chain no longer holds the blocks of nonces %d..%d; %d "
+                    "operations are open again and the same signed transactions go out again",
+                    self.address,
+                    min(n for _, n in lost),
+                    max(n for _, n in lost),
+                    reopened,
+                )
+            if anchored or len(page) < REOPEN_PAGE:
+                return total
+
     def _reopen(self, latest: int, pending: int) -> int:
         """Marks every slot the chain may not hold for sending again; returns the next nonce."""
         with self.store.db.write() as session:
@@ -58,20 +112,6 @@ class Reconciler:
             if signer.next_nonce is None:
                 signer.next_nonce = pending
                 log.info("sender %s: starts at nonce %d", self.address, pending)
-            # The chain forgot blocks (a dev node restarted without its state): the same
-            # signed bytes are sent again, in nonce order, and apply exactly once.
-            forgotten = session.scalars(
-                select(TxSlot).where(
-                    TxSlot.signer_id == self.store.signer_id,
-                    TxSlot.status == SlotStatus.CONFIRMED,
-                    TxSlot.nonce >= latest,
-                )
-            ).all()
-            for slot in forgotten:
-                log.error(
-                    "sender %s: the chain lost nonce %d; sending it again", self.address, slot.nonce
-                )
-                slot.status = SlotStatus.SIGNED
             # Every open slot is looked up by hash and sent again if the node does not know it.
             for slot in session.scalars(
                 select(TxSlot).where(

@@ -21,7 +21,14 @@ from ledger_api.chain.signing import sign_transaction
 from ledger_api.db import Database
 from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot, table_of
 from ledger_api.db.types import utcnow
-from ledger_api.domain import OPEN_OP_STATUSES, OPEN_SLOT_STATUSES, OpKind, OpStatus, SlotStatus
+from ledger_api.domain import (
+    FINAL_OP_STATUSES,
+    OPEN_OP_STATUSES,
+    OPEN_SLOT_STATUSES,
+    OpKind,
+    OpStatus,
+    SlotStatus,
+)
 from ledger_api.domain.ids import BrandRowId
 
 from .clock import Fees
@@ -127,6 +134,51 @@ class SlotStore:
             receipt_status=receipt.status,
             gas_used=receipt.gas_used,
         )
+
+    def confirmed_newest_first(self, limit: int) -> list[tuple[int, int, int, str]]:
+        """(slot id, nonce, block number, block hash) of the newest confirmed slots."""
+        with self.db.read() as session:
+            rows = session.execute(
+                select(TxSlot.id, TxSlot.nonce, TxSlot.block_number, TxSlot.block_hash)
+                .where(
+                    TxSlot.signer_id == self.signer_id,
+                    TxSlot.status == SlotStatus.CONFIRMED,
+                    TxSlot.block_number.is_not(None),
+                )
+                .order_by(TxSlot.nonce.desc())
+                .limit(limit)
+            ).all()
+            return [(r.id, r.nonce, r.block_number, r.block_hash) for r in rows]
+
+    def reopen(self, slot_ids: Sequence[int]) -> int:
+        """Confirmed slots whose block the chain no longer holds become open again (`mined`:
+        tracking reads the receipt again, and sends the same bytes when there is none); their
+        operations turn `submitted` again. Returns how many operations were reopened."""
+        if not slot_ids:
+            return 0
+        now = utcnow()
+        with self.db.write() as session:
+            session.execute(
+                update(TxSlot)
+                .where(TxSlot.id.in_(slot_ids), TxSlot.status == SlotStatus.CONFIRMED)
+                .values(status=SlotStatus.MINED)
+            )
+            reopened = session.execute(
+                update(Operation)
+                .where(
+                    Operation.slot_id.in_(slot_ids),
+                    Operation.status.in_(FINAL_OP_STATUSES),
+                )
+                .values(
+                    status=OpStatus.SUBMITTED,
+                    block_number=None,
+                    result=None,
+                    error_code=None,
+                    error_message=None,
+                    updated_at=now,
+                )
+            )
+            return int(getattr(reopened, "rowcount", 0) or 0)
 
     def missing_nonces(self, latest: int) -> list[int]:
         """Nonces from `latest` up to the signer's next one that have no slot."""

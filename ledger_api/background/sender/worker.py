@@ -118,17 +118,25 @@ class SignerWorker(threading.Thread):
         chain = self.chain_factory()
         backoff = Backoff(self.settings.backoff_max_s)
         reconciled = False
+        checked = time.monotonic()
         while not self._halt.is_set():
             try:
+                if reconciled and time.monotonic() - checked >= self.settings.chain_check_s:
+                    # the chain may have gone back (forgotten blocks, a deep reorg) without
+                    # this worker ever failing to reach it
+                    checked = time.monotonic()
+                    reconciled = not self.reconciler.went_back(chain)
                 if not reconciled:
                     self.reconciler.reconcile(chain)
                     reconciled = True
+                    checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
                 self.healthy = True
                 self.last_error = None
                 backoff.reset()
                 if busy:
                     continue
+                timeout = min(timeout, self.settings.chain_check_s)
                 if lingering:
                     self._halt.wait(timeout)  # new operations may not cut a linger short
                 else:

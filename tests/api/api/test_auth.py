@@ -119,7 +119,6 @@ def test_daily_mint_cap_refuses_operations_beyond_it(gateway: Gateway) -> None:
     assert brand.api.post(PURCHASE, body(member, 500)).status_code == 202  # exactly 150
 
 
-def test_health_is_public(gateway: Gateway) -> None:
+def test_health_is_public_as_liveness_only(gateway: Gateway) -> None:
     health = httpx.get(f"{gateway.base_url}/v1/health").json()
-    assert health["status"] == "ok"
-    assert health["index_block"] >= 0
+    assert health == {"status": "ok"}  # the full report takes the admin key (test_health.py)

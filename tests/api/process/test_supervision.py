@@ -53,7 +53,12 @@ def test_two_worker_processes_share_the_database_and_the_sender(
                 for _ in range(12)
             ]
             # a fresh connection each time, so that both processes get some
-            roles = {httpx.get(f"{gateway.base_url}/v1/health").json()["role"] for _ in range(40)}
+            roles = {
+                httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()[
+                    "role"
+                ]
+                for _ in range(40)
+            }
         assert {f["status"] for f in finals} == {"confirmed"}
         assert all(f["indexed"] for f in finals)
         assert roles == {"sender", "api"}
@@ -93,11 +98,11 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
     try:
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
             # workers report healthy after their first cycle: wait while the gateway progresses
-            health = client.get("/v1/health").json()
+            health = client.get("/v1/health", headers=gateway.admin_headers).json()
             if health["status"] != "ok":
                 with contextlib.suppress(AssertionError):
                     _wait_ok(gateway)
-                health = client.get("/v1/health").json()
+                health = client.get("/v1/health", headers=gateway.admin_headers).json()
             assert health["role"] == "api" and health["status"] == "ok", health
             assert health["sender"] and health["indexer"]["running"], health
             brand = _new_brand(client, env, "Split", "SPL")
@@ -172,7 +177,10 @@ def test_http_workers_beside_a_sender_process_all_report_its_health(
         # the report is up to a second old: wait until it shows the new brand's worker healthy
         _wait_ok(gateway, what="ledger work reporting healthy")
         # a fresh connection each time, so that both HTTP processes answer some
-        healths = [httpx.get(f"{gateway.base_url}/v1/health").json() for _ in range(30)]
+        healths = [
+            httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()
+            for _ in range(30)
+        ]
     finally:
         gateway.stop()
     assert final["status"] == "confirmed" and final["indexed"], final

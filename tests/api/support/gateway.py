@@ -149,17 +149,24 @@ class Gateway:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                health = httpx.get(f"{self.base_url}/v1/health", timeout=5).json()
+                health = self.get_health(timeout=5)
             except httpx.HTTPError:
                 health = {}
-            if health.get("index_block", -1) >= 0 and health.get("sender"):
+            if ready(health):
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the gateway is not ready: {health}")
 
-    def get_health(self) -> dict[str, Any]:
-        health: dict[str, Any] = httpx.get(f"{self.base_url}/v1/health", timeout=10).json()
+    def get_health(self, timeout: float = 10) -> dict[str, Any]:
+        """The admin's full health report."""
+        health: dict[str, Any] = httpx.get(
+            f"{self.base_url}/v1/health", headers=self.admin_headers, timeout=timeout
+        ).json()
         return health
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['LEDGER_ADMIN_API_KEY']}"}
 
     @property
     def runtime(self) -> Any:
@@ -229,7 +236,9 @@ class GatewayProcess:
 
     def health(self) -> dict[str, Any] | None:
         try:
-            body: dict[str, Any] = httpx.get(f"{self.base_url}/v1/health", timeout=5).json()
+            body: dict[str, Any] = httpx.get(
+                f"{self.base_url}/v1/health", headers=self.admin_headers, timeout=5
+            ).json()
         except (httpx.HTTPError, ValueError):
             return None
         return body
@@ -247,6 +256,10 @@ class GatewayProcess:
         exits or stops making progress, so a slow machine is not taken for a stuck gateway."""
         return (files_progress(self.log)(), self.health())
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.env['LEDGER_ADMIN_API_KEY']}"}
+
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()  # SIGKILL
@@ -260,6 +273,12 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def ready(health: dict[str, Any]) -> bool:
+    """The admin's health report shows the index started and a sender worker."""
+    index_block = health.get("index_block")
+    return isinstance(index_block, int) and index_block >= 0 and bool(health.get("sender"))
 
 
 def iter_pages(items: list[Any], size: int) -> Iterator[list[Any]]:

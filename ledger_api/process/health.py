@@ -1,0 +1,165 @@
+"""`/v1/health`: each dependency checked on its own, and the one overall status.
+
+Dependencies (the admin's report, `Health`):
+
+- `database`: a real write (an upsert of the `idx_meta` row `health_probe`, committed)
+  bounded by `LEDGER_HEALTH_DB_TIMEOUT_S`. One probe runs at a time in its own thread: a
+  probe stuck behind a frozen filesystem or a held write lock keeps failing the check
+  until it returns, and no second one piles up behind it. A result younger than
+  `LEDGER_HEALTH_PROBE_MAX_AGE_S` is reused.
+- `chain`: whether the node answers, as the indexer (which asks it several times a
+  second) last saw it, with the head it saw.
+- `sender`: one entry per signer worker; `indexer`: running, healthy, and `lag_blocks`
+  behind the chain's head.
+
+Status: `failing` (HTTP 503) when the database does not take a write; `degraded` when the
+chain is unreachable or the sender or the indexer is not healthy (operations are still
+accepted and wait in the queue: their 202 says `queued_reason`); else `ok`.
+
+Without a key, or with a brand's key, the answer is liveness only: `{"status": ...}`, no
+addresses and no internals. The admin key gets the full report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ledger_api.db.models import IdxMeta
+from ledger_api.model import schemas
+
+if TYPE_CHECKING:
+    from ledger_api.db import Database
+    from ledger_api.process.runtime import Runtime
+
+PROBE_KEY = "health_probe"  # the `idx_meta` row the database probe writes
+WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
+#: `ledger work` reports every second; a report older than this means it is not running
+WORK_REPORT_STALE_S = 5.0
+
+
+def read_work_status(max_age_s: float = WORK_REPORT_STALE_S) -> dict[str, Any] | None:
+    """The last report of `ledger work` (from the status file), if fresh."""
+    file = os.environ.get(WORK_STATUS_FILE_VAR)
+    if not file:
+        return None
+    try:
+        if time.time() - os.stat(file).st_mtime > max_age_s:
+            return None
+        loaded: dict[str, Any] = json.loads(Path(file).read_text())
+    except (OSError, ValueError):
+        return None
+    return loaded
+
+
+class DatabaseProbe:
+    """A write to the database, bounded by a timeout, one at a time."""
+
+    def __init__(self, db: Database, *, timeout_s: float, max_age_s: float) -> None:
+        self.db = db
+        self.timeout_s = timeout_s
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+        self._last: tuple[float, dict[str, Any]] | None = None  # (when, result)
+
+    def _write(self) -> None:
+        started = time.monotonic()
+        try:
+            with self.db.write() as session:
+                session.merge(IdxMeta(key=PROBE_KEY, value=str(time.time())))
+            result: dict[str, Any] = {
+                "status": "ok",
+                "write_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        except Exception as exc:  # noqa: BLE001 - any failure to write is the finding
+            result = {"status": "failing", "error": f"{exc.__class__.__name__}: {exc}"[:300]}
+        with self._lock:
+            self._last = (time.monotonic(), result)
+
+    async def check(self) -> dict[str, Any]:
+        """{"status": "ok", "write_ms"} or {"status": "failing", "error"}."""
+        with self._lock:
+            now = time.monotonic()
+            if self._last is not None and now - self._last[0] < self.max_age_s:
+                return self._last[1]
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                thread = self._thread = threading.Thread(
+                    target=self._write, name="health-db-probe", daemon=True
+                )
+                self._started = now
+                thread.start()
+            started = self._started
+        remaining = self.timeout_s - (time.monotonic() - started)
+        if remaining > 0:
+            await asyncio.to_thread(thread.join, remaining)
+        if thread.is_alive():
+            return {
+                "status": "failing",
+                "error": f"a write has not finished in {time.monotonic() - started:.1f} s",
+            }
+        with self._lock:
+            assert self._last is not None
+            return self._last[1]
+
+
+def _overall(database: dict[str, Any], work: dict[str, Any] | None) -> str:
+    if database["status"] != "ok":
+        return "failing"
+    if work is None or not work["healthy"] or work["chain"]["status"] != "ok":
+        return "degraded"
+    return "ok"
+
+
+def _work_report(runtime: Runtime) -> dict[str, Any] | None:
+    """What the sender and the indexer report: this process's own, or `ledger work`'s."""
+    if runtime.is_sender:
+        return runtime.worker_status()
+    if runtime.settings.sender_process:
+        report = read_work_status()
+        if report is not None and "chain" in report:
+            return report
+    return None
+
+
+async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) of `/v1/health`; `full` for the admin's report."""
+    database = await runtime.db_probe.check()
+    work = _work_report(runtime)
+    if work is None and not runtime.settings.sender_process and not runtime.is_sender:
+        # an HTTP worker beside the process that sends (LEDGER_WORKERS > 1, no `ledger work`)
+        status = "failing" if database["status"] != "ok" else "ok"
+    else:
+        status = _overall(database, work)
+    code = 503 if status == "failing" else 200
+    if not full:
+        return code, {"status": status}
+    index_block: int
+    if work is not None and (runtime.is_sender or database["status"] != "ok"):
+        index_block = int(work["index_block"])  # no read behind a database that is away
+    else:
+        index_block = await runtime.read(runtime.stored_index_height)
+    chain: dict[str, Any] = (
+        work["chain"] if work is not None else {"status": "unknown", "head": None}
+    )
+    head: int | None = chain.get("head")
+    indexer = dict(work["indexer"]) if work is not None else {"running": False}
+    indexer["lag_blocks"] = head - index_block if head is not None else None
+    report = schemas.Health(
+        status=status,
+        role="sender" if runtime.is_sender else "api",
+        chain_id=work["chain_id"] if work is not None else None,
+        index_block=index_block,
+        database=database,
+        chain=chain,
+        sender=work["sender"] if work is not None else [],
+        indexer=indexer,
+    )
+    return code, report.model_dump(mode="json")
