@@ -59,6 +59,8 @@ def _errors_of(method: str, public: bool) -> dict[int, str]:
     errors = dict(_ANY)
     if not public:
         errors.update(_AUTHENTICATED)
+    else:  # /v1/health: a key is optional, but a key given must be valid
+        errors[401] = _AUTHENTICATED[401]
     if method in _MUTATING:
         errors.update(_MUTATION)
     return errors
