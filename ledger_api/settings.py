@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # loopback targets: default allowed in development only
     webhook_allow_loopback: bool | None = None
+
+    @field_validator("reminder_offsets_days", "webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _list_from_text(cls, value: object) -> object:
+        """`[30, 7]` (JSON, as the environment gives it) or `30,7` in a plain value."""
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @property
     def webhook_loopback_allowed(self) -> bool:
