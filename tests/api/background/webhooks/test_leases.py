@@ -1,0 +1,110 @@
+"""Two deliverers (as two gateway processes) on one database: each delivery is claimed by
+one of them at a time, and every event reaches the receiver once (issue 12).
+
+SQLite here; the lease is one conditional UPDATE, the same statement on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from support.gateway import settings_from
+from support.progress import wait_for
+from support.receiver import Receiver
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.webhooks import store
+from ledger_api.background.webhooks.delivery import Deliverer
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
+from ledger_api.db.webhook_models import WebhookDelivery
+from ledger_api.domain import events as ev
+from ledger_api.model.webhooks import WebhookCreate
+from ledger_api.usecases.webhooks import WebhooksService
+
+ADMIN = Principal(key_prefix="admin", is_admin=True)
+
+
+def test_two_deliverers_deliver_each_event_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    settings = settings_from(
+        {
+            "LEDGER_DATABASE_URL": url,
+            "LEDGER_WEBHOOK_POLL_S": "0.02",
+            "LEDGER_REMINDER_POLL_S": "3600",
+            "LEDGER_KEYSTORE_KDF_ITERATIONS": "1000",
+        }
+    )
+    databases = [Database(url), Database(url)]
+    upgrade(databases[0])
+    with Receiver() as receiver:
+        endpoint = WebhooksService(settings, databases[0]).create(
+            ADMIN, WebhookCreate(url=receiver.url)
+        )
+        now = datetime.now(UTC)
+        events = [
+            NewEvent(ev.event_id("test", n), ev.POINTS_EARNED, now, [1], {"n": n})
+            for n in range(60)
+        ]
+        with databases[0].write() as session:
+            write_events(session, events)
+            write_events(session, events[:10])  # written again: nothing new
+        workers = [Deliverer(settings=settings, db=db) for db in databases]
+        for worker in workers:
+            worker.start()
+        try:
+            got = wait_for(
+                lambda: (seen := receiver.events(endpoint.secret)) and len(seen) >= 60 and seen,
+                what="60 events delivered",
+            )
+        finally:
+            for worker in workers:
+                worker.stop()
+        with databases[0].read() as session:
+            rows = session.query(WebhookDelivery).all()
+            assert len(rows) == 60 and {r.status for r in rows} == {"delivered"}
+        for db in databases:
+            db.dispose()
+    assert Counter(e["id"] for e in got) == {e.event_id: 1 for e in events}
+
+
+def test_a_lease_is_taken_by_one_claimer_until_it_runs_out(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = Database(url)
+    upgrade(db)
+    settings = settings_from({"LEDGER_DATABASE_URL": url, "LEDGER_KEYSTORE_KDF_ITERATIONS": "1000"})
+    endpoint = WebhooksService(settings, db).create(
+        ADMIN, WebhookCreate(url="http://127.0.0.1:9/hooks")
+    )
+    now = datetime.now(UTC)
+    with db.write() as session:
+        write_events(session, [NewEvent("evt_one", ev.POINTS_EARNED, now, [1], {})])
+        store.fan_out(session, now)
+    with db.read() as session:
+        [(delivery_id, endpoint_id)] = store.due(session, now, 10)
+    assert endpoint_id == endpoint.id
+    with db.write() as session:
+        assert store.claim(session, delivery_id, "a", now, 30) is not None
+    with db.write() as session:
+        assert store.claim(session, delivery_id, "b", now, 30) is None
+    later = now + timedelta(seconds=31)
+    with db.write() as session:
+        claimed = store.claim(session, delivery_id, "b", later, 30)
+    assert claimed is not None
+    # the first claimer's late outcome is not written: the lease is b's now
+    attempt = store.Attempt(204, None)
+    with db.write() as session:
+        store.record(
+            session, claimed, "a", attempt, later, schedule=[1], jitter=0, disable_after_s=60
+        )
+    with db.read() as session:
+        assert session.get_one(WebhookDelivery, delivery_id).status == "pending"
+    with db.write() as session:
+        store.record(
+            session, claimed, "b", attempt, later, schedule=[1], jitter=0, disable_after_s=60
+        )
+    with db.read() as session:
+        assert session.get_one(WebhookDelivery, delivery_id).status == "delivered"
+    db.dispose()
