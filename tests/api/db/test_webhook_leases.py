@@ -1,13 +1,13 @@
 """Two deliverers (as two gateway processes) on one database: each delivery is claimed by
 one of them at a time, and every event reaches the receiver once (issue 12).
 
-SQLite here; the lease is one conditional UPDATE, the same statement on PostgreSQL."""
+Each test runs on SQLite and on a real PostgreSQL server (the `database_url` fixture); the
+two deliverers have an engine (a connection pool) each, as two processes would."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from support.gateway import settings_from
 from support.progress import wait_for
@@ -27,8 +27,8 @@ from ledger_api.usecases.webhooks import WebhooksService
 ADMIN = Principal(key_prefix="admin", is_admin=True)
 
 
-def test_two_deliverers_deliver_each_event_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+def test_two_deliverers_deliver_each_event_once(database_url: str) -> None:
+    url = database_url
     settings = settings_from(
         {
             "LEDGER_DATABASE_URL": url,
@@ -70,8 +70,8 @@ def test_two_deliverers_deliver_each_event_once(tmp_path: Path) -> None:
     assert Counter(e["id"] for e in got) == {e.event_id: 1 for e in events}
 
 
-def test_a_lease_is_taken_by_one_claimer_until_it_runs_out(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+def test_a_lease_is_taken_by_one_claimer_until_it_runs_out(database_url: str) -> None:
+    url = database_url
     db = Database(url)
     upgrade(db)
     settings = settings_from({"LEDGER_DATABASE_URL": url, "LEDGER_KEYSTORE_KDF_ITERATIONS": "1000"})
