@@ -137,8 +137,10 @@ class Deliverer(threading.Thread):
             return 0
         lease_s = max(self.settings.webhook_lease_s, 2 * self.settings.webhook_timeout_s)
         started = 0
+        with self._lock:
+            busy = [e for e in self._inflight if self._free_slots(e) <= 0]
         with self.db.read() as session:
-            candidates = store.due(session, now, capacity * 4)
+            candidates = store.due(session, now, capacity * 4, busy)
         for delivery_id, endpoint_id in candidates:
             with self._lock:
                 if started >= capacity or self._free_slots(endpoint_id) <= 0:

@@ -102,9 +102,13 @@ class Claimed:
     attempts: int
 
 
-def due(session: Session, now: datetime, limit: int) -> list[tuple[str, str]]:
-    """(delivery id, endpoint id) of deliveries due and free of any live lease."""
-    rows = session.execute(
+def due(
+    session: Session, now: datetime, limit: int, busy: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """(delivery id, endpoint id) of deliveries due and free of any live lease, leaving out
+    the `busy` endpoints (at their limit in this process: their backlog must not fill the
+    page and starve the others)."""
+    query = (
         select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(
@@ -116,8 +120,10 @@ def due(session: Session, now: datetime, limit: int) -> list[tuple[str, str]]:
         )
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
-    ).all()
-    return [(r.id, r.endpoint_id) for r in rows]
+    )
+    if busy:
+        query = query.where(WebhookDelivery.endpoint_id.not_in(list(busy)))
+    return [(r.id, r.endpoint_id) for r in session.execute(query).all()]
 
 
 def _free(now: datetime) -> Any:

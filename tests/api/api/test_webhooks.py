@@ -230,6 +230,14 @@ def test_tier_and_badge_events_from_real_flows(
         # next quarters with nothing done: the review starts the grace period
         anvil, _ = own_chain
         brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
+        again = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
+        assert again.json()["status"] == "failed"
+        failed = wait_for(
+            lambda: receiver.of_type(secret, "operation.failed"), what="operation.failed"
+        )
+        assert failed[0]["data"]["operation_id"] == again.json()["operation_id"]
+        assert failed[0]["data"]["error"]["code"] == "tier_already_reviewed"
+        assert failed[0]["brands"] == [brand.brand_id]
         anvil.rpc("evm_increaseTime", 200 * 86_400)
         anvil.rpc("evm_mine")
         warned = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})

@@ -6,6 +6,7 @@ two deliverers have an engine (a connection pool) each, as two processes would."
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -108,3 +109,48 @@ def test_a_lease_is_taken_by_one_claimer_until_it_runs_out(database_url: str) ->
     with db.read() as session:
         assert session.get_one(WebhookDelivery, delivery_id).status == "delivered"
     db.dispose()
+
+
+def test_a_slow_endpoint_never_holds_another_endpoints_deliveries(database_url: str) -> None:
+    """The slow receiver answers nothing until the fast one has every event: with a shared
+    queue and no per-endpoint limit the slow one would hold every worker and this would
+    never finish."""
+    settings = settings_from(
+        {
+            "LEDGER_DATABASE_URL": database_url,
+            "LEDGER_WEBHOOK_POLL_S": "0.02",
+            "LEDGER_REMINDER_POLL_S": "3600",
+            "LEDGER_KEYSTORE_KDF_ITERATIONS": "1000",
+            "LEDGER_WEBHOOK_WORKERS": "4",
+            "LEDGER_WEBHOOK_CONCURRENCY_PER_ENDPOINT": "2",
+            "LEDGER_WEBHOOK_TIMEOUT_S": "600",
+        }
+    )
+    db = Database(database_url)
+    upgrade(db)
+    gate = threading.Event()
+    with Receiver() as slow, Receiver() as fast:
+        slow.gate = gate
+        service = WebhooksService(settings, db)
+        service.create(ADMIN, WebhookCreate(url=slow.url))
+        quick = service.create(ADMIN, WebhookCreate(url=fast.url))
+        now = datetime.now(UTC)
+        events = [
+            NewEvent(ev.event_id("slow", n), ev.POINTS_EARNED, now, [1], {"n": n})
+            for n in range(20)
+        ]
+        with db.write() as session:
+            write_events(session, events)
+        worker = Deliverer(settings=settings, db=db)
+        worker.start()
+        try:
+            got = wait_for(
+                lambda: (seen := fast.events(quick.secret)) and len(seen) >= 20 and seen,
+                what="the fast endpoint's 20 events while the slow one hangs",
+            )
+            assert slow.accepted == []  # still hanging on its first requests
+        finally:
+            gate.set()
+            worker.stop()
+        db.dispose()
+    assert Counter(e["id"] for e in got) == {e.event_id: 1 for e in events}

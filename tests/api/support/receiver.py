@@ -31,6 +31,7 @@ class Receiver:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.down = False
+        self.gate: threading.Event | None = None  # when set: each request waits for it
         self.received: list[Received] = []  # every request, failed ones too
         self.accepted: list[Received] = []  # the ones answered 2xx
         self._lock = threading.Lock()
@@ -39,6 +40,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("content-length", 0))
+                if receiver.gate is not None:
+                    receiver.gate.wait()
                 got = Received(
                     {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
                 )
