@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from support.chain import Anvil
-from support.flows import earn
+from support.flows import earn, signed_redemption
 from support.gateway import Gateway, Member
 from support.progress import wait_for
 from support.receiver import Receiver
@@ -252,3 +252,24 @@ def test_tier_and_badge_events_from_real_flows(
         assert grace[0]["brands"] == [brand.brand_id]
         ids = Counter(e["id"] for e in receiver.events(secret))
         assert set(ids.values()) == {1}
+
+
+def test_a_cross_brand_redemption_is_in_both_brands_feeds(hooks: Gateway) -> None:
+    brand, other, third = hooks.create_brand(), hooks.create_brand(), hooks.create_brand()
+    alice = Member()
+    earn(brand, alice, 10_000)
+    redemption = signed_redemption(other, alice, brand.brand_id, 200, "checkout-7")
+    answer = other.api.post("/v1/redemptions", redemption, params={"wait": "true"})
+    assert answer.json()["status"] == "confirmed", answer.text
+
+    def changed(api: Any) -> list[dict[str, Any]]:
+        return feed(api, types="settlement.position_changed")
+
+    for api in (brand.api, other.api):
+        [event] = wait_for(lambda a=api: changed(a), what="settlement.position_changed")
+        data = event["data"]
+        assert data["debtor_brand_id"] == brand.brand_id
+        assert data["creditor_brand_id"] == other.brand_id
+        assert data["value_micro_usd"] == str(200 * 10_000)
+        assert data["position"] == {"debtor_owes_creditor_micro_usd": str(200 * 10_000)}
+    assert changed(third.api) == []
