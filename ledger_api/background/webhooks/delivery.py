@@ -71,6 +71,7 @@ class Deliverer(threading.Thread):
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {}
+        self._sending: set[str] = set()
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
         self._http = httpx.Client(
             timeout=settings.webhook_timeout_s,
@@ -82,10 +83,18 @@ class Deliverer(threading.Thread):
         self.last_error: str | None = None
 
     def stop(self) -> None:
+        """Stops claiming, lets the requests in flight finish (bounded by their timeout, at
+        most 5 s: a delivery cut short is retried after its lease), then closes."""
         self._halt.set()
         self._wake.set()
         self.join(timeout=5)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + min(self.settings.webhook_timeout_s + 1, 5.0)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(self._inflight.values()):
+                    break
+            time.sleep(0.02)
         self._http.close()
 
     def wake(self) -> None:
@@ -135,7 +144,8 @@ class Deliverer(threading.Thread):
         capacity = self.settings.webhook_workers - sum(self._inflight.values())
         if capacity <= 0:
             return 0
-        lease_s = max(self.settings.webhook_lease_s, 2 * self.settings.webhook_timeout_s)
+        # httpx's timeout applies to connect, write and read each: a request may last 3 of them
+        lease_s = max(self.settings.webhook_lease_s, 4 * self.settings.webhook_timeout_s)
         started = 0
         with self._lock:
             busy = [e for e in self._inflight if self._free_slots(e) <= 0]
@@ -145,12 +155,15 @@ class Deliverer(threading.Thread):
             with self._lock:
                 if started >= capacity or self._free_slots(endpoint_id) <= 0:
                     continue
+                if delivery_id in self._sending:
+                    continue  # ours, still in flight past its lease: never sent twice at once
             with self.db.write() as session:  # committed: the lease is ours before the POST
                 claimed = store.claim(session, delivery_id, self.owner, now, lease_s)
             if claimed is None:
                 continue
             with self._lock:
                 self._inflight[endpoint_id] = self._inflight.get(endpoint_id, 0) + 1
+                self._sending.add(delivery_id)
             started += 1
             self._pool.submit(self._deliver, claimed)
         return started
@@ -174,6 +187,7 @@ class Deliverer(threading.Thread):
         finally:
             with self._lock:
                 self._inflight[claimed.endpoint_id] -= 1
+                self._sending.discard(claimed.delivery_id)
             self._wake.set()
 
     def send(self, claimed: store.Claimed) -> store.Attempt:

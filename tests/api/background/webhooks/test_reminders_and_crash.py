@@ -140,7 +140,7 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
         LEDGER_SQLITE_SYNCHRONOUS="FULL",
         LEDGER_SENDER_PROCESS="true",
         LEDGER_WEBHOOK_TIMEOUT_S="0.5",
-        LEDGER_WEBHOOK_LEASE_S="1",
+        LEDGER_WEBHOOK_LEASE_S="5",
         **FAST,
     )
     log = tmp_path / "gateway.log"
