@@ -30,6 +30,7 @@ from ledger_api.usecases.brands import BrandsService
 from ledger_api.usecases.operations import OperationsService
 from ledger_api.usecases.reads import ReadsService
 from ledger_api.usecases.status import StatusService
+from ledger_api.usecases.webhooks import WebhooksService
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.status = status
         app.state.brands = BrandsService(runtime, status)
         app.state.reads = ReadsService()
+        app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()
         try:
             yield

@@ -26,6 +26,9 @@ chain store the same code and message in their status.
     │   ├── InvalidTier              422 invalid_tier
     │   ├── BadgeNoBenefit           422 badge_no_benefit
     │   ├── BadgeNotHeld             422 badge_not_held
+    │   ├── InvalidWebhookUrl        422 invalid_webhook_url
+    │   ├── InvalidEventType         422 invalid_event_type
+    │   ├── InvalidCursor            422 invalid_cursor
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
     ├── Unauthorized                 401 unauthorized
     ├── Forbidden                    403 forbidden
@@ -34,7 +37,9 @@ chain store the same code and message in their status.
     │   ├── UnknownBrand             404 unknown_brand
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
-    │   └── UnknownApiKey            404 unknown_api_key
+    │   ├── UnknownApiKey            404 unknown_api_key
+    │   ├── UnknownWebhook           404 webhook_not_found
+    │   └── UnknownDelivery          404 delivery_not_found
     ├── Conflict                     409 conflict
     │   ├── IdempotencyConflict      409 idempotency_conflict
     │   ├── SignatureReplayed        409 signature_replayed
@@ -179,6 +184,21 @@ class BadgeNotHeld(InvalidRequest):
     default_message = "the holder owns no unredeemed unit of this badge type"
 
 
+class InvalidWebhookUrl(InvalidRequest):
+    code = "invalid_webhook_url"
+    default_message = "the webhook URL is not allowed"
+
+
+class InvalidEventType(InvalidRequest):
+    code = "invalid_event_type"
+    default_message = "unknown event type"
+
+
+class InvalidCursor(InvalidRequest):
+    code = "invalid_cursor"
+    default_message = "the cursor is not one this feed handed out"
+
+
 class ChainRejected(InvalidRequest):
     """A custom error of the contracts with no dedicated class; `code` comes from the error."""
 
@@ -234,6 +254,16 @@ class UnknownBadge(NotFound):
 class UnknownApiKey(NotFound):
     code = "unknown_api_key"
     default_message = "no such API key"
+
+
+class UnknownWebhook(NotFound):
+    code = "webhook_not_found"
+    default_message = "no such webhook endpoint"
+
+
+class UnknownDelivery(NotFound):
+    code = "delivery_not_found"
+    default_message = "no such delivery"
 
 
 class Conflict(LedgerError):

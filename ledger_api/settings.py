@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,45 @@ class Settings(BaseSettings):
     max_deadline_ahead_s: int = Field(default=30 * 86_400, ge=60)
 
     _folder_passphrase: str | None = PrivateAttr(default=None)
+
+    # Webhooks, the event outbox and reminders (issue 12)
+    webhooks_enabled: bool = True
+    # `points.expiring` reminders, days before a lot expires (one per lot and offset)
+    reminder_offsets_days: list[int] = Field(default_factory=lambda: [30, 7])
+    reminder_poll_s: float = Field(default=60.0, gt=0)
+    # seconds between a failed attempt and the next (then dead-lettered): about 24 h in all
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: (
+            [5.0, 60.0, 300.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0] + [28800.0]
+        )
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
+    webhook_workers: int = Field(default=32, ge=1, le=512)
+    webhook_poll_s: float = Field(default=0.5, gt=0)
+    # a claimed delivery belongs to its process this long (then another may take it)
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+    # an endpoint failing without a success for this long is disabled
+    webhook_disable_after_s: float = Field(default=86_400.0, gt=0)
+    webhook_allow_private: bool = False
+    # loopback targets: default allowed in development only
+    webhook_allow_loopback: bool | None = None
+
+    @field_validator("reminder_offsets_days", "webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _list_from_text(cls, value: object) -> object:
+        """`[30, 7]` (JSON, as the environment gives it) or `30,7` in a plain value."""
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def webhook_loopback_allowed(self) -> bool:
+        if self.webhook_allow_loopback is not None:
+            return self.webhook_allow_loopback
+        return self.is_development
 
     @property
     def is_development(self) -> bool:

@@ -22,6 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
+from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
 from ledger_api.chain.port import Chain
@@ -83,6 +84,7 @@ class Runtime:
         self._work_status: tuple[float, dict[str, Any] | None] = (-1.0, None)
         self.sender: Sender | None = None
         self.indexer: Indexer | None = None
+        self.webhooks: Deliverer | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -231,6 +233,7 @@ class Runtime:
                 "healthy": bool(indexer and indexer.healthy),
                 "last_error": indexer.last_error if indexer else None,
             },
+            "webhooks": self.webhooks.status() if self.webhooks else None,
             "healthy": bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender),
         }
 
@@ -283,6 +286,9 @@ class Runtime:
             self.indexer.start()
         if self.settings.sender_enabled:
             self._start_sender(contracts)
+        if self.settings.webhooks_enabled:
+            self.webhooks = Deliverer(settings=self.settings, db=self.db)
+            self.webhooks.start()
 
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
@@ -321,5 +327,7 @@ class Runtime:
         if self.indexer is not None:
             self.indexer.stop()
             self.indexer.join(timeout=5)
+        if self.webhooks is not None:
+            self.webhooks.stop()
         self._lock.release()
         self.db.dispose()

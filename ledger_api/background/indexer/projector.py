@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ledger_api.background.webhooks.chain_events import ChainEvents
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
 from ledger_api.db.models import (
@@ -33,6 +34,7 @@ class Projector(ProjectionState):
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
+        self.events = ChainEvents(self)  # the outbox's events of this chunk (issue 12)
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
@@ -60,6 +62,12 @@ class Projector(ProjectionState):
         handler = self._handlers.get((event.contract, event.name))
         if handler is not None:
             handler(event, event.args, timestamp)
+        self.events.record(event, timestamp)
+
+    def flush(self) -> None:
+        """Writes the chunk's index changes and its outbox events (same transaction)."""
+        super().flush()
+        self.events.flush()
 
     def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
         sender, receiver = a["sender"], a["receiver"]

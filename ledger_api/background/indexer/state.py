@@ -266,6 +266,19 @@ class ProjectionState:
             self._positions[(lo, hi)] = stored.amount_micro_usd if stored else 0
         self._positions[(lo, hi)] += value if debtor == lo else -value
 
+    def position_of(self, debtor: int, creditor: int) -> int:
+        """What `debtor` owes `creditor` net (micro-USD) with this chunk's changes."""
+        lo, hi = min(debtor, creditor), max(debtor, creditor)
+        if (lo, hi) not in self._positions:
+            stored = self.session.get(IdxPosition, (lo, hi))
+            self._positions[(lo, hi)] = stored.amount_micro_usd if stored else 0
+        owed = self._positions[(lo, hi)]
+        return owed if debtor == lo else -owed
+
+    def lot_keys(self) -> list[tuple[str, int]]:
+        """The (holder, brand) pairs whose lots this chunk has loaded or changed."""
+        return list(self._lots)
+
 
 def _touched(events: Sequence[Event]) -> tuple[set[tuple[str, int]], set[str], set[int]]:
     """The (holder, brand) lots, members and brands the ledger's events of a chunk touch."""

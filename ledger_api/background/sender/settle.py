@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.notify import Settled
+from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain, Receipt
 from ledger_api.db import Database
@@ -105,6 +106,16 @@ class Settler:
         """Operations the chain would reject fail now: no transaction, no nonce used."""
         failed: list[Operation] = []
         now = utcnow()
+        values = {
+            "status": OpStatus.FAILED,
+            "tx_hash": None,
+            "block_number": None,
+            "result": None,
+            "error_code": error.error_code,
+            "error_message": error.message,
+            "updated_at": now,
+        }
+        ledger_brand_id = self._own_ledger_brand_id()
         with self.db.write() as session:
             rows = session.scalars(
                 select(Operation)
@@ -118,16 +129,13 @@ class Settler:
                 op.updated_at = now
                 self._follow_brand_rule(session, op, Outcome(Verdict.FAILED, code=error.error_code))
                 failed.append(op)
-        values = {
-            "status": OpStatus.FAILED,
-            "tx_hash": None,
-            "block_number": None,
-            "result": None,
-            "error_code": error.error_code,
-            "error_message": error.message,
-            "updated_at": now,
-        }
-        ledger_brand_id = self._own_ledger_brand_id()
+            write_events(
+                session,
+                operation_events(
+                    (op.uid, op.kind, ledger_brand_id if op.brand_id is not None else None, values)
+                    for op in failed
+                ),
+            )
         self.hooks.operations_settled(
             {op.uid: self._settled(op, values, ledger_brand_id) for op in failed}
         )
@@ -195,6 +203,7 @@ class Settler:
         Returns the final state of the operations that became final (not the re-queued)."""
         now = utcnow()
         updates = [_final_values(op, outcomes[op.id], slot_id, receipt, now) for op in ops]
+        ledger_brand_id = self._own_ledger_brand_id()
         with self.db.write() as session:
             slot = session.get_one(TxSlot, slot_id)
             slot.status = status
@@ -209,7 +218,15 @@ class Settler:
                 outcome = outcomes[op.id]
                 if outcome.verdict is not Verdict.REQUEUE:
                     self._follow_brand_rule(session, op, outcome)
-        ledger_brand_id = self._own_ledger_brand_id()
+            # the outbox's operation.confirmed / operation.failed, in the same transaction
+            settled = zip(ops, updates, strict=True)
+            write_events(
+                session,
+                operation_events(
+                    (op.uid, op.kind, ledger_brand_id if op.brand_id is not None else None, v)
+                    for op, v in settled
+                ),
+            )
         return {
             op.uid: self._settled(op, values, ledger_brand_id)
             for op, values in zip(ops, updates, strict=True)

@@ -1,0 +1,230 @@
+"""The events the index projection records: one per contract event that a brand should
+hear of, written in the projection's transaction (the chunk's), so an event exists exactly
+when its state change is in the index.
+
+Ids come from the chain position (`tx_hash`, `log_index`): a chunk applied again after a
+crash or a rebuild writes nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ledger_api.chain.abi import Event
+from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
+from ledger_api.db.models import IdxLot, IdxTierRule
+from ledger_api.domain import (
+    TIER_NAMES,
+    EarnKind,
+    lot_expiry,
+    month_label,
+    month_of,
+    month_start,
+    quarter_label,
+)
+from ledger_api.domain import events as ev
+
+from .outbox import NewEvent, at, iso, write_events
+
+if TYPE_CHECKING:
+    from ledger_api.background.indexer.projector import Projector
+
+
+class ChainEvents:
+    """Collects a chunk's events while the projector applies it; `flush` writes them."""
+
+    def __init__(self, projector: Projector) -> None:
+        self.p = projector
+        self.pending: list[NewEvent] = []
+        self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
+            (LEDGER, "PointsEarned"): self._points_earned,
+            (LEDGER, "TierUpgraded"): self._tier_upgraded,
+            (LEDGER, "TierDowngradeWarned"): self._grace_started,
+            (LEDGER, "TierDowngraded"): self._tier_downgraded,
+            (LEDGER, "PointsRedeemed"): self._position_changed,
+            (LEDGER, "PositionSettled"): self._settled,
+            (ALLIANCE_BADGES, "BadgeIssued"): self._badge_issued,
+            (ALLIANCE_BADGES, "BadgeClaimed"): self._badge_issued,
+            (ALLIANCE_BADGES, "BenefitRedeemed"): self._benefit_redeemed,
+        }
+
+    def record(self, event: Event, timestamp: int) -> None:
+        """After the projector applied `event` (so the state read here includes it)."""
+        handler = self._handlers.get((event.contract, event.name))
+        if handler is not None:
+            handler(event, event.args, timestamp)
+
+    def flush(self) -> None:
+        write_events(self.p.session, self.pending)
+        self.pending = []
+
+    # ------------------------------------------------------------------ helpers
+
+    def _add(
+        self, type_: str, event: Event, ts: int, brands: list[int | None], **payload: Any
+    ) -> None:
+        lg = event.log
+        payload["chain"] = {
+            "tx_hash": lg.tx_hash,
+            "block_number": lg.block_number,
+            "log_index": lg.log_index,
+            "block_time": iso(ts),
+        }
+        eid = ev.event_id(type_, lg.tx_hash, lg.log_index)
+        self.pending.append(NewEvent(eid, type_, at(ts), brands, payload))
+
+    def _member_brands(self, member: str) -> list[int | None]:
+        """The brands whose points the member holds or held (index and this chunk)."""
+        stored = self.p.session.scalars(
+            select(IdxLot.brand).where(IdxLot.member == member).distinct()
+        )
+        in_chunk = {brand for (holder, brand) in self.p.lot_keys() if holder == member}
+        return sorted({*stored, *in_chunk})
+
+    # ------------------------------------------------------------------- events
+
+    def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand, month = int(a["brand"]), month_of(ts)
+        self._add(
+            ev.POINTS_EARNED,
+            event,
+            ts,
+            [brand],
+            member=a["member"],
+            brand_id=brand,
+            points=int(a["points"]),
+            source=EarnKind(a["kind"]).name.lower(),
+            ledger_op_id=int(a["opId"]),
+            spend_cents=int(a["spendCents"]),
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+            lot_month=month_label(month),
+            expires_at=iso(lot_expiry(month)),
+        )
+
+    def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand, new = int(a["brand"]), int(a["newTier"])
+        self._add(
+            ev.TIER_UPGRADED,
+            event,
+            ts,
+            [brand, *self._member_brands(a["member"])],
+            member=a["member"],
+            previous_tier=int(a["previousTier"]),
+            tier=new,
+            tier_name=TIER_NAMES.get(new),
+            gift={"points": int(a["giftPoints"]), "brand_id": brand},
+        )
+
+    def _grace_started(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        tier, grace_month = int(a["tier"]), int(a["graceUntilMonth"])
+        status = self.p.member(a["member"])
+        quarter = month_of(ts) // 3
+        current = status.quarter == quarter
+        progress = {
+            "spend_cents": status.spend_cents if current else 0,
+            "orders": status.orders if current else 0,
+            "engagements": status.engagements if current else 0,
+        }
+        rule = self.p.session.get(IdxTierRule, tier)
+        required = {
+            "spend_cents": rule.spend_cents if rule else None,
+            "orders": rule.orders if rule else None,
+            "engagements": rule.engagements if rule else None,
+        }
+        missing = {
+            k: (max(0, v - progress[k]) if v is not None else None) for k, v in required.items()
+        }
+        self._add(
+            ev.TIER_GRACE_STARTED,
+            event,
+            ts,
+            self._member_brands(a["member"]),
+            member=a["member"],
+            tier=tier,
+            tier_name=TIER_NAMES.get(tier),
+            quarter=quarter_label(quarter),
+            required=required,
+            progress=progress,
+            missing=missing,
+            grace_until_month=month_label(grace_month),
+            downgrade_at=iso(month_start(grace_month)),
+        )
+
+    def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        new = int(a["newTier"])
+        self._add(
+            ev.TIER_DOWNGRADED,
+            event,
+            ts,
+            self._member_brands(a["member"]),
+            member=a["member"],
+            previous_tier=int(a["previousTier"]),
+            tier=new,
+            tier_name=TIER_NAMES.get(new),
+        )
+
+    def _position_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand, at_brand = int(a["brand"]), int(a["atBrand"])
+        if brand == at_brand:
+            return
+        self._add(
+            ev.SETTLEMENT_POSITION_CHANGED,
+            event,
+            ts,
+            [brand, at_brand],
+            member=a["member"],
+            debtor_brand_id=brand,
+            creditor_brand_id=at_brand,
+            points=int(a["amount"]),
+            value_micro_usd=str(int(a["valueMicroUsd"])),
+            position=self._position(brand, at_brand),
+        )
+
+    def _settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        debtor, creditor = int(a["debtor"]), int(a["creditor"])
+        self._add(
+            ev.SETTLEMENT_SETTLED,
+            event,
+            ts,
+            [debtor, creditor],
+            debtor_brand_id=debtor,
+            creditor_brand_id=creditor,
+            value_micro_usd=str(int(a["valueMicroUsd"])),
+            token_amount=str(int(a["tokenAmount"])),
+            position=self._position(debtor, creditor),
+        )
+
+    def _position(self, debtor: int, creditor: int) -> dict[str, Any]:
+        """What `debtor` owes `creditor` net after the event (micro-USD, decimal string)."""
+        owed = self.p.position_of(debtor, creditor)
+        return {"debtor_owes_creditor_micro_usd": str(owed)}
+
+    def _badge_issued(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand = int(a["brand"])
+        self._add(
+            ev.BADGE_ISSUED,
+            event,
+            ts,
+            [brand],
+            member=a["member"],
+            brand_id=brand,
+            badge_type_id=int(a["typeId"]),
+            amount=int(a.get("amount", 1)),
+            self_minted=event.name == "BadgeClaimed",
+        )
+
+    def _benefit_redeemed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand = int(a["brand"])
+        self._add(
+            ev.BADGE_BENEFIT_REDEEMED,
+            event,
+            ts,
+            [brand],
+            member=a["holder"],
+            brand_id=brand,
+            badge_type_id=int(a["typeId"]),
+            claim_ref="0x" + bytes(a["claimRef"]).hex(),
+        )

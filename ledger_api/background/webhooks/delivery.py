@@ -1,0 +1,226 @@
+"""The webhook thread of `ledger work`: reminders, fan-out, and delivery.
+
+Each turn it computes the reminders due (every `reminder_poll_s`), creates the deliveries of
+new outbox events, claims due deliveries (a lease per delivery, see `store`) and hands each
+to a thread pool. An endpoint has at most `webhook_concurrency_per_endpoint` deliveries in
+flight in this process and each request has a timeout, so a slow endpoint holds a few
+threads of the pool, never the others' deliveries.
+
+Requests follow the Standard Webhooks specification through the `standardwebhooks`
+package: `webhook-id` (the event id: the receiver's de-duplication key, the same on every
+retry), `webhook-timestamp`, `webhook-signature` (`v1,` + HMAC-SHA256 over
+`id.timestamp.body` with the endpoint's secret).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from ledger_api.background.indexer.cursor import index_time
+from ledger_api.db import Database
+from ledger_api.domain.events import brands_of
+from ledger_api.errors import LedgerError
+from ledger_api.process.threads import Backoff, name_this_thread
+from ledger_api.settings import Settings
+
+from . import secrets as endpoint_secrets
+from . import store
+from .reminders import compute_reminders
+from .targets import check_url
+
+log = logging.getLogger(__name__)
+
+
+def webhook_body(claimed: store.Claimed) -> str:
+    """The JSON body a receiver gets (compact; signed as these exact bytes)."""
+    when = claimed.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps(
+        {
+            "id": claimed.event_id,
+            "type": claimed.type,
+            "timestamp": when,
+            "brands": brands_of(claimed.brands),
+            "data": claimed.payload,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+class Deliverer(threading.Thread):
+    """Reminders, fan-out and delivery; one per background process."""
+
+    def __init__(self, *, settings: Settings, db: Database) -> None:
+        super().__init__(name="webhooks", daemon=True)
+        self.settings = settings
+        self.db = db
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._halt = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._inflight: dict[str, int] = {}
+        self._sending: set[str] = set()
+        self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
+        self._http = httpx.Client(
+            timeout=settings.webhook_timeout_s,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=settings.webhook_workers),
+        )
+        self._reminded_at = 0.0
+        self.healthy = False
+        self.last_error: str | None = None
+
+    def stop(self) -> None:
+        """Stops claiming, lets the requests in flight finish (bounded by their timeout, at
+        most 5 s: a delivery cut short is retried after its lease), then closes."""
+        self._halt.set()
+        self._wake.set()
+        self.join(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + min(self.settings.webhook_timeout_s + 1, 5.0)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not any(self._inflight.values()):
+                    break
+            time.sleep(0.02)
+        self._http.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        name_this_thread("webhooks")
+        backoff = Backoff(self.settings.backoff_max_s)
+        while not self._halt.is_set():
+            try:
+                busy = self.step()
+                self.healthy, self.last_error = True, None
+                backoff.reset()
+                if not busy:
+                    self._wake.wait(self.settings.webhook_poll_s)
+                    self._wake.clear()
+            except Exception as exc:
+                log.exception("webhooks: unexpected error")
+                self.healthy, self.last_error = False, f"{exc.__class__.__name__}: {exc}"
+                self._halt.wait(backoff.next())
+
+    def step(self) -> bool:
+        """One turn; returns whether there may be more to do at once."""
+        if time.monotonic() - self._reminded_at >= self.settings.reminder_poll_s:
+            self.remind()
+        with self.db.write() as session:
+            fanned = store.fan_out(session, datetime.now(UTC))
+        claimed = self.claim_due()
+        return fanned == store.FANOUT_BATCH or claimed > 0
+
+    def remind(self) -> int:
+        """Writes the reminders due at the index's time (one transaction with their marks)."""
+        with self.db.write() as session:
+            written = compute_reminders(
+                session, index_time(session), self.settings.reminder_offsets_days
+            )
+        self._reminded_at = time.monotonic()
+        return written
+
+    # ---------------------------------------------------------------- delivery
+
+    def _free_slots(self, endpoint_id: str) -> int:
+        return self.settings.webhook_concurrency_per_endpoint - self._inflight.get(endpoint_id, 0)
+
+    def claim_due(self) -> int:
+        now = datetime.now(UTC)
+        capacity = self.settings.webhook_workers - sum(self._inflight.values())
+        if capacity <= 0:
+            return 0
+        # httpx's timeout applies to connect, write and read each: a request may last 3 of them
+        lease_s = max(self.settings.webhook_lease_s, 4 * self.settings.webhook_timeout_s)
+        started = 0
+        with self._lock:
+            busy = [e for e in self._inflight if self._free_slots(e) <= 0]
+        with self.db.read() as session:
+            candidates = store.due(session, now, capacity * 4, busy)
+        for delivery_id, endpoint_id in candidates:
+            with self._lock:
+                if started >= capacity or self._free_slots(endpoint_id) <= 0:
+                    continue
+                if delivery_id in self._sending:
+                    continue  # ours, still in flight past its lease: never sent twice at once
+            with self.db.write() as session:  # committed: the lease is ours before the POST
+                claimed = store.claim(session, delivery_id, self.owner, now, lease_s)
+            if claimed is None:
+                continue
+            with self._lock:
+                self._inflight[endpoint_id] = self._inflight.get(endpoint_id, 0) + 1
+                self._sending.add(delivery_id)
+            started += 1
+            self._pool.submit(self._deliver, claimed)
+        return started
+
+    def _deliver(self, claimed: store.Claimed) -> None:
+        try:
+            attempt = self.send(claimed)
+            with self.db.write() as session:
+                store.record(
+                    session,
+                    claimed,
+                    self.owner,
+                    attempt,
+                    datetime.now(UTC),
+                    schedule=self.settings.webhook_retry_schedule_s,
+                    jitter=self.settings.webhook_retry_jitter,
+                    disable_after_s=self.settings.webhook_disable_after_s,
+                )
+        except Exception:
+            log.exception("webhooks: delivery %s", claimed.delivery_id)
+        finally:
+            with self._lock:
+                self._inflight[claimed.endpoint_id] -= 1
+                self._sending.discard(claimed.delivery_id)
+            self._wake.set()
+
+    def send(self, claimed: store.Claimed) -> store.Attempt:
+        """One signed POST; the outcome (never raises for the receiver's faults)."""
+        settings = self.settings
+        try:
+            check_url(
+                claimed.url,
+                allow_private=settings.webhook_allow_private,
+                allow_loopback=settings.webhook_loopback_allowed,
+            )
+        except LedgerError as refused:
+            return store.Attempt(None, f"{refused.error_code}: {refused.message}")
+        secret = endpoint_secrets.decrypt(
+            claimed.secret_encrypted, settings.passphrase(), settings.keystore_kdf_iterations
+        )
+        body = webhook_body(claimed)
+        now = datetime.now(UTC)
+        headers: dict[str, Any] = {
+            "content-type": "application/json",
+            "user-agent": "alliance-ledger-webhooks/1",
+            "webhook-id": claimed.event_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(claimed.event_id, now, body),
+        }
+        try:
+            response = self._http.post(claimed.url, content=body.encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            return store.Attempt(None, f"{exc.__class__.__name__}: {exc}"[:500])
+        problem = None if response.is_success else response.text[:500]
+        return store.Attempt(response.status_code, problem)
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            inflight = sum(self._inflight.values())
+        return {"healthy": self.healthy, "last_error": self.last_error, "in_flight": inflight}

@@ -1,0 +1,100 @@
+"""Writing events into the outbox (`events`), always inside the caller's transaction.
+
+`write_events` inserts with ON CONFLICT (event_id) DO NOTHING on SQLite and PostgreSQL: an
+event whose cause was already recorded (a replayed projection, a reminder computed again)
+is not written twice. `operation_events` gives the events of settled operations (the
+sender's settlement calls it in the transaction that settles them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import table_of
+from ledger_api.db.webhook_models import OutboxEvent
+from ledger_api.domain import OpStatus
+from ledger_api.domain import events as ev
+
+
+@dataclass(slots=True)
+class NewEvent:
+    """An event to record: `payload` is self-contained (ids, amounts, addresses, dates)."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    brands: Sequence[int | None]
+    payload: dict[str, Any]
+    endpoint_id: str | None = None
+    dispatched: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "type": self.type,
+            "occurred_at": self.occurred_at,
+            "brands": ev.scope_of(self.brands),
+            "payload": self.payload,
+            "endpoint_id": self.endpoint_id,
+            "dispatched": self.dispatched,
+            "created_at": datetime.now(UTC),
+        }
+
+
+def at(timestamp: int) -> datetime:
+    """A chain timestamp (seconds) as a UTC datetime."""
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def iso(timestamp: int) -> str:
+    return at(timestamp).isoformat().replace("+00:00", "Z")
+
+
+def write_events(session: Session, events: Iterable[NewEvent]) -> None:
+    """Inserts the events in the caller's transaction; an event id already stored is skipped."""
+    rows = [e.row() for e in events]
+    if not rows:
+        return
+    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(table_of(OutboxEvent)).on_conflict_do_nothing(index_elements=["event_id"])
+    session.execute(statement, rows)
+
+
+def operation_events(
+    settled: Iterable[tuple[str, str, int | None, Mapping[str, Any]]],
+) -> list[NewEvent]:
+    """`operation.confirmed` / `operation.failed` for settled operations, given as
+    (operation uid, kind, ledger brand id or None for the admin's, final row values)."""
+    out: list[NewEvent] = []
+    for uid, kind, brand, values in settled:
+        status = OpStatus(values["status"])
+        if status not in (OpStatus.CONFIRMED, OpStatus.FAILED):
+            continue
+        confirmed = status is OpStatus.CONFIRMED
+        kind_name = ev.OPERATION_CONFIRMED if confirmed else ev.OPERATION_FAILED
+        when: datetime = values["updated_at"]
+        payload: dict[str, Any] = {
+            "operation_id": uid,
+            "kind": str(kind),
+            "brand_id": brand,
+            "status": status.value,
+            "tx_hash": values.get("tx_hash"),
+            "block_number": values.get("block_number"),
+        }
+        if confirmed:
+            payload["result"] = values.get("result")
+        else:
+            payload["error"] = {
+                "code": values.get("error_code"),
+                "message": values.get("error_message"),
+            }
+        out.append(NewEvent(ev.event_id(kind_name, uid), kind_name, when, [brand], payload))
+    return out

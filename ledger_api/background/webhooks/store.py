@@ -1,0 +1,240 @@
+"""The delivery side's SQL: fan-out of new events, leases, outcomes (SQLite and PostgreSQL).
+
+A delivery is claimed with a conditional UPDATE (`status = 'pending'` and no live lease):
+of several processes trying at once exactly one changes the row. Its outcome is written
+only while the lease is still the claimer's.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import table_of
+from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from ledger_api.domain import events as ev
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+ACTIVE, DISABLED = "active", "disabled"
+FANOUT_BATCH = 500
+
+
+def new_delivery_id() -> str:
+    return "dlv_" + uuid.uuid4().hex
+
+
+def wants(endpoint: WebhookEndpoint, event: OutboxEvent) -> bool:
+    """Whether the endpoint receives the event: in its owner's scope, of a type it chose."""
+    if endpoint.brand is not None and endpoint.brand not in ev.brands_of(event.brands):
+        return False
+    return not endpoint.event_types or event.type in endpoint.event_types
+
+
+def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = insert(table_of(WebhookDelivery)).on_conflict_do_nothing(
+        index_elements=["endpoint_id", "event_seq"]
+    )
+    session.execute(statement, list(rows))
+
+
+def fan_out(session: Session, now: datetime) -> int:
+    """Creates the deliveries of events not yet dispatched; returns how many events."""
+    events = session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.dispatched.is_(False))
+        .order_by(OutboxEvent.seq)
+        .limit(FANOUT_BATCH)
+    ).all()
+    if not events:
+        return 0
+    endpoints = session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.status == ACTIVE, WebhookEndpoint.deleted_at.is_(None)
+        )
+    ).all()
+    rows = [
+        {
+            "id": new_delivery_id(),
+            "endpoint_id": endpoint.id,
+            "event_seq": event.seq,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in events
+        if event.endpoint_id is None
+        for endpoint in endpoints
+        if wants(endpoint, event)
+    ]
+    insert_deliveries(session, rows)
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_([e.seq for e in events]))
+        .values(dispatched=True)
+    )
+    return len(events)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    secret_encrypted: bytes
+    event_id: str
+    type: str
+    occurred_at: datetime
+    brands: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def due(
+    session: Session, now: datetime, limit: int, busy: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """(delivery id, endpoint id) of deliveries due and free of any live lease, leaving out
+    the `busy` endpoints (at their limit in this process: their backlog must not fill the
+    page and starve the others)."""
+    query = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            _free(now),
+            WebhookEndpoint.status == ACTIVE,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    if busy:
+        query = query.where(WebhookDelivery.endpoint_id.not_in(list(busy)))
+    return [(r.id, r.endpoint_id) for r in session.execute(query).all()]
+
+
+def _free(now: datetime) -> Any:
+    return or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now)
+
+
+def claim(
+    session: Session, delivery_id: str, owner: str, now: datetime, lease_s: float
+) -> Claimed | None:
+    """Takes the delivery's lease if nobody holds it (one conditional UPDATE)."""
+    taken = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == PENDING,
+            _free(now),
+        )
+        .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        return None
+    row = session.execute(
+        select(WebhookDelivery, WebhookEndpoint, OutboxEvent)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
+        .where(WebhookDelivery.id == delivery_id)
+    ).one()
+    delivery, endpoint, event = row
+    return Claimed(
+        delivery.id,
+        endpoint.id,
+        endpoint.url,
+        endpoint.secret_encrypted,
+        event.event_id,
+        event.type,
+        event.occurred_at,
+        event.brands,
+        event.payload,
+        delivery.attempts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    status_code: int | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def record(
+    session: Session,
+    claimed: Claimed,
+    owner: str,
+    attempt: Attempt,
+    now: datetime,
+    *,
+    schedule: Sequence[float],
+    jitter: float,
+    disable_after_s: float,
+) -> None:
+    """Writes an attempt's outcome while the lease is still `owner`'s."""
+    attempts = claimed.attempts + 1
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": attempt.status_code,
+        "last_error": attempt.error,
+        "last_attempt_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+    }
+    if attempt.ok:
+        values.update(status=DELIVERED, delivered_at=now)
+    elif attempts > len(schedule):
+        values.update(status=DEAD)
+    else:
+        delay = schedule[attempts - 1] * (1 + random.uniform(-jitter, jitter))
+        values.update(next_attempt_at=now + timedelta(seconds=max(0.0, delay)))
+    written = session.execute(
+        update(WebhookDelivery)
+        .where(
+            and_(
+                WebhookDelivery.id == claimed.delivery_id,
+                WebhookDelivery.lease_owner == owner,
+                WebhookDelivery.status == PENDING,
+            )
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(written, "rowcount", 0) != 1:
+        return  # the lease ran out and another process took it: its outcome counts
+    _endpoint_health(session, claimed.endpoint_id, attempt.ok, now, disable_after_s)
+
+
+def _endpoint_health(
+    session: Session, endpoint_id: str, ok: bool, now: datetime, disable_after_s: float
+) -> None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        return
+    if ok:
+        endpoint.failing_since = None
+        return
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+    elif (now - endpoint.failing_since).total_seconds() > disable_after_s:
+        endpoint.status = DISABLED
+        endpoint.disabled_reason = (
+            f"every delivery failed since {endpoint.failing_since.isoformat()}"
+        )

@@ -1,0 +1,66 @@
+"""Event vocabulary of the outbox and the webhooks (issue 12): types, ids, brand scopes.
+
+An event id is derived from what caused the event (a chain log, an operation, a lot and a
+reminder offset), never drawn at random: a projection replayed after a crash or a rebuild
+computes the same id, and the outbox's unique id turns the replay into a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+OPERATION_CONFIRMED = "operation.confirmed"
+OPERATION_FAILED = "operation.failed"
+POINTS_EARNED = "points.earned"
+POINTS_RELEASED = "points.released"  # pending -> live: with the returns issue (unused yet)
+POINTS_REVERSED = "points.reversed"  # a return's reversal: with the returns issue (unused yet)
+POINTS_EXPIRING = "points.expiring"
+POINTS_EXPIRED = "points.expired"
+TIER_UPGRADED = "tier.upgraded"
+TIER_GRACE_STARTED = "tier.grace_started"
+TIER_DOWNGRADED = "tier.downgraded"
+BADGE_ISSUED = "badge.issued"
+BADGE_BENEFIT_REDEEMED = "badge.benefit_redeemed"
+SETTLEMENT_POSITION_CHANGED = "settlement.position_changed"
+SETTLEMENT_SETTLED = "settlement.settled"
+WEBHOOK_TEST = "webhook.test"  # `POST /v1/webhooks/{id}/test`, to that endpoint only
+
+EVENT_TYPES = (
+    OPERATION_CONFIRMED,
+    OPERATION_FAILED,
+    POINTS_EARNED,
+    POINTS_RELEASED,
+    POINTS_REVERSED,
+    POINTS_EXPIRING,
+    POINTS_EXPIRED,
+    TIER_UPGRADED,
+    TIER_GRACE_STARTED,
+    TIER_DOWNGRADED,
+    BADGE_ISSUED,
+    BADGE_BENEFIT_REDEEMED,
+    SETTLEMENT_POSITION_CHANGED,
+    SETTLEMENT_SETTLED,
+)
+
+
+def event_id(*cause: object) -> str:
+    """`evt_` + 32 hex digits of SHA-256 over the cause's parts (type first), e.g.
+    `event_id("points.earned", tx_hash, log_index)`."""
+    text = "|".join(str(part) for part in cause)
+    return "evt_" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def scope_of(brands: Iterable[int | None]) -> str:
+    """The `events.brands` column for a set of ledger brand ids: `,1,7,` (`""`: admin only)."""
+    ids = sorted({int(b) for b in brands if b is not None})
+    return "," + ",".join(map(str, ids)) + "," if ids else ""
+
+
+def scope_pattern(brand: int) -> str:
+    """The SQL LIKE pattern matching the events of one brand's scope."""
+    return f"%,{int(brand)},%"
+
+
+def brands_of(scope: str) -> list[int]:
+    return [int(b) for b in scope.strip(",").split(",") if b]

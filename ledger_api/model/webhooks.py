@@ -1,0 +1,67 @@
+"""Request and response shapes of the webhook and event-feed API (issue 12)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class WebhookCreate(BaseModel):
+    url: str = Field(max_length=2000, description="http(s) URL the events are POSTed to")
+    event_types: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="event types to receive (empty: all of the caller's scope)",
+    )
+
+
+class WebhookView(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    brand_id: int | None = Field(description="the owner's brand (null: the admin, all events)")
+    status: str = Field(description="active, disabled (failing continuously) or deleted")
+    disabled_reason: str | None = None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookView):
+    secret: str = Field(description="whsec_...: shown once, never again")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookView]
+
+
+class DeliveryView(BaseModel):
+    id: str
+    event_id: str
+    event_type: str
+    status: str = Field(description="pending, delivered or dead (retries exhausted)")
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryView]
+
+
+class EventView(BaseModel):
+    id: str
+    type: str
+    timestamp: datetime
+    brands: list[int]
+    data: dict[str, Any]
+    cursor: str
+
+
+class EventPage(BaseModel):
+    events: list[EventView]
+    next_cursor: str | None = Field(description="pass as `after` for the next page")

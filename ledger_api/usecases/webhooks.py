@@ -1,0 +1,238 @@
+"""Webhook endpoints, their deliveries and the event feed: what the routes call (issue 12).
+
+A brand key manages the endpoints of its brand and reads the events in its brand's scope;
+the admin key manages its own endpoints (which receive every event) and sees everything.
+Each method opens its own session and may block (DNS resolution of an endpoint's host):
+routes run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.webhooks import secrets as endpoint_secrets
+from ledger_api.background.webhooks import store
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
+from ledger_api.background.webhooks.targets import check_url
+from ledger_api.db import Database
+from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from ledger_api.domain import events as ev
+from ledger_api.errors import (
+    BrandNotReady,
+    InvalidCursor,
+    InvalidEventType,
+    UnknownDelivery,
+    UnknownWebhook,
+)
+from ledger_api.model import webhooks as views
+from ledger_api.settings import Settings
+
+MAX_ENDPOINTS_PER_OWNER = 20
+
+
+def owner_brand(principal: Principal) -> int | None:
+    """The ledger brand an endpoint of this caller belongs to (None: the admin's)."""
+    if principal.is_admin:
+        return None
+    principal.require_brand()
+    if principal.ledger_brand_id is None:
+        raise BrandNotReady("the brand is not onboarded on the ledger yet")
+    return int(principal.ledger_brand_id)
+
+
+def check_types(types: list[str]) -> list[str]:
+    unknown = sorted(set(types) - set(ev.EVENT_TYPES))
+    if unknown:
+        raise InvalidEventType(
+            f"unknown event types: {', '.join(unknown)}", known=list(ev.EVENT_TYPES)
+        )
+    return sorted(set(types))
+
+
+def _view(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    status = "deleted" if endpoint.deleted_at is not None else endpoint.status
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "brand_id": endpoint.brand,
+        "status": status,
+        "disabled_reason": endpoint.disabled_reason,
+        "created_at": endpoint.created_at,
+    }
+
+
+class WebhooksService:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+
+    # ------------------------------------------------------------- endpoints
+
+    def create(self, who: Principal, body: views.WebhookCreate) -> views.WebhookCreated:
+        brand = owner_brand(who)
+        types = check_types(body.event_types)
+        url = check_url(
+            body.url,
+            allow_private=self.settings.webhook_allow_private,
+            allow_loopback=self.settings.webhook_loopback_allowed,
+        )
+        secret = endpoint_secrets.new_secret()
+        encrypted = endpoint_secrets.encrypt(
+            secret, self.settings.passphrase(), self.settings.keystore_kdf_iterations
+        )
+        endpoint = WebhookEndpoint(
+            id="we_" + uuid.uuid4().hex,
+            brand=brand,
+            url=url,
+            event_types=types,
+            secret_encrypted=encrypted,
+            status=store.ACTIVE,
+            created_at=datetime.now(UTC),
+        )
+        with self.db.write() as session:
+            session.add(endpoint)
+            session.flush()
+            view = _view(endpoint)
+        return views.WebhookCreated(**view, secret=secret)
+
+    def list(self, who: Principal) -> views.WebhookList:
+        with self.db.read() as session:
+            query = select(WebhookEndpoint).where(WebhookEndpoint.deleted_at.is_(None))
+            if not who.is_admin:
+                query = query.where(WebhookEndpoint.brand == owner_brand(who))
+            rows = session.scalars(query.order_by(WebhookEndpoint.created_at)).all()
+            return views.WebhookList(webhooks=[views.WebhookView(**_view(r)) for r in rows])
+
+    def _endpoint(self, session: Session, who: Principal, endpoint_id: str) -> WebhookEndpoint:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None or endpoint.deleted_at is not None:
+            raise UnknownWebhook(endpoint_id=endpoint_id)
+        if not who.is_admin and endpoint.brand != owner_brand(who):
+            raise UnknownWebhook(endpoint_id=endpoint_id)  # another brand's: not disclosed
+        return endpoint
+
+    def delete(self, who: Principal, endpoint_id: str) -> views.WebhookView:
+        """Deletes the endpoint; its pending deliveries are no longer attempted."""
+        with self.db.write() as session:
+            endpoint = self._endpoint(session, who, endpoint_id)
+            endpoint.deleted_at = datetime.now(UTC)
+            return views.WebhookView(**_view(endpoint))
+
+    def test(self, who: Principal, endpoint_id: str) -> views.DeliveryView:
+        """A `webhook.test` event delivered to this endpoint only."""
+        now = datetime.now(UTC)
+        with self.db.write() as session:
+            endpoint = self._endpoint(session, who, endpoint_id)
+            event_id = "evt_" + uuid.uuid4().hex
+            payload = {"endpoint_id": endpoint.id, "message": "a test event from the gateway"}
+            test = NewEvent(
+                event_id, ev.WEBHOOK_TEST, now, [endpoint.brand], payload, endpoint.id, True
+            )
+            write_events(session, [test])
+            seq = session.scalars(
+                select(OutboxEvent.seq).where(OutboxEvent.event_id == event_id)
+            ).one()
+            delivery = WebhookDelivery(
+                id=store.new_delivery_id(),
+                endpoint_id=endpoint.id,
+                event_seq=seq,
+                status=store.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            session.add(delivery)
+            session.flush()
+            return _delivery_view(delivery, event_id, ev.WEBHOOK_TEST)
+
+    # ------------------------------------------------------------ deliveries
+
+    def deliveries(self, who: Principal, endpoint_id: str, limit: int) -> views.DeliveryList:
+        with self.db.read() as session:
+            self._endpoint(session, who, endpoint_id)
+            rows = session.execute(
+                select(WebhookDelivery, OutboxEvent.event_id, OutboxEvent.type)
+                .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
+                .where(WebhookDelivery.endpoint_id == endpoint_id)
+                .order_by(WebhookDelivery.event_seq.desc())
+                .limit(limit)
+            ).all()
+            return views.DeliveryList(deliveries=[_delivery_view(d, i, t) for d, i, t in rows])
+
+    def retry(self, who: Principal, endpoint_id: str, delivery_id: str) -> views.DeliveryView:
+        """Attempts the delivery again now (a dead one too); re-enables a disabled endpoint."""
+        with self.db.write() as session:
+            endpoint = self._endpoint(session, who, endpoint_id)
+            delivery = session.get(WebhookDelivery, delivery_id)
+            if delivery is None or delivery.endpoint_id != endpoint.id:
+                raise UnknownDelivery(delivery_id=delivery_id)
+            if delivery.status != store.DELIVERED:
+                delivery.status = store.PENDING
+                delivery.next_attempt_at = datetime.now(UTC)
+                delivery.lease_owner = delivery.lease_until = None
+            if endpoint.status == store.DISABLED:
+                endpoint.status, endpoint.disabled_reason = store.ACTIVE, None
+                endpoint.failing_since = None
+            event = session.get_one(OutboxEvent, delivery.event_seq)
+            session.flush()
+            return _delivery_view(delivery, event.event_id, event.type)
+
+    # ------------------------------------------------------------------ feed
+
+    def feed(
+        self, who: Principal, after: str | None, types: str | None, limit: int
+    ) -> views.EventPage:
+        """Events after the cursor, oldest first, in the caller's scope."""
+        try:
+            start = int(after) if after else 0
+        except ValueError:
+            raise InvalidCursor(cursor=after) from None
+        if start < 0:
+            raise InvalidCursor(cursor=after)
+        wanted = check_types([t for t in (types or "").split(",") if t])
+        query = select(OutboxEvent).where(
+            OutboxEvent.seq > start, OutboxEvent.endpoint_id.is_(None)
+        )
+        brand = owner_brand(who)
+        if brand is not None:
+            query = query.where(OutboxEvent.brands.like(ev.scope_pattern(brand)))
+        if wanted:
+            query = query.where(OutboxEvent.type.in_(wanted))
+        with self.db.read() as session:
+            rows = session.scalars(query.order_by(OutboxEvent.seq).limit(limit)).all()
+            events = [
+                views.EventView(
+                    id=r.event_id,
+                    type=r.type,
+                    timestamp=r.occurred_at,
+                    brands=ev.brands_of(r.brands),
+                    data=r.payload,
+                    cursor=str(r.seq),
+                )
+                for r in rows
+            ]
+        return views.EventPage(events=events, next_cursor=events[-1].cursor if events else after)
+
+
+def _delivery_view(delivery: WebhookDelivery, event_id: str, type_: str) -> views.DeliveryView:
+    pending = delivery.status == store.PENDING
+    return views.DeliveryView(
+        id=delivery.id,
+        event_id=event_id,
+        event_type=type_,
+        status=delivery.status,
+        attempts=delivery.attempts,
+        last_status_code=delivery.last_status_code,
+        last_error=delivery.last_error,
+        last_attempt_at=delivery.last_attempt_at,
+        next_attempt_at=delivery.next_attempt_at if pending else None,
+        delivered_at=delivery.delivered_at,
+        created_at=delivery.created_at,
+    )

@@ -1,0 +1,275 @@
+"""Signed webhooks and the event feed (issue 12): real gateway, real anvil, a real receiver."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from support.chain import Anvil
+from support.flows import earn, signed_redemption
+from support.gateway import Gateway, Member
+from support.progress import wait_for
+from support.receiver import Receiver
+
+#: quick polls and retries, so a test waits on conditions that come within seconds
+FAST = {
+    "LEDGER_WEBHOOK_POLL_S": "0.05",
+    "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": ",".join(["0.2"] * 12),
+    "LEDGER_WEBHOOK_RETRY_JITTER": "0",
+    "LEDGER_REMINDER_POLL_S": "0.2",
+}
+
+
+@pytest.fixture
+def hooks(env: dict[str, str]) -> Any:
+    with Gateway({**env, **FAST}) as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Any:
+    with Receiver() as running:
+        yield running
+
+
+def subscribe(api: Any, url: str, types: list[str] | None = None) -> dict[str, Any]:
+    response = api.post("/v1/webhooks", {"url": url, "event_types": types or []})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    assert created["secret"].startswith("whsec_")
+    return created
+
+
+def feed(api: Any, **params: Any) -> list[dict[str, Any]]:
+    response = api.get("/v1/events", params=params)
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["events"]
+    return events
+
+
+def test_an_earn_is_delivered_signed_and_in_the_feed(hooks: Gateway, receiver: Receiver) -> None:
+    brand, other = hooks.create_brand(), hooks.create_brand()
+    endpoint = subscribe(brand.api, receiver.url)
+    secret = endpoint["secret"]
+    listed = brand.api.get("/v1/webhooks").json()["webhooks"]
+    assert [w["id"] for w in listed] == [endpoint["id"]]
+    assert "secret" not in listed[0]  # shown once only
+
+    alice = Member()
+    op = earn(brand, alice, 2_500)
+    earned = wait_for(
+        lambda: receiver.of_type(secret, "points.earned"), what="points.earned delivered"
+    )
+    confirmed = wait_for(
+        lambda: receiver.of_type(secret, "operation.confirmed"), what="operation.confirmed"
+    )
+    assert earned[0]["data"]["member"] == alice.address
+    assert earned[0]["data"]["brand_id"] == brand.brand_id
+    assert earned[0]["data"]["points"] == 250
+    assert earned[0]["brands"] == [brand.brand_id]
+    assert confirmed[0]["data"]["operation_id"] == op["operation_id"]
+    assert confirmed[0]["data"]["status"] == "confirmed"
+    # the headers follow Standard Webhooks: the id is the event's, the signature the library's
+    got = receiver.accepted[0]
+    assert got.headers["webhook-id"] == got.event["id"]
+    assert got.headers["webhook-signature"].startswith("v1,")
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + "A" * 43).verify(got.body, got.headers)
+
+    # the feed holds the same events for the brand, none for another brand
+    mine = feed(brand.api)
+    assert {e["id"] for e in mine} >= {earned[0]["id"], confirmed[0]["id"]}
+    assert [e["id"] for e in feed(other.api)] == []
+    only = feed(brand.api, types="points.earned")
+    assert [e["type"] for e in only] == ["points.earned"]
+    after = feed(brand.api, after=mine[0]["cursor"])
+    assert [e["id"] for e in after] == [e["id"] for e in mine[1:]]
+    everything = {e["id"] for e in feed(hooks.admin, limit=500)}
+    assert everything >= {e["id"] for e in mine}
+
+    deliveries = brand.api.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json()["deliveries"]
+    assert {d["status"] for d in deliveries} == {"delivered"}
+    assert {d["last_status_code"] for d in deliveries} == {204}
+
+
+def test_unsafe_urls_and_unknown_types_are_refused(hooks: Gateway) -> None:
+    brand = hooks.create_brand()
+    for url in (
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fd00:ec2::254]/",
+        "http://10.1.2.3/hooks",
+        "http://192.168.0.10/hooks",
+        "ftp://example.com/hooks",
+        "not a url",
+    ):
+        response = brand.api.post("/v1/webhooks", {"url": url})
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["error"]["code"] == "invalid_webhook_url", url
+    bad = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/x", "event_types": ["x.y"]})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_event_type"
+    cursor = brand.api.get("/v1/events", params={"after": "abc"})
+    assert cursor.status_code == 422 and cursor.json()["error"]["code"] == "invalid_cursor"
+    missing = brand.api.get("/v1/webhooks/we_nope/deliveries")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "webhook_not_found"
+
+
+def test_another_brands_endpoint_is_not_found(hooks: Gateway, receiver: Receiver) -> None:
+    brand, other = hooks.create_brand(), hooks.create_brand()
+    endpoint = subscribe(brand.api, receiver.url)
+    for call in (
+        other.api.http.delete(f"/v1/webhooks/{endpoint['id']}"),
+        other.api.post(f"/v1/webhooks/{endpoint['id']}/test"),
+        other.api.get(f"/v1/webhooks/{endpoint['id']}/deliveries"),
+    ):
+        assert call.status_code == 404 and call.json()["error"]["code"] == "webhook_not_found"
+    deleted = brand.api.http.delete(f"/v1/webhooks/{endpoint['id']}")
+    assert deleted.status_code == 200 and deleted.json()["status"] == "deleted"
+    assert brand.api.get("/v1/webhooks").json()["webhooks"] == []
+
+
+def test_a_receiver_down_then_back_gets_every_event_once(
+    hooks: Gateway, receiver: Receiver
+) -> None:
+    brand = hooks.create_brand()
+    secret = subscribe(brand.api, receiver.url, ["points.earned"])["secret"]
+    receiver.down = True
+    members = [Member() for _ in range(4)]
+    for member in members:
+        earn(brand, member, 1_000)
+    wait_for(lambda: len(receiver.received) >= 8, what="failed attempts while down")
+    receiver.down = False
+    events = wait_for(
+        lambda: (got := receiver.events(secret)) and len(got) >= 4 and got,
+        what="the events after the receiver came back",
+    )
+    ids = Counter(e["id"] for e in events)
+    assert len(ids) == 4 and set(ids.values()) == {1}
+    assert {e["data"]["member"] for e in events} == {m.address for m in members}
+    endpoint_id = brand.api.get("/v1/webhooks").json()["webhooks"][0]["id"]
+    path = f"/v1/webhooks/{endpoint_id}/deliveries"
+
+    def settled() -> list[dict[str, Any]] | None:
+        rows: list[dict[str, Any]] = brand.api.get(path).json()["deliveries"]
+        return rows if all(d["status"] == "delivered" for d in rows) else None
+
+    deliveries = wait_for(settled, what="every delivery recorded as delivered")
+    assert len(deliveries) == 4 and all(d["attempts"] >= 2 for d in deliveries)
+
+
+def test_dead_letter_then_manual_retry_and_test_event(env: dict[str, str]) -> None:
+    quick = {**FAST, "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": "0.1"}
+    with Gateway({**env, **quick}) as gateway, Receiver() as receiver:
+        brand = gateway.create_brand()
+        endpoint = subscribe(brand.api, receiver.url)
+        receiver.down = True
+        sent = brand.api.post(f"/v1/webhooks/{endpoint['id']}/test")
+        assert sent.status_code == 202 and sent.json()["event_type"] == "webhook.test"
+        path = f"/v1/webhooks/{endpoint['id']}/deliveries"
+
+        def dead() -> dict[str, Any] | None:
+            rows = brand.api.get(path).json()["deliveries"]
+            return next((d for d in rows if d["status"] == "dead"), None)
+
+        delivery = wait_for(dead, what="the test delivery dead-lettered")
+        assert delivery["attempts"] == 2 and delivery["last_status_code"] == 503
+        receiver.down = False
+        retried = brand.api.post(f"{path}/{delivery['id']}/retry")
+        assert retried.status_code == 202 and retried.json()["status"] == "pending"
+        events = wait_for(
+            lambda: receiver.of_type(endpoint["secret"], "webhook.test"), what="the retry"
+        )
+        assert len(events) == 1
+        # a test event is for its endpoint only: not in the feed
+        assert all(e["type"] != "webhook.test" for e in feed(gateway.admin, limit=500))
+        unknown = brand.api.post(f"{path}/dlv_nope/retry")
+        assert unknown.status_code == 404
+        assert unknown.json()["error"]["code"] == "delivery_not_found"
+
+
+def test_tier_and_badge_events_from_real_flows(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    with Gateway({**own_env, **FAST}) as gateway, Receiver() as receiver:
+        brand = gateway.create_brand()
+        secret = subscribe(gateway.admin, receiver.url)["secret"]  # the admin's: all events
+        rule = {"spend_cents": 5_000, "orders": 2, "engagements": 1, "gift_points": 50}
+        assert (
+            gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"}).json()["status"]
+            == "confirmed"
+        )
+        alice = Member()
+        earn(brand, alice, 3_000)
+        earn(brand, alice, 3_000)
+        review = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review"},
+            params={"wait": "true"},
+        )
+        assert review.json()["result"]["tier_upgraded_to"] == 1
+        upgraded = wait_for(lambda: receiver.of_type(secret, "tier.upgraded"), what="tier.upgraded")
+        assert upgraded[0]["data"]["tier"] == 1
+        assert upgraded[0]["data"]["gift"] == {"points": 50, "brand_id": brand.brand_id}
+        assert brand.brand_id in upgraded[0]["brands"]
+
+        defined = brand.api.post(
+            "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b"}, params={"wait": "true"}
+        ).json()
+        type_id = defined["result"]["type_id"]
+        brand.api.post(
+            "/v1/badges/issue",
+            {"type_id": type_id, "member": alice.address},
+            params={"wait": "true"},
+        )
+        issued = wait_for(lambda: receiver.of_type(secret, "badge.issued"), what="badge.issued")
+        assert issued[0]["data"]["badge_type_id"] == type_id
+        assert issued[0]["data"]["member"] == alice.address
+
+        # next quarters with nothing done: the review starts the grace period
+        anvil, _ = own_chain
+        brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
+        again = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
+        assert again.json()["status"] == "failed"
+        failed = wait_for(
+            lambda: receiver.of_type(secret, "operation.failed"), what="operation.failed"
+        )
+        assert failed[0]["data"]["operation_id"] == again.json()["operation_id"]
+        assert failed[0]["data"]["error"]["code"] == "tier_already_reviewed"
+        assert failed[0]["brands"] == [brand.brand_id]
+        anvil.rpc("evm_increaseTime", 200 * 86_400)
+        anvil.rpc("evm_mine")
+        warned = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
+        assert warned.json()["result"]["review"] == "TierDowngradeWarned", warned.text
+        grace = wait_for(
+            lambda: receiver.of_type(secret, "tier.grace_started"), what="tier.grace_started"
+        )
+        data = grace[0]["data"]
+        assert data["tier"] == 1 and data["required"]["spend_cents"] == 5_000
+        assert data["missing"] == {"spend_cents": 5_000, "orders": 2, "engagements": 1}
+        assert data["downgrade_at"].endswith("T00:00:00Z")
+        assert grace[0]["brands"] == [brand.brand_id]
+        ids = Counter(e["id"] for e in receiver.events(secret))
+        assert set(ids.values()) == {1}
+
+
+def test_a_cross_brand_redemption_is_in_both_brands_feeds(hooks: Gateway) -> None:
+    brand, other, third = hooks.create_brand(), hooks.create_brand(), hooks.create_brand()
+    alice = Member()
+    earn(brand, alice, 10_000)
+    redemption = signed_redemption(other, alice, brand.brand_id, 200, "checkout-7")
+    answer = other.api.post("/v1/redemptions", redemption, params={"wait": "true"})
+    assert answer.json()["status"] == "confirmed", answer.text
+
+    def changed(api: Any) -> list[dict[str, Any]]:
+        return feed(api, types="settlement.position_changed")
+
+    for api in (brand.api, other.api):
+        [event] = wait_for(lambda a=api: changed(a), what="settlement.position_changed")
+        data = event["data"]
+        assert data["debtor_brand_id"] == brand.brand_id
+        assert data["creditor_brand_id"] == other.brand_id
+        assert data["value_micro_usd"] == str(200 * 10_000)
+        assert data["position"] == {"debtor_owes_creditor_micro_usd": str(200 * 10_000)}
+    assert changed(third.api) == []
