@@ -15,7 +15,7 @@ from support.gateway import Api, Brand, Gateway, Member
 
 from ledger_api import errors
 from ledger_api.errors import is_storage_full
-from ledger_api.model import schemas
+from ledger_api.model import schemas, webhooks
 
 OUT_OF_RANGE = [2**63, 2**64, 2**256, -1]
 MEMBER = Member().address
@@ -90,7 +90,8 @@ def _routes(gateway: Gateway) -> list[tuple[str, str, type[BaseModel] | None]]:
                 .get("schema", {})
                 .get("$ref")
             )
-            model = getattr(schemas, ref.rsplit("/", 1)[1]) if ref else None
+            name = ref.rsplit("/", 1)[1] if ref else None
+            model = getattr(schemas, name, None) or getattr(webhooks, name, None) if name else None
             routes.append((method.upper(), path, model))
     return routes
 
@@ -117,6 +118,8 @@ def _paths(path: str, brand_id: int) -> list[str]:
         "tier": "1",
         "operation_id": "op-1",
         "prefix": "nope",
+        "endpoint_id": "whe_nope",
+        "delivery_id": "whd_nope",
     }
     paths = [path.format(**valid)] if names else [path]
     for name in names:
