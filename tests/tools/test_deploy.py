@@ -27,11 +27,14 @@ pytestmark = pytest.mark.slow
 def _run(
     args: list[str], env: dict[str, str], timeout: float = 1800
 ) -> subprocess.CompletedProcess[str]:
+    # as a user types it: not as a sub-make of `make test` (whose MAKELEVEL makes make print
+    # "Leaving directory" after the manifest's path, the answer's last line)
+    outer = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     return subprocess.run(
         args,
         check=False,
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**outer, **env},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -80,6 +80,10 @@ def start_anvil(
         "--silent",
         "--gas-limit",
         "30000000",
+        # a suite onboards hundreds of brands (the fuzzers too), each signer funded by the
+        # admin with 100 ETH: the default 10,000 ETH would run dry
+        "--balance",
+        "100000000",
     ]
     if state is not None:
         args += ["--state", str(state)]
