@@ -61,7 +61,9 @@ def test_plain_polling_sees_a_confirmed_operation_indexed(served: GatewayProcess
     while time.monotonic() < deadline:
         body = brand.get(f"/v1/operations/{uid}").json()
         if body["status"] == "confirmed":
-            health = httpx.get(f"{served.base_url}/v1/health", timeout=30).json()
+            health = httpx.get(
+                f"{served.base_url}/v1/health", headers=served.admin_headers, timeout=30
+            ).json()
             if health["index_block"] >= body["block_number"]:
                 break
         time.sleep(0.1)
