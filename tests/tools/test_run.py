@@ -5,6 +5,7 @@ running, and Ctrl-C stops every process it started, the chain after saving its s
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 from pathlib import Path
@@ -56,12 +57,21 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+ADMIN_KEY = "run-test-admin-" + secrets.token_hex(16)
+
+
 def _health(url: str) -> dict[str, object] | None:
+    """The admin's full health report once the sender has reported and the index has a height;
+    None while the gateway is not answering yet."""
     try:
-        answer = httpx.get(f"{url}/v1/health", timeout=5)
+        answer = httpx.get(
+            f"{url}/v1/health", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=5
+        )
     except httpx.HTTPError:
         return None
     body: dict[str, object] = answer.json()
+    # a liveness-only answer would never turn into a full one by waiting: fail now
+    assert "index_block" in body or answer.status_code >= 500, body
     return body if body.get("sender") and int(str(body.get("index_block", -1))) >= 0 else None
 
 
@@ -82,6 +92,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         "LEDGER_CHAIN_PORT": str(chain_port),
         "LEDGER_PORT": str(port),
         "LEDGER_CHAIN_SNAPSHOT_S": "1",
+        "LEDGER_ADMIN_API_KEY": ADMIN_KEY,
     }
     for name in ("LEDGER_RPC_URL", "LEDGER_MANIFEST", "LEDGER_DATABASE_URL"):
         env.pop(name, None)
