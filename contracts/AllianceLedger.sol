@@ -21,6 +21,7 @@ import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
+import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 
 /// @title AllianceLedger: the alliance's points, tiers and inter-brand settlement.
@@ -58,6 +59,9 @@ contract AllianceLedger is
     uint8 public constant MAX_TIER = 3;
     /// @notice Months a member stays in a tier after a failed review, before it drops one step.
     uint256 public constant GRACE_MONTHS = 3;
+    /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
+    /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
+    uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -95,11 +99,8 @@ contract AllianceLedger is
     /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
     mapping(uint256 pair => int256) private _positions;
     address private _charityPool;
-
-    modifier onlyBrandSigner(uint256 brand) {
-        _checkBrandSigner(brand);
-        _;
-    }
+    /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
+    mapping(uint256 brand => MintDay) private _mintDays;
 
     /// @param admin the alliance's governance address (a multisig in production)
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
@@ -110,6 +111,7 @@ contract AllianceLedger is
         _badge = badge;
         _charityPool = charityPool;
         emit CharityPoolChanged(charityPool);
+        _setSystem(address(this), true);
     }
 
     // ============================================================ brands (admin)
@@ -132,6 +134,26 @@ contract AllianceLedger is
         _setSymbol(brand, symbol);
         _authorizeSigner(brand, signer);
         emit BrandOnboarded(brand, signer, valueMicroUsd, rule);
+        _mintDays[brand] = MintDay.wrap(0).setCap(DEFAULT_DAILY_MINT_CAP);
+        emit DailyMintCapChanged(brand, DEFAULT_DAILY_MINT_CAP);
+    }
+
+    /// @notice Sets `brand`'s daily mint cap: points it may issue per UTC day, tier gifts it pays included.
+    /// @dev Requirements: caller is the admin; not paused; the brand exists; cap < 2**112.
+    /// Emits a {DailyMintCapChanged} event.
+    function setDailyMintCap(uint256 brand, uint256 cap) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireBrand(brand);
+        _mintDays[brand] = _mintDays[brand].setCap(cap.toUint112());
+        emit DailyMintCapChanged(brand, cap);
+    }
+
+    /// @notice Registers (or unregisters) a system address that can never move points (the lens,
+    /// the badge contracts, the vault): earns, gifts and transfers to it are refused.
+    /// @dev Requirements: caller is the admin; not the zero address. The ledger itself is
+    /// registered at deploy. Emits a {SystemAddressChanged} event.
+    function setSystemAddress(address account, bool isSystem) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (account == address(0)) revert LedgerInvalidMember(account);
+        _setSystem(account, isSystem);
     }
 
     /// @notice Authorizes or revokes a brand signing key.
@@ -158,7 +180,7 @@ contract AllianceLedger is
     /// @notice Changes a brand's published point value: a recorded governance act.
     /// @dev Balances never change; the new value applies to redemptions from now on.
     /// Emits a {PointValueChanged} event.
-    function setPointValue(uint256 brand, uint32 valueMicroUsd) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setPointValue(uint256 brand, uint32 valueMicroUsd) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
         BrandConfig cfg = _requireBrand(brand);
         uint256 previous = cfg.valueMicroUsd();
@@ -167,8 +189,8 @@ contract AllianceLedger is
     }
 
     /// @notice Sets where donations go. Emits a {CharityPoolChanged} event.
-    function setCharityPool(address pool) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (pool == address(0)) revert LedgerInvalidMember(pool);
+    function setCharityPool(address pool) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (pool == address(0) || _members[pool].word.isSystem()) revert LedgerInvalidMember(pool);
         _charityPool = pool;
         emit CharityPoolChanged(pool);
     }
@@ -178,6 +200,7 @@ contract AllianceLedger is
     /// most the higher tier's (when configured). Emits a {TierRuleChanged} event.
     function setTierRule(uint8 tier, TierRule calldata rule, uint256 giftPoints)
         external
+        whenNotPaused
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
@@ -205,9 +228,33 @@ contract AllianceLedger is
 
     // ========================================================= brands (own key)
 
-    /// @notice Changes the caller's brand earning rule; a brand configures only its own points.
-    /// @dev Emits an {EarnRuleChanged} event.
-    function setEarnRule(uint256 brand, EarnRule calldata rule) external onlyBrandSigner(brand) {
+    /// @inheritdoc ERC6909
+    /// @dev Requirements: not paused.
+    function approve(address spender, uint256 id, uint256 amount)
+        public
+        override(ERC6909, IERC6909)
+        whenNotPaused
+        returns (bool)
+    {
+        return super.approve(spender, id, amount);
+    }
+
+    /// @inheritdoc ERC6909
+    /// @dev Requirements: not paused.
+    function setOperator(address spender, bool approved)
+        public
+        override(ERC6909, IERC6909)
+        whenNotPaused
+        returns (bool)
+    {
+        return super.setOperator(spender, approved);
+    }
+
+    /// @notice Changes a brand's earning rule: an alliance governance act, since the rule prices
+    /// what the brand's operations count toward tiers.
+    /// @dev Requirements: caller is the admin; not paused; the brand exists.
+    /// Emits an {EarnRuleChanged} event.
+    function setEarnRule(uint256 brand, EarnRule calldata rule) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
         _brands[brand] = _requireBrand(brand).setRule(PackedEarnRuleLibrary.pack(rule));
         emit EarnRuleChanged(brand, rule);
     }
@@ -219,11 +266,11 @@ contract AllianceLedger is
     /// @return points the points credited (upgrade gift excluded)
     function earn(EarnOp calldata op) external whenNotPaused returns (uint256 points) {
         (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
-        if (brandError != bytes4(0)) _revertEarn(brandError, brand, op);
+        if (brandError != bytes4(0)) _revertEarn(brandError, brand, op, 0);
         EarnContext memory ctx = _earnContext(brand, cfg);
         bytes4 failure;
         (failure, points) = _applyEarn(ctx, op);
-        if (failure != bytes4(0)) _revertEarn(failure, brand, op);
+        if (failure != bytes4(0)) _revertEarn(failure, brand, op, ctx.dayMinted + points);
         _closeEarn(ctx);
     }
 
@@ -285,9 +332,11 @@ contract AllianceLedger is
         _update(msg.sender, _charityPool, brand, amount);
     }
 
-    /// @notice Redeems the caller's `brand` points at `atBrand` (the same brand or another).
-    /// @dev Oldest lots first. Cross-brand: records that `brand` owes `atBrand` the value.
-    /// Requirements: both brands active; enough live points.
+    /// @notice Redeems the caller's `brand` points at `brand` itself.
+    /// @dev Oldest lots first. A cross-brand redemption needs the consent of the brand where the
+    /// points are spent, so it goes through {redeemWithSig} sent by that brand's signer: here
+    /// `atBrand != brand` reverts with {LedgerNoBrandConsent}.
+    /// Requirements: not paused; `atBrand == brand`; the brand active; enough live points.
     /// Emits {Transfer} and {PointsRedeemed} events.
     /// @return valueMicroUsd the redeemed value at `brand`'s published point value
     function redeem(uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)
@@ -295,10 +344,17 @@ contract AllianceLedger is
         whenNotPaused
         returns (uint256 valueMicroUsd)
     {
+        if (brand != atBrand) revert LedgerNoBrandConsent(atBrand, msg.sender);
         return _redeem(msg.sender, brand, atBrand, amount, orderRef);
     }
 
-    /// @notice {redeem} on the member's EIP-712 signature, relayed by anyone.
+    /// @notice Redeems on the member's EIP-712 signature: `r.member`'s `r.brand` points at `r.atBrand`.
+    /// @dev The member consents by signing; for a cross-brand redemption (`r.atBrand != r.brand`,
+    /// which records that `r.brand` owes `r.atBrand` the value) the brand where the points are
+    /// spent consents by sending the transaction: the caller must be a signer of `r.atBrand`,
+    /// else {LedgerNoBrandConsent}. A redemption at the issuing brand may be relayed by anyone.
+    /// Requirements: not paused; valid unexpired signature and nonce; both brands active;
+    /// enough live points. Emits {Transfer} and {PointsRedeemed} events.
     function redeemWithSig(Redeem calldata r, bytes calldata signature)
         external
         whenNotPaused
@@ -313,44 +369,34 @@ contract AllianceLedger is
             r.deadline,
             signature
         );
+        if (r.brand != r.atBrand && _brandOfSigner[msg.sender] != r.atBrand) {
+            revert LedgerNoBrandConsent(r.atBrand, msg.sender);
+        }
         return _redeem(r.member, r.brand, r.atBrand, r.amount, r.orderRef);
     }
 
     // ==================================================================== tiers
 
-    /// @notice Quarterly review of a member's tier against the last completed quarter; anyone may call.
-    /// @dev Once per member per quarter. A member short of its tier is warned and keeps the
-    /// tier for {GRACE_MONTHS}; short again after that, it drops one step.
-    /// Emits {TierRetained}, {TierDowngradeWarned} or {TierDowngraded}.
+    /// @notice Applies the member's due quarterly reviews; anyone may call.
+    /// @dev A function of the calendar (UTC quarters), not of when it is called: at each quarter
+    /// start q since the member's last review, the quarter q-1 is judged. Met the tier: kept
+    /// ({TierRetained}). Short and not in grace: warned, the tier kept through quarter q
+    /// (`graceUntilMonth` = the first month of q+1, {TierDowngradeWarned}). Short and in grace
+    /// (warned at q-1's start): one step down ({TierDowngraded}), with no grace carried over.
+    /// Meeting the thresholds during grace ends it. Requirements: not paused; the member not
+    /// yet reviewed at this quarter's start, else {TierAlreadyReviewed}.
     function reviewTier(address member) external whenNotPaused {
-        MemberSlot storage slot = _members[member];
-        MemberStatus memory s = slot.word.toStatus();
-        uint256 month = Calendar.currentMonth();
-        uint256 quarter = month / 3;
-        if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
-        s.reviewedQuarter = uint16(quarter);
-        // The last completed quarter, or the current one when it already meets the tier
-        // (a member upgraded this quarter is not warned for the quarter before).
-        uint8 qualified = _qualifiedTier(s, quarter - 1);
-        uint8 current = _qualifiedTier(s, quarter);
-        if (current > qualified) qualified = current;
-        if (s.tier == 0 || qualified >= s.tier) {
-            s.graceUntilMonth = 0;
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierRetained(member, s.tier, quarter - 1);
-        } else if (s.graceUntilMonth == 0) {
-            s.graceUntilMonth = uint16(month + GRACE_MONTHS);
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierDowngradeWarned(member, s.tier, s.graceUntilMonth);
-        } else if (month >= s.graceUntilMonth) {
-            uint8 previous = s.tier;
-            s.tier = previous - 1;
-            s.graceUntilMonth = 0;
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierDowngraded(member, previous, s.tier);
-            _badge.setTier(member, s.tier);
-        } else {
-            slot.word = MemberWordLibrary.fromStatus(s);
+        uint256 quarter = Calendar.currentMonth() / 3;
+        if (!_review(member, quarter)) revert TierAlreadyReviewed(member, quarter);
+    }
+
+    /// @notice {reviewTier} for many members; anyone may call (the gateway does, at each quarter start).
+    /// @dev A member already reviewed at this quarter's start is skipped with {TierReviewSkipped}.
+    /// Requirements: not paused.
+    function reviewTiers(address[] calldata members) external whenNotPaused {
+        uint256 quarter = Calendar.currentMonth() / 3;
+        for (uint256 i; i < members.length; ++i) {
+            if (!_review(members[i], quarter)) emit TierReviewSkipped(members[i], quarter);
         }
     }
 
@@ -474,6 +520,9 @@ contract AllianceLedger is
         uint256 minted; // points minted by this call
         uint256 usedWordIndex;
         uint256 usedWord;
+        uint256 day; // the UTC day (days since 1970-01-01)
+        uint256 dayMinted; // points the brand minted today, this call's included
+        uint256 cap; // the brand's daily mint cap
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -488,6 +537,10 @@ contract AllianceLedger is
         ctx.floors3 = globals.floors(3);
         ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
         ctx.usedWordIndex = type(uint256).max;
+        MintDay mintDay = _mintDays[brand];
+        ctx.day = block.timestamp / 1 days;
+        ctx.dayMinted = mintDay.mintedOn(ctx.day);
+        ctx.cap = mintDay.cap();
     }
 
     /// @dev The five checked fields of an earn operation, each read from calldata once.
@@ -512,8 +565,9 @@ contract AllianceLedger is
         }
     }
 
-    /// @dev Validates and applies one earn; returns the failing error's selector, or 0.
-    /// Nothing is written unless every check passes.
+    /// @dev Validates and applies one earn; returns the failing error's selector, or 0 (and the
+    /// operation's points, also when it fails for the daily cap). Nothing is written unless every
+    /// check passes.
     function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
         (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents) = _readOp(op);
         if (member == address(0)) return (LedgerInvalidMember.selector, 0);
@@ -532,6 +586,13 @@ contract AllianceLedger is
             }
         }
         if (points == 0) return (LedgerZeroPoints.selector, 0);
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
+        if (word.isSystem()) return (LedgerInvalidMember.selector, 0);
+        // No overflow: dayMinted < 2**112 and points < 2**60.
+        unchecked {
+            if (ctx.dayMinted + points > ctx.cap) return (LedgerDailyMintCapExceeded.selector, points);
+        }
 
         uint256 wordIndex = opId >> 8;
         uint256 bit = uint256(1) << (opId & 0xff);
@@ -543,12 +604,20 @@ contract AllianceLedger is
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
         ctx.usedWord |= bit;
 
+        // Counted toward tiers: spend only in proportion to a multiplier below 100%, so that it
+        // never exceeds what the brand's published rate pays for it.
+        if (mult < 100) {
+            unchecked {
+                cents = cents * mult / 100; // no overflow: cents <= 1e12, mult < 100
+            }
+        }
         uint256 minted;
         unchecked {
-            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= MAX_AMOUNT, per
+            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= 3 * MAX_AMOUNT, per
             // operation, and a call carries far fewer than 2**200 operations.
-            minted = points + _recordActivity(ctx, member, kind, cents);
+            minted = points + _recordActivity(ctx, slot, word, member, kind, cents, points >= rate);
             ctx.minted += minted;
+            ctx.dayMinted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
         _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef);
@@ -588,6 +657,7 @@ contract AllianceLedger is
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
     function _closeEarn(EarnContext memory ctx) private {
         _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
+        _mintDays[ctx.brand] = _mintDays[ctx.brand].setMinted(ctx.day, ctx.dayMinted.toUint112());
         BrandConfig cfg = ctx.cfg;
         uint256 latestMonth = cfg.latestMonth();
         uint256 latestLive = cfg.latestMonthLive();
@@ -607,22 +677,31 @@ contract AllianceLedger is
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
-    /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
-    /// Hot path: the member's {MemberWord} is read and written once.
-    function _recordActivity(EarnContext memory ctx, address member, EarnKind kind, uint256 cents)
-        private
-        returns (uint256 gift)
-    {
-        MemberSlot storage slot = _members[member];
-        MemberWord word = slot.word;
+    /// moment all three thresholds are met. Returns the upgrade gift points (0 if none): the
+    /// sum of the gifts of every tier crossed. `cents` is the spend counted (0 for an
+    /// engagement); `full` whether the operation issued at least its rule's points (an
+    /// engagement counts only then). The first operation of a new quarter applies the
+    /// member's due reviews first ({_catchUp}). Hot path: the {MemberWord} is written once.
+    function _recordActivity(
+        EarnContext memory ctx,
+        MemberSlot storage slot,
+        MemberWord word,
+        address member,
+        EarnKind kind,
+        uint256 cents,
+        bool full
+    ) private returns (uint256 gift) {
         uint256 spend = word.spendCents();
         uint256 orders = word.orders();
         uint256 engagements = word.engagements();
         uint256 quarter = word.quarter();
+        uint256 tierBefore = word.tier();
         if (quarter != ctx.quarter) {
-            // The member's previous active quarter closes: remember what it qualified for.
+            // The member's previous active quarter closes: remember what it qualified for, and
+            // apply the quarter starts that passed since its last review.
             word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements));
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
+            word = _catchUp(member, word.setCounters(quarter, 0, 0, 0), ctx.quarter);
         }
         if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's
@@ -632,7 +711,7 @@ contract AllianceLedger is
                 if (orders < MemberWordLibrary.MAX_COUNT) ++orders;
             }
             if (spend > MemberWordLibrary.MAX_SPEND) spend = MemberWordLibrary.MAX_SPEND;
-        } else if (engagements < MemberWordLibrary.MAX_COUNT) {
+        } else if (full && engagements < MemberWordLibrary.MAX_COUNT) {
             unchecked {
                 ++engagements; // below MAX_COUNT before the increment
             }
@@ -642,13 +721,16 @@ contract AllianceLedger is
         if (best >= previous) word = word.setGraceUntilMonth(0); // meeting the tier again ends any grace
         if (best > previous) {
             word = word.setTier(best);
-            gift = _tierGift[uint8(best)];
+            for (uint256 t = previous + 1; t <= best; ++t) {
+                gift += _tierGift[uint8(t)];
+            }
         }
         slot.word = word.setCounters(quarter, spend, orders, engagements);
-        if (best > previous) {
-            emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
+        if (best > previous) emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
+        uint256 tierAfter = word.tier();
+        if (tierAfter != tierBefore) {
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
-            _badge.setTier(member, uint8(best));
+            _badge.setTier(member, uint8(tierAfter));
         }
     }
 
@@ -686,6 +768,7 @@ contract AllianceLedger is
     /// transfers): lots move with their earn month, so expiry never extends.
     function _update(address from, address to, uint256 id, uint256 amount) internal override whenNotPaused {
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
+        if (to == address(0) || _members[to].word.isSystem()) revert LedgerInvalidMember(to);
         uint256 month = Calendar.currentMonth();
         uint256[13] memory taken = _consume(from, id, amount, month);
         uint256[7] storage toSlots = _lots[to][id];
@@ -735,10 +818,6 @@ contract AllianceLedger is
         if (cfg.suspended()) failure = LedgerBrandSuspended.selector;
     }
 
-    function _checkBrandSigner(uint256 brand) private view {
-        if (brand == 0 || _brandOfSigner[msg.sender] != brand) revert LedgerNotBrandSigner(msg.sender, brand);
-    }
-
     function _authorizeSigner(uint256 brand, address signer) private {
         if (signer == address(0)) revert LedgerInvalidMember(signer);
         uint256 current = _brandOfSigner[signer];
@@ -753,21 +832,71 @@ contract AllianceLedger is
     }
 
     /// @dev Re-raises a failed earn as its custom error with data.
-    function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op) private view {
+    function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op, uint256 requested) private view {
         if (failure == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, brand);
         if (failure == LedgerBrandSuspended.selector) revert LedgerBrandSuspended(brand);
         if (failure == LedgerInvalidMember.selector) revert LedgerInvalidMember(op.member);
         if (failure == LedgerInvalidMultiplier.selector) revert LedgerInvalidMultiplier(op.multiplierPct);
         if (failure == LedgerInvalidAmount.selector) revert LedgerInvalidAmount(op.amountCents);
         if (failure == LedgerZeroPoints.selector) revert LedgerZeroPoints(op.opId);
+        if (failure == LedgerDailyMintCapExceeded.selector) {
+            revert LedgerDailyMintCapExceeded(brand, block.timestamp / 1 days, _mintDays[brand].cap(), requested);
+        }
         revert LedgerOperationUsed(brand, op.opId);
     }
 
-    /// @dev The best tier the member's quarter met in the quarter `quarter`.
-    function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
-        if (s.quarter == quarter) return uint8(_globals.bestTier(s.spendCents, s.orders, s.engagements));
-        if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
-        return 0;
+    /// @dev Applies the member's due reviews up to `quarter`; false when already reviewed then.
+    function _review(address member, uint256 quarter) private returns (bool) {
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
+        if (word.reviewedQuarter() >= quarter) return false;
+        uint256 before = word.tier();
+        if (before == 0) {
+            slot.word = word.setReviewedQuarter(quarter);
+            emit TierRetained(member, 0, quarter - 1);
+            return true;
+        }
+        word = _catchUp(member, word, quarter);
+        slot.word = word;
+        uint256 tierAfter = word.tier();
+        // slither-disable-next-line reentrancy-no-eth,reentrancy-events trusted immutable badge: no callback
+        if (tierAfter != before) _badge.setTier(member, uint8(tierAfter));
+        return true;
+    }
+
+    /// @dev The quarter starts after the member's last review, up to `quarter`'s, in order (see
+    /// {reviewTier}). A quarter's qualification is known from the word: its counters' quarter,
+    /// or the closed quarter (the previous active one); a quarter without activity met no tier.
+    /// Bounded: a tier > 0 is kept only for a quarter with activity (at most two are known), and
+    /// every other step warns or drops, so at most 8 steps run before the tier reaches 0.
+    function _catchUp(address member, MemberWord word, uint256 quarter) private returns (MemberWord) {
+        uint256 tier = word.tier();
+        uint256 grace = word.graceUntilMonth();
+        uint256 q = word.reviewedQuarter();
+        if (q >= quarter) return word;
+        LedgerGlobals globals = _globals;
+        while (tier != 0 && q < quarter) {
+            ++q;
+            uint256 judged = q - 1;
+            uint256 met;
+            if (word.quarter() == judged) {
+                met = globals.bestTier(word.spendCents(), word.orders(), word.engagements());
+            } else if (word.closedQuarter() == judged) {
+                met = word.closedBestTier();
+            }
+            if (met >= tier) {
+                grace = 0;
+                emit TierRetained(member, uint8(tier), judged);
+            } else if (grace == 0) {
+                grace = 3 * (q + 1);
+                emit TierDowngradeWarned(member, uint8(tier), grace);
+            } else {
+                emit TierDowngraded(member, uint8(tier), uint8(tier - 1));
+                --tier;
+                grace = 0;
+            }
+        }
+        return word.setTier(tier).setGraceUntilMonth(grace).setReviewedQuarter(quarter);
     }
 
     /// @dev {LedgerGlobalsLibrary.bestTier} with the call's tier floors, loaded once by {_earnContext}.
@@ -799,6 +928,12 @@ contract AllianceLedger is
     function _unpause() internal override whenPaused {
         _globals = _globals.setPaused(false);
         emit Unpaused(_msgSender());
+    }
+
+    function _setSystem(address account, bool isSystem) private {
+        MemberSlot storage slot = _members[account];
+        slot.word = slot.word.setSystem(isSystem);
+        emit SystemAddressChanged(account, isSystem);
     }
 
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {

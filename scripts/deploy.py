@@ -112,6 +112,11 @@ def _wire(d: Deployment) -> None:
         ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+    # contracts that can never move points: earns, gifts and transfers to them are refused
+    # (the ledger registers itself)
+    for name, contract in d.contracts.items():
+        if name not in ("AllianceLedger", "TestUSD"):
+            ledger.setSystemAddress(contract.address, True, tx)
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
         for contract in (ledger, badge):
             contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), d.admin, tx)

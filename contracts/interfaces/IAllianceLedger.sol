@@ -120,6 +120,14 @@ interface IAllianceLedger is IAllianceDirectory {
     error TierAlreadyReviewed(address member, uint256 quarter);
     error SettlementNothingToSettle(uint256 brandA, uint256 brandB);
     error SettlementNotParty(address caller, uint256 brandA, uint256 brandB);
+    /// @notice A cross-brand redemption at `atBrand` was not sent by `atBrand`'s signer.
+    error LedgerNoBrandConsent(uint256 atBrand, address caller);
+    /// @notice The operation would take `brand` past its daily mint cap for UTC day `day`.
+    error LedgerDailyMintCapExceeded(uint256 brand, uint256 day, uint256 cap, uint256 requested);
+    /// @notice `brand` asked for more than the alliance's brand limit.
+    error LedgerTooManyBrands(uint256 limit);
+    /// @notice A value change for `brand` too soon: the oldest value still needed for live lots would be lost.
+    error LedgerValueChangeTooSoon(uint256 brand, uint256 fromMonth);
 
     // ----------------------------------------------------------------- events
 
@@ -130,6 +138,10 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice A governance act: applies to redemptions from now on; balances never change.
     event PointValueChanged(uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd);
     event CharityPoolChanged(address indexed pool);
+    /// @notice `account` is (or no longer is) a system address: no points may be earned, gifted or sent to it.
+    event SystemAddressChanged(address indexed account, bool isSystem);
+    /// @notice The admin set `brand`'s daily mint cap (points per UTC day, tier gifts it pays included).
+    event DailyMintCapChanged(uint256 indexed brand, uint256 cap);
 
     /// @notice `member` earned `points` of `brand` for operation `opId` (an upgrade gift is not
     /// included: see {TierUpgraded}). `spendCents` is the purchase amount counted toward the
@@ -160,6 +172,8 @@ interface IAllianceLedger is IAllianceDirectory {
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
     event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);
+    /// @notice {reviewTiers} skipped `member`: already reviewed at quarter `quarter`'s start.
+    event TierReviewSkipped(address indexed member, uint256 quarter);
 
     /// @notice `debtor` paid `creditor` the net value they owed; `tokenAmount` is 0 when paid off chain.
     event PositionSettled(uint256 indexed debtor, uint256 indexed creditor, uint256 valueMicroUsd, uint256 tokenAmount);

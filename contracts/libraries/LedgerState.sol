@@ -5,6 +5,7 @@ import {IExtsload} from "../interfaces/IExtsload.sol";
 import {BrandConfig} from "../types/BrandConfig.sol";
 import {LedgerGlobals} from "../types/LedgerGlobals.sol";
 import {MemberWord} from "../types/MemberWord.sol";
+import {MintDay} from "../types/MintDay.sol";
 
 /// @title Reads {AllianceLedger}'s storage through {IExtsload}, as v4-core's `StateLibrary`.
 /// @dev The slot constants are the ledger's storage layout (inherited OpenZeppelin state
@@ -25,6 +26,7 @@ library LedgerState {
     uint256 internal constant TIER_GIFT_SLOT = 18;
     uint256 internal constant POSITIONS_SLOT = 19;
     uint256 internal constant CHARITY_POOL_SLOT = 20;
+    uint256 internal constant MINT_DAYS_SLOT = 21;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {
@@ -79,6 +81,11 @@ library LedgerState {
         (uint256 lo, uint256 hi) = brandA < brandB ? (brandA, brandB) : (brandB, brandA);
         int256 stored = int256(_load(ledger, _mappingSlot(bytes32((lo << 128) | hi), POSITIONS_SLOT)));
         return brandA < brandB ? stored : -stored;
+    }
+
+    /// @notice The brand's daily mint cap and what it minted on its latest UTC day.
+    function mintDay(IExtsload ledger, uint256 id) internal view returns (MintDay) {
+        return MintDay.wrap(_load(ledger, _mappingSlot(bytes32(id), MINT_DAYS_SLOT)));
     }
 
     function _load(IExtsload ledger, bytes32 slot) private view returns (uint256) {

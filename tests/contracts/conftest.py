@@ -387,6 +387,8 @@ def alliance(
     ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+    for system in (badge, lens, badges, vault):  # as scripts/deploy.py: they never move points
+        ledger.setSystemAddress(system, True, tx)
 
     brands = {}
     for (name, (rule, value, token_name, symbol)), signer in zip(

@@ -24,6 +24,7 @@ SLOT_NAMES = {
     "TIER_GIFT_SLOT": "_tierGift",
     "POSITIONS_SLOT": "_positions",
     "CHARITY_POOL_SLOT": "_charityPool",
+    "MINT_DAYS_SLOT": "_mintDays",
 }
 
 
