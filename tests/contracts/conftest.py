@@ -602,6 +602,12 @@ class MemberSigner:
         )
         return tuple(message.values()), sig
 
+    def redeem_at(self, member, brand, at_brand, amount, sender, ref=None):
+        """A redemption of ``brand`` points at ``at_brand`` signed by ``member`` and sent by
+        ``sender`` (a cross-brand redemption needs ``at_brand``'s signer) -> receipt."""
+        message, sig = self.redeem(member, brand, at_brand, amount, ref=ref)
+        return self.ledger.redeemWithSig(message, sig, {"from": sender})
+
 
 @pytest.fixture(scope="module")
 def signing(ledger):

@@ -9,10 +9,10 @@ USD = 1_000_000  # micro-USD, and TestUSD units (6 decimals, 1e6 units per USD)
 
 
 @pytest.fixture
-def a_owes_b(ledger, earn, signer_a, alice, brand_a, brand_b):
-    """alice redeems 300 A points (0.01 USD each) at B: A owes B 3 USD."""
+def a_owes_b(ledger, earn, signing, signer_a, signer_b, alice, brand_a, brand_b):
+    """alice redeems 300 A points (0.01 USD each) at B, relayed by B: A owes B 3 USD."""
     earn(signer_a, alice, cents=10_000)
-    ledger.redeem(brand_a, brand_b, 300, REF, {"from": alice})
+    signing.redeem_at(alice, brand_a, brand_b, 300, signer_b, ref=REF)
     assert ledger.position(brand_a, brand_b) == 3 * USD
 
 
@@ -83,10 +83,10 @@ def test_settling_nothing_reverts(
 
 
 def test_debts_in_both_directions_net_before_settlement(
-    ledger, lens, a_owes_b, earn, signer_a, signer_b, bob, brand_a, brand_b, events
+    ledger, lens, a_owes_b, earn, signing, signer_a, signer_b, bob, brand_a, brand_b, events
 ):
     earn(signer_b, bob, cents=10_000)  # 2,000 B points at 0.005 USD
-    ledger.redeem(brand_b, brand_a, 400, REF, {"from": bob})  # B owes A 2 USD
+    signing.redeem_at(bob, brand_b, brand_a, 400, signer_a, ref=REF)  # B owes A 2 USD
 
     assert ledger.position(brand_a, brand_b) == 1 * USD
     assert _nets(ledger, lens) == [-1 * USD, 1 * USD, 0]
