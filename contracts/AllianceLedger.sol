@@ -57,11 +57,12 @@ contract AllianceLedger is
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
     /// @notice The top tier (Diamond).
     uint8 public constant MAX_TIER = 3;
-    /// @notice Months a member stays in a tier after a failed review, before it drops one step.
-    uint256 public constant GRACE_MONTHS = 3;
     /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
     /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
     uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
+    /// @notice Most brands the alliance may onboard: one bit each in a member's word (the sources
+    /// speak of 12 to 20 brands).
+    uint256 public constant MAX_BRANDS = 63;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -101,6 +102,10 @@ contract AllianceLedger is
     address private _charityPool;
     /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
     mapping(uint256 brand => MintDay) private _mintDays;
+    /// @dev Per member and brand: quarter 16 | value (micro-USD) of the points the brand issued to the
+    /// member in that quarter by operations that counted toward its tier. A tier gift is paid
+    /// by these brands in proportion.
+    mapping(address member => mapping(uint256 brand => uint256)) private _parts;
 
     /// @param admin the alliance's governance address (a multisig in production)
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
@@ -129,6 +134,7 @@ contract AllianceLedger is
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 brand) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
         brand = ++_brandCount;
+        if (brand > MAX_BRANDS) revert LedgerTooManyBrands(MAX_BRANDS);
         _brands[brand] = BrandConfigLibrary.create(PackedEarnRuleLibrary.pack(rule), valueMicroUsd);
         _setName(brand, name);
         _setSymbol(brand, symbol);
@@ -268,9 +274,11 @@ contract AllianceLedger is
         (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
         if (brandError != bytes4(0)) _revertEarn(brandError, brand, op, 0);
         EarnContext memory ctx = _earnContext(brand, cfg);
-        bytes4 failure;
-        (failure, points) = _applyEarn(ctx, op);
-        if (failure != bytes4(0)) _revertEarn(failure, brand, op, ctx.dayMinted + points);
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := op
+        }
+        points = _earnOps(ctx, offset, 1, true);
         _closeEarn(ctx);
     }
 
@@ -289,22 +297,11 @@ contract AllianceLedger is
             return 0;
         }
         EarnContext memory ctx = _earnContext(brand, cfg);
-        for (uint256 i; i < ops.length; ++i) {
-            EarnOp calldata op;
-            assembly ("memory-safe") {
-                // ops[i] without the index check (i < ops.length holds): EarnOp is six static
-                // words, and the decoder checked on entry that all of ops lies within calldata.
-                op := add(ops.offset, mul(i, 0xc0))
-            }
-            (bytes4 failure,) = _applyEarn(ctx, op);
-            if (failure == bytes4(0)) {
-                unchecked {
-                    ++applied; // at most ops.length
-                }
-            } else {
-                emit OperationSkipped(brand, op.opId, failure);
-            }
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := ops.offset
         }
+        applied = _earnOps(ctx, offset, ops.length, false);
         if (applied != 0) _closeEarn(ctx);
     }
 
@@ -489,15 +486,7 @@ contract AllianceLedger is
         return _charityPool;
     }
 
-    /// @notice The membership badge contract.
-    function membershipBadge() external view returns (IMembershipBadge) {
-        return _badge;
-    }
 
-    /// @notice The EIP-712 domain separator members sign under.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
-    }
 
     /// @inheritdoc AccessControl
     function supportsInterface(bytes4 interfaceId) public view override(ERC6909Metadata, AccessControl) returns (bool) {
@@ -565,6 +554,36 @@ contract AllianceLedger is
         }
     }
 
+    /// @dev Applies the `count` operations at calldata `offset` (six static words each, checked
+    /// by the decoder of the external call to lie within calldata). `strict` (a single {earn}):
+    /// a failure reverts with its custom error and the operation's points are returned; else a
+    /// failure is skipped with {OperationSkipped} and the count applied is returned. One
+    /// function for both entry points keeps the earn path's code once in the bytecode.
+    function _earnOps(EarnContext memory ctx, uint256 offset, uint256 count, bool strict)
+        private
+        returns (uint256 result)
+    {
+        for (uint256 i; i < count; ++i) {
+            EarnOp calldata op;
+            assembly ("memory-safe") {
+                // ops[i] without the index check (i < count holds)
+                op := add(offset, mul(i, 0xc0))
+            }
+            (bytes4 failure, uint256 points) = _applyEarn(ctx, op);
+            if (strict) {
+                if (failure != bytes4(0)) _revertEarn(failure, ctx.brand, op, ctx.dayMinted + points);
+                return points;
+            }
+            if (failure == bytes4(0)) {
+                unchecked {
+                    ++result; // at most count
+                }
+            } else {
+                emit OperationSkipped(ctx.brand, op.opId, failure);
+            }
+        }
+    }
+
     /// @dev Validates and applies one earn; returns the failing error's selector, or 0 (and the
     /// operation's points, also when it fails for the daily cap). Nothing is written unless every
     /// check passes.
@@ -615,7 +634,7 @@ contract AllianceLedger is
         unchecked {
             // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= 3 * MAX_AMOUNT, per
             // operation, and a call carries far fewer than 2**200 operations.
-            minted = points + _recordActivity(ctx, slot, word, member, kind, cents, points >= rate);
+            minted = points + _recordActivity(ctx, slot, word, member, kind, cents, points, points >= rate);
             ctx.minted += minted;
             ctx.dayMinted += minted;
         }
@@ -658,22 +677,59 @@ contract AllianceLedger is
     function _closeEarn(EarnContext memory ctx) private {
         _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
         _mintDays[ctx.brand] = _mintDays[ctx.brand].setMinted(ctx.day, ctx.dayMinted.toUint112());
-        BrandConfig cfg = ctx.cfg;
+        _brands[ctx.brand] = _creditBrand(ctx.brand, ctx.cfg, ctx.month, ctx.minted);
+    }
+
+    /// @dev `cfg` with `amount` more points issued in `month` (the brand's latest month).
+    function _creditBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount)
+        private
+        returns (BrandConfig)
+    {
         uint256 latestMonth = cfg.latestMonth();
         uint256 latestLive = cfg.latestMonthLive();
-        if (latestMonth != ctx.month) {
+        if (latestMonth != month) {
             // A new month: the previous latest month moves to the ring, whose reused positions are cleared.
-            uint256[4] storage ring = _brandLive[ctx.brand];
-            LotMath.clearBrandMonths(ring, latestMonth, ctx.month);
-            if (latestLive != 0 && ctx.month - latestMonth < 16) {
+            uint256[4] storage ring = _brandLive[brand];
+            LotMath.clearBrandMonths(ring, latestMonth, month);
+            if (latestLive != 0 && month - latestMonth < 16) {
                 LotMath.addBrandLive(ring, latestMonth, latestLive);
             }
-            cfg = cfg.setLatestMonth(uint16(ctx.month));
+            cfg = cfg.setLatestMonth(uint16(month));
             latestLive = 0;
         }
-        _brands[ctx.brand] = cfg.setLatestMonthLive((latestLive + ctx.minted).toUint56()).setIssued(
-            (cfg.issued() + ctx.minted).toUint96()
-        );
+        return cfg.setLatestMonthLive((latestLive + amount).toUint56()).setIssued((cfg.issued() + amount).toUint96());
+    }
+
+    /// @dev Splits an upgrade gift of `gift` points among the brands whose counted operations
+    /// qualified the member this quarter, in proportion to the value each issued to it
+    /// ({_parts}): each other brand pays ceil(gift * part / total) of its own points (never
+    /// more than what is left), minted here (its totals, daily mint and the member's lot); the
+    /// calling brand pays the rest, at most its own share, returned to be minted with the
+    /// operation. Emits {TierGiftPaid} per paying brand.
+    function _payGift(EarnContext memory ctx, address member, uint256 brands, uint256 gift)
+        private
+        returns (uint256 own)
+    {
+        mapping(uint256 brand => uint256) storage parts = _parts[member];
+        uint256 total;
+        for (uint256 b = 1; b <= MAX_BRANDS; ++b) {
+            if (brands & (uint256(1) << (b - 1)) != 0) total += parts[b] >> 16;
+        }
+        own = gift;
+        for (uint256 b = 1; b <= MAX_BRANDS; ++b) {
+            if (brands & (uint256(1) << (b - 1)) == 0 || b == ctx.brand) continue;
+            uint256 share = (gift * (parts[b] >> 16) + total - 1) / total;
+            if (share > own) share = own;
+            if (share == 0) continue;
+            own -= share;
+            emit TierGiftPaid(member, b, share);
+            _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
+            MintDay mintDay = _mintDays[b];
+            _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
+            LotMath.credit(_lots[member][b], ctx.month, share);
+            emit Transfer(msg.sender, address(0), member, b, share);
+        }
+        if (own != 0) emit TierGiftPaid(member, ctx.brand, own);
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
@@ -689,6 +745,7 @@ contract AllianceLedger is
         address member,
         EarnKind kind,
         uint256 cents,
+        uint256 points,
         bool full
     ) private returns (uint256 gift) {
         uint256 spend = word.spendCents();
@@ -699,9 +756,19 @@ contract AllianceLedger is
         if (quarter != ctx.quarter) {
             // The member's previous active quarter closes: remember what it qualified for, and
             // apply the quarter starts that passed since its last review.
-            word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements));
+            word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements)).setBrands(0);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
             word = _catchUp(member, word.setCounters(quarter, 0, 0, 0), ctx.quarter);
+        }
+        if (kind == EarnKind.Purchase || full) {
+            // The brand's part of the quarter: the value it issued for what counted.
+            uint256 part = _parts[member][ctx.brand];
+            if (part & 0xffff != quarter) part = quarter;
+            // No overflow: a quarter's parts stay far below 2**240 micro-USD.
+            unchecked {
+                _parts[member][ctx.brand] = part + ((points * ctx.cfg.valueMicroUsd()) << 16);
+            }
+            word = word.setBrands(word.brands() | (uint256(1) << (ctx.brand - 1)));
         }
         if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's
@@ -726,7 +793,10 @@ contract AllianceLedger is
             }
         }
         slot.word = word.setCounters(quarter, spend, orders, engagements);
-        if (best > previous) emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
+        if (best > previous) {
+            emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
+            gift = _payGift(ctx, member, word.brands(), gift);
+        }
         uint256 tierAfter = word.tier();
         if (tierAfter != tierBefore) {
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback

@@ -169,6 +169,8 @@ interface IAllianceLedger is IAllianceDirectory {
 
     event TierRuleChanged(uint8 indexed tier, TierRule rule, uint256 giftPoints);
     event TierUpgraded(address indexed member, uint8 previousTier, uint8 newTier, uint256 indexed brand, uint256 giftPoints);
+    /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
+    event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points);
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
     event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);

@@ -27,6 +27,7 @@ library LedgerState {
     uint256 internal constant POSITIONS_SLOT = 19;
     uint256 internal constant CHARITY_POOL_SLOT = 20;
     uint256 internal constant MINT_DAYS_SLOT = 21;
+    uint256 internal constant PARTS_SLOT = 22;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {

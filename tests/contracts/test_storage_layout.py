@@ -25,6 +25,7 @@ SLOT_NAMES = {
     "POSITIONS_SLOT": "_positions",
     "CHARITY_POOL_SLOT": "_charityPool",
     "MINT_DAYS_SLOT": "_mintDays",
+    "PARTS_SLOT": "_parts",
 }
 
 

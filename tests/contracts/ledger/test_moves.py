@@ -265,23 +265,10 @@ def test_insufficient_balance_reports_the_live_balance_across_several_lots(
 # -------------------------------------------------------------------------------- signatures
 
 
-def test_domain_separator_is_the_eip712_domain_members_sign(ledger, chain):
-    domain_type = keccak(
-        text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-    )
-    expected = keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [
-                domain_type,
-                keccak(text="AllianceLedger"),
-                keccak(text="1"),
-                chain.id,
-                ledger.address,
-            ],
-        )
-    )
-    assert ledger.domainSeparator() == "0x" + expected.hex()
+def test_eip712_domain_is_the_domain_members_sign(ledger, chain):
+    # ERC-5267: (fields, name, version, chainId, verifyingContract, salt, extensions)
+    _, name, version, chain_id, contract, _, _ = ledger.eip712Domain()
+    assert (name, version, chain_id, contract) == ("AllianceLedger", "1", chain.id, ledger.address)
 
 
 def test_gift_signature_cannot_be_replayed(

@@ -131,9 +131,14 @@ def test_thresholds_count_activity_across_every_brand(
 
     upgrade = events.one(tx, "TierUpgraded")
     assert (upgrade["newTier"], upgrade["brand"]) == (SILVER, brand_b)
-    assert ledger.balanceOf(alice, brand_b) == 4_000 + 4 + GIFT[SILVER]  # the gift is in B points
-    assert ledger.balanceOf(alice, brand_a) == 2_005
-    assert ledger.balanceOf(alice, brand_c) == 2_000
+    # the gift is paid by the three brands, each in its own points, in proportion to the value
+    # each issued to alice this quarter (micro-USD): A 2,005 x 0.01, B 4,004 x 0.005, C 2,000 x
+    # 0.01 USD; the others round up, B (whose operation completed it) pays the rest
+    paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    assert paid == {brand_a: 167, brand_c: 167, brand_b: GIFT[SILVER] - 334}
+    assert ledger.balanceOf(alice, brand_b) == 4_000 + 4 + paid[brand_b]
+    assert ledger.balanceOf(alice, brand_a) == 2_005 + 167
+    assert ledger.balanceOf(alice, brand_c) == 2_000 + 167
 
 
 def test_activity_of_a_past_quarter_does_not_count_toward_this_one(
