@@ -165,6 +165,9 @@ def measure_gas() -> dict[str, int]:
     # Totals and the pair position already exist (not a brand's first redemption ever).
     ledger.redeem(1, 1, 1, "0x" + "01" * 32, {"from": dave})
     _redeem_at(ledger, dave, 1, 2, 1, "0x" + "02" * 32, brand_b_key)
+    # Members who signed before (their nonce word exists), as any regular member.
+    for member in (bob, carol):
+        _redeem_at(ledger, member, 1, 1, 1, "0x" + "03" * 32, brand_a_key)
     lots = lens.lotsOf(alice, 1)
     assert len(lots) == 13
     gas["redeem_12_lots"] = ledger.redeem(1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}).gas_used
