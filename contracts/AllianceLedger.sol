@@ -287,6 +287,8 @@ contract AllianceLedger is
     /// carrying the error selector; it never reverts its neighbours. A caller that is no
     /// brand signer reverts. Requirements: not paused.
     /// @return applied how many operations were applied
+    // slither-disable-start incorrect-equality the strict equalities below compare error selectors,
+    // quarter and month indexes and flags, which are exact by design (none is a balance)
     function earnBatch(EarnOp[] calldata ops) external whenNotPaused returns (uint256 applied) {
         (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
         if (brandError == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, 0);
@@ -627,6 +629,7 @@ contract AllianceLedger is
         // never exceeds what the brand's published rate pays for it.
         if (mult < 100) {
             unchecked {
+                // slither-disable-next-line divide-before-multiply points were computed from the same cents, not from this
                 cents = cents * mult / 100; // no overflow: cents <= 1e12, mult < 100
             }
         }
@@ -711,6 +714,7 @@ contract AllianceLedger is
         returns (uint256 own)
     {
         mapping(uint256 brand => uint256) storage parts = _parts[member];
+        // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
         uint256 total;
         for (uint256 b = 1; b <= MAX_BRANDS; ++b) {
             if (brands & (uint256(1) << (b - 1)) != 0) total += parts[b] >> 16;
@@ -948,6 +952,7 @@ contract AllianceLedger is
         while (tier != 0 && q < quarter) {
             ++q;
             uint256 judged = q - 1;
+            // slither-disable-next-line uninitialized-local a quarter without activity met no tier (0)
             uint256 met;
             if (word.quarter() == judged) {
                 met = globals.bestTier(word.spendCents(), word.orders(), word.engagements());
@@ -1009,4 +1014,5 @@ contract AllianceLedger is
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {
         return (lo << 128) | hi;
     }
+    // slither-disable-end incorrect-equality
 }
