@@ -60,9 +60,10 @@ contract AllianceLedger is
     /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
     /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
     uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
-    /// @notice Most brands the alliance may onboard: one bit each in a member's word (the sources
-    /// speak of 12 to 20 brands).
-    uint256 public constant MAX_BRANDS = 63;
+    /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
+    /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
+    /// beyond (each part carries its quarter, so a shared bit never mixes brands).
+    uint256 private constant BRAND_BITS = 63;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -134,7 +135,6 @@ contract AllianceLedger is
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 brand) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
         brand = ++_brandCount;
-        if (brand > MAX_BRANDS) revert LedgerTooManyBrands(MAX_BRANDS);
         _brands[brand] = BrandConfigLibrary.create(PackedEarnRuleLibrary.pack(rule), valueMicroUsd);
         _setName(brand, name);
         _setSymbol(brand, symbol);
@@ -714,15 +714,16 @@ contract AllianceLedger is
         returns (uint256 own)
     {
         mapping(uint256 brand => uint256) storage parts = _parts[member];
+        uint256 count = _brandCount;
         // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
         uint256 total;
-        for (uint256 b = 1; b <= MAX_BRANDS; ++b) {
-            if (brands & (uint256(1) << (b - 1)) != 0) total += parts[b] >> 16;
+        for (uint256 b = 1; b <= count; ++b) {
+            total += _partIn(parts, brands, b, ctx.quarter);
         }
         own = gift;
-        for (uint256 b = 1; b <= MAX_BRANDS; ++b) {
-            if (brands & (uint256(1) << (b - 1)) == 0 || b == ctx.brand) continue;
-            uint256 share = (gift * (parts[b] >> 16) + total - 1) / total;
+        for (uint256 b = 1; b <= count; ++b) {
+            if (b == ctx.brand) continue;
+            uint256 share = (gift * _partIn(parts, brands, b, ctx.quarter) + total - 1) / total;
             if (share > own) share = own;
             if (share == 0) continue;
             own -= share;
@@ -734,6 +735,17 @@ contract AllianceLedger is
             emit Transfer(msg.sender, address(0), member, b, share);
         }
         if (own != 0) emit TierGiftPaid(member, ctx.brand, own);
+    }
+
+    /// @dev Brand `b`'s part of `quarter` (0 unless its bit is set and its word is of `quarter`).
+    function _partIn(mapping(uint256 => uint256) storage parts, uint256 brands, uint256 b, uint256 quarter)
+        private
+        view
+        returns (uint256)
+    {
+        if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) return 0;
+        uint256 part = parts[b];
+        return part & 0xffff == quarter ? part >> 16 : 0;
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
@@ -772,7 +784,7 @@ contract AllianceLedger is
             unchecked {
                 _parts[member][ctx.brand] = part + ((points * ctx.cfg.valueMicroUsd()) << 16);
             }
-            word = word.setBrands(word.brands() | (uint256(1) << (ctx.brand - 1)));
+            word = word.setBrands(word.brands() | (uint256(1) << ((ctx.brand - 1) % BRAND_BITS)));
         }
         if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's

@@ -124,8 +124,6 @@ interface IAllianceLedger is IAllianceDirectory {
     error LedgerNoBrandConsent(uint256 atBrand, address caller);
     /// @notice The operation would take `brand` past its daily mint cap for UTC day `day`.
     error LedgerDailyMintCapExceeded(uint256 brand, uint256 day, uint256 cap, uint256 requested);
-    /// @notice `brand` asked for more than the alliance's brand limit.
-    error LedgerTooManyBrands(uint256 limit);
     /// @notice A value change for `brand` too soon: the oldest value still needed for live lots would be lost.
     error LedgerValueChangeTooSoon(uint256 brand, uint256 fromMonth);
 

@@ -8,8 +8,8 @@ import {IAllianceLedger} from "../interfaces/IAllianceLedger.sol";
 /// fixed here, not by that struct's field order.
 /// @dev Layout, from the low-order bits (the offsets of {MemberWordLibrary}):
 /// tier 8 | quarter 16 | spendCents 48 | orders 32 | engagements 32 | graceUntilMonth 16 |
-/// reviewedQuarter 16 | closedQuarter 16 | closedBestTier 8 | system 1 (bit 192) | brands 63 (bits 193..255: bit b-1 set when brand b's
-/// operations counted toward the counters' quarter).
+/// reviewedQuarter 16 | closedQuarter 16 | closedBestTier 8 | system 1 (bit 192) | brands 63 (bits 193..255: bit (b-1) % 63 set when
+/// brand b's operations counted toward the counters' quarter).
 /// `system` marks an address registered by the admin (or the ledger itself) that can never move
 /// points: earns, gifts and transfers to it are refused.
 type MemberWord is uint256;
@@ -89,7 +89,7 @@ library MemberWordLibrary {
         return _set(self, SYSTEM_OFFSET, 1, value ? 1 : 0);
     }
 
-    /// @notice The brands whose operations counted in the counters' quarter (bit b-1: brand b).
+    /// @notice The brands whose operations counted in the counters' quarter (bit (b-1) % 63: brand b).
     function brands(MemberWord self) internal pure returns (uint256) {
         return (MemberWord.unwrap(self) >> BRANDS_OFFSET) & MASK_63;
     }
