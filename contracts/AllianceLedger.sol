@@ -784,6 +784,7 @@ contract AllianceLedger is
             unchecked {
                 _parts[member][ctx.brand] = part + ((points * ctx.cfg.valueMicroUsd()) << 16);
             }
+            // slither-disable-next-line weak-prng not randomness: the brand's bit in a 63-bit filter
             word = word.setBrands(word.brands() | (uint256(1) << ((ctx.brand - 1) % BRAND_BITS)));
         }
         if (kind == EarnKind.Purchase) {
