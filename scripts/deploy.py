@@ -107,7 +107,7 @@ def _wire(d: Deployment) -> None:
     """Roles between the contracts, the default tier rules, then governance to the admin."""
     tx = {"from": d.sender}
     badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
-    badge.grantRole(badge.LEDGER_ROLE(), ledger.address, tx)
+    badge.setLedger(ledger.address, tx)  # the badge reads the ledger's pause from now on
     if "SettlementVault" in d.contracts:
         ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():

@@ -131,7 +131,7 @@ def measure_gas() -> dict[str, int]:
     tx = {"from": admin}
     badge = MembershipBadge.deploy(admin, "0x" + "00" * 20, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
-    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    badge.setLedger(ledger, tx)
     lens = AllianceLedgerLens.deploy(ledger, tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)

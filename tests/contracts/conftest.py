@@ -4,7 +4,7 @@ Deployment (module scope; brownie's ``module_isolation`` resets the chain around
 ``fn_isolation`` reverts to the post-deployment snapshot around each test)::
 
     MembershipBadge(admin, 0x0)
-    AllianceLedger(admin, badge, charity)        badge.grantRole(LEDGER_ROLE, ledger)
+    AllianceLedger(admin, badge, charity)        badge.setLedger(ledger)
     AllianceLedgerLens(ledger)
     AllianceBadges(ledger, admin)
     TestUSD                                      SettlementVault(admin, ledger, tUSD, 1e6)
@@ -379,7 +379,7 @@ def alliance(
     tx = {"from": admin}
     badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
-    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    badge.setLedger(ledger, tx)
     lens = AllianceLedgerLens.deploy(ledger, tx)
     badges = AllianceBadges.deploy(ledger, admin, tx)
     usd = TestUSD.deploy(tx)
