@@ -32,9 +32,11 @@ def _unpause(ledger, admin, brand_signer, errors):
     ledger.unpause({"from": admin})
 
 
-def _expect_paused(contract, errors, calls):
+def _expect_paused(ledger, errors, calls):
+    """Each call reverts with the ledger's pause error, ``EnforcedPause()`` (same selector in every
+    contract that inherits OpenZeppelin's Pausable)."""
     for name, call in calls.items():
-        with errors.expect(contract, "EnforcedPause"):
+        with errors.expect(ledger, "EnforcedPause"):
             call()
 
 
@@ -42,21 +44,20 @@ def test_pause_stops_vault_deposit_withdraw_settle_and_treasury_changes(
     ledger, vault, usd, a_owes_b, admin, accounts, signer_a, signer_b, brand_a, brand_b, errors
 ):
     treasury = accounts[8]
-    vault.setTreasury(brand_a, treasury, {"from": admin})
     usd.mint(signer_a, 20 * USD, {"from": signer_a})
     usd.approve(vault, 20 * USD, {"from": signer_a})
     vault.deposit(brand_a, 10 * USD, {"from": signer_a})
 
     _pause(ledger, admin)
-    assert vault.paused()
-    calls = {
+    calls = {  # in this order they all go through once the pause is lifted
         "deposit": lambda: vault.deposit(brand_a, 10 * USD, {"from": signer_a}),
+        "setTreasury": lambda: vault.setTreasury(brand_a, treasury, {"from": admin}),
         "withdraw": lambda: vault.withdraw(brand_a, USD, treasury, {"from": treasury}),
         "settle": lambda: vault.settle(brand_a, brand_b, {"from": signer_b}),
-        "setTreasury": lambda: vault.setTreasury(brand_a, accounts[9], {"from": treasury}),
     }
-    _expect_paused(vault, errors, calls)
+    _expect_paused(ledger, errors, calls)
     assert vault.depositOf(brand_a) == 10 * USD
+    assert vault.paused()
 
     _unpause(ledger, admin, signer_a, errors)
     assert not vault.paused()
@@ -64,7 +65,7 @@ def test_pause_stops_vault_deposit_withdraw_settle_and_treasury_changes(
         call()
     assert vault.depositOf(brand_a) == 20 * USD - 3 * USD - USD
     assert vault.depositOf(brand_b) == 3 * USD
-    assert vault.treasuryOf(brand_a) == accounts[9]
+    assert vault.treasuryOf(brand_a) == treasury
 
 
 def test_pause_stops_badge_definitions_mints_claims_redemptions_transfers_and_operators(
@@ -77,7 +78,6 @@ def test_pause_stops_badge_definitions_mints_claims_redemptions_transfers_and_op
     badges.issue(type_id, alice, 2, {"from": signer_a})
 
     _pause(ledger, admin)
-    assert badges.paused()
     calls = {
         "defineBadge": lambda: badges.defineBadge(
             COLLECTIBLE, 0, 0, False, False, "ipfs://cap", {"from": signer_a}
@@ -90,8 +90,9 @@ def test_pause_stops_badge_definitions_mints_claims_redemptions_transfers_and_op
         ),
         "setApprovalForAll": lambda: badges.setApprovalForAll(bob, True, {"from": alice}),
     }
-    _expect_paused(badges, errors, calls)
+    _expect_paused(ledger, errors, calls)
     assert badges.balanceOf(alice, type_id) == 2
+    assert badges.paused()
 
     _unpause(ledger, admin, signer_a, errors)
     for call in calls.values():
@@ -104,13 +105,11 @@ def test_pause_stops_membership_badge_updates(
     ledger, membership_badge, admin, accounts, alice, signer_a, errors
 ):
     badge = membership_badge
-    assert badge.ledger() == ledger.address
     # A second holder of LEDGER_ROLE (granted by the admin) is stopped by the ledger's pause too.
     updater = accounts[9]
     badge.grantRole(keccak(text="LEDGER_ROLE"), updater, {"from": admin})
 
     _pause(ledger, admin)
-    assert badge.paused()
     calls = {
         "setTier": lambda: badge.setTier(alice, 2, {"from": updater}),
         "setTierDisplayName": lambda: badge.setTierDisplayName(
@@ -118,8 +117,10 @@ def test_pause_stops_membership_badge_updates(
         ),
         "setDefaultLocale": lambda: badge.setDefaultLocale("en", {"from": admin}),
     }
-    _expect_paused(badge, errors, calls)
+    _expect_paused(ledger, errors, calls)
     assert not badge.hasBadge(alice)
+    assert badge.paused()
+    assert badge.ledger() == ledger.address
 
     _unpause(ledger, admin, signer_a, errors)
     for call in calls.values():

@@ -57,7 +57,7 @@ def _vault(SettlementVault, ledger, admin, token, units_per_usd):
 
 
 def test_brand_signing_key_cannot_withdraw_its_deposit(
-    vault, usd, a_owes_b, treasuries, signer_a, signer_b, outsider, brand_a, brand_b, errors
+    vault, usd, a_owes_b, signer_a, signer_b, outsider, brand_a, brand_b, errors
 ):
     """Reproduction: the gateway's hot key took the whole deposit, so B's settle then failed."""
     _deposit(vault, usd, signer_a, brand_a, 10 * USD)
