@@ -197,6 +197,24 @@ def measure_gas() -> dict[str, int]:
     assert len(batch.events["PointsEarned"]) == 100
     gas["batch_earn_100_per_member"] = batch.gas_used // 100
 
+    # Settlement vault: both brands hold a deposit; A's pays what A owes B, then A's treasury
+    # withdraws while A owes B again (the withdrawal reads every pair's position).
+    vault = SettlementVault.deploy(admin, ledger, usd, 10**6, tx)
+    ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx)
+    treasury = accounts[4]
+    vault.setTreasury(1, treasury, tx)
+    b = {"from": brand_b_key}
+    for funder in (a, b):
+        usd.mint(funder["from"], 10**9, tx)
+        usd.approve(vault, 10**9, funder)
+    vault.deposit(2, 10**6, b)
+    vault.deposit(1, 10**8, a)
+    gas["vault_deposit"] = vault.deposit(1, 10**8, a).gas_used
+    assert ledger.position(1, 2) > 0
+    gas["vault_settle"] = vault.settle(1, 2, b).gas_used
+    ledger.redeem(1, 2, 10, "0x" + "24" * 32, {"from": carol})
+    gas["vault_withdraw"] = vault.withdraw(1, 10**6, treasury, {"from": treasury}).gas_used
+
     return gas
 
 
