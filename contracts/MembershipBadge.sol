@@ -57,12 +57,12 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
     mapping(bytes32 localeKey => mapping(uint8 tier => string)) private _displayNames;
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` (manages roles and display names).
-    /// @param ledger The alliance ledger: receives `LEDGER_ROLE` and becomes the source of {paused}; pass
+    /// @param ledger_ The alliance ledger: receives `LEDGER_ROLE` and becomes the source of {paused}; pass
     /// the zero address to link it later with {setLedger}.
-    constructor(address admin, address ledger) ERC721("Alliance Membership Badge", "AMB") {
+    constructor(address admin, address ledger_) ERC721("Alliance Membership Badge", "AMB") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        if (ledger != address(0)) {
-            _linkLedger(ledger);
+        if (ledger_ != address(0)) {
+            _linkLedger(ledger_);
         }
         _defaultLocale = _BASE_LOCALE;
         _registerLocale(_BASE_LOCALE, keccak256(bytes(_BASE_LOCALE)));

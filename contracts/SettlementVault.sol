@@ -72,6 +72,7 @@ contract SettlementVault is ISettlementVault, AccessControl, Pausable, Reentranc
         uint256 before = _token.balanceOf(address(this));
         _token.safeTransferFrom(msg.sender, address(this), amount);
         credited = _token.balanceOf(address(this)) - before;
+        // slither-disable-next-line incorrect-equality nothing received is refused; not a balance-dependent gate
         if (credited == 0) revert VaultInvalidAmount(credited);
         // slither-disable-next-line reentrancy-no-eth,reentrancy-benign the balance delta needs the transfer first; nonReentrant
         _deposits[brand] += credited;

@@ -93,7 +93,7 @@ interface IMembershipBadge is IERC5192 {
     /// ({MembershipBadgeLedgerAlreadySet}); `ledger` is not zero ({MembershipBadgeInvalidLedger}).
     ///
     /// Emits a {LedgerLinked} event and an AccessControl {RoleGranted} event.
-    function setLedger(address ledger) external;
+    function setLedger(address ledger_) external;
 
     /// @notice Sets the display name of `tier` in the market `locale` (e.g. "id-ID", 3, "Royal").
     /// @dev An empty `name` removes the localization, so the default English name shows again. The first

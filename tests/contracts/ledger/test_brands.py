@@ -199,19 +199,21 @@ def test_admin_sets_a_brands_earn_rule_with_an_event(
 
 
 def test_brand_cannot_withdraw_another_brands_vault_deposit(
-    vault, usd, signer_a, signer_b, brand_a, errors
+    vault, usd, admin, accounts, signer_a, signer_b, brand_a, errors
 ):
+    treasury_a = accounts[8]  # only brand A's treasury withdraws (tests/contracts/vault/)
+    vault.setTreasury(brand_a, treasury_a, {"from": admin})
     usd.mint(signer_a, 5_000_000, {"from": signer_a})
     usd.approve(vault, 5_000_000, {"from": signer_a})
     vault.deposit(brand_a, 5_000_000, {"from": signer_a})
 
-    with errors.expect(vault, "VaultNotBrandSigner", signer_b, brand_a):
+    with errors.expect(vault, "VaultNotTreasury", signer_b, brand_a):
         vault.withdraw(brand_a, 1, signer_b, {"from": signer_b})
     assert vault.depositOf(brand_a) == 5_000_000
 
-    vault.withdraw(brand_a, 2_000_000, signer_a, {"from": signer_a})
+    vault.withdraw(brand_a, 2_000_000, treasury_a, {"from": treasury_a})
     assert vault.depositOf(brand_a) == 3_000_000
-    assert usd.balanceOf(signer_a) == 2_000_000
+    assert usd.balanceOf(treasury_a) == 2_000_000
 
 
 def test_brand_cannot_settle_a_position_it_is_not_party_to(
