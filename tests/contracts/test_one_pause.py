@@ -27,7 +27,9 @@ def _pause(ledger, admin):
 
 
 def _unpause(ledger, admin, brand_signer, errors):
-    with errors.expect(ledger, "AccessControlUnauthorizedAccount", brand_signer, DEFAULT_ADMIN_ROLE):
+    with errors.expect(
+        ledger, "AccessControlUnauthorizedAccount", brand_signer, DEFAULT_ADMIN_ROLE
+    ):
         ledger.unpause({"from": brand_signer})
     ledger.unpause({"from": admin})
 
@@ -35,7 +37,7 @@ def _unpause(ledger, admin, brand_signer, errors):
 def _expect_paused(ledger, errors, calls):
     """Each call reverts with the ledger's pause error, ``EnforcedPause()`` (same selector in every
     contract that inherits OpenZeppelin's Pausable)."""
-    for name, call in calls.items():
+    for call in calls.values():
         with errors.expect(ledger, "EnforcedPause"):
             call()
 

@@ -153,8 +153,8 @@ def outsider(accounts):
 
 @pytest.fixture(scope="module")
 def membership_badge(MembershipBadge, admin, ledger, directory):
-    """Deployed before the ledger (as scripts/deploy.py does), then linked: the directory stub stands
-    in for the ledger's pause, and the ``ledger`` account holds LEDGER_ROLE to call ``setTier``."""
+    """Deployed before the ledger (as scripts/deploy.py does), then linked: the directory stub
+    stands in for the ledger's pause; the ``ledger`` account holds LEDGER_ROLE to call setTier."""
     badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, {"from": admin})
     badge.grantRole(badge.LEDGER_ROLE(), ledger, {"from": admin})
     badge.setLedger(directory, {"from": admin})

@@ -568,7 +568,7 @@ def test_pause_of_the_directory_stops_definitions_mints_transfers_and_operators(
             gold_member, True, {"from": silver_member}
         ),
     }
-    for name, call in calls.items():
+    for call in calls.values():
         with reverts_with(alliance_badges, "EnforcedPause"):
             call()
 

@@ -161,7 +161,17 @@ def test_withdrawal_is_limited_to_the_brands_deposit(
 
 
 def test_treasury_cannot_withdraw_below_what_the_brand_owes(
-    ledger, vault, usd, a_owes_b, treasuries, signer_a, signer_b, treasury_a, brand_a, brand_b, errors
+    ledger,
+    vault,
+    usd,
+    a_owes_b,
+    treasuries,
+    signer_a,
+    signer_b,
+    treasury_a,
+    brand_a,
+    brand_b,
+    errors,
 ):
     _deposit(vault, usd, signer_a, brand_a, 10 * USD)
     assert vault.requiredDeposit(brand_a) == 3 * USD
@@ -179,8 +189,21 @@ def test_treasury_cannot_withdraw_below_what_the_brand_owes(
 
 
 def test_debts_to_several_creditors_all_stay_backed(
-    ledger, vault, usd, earn, a_owes_b, treasuries, signer_a, signer_b, signer_c,
-    treasury_a, alice, brand_a, brand_b, brand_c, errors
+    ledger,
+    vault,
+    usd,
+    earn,
+    a_owes_b,
+    treasuries,
+    signer_a,
+    signer_b,
+    signer_c,
+    treasury_a,
+    alice,
+    brand_a,
+    brand_b,
+    brand_c,
+    errors,
 ):
     ledger.redeem(brand_a, brand_c, 200, REF, {"from": alice})  # A owes C 2 USD too
     _deposit(vault, usd, signer_a, brand_a, 6 * USD)
@@ -197,8 +220,19 @@ def test_debts_to_several_creditors_all_stay_backed(
 
 
 def test_what_others_owe_a_brand_does_not_free_its_deposit(
-    ledger, vault, usd, earn, a_owes_b, treasuries, signer_a, signer_c, treasury_a, bob,
-    brand_a, brand_c, errors
+    ledger,
+    vault,
+    usd,
+    earn,
+    a_owes_b,
+    treasuries,
+    signer_a,
+    signer_c,
+    treasury_a,
+    bob,
+    brand_a,
+    brand_c,
+    errors,
 ):
     """Settlement is per pair: C's debt to A is paid from C's deposit, not from A's."""
     earn(signer_c, bob, cents=10_000)
