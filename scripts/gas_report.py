@@ -212,7 +212,7 @@ def measure_gas() -> dict[str, int]:
     gas["vault_deposit"] = vault.deposit(1, 10**8, a).gas_used
     assert ledger.position(1, 2) > 0
     gas["vault_settle"] = vault.settle(1, 2, b).gas_used
-    ledger.redeem(1, 2, 10, "0x" + "24" * 32, {"from": carol})
+    _redeem_at(ledger, carol, 1, 2, 10, "0x" + "24" * 32, brand_b_key)
     gas["vault_withdraw"] = vault.withdraw(1, 10**6, treasury, {"from": treasury}).gas_used
 
     return gas

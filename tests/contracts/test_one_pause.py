@@ -15,10 +15,22 @@ DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
 @pytest.fixture
-def a_owes_b(ledger, earn, signer_a, alice, brand_a, brand_b):
+def redeem_at(signing, signer_a, signer_b, signer_c, brand_a, brand_b, brand_c):
+    """``redeem_at(member, brand, at_brand, amount)``: the member's signed redemption of ``brand``
+    points at ``at_brand``, sent by ``at_brand``'s signer (its consent to the debt, issue 10)."""
+    signers = {brand_a: signer_a, brand_b: signer_b, brand_c: signer_c}
+
+    def go(member, brand, at_brand, amount, ref=b"\x5e" * 32):
+        return signing.redeem_at(member, brand, at_brand, amount, signers[at_brand], ref=ref)
+
+    return go
+
+
+@pytest.fixture
+def a_owes_b(redeem_at, ledger, earn, signer_a, alice, brand_a, brand_b):
     """alice redeems 300 A points at B: A owes B 3 USD."""
     earn(signer_a, alice, cents=10_000)
-    ledger.redeem(brand_a, brand_b, 300, b"\x5e" * 32, {"from": alice})
+    redeem_at(alice, brand_a, brand_b, 300)
 
 
 def _pause(ledger, admin):

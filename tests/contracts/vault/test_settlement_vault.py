@@ -14,6 +14,18 @@ USD = 1_000_000  # micro-USD, and TestUSD units (6 decimals, 1e6 units per USD)
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
+@pytest.fixture
+def redeem_at(signing, signer_a, signer_b, signer_c, brand_a, brand_b, brand_c):
+    """``redeem_at(member, brand, at_brand, amount)``: the member's signed redemption of ``brand``
+    points at ``at_brand``, sent by ``at_brand``'s signer (its consent to the debt, issue 10)."""
+    signers = {brand_a: signer_a, brand_b: signer_b, brand_c: signer_c}
+
+    def go(member, brand, at_brand, amount, ref=b"\x5e" * 32):
+        return signing.redeem_at(member, brand, at_brand, amount, signers[at_brand], ref=ref)
+
+    return go
+
+
 @pytest.fixture(scope="module")
 def treasury_a(accounts):
     """Brand A's treasury: a cold key, distinct from signer_a (which the gateway holds)."""
@@ -33,10 +45,10 @@ def treasuries(vault, admin, brand_a, brand_b, treasury_a, treasury_b):
 
 
 @pytest.fixture
-def a_owes_b(ledger, earn, signer_a, alice, brand_a, brand_b):
+def a_owes_b(redeem_at, ledger, earn, signer_a, alice, brand_a, brand_b):
     """alice redeems 300 A points (0.01 USD each) at B: A owes B 3 USD."""
     earn(signer_a, alice, cents=10_000)
-    ledger.redeem(brand_a, brand_b, 300, REF, {"from": alice})
+    redeem_at(alice, brand_a, brand_b, 300)
     assert ledger.position(brand_a, brand_b) == 3 * USD
 
 
@@ -189,6 +201,7 @@ def test_treasury_cannot_withdraw_below_what_the_brand_owes(
 
 
 def test_debts_to_several_creditors_all_stay_backed(
+    redeem_at,
     ledger,
     vault,
     usd,
@@ -205,7 +218,7 @@ def test_debts_to_several_creditors_all_stay_backed(
     brand_c,
     errors,
 ):
-    ledger.redeem(brand_a, brand_c, 200, REF, {"from": alice})  # A owes C 2 USD too
+    redeem_at(alice, brand_a, brand_c, 200)  # A owes C 2 USD too
     _deposit(vault, usd, signer_a, brand_a, 6 * USD)
     assert vault.requiredDeposit(brand_a) == 5 * USD
 
@@ -220,6 +233,7 @@ def test_debts_to_several_creditors_all_stay_backed(
 
 
 def test_what_others_owe_a_brand_does_not_free_its_deposit(
+    redeem_at,
     ledger,
     vault,
     usd,
@@ -236,7 +250,7 @@ def test_what_others_owe_a_brand_does_not_free_its_deposit(
 ):
     """Settlement is per pair: C's debt to A is paid from C's deposit, not from A's."""
     earn(signer_c, bob, cents=10_000)
-    ledger.redeem(brand_c, brand_a, 500, REF, {"from": bob})  # C owes A 5 USD
+    redeem_at(bob, brand_c, brand_a, 500)  # C owes A 5 USD
     _deposit(vault, usd, signer_a, brand_a, 3 * USD)
 
     assert vault.requiredDeposit(brand_a) == 3 * USD
@@ -276,11 +290,22 @@ def cent_vault(SettlementVault, ledger, usd, admin):
 
 
 def test_position_worth_less_than_one_unit_is_not_cleared_for_nothing(
-    ledger, cent_vault, usd, earn, signer_a, signer_b, bob, brand_a, brand_b, errors, events
+    redeem_at,
+    ledger,
+    cent_vault,
+    usd,
+    earn,
+    signer_a,
+    signer_b,
+    bob,
+    brand_a,
+    brand_b,
+    errors,
+    events,
 ):
     """Reproduction: B owed A half a unit; rounding down settled it for 0 tokens."""
     earn(signer_b, bob, cents=10_000)
-    ledger.redeem(brand_b, brand_a, 1, REF, {"from": bob})  # one B point: 5,000 micro-USD
+    redeem_at(bob, brand_b, brand_a, 1)  # one B point: 5,000 micro-USD
     assert ledger.position(brand_b, brand_a) == 5_000
 
     with errors.expect(cent_vault, "VaultInsufficientDeposit", brand_b, 0, 1):
@@ -300,12 +325,12 @@ def test_position_worth_less_than_one_unit_is_not_cleared_for_nothing(
 
 
 def test_required_deposit_rounds_each_debt_up_on_its_own(
-    ledger, cent_vault, earn, signer_b, bob, brand_a, brand_b, brand_c
+    redeem_at, ledger, cent_vault, earn, signer_b, bob, brand_a, brand_b, brand_c
 ):
     """Half a unit owed to A and half a unit owed to C: each settlement costs one unit."""
     earn(signer_b, bob, cents=10_000)
-    ledger.redeem(brand_b, brand_a, 1, REF, {"from": bob})
-    ledger.redeem(brand_b, brand_c, 1, REF, {"from": bob})
+    redeem_at(bob, brand_b, brand_a, 1)
+    redeem_at(bob, brand_b, brand_c, 1)
     assert cent_vault.requiredDeposit(brand_b) == 2
 
 

@@ -44,7 +44,7 @@ def units(value_micro_usd):
 class VaultStateMachine(RuleBasedStateMachine):
     """Each example starts from the test's snapshot (vault deployed, treasuries set, no debts)."""
 
-    ledger = vault = usd = errors = None
+    ledger = vault = usd = errors = signing = None
     members = signers = treasuries = ()
 
     def __init__(self):
@@ -79,7 +79,9 @@ class VaultStateMachine(RuleBasedStateMachine):
         amount = int(int(self.ledger.balanceOf(holder, brand)) * fraction * 0.2)
         if amount == 0:
             return
-        self.ledger.redeem(brand, at_brand, amount, REF, {"from": holder})
+        # issue 10: a cross-brand debt needs the redeeming brand's consent: its signer sends the
+        # member's signed redemption
+        self.signing.redeem_at(holder, brand, at_brand, amount, self.signers[at_brand], ref=REF)
 
     @rule(brand=st_brand, funder=st_brand, amount=st_units)
     def deposit(self, brand, funder, amount):
@@ -96,9 +98,7 @@ class VaultStateMachine(RuleBasedStateMachine):
         treasury = self.treasuries[brand]
         call = lambda: self.vault.withdraw(brand, amount, treasury, {"from": treasury})  # noqa: E731
         if amount > deposit:
-            with self.errors.expect(
-                self.vault, "VaultInsufficientDeposit", brand, deposit, amount
-            ):
+            with self.errors.expect(self.vault, "VaultInsufficientDeposit", brand, deposit, amount):
                 call()
         elif deposit - amount < required:
             with self.errors.expect(
@@ -156,7 +156,7 @@ class VaultStateMachine(RuleBasedStateMachine):
 
 
 def test_vault_deposits_back_debts_over_random_sequences(
-    SettlementVault, ledger, usd, errors, admin, accounts, alice, bob, carol,
+    SettlementVault, ledger, usd, errors, signing, admin, accounts, alice, bob, carol,
     signer_a, signer_b, signer_c,
 ):  # fmt: skip
     vault = SettlementVault.deploy(admin, ledger, usd, UNITS_PER_USD, {"from": admin})
@@ -168,6 +168,7 @@ def test_vault_deposits_back_debts_over_random_sequences(
 
     machine = VaultStateMachine
     machine.ledger, machine.vault, machine.usd, machine.errors = ledger, vault, usd, errors
+    machine.signing = signing
     machine.members = (alice, bob, carol)
     machine.signers = {1: signer_a, 2: signer_b, 3: signer_c}
     machine.treasuries = treasuries
