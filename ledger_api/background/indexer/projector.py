@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ledger_api.background.webhooks.chain_events import ChainEvents
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
 from ledger_api.db.models import (
+    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxMeta,
@@ -47,6 +49,7 @@ class Projector(ProjectionState):
             (LEDGER, "BrandOnboarded"): self._brand_onboarded,
             (LEDGER, "BrandSuspensionChanged"): self._brand_suspension_changed,
             (LEDGER, "PointValueChanged"): self._point_value_changed,
+            (LEDGER, "EarnRuleChanged"): self._earn_rule_changed,
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
@@ -176,6 +179,22 @@ class Projector(ProjectionState):
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
+
+    def _earn_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 10: a brand's earn rule changes only by the admin on chain (`setEarnRule`); the
+        gateway's rule (what it prices earns with) follows the event, never its own copy."""
+        usd, review, share, evt, referral = (int(v) for v in a["rule"])
+        self.session.execute(
+            update(Brand)
+            .where(Brand.ledger_id == int(a["brand"]))
+            .values(
+                points_per_usd=usd,
+                points_per_review=review,
+                points_per_share=share,
+                points_per_event=evt,
+                points_per_referral=referral,
+            )
+        )
 
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.charity_pool = str(a["pool"])

@@ -4,12 +4,17 @@ badges."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
-from support.chain import Anvil
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
+
+from ledger_api.usecases.context import BrandDirectory
 
 
 def admin_put(gateway: Gateway, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -213,3 +218,42 @@ def test_points_for_a_system_contract_are_refused_with_invalid_member(
             refused = brand.api.post("/v1/earn/purchase", body)
             assert refused.status_code == 422, refused.text
             assert refused.json()["error"]["code"] == "invalid_member"
+
+
+def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Issue 10, reproduction 3: the gateway kept its own copy of the earn rule, which drifted
+    from the chain's. The rule changes only by the admin on chain (`setEarnRule`, an event);
+    the gateway indexes `EarnRuleChanged` and prices the next earns with the chain's rule."""
+    anvil, manifest = own_chain
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        before = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-1"},
+        )
+        assert before.status_code == 202 and before.json()["points"] == 100, before.text
+        w3 = anvil.web3()
+        contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+        admin = Account.from_key(ADMIN_KEY)
+        tx = contract.functions.setEarnRule(brand.brand_id, (4, 5, 3, 10, 20)).build_transaction(
+            {"from": admin.address, "gas": 1_000_000}
+        )
+        tx.pop("gasPrice", None)
+        _send(w3, admin, dict(tx))
+
+        def priced() -> int | None:
+            body = gateway.admin.get("/v1/admin/brands").json()
+            entry = next(b for b in body if b["brand_id"] == brand.brand_id)
+            return entry["earn_rule"]["points_per_usd"] == 4 or None
+
+        wait_for(priced, what="the indexed EarnRuleChanged")
+        time.sleep(BrandDirectory.TTL_S)  # the brand's row is cached for this long
+        after = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-1"},
+        )
+        # what the gateway counts against the daily cap is what the chain mints
+        assert after.status_code == 202 and after.json()["points"] == 40, after.text
