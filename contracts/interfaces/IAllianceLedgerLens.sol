@@ -17,8 +17,9 @@ interface IAllianceLedgerLens {
     /// @notice The member's next lot of `brand` to expire: its amount and expiry time (0, 0 if none).
     function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt);
 
-    /// @notice A brand's points issued, redeemed, expired and still outstanding (its liability).
-    /// @dev `issued = redeemed + expired + outstanding` at every second.
+    /// @notice A brand's points issued, redeemed, expired, reversed and still outstanding (its
+    /// liability, pending points included).
+    /// @dev `issued = redeemed + expired + reversed + outstanding` at every second.
     function brandAccount(uint256 brand) external view returns (IAllianceLedger.BrandAccount memory account);
 
     /// @notice The brand's configuration: onboarded flag, suspension, earning rule and point value (micro-USD).
@@ -33,6 +34,16 @@ interface IAllianceLedgerLens {
     /// @notice Tier `tier`'s thresholds and upgrade gift points.
     /// @dev Reverts with {IAllianceLedger-TierInvalid} unless 1 <= tier <= 3.
     function tierRule(uint8 tier) external view returns (IAllianceLedger.TierRule memory rule, uint256 giftPoints);
+
+    /// @notice The member's pending points of `brand` by release time (at most 4 positions);
+    /// they count in {IERC6909-balanceOf} from `releaseAt` on.
+    function pendingOf(address member, uint256 brand)
+        external
+        view
+        returns (IAllianceLedger.PendingPoints[] memory positions);
+
+    /// @notice Days a purchase's points of `brand` stay pending.
+    function returnWindowDays(uint256 brand) external view returns (uint256);
 
     /// @notice What the alliance owes `brand` net (negative: what it owes), in micro-USD.
     function netPosition(uint256 brand) external view returns (int256 net);

@@ -5,6 +5,7 @@ import {IExtsload} from "../interfaces/IExtsload.sol";
 import {BrandConfig} from "../types/BrandConfig.sol";
 import {LedgerGlobals} from "../types/LedgerGlobals.sol";
 import {MemberWord} from "../types/MemberWord.sol";
+import {PendingWord} from "../types/PendingWord.sol";
 
 /// @title Reads {AllianceLedger}'s storage through {IExtsload}, as v4-core's `StateLibrary`.
 /// @dev The slot constants are the ledger's storage layout (inherited OpenZeppelin state
@@ -25,6 +26,8 @@ library LedgerState {
     uint256 internal constant TIER_GIFT_SLOT = 18;
     uint256 internal constant POSITIONS_SLOT = 19;
     uint256 internal constant CHARITY_POOL_SLOT = 20;
+    uint256 internal constant PENDING_SLOT = 21;
+    uint256 internal constant REVERSED_SLOT = 22;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {
@@ -79,6 +82,17 @@ library LedgerState {
         (uint256 lo, uint256 hi) = brandA < brandB ? (brandA, brandB) : (brandB, brandA);
         int256 stored = int256(_load(ledger, _mappingSlot(bytes32((lo << 128) | hi), POSITIONS_SLOT)));
         return brandA < brandB ? stored : -stored;
+    }
+
+    /// @notice The member's pending positions of brand `id` (see {PendingWord}).
+    function pending(IExtsload ledger, address account, uint256 id) internal view returns (PendingWord) {
+        bytes32 outer = _mappingSlot(bytes32(uint256(uint160(account))), PENDING_SLOT);
+        return PendingWord.wrap(_load(ledger, keccak256(abi.encode(id, outer))));
+    }
+
+    /// @notice Points of `id` reversed so far (returned orders).
+    function reversed(IExtsload ledger, uint256 id) internal view returns (uint256) {
+        return _load(ledger, _mappingSlot(bytes32(id), REVERSED_SLOT));
     }
 
     function _load(IExtsload ledger, bytes32 slot) private view returns (uint256) {

@@ -24,6 +24,8 @@ SLOT_NAMES = {
     "TIER_GIFT_SLOT": "_tierGift",
     "POSITIONS_SLOT": "_positions",
     "CHARITY_POOL_SLOT": "_charityPool",
+    "PENDING_SLOT": "_pending",
+    "REVERSED_SLOT": "_reversed",
 }
 
 
