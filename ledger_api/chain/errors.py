@@ -31,6 +31,8 @@ _CODES: dict[str, str] = {
     "LedgerNotBrandSigner": "not_brand_signer",
     "LedgerSignerTaken": "signer_taken",
     "LedgerInvalidPointValue": "invalid_point_value",
+    "LedgerReversalWindowClosed": "reversal_window_closed",
+    "LedgerReversalExceedsPending": "reversal_exceeds_pending",
     "TierRuleNotAscending": "tier_rule_not_ascending",
     "ERC6909InvalidReceiver": "invalid_recipient",
     "ERC6909InvalidSender": "invalid_sender",

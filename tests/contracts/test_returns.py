@@ -1,9 +1,22 @@
 """Issue 11: a brand's return window, pending purchase points and reversals by order."""
 
 import pytest
-from conftest import DAY, order_ref, plain
+from brownie.convert.datatypes import ReturnValue
+from eth_utils import keccak
 
 WINDOW = 14
+DAY = 86_400
+
+
+def order_ref(text):
+    return keccak(text=f"order:{text}")
+
+
+def plain(value):
+    """Brownie return values (structs, arrays) as plain tuples."""
+    if isinstance(value, (list, tuple, ReturnValue)):
+        return tuple(plain(v) for v in value)
+    return value
 
 
 @pytest.fixture(scope="module")
