@@ -11,11 +11,15 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
+import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
 
 /// @title AllianceBadges
 /// @notice Achievement and collectible badges (ERC-1155) that the alliance's brands define and issue.
 /// @dev Brand identity and member tiers come from the directory (the alliance ledger). Type ids run from 1;
 /// bit 255 ({REDEEMED_FLAG}) marks the redeemed variant of a collectible whose benefit was used.
+/// The contract has no pause of its own: {paused} is the ledger's (the alliance's one pause, lifted only
+/// by the ledger's admin), and while it is set no badge is defined, minted, claimed, redeemed, moved or
+/// put under an operator.
 contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAllianceBadges {
     /// @inheritdoc IAllianceBadges
     uint256 public constant REDEEMED_FLAG = 1 << 255;
@@ -34,8 +38,8 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
     mapping(uint256 typeId => string) private _uris;
     mapping(uint256 typeId => mapping(address member => bool)) private _claimed;
 
-    /// @param directory_ The alliance ledger, answering which brand a key signs for and each member's tier.
-    /// @param admin Receives `DEFAULT_ADMIN_ROLE` (pause, roles).
+    /// @param directory_ The alliance ledger, also the source of {paused}.
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE` (roles).
     constructor(IAllianceDirectory directory_, address admin) ERC1155("") EIP712("AllianceBadges", "1") {
         _directory = directory_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -53,7 +57,7 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
         bool hasBenefit,
         bool selfMint,
         string calldata uri_
-    ) external returns (uint256 typeId) {
+    ) external whenNotPaused returns (uint256 typeId) {
         uint256 brand = _directory.brandOf(_msgSender());
         if (brand == 0) {
             revert AllianceBadgesNotBrandSigner(_msgSender());
@@ -177,22 +181,20 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
     }
 
     // ----------------------------------------------------------------------------------------------
-    // Admin
-    // ----------------------------------------------------------------------------------------------
-
-    /// @inheritdoc IAllianceBadges
-    function pause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _pause();
-    }
-
-    /// @inheritdoc IAllianceBadges
-    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _unpause();
-    }
-
-    // ----------------------------------------------------------------------------------------------
     // Views
     // ----------------------------------------------------------------------------------------------
+
+    /// @notice Whether the alliance is paused: the ledger's pause, the one switch of the system.
+    /// @dev Overrides OpenZeppelin's flag, which this contract never sets.
+    function paused() public view override returns (bool) {
+        return IAlliancePause(address(_directory)).paused();
+    }
+
+    /// @notice Puts all the caller's badges under `operator` (or lifts it); not while paused.
+    /// @dev Reverts with {EnforcedPause} while the alliance is paused.
+    function setApprovalForAll(address operator, bool approved) public override whenNotPaused {
+        super.setApprovalForAll(operator, approved);
+    }
 
     /// @inheritdoc IAllianceBadges
     function directory() external view returns (address) {

@@ -21,6 +21,7 @@ import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
+import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 import {PendingWord} from "./types/PendingWord.sol";
 
@@ -57,8 +58,13 @@ contract AllianceLedger is
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
     /// @notice The top tier (Diamond).
     uint8 public constant MAX_TIER = 3;
-    /// @notice Months a member stays in a tier after a failed review, before it drops one step.
-    uint256 public constant GRACE_MONTHS = 3;
+    /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
+    /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
+    uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
+    /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
+    /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
+    /// beyond (each part carries its quarter, so a shared bit never mixes brands).
+    uint256 private constant BRAND_BITS = 63;
     /// @notice Longest return window a brand may have, in days.
     uint256 public constant MAX_RETURN_WINDOW_DAYS = 90;
 
@@ -98,14 +104,15 @@ contract AllianceLedger is
     /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
     mapping(uint256 pair => int256) private _positions;
     address private _charityPool;
+    /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
+    mapping(uint256 brand => MintDay) private _mintDays;
+    /// @dev Per member and brand: quarter 16 | value (micro-USD) of the points the brand issued to the
+    /// member in that quarter by operations that counted toward its tier. A tier gift is paid
+    /// by these brands in proportion.
+    mapping(address member => mapping(uint256 brand => uint256)) private _parts;
     /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.
     mapping(address member => mapping(uint256 brand => PendingWord)) private _pending;
     mapping(uint256 brand => uint256) private _reversed;
-
-    modifier onlyBrandSigner(uint256 brand) {
-        _checkBrandSigner(brand);
-        _;
-    }
 
     /// @param admin the alliance's governance address (a multisig in production)
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
@@ -116,6 +123,7 @@ contract AllianceLedger is
         _badge = badge;
         _charityPool = charityPool;
         emit CharityPoolChanged(charityPool);
+        _setSystem(address(this), true);
     }
 
     // ============================================================ brands (admin)
@@ -139,6 +147,26 @@ contract AllianceLedger is
         _authorizeSigner(brand, signer);
         emit BrandOnboarded(brand, signer, valueMicroUsd, rule);
         emit ReturnWindowChanged(brand, 0, BrandConfigLibrary.DEFAULT_RETURN_WINDOW_DAYS);
+        _mintDays[brand] = MintDay.wrap(0).setCap(DEFAULT_DAILY_MINT_CAP);
+        emit DailyMintCapChanged(brand, DEFAULT_DAILY_MINT_CAP);
+    }
+
+    /// @notice Sets `brand`'s daily mint cap: points it may issue per UTC day, tier gifts it pays included.
+    /// @dev Requirements: caller is the admin; not paused; the brand exists; cap < 2**112.
+    /// Emits a {DailyMintCapChanged} event.
+    function setDailyMintCap(uint256 brand, uint256 cap) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        _requireBrand(brand);
+        _mintDays[brand] = _mintDays[brand].setCap(cap.toUint112());
+        emit DailyMintCapChanged(brand, cap);
+    }
+
+    /// @notice Registers (or unregisters) a system address that can never move points (the lens,
+    /// the badge contracts, the vault): earns, gifts and transfers to it are refused.
+    /// @dev Requirements: caller is the admin; not the zero address. The ledger itself is
+    /// registered at deploy. Emits a {SystemAddressChanged} event.
+    function setSystemAddress(address account, bool isSystem) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (account == address(0)) revert LedgerInvalidMember(account);
+        _setSystem(account, isSystem);
     }
 
     /// @notice Authorizes or revokes a brand signing key.
@@ -165,7 +193,7 @@ contract AllianceLedger is
     /// @notice Changes a brand's published point value: a recorded governance act.
     /// @dev Balances never change; the new value applies to redemptions from now on.
     /// Emits a {PointValueChanged} event.
-    function setPointValue(uint256 brand, uint32 valueMicroUsd) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setPointValue(uint256 brand, uint32 valueMicroUsd) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
         if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
         BrandConfig cfg = _requireBrand(brand);
         uint256 previous = cfg.valueMicroUsd();
@@ -185,8 +213,8 @@ contract AllianceLedger is
     }
 
     /// @notice Sets where donations go. Emits a {CharityPoolChanged} event.
-    function setCharityPool(address pool) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (pool == address(0)) revert LedgerInvalidMember(pool);
+    function setCharityPool(address pool) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (pool == address(0) || _members[pool].word.isSystem()) revert LedgerInvalidMember(pool);
         _charityPool = pool;
         emit CharityPoolChanged(pool);
     }
@@ -196,6 +224,7 @@ contract AllianceLedger is
     /// most the higher tier's (when configured). Emits a {TierRuleChanged} event.
     function setTierRule(uint8 tier, TierRule calldata rule, uint256 giftPoints)
         external
+        whenNotPaused
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
@@ -223,9 +252,33 @@ contract AllianceLedger is
 
     // ========================================================= brands (own key)
 
-    /// @notice Changes the caller's brand earning rule; a brand configures only its own points.
-    /// @dev Emits an {EarnRuleChanged} event.
-    function setEarnRule(uint256 brand, EarnRule calldata rule) external onlyBrandSigner(brand) {
+    /// @inheritdoc ERC6909
+    /// @dev Requirements: not paused.
+    function approve(address spender, uint256 id, uint256 amount)
+        public
+        override(ERC6909, IERC6909)
+        whenNotPaused
+        returns (bool)
+    {
+        return super.approve(spender, id, amount);
+    }
+
+    /// @inheritdoc ERC6909
+    /// @dev Requirements: not paused.
+    function setOperator(address spender, bool approved)
+        public
+        override(ERC6909, IERC6909)
+        whenNotPaused
+        returns (bool)
+    {
+        return super.setOperator(spender, approved);
+    }
+
+    /// @notice Changes a brand's earning rule: an alliance governance act, since the rule prices
+    /// what the brand's operations count toward tiers.
+    /// @dev Requirements: caller is the admin; not paused; the brand exists.
+    /// Emits an {EarnRuleChanged} event.
+    function setEarnRule(uint256 brand, EarnRule calldata rule) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
         _brands[brand] = _requireBrand(brand).setRule(PackedEarnRuleLibrary.pack(rule));
         emit EarnRuleChanged(brand, rule);
     }
@@ -237,11 +290,13 @@ contract AllianceLedger is
     /// @return points the points credited (upgrade gift excluded)
     function earn(EarnOp calldata op) external whenNotPaused returns (uint256 points) {
         (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
-        if (brandError != bytes4(0)) _revertEarn(brandError, brand, op);
+        if (brandError != bytes4(0)) _revertEarn(brandError, brand, op, 0);
         EarnContext memory ctx = _earnContext(brand, cfg);
-        bytes4 failure;
-        (failure, points) = _applyEarn(ctx, op);
-        if (failure != bytes4(0)) _revertEarn(failure, brand, op);
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := op
+        }
+        points = _earnOps(ctx, offset, 1, true);
         _closeEarn(ctx);
     }
 
@@ -250,6 +305,8 @@ contract AllianceLedger is
     /// carrying the error selector; it never reverts its neighbours. A caller that is no
     /// brand signer reverts. Requirements: not paused.
     /// @return applied how many operations were applied
+    // slither-disable-start incorrect-equality the strict equalities below compare error selectors,
+    // quarter and month indexes and flags, which are exact by design (none is a balance)
     function earnBatch(EarnOp[] calldata ops) external whenNotPaused returns (uint256 applied) {
         (uint256 brand, BrandConfig cfg, bytes4 brandError) = _callerBrand();
         if (brandError == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, 0);
@@ -260,22 +317,11 @@ contract AllianceLedger is
             return 0;
         }
         EarnContext memory ctx = _earnContext(brand, cfg);
-        for (uint256 i; i < ops.length; ++i) {
-            EarnOp calldata op;
-            assembly ("memory-safe") {
-                // ops[i] without the index check (i < ops.length holds): EarnOp is six static
-                // words, and the decoder checked on entry that all of ops lies within calldata.
-                op := add(ops.offset, mul(i, 0xc0))
-            }
-            (bytes4 failure,) = _applyEarn(ctx, op);
-            if (failure == bytes4(0)) {
-                unchecked {
-                    ++applied; // at most ops.length
-                }
-            } else {
-                emit OperationSkipped(brand, op.opId, failure);
-            }
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := ops.offset
         }
+        applied = _earnOps(ctx, offset, ops.length, false);
         if (applied != 0) _closeEarn(ctx);
     }
 
@@ -344,9 +390,11 @@ contract AllianceLedger is
         _update(msg.sender, _charityPool, brand, amount);
     }
 
-    /// @notice Redeems the caller's `brand` points at `atBrand` (the same brand or another).
-    /// @dev Oldest lots first. Cross-brand: records that `brand` owes `atBrand` the value.
-    /// Requirements: both brands active; enough live points.
+    /// @notice Redeems the caller's `brand` points at `brand` itself.
+    /// @dev Oldest lots first. A cross-brand redemption needs the consent of the brand where the
+    /// points are spent, so it goes through {redeemWithSig} sent by that brand's signer: here
+    /// `atBrand != brand` reverts with {LedgerNoBrandConsent}.
+    /// Requirements: not paused; `atBrand == brand`; the brand active; enough live points.
     /// Emits {Transfer} and {PointsRedeemed} events.
     /// @return valueMicroUsd the redeemed value at `brand`'s published point value
     function redeem(uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)
@@ -354,10 +402,17 @@ contract AllianceLedger is
         whenNotPaused
         returns (uint256 valueMicroUsd)
     {
+        if (brand != atBrand) revert LedgerNoBrandConsent(atBrand, msg.sender);
         return _redeem(msg.sender, brand, atBrand, amount, orderRef);
     }
 
-    /// @notice {redeem} on the member's EIP-712 signature, relayed by anyone.
+    /// @notice Redeems on the member's EIP-712 signature: `r.member`'s `r.brand` points at `r.atBrand`.
+    /// @dev The member consents by signing; for a cross-brand redemption (`r.atBrand != r.brand`,
+    /// which records that `r.brand` owes `r.atBrand` the value) the brand where the points are
+    /// spent consents by sending the transaction: the caller must be a signer of `r.atBrand`,
+    /// else {LedgerNoBrandConsent}. A redemption at the issuing brand may be relayed by anyone.
+    /// Requirements: not paused; valid unexpired signature and nonce; both brands active;
+    /// enough live points. Emits {Transfer} and {PointsRedeemed} events.
     function redeemWithSig(Redeem calldata r, bytes calldata signature)
         external
         whenNotPaused
@@ -372,44 +427,34 @@ contract AllianceLedger is
             r.deadline,
             signature
         );
+        if (r.brand != r.atBrand && _brandOfSigner[msg.sender] != r.atBrand) {
+            revert LedgerNoBrandConsent(r.atBrand, msg.sender);
+        }
         return _redeem(r.member, r.brand, r.atBrand, r.amount, r.orderRef);
     }
 
     // ==================================================================== tiers
 
-    /// @notice Quarterly review of a member's tier against the last completed quarter; anyone may call.
-    /// @dev Once per member per quarter. A member short of its tier is warned and keeps the
-    /// tier for {GRACE_MONTHS}; short again after that, it drops one step.
-    /// Emits {TierRetained}, {TierDowngradeWarned} or {TierDowngraded}.
+    /// @notice Applies the member's due quarterly reviews; anyone may call.
+    /// @dev A function of the calendar (UTC quarters), not of when it is called: at each quarter
+    /// start q since the member's last review, the quarter q-1 is judged. Met the tier: kept
+    /// ({TierRetained}). Short and not in grace: warned, the tier kept through quarter q
+    /// (`graceUntilMonth` = the first month of q+1, {TierDowngradeWarned}). Short and in grace
+    /// (warned at q-1's start): one step down ({TierDowngraded}), with no grace carried over.
+    /// Meeting the thresholds during grace ends it. Requirements: not paused; the member not
+    /// yet reviewed at this quarter's start, else {TierAlreadyReviewed}.
     function reviewTier(address member) external whenNotPaused {
-        MemberSlot storage slot = _members[member];
-        MemberStatus memory s = slot.word.toStatus();
-        uint256 month = Calendar.currentMonth();
-        uint256 quarter = month / 3;
-        if (s.reviewedQuarter == quarter) revert TierAlreadyReviewed(member, quarter);
-        s.reviewedQuarter = uint16(quarter);
-        // The last completed quarter, or the current one when it already meets the tier
-        // (a member upgraded this quarter is not warned for the quarter before).
-        uint8 qualified = _qualifiedTier(s, quarter - 1);
-        uint8 current = _qualifiedTier(s, quarter);
-        if (current > qualified) qualified = current;
-        if (s.tier == 0 || qualified >= s.tier) {
-            s.graceUntilMonth = 0;
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierRetained(member, s.tier, quarter - 1);
-        } else if (s.graceUntilMonth == 0) {
-            s.graceUntilMonth = uint16(month + GRACE_MONTHS);
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierDowngradeWarned(member, s.tier, s.graceUntilMonth);
-        } else if (month >= s.graceUntilMonth) {
-            uint8 previous = s.tier;
-            s.tier = previous - 1;
-            s.graceUntilMonth = 0;
-            slot.word = MemberWordLibrary.fromStatus(s);
-            emit TierDowngraded(member, previous, s.tier);
-            _badge.setTier(member, s.tier);
-        } else {
-            slot.word = MemberWordLibrary.fromStatus(s);
+        uint256 quarter = Calendar.currentMonth() / 3;
+        if (!_review(member, quarter)) revert TierAlreadyReviewed(member, quarter);
+    }
+
+    /// @notice {reviewTier} for many members; anyone may call (the gateway does, at each quarter start).
+    /// @dev A member already reviewed at this quarter's start is skipped with {TierReviewSkipped}.
+    /// Requirements: not paused.
+    function reviewTiers(address[] calldata members) external whenNotPaused {
+        uint256 quarter = Calendar.currentMonth() / 3;
+        for (uint256 i; i < members.length; ++i) {
+            if (!_review(members[i], quarter)) emit TierReviewSkipped(members[i], quarter);
         }
     }
 
@@ -508,15 +553,7 @@ contract AllianceLedger is
         return _charityPool;
     }
 
-    /// @notice The membership badge contract.
-    function membershipBadge() external view returns (IMembershipBadge) {
-        return _badge;
-    }
 
-    /// @notice The EIP-712 domain separator members sign under.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
-    }
 
     /// @inheritdoc AccessControl
     function supportsInterface(bytes4 interfaceId) public view override(ERC6909Metadata, AccessControl) returns (bool) {
@@ -539,6 +576,9 @@ contract AllianceLedger is
         uint256 minted; // points minted by this call
         uint256 usedWordIndex;
         uint256 usedWord;
+        uint256 day; // the UTC day (days since 1970-01-01)
+        uint256 dayMinted; // points the brand minted today, this call's included
+        uint256 cap; // the brand's daily mint cap
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -553,6 +593,10 @@ contract AllianceLedger is
         ctx.floors3 = globals.floors(3);
         ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
         ctx.usedWordIndex = type(uint256).max;
+        MintDay mintDay = _mintDays[brand];
+        ctx.day = block.timestamp / 1 days;
+        ctx.dayMinted = mintDay.mintedOn(ctx.day);
+        ctx.cap = mintDay.cap();
     }
 
     /// @dev The five checked fields of an earn operation, each read from calldata once.
@@ -577,8 +621,39 @@ contract AllianceLedger is
         }
     }
 
-    /// @dev Validates and applies one earn; returns the failing error's selector, or 0.
-    /// Nothing is written unless every check passes.
+    /// @dev Applies the `count` operations at calldata `offset` (six static words each, checked
+    /// by the decoder of the external call to lie within calldata). `strict` (a single {earn}):
+    /// a failure reverts with its custom error and the operation's points are returned; else a
+    /// failure is skipped with {OperationSkipped} and the count applied is returned. One
+    /// function for both entry points keeps the earn path's code once in the bytecode.
+    function _earnOps(EarnContext memory ctx, uint256 offset, uint256 count, bool strict)
+        private
+        returns (uint256 result)
+    {
+        for (uint256 i; i < count; ++i) {
+            EarnOp calldata op;
+            assembly ("memory-safe") {
+                // ops[i] without the index check (i < count holds)
+                op := add(offset, mul(i, 0xc0))
+            }
+            (bytes4 failure, uint256 points) = _applyEarn(ctx, op);
+            if (strict) {
+                if (failure != bytes4(0)) _revertEarn(failure, ctx.brand, op, ctx.dayMinted + points);
+                return points;
+            }
+            if (failure == bytes4(0)) {
+                unchecked {
+                    ++result; // at most count
+                }
+            } else {
+                emit OperationSkipped(ctx.brand, op.opId, failure);
+            }
+        }
+    }
+
+    /// @dev Validates and applies one earn; returns the failing error's selector, or 0 (and the
+    /// operation's points, also when it fails for the daily cap). Nothing is written unless every
+    /// check passes.
     function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
         (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents) = _readOp(op);
         if (member == address(0)) return (LedgerInvalidMember.selector, 0);
@@ -597,6 +672,13 @@ contract AllianceLedger is
             }
         }
         if (points == 0) return (LedgerZeroPoints.selector, 0);
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
+        if (word.isSystem()) return (LedgerInvalidMember.selector, 0);
+        // No overflow: dayMinted < 2**112 and points < 2**60.
+        unchecked {
+            if (ctx.dayMinted + points > ctx.cap) return (LedgerDailyMintCapExceeded.selector, points);
+        }
 
         uint256 wordIndex = opId >> 8;
         uint256 bit = uint256(1) << (opId & 0xff);
@@ -608,12 +690,21 @@ contract AllianceLedger is
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
         ctx.usedWord |= bit;
 
+        // Counted toward tiers: spend only in proportion to a multiplier below 100%, so that it
+        // never exceeds what the brand's published rate pays for it.
+        if (mult < 100) {
+            unchecked {
+                // slither-disable-next-line divide-before-multiply points were computed from the same cents, not from this
+                cents = cents * mult / 100; // no overflow: cents <= 1e12, mult < 100
+            }
+        }
         uint256 minted;
         unchecked {
-            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= MAX_AMOUNT, per
+            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= 3 * MAX_AMOUNT, per
             // operation, and a call carries far fewer than 2**200 operations.
-            minted = points + _recordActivity(ctx, member, kind, cents);
+            minted = points + _recordActivity(ctx, slot, word, member, kind, cents, points, points >= rate);
             ctx.minted += minted;
+            ctx.dayMinted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
         uint256 releaseAt;
@@ -667,41 +758,113 @@ contract AllianceLedger is
     /// @dev Writes back what a whole earn call accumulated: used-id word, brand totals, month liability.
     function _closeEarn(EarnContext memory ctx) private {
         _usedOps[ctx.brand][ctx.usedWordIndex] = ctx.usedWord;
-        BrandConfig cfg = ctx.cfg;
+        _mintDays[ctx.brand] = _mintDays[ctx.brand].setMinted(ctx.day, ctx.dayMinted.toUint112());
+        _brands[ctx.brand] = _creditBrand(ctx.brand, ctx.cfg, ctx.month, ctx.minted);
+    }
+
+    /// @dev `cfg` with `amount` more points issued in `month` (the brand's latest month).
+    function _creditBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount)
+        private
+        returns (BrandConfig)
+    {
         uint256 latestMonth = cfg.latestMonth();
         uint256 latestLive = cfg.latestMonthLive();
-        if (latestMonth != ctx.month) {
+        if (latestMonth != month) {
             // A new month: the previous latest month moves to the ring, whose reused positions are cleared.
-            uint256[4] storage ring = _brandLive[ctx.brand];
-            LotMath.clearBrandMonths(ring, latestMonth, ctx.month);
-            if (latestLive != 0 && ctx.month - latestMonth < 16) {
+            uint256[4] storage ring = _brandLive[brand];
+            LotMath.clearBrandMonths(ring, latestMonth, month);
+            if (latestLive != 0 && month - latestMonth < 16) {
                 LotMath.addBrandLive(ring, latestMonth, latestLive);
             }
-            cfg = cfg.setLatestMonth(uint16(ctx.month));
+            cfg = cfg.setLatestMonth(uint16(month));
             latestLive = 0;
         }
-        _brands[ctx.brand] = cfg.setLatestMonthLive((latestLive + ctx.minted).toUint56()).setIssued(
-            (cfg.issued() + ctx.minted).toUint96()
-        );
+        return cfg.setLatestMonthLive((latestLive + amount).toUint56()).setIssued((cfg.issued() + amount).toUint96());
+    }
+
+    /// @dev Splits an upgrade gift of `gift` points among the brands whose counted operations
+    /// qualified the member this quarter, in proportion to the value each issued to it
+    /// ({_parts}): each other brand pays ceil(gift * part / total) of its own points (never
+    /// more than what is left), minted here (its totals, daily mint and the member's lot); the
+    /// calling brand pays the rest, at most its own share, returned to be minted with the
+    /// operation. Emits {TierGiftPaid} per paying brand.
+    function _payGift(EarnContext memory ctx, address member, uint256 brands, uint256 gift)
+        private
+        returns (uint256 own)
+    {
+        mapping(uint256 brand => uint256) storage parts = _parts[member];
+        uint256 count = _brandCount;
+        // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
+        uint256 total;
+        for (uint256 b = 1; b <= count; ++b) {
+            total += _partIn(parts, brands, b, ctx.quarter);
+        }
+        own = gift;
+        for (uint256 b = 1; b <= count; ++b) {
+            if (b == ctx.brand) continue;
+            uint256 share = (gift * _partIn(parts, brands, b, ctx.quarter) + total - 1) / total;
+            if (share > own) share = own;
+            if (share == 0) continue;
+            own -= share;
+            emit TierGiftPaid(member, b, share);
+            _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
+            MintDay mintDay = _mintDays[b];
+            _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
+            LotMath.credit(_lots[member][b], ctx.month, share);
+            emit Transfer(msg.sender, address(0), member, b, share);
+        }
+        if (own != 0) emit TierGiftPaid(member, ctx.brand, own);
+    }
+
+    /// @dev Brand `b`'s part of `quarter` (0 unless its bit is set and its word is of `quarter`).
+    function _partIn(mapping(uint256 => uint256) storage parts, uint256 brands, uint256 b, uint256 quarter)
+        private
+        view
+        returns (uint256)
+    {
+        if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) return 0;
+        uint256 part = parts[b];
+        return part & 0xffff == quarter ? part >> 16 : 0;
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
-    /// moment all three thresholds are met. Returns the upgrade gift points (0 if none).
-    /// Hot path: the member's {MemberWord} is read and written once.
-    function _recordActivity(EarnContext memory ctx, address member, EarnKind kind, uint256 cents)
-        private
-        returns (uint256 gift)
-    {
-        MemberSlot storage slot = _members[member];
-        MemberWord word = slot.word;
+    /// moment all three thresholds are met. Returns the upgrade gift points (0 if none): the
+    /// sum of the gifts of every tier crossed. `cents` is the spend counted (0 for an
+    /// engagement); `full` whether the operation issued at least its rule's points (an
+    /// engagement counts only then). The first operation of a new quarter applies the
+    /// member's due reviews first ({_catchUp}). Hot path: the {MemberWord} is written once.
+    function _recordActivity(
+        EarnContext memory ctx,
+        MemberSlot storage slot,
+        MemberWord word,
+        address member,
+        EarnKind kind,
+        uint256 cents,
+        uint256 points,
+        bool full
+    ) private returns (uint256 gift) {
         uint256 spend = word.spendCents();
         uint256 orders = word.orders();
         uint256 engagements = word.engagements();
         uint256 quarter = word.quarter();
+        uint256 tierBefore = word.tier();
         if (quarter != ctx.quarter) {
-            // The member's previous active quarter closes: remember what it qualified for.
-            word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements));
+            // The member's previous active quarter closes: remember what it qualified for, and
+            // apply the quarter starts that passed since its last review.
+            word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements)).setBrands(0);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
+            word = _catchUp(member, word.setCounters(quarter, 0, 0, 0), ctx.quarter);
+        }
+        if (kind == EarnKind.Purchase || full) {
+            // The brand's part of the quarter: the value it issued for what counted.
+            uint256 part = _parts[member][ctx.brand];
+            if (part & 0xffff != quarter) part = quarter;
+            // No overflow: a quarter's parts stay far below 2**240 micro-USD.
+            unchecked {
+                _parts[member][ctx.brand] = part + ((points * ctx.cfg.valueMicroUsd()) << 16);
+            }
+            // slither-disable-next-line weak-prng not randomness: the brand's bit in a 63-bit filter
+            word = word.setBrands(word.brands() | (uint256(1) << ((ctx.brand - 1) % BRAND_BITS)));
         }
         if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's
@@ -711,7 +874,7 @@ contract AllianceLedger is
                 if (orders < MemberWordLibrary.MAX_COUNT) ++orders;
             }
             if (spend > MemberWordLibrary.MAX_SPEND) spend = MemberWordLibrary.MAX_SPEND;
-        } else if (engagements < MemberWordLibrary.MAX_COUNT) {
+        } else if (full && engagements < MemberWordLibrary.MAX_COUNT) {
             unchecked {
                 ++engagements; // below MAX_COUNT before the increment
             }
@@ -721,13 +884,19 @@ contract AllianceLedger is
         if (best >= previous) word = word.setGraceUntilMonth(0); // meeting the tier again ends any grace
         if (best > previous) {
             word = word.setTier(best);
-            gift = _tierGift[uint8(best)];
+            for (uint256 t = previous + 1; t <= best; ++t) {
+                gift += _tierGift[uint8(t)];
+            }
         }
         slot.word = word.setCounters(quarter, spend, orders, engagements);
         if (best > previous) {
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
+            gift = _payGift(ctx, member, word.brands(), gift);
+        }
+        uint256 tierAfter = word.tier();
+        if (tierAfter != tierBefore) {
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
-            _badge.setTier(member, uint8(best));
+            _badge.setTier(member, uint8(tierAfter));
         }
     }
 
@@ -769,6 +938,7 @@ contract AllianceLedger is
     /// transfers): lots move with their earn month, so expiry never extends.
     function _update(address from, address to, uint256 id, uint256 amount) internal override whenNotPaused {
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
+        if (to == address(0) || _members[to].word.isSystem()) revert LedgerInvalidMember(to);
         uint256 month = Calendar.currentMonth();
         uint256[13] memory taken = _consume(from, id, amount, month);
         uint256[7] storage toSlots = _lots[to][id];
@@ -824,10 +994,6 @@ contract AllianceLedger is
         if (cfg.suspended()) failure = LedgerBrandSuspended.selector;
     }
 
-    function _checkBrandSigner(uint256 brand) private view {
-        if (brand == 0 || _brandOfSigner[msg.sender] != brand) revert LedgerNotBrandSigner(msg.sender, brand);
-    }
-
     function _authorizeSigner(uint256 brand, address signer) private {
         if (signer == address(0)) revert LedgerInvalidMember(signer);
         uint256 current = _brandOfSigner[signer];
@@ -842,21 +1008,72 @@ contract AllianceLedger is
     }
 
     /// @dev Re-raises a failed earn as its custom error with data.
-    function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op) private view {
+    function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op, uint256 requested) private view {
         if (failure == LedgerNotBrandSigner.selector) revert LedgerNotBrandSigner(msg.sender, brand);
         if (failure == LedgerBrandSuspended.selector) revert LedgerBrandSuspended(brand);
         if (failure == LedgerInvalidMember.selector) revert LedgerInvalidMember(op.member);
         if (failure == LedgerInvalidMultiplier.selector) revert LedgerInvalidMultiplier(op.multiplierPct);
         if (failure == LedgerInvalidAmount.selector) revert LedgerInvalidAmount(op.amountCents);
         if (failure == LedgerZeroPoints.selector) revert LedgerZeroPoints(op.opId);
+        if (failure == LedgerDailyMintCapExceeded.selector) {
+            revert LedgerDailyMintCapExceeded(brand, block.timestamp / 1 days, _mintDays[brand].cap(), requested);
+        }
         revert LedgerOperationUsed(brand, op.opId);
     }
 
-    /// @dev The best tier the member's quarter met in the quarter `quarter`.
-    function _qualifiedTier(MemberStatus memory s, uint256 quarter) private view returns (uint8) {
-        if (s.quarter == quarter) return uint8(_globals.bestTier(s.spendCents, s.orders, s.engagements));
-        if (s.closedQuarter == quarter && s.quarter == quarter + 1) return s.closedBestTier;
-        return 0;
+    /// @dev Applies the member's due reviews up to `quarter`; false when already reviewed then.
+    function _review(address member, uint256 quarter) private returns (bool) {
+        MemberSlot storage slot = _members[member];
+        MemberWord word = slot.word;
+        if (word.reviewedQuarter() >= quarter) return false;
+        uint256 before = word.tier();
+        if (before == 0) {
+            slot.word = word.setReviewedQuarter(quarter);
+            emit TierRetained(member, 0, quarter - 1);
+            return true;
+        }
+        word = _catchUp(member, word, quarter);
+        slot.word = word;
+        uint256 tierAfter = word.tier();
+        // slither-disable-next-line reentrancy-no-eth,reentrancy-events trusted immutable badge: no callback
+        if (tierAfter != before) _badge.setTier(member, uint8(tierAfter));
+        return true;
+    }
+
+    /// @dev The quarter starts after the member's last review, up to `quarter`'s, in order (see
+    /// {reviewTier}). A quarter's qualification is known from the word: its counters' quarter,
+    /// or the closed quarter (the previous active one); a quarter without activity met no tier.
+    /// Bounded: a tier > 0 is kept only for a quarter with activity (at most two are known), and
+    /// every other step warns or drops, so at most 8 steps run before the tier reaches 0.
+    function _catchUp(address member, MemberWord word, uint256 quarter) private returns (MemberWord) {
+        uint256 tier = word.tier();
+        uint256 grace = word.graceUntilMonth();
+        uint256 q = word.reviewedQuarter();
+        if (q >= quarter) return word;
+        LedgerGlobals globals = _globals;
+        while (tier != 0 && q < quarter) {
+            ++q;
+            uint256 judged = q - 1;
+            // slither-disable-next-line uninitialized-local a quarter without activity met no tier (0)
+            uint256 met;
+            if (word.quarter() == judged) {
+                met = globals.bestTier(word.spendCents(), word.orders(), word.engagements());
+            } else if (word.closedQuarter() == judged) {
+                met = word.closedBestTier();
+            }
+            if (met >= tier) {
+                grace = 0;
+                emit TierRetained(member, uint8(tier), judged);
+            } else if (grace == 0) {
+                grace = 3 * (q + 1);
+                emit TierDowngradeWarned(member, uint8(tier), grace);
+            } else {
+                emit TierDowngraded(member, uint8(tier), uint8(tier - 1));
+                --tier;
+                grace = 0;
+            }
+        }
+        return word.setTier(tier).setGraceUntilMonth(grace).setReviewedQuarter(quarter);
     }
 
     /// @dev {LedgerGlobalsLibrary.bestTier} with the call's tier floors, loaded once by {_earnContext}.
@@ -890,7 +1107,14 @@ contract AllianceLedger is
         emit Unpaused(_msgSender());
     }
 
+    function _setSystem(address account, bool isSystem) private {
+        MemberSlot storage slot = _members[account];
+        slot.word = slot.word.setSystem(isSystem);
+        emit SystemAddressChanged(account, isSystem);
+    }
+
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {
         return (lo << 128) | hi;
     }
+    // slither-disable-end incorrect-equality
 }

@@ -8,6 +8,7 @@ import {Calendar} from "./libraries/Calendar.sol";
 import {LedgerState} from "./libraries/LedgerState.sol";
 import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig} from "./types/BrandConfig.sol";
+import {MintDay} from "./types/MintDay.sol";
 import {MemberWord} from "./types/MemberWord.sol";
 import {PendingWord} from "./types/PendingWord.sol";
 
@@ -126,6 +127,13 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
     function tierRule(uint8 tier) external view returns (IAllianceLedger.TierRule memory rule, uint256 giftPoints) {
         if (tier == 0 || tier > MAX_TIER) revert IAllianceLedger.TierInvalid(tier);
         return (LedgerState.globals(_ledger).tierRule(tier), LedgerState.tierGift(_ledger, tier));
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day) {
+        MintDay word = LedgerState.mintDay(_ledger, brand);
+        day = block.timestamp / 1 days;
+        return (word.cap(), word.mintedOn(day), day);
     }
 
     /// @inheritdoc IAllianceLedgerLens

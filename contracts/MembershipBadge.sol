@@ -4,11 +4,13 @@ pragma solidity 0.8.30;
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC4906} from "@openzeppelin/contracts/interfaces/IERC4906.sol";
 import {Base64} from "@openzeppelin/contracts/utils/Base64.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
+import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
 import {IERC5192, IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
 
 /// @title MembershipBadge
@@ -16,7 +18,10 @@ import {IERC5192, IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
 /// member's current alliance tier. The ledger mints it on the first tier assignment and updates it in place.
 /// @dev Metadata is fully on chain: `tokenURI` returns base64 JSON with a base64 SVG image drawn per tier. The
 /// only data about a member is the address-derived token id; no personal data is stored or rendered.
-contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
+/// The badge has no pause of its own: {paused} is the ledger's (the alliance's one pause). The badge is
+/// deployed before the ledger, so it learns the ledger's address once, from its constructor or from
+/// {setLedger}; until then nothing can pause it.
+contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembershipBadge {
     using Strings for uint256;
 
     /// @inheritdoc IMembershipBadge
@@ -43,6 +48,8 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     }
 
     mapping(address member => Badge) private _badges;
+    /// @dev The alliance ledger: source of {paused}; set once.
+    address private _ledger;
 
     string private _defaultLocale;
     string[] private _locales;
@@ -50,11 +57,12 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     mapping(bytes32 localeKey => mapping(uint8 tier => string)) private _displayNames;
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` (manages roles and display names).
-    /// @param ledger Receives `LEDGER_ROLE`; pass the zero address to grant it later with {grantRole}.
-    constructor(address admin, address ledger) ERC721("Alliance Membership Badge", "AMB") {
+    /// @param ledger_ The alliance ledger: receives `LEDGER_ROLE` and becomes the source of {paused}; pass
+    /// the zero address to link it later with {setLedger}.
+    constructor(address admin, address ledger_) ERC721("Alliance Membership Badge", "AMB") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        if (ledger != address(0)) {
-            _grantRole(LEDGER_ROLE, ledger);
+        if (ledger_ != address(0)) {
+            _linkLedger(ledger_);
         }
         _defaultLocale = _BASE_LOCALE;
         _registerLocale(_BASE_LOCALE, keccak256(bytes(_BASE_LOCALE)));
@@ -65,7 +73,7 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc IMembershipBadge
-    function setTier(address member, uint8 tier) external onlyRole(LEDGER_ROLE) {
+    function setTier(address member, uint8 tier) external onlyRole(LEDGER_ROLE) whenNotPaused {
         if (tier > _MAX_TIER) {
             revert MembershipBadgeInvalidTier(tier, _MAX_TIER);
         }
@@ -94,11 +102,22 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     // ----------------------------------------------------------------------------------------------
 
     /// @inheritdoc IMembershipBadge
+    function setLedger(address ledger_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (_ledger != address(0)) {
+            revert MembershipBadgeLedgerAlreadySet(_ledger);
+        }
+        if (ledger_ == address(0)) {
+            revert MembershipBadgeInvalidLedger(ledger_);
+        }
+        _linkLedger(ledger_);
+    }
+
+    /// @inheritdoc IMembershipBadge
     function setTierDisplayName(
         string calldata locale,
         uint8 tier,
         string calldata name
-    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) whenNotPaused {
         _checkLocale(locale);
         if (tier > _MAX_TIER) {
             revert MembershipBadgeInvalidTier(tier, _MAX_TIER);
@@ -124,7 +143,7 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     }
 
     /// @inheritdoc IMembershipBadge
-    function setDefaultLocale(string calldata locale) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setDefaultLocale(string calldata locale) external onlyRole(DEFAULT_ADMIN_ROLE) whenNotPaused {
         if (!_localeRegistered[keccak256(bytes(locale))]) {
             revert MembershipBadgeUnknownLocale(locale);
         }
@@ -173,6 +192,18 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     // ----------------------------------------------------------------------------------------------
     // Views
     // ----------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IMembershipBadge
+    function ledger() external view returns (address) {
+        return _ledger;
+    }
+
+    /// @notice Whether the alliance is paused: the ledger's pause (false while no ledger is linked).
+    /// @dev Overrides OpenZeppelin's flag, which this contract never sets.
+    function paused() public view override returns (bool) {
+        address ledger_ = _ledger;
+        return ledger_ != address(0) && IAlliancePause(ledger_).paused();
+    }
 
     /// @inheritdoc IMembershipBadge
     function tokenIdOf(address member) external pure returns (uint256) {
@@ -254,6 +285,12 @@ contract MembershipBadge is ERC721, AccessControl, IERC4906, IMembershipBadge {
     // ----------------------------------------------------------------------------------------------
     // Internals
     // ----------------------------------------------------------------------------------------------
+
+    function _linkLedger(address ledger_) private {
+        _ledger = ledger_;
+        _grantRole(LEDGER_ROLE, ledger_);
+        emit LedgerLinked(ledger_);
+    }
 
     function _registerLocale(string memory locale, bytes32 key) private {
         _localeRegistered[key] = true;

@@ -107,11 +107,16 @@ def _wire(d: Deployment) -> None:
     """Roles between the contracts, the default tier rules, then governance to the admin."""
     tx = {"from": d.sender}
     badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
-    badge.grantRole(badge.LEDGER_ROLE(), ledger.address, tx)
+    badge.setLedger(ledger.address, tx)  # the badge reads the ledger's pause from now on
     if "SettlementVault" in d.contracts:
         ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+    # contracts that can never move points: earns, gifts and transfers to them are refused
+    # (the ledger registers itself)
+    for name, contract in d.contracts.items():
+        if name not in ("AllianceLedger", "TestUSD"):
+            ledger.setSystemAddress(contract.address, True, tx)
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
         for contract in (ledger, badge):
             contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), d.admin, tx)

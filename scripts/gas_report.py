@@ -30,6 +30,9 @@ from brownie import (
     chain,
 )
 
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, ROOT
 
 REPORT = ROOT / "reports" / "gas.json"
@@ -65,6 +68,45 @@ class Ops:
         return (self.next, member, kind, 100, cents if kind == PURCHASE else 0, "0x" + f"{self.next:064x}")
 
 
+_REDEEM_FIELDS = [
+    {"name": n, "type": t}
+    for n, t in (
+        ("member", "address"),
+        ("brand", "uint256"),
+        ("atBrand", "uint256"),
+        ("amount", "uint256"),
+        ("orderRef", "bytes32"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    )
+]
+_DOMAIN_FIELDS = [
+    {"name": n, "type": t}
+    for n, t in (("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address"))
+]
+
+
+def _redeem_at(ledger: Any, member: Any, brand: int, at_brand: int, amount: int, ref: str, sender: Any) -> Any:
+    """A member-signed redemption sent by `sender` (a cross-brand one needs the redeeming brand's signer)."""
+    message = {
+        "member": member.address,
+        "brand": brand,
+        "atBrand": at_brand,
+        "amount": amount,
+        "orderRef": ref,
+        "nonce": ledger.nonces(member),
+        "deadline": chain.time() + 3_600,
+    }
+    typed = {
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, "Redeem": _REDEEM_FIELDS},
+        "primaryType": "Redeem",
+        "domain": {"name": "AllianceLedger", "version": "1", "chainId": chain.id, "verifyingContract": ledger.address},
+        "message": message,
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=typed), member.private_key).signature
+    return ledger.redeemWithSig(tuple(message.values()), sig, {"from": sender})
+
+
 def _next_month_start() -> int:
     now = datetime.fromtimestamp(chain.time(), UTC)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
@@ -89,7 +131,7 @@ def measure_gas() -> dict[str, int]:
     tx = {"from": admin}
     badge = MembershipBadge.deploy(admin, "0x" + "00" * 20, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
-    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    badge.setLedger(ledger, tx)
     lens = AllianceLedgerLens.deploy(ledger, tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
@@ -125,15 +167,19 @@ def measure_gas() -> dict[str, int]:
 
     # Totals and the pair position already exist (not a brand's first redemption ever).
     ledger.redeem(1, 1, 1, "0x" + "01" * 32, {"from": dave})
-    ledger.redeem(1, 2, 1, "0x" + "02" * 32, {"from": dave})
+    _redeem_at(ledger, dave, 1, 2, 1, "0x" + "02" * 32, brand_b_key)
+    # Members who signed before (their nonce word exists), as any regular member.
+    for member in (bob, carol):
+        _redeem_at(ledger, member, 1, 1, 1, "0x" + "03" * 32, brand_a_key)
     lots = lens.lotsOf(alice, 1)
     assert len(lots) == 13
     gas["redeem_12_lots"] = ledger.redeem(1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}).gas_used
     assert len(lens.lotsOf(alice, 1)) == 1
     # A regular member (lots in every month: the oldest is read first) ...
-    gas["redeem_cross_brand"] = ledger.redeem(1, 2, 10, "0x" + "22" * 32, {"from": carol}).gas_used
+    # (relayed by the redeeming brand's signer, its consent; the member's is its signature)
+    gas["redeem_cross_brand"] = _redeem_at(ledger, carol, 1, 2, 10, "0x" + "22" * 32, brand_b_key).gas_used
     # ... and the worst case, a member whose only lot is this month's (all 7 lot slots are read).
-    gas["redeem_cross_brand_sparse_lots"] = ledger.redeem(1, 2, 10, "0x" + "23" * 32, {"from": bob}).gas_used
+    gas["redeem_cross_brand_sparse_lots"] = _redeem_at(ledger, bob, 1, 2, 10, "0x" + "23" * 32, brand_b_key).gas_used
 
     # Tier upgrade: a member one engagement short of Silver, then the engagement.
     spend, orders, engagements, _ = DEFAULT_TIER_RULES[1]
@@ -154,8 +200,26 @@ def measure_gas() -> dict[str, int]:
     assert len(batch.events["PointsEarned"]) == 100
     gas["batch_earn_100_per_member"] = batch.gas_used // 100
 
+    # Settlement vault: both brands hold a deposit; A's pays what A owes B, then A's treasury
+    # withdraws while A owes B again (the withdrawal reads every pair's position).
+    vault = SettlementVault.deploy(admin, ledger, usd, 10**6, tx)
+    ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx)
+    treasury = accounts[4]
+    vault.setTreasury(1, treasury, tx)
+    b = {"from": brand_b_key}
+    for funder in (a, b):
+        usd.mint(funder["from"], 10**9, tx)
+        usd.approve(vault, 10**9, funder)
+    vault.deposit(2, 10**6, b)
+    vault.deposit(1, 10**8, a)
+    gas["vault_deposit"] = vault.deposit(1, 10**8, a).gas_used
+    assert ledger.position(1, 2) > 0
+    gas["vault_settle"] = vault.settle(1, 2, b).gas_used
+    _redeem_at(ledger, carol, 1, 2, 10, "0x" + "24" * 32, brand_b_key)
+    gas["vault_withdraw"] = vault.withdraw(1, 10**6, treasury, {"from": treasury}).gas_used
+
     # Returns (issue 11): brand C keeps the default 14-day window; erin holds a lot this month.
-    brand_c_key, erin = accounts[4], members[98]
+    brand_c_key, erin = accounts[5], members[98]
     ledger.onboardBrand(brand_c_key, 10_000, REFERENCE_EARN_RULE, "Brand C", "PTC", tx)
     c = {"from": brand_c_key}
     ledger.earn(op(erin, kind=REVIEW), c)

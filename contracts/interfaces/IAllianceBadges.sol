@@ -6,6 +6,8 @@ pragma solidity 0.8.30;
 /// behaviour; collectibles are tradable, may be self-claimed by members of a high enough tier, and may carry a
 /// benefit that is redeemed exactly once per unit. Redeeming swaps the unit for its "redeemed" variant
 /// (`typeId | REDEEMED_FLAG`), which stays tradable but can never be redeemed again.
+/// While the ledger is paused (the alliance's one pause), every function that changes state reverts with
+/// OpenZeppelin's `EnforcedPause()`.
 interface IAllianceBadges {
     /// @notice Achievements are soulbound; collectibles are transferable.
     enum BadgeKind {
@@ -119,6 +121,7 @@ interface IAllianceBadges {
     /// @dev Type ids are assigned sequentially from 1.
     ///
     /// Requirements:
+    /// - not paused;
     /// - the caller is a signer of an active brand;
     /// - `minTier` is at most 3;
     /// - achievements have neither `hasBenefit` nor `selfMint`;
@@ -143,6 +146,7 @@ interface IAllianceBadges {
 
     /// @notice Issues `amount` units of `typeId` to `member`.
     /// @dev Requirements:
+    /// - not paused;
     /// - the caller is a signer of the brand that owns `typeId`, and that brand is active;
     /// - `amount` is not zero and keeps the type within its cap;
     /// - the tier of `member` in the directory is at least the type's `minTier`;
@@ -157,6 +161,7 @@ interface IAllianceBadges {
 
     /// @notice Claims one unit of the self-mintable collectible `typeId` for the caller.
     /// @dev Requirements:
+    /// - not paused;
     /// - `typeId` is a collectible defined with `selfMint`, and its brand is active;
     /// - the caller's tier is at least the type's `minTier` and the caller has not claimed it before;
     /// - the cap is not reached.
@@ -169,6 +174,7 @@ interface IAllianceBadges {
     /// collectible is kept (and stays tradable) while its benefit is spent.
     ///
     /// Requirements:
+    /// - not paused;
     /// - `typeId` is not a redeemed variant, is defined with `hasBenefit`, and its brand is active;
     /// - the caller holds at least one unit of `typeId`.
     ///
@@ -177,7 +183,7 @@ interface IAllianceBadges {
 
     /// @notice {redeemBenefit} on the holder's EIP-712 signature (domain "AllianceBadges", "1"), relayed by anyone:
     /// `RedeemBenefit(address holder,uint256 typeId,bytes32 claimRef,uint256 nonce,uint256 deadline)`.
-    /// @dev Requirements: an unexpired deadline, the holder's next nonce ({nonces}) and a valid signature
+    /// @dev Requirements: not paused; an unexpired deadline, the holder's next nonce ({nonces}) and a valid signature
     /// (ERC-1271 for contract wallets). Emits a {BenefitRedeemed} event.
     function redeemBenefitWithSig(
         address holder,
@@ -187,18 +193,6 @@ interface IAllianceBadges {
         uint256 deadline,
         bytes calldata signature
     ) external;
-
-    // ----------------------------------------------------------------------------------------------
-    // Admin
-    // ----------------------------------------------------------------------------------------------
-
-    /// @notice Stops every mint, transfer and redemption (emergency brake).
-    /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`; not paused. Emits a {Paused} event.
-    function pause() external;
-
-    /// @notice Lifts {pause}.
-    /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`; paused. Emits an {Unpaused} event.
-    function unpause() external;
 
     // ----------------------------------------------------------------------------------------------
     // Views

@@ -143,6 +143,12 @@ interface IAllianceLedger is IAllianceDirectory {
     error TierAlreadyReviewed(address member, uint256 quarter);
     error SettlementNothingToSettle(uint256 brandA, uint256 brandB);
     error SettlementNotParty(address caller, uint256 brandA, uint256 brandB);
+    /// @notice A cross-brand redemption at `atBrand` was not sent by `atBrand`'s signer.
+    error LedgerNoBrandConsent(uint256 atBrand, address caller);
+    /// @notice The operation would take `brand` past its daily mint cap for UTC day `day`.
+    error LedgerDailyMintCapExceeded(uint256 brand, uint256 day, uint256 cap, uint256 requested);
+    /// @notice A value change for `brand` too soon: the oldest value still needed for live lots would be lost.
+    error LedgerValueChangeTooSoon(uint256 brand, uint256 fromMonth);
     /// @notice A return window beyond {MAX_RETURN_WINDOW_DAYS}.
     error LedgerInvalidReturnWindow(uint256 days_);
     /// @notice The points released at `releaseAt` are the member's: the window closed.
@@ -159,6 +165,10 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice A governance act: applies to redemptions from now on; balances never change.
     event PointValueChanged(uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd);
     event CharityPoolChanged(address indexed pool);
+    /// @notice `account` is (or no longer is) a system address: no points may be earned, gifted or sent to it.
+    event SystemAddressChanged(address indexed account, bool isSystem);
+    /// @notice The admin set `brand`'s daily mint cap (points per UTC day, tier gifts it pays included).
+    event DailyMintCapChanged(uint256 indexed brand, uint256 cap);
     /// @notice The admin set `brand`'s return window (also at onboarding: 0 -> 14 days).
     event ReturnWindowChanged(uint256 indexed brand, uint256 previousDays, uint256 newDays);
 
@@ -202,9 +212,13 @@ interface IAllianceLedger is IAllianceDirectory {
 
     event TierRuleChanged(uint8 indexed tier, TierRule rule, uint256 giftPoints);
     event TierUpgraded(address indexed member, uint8 previousTier, uint8 newTier, uint256 indexed brand, uint256 giftPoints);
+    /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
+    event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points);
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
     event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);
+    /// @notice {reviewTiers} skipped `member`: already reviewed at quarter `quarter`'s start.
+    event TierReviewSkipped(address indexed member, uint256 quarter);
 
     /// @notice `debtor` paid `creditor` the net value they owed; `tokenAmount` is 0 when paid off chain.
     event PositionSettled(uint256 indexed debtor, uint256 indexed creditor, uint256 valueMicroUsd, uint256 tokenAmount);

@@ -35,6 +35,9 @@ interface IAllianceLedgerLens {
     /// @dev Reverts with {IAllianceLedger-TierInvalid} unless 1 <= tier <= 3.
     function tierRule(uint8 tier) external view returns (IAllianceLedger.TierRule memory rule, uint256 giftPoints);
 
+    /// @notice The brand's daily mint cap and what it minted so far today (UTC), tier gifts it
+    /// paid included; `day` is today's index (days since 1970-01-01 UTC).
+    function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day);
     /// @notice The member's pending points of `brand` by release time (at most 4 positions);
     /// they count in {IERC6909-balanceOf} from `releaseAt` on.
     function pendingOf(address member, uint256 brand)

@@ -42,6 +42,12 @@ interface IMembershipBadge is IERC5192 {
     /// @notice Registering another locale would exceed the fixed maximum.
     error MembershipBadgeTooManyLocales(uint256 maxLocales);
 
+    /// @notice The badge is already linked to `ledger`; the link is set once.
+    error MembershipBadgeLedgerAlreadySet(address ledger);
+
+    /// @notice The zero address cannot be the ledger.
+    error MembershipBadgeInvalidLedger(address ledger);
+
     // ----------------------------------------------------------------------------------------------
     // Events
     // ----------------------------------------------------------------------------------------------
@@ -56,6 +62,10 @@ interface IMembershipBadge is IERC5192 {
     /// @notice The locale whose names `tokenURI` shows first changed from `previousLocale` to `newLocale`.
     event DefaultLocaleUpdated(string previousLocale, string newLocale);
 
+    /// @notice The badge was linked to the alliance ledger `ledger`, which received `LEDGER_ROLE` and whose
+    /// pause the badge now obeys.
+    event LedgerLinked(address indexed ledger);
+
     // ----------------------------------------------------------------------------------------------
     // Ledger
     // ----------------------------------------------------------------------------------------------
@@ -66,6 +76,7 @@ interface IMembershipBadge is IERC5192 {
     ///
     /// Requirements:
     /// - the caller has `LEDGER_ROLE`;
+    /// - not paused (the ledger's pause);
     /// - `tier` is at most 3;
     /// - `member` is not the zero address.
     ///
@@ -76,12 +87,21 @@ interface IMembershipBadge is IERC5192 {
     // Admin
     // ----------------------------------------------------------------------------------------------
 
+    /// @notice Links the badge to the alliance ledger, once: grants it `LEDGER_ROLE` and makes its pause the
+    /// badge's ({paused}). For a badge deployed before the ledger with the zero address as `ledger`.
+    /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`; no ledger is linked yet
+    /// ({MembershipBadgeLedgerAlreadySet}); `ledger` is not zero ({MembershipBadgeInvalidLedger}).
+    ///
+    /// Emits a {LedgerLinked} event and an AccessControl {RoleGranted} event.
+    function setLedger(address ledger_) external;
+
     /// @notice Sets the display name of `tier` in the market `locale` (e.g. "id-ID", 3, "Royal").
     /// @dev An empty `name` removes the localization, so the default English name shows again. The first
     /// name set for a locale registers that locale (at most {MAX_LOCALES}).
     ///
     /// Requirements:
     /// - the caller has `DEFAULT_ADMIN_ROLE`;
+    /// - not paused;
     /// - `locale` is 1 to 35 characters of `[A-Za-z0-9-_]`;
     /// - `tier` is at most 3;
     /// - `name` is at most 32 bytes, without `"`, `\`, `<`, `>`, `&` or control characters.
@@ -94,6 +114,7 @@ interface IMembershipBadge is IERC5192 {
     ///
     /// Requirements:
     /// - the caller has `DEFAULT_ADMIN_ROLE`;
+    /// - not paused;
     /// - `locale` is registered: "en" or a locale given a name with {setTierDisplayName}.
     ///
     /// Emits a {DefaultLocaleUpdated} event and an ERC-4906 {BatchMetadataUpdate} event for all tokens.
@@ -105,6 +126,9 @@ interface IMembershipBadge is IERC5192 {
 
     /// @notice The role allowed to call {setTier}: the alliance ledger.
     function LEDGER_ROLE() external view returns (bytes32);
+
+    /// @notice The alliance ledger the badge is linked to (zero until {setLedger}).
+    function ledger() external view returns (address);
 
     /// @notice The most locales that can hold display names.
     function MAX_LOCALES() external view returns (uint256);

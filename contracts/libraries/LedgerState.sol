@@ -5,6 +5,7 @@ import {IExtsload} from "../interfaces/IExtsload.sol";
 import {BrandConfig} from "../types/BrandConfig.sol";
 import {LedgerGlobals} from "../types/LedgerGlobals.sol";
 import {MemberWord} from "../types/MemberWord.sol";
+import {MintDay} from "../types/MintDay.sol";
 import {PendingWord} from "../types/PendingWord.sol";
 
 /// @title Reads {AllianceLedger}'s storage through {IExtsload}, as v4-core's `StateLibrary`.
@@ -26,8 +27,10 @@ library LedgerState {
     uint256 internal constant TIER_GIFT_SLOT = 18;
     uint256 internal constant POSITIONS_SLOT = 19;
     uint256 internal constant CHARITY_POOL_SLOT = 20;
-    uint256 internal constant PENDING_SLOT = 21;
-    uint256 internal constant REVERSED_SLOT = 22;
+    uint256 internal constant MINT_DAYS_SLOT = 21;
+    uint256 internal constant PARTS_SLOT = 22;
+    uint256 internal constant PENDING_SLOT = 23;
+    uint256 internal constant REVERSED_SLOT = 24;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {
@@ -82,6 +85,11 @@ library LedgerState {
         (uint256 lo, uint256 hi) = brandA < brandB ? (brandA, brandB) : (brandB, brandA);
         int256 stored = int256(_load(ledger, _mappingSlot(bytes32((lo << 128) | hi), POSITIONS_SLOT)));
         return brandA < brandB ? stored : -stored;
+    }
+
+    /// @notice The brand's daily mint cap and what it minted on its latest UTC day.
+    function mintDay(IExtsload ledger, uint256 id) internal view returns (MintDay) {
+        return MintDay.wrap(_load(ledger, _mappingSlot(bytes32(id), MINT_DAYS_SLOT)));
     }
 
     /// @notice The member's pending positions of brand `id` (see {PendingWord}).

@@ -2,11 +2,13 @@
 pragma solidity 0.8.30;
 
 import {IAllianceDirectory} from "../interfaces/IAllianceDirectory.sol";
+import {IAlliancePause} from "../interfaces/IAlliancePause.sol";
 
 /// @title DirectoryStub
 /// @notice TEST HELPER ONLY, never deployed outside tests: an {IAllianceDirectory} whose answers are set by
-/// anyone, so the badge contracts can be tested without the ledger.
-contract DirectoryStub is IAllianceDirectory {
+/// anyone, so the badge contracts can be tested without the ledger; it also stands in for the ledger's pause.
+contract DirectoryStub is IAllianceDirectory, IAlliancePause {
+    bool private _paused;
     mapping(address signer => uint256 brand) private _brands;
     mapping(uint256 brand => bool) private _active;
     mapping(address member => uint8 tier) private _tiers;
@@ -24,6 +26,16 @@ contract DirectoryStub is IAllianceDirectory {
     /// @notice Sets the tier of `member`.
     function setTierOf(address member, uint8 tier) external {
         _tiers[member] = tier;
+    }
+
+    /// @notice Sets what {paused} answers (the ledger's pause, in the real system).
+    function setPaused(bool paused_) external {
+        _paused = paused_;
+    }
+
+    /// @inheritdoc IAlliancePause
+    function paused() external view returns (bool) {
+        return _paused;
     }
 
     /// @inheritdoc IAllianceDirectory

@@ -8,7 +8,10 @@ import {IAllianceLedger} from "../interfaces/IAllianceLedger.sol";
 /// fixed here, not by that struct's field order.
 /// @dev Layout, from the low-order bits (the offsets of {MemberWordLibrary}):
 /// tier 8 | quarter 16 | spendCents 48 | orders 32 | engagements 32 | graceUntilMonth 16 |
-/// reviewedQuarter 16 | closedQuarter 16 | closedBestTier 8 (bits 192..255 unused).
+/// reviewedQuarter 16 | closedQuarter 16 | closedBestTier 8 | system 1 (bit 192) | brands 63 (bits 193..255: bit (b-1) % 63 set when
+/// brand b's operations counted toward the counters' quarter).
+/// `system` marks an address registered by the admin (or the ledger itself) that can never move
+/// points: earns, gifts and transfers to it are refused.
 type MemberWord is uint256;
 
 using MemberWordLibrary for MemberWord global;
@@ -26,6 +29,9 @@ library MemberWordLibrary {
     uint256 internal constant REVIEWED_QUARTER_OFFSET = 152;
     uint256 internal constant CLOSED_QUARTER_OFFSET = 168;
     uint256 internal constant CLOSED_BEST_TIER_OFFSET = 184;
+    uint256 internal constant SYSTEM_OFFSET = 192;
+    uint256 internal constant BRANDS_OFFSET = 193;
+    uint256 internal constant MASK_63 = (uint256(1) << 63) - 1;
 
     uint256 internal constant MASK_8 = 0xff;
     uint256 internal constant MASK_16 = 0xffff;
@@ -73,6 +79,23 @@ library MemberWordLibrary {
 
     function closedBestTier(MemberWord self) internal pure returns (uint256) {
         return (MemberWord.unwrap(self) >> CLOSED_BEST_TIER_OFFSET) & MASK_8;
+    }
+
+    function isSystem(MemberWord self) internal pure returns (bool) {
+        return (MemberWord.unwrap(self) >> SYSTEM_OFFSET) & 1 != 0;
+    }
+
+    function setSystem(MemberWord self, bool value) internal pure returns (MemberWord) {
+        return _set(self, SYSTEM_OFFSET, 1, value ? 1 : 0);
+    }
+
+    /// @notice The brands whose operations counted in the counters' quarter (bit (b-1) % 63: brand b).
+    function brands(MemberWord self) internal pure returns (uint256) {
+        return (MemberWord.unwrap(self) >> BRANDS_OFFSET) & MASK_63;
+    }
+
+    function setBrands(MemberWord self, uint256 value) internal pure returns (MemberWord) {
+        return _set(self, BRANDS_OFFSET, MASK_63, value);
     }
 
     function setTier(MemberWord self, uint256 value) internal pure returns (MemberWord) {

@@ -20,6 +20,7 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "TierAlreadyReviewed": errors.TierAlreadyReviewed,
     "InvalidAccountNonce": errors.SignatureReplayed,
     "EnforcedPause": errors.LedgerPaused,
+    "LedgerDailyMintCapExceeded": errors.DailyCapExceeded,  # the chain's cap (issue 10)
     "AllianceBadgesUnknownType": errors.UnknownBadge,
     "AllianceBadgesNoBenefit": errors.BadgeNoBenefit,
     "AllianceBadgesInvalidSignature": errors.InvalidSignature,
@@ -30,6 +31,7 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
 _CODES: dict[str, str] = {
     "LedgerNotBrandSigner": "not_brand_signer",
     "LedgerSignerTaken": "signer_taken",
+    "LedgerNoBrandConsent": "brand_forbidden",  # a cross-brand redemption not sent by its brand
     "LedgerInvalidPointValue": "invalid_point_value",
     "LedgerReversalWindowClosed": "reversal_window_closed",
     "LedgerReversalExceedsPending": "reversal_exceeds_pending",

@@ -24,6 +24,7 @@ from ledger_api.errors import (
     BrandSuspended,
     InsufficientBalance,
     InvalidDeadline,
+    InvalidMember,
     InvalidNonce,
     InvalidSignature,
     SignatureExpired,
@@ -69,6 +70,20 @@ class Checks:
         latest = self.now() + self.rt.settings.max_deadline_ahead_s
         if deadline > latest:
             raise InvalidDeadline(deadline=deadline, latest=latest)
+
+    # -------------------------------------------------------------- receivers
+
+    def receiver(self, address: str) -> None:
+        """Points never go to a system contract of the deployment (the ledger, its lens, the
+        badge contracts, the vault), which can never move them; the chain refuses them too
+        (`LedgerInvalidMember`, issue 10). Other contracts (smart-contract wallets) are fine."""
+        system = {
+            c.address.lower()
+            for name, c in self.rt.contracts().manifest.contracts.items()
+            if name != "TestUSD"
+        }
+        if address.lower() in system:
+            raise InvalidMember("a system contract can never move points", member=address)
 
     # -------------------------------------------------------------- signatures
 

@@ -97,6 +97,7 @@ class OperationsService:
         amount_cents: int,
         order_ref: str,
     ) -> Accepted:
+        self.checks.receiver(member)
         points = brand.rule.points(kind, multiplier_pct, amount_cents)
         if points == 0:
             raise ZeroPoints(earn_kind=kind.name.lower(), multiplier_pct=multiplier_pct)
@@ -184,6 +185,7 @@ class OperationsService:
         req: schemas.GiftRequest | schemas.DonationRequest,
     ) -> Draft:
         """A gift (or a donation: `to` is the charity pool) the member signed."""
+        self.checks.receiver(to)
         document = gift_document(
             self.rt.contracts(), req.member, to, brand, req.amount, req.nonce, req.deadline
         )

@@ -4,7 +4,7 @@ Deployment (module scope; brownie's ``module_isolation`` resets the chain around
 ``fn_isolation`` reverts to the post-deployment snapshot around each test)::
 
     MembershipBadge(admin, 0x0)
-    AllianceLedger(admin, badge, charity)        badge.grantRole(LEDGER_ROLE, ledger)
+    AllianceLedger(admin, badge, charity)        badge.setLedger(ledger)
     AllianceLedgerLens(ledger)
     AllianceBadges(ledger, admin)
     TestUSD                                      SettlementVault(admin, ledger, tUSD, 1e6)
@@ -379,7 +379,7 @@ def alliance(
     tx = {"from": admin}
     badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, tx)
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
-    badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
+    badge.setLedger(ledger, tx)
     lens = AllianceLedgerLens.deploy(ledger, tx)
     badges = AllianceBadges.deploy(ledger, admin, tx)
     usd = TestUSD.deploy(tx)
@@ -387,6 +387,8 @@ def alliance(
     ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+    for system in (badge, lens, badges, vault):  # as scripts/deploy.py: they never move points
+        ledger.setSystemAddress(system, True, tx)
 
     brands = {}
     for (name, (rule, value, token_name, symbol)), signer in zip(
@@ -602,6 +604,12 @@ class MemberSigner:
             "Redeem", REDEEM_FIELDS, message, key or member.private_key, self.domain(**domain)
         )
         return tuple(message.values()), sig
+
+    def redeem_at(self, member, brand, at_brand, amount, sender, ref=None):
+        """A redemption of ``brand`` points at ``at_brand`` signed by ``member`` and sent by
+        ``sender`` (a cross-brand redemption needs ``at_brand``'s signer) -> receipt."""
+        message, sig = self.redeem(member, brand, at_brand, amount, ref=ref)
+        return self.ledger.redeemWithSig(message, sig, {"from": sender})
 
 
 @pytest.fixture(scope="module")

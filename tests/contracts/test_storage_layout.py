@@ -24,6 +24,8 @@ SLOT_NAMES = {
     "TIER_GIFT_SLOT": "_tierGift",
     "POSITIONS_SLOT": "_positions",
     "CHARITY_POOL_SLOT": "_charityPool",
+    "MINT_DAYS_SLOT": "_mintDays",
+    "PARTS_SLOT": "_parts",
     "PENDING_SLOT": "_pending",
     "REVERSED_SLOT": "_reversed",
 }

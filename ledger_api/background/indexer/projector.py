@@ -39,6 +39,7 @@ class Projector(ProjectionState):
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
+            (LEDGER, "TierGiftPaid"): self._tier_gift_paid,
             (LEDGER, "TierRetained"): self._tier_retained,
             (LEDGER, "TierDowngradeWarned"): self._tier_downgrade_warned,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
@@ -131,17 +132,18 @@ class Projector(ProjectionState):
         status = self.member(a["member"])
         status.tier = int(a["newTier"])
         status.grace_until_month = 0
-        gift = int(a["giftPoints"])
-        if gift:
-            self.history(
-                event,
-                ts,
-                member=a["member"],
-                brand=int(a["brand"]),
-                amount=gift,
-                kind="earned",
-                source="tier_gift",
-            )
+
+    def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """Each brand's share of an upgrade gift, in its own points (issue 10)."""
+        self.history(
+            event,
+            ts,
+            member=a["member"],
+            brand=int(a["brand"]),
+            amount=int(a["points"]),
+            kind="earned",
+            source="tier_gift",
+        )
 
     def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).grace_until_month = 0

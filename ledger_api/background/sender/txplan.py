@@ -313,6 +313,13 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"type_id": event.args["typeId"]}
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
-        if kind is OpKind.TIER_REVIEW and event.name.startswith("Tier"):
-            return {"review": event.name, **{k: v for k, v in event.args.items() if k != "member"}}
+    if kind is OpKind.TIER_REVIEW:
+        # a late review applies every due quarter start: the last step is the outcome as of now
+        steps = [e for e in events if e.name in _REVIEW_OUTCOMES]
+        if steps:
+            last = steps[-1]
+            return {"review": last.name, **{k: v for k, v in last.args.items() if k != "member"}}
     return {}
+
+
+_REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")

@@ -3,6 +3,7 @@ badges."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -115,15 +116,14 @@ def test_tier_rule_upgrade_and_quarterly_review(
         history = brand.api.get(f"/v1/members/{alice.address}/history").json()
         assert {k: v for k, v in history["totals"].items() if v} == {"earned": 655}
 
-        # upgraded this quarter: the review retains the tier
-        first = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
-        assert first["status"] == "confirmed" and first["result"]["review"] == "TierRetained"
+        # the quarter's first earn already applied this quarter's review (issue 10: reviews
+        # follow the calendar)
         second = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
         assert second["status"] == "failed"
         assert second["error"]["code"] == "tier_already_reviewed"
 
-        # two quarters later, with nothing done in the last one: a warning and a grace
-        # period, never an immediate downgrade
+        # two quarters later, with nothing done in the last one: the upgrade quarter retained,
+        # then a warning and a grace period, never an immediate downgrade
         anvil, _ = own_chain
         anvil.rpc("evm_increaseTime", 200 * 86_400)
         anvil.rpc("evm_mine")
@@ -198,3 +198,18 @@ def test_a_badge_benefit_is_redeemed_once_on_the_holders_signature(
     assert [(b["type_id"], b["redeemed"], b["amount"]) for b in badges] == [(type_id, True, 1)]
     again = brand.api.post("/v1/badges/benefit-redemptions/typed-data", request)
     assert again.status_code == 422 and again.json()["error"]["code"] == "badge_not_held"
+
+
+def test_points_for_a_system_contract_are_refused_with_invalid_member(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Issue 10, reproduction 9: earns to the ledger's own address were accepted and stuck."""
+    _, manifest = own_chain
+    contracts = json.loads(manifest.read_text())["contracts"]
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        for name in ("AllianceLedger", "AllianceLedgerLens", "AllianceBadges"):
+            body = {"member": contracts[name]["address"], "amount_cents": 100, "order_ref": name}
+            refused = brand.api.post("/v1/earn/purchase", body)
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["error"]["code"] == "invalid_member"

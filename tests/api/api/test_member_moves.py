@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-from support.chain import CHARITY_POOL
+from support.chain import CHARITY_POOL, Anvil
 from support.flows import balance, earn, signed_gift, signed_redemption
 from support.gateway import Brand, Gateway, Member
 
 
 def test_earn_gift_and_cross_brand_redemption_show_in_history_and_positions(
-    gateway: Gateway, brand: Brand, other_brand: Brand
+    gateway: Gateway, brand: Brand, other_brand: Brand, anvil: Anvil
 ) -> None:
     alice, bob = Member(), Member()
     earn(brand, alice, 10_000)  # 100 USD -> 1000 points at 10 points per USD
@@ -30,6 +30,11 @@ def test_earn_gift_and_cross_brand_redemption_show_in_history_and_positions(
     final = answer.json()
     assert final["status"] == "confirmed", final
     assert final["result"] == {"value_micro_usd": 200 * 10_000}
+    # Issue 10: a debt needs the consent of the brand that will be owed. The gateway records a
+    # redemption only at the calling brand and sends it with that brand's own signer (the
+    # ledger refuses a cross-brand redemption from anyone else: LedgerNoBrandConsent).
+    sent = anvil.web3().eth.get_transaction(final["tx_hash"])
+    assert sent["from"].lower() == other_brand.signer.lower() != brand.signer.lower()
     assert balance(brand, bob, brand.brand_id) == 100
 
     history = gateway.admin.get(f"/v1/members/{bob.address}/history").json()

@@ -144,6 +144,8 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
     predicted_ledger = to_checksum_address(
         keccak(rlp.encode([bytes.fromhex(admin.address[2:]), nonce + 1]))[12:]
     )
+    # The badge links the ledger at construction (LEDGER_ROLE and the one pause it obeys), so no
+    # `setLedger` transaction is needed here; scripts/deploy.py links it after the fact.
     badge = _deploy(w3, admin, "MembershipBadge", admin.address, predicted_ledger)
     ledger = _deploy(w3, admin, "AllianceLedger", admin.address, badge, CHARITY_POOL)
     assert ledger == predicted_ledger

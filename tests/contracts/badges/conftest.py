@@ -1,7 +1,7 @@
 """Fixtures for the badge contracts: MembershipBadge (ERC-721) and AllianceBadges (ERC-1155).
 
-The ledger is replaced by ``DirectoryStub`` (contracts/test/DirectoryStub.sol), whose brand and
-tier answers the tests set directly.
+The ledger is replaced by ``DirectoryStub`` (contracts/test/DirectoryStub.sol), whose brand, tier
+and pause answers the tests set directly.
 """
 
 import base64
@@ -9,6 +9,7 @@ import json
 
 import brownie
 import pytest
+from brownie import ZERO_ADDRESS
 from brownie.exceptions import decode_typed_error
 from eth_abi import encode
 from eth_utils import keccak
@@ -151,8 +152,13 @@ def outsider(accounts):
 
 
 @pytest.fixture(scope="module")
-def membership_badge(MembershipBadge, admin, ledger):
-    return MembershipBadge.deploy(admin, ledger, {"from": admin})
+def membership_badge(MembershipBadge, admin, ledger, directory):
+    """Deployed before the ledger (as scripts/deploy.py does), then linked: the directory stub
+    stands in for the ledger's pause; the ``ledger`` account holds LEDGER_ROLE to call setTier."""
+    badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, {"from": admin})
+    badge.grantRole(badge.LEDGER_ROLE(), ledger, {"from": admin})
+    badge.setLedger(directory, {"from": admin})
+    return badge
 
 
 @pytest.fixture(scope="module")

@@ -536,33 +536,55 @@ def test_supports_interface(alliance_badges, interface_id, name):
     assert alliance_badges.supportsInterface(interface_id), name
 
 
-def test_pause_stops_transfers_and_mints(
-    alliance_badges, define_badge, reverts_with, admin, brand_a_signer, silver_member, gold_member
+def test_pause_of_the_directory_stops_definitions_mints_transfers_and_operators(
+    alliance_badges,
+    directory,
+    define_badge,
+    reverts_with,
+    brand_a_signer,
+    silver_member,
+    gold_member,
+    diamond_member,
 ):
-    type_id = define_badge(brand_a_signer)
-    alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer})
+    type_id = define_badge(brand_a_signer, has_benefit=True, self_mint=True)
+    alliance_badges.issue(type_id, silver_member, 2, {"from": brand_a_signer})
 
-    alliance_badges.pause({"from": admin})
+    directory.setPaused(True)  # the ledger's pause, the alliance's one switch
+    assert alliance_badges.paused()
 
-    with reverts_with(alliance_badges, "EnforcedPause"):
-        alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer})
-    with reverts_with(alliance_badges, "EnforcedPause"):
-        alliance_badges.safeTransferFrom(
+    calls = {
+        "defineBadge": lambda: alliance_badges.defineBadge(
+            COLLECTIBLE, 0, 0, False, False, URI, {"from": brand_a_signer}
+        ),
+        "issue": lambda: alliance_badges.issue(type_id, silver_member, 1, {"from": brand_a_signer}),
+        "claim": lambda: alliance_badges.claim(type_id, {"from": diamond_member}),
+        "redeemBenefit": lambda: alliance_badges.redeemBenefit(
+            type_id, CLAIM_REF, {"from": silver_member}
+        ),
+        "safeTransferFrom": lambda: alliance_badges.safeTransferFrom(
             silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
-        )
+        ),
+        "setApprovalForAll": lambda: alliance_badges.setApprovalForAll(
+            gold_member, True, {"from": silver_member}
+        ),
+    }
+    for call in calls.values():
+        with reverts_with(alliance_badges, "EnforcedPause"):
+            call()
 
-    alliance_badges.unpause({"from": admin})
-    alliance_badges.safeTransferFrom(
-        silver_member, gold_member, type_id, 1, b"", {"from": silver_member}
-    )
+    directory.setPaused(False)
+    assert not alliance_badges.paused()
+    for call in calls.values():
+        call()
     assert alliance_badges.balanceOf(gold_member, type_id) == 1
+    assert alliance_badges.isApprovedForAll(silver_member, gold_member)
 
 
-def test_pause_reverts_for_non_admin(alliance_badges, reverts_with, brand_a_signer):
-    with reverts_with(
-        alliance_badges, "AccessControlUnauthorizedAccount", brand_a_signer, DEFAULT_ADMIN_ROLE
-    ):
-        alliance_badges.pause({"from": brand_a_signer})
+def test_badges_have_no_pause_of_their_own(alliance_badges):
+    """One pause for the whole system: the ledger's. The badge contract exposes no switch."""
+    names = {item.get("name") for item in alliance_badges.abi if item["type"] == "function"}
+    assert "pause" not in names and "unpause" not in names
+    assert "paused" in names
 
 
 # -- benefit redemption on the holder's signature (relayed by the gateway) ---------------------

@@ -108,10 +108,10 @@ def test_record_settlement_is_only_for_the_settlement_vault(ledger, admin, signe
 
 
 def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
-    ledger, lens, admin, earn, signer_a, alice, brand_a, brand_b, events
+    ledger, lens, admin, earn, signing, signer_a, signer_b, alice, brand_a, brand_b, events
 ):
     earn(signer_a, alice, cents=10_000)  # 1,000 A points
-    ledger.redeem(brand_a, brand_b, 100, b"\x01" * 32, {"from": alice})  # at 10,000 micro-USD each
+    signing.redeem_at(alice, brand_a, brand_b, 100, signer_b, ref=b"\x01" * 32)  # at 10,000 micro-USD each
     balance, lots, account = (
         ledger.balanceOf(alice, brand_a),
         lens.lotsOf(alice, brand_a),
@@ -133,7 +133,7 @@ def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
     assert lens.brandAccount(brand_a) == account
     assert ledger.position(brand_a, brand_b) == position  # recorded debt keeps its old value
 
-    redeemed = ledger.redeem(brand_a, brand_b, 100, b"\x02" * 32, {"from": alice})
+    redeemed = signing.redeem_at(alice, brand_a, brand_b, 100, signer_b, ref=b"\x02" * 32)
     assert redeemed.return_value == 100 * 20_000  # the new value applies from now on
     assert ledger.position(brand_a, brand_b) == position + 2_000_000
 
@@ -172,45 +172,55 @@ def test_non_signer_cannot_earn(ledger, earn, outsider, alice, errors):
     assert ledger.balanceOf(alice, 1) == 0
 
 
-def test_brand_cannot_set_another_brands_earn_rule(ledger, lens, signer_a, signer_b, brand_a, errors):
+def test_no_brand_sets_an_earn_rule_not_even_its_own(
+    ledger, lens, admin, signer_a, signer_b, brand_a, errors
+):
+    """Issue 10, reproduction 3: a brand signer raised its own rate 25-fold on chain. The rule
+    prices what a brand's operations count toward alliance tiers, so only the admin sets it."""
     rule_before = lens.brandInfo(brand_a)[2]
-    with errors.expect(ledger, "LedgerNotBrandSigner", signer_b, brand_a):
-        ledger.setEarnRule(brand_a, NEW_RULE, {"from": signer_b})
-    with errors.expect(ledger, "LedgerNotBrandSigner", signer_a, 0):
-        ledger.setEarnRule(0, NEW_RULE, {"from": signer_a})
+    role = ledger.DEFAULT_ADMIN_ROLE()
+    for signer in (signer_a, signer_b):
+        with errors.expect(ledger, "AccessControlUnauthorizedAccount", signer, role):
+            ledger.setEarnRule(brand_a, (250, 5, 3, 5, 20), {"from": signer})
     assert lens.brandInfo(brand_a)[2] == rule_before
 
 
-def test_brand_sets_its_own_earn_rule(ledger, lens, earn, signer_a, alice, brand_a, events):
-    tx = ledger.setEarnRule(brand_a, NEW_RULE, {"from": signer_a})
+def test_admin_sets_a_brands_earn_rule_with_an_event(
+    ledger, lens, admin, earn, signer_a, alice, brand_a, events, errors
+):
+    tx = ledger.setEarnRule(brand_a, NEW_RULE, {"from": admin})
 
     ev = events.one(tx, "EarnRuleChanged")
     assert ev["brand"] == brand_a and tuple(ev["rule"]) == NEW_RULE
     assert tuple(lens.brandInfo(brand_a)[2]) == NEW_RULE
     assert earn(signer_a, alice, cents=10_000).return_value == 700
+    with errors.expect(ledger, "LedgerUnknownBrand", 9):
+        ledger.setEarnRule(9, NEW_RULE, {"from": admin})
 
 
 def test_brand_cannot_withdraw_another_brands_vault_deposit(
-    vault, usd, signer_a, signer_b, brand_a, errors
+    vault, usd, admin, accounts, signer_a, signer_b, brand_a, errors
 ):
+    treasury_a = accounts[8]  # only brand A's treasury withdraws (tests/contracts/vault/)
+    vault.setTreasury(brand_a, treasury_a, {"from": admin})
     usd.mint(signer_a, 5_000_000, {"from": signer_a})
     usd.approve(vault, 5_000_000, {"from": signer_a})
     vault.deposit(brand_a, 5_000_000, {"from": signer_a})
 
-    with errors.expect(vault, "VaultNotBrandSigner", signer_b, brand_a):
+    with errors.expect(vault, "VaultNotTreasury", signer_b, brand_a):
         vault.withdraw(brand_a, 1, signer_b, {"from": signer_b})
     assert vault.depositOf(brand_a) == 5_000_000
 
-    vault.withdraw(brand_a, 2_000_000, signer_a, {"from": signer_a})
+    vault.withdraw(brand_a, 2_000_000, treasury_a, {"from": treasury_a})
     assert vault.depositOf(brand_a) == 3_000_000
-    assert usd.balanceOf(signer_a) == 2_000_000
+    assert usd.balanceOf(treasury_a) == 2_000_000
 
 
 def test_brand_cannot_settle_a_position_it_is_not_party_to(
-    ledger, vault, earn, signer_a, signer_c, alice, brand_a, brand_b, errors
+    ledger, vault, earn, signing, signer_a, signer_b, signer_c, alice, brand_a, brand_b, errors
 ):
     earn(signer_a, alice, cents=10_000)
-    ledger.redeem(brand_a, brand_b, 500, b"\x00" * 32, {"from": alice})  # A owes B
+    signing.redeem_at(alice, brand_a, brand_b, 500, signer_b, ref=b"\x00" * 32)  # A owes B
 
     with errors.expect(ledger, "SettlementNotParty", signer_c, brand_a, brand_b):
         ledger.settle(brand_a, brand_b, {"from": signer_c})

@@ -106,15 +106,16 @@ def test_purchase_amount_outside_bounds_reverts(ledger, earn, signer_a, alice, c
         earn(signer_a, alice, cents=cents)
 
 
-def test_largest_purchase_amount_is_accepted(ledger, earn, signer_a, alice, brand_a):
+def test_largest_purchase_amount_is_accepted(ledger, admin, earn, signer_a, alice, brand_a):
+    ledger.setDailyMintCap(brand_a, MAX_AMOUNT, {"from": admin})  # above the default cap
     assert earn(signer_a, alice, cents=MAX_AMOUNT).return_value == MAX_AMOUNT // 10
     assert ledger.balanceOf(alice, brand_a) == MAX_AMOUNT // 10
 
 
-def test_earn_worth_zero_points_reverts(ledger, earn, signer_a, alice, brand_a, errors):
+def test_earn_worth_zero_points_reverts(ledger, admin, earn, signer_a, alice, brand_a, errors):
     with errors.expect(ledger, "LedgerZeroPoints", 31):
         earn(signer_a, alice, cents=9, op_id=31)  # 0.9 points
-    ledger.setEarnRule(brand_a, (10, 5, 0, 5, 20), {"from": signer_a})
+    ledger.setEarnRule(brand_a, (10, 5, 0, 5, 20), {"from": admin})
     with errors.expect(ledger, "LedgerZeroPoints", 32):
         earn(signer_a, alice, "share", op_id=32)
     assert not ledger.isOperationUsed(brand_a, 31)

@@ -55,7 +55,6 @@ def test_alliance_is_wired_as_the_deploy_script_does(
     assert badge.hasRole(badge.LEDGER_ROLE(), ledger)
     assert ledger.hasRole(ledger.SETTLER_ROLE(), vault)
     assert ledger.hasRole(ledger.DEFAULT_ADMIN_ROLE(), admin)
-    assert ledger.membershipBadge() == badge
     assert ledger.charityPool() == charity
     assert alliance.badges.directory() == ledger
     assert vault.ledger() == ledger

@@ -150,9 +150,9 @@ def test_redeem_at_the_issuing_brand_burns_points_without_any_debt(
 
 
 def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
-    ledger, lens, funded, alice, bob, brand_a, brand_b, brand_c, events
+    ledger, lens, signing, funded, alice, bob, brand_a, brand_b, brand_c, signer_a, signer_b, signer_c, events
 ):
-    tx = ledger.redeem(brand_a, brand_b, 300, REF, {"from": alice})  # A points at B: 300 x 0.01 USD
+    tx = signing.redeem_at(alice, brand_a, brand_b, 300, signer_b, ref=REF)  # A points at B: 300 x 0.01 USD
 
     value = 300 * 10_000
     assert tx.return_value == value
@@ -162,8 +162,8 @@ def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
     assert ledger.position(brand_a, brand_a) == 0
     assert [lens.netPosition(b) for b in (brand_a, brand_b, brand_c)] == [-value, value, 0]
 
-    ledger.redeem(brand_b, brand_c, 1_000, REF, {"from": bob})  # B points at C: 1,000 x 0.005 USD
-    ledger.redeem(brand_b, brand_a, 200, REF, {"from": bob})  # B points at A: 200 x 0.005 USD
+    signing.redeem_at(bob, brand_b, brand_c, 1_000, signer_c, ref=REF)  # B points at C: 1,000 x 0.005 USD
+    signing.redeem_at(bob, brand_b, brand_a, 200, signer_a, ref=REF)  # B points at A: 200 x 0.005 USD
     assert ledger.position(brand_a, brand_b) == value - 1_000_000
     assert ledger.position(brand_b, brand_c) == 5_000_000
     nets = [lens.netPosition(b) for b in (brand_a, brand_b, brand_c)]
@@ -171,12 +171,12 @@ def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
     assert sum(nets) == 0
 
 
-def test_signed_redeem_relayed_by_anyone(
-    ledger, signing, funded, alice, relayer, brand_a, brand_c, events
+def test_signed_cross_brand_redeem_relayed_by_the_redeeming_brand(
+    ledger, signing, funded, alice, signer_c, brand_a, brand_c, events
 ):
     r, sig = signing.redeem(alice, brand_a, brand_c, 250, ref=REF)
 
-    tx = ledger.redeemWithSig(r, sig, {"from": relayer})
+    tx = ledger.redeemWithSig(r, sig, {"from": signer_c})
 
     assert tx.return_value == 2_500_000
     ev = events.one(tx, "PointsRedeemed")
@@ -193,19 +193,21 @@ def test_signed_redeem_relayed_by_anyone(
 
 @pytest.mark.parametrize("suspended", ["issuer", "redeeming brand"])
 def test_redeem_involving_a_suspended_brand_reverts(
-    ledger, admin, funded, alice, brand_a, brand_b, suspended, errors
+    ledger, admin, signing, signer_b, funded, alice, brand_a, brand_b, suspended, errors
 ):
     brand = brand_a if suspended == "issuer" else brand_b
     ledger.setBrandSuspended(brand, True, {"from": admin})
     with errors.expect(ledger, "LedgerBrandSuspended", brand):
-        ledger.redeem(brand_a, brand_b, 10, REF, {"from": alice})
+        signing.redeem_at(alice, brand_a, brand_b, 10, signer_b, ref=REF)
 
 
-def test_redeem_involving_an_unknown_brand_reverts(ledger, funded, alice, brand_a, errors):
+def test_redeem_involving_an_unknown_brand_reverts(
+    ledger, signing, signer_a, funded, alice, brand_a, errors
+):
+    with errors.expect(ledger, "LedgerNoBrandConsent", 9, signer_a):
+        signing.redeem_at(alice, brand_a, 9, 10, signer_a, ref=REF)  # no signer acts for brand 9
     with errors.expect(ledger, "LedgerUnknownBrand", 9):
-        ledger.redeem(brand_a, 9, 10, REF, {"from": alice})
-    with errors.expect(ledger, "LedgerUnknownBrand", 9):
-        ledger.redeem(9, brand_a, 10, REF, {"from": alice})
+        signing.redeem_at(alice, 9, brand_a, 10, signer_a, ref=REF)
 
 
 # ------------------------------------------------------------------------------------ amounts
@@ -263,23 +265,10 @@ def test_insufficient_balance_reports_the_live_balance_across_several_lots(
 # -------------------------------------------------------------------------------- signatures
 
 
-def test_domain_separator_is_the_eip712_domain_members_sign(ledger, chain):
-    domain_type = keccak(
-        text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-    )
-    expected = keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [
-                domain_type,
-                keccak(text="AllianceLedger"),
-                keccak(text="1"),
-                chain.id,
-                ledger.address,
-            ],
-        )
-    )
-    assert ledger.domainSeparator() == "0x" + expected.hex()
+def test_eip712_domain_is_the_domain_members_sign(ledger, chain):
+    # ERC-5267: (fields, name, version, chainId, verifyingContract, salt, extensions)
+    _, name, version, chain_id, contract, _, _ = ledger.eip712Domain()
+    assert (name, version, chain_id, contract) == ("AllianceLedger", "1", chain.id, ledger.address)
 
 
 def test_gift_signature_cannot_be_replayed(
@@ -294,13 +283,13 @@ def test_gift_signature_cannot_be_replayed(
 
 
 def test_redeem_signature_cannot_be_replayed(
-    ledger, signing, funded, alice, relayer, brand_a, brand_b, errors
+    ledger, signing, funded, alice, signer_b, brand_a, brand_b, errors
 ):
     r, sig = signing.redeem(alice, brand_a, brand_b, 100)
-    ledger.redeemWithSig(r, sig, {"from": relayer})
+    ledger.redeemWithSig(r, sig, {"from": signer_b})
 
     with errors.expect(ledger, "InvalidAccountNonce", alice, 1):
-        ledger.redeemWithSig(r, sig, {"from": relayer})
+        ledger.redeemWithSig(r, sig, {"from": signer_b})
     assert ledger.balanceOf(alice, brand_a) == 900
     assert ledger.position(brand_a, brand_b) == 1_000_000
 
@@ -314,7 +303,7 @@ def test_signature_with_a_future_nonce_reverts(
 
 
 def test_signature_is_valid_up_to_and_including_its_deadline(
-    ledger, signing, funded, alice, bob, relayer, brand_a, brand_b, clock
+    ledger, signing, funded, alice, bob, relayer, signer_b, brand_a, brand_b, clock
 ):
     deadline = clock.now() + 600
     gift, gift_sig = signing.gift(alice, bob, brand_a, 100, deadline=deadline)
@@ -323,7 +312,7 @@ def test_signature_is_valid_up_to_and_including_its_deadline(
     clock.next_block_at(deadline)
     assert ledger.giftWithSig(gift, gift_sig, {"from": relayer}).timestamp == deadline
     clock.next_block_at(deadline)
-    assert ledger.redeemWithSig(r, redeem_sig, {"from": relayer}).timestamp == deadline
+    assert ledger.redeemWithSig(r, redeem_sig, {"from": signer_b}).timestamp == deadline
     assert ledger.balanceOf(alice, brand_a) == 800
 
 
@@ -392,7 +381,7 @@ def test_malformed_signature_reverts(ledger, signing, funded, alice, bob, relaye
 # ------------------------------------------------------------------------------------- pause
 
 
-def test_pause_blocks_earn_gift_donate_redeem_review_and_settle(
+def test_pause_blocks_every_value_move_and_rule_change(
     ledger,
     admin,
     earn,
@@ -408,13 +397,13 @@ def test_pause_blocks_earn_gift_donate_redeem_review_and_settle(
     errors,
     events,
 ):
-    ledger.redeem(brand_a, brand_b, 10, REF, {"from": alice})  # something to settle
+    signing.redeem_at(alice, brand_a, brand_b, 10, signer_b, ref=REF)  # something to settle
     tx = ledger.pause({"from": admin})
     assert events.one(tx, "Paused") == {"account": admin}
     assert ledger.paused()
 
     gift, gift_sig = signing.gift(alice, bob, brand_a, 10)
-    r, redeem_sig = signing.redeem(alice, brand_a, brand_a, 10, nonce=0)
+    r, redeem_sig = signing.redeem(alice, brand_a, brand_a, 10, nonce=0)  # any nonce: refused first
     blocked = [
         lambda: earn(signer_a, alice),
         lambda: earn.batch(signer_a, [earn.op(alice)]),
@@ -424,7 +413,15 @@ def test_pause_blocks_earn_gift_donate_redeem_review_and_settle(
         lambda: ledger.redeem(brand_a, brand_a, 10, REF, {"from": alice}),
         lambda: ledger.redeemWithSig(r, redeem_sig, {"from": relayer}),
         lambda: ledger.reviewTier(alice, {"from": relayer}),
+        lambda: ledger.reviewTiers([alice], {"from": relayer}),
         lambda: ledger.settle(brand_a, brand_b, {"from": signer_b}),
+        lambda: ledger.approve(bob, brand_a, 10, {"from": alice}),
+        lambda: ledger.setOperator(bob, True, {"from": alice}),
+        lambda: ledger.setEarnRule(brand_a, (20, 5, 3, 5, 20), {"from": admin}),
+        lambda: ledger.setPointValue(brand_a, 20_000, {"from": admin}),
+        lambda: ledger.setTierRule(1, (50_000, 3, 2), 500, {"from": admin}),
+        lambda: ledger.setDailyMintCap(brand_a, 1, {"from": admin}),
+        lambda: ledger.setCharityPool(bob, {"from": admin}),
         lambda: ledger.pause({"from": admin}),
     ]
     for call in blocked:

@@ -1,6 +1,7 @@
 """Cross-brand settlement: redeeming A's points at B records that A owes B; the net position is
 cleared either by the creditor acknowledging an off-chain payment, or by the settlement vault
-paying from the debtor's token deposit."""
+paying from the debtor's token deposit (withdrawals, treasuries, collateral and rounding:
+tests/contracts/vault/test_settlement_vault.py)."""
 
 import pytest
 
@@ -9,10 +10,10 @@ USD = 1_000_000  # micro-USD, and TestUSD units (6 decimals, 1e6 units per USD)
 
 
 @pytest.fixture
-def a_owes_b(ledger, earn, signer_a, alice, brand_a, brand_b):
-    """alice redeems 300 A points (0.01 USD each) at B: A owes B 3 USD."""
+def a_owes_b(ledger, earn, signing, signer_a, signer_b, alice, brand_a, brand_b):
+    """alice redeems 300 A points (0.01 USD each) at B, relayed by B: A owes B 3 USD."""
     earn(signer_a, alice, cents=10_000)
-    ledger.redeem(brand_a, brand_b, 300, REF, {"from": alice})
+    signing.redeem_at(alice, brand_a, brand_b, 300, signer_b, ref=REF)
     assert ledger.position(brand_a, brand_b) == 3 * USD
 
 
@@ -83,10 +84,10 @@ def test_settling_nothing_reverts(
 
 
 def test_debts_in_both_directions_net_before_settlement(
-    ledger, lens, a_owes_b, earn, signer_a, signer_b, bob, brand_a, brand_b, events
+    ledger, lens, a_owes_b, earn, signing, signer_a, signer_b, bob, brand_a, brand_b, events
 ):
     earn(signer_b, bob, cents=10_000)  # 2,000 B points at 0.005 USD
-    ledger.redeem(brand_b, brand_a, 400, REF, {"from": bob})  # B owes A 2 USD
+    signing.redeem_at(bob, brand_b, brand_a, 400, signer_a, ref=REF)  # B owes A 2 USD
 
     assert ledger.position(brand_a, brand_b) == 1 * USD
     assert _nets(ledger, lens) == [-1 * USD, 1 * USD, 0]
@@ -130,24 +131,6 @@ def test_vault_settlement_moves_the_debtors_deposit_to_the_creditor_and_clears_t
     assert _nets(ledger, lens) == [0, 0, 0]
 
 
-def test_creditor_withdraws_what_the_vault_settled_to_it(
-    vault, usd, a_owes_b, signer_a, signer_b, brand_a, brand_b, events
-):
-    _deposit(vault, usd, signer_a, brand_a, 5 * USD)
-    vault.settle(brand_b, brand_a, {"from": signer_b})
-
-    tx = vault.withdraw(brand_b, 3 * USD, signer_b, {"from": signer_b})
-
-    assert events.one(tx, "SettlementWithdrawn") == {
-        "brand": brand_b,
-        "to": signer_b,
-        "amount": 3 * USD,
-    }
-    assert usd.balanceOf(signer_b) == 3 * USD
-    assert vault.depositOf(brand_b) == 0
-    assert usd.balanceOf(vault) == 2 * USD
-
-
 def test_vault_settlement_reverts_when_the_debtors_deposit_is_short(
     ledger, vault, usd, a_owes_b, signer_b, outsider, brand_a, brand_b, errors
 ):
@@ -179,9 +162,3 @@ def test_vault_deposit_needs_an_amount_and_an_existing_brand(vault, usd, signer_
     usd.approve(vault, USD, {"from": signer_a})
     with errors.expect(vault, "VaultUnknownBrand", 9):
         vault.deposit(9, USD, {"from": signer_a})
-
-
-def test_vault_withdrawal_is_limited_to_the_brands_deposit(vault, usd, signer_a, brand_a, errors):
-    _deposit(vault, usd, signer_a, brand_a, 2 * USD)
-    with errors.expect(vault, "VaultInsufficientDeposit", brand_a, 2 * USD, 2 * USD + 1):
-        vault.withdraw(brand_a, 2 * USD + 1, signer_a, {"from": signer_a})

@@ -131,9 +131,14 @@ def test_thresholds_count_activity_across_every_brand(
 
     upgrade = events.one(tx, "TierUpgraded")
     assert (upgrade["newTier"], upgrade["brand"]) == (SILVER, brand_b)
-    assert ledger.balanceOf(alice, brand_b) == 4_000 + 4 + GIFT[SILVER]  # the gift is in B points
-    assert ledger.balanceOf(alice, brand_a) == 2_005
-    assert ledger.balanceOf(alice, brand_c) == 2_000
+    # the gift is paid by the three brands, each in its own points, in proportion to the value
+    # each issued to alice this quarter (micro-USD): A 2,005 x 0.01, B 4,004 x 0.005, C 2,000 x
+    # 0.01 USD; the others round up, B (whose operation completed it) pays the rest
+    paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    assert paid == {brand_a: 167, brand_c: 167, brand_b: GIFT[SILVER] - 334}
+    assert ledger.balanceOf(alice, brand_b) == 4_000 + 4 + paid[brand_b]
+    assert ledger.balanceOf(alice, brand_a) == 2_005 + 167
+    assert ledger.balanceOf(alice, brand_c) == 2_000 + 167
 
 
 def test_activity_of_a_past_quarter_does_not_count_toward_this_one(
@@ -189,7 +194,7 @@ def test_upgrade_to_a_higher_tier_updates_the_badge_in_place(
     assert ledger.balanceOf(alice, brand_a) == 20_000 + 10 + 12 + GIFT[SILVER] + GIFT[GOLD]
 
 
-def test_reaching_a_tier_directly_pays_that_tiers_gift(
+def test_crossing_several_tiers_at_once_pays_each_tiers_gift(
     ledger, membership_badge, earn, signer_a, alice, brand_a, q0, events
 ):
     warmup = [earn.op(alice, cents=1_000) for _ in range(9)] + [
@@ -204,7 +209,7 @@ def test_reaching_a_tier_directly_pays_that_tiers_gift(
     assert (upgrade["previousTier"], upgrade["newTier"], upgrade["giftPoints"]) == (
         NONE,
         GOLD,
-        GIFT[GOLD],
+        GIFT[SILVER] + GIFT[GOLD],  # each tier reached gives its own gift
     )
     assert membership_badge.badgeTierOf(alice) == GOLD
 
@@ -227,10 +232,10 @@ def test_review_retains_a_member_who_met_its_tier_last_quarter(
 ):
     earn.batch(signer_a, _silver_ops(earn, alice))
     clock.travel_to_quarter(q0 + 1, day=3)
-    if active_this_quarter:  # the quarter's counters restart; last quarter's result is kept
-        earn(signer_a, alice, "review")
-
-    tx = ledger.reviewTier(alice, {"from": relayer})  # anyone may trigger a review
+    if active_this_quarter:  # the quarter's first earn applies the due review itself
+        tx = earn(signer_a, alice, "review")
+    else:
+        tx = ledger.reviewTier(alice, {"from": relayer})  # anyone may trigger a review
 
     assert _review_events(events, tx) == {
         "TierRetained": [{"member": alice, "tier": SILVER, "quarter": q0}]
@@ -260,32 +265,77 @@ def test_member_short_of_its_tier_is_warned_and_keeps_the_tier_through_grace(
 
     tx = ledger.reviewTier(alice, {"from": relayer})
 
-    month = clock.month()
+    # each quarter start since the last review, in order: q0 met Silver, q0 + 1 fell short
+    grace = 3 * (q0 + 3)  # the whole of q0 + 2, whatever the day of the review
     assert _review_events(events, tx) == {
-        "TierDowngradeWarned": [{"member": alice, "tier": SILVER, "graceUntilMonth": month + 3}]
+        "TierRetained": [{"member": alice, "tier": SILVER, "quarter": q0}],
+        "TierDowngradeWarned": [{"member": alice, "tier": SILVER, "graceUntilMonth": grace}],
     }
     assert ledger.tierOf(alice) == SILVER
     assert membership_badge.badgeTierOf(alice) == SILVER
-    assert _status(lens, alice)["graceUntilMonth"] == month + 3
+    assert _status(lens, alice)["graceUntilMonth"] == grace
 
 
-def test_review_while_still_in_grace_changes_nothing(
-    ledger, lens, earn, signer_a, relayer, alice, clock, q0, events
+@pytest.mark.parametrize("warned_on", ["first second", "last second"])
+def test_grace_is_the_whole_next_quarter_whenever_the_warning_was_given(
+    ledger, lens, earn, signer_a, relayer, alice, clock, q0, warned_on, events, errors
 ):
+    """Issue 10, reproduction 6: grace was 3 months from the month of the review call, so a
+    review late in the quarter pushed a due downgrade back. By the calendar: short in q0 + 1,
+    the member keeps Silver through q0 + 2 and drops at the first second of q0 + 3."""
     earn.batch(signer_a, _silver_ops(earn, alice))
-    clock.travel_to_quarter(q0 + 2, month_in_quarter=1)
-    ledger.reviewTier(alice, {"from": relayer})  # warned: grace until the 2nd month of q0 + 3
-    grace = _status(lens, alice)["graceUntilMonth"]
-    assert grace == 3 * (q0 + 3) + 1
+    start, end = clock.month_start(3 * (q0 + 2)), clock.month_start(3 * (q0 + 3))
+    clock.next_block_at(start if warned_on == "first second" else end - 1)
+    ledger.reviewTier(alice, {"from": relayer})  # warned
+    assert _status(lens, alice)["graceUntilMonth"] == 3 * (q0 + 3)
+    if warned_on == "first second":
+        clock.next_block_at(end - 1)  # a second review within q0 + 2 changes nothing
+        with errors.expect(ledger, "TierAlreadyReviewed", alice, q0 + 2):
+            ledger.reviewTier(alice, {"from": relayer})
 
-    clock.next_block_at(clock.month_start(grace) - 1)  # the last second of grace, in q0 + 3
+    clock.next_block_at(end)
     tx = ledger.reviewTier(alice, {"from": relayer})
-    assert tx.timestamp == clock.month_start(grace) - 1
 
-    assert _review_events(events, tx) == {}
-    assert ledger.tierOf(alice) == SILVER
-    status = _status(lens, alice)
-    assert (status["graceUntilMonth"], status["reviewedQuarter"]) == (grace, q0 + 3)
+    assert _review_events(events, tx) == {
+        "TierDowngraded": [{"member": alice, "previousTier": SILVER, "newTier": NONE}]
+    }
+
+
+def test_a_member_never_reviewed_drops_step_by_step_as_the_calendar_says(
+    ledger, lens, membership_badge, earn, signer_a, relayer, alice, clock, q0, events
+):
+    """Issue 10, reproduction 8: a Diamond member inactive for six quarters stayed Diamond.
+    One late review applies every quarter start: q0 met, then warn / drop pairs."""
+    earn.batch(signer_a, [earn.op(alice, cents=40_000) for _ in range(25)])
+    earn.batch(signer_a, [earn.op(alice, "review") for _ in range(15)])
+    assert ledger.tierOf(alice) == DIAMOND
+    clock.travel_to_quarter(q0 + 7)
+
+    tx = ledger.reviewTier(alice, {"from": relayer})
+
+    warned = [e["graceUntilMonth"] for e in events.all(tx, "TierDowngradeWarned")]
+    dropped = [(e["previousTier"], e["newTier"]) for e in events.all(tx, "TierDowngraded")]
+    assert events.all(tx, "TierRetained") == [{"member": alice, "tier": DIAMOND, "quarter": q0}]
+    assert warned == [3 * (q0 + 3), 3 * (q0 + 5), 3 * (q0 + 7)]
+    assert dropped == [(DIAMOND, GOLD), (GOLD, SILVER), (SILVER, NONE)]
+    assert ledger.tierOf(alice) == NONE
+    assert membership_badge.badgeTierOf(alice) == NONE
+    assert _status(lens, alice)["reviewedQuarter"] == q0 + 7
+
+
+def test_batch_review_skips_members_already_reviewed_and_reviews_the_others(
+    ledger, earn, signer_a, relayer, alice, bob, carol, clock, q0, events
+):
+    earn.batch(signer_a, _silver_ops(earn, alice) + _silver_ops(earn, bob))
+    clock.travel_to_quarter(q0 + 2)
+    ledger.reviewTier(bob, {"from": relayer})
+
+    tx = ledger.reviewTiers([alice, bob, carol], {"from": relayer})
+
+    assert events.all(tx, "TierReviewSkipped") == [{"member": bob, "quarter": q0 + 2}]
+    assert [e["member"] for e in events.all(tx, "TierDowngradeWarned")] == [alice]
+    retained = [(e["member"], e["tier"]) for e in events.all(tx, "TierRetained")]
+    assert retained == [(alice, SILVER), (carol, NONE)]
 
 
 def test_review_after_grace_drops_the_tier_one_step_at_a_time(
@@ -366,9 +416,10 @@ def test_review_in_the_quarter_of_the_upgrade_does_not_warn(
     quarter ends must not start a downgrade grace period (anyone may call reviewTier)."""
     earn.batch(signer_a, _silver_ops(earn, alice))
 
-    tx = ledger.reviewTier(alice, {"from": relayer})
+    tx = ledger.reviewTiers([alice], {"from": relayer})  # the quarter's first earn reviewed it
 
     assert "TierDowngradeWarned" not in tx.events
+    assert events.one(tx, "TierReviewSkipped") == {"member": alice, "quarter": q0}
     assert _status(lens, alice)["graceUntilMonth"] == 0
 
 
@@ -378,7 +429,7 @@ def test_a_review_in_the_upgrade_quarter_does_not_cut_a_later_shortfalls_grace(
     """A member who reached Silver in q0 and then fell short in q0 + 1 is owed a warning and
     3 months of grace at the review of q0 + 1, whoever reviewed it earlier."""
     earn.batch(signer_a, _silver_ops(earn, alice))
-    ledger.reviewTier(alice, {"from": relayer})  # in q0, right after the upgrade
+    ledger.reviewTiers([alice], {"from": relayer})  # in q0, right after the upgrade
     clock.travel_to_quarter(q0 + 2)  # nobody reviewed in q0 + 1; q0 + 1 had no activity
 
     tx = ledger.reviewTier(alice, {"from": relayer})
@@ -442,6 +493,7 @@ def bare_ledger(MembershipBadge, AllianceLedger, admin, charity, signer_a):
     ledger = AllianceLedger.deploy(admin, badge, charity, tx)
     badge.grantRole(badge.LEDGER_ROLE(), ledger, tx)
     ledger.onboardBrand(signer_a, 10_000, (10, 5, 3, 5, 20), "Brand A Points", "APT", tx)
+    ledger.setDailyMintCap(1, 2**112 - 1, tx)
     return ledger
 
 
