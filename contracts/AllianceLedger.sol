@@ -23,6 +23,7 @@ import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
+import {PendingWord} from "./types/PendingWord.sol";
 
 /// @title AllianceLedger: the alliance's points, tiers and inter-brand settlement.
 /// @notice Each brand issues its own points as an ERC-6909 id (the brand id).
@@ -64,6 +65,8 @@ contract AllianceLedger is
     /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
     /// beyond (each part carries its quarter, so a shared bit never mixes brands).
     uint256 private constant BRAND_BITS = 63;
+    /// @notice Longest return window a brand may have, in days.
+    uint256 public constant MAX_RETURN_WINDOW_DAYS = 90;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -107,6 +110,9 @@ contract AllianceLedger is
     /// member in that quarter by operations that counted toward its tier. A tier gift is paid
     /// by these brands in proportion.
     mapping(address member => mapping(uint256 brand => uint256)) private _parts;
+    /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.
+    mapping(address member => mapping(uint256 brand => PendingWord)) private _pending;
+    mapping(uint256 brand => uint256) private _reversed;
 
     /// @param admin the alliance's governance address (a multisig in production)
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
@@ -140,6 +146,7 @@ contract AllianceLedger is
         _setSymbol(brand, symbol);
         _authorizeSigner(brand, signer);
         emit BrandOnboarded(brand, signer, valueMicroUsd, rule);
+        emit ReturnWindowChanged(brand, 0, BrandConfigLibrary.DEFAULT_RETURN_WINDOW_DAYS);
         _mintDays[brand] = MintDay.wrap(0).setCap(DEFAULT_DAILY_MINT_CAP);
         emit DailyMintCapChanged(brand, DEFAULT_DAILY_MINT_CAP);
     }
@@ -192,6 +199,17 @@ contract AllianceLedger is
         uint256 previous = cfg.valueMicroUsd();
         _brands[brand] = cfg.setValueMicroUsd(valueMicroUsd);
         emit PointValueChanged(brand, previous, valueMicroUsd);
+    }
+
+    /// @notice Sets how many days a brand's purchase points stay pending (DOMAIN.md "Returns").
+    /// @dev Applies to purchases from now on. Requirements: caller is the admin; the brand
+    /// exists; `days_` <= {MAX_RETURN_WINDOW_DAYS}. Emits a {ReturnWindowChanged} event.
+    function setReturnWindow(uint256 brand, uint256 days_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (days_ > MAX_RETURN_WINDOW_DAYS) revert LedgerInvalidReturnWindow(days_);
+        BrandConfig cfg = _requireBrand(brand);
+        uint256 previous = cfg.returnWindowDays();
+        _brands[brand] = cfg.setReturnWindowDays(days_);
+        emit ReturnWindowChanged(brand, previous, days_);
     }
 
     /// @notice Sets where donations go. Emits a {CharityPoolChanged} event.
@@ -305,6 +323,47 @@ contract AllianceLedger is
         }
         applied = _earnOps(ctx, offset, ops.length, false);
         if (applied != 0) _closeEarn(ctx);
+    }
+
+    /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
+    /// @dev Only the brand that credited them, only while pending (DOMAIN.md "Returns"); the
+    /// gateway bounds a reversal by what the order credited less earlier reversals. The points
+    /// leave the member's newest lots, the brand's liability drops and `reversed` grows; the
+    /// member's quarter counters drop (see {ReverseOp}); an upgrade or gift the purchase
+    /// triggered stands (README, "Returns"). Requirements: not paused; caller is a brand
+    /// signer; `op.opId` unused (shared with earns); 0 < points <= the position's pending.
+    /// Emits {Transfer} and {PointsReversed} events.
+    function reverse(ReverseOp calldata op) external whenNotPaused {
+        uint256 brand = _brandOfSigner[msg.sender];
+        if (brand == 0) revert LedgerNotBrandSigner(msg.sender, 0);
+        if (op.points == 0) revert LedgerInvalidAmount(0);
+        uint256 wordIndex = op.opId >> 8;
+        uint256 bit = uint256(1) << (op.opId & 0xff);
+        uint256 used = _usedOps[brand][wordIndex];
+        if (used & bit != 0) revert LedgerOperationUsed(brand, op.opId);
+        _usedOps[brand][wordIndex] = used | bit;
+        uint256 releaseAt = uint256(op.releaseDay) * 1 days;
+        if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
+        (PendingWord pending, uint256 held) = _pending[op.member][brand].take(op.releaseDay, op.points);
+        if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
+        _pending[op.member][brand] = pending;
+        uint256 month = Calendar.currentMonth();
+        uint256[13] memory taken;
+        // Pending points are the newest: the member's lots hold at least the pending total.
+        LotMath.takeNewest(_lots[op.member][brand], month, op.points, taken);
+        _debitBrand(brand, _brands[brand], month, taken);
+        _reversed[brand] += op.points;
+        MemberSlot storage slot = _members[op.member];
+        MemberWord word = slot.word;
+        if (word.quarter() == op.quarter) {
+            uint256 spend = word.spendCents();
+            uint256 orders = word.orders();
+            spend = spend > op.spendCents ? spend - op.spendCents : 0;
+            if (op.closesOrder && orders != 0) --orders;
+            slot.word = word.setCounters(op.quarter, spend, orders, word.engagements());
+        }
+        emit Transfer(msg.sender, op.member, address(0), brand, op.points);
+        emit PointsReversed(brand, op.member, op.opId, op.points, op.spendCents, op.orderRef, releaseAt);
     }
 
     // ============================================================ member moves
@@ -435,12 +494,18 @@ contract AllianceLedger is
     // through {AllianceLedgerLens}.
 
     /// @inheritdoc ERC6909
-    /// @dev The sum of the member's live lots: expired points stop counting at once.
-    function balanceOf(address owner, uint256 id) public view override(ERC6909, IERC6909) returns (uint256 balance) {
+    /// @dev The sum of the member's live lots less its pending points: expired points stop
+    /// counting at once, pending points count from their release second on.
+    function balanceOf(address owner, uint256 id) public view override(ERC6909, IERC6909) returns (uint256) {
+        // No underflow: the lots hold every pending point (pending points are never spent).
+        return _lotsTotal(owner, id) - _pending[owner][id].locked(block.timestamp / 1 days);
+    }
+
+    function _lotsTotal(address owner, uint256 id) private view returns (uint256 total) {
         uint256[7] storage slots = _lots[owner][id];
         uint256 month = Calendar.currentMonth();
         for (uint256 m = month - 12; m <= month; ++m) {
-            balance += LotMath.amountAt(slots, m);
+            total += LotMath.amountAt(slots, m);
         }
     }
 
@@ -642,7 +707,19 @@ contract AllianceLedger is
             ctx.dayMinted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
-        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef);
+        uint256 releaseAt;
+        uint256 window = ctx.cfg.returnWindowDays();
+        if (kind == EarnKind.Purchase && window != 0) {
+            // Pending until the first second of the UTC day after the window's last day.
+            uint256 today = block.timestamp / 1 days;
+            bool ok;
+            PendingWord pending;
+            (pending, releaseAt, ok) = _pending[member][ctx.brand].add(today, today + window + 1, points);
+            if (!ok) return (LedgerInvalidAmount.selector, 0);
+            _pending[member][ctx.brand] = pending;
+            releaseAt *= 1 days;
+        }
+        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
     }
 
     /// @dev Emits {Transfer} (the mint of `minted`) and {PointsEarned} for one earn operation,
@@ -657,7 +734,8 @@ contract AllianceLedger is
         uint256 points,
         uint256 spendCents,
         uint256 minted,
-        bytes32 orderRef
+        bytes32 orderRef,
+        uint256 releaseAt
     ) private {
         bytes32 transferTopic = IERC6909.Transfer.selector;
         bytes32 earnedTopic = PointsEarned.selector;
@@ -667,12 +745,13 @@ contract AllianceLedger is
             mstore(ptr, caller())
             mstore(add(ptr, 0x20), minted)
             log4(ptr, 0x40, transferTopic, 0, member, brand)
-            // PointsEarned(brand, member, opId indexed; kind, points, spendCents, orderRef)
+            // PointsEarned(brand, member, opId indexed; kind, points, spendCents, orderRef, releaseAt)
             mstore(ptr, kind)
             mstore(add(ptr, 0x20), points)
             mstore(add(ptr, 0x40), spendCents)
             mstore(add(ptr, 0x60), orderRef)
-            log4(ptr, 0x80, earnedTopic, brand, member, opId)
+            mstore(add(ptr, 0x80), releaseAt)
+            log4(ptr, 0xa0, earnedTopic, brand, member, opId)
         }
     }
 
@@ -834,7 +913,16 @@ contract AllianceLedger is
         }
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
         uint256 month = Calendar.currentMonth();
-        uint256[13] memory taken = _consume(member, brand, amount, month);
+        _debitBrand(brand, cfg, month, _consume(member, brand, amount, month));
+        _redeemed[brand] += amount;
+        value = amount * cfg.valueMicroUsd();
+        if (brand != atBrand) _addDebt(brand, atBrand, value);
+        emit Transfer(msg.sender, member, address(0), brand, amount);
+        emit PointsRedeemed(member, brand, atBrand, amount, value, orderRef);
+    }
+
+    /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.
+    function _debitBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256[13] memory taken) private {
         // Points of the brand's latest month are counted in its config slot (taken[] index 12 - age).
         uint256 latestMonth = cfg.latestMonth();
         uint256 latestIndex = latestMonth + 12 >= month ? latestMonth + 12 - month : 13;
@@ -844,11 +932,6 @@ contract AllianceLedger is
             taken[latestIndex] = 0;
         }
         LotMath.subtractBrandLive(_brandLive[brand], month, taken);
-        _redeemed[brand] += amount;
-        value = amount * cfg.valueMicroUsd();
-        if (brand != atBrand) _addDebt(brand, atBrand, value);
-        emit Transfer(msg.sender, member, address(0), brand, amount);
-        emit PointsRedeemed(member, brand, atBrand, amount, value, orderRef);
     }
 
     /// @dev The single balance hook for member-to-member moves (gifts, donations, ERC-6909
@@ -872,6 +955,12 @@ contract AllianceLedger is
         private
         returns (uint256[13] memory taken)
     {
+        uint256 locked = _pending[member][brand].locked(block.timestamp / 1 days);
+        if (locked != 0) {
+            // Pending points cannot be gifted, donated or redeemed.
+            uint256 total = _lotsTotal(member, brand);
+            if (total < locked + amount) revert PointsInsufficientBalance(member, brand, total - locked, amount);
+        }
         uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, taken);
         if (remaining != 0) {
             // Running short, consume took every live lot: what it took is the live balance.

@@ -10,6 +10,7 @@ import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig} from "./types/BrandConfig.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {MemberWord} from "./types/MemberWord.sol";
+import {PendingWord} from "./types/PendingWord.sol";
 
 /// @title AllianceLedgerLens: the ledger's read-only views beyond ERC-6909 and the directory.
 /// @notice Lots and expiry, brand accounts and configuration, member status, tier rules and
@@ -75,7 +76,35 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
             }
             account.outstanding += cfg.latestMonthLive();
         }
-        account.expired = account.issued - account.redeemed - account.outstanding;
+        account.reversed = LedgerState.reversed(_ledger, brand);
+        account.expired = account.issued - account.redeemed - account.reversed - account.outstanding;
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function pendingOf(address member, uint256 brand)
+        external
+        view
+        returns (IAllianceLedger.PendingPoints[] memory positions)
+    {
+        PendingWord word = LedgerState.pending(_ledger, member, brand);
+        uint256 today = block.timestamp / 1 days;
+        // slither-disable-next-line uninitialized-local memory starts zeroed on purpose; filled up to count
+        IAllianceLedger.PendingPoints[4] memory found;
+        // slither-disable-next-line uninitialized-local the counter starts at zero on purpose
+        uint256 count;
+        for (uint256 i; i < 4; ++i) {
+            (uint256 day, uint256 amount) = word.at(i);
+            if (day > today && amount != 0) found[count++] = IAllianceLedger.PendingPoints(amount, day * 1 days);
+        }
+        positions = new IAllianceLedger.PendingPoints[](count);
+        for (uint256 i; i < count; ++i) {
+            positions[i] = found[i];
+        }
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function returnWindowDays(uint256 brand) external view returns (uint256) {
+        return LedgerState.brand(_ledger, brand).returnWindowDays();
     }
 
     /// @inheritdoc IAllianceLedgerLens

@@ -48,6 +48,7 @@ chain store the same code and message in their status.
     │   ├── BrandExists              409 brand_exists
     │   ├── TooManyApiKeys           409 too_many_api_keys
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
+    │   ├── DuplicateOrder           409 duplicate_order (details: the first operation_id)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   └── LedgerPaused             409 ledger_paused
@@ -305,6 +306,16 @@ class BrandExists(Conflict):
 class DailyCapExceeded(Conflict):
     code = "daily_cap_exceeded"
     default_message = "the brand's daily mint cap would be exceeded"
+
+
+class DuplicateOrder(Conflict):
+    """A purchase whose (brand, order_ref) an earlier live operation already credits.
+
+    Source: DOMAIN.md, "Returns": one order earns once. `details.operation_id` names
+    the operation that credits the order (a failed one frees the reference)."""
+
+    code = "duplicate_order"
+    default_message = "this order was already credited by another operation"
 
 
 class OperationUsed(Conflict):

@@ -137,6 +137,9 @@ def measure_gas() -> dict[str, int]:
         ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
     ledger.onboardBrand(brand_a_key, 10_000, REFERENCE_EARN_RULE, "Brand A", "PTA", tx)
     ledger.onboardBrand(brand_b_key, 10_000, REFERENCE_EARN_RULE, "Brand B", "PTB", tx)
+    # A and B credit purchases live at once: the rows measured before issue 11 stay comparable.
+    ledger.setReturnWindow(1, 0, tx)
+    ledger.setReturnWindow(2, 0, tx)
     a = {"from": brand_a_key}
     op = Ops()
     gas: dict[str, int] = {}
@@ -215,7 +218,29 @@ def measure_gas() -> dict[str, int]:
     _redeem_at(ledger, carol, 1, 2, 10, "0x" + "24" * 32, brand_b_key)
     gas["vault_withdraw"] = vault.withdraw(1, 10**6, treasury, {"from": treasury}).gas_used
 
+    # Returns (issue 11): brand C keeps the default 14-day window; erin holds a lot this month.
+    brand_c_key, erin = accounts[5], members[98]
+    ledger.onboardBrand(brand_c_key, 10_000, REFERENCE_EARN_RULE, "Brand C", "PTC", tx)
+    c = {"from": brand_c_key}
+    ledger.earn(op(erin, kind=REVIEW), c)
+    first = ledger.earn(op(erin, 1_000), c)  # opens today's pending position
+    release_at = first.events["PointsEarned"]["releaseAt"]
+    gas["earn_pending"] = ledger.earn(op(erin, 1_000), c).gas_used  # into the same position
+    reversal = (op.next + 1, erin, release_at // 86_400, 50, 500, _quarter(), False, "0x" + "33" * 32)
+    op.next += 1
+    gas["reverse_pending"] = ledger.reverse(reversal, c).gas_used
+    chain.sleep(release_at - chain.time() + 1)
+    chain.mine()
+    # Release needs no transaction: the first later operation (a gift) reads the pending word
+    # and finds the position released.
+    gas["release_on_read"] = ledger.transfer(carol, 3, 50, {"from": erin}).gas_used
+
     return gas
+
+
+def _quarter() -> int:
+    now = datetime.fromtimestamp(chain.time(), UTC)
+    return ((now.year - 1970) * 12 + now.month - 1) // 3
 
 
 def read_report(path: Path = REPORT) -> dict[str, Any]:

@@ -92,12 +92,35 @@ interface IAllianceLedger is IAllianceDirectory {
         uint8 closedBestTier; // the best tier that previous quarter met
     }
 
-    /// @notice A brand's issued, redeemed, expired and outstanding points.
+    /// @notice A brand's issued, redeemed, expired, outstanding and reversed points:
+    /// `issued = redeemed + expired + reversed + outstanding` (outstanding includes pending points).
     struct BrandAccount {
         uint256 issued;
         uint256 redeemed;
         uint256 expired;
         uint256 outstanding;
+        uint256 reversed;
+    }
+
+    /// @notice A brand's reversal of a returned order's pending points (issue 11).
+    /// `releaseDay` names the pending position (the day {PointsEarned}'s `releaseAt` falls on);
+    /// `quarter` is the quarter the purchase counted in: the member's counters drop only while
+    /// they still hold that quarter; `closesOrder` also takes one order off them.
+    struct ReverseOp {
+        uint64 opId;
+        address member;
+        uint32 releaseDay;
+        uint64 points;
+        uint64 spendCents;
+        uint16 quarter;
+        bool closesOrder;
+        bytes32 orderRef;
+    }
+
+    /// @notice Pending points of a member at a brand, live from `releaseAt` (seconds, UTC).
+    struct PendingPoints {
+        uint256 amount;
+        uint256 releaseAt;
     }
 
     // ----------------------------------------------------------------- errors
@@ -126,6 +149,12 @@ interface IAllianceLedger is IAllianceDirectory {
     error LedgerDailyMintCapExceeded(uint256 brand, uint256 day, uint256 cap, uint256 requested);
     /// @notice A value change for `brand` too soon: the oldest value still needed for live lots would be lost.
     error LedgerValueChangeTooSoon(uint256 brand, uint256 fromMonth);
+    /// @notice A return window beyond {MAX_RETURN_WINDOW_DAYS}.
+    error LedgerInvalidReturnWindow(uint256 days_);
+    /// @notice The points released at `releaseAt` are the member's: the window closed.
+    error LedgerReversalWindowClosed(uint256 brand, address member, uint256 releaseAt);
+    /// @notice The pending position released at `releaseAt` holds `pending` points, fewer than `points`.
+    error LedgerReversalExceedsPending(uint256 brand, address member, uint256 releaseAt, uint256 pending, uint256 points);
 
     // ----------------------------------------------------------------- events
 
@@ -140,10 +169,14 @@ interface IAllianceLedger is IAllianceDirectory {
     event SystemAddressChanged(address indexed account, bool isSystem);
     /// @notice The admin set `brand`'s daily mint cap (points per UTC day, tier gifts it pays included).
     event DailyMintCapChanged(uint256 indexed brand, uint256 cap);
+    /// @notice The admin set `brand`'s return window (also at onboarding: 0 -> 14 days).
+    event ReturnWindowChanged(uint256 indexed brand, uint256 previousDays, uint256 newDays);
 
     /// @notice `member` earned `points` of `brand` for operation `opId` (an upgrade gift is not
     /// included: see {TierUpgraded}). `spendCents` is the purchase amount counted toward the
     /// member's tier spend (0 for engagements), so tier progress can be rebuilt from events alone.
+    /// `releaseAt` is when a purchase's points become live (0: live at once); until then they
+    /// are pending (see {PointsReversed}).
     event PointsEarned(
         uint256 indexed brand,
         address indexed member,
@@ -151,7 +184,19 @@ interface IAllianceLedger is IAllianceDirectory {
         EarnKind kind,
         uint256 points,
         uint256 spendCents,
-        bytes32 orderRef
+        bytes32 orderRef,
+        uint256 releaseAt
+    );
+    /// @notice `brand` cancelled `points` pending points of `member` for a returned order,
+    /// taking `spendCents` (and one order if it closed the order) off the member's quarter.
+    event PointsReversed(
+        uint256 indexed brand,
+        address indexed member,
+        uint64 indexed opId,
+        uint256 points,
+        uint256 spendCents,
+        bytes32 orderRef,
+        uint256 releaseAt
     );
     /// @notice An operation of a batch was not applied; `reason` is the selector of the custom error.
     event OperationSkipped(uint256 indexed brand, uint64 indexed opId, bytes4 reason);

@@ -17,8 +17,9 @@ interface IAllianceLedgerLens {
     /// @notice The member's next lot of `brand` to expire: its amount and expiry time (0, 0 if none).
     function nextExpiry(address member, uint256 brand) external view returns (uint256 amount, uint256 expiresAt);
 
-    /// @notice A brand's points issued, redeemed, expired and still outstanding (its liability).
-    /// @dev `issued = redeemed + expired + outstanding` at every second.
+    /// @notice A brand's points issued, redeemed, expired, reversed and still outstanding (its
+    /// liability, pending points included).
+    /// @dev `issued = redeemed + expired + reversed + outstanding` at every second.
     function brandAccount(uint256 brand) external view returns (IAllianceLedger.BrandAccount memory account);
 
     /// @notice The brand's configuration: onboarded flag, suspension, earning rule and point value (micro-USD).
@@ -37,6 +38,15 @@ interface IAllianceLedgerLens {
     /// @notice The brand's daily mint cap and what it minted so far today (UTC), tier gifts it
     /// paid included; `day` is today's index (days since 1970-01-01 UTC).
     function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day);
+    /// @notice The member's pending points of `brand` by release time (at most 4 positions);
+    /// they count in {IERC6909-balanceOf} from `releaseAt` on.
+    function pendingOf(address member, uint256 brand)
+        external
+        view
+        returns (IAllianceLedger.PendingPoints[] memory positions);
+
+    /// @notice Days a purchase's points of `brand` stay pending.
+    function returnWindowDays(uint256 brand) external view returns (uint256);
 
     /// @notice What the alliance owes `brand` net (negative: what it owes), in micro-USD.
     function netPosition(uint256 brand) external view returns (int256 net);

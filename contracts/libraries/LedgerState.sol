@@ -6,6 +6,7 @@ import {BrandConfig} from "../types/BrandConfig.sol";
 import {LedgerGlobals} from "../types/LedgerGlobals.sol";
 import {MemberWord} from "../types/MemberWord.sol";
 import {MintDay} from "../types/MintDay.sol";
+import {PendingWord} from "../types/PendingWord.sol";
 
 /// @title Reads {AllianceLedger}'s storage through {IExtsload}, as v4-core's `StateLibrary`.
 /// @dev The slot constants are the ledger's storage layout (inherited OpenZeppelin state
@@ -28,6 +29,8 @@ library LedgerState {
     uint256 internal constant CHARITY_POOL_SLOT = 20;
     uint256 internal constant MINT_DAYS_SLOT = 21;
     uint256 internal constant PARTS_SLOT = 22;
+    uint256 internal constant PENDING_SLOT = 23;
+    uint256 internal constant REVERSED_SLOT = 24;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {
@@ -87,6 +90,17 @@ library LedgerState {
     /// @notice The brand's daily mint cap and what it minted on its latest UTC day.
     function mintDay(IExtsload ledger, uint256 id) internal view returns (MintDay) {
         return MintDay.wrap(_load(ledger, _mappingSlot(bytes32(id), MINT_DAYS_SLOT)));
+    }
+
+    /// @notice The member's pending positions of brand `id` (see {PendingWord}).
+    function pending(IExtsload ledger, address account, uint256 id) internal view returns (PendingWord) {
+        bytes32 outer = _mappingSlot(bytes32(uint256(uint160(account))), PENDING_SLOT);
+        return PendingWord.wrap(_load(ledger, keccak256(abi.encode(id, outer))));
+    }
+
+    /// @notice Points of `id` reversed so far (returned orders).
+    function reversed(IExtsload ledger, uint256 id) internal view returns (uint256) {
+        return _load(ledger, _mappingSlot(bytes32(id), REVERSED_SLOT));
     }
 
     function _load(IExtsload ledger, bytes32 slot) private view returns (uint256) {

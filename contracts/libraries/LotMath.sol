@@ -104,6 +104,37 @@ library LotMath {
         if (dirty) slots[index] = word;
     }
 
+    /// @notice Takes `amount` from the live lots, newest first (a reversal of pending points,
+    /// which sit in the newest lots), recording per month what it took in `taken` (index 0 =
+    /// month - 12). Returns what it could not take.
+    function takeNewest(uint256[7] storage slots, uint256 month, uint256 amount, uint256[13] memory taken)
+        internal
+        returns (uint256 remaining)
+    {
+        remaining = amount;
+        for (uint256 i = LIVE_MONTHS; i != 0 && remaining != 0;) {
+            unchecked {
+                --i; // i > 0 before
+            }
+            uint256 m = month - 12 + i;
+            uint256 pos = m % POSITIONS;
+            uint256 shift = (pos & 1) * 128;
+            uint256 word = slots[pos >> 1];
+            uint256 lot = (word >> shift) & LOT_MASK;
+            if (lot >> 112 != m) continue;
+            uint256 have = lot & AMOUNT_MASK;
+            uint256 take = have < remaining ? have : remaining;
+            if (take == 0) continue;
+            unchecked {
+                // take <= have and take <= remaining.
+                remaining -= take;
+                have -= take;
+            }
+            taken[i] = take;
+            slots[pos >> 1] = (word & ~(LOT_MASK << shift)) | ((have == 0 ? 0 : (m << 112) | have) << shift);
+        }
+    }
+
     // ------------------------------------------------------------- brand liability
 
     /// @notice Unspent points the brand issued in `month` (valid for the 16 months up to latestMonth).

@@ -5,7 +5,7 @@ import {PackedEarnRule} from "./PackedEarnRule.sol";
 
 /// @notice A brand's configuration and running totals, one storage word read on every earn.
 /// @dev Layout, from the low-order bits (named by the constants of {BrandConfigLibrary}):
-/// exists 8 | suspended 8 | rule 40 | valueMicroUsd 32 | latestMonth 16 | issued 96 | latestMonthLive 56.
+/// exists 8 | suspended 1 | returnWindowDays 7 | rule 40 | valueMicroUsd 32 | latestMonth 16 | issued 96 | latestMonthLive 56.
 /// `latestMonth` is the newest month the brand issued points in; `latestMonthLive` the unspent
 /// points of that month (older months live in the brand's liability ring, see {LotMath}).
 type BrandConfig is uint256;
@@ -18,23 +18,30 @@ using BrandConfigLibrary for BrandConfig global;
 library BrandConfigLibrary {
     uint256 internal constant EXISTS_OFFSET = 0;
     uint256 internal constant SUSPENDED_OFFSET = 8;
+    uint256 internal constant RETURN_WINDOW_OFFSET = 9;
     uint256 internal constant RULE_OFFSET = 16;
     uint256 internal constant VALUE_OFFSET = 56;
     uint256 internal constant LATEST_MONTH_OFFSET = 88;
     uint256 internal constant ISSUED_OFFSET = 104;
     uint256 internal constant LATEST_MONTH_LIVE_OFFSET = 200;
 
+    uint256 internal constant MASK_1 = 1;
+    uint256 internal constant MASK_7 = 0x7f;
     uint256 internal constant MASK_8 = 0xff;
+    /// @notice A new brand's return window: 14 days, the EU's withdrawal period.
+    uint256 internal constant DEFAULT_RETURN_WINDOW_DAYS = 14;
     uint256 internal constant MASK_16 = 0xffff;
     uint256 internal constant MASK_32 = 0xffffffff;
     uint256 internal constant MASK_40 = 0xffffffffff;
     uint256 internal constant MASK_56 = (uint256(1) << 56) - 1;
     uint256 internal constant MASK_96 = (uint256(1) << 96) - 1;
 
-    /// @notice A new brand: exists, active, with its rule and point value, nothing issued.
+    /// @notice A new brand: exists, active, a 14-day return window, with its rule and point
+    /// value, nothing issued.
     function create(PackedEarnRule rule, uint256 valueMicroUsd) internal pure returns (BrandConfig) {
         return BrandConfig.wrap(
-            (uint256(1) << EXISTS_OFFSET) | (uint256(PackedEarnRule.unwrap(rule)) << RULE_OFFSET)
+            (uint256(1) << EXISTS_OFFSET) | (DEFAULT_RETURN_WINDOW_DAYS << RETURN_WINDOW_OFFSET)
+                | (uint256(PackedEarnRule.unwrap(rule)) << RULE_OFFSET)
                 | ((valueMicroUsd & MASK_32) << VALUE_OFFSET)
         );
     }
@@ -44,7 +51,16 @@ library BrandConfigLibrary {
     }
 
     function suspended(BrandConfig self) internal pure returns (bool) {
-        return (BrandConfig.unwrap(self) >> SUSPENDED_OFFSET) & MASK_8 != 0;
+        return (BrandConfig.unwrap(self) >> SUSPENDED_OFFSET) & MASK_1 != 0;
+    }
+
+    /// @notice Days a purchase's points stay pending (0 to 90); see {PendingWord}.
+    function returnWindowDays(BrandConfig self) internal pure returns (uint256) {
+        return (BrandConfig.unwrap(self) >> RETURN_WINDOW_OFFSET) & MASK_7;
+    }
+
+    function setReturnWindowDays(BrandConfig self, uint256 value) internal pure returns (BrandConfig) {
+        return _set(self, RETURN_WINDOW_OFFSET, MASK_7, value);
     }
 
     function rule(BrandConfig self) internal pure returns (PackedEarnRule) {
@@ -68,7 +84,7 @@ library BrandConfigLibrary {
     }
 
     function setSuspended(BrandConfig self, bool value) internal pure returns (BrandConfig) {
-        return _set(self, SUSPENDED_OFFSET, MASK_8, value ? 1 : 0);
+        return _set(self, SUSPENDED_OFFSET, MASK_1, value ? 1 : 0);
     }
 
     function setRule(BrandConfig self, PackedEarnRule value) internal pure returns (BrandConfig) {

@@ -76,6 +76,25 @@ async def set_point_value(
 
 
 @router.put(
+    "/admin/brands/{brand_id}/return-window",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Set a brand's return window (days its purchase points stay pending, 0-90)",
+)
+async def set_return_window(
+    brand_id: BrandPath,
+    body: schemas.ReturnWindowRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    accepted = await brands.set_return_window(ctx, LedgerBrandId(brand_id), body)
+    return await operation_response(status, ctx.principal, accepted, wait)
+
+
+@router.put(
     "/admin/tiers/{tier}",
     status_code=202,
     responses=ACCEPTED,

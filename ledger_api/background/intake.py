@@ -4,7 +4,8 @@ Every mutating call becomes a `Draft`. One writer task drains the queue of
 drafts and stores a whole group in one database transaction (group commit),
 then answers each caller: 202 with the new operation id, the original answer
 for a replay of the same request, or the error that rejects it (idempotency
-conflict, suspended brand, daily cap, reused signature nonce). A caller hears
+conflict, suspended brand, daily cap, reused signature nonce, an order that a
+live operation of the brand already credits). A caller hears
 202 only after the operation and its key are committed.
 """
 
@@ -38,6 +39,7 @@ from ledger_api.errors import (
     BrandNotReady,
     BrandSuspended,
     DailyCapExceeded,
+    DuplicateOrder,
     IdempotencyConflict,
     LedgerError,
     SignatureReplayed,
@@ -65,6 +67,7 @@ class Draft:
     beneficiary: str | None = None
     member_nonce: int | None = None
     points: int = 0  # expected mint, counted against the brand's daily cap
+    order_ref: str | None = None  # a purchase's bound order reference: one live credit per order
     extra_body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,6 +130,7 @@ class _Batch:
         self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
         self.nonces: set[tuple[str, str | None, int]] = set()
+        self.orders: dict[tuple[BrandRowId | None, str], str] = {}  # -> the crediting op's uid
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
 
@@ -150,6 +154,19 @@ class _Batch:
             )
             for scope, key, fingerprint, status, body, uid in rows:
                 self.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
+        orders = list({(d.brand_row_id, d.order_ref) for d in drafts if d.order_ref is not None})
+        for start in range(0, len(orders), 400):
+            credited = self.session.execute(
+                select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
+                    tuple_(Operation.brand_id, Operation.order_ref).in_(
+                        orders[start : start + 400]
+                    ),
+                    Operation.status != OpStatus.FAILED.value,
+                )
+            )
+            for brand_id, order_ref, uid in credited:
+                brand_row = BrandRowId(brand_id) if brand_id is not None else None
+                self.orders[(brand_row, str(order_ref))] = uid
 
     def write(self) -> None:
         """Inserts the group's operations and idempotency records, many rows per statement,
@@ -227,8 +244,9 @@ class _Batch:
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
         brand, counter = self._check_brand(draft, now)
         self._check_nonce(draft)
-        domain = draft.kind.nonce_domain
         uid = str(uuid.uuid4())
+        self._check_order(draft, uid)
+        domain = draft.kind.nonce_domain
         extra = dict(draft.extra_body)
         op_id: int | None = None
         if draft.kind is OpKind.EARN and brand is not None:
@@ -249,6 +267,7 @@ class _Batch:
                 "member_nonce": draft.member_nonce,
                 "nonce_domain": domain if draft.member_nonce is not None else None,
                 "points": draft.points,
+                "order_ref": draft.order_ref,
                 "payload": draft.payload.stored(),
                 "attempts": 0,
                 "created_at": stamp,
@@ -299,6 +318,17 @@ class _Batch:
         if signed in self.nonces or self._nonce_taken(draft):
             raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
         self.nonces.add(signed)
+
+    def _check_order(self, draft: Draft, uid: str) -> None:
+        """One live credit per (brand, order reference), in this group and in the database
+        (read by `prefetch`); the first draft of the group claims the order as `uid`."""
+        if draft.order_ref is None:
+            return
+        order = (draft.brand_row_id, draft.order_ref)
+        first = self.orders.get(order)
+        if first is not None:
+            raise DuplicateOrder(operation_id=first)
+        self.orders[order] = uid
 
     def _nonce_taken(self, draft: Draft) -> bool:
         return (

@@ -142,6 +142,9 @@ class Contracts:
     def set_point_value(self, brand: int, value_micro_usd: int) -> Call:
         return self._ledger("setPointValue", brand, value_micro_usd)
 
+    def set_return_window(self, brand: int, days: int) -> Call:
+        return self._ledger("setReturnWindow", brand, days)
+
     def set_tier_rule(
         self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int
     ) -> Call:

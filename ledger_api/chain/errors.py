@@ -33,6 +33,8 @@ _CODES: dict[str, str] = {
     "LedgerSignerTaken": "signer_taken",
     "LedgerNoBrandConsent": "brand_forbidden",  # a cross-brand redemption not sent by its brand
     "LedgerInvalidPointValue": "invalid_point_value",
+    "LedgerReversalWindowClosed": "reversal_window_closed",
+    "LedgerReversalExceedsPending": "reversal_exceeds_pending",
     "TierRuleNotAscending": "tier_rule_not_ascending",
     "ERC6909InvalidReceiver": "invalid_recipient",
     "ERC6909InvalidSender": "invalid_sender",

@@ -133,6 +133,14 @@ class Operation(Base):
             sqlite_where=text("member_nonce IS NOT NULL AND status != 'failed'"),
             postgresql_where=text("member_nonce IS NOT NULL AND status != 'failed'"),
         ),
+        Index(
+            "uq_operations_brand_order",
+            "brand_id",
+            "order_ref",
+            unique=True,
+            sqlite_where=text("order_ref IS NOT NULL AND status != 'failed'"),
+            postgresql_where=text("order_ref IS NOT NULL AND status != 'failed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
@@ -145,6 +153,8 @@ class Operation(Base):
     beneficiary: Mapped[str | None] = mapped_column(Address)
     member_nonce: Mapped[int | None]
     nonce_domain: Mapped[str | None] = mapped_column(String(16))
+    # a purchase's order reference as it goes on chain (bound): one live credit per order
+    order_ref: Mapped[str | None] = mapped_column(TxHash)
     points: Mapped[int] = mapped_column(default=0)
     payload: Mapped[dict[str, Any]]
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("tx_slots.id"))

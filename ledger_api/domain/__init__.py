@@ -40,6 +40,7 @@ class OpKind(StrEnum):
     SUSPEND_BRAND = "suspend_brand"
     SET_POINT_VALUE = "set_point_value"
     SET_TIER_RULE = "set_tier_rule"
+    SET_RETURN_WINDOW = "set_return_window"
 
     @property
     def member_signed(self) -> bool:
@@ -64,6 +65,7 @@ ADMIN_KINDS = frozenset(
         OpKind.SUSPEND_BRAND,
         OpKind.SET_POINT_VALUE,
         OpKind.SET_TIER_RULE,
+        OpKind.SET_RETURN_WINDOW,
     }
 )
 

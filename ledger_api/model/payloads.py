@@ -109,6 +109,11 @@ class PointValuePayload(_Payload):
     brand_row_id: BrandRowId
 
 
+class ReturnWindowPayload(_Payload):
+    brand: LedgerBrandId
+    days: int
+
+
 class TierRulePayload(_Payload):
     tier: int
     spend_cents: int
@@ -129,6 +134,7 @@ OperationPayload = (
     | OnboardBrandPayload
     | SuspendBrandPayload
     | PointValuePayload
+    | ReturnWindowPayload
     | TierRulePayload
 )
 
@@ -146,6 +152,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SUSPEND_BRAND: SuspendBrandPayload,
     OpKind.SET_POINT_VALUE: PointValuePayload,
     OpKind.SET_TIER_RULE: TierRulePayload,
+    OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
 }
 
 

@@ -409,6 +409,12 @@ class PointValueRequest(Model):
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
 
 
+class ReturnWindowRequest(Model):
+    """Days a purchase's points stay pending (DOMAIN.md "Returns"; a new brand has 14)."""
+
+    days: Annotated[int, Field(ge=0, le=90, strict=True)]
+
+
 class TierRuleRequest(Model):
     spend_cents: Annotated[int, Field(ge=0, le=2**48 - 1, strict=True)]
     orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]

@@ -33,6 +33,7 @@ from ledger_api.model.payloads import (
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
+    ReturnWindowPayload,
     SuspendBrandPayload,
     TierRulePayload,
 )
@@ -239,6 +240,21 @@ class BrandsService:
                     brand_row_id=BrandRowId(brand.id),
                 )
             return draft(ctx, OpKind.SET_POINT_VALUE, None, payload)
+
+        return await self.rt.intake.submit(await run_in_threadpool(prepare))
+
+    async def set_return_window(
+        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.ReturnWindowRequest
+    ) -> Accepted:
+        """The admin sets a brand's return window (`setReturnWindow`; applies to purchases
+        from then on)."""
+        ctx.principal.require_admin()
+
+        def prepare() -> Draft:
+            with self.rt.db.read() as session:
+                self._brand_row(session, ledger_brand_id)
+            payload = ReturnWindowPayload(brand=ledger_brand_id, days=req.days)
+            return draft(ctx, OpKind.SET_RETURN_WINDOW, None, payload)
 
         return await self.rt.intake.submit(await run_in_threadpool(prepare))
 

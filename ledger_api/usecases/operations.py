@@ -117,6 +117,7 @@ class OperationsService:
                 member=member,
                 beneficiary=member,
                 points=points,
+                order_ref=order_ref if kind is EarnKind.PURCHASE else None,
                 extra_body={"points": points},
             )
         )

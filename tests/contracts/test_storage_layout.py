@@ -26,6 +26,8 @@ SLOT_NAMES = {
     "CHARITY_POOL_SLOT": "_charityPool",
     "MINT_DAYS_SLOT": "_mintDays",
     "PARTS_SLOT": "_parts",
+    "PENDING_SLOT": "_pending",
+    "REVERSED_SLOT": "_reversed",
 }
 
 

@@ -34,6 +34,7 @@ from ledger_api.model.payloads import (
     OperationPayload,
     PointValuePayload,
     RedemptionPayload,
+    ReturnWindowPayload,
     SuspendBrandPayload,
     TierReviewPayload,
     TierRulePayload,
@@ -167,6 +168,7 @@ def _admin_call(
     | OnboardBrandPayload
     | SuspendBrandPayload
     | PointValuePayload
+    | ReturnWindowPayload
     | TierRulePayload,
 ) -> Call:
     """An alliance admin act (sent with the admin key)."""
@@ -181,6 +183,8 @@ def _admin_call(
             return contracts.set_brand_suspended(p.brand, p.suspended)
         case PointValuePayload():
             return contracts.set_point_value(p.brand, p.value_micro_usd)
+        case ReturnWindowPayload():
+            return contracts.set_return_window(p.brand, p.days)
         case TierRulePayload():
             return contracts.set_tier_rule(
                 p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points

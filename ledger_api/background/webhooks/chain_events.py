@@ -41,6 +41,7 @@ class ChainEvents:
         self.pending: list[NewEvent] = []
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "PointsEarned"): self._points_earned,
+            (LEDGER, "PointsReversed"): self._points_reversed,
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
@@ -102,6 +103,22 @@ class ChainEvents:
             order_ref="0x" + bytes(a["orderRef"]).hex(),
             lot_month=month_label(month),
             expires_at=iso(lot_expiry(month)),
+        )
+
+    def _points_reversed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand = int(a["brand"])
+        self._add(
+            ev.POINTS_REVERSED,
+            event,
+            ts,
+            [brand],
+            member=a["member"],
+            brand_id=brand,
+            points=int(a["points"]),
+            spend_cents=int(a["spendCents"]),
+            ledger_op_id=int(a["opId"]),
+            order_ref="0x" + bytes(a["orderRef"]).hex(),
+            was_pending_until=iso(int(a["releaseAt"])),
         )
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:

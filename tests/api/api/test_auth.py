@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from support.gateway import Brand, Gateway, Member
 
@@ -9,7 +11,11 @@ PURCHASE = "/v1/earn/purchase"
 
 
 def body(member: Member | None = None, cents: int = 1_000) -> dict[str, object]:
-    return {"member": (member or Member()).address, "amount_cents": cents, "order_ref": "o"}
+    return {
+        "member": (member or Member()).address,
+        "amount_cents": cents,
+        "order_ref": f"o-{uuid.uuid4()}",
+    }
 
 
 def test_calls_without_a_key_or_with_a_wrong_key_are_unauthorized(

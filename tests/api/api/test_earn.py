@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support.gateway import Brand, Gateway, Member
@@ -11,7 +12,12 @@ PURCHASE = "/v1/earn/purchase"
 
 
 def purchase(member: Member, cents: int = 1_000, **extra: object) -> dict[str, object]:
-    return {"member": member.address, "amount_cents": cents, "order_ref": "order-77", **extra}
+    """A purchase body with an order reference of its own (one order earns once)."""
+    return {
+        "member": member.address,
+        "amount_cents": cents,
+        "order_ref": f"order-{uuid.uuid4()}",
+    } | extra
 
 
 def test_purchase_earns_points_by_the_brand_rule(brand: Brand) -> None:
@@ -186,3 +192,38 @@ def test_concurrent_earns_are_packed_into_few_batch_transactions(
     )
     op_ids = sorted(f["op_id"] for f in finals)
     assert op_ids == list(range(op_ids[0], op_ids[0] + len(ids)))  # dense per-brand op ids
+
+
+def test_the_same_order_under_another_key_earns_once_and_names_the_first_operation(
+    brand: Brand,
+) -> None:
+    """Issue 11's reproduction: order "order-77" sent twice under two Idempotency-Keys
+    was credited twice (500 + 500 points)."""
+    member = Member()
+    body = purchase(member, 5_000, order_ref="order-77")
+    first = brand.api.post(PURCHASE, body, params={"wait": "true"})
+    assert first.status_code == 200, first.text
+    again = brand.api.post(PURCHASE, body)
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert error["code"] == "duplicate_order"
+    assert error["details"]["operation_id"] == first.json()["operation_id"]
+    (balance,) = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
+    assert balance["balance"] == 500
+
+
+def test_the_same_order_twice_in_one_group_earns_once(brand: Brand) -> None:
+    """Two keys racing with one order: the second is refused even before the first is stored."""
+    body = purchase(Member(), 5_000)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: brand.api.post(PURCHASE, body), range(2)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202, 409], [a.text for a in answers]
+    first, refused = sorted(answers, key=lambda a: a.status_code)
+    assert refused.json()["error"]["details"]["operation_id"] == first.json()["operation_id"]
+
+
+def test_an_order_reference_is_one_brands_own(brand: Brand, other_brand: Brand) -> None:
+    body = purchase(Member())
+    assert brand.api.post(PURCHASE, body).status_code == 202
+    assert other_brand.api.post(PURCHASE, body).status_code == 202

@@ -23,7 +23,7 @@ PURCHASE = "/v1/earn/purchase"
 
 
 def _purchase() -> dict[str, object]:
-    return {"member": Member().address, "amount_cents": 1_000, "order_ref": "o"}
+    return {"member": Member().address, "amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
 
 
 @contextmanager

@@ -49,7 +49,9 @@ def test_earn_batch_calldata_matches_the_abi_encoder() -> None:
 def test_points_earned_log_decodes_like_eth_abi() -> None:
     codec = contracts()
     member = Account.create().address
-    topic = keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)")
+    topic = keccak(
+        text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32,uint256)"
+    )
     order_ref = secrets.token_bytes(32)
     log = Log(
         address="0x" + "22" * 20,
@@ -59,7 +61,10 @@ def test_points_earned_log_decodes_like_eth_abi() -> None:
             bytes(12) + bytes.fromhex(member[2:]),
             (42).to_bytes(32, "big"),
         ),
-        data=encode(["uint8", "uint256", "uint256", "bytes32"], [0, 1234, 12_345, order_ref]),
+        data=encode(
+            ["uint8", "uint256", "uint256", "bytes32", "uint256"],
+            [0, 1234, 12_345, order_ref, 1_700_000_000],
+        ),
         block_number=1,
         block_hash="0x",
         tx_hash="0x",
@@ -75,6 +80,7 @@ def test_points_earned_log_decodes_like_eth_abi() -> None:
         "points": 1234,
         "spendCents": 12_345,
         "orderRef": order_ref,
+        "releaseAt": 1_700_000_000,
     }
 
 

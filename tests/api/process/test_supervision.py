@@ -46,7 +46,11 @@ def test_two_worker_processes_share_the_database_and_the_sender(
             finals = [
                 client.post(
                     "/v1/earn/purchase",
-                    json={"member": Member().address, "amount_cents": 500, "order_ref": "w"},
+                    json={
+                        "member": Member().address,
+                        "amount_cents": 500,
+                        "order_ref": f"w-{uuid.uuid4()}",
+                    },
                     params={"wait": "true"},
                     headers={**brand, "Idempotency-Key": str(uuid.uuid4())},
                 ).json()

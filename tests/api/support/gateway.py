@@ -177,7 +177,12 @@ class Gateway:
         self._apis.append(api)
         return api
 
-    def create_brand(self, name: str | None = None, **fields: Any) -> Brand:
+    def create_brand(
+        self, name: str | None = None, *, return_window_days: int | None = 0, **fields: Any
+    ) -> Brand:
+        """A new active brand. Its purchases are live at once (`return_window_days=0`) unless
+        a window is given (None keeps the ledger's default, 14 days), so the suites of moves
+        need not wait out a return window."""
         name = name or f"Brand {secrets.token_hex(3)}"
         body = {"name": name, "symbol": fields.pop("symbol", "PTS"), **fields}
         response = self.admin.post("/v1/admin/brands", body, params={"wait": "true"})
@@ -185,6 +190,13 @@ class Gateway:
         answer = response.json()
         brand = answer["brand"]
         assert brand["status"] == "active", answer
+        if return_window_days is not None:
+            window = self.admin.put(
+                f"/v1/admin/brands/{brand['brand_id']}/return-window",
+                {"days": return_window_days},
+                params={"wait": "true"},
+            )
+            assert window.status_code == 200 and window.json()["status"] == "confirmed", window.text
         return Brand(
             brand["brand_id"], answer["api_key"], self.api(answer["api_key"]), brand["signer"]
         )

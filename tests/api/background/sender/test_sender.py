@@ -4,6 +4,7 @@ goes wrong."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,8 @@ def status(brand: Brand, operation_id: str) -> dict[str, Any]:
 
 def post_earn(brand: Brand, member: Member, cents: int = 1_000) -> str:
     response = brand.api.post(
-        "/v1/earn/purchase", {"member": member.address, "amount_cents": cents, "order_ref": "o"}
+        "/v1/earn/purchase",
+        {"member": member.address, "amount_cents": cents, "order_ref": f"o-{uuid.uuid4()}"},
     )
     assert response.status_code == 202, response.text
     return str(response.json()["operation_id"])
