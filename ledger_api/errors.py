@@ -37,6 +37,7 @@ chain store the same code and message in their status.
     │   ├── UnknownBrand             404 unknown_brand
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
+    │   ├── UnknownPoll              404 poll_not_found
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
     │   └── UnknownDelivery          404 delivery_not_found
@@ -249,6 +250,11 @@ class UnknownOperation(NotFound):
 class UnknownBadge(NotFound):
     code = "unknown_badge"
     default_message = "no such badge type"
+
+
+class UnknownPoll(NotFound):
+    code = "poll_not_found"
+    default_message = "no such poll (or the index has not reached its opening yet)"
 
 
 class UnknownApiKey(NotFound):

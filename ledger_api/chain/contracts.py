@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from ledger_api.chain.abi import ContractCodec, ErrorRegistry, EventRegistry
 from ledger_api.chain.manifest import (
     ALLIANCE_BADGES,
+    ALLIANCE_POLLS,
+    ENTERPRISE_ACCOUNTS,
     LEDGER,
     MEMBERSHIP_BADGE,
     SETTLEMENT_VAULT,
@@ -16,7 +18,16 @@ from ledger_api.chain.manifest import (
 from ledger_api.domain import EarnRule
 from ledger_api.errors import NotSupported
 
-INDEXED_CONTRACTS = frozenset({LEDGER, MEMBERSHIP_BADGE, ALLIANCE_BADGES, SETTLEMENT_VAULT})
+INDEXED_CONTRACTS = frozenset(
+    {
+        LEDGER,
+        MEMBERSHIP_BADGE,
+        ALLIANCE_BADGES,
+        SETTLEMENT_VAULT,
+        ALLIANCE_POLLS,
+        ENTERPRISE_ACCOUNTS,
+    }
+)
 EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
 
 

@@ -1,0 +1,51 @@
+"""Response schemas of the program's reads beside the ledger: polls and enterprise accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from ledger_api.model.schemas import AsOf, Model
+
+
+class PollView(Model):
+    """A poll of AlliancePolls as the index knows it; tallies are live until `ends_at`."""
+
+    poll_id: int
+    brand_id: int = Field(description="0: opened by the alliance's admin")
+    opener: str
+    content_hash: str = Field(
+        description="keccak-256 binding the question and options kept off chain"
+    )
+    option_count: int
+    opened_at: datetime = Field(
+        description="eligibility is fixed at this second (held strictly before it)"
+    )
+    starts_at: datetime
+    ends_at: datetime
+    eligibility: Literal["min_tier", "badge"]
+    eligibility_ref: str = Field(
+        description="the lowest tier (1-3) or the achievement badge type id"
+    )
+    status: Literal["scheduled", "open", "closed"]
+    final: bool = Field(description="true from `ends_at`: the tallies no longer change")
+    tallies: list[int] = Field(description="votes per option, option 0 first")
+    votes: int
+    as_of: AsOf
+
+
+class EnterpriseView(Model):
+    """An enterprise account: its bound employees (addresses only) and its own tier."""
+
+    address: str
+    employees: list[str]
+    employee_count: int
+    tier: int | None = Field(
+        description="the enterprise's own tier on the ledger (None: no tier yet)"
+    )
+    enterprise_of: str | None = Field(
+        description="when `address` is itself an employee: the enterprise it is bound to"
+    )
+    as_of: AsOf
