@@ -47,13 +47,14 @@ class ProgramReads:
         poll = session.get(IdxPoll, poll_id)
         if poll is None:
             raise UnknownPoll(poll_id=poll_id)
-        counts = dict(
-            session.execute(
+        counts = {
+            int(option): int(count)
+            for option, count in session.execute(
                 select(IdxPollTally.option, IdxPollTally.count).where(
                     IdxPollTally.poll_id == poll_id
                 )
-            ).tuples()
-        )
+            )
+        }
         status = "scheduled" if now < poll.starts_at else "open" if now < poll.ends_at else "closed"
         return PollView(
             poll_id=poll.poll_id,
@@ -68,7 +69,7 @@ class ProgramReads:
             eligibility_ref=poll.eligibility_ref,
             status=status,
             final=status == "closed",
-            tallies=[int(counts.get(option, 0)) for option in range(poll.option_count)],
+            tallies=[counts.get(option, 0) for option in range(poll.option_count)],
             votes=poll.votes,
             as_of=as_of,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.webhooks.chain_events import ChainEvents
@@ -279,8 +280,10 @@ class Projector(ProjectionState):
         self.session.flush()
         poll = self.session.get(IdxPoll, poll_id)
         if poll is not None:
-            total = self.session.query(IdxPollTally).filter(IdxPollTally.poll_id == poll_id)
-            poll.votes = sum(row.count for row in total)
+            total = self.session.scalar(
+                select(func.sum(IdxPollTally.count)).where(IdxPollTally.poll_id == poll_id)
+            )
+            poll.votes = int(total or 0)
 
     def _employee_bound(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.session.merge(
