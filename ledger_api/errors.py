@@ -26,6 +26,8 @@ chain store the same code and message in their status.
     │   ├── InvalidTier              422 invalid_tier
     │   ├── BadgeNoBenefit           422 badge_no_benefit
     │   ├── BadgeNotHeld             422 badge_not_held
+    │   ├── InvalidPollOption        422 poll_invalid_option
+    │   ├── PollNotOpen              422 poll_not_open (the poll's window is over)
     │   ├── InvalidWebhookUrl        422 invalid_webhook_url
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
@@ -183,6 +185,16 @@ class BadgeNoBenefit(InvalidRequest):
 class BadgeNotHeld(InvalidRequest):
     code = "badge_not_held"
     default_message = "the holder owns no unredeemed unit of this badge type"
+
+
+class InvalidPollOption(InvalidRequest):
+    code = "poll_invalid_option"
+    default_message = "the option is not one of the poll's"
+
+
+class PollNotOpen(InvalidRequest):
+    code = "poll_not_open"
+    default_message = "the poll's voting window is over"
 
 
 class InvalidWebhookUrl(InvalidRequest):

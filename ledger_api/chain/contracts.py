@@ -77,6 +77,9 @@ class Contracts:
         self.badges_address = badges.address if badges else None
         self.badges = ContractCodec(badges.abi) if badges else None
         self.membership_address = membership.address if membership else None
+        polls = manifest.get(ALLIANCE_POLLS)
+        self.polls_address = polls.address if polls else None
+        self.polls = ContractCodec(polls.abi) if polls else None
         self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
         self.events = EventRegistry(
             {c.name: (c.address, c.abi) for c in manifest.contracts.values()}
@@ -194,6 +197,31 @@ class Contracts:
 
     def badge_nonces_call(self, holder: str) -> Call:
         return self._badges("nonces", holder)
+
+    # -------------------------------------------------------------------- polls
+
+    def _polls(self, function: str, *args: object) -> Call:
+        if self.polls is None or self.polls_address is None:
+            raise NotSupported("the AlliancePolls contract is not in the deployment manifest")
+        return Call(self.polls_address, self.polls[function].encode(*args))
+
+    def open_poll(
+        self,
+        content_hash: bytes,
+        option_count: int,
+        starts_at: int,
+        ends_at: int,
+        eligibility: int,
+        eligibility_ref: int,
+    ) -> Call:
+        return self._polls(
+            "openPoll", content_hash, option_count, starts_at, ends_at, eligibility, eligibility_ref
+        )
+
+    def vote_with_sig(
+        self, poll_id: int, voter: str, option: int, deadline: int, signature: bytes
+    ) -> Call:
+        return self._polls("voteWithSig", poll_id, voter, option, deadline, signature)
 
     # -------------------------------------------------------------------- views
 

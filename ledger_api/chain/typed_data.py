@@ -140,6 +140,23 @@ def redeem_benefit_typed_data(
     return _document("RedeemBenefit", REDEEM_BENEFIT, message, chain_id, badges, BADGES_DOMAIN_NAME)
 
 
+POLLS_DOMAIN_NAME = "AlliancePolls"
+VOTE = [
+    {"name": "voter", "type": "address"},
+    {"name": "pollId", "type": "uint256"},
+    {"name": "option", "type": "uint8"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def vote_typed_data(
+    *, chain_id: int, polls: str, voter: str, poll_id: int, option: int, deadline: int
+) -> dict[str, Any]:
+    """`Vote` of AlliancePolls: no nonce, the contract counts one vote per member and poll."""
+    message = {"voter": voter, "pollId": poll_id, "option": option, "deadline": deadline}
+    return _document("Vote", VOTE, message, chain_id, polls, POLLS_DOMAIN_NAME)
+
+
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:
     """The address that signed `document`, or None when the signature is malformed."""
     try:

@@ -34,6 +34,8 @@ class OpKind(StrEnum):
     BADGE_DEFINE = "badge_define"
     BADGE_ISSUE = "badge_issue"
     BADGE_REDEEM = "badge_redeem"
+    POLL_OPEN = "poll_open"
+    POLL_VOTE = "poll_vote"  # member-signed, no nonce: the contract counts a vote once per poll
     # alliance admin (sent with the admin key)
     FUND_SIGNER = "fund_signer"
     ONBOARD_BRAND = "onboard_brand"

@@ -83,6 +83,23 @@ class BadgeRedeemPayload(_Payload):
     signature: str
 
 
+class PollOpenPayload(_Payload):
+    content_hash: str
+    option_count: int
+    starts_at: int
+    ends_at: int
+    eligibility: int  # 0 min tier, 1 badge
+    eligibility_ref: int
+
+
+class PollVotePayload(_Payload):
+    voter: str
+    poll_id: int
+    option: int
+    deadline: int
+    signature: str
+
+
 class FundSignerPayload(_Payload):
     address: str
     value_wei: str  # decimal string: JSON numbers lose precision above 2**53
@@ -125,6 +142,8 @@ OperationPayload = (
     | BadgeDefinePayload
     | BadgeIssuePayload
     | BadgeRedeemPayload
+    | PollOpenPayload
+    | PollVotePayload
     | FundSignerPayload
     | OnboardBrandPayload
     | SuspendBrandPayload
@@ -141,6 +160,8 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.BADGE_DEFINE: BadgeDefinePayload,
     OpKind.BADGE_ISSUE: BadgeIssuePayload,
     OpKind.BADGE_REDEEM: BadgeRedeemPayload,
+    OpKind.POLL_OPEN: PollOpenPayload,
+    OpKind.POLL_VOTE: PollVotePayload,
     OpKind.FUND_SIGNER: FundSignerPayload,
     OpKind.ONBOARD_BRAND: OnboardBrandPayload,
     OpKind.SUSPEND_BRAND: SuspendBrandPayload,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from ledger_api.model.schemas import AsOf, Model
+from ledger_api.model.fields import Deadline, Signature
+from ledger_api.model.schemas import Address, AsOf, Model
 
 
 class PollView(Model):
@@ -49,3 +50,37 @@ class EnterpriseView(Model):
         description="when `address` is itself an employee: the enterprise it is bound to"
     )
     as_of: AsOf
+
+
+class PollOpenRequest(Model):
+    """A poll of the caller's brand; the question and option texts stay with the brand."""
+
+    content_hash: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description="keccak-256 of the question and options as the brand publishes them",
+    )
+    option_count: int = Field(ge=2, le=32)
+    starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
+    ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
+    eligibility: Literal["min_tier", "badge"]
+    eligibility_ref: int = Field(
+        ge=1, le=2**63 - 1, description="the lowest tier (1-3), or an achievement type id"
+    )
+
+
+class VoteTypedDataRequest(Model):
+    voter: Address
+    option: int = Field(ge=0, le=31, description="0-based")
+    deadline: Deadline | None = None
+
+
+class VoteRequest(Model):
+    voter: Address
+    option: int = Field(ge=0, le=31, description="0-based")
+    deadline: Deadline
+    signature: Signature
+
+
+class VoteTypedDataResponse(Model):
+    typed_data: dict[str, Any]
+    deadline: int

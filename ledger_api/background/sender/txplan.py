@@ -33,6 +33,8 @@ from ledger_api.model.payloads import (
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
+    PollOpenPayload,
+    PollVotePayload,
     RedemptionPayload,
     SuspendBrandPayload,
     TierReviewPayload,
@@ -112,6 +114,19 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return _member_signed_call(contracts, p)
     if isinstance(p, TierReviewPayload | BadgeDefinePayload | BadgeIssuePayload):
         return _brand_call(contracts, p)
+    if isinstance(p, PollOpenPayload):  # the brand's own poll
+        return contracts.open_poll(
+            _bytes32(p.content_hash),
+            p.option_count,
+            p.starts_at,
+            p.ends_at,
+            p.eligibility,
+            p.eligibility_ref,
+        )
+    if isinstance(p, PollVotePayload):  # the member signed it; the brand's key relays
+        return contracts.vote_with_sig(
+            p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
+        )
     return _admin_call(contracts, p)
 
 
@@ -309,6 +324,10 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"type_id": event.args["typeId"]}
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
+        if kind is OpKind.POLL_OPEN and event.name == "PollOpened":
+            return {"poll_id": event.args["pollId"]}
+        if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
+            return {"poll_id": event.args["pollId"], "option": event.args["option"]}
         if kind is OpKind.TIER_REVIEW and event.name.startswith("Tier"):
             return {"review": event.name, **{k: v for k, v in event.args.items() if k != "member"}}
     return {}

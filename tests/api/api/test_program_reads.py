@@ -182,3 +182,80 @@ def test_enterprise_bindings_and_leaving_reach_the_index(
     )
     assert view["employees"] == []
     assert brand.api.get("/v1/enterprises/not-an-address").status_code == 422
+
+
+def _confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = brand.api.post(path, body, params={"wait": "true"})
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    assert result["status"] == "confirmed", result
+    return result
+
+
+def _signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict[str, Any]:
+    answer = brand.api.post(
+        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": member.address, "option": option}
+    )
+    assert answer.status_code == 200, answer.text
+    prepared = answer.json()
+    assert prepared["typed_data"]["domain"]["name"] == "AlliancePolls"
+    return {
+        "voter": member.address,
+        "option": option,
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
+
+
+def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
+    gateway: Gateway, brand: Brand, anvil: Anvil
+) -> None:
+    w3 = anvil.web3()
+    type_id = _confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
+        "result"
+    ]["type_id"]
+    voter, late = Member(), Member()
+    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": voter.address})
+    _mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+
+    start = w3.eth.get_block("latest")["timestamp"] + 2
+    opened = _confirmed(
+        brand,
+        "/v1/polls",
+        {
+            "content_hash": CONTENT,
+            "option_count": 3,
+            "starts_at": start,
+            "ends_at": start + 3_600,
+            "eligibility": "badge",
+            "eligibility_ref": type_id,
+        },
+    )
+    poll_id = opened["result"]["poll_id"]
+    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
+    _mine_past(w3, anvil, start)
+
+    vote = _signed_vote(brand, poll_id, voter, 2)
+    first = _confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
+    assert first["result"] == {"poll_id": poll_id, "option": 2}
+
+    again = brand.api.post(f"/v1/polls/{poll_id}/votes", vote, params={"wait": "true"}).json()
+    assert again["status"] == "failed" and again["error"]["code"] == "poll_already_voted"
+    bought = brand.api.post(
+        f"/v1/polls/{poll_id}/votes", _signed_vote(brand, poll_id, late, 0), params={"wait": "true"}
+    ).json()
+    assert bought["status"] == "failed" and bought["error"]["code"] == "poll_not_eligible"
+
+    view = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["votes"] == 1)
+    assert view["tallies"] == [0, 0, 1] and view["brand_id"] == brand.brand_id
+    assert (view["eligibility"], view["eligibility_ref"]) == ("badge", str(type_id))
+
+    wrong = brand.api.post(
+        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 3}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
+    forged = {**_signed_vote(brand, poll_id, late, 1), "voter": voter.address}
+    refused = brand.api.post(f"/v1/polls/{poll_id}/votes", forged)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+    missing = brand.api.post("/v1/polls/999999/votes", vote)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
