@@ -80,6 +80,9 @@ class Contracts:
         polls = manifest.get(ALLIANCE_POLLS)
         self.polls_address = polls.address if polls else None
         self.polls = ContractCodec(polls.abi) if polls else None
+        enterprises = manifest.get(ENTERPRISE_ACCOUNTS)
+        self.enterprises_address = enterprises.address if enterprises else None
+        self.enterprises = ContractCodec(enterprises.abi) if enterprises else None
         self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
         self.events = EventRegistry(
             {c.name: (c.address, c.abi) for c in manifest.contracts.values()}
@@ -222,6 +225,15 @@ class Contracts:
         self, poll_id: int, voter: str, option: int, deadline: int, signature: bytes
     ) -> Call:
         return self._polls("voteWithSig", poll_id, voter, option, deadline, signature)
+
+    # -------------------------------------------------------------- enterprises
+
+    def enterprise_call(self, function: str, *args: object) -> Call:
+        """A call to EnterpriseAccounts (`bindWithSig`, `unbindWithSig`, `leaveWithSig`,
+        `nonces`), with the arguments in the contract's order."""
+        if self.enterprises is None or self.enterprises_address is None:
+            raise NotSupported("the EnterpriseAccounts contract is not in the deployment manifest")
+        return Call(self.enterprises_address, self.enterprises[function].encode(*args))
 
     # -------------------------------------------------------------------- views
 

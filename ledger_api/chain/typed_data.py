@@ -157,6 +157,34 @@ def vote_typed_data(
     return _document("Vote", VOTE, message, chain_id, polls, POLLS_DOMAIN_NAME)
 
 
+ENTERPRISES_DOMAIN_NAME = "EnterpriseAccounts"
+_PAIR = [
+    {"name": "enterprise", "type": "address"},
+    {"name": "employee", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+ENTERPRISE_TYPES = {
+    "JoinEnterprise": _PAIR,  # the employee's consent
+    "BindEmployee": _PAIR,  # the enterprise's
+    "UnbindEmployee": _PAIR,  # the enterprise's
+    "LeaveEnterprise": [
+        {"name": "employee", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+
+def enterprise_typed_data(
+    primary: str, *, chain_id: int, enterprises: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """One of EnterpriseAccounts' four messages (`ENTERPRISE_TYPES`)."""
+    return _document(
+        primary, ENTERPRISE_TYPES[primary], message, chain_id, enterprises, ENTERPRISES_DOMAIN_NAME
+    )
+
+
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:
     """The address that signed `document`, or None when the signature is malformed."""
     try:

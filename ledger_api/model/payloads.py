@@ -100,6 +100,31 @@ class PollVotePayload(_Payload):
     signature: str
 
 
+class EnterpriseBindPayload(_Payload):
+    enterprise: str
+    employee: str
+    deadline: int
+    enterprise_nonce: int
+    enterprise_signature: str
+    employee_nonce: int
+    employee_signature: str
+
+
+class EnterpriseUnbindPayload(_Payload):
+    enterprise: str
+    employee: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class EnterpriseLeavePayload(_Payload):
+    employee: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
 class FundSignerPayload(_Payload):
     address: str
     value_wei: str  # decimal string: JSON numbers lose precision above 2**53
@@ -144,6 +169,9 @@ OperationPayload = (
     | BadgeRedeemPayload
     | PollOpenPayload
     | PollVotePayload
+    | EnterpriseBindPayload
+    | EnterpriseUnbindPayload
+    | EnterpriseLeavePayload
     | FundSignerPayload
     | OnboardBrandPayload
     | SuspendBrandPayload
@@ -162,6 +190,9 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.BADGE_REDEEM: BadgeRedeemPayload,
     OpKind.POLL_OPEN: PollOpenPayload,
     OpKind.POLL_VOTE: PollVotePayload,
+    OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
+    OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
+    OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,
     OpKind.FUND_SIGNER: FundSignerPayload,
     OpKind.ONBOARD_BRAND: OnboardBrandPayload,
     OpKind.SUSPEND_BRAND: SuspendBrandPayload,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ledger_api.model.fields import Deadline, Signature
+from ledger_api.model.fields import Deadline, Nonce, Signature
 from ledger_api.model.schemas import Address, AsOf, Model
 
 
@@ -84,3 +84,56 @@ class VoteRequest(Model):
 class VoteTypedDataResponse(Model):
     typed_data: dict[str, Any]
     deadline: int
+
+
+class BindingTypedDataRequest(Model):
+    enterprise: Address
+    employee: Address
+    deadline: Deadline | None = None
+
+
+class BindingTypedDataResponse(Model):
+    """Two documents: the enterprise signs `BindEmployee`, the employee its consent
+    (`JoinEnterprise`); each with its own nonce."""
+
+    enterprise_typed_data: dict[str, Any]
+    enterprise_nonce: int
+    employee_typed_data: dict[str, Any]
+    employee_nonce: int
+    deadline: int
+
+
+class BindingRequest(Model):
+    enterprise: Address
+    employee: Address
+    deadline: Deadline
+    enterprise_nonce: Nonce
+    enterprise_signature: Signature
+    employee_nonce: Nonce
+    employee_signature: Signature
+
+
+class UnbindingTypedDataRequest(Model):
+    enterprise: Address
+    employee: Address
+    deadline: Deadline | None = None
+
+
+class UnbindingRequest(Model):
+    enterprise: Address
+    employee: Address
+    nonce: Nonce
+    deadline: Deadline
+    signature: Signature
+
+
+class LeaveTypedDataRequest(Model):
+    employee: Address
+    deadline: Deadline | None = None
+
+
+class LeaveRequest(Model):
+    employee: Address
+    nonce: Nonce
+    deadline: Deadline
+    signature: Signature

@@ -28,6 +28,9 @@ from ledger_api.model.payloads import (
     BadgeIssuePayload,
     BadgeRedeemPayload,
     EarnPayload,
+    EnterpriseBindPayload,
+    EnterpriseLeavePayload,
+    EnterpriseUnbindPayload,
     FundSignerPayload,
     GiftPayload,
     OnboardBrandPayload,
@@ -127,7 +130,41 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return contracts.vote_with_sig(
             p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
         )
+    if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
+        return _enterprise_call(contracts, p)
     return _admin_call(contracts, p)
+
+
+def _enterprise_call(
+    contracts: Contracts,
+    p: EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload,
+) -> Call:
+    """A binding, unbinding or leaving the accounts signed, relayed by the brand's key."""
+    match p:
+        case EnterpriseBindPayload():
+            return contracts.enterprise_call(
+                "bindWithSig",
+                p.enterprise,
+                p.employee,
+                p.deadline,
+                p.enterprise_nonce,
+                _signature(p.enterprise_signature),
+                p.employee_nonce,
+                _signature(p.employee_signature),
+            )
+        case EnterpriseUnbindPayload():
+            return contracts.enterprise_call(
+                "unbindWithSig",
+                p.enterprise,
+                p.employee,
+                p.nonce,
+                p.deadline,
+                _signature(p.signature),
+            )
+        case EnterpriseLeavePayload():
+            return contracts.enterprise_call(
+                "leaveWithSig", p.employee, p.nonce, p.deadline, _signature(p.signature)
+            )
 
 
 def _member_signed_call(
@@ -328,6 +365,8 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"poll_id": event.args["pollId"]}
         if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
             return {"poll_id": event.args["pollId"], "option": event.args["option"]}
+        if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
+            return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
         if kind is OpKind.TIER_REVIEW and event.name.startswith("Tier"):
             return {"review": event.name, **{k: v for k, v in event.args.items() if k != "member"}}
     return {}

@@ -259,3 +259,54 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
     missing = brand.api.post("/v1/polls/999999/votes", vote)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
+
+
+def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_through_the_gateway(
+    gateway: Gateway, brand: Brand
+) -> None:
+    enterprise, employee, stranger = Member(), Member(), Member()
+    answer = brand.api.post(
+        "/v1/enterprises/bindings/typed-data",
+        {"enterprise": enterprise.address, "employee": employee.address},
+    )
+    assert answer.status_code == 200, answer.text
+    prepared = answer.json()
+    assert prepared["employee_typed_data"]["primaryType"] == "JoinEnterprise"
+    body = {
+        "enterprise": enterprise.address,
+        "employee": employee.address,
+        "deadline": prepared["deadline"],
+        "enterprise_nonce": prepared["enterprise_nonce"],
+        "enterprise_signature": enterprise.sign(prepared["enterprise_typed_data"]),
+        "employee_nonce": prepared["employee_nonce"],
+        "employee_signature": employee.sign(prepared["employee_typed_data"]),
+    }
+    no_consent = {**body, "employee_signature": stranger.sign(prepared["employee_typed_data"])}
+    refused = brand.api.post("/v1/enterprises/bindings", no_consent)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+
+    bound = _confirmed(brand, "/v1/enterprises/bindings", body)
+    assert bound["result"] == {"enterprise": enterprise.address, "employee": employee.address}
+    replayed = brand.api.post("/v1/enterprises/bindings", body)
+    assert replayed.status_code == 409
+    assert replayed.json()["error"]["code"] == "signature_replayed"
+    view = _read_until(
+        brand, f"/v1/enterprises/{enterprise.address}", lambda b: b["employee_count"] == 1
+    )
+    assert view["employees"] == [employee.address]
+
+    prepared = brand.api.post(
+        "/v1/enterprises/leaves/typed-data", {"employee": employee.address}
+    ).json()
+    left = _confirmed(
+        brand,
+        "/v1/enterprises/leaves",
+        {
+            "employee": employee.address,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": employee.sign(prepared["typed_data"]),
+        },
+    )
+    assert left["result"]["enterprise"] == enterprise.address
+    _read_until(brand, f"/v1/enterprises/{enterprise.address}", lambda b: b["employee_count"] == 0)
