@@ -154,6 +154,7 @@ contract EnterpriseAccounts is Pausable, EIP712, Nonces, IEnterpriseAccounts {
         EnumerableSet.AddressSet storage set = _employees[enterprise];
         if (set.length() >= MAX_EMPLOYEES) revert EnterpriseTooManyEmployees(enterprise, MAX_EMPLOYEES);
         _enterpriseOf[employee] = enterprise;
+        // slither-disable-next-line unused-return the employee had no enterprise, so it is not in the set
         set.add(employee);
         emit EmployeeBound(enterprise, employee);
     }
@@ -163,6 +164,7 @@ contract EnterpriseAccounts is Pausable, EIP712, Nonces, IEnterpriseAccounts {
             revert EnterpriseNotBound(employee, enterprise);
         }
         delete _enterpriseOf[employee];
+        // slither-disable-next-line unused-return bound to this enterprise, so it is in the set
         _employees[enterprise].remove(employee);
     }
 
