@@ -37,6 +37,8 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
     mapping(uint256 typeId => BadgeType) private _types;
     mapping(uint256 typeId => string) private _uris;
     mapping(uint256 typeId => mapping(address member => bool)) private _claimed;
+    /// @dev When each member received its first unit of an achievement (which never leaves its holder).
+    mapping(uint256 typeId => mapping(address member => uint256 since)) private _heldSince;
 
     /// @param directory_ The alliance ledger, also the source of {paused}.
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` (roles).
@@ -217,6 +219,11 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
     }
 
     /// @inheritdoc IAllianceBadges
+    function heldSince(uint256 typeId, address member) external view returns (uint256) {
+        return _heldSince[typeId][member];
+    }
+
+    /// @inheritdoc IAllianceBadges
     function hasClaimed(uint256 typeId, address member) external view returns (bool) {
         return _claimed[typeId][member];
     }
@@ -257,8 +264,22 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
                     revert AllianceBadgesSoulbound(id);
                 }
             }
+        } else {
+            _recordFirstHeld(to, ids);
         }
         super._update(from, to, ids, values);
+    }
+
+    /// @dev On a mint: the first unit of an achievement `to` receives starts its {heldSince} clock (polls fix
+    /// eligibility with it). Collectibles move, so they keep no such clock.
+    function _recordFirstHeld(address to, uint256[] memory ids) private {
+        uint256 count = ids.length;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 id = ids[i];
+            if (_types[id].kind == BadgeKind.Achievement && _types[id].brand != 0 && _heldSince[id][to] == 0) {
+                _heldSince[id][to] = block.timestamp;
+            }
+        }
     }
 
     /// @dev Brand 0 means "no brand" in the directory, so a stored brand of 0 marks an undefined type.

@@ -41,10 +41,15 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
     /// @dev The locale of the built-in names, registered at deployment.
     string private constant _BASE_LOCALE = "en";
 
-    /// @dev Packed into one slot, so an in-place tier change is a single warm SSTORE.
+    /// @dev Packed into one slot, so an in-place tier change is a single warm SSTORE. `silverSince`,
+    /// `goldSince` and `diamondSince` hold when the member last reached at least that tier (0 while below it),
+    /// so polls can tell the tier a member held at a past moment ({tierHeldSince}).
     struct Badge {
         bool issued;
         uint8 tier;
+        uint40 silverSince;
+        uint40 goldSince;
+        uint40 diamondSince;
     }
 
     mapping(address member => Badge) private _badges;
@@ -81,7 +86,7 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
         uint256 tokenId = uint256(uint160(member));
 
         if (!badge.issued) {
-            _badges[member] = Badge({issued: true, tier: tier});
+            _badges[member] = _withSince(Badge({issued: true, tier: tier, silverSince: 0, goldSince: 0, diamondSince: 0}), 0);
             _mint(member, tokenId);
             emit Locked(tokenId);
             emit TierBadgeUpdated(member, tokenId, 0, tier);
@@ -92,7 +97,9 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
         if (previousTier == tier) {
             return;
         }
-        badge.tier = tier;
+        Badge memory updated = badge;
+        updated.tier = tier;
+        _badges[member] = _withSince(updated, previousTier);
         emit TierBadgeUpdated(member, tokenId, previousTier, tier);
         emit MetadataUpdate(tokenId);
     }
@@ -221,6 +228,17 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
     }
 
     /// @inheritdoc IMembershipBadge
+    function tierHeldSince(address member, uint8 tier) external view returns (uint256) {
+        if (tier == 0 || tier > _MAX_TIER) {
+            revert MembershipBadgeInvalidTier(tier, _MAX_TIER);
+        }
+        Badge storage badge = _badges[member];
+        if (tier == 1) return badge.silverSince;
+        if (tier == 2) return badge.goldSince;
+        return badge.diamondSince;
+    }
+
+    /// @inheritdoc IMembershipBadge
     function defaultLocale() external view returns (string memory) {
         return _defaultLocale;
     }
@@ -290,6 +308,27 @@ contract MembershipBadge is ERC721, AccessControl, Pausable, IERC4906, IMembersh
         _ledger = ledger_;
         _grantRole(LEDGER_ROLE, ledger_);
         emit LedgerLinked(ledger_);
+    }
+
+    /// @dev `badge` with its new tier already set, coming from `previousTier`: each tier newly reached starts its
+    /// clock now, each tier left stops it (0). Timestamps fit 40 bits until the year 36812.
+    function _withSince(Badge memory badge, uint8 previousTier) private view returns (Badge memory) {
+        uint40 reached = uint40(block.timestamp);
+        uint8 tier = badge.tier;
+        badge.silverSince = _since(tier, previousTier, 1, badge.silverSince, reached);
+        badge.goldSince = _since(tier, previousTier, 2, badge.goldSince, reached);
+        badge.diamondSince = _since(tier, previousTier, 3, badge.diamondSince, reached);
+        return badge;
+    }
+
+    /// @dev The clock of `level` after a change from `previousTier` to `tier`.
+    function _since(uint8 tier, uint8 previousTier, uint8 level, uint40 current, uint40 reached)
+        private
+        pure
+        returns (uint40)
+    {
+        if (tier < level) return 0;
+        return previousTier < level ? reached : current;
     }
 
     function _registerLocale(string memory locale, bytes32 key) private {

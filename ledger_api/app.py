@@ -27,7 +27,9 @@ from ledger_api.errors import (
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
 from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.enterprises import EnterprisesService
 from ledger_api.usecases.operations import OperationsService
+from ledger_api.usecases.program import PollsService
 from ledger_api.usecases.reads import ReadsService
 from ledger_api.usecases.status import StatusService
 from ledger_api.usecases.webhooks import WebhooksService
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.status = status
         app.state.brands = BrandsService(runtime, status)
         app.state.reads = ReadsService()
+        app.state.polls = PollsService(runtime)
+        app.state.enterprises = EnterprisesService(runtime)
         app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()
         try:

@@ -26,6 +26,8 @@ chain store the same code and message in their status.
     │   ├── InvalidTier              422 invalid_tier
     │   ├── BadgeNoBenefit           422 badge_no_benefit
     │   ├── BadgeNotHeld             422 badge_not_held
+    │   ├── InvalidPollOption        422 poll_invalid_option
+    │   ├── PollNotOpen              422 poll_not_open (the poll's window is over)
     │   ├── InvalidWebhookUrl        422 invalid_webhook_url
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
@@ -37,6 +39,7 @@ chain store the same code and message in their status.
     │   ├── UnknownBrand             404 unknown_brand
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
+    │   ├── UnknownPoll              404 poll_not_found
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
     │   └── UnknownDelivery          404 delivery_not_found
@@ -185,6 +188,16 @@ class BadgeNotHeld(InvalidRequest):
     default_message = "the holder owns no unredeemed unit of this badge type"
 
 
+class InvalidPollOption(InvalidRequest):
+    code = "poll_invalid_option"
+    default_message = "the option is not one of the poll's"
+
+
+class PollNotOpen(InvalidRequest):
+    code = "poll_not_open"
+    default_message = "the poll's voting window is over"
+
+
 class InvalidWebhookUrl(InvalidRequest):
     code = "invalid_webhook_url"
     default_message = "the webhook URL is not allowed"
@@ -250,6 +263,11 @@ class UnknownOperation(NotFound):
 class UnknownBadge(NotFound):
     code = "unknown_badge"
     default_message = "no such badge type"
+
+
+class UnknownPoll(NotFound):
+    code = "poll_not_found"
+    default_message = "no such poll (or the index has not reached its opening yet)"
 
 
 class UnknownApiKey(NotFound):

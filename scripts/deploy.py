@@ -44,6 +44,11 @@ CONTRACTS = [
     ("AllianceLedger", lambda d: (d.sender.address, d.address("MembershipBadge"), d.charity)),
     ("AllianceLedgerLens", lambda d: (d.address("AllianceLedger"),)),
     ("AllianceBadges", lambda d: (d.address("AllianceLedger"), d.admin)),
+    (
+        "AlliancePolls",
+        lambda d: (d.address("AllianceLedger"), d.address("MembershipBadge"), d.address("AllianceBadges"), d.admin),
+    ),
+    ("EnterpriseAccounts", lambda d: (d.address("AllianceLedger"),)),
 ]
 # Deployed after CONTRACTS when a settlement token is configured or deployed.
 SETTLEMENT = [

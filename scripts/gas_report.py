@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-
 from pathlib import Path
 from typing import Any
 
 from brownie import (
     AllianceBadges,
+    AlliancePolls,
+    EnterpriseAccounts,
     AllianceLedger,
     AllianceLedgerLens,
     MembershipBadge,
@@ -29,7 +30,6 @@ from brownie import (
     accounts,
     chain,
 )
-
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
@@ -46,6 +46,8 @@ SIZED_CONTRACTS = {
     "SettlementVault": SettlementVault,
     "MembershipBadge": MembershipBadge,
     "AllianceBadges": AllianceBadges,
+    "AlliancePolls": AlliancePolls,
+    "EnterpriseAccounts": EnterpriseAccounts,
 }
 PURCHASE, REVIEW = 0, 1
 TARGETS = {
@@ -235,12 +237,67 @@ def measure_gas() -> dict[str, int]:
     # and finds the position released.
     gas["release_on_read"] = ledger.transfer(carol, 3, 50, {"from": erin}).gas_used
 
+    _measure_program(gas, ledger, badge, members, admin, brand_a_key, op)
     return gas
 
 
 def _quarter() -> int:
     now = datetime.fromtimestamp(chain.time(), UTC)
     return ((now.year - 1970) * 12 + now.month - 1) // 3
+
+
+def _measure_program(
+    gas: dict[str, int], ledger: Any, badge: Any, members: list[Any], admin: Any, brand: Any, op: Ops
+) -> None:
+    """A vote on a tier poll (a Silver member, the option's tally already counted: the steady case)
+    and an enterprise binding (the employee's consent signature checked on chain)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    badges = AllianceBadges.deploy(ledger, admin, {"from": admin})
+    polls = AlliancePolls.deploy(ledger, badge, badges, admin, {"from": admin})
+    enterprises = EnterpriseAccounts.deploy(ledger, {"from": admin})
+    silver = DEFAULT_TIER_RULES[1]
+    voters = [accounts.add() for _ in range(2)]
+    for voter in voters:
+        ledger.earn(op(voter, silver[0]), {"from": brand})
+        for _ in range(silver[1] - 1):
+            ledger.earn(op(voter, 100), {"from": brand})
+        for _ in range(silver[2]):
+            ledger.earn(op(voter, kind=REVIEW), {"from": brand})
+    chain.sleep(2)
+    chain.mine()
+    start = chain[-1].timestamp + 2
+    poll_id = polls.openPoll("0x" + "ab" * 32, 3, start, start + 86_400, 0, 1, {"from": brand}).return_value
+    chain.sleep(3)
+    chain.mine()
+    polls.vote(poll_id, 1, {"from": voters[0]})
+    gas["poll_vote"] = polls.vote(poll_id, 1, {"from": voters[1]}).gas_used
+
+    enterprise, employee = accounts.add(), members[1]
+    deadline = chain[-1].timestamp + 3_600
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "JoinEnterprise": [
+                {"name": "enterprise", "type": "address"},
+                {"name": "employee", "type": "address"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "JoinEnterprise",
+        "domain": {"name": "EnterpriseAccounts", "version": "1", "chainId": chain.id, "verifyingContract": enterprises.address},
+        "message": {"enterprise": enterprise.address, "employee": employee.address, "nonce": 0, "deadline": deadline},
+    }
+    sig = Account.sign_message(encode_typed_data(full_message=typed), employee.private_key).signature
+    admin.transfer(enterprise, 10**17)
+    gas["enterprise_bind"] = enterprises.bind(employee, 0, deadline, sig, {"from": enterprise}).gas_used
 
 
 def read_report(path: Path = REPORT) -> dict[str, Any]:

@@ -20,6 +20,8 @@ SOURCES=(
   contracts/SettlementVault.sol
   contracts/MembershipBadge.sol
   contracts/AllianceBadges.sol
+  contracts/AlliancePolls.sol
+  contracts/EnterpriseAccounts.sol
 )
 
 # Compiler and OpenZeppelin come from tools/setup.sh (npm); run it only when they are missing.

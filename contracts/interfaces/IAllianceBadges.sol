@@ -215,6 +215,11 @@ interface IAllianceBadges {
     /// @notice How many badge types exist; ids run from 1 to this number.
     function typeCount() external view returns (uint256);
 
+    /// @notice When `member` received its first unit of the achievement `typeId` (unix seconds), 0 if never.
+    /// @dev Achievements never leave their holder, so a non-zero time means "held without a break since".
+    /// Collectibles (tradable) keep no clock: always 0. Polls fix eligibility with it.
+    function heldSince(uint256 typeId, address member) external view returns (uint256);
+
     /// @notice Whether `member` has claimed its unit of `typeId`.
     function hasClaimed(uint256 typeId, address member) external view returns (bool);
 }

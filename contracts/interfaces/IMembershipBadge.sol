@@ -142,6 +142,12 @@ interface IMembershipBadge is IERC5192 {
     /// @notice The tier the badge of `member` shows (0 when no badge).
     function badgeTierOf(address member) external view returns (uint8);
 
+    /// @notice Since when `member` has held at least `tier` without a break (unix seconds), 0 while below it.
+    /// @dev Set by every tier change the ledger reports ({setTier}): reaching a tier starts its clock, dropping
+    /// below it stops it. Polls use it to fix eligibility at a past moment (a member who reached the tier after
+    /// that moment shows a later time). Reverts with {MembershipBadgeInvalidTier} unless 1 <= `tier` <= 3.
+    function tierHeldSince(address member, uint8 tier) external view returns (uint256);
+
     /// @notice The locale whose names `tokenURI` shows as the tier name.
     function defaultLocale() external view returns (string memory);
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from ledger_api.chain.abi import ContractCodec, ErrorRegistry, EventRegistry
 from ledger_api.chain.manifest import (
     ALLIANCE_BADGES,
+    ALLIANCE_POLLS,
+    ENTERPRISE_ACCOUNTS,
     LEDGER,
     MEMBERSHIP_BADGE,
     SETTLEMENT_VAULT,
@@ -16,7 +18,16 @@ from ledger_api.chain.manifest import (
 from ledger_api.domain import EarnRule
 from ledger_api.errors import NotSupported
 
-INDEXED_CONTRACTS = frozenset({LEDGER, MEMBERSHIP_BADGE, ALLIANCE_BADGES, SETTLEMENT_VAULT})
+INDEXED_CONTRACTS = frozenset(
+    {
+        LEDGER,
+        MEMBERSHIP_BADGE,
+        ALLIANCE_BADGES,
+        SETTLEMENT_VAULT,
+        ALLIANCE_POLLS,
+        ENTERPRISE_ACCOUNTS,
+    }
+)
 EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
 
 
@@ -66,6 +77,12 @@ class Contracts:
         self.badges_address = badges.address if badges else None
         self.badges = ContractCodec(badges.abi) if badges else None
         self.membership_address = membership.address if membership else None
+        polls = manifest.get(ALLIANCE_POLLS)
+        self.polls_address = polls.address if polls else None
+        self.polls = ContractCodec(polls.abi) if polls else None
+        enterprises = manifest.get(ENTERPRISE_ACCOUNTS)
+        self.enterprises_address = enterprises.address if enterprises else None
+        self.enterprises = ContractCodec(enterprises.abi) if enterprises else None
         self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
         self.events = EventRegistry(
             {c.name: (c.address, c.abi) for c in manifest.contracts.values()}
@@ -186,6 +203,40 @@ class Contracts:
 
     def badge_nonces_call(self, holder: str) -> Call:
         return self._badges("nonces", holder)
+
+    # -------------------------------------------------------------------- polls
+
+    def _polls(self, function: str, *args: object) -> Call:
+        if self.polls is None or self.polls_address is None:
+            raise NotSupported("the AlliancePolls contract is not in the deployment manifest")
+        return Call(self.polls_address, self.polls[function].encode(*args))
+
+    def open_poll(
+        self,
+        content_hash: bytes,
+        option_count: int,
+        starts_at: int,
+        ends_at: int,
+        eligibility: int,
+        eligibility_ref: int,
+    ) -> Call:
+        return self._polls(
+            "openPoll", content_hash, option_count, starts_at, ends_at, eligibility, eligibility_ref
+        )
+
+    def vote_with_sig(
+        self, poll_id: int, voter: str, option: int, deadline: int, signature: bytes
+    ) -> Call:
+        return self._polls("voteWithSig", poll_id, voter, option, deadline, signature)
+
+    # -------------------------------------------------------------- enterprises
+
+    def enterprise_call(self, function: str, *args: object) -> Call:
+        """A call to EnterpriseAccounts (`bindWithSig`, `unbindWithSig`, `leaveWithSig`,
+        `nonces`), with the arguments in the contract's order."""
+        if self.enterprises is None or self.enterprises_address is None:
+            raise NotSupported("the EnterpriseAccounts contract is not in the deployment manifest")
+        return Call(self.enterprises_address, self.enterprises[function].encode(*args))
 
     # -------------------------------------------------------------------- views
 

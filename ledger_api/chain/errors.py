@@ -25,6 +25,11 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "AllianceBadgesNoBenefit": errors.BadgeNoBenefit,
     "AllianceBadgesInvalidSignature": errors.InvalidSignature,
     "AllianceBadgesSignatureExpired": errors.SignatureExpired,
+    "PollsUnknownPoll": errors.UnknownPoll,
+    "PollsInvalidSignature": errors.InvalidSignature,
+    "PollsSignatureExpired": errors.SignatureExpired,
+    "EnterpriseInvalidSignature": errors.InvalidSignature,
+    "EnterpriseSignatureExpired": errors.SignatureExpired,
 }
 
 #: Stable codes of the other custom errors (anything else: snake_case of the name).
@@ -49,6 +54,19 @@ _CODES: dict[str, str] = {
     "AllianceBadgesSupplyExceeded": "badge_supply_exceeded",
     "AllianceBadgesTierTooLow": "badge_tier_too_low",
     "AllianceBadgesAlreadyRedeemed": "badge_already_redeemed",
+    "PollsNotOpener": "not_brand_signer",
+    "PollsNotEligible": "poll_not_eligible",
+    "PollsAlreadyVoted": "poll_already_voted",
+    "PollsNotOpen": "poll_not_open",
+    "PollsInvalidOption": "poll_invalid_option",
+    "PollsInvalidWindow": "poll_invalid_window",
+    "PollsInvalidOptionCount": "poll_invalid_option_count",
+    "PollsInvalidTier": "invalid_tier",
+    "PollsBadgeNotSoulbound": "poll_badge_not_soulbound",
+    "PollsForeignBadge": "badge_foreign_type",
+    "EnterpriseAlreadyBound": "enterprise_already_bound",
+    "EnterpriseNotBound": "enterprise_not_bound",
+    "EnterpriseInvalidAccount": "enterprise_invalid_account",
     "Panic": "panic",
     "Error": "reverted",
 }

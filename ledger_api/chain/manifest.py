@@ -15,6 +15,8 @@ LEDGER = "AllianceLedger"
 MEMBERSHIP_BADGE = "MembershipBadge"
 ALLIANCE_BADGES = "AllianceBadges"
 SETTLEMENT_VAULT = "SettlementVault"
+ALLIANCE_POLLS = "AlliancePolls"
+ENTERPRISE_ACCOUNTS = "EnterpriseAccounts"
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,6 +140,51 @@ def redeem_benefit_typed_data(
     return _document("RedeemBenefit", REDEEM_BENEFIT, message, chain_id, badges, BADGES_DOMAIN_NAME)
 
 
+POLLS_DOMAIN_NAME = "AlliancePolls"
+VOTE = [
+    {"name": "voter", "type": "address"},
+    {"name": "pollId", "type": "uint256"},
+    {"name": "option", "type": "uint8"},
+    {"name": "deadline", "type": "uint256"},
+]
+
+
+def vote_typed_data(
+    *, chain_id: int, polls: str, voter: str, poll_id: int, option: int, deadline: int
+) -> dict[str, Any]:
+    """`Vote` of AlliancePolls: no nonce, the contract counts one vote per member and poll."""
+    message = {"voter": voter, "pollId": poll_id, "option": option, "deadline": deadline}
+    return _document("Vote", VOTE, message, chain_id, polls, POLLS_DOMAIN_NAME)
+
+
+ENTERPRISES_DOMAIN_NAME = "EnterpriseAccounts"
+_PAIR = [
+    {"name": "enterprise", "type": "address"},
+    {"name": "employee", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+ENTERPRISE_TYPES = {
+    "JoinEnterprise": _PAIR,  # the employee's consent
+    "BindEmployee": _PAIR,  # the enterprise's
+    "UnbindEmployee": _PAIR,  # the enterprise's
+    "LeaveEnterprise": [
+        {"name": "employee", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+
+def enterprise_typed_data(
+    primary: str, *, chain_id: int, enterprises: str, message: dict[str, Any]
+) -> dict[str, Any]:
+    """One of EnterpriseAccounts' four messages (`ENTERPRISE_TYPES`)."""
+    return _document(
+        primary, ENTERPRISE_TYPES[primary], message, chain_id, enterprises, ENTERPRISES_DOMAIN_NAME
+    )
+
+
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:
     """The address that signed `document`, or None when the signature is malformed."""
     try:

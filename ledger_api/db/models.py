@@ -363,6 +363,44 @@ class IdxBadgeBalance(Base):
     amount: Mapped[int]
 
 
+class IdxPoll(Base):
+    """A poll of AlliancePolls as opened (brand 0: the admin's); times are unix seconds."""
+
+    __tablename__ = "idx_polls"
+
+    poll_id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[int]
+    opener: Mapped[str] = mapped_column(Address)
+    content_hash: Mapped[str] = mapped_column(String(66))
+    option_count: Mapped[int] = mapped_column(SmallInteger)
+    opened_at: Mapped[int]
+    starts_at: Mapped[int]
+    ends_at: Mapped[int]
+    eligibility: Mapped[str] = mapped_column(String(16))  # "min_tier" or "badge"
+    eligibility_ref: Mapped[str] = mapped_column(String(80))  # decimal: a tier or a badge type id
+    votes: Mapped[int] = mapped_column(default=0)
+
+
+class IdxPollTally(Base):
+    """Votes for one option of a poll (rows appear with the option's first vote)."""
+
+    __tablename__ = "idx_poll_tallies"
+
+    poll_id: Mapped[int] = mapped_column(primary_key=True)
+    option: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int]
+
+
+class IdxEnterpriseEmployee(Base):
+    """An employee account bound to an enterprise account (EnterpriseAccounts)."""
+
+    __tablename__ = "idx_enterprise_employees"
+
+    employee: Mapped[str] = mapped_column(Address, primary_key=True)
+    enterprise: Mapped[str] = mapped_column(Address, index=True)
+    bound_at: Mapped[int]
+
+
 class IdxMeta(Base):
     __tablename__ = "idx_meta"
 
@@ -379,5 +417,8 @@ INDEX_TABLES = (
     IdxPosition,
     IdxBadgeType,
     IdxBadgeBalance,
+    IdxPoll,
+    IdxPollTally,
+    IdxEnterpriseEmployee,
     IdxMeta,
 )

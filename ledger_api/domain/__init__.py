@@ -34,6 +34,12 @@ class OpKind(StrEnum):
     BADGE_DEFINE = "badge_define"
     BADGE_ISSUE = "badge_issue"
     BADGE_REDEEM = "badge_redeem"
+    POLL_OPEN = "poll_open"
+    POLL_VOTE = "poll_vote"  # member-signed, no nonce: the contract counts a vote once per poll
+    # EnterpriseAccounts, signed by the accounts (their nonces are the contract's), relayed
+    ENTERPRISE_BIND = "enterprise_bind"
+    ENTERPRISE_UNBIND = "enterprise_unbind"
+    ENTERPRISE_LEAVE = "enterprise_leave"
     # alliance admin (sent with the admin key)
     FUND_SIGNER = "fund_signer"
     ONBOARD_BRAND = "onboard_brand"

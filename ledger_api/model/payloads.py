@@ -83,6 +83,48 @@ class BadgeRedeemPayload(_Payload):
     signature: str
 
 
+class PollOpenPayload(_Payload):
+    content_hash: str
+    option_count: int
+    starts_at: int
+    ends_at: int
+    eligibility: int  # 0 min tier, 1 badge
+    eligibility_ref: int
+
+
+class PollVotePayload(_Payload):
+    voter: str
+    poll_id: int
+    option: int
+    deadline: int
+    signature: str
+
+
+class EnterpriseBindPayload(_Payload):
+    enterprise: str
+    employee: str
+    deadline: int
+    enterprise_nonce: int
+    enterprise_signature: str
+    employee_nonce: int
+    employee_signature: str
+
+
+class EnterpriseUnbindPayload(_Payload):
+    enterprise: str
+    employee: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class EnterpriseLeavePayload(_Payload):
+    employee: str
+    nonce: int
+    deadline: int
+    signature: str
+
+
 class FundSignerPayload(_Payload):
     address: str
     value_wei: str  # decimal string: JSON numbers lose precision above 2**53
@@ -130,6 +172,11 @@ OperationPayload = (
     | BadgeDefinePayload
     | BadgeIssuePayload
     | BadgeRedeemPayload
+    | PollOpenPayload
+    | PollVotePayload
+    | EnterpriseBindPayload
+    | EnterpriseUnbindPayload
+    | EnterpriseLeavePayload
     | FundSignerPayload
     | OnboardBrandPayload
     | SuspendBrandPayload
@@ -147,6 +194,11 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.BADGE_DEFINE: BadgeDefinePayload,
     OpKind.BADGE_ISSUE: BadgeIssuePayload,
     OpKind.BADGE_REDEEM: BadgeRedeemPayload,
+    OpKind.POLL_OPEN: PollOpenPayload,
+    OpKind.POLL_VOTE: PollVotePayload,
+    OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
+    OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
+    OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,
     OpKind.FUND_SIGNER: FundSignerPayload,
     OpKind.ONBOARD_BRAND: OnboardBrandPayload,
     OpKind.SUSPEND_BRAND: SuspendBrandPayload,

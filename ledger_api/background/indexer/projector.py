@@ -11,17 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.background.webhooks.chain_events import ChainEvents
 from ledger_api.chain.abi import Event, checksum
-from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER, MEMBERSHIP_BADGE
+from ledger_api.chain.manifest import (
+    ALLIANCE_BADGES,
+    ALLIANCE_POLLS,
+    ENTERPRISE_ACCOUNTS,
+    LEDGER,
+    MEMBERSHIP_BADGE,
+)
 from ledger_api.db.models import (
     Brand,
     IdxBadgeBalance,
     IdxBadgeType,
+    IdxEnterpriseEmployee,
     IdxMeta,
+    IdxPoll,
+    IdxPollTally,
     IdxTierRule,
 )
 from ledger_api.domain import EarnKind, month_of
@@ -58,6 +67,11 @@ class Projector(ProjectionState):
             (ALLIANCE_BADGES, "URI"): self._badge_uri,
             (ALLIANCE_BADGES, "TransferSingle"): self._badge_transfer_single,
             (ALLIANCE_BADGES, "TransferBatch"): self._badge_transfer_batch,
+            (ALLIANCE_POLLS, "PollOpened"): self._poll_opened,
+            (ALLIANCE_POLLS, "VoteCast"): self._vote_cast,
+            (ENTERPRISE_ACCOUNTS, "EmployeeBound"): self._employee_bound,
+            (ENTERPRISE_ACCOUNTS, "EmployeeUnbound"): self._employee_gone,
+            (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
 
     # ------------------------------------------------------------------- events
@@ -258,3 +272,48 @@ class Projector(ProjectionState):
                 stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
                 self._badges[key] = stored.amount if stored else 0
             self._badges[key] += delta
+
+    # ------------------------------------------------------ polls, enterprises
+
+    def _poll_opened(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxPoll(
+                poll_id=int(a["pollId"]),
+                brand=int(a["brand"]),
+                opener=checksum(a["opener"]),
+                content_hash="0x" + bytes(a["contentHash"]).hex(),
+                option_count=int(a["optionCount"]),
+                opened_at=ts,
+                starts_at=int(a["startsAt"]),
+                ends_at=int(a["endsAt"]),
+                eligibility="min_tier" if int(a["eligibility"]) == 0 else "badge",
+                eligibility_ref=str(int(a["eligibilityRef"])),
+                votes=0,
+            )
+        )
+
+    def _vote_cast(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """The event carries the option's tally after the vote: the row takes it as is, so a
+        replayed chunk cannot count a vote twice."""
+        poll_id, option, tally = int(a["pollId"]), int(a["option"]), int(a["tally"])
+        self.session.merge(IdxPollTally(poll_id=poll_id, option=option, count=tally))
+        self.session.flush()
+        poll = self.session.get(IdxPoll, poll_id)
+        if poll is not None:
+            total = self.session.scalar(
+                select(func.sum(IdxPollTally.count)).where(IdxPollTally.poll_id == poll_id)
+            )
+            poll.votes = int(total or 0)
+
+    def _employee_bound(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxEnterpriseEmployee(
+                employee=checksum(a["employee"]), enterprise=checksum(a["enterprise"]), bound_at=ts
+            )
+        )
+
+    def _employee_gone(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.flush()
+        row = self.session.get(IdxEnterpriseEmployee, checksum(a["employee"]))
+        if row is not None:
+            self.session.delete(row)

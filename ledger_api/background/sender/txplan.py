@@ -28,11 +28,16 @@ from ledger_api.model.payloads import (
     BadgeIssuePayload,
     BadgeRedeemPayload,
     EarnPayload,
+    EnterpriseBindPayload,
+    EnterpriseLeavePayload,
+    EnterpriseUnbindPayload,
     FundSignerPayload,
     GiftPayload,
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
+    PollOpenPayload,
+    PollVotePayload,
     RedemptionPayload,
     ReturnWindowPayload,
     SuspendBrandPayload,
@@ -113,7 +118,54 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return _member_signed_call(contracts, p)
     if isinstance(p, TierReviewPayload | BadgeDefinePayload | BadgeIssuePayload):
         return _brand_call(contracts, p)
+    if isinstance(p, PollOpenPayload):  # the brand's own poll
+        return contracts.open_poll(
+            _bytes32(p.content_hash),
+            p.option_count,
+            p.starts_at,
+            p.ends_at,
+            p.eligibility,
+            p.eligibility_ref,
+        )
+    if isinstance(p, PollVotePayload):  # the member signed it; the brand's key relays
+        return contracts.vote_with_sig(
+            p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
+        )
+    if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
+        return _enterprise_call(contracts, p)
     return _admin_call(contracts, p)
+
+
+def _enterprise_call(
+    contracts: Contracts,
+    p: EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload,
+) -> Call:
+    """A binding, unbinding or leaving the accounts signed, relayed by the brand's key."""
+    match p:
+        case EnterpriseBindPayload():
+            return contracts.enterprise_call(
+                "bindWithSig",
+                p.enterprise,
+                p.employee,
+                p.deadline,
+                p.enterprise_nonce,
+                _signature(p.enterprise_signature),
+                p.employee_nonce,
+                _signature(p.employee_signature),
+            )
+        case EnterpriseUnbindPayload():
+            return contracts.enterprise_call(
+                "unbindWithSig",
+                p.enterprise,
+                p.employee,
+                p.nonce,
+                p.deadline,
+                _signature(p.signature),
+            )
+        case EnterpriseLeavePayload():
+            return contracts.enterprise_call(
+                "leaveWithSig", p.employee, p.nonce, p.deadline, _signature(p.signature)
+            )
 
 
 def _member_signed_call(
@@ -313,6 +365,12 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"type_id": event.args["typeId"]}
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
+        if kind is OpKind.POLL_OPEN and event.name == "PollOpened":
+            return {"poll_id": event.args["pollId"]}
+        if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
+            return {"poll_id": event.args["pollId"], "option": event.args["option"]}
+        if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
+            return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
     if kind is OpKind.TIER_REVIEW:
         # a late review applies every due quarter start: the last step is the outcome as of now
         steps = [e for e in events if e.name in _REVIEW_OUTCOMES]

@@ -135,8 +135,8 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
 
 
 def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
-    """Deploys MembershipBadge, AllianceLedger, AllianceBadges and AllianceLedgerLens; writes
-    the manifest."""
+    """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls
+    and EnterpriseAccounts; writes the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
@@ -151,6 +151,8 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
     assert ledger == predicted_ledger
     badges = _deploy(w3, admin, "AllianceBadges", ledger, admin.address)
     lens = _deploy(w3, admin, "AllianceLedgerLens", ledger)
+    polls = _deploy(w3, admin, "AlliancePolls", ledger, badge, badges, admin.address)
+    enterprises = _deploy(w3, admin, "EnterpriseAccounts", ledger)
     document = {
         "chain_id": w3.eth.chain_id,
         "network": "anvil-test",
@@ -161,6 +163,11 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
             "MembershipBadge": {"address": badge, "abi": artifact("MembershipBadge")["abi"]},
             "AllianceBadges": {"address": badges, "abi": artifact("AllianceBadges")["abi"]},
             "AllianceLedgerLens": {"address": lens, "abi": artifact("AllianceLedgerLens")["abi"]},
+            "AlliancePolls": {"address": polls, "abi": artifact("AlliancePolls")["abi"]},
+            "EnterpriseAccounts": {
+                "address": enterprises,
+                "abi": artifact("EnterpriseAccounts")["abi"],
+            },
         },
     }
     manifest.parent.mkdir(parents=True, exist_ok=True)

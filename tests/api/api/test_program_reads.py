@@ -1,0 +1,312 @@
+"""Polls and enterprise accounts, end to end on anvil: the contracts' events reach the index and
+the gateway serves them (GET /v1/polls/{id}, GET /v1/enterprises/{address}).
+
+The poll is opened by the alliance's admin and the votes and bindings are sent by the members'
+own wallets (the gateway has no write routes for them yet): what is tested is the projection
+and the reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from support.chain import ADMIN_KEY, Anvil, _send
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member
+from web3 import Web3
+
+from ledger_api.chain.typed_data import sign_typed_data
+
+CONTENT = "0x" + "ab" * 32
+SILVER = (5_000, 2, 1)  # the Silver rule this test's own chain sets: cents, orders, engagements
+
+
+def _contract(w3: Web3, manifest: Path, name: str) -> Any:
+    entry = json.loads(manifest.read_text())["contracts"][name]
+    return w3.eth.contract(address=entry["address"], abi=entry["abi"])
+
+
+def _call(w3: Web3, account: LocalAccount, function: Any) -> dict[str, Any]:
+    tx = function.build_transaction({"from": account.address, "gas": 2_000_000})
+    tx.pop("gasPrice", None)
+    tx.pop("nonce", None)
+    return _send(w3, account, dict(tx))
+
+
+def _funded(anvil: Anvil, member: Member) -> LocalAccount:
+    anvil.rpc("anvil_setBalance", member.address, hex(10**18))
+    return member.account
+
+
+def _reach_silver(brand: Brand, member: Member) -> None:
+    spend, orders, engagements = SILVER
+    earn(brand, member, spend - 100 * (orders - 1))
+    for _ in range(orders - 1):
+        earn(brand, member, 100)
+    for _ in range(engagements):
+        answer = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": member.address, "kind": "review"},
+            params={"wait": "true"},
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def _mine_past(w3: Web3, anvil: Anvil, timestamp: int) -> None:
+    """Mines empty blocks until the chain's clock is past `timestamp` (a condition, no sleep)."""
+    deadline = time.monotonic() + 60
+    while w3.eth.get_block("latest")["timestamp"] <= timestamp:
+        assert time.monotonic() < deadline, "the chain's clock did not move"
+        anvil.rpc("evm_mine")
+
+
+def _read_until(brand: Brand, path: str, done: Any, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = brand.api.get(path)
+        if answer.status_code == 200 and done(answer.json()):
+            body: dict[str, Any] = answer.json()
+            return body
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.05)
+
+
+def test_poll_tallies_reach_the_index_live_and_count_only_members_eligible_at_the_opening(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain  # the tier rule is the chain's, so this test has its own
+    w3 = anvil.web3()
+    polls = _contract(w3, manifest, "AlliancePolls")
+    admin = Account.from_key(ADMIN_KEY)
+    with Gateway(own_env) as gateway:
+        spend, orders, engagements = SILVER
+        rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
+        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
+        brand = gateway.create_brand()
+        voter, late = Member(), Member()
+        _reach_silver(brand, voter)
+        assert brand.api.get(f"/v1/members/{voter.address}").json()["tier"]["tier"] == 1
+        _mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+
+        now = w3.eth.get_block("latest")["timestamp"]
+        start, end = now + 1, now + 3_600
+        opened = _call(w3, admin, polls.functions.openPoll(CONTENT, 2, start, end, 0, 1))
+        poll_id = polls.events.PollOpened().process_receipt(opened)[0]["args"]["pollId"]
+        _reach_silver(brand, late)  # a tier reached after the opening gives no vote
+        _mine_past(w3, anvil, start)
+
+        assert polls.functions.canVote(poll_id, voter.address).call()
+        assert not polls.functions.canVote(poll_id, late.address).call()
+        _call(w3, _funded(anvil, voter), polls.functions.vote(poll_id, 1))
+
+        view = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["votes"] == 1)
+        assert view["tallies"] == [0, 1]
+        assert view["brand_id"] == 0 and view["opener"] == admin.address
+        assert view["content_hash"] == CONTENT
+        assert (view["eligibility"], view["eligibility_ref"]) == ("min_tier", "1")
+        assert view["status"] == "open" and view["final"] is False
+
+        anvil.rpc("evm_increaseTime", 3_600)
+        anvil.rpc("evm_mine")
+        closed = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["final"])
+        assert closed["status"] == "closed" and closed["tallies"] == [0, 1]
+
+
+def test_unknown_poll_is_a_404_with_a_stable_code(gateway: Gateway, brand: Brand) -> None:
+    answer = brand.api.get("/v1/polls/999999")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "poll_not_found"
+    assert brand.api.get("/v1/polls/0").status_code == 422
+
+
+def test_enterprise_bindings_and_leaving_reach_the_index(
+    gateway: Gateway, brand: Brand, anvil: Anvil, manifest: Path
+) -> None:
+    w3 = anvil.web3()
+    accounts = _contract(w3, manifest, "EnterpriseAccounts")
+    enterprise, employee = Member(), Member()
+    earn(brand, enterprise, 10_000)
+    deadline = w3.eth.get_block("latest")["timestamp"] + 3_600
+    consent = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "JoinEnterprise": [
+                {"name": "enterprise", "type": "address"},
+                {"name": "employee", "type": "address"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "JoinEnterprise",
+        "domain": {
+            "name": "EnterpriseAccounts",
+            "version": "1",
+            "chainId": w3.eth.chain_id,
+            "verifyingContract": accounts.address,
+        },
+        "message": {
+            "enterprise": enterprise.address,
+            "employee": employee.address,
+            "nonce": 0,
+            "deadline": deadline,
+        },
+    }
+    signature = sign_typed_data(consent, employee.account.key)
+    _call(
+        w3,
+        _funded(anvil, enterprise),
+        accounts.functions.bind(employee.address, 0, deadline, signature),
+    )
+    view = _read_until(
+        brand, f"/v1/enterprises/{enterprise.address}", lambda body: body["employee_count"] == 1
+    )
+    assert view["employees"] == [employee.address]
+    assert view["enterprise_of"] is None
+    as_employee = brand.api.get(f"/v1/enterprises/{employee.address}").json()
+    assert as_employee["enterprise_of"] == enterprise.address
+
+    _call(w3, _funded(anvil, employee), accounts.functions.leave())
+    view = _read_until(
+        brand, f"/v1/enterprises/{enterprise.address}", lambda body: body["employee_count"] == 0
+    )
+    assert view["employees"] == []
+    assert brand.api.get("/v1/enterprises/not-an-address").status_code == 422
+
+
+def _confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = brand.api.post(path, body, params={"wait": "true"})
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    assert result["status"] == "confirmed", result
+    return result
+
+
+def _signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict[str, Any]:
+    answer = brand.api.post(
+        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": member.address, "option": option}
+    )
+    assert answer.status_code == 200, answer.text
+    prepared = answer.json()
+    assert prepared["typed_data"]["domain"]["name"] == "AlliancePolls"
+    return {
+        "voter": member.address,
+        "option": option,
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
+
+
+def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
+    gateway: Gateway, brand: Brand, anvil: Anvil
+) -> None:
+    w3 = anvil.web3()
+    type_id = _confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
+        "result"
+    ]["type_id"]
+    voter, late = Member(), Member()
+    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": voter.address})
+    _mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+
+    start = w3.eth.get_block("latest")["timestamp"] + 2
+    opened = _confirmed(
+        brand,
+        "/v1/polls",
+        {
+            "content_hash": CONTENT,
+            "option_count": 3,
+            "starts_at": start,
+            "ends_at": start + 3_600,
+            "eligibility": "badge",
+            "eligibility_ref": type_id,
+        },
+    )
+    poll_id = opened["result"]["poll_id"]
+    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
+    _mine_past(w3, anvil, start)
+
+    vote = _signed_vote(brand, poll_id, voter, 2)
+    first = _confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
+    assert first["result"] == {"poll_id": poll_id, "option": 2}
+
+    again = brand.api.post(f"/v1/polls/{poll_id}/votes", vote, params={"wait": "true"}).json()
+    assert again["status"] == "failed" and again["error"]["code"] == "poll_already_voted"
+    bought = brand.api.post(
+        f"/v1/polls/{poll_id}/votes", _signed_vote(brand, poll_id, late, 0), params={"wait": "true"}
+    ).json()
+    assert bought["status"] == "failed" and bought["error"]["code"] == "poll_not_eligible"
+
+    view = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["votes"] == 1)
+    assert view["tallies"] == [0, 0, 1] and view["brand_id"] == brand.brand_id
+    assert (view["eligibility"], view["eligibility_ref"]) == ("badge", str(type_id))
+
+    wrong = brand.api.post(
+        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 3}
+    )
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
+    forged = {**_signed_vote(brand, poll_id, late, 1), "voter": voter.address}
+    refused = brand.api.post(f"/v1/polls/{poll_id}/votes", forged)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+    missing = brand.api.post("/v1/polls/999999/votes", vote)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
+
+
+def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_through_the_gateway(
+    gateway: Gateway, brand: Brand
+) -> None:
+    enterprise, employee, stranger = Member(), Member(), Member()
+    answer = brand.api.post(
+        "/v1/enterprises/bindings/typed-data",
+        {"enterprise": enterprise.address, "employee": employee.address},
+    )
+    assert answer.status_code == 200, answer.text
+    prepared = answer.json()
+    assert prepared["employee_typed_data"]["primaryType"] == "JoinEnterprise"
+    body = {
+        "enterprise": enterprise.address,
+        "employee": employee.address,
+        "deadline": prepared["deadline"],
+        "enterprise_nonce": prepared["enterprise_nonce"],
+        "enterprise_signature": enterprise.sign(prepared["enterprise_typed_data"]),
+        "employee_nonce": prepared["employee_nonce"],
+        "employee_signature": employee.sign(prepared["employee_typed_data"]),
+    }
+    no_consent = {**body, "employee_signature": stranger.sign(prepared["employee_typed_data"])}
+    refused = brand.api.post("/v1/enterprises/bindings", no_consent)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
+
+    bound = _confirmed(brand, "/v1/enterprises/bindings", body)
+    assert bound["result"] == {"enterprise": enterprise.address, "employee": employee.address}
+    replayed = brand.api.post("/v1/enterprises/bindings", body)
+    assert replayed.status_code == 409
+    assert replayed.json()["error"]["code"] == "signature_replayed"
+    view = _read_until(
+        brand, f"/v1/enterprises/{enterprise.address}", lambda b: b["employee_count"] == 1
+    )
+    assert view["employees"] == [employee.address]
+
+    prepared = brand.api.post(
+        "/v1/enterprises/leaves/typed-data", {"employee": employee.address}
+    ).json()
+    left = _confirmed(
+        brand,
+        "/v1/enterprises/leaves",
+        {
+            "employee": employee.address,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": employee.sign(prepared["typed_data"]),
+        },
+    )
+    assert left["result"]["enterprise"] == enterprise.address
+    _read_until(brand, f"/v1/enterprises/{enterprise.address}", lambda b: b["employee_count"] == 0)
