@@ -107,9 +107,9 @@ def test_every_body_and_answer_has_an_example_its_schema_accepts(
             media = content["application/json"]
             assert media.get("schema"), (method, path, where, "no schema")
             schema = {**media["schema"], "components": document["components"]}
-            problems = [str(e) for e in jsonschema_rs.validator_for(schema).iter_errors(
-                media["example"]
-            )]
+            problems = [
+                str(e) for e in jsonschema_rs.validator_for(schema).iter_errors(media["example"])
+            ]
             assert not problems, (method, path, where, problems[:3])
             checked += 1
     assert checked >= 300, checked
@@ -129,9 +129,7 @@ class _Assets(HTMLParser):
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_the_documentation_loads_only_what_the_gateway_serves(
-    gateway: Gateway, page: str
-) -> None:
+def test_the_documentation_loads_only_what_the_gateway_serves(gateway: Gateway, page: str) -> None:
     http = gateway.api(None).http
     answer = http.get(page)
     assert answer.status_code == 200 and "text/html" in answer.headers["content-type"]
