@@ -70,9 +70,10 @@ def _where() -> None:
     from ledger_api.settings import get_settings
 
     settings = get_settings()
-    _console(stderr=True).print(
-        f"[dim]ledger: database {settings.database_url} · chain {settings.rpc_url} · "
-        f"gateway http://{settings.host}:{settings.port}[/dim]"
+    print(
+        f"ledger: database {settings.database_url} · chain {settings.rpc_url} · "
+        f"gateway http://{settings.host}:{settings.port}",
+        file=sys.stderr,
     )
 
 
