@@ -221,7 +221,7 @@ def brand_list(as_json: JsonOption = None) -> None:
     _where()
     rows = cli_ops.list_brands()
     columns = ["brand_id", "name", "symbol", "status", "value_micro_usd", "daily_cap_points"]
-    _table(rows, [*columns, "signer"], "brands", _as_json(as_json))
+    _table(rows, columns, "brands", _as_json(as_json))
 
 
 @brand_app.command("show")

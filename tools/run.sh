@@ -49,10 +49,15 @@ migrate() {
 }
 step "migrate the database" migrate
 
-healthy() {  # until the gateway answers its health check (or its process is gone)
-  until curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; do
+healthy() {  # until the gateway answers its health check with "ok" (or its process is gone)
+  # the port first, without a request (no access-log line per try), then the health check
+  until (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; do
     kill -0 "$1" 2>/dev/null || return 1
     sleep 0.2
+  done
+  until curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; do
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 1
   done
 }
 banner() {
