@@ -26,6 +26,31 @@ _CANDIDATES = (
     "1",
     "a",
 )
+_ADDRESS = _CANDIDATES[0]
+#: realistic strings for well-known field names (used when the schema accepts them)
+_STRINGS = {
+    **dict.fromkeys(
+        ("member", "to", "holder", "address", "signer", "counterparty", "verifyingContract"),
+        _ADDRESS,
+    ),
+    "operation_id": "op_3f2b8e446f3c4f5e9a610c8a1e2b7d55",
+    "kind": "earn_purchase",
+    "order_ref": "order-10042",
+    "claim_ref": "claim-77",
+    "ref": "review-88121",
+    "name": "Acme Outdoor",
+    "symbol": "ACME",
+    "tx_hash": "0x" + "9c" * 32,
+    "url": "https://brand.example/hooks/ledger",
+    "uri": "https://brand.example/badges/1.json",
+    "label": "back-office",
+    "prefix": "lk_070184d5",
+    "api_key": "lk_070184d5_sbCF71e_LA5rmRdnOjlO8qybqblBKgV5oY8ecKpmvJI",
+    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "code": "invalid_address",
+    "message": "member: not a valid address",
+    "id": "wh_01jd8z3k6q4v9m2n",
+}
 _FORMATS = {
     "date-time": "2026-12-01T09:30:00Z",
     "date": "2026-12-01",
@@ -58,12 +83,15 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, An
     return schema
 
 
-def _string(schema: dict[str, Any]) -> str:
+def _string(schema: dict[str, Any], name: str | None) -> str:
     if schema.get("format") in _FORMATS and "pattern" not in schema:
         return _FORMATS[str(schema["format"])]
     low, high = schema.get("minLength", 0), schema.get("maxLength", 10**9)
     pattern = schema.get("pattern")
-    for candidate in _CANDIDATES:
+    hinted = [_STRINGS[name]] if name in _STRINGS else []
+    if pattern is None and not hinted:
+        hinted = ["example"]
+    for candidate in (*hinted, *_CANDIDATES):
         if not low <= len(candidate) <= high:
             continue
         if pattern is None or re.search(pattern, candidate):
@@ -144,7 +172,7 @@ def example_of(
 
 def _scalar(kind: Any, schema: dict[str, Any], name: str | None) -> Any:
     if kind == "string":
-        return _string(schema)
+        return _string(schema, name)
     if kind in ("integer", "number"):
         return _number(schema, name)
     if kind == "boolean":
