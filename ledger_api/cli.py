@@ -1,246 +1,344 @@
-"""`ledger`: the operator's command line.
+"""`ledger`: the operator's command line (Typer + Rich).
 
-    ledger serve                      run the gateway (uvicorn, settings host/port)
-    ledger work                       run only the sender and the indexer (no HTTP)
-    ledger db upgrade                 apply the database migrations
-    ledger brand add NAME [...]       onboard a brand; prints its API key once
-    ledger brand list                 list brands
-    ledger key rotate BRAND           new API key for a brand (old ones revoked)
-    ledger key revoke PREFIX          revoke an API key
-    ledger admin-key create           new admin API key, printed once
+    ledger serve | work                 the gateway (HTTP, sender and indexer) | only the workers
+    ledger db upgrade                   apply the database migrations
+    ledger info                         the settings in use: database, chain, gateway (and health)
+    ledger brand add NAME [...]         onboard a brand (waits for the chain); its API key once
+    ledger brand list | show BRAND      brands; one brand with its liability and keys
+    ledger liability [BRAND]            issued, redeemed, expired, outstanding per brand
+    ledger positions                    net positions between brands
+    ledger key list|rotate|revoke       API keys
+    ledger admin-key create             a new admin API key, printed once
+    ledger webhooks [BRAND]             webhook endpoints
 
-`brand add` stores the brand and its operations, then waits until the chain
-confirms them: when a gateway is running it does the sending; otherwise this
-command runs the admin sender itself until the brand is onboarded.
+It reads the same `LEDGER_*` settings as `make run` (`./ledger` sources its defaults: data
+folder, chain port, gateway host and port) and prints on stderr which database, chain and
+gateway it works with. `--help` and `--version` import nothing heavy: each command imports
+what it needs (`ledger_api.cli_ops`) when it runs.
+
+`brand add` stores the brand and its operations, then waits until the chain confirms them
+(a spinner with the operation's state): when a gateway is running it does the sending;
+otherwise this command runs the admin sender itself until the brand is onboarded.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import sys
-import time
-import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
-from sqlalchemy import select
+import typer
 
-from ledger_api.access.apikeys import Principal
-from ledger_api.db.models import Brand, Operation
-from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
-from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import LedgerError
-from ledger_api.model import schemas
-from ledger_api.process import supervision
-from ledger_api.process.runtime import Runtime
-from ledger_api.settings import get_settings
-from ledger_api.usecases.brands import BrandsService
-from ledger_api.usecases.context import RequestContext
-from ledger_api.usecases.status import StatusService
+from ledger_api import __version__
 
-log = logging.getLogger("ledger")
-ADMIN = Principal(key_prefix="cli", is_admin=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
+app = typer.Typer(
+    name="ledger",
+    help="The alliance ledger's operator command line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+brand_app = typer.Typer(help="Brands: add, list, show.", no_args_is_help=True)
+key_app = typer.Typer(help="API keys: list, rotate, revoke.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+admin_key_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
+app.add_typer(brand_app, name="brand")
+app.add_typer(key_app, name="key")
+app.add_typer(db_app, name="db")
+app.add_typer(admin_key_app, name="admin-key")
 
-def _runtime() -> Runtime:
-    runtime = Runtime(get_settings())
-    runtime.migrate()
-    return runtime
-
-
-def _context() -> RequestContext:
-    return RequestContext(ADMIN, f"cli-{uuid.uuid4()}", uuid.uuid4().hex)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    supervision.serve(get_settings(), args.host, args.port, args.log_level)
-    return 0
+JsonOption = Annotated[
+    bool | None,
+    typer.Option("--json/--table", help="JSON lines (default when stdout is not a terminal)"),
+]
+BrandArg = Annotated[str, typer.Argument(help="the brand's name or ledger id")]
 
 
-def cmd_work(_: argparse.Namespace) -> int:
-    """The sender and the indexer alone; a status line (JSON) on stdout every second."""
-    return supervision.run_work(get_settings())
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
 
 
-def cmd_db_upgrade(_: argparse.Namespace) -> int:
-    _runtime()
+def _where() -> None:
+    """One line on stderr: the database, chain and gateway these settings name."""
+    from ledger_api.settings import get_settings
+
+    settings = get_settings()
+    print(
+        f"ledger: database {settings.database_url} · chain {settings.rpc_url} · "
+        f"gateway http://{settings.host}:{settings.port}",
+        file=sys.stderr,
+    )
+
+
+def _as_json(flag: bool | None) -> bool:
+    return not sys.stdout.isatty() if flag is None else flag
+
+
+def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str, as_json: bool) -> None:
+    if as_json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    _console().print(table)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ledger {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
+    """The alliance ledger's operator command line (settings: `LEDGER_*`, as `make run`)."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default LEDGER_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default LEDGER_PORT")] = None,
+    log_level: str = "info",
+) -> None:
+    """Run the gateway (uvicorn; with LEDGER_SENDER_PROCESS, `ledger work` beside it)."""
+    from ledger_api.process import supervision
+    from ledger_api.settings import get_settings
+
+    supervision.serve(get_settings(), host, port, log_level)
+
+
+@app.command()
+def work() -> None:
+    """Run only the sender and the indexer; a status line (JSON) on stdout every second."""
+    from ledger_api.process import supervision
+    from ledger_api.settings import get_settings
+
+    raise typer.Exit(supervision.run_work(get_settings()))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    from ledger_api import cli_ops
+
+    _where()
+    cli_ops.runtime()
     print("database schema is up to date")
-    return 0
 
 
-def _wait_for_operations(runtime: Runtime, uids: Sequence[str], timeout: float) -> list[Operation]:
-    """Waits until the operations are final; sends them itself when no gateway holds the lock."""
-    sending = runtime.send_if_free()
+@app.command()
+def info() -> None:
+    """The settings in use and, when the gateway answers, its health."""
+    import httpx
+
+    from ledger_api.settings import get_settings
+
+    settings = get_settings()
+    gateway = f"http://{settings.host}:{settings.port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            with runtime.db.read() as session:
-                ops = list(session.scalars(select(Operation).where(Operation.uid.in_(uids))))
-            if all(OpStatus(op.status).final for op in ops) or time.monotonic() > deadline:
-                return ops
-            time.sleep(0.2)
-    finally:
-        if sending:
-            runtime.stop_sending()
+        health = httpx.get(f"{gateway}/v1/health", timeout=3).json().get("status", "?")
+    except (httpx.HTTPError, ValueError):
+        health = "not answering"
+    rows = [
+        {"what": "database", "where": settings.database_url},
+        {"what": "chain", "where": settings.rpc_url},
+        {"what": "contracts", "where": str(settings.manifest)},
+        {"what": "gateway", "where": f"{gateway} ({health})"},
+        {"what": "OpenAPI", "where": f"{gateway}/docs"},
+    ]
+    _table(rows, ["what", "where"], f"ledger {__version__}", as_json=False)
 
 
-def _brands(runtime: Runtime) -> BrandsService:
-    return BrandsService(runtime, StatusService(runtime))
+@brand_app.command("add")
+def brand_add(
+    name: str,
+    symbol: Annotated[str | None, typer.Option(help="default: the name's letters")] = None,
+    value_micro_usd: int = 10_000,
+    points_per_usd: int = 10,
+    points_per_review: int = 5,
+    points_per_share: int = 3,
+    points_per_event: int = 10,
+    points_per_referral: int = 20,
+    daily_cap: Annotated[int | None, typer.Option(help="points per UTC day")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the chain")] = 60.0,
+) -> None:
+    """Onboard a brand on chain and print its API key once."""
+    from ledger_api import cli_ops
+    from ledger_api.model import schemas
 
-
-def cmd_brand_add(args: argparse.Namespace) -> int:
-    runtime = _runtime()
-    runtime.contracts()  # fails early without a deployment
+    _where()
     request = schemas.BrandCreateRequest(
-        name=args.name,
-        symbol=args.symbol or "".join(c for c in args.name.upper() if c.isalnum())[:8] or "PTS",
-        value_micro_usd=args.value_micro_usd,
+        name=name,
+        symbol=symbol or "".join(c for c in name.upper() if c.isalnum())[:8] or "PTS",
+        value_micro_usd=value_micro_usd,
         earn_rule=schemas.EarnRuleModel(
-            points_per_usd=args.points_per_usd,
-            points_per_review=args.points_per_review,
-            points_per_share=args.points_per_share,
-            points_per_event=args.points_per_event,
-            points_per_referral=args.points_per_referral,
+            points_per_usd=points_per_usd,
+            points_per_review=points_per_review,
+            points_per_share=points_per_share,
+            points_per_event=points_per_event,
+            points_per_referral=points_per_referral,
         ),
-        daily_cap_points=args.daily_cap,
+        daily_cap_points=daily_cap,
     )
-    brands = _brands(runtime)
-    _, body = brands.create_sync(_context(), request)
-    with runtime.db.read() as session:
-        uids = list(
-            session.scalars(
-                select(Operation.uid).where(
-                    Operation.brand_id.is_(None), Operation.status.in_(OPEN_OP_STATUSES)
-                )
-            )
-        )
-    ops = _wait_for_operations(runtime, uids, args.timeout)
-    onboard = next((op for op in ops if op.uid == body["operation_id"]), None)
-    if onboard is None or onboard.status != OpStatus.CONFIRMED:
-        state = onboard.status if onboard else "unknown"
-        error = (
-            f" ({onboard.error_code}: {onboard.error_message})"
-            if onboard and onboard.error_code
-            else ""
-        )
-        print(f"brand {args.name!r} stored, onboarding {state}{error}", file=sys.stderr)
-        return 1
-    with runtime.db.read() as session:
-        brand = session.scalar(select(Brand).where(Brand.name == args.name))
-        assert brand is not None
-        ledger_brand_id = brand.ledger_id
-    signer = body["brand"]["signer"]
-    print(f"brand {args.name!r} onboarded: brand_id={ledger_brand_id} signer={signer}")
-    print(f"API key (shown once, keep it secret): {body['api_key']}")
-    return 0
+    err = _console(stderr=True)
+    with err.status(f"onboarding {name!r} on chain ...", spinner="dots") as status:
+
+        def progress(state: str, waited: float) -> None:
+            status.update(f"onboarding {name!r} on chain: {state} ({waited:.1f} s)")
+
+        result = cli_ops.add_brand(request, timeout, progress)
+    if not result["ok"]:
+        error = f" ({result['error']})" if result["error"] else ""
+        err.print(f"brand {name!r} stored, onboarding {result['state']}{error}")
+        raise typer.Exit(1)
+    print(f"brand {name!r} onboarded: brand_id={result['brand_id']} signer={result['signer']}")
+    print(f"API key (shown once, keep it secret): {result['api_key']}")
 
 
-def cmd_brand_list(_: argparse.Namespace) -> int:
-    runtime = _runtime()
-    brands = _brands(runtime)
-    for view in brands.list_brands(ADMIN):
-        print(json.dumps(view.model_dump(mode="json")))
-    return 0
+@brand_app.command("list")
+def brand_list(as_json: JsonOption = None) -> None:
+    """All brands."""
+    from ledger_api import cli_ops
+
+    _where()
+    rows = cli_ops.list_brands()
+    columns = ["brand_id", "name", "symbol", "status", "value_micro_usd", "daily_cap_points"]
+    _table(rows, columns, "brands", _as_json(as_json))
 
 
-def _ledger_brand_id(runtime: Runtime, brand: str) -> LedgerBrandId:
-    """A brand named by its ledger id or its name."""
-    with runtime.db.read() as session:
-        if brand.isdigit():
-            found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
-        else:
-            found = session.scalar(select(Brand.ledger_id).where(Brand.name == brand))
-    if found is None:
-        raise SystemExit(f"no onboarded brand {brand!r}")
-    return LedgerBrandId(found)
+@brand_app.command("show")
+def brand_show(brand: BrandArg, as_json: JsonOption = None) -> None:
+    """One brand: its settings, liability (from the index) and API keys."""
+    from ledger_api import cli_ops
+
+    _where()
+    shown = cli_ops.show_brand(brand)
+    if _as_json(as_json):
+        print(json.dumps(shown))
+        return
+    facts = {k: v for k, v in shown.items() if k not in ("liability", "keys", "api_keys")}
+    _table([{"field": k, "value": v} for k, v in facts.items()], ["field", "value"], brand, False)
+    _table([shown["liability"] or {}], _LIABILITY, "liability (points)", False)
+    _table(shown["keys"], _KEYS, "API keys", False)
 
 
-def cmd_key_rotate(args: argparse.Namespace) -> int:
-    runtime = _runtime()
-    brands = _brands(runtime)
-    request = schemas.RotateKeyRequest(keep_old=args.keep_old, label="rotated with the CLI")
-    _, body = brands.rotate_key_sync(_context(), _ledger_brand_id(runtime, args.brand), request)
+_LIABILITY = ["brand_id", "issued", "redeemed", "expired", "outstanding"]
+_KEYS = ["prefix", "brand", "admin", "label", "created_at", "revoked_at"]
+
+
+@app.command()
+def liability(
+    brand: Annotated[str | None, typer.Argument(help="one brand (name or id)")] = None,
+    as_json: JsonOption = None,
+) -> None:
+    """Issued, redeemed, expired and outstanding points per brand, from the index."""
+    from ledger_api import cli_ops
+
+    _where()
+    rows = cli_ops.liabilities(brand)
+    _table(rows, [*_LIABILITY, "outstanding_value_micro_usd"], "liability", _as_json(as_json))
+
+
+@app.command()
+def positions(as_json: JsonOption = None) -> None:
+    """Net positions between brands (micro-USD): what each debtor owes each creditor."""
+    from ledger_api import cli_ops
+
+    _where()
+    found = cli_ops.positions()
+    columns = ["debtor_brand_id", "creditor_brand_id", "amount_micro_usd"]
+    _table(found["positions"], columns, "settlement positions", _as_json(as_json))
+
+
+@key_app.command("list")
+def key_list(
+    brand: Annotated[str | None, typer.Argument(help="one brand (name or id)")] = None,
+    as_json: JsonOption = None,
+) -> None:
+    """API keys (prefixes, never the secrets)."""
+    from ledger_api import cli_ops
+
+    _where()
+    _table(cli_ops.list_keys(brand), _KEYS, "API keys", _as_json(as_json))
+
+
+@key_app.command("rotate")
+def key_rotate(brand: BrandArg, keep_old: bool = False) -> None:
+    """A new API key for a brand (its old ones revoked unless --keep-old)."""
+    from ledger_api import cli_ops
+
+    _where()
+    body = cli_ops.rotate_key(brand, keep_old)
     print(f"new API key for brand {body['brand_id']} (shown once): {body['api_key']}")
-    return 0
 
 
-def cmd_key_revoke(args: argparse.Namespace) -> int:
-    runtime = _runtime()
-    runtime.api_keys.revoke(args.prefix)
-    print(f"revoked {args.prefix}")
-    return 0
+@key_app.command("revoke")
+def key_revoke(prefix: str) -> None:
+    """Revoke an API key by its prefix."""
+    from ledger_api import cli_ops
+
+    _where()
+    cli_ops.revoke_key(prefix)
+    print(f"revoked {prefix}")
 
 
-def cmd_admin_key_create(_: argparse.Namespace) -> int:
-    runtime = _runtime()
-    key = runtime.api_keys.create_admin(label="created with the CLI")
-    print(f"admin API key (shown once, keep it secret): {key.plaintext}")
-    return 0
+@admin_key_app.command("create")
+def admin_key_create() -> None:
+    """A new admin API key, printed once."""
+    from ledger_api import cli_ops
+
+    _where()
+    print(f"admin API key (shown once, keep it secret): {cli_ops.create_admin_key()}")
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="ledger", description=__doc__.split("\n\n")[0])
-    commands = root.add_subparsers(dest="command", required=True)
+@app.command()
+def webhooks(
+    brand: Annotated[str | None, typer.Argument(help="one brand (name or id)")] = None,
+    as_json: JsonOption = None,
+) -> None:
+    """Webhook endpoints (never their secrets)."""
+    from ledger_api import cli_ops
 
-    serve = commands.add_parser("serve", help="run the gateway")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
-    serve.add_argument("--log-level", default="info")
-    serve.set_defaults(run=cmd_serve)
-    commands.add_parser("work", help="run only the sender and the indexer").set_defaults(
-        run=cmd_work
-    )
-
-    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
-
-    brand = commands.add_parser("brand", help="brands").add_subparsers(
-        dest="brand_command", required=True
-    )
-    add = brand.add_parser("add", help="onboard a brand and print its API key once")
-    add.add_argument("name")
-    add.add_argument("--symbol")
-    add.add_argument("--value-micro-usd", type=int, default=10_000)
-    add.add_argument("--points-per-usd", type=int, default=10)
-    add.add_argument("--points-per-review", type=int, default=5)
-    add.add_argument("--points-per-share", type=int, default=3)
-    add.add_argument("--points-per-event", type=int, default=10)
-    add.add_argument("--points-per-referral", type=int, default=20)
-    add.add_argument("--daily-cap", type=int, default=None, help="points per UTC day")
-    add.add_argument("--timeout", type=float, default=60.0)
-    add.set_defaults(run=cmd_brand_add)
-    brand.add_parser("list", help="list brands").set_defaults(run=cmd_brand_list)
-
-    key = commands.add_parser("key", help="API keys").add_subparsers(
-        dest="key_command", required=True
-    )
-    rotate = key.add_parser("rotate", help="new API key for a brand (name or id)")
-    rotate.add_argument("brand")
-    rotate.add_argument("--keep-old", action="store_true")
-    rotate.set_defaults(run=cmd_key_rotate)
-    revoke = key.add_parser("revoke", help="revoke an API key by prefix")
-    revoke.add_argument("prefix")
-    revoke.set_defaults(run=cmd_key_revoke)
-
-    admin = commands.add_parser("admin-key", help="admin API keys").add_subparsers(
-        dest="admin_command", required=True
-    )
-    admin.add_parser("create", help="create an admin API key").set_defaults(
-        run=cmd_admin_key_create
-    )
-    return root
+    _where()
+    columns = ["id", "brand_id", "url", "event_types", "status", "created_at"]
+    _table(cli_ops.webhooks(brand), columns, "webhooks", _as_json(as_json))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = parser().parse_args(argv)
+    """The `ledger` entry point; a `LedgerError` is printed as `error: code: message`."""
     try:
-        code: int = args.run(args)
-    except LedgerError as exc:
-        print(f"error: {exc.error_code}: {exc.message}", file=sys.stderr)
+        app(args=list(argv) if argv is not None else None, prog_name="ledger")
+    except SystemExit as done:
+        code = done.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+            return 1
+        return int(code or 0)
+    except Exception as error:  # a LedgerError from a command: its stable code
+        code_name = getattr(error, "error_code", None)
+        if code_name is None:
+            raise
+        print(f"error: {code_name}: {getattr(error, 'message', error)}", file=sys.stderr)
         return 2
-    return code
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Starts the local chain of `make run` (anvil, its state kept in the data folder) if it
 # is not running yet, waits for it, and deploys the contracts when the manifest names none
-# on this chain. Prints the RPC URL. Used by tools/run.sh; safe to call again.
+# on this chain. Prints the RPC URL. Used by tools/run.sh; safe to call again. Each step that
+# may take a while (start the chain, compile, deploy) shows its progress and time on stderr
+# (tools/steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
+source tools/steps.sh
 DATA="${LEDGER_DATA_DIR:-$PWD/data}"
 PORT="${LEDGER_CHAIN_PORT:-8645}"
 RPC="http://127.0.0.1:$PORT"
@@ -15,12 +18,12 @@ rpc_up() {
     -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$RPC" | grep -q result
 }
 
-if ! rpc_up; then
+start_chain() {
   # Interval mining (LEDGER_BLOCK_TIME seconds, default 1; 0 = mine each transaction at once).
   # Interval mining is also what keeps transactions sent concurrently from sitting unmined:
   # anvil's automine can leave a pending transaction behind until the next one arrives.
-  BLOCK_TIME="${LEDGER_BLOCK_TIME:-1}"
-  MINING=(--block-time "$BLOCK_TIME")
+  local BLOCK_TIME="${LEDGER_BLOCK_TIME:-1}"
+  local MINING=(--block-time "$BLOCK_TIME")
   [ "$BLOCK_TIME" = 0 ] && MINING=()
   # anvil under tools/chain_supervisor.py: state snapshots written atomically every
   # LEDGER_CHAIN_SNAPSHOT_S seconds (default 5), LEDGER_CHAIN_SNAPSHOTS generations kept
@@ -29,11 +32,15 @@ if ! rpc_up; then
     --interval "${LEDGER_CHAIN_SNAPSHOT_S:-5}" --keep "${LEDGER_CHAIN_SNAPSHOTS:-3}" \
     --anvil "$(command -v anvil)" -- --chain-id 31337 --gas-limit 60000000 \
     --block-base-fee-per-gas 0 "${MINING[@]}" --silent > "$DATA/chain.log" 2>&1 &
-  pid=$!
+  local pid=$!
   echo "$pid" > "$DATA/chain.pid"
   # loading a large state takes a while: wait as long as the supervisor runs (10 minutes at most)
   for _ in $(seq 1 6000); do rpc_up && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  rpc_up || { echo "the chain did not start:" >&2; cat "$DATA/chain.log" >&2; exit 1; }
+  rpc_up || { echo "the chain did not start:" >&2; cat "$DATA/chain.log" >&2; return 1; }
+}
+
+if ! rpc_up; then
+  step "start the chain (anvil on port $PORT)" start_chain
 fi
 
 # brownie attaches to the running anvil through a development network of that port.
@@ -42,12 +49,29 @@ NETWORK=alliance-local
 [ "$PORT" = 8645 ] || NETWORK="alliance-local-$PORT"
 brownie_network dev "$NETWORK" "$PORT"
 MANIFEST="${LEDGER_MANIFEST:-$DATA/deployment.json}"
-# The deploy's own output goes to the log; on failure it is shown whole (the real error).
-if ! LEDGER_MANIFEST="$MANIFEST" .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py \
-    --network "$NETWORK" > "$DATA/deploy.log" 2>&1 || ! test -s "$MANIFEST"; then
-  echo "deployment failed (log: $DATA/deploy.log):" >&2
-  cat "$DATA/deploy.log" >&2
-  exit 1
+
+compile() {
+  if ! .venv/brownie/bin/brownie compile > "$DATA/compile.log" 2>&1; then
+    echo "compilation failed (log: $DATA/compile.log):" >&2
+    cat "$DATA/compile.log" >&2
+    return 1
+  fi
+}
+# the first run compiles every contract (a minute or more); later runs only when a source changed
+built=build/contracts/AllianceLedger.json
+if [ ! -s "$built" ] || [ -n "$(find contracts -name '*.sol' -newer "$built" | head -1)" ]; then
+  step "compile the contracts (solc 0.8.30)" compile
 fi
+
+deploy() {
+  # The deploy's own output goes to the log; on failure it is shown whole (the real error).
+  if ! LEDGER_MANIFEST="$MANIFEST" .venv/brownie/bin/python tools/brownie_run.py \
+      scripts/deploy.py --network "$NETWORK" > "$DATA/deploy.log" 2>&1 || ! test -s "$MANIFEST"; then
+    echo "deployment failed (log: $DATA/deploy.log):" >&2
+    cat "$DATA/deploy.log" >&2
+    return 1
+  fi
+}
+step "deploy the contracts (or find them deployed)" deploy
 grep -E "^deploy:" "$DATA/deploy.log" >&2 || true
 echo "$RPC"

@@ -5,9 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/api/bin
-paths=(ledger_api tests/api tools/*.py)
+paths=(ledger_api ledger_client tests/api tools/*.py)
 status=0
 "$PY/ruff" check "${paths[@]}" || status=1
 "$PY/ruff" format --check "${paths[@]}" || status=1
-"$PY/mypy" --strict ledger_api || status=1
+"$PY/mypy" --strict ledger_api ledger_client || status=1
 exit $status

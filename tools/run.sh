@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: the local chain (anvil under tools/chain_supervisor.py, state snapshots kept in
 # data/), the contracts (deployed once), the database (migrated), then the gateway on
-# 127.0.0.1:8000, supervised: if the gateway process dies it is started again while the chain
+# LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies it is started again while the chain
 # keeps running. Ctrl-C (SIGINT) or SIGTERM stops the gateway, then the chain (which saves its
-# state first); the next `make run` resumes where it stopped.
+# state first); the next `make run` resumes where it stopped. Each step shows its progress and
+# its time (tools/steps.sh), then the banner gives the real URLs once the gateway is healthy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
 source tools/defaults.sh
+source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
 
 started_chain=0
@@ -33,27 +35,60 @@ on_signal() {
 }
 trap on_signal INT TERM
 
+HOST="${LEDGER_HOST:-127.0.0.1}"
+PORT="${LEDGER_PORT:-8000}"
+URL_HOST="$HOST"
+case "$HOST" in 0.0.0.0 | "::" | "") URL_HOST=127.0.0.1 ;; esac
+URL="http://$URL_HOST:$PORT"
+run_started="$(_step_now)"
+echo "run: chain $LEDGER_RPC_URL, gateway $URL, data $LEDGER_DATA_DIR" >&2
 bash tools/chain.sh > /dev/null
-.venv/api/bin/ledger db upgrade > /dev/null
-cat <<TXT
+migrate() {
+  .venv/api/bin/ledger db upgrade > "$LEDGER_DATA_DIR/migrate.log" 2>&1 \
+    || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }
+}
+step "migrate the database" migrate
+
+healthy() {  # until the gateway answers its health check with "ok" (or its process is gone)
+  # the port first, without a request (no access-log line per try), then the health check
+  until (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; do
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 0.2
+  done
+  until curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; do
+    kill -0 "$1" 2>/dev/null || return 1
+    sleep 1
+  done
+}
+banner() {
+  cat <<TXT
 
   chain     $LEDGER_RPC_URL (anvil, chain id 31337; state snapshots in $LEDGER_DATA_DIR/chain-state)
   contracts $LEDGER_MANIFEST
   database  $LEDGER_DATABASE_URL
-  gateway   http://${LEDGER_HOST:-127.0.0.1}:${LEDGER_PORT:-8000}  (OpenAPI: /docs)
+  gateway   $URL  (OpenAPI: $URL/docs, ReDoc: $URL/redoc)
 
   Add a brand (prints its API key once), in another terminal:
       ./ledger brand add "Acme Outdoor"
   then call the API with it, e.g.:
-      curl -s localhost:${LEDGER_PORT:-8000}/v1/health
+      curl -s $URL/v1/health
 
 TXT
+}
+first=1
 backoff=1
 while [ "$stopping" = 0 ]; do
   started=$SECONDS
   .venv/api/bin/ledger serve &
   gateway=$!
   echo "$gateway" > "$LEDGER_DATA_DIR/gateway.pid"
+  if [ "$first" = 1 ]; then
+    first=0
+    if step "start the gateway on $URL (until healthy)" healthy "$gateway"; then
+      echo "run: ready in $(_step_secs "$run_started") s" >&2
+      banner
+    fi
+  fi
   status=0
   # `wait` returns early when a trapped signal arrives: wait again until the gateway is gone
   while kill -0 "$gateway" 2>/dev/null; do wait "$gateway" || true; done

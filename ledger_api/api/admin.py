@@ -116,6 +116,7 @@ async def set_tier_rule(
 @router.post(
     "/admin/brands/{brand_id}/api-keys",
     status_code=201,
+    response_model=schemas.ApiKeyCreated,
     summary="Rotate a brand's API key (new key shown once)",
 )
 async def rotate_brand_key(
@@ -132,7 +133,10 @@ async def rotate_brand_key(
 
 
 @router.post(
-    "/admin/api-keys", status_code=201, summary="Create another admin API key (shown once)"
+    "/admin/api-keys",
+    status_code=201,
+    response_model=schemas.ApiKeyCreated,
+    summary="Create another admin API key (shown once)",
 )
 async def create_admin_key(ctx: ContextDep, _: AdminDep, brands: BrandsDep) -> JSONResponse:
     status_code, answer = await run_in_threadpool(brands.create_admin_key_sync, ctx)
@@ -146,7 +150,11 @@ async def revoke_key(prefix: str, who: AdminDep, brands: BrandsDep) -> Response:
 
 
 @router.post(
-    "/keys/rotate", status_code=201, tags=["keys"], summary="Rotate the calling brand's own API key"
+    "/keys/rotate",
+    status_code=201,
+    response_model=schemas.ApiKeyCreated,
+    tags=["keys"],
+    summary="Rotate the calling brand's own API key",
 )
 async def rotate_own_key(
     body: schemas.RotateKeyRequest, ctx: ContextDep, _: BrandDep, brands: BrandsDep

@@ -3,11 +3,20 @@
 FastAPI documents a route's success answers and its own validation error. `document`
 completes each operation with what the gateway really answers:
 
-- every error status a route can answer (`ERRORS_*` below), each with the one error body
-  `{"error": {"code", "message", "details"}}` (`schemas.ErrorBody`), replacing FastAPI's
-  `HTTPValidationError` for 422;
+- every error status a route can answer, each with the one error body
+  `{"error": {"code", "message", "details"}}` (`schemas.ErrorBody`, replacing FastAPI's
+  `HTTPValidationError` for 422) and the list of codes it may carry (`error_codes`: the codes
+  of the route's kind, public / authenticated / mutation, plus `_ROUTE_CODES`), in the
+  description and in `x-error-codes`;
+- the API key as security schemes (`Authorization: Bearer` and `X-API-Key`: Swagger UI's
+  Authorize button), required everywhere but `PUBLIC_PATHS`;
 - `Idempotency-Key` as a required header of every mutation (the dependency answers 400
-  `idempotency_key_required` itself, so FastAPI cannot see it as required).
+  `idempotency_key_required` itself, so FastAPI cannot see it as required);
+- an example for every request body and JSON answer (`openapi_examples`).
+
+Every route gets these, whoever adds it. `install` also serves the documentation offline:
+Swagger UI at `/docs` and ReDoc at `/redoc`, their scripts and styles from the
+`fastapi-offline` package under `/docs/assets` (no CDN).
 
 `allowed_methods` gives the methods of every route that serves a path: a 405 or an OPTIONS
 answer lists them all in `Allow` (Starlette lists only the first route's).
@@ -16,54 +25,204 @@ answer lists them all in `Allow` (Starlette lists only the first route's).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
+from ledger_api.api.openapi_examples import example_of
 from ledger_api.model import schemas
 from ledger_api.model.fields import MAX_DB_INT
 
 #: what any request may be answered before its route runs (body limits, unknown method)
-_ANY = {
-    400: "malformed_body or body_too_deep (JSON nested too deeply)",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    422: "invalid_request or a field code (invalid_address, invalid_amount, invalid_id, ...)",
+_ANY: dict[int, list[str]] = {
+    400: ["malformed_body", "body_too_deep"],
+    405: ["method_not_allowed"],
+    413: ["payload_too_large"],
+    422: ["invalid_request"],
 }
 #: what an authenticated call may answer besides
-_AUTHENTICATED = {
-    401: "unauthorized: no API key or an unknown one",
-    403: "forbidden or brand_forbidden: the key may not make this call",
-    404: "not_found, unknown_brand, operation_not_found, unknown_badge, unknown_api_key",
-    429: "rate_limited (Retry-After says when to try again)",
-    503: "unavailable, chain_unavailable, index_not_ready",
+_AUTHENTICATED: dict[int, list[str]] = {
+    401: ["unauthorized"],
+    403: ["forbidden", "brand_forbidden"],
+    404: ["not_found"],
+    429: ["rate_limited"],
+    503: ["unavailable", "chain_unavailable", "index_not_ready"],
 }
 #: what a mutation may answer besides
-_MUTATION = {
-    400: "idempotency_key_required, malformed_body or body_too_deep",
-    409: "idempotency_conflict, brand_suspended, signature_replayed, daily_cap_exceeded, ...",
-    501: "not_supported by the deployed contracts",
-    507: "storage_full: the gateway's disk is full; retry with the same Idempotency-Key later",
+_MUTATION: dict[int, list[str]] = {
+    400: ["idempotency_key_required"],
+    409: ["idempotency_conflict", "ledger_paused"],
+    501: ["not_supported"],
+    507: ["storage_full"],
 }
+_SIGNED = {
+    409: ["signature_replayed", "brand_suspended"],
+    422: [
+        "invalid_address",
+        "invalid_amount",
+        "invalid_signature",
+        "signature_expired",
+        "invalid_nonce",
+        "invalid_deadline",
+        "insufficient_balance",
+    ],
+    404: ["unknown_brand"],
+}
+#: what a route answers besides its kind's codes: (methods or "*", path pattern, codes)
+_ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
+    (
+        "post",
+        re.compile(r"^/v1/earn/"),
+        {
+            422: ["invalid_address", "invalid_amount", "invalid_multiplier", "zero_points"],
+            409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
+        },
+    ),
+    ("post", re.compile(r"^/v1/(gifts|donations|redemptions)$"), _SIGNED),
+    (
+        "post",
+        re.compile(r"^/v1/(gifts|donations|redemptions)/typed-data$"),
+        {422: ["invalid_address", "invalid_amount", "invalid_nonce", "invalid_deadline"]},
+    ),
+    (
+        "post",
+        re.compile(r"^/v1/tiers/"),
+        {422: ["invalid_address"], 409: ["tier_already_reviewed"]},
+    ),
+    (
+        "post",
+        re.compile(r"^/v1/badges/"),
+        {
+            404: ["unknown_badge"],
+            409: ["signature_replayed", "brand_suspended"],
+            422: [
+                "invalid_address",
+                "invalid_id",
+                "invalid_tier",
+                "badge_no_benefit",
+                "badge_not_held",
+                "invalid_signature",
+                "signature_expired",
+                "invalid_nonce",
+                "invalid_deadline",
+            ],
+        },
+    ),
+    ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"]}),
+    ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
+    ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
+    ("post", re.compile(r"^/v1/admin/brands$"), {409: ["brand_exists"]}),
+    (
+        "*",
+        re.compile(r"^/v1/admin/brands/\{brand_id\}/"),
+        {409: ["brand_suspended", "brand_not_ready", "too_many_api_keys"]},
+    ),
+    ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier"]}),
+    ("*", re.compile(r"^/v1/(admin/api-keys|keys)"), {404: ["unknown_api_key"]}),
+    ("post", re.compile(r"^/v1/keys/rotate$"), {409: ["too_many_api_keys"]}),
+    (
+        "*",
+        re.compile(r"^/v1/webhooks"),
+        {
+            404: ["webhook_not_found", "delivery_not_found"],
+            422: ["invalid_webhook_url", "invalid_event_type", "invalid_id"],
+        },
+    ),
+    ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
+]
+#: paths any caller may call without a key (a key given must still be valid)
+PUBLIC_PATHS = frozenset({"/v1/health"})
 _MUTATING = {"post", "put", "patch", "delete"}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": True,
-    "description": "one key per operation; a replay answers the first answer (keys never expire)",
+    "description": (
+        "one key per operation (e.g. a UUID); a replay with the same key and body answers the "
+        "first answer, the same key with another body 409 idempotency_conflict; keys never expire"
+    ),
     "schema": {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
+    "example": "3f2b8e44-6f3c-4f5e-9a61-0c8a1e2b7d55",
+}
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key (brand or admin): `Authorization: Bearer lk_...`",
+    },
+    "apiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "the same API key in `X-API-Key`",
+    },
+}
+_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+_ERROR_MESSAGES = {
+    "idempotency_key_required": "the Idempotency-Key header is required",
+    "unauthorized": "missing or unknown API key",
+    "rate_limited": "too many requests; retry after the Retry-After seconds",
 }
 
 
-def _errors_of(method: str, public: bool) -> dict[int, str]:
-    errors = dict(_ANY)
-    if not public:
-        errors.update(_AUTHENTICATED)
-    else:  # /v1/health: a key is optional, but a key given must be valid
-        errors[401] = _AUTHENTICATED[401]
+def error_codes(method: str, path: str) -> dict[int, list[str]]:
+    """The error codes `method path` may answer, by HTTP status (the document lists them)."""
+    layers = [_ANY]
+    if path in PUBLIC_PATHS:
+        layers.append({401: _AUTHENTICATED[401]})
+    else:
+        layers.append(_AUTHENTICATED)
     if method in _MUTATING:
-        errors.update(_MUTATION)
-    return errors
+        layers.append(_MUTATION)
+    layers += [
+        codes
+        for methods, pattern, codes in _ROUTE_CODES
+        if methods in ("*", method) and pattern.search(path)
+    ]
+    merged: dict[int, list[str]] = {}
+    for layer in layers:
+        for status, codes in layer.items():
+            merged.setdefault(status, [])
+            merged[status] += [c for c in codes if c not in merged[status]]
+    return dict(sorted(merged.items()))
+
+
+def _error_response(codes: list[str]) -> dict[str, Any]:
+    code = codes[0]
+    example = {
+        "error": {
+            "code": code,
+            "message": _ERROR_MESSAGES.get(code, code.replace("_", " ")),
+            "details": {},
+        }
+    }
+    return {
+        "description": "codes: " + ", ".join(codes),
+        "x-error-codes": codes,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/ErrorBody"},
+                "example": example,
+            }
+        },
+    }
+
+
+def _add_examples(operation: dict[str, Any], components: dict[str, Any]) -> None:
+    """An example for the request body and every JSON response that has none."""
+    contents = [operation.get("requestBody", {}).get("content", {}).get("application/json")]
+    contents += [
+        answer.get("content", {}).get("application/json")
+        for answer in operation.get("responses", {}).values()
+    ]
+    for content in contents:
+        if content is not None and "example" not in content and "examples" not in content:
+            content["example"] = example_of(content.get("schema", {}), components)
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -79,18 +238,21 @@ def document(app: FastAPI) -> dict[str, Any]:
         components[name] = definition
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     for path, item in doc.get("paths", {}).items():
-        public = path == "/v1/health"
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            for status, description in _errors_of(method, public).items():
-                responses[str(status)] = {"description": description, "content": error_content}
+            for status, codes in error_codes(method, path).items():
+                if path in PUBLIC_PATHS and status >= 500 and str(status) in responses:
+                    continue  # the route's own answer (the health report's 503)
+                responses[str(status)] = _error_response(codes)
+            operation["security"] = [{}, *_SECURITY] if path in PUBLIC_PATHS else _SECURITY
             if method in _MUTATING:
                 parameters = [
                     p for p in operation.get("parameters", []) if p["name"] != "Idempotency-Key"
                 ]
                 operation["parameters"] = [_IDEMPOTENCY_KEY, *parameters]
+            _add_examples(operation, components)
     app.openapi_schema = _exact_bounds(doc)
     return app.openapi_schema
 
@@ -110,8 +272,45 @@ def _exact_bounds(node: Any) -> Any:
     return node
 
 
+DOCS_ASSETS = "/docs/assets"
+_DOCS_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI and ReDoc pages whose every script, style and icon the gateway serves."""
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.router.routes[:] = [
+        r for r in app.router.routes if getattr(r, "path", None) not in _DOCS_PATHS
+    ]
+    app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="docs-assets")
+    title, openapi_url = app.title, app.openapi_url or "/openapi.json"
+
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{title} - Swagger UI",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        )
+
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_api_route("/docs", swagger_ui, include_in_schema=False)
+    app.add_api_route("/redoc", redoc, include_in_schema=False)
+
+
 def install(app: FastAPI) -> None:
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
+    _install_docs(app)
 
 
 _PARAM = re.compile(r"\{[^/}]+\}")

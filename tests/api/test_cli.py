@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from support.chain import ROOT
+from support.flows import earn, signed_redemption
 from support.gateway import Gateway, Member
 
 KEY = re.compile(r"(lk_[0-9a-f]{8}_\S+)")
@@ -37,9 +38,13 @@ def test_operator_adds_a_brand_lists_it_and_rotates_its_key(env: dict[str, str])
     first_key = KEY.search(added.stdout)
     assert first_key is not None
 
-    listed = [json.loads(line) for line in ledger(env, "brand", "list").stdout.splitlines()]
+    listed = [
+        json.loads(line) for line in ledger(env, "brand", "list", "--json").stdout.splitlines()
+    ]
     (brand,) = [b for b in listed if b["name"] == "Cli Brand"]
     assert brand["status"] == "active" and brand["daily_cap_points"] == 5000
+    table = ledger(env, "brand", "list", "--table")
+    assert "Cli Brand" in table.stdout and "active" in table.stdout, table.stdout
 
     rotated = ledger(env, "key", "rotate", "Cli Brand")
     assert rotated.returncode == 0, rotated.stderr
@@ -89,3 +94,72 @@ def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
     result = ledger(env, "key", "rotate", "Nobody")
     assert result.returncode != 0
     assert "no onboarded brand" in result.stderr
+
+
+def test_help_and_version_import_nothing_heavy() -> None:
+    """`ledger --help` stays fast (issue 13 item 6: web3 was imported for it): no web3, no
+    SQLAlchemy, no gateway runtime is imported until a command runs."""
+    probe = (
+        "import sys\n"
+        "from ledger_api.cli import main\n"
+        "codes = [main(['--help']), main(['--version']), main(['brand', '--help'])]\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('web3', 'sqlalchemy', 'eth_account', 'fastapi', 'uvicorn') "
+        "or m.startswith('ledger_api.process'))\n"
+        "print(codes, heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("[0, 0, 0] []"), result.stdout
+    assert "ledger 0.1.0" in result.stdout
+    for command in ("brand", "liability", "positions", "key", "webhooks", "info"):
+        assert command in result.stdout
+
+
+def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
+    env: dict[str, str],
+) -> None:
+    with Gateway(env) as gateway:
+        shop = gateway.create_brand("Show Brand")
+        other = gateway.create_brand("Other Brand")
+        member = Member()
+        earn(shop, member, 10_000)  # 1,000 points of Show Brand
+        redemption = signed_redemption(other, member, shop.brand_id, 300, "cli-order")
+        response = other.api.post("/v1/redemptions", redemption, params={"wait": "true"})
+        assert response.json()["status"] == "confirmed", response.text
+        other.api.wait(response.json()["operation_id"])
+        hook = shop.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook"})
+        assert hook.status_code == 201, hook.text
+
+        where = ledger(env, "liability", "--json")
+        assert env["LEDGER_DATABASE_URL"] in where.stderr and env["LEDGER_RPC_URL"] in where.stderr
+        rows = {r["brand_id"]: r for r in map(json.loads, where.stdout.splitlines())}
+        assert rows[shop.brand_id]["issued"] == 1000 and rows[shop.brand_id]["redeemed"] == 300
+        assert rows[shop.brand_id]["outstanding"] == 700
+
+        shown = json.loads(ledger(env, "brand", "show", "Show Brand", "--json").stdout)
+        assert shown["brand_id"] == shop.brand_id and shown["liability"]["outstanding"] == 700
+        assert [k["prefix"] for k in shown["keys"]] == shown["api_keys"]
+        assert "outstanding" in ledger(env, "brand", "show", str(shop.brand_id)).stdout
+
+        (position,) = map(json.loads, ledger(env, "positions", "--json").stdout.splitlines())
+        assert position["debtor_brand_id"] == shop.brand_id
+        assert position["creditor_brand_id"] == other.brand_id
+        assert position["amount_micro_usd"] == 300 * 10_000
+
+        keys = [
+            json.loads(line)
+            for line in ledger(env, "key", "list", "Show Brand").stdout.splitlines()
+        ]
+        (key,) = keys
+        assert key["brand_id"] == shop.brand_id and key["revoked_at"] is None
+        assert ledger(env, "key", "revoke", key["prefix"]).returncode == 0
+        assert gateway.api(shop.api_key).get(f"/v1/members/{member.address}").status_code == 401
+        (revoked,) = map(json.loads, ledger(env, "key", "list", "Show Brand").stdout.splitlines())
+        assert revoked["revoked_at"] is not None
+
+        (webhook,) = map(json.loads, ledger(env, "webhooks", "Show Brand").stdout.splitlines())
+        assert webhook["url"] == "http://127.0.0.1:9/hook" and "secret" not in webhook
+        assert ledger(env, "webhooks", "Other Brand").stdout == ""

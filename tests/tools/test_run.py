@@ -5,6 +5,7 @@ running, and Ctrl-C stops every process it started, the chain after saving its s
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -116,6 +117,23 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
             alive=lambda: run.poll() is None,
             progress=progress,
         )
+        # issue 13 item 6: each step with its time, then the banner with the real URLs
+        wait_for(
+            lambda: "run: ready in" in out.read_text() and "curl -s" in out.read_text(),
+            what="make run's banner",
+            alive=lambda: run.poll() is None,
+            progress=progress,
+        )
+        text = out.read_text()
+        for label in (
+            f"start the chain (anvil on port {chain_port})",
+            "deploy the contracts",
+            "migrate the database",
+            f"start the gateway on {url}",
+        ):
+            assert re.search(rf"✓ {re.escape(label)}.* \(\d+\.\d s\)", text), (label, text)
+        assert f"gateway   {url}  (OpenAPI: {url}/docs" in text, text
+        assert f"curl -s {url}/v1/health" in text and "localhost:8000" not in text, text
         chain = int((data / "chain.pid").read_text())
         gateway = int((data / "gateway.pid").read_text())
         assert "ledger serve" in _cmdline(gateway) or "ledger" in _cmdline(gateway)

@@ -5,20 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ledger_client import LedgerClient
 from support.gateway import Brand, Member
 
 
 def earn(brand: Brand, member: Member, cents: int) -> dict[str, Any]:
-    """A purchase earn, waited for until confirmed and indexed."""
-    response = brand.api.post(
-        "/v1/earn/purchase",
-        {"member": member.address, "amount_cents": cents, "order_ref": f"o-{time.time_ns()}"},
-        params={"wait": "true"},
-    )
-    assert response.status_code == 200, response.text
-    result: dict[str, Any] = response.json()
-    assert result["status"] == "confirmed", result
-    return result
+    """A purchase earn, waited for until confirmed and indexed (through `ledger_client`)."""
+    with LedgerClient(str(brand.api.http.base_url), brand.api_key, timeout=60) as client:
+        accepted = client.earn_purchase(member.address, cents, f"o-{time.time_ns()}", wait=True)
+        assert accepted["status"] == "confirmed", accepted
+        return client.wait(accepted["operation_id"])
 
 
 def signed_gift(brand: Brand, member: Member, to: str, amount: int, **extra: Any) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger_api.app import create_app
-from ledger_api.chain.typed_data import sign_typed_data
 from ledger_api.settings import Settings
+from ledger_client import LedgerClient, eip712
 from support.chain import ADMIN_KEY, ROOT, free_port
 from support.progress import files_progress, wait_for
 
@@ -67,7 +67,8 @@ class Member:
         return str(self.account.address)
 
     def sign(self, typed_data: dict[str, Any]) -> str:
-        return "0x" + sign_typed_data(typed_data, self.account.key).hex()
+        """As the member's app would sign: `ledger_client.eip712`."""
+        return eip712.sign(typed_data, self.account.key)
 
 
 class Api:
@@ -134,6 +135,7 @@ class Gateway:
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.admin = Api(self.base_url, env["LEDGER_ADMIN_API_KEY"])
         self._apis: list[Api] = [self.admin]
+        self._clients: list[LedgerClient] = []
 
     def start(self) -> Self:
         self.thread.start()
@@ -177,6 +179,12 @@ class Gateway:
         self._apis.append(api)
         return api
 
+    def client(self, key: str | None) -> LedgerClient:
+        """A `ledger_client.LedgerClient` with `key`, closed with the gateway."""
+        client = LedgerClient(self.base_url, key, timeout=60)
+        self._clients.append(client)
+        return client
+
     def create_brand(
         self, name: str | None = None, *, return_window_days: int | None = 0, **fields: Any
     ) -> Brand:
@@ -204,6 +212,8 @@ class Gateway:
     def stop(self) -> None:
         for api in self._apis:
             api.close()
+        for client in self._clients:
+            client.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
 

@@ -1,0 +1,213 @@
+"""What the `ledger` commands do (database, chain, usecases), apart from the command line.
+
+`ledger_api.cli` imports this module only inside a command, so `ledger --help` and
+`ledger --version` never load web3, SQLAlchemy or the gateway's runtime. Each function
+returns plain data; `cli` renders it (Rich tables, or JSON).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.db.models import ApiKey, Brand, Operation
+from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model import schemas
+from ledger_api.process.runtime import Runtime
+from ledger_api.settings import get_settings
+from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.context import RequestContext
+from ledger_api.usecases.reads import ReadsService
+from ledger_api.usecases.status import StatusService
+
+ADMIN = Principal(key_prefix="cli", is_admin=True)
+#: called while waiting: (operation status, seconds waited)
+Progress = Callable[[str, float], None]
+
+
+class NoSuchBrand(SystemExit):
+    def __init__(self, brand: str) -> None:
+        super().__init__(f"no onboarded brand {brand!r}")
+
+
+def runtime() -> Runtime:
+    """The gateway's runtime on the `LEDGER_*` settings, its database migrated."""
+    rt = Runtime(get_settings())
+    rt.migrate()
+    return rt
+
+
+def _context() -> RequestContext:
+    return RequestContext(ADMIN, f"cli-{uuid.uuid4()}", uuid.uuid4().hex)
+
+
+def _brands(rt: Runtime) -> BrandsService:
+    return BrandsService(rt, StatusService(rt))
+
+
+def wait_for_operations(
+    rt: Runtime, uids: Sequence[str], timeout: float, progress: Progress | None = None
+) -> list[Operation]:
+    """Waits until the operations are final; sends them itself when no gateway holds the lock.
+    `progress` hears the least advanced status about every 0.2 s."""
+    sending = rt.send_if_free()
+    started = time.monotonic()
+    try:
+        while True:
+            with rt.db.read() as session:
+                ops = list(session.scalars(select(Operation).where(Operation.uid.in_(uids))))
+            open_ops = [op.status for op in ops if not OpStatus(op.status).final]
+            if progress is not None:
+                progress(open_ops[0] if open_ops else "confirmed", time.monotonic() - started)
+            if not open_ops or time.monotonic() - started > timeout:
+                return ops
+            time.sleep(0.2)
+    finally:
+        if sending:
+            rt.stop_sending()
+
+
+def add_brand(
+    request: schemas.BrandCreateRequest, timeout: float, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
+    "signer", "api_key", "state", "error"}`."""
+    rt = runtime()
+    rt.contracts()  # fails early without a deployment
+    _, body = _brands(rt).create_sync(_context(), request)
+    with rt.db.read() as session:
+        uids = list(
+            session.scalars(
+                select(Operation.uid).where(
+                    Operation.brand_id.is_(None), Operation.status.in_(OPEN_OP_STATUSES)
+                )
+            )
+        )
+    ops = wait_for_operations(rt, uids, timeout, progress)
+    onboard = next((op for op in ops if op.uid == body["operation_id"]), None)
+    result: dict[str, Any] = {
+        "ok": onboard is not None and onboard.status == OpStatus.CONFIRMED,
+        "state": onboard.status if onboard else "unknown",
+        "error": f"{onboard.error_code}: {onboard.error_message}"
+        if onboard and onboard.error_code
+        else None,
+        "signer": body["brand"]["signer"],
+        "api_key": body["api_key"],
+        "brand_id": None,
+    }
+    with rt.db.read() as session:
+        brand = session.scalar(select(Brand).where(Brand.name == request.name))
+        result["brand_id"] = brand.ledger_id if brand is not None else None
+    return result
+
+
+def list_brands() -> list[dict[str, Any]]:
+    return [view.model_dump(mode="json") for view in _brands(runtime()).list_brands(ADMIN)]
+
+
+def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
+    """A brand named by its ledger id or its name; `NoSuchBrand` (exit) else."""
+    with rt.db.read() as session:
+        if brand.isdigit():
+            found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
+        else:
+            found = session.scalar(select(Brand.ledger_id).where(Brand.name == brand))
+    if found is None:
+        raise NoSuchBrand(brand)
+    return LedgerBrandId(found)
+
+
+def show_brand(brand: str) -> dict[str, Any]:
+    """The brand, its liability (from the index) and its API keys."""
+    rt = runtime()
+    brand_id = ledger_brand_id(rt, brand)
+    view = next(b for b in list_brands() if b["brand_id"] == brand_id)
+    return {**view, "liability": _liability(rt, brand_id), "keys": list_keys(brand, rt)}
+
+
+def _liability(rt: Runtime, brand_id: LedgerBrandId) -> dict[str, Any] | None:
+    from ledger_api.errors import LedgerError
+
+    with rt.db.read() as session:
+        try:
+            return ReadsService().liability(session, ADMIN, brand_id).model_dump(mode="json")
+        except LedgerError:  # not indexed yet
+            return None
+
+
+def liabilities(brand: str | None) -> list[dict[str, Any]]:
+    """Issued, redeemed, expired and outstanding per brand (one brand, or every onboarded)."""
+    rt = runtime()
+    ids = (
+        [ledger_brand_id(rt, brand)]
+        if brand
+        else [LedgerBrandId(b["brand_id"]) for b in list_brands() if b["brand_id"] is not None]
+    )
+    found = [_liability(rt, i) for i in ids]
+    return [f for f in found if f is not None]
+
+
+def positions() -> dict[str, Any]:
+    rt = runtime()
+    with rt.db.read() as session:
+        return ReadsService().positions(session, ADMIN).model_dump(mode="json")
+
+
+def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, Any]]:
+    """API keys (never their secret): prefix, brand, admin, label, created, revoked."""
+    rt = rt or runtime()
+    query = select(ApiKey, Brand.ledger_id, Brand.name).outerjoin(
+        Brand, Brand.id == ApiKey.brand_id
+    )
+    if brand:
+        query = query.where(Brand.ledger_id == ledger_brand_id(rt, brand))
+    with rt.db.read() as session:
+        rows = session.execute(query.order_by(ApiKey.id)).all()
+        return [
+            {
+                "prefix": key.prefix,
+                "brand_id": brand_id,
+                "brand": name,
+                "admin": key.is_admin,
+                "label": key.label,
+                "created_at": key.created_at.isoformat(timespec="seconds"),
+                "revoked_at": key.revoked_at.isoformat(timespec="seconds")
+                if key.revoked_at
+                else None,
+            }
+            for key, brand_id, name in rows
+        ]
+
+
+def rotate_key(brand: str, keep_old: bool) -> dict[str, Any]:
+    rt = runtime()
+    request = schemas.RotateKeyRequest(keep_old=keep_old, label="rotated with the CLI")
+    _, body = _brands(rt).rotate_key_sync(_context(), ledger_brand_id(rt, brand), request)
+    return body
+
+
+def revoke_key(prefix: str) -> None:
+    runtime().api_keys.revoke(prefix)
+
+
+def create_admin_key() -> str:
+    return runtime().api_keys.create_admin(label="created with the CLI").plaintext
+
+
+def webhooks(brand: str | None) -> list[dict[str, Any]]:
+    """Webhook endpoints (every brand's, or one brand's), without their secrets."""
+    from ledger_api.usecases.webhooks import WebhooksService
+
+    rt = runtime()
+    found = WebhooksService(rt.settings, rt.db).list(ADMIN).webhooks
+    rows = [w.model_dump(mode="json") for w in found]
+    if brand:
+        brand_id = ledger_brand_id(rt, brand)
+        rows = [r for r in rows if r.get("brand_id") == brand_id]
+    return rows

@@ -1,0 +1,171 @@
+"""`ledger_client` against a real gateway (issue 13, item 5): a round trip through typed
+methods, member-side EIP-712 that matches the gateway's documents, error answers as
+`LedgerApiError`, and a lost answer retried with the same Idempotency-Key applies once."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from eth_account import Account
+from support.chain import free_port
+from support.gateway import Brand, Gateway, Member
+
+from ledger_client import LedgerApiError, LedgerClient, eip712
+
+
+def test_round_trip_earn_gift_redeem_and_reads(gateway: Gateway) -> None:
+    admin = gateway.client(gateway.env["LEDGER_ADMIN_API_KEY"])
+    created = admin.create_brand("Client Round Trip", "CRT", wait=True)
+    assert created["brand"]["status"] == "active" and created["api_key"]
+    brand_id = created["brand"]["brand_id"]
+    shop = gateway.client(created["api_key"])
+    alice, bob = Account.create(), Account.create()
+
+    accepted = shop.earn_purchase(alice.address, 2599, "order-1")
+    assert accepted["status"] in ("queued", "submitted", "confirmed"), accepted
+    final = shop.wait(accepted["operation_id"])
+    assert final["status"] == "confirmed" and final["indexed"], final
+    earned = final["result"]["points"]
+    assert earned > 100, final
+
+    # the member's side: build the gift document without the gateway, as a wallet app would
+    prepared = shop.gift_typed_data(alice.address, bob.address, 100)
+    document = eip712.gift(
+        chain_id=int(prepared["typed_data"]["domain"]["chainId"]),
+        ledger=prepared["typed_data"]["domain"]["verifyingContract"],
+        member=alice.address,
+        to=bob.address,
+        brand=brand_id,
+        amount=100,
+        nonce=prepared["nonce"],
+        deadline=prepared["deadline"],
+    )
+    assert document == prepared["typed_data"]
+    eip712.check(prepared["typed_data"], member=alice.address, to=bob.address, amount=100)
+    with pytest.raises(ValueError, match="amount"):
+        eip712.check(prepared["typed_data"], amount=1000)
+    signature = eip712.sign(document, alice.key)
+    assert eip712.verify(document, signature, alice.address)
+    assert not eip712.verify(document, signature, bob.address)
+    gifted = shop.gift(
+        alice.address,
+        bob.address,
+        100,
+        nonce=prepared["nonce"],
+        deadline=prepared["deadline"],
+        signature=signature,
+        wait=True,
+    )
+    assert gifted["status"] == "confirmed", gifted
+    shop.wait(gifted["operation_id"])
+
+    redeem = shop.redemption_typed_data(bob.address, brand_id, 40, "order-2")
+    eip712.check(redeem["typed_data"], member=bob.address, brand=brand_id, amount=40)
+    redeemed = shop.redeem(
+        bob.address,
+        brand_id,
+        40,
+        "order-2",
+        nonce=redeem["nonce"],
+        deadline=redeem["deadline"],
+        signature=eip712.sign(redeem["typed_data"], bob.key),
+        wait=True,
+    )
+    shop.wait(redeemed["operation_id"])
+
+    bob_view = shop.member(bob.address)
+    spendable = {s["brand_id"]: s["points"] for s in bob_view["spendable"]}
+    assert spendable[brand_id] == 60
+    kinds = [line["kind"] for line in shop.history(bob.address)["entries"]]
+    assert "received" in kinds and "redeemed" in kinds, kinds
+    liability = shop.liability(brand_id)
+    assert liability["issued"] == earned and liability["redeemed"] == 40
+    assert liability["outstanding"] == earned - 40
+    assert any(b["brand_id"] == brand_id for b in admin.brands())
+
+
+def test_error_answers_raise_with_the_stable_code(gateway: Gateway, brand: Brand) -> None:
+    shop = gateway.client(brand.api_key)
+    with pytest.raises(LedgerApiError) as bad:
+        shop.earn_purchase("0x1234", 100, "o")
+    assert bad.value.status == 422 and bad.value.code == "invalid_address"
+    with pytest.raises(LedgerApiError) as unknown:
+        gateway.client("lk_00000000_nobody").member(Member().address)
+    assert unknown.value.status == 401 and unknown.value.code == "unauthorized"
+    key = "same-key-" + brand.api_key[-8:]
+    shop.earn_engagement(Member().address, "share", idempotency_key=key)
+    with pytest.raises(LedgerApiError) as conflict:
+        shop.earn_engagement(Member().address, "review", idempotency_key=key)
+    assert conflict.value.status == 409 and conflict.value.code == "idempotency_conflict"
+
+
+class _LosingProxy:
+    """Forwards HTTP to the gateway, but drops the gateway's answer on the first `lose`
+    connections (the request arrives and is applied; the caller sees the connection close)."""
+
+    def __init__(self, target_port: int, lose: int) -> None:
+        self.target_port, self.lose, self.lost = target_port, lose, 0
+        self.port = free_port()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server.settimeout(0.2)
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            drop = self.lost < self.lose
+            self.lost += drop
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, drop), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, drop: bool) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                if drop:  # the answer came: lose it and hang up on the caller
+                    break
+                sink.sendall(chunk)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._server.close()
+
+
+@pytest.fixture
+def losing_proxy(gateway: Gateway) -> Iterator[_LosingProxy]:
+    proxy = _LosingProxy(gateway.port, lose=2)
+    yield proxy
+    proxy.close()
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_applies_once(
+    gateway: Gateway, brand: Brand, losing_proxy: _LosingProxy
+) -> None:
+    member = Member()
+    with LedgerClient(
+        f"http://127.0.0.1:{losing_proxy.port}", brand.api_key, retries=5, backoff_s=0.05
+    ) as shop:
+        answer = shop.earn_purchase(member.address, 1000, "order-lost", wait=True)
+        assert losing_proxy.lost == 2  # two answers lost, the third attempt got through
+        assert shop.last_response is not None
+        assert shop.last_response.headers.get("Idempotent-Replayed") == "true"
+        final = shop.wait(answer["operation_id"])
+    assert final["status"] == "confirmed"
+    direct = gateway.client(brand.api_key)
+    view = direct.member(member.address)
+    assert [s["points"] for s in view["spendable"] if s["brand_id"] == brand.brand_id] == [100]
+    history = direct.history(member.address)["entries"]
+    assert [line["kind"] for line in history] == ["earned"], history
