@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from ledger_api.api import admin, health, operations, reads, webhooks
+from ledger_api.api import admin, dashboard, health, metrics, operations, reads, stats, webhooks
 
 router = APIRouter()
 for module in (operations, reads, admin, health, webhooks):
+    router.include_router(module.router)
+for module in (stats, dashboard, metrics):  # issue 13: the dashboard, its data, /metrics
     router.include_router(module.router)
 
 __all__ = ["router"]
