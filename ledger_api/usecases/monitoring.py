@@ -98,13 +98,14 @@ def read_figures(session: Session) -> Figures:
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
         age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
-    in_flight = dict(
-        session.execute(
+    in_flight: dict[int, int] = {
+        int(signer_id): int(count)
+        for signer_id, count in session.execute(
             select(TxSlot.signer_id, func.count())
             .where(TxSlot.status.in_(OPEN_SLOT_STATUSES))
             .group_by(TxSlot.signer_id)
-        ).tuples()
-    )
+        )
+    }
     signers = [
         SignerFigures(address, ledger_id, int(in_flight.get(signer_id, 0)))
         for signer_id, address, ledger_id in session.execute(
