@@ -73,8 +73,9 @@ def page_loads(gateway: ServingGateway, times: int) -> list[float]:
         for _ in range(times):
             driver.refresh()
             WebDriverWait(driver, 300, poll_frequency=0.05).until(
-                lambda d: d.execute_script("return document.body.dataset.state")
-                in ("ready", "failed")
+                lambda d: (
+                    d.execute_script("return document.body.dataset.state") in ("ready", "failed")
+                )
             )
             state = driver.execute_script("return document.body.dataset.state")
             assert state == "ready", driver.find_element("id", "message").text
@@ -131,8 +132,10 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{args.members} members, {args.brands} brands, {args.operations} operations")
-    print(f"page load (navigation to all charts drawn): first {loads[0]} ms, median "
-          f"{report['page_load_median_ms']} ms over {len(loads)}")
+    print(
+        f"page load (navigation to all charts drawn): first {loads[0]} ms, median "
+        f"{report['page_load_median_ms']} ms over {len(loads)}"
+    )
     for path, figures in endpoints.items():
         print(f"{path:28} median {figures['median_ms']:8.1f} ms   max {figures['max_ms']:8.1f} ms")
     print(f"written: {args.out}")

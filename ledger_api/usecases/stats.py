@@ -76,9 +76,9 @@ class StatsService:
             tiers=self._tiers(session, brand),
             tier_movements=self._tier_movements(session, brand),
             brands=brands,
-            totals=self._total(brands),
+            totals=_total(brands),
             activity=self._activity(session, brand, now),
-            badges=self._badges(session, brand),
+            badges=_badges(session, brand),
         )
 
     @staticmethod
@@ -149,7 +149,7 @@ class StatsService:
         if brand is not None:
             query = query.where(IdxBrand.brand == brand)
         return [
-            self._points(
+            _points(
                 row.brand,
                 row.suspended,
                 row.value_micro_usd,
@@ -160,64 +160,6 @@ class StatsService:
             )
             for row in session.scalars(query)
         ]
-
-    @staticmethod
-    def _points(
-        brand: int,
-        suspended: bool,
-        value: int,
-        issued: int,
-        redeemed: int,
-        expired: int,
-        expiring: int,
-        *,
-        values: tuple[int, int, int, int] | None = None,
-    ) -> stats.BrandPoints:
-        reversed_ = 0  # the returns issue adds reversals
-        outstanding = issued - redeemed - expired - reversed_
-        iv, rv, ev_, ov = values or (
-            issued * value,
-            redeemed * value,
-            expired * value,
-            outstanding * value,
-        )
-        return stats.BrandPoints(
-            brand_id=brand,
-            suspended=suspended,
-            value_micro_usd_per_point=value,
-            issued=issued,
-            redeemed=redeemed,
-            expired=expired,
-            reversed=reversed_,
-            outstanding=outstanding,
-            issued_value_micro_usd=iv,
-            redeemed_value_micro_usd=rv,
-            expired_value_micro_usd=ev_,
-            outstanding_value_micro_usd=ov,
-            usage_rate=_rate(redeemed, issued),
-            expiry_rate=_rate(expired, issued),
-            expiring_30d=expiring,
-        )
-
-    def _total(self, brands: list[stats.BrandPoints]) -> stats.BrandPoints:
-        def add(field: str) -> int:
-            return sum(int(getattr(b, field)) for b in brands)
-
-        return self._points(
-            0,
-            False,
-            0,
-            add("issued"),
-            add("redeemed"),
-            add("expired"),
-            add("expiring_30d"),
-            values=(
-                add("issued_value_micro_usd"),
-                add("redeemed_value_micro_usd"),
-                add("expired_value_micro_usd"),
-                add("outstanding_value_micro_usd"),
-            ),
-        )
 
     def _activity(self, session: Session, brand: int | None, now: int) -> stats.ActiveMembers:
         def active(days: int) -> int:
@@ -244,32 +186,6 @@ class StatsService:
             expiring_30d_members=int(members or 0),
             expiring_30d_points=int(points or 0),
         )
-
-    @staticmethod
-    def _badges(session: Session, brand: int | None) -> list[stats.BadgeTypeStats]:
-        units: dict[str, dict[int, int]] = {"issued": {}, "redeemed": {}}
-        units_held = func.sum(IdxBadgeBalance.amount)
-        for type_id, redeemed, amount in session.execute(
-            select(IdxBadgeBalance.type_id, IdxBadgeBalance.redeemed, units_held)
-            .where(IdxBadgeBalance.amount > 0)
-            .group_by(IdxBadgeBalance.type_id, IdxBadgeBalance.redeemed)
-        ):
-            units["issued"][int(type_id)] = units["issued"].get(int(type_id), 0) + int(amount)
-            if redeemed:
-                units["redeemed"][int(type_id)] = int(amount)
-        query = select(IdxBadgeType).order_by(IdxBadgeType.type_id)
-        if brand is not None:
-            query = query.where(IdxBadgeType.brand == brand)
-        return [
-            stats.BadgeTypeStats(
-                type_id=t.type_id,
-                brand_id=t.brand,
-                kind=t.kind,
-                issued=units["issued"].get(t.type_id, 0),
-                benefits_redeemed=units["redeemed"].get(t.type_id, 0),
-            )
-            for t in session.scalars(query)
-        ]
 
     # ----------------------------------------------------------------- series
 
@@ -304,7 +220,7 @@ class StatsService:
         return stats.Series(
             scope=self._scope(who),
             as_of=as_of,
-            months=list(self._months(months)),
+            months=list(_months(months)),
             days=[
                 stats.DayEarn(
                     day=utc_day(d * DAY_S),
@@ -314,21 +230,6 @@ class StatsService:
                 for d in range(first_day, now // DAY_S + 1)
             ],
         )
-
-    @staticmethod
-    def _months(months: dict[int, list[int]]) -> Iterable[stats.MonthPoints]:
-        issued = redeemed = expired = 0
-        for month in range(min(months, default=0), max(months, default=-1) + 1):
-            i, r, e = months.get(month, [0, 0, 0])
-            issued, redeemed, expired = issued + i, redeemed + r, expired + e
-            yield stats.MonthPoints(
-                month=month_label(month),
-                issued=i,
-                redeemed=r,
-                expired=e,
-                usage_rate=_rate(redeemed, issued),
-                expiry_rate=_rate(expired, issued),
-            )
 
     # ------------------------------------------------------------------ flows
 
@@ -387,3 +288,103 @@ class StatsService:
                     )
                 )
         return shown, total
+
+
+def _points(
+    brand: int,
+    suspended: bool,
+    value: int,
+    issued: int,
+    redeemed: int,
+    expired: int,
+    expiring: int,
+    *,
+    values: tuple[int, int, int, int] | None = None,
+) -> stats.BrandPoints:
+    reversed_ = 0  # the returns issue adds reversals
+    outstanding = issued - redeemed - expired - reversed_
+    iv, rv, ev_, ov = values or (
+        issued * value,
+        redeemed * value,
+        expired * value,
+        outstanding * value,
+    )
+    return stats.BrandPoints(
+        brand_id=brand,
+        suspended=suspended,
+        value_micro_usd_per_point=value,
+        issued=issued,
+        redeemed=redeemed,
+        expired=expired,
+        reversed=reversed_,
+        outstanding=outstanding,
+        issued_value_micro_usd=iv,
+        redeemed_value_micro_usd=rv,
+        expired_value_micro_usd=ev_,
+        outstanding_value_micro_usd=ov,
+        usage_rate=_rate(redeemed, issued),
+        expiry_rate=_rate(expired, issued),
+        expiring_30d=expiring,
+    )
+
+
+def _total(brands: list[stats.BrandPoints]) -> stats.BrandPoints:
+    def add(field: str) -> int:
+        return sum(int(getattr(b, field)) for b in brands)
+
+    return _points(
+        0,
+        False,
+        0,
+        add("issued"),
+        add("redeemed"),
+        add("expired"),
+        add("expiring_30d"),
+        values=(
+            add("issued_value_micro_usd"),
+            add("redeemed_value_micro_usd"),
+            add("expired_value_micro_usd"),
+            add("outstanding_value_micro_usd"),
+        ),
+    )
+
+
+def _badges(session: Session, brand: int | None) -> list[stats.BadgeTypeStats]:
+    units: dict[str, dict[int, int]] = {"issued": {}, "redeemed": {}}
+    units_held = func.sum(IdxBadgeBalance.amount)
+    for type_id, redeemed, amount in session.execute(
+        select(IdxBadgeBalance.type_id, IdxBadgeBalance.redeemed, units_held)
+        .where(IdxBadgeBalance.amount > 0)
+        .group_by(IdxBadgeBalance.type_id, IdxBadgeBalance.redeemed)
+    ):
+        units["issued"][int(type_id)] = units["issued"].get(int(type_id), 0) + int(amount)
+        if redeemed:
+            units["redeemed"][int(type_id)] = int(amount)
+    query = select(IdxBadgeType).order_by(IdxBadgeType.type_id)
+    if brand is not None:
+        query = query.where(IdxBadgeType.brand == brand)
+    return [
+        stats.BadgeTypeStats(
+            type_id=t.type_id,
+            brand_id=t.brand,
+            kind=t.kind,
+            issued=units["issued"].get(t.type_id, 0),
+            benefits_redeemed=units["redeemed"].get(t.type_id, 0),
+        )
+        for t in session.scalars(query)
+    ]
+
+
+def _months(months: dict[int, list[int]]) -> Iterable[stats.MonthPoints]:
+    issued = redeemed = expired = 0
+    for month in range(min(months, default=0), max(months, default=-1) + 1):
+        i, r, e = months.get(month, [0, 0, 0])
+        issued, redeemed, expired = issued + i, redeemed + r, expired + e
+        yield stats.MonthPoints(
+            month=month_label(month),
+            issued=i,
+            redeemed=r,
+            expired=e,
+            usage_rate=_rate(redeemed, issued),
+            expiry_rate=_rate(expired, issued),
+        )
