@@ -3,10 +3,15 @@ with the ledger's other reads, and each key sees its scope only."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
+from support.chain import Anvil
 from support.flows import earn, signed_redemption
 from support.gateway import Brand, Gateway, Member
+
+from ledger_api.domain import month_of, quarter_label
 
 
 def _redeem_at(at: Brand, member: Member, points_brand: int, amount: int) -> None:
@@ -112,3 +117,29 @@ def test_stats_need_a_key(gateway: Gateway) -> None:
         answer = gateway.api(None).get(f"/v1/stats/{path}")
         assert answer.status_code == 401, answer.text
         assert answer.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_real_upgrade_shows_in_the_tiers_and_the_quarters_movements(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """On a chain of its own (the tier rule is global): an upgrade by the ledger's own rule
+    moves the member to Silver and counts as an upgrade in this quarter, for the admin and
+    for the brand whose points the member holds."""
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        rule = {"spend_cents": 1, "orders": 1, "engagements": 0, "gift_points": 0}
+        ruled = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert ruled.json()["status"] == "confirmed", ruled.text
+        earn(brand, Member(), 1_000)
+        earn(brand, Member(), 1_000)
+
+        def tiers_of(body: dict[str, Any]) -> dict[str, int]:
+            return {t["name"]: t["members"] for t in body["tiers"] if t["members"]}
+
+        quarter = quarter_label(month_of(int(time.time())) // 3)
+        for api in (gateway.admin, brand.api):
+            body = api.get("/v1/stats/overview").json()
+            assert tiers_of(body) == {"Silver": 2}, body["tiers"]
+            moves = {m["quarter"]: m for m in body["tier_movements"]}
+            assert moves[quarter]["upgrades"] == 2, body["tier_movements"]
+            assert moves[quarter]["downgrades"] == 0
