@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from support.chain import ROOT
-from support.dashboard import Seeded, ServingGateway, chromium, seed_program
+from support.dashboard import Seeded, ServingGateway, brand_key, chromium, seed_program
 
 SCREENSHOT = ROOT / "build" / "dashboard.png"
 
@@ -96,6 +96,32 @@ def test_the_dashboard_shows_the_seeded_programs_tiers_and_liability(
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+    assert _console_errors(browser) == []
+
+
+def test_a_brand_key_shows_its_own_brand_and_its_pairs(
+    served: tuple[ServingGateway, Seeded], browser: WebDriver
+) -> None:
+    gateway, seeded = served
+    key = brand_key(gateway.database_url, 2)
+    browser.get(f"{gateway.base_url}/dashboard")
+    _state(browser, "needs-key")
+    browser.find_element(By.ID, "api-key").send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button").click()
+    _state(browser, "ready")
+    assert browser.find_element(By.ID, "scope").text == "Brand 2"
+    brands = _table(browser, "brand-table")
+    assert [row[0] for row in brands] == ["Brand 2"]
+    assert brands[0][5] == f"{seeded.outstanding_by_brand[2]:,}"
+    liability = seeded.outstanding_by_brand[2] * 10_000 / 1e6
+    assert browser.find_element(By.ID, "kpi-liability").text == f"${liability:,.2f}"
+    # the flow matrix: brand 2's row and column hold figures, the others' pairs are blank
+    cells = browser.find_elements(By.CSS_SELECTOR, "#flow-matrix tr")
+    assert len(cells) == 4  # header + brands 1..3, each in a pair with brand 2
+    brand_1 = [td.text for td in cells[1].find_elements(By.TAG_NAME, "td")]
+    assert brand_1[1] != "0" and brand_1[2] == "0"  # at brand 2: shown; at brand 3: not its
+    signers = _table(browser, "signer-table")
+    assert signers == []
     assert _console_errors(browser) == []
 
 

@@ -25,7 +25,9 @@ from selenium.webdriver.chrome.service import Service
 from sqlalchemy import create_engine, insert
 from sqlalchemy.orm import Session
 
+from ledger_api.access.apikeys import create_key
 from ledger_api.db.models import (
+    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxBrand,
@@ -38,6 +40,7 @@ from ledger_api.db.models import (
 )
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import TIER_NAMES, lot_expiry, month_of, month_start
+from ledger_api.domain.ids import BrandRowId
 from support.chain import free_port
 from support.gateway import Gateway, gateway_env
 
@@ -65,6 +68,7 @@ class Seeded:
     tiers: dict[str, int] = field(default_factory=dict)
     outstanding: int = 0  # points, every brand
     outstanding_value_micro_usd: int = 0
+    outstanding_by_brand: dict[int, int] = field(default_factory=dict)
 
 
 def _address(rng: random.Random) -> str:
@@ -81,7 +85,7 @@ def seed_program(database_url: str, *, members: int, brands: int, seed: int = 13
     tiers: list[dict[str, Any]] = []
     issued, redeemed = Counter[int](), Counter[int]()
     owed: Counter[tuple[int, int]] = Counter()
-    expired = 0
+    expired: Counter[int] = Counter()
     block = 1
     for _ in range(members):
         member = _address(rng)
@@ -118,7 +122,7 @@ def seed_program(database_url: str, *, members: int, brands: int, seed: int = 13
             expires_at = lot_expiry(month)
             left = earned - spent
             if expires_at <= now:
-                expired += left
+                expired[brand] += left
             lots.append(
                 {
                     "member": member,
@@ -128,7 +132,8 @@ def seed_program(database_url: str, *, members: int, brands: int, seed: int = 13
                     "expires_at": expires_at,
                 }
             )
-    outstanding = sum(issued.values()) - sum(redeemed.values()) - expired
+    by_brand = {b: issued[b] - redeemed[b] - expired[b] for b in range(1, brands + 1)}
+    outstanding = sum(by_brand.values())
     with Session(create_engine(database_url)) as session, session.begin():
         _insert(session, IdxLot, lots)
         _insert(session, IdxHistory, history)
@@ -165,7 +170,28 @@ def seed_program(database_url: str, *, members: int, brands: int, seed: int = 13
         tiers={name: by_tier.get(name, 0) for name in TIER_NAMES.values()},
         outstanding=outstanding,
         outstanding_value_micro_usd=outstanding * VALUE_MICRO_USD,
+        outstanding_by_brand=by_brand,
     )
+
+
+def brand_key(database_url: str, ledger_id: int) -> str:
+    """A brand row for ledger brand `ledger_id` and an API key of it (the plaintext)."""
+    with Session(create_engine(database_url)) as session, session.begin():
+        row = Brand(
+            ledger_id=ledger_id,
+            name=f"Seeded {ledger_id}",
+            symbol="SEED",
+            status="active",
+            value_micro_usd=VALUE_MICRO_USD,
+            points_per_usd=10,
+            points_per_review=5,
+            points_per_share=3,
+            points_per_event=5,
+            points_per_referral=10,
+        )
+        session.add(row)
+        session.flush()
+        return create_key(session, brand_row_id=BrandRowId(row.id), is_admin=False).plaintext
 
 
 def _line(member: str, brand: int, kind: str, amount: int, at: int, block: int) -> dict[str, Any]:
