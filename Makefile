@@ -5,7 +5,7 @@ ENV := source tools/env.sh &&
 BROWNIE := .venv/brownie/bin/brownie
 API_PY := .venv/api/bin/python
 
-.PHONY: setup compile run deploy test test-contracts test-api gas bench slither lint clean
+.PHONY: setup compile run deploy test test-contracts test-api gas bench bench-dashboard slither lint clean
 
 setup:
 	@bash tools/setup.sh
@@ -34,6 +34,9 @@ gas: setup
 
 bench: setup
 	@$(ENV) bash tools/bench.sh
+
+bench-dashboard: setup
+	.venv/api/bin/python tools/dashboard_bench.py
 
 slither: setup
 	@bash tools/slither.sh

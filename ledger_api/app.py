@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger_api import __version__, restore_recursion_limit
 from ledger_api.api import openapi, router
 from ledger_api.api.limits import BodyLimits
+from ledger_api.api.metrics import HttpMetrics
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
@@ -150,5 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=resolved.max_body_bytes,
         max_json_depth=resolved.max_json_depth,
     )
+    app.add_middleware(HttpMetrics)  # outermost: counts what the body limits refuse too
     restore_recursion_limit()  # every library is imported by now
     return app

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
     access_log: bool = True
+    # "json": one JSON object per log line (`process.logs`), uvicorn's lines included
+    log_format: Literal["text", "json"] = "text"
 
     # Storage and chain
     database_url: str = "sqlite:///data/ledger.db"

@@ -48,3 +48,16 @@ if stamp api pyproject.toml requirements/api.txt || [ ! -x .venv/api/bin/ledger 
   .venv/api/bin/pip check
   done_stamp api
 fi
+
+# The dashboard's browser test drives Debian's Chromium with its matching driver (Selenium);
+# nothing downloads a browser of its own.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install chromium chromium-driver (the dashboard's browser test)"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      chromium chromium-driver >/dev/null
+  else
+    echo "setup: chromium and chromium-driver are missing; as root: apt-get install chromium chromium-driver" >&2
+  fi
+fi

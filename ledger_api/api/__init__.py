@@ -2,10 +2,23 @@
 
 from fastapi import APIRouter
 
-from ledger_api.api import admin, enterprises, health, operations, program, reads, webhooks
+from ledger_api.api import (
+    admin,
+    dashboard,
+    enterprises,
+    health,
+    metrics,
+    operations,
+    program,
+    reads,
+    stats,
+    webhooks,
+)
 
 router = APIRouter()
 for module in (operations, reads, program, enterprises, admin, health, webhooks):
+    router.include_router(module.router)
+for module in (stats, dashboard, metrics):  # issue 13: the dashboard, its data, /metrics
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_api import restore_recursion_limit
+from ledger_api.process import logs, metrics
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -48,6 +49,9 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
     """`ledger serve`: migrate once, start `ledger work` when configured, run uvicorn."""
     import uvicorn
 
+    log_config = logs.configure(settings.log_format)
+    # one folder of counts for this process, its HTTP workers and `ledger work` (inherited)
+    metrics_folder = metrics.use_multiprocess()
     Runtime(settings).migrate()  # once, before any worker starts
     work = WorkProcess() if settings.sender_process else None
     try:
@@ -58,10 +62,12 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
             workers=settings.workers,
             log_level=log_level,
             access_log=settings.access_log,
+            log_config=log_config or uvicorn.config.LOGGING_CONFIG,
         )
     finally:
         if work is not None:
             work.stop()
+        metrics.remove_folder(metrics_folder)
 
 
 class WorkProcess:
@@ -137,6 +143,8 @@ def run_work(settings: Settings) -> int:
     """`ledger work`: the sender and the indexer alone; a status line (JSON) every second."""
     if not die_with_parent():
         return 1
+    # metrics: `ledger serve`'s PROMETHEUS_MULTIPROC_DIR, inherited before any import
+    logs.configure(settings.log_format)
     restore_recursion_limit()  # every library is imported by now
     runtime = Runtime(settings)
     runtime.migrate()

@@ -26,6 +26,7 @@ from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import ChainUnavailable, LedgerError
 from ledger_api.model.payloads import payload_of
+from ledger_api.process.metrics import observe_settled
 from ledger_api.settings import Settings
 
 from . import txplan
@@ -227,11 +228,13 @@ class Settler:
                     for op, v in settled
                 ),
             )
-        return {
+        final = {
             op.uid: self._settled(op, values, ledger_brand_id)
             for op, values in zip(ops, updates, strict=True)
             if values["status"] != OpStatus.QUEUED
         }
+        observe_settled((s.kind, s.status, s.created_at, s.updated_at) for s in final.values())
+        return final
 
     def _follow_brand_rule(self, session: Session, op: OpRecord, outcome: Outcome) -> None:
         """An admin operation's outcome moves the brand's local state (domain.brands)."""

@@ -1,0 +1,144 @@
+"""Prometheus metrics at `/metrics` (issue 13 item 2): the admin key only; HTTP requests by
+route template and status, operations, queue, signers, index lag, webhook deliveries; true
+across `ledger serve` + `ledger work` (prometheus-client's multiprocess mode); JSON logs with
+`LEDGER_LOG_FORMAT=json`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from support.chain import Anvil, free_port
+from support.flows import earn
+from support.gateway import Brand, Gateway, GatewayProcess, Member, gateway_env
+
+
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _value(
+    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
+
+
+def test_metrics_need_the_admin_key(gateway: Gateway, brand: Brand) -> None:
+    anonymous = gateway.api(None).get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    as_brand = brand.api.get("/metrics")
+    assert as_brand.status_code == 403
+    assert as_brand.json()["error"]["code"] == "forbidden"
+
+
+def test_metrics_count_requests_by_route_and_show_the_gateways_state(
+    gateway: Gateway, brand: Brand
+) -> None:
+    before = _samples(gateway.admin.get("/metrics").text)
+    member = Member()
+    earn(brand, member, 2_000)
+    assert brand.api.get(f"/v1/members/{member.address}").status_code == 200
+    assert brand.api.get("/v1/nowhere").status_code == 404
+
+    scrape = gateway.admin.get("/metrics")
+    assert scrape.status_code == 200
+    assert scrape.headers["content-type"].startswith("text/plain")
+    after = _samples(scrape.text)
+
+    def grew(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    route = {"method": "GET", "route": "/v1/members/{address}", "status": "200"}
+    assert grew("ledger_http_requests_total", **route) == 1
+    assert grew("ledger_http_request_duration_seconds_count", **route) == 1
+    assert grew("ledger_http_requests_total", route="unmatched", status="404") == 1
+    assert grew("ledger_http_requests_total", route="/v1/earn/purchase", status="200") == 1
+    assert grew("ledger_operation_confirmation_seconds_count", kind="earn") >= 1
+    assert _value(after, "ledger_operations", kind="earn", status="confirmed") >= 1
+    labels = {"signer": brand.signer, "brand": str(brand.brand_id)}
+    assert _value(after, "ledger_signer_balance_wei", **labels) > 0
+    assert ("ledger_signer_in_flight_transactions", frozenset(labels.items())) in after
+    assert _value(after, "ledger_index_lag_blocks") >= 0
+    assert ("ledger_oldest_queued_operation_seconds", frozenset()) in after
+
+
+@pytest.fixture
+def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProcess]:
+    """`ledger serve` with the sender in `ledger work`, as `make run` runs it, logging JSON."""
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_SENDER_PROCESS="true",
+        LEDGER_LOG_FORMAT="json",
+    )
+    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    yield gateway
+    gateway.stop()
+
+
+def test_a_scrape_adds_up_the_http_process_and_the_sender_process(
+    served: GatewayProcess,
+) -> None:
+    admin = httpx.Client(base_url=served.base_url, headers=served.admin_headers, timeout=60)
+    created = admin.post(
+        "/v1/admin/brands",
+        json={"name": f"Metrics {secrets.token_hex(3)}", "symbol": "MTR"},
+        headers={"Idempotency-Key": secrets.token_hex(8)},
+        params={"wait": "true"},
+    )
+    assert created.status_code == 200, created.text
+    key = created.json()["api_key"]
+    brand = httpx.Client(
+        base_url=served.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
+    )
+    earned = brand.post(
+        "/v1/earn/purchase",
+        json={"member": Member().address, "amount_cents": 1_000, "order_ref": "metrics-1"},
+        headers={"Idempotency-Key": secrets.token_hex(8)},
+        params={"wait": "true"},
+    )
+    assert earned.status_code == 200 and earned.json()["status"] == "confirmed", earned.text
+
+    samples = _samples(admin.get("/metrics").text)
+    # counted in the HTTP process (uvicorn) ...
+    assert _value(samples, "ledger_http_requests_total", route="/v1/earn/purchase") == 1
+    # ... and in `ledger work`, which confirmed the operations: one scrape shows both
+    assert _value(samples, "ledger_operation_confirmation_seconds_count", kind="earn") == 1
+    assert _value(samples, "ledger_operation_confirmation_seconds_count", kind="onboard_brand") == 1
+    admin.close()
+    brand.close()
+
+    # JSON logs: whatever the gateway and its sender process logged is one object a line
+    lines = [line for line in served.log.read_text().splitlines() if line.strip()]
+    assert all(json.loads(line)["level"] for line in lines), lines[:5]
+
+
+def test_json_logs_are_one_object_a_line() -> None:
+    program = (
+        "import logging; from ledger_api.process import logs; logs.configure('json'); "
+        "logging.getLogger('ledger.test').warning('queue %s', 'full', extra={'brand_id': 7})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=True
+    )
+    line = json.loads(done.stderr.strip())
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "ledger.test"
+    assert line["message"] == "queue full"
+    assert line["brand_id"] == 7
+    assert line["time"].endswith("Z") and "T" in line["time"]
