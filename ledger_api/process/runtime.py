@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
+from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
@@ -63,6 +64,8 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
+        # wake-ups to and from the gateway's other processes (`background.wakeup`)
+        self.bus = wake_bus(settings, self.db)
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.address_limiter = RateLimiter(
             settings.address_rate_limit_per_s, settings.address_rate_limit_burst
@@ -128,15 +131,24 @@ class Runtime:
         self.notifier.bind(asyncio.get_running_loop())
         self.intake.start()
         if self.settings.sender_process:
+            woken = self.bus.cross_process
+            if woken:
+                self.bus.subscribe(Topic.SETTLED, lambda uids: self.notifier.poke())
+                self.bus.subscribe(Topic.INDEXED, self._indexed_elsewhere)
             self.notifier.start_polling(
                 lambda uids: self.read(lambda: self._settled(uids)),
-                self.settings.cross_process_poll_s,
+                min(1.0, self.settings.wake_safety_poll_s)
+                if woken
+                else self.settings.cross_process_poll_s,
+                woken=woken,
             )
         elif self.settings.sender_enabled or self.settings.indexer_enabled:
+            self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
             self._starter = threading.Thread(
                 target=self._start_workers, name="starter", daemon=True
             )
             self._starter.start()
+        await asyncio.to_thread(self.bus.start)
 
     @property
     def notified(self) -> bool:
@@ -163,6 +175,8 @@ class Runtime:
         """`ledger work` (see `process.supervision.run_background`): migrate, then start the
         sender and the indexer in a starter thread."""
         self.migrate()
+        self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
+        self.bus.start()
         self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
         self._starter.start()
 
@@ -280,7 +294,7 @@ class Runtime:
                 db=self.db,
                 contracts=contracts,
                 chain_factory=self.new_chain,
-                advanced=self.notifier.index_advanced,
+                advanced=self._index_advanced,
                 rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
@@ -294,7 +308,7 @@ class Runtime:
         """The one place a `Sender` is started."""
         indexer = self.indexer
         hooks = SenderHooks(
-            operations_settled=self.notifier.operations_settled,
+            operations_settled=self._operations_settled,
             mined=indexer.wake if indexer is not None else lambda: None,
         )
         sender = Sender(
@@ -303,17 +317,47 @@ class Runtime:
             contracts=contracts,
             chain_factory=self.new_chain,
             hooks=hooks,
+            wakeable=self._sender_wakeable(),
         )
         sender.start()
         self.sender = sender
 
+    def _sender_wakeable(self) -> bool:
+        """Whether every process that accepts operations wakes this process's sender: it is
+        the only one (one HTTP process, no `ledger work`), or they reach it by the bus."""
+        alone = self.settings.workers == 1 and not self.settings.sender_process
+        return alone or self.bus.cross_process
+
     def wake_sender(self, queues: set[BrandRowId | None]) -> None:
+        """New operations wait in `queues`: the sender here, or in another process, looks."""
         if self.sender is not None:
             self.sender.wake(queues)
+        else:
+            self.bus.publish(Topic.QUEUED, ["admin" if q is None else str(q) for q in queues])
+
+    def _queued_elsewhere(self, queues: list[str]) -> None:
+        """Another process accepted operations for these queues (the bus's thread)."""
+        if self.sender is not None:
+            self.sender.wake({None if q == "admin" else BrandRowId(int(q)) for q in queues})
+
+    def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
+        self.notifier.operations_settled(settled)
+        if settled:
+            self.bus.publish(Topic.SETTLED, list(settled))
+
+    def _index_advanced(self, height: int) -> None:
+        self.notifier.index_advanced(height)
+        self.bus.publish(Topic.INDEXED, [str(height)])
+
+    def _indexed_elsewhere(self, heights: list[str]) -> None:
+        """`ledger work`'s indexer applied blocks up to this height (the bus's thread)."""
+        if heights:
+            self.notifier.index_advanced(max(int(h) for h in heights))
 
     async def stop(self) -> None:
         self._stopping.set()
         await self.notifier.stop_polling()
+        await asyncio.to_thread(self.bus.stop)
         await self.intake.stop()
         await asyncio.to_thread(self.stop_workers)
 
@@ -329,5 +373,6 @@ class Runtime:
             self.indexer.join(timeout=5)
         if self.webhooks is not None:
             self.webhooks.stop()
+        self.bus.stop()
         self._lock.release()
         self.db.dispose()

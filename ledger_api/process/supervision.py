@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_api import restore_recursion_limit
+from ledger_api.background.wakeup import make_wake_dir
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -49,6 +50,8 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
     import uvicorn
 
     Runtime(settings).migrate()  # once, before any worker starts
+    # wake-ups between this server's processes (`background.wakeup`), inherited by them
+    wake_dir = make_wake_dir() if settings.is_sqlite and settings.wake_dir is None else None
     work = WorkProcess() if settings.sender_process else None
     try:
         uvicorn.run(
@@ -62,6 +65,8 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
     finally:
         if work is not None:
             work.stop()
+        if wake_dir is not None:
+            shutil.rmtree(wake_dir, ignore_errors=True)
 
 
 class WorkProcess:
