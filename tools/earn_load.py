@@ -58,6 +58,25 @@ async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list
     return elapsed, ids
 
 
+async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
+    """Until every operation is final (concurrent `?wait=true` reads)."""
+    pool = Pool("127.0.0.1", port)
+    pending = list(ids)
+
+    async def client() -> None:
+        while pending:
+            uid = pending.pop()
+            while True:
+                _, body = await pool.request(
+                    "GET", f"/v1/operations/{uid}?wait=true", {"Authorization": f"Bearer {key}"}
+                )
+                if body["status"] in ("confirmed", "failed"):
+                    break
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    pool.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ops", type=int, default=3_000)
@@ -115,14 +134,7 @@ def main() -> None:
             time.sleep(1.0)
         elapsed, ids = asyncio.run(load(gateway.port, key, args.ops, args.clients))
         started = time.perf_counter() - elapsed
-        with httpx.Client(
-            base_url=gateway.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60
-        ) as http:
-            for uid in ids:
-                while http.get(f"/v1/operations/{uid}", params={"wait": "true"}).json()[
-                    "status"
-                ] not in ("confirmed", "failed"):
-                    pass
+        asyncio.run(confirm(gateway.port, key, ids, args.clients))
         confirmed = time.perf_counter() - started
         print(
             f"ops {args.ops} clients {args.clients}: accepted {args.ops / elapsed:.0f}/s, "
