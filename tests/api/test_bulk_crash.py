@@ -175,7 +175,9 @@ def test_sigkill_during_bulk_requests_applies_every_item_exactly_once(tmp_path: 
             ledger = w3.to_checksum_address(
                 json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
             )
-            topic = keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)")
+            topic = keccak(
+                text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)"
+            )
             logs = w3.eth.get_logs(
                 {
                     "address": ledger,
