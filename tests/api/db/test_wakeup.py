@@ -7,9 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+from support.gateway import settings_from
+
 from ledger_api.background.wakeup import NullBus, PgBus, SocketBus, Topic, wake_bus
 from ledger_api.db import Database
-from support.gateway import settings_from
 
 
 def _bus(database_url: str, tmp_path: Path, db: Database):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,11 +47,11 @@ def tree_cpu_seconds(root: int) -> float:
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> tuple[Anvil, Path]:
+def chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
     node = start_anvil()
     manifest = tmp_path / "deployment.json"
     deploy(node, manifest)
-    yield node, manifest  # type: ignore[misc]
+    yield node, manifest
     node.stop()
 
 
