@@ -9,7 +9,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -32,10 +32,10 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES
-from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
 from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
+from ledger_api.process.wakeups import WakeUps
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ SETTLED_COLUMNS = (
 )
 
 
-class Runtime:
+class Runtime(WakeUps):
     """Owns the process-wide objects; the app creates one in its lifespan."""
 
     def __init__(self, settings: Settings) -> None:
@@ -321,38 +321,6 @@ class Runtime:
         )
         sender.start()
         self.sender = sender
-
-    def _sender_wakeable(self) -> bool:
-        """Whether every process that accepts operations wakes this process's sender: it is
-        the only one (one HTTP process, no `ledger work`), or they reach it by the bus."""
-        alone = self.settings.workers == 1 and not self.settings.sender_process
-        return alone or self.bus.cross_process
-
-    def wake_sender(self, queues: set[BrandRowId | None]) -> None:
-        """New operations wait in `queues`: the sender here, or in another process, looks."""
-        if self.sender is not None:
-            self.sender.wake(queues)
-        else:
-            self.bus.publish(Topic.QUEUED, ["admin" if q is None else str(q) for q in queues])
-
-    def _queued_elsewhere(self, queues: list[str]) -> None:
-        """Another process accepted operations for these queues (the bus's thread)."""
-        if self.sender is not None:
-            self.sender.wake({None if q == "admin" else BrandRowId(int(q)) for q in queues})
-
-    def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
-        self.notifier.operations_settled(settled)
-        if settled:
-            self.bus.publish(Topic.SETTLED, list(settled))
-
-    def _index_advanced(self, height: int) -> None:
-        self.notifier.index_advanced(height)
-        self.bus.publish(Topic.INDEXED, [str(height)])
-
-    def _indexed_elsewhere(self, heights: list[str]) -> None:
-        """`ledger work`'s indexer applied blocks up to this height (the bus's thread)."""
-        if heights:
-            self.notifier.index_advanced(max(int(h) for h in heights))
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -7,22 +7,18 @@ intake, which answers once the operation is durable.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.access.sealing import bind_reference
-from ledger_api.background.intake import Accepted, Bulk, Draft
+from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import DuplicateItemKey, LedgerError, NotSupported, ZeroPoints
-from ledger_api.model import bulk, schemas
+from ledger_api.errors import NotSupported, ZeroPoints
+from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
@@ -33,6 +29,7 @@ from ledger_api.model.payloads import (
     TierReviewPayload,
 )
 
+from .bulk import BulkEarns
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
@@ -48,7 +45,7 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService:
+class OperationsService(BulkEarns):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
@@ -90,44 +87,6 @@ class OperationsService:
         kind = EarnKind[req.kind.upper()]
         ref = await self._bound(brand, req.ref) if req.ref is not None else ZERO_REF
         return await self._earn(ctx, brand, req.member, kind, req.multiplier_pct, 0, ref)
-
-    async def earn_batch(self, ctx: RequestContext, req: bulk.EarnBatchRequest) -> Accepted:
-        """Many purchases and engagements, stored in one transaction (`Intake`, `Bulk`).
-
-        Each item is a draft under its own key in the brand's item scope, fingerprinted by its
-        content; an item refused before storing (zero points) is answered `refused`.
-        `DuplicateItemKey` (422) when two items share a key."""
-        twice = [key for key, n in Counter(item.key for item in req.items).items() if n > 1]
-        if twice:
-            raise DuplicateItemKey(keys=twice[:10])
-        brand = await self._own_brand(ctx.principal)
-        secret = self.rt.refs.cached(brand.row_id)
-        if secret is None:
-            secret = await _thread(lambda: self.rt.refs.secret(brand.row_id))
-        scope = f"{ctx.principal.scope}/item"
-        items: list[tuple[str, Draft | LedgerError]] = []
-        for item in req.items:
-            fingerprint = hashlib.sha256(
-                json.dumps(item.model_dump(mode="json"), sort_keys=True).encode()
-            ).hexdigest()
-            item_ctx = RequestContext(ctx.principal, item.key, fingerprint)
-            if isinstance(item, bulk.BulkPurchase):
-                kind, cents = EarnKind.PURCHASE, item.amount_cents
-                ref = bind_reference(secret, item.order_ref)
-            else:
-                kind, cents = EarnKind[item.kind.upper()], 0
-                ref = bind_reference(secret, item.ref) if item.ref is not None else ZERO_REF
-            try:
-                made = self._earn_draft(
-                    item_ctx, brand, item.member, kind, item.multiplier_pct, cents, ref
-                )
-            except LedgerError as error:
-                items.append((item.key, error))
-                continue
-            items.append((item.key, replace(made, scope=scope)))
-        return await self.rt.intake.submit(
-            Bulk(ctx.principal.scope, ctx.idempotency_key, ctx.request_hash, tuple(items))
-        )
 
     async def _earn(
         self,
