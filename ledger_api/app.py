@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_api import __version__, restore_recursion_limit
 from ledger_api.api import openapi, router
+from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.errors import (
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Partner brands' API over the alliance's shared points ledger",
         lifespan=lifespan,
+        default_response_class=FastJSONResponse,
     )
     install_error_handlers(app)
     app.include_router(router)

@@ -31,6 +31,7 @@ chain store the same code and message in their status.
     │   ├── InvalidWebhookUrl        422 invalid_webhook_url
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
+    │   ├── DuplicateItemKey         422 duplicate_item_key (two items of one bulk request)
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
     ├── Unauthorized                 401 unauthorized
     ├── Forbidden                    403 forbidden
@@ -211,6 +212,11 @@ class InvalidEventType(InvalidRequest):
 class InvalidCursor(InvalidRequest):
     code = "invalid_cursor"
     default_message = "the cursor is not one this feed handed out"
+
+
+class DuplicateItemKey(InvalidRequest):
+    code = "duplicate_item_key"
+    default_message = "two items of the request share an item key"
 
 
 class ChainRejected(InvalidRequest):

@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     # How often a process polls the database for what another process did: new operations
     # (the sender), settled operations and the index height (waiting HTTP requests).
     cross_process_poll_s: float = Field(default=0.01, gt=0)
+    # Wake-ups between processes (`background.wakeup`): Unix sockets in this folder (`ledger
+    # serve` makes one and hands it to its children), LISTEN/NOTIFY on PostgreSQL. With them,
+    # an idle consumer (a signer, the sender's supervisor, a waiting request's notifier)
+    # only re-checks every `wake_safety_poll_s`, in case a wake-up was lost.
+    wake_dir: Path | None = None
+    wake_safety_poll_s: float = Field(default=5.0, gt=0)
     batch_max_ops: int = Field(default=200, ge=1, le=2000)
     inflight_window: int = Field(default=4, ge=1, le=64)
     batch_linger_s: float = Field(default=0.05, ge=0)
@@ -99,6 +105,9 @@ class Settings(BaseSettings):
     indexer_enabled: bool = True
     indexer_chunk_blocks: int = Field(default=2_000, ge=1)
     index_poll_s: float = Field(default=0.1, gt=0)
+    # after polls that found no new block, the indexer waits longer, up to this (the sender
+    # wakes it when one of its transactions is mined)
+    index_idle_poll_s: float = Field(default=2.0, gt=0)
 
     # Intake and limits
     intake_max_batch: int = Field(default=500, ge=1)
@@ -166,9 +175,12 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.env == "development"
 
-    @property
-    def sender_idle_poll_s(self) -> float:
-        """With several HTTP worker processes the sender cannot be woken across processes."""
+    def sender_idle_poll_s(self, woken_across: bool) -> float:
+        """How long an idle signer sleeps: the safety poll when every process that accepts
+        operations can wake it (one process, or a cross-process wake-up bus), else the
+        cross-process poll."""
+        if woken_across:
+            return max(self.idle_poll_s, self.wake_safety_poll_s)
         alone = self.workers == 1 and not self.sender_process
         return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
 

@@ -16,8 +16,8 @@ from ledger_api.api.deps import (
     StatusDep,
     WaitDep,
 )
-from ledger_api.api.responses import operation_response
-from ledger_api.model import schemas
+from ledger_api.api.responses import local_response, operation_response
+from ledger_api.model import bulk, schemas
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -45,6 +45,33 @@ async def earn_purchase(
     wait: WaitDep,
 ) -> JSONResponse:
     return await operation_response(status, ctx.principal, await ops.earn_purchase(ctx, body), wait)
+
+
+@router.post(
+    "/earn/batch",
+    status_code=202,
+    responses={
+        202: {"model": bulk.EarnBatchAnswer, "description": "stored; an answer per item"},
+        200: {
+            "model": bulk.EarnBatchAnswer,
+            "description": "with Prefer: wait=N, every stored item final within N seconds",
+        },
+    },
+    summary="Earn points for up to 1,000 purchases and engagements at once",
+)
+async def earn_batch(
+    body: bulk.EarnBatchRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    """One durable write for the whole request; each item idempotent on its own `key`."""
+    accepted = await ops.earn_batch(ctx, body)
+    status_code, answer = await status.bulk_answer(ctx.principal, accepted, wait)
+    shaped = bulk.EarnBatchAnswer.model_validate(answer).model_dump(mode="json")
+    return local_response(status_code, shaped, accepted.replayed)
 
 
 @router.post(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import JSONResponse
 
+from ledger_api.api.json import FastJSONResponse
 from ledger_api.background.intake import Accepted
 
 if TYPE_CHECKING:
@@ -21,12 +22,12 @@ def accepted_response(
         headers["Location"] = f"/v1/operations/{accepted.operation_uid}"
     if status_code == 202 and body.get("queued_reason"):
         headers["Ledger-Queued-Reason"] = str(body["queued_reason"])
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return FastJSONResponse(body, status_code=status_code, headers=headers)
 
 
 def local_response(status_code: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return FastJSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def operation_response(

@@ -72,6 +72,17 @@ class Draft:
 
 
 @dataclass(frozen=True, slots=True)
+class Bulk:
+    """A bulk request (`POST /v1/earn/batch`): its own Idempotency-Key, and per item its key
+    and its draft, or the error that refused it before storing. Stored in one transaction."""
+
+    scope: str
+    idempotency_key: str
+    request_hash: str
+    items: tuple[tuple[str, Draft | LedgerError], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Accepted:
     status_code: int
     body: dict[str, Any]
@@ -134,9 +145,15 @@ class _Batch:
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
 
-    def prefetch(self, drafts: Sequence[Draft]) -> None:
-        """Reads the stored answers of every key of the group in one query."""
-        keys = list({(d.scope, d.idempotency_key) for d in drafts})
+    def prefetch(self, entries: Sequence[Draft | Bulk]) -> None:
+        """Reads the stored answers of every key of the group (and of bulk items) at once."""
+        wanted = {(e.scope, e.idempotency_key) for e in entries}
+        for entry in entries:
+            if isinstance(entry, Bulk):
+                wanted.update(
+                    (d.scope, d.idempotency_key) for _, d in entry.items if isinstance(d, Draft)
+                )
+        keys = list(wanted)
         for start in range(0, len(keys), 400):
             rows = self.session.execute(
                 select(
@@ -291,6 +308,56 @@ class _Batch:
         self.keys[key] = (draft.request_hash, answer)
         return answer
 
+    def accept_bulk(self, bulk: Bulk, now: float) -> Accepted:
+        """Every item of a bulk request, and the request's own answer (stored with its key)."""
+        key = (bulk.scope, bulk.idempotency_key)
+        seen = self.keys.get(key)
+        if seen is not None:
+            if seen[0] != bulk.request_hash:
+                raise IdempotencyConflict(idempotency_key=bulk.idempotency_key)
+            return Accepted(seen[1].status_code, seen[1].body, True, None)
+        items: list[dict[str, Any]] = []
+        for item_key, item in bulk.items:
+            try:
+                if isinstance(item, LedgerError):
+                    raise item
+                answer = self.accept(item, now)
+            except LedgerError as error:
+                refusal = {"code": error.code, "message": error.message}
+                items.append({"key": item_key, "result": "refused", "error": refusal})
+                continue
+            items.append(
+                {
+                    "key": item_key,
+                    "result": "duplicate" if answer.replayed else "accepted",
+                    "operation_id": answer.operation_uid,
+                    "op_id": answer.body.get("op_id"),
+                    "points": answer.body.get("points"),
+                    "status": None if answer.replayed else answer.body.get("status"),
+                }
+            )
+        results = [item["result"] for item in items]
+        body = {
+            "accepted": results.count("accepted"),
+            "duplicates": results.count("duplicate"),
+            "refused": results.count("refused"),
+            "items": items,
+        }
+        self.records.append(
+            {
+                "scope": bulk.scope,
+                "key": bulk.idempotency_key,
+                "request_hash": bulk.request_hash,
+                "operation_uid": None,
+                "response_status": 202,
+                "response_body": body,
+                "created_at": utcnow(),
+            }
+        )
+        answer = Accepted(202, body, False, None)
+        self.keys[key] = (bulk.request_hash, answer)
+        return answer
+
     def _check_brand(self, draft: Draft, now: float) -> tuple[_BrandRow | None, _CounterRow | None]:
         """The brand's queue takes operations (active; within its daily mint cap)."""
         if draft.brand_row_id is None:
@@ -362,7 +429,7 @@ class Intake:
         self.max_batch = max_batch
         self.default_daily_cap = default_daily_cap
         self.accepted = accepted
-        self._queue: asyncio.Queue[tuple[Draft, asyncio.Future[Accepted]]] | None = None
+        self._queue: asyncio.Queue[tuple[Draft | Bulk, asyncio.Future[Accepted]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -375,7 +442,7 @@ class Intake:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def submit(self, draft: Draft) -> Accepted:
+    async def submit(self, draft: Draft | Bulk) -> Accepted:
         if self._queue is None:
             raise Unavailable("the gateway is starting")
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
@@ -406,12 +473,18 @@ class Intake:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
-                    if not outcome.replayed:
+                    if outcome.replayed:
+                        continue
+                    if isinstance(draft, Bulk):
+                        queues.update(
+                            d.brand_row_id for _, d in draft.items if isinstance(d, Draft)
+                        )
+                    else:
                         queues.add(draft.brand_row_id)
             if queues:
                 self.accepted(queues)
 
-    def store(self, drafts: Sequence[Draft]) -> list[Outcome]:
+    def store(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
         """Stores drafts in one transaction; on a constraint race, one by one."""
         try:
             return self._store_group(drafts)
@@ -420,7 +493,7 @@ class Intake:
                 return [self._store_alone(drafts[0], exc)]
             return [self._store_alone(draft, exc) for draft in drafts]
 
-    def _store_group(self, drafts: Sequence[Draft]) -> list[Outcome]:
+    def _store_group(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
         now = time.time()
         outcomes: list[Outcome] = []
         with self.db.write() as session:
@@ -428,13 +501,16 @@ class Intake:
             batch.prefetch(drafts)
             for draft in drafts:
                 try:
-                    outcomes.append(batch.accept(draft, now))
+                    if isinstance(draft, Bulk):
+                        outcomes.append(batch.accept_bulk(draft, now))
+                    else:
+                        outcomes.append(batch.accept(draft, now))
                 except LedgerError as error:
                     outcomes.append(error)
             batch.write()
         return outcomes
 
-    def _store_alone(self, draft: Draft, first: Exception) -> Outcome:
+    def _store_alone(self, draft: Draft | Bulk, first: Exception) -> Outcome:
         for _ in range(3):
             try:
                 return self._store_group([draft])[0]

@@ -71,6 +71,7 @@ class Notifier:
         self._index_height = -1
         self._lock = threading.Lock()
         self._poller: asyncio.Task[None] | None = None
+        self._poked: asyncio.Event | None = None
 
     @property
     def polling(self) -> bool:
@@ -81,14 +82,24 @@ class Notifier:
         self,
         fetch: Callable[[list[str]], Awaitable[tuple[dict[str, Settled], int]]],
         interval: float,
+        *,
+        woken: bool = False,
     ) -> None:
         """For a process without the sender: one query every `interval` for every waiter.
 
-        `fetch(uids)` returns the settled ones among `uids` and the index height."""
+        `fetch(uids)` returns the settled ones among `uids` and the index height. `woken`:
+        the other process says when something settled (`poke`, from `background.wakeup`), so
+        the query runs then, and every `interval` only as a safety poll."""
+        poked = self._poked = asyncio.Event()
 
         async def poll() -> None:
             while True:
-                await asyncio.sleep(interval)
+                if woken:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(poked.wait(), interval)
+                    poked.clear()
+                else:
+                    await asyncio.sleep(interval)
                 if not self._ops and not self._index:
                     continue
                 try:
@@ -111,6 +122,12 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+
+    def poke(self) -> None:
+        """Something settled in another process: the poll looks now (any thread)."""
+        loop, poked = self._loop, self._poked
+        if loop is not None and poked is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(poked.set)
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop

@@ -22,6 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
+from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
@@ -31,10 +32,10 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES
-from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IndexNotReady
 from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
+from ledger_api.process.wakeups import WakeUps
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,15 @@ SETTLED_COLUMNS = (
 )
 
 
-class Runtime:
+class Runtime(WakeUps):
     """Owns the process-wide objects; the app creates one in its lifespan."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
+        # wake-ups to and from the gateway's other processes (`background.wakeup`)
+        self.bus = wake_bus(settings, self.db)
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.address_limiter = RateLimiter(
             settings.address_rate_limit_per_s, settings.address_rate_limit_burst
@@ -128,15 +131,24 @@ class Runtime:
         self.notifier.bind(asyncio.get_running_loop())
         self.intake.start()
         if self.settings.sender_process:
+            woken = self.bus.cross_process
+            if woken:
+                self.bus.subscribe(Topic.SETTLED, lambda uids: self.notifier.poke())
+                self.bus.subscribe(Topic.INDEXED, self._indexed_elsewhere)
             self.notifier.start_polling(
                 lambda uids: self.read(lambda: self._settled(uids)),
-                self.settings.cross_process_poll_s,
+                min(1.0, self.settings.wake_safety_poll_s)
+                if woken
+                else self.settings.cross_process_poll_s,
+                woken=woken,
             )
         elif self.settings.sender_enabled or self.settings.indexer_enabled:
+            self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
             self._starter = threading.Thread(
                 target=self._start_workers, name="starter", daemon=True
             )
             self._starter.start()
+        await asyncio.to_thread(self.bus.start)
 
     @property
     def notified(self) -> bool:
@@ -163,6 +175,8 @@ class Runtime:
         """`ledger work` (see `process.supervision.run_background`): migrate, then start the
         sender and the indexer in a starter thread."""
         self.migrate()
+        self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
+        self.bus.start()
         self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
         self._starter.start()
 
@@ -280,7 +294,7 @@ class Runtime:
                 db=self.db,
                 contracts=contracts,
                 chain_factory=self.new_chain,
-                advanced=self.notifier.index_advanced,
+                advanced=self._index_advanced,
                 rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
@@ -294,7 +308,7 @@ class Runtime:
         """The one place a `Sender` is started."""
         indexer = self.indexer
         hooks = SenderHooks(
-            operations_settled=self.notifier.operations_settled,
+            operations_settled=self._operations_settled,
             mined=indexer.wake if indexer is not None else lambda: None,
         )
         sender = Sender(
@@ -303,17 +317,15 @@ class Runtime:
             contracts=contracts,
             chain_factory=self.new_chain,
             hooks=hooks,
+            wakeable=self._sender_wakeable(),
         )
         sender.start()
         self.sender = sender
 
-    def wake_sender(self, queues: set[BrandRowId | None]) -> None:
-        if self.sender is not None:
-            self.sender.wake(queues)
-
     async def stop(self) -> None:
         self._stopping.set()
         await self.notifier.stop_polling()
+        await asyncio.to_thread(self.bus.stop)
         await self.intake.stop()
         await asyncio.to_thread(self.stop_workers)
 
@@ -329,5 +341,6 @@ class Runtime:
             self.indexer.join(timeout=5)
         if self.webhooks is not None:
             self.webhooks.stop()
+        self.bus.stop()
         self._lock.release()
         self.db.dispose()

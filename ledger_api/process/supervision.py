@@ -32,6 +32,7 @@ from typing import Any
 
 from ledger_api import restore_recursion_limit
 from ledger_api.process import logs, metrics
+from ledger_api.background.wakeup import make_wake_dir
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -53,6 +54,8 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
     # one folder of counts for this process, its HTTP workers and `ledger work` (inherited)
     metrics_folder = metrics.use_multiprocess()
     Runtime(settings).migrate()  # once, before any worker starts
+    # wake-ups between this server's processes (`background.wakeup`), inherited by them
+    wake_dir = make_wake_dir() if settings.is_sqlite and settings.wake_dir is None else None
     work = WorkProcess() if settings.sender_process else None
     try:
         uvicorn.run(
@@ -68,6 +71,8 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
         if work is not None:
             work.stop()
         metrics.remove_folder(metrics_folder)
+        if wake_dir is not None:
+            shutil.rmtree(wake_dir, ignore_errors=True)
 
 
 class WorkProcess:

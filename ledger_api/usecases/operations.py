@@ -29,6 +29,7 @@ from ledger_api.model.payloads import (
     TierReviewPayload,
 )
 
+from .bulk import BulkEarns
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
@@ -44,7 +45,7 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService:
+class OperationsService(BulkEarns):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
@@ -97,6 +98,21 @@ class OperationsService:
         amount_cents: int,
         order_ref: str,
     ) -> Accepted:
+        return await self.rt.intake.submit(
+            self._earn_draft(ctx, brand, member, kind, multiplier_pct, amount_cents, order_ref)
+        )
+
+    def _earn_draft(
+        self,
+        ctx: RequestContext,
+        brand: BrandInfo,
+        member: str,
+        kind: EarnKind,
+        multiplier_pct: int,
+        amount_cents: int,
+        order_ref: str,
+    ) -> Draft:
+        """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it."""
         self.checks.receiver(member)
         points = brand.rule.points(kind, multiplier_pct, amount_cents)
         if points == 0:
@@ -108,18 +124,16 @@ class OperationsService:
             amount_cents=amount_cents,
             order_ref=order_ref,
         )
-        return await self.rt.intake.submit(
-            draft(
-                ctx,
-                OpKind.EARN,
-                brand,
-                payload,
-                member=member,
-                beneficiary=member,
-                points=points,
-                order_ref=order_ref if kind is EarnKind.PURCHASE else None,
-                extra_body={"points": points},
-            )
+        return draft(
+            ctx,
+            OpKind.EARN,
+            brand,
+            payload,
+            member=member,
+            beneficiary=member,
+            points=points,
+            order_ref=order_ref if kind is EarnKind.PURCHASE else None,
+            extra_body={"points": points},
         )
 
     # ------------------------------------------------------- member-signed moves

@@ -6,6 +6,7 @@ poll of the database when they run in another process; a process with neither po
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -125,6 +126,37 @@ class StatusService:
         return accepted.status_code, self._with_reason(
             accepted.status_code, {**accepted.body, "status": final.status}
         )
+
+    async def bulk_answer(
+        self, who: Principal, accepted: Accepted, wait_s: float | None
+    ) -> tuple[int, dict[str, Any]]:
+        """The HTTP answer of a bulk request: 202 with each item's answer; with `wait_s`,
+        each stored item's status once final (and indexed), 200 when all of them are."""
+        body = accepted.body
+        if not wait_s:
+            return accepted.status_code, body
+        fresh = not accepted.replayed
+
+        async def follow(item: dict[str, Any]) -> dict[str, Any]:
+            uid = item.get("operation_id")
+            if uid is None:
+                return item
+            just = fresh and item["result"] == "accepted"
+            final = await self.status(who, uid, wait_s, just_accepted=just)
+            error = final.error.model_dump() if final.error is not None else item.get("error")
+            return {
+                **item,
+                "status": final.status,
+                "tx_hash": final.tx_hash,
+                "block_number": final.block_number,
+                "error": error,
+                "done": _final(final.status)
+                and (final.indexed or final.status == OpStatus.FAILED.value),
+            }
+
+        items = await asyncio.gather(*(follow(item) for item in body["items"]))
+        done = all(item.pop("done", True) for item in items)
+        return (200 if done else 202), {**body, "items": items}
 
     def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
         """A 202 for an operation still waiting says why when the chain (or the sender

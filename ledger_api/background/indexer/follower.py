@@ -74,13 +74,20 @@ class Indexer(threading.Thread):
         name_this_thread("indexer")
         chain = self.chain_factory()
         backoff = Backoff(self.settings.backoff_max_s)
+        pause = fast = self.settings.index_poll_s
+        slow = max(fast, self.settings.index_idle_poll_s)
         while not self._halt.is_set():
             try:
+                head = self.chain_head
                 busy = self.step(chain)
                 self.healthy, self.last_error = True, None
                 backoff.reset()
                 if not busy:
-                    self._wake.wait(self.settings.index_poll_s)
+                    # no new block: wait longer each time, up to `index_idle_poll_s`; the
+                    # sender wakes this thread when one of its transactions is mined
+                    pause = fast if self.chain_head != head else min(slow, pause * 2)
+                    if self._wake.wait(pause):
+                        pause = fast
                     self._wake.clear()
             except Exception as exc:
                 if isinstance(exc, ChainUnavailable):

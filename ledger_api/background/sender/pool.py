@@ -35,8 +35,10 @@ class Sender:
         contracts: Contracts,
         chain_factory: Callable[[], Chain],
         hooks: SenderHooks,
+        wakeable: bool = False,
     ) -> None:
         self.settings = settings
+        self.wakeable = wakeable  # every process that queues operations wakes this one
         self.db = db
         self.contracts = contracts
         self.chain_factory = chain_factory
@@ -88,7 +90,7 @@ class Sender:
 
     def _supervise(self) -> None:
         while not self._halt.is_set():
-            self._refresh.wait(1.0)
+            self._refresh.wait(self.settings.wake_safety_poll_s if self.wakeable else 1.0)
             self._refresh.clear()
             if self._halt.is_set():
                 return
@@ -115,6 +117,7 @@ class Sender:
                 signer_id=signer.id,
                 brand_row_id=_row_id(signer.brand_id),
                 account=account,
+                wakeable=self.wakeable,
             )
             self.workers[signer.id] = worker
             self._by_brand[_row_id(signer.brand_id)] = worker

@@ -62,8 +62,12 @@ class SignerWorker(threading.Thread):
         signer_id: int,
         brand_row_id: BrandRowId | None,
         account: LocalAccount,
+        wakeable: bool = False,
     ) -> None:
         super().__init__(name=f"sender-{account.address[:10]}", daemon=True)
+        # every process that accepts operations wakes this worker (`background.wakeup`):
+        # when idle it only re-checks every `wake_safety_poll_s`
+        self.wakeable = wakeable
         self.settings = settings
         self.chain_factory = chain_factory
         self.hooks = hooks
@@ -136,7 +140,7 @@ class SignerWorker(threading.Thread):
                 backoff.reset()
                 if busy:
                     continue
-                timeout = min(timeout, self.settings.chain_check_s)
+                timeout = min(timeout, self._idle_check_s())
                 if lingering:
                     self._halt.wait(timeout)  # new operations may not cut a linger short
                 else:
@@ -149,6 +153,12 @@ class SignerWorker(threading.Thread):
                 log.exception("sender %s: unexpected error", self.address)
                 self._pause(exc, backoff)
                 reconciled = False
+
+    def _idle_check_s(self) -> float:
+        """The longest sleep: the chain check's period; idle and wakeable, the safety poll."""
+        if self.wakeable:
+            return max(self.settings.chain_check_s, self.settings.wake_safety_poll_s)
+        return self.settings.chain_check_s
 
     def _pause(self, exc: Exception, backoff: Backoff) -> None:
         self.healthy = False
@@ -173,7 +183,8 @@ class SignerWorker(threading.Thread):
             return True, 0.0, False
         if linger:
             return False, min(linger, self.settings.poll_interval_s) if in_flight else linger, True
-        wait = self.settings.poll_interval_s if in_flight else self.settings.sender_idle_poll_s
+        idle = self.settings.sender_idle_poll_s(self.wakeable)
+        wait = self.settings.poll_interval_s if in_flight else idle
         return False, wait, False
 
     # -------------------------------------------------------------------- track

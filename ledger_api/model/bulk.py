@@ -1,0 +1,85 @@
+"""Models of `POST /v1/earn/batch`: many purchases and engagements in one request.
+
+Each item carries its own `key`: an item is idempotent on its own across requests (the
+same key with the same item answers `duplicate` with the first operation's id; with a
+different item, `refused` with `idempotency_conflict`). The request's Idempotency-Key
+replays the whole answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ledger_api.model.schemas import (
+    Address,
+    Amount,
+    Model,
+    Multiplier,
+    OperationError,
+    OrderRef,
+)
+
+MAX_BATCH_ITEMS = 1_000
+
+ItemKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]{1,255}$",
+        description="the item's own idempotency key (printable ASCII, unique in the request)",
+    ),
+]
+
+
+class BulkPurchase(Model):
+    type: Literal["purchase"]
+    key: ItemKey
+    member: Address
+    amount_cents: Amount
+    multiplier_pct: Multiplier = 100
+    order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
+
+
+class BulkEngagement(Model):
+    type: Literal["engagement"]
+    key: ItemKey
+    member: Address
+    kind: Literal["review", "share", "event", "referral"]
+    multiplier_pct: Multiplier = 100
+    ref: OrderRef | None = Field(default=None, description="reference of the review, share...")
+
+
+BulkItem = Annotated[BulkPurchase | BulkEngagement, Field(discriminator="type")]
+
+
+class EarnBatchRequest(Model):
+    items: list[BulkItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+class BulkItemAnswer(Model):
+    key: str
+    result: Literal["accepted", "duplicate", "refused"] = Field(
+        description="accepted: stored now; duplicate: this item key was stored before "
+        "(operation_id is the first one's); refused: not stored (see error)"
+    )
+    operation_id: str | None = None
+    op_id: int | None = None
+    points: int | None = None
+    status: str | None = Field(
+        default=None, description="the operation's status (final ones with Prefer: wait)"
+    )
+    tx_hash: str | None = None
+    block_number: int | None = None
+    error: OperationError | None = Field(
+        default=None, description="why the item was refused, or why its operation failed"
+    )
+
+
+class EarnBatchAnswer(Model):
+    accepted: int
+    duplicates: int
+    refused: int
+    items: list[BulkItemAnswer]

@@ -1,0 +1,54 @@
+"""The wake-ups a `Runtime` sends and answers (`background.wakeup`): new operations for the
+sender, settled operations and the index height for waiting requests, in this process
+directly and in the gateway's other processes through the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ledger_api.background.notify import Notifier, Settled
+from ledger_api.background.sender import Sender
+from ledger_api.background.wakeup import Topic, WakeBus
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.settings import Settings
+
+
+class WakeUps:
+    """Mixed into `Runtime`, which sets these attributes."""
+
+    settings: Settings
+    bus: WakeBus
+    notifier: Notifier
+    sender: Sender | None
+
+    def _sender_wakeable(self) -> bool:
+        """Whether every process that accepts operations wakes this process's sender: it is
+        the only one (one HTTP process, no `ledger work`), or they reach it by the bus."""
+        alone = self.settings.workers == 1 and not self.settings.sender_process
+        return alone or self.bus.cross_process
+
+    def wake_sender(self, queues: set[BrandRowId | None]) -> None:
+        """New operations wait in `queues`: the sender here, or in another process, looks."""
+        if self.sender is not None:
+            self.sender.wake(queues)
+        else:
+            self.bus.publish(Topic.QUEUED, ["admin" if q is None else str(q) for q in queues])
+
+    def _queued_elsewhere(self, queues: list[str]) -> None:
+        """Another process accepted operations for these queues (the bus's thread)."""
+        if self.sender is not None:
+            self.sender.wake({None if q == "admin" else BrandRowId(int(q)) for q in queues})
+
+    def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
+        self.notifier.operations_settled(settled)
+        if settled:
+            self.bus.publish(Topic.SETTLED, list(settled))
+
+    def _index_advanced(self, height: int) -> None:
+        self.notifier.index_advanced(height)
+        self.bus.publish(Topic.INDEXED, [str(height)])
+
+    def _indexed_elsewhere(self, heights: list[str]) -> None:
+        """`ledger work`'s indexer applied blocks up to this height (the bus's thread)."""
+        if heights:
+            self.notifier.index_advanced(max(int(h) for h in heights))

@@ -1,0 +1,111 @@
+"""`POST /v1/earn/batch`: many earns in one request, per-item answers and idempotency."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from support.gateway import Brand, Member
+
+BATCH = "/v1/earn/batch"
+
+
+def purchase(member: Member, cents: int, key: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "purchase",
+        "key": key or str(uuid.uuid4()),
+        "member": member.address,
+        "amount_cents": cents,
+        "order_ref": f"order-{uuid.uuid4()}",
+    }
+
+
+def test_a_batch_earns_every_item_and_answers_per_item(brand: Brand) -> None:
+    members = [Member() for _ in range(5)]
+    items: list[dict[str, Any]] = [purchase(m, 1_000 * (i + 1)) for i, m in enumerate(members)]
+    items.append(
+        {"type": "engagement", "key": "review-1", "member": members[0].address, "kind": "review"}
+    )
+    response = brand.api.post(BATCH, {"items": items}, headers={"Prefer": "wait=30"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["refused"]) == (6, 0, 0)
+    assert [item["key"] for item in body["items"]] == [item["key"] for item in items]
+    assert {item["status"] for item in body["items"]} == {"confirmed"}
+    assert len({item["op_id"] for item in body["items"]}) == 6
+    expected = [100 * (i + 1) for i in range(5)]
+    expected[0] += 5  # the review
+    for member, points in zip(members, expected, strict=True):
+        view = brand.api.get(f"/v1/members/{member.address}").json()
+        assert [b["balance"] for b in view["balances"]] == [points]
+
+
+def test_an_item_key_is_idempotent_across_requests(brand: Brand) -> None:
+    member = Member()
+    first_item = purchase(member, 2_000)
+    first = brand.api.post(BATCH, {"items": [first_item]})
+    assert first.status_code == 202, first.text
+    (stored,) = first.json()["items"]
+    assert stored["result"] == "accepted" and stored["status"] == "queued"
+
+    changed = {**first_item, "amount_cents": 9_999}
+    fresh = purchase(member, 3_000)
+    second = brand.api.post(BATCH, {"items": [first_item, fresh, changed | {"key": "x"}]})
+    assert second.status_code == 202, second.text
+    again, new, other = second.json()["items"]
+    assert again["result"] == "duplicate"
+    assert again["operation_id"] == stored["operation_id"]
+    assert again["op_id"] == stored["op_id"]
+    assert new["result"] == "accepted" and other["result"] == "accepted"
+
+    conflict = brand.api.post(BATCH, {"items": [changed]})
+    assert conflict.status_code == 202
+    (refused,) = conflict.json()["items"]
+    assert refused["result"] == "refused"
+    assert refused["error"]["code"] == "idempotency_conflict"
+    assert refused["operation_id"] is None
+
+    brand.api.wait(stored["operation_id"])
+    brand.api.wait(new["operation_id"])
+    brand.api.wait(other["operation_id"])
+    view = brand.api.get(f"/v1/members/{member.address}").json()
+    assert [b["balance"] for b in view["balances"]] == [200 + 300 + 999]
+
+
+def test_replaying_the_request_key_returns_the_first_answer(brand: Brand) -> None:
+    key = str(uuid.uuid4())
+    body = {"items": [purchase(Member(), 1_500), purchase(Member(), 1)]}
+    first = brand.api.post(BATCH, body, key=key)
+    second = brand.api.post(BATCH, body, key=key)
+    assert first.status_code == second.status_code == 202
+    assert second.json() == first.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    accepted, zero = first.json()["items"]
+    assert accepted["result"] == "accepted"
+    assert zero["result"] == "refused" and zero["error"]["code"] == "zero_points"
+    other = brand.api.post(BATCH, {"items": [purchase(Member(), 1_500)]}, key=key)
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+
+
+def test_two_items_with_one_key_are_refused_whole(brand: Brand) -> None:
+    member = Member()
+    response = brand.api.post(
+        BATCH, {"items": [purchase(member, 100, "same"), purchase(member, 200, "same")]}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "duplicate_item_key"
+
+
+def test_more_than_a_thousand_items_is_invalid(brand: Brand) -> None:
+    member = Member()
+    items = [purchase(member, 100) for _ in range(1_001)]
+    response = brand.api.post(BATCH, {"items": items})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_batch_without_an_idempotency_key_is_refused(brand: Brand) -> None:
+    response = brand.api.post(BATCH, {"items": [purchase(Member(), 100)]}, key=None)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_required"

@@ -1,0 +1,103 @@
+"""An idle gateway idles: with 20 brands onboarded and nothing to do, `ledger serve` and its
+`ledger work` spend almost no CPU (issue 15: each signer's thread used to poll, and an idle
+gateway of a 20-brand alliance burnt a core).
+
+CPU time (not wall time) of every gateway process, from /proc, over a quiet window: a busy
+machine stretches the window's wall time, not the CPU the gateway burns in it. The bound is
+generous (the bench reports the figure itself, `idle_cpu_pct`); a polling loop exceeds it by
+far.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from support.chain import Anvil, deploy, free_port, start_anvil
+from support.gateway import GatewayProcess, Member, gateway_env
+
+BRANDS = 20
+WINDOW_S = 10.0
+MAX_CORE_FRACTION = 0.10  # 10% of one core (it was 57% before wake-ups, 3% after)
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of a process and its descendants (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, frontier = 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        frontier.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
+    node = start_anvil()
+    manifest = tmp_path / "deployment.json"
+    deploy(node, manifest)
+    yield node, manifest
+    node.stop()
+
+
+@pytest.mark.parametrize("sender_process", ["true", "false"])
+def test_an_idle_gateway_with_twenty_brands_spends_almost_no_cpu(
+    chain: tuple[Anvil, Path], tmp_path: Path, sender_process: str
+) -> None:
+    anvil, manifest = chain
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_SENDER_PROCESS=sender_process,
+        LEDGER_ACCESS_LOG="false",
+    )
+    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    try:
+        with httpx.Client(base_url=gateway.base_url, timeout=60) as http:
+            keys = []
+            for n in range(BRANDS):
+                created = http.post(
+                    "/v1/admin/brands",
+                    json={"name": f"Idle Brand {n}", "symbol": f"IDL{n}"},
+                    params={"wait": "true"},
+                    headers={**gateway.admin_headers, "Idempotency-Key": f"idle-brand-{n}"},
+                )
+                assert created.status_code in (200, 201), created.text
+                keys.append(created.json()["api_key"])
+            for n, key in enumerate(keys):  # every brand's signer has sent once
+                earned = http.post(
+                    "/v1/earn/purchase",
+                    json={"member": Member().address, "amount_cents": 500, "order_ref": f"o{n}"},
+                    headers={
+                        "Authorization": f"Bearer {key}",
+                        "Idempotency-Key": f"idle-earn-{n}",
+                        "Prefer": "wait=30",
+                    },
+                )
+                assert earned.status_code == 200, earned.text
+        assert gateway.process is not None
+        time.sleep(2.0)  # the last confirmations and status lines settle
+        before, started = tree_cpu_seconds(gateway.process.pid), time.monotonic()
+        time.sleep(WINDOW_S)
+        spent, wall = tree_cpu_seconds(gateway.process.pid) - before, time.monotonic() - started
+        print(f"idle gateway: {spent:.3f} CPU s over {wall:.1f} s ({100 * spent / wall:.2f}%)")
+        assert spent / wall < MAX_CORE_FRACTION, f"{100 * spent / wall:.1f}% of a core when idle"
+    finally:
+        gateway.stop()

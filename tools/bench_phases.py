@@ -1,0 +1,204 @@
+"""Phases of `make bench` beyond single-operation throughput and latency (tools/bench.py):
+bulk throughput through POST /v1/earn/batch, a seeded read index, idle CPU with 20 brands,
+and the gateway's peak resident memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+PAGE = 4096
+
+
+def tree_pids(root: int) -> list[int]:
+    """A process and all its descendants (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        found.append(pid)
+        frontier.extend(child for child, parent in parents.items() if parent == pid)
+    return found
+
+
+def tree_rss_mb(root: int) -> float:
+    total = 0
+    for pid in tree_pids(root):
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+        except (OSError, IndexError):
+            continue
+    return total * PAGE / 1e6
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state, ppid, ..., utime (12th), stime (13th)
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, frontier = 0.0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        frontier.extend(child for child, (parent, _) in stats.items() if parent == pid)
+    return total
+
+
+class RssPeak:
+    """Samples the resident memory of a process tree every 0.2 s; `peak_mb` the highest."""
+
+    def __init__(self, root: int) -> None:
+        self.root, self.peak_mb = root, 0.0
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._halt.is_set():
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.root))
+            self._halt.wait(0.2)
+
+
+async def bulk_throughput(
+    client: Any, key: str, members: list[str], total: int, clients: int, confirmed: Any
+) -> dict[str, float]:
+    """`total` purchases in requests of up to 1,000 items from `clients` concurrent senders,
+    counted until `confirmed(count)` says every PointsEarned is on chain."""
+    size = min(1_000, total)
+    requests = [list(range(start, min(total, start + size))) for start in range(0, total, size)]
+    run = secrets.token_hex(4)
+
+    async def sender() -> None:
+        while requests:
+            numbers = requests.pop()
+            items = [
+                {
+                    "type": "purchase",
+                    "key": f"bulk-{run}-{i}",
+                    "member": members[i % len(members)],
+                    "amount_cents": 1_000,
+                    "order_ref": f"bulk-{run}-{i}",
+                }
+                for i in numbers
+            ]
+            status, body = await client.request(
+                "POST",
+                "/v1/earn/batch",
+                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
+                {"items": items},
+            )
+            if status != 202 or body["accepted"] != len(items):
+                raise RuntimeError(f"bulk earn answered {status}: {str(body)[:300]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(clients)))
+    accepted_at = time.perf_counter()
+    while not confirmed(total):
+        if time.perf_counter() - accepted_at > 300:
+            raise RuntimeError("bulk operations not confirmed within 300 s")
+        await asyncio.sleep(0.05)
+    finished = time.perf_counter()
+    return {
+        "bulk_ops_per_s": total / (finished - started),
+        "bulk_accept_ops_per_s": total / (accepted_at - started),
+        "bulk_ops": total,
+        "bulk_clients": clients,
+    }
+
+
+def seed_index(database: Path, brand: int, members: int, lots_per_member: int) -> list[str]:
+    """Writes `members` x `lots_per_member` live lots of `brand` straight into the index
+    tables (idx_lots, idx_members): a read index of the size the targets name, without
+    minting a million lots on chain. Returns the seeded members' addresses."""
+    now = int(time.time())
+    addresses = [to_checksum_address(os.urandom(20)) for _ in range(members)]
+    connection = sqlite3.connect(database, timeout=60)
+    try:
+        for start in range(0, members, 10_000):
+            chunk = addresses[start : start + 10_000]
+            with connection:
+                connection.executemany(
+                    "INSERT OR IGNORE INTO idx_lots (member, brand, month, amount, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        (member, brand, 100_000 + month, 10 + month, now + 86_400 * (30 + month))
+                        for member in chunk
+                        for month in range(lots_per_member)
+                    ),
+                )
+                connection.executemany(
+                    "INSERT OR IGNORE INTO idx_members (member, tier, quarter, spend_cents,"
+                    " orders, engagements, grace_until_month) VALUES (?, 0, 0, 0, 0, 0, 0)",
+                    ((member,) for member in chunk),
+                )
+    finally:
+        connection.close()
+    return addresses
+
+
+def onboarded_brand(database: Path) -> int:
+    connection = sqlite3.connect(database, timeout=60)
+    try:
+        row = connection.execute(
+            "SELECT ledger_id FROM brands WHERE ledger_id IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+    finally:
+        connection.close()
+    if row is None:
+        raise RuntimeError("no onboarded brand to seed lots for")
+    return int(row[0])
+
+
+async def add_brands(client: Any, admin_key: str, count: int) -> None:
+    """`count` more brands through the admin API, each confirmed before the next."""
+    for n in range(count):
+        status, body = await client.request(
+            "POST",
+            "/v1/admin/brands",
+            {
+                "Authorization": f"Bearer {admin_key}",
+                "Idempotency-Key": secrets.token_hex(16),
+                "Prefer": "wait=60",
+            },
+            {"name": f"Idle Brand {n}", "symbol": f"IDL{n}"},
+        )
+        if status not in (200, 201):
+            raise RuntimeError(f"brand {n} answered {status}: {str(body)[:300]}")
+
+
+async def idle_cpu_pct(root: int, cpu_seconds: Any, window_s: float) -> float:
+    """CPU of the gateway's processes over `window_s` with no traffic, % of one core."""
+    await asyncio.sleep(3.0)  # the last confirmations, status lines and indexing settle
+    before, started = cpu_seconds(root), time.perf_counter()
+    await asyncio.sleep(window_s)
+    spent = cpu_seconds(root) - before
+    return 100 * spent / (time.perf_counter() - started)

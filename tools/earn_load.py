@@ -1,0 +1,154 @@
+"""A small local load on the single-operation earn path, for profiling (not `make bench`).
+
+Starts anvil (automine), deploys, starts `ledger serve` (with `ledger work`, as `make run`),
+creates a brand, then `--ops` POST /v1/earn/purchase from `--clients` concurrent clients.
+Prints accepted/s (requests to 202) and confirmed/s. With `--py-spy FILE`, py-spy records
+every gateway process during the load (flame graph SVG, FILE.<pid>.svg).
+
+    .venv/api/bin/python tools/earn_load.py --ops 3000 --py-spy build/earn
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from eth_account import Account
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests" / "api"))
+
+from bench_http import Pool  # noqa: E402
+from bench_phases import tree_pids  # noqa: E402
+from support.chain import deploy, free_port, start_anvil  # noqa: E402
+from support.gateway import GatewayProcess, gateway_env  # noqa: E402
+
+
+async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list[str]]:
+    pool = Pool("127.0.0.1", port)
+    members = [Account.create().address for _ in range(100)]
+    queue = list(range(ops))
+    ids: list[str] = []
+
+    async def client() -> None:
+        while queue:
+            i = queue.pop()
+            status, body = await pool.request(
+                "POST",
+                "/v1/earn/purchase",
+                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
+                {"member": members[i % 100], "amount_cents": 1_000, "order_ref": f"load-{i}"},
+            )
+            if status != 202:
+                raise RuntimeError(f"{status}: {body}")
+            ids.append(body["operation_id"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    pool.close()
+    return elapsed, ids
+
+
+async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
+    """Until every operation is final (concurrent `?wait=true` reads)."""
+    pool = Pool("127.0.0.1", port)
+    pending = list(ids)
+
+    async def client() -> None:
+        while pending:
+            uid = pending.pop()
+            while True:
+                _, body = await pool.request(
+                    "GET", f"/v1/operations/{uid}?wait=true", {"Authorization": f"Bearer {key}"}
+                )
+                if body["status"] in ("confirmed", "failed"):
+                    break
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ops", type=int, default=3_000)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--sender-process", default="true")
+    parser.add_argument("--py-spy", type=Path, default=None)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="earn-load-"))
+    anvil = start_anvil()
+    gateway = None
+    spies: list[subprocess.Popen[bytes]] = []
+    try:
+        manifest = folder / "deployment.json"
+        deploy(anvil, manifest)
+        env = gateway_env(
+            rpc_url=anvil.url,
+            manifest=manifest,
+            database_url=f"sqlite:///{folder / 'ledger.db'}",
+            admin_api_key="admin-" + secrets.token_urlsafe(24),
+            LEDGER_SENDER_PROCESS=args.sender_process,
+            LEDGER_ACCESS_LOG="false",
+            LEDGER_SQLITE_SYNCHRONOUS="FULL",
+            LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
+        )
+        gateway = GatewayProcess(env, free_port(), folder / "gateway.log").start()
+        created = httpx.post(
+            f"{gateway.base_url}/v1/admin/brands",
+            json={"name": "Load Brand", "symbol": "LOAD"},
+            params={"wait": "true"},
+            headers={**gateway.admin_headers, "Idempotency-Key": "load-brand"},
+            timeout=60,
+        ).json()
+        key = created["api_key"]
+        asyncio.run(load(gateway.port, key, 200, 16))  # warm-up
+        if args.py_spy is not None:
+            assert gateway.process is not None
+            for pid in tree_pids(gateway.process.pid):
+                spies.append(
+                    subprocess.Popen(
+                        [
+                            str(ROOT / ".venv/api/bin/py-spy"),
+                            "record",
+                            "--pid",
+                            str(pid),
+                            "--output",
+                            f"{args.py_spy}.{pid}.svg",
+                            "--rate",
+                            "200",
+                            "--nonblocking",
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            time.sleep(1.0)
+        elapsed, ids = asyncio.run(load(gateway.port, key, args.ops, args.clients))
+        started = time.perf_counter() - elapsed
+        asyncio.run(confirm(gateway.port, key, ids, args.clients))
+        confirmed = time.perf_counter() - started
+        print(
+            f"ops {args.ops} clients {args.clients}: accepted {args.ops / elapsed:.0f}/s, "
+            f"confirmed {args.ops / confirmed:.0f}/s"
+        )
+    finally:
+        for spy in spies:
+            spy.send_signal(2)
+        for spy in spies:
+            spy.wait(30)
+        if gateway is not None:
+            gateway.stop()
+        anvil.stop()
+
+
+if __name__ == "__main__":
+    main()
