@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     #: still on the chain (a node restarted from an older snapshot, a deep reorg)
     chain_check_s: float = Field(default=1.0, gt=0)
     fund_signers_wei: int | None = Field(default=None, ge=0)
+    #: PostgreSQL: how often a process's sender counts the live senders and claims its share
+    #: of the signers (a dead process's signers move within about this long)
+    signer_claim_s: float = Field(default=1.0, gt=0)
 
     # Indexer
     indexer_enabled: bool = True
@@ -166,8 +169,9 @@ class Settings(BaseSettings):
 
     @property
     def sender_idle_poll_s(self) -> float:
-        """With several HTTP worker processes the sender cannot be woken across processes."""
-        alone = self.workers == 1 and not self.sender_process
+        """With several HTTP worker processes, or several gateways on one PostgreSQL database,
+        the sender cannot be woken across processes."""
+        alone = self.workers == 1 and not self.sender_process and self.is_sqlite
         return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
 
     @property

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import ApiKeys
-from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
@@ -63,7 +63,11 @@ class Runtime:
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
-        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+            if self.db.is_sqlite
+            else SharedRateLimiter(self.db, settings.rate_limit_per_s, settings.rate_limit_burst)
+        )
         self.address_limiter = RateLimiter(
             settings.address_rate_limit_per_s, settings.address_rate_limit_burst
         )
@@ -141,8 +145,10 @@ class Runtime:
     @property
     def notified(self) -> bool:
         """Settled operations and the index height reach this process's notifier (it sends and
-        indexes itself, or polls for `ledger work`); else it reads them from the database."""
-        return self.is_sender or self.notifier.polling
+        indexes itself, or polls for `ledger work`); else it reads them from the database.
+        On PostgreSQL other processes send too (`background.sender.ownership`), so a waiter
+        reads the database."""
+        return (self.is_sender and self.db.is_sqlite) or self.notifier.polling
 
     def index_height(self) -> int:
         """The last block the index applied (from the notifier when `notified`)."""
@@ -225,7 +231,7 @@ class Runtime:
         sender = self.sender.status() if self.sender else []
         return {
             "chain_id": self.contracts().chain_id,
-            "index_block": self.notifier.index_height,
+            "index_block": self.index_height(),
             "chain": self.chain_status(),
             "sender": sender,
             "indexer": {
@@ -258,20 +264,25 @@ class Runtime:
         return settled, height
 
     def _start_workers(self) -> None:
-        """Takes the sender lock, waits for the manifest, then starts sender and indexer."""
+        """Takes the sender lock, waits for the manifest, then starts sender and indexer.
+
+        On PostgreSQL every process sends for its share of the signers (one lock per signer,
+        `background.sender.ownership`) from the start; the sender lock then only decides which
+        process indexes and delivers webhooks."""
+        shared = not self.db.is_sqlite and self.settings.sender_enabled
+        if shared:
+            contracts = self._wait_for_contracts()
+            if contracts is None:
+                return
+            self._start_sender(contracts)
         while not self._stopping.is_set():
             if self._lock.acquire():
                 break
-            log.warning("another gateway process sends for this database; waiting for its lock")
-            self._stopping.wait(2.0)
-        while not self._stopping.is_set():
-            try:
-                contracts = self.contracts()
-                break
-            except IndexNotReady as exc:
-                log.warning("%s; retrying", exc.message)
-                self._stopping.wait(2.0)
-        else:
+            if not shared:
+                log.warning("another gateway process sends for this database; waiting for its lock")
+            self._stopping.wait(self.settings.signer_claim_s if shared else 2.0)
+        contracts = self._wait_for_contracts()
+        if contracts is None:
             return
         self.is_sender = True
         if self.settings.indexer_enabled:
@@ -284,18 +295,32 @@ class Runtime:
                 rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
-        if self.settings.sender_enabled:
+        if self.settings.sender_enabled and self.sender is None:
             self._start_sender(contracts)
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
 
+    def _wait_for_contracts(self) -> Contracts | None:
+        """The deployment, once its manifest exists; None when the process stops first."""
+        while not self._stopping.is_set():
+            try:
+                return self.contracts()
+            except IndexNotReady as exc:
+                log.warning("%s; retrying", exc.message)
+                self._stopping.wait(2.0)
+        return None
+
+    def _wake_indexer(self) -> None:
+        indexer = self.indexer
+        if indexer is not None:
+            indexer.wake()
+
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
-        indexer = self.indexer
         hooks = SenderHooks(
             operations_settled=self.notifier.operations_settled,
-            mined=indexer.wake if indexer is not None else lambda: None,
+            mined=self._wake_indexer,
         )
         sender = Sender(
             settings=self.settings,
