@@ -231,7 +231,7 @@ class Runtime:
         sender = self.sender.status() if self.sender else []
         return {
             "chain_id": self.contracts().chain_id,
-            "index_block": self.index_height(),
+            "index_block": self.notifier.index_height,
             "chain": self.chain_status(),
             "sender": sender,
             "indexer": {
