@@ -20,6 +20,7 @@ from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
+from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.webhooks.delivery import Deliverer
@@ -89,6 +90,7 @@ class Runtime:
         self.sender: Sender | None = None
         self.indexer: Indexer | None = None
         self.webhooks: Deliverer | None = None
+        self.admin_watcher: AdminWatcher | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -285,6 +287,11 @@ class Runtime:
         if contracts is None:
             return
         self.is_sender = True
+        self._start_indexing(contracts)
+
+    def _start_indexing(self, contracts: Contracts) -> None:
+        """The sender lock's work: the indexer, the sender (SQLite: all of it), the webhooks
+        and, with a multisig admin, the admin watcher."""
         if self.settings.indexer_enabled:
             self.indexer = Indexer(
                 settings=self.settings,
@@ -300,6 +307,15 @@ class Runtime:
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
+        if not self.settings.admin_signs:
+            self.admin_watcher = AdminWatcher(
+                db=self.db,
+                contracts=contracts,
+                chain_factory=self.new_chain,
+                settled=self.notifier.operations_settled,
+                poll_s=self.settings.index_poll_s,
+            )
+            self.admin_watcher.start()
 
     def _wait_for_contracts(self) -> Contracts | None:
         """The deployment, once its manifest exists; None when the process stops first."""
@@ -354,5 +370,7 @@ class Runtime:
             self.indexer.join(timeout=5)
         if self.webhooks is not None:
             self.webhooks.stop()
+        if self.admin_watcher is not None:
+            self.admin_watcher.stop()
         self._lock.release()
         self.db.dispose()
