@@ -69,6 +69,27 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    """Copies this gateway's database (`LEDGER_DATABASE_URL`) into an empty one (`--to`)."""
+    from ledger_api.db import Database
+    from ledger_api.db.copy import TargetNotEmpty, copy_database
+
+    settings = get_settings()
+    source, target = Database(settings.database_url), Database(args.to)
+    try:
+        counts = copy_database(source, target)
+    except TargetNotEmpty as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.dispose()
+        target.dispose()
+    for table, rows in counts.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={args.to}")
+    return 0
+
+
 def _wait_for_operations(runtime: Runtime, uids: Sequence[str], timeout: float) -> list[Operation]:
     """Waits until the operations are final; sends them itself when no gateway holds the lock."""
     sending = runtime.send_if_free()
@@ -194,6 +215,9 @@ def parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+    copy = db.add_parser("copy", help="copy the data into an empty database (e.g. PostgreSQL)")
+    copy.add_argument("--to", required=True, help="SQLAlchemy URL of the empty target")
+    copy.set_defaults(run=cmd_db_copy)
 
     brand = commands.add_parser("brand", help="brands").add_subparsers(
         dest="brand_command", required=True

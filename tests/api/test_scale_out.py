@@ -252,11 +252,21 @@ def test_three_processes_share_the_signers_survive_a_kill_and_apply_everything_o
         failover: dict[str, float] = {}
 
         def kill_midway() -> None:
-            wait_for(lambda: sum(client.accepted.values()) >= MEMBERS, what="a third of the load")
+            wait_for(
+                lambda: sum(client.accepted.values()) >= MEMBERS,
+                what="a third of the load",
+                progress=lambda: sum(client.accepted.values()),
+            )
             held_before = owned(victim)
+            before = set(signer_locks(postgres_url))
             killed_at = time.monotonic()
             victim.kill()
-            wait_for(lambda: signer_locks(postgres_url) == signers, what="the signers taken over")
+
+            def taken_over() -> bool:
+                holders = signer_locks(postgres_url)
+                return sum(holders.values()) == signers and not before <= set(holders)
+
+            wait_for(taken_over, what="the signers taken over", poll_s=0.02)
             failover["seconds"] = time.monotonic() - killed_at
             failover["signers"] = held_before
             victim.start()
