@@ -324,8 +324,16 @@ def check_applied_once(
     logs = w3.eth.get_logs(
         {"address": ledger_address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]}
     )
-    earned = Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
-    assert sorted(earned) == sorted(s.finals["earn"]["op_id"] for s in stories)
+    earned = Counter(
+        (
+            int.from_bytes(bytes(log["topics"][1]), "big"),
+            int.from_bytes(bytes(log["topics"][3]), "big"),
+        )
+        for log in logs
+    )
+    ours = [(brands[s.brand]["brand_id"], s.finals["earn"]["op_id"]) for s in stories]
+    assert len(set(ours)) == len(ours)
+    assert all(earned[key] == 1 for key in ours), earned
     assert max(earned.values()) == 1
 
     # Balances on chain: an earn, a gift or a redemption applied twice would show.
