@@ -135,7 +135,7 @@ class Runtime:
         self.intake.start()
         if self.settings.sender_process:
             self.notifier.start_polling(
-                lambda uids: self.read(lambda: self._settled(uids)),
+                lambda uids: self.read(lambda: settled_among(self.db, uids)),
                 self.settings.cross_process_poll_s,
             )
         elif self.settings.sender_enabled or self.settings.indexer_enabled:
@@ -244,26 +244,6 @@ class Runtime:
             "webhooks": self.webhooks.status() if self.webhooks else None,
             "healthy": bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender),
         }
-
-    def _settled(self, uids: list[str]) -> tuple[dict[str, Settled], int]:
-        """The final ones among `uids` and the index height, for `Notifier.start_polling`.
-
-        Plain rows (no ORM objects): it runs a hundred times a second while requests wait."""
-        settled: dict[str, Settled] = {}
-        with self.db.read() as session:
-            for start in range(0, len(uids), 500):
-                rows = session.execute(
-                    select(*SETTLED_COLUMNS, Brand.ledger_id)
-                    .outerjoin(Brand, Brand.id == Operation.brand_id)
-                    .where(
-                        Operation.uid.in_(uids[start : start + 500]),
-                        Operation.status.in_(FINAL_OP_STATUSES),
-                    )
-                )
-                for row in rows:
-                    settled[row.uid] = Settled.of(row, row.ledger_id)
-            height = stored_height(session)
-        return settled, height
 
     def _start_workers(self) -> None:
         """Takes the sender lock, waits for the manifest, then starts sender and indexer.
@@ -374,3 +354,24 @@ class Runtime:
             self.admin_watcher.stop()
         self._lock.release()
         self.db.dispose()
+
+
+def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], int]:
+    """The final ones among `uids` and the index height, for `Notifier.start_polling`.
+
+    Plain rows (no ORM objects): it runs a hundred times a second while requests wait."""
+    settled: dict[str, Settled] = {}
+    with db.read() as session:
+        for start in range(0, len(uids), 500):
+            rows = session.execute(
+                select(*SETTLED_COLUMNS, Brand.ledger_id)
+                .outerjoin(Brand, Brand.id == Operation.brand_id)
+                .where(
+                    Operation.uid.in_(uids[start : start + 500]),
+                    Operation.status.in_(FINAL_OP_STATUSES),
+                )
+            )
+            for row in rows:
+                settled[row.uid] = Settled.of(row, row.ledger_id)
+        height = stored_height(session)
+    return settled, height
