@@ -144,6 +144,30 @@ def db_upgrade() -> None:
     print("database schema is up to date")
 
 
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[str, typer.Option("--to", help="SQLAlchemy URL of the empty target")],
+) -> None:
+    """Copy this gateway's database (`LEDGER_DATABASE_URL`) into an empty one (e.g. PostgreSQL)."""
+    from ledger_api.db import Database
+    from ledger_api.db.copy import TargetNotEmpty, copy_database
+    from ledger_api.settings import get_settings
+
+    _where()
+    source, target = Database(get_settings().database_url), Database(to)
+    try:
+        counts = copy_database(source, target)
+    except TargetNotEmpty as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from exc
+    finally:
+        source.dispose()
+        target.dispose()
+    for table, rows in counts.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={to}")
+
+
 @app.command()
 def info() -> None:
     """The settings in use and, when the gateway answers, its health."""

@@ -1,8 +1,11 @@
 """Gateway configuration: one validated `Settings`, read from `LEDGER_*` variables.
 
 Outside development the settings refuse to start with an insecure default: a
-missing keystore passphrase, a missing admin signing key, or a weak admin API
-key. In development the well-known anvil account #0 key is used so that `make run`
+missing keystore passphrase, the public development admin key, or a weak admin
+API key. Production needs no admin signing key: without `LEDGER_ADMIN_PRIVATE_KEY`
+the alliance admin is an outside account (a multisig) and admin operations answer
+with the transaction it executes (`background.multisig`); the gateway then runs
+with brand keys only. In development the well-known anvil account #0 key is used so that `make run`
 works on a fresh machine (public knowledge: it must never guard real value), and
 without `LEDGER_KEY_PASSPHRASE` the keystore passphrase is the data folder's own,
 random, generated at the first start (`db.files.folder_passphrase`).
@@ -100,6 +103,9 @@ class Settings(BaseSettings):
     #: still on the chain (a node restarted from an older snapshot, a deep reorg)
     chain_check_s: float = Field(default=1.0, gt=0)
     fund_signers_wei: int | None = Field(default=None, ge=0)
+    #: PostgreSQL: how often a process's sender counts the live senders and claims its share
+    #: of the signers (a dead process's signers move within about this long)
+    signer_claim_s: float = Field(default=1.0, gt=0)
 
     # Indexer
     indexer_enabled: bool = True
@@ -181,8 +187,14 @@ class Settings(BaseSettings):
         cross-process poll."""
         if woken_across:
             return max(self.idle_poll_s, self.wake_safety_poll_s)
-        alone = self.workers == 1 and not self.sender_process
+        alone = self.workers == 1 and not self.sender_process and self.is_sqlite
         return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
+
+    @property
+    def admin_signs(self) -> bool:
+        """True when the gateway holds the admin key; False: the admin is a multisig and
+        admin operations answer with the transaction to execute (`background.multisig`)."""
+        return self.admin_private_key is not None
 
     @property
     def is_sqlite(self) -> bool:
@@ -206,9 +218,10 @@ class Settings(BaseSettings):
             problems.append("LEDGER_KEY_PASSPHRASE is missing or shorter than 12 characters")
         elif self.key_passphrase.get_secret_value() == DEV_KEY_PASSPHRASE:
             problems.append("LEDGER_KEY_PASSPHRASE is the development passphrase")
-        if self.admin_private_key is None:
-            problems.append("LEDGER_ADMIN_PRIVATE_KEY is missing")
-        elif self.admin_private_key.get_secret_value().lower() == DEV_ADMIN_PRIVATE_KEY:
+        if (
+            self.admin_private_key is not None
+            and self.admin_private_key.get_secret_value().lower() == DEV_ADMIN_PRIVATE_KEY
+        ):
             problems.append("LEDGER_ADMIN_PRIVATE_KEY is the public anvil development key")
         if (
             self.admin_api_key is not None

@@ -61,3 +61,23 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     echo "setup: chromium and chromium-driver are missing; as root: apt-get install chromium chromium-driver" >&2
   fi
 fi
+
+# The PostgreSQL tests start a throwaway server (tests/api/support/postgres.py): they need
+# initdb, pg_ctl and postgres. On a Debian machine without them, install the distribution's
+# server (as root, or with sudo without a password); elsewhere say what is missing.
+have_pg() {
+  command -v initdb >/dev/null 2>&1 || [ -x /usr/local/bin/initdb ] \
+    || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
+}
+if ! have_pg; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+    echo "setup: apt-get install postgresql (for the PostgreSQL tests)"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null \
+      || { $SUDO apt-get update -q >/dev/null \
+           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; } \
+      || echo "setup: could not install PostgreSQL; the PostgreSQL tests fail in CI without it"
+  else
+    echo "setup: PostgreSQL (initdb, pg_ctl, postgres) is not installed; the PostgreSQL tests need it"
+  fi
+fi

@@ -1,5 +1,11 @@
-"""Token buckets, in memory (one gateway process): per API key, and per client address
-before authentication."""
+"""Token buckets: per API key, and per client address before authentication.
+
+`RateLimiter` keeps them in memory (one gateway process: SQLite). `SharedRateLimiter` keeps
+the per-key buckets in the database (`rate_buckets`), so that several gateway processes on one
+PostgreSQL database share one limit per key: one statement per request takes the tokens or
+refuses, on the database's clock. The per-address limit stays in memory in each process: it
+guards a process before any authentication and must not cost a database write.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import text
+
+from ledger_api.db import Database
 from ledger_api.errors import RateLimited
 
 
@@ -50,4 +59,44 @@ class RateLimiter:
                 bucket.tokens -= cost
                 return
             retry_after = (cost - bucket.tokens) / self.rate
+        raise RateLimited(retry_after_s=math.ceil(retry_after * 1000) / 1000)
+
+
+_TAKE = text(
+    """
+    INSERT INTO rate_buckets AS b (key, tokens, updated_s)
+    VALUES (:key, :burst - :cost, extract(epoch FROM clock_timestamp()))
+    ON CONFLICT (key) DO UPDATE SET
+        tokens = LEAST(:burst, b.tokens + (EXCLUDED.updated_s - b.updated_s) * :rate) - :cost,
+        updated_s = EXCLUDED.updated_s
+    WHERE LEAST(:burst, b.tokens + (EXCLUDED.updated_s - b.updated_s) * :rate) >= :cost
+    RETURNING b.tokens
+    """
+)
+_LEFT = text(
+    "SELECT LEAST(:burst, tokens + (extract(epoch FROM clock_timestamp()) - updated_s) * :rate)"
+    " FROM rate_buckets WHERE key = :key"
+)
+
+
+class SharedRateLimiter:
+    """`rate` requests per second per key across every process of one PostgreSQL database,
+    bursts of up to `burst` (the same rule as `RateLimiter`). `check` blocks on the database:
+    call it from a worker thread."""
+
+    def __init__(self, db: Database, rate: float, burst: int) -> None:
+        self.db = db
+        self.rate = rate
+        self.burst = burst
+
+    def check(self, key: str, cost: float = 1.0) -> None:
+        """Takes `cost` tokens or raises `RateLimited` with the seconds to wait."""
+        values = {"key": key, "burst": float(self.burst), "rate": self.rate, "cost": cost}
+        with self.db.write() as session:
+            taken = session.execute(_TAKE, values).first()
+            if taken is not None:
+                return
+            left = session.execute(_LEFT, values).scalar()
+        tokens = float(left) if left is not None else 0.0
+        retry_after = max(cost - tokens, 0.0) / self.rate
         raise RateLimited(retry_after_s=math.ceil(retry_after * 1000) / 1000)

@@ -246,5 +246,9 @@ class Contracts:
     def is_operation_used_call(self, brand: int, op_id: int) -> Call:
         return self._ledger("isOperationUsed", brand, op_id)
 
+    def brand_of_call(self, signer: str) -> Call:
+        """`brandOf(signer)`: the ledger's brand id of a signer (0 for none)."""
+        return self._ledger("brandOf", signer)
+
     def charity_pool_call(self) -> Call:
         return self._ledger("charityPool")

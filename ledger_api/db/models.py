@@ -114,6 +114,17 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class RateBucket(Base):
+    """A token bucket shared by every gateway process on PostgreSQL (`access.ratelimit`):
+    `tokens` left at `updated_s` (the database's clock, seconds since the epoch)."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float]
+    updated_s: Mapped[float]
+
+
 class Operation(Base):
     """One accepted mutating call; stored before it is acknowledged."""
 

@@ -129,6 +129,10 @@ def _work_report(runtime: Runtime) -> dict[str, Any] | None:
     return None
 
 
+def _own_senders(runtime: Runtime) -> list[dict[str, Any]]:
+    return runtime.sender.status() if runtime.sender is not None else []
+
+
 async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of `/v1/health`; `full` for the admin's report."""
     database = await runtime.db_probe.check()
@@ -159,7 +163,8 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
         index_block=index_block,
         database=database,
         chain=chain,
-        sender=work["sender"] if work is not None else [],
+        # on PostgreSQL a process that does not index still sends for its share of signers
+        sender=work["sender"] if work is not None else _own_senders(runtime),
         indexer=indexer,
     )
     return code, report.model_dump(mode="json")

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import ApiKeys
-from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
+from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.wakeup import Topic, wake_bus
@@ -64,9 +65,11 @@ class Runtime(WakeUps):
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
-        # wake-ups to and from the gateway's other processes (`background.wakeup`)
-        self.bus = wake_bus(settings, self.db)
-        self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.limiter: RateLimiter | SharedRateLimiter = (
+            RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+            if self.db.is_sqlite
+            else SharedRateLimiter(self.db, settings.rate_limit_per_s, settings.rate_limit_burst)
+        )
         self.address_limiter = RateLimiter(
             settings.address_rate_limit_per_s, settings.address_rate_limit_burst
         )
@@ -88,6 +91,7 @@ class Runtime(WakeUps):
         self.sender: Sender | None = None
         self.indexer: Indexer | None = None
         self.webhooks: Deliverer | None = None
+        self.admin_watcher: AdminWatcher | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -136,7 +140,7 @@ class Runtime(WakeUps):
                 self.bus.subscribe(Topic.SETTLED, lambda uids: self.notifier.poke())
                 self.bus.subscribe(Topic.INDEXED, self._indexed_elsewhere)
             self.notifier.start_polling(
-                lambda uids: self.read(lambda: self._settled(uids)),
+                lambda uids: self.read(lambda: settled_among(self.db, uids)),
                 min(1.0, self.settings.wake_safety_poll_s)
                 if woken
                 else self.settings.cross_process_poll_s,
@@ -153,8 +157,10 @@ class Runtime(WakeUps):
     @property
     def notified(self) -> bool:
         """Settled operations and the index height reach this process's notifier (it sends and
-        indexes itself, or polls for `ledger work`); else it reads them from the database."""
-        return self.is_sender or self.notifier.polling
+        indexes itself, or polls for `ledger work`); else it reads them from the database.
+        On PostgreSQL other processes send too (`background.sender.ownership`), so a waiter
+        reads the database."""
+        return (self.is_sender and self.db.is_sqlite) or self.notifier.polling
 
     def index_height(self) -> int:
         """The last block the index applied (from the notifier when `notified`)."""
@@ -251,43 +257,33 @@ class Runtime(WakeUps):
             "healthy": bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender),
         }
 
-    def _settled(self, uids: list[str]) -> tuple[dict[str, Settled], int]:
-        """The final ones among `uids` and the index height, for `Notifier.start_polling`.
-
-        Plain rows (no ORM objects): it runs a hundred times a second while requests wait."""
-        settled: dict[str, Settled] = {}
-        with self.db.read() as session:
-            for start in range(0, len(uids), 500):
-                rows = session.execute(
-                    select(*SETTLED_COLUMNS, Brand.ledger_id)
-                    .outerjoin(Brand, Brand.id == Operation.brand_id)
-                    .where(
-                        Operation.uid.in_(uids[start : start + 500]),
-                        Operation.status.in_(FINAL_OP_STATUSES),
-                    )
-                )
-                for row in rows:
-                    settled[row.uid] = Settled.of(row, row.ledger_id)
-            height = stored_height(session)
-        return settled, height
-
     def _start_workers(self) -> None:
-        """Takes the sender lock, waits for the manifest, then starts sender and indexer."""
+        """Takes the sender lock, waits for the manifest, then starts sender and indexer.
+
+        On PostgreSQL every process sends for its share of the signers (one lock per signer,
+        `background.sender.ownership`) from the start; the sender lock then only decides which
+        process indexes and delivers webhooks."""
+        shared = not self.db.is_sqlite and self.settings.sender_enabled
+        if shared:
+            contracts = self._wait_for_contracts()
+            if contracts is None:
+                return
+            self._start_sender(contracts)
         while not self._stopping.is_set():
             if self._lock.acquire():
                 break
-            log.warning("another gateway process sends for this database; waiting for its lock")
-            self._stopping.wait(2.0)
-        while not self._stopping.is_set():
-            try:
-                contracts = self.contracts()
-                break
-            except IndexNotReady as exc:
-                log.warning("%s; retrying", exc.message)
-                self._stopping.wait(2.0)
-        else:
+            if not shared:
+                log.warning("another gateway process sends for this database; waiting for its lock")
+            self._stopping.wait(self.settings.signer_claim_s if shared else 2.0)
+        contracts = self._wait_for_contracts()
+        if contracts is None:
             return
         self.is_sender = True
+        self._start_indexing(contracts)
+
+    def _start_indexing(self, contracts: Contracts) -> None:
+        """The sender lock's work: the indexer, the sender (SQLite: all of it), the webhooks
+        and, with a multisig admin, the admin watcher."""
         if self.settings.indexer_enabled:
             self.indexer = Indexer(
                 settings=self.settings,
@@ -298,18 +294,41 @@ class Runtime(WakeUps):
                 rewound=self.notifier.index_rewound,
             )
             self.indexer.start()
-        if self.settings.sender_enabled:
+        if self.settings.sender_enabled and self.sender is None:
             self._start_sender(contracts)
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
+        if not self.settings.admin_signs:
+            self.admin_watcher = AdminWatcher(
+                db=self.db,
+                contracts=contracts,
+                chain_factory=self.new_chain,
+                settled=self.notifier.operations_settled,
+                poll_s=self.settings.index_poll_s,
+            )
+            self.admin_watcher.start()
+
+    def _wait_for_contracts(self) -> Contracts | None:
+        """The deployment, once its manifest exists; None when the process stops first."""
+        while not self._stopping.is_set():
+            try:
+                return self.contracts()
+            except IndexNotReady as exc:
+                log.warning("%s; retrying", exc.message)
+                self._stopping.wait(2.0)
+        return None
+
+    def _wake_indexer(self) -> None:
+        indexer = self.indexer
+        if indexer is not None:
+            indexer.wake()
 
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
-        indexer = self.indexer
         hooks = SenderHooks(
             operations_settled=self._operations_settled,
-            mined=indexer.wake if indexer is not None else lambda: None,
+            mined=self._wake_indexer,
         )
         sender = Sender(
             settings=self.settings,
@@ -342,5 +361,28 @@ class Runtime(WakeUps):
         if self.webhooks is not None:
             self.webhooks.stop()
         self.bus.stop()
+        if self.admin_watcher is not None:
+            self.admin_watcher.stop()
         self._lock.release()
         self.db.dispose()
+
+
+def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], int]:
+    """The final ones among `uids` and the index height, for `Notifier.start_polling`.
+
+    Plain rows (no ORM objects): it runs a hundred times a second while requests wait."""
+    settled: dict[str, Settled] = {}
+    with db.read() as session:
+        for start in range(0, len(uids), 500):
+            rows = session.execute(
+                select(*SETTLED_COLUMNS, Brand.ledger_id)
+                .outerjoin(Brand, Brand.id == Operation.brand_id)
+                .where(
+                    Operation.uid.in_(uids[start : start + 500]),
+                    Operation.status.in_(FINAL_OP_STATUSES),
+                )
+            )
+            for row in rows:
+                settled[row.uid] = Settled.of(row, row.ledger_id)
+        height = stored_height(session)
+    return settled, height

@@ -31,7 +31,8 @@ class WakeUps:
         """New operations wait in `queues`: the sender here, or in another process, looks."""
         if self.sender is not None:
             self.sender.wake(queues)
-        else:
+        if self.sender is None or not self.settings.is_sqlite:
+            # PostgreSQL: another process may hold the queue's signer (`sender.ownership`)
             self.bus.publish(Topic.QUEUED, ["admin" if q is None else str(q) for q in queues])
 
     def _queued_elsewhere(self, queues: list[str]) -> None:

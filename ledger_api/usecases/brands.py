@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import Principal, check_key_cap, create_key
 from ledger_api.access.sealing import SEALED, new_ref_secret
 from ledger_api.background.intake import Accepted, Draft, find_replay
+from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.signing import new_keystore
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, Operation, Signer
 from ledger_api.db.types import utcnow
@@ -36,6 +38,7 @@ from ledger_api.model.payloads import (
     ReturnWindowPayload,
     SuspendBrandPayload,
     TierRulePayload,
+    payload_of,
 )
 
 from .context import RequestContext, draft
@@ -164,7 +167,12 @@ class BrandsService:
                     response_body=stored,
                 )
             )
-        return 202, {**stored, "api_key": key.plaintext}
+        answer = {**stored, "api_key": key.plaintext}
+        if not settings.admin_signs:
+            answer["admin_transaction"] = admin_transaction(
+                self.rt.contracts(), payload_of(OpKind.ONBOARD_BRAND, onboard.payload)
+            )
+        return 202, answer
 
     @staticmethod
     def _admin_op(kind: OpKind, payload: OperationPayload) -> Operation:
@@ -224,7 +232,7 @@ class BrandsService:
                 )
             return draft(ctx, OpKind.SUSPEND_BRAND, None, payload)
 
-        return await self.rt.intake.submit(await run_in_threadpool(prepare))
+        return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_point_value(
         self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.PointValueRequest
@@ -241,7 +249,7 @@ class BrandsService:
                 )
             return draft(ctx, OpKind.SET_POINT_VALUE, None, payload)
 
-        return await self.rt.intake.submit(await run_in_threadpool(prepare))
+        return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_return_window(
         self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.ReturnWindowRequest
@@ -265,7 +273,16 @@ class BrandsService:
         if not 1 <= tier <= MAX_TIER:
             raise InvalidTier(tier=tier)
         payload = TierRulePayload(tier=tier, **req.model_dump())
-        return await self.rt.intake.submit(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
+        return await self._submit_admin(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
+
+    async def _submit_admin(self, admin_draft: Draft) -> Accepted:
+        """Queues an admin operation; without the admin key (a multisig admin) the answer
+        carries the transaction to execute (`background.multisig`)."""
+        accepted = await self.rt.intake.submit(admin_draft)
+        if self.rt.settings.admin_signs:
+            return accepted
+        transaction = admin_transaction(self.rt.contracts(), admin_draft.payload)
+        return replace(accepted, body={**accepted.body, "admin_transaction": transaction})
 
     # ------------------------------------------------------------------- keys
 

@@ -36,7 +36,6 @@ def test_development_generates_one_passphrase_per_data_folder(tmp_path: Path) ->
     ("overrides", "complaint"),
     [
         ({"admin_private_key": STRONG_KEY}, "LEDGER_KEY_PASSPHRASE is missing"),
-        ({"key_passphrase": "long enough passphrase"}, "LEDGER_ADMIN_PRIVATE_KEY is missing"),
         ({"key_passphrase": "short", "admin_private_key": STRONG_KEY}, "shorter than 12"),
         (
             {"key_passphrase": DEV_KEY_PASSPHRASE, "admin_private_key": STRONG_KEY},
@@ -62,6 +61,13 @@ def test_development_generates_one_passphrase_per_data_folder(tmp_path: Path) ->
 def test_production_refuses_insecure_settings(overrides: dict[str, str], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):
         Settings.model_validate({"env": "production", **overrides})
+
+
+def test_production_runs_with_brand_keys_only_for_a_multisig_admin() -> None:
+    """Issue 14: the admin may be a multisig; the gateway then holds no admin key."""
+    settings = Settings(env="production", key_passphrase="long enough passphrase")
+    assert settings.admin_private_key is None
+    assert not settings.admin_signs
 
 
 def test_production_accepts_explicit_secrets_and_funds_nobody() -> None:

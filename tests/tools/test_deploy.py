@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 import os
 import random
+import secrets
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from networks import delete_network
-from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, start_anvil
+from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, free_port, start_anvil
+from support.gateway import GatewayProcess, Member, gateway_env
 
 #: anvil's second default account (a public test key): the admin; a fresh brand signer
 ADMIN_ADDRESS_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -82,9 +85,11 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 0
 
     token = _deploy(w3, Account.from_key(ADMIN_KEY), "TestUSD")
+    started = time.monotonic()
     first = _run(
         ["make", "deploy", f"RPC_URL={live_chain.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": token}
     )
+    print(f"make deploy to the live network: {time.monotonic() - started:.1f} s")
     output = first.stdout + first.stderr
     assert first.returncode == 0, output
     assert "Traceback" not in output and "TypeError" not in output, output
@@ -168,3 +173,83 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
         {"LEDGER_DEPLOYER_KEY": ADMIN_ADDRESS_KEY, "LEDGER_MANIFEST": str(manifest)},
     )
     assert tiers.returncode == 0 and "Traceback" not in tiers.stdout + tiers.stderr, tiers.stderr
+
+    # the gateway against that network by URL: production, brand keys only (the admin is
+    # an outside account: it executes the admin transactions the gateway answers with)
+    serve_against_the_live_network(live_chain, manifest, tmp_path)
+
+
+class IndexingGateway(GatewayProcess):
+    """Ready once it indexes (with no admin key and no brand yet, nothing sends)."""
+
+    def ready_health(self) -> dict[str, Any] | None:
+        health = self.health()
+        if health and isinstance(health.get("index_block"), int) and health["index_block"] >= 0:
+            return health
+        return None
+
+
+def _execute(w3: Any, key: str, to: str, data: str, value: int) -> None:
+    account = Account.from_key(key)
+    signed = account.sign_transaction(
+        {
+            "to": to,
+            "data": data,
+            "value": value,
+            "nonce": w3.eth.get_transaction_count(account.address),
+            "chainId": w3.eth.chain_id,
+            "gas": 3_000_000,
+            "maxFeePerGas": 20 * 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    assert receipt["status"] == 1
+
+
+def serve_against_the_live_network(live_chain: Anvil, manifest: Path, tmp_path: Path) -> None:
+    import httpx
+
+    w3 = live_chain.web3()
+    env = gateway_env(
+        rpc_url=live_chain.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_ENV="production",
+    )
+    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    gateway = IndexingGateway(env, free_port(), tmp_path / "gateway.log").start()
+    try:
+        admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
+        created = httpx.post(
+            f"{gateway.base_url}/v1/admin/brands",
+            json={"name": "Live Brand", "symbol": "LIVE"},
+            headers={**admin, "Idempotency-Key": "live-brand"},
+            timeout=60,
+        )
+        assert created.status_code == 202, created.text
+        answer = created.json()
+        tx = answer["admin_transaction"]
+        assert tx["chain_id"] == w3.eth.chain_id
+        _execute(w3, ADMIN_ADDRESS_KEY, tx["to"], tx["data"], int(tx["value"]))
+        final = httpx.get(
+            f"{gateway.base_url}/v1/operations/{answer['operation_id']}",
+            headers={**admin, "Prefer": "wait=30"},
+            timeout=60,
+        ).json()
+        assert final["status"] == "confirmed", final
+        signer = answer["brand"]["signer"]
+        _execute(w3, ADMIN_KEY, signer, "0x", 10**18)  # the operator funds the brand signer
+        earned = httpx.post(
+            f"{gateway.base_url}/v1/earn/purchase",
+            json={"member": Member().address, "amount_cents": 2_000, "order_ref": "live-1"},
+            params={"wait": "true"},
+            headers={"Authorization": f"Bearer {answer['api_key']}", "Idempotency-Key": "live-1"},
+            timeout=60,
+        )
+        assert earned.status_code == 200 and earned.json()["status"] == "confirmed", earned.text
+    finally:
+        gateway.stop()

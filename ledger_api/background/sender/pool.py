@@ -1,4 +1,5 @@
-"""The sender's supervisor: one `SignerWorker` per active signer, kept current."""
+"""The sender's supervisor: one `SignerWorker` per active signer this process owns, kept
+current (which signers it owns: `ownership`, one lock per signer on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ledger_api.db.models import Signer
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.settings import Settings
 
+from .ownership import LocksLost, SignerOwnership
 from .settle import SenderHooks
 from .worker import SignerWorker
 
@@ -45,6 +47,7 @@ class Sender:
         self.hooks = hooks
         self.workers: dict[int, SignerWorker] = {}
         self._by_brand: dict[BrandRowId | None, SignerWorker] = {}
+        self.ownership = SignerOwnership(db)
         self._halt = threading.Event()
         self._refresh = threading.Event()
         self._thread = threading.Thread(
@@ -70,6 +73,7 @@ class Sender:
             worker.join(timeout=5)
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        self.ownership.reset()
 
     def wake(self, brand_row_ids: set[BrandRowId | None]) -> None:
         """New operations wait in these queues (a brand's, or None: the admin's)."""
@@ -77,7 +81,9 @@ class Sender:
             worker = self._by_brand.get(brand_row_id)
             if worker is not None:
                 worker.wake()
-            else:
+            elif not self.ownership.shared:
+                # a new signer; on PostgreSQL the queue may belong to another process, and
+                # the supervisor looks for new signers every `signer_claim_s` anyway
                 self._refresh.set()
 
     def ensure_admin_signer(self) -> None:
@@ -90,7 +96,11 @@ class Sender:
 
     def _supervise(self) -> None:
         while not self._halt.is_set():
-            self._refresh.wait(self.settings.wake_safety_poll_s if self.wakeable else 1.0)
+            if self.ownership.shared:  # PostgreSQL: new signers may be claimed here any turn
+                pause = self.settings.signer_claim_s
+            else:
+                pause = self.settings.wake_safety_poll_s if self.wakeable else 1.0
+            self._refresh.wait(pause)
             self._refresh.clear()
             if self._halt.is_set():
                 return
@@ -100,13 +110,26 @@ class Sender:
                 log.exception("sender: could not refresh the signers")
 
     def _sync_workers(self) -> None:
+        """Starts a worker for each signer this process claims, stops those it gives back."""
         with self.db.read() as session:
-            signers = list(session.scalars(select(Signer).where(Signer.active.is_(True))))
-        for signer in signers:
-            if signer.id in self.workers:
-                continue
+            signers = {
+                signer.id: signer
+                for signer in session.scalars(select(Signer).where(Signer.active.is_(True)))
+            }
+        usable = sorted(sid for sid, signer in signers.items() if self._has_key(signer))
+        try:
+            plan = self.ownership.plan(usable)
+        except LocksLost as exc:
+            log.error("sender: lost the signer locks (%s); stopping every worker", exc)
+            self._stop_workers(list(self.workers))
+            self.ownership.reset()
+            return
+        self._stop_workers(plan.give)
+        for signer_id in plan.take:
+            signer = signers[signer_id]
             account = self._account(signer)
             if account is None:
+                self.ownership.give(signer_id)
                 continue
             worker = SignerWorker(
                 settings=self.settings,
@@ -122,6 +145,31 @@ class Sender:
             self.workers[signer.id] = worker
             self._by_brand[_row_id(signer.brand_id)] = worker
             worker.start()
+
+    def _stop_workers(self, signer_ids: list[int]) -> None:
+        """Stops these signers' workers, then gives their locks back (a worker that does not
+        stop in time keeps its lock until a later turn)."""
+        workers = [(sid, self.workers[sid]) for sid in signer_ids if sid in self.workers]
+        for _, worker in workers:
+            worker.stop()
+        for signer_id, worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                log.warning("sender: worker of signer %s still busy; keeping it", signer_id)
+                continue
+            del self.workers[signer_id]
+            if self._by_brand.get(worker.brand_row_id) is worker:
+                del self._by_brand[worker.brand_row_id]
+            self.ownership.give(signer_id)
+        for signer_id in signer_ids:
+            if signer_id not in self.workers and signer_id in self.ownership.owned:
+                self.ownership.give(signer_id)
+
+    def _has_key(self, signer: Signer) -> bool:
+        """A brand signer (its keystore), or the admin signer when this process has its key."""
+        if signer.keystore is not None:
+            return True
+        return self._admin is not None and self._admin.address == signer.address
 
     def _account(self, signer: Signer) -> LocalAccount | None:
         if signer.keystore is None:

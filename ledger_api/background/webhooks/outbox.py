@@ -2,7 +2,11 @@
 
 `write_events` inserts with ON CONFLICT (event_id) DO NOTHING on SQLite and PostgreSQL: an
 event whose cause was already recorded (a replayed projection, a reminder computed again)
-is not written twice. `operation_events` gives the events of settled operations (the
+is not written twice. On PostgreSQL the writer first takes a transaction advisory lock
+(`EVENTS_LOCK`, held until its commit), so event-writing transactions take their `seq` values
+one after the other, in commit order: a feed reader (`GET /v1/events?after=`) that sees
+`seq` n has seen every committed event below n, and an event committed late can never land
+behind a cursor already handed out. `operation_events` gives the events of settled operations (the
 sender's settlement calls it in the transaction that settles them).
 """
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -58,12 +63,21 @@ def iso(timestamp: int) -> str:
     return at(timestamp).isoformat().replace("+00:00", "Z")
 
 
+#: the transaction advisory lock that orders event writers on PostgreSQL ("LEDGEV")
+EVENTS_LOCK = 0x4C4544474556
+
+
 def write_events(session: Session, events: Iterable[NewEvent]) -> None:
-    """Inserts the events in the caller's transaction; an event id already stored is skipped."""
+    """Inserts the events in the caller's transaction; an event id already stored is skipped.
+
+    SQLite has one writer at a time; PostgreSQL writers wait for `EVENTS_LOCK` (see above)."""
     rows = [e.row() for e in events]
     if not rows:
         return
-    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if not sqlite:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
+    insert: Any = sqlite_insert if sqlite else pg_insert
     statement = insert(table_of(OutboxEvent)).on_conflict_do_nothing(index_elements=["event_id"])
     session.execute(statement, rows)
 

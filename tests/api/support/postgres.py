@@ -13,7 +13,18 @@ from pathlib import Path
 
 from support.chain import free_port
 
-BIN = Path(os.environ.get("LEDGER_TEST_PG_BIN", "/usr/local/bin"))
+
+def _bin() -> Path:
+    """`LEDGER_TEST_PG_BIN`, else /usr/local/bin, else Debian's /usr/lib/postgresql/<v>/bin."""
+    if "LEDGER_TEST_PG_BIN" in os.environ:
+        return Path(os.environ["LEDGER_TEST_PG_BIN"])
+    if (Path("/usr/local/bin") / "initdb").exists():
+        return Path("/usr/local/bin")
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return debian[-1].parent if debian else Path("/usr/local/bin")
+
+
+BIN = _bin()
 
 
 def available() -> str | None:

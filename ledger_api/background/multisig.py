@@ -1,0 +1,165 @@
+"""An alliance admin that is a multisig: the gateway holds no admin key (issue 14).
+
+Without `LEDGER_ADMIN_PRIVATE_KEY` (allowed in production), an admin operation (onboard a
+brand, suspend it, change its point value, set a tier rule, fund a signer) is stored in the
+admin queue, which no signer sends, and its answer carries the transaction the multisig
+executes: `admin_transaction(contracts, payload)` = {"to", "data", "value", "chain_id"}
+(`to` an EIP-55 address, `data` 0x-hex calldata, `value` wei as a decimal string).
+
+`AdminWatcher` (a thread of the process that indexes) then looks for each queued admin
+operation's effect in the index (and, for an onboarding, the ledger's `brandOf(signer)`) and
+settles the operation `confirmed` once it is there, with the brand rule that follows
+(`domain.brands.after_admin_operation`), as the sender would after a receipt. An effect that
+is already in place when the operation is queued (suspending a suspended brand) settles it at
+once: the state asked for holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.background.notify import Settled
+from ledger_api.background.sender.txplan import single_call
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.port import Chain
+from ledger_api.db import Database
+from ledger_api.db.models import IdxBrand, IdxTierRule, Operation
+from ledger_api.db.types import utcnow
+from ledger_api.domain import OpStatus
+from ledger_api.domain.brands import after_admin_operation
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.model.payloads import (
+    FundSignerPayload,
+    OnboardBrandPayload,
+    OperationPayload,
+    PointValuePayload,
+    SuspendBrandPayload,
+    TierRulePayload,
+    payload_of,
+)
+from ledger_api.process.threads import name_this_thread
+
+log = logging.getLogger(__name__)
+
+
+def admin_transaction(contracts: Contracts, payload: OperationPayload) -> dict[str, Any]:
+    """The transaction the multisig executes for an admin operation's payload."""
+    call = single_call(contracts, payload)
+    return {
+        "to": call.to,
+        "data": "0x" + call.data.hex(),
+        "value": str(call.value),
+        "chain_id": contracts.chain_id,
+    }
+
+
+class AdminWatcher(threading.Thread):
+    """Settles queued admin operations once the multisig's transaction shows in the index."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        contracts: Contracts,
+        chain_factory: Callable[[], Chain],
+        settled: Callable[[Mapping[str, Settled]], None],
+        poll_s: float,
+    ) -> None:
+        super().__init__(name="admin-watcher", daemon=True)
+        self.db = db
+        self.contracts = contracts
+        self.chain_factory = chain_factory
+        self.settled = settled
+        self.poll_s = poll_s
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+
+    def run(self) -> None:
+        name_this_thread("admin-watcher")
+        chain = self.chain_factory()
+        while not self._halt.wait(self.poll_s):
+            try:
+                self.step(chain)
+            except Exception:  # the chain or the database away: the next turn tries again
+                log.exception("admin watcher: could not look for landed admin operations")
+
+    def step(self, chain: Chain) -> int:
+        """One look at every queued admin operation; returns how many it settled."""
+        with self.db.read() as session:
+            queued = list(
+                session.execute(
+                    select(Operation.id, Operation.kind, Operation.payload).where(
+                        Operation.brand_id.is_(None), Operation.status == OpStatus.QUEUED
+                    )
+                )
+            )
+            landed = []
+            for op_id, kind, stored in queued:
+                payload = payload_of(kind, stored)
+                result = self._landed(session, chain, payload)
+                if result is not None:
+                    landed.append((op_id, payload, result))
+        settled: dict[str, Settled] = {}
+        for op_id, payload, result in landed:
+            with self.db.write() as session:
+                op = session.get_one(Operation, op_id)
+                if op.status != OpStatus.QUEUED:
+                    continue
+                op.status = OpStatus.CONFIRMED.value
+                op.result = result
+                op.updated_at = utcnow()
+                brand_id = result.get("brand_id")
+                after_admin_operation(
+                    session,
+                    payload,
+                    confirmed=True,
+                    onboarded_as=LedgerBrandId(brand_id) if brand_id is not None else None,
+                )
+                session.flush()
+                settled[op.uid] = Settled.of(op, None)
+        if settled:
+            self.settled(settled)
+        return len(settled)
+
+    def _landed(
+        self, session: Session, chain: Chain, payload: OperationPayload
+    ) -> dict[str, Any] | None:
+        """The operation's result when its effect is in the index, else None."""
+        match payload:
+            case OnboardBrandPayload():
+                call = self.contracts.brand_of_call(payload.signer)
+                brand = int.from_bytes(chain.call(call.to, call.data)[-32:] or b"\0", "big")
+                if brand == 0 or session.get(IdxBrand, brand) is None:
+                    return None
+                return {"brand_id": brand}
+            case SuspendBrandPayload():
+                row = session.get(IdxBrand, payload.brand)
+                return {} if row is not None and row.suspended == payload.suspended else None
+            case PointValuePayload():
+                row = session.get(IdxBrand, payload.brand)
+                landed = row is not None and row.value_micro_usd == payload.value_micro_usd
+                return {} if landed else None
+            case TierRulePayload():
+                rule = session.get(IdxTierRule, payload.tier)
+                wanted = (
+                    payload.spend_cents,
+                    payload.orders,
+                    payload.engagements,
+                    payload.gift_points,
+                )
+                if rule is None:
+                    return None
+                have = (rule.spend_cents, rule.orders, rule.engagements, rule.gift_points)
+                return {} if have == wanted else None
+            case FundSignerPayload():
+                return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
+        log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
+        return None

@@ -1,0 +1,115 @@
+"""A multisig alliance admin (issue 14): production with brand keys only.
+
+The gateway holds no admin key. An admin operation answers with the transaction the multisig
+executes; here the deployment's admin account stands in for the multisig and sends it. The
+gateway settles the operation once the effect shows in its index.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil
+from support.gateway import Gateway, Member, gateway_env
+from web3 import Web3
+
+
+class MultisigGateway(Gateway):
+    """Ready once it indexes: with no admin key and no brand yet, nothing sends."""
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.get_health(timeout=5).get("index_block", -1) >= 0:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("the gateway did not start indexing")
+
+
+def execute(w3: Web3, transaction: dict[str, Any]) -> None:
+    """What the multisig does with an admin operation's transaction."""
+    assert transaction["chain_id"] == w3.eth.chain_id
+    admin = Account.from_key(ADMIN_KEY)
+    tx = {
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "value": int(transaction["value"]),
+        "nonce": w3.eth.get_transaction_count(admin.address),
+        "chainId": transaction["chain_id"],
+        "gas": 3_000_000,
+        "maxFeePerGas": 20 * 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    signed = admin.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    assert receipt["status"] == 1
+
+
+def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    node, manifest = own_chain
+    env = gateway_env(
+        rpc_url=node.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_ENV="production",
+        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
+    )
+    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    w3 = node.web3()
+    with MultisigGateway(env) as gateway:
+        assert not gateway.settings.admin_signs
+        created = gateway.admin.post("/v1/admin/brands", {"name": "Multisig Brand", "symbol": "MS"})
+        assert created.status_code == 202, created.text
+        answer = created.json()
+        assert answer["brand"]["status"] == "onboarding"
+        transaction = answer["admin_transaction"]
+        assert transaction["to"] == gateway.runtime.contracts().ledger_address
+        # nothing is sent without the multisig: the operation waits
+        waited = gateway.admin.get(
+            f"/v1/operations/{answer['operation_id']}", headers={"Prefer": "wait=1"}
+        )
+        assert waited.json()["status"] == "queued"
+
+        execute(w3, transaction)
+        final = gateway.admin.get(
+            f"/v1/operations/{answer['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed", final
+        brands = gateway.admin.get("/v1/admin/brands").json()
+        brand = next(b for b in brands if b["name"] == "Multisig Brand")
+        assert brand["status"] == "active" and brand["brand_id"] >= 1, brand
+
+        # the brand's own key sends its operations (the operator funds its signer)
+        fund = {"to": brand["signer"], "data": "0x", "value": str(10**18)}
+        execute(w3, {**fund, "chain_id": w3.eth.chain_id})
+        api = gateway.api(answer["api_key"])
+        member = Member()
+        earned = api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "ms-1"},
+            params={"wait": "true"},
+        )
+        assert earned.status_code == 200 and earned.json()["status"] == "confirmed", earned.text
+
+        rule = {"spend_cents": 12_345, "orders": 3, "engagements": 2, "gift_points": 50}
+        queued = gateway.admin.put("/v1/admin/tiers/1", rule)
+        assert queued.status_code == 202, queued.text
+        tier_tx = queued.json()["admin_transaction"]
+        execute(w3, tier_tx)
+        settled = gateway.admin.get(
+            f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert settled["status"] == "confirmed", settled
