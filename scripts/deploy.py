@@ -30,8 +30,8 @@ from scripts.deployment import (
     DEFAULT_TIER_RULES,
     ZERO_ADDRESS,
     Deployment,
-    deployer,
     deployed_manifest,
+    deployer,
     is_development_chain,
     write_manifest,
 )
@@ -46,7 +46,12 @@ CONTRACTS = [
     ("AllianceBadges", lambda d: (d.address("AllianceLedger"), d.admin)),
     (
         "AlliancePolls",
-        lambda d: (d.address("AllianceLedger"), d.address("MembershipBadge"), d.address("AllianceBadges"), d.admin),
+        lambda d: (
+            d.address("AllianceLedger"),
+            d.address("MembershipBadge"),
+            d.address("AllianceBadges"),
+            d.admin,
+        ),
     ),
     ("EnterpriseAccounts", lambda d: (d.address("AllianceLedger"),)),
 ]
@@ -64,11 +69,15 @@ def main() -> None:
         print(existing)
         return
     d = Deployment(deployer())
-    d.admin = os.environ.get("LEDGER_ADMIN_ADDRESS") or os.environ.get("LEDGER_ADMIN") or d.sender.address
+    d.admin = (
+        os.environ.get("LEDGER_ADMIN_ADDRESS") or os.environ.get("LEDGER_ADMIN") or d.sender.address
+    )
     d.charity = os.environ.get("LEDGER_CHARITY_POOL", d.admin)
     for setting, value in (("LEDGER_ADMIN_ADDRESS", d.admin), ("LEDGER_CHARITY_POOL", d.charity)):
         if not _is_address(value):
-            raise SystemExit(f"deploy: {setting} is not an address (or its checksum is wrong): {value}")
+            raise SystemExit(
+                f"deploy: {setting} is not an address (or its checksum is wrong): {value}"
+            )
     d.units_per_usd = int(os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000"))
     token = os.environ.get("LEDGER_SETTLEMENT_TOKEN", "").strip()
     development = is_development_chain()
@@ -79,10 +88,14 @@ def main() -> None:
             "vault (a test token is deployed only on a development chain); nothing deployed"
         )
 
-    if token and token.lower() != "none" and (
-        not _is_address(token) or len(web3.eth.get_code(token)) == 0
+    if (
+        token
+        and token.lower() != "none"
+        and (not _is_address(token) or len(web3.eth.get_code(token)) == 0)
     ):
-        raise SystemExit(f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; nothing deployed")
+        raise SystemExit(
+            f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; nothing deployed"
+        )
 
     for name, arguments in CONTRACTS:
         d.deploy(name, arguments)
@@ -105,7 +118,9 @@ def _is_address(value: str) -> bool:
     """A 0x address; mixed case must be its EIP-55 checksum form."""
     if not web3.is_address(value.lower()):
         return False
-    return value == value.lower() or value == value.upper() or value == web3.to_checksum_address(value)
+    return (
+        value == value.lower() or value == value.upper() or value == web3.to_checksum_address(value)
+    )
 
 
 def _wire(d: Deployment) -> None:

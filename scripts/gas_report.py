@@ -20,10 +20,10 @@ from typing import Any
 
 from brownie import (
     AllianceBadges,
-    AlliancePolls,
-    EnterpriseAccounts,
     AllianceLedger,
     AllianceLedgerLens,
+    AlliancePolls,
+    EnterpriseAccounts,
     MembershipBadge,
     SettlementVault,
     TestUSD,
@@ -67,7 +67,14 @@ class Ops:
 
     def __call__(self, member: str, cents: int = 1_000, kind: int = PURCHASE) -> tuple:
         self.next += 1
-        return (self.next, member, kind, 100, cents if kind == PURCHASE else 0, "0x" + f"{self.next:064x}")
+        return (
+            self.next,
+            member,
+            kind,
+            100,
+            cents if kind == PURCHASE else 0,
+            "0x" + f"{self.next:064x}",
+        )
 
 
 _REDEEM_FIELDS = [
@@ -84,11 +91,18 @@ _REDEEM_FIELDS = [
 ]
 _DOMAIN_FIELDS = [
     {"name": n, "type": t}
-    for n, t in (("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address"))
+    for n, t in (
+        ("name", "string"),
+        ("version", "string"),
+        ("chainId", "uint256"),
+        ("verifyingContract", "address"),
+    )
 ]
 
 
-def _redeem_at(ledger: Any, member: Any, brand: int, at_brand: int, amount: int, ref: str, sender: Any) -> Any:
+def _redeem_at(
+    ledger: Any, member: Any, brand: int, at_brand: int, amount: int, ref: str, sender: Any
+) -> Any:
     """A member-signed redemption sent by `sender` (a cross-brand one needs the redeeming brand's signer)."""
     message = {
         "member": member.address,
@@ -102,7 +116,12 @@ def _redeem_at(ledger: Any, member: Any, brand: int, at_brand: int, amount: int,
     typed = {
         "types": {"EIP712Domain": _DOMAIN_FIELDS, "Redeem": _REDEEM_FIELDS},
         "primaryType": "Redeem",
-        "domain": {"name": "AllianceLedger", "version": "1", "chainId": chain.id, "verifyingContract": ledger.address},
+        "domain": {
+            "name": "AllianceLedger",
+            "version": "1",
+            "chainId": chain.id,
+            "verifyingContract": ledger.address,
+        },
         "message": message,
     }
     sig = Account.sign_message(encode_typed_data(full_message=typed), member.private_key).signature
@@ -122,7 +141,10 @@ def _to_next_month() -> None:
 
 def bytecode_sizes() -> dict[str, int]:
     """Deployed (runtime) bytecode size in bytes per tracked contract, from the build artifacts."""
-    return {name: len(bytes.fromhex(c._build["deployedBytecode"])) for name, c in SIZED_CONTRACTS.items()}
+    return {
+        name: len(bytes.fromhex(c._build["deployedBytecode"]))
+        for name, c in SIZED_CONTRACTS.items()
+    }
 
 
 def measure_gas() -> dict[str, int]:
@@ -175,13 +197,19 @@ def measure_gas() -> dict[str, int]:
         _redeem_at(ledger, member, 1, 1, 1, "0x" + "03" * 32, brand_a_key)
     lots = lens.lotsOf(alice, 1)
     assert len(lots) == 13
-    gas["redeem_12_lots"] = ledger.redeem(1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}).gas_used
+    gas["redeem_12_lots"] = ledger.redeem(
+        1, 1, sum(lot[0] for lot in lots[:12]), "0x" + "11" * 32, {"from": alice}
+    ).gas_used
     assert len(lens.lotsOf(alice, 1)) == 1
     # A regular member (lots in every month: the oldest is read first) ...
     # (relayed by the redeeming brand's signer, its consent; the member's is its signature)
-    gas["redeem_cross_brand"] = _redeem_at(ledger, carol, 1, 2, 10, "0x" + "22" * 32, brand_b_key).gas_used
+    gas["redeem_cross_brand"] = _redeem_at(
+        ledger, carol, 1, 2, 10, "0x" + "22" * 32, brand_b_key
+    ).gas_used
     # ... and the worst case, a member whose only lot is this month's (all 7 lot slots are read).
-    gas["redeem_cross_brand_sparse_lots"] = _redeem_at(ledger, bob, 1, 2, 10, "0x" + "23" * 32, brand_b_key).gas_used
+    gas["redeem_cross_brand_sparse_lots"] = _redeem_at(
+        ledger, bob, 1, 2, 10, "0x" + "23" * 32, brand_b_key
+    ).gas_used
 
     # Tier upgrade: a member one engagement short of Silver, then the engagement.
     spend, orders, engagements, _ = DEFAULT_TIER_RULES[1]
@@ -228,7 +256,16 @@ def measure_gas() -> dict[str, int]:
     first = ledger.earn(op(erin, 1_000), c)  # opens today's pending position
     release_at = first.events["PointsEarned"]["releaseAt"]
     gas["earn_pending"] = ledger.earn(op(erin, 1_000), c).gas_used  # into the same position
-    reversal = (op.next + 1, erin, release_at // 86_400, 50, 500, _quarter(), False, "0x" + "33" * 32)
+    reversal = (
+        op.next + 1,
+        erin,
+        release_at // 86_400,
+        50,
+        500,
+        _quarter(),
+        False,
+        "0x" + "33" * 32,
+    )
     op.next += 1
     gas["reverse_pending"] = ledger.reverse(reversal, c).gas_used
     chain.sleep(release_at - chain.time() + 1)
@@ -247,7 +284,13 @@ def _quarter() -> int:
 
 
 def _measure_program(
-    gas: dict[str, int], ledger: Any, badge: Any, members: list[Any], admin: Any, brand: Any, op: Ops
+    gas: dict[str, int],
+    ledger: Any,
+    badge: Any,
+    members: list[Any],
+    admin: Any,
+    brand: Any,
+    op: Ops,
 ) -> None:
     """A vote on a tier poll (a Silver member, the option's tally already counted: the steady case)
     and an enterprise binding (the employee's consent signature checked on chain)."""
@@ -268,7 +311,9 @@ def _measure_program(
     chain.sleep(2)
     chain.mine()
     start = chain[-1].timestamp + 2
-    poll_id = polls.openPoll("0x" + "ab" * 32, 3, start, start + 86_400, 0, 1, {"from": brand}).return_value
+    poll_id = polls.openPoll(
+        "0x" + "ab" * 32, 3, start, start + 86_400, 0, 1, {"from": brand}
+    ).return_value
     chain.sleep(3)
     chain.mine()
     polls.vote(poll_id, 1, {"from": voters[0]})
@@ -292,12 +337,26 @@ def _measure_program(
             ],
         },
         "primaryType": "JoinEnterprise",
-        "domain": {"name": "EnterpriseAccounts", "version": "1", "chainId": chain.id, "verifyingContract": enterprises.address},
-        "message": {"enterprise": enterprise.address, "employee": employee.address, "nonce": 0, "deadline": deadline},
+        "domain": {
+            "name": "EnterpriseAccounts",
+            "version": "1",
+            "chainId": chain.id,
+            "verifyingContract": enterprises.address,
+        },
+        "message": {
+            "enterprise": enterprise.address,
+            "employee": employee.address,
+            "nonce": 0,
+            "deadline": deadline,
+        },
     }
-    sig = Account.sign_message(encode_typed_data(full_message=typed), employee.private_key).signature
+    sig = Account.sign_message(
+        encode_typed_data(full_message=typed), employee.private_key
+    ).signature
     admin.transfer(enterprise, 10**17)
-    gas["enterprise_bind"] = enterprises.bind(employee, 0, deadline, sig, {"from": enterprise}).gas_used
+    gas["enterprise_bind"] = enterprises.bind(
+        employee, 0, deadline, sig, {"from": enterprise}
+    ).gas_used
 
 
 def read_report(path: Path = REPORT) -> dict[str, Any]:
@@ -314,7 +373,9 @@ def regressions(committed: dict[str, Any], measured: dict[str, Any]) -> list[str
             problems.append(f"{key}: {value:,} is not in the committed report (run `make gas`)")
         elif value > flat_committed[key] * (1 + TOLERANCE):
             old = flat_committed[key]
-            problems.append(f"{key}: {value:,} > committed {old:,} (+{(value - old) / old:.2%}; run `make gas`)")
+            problems.append(
+                f"{key}: {value:,} > committed {old:,} (+{(value - old) / old:.2%}; run `make gas`)"
+            )
     return problems
 
 

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from brownie import AllianceLedger, SettlementVault
 
-from scripts.deployment import REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD, deployer, read_manifest
+from scripts.deployment import (
+    REFERENCE_EARN_RULE,
+    REFERENCE_VALUE_MICRO_USD,
+    deployer,
+    read_manifest,
+)
 
 
 def main(

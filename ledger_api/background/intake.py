@@ -148,8 +148,10 @@ class _Batch:
     def prefetch(self, entries: Sequence[Draft | Bulk]) -> None:
         """Reads the stored answers of every key of the group (and of bulk items) at once."""
         wanted = {(e.scope, e.idempotency_key) for e in entries}
+        drafts = [e for e in entries if isinstance(e, Draft)]
         for entry in entries:
             if isinstance(entry, Bulk):
+                drafts.extend(d for _, d in entry.items if isinstance(d, Draft))
                 wanted.update(
                     (d.scope, d.idempotency_key) for _, d in entry.items if isinstance(d, Draft)
                 )

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger_api import restore_recursion_limit
-from ledger_api.process import logs, metrics
 from ledger_api.background.wakeup import make_wake_dir
+from ledger_api.process import logs, metrics
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings

@@ -365,12 +365,9 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"type_id": event.args["typeId"]}
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
-        if kind is OpKind.POLL_OPEN and event.name == "PollOpened":
-            return {"poll_id": event.args["pollId"]}
-        if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
-            return {"poll_id": event.args["pollId"], "option": event.args["option"]}
-        if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
-            return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
+        program = _program_result(kind, event)
+        if program is not None:
+            return program
     if kind is OpKind.TIER_REVIEW:
         # a late review applies every due quarter start: the last step is the outcome as of now
         steps = [e for e in events if e.name in _REVIEW_OUTCOMES]
@@ -381,3 +378,14 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
 
 
 _REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
+
+
+def _program_result(kind: OpKind, event: Event) -> dict[str, Any] | None:
+    """What a poll or an enterprise operation produced (issue 16), or None for other events."""
+    if kind is OpKind.POLL_OPEN and event.name == "PollOpened":
+        return {"poll_id": event.args["pollId"]}
+    if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
+        return {"poll_id": event.args["pollId"], "option": event.args["option"]}
+    if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
+        return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
+    return None

@@ -67,4 +67,4 @@ def test_alliance_is_wired_as_the_deploy_script_does(
     for brand, signer in zip((1, 2, 3), (signer_a, signer_b, signer_c)):
         assert ledger.brandOf(signer) == brand
         assert ledger.isBrandActive(brand)
-    assert ZERO_ADDRESS != charity
+    assert charity != ZERO_ADDRESS

@@ -9,8 +9,6 @@ callback either. There is no reentrancy surface to test, so no test tries to ree
 
 import pytest
 from brownie import ZERO_ADDRESS
-from eth_abi import encode
-from eth_utils import keccak
 
 MAX_AMOUNT = 10**12
 REF = b"\x0b" * 32

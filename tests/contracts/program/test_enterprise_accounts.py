@@ -2,7 +2,7 @@
 employees keep their own points and tier, the enterprise's view, and the one pause."""
 
 import pytest
-from brownie import ZERO_ADDRESS, accounts
+from brownie import ZERO_ADDRESS
 
 from tests.contracts.program.conftest import SILVER
 
