@@ -186,7 +186,7 @@ def plain(value):
 
 @pytest.fixture(scope="session")
 def to_plain():
-    """``to_plain(ledger.brandAccount(1)) == (issued, redeemed, expired, outstanding)``."""
+    """``to_plain(lens.brandAccount(1)) == (issued, redeemed, expired, outstanding, reversed)``."""
     return plain
 
 

@@ -1,7 +1,6 @@
 """Issue 11: a brand's return window, pending purchase points and reversals by order."""
 
 import pytest
-from brownie.convert.datatypes import ReturnValue
 from eth_utils import keccak
 
 WINDOW = 14
@@ -14,7 +13,7 @@ def order_ref(text):
 
 def plain(value):
     """Brownie return values (structs, arrays) as plain tuples."""
-    if isinstance(value, (list, tuple, ReturnValue)):
+    if isinstance(value, (list, tuple)):  # brownie's ReturnValue is a tuple
         return tuple(plain(v) for v in value)
     return value
 

@@ -30,14 +30,14 @@ def test_batch_applies_every_valid_operation(
     assert _skipped(events, tx) == []
     assert _earned(events, tx) == [(alice, 1, 1_000), (bob, 2, 5), (carol, 3, 510), (alice, 4, 3)]
     assert [ledger.balanceOf(m, brand_a) for m in (alice, bob, carol)] == [1_003, 5, 510]
-    assert to_plain(lens.brandAccount(brand_a)) == (1_518, 0, 0, 1_518)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_518, 0, 0, 1_518, 0)
     assert all(ledger.isOperationUsed(brand_a, i) for i in (1, 2, 3, 4))
 
 
 def test_empty_batch_applies_nothing(ledger, lens, earn, signer_a, brand_a, to_plain):
     tx = earn.batch(signer_a, [])
     assert tx.return_value == 0
-    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_batch_where_every_operation_fails_changes_nothing(
 
     assert tx.return_value == 0
     assert len(events.all(tx, "OperationSkipped")) == 2
-    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0, 0)
     assert not ledger.isOperationUsed(brand_a, 40) and not ledger.isOperationUsed(brand_a, 41)
 
 
@@ -139,7 +139,7 @@ def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selecto
     ]
     assert "PointsEarned" not in tx.events
     assert ledger.balanceOf(alice, brand_a) == 0
-    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0)
+    assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0, 0)
     assert not any(ledger.isOperationUsed(brand_a, i) for i in (60, 61, 62))
 
     ledger.setBrandSuspended(brand_a, False, {"from": admin})

@@ -160,7 +160,7 @@ def test_brand_b_key_only_ever_mints_brand_b_points(
     assert ledger.balanceOf(alice, brand_b) == 2_000 + 8 + 100
     for other in (brand_a, brand_c):
         assert ledger.balanceOf(alice, other) == 0
-        assert to_plain(lens.brandAccount(other)) == (0, 0, 0, 0)
+        assert to_plain(lens.brandAccount(other)) == (0, 0, 0, 0, 0)
 
 
 def test_non_signer_cannot_earn(ledger, earn, outsider, alice, errors):

@@ -24,6 +24,7 @@ def test_purchase_earns_ten_points_per_usd_under_the_reference_rule(
         "points": 1_234,
         "spendCents": 12_345,
         "orderRef": "0x" + "42" * 32,
+        "releaseAt": 0,  # brand A keeps no return window: live at once
     }
     assert events.one(tx, "Transfer") == {
         "caller": signer_a,
@@ -35,7 +36,7 @@ def test_purchase_earns_ten_points_per_usd_under_the_reference_rule(
     month = clock.month_of(tx.timestamp)
     assert ledger.balanceOf(alice, brand_a) == 1_234
     assert to_plain(lens.lotsOf(alice, brand_a)) == ((1_234, month, clock.expiry_of(month)),)
-    assert to_plain(lens.brandAccount(brand_a)) == (1_234, 0, 0, 1_234)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_234, 0, 0, 1_234, 0)
 
 
 def test_purchase_earns_by_the_issuing_brands_own_rule(ledger, earn, signer_b, alice, brand_b):

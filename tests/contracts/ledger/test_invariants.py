@@ -413,9 +413,10 @@ class LedgerStateMachine(RuleBasedStateMachine):
         month = self._now_month()
         holders = [(m, f"m{i}") for i, m in enumerate(self.members)] + [(self.charity, "charity")]
         for brand in RULES:
-            issued, redeemed, expired, outstanding = (
+            issued, redeemed, expired, outstanding, reversed_ = (
                 int(x) for x in self.lens.brandAccount(brand)
             )
+            assert reversed_ == 0, f"brand {brand}: this machine reverses nothing"
             balances = [int(self.ledger.balanceOf(account, brand)) for account, _ in holders]
             live = sum(balances)
             assert live + redeemed + expired == issued, f"brand {brand}: conservation"

@@ -142,7 +142,7 @@ def test_redeem_at_the_issuing_brand_burns_points_without_any_debt(
         "amount": 400,
     }
     assert ledger.balanceOf(alice, brand_a) == 600
-    assert to_plain(lens.brandAccount(brand_a)) == (1_000, 400, 0, 600)
+    assert to_plain(lens.brandAccount(brand_a)) == (1_000, 400, 0, 600, 0)
     for brand in (brand_a, brand_b, brand_c):
         assert lens.netPosition(brand) == 0
 

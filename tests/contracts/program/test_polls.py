@@ -241,8 +241,13 @@ def test_the_ledgers_pause_stops_opening_and_voting(polls, ledger, tiers, open_p
     polls.vote(poll_id, 0, {"from": alice})
 
 
-def test_membership_badge_keeps_when_each_tier_was_reached(MembershipBadge, admin, clock, errors):
-    badge = MembershipBadge.deploy(admin, admin, {"from": admin})
+def test_membership_badge_keeps_when_each_tier_was_reached(
+    MembershipBadge, DirectoryStub, admin, clock, errors
+):
+    # a stub stands in for the ledger's pause; the admin holds LEDGER_ROLE to call setTier
+    badge = MembershipBadge.deploy(admin, ZERO_ADDRESS, {"from": admin})
+    badge.grantRole(badge.LEDGER_ROLE(), admin, {"from": admin})
+    badge.setLedger(DirectoryStub.deploy({"from": admin}), {"from": admin})
     member = accounts.add()
     assert badge.tierHeldSince(member, 1) == 0
     first = badge.setTier(member, 3, {"from": admin}).timestamp
