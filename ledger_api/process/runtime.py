@@ -204,18 +204,8 @@ class Runtime(WakeUps):
         self._lock.release()
 
     def chain_status(self) -> dict[str, Any]:
-        """Whether the node answers, as this process's indexer last saw it (it asks several
-        times a second): {"status": "ok" | "unavailable" | "unknown", "head", "error"}."""
-        indexer = self.indexer
-        if indexer is None or (indexer.chain_head is None and indexer.chain_error is None):
-            return {"status": "unknown", "head": None, "error": None}
-        if indexer.chain_error is not None:
-            return {
-                "status": "unavailable",
-                "head": indexer.chain_head,
-                "error": indexer.chain_error,
-            }
-        return {"status": "ok", "head": indexer.chain_head, "error": None}
+        """Whether the node answers, as this process's indexer last saw it (`chain_status_of`)."""
+        return chain_status_of(self.indexer)
 
     def cached_work_status(self, max_age_s: float = 0.5) -> dict[str, Any] | None:
         """`ledger work`'s last report, read from its status file at most every `max_age_s`
@@ -388,3 +378,13 @@ def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], in
                 settled[row.uid] = Settled.of(row, row.ledger_id)
         height = stored_height(session)
     return settled, height
+
+
+def chain_status_of(indexer: Indexer | None) -> dict[str, Any]:
+    """Whether the node answers, as `indexer` last saw it (it asks several times a second):
+    {"status": "ok" | "unavailable" | "unknown", "head", "error"}."""
+    if indexer is None or (indexer.chain_head is None and indexer.chain_error is None):
+        return {"status": "unknown", "head": None, "error": None}
+    if indexer.chain_error is not None:
+        return {"status": "unavailable", "head": indexer.chain_head, "error": indexer.chain_error}
+    return {"status": "ok", "head": indexer.chain_head, "error": None}
