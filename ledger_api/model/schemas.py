@@ -379,7 +379,9 @@ class LiabilityView(Model):
     redeemed: int
     expired: int
     reversed: int = Field(description="pending points the brand cancelled for returned orders")
-    outstanding: int = Field(description="issued - redeemed - expired - reversed (pending included)")
+    outstanding: int = Field(
+        description="issued - redeemed - expired - reversed (pending included)"
+    )
     pending: int = Field(description="of `outstanding`, the points still in a return window")
     value_micro_usd_per_point: int
     outstanding_value_micro_usd: int

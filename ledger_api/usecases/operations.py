@@ -33,6 +33,7 @@ from .bulk import BulkEarns
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
+from .reversals import Reversals
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -45,7 +46,7 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService(BulkEarns):
+class OperationsService(BulkEarns, Reversals):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
@@ -134,6 +135,14 @@ class OperationsService(BulkEarns):
             points=points,
             order_ref=order_ref if kind is EarnKind.PURCHASE else None,
             extra_body={"points": points},
+        )
+
+    async def reverse(self, ctx: RequestContext, req: schemas.EarnReversalRequest) -> Accepted:
+        """A returned order's pending points cancelled, in whole or in part (`Reversals`)."""
+        brand = await self._own_brand(ctx.principal)
+        bound = await self._bound(brand, req.order_ref)
+        return await self.rt.intake.submit(
+            await _thread(lambda: self.reversal_draft(ctx, brand, req, bound, self.checks.now()))
         )
 
     # ------------------------------------------------------- member-signed moves

@@ -55,9 +55,7 @@ def _dt(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _pending_of(
-    session: Session, address: str, now: int
-) -> dict[int, list[schemas.PendingView]]:
+def _pending_of(session: Session, address: str, now: int) -> dict[int, list[schemas.PendingView]]:
     """The member's pending positions still in their return window, by brand (issue 11)."""
     found: dict[int, list[schemas.PendingView]] = {}
     for row in session.scalars(
@@ -129,11 +127,11 @@ class ReadsService:
                 balances[lot.brand] = current.model_copy(
                     update={"balance": current.balance + lot.amount, "lots": [*current.lots, view]}
                 )
-        for brand, view in balances.items():
+        for brand, shown in balances.items():
             waiting = _total(pending, brand)
-            balances[brand] = view.model_copy(
+            balances[brand] = shown.model_copy(
                 update={
-                    "balance": view.balance - waiting,
+                    "balance": shown.balance - waiting,
                     "pending": waiting,
                     "pending_releases": pending.get(brand, []),
                 }
