@@ -3,6 +3,7 @@ identity and the history's pending / released / reversed lines."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -167,6 +168,7 @@ def test_after_the_window_closes_the_points_are_released_and_not_reversible(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
     anvil, _ = own_chain
+    own_env["LEDGER_REMINDER_POLL_S"] = "0.2"  # `points.released` comes with the reminders
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand(return_window_days=1)
         frank = Member()
@@ -194,3 +196,17 @@ def test_after_the_window_closes_the_points_are_released_and_not_reversible(
         account = liability(brand)
         assert (account["issued"], account["reversed"], account["pending"]) == (400, 50, 0)
         assert account["outstanding"] == 350
+
+        deadline = time.monotonic() + 60
+        while True:
+            feed = brand.api.get("/v1/events", params={"types": "points.released"}).json()
+            if feed["events"]:
+                break
+            assert time.monotonic() < deadline, "no points.released event"
+            time.sleep(0.2)
+        (released,) = feed["events"]
+        assert released["data"]["member"] == frank.address
+        assert (released["data"]["brand_id"], released["data"]["points"]) == (
+            brand.brand_id,
+            350,
+        )
