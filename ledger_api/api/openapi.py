@@ -92,7 +92,6 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "order_not_settled",
                 "reversal_exceeds_order",
                 "reversal_window_closed",
-                "reversal_exceeds_pending",
             ],
         },
     ),

@@ -137,14 +137,6 @@ class OperationsService(BulkEarns, Reversals):
             extra_body={"points": points},
         )
 
-    async def reverse(self, ctx: RequestContext, req: schemas.EarnReversalRequest) -> Accepted:
-        """A returned order's pending points cancelled, in whole or in part (`Reversals`)."""
-        brand = await self._own_brand(ctx.principal)
-        bound = await self._bound(brand, req.order_ref)
-        return await self.rt.intake.submit(
-            await _thread(lambda: self.reversal_draft(ctx, brand, req, bound, self.checks.now()))
-        )
-
     # ------------------------------------------------------- member-signed moves
 
     async def gift_typed_data(

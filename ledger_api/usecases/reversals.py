@@ -10,12 +10,15 @@ reversal once the window closed (`LedgerReversalWindowClosed`) whatever the gate
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
-from ledger_api.background.intake import Draft
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.reversals import ReversalClaim
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.models import IdxHistory, Operation
@@ -29,6 +32,8 @@ from .context import BrandInfo, RequestContext, draft
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
+
+    from .checks import Checks
 
 DAY_S = 86_400
 
@@ -54,9 +59,26 @@ class Purchase:
 
 
 class Reversals:
-    """Mixed into `OperationsService`, which provides `rt`."""
+    """Mixed into `OperationsService`, which provides these."""
 
     rt: Runtime
+    checks: Checks
+
+    def _own_brand(self, who: Principal) -> Awaitable[BrandInfo]:
+        raise NotImplementedError
+
+    def _bound(self, brand: BrandInfo, reference: str) -> Awaitable[str]:
+        raise NotImplementedError
+
+    async def reverse(self, ctx: RequestContext, req: schemas.EarnReversalRequest) -> Accepted:
+        """A returned order's pending points cancelled, in whole or in part."""
+        brand = await self._own_brand(ctx.principal)
+        bound = await self._bound(brand, req.order_ref)
+        return await self.rt.intake.submit(
+            await run_in_threadpool(
+                lambda: self.reversal_draft(ctx, brand, req, bound, self.checks.now())
+            )
+        )
 
     def reversal_draft(
         self,

@@ -37,18 +37,16 @@ from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
 from .cursor import CHARITY_POOL
-from .state import ZERO, ProjectionState
+from .returns import ReturnsProjection
+from .state import ZERO
 
 
-class Projector(ProjectionState):
+class Projector(ReturnsProjection):
     """Applies decoded events to the index within one session (one chunk)."""
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.events = ChainEvents(self)  # the outbox's events of this chunk (issue 12)
-        # A burn waits for the next event: `PointsReversed` of the same transaction makes it
-        # a reversal (newest lots, `reversed`), anything else a redemption (issue 11).
-        self._burn: tuple[Event, str, int, int, int] | None = None
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
@@ -81,14 +79,7 @@ class Projector(ProjectionState):
     # ------------------------------------------------------------------- events
 
     def apply(self, event: Event, timestamp: int) -> None:
-        if self._burn is not None:
-            burn, self._burn = self._burn, None
-            reversal = (
-                event.contract == LEDGER
-                and event.name == "PointsReversed"
-                and event.log.tx_hash == burn[0].log.tx_hash
-            )
-            self._apply_burn(*burn, reversal=reversal)
+        self.settle_burn(event)
         handler = self._handlers.get((event.contract, event.name))
         if handler is not None:
             handler(event, event.args, timestamp)
@@ -96,9 +87,7 @@ class Projector(ProjectionState):
 
     def flush(self) -> None:
         """Writes the chunk's index changes and its outbox events (same transaction)."""
-        if self._burn is not None:
-            burn, self._burn = self._burn, None
-            self._apply_burn(*burn, reversal=False)
+        self.settle_burn(None)
         super().flush()
         self.events.flush()
 
@@ -109,7 +98,7 @@ class Projector(ProjectionState):
             self.credit(receiver, brand, month, amount)
             self.brand(brand).issued += amount
         elif receiver == ZERO:
-            self._burn = (event, sender, brand, amount, month)
+            self.burn = (event, sender, brand, amount, month)  # settled by the next event
         else:
             for lot_month, taken in self.consume(sender, brand, amount, month):
                 self.credit(receiver, brand, lot_month, taken)
@@ -132,16 +121,6 @@ class Projector(ProjectionState):
                 counterparty=sender,
                 kind="received",
             )
-
-    def _apply_burn(
-        self, event: Event, member: str, brand: int, amount: int, month: int, *, reversal: bool
-    ) -> None:
-        if reversal:
-            self.take_newest(member, brand, amount, month)
-            self.brand(brand).reversed += amount
-        else:
-            self.consume(member, brand, amount, month)
-            self.brand(brand).redeemed += amount
 
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
         member, brand, kind = a["member"], LedgerBrandId(int(a["brand"])), EarnKind(a["kind"])
@@ -172,35 +151,6 @@ class Projector(ProjectionState):
             status.orders += 1
         else:
             status.engagements += 1
-
-    def _points_reversed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """A returned order's pending points cancelled (the burn before it is booked as
-        reversed, not redeemed); the member's quarter counters drop as the ledger's do."""
-        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
-        order_ref, release_at = "0x" + bytes(a["orderRef"]).hex(), int(a["releaseAt"])
-        lines = self.order_lines(member, brand, order_ref)
-        bought = [(amount, at) for kind, amount, at in lines if kind in ("pending", "earned")]
-        reversed_before = sum(amount for kind, amount, _ in lines if kind == "reversed")
-        self.history(
-            event,
-            ts,
-            member=member,
-            brand=brand,
-            amount=points,
-            kind="reversed",
-            op_id=int(a["opId"]),
-            source="purchase",
-            order_ref=order_ref,
-            release_at=release_at,
-        )
-        self.add_pending(member, brand, release_at, -points)
-        status = self.member(member)
-        quarter = month_of(bought[0][1]) // 3 if bought else month_of(ts) // 3
-        if status.quarter == quarter:
-            status.spend_cents = max(0, status.spend_cents - int(a["spendCents"]))
-            closes = bool(bought) and reversed_before + points >= bought[0][0]
-            if closes and status.orders:
-                status.orders -= 1
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         status = self.member(a["member"])
