@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,26 @@ def test_a_replayed_reversal_answers_the_first_operation_and_reverses_once(
     assert conflict.json()["error"]["code"] == "idempotency_conflict"
     assert balance_of(brand, carol)["pending"] == 300
     assert liability(brand)["reversed"] == 200
+
+
+def test_two_racing_reversals_of_one_order_take_it_once(gateway: Gateway) -> None:
+    """The bound is checked where reversals are stored: of two whole-order reversals sent
+    at once under two keys, one is accepted and the other finds nothing left."""
+    brand = gateway.create_brand(return_window_days=14)
+    gina = Member()
+    order, _ = buy(brand, gina, 6_000)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: brand.api.post(REVERSALS, {"order_ref": order}), range(4))
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202, 409, 409, 409], [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {
+        "reversal_exceeds_order"
+    }
+    (accepted,) = [a.json() for a in answers if a.status_code == 202]
+    assert brand.api.wait(accepted["operation_id"])["result"]["points"] == 600
+    assert liability(brand)["reversed"] == 600
 
 
 def test_only_the_brand_that_credited_an_order_can_reverse_it(gateway: Gateway) -> None:
