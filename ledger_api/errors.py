@@ -41,6 +41,7 @@ chain store the same code and message in their status.
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
     │   ├── UnknownPoll              404 poll_not_found
+    │   ├── UnknownOrder             404 order_not_found (no purchase of the caller's brand)
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
     │   └── UnknownDelivery          404 delivery_not_found
@@ -53,6 +54,9 @@ chain store the same code and message in their status.
     │   ├── TooManyApiKeys           409 too_many_api_keys
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
     │   ├── DuplicateOrder           409 duplicate_order (details: the first operation_id)
+    │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
+    │   ├── ReversalExceedsOrder     409 reversal_exceeds_order (beyond credited - reversed)
+    │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   └── LedgerPaused             409 ledger_paused
@@ -276,6 +280,14 @@ class UnknownPoll(NotFound):
     default_message = "no such poll (or the index has not reached its opening yet)"
 
 
+class UnknownOrder(NotFound):
+    """No purchase of the caller's brand carries this order reference (another brand's
+    order is unknown too: references are bound with each brand's own secret)."""
+
+    code = "order_not_found"
+    default_message = "no purchase of this brand has this order reference"
+
+
 class UnknownApiKey(NotFound):
     code = "unknown_api_key"
     default_message = "no such API key"
@@ -340,6 +352,30 @@ class DuplicateOrder(Conflict):
 
     code = "duplicate_order"
     default_message = "this order was already credited by another operation"
+
+
+class OrderNotSettled(Conflict):
+    """A reversal of an order whose crediting operation is not confirmed on chain yet: what
+    it credited (points, pending position) is known once it is; retry then."""
+
+    code = "order_not_settled"
+    default_message = "the order's purchase is not confirmed yet; retry once it is"
+
+
+class ReversalExceedsOrder(Conflict):
+    """A reversal beyond what the order credited less its earlier reversals (details:
+    `order_cents`, `reversed_cents`, `requested_cents`). Source: DOMAIN.md, "Returns"."""
+
+    code = "reversal_exceeds_order"
+    default_message = "the reversal exceeds what the order credited less earlier reversals"
+
+
+class ReversalWindowClosed(Conflict):
+    """The order's points were released (the brand's return window closed): they are the
+    member's now (DOMAIN.md, "Returns"; on chain `LedgerReversalWindowClosed`)."""
+
+    code = "reversal_window_closed"
+    default_message = "the return window closed: the order's points are the member's"
 
 
 class OperationUsed(Conflict):

@@ -55,6 +55,23 @@ class Operations(Transport):
         )
         return answer
 
+    def reverse_order(
+        self,
+        order_ref: str,
+        *,
+        amount_cents: int | None = None,
+        member: str | None = None,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`POST /v1/earn/reversals`: cancel a returned order's pending points (the whole
+        remainder when `amount_cents` is None)."""
+        body = _body(order_ref=order_ref, amount_cents=amount_cents, member=member)
+        answer: Json = self.request(
+            "POST", "/v1/earn/reversals", body=body, idempotency_key=idempotency_key, wait=wait
+        )
+        return answer
+
     def gift_typed_data(
         self,
         member: str,

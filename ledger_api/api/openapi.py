@@ -83,6 +83,18 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
         },
     ),
+    (
+        "post",
+        re.compile(r"^/v1/earn/reversals$"),
+        {
+            404: ["order_not_found"],
+            409: [
+                "order_not_settled",
+                "reversal_exceeds_order",
+                "reversal_window_closed",
+            ],
+        },
+    ),
     ("post", re.compile(r"^/v1/(gifts|donations|redemptions)$"), _SIGNED),
     (
         "post",

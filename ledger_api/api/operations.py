@@ -75,6 +75,26 @@ async def earn_batch(
 
 
 @router.post(
+    "/earn/reversals",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Reverse a returned order's pending points, in whole or in part",
+)
+async def earn_reversal(
+    body: schemas.EarnReversalRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    ops: OperationsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    """By the brand that credited the order, while its points are pending (issue 11):
+    `order_not_found` (404), `order_not_settled`, `reversal_exceeds_order`,
+    `reversal_window_closed` (409)."""
+    return await operation_response(status, ctx.principal, await ops.reverse(ctx, body), wait)
+
+
+@router.post(
     "/earn/engagement",
     status_code=202,
     responses=ACCEPTED,

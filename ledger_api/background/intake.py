@@ -16,8 +16,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -48,66 +48,14 @@ from ledger_api.errors import (
     UnknownBrand,
     is_storage_full,
 )
-from ledger_api.model.payloads import OperationPayload
+from ledger_api.model.payloads import ReversalPayload
+
+from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
+from .reversals import ReversalBook
+
+__all__ = ["Accepted", "Bulk", "Draft", "Intake", "accepted_body", "find_replay"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """An operation waiting to be accepted."""
-
-    scope: str
-    idempotency_key: str
-    request_hash: str
-    kind: OpKind
-    brand_row_id: BrandRowId | None  # the queue: a brand's, or None for the alliance admin's
-    payload: OperationPayload
-    member: str | None = None
-    beneficiary: str | None = None
-    member_nonce: int | None = None
-    points: int = 0  # expected mint, counted against the brand's daily cap
-    order_ref: str | None = None  # a purchase's bound order reference: one live credit per order
-    extra_body: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Bulk:
-    """A bulk request (`POST /v1/earn/batch`): its own Idempotency-Key, and per item its key
-    and its draft, or the error that refused it before storing. Stored in one transaction."""
-
-    scope: str
-    idempotency_key: str
-    request_hash: str
-    items: tuple[tuple[str, Draft | LedgerError], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    status_code: int
-    body: dict[str, Any]
-    replayed: bool
-    operation_uid: str | None
-
-
-def find_replay(session: Session, scope: str, key: str, fingerprint: str) -> Accepted | None:
-    """The stored answer for (scope, key); `IdempotencyConflict` if the request differs."""
-    record = session.get(IdempotencyRecord, (scope, key))
-    if record is None:
-        return None
-    if record.request_hash != fingerprint:
-        raise IdempotencyConflict(idempotency_key=key)
-    return Accepted(record.response_status, record.response_body, True, record.operation_uid)
-
-
-def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "operation_id": uid,
-        "status": OpStatus.QUEUED.value,
-        "kind": kind.value,
-        **extra,
-        "links": {"self": f"/v1/operations/{uid}"},
-    }
 
 
 @dataclass(slots=True)
@@ -144,6 +92,7 @@ class _Batch:
         self.orders: dict[tuple[BrandRowId | None, str], str] = {}  # -> the crediting op's uid
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
+        self.reversals = ReversalBook(session)
 
     def prefetch(self, entries: Sequence[Draft | Bulk]) -> None:
         """Reads the stored answers of every key of the group (and of bulk items) at once."""
@@ -267,8 +216,12 @@ class _Batch:
         self._check_order(draft, uid)
         domain = draft.kind.nonce_domain
         extra = dict(draft.extra_body)
+        payload, points = draft.payload, draft.points
+        if draft.reversal is not None and isinstance(payload, ReversalPayload):
+            payload = self.reversals.claim(draft.reversal, payload)
+            points = extra["points"] = payload.points
         op_id: int | None = None
-        if draft.kind is OpKind.EARN and brand is not None:
+        if draft.kind in (OpKind.EARN, OpKind.REVERSAL) and brand is not None:
             op_id = brand.next_op_id
             brand.next_op_id += 1
             extra["op_id"] = op_id
@@ -285,9 +238,10 @@ class _Batch:
                 "beneficiary": draft.beneficiary,
                 "member_nonce": draft.member_nonce,
                 "nonce_domain": domain if draft.member_nonce is not None else None,
-                "points": draft.points,
+                "points": points,
                 "order_ref": draft.order_ref,
-                "payload": draft.payload.stored(),
+                "reverses_id": draft.reversal.earn_row_id if draft.reversal else None,
+                "payload": payload.stored(),
                 "attempts": 0,
                 "created_at": stamp,
                 "updated_at": stamp,

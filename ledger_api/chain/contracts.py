@@ -145,6 +145,21 @@ class Contracts:
             signature,
         )
 
+    def reverse(
+        self,
+        op_id: int,
+        member: str,
+        release_day: int,
+        points: int,
+        spend_cents: int,
+        quarter: int,
+        closes_order: bool,
+        order_ref: bytes,
+    ) -> Call:
+        """`reverse(ReverseOp)`: a brand cancels a returned order's pending points (issue 11)."""
+        op = (op_id, member, release_day, points, spend_cents, quarter, closes_order, order_ref)
+        return self._ledger("reverse", op)
+
     def review_tier(self, member: str) -> Call:
         return self._ledger("reviewTier", member)
 

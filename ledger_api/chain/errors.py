@@ -13,6 +13,7 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "LedgerInvalidMultiplier": errors.InvalidMultiplier,
     "LedgerZeroPoints": errors.ZeroPoints,
     "LedgerOperationUsed": errors.OperationUsed,
+    "LedgerReversalWindowClosed": errors.ReversalWindowClosed,
     "LedgerSignatureExpired": errors.SignatureExpired,
     "LedgerInvalidSignature": errors.InvalidSignature,
     "PointsInsufficientBalance": errors.InsufficientBalance,
@@ -38,7 +39,6 @@ _CODES: dict[str, str] = {
     "LedgerSignerTaken": "signer_taken",
     "LedgerNoBrandConsent": "brand_forbidden",  # a cross-brand redemption not sent by its brand
     "LedgerInvalidPointValue": "invalid_point_value",
-    "LedgerReversalWindowClosed": "reversal_window_closed",
     "LedgerReversalExceedsPending": "reversal_exceeds_pending",
     "TierRuleNotAscending": "tier_rule_not_ascending",
     "ERC6909InvalidReceiver": "invalid_recipient",

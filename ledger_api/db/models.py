@@ -135,6 +135,7 @@ class Operation(Base):
         Index("ix_operations_member_open", "member", "status"),
         Index("ix_operations_beneficiary_open", "beneficiary", "status"),
         Index("ix_operations_slot", "slot_id"),
+        Index("ix_operations_reverses", "reverses_id"),
         Index(
             "uq_operations_member_nonce",
             "member",
@@ -166,6 +167,8 @@ class Operation(Base):
     nonce_domain: Mapped[str | None] = mapped_column(String(16))
     # a purchase's order reference as it goes on chain (bound): one live credit per order
     order_ref: Mapped[str | None] = mapped_column(TxHash)
+    # a reversal's crediting operation (`operations.id` of the order's earn, issue 11)
+    reverses_id: Mapped[int | None]
     points: Mapped[int] = mapped_column(default=0)
     payload: Mapped[dict[str, Any]]
     slot_id: Mapped[int | None] = mapped_column(ForeignKey("tx_slots.id"))
@@ -296,6 +299,7 @@ class IdxHistory(Base):
     op_id: Mapped[int | None]
     source: Mapped[str | None] = mapped_column(String(16))
     order_ref: Mapped[str | None] = mapped_column(TxHash)
+    release_at: Mapped[int | None]  # a pending purchase's: when its points become live
     block_number: Mapped[int]
     log_index: Mapped[int] = mapped_column(Integer)
     tx_hash: Mapped[str] = mapped_column(TxHash)
@@ -337,6 +341,20 @@ class IdxBrand(Base):
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     issued: Mapped[int] = mapped_column(default=0)
     redeemed: Mapped[int] = mapped_column(default=0)
+    reversed: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class IdxPending(Base):
+    """A member's pending points of a brand live from `release_at` (one row per position of
+    the ledger's `PendingWord`; purchases add, reversals take; issue 11)."""
+
+    __tablename__ = "idx_pending"
+    __table_args__ = (Index("ix_idx_pending_brand_release", "brand", "release_at"),)
+
+    member: Mapped[str] = mapped_column(Address, primary_key=True)
+    brand: Mapped[int] = mapped_column(primary_key=True)
+    release_at: Mapped[int] = mapped_column(primary_key=True)
+    amount: Mapped[int]
 
 
 class IdxPosition(Base):
@@ -425,6 +443,7 @@ INDEX_TABLES = (
     IdxMember,
     IdxTierRule,
     IdxBrand,
+    IdxPending,
     IdxPosition,
     IdxBadgeType,
     IdxBadgeBalance,

@@ -27,6 +27,7 @@ class OpKind(StrEnum):
     """What an accepted operation does on chain."""
 
     EARN = "earn"
+    REVERSAL = "reversal"  # a brand's reversal of a returned order's pending points (issue 11)
     GIFT = "gift"
     DONATION = "donation"
     REDEMPTION = "redemption"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 OPERATION_CONFIRMED = "operation.confirmed"
 OPERATION_FAILED = "operation.failed"
 POINTS_EARNED = "points.earned"
-POINTS_RELEASED = "points.released"  # pending -> live: with the returns issue (unused yet)
+POINTS_RELEASED = "points.released"  # pending -> live: a return window closed (from the index)
 POINTS_REVERSED = "points.reversed"  # a return's reversal (the ledger's PointsReversed)
 POINTS_EXPIRING = "points.expiring"
 POINTS_EXPIRED = "points.expired"

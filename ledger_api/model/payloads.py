@@ -32,6 +32,23 @@ class EarnPayload(_Payload):
     order_ref: str
 
 
+class ReversalPayload(_Payload):
+    """A reversal of a returned order's pending points (`reverse(ReverseOp)`, issue 11).
+
+    `earn_uid` names the operation that credited the order; `release_day` the pending
+    position (UTC days since the epoch), `quarter` the quarter the purchase counted in;
+    `points` and `spend_cents` are filled in when the reversal is accepted."""
+
+    member: str
+    earn_uid: str
+    order_ref: str
+    release_day: int
+    quarter: int
+    points: int = 0
+    spend_cents: int = 0
+    closes_order: bool = False
+
+
 class GiftPayload(_Payload):
     """A gift, or a donation (a gift to the charity pool)."""
 
@@ -166,6 +183,7 @@ class TierRulePayload(_Payload):
 
 OperationPayload = (
     EarnPayload
+    | ReversalPayload
     | GiftPayload
     | RedemptionPayload
     | TierReviewPayload
@@ -187,6 +205,7 @@ OperationPayload = (
 
 PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.EARN: EarnPayload,
+    OpKind.REVERSAL: ReversalPayload,
     OpKind.GIFT: GiftPayload,
     OpKind.DONATION: GiftPayload,
     OpKind.REDEMPTION: RedemptionPayload,

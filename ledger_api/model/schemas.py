@@ -110,6 +110,16 @@ class EarnPurchaseRequest(Model):
     order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
 
 
+class EarnReversalRequest(Model):
+    """A returned order: its pending points cancelled, in whole or in part (issue 11)."""
+
+    member: Address | None = Field(default=None, description="checked against the order's")
+    order_ref: OrderRef = Field(description="the order_ref of the purchase to reverse")
+    amount_cents: Amount | None = Field(
+        default=None, description="the returned amount; the order's remainder when absent"
+    )
+
+
 class EarnEngagementRequest(Model):
     member: Address
     kind: Literal["review", "share", "event", "referral"]
@@ -249,11 +259,20 @@ class LotView(Model):
     expires_at: datetime
 
 
+class PendingView(Model):
+    """Pending points of a purchase position: live (spendable) from `release_at` (issue 11)."""
+
+    amount: int
+    release_at: datetime
+
+
 class BalanceView(Model):
     brand_id: int
-    balance: int
-    lots: list[LotView]
+    balance: int = Field(description="live points (pending points excluded)")
+    lots: list[LotView] = Field(description="the lots, pending points included")
     next_expiry: LotView | None
+    pending: int = Field(default=0, description="points waiting for the return window")
+    pending_releases: list[PendingView] = Field(default_factory=list)
 
 
 class TierRuleView(Model):
@@ -304,7 +323,17 @@ class MemberView(Model):
 
 
 class HistoryEntry(Model):
-    kind: Literal["earned", "gifted", "received", "donated", "redeemed", "expired"]
+    kind: Literal[
+        "earned",
+        "pending",
+        "released",
+        "reversed",
+        "gifted",
+        "received",
+        "donated",
+        "redeemed",
+        "expired",
+    ]
     brand_id: int
     amount: int
     at: datetime
@@ -316,6 +345,7 @@ class HistoryEntry(Model):
     order_ref: str | None = None
     tx_hash: str | None = None
     block_number: int | None = None
+    release_at: datetime | None = None
 
 
 class HistoryView(Model):
@@ -348,7 +378,11 @@ class LiabilityView(Model):
     issued: int
     redeemed: int
     expired: int
-    outstanding: int
+    reversed: int = Field(description="pending points the brand cancelled for returned orders")
+    outstanding: int = Field(
+        description="issued - redeemed - expired - reversed (pending included)"
+    )
+    pending: int = Field(description="of `outstanding`, the points still in a return window")
     value_micro_usd_per_point: int
     outstanding_value_micro_usd: int
 

@@ -31,8 +31,8 @@ class TierMovements(Model):
 
 
 class BrandPoints(Model):
-    """One brand's points. `issued = redeemed + expired + outstanding` (+ `reversed` once
-    returns exist: 0 until then)."""
+    """One brand's points. `issued = redeemed + expired + reversed + outstanding` (pending
+    points are part of `outstanding`; issue 11)."""
 
     brand_id: int
     suspended: bool

@@ -33,6 +33,7 @@ from .bulk import BulkEarns
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
+from .reversals import Reversals
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -45,7 +46,7 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService(BulkEarns):
+class OperationsService(BulkEarns, Reversals):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)

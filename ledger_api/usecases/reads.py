@@ -22,6 +22,7 @@ from ledger_api.db.models import (
     IdxHistory,
     IdxLot,
     IdxMember,
+    IdxPending,
     IdxPosition,
     IdxTierRule,
 )
@@ -37,11 +38,38 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import Forbidden, IndexNotReady, UnknownBrand
 from ledger_api.model import schemas
 
-HISTORY_KINDS = ("earned", "gifted", "received", "donated", "redeemed", "expired")
+HISTORY_KINDS = (
+    "earned",
+    "pending",
+    "released",
+    "reversed",
+    "gifted",
+    "received",
+    "donated",
+    "redeemed",
+    "expired",
+)
 
 
 def _dt(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _pending_of(session: Session, address: str, now: int) -> dict[int, list[schemas.PendingView]]:
+    """The member's pending positions still in their return window, by brand (issue 11)."""
+    found: dict[int, list[schemas.PendingView]] = {}
+    for row in session.scalars(
+        select(IdxPending)
+        .where(IdxPending.member == address, IdxPending.amount > 0, IdxPending.release_at > now)
+        .order_by(IdxPending.brand, IdxPending.release_at)
+    ):
+        view = schemas.PendingView(amount=row.amount, release_at=_dt(row.release_at))
+        found.setdefault(row.brand, []).append(view)
+    return found
+
+
+def _total(pending: dict[int, list[schemas.PendingView]], brand: int) -> int:
+    return sum(p.amount for p in pending.get(brand, []))
 
 
 class ReadsService:
@@ -65,9 +93,12 @@ class ReadsService:
         brand's points that are not suspended: a redemption converts them); the admin, all."""
         as_of, now = self._as_of(session)
         live = (IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at > now)
+        pending = _pending_of(session, address, now)
         spendable = [
             schemas.SpendableView(
-                brand_id=brand, points=int(points), value_micro_usd=int(points) * value
+                brand_id=brand,
+                points=int(points) - _total(pending, brand),
+                value_micro_usd=(int(points) - _total(pending, brand)) * value,
             )
             for brand, points, value in session.execute(
                 select(IdxLot.brand, func.sum(IdxLot.amount), IdxBrand.value_micro_usd)
@@ -96,6 +127,15 @@ class ReadsService:
                 balances[lot.brand] = current.model_copy(
                     update={"balance": current.balance + lot.amount, "lots": [*current.lots, view]}
                 )
+        for brand, shown in balances.items():
+            waiting = _total(pending, brand)
+            balances[brand] = shown.model_copy(
+                update={
+                    "balance": shown.balance - waiting,
+                    "pending": waiting,
+                    "pending_releases": pending.get(brand, []),
+                }
+            )
         return schemas.MemberView(
             address=address,
             as_of=as_of,
@@ -177,9 +217,25 @@ class ReadsService:
                 order_ref=row.order_ref,
                 tx_hash=row.tx_hash,
                 block_number=row.block_number,
+                release_at=_dt(row.release_at) if row.release_at else None,
             )
             for row in rows
         ]
+        released = select(IdxPending).where(
+            IdxPending.member == address, IdxPending.amount > 0, IdxPending.release_at <= now
+        )
+        if not who.is_admin:
+            released = released.where(IdxPending.brand == (who.ledger_brand_id or -1))
+        for position in session.scalars(released):  # what the return window left the member
+            entries.append(
+                schemas.HistoryEntry(
+                    kind="released",
+                    brand_id=position.brand,
+                    amount=position.amount,
+                    at=_dt(position.release_at),
+                    source="purchase",
+                )
+            )
         for lot in session.scalars(expired_query):
             entries.append(
                 schemas.HistoryEntry(
@@ -248,14 +304,22 @@ class ReadsService:
                 IdxLot.brand == brand, IdxLot.expires_at <= now
             )
         )
-        outstanding = account.issued - account.redeemed - int(expired or 0)
+        pending = session.scalar(
+            select(func.coalesce(func.sum(IdxPending.amount), 0)).where(
+                IdxPending.brand == brand, IdxPending.release_at > now
+            )
+        )
+        # issued = redeemed + expired + reversed + outstanding; pending is part of outstanding
+        outstanding = account.issued - account.redeemed - int(expired or 0) - account.reversed
         return schemas.LiabilityView(
             brand_id=brand,
             as_of=as_of,
             issued=account.issued,
             redeemed=account.redeemed,
             expired=int(expired or 0),
+            reversed=account.reversed,
             outstanding=outstanding,
+            pending=int(pending or 0),
             value_micro_usd_per_point=account.value_micro_usd,
             outstanding_value_micro_usd=outstanding * account.value_micro_usd,
         )

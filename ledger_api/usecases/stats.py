@@ -9,7 +9,7 @@ Sources: tiers (`idx_members`), tier movements (the `tier.*` events of the outbo
 points per brand (`idx_brands`, expired from `idx_lots`), activity and earn volume
 (`idx_history`), cross-brand flows (`idx_history` redemptions), positions (`idx_positions`),
 settlements (`settlement.settled` events), badges (`idx_badge_types`,
-`idx_badge_balances`). Points "reversed" are 0 until the returns issue adds reversals.
+`idx_badge_balances`). Points "reversed": pending points brands cancelled (issue 11).
 """
 
 from __future__ import annotations
@@ -157,6 +157,7 @@ class StatsService:
                 row.redeemed,
                 expired.get(row.brand, 0),
                 expiring.get(row.brand, 0),
+                reversed_=row.reversed,
             )
             for row in session.scalars(query)
         ]
@@ -197,7 +198,7 @@ class StatsService:
         day = IdxHistory.timestamp / DAY_S
         query = (
             select(IdxHistory.kind, day, func.sum(IdxHistory.amount), func.count())
-            .where(IdxHistory.kind.in_(("earned", "redeemed")))
+            .where(IdxHistory.kind.in_(("earned", "pending", "redeemed")))
             .group_by(IdxHistory.kind, day)
         )
         if brand is not None:
@@ -207,9 +208,11 @@ class StatsService:
         per_day: dict[int, tuple[int, int]] = {}
         for kind, day_number, points, count in session.execute(query):
             number = int(day_number)
-            months[month_of(number * DAY_S)][0 if kind == "earned" else 1] += int(points)
-            if kind == "earned" and number >= first_day:
-                per_day[number] = (int(points), int(count))
+            earned = kind != "redeemed"  # a pending purchase is issued too (issue 11)
+            months[month_of(number * DAY_S)][0 if earned else 1] += int(points)
+            if earned and number >= first_day:
+                was = per_day.get(number, (0, 0))
+                per_day[number] = (was[0] + int(points), was[1] + int(count))
         expired = select(IdxLot.expires_at, func.sum(IdxLot.amount)).where(
             IdxLot.expires_at <= now, IdxLot.amount > 0
         )
@@ -299,9 +302,9 @@ def _points(
     expired: int,
     expiring: int,
     *,
+    reversed_: int = 0,
     values: tuple[int, int, int, int] | None = None,
 ) -> stats.BrandPoints:
-    reversed_ = 0  # the returns issue adds reversals
     outstanding = issued - redeemed - expired - reversed_
     iv, rv, ev_, ov = values or (
         issued * value,
@@ -340,6 +343,7 @@ def _total(brands: list[stats.BrandPoints]) -> stats.BrandPoints:
         add("redeemed"),
         add("expired"),
         add("expiring_30d"),
+        reversed_=add("reversed"),
         values=(
             add("issued_value_micro_usd"),
             add("redeemed_value_micro_usd"),

@@ -37,10 +37,11 @@ from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
 from .cursor import CHARITY_POOL
-from .state import ZERO, ProjectionState
+from .returns import ReturnsProjection
+from .state import ZERO
 
 
-class Projector(ProjectionState):
+class Projector(ReturnsProjection):
     """Applies decoded events to the index within one session (one chunk)."""
 
     def __init__(self, session: Session) -> None:
@@ -49,6 +50,7 @@ class Projector(ProjectionState):
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
+            (LEDGER, "PointsReversed"): self._points_reversed,
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
             (LEDGER, "TierGiftPaid"): self._tier_gift_paid,
             (LEDGER, "TierRetained"): self._tier_retained,
@@ -77,6 +79,7 @@ class Projector(ProjectionState):
     # ------------------------------------------------------------------- events
 
     def apply(self, event: Event, timestamp: int) -> None:
+        self.settle_burn(event)
         handler = self._handlers.get((event.contract, event.name))
         if handler is not None:
             handler(event, event.args, timestamp)
@@ -84,6 +87,7 @@ class Projector(ProjectionState):
 
     def flush(self) -> None:
         """Writes the chunk's index changes and its outbox events (same transaction)."""
+        self.settle_burn(None)
         super().flush()
         self.events.flush()
 
@@ -94,8 +98,7 @@ class Projector(ProjectionState):
             self.credit(receiver, brand, month, amount)
             self.brand(brand).issued += amount
         elif receiver == ZERO:
-            self.consume(sender, brand, amount, month)
-            self.brand(brand).redeemed += amount
+            self.burn = (event, sender, brand, amount, month)  # settled by the next event
         else:
             for lot_month, taken in self.consume(sender, brand, amount, month):
                 self.credit(receiver, brand, lot_month, taken)
@@ -122,17 +125,21 @@ class Projector(ProjectionState):
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
         member, brand, kind = a["member"], LedgerBrandId(int(a["brand"])), EarnKind(a["kind"])
         op_id = int(a["opId"])
+        release_at = int(a.get("releaseAt", 0))
         self.history(
             event,
             ts,
             member=member,
             brand=brand,
             amount=int(a["points"]),
-            kind="earned",
+            kind="pending" if release_at else "earned",
             op_id=op_id,
             source=kind.name.lower(),
             order_ref="0x" + bytes(a["orderRef"]).hex(),
+            release_at=release_at or None,
         )
+        if release_at:
+            self.add_pending(member, brand, release_at, int(a["points"]))
         status = self.member(member)
         quarter = month_of(ts) // 3
         if status.quarter != quarter:

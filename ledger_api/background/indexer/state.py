@@ -22,6 +22,7 @@ from ledger_api.db.models import (
     IdxLot,
     IdxMember,
     IdxMeta,
+    IdxPending,
     IdxPosition,
     table_of,
 )
@@ -52,6 +53,7 @@ class _Brand:
     suspended: bool = False
     issued: int = 0
     redeemed: int = 0
+    reversed: int = 0
 
 
 def upsert(
@@ -83,6 +85,7 @@ class ProjectionState:
         self._brands: dict[int, _Brand] = {}
         self._dirty_brands: set[int] = set()
         self._positions: dict[tuple[int, int], int] = {}
+        self._pending: dict[tuple[str, int, int], int] = {}  # (member, brand, release_at)
         self._badges: dict[tuple[str, int], int] = {}
         self._history: list[dict[str, Any]] = []
         meta = session.get(IdxMeta, CHARITY_POOL)
@@ -117,9 +120,7 @@ class ProjectionState:
     def _preload_brands(self, wanted: Sequence[int]) -> None:
         if wanted:
             for account in self.session.scalars(select(IdxBrand).where(IdxBrand.brand.in_(wanted))):
-                self._brands[account.brand] = _Brand(
-                    account.value_micro_usd, account.suspended, account.issued, account.redeemed
-                )
+                self._brands[account.brand] = _brand_of(account)
 
     def flush(self) -> None:
         """Writes every change of the chunk."""
@@ -168,6 +169,12 @@ class ProjectionState:
             for (holder, token), amount in self._badges.items()
         ]
         upsert(self.session, IdxBadgeBalance, badges, ("holder", "token_id"))
+        pending = [
+            {"member": m, "brand": b, "release_at": r, "amount": amount}
+            for (m, b, r), amount in self._pending.items()
+        ]
+        upsert(self.session, IdxPending, pending, ("member", "brand", "release_at"))
+        self._pending.clear()
         if self._history:
             self.session.execute(insert(table_of(IdxHistory)), self._history)
         self._dirty_lots.clear()
@@ -215,6 +222,48 @@ class ProjectionState:
             )
         return taken
 
+    def take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
+        """Takes `amount` from the newest live lots (a reversal: pending points are the
+        newest, the ledger's `LotMath.takeNewest`)."""
+        lots = self._lot_map(member, brand)
+        remaining = amount
+        for lot_month in sorted((m for m in lots if month - 12 <= m <= month), reverse=True):
+            take = min(lots[lot_month], remaining)
+            if take:
+                lots[lot_month] -= take
+                remaining -= take
+                self._dirty_lots.add((member, brand, lot_month))
+            if remaining == 0:
+                break
+        if remaining:
+            log.error("index: reversed %d more points of %s than it holds", remaining, member)
+
+    def add_pending(self, member: str, brand: int, release_at: int, delta: int) -> None:
+        """Moves a pending position of the member (issue 11) by `delta` points."""
+        key = (member, brand, release_at)
+        if key not in self._pending:
+            stored = self.session.get(IdxPending, key)
+            self._pending[key] = stored.amount if stored is not None else 0
+        self._pending[key] = max(0, self._pending[key] + delta)
+
+    def order_lines(self, member: str, brand: int, order_ref: str) -> list[tuple[str, int, int]]:
+        """(kind, points, timestamp) of the index's lines of one order: its purchase
+        (`earned` or `pending`) and its reversals, this chunk's included."""
+        stored = self.session.execute(
+            select(IdxHistory.kind, IdxHistory.amount, IdxHistory.timestamp).where(
+                IdxHistory.member == member,
+                IdxHistory.brand == brand,
+                IdxHistory.order_ref == order_ref,
+            )
+        )
+        lines = [(str(k), int(a), int(t)) for k, a, t in stored]
+        lines += [
+            (row["kind"], int(row["amount"]), int(row["timestamp"]))
+            for row in self._history
+            if (row["member"], row["brand"], row["order_ref"]) == (member, brand, order_ref)
+        ]
+        return lines
+
     def member(self, address: str) -> _Member:
         row = self._members.get(address)
         if row is None:
@@ -228,13 +277,7 @@ class ProjectionState:
         row = self._brands.get(brand)
         if row is None:
             stored = self.session.get(IdxBrand, brand)
-            row = (
-                _Brand()
-                if stored is None
-                else _Brand(
-                    stored.value_micro_usd, stored.suspended, stored.issued, stored.redeemed
-                )
-            )
+            row = _Brand() if stored is None else _brand_of(stored)
             self._brands[brand] = row
         self._dirty_brands.add(brand)
         return row
@@ -247,6 +290,7 @@ class ProjectionState:
             "op_id": None,
             "source": None,
             "order_ref": None,
+            "release_at": None,
             **values,
         }
         if row["value_micro_usd"] is not None:
@@ -297,6 +341,10 @@ def _touched(events: Sequence[Event]) -> tuple[set[tuple[str, int]], set[str], s
         elif "member" in args:
             members.add(args["member"])
     return lot_keys, members, brands
+
+
+def _brand_of(row: IdxBrand) -> _Brand:
+    return _Brand(row.value_micro_usd, row.suspended, row.issued, row.redeemed, row.reversed)
 
 
 def _member_of(row: IdxMember) -> _Member:

@@ -33,6 +33,9 @@ from . import txplan
 from .slots import SlotStore, update_operations
 from .txplan import OpRecord, Outcome, Verdict
 
+#: operation kinds that carry a brand op id the ledger marks used (earn bitmap, issue 11)
+OP_ID_KINDS = (OpKind.EARN.value, OpKind.REVERSAL.value)
+
 
 class SenderHooks:
     """What the sender tells the rest of the gateway."""
@@ -157,6 +160,10 @@ class Settler:
         except LedgerError as error:
             if isinstance(error, ChainUnavailable):
                 raise
+            # a reversal whose op id an earlier transaction of ours applied
+            used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
+            if used and op.attempts > 1:
+                return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
             return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
         return self._retry_or_fail(op, "tx_reverted")
 
@@ -169,7 +176,7 @@ class Settler:
         outcomes: dict[int, Outcome] = {}
         ledger_brand_id = self._own_ledger_brand_id()
         for op in ops:
-            if op.kind == OpKind.EARN and op.op_id is not None and ledger_brand_id is not None:
+            if op.kind in OP_ID_KINDS and op.op_id is not None and ledger_brand_id is not None:
                 call = self.contracts.is_operation_used_call(ledger_brand_id, op.op_id)
                 (used,) = self.contracts.ledger["isOperationUsed"].decode(
                     chain.call(call.to, call.data)

@@ -40,6 +40,7 @@ from ledger_api.model.payloads import (
     PollVotePayload,
     RedemptionPayload,
     ReturnWindowPayload,
+    ReversalPayload,
     SuspendBrandPayload,
     TierReviewPayload,
     TierRulePayload,
@@ -107,13 +108,26 @@ def call_for(contracts: Contracts, ops: Sequence[OpRecord]) -> Call:
         return contracts.earn_batch([earn_args(op) for op in ops])
     if len(ops) != 1:
         raise ValueError(f"{kind} operations travel alone")
+    if kind is OpKind.REVERSAL:
+        assert first.op_id is not None
+        p = ReversalPayload.model_validate(first.payload)
+        return contracts.reverse(
+            first.op_id,
+            p.member,
+            p.release_day,
+            p.points,
+            p.spend_cents,
+            p.quarter,
+            p.closes_order,
+            _bytes32(p.order_ref),
+        )
     return single_call(contracts, payload_of(kind, first.payload))
 
 
 def single_call(contracts: Contracts, p: OperationPayload) -> Call:
     """The call of one operation that travels alone, by its payload's kind."""
-    if isinstance(p, EarnPayload):
-        raise ValueError("earn operations travel in an earnBatch")
+    if isinstance(p, EarnPayload | ReversalPayload):
+        raise ValueError("earns travel in an earnBatch; a reversal carries its op id")
     if isinstance(p, GiftPayload | RedemptionPayload | BadgeRedeemPayload):
         return _member_signed_call(contracts, p)
     if isinstance(p, TierReviewPayload | BadgeDefinePayload | BadgeIssuePayload):
@@ -357,6 +371,8 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"brand_id": event.args["brand"]}
         if kind is OpKind.REDEMPTION and event.name == "PointsRedeemed":
             return {"value_micro_usd": event.args["valueMicroUsd"]}
+        if kind is OpKind.REVERSAL and event.name == "PointsReversed":
+            return {"points": event.args["points"], "release_at": event.args["releaseAt"]}
         if (
             kind is OpKind.BADGE_DEFINE
             and event.contract == ALLIANCE_BADGES

@@ -6,7 +6,8 @@ with the lots the index holds at that time. For each offset (days) a mark in
 whose reminder time lies in (mark, now], writes one `points.expiring` event per lot (id from
 member, brand, month and offset) and moves the mark, in one transaction. A restart resumes
 from the mark: no reminder twice, none skipped. `points.expired` works the same with offset 0
-(the expiry itself).
+(the expiry itself), and so does `points.released` (issue 11): a pending position of the
+index (`idx_pending`) whose release time passed, with what its return window left.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import IdxLot
+from ledger_api.db.models import IdxLot, IdxPending
 from ledger_api.db.webhook_models import ReminderMark
 from ledger_api.domain import events as ev
 from ledger_api.domain import month_label
@@ -36,7 +37,46 @@ def compute_reminders(session: Session, now: int, offsets_days: Sequence[int]) -
     for offset in sorted(set(offsets_days)):
         written += _pass(session, ev.POINTS_EXPIRING, offset, now)
     written += _pass(session, ev.POINTS_EXPIRED, 0, now)
+    written += _released(session, now)
     return written
+
+
+def _released(session: Session, now: int) -> int:
+    """Pending positions released in (mark, now]: one `points.released` each."""
+    mark = session.get(ReminderMark, (ev.POINTS_RELEASED, 0), with_for_update=True)
+    if mark is None:
+        mark = ReminderMark(kind=ev.POINTS_RELEASED, offset_days=0, until=now)
+        session.add(mark)
+        session.flush()
+    if now <= mark.until:
+        return 0
+    rows = session.execute(
+        select(IdxPending.member, IdxPending.brand, IdxPending.release_at, IdxPending.amount)
+        .where(
+            IdxPending.release_at > mark.until,
+            IdxPending.release_at <= now,
+            IdxPending.amount > 0,
+        )
+        .order_by(IdxPending.release_at, IdxPending.member, IdxPending.brand)
+        .limit(PASS_LIMIT)
+    ).all()
+    reached = now
+    if len(rows) == PASS_LIMIT:
+        reached = rows[-1].release_at - 1
+        rows = [r for r in rows if r.release_at <= reached]
+    events = [
+        NewEvent(
+            ev.event_id(ev.POINTS_RELEASED, member, brand, release_at),
+            ev.POINTS_RELEASED,
+            at(release_at),
+            [brand],
+            {"member": member, "brand_id": brand, "points": amount, "released_at": iso(release_at)},
+        )
+        for member, brand, release_at, amount in rows
+    ]
+    write_events(session, events)
+    mark.until = reached
+    return len(events)
 
 
 def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:

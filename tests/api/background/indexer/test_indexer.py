@@ -74,6 +74,9 @@ def test_points_expire_13_months_after_the_month_they_were_earned(
         assert [(e["amount"], e["at"]) for e in expired] == [(300, lot["expires_at"])]
         assert history["totals"] == {
             "earned": 600,
+            "pending": 0,
+            "released": 0,
+            "reversed": 0,
             "gifted": 200,
             "received": 0,
             "donated": 0,
@@ -82,9 +85,10 @@ def test_points_expire_13_months_after_the_month_they_were_earned(
         }
 
         liability = brand.api.get(f"/v1/brands/{brand.brand_id}/liability").json()
-        issued, redeemed, chain_expired, outstanding = ledger_view(
+        issued, redeemed, chain_expired, outstanding, reversed_ = ledger_view(
             anvil, manifest, "brandAccount", brand.brand_id
         )
+        assert liability["reversed"] == reversed_ == 0
         assert (
             (
                 liability["issued"],

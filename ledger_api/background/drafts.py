@@ -1,0 +1,75 @@
+"""What the intake takes and answers: drafts of operations, bulk requests, answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import IdempotencyRecord
+from ledger_api.domain import OpKind, OpStatus
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.errors import IdempotencyConflict, LedgerError
+from ledger_api.model.payloads import OperationPayload
+
+from .reversals import ReversalClaim
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An operation waiting to be accepted."""
+
+    scope: str
+    idempotency_key: str
+    request_hash: str
+    kind: OpKind
+    brand_row_id: BrandRowId | None  # the queue: a brand's, or None for the alliance admin's
+    payload: OperationPayload
+    member: str | None = None
+    beneficiary: str | None = None
+    member_nonce: int | None = None
+    points: int = 0  # expected mint, counted against the brand's daily cap
+    order_ref: str | None = None  # a purchase's bound order reference: one live credit per order
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
+
+
+@dataclass(frozen=True, slots=True)
+class Bulk:
+    """A bulk request (`POST /v1/earn/batch`): its own Idempotency-Key, and per item its key
+    and its draft, or the error that refused it before storing. Stored in one transaction."""
+
+    scope: str
+    idempotency_key: str
+    request_hash: str
+    items: tuple[tuple[str, Draft | LedgerError], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+    operation_uid: str | None
+
+
+def find_replay(session: Session, scope: str, key: str, fingerprint: str) -> Accepted | None:
+    """The stored answer for (scope, key); `IdempotencyConflict` if the request differs."""
+    record = session.get(IdempotencyRecord, (scope, key))
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict(idempotency_key=key)
+    return Accepted(record.response_status, record.response_body, True, record.operation_uid)
+
+
+def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "operation_id": uid,
+        "status": OpStatus.QUEUED.value,
+        "kind": kind.value,
+        **extra,
+        "links": {"self": f"/v1/operations/{uid}"},
+    }

@@ -1,0 +1,78 @@
+"""Reversal claims: how much of an order a reversal may still take (issue 11).
+
+A reversal is bounded by what its order credited less the order's earlier live (not
+failed) reversals. The bound is checked by the intake inside the transaction that
+stores the reversal, with the brand's row locked (`_Batch.brand` reads it FOR UPDATE),
+so two reversals of one order racing each other cannot both pass. Partial amounts turn
+into points in proportion to what the order credited (the earn's conversion): the
+reversal that takes an order's last cent takes its last point, so no point is left over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import Operation
+from ledger_api.domain import OpKind, OpStatus
+from ledger_api.errors import ReversalExceedsOrder, ZeroPoints
+from ledger_api.model.payloads import ReversalPayload
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalClaim:
+    """What a reversal asks of its order: `amount_cents` (None: the order's remainder)."""
+
+    earn_row_id: int  # `operations.id` of the order's crediting earn
+    order_cents: int  # the purchase amount the earn counted (`PointsEarned.spendCents`)
+    order_points: int  # the points the earn credited (`PointsEarned.points`)
+    amount_cents: int | None
+
+
+class ReversalBook:
+    """The reversals of the orders one intake group touches: stored ones and the group's."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._taken: dict[int, tuple[int, int]] = {}  # earn row id -> (cents, points) reversed
+
+    def _reversed(self, earn_row_id: int) -> tuple[int, int]:
+        taken = self._taken.get(earn_row_id)
+        if taken is None:
+            rows = self.session.execute(
+                select(Operation.points, Operation.payload).where(
+                    Operation.reverses_id == earn_row_id,
+                    Operation.kind == OpKind.REVERSAL.value,
+                    Operation.status != OpStatus.FAILED.value,
+                )
+            )
+            cents = points = 0
+            for stored_points, payload in rows:
+                cents += int(payload.get("spend_cents", 0))
+                points += int(stored_points)
+            taken = self._taken[earn_row_id] = (cents, points)
+        return taken
+
+    def claim(self, claim: ReversalClaim, payload: ReversalPayload) -> ReversalPayload:
+        """The payload with the points and cents the reversal takes; `ReversalExceedsOrder`
+        beyond the order's remainder, `ZeroPoints` for an amount worth no point."""
+        cents, points = self._reversed(claim.earn_row_id)
+        left_cents, left_points = claim.order_cents - cents, claim.order_points - points
+        wanted = claim.amount_cents if claim.amount_cents is not None else left_cents
+        if wanted <= 0 or wanted > left_cents or left_points <= 0:
+            raise ReversalExceedsOrder(
+                order_cents=claim.order_cents,
+                reversed_cents=cents,
+                requested_cents=wanted,
+            )
+        closes = wanted == left_cents
+        take = left_points if closes else claim.order_points * wanted // claim.order_cents
+        take = min(take, left_points)
+        if take == 0:
+            raise ZeroPoints(amount_cents=wanted)
+        self._taken[claim.earn_row_id] = (cents + wanted, points + take)
+        return payload.model_copy(
+            update={"points": take, "spend_cents": wanted, "closes_order": closes}
+        )

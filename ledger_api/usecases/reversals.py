@@ -1,0 +1,180 @@
+"""`POST /v1/earn/reversals`: a brand reverses a returned order's pending points (issue 11).
+
+The order is found by (the caller's brand, the order reference bound with its secret),
+so another brand's order is simply unknown. What the order credited (points, spend,
+pending position, quarter) is read from its `PointsEarned` event, in the block its
+confirmed earn landed in (the index when that block does not show it). The intake bounds
+the reversal by the order's remainder (`background.reversals`); the chain refuses a
+reversal once the window closed (`LedgerReversalWindowClosed`) whatever the gateway saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.intake import Accepted, Draft
+from ledger_api.background.reversals import ReversalClaim
+from ledger_api.chain.manifest import LEDGER
+from ledger_api.db.models import IdxHistory, Operation
+from ledger_api.domain import OpKind, OpStatus, month_of
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.errors import OrderNotSettled, ReversalWindowClosed, UnknownOrder
+from ledger_api.model import schemas
+from ledger_api.model.payloads import ReversalPayload
+
+from .context import BrandInfo, RequestContext, draft
+
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
+
+    from .checks import Checks
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class _Earn:
+    row_id: int
+    uid: str
+    member: str
+    op_id: int
+    status: str
+    block_number: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    """What an order's earn credited, as the chain recorded it."""
+
+    points: int
+    spend_cents: int
+    release_at: int  # 0: live at once (no return window)
+    timestamp: int
+
+
+class Reversals:
+    """Mixed into `OperationsService`, which provides these."""
+
+    rt: Runtime
+    checks: Checks
+
+    def _own_brand(self, who: Principal) -> Awaitable[BrandInfo]:
+        raise NotImplementedError
+
+    def _bound(self, brand: BrandInfo, reference: str) -> Awaitable[str]:
+        raise NotImplementedError
+
+    async def reverse(self, ctx: RequestContext, req: schemas.EarnReversalRequest) -> Accepted:
+        """A returned order's pending points cancelled, in whole or in part."""
+        brand = await self._own_brand(ctx.principal)
+        bound = await self._bound(brand, req.order_ref)
+        return await self.rt.intake.submit(
+            await run_in_threadpool(
+                lambda: self.reversal_draft(ctx, brand, req, bound, self.checks.now())
+            )
+        )
+
+    def reversal_draft(
+        self,
+        ctx: RequestContext,
+        brand: BrandInfo,
+        req: schemas.EarnReversalRequest,
+        bound_ref: str,
+        now: int,
+    ) -> Draft:
+        """The reversal's draft. `UnknownOrder` (404) for no purchase of the brand with this
+        reference (or another member's); `OrderNotSettled` (409) while the earn is not
+        confirmed; `ReversalWindowClosed` (409) once its points were released."""
+        ledger_brand = brand.onboarded()
+        earn = self._earn_of(brand, bound_ref)
+        if earn is None or (req.member is not None and earn.member.lower() != req.member.lower()):
+            raise UnknownOrder(order_ref=req.order_ref)
+        if earn.status != OpStatus.CONFIRMED.value:
+            raise OrderNotSettled(operation_id=earn.uid, status=earn.status)
+        purchase = self.purchase_of(ledger_brand, earn)
+        if purchase is None:
+            raise OrderNotSettled(operation_id=earn.uid, status="not_indexed")
+        if purchase.release_at <= now:
+            raise ReversalWindowClosed(
+                operation_id=earn.uid, released_at=purchase.release_at or purchase.timestamp
+            )
+        payload = ReversalPayload(
+            member=earn.member,
+            earn_uid=earn.uid,
+            order_ref=bound_ref,
+            release_day=purchase.release_at // DAY_S,
+            quarter=month_of(purchase.timestamp) // 3,
+        )
+        claim = ReversalClaim(earn.row_id, purchase.spend_cents, purchase.points, req.amount_cents)
+        return draft(
+            ctx,
+            OpKind.REVERSAL,
+            brand,
+            payload,
+            member=earn.member,
+            reversal=claim,
+            extra_body={"reverses_operation_id": earn.uid},
+        )
+
+    def _earn_of(self, brand: BrandInfo, bound_ref: str) -> _Earn | None:
+        with self.rt.db.read() as session:
+            row = session.execute(
+                select(
+                    Operation.id,
+                    Operation.uid,
+                    Operation.member,
+                    Operation.op_id,
+                    Operation.status,
+                    Operation.block_number,
+                ).where(
+                    Operation.brand_id == brand.row_id,
+                    Operation.order_ref == bound_ref,
+                    Operation.kind == OpKind.EARN.value,
+                    Operation.status != OpStatus.FAILED.value,
+                )
+            ).first()
+        if row is None or row.member is None or row.op_id is None:
+            return None
+        return _Earn(row.id, row.uid, row.member, row.op_id, row.status, row.block_number)
+
+    def purchase_of(self, brand: LedgerBrandId, earn: _Earn) -> Purchase | None:
+        """The earn's `PointsEarned`, from its block; else from the index; else None."""
+        chain, contracts = self.rt.chain(), self.rt.contracts()
+        if earn.block_number is not None:
+            logs = chain.logs([contracts.ledger_address], earn.block_number, earn.block_number)
+            for log in logs:
+                event = contracts.events.decode(log)
+                if (
+                    event is not None
+                    and event.contract == LEDGER
+                    and event.name == "PointsEarned"
+                    and int(event.args["brand"]) == brand
+                    and int(event.args["opId"]) == earn.op_id
+                ):
+                    stamp = chain.block_timestamps([earn.block_number])[earn.block_number]
+                    return Purchase(
+                        int(event.args["points"]),
+                        int(event.args["spendCents"]),
+                        int(event.args["releaseAt"]),
+                        stamp,
+                    )
+        with self.rt.db.read() as session:  # applied by a transaction we could not follow
+            line = session.execute(
+                select(IdxHistory.amount, IdxHistory.release_at, IdxHistory.timestamp).where(
+                    IdxHistory.brand == brand,
+                    IdxHistory.op_id == earn.op_id,
+                    IdxHistory.kind.in_(("pending", "earned")),
+                    IdxHistory.source == "purchase",
+                )
+            ).first()
+            stored = session.get(Operation, earn.row_id)
+            cents = int(stored.payload.get("amount_cents", 0)) if stored else 0
+        if line is None:
+            return None
+        return Purchase(int(line.amount), cents, int(line.release_at or 0), int(line.timestamp))

@@ -1,0 +1,233 @@
+"""Returns (issue 11): `POST /v1/earn/reversals`, pending points in the reads, the liability
+identity and the history's pending / released / reversed lines."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from support.chain import Anvil
+from support.gateway import Brand, Gateway, Member
+
+PURCHASE = "/v1/earn/purchase"
+REVERSALS = "/v1/earn/reversals"
+DAY = 86_400
+
+
+def buy(brand: Brand, member: Member, cents: int) -> tuple[str, dict[str, Any]]:
+    """A confirmed and indexed purchase under a fresh order reference."""
+    order = f"order-{uuid.uuid4()}"
+    body = {"member": member.address, "amount_cents": cents, "order_ref": order}
+    accepted = brand.api.post(PURCHASE, body)
+    assert accepted.status_code == 202, accepted.text
+    final = brand.api.wait(accepted.json()["operation_id"])
+    assert final["status"] == "confirmed", final
+    return order, final
+
+
+def reverse(brand: Brand, order: str, **fields: Any) -> dict[str, Any]:
+    """A reversal waited for until final and indexed."""
+    response = brand.api.post(REVERSALS, {"order_ref": order, **fields}, params={"wait": "true"})
+    assert response.status_code == 200, response.text
+    return brand.api.wait(response.json()["operation_id"])
+
+
+def refused(brand: Brand, body: dict[str, Any]) -> tuple[int, str]:
+    response = brand.api.post(REVERSALS, body)
+    return response.status_code, response.json()["error"]["code"]
+
+
+def liability(brand: Brand) -> dict[str, Any]:
+    account: dict[str, Any] = brand.api.get(f"/v1/brands/{brand.brand_id}/liability").json()
+    assert account["issued"] == (
+        account["redeemed"] + account["expired"] + account["reversed"] + account["outstanding"]
+    ), account
+    assert 0 <= account["pending"] <= account["outstanding"]
+    return account
+
+
+def balance_of(brand: Brand, member: Member) -> dict[str, Any]:
+    """The member's balance of the brand (none left: zeros)."""
+    view = brand.api.get(f"/v1/members/{member.address}").json()
+    if not view["balances"]:
+        return {"balance": 0, "pending": 0, "pending_releases": []}
+    (balance,) = view["balances"]
+    assert isinstance(balance, dict)
+    return balance
+
+
+def test_a_whole_reversal_cancels_the_pending_points_of_the_order(gateway: Gateway) -> None:
+    brand = gateway.create_brand(return_window_days=14)
+    alice = Member()
+    order, earned = buy(brand, alice, 10_000)  # 1,000 points, pending for 14 days
+    assert earned["result"]["points"] == 1_000
+    balance = balance_of(brand, alice)
+    assert (balance["balance"], balance["pending"]) == (0, 1_000)
+    (position,) = balance["pending_releases"]
+    release = datetime.fromisoformat(position["release_at"]).timestamp()
+    assert position["amount"] == 1_000 and release % DAY == 0
+    before = liability(brand)
+    assert (before["issued"], before["pending"], before["reversed"]) == (1_000, 1_000, 0)
+
+    done = reverse(brand, order, member=alice.address)
+    assert done["status"] == "confirmed" and done["kind"] == "reversal", done
+    assert done["result"]["points"] == 1_000
+
+    balance = balance_of(brand, alice)
+    assert (balance["balance"], balance["pending"], balance["pending_releases"]) == (0, 0, [])
+    after = liability(brand)
+    assert (after["issued"], after["redeemed"], after["reversed"]) == (1_000, 0, 1_000)
+    assert (after["outstanding"], after["pending"]) == (0, 0)
+    tier = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (0, 0)
+    history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+    lines = [(e["kind"], e["amount"]) for e in history["entries"]]
+    assert lines == [("reversed", 1_000), ("pending", 1_000)]
+    pending_line = history["entries"][1]
+    assert datetime.fromisoformat(pending_line["release_at"]).timestamp() == release
+    assert history["totals"]["reversed"] == 1_000 and history["totals"]["redeemed"] == 0
+
+
+def test_partial_reversals_convert_like_the_earn_and_stop_at_the_order(gateway: Gateway) -> None:
+    brand = gateway.create_brand(return_window_days=14)
+    bob = Member()
+    order, _ = buy(brand, bob, 10_000)  # 1,000 points for 100 USD
+    first = reverse(brand, order, amount_cents=3_000)
+    assert first["result"]["points"] == 300
+    assert refused(brand, {"order_ref": order, "amount_cents": 7_001}) == (
+        409,
+        "reversal_exceeds_order",
+    )
+    assert balance_of(brand, bob)["pending"] == 700
+    tier = brand.api.get(f"/v1/members/{bob.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (7_000, 1)
+
+    rest = reverse(brand, order)  # the order's remainder
+    assert rest["result"]["points"] == 700
+    assert refused(brand, {"order_ref": order}) == (409, "reversal_exceeds_order")
+    assert refused(brand, {"order_ref": order, "amount_cents": 1}) == (
+        409,
+        "reversal_exceeds_order",
+    )
+    tier = brand.api.get(f"/v1/members/{bob.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (0, 0)
+    account = liability(brand)
+    assert (account["issued"], account["reversed"], account["outstanding"]) == (1_000, 1_000, 0)
+
+
+def test_a_replayed_reversal_answers_the_first_operation_and_reverses_once(
+    gateway: Gateway,
+) -> None:
+    brand = gateway.create_brand(return_window_days=14)
+    carol = Member()
+    order, _ = buy(brand, carol, 5_000)
+    key = str(uuid.uuid4())
+    body = {"order_ref": order, "amount_cents": 2_000}
+    first = brand.api.post(REVERSALS, body, key=key)
+    second = brand.api.post(REVERSALS, body, key=key)
+    assert first.status_code == second.status_code == 202, first.text
+    assert second.json() == first.json() and second.headers["Idempotent-Replayed"] == "true"
+    final = brand.api.wait(first.json()["operation_id"])
+    assert final["status"] == "confirmed" and final["result"]["points"] == 200
+    third = brand.api.post(REVERSALS, body, key=key)
+    assert third.json()["operation_id"] == first.json()["operation_id"]
+    conflict = brand.api.post(REVERSALS, {"order_ref": order, "amount_cents": 1_000}, key=key)
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "idempotency_conflict"
+    assert balance_of(brand, carol)["pending"] == 300
+    assert liability(brand)["reversed"] == 200
+
+
+def test_two_racing_reversals_of_one_order_take_it_once(gateway: Gateway) -> None:
+    """The bound is checked where reversals are stored: of two whole-order reversals sent
+    at once under two keys, one is accepted and the other finds nothing left."""
+    brand = gateway.create_brand(return_window_days=14)
+    gina = Member()
+    order, _ = buy(brand, gina, 6_000)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: brand.api.post(REVERSALS, {"order_ref": order}), range(4))
+        )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202, 409, 409, 409], [a.text for a in answers]
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {
+        "reversal_exceeds_order"
+    }
+    (accepted,) = [a.json() for a in answers if a.status_code == 202]
+    assert brand.api.wait(accepted["operation_id"])["result"]["points"] == 600
+    assert liability(brand)["reversed"] == 600
+
+
+def test_only_the_brand_that_credited_an_order_can_reverse_it(gateway: Gateway) -> None:
+    brand = gateway.create_brand(return_window_days=14)
+    other = gateway.create_brand(return_window_days=14)
+    dave = Member()
+    order, _ = buy(brand, dave, 4_000)
+    assert refused(other, {"order_ref": order}) == (404, "order_not_found")
+    assert refused(brand, {"order_ref": f"order-{uuid.uuid4()}"}) == (404, "order_not_found")
+    assert refused(brand, {"order_ref": order, "member": Member().address}) == (
+        404,
+        "order_not_found",
+    )
+    assert balance_of(brand, dave)["pending"] == 400
+    assert liability(other)["reversed"] == 0
+
+
+def test_points_live_at_once_cannot_be_reversed(gateway: Gateway) -> None:
+    brand = gateway.create_brand(return_window_days=0)
+    erin = Member()
+    order, _ = buy(brand, erin, 2_000)
+    assert refused(brand, {"order_ref": order}) == (409, "reversal_window_closed")
+    assert balance_of(brand, erin)["balance"] == 200
+
+
+def test_after_the_window_closes_the_points_are_released_and_not_reversible(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, _ = own_chain
+    own_env["LEDGER_REMINDER_POLL_S"] = "0.2"  # `points.released` comes with the reminders
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=1)
+        frank = Member()
+        order, _ = buy(brand, frank, 3_000)
+        kept, _ = buy(brand, frank, 1_000)
+        assert balance_of(brand, frank)["pending"] == 400
+        reverse(brand, kept, amount_cents=500)  # 50 of the second order's points
+        anvil.rpc("evm_increaseTime", 3 * DAY)
+        anvil.rpc("evm_mine")
+        # an operation indexes a block past the release (the reads' clock follows the index)
+        buy(gateway.create_brand(return_window_days=0), Member(), 100)
+
+        assert refused(brand, {"order_ref": order}) == (409, "reversal_window_closed")
+        balance = balance_of(brand, frank)
+        assert (balance["balance"], balance["pending"]) == (350, 0)
+        history = brand.api.get(f"/v1/members/{frank.address}/history").json()
+        kinds = sorted((e["kind"], e["amount"]) for e in history["entries"])
+        assert kinds == [
+            ("pending", 100),
+            ("pending", 300),
+            ("released", 350),
+            ("reversed", 50),
+        ]
+        assert history["totals"]["released"] == 350
+        account = liability(brand)
+        assert (account["issued"], account["reversed"], account["pending"]) == (400, 50, 0)
+        assert account["outstanding"] == 350
+
+        deadline = time.monotonic() + 60
+        while True:
+            feed = brand.api.get("/v1/events", params={"types": "points.released"}).json()
+            if feed["events"]:
+                break
+            assert time.monotonic() < deadline, "no points.released event"
+            time.sleep(0.2)
+        (released,) = feed["events"]
+        assert released["data"]["member"] == frank.address
+        assert (released["data"]["brand_id"], released["data"]["points"]) == (
+            brand.brand_id,
+            350,
+        )
