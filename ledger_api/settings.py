@@ -119,7 +119,6 @@ class Settings(BaseSettings):
     intake_max_batch: int = Field(default=500, ge=1)
     rate_limit_per_s: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
-    default_daily_cap_points: int = Field(default=100_000_000, ge=0)
     wait_max_s: float = Field(default=30.0, gt=0)
     # per client address, before authentication (requests without a key or with a bad one too)
     address_rate_limit_per_s: float = Field(default=200.0, gt=0)

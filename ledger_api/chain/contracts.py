@@ -162,6 +162,9 @@ class Contracts:
     def set_return_window(self, brand: int, days: int) -> Call:
         return self._ledger("setReturnWindow", brand, days)
 
+    def set_daily_mint_cap(self, brand: int, cap: int) -> Call:
+        return self._ledger("setDailyMintCap", brand, cap)
+
     def set_tier_rule(
         self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int
     ) -> Call:

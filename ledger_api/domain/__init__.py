@@ -47,6 +47,7 @@ class OpKind(StrEnum):
     SET_POINT_VALUE = "set_point_value"
     SET_TIER_RULE = "set_tier_rule"
     SET_RETURN_WINDOW = "set_return_window"
+    SET_DAILY_CAP = "set_daily_cap"
 
     @property
     def member_signed(self) -> bool:
@@ -72,6 +73,7 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_POINT_VALUE,
         OpKind.SET_TIER_RULE,
         OpKind.SET_RETURN_WINDOW,
+        OpKind.SET_DAILY_CAP,
     }
 )
 

@@ -137,6 +137,8 @@ class OnboardBrandPayload(_Payload):
     rule: tuple[int, int, int, int, int]
     name: str
     symbol: str
+    # the cap `setDailyMintCap` sets once onboarded (None: the chain's default)
+    daily_cap_points: int | None = None
 
 
 class SuspendBrandPayload(_Payload):
@@ -154,6 +156,12 @@ class PointValuePayload(_Payload):
 class ReturnWindowPayload(_Payload):
     brand: LedgerBrandId
     days: int
+
+
+class DailyCapPayload(_Payload):
+    brand: LedgerBrandId
+    daily_cap_points: int
+    brand_row_id: BrandRowId
 
 
 class TierRulePayload(_Payload):
@@ -182,6 +190,7 @@ OperationPayload = (
     | SuspendBrandPayload
     | PointValuePayload
     | ReturnWindowPayload
+    | DailyCapPayload
     | TierRulePayload
 )
 
@@ -205,6 +214,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_POINT_VALUE: PointValuePayload,
     OpKind.SET_TIER_RULE: TierRulePayload,
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
+    OpKind.SET_DAILY_CAP: DailyCapPayload,
 }
 
 

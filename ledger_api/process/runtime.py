@@ -81,7 +81,6 @@ class Runtime(WakeUps):
         self.intake = Intake(
             self.db,
             max_batch=settings.intake_max_batch,
-            default_daily_cap=settings.default_daily_cap_points,
             accepted=self.wake_sender,
         )
         self.db_probe = DatabaseProbe(

@@ -52,6 +52,13 @@ class _Brand:
     suspended: bool = False
     issued: int = 0
     redeemed: int = 0
+    daily_cap_points: int | None = None  # the chain's, from `DailyMintCapChanged` (issue 10)
+
+
+def _brand_of(row: IdxBrand) -> _Brand:
+    return _Brand(
+        row.value_micro_usd, row.suspended, row.issued, row.redeemed, row.daily_cap_points
+    )
 
 
 def upsert(
@@ -117,9 +124,7 @@ class ProjectionState:
     def _preload_brands(self, wanted: Sequence[int]) -> None:
         if wanted:
             for account in self.session.scalars(select(IdxBrand).where(IdxBrand.brand.in_(wanted))):
-                self._brands[account.brand] = _Brand(
-                    account.value_micro_usd, account.suspended, account.issued, account.redeemed
-                )
+                self._brands[account.brand] = _brand_of(account)
 
     def flush(self) -> None:
         """Writes every change of the chunk."""
@@ -228,13 +233,7 @@ class ProjectionState:
         row = self._brands.get(brand)
         if row is None:
             stored = self.session.get(IdxBrand, brand)
-            row = (
-                _Brand()
-                if stored is None
-                else _Brand(
-                    stored.value_micro_usd, stored.suspended, stored.issued, stored.redeemed
-                )
-            )
+            row = _Brand() if stored is None else _brand_of(stored)
             self._brands[brand] = row
         self._dirty_brands.add(brand)
         return row

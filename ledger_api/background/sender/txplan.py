@@ -27,6 +27,7 @@ from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
+    DailyCapPayload,
     EarnPayload,
     EnterpriseBindPayload,
     EnterpriseLeavePayload,
@@ -221,6 +222,7 @@ def _admin_call(
     | SuspendBrandPayload
     | PointValuePayload
     | ReturnWindowPayload
+    | DailyCapPayload
     | TierRulePayload,
 ) -> Call:
     """An alliance admin act (sent with the admin key)."""
@@ -237,6 +239,8 @@ def _admin_call(
             return contracts.set_point_value(p.brand, p.value_micro_usd)
         case ReturnWindowPayload():
             return contracts.set_return_window(p.brand, p.days)
+        case DailyCapPayload():
+            return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
         case TierRulePayload():
             return contracts.set_tier_rule(
                 p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
