@@ -137,6 +137,12 @@ class Settings(BaseSettings):
 
     _folder_passphrase: str | None = PrivateAttr(default=None)
 
+    # Quarterly tier reviews (issue 10, `background.reviews`): members per `reviewTiers`
+    # batch, and how often the process holding the sender lock looks for a new quarter
+    tier_reviews: bool = True
+    tier_review_batch: int = Field(default=100, ge=1, le=1_000)
+    tier_review_poll_s: float = Field(default=30.0, gt=0)
+
     # Webhooks, the event outbox and reminders (issue 12)
     webhooks_enabled: bool = True
     # `points.expiring` reminders, days before a lot expires (one per lot and offset)

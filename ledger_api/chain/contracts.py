@@ -148,6 +148,9 @@ class Contracts:
     def review_tier(self, member: str) -> Call:
         return self._ledger("reviewTier", member)
 
+    def review_tiers(self, members: list[str]) -> Call:
+        return self._ledger("reviewTiers", members)
+
     def onboard_brand(
         self, signer: str, value_micro_usd: int, rule: EarnRule, name: str, symbol: str
     ) -> Call:

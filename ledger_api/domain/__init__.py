@@ -48,6 +48,7 @@ class OpKind(StrEnum):
     SET_TIER_RULE = "set_tier_rule"
     SET_RETURN_WINDOW = "set_return_window"
     SET_DAILY_CAP = "set_daily_cap"
+    TIER_REVIEW_BATCH = "tier_review_batch"  # the quarterly round (`background.reviews`)
 
     @property
     def member_signed(self) -> bool:
@@ -74,6 +75,7 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_TIER_RULE,
         OpKind.SET_RETURN_WINDOW,
         OpKind.SET_DAILY_CAP,
+        OpKind.TIER_REVIEW_BATCH,
     }
 )
 

@@ -59,6 +59,13 @@ class TierReviewPayload(_Payload):
     member: str
 
 
+class TierReviewsPayload(_Payload):
+    """A batch of the gateway's quarterly round (`background.reviews`)."""
+
+    quarter: int  # quarters since January 1970, the round's
+    members: list[str]
+
+
 class BadgeDefinePayload(_Payload):
     kind: int  # 0 achievement, 1 collectible
     max_supply: int
@@ -177,6 +184,7 @@ OperationPayload = (
     | GiftPayload
     | RedemptionPayload
     | TierReviewPayload
+    | TierReviewsPayload
     | BadgeDefinePayload
     | BadgeIssuePayload
     | BadgeRedeemPayload
@@ -215,6 +223,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_TIER_RULE: TierRulePayload,
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
     OpKind.SET_DAILY_CAP: DailyCapPayload,
+    OpKind.TIER_REVIEW_BATCH: TierReviewsPayload,
 }
 
 

@@ -22,6 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
+from ledger_api.background.reviews import TierReviewer
 from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
@@ -93,6 +94,7 @@ class Runtime(WakeUps):
         self.indexer: Indexer | None = None
         self.webhooks: Deliverer | None = None
         self.admin_watcher: AdminWatcher | None = None
+        self.tier_reviewer: TierReviewer | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -300,6 +302,14 @@ class Runtime(WakeUps):
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
+        if self.settings.tier_reviews and self.settings.admin_signs:
+            self.tier_reviewer = TierReviewer(
+                db=self.db,
+                batch_size=self.settings.tier_review_batch,
+                poll_s=self.settings.tier_review_poll_s,
+                queued=lambda: self.wake_sender({None}),
+            )
+            self.tier_reviewer.start()
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -364,6 +374,9 @@ class Runtime(WakeUps):
         self.bus.stop()
         if self.admin_watcher is not None:
             self.admin_watcher.stop()
+        if self.tier_reviewer is not None:
+            self.tier_reviewer.stop()
+            self.tier_reviewer.join(timeout=5)
         self._lock.release()
         self.db.dispose()
 

@@ -43,6 +43,7 @@ from ledger_api.model.payloads import (
     ReturnWindowPayload,
     SuspendBrandPayload,
     TierReviewPayload,
+    TierReviewsPayload,
     TierRulePayload,
     payload_of,
 )
@@ -223,6 +224,7 @@ def _admin_call(
     | PointValuePayload
     | ReturnWindowPayload
     | DailyCapPayload
+    | TierReviewsPayload
     | TierRulePayload,
 ) -> Call:
     """An alliance admin act (sent with the admin key)."""
@@ -241,6 +243,8 @@ def _admin_call(
             return contracts.set_return_window(p.brand, p.days)
         case DailyCapPayload():
             return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
+        case TierReviewsPayload():
+            return contracts.review_tiers(p.members)
         case TierRulePayload():
             return contracts.set_tier_rule(
                 p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
@@ -372,6 +376,10 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
         program = _program_result(kind, event)
         if program is not None:
             return program
+    if kind is OpKind.TIER_REVIEW_BATCH:
+        judged = {e.args["member"] for e in events if e.name in _REVIEW_OUTCOMES}
+        skipped = sum(1 for e in events if e.name == "TierReviewSkipped")
+        return {"reviewed": len(judged), "skipped": skipped}
     if kind is OpKind.TIER_REVIEW:
         # a late review applies every due quarter start: the last step is the outcome as of now
         steps = [e for e in events if e.name in _REVIEW_OUTCOMES]
