@@ -38,8 +38,10 @@ from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db import Database
 from ledger_api.db.models import IdxMember, Operation, TierReviewRound
 from ledger_api.domain import OpKind, OpStatus, month_of
+from ledger_api.domain.ids import BrandRowId
 from ledger_api.model.payloads import TierReviewsPayload
 from ledger_api.process.threads import name_this_thread
+from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,8 @@ class TierReviewer(threading.Thread):
 
     def stop(self) -> None:
         self._halt.set()
+        if self.is_alive():
+            self.join(timeout=5)
 
     def run(self) -> None:
         name_this_thread("tier-reviews")
@@ -122,3 +126,20 @@ class TierReviewer(threading.Thread):
             log.info("tier reviews: queued %d reviewTiers batches", queued)
             self.queued()
         return queued
+
+
+def start_tier_reviewer(
+    settings: Settings, db: Database, wake_sender: Callable[[set[BrandRowId | None]], None]
+) -> TierReviewer | None:
+    """The reviewer of the process holding the sender lock, started; None when rounds are off
+    (`LEDGER_TIER_REVIEWS`) or the gateway holds no admin key."""
+    if not (settings.tier_reviews and settings.admin_signs):
+        return None
+    reviewer = TierReviewer(
+        db=db,
+        batch_size=settings.tier_review_batch,
+        poll_s=settings.tier_review_poll_s,
+        queued=lambda: wake_sender({None}),
+    )
+    reviewer.start()
+    return reviewer

@@ -22,7 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
-from ledger_api.background.reviews import TierReviewer
+from ledger_api.background.reviews import TierReviewer, start_tier_reviewer
 from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
@@ -302,14 +302,7 @@ class Runtime(WakeUps):
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
-        if self.settings.tier_reviews and self.settings.admin_signs:
-            self.tier_reviewer = TierReviewer(
-                db=self.db,
-                batch_size=self.settings.tier_review_batch,
-                poll_s=self.settings.tier_review_poll_s,
-                queued=lambda: self.wake_sender({None}),
-            )
-            self.tier_reviewer.start()
+        self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -376,7 +369,6 @@ class Runtime(WakeUps):
             self.admin_watcher.stop()
         if self.tier_reviewer is not None:
             self.tier_reviewer.stop()
-            self.tier_reviewer.join(timeout=5)
         self._lock.release()
         self.db.dispose()
 

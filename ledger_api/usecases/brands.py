@@ -13,7 +13,6 @@ turns active. The cap a brand view shows is the chain's, as indexed.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -33,13 +32,7 @@ from ledger_api.db.types import utcnow
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
 from ledger_api.domain.brands import daily_cap_uid
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import (
-    BrandExists,
-    Forbidden,
-    InvalidTier,
-    UnknownBrand,
-    UnknownOperation,
-)
+from ledger_api.errors import BrandExists, Forbidden, InvalidTier, UnknownBrand
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     DailyCapPayload,
@@ -213,25 +206,11 @@ class BrandsService:
             follow_up = body.get("daily_cap_operation_id")
             if follow_up is not None and final.status == OpStatus.CONFIRMED.value:
                 # the brand turns active once its cap holds on chain
-                final = await self._wait_queued(ctx, follow_up, wait_s)
+                final = await self.status.status_once_queued(ctx.principal, follow_up, wait_s)
             if OpStatus(final.status).final:
                 brand = await run_in_threadpool(self._view_by_name, body["brand"]["name"])
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
         return status, body
-
-    async def _wait_queued(
-        self, ctx: RequestContext, uid: str, wait_s: float
-    ) -> schemas.OperationStatus:
-        """Waits for an operation the sender queues itself (it may not exist yet)."""
-        deadline = asyncio.get_running_loop().time() + wait_s
-        while True:
-            try:
-                left = max(0.0, deadline - asyncio.get_running_loop().time())
-                return await self.status.status(ctx.principal, uid, left)
-            except UnknownOperation:
-                if asyncio.get_running_loop().time() >= deadline:
-                    raise
-                await asyncio.sleep(0.05)
 
     def _view_by_name(self, name: str) -> schemas.BrandView:
         with self.rt.db.read() as session:
@@ -247,6 +226,10 @@ class BrandsService:
         if brand is None:
             raise UnknownBrand(brand_id=ledger_brand_id)
         return brand
+
+    def _brand_row_id(self, ledger_brand_id: LedgerBrandId) -> BrandRowId:
+        with self.rt.db.read() as session:
+            return BrandRowId(self._brand_row(session, ledger_brand_id).id)
 
     async def suspend(
         self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.SuspendRequest
@@ -306,18 +289,11 @@ class BrandsService:
         """The admin sets a brand's daily mint cap on chain (`setDailyMintCap`); the gateway
         enforces it once indexed (`DailyMintCapChanged`)."""
         ctx.principal.require_admin()
-
-        def prepare() -> Draft:
-            with self.rt.db.read() as session:
-                brand = self._brand_row(session, ledger_brand_id)
-                payload = DailyCapPayload(
-                    brand=ledger_brand_id,
-                    daily_cap_points=req.daily_cap_points,
-                    brand_row_id=BrandRowId(brand.id),
-                )
-            return draft(ctx, OpKind.SET_DAILY_CAP, None, payload)
-
-        return await self._submit_admin(await run_in_threadpool(prepare))
+        row = await self.rt.read(lambda: self._brand_row_id(ledger_brand_id))
+        payload = DailyCapPayload(
+            brand=ledger_brand_id, daily_cap_points=req.daily_cap_points, brand_row_id=row
+        )
+        return await self._submit_admin(draft(ctx, OpKind.SET_DAILY_CAP, None, payload))
 
     async def set_tier_rule(
         self, ctx: RequestContext, tier: int, req: schemas.TierRuleRequest

@@ -14,7 +14,7 @@ from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
-from ledger_api.background.reviews import TierReviewer, queue_round, quarter_of
+from ledger_api.background.reviews import TierReviewer, quarter_of, queue_round
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import IdxMember, Operation, TierReviewRound
