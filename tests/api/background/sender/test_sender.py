@@ -68,7 +68,7 @@ def points_earned(anvil: Anvil, manifest: Path, brand_id: int, op_id: int) -> in
     import json
 
     ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
-    signature = "PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)"
+    signature = "PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32,uint256)"
     topic = "0x" + keccak(text=signature).hex()
     logs = anvil.web3().eth.get_logs(
         {
