@@ -54,7 +54,8 @@ def _brands(rt: Runtime) -> BrandsService:
 def wait_for_operations(
     rt: Runtime, uids: Sequence[str], timeout: float, progress: Progress | None = None
 ) -> list[Operation]:
-    """Waits until the operations are final; sends them itself when no gateway holds the lock.
+    """Waits until the operations exist and are final; sends them itself when no gateway holds
+    the lock (the sender queues some itself, e.g. a brand's cap after its onboarding).
     `progress` hears the least advanced status about every 0.2 s."""
     sending = rt.send_if_free()
     started = time.monotonic()
@@ -63,6 +64,8 @@ def wait_for_operations(
             with rt.db.read() as session:
                 ops = list(session.scalars(select(Operation).where(Operation.uid.in_(uids))))
             open_ops = [op.status for op in ops if not OpStatus(op.status).final]
+            if len(ops) < len(set(uids)):
+                open_ops.append(OpStatus.QUEUED.value)
             if progress is not None:
                 progress(open_ops[0] if open_ops else "confirmed", time.monotonic() - started)
             if not open_ops or time.monotonic() - started > timeout:
@@ -71,6 +74,10 @@ def wait_for_operations(
     finally:
         if sending:
             rt.stop_sending()
+
+
+def _confirmed(op: Operation) -> bool:
+    return op.status == OpStatus.CONFIRMED
 
 
 def add_brand(
@@ -89,13 +96,21 @@ def add_brand(
                 )
             )
         )
+    if body.get("daily_cap_operation_id"):  # queued once the onboarding lands
+        uids.append(body["daily_cap_operation_id"])
     ops = wait_for_operations(rt, uids, timeout, progress)
-    onboard = next((op for op in ops if op.uid == body["operation_id"]), None)
+    by_uid = {op.uid: op for op in ops}
+    wanted = [body["operation_id"]] + (
+        [body["daily_cap_operation_id"]] if body.get("daily_cap_operation_id") else []
+    )
+    # the first of the brand's operations (onboarding, then its cap) that did not land
+    stuck = [by_uid.get(uid) for uid in wanted if uid not in by_uid or not _confirmed(by_uid[uid])]
+    first = stuck[0] if stuck else None
     result: dict[str, Any] = {
-        "ok": onboard is not None and onboard.status == OpStatus.CONFIRMED,
-        "state": onboard.status if onboard else "unknown",
-        "error": f"{onboard.error_code}: {onboard.error_message}"
-        if onboard and onboard.error_code
+        "ok": not stuck,
+        "state": "confirmed" if not stuck else first.status if first else "unknown",
+        "error": f"{first.error_code}: {first.error_message}"
+        if first is not None and first.error_code
         else None,
         "signer": body["brand"]["signer"],
         "api_key": body["api_key"],

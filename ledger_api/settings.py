@@ -119,7 +119,6 @@ class Settings(BaseSettings):
     intake_max_batch: int = Field(default=500, ge=1)
     rate_limit_per_s: float = Field(default=100.0, gt=0)
     rate_limit_burst: int = Field(default=200, ge=1)
-    default_daily_cap_points: int = Field(default=100_000_000, ge=0)
     wait_max_s: float = Field(default=30.0, gt=0)
     # per client address, before authentication (requests without a key or with a bad one too)
     address_rate_limit_per_s: float = Field(default=200.0, gt=0)
@@ -137,6 +136,12 @@ class Settings(BaseSettings):
     max_deadline_ahead_s: int = Field(default=30 * 86_400, ge=60)
 
     _folder_passphrase: str | None = PrivateAttr(default=None)
+
+    # Quarterly tier reviews (issue 10, `background.reviews`): members per `reviewTiers`
+    # batch, and how often the process holding the sender lock looks for a new quarter
+    tier_reviews: bool = True
+    tier_review_batch: int = Field(default=100, ge=1, le=1_000)
+    tier_review_poll_s: float = Field(default=30.0, gt=0)
 
     # Webhooks, the event outbox and reminders (issue 12)
     webhooks_enabled: bool = True

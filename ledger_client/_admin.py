@@ -69,6 +69,24 @@ class Admin(Transport):
         )
         return answer
 
+    def set_daily_cap(
+        self,
+        brand_id: int,
+        daily_cap_points: int,
+        *,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`PUT /v1/admin/brands/{id}/daily-cap`: the brand's daily mint cap, set on chain."""
+        answer: Json = self.request(
+            "PUT",
+            f"/v1/admin/brands/{brand_id}/daily-cap",
+            body={"daily_cap_points": daily_cap_points},
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
+        return answer
+
     def set_tier_rule(
         self,
         tier: int,

@@ -117,7 +117,6 @@ class Bench:
             LEDGER_RATE_LIMIT_BURST="1000000",
             LEDGER_ADDRESS_RATE_LIMIT_PER_S="1000000",
             LEDGER_ADDRESS_RATE_LIMIT_BURST="1000000",
-            LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
         )
         self.gateway: subprocess.Popen[bytes] | None = None
         self.members = [Account.create().address for _ in range(args.members)]

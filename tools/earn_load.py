@@ -99,7 +99,6 @@ def main() -> None:
             LEDGER_SENDER_PROCESS=args.sender_process,
             LEDGER_ACCESS_LOG="false",
             LEDGER_SQLITE_SYNCHRONOUS="FULL",
-            LEDGER_DEFAULT_DAILY_CAP_POINTS=str(10**15),
         )
         gateway = GatewayProcess(env, free_port(), folder / "gateway.log").start()
         created = httpx.post(

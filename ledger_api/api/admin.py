@@ -95,6 +95,25 @@ async def set_return_window(
 
 
 @router.put(
+    "/admin/brands/{brand_id}/daily-cap",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Set a brand's daily mint cap on chain (points per UTC day, tier gifts included)",
+)
+async def set_daily_cap(
+    brand_id: BrandPath,
+    body: schemas.DailyCapRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    accepted = await brands.set_daily_cap(ctx, LedgerBrandId(brand_id), body)
+    return await operation_response(status, ctx.principal, accepted, wait)
+
+
+@router.put(
     "/admin/tiers/{tier}",
     status_code=202,
     responses=ACCEPTED,

@@ -7,6 +7,8 @@ for a replay of the same request, or the error that rejects it (idempotency
 conflict, suspended brand, daily cap, reused signature nonce, an order that a
 live operation of the brand already credits). A caller hears
 202 only after the operation and its key are committed.
+The daily cap is the chain's, as indexed (`idx_brands.daily_cap_points`); not yet indexed: no
+check here, the chain refuses above its cap all the same (issue 10).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ledger_api.db import Database
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
+    IdxBrand,
     MintCounter,
     Operation,
     table_of,
@@ -65,7 +68,7 @@ class _BrandRow:
     row_id: BrandRowId
     ledger_brand_id: LedgerBrandId | None
     status: str
-    daily_cap_points: int | None
+    daily_cap_points: int | None  # the chain's (indexed); None: not indexed yet
     next_op_id: int
     first_op_id: int
 
@@ -82,9 +85,8 @@ class _CounterRow:
 class _Batch:
     """State shared by the drafts stored in one transaction (plain rows, Core statements)."""
 
-    def __init__(self, session: Session, default_cap: int) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.default_cap = default_cap
         self.brands: dict[BrandRowId, _BrandRow] = {}
         self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
         self.keys: dict[tuple[str, str], tuple[str, Accepted]] = {}
@@ -173,17 +175,24 @@ class _Batch:
         brand = self.brands.get(brand_row_id)
         if brand is None:
             row = self.session.execute(
-                select(Brand.ledger_id, Brand.status, Brand.daily_cap_points, Brand.next_op_id)
+                select(Brand.ledger_id, Brand.status, Brand.next_op_id)
                 .where(Brand.id == brand_row_id)
                 .with_for_update()
             ).first()
             if row is None:
                 raise UnknownBrand()
+            cap = (
+                self.session.scalar(
+                    select(IdxBrand.daily_cap_points).where(IdxBrand.brand == row.ledger_id)
+                )
+                if row.ledger_id is not None
+                else None
+            )
             brand = _BrandRow(
                 brand_row_id,
                 LedgerBrandId(row.ledger_id) if row.ledger_id is not None else None,
                 row.status,
-                row.daily_cap_points,
+                cap,
                 row.next_op_id,
                 row.next_op_id,
             )
@@ -315,7 +324,7 @@ class _Batch:
         return answer
 
     def _check_brand(self, draft: Draft, now: float) -> tuple[_BrandRow | None, _CounterRow | None]:
-        """The brand's queue takes operations (active; within its daily mint cap)."""
+        """The brand's queue takes operations (active; within the chain's daily mint cap)."""
         if draft.brand_row_id is None:
             return None, None
         brand = self.brand(draft.brand_row_id)
@@ -325,9 +334,9 @@ class _Batch:
             raise BrandNotReady(brand_status=brand.status)
         if not draft.points:
             return brand, None
-        cap = brand.daily_cap_points if brand.daily_cap_points is not None else self.default_cap
+        cap = brand.daily_cap_points
         counter = self.counter(brand.row_id, utc_day(now))
-        if counter.points + draft.points > cap:
+        if cap is not None and counter.points + draft.points > cap:
             raise DailyCapExceeded(
                 daily_cap_points=cap, minted_today=counter.points, requested=draft.points
             )
@@ -378,12 +387,10 @@ class Intake:
         db: Database,
         *,
         max_batch: int,
-        default_daily_cap: int,
         accepted: Callable[[set[BrandRowId | None]], None] = lambda queues: None,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
-        self.default_daily_cap = default_daily_cap
         self.accepted = accepted
         self._queue: asyncio.Queue[tuple[Draft | Bulk, asyncio.Future[Accepted]]] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -453,7 +460,7 @@ class Intake:
         now = time.time()
         outcomes: list[Outcome] = []
         with self.db.write() as session:
-            batch = _Batch(session, self.default_daily_cap)
+            batch = _Batch(session)
             batch.prefetch(drafts)
             for draft in drafts:
                 try:

@@ -35,6 +35,7 @@ from ledger_api.domain import OpStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model.payloads import (
+    DailyCapPayload,
     FundSignerPayload,
     OnboardBrandPayload,
     OperationPayload,
@@ -122,6 +123,7 @@ class AdminWatcher(threading.Thread):
                     payload,
                     confirmed=True,
                     onboarded_as=LedgerBrandId(brand_id) if brand_id is not None else None,
+                    uid=op.uid,
                 )
                 session.flush()
                 settled[op.uid] = Settled.of(op, None)
@@ -159,6 +161,10 @@ class AdminWatcher(threading.Thread):
                     return None
                 have = (rule.spend_cents, rule.orders, rule.engagements, rule.gift_points)
                 return {} if have == wanted else None
+            case DailyCapPayload():
+                row = session.get(IdxBrand, payload.brand)
+                landed = row is not None and row.daily_cap_points == payload.daily_cap_points
+                return {} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)

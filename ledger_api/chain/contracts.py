@@ -163,6 +163,9 @@ class Contracts:
     def review_tier(self, member: str) -> Call:
         return self._ledger("reviewTier", member)
 
+    def review_tiers(self, members: list[str]) -> Call:
+        return self._ledger("reviewTiers", members)
+
     def onboard_brand(
         self, signer: str, value_micro_usd: int, rule: EarnRule, name: str, symbol: str
     ) -> Call:
@@ -176,6 +179,9 @@ class Contracts:
 
     def set_return_window(self, brand: int, days: int) -> Call:
         return self._ledger("setReturnWindow", brand, days)
+
+    def set_daily_mint_cap(self, brand: int, cap: int) -> Call:
+        return self._ledger("setDailyMintCap", brand, cap)
 
     def set_tier_rule(
         self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int

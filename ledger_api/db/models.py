@@ -76,7 +76,6 @@ class Brand(Base):
     points_per_share: Mapped[int] = mapped_column(SmallInteger)
     points_per_event: Mapped[int] = mapped_column(SmallInteger)
     points_per_referral: Mapped[int] = mapped_column(SmallInteger)
-    daily_cap_points: Mapped[int | None]
     next_op_id: Mapped[int] = mapped_column(default=1)
     # the secret binding order references (sealed like a keystore; `access.sealing`)
     ref_secret: Mapped[str | None] = mapped_column(Text)
@@ -251,6 +250,18 @@ class MintCounter(Base):
     points: Mapped[int] = mapped_column(default=0)
 
 
+class TierReviewRound(Base):
+    """A quarter whose tier reviews the gateway queued (`background.reviews`): the row and
+    the round's `reviewTiers` operations are written in one transaction, once per quarter."""
+
+    __tablename__ = "tier_review_rounds"
+
+    quarter: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    members: Mapped[int] = mapped_column(Integer)
+    operations: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ======================================================================== chain index
 
 
@@ -342,6 +353,8 @@ class IdxBrand(Base):
     issued: Mapped[int] = mapped_column(default=0)
     redeemed: Mapped[int] = mapped_column(default=0)
     reversed: Mapped[int] = mapped_column(default=0, server_default="0")
+    # the cap of the last `DailyMintCapChanged` (points per UTC day; below 2**112)
+    daily_cap_points: Mapped[int | None] = mapped_column(BigNum)
 
 
 class IdxPending(Base):

@@ -48,6 +48,8 @@ class OpKind(StrEnum):
     SET_POINT_VALUE = "set_point_value"
     SET_TIER_RULE = "set_tier_rule"
     SET_RETURN_WINDOW = "set_return_window"
+    SET_DAILY_CAP = "set_daily_cap"
+    TIER_REVIEW_BATCH = "tier_review_batch"  # the quarterly round (`background.reviews`)
 
     @property
     def member_signed(self) -> bool:
@@ -73,6 +75,8 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_POINT_VALUE,
         OpKind.SET_TIER_RULE,
         OpKind.SET_RETURN_WINDOW,
+        OpKind.SET_DAILY_CAP,
+        OpKind.TIER_REVIEW_BATCH,
     }
 )
 

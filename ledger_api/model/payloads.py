@@ -76,6 +76,13 @@ class TierReviewPayload(_Payload):
     member: str
 
 
+class TierReviewsPayload(_Payload):
+    """A batch of the gateway's quarterly round (`background.reviews`)."""
+
+    quarter: int  # quarters since January 1970, the round's
+    members: list[str]
+
+
 class BadgeDefinePayload(_Payload):
     kind: int  # 0 achievement, 1 collectible
     max_supply: int
@@ -154,6 +161,8 @@ class OnboardBrandPayload(_Payload):
     rule: tuple[int, int, int, int, int]
     name: str
     symbol: str
+    # the cap `setDailyMintCap` sets once onboarded (None: the chain's default)
+    daily_cap_points: int | None = None
 
 
 class SuspendBrandPayload(_Payload):
@@ -173,6 +182,12 @@ class ReturnWindowPayload(_Payload):
     days: int
 
 
+class DailyCapPayload(_Payload):
+    brand: LedgerBrandId
+    daily_cap_points: int
+    brand_row_id: BrandRowId
+
+
 class TierRulePayload(_Payload):
     tier: int
     spend_cents: int
@@ -187,6 +202,7 @@ OperationPayload = (
     | GiftPayload
     | RedemptionPayload
     | TierReviewPayload
+    | TierReviewsPayload
     | BadgeDefinePayload
     | BadgeIssuePayload
     | BadgeRedeemPayload
@@ -200,6 +216,7 @@ OperationPayload = (
     | SuspendBrandPayload
     | PointValuePayload
     | ReturnWindowPayload
+    | DailyCapPayload
     | TierRulePayload
 )
 
@@ -224,6 +241,8 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_POINT_VALUE: PointValuePayload,
     OpKind.SET_TIER_RULE: TierRulePayload,
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
+    OpKind.SET_DAILY_CAP: DailyCapPayload,
+    OpKind.TIER_REVIEW_BATCH: TierReviewsPayload,
 }
 
 

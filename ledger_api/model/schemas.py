@@ -414,7 +414,17 @@ class BrandCreateRequest(Model):
     symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
     earn_rule: EarnRuleModel = EarnRuleModel()
-    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)] | None = None
+    daily_cap_points: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_DB_INT,
+            strict=True,
+            description="points per UTC day, set on chain (`setDailyMintCap`) right after the "
+            "onboarding; the brand turns active once it holds. Null: the chain's default "
+            "(100,000,000)",
+        ),
+    ] = None
 
 
 class BrandView(Model):
@@ -425,13 +435,19 @@ class BrandView(Model):
     signer: str | None
     value_micro_usd: int
     earn_rule: EarnRuleModel
-    daily_cap_points: int | None
+    daily_cap_points: int | None = Field(
+        description="the chain's daily mint cap as indexed (`DailyMintCapChanged`); null "
+        "until the index knows it"
+    )
     api_keys: list[str] = Field(default_factory=list, description="prefixes of active keys")
 
 
 class BrandCreated(Model):
     brand: BrandView
     operation_id: str
+    daily_cap_operation_id: str | None = Field(
+        default=None, description="the `setDailyMintCap` queued after the onboarding, if any"
+    )
     api_key: str | None = Field(description="shown once; null on an idempotent replay")
 
 
@@ -447,6 +463,12 @@ class ReturnWindowRequest(Model):
     """Days a purchase's points stay pending (DOMAIN.md "Returns"; a new brand has 14)."""
 
     days: Annotated[int, Field(ge=0, le=90, strict=True)]
+
+
+class DailyCapRequest(Model):
+    """Points a brand may mint per UTC day, tier gift shares included (set on chain)."""
+
+    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)]
 
 
 class TierRuleRequest(Model):

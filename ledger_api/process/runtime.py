@@ -22,6 +22,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
+from ledger_api.background.reviews import TierReviewer, start_tier_reviewer
 from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
@@ -81,7 +82,6 @@ class Runtime(WakeUps):
         self.intake = Intake(
             self.db,
             max_batch=settings.intake_max_batch,
-            default_daily_cap=settings.default_daily_cap_points,
             accepted=self.wake_sender,
         )
         self.db_probe = DatabaseProbe(
@@ -94,6 +94,7 @@ class Runtime(WakeUps):
         self.indexer: Indexer | None = None
         self.webhooks: Deliverer | None = None
         self.admin_watcher: AdminWatcher | None = None
+        self.tier_reviewer: TierReviewer | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -291,6 +292,7 @@ class Runtime(WakeUps):
         if self.settings.webhooks_enabled:
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
+        self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -355,6 +357,8 @@ class Runtime(WakeUps):
         self.bus.stop()
         if self.admin_watcher is not None:
             self.admin_watcher.stop()
+        if self.tier_reviewer is not None:
+            self.tier_reviewer.stop()
         self._lock.release()
         self.db.dispose()
 

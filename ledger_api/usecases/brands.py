@@ -5,7 +5,10 @@ its new signing key (keystore, encrypted with the keystore passphrase), its
 reference secret (sealed the same way, never shown; `access.sealing`), its
 first API key (hash only) and the admin operations that fund the signer (dev
 chains) and onboard the brand on chain. The API key's plaintext is returned
-once; a replay of the same request returns the same brand without it.
+once; a replay of the same request returns the same brand without it. A brand
+created with `daily_cap_points` gets that cap on chain (`setDailyMintCap`, an
+admin operation queued when the onboarding lands, `domain.brands`) before it
+turns active. The cap a brand view shows is the chain's, as indexed.
 """
 
 from __future__ import annotations
@@ -24,13 +27,15 @@ from ledger_api.access.sealing import SEALED, new_ref_secret
 from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.signing import new_keystore
-from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, Operation, Signer
+from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, IdxBrand, Operation, Signer
 from ledger_api.db.types import utcnow
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
+from ledger_api.domain.brands import daily_cap_uid
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import BrandExists, Forbidden, InvalidTier, UnknownBrand
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
+    DailyCapPayload,
     FundSignerPayload,
     OnboardBrandPayload,
     OperationPayload,
@@ -55,6 +60,7 @@ def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
     keys = session.scalars(
         select(ApiKey.prefix).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
     ).all()
+    indexed = session.get(IdxBrand, brand.ledger_id) if brand.ledger_id is not None else None
     return schemas.BrandView(
         brand_id=brand.ledger_id,
         name=brand.name,
@@ -69,7 +75,7 @@ def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
             points_per_event=brand.points_per_event,
             points_per_referral=brand.points_per_referral,
         ),
-        daily_cap_points=brand.daily_cap_points,
+        daily_cap_points=indexed.daily_cap_points if indexed is not None else None,
         api_keys=list(keys),
     )
 
@@ -107,7 +113,6 @@ class BrandsService:
                 points_per_share=rule.points_per_share,
                 points_per_event=rule.points_per_event,
                 points_per_referral=rule.points_per_referral,
-                daily_cap_points=req.daily_cap_points,
                 next_op_id=1,
                 ref_secret=ref_secret,
             )
@@ -148,6 +153,7 @@ class BrandsService:
                     ),
                     name=req.name,
                     symbol=req.symbol,
+                    daily_cap_points=req.daily_cap_points,
                 ),
             )
             session.add(onboard)
@@ -155,6 +161,9 @@ class BrandsService:
             stored = {
                 "brand": brand_view(session, brand).model_dump(mode="json"),
                 "operation_id": onboard.uid,
+                "daily_cap_operation_id": (
+                    daily_cap_uid(onboard.uid) if req.daily_cap_points is not None else None
+                ),
                 "api_key": None,
             }
             session.add(
@@ -194,6 +203,10 @@ class BrandsService:
         self.rt.wake_sender({None})
         if wait_s and status == 202:
             final = await self.status.status(ctx.principal, body["operation_id"], wait_s)
+            follow_up = body.get("daily_cap_operation_id")
+            if follow_up is not None and final.status == OpStatus.CONFIRMED.value:
+                # the brand turns active once its cap holds on chain
+                final = await self.status.status_once_queued(ctx.principal, follow_up, wait_s)
             if OpStatus(final.status).final:
                 brand = await run_in_threadpool(self._view_by_name, body["brand"]["name"])
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
@@ -213,6 +226,10 @@ class BrandsService:
         if brand is None:
             raise UnknownBrand(brand_id=ledger_brand_id)
         return brand
+
+    def _brand_row_id(self, ledger_brand_id: LedgerBrandId) -> BrandRowId:
+        with self.rt.db.read() as session:
+            return BrandRowId(self._brand_row(session, ledger_brand_id).id)
 
     async def suspend(
         self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.SuspendRequest
@@ -265,6 +282,18 @@ class BrandsService:
             return draft(ctx, OpKind.SET_RETURN_WINDOW, None, payload)
 
         return await self.rt.intake.submit(await run_in_threadpool(prepare))
+
+    async def set_daily_cap(
+        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.DailyCapRequest
+    ) -> Accepted:
+        """The admin sets a brand's daily mint cap on chain (`setDailyMintCap`); the gateway
+        enforces it once indexed (`DailyMintCapChanged`)."""
+        ctx.principal.require_admin()
+        row = await self.rt.read(lambda: self._brand_row_id(ledger_brand_id))
+        payload = DailyCapPayload(
+            brand=ledger_brand_id, daily_cap_points=req.daily_cap_points, brand_row_id=row
+        )
+        return await self._submit_admin(draft(ctx, OpKind.SET_DAILY_CAP, None, payload))
 
     async def set_tier_rule(
         self, ctx: RequestContext, tier: int, req: schemas.TierRuleRequest

@@ -101,6 +101,20 @@ class StatusService:
             current = self._from_settled(settled) if settled else await self._read(who, uid)
         return current if current is not None else await self._read(who, uid)
 
+    async def status_once_queued(
+        self, who: Principal, uid: str, wait_s: float
+    ) -> schemas.OperationStatus:
+        """`status` with a wait, for an operation the sender queues itself (e.g. a brand's cap
+        after its onboarding): `UnknownOperation` only if it is still missing after `wait_s`."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                return await self.status(who, uid, max(0.0, deadline - time.monotonic()))
+            except UnknownOperation:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
     async def _read(self, who: Principal, uid: str) -> schemas.OperationStatus:
         return await self.rt.read(lambda: self._status(who, uid))
 

@@ -113,3 +113,19 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
         ).json()
         assert settled["status"] == "confirmed", settled
+
+        # the daily mint cap is the chain's: the multisig sets it, the gateway settles the
+        # operation once its index shows the cap (issue 10)
+        path = f"/v1/admin/brands/{brand['brand_id']}/daily-cap"
+        capped = gateway.admin.put(path, {"daily_cap_points": 5_000})
+        assert capped.status_code == 202, capped.text
+        execute(w3, capped.json()["admin_transaction"])
+        landed = gateway.admin.get(
+            f"/v1/operations/{capped.json()['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert landed["status"] == "confirmed", landed
+        brands = gateway.admin.get("/v1/admin/brands").json()
+        assert (
+            next(b for b in brands if b["brand_id"] == brand["brand_id"])["daily_cap_points"]
+            == 5_000
+        )

@@ -61,6 +61,7 @@ class Projector(ReturnsProjection):
             (LEDGER, "BrandSuspensionChanged"): self._brand_suspension_changed,
             (LEDGER, "PointValueChanged"): self._point_value_changed,
             (LEDGER, "EarnRuleChanged"): self._earn_rule_changed,
+            (LEDGER, "DailyMintCapChanged"): self._daily_mint_cap_changed,
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
@@ -216,6 +217,13 @@ class Projector(ReturnsProjection):
                 points_per_referral=referral,
             )
         )
+
+    def _daily_mint_cap_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 10: the daily mint cap is the chain's (`setDailyMintCap`, admin only, and the
+        default at onboarding); the intake's cap check reads this value, never its own copy.
+        Kept on the index's brand row: the onboarding's event may be indexed before the
+        gateway's brand row learns its ledger id."""
+        self.brand(int(a["brand"])).daily_cap_points = int(a["cap"])
 
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.charity_pool = str(a["pool"])

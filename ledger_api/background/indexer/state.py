@@ -54,6 +54,7 @@ class _Brand:
     issued: int = 0
     redeemed: int = 0
     reversed: int = 0
+    daily_cap_points: int | None = None  # the chain's, from `DailyMintCapChanged` (issue 10)
 
 
 def upsert(
@@ -344,7 +345,14 @@ def _touched(events: Sequence[Event]) -> tuple[set[tuple[str, int]], set[str], s
 
 
 def _brand_of(row: IdxBrand) -> _Brand:
-    return _Brand(row.value_micro_usd, row.suspended, row.issued, row.redeemed, row.reversed)
+    return _Brand(
+        row.value_micro_usd,
+        row.suspended,
+        row.issued,
+        row.redeemed,
+        row.reversed,
+        row.daily_cap_points,
+    )
 
 
 def _member_of(row: IdxMember) -> _Member:

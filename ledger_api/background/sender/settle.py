@@ -254,6 +254,7 @@ class Settler:
             payload_of(op.kind, op.payload),
             confirmed=confirmed,
             onboarded_as=LedgerBrandId(int(onboarded_as)) if onboarded_as is not None else None,
+            uid=op.uid,
         )
         if changed:
             self.hooks.brands_changed()

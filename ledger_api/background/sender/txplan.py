@@ -27,6 +27,7 @@ from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
+    DailyCapPayload,
     EarnPayload,
     EnterpriseBindPayload,
     EnterpriseLeavePayload,
@@ -43,6 +44,7 @@ from ledger_api.model.payloads import (
     ReversalPayload,
     SuspendBrandPayload,
     TierReviewPayload,
+    TierReviewsPayload,
     TierRulePayload,
     payload_of,
 )
@@ -235,6 +237,8 @@ def _admin_call(
     | SuspendBrandPayload
     | PointValuePayload
     | ReturnWindowPayload
+    | DailyCapPayload
+    | TierReviewsPayload
     | TierRulePayload,
 ) -> Call:
     """An alliance admin act (sent with the admin key)."""
@@ -251,6 +255,10 @@ def _admin_call(
             return contracts.set_point_value(p.brand, p.value_micro_usd)
         case ReturnWindowPayload():
             return contracts.set_return_window(p.brand, p.days)
+        case DailyCapPayload():
+            return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
+        case TierReviewsPayload():
+            return contracts.review_tiers(p.members)
         case TierRulePayload():
             return contracts.set_tier_rule(
                 p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
@@ -384,6 +392,10 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
         program = _program_result(kind, event)
         if program is not None:
             return program
+    if kind is OpKind.TIER_REVIEW_BATCH:
+        judged = {e.args["member"] for e in events if e.name in _REVIEW_OUTCOMES}
+        skipped = sum(1 for e in events if e.name == "TierReviewSkipped")
+        return {"reviewed": len(judged), "skipped": skipped}
     if kind is OpKind.TIER_REVIEW:
         # a late review applies every due quarter start: the last step is the outcome as of now
         steps = [e for e in events if e.name in _REVIEW_OUTCOMES]

@@ -253,7 +253,7 @@ def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
         time.sleep(BrandDirectory.TTL_S)  # the brand's row is cached for this long
         after = brand.api.post(
             "/v1/earn/purchase",
-            {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-1"},
+            {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-2"},
         )
         # what the gateway counts against the daily cap is what the chain mints
         assert after.status_code == 202 and after.json()["points"] == 40, after.text

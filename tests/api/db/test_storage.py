@@ -17,7 +17,7 @@ from support.gateway import Gateway, Member, gateway_env
 from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Brand, IdempotencyRecord, Operation
+from ledger_api.db.models import Brand, IdempotencyRecord, IdxBrand, Operation
 from ledger_api.domain import BrandStatus, OpKind
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
@@ -47,10 +47,11 @@ def brand_row(db: Database) -> int:
             points_per_share=3,
             points_per_event=10,
             points_per_referral=20,
-            daily_cap_points=1_000,
             next_op_id=1,
         )
         session.add(brand)
+        # the chain's cap as indexed (`DailyMintCapChanged`): what the intake enforces
+        session.add(IdxBrand(brand=1, value_micro_usd=10_000, daily_cap_points=1_000))
         session.flush()
         return brand.id
 
@@ -89,7 +90,7 @@ def test_migrations_create_the_schema_and_run_again_harmlessly(db: Database) -> 
 
 
 def test_intake_allocates_dense_op_ids_and_replays_keys(db: Database, brand_row: int) -> None:
-    intake = Intake(db, max_batch=100, default_daily_cap=10**9)
+    intake = Intake(db, max_batch=100)
     answers = intake.store([draft(brand_row, f"k{i}") for i in range(5)] + [draft(brand_row, "k0")])
     assert all(isinstance(a, Accepted) for a in answers)
     accepted = [a for a in answers if isinstance(a, Accepted)]
@@ -103,7 +104,7 @@ def test_intake_allocates_dense_op_ids_and_replays_keys(db: Database, brand_row:
 
 
 def test_daily_cap_counts_points_accepted_today(db: Database, brand_row: int) -> None:
-    intake = Intake(db, max_batch=100, default_daily_cap=10**9)
+    intake = Intake(db, max_batch=100)
     first, second, third = intake.store(
         [draft(brand_row, "a", 600), draft(brand_row, "b", 500), draft(brand_row, "c", 400)]
     )
@@ -115,7 +116,7 @@ def test_daily_cap_counts_points_accepted_today(db: Database, brand_row: int) ->
 def test_concurrent_writers_with_the_same_key_create_one_operation(
     db: Database, brand_row: int
 ) -> None:
-    intakes = [Intake(db, max_batch=10, default_daily_cap=10**9) for _ in range(8)]
+    intakes = [Intake(db, max_batch=10) for _ in range(8)]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda i: i.store([draft(brand_row, "same")])[0], intakes))
     assert all(isinstance(a, Accepted) for a in answers)

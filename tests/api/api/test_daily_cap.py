@@ -1,0 +1,104 @@
+"""Issue 10, reproduction 3: the daily mint cap lives on chain; the gateway reads it from there.
+
+The gateway kept its own per-brand cap, which drifted from the chain's: a cap the admin set
+on chain (`setDailyMintCap`) was not what the gateway enforced. Now the indexer applies each
+`DailyMintCapChanged` and the intake's cap check reads the indexed value."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil, _send
+from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
+
+PURCHASE = "/v1/earn/purchase"
+
+
+def purchase(member: Member, cents: int) -> dict[str, object]:
+    return {"member": member.address, "amount_cents": cents, "order_ref": f"o-{uuid.uuid4()}"}
+
+
+def listed_cap(gateway: Gateway, brand: Brand) -> int | None:
+    body = gateway.admin.get("/v1/admin/brands").json()
+    entry: dict[str, Any] = next(b for b in body if b["brand_id"] == brand.brand_id)
+    cap: int | None = entry["daily_cap_points"]
+    return cap
+
+
+def wait_for_cap(gateway: Gateway, brand: Brand, cap: int) -> None:
+    wait_for(lambda: listed_cap(gateway, brand) == cap or None, what=f"the indexed cap {cap}")
+
+
+def chain_cap(anvil: Anvil, manifest: Path, brand: Brand) -> int:
+    lens = json.loads(manifest.read_text())["contracts"]["AllianceLedgerLens"]
+    contract = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
+    cap: int = contract.functions.dailyMint(brand.brand_id).call()[0]
+    return cap
+
+
+def assert_cap_refuses(brand: Brand, cap: int) -> None:
+    """`cap` points pass today, one more is refused (the brand minted nothing before)."""
+    member = Member()
+    first = brand.api.post(PURCHASE, purchase(member, (cap - 10) * 10))
+    assert first.status_code == 202, first.text
+    refused = brand.api.post(PURCHASE, purchase(member, 200))  # 20 points, above the cap
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "daily_cap_exceeded"
+    assert error["details"] == {"daily_cap_points": cap, "minted_today": cap - 10, "requested": 20}
+    assert brand.api.post(PURCHASE, purchase(member, 100)).status_code == 202  # exactly the cap
+
+
+def test_a_cap_the_admin_sets_on_chain_is_the_cap_the_gateway_enforces(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        wait_for_cap(gateway, brand, 100_000_000)  # the chain's default, from onboarding
+        w3 = anvil.web3()
+        contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+        admin = Account.from_key(ADMIN_KEY)
+        tx = contract.functions.setDailyMintCap(brand.brand_id, 150).build_transaction(
+            {"from": admin.address, "gas": 1_000_000}
+        )
+        tx.pop("gasPrice", None)
+        _send(w3, admin, dict(tx))
+        wait_for_cap(gateway, brand, 150)
+        assert_cap_refuses(brand, 150)
+
+
+def test_a_brand_created_with_a_cap_has_it_on_chain(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(daily_cap_points=150)
+        assert chain_cap(anvil, manifest, brand) == 150
+        wait_for_cap(gateway, brand, 150)
+        assert_cap_refuses(brand, 150)
+
+
+def test_the_admin_changes_a_brands_cap_on_chain_through_the_gateway(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        path = f"/v1/admin/brands/{brand.brand_id}/daily-cap"
+        changed = gateway.admin.put(path, {"daily_cap_points": 200}, params={"wait": "true"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["status"] == "confirmed", changed.text
+        assert chain_cap(anvil, manifest, brand) == 200
+        wait_for_cap(gateway, brand, 200)
+        assert_cap_refuses(brand, 200)
+        unknown = gateway.admin.put("/v1/admin/brands/4242/daily-cap", {"daily_cap_points": 1})
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_brand"
+        forbidden = brand.api.put(path, {"daily_cap_points": 10**9})
+        assert forbidden.status_code == 403, forbidden.text
