@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api.deps import RuntimeDep, bearer
-from ledger_api.model import schemas
+from ledger_api.model import health as health_model
 from ledger_api.process import health as checks
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/v1", tags=["health"])
 @router.get(
     "/health",
     summary="Liveness (anyone); each dependency (admin key)",
-    response_model=schemas.Health,
-    responses={503: {"model": schemas.Health, "description": "the database takes no write"}},
+    response_model=health_model.Health,
+    responses={503: {"model": health_model.Health, "description": "the database takes no write"}},
 )
 async def health(
     runtime: RuntimeDep,

@@ -487,33 +487,3 @@ class ApiKeyCreated(Model):
     prefix: str
     api_key: str | None = Field(description="shown once; null on an idempotent replay")
     brand_id: int | None
-
-
-class Liveness(Model):
-    """`/v1/health` without the admin key: the overall status only."""
-
-    status: Literal["ok", "degraded", "failing"] = Field(
-        description="failing (HTTP 503): the database takes no write; degraded: the chain is "
-        "unreachable or the sender or the indexer is not healthy (operations still queue)"
-    )
-
-
-class Health(Liveness):
-    """`/v1/health` with the admin key: each dependency on its own."""
-
-    role: Literal["sender", "api"] | None = Field(
-        default=None,
-        description="sender: this process sends and indexes; api: an HTTP worker process",
-    )
-    chain_id: int | None = None
-    index_block: int | None = None
-    database: dict[str, Any] | None = Field(
-        default=None, description='the write probe: {"status", "write_ms" | "error"}'
-    )
-    chain: dict[str, Any] | None = Field(
-        default=None, description='{"status": "ok" | "unavailable" | "unknown", "head", "error"}'
-    )
-    sender: list[dict[str, Any]] | None = None
-    indexer: dict[str, Any] | None = Field(
-        default=None, description='{"running", "healthy", "last_error", "lag_blocks"}'
-    )

@@ -313,11 +313,6 @@ class Runtime(WakeUps):
                 self._stopping.wait(2.0)
         return None
 
-    def _wake_indexer(self) -> None:
-        indexer = self.indexer
-        if indexer is not None:
-            indexer.wake()
-
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
         hooks = SenderHooks(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ledger_api.background.indexer import Indexer
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender
 from ledger_api.background.wakeup import Topic, WakeBus
@@ -20,6 +21,7 @@ class WakeUps:
     bus: WakeBus
     notifier: Notifier
     sender: Sender | None
+    indexer: Indexer | None
 
     def _sender_wakeable(self) -> bool:
         """Whether every process that accepts operations wakes this process's sender: it is
@@ -39,6 +41,12 @@ class WakeUps:
         """Another process accepted operations for these queues (the bus's thread)."""
         if self.sender is not None:
             self.sender.wake({None if q == "admin" else BrandRowId(int(q)) for q in queues})
+
+    def _wake_indexer(self) -> None:
+        """The sender mined a transaction: the indexer here looks at once."""
+        indexer = self.indexer
+        if indexer is not None:
+            indexer.wake()
 
     def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
         self.notifier.operations_settled(settled)

@@ -8,7 +8,7 @@ travels alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -375,23 +375,36 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
     events = _events(contracts, receipt)
     kind = OpKind(op.kind)
     for event in events:
-        if kind is OpKind.ONBOARD_BRAND and event.name == "BrandOnboarded":
-            return {"brand_id": event.args["brand"]}
-        if kind is OpKind.REDEMPTION and event.name == "PointsRedeemed":
-            return {"value_micro_usd": event.args["valueMicroUsd"]}
-        if kind is OpKind.REVERSAL and event.name == "PointsReversed":
-            return {"points": event.args["points"], "release_at": event.args["releaseAt"]}
-        if (
-            kind is OpKind.BADGE_DEFINE
-            and event.contract == ALLIANCE_BADGES
-            and event.name == "BadgeDefined"
+        extract = _RESULTS.get((kind, event.name))
+        if extract is not None and (
+            kind is not OpKind.BADGE_DEFINE or event.contract == ALLIANCE_BADGES
         ):
-            return {"type_id": event.args["typeId"]}
-        if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
-            return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
-        program = _program_result(kind, event)
-        if program is not None:
-            return program
+            return extract(event.args)
+        if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
+            return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
+    return _review_result(kind, events)
+
+
+#: (operation kind, event name) -> what the operation produced, from that event's arguments
+_RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    (OpKind.ONBOARD_BRAND, "BrandOnboarded"): lambda a: {"brand_id": a["brand"]},
+    (OpKind.REDEMPTION, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
+    (OpKind.REVERSAL, "PointsReversed"): lambda a: {
+        "points": a["points"],
+        "release_at": a["releaseAt"],
+    },
+    (OpKind.BADGE_DEFINE, "BadgeDefined"): lambda a: {"type_id": a["typeId"]},
+    (OpKind.BADGE_REDEEM, "BenefitRedeemed"): lambda a: {
+        "redeemed_token_id": str(int(a["typeId"]) | 1 << 255)
+    },
+    (OpKind.POLL_OPEN, "PollOpened"): lambda a: {"poll_id": a["pollId"]},
+    (OpKind.POLL_VOTE, "VoteCast"): lambda a: {"poll_id": a["pollId"], "option": a["option"]},
+}
+_REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
+
+
+def _review_result(kind: OpKind, events: list[Event]) -> dict[str, Any]:
+    """A tier review's outcome, or a batch's counts; {} for any other operation."""
     if kind is OpKind.TIER_REVIEW_BATCH:
         judged = {e.args["member"] for e in events if e.name in _REVIEW_OUTCOMES}
         skipped = sum(1 for e in events if e.name == "TierReviewSkipped")
@@ -403,17 +416,3 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             last = steps[-1]
             return {"review": last.name, **{k: v for k, v in last.args.items() if k != "member"}}
     return {}
-
-
-_REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
-
-
-def _program_result(kind: OpKind, event: Event) -> dict[str, Any] | None:
-    """What a poll or an enterprise operation produced (issue 16), or None for other events."""
-    if kind is OpKind.POLL_OPEN and event.name == "PollOpened":
-        return {"poll_id": event.args["pollId"]}
-    if kind is OpKind.POLL_VOTE and event.name == "VoteCast":
-        return {"poll_id": event.args["pollId"], "option": event.args["option"]}
-    if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
-        return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
-    return None
