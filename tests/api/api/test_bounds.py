@@ -116,6 +116,7 @@ def _paths(path: str, brand_id: int) -> list[str]:
         "address": MEMBER,
         "brand_id": str(brand_id),
         "tier": "1",
+        "poll_id": "1",
         "operation_id": "op-1",
         "prefix": "nope",
         "endpoint_id": "whe_nope",

@@ -50,7 +50,8 @@ def test_an_item_key_is_idempotent_across_requests(brand: Brand) -> None:
 
     changed = {**first_item, "amount_cents": 9_999}
     fresh = purchase(member, 3_000)
-    second = brand.api.post(BATCH, {"items": [first_item, fresh, changed | {"key": "x"}]})
+    other_order = changed | {"key": "x", "order_ref": f"order-{uuid.uuid4()}"}  # its own order
+    second = brand.api.post(BATCH, {"items": [first_item, fresh, other_order]})
     assert second.status_code == 202, second.text
     again, new, other = second.json()["items"]
     assert again["result"] == "duplicate"
