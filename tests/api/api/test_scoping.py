@@ -94,10 +94,15 @@ def test_order_references_go_on_chain_bound_to_the_brand(
     )
     assert guessable not in on_chain
 
-    again = _earn_with_ref(brand, "order-1001")
+    again = brand.api.post(
+        "/v1/earn/purchase",
+        {"member": Member().address, "amount_cents": 500, "order_ref": "order-1001"},
+    )
+    assert again.status_code == 409, again.text  # one credit per order at a brand (issue 11)
+    assert again.json()["error"]["code"] == "duplicate_order"
+    assert again.json()["error"]["details"]["operation_id"] == first["operation_id"]
     elsewhere = _earn_with_ref(other_brand, "order-1001")
     ref = _on_chain_ref(gateway, first)
     assert ref.removeprefix("0x") in on_chain
-    assert _on_chain_ref(gateway, again) == ref  # stable at a brand
     assert _on_chain_ref(gateway, elsewhere) != ref  # different at another brand
     assert guessable not in {ref, _on_chain_ref(gateway, elsewhere)}

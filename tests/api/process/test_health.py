@@ -88,8 +88,11 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
         with Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway:
             brand = gateway.create_brand()
             member = Member().address
-            body = {"member": member, "amount_cents": 1_000, "order_ref": "o"}
-            answer = brand.api.post("/v1/earn/purchase", body)
+
+            def body(order: str) -> dict[str, object]:  # one order reference per purchase
+                return {"member": member, "amount_cents": 1_000, "order_ref": order}
+
+            answer = brand.api.post("/v1/earn/purchase", body("o-1"))
             assert answer.status_code == 202 and "queued_reason" not in answer.json()
             brand.api.wait(answer.json()["operation_id"])
 
@@ -99,7 +102,7 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
                 "health never said that the chain is unreachable",
             )
             assert anonymous_health(gateway).json() == {"status": "degraded"}
-            queued = brand.api.post("/v1/earn/purchase", body)
+            queued = brand.api.post("/v1/earn/purchase", body("o-2"))
             assert queued.status_code == 202
             assert queued.json()["queued_reason"] == "chain_unavailable"
             assert queued.headers["Ledger-Queued-Reason"] == "chain_unavailable"
@@ -111,7 +114,7 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
                 lambda: gateway.get_health()["status"] == "ok",
                 "health did not come back once the chain answered",
             )
-            again = brand.api.post("/v1/earn/purchase", body)
+            again = brand.api.post("/v1/earn/purchase", body("o-3"))
             assert again.status_code == 202 and "queued_reason" not in again.json()
     finally:
         proxy.close()
