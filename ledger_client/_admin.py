@@ -87,6 +87,25 @@ class Admin(Transport):
         )
         return answer
 
+    def set_return_window(
+        self,
+        brand_id: int,
+        days: int,
+        *,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`PUT /v1/admin/brands/{id}/return-window`: days (0-90) a purchase's points stay
+        pending; a new brand has 14."""
+        answer: Json = self.request(
+            "PUT",
+            f"/v1/admin/brands/{brand_id}/return-window",
+            body={"days": days},
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
+        return answer
+
     def set_tier_rule(
         self,
         tier: int,

@@ -9,21 +9,19 @@ is earned exactly once and the balances equal what the items asked for.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import random
 import secrets
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from eth_utils.crypto import keccak
-from support.chain import deploy, free_port, start_anvil
+from support.chain import applied_op_ids, deploy, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -172,21 +170,7 @@ def test_sigkill_during_bulk_requests_applies_every_item_exactly_once(tmp_path: 
             assert len(op_ids) == REQUESTS * ITEMS
 
             w3 = anvil.web3()
-            ledger = w3.to_checksum_address(
-                json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
-            )
-            topic = keccak(
-                text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32,uint256)"
-            )
-            logs = w3.eth.get_logs(
-                {
-                    "address": ledger,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": ["0x" + topic.hex(), "0x" + brand_id.to_bytes(32, "big").hex()],
-                }
-            )
-            applied = Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
+            applied = applied_op_ids(w3, manifest, brand_id)
             assert set(applied) == op_ids
             assert max(applied.values()) == 1
 

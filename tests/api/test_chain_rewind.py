@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, text
 from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import applied_op_ids as chain_applied_op_ids
 from support.gateway import Api, Gateway, GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -115,27 +115,8 @@ def assert_same_transactions(
             assert final["block_number"] == block_number, (answer, final)
 
 
-def earned_topic(manifest: Path) -> str:
-    """`PointsEarned`'s topic, from the deployed ABI (its signature is the contract's)."""
-    abi = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["abi"]
-    (event,) = (e for e in abi if e.get("type") == "event" and e["name"] == "PointsEarned")
-    signature = f"PointsEarned({','.join(i['type'] for i in event['inputs'])})"
-    return "0x" + keccak(text=signature).hex()
-
-
 def applied_op_ids(node: Anvil, manifest: Path, brand_id: int) -> Counter[int]:
-    """How many `PointsEarned` the chain holds per op id of the brand (topic 3: the op id)."""
-    w3 = node.web3()
-    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
-    logs = w3.eth.get_logs(
-        {
-            "address": w3.to_checksum_address(ledger),
-            "fromBlock": 0,
-            "toBlock": "latest",
-            "topics": [earned_topic(manifest), "0x" + brand_id.to_bytes(32, "big").hex()],  # type: ignore[list-item]
-        }
-    )
-    return Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
+    return chain_applied_op_ids(node.web3(), manifest, brand_id)
 
 
 def converged(

@@ -14,16 +14,15 @@ import secrets
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, text
-from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import Anvil, applied_op_ids, deploy, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -176,26 +175,11 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
 
             # The chain: one PointsEarned per accepted op id, and no other.
             w3 = anvil.web3()
+            manifest = Path(env["LEDGER_MANIFEST"])
+            applied = applied_op_ids(w3, manifest, brand_id)
             manifest_ledger = w3.to_checksum_address(
-                json.loads(Path(env["LEDGER_MANIFEST"]).read_text())["contracts"]["AllianceLedger"][
-                    "address"
-                ]
+                json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
             )
-            topic = (
-                "0x"
-                + keccak(
-                    text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)"
-                ).hex()
-            )
-            logs = w3.eth.get_logs(
-                {
-                    "address": manifest_ledger,
-                    "fromBlock": 0,
-                    "toBlock": "latest",
-                    "topics": [topic, "0x" + brand_id.to_bytes(32, "big").hex()],
-                }
-            )
-            applied = Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
             assert set(applied) == set(op_ids)
             assert max(applied.values()) == 1
 

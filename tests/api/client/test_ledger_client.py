@@ -22,6 +22,9 @@ def test_round_trip_earn_gift_redeem_and_reads(gateway: Gateway) -> None:
     created = admin.create_brand("Client Round Trip", "CRT", wait=True)
     assert created["brand"]["status"] == "active" and created["api_key"]
     brand_id = created["brand"]["brand_id"]
+    # purchases live at once, so the member can give them away in this test (issue 11)
+    window = admin.set_return_window(brand_id, 0, wait=True)
+    assert window["status"] == "confirmed", window
     shop = gateway.client(created["api_key"])
     alice, bob = Account.create(), Account.create()
 

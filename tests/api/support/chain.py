@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,26 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps(document))
     return document
+
+
+def earned_topic(manifest: Path) -> str:
+    """`PointsEarned`'s topic, from the deployed ABI (its signature is the contract's, so a
+    new event field changes it here too)."""
+    abi = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["abi"]
+    (event,) = (e for e in abi if e.get("type") == "event" and e["name"] == "PointsEarned")
+    signature = f"PointsEarned({','.join(i['type'] for i in event['inputs'])})"
+    return "0x" + keccak(text=signature).hex()
+
+
+def applied_op_ids(w3: Web3, manifest: Path, brand_id: int) -> Counter[int]:
+    """How many `PointsEarned` the chain holds per op id of the brand (topic 3: the op id)."""
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
+    logs = w3.eth.get_logs(
+        {
+            "address": w3.to_checksum_address(ledger),
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [earned_topic(manifest), "0x" + brand_id.to_bytes(32, "big").hex()],  # type: ignore[list-item]
+        }
+    )
+    return Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
