@@ -38,6 +38,7 @@ from ledger_api.domain.ids import LedgerBrandId
 
 from .cursor import CHARITY_POOL
 from .state import ZERO, ProjectionState
+from .vault import VaultProjection
 
 
 class Projector(ProjectionState):
@@ -73,6 +74,8 @@ class Projector(ProjectionState):
             (ENTERPRISE_ACCOUNTS, "EmployeeUnbound"): self._employee_gone,
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
+        self.vault = VaultProjection(session)
+        self._handlers.update(self.vault.handlers())
 
     # ------------------------------------------------------------------- events
 
@@ -232,6 +235,8 @@ class Projector(ProjectionState):
 
     def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))
+        if int(a["tokenAmount"]) == 0:  # cleared off chain: the vault's SettlementPaid is absent
+            self.vault.settlement(event, a, ts)
 
     def _tier_badge_updated(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).badge_tier = int(a["newTier"])

@@ -40,9 +40,13 @@ from ledger_api.model.payloads import (
     PollVotePayload,
     RedemptionPayload,
     ReturnWindowPayload,
+    SettlementDepositPayload,
+    SettlePayload,
     SuspendBrandPayload,
     TierReviewPayload,
     TierRulePayload,
+    TokenApprovePayload,
+    TokenMintPayload,
     payload_of,
 )
 
@@ -133,7 +137,25 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         )
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
+    if isinstance(p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload):
+        return _settlement_call(contracts, p)
     return _admin_call(contracts, p)
+
+
+def _settlement_call(
+    contracts: Contracts,
+    p: TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload,
+) -> Call:
+    """The settlement token and the SettlementVault (the brand's signer, or the admin's key)."""
+    match p:
+        case TokenMintPayload():
+            return contracts.token_call(p.token, "mint", p.to, int(p.amount))
+        case TokenApprovePayload():
+            return contracts.token_call(p.token, "approve", p.spender, int(p.amount))
+        case SettlementDepositPayload():
+            return contracts.vault_call("deposit", p.brand, int(p.amount))
+        case SettlePayload():
+            return contracts.vault_call("settle", p.debtor, p.creditor)
 
 
 def _enterprise_call(
@@ -363,6 +385,15 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             and event.name == "BadgeDefined"
         ):
             return {"type_id": event.args["typeId"]}
+        if kind is OpKind.SETTLEMENT_DEPOSIT and event.name == "SettlementDeposited":
+            return {"credited_units": str(event.args["amount"])}
+        if kind is OpKind.SETTLE and event.name == "SettlementPaid":
+            return {
+                "debtor": event.args["debtor"],
+                "creditor": event.args["creditor"],
+                "value_micro_usd": event.args["valueMicroUsd"],
+                "token_amount": str(event.args["tokenAmount"]),
+            }
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
         program = _program_result(kind, event)
