@@ -65,6 +65,8 @@ class Runtime(WakeUps):
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.notifier = Notifier()
+        # wake-ups to and from the gateway's other processes (`background.wakeup`)
+        self.bus = wake_bus(settings, self.db)
         self.limiter: RateLimiter | SharedRateLimiter = (
             RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
             if self.db.is_sqlite
