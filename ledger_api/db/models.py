@@ -429,9 +429,7 @@ class IdxSettlement(Base):
     (token amount 0)."""
 
     __tablename__ = "idx_settlements"
-    __table_args__ = (
-        UniqueConstraint("block_number", "log_index", name="uq_idx_settlements_log"),
-    )
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_idx_settlements_log"),)
 
     id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
     debtor: Mapped[int] = mapped_column(index=True)

@@ -23,7 +23,7 @@ from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender, SenderHooks
-from ledger_api.background.wakeup import Topic
+from ledger_api.background.wakeup import Topic, wake_bus
 from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest

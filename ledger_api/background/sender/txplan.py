@@ -137,7 +137,9 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         )
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
-    if isinstance(p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload):
+    if isinstance(
+        p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload
+    ):
         return _settlement_call(contracts, p)
     return _admin_call(contracts, p)
 
@@ -385,18 +387,11 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             and event.name == "BadgeDefined"
         ):
             return {"type_id": event.args["typeId"]}
-        if kind is OpKind.SETTLEMENT_DEPOSIT and event.name == "SettlementDeposited":
-            return {"credited_units": str(event.args["amount"])}
-        if kind is OpKind.SETTLE and event.name == "SettlementPaid":
-            return {
-                "debtor": event.args["debtor"],
-                "creditor": event.args["creditor"],
-                "value_micro_usd": event.args["valueMicroUsd"],
-                "token_amount": str(event.args["tokenAmount"]),
-            }
         if kind is OpKind.BADGE_REDEEM and event.name == "BenefitRedeemed":
             return {"redeemed_token_id": str(int(event.args["typeId"]) | 1 << 255)}
         program = _program_result(kind, event)
+        if program is None:
+            program = _settlement_result(kind, event)
         if program is not None:
             return program
     if kind is OpKind.TIER_REVIEW:
@@ -409,6 +404,20 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
 
 
 _REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
+
+
+def _settlement_result(kind: OpKind, event: Event) -> dict[str, Any] | None:
+    """What a deposit or a settlement produced (issue 13), or None for other events."""
+    if kind is OpKind.SETTLEMENT_DEPOSIT and event.name == "SettlementDeposited":
+        return {"credited_units": str(event.args["amount"])}
+    if kind is OpKind.SETTLE and event.name == "SettlementPaid":
+        return {
+            "debtor": event.args["debtor"],
+            "creditor": event.args["creditor"],
+            "value_micro_usd": event.args["valueMicroUsd"],
+            "token_amount": str(event.args["tokenAmount"]),
+        }
+    return None
 
 
 def _program_result(kind: OpKind, event: Event) -> dict[str, Any] | None:
