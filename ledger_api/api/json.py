@@ -10,7 +10,12 @@ from fastapi.responses import JSONResponse
 
 
 class FastJSONResponse(JSONResponse):
-    """`JSONResponse` with orjson's encoder: compact UTF-8, the same JSON values."""
+    """`JSONResponse` with orjson's encoder: compact UTF-8, the same JSON values. orjson
+    refuses integers beyond 64 bits (a signer's balance in wei): such a body falls back to the
+    standard library's encoder."""
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:  # orjson.JSONEncodeError: an integer beyond 64 bits
+            return super().render(content)

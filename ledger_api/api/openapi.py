@@ -145,7 +145,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         re.compile(r"^/v1/settlement/deposits$"),
         {
             409: ["brand_not_ready", "brand_suspended", "insufficient_tokens"],
-            422: ["invalid_amount", "insufficient_allowance"],
+            422: ["invalid_amount"],
             503: ["unavailable"],
         },
     ),

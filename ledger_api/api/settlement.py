@@ -45,7 +45,7 @@ async def deposit_view(
     read: ReaderDep,
     settlement: SettlementDep,
 ) -> model.DepositView:
-    await run_in_threadpool(settlement.token)  # a chain read, once per process
+    await run_in_threadpool(settlement.token_if_deployed)  # a chain read, once per process
     return await read(lambda session: settlement.deposit_view(session, who, int(brand_id)))
 
 

@@ -39,7 +39,9 @@ class DepositView(Model):
         description="the only key that may withdraw (None: not set, nobody may)"
     )
     positions: list[PositionView] = Field(description="the brand's open net positions")
-    token: TokenView
+    token: TokenView | None = Field(
+        description="None: no vault is deployed (the admin clears positions off chain)"
+    )
     as_of: AsOf
 
 

@@ -47,6 +47,7 @@ from ledger_api.errors import (
     InsufficientDeposit,
     InsufficientTokens,
     NothingToSettle,
+    NotSupported,
     TreasuryNotSet,
     Unavailable,
     UnknownBrand,
@@ -113,14 +114,14 @@ class SettlementService:
     # -------------------------------------------------------------------- token
 
     def token(self) -> model.TokenView:
-        """The vault's token and units per USD (immutable: read from the chain once)."""
+        """The vault's token and units per USD (immutable: read from the chain once);
+        `NotSupported` when no vault is deployed."""
         if self._token is None:
             contracts = self.rt.contracts()
             call = contracts.vault_call("token")
             assert contracts.vault is not None
-            address, units = contracts.vault["token"].decode(
-                self.rt.chain().call(call.to, call.data)
-            )
+            answer = self.rt.chain().call(call.to, call.data)
+            address, units = contracts.vault["token"].decode(answer)
             address = checksum(address)
             self._token = model.TokenView(
                 address=address,
@@ -128,6 +129,11 @@ class SettlementService:
                 mintable=address == contracts.test_token_address,
             )
         return self._token
+
+    def token_if_deployed(self) -> model.TokenView | None:
+        """The token, or None when the deployment has no vault (positions are then cleared
+        off chain by the admin)."""
+        return self.token() if self.rt.contracts().vault is not None else None
 
     def _token_read(self, function: str, *args: object) -> int:
         contracts = self.rt.contracts()
@@ -141,13 +147,13 @@ class SettlementService:
         if not who.is_admin and who.ledger_brand_id != brand:
             raise BrandForbidden("a brand key reads its own deposit only")
         as_of, _ = ReadsService._as_of(session)
-        token = self.token()
+        token = self.token_if_deployed()
         positions = owed_by(session, brand)
         row = session.get(IdxVaultBrand, brand)
         if row is None and not positions and not _known_brand(session, brand):
             raise UnknownBrand(brand_id=brand)
         deposit = row.deposit if row else 0
-        required = _required(positions, brand, token.units_per_usd)
+        required = _required(positions, brand, token.units_per_usd) if token else 0
         return model.DepositView(
             brand_id=brand,
             deposit_units=str(deposit),
@@ -317,6 +323,8 @@ class SettlementService:
                 raise BrandForbidden("a brand key withdraws from its own deposit only")
         with self.rt.db.read() as session:
             view = self.deposit_view(session, who, brand)
+        if view.token is None:
+            raise NotSupported("no SettlementVault in the deployment manifest")
         if view.treasury is None:
             raise TreasuryNotSet(brand=brand)
         deposit, withdrawable = int(view.deposit_units), int(view.withdrawable_units)

@@ -6,18 +6,18 @@ A's treasury signs the withdrawal transaction the gateway answers with, and the 
 
 from __future__ import annotations
 
-import secrets
+import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from support.chain import ADMIN_KEY, Anvil, _send, deploy, start_anvil
+from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn, signed_redemption
-from support.gateway import Brand, Gateway, Member, gateway_env
+from support.gateway import Brand, Gateway, Member
 from web3 import Web3
 
 from ledger_client import LedgerClient
@@ -26,24 +26,10 @@ UNITS_PER_USD = 10**6
 
 
 @pytest.fixture
-def vault_chain(tmp_path: Path) -> Iterator[tuple[Anvil, dict[str, Any]]]:
-    node = start_anvil()
-    document = deploy(node, tmp_path / "deployment.json", settlement=True)
-    yield node, document
-    node.stop()
-
-
-@pytest.fixture
-def vault_gateway(vault_chain: tuple[Anvil, dict[str, Any]], tmp_path: Path) -> Iterator[Gateway]:
-    node, _ = vault_chain
-    env = gateway_env(
-        rpc_url=node.url,
-        manifest=tmp_path / "deployment.json",
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
-    with Gateway(env) as running:
-        yield running
+def vault_chain(anvil: Anvil, manifest: Path) -> tuple[Anvil, dict[str, Any]]:
+    """The session's chain, deployed with TestUSD and the SettlementVault (conftest)."""
+    document: dict[str, Any] = json.loads(manifest.read_text())
+    return anvil, document
 
 
 def _until(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:
@@ -81,11 +67,11 @@ def _error(response: Any, status: int, code: str) -> None:
 
 
 def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_treasury(
-    vault_gateway: Gateway, vault_chain: tuple[Anvil, dict[str, Any]]
+    gateway: Gateway, vault_chain: tuple[Anvil, dict[str, Any]]
 ) -> None:
     node, document = vault_chain
     w3 = node.web3()
-    a, b = vault_gateway.create_brand(), vault_gateway.create_brand()
+    a, b = gateway.create_brand(), gateway.create_brand()
     member = Member(Account.create())
     earn(a, member, 10_000)  # 100 USD: 1,000 points of A
     redeemed = b.api.post(
@@ -177,13 +163,13 @@ def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_tr
     assert emptied["deposited_units"] == str(amount)
 
     # the Python client reads the same
-    with LedgerClient(vault_gateway.base_url, b.api_key, timeout=60) as client:
+    with LedgerClient(gateway.base_url, b.api_key, timeout=60) as client:
         assert client.settlement_deposit(b.brand_id)["deposit_units"] == str(owed)
         assert len(client.settlements()["settlements"]) == 1
 
 
-def test_the_admin_settles_any_pair_it_names(vault_gateway: Gateway) -> None:
-    a, b = vault_gateway.create_brand(), vault_gateway.create_brand()
+def test_the_admin_settles_any_pair_it_names(gateway: Gateway) -> None:
+    a, b = gateway.create_brand(), gateway.create_brand()
     member = Member(Account.create())
     earn(a, member, 1_000)
     redeemed = b.api.post(
@@ -196,7 +182,7 @@ def test_the_admin_settles_any_pair_it_names(vault_gateway: Gateway) -> None:
         "/v1/settlement/deposits", {"amount_units": 10_000}, params={"wait": "true"}
     )
     assert deposited.status_code == 200 and deposited.json()["status"] == "confirmed"
-    admin = vault_gateway.admin
+    admin = gateway.admin
     _error(admin.post("/v1/settlement/settle", {"debtor": a.brand_id}), 403, "brand_forbidden")
     settled = admin.post(
         "/v1/settlement/settle",
