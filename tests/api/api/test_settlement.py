@@ -143,6 +143,9 @@ def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_tr
         [],
     )
     assert _deposit(b.api, b)["deposit_units"] == str(owed)
+    flows = b.api.get("/v1/stats/flows").json()  # what the dashboard draws
+    assert flows["deposits"] == [{"brand_id": b.brand_id, "deposit_units": str(owed)}]
+    assert [x["token_amount"] for x in flows["settlements"]] == [str(owed)]
     _error(b.api.post("/v1/settlement/settle", {"debtor": a.brand_id}), 409, "nothing_to_settle")
 
     # the gateway answers the withdrawal; A's treasury signs and sends it itself
