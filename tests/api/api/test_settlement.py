@@ -7,6 +7,7 @@ A's treasury signs the withdrawal transaction the gateway answers with, and the 
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn, signed_redemption
-from support.gateway import Brand, Gateway, Member
+from support.gateway import Brand, Gateway, Member, gateway_env
 from web3 import Web3
 
 from ledger_client import LedgerClient
@@ -104,11 +105,16 @@ def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_tr
     # A's signer holds no TestUSD and gave no allowance: the route mints and approves first
     amount = owed + 1_000_000
     deposited = a.api.post(
-        "/v1/settlement/deposits", {"amount_units": amount}, params={"wait": "true"}
+        "/v1/settlement/deposits", {"amount_units": amount}, params={"wait": "true"}, key="dep-1"
     )
     assert deposited.status_code == 200, deposited.text
     assert deposited.json()["status"] == "confirmed", deposited.text
     assert deposited.json()["result"] == {"credited_units": str(amount)}
+    again = a.api.post(
+        "/v1/settlement/deposits", {"amount_units": amount}, params={"wait": "true"}, key="dep-1"
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["operation_id"] == deposited.json()["operation_id"]
     vault = _contract(w3, document, "SettlementVault")
     assert vault.functions.depositOf(a.brand_id).call() == amount
     funded = _deposit(a.api, a)
@@ -195,3 +201,30 @@ def test_the_admin_settles_any_pair_it_names(gateway: Gateway) -> None:
     assert settled.status_code == 200 and settled.json()["status"] == "confirmed", settled.text
     assert settled.json()["result"]["token_amount"] == "10000"  # 1 point = 10,000 micro-USD
     assert _deposit(admin, b)["deposit_units"] == "10000"
+
+
+def test_a_signer_without_tokens_is_refused_where_the_token_cannot_be_minted(
+    anvil: Anvil, manifest: Path, tmp_path: Path
+) -> None:
+    """Off a development chain (no TestUSD in the manifest) the brand funds its signer."""
+    document = json.loads(manifest.read_text())
+    del document["contracts"]["TestUSD"]
+    network = tmp_path / "network.json"
+    network.write_text(json.dumps(document))
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=network,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        assert _deposit(brand.api, brand)["token"]["mintable"] is False
+        refused = brand.api.post("/v1/settlement/deposits", {"amount_units": 1_000})
+        _error(refused, 409, "insufficient_tokens")
+        details = refused.json()["error"]["details"]
+        assert (details["signer"], details["balance"], details["needed"]) == (
+            brand.signer,
+            "0",
+            "1000",
+        )
