@@ -33,6 +33,7 @@ from ledger_api.usecases.enterprises import EnterprisesService
 from ledger_api.usecases.operations import OperationsService
 from ledger_api.usecases.program import PollsService
 from ledger_api.usecases.reads import ReadsService
+from ledger_api.usecases.settlement import SettlementService
 from ledger_api.usecases.status import StatusService
 from ledger_api.usecases.webhooks import WebhooksService
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.brands = BrandsService(runtime, status)
         app.state.reads = ReadsService()
         app.state.polls = PollsService(runtime)
+        app.state.settlement = SettlementService(runtime, status)
         app.state.enterprises = EnterprisesService(runtime)
         app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()

@@ -59,6 +59,11 @@ chain store the same code and message in their status.
     │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
+    │   ├── NothingToSettle          409 nothing_to_settle (the debtor owes the creditor nothing)
+    │   ├── InsufficientDeposit      409 insufficient_deposit (the vault deposit cannot pay it)
+    │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
+    │   ├── TreasuryNotSet           409 treasury_not_set (nobody may withdraw yet)
+    │   ├── InsufficientTokens       409 insufficient_tokens (the brand's signer lacks tokens)
     │   └── LedgerPaused             409 ledger_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── RateLimited                  429 rate_limited
@@ -386,6 +391,31 @@ class OperationUsed(Conflict):
 class TierAlreadyReviewed(Conflict):
     code = "tier_already_reviewed"
     default_message = "the member was already reviewed this quarter"
+
+
+class NothingToSettle(Conflict):
+    code = "nothing_to_settle"
+    default_message = "the debtor owes the creditor nothing"
+
+
+class InsufficientDeposit(Conflict):
+    code = "insufficient_deposit"
+    default_message = "the brand's vault deposit does not cover the amount"
+
+
+class DepositBacksDebt(Conflict):
+    code = "deposit_backs_debt"
+    default_message = "the deposit cannot fall below what the brand owes its creditors"
+
+
+class TreasuryNotSet(Conflict):
+    code = "treasury_not_set"
+    default_message = "the brand has no treasury yet: the alliance admin sets its first one"
+
+
+class InsufficientTokens(Conflict):
+    code = "insufficient_tokens"
+    default_message = "the brand's signer holds too few settlement tokens: fund it first"
 
 
 class LedgerPaused(Conflict):

@@ -11,12 +11,13 @@ from ledger_api.api import (
     operations,
     program,
     reads,
+    settlement,
     stats,
     webhooks,
 )
 
 router = APIRouter()
-for module in (operations, reads, program, enterprises, admin, health, webhooks):
+for module in (operations, reads, settlement, program, enterprises, admin, health, webhooks):
     router.include_router(module.router)
 for module in (stats, dashboard, metrics):  # issue 13: the dashboard, its data, /metrics
     router.include_router(module.router)

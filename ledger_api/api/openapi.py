@@ -146,6 +146,47 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         },
     ),
     ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
+    # settlement through the SettlementVault (issue 13 item 3)
+    (
+        "get",
+        re.compile(r"^/v1/settlement/deposits/"),
+        {404: ["unknown_brand"], 422: ["invalid_id"]},
+    ),
+    (
+        "post",
+        re.compile(r"^/v1/settlement/deposits$"),
+        {
+            409: ["brand_not_ready", "brand_suspended", "insufficient_tokens"],
+            422: ["invalid_amount"],
+            503: ["unavailable"],
+        },
+    ),
+    (
+        "post",
+        re.compile(r"^/v1/settlement/settle$"),
+        {
+            409: [
+                "brand_not_ready",
+                "brand_suspended",
+                "nothing_to_settle",
+                "insufficient_deposit",
+            ],
+            422: ["invalid_id"],
+        },
+    ),
+    (
+        "post",
+        re.compile(r"^/v1/settlement/withdrawals/transaction$"),
+        {
+            409: [
+                "brand_not_ready",
+                "treasury_not_set",
+                "insufficient_deposit",
+                "deposit_backs_debt",
+            ],
+            422: ["invalid_amount", "invalid_address", "invalid_id"],
+        },
+    ),
 ]
 #: paths any caller may call without a key (a key given must still be valid)
 PUBLIC_PATHS = frozenset({"/v1/health"})

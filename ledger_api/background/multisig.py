@@ -4,6 +4,7 @@ Without `LEDGER_ADMIN_PRIVATE_KEY` (allowed in production), an admin operation (
 brand, suspend it, change its point value, set a tier rule, fund a signer) is stored in the
 admin queue, which no signer sends, and its answer carries the transaction the multisig
 executes: `admin_transaction(contracts, payload)` = {"to", "data", "value", "chain_id"}
+(the admin's settlement of a pair, `POST /v1/settlement/settle`, answers the same way)
 (`to` an EIP-55 address, `data` 0x-hex calldata, `value` wei as a decimal string).
 
 `AdminWatcher` (a thread of the process that indexes) then looks for each queued admin
@@ -29,7 +30,7 @@ from ledger_api.background.sender.txplan import single_call
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
-from ledger_api.db.models import IdxBrand, IdxTierRule, Operation
+from ledger_api.db.models import IdxBrand, IdxPosition, IdxTierRule, Operation
 from ledger_api.db.types import utcnow
 from ledger_api.domain import OpStatus
 from ledger_api.domain.brands import after_admin_operation
@@ -40,6 +41,7 @@ from ledger_api.model.payloads import (
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
+    SettlePayload,
     SuspendBrandPayload,
     TierRulePayload,
     payload_of,
@@ -167,5 +169,11 @@ class AdminWatcher(threading.Thread):
                 return {} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
+            case SettlePayload():  # landed once the debtor no longer owes the creditor
+                lo, hi = sorted((payload.debtor, payload.creditor))
+                position = session.get(IdxPosition, (lo, hi))
+                amount = position.amount_micro_usd if position else 0
+                owed = amount if payload.debtor == lo else -amount
+                return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None

@@ -29,6 +29,23 @@ INDEXED_CONTRACTS = frozenset(
     }
 )
 EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
+TEST_TOKEN = "TestUSD"  # deployed by scripts/deploy.py on development chains only
+#: what the gateway calls of the settlement token (any ERC-20; `mint` only on the test token)
+TOKEN_ABI: list[dict[str, object]] = [
+    {
+        "type": "function",
+        "name": name,
+        "stateMutability": mutability,
+        "inputs": [{"name": n, "type": t} for n, t in inputs],
+        "outputs": [{"name": "", "type": out} for out in outputs],
+    }
+    for name, mutability, inputs, outputs in (
+        ("balanceOf", "view", (("account", "address"),), ("uint256",)),
+        ("allowance", "view", (("owner", "address"), ("spender", "address")), ("uint256",)),
+        ("approve", "nonpayable", (("spender", "address"), ("value", "uint256")), ("bool",)),
+        ("mint", "nonpayable", (("to", "address"), ("amount", "uint256")), ()),
+    )
+]
 
 
 def _word(value: int) -> bytes:
@@ -83,6 +100,12 @@ class Contracts:
         enterprises = manifest.get(ENTERPRISE_ACCOUNTS)
         self.enterprises_address = enterprises.address if enterprises else None
         self.enterprises = ContractCodec(enterprises.abi) if enterprises else None
+        vault = manifest.get(SETTLEMENT_VAULT)
+        self.vault_address = vault.address if vault else None
+        self.vault = ContractCodec(vault.abi) if vault else None
+        self.token = ContractCodec(TOKEN_ABI)
+        test_token = manifest.get(TEST_TOKEN)
+        self.test_token_address = test_token.address if test_token else None
         self.errors = ErrorRegistry(c.abi for c in manifest.contracts.values())
         self.events = EventRegistry(
             {c.name: (c.address, c.abi) for c in manifest.contracts.values()}
@@ -258,6 +281,19 @@ class Contracts:
         if self.enterprises is None or self.enterprises_address is None:
             raise NotSupported("the EnterpriseAccounts contract is not in the deployment manifest")
         return Call(self.enterprises_address, self.enterprises[function].encode(*args))
+
+    # ---------------------------------------------------------------- settlement
+
+    def vault_call(self, function: str, *args: object) -> Call:
+        """A call to SettlementVault (`deposit`, `settle`, `withdraw`, its views), with the
+        arguments in the contract's order; `NotSupported` when no vault is deployed."""
+        if self.vault is None or self.vault_address is None:
+            raise NotSupported("no SettlementVault in the deployment manifest")
+        return Call(self.vault_address, self.vault[function].encode(*args))
+
+    def token_call(self, token: str, function: str, *args: object) -> Call:
+        """A call to the settlement token `token` (`balanceOf`, `allowance`, `approve`, `mint`)."""
+        return Call(token, self.token[function].encode(*args))
 
     # -------------------------------------------------------------------- views
 

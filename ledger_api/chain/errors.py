@@ -31,6 +31,11 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "PollsSignatureExpired": errors.SignatureExpired,
     "EnterpriseInvalidSignature": errors.InvalidSignature,
     "EnterpriseSignatureExpired": errors.SignatureExpired,
+    "VaultUnknownBrand": errors.UnknownBrand,
+    "VaultNothingToSettle": errors.NothingToSettle,
+    "VaultInsufficientDeposit": errors.InsufficientDeposit,
+    "VaultDepositBacksDebt": errors.DepositBacksDebt,
+    "VaultInvalidAmount": errors.InvalidAmount,
 }
 
 #: Stable codes of the other custom errors (anything else: snake_case of the name).
@@ -54,6 +59,11 @@ _CODES: dict[str, str] = {
     "AllianceBadgesSupplyExceeded": "badge_supply_exceeded",
     "AllianceBadgesTierTooLow": "badge_tier_too_low",
     "AllianceBadgesAlreadyRedeemed": "badge_already_redeemed",
+    "VaultNotParty": "brand_forbidden",
+    "VaultNotTreasury": "not_treasury",
+    "VaultTreasuryIsSigner": "treasury_is_signer",
+    "ERC20InsufficientBalance": "insufficient_tokens",
+    "ERC20InsufficientAllowance": "insufficient_allowance",
     "PollsNotOpener": "not_brand_signer",
     "PollsNotEligible": "poll_not_eligible",
     "PollsAlreadyVoted": "poll_already_voted",

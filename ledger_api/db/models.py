@@ -443,6 +443,36 @@ class IdxEnterpriseEmployee(Base):
     bound_at: Mapped[int]
 
 
+class IdxVaultBrand(Base):
+    """A brand's SettlementVault account: its deposit (token units) and its treasury key."""
+
+    __tablename__ = "idx_vault_brands"
+
+    brand: Mapped[int] = mapped_column(primary_key=True)
+    deposit: Mapped[int] = mapped_column(BigNum)
+    deposited: Mapped[int] = mapped_column(BigNum)  # all SettlementDeposited, ever
+    withdrawn: Mapped[int] = mapped_column(BigNum)  # all SettlementWithdrawn, ever
+    treasury: Mapped[str | None] = mapped_column(Address)
+
+
+class IdxSettlement(Base):
+    """A settlement: the vault's `SettlementPaid`, or the ledger's off-chain `PositionSettled`
+    (token amount 0)."""
+
+    __tablename__ = "idx_settlements"
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_idx_settlements_log"),)
+
+    id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
+    debtor: Mapped[int] = mapped_column(index=True)
+    creditor: Mapped[int] = mapped_column(index=True)
+    value_micro_usd: Mapped[int] = mapped_column(BigNum)
+    token_amount: Mapped[int] = mapped_column(BigNum)
+    block_number: Mapped[int]
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(TxHash)
+    timestamp: Mapped[int]
+
+
 class IdxMeta(Base):
     __tablename__ = "idx_meta"
 
@@ -463,5 +493,7 @@ INDEX_TABLES = (
     IdxPoll,
     IdxPollTally,
     IdxEnterpriseEmployee,
+    IdxVaultBrand,
+    IdxSettlement,
     IdxMeta,
 )

@@ -41,6 +41,11 @@ class OpKind(StrEnum):
     ENTERPRISE_BIND = "enterprise_bind"
     ENTERPRISE_UNBIND = "enterprise_unbind"
     ENTERPRISE_LEAVE = "enterprise_leave"
+    # SettlementVault (issue 13): the brand's signer funds its deposit; a creditor settles
+    TOKEN_MINT = "token_mint"  # development chains only: the test token's open mint
+    TOKEN_APPROVE = "token_approve"
+    SETTLEMENT_DEPOSIT = "settlement_deposit"
+    SETTLE = "settle"  # the creditor brand's signer, or the admin (admin queue)
     # alliance admin (sent with the admin key)
     FUND_SIGNER = "fund_signer"
     ONBOARD_BRAND = "onboard_brand"

@@ -149,6 +149,30 @@ class EnterpriseLeavePayload(_Payload):
     signature: str
 
 
+class TokenMintPayload(_Payload):
+    """The test token's open `mint` (development chains only)."""
+
+    token: str
+    to: str
+    amount: str  # token units, decimal string
+
+
+class TokenApprovePayload(_Payload):
+    token: str
+    spender: str
+    amount: str  # token units, decimal string
+
+
+class SettlementDepositPayload(_Payload):
+    brand: LedgerBrandId
+    amount: str  # token units, decimal string
+
+
+class SettlePayload(_Payload):
+    debtor: LedgerBrandId
+    creditor: LedgerBrandId
+
+
 class FundSignerPayload(_Payload):
     address: str
     value_wei: str  # decimal string: JSON numbers lose precision above 2**53
@@ -211,6 +235,10 @@ OperationPayload = (
     | EnterpriseBindPayload
     | EnterpriseUnbindPayload
     | EnterpriseLeavePayload
+    | TokenMintPayload
+    | TokenApprovePayload
+    | SettlementDepositPayload
+    | SettlePayload
     | FundSignerPayload
     | OnboardBrandPayload
     | SuspendBrandPayload
@@ -235,6 +263,10 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
     OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
     OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,
+    OpKind.TOKEN_MINT: TokenMintPayload,
+    OpKind.TOKEN_APPROVE: TokenApprovePayload,
+    OpKind.SETTLEMENT_DEPOSIT: SettlementDepositPayload,
+    OpKind.SETTLE: SettlePayload,
     OpKind.FUND_SIGNER: FundSignerPayload,
     OpKind.ONBOARD_BRAND: OnboardBrandPayload,
     OpKind.SUSPEND_BRAND: SuspendBrandPayload,

@@ -127,6 +127,11 @@ class SettlementStats(Model):
     at: str = Field(description="block time, ISO 8601")
 
 
+class DepositStats(Model):
+    brand_id: int
+    deposit_units: str = Field(description="the brand's SettlementVault deposit, token units")
+
+
 class Flows(Model):
     """`GET /v1/stats/flows`: the brand x brand matrix, net positions and settlements."""
 
@@ -137,6 +142,9 @@ class Flows(Model):
     positions: list[PositionStats]
     settlements: list[SettlementStats] = Field(description="the latest 100, newest first")
     settled_total_micro_usd: int
+    deposits: list[DepositStats] = Field(
+        default_factory=list, description="SettlementVault deposits (a brand key: its own)"
+    )
 
 
 class SignerStats(Model):

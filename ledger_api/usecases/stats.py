@@ -29,6 +29,7 @@ from ledger_api.db.models import (
     IdxHistory,
     IdxLot,
     IdxMember,
+    IdxVaultBrand,
 )
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import TIER_NAMES, month_label, month_of, quarter_label, utc_day
@@ -267,7 +268,19 @@ class StatsService:
             positions=[stats.PositionStats(**p.model_dump()) for p in positions],
             settlements=settlements,
             settled_total_micro_usd=settled,
+            deposits=self._deposits(session, brand),
         )
+
+    @staticmethod
+    def _deposits(session: Session, brand: int | None) -> list[stats.DepositStats]:
+        """Each brand's SettlementVault deposit (a brand key: its own)."""
+        query = select(IdxVaultBrand.brand, IdxVaultBrand.deposit).order_by(IdxVaultBrand.brand)
+        if brand is not None:
+            query = query.where(IdxVaultBrand.brand == brand)
+        return [
+            stats.DepositStats(brand_id=b, deposit_units=str(units))
+            for b, units in session.execute(query)
+        ]
 
     def _settlements(
         self, session: Session, brand: int | None

@@ -21,7 +21,7 @@ def anvil() -> Iterator[Anvil]:
 @pytest.fixture(scope="session")
 def manifest(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("deployment") / "deployment.json"
-    deploy(anvil, path)
+    deploy(anvil, path, settlement=True)  # with TestUSD and the SettlementVault, as `make run`
     return path
 
 
@@ -56,7 +56,7 @@ def own_chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
     """A private anvil with its own deployment, for tests that move time or set global rules."""
     node = start_anvil()
     path = tmp_path / "own-deployment.json"
-    deploy(node, path)
+    deploy(node, path, settlement=True)
     yield node, path
     node.stop()
 

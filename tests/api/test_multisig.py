@@ -129,3 +129,81 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             next(b for b in brands if b["brand_id"] == brand["brand_id"])["daily_cap_points"]
             == 5_000
         )
+
+
+def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
+    """A brand onboarded by the multisig, its signer funded; (ledger id, its Api)."""
+    created = gateway.admin.post("/v1/admin/brands", {"name": name, "symbol": "MS"}).json()
+    execute(w3, created["admin_transaction"])
+    final = gateway.admin.get(
+        f"/v1/operations/{created['operation_id']}", headers={"Prefer": "wait=30"}
+    ).json()
+    assert final["status"] == "confirmed", final
+    brand_id = int(final["result"]["brand_id"])
+    signer = created["brand"]["signer"]
+    execute(w3, {"to": signer, "data": "0x", "value": str(10**18), "chain_id": w3.eth.chain_id})
+    # purchases' points live at once: the multisig sets the window on the ledger itself (the
+    # gateway's return-window route answers no admin_transaction yet)
+    contracts = gateway.runtime.contracts()
+    call = contracts.set_return_window(brand_id, 0)
+    execute(
+        w3,
+        {"to": call.to, "data": "0x" + call.data.hex(), "value": "0", "chain_id": w3.eth.chain_id},
+    )
+    return brand_id, gateway.api(created["api_key"])
+
+
+def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    node, manifest = own_chain
+    env = gateway_env(
+        rpc_url=node.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_ENV="production",
+        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
+    )
+    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    w3 = node.web3()
+    with MultisigGateway(env) as gateway:
+        a_id, a = _onboard(gateway, w3, "Debtor")
+        b_id, b = _onboard(gateway, w3, "Creditor")
+        member = Member()
+        earned = a.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "ms-2"},
+            params={"wait": "true"},
+        )
+        assert earned.json()["status"] == "confirmed", earned.text
+        redemption = {"member": member.address, "brand": a_id, "amount": 50, "order_ref": "r-1"}
+        prepared = b.post("/v1/redemptions/typed-data", redemption).json()
+        signed = {
+            **redemption,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": member.sign(prepared["typed_data"]),
+        }
+        redeemed = b.post("/v1/redemptions", signed, params={"wait": "true"})
+        assert redeemed.json()["status"] == "confirmed", redeemed.text
+        deposited = a.post(
+            "/v1/settlement/deposits", {"amount_units": 500_000}, params={"wait": "true"}
+        )
+        assert deposited.json()["status"] == "confirmed", deposited.text
+
+        queued = gateway.admin.post("/v1/settlement/settle", {"debtor": a_id, "creditor": b_id})
+        assert queued.status_code == 202, queued.text
+        transaction = queued.json()["admin_transaction"]
+        assert transaction["to"] == gateway.runtime.contracts().vault_address
+        waited = gateway.admin.get(
+            f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=1"}
+        )
+        assert waited.json()["status"] == "queued"  # nothing is sent without the multisig
+        execute(w3, transaction)
+        final = gateway.admin.get(
+            f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed", final
+        listed = gateway.admin.get("/v1/settlement/settlements").json()["settlements"]
+        assert [(s["debtor_brand_id"], s["token_amount"]) for s in listed] == [(a_id, "500000")]

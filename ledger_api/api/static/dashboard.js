@@ -195,7 +195,10 @@
       },
       options: { indexAxis: "y" },
     });
-    $("settled-total").textContent = "Settled so far: " + money(f.settled_total_micro_usd);
+    const deposits = (f.deposits || []).map((d) => brandName(d.brand_id) + " " + Number(d.deposit_units).toLocaleString());
+    $("settled-total").textContent =
+      "Settled so far: " + money(f.settled_total_micro_usd) +
+      (deposits.length ? " · vault deposits (token units): " + deposits.join(", ") : "");
     fillRows(
       "settlement-table",
       f.settlements.map((x) => [x.at.slice(0, 16).replace("T", " "), brandName(x.debtor_brand_id), brandName(x.creditor_brand_id), money(x.value_micro_usd)])

@@ -39,6 +39,7 @@ from ledger_api.domain.ids import LedgerBrandId
 from .cursor import CHARITY_POOL
 from .returns import ReturnsProjection
 from .state import ZERO
+from .vault import VaultProjection
 
 
 class Projector(ReturnsProjection):
@@ -76,6 +77,8 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeUnbound"): self._employee_gone,
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
+        self.vault = VaultProjection(session)
+        self._handlers.update(self.vault.handlers())
 
     # ------------------------------------------------------------------- events
 
@@ -247,6 +250,8 @@ class Projector(ReturnsProjection):
 
     def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))
+        if int(a["tokenAmount"]) == 0:  # cleared off chain: the vault's SettlementPaid is absent
+            self.vault.settlement(event, a, ts)
 
     def _tier_badge_updated(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).badge_tier = int(a["newTier"])

@@ -42,10 +42,14 @@ from ledger_api.model.payloads import (
     RedemptionPayload,
     ReturnWindowPayload,
     ReversalPayload,
+    SettlementDepositPayload,
+    SettlePayload,
     SuspendBrandPayload,
     TierReviewPayload,
     TierReviewsPayload,
     TierRulePayload,
+    TokenApprovePayload,
+    TokenMintPayload,
     payload_of,
 )
 
@@ -149,7 +153,27 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         )
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
+    if isinstance(
+        p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload
+    ):
+        return _settlement_call(contracts, p)
     return _admin_call(contracts, p)
+
+
+def _settlement_call(
+    contracts: Contracts,
+    p: TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload,
+) -> Call:
+    """The settlement token and the SettlementVault (the brand's signer, or the admin's key)."""
+    match p:
+        case TokenMintPayload():
+            return contracts.token_call(p.token, "mint", p.to, int(p.amount))
+        case TokenApprovePayload():
+            return contracts.token_call(p.token, "approve", p.spender, int(p.amount))
+        case SettlementDepositPayload():
+            return contracts.vault_call("deposit", p.brand, int(p.amount))
+        case SettlePayload():
+            return contracts.vault_call("settle", p.debtor, p.creditor)
 
 
 def _enterprise_call(
@@ -399,6 +423,15 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     },
     (OpKind.POLL_OPEN, "PollOpened"): lambda a: {"poll_id": a["pollId"]},
     (OpKind.POLL_VOTE, "VoteCast"): lambda a: {"poll_id": a["pollId"], "option": a["option"]},
+    (OpKind.SETTLEMENT_DEPOSIT, "SettlementDeposited"): lambda a: {
+        "credited_units": str(a["amount"])
+    },
+    (OpKind.SETTLE, "SettlementPaid"): lambda a: {
+        "debtor": a["debtor"],
+        "creditor": a["creditor"],
+        "value_micro_usd": a["valueMicroUsd"],
+        "token_amount": str(a["tokenAmount"]),
+    },
 }
 _REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
 

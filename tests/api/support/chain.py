@@ -135,9 +135,10 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
     return to_checksum_address(receipt["contractAddress"])
 
 
-def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
+def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[str, Any]:
     """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls
-    and EnterpriseAccounts; writes the manifest."""
+    and EnterpriseAccounts (with `settlement`, TestUSD and a SettlementVault settling in it, wired
+    as scripts/deploy.py wires them); writes the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
@@ -171,9 +172,31 @@ def deploy(anvil: Anvil, manifest: Path) -> dict[str, Any]:
             },
         },
     }
+    if settlement:
+        document["contracts"].update(_deploy_settlement(w3, admin, ledger))
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps(document))
     return document
+
+
+def _deploy_settlement(w3: Web3, admin: LocalAccount, ledger: str) -> dict[str, Any]:
+    """TestUSD and a SettlementVault (1,000,000 units per USD) holding the ledger's
+    SETTLER_ROLE, registered as a system address."""
+    token = _deploy(w3, admin, "TestUSD")
+    vault = _deploy(w3, admin, "SettlementVault", admin.address, ledger, token, 10**6)
+    contract = w3.eth.contract(address=ledger, abi=artifact("AllianceLedger")["abi"])
+    for function in (
+        contract.functions.grantRole(contract.functions.SETTLER_ROLE().call(), vault),
+        contract.functions.setSystemAddress(vault, True),
+    ):
+        tx = function.build_transaction({"from": admin.address, "gas": 500_000})
+        tx.pop("gasPrice", None)
+        tx.pop("nonce", None)
+        _send(w3, admin, dict(tx))
+    return {
+        "TestUSD": {"address": token, "abi": artifact("TestUSD")["abi"]},
+        "SettlementVault": {"address": vault, "abi": artifact("SettlementVault")["abi"]},
+    }
 
 
 def earned_topic(manifest: Path) -> str:

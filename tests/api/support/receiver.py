@@ -34,11 +34,21 @@ class Receiver:
         self.gate: threading.Event | None = None  # when set: each request waits for it
         self.received: list[Received] = []  # every request, failed ones too
         self.accepted: list[Received] = []  # the ones answered 2xx
+        self.busy = 0  # requests being handled now
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                with receiver._lock:
+                    receiver.busy += 1
+                try:
+                    self._record()
+                finally:
+                    with receiver._lock:
+                        receiver.busy -= 1
+
+            def _record(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 if receiver.gate is not None:
                     receiver.gate.wait()
@@ -46,10 +56,11 @@ class Receiver:
                     {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
                 )
                 with receiver._lock:
+                    down = receiver.down
                     receiver.received.append(got)
-                    if not receiver.down:
+                    if not down:
                         receiver.accepted.append(got)
-                self.send_response(503 if receiver.down else 204)
+                self.send_response(503 if down else 204)
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:

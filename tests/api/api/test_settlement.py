@@ -1,0 +1,230 @@
+"""Settlement through the API (issue 13 item 3), end to end on anvil with TestUSD and the
+SettlementVault: a cross-brand redemption leaves A owing B; A's signer deposits (minting the
+TestUSD it lacks and approving the vault); B settles; the settlement is listed from the index;
+A's treasury signs the withdrawal transaction the gateway answers with, and the index follows.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from support.chain import ADMIN_KEY, Anvil, _send
+from support.flows import earn, signed_redemption
+from support.gateway import Brand, Gateway, Member, gateway_env
+from web3 import Web3
+
+from ledger_client import LedgerClient
+
+UNITS_PER_USD = 10**6
+
+
+@pytest.fixture
+def vault_chain(anvil: Anvil, manifest: Path) -> tuple[Anvil, dict[str, Any]]:
+    """The session's chain, deployed with TestUSD and the SettlementVault (conftest)."""
+    document: dict[str, Any] = json.loads(manifest.read_text())
+    return anvil, document
+
+
+def _until(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> Any:
+    deadline = time.monotonic() + 60
+    while True:
+        body = read()
+        if done(body):
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+
+
+def _contract(w3: Web3, document: dict[str, Any], name: str) -> Any:
+    entry = document["contracts"][name]
+    return w3.eth.contract(address=entry["address"], abi=entry["abi"])
+
+
+def _transact(w3: Web3, account: LocalAccount, function: Any) -> None:
+    tx = function.build_transaction({"from": account.address, "gas": 500_000})
+    tx.pop("gasPrice", None)
+    tx.pop("nonce", None)
+    _send(w3, account, dict(tx))
+
+
+def _deposit(api: Any, brand: Brand) -> dict[str, Any]:
+    answer = api.get(f"/v1/settlement/deposits/{brand.brand_id}")
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def _error(response: Any, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code, response.text
+
+
+def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_treasury(
+    gateway: Gateway, vault_chain: tuple[Anvil, dict[str, Any]]
+) -> None:
+    node, document = vault_chain
+    w3 = node.web3()
+    a, b = gateway.create_brand(), gateway.create_brand()
+    member = Member(Account.create())
+    earn(a, member, 10_000)  # 100 USD: 1,000 points of A
+    redeemed = b.api.post(
+        "/v1/redemptions",
+        signed_redemption(b, member, a.brand_id, 250, "order-1"),
+        params={"wait": "true"},
+    )
+    assert redeemed.status_code == 200 and redeemed.json()["status"] == "confirmed", redeemed.text
+    owed = int(redeemed.json()["result"]["value_micro_usd"])  # 250 points at 0.01 USD
+    assert owed == 2_500_000
+
+    before = _deposit(a.api, a)
+    assert before["deposit_units"] == "0" and before["treasury"] is None
+    assert before["required_units"] == str(owed)  # 1e6 units per USD: units == micro-USD
+    assert before["positions"] == [
+        {"debtor_brand_id": a.brand_id, "creditor_brand_id": b.brand_id, "amount_micro_usd": owed}
+    ]
+    assert before["token"]["mintable"] is True
+    _error(b.api.get(f"/v1/settlement/deposits/{a.brand_id}"), 403, "brand_forbidden")
+
+    # nothing in the vault yet; A is no creditor; B owes A nothing
+    _error(b.api.post("/v1/settlement/settle", {"debtor": a.brand_id}), 409, "insufficient_deposit")
+    _error(
+        a.api.post("/v1/settlement/settle", {"debtor": a.brand_id, "creditor": b.brand_id}),
+        403,
+        "brand_forbidden",
+    )
+    _error(a.api.post("/v1/settlement/settle", {"debtor": b.brand_id}), 409, "nothing_to_settle")
+
+    # A's signer holds no TestUSD and gave no allowance: the route mints and approves first
+    amount = owed + 1_000_000
+    deposited = a.api.post(
+        "/v1/settlement/deposits", {"amount_units": amount}, params={"wait": "true"}, key="dep-1"
+    )
+    assert deposited.status_code == 200, deposited.text
+    assert deposited.json()["status"] == "confirmed", deposited.text
+    assert deposited.json()["result"] == {"credited_units": str(amount)}
+    again = a.api.post(
+        "/v1/settlement/deposits", {"amount_units": amount}, params={"wait": "true"}, key="dep-1"
+    )
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["operation_id"] == deposited.json()["operation_id"]
+    vault = _contract(w3, document, "SettlementVault")
+    assert vault.functions.depositOf(a.brand_id).call() == amount
+    funded = _deposit(a.api, a)
+    assert funded["deposit_units"] == str(amount)
+    assert funded["withdrawable_units"] == "1000000"
+
+    # the withdrawal needs A's treasury, which the admin sets once (a key no brand signs with)
+    request = {"amount_units": 1, "to": member.address}
+    _error(a.api.post("/v1/settlement/withdrawals/transaction", request), 409, "treasury_not_set")
+    admin: LocalAccount = Account.from_key(ADMIN_KEY)
+    treasury: LocalAccount = Account.create()
+    _transact(w3, admin, vault.functions.setTreasury(a.brand_id, treasury.address))
+    _until(lambda: _deposit(a.api, a), lambda body: body["treasury"] == treasury.address)
+    too_much = {"amount_units": 1_000_001, "to": member.address}
+    _error(
+        a.api.post("/v1/settlement/withdrawals/transaction", too_much), 409, "deposit_backs_debt"
+    )
+
+    # the creditor settles: A's deposit pays B's, the position is cleared
+    settled = b.api.post("/v1/settlement/settle", {"debtor": a.brand_id}, params={"wait": "true"})
+    assert settled.status_code == 200 and settled.json()["status"] == "confirmed", settled.text
+    assert settled.json()["result"]["token_amount"] == str(owed)
+    listed = b.api.get("/v1/settlement/settlements").json()["settlements"]
+    assert [(s["debtor_brand_id"], s["creditor_brand_id"], s["token_amount"]) for s in listed] == [
+        (a.brand_id, b.brand_id, str(owed))
+    ]
+    assert listed[0]["tx_hash"] == settled.json()["tx_hash"]
+    after = _deposit(a.api, a)
+    assert (after["deposit_units"], after["required_units"], after["positions"]) == (
+        "1000000",
+        "0",
+        [],
+    )
+    assert _deposit(b.api, b)["deposit_units"] == str(owed)
+    flows = b.api.get("/v1/stats/flows").json()  # what the dashboard draws
+    assert flows["deposits"] == [{"brand_id": b.brand_id, "deposit_units": str(owed)}]
+    assert [x["token_amount"] for x in flows["settlements"]] == [str(owed)]
+    _error(b.api.post("/v1/settlement/settle", {"debtor": a.brand_id}), 409, "nothing_to_settle")
+
+    # the gateway answers the withdrawal; A's treasury signs and sends it itself
+    answer = a.api.post(
+        "/v1/settlement/withdrawals/transaction", {"amount_units": 1_000_000, "to": member.address}
+    )
+    assert answer.status_code == 200, answer.text
+    withdrawal = answer.json()
+    assert withdrawal["treasury"] == treasury.address
+    tx = withdrawal["transaction"]
+    assert tx["to"] == vault.address and tx["chain_id"] == w3.eth.chain_id
+    node.rpc("anvil_setBalance", treasury.address, hex(10**18))
+    _send(w3, treasury, {"to": tx["to"], "data": tx["data"], "value": int(tx["value"])})
+    token = _contract(w3, document, "TestUSD")
+    assert token.functions.balanceOf(member.address).call() == 1_000_000
+    emptied = _until(lambda: _deposit(a.api, a), lambda body: body["deposit_units"] == "0")
+    assert emptied["withdrawn_units"] == "1000000"
+    assert emptied["deposited_units"] == str(amount)
+
+    # the Python client reads the same
+    with LedgerClient(gateway.base_url, b.api_key, timeout=60) as client:
+        assert client.settlement_deposit(b.brand_id)["deposit_units"] == str(owed)
+        assert len(client.settlements()["settlements"]) == 1
+
+
+def test_the_admin_settles_any_pair_it_names(gateway: Gateway) -> None:
+    a, b = gateway.create_brand(), gateway.create_brand()
+    member = Member(Account.create())
+    earn(a, member, 1_000)
+    redeemed = b.api.post(
+        "/v1/redemptions",
+        signed_redemption(b, member, a.brand_id, 1, "order-2"),
+        params={"wait": "true"},
+    )
+    assert redeemed.status_code == 200, redeemed.text
+    deposited = a.api.post(
+        "/v1/settlement/deposits", {"amount_units": 10_000}, params={"wait": "true"}
+    )
+    assert deposited.status_code == 200 and deposited.json()["status"] == "confirmed"
+    admin = gateway.admin
+    _error(admin.post("/v1/settlement/settle", {"debtor": a.brand_id}), 403, "brand_forbidden")
+    settled = admin.post(
+        "/v1/settlement/settle",
+        {"debtor": a.brand_id, "creditor": b.brand_id},
+        params={"wait": "true"},
+    )
+    assert settled.status_code == 200 and settled.json()["status"] == "confirmed", settled.text
+    assert settled.json()["result"]["token_amount"] == "10000"  # 1 point = 10,000 micro-USD
+    assert _deposit(admin, b)["deposit_units"] == "10000"
+
+
+def test_a_signer_without_tokens_is_refused_where_the_token_cannot_be_minted(
+    anvil: Anvil, manifest: Path, tmp_path: Path
+) -> None:
+    """Off a development chain (no TestUSD in the manifest) the brand funds its signer."""
+    document = json.loads(manifest.read_text())
+    del document["contracts"]["TestUSD"]
+    network = tmp_path / "network.json"
+    network.write_text(json.dumps(document))
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=network,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        assert _deposit(brand.api, brand)["token"]["mintable"] is False
+        refused = brand.api.post("/v1/settlement/deposits", {"amount_units": 1_000})
+        _error(refused, 409, "insufficient_tokens")
+        details = refused.json()["error"]["details"]
+        assert (details["signer"], details["balance"], details["needed"]) == (
+            brand.signer,
+            "0",
+            "1000",
+        )
