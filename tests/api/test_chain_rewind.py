@@ -227,6 +227,10 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
             "/v1/admin/brands", {"name": "Rewind", "symbol": "RWD"}, params={"wait": "true"}
         ).json()
         brand_id, signer = created["brand"]["brand_id"], created["brand"]["signer"]
+        window = admin.put(  # purchases live at once: the test compares balances (issue 11)
+            f"/v1/admin/brands/{brand_id}/return-window", {"days": 0}, params={"wait": "true"}
+        )
+        assert window.json()["status"] == "confirmed", window.text
         api = Api(gateway.base_url, created["api_key"])
         apis.append(api)
         first = earn(api, members, "first")
