@@ -329,6 +329,8 @@ class Runtime(WakeUps):
         )
         sender.start()
         self.sender = sender
+        if self._stopping.is_set():  # `stop_workers` ran meanwhile (its join timed out)
+            sender.stop()
 
     async def stop(self) -> None:
         self._stopping.set()

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from support.chain import Anvil, applied_op_ids, deploy, free_port, start_anvil
-from support.gateway import GatewayProcess, Member, gateway_env
+from support.gateway import GatewayProcess, Member, gateway_env, live_purchases
 
 pytestmark = pytest.mark.slow
 
@@ -127,6 +127,7 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
         params={"wait": "true"},
         headers={"Idempotency-Key": "crash-brand"},
     ).json()
+    live_purchases(admin, env["LEDGER_ADMIN_API_KEY"], created["brand"]["brand_id"])
     admin.close()
     api_key, brand_id, signer = (
         created["api_key"],

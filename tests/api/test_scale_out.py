@@ -226,6 +226,16 @@ def test_three_processes_share_the_signers_survive_a_kill_and_apply_everything_o
                 wait=True,
             )
             assert created["brand"]["status"] == "active", created
+            window = client.call(  # purchases live at once: the load gives and redeems them
+                "PUT",
+                f"/v1/admin/brands/{created['brand']['brand_id']}/return-window",
+                admin_key,
+                number,
+                {"days": 0},
+                idem=f"window-{number}",
+                wait=True,
+            )
+            assert window["status"] == "confirmed", window
             brands.append(
                 {
                     "brand_id": created["brand"]["brand_id"],

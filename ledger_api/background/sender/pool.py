@@ -65,14 +65,17 @@ class Sender:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stops the supervisor first (so it starts no worker after this), then every worker,
+        then ends the lock session."""
         self._halt.set()
         self._refresh.set()
-        for worker in self.workers.values():
-            worker.stop()
-        for worker in self.workers.values():
-            worker.join(timeout=5)
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
+        workers = list(self.workers.values())
+        for worker in workers:
+            worker.stop()
+        for worker in workers:
+            worker.join(timeout=5)
         self.ownership.reset()
 
     def wake(self, brand_row_ids: set[BrandRowId | None]) -> None:
@@ -126,6 +129,9 @@ class Sender:
             return
         self._stop_workers(plan.give)
         for signer_id in plan.take:
+            if self._halt.is_set():  # stopping: start nothing more
+                self.ownership.give(signer_id)
+                continue
             signer = signers[signer_id]
             account = self._account(signer)
             if account is None:

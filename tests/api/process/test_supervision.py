@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.chain import free_port
-from support.gateway import GatewayProcess, Member
+from support.gateway import GatewayProcess, Member, live_purchases
 from support.progress import wait_for
 
 pytestmark = pytest.mark.slow
@@ -31,6 +31,7 @@ def _new_brand(client: httpx.Client, env: dict[str, str], name: str, symbol: str
         },
     ).json()
     assert created["brand"]["status"] == "active", created
+    live_purchases(client, env["LEDGER_ADMIN_API_KEY"], created["brand"]["brand_id"])
     return {"Authorization": f"Bearer {created['api_key']}"}
 
 

@@ -309,3 +309,16 @@ def ready(health: dict[str, Any]) -> bool:
 def iter_pages(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def live_purchases(http: httpx.Client, admin_key: str, brand_id: int) -> None:
+    """Sets a brand's return window to 0 days and waits for the chain, so its purchases are
+    live at once: for tests that give, redeem or compare live points of a brand they onboard
+    by hand (a new brand's window is 14 days, issue 11)."""
+    answer = http.put(
+        f"/v1/admin/brands/{brand_id}/return-window",
+        json={"days": 0},
+        params={"wait": "true"},
+        headers={"Authorization": f"Bearer {admin_key}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
