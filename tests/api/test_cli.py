@@ -152,7 +152,10 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         assert [k["prefix"] for k in shown["keys"]] == shown["api_keys"]
         assert "outstanding" in ledger(env, "brand", "show", str(shop.brand_id)).stdout
 
-        (position,) = map(json.loads, ledger(env, "positions", "--json").stdout.splitlines())
+        listed = map(json.loads, ledger(env, "positions", "--json").stdout.splitlines())
+        # the chain is the suite's: other tests' brands may owe each other too
+        ours = {shop.brand_id, other.brand_id}
+        (position,) = (p for p in listed if {p["debtor_brand_id"], p["creditor_brand_id"]} == ours)
         assert position["debtor_brand_id"] == shop.brand_id
         assert position["creditor_brand_id"] == other.brand_id
         assert position["amount_micro_usd"] == 300 * 10_000
