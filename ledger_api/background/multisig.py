@@ -41,6 +41,7 @@ from ledger_api.model.payloads import (
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
+    ReturnWindowPayload,
     SettlePayload,
     SuspendBrandPayload,
     TierRulePayload,
@@ -144,13 +145,13 @@ class AdminWatcher(threading.Thread):
                 if brand == 0 or session.get(IdxBrand, brand) is None:
                     return None
                 return {"brand_id": brand}
-            case SuspendBrandPayload():
-                row = session.get(IdxBrand, payload.brand)
-                return {} if row is not None and row.suspended == payload.suspended else None
-            case PointValuePayload():
-                row = session.get(IdxBrand, payload.brand)
-                landed = row is not None and row.value_micro_usd == payload.value_micro_usd
-                return {} if landed else None
+            case (
+                SuspendBrandPayload()
+                | PointValuePayload()
+                | DailyCapPayload()
+                | ReturnWindowPayload()
+            ):
+                return {} if _brand_holds(session.get(IdxBrand, payload.brand), payload) else None
             case TierRulePayload():
                 rule = session.get(IdxTierRule, payload.tier)
                 wanted = (
@@ -163,10 +164,6 @@ class AdminWatcher(threading.Thread):
                     return None
                 have = (rule.spend_cents, rule.orders, rule.engagements, rule.gift_points)
                 return {} if have == wanted else None
-            case DailyCapPayload():
-                row = session.get(IdxBrand, payload.brand)
-                landed = row is not None and row.daily_cap_points == payload.daily_cap_points
-                return {} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
             case SettlePayload():  # landed once the debtor no longer owes the creditor
@@ -177,3 +174,21 @@ class AdminWatcher(threading.Thread):
                 return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None
+
+
+def _brand_holds(
+    row: IdxBrand | None,
+    payload: SuspendBrandPayload | PointValuePayload | DailyCapPayload | ReturnWindowPayload,
+) -> bool:
+    """Whether the index's brand row shows the admin operation's setting."""
+    if row is None:
+        return False
+    match payload:
+        case SuspendBrandPayload():
+            return row.suspended == payload.suspended
+        case PointValuePayload():
+            return row.value_micro_usd == payload.value_micro_usd
+        case DailyCapPayload():
+            return row.daily_cap_points == payload.daily_cap_points
+        case ReturnWindowPayload():
+            return row.return_window_days == payload.days

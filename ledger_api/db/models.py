@@ -355,6 +355,7 @@ class IdxBrand(Base):
     reversed: Mapped[int] = mapped_column(default=0, server_default="0")
     # the cap of the last `DailyMintCapChanged` (points per UTC day; below 2**112)
     daily_cap_points: Mapped[int | None] = mapped_column(BigNum)
+    return_window_days: Mapped[int | None]  # the last `ReturnWindowChanged` (issue 11)
 
 
 class IdxPending(Base):

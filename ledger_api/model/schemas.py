@@ -439,6 +439,11 @@ class BrandView(Model):
         description="the chain's daily mint cap as indexed (`DailyMintCapChanged`); null "
         "until the index knows it"
     )
+    return_window_days: int | None = Field(
+        default=None,
+        description="days a purchase's points stay pending, as indexed (`ReturnWindowChanged`); "
+        "null until the index knows it",
+    )
     api_keys: list[str] = Field(default_factory=list, description="prefixes of active keys")
 
 

@@ -75,6 +75,7 @@ def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
             points_per_referral=brand.points_per_referral,
         ),
         daily_cap_points=indexed.daily_cap_points if indexed is not None else None,
+        return_window_days=indexed.return_window_days if indexed is not None else None,
         api_keys=list(keys),
     )
 
@@ -273,7 +274,7 @@ class BrandsService(BrandKeys):
             payload = ReturnWindowPayload(brand=ledger_brand_id, days=req.days)
             return draft(ctx, OpKind.SET_RETURN_WINDOW, None, payload)
 
-        return await self.rt.intake.submit(await run_in_threadpool(prepare))
+        return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_daily_cap(
         self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.DailyCapRequest

@@ -142,14 +142,17 @@ def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
     brand_id = int(final["result"]["brand_id"])
     signer = created["brand"]["signer"]
     execute(w3, {"to": signer, "data": "0x", "value": str(10**18), "chain_id": w3.eth.chain_id})
-    # purchases' points live at once: the multisig sets the window on the ledger itself (the
-    # gateway's return-window route answers no admin_transaction yet)
-    contracts = gateway.runtime.contracts()
-    call = contracts.set_return_window(brand_id, 0)
-    execute(
-        w3,
-        {"to": call.to, "data": "0x" + call.data.hex(), "value": "0", "chain_id": w3.eth.chain_id},
-    )
+    # purchases' points live at once: the route answers the multisig's transaction, and the
+    # operation confirms once the index shows the new window (issue 11 under a multisig)
+    window = gateway.admin.put(f"/v1/admin/brands/{brand_id}/return-window", {"days": 0})
+    assert window.status_code == 202, window.text
+    execute(w3, window.json()["admin_transaction"])
+    landed = gateway.admin.get(
+        f"/v1/operations/{window.json()['operation_id']}", headers={"Prefer": "wait=30"}
+    ).json()
+    assert landed["status"] == "confirmed", landed
+    shown = gateway.admin.get("/v1/admin/brands").json()
+    assert next(b for b in shown if b["brand_id"] == brand_id)["return_window_days"] == 0
     return brand_id, gateway.api(created["api_key"])
 
 

@@ -63,6 +63,7 @@ class Projector(ReturnsProjection):
             (LEDGER, "PointValueChanged"): self._point_value_changed,
             (LEDGER, "EarnRuleChanged"): self._earn_rule_changed,
             (LEDGER, "DailyMintCapChanged"): self._daily_mint_cap_changed,
+            (LEDGER, "ReturnWindowChanged"): self._return_window_changed,
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
@@ -227,6 +228,10 @@ class Projector(ReturnsProjection):
         Kept on the index's brand row: the onboarding's event may be indexed before the
         gateway's brand row learns its ledger id."""
         self.brand(int(a["brand"])).daily_cap_points = int(a["cap"])
+
+    def _return_window_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 11: the brand's return window in days (14 at onboarding, then the admin's)."""
+        self.brand(int(a["brand"])).return_window_days = int(a["newDays"])
 
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.charity_pool = str(a["pool"])

@@ -55,6 +55,7 @@ class _Brand:
     redeemed: int = 0
     reversed: int = 0
     daily_cap_points: int | None = None  # the chain's, from `DailyMintCapChanged` (issue 10)
+    return_window_days: int | None = None  # the chain's, from `ReturnWindowChanged` (issue 11)
 
 
 def upsert(
@@ -352,6 +353,7 @@ def _brand_of(row: IdxBrand) -> _Brand:
         row.redeemed,
         row.reversed,
         row.daily_cap_points,
+        row.return_window_days,
     )
 
 
