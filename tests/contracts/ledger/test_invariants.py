@@ -1,9 +1,13 @@
 """Property-based stateful test: random sequences of earn, gift, donate, redeem (same brand and
-cross-brand), point value changes, time travel by whole months and settlement, checked after
-every step against a plain Python model of the lots and against the ledger's own accounting:
+cross-brand), point value changes, time travel by whole months and settlement, and (issue 11)
+pending purchases under brands' return windows, reversals and their refusals (the rules in
+invariant_returns.py), checked after every step against a plain Python model of the lots and
+pending positions (invariant_model.py) and against the ledger's own accounting:
 
-- per brand: sum of live balances (members + charity pool) + redeemed + expired == issued, and
-  outstanding == sum of live balances; issued, redeemed and every balance equal the model's;
+- per brand: issued == redeemed + expired + reversed + outstanding, and outstanding == sum of
+  live balances (members + charity pool) + pending points; issued, redeemed, expired, reversed,
+  outstanding, every live balance and every member's pending positions (lens.pendingOf) equal
+  the model's;
 - settlement positions sum to zero across the alliance, and each pair's equals the model's;
 - (issue 10) a hostile brand (B, id 2) takes random actions with its own key, direct contract
   calls included: under-paid earns (multiplier below 100%), earns for system addresses, setting
