@@ -1,9 +1,13 @@
 """Property-based stateful test: random sequences of earn, gift, donate, redeem (same brand and
-cross-brand), point value changes, time travel by whole months and settlement, checked after
-every step against a plain Python model of the lots and against the ledger's own accounting:
+cross-brand), point value changes, time travel by whole months and settlement, and (issue 11)
+pending purchases under brands' return windows, reversals and their refusals (the rules in
+invariant_returns.py), checked after every step against a plain Python model of the lots and
+pending positions (invariant_model.py) and against the ledger's own accounting:
 
-- per brand: sum of live balances (members + charity pool) + redeemed + expired == issued, and
-  outstanding == sum of live balances; issued, redeemed and every balance equal the model's;
+- per brand: issued == redeemed + expired + reversed + outstanding, and outstanding == sum of
+  live balances (members + charity pool) + pending points; issued, redeemed, expired, reversed,
+  outstanding, every live balance and every member's pending positions (lens.pendingOf) equal
+  the model's;
 - settlement positions sum to zero across the alliance, and each pair's equals the model's;
 - (issue 10) a hostile brand (B, id 2) takes random actions with its own key, direct contract
   calls included: under-paid earns (multiplier below 100%), earns for system addresses, setting
@@ -16,7 +20,6 @@ every step against a plain Python model of the lots and against the ledger's own
 
 from brownie import chain
 from brownie.exceptions import VirtualMachineError
-from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,138 +30,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-
-from scripts.deployment import DEFAULT_TIER_RULES
-
-RULES = {1: (10, 5, 3, 5, 20), 2: (20, 8, 4, 6, 25), 3: (10, 5, 3, 5, 20)}  # conftest's brands
-VALUES = {1: 10_000, 2: 5_000, 3: 10_000}
-KINDS = ("purchase", "review", "share", "event", "referral")
-DAY = 86_400
-
-
-class Model:
-    """What the ledger should hold: lots per (holder, brand) by earn month, tiers, totals."""
-
-    def __init__(self, holders):
-        self.holders = holders  # names
-        self.lots = {(h, b): {} for h in holders for b in RULES}
-        self.issued = dict.fromkeys(RULES, 0)
-        self.redeemed = dict.fromkeys(RULES, 0)
-        self.values = dict(VALUES)
-        self.positions = {}  # (lo, hi) -> what lo owes hi, micro-USD
-        # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
-        self.activity = {}
-        self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
-        self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
-
-    def live(self, holder, brand, month):
-        return {m: a for m, a in self.lots[(holder, brand)].items() if m >= month - 12 and a}
-
-    def balance(self, holder, brand, month):
-        return sum(self.live(holder, brand, month).values())
-
-    def take(self, holder, brand, month, amount):
-        taken = {}
-        for m in sorted(self.live(holder, brand, month)):
-            part = min(amount, self.lots[(holder, brand)][m])
-            self.lots[(holder, brand)][m] -= part
-            taken[m] = part
-            amount -= part
-        assert amount == 0
-        return taken
-
-    def credit(self, holder, brand, month, amount):
-        lots = self.lots[(holder, brand)]
-        lots[month] = lots.get(month, 0) + amount
-
-    def points(self, brand, kind, cents, mult):
-        rate = RULES[brand][KINDS.index(kind)]
-        return cents * rate * mult // 10_000 if kind == "purchase" else rate * mult // 100
-
-    @staticmethod
-    def best_tier(spend, orders, engagements):
-        return max(
-            [
-                t
-                for t, (s, o, e, _) in DEFAULT_TIER_RULES.items()
-                if spend >= s and orders >= o and engagements >= e
-            ],
-            default=0,
-        )
-
-    def catch_up(self, state, quarter):
-        """AllianceLedger._catchUp: each quarter start since the last review, in order."""
-        q_cur, spend, orders, engagements, tier, grace, reviewed, closed, closed_best = state
-        q = reviewed
-        while tier and q < quarter:
-            q += 1
-            judged = q - 1
-            met = closed_best if closed == judged else 0
-            if q_cur == judged:
-                met = self.best_tier(spend, orders, engagements)
-            if met >= tier:
-                grace = 0
-            elif grace == 0:
-                grace = 3 * (q + 1)
-            else:
-                tier, grace = tier - 1, 0
-        state[4], state[5], state[6] = tier, grace, quarter
-
-    def record_activity(self, member, brand, kind, cents, mult, points, month):
-        """Returns {brand: gift points it pays}, as the ledger computes it."""
-        quarter = month // 3
-        state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
-        if state[0] != quarter:
-            state[7], state[8] = state[0], self.best_tier(*state[1:4])
-            state[0:4] = [quarter, 0, 0, 0]
-            self.catch_up(state, quarter)
-            for key in [k for k in self.parts if k[0] == member]:
-                del self.parts[key]
-        rate = RULES[brand][KINDS.index(kind)]
-        counted = kind == "purchase" or points >= rate
-        if kind == "purchase":
-            state[1] += cents * min(mult, 100) // 100
-            state[2] += 1
-        elif counted:
-            state[3] += 1
-        if counted:
-            part = self.parts.setdefault((member, brand), [quarter, 0])
-            part[1] += points * self.values[brand]
-        best = self.best_tier(*state[1:4])
-        tier = state[4]
-        if best >= tier:
-            state[5] = 0
-        if best <= tier:
-            return {}
-        state[4] = best
-        gift = sum(DEFAULT_TIER_RULES[t][3] for t in range(tier + 1, best + 1))
-        parts = {b: p for (m, b), (q, p) in self.parts.items() if m == member and q == quarter}
-        total = sum(parts.values())
-        paid, own = {}, gift
-        for b in sorted(parts):
-            if b == brand:
-                continue
-            share = min(-(-gift * parts[b] // total), own)
-            if share:
-                own -= share
-                paid[b] = share
-        if own:
-            paid[brand] = own
-        return paid
-
-    def add_debt(self, debtor, creditor, value):
-        lo, hi = sorted((debtor, creditor))
-        self.positions[(lo, hi)] = self.positions.get((lo, hi), 0) + (
-            value if debtor == lo else -value
-        )
-
-    def position(self, a, b):
-        if a == b:
-            return 0
-        lo, hi = sorted((a, b))
-        owed = self.positions.get((lo, hi), 0)
-        return owed if a == lo else -owed
-
+from invariant_model import DAY, KINDS, RULES, VALUES, WINDOWS, Model, order_ref
+from invariant_returns import ReturnRules
 
 st_brand = st.integers(min_value=1, max_value=3)
 st_member = st.integers(min_value=0, max_value=2)
@@ -173,11 +46,12 @@ st_flag = st.booleans()
 st_value = st.sampled_from([2_500, 10_000, 40_000])
 
 
-class LedgerStateMachine(RuleBasedStateMachine):
-    """Each example starts from the test's snapshot (the deployed alliance, no points)."""
+class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
+    """Each example starts from the test's snapshot (the deployed alliance, no points); the
+    rules of returns (pending points, reversals) come from ReturnRules."""
 
     # set by the test before hypothesis runs the machine
-    ledger = lens = vault = usd = signing = clock = charity = relayer = admin = None
+    ledger = lens = vault = usd = signing = clock = charity = relayer = admin = errors = None
     members = signers = ()
     op_ids = iter(range(1, 10**9))
 
@@ -191,16 +65,18 @@ class LedgerStateMachine(RuleBasedStateMachine):
     def _holder(self, index):
         return self.members[index], f"m{index}"
 
-    def _now_month(self):
-        return self.clock.month_of(self.clock.now())
+    def _now(self):
+        """(month, UTC day) of the latest block: what a view call sees."""
+        now = self.clock.now()
+        return self.clock.month_of(now), now // DAY
 
     def _funded(self, member, brand):
         """(member, brand) if it holds live points, else the next pair that does (None if none)."""
-        month = self._now_month()
+        month, today = self._now()
         pairs = [(m, b) for m in range(3) for b in RULES]
         start = pairs.index((member, brand))
         for m, b in pairs[start:] + pairs[:start]:
-            if self.model.balance(f"m{m}", b, month):
+            if self.model.balance(f"m{m}", b, month, today):
                 return m, b
         return None
 
@@ -208,7 +84,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         return self._funded(0, 1) is not None
 
     def _amount(self, member, brand, fraction):
-        return max(1, int(self.model.balance(f"m{member}", brand, self._now_month()) * fraction))
+        return max(1, int(self.model.balance(f"m{member}", brand, *self._now()) * fraction))
 
     def _op(self, brand, member, kind, cents, mult):
         account, _ = self._holder(member)
@@ -224,17 +100,20 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     def _apply_earns(self, tx, brand, ops):
         """Checks each applied op's points and every brand's gift share; credits the model."""
-        month = self.clock.month_of(tx.timestamp)
-        earned = [e["points"] for e in tx.events["PointsEarned"]]
+        month, today = self.clock.month_of(tx.timestamp), tx.timestamp // DAY
+        earned = [(e["points"], e["releaseAt"]) for e in tx.events["PointsEarned"]]
         assert len(earned) == len(ops)
         shares = [(e["brand"], e["points"]) for e in tx.events["TierGiftPaid"]] if (
             "TierGiftPaid" in tx.events
         ) else []
         expected_shares = []
-        for (member, kind, cents, mult), got_points in zip(ops, earned):
+        for (member, kind, cents, mult), got in zip(ops, earned):
             name = f"m{member}"
             points = self.model.points(brand, kind, cents, mult)
-            assert got_points == points
+            release = 0  # live at once: an engagement, or a brand without a return window
+            if kind == "purchase" and self.model.windows[brand]:
+                release = self.model.add_pending(name, brand, today, points) * DAY
+            assert got == (points, release)
             paid = self.model.record_activity(name, brand, kind, cents, mult, points, month)
             self.model.credit(name, brand, month, points)
             self.model.issued[brand] += points
@@ -345,7 +224,8 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     @rule(
         action=st.sampled_from(
-            ["earn_rule", "cap", "take", "settle", "system", "redeem_direct", "relay_other"]
+            ["earn_rule", "cap", "window", "take", "settle", "system", "redeem_direct",
+             "relay_other"]
         ),
         member=st_member,
         victim=st.sampled_from([1, 3]),
@@ -358,6 +238,7 @@ class LedgerStateMachine(RuleBasedStateMachine):
         calls = {
             "earn_rule": lambda: self.ledger.setEarnRule(2, (255, 255, 255, 255, 255), {"from": b}),
             "cap": lambda: self.ledger.setDailyMintCap(2, 2**100, {"from": b}),
+            "window": lambda: self.ledger.setReturnWindow(2, 90, {"from": b}),
             "take": lambda: self.ledger.transferFrom(account, b, victim, 1, {"from": b}),
             "settle": lambda: self.ledger.settle(victim, 4 - victim, {"from": b}),
             "system": lambda: self.ledger.earn(
@@ -410,20 +291,33 @@ class LedgerStateMachine(RuleBasedStateMachine):
 
     @invariant()
     def invariant_points_are_conserved_per_brand(self):
-        month = self._now_month()
+        month, today = self._now()
         holders = [(m, f"m{i}") for i, m in enumerate(self.members)] + [(self.charity, "charity")]
         for brand in RULES:
             issued, redeemed, expired, outstanding, reversed_ = (
                 int(x) for x in self.lens.brandAccount(brand)
             )
-            assert reversed_ == 0, f"brand {brand}: this machine reverses nothing"
+            assert issued == redeemed + expired + reversed_ + outstanding, f"brand {brand}"
             balances = [int(self.ledger.balanceOf(account, brand)) for account, _ in holders]
-            live = sum(balances)
-            assert live + redeemed + expired == issued, f"brand {brand}: conservation"
-            assert outstanding == live, f"brand {brand}: outstanding {outstanding} != live {live}"
-            assert (issued, redeemed) == (self.model.issued[brand], self.model.redeemed[brand])
-            assert balances == [self.model.balance(name, brand, month) for _, name in holders], (
-                f"brand {brand}"
+            pending = [  # the charity pool never earns: it holds live points only
+                tuple((int(a), int(r)) for a, r in self.lens.pendingOf(account, brand))
+                for account, _ in holders[:3]
+            ]
+            locked = sum(a for positions in pending for a, _ in positions)
+            assert outstanding == sum(balances) + locked, f"brand {brand}: outstanding"
+            model = self.model
+            assert (issued, redeemed, expired, reversed_, outstanding) == (
+                model.issued[brand],
+                model.redeemed[brand],
+                model.expired(brand, month),
+                model.reversed[brand],
+                model.outstanding(brand, month),
+            ), f"brand {brand}"
+            assert balances == [model.balance(n, brand, month, today) for _, n in holders], (
+                f"brand {brand}: live balances"
+            )
+            assert pending == [model.pending_of(n, brand, today) for _, n in holders[:3]], (
+                f"brand {brand}: pending"
             )
 
     @invariant()
@@ -436,10 +330,6 @@ class LedgerStateMachine(RuleBasedStateMachine):
             if owed:  # a creditor's consent is behind every debt
                 debtor, creditor = (a, b) if owed > 0 else (b, a)
                 assert (debtor, creditor) in self.model.consented
-
-
-def order_ref(text):
-    return keccak(text=f"order:{text}")
 
 
 def test_ledger_invariants_hold_over_random_operation_sequences(
@@ -458,6 +348,7 @@ def test_ledger_invariants_hold_over_random_operation_sequences(
     signer_c,
     relayer,
     admin,
+    errors,
 ):
     for brand, earn_rule in RULES.items():  # the model's rules are the deployed brands' (conftest)
         _, _, deployed_rule, value = lens.brandInfo(brand)
@@ -473,7 +364,10 @@ def test_ledger_invariants_hold_over_random_operation_sequences(
     )
     machine.members, machine.charity = (alice, bob, carol), charity
     machine.signers = {1: signer_a, 2: signer_b, 3: signer_c}
-    machine.relayer, machine.admin = relayer, admin
+    machine.relayer, machine.admin, machine.errors = relayer, admin, errors
+    for brand, days in WINDOWS.items():  # conftest's brands have none: purchases go pending
+        ledger.setReturnWindow(brand, days, {"from": admin})
+        assert lens.returnWindowDays(brand) == days
     for brand in RULES:  # the model does not follow the daily cap (test_trust.py does)
         ledger.setDailyMintCap(brand, 2**100, {"from": admin})
     chain.snapshot()  # each example starts here

@@ -1,0 +1,217 @@
+"""The plain Python model test_invariants.py checks the ledger against: lots per (holder, brand)
+by earn month, pending purchase positions (issue 11: a brand's return window), tiers, totals and
+settlement positions. Every method mirrors one piece of AllianceLedger.sol; its docstring names it.
+"""
+
+from eth_utils import keccak
+
+from scripts.deployment import DEFAULT_TIER_RULES
+
+RULES = {1: (10, 5, 3, 5, 20), 2: (20, 8, 4, 6, 25), 3: (10, 5, 3, 5, 20)}  # conftest's brands
+VALUES = {1: 10_000, 2: 5_000, 3: 10_000}
+KINDS = ("purchase", "review", "share", "event", "referral")
+DAY = 86_400
+WINDOWS = {1: 14, 2: 7, 3: 0}  # return windows (days) the test gives the brands; C stays instant
+
+
+class Model:
+    """What the ledger should hold: lots per (holder, brand) by earn month, pending positions,
+    tiers, totals."""
+
+    def __init__(self, holders):
+        self.holders = holders  # names
+        self.lots = {(h, b): {} for h in holders for b in RULES}
+        self.issued = dict.fromkeys(RULES, 0)
+        self.redeemed = dict.fromkeys(RULES, 0)
+        self.reversed = dict.fromkeys(RULES, 0)
+        self.windows = dict(WINDOWS)
+        # PendingWord: 4 positions [release day, amount] per (holder, brand); a position whose
+        # day has come is released by the clock alone and stays until a purchase reuses it
+        self.pending = {(h, b): [[0, 0] for _ in range(4)] for h in holders for b in RULES}
+        self.releases = {}  # (holder, brand) -> every release day a purchase was given
+        self.values = dict(VALUES)
+        self.positions = {}  # (lo, hi) -> what lo owes hi, micro-USD
+        # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
+        self.activity = {}
+        self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
+        self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
+
+    def live(self, holder, brand, month):
+        return {m: a for m, a in self.lots[(holder, brand)].items() if m >= month - 12 and a}
+
+    def balance(self, holder, brand, month, today):
+        """ERC-6909 balanceOf: live lots less the points still pending on `today`."""
+        return sum(self.live(holder, brand, month).values()) - self.locked(holder, brand, today)
+
+    def locked(self, holder, brand, today):
+        return sum(a for d, a in self.pending[(holder, brand)] if d > today)
+
+    def pending_of(self, holder, brand, today):
+        """AllianceLedgerLens.pendingOf: ((amount, releaseAt), ...) in position order."""
+        return tuple((a, d * DAY) for d, a in self.pending[(holder, brand)] if d > today and a)
+
+    def held(self, holder, brand, day):
+        """What PendingWord.take finds at `day`: the first nonzero position of that day."""
+        return next((a for d, a in self.pending[(holder, brand)] if d == day and a), 0)
+
+    def add_pending(self, holder, brand, today, amount):
+        """PendingWord.add for a purchase on `today`: returns the day its points are released."""
+        release = today + self.windows[brand] + 1
+        slots = self.pending[(holder, brand)]
+        free, latest, latest_day = None, None, 0
+        for i, (d, _) in enumerate(slots):
+            if d == release:
+                slots[i][1] += amount
+                break
+            if d <= today:
+                free = i if free is None else free
+            elif d > latest_day:
+                latest, latest_day = i, d
+        else:
+            if free is not None:
+                slots[free] = [release, amount]
+            else:  # four other days pending: into the latest of them, which keeps its day
+                slots[latest][1] += amount
+                release = latest_day
+        self.releases.setdefault((holder, brand), set()).add(release)
+        return release
+
+    def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month):
+        """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop."""
+        slots = self.pending[(holder, brand)]
+        i = next(i for i, (d, a) in enumerate(slots) if d == day and a)
+        assert slots[i][1] >= points
+        slots[i] = [0 if slots[i][1] == points else day, slots[i][1] - points]
+        lots = self.lots[(holder, brand)]
+        left = points
+        for m in range(month, month - 13, -1):  # LotMath.takeNewest
+            part = min(left, lots.get(m, 0))
+            if part:
+                lots[m] -= part
+                left -= part
+        assert left == 0
+        self.reversed[brand] += points
+        state = self.activity.get(holder)
+        if state and state[0] == quarter:  # only while the member's counters hold that quarter
+            state[1] = max(state[1] - spend_cents, 0)
+            if closes and state[2]:
+                state[2] -= 1
+
+    def outstanding(self, brand, month):
+        return sum(
+            a for (_, b), lots in self.lots.items() if b == brand
+            for m, a in lots.items() if m >= month - 12
+        )
+
+    def expired(self, brand, month):
+        """Lots are never touched once expired (every take is of live lots)."""
+        return sum(
+            a for (_, b), lots in self.lots.items() if b == brand
+            for m, a in lots.items() if m < month - 12
+        )
+
+    def take(self, holder, brand, month, amount):
+        taken = {}
+        for m in sorted(self.live(holder, brand, month)):
+            part = min(amount, self.lots[(holder, brand)][m])
+            self.lots[(holder, brand)][m] -= part
+            taken[m] = part
+            amount -= part
+        assert amount == 0
+        return taken
+
+    def credit(self, holder, brand, month, amount):
+        lots = self.lots[(holder, brand)]
+        lots[month] = lots.get(month, 0) + amount
+
+    def points(self, brand, kind, cents, mult):
+        rate = RULES[brand][KINDS.index(kind)]
+        return cents * rate * mult // 10_000 if kind == "purchase" else rate * mult // 100
+
+    @staticmethod
+    def best_tier(spend, orders, engagements):
+        return max(
+            [
+                t
+                for t, (s, o, e, _) in DEFAULT_TIER_RULES.items()
+                if spend >= s and orders >= o and engagements >= e
+            ],
+            default=0,
+        )
+
+    def catch_up(self, state, quarter):
+        """AllianceLedger._catchUp: each quarter start since the last review, in order."""
+        q_cur, spend, orders, engagements, tier, grace, reviewed, closed, closed_best = state
+        q = reviewed
+        while tier and q < quarter:
+            q += 1
+            judged = q - 1
+            met = closed_best if closed == judged else 0
+            if q_cur == judged:
+                met = self.best_tier(spend, orders, engagements)
+            if met >= tier:
+                grace = 0
+            elif grace == 0:
+                grace = 3 * (q + 1)
+            else:
+                tier, grace = tier - 1, 0
+        state[4], state[5], state[6] = tier, grace, quarter
+
+    def record_activity(self, member, brand, kind, cents, mult, points, month):
+        """Returns {brand: gift points it pays}, as the ledger computes it."""
+        quarter = month // 3
+        state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
+        if state[0] != quarter:
+            state[7], state[8] = state[0], self.best_tier(*state[1:4])
+            state[0:4] = [quarter, 0, 0, 0]
+            self.catch_up(state, quarter)
+            for key in [k for k in self.parts if k[0] == member]:
+                del self.parts[key]
+        rate = RULES[brand][KINDS.index(kind)]
+        counted = kind == "purchase" or points >= rate
+        if kind == "purchase":
+            state[1] += cents * min(mult, 100) // 100
+            state[2] += 1
+        elif counted:
+            state[3] += 1
+        if counted:
+            part = self.parts.setdefault((member, brand), [quarter, 0])
+            part[1] += points * self.values[brand]
+        best = self.best_tier(*state[1:4])
+        tier = state[4]
+        if best >= tier:
+            state[5] = 0
+        if best <= tier:
+            return {}
+        state[4] = best
+        gift = sum(DEFAULT_TIER_RULES[t][3] for t in range(tier + 1, best + 1))
+        parts = {b: p for (m, b), (q, p) in self.parts.items() if m == member and q == quarter}
+        total = sum(parts.values())
+        paid, own = {}, gift
+        for b in sorted(parts):
+            if b == brand:
+                continue
+            share = min(-(-gift * parts[b] // total), own)
+            if share:
+                own -= share
+                paid[b] = share
+        if own:
+            paid[brand] = own
+        return paid
+
+    def add_debt(self, debtor, creditor, value):
+        lo, hi = sorted((debtor, creditor))
+        self.positions[(lo, hi)] = self.positions.get((lo, hi), 0) + (
+            value if debtor == lo else -value
+        )
+
+    def position(self, a, b):
+        if a == b:
+            return 0
+        lo, hi = sorted((a, b))
+        owed = self.positions.get((lo, hi), 0)
+        return owed if a == lo else -owed
+
+
+def order_ref(text):
+    return keccak(text=f"order:{text}")
