@@ -185,7 +185,11 @@ class Bench:
 
     # ------------------------------------------------------------ chain views
     def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
-        topic = w3.keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)")
+        # the event's signature from the deployed ABI: a new field must not silently empty this
+        event = next(
+            e for e in ledger.abi if e.get("type") == "event" and e["name"] == "PointsEarned"
+        )
+        topic = w3.keccak(text=f"PointsEarned({','.join(i['type'] for i in event['inputs'])})")
         return w3.eth.get_logs(
             {"address": ledger.address, "fromBlock": from_block, "topics": [topic]}
         )

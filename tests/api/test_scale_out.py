@@ -22,10 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_utils.crypto import keccak
 from sqlalchemy import create_engine, text
 from support import postgres
-from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import Anvil, deploy, earned_topic, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 from support.progress import wait_for
 
@@ -327,10 +326,7 @@ def check_applied_once(
     w3 = anvil.web3()
     document = json.loads(manifest.read_text())
     ledger_address = w3.to_checksum_address(document["contracts"]["AllianceLedger"]["address"])
-    topic = (
-        "0x"
-        + keccak(text="PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32)").hex()
-    )
+    topic = earned_topic(manifest)
     logs = w3.eth.get_logs(
         {"address": ledger_address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]}
     )
