@@ -106,6 +106,49 @@ def test_error_answers_raise_with_the_stable_code(gateway: Gateway, brand: Brand
     assert conflict.value.status == 409 and conflict.value.code == "idempotency_conflict"
 
 
+def test_bulk_earns_polls_enterprises_and_dashboard_figures(gateway: Gateway, brand: Brand) -> None:
+    shop = gateway.client(brand.api_key)
+    admin = gateway.client(gateway.env["LEDGER_ADMIN_API_KEY"])
+    alice, bob = Account.create().address, Account.create().address
+    items = [
+        {
+            "type": "purchase",
+            "key": "c-1",
+            "member": alice,
+            "amount_cents": 1_000,
+            "order_ref": "client-bulk-1",
+        },
+        {"type": "engagement", "key": "c-2", "member": bob, "kind": "review"},
+    ]
+    first = shop.earn_batch(items)
+    assert [i["result"] for i in first["items"]] == ["accepted", "accepted"], first
+    again = shop.earn_batch(items)  # each item key is idempotent on its own
+    assert [i["result"] for i in again["items"]] == ["duplicate", "duplicate"], again
+    for item in first["items"]:
+        assert shop.wait(item["operation_id"])["status"] == "confirmed"
+    assert [b["balance"] for b in shop.member(alice)["balances"]] == [100]
+
+    latest = gateway.runtime.chain().block()
+    assert latest is not None
+    now = latest.timestamp
+    opened = shop.open_poll("0x" + "ab" * 32, 3, now + 60, now + 86_400, wait=True)
+    assert opened["status"] == "confirmed", opened
+    poll = shop.poll(opened["result"]["poll_id"])
+    assert (poll["option_count"], poll["eligibility"], poll["votes"]) == (3, "min_tier", 0)
+    ballot = shop.vote_typed_data(poll["poll_id"], alice, 2)
+    assert int(ballot["typed_data"]["message"]["option"]) == 2  # uint fields as decimal strings
+
+    enterprise = Account.create().address
+    documents = shop.binding_typed_data(enterprise, alice)
+    assert documents["employee_typed_data"]["message"]["employee"] == alice
+    assert shop.enterprise(enterprise)["employees"] == []
+
+    flows = admin.stats_flows()
+    assert "positions" in flows
+    assert admin.stats_overview() and admin.stats_series(days=7)
+    assert admin.stats_gateway()["signers"]
+
+
 class _LosingProxy:
     """Forwards HTTP to the gateway, but drops the gateway's answer on the first `lose`
     connections (the request arrives and is applied; the caller sees the connection close)."""
