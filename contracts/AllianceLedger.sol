@@ -348,8 +348,10 @@ contract AllianceLedger is
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         _pending[op.member][brand] = pending;
         uint256 month = Calendar.currentMonth();
+        // slither-disable-next-line uninitialized-local memory starts zeroed; takeNewest fills it per month
         uint256[13] memory taken;
         // Pending points are the newest: the member's lots hold at least the pending total.
+        // slither-disable-next-line unused-return so nothing remains to take (it returns 0)
         LotMath.takeNewest(_lots[op.member][brand], month, op.points, taken);
         _debitBrand(brand, _brands[brand], month, taken);
         _reversed[brand] += op.points;
@@ -707,6 +709,7 @@ contract AllianceLedger is
             ctx.dayMinted += minted;
         }
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
+        // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
         uint256 releaseAt;
         uint256 window = ctx.cfg.returnWindowDays();
         if (kind == EarnKind.Purchase && window != 0) {

@@ -43,7 +43,9 @@ library PendingWordLibrary {
         returns (PendingWord updated, uint256 day, bool ok)
     {
         uint256 free = POSITIONS;
+        // slither-disable-next-line uninitialized-local zero on purpose: no later position seen yet
         uint256 latest;
+        // slither-disable-next-line uninitialized-local zero on purpose: no later release day seen yet
         uint256 latestDay;
         for (uint256 i; i < POSITIONS; ++i) {
             (uint256 d,) = at(self, i);
