@@ -17,6 +17,7 @@ from ledger_api.api import openapi, router
 from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
+from ledger_api.api.replays import stored_answer
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
@@ -60,8 +61,13 @@ _HTTP_CODES = {
 }
 
 
-def _ledger_error(_: Request, exc: Exception) -> JSONResponse:
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LedgerError)
+    replayed = await stored_answer(request, exc)  # a retry of an accepted request
+    return replayed if replayed is not None else _error_response(exc)
+
+
+def _error_response(exc: LedgerError) -> JSONResponse:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.details.get("retry_after_s", 1))))
@@ -100,7 +106,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_storage_full(exc):
-        return _ledger_error(request, StorageFull())
+        return _error_response(StorageFull())
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body(

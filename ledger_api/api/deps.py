@@ -142,23 +142,28 @@ async def request_context(
     fingerprint = hashlib.sha256(
         f"{request.method} {request.url.path}\n{canonical}".encode()
     ).hexdigest()
-    return RequestContext(principal, key, fingerprint)
+    context = RequestContext(principal, key, fingerprint)
+    request.state.ledger_context = context  # for a refusal's replay check (`api.replays`)
+    return context
 
 
 ContextDep = Annotated[RequestContext, Depends(request_context)]
 
 
 async def wait_seconds(
+    request: Request,
     settings: SettingsDep,
     wait: Annotated[bool, Query(description="wait for confirmation (up to 10 s)")] = False,
     prefer: Annotated[str | None, Header()] = None,
 ) -> float | None:
     """`?wait=true` waits 10 s; `Prefer: wait=N` waits N seconds (both capped by settings)."""
+    seconds = min(10.0, settings.wait_max_s) if wait else None
     if prefer:
         match = _PREFER_WAIT.search(prefer)
         if match:
-            return min(float(match.group(1)), settings.wait_max_s)
-    return min(10.0, settings.wait_max_s) if wait else None
+            seconds = min(float(match.group(1)), settings.wait_max_s)
+    request.state.ledger_wait = seconds
+    return seconds
 
 
 WaitDep = Annotated[float | None, Depends(wait_seconds)]

@@ -180,3 +180,23 @@ def test_gift_nonce_ahead_of_the_member_is_rejected(brand: Brand) -> None:
     response = brand.api.post("/v1/gifts", body)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_nonce"
+
+
+def test_a_signed_move_retried_with_its_key_after_it_landed_gets_the_stored_answer(
+    brand: Brand,
+) -> None:
+    """A lost answer is retried with the same Idempotency-Key, possibly to another gateway
+    process and after the move is on chain: the stored answer comes back, not a refusal of
+    the now-used nonce (seen in the scale-out test: 409 signature_replayed)."""
+    giver, friend = Member(), Member()
+    earn(brand, giver, 10_000)
+    body = signed_gift(brand, giver, friend.address, 100)
+    first = brand.api.post("/v1/gifts", body, key="gift-retry", params={"wait": "true"})
+    assert first.status_code == 200 and first.json()["status"] == "confirmed", first.text
+    again = brand.api.post("/v1/gifts", body, key="gift-retry", params={"wait": "true"})
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["operation_id"] == first.json()["operation_id"]
+    assert again.json()["status"] == "confirmed"
+    other = brand.api.post("/v1/gifts", body, key="gift-retry-other-key")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "signature_replayed"

@@ -1,0 +1,48 @@
+"""A refused mutation whose Idempotency-Key already holds an answer gets that answer.
+
+A client that lost the answer to an accepted request retries it with the same key, maybe at
+another gateway process and after the operation landed. By then the checks that run before
+the intake can refuse it for a state the first request itself made (its member nonce is used,
+the order is credited, the balance is spent): the stored answer must win over such a refusal,
+or a retry of an accepted request looks like a failure (the Idempotency-Key contract: the same
+key, the same request -> the same answer). Only refusals of the request's own state (400, 404,
+409) are looked up; a different request under the key keeps `idempotency_conflict`."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from ledger_api.api.responses import operation_response
+from ledger_api.background.intake import Accepted, find_replay
+from ledger_api.errors import IdempotencyConflict, LedgerError
+from ledger_api.usecases.context import RequestContext
+
+#: refusals that may come from the state an earlier request under the same key made
+_STATE_REFUSALS = (400, 404, 409)
+
+
+async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | None:
+    """The stored answer of the request's Idempotency-Key, if the request was accepted
+    before; None when the refusal stands."""
+    context = getattr(request.state, "ledger_context", None)
+    if not isinstance(context, RequestContext) or exc.status not in _STATE_REFUSALS:
+        return None
+    if isinstance(exc, IdempotencyConflict):
+        return None
+    runtime = request.app.state.runtime
+
+    def lookup() -> Accepted | None:
+        with runtime.db.read() as session:
+            return find_replay(
+                session, context.principal.scope, context.idempotency_key, context.request_hash
+            )
+
+    try:
+        accepted = await runtime.read(lookup)
+    except LedgerError:  # another request under this key: the refusal stands
+        return None
+    if accepted is None or accepted.operation_uid is None:
+        return None
+    wait = getattr(request.state, "ledger_wait", None)
+    return await operation_response(request.app.state.status, context.principal, accepted, wait)
