@@ -200,6 +200,20 @@ class Chain:
                 self.process.kill()
                 self.process.wait()
 
+    def restart(self) -> None:
+        """Starts anvil again until it answers or the supervisor stops: a start can fail for a
+        moment (the killed node's port not yet free), and a supervisor that gave up would
+        leave the gateway without a chain."""
+        delay = 0.5
+        while not self.stopping.is_set():
+            time.sleep(delay)
+            try:
+                self.start()
+                return
+            except RuntimeError as error:
+                log(f"anvil did not start again ({error}); retrying in {delay:.1f} s")
+                delay = min(delay * 2, 5.0)
+
     def run(self) -> int:
         self.start()
         next_snapshot = time.monotonic() + self.options.interval
@@ -208,8 +222,7 @@ class Chain:
             assert self.process is not None
             if self.process.poll() is not None and not self.stopping.is_set():
                 log(f"anvil exited ({self.process.returncode}); starting it again")
-                time.sleep(0.5)
-                self.start()
+                self.restart()
                 continue
             if time.monotonic() >= next_snapshot:
                 self.snapshot()
