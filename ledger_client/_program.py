@@ -3,13 +3,8 @@ figures (issue 13). Mutations take `idempotency_key` (a fresh UUID when omitted)
 
 from __future__ import annotations
 
-from typing import Any
-
+from ledger_client._operations import _body as _fields
 from ledger_client._transport import Json, Transport, Wait
-
-
-def _fields(**fields: Any) -> Json:
-    return {k: v for k, v in fields.items() if v is not None}
 
 
 class Program(Transport):
