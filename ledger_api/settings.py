@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     #: how often each signer checks that the block of its newest confirmed transaction is
     #: still on the chain (a node restarted from an older snapshot, a deep reorg)
     chain_check_s: float = Field(default=1.0, gt=0)
+    #: the same check while the signer is idle (nothing in flight, nothing queued): a signer
+    #: woken by new operations checks first when `chain_check_s` has passed, and the indexer,
+    #: which checks its own last block at every chunk, makes every signer check at once when
+    #: that block left the chain; this slower pace is the backstop (issue 15: an idle gateway
+    #: of 20 brands spent most of its CPU on one block read per signer every 5 s)
+    chain_check_idle_s: float = Field(default=30.0, gt=0)
     fund_signers_wei: int | None = Field(default=None, ge=0)
     #: PostgreSQL: how often a process's sender counts the live senders and claims its share
     #: of the signers (a dead process's signers move within about this long)
@@ -159,6 +165,9 @@ class Settings(BaseSettings):
     webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
     webhook_workers: int = Field(default=32, ge=1, le=512)
     webhook_poll_s: float = Field(default=0.5, gt=0)
+    #: with nothing to fan out or deliver, the deliverer waits up to this long (or until the
+    #: next retry is due); new events wake it (`Runtime.wake_webhooks`), this is the safety poll
+    webhook_idle_poll_s: float = Field(default=5.0, gt=0)
     # a claimed delivery belongs to its process this long (then another may take it)
     webhook_lease_s: float = Field(default=60.0, gt=0)
     # an endpoint failing without a success for this long is disabled
@@ -187,11 +196,12 @@ class Settings(BaseSettings):
         return self.env == "development"
 
     def sender_idle_poll_s(self, woken_across: bool) -> float:
-        """How long an idle signer sleeps: the safety poll when every process that accepts
-        operations can wake it (one process, or a cross-process wake-up bus), else the
-        cross-process poll."""
+        """How long an idle signer sleeps: when every process that accepts operations can
+        wake it (one process, or a cross-process wake-up bus), until its idle chain check
+        (the sender's supervisor runs the safety poll for every signer at once, one query
+        every `wake_safety_poll_s`), else the cross-process poll."""
         if woken_across:
-            return max(self.idle_poll_s, self.wake_safety_poll_s)
+            return max(self.idle_poll_s, self.wake_safety_poll_s, self.chain_check_idle_s)
         alone = self.workers == 1 and not self.sender_process and self.is_sqlite
         return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
 

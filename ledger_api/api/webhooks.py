@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api.deps import PrincipalDep
+from ledger_api.api.deps import PrincipalDep, RuntimeDep
 from ledger_api.model import webhooks as views
 from ledger_api.usecases.webhooks import WebhooksService
 
@@ -47,9 +47,11 @@ async def delete(
 
 @router.post("/webhooks/{endpoint_id}/test", status_code=202, summary="Send a test event")
 async def test(
-    endpoint_id: EndpointId, who: PrincipalDep, service: WebhooksDep
+    endpoint_id: EndpointId, who: PrincipalDep, service: WebhooksDep, runtime: RuntimeDep
 ) -> views.DeliveryView:
-    return await run_in_threadpool(service.test, who, endpoint_id)
+    delivery = await run_in_threadpool(service.test, who, endpoint_id)
+    runtime.wake_webhooks()
+    return delivery
 
 
 @router.get("/webhooks/{endpoint_id}/deliveries", summary="Deliveries, newest first")
@@ -72,8 +74,11 @@ async def retry(
     delivery_id: Annotated[str, Path(max_length=40)],
     who: PrincipalDep,
     service: WebhooksDep,
+    runtime: RuntimeDep,
 ) -> views.DeliveryView:
-    return await run_in_threadpool(service.retry, who, endpoint_id, delivery_id)
+    delivery = await run_in_threadpool(service.retry, who, endpoint_id, delivery_id)
+    runtime.wake_webhooks()
+    return delivery
 
 
 @router.get("/events", summary="The event feed: events after a cursor, oldest first")

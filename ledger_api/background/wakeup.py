@@ -52,6 +52,7 @@ class Topic(StrEnum):
     QUEUED = "q"
     SETTLED = "s"
     INDEXED = "i"
+    WEBHOOKS = "w"
 
 
 Callback = Callable[[list[str]], None]

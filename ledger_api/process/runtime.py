@@ -151,6 +151,8 @@ class Runtime(WakeUps):
             )
         elif self.settings.sender_enabled or self.settings.indexer_enabled:
             self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
+            self.bus.subscribe(Topic.SETTLED, self._settled_elsewhere)
+            self.bus.subscribe(Topic.WEBHOOKS, self._wake_deliverer)
             self._starter = threading.Thread(
                 target=self._start_workers, name="starter", daemon=True
             )
@@ -185,6 +187,8 @@ class Runtime(WakeUps):
         sender and the indexer in a starter thread."""
         self.migrate()
         self.bus.subscribe(Topic.QUEUED, self._queued_elsewhere)
+        self.bus.subscribe(Topic.SETTLED, self._settled_elsewhere)
+        self.bus.subscribe(Topic.WEBHOOKS, self._wake_deliverer)
         self.bus.start()
         self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
         self._starter.start()
@@ -284,7 +288,7 @@ class Runtime(WakeUps):
                 contracts=contracts,
                 chain_factory=self.new_chain,
                 advanced=self._index_advanced,
-                rewound=self.notifier.index_rewound,
+                rewound=self._index_rewound,
             )
             self.indexer.start()
         if self.settings.sender_enabled and self.sender is None:

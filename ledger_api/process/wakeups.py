@@ -10,6 +10,7 @@ from ledger_api.background.indexer import Indexer
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender
 from ledger_api.background.wakeup import Topic, WakeBus
+from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.settings import Settings
 
@@ -22,6 +23,7 @@ class WakeUps:
     notifier: Notifier
     sender: Sender | None
     indexer: Indexer | None
+    webhooks: Deliverer | None
 
     def _sender_wakeable(self) -> bool:
         """Whether every process that accepts operations wakes this process's sender: it is
@@ -48,14 +50,43 @@ class WakeUps:
         if indexer is not None:
             indexer.wake()
 
+    def _settled_elsewhere(self, uids: list[str]) -> None:
+        """Another process's sender settled operations (the bus's thread): their block holds
+        events, so the indexer here (if this process holds it) looks at once instead of at
+        its idle pace, and so does the deliverer (the settlement wrote webhook events)."""
+        self._wake_indexer()
+        self._wake_deliverer()
+
+    def wake_webhooks(self) -> None:
+        """New webhook events or deliveries are stored (a test event, a retry): the deliverer
+        here, or in the process that holds it, looks at once."""
+        if self.webhooks is not None:
+            self.webhooks.wake()
+        else:
+            self.bus.publish(Topic.WEBHOOKS, ["w"])
+
+    def _wake_deliverer(self, items: list[str] | None = None) -> None:
+        if self.webhooks is not None:
+            self.webhooks.wake()
+
     def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
         self.notifier.operations_settled(settled)
         if settled:
+            self._wake_deliverer()  # the settlement wrote the operations' webhook events
             self.bus.publish(Topic.SETTLED, list(settled))
 
     def _index_advanced(self, height: int) -> None:
         self.notifier.index_advanced(height)
+        if self.indexer is not None and self.indexer.found_events:
+            self._wake_deliverer()  # the projection wrote the chain events' webhook events
         self.bus.publish(Topic.INDEXED, [str(height)])
+
+    def _index_rewound(self, height: int) -> None:
+        """The indexer found its last block gone (a reorg, a node back at an older state): the
+        waiting requests learn it, and every signer here checks its confirmed slots now."""
+        self.notifier.index_rewound(height)
+        if self.sender is not None:
+            self.sender.recheck()
 
     def _indexed_elsewhere(self, heights: list[str]) -> None:
         """`ledger work`'s indexer applied blocks up to this height (the bus's thread)."""

@@ -60,6 +60,7 @@ class Indexer(threading.Thread):
         self.healthy = False
         self.last_error: str | None = None
         self.chain_head: int | None = None  # the head last read
+        self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
 
     def stop(self) -> None:
@@ -83,9 +84,13 @@ class Indexer(threading.Thread):
                 self.healthy, self.last_error = True, None
                 backoff.reset()
                 if not busy:
-                    # no new block: wait longer each time, up to `index_idle_poll_s`; the
-                    # sender wakes this thread when one of its transactions is mined
-                    pause = fast if self.chain_head != head else min(slow, pause * 2)
+                    # nothing of ours in the new blocks (or no new block): wait longer each
+                    # time, up to `index_idle_poll_s`, so a chain sealing empty blocks costs
+                    # one chunk per idle poll, not one per block; the sender wakes this thread
+                    # when one of its transactions is mined (here or, through the bus, in
+                    # another process), and a chunk with events keeps the pace fast
+                    moved = self.chain_head != head
+                    pause = fast if moved and self.found_events else min(slow, pause * 2)
                     if self._wake.wait(pause):
                         pause = fast
                     self._wake.clear()
@@ -141,20 +146,27 @@ class Indexer(threading.Thread):
         missing = [lg.block_number for lg in logs if lg.timestamp is None]
         stamps = chain.block_timestamps(missing) if missing else {}
         events = self._decode(logs)
+        self.found_events = bool(events)
         with self.db.write() as session:
-            if session.get(IdxMeta, CHARITY_POOL) is None:
-                self._seed_charity_pool(session, chain)
-            projector = Projector(session)
-            projector.preload(events)
-            for event in events:
-                timestamp = event.log.timestamp
-                if timestamp is None:
-                    timestamp = stamps[event.log.block_number]
-                projector.apply(event, timestamp)
-            projector.flush()
+            if events:  # blocks with none of our events only move the cursor
+                self._project(session, chain, events, stamps)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
         self.advanced(end)
         return end < target
+
+    def _project(
+        self, session: Session, chain: Chain, events: list[Event], stamps: dict[int, int]
+    ) -> None:
+        if session.get(IdxMeta, CHARITY_POOL) is None:
+            self._seed_charity_pool(session, chain)
+        projector = Projector(session)
+        projector.preload(events)
+        for event in events:
+            timestamp = event.log.timestamp
+            if timestamp is None:
+                timestamp = stamps[event.log.block_number]
+            projector.apply(event, timestamp)
+        projector.flush()
 
     def _decode(self, logs: Iterable[Log]) -> list[Event]:
         ordered = sorted(logs, key=lambda lg: (lg.block_number, lg.log_index))

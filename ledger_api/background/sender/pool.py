@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from ledger_api.settings import Settings
 
 from .ownership import LocksLost, SignerOwnership
 from .settle import SenderHooks
+from .slots import queues_waiting
 from .worker import SignerWorker
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,11 @@ class Sender:
                 # the supervisor looks for new signers every `signer_claim_s` anyway
                 self._refresh.set()
 
+    def recheck(self) -> None:
+        """The chain went back: every signer checks its confirmed slots at once."""
+        for worker in list(self.workers.values()):
+            worker.recheck()
+
     def ensure_admin_signer(self) -> None:
         if self._admin is None:
             return
@@ -98,6 +105,7 @@ class Sender:
                 session.add(Signer(brand_id=None, address=self._admin.address, keystore=None))
 
     def _supervise(self) -> None:
+        polled = time.monotonic()
         while not self._halt.is_set():
             if self.ownership.shared:  # PostgreSQL: new signers may be claimed here any turn
                 pause = self.settings.signer_claim_s
@@ -109,8 +117,19 @@ class Sender:
                 return
             try:
                 self._sync_workers()
+                if self.wakeable and time.monotonic() - polled >= self.settings.wake_safety_poll_s:
+                    polled = time.monotonic()
+                    self._safety_poll()
             except Exception:
                 log.exception("sender: could not refresh the signers")
+
+    def _safety_poll(self) -> None:
+        """Wakes the idle workers whose queue holds operations: one query for all of them,
+        in case a wake-up message was lost (it costs latency, never an operation)."""
+        for queue in queues_waiting(self.db, list(self._by_brand)):
+            worker = self._by_brand.get(queue)
+            if worker is not None:
+                worker.wake()
 
     def _sync_workers(self) -> None:
         """Starts a worker for each signer this process claims, stops those it gives back."""

@@ -354,3 +354,25 @@ class SlotStore:
     def slot_operations(self, slot_id: int) -> list[OpRecord]:
         with self.db.read() as session:
             return op_rows(session, Operation.slot_id == slot_id)
+
+
+def queues_waiting(db: Database, queues: Sequence[BrandRowId | None]) -> set[BrandRowId | None]:
+    """Which of these queues (a brand's row id, or None: the admin's) hold queued operations;
+    one indexed lookup per queue (`ix_operations_queue`), in one read."""
+    brands = [q for q in queues if q is not None]
+    found: set[BrandRowId | None] = set()
+    with db.read() as session:
+        if brands:
+            rows = session.scalars(
+                select(Operation.brand_id)
+                .where(Operation.brand_id.in_(brands), Operation.status == OpStatus.QUEUED)
+                .distinct()
+            )
+            found.update(BrandRowId(b) for b in rows if b is not None)
+        if None in queues:
+            admin = select(Operation.id).where(
+                Operation.brand_id.is_(None), Operation.status == OpStatus.QUEUED
+            )
+            if session.scalar(admin.limit(1)) is not None:
+                found.add(None)
+    return found

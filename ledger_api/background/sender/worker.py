@@ -66,7 +66,8 @@ class SignerWorker(threading.Thread):
     ) -> None:
         super().__init__(name=f"sender-{account.address[:10]}", daemon=True)
         # every process that accepts operations wakes this worker (`background.wakeup`):
-        # when idle it only re-checks every `wake_safety_poll_s`
+        # idle, it sleeps until its idle chain check; the pool's safety poll wakes it when
+        # operations wait in its queue and the wake-up was lost
         self.wakeable = wakeable
         self.settings = settings
         self.chain_factory = chain_factory
@@ -104,6 +105,8 @@ class SignerWorker(threading.Thread):
         self.contracts = contracts
         self._wake = threading.Event()
         self._halt = threading.Event()
+        self._recheck = threading.Event()  # check the chain now (the indexer saw it go back)
+        self._idle = False  # the last cycle found nothing in flight, nothing to send
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
@@ -111,6 +114,12 @@ class SignerWorker(threading.Thread):
     # ---------------------------------------------------------------- lifecycle
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def recheck(self) -> None:
+        """The chain went back (the indexer's last block left it): check this signer's
+        confirmed slots at once, idle or not."""
+        self._recheck.set()
         self._wake.set()
 
     def stop(self) -> None:
@@ -125,9 +134,12 @@ class SignerWorker(threading.Thread):
         checked = time.monotonic()
         while not self._halt.is_set():
             try:
-                if reconciled and time.monotonic() - checked >= self.settings.chain_check_s:
+                if reconciled and (
+                    self._recheck.is_set() or time.monotonic() - checked >= self._check_period()
+                ):
                     # the chain may have gone back (forgotten blocks, a deep reorg) without
                     # this worker ever failing to reach it
+                    self._recheck.clear()
                     checked = time.monotonic()
                     reconciled = not self.reconciler.went_back(chain)
                 if not reconciled:
@@ -144,7 +156,8 @@ class SignerWorker(threading.Thread):
                 if lingering:
                     self._halt.wait(timeout)  # new operations may not cut a linger short
                 else:
-                    self._wake.wait(timeout)
+                    if self._wake.wait(timeout):
+                        self._idle = False  # new operations: the chain check's busy pace
                     self._wake.clear()
             except (ChainUnavailable, SignerStalled) as exc:
                 self._pause(exc, backoff)
@@ -154,10 +167,17 @@ class SignerWorker(threading.Thread):
                 self._pause(exc, backoff)
                 reconciled = False
 
+    def _check_period(self) -> float:
+        """How long a confirmed slot's block goes unchecked: `chain_check_s` while the signer
+        works, `chain_check_idle_s` while it idles (see `Settings.chain_check_idle_s`)."""
+        if self._idle:
+            return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
+        return self.settings.chain_check_s
+
     def _idle_check_s(self) -> float:
         """The longest sleep: the chain check's period; idle and wakeable, the safety poll."""
         if self.wakeable:
-            return max(self.settings.chain_check_s, self.settings.wake_safety_poll_s)
+            return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
         return self.settings.chain_check_s
 
     def _pause(self, exc: Exception, backoff: Backoff) -> None:
@@ -179,6 +199,7 @@ class SignerWorker(threading.Thread):
         in_flight = len(open_slots) - settled
         room = self.settings.inflight_window - in_flight
         sent, linger = self.fill(chain, room) if room > 0 else (0, 0.0)
+        self._idle = not (open_slots or sent or linger)
         if settled or sent:
             return True, 0.0, False
         if linger:

@@ -109,7 +109,7 @@ class Deliverer(threading.Thread):
                 self.healthy, self.last_error = True, None
                 backoff.reset()
                 if not busy:
-                    self._wake.wait(self.settings.webhook_poll_s)
+                    self._wake.wait(self._idle_wait_s())
                     self._wake.clear()
             except Exception as exc:
                 log.exception("webhooks: unexpected error")
@@ -124,6 +124,17 @@ class Deliverer(threading.Thread):
             fanned = store.fan_out(session, datetime.now(UTC))
         claimed = self.claim_due()
         return fanned == store.FANOUT_BATCH or claimed > 0
+
+    def _idle_wait_s(self) -> float:
+        """How long to sleep with nothing due: until the next pending attempt, between
+        `webhook_poll_s` and `webhook_idle_poll_s` (new events wake the thread sooner)."""
+        fast = self.settings.webhook_poll_s
+        slow = max(fast, self.settings.webhook_idle_poll_s)
+        with self.db.read() as session:
+            next_attempt = store.next_attempt_at(session)
+        if next_attempt is None:
+            return slow
+        return min(slow, max(fast, (next_attempt - datetime.now(UTC)).total_seconds()))
 
     def remind(self) -> int:
         """Writes the reminders due at the index's time (one transaction with their marks)."""

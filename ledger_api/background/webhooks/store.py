@@ -11,10 +11,10 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -124,6 +124,22 @@ def due(
     if busy:
         query = query.where(WebhookDelivery.endpoint_id.not_in(list(busy)))
     return [(r.id, r.endpoint_id) for r in session.execute(query).all()]
+
+
+def next_attempt_at(session: Session) -> datetime | None:
+    """When the earliest pending delivery of an active endpoint is due (UTC), if any."""
+    at: datetime | None = session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at))
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status == PENDING,
+            WebhookEndpoint.status == ACTIVE,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)  # SQLite hands back naive datetimes
+    return at
 
 
 def _free(now: datetime) -> Any:

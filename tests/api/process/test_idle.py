@@ -3,9 +3,12 @@
 gateway of a 20-brand alliance burnt a core).
 
 CPU time (not wall time) of every gateway process, from /proc, over a quiet window: a busy
-machine stretches the window's wall time, not the CPU the gateway burns in it. The bound is
-generous (the bench reports the figure itself, `idle_cpu_pct`); a polling loop exceeds it by
-far.
+machine stretches the window's wall time, not the CPU the gateway burns in it. The chain seals
+a block every 100 ms, as the bench's does: an idle gateway must not pay per empty block. The
+bound is generous (the bench reports the figure itself, `idle_cpu_pct`, target 1%); a polling
+loop exceeds it by far: 57% of a core before wake-ups; 8% with an indexer that read every
+empty block, a signer reading the chain every 5 s, webhooks polled twice a second and a WAL
+checkpoint every second with nothing written (1.0-1.7% after, on a machine with a load of 5).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from support.chain import Anvil, deploy, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 BRANDS = 20
-WINDOW_S = 10.0
-MAX_CORE_FRACTION = 0.10  # 10% of one core (it was 57% before wake-ups, 3% after)
+WINDOW_S = 15.0
+MAX_CORE_FRACTION = 0.05  # 5% of one core (see above)
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -48,7 +51,7 @@ def tree_cpu_seconds(root: int) -> float:
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
-    node = start_anvil()
+    node = start_anvil(extra=["--block-time", "0.1"])
     manifest = tmp_path / "deployment.json"
     deploy(node, manifest)
     yield node, manifest
