@@ -20,6 +20,7 @@ library LotMath {
     uint256 private constant AMOUNT_MASK = (uint256(1) << 112) - 1;
     uint256 private constant LOT_MASK = (uint256(1) << 128) - 1;
     uint256 private constant BRAND_MASK = (uint256(1) << 64) - 1;
+    uint256 private constant VALUE_MASK = 0xffffffff;
 
     // ------------------------------------------------------------------ member lots
 
@@ -203,5 +204,33 @@ library LotMath {
             dirty = true;
         }
         if (dirty) ring[index] = word;
+    }
+
+    // ----------------------------------------------------------- brand month values
+
+    /// @notice The value (micro-USD) of the brand's points of `month`, from its value ring:
+    /// 16 positions (month % 16) of 32 bits in 2 slots, untagged; valid for the months that
+    /// received points among the 16 up to the brand's latest month.
+    function monthValueAt(uint256[2] storage ring, uint256 month) internal view returns (uint256) {
+        return monthValueIn(ring[valueSlotOf(month)], month);
+    }
+
+    /// @notice Which of the 2 value ring slots holds the position of `month`.
+    function valueSlotOf(uint256 month) internal pure returns (uint256) {
+        return (month % BRAND_POSITIONS) >> 3;
+    }
+
+    /// @notice The value of `month` in `word`, the value ring slot {valueSlotOf} names.
+    function monthValueIn(uint256 word, uint256 month) internal pure returns (uint256) {
+        return (word >> ((month % BRAND_POSITIONS & 7) * 32)) & VALUE_MASK;
+    }
+
+    /// @notice Records `value` (< 2**32) as the value of the brand's points of `month`.
+    function setMonthValue(uint256[2] storage ring, uint256 month, uint256 value) internal {
+        uint256 pos = month % BRAND_POSITIONS;
+        uint256 shift = (pos & 7) * 32;
+        uint256 word = ring[pos >> 3];
+        uint256 updated = (word & ~(VALUE_MASK << shift)) | (value << shift);
+        if (updated != word) ring[pos >> 3] = updated;
     }
 }
