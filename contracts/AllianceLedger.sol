@@ -720,16 +720,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     function _lotsValue(uint256 brand, BrandConfig cfg, uint256 month, uint256[13] memory taken)
         private
         view
-        returns (uint256 value)
+        returns (uint256)
     {
-        uint256 latestMonth = cfg.latestMonth();
-        uint256[2] storage values = _monthValues[brand];
-        for (uint256 i; i < 13; ++i) {
-            uint256 amount = taken[i];
-            if (amount == 0) continue;
-            uint256 m = month - 12 + i;
-            value += amount * (m == latestMonth ? cfg.valueMicroUsd() : LotMath.monthValueAt(values, m));
-        }
+        return LotMath.lotsValue(_monthValues[brand], month, cfg.latestMonth(), cfg.valueMicroUsd(), taken);
     }
 
     /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.

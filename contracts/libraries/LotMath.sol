@@ -225,6 +225,41 @@ library LotMath {
         return (word >> ((month % BRAND_POSITIONS & 7) * 32)) & VALUE_MASK;
     }
 
+    /// @notice The value of what {consume} took (index 0 = month - 12), each month's points at
+    /// that month's value: `latestValue` for `latestMonth` (the brand's config word holds it),
+    /// the value ring for older months.
+    /// @dev Each ring slot is read once per run of months it holds (at most 3 reads for 13 months).
+    function lotsValue(
+        uint256[2] storage ring,
+        uint256 month,
+        uint256 latestMonth,
+        uint256 latestValue,
+        uint256[13] memory taken
+    ) internal view returns (uint256 value) {
+        uint256 index = type(uint256).max;
+        // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
+        uint256 word;
+        uint256 first = month - 12;
+        for (uint256 i; i < LIVE_MONTHS; ++i) {
+            uint256 amount = taken[i];
+            if (amount == 0) continue;
+            uint256 m = first + i;
+            uint256 v = latestValue;
+            if (m != latestMonth) {
+                uint256 pos = m % BRAND_POSITIONS;
+                if (pos >> 3 != index) {
+                    index = pos >> 3;
+                    word = ring[index];
+                }
+                v = (word >> ((pos & 7) * 32)) & VALUE_MASK;
+            }
+            unchecked {
+                // No overflow: amount < 2**112, v < 2**32, 13 terms.
+                value += amount * v;
+            }
+        }
+    }
+
     /// @notice Records `value` (< 2**32) as the value of the brand's points of `month`.
     function setMonthValue(uint256[2] storage ring, uint256 month, uint256 value) internal {
         uint256 pos = month % BRAND_POSITIONS;
