@@ -307,7 +307,9 @@ class SpendableView(Model):
 
     brand_id: int
     points: int
-    value_micro_usd: int = Field(description="points x the brand's published point value")
+    value_micro_usd: int = Field(
+        description="the points, each at the value of the month it was issued in (issue 10)"
+    )
 
 
 class MemberView(Model):

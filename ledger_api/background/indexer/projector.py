@@ -33,6 +33,7 @@ from ledger_api.db.models import (
     IdxPollTally,
     IdxTierRule,
 )
+from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
@@ -198,13 +199,22 @@ class Projector(ReturnsProjection):
         )
 
     def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.brand(int(a["brand"])).value_micro_usd = int(a["valueMicroUsd"])
+        brand, value = int(a["brand"]), int(a["valueMicroUsd"])
+        self.brand(brand).value_micro_usd = value
+        self.session.merge(IdxBrandValue(brand=brand, from_month=0, value_micro_usd=value))
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.brand(int(a["brand"])).suspended = bool(a["suspended"])
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
+        """Issue 10, item 7: the new value applies to the points issued from `effectiveMonth`
+        on; points issued before keep their month's value (`idx_brand_values`). The brand row
+        shows the latest published value."""
+        brand, value = int(a["brand"]), int(a["newValueMicroUsd"])
+        self.brand(brand).value_micro_usd = value
+        self.session.merge(
+            IdxBrandValue(brand=brand, from_month=int(a["effectiveMonth"]), value_micro_usd=value)
+        )
 
     def _earn_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: a brand's earn rule changes only by the admin on chain (`setEarnRule`); the
