@@ -74,7 +74,9 @@ def _total(pending: dict[int, list[schemas.PendingView]], brand: int) -> int:
 
 
 def _spendable(
-    session: Session, live: tuple[ColumnElement[bool], ...], pending: dict[int, list[schemas.PendingView]]
+    session: Session,
+    live: tuple[ColumnElement[bool], ...],
+    pending: dict[int, list[schemas.PendingView]],
 ) -> list[schemas.SpendableView]:
     """Per brand not suspended, the member's live points less its pending ones, and their value:
     each lot at the value of its earn month (issue 10, item 7), the pending points (the newest)

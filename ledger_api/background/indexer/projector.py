@@ -199,22 +199,13 @@ class Projector(ReturnsProjection):
         )
 
     def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        brand, value = int(a["brand"]), int(a["valueMicroUsd"])
-        self.brand(brand).value_micro_usd = value
-        self.session.merge(IdxBrandValue(brand=brand, from_month=0, value_micro_usd=value))
+        _value_from(self, int(a["brand"]), 0, int(a["valueMicroUsd"]))
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.brand(int(a["brand"])).suspended = bool(a["suspended"])
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """Issue 10, item 7: the new value applies to the points issued from `effectiveMonth`
-        on; points issued before keep their month's value (`idx_brand_values`). The brand row
-        shows the latest published value."""
-        brand, value = int(a["brand"]), int(a["newValueMicroUsd"])
-        self.brand(brand).value_micro_usd = value
-        self.session.merge(
-            IdxBrandValue(brand=brand, from_month=int(a["effectiveMonth"]), value_micro_usd=value)
-        )
+        _value_from(self, int(a["brand"]), int(a["effectiveMonth"]), int(a["newValueMicroUsd"]))
 
     def _earn_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: a brand's earn rule changes only by the admin on chain (`setEarnRule`); the
@@ -352,3 +343,10 @@ class Projector(ReturnsProjection):
         row = self.session.get(IdxEnterpriseEmployee, checksum(a["employee"]))
         if row is not None:
             self.session.delete(row)
+
+
+def _value_from(projector: Projector, brand: int, month: int, value: int) -> None:
+    """Issue 10, item 7: `value` prices the points `brand` issues from `month` on; earlier
+    points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
+    projector.brand(brand).value_micro_usd = value
+    projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
