@@ -43,12 +43,14 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
 
     // Storage layout: {LedgerState} names each variable's slot for the lens; a test compares
     // it with the compiler's layout. Add new variables at the end.
+    // slither-disable-next-line uninitialized-state written by {AllianceLedgerAdmin} (onboardBrand) by delegatecall
     uint256 internal _brandCount;
     /// @dev Read on every earn and written back once per call.
     mapping(uint256 brand => BrandConfig) internal _brands;
     mapping(uint256 brand => uint256) internal _redeemed;
     /// @dev Points still unspent per brand and earn month before its latestMonth: 16 positions
     /// (month % 16) of 64 bits. The latest month itself is counted in the config slot.
+    // slither-disable-next-line uninitialized-state written through storage pointers by {LotMath} (addBrandLive)
     mapping(uint256 brand => uint256[4]) internal _brandLive;
     mapping(address signer => uint256 brand) internal _brandOfSigner;
     mapping(uint256 brand => mapping(uint256 word => uint256 bits)) internal _usedOps;
@@ -60,6 +62,7 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     mapping(address member => MemberSlot) internal _members;
     /// @dev Read on every earn, so it holds the tier rules and the pause flag (see {paused}).
     LedgerGlobals internal _globals;
+    // slither-disable-next-line uninitialized-state written by {AllianceLedgerAdmin} (setTierRule) by delegatecall
     mapping(uint8 tier => uint256 points) internal _tierGift;
 
     /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
@@ -114,6 +117,7 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     /// the scheduled value once `month` reaches its effective month, else the config's (the
     /// value of the latest month's points).
     function _valueFor(uint256 brand, BrandConfig cfg, uint256 month) internal view returns (uint256) {
+        // slither-disable-next-line incorrect-equality month indexes are exact by design (not a balance)
         if (cfg.latestMonth() == month) return cfg.valueMicroUsd();
         uint256 next = _nextValue[brand];
         return next != 0 && next >> 32 <= month ? next & 0xffffffff : cfg.valueMicroUsd();
