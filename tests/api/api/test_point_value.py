@@ -51,6 +51,10 @@ def test_the_index_prices_points_at_the_value_of_their_earn_month(
         liability = _liability(gateway, brand.brand_id)
         assert liability["outstanding"] == 200
         assert liability["outstanding_value_micro_usd"] == 100 * 20_000 + 100 * 5_000
+        overview = gateway.admin.get("/v1/stats/overview").json()
+        (row,) = [b for b in overview["brands"] if b["brand_id"] == brand.brand_id]
+        assert row["outstanding_value_micro_usd"] == 2_500_000
+        assert row["issued_value_micro_usd"] == 2_500_000
         view = gateway.admin.get(f"/v1/members/{alice.address}").json()
         (spendable,) = [s for s in view["spendable"] if s["brand_id"] == brand.brand_id]
         assert spendable == {
