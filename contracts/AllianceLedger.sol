@@ -706,7 +706,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
         uint256 month = Calendar.currentMonth();
         uint256[13] memory taken = _consume(member, brand, amount, month);
-        value = _lotsValue(brand, cfg, month, taken);
+        value = _lotsValue(brand, cfg, month, amount, taken);
         _debitBrand(brand, cfg, month, taken);
         _redeemed[brand] += amount;
         if (brand != atBrand) _addDebt(brand, atBrand, value);
@@ -717,12 +717,18 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// @dev The value (micro-USD) of what left a member's lots (`taken`, index 0 = month - 12),
     /// each month's points at the value of their earn month: the latest month's from the config
     /// word, older ones from the brand's value ring (DOMAIN.md "Value of issued points").
-    function _lotsValue(uint256 brand, BrandConfig cfg, uint256 month, uint256[13] memory taken)
+    function _lotsValue(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount, uint256[13] memory taken)
         private
         view
         returns (uint256)
     {
-        return LotMath.lotsValue(_monthValues[brand], month, cfg.latestMonth(), cfg.valueMicroUsd(), taken);
+        uint256 latestMonth = cfg.latestMonth();
+        // All of it from the brand's latest month (a member who spends what it just earned): one
+        // value, in the config word. (latestMonth <= month: the ledger's clock never goes back.)
+        if (latestMonth + 12 >= month && taken[latestMonth + 12 - month] == amount) {
+            return amount * cfg.valueMicroUsd();
+        }
+        return LotMath.lotsValue(_monthValues[brand], month, latestMonth, cfg.valueMicroUsd(), amount, taken);
     }
 
     /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.

@@ -225,7 +225,7 @@ library LotMath {
         return (word >> ((month % BRAND_POSITIONS & 7) * 32)) & VALUE_MASK;
     }
 
-    /// @notice The value of what {consume} took (index 0 = month - 12), each month's points at
+    /// @notice The value of what {consume} took (`total` in all, index 0 = month - 12), each month's points at
     /// that month's value: `latestValue` for `latestMonth` (the brand's config word holds it),
     /// the value ring for older months.
     /// @dev Each ring slot is read once per run of months it holds (at most 3 reads for 13 months).
@@ -234,15 +234,20 @@ library LotMath {
         uint256 month,
         uint256 latestMonth,
         uint256 latestValue,
+        uint256 total,
         uint256[13] memory taken
     ) internal view returns (uint256 value) {
         uint256 index = type(uint256).max;
         // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
         uint256 word;
         uint256 first = month - 12;
-        for (uint256 i; i < LIVE_MONTHS; ++i) {
+        // `total` is what was taken in all: the loop stops once it is priced.
+        for (uint256 i; i < LIVE_MONTHS && total != 0; ++i) {
             uint256 amount = taken[i];
             if (amount == 0) continue;
+            unchecked {
+                total -= amount; // the months' amounts sum to total
+            }
             uint256 m = first + i;
             uint256 v = latestValue;
             if (m != latestMonth) {
