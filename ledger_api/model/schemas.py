@@ -463,6 +463,9 @@ class SuspendRequest(Model):
 
 
 class PointValueRequest(Model):
+    """The brand's new point value, for the points it issues from the next calendar month
+    (UTC) on; points already issued keep their month's value (issue 10, item 7)."""
+
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
 
 
