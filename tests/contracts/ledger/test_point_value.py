@@ -130,7 +130,8 @@ def test_a_gift_carries_the_value_of_its_lots(
     _earn_points(earn, signer_c, bob, 100)  # at 5,000
     gift, sig = signing.gift(alice, bob, brand_c, 100)
     ledger.giftWithSig(gift, sig, {"from": relayer})
-    assert lens.outstandingValue(brand_c) == 100 * P_VALUE + 100 * NEW_VALUE  # a gift moves no value
+    # a gift moves no value
+    assert lens.outstandingValue(brand_c) == 100 * P_VALUE + 100 * NEW_VALUE
 
     # Bob's oldest lot is Alice's gift, earned in month0: it keeps its 20,000.
     tx = signing.redeem_at(bob, brand_c, brand_b, 150, signer_b)
