@@ -13,7 +13,9 @@ from typing import Any
 from eth_utils import function_abi_to_4byte_selector
 
 
-def merged_ledger_abi(ledger_abi: list[dict[str, Any]], admin_abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def merged_ledger_abi(
+    ledger_abi: list[dict[str, Any]], admin_abi: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """`ledger_abi` followed by the functions of `admin_abi` it lacks (by selector); the admin's
     events and errors are the ledger's own (both come from IAllianceLedger)."""
     have = {function_abi_to_4byte_selector(e) for e in ledger_abi if e["type"] == "function"}
@@ -30,7 +32,7 @@ def publish_admin_functions(ledger_container: Any, admin_container: Any) -> None
     functions: every ledger deployed or loaded through it afterwards offers them."""
     abi = ledger_container.abi
     merged = merged_ledger_abi(abi, admin_container.abi)
-    added = merged[len(abi):]
+    added = merged[len(abi) :]
     if not added:
         return
     abi.extend(added)
