@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC6909} from "@openzeppelin/contracts/interfaces/IERC6909.sol";
 import {ERC6909} from "@openzeppelin/contracts/token/ERC6909/ERC6909.sol";
-import {ERC6909Metadata} from "@openzeppelin/contracts/token/ERC6909/extensions/ERC6909Metadata.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
+import {AllianceLedgerAdmin} from "./AllianceLedgerAdmin.sol";
 import {Extsload} from "./Extsload.sol";
+import {LedgerStorage} from "./LedgerStorage.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
 import {IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
@@ -38,35 +36,17 @@ import {PendingWord} from "./types/PendingWord.sol";
 /// word at hand-written bit offsets. Read-only views beyond ERC-6909, the directory and what
 /// the gateway and the vault call live in {AllianceLedgerLens}, which reads this contract's
 /// storage through {Extsload} with the slot layout of {LedgerState}.
-contract AllianceLedger is
-    IAllianceLedger,
-    ISettlementLedger,
-    Extsload,
-    ERC6909Metadata,
-    AccessControl,
-    EIP712,
-    Nonces,
-    Pausable
-{
+contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     using SafeCast for uint256;
 
     /// @notice Highest earn multiplier (10x), in percent.
     uint256 public constant MAX_MULTIPLIER_PCT = 1000;
-    /// @notice Largest purchase amount (cents) or point amount a single operation may carry.
-    uint256 public constant MAX_AMOUNT = 1e12;
     /// @notice The role of the settlement vault, which records token-paid settlements.
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
-    /// @notice The top tier (Diamond).
-    uint8 public constant MAX_TIER = 3;
-    /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
-    /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
-    uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
     /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
     /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
     /// beyond (each part carries its quarter, so a shared bit never mixes brands).
     uint256 private constant BRAND_BITS = 63;
-    /// @notice Longest return window a brand may have, in days.
-    uint256 public constant MAX_RETURN_WINDOW_DAYS = 90;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -74,51 +54,17 @@ contract AllianceLedger is
         "Redeem(address member,uint256 brand,uint256 atBrand,uint256 amount,bytes32 orderRef,uint256 nonce,uint256 deadline)"
     );
 
-    struct MemberSlot {
-        MemberWord word;
-    }
-
     IMembershipBadge private immutable _badge;
-
-    // Storage layout: {LedgerState} names each variable's slot for the lens; a test compares
-    // it with the compiler's layout. Add new variables at the end.
-    uint256 private _brandCount;
-    /// @dev Read on every earn and written back once per call.
-    mapping(uint256 brand => BrandConfig) private _brands;
-    mapping(uint256 brand => uint256) private _redeemed;
-    /// @dev Points still unspent per brand and earn month before its latestMonth: 16 positions
-    /// (month % 16) of 64 bits. The latest month itself is counted in the config slot.
-    mapping(uint256 brand => uint256[4]) private _brandLive;
-    mapping(address signer => uint256 brand) private _brandOfSigner;
-    mapping(uint256 brand => mapping(uint256 word => uint256 bits)) private _usedOps;
-
-    /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
-    mapping(address member => mapping(uint256 brand => uint256[7])) private _lots;
-    /// @dev A one-field struct rather than the bare word so that the earn path reads and writes
-    /// it through one storage pointer (one slot computation); the layout is {MemberWord}'s.
-    mapping(address member => MemberSlot) private _members;
-    /// @dev Read on every earn, so it holds the tier rules and the pause flag (see {paused}).
-    LedgerGlobals private _globals;
-    mapping(uint8 tier => uint256 points) private _tierGift;
-
-    /// @dev Signed net position per brand pair (lo, hi): positive means lo owes hi, in micro-USD.
-    mapping(uint256 pair => int256) private _positions;
-    address private _charityPool;
-    /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
-    mapping(uint256 brand => MintDay) private _mintDays;
-    /// @dev Per member and brand: quarter 16 | value (micro-USD) of the points the brand issued to the
-    /// member in that quarter by operations that counted toward its tier. A tier gift is paid
-    /// by these brands in proportion.
-    mapping(address member => mapping(uint256 brand => uint256)) private _parts;
-    /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.
-    mapping(address member => mapping(uint256 brand => PendingWord)) private _pending;
-    mapping(uint256 brand => uint256) private _reversed;
+    /// @dev {AllianceLedgerAdmin}, deployed by the constructor: the brand administration runs
+    /// here by delegatecall ({fallback}), on this contract's storage, roles and pause.
+    address private immutable _administration;
 
     /// @param admin the alliance's governance address (a multisig in production)
     /// @param badge the membership badge contract; this ledger must hold its LEDGER_ROLE
     /// @param charityPool the address donations go to
-    constructor(address admin, IMembershipBadge badge, address charityPool) EIP712("AllianceLedger", "1") {
+    constructor(address admin, IMembershipBadge badge, address charityPool) {
         if (charityPool == address(0)) revert LedgerInvalidMember(charityPool);
+        _administration = address(new AllianceLedgerAdmin());
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _badge = badge;
         _charityPool = charityPool;
@@ -126,118 +72,14 @@ contract AllianceLedger is
         _setSystem(address(this), true);
     }
 
-    // ============================================================ brands (admin)
-
-    /// @notice Onboards a brand with its signing key, published point value and earning rule.
-    /// @dev Requirements: caller is the admin; `signer` acts for no brand yet; value > 0.
-    /// Emits a {BrandOnboarded} event.
-    /// @return brand the new brand id, which is also the ERC-6909 id of its points
-    function onboardBrand(
-        address signer,
-        uint32 valueMicroUsd,
-        EarnRule calldata rule,
-        string calldata name,
-        string calldata symbol
-    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 brand) {
-        if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
-        brand = ++_brandCount;
-        _brands[brand] = BrandConfigLibrary.create(PackedEarnRuleLibrary.pack(rule), valueMicroUsd);
-        _setName(brand, name);
-        _setSymbol(brand, symbol);
-        _authorizeSigner(brand, signer);
-        emit BrandOnboarded(brand, signer, valueMicroUsd, rule);
-        emit ReturnWindowChanged(brand, 0, BrandConfigLibrary.DEFAULT_RETURN_WINDOW_DAYS);
-        _mintDays[brand] = MintDay.wrap(0).setCap(DEFAULT_DAILY_MINT_CAP);
-        emit DailyMintCapChanged(brand, DEFAULT_DAILY_MINT_CAP);
-    }
-
-    /// @notice Sets `brand`'s daily mint cap: points it may issue per UTC day, tier gifts it pays included.
-    /// @dev Requirements: caller is the admin; not paused; the brand exists; cap < 2**112.
-    /// Emits a {DailyMintCapChanged} event.
-    function setDailyMintCap(uint256 brand, uint256 cap) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        _requireBrand(brand);
-        _mintDays[brand] = _mintDays[brand].setCap(cap.toUint112());
-        emit DailyMintCapChanged(brand, cap);
-    }
-
-    /// @notice Registers (or unregisters) a system address that can never move points (the lens,
-    /// the badge contracts, the vault): earns, gifts and transfers to it are refused.
-    /// @dev Requirements: caller is the admin; not the zero address. The ledger itself is
-    /// registered at deploy. Emits a {SystemAddressChanged} event.
-    function setSystemAddress(address account, bool isSystem) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (account == address(0)) revert LedgerInvalidMember(account);
-        _setSystem(account, isSystem);
-    }
-
-    /// @notice Authorizes or revokes a brand signing key.
-    /// @dev Requirements: caller is the admin; the brand exists; a key serves one brand only.
-    /// Emits a {BrandSignerChanged} event.
-    function setBrandSigner(uint256 brand, address signer, bool authorized) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _requireBrand(brand);
-        if (authorized) {
-            _authorizeSigner(brand, signer);
-        } else {
-            if (_brandOfSigner[signer] != brand) revert LedgerNotBrandSigner(signer, brand);
-            delete _brandOfSigner[signer];
-            emit BrandSignerChanged(brand, signer, false);
-        }
-    }
-
-    /// @notice Suspends a brand (no earning, no redemption at or from it) or lifts the suspension.
-    /// @dev Emits a {BrandSuspensionChanged} event.
-    function setBrandSuspended(uint256 brand, bool suspended) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _brands[brand] = _requireBrand(brand).setSuspended(suspended);
-        emit BrandSuspensionChanged(brand, suspended);
-    }
-
-    /// @notice Changes a brand's published point value: a recorded governance act.
-    /// @dev Balances never change; the new value applies to redemptions from now on.
-    /// Emits a {PointValueChanged} event.
-    function setPointValue(uint256 brand, uint32 valueMicroUsd) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (valueMicroUsd == 0) revert LedgerInvalidPointValue(valueMicroUsd);
-        BrandConfig cfg = _requireBrand(brand);
-        uint256 previous = cfg.valueMicroUsd();
-        _brands[brand] = cfg.setValueMicroUsd(valueMicroUsd);
-        emit PointValueChanged(brand, previous, valueMicroUsd);
-    }
-
-    /// @notice Sets how many days a brand's purchase points stay pending (DOMAIN.md "Returns").
-    /// @dev Applies to purchases from now on. Requirements: caller is the admin; the brand
-    /// exists; `days_` <= {MAX_RETURN_WINDOW_DAYS}. Emits a {ReturnWindowChanged} event.
-    function setReturnWindow(uint256 brand, uint256 days_) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (days_ > MAX_RETURN_WINDOW_DAYS) revert LedgerInvalidReturnWindow(days_);
-        BrandConfig cfg = _requireBrand(brand);
-        uint256 previous = cfg.returnWindowDays();
-        _brands[brand] = cfg.setReturnWindowDays(days_);
-        emit ReturnWindowChanged(brand, previous, days_);
-    }
-
-    /// @notice Sets where donations go. Emits a {CharityPoolChanged} event.
-    function setCharityPool(address pool) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (pool == address(0) || _members[pool].word.isSystem()) revert LedgerInvalidMember(pool);
-        _charityPool = pool;
-        emit CharityPoolChanged(pool);
-    }
-
-    /// @notice Sets the thresholds and upgrade gift of tier `tier` (1 Silver, 2 Gold, 3 Diamond).
-    /// @dev Requirements: 1 <= tier <= 3; each threshold at least the lower tier's and at
-    /// most the higher tier's (when configured). Emits a {TierRuleChanged} event.
-    function setTierRule(uint8 tier, TierRule calldata rule, uint256 giftPoints)
-        external
-        whenNotPaused
-        onlyRole(DEFAULT_ADMIN_ROLE)
-    {
-        if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
-        if (giftPoints > MAX_AMOUNT) revert LedgerInvalidAmount(giftPoints);
-        LedgerGlobals globals = _globals;
-        if (tier > 1 && !_ruleAtMost(globals.tierRule(tier - 1), rule)) revert TierRuleNotAscending(tier);
-        if (tier < MAX_TIER) {
-            TierRule memory higher = globals.tierRule(tier + 1);
-            if (_configured(higher) && !_ruleAtMost(rule, higher)) revert TierRuleNotAscending(tier);
-        }
-        _globals = globals.setTierRule(tier, rule);
-        _tierGift[tier] = giftPoints;
-        emit TierRuleChanged(tier, rule, giftPoints);
+    /// @notice The brand administration (onboarding, signers, suspension, point values, earn and
+    /// tier rules, daily caps, return windows, charity pool, system addresses): every call this
+    /// contract does not define runs {AllianceLedgerAdmin}'s code on this contract's storage.
+    /// @dev Its functions keep their own access control (the admin role) and pause rules, and
+    /// emit their events from this address; an unknown selector reverts without data. The
+    /// ledger's published ABI includes {AllianceLedgerAdmin}'s functions (scripts/ledger_abi.py).
+    fallback(bytes calldata input) external returns (bytes memory) {
+        return Address.functionDelegateCall(_administration, input);
     }
 
     /// @notice Pauses every state change but views. Admin only.
@@ -272,15 +114,6 @@ contract AllianceLedger is
         returns (bool)
     {
         return super.setOperator(spender, approved);
-    }
-
-    /// @notice Changes a brand's earning rule: an alliance governance act, since the rule prices
-    /// what the brand's operations count toward tiers.
-    /// @dev Requirements: caller is the admin; not paused; the brand exists.
-    /// Emits an {EarnRuleChanged} event.
-    function setEarnRule(uint256 brand, EarnRule calldata rule) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
-        _brands[brand] = _requireBrand(brand).setRule(PackedEarnRuleLibrary.pack(rule));
-        emit EarnRuleChanged(brand, rule);
     }
 
     /// @notice Applies one earn operation for the caller's brand.
@@ -398,7 +231,7 @@ contract AllianceLedger is
     /// `atBrand != brand` reverts with {LedgerNoBrandConsent}.
     /// Requirements: not paused; `atBrand == brand`; the brand active; enough live points.
     /// Emits {Transfer} and {PointsRedeemed} events.
-    /// @return valueMicroUsd the redeemed value at `brand`'s published point value
+    /// @return valueMicroUsd the redeemed value: each consumed lot at the value of its earn month
     function redeem(uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)
         external
         whenNotPaused
@@ -516,29 +349,6 @@ contract AllianceLedger is
         return _brandCount;
     }
 
-    /// @inheritdoc IAllianceDirectory
-    function brandOf(address signer) external view returns (uint256) {
-        return _brandOfSigner[signer];
-    }
-
-    /// @inheritdoc IAllianceDirectory
-    function isBrandActive(uint256 brand) public view returns (bool) {
-        BrandConfig cfg = _brands[brand];
-        return cfg.exists() && !cfg.suspended();
-    }
-
-    /// @inheritdoc IAllianceDirectory
-    function tierOf(address member) external view returns (uint8) {
-        return uint8(_members[member].word.tier());
-    }
-
-    /// @inheritdoc Pausable
-    /// @dev The flag shares the tier-rule word that every earn reads anyway; Pausable's own
-    /// storage stays unused ({_pause} and {_unpause} are overridden to match).
-    function paused() public view override returns (bool) {
-        return _globals.paused();
-    }
-
     /// @notice Whether `opId` was already applied for `brand`.
     function isOperationUsed(uint256 brand, uint64 opId) external view returns (bool) {
         return _usedOps[brand][opId >> 8] & (uint256(1) << (opId & 0xff)) != 0;
@@ -557,10 +367,6 @@ contract AllianceLedger is
 
 
 
-    /// @inheritdoc AccessControl
-    function supportsInterface(bytes4 interfaceId) public view override(ERC6909Metadata, AccessControl) returns (bool) {
-        return ERC6909Metadata.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId);
-    }
 
     // ================================================================ internals
 
@@ -581,6 +387,7 @@ contract AllianceLedger is
         uint256 day; // the UTC day (days since 1970-01-01)
         uint256 dayMinted; // points the brand minted today, this call's included
         uint256 cap; // the brand's daily mint cap
+        uint256 value; // the value (micro-USD) of the points the brand issues this month
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -599,6 +406,7 @@ contract AllianceLedger is
         ctx.day = block.timestamp / 1 days;
         ctx.dayMinted = mintDay.mintedOn(ctx.day);
         ctx.cap = mintDay.cap();
+        ctx.value = _valueFor(brand, cfg, ctx.month);
     }
 
     /// @dev The five checked fields of an earn operation, each read from calldata once.
@@ -765,25 +573,6 @@ contract AllianceLedger is
         _brands[ctx.brand] = _creditBrand(ctx.brand, ctx.cfg, ctx.month, ctx.minted);
     }
 
-    /// @dev `cfg` with `amount` more points issued in `month` (the brand's latest month).
-    function _creditBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount)
-        private
-        returns (BrandConfig)
-    {
-        uint256 latestMonth = cfg.latestMonth();
-        uint256 latestLive = cfg.latestMonthLive();
-        if (latestMonth != month) {
-            // A new month: the previous latest month moves to the ring, whose reused positions are cleared.
-            uint256[4] storage ring = _brandLive[brand];
-            LotMath.clearBrandMonths(ring, latestMonth, month);
-            if (latestLive != 0 && month - latestMonth < 16) {
-                LotMath.addBrandLive(ring, latestMonth, latestLive);
-            }
-            cfg = cfg.setLatestMonth(uint16(month));
-            latestLive = 0;
-        }
-        return cfg.setLatestMonthLive((latestLive + amount).toUint56()).setIssued((cfg.issued() + amount).toUint96());
-    }
 
     /// @dev Splits an upgrade gift of `gift` points among the brands whose counted operations
     /// qualified the member this quarter, in proportion to the value each issued to it
@@ -864,7 +653,7 @@ contract AllianceLedger is
             if (part & 0xffff != quarter) part = quarter;
             // No overflow: a quarter's parts stay far below 2**240 micro-USD.
             unchecked {
-                _parts[member][ctx.brand] = part + ((points * ctx.cfg.valueMicroUsd()) << 16);
+                _parts[member][ctx.brand] = part + ((points * ctx.value) << 16);
             }
             // slither-disable-next-line weak-prng not randomness: the brand's bit in a 63-bit filter
             word = word.setBrands(word.brands() | (uint256(1) << ((ctx.brand - 1) % BRAND_BITS)));
@@ -916,12 +705,30 @@ contract AllianceLedger is
         }
         if (amount == 0 || amount > MAX_AMOUNT) revert LedgerInvalidAmount(amount);
         uint256 month = Calendar.currentMonth();
-        _debitBrand(brand, cfg, month, _consume(member, brand, amount, month));
+        uint256[13] memory taken = _consume(member, brand, amount, month);
+        value = _lotsValue(brand, cfg, month, amount, taken);
+        _debitBrand(brand, cfg, month, taken);
         _redeemed[brand] += amount;
-        value = amount * cfg.valueMicroUsd();
         if (brand != atBrand) _addDebt(brand, atBrand, value);
         emit Transfer(msg.sender, member, address(0), brand, amount);
         emit PointsRedeemed(member, brand, atBrand, amount, value, orderRef);
+    }
+
+    /// @dev The value (micro-USD) of what left a member's lots (`taken`, index 0 = month - 12),
+    /// each month's points at the value of their earn month: the latest month's from the config
+    /// word, older ones from the brand's value ring (DOMAIN.md "Value of issued points").
+    function _lotsValue(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount, uint256[13] memory taken)
+        private
+        view
+        returns (uint256)
+    {
+        uint256 latestMonth = cfg.latestMonth();
+        // All of it from the brand's latest month (a member who spends what it just earned): one
+        // value, in the config word. (latestMonth <= month: the ledger's clock never goes back.)
+        if (latestMonth + 12 >= month && taken[latestMonth + 12 - month] == amount) {
+            return amount * cfg.valueMicroUsd();
+        }
+        return LotMath.lotsValue(_monthValues[brand], month, latestMonth, cfg.valueMicroUsd(), amount, taken);
     }
 
     /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.
@@ -997,18 +804,7 @@ contract AllianceLedger is
         if (cfg.suspended()) failure = LedgerBrandSuspended.selector;
     }
 
-    function _authorizeSigner(uint256 brand, address signer) private {
-        if (signer == address(0)) revert LedgerInvalidMember(signer);
-        uint256 current = _brandOfSigner[signer];
-        if (current != 0) revert LedgerSignerTaken(signer, current);
-        _brandOfSigner[signer] = brand;
-        emit BrandSignerChanged(brand, signer, true);
-    }
 
-    function _requireBrand(uint256 brand) private view returns (BrandConfig cfg) {
-        cfg = _brands[brand];
-        if (!cfg.exists()) revert LedgerUnknownBrand(brand);
-    }
 
     /// @dev Re-raises a failed earn as its custom error with data.
     function _revertEarn(bytes4 failure, uint256 brand, EarnOp calldata op, uint256 requested) private view {
@@ -1091,30 +887,10 @@ contract AllianceLedger is
         return LedgerGlobalsLibrary.tierOf(lanes, ctx.floors1, ctx.floors2, ctx.floors3);
     }
 
-    function _configured(TierRule memory r) private pure returns (bool) {
-        return r.spendCents != 0 || r.orders != 0 || r.engagements != 0;
-    }
 
-    function _ruleAtMost(TierRule memory lower, TierRule memory upper) private pure returns (bool) {
-        return lower.spendCents <= upper.spendCents && lower.orders <= upper.orders
-            && lower.engagements <= upper.engagements;
-    }
 
-    function _pause() internal override whenNotPaused {
-        _globals = _globals.setPaused(true);
-        emit Paused(_msgSender());
-    }
 
-    function _unpause() internal override whenPaused {
-        _globals = _globals.setPaused(false);
-        emit Unpaused(_msgSender());
-    }
 
-    function _setSystem(address account, bool isSystem) private {
-        MemberSlot storage slot = _members[account];
-        slot.word = slot.word.setSystem(isSystem);
-        emit SystemAddressChanged(account, isSystem);
-    }
 
     function _pairKey(uint256 lo, uint256 hi) private pure returns (uint256) {
         return (lo << 128) | hi;

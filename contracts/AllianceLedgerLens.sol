@@ -114,7 +114,50 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
         returns (bool exists, bool suspended, IAllianceLedger.EarnRule memory rule, uint256 valueMicroUsd)
     {
         BrandConfig cfg = LedgerState.brand(_ledger, brand);
-        return (cfg.exists(), cfg.suspended(), cfg.rule().unpack(), cfg.valueMicroUsd());
+        return (cfg.exists(), cfg.suspended(), cfg.rule().unpack(), _valueFor(brand, cfg, Calendar.currentMonth()));
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function outstandingValue(uint256 brand) external view returns (uint256 valueMicroUsd) {
+        BrandConfig cfg = LedgerState.brand(_ledger, brand);
+        uint256 month = Calendar.currentMonth();
+        uint256 latestMonth = cfg.latestMonth();
+        if (latestMonth + 12 < month) return 0;
+        uint256[4] memory ring = LedgerState.brandLive(_ledger, brand);
+        uint256[2] memory values = LedgerState.monthValues(_ledger, brand);
+        for (uint256 m = month - 12; m < latestMonth; ++m) {
+            uint256 live = LotMath.brandLiveIn(ring[LotMath.brandSlotOf(m)], m);
+            if (live != 0) valueMicroUsd += live * LotMath.monthValueIn(values[LotMath.valueSlotOf(m)], m);
+        }
+        valueMicroUsd += cfg.latestMonthLive() * cfg.valueMicroUsd();
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function monthValue(uint256 brand, uint256 month) external view returns (uint256) {
+        BrandConfig cfg = LedgerState.brand(_ledger, brand);
+        if (month >= cfg.latestMonth()) return _valueFor(brand, cfg, month);
+        return LotMath.monthValueIn(LedgerState.monthValues(_ledger, brand)[LotMath.valueSlotOf(month)], month);
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
+    function pointValue(uint256 brand)
+        external
+        view
+        returns (uint256 currentMicroUsd, uint256 nextMicroUsd, uint256 effectiveMonth)
+    {
+        BrandConfig cfg = LedgerState.brand(_ledger, brand);
+        uint256 month = Calendar.currentMonth();
+        currentMicroUsd = _valueFor(brand, cfg, month);
+        uint256 next = LedgerState.nextValue(_ledger, brand);
+        if (next >> 32 > month) (nextMicroUsd, effectiveMonth) = (next & 0xffffffff, next >> 32);
+    }
+
+    /// @dev The ledger's {LedgerStorage-_valueFor}: the value of the points issued in `month`
+    /// (the brand's latest month or later).
+    function _valueFor(uint256 brand, BrandConfig cfg, uint256 month) private view returns (uint256) {
+        if (cfg.latestMonth() == month) return cfg.valueMicroUsd();
+        uint256 next = LedgerState.nextValue(_ledger, brand);
+        return next != 0 && next >> 32 <= month ? next & 0xffffffff : cfg.valueMicroUsd();
     }
 
     /// @inheritdoc IAllianceLedgerLens

@@ -17,6 +17,8 @@ from typing import Any
 import brownie
 from brownie import accounts, network, web3
 
+from scripts.ledger_abi import publish_admin_functions
+
 ROOT = Path(__file__).resolve().parent.parent
 ZERO_ADDRESS = "0x" + "00" * 20
 #: chain ids of local development nodes: anvil and hardhat (31337), ganache and geth --dev (1337)
@@ -84,6 +86,14 @@ def deployer() -> Any:
     raise SystemExit("set LEDGER_DEPLOYER_KEY or LEDGER_DEPLOYER_ACCOUNT to deploy to " + network.show_active())
 
 
+def ledger_container() -> Any:
+    """brownie's AllianceLedger container, its ABI extended with the brand administration's
+    functions (AllianceLedgerAdmin, reached through the ledger's fallback): the ABI the manifest
+    publishes for the ledger."""
+    publish_admin_functions(brownie.AllianceLedger, brownie.AllianceLedgerAdmin)
+    return brownie.AllianceLedger
+
+
 class Deployment:
     """The contracts deployed so far by one run of scripts/deploy.py, in order."""
 
@@ -100,7 +110,7 @@ class Deployment:
         return str(self.contracts[name].address)
 
     def deploy(self, name: str, arguments: Callable[[Deployment], tuple[Any, ...]]) -> Any:
-        container = getattr(brownie, name)
+        container = ledger_container() if name == "AllianceLedger" else getattr(brownie, name)
         contract = container.deploy(*arguments(self), {"from": self.sender})
         if self.first_block is None:
             self.first_block = contract.tx.block_number

@@ -21,6 +21,7 @@ from typing import Any
 from brownie import (
     AllianceBadges,
     AllianceLedger,
+    AllianceLedgerAdmin,
     AllianceLedgerLens,
     AlliancePolls,
     EnterpriseAccounts,
@@ -34,6 +35,9 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, ROOT
+from scripts.ledger_abi import publish_admin_functions
+
+publish_admin_functions(AllianceLedger, AllianceLedgerAdmin)
 
 REPORT = ROOT / "reports" / "gas.json"
 BYTECODE_KEY = "bytecode_bytes"
@@ -42,6 +46,7 @@ TOLERANCE = 0.01
 #: The deployed contracts whose runtime size is tracked (EIP-170 allows 24,576 bytes).
 SIZED_CONTRACTS = {
     "AllianceLedger": AllianceLedger,
+    "AllianceLedgerAdmin": AllianceLedgerAdmin,
     "AllianceLedgerLens": AllianceLedgerLens,
     "SettlementVault": SettlementVault,
     "MembershipBadge": MembershipBadge,

@@ -11,12 +11,13 @@ without it nobody can withdraw until the vault's admin sets one (`setTreasury`).
 
 from __future__ import annotations
 
-from brownie import AllianceLedger, SettlementVault
+from brownie import SettlementVault
 
 from scripts.deployment import (
     REFERENCE_EARN_RULE,
     REFERENCE_VALUE_MICRO_USD,
     deployer,
+    ledger_container,
     read_manifest,
 )
 
@@ -29,7 +30,7 @@ def main(
     treasury: str = "",
 ) -> int:
     contracts = read_manifest()["contracts"]
-    ledger = AllianceLedger.at(contracts["AllianceLedger"]["address"])
+    ledger = ledger_container().at(contracts["AllianceLedger"]["address"])
     sender = {"from": deployer()}
     tx = ledger.onboardBrand(signer, int(value_micro_usd), REFERENCE_EARN_RULE, name, symbol, sender)
     brand = tx.events["BrandOnboarded"]["brand"]

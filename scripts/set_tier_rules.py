@@ -8,13 +8,13 @@ Each tier's thresholds must be at least the lower tier's, so raise them top-down
 
 from __future__ import annotations
 
-from brownie import AllianceLedger
+from typing import Any
 
-from scripts.deployment import DEFAULT_TIER_RULES, deployer, read_manifest
+from scripts.deployment import DEFAULT_TIER_RULES, deployer, ledger_container, read_manifest
 
 
-def _ledger() -> AllianceLedger:
-    return AllianceLedger.at(read_manifest()["contracts"]["AllianceLedger"]["address"])
+def _ledger() -> Any:
+    return ledger_container().at(read_manifest()["contracts"]["AllianceLedger"]["address"])
 
 
 def main(tier: str, spend_cents: str, orders: str, engagements: str, gift: str) -> None:

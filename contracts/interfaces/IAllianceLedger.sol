@@ -162,8 +162,12 @@ interface IAllianceLedger is IAllianceDirectory {
     event BrandSuspensionChanged(uint256 indexed brand, bool suspended);
     event BrandSignerChanged(uint256 indexed brand, address indexed signer, bool authorized);
     event EarnRuleChanged(uint256 indexed brand, EarnRule rule);
-    /// @notice A governance act: applies to redemptions from now on; balances never change.
-    event PointValueChanged(uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd);
+    /// @notice A governance act: `newValueMicroUsd` applies to the points issued from month
+    /// `effectiveMonth` (months since January 1970, UTC) on; points issued before keep their
+    /// month's value (`previousValueMicroUsd` is this month's); balances never change.
+    event PointValueChanged(
+        uint256 indexed brand, uint256 previousValueMicroUsd, uint256 newValueMicroUsd, uint256 effectiveMonth
+    );
     event CharityPoolChanged(address indexed pool);
     /// @notice `account` is (or no longer is) a system address: no points may be earned, gifted or sent to it.
     event SystemAddressChanged(address indexed account, bool isSystem);

@@ -22,7 +22,23 @@ interface IAllianceLedgerLens {
     /// @dev `issued = redeemed + expired + reversed + outstanding` at every second.
     function brandAccount(uint256 brand) external view returns (IAllianceLedger.BrandAccount memory account);
 
-    /// @notice The brand's configuration: onboarded flag, suspension, earning rule and point value (micro-USD).
+    /// @notice The brand's liability in value: each month's outstanding points at the value of
+    /// that month (micro-USD; DOMAIN.md "Value of issued points").
+    function outstandingValue(uint256 brand) external view returns (uint256 valueMicroUsd);
+
+    /// @notice The value (micro-USD) of the points `brand` issued in `month` (months since
+    /// January 1970, UTC), for a live month it issued points in, the current month or a later one.
+    function monthValue(uint256 brand, uint256 month) external view returns (uint256 valueMicroUsd);
+
+    /// @notice The value of the points the brand issues this month, and a published value not yet
+    /// in force with the month it applies from (0 and 0 when none).
+    function pointValue(uint256 brand)
+        external
+        view
+        returns (uint256 currentMicroUsd, uint256 nextMicroUsd, uint256 effectiveMonth);
+
+    /// @notice The brand's configuration: onboarded flag, suspension, earning rule and the value
+    /// (micro-USD) of the points it issues this month.
     function brandInfo(uint256 brand)
         external
         view

@@ -31,6 +31,8 @@ library LedgerState {
     uint256 internal constant PARTS_SLOT = 22;
     uint256 internal constant PENDING_SLOT = 23;
     uint256 internal constant REVERSED_SLOT = 24;
+    uint256 internal constant NEXT_VALUE_SLOT = 25;
+    uint256 internal constant MONTH_VALUES_SLOT = 26;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {
@@ -101,6 +103,18 @@ library LedgerState {
     /// @notice Points of `id` reversed so far (returned orders).
     function reversed(IExtsload ledger, uint256 id) internal view returns (uint256) {
         return _load(ledger, _mappingSlot(bytes32(id), REVERSED_SLOT));
+    }
+
+    /// @notice The brand's scheduled point value, `effectiveMonth << 32 | valueMicroUsd` (0: none).
+    function nextValue(IExtsload ledger, uint256 id) internal view returns (uint256) {
+        return _load(ledger, _mappingSlot(bytes32(id), NEXT_VALUE_SLOT));
+    }
+
+    /// @notice The brand's value ring: 2 words of 16 monthly 32-bit values (see {LotMath}).
+    function monthValues(IExtsload ledger, uint256 id) internal view returns (uint256[2] memory ring) {
+        bytes32[] memory words = ledger.extsload(_mappingSlot(bytes32(id), MONTH_VALUES_SLOT), 2);
+        ring[0] = uint256(words[0]);
+        ring[1] = uint256(words[1]);
     }
 
     function _load(IExtsload ledger, bytes32 slot) private view returns (uint256) {

@@ -20,6 +20,7 @@ library LotMath {
     uint256 private constant AMOUNT_MASK = (uint256(1) << 112) - 1;
     uint256 private constant LOT_MASK = (uint256(1) << 128) - 1;
     uint256 private constant BRAND_MASK = (uint256(1) << 64) - 1;
+    uint256 private constant VALUE_MASK = 0xffffffff;
 
     // ------------------------------------------------------------------ member lots
 
@@ -203,5 +204,73 @@ library LotMath {
             dirty = true;
         }
         if (dirty) ring[index] = word;
+    }
+
+    // ----------------------------------------------------------- brand month values
+
+    /// @notice The value (micro-USD) of the brand's points of `month`, from its value ring:
+    /// 16 positions (month % 16) of 32 bits in 2 slots, untagged; valid for the months that
+    /// received points among the 16 up to the brand's latest month.
+    function monthValueAt(uint256[2] storage ring, uint256 month) internal view returns (uint256) {
+        return monthValueIn(ring[valueSlotOf(month)], month);
+    }
+
+    /// @notice Which of the 2 value ring slots holds the position of `month`.
+    function valueSlotOf(uint256 month) internal pure returns (uint256) {
+        return (month % BRAND_POSITIONS) >> 3;
+    }
+
+    /// @notice The value of `month` in `word`, the value ring slot {valueSlotOf} names.
+    function monthValueIn(uint256 word, uint256 month) internal pure returns (uint256) {
+        return (word >> ((month % BRAND_POSITIONS & 7) * 32)) & VALUE_MASK;
+    }
+
+    /// @notice The value of what {consume} took (`total` in all, index 0 = month - 12), each month's points at
+    /// that month's value: `latestValue` for `latestMonth` (the brand's config word holds it),
+    /// the value ring for older months.
+    /// @dev Each ring slot is read once per run of months it holds (at most 3 reads for 13 months).
+    function lotsValue(
+        uint256[2] storage ring,
+        uint256 month,
+        uint256 latestMonth,
+        uint256 latestValue,
+        uint256 total,
+        uint256[13] memory taken
+    ) internal view returns (uint256 value) {
+        uint256 index = type(uint256).max;
+        // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
+        uint256 word;
+        uint256 first = month - 12;
+        // `total` is what was taken in all: the loop stops once it is priced.
+        for (uint256 i; i < LIVE_MONTHS && total != 0; ++i) {
+            uint256 amount = taken[i];
+            if (amount == 0) continue;
+            unchecked {
+                total -= amount; // the months' amounts sum to total
+            }
+            uint256 m = first + i;
+            uint256 v = latestValue;
+            if (m != latestMonth) {
+                uint256 pos = m % BRAND_POSITIONS;
+                if (pos >> 3 != index) {
+                    index = pos >> 3;
+                    word = ring[index];
+                }
+                v = (word >> ((pos & 7) * 32)) & VALUE_MASK;
+            }
+            unchecked {
+                // No overflow: amount < 2**112, v < 2**32, 13 terms.
+                value += amount * v;
+            }
+        }
+    }
+
+    /// @notice Records `value` (< 2**32) as the value of the brand's points of `month`.
+    function setMonthValue(uint256[2] storage ring, uint256 month, uint256 value) internal {
+        uint256 pos = month % BRAND_POSITIONS;
+        uint256 shift = (pos & 7) * 32;
+        uint256 word = ring[pos >> 3];
+        uint256 updated = (word & ~(VALUE_MASK << shift)) | (value << shift);
+        if (updated != word) ring[pos >> 3] = updated;
     }
 }

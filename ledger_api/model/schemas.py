@@ -307,7 +307,9 @@ class SpendableView(Model):
 
     brand_id: int
     points: int
-    value_micro_usd: int = Field(description="points x the brand's published point value")
+    value_micro_usd: int = Field(
+        description="the points, each at the value of the month it was issued in (issue 10)"
+    )
 
 
 class MemberView(Model):
@@ -461,6 +463,9 @@ class SuspendRequest(Model):
 
 
 class PointValueRequest(Model):
+    """The brand's new point value, for the points it issues from the next calendar month
+    (UTC) on; points already issued keep their month's value (issue 10, item 7)."""
+
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
@@ -26,6 +26,7 @@ from ledger_api.db.models import (
     IdxPosition,
     IdxTierRule,
 )
+from ledger_api.db.value_models import lot_value, outstanding_value
 from ledger_api.domain import (
     MAX_TIER,
     TIER_NAMES,
@@ -72,6 +73,34 @@ def _total(pending: dict[int, list[schemas.PendingView]], brand: int) -> int:
     return sum(p.amount for p in pending.get(brand, []))
 
 
+def _spendable(
+    session: Session,
+    live: tuple[ColumnElement[bool], ...],
+    pending: dict[int, list[schemas.PendingView]],
+) -> list[schemas.SpendableView]:
+    """Per brand not suspended, the member's live points less its pending ones, and their value:
+    each lot at the value of its earn month (issue 10, item 7), the pending points (the newest)
+    taken off the newest lots first."""
+    lots: dict[int, list[tuple[int, int]]] = {}
+    for brand, amount, value in session.execute(
+        select(IdxLot.brand, IdxLot.amount, lot_value())
+        .join(IdxBrand, IdxBrand.brand == IdxLot.brand)
+        .where(*live, IdxBrand.suspended.is_(False))
+        .order_by(IdxLot.brand, IdxLot.month.desc())
+    ):
+        lots.setdefault(int(brand), []).append((int(amount), int(value or 0)))
+    views = []
+    for brand, rows in lots.items():
+        waiting = _total(pending, brand)
+        points, worth = sum(a for a, _ in rows) - waiting, 0
+        for amount, value in rows:  # newest first: the pending points come off these
+            held = min(amount, waiting)
+            waiting -= held
+            worth += (amount - held) * value
+        views.append(schemas.SpendableView(brand_id=brand, points=points, value_micro_usd=worth))
+    return views
+
+
 class ReadsService:
     """Stateless; every method takes the request's read session."""
 
@@ -94,20 +123,7 @@ class ReadsService:
         as_of, now = self._as_of(session)
         live = (IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at > now)
         pending = _pending_of(session, address, now)
-        spendable = [
-            schemas.SpendableView(
-                brand_id=brand,
-                points=int(points) - _total(pending, brand),
-                value_micro_usd=(int(points) - _total(pending, brand)) * value,
-            )
-            for brand, points, value in session.execute(
-                select(IdxLot.brand, func.sum(IdxLot.amount), IdxBrand.value_micro_usd)
-                .join(IdxBrand, IdxBrand.brand == IdxLot.brand)
-                .where(*live, IdxBrand.suspended.is_(False))
-                .group_by(IdxLot.brand, IdxBrand.value_micro_usd)
-                .order_by(IdxLot.brand)
-            )
-        ]
+        spendable = _spendable(session, live, pending)
         lots_query = select(IdxLot).where(*live).order_by(IdxLot.brand, IdxLot.month)
         if not who.is_admin:
             lots_query = lots_query.where(IdxLot.brand == (who.ledger_brand_id or -1))
@@ -321,7 +337,7 @@ class ReadsService:
             outstanding=outstanding,
             pending=int(pending or 0),
             value_micro_usd_per_point=account.value_micro_usd,
-            outstanding_value_micro_usd=outstanding * account.value_micro_usd,
+            outstanding_value_micro_usd=outstanding_value(session, brand, now),
         )
 
     def positions(self, session: Session, who: Principal) -> schemas.PositionsView:

@@ -31,6 +31,7 @@ from ledger_api.db.models import (
     IdxMember,
     IdxVaultBrand,
 )
+from ledger_api.db.value_models import lot_value
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import TIER_NAMES, month_label, month_of, quarter_label, utc_day
 from ledger_api.domain import events as ev
@@ -146,6 +147,16 @@ class StatsService:
             IdxLot.expires_at <= now + EXPIRING_WINDOW_S,
             IdxLot.amount > 0,
         )
+        live_value = self._lot_values(session, brand, IdxLot.expires_at > now, IdxLot.amount > 0)
+        expired_value = self._lot_values(session, brand, IdxLot.expires_at <= now)
+        redeemed_value: dict[int, int] = defaultdict(int)
+        redemptions = select(IdxHistory.brand, IdxHistory.value_micro_usd).where(
+            IdxHistory.kind == "redeemed"
+        )
+        if brand is not None:
+            redemptions = redemptions.where(IdxHistory.brand == brand)
+        for b, value in session.execute(redemptions):
+            redeemed_value[int(b)] += int(value or 0)
         query = select(IdxBrand).order_by(IdxBrand.brand)
         if brand is not None:
             query = query.where(IdxBrand.brand == brand)
@@ -159,9 +170,31 @@ class StatsService:
                 expired.get(row.brand, 0),
                 expiring.get(row.brand, 0),
                 reversed_=row.reversed,
+                # each lot at its earn month's value (issue 10, item 7); redemptions at the
+                # value they recorded; reversed points (within a return window) at today's
+                values=_values(
+                    redeemed_value[row.brand],
+                    expired_value.get(row.brand, 0),
+                    live_value.get(row.brand, 0),
+                    row.reversed * row.value_micro_usd,
+                ),
             )
             for row in session.scalars(query)
         ]
+
+    @staticmethod
+    def _lot_values(
+        session: Session, brand: int | None, *where: ColumnElement[bool]
+    ) -> dict[int, int]:
+        """Per brand, the value of the lots matching `where`, each at its month's value."""
+        query = (
+            select(IdxLot.brand, func.sum(IdxLot.amount * lot_value()))
+            .where(*where)
+            .group_by(IdxLot.brand)
+        )
+        if brand is not None:
+            query = query.where(IdxLot.brand == brand)
+        return {int(b): int(total or 0) for b, total in session.execute(query)}
 
     def _activity(self, session: Session, brand: int | None, now: int) -> stats.ActiveMembers:
         def active(days: int) -> int:
@@ -342,6 +375,13 @@ def _points(
         expiry_rate=_rate(expired, issued),
         expiring_30d=expiring,
     )
+
+
+def _values(
+    redeemed: int, expired: int, outstanding: int, reversed_: int
+) -> tuple[int, int, int, int]:
+    """(issued, redeemed, expired, outstanding) values: what was issued is what went each way."""
+    return (redeemed + expired + outstanding + reversed_, redeemed, expired, outstanding)
 
 
 def _total(brands: list[stats.BrandPoints]) -> stats.BrandPoints:

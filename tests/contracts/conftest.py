@@ -45,6 +45,7 @@ from eth_utils import keccak
 from web3.middleware import Web3Middleware
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD
+from scripts.ledger_abi import publish_admin_functions
 
 DAY = 86_400
 EARN_KINDS = ("purchase", "review", "share", "event", "referral")  # IAllianceLedger.EarnKind
@@ -359,6 +360,12 @@ def carol(accounts):
 # ------------------------------------------------------------------------------------------------
 # The deployed alliance
 # ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ledger_abi(AllianceLedger, AllianceLedgerAdmin):
+    """The ledger's ABI includes the brand administration it runs by delegatecall (scripts/ledger_abi.py)."""
+    publish_admin_functions(AllianceLedger, AllianceLedgerAdmin)
 
 
 @pytest.fixture(scope="module")

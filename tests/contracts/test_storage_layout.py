@@ -28,6 +28,8 @@ SLOT_NAMES = {
     "PARTS_SLOT": "_parts",
     "PENDING_SLOT": "_pending",
     "REVERSED_SLOT": "_reversed",
+    "NEXT_VALUE_SLOT": "_nextValue",
+    "MONTH_VALUES_SLOT": "_monthValues",
 }
 
 

@@ -33,6 +33,7 @@ from ledger_api.db.models import (
     IdxPollTally,
     IdxTierRule,
 )
+from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
@@ -198,13 +199,13 @@ class Projector(ReturnsProjection):
         )
 
     def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.brand(int(a["brand"])).value_micro_usd = int(a["valueMicroUsd"])
+        _value_from(self, int(a["brand"]), 0, int(a["valueMicroUsd"]))
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.brand(int(a["brand"])).suspended = bool(a["suspended"])
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.brand(int(a["brand"])).value_micro_usd = int(a["newValueMicroUsd"])
+        _value_from(self, int(a["brand"]), int(a["effectiveMonth"]), int(a["newValueMicroUsd"]))
 
     def _earn_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: a brand's earn rule changes only by the admin on chain (`setEarnRule`); the
@@ -342,3 +343,10 @@ class Projector(ReturnsProjection):
         row = self.session.get(IdxEnterpriseEmployee, checksum(a["employee"]))
         if row is not None:
             self.session.delete(row)
+
+
+def _value_from(projector: Projector, brand: int, month: int, value: int) -> None:
+    """Issue 10, item 7: `value` prices the points `brand` issues from `month` on; earlier
+    points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
+    projector.brand(brand).value_micro_usd = value
+    projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))

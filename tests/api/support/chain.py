@@ -20,6 +20,7 @@ from typing import Any
 import rlp  # type: ignore[import-untyped]
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import function_abi_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import Web3
@@ -108,6 +109,16 @@ def start_anvil(
 
 def artifact(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((BUILD / f"{name}.json").read_text())
+    if name == "AllianceLedger":
+        # The ledger's published ABI includes the brand administration it runs by delegatecall
+        # from its fallback (AllianceLedgerAdmin), as scripts/ledger_abi.py publishes it.
+        own = {function_abi_to_4byte_selector(e) for e in data["abi"] if e["type"] == "function"}
+        admin = json.loads((BUILD / "AllianceLedgerAdmin.json").read_text())["abi"]
+        data["abi"] += [
+            e
+            for e in admin
+            if e["type"] == "function" and function_abi_to_4byte_selector(e) not in own
+        ]
     return data
 
 

@@ -38,6 +38,7 @@ from ledger_api.db.models import (
     IndexCursor,
     table_of,
 )
+from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import TIER_NAMES, lot_expiry, month_of, month_start
 from ledger_api.domain.ids import BrandRowId
@@ -149,6 +150,14 @@ def seed_program(database_url: str, *, members: int, brands: int, seed: int = 13
                     "issued": issued[b],
                     "redeemed": redeemed[b],
                 }
+                for b in range(1, brands + 1)
+            ],
+        )
+        _insert(
+            session,
+            IdxBrandValue,  # as the projector records BrandOnboarded (issue 10, item 7)
+            [
+                {"brand": b, "from_month": 0, "value_micro_usd": VALUE_MICRO_USD}
                 for b in range(1, brands + 1)
             ],
         )

@@ -29,12 +29,23 @@ class Model:
         # day has come is released by the clock alone and stays until a purchase reuses it
         self.pending = {(h, b): [[0, 0] for _ in range(4)] for h in holders for b in RULES}
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
-        self.values = dict(VALUES)
+        # per brand, (first month, value) in force from it on: setPointValue in month M applies
+        # from M + 1 (issue 10, item 7); a second change within M replaces the first
+        self.values = {b: [(0, v)] for b, v in VALUES.items()}
         self.positions = {}  # (lo, hi) -> what lo owes hi, micro-USD
         # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
         self.activity = {}
         self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
+
+    def value_at(self, brand, month):
+        """The value of `brand`'s points issued in `month` (the ledger's value ring)."""
+        return [v for first, v in self.values[brand] if first <= month][-1]
+
+    def set_value(self, brand, value, month):
+        """setPointValue in `month`: `value` prices the points issued from `month + 1` on."""
+        kept = [(first, v) for first, v in self.values[brand] if first <= month]
+        self.values[brand] = [*kept, (month + 1, value)]
 
     def live(self, holder, brand, month):
         return {m: a for m, a in self.lots[(holder, brand)].items() if m >= month - 12 and a}
@@ -100,6 +111,13 @@ class Model:
     def outstanding(self, brand, month):
         return sum(
             a for (_, b), lots in self.lots.items() if b == brand
+            for m, a in lots.items() if m >= month - 12
+        )
+
+    def outstanding_value(self, brand, month):
+        """AllianceLedgerLens.outstandingValue: each live lot at its earn month's value."""
+        return sum(
+            a * self.value_at(brand, m) for (_, b), lots in self.lots.items() if b == brand
             for m, a in lots.items() if m >= month - 12
         )
 
@@ -176,7 +194,7 @@ class Model:
             state[3] += 1
         if counted:
             part = self.parts.setdefault((member, brand), [quarter, 0])
-            part[1] += points * self.values[brand]
+            part[1] += points * self.value_at(brand, month)
         best = self.best_tier(*state[1:4])
         tier = state[4]
         if best >= tier:

@@ -108,7 +108,7 @@ def test_record_settlement_is_only_for_the_settlement_vault(ledger, admin, signe
 
 
 def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
-    ledger, lens, admin, earn, signing, signer_a, signer_b, alice, brand_a, brand_b, events
+    ledger, lens, admin, earn, signing, signer_a, signer_b, alice, brand_a, brand_b, events, clock
 ):
     earn(signer_a, alice, cents=10_000)  # 1,000 A points
     signing.redeem_at(alice, brand_a, brand_b, 100, signer_b, ref=b"\x01" * 32)  # at 10,000 micro-USD each
@@ -126,16 +126,18 @@ def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
         "brand": brand_a,
         "previousValueMicroUsd": 10_000,
         "newValueMicroUsd": 20_000,
+        "effectiveMonth": clock.month() + 1,
     }
-    assert lens.brandInfo(brand_a)[3] == 20_000
+    assert lens.brandInfo(brand_a)[3] == 10_000  # this month's points keep this month's value
+    assert tuple(int(v) for v in lens.pointValue(brand_a)) == (10_000, 20_000, clock.month() + 1)
     assert ledger.balanceOf(alice, brand_a) == balance
     assert lens.lotsOf(alice, brand_a) == lots
     assert lens.brandAccount(brand_a) == account
     assert ledger.position(brand_a, brand_b) == position  # recorded debt keeps its old value
 
     redeemed = signing.redeem_at(alice, brand_a, brand_b, 100, signer_b, ref=b"\x02" * 32)
-    assert redeemed.return_value == 100 * 20_000  # the new value applies from now on
-    assert ledger.position(brand_a, brand_b) == position + 2_000_000
+    assert redeemed.return_value == 100 * 10_000  # points issued before the change keep their value
+    assert ledger.position(brand_a, brand_b) == position + 1_000_000
 
 
 def test_point_value_cannot_be_set_to_zero(ledger, admin, brand_a, errors):

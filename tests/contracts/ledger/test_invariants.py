@@ -202,9 +202,9 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
                 self.model.consented.add((brand, at_brand))
         else:
             tx = self.ledger.redeem(brand, at_brand, amount, ref, {"from": account})
-        value = amount * self.model.values[brand]
-        assert tx.return_value == value
-        self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount)
+        taken = self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount)
+        value = sum(part * self.model.value_at(brand, m) for m, part in taken.items())
+        assert tx.return_value == value  # each lot at its earn month's value (issue 10, item 7)
         self.model.redeemed[brand] += amount
         if brand != at_brand:
             self.model.add_debt(brand, at_brand, value)
@@ -257,8 +257,8 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
 
     @rule(brand=st_brand, value=st_value)
     def rule_set_point_value(self, brand, value):
-        self.ledger.setPointValue(brand, value, {"from": self.admin})
-        self.model.values[brand] = value
+        tx = self.ledger.setPointValue(brand, value, {"from": self.admin})
+        self.model.set_value(brand, value, self.clock.month_of(tx.timestamp))
 
     @rule(months=st_months, day=st_day)
     def rule_travel(self, months, day):
@@ -318,6 +318,9 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             )
             assert pending == [model.pending_of(n, brand, today) for _, n in holders[:3]], (
                 f"brand {brand}: pending"
+            )
+            assert self.lens.outstandingValue(brand) == model.outstanding_value(brand, month), (
+                f"brand {brand}: the liability's value (issue 10, item 7)"
             )
 
     @invariant()

@@ -1,0 +1,49 @@
+"""Point values per brand and earn month (issue 10, item 7; DOMAIN.md "Value of issued points").
+
+A value change on chain applies to the points issued from the next UTC month on; points keep
+the value of the month they were issued in. `idx_brand_values` keeps one row per brand and
+month a value took effect; `lot_value()` prices an `IdxLot` row at its month's value.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Integer, ScalarSelect, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ledger_api.db.models import Base, IdxLot
+
+
+class IdxBrandValue(Base):
+    """The value (micro-USD per point) of a brand's points issued from `from_month` (months
+    since January 1970, UTC) until the next row's month: `BrandOnboarded` writes month 0, each
+    `PointValueChanged` its `effectiveMonth` (a second change for the same month replaces it)."""
+
+    __tablename__ = "idx_brand_values"
+
+    brand: Mapped[int] = mapped_column(primary_key=True)
+    from_month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value_micro_usd: Mapped[int]
+
+
+def lot_value() -> ScalarSelect[int]:
+    """The value per point of the `IdxLot` row of the enclosing query: its brand's value in
+    force in the lot's earn month (a correlated scalar subquery)."""
+    return (
+        select(IdxBrandValue.value_micro_usd)
+        .where(IdxBrandValue.brand == IdxLot.brand, IdxBrandValue.from_month <= IdxLot.month)
+        .order_by(IdxBrandValue.from_month.desc())
+        .limit(1)
+        .correlate(IdxLot)
+        .scalar_subquery()
+    )
+
+
+def outstanding_value(session: Session, brand: int, now: int) -> int:
+    """The value (micro-USD) of `brand`'s live points (its liability, pending points included):
+    each lot at the value of its earn month."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(IdxLot.amount * lot_value()), 0)).where(
+            IdxLot.brand == brand, IdxLot.amount > 0, IdxLot.expires_at > now
+        )
+    )
+    return int(total or 0)
