@@ -7,8 +7,9 @@ intake, which answers once the operation is durable.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +17,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
+from ledger_api.domain.campaigns import EarnFacts
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import NotSupported, ZeroPoints
 from ledger_api.model import schemas
@@ -30,6 +32,7 @@ from ledger_api.model.payloads import (
 )
 
 from .bulk import BulkEarns
+from .campaigns import CampaignRules
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
@@ -51,6 +54,7 @@ class OperationsService(BulkEarns, Reversals):
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
         self.checks = Checks(runtime)
+        self.campaigns = CampaignRules(runtime.db)  # issue 16: rules applied at earn time
 
     async def _own_brand(self, who: Principal) -> BrandInfo:
         """The caller's brand, from memory when fresh (no thread hop on the hot path)."""
@@ -79,6 +83,9 @@ class OperationsService(BulkEarns, Reversals):
             req.multiplier_pct,
             req.amount_cents,
             await self._bound(brand, req.order_ref),
+            green=req.green,
+            birthday_week=req.birthday_week,
+            referrer=req.referrer,
         )
 
     async def earn_engagement(
@@ -87,7 +94,16 @@ class OperationsService(BulkEarns, Reversals):
         brand = await self._own_brand(ctx.principal)
         kind = EarnKind[req.kind.upper()]
         ref = await self._bound(brand, req.ref) if req.ref is not None else ZERO_REF
-        return await self._earn(ctx, brand, req.member, kind, req.multiplier_pct, 0, ref)
+        return await self._earn(
+            ctx,
+            brand,
+            req.member,
+            kind,
+            req.multiplier_pct,
+            0,
+            ref,
+            birthday_week=req.birthday_week,
+        )
 
     async def _earn(
         self,
@@ -98,9 +114,14 @@ class OperationsService(BulkEarns, Reversals):
         multiplier_pct: int,
         amount_cents: int,
         order_ref: str,
+        **flags: Any,
     ) -> Accepted:
+        if self.campaigns.cached(brand.row_id) is None:  # read off the event loop
+            await _thread(lambda: self.campaigns.snapshot(brand.row_id))
         return await self.rt.intake.submit(
-            self._earn_draft(ctx, brand, member, kind, multiplier_pct, amount_cents, order_ref)
+            self._earn_draft(
+                ctx, brand, member, kind, multiplier_pct, amount_cents, order_ref, **flags
+            )
         )
 
     def _earn_draft(
@@ -112,11 +133,27 @@ class OperationsService(BulkEarns, Reversals):
         multiplier_pct: int,
         amount_cents: int,
         order_ref: str,
+        *,
+        green: bool = False,
+        birthday_week: bool = False,
+        referrer: str | None = None,
     ) -> Draft:
-        """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it."""
+        """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it. With
+        campaign rules (issue 16) the draft carries a claim the intake evaluates."""
         self.checks.receiver(member)
+        facts = EarnFacts(
+            kind,
+            member,
+            amount_cents,
+            multiplier_pct,
+            int(time.time()),
+            green=green,
+            birthday_week=birthday_week,
+            referrer=referrer,
+        )
+        claim = self.campaigns.claim(brand, facts)
         points = brand.rule.points(kind, multiplier_pct, amount_cents)
-        if points == 0:
+        if points == 0 and claim is None:
             raise ZeroPoints(earn_kind=kind.name.lower(), multiplier_pct=multiplier_pct)
         payload = EarnPayload(
             member=member,
@@ -135,6 +172,7 @@ class OperationsService(BulkEarns, Reversals):
             points=points,
             order_ref=order_ref if kind is EarnKind.PURCHASE else None,
             extra_body={"points": points},
+            campaign=claim,
         )
 
     # ------------------------------------------------------- member-signed moves
