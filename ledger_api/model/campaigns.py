@@ -148,14 +148,14 @@ class CampaignCapView(Model):
 class _Preview(Model):
     member: Address
     multiplier_pct: Multiplier = 100
-    birthday_week: bool = False
+    birthday_week: bool = Field(default=False, strict=True)
     at: datetime | None = Field(default=None, description="when (UTC); now when absent")
 
 
 class PreviewPurchase(_Preview):
     type: Literal["purchase"]
     amount_cents: Amount
-    green: bool = False
+    green: bool = Field(default=False, strict=True)
     referrer: Address | None = None
 
 

@@ -108,8 +108,8 @@ class EarnPurchaseRequest(Model):
     amount_cents: Amount
     multiplier_pct: Multiplier = 100
     order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
-    green: bool = False  # campaigns (issue 16): a `green` rule applies
-    birthday_week: bool = False  # a `birthday_week` rule applies
+    green: bool = Field(default=False, strict=True)  # campaigns (issue 16): `green` rule
+    birthday_week: bool = Field(default=False, strict=True)  # a `birthday_week` rule applies
     referrer: Address | None = Field(default=None, description="who referred the member")
 
 
@@ -128,7 +128,7 @@ class EarnEngagementRequest(Model):
     kind: Literal["review", "share", "event", "referral"]
     multiplier_pct: Multiplier = 100
     ref: OrderRef | None = Field(default=None, description="reference of the review, share...")
-    birthday_week: bool = False  # campaigns (issue 16): a `birthday_week` rule applies
+    birthday_week: bool = Field(default=False, strict=True)  # a `birthday_week` rule (issue 16)
 
 
 class _GiftFields(Model):

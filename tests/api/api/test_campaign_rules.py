@@ -205,11 +205,11 @@ def test_hostile_paths_and_updates_get_a_4xx(brand: Brand) -> None:
         assert 400 <= response.status_code < 500, (path, response.text)
     bad = brand.api.put(f"{RULES}/{rule['rule_id']}", {"kind": "green", "multiplier_pct": -1})
     assert bad.status_code == 422
-    raw = brand.api.http.post(
-        RULES, content=b"{not json", headers={"Idempotency-Key": "raw-1"}
-    )
+    raw = brand.api.http.post(RULES, content=b"{not json", headers={"Idempotency-Key": "raw-1"})
     assert raw.status_code == 400 and raw.json()["error"]["code"] == "malformed_body"
-    assert brand.api.get(f"{RULES}/{rule['rule_id']}/versions").json()["entries"][-1]["version"] == 1
+    assert (
+        brand.api.get(f"{RULES}/{rule['rule_id']}/versions").json()["entries"][-1]["version"] == 1
+    )
 
 
 def test_the_admin_sets_the_cap_within_the_chains_bound(gateway: Gateway, brand: Brand) -> None:

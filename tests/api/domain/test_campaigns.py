@@ -61,7 +61,9 @@ def test_a_time_boxed_rule_applies_inside_its_window_and_to_its_kinds_only() -> 
     assert evaluate(BASE, [window], facts(at=100), 1000).multiplier_pct == 300
     assert evaluate(BASE, [window], facts(at=200), 1000).multiplier_pct == 100  # end excluded
     assert evaluate(BASE, [window], facts(at=99), 1000).multiplier_pct == 100
-    shares = rule(2, "time_boxed", multiplier_pct=300, starts_at=0, ends_at=10**10, earn_kinds=["share"])
+    shares = rule(
+        2, "time_boxed", multiplier_pct=300, starts_at=0, ends_at=10**10, earn_kinds=["share"]
+    )
     assert evaluate(BASE, [shares], facts(), 1000).multiplier_pct == 100
     share = facts(kind=EarnKind.SHARE, amount_cents=0)
     assert evaluate(BASE, [shares], share, 1000).points == 9
