@@ -229,3 +229,29 @@ def test_the_admin_sets_the_cap_within_the_chains_bound(gateway: Gateway, brand:
     (entry,) = gateway.admin.get(f"{cap}/versions").json()["entries"]
     assert entry["old"] is None and entry["new"] == {"max_multiplier_pct": 400}
     assert entry["actor"].startswith("admin")
+
+
+def test_the_python_client_manages_rules_and_previews(gateway: Gateway, brand: Brand) -> None:
+    client = gateway.client(brand.api_key)
+    rule = client.add_campaign_rule({"kind": "green", "name": "Green", "multiplier_pct": 200})
+    updated = client.update_campaign_rule(
+        rule["rule_id"], {"kind": "green", "name": "Green", "multiplier_pct": 250}
+    )
+    assert updated["version"] == 2
+    assert [e["action"] for e in client.campaign_rule_versions(rule["rule_id"])["entries"]] == [
+        "created",
+        "updated",
+    ]
+    member = "0x" + "ab" * 20
+    preview = client.earn_preview(member, amount_cents=1_000, green=True)
+    assert (preview["points"], preview["multiplier_pct"]) == (250, 250)
+    accepted = client.earn_purchase(member, 1_000, "client-order", green=True, wait=True)
+    assert (
+        accepted["result"]["points"] == 250 and accepted["campaign"]["rules"][0]["rule"] == "green"
+    )
+    assert client.delete_campaign_rule(rule["rule_id"])["active"] is False
+    assert client.campaign_rules()["rules"][0]["version"] == 3
+    assert client.campaign_referrals()["referrals"] == []
+    admin = gateway.client(gateway.env["LEDGER_ADMIN_API_KEY"])
+    assert admin.set_campaign_cap(600)["max_multiplier_pct"] == 600
+    assert admin.campaign_cap()["version"] == 1
