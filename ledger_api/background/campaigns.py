@@ -41,6 +41,7 @@ from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import ZeroPoints
 from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.threads import name_this_thread
+from ledger_api.settings import Settings
 
 if TYPE_CHECKING:
     from .drafts import Draft
@@ -250,6 +251,7 @@ def credit_due(session: Session, limit: int = 200) -> set[BrandRowId | None]:
         .where(CampaignReferral.status == "waiting")
         .order_by(CampaignReferral.id)
         .limit(limit)
+        .with_for_update()  # two processes (PostgreSQL): the second sees them credited
     ).all()
     grown: set[BrandRowId | None] = set()
     for ref in waiting:
@@ -263,21 +265,22 @@ def credit_due(session: Session, limit: int = 200) -> set[BrandRowId | None]:
 
 
 class ReferralCrediter(threading.Thread):
-    """Credits due referrals (`credit_due`), looking every `poll_s`."""
+    """Credits due referrals (`credit_due`), looking every `poll_s` until `halt` is set (the
+    runtime's stop)."""
 
     def __init__(
-        self, *, db: Database, poll_s: float, queued: Callable[[set[BrandRowId | None]], None]
+        self,
+        *,
+        db: Database,
+        poll_s: float,
+        queued: Callable[[set[BrandRowId | None]], None],
+        halt: threading.Event,
     ) -> None:
         super().__init__(name="campaign-referrals", daemon=True)
         self.db = db
         self.poll_s = poll_s
         self.queued = queued
-        self._halt = threading.Event()
-
-    def stop(self) -> None:
-        self._halt.set()
-        if self.is_alive():
-            self.join(timeout=5)
+        self._halt = halt
 
     def run(self) -> None:
         name_this_thread("campaign-referrals")
@@ -285,9 +288,24 @@ class ReferralCrediter(threading.Thread):
             try:
                 with self.db.write() as session:
                     grown = credit_due(session)
-            except Exception:  # the database away: the next turn tries again
-                log.exception("campaigns: could not credit the due referrals")
+            except Exception:  # the database away (or closing): the next turn tries again
+                if not self._halt.is_set():
+                    log.exception("campaigns: could not credit the due referrals")
                 continue
             if grown:
                 log.info("campaigns: queued referral credits for %d brand(s)", len(grown))
                 self.queued(grown)
+
+
+def start_referral_crediter(
+    settings: Settings,
+    db: Database,
+    wake_sender: Callable[[set[BrandRowId | None]], None],
+    halt: threading.Event,
+) -> ReferralCrediter:
+    """The crediter of the process holding the sender lock, started; it ends with `halt`."""
+    crediter = ReferralCrediter(
+        db=db, poll_s=settings.campaign_referral_poll_s, queued=wake_sender, halt=halt
+    )
+    crediter.start()
+    return crediter

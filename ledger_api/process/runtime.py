@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import ApiKeys
 from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
-from ledger_api.background.campaigns import ReferralCrediter
+from ledger_api.background.campaigns import start_referral_crediter
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
@@ -96,7 +96,6 @@ class Runtime(WakeUps):
         self.webhooks: Deliverer | None = None
         self.admin_watcher: AdminWatcher | None = None
         self.tier_reviewer: TierReviewer | None = None
-        self.referrals: ReferralCrediter | None = None
         self._contracts: Contracts | None = None
         self._lock = SenderLock(self.db)
         self._local = threading.local()
@@ -295,10 +294,7 @@ class Runtime(WakeUps):
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
         self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
-        self.referrals = ReferralCrediter(
-            db=self.db, poll_s=self.settings.campaign_referral_poll_s, queued=self.wake_sender
-        )
-        self.referrals.start()
+        start_referral_crediter(self.settings, self.db, self.wake_sender, self._stopping)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -362,8 +358,6 @@ class Runtime(WakeUps):
             self.admin_watcher.stop()
         if self.tier_reviewer is not None:
             self.tier_reviewer.stop()
-        if self.referrals is not None:
-            self.referrals.stop()
         self._lock.release()
         self.db.dispose()
 

@@ -7,9 +7,8 @@ intake, which answers once the operation is durable.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -17,15 +16,13 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
-from ledger_api.domain.campaigns import EarnFacts
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import NotSupported, ZeroPoints
+from ledger_api.errors import NotSupported
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
-    EarnPayload,
     GiftPayload,
     RedemptionPayload,
     TierReviewPayload,
@@ -36,6 +33,7 @@ from .campaigns import CampaignRules
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
+from .earns import Earns
 from .reversals import Reversals
 
 if TYPE_CHECKING:
@@ -49,7 +47,7 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService(BulkEarns, Reversals):
+class OperationsService(Earns, BulkEarns, Reversals):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
@@ -103,76 +101,6 @@ class OperationsService(BulkEarns, Reversals):
             0,
             ref,
             birthday_week=req.birthday_week,
-        )
-
-    async def _earn(
-        self,
-        ctx: RequestContext,
-        brand: BrandInfo,
-        member: str,
-        kind: EarnKind,
-        multiplier_pct: int,
-        amount_cents: int,
-        order_ref: str,
-        **flags: Any,
-    ) -> Accepted:
-        if self.campaigns.cached(brand.row_id) is None:  # read off the event loop
-            await _thread(lambda: self.campaigns.snapshot(brand.row_id))
-        return await self.rt.intake.submit(
-            self._earn_draft(
-                ctx, brand, member, kind, multiplier_pct, amount_cents, order_ref, **flags
-            )
-        )
-
-    def _earn_draft(
-        self,
-        ctx: RequestContext,
-        brand: BrandInfo,
-        member: str,
-        kind: EarnKind,
-        multiplier_pct: int,
-        amount_cents: int,
-        order_ref: str,
-        *,
-        green: bool = False,
-        birthday_week: bool = False,
-        referrer: str | None = None,
-    ) -> Draft:
-        """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it. With
-        campaign rules (issue 16) the draft carries a claim the intake evaluates."""
-        self.checks.receiver(member)
-        facts = EarnFacts(
-            kind,
-            member,
-            amount_cents,
-            multiplier_pct,
-            int(time.time()),
-            green=green,
-            birthday_week=birthday_week,
-            referrer=referrer,
-        )
-        claim = self.campaigns.claim(brand, facts)
-        points = brand.rule.points(kind, multiplier_pct, amount_cents)
-        if points == 0 and claim is None:
-            raise ZeroPoints(earn_kind=kind.name.lower(), multiplier_pct=multiplier_pct)
-        payload = EarnPayload(
-            member=member,
-            earn_kind=int(kind),
-            multiplier_pct=multiplier_pct,
-            amount_cents=amount_cents,
-            order_ref=order_ref,
-        )
-        return draft(
-            ctx,
-            OpKind.EARN,
-            brand,
-            payload,
-            member=member,
-            beneficiary=member,
-            points=points,
-            order_ref=order_ref if kind is EarnKind.PURCHASE else None,
-            extra_body={"points": points},
-            campaign=claim,
         )
 
     # ------------------------------------------------------- member-signed moves
