@@ -33,8 +33,9 @@ async def get_campaigns(request: Request) -> CampaignsService:
 CampaignsDep = Annotated[CampaignsService, Depends(get_campaigns)]
 
 
-def _answer(result: tuple[int, dict[str, Any]]) -> JSONResponse:
-    return local_response(result[0], result[1], False)
+def _answer(result: tuple[int, dict[str, Any], bool]) -> JSONResponse:
+    """The change's answer; a replay's carries `Idempotent-Replayed: true`."""
+    return local_response(*result)
 
 
 @router.get("/campaigns/rules", summary="The caller's rules, the chain's base rule and the cap")

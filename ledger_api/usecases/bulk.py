@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -43,6 +43,10 @@ class BulkEarns:
         multiplier_pct: int,
         amount_cents: int,
         order_ref: str,
+        *,
+        green: bool = False,
+        birthday_week: bool = False,
+        referrer: str | None = None,
     ) -> Draft:
         raise NotImplementedError
 
@@ -62,19 +66,23 @@ class BulkEarns:
         scope = f"{ctx.principal.scope}/item"
         items: list[tuple[str, Draft | LedgerError]] = []
         for item in req.items:
-            fingerprint = hashlib.sha256(
-                json.dumps(item.model_dump(mode="json"), sort_keys=True).encode()
-            ).hexdigest()
+            dumped = item.model_dump(mode="json")
+            for flag in ("green", "birthday_week", "referrer"):  # campaigns: left out at their
+                if dumped.get(flag) in (False, None):  # default, an item's fingerprint is as before
+                    dumped.pop(flag, None)
+            fingerprint = hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
             item_ctx = RequestContext(ctx.principal, item.key, fingerprint)
+            flags: dict[str, Any] = {"birthday_week": item.birthday_week}  # campaigns
             if isinstance(item, bulk.BulkPurchase):
                 kind, cents = EarnKind.PURCHASE, item.amount_cents
                 ref = bind_reference(secret, item.order_ref)
+                flags |= {"green": item.green, "referrer": item.referrer}
             else:
                 kind, cents = EarnKind[item.kind.upper()], 0
                 ref = bind_reference(secret, item.ref) if item.ref is not None else ZERO_REF
             try:
                 made = self._earn_draft(
-                    item_ctx, brand, item.member, kind, item.multiplier_pct, cents, ref
+                    item_ctx, brand, item.member, kind, item.multiplier_pct, cents, ref, **flags
                 )
             except LedgerError as error:
                 items.append((item.key, error))

@@ -166,7 +166,7 @@ class CampaignsService:
                 rules=[_view(r) for r in rows],
             )
 
-    def create_rule(self, ctx: RequestContext, body: Any) -> tuple[int, dict[str, Any]]:
+    def create_rule(self, ctx: RequestContext, body: Any) -> tuple[int, dict[str, Any], bool]:
         brand_row = ctx.principal.require_brand()
 
         def action(session: Session) -> dict[str, Any]:
@@ -201,7 +201,7 @@ class CampaignsService:
 
     def update_rule(
         self, ctx: RequestContext, rule_id: int, body: Any
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], bool]:
         def action(session: Session) -> dict[str, Any]:
             rule = self._own_rule(session, ctx.principal, rule_id)
             if body.kind != rule.kind:
@@ -217,7 +217,7 @@ class CampaignsService:
 
         return self._once(ctx, 200, action)
 
-    def delete_rule(self, ctx: RequestContext, rule_id: int) -> tuple[int, dict[str, Any]]:
+    def delete_rule(self, ctx: RequestContext, rule_id: int) -> tuple[int, dict[str, Any], bool]:
         def action(session: Session) -> dict[str, Any]:
             rule = self._own_rule(session, ctx.principal, rule_id)
             old = _version(rule)
@@ -261,7 +261,7 @@ class CampaignsService:
 
     def set_cap(
         self, ctx: RequestContext, body: views.CampaignCapRequest
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], bool]:
         ctx.principal.require_admin()
 
         def action(session: Session) -> dict[str, Any]:
@@ -412,14 +412,14 @@ class CampaignsService:
 
     def _once(
         self, ctx: RequestContext, status: int, action: Callable[[Session], dict[str, Any]]
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], bool]:
         """Runs a change once per Idempotency-Key (a replay answers the stored answer)."""
         with self.rt.db.write() as session:
             replay = find_replay(
                 session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash
             )
             if replay is not None:
-                return replay.status_code, replay.body
+                return replay.status_code, replay.body, True
             answer = action(session)
             session.add(
                 IdempotencyRecord(
@@ -432,4 +432,4 @@ class CampaignsService:
                 )
             )
         self.rules.forget()
-        return status, answer
+        return status, answer, False

@@ -214,3 +214,29 @@ def test_hostile_previews_and_flags_get_a_4xx(brand: Brand) -> None:
         body = {"member": member, "amount_cents": 100, "order_ref": "h-1"} | extra
         response = brand.api.post(PURCHASE, body)
         assert response.status_code == 422 and response.json()["error"]["code"] == code
+
+
+def test_bulk_items_are_evaluated_like_single_earns(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(brand, "green", multiplier_pct=300)
+    gina = Member()
+    items = [
+        {"type": "purchase", "key": "b-1", "member": gina.address, "amount_cents": 1_000},
+        {"type": "purchase", "key": "b-2", "member": gina.address, "amount_cents": 1_000},
+        {
+            "type": "purchase",
+            "key": "b-3",
+            "member": gina.address,
+            "amount_cents": 1_000,
+            "green": True,
+        },
+    ]
+    for item in items:
+        item["order_ref"] = f"bulk-{uuid.uuid4()}"
+    response = brand.api.post("/v1/earn/batch", {"items": items}, headers={"Prefer": "wait=20"})
+    assert response.status_code in (200, 202), response.text
+    answers = response.json()["items"]
+    assert [a["points"] for a in answers] == [200, 100, 300]
+    finals = [brand.api.wait(a["operation_id"]) for a in answers]
+    assert [f["result"]["points"] for f in finals] == [200, 100, 300]
+    assert [applied(f) for f in finals] == [["first_order"], [], ["green"]]

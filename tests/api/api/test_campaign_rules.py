@@ -57,8 +57,9 @@ def test_a_rule_is_created_versioned_and_every_change_audited(brand: Brand) -> N
 def test_a_replay_answers_the_first_answer_and_creates_one_rule(brand: Brand) -> None:
     body = {"kind": "birthday_week", "name": "Birthday", "multiplier_pct": 200}
     first = create(brand, body, key="rule-1")
-    second = create(brand, body, key="rule-1")
-    assert first == second
+    replayed = brand.api.post(RULES, body, key="rule-1")
+    assert replayed.status_code == 201 and replayed.json() == first
+    assert replayed.headers["Idempotent-Replayed"] == "true"
     conflict = brand.api.post(RULES, {**body, "multiplier_pct": 300}, key="rule-1")
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "idempotency_conflict"
