@@ -18,6 +18,7 @@ from ledger_api.domain import EarnKind
 from ledger_api.errors import DuplicateItemKey, LedgerError
 from ledger_api.model import bulk
 
+from .campaigns import CampaignRules
 from .context import BrandInfo, RequestContext
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class BulkEarns:
     """Mixed into `OperationsService`, which provides these."""
 
     rt: Runtime
+    campaigns: CampaignRules
 
     def _own_brand(self, who: Principal) -> Awaitable[BrandInfo]:
         raise NotImplementedError
@@ -60,6 +62,8 @@ class BulkEarns:
         if twice:
             raise DuplicateItemKey(keys=twice[:10])
         brand = await self._own_brand(ctx.principal)
+        if self.campaigns.cached(brand.row_id) is None:  # the brand's campaign rules, read
+            await run_in_threadpool(lambda: self.campaigns.snapshot(brand.row_id))  # off the loop
         secret = self.rt.refs.cached(brand.row_id)
         if secret is None:
             secret = await run_in_threadpool(lambda: self.rt.refs.secret(brand.row_id))

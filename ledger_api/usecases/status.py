@@ -100,7 +100,10 @@ class StatusService:
             settled = await self.rt.notifier.wait_operation(
                 uid, min(poll, max(0.0, deadline - time.monotonic()))
             )
-            current = self._from_settled(settled) if settled else await self._read(who, uid)
+            fresh = self._from_settled(settled) if settled else await self._read(who, uid)
+            if current is not None and current.campaign and fresh.campaign is None:
+                fresh = fresh.model_copy(update={"campaign": current.campaign})  # never changes
+            current = fresh
         return current if current is not None else await self._read(who, uid)
 
     async def status_once_queued(

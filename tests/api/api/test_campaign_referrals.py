@@ -73,6 +73,8 @@ def test_both_members_are_credited_once_after_the_return_window(
         assert {r["status"] for r in referrals(brand).values()} == {"waiting"}
         assert referral_lines(brand, grace) == []
 
+    with Gateway(own_env) as gateway:  # a restart keeps the waiting referrals
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
         anvil.rpc("evm_increaseTime", 2 * DAY)
         anvil.rpc("evm_mine")
         credited = wait_for(brand, ada, "credited")
