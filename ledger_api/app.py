@@ -30,6 +30,7 @@ from ledger_api.errors import (
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
 from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.campaigns import CampaignsService
 from ledger_api.usecases.enterprises import EnterprisesService
 from ledger_api.usecases.operations import OperationsService
 from ledger_api.usecases.program import PollsService
@@ -51,6 +52,7 @@ _FIELD_CODES = frozenset(
         "invalid_nonce",
         "invalid_deadline",
         "invalid_tier",
+        "invalid_campaign_rule",
     }
 )
 _HTTP_CODES = {
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = StatusService(runtime)
         app.state.runtime = runtime
         app.state.operations = OperationsService(runtime)
+        app.state.campaigns = CampaignsService(runtime, app.state.operations.campaigns)
         app.state.status = status
         app.state.brands = BrandsService(runtime, status)
         app.state.reads = ReadsService()

@@ -44,7 +44,8 @@ chain store the same code and message in their status.
     │   ├── UnknownOrder             404 order_not_found (no purchase of the caller's brand)
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
-    │   └── UnknownDelivery          404 delivery_not_found
+    │   ├── UnknownDelivery          404 delivery_not_found
+    │   └── UnknownCampaignRule      404 campaign_rule_not_found
     ├── Conflict                     409 conflict
     │   ├── IdempotencyConflict      409 idempotency_conflict
     │   ├── SignatureReplayed        409 signature_replayed
@@ -64,6 +65,7 @@ chain store the same code and message in their status.
     │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
     │   ├── TreasuryNotSet           409 treasury_not_set (nobody may withdraw yet)
     │   ├── InsufficientTokens       409 insufficient_tokens (the brand's signer lacks tokens)
+    │   ├── CampaignRuleConflict     409 campaign_rule_conflict (one active rule per kind...)
     │   └── LedgerPaused             409 ledger_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── RateLimited                  429 rate_limited
@@ -308,6 +310,11 @@ class UnknownDelivery(NotFound):
     default_message = "no such delivery"
 
 
+class UnknownCampaignRule(NotFound):
+    code = "campaign_rule_not_found"
+    default_message = "no campaign rule of the caller's brand with this id"
+
+
 class Conflict(LedgerError):
     code = "conflict"
     status = 409
@@ -416,6 +423,11 @@ class TreasuryNotSet(Conflict):
 class InsufficientTokens(Conflict):
     code = "insufficient_tokens"
     default_message = "the brand's signer holds too few settlement tokens: fund it first"
+
+
+class CampaignRuleConflict(Conflict):
+    code = "campaign_rule_conflict"
+    default_message = "the campaign rule conflicts with the brand's rules"
 
 
 class LedgerPaused(Conflict):

@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     tier_reviews: bool = True
     tier_review_batch: int = Field(default=100, ge=1, le=1_000)
     tier_review_poll_s: float = Field(default=30.0, gt=0)
+    # how often due referrals are credited (issue 16, `background.campaigns`)
+    campaign_referral_poll_s: float = Field(default=2.0, gt=0)
 
     # Webhooks, the event outbox and reminders (issue 12)
     webhooks_enabled: bool = True

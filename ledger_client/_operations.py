@@ -23,15 +23,22 @@ class Operations(Transport):
         order_ref: str,
         *,
         multiplier_pct: int = 100,
+        green: bool = False,
+        birthday_week: bool = False,
+        referrer: str | None = None,
         idempotency_key: str | None = None,
         wait: Wait = None,
     ) -> Json:
-        """`POST /v1/earn/purchase`: 202 `OperationAccepted`, or the final status with `wait`."""
+        """`POST /v1/earn/purchase`: 202 `OperationAccepted`, or the final status with `wait`.
+        `green`, `birthday_week`, `referrer`: for the brand's campaign rules (issue 16)."""
         body = _body(
             member=member,
             amount_cents=amount_cents,
             order_ref=order_ref,
             multiplier_pct=multiplier_pct,
+            green=green or None,
+            birthday_week=birthday_week or None,
+            referrer=referrer,
         )
         answer: Json = self.request(
             "POST", "/v1/earn/purchase", body=body, idempotency_key=idempotency_key, wait=wait
@@ -45,11 +52,18 @@ class Operations(Transport):
         *,
         ref: str | None = None,
         multiplier_pct: int = 100,
+        birthday_week: bool = False,
         idempotency_key: str | None = None,
         wait: Wait = None,
     ) -> Json:
         """`POST /v1/earn/engagement`."""
-        body = _body(member=member, kind=kind, ref=ref, multiplier_pct=multiplier_pct)
+        body = _body(
+            member=member,
+            kind=kind,
+            ref=ref,
+            multiplier_pct=multiplier_pct,
+            birthday_week=birthday_week or None,
+        )
         answer: Json = self.request(
             "POST", "/v1/earn/engagement", body=body, idempotency_key=idempotency_key, wait=wait
         )

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from ledger_api.api import (
     admin,
+    campaigns,
     dashboard,
     enterprises,
     health,
@@ -21,5 +22,6 @@ for module in (operations, reads, settlement, program, enterprises, admin, healt
     router.include_router(module.router)
 for module in (stats, dashboard, metrics):  # issue 13: the dashboard, its data, /metrics
     router.include_router(module.router)
+router.include_router(campaigns.router)  # issue 16: earning campaigns
 
 __all__ = ["router"]

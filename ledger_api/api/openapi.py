@@ -146,6 +146,15 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         },
     ),
     ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
+    (  # earning campaigns (issue 16 item 1)
+        "*",
+        re.compile(r"^/v1/(admin/)?campaigns/|^/v1/earn/preview$"),
+        {
+            404: ["campaign_rule_not_found"],
+            409: ["campaign_rule_conflict", "brand_not_ready"],
+            422: ["invalid_campaign_rule", "invalid_multiplier", "invalid_address", "invalid_id"],
+        },
+    ),
     # settlement through the SettlementVault (issue 13 item 3)
     (
         "get",

@@ -14,6 +14,7 @@ from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import IdempotencyConflict, LedgerError
 from ledger_api.model.payloads import OperationPayload
 
+from .campaigns import CampaignClaim
 from .reversals import ReversalClaim
 
 
@@ -34,6 +35,7 @@ class Draft:
     order_ref: str | None = None  # a purchase's bound order reference: one live credit per order
     extra_body: dict[str, Any] = field(default_factory=dict)
     reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
+    campaign: CampaignClaim | None = None  # an earn's campaign rules, evaluated at acceptance
 
 
 @dataclass(frozen=True, slots=True)

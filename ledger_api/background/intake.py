@@ -53,6 +53,7 @@ from ledger_api.errors import (
 )
 from ledger_api.model.payloads import ReversalPayload
 
+from .campaigns import CampaignBook
 from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
 from .reversals import ReversalBook
 
@@ -95,6 +96,7 @@ class _Batch:
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.reversals = ReversalBook(session)
+        self.campaigns = CampaignBook(session)
 
     def prefetch(self, entries: Sequence[Draft | Bulk]) -> None:
         """Reads the stored answers of every key of the group (and of bulk items) at once."""
@@ -219,6 +221,9 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
+        if draft.campaign is not None and draft.brand_row_id is not None:
+            self.brand(draft.brand_row_id)  # its row locked: "first at this brand" is decided once
+            draft = self.campaigns.apply(draft)
         brand, counter = self._check_brand(draft, now)
         self._check_nonce(draft)
         uid = str(uuid.uuid4())

@@ -41,6 +41,9 @@ class BulkPurchase(Model):
     amount_cents: Amount
     multiplier_pct: Multiplier = 100
     order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
+    green: bool = Field(default=False, strict=True)  # campaign rules (issue 16)
+    birthday_week: bool = Field(default=False, strict=True)
+    referrer: Address | None = None
 
 
 class BulkEngagement(Model):
@@ -50,6 +53,7 @@ class BulkEngagement(Model):
     kind: Literal["review", "share", "event", "referral"]
     multiplier_pct: Multiplier = 100
     ref: OrderRef | None = Field(default=None, description="reference of the review, share...")
+    birthday_week: bool = Field(default=False, strict=True)  # campaign rules (issue 16)
 
 
 BulkItem = Annotated[BulkPurchase | BulkEngagement, Field(discriminator="type")]

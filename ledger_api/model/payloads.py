@@ -30,6 +30,14 @@ class EarnPayload(_Payload):
     multiplier_pct: int
     amount_cents: int
     order_ref: str
+    # the campaign rules that set `multiplier_pct` and why (issue 16; `domain.campaigns`)
+    campaign: dict[str, Any] | None = None
+
+    def stored(self) -> dict[str, Any]:
+        stored = super().stored()
+        if stored["campaign"] is None:
+            del stored["campaign"]  # an earn without campaign rules is stored as before
+        return stored
 
 
 class ReversalPayload(_Payload):

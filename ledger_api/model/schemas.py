@@ -108,6 +108,9 @@ class EarnPurchaseRequest(Model):
     amount_cents: Amount
     multiplier_pct: Multiplier = 100
     order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
+    green: bool = Field(default=False, strict=True)  # campaigns (issue 16): `green` rule
+    birthday_week: bool = Field(default=False, strict=True)  # a `birthday_week` rule applies
+    referrer: Address | None = Field(default=None, description="who referred the member")
 
 
 class EarnReversalRequest(Model):
@@ -125,6 +128,7 @@ class EarnEngagementRequest(Model):
     kind: Literal["review", "share", "event", "referral"]
     multiplier_pct: Multiplier = 100
     ref: OrderRef | None = Field(default=None, description="reference of the review, share...")
+    birthday_week: bool = Field(default=False, strict=True)  # a `birthday_week` rule (issue 16)
 
 
 class _GiftFields(Model):
@@ -245,6 +249,7 @@ class OperationStatus(Model):
     block_number: int | None
     indexed: bool = Field(description="the index (reads) includes this operation's block")
     result: dict[str, Any] | None
+    campaign: dict[str, Any] | None = None  # an earn's rules applied and why (issue 16)
     error: OperationError | None
     created_at: datetime
     updated_at: datetime
@@ -348,6 +353,7 @@ class HistoryEntry(Model):
     tx_hash: str | None = None
     block_number: int | None = None
     release_at: datetime | None = None
+    campaign: dict[str, Any] | None = None  # the earn's rules applied and why (issue 16)
 
 
 class HistoryView(Model):

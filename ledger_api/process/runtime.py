@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import ApiKeys
 from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
+from ledger_api.background.campaigns import start_referral_crediter
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.multisig import AdminWatcher
@@ -297,6 +298,7 @@ class Runtime(WakeUps):
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
         self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
+        start_referral_crediter(self.settings, self.db, self.wake_sender, self._stopping)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,

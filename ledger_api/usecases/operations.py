@@ -17,22 +17,23 @@ from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import NotSupported, ZeroPoints
+from ledger_api.errors import NotSupported
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
-    EarnPayload,
     GiftPayload,
     RedemptionPayload,
     TierReviewPayload,
 )
 
 from .bulk import BulkEarns
+from .campaigns import CampaignRules
 from .checks import Checks
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
+from .earns import Earns
 from .reversals import Reversals
 
 if TYPE_CHECKING:
@@ -46,11 +47,12 @@ async def _thread(fn: Callable[[], T]) -> T:
     return await run_in_threadpool(fn)
 
 
-class OperationsService(BulkEarns, Reversals):
+class OperationsService(Earns, BulkEarns, Reversals):
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
         self.brands = BrandDirectory(runtime.db)
         self.checks = Checks(runtime)
+        self.campaigns = CampaignRules(runtime.db)  # issue 16: rules applied at earn time
 
     async def _own_brand(self, who: Principal) -> BrandInfo:
         """The caller's brand, from memory when fresh (no thread hop on the hot path)."""
@@ -79,6 +81,9 @@ class OperationsService(BulkEarns, Reversals):
             req.multiplier_pct,
             req.amount_cents,
             await self._bound(brand, req.order_ref),
+            green=req.green,
+            birthday_week=req.birthday_week,
+            referrer=req.referrer,
         )
 
     async def earn_engagement(
@@ -87,54 +92,15 @@ class OperationsService(BulkEarns, Reversals):
         brand = await self._own_brand(ctx.principal)
         kind = EarnKind[req.kind.upper()]
         ref = await self._bound(brand, req.ref) if req.ref is not None else ZERO_REF
-        return await self._earn(ctx, brand, req.member, kind, req.multiplier_pct, 0, ref)
-
-    async def _earn(
-        self,
-        ctx: RequestContext,
-        brand: BrandInfo,
-        member: str,
-        kind: EarnKind,
-        multiplier_pct: int,
-        amount_cents: int,
-        order_ref: str,
-    ) -> Accepted:
-        return await self.rt.intake.submit(
-            self._earn_draft(ctx, brand, member, kind, multiplier_pct, amount_cents, order_ref)
-        )
-
-    def _earn_draft(
-        self,
-        ctx: RequestContext,
-        brand: BrandInfo,
-        member: str,
-        kind: EarnKind,
-        multiplier_pct: int,
-        amount_cents: int,
-        order_ref: str,
-    ) -> Draft:
-        """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it."""
-        self.checks.receiver(member)
-        points = brand.rule.points(kind, multiplier_pct, amount_cents)
-        if points == 0:
-            raise ZeroPoints(earn_kind=kind.name.lower(), multiplier_pct=multiplier_pct)
-        payload = EarnPayload(
-            member=member,
-            earn_kind=int(kind),
-            multiplier_pct=multiplier_pct,
-            amount_cents=amount_cents,
-            order_ref=order_ref,
-        )
-        return draft(
+        return await self._earn(
             ctx,
-            OpKind.EARN,
             brand,
-            payload,
-            member=member,
-            beneficiary=member,
-            points=points,
-            order_ref=order_ref if kind is EarnKind.PURCHASE else None,
-            extra_body={"points": points},
+            req.member,
+            kind,
+            req.multiplier_pct,
+            0,
+            ref,
+            birthday_week=req.birthday_week,
         )
 
     # ------------------------------------------------------- member-signed moves

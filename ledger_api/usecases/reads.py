@@ -8,14 +8,17 @@ the ledger applies.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
 from ledger_api.db.models import (
+    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxBrand,
@@ -25,11 +28,13 @@ from ledger_api.db.models import (
     IdxPending,
     IdxPosition,
     IdxTierRule,
+    Operation,
 )
 from ledger_api.db.value_models import lot_value, outstanding_value
 from ledger_api.domain import (
     MAX_TIER,
     TIER_NAMES,
+    OpKind,
     month_label,
     month_of,
     month_start,
@@ -219,6 +224,7 @@ class ReadsService:
         rows = session.scalars(
             query.order_by(IdxHistory.block_number.desc(), IdxHistory.log_index.desc()).limit(limit)
         ).all()
+        campaigns = _campaigns_of(session, rows)
         entries = [
             schemas.HistoryEntry(
                 kind=row.kind,
@@ -234,6 +240,7 @@ class ReadsService:
                 tx_hash=row.tx_hash,
                 block_number=row.block_number,
                 release_at=_dt(row.release_at) if row.release_at else None,
+                campaign=campaigns.get((row.brand, row.op_id)),
             )
             for row in rows
         ]
@@ -361,3 +368,25 @@ class ReadsService:
                 )
             )
         return schemas.PositionsView(as_of=as_of, positions=positions)
+
+
+def _campaigns_of(
+    session: Session, rows: Sequence[IdxHistory]
+) -> dict[tuple[int, int | None], Any]:
+    """The campaign record (issue 16) of each earn line's operation, by (brand, op id)."""
+    pairs = {(r.brand, r.op_id) for r in rows if r.kind in ("earned", "pending") and r.op_id}
+    if not pairs:
+        return {}
+    found = session.execute(
+        select(Brand.ledger_id, Operation.op_id, Operation.payload)
+        .join(Brand, Brand.id == Operation.brand_id)
+        .where(
+            tuple_(Brand.ledger_id, Operation.op_id).in_(list(pairs)),
+            Operation.kind == OpKind.EARN.value,
+        )
+    )
+    return {
+        (int(brand), int(op_id)): payload["campaign"]
+        for brand, op_id, payload in found
+        if payload.get("campaign")
+    }

@@ -17,7 +17,7 @@ from ledger_api.background.indexer import stored_height
 from ledger_api.background.intake import Accepted
 from ledger_api.background.notify import Settled
 from ledger_api.db.models import Brand, Operation
-from ledger_api.domain import OpStatus
+from ledger_api.domain import OpKind, OpStatus
 from ledger_api.errors import UnknownOperation
 from ledger_api.model import schemas
 
@@ -48,7 +48,9 @@ class StatusService:
             who.is_admin or (op.brand_id is not None and op.brand_id == who.brand_row_id)
         ):
             raise UnknownOperation(operation_id=uid)
-        return self._view(Settled.of(op, ledger_brand_id), index_height)
+        view = self._view(Settled.of(op, ledger_brand_id), index_height)
+        campaign = op.payload.get("campaign") if op.kind == OpKind.EARN.value else None
+        return view.model_copy(update={"campaign": campaign}) if campaign else view
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
@@ -98,7 +100,10 @@ class StatusService:
             settled = await self.rt.notifier.wait_operation(
                 uid, min(poll, max(0.0, deadline - time.monotonic()))
             )
-            current = self._from_settled(settled) if settled else await self._read(who, uid)
+            fresh = self._from_settled(settled) if settled else await self._read(who, uid)
+            if current is not None and current.campaign and fresh.campaign is None:
+                fresh = fresh.model_copy(update={"campaign": current.campaign})  # never changes
+            current = fresh
         return current if current is not None else await self._read(who, uid)
 
     async def status_once_queued(
@@ -136,6 +141,9 @@ class StatusService:
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
         )
         if _final(final.status) and (final.indexed or final.status == OpStatus.FAILED.value):
+            campaign = accepted.body.get("campaign")  # the earn's rules (issue 16)
+            if campaign is not None:
+                final = final.model_copy(update={"campaign": campaign})
             return 200, final.model_dump(mode="json")
         return accepted.status_code, self._with_reason(
             accepted.status_code, {**accepted.body, "status": final.status}

@@ -5,7 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from ledger_api.db import value_models, webhook_models  # noqa: F401  (their tables are in the metadata)
+from ledger_api.db import (  # noqa: F401  (their tables are in the metadata)
+    campaign_models,
+    value_models,
+    webhook_models,
+)
 from ledger_api.db.models import Base
 
 config = context.config

@@ -1,0 +1,311 @@
+"""Campaign rules at acceptance, and referral credits once a first purchase is released.
+
+`CampaignBook` (one per intake transaction): an earn drafted with a `CampaignClaim` is
+evaluated under its brand's row lock (`_Batch.brand` reads it FOR UPDATE), so "the member's
+first earn (purchase) at this brand" is decided once even when requests race or several
+processes accept: the operations already stored, those accepted earlier in the same group,
+and the index's earn lines (points earned on chain without the gateway) all count. The
+evaluation (`domain.campaigns.evaluate`) sets the multiplier that goes on chain, the points
+counted against the daily cap and the record kept in the payload (`campaign`). A first
+purchase with a `referrer` under an active `referral` rule writes a `campaign_referrals` row
+in the same transaction.
+
+`ReferralCrediter` (the process holding the sender lock): a waiting referral whose purchase is
+confirmed, indexed and past its release time (the index's clock, so it follows the chain's
+calendar), with no reversal open and not reversed in full, gets two `earn` operations of kind
+`referral` (the referrer's and the referred member's), queued in the same transaction that
+marks it `credited`: a restart or a second process never credits it twice. A purchase that
+failed, or whose order now credits another member, voids it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger_api.background.indexer.cursor import index_time
+from ledger_api.db import Database
+from ledger_api.db.campaign_models import CampaignReferral
+from ledger_api.db.models import Brand, IdxHistory, Operation
+from ledger_api.db.types import utcnow
+from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus
+from ledger_api.domain.campaigns import EarnFacts, RuleSnapshot, evaluate
+from ledger_api.domain.ids import BrandRowId
+from ledger_api.errors import ZeroPoints
+from ledger_api.model.payloads import EarnPayload
+from ledger_api.process.threads import name_this_thread
+from ledger_api.settings import Settings
+
+if TYPE_CHECKING:
+    from .drafts import Draft
+
+log = logging.getLogger(__name__)
+ZERO_REF = "0x" + "00" * 32
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignClaim:
+    """What an earn's campaign evaluation needs; the member's past is read at acceptance."""
+
+    base: EarnRule
+    rules: tuple[RuleSnapshot, ...]
+    cap_pct: int
+    facts: EarnFacts
+    ledger_brand_id: int | None
+
+
+def member_past(
+    session: Session, brand_row_id: int, ledger_brand_id: int | None, member: str
+) -> tuple[bool, bool]:
+    """(has earned, has bought) at the brand: its stored operations, then the index's lines
+    (points earned on chain without the gateway)."""
+    earns = select(Operation.id).where(
+        Operation.brand_id == brand_row_id,
+        Operation.member == member,
+        Operation.kind == OpKind.EARN.value,
+        Operation.status != OpStatus.FAILED.value,
+    )
+    earned = session.scalar(earns.limit(1)) is not None
+    bought = earned and session.scalar(earns.where(Operation.order_ref.is_not(None)).limit(1))
+    if bought or ledger_brand_id is None:
+        return earned, bool(bought)
+    lines = select(IdxHistory.source).where(
+        IdxHistory.member == member,
+        IdxHistory.brand == ledger_brand_id,
+        IdxHistory.kind.in_(("earned", "pending")),
+    )
+    indexed = session.scalar(lines.limit(1)) is not None
+    indexed_purchase = session.scalar(lines.where(IdxHistory.source == "purchase").limit(1))
+    return earned or indexed, indexed_purchase is not None
+
+
+class CampaignBook:
+    """Evaluates drafts' campaign claims inside one intake transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.earned: set[tuple[int, str]] = set()  # accepted in this group
+        self.bought: set[tuple[int, str]] = set()
+
+    def apply(self, draft: Draft) -> Draft:
+        """The draft with its evaluated multiplier, points and record (`ZeroPoints` if none)."""
+        claim = draft.campaign
+        assert claim is not None and draft.brand_row_id is not None
+        brand = int(draft.brand_row_id)
+        key = (brand, claim.facts.member.lower())
+        earned, bought = member_past(self.session, brand, claim.ledger_brand_id, claim.facts.member)
+        purchase = claim.facts.kind is EarnKind.PURCHASE
+        facts = replace(
+            claim.facts,
+            first_earn=not earned and key not in self.earned,
+            first_purchase=purchase and not bought and key not in self.bought,
+        )
+        evaluation = evaluate(claim.base, claim.rules, facts, claim.cap_pct)
+        if evaluation.points == 0:
+            raise ZeroPoints(
+                earn_kind=facts.kind.name.lower(), multiplier_pct=evaluation.multiplier_pct
+            )
+        self.earned.add(key)
+        if purchase:
+            self.bought.add(key)
+        record = evaluation.record()
+        if evaluation.referral is not None and draft.order_ref is not None and facts.referrer:
+            self._refer(brand, facts, evaluation.referral, draft.order_ref)
+        payload = draft.payload.model_copy(
+            update={"multiplier_pct": evaluation.multiplier_pct, "campaign": record}
+        )
+        extra = {**draft.extra_body, "points": evaluation.points, "campaign": record}
+        return replace(
+            draft, payload=payload, points=evaluation.points, extra_body=extra, campaign=None
+        )
+
+    def _refer(self, brand: int, facts: EarnFacts, rule: RuleSnapshot, order_ref: str) -> None:
+        """The referral of the member's first purchase (a voided earlier one is replaced)."""
+        row = self.session.scalar(
+            select(CampaignReferral).where(
+                CampaignReferral.brand_id == brand, CampaignReferral.referred == facts.member
+            )
+        )
+        if row is not None and row.status == "credited":
+            return
+        if row is None:
+            row = CampaignReferral(brand_id=brand, referred=facts.member, created_at=utcnow())
+            self.session.add(row)
+        row.referrer = str(facts.referrer)
+        row.order_ref = order_ref
+        row.rule_id, row.rule_version = rule.rule_id, rule.version
+        row.multiplier_pct = int(rule.params["multiplier_pct"])
+        row.status = "waiting"
+        row.updated_at = utcnow()
+        self.session.flush()
+
+
+# --------------------------------------------------------------------------- referrals
+
+
+def _verdict(session: Session, ref: CampaignReferral, now: int) -> str | None:
+    """`credit`, `void`, or None (not yet) for a waiting referral at chain time `now`."""
+    earn = session.execute(
+        select(Operation.id, Operation.status, Operation.member, Operation.op_id)
+        .where(
+            Operation.brand_id == ref.brand_id,
+            Operation.order_ref == ref.order_ref,
+            Operation.kind == OpKind.EARN.value,
+        )
+        .order_by(Operation.id.desc())
+    ).first()
+    if earn is None or earn.status == OpStatus.FAILED.value or earn.member != ref.referred:
+        return "void"
+    if earn.status != OpStatus.CONFIRMED.value:
+        return None
+    ledger_id = session.scalar(select(Brand.ledger_id).where(Brand.id == ref.brand_id))
+    line = session.execute(
+        select(IdxHistory.amount, IdxHistory.release_at, IdxHistory.timestamp).where(
+            IdxHistory.brand == ledger_id,
+            IdxHistory.op_id == earn.op_id,
+            IdxHistory.kind.in_(("pending", "earned")),
+            IdxHistory.source == "purchase",
+        )
+    ).first()
+    if line is None or now < int(line.release_at or line.timestamp):
+        return None  # not indexed yet, or still in its return window
+    reversals = select(Operation.status, Operation.points).where(
+        Operation.reverses_id == earn.id, Operation.kind == OpKind.REVERSAL.value
+    )
+    rows = session.execute(reversals).all()
+    if any(r.status in (OpStatus.QUEUED.value, OpStatus.SUBMITTED.value) for r in rows):
+        return None
+    reversed_points = sum(int(r.points) for r in rows if r.status == OpStatus.CONFIRMED.value)
+    return "void" if reversed_points >= int(line.amount) else "credit"
+
+
+def _credit(session: Session, ref: CampaignReferral) -> None:
+    """Queues the two referral earns (op ids from the brand's counter, its row locked)."""
+    brand = session.scalars(select(Brand).where(Brand.id == ref.brand_id).with_for_update()).one()
+    rule = EarnRule(
+        brand.points_per_usd,
+        brand.points_per_review,
+        brand.points_per_share,
+        brand.points_per_event,
+        brand.points_per_referral,
+    )
+    points = rule.points(EarnKind.REFERRAL, ref.multiplier_pct, 0)
+    uids: list[str] = []
+    for member, role in ((ref.referrer, "referrer"), (ref.referred, "referred")):
+        record = {
+            "multiplier_pct": ref.multiplier_pct,
+            "points": points,
+            "rules": [
+                {
+                    "rule": "referral",
+                    "rule_id": ref.rule_id,
+                    "version": ref.rule_version,
+                    "role": role,
+                    "why": f"the first purchase of {ref.referred}, referred by {ref.referrer}, "
+                    "was confirmed and its return window closed",
+                }
+            ],
+        }
+        payload = EarnPayload(
+            member=member,
+            earn_kind=int(EarnKind.REFERRAL),
+            multiplier_pct=ref.multiplier_pct,
+            amount_cents=0,
+            order_ref=ZERO_REF,
+            campaign=record,
+        )
+        uid = str(uuid.uuid4())
+        session.add(
+            Operation(
+                uid=uid,
+                brand_id=brand.id,
+                kind=OpKind.EARN.value,
+                status=OpStatus.QUEUED.value,
+                op_id=brand.next_op_id,
+                member=member,
+                beneficiary=member,
+                points=points,
+                payload=payload.stored(),
+                attempts=0,
+            )
+        )
+        brand.next_op_id += 1
+        uids.append(uid)
+    ref.referrer_operation_id, ref.referred_operation_id = uids
+    ref.status = "credited"
+    ref.updated_at = utcnow()
+
+
+def credit_due(session: Session, limit: int = 200) -> set[BrandRowId | None]:
+    """Settles the waiting referrals that are due; returns the brands whose queue grew."""
+    now = index_time(session)
+    waiting = session.scalars(
+        select(CampaignReferral)
+        .where(CampaignReferral.status == "waiting")
+        .order_by(CampaignReferral.id)
+        .limit(limit)
+        .with_for_update()  # two processes (PostgreSQL): the second sees them credited
+    ).all()
+    grown: set[BrandRowId | None] = set()
+    for ref in waiting:
+        verdict = _verdict(session, ref, now)
+        if verdict == "void":
+            ref.status, ref.updated_at = "void", utcnow()
+        elif verdict == "credit":
+            _credit(session, ref)
+            grown.add(BrandRowId(ref.brand_id))
+    return grown
+
+
+class ReferralCrediter(threading.Thread):
+    """Credits due referrals (`credit_due`), looking every `poll_s` until `halt` is set (the
+    runtime's stop)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        poll_s: float,
+        queued: Callable[[set[BrandRowId | None]], None],
+        halt: threading.Event,
+    ) -> None:
+        super().__init__(name="campaign-referrals", daemon=True)
+        self.db = db
+        self.poll_s = poll_s
+        self.queued = queued
+        self._halt = halt
+
+    def run(self) -> None:
+        name_this_thread("campaign-referrals")
+        while not self._halt.wait(self.poll_s):
+            try:
+                with self.db.write() as session:
+                    grown = credit_due(session)
+            except Exception:  # the database away (or closing): the next turn tries again
+                if not self._halt.is_set():
+                    log.exception("campaigns: could not credit the due referrals")
+                continue
+            if grown:
+                log.info("campaigns: queued referral credits for %d brand(s)", len(grown))
+                self.queued(grown)
+
+
+def start_referral_crediter(
+    settings: Settings,
+    db: Database,
+    wake_sender: Callable[[set[BrandRowId | None]], None],
+    halt: threading.Event,
+) -> ReferralCrediter:
+    """The crediter of the process holding the sender lock, started; it ends with `halt`."""
+    crediter = ReferralCrediter(
+        db=db, poll_s=settings.campaign_referral_poll_s, queued=wake_sender, halt=halt
+    )
+    crediter.start()
+    return crediter

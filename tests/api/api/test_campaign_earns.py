@@ -1,0 +1,242 @@
+"""Campaign rules applied at earn time (issue 16 item 1): each kind with its recorded reason,
+how they combine under the admin's cap, the record in the operation and the history, the
+preview that records nothing, and purchases with an explicit multiplier as before."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from support.gateway import Brand, Gateway, Member
+
+PURCHASE = "/v1/earn/purchase"
+ENGAGEMENT = "/v1/earn/engagement"
+PREVIEW = "/v1/earn/preview"
+RULES = "/v1/campaigns/rules"
+
+
+def add_rule(brand: Brand, kind: str, **fields: Any) -> int:
+    response = brand.api.post(RULES, {"kind": kind, "name": f"{kind} rule", **fields})
+    assert response.status_code == 201, response.text
+    rule_id: int = response.json()["rule_id"]
+    return rule_id
+
+
+def buy(brand: Brand, member: Member, cents: int, **extra: Any) -> dict[str, Any]:
+    """A purchase waited for until confirmed and indexed; its final answer."""
+    body = {"member": member.address, "amount_cents": cents, "order_ref": str(uuid.uuid4())}
+    response = brand.api.post(PURCHASE, body | extra, params={"wait": "true"})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    assert answer["status"] == "confirmed", answer
+    return answer
+
+
+def applied(answer: dict[str, Any]) -> list[str]:
+    return [rule["rule"] for rule in answer["campaign"]["rules"]]
+
+
+def test_without_rules_an_explicit_multiplier_earns_as_before(brand: Brand) -> None:
+    answer = buy(brand, Member(), 2_550, multiplier_pct=200)
+    assert answer["result"]["points"] == 510 and answer["campaign"] is None
+    accepted = brand.api.post(
+        PURCHASE,
+        {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-1"},
+    ).json()
+    assert "campaign" not in accepted and accepted["points"] == 100
+
+
+def test_first_order_and_welcome_pack_apply_once_and_say_why(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(brand, "welcome_pack", points=250)
+    alice = Member()
+    first = buy(brand, alice, 10_000)  # 1,000 points at the base rule
+    assert first["result"]["points"] == 2_250  # x2 for the first order, + 250 welcome
+    record = first["campaign"]
+    assert (record["multiplier_pct"], record["base_points"], record["combine"]) == (
+        225,
+        1_000,
+        "product",
+    )
+    assert applied(first) == ["first_order", "welcome_pack"]
+    assert "first purchase" in record["rules"][0]["why"]
+    assert record["rules"][1]["credited"] == 250
+    second = buy(brand, alice, 10_000)
+    assert second["result"]["points"] == 1_000 and applied(second) == []
+
+    # the operation's read and the member's history carry the same record
+    read = brand.api.get(f"/v1/operations/{first['operation_id']}").json()
+    assert read["campaign"] == record
+    history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+    lines = {e["op_id"]: e for e in history["entries"] if e["kind"] == "earned"}
+    assert lines[first["op_id"]]["campaign"] == record
+    assert lines[second["op_id"]]["campaign"]["rules"] == []
+
+
+def test_an_engagement_first_gets_the_welcome_pack_but_not_the_first_order(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(brand, "welcome_pack", points=15)
+    bob = Member()
+    review = brand.api.post(
+        ENGAGEMENT, {"member": bob.address, "kind": "review"}, params={"wait": "true"}
+    ).json()
+    assert review["result"]["points"] == 20 and applied(review) == ["welcome_pack"]
+    purchase = buy(brand, bob, 1_000)  # first purchase, no longer first earn
+    assert purchase["result"]["points"] == 200 and applied(purchase) == ["first_order"]
+
+
+def test_green_birthday_and_time_boxed_rules_apply_on_their_conditions(brand: Brand) -> None:
+    add_rule(brand, "green", multiplier_pct=200)
+    add_rule(brand, "birthday_week", multiplier_pct=150)
+    now = datetime.now(UTC)
+    add_rule(
+        brand,
+        "time_boxed",
+        multiplier_pct=300,
+        starts_at=(now - timedelta(hours=1)).isoformat(),
+        ends_at=(now + timedelta(hours=1)).isoformat(),
+        earn_kinds=["share"],
+    )
+    add_rule(
+        brand,
+        "time_boxed",
+        multiplier_pct=500,
+        starts_at=(now - timedelta(days=3)).isoformat(),
+        ends_at=(now - timedelta(days=2)).isoformat(),
+    )
+    carol = Member()
+    assert buy(brand, carol, 1_000)["result"]["points"] == 100
+    green = buy(brand, carol, 1_000, green=True)
+    assert green["result"]["points"] == 200 and applied(green) == ["green"]
+    both = buy(brand, carol, 1_000, green=True, birthday_week=True)
+    assert both["result"]["points"] == 300 and applied(both) == ["green", "birthday_week"]
+    share = brand.api.post(
+        ENGAGEMENT, {"member": carol.address, "kind": "share"}, params={"wait": "true"}
+    ).json()
+    assert share["result"]["points"] == 9 and applied(share) == ["time_boxed"]
+    assert "window" in share["campaign"]["rules"][0]["why"]
+    review = brand.api.post(
+        ENGAGEMENT, {"member": carol.address, "kind": "review"}, params={"wait": "true"}
+    ).json()
+    assert review["result"]["points"] == 5  # the share-only window, the past window: neither
+
+
+def test_multipliers_multiply_up_to_the_admins_cap(gateway: Gateway, brand: Brand) -> None:
+    add_rule(brand, "green", multiplier_pct=200)
+    add_rule(brand, "birthday_week", multiplier_pct=200)
+    dave = Member()
+    explicit = buy(brand, dave, 1_000, green=True, birthday_week=True, multiplier_pct=150)
+    assert explicit["result"]["points"] == 600  # 1.5 x 2 x 2
+    assert applied(explicit) == ["explicit", "green", "birthday_week"]
+    cap = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 300})
+    assert cap.status_code == 200, cap.text
+    capped = buy(brand, dave, 1_000, green=True, birthday_week=True)  # 400% -> 300%
+    assert capped["result"]["points"] == 300
+    assert capped["campaign"]["capped"] is True and capped["campaign"]["cap_pct"] == 300
+    # an explicit multiplier above the cap is held to it, and the record says so
+    other = gateway.create_brand()
+    held = buy(other, Member(), 1_000, multiplier_pct=800)
+    assert held["result"]["points"] == 300 and held["campaign"]["capped"] is True
+
+
+def test_two_racing_first_purchases_get_the_first_order_once(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=300)
+    erin = Member()
+
+    def send(i: int) -> str:
+        body = {"member": erin.address, "amount_cents": 1_000, "order_ref": f"race-{i}"}
+        response = brand.api.post(PURCHASE, body)
+        assert response.status_code == 202, response.text
+        operation_id: str = response.json()["operation_id"]
+        return operation_id
+
+    with ThreadPoolExecutor(8) as pool:
+        operation_ids = list(pool.map(send, range(8)))
+    points = sorted(brand.api.wait(uid)["result"]["points"] for uid in operation_ids)
+    assert points == [100] * 7 + [300]
+
+
+def test_the_preview_answers_what_would_apply_and_records_nothing(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(brand, "welcome_pack", points=100)
+    add_rule(brand, "referral", multiplier_pct=100)
+    frank, friend = Member(), Member()
+    body = {
+        "type": "purchase",
+        "member": frank.address,
+        "amount_cents": 5_000,
+        "green": True,
+        "referrer": friend.address,
+    }
+    for _ in range(2):  # the same answer twice: the first preview changed nothing
+        preview = brand.api.http.post(PREVIEW, json=body)
+        assert preview.status_code == 200, preview.text
+        answer = preview.json()
+        assert (answer["points"], answer["multiplier_pct"]) == (1_100, 220)
+        assert (answer["first_earn"], answer["first_purchase"]) == (True, True)
+        assert [r["rule"] for r in answer["rules"]] == ["first_order", "welcome_pack", "referral"]
+    assert brand.api.get(f"/v1/members/{frank.address}/history").json()["entries"] == []
+    assert brand.api.get("/v1/campaigns/referrals").json()["referrals"] == []
+    real = buy(brand, frank, 5_000, green=True, referrer=friend.address)
+    assert real["result"]["points"] == 1_100  # still the first purchase after two previews
+    after = brand.api.http.post(PREVIEW, json=body).json()
+    assert (after["points"], after["first_purchase"]) == (500, False)
+    engagement = brand.api.http.post(
+        PREVIEW, json={"type": "engagement", "member": frank.address, "kind": "event"}
+    ).json()
+    assert engagement["points"] == 10 and engagement["rules"] == []
+
+
+def test_hostile_previews_and_flags_get_a_4xx(brand: Brand) -> None:
+    member = Member().address
+    for body, code in (
+        ({"type": "purchase", "member": member}, "invalid_request"),
+        ({"type": "purchase", "member": member, "amount_cents": 0}, "invalid_amount"),
+        ({"type": "gift", "member": member}, "invalid_request"),
+        ({"type": "engagement", "member": member, "kind": "like"}, "invalid_request"),
+        ({"type": "purchase", "member": "0x1", "amount_cents": 5}, "invalid_address"),
+        (
+            {"type": "purchase", "member": member, "amount_cents": 5, "multiplier_pct": 0},
+            "invalid_multiplier",
+        ),
+        ([], "invalid_request"),
+    ):
+        response = brand.api.http.post(PREVIEW, json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["error"]["code"] == code
+    for extra, code in (
+        ({"green": "yes"}, "invalid_request"),
+        ({"referrer": "0xnope"}, "invalid_address"),
+        ({"birthday_week": 2}, "invalid_request"),
+    ):
+        body = {"member": member, "amount_cents": 100, "order_ref": "h-1"} | extra
+        response = brand.api.post(PURCHASE, body)
+        assert response.status_code == 422 and response.json()["error"]["code"] == code
+
+
+def test_bulk_items_are_evaluated_like_single_earns(brand: Brand) -> None:
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(brand, "green", multiplier_pct=300)
+    gina = Member()
+    items = [
+        {"type": "purchase", "key": "b-1", "member": gina.address, "amount_cents": 1_000},
+        {"type": "purchase", "key": "b-2", "member": gina.address, "amount_cents": 1_000},
+        {
+            "type": "purchase",
+            "key": "b-3",
+            "member": gina.address,
+            "amount_cents": 1_000,
+            "green": True,
+        },
+    ]
+    for item in items:
+        item["order_ref"] = f"bulk-{uuid.uuid4()}"
+    response = brand.api.post("/v1/earn/batch", {"items": items}, headers={"Prefer": "wait=20"})
+    assert response.status_code in (200, 202), response.text
+    answers = response.json()["items"]
+    assert [a["points"] for a in answers] == [200, 100, 300]
+    finals = [brand.api.wait(a["operation_id"]) for a in answers]
+    assert [f["result"]["points"] for f in finals] == [200, 100, 300]
+    assert [applied(f) for f in finals] == [["first_order"], [], ["green"]]
