@@ -29,6 +29,7 @@ from ledger_api.errors import (
 )
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
+from ledger_api.usecases.auctions import AuctionsService
 from ledger_api.usecases.brands import BrandsService
 from ledger_api.usecases.enterprises import EnterprisesService
 from ledger_api.usecases.operations import OperationsService
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.polls = PollsService(runtime)
         app.state.settlement = SettlementService(runtime, status)
         app.state.enterprises = EnterprisesService(runtime)
+        app.state.auctions = AuctionsService(runtime)
         app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()
         try:

@@ -41,6 +41,7 @@ chain store the same code and message in their status.
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
     │   ├── UnknownPoll              404 poll_not_found
+    │   ├── UnknownAuction           404 auction_not_found
     │   ├── UnknownOrder             404 order_not_found (no purchase of the caller's brand)
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
@@ -283,6 +284,11 @@ class UnknownBadge(NotFound):
 class UnknownPoll(NotFound):
     code = "poll_not_found"
     default_message = "no such poll (or the index has not reached its opening yet)"
+
+
+class UnknownAuction(NotFound):
+    code = "auction_not_found"
+    default_message = "no such auction (or the index has not reached its creation yet)"
 
 
 class UnknownOrder(NotFound):

@@ -36,6 +36,7 @@ from ledger_api.db.models import (
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
+from .auctions import AuctionsProjection
 from .cursor import CHARITY_POOL
 from .returns import ReturnsProjection
 from .state import ZERO
@@ -80,6 +81,7 @@ class Projector(ReturnsProjection):
         }
         self.vault = VaultProjection(session)
         self._handlers.update(self.vault.handlers())
+        self._handlers.update(AuctionsProjection(session).handlers())
 
     # ------------------------------------------------------------------- events
 

@@ -24,6 +24,10 @@ from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
 from ledger_api.domain import EarnRule, OpKind
 from ledger_api.model.payloads import (
+    AuctionBidPayload,
+    AuctionCreatePayload,
+    AuctionRedeemPayload,
+    AuctionSettlePayload,
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
@@ -151,6 +155,10 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return contracts.vote_with_sig(
             p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
         )
+    if isinstance(
+        p, AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload
+    ):
+        return _auction_call(contracts, p)
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
     if isinstance(
@@ -174,6 +182,53 @@ def _settlement_call(
             return contracts.vault_call("deposit", p.brand, int(p.amount))
         case SettlePayload():
             return contracts.vault_call("settle", p.debtor, p.creditor)
+
+
+def _auction_call(
+    contracts: Contracts,
+    p: AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload,
+) -> Call:
+    """An auction of the brand, a bid the member signed (a gift to its escrow), a settlement,
+    or the auctioning brand's redemption of a winning bid in another brand's points."""
+    match p:
+        case AuctionCreatePayload():
+            return contracts.auctions_call(
+                "createAuction",
+                p.badge_type,
+                p.units,
+                p.min_tier,
+                p.reserve,
+                p.increment,
+                p.starts_at,
+                p.ends_at,
+                p.extension,
+            )
+        case AuctionBidPayload():
+            gift = (p.member, p.to, p.brand, p.amount, p.nonce, p.deadline)
+            return contracts.auctions_call(
+                "bidWithSig", p.auction_id, gift, _signature(p.signature)
+            )
+        case AuctionSettlePayload():
+            return contracts.auctions_call("settle", p.auction_id, p.bidder)
+        case AuctionRedeemPayload():
+            approval = escrow_approval(p.auction_id, p.bidder, p.deadline)
+            return contracts.redeem_with_sig(
+                p.escrow,
+                p.brand,
+                p.at_brand,
+                p.amount,
+                _bytes32(p.order_ref),
+                0,
+                p.deadline,
+                approval,
+            )
+
+
+def escrow_approval(auction_id: int, bidder: str, deadline: int) -> bytes:
+    """The "signature" an auction escrow checks by ERC-1271: `abi.encode(auctionId, bidder,
+    nonce 0, deadline)` (IAllianceAuctions.approvesRedemption)."""
+    address = bytes.fromhex(bidder.removeprefix("0x")).rjust(32, b"\0")
+    return auction_id.to_bytes(32, "big") + address + bytes(32) + deadline.to_bytes(32, "big")
 
 
 def _enterprise_call(
@@ -423,6 +478,18 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     },
     (OpKind.POLL_OPEN, "PollOpened"): lambda a: {"poll_id": a["pollId"]},
     (OpKind.POLL_VOTE, "VoteCast"): lambda a: {"poll_id": a["pollId"], "option": a["option"]},
+    (OpKind.AUCTION_CREATE, "AuctionCreated"): lambda a: {"auction_id": a["auctionId"]},
+    (OpKind.AUCTION_BID, "BidPlaced"): lambda a: {
+        "auction_id": a["auctionId"],
+        "amount": a["amount"],
+        "value_micro_usd": str(a["value"]),
+    },
+    (OpKind.AUCTION_SETTLE, "BidSettled"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "badge_type": a["badgeType"],
+    },
+    (OpKind.AUCTION_REDEEM, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.SETTLEMENT_DEPOSIT, "SettlementDeposited"): lambda a: {
         "credited_units": str(a["amount"])
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from ledger_api.db import webhook_models  # noqa: F401  (its tables are in the metadata)
+from ledger_api.db import auction_models, webhook_models  # noqa: F401  (their tables)
 from ledger_api.db.models import Base
 
 config = context.config
