@@ -80,8 +80,7 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(self.vault.handlers())
-        self._handlers.update(AuctionsProjection(session).handlers())
+        self._handlers.update(self.vault.handlers() | AuctionsProjection(session).handlers())
 
     # ------------------------------------------------------------------- events
 

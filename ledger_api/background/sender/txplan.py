@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
+from ledger_api.background.sender.auction_calls import auction_call
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.errors import error_code
@@ -158,7 +159,7 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
     if isinstance(
         p, AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload
     ):
-        return _auction_call(contracts, p)
+        return auction_call(contracts, p)
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
     if isinstance(
@@ -182,53 +183,6 @@ def _settlement_call(
             return contracts.vault_call("deposit", p.brand, int(p.amount))
         case SettlePayload():
             return contracts.vault_call("settle", p.debtor, p.creditor)
-
-
-def _auction_call(
-    contracts: Contracts,
-    p: AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload,
-) -> Call:
-    """An auction of the brand, a bid the member signed (a gift to its escrow), a settlement,
-    or the auctioning brand's redemption of a winning bid in another brand's points."""
-    match p:
-        case AuctionCreatePayload():
-            return contracts.auctions_call(
-                "createAuction",
-                p.badge_type,
-                p.units,
-                p.min_tier,
-                p.reserve,
-                p.increment,
-                p.starts_at,
-                p.ends_at,
-                p.extension,
-            )
-        case AuctionBidPayload():
-            gift = (p.member, p.to, p.brand, p.amount, p.nonce, p.deadline)
-            return contracts.auctions_call(
-                "bidWithSig", p.auction_id, gift, _signature(p.signature)
-            )
-        case AuctionSettlePayload():
-            return contracts.auctions_call("settle", p.auction_id, p.bidder)
-        case AuctionRedeemPayload():
-            approval = escrow_approval(p.auction_id, p.bidder, p.deadline)
-            return contracts.redeem_with_sig(
-                p.escrow,
-                p.brand,
-                p.at_brand,
-                p.amount,
-                _bytes32(p.order_ref),
-                0,
-                p.deadline,
-                approval,
-            )
-
-
-def escrow_approval(auction_id: int, bidder: str, deadline: int) -> bytes:
-    """The "signature" an auction escrow checks by ERC-1271: `abi.encode(auctionId, bidder,
-    nonce 0, deadline)` (IAllianceAuctions.approvesRedemption)."""
-    address = bytes.fromhex(bidder.removeprefix("0x")).rjust(32, b"\0")
-    return auction_id.to_bytes(32, "big") + address + bytes(32) + deadline.to_bytes(32, "big")
 
 
 def _enterprise_call(

@@ -66,13 +66,17 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             "extension_s": 60,
         }
         plain = confirmed(brand, "/v1/badges/types", {"kind": "collectible", "uri": "ipfs://p"})
-        refused = brand.api.post("/v1/auctions", {**terms, "badge_type": plain["result"]["type_id"]})
+        refused = brand.api.post(
+            "/v1/auctions", {**terms, "badge_type": plain["result"]["type_id"]}
+        )
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "badge_no_benefit"
         auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
         mine_past(w3, anvil, start)
 
         before = _balance(ledger, alice, brand)
-        first = confirmed(brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, alice, 1_000))
+        first = confirmed(
+            brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, alice, 1_000)
+        )
         assert first["result"]["amount"] == 1_000
         assert _balance(ledger, alice, brand) == before - 1_000
         low = brand.api.post(
@@ -89,7 +93,9 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             params={"wait": "true"},
         ).json()
         assert too_low["status"] == "failed" and too_low["error"]["code"] == "auction_bid_too_low"
-        confirmed(brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, carol, 1_100))
+        confirmed(
+            brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, carol, 1_100)
+        )
         assert _balance(ledger, alice, brand) == before  # outbid: returned in full at once
 
         view = read_until(
@@ -109,9 +115,13 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": carol.address}
         )
         assert settled["kind"] == "auction_settle" and settled["result"]["badge_type"] == right
-        forbidden = other.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
+        forbidden = other.api.post(
+            f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
+        )
         assert forbidden.status_code == 403
-        redeemed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
+        redeemed = confirmed(
+            brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
+        )
         assert redeemed["kind"] == "auction_redeem"
         closed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
         assert closed["kind"] == "auction_settle"
@@ -126,7 +136,9 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         ended = read_until(
             brand,
             f"/v1/auctions/{auction_id}",
-            lambda body: sorted(b["status"] for b in body["bids"]) == ["outbid", "settled", "settled"],
+            lambda body: (
+                sorted(b["status"] for b in body["bids"]) == ["outbid", "settled", "settled"]
+            ),
         )
         assert ended["status"] == "ended" and set(ended["winners"]) == {bob.address, carol.address}
         missing = brand.api.get("/v1/auctions/999999")
