@@ -137,8 +137,9 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
 
 def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[str, Any]:
     """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls,
-    EnterpriseAccounts and AllianceAuctions (ISSUER_ROLE on the badges) (with `settlement`, TestUSD and a SettlementVault settling in it, wired
-    as scripts/deploy.py wires them); writes the manifest."""
+    EnterpriseAccounts and AllianceAuctions (ISSUER_ROLE on the badges) (with `settlement`,
+    TestUSD and a SettlementVault settling in it, wired as scripts/deploy.py wires them);
+    writes the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
