@@ -141,5 +141,9 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             ),
         )
         assert ended["status"] == "ended" and set(ended["winners"]) == {bob.address, carol.address}
+        with gateway.client(brand.api_key) as client:  # ledger_client's reads
+            assert client.auction(auction_id)["winners"] == ended["winners"]
+            listed_ended = client.auctions("ended")["auctions"]
+            assert auction_id in [a["auction_id"] for a in listed_ended]
         missing = brand.api.get("/v1/auctions/999999")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "auction_not_found"
