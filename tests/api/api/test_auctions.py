@@ -141,6 +141,15 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             ),
         )
         assert ended["status"] == "ended" and set(ended["winners"]) == {bob.address, carol.address}
+        feed = read_until(
+            brand,
+            "/v1/events?types=auction.outbid,auction.settled",
+            lambda body: len(body["events"]) == 3,
+        )
+        outbid = [e["data"] for e in feed["events"] if e["type"] == "auction.outbid"]
+        assert [(e["bidder"], e["by"], e["amount"]) for e in outbid] == [
+            (alice.address, carol.address, 1_000)
+        ]
         with gateway.client(brand.api_key) as client:  # ledger_client's reads
             assert client.auction(auction_id)["winners"] == ended["winners"]
             listed_ended = client.auctions("ended")["auctions"]
