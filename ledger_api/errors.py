@@ -58,6 +58,7 @@ chain store the same code and message in their status.
     │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
     │   ├── ReversalExceedsOrder     409 reversal_exceeds_order (beyond credited - reversed)
     │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
+    │   ├── AuctionStateConflict     409 <the contract's code> (auction_not_ended, ..._not_winning)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   ├── NothingToSettle          409 nothing_to_settle (the debtor owes the creditor nothing)
@@ -387,6 +388,11 @@ class ReversalWindowClosed(Conflict):
 
     code = "reversal_window_closed"
     default_message = "the return window closed: the order's points are the member's"
+
+
+class AuctionStateConflict(Conflict):
+    code = "auction_state_conflict"  # reported as `details["code"]`: the contract's own code
+    error_code = property(lambda self: str(self.details.get("code", self.code)))
 
 
 class OperationUsed(Conflict):

@@ -29,6 +29,7 @@ from ledger_api.db.auction_models import IdxAuction
 from ledger_api.domain import OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
+    AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
     ChainRejected,
@@ -64,6 +65,13 @@ def _rejected(chain_error: str, message: str, **details: Any) -> ChainRejected:
     return ChainRejected(error_code(chain_error), message, chain_error=chain_error, **details)
 
 
+def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConflict:
+    """A refusal for the auction's state, which an earlier request under the same
+    Idempotency-Key may have made (409: the stored answer wins, `api.replays`)."""
+    code = error_code(chain_error)
+    return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
+
+
 class AuctionsService:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -92,7 +100,7 @@ class AuctionsService:
     def _open(self, auction_id: int) -> IdxAuction:
         auction = self._indexed(auction_id)
         if self.checks.now() >= auction.ends_at:
-            raise _rejected(
+            raise _state(
                 "AuctionsNotOpen",
                 "the auction has ended",
                 auction_id=auction_id,
@@ -204,7 +212,7 @@ class AuctionsService:
         (auction,) = self._view("auction", auction_id)
         auction_brand, ends_at = int(auction[0]), int(auction[2])
         if self.checks.now() < ends_at:
-            raise _rejected(
+            raise _state(
                 "AuctionsNotEnded",
                 "the auction has not ended",
                 auction_id=auction_id,
@@ -212,7 +220,7 @@ class AuctionsService:
             )
         ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
         if int(status) != HELD:
-            raise _rejected(
+            raise _state(
                 "AuctionsNotWinning",
                 "no winning bid of this bidder is left to settle",
                 auction_id=auction_id,

@@ -108,7 +108,7 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         listed = brand.api.get("/v1/auctions").json()["auctions"]
         assert auction_id in [a["auction_id"] for a in listed]
         early = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": carol.address})
-        assert early.status_code == 422 and early.json()["error"]["code"] == "auction_not_ended"
+        assert early.status_code == 409 and early.json()["error"]["code"] == "auction_not_ended"
 
         mine_past(w3, anvil, start + 3_600)
         settled = confirmed(
@@ -126,7 +126,7 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         closed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
         assert closed["kind"] == "auction_settle"
         again = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
-        assert again.status_code == 422 and again.json()["error"]["code"] == "auction_not_winning"
+        assert again.status_code == 409 and again.json()["error"]["code"] == "auction_not_winning"
 
         for winner in (bob, carol):
             assert badges.functions.balanceOf(winner.address, right).call() == 1
