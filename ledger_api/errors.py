@@ -392,6 +392,7 @@ class ReversalWindowClosed(Conflict):
 
 class AuctionStateConflict(Conflict):
     code = "auction_state_conflict"  # reported as `details["code"]`: the contract's own code
+    codes = ("auction_not_open", "auction_not_ended", "auction_not_winning")
     error_code = property(lambda self: str(self.details.get("code", self.code)))
 
 

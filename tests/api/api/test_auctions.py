@@ -156,3 +156,5 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             assert auction_id in [a["auction_id"] for a in listed_ended]
         missing = brand.api.get("/v1/auctions/999999")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "auction_not_found"
+        unknown = brand.api.post("/v1/auctions/999999/settlements", {"bidder": bob.address})
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "auction_not_found"
