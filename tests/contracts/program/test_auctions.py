@@ -322,3 +322,45 @@ def test_the_ledgers_pause_stops_bids_and_settlements(auctions, ledger, create, 
         auctions.settle(auction_id, alice, {"from": alice})
     ledger.unpause({"from": admin})
     auctions.settle(auction_id, alice, {"from": alice})
+
+
+def test_points_that_expire_in_escrow_return_expired_and_the_rest_keeps_its_month(
+    auctions, ledger, lens, right, tiers, earn, clock, signer_a, alice, bob, brand_a
+):
+    start_month = clock.month()
+    earn(signer_a, alice, cents=30_000)  # 3,000 points earned this month: they expire in escrow
+    clock.travel_to_month(start_month + 12, day=20)
+    tiers.reach(alice, SILVER)
+    tiers.reach(bob, SILVER)
+    earn(signer_a, bob, cents=60_000)  # enough to outbid all of alice's bid
+    live_lot = (ledger.balanceOf(alice, brand_a) - 3_000, start_month + 12)
+    assert lots(lens, alice, brand_a) == [(3_000, start_month), live_lot]
+    start = clock.now() + 1
+    auction_id = auctions.createAuction(
+        right, 1, SILVER, 1_000, 100, start, start + 30 * DAY, 600, {"from": signer_a}
+    ).return_value
+    clock.travel_to(start)
+    total = ledger.balanceOf(alice, brand_a)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, total)
+
+    clock.travel_to_month(start_month + 13, day=2)  # the first lot expired while held
+    escrow = auctions.escrowOf(auction_id, alice)
+    assert ledger.balanceOf(escrow, brand_a) == live_lot[0]
+    # the bid still counts what it was worth when placed: outbidding it takes its value + 100
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, total + 100)
+    assert lots(lens, alice, brand_a) == [live_lot]  # only what was live, with its earn month
+    assert ledger.balanceOf(alice, brand_a) == live_lot[0]
+    assert ledger.balanceOf(escrow, brand_a) == 0
+
+
+def test_an_issuer_issues_a_brands_collectible_without_the_tier_check(
+    alliance_badges, signer_a, outsider, admin, carol, errors
+):
+    diamond_only = alliance_badges.defineBadge(
+        COLLECTIBLE, 0, 3, True, False, "ipfs://d", {"from": signer_a}
+    ).return_value
+    with errors.expect(alliance_badges, "AllianceBadgesNotBrandSigner", outsider):
+        alliance_badges.issue(diamond_only, carol, 1, {"from": outsider})
+    alliance_badges.grantRole(alliance_badges.ISSUER_ROLE(), outsider, {"from": admin})
+    alliance_badges.issue(diamond_only, carol, 1, {"from": outsider})  # carol holds no tier
+    assert alliance_badges.balanceOf(carol, diamond_only) == 1
