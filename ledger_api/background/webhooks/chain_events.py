@@ -271,6 +271,7 @@ class ChainEvents:
 
     def _auction(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """An auction's step, to the auctioning brand and the brand whose points are bid."""
+        self.p.session.flush()  # an auction created earlier in this chunk
         auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
         brands = [auction.brand if auction is not None else None, a.get("brand")]
         data = {snake_case(key): _plain(value) for key, value in a.items()}
