@@ -23,6 +23,10 @@ import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
 contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAllianceBadges {
     /// @inheritdoc IAllianceBadges
     uint256 public constant REDEEMED_FLAG = 1 << 255;
+    /// @notice Held by a contract the admin trusts to issue any brand's badge on that brand's behalf: it checks
+    /// the brand's consent and the recipient's eligibility itself (AllianceAuctions: the brand opened the
+    /// auction naming the type, and the tier was checked at bid time), so {issue} skips both checks for it.
+    bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
 
     /// @dev Clears {REDEEMED_FLAG}: maps either variant to its base type id.
     uint256 private constant _TYPE_MASK = ~REDEEMED_FLAG;
@@ -96,7 +100,8 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
         BadgeType storage badge = _existingType(typeId);
         uint256 brand = badge.brand;
         uint256 callerBrand = _directory.brandOf(_msgSender());
-        if (callerBrand != brand) {
+        bool issuer = hasRole(ISSUER_ROLE, _msgSender());
+        if (callerBrand != brand && !issuer) {
             if (callerBrand == 0) {
                 revert AllianceBadgesNotBrandSigner(_msgSender());
             }
@@ -106,7 +111,7 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
         if (amount == 0) {
             revert AllianceBadgesZeroAmount(typeId);
         }
-        _checkTier(typeId, badge.minTier, member);
+        if (!issuer) _checkTier(typeId, badge.minTier, member);
         _recordMint(typeId, badge, amount);
 
         _mint(member, typeId, amount, "");

@@ -18,17 +18,18 @@ from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
+from ledger_api.db.disk import is_storage_full
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
     RateLimited,
     StorageFull,
     error_body,
-    is_storage_full,
     ledger_error_body,
 )
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings
+from ledger_api.usecases.auctions import AuctionsService
 from ledger_api.usecases.brands import BrandsService
 from ledger_api.usecases.campaigns import CampaignsService
 from ledger_api.usecases.enterprises import EnterprisesService
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.polls = PollsService(runtime)
         app.state.settlement = SettlementService(runtime, status)
         app.state.enterprises = EnterprisesService(runtime)
+        app.state.auctions = AuctionsService(runtime)
         app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()
         try:

@@ -206,14 +206,14 @@ def brand_add(
 ) -> None:
     """Onboard a brand on chain and print its API key once."""
     from ledger_api import cli_ops
-    from ledger_api.model import schemas
+    from ledger_api.model import admin_schemas
 
     _where()
-    request = schemas.BrandCreateRequest(
+    request = admin_schemas.BrandCreateRequest(
         name=name,
         symbol=symbol or "".join(c for c in name.upper() if c.isalnum())[:8] or "PTS",
         value_micro_usd=value_micro_usd,
-        earn_rule=schemas.EarnRuleModel(
+        earn_rule=admin_schemas.EarnRuleModel(
             points_per_usd=points_per_usd,
             points_per_review=points_per_review,
             points_per_share=points_per_share,

@@ -18,7 +18,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.db.models import ApiKey, Brand, Operation
 from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.model import schemas
+from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import get_settings
 from ledger_api.usecases.brands import BrandsService
@@ -81,7 +81,7 @@ def _confirmed(op: Operation) -> bool:
 
 
 def add_brand(
-    request: schemas.BrandCreateRequest, timeout: float, progress: Progress | None = None
+    request: admin_schemas.BrandCreateRequest, timeout: float, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
     "signer", "api_key", "state", "error"}`."""
@@ -202,7 +202,7 @@ def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, An
 
 def rotate_key(brand: str, keep_old: bool) -> dict[str, Any]:
     rt = runtime()
-    request = schemas.RotateKeyRequest(keep_old=keep_old, label="rotated with the CLI")
+    request = admin_schemas.RotateKeyRequest(keep_old=keep_old, label="rotated with the CLI")
     _, body = _brands(rt).rotate_key_sync(_context(), ledger_brand_id(rt, brand), request)
     return body
 

@@ -41,6 +41,7 @@ chain store the same code and message in their status.
     │   ├── UnknownOperation         404 operation_not_found
     │   ├── UnknownBadge             404 unknown_badge
     │   ├── UnknownPoll              404 poll_not_found
+    │   ├── UnknownAuction           404 auction_not_found
     │   ├── UnknownOrder             404 order_not_found (no purchase of the caller's brand)
     │   ├── UnknownApiKey            404 unknown_api_key
     │   ├── UnknownWebhook           404 webhook_not_found
@@ -58,6 +59,7 @@ chain store the same code and message in their status.
     │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
     │   ├── ReversalExceedsOrder     409 reversal_exceeds_order (beyond credited - reversed)
     │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
+    │   ├── AuctionStateConflict     409 <the contract's code> (auction_not_ended, ..._not_winning)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   ├── NothingToSettle          409 nothing_to_settle (the debtor owes the creditor nothing)
@@ -78,7 +80,6 @@ chain store the same code and message in their status.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -287,6 +288,11 @@ class UnknownPoll(NotFound):
     default_message = "no such poll (or the index has not reached its opening yet)"
 
 
+class UnknownAuction(NotFound):
+    code = "auction_not_found"
+    default_message = "no such auction (or the index has not reached its creation yet)"
+
+
 class UnknownOrder(NotFound):
     """No purchase of the caller's brand carries this order reference (another brand's
     order is unknown too: references are bound with each brand's own secret)."""
@@ -390,6 +396,12 @@ class ReversalWindowClosed(Conflict):
     default_message = "the return window closed: the order's points are the member's"
 
 
+class AuctionStateConflict(Conflict):
+    code = "auction_state_conflict"  # reported as `details["code"]`: the contract's own code
+    codes = ("auction_not_open", "auction_not_ended", "auction_not_winning")
+    error_code = property(lambda self: str(self.details.get("code", self.code)))
+
+
 class OperationUsed(Conflict):
     code = "operation_used"
     default_message = "the operation id was already applied"
@@ -473,21 +485,6 @@ class StorageFull(Unavailable):
     code = "storage_full"
     status = 507
     default_message = "the gateway's storage is full; retry with the same key later"
-
-
-def is_storage_full(exc: BaseException) -> bool:
-    """`exc` (or an exception it was raised from) says the disk is full: SQLite's
-    "database or disk is full" (SQLITE_FULL) or an OSError with ENOSPC."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
-            return True
-        if "database or disk is full" in str(current):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

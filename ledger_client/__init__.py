@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ledger_client import eip712
 from ledger_client._admin import Admin
+from ledger_client._auctions import Auctions
 from ledger_client._campaigns import Campaigns
 from ledger_client._errors import LedgerApiError, LedgerClientError, OperationTimeout
 from ledger_client._operations import Operations
@@ -26,7 +27,7 @@ from ledger_client._settlement import Settlement
 from ledger_client._transport import Json, Wait
 
 
-class LedgerClient(Operations, Program, Reads, Settlement, Admin, Campaigns):
+class LedgerClient(Operations, Program, Auctions, Reads, Settlement, Admin, Campaigns):
     """The gateway at `base_url` with an API key (a brand's or the admin's).
 
     `LedgerClient(base_url, api_key, timeout=30, retries=5, backoff_s=0.2, http=None)`;

@@ -43,7 +43,8 @@ CONTRACTS = [
     ("MembershipBadge", lambda d: (d.sender.address, ZERO_ADDRESS)),
     ("AllianceLedger", lambda d: (d.sender.address, d.address("MembershipBadge"), d.charity)),
     ("AllianceLedgerLens", lambda d: (d.address("AllianceLedger"),)),
-    ("AllianceBadges", lambda d: (d.address("AllianceLedger"), d.admin)),
+    # the deployer administers the badges until `_wire` granted the auctions ISSUER_ROLE
+    ("AllianceBadges", lambda d: (d.address("AllianceLedger"), d.sender.address)),
     (
         "AlliancePolls",
         lambda d: (
@@ -54,6 +55,14 @@ CONTRACTS = [
         ),
     ),
     ("EnterpriseAccounts", lambda d: (d.address("AllianceLedger"),)),
+    (
+        "AllianceAuctions",
+        lambda d: (
+            d.address("AllianceLedger"),
+            d.address("AllianceLedgerLens"),
+            d.address("AllianceBadges"),
+        ),
+    ),
 ]
 # Deployed after CONTRACTS when a settlement token is configured or deployed.
 SETTLEMENT = [
@@ -128,6 +137,9 @@ def _wire(d: Deployment) -> None:
     tx = {"from": d.sender}
     badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
     badge.setLedger(ledger.address, tx)  # the badge reads the ledger's pause from now on
+    badges = d.contracts["AllianceBadges"]
+    # the auctions issue the winner's collectible badge on the auctioning brand's behalf
+    badges.grantRole(badges.ISSUER_ROLE(), d.address("AllianceAuctions"), tx)
     if "SettlementVault" in d.contracts:
         ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
@@ -138,6 +150,6 @@ def _wire(d: Deployment) -> None:
         if name not in ("AllianceLedger", "TestUSD"):
             ledger.setSystemAddress(contract.address, True, tx)
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
-        for contract in (ledger, badge):
+        for contract in (ledger, badge, badges):
             contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), d.admin, tx)
             contract.renounceRole(contract.DEFAULT_ADMIN_ROLE(), d.sender.address, tx)

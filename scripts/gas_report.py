@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from brownie import (
+    AllianceAuctions,
     AllianceBadges,
     AllianceLedger,
     AllianceLedgerAdmin,
@@ -53,6 +54,7 @@ SIZED_CONTRACTS = {
     "AllianceBadges": AllianceBadges,
     "AlliancePolls": AlliancePolls,
     "EnterpriseAccounts": EnterpriseAccounts,
+    "AllianceAuctions": AllianceAuctions,
 }
 PURCHASE, REVIEW = 0, 1
 TARGETS = {
@@ -323,6 +325,7 @@ def _measure_program(
     chain.mine()
     polls.vote(poll_id, 1, {"from": voters[0]})
     gas["poll_vote"] = polls.vote(poll_id, 1, {"from": voters[1]}).gas_used
+    _measure_auction(gas, ledger, badges, admin, brand, voters)
 
     enterprise, employee = accounts.add(), members[1]
     deadline = chain[-1].timestamp + 3_600
@@ -362,6 +365,28 @@ def _measure_program(
     gas["enterprise_bind"] = enterprises.bind(
         employee, 0, deadline, sig, {"from": enterprise}
     ).gas_used
+
+
+def _measure_auction(
+    gas: dict[str, int], ledger: Any, badges: Any, admin: Any, brand: Any, bidders: list[Any]
+) -> None:
+    """Bids on a one-unit auction by Silver members: a bid that outbids another (the bidder's
+    escrow clone created, the outbid escrow returned) and a raise (the escrow exists)."""
+    lens = AllianceLedgerLens.deploy(ledger, {"from": admin})
+    auctions = AllianceAuctions.deploy(ledger, lens, badges, {"from": admin})
+    badges.grantRole(badges.ISSUER_ROLE(), auctions, {"from": admin})
+    right = badges.defineBadge(1, 0, 0, True, False, "ipfs://right", {"from": brand}).return_value
+    start = chain[-1].timestamp + 2
+    auction_id = auctions.createAuction(
+        right, 1, 1, 1_000, 100, start, start + 86_400, 600, {"from": brand}
+    ).return_value
+    chain.sleep(3)
+    chain.mine()
+    for bidder in bidders:
+        ledger.approve(auctions, 1, 5_000, {"from": bidder})
+    auctions.bid(auction_id, 1, 1_000, {"from": bidders[0]})
+    gas["auction_bid_outbid"] = auctions.bid(auction_id, 1, 1_100, {"from": bidders[1]}).gas_used
+    gas["auction_bid_raise"] = auctions.bid(auction_id, 1, 100, {"from": bidders[1]}).gas_used
 
 
 def read_report(path: Path = REPORT) -> dict[str, Any]:

@@ -22,6 +22,7 @@ SOURCES=(
   contracts/AllianceBadges.sol
   contracts/AlliancePolls.sol
   contracts/EnterpriseAccounts.sol
+  contracts/AllianceAuctions.sol
 )
 
 # Compiler and OpenZeppelin come from tools/setup.sh (npm); run it only when they are missing.

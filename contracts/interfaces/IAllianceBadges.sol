@@ -147,7 +147,8 @@ interface IAllianceBadges {
     /// @notice Issues `amount` units of `typeId` to `member`.
     /// @dev Requirements:
     /// - not paused;
-    /// - the caller is a signer of the brand that owns `typeId`, and that brand is active;
+    /// - the caller is a signer of the brand that owns `typeId`, or holds `ISSUER_ROLE` (then the tier check
+    ///   below is skipped: the issuer checked eligibility itself), and that brand is active;
     /// - `amount` is not zero and keeps the type within its cap;
     /// - the tier of `member` in the directory is at least the type's `minTier`;
     /// - a contract `member` accepts ERC-1155 tokens.

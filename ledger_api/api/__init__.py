@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from ledger_api.api import (
     admin,
+    auctions,
     campaigns,
     dashboard,
     enterprises,
@@ -20,6 +21,7 @@ from ledger_api.api import (
 router = APIRouter()
 for module in (operations, reads, settlement, program, enterprises, admin, health, webhooks):
     router.include_router(module.router)
+router.include_router(auctions.router)  # issue 16 item 2
 for module in (stats, dashboard, metrics):  # issue 13: the dashboard, its data, /metrics
     router.include_router(module.router)
 router.include_router(campaigns.router)  # issue 16: earning campaigns

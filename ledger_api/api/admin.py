@@ -12,7 +12,7 @@ from ledger_api.api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, Statu
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.model import schemas
+from ledger_api.model import admin_schemas
 from ledger_api.model.fields import PathId, TierPath
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -22,18 +22,25 @@ BrandPath = Annotated[PathId, Path(description="the brand's ledger id")]
 @router.post(
     "/admin/brands",
     status_code=202,
-    responses={202: {"model": schemas.BrandCreated}, 200: {"model": schemas.BrandCreated}},
+    responses={
+        202: {"model": admin_schemas.BrandCreated},
+        200: {"model": admin_schemas.BrandCreated},
+    },
     summary="Create a brand: signing key, API key (shown once), on-chain onboarding",
 )
 async def create_brand(
-    body: schemas.BrandCreateRequest, ctx: ContextDep, _: AdminDep, brands: BrandsDep, wait: WaitDep
+    body: admin_schemas.BrandCreateRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    brands: BrandsDep,
+    wait: WaitDep,
 ) -> JSONResponse:
     status_code, answer = await brands.create(ctx, body, wait)
     return local_response(status_code, answer, replayed=answer.get("api_key") is None)
 
 
 @router.get("/admin/brands", summary="All brands")
-async def list_brands(who: AdminDep, brands: BrandsDep) -> list[schemas.BrandView]:
+async def list_brands(who: AdminDep, brands: BrandsDep) -> list[admin_schemas.BrandView]:
     return await run_in_threadpool(brands.list_brands, who)
 
 
@@ -45,7 +52,7 @@ async def list_brands(who: AdminDep, brands: BrandsDep) -> list[schemas.BrandVie
 )
 async def suspend_brand(
     brand_id: BrandPath,
-    body: schemas.SuspendRequest,
+    body: admin_schemas.SuspendRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -64,7 +71,7 @@ async def suspend_brand(
 )
 async def set_point_value(
     brand_id: BrandPath,
-    body: schemas.PointValueRequest,
+    body: admin_schemas.PointValueRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -83,7 +90,7 @@ async def set_point_value(
 )
 async def set_return_window(
     brand_id: BrandPath,
-    body: schemas.ReturnWindowRequest,
+    body: admin_schemas.ReturnWindowRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -102,7 +109,7 @@ async def set_return_window(
 )
 async def set_daily_cap(
     brand_id: BrandPath,
-    body: schemas.DailyCapRequest,
+    body: admin_schemas.DailyCapRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -121,7 +128,7 @@ async def set_daily_cap(
 )
 async def set_tier_rule(
     tier: Annotated[TierPath, Path()],
-    body: schemas.TierRuleRequest,
+    body: admin_schemas.TierRuleRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -135,12 +142,12 @@ async def set_tier_rule(
 @router.post(
     "/admin/brands/{brand_id}/api-keys",
     status_code=201,
-    response_model=schemas.ApiKeyCreated,
+    response_model=admin_schemas.ApiKeyCreated,
     summary="Rotate a brand's API key (new key shown once)",
 )
 async def rotate_brand_key(
     brand_id: BrandPath,
-    body: schemas.RotateKeyRequest,
+    body: admin_schemas.RotateKeyRequest,
     ctx: ContextDep,
     _: AdminDep,
     brands: BrandsDep,
@@ -154,7 +161,7 @@ async def rotate_brand_key(
 @router.post(
     "/admin/api-keys",
     status_code=201,
-    response_model=schemas.ApiKeyCreated,
+    response_model=admin_schemas.ApiKeyCreated,
     summary="Create another admin API key (shown once)",
 )
 async def create_admin_key(ctx: ContextDep, _: AdminDep, brands: BrandsDep) -> JSONResponse:
@@ -171,12 +178,12 @@ async def revoke_key(prefix: str, who: AdminDep, brands: BrandsDep) -> Response:
 @router.post(
     "/keys/rotate",
     status_code=201,
-    response_model=schemas.ApiKeyCreated,
+    response_model=admin_schemas.ApiKeyCreated,
     tags=["keys"],
     summary="Rotate the calling brand's own API key",
 )
 async def rotate_own_key(
-    body: schemas.RotateKeyRequest, ctx: ContextDep, _: BrandDep, brands: BrandsDep
+    body: admin_schemas.RotateKeyRequest, ctx: ContextDep, _: BrandDep, brands: BrandsDep
 ) -> JSONResponse:
     status_code, answer = await run_in_threadpool(brands.rotate_key_sync, ctx, None, body)
     return local_response(status_code, answer, replayed=answer.get("api_key") is None)

@@ -155,6 +155,32 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             422: ["invalid_campaign_rule", "invalid_multiplier", "invalid_address", "invalid_id"],
         },
     ),
+    # auctions (issue 16 item 2): signed bids, settlements read from the chain
+    (
+        "*",
+        re.compile(r"^/v1/auctions"),
+        {
+            404: ["auction_not_found", "unknown_badge", "unknown_brand"],
+            409: [
+                "auction_not_open",
+                "auction_not_ended",
+                "auction_not_winning",
+                "signature_replayed",
+                "brand_suspended",
+            ],
+            422: [
+                "invalid_address",
+                "invalid_amount",
+                "invalid_id",
+                "invalid_signature",
+                "signature_expired",
+                "invalid_nonce",
+                "invalid_deadline",
+                "insufficient_balance",
+                "badge_no_benefit",
+            ],
+        },
+    ),
     # settlement through the SettlementVault (issue 13 item 3)
     (
         "get",

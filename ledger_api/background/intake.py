@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
+from ledger_api.db.disk import is_storage_full
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
@@ -49,7 +50,6 @@ from ledger_api.errors import (
     StorageFull,
     Unavailable,
     UnknownBrand,
-    is_storage_full,
 )
 from ledger_api.model.payloads import ReversalPayload
 

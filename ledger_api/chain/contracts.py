@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ledger_api.chain.abi import ContractCodec, ErrorRegistry, EventRegistry
 from ledger_api.chain.manifest import (
+    ALLIANCE_AUCTIONS,
     ALLIANCE_BADGES,
     ALLIANCE_POLLS,
     ENTERPRISE_ACCOUNTS,
@@ -26,6 +27,7 @@ INDEXED_CONTRACTS = frozenset(
         SETTLEMENT_VAULT,
         ALLIANCE_POLLS,
         ENTERPRISE_ACCOUNTS,
+        ALLIANCE_AUCTIONS,
     }
 )
 EARN_OP_ARRAY = "(uint64,address,uint8,uint16,uint64,bytes32)[]"
@@ -100,6 +102,9 @@ class Contracts:
         enterprises = manifest.get(ENTERPRISE_ACCOUNTS)
         self.enterprises_address = enterprises.address if enterprises else None
         self.enterprises = ContractCodec(enterprises.abi) if enterprises else None
+        auctions = manifest.get(ALLIANCE_AUCTIONS)
+        self.auctions_address = auctions.address if auctions else None
+        self.auctions = ContractCodec(auctions.abi) if auctions else None
         vault = manifest.get(SETTLEMENT_VAULT)
         self.vault_address = vault.address if vault else None
         self.vault = ContractCodec(vault.abi) if vault else None
@@ -281,6 +286,15 @@ class Contracts:
         if self.enterprises is None or self.enterprises_address is None:
             raise NotSupported("the EnterpriseAccounts contract is not in the deployment manifest")
         return Call(self.enterprises_address, self.enterprises[function].encode(*args))
+
+    # ----------------------------------------------------------------- auctions
+
+    def auctions_call(self, function: str, *args: object) -> Call:
+        """A call to AllianceAuctions (`createAuction`, `bidWithSig`, `settle`, its views), with
+        the arguments in the contract's order; `NotSupported` when it is not deployed."""
+        if self.auctions is None or self.auctions_address is None:
+            raise NotSupported("the AllianceAuctions contract is not in the deployment manifest")
+        return Call(self.auctions_address, self.auctions[function].encode(*args))
 
     # ---------------------------------------------------------------- settlement
 

@@ -17,6 +17,7 @@ ALLIANCE_BADGES = "AllianceBadges"
 SETTLEMENT_VAULT = "SettlementVault"
 ALLIANCE_POLLS = "AlliancePolls"
 ENTERPRISE_ACCOUNTS = "EnterpriseAccounts"
+ALLIANCE_AUCTIONS = "AllianceAuctions"
 
 
 @dataclass(frozen=True, slots=True)

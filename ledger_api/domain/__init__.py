@@ -37,6 +37,11 @@ class OpKind(StrEnum):
     BADGE_REDEEM = "badge_redeem"
     POLL_OPEN = "poll_open"
     POLL_VOTE = "poll_vote"  # member-signed, no nonce: the contract counts a vote once per poll
+    # AllianceAuctions: a brand's auction; a bid is a ledger gift the member signs to its escrow
+    AUCTION_CREATE = "auction_create"
+    AUCTION_BID = "auction_bid"
+    AUCTION_SETTLE = "auction_settle"  # anyone may send it once the auction ended
+    AUCTION_REDEEM = "auction_redeem"  # the auctioning brand's consent to a cross-brand winner
     # EnterpriseAccounts, signed by the accounts (their nonces are the contract's), relayed
     ENTERPRISE_BIND = "enterprise_bind"
     ENTERPRISE_UNBIND = "enterprise_unbind"
@@ -58,7 +63,13 @@ class OpKind(StrEnum):
 
     @property
     def member_signed(self) -> bool:
-        return self in (OpKind.GIFT, OpKind.DONATION, OpKind.REDEMPTION, OpKind.BADGE_REDEEM)
+        return self in (
+            OpKind.GIFT,
+            OpKind.DONATION,
+            OpKind.REDEMPTION,
+            OpKind.BADGE_REDEEM,
+            OpKind.AUCTION_BID,
+        )
 
     @property
     def nonce_domain(self) -> str | None:

@@ -24,6 +24,12 @@ BADGE_ISSUED = "badge.issued"
 BADGE_BENEFIT_REDEEMED = "badge.benefit_redeemed"
 SETTLEMENT_POSITION_CHANGED = "settlement.position_changed"
 SETTLEMENT_SETTLED = "settlement.settled"
+AUCTION_CREATED = "auction.created"  # AllianceAuctions' events, one type each (issue 16)
+AUCTION_BID_PLACED = "auction.bid_placed"
+AUCTION_OUTBID = "auction.outbid"  # the bid's points returned to its bidder
+AUCTION_EXTENDED = "auction.extended"  # soft close
+AUCTION_SETTLED = "auction.settled"  # a winning bid redeemed, its badge issued
+AUCTION_CANCELLED = "auction.cancelled"  # a winning bid not settled in the grace, returned
 WEBHOOK_TEST = "webhook.test"  # `POST /v1/webhooks/{id}/test`, to that endpoint only
 
 EVENT_TYPES = (
@@ -41,6 +47,12 @@ EVENT_TYPES = (
     BADGE_BENEFIT_REDEEMED,
     SETTLEMENT_POSITION_CHANGED,
     SETTLEMENT_SETTLED,
+    AUCTION_CREATED,
+    AUCTION_BID_PLACED,
+    AUCTION_OUTBID,
+    AUCTION_EXTENDED,
+    AUCTION_SETTLED,
+    AUCTION_CANCELLED,
 )
 
 

@@ -16,7 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ledger_api.domain.campaigns import CHAIN_MAX_MULTIPLIER_PCT
-from ledger_api.model.schemas import Address, Amount, EarnRuleModel, Model, Multiplier
+from ledger_api.model.admin_schemas import EarnRuleModel
+from ledger_api.model.schemas import Address, Amount, Model, Multiplier
 
 RuleName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 EarnKindName = Literal["purchase", "review", "share", "event", "referral"]

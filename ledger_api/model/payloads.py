@@ -132,6 +132,49 @@ class PollVotePayload(_Payload):
     signature: str
 
 
+class AuctionCreatePayload(_Payload):
+    badge_type: int
+    units: int
+    min_tier: int
+    reserve: int  # the auctioning brand's points
+    increment: int
+    starts_at: int
+    ends_at: int
+    extension: int  # seconds
+
+
+class AuctionBidPayload(_Payload):
+    """A ledger Gift the member signed to its escrow for the auction (`to`)."""
+
+    auction_id: int
+    member: str
+    to: str
+    brand: LedgerBrandId
+    amount: int
+    nonce: int
+    deadline: int
+    signature: str
+
+
+class AuctionSettlePayload(_Payload):
+    auction_id: int
+    bidder: str
+
+
+class AuctionRedeemPayload(_Payload):
+    """The auctioning brand's consent to a winning bid in another brand's points: the ledger's
+    `redeemWithSig` for the bidder's escrow (its ERC-1271 approval, escrow nonce 0)."""
+
+    auction_id: int
+    bidder: str
+    escrow: str
+    brand: int
+    at_brand: int
+    amount: int
+    order_ref: str
+    deadline: int
+
+
 class EnterpriseBindPayload(_Payload):
     enterprise: str
     employee: str
@@ -240,6 +283,10 @@ OperationPayload = (
     | BadgeRedeemPayload
     | PollOpenPayload
     | PollVotePayload
+    | AuctionCreatePayload
+    | AuctionBidPayload
+    | AuctionSettlePayload
+    | AuctionRedeemPayload
     | EnterpriseBindPayload
     | EnterpriseUnbindPayload
     | EnterpriseLeavePayload
@@ -268,6 +315,10 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.BADGE_REDEEM: BadgeRedeemPayload,
     OpKind.POLL_OPEN: PollOpenPayload,
     OpKind.POLL_VOTE: PollVotePayload,
+    OpKind.AUCTION_CREATE: AuctionCreatePayload,
+    OpKind.AUCTION_BID: AuctionBidPayload,
+    OpKind.AUCTION_SETTLE: AuctionSettlePayload,
+    OpKind.AUCTION_REDEEM: AuctionRedeemPayload,
     OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
     OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
     OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,

@@ -15,7 +15,7 @@ from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord
 from ledger_api.db.types import utcnow
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import Forbidden, UnknownBrand
-from ledger_api.model import schemas
+from ledger_api.model import admin_schemas
 
 from .context import RequestContext
 
@@ -66,7 +66,7 @@ class BrandKeys:
         self,
         ctx: RequestContext,
         ledger_brand_id: LedgerBrandId | None,
-        req: schemas.RotateKeyRequest,
+        req: admin_schemas.RotateKeyRequest,
     ) -> tuple[int, dict[str, Any]]:
         """A new API key for a brand (admin: any brand; a brand: itself).
 

@@ -31,7 +31,7 @@ from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
 from ledger_api.domain.brands import daily_cap_uid
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import BrandExists, InvalidTier
-from ledger_api.model import schemas
+from ledger_api.model import admin_schemas
 from ledger_api.model.payloads import (
     DailyCapPayload,
     FundSignerPayload,
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 
-def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
+def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
     signer = session.scalar(
         select(Signer.address).where(Signer.brand_id == brand.id, Signer.active.is_(True))
     )
@@ -60,14 +60,14 @@ def brand_view(session: Session, brand: Brand) -> schemas.BrandView:
         select(ApiKey.prefix).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
     ).all()
     indexed = session.get(IdxBrand, brand.ledger_id) if brand.ledger_id is not None else None
-    return schemas.BrandView(
+    return admin_schemas.BrandView(
         brand_id=brand.ledger_id,
         name=brand.name,
         symbol=brand.symbol,
         status=brand.status,
         signer=signer,
         value_micro_usd=brand.value_micro_usd,
-        earn_rule=schemas.EarnRuleModel(
+        earn_rule=admin_schemas.EarnRuleModel(
             points_per_usd=brand.points_per_usd,
             points_per_review=brand.points_per_review,
             points_per_share=brand.points_per_share,
@@ -88,7 +88,7 @@ class BrandsService(BrandKeys):
     # ----------------------------------------------------------------- create
 
     def create_sync(
-        self, ctx: RequestContext, req: schemas.BrandCreateRequest
+        self, ctx: RequestContext, req: admin_schemas.BrandCreateRequest
     ) -> tuple[int, dict[str, Any]]:
         ctx.principal.require_admin()
         settings = self.rt.settings
@@ -197,7 +197,7 @@ class BrandsService(BrandKeys):
         )
 
     async def create(
-        self, ctx: RequestContext, req: schemas.BrandCreateRequest, wait_s: float | None
+        self, ctx: RequestContext, req: admin_schemas.BrandCreateRequest, wait_s: float | None
     ) -> tuple[int, dict[str, Any]]:
         status, body = await run_in_threadpool(self.create_sync, ctx, req)
         self.rt.wake_sender({None})
@@ -212,7 +212,7 @@ class BrandsService(BrandKeys):
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
         return status, body
 
-    def _view_by_name(self, name: str) -> schemas.BrandView:
+    def _view_by_name(self, name: str) -> admin_schemas.BrandView:
         with self.rt.db.read() as session:
             brand = session.scalar(select(Brand).where(Brand.name == name))
             assert brand is not None
@@ -225,7 +225,7 @@ class BrandsService(BrandKeys):
             return BrandRowId(self._brand_row(session, ledger_brand_id).id)
 
     async def suspend(
-        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.SuspendRequest
+        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: admin_schemas.SuspendRequest
     ) -> Accepted:
         ctx.principal.require_admin()
 
@@ -245,7 +245,10 @@ class BrandsService(BrandKeys):
         return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_point_value(
-        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.PointValueRequest
+        self,
+        ctx: RequestContext,
+        ledger_brand_id: LedgerBrandId,
+        req: admin_schemas.PointValueRequest,
     ) -> Accepted:
         ctx.principal.require_admin()
 
@@ -262,7 +265,10 @@ class BrandsService(BrandKeys):
         return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_return_window(
-        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.ReturnWindowRequest
+        self,
+        ctx: RequestContext,
+        ledger_brand_id: LedgerBrandId,
+        req: admin_schemas.ReturnWindowRequest,
     ) -> Accepted:
         """The admin sets a brand's return window (`setReturnWindow`; applies to purchases
         from then on)."""
@@ -277,7 +283,10 @@ class BrandsService(BrandKeys):
         return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def set_daily_cap(
-        self, ctx: RequestContext, ledger_brand_id: LedgerBrandId, req: schemas.DailyCapRequest
+        self,
+        ctx: RequestContext,
+        ledger_brand_id: LedgerBrandId,
+        req: admin_schemas.DailyCapRequest,
     ) -> Accepted:
         """The admin sets a brand's daily mint cap on chain (`setDailyMintCap`); the gateway
         enforces it once indexed (`DailyMintCapChanged`)."""
@@ -289,7 +298,7 @@ class BrandsService(BrandKeys):
         return await self._submit_admin(draft(ctx, OpKind.SET_DAILY_CAP, None, payload))
 
     async def set_tier_rule(
-        self, ctx: RequestContext, tier: int, req: schemas.TierRuleRequest
+        self, ctx: RequestContext, tier: int, req: admin_schemas.TierRuleRequest
     ) -> Accepted:
         ctx.principal.require_admin()
         if not 1 <= tier <= MAX_TIER:
@@ -308,7 +317,7 @@ class BrandsService(BrandKeys):
 
     # ------------------------------------------------------------------ reads
 
-    def list_brands(self, who: Principal) -> list[schemas.BrandView]:
+    def list_brands(self, who: Principal) -> list[admin_schemas.BrandView]:
         who.require_admin()
         with self.rt.db.read() as session:
             return [

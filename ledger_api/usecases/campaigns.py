@@ -42,7 +42,7 @@ from ledger_api.domain.campaigns import (
 )
 from ledger_api.errors import CampaignRuleConflict, UnknownCampaignRule
 from ledger_api.model import campaigns as views
-from ledger_api.model.schemas import EarnRuleModel
+from ledger_api.model.admin_schemas import EarnRuleModel
 
 from .context import BrandInfo, RequestContext
 

@@ -32,7 +32,12 @@ from ledger_api.errors import (
     UnknownBadge,
     UnknownBrand,
 )
-from ledger_api.model.payloads import GiftPayload, RedemptionPayload, payload_of
+from ledger_api.model.payloads import (
+    AuctionBidPayload,
+    GiftPayload,
+    RedemptionPayload,
+    payload_of,
+)
 
 from .context import BrandInfo
 
@@ -40,7 +45,12 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 #: the operation kinds that debit a member's points
-DEBITS = (OpKind.GIFT.value, OpKind.DONATION.value, OpKind.REDEMPTION.value)
+DEBITS = (
+    OpKind.GIFT.value,
+    OpKind.DONATION.value,
+    OpKind.REDEMPTION.value,
+    OpKind.AUCTION_BID.value,
+)
 
 
 class Checks:
@@ -153,7 +163,7 @@ class Checks:
         in_flight = 0
         for kind, stored in pending:
             debit = payload_of(kind, stored)
-            assert isinstance(debit, GiftPayload | RedemptionPayload)
+            assert isinstance(debit, GiftPayload | RedemptionPayload | AuctionBidPayload)
             if debit.brand == brand:
                 in_flight += debit.amount
         available = int(live or 0) - in_flight

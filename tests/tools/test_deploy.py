@@ -114,6 +114,7 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
         "AllianceBadges",
         "AlliancePolls",
         "EnterpriseAccounts",
+        "AllianceAuctions",
         "SettlementVault",
     }
     assert 0 < doc["deployed_block"] <= w3.eth.block_number

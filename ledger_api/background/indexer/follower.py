@@ -22,6 +22,7 @@ from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
+from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, IdxMeta
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.errors import ChainUnavailable
@@ -187,7 +188,7 @@ class Indexer(threading.Thread):
         chain's logs instead, so the index equals the chain again once it caught up."""
         deployed = self.contracts.manifest.deployed_block
         with self.db.write() as session:
-            for table in (*INDEX_TABLES, IdxBrandValue):
+            for table in (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES):
                 session.execute(delete(table))
             reset_cursor(session, deployed)
         self.rebuilds += 1

@@ -37,6 +37,7 @@ from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
+from .auctions import AuctionsProjection
 from .cursor import CHARITY_POOL
 from .returns import ReturnsProjection
 from .state import ZERO
@@ -80,7 +81,7 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(self.vault.handlers())
+        self._handlers.update(self.vault.handlers() | AuctionsProjection(session).handlers())
 
     # ------------------------------------------------------------------- events
 

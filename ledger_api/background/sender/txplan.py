@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
+from ledger_api.background.sender.auction_calls import auction_call
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.errors import error_code
@@ -24,6 +25,10 @@ from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
 from ledger_api.domain import EarnRule, OpKind
 from ledger_api.model.payloads import (
+    AuctionBidPayload,
+    AuctionCreatePayload,
+    AuctionRedeemPayload,
+    AuctionSettlePayload,
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
@@ -151,6 +156,10 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return contracts.vote_with_sig(
             p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
         )
+    if isinstance(
+        p, AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload
+    ):
+        return auction_call(contracts, p)
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
     if isinstance(
@@ -423,6 +432,18 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     },
     (OpKind.POLL_OPEN, "PollOpened"): lambda a: {"poll_id": a["pollId"]},
     (OpKind.POLL_VOTE, "VoteCast"): lambda a: {"poll_id": a["pollId"], "option": a["option"]},
+    (OpKind.AUCTION_CREATE, "AuctionCreated"): lambda a: {"auction_id": a["auctionId"]},
+    (OpKind.AUCTION_BID, "BidPlaced"): lambda a: {
+        "auction_id": a["auctionId"],
+        "amount": a["amount"],
+        "value_micro_usd": str(a["value"]),
+    },
+    (OpKind.AUCTION_SETTLE, "BidSettled"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "badge_type": a["badgeType"],
+    },
+    (OpKind.AUCTION_REDEEM, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.SETTLEMENT_DEPOSIT, "SettlementDeposited"): lambda a: {
         "credited_units": str(a["amount"])
     },

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from ledger_api.chain.abi import Event
-from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
+from ledger_api.chain.abi import Event, snake_case
+from ledger_api.chain.manifest import ALLIANCE_AUCTIONS, ALLIANCE_BADGES, LEDGER
+from ledger_api.db.auction_models import IdxAuction
 from ledger_api.db.models import IdxLot, IdxTierRule
 from ledger_api.domain import (
     TIER_NAMES,
@@ -31,6 +32,26 @@ from .outbox import NewEvent, at, iso, write_events
 
 if TYPE_CHECKING:
     from ledger_api.background.indexer.projector import Projector
+
+
+#: AllianceAuctions' events -> webhook types; the data is the event's arguments (snake_case)
+_AUCTION_TYPES = {
+    "AuctionCreated": ev.AUCTION_CREATED,
+    "BidPlaced": ev.AUCTION_BID_PLACED,
+    "BidOutbid": ev.AUCTION_OUTBID,
+    "AuctionExtended": ev.AUCTION_EXTENDED,
+    "BidSettled": ev.AUCTION_SETTLED,
+    "BidCancelled": ev.AUCTION_CANCELLED,
+}
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: bytes as 0x hex, integers beyond 2^53 as decimal strings."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return str(value)
+    return value
 
 
 class ChainEvents:
@@ -51,6 +72,8 @@ class ChainEvents:
             (ALLIANCE_BADGES, "BadgeClaimed"): self._badge_issued,
             (ALLIANCE_BADGES, "BenefitRedeemed"): self._benefit_redeemed,
         }
+        for name in _AUCTION_TYPES:
+            self._handlers[(ALLIANCE_AUCTIONS, name)] = self._auction
 
     def record(self, event: Event, timestamp: int) -> None:
         """After the projector applied `event` (so the state read here includes it)."""
@@ -245,3 +268,11 @@ class ChainEvents:
             badge_type_id=int(a["typeId"]),
             claim_ref="0x" + bytes(a["claimRef"]).hex(),
         )
+
+    def _auction(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """An auction's step, to the auctioning brand and the brand whose points are bid."""
+        self.p.session.flush()  # an auction created earlier in this chunk
+        auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
+        brands = [auction.brand if auction is not None else None, a.get("brand")]
+        data = {snake_case(key): _plain(value) for key, value in a.items()}
+        self._add(_AUCTION_TYPES[event.name], event, ts, brands, **data)

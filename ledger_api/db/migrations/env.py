@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from ledger_api.db import (  # noqa: F401  (their tables are in the metadata)
+    auction_models,
     campaign_models,
     value_models,
     webhook_models,

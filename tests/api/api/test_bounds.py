@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from support.gateway import Api, Brand, Gateway, Member
 
 from ledger_api import errors
-from ledger_api.errors import is_storage_full
+from ledger_api.db.disk import is_storage_full
 from ledger_api.model import schemas, webhooks
 
 OUT_OF_RANGE = [2**63, 2**64, 2**256, -1]

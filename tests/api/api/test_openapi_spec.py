@@ -40,6 +40,7 @@ def _known_codes() -> set[str]:
     while todo:
         cls = todo.pop()
         codes.add(cls.code)
+        codes.update(getattr(cls, "codes", ()))  # a class reporting one of several codes
         todo += cls.__subclasses__()
     return codes
 

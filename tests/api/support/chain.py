@@ -147,9 +147,10 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
 
 
 def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[str, Any]:
-    """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls
-    and EnterpriseAccounts (with `settlement`, TestUSD and a SettlementVault settling in it, wired
-    as scripts/deploy.py wires them); writes the manifest."""
+    """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls,
+    EnterpriseAccounts and AllianceAuctions (ISSUER_ROLE on the badges) (with `settlement`,
+    TestUSD and a SettlementVault settling in it, wired as scripts/deploy.py wires them);
+    writes the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
@@ -166,6 +167,15 @@ def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[st
     lens = _deploy(w3, admin, "AllianceLedgerLens", ledger)
     polls = _deploy(w3, admin, "AlliancePolls", ledger, badge, badges, admin.address)
     enterprises = _deploy(w3, admin, "EnterpriseAccounts", ledger)
+    auctions = _deploy(w3, admin, "AllianceAuctions", ledger, lens, badges)
+    badges_contract = w3.eth.contract(address=badges, abi=artifact("AllianceBadges")["abi"])
+    issuer = badges_contract.functions.ISSUER_ROLE().call()
+    tx = badges_contract.functions.grantRole(issuer, auctions).build_transaction(
+        {"from": admin.address, "gas": 500_000}
+    )
+    tx.pop("gasPrice", None)
+    tx.pop("nonce", None)
+    _send(w3, admin, dict(tx))
     document = {
         "chain_id": w3.eth.chain_id,
         "network": "anvil-test",
@@ -181,6 +191,7 @@ def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[st
                 "address": enterprises,
                 "abi": artifact("EnterpriseAccounts")["abi"],
             },
+            "AllianceAuctions": {"address": auctions, "abi": artifact("AllianceAuctions")["abi"]},
         },
     }
     if settlement:

@@ -1,4 +1,5 @@
-"""Fixtures for the program's contracts beside the ledger: AlliancePolls and EnterpriseAccounts,
+"""Fixtures for the program's contracts beside the ledger: AlliancePolls, EnterpriseAccounts and
+AllianceAuctions,
 deployed on the shared ``alliance`` (tests/contracts/conftest.py) as scripts/deploy.py does.
 
 ``tiers.reach(member, tier)`` earns at brand A exactly what ``DEFAULT_TIER_RULES`` asks for the
@@ -53,6 +54,16 @@ def polls(AlliancePolls, alliance, admin):
 @pytest.fixture(scope="module")
 def enterprise_accounts(EnterpriseAccounts, alliance, admin):
     return EnterpriseAccounts.deploy(alliance.ledger, {"from": admin})
+
+
+@pytest.fixture(scope="module")
+def auctions(AllianceAuctions, alliance, admin):
+    """AllianceAuctions wired as scripts/deploy.py does: ISSUER_ROLE on the badges, a system address."""
+    tx = {"from": admin}
+    contract = AllianceAuctions.deploy(alliance.ledger, alliance.lens, alliance.badges, tx)
+    alliance.badges.grantRole(alliance.badges.ISSUER_ROLE(), contract, tx)
+    alliance.ledger.setSystemAddress(contract, True, tx)
+    return contract
 
 
 class Tiers:

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import {AuctionEscrow} from "./AuctionEscrow.sol";
+import {IAllianceAuctions} from "./interfaces/IAllianceAuctions.sol";
+import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
+import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
+import {IAllianceLedgerLens} from "./interfaces/IAllianceLedgerLens.sol";
+import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
+import {IAuctionLedger} from "./interfaces/IAuctionLedger.sol";
+
+/// @title AllianceAuctions
+/// @notice Auctions of scarce rewards for points (see {IAllianceAuctions}): escrow per bidder, top N bids win,
+/// soft close, the winner's points redeemed at the auctioning brand and a collectible badge carrying the right.
+/// @dev Reads brands, signers, tiers and the pause from the ledger ({IAlliancePause}: the alliance's one
+/// switch) and point values from the lens. Issues badges through AllianceBadges' `ISSUER_ROLE`, granted at
+/// deploy. A point value change during an auction does not reprice bids already placed.
+contract AllianceAuctions is Pausable, IAllianceAuctions {
+    using SafeCast for uint256;
+
+    /// @inheritdoc IAllianceAuctions
+    uint256 public constant MAX_UNITS = 32;
+    /// @inheritdoc IAllianceAuctions
+    uint256 public constant MAX_WINDOW = 90 days;
+    /// @inheritdoc IAllianceAuctions
+    uint256 public constant SETTLE_GRACE = 7 days;
+
+    bytes32 private constant REDEEM_TYPEHASH = keccak256(
+        "Redeem(address member,uint256 brand,uint256 atBrand,uint256 amount,bytes32 orderRef,uint256 nonce,uint256 deadline)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    uint8 private constant _MAX_TIER = 3;
+    /// @dev Bound on points amounts (reserve, increment, a bid), so a value (times a uint32 point value) fits 128 bits.
+    uint256 private constant _MAX_POINTS = 1 << 96;
+
+    IAuctionLedger private immutable _ledger;
+    IAllianceLedgerLens private immutable _lens;
+    IAllianceBadges private immutable _badges;
+    address private immutable _escrowImplementation;
+
+    uint256 private _auctionCount;
+    mapping(uint256 auctionId => Auction) private _auctions;
+    mapping(uint256 auctionId => mapping(address bidder => Bid)) private _bids;
+    mapping(uint256 auctionId => address[] bidders) private _held;
+
+    /// @param ledger_ The alliance ledger: points, brands, tiers and the one pause.
+    /// @param lens The ledger's lens: published point values.
+    /// @param badges_ The collectible badges; this contract must hold their `ISSUER_ROLE`.
+    constructor(IAuctionLedger ledger_, IAllianceLedgerLens lens, IAllianceBadges badges_) {
+        _ledger = ledger_;
+        _lens = lens;
+        _badges = badges_;
+        _escrowImplementation = address(new AuctionEscrow(IAllianceAuctions(address(this)), ledger_));
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function createAuction(
+        uint256 badgeType,
+        uint8 units,
+        uint8 minTier,
+        uint256 reserve,
+        uint256 increment,
+        uint64 startsAt,
+        uint64 endsAt,
+        uint32 extension
+    ) external whenNotPaused returns (uint256 auctionId) {
+        uint256 brand = _ledger.brandOf(msg.sender);
+        if (brand == 0 || !_ledger.isBrandActive(brand)) revert AuctionsNotBrandSigner(msg.sender);
+        IAllianceBadges.BadgeType memory badge = _badges.badgeType(badgeType);
+        if (badge.brand != brand || badge.kind != IAllianceBadges.BadgeKind.Collectible || !badge.hasBenefit) {
+            revert AuctionsInvalidBadge(badgeType, brand);
+        }
+        if (units == 0 || units > MAX_UNITS) revert AuctionsInvalidUnits(units, MAX_UNITS);
+        if (minTier == 0 || minTier > _MAX_TIER) revert AuctionsInvalidTier(minTier);
+        if (reserve == 0 || increment == 0 || reserve >= _MAX_POINTS || increment >= _MAX_POINTS) {
+            revert AuctionsInvalidPrice(reserve, increment);
+        }
+        if (
+            startsAt < block.timestamp || endsAt <= startsAt || endsAt - startsAt > MAX_WINDOW
+                || extension > MAX_WINDOW
+        ) {
+            revert AuctionsInvalidWindow(startsAt, endsAt, extension, block.timestamp, MAX_WINDOW);
+        }
+        uint256 value = _valueOf(brand);
+        auctionId = ++_auctionCount;
+        // Fits: now <= startsAt < endsAt <= startsAt + 90 days (uint40 seconds); points < 2^96, value < 2^32.
+        _auctions[auctionId] = Auction({
+            brand: uint64(brand),
+            startsAt: uint40(startsAt),
+            endsAt: uint40(endsAt),
+            extension: extension,
+            minTier: minTier,
+            units: units,
+            held: 0,
+            badgeType: badgeType,
+            reserve: uint128(reserve),
+            increment: uint128(increment),
+            reserveValue: uint128(reserve * value),
+            incrementValue: uint128(increment * value)
+        });
+        emit AuctionCreated(
+            auctionId, brand, msg.sender, badgeType, units, minTier, reserve, increment, startsAt, endsAt, extension
+        );
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function bid(uint256 auctionId, uint256 brand, uint256 added) external {
+        address escrow = _placeBid(auctionId, msg.sender, brand, added);
+        _ledger.transferFrom(msg.sender, escrow, brand, added);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function bidWithSig(uint256 auctionId, IAllianceLedger.Gift calldata gift, bytes calldata signature) external {
+        address expected = escrowOf(auctionId, gift.member);
+        if (gift.to != expected) revert AuctionsWrongEscrow(auctionId, gift.to, expected);
+        _placeBid(auctionId, gift.member, gift.brand, gift.amount);
+        _ledger.giftWithSig(gift, signature);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function settle(uint256 auctionId, address bidder) external whenNotPaused {
+        Auction storage a = _existing(auctionId);
+        if (block.timestamp < a.endsAt) revert AuctionsNotEnded(auctionId, a.endsAt, block.timestamp);
+        Bid storage b = _bids[auctionId][bidder];
+        if (b.status != BidStatus.Held) revert AuctionsNotWinning(auctionId, bidder, b.status);
+        address escrow = escrowOf(auctionId, bidder);
+        bytes32 ref = redemptionRef(auctionId, bidder);
+        uint256 brand = b.brand;
+        bool sameBrand = brand == a.brand;
+        if (!sameBrand && _ledger.nonces(escrow) == 0) {
+            revert AuctionsAwaitingBrandRedemption(auctionId, bidder, a.brand);
+        }
+        b.status = BidStatus.Settled;
+        emit BidSettled(auctionId, bidder, brand, b.amount, a.badgeType, ref);
+        if (sameBrand) AuctionEscrow(escrow).redeem(brand, b.amount, ref);
+        _badges.issue(a.badgeType, bidder, 1);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function cancel(uint256 auctionId, address bidder) external whenNotPaused {
+        Auction storage a = _existing(auctionId);
+        Bid storage b = _bids[auctionId][bidder];
+        if (b.status != BidStatus.Held) revert AuctionsNotWinning(auctionId, bidder, b.status);
+        uint256 graceEndsAt = uint256(a.endsAt) + SETTLE_GRACE;
+        if (block.timestamp < graceEndsAt) revert AuctionsGraceNotOver(auctionId, graceEndsAt, block.timestamp);
+        address escrow = escrowOf(auctionId, bidder);
+        if (_ledger.nonces(escrow) != 0) revert AuctionsAlreadyRedeemed(auctionId, bidder);
+        b.status = BidStatus.Cancelled;
+        uint256 brand = b.brand;
+        uint256 returned = _ledger.balanceOf(escrow, brand);
+        emit BidCancelled(auctionId, bidder, brand, returned);
+        if (returned != 0) AuctionEscrow(escrow).transfer(bidder, brand, returned);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function reclaim(uint256 auctionId, address bidder, uint256 brand) external whenNotPaused {
+        _existing(auctionId);
+        Bid storage b = _bids[auctionId][bidder];
+        address escrow = _deployedEscrow(auctionId, bidder);
+        uint256 balance = _ledger.balanceOf(escrow, brand);
+        uint256 kept = b.status == BidStatus.Held && b.brand == brand ? b.amount : 0;
+        if (balance <= kept) return;
+        emit EscrowReclaimed(auctionId, bidder, brand, balance - kept);
+        AuctionEscrow(escrow).transfer(bidder, brand, balance - kept);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Whether the alliance is paused: the ledger's pause, the one switch of the system.
+    /// @dev Overrides OpenZeppelin's flag, which this contract never sets.
+    function paused() public view override returns (bool) {
+        return IAlliancePause(address(_ledger)).paused();
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function approvesRedemption(bytes32 hash, bytes calldata signature) external view returns (bool) {
+        (uint256 auctionId, address bidder, uint256 nonce, uint256 deadline) =
+            abi.decode(signature, (uint256, address, uint256, uint256));
+        if (msg.sender != escrowOf(auctionId, bidder)) return false;
+        Auction storage a = _auctions[auctionId];
+        Bid storage b = _bids[auctionId][bidder];
+        if (b.status != BidStatus.Held || b.brand == a.brand) return false;
+        if (block.timestamp < a.endsAt || block.timestamp >= uint256(a.endsAt) + SETTLE_GRACE) return false;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                REDEEM_TYPEHASH,
+                msg.sender,
+                uint256(b.brand),
+                uint256(a.brand),
+                uint256(b.amount),
+                redemptionRef(auctionId, bidder),
+                nonce,
+                deadline
+            )
+        );
+        return hash == MessageHashUtils.toTypedDataHash(_ledgerDomainSeparator(), structHash);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function auctionCount() external view returns (uint256) {
+        return _auctionCount;
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function auction(uint256 auctionId) external view returns (Auction memory) {
+        return _existing(auctionId);
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function bidOf(uint256 auctionId, address bidder) external view returns (Bid memory) {
+        return _bids[auctionId][bidder];
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function heldBidders(uint256 auctionId) external view returns (address[] memory) {
+        return _held[auctionId];
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function minNewBidValue(uint256 auctionId) external view returns (uint256) {
+        Auction storage a = _existing(auctionId);
+        if (a.held < a.units) return a.reserveValue;
+        (, uint256 lowest) = _lowest(auctionId);
+        return lowest + a.incrementValue;
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function escrowOf(uint256 auctionId, address bidder) public view returns (address) {
+        return Clones.predictDeterministicAddress(_escrowImplementation, _escrowSalt(auctionId, bidder));
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function redemptionRef(uint256 auctionId, address bidder) public view returns (bytes32) {
+        return keccak256(abi.encode(address(this), auctionId, bidder));
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------
+
+    /// @dev Records `added` points of `brand` on `bidder`'s bid, outbids the lowest when it takes a unit and
+    /// returns the escrow that must receive the points (the caller moves them).
+    function _placeBid(uint256 auctionId, address bidder, uint256 brand, uint256 added)
+        private
+        whenNotPaused
+        returns (address escrow)
+    {
+        Auction storage a = _existing(auctionId);
+        if (block.timestamp < a.startsAt || block.timestamp >= a.endsAt) {
+            revert AuctionsNotOpen(auctionId, a.startsAt, a.endsAt, block.timestamp);
+        }
+        uint8 tier = _ledger.tierOf(bidder);
+        if (tier < a.minTier) revert AuctionsTierTooLow(auctionId, bidder, tier, a.minTier);
+        if (!_ledger.isBrandActive(brand)) revert AuctionsBrandInactive(brand);
+        Bid storage b = _bids[auctionId][bidder];
+        if (added >= _MAX_POINTS) revert AuctionsInvalidAmount(added);
+        // added < 2^96 and a point value < 2^32: the value fits 128 bits.
+        uint256 addedValue = added * _valueOf(brand);
+        (address outbid, uint256 outbidBrand, uint256 outbidAmount) = (address(0), 0, 0);
+        if (b.status == BidStatus.Held) {
+            if (b.brand != brand) revert AuctionsBrandMismatch(auctionId, bidder, b.brand, brand);
+            if (addedValue < a.incrementValue) {
+                revert AuctionsBidTooLow(auctionId, b.value + addedValue, b.value + a.incrementValue);
+            }
+        } else {
+            uint256 minValue = a.reserveValue;
+            if (a.held == a.units) {
+                uint256 lowestIndex;
+                (lowestIndex, minValue) = _lowest(auctionId);
+                minValue += a.incrementValue;
+                if (addedValue >= minValue) (outbid, outbidBrand, outbidAmount) = _outbid(auctionId, lowestIndex);
+            }
+            if (addedValue < minValue) revert AuctionsBidTooLow(auctionId, addedValue, minValue);
+            _held[auctionId].push(bidder);
+            // held <= units <= MAX_UNITS: the outbid above made room when every unit was held.
+            if (outbid == address(0)) ++a.held;
+            b.brand = uint64(brand);
+            b.status = BidStatus.Held;
+            b.amount = 0;
+            b.value = 0;
+        }
+        uint256 amount = b.amount + added;
+        b.amount = amount.toUint128();
+        b.value = (b.value + addedValue).toUint128();
+        escrow = _deployedEscrow(auctionId, bidder);
+        emit BidPlaced(auctionId, bidder, brand, added, amount, b.value);
+        if (outbid != address(0)) {
+            emit BidOutbid(auctionId, outbid, bidder, outbidBrand, outbidAmount);
+            if (outbidAmount != 0) AuctionEscrow(escrowOf(auctionId, outbid)).transfer(outbid, outbidBrand, outbidAmount);
+        }
+        // endsAt > now here, so the subtraction cannot underflow.
+        if (a.endsAt - block.timestamp < a.extension) {
+            uint64 endsAt = uint64(block.timestamp + a.extension);
+            a.endsAt = uint40(endsAt);
+            emit AuctionExtended(auctionId, endsAt);
+        }
+    }
+
+    /// @dev Removes the held bid at `index` and returns what its escrow holds live (to return to its bidder).
+    function _outbid(uint256 auctionId, uint256 index)
+        private
+        returns (address bidder, uint256 brand, uint256 amount)
+    {
+        address[] storage held = _held[auctionId];
+        bidder = held[index];
+        held[index] = held[held.length - 1];
+        held.pop();
+        Bid storage b = _bids[auctionId][bidder];
+        brand = b.brand;
+        delete _bids[auctionId][bidder];
+        amount = _ledger.balanceOf(escrowOf(auctionId, bidder), brand);
+    }
+
+    /// @dev The held bid of least value (the first found among equals).
+    function _lowest(uint256 auctionId) private view returns (uint256 index, uint256 value) {
+        address[] storage held = _held[auctionId];
+        value = type(uint256).max;
+        uint256 count = held.length;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 v = _bids[auctionId][held[i]].value;
+            if (v < value) (index, value) = (i, v);
+        }
+    }
+
+    function _deployedEscrow(uint256 auctionId, address bidder) private returns (address escrow) {
+        escrow = escrowOf(auctionId, bidder);
+        if (escrow.code.length == 0) Clones.cloneDeterministic(_escrowImplementation, _escrowSalt(auctionId, bidder));
+    }
+
+    function _escrowSalt(uint256 auctionId, address bidder) private pure returns (bytes32) {
+        return keccak256(abi.encode(auctionId, bidder));
+    }
+
+    /// @dev `brand`'s published point value in micro-USD (from the lens).
+    function _valueOf(uint256 brand) private view returns (uint256 value) {
+        (,,, value) = _lens.brandInfo(brand);
+    }
+
+    /// @dev The ledger's EIP-712 domain separator, from its EIP-5267 description.
+    function _ledgerDomainSeparator() private view returns (bytes32) {
+        (, string memory name, string memory version, uint256 chainId, address verifyingContract,,) =
+            _ledger.eip712Domain();
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256(bytes(name)), keccak256(bytes(version)), chainId, verifyingContract)
+        );
+    }
+
+    function _existing(uint256 auctionId) private view returns (Auction storage a) {
+        a = _auctions[auctionId];
+        if (a.startsAt == 0) revert AuctionsUnknownAuction(auctionId);
+    }
+}

@@ -1,0 +1,113 @@
+"""Auctions of scarce rewards for points (issue 16 item 2): create, signed bids relayed, the
+close of each winning bid; reads served from the index."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from ledger_api.api.deps import BrandDep, ContextDep, PrincipalDep, ReaderDep, StatusDep, WaitDep
+from ledger_api.api.operations import ACCEPTED
+from ledger_api.api.responses import operation_response
+from ledger_api.model.auctions import (
+    AuctionCreateRequest,
+    AuctionList,
+    AuctionView,
+    BidRequest,
+    BidTypedDataRequest,
+    BidTypedDataResponse,
+    SettlementRequest,
+)
+from ledger_api.model.fields import PathId
+from ledger_api.usecases.auction_reads import AuctionReads
+from ledger_api.usecases.auctions import AuctionsService
+
+router = APIRouter(prefix="/v1/auctions", tags=["auctions"])
+_reads = AuctionReads()
+
+
+async def get_auctions(request: Request) -> AuctionsService:
+    service: AuctionsService = request.app.state.auctions
+    return service
+
+
+AuctionsDep = Annotated[AuctionsService, Depends(get_auctions)]
+AuctionIdPath = Annotated[PathId, Path()]
+
+
+@router.post("", status_code=202, responses=ACCEPTED, summary="Create an auction of the brand")
+async def create_auction(
+    body: AuctionCreateRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    auctions: AuctionsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await operation_response(status, ctx.principal, await auctions.create(ctx, body), wait)
+
+
+@router.post(
+    "/{auction_id}/bids/typed-data",
+    summary="EIP-712 data the member signs to bid: a ledger Gift to its escrow",
+)
+async def bid_typed_data(
+    auction_id: AuctionIdPath, body: BidTypedDataRequest, who: BrandDep, auctions: AuctionsDep
+) -> BidTypedDataResponse:
+    return await auctions.bid_typed_data(who, int(auction_id), body)
+
+
+@router.post(
+    "/{auction_id}/bids",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Relay a member-signed bid (its points go to its escrow)",
+)
+async def bid(
+    auction_id: AuctionIdPath,
+    body: BidRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    auctions: AuctionsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await operation_response(
+        status, ctx.principal, await auctions.bid(ctx, int(auction_id), body), wait
+    )
+
+
+@router.post(
+    "/{auction_id}/settlements",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Close a winning bid: its next step (auction_redeem, then auction_settle)",
+)
+async def settle(
+    auction_id: AuctionIdPath,
+    body: SettlementRequest,
+    ctx: ContextDep,
+    _: BrandDep,
+    auctions: AuctionsDep,
+    status: StatusDep,
+    wait: WaitDep,
+) -> JSONResponse:
+    return await operation_response(
+        status, ctx.principal, await auctions.settle(ctx, int(auction_id), body), wait
+    )
+
+
+@router.get("", summary="Auctions (open by default), newest first, with their bids")
+async def auctions_list(
+    who: PrincipalDep,
+    read: ReaderDep,
+    status: Annotated[Literal["open", "ended", "all"], Query()] = "open",
+) -> AuctionList:
+    return await read(lambda session: _reads.auctions(session, who, status))
+
+
+@router.get("/{auction_id}", summary="An auction: terms, bids by value, winners once ended")
+async def auction(auction_id: AuctionIdPath, who: PrincipalDep, read: ReaderDep) -> AuctionView:
+    return await read(lambda session: _reads.auction(session, who, int(auction_id)))

@@ -1,0 +1,80 @@
+"""What AllianceAuctions' events do to the index (issue 16 item 2): `idx_auctions` and
+`idx_auction_bids`.
+
+Every row takes the absolute values an event carries (a bid's total amount and value, the new
+end), so a chunk read twice writes the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.abi import Event, checksum
+from ledger_api.chain.manifest import ALLIANCE_AUCTIONS
+from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid
+
+Handler = Callable[[Event, dict[str, Any], int], None]
+
+
+class AuctionsProjection:
+    """The auctions' part of one chunk's projection (same session)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def handlers(self) -> dict[tuple[str, str], Handler]:
+        return {
+            (ALLIANCE_AUCTIONS, "AuctionCreated"): self._created,
+            (ALLIANCE_AUCTIONS, "AuctionExtended"): self._extended,
+            (ALLIANCE_AUCTIONS, "BidPlaced"): self._bid_placed,
+            (ALLIANCE_AUCTIONS, "BidOutbid"): self._status("outbid"),
+            (ALLIANCE_AUCTIONS, "BidSettled"): self._status("settled"),
+            (ALLIANCE_AUCTIONS, "BidCancelled"): self._status("cancelled"),
+        }
+
+    def _created(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxAuction(
+                auction_id=int(a["auctionId"]),
+                brand=int(a["brand"]),
+                creator=checksum(a["creator"]),
+                badge_type=int(a["badgeType"]),
+                units=int(a["units"]),
+                min_tier=int(a["minTier"]),
+                reserve=int(a["reserve"]),
+                increment=int(a["increment"]),
+                starts_at=int(a["startsAt"]),
+                ends_at=int(a["endsAt"]),
+                extension=int(a["extension"]),
+                created_at=ts,
+            )
+        )
+
+    def _extended(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        auction = self.session.get(IdxAuction, int(a["auctionId"]))
+        if auction is not None:
+            auction.ends_at = int(a["endsAt"])
+
+    def _bid_placed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        self.session.merge(
+            IdxAuctionBid(
+                auction_id=int(a["auctionId"]),
+                bidder=checksum(a["bidder"]),
+                brand=int(a["brand"]),
+                amount=int(a["amount"]),
+                value_micro_usd=int(a["value"]),
+                status="held",
+                updated_at=ts,
+            )
+        )
+
+    def _status(self, status: str) -> Handler:
+        def apply(event: Event, a: dict[str, Any], ts: int) -> None:
+            bid = self.session.get(IdxAuctionBid, (int(a["auctionId"]), checksum(a["bidder"])))
+            if bid is not None:
+                bid.status, bid.updated_at = status, ts
+
+        return apply

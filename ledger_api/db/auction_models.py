@@ -1,0 +1,52 @@
+"""Index tables of AllianceAuctions (issue 16 item 2): the auctions and each bidder's bid.
+
+Projected from the contract's events (`background.indexer.auctions`); listed in
+`AUCTION_TABLES` so that a rebuild of the index empties them with the others.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger_api.db.models import Address, Base
+from ledger_api.db.types import BigNum
+
+
+class IdxAuction(Base):
+    """An auction as created; `ends_at` follows the soft close (`AuctionExtended`). Points
+    amounts are the auctioning brand's; times are unix seconds."""
+
+    __tablename__ = "idx_auctions"
+    __table_args__ = (Index("ix_idx_auctions_ends_at", "ends_at"),)
+
+    auction_id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[int]
+    creator: Mapped[str] = mapped_column(Address)
+    badge_type: Mapped[int]
+    units: Mapped[int] = mapped_column(SmallInteger)
+    min_tier: Mapped[int] = mapped_column(SmallInteger)
+    reserve: Mapped[int] = mapped_column(BigNum)
+    increment: Mapped[int] = mapped_column(BigNum)
+    starts_at: Mapped[int]
+    ends_at: Mapped[int]
+    extension: Mapped[int]
+    created_at: Mapped[int]
+
+
+class IdxAuctionBid(Base):
+    """A bidder's bid on an auction: `held` (holding a unit; winning once ended), `outbid`
+    (returned), `settled` (redeemed, badge issued) or `cancelled` (returned after the grace)."""
+
+    __tablename__ = "idx_auction_bids"
+
+    auction_id: Mapped[int] = mapped_column(primary_key=True)
+    bidder: Mapped[str] = mapped_column(Address, primary_key=True)
+    brand: Mapped[int]
+    amount: Mapped[int] = mapped_column(BigNum)
+    value_micro_usd: Mapped[int] = mapped_column(BigNum)
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[int]
+
+
+AUCTION_TABLES = (IdxAuction, IdxAuctionBid)

@@ -1,0 +1,108 @@
+"""Shapes of the admin's routes (brands, their rules, caps and keys); the rest is in
+`ledger_api.model.schemas`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ledger_api.domain import MAX_AMOUNT
+from ledger_api.model.fields import MAX_DB_INT
+from ledger_api.model.schemas import Model
+
+
+class EarnRuleModel(Model):
+    points_per_usd: Annotated[int, Field(ge=0, le=255, strict=True)] = 10
+    points_per_review: Annotated[int, Field(ge=0, le=255, strict=True)] = 5
+    points_per_share: Annotated[int, Field(ge=0, le=255, strict=True)] = 3
+    points_per_event: Annotated[int, Field(ge=0, le=255, strict=True)] = 10
+    points_per_referral: Annotated[int, Field(ge=0, le=255, strict=True)] = 20
+
+
+class BrandCreateRequest(Model):
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .&'-]+$")]
+    symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
+    earn_rule: EarnRuleModel = EarnRuleModel()
+    daily_cap_points: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=MAX_DB_INT,
+            strict=True,
+            description="points per UTC day, set on chain (`setDailyMintCap`) right after the "
+            "onboarding; the brand turns active once it holds. Null: the chain's default "
+            "(100,000,000)",
+        ),
+    ] = None
+
+
+class BrandView(Model):
+    brand_id: int | None
+    name: str
+    symbol: str
+    status: str
+    signer: str | None
+    value_micro_usd: int
+    earn_rule: EarnRuleModel
+    daily_cap_points: int | None = Field(
+        description="the chain's daily mint cap as indexed (`DailyMintCapChanged`); null "
+        "until the index knows it"
+    )
+    return_window_days: int | None = Field(
+        default=None,
+        description="days a purchase's points stay pending, as indexed (`ReturnWindowChanged`); "
+        "null until the index knows it",
+    )
+    api_keys: list[str] = Field(default_factory=list, description="prefixes of active keys")
+
+
+class BrandCreated(Model):
+    brand: BrandView
+    operation_id: str
+    daily_cap_operation_id: str | None = Field(
+        default=None, description="the `setDailyMintCap` queued after the onboarding, if any"
+    )
+    api_key: str | None = Field(description="shown once; null on an idempotent replay")
+
+
+class SuspendRequest(Model):
+    suspended: bool
+
+
+class PointValueRequest(Model):
+    """The brand's new point value, for the points it issues from the next calendar month
+    (UTC) on; points already issued keep their month's value (issue 10, item 7)."""
+
+    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
+
+
+class ReturnWindowRequest(Model):
+    """Days a purchase's points stay pending (DOMAIN.md "Returns"; a new brand has 14)."""
+
+    days: Annotated[int, Field(ge=0, le=90, strict=True)]
+
+
+class DailyCapRequest(Model):
+    """Points a brand may mint per UTC day, tier gift shares included (set on chain)."""
+
+    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)]
+
+
+class TierRuleRequest(Model):
+    spend_cents: Annotated[int, Field(ge=0, le=2**48 - 1, strict=True)]
+    orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
+    engagements: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
+    gift_points: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)] = 0
+
+
+class RotateKeyRequest(Model):
+    keep_old: bool = False
+    label: Annotated[str, Field(max_length=100)] = ""
+
+
+class ApiKeyCreated(Model):
+    prefix: str
+    api_key: str | None = Field(description="shown once; null on an idempotent replay")
+    brand_id: int | None

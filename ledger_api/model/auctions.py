@@ -1,0 +1,103 @@
+"""Request and response schemas of the auctions (AllianceAuctions, issue 16 item 2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ledger_api.model.fields import BrandId, Deadline, Nonce, Signature
+from ledger_api.model.schemas import Address, Amount, AsOf, Model
+
+#: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW; points below 2^96)
+MAX_UNITS = 32
+MAX_WINDOW_S = 90 * 86_400
+MAX_AUCTION_POINTS = 2**96 - 1
+
+
+class AuctionCreateRequest(Model):
+    """An auction of the caller's brand for `units` units of one of its collectible badge types
+    carrying a benefit (the right, redeemable once)."""
+
+    badge_type: int = Field(ge=1, le=2**63 - 1, description="a collectible type with a benefit")
+    units: int = Field(default=1, ge=1, le=MAX_UNITS, description="the top `units` bids win")
+    min_tier: int = Field(default=3, ge=1, le=3, description="lowest tier at bid time (Diamond)")
+    reserve: int = Field(ge=1, le=MAX_AUCTION_POINTS, description="the brand's points")
+    increment: int = Field(ge=1, le=MAX_AUCTION_POINTS, description="the brand's points")
+    starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
+    ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
+    extension_s: int = Field(
+        default=300,
+        ge=0,
+        le=MAX_WINDOW_S,
+        description="soft close: a bid in the last `extension_s` seconds moves the end to "
+        "`extension_s` seconds after it",
+    )
+
+
+class BidTypedDataRequest(Model):
+    bidder: Address
+    amount: Amount = Field(description="points added to the bidder's bid now")
+    brand: BrandId | None = Field(
+        default=None, description="whose points are bid (default: the caller's brand)"
+    )
+    deadline: Deadline | None = None
+
+
+class BidTypedDataResponse(Model):
+    typed_data: dict[str, Any] = Field(
+        description="the ledger's `Gift` of the points to the bidder's escrow for the auction"
+    )
+    escrow: str
+    nonce: int
+    deadline: int
+
+
+class BidRequest(Model):
+    """The bidder's signed ledger `Gift` of `amount` points of `brand` to its escrow."""
+
+    bidder: Address
+    amount: Amount
+    brand: BrandId | None = None
+    nonce: Nonce
+    deadline: Deadline
+    signature: Signature
+
+
+class SettlementRequest(Model):
+    bidder: Address
+
+
+class BidView(Model):
+    bidder: str
+    brand_id: int = Field(description="whose points the bid is in")
+    amount: str = Field(description="points in escrow (decimal)")
+    value_micro_usd: str = Field(description="the bid's value when placed, compared across brands")
+    status: Literal["held", "outbid", "settled", "cancelled"]
+    updated_at: datetime
+
+
+class AuctionView(Model):
+    """An auction as the index knows it: its bids by value, the winners once it ended."""
+
+    auction_id: int
+    brand_id: int
+    creator: str
+    badge_type: int
+    units: int
+    min_tier: int
+    reserve: str = Field(description="the auctioning brand's points (decimal)")
+    increment: str
+    starts_at: datetime
+    ends_at: datetime = Field(description="moved by the soft close")
+    extension_s: int
+    status: Literal["scheduled", "open", "ended"]
+    bids: list[BidView] = Field(description="held bids first, by value, highest first")
+    winners: list[str] = Field(description="once ended: the bidders holding a unit")
+    as_of: AsOf
+
+
+class AuctionList(Model):
+    auctions: list[AuctionView]
+    as_of: AsOf

@@ -1,0 +1,252 @@
+"""Auction operations (AllianceAuctions, issue 16 item 2): a brand creates an auction of one of
+its collectible rights, relays the bids its members sign, and closes each winning bid.
+
+A bid is a ledger `Gift` the member signs, of the points it adds, to its own escrow for the
+auction (`escrowOf(auction, bidder)`, an address that binds the gift to both); the gateway
+checks the signature, the nonce and the balance before the 202, as for a gift. Which bids
+hold a unit, the tier at bid time and the minimum bid are the contract's to decide
+(`auction_bid_too_low`, `auction_tier_too_low`, `auction_not_open`).
+
+Closing a winning bid (`settle`): a bid in the auctioning brand's points is settled in one
+operation (`auction_settle`: redeemed at the brand, badge issued). A bid in another brand's
+points is a cross-brand redemption that needs the auctioning brand's consent: the first call
+queues `auction_redeem` (the brand's signer sends the ledger's `redeemWithSig` for the
+escrow, which approves it by ERC-1271), the next call `auction_settle`. The state is read
+from the chain, so a call repeated after a crash queues what is still missing, never twice
+what is done (a second `auction_redeem` fails on chain with `signature_replayed`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.intake import Accepted, Draft
+from ledger_api.chain.errors import error_code
+from ledger_api.db.auction_models import IdxAuction
+from ledger_api.domain import OpKind
+from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.errors import (
+    AuctionStateConflict,
+    BadgeNoBenefit,
+    BrandForbidden,
+    ChainRejected,
+    UnknownAuction,
+)
+from ledger_api.model.auctions import (
+    MAX_WINDOW_S,
+    AuctionCreateRequest,
+    BidRequest,
+    BidTypedDataRequest,
+    BidTypedDataResponse,
+    SettlementRequest,
+)
+from ledger_api.model.payloads import (
+    AuctionBidPayload,
+    AuctionCreatePayload,
+    AuctionRedeemPayload,
+    AuctionSettlePayload,
+)
+
+from .checks import Checks
+from .context import BrandDirectory, BrandInfo, RequestContext, draft
+from .documents import gift_document
+
+if TYPE_CHECKING:
+    from ledger_api.process.runtime import Runtime
+
+HELD = 1  # IAllianceAuctions.BidStatus.Held
+
+
+def _rejected(chain_error: str, message: str, **details: Any) -> ChainRejected:
+    """The error the contract would revert with, refused before the 202."""
+    return ChainRejected(error_code(chain_error), message, chain_error=chain_error, **details)
+
+
+def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConflict:
+    """A refusal for the auction's state, which an earlier request under the same
+    Idempotency-Key may have made (409: the stored answer wins, `api.replays`)."""
+    code = error_code(chain_error)
+    return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
+
+
+class AuctionsService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.rt = runtime
+        self.brands = BrandDirectory(runtime.db)
+        self.checks = Checks(runtime)
+
+    # ----------------------------------------------------------------- chain views
+
+    def _view(self, function: str, *args: object) -> tuple[Any, ...]:
+        contracts = self.rt.contracts()
+        call = contracts.auctions_call(function, *args)
+        assert contracts.auctions is not None  # auctions_call raised otherwise
+        return contracts.auctions[function].decode(self.rt.chain().call(call.to, call.data))
+
+    def escrow_of(self, auction_id: int, bidder: str) -> str:
+        return str(self._view("escrowOf", auction_id, bidder)[0])
+
+    def _indexed(self, auction_id: int) -> IdxAuction:
+        with self.rt.db.read() as session:
+            auction = session.get(IdxAuction, auction_id)
+            if auction is None:
+                raise UnknownAuction(auction_id=auction_id)
+            session.expunge(auction)
+        return auction
+
+    def _open(self, auction_id: int) -> IdxAuction:
+        auction = self._indexed(auction_id)
+        if self.checks.now() >= auction.ends_at:
+            raise _state(
+                "AuctionsNotOpen",
+                "the auction has ended",
+                auction_id=auction_id,
+                ends_at=auction.ends_at,
+            )
+        return auction
+
+    def _bid_brand(self, own: BrandInfo, requested: int | None) -> LedgerBrandId:
+        brand = LedgerBrandId(requested) if requested is not None else own.onboarded()
+        self.checks.redeemable_brand(brand)
+        return brand
+
+    # ------------------------------------------------------------------ operations
+
+    async def create(self, ctx: RequestContext, req: AuctionCreateRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            badge = self.checks.own_badge_type(
+                own, req.badge_type, "a brand auctions its own badge types only"
+            )
+            if badge.kind != "collectible" or not badge.has_benefit:
+                raise BadgeNoBenefit(type_id=req.badge_type)
+            if req.ends_at <= req.starts_at or req.ends_at - req.starts_at > MAX_WINDOW_S:
+                raise _rejected(
+                    "AuctionsInvalidWindow",
+                    "the auction must end after it starts, within 90 days",
+                    starts_at=req.starts_at,
+                    ends_at=req.ends_at,
+                )
+            payload = AuctionCreatePayload(
+                badge_type=req.badge_type,
+                units=req.units,
+                min_tier=req.min_tier,
+                reserve=req.reserve,
+                increment=req.increment,
+                starts_at=req.starts_at,
+                ends_at=req.ends_at,
+                extension=req.extension_s,
+            )
+            return draft(ctx, OpKind.AUCTION_CREATE, own, payload)
+
+        return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    async def bid_typed_data(
+        self, who: Principal, auction_id: int, req: BidTypedDataRequest
+    ) -> BidTypedDataResponse:
+        def build() -> BidTypedDataResponse:
+            own = self.brands.own(who)
+            self._open(auction_id)
+            brand = self._bid_brand(own, req.brand)
+            _, nonce = self.checks.next_member_nonce(req.bidder)
+            deadline = self.checks.deadline(req.deadline)
+            escrow = self.escrow_of(auction_id, req.bidder)
+            document = gift_document(
+                self.rt.contracts(), req.bidder, escrow, brand, req.amount, nonce, deadline
+            )
+            return BidTypedDataResponse(
+                typed_data=document, escrow=escrow, nonce=nonce, deadline=deadline
+            )
+
+        return await run_in_threadpool(build)
+
+    async def bid(self, ctx: RequestContext, auction_id: int, req: BidRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            self._open(auction_id)
+            brand = self._bid_brand(own, req.brand)
+            escrow = self.escrow_of(auction_id, req.bidder)
+            document = gift_document(
+                self.rt.contracts(), req.bidder, escrow, brand, req.amount, req.nonce, req.deadline
+            )
+            self.checks.signature(document, req.bidder, req.signature, req.nonce, req.deadline)
+            self.checks.balance(req.bidder, brand, req.amount)
+            payload = AuctionBidPayload(
+                auction_id=auction_id,
+                member=req.bidder,
+                to=escrow,
+                brand=brand,
+                amount=req.amount,
+                nonce=req.nonce,
+                deadline=req.deadline,
+                signature=req.signature,
+            )
+            return draft(
+                ctx,
+                OpKind.AUCTION_BID,
+                own,
+                payload,
+                member=req.bidder,
+                beneficiary=escrow,
+                member_nonce=req.nonce,
+            )
+
+        return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    async def settle(
+        self, ctx: RequestContext, auction_id: int, req: SettlementRequest
+    ) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            return self._settlement(ctx, own, auction_id, req.bidder)
+
+        return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    def _settlement(
+        self, ctx: RequestContext, own: BrandInfo, auction_id: int, bidder: str
+    ) -> Draft:
+        """What closing `bidder`'s winning bid still needs, read from the chain."""
+        (auction,) = self._view("auction", auction_id)
+        auction_brand, ends_at = int(auction[0]), int(auction[2])
+        if self.checks.now() < ends_at:
+            raise _state(
+                "AuctionsNotEnded",
+                "the auction has not ended",
+                auction_id=auction_id,
+                ends_at=ends_at,
+            )
+        ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
+        if int(status) != HELD:
+            raise _state(
+                "AuctionsNotWinning",
+                "no winning bid of this bidder is left to settle",
+                auction_id=auction_id,
+                bidder=bidder,
+                status=int(status),
+            )
+        settle = AuctionSettlePayload(auction_id=auction_id, bidder=bidder)
+        if int(bid_brand) == auction_brand:
+            return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
+        if own.ledger_brand_id != auction_brand:
+            raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
+        escrow = self.escrow_of(auction_id, bidder)
+        contracts = self.rt.contracts()
+        call = contracts.nonces_call(escrow)
+        (redeemed,) = contracts.ledger["nonces"].decode(self.rt.chain().call(call.to, call.data))
+        if int(redeemed) != 0:
+            return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
+        (order_ref,) = self._view("redemptionRef", auction_id, bidder)
+        redeem = AuctionRedeemPayload(
+            auction_id=auction_id,
+            bidder=bidder,
+            escrow=escrow,
+            brand=int(bid_brand),
+            at_brand=auction_brand,
+            amount=int(amount),
+            order_ref="0x" + bytes(order_ref).hex(),
+            deadline=self.checks.deadline(None),
+        )
+        return draft(ctx, OpKind.AUCTION_REDEEM, own, redeem)

@@ -1,0 +1,160 @@
+"""Auctions end to end on anvil through the gateway: a brand creates an auction of its
+collectible right, members sign bids (ledger gifts to their escrows) the brand relays, an outbid
+bid comes back at once, a member below the tier is refused at bid time, and each winning bid is
+closed: in the brand's own points in one operation, in another brand's points with the
+auctioning brand's redemption first. The index serves the auction, its bids and its winners.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from support.auctions import (
+    SILVER,
+    confirmed,
+    contract,
+    mine_past,
+    reach_silver,
+    read_until,
+    signed_bid,
+)
+from support.chain import Anvil
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member
+from web3 import Web3
+
+
+def _balance(ledger: Any, member: Member, brand: Brand) -> int:
+    return int(ledger.functions.balanceOf(member.address, brand.brand_id).call())
+
+
+def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    anvil, manifest = own_chain  # the tier rule and the clock are this test's own
+    w3: Web3 = anvil.web3()
+    ledger = contract(w3, manifest, "AllianceLedger")
+    badges = contract(w3, manifest, "AllianceBadges")
+    with Gateway(own_env) as gateway:
+        spend, orders, engagements = SILVER
+        rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
+        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
+        brand, other = gateway.create_brand(), gateway.create_brand()
+        alice, bob, carol, dave = Member(), Member(), Member(), Member()
+        for member in (alice, bob, carol):
+            reach_silver(brand, member)
+            earn(brand, member, 20_000)
+        earn(other, bob, 20_000)  # bob bids in the other brand's points
+        earn(brand, dave, 20_000)  # points, but no tier
+
+        right = confirmed(
+            brand,
+            "/v1/badges/types",
+            {"kind": "collectible", "has_benefit": True, "uri": "ipfs://limited-edition"},
+        )["result"]["type_id"]
+        start = w3.eth.get_block("latest")["timestamp"] + 2
+        terms = {
+            "badge_type": right,
+            "units": 2,
+            "min_tier": 1,
+            "reserve": 1_000,
+            "increment": 100,
+            "starts_at": start,
+            "ends_at": start + 3_600,
+            "extension_s": 60,
+        }
+        plain = confirmed(brand, "/v1/badges/types", {"kind": "collectible", "uri": "ipfs://p"})
+        refused = brand.api.post(
+            "/v1/auctions", {**terms, "badge_type": plain["result"]["type_id"]}
+        )
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "badge_no_benefit"
+        auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
+        mine_past(w3, anvil, start)
+
+        before = _balance(ledger, alice, brand)
+        first = confirmed(
+            brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, alice, 1_000)
+        )
+        assert first["result"]["amount"] == 1_000
+        assert _balance(ledger, alice, brand) == before - 1_000
+        low = brand.api.post(
+            f"/v1/auctions/{auction_id}/bids",
+            signed_bid(brand, auction_id, dave, 1_500),
+            params={"wait": "true"},
+        ).json()
+        assert low["status"] == "failed" and low["error"]["code"] == "auction_tier_too_low"
+        cross = signed_bid(brand, auction_id, bob, 1_200, points_brand=other.brand_id)
+        confirmed(brand, f"/v1/auctions/{auction_id}/bids", cross)
+        too_low = brand.api.post(
+            f"/v1/auctions/{auction_id}/bids",
+            signed_bid(brand, auction_id, carol, 1_050),
+            params={"wait": "true"},
+        ).json()
+        assert too_low["status"] == "failed" and too_low["error"]["code"] == "auction_bid_too_low"
+        confirmed(
+            brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, carol, 1_100)
+        )
+        assert _balance(ledger, alice, brand) == before  # outbid: returned in full at once
+
+        view = read_until(
+            brand,
+            f"/v1/auctions/{auction_id}",
+            lambda body: [b["status"] for b in body["bids"]] == ["held", "held", "outbid"],
+        )
+        assert [b["bidder"] for b in view["bids"]] == [bob.address, carol.address, alice.address]
+        assert view["status"] == "open" and view["winners"] == []
+        listed = brand.api.get("/v1/auctions").json()["auctions"]
+        assert auction_id in [a["auction_id"] for a in listed]
+        early = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": carol.address})
+        assert early.status_code == 409 and early.json()["error"]["code"] == "auction_not_ended"
+
+        mine_past(w3, anvil, start + 3_600)
+        settled = confirmed(
+            brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": carol.address}
+        )
+        assert settled["kind"] == "auction_settle" and settled["result"]["badge_type"] == right
+        forbidden = other.api.post(
+            f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
+        )
+        assert forbidden.status_code == 403
+        redeemed = confirmed(
+            brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
+        )
+        assert redeemed["kind"] == "auction_redeem"
+        closed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
+        assert closed["kind"] == "auction_settle"
+        again = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
+        assert again.status_code == 409 and again.json()["error"]["code"] == "auction_not_winning"
+
+        for winner in (bob, carol):
+            assert badges.functions.balanceOf(winner.address, right).call() == 1
+        assert badges.functions.balanceOf(alice.address, right).call() == 0
+        positions = brand.api.get("/v1/settlement/positions")
+        assert positions.status_code == 200, positions.text
+        ended = read_until(
+            brand,
+            f"/v1/auctions/{auction_id}",
+            lambda body: (
+                sorted(b["status"] for b in body["bids"]) == ["outbid", "settled", "settled"]
+            ),
+        )
+        assert ended["status"] == "ended" and set(ended["winners"]) == {bob.address, carol.address}
+        feed = read_until(
+            brand,
+            "/v1/events?types=auction.outbid,auction.settled",
+            lambda body: len(body["events"]) == 3,
+        )
+        outbid = [e["data"] for e in feed["events"] if e["type"] == "auction.outbid"]
+        assert [(e["bidder"], e["by"], e["amount"]) for e in outbid] == [
+            (alice.address, carol.address, 1_000)
+        ]
+        with gateway.client(brand.api_key) as client:  # ledger_client's reads
+            assert client.auction(auction_id)["winners"] == ended["winners"]
+            listed_ended = client.auctions("ended")["auctions"]
+            assert auction_id in [a["auction_id"] for a in listed_ended]
+        missing = brand.api.get("/v1/auctions/999999")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "auction_not_found"
+        unknown = brand.api.post("/v1/auctions/999999/settlements", {"bidder": bob.address})
+        assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "auction_not_found"
