@@ -160,22 +160,6 @@ class Runtime(WakeUps):
             self._starter.start()
         await asyncio.to_thread(self.bus.start)
 
-    @property
-    def notified(self) -> bool:
-        """Settled operations and the index height reach this process's notifier (it sends and
-        indexes itself, or polls for `ledger work`); else it reads them from the database.
-        On PostgreSQL other processes send too (`background.sender.ownership`), so a waiter
-        reads the database."""
-        return (self.is_sender and self.db.is_sqlite) or self.notifier.polling
-
-    def index_height(self) -> int:
-        """The last block the index applied (from the notifier when `notified`)."""
-        return self.notifier.index_height if self.notified else self.stored_index_height()
-
-    def stored_index_height(self) -> int:
-        with self.db.read() as session:
-            return stored_height(session)
-
     async def read(self, query: Callable[[], T]) -> T:
         """Runs a short database read: on the event loop for SQLite (`sqlite_inline_reads`),
         else in a worker thread."""

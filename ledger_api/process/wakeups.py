@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ledger_api.background.indexer import Indexer
+from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.sender import Sender
 from ledger_api.background.wakeup import Topic, WakeBus
 from ledger_api.background.webhooks.delivery import Deliverer
+from ledger_api.db import Database
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.settings import Settings
 
@@ -19,6 +20,8 @@ class WakeUps:
     """Mixed into `Runtime`, which sets these attributes."""
 
     settings: Settings
+    db: Database
+    is_sender: bool
     bus: WakeBus
     notifier: Notifier
     sender: Sender | None
@@ -92,3 +95,19 @@ class WakeUps:
         """`ledger work`'s indexer applied blocks up to this height (the bus's thread)."""
         if heights:
             self.notifier.index_advanced(max(int(h) for h in heights))
+
+    @property
+    def notified(self) -> bool:
+        """Settled operations and the index height reach this process's notifier (it sends and
+        indexes itself, or polls for `ledger work`); else it reads them from the database.
+        On PostgreSQL other processes send too (`background.sender.ownership`), so a waiter
+        reads the database."""
+        return (self.is_sender and self.db.is_sqlite) or self.notifier.polling
+
+    def index_height(self) -> int:
+        """The last block the index applied (from the notifier when `notified`)."""
+        return self.notifier.index_height if self.notified else self.stored_index_height()
+
+    def stored_index_height(self) -> int:
+        with self.db.read() as session:
+            return stored_height(session)

@@ -15,7 +15,20 @@ from support.gateway import Api, Brand, Gateway, Member
 
 from ledger_api import errors
 from ledger_api.db.disk import is_storage_full
-from ledger_api.model import schemas, webhooks
+from ledger_api.model import (
+    admin_schemas,
+    auctions,
+    bulk,
+    campaigns,
+    program,
+    schemas,
+    settlement,
+    webhooks,
+)
+
+# every module that holds a request body's shape: a route whose model is not found here is
+# probed in its path only
+MODEL_MODULES = (schemas, admin_schemas, webhooks, auctions, bulk, campaigns, program, settlement)
 
 OUT_OF_RANGE = [2**63, 2**64, 2**256, -1]
 MEMBER = Member().address
@@ -91,7 +104,9 @@ def _routes(gateway: Gateway) -> list[tuple[str, str, type[BaseModel] | None]]:
                 .get("$ref")
             )
             name = ref.rsplit("/", 1)[1] if ref else None
-            model = getattr(schemas, name, None) or getattr(webhooks, name, None) if name else None
+            model = next(
+                (getattr(m, name) for m in MODEL_MODULES if name and hasattr(m, name)), None
+            )
             routes.append((method.upper(), path, model))
     return routes
 
@@ -121,6 +136,8 @@ def _paths(path: str, brand_id: int) -> list[str]:
         "prefix": "nope",
         "endpoint_id": "whe_nope",
         "delivery_id": "whd_nope",
+        "rule_id": "1",
+        "auction_id": "1",
     }
     paths = [path.format(**valid)] if names else [path]
     for name in names:
