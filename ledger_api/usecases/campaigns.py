@@ -1,6 +1,12 @@
 """Earning campaigns (issue 16, item 1): a brand's rules, versioned and audited; the admin's
 cap; the preview of an earn; the brand's referrals.
 
+The cap on a combined multiplier is the chain's (`setMaxMultiplier`; the ledger refuses an earn
+above it, whoever sends it): `PUT /v1/admin/campaigns/cap` queues that admin transaction (or,
+with a multisig admin, answers it), and the evaluation reads the cap the indexer projected from
+`MaxMultiplierChanged`, never a copy of its own. The gateway keeps only the audit (who asked
+for which cap, when, and the operation that carries it).
+
 Every change of a rule bumps its version and adds an audit row (who: the API key's scope and
 prefix; when; the old and the new version) in the same transaction; a deleted rule stays,
 inactive, with its history. Mutations take an Idempotency-Key (a replay answers the first
@@ -17,24 +23,20 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.campaigns import CampaignClaim, member_past
-from ledger_api.background.intake import find_replay
+from ledger_api.background.indexer.cursor import indexed_max_multiplier
+from ledger_api.background.intake import Accepted, find_replay
 from ledger_api.db import Database
-from ledger_api.db.campaign_models import (
-    CampaignAudit,
-    CampaignCap,
-    CampaignReferral,
-    CampaignRule,
-)
-from ledger_api.db.models import Brand, IdempotencyRecord
+from ledger_api.db.campaign_models import CampaignAudit, CampaignReferral, CampaignRule
+from ledger_api.db.models import Brand, IdempotencyRecord, Operation
 from ledger_api.db.types import utcnow
-from ledger_api.domain import EarnKind
+from ledger_api.domain import OPEN_OP_STATUSES, EarnKind, OpKind
 from ledger_api.domain.campaigns import (
-    CHAIN_MAX_MULTIPLIER_PCT,
     SINGLE_KINDS,
     EarnFacts,
     RuleSnapshot,
@@ -42,9 +44,11 @@ from ledger_api.domain.campaigns import (
 )
 from ledger_api.errors import CampaignRuleConflict, UnknownCampaignRule
 from ledger_api.model import campaigns as views
+from ledger_api.model.payloads import MaxMultiplierPayload
 from ledger_api.model.schemas import EarnRuleModel
 
-from .context import BrandInfo, RequestContext
+from .brands import submit_admin
+from .context import BrandInfo, RequestContext, draft
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -59,10 +63,20 @@ class Snapshot:
     cap_pct: int
 
 
-def read_cap(session: Session) -> tuple[int, int]:
-    """(the admin's cap, its version); the chain's `MAX_MULTIPLIER_PCT` until one is set."""
-    cap = session.get(CampaignCap, 1)
-    return (cap.max_multiplier_pct, cap.version) if cap else (CHAIN_MAX_MULTIPLIER_PCT, 0)
+def read_cap(session: Session) -> int:
+    """The chain's cap on a combined multiplier (percent), as indexed; the chain's
+    `MAX_MULTIPLIER_PCT` (1000) until the admin sets one."""
+    return indexed_max_multiplier(session)
+
+
+def _cap_entries(session: Session) -> list[CampaignAudit]:
+    return list(
+        session.scalars(
+            select(CampaignAudit)
+            .where(CampaignAudit.action == "cap", CampaignAudit.rule_id.is_(None))
+            .order_by(CampaignAudit.version)
+        )
+    )
 
 
 class CampaignRules:
@@ -97,7 +111,7 @@ class CampaignRules:
             rules = tuple(
                 RuleSnapshot(r.id, r.version, r.kind, r.name, dict(r.params)) for r in rows
             )
-            snap = Snapshot(rules, read_cap(session)[0])
+            snap = Snapshot(rules, read_cap(session))
         with self._lock:
             self._cache[brand_row_id] = (time.monotonic() + self.TTL_S, snap)
         return snap
@@ -162,7 +176,7 @@ class CampaignsService:
                     points_per_event=brand.points_per_event,
                     points_per_referral=brand.points_per_referral,
                 ),
-                cap_pct=read_cap(session)[0],
+                cap_pct=read_cap(session),
                 rules=[_view(r) for r in rows],
             )
 
@@ -255,49 +269,70 @@ class CampaignsService:
     # -------------------------------------------------------------------- cap
 
     def cap(self) -> views.CampaignCapView:
+        """The chain's cap as indexed, the number of changes asked for, and the latest change
+        not yet landed (queued or submitted), if any."""
         with self.rt.db.read() as session:
-            pct, version = read_cap(session)
-        return views.CampaignCapView(max_multiplier_pct=pct, version=version)
+            version = session.scalar(
+                select(func.max(CampaignAudit.version)).where(
+                    CampaignAudit.action == "cap", CampaignAudit.rule_id.is_(None)
+                )
+            )
+            open_op = session.execute(
+                select(Operation.uid, Operation.status, Operation.payload)
+                .where(
+                    Operation.kind == OpKind.SET_MAX_MULTIPLIER.value,
+                    Operation.status.in_(OPEN_OP_STATUSES),
+                )
+                .order_by(Operation.id.desc())
+                .limit(1)
+            ).first()
+            pending = (
+                views.CampaignCapPending(
+                    operation_id=open_op.uid,
+                    status=open_op.status,
+                    max_multiplier_pct=MaxMultiplierPayload.model_validate(
+                        open_op.payload
+                    ).max_multiplier_pct,
+                )
+                if open_op is not None
+                else None
+            )
+            return views.CampaignCapView(
+                max_multiplier_pct=read_cap(session), version=version or 0, pending=pending
+            )
 
-    def set_cap(
-        self, ctx: RequestContext, body: views.CampaignCapRequest
-    ) -> tuple[int, dict[str, Any], bool]:
+    async def set_cap(self, ctx: RequestContext, body: views.CampaignCapRequest) -> Accepted:
+        """Queues `setMaxMultiplier(pct)` as an admin operation (a multisig admin gets the
+        transaction in the answer); the cap applies once the chain has it (and the gateway's
+        evaluation once indexed). Audited once per operation: who asked, when, the cap in
+        force then and the cap asked for."""
         ctx.principal.require_admin()
+        payload = MaxMultiplierPayload(max_multiplier_pct=body.max_multiplier_pct)
+        accepted = await submit_admin(self.rt, draft(ctx, OpKind.SET_MAX_MULTIPLIER, None, payload))
+        if accepted.operation_uid is not None:
+            uid = accepted.operation_uid
+            await run_in_threadpool(self._audit_cap, ctx.principal, uid, body.max_multiplier_pct)
+        return accepted
 
-        def action(session: Session) -> dict[str, Any]:
-            cap = session.get(CampaignCap, 1)
-            old = {"max_multiplier_pct": cap.max_multiplier_pct} if cap else None
-            if cap is None:
-                cap = CampaignCap(id=1, max_multiplier_pct=body.max_multiplier_pct, version=0)
-                session.add(cap)
-            cap.max_multiplier_pct = body.max_multiplier_pct
-            cap.version += 1
-            cap.updated_at = utcnow()
+    def _audit_cap(self, who: Principal, uid: str, pct: int) -> None:
+        with self.rt.db.write() as session:
+            entries = _cap_entries(session)
+            if any((a.new or {}).get("operation_id") == uid for a in entries):
+                return  # a replay: audited with the first answer
             session.add(
                 CampaignAudit(
                     brand_id=None,
                     rule_id=None,
-                    version=cap.version,
+                    version=(entries[-1].version if entries else 0) + 1,
                     action="cap",
-                    actor=_actor(ctx.principal),
-                    old=old,
-                    new={"max_multiplier_pct": cap.max_multiplier_pct},
+                    actor=_actor(who),
+                    old={"max_multiplier_pct": read_cap(session)},
+                    new={"max_multiplier_pct": pct, "operation_id": uid},
                 )
             )
-            view = views.CampaignCapView(
-                max_multiplier_pct=cap.max_multiplier_pct, version=cap.version
-            )
-            return view.model_dump(mode="json")
-
-        return self._once(ctx, 200, action)
 
     def cap_history(self) -> views.CampaignAuditView:
         with self.rt.db.read() as session:
-            rows = session.scalars(
-                select(CampaignAudit)
-                .where(CampaignAudit.action == "cap")
-                .order_by(CampaignAudit.version)
-            ).all()
             return views.CampaignAuditView(
                 rule_id=None,
                 entries=[
@@ -309,7 +344,7 @@ class CampaignsService:
                         old=a.old,
                         new=a.new,
                     )
-                    for a in rows
+                    for a in _cap_entries(session)
                 ],
             )
 

@@ -37,7 +37,7 @@ from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
-from .cursor import CHARITY_POOL
+from .cursor import CHARITY_POOL, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
 from .vault import VaultProjection
@@ -66,6 +66,7 @@ class Projector(ReturnsProjection):
             (LEDGER, "DailyMintCapChanged"): self._daily_mint_cap_changed,
             (LEDGER, "ReturnWindowChanged"): self._return_window_changed,
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
+            (LEDGER, "MaxMultiplierChanged"): self._max_multiplier_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
             (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
@@ -233,6 +234,11 @@ class Projector(ReturnsProjection):
     def _return_window_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 11: the brand's return window in days (14 at onboarding, then the admin's)."""
         self.brand(int(a["brand"])).return_window_days = int(a["newDays"])
+
+    def _max_multiplier_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 16: the campaigns' cap on a combined multiplier is the chain's
+        (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
+        self.session.merge(IdxMeta(key=MAX_MULTIPLIER, value=str(int(a["pct"]))))
 
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.charity_pool = str(a["pool"])

@@ -34,6 +34,7 @@ from ledger_api.model.payloads import (
     EnterpriseUnbindPayload,
     FundSignerPayload,
     GiftPayload,
+    MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
@@ -262,6 +263,7 @@ def _admin_call(
     | PointValuePayload
     | ReturnWindowPayload
     | DailyCapPayload
+    | MaxMultiplierPayload
     | TierReviewsPayload
     | TierRulePayload,
 ) -> Call:
@@ -281,6 +283,8 @@ def _admin_call(
             return contracts.set_return_window(p.brand, p.days)
         case DailyCapPayload():
             return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
+        case MaxMultiplierPayload():
+            return contracts.set_max_multiplier(p.max_multiplier_pct)
         case TierReviewsPayload():
             return contracts.review_tiers(p.members)
         case TierRulePayload():
