@@ -51,7 +51,9 @@ def wait_for_indexed_cap(gateway: Gateway, brand: Brand, pct: int) -> None:
 
     def applied() -> bool:
         shown = gateway.admin.get(CAP).json()["max_multiplier_pct"]
-        preview = brand.api.post(PREVIEW, {"member": Member().address, "amount_cents": 100})
+        preview = brand.api.post(
+            PREVIEW, {"type": "purchase", "member": Member().address, "amount_cents": 100}
+        )
         return shown == pct and preview.json()["cap_pct"] == pct
 
     wait_for(lambda: applied() or None, what=f"the indexed cap {pct}")
@@ -128,18 +130,18 @@ def test_a_cap_set_through_the_api_binds_the_brands_own_key_on_chain(
             tx.pop("gasPrice", None)
             _send(w3, signer, dict(tx))
 
-        direct_earn(2**63, 1_000)  # before the admin acts: the chain's 10x
+        direct_earn(2**62, 1_000)  # before the admin acts: the chain's 10x
         assert ledger.functions.balanceOf(member, brand.brand_id).call() == 1_000
         set_cap(gateway, 200)
         with pytest.raises(ContractCustomError) as refused:
-            ledger.functions.earn(op(2**63 + 1, 1_000)).call({"from": signer.address})
+            ledger.functions.earn(op(2**62 + 1, 1_000)).call({"from": signer.address})
         selector = Web3.keccak(text="LedgerInvalidMultiplier(uint256)")[:4]
         assert refused.value.data == "0x" + (selector + (1_000).to_bytes(32, "big")).hex()
         with pytest.raises(RuntimeError, match="transaction failed"):
-            direct_earn(2**63 + 1, 1_000)
+            direct_earn(2**62 + 1, 1_000)
         with pytest.raises(RuntimeError, match="transaction failed"):
-            direct_earn(2**63 + 2, 201)
+            direct_earn(2**62 + 2, 201)
         assert ledger.functions.balanceOf(member, brand.brand_id).call() == 1_000
 
-        direct_earn(2**63 + 3, 200)  # at the cap: 10 USD x 10/USD x 2
+        direct_earn(2**62 + 3, 200)  # at the cap: 10 USD x 10/USD x 2
         assert ledger.functions.balanceOf(member, brand.brand_id).call() == 1_200

@@ -39,7 +39,7 @@ def wait_for_cap(brand: Brand, pct: int) -> None:
     """Until the brand's earns are evaluated under the chain's cap `pct` (once indexed)."""
 
     def evaluated() -> bool:
-        body = {"member": Member().address, "amount_cents": 100}
+        body = {"type": "purchase", "member": Member().address, "amount_cents": 100}
         return bool(brand.api.post(PREVIEW, body).json()["cap_pct"] == pct)
 
     wait_for(lambda: evaluated() or None, what=f"the indexed cap {pct}")
