@@ -23,19 +23,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.campaigns import CampaignClaim, member_past
-from ledger_api.background.indexer.cursor import indexed_max_multiplier
 from ledger_api.background.intake import Accepted, find_replay
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignAudit, CampaignReferral, CampaignRule
-from ledger_api.db.models import Brand, IdempotencyRecord, Operation
+from ledger_api.db.models import Brand, IdempotencyRecord
 from ledger_api.db.types import utcnow
-from ledger_api.domain import OPEN_OP_STATUSES, EarnKind, OpKind
+from ledger_api.domain import EarnKind
 from ledger_api.domain.campaigns import (
     SINGLE_KINDS,
     EarnFacts,
@@ -44,11 +42,10 @@ from ledger_api.domain.campaigns import (
 )
 from ledger_api.errors import CampaignRuleConflict, UnknownCampaignRule
 from ledger_api.model import campaigns as views
-from ledger_api.model.payloads import MaxMultiplierPayload
 from ledger_api.model.schemas import EarnRuleModel
 
-from .brands import submit_admin
-from .context import BrandInfo, RequestContext, draft
+from .campaign_cap import ChainCap, actor, read_cap
+from .context import BrandInfo, RequestContext
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -61,22 +58,6 @@ _RULE = TypeAdapter(views.CampaignRuleRequest)
 class Snapshot:
     rules: tuple[RuleSnapshot, ...]
     cap_pct: int
-
-
-def read_cap(session: Session) -> int:
-    """The chain's cap on a combined multiplier (percent), as indexed; the chain's
-    `MAX_MULTIPLIER_PCT` (1000) until the admin sets one."""
-    return indexed_max_multiplier(session)
-
-
-def _cap_entries(session: Session) -> list[CampaignAudit]:
-    return list(
-        session.scalars(
-            select(CampaignAudit)
-            .where(CampaignAudit.action == "cap", CampaignAudit.rule_id.is_(None))
-            .order_by(CampaignAudit.version)
-        )
-    )
 
 
 class CampaignRules:
@@ -147,14 +128,11 @@ def _version(rule: CampaignRule) -> dict[str, Any]:
     }
 
 
-def _actor(who: Principal) -> str:
-    return f"{who.scope} key {who.key_prefix}"[:64]
-
-
 class CampaignsService:
     def __init__(self, runtime: Runtime, rules: CampaignRules) -> None:
         self.rt = runtime
         self.rules = rules
+        self.chain_cap = ChainCap(runtime)
 
     # ------------------------------------------------------------------ rules
 
@@ -269,84 +247,13 @@ class CampaignsService:
     # -------------------------------------------------------------------- cap
 
     def cap(self) -> views.CampaignCapView:
-        """The chain's cap as indexed, the number of changes asked for, and the latest change
-        not yet landed (queued or submitted), if any."""
-        with self.rt.db.read() as session:
-            version = session.scalar(
-                select(func.max(CampaignAudit.version)).where(
-                    CampaignAudit.action == "cap", CampaignAudit.rule_id.is_(None)
-                )
-            )
-            open_op = session.execute(
-                select(Operation.uid, Operation.status, Operation.payload)
-                .where(
-                    Operation.kind == OpKind.SET_MAX_MULTIPLIER.value,
-                    Operation.status.in_(OPEN_OP_STATUSES),
-                )
-                .order_by(Operation.id.desc())
-                .limit(1)
-            ).first()
-            pending = (
-                views.CampaignCapPending(
-                    operation_id=open_op.uid,
-                    status=open_op.status,
-                    max_multiplier_pct=MaxMultiplierPayload.model_validate(
-                        open_op.payload
-                    ).max_multiplier_pct,
-                )
-                if open_op is not None
-                else None
-            )
-            return views.CampaignCapView(
-                max_multiplier_pct=read_cap(session), version=version or 0, pending=pending
-            )
+        return self.chain_cap.view()
 
     async def set_cap(self, ctx: RequestContext, body: views.CampaignCapRequest) -> Accepted:
-        """Queues `setMaxMultiplier(pct)` as an admin operation (a multisig admin gets the
-        transaction in the answer); the cap applies once the chain has it (and the gateway's
-        evaluation once indexed). Audited once per operation: who asked, when, the cap in
-        force then and the cap asked for."""
-        ctx.principal.require_admin()
-        payload = MaxMultiplierPayload(max_multiplier_pct=body.max_multiplier_pct)
-        accepted = await submit_admin(self.rt, draft(ctx, OpKind.SET_MAX_MULTIPLIER, None, payload))
-        if accepted.operation_uid is not None:
-            uid = accepted.operation_uid
-            await run_in_threadpool(self._audit_cap, ctx.principal, uid, body.max_multiplier_pct)
-        return accepted
-
-    def _audit_cap(self, who: Principal, uid: str, pct: int) -> None:
-        with self.rt.db.write() as session:
-            entries = _cap_entries(session)
-            if any((a.new or {}).get("operation_id") == uid for a in entries):
-                return  # a replay: audited with the first answer
-            session.add(
-                CampaignAudit(
-                    brand_id=None,
-                    rule_id=None,
-                    version=(entries[-1].version if entries else 0) + 1,
-                    action="cap",
-                    actor=_actor(who),
-                    old={"max_multiplier_pct": read_cap(session)},
-                    new={"max_multiplier_pct": pct, "operation_id": uid},
-                )
-            )
+        return await self.chain_cap.set(ctx, body)
 
     def cap_history(self) -> views.CampaignAuditView:
-        with self.rt.db.read() as session:
-            return views.CampaignAuditView(
-                rule_id=None,
-                entries=[
-                    views.CampaignAuditEntry(
-                        version=a.version,
-                        action="cap",
-                        actor=a.actor,
-                        at=a.at,
-                        old=a.old,
-                        new=a.new,
-                    )
-                    for a in _cap_entries(session)
-                ],
-            )
+        return self.chain_cap.history()
 
     # ------------------------------------------------------- preview, referrals
 
@@ -439,7 +346,7 @@ class CampaignsService:
                 rule_id=rule.id,
                 version=rule.version,
                 action=action,
-                actor=_actor(who),
+                actor=actor(who),
                 old=old,
                 new=_version(rule),
             )

@@ -40,7 +40,7 @@ from ledger_api.domain.ids import LedgerBrandId
 from .cursor import CHARITY_POOL, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
-from .vault import VaultProjection
+from .vault import Handler, VaultProjection
 
 
 class Projector(ReturnsProjection):
@@ -66,7 +66,6 @@ class Projector(ReturnsProjection):
             (LEDGER, "DailyMintCapChanged"): self._daily_mint_cap_changed,
             (LEDGER, "ReturnWindowChanged"): self._return_window_changed,
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
-            (LEDGER, "MaxMultiplierChanged"): self._max_multiplier_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
             (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
@@ -81,7 +80,7 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(self.vault.handlers())
+        self._handlers.update(self.vault.handlers() | _chain_rules(session))
 
     # ------------------------------------------------------------------- events
 
@@ -235,11 +234,6 @@ class Projector(ReturnsProjection):
         """Issue 11: the brand's return window in days (14 at onboarding, then the admin's)."""
         self.brand(int(a["brand"])).return_window_days = int(a["newDays"])
 
-    def _max_multiplier_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """Issue 16: the campaigns' cap on a combined multiplier is the chain's
-        (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
-        self.session.merge(IdxMeta(key=MAX_MULTIPLIER, value=str(int(a["pct"]))))
-
     def _charity_pool_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.charity_pool = str(a["pool"])
         self.session.merge(IdxMeta(key=CHARITY_POOL, value=self.charity_pool))
@@ -356,3 +350,14 @@ def _value_from(projector: Projector, brand: int, month: int, value: int) -> Non
     points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
     projector.brand(brand).value_micro_usd = value
     projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
+
+
+def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
+    """The chain's global rules kept in `idx_meta`."""
+
+    def max_multiplier_changed(event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 16: the campaigns' cap on a combined multiplier is the chain's
+        (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
+        session.merge(IdxMeta(key=MAX_MULTIPLIER, value=str(int(a["pct"]))))
+
+    return {(LEDGER, "MaxMultiplierChanged"): max_multiplier_changed}
