@@ -39,8 +39,6 @@ import {PendingWord} from "./types/PendingWord.sol";
 contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     using SafeCast for uint256;
 
-    /// @notice Highest earn multiplier (10x), in percent.
-    uint256 public constant MAX_MULTIPLIER_PCT = 1000;
     /// @notice The role of the settlement vault, which records token-paid settlements.
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
     /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
@@ -388,6 +386,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 dayMinted; // points the brand minted today, this call's included
         uint256 cap; // the brand's daily mint cap
         uint256 value; // the value (micro-USD) of the points the brand issues this month
+        uint256 maxMultiplier; // the admin's cap on an operation's multiplier, in percent
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -401,6 +400,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         ctx.floors2 = globals.floors(2);
         ctx.floors3 = globals.floors(3);
         ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
+        ctx.maxMultiplier = globals.maxMultiplierPct();
         ctx.usedWordIndex = type(uint256).max;
         MintDay mintDay = _mintDays[brand];
         ctx.day = block.timestamp / 1 days;
@@ -467,7 +467,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     function _applyEarn(EarnContext memory ctx, EarnOp calldata op) private returns (bytes4 failure, uint256 points) {
         (uint256 opId, address member, EarnKind kind, uint256 mult, uint256 cents) = _readOp(op);
         if (member == address(0)) return (LedgerInvalidMember.selector, 0);
-        if (mult == 0 || mult > MAX_MULTIPLIER_PCT) return (LedgerInvalidMultiplier.selector, 0);
+        if (mult == 0 || mult > ctx.maxMultiplier) return (LedgerInvalidMultiplier.selector, 0);
         uint256 rate = ctx.rule.rate(kind);
         if (kind == EarnKind.Purchase) {
             if (cents == 0 || cents > MAX_AMOUNT) return (LedgerInvalidAmount.selector, 0);

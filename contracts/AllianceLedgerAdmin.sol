@@ -12,7 +12,7 @@ import {PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 
 /// @title AllianceLedgerAdmin: the brand administration of {AllianceLedger}.
 /// @notice Onboarding, signing keys, suspension, point values, earn and tier rules, daily mint
-/// caps, return windows, the charity pool and system addresses: every one an act of the
+/// caps, the multiplier cap, return windows, the charity pool and system addresses: every one an act of the
 /// alliance's admin (DEFAULT_ADMIN_ROLE).
 /// @dev Runs only by delegatecall from the {AllianceLedger} that deployed it (its fallback), on
 /// the ledger's storage through the layout both inherit from {LedgerStorage}: roles, pause and
@@ -20,6 +20,9 @@ import {PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 /// holds a role, so every function reverts. Kept out of the ledger for its bytecode size (EIP-170).
 contract AllianceLedgerAdmin is LedgerStorage {
     using SafeCast for uint256;
+
+    /// @dev The lowest multiplier cap: the plain rule (100%) must stay allowed.
+    uint256 private constant MIN_MAX_MULTIPLIER_PCT = 100;
 
     /// @notice Onboards a brand with its signing key, published point value and earning rule.
     /// @dev Requirements: caller is the admin; `signer` acts for no brand yet; value > 0.
@@ -51,6 +54,24 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _requireBrand(brand);
         _mintDays[brand] = _mintDays[brand].setCap(cap.toUint112());
         emit DailyMintCapChanged(brand, cap);
+    }
+
+    /// @notice Sets the highest multiplier an earn may carry, in percent (100 = the plain rule,
+    /// 1000 = 10x): how far the brands' campaigns may combine (issue 16, "the admin sets a cap
+    /// the chain enforces"). An earn above it is refused with {LedgerInvalidMultiplier} (a
+    /// batch skips it), whoever sends it: the gateway or a brand's own signer.
+    /// @dev Kept in the globals word every earn reads anyway (bits 240..254). Applies to every
+    /// earn from the next transaction on. Requirements: caller is the admin; not paused;
+    /// 100 <= `pct` <= {MAX_MULTIPLIER_PCT}, else {LedgerInvalidMaxMultiplier}.
+    /// Emits a {MaxMultiplierChanged} event.
+    function setMaxMultiplier(uint256 pct) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (pct < MIN_MAX_MULTIPLIER_PCT || pct > MAX_MULTIPLIER_PCT) {
+            revert LedgerInvalidMaxMultiplier(pct, MIN_MAX_MULTIPLIER_PCT, MAX_MULTIPLIER_PCT);
+        }
+        LedgerGlobals globals = _globals;
+        uint256 previous = globals.maxMultiplierPct();
+        _globals = globals.setMaxMultiplierPct(pct);
+        emit MaxMultiplierChanged(previous, pct);
     }
 
     /// @notice Registers (or unregisters) a system address that can never move points (the lens,

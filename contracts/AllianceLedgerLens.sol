@@ -173,6 +173,11 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
     }
 
     /// @inheritdoc IAllianceLedgerLens
+    function maxMultiplierPct() external view returns (uint256) {
+        return LedgerState.globals(_ledger).maxMultiplierPct();
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
     function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day) {
         MintDay word = LedgerState.mintDay(_ledger, brand);
         day = block.timestamp / 1 days;

@@ -12,7 +12,7 @@ import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
 import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig} from "./types/BrandConfig.sol";
-import {LedgerGlobals} from "./types/LedgerGlobals.sol";
+import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {PendingWord} from "./types/PendingWord.sol";
@@ -34,6 +34,9 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     /// @notice A new brand's daily mint cap, in points per UTC day (1,000,000 USD at the reference
     /// value of 100 points = 1 USD); the admin sets each brand's own with {setDailyMintCap}.
     uint256 public constant DEFAULT_DAILY_MINT_CAP = 100_000_000;
+    /// @notice Highest earn multiplier (10x), in percent: the ceiling of the admin's cap
+    /// ({setMaxMultiplier}) and the cap while the admin has set none.
+    uint256 public constant MAX_MULTIPLIER_PCT = LedgerGlobalsLibrary.DEFAULT_MAX_MULTIPLIER_PCT;
     /// @notice Longest return window a brand may have, in days.
     uint256 public constant MAX_RETURN_WINDOW_DAYS = 90;
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from ledger_client._transport import Json, Transport
+from ledger_client._transport import Json, Transport, Wait
 
 Engagement = Literal["review", "share", "event", "referral"]
 
@@ -70,18 +70,20 @@ class Campaigns(Transport):
         return answer
 
     def campaign_cap(self) -> Json:
-        """`GET /v1/admin/campaigns/cap` (admin)."""
+        """`GET /v1/admin/campaigns/cap` (admin): the chain's cap, and a change not yet landed."""
         answer: Json = self.request("GET", "/v1/admin/campaigns/cap")
         return answer
 
     def set_campaign_cap(
-        self, max_multiplier_pct: int, *, idempotency_key: str | None = None
+        self, max_multiplier_pct: int, *, idempotency_key: str | None = None, wait: Wait = None
     ) -> Json:
-        """`PUT /v1/admin/campaigns/cap` (admin): 100 to the chain's 1000."""
+        """`PUT /v1/admin/campaigns/cap` (admin): 100 to the chain's 1000, set on chain
+        (`setMaxMultiplier`, an admin operation: its answer, or its final status with `wait`)."""
         answer: Json = self.request(
             "PUT",
             "/v1/admin/campaigns/cap",
             body={"max_multiplier_pct": max_multiplier_pct},
             idempotency_key=idempotency_key,
+            wait=wait,
         )
         return answer

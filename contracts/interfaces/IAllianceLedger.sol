@@ -32,7 +32,8 @@ interface IAllianceLedger is IAllianceDirectory {
 
     /// @notice One earn operation. `opId` is unique per brand and can be applied once.
     /// @dev `multiplierPct` is 100 for the plain rule, 200 for double points
-    /// (first order, green purchase, birthday week), at most {MAX_MULTIPLIER_PCT}.
+    /// (first order, green purchase, birthday week), at most the admin's cap
+    /// ({MaxMultiplierChanged}; {MAX_MULTIPLIER_PCT} while none is set).
     struct EarnOp {
         uint64 opId;
         address member;
@@ -149,6 +150,9 @@ interface IAllianceLedger is IAllianceDirectory {
     error LedgerDailyMintCapExceeded(uint256 brand, uint256 day, uint256 cap, uint256 requested);
     /// @notice A value change for `brand` too soon: the oldest value still needed for live lots would be lost.
     error LedgerValueChangeTooSoon(uint256 brand, uint256 fromMonth);
+    /// @notice A multiplier cap (percent) outside [`minPct`, `maxPct`] (100, the plain rule, to
+    /// {MAX_MULTIPLIER_PCT}).
+    error LedgerInvalidMaxMultiplier(uint256 pct, uint256 minPct, uint256 maxPct);
     /// @notice A return window beyond {MAX_RETURN_WINDOW_DAYS}.
     error LedgerInvalidReturnWindow(uint256 days_);
     /// @notice The points released at `releaseAt` are the member's: the window closed.
@@ -173,6 +177,9 @@ interface IAllianceLedger is IAllianceDirectory {
     event SystemAddressChanged(address indexed account, bool isSystem);
     /// @notice The admin set `brand`'s daily mint cap (points per UTC day, tier gifts it pays included).
     event DailyMintCapChanged(uint256 indexed brand, uint256 cap);
+    /// @notice The admin set the highest multiplier an earn may carry, in percent (100 = the
+    /// plain rule); `previousPct` is the cap in force before (1000 while none was set).
+    event MaxMultiplierChanged(uint256 previousPct, uint256 pct);
     /// @notice The admin set `brand`'s return window (also at onboarding: 0 -> 14 days).
     event ReturnWindowChanged(uint256 indexed brand, uint256 previousDays, uint256 newDays);
 

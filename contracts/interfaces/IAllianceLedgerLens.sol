@@ -61,6 +61,10 @@ interface IAllianceLedgerLens {
         view
         returns (IAllianceLedger.PendingPoints[] memory positions);
 
+    /// @notice The highest multiplier an earn may carry now, in percent: the admin's cap
+    /// (`setMaxMultiplier`), or the ledger's MAX_MULTIPLIER_PCT (1000) while none is set.
+    function maxMultiplierPct() external view returns (uint256);
+
     /// @notice Days a purchase's points of `brand` stay pending.
     function returnWindowDays(uint256 brand) external view returns (uint256);
 

@@ -93,6 +93,14 @@ contract PackedWordsHarness {
         return LedgerGlobals.wrap(word).paused();
     }
 
+    function globalsSetMaxMultiplierPct(uint256 word, uint256 pct) external pure returns (uint256) {
+        return LedgerGlobals.unwrap(LedgerGlobals.wrap(word).setMaxMultiplierPct(pct));
+    }
+
+    function globalsMaxMultiplierPct(uint256 word) external pure returns (uint256) {
+        return LedgerGlobals.wrap(word).maxMultiplierPct();
+    }
+
     function globalsBestTier(uint256 word, uint256 spend, uint256 orders, uint256 engagements)
         external
         pure

@@ -3,14 +3,16 @@ pragma solidity 0.8.30;
 
 import {IAllianceLedger} from "../interfaces/IAllianceLedger.sol";
 
-/// @notice The ledger's global word, read on every earn: the three tier rules and the pause flag.
+/// @notice The ledger's global word, read on every earn: the three tier rules, the admin's cap
+/// on an earn's multiplier and the pause flag.
 /// @dev Layout, from the low-order bits: tier t (1..3) rule in bits [(t-1)*80, t*80) as
-/// spendCents 48 | orders 16 | engagements 16; bits 240..254 unused; the pause flag at bit 255.
+/// spendCents 48 | orders 16 | engagements 16; the multiplier cap (percent) in bits 240..254,
+/// 0 meaning {LedgerGlobalsLibrary-DEFAULT_MAX_MULTIPLIER_PCT}; the pause flag at bit 255.
 type LedgerGlobals is uint256;
 
 using LedgerGlobalsLibrary for LedgerGlobals global;
 
-/// @title Tier rules and the pause flag of a {LedgerGlobals} word, and the lane arithmetic
+/// @title Tier rules, the multiplier cap and the pause flag of a {LedgerGlobals} word, and the lane arithmetic
 /// that compares a member's three counters with a tier's three thresholds at once.
 /// @dev Lanes: spend, orders and engagements each sit in a 64-bit lane (bits 0, 64, 128)
 /// whose top bit is a guard bit. Every counter is below 2**48 (spend is 48-bit, orders and
@@ -22,8 +24,12 @@ library LedgerGlobalsLibrary {
     uint256 internal constant RULE_SPEND_OFFSET = 0;
     uint256 internal constant RULE_ORDERS_OFFSET = 48;
     uint256 internal constant RULE_ENGAGEMENTS_OFFSET = 64;
+    uint256 internal constant MAX_MULTIPLIER_OFFSET = 240;
     uint256 internal constant PAUSED_OFFSET = 255;
+    /// @notice The multiplier cap (percent) while the admin has set none: 10x.
+    uint256 internal constant DEFAULT_MAX_MULTIPLIER_PCT = 1000;
 
+    uint256 internal constant MASK_15 = 0x7fff;
     uint256 internal constant MASK_16 = 0xffff;
     uint256 internal constant MASK_48 = 0xffffffffffff;
     uint256 internal constant MASK_80 = (uint256(1) << RULE_BITS) - 1;
@@ -40,6 +46,19 @@ library LedgerGlobalsLibrary {
         uint256 flag = uint256(1) << PAUSED_OFFSET;
         uint256 word = LedgerGlobals.unwrap(self);
         return LedgerGlobals.wrap(value ? word | flag : word & ~flag);
+    }
+
+    /// @notice The highest multiplier (percent) an earn may carry: the admin's cap, or
+    /// {DEFAULT_MAX_MULTIPLIER_PCT} while none is set.
+    function maxMultiplierPct(LedgerGlobals self) internal pure returns (uint256 pct) {
+        pct = (LedgerGlobals.unwrap(self) >> MAX_MULTIPLIER_OFFSET) & MASK_15;
+        if (pct == 0) pct = DEFAULT_MAX_MULTIPLIER_PCT;
+    }
+
+    /// @notice The word with the multiplier cap set to `pct` (percent). Requires 0 < pct < 2**15.
+    function setMaxMultiplierPct(LedgerGlobals self, uint256 pct) internal pure returns (LedgerGlobals) {
+        uint256 mask = MASK_15 << MAX_MULTIPLIER_OFFSET;
+        return LedgerGlobals.wrap((LedgerGlobals.unwrap(self) & ~mask) | ((pct & MASK_15) << MAX_MULTIPLIER_OFFSET));
     }
 
     /// @notice Tier `t`'s thresholds (all zero when not configured). Requires 1 <= t <= 3.

@@ -2,7 +2,8 @@
 an earn, the brand's referrals, and the admin's cap on a combined multiplier.
 
 Changes take an Idempotency-Key (a replay answers the first answer); reads and the preview
-record nothing."""
+record nothing. The cap is the chain's (`setMaxMultiplier`): setting it is an admin operation
+(202, or 200 with `Prefer: wait`; a multisig admin gets the transaction to execute)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api.deps import AdminDep, BrandDep, ContextDep, OperationsDep
-from ledger_api.api.responses import local_response
+from ledger_api.api.deps import (
+    AdminDep,
+    BrandDep,
+    ContextDep,
+    OperationsDep,
+    StatusDep,
+    WaitDep,
+)
+from ledger_api.api.operations import ACCEPTED
+from ledger_api.api.responses import local_response, operation_response
 from ledger_api.model import campaigns as views
 from ledger_api.model.fields import PathId
 from ledger_api.model.schemas import Address
@@ -105,20 +114,30 @@ async def preview(
     return await run_in_threadpool(service.preview, who, brand, body)
 
 
-@router.get("/admin/campaigns/cap", summary="The admin's cap on a combined multiplier")
+@router.get(
+    "/admin/campaigns/cap",
+    summary="The chain's cap on a combined multiplier, and a change not yet landed",
+)
 async def cap(_: AdminDep, service: CampaignsDep) -> views.CampaignCapView:
     return await run_in_threadpool(service.cap)
 
 
 @router.put(
     "/admin/campaigns/cap",
-    responses={200: {"model": views.CampaignCapView}},
-    summary="Set the cap (100 to the chain's MAX_MULTIPLIER_PCT, 1000)",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Set the cap on chain (`setMaxMultiplier`, 100 to MAX_MULTIPLIER_PCT, 1000)",
 )
 async def set_cap(
-    body: views.CampaignCapRequest, ctx: ContextDep, _: AdminDep, service: CampaignsDep
+    body: views.CampaignCapRequest,
+    ctx: ContextDep,
+    _: AdminDep,
+    service: CampaignsDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> JSONResponse:
-    return _answer(await run_in_threadpool(service.set_cap, ctx, body))
+    accepted = await service.set_cap(ctx, body)
+    return await operation_response(status, ctx.principal, accepted, wait)
 
 
 @router.get("/admin/campaigns/cap/versions", summary="Every change of the cap: who, when")

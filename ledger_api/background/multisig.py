@@ -1,7 +1,8 @@
 """An alliance admin that is a multisig: the gateway holds no admin key (issue 14).
 
 Without `LEDGER_ADMIN_PRIVATE_KEY` (allowed in production), an admin operation (onboard a
-brand, suspend it, change its point value, set a tier rule, fund a signer) is stored in the
+brand, suspend it, change its point value, set a tier rule or the campaigns' multiplier cap,
+fund a signer) is stored in the
 admin queue, which no signer sends, and its answer carries the transaction the multisig
 executes: `admin_transaction(contracts, payload)` = {"to", "data", "value", "chain_id"}
 (the admin's settlement of a pair, `POST /v1/settlement/settle`, answers the same way)
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.indexer.cursor import indexed_max_multiplier
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.txplan import single_call
 from ledger_api.chain.contracts import Contracts
@@ -38,6 +40,7 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model.payloads import (
     DailyCapPayload,
     FundSignerPayload,
+    MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
@@ -164,6 +167,9 @@ class AdminWatcher(threading.Thread):
                     return None
                 have = (rule.spend_cents, rule.orders, rule.engagements, rule.gift_points)
                 return {} if have == wanted else None
+            case MaxMultiplierPayload():
+                landed = indexed_max_multiplier(session) == payload.max_multiplier_pct
+                return {} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
             case SettlePayload():  # landed once the debtor no longer owes the creditor

@@ -211,6 +211,9 @@ class Contracts:
     def set_daily_mint_cap(self, brand: int, cap: int) -> Call:
         return self._ledger("setDailyMintCap", brand, cap)
 
+    def set_max_multiplier(self, pct: int) -> Call:
+        return self._ledger("setMaxMultiplier", pct)
+
     def set_tier_rule(
         self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int
     ) -> Call:

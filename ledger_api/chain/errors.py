@@ -47,6 +47,7 @@ _CODES: dict[str, str] = {
     "LedgerInvalidPointValue": "invalid_point_value",
     "LedgerReversalExceedsPending": "reversal_exceeds_pending",
     "TierRuleNotAscending": "tier_rule_not_ascending",
+    "LedgerInvalidMaxMultiplier": "invalid_max_multiplier",
     "ERC6909InvalidReceiver": "invalid_recipient",
     "ERC6909InvalidSender": "invalid_sender",
     "AccessControlUnauthorizedAccount": "not_authorized",

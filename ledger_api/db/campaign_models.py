@@ -1,5 +1,6 @@
-"""Earning campaigns as data (issue 16, item 1): a brand's rules, their audit, the admin's
-multiplier cap and the referrals waiting for a referred member's first purchase.
+"""Earning campaigns as data (issue 16, item 1): a brand's rules, their audit (and the audit of
+the admin's multiplier cap, which is the chain's: `setMaxMultiplier`, indexed into `idx_meta`)
+and the referrals waiting for a referred member's first purchase.
 
 `campaign_rules` holds each rule's current version (`params`, `version`, `active`); every
 change (creation, update, deletion) adds a row to `campaign_audit` with who made it, when,
@@ -40,7 +41,8 @@ class CampaignRule(Base):
 
 
 class CampaignAudit(Base):
-    """One change of a rule (or of the admin's cap, `rule_id` null): who, when, old -> new."""
+    """One change of a rule (or a change of the chain's cap the admin asked for, `rule_id`
+    null, `new` naming its operation): who, when, old -> new."""
 
     __tablename__ = "campaign_audit"
     __table_args__ = (Index("ix_campaign_audit_rule", "rule_id", "version"),)
@@ -54,17 +56,6 @@ class CampaignAudit(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
     old: Mapped[dict[str, Any] | None]
     new: Mapped[dict[str, Any] | None]
-
-
-class CampaignCap(Base):
-    """The admin's cap on a combined multiplier (one row, id 1; absent: the chain's 1000)."""
-
-    __tablename__ = "campaign_caps"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    max_multiplier_pct: Mapped[int] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CampaignReferral(Base):

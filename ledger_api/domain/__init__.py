@@ -59,6 +59,7 @@ class OpKind(StrEnum):
     SET_TIER_RULE = "set_tier_rule"
     SET_RETURN_WINDOW = "set_return_window"
     SET_DAILY_CAP = "set_daily_cap"
+    SET_MAX_MULTIPLIER = "set_max_multiplier"  # the campaigns' cap (issue 16)
     TIER_REVIEW_BATCH = "tier_review_batch"  # the quarterly round (`background.reviews`)
 
     @property
@@ -92,6 +93,7 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_TIER_RULE,
         OpKind.SET_RETURN_WINDOW,
         OpKind.SET_DAILY_CAP,
+        OpKind.SET_MAX_MULTIPLIER,
         OpKind.TIER_REVIEW_BATCH,
     }
 )

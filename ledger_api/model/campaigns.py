@@ -140,10 +140,24 @@ class CampaignCapRequest(Model):
     max_multiplier_pct: Annotated[int, Field(ge=100, le=CHAIN_MAX_MULTIPLIER_PCT, strict=True)]
 
 
-class CampaignCapView(Model):
+class CampaignCapPending(Model):
+    """A `setMaxMultiplier` the admin asked for that has not landed yet."""
+
+    operation_id: str
+    status: str = Field(description="queued or submitted")
     max_multiplier_pct: int
+
+
+class CampaignCapView(Model):
+    max_multiplier_pct: int = Field(
+        description="the chain's cap in force, as indexed (`MaxMultiplierChanged`; 1000 while "
+        "the admin has set none): earns above it are refused on chain, whoever sends them"
+    )
     chain_max_multiplier_pct: int = CHAIN_MAX_MULTIPLIER_PCT
-    version: int
+    version: int = Field(description="how many changes the admin has asked for (the audit)")
+    pending: CampaignCapPending | None = Field(
+        default=None, description="the latest change asked for and not yet landed, if any"
+    )
 
 
 class _Preview(Model):

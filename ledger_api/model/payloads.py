@@ -263,6 +263,12 @@ class DailyCapPayload(_Payload):
     brand_row_id: BrandRowId
 
 
+class MaxMultiplierPayload(_Payload):
+    """`setMaxMultiplier`: the highest multiplier (percent) the chain accepts in an earn."""
+
+    max_multiplier_pct: int
+
+
 class TierRulePayload(_Payload):
     tier: int
     spend_cents: int
@@ -300,6 +306,7 @@ OperationPayload = (
     | PointValuePayload
     | ReturnWindowPayload
     | DailyCapPayload
+    | MaxMultiplierPayload
     | TierRulePayload
 )
 
@@ -333,6 +340,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_TIER_RULE: TierRulePayload,
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
     OpKind.SET_DAILY_CAP: DailyCapPayload,
+    OpKind.SET_MAX_MULTIPLIER: MaxMultiplierPayload,
     OpKind.TIER_REVIEW_BATCH: TierReviewsPayload,
 }
 

@@ -52,6 +52,16 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 
+async def submit_admin(rt: Runtime, admin_draft: Draft) -> Accepted:
+    """Queues an admin operation; without the admin key (a multisig admin) the answer
+    carries the transaction to execute (`background.multisig`)."""
+    accepted = await rt.intake.submit(admin_draft)
+    if rt.settings.admin_signs:
+        return accepted
+    transaction = admin_transaction(rt.contracts(), admin_draft.payload)
+    return replace(accepted, body={**accepted.body, "admin_transaction": transaction})
+
+
 def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
     signer = session.scalar(
         select(Signer.address).where(Signer.brand_id == brand.id, Signer.active.is_(True))
@@ -307,13 +317,7 @@ class BrandsService(BrandKeys):
         return await self._submit_admin(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
 
     async def _submit_admin(self, admin_draft: Draft) -> Accepted:
-        """Queues an admin operation; without the admin key (a multisig admin) the answer
-        carries the transaction to execute (`background.multisig`)."""
-        accepted = await self.rt.intake.submit(admin_draft)
-        if self.rt.settings.admin_signs:
-            return accepted
-        transaction = admin_transaction(self.rt.contracts(), admin_draft.payload)
-        return replace(accepted, body={**accepted.body, "admin_transaction": transaction})
+        return await submit_admin(self.rt, admin_draft)
 
     # ------------------------------------------------------------------ reads
 

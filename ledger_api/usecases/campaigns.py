@@ -1,6 +1,12 @@
 """Earning campaigns (issue 16, item 1): a brand's rules, versioned and audited; the admin's
 cap; the preview of an earn; the brand's referrals.
 
+The cap on a combined multiplier is the chain's (`setMaxMultiplier`; the ledger refuses an earn
+above it, whoever sends it): `PUT /v1/admin/campaigns/cap` queues that admin transaction (or,
+with a multisig admin, answers it), and the evaluation reads the cap the indexer projected from
+`MaxMultiplierChanged`, never a copy of its own. The gateway keeps only the audit (who asked
+for which cap, when, and the operation that carries it).
+
 Every change of a rule bumps its version and adds an audit row (who: the API key's scope and
 prefix; when; the old and the new version) in the same transaction; a deleted rule stays,
 inactive, with its history. Mutations take an Idempotency-Key (a replay answers the first
@@ -22,19 +28,13 @@ from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.campaigns import CampaignClaim, member_past
-from ledger_api.background.intake import find_replay
+from ledger_api.background.intake import Accepted, find_replay
 from ledger_api.db import Database
-from ledger_api.db.campaign_models import (
-    CampaignAudit,
-    CampaignCap,
-    CampaignReferral,
-    CampaignRule,
-)
+from ledger_api.db.campaign_models import CampaignAudit, CampaignReferral, CampaignRule
 from ledger_api.db.models import Brand, IdempotencyRecord
 from ledger_api.db.types import utcnow
 from ledger_api.domain import EarnKind
 from ledger_api.domain.campaigns import (
-    CHAIN_MAX_MULTIPLIER_PCT,
     SINGLE_KINDS,
     EarnFacts,
     RuleSnapshot,
@@ -44,6 +44,7 @@ from ledger_api.errors import CampaignRuleConflict, UnknownCampaignRule
 from ledger_api.model import campaigns as views
 from ledger_api.model.admin_schemas import EarnRuleModel
 
+from .campaign_cap import ChainCap, actor, read_cap
 from .context import BrandInfo, RequestContext
 
 if TYPE_CHECKING:
@@ -57,12 +58,6 @@ _RULE = TypeAdapter(views.CampaignRuleRequest)
 class Snapshot:
     rules: tuple[RuleSnapshot, ...]
     cap_pct: int
-
-
-def read_cap(session: Session) -> tuple[int, int]:
-    """(the admin's cap, its version); the chain's `MAX_MULTIPLIER_PCT` until one is set."""
-    cap = session.get(CampaignCap, 1)
-    return (cap.max_multiplier_pct, cap.version) if cap else (CHAIN_MAX_MULTIPLIER_PCT, 0)
 
 
 class CampaignRules:
@@ -97,7 +92,7 @@ class CampaignRules:
             rules = tuple(
                 RuleSnapshot(r.id, r.version, r.kind, r.name, dict(r.params)) for r in rows
             )
-            snap = Snapshot(rules, read_cap(session)[0])
+            snap = Snapshot(rules, read_cap(session))
         with self._lock:
             self._cache[brand_row_id] = (time.monotonic() + self.TTL_S, snap)
         return snap
@@ -133,14 +128,11 @@ def _version(rule: CampaignRule) -> dict[str, Any]:
     }
 
 
-def _actor(who: Principal) -> str:
-    return f"{who.scope} key {who.key_prefix}"[:64]
-
-
 class CampaignsService:
     def __init__(self, runtime: Runtime, rules: CampaignRules) -> None:
         self.rt = runtime
         self.rules = rules
+        self.chain_cap = ChainCap(runtime)
 
     # ------------------------------------------------------------------ rules
 
@@ -162,7 +154,7 @@ class CampaignsService:
                     points_per_event=brand.points_per_event,
                     points_per_referral=brand.points_per_referral,
                 ),
-                cap_pct=read_cap(session)[0],
+                cap_pct=read_cap(session),
                 rules=[_view(r) for r in rows],
             )
 
@@ -255,63 +247,13 @@ class CampaignsService:
     # -------------------------------------------------------------------- cap
 
     def cap(self) -> views.CampaignCapView:
-        with self.rt.db.read() as session:
-            pct, version = read_cap(session)
-        return views.CampaignCapView(max_multiplier_pct=pct, version=version)
+        return self.chain_cap.view()
 
-    def set_cap(
-        self, ctx: RequestContext, body: views.CampaignCapRequest
-    ) -> tuple[int, dict[str, Any], bool]:
-        ctx.principal.require_admin()
-
-        def action(session: Session) -> dict[str, Any]:
-            cap = session.get(CampaignCap, 1)
-            old = {"max_multiplier_pct": cap.max_multiplier_pct} if cap else None
-            if cap is None:
-                cap = CampaignCap(id=1, max_multiplier_pct=body.max_multiplier_pct, version=0)
-                session.add(cap)
-            cap.max_multiplier_pct = body.max_multiplier_pct
-            cap.version += 1
-            cap.updated_at = utcnow()
-            session.add(
-                CampaignAudit(
-                    brand_id=None,
-                    rule_id=None,
-                    version=cap.version,
-                    action="cap",
-                    actor=_actor(ctx.principal),
-                    old=old,
-                    new={"max_multiplier_pct": cap.max_multiplier_pct},
-                )
-            )
-            view = views.CampaignCapView(
-                max_multiplier_pct=cap.max_multiplier_pct, version=cap.version
-            )
-            return view.model_dump(mode="json")
-
-        return self._once(ctx, 200, action)
+    async def set_cap(self, ctx: RequestContext, body: views.CampaignCapRequest) -> Accepted:
+        return await self.chain_cap.set(ctx, body)
 
     def cap_history(self) -> views.CampaignAuditView:
-        with self.rt.db.read() as session:
-            rows = session.scalars(
-                select(CampaignAudit)
-                .where(CampaignAudit.action == "cap")
-                .order_by(CampaignAudit.version)
-            ).all()
-            return views.CampaignAuditView(
-                rule_id=None,
-                entries=[
-                    views.CampaignAuditEntry(
-                        version=a.version,
-                        action="cap",
-                        actor=a.actor,
-                        at=a.at,
-                        old=a.old,
-                        new=a.new,
-                    )
-                    for a in rows
-                ],
-            )
+        return self.chain_cap.history()
 
     # ------------------------------------------------------- preview, referrals
 
@@ -404,7 +346,7 @@ class CampaignsService:
                 rule_id=rule.id,
                 version=rule.version,
                 action=action,
-                actor=_actor(who),
+                actor=actor(who),
                 old=old,
                 new=_version(rule),
             )

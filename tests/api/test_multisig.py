@@ -210,3 +210,39 @@ def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
         assert final["status"] == "confirmed", final
         listed = gateway.admin.get("/v1/settlement/settlements").json()["settlements"]
         assert [(s["debtor_brand_id"], s["token_amount"]) for s in listed] == [(a_id, "500000")]
+
+
+def test_the_campaign_cap_answers_its_transaction_and_is_pending_until_it_lands(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """Issue 16: the campaigns' cap is the chain's (`setMaxMultiplier`); a multisig sets it."""
+    node, manifest = own_chain
+    env = gateway_env(
+        rpc_url=node.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_ENV="production",
+        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
+    )
+    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    with MultisigGateway(env) as gateway:
+        queued = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 250})
+        assert queued.status_code == 202, queued.text
+        answer = queued.json()
+        assert answer["kind"] == "set_max_multiplier"
+        cap = gateway.admin.get("/v1/admin/campaigns/cap").json()
+        assert cap["max_multiplier_pct"] == 1000
+        assert cap["pending"] == {
+            "operation_id": answer["operation_id"],
+            "status": "queued",
+            "max_multiplier_pct": 250,
+        }
+
+        execute(node.web3(), answer["admin_transaction"])
+        final = gateway.admin.get(
+            f"/v1/operations/{answer['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed", final
+        cap = gateway.admin.get("/v1/admin/campaigns/cap").json()
+        assert (cap["max_multiplier_pct"], cap["pending"], cap["version"]) == (250, None, 1)

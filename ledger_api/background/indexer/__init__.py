@@ -6,7 +6,15 @@ state.py      the projection's working set, read and written in bulk
 cursor.py     the index cursor (how far the index has applied the chain)
 """
 
-from .cursor import CHARITY_POOL, CURSOR_ID, index_time, read_cursor, stored_height
+from .cursor import (
+    CHARITY_POOL,
+    CURSOR_ID,
+    MAX_MULTIPLIER,
+    index_time,
+    indexed_max_multiplier,
+    read_cursor,
+    stored_height,
+)
 from .follower import Indexer
 from .projector import Projector
 from .state import ZERO
@@ -15,9 +23,11 @@ __all__ = [
     "CHARITY_POOL",
     "CURSOR_ID",
     "Indexer",
+    "MAX_MULTIPLIER",
     "Projector",
     "ZERO",
     "index_time",
+    "indexed_max_multiplier",
     "read_cursor",
     "stored_height",
 ]

@@ -11,10 +11,21 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import IndexCursor
+from ledger_api.db.models import IdxMeta, IndexCursor
+from ledger_api.domain import MAX_MULTIPLIER_PCT
 
 CURSOR_ID = 1
 CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool address
+# the `idx_meta` key of the ledger's cap on an earn's multiplier, in percent
+# (`MaxMultiplierChanged`; absent: none set, the chain's MAX_MULTIPLIER_PCT)
+MAX_MULTIPLIER = "max_multiplier_pct"
+
+
+def indexed_max_multiplier(session: Session) -> int:
+    """The chain's cap on an earn's multiplier (percent) as indexed: the last
+    `MaxMultiplierChanged`, else the chain's `MAX_MULTIPLIER_PCT` (1000, none set)."""
+    row = session.get(IdxMeta, MAX_MULTIPLIER)
+    return int(row.value) if row is not None else MAX_MULTIPLIER_PCT
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,10 +38,10 @@ from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
 from .auctions import AuctionsProjection
-from .cursor import CHARITY_POOL
+from .cursor import CHARITY_POOL, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
-from .vault import VaultProjection
+from .vault import Handler, VaultProjection
 
 
 class Projector(ReturnsProjection):
@@ -81,7 +81,9 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(self.vault.handlers() | AuctionsProjection(session).handlers())
+        self._handlers.update(
+            self.vault.handlers() | AuctionsProjection(session).handlers() | _chain_rules(session)
+        )
 
     # ------------------------------------------------------------------- events
 
@@ -351,3 +353,14 @@ def _value_from(projector: Projector, brand: int, month: int, value: int) -> Non
     points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
     projector.brand(brand).value_micro_usd = value
     projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
+
+
+def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
+    """The chain's global rules kept in `idx_meta`."""
+
+    def max_multiplier_changed(event: Event, a: dict[str, Any], ts: int) -> None:
+        """Issue 16: the campaigns' cap on a combined multiplier is the chain's
+        (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
+        session.merge(IdxMeta(key=MAX_MULTIPLIER, value=str(int(a["pct"]))))
+
+    return {(LEDGER, "MaxMultiplierChanged"): max_multiplier_changed}

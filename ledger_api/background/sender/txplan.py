@@ -39,6 +39,7 @@ from ledger_api.model.payloads import (
     EnterpriseUnbindPayload,
     FundSignerPayload,
     GiftPayload,
+    MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
@@ -271,6 +272,7 @@ def _admin_call(
     | PointValuePayload
     | ReturnWindowPayload
     | DailyCapPayload
+    | MaxMultiplierPayload
     | TierReviewsPayload
     | TierRulePayload,
 ) -> Call:
@@ -290,6 +292,8 @@ def _admin_call(
             return contracts.set_return_window(p.brand, p.days)
         case DailyCapPayload():
             return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
+        case MaxMultiplierPayload():
+            return contracts.set_max_multiplier(p.max_multiplier_pct)
         case TierReviewsPayload():
             return contracts.review_tiers(p.members)
         case TierRulePayload():

@@ -151,6 +151,23 @@ def test_tier_rules_and_pause_flag_share_the_word_without_touching_each_other(ha
     assert harness.globalsPaused(replaced)
 
 
+def test_the_multiplier_cap_sits_in_bits_240_to_254_and_reads_1000_when_unset(harness):
+    rules = {t: (2**48 - 1, 2**16 - 1, 2**16 - 1) for t in (1, 2, 3)}  # every rule bit set
+    full = harness.globalsSetPaused(0, True)
+    for tier, rule in rules.items():
+        full = harness.globalsSetTierRule(full, tier, rule)
+    assert harness.globalsMaxMultiplierPct(0) == harness.globalsMaxMultiplierPct(full) == 1000
+    word = harness.globalsSetMaxMultiplierPct(full, 2**15 - 1)
+    assert word == full | ((2**15 - 1) << 240)
+    assert harness.globalsMaxMultiplierPct(word) == 2**15 - 1
+    assert harness.globalsPaused(word)
+    assert {t: tuple(harness.globalsTierRule(word, t)) for t in rules} == rules
+    lowered = harness.globalsSetMaxMultiplierPct(word, 150)
+    assert harness.globalsMaxMultiplierPct(lowered) == 150
+    assert lowered == full | (150 << 240)
+    assert harness.globalsMaxMultiplierPct(harness.globalsSetPaused(lowered, False)) == 150
+
+
 def test_no_tier_is_met_when_none_is_configured(harness):
     assert harness.globalsBestTier(0, 2**48 - 1, 2**32 - 1, 2**32 - 1) == 0
     assert not harness.globalsMeetsEntry(0, 2**48 - 1, 2**32 - 1, 2**32 - 1)
