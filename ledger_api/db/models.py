@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ledger_api.db.types import BigNum, PkInteger, UtcDateTime, utcnow
+from ledger_api.db.types import BigNum, PkInteger, Uint64, UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -159,7 +159,7 @@ class Operation(Base):
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
     kind: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))
-    op_id: Mapped[int | None]
+    op_id: Mapped[int | None] = mapped_column(Uint64)
     member: Mapped[str | None] = mapped_column(Address)
     beneficiary: Mapped[str | None] = mapped_column(Address)
     member_nonce: Mapped[int | None]
@@ -307,7 +307,7 @@ class IdxHistory(Base):
     counterparty: Mapped[str | None] = mapped_column(Address)
     at_brand: Mapped[int | None]
     value_micro_usd: Mapped[int | None] = mapped_column(BigNum)
-    op_id: Mapped[int | None]
+    op_id: Mapped[int | None] = mapped_column(Uint64)
     source: Mapped[str | None] = mapped_column(String(16))
     order_ref: Mapped[str | None] = mapped_column(TxHash)
     release_at: Mapped[int | None]  # a pending purchase's: when its points become live

@@ -25,6 +25,27 @@ class BigNum(TypeDecorator[int]):
         return None if value is None else int(value)
 
 
+class Uint64(TypeDecorator[int]):
+    """A uint64 of the chain (an operation id a brand may choose up to 2**64 - 1, calling the
+    ledger itself) in a signed 64-bit column: values from 2**63 up are stored as their two's
+    complement, so every backend's BIGINT holds them and equality (lookups, joins, uniqueness)
+    is kept; order is kept below 2**63, where the gateway's own dense ids live."""
+
+    impl = BigInteger()
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        value = int(value)
+        if not 0 <= value < 2**64:
+            raise ValueError(f"{value} is not a uint64")
+        return value - 2**64 if value >= 2**63 else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else int(value) % 2**64
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend (SQLite keeps no offset)."""
 

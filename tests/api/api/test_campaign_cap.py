@@ -11,29 +11,21 @@ every other test's earns."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from eth_account import Account
-from sqlalchemy import text
-from support.chain import Anvil, _send
+from support.chain import Anvil
+from support.direct import contract, signer_account
+from support.direct import direct_earn as send_earn
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 from web3 import Web3
-from web3.contract import Contract
 from web3.exceptions import ContractCustomError
 
 CAP = "/v1/admin/campaigns/cap"
 PREVIEW = "/v1/earn/preview"
-
-
-def contract(anvil: Anvil, manifest: Path, name: str) -> tuple[Web3, Contract]:
-    entry = json.loads(manifest.read_text())["contracts"][name]
-    w3 = anvil.web3()
-    return w3, w3.eth.contract(address=entry["address"], abi=entry["abi"])
 
 
 def set_cap(gateway: Gateway, pct: int, key: str | None = None) -> dict[str, Any]:
@@ -57,17 +49,6 @@ def wait_for_indexed_cap(gateway: Gateway, brand: Brand, pct: int) -> None:
         return shown == pct and preview.json()["cap_pct"] == pct
 
     wait_for(lambda: applied() or None, what=f"the indexed cap {pct}")
-
-
-def signer_account(gateway: Gateway, brand: Brand) -> Any:
-    """The brand's signing key, out of the gateway's keystore: a brand that holds its key."""
-    with gateway.runtime.db.read() as session:
-        keystore = session.execute(
-            text("SELECT keystore FROM signers WHERE address = :a"), {"a": brand.signer}
-        ).scalar_one()
-    return Account.from_key(
-        Account.decrypt(json.loads(keystore), gateway.env["LEDGER_KEY_PASSPHRASE"])
-    )
 
 
 def test_the_admin_sets_the_cap_on_chain_and_the_gateway_reads_it_back(
@@ -123,12 +104,7 @@ def test_a_cap_set_through_the_api_binds_the_brands_own_key_on_chain(
             return (op_id, member, 0, multiplier_pct, 1_000, b"\x01" * 32)  # 10 USD purchase
 
         def direct_earn(op_id: int, multiplier_pct: int) -> None:
-            # mined as the brand's own transaction (a fixed gas: no estimate refuses it first)
-            tx = ledger.functions.earn(op(op_id, multiplier_pct)).build_transaction(
-                {"from": signer.address, "gas": 1_000_000}
-            )
-            tx.pop("gasPrice", None)
-            _send(w3, signer, dict(tx))
+            send_earn(w3, ledger, signer, op(op_id, multiplier_pct))
 
         direct_earn(2**62, 1_000)  # before the admin acts: the chain's 10x
         assert ledger.functions.balanceOf(member, brand.brand_id).call() == 1_000
