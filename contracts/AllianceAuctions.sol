@@ -112,6 +112,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     /// @inheritdoc IAllianceAuctions
     function bid(uint256 auctionId, uint256 brand, uint256 added) external {
         address escrow = _placeBid(auctionId, msg.sender, brand, added);
+        // slither-disable-next-line unused-return ERC-6909 transferFrom returns true or reverts
         _ledger.transferFrom(msg.sender, escrow, brand, added);
     }
 
@@ -332,6 +333,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
 
     function _deployedEscrow(uint256 auctionId, address bidder) private returns (address escrow) {
         escrow = escrowOf(auctionId, bidder);
+        // slither-disable-next-line unused-return the clone's address is `escrow`, predicted above
         if (escrow.code.length == 0) Clones.cloneDeterministic(_escrowImplementation, _escrowSalt(auctionId, bidder));
     }
 
@@ -341,11 +343,13 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
 
     /// @dev `brand`'s published point value in micro-USD (from the lens).
     function _valueOf(uint256 brand) private view returns (uint256 value) {
+        // slither-disable-next-line unused-return only the value of the brand's description is needed
         (,,, value) = _lens.brandInfo(brand);
     }
 
     /// @dev The ledger's EIP-712 domain separator, from its EIP-5267 description.
     function _ledgerDomainSeparator() private view returns (bytes32) {
+        // slither-disable-next-line unused-return the fields and extensions play no part in the separator
         (, string memory name, string memory version, uint256 chainId, address verifyingContract,,) =
             _ledger.eip712Domain();
         return keccak256(

@@ -31,12 +31,14 @@ contract AuctionEscrow is IERC1271 {
     /// @notice Sends `amount` points of `brand` to `to` (an outbid, cancelled or reclaimed bid returning).
     /// @dev Requirements: the caller is the auctions contract ({IAllianceAuctions-AuctionsEscrowUnauthorized}).
     function transfer(address to, uint256 brand, uint256 amount) external onlyAuctions {
+        // slither-disable-next-line unused-return ERC-6909 transfer returns true or reverts
         _ledger.transfer(to, brand, amount);
     }
 
     /// @notice Redeems `amount` points of `brand` at `brand` (a winning bid in the auctioning brand's points).
     /// @dev Requirements: the caller is the auctions contract.
     function redeem(uint256 brand, uint256 amount, bytes32 orderRef) external onlyAuctions {
+        // slither-disable-next-line unused-return the redeemed value is in the ledger's PointsRedeemed event
         _ledger.redeem(brand, brand, amount, orderRef);
     }
 
