@@ -81,9 +81,7 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(
-            self.vault.handlers() | AuctionsProjection(session).handlers() | _chain_rules(session)
-        )
+        self._handlers.update(self.vault.handlers() | _more_handlers(session))
 
     # ------------------------------------------------------------------- events
 
@@ -353,6 +351,11 @@ def _value_from(projector: Projector, brand: int, month: int, value: int) -> Non
     points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
     projector.brand(brand).value_micro_usd = value
     projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
+
+
+def _more_handlers(session: Session) -> dict[tuple[str, str], Handler]:
+    """The handlers kept outside `Projector`: auctions (issue 16) and the chain's rules."""
+    return AuctionsProjection(session).handlers() | _chain_rules(session)
 
 
 def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
