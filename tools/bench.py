@@ -197,6 +197,7 @@ class Bench:
     # ---------------------------------------------------------------- phases
     async def throughput(self, client: Pool, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
         total, clients = self.args.ops, self.args.clients
+        tag = secrets.token_hex(4)  # each round's orders are new orders (one credit per order)
         start_block = w3.eth.block_number
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(total):
@@ -214,7 +215,7 @@ class Bench:
                     {
                         "member": self.members[i % len(self.members)],
                         "amount_cents": 1_000,
-                        "order_ref": f"tp-{i}",
+                        "order_ref": f"tp-{tag}-{i}",
                     },
                 )
                 if status != 202:
