@@ -35,6 +35,7 @@ from support.gateway import GatewayProcess, gateway_env  # noqa: E402
 async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list[str]]:
     pool = Pool("127.0.0.1", port)
     members = [Account.create().address for _ in range(100)]
+    tag = secrets.token_hex(4)  # each load's orders are new orders (one credit per order)
     queue = list(range(ops))
     ids: list[str] = []
 
@@ -45,7 +46,7 @@ async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list
                 "POST",
                 "/v1/earn/purchase",
                 {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
-                {"member": members[i % 100], "amount_cents": 1_000, "order_ref": f"load-{i}"},
+                {"member": members[i % 100], "amount_cents": 1_000, "order_ref": f"load-{tag}-{i}"},
             )
             if status != 202:
                 raise RuntimeError(f"{status}: {body}")
