@@ -140,6 +140,7 @@ def seed_index(database: Path, brand: int, members: int, lots_per_member: int) -
     tables (idx_lots, idx_members): a read index of the size the targets name, without
     minting a million lots on chain. Returns the seeded members' addresses."""
     now = int(time.time())
+    this_month = (time.gmtime(now).tm_year - 1970) * 12 + time.gmtime(now).tm_mon - 1
     addresses = [to_checksum_address(os.urandom(20)) for _ in range(members)]
     connection = sqlite3.connect(database, timeout=60)
     try:
@@ -150,7 +151,7 @@ def seed_index(database: Path, brand: int, members: int, lots_per_member: int) -
                     "INSERT OR IGNORE INTO idx_lots (member, brand, month, amount, expires_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (
-                        (member, brand, 100_000 + month, 10 + month, now + 86_400 * (30 + month))
+                        (member, brand, this_month - month, 10 + month, now + 86_400 * (30 + month))
                         for member in chunk
                         for month in range(lots_per_member)
                     ),

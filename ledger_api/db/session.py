@@ -11,6 +11,13 @@ the flock wakes the moment the previous transaction ends. Committing never
 checkpoints the WAL (a checkpoint copies megabytes while the writer holds its
 lock: 100 ms stalls under load); a thread of each long-lived process does it
 in the background, outside the writers' lock.
+
+SQLite's query planner needs table statistics: without them it takes a
+low-cardinality index (a brand's lots by expiry) for a member's lots, and a
+balance read scans a million rows. `Database.refresh_statistics` runs a bounded
+`ANALYZE` (`PRAGMA analysis_limit`) at start and every `STATISTICS_EVERY_S`
+after writes; a connection loads statistics only when it opens, so the pools are
+then renewed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,9 @@ from ledger_api.db.files import private_sqlite
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+STATISTICS_EVERY_S = 300.0
+# rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
+ANALYZE_ROWS = 1000
 
 
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
@@ -110,14 +121,18 @@ class _WriterLock:
 
 class _Checkpointer:
     """Copies the WAL back into the database file every second after a write, on its own
-    connection (a second without writes costs nothing: an idle gateway idles).
+    connection (a second without writes costs nothing: an idle gateway idles), and calls
+    `analyze` every `STATISTICS_EVERY_S` after writes.
 
     PASSIVE: it waits for no one and no one waits for it; frames a reader still needs stay
     for the next round. A process that exits leaves the rest to SQLite (the last connection
     to close checkpoints)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, analyze: Callable[[], None]) -> None:
         self.path = path
+        self._analyze = analyze
+        self._analyzed_at = time.monotonic()
+        self._stale = False  # a write began since the last statistics
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
         self._guard = threading.Lock()
@@ -125,7 +140,7 @@ class _Checkpointer:
 
     def ensure_running(self) -> None:
         """Starts the thread (again, after `stop`) on the first write; marks a write."""
-        self._written = True
+        self._written = self._stale = True
         if self._thread is not None:
             return
         with self._guard:
@@ -147,6 +162,13 @@ class _Checkpointer:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint: %s", exc)
+                if self._stale and time.monotonic() - self._analyzed_at >= STATISTICS_EVERY_S:
+                    self._stale = False
+                    self._analyzed_at = time.monotonic()
+                    try:
+                        self._analyze()
+                    except sqlite3.Error as exc:
+                        log.warning("table statistics: %s", exc)
         finally:
             connection.close()
 
@@ -182,7 +204,9 @@ class Database:
             database = _sqlite_file(url)
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
-            self._checkpointer = _Checkpointer(database) if database else None
+            self._checkpointer = (
+                _Checkpointer(database, self.refresh_statistics) if database else None
+            )
         self._write_lock: contextlib.AbstractContextManager[object] = (
             self._writer_lock or contextlib.nullcontext()
         )
@@ -202,6 +226,18 @@ class Database:
         """A session for queries; rolled back at the end."""
         with self._read() as session:
             yield session
+
+    def refresh_statistics(self) -> None:
+        """SQLite: samples every table's indexes (`ANALYZE` bounded by `ANALYZE_ROWS`, under
+        the writers' lock), then renews both pools so that every connection plans with the new
+        statistics. PostgreSQL's autovacuum keeps its own; nothing to do there."""
+        if not self.is_sqlite:
+            return
+        with self._write_lock, self.engine.begin() as connection:
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={ANALYZE_ROWS}")
+            connection.exec_driver_sql("ANALYZE")
+        self.engine.dispose(close=False)
+        self.read_engine.dispose(close=False)
 
     def dispose(self) -> None:
         if self._checkpointer is not None:

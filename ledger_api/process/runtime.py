@@ -128,8 +128,10 @@ class Runtime(WakeUps):
 
     def migrate(self) -> None:
         """The schema, then the secrets at rest: keystores sealed with the old built-in
-        passphrase re-encrypted, a reference secret for every brand (`access.sealing`)."""
+        passphrase re-encrypted, a reference secret for every brand (`access.sealing`), and
+        fresh table statistics for the query planner."""
         upgrade(self.db)
+        self.db.refresh_statistics()
         reseal_keystores(self.db, self.settings)
         backfill_ref_secrets(self.db, self.settings)
 

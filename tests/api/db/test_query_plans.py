@@ -1,0 +1,165 @@
+"""Reads keep their keyed plans on a big index (issue 15: balance reads at a million lots).
+
+SQLite without table statistics takes a brand's lots by expiry (`ix_idx_lots_brand_expiry`, a
+low-cardinality index) for a member's lots, so a balance read scans every lot of the brand
+(430 ms at a million lots, issue 15's bench). The gateway keeps statistics: a process that
+starts samples them (`Runtime.migrate`), and its background thread samples them again after
+writes. Each test seeds an index shaped like the alliance's (many members, one big brand),
+runs the read through `ReadsService`, and checks the plan of every statement it ran.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from support.gateway import settings_from
+from support.progress import wait_for
+
+from ledger_api.access.apikeys import Principal
+from ledger_api.db import Database
+from ledger_api.db import session as db_session
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
+from ledger_api.process.runtime import Runtime
+from ledger_api.usecases.reads import ReadsService
+
+MEMBERS = 3_000
+LOTS_PER_MEMBER = 10
+BRAND = 1
+
+
+def _seed(path: Path) -> list[str]:
+    """The members of brand 1, ten lots each, written the way the indexer stores them."""
+    members = [f"0x{n:040x}" for n in range(1, MEMBERS + 1)]
+    now = int(time.time())
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "INSERT INTO idx_cursor (id, next_block, last_block_hash, last_block_timestamp,"
+            " updated_at) VALUES (1, 10, ?, ?, CURRENT_TIMESTAMP)",
+            ("0x" + "ab" * 32, now),
+        )
+        connection.execute(
+            "INSERT INTO idx_brands (brand, value_micro_usd, suspended, issued, redeemed,"
+            " reversed) VALUES (?, 10000, 0, 0, 0, 0)",
+            (BRAND,),
+        )
+        connection.executemany(
+            "INSERT INTO idx_lots (member, brand, month, amount, expires_at) VALUES (?,?,?,?,?)",
+            (
+                (member, BRAND, 670 + month, 5, now + 86_400 * (30 + month))
+                for member in members
+                for month in range(LOTS_PER_MEMBER)
+            ),
+        )
+    connection.close()
+    return members
+
+
+class Statements:
+    """Every SELECT a session of `db`'s read engine runs, with its parameters."""
+
+    def __init__(self, db: Database) -> None:
+        self.seen: list[tuple[str, Any]] = []
+        self._engine = db.read_engine
+        event.listen(self._engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.seen.append((statement, parameters))
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._record)
+
+
+def _plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
+    """SQLite's plan of each statement that reads idx_lots, as its detail lines."""
+    connection = sqlite3.connect(path)
+    try:
+        return [
+            " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in statements
+            if "idx_lots" in sql
+        ]
+    finally:
+        connection.close()
+
+
+def _read_member(db: Database, path: Path, member: str) -> list[str]:
+    brand = Principal(
+        key_prefix="lk_test",
+        is_admin=False,
+        brand_row_id=BrandRowId(1),
+        ledger_brand_id=LedgerBrandId(BRAND),
+    )
+    admin = Principal(key_prefix="admin", is_admin=True)
+    statements = Statements(db)
+    try:
+        for who in (brand, admin):
+            with db.read() as session:
+                view = ReadsService().member(session, who, member)
+                assert view.balances[0].balance == 5 * LOTS_PER_MEMBER
+    finally:
+        statements.close()
+    return _plans(path, statements.seen)
+
+
+def _keyed(plans: list[str]) -> None:
+    assert plans, "the member read ran no statement on idx_lots"
+    for plan in plans:
+        assert "ix_idx_lots_brand_expiry" not in plan and "SCAN idx_lots" not in plan, plan
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    settings = settings_from(
+        {
+            "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}",
+            "LEDGER_DATA_DIR": str(tmp_path),
+        }
+    )
+    started = Runtime(settings)
+    yield started
+    started.db.dispose()
+
+
+def test_a_starting_process_plans_member_reads_by_member(runtime: Runtime, tmp_path: Path) -> None:
+    runtime.migrate()  # an empty index: no statistics to learn from yet
+    path = tmp_path / "gateway.db"
+    members = _seed(path)  # the index grew while the gateway was down
+    runtime.db.dispose()
+    restarted = Runtime(runtime.settings)
+    try:
+        restarted.migrate()
+        _keyed(_read_member(restarted.db, path, members[MEMBERS // 2]))
+    finally:
+        restarted.db.dispose()
+
+
+def test_a_running_process_renews_its_statistics_after_writes(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_session, "STATISTICS_EVERY_S", 1.0)
+    runtime.migrate()
+    path = tmp_path / "gateway.db"
+    members = _seed(path)  # as if indexed while the process ran
+    with runtime.db.write() as session:  # a write wakes the background thread
+        session.execute(text("SELECT 1"))
+
+    def analyzed() -> bool:
+        connection = sqlite3.connect(path)
+        try:
+            return (
+                connection.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'idx_lots'").fetchone()
+                is not None
+            )
+        finally:
+            connection.close()
+
+    wait_for(analyzed, what="statistics of idx_lots")
+    _keyed(_read_member(runtime.db, path, members[7]))
