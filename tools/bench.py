@@ -268,18 +268,24 @@ class Bench:
             per_tx[bytes(log["transactionHash"])] = per_tx.get(bytes(log["transactionHash"]), 0) + 1
         gas = sum(w3.eth.get_transaction_receipt(tx)["gasUsed"] for tx in per_tx)
         ops = sum(per_tx.values())
+        if not ops:
+            return 0.0, 0.0, 0
         return gas / ops, ops / len(per_tx), len(per_tx)
 
     async def run(self) -> dict[str, Any]:
+        chosen = set(self.args.phases.split(","))
         manifest = self.start_chain()
+        result: dict[str, Any] = {}
         try:
-            # The node's best of one and two concurrent senders.
-            runs = [
-                await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
-                for senders in (1, 2)
-            ]
-            raw = max(runs, key=lambda r: r["raw_node_tx_per_s"])
-            print("raw node:", {k: round(v, 1) for k, v in raw.items()}, flush=True)
+            if "raw" in chosen:
+                # The node's best of one and two concurrent senders.
+                runs = [
+                    await bench_raw.measure(self.rpc, manifest, self.args.raw_count, 200, senders)
+                    for senders in (1, 2)
+                ]
+                raw = max(runs, key=lambda r: r["raw_node_tx_per_s"])
+                print("raw node:", {k: round(v, 1) for k, v in raw.items()}, flush=True)
+                result.update(raw)
             w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 60}))
             entry = manifest["contracts"]["AllianceLedger"]
             ledger = w3.eth.contract(address=entry["address"], abi=entry["abi"])
@@ -290,79 +296,112 @@ class Bench:
                 # Warm-up: every member gets a lot this month, as in the gas report's steady state.
                 await self._warm_up(client, key)
                 steady_block = w3.eth.block_number + 1
-                assert self.gateway is not None
-                anvil_pid = int((self.data / "anvil.pid").read_text())
-                rounds = []
-                rss = phases.RssPeak(self.gateway.pid)
-                rss.start()
-                for _ in range(self.args.rounds):  # this machine is shared: the median of a few
-                    meter = CpuMeter(self.gateway.pid, anvil_pid)
-                    one = await self.throughput(client, w3, ledger, key)
-                    one.update(meter.per_op(self.args.ops, "throughput"))
-                    print("throughput:", {k: round(v, 1) for k, v in one.items()}, flush=True)
-                    rounds.append(one)
-                    await self._index_caught_up(client, w3)
-                rss.stop()
-                throughput = median_round(rounds, "gateway_ops_per_s")
-                throughput["gateway_rss_mb"] = rss.peak_mb
-                database = self.data / "gateway.db"
-                seeding = time.perf_counter()
-                self.seeded = phases.seed_index(
-                    database,
-                    phases.onboarded_brand(database),
-                    self.args.seed_members,
-                    self.args.seed_lots,
-                )
-                throughput["seeded_lots"] = self.args.seed_members * self.args.seed_lots
-                print(f"seeded in {time.perf_counter() - seeding:.1f} s", flush=True)
-                # a gateway that has run on an index this size (its table statistics)
-                self.stop_gateway()
-                self.launch_gateway()
-                client.close()
-                assert self.gateway is not None
-                latency = await self.latency(client, key)
-                print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
-                bulk_block = w3.eth.block_number + 1
-                bulk = await phases.bulk_throughput(
-                    client,
-                    key,
-                    self.members,
-                    self.args.bulk_ops,
-                    self.args.bulk_clients,
-                    lambda n: len(self.earned_logs(w3, ledger, bulk_block)) >= n,
-                )
-                print("bulk:", {k: round(v, 1) for k, v in bulk.items()}, flush=True)
-                await phases.add_brands(client, self.admin_key, 19)  # 20 with the bench's
-                bulk["idle_cpu_pct"] = await phases.idle_cpu_pct(
-                    self.gateway.pid, phases.cpu_seconds, self.args.idle_seconds
-                )
-                print(f"idle: {bulk['idle_cpu_pct']:.2f}% of a core", flush=True)
+                if "throughput" in chosen:
+                    result.update(await self._throughput_rounds(client, w3, ledger, key))
+                if "latency" in chosen:
+                    client = await self._seeded_gateway(client)
+                    latency = await self.latency(client, key)
+                    print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
+                    result.update(latency, seeded_lots=self.args.seed_members * self.args.seed_lots)
+                if "bulk" in chosen:
+                    bulk_block = w3.eth.block_number + 1
+                    bulk = await phases.bulk_throughput(
+                        client,
+                        key,
+                        self.members,
+                        self.args.bulk_ops,
+                        self.args.bulk_clients,
+                        lambda n: len(self.earned_logs(w3, ledger, bulk_block)) >= n,
+                    )
+                    print("bulk:", {k: round(v, 1) for k, v in bulk.items()}, flush=True)
+                    result.update(bulk)
+                if "idle" in chosen:
+                    await phases.add_brands(client, self.admin_key, 19)  # 20 with the bench's
+                    await self._signers_running(client, 21)  # the admin's and 20 brands'
+                    print("20 brands onboarded, their signers running; idle window", flush=True)
+                    assert self.gateway is not None
+                    result["idle_cpu_pct"] = await phases.idle_cpu_pct(
+                        self.gateway.pid, phases.cpu_seconds, self.args.idle_seconds
+                    )
+                    print(f"idle: {result['idle_cpu_pct']:.2f}% of a core", flush=True)
             finally:
                 client.close()
             # gas_per_earn_batched counts the steady state (members who already hold a lot
             # this month); a member's first earn of a month also creates the lot's storage slot.
             per_op, per_tx, txs = self.batched_gas(w3, ledger, steady_block)
             first_per_op, _, _ = self.batched_gas(w3, ledger, first_block, steady_block)
-            gas = {
-                "gas_per_earn_batched": per_op,
-                "ops_per_batch_tx_mean": per_tx,
-                "batch_txs": txs,
-                "gas_per_first_earn_of_month_batched": first_per_op,
-            }
+            if txs:  # the phases run sent earns after the warm-up
+                result.update(
+                    gas_per_earn_batched=per_op,
+                    ops_per_batch_tx_mean=per_tx,
+                    batch_txs=txs,
+                    gas_per_first_earn_of_month_batched=first_per_op,
+                )
         finally:
             self.stop_gateway()
             self.stop_chain()
-        result: dict[str, Any] = {**raw, **throughput, **latency, **bulk, **gas}
-        result["ratio_gateway_to_raw"] = result["gateway_ops_per_s"] / result["raw_node_tx_per_s"]
-        result["ratio_bulk_to_raw"] = result["bulk_ops_per_s"] / result["raw_node_tx_per_s"]
+        raw_rate = result.get("raw_node_tx_per_s")
+        for name, ratio in (("gateway_ops_per_s", "gateway"), ("bulk_ops_per_s", "bulk")):
+            if raw_rate and name in result:
+                result[f"ratio_{ratio}_to_raw"] = result[name] / raw_rate
         result["cores"] = os.cpu_count()
         result["quick"] = self.args.quick
+        result["phases"] = sorted(chosen)
         result["machine"] = {"cores": os.cpu_count(), "python": sys.version.split()[0]}
         result["gateway"] = {
             "sender_process": self.args.sender_process,
             "block_time_s": self.args.block_time,
         }
         return result
+
+    async def _throughput_rounds(
+        self, client: Pool, w3: Web3, ledger: Any, key: str
+    ) -> dict[str, Any]:
+        """`--rounds` single-operation rounds; the median round, with the peak memory."""
+        assert self.gateway is not None
+        anvil_pid = int((self.data / "anvil.pid").read_text())
+        rounds = []
+        rss = phases.RssPeak(self.gateway.pid)
+        rss.start()
+        for _ in range(self.args.rounds):  # this machine is shared: the median of a few
+            meter = CpuMeter(self.gateway.pid, anvil_pid)
+            one = await self.throughput(client, w3, ledger, key)
+            one.update(meter.per_op(self.args.ops, "throughput"))
+            print("throughput:", {k: round(v, 1) for k, v in one.items()}, flush=True)
+            rounds.append(one)
+            await self._index_caught_up(client, w3)
+        rss.stop()
+        throughput = median_round(rounds, "gateway_ops_per_s")
+        throughput["gateway_rss_mb"] = rss.peak_mb
+        return throughput
+
+    async def _seeded_gateway(self, client: Pool) -> Pool:
+        """Seeds the read index, restarts the gateway on it (as one that has run on an index
+        that size: its table statistics); a new client pool."""
+        database = self.data / "gateway.db"
+        seeding = time.perf_counter()
+        self.seeded = phases.seed_index(
+            database, phases.onboarded_brand(database), self.args.seed_members, self.args.seed_lots
+        )
+        print(f"seeded in {time.perf_counter() - seeding:.1f} s", flush=True)
+        client.close()
+        self.stop_gateway()
+        self.launch_gateway()
+        return Pool("127.0.0.1", self.api_port)
+
+    async def _signers_running(self, client: Pool, count: int) -> None:
+        """Waits until the sender runs `count` healthy signers (a new brand's keystore is
+        unlocked and its signer reconciled once, after its onboarding: not idle work)."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < 300:
+            _, health = await client.request(
+                "GET", "/v1/health", {"Authorization": f"Bearer {self.admin_key}"}
+            )
+            signers = (health or {}).get("sender") or []
+            if len(signers) >= count and all(s.get("healthy") for s in signers):
+                return
+            await asyncio.sleep(0.5)
+        raise RuntimeError(f"the sender did not run {count} healthy signers within 300 s")
 
     async def _index_caught_up(self, client: Pool, w3: Web3) -> None:
         """Waits until the gateway's index has every block mined so far, so the latency phase
@@ -459,6 +498,11 @@ def main() -> None:
     parser.add_argument("--seed-lots", type=int, default=10, help="seeded lots per member")
     parser.add_argument("--idle-seconds", type=float, default=30.0, help="idle CPU window (s)")
     parser.add_argument("--quick", action="store_true", help="small counts: checks the bench")
+    parser.add_argument(
+        "--phases",
+        default="raw,throughput,latency,bulk,idle",
+        help="comma-separated phases to run (the gas figures come from whatever ran)",
+    )
     args = parser.parse_args()
     if args.quick:
         for name, value in QUICK.items():

@@ -3,7 +3,8 @@
 Starts anvil (automine), deploys, starts `ledger serve` (with `ledger work`, as `make run`),
 creates a brand, then `--ops` POST /v1/earn/purchase from `--clients` concurrent clients.
 Prints accepted/s (requests to 202) and confirmed/s. With `--py-spy FILE`, py-spy records
-every gateway process during the load (flame graph SVG, FILE.<pid>.svg).
+every gateway process during the load (flame graph SVG, FILE.<pid>.svg; with
+`--py-spy-format raw`, collapsed stacks in FILE.<pid>.txt).
 
     .venv/api/bin/python tools/earn_load.py --ops 3000 --py-spy build/earn
 """
@@ -59,6 +60,44 @@ async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list
     return elapsed, ids
 
 
+async def load_bulk(port: int, key: str, ops: int, clients: int) -> tuple[float, list[str]]:
+    """`ops` purchases in POST /v1/earn/batch requests of 1,000 items from `clients` senders."""
+    pool = Pool("127.0.0.1", port)
+    members = [Account.create().address for _ in range(100)]
+    tag = secrets.token_hex(4)
+    starts = list(range(0, ops, 1_000))
+    ids: list[str] = []
+
+    async def client() -> None:
+        while starts:
+            first = starts.pop()
+            items = [
+                {
+                    "type": "purchase",
+                    "key": f"bulk-{tag}-{i}",
+                    "member": members[i % 100],
+                    "amount_cents": 1_000,
+                    "order_ref": f"bulk-{tag}-{i}",
+                }
+                for i in range(first, min(ops, first + 1_000))
+            ]
+            status, body = await pool.request(
+                "POST",
+                "/v1/earn/batch",
+                {"Authorization": f"Bearer {key}", "Idempotency-Key": secrets.token_hex(16)},
+                {"items": items},
+            )
+            if status != 202:
+                raise RuntimeError(f"{status}: {str(body)[:300]}")
+            ids.extend(item["operation_id"] for item in body["items"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    pool.close()
+    return elapsed, ids
+
+
 async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
     """Until every operation is final (concurrent `?wait=true` reads)."""
     pool = Pool("127.0.0.1", port)
@@ -83,10 +122,18 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=3_000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--sender-process", default="true")
+    parser.add_argument("--bulk", action="store_true", help="POST /v1/earn/batch of 1,000 items")
+    parser.add_argument("--block-time", type=float, default=None, help="anvil's interval (s)")
+    parser.add_argument("--py-spy-idle", action="store_true", help="sample waiting threads too")
     parser.add_argument("--py-spy", type=Path, default=None)
+    parser.add_argument(
+        "--py-spy-format", default="flamegraph", help="flamegraph (SVG) or raw (collapsed stacks)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="earn-load-"))
-    anvil = start_anvil()
+    anvil = start_anvil(
+        extra=["--block-time", str(args.block_time)] if args.block_time is not None else None
+    )
     gateway = None
     spies: list[subprocess.Popen[bytes]] = []
     try:
@@ -122,17 +169,21 @@ def main() -> None:
                             "--pid",
                             str(pid),
                             "--output",
-                            f"{args.py_spy}.{pid}.svg",
+                            f"{args.py_spy}.{pid}.{'svg' if args.py_spy_format == 'flamegraph' else 'txt'}",
+                            "--format",
+                            args.py_spy_format,
                             "--rate",
                             "200",
                             "--nonblocking",
+                            *(["--idle"] if args.py_spy_idle else []),
                         ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
                 )
             time.sleep(1.0)
-        elapsed, ids = asyncio.run(load(gateway.port, key, args.ops, args.clients))
+        sender = load_bulk if args.bulk else load
+        elapsed, ids = asyncio.run(sender(gateway.port, key, args.ops, args.clients))
         started = time.perf_counter() - elapsed
         asyncio.run(confirm(gateway.port, key, ids, args.clients))
         confirmed = time.perf_counter() - started
