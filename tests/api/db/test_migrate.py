@@ -1,0 +1,44 @@
+"""Migrations at process start: a database at the packaged head costs one query, and no
+process keeps Alembic resident for it (issue 15's memory figure)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from ledger_api.db import Database
+from ledger_api.db.migrate import alembic_config, packaged_head, stored_revision, upgrade
+
+
+def test_the_packaged_head_is_alembics_head() -> None:
+    assert packaged_head() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_a_database_at_the_head_is_opened_without_alembic(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        assert stored_revision(db) is None
+        upgrade(db)
+        assert stored_revision(db) == packaged_head()
+    finally:
+        db.dispose()
+    probe = (
+        "import sys\n"
+        "from ledger_api.db import Database\n"
+        "from ledger_api.db.migrate import upgrade\n"
+        f"db = Database({database_url!r})\n"
+        "upgrade(db)\n"
+        "db.dispose()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
