@@ -110,13 +110,18 @@ def backfill_ref_secrets(db: Database, settings: Settings) -> None:
 
 
 class BrandRefs:
-    """Binds references with a brand's secret, unsealed once per process and kept."""
+    """Binds references with a brand's secret, unsealed once per process and kept.
+
+    Unsealing derives a key (PBKDF2, a few hundred milliseconds): the first requests of a
+    brand after a start wait for one derivation instead of each running its own (a restarted
+    gateway under load spent seconds deriving the same key in every request thread)."""
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
         self._secrets: dict[BrandRowId, bytes] = {}
         self._lock = threading.Lock()
+        self._unsealing: dict[BrandRowId, threading.Lock] = {}
 
     def cached(self, brand: BrandRowId) -> bytes | None:
         with self._lock:
@@ -127,14 +132,20 @@ class BrandRefs:
         known = self.cached(brand)
         if known is not None:
             return known
-        with self._db.read() as session:
-            sealed = session.scalar(select(Brand.ref_secret).where(Brand.id == brand))
-        if sealed is None:
-            raise UnknownBrand()
-        secret = unseal(sealed, self._settings.passphrase())
         with self._lock:
-            self._secrets[brand] = secret
-        return secret
+            flight = self._unsealing.setdefault(brand, threading.Lock())
+        with flight:  # one derivation per brand; the others wait for it
+            known = self.cached(brand)
+            if known is not None:
+                return known
+            with self._db.read() as session:
+                sealed = session.scalar(select(Brand.ref_secret).where(Brand.id == brand))
+            if sealed is None:
+                raise UnknownBrand()
+            secret = unseal(sealed, self._settings.passphrase())
+            with self._lock:
+                self._secrets[brand] = secret
+            return secret
 
     def bind(self, brand: BrandRowId, reference: str) -> str:
         return bind_reference(self.secret(brand), reference)
