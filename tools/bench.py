@@ -300,6 +300,7 @@ class Bench:
                     result.update(await self._throughput_rounds(client, w3, ledger, key))
                 if "latency" in chosen:
                     client = await self._seeded_gateway(client)
+                    await self._signers_running(client, 2)  # the admin's and the brand's
                     latency = await self.latency(client, key)
                     print("latency:", {k: round(v, 1) for k, v in latency.items()}, flush=True)
                     result.update(latency, seeded_lots=self.args.seed_members * self.args.seed_lots)
