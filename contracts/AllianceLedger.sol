@@ -134,7 +134,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// @notice Applies many earn operations for the caller's brand in one transaction.
     /// @dev An operation that cannot apply is skipped with an {OperationSkipped} event
     /// carrying the error selector; it never reverts its neighbours. A caller that is no
-    /// brand signer reverts. Requirements: not paused.
+    /// brand signer reverts. Requirements: not paused. Emits a {Transfer} per applied operation
+    /// and, when any applied, one {PointsEarnedBatch} with their records (no {PointsEarned}).
     /// @return applied how many operations were applied
     // slither-disable-start incorrect-equality the strict equalities below compare error selectors,
     // quarter and month indexes and flags, which are exact by design (none is a balance)
@@ -152,8 +153,27 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         assembly ("memory-safe") {
             offset := ops.offset
         }
+        // The records of {PointsEarnedBatch}, laid out as the event's ABI data (offset, length,
+        // bytes), allocated for every operation plus a zero word of padding.
+        uint256 records;
+        assembly ("memory-safe") {
+            records := mload(0x40)
+            mstore(records, 0x20)
+            mstore(0x40, add(records, add(96, mul(ops.length, 80))))
+        }
+        ctx.records = records;
         applied = _earnOps(ctx, offset, ops.length, false);
-        if (applied != 0) _closeEarn(ctx);
+        if (applied != 0) {
+            _closeEarn(ctx);
+            bytes32 topic = PointsEarnedBatch.selector;
+            uint256 brand_ = ctx.brand;
+            assembly ("memory-safe") {
+                let len := mul(applied, 80)
+                mstore(add(records, 0x20), len)
+                mstore(add(add(records, 64), len), 0) // the padding of the last word
+                log2(records, add(64, and(add(len, 31), not(31))), topic, brand_)
+            }
+        }
     }
 
     /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
@@ -387,6 +407,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 cap; // the brand's daily mint cap
         uint256 value; // the value (micro-USD) of the points the brand issues this month
         uint256 maxMultiplier; // the admin's cap on an operation's multiplier, in percent
+        uint256 records; // earnBatch: memory address of the records of {PointsEarnedBatch} (0: a lone earn)
+        uint256 recordCount; // records written so far
         uint256 part; // the operation's addition to the brand's part of the member's quarter (micro-USD)
     }
 
@@ -532,15 +554,16 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             _pending[member][ctx.brand] = pending;
             releaseAt *= 1 days;
         }
-        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
+        _emitEarned(ctx, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
     }
 
-    /// @dev Emits {Transfer} (the mint of `minted`) and {PointsEarned} for one earn operation,
-    /// encoded in scratch memory: the hot path of a batch pays neither the free-memory-pointer
-    /// bookkeeping nor the re-validation of values already checked by {_readOp}. The event
-    /// signatures are the interfaces' (`.selector`), and the tests decode both with the ABI.
+    /// @dev Emits {Transfer} (the mint of `minted`) for one earn operation, and its {PointsEarned}
+    /// for a lone earn or its record of {PointsEarnedBatch} in a batch, encoded in scratch
+    /// memory: the hot path of a batch pays neither the free-memory-pointer bookkeeping nor the
+    /// re-validation of values already checked by {_readOp}. The event signatures are the
+    /// interfaces' (`.selector`), and the tests decode both with the ABI.
     function _emitEarned(
-        uint256 brand,
+        EarnContext memory ctx,
         address member,
         uint256 opId,
         EarnKind kind,
@@ -552,6 +575,31 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     ) private {
         bytes32 transferTopic = IERC6909.Transfer.selector;
         bytes32 earnedTopic = PointsEarned.selector;
+        uint256 brand = ctx.brand;
+        uint256 records = ctx.records;
+        if (records != 0) {
+            uint256 at;
+            unchecked {
+                at = records + 64 + ctx.recordCount++ * 80; // within the allocation: one per operation
+            }
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                mstore(ptr, caller())
+                mstore(add(ptr, 0x20), minted)
+                log4(ptr, 0x40, transferTopic, 0, member, brand)
+                // The record's fields, last first: each mstore writes its field right-aligned at
+                // its end and zeroes bytes that an earlier field then overwrites; the first word
+                // is written last, whole (opId, member, kind, the top 3 bytes of points).
+                // Widths hold: opId < 2**64, points < 2**64, spendCents <= 1e12 < 2**48,
+                // releaseAt < 2**40 (a day index times 86,400).
+                mstore(add(at, 48), orderRef)
+                mstore(add(at, 16), releaseAt)
+                mstore(add(at, 11), spendCents)
+                mstore(add(at, 5), points)
+                mstore(at, or(or(shl(192, opId), shl(32, member)), or(shl(24, kind), shr(40, points))))
+            }
+            return;
+        }
         assembly ("memory-safe") {
             let ptr := mload(0x40) // written past the free pointer, never allocated: scratch
             // Transfer(address caller, address indexed sender, address indexed receiver, uint256 indexed id, uint256 amount)
