@@ -134,7 +134,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// @notice Applies many earn operations for the caller's brand in one transaction.
     /// @dev An operation that cannot apply is skipped with an {OperationSkipped} event
     /// carrying the error selector; it never reverts its neighbours. A caller that is no
-    /// brand signer reverts. Requirements: not paused.
+    /// brand signer reverts. Requirements: not paused. Emits a {Transfer} per applied operation
+    /// and, when any applied, one {PointsEarnedBatch} with their records (no {PointsEarned}).
     /// @return applied how many operations were applied
     // slither-disable-start incorrect-equality the strict equalities below compare error selectors,
     // quarter and month indexes and flags, which are exact by design (none is a balance)
@@ -152,8 +153,27 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         assembly ("memory-safe") {
             offset := ops.offset
         }
+        // The records of {PointsEarnedBatch}, laid out as the event's ABI data (offset, length,
+        // bytes), allocated for every operation plus a zero word of padding.
+        uint256 records;
+        assembly ("memory-safe") {
+            records := mload(0x40)
+            mstore(records, 0x20)
+            mstore(0x40, add(records, add(96, mul(ops.length, 80))))
+        }
+        ctx.records = records;
         applied = _earnOps(ctx, offset, ops.length, false);
-        if (applied != 0) _closeEarn(ctx);
+        if (applied != 0) {
+            _closeEarn(ctx);
+            bytes32 topic = PointsEarnedBatch.selector;
+            uint256 brand_ = ctx.brand;
+            assembly ("memory-safe") {
+                let len := mul(applied, 80)
+                mstore(add(records, 0x20), len)
+                mstore(add(add(records, 64), len), 0) // the padding of the last word
+                log2(records, add(64, and(add(len, 31), not(31))), topic, brand_)
+            }
+        }
     }
 
     /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
@@ -387,6 +407,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 cap; // the brand's daily mint cap
         uint256 value; // the value (micro-USD) of the points the brand issues this month
         uint256 maxMultiplier; // the admin's cap on an operation's multiplier, in percent
+        uint256 records; // earnBatch: memory address of the records of {PointsEarnedBatch} (0: a lone earn)
+        uint256 recordCount; // records written so far
+        uint256 part; // the operation's addition to the brand's part of the member's quarter (micro-USD)
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -516,7 +539,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             ctx.minted += minted;
             ctx.dayMinted += minted;
         }
-        LotMath.credit(_lots[member][ctx.brand], ctx.month, minted);
+        // One write: the points and, when the operation counted toward the tier, the brand's part.
+        LotMath.credit(_lots[member][ctx.brand], ctx.month, minted, ctx.part);
         // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
         uint256 releaseAt;
         uint256 window = ctx.cfg.returnWindowDays();
@@ -530,15 +554,16 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             _pending[member][ctx.brand] = pending;
             releaseAt *= 1 days;
         }
-        _emitEarned(ctx.brand, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
+        _emitEarned(ctx, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
     }
 
-    /// @dev Emits {Transfer} (the mint of `minted`) and {PointsEarned} for one earn operation,
-    /// encoded in scratch memory: the hot path of a batch pays neither the free-memory-pointer
-    /// bookkeeping nor the re-validation of values already checked by {_readOp}. The event
-    /// signatures are the interfaces' (`.selector`), and the tests decode both with the ABI.
+    /// @dev Emits {Transfer} (the mint of `minted`) for one earn operation, and its {PointsEarned}
+    /// for a lone earn or its record of {PointsEarnedBatch} in a batch, encoded in scratch
+    /// memory: the hot path of a batch pays neither the free-memory-pointer bookkeeping nor the
+    /// re-validation of values already checked by {_readOp}. The event signatures are the
+    /// interfaces' (`.selector`), and the tests decode both with the ABI.
     function _emitEarned(
-        uint256 brand,
+        EarnContext memory ctx,
         address member,
         uint256 opId,
         EarnKind kind,
@@ -550,6 +575,31 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     ) private {
         bytes32 transferTopic = IERC6909.Transfer.selector;
         bytes32 earnedTopic = PointsEarned.selector;
+        uint256 brand = ctx.brand;
+        uint256 records = ctx.records;
+        if (records != 0) {
+            uint256 at;
+            unchecked {
+                at = records + 64 + ctx.recordCount++ * 80; // within the allocation: one per operation
+            }
+            assembly ("memory-safe") {
+                let ptr := mload(0x40)
+                mstore(ptr, caller())
+                mstore(add(ptr, 0x20), minted)
+                log4(ptr, 0x40, transferTopic, 0, member, brand)
+                // The record's fields, last first: each mstore writes its field right-aligned at
+                // its end and zeroes bytes that an earlier field then overwrites; the first word
+                // is written last, whole (opId, member, kind, the top 3 bytes of points).
+                // Widths hold: opId < 2**64, points < 2**64, spendCents <= 1e12 < 2**48,
+                // releaseAt < 2**40 (a day index times 86,400).
+                mstore(add(at, 48), orderRef)
+                mstore(add(at, 16), releaseAt)
+                mstore(add(at, 11), spendCents)
+                mstore(add(at, 5), points)
+                mstore(at, or(or(shl(192, opId), shl(32, member)), or(shl(24, kind), shr(40, points))))
+            }
+            return;
+        }
         assembly ("memory-safe") {
             let ptr := mload(0x40) // written past the free pointer, never allocated: scratch
             // Transfer(address caller, address indexed sender, address indexed receiver, uint256 indexed id, uint256 amount)
@@ -576,25 +626,26 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
 
     /// @dev Splits an upgrade gift of `gift` points among the brands whose counted operations
     /// qualified the member this quarter, in proportion to the value each issued to it
-    /// ({_parts}): each other brand pays ceil(gift * part / total) of its own points (never
+    /// (its parts): each other brand pays ceil(gift * part / total) of its own points (never
     /// more than what is left), minted here (its totals, daily mint and the member's lot); the
     /// calling brand pays the rest, at most its own share, returned to be minted with the
-    /// operation. Emits {TierGiftPaid} per paying brand.
+    /// operation. Emits {TierGiftPaid} per paying brand. The parts live in the member's lots
+    /// ({LotMath.partSince}).
     function _payGift(EarnContext memory ctx, address member, uint256 brands, uint256 gift)
         private
         returns (uint256 own)
     {
-        mapping(uint256 brand => uint256) storage parts = _parts[member];
+        mapping(uint256 brand => uint256[7]) storage parts = _lots[member];
         uint256 count = _brandCount;
         // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
         uint256 total;
         for (uint256 b = 1; b <= count; ++b) {
-            total += _partIn(parts, brands, b, ctx.quarter);
+            total += _partIn(ctx, parts, brands, b);
         }
         own = gift;
         for (uint256 b = 1; b <= count; ++b) {
             if (b == ctx.brand) continue;
-            uint256 share = (gift * _partIn(parts, brands, b, ctx.quarter) + total - 1) / total;
+            uint256 share = (gift * _partIn(ctx, parts, brands, b) + total - 1) / total;
             if (share > own) share = own;
             if (share == 0) continue;
             own -= share;
@@ -602,21 +653,24 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
             MintDay mintDay = _mintDays[b];
             _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
-            LotMath.credit(_lots[member][b], ctx.month, share);
+            LotMath.credit(_lots[member][b], ctx.month, share, 0);
             emit Transfer(msg.sender, address(0), member, b, share);
         }
         if (own != 0) emit TierGiftPaid(member, ctx.brand, own);
     }
 
-    /// @dev Brand `b`'s part of `quarter` (0 unless its bit is set and its word is of `quarter`).
-    function _partIn(mapping(uint256 => uint256) storage parts, uint256 brands, uint256 b, uint256 quarter)
-        private
-        view
-        returns (uint256)
-    {
+    /// @dev Brand `b`'s part of the call's quarter: 0 unless its bit is set in `brands`, else
+    /// the parts in its lots of the quarter's months so far, plus the operation's own (`ctx.part`,
+    /// not yet written) for the calling brand.
+    function _partIn(
+        EarnContext memory ctx,
+        mapping(uint256 => uint256[7]) storage lots,
+        uint256 brands,
+        uint256 b
+    ) private view returns (uint256 part) {
         if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) return 0;
-        uint256 part = parts[b];
-        return part & 0xffff == quarter ? part >> 16 : 0;
+        part = LotMath.partSince(lots[b], ctx.quarter * 3, ctx.month);
+        if (b == ctx.brand) part += ctx.part;
     }
 
     /// @dev Counts the operation toward the member's quarter and upgrades the tier the
@@ -648,15 +702,16 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             word = _catchUp(member, word.setCounters(quarter, 0, 0, 0), ctx.quarter);
         }
         if (kind == EarnKind.Purchase || full) {
-            // The brand's part of the quarter: the value it issued for what counted.
-            uint256 part = _parts[member][ctx.brand];
-            if (part & 0xffff != quarter) part = quarter;
-            // No overflow: a quarter's parts stay far below 2**240 micro-USD.
+            // The brand's part of the quarter grows by the value it issued for what counted,
+            // written with the operation's lot ({_applyEarn}, {LotMath.credit}).
+            // No overflow: points < 2**60 and value < 2**32.
             unchecked {
-                _parts[member][ctx.brand] = part + ((points * ctx.value) << 16);
+                ctx.part = points * ctx.value;
             }
             // slither-disable-next-line weak-prng not randomness: the brand's bit in a 63-bit filter
             word = word.setBrands(word.brands() | (uint256(1) << ((ctx.brand - 1) % BRAND_BITS)));
+        } else {
+            ctx.part = 0;
         }
         if (kind == EarnKind.Purchase) {
             // Saturates instead of wrapping. No overflow: spend <= MAX_SPEND and a purchase's
@@ -753,7 +808,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256[13] memory taken = _consume(from, id, amount, month);
         uint256[7] storage toSlots = _lots[to][id];
         for (uint256 i; i < 13; ++i) {
-            if (taken[i] != 0) LotMath.credit(toSlots, month - 12 + i, taken[i]);
+            if (taken[i] != 0) LotMath.credit(toSlots, month - 12 + i, taken[i], 0); // a gift counts toward no part
         }
         emit Transfer(msg.sender, from, to, id, amount);
         if (to == _charityPool) emit PointsDonated(from, to, id, amount);

@@ -58,7 +58,8 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     mapping(address signer => uint256 brand) internal _brandOfSigner;
     mapping(uint256 brand => mapping(uint256 word => uint256 bits)) internal _usedOps;
 
-    /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot.
+    /// @dev Per member and brand: 14 lot positions (month % 14), two 128-bit lots per slot, each
+    /// with the brand's part of the member's tier gifts for its month ({LotMath}).
     mapping(address member => mapping(uint256 brand => uint256[7])) internal _lots;
     /// @dev A one-field struct rather than the bare word so that the earn path reads and writes
     /// it through one storage pointer (one slot computation); the layout is {MemberWord}'s.
@@ -73,9 +74,10 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     address internal _charityPool;
     /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
     mapping(uint256 brand => MintDay) internal _mintDays;
-    /// @dev Per member and brand: quarter 16 | value (micro-USD) of the points the brand issued to the
-    /// member in that quarter by operations that counted toward its tier. A tier gift is paid
-    /// by these brands in proportion.
+    /// @dev Retired (issue 15): a brand's part of a member's quarter now lives in the member's lots
+    /// of that brand ({LotMath}), written with the earn's lot. Unused; kept so that the variables
+    /// below keep their slots.
+    // slither-disable-next-line unused-state,uninitialized-state kept for the storage layout
     mapping(address member => mapping(uint256 brand => uint256)) internal _parts;
     /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.
     mapping(address member => mapping(uint256 brand => PendingWord)) internal _pending;

@@ -36,6 +36,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, ROOT
+from scripts.earned_records import earned_records
 from scripts.ledger_abi import publish_admin_functions
 
 publish_admin_functions(AllianceLedger, AllianceLedgerAdmin)
@@ -234,7 +235,8 @@ def measure_gas() -> dict[str, int]:
     holders = members[:100]
     ledger.earnBatch([op(m, 500) for m in holders], a)
     batch = ledger.earnBatch([op(m, 500) for m in holders], a)
-    assert len(batch.events["PointsEarned"]) == 100
+    (records,) = batch.events["PointsEarnedBatch"]
+    assert len(earned_records(1, records["records"])) == 100
     gas["batch_earn_100_per_member"] = batch.gas_used // 100
 
     # Settlement vault: both brands hold a deposit; A's pays what A owes B, then A's treasury

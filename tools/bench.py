@@ -43,6 +43,8 @@ import uvloop
 from eth_account import Account
 from web3 import Web3
 
+from ledger_api.chain.earned import earned_op_ids
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
@@ -191,14 +193,19 @@ class Bench:
 
     # ------------------------------------------------------------ chain views
     def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
-        # the event's signature from the deployed ABI: a new field must not silently empty this
-        event = next(
-            e for e in ledger.abi if e.get("type") == "event" and e["name"] == "PointsEarned"
+        """One entry per earn on chain since `from_block`: a lone earn's `PointsEarned` log, or
+        a batch's `PointsEarnedBatch` log once per record (issue 15)."""
+
+        # the events' signatures from the deployed ABI: a new field must not silently empty this
+        def topic(name: str) -> bytes:
+            event = next(e for e in ledger.abi if e.get("type") == "event" and e["name"] == name)
+            return bytes(w3.keccak(text=f"{name}({','.join(i['type'] for i in event['inputs'])})"))
+
+        earned, batch = topic("PointsEarned"), topic("PointsEarnedBatch")
+        logs = w3.eth.get_logs(
+            {"address": ledger.address, "fromBlock": from_block, "topics": [[earned, batch]]}
         )
-        topic = w3.keccak(text=f"PointsEarned({','.join(i['type'] for i in event['inputs'])})")
-        return w3.eth.get_logs(
-            {"address": ledger.address, "fromBlock": from_block, "topics": [topic]}
-        )
+        return [lg for lg in logs for _ in earned_op_ids([lg], earned, batch)]
 
     # ---------------------------------------------------------------- phases
     async def throughput(self, client: Pool, w3: Web3, ledger: Any, key: str) -> dict[str, float]:

@@ -92,7 +92,7 @@ async def bulk_throughput(
     client: Any, key: str, members: list[str], total: int, clients: int, confirmed: Any
 ) -> dict[str, float]:
     """`total` purchases in requests of up to 1,000 items from `clients` concurrent senders,
-    counted until `confirmed(count)` says every PointsEarned is on chain."""
+    counted until `confirmed(count)` says every earn is on chain."""
     size = min(1_000, total)
     requests = [list(range(start, min(total, start + size))) for start in range(0, total, size)]
     run = secrets.token_hex(4)

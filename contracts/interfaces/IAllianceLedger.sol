@@ -184,7 +184,8 @@ interface IAllianceLedger is IAllianceDirectory {
     event ReturnWindowChanged(uint256 indexed brand, uint256 previousDays, uint256 newDays);
 
     /// @notice `member` earned `points` of `brand` for operation `opId` (an upgrade gift is not
-    /// included: see {TierUpgraded}). `spendCents` is the purchase amount counted toward the
+    /// included: see {TierUpgraded}); emitted by {earn}, while {earnBatch} emits one
+    /// {PointsEarnedBatch} with the same fields per operation. `spendCents` is the purchase amount counted toward the
     /// member's tier spend (0 for engagements), so tier progress can be rebuilt from events alone.
     /// `releaseAt` is when a purchase's points become live (0: live at once); until then they
     /// are pending (see {PointsReversed}).
@@ -198,6 +199,12 @@ interface IAllianceLedger is IAllianceDirectory {
         bytes32 orderRef,
         uint256 releaseAt
     );
+    /// @notice The operations `brand` applied in one {earnBatch}, in their order: what
+    /// {PointsEarned} says of each, packed in 80 bytes per operation (issue 15: one log per batch
+    /// instead of one per operation). Each record, big-endian: opId 8 bytes | member 20 |
+    /// kind 1 | points 8 | spendCents 6 | releaseAt 5 | orderRef 32. Each applied operation also
+    /// emits its mint {Transfer} (`id` = `brand`), in the same order, before this event.
+    event PointsEarnedBatch(uint256 indexed brand, bytes records);
     /// @notice `brand` cancelled `points` pending points of `member` for a returned order,
     /// taking `spendCents` (and one order if it closed the order) off the member's quarter.
     event PointsReversed(

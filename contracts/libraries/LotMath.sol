@@ -3,21 +3,29 @@ pragma solidity 0.8.30;
 
 /// @title Packed monthly lots of a member, and packed monthly liability of a brand.
 /// @dev Member lots: 14 positions (month % 14) in 7 slots, two per slot, each
-/// `uint16 month << 112 | uint112 amount`. A lot earned in month M counts while the
-/// current month is at most M + 12, so the 13 live months never share a position;
+/// `uint16 month << 112 | uint48 part << 64 | uint64 amount`. A lot earned in month M counts
+/// while the current month is at most M + 12, so the 13 live months never share a position;
 /// the 14th position holds an expired lot or nothing, and a new month overwrites it.
+/// `part` is the brand's part of the member's tier gifts earned in that month: the value
+/// (micro-USD, saturating at 2**48 - 1) of the points the brand issued to the member that month
+/// by operations that counted toward its tier. It sits in the lot the earn writes anyway (no
+/// word of its own: issue 15), stays when the lot's points are spent or gifted (a lot whose
+/// amount reaches 0 keeps its month and part), and a quarter's part is the sum over its months
+/// ({partSince}).
 ///
 /// Brand liability: 16 positions (month % 16) of 64 bits in 4 slots, untagged; the
 /// brand's `latestMonth` says which months they hold, and {clearBrandMonths} zeroes the
 /// positions a new month reuses.
 library LotMath {
-    /// @dev A lot's amount no longer fits its 112 bits, or a brand month its 64 bits.
+    /// @dev A lot's amount no longer fits its 64 bits, or a brand month its 64 bits.
     error LotOverflow(uint256 month, uint256 amount);
 
     uint256 internal constant LIVE_MONTHS = 13;
     uint256 private constant POSITIONS = 14;
     uint256 private constant BRAND_POSITIONS = 16;
-    uint256 private constant AMOUNT_MASK = (uint256(1) << 112) - 1;
+    uint256 private constant AMOUNT_MASK = (uint256(1) << 64) - 1;
+    uint256 private constant PART_OFFSET = 64;
+    uint256 private constant PART_MASK = (uint256(1) << 48) - 1;
     uint256 private constant LOT_MASK = (uint256(1) << 128) - 1;
     uint256 private constant BRAND_MASK = (uint256(1) << 64) - 1;
     uint256 private constant VALUE_MASK = 0xffffffff;
@@ -41,10 +49,27 @@ library LotMath {
         return lot >> 112 == month ? lot & AMOUNT_MASK : 0;
     }
 
-    /// @notice Adds `amount` to the lot of `month`, replacing whatever expired lot held its position.
+    /// @notice The part recorded in the lot of `month` in `word`, the slot {slotOf} names (0 when
+    /// the position holds another month).
+    function partIn(uint256 word, uint256 month) internal pure returns (uint256) {
+        uint256 lot = (word >> ((month % POSITIONS & 1) * 128)) & LOT_MASK;
+        return lot >> 112 == month ? (lot >> PART_OFFSET) & PART_MASK : 0;
+    }
+
+    /// @notice The sum of the parts recorded in the lots of months `first` to `month` (at most
+    /// 13 months: the live ones); a quarter's part when `first` is its first month.
+    function partSince(uint256[7] storage slots, uint256 first, uint256 month) internal view returns (uint256 total) {
+        for (uint256 m = first; m <= month; ++m) {
+            total += partIn(slots[slotOf(m)], m);
+        }
+    }
+
+    /// @notice Adds `amount` to the lot of `month` and `part` to its part (saturating), replacing
+    /// whatever expired lot held its position.
     /// @dev The slot is read and written as one word: `slots[i]` on a storage array would add a
-    /// bounds check (pos >> 1 < 7 always holds) and a read-modify-write on the store.
-    function credit(uint256[7] storage slots, uint256 month, uint256 amount) internal {
+    /// bounds check (pos >> 1 < 7 always holds) and a read-modify-write on the store. Reverts
+    /// with {LotOverflow} when the amount would pass 64 bits.
+    function credit(uint256[7] storage slots, uint256 month, uint256 amount, uint256 part) internal {
         uint256 pos = month % POSITIONS;
         uint256 shift = (pos & 1) << 7; // 0 or 128
         uint256 slot;
@@ -54,9 +79,15 @@ library LotMath {
             word := sload(slot)
         }
         uint256 lot = (word >> shift) & LOT_MASK;
-        uint256 total = lot >> 112 == month ? (lot & AMOUNT_MASK) + amount : amount;
+        uint256 total = amount;
+        if (lot >> 112 == month) {
+            total += lot & AMOUNT_MASK;
+            part += (lot >> PART_OFFSET) & PART_MASK;
+        }
         if (total > AMOUNT_MASK) revert LotOverflow(month, total);
-        uint256 updated = (word & ~(LOT_MASK << shift)) | (((month << 112) | total) << shift);
+        if (part > PART_MASK) part = PART_MASK;
+        uint256 updated =
+            (word & ~(LOT_MASK << shift)) | (((month << 112) | (part << PART_OFFSET) | total) << shift);
         assembly ("memory-safe") {
             sstore(slot, updated)
         }
@@ -93,13 +124,10 @@ library LotMath {
             if (have == 0) continue;
             uint256 take = have < remaining ? have : remaining;
             unchecked {
-                // take <= have and take <= remaining.
-                remaining -= take;
-                have -= take;
+                remaining -= take; // take <= remaining
             }
             taken[i] = take;
-            uint256 newLot = have == 0 ? 0 : (m << 112) | have;
-            word = (word & ~(LOT_MASK << shift)) | (newLot << shift);
+            word = _take(word, shift, lot, take, m, month);
             dirty = true;
         }
         if (dirty) slots[index] = word;
@@ -127,13 +155,27 @@ library LotMath {
             uint256 take = have < remaining ? have : remaining;
             if (take == 0) continue;
             unchecked {
-                // take <= have and take <= remaining.
-                remaining -= take;
-                have -= take;
+                remaining -= take; // take <= remaining
             }
             taken[i] = take;
-            slots[pos >> 1] = (word & ~(LOT_MASK << shift)) | ((have == 0 ? 0 : (m << 112) | have) << shift);
+            slots[pos >> 1] = _take(word, shift, lot, take, m, month);
         }
+    }
+
+    /// @dev `word` with `take` (at most the lot's amount) taken from the lot of month `m` at
+    /// `shift`. A lot left with points, or with a part of the current quarter (months from
+    /// `month / 3 * 3` on), keeps its month and part; an emptied lot of an earlier quarter, whose
+    /// part no gift reads again, is cleared (a slot whose both lots are cleared is zeroed, and
+    /// refunded as before issue 15).
+    function _take(uint256 word, uint256 shift, uint256 lot, uint256 take, uint256 m, uint256 month)
+        private
+        pure
+        returns (uint256)
+    {
+        if (lot & AMOUNT_MASK == take && (m < month / 3 * 3 || (lot >> PART_OFFSET) & PART_MASK == 0)) {
+            return word & ~(LOT_MASK << shift);
+        }
+        return word - (take << shift);
     }
 
     // ------------------------------------------------------------- brand liability

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.reversals import ReversalClaim
+from ledger_api.chain.earned import expand_earned
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.models import IdxHistory, Operation
 from ledger_api.domain import OpKind, OpStatus, month_of
@@ -148,11 +149,12 @@ class Reversals:
         chain, contracts = self.rt.chain(), self.rt.contracts()
         if earn.block_number is not None:
             logs = chain.logs([contracts.ledger_address], earn.block_number, earn.block_number)
-            for log in logs:
-                event = contracts.events.decode(log)
+            ordered = sorted(logs, key=lambda lg: lg.log_index)
+            decoded = (contracts.events.decode(lg) for lg in ordered)
+            # a batch's earns come as one PointsEarnedBatch: one PointsEarned per record here
+            for event in expand_earned([e for e in decoded if e is not None]):
                 if (
-                    event is not None
-                    and event.contract == LEDGER
+                    event.contract == LEDGER
                     and event.name == "PointsEarned"
                     and int(event.args["brand"]) == brand
                     and int(event.args["opId"]) == earn.op_id

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from support import postgres
-from support.chain import Anvil, deploy, earned_topic, free_port, start_anvil
+from support.chain import Anvil, deploy, earned_logs, free_port, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 from support.progress import wait_for
 
@@ -326,17 +326,7 @@ def check_applied_once(
     w3 = anvil.web3()
     document = json.loads(manifest.read_text())
     ledger_address = w3.to_checksum_address(document["contracts"]["AllianceLedger"]["address"])
-    topic = earned_topic(manifest)
-    logs = w3.eth.get_logs(
-        {"address": ledger_address, "fromBlock": 0, "toBlock": "latest", "topics": [topic]}
-    )
-    earned = Counter(
-        (
-            int.from_bytes(bytes(log["topics"][1]), "big"),
-            int.from_bytes(bytes(log["topics"][3]), "big"),
-        )
-        for log in logs
-    )
+    earned = Counter(earned_logs(w3, manifest))
     ours = [(brands[s.brand]["brand_id"], s.finals["earn"]["op_id"]) for s in stories]
     assert len(set(ours)) == len(ours)
     assert all(earned[key] == 1 for key in ours), earned

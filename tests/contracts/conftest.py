@@ -45,6 +45,7 @@ from eth_utils import keccak
 from web3.middleware import Web3Middleware
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD
+from scripts.earned_records import earned_records
 from scripts.ledger_abi import publish_admin_functions
 
 DAY = 86_400
@@ -192,7 +193,13 @@ def to_plain():
 
 
 def _event_dicts(tx, name, emitter=None):
-    """Every ``name`` event of ``tx`` as a plain dict, optionally only those ``emitter`` fired."""
+    """Every ``name`` event of ``tx`` as a plain dict, optionally only those ``emitter`` fired.
+    ``PointsEarned`` includes the records of ``PointsEarnedBatch`` (an ``earnBatch`` emits one
+    batch event instead of a ``PointsEarned`` per operation, issue 15), in their order."""
+    if name == "PointsEarned":
+        batches = _event_dicts(tx, "PointsEarnedBatch", emitter)
+        if batches:
+            return [r for b in batches for r in earned_records(b["brand"], b["records"])]
     if name not in tx.events:
         return []
     container = tx.events[name]

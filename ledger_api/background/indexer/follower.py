@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.earned import expand_earned
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
@@ -173,7 +174,7 @@ class Indexer(threading.Thread):
     def _decode(self, logs: Iterable[Log]) -> list[Event]:
         ordered = sorted(logs, key=lambda lg: (lg.block_number, lg.log_index))
         decoded = (self.contracts.events.decode(lg) for lg in ordered)
-        return [e for e in decoded if e is not None]
+        return expand_earned([e for e in decoded if e is not None])
 
     def _seed_charity_pool(self, session: Session, chain: Chain) -> None:
         call = self.contracts.charity_pool_call()

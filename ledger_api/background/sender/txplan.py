@@ -19,6 +19,7 @@ from eth_utils.address import to_checksum_address
 from ledger_api.background.sender.auction_calls import auction_call
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
+from ledger_api.chain.earned import BATCH_EVENT, EARNED_EVENT, expand_earned
 from ledger_api.chain.errors import error_code
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
 from ledger_api.chain.port import Receipt
@@ -335,13 +336,20 @@ class Outcome:
 def _events(
     contracts: Contracts, receipt: Receipt, names: Sequence[str] | None = None
 ) -> list[Event]:
-    """The receipt's decoded events (only the ledger's `names`, when given)."""
+    """The receipt's decoded events (only the ledger's `names`, when given). A batch's
+    `PointsEarnedBatch` comes as one `PointsEarned` per record (`chain.earned`)."""
     logs: Iterable[Log] = receipt.logs
     if names is not None:
-        topics = {contracts.events.topic(LEDGER, name) for name in names}
+        wanted = set(names)
+        if EARNED_EVENT in wanted:  # the records pair with their mint Transfers
+            wanted |= {BATCH_EVENT, "Transfer"}
+        topics = {contracts.events.topic(LEDGER, name) for name in wanted}
         logs = (lg for lg in logs if lg.topics and lg.topics[0] in topics)
-    decoded = (contracts.events.decode(lg) for lg in logs)
-    return [e for e in decoded if e is not None]
+    decoded = (contracts.events.decode(lg) for lg in sorted(logs, key=lambda lg: lg.log_index))
+    events = expand_earned([e for e in decoded if e is not None])
+    if names is None:
+        return events
+    return [e for e in events if e.contract != LEDGER or e.name in names]
 
 
 @dataclass(slots=True)

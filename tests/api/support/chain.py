@@ -26,6 +26,8 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
+from ledger_api.chain.earned import earned_op_ids
+
 ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 BUILD = ROOT / "build" / "contracts"
@@ -221,24 +223,34 @@ def _deploy_settlement(w3: Web3, admin: LocalAccount, ledger: str) -> dict[str, 
     }
 
 
-def earned_topic(manifest: Path) -> str:
-    """`PointsEarned`'s topic, from the deployed ABI (its signature is the contract's, so a
-    new event field changes it here too)."""
+def earned_topic(manifest: Path, name: str = "PointsEarned") -> str:
+    """`PointsEarned`'s topic (or `PointsEarnedBatch`'s), from the deployed ABI (its signature
+    is the contract's, so a new event field changes it here too)."""
     abi = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["abi"]
-    (event,) = (e for e in abi if e.get("type") == "event" and e["name"] == "PointsEarned")
-    signature = f"PointsEarned({','.join(i['type'] for i in event['inputs'])})"
+    (event,) = (e for e in abi if e.get("type") == "event" and e["name"] == name)
+    signature = f"{name}({','.join(i['type'] for i in event['inputs'])})"
     return "0x" + keccak(text=signature).hex()
 
 
-def applied_op_ids(w3: Web3, manifest: Path, brand_id: int) -> Counter[int]:
-    """How many `PointsEarned` the chain holds per op id of the brand (topic 3: the op id)."""
+def earned_logs(w3: Web3, manifest: Path, brand_id: int | None = None) -> list[tuple[int, int]]:
+    """(brand, op id) of every earn on chain (of `brand_id` when given): one per `PointsEarned`
+    of a lone earn, one per record of a batch's `PointsEarnedBatch` (issue 15)."""
     ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
+    earned, batch = earned_topic(manifest), earned_topic(manifest, "PointsEarnedBatch")
+    topics: list[Any] = [[earned, batch]]
+    if brand_id is not None:
+        topics.append("0x" + brand_id.to_bytes(32, "big").hex())
     logs = w3.eth.get_logs(
         {
             "address": w3.to_checksum_address(ledger),
             "fromBlock": 0,
             "toBlock": "latest",
-            "topics": [earned_topic(manifest), "0x" + brand_id.to_bytes(32, "big").hex()],  # type: ignore[list-item]
+            "topics": topics,
         }
     )
-    return Counter(int.from_bytes(bytes(log["topics"][3]), "big") for log in logs)
+    return earned_op_ids(logs, bytes.fromhex(earned[2:]), bytes.fromhex(batch[2:]))  # type: ignore[arg-type]
+
+
+def applied_op_ids(w3: Web3, manifest: Path, brand_id: int) -> Counter[int]:
+    """How many earns the chain holds per op id of the brand."""
+    return Counter(op_id for _, op_id in earned_logs(w3, manifest, brand_id))

@@ -34,6 +34,41 @@ def test_batch_applies_every_valid_operation(
     assert all(ledger.isOperationUsed(brand_a, i) for i in (1, 2, 3, 4))
 
 
+def test_a_batch_emits_one_record_per_applied_operation_with_every_field_of_points_earned(
+    ledger, earn, signer_a, admin, alice, bob, brand_a, events, clock
+):
+    """Issue 15: `earnBatch` emits one `PointsEarnedBatch` (80 bytes per applied operation, in
+    order) instead of a `PointsEarned` per operation; each record carries what `PointsEarned`
+    says, and each applied operation's mint `Transfer` comes before it, in the same order. The
+    widest values of each field come back whole; a skipped operation has no record."""
+    ledger.setReturnWindow(brand_a, 90, {"from": admin})
+    big, ref = 10**12, "0x" + "ab" * 32
+    ops = [
+        earn.op(alice, cents=big, mult=1_000, op_id=2**64 - 1, ref=ref),  # 10**12 points
+        earn.op(bob, "review", op_id=7),
+        earn.op(alice, cents=0, op_id=8),  # refused: LedgerInvalidAmount
+        earn.op(bob, cents=1, mult=100, op_id=9),  # 0 points: refused
+        earn.op(bob, cents=1_234, mult=50, op_id=10),
+    ]
+    ledger.setDailyMintCap(brand_a, 2**112 - 1, {"from": admin})
+    tx = earn.batch(signer_a, ops)
+
+    release = (tx.timestamp // 86_400 + 90 + 1) * 86_400
+    records = events.all(tx, "PointsEarned")
+    fields = ("member", "opId", "kind", "points", "spendCents", "releaseAt")
+    assert [tuple(r[f] for f in fields) for r in records] == [
+        (alice, 2**64 - 1, 0, big * 10 * 1_000 // 10_000, big, release),
+        (bob, 7, 1, 5, 0, 0),
+        (bob, 10, 0, 1_234 * 10 * 50 // 10_000, 1_234 * 50 // 100, release),
+    ]
+    assert records[0]["orderRef"] == ref
+    assert [bytes(r["orderRef"]) for r in records[1:]] == [bytes(ops[1][5]), bytes(ops[4][5])]
+    assert len(events.all(tx, "PointsEarnedBatch")) == 1 and "PointsEarned" not in tx.events
+    mints = [t for t in events.all(tx, "Transfer", ledger) if t["id"] == brand_a]
+    assert [t["receiver"] for t in mints] == [r["member"] for r in records]
+    assert [e["opId"] for e in events.all(tx, "OperationSkipped")] == [8, 9]
+
+
 def test_empty_batch_applies_nothing(ledger, lens, earn, signer_a, brand_a, to_plain):
     tx = earn.batch(signer_a, [])
     assert tx.return_value == 0
@@ -137,7 +172,7 @@ def test_suspended_brand_batch_skips_every_operation_with_the_suspension_selecto
         (brand_a, 61, suspended),
         (brand_a, 62, suspended),
     ]
-    assert "PointsEarned" not in tx.events
+    assert "PointsEarned" not in tx.events and "PointsEarnedBatch" not in tx.events
     assert ledger.balanceOf(alice, brand_a) == 0
     assert to_plain(lens.brandAccount(brand_a)) == (0, 0, 0, 0, 0)
     assert not any(ledger.isOperationUsed(brand_a, i) for i in (60, 61, 62))

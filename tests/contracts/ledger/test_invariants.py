@@ -33,6 +33,16 @@ from hypothesis.stateful import (
 from invariant_model import DAY, KINDS, RULES, VALUES, WINDOWS, Model, order_ref
 from invariant_returns import ReturnRules
 
+from scripts.earned_records import earned_records
+
+
+def _earned_events(tx):
+    """The earns of ``tx``: a batch's records of ``PointsEarnedBatch``, or a lone ``PointsEarned``."""
+    if "PointsEarnedBatch" in tx.events:
+        return [r for b in tx.events["PointsEarnedBatch"] for r in earned_records(b["brand"], b["records"])]
+    return list(tx.events["PointsEarned"]) if "PointsEarned" in tx.events else []
+
+
 st_brand = st.integers(min_value=1, max_value=3)
 st_member = st.integers(min_value=0, max_value=2)
 st_kind = st.sampled_from(KINDS)
@@ -101,7 +111,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
     def _apply_earns(self, tx, brand, ops):
         """Checks each applied op's points and every brand's gift share; credits the model."""
         month, today = self.clock.month_of(tx.timestamp), tx.timestamp // DAY
-        earned = [(e["points"], e["releaseAt"]) for e in tx.events["PointsEarned"]]
+        earned = [(e["points"], e["releaseAt"]) for e in _earned_events(tx)]
         assert len(earned) == len(ops)
         shares = [(e["brand"], e["points"]) for e in tx.events["TierGiftPaid"]] if (
             "TierGiftPaid" in tx.events

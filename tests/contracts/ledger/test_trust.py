@@ -95,6 +95,59 @@ def test_a_brand_completing_the_quarter_of_another_pays_only_in_proportion(
     assert paid[brand_b] <= 500 * value_b // (value_a + value_b)
 
 
+def test_a_brands_part_outlives_the_points_it_issued_within_the_quarter(
+    ledger, earn, signer_a, signer_b, alice, bob, brand_a, brand_b, clock, q0, events
+):
+    """Issue 15: a brand's part of the member's quarter lives in the member's lots of that brand,
+    one per month. It sums over the quarter's months and stays when the lot's points are
+    redeemed or gifted (a lot emptied in the quarter keeps its part), so the split is the same
+    as with a word per brand: the test above's Silver quarter, spread over two months, with
+    alice spending every point B and A issued her before the upgrade."""
+    earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, "review")])
+    clock.travel_to_month(3 * q0 + 1, day=3)
+    earn.batch(signer_b, [earn.op(alice, cents=12_500)])
+    clock.travel_to_month(3 * q0 + 2, day=3)
+    earn.batch(signer_b, [earn.op(alice, cents=12_500)])
+    ledger.redeem(brand_b, brand_b, ledger.balanceOf(alice, brand_b), REF, {"from": alice})
+    ledger.transfer(bob, brand_a, ledger.balanceOf(alice, brand_a), {"from": alice})
+    assert ledger.balanceOf(alice, brand_a) == ledger.balanceOf(alice, brand_b) == 0
+
+    tx = earn(signer_b, alice, "review")  # 3 orders, 500 USD, 2 engagements: Silver
+
+    paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    value_a = (2_500 + 5) * 10_000
+    value_b = (2_500 + 2_500 + 8) * 5_000
+    assert paid[brand_a] == -(-500 * value_a // (value_a + value_b))
+    assert paid[brand_a] + paid[brand_b] == 500
+    assert ledger.balanceOf(alice, brand_a) == paid[brand_a]
+    assert ledger.balanceOf(alice, brand_b) == 8 + paid[brand_b]
+
+
+def test_a_brands_part_counts_the_lots_of_the_quarters_months_only(
+    ledger, earn, signer_a, signer_b, alice, brand_a, brand_b, clock, q0, events
+):
+    """Issue 15: B's big purchases of the previous quarter's last month (still live lots, with
+    their part) count toward no part of this quarter: B is billed for its one purchase of this
+    quarter only."""
+    clock.travel_to_month(3 * q0 + 2, day=20)
+    earn.batch(signer_b, [earn.op(alice, cents=50_000) for _ in range(3)])
+    clock.travel_to_quarter(q0 + 1, day=2)
+    earn.batch(signer_b, [earn.op(alice, cents=1_000)])
+    earn.batch(
+        signer_a, [earn.op(alice, cents=20_000) for _ in range(3)] + [earn.op(alice, "review")]
+    )
+
+    tx = earn(signer_a, alice, "review")  # 610 USD, 4 orders, 2 engagements: Silver
+
+    assert events.one(tx, "TierUpgraded")["newTier"] == 1
+    paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    gift = DEFAULT_TIER_RULES[1][3]
+    value_a = (3 * 2_000 + 5 + 5) * 10_000
+    value_b = 200 * 5_000
+    share_b = -(-gift * value_b // (value_a + value_b))
+    assert paid == {brand_b: share_b, brand_a: gift - share_b}
+
+
 # ------------------------------------------------------------------- 2. consent of the brand
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.crypto import keccak
 from sqlalchemy import select, update
-from support.chain import Anvil, deploy, start_anvil
+from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
@@ -65,25 +64,9 @@ def send_foreign(anvil: Anvil, account: LocalAccount, nonce: int) -> str:
 
 
 def points_earned(anvil: Anvil, manifest: Path, brand_id: int, op_id: int) -> int:
-    import json
-
-    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
-    signature = "PointsEarned(uint256,address,uint64,uint8,uint256,uint256,bytes32,uint256)"
-    topic = "0x" + keccak(text=signature).hex()
-    logs = anvil.web3().eth.get_logs(
-        {
-            "address": ledger,
-            "fromBlock": 0,
-            "toBlock": "latest",
-            "topics": [
-                topic,
-                "0x" + brand_id.to_bytes(32, "big").hex(),
-                None,
-                "0x" + op_id.to_bytes(32, "big").hex(),
-            ],
-        }
-    )
-    return len(logs)
+    """How many times the chain credited `op_id` of the brand (a lone earn's `PointsEarned` or
+    a record of a batch's `PointsEarnedBatch`)."""
+    return applied_op_ids(anvil.web3(), manifest, brand_id)[op_id]
 
 
 def status(brand: Brand, operation_id: str) -> dict[str, Any]:
