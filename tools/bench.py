@@ -58,16 +58,19 @@ API_BIN = ROOT / ".venv" / "api" / "bin"
 
 
 class CpuMeter:
-    """CPU seconds spent by the gateway, anvil and this load generator between two marks."""
+    """CPU seconds spent by the gateway (all its processes, and `ledger work` alone), anvil and
+    this load generator between two marks."""
 
     def __init__(self, gateway: int, anvil: int) -> None:
         self.gateway, self.anvil = gateway, anvil
         self.marks = self._now()
 
-    def _now(self) -> tuple[float, float, float, float]:
+    def _now(self) -> tuple[float, float, float, float, float]:
         own = os.times()
+        children = [pid for pid in phases.tree_pids(self.gateway) if pid != self.gateway]
         return (
             phases.cpu_seconds(self.gateway),
+            sum(phases.cpu_seconds(pid) for pid in children),
             phases.cpu_seconds(self.anvil),
             own.user + own.system,
             time.perf_counter(),
@@ -75,10 +78,11 @@ class CpuMeter:
 
     def per_op(self, ops: int, phase: str) -> dict[str, float]:
         now = self._now()
-        gateway, anvil, loadgen, wall = (b - a for a, b in zip(self.marks, now, strict=False))
+        gateway, work, anvil, loadgen, wall = (b - a for a, b in zip(self.marks, now, strict=False))
         self.marks = now
         return {
             f"{phase}_gateway_cpu_ms_per_op": gateway * 1000 / ops,
+            f"{phase}_work_process_cores": work / wall,
             f"{phase}_anvil_cpu_ms_per_op": anvil * 1000 / ops,
             f"{phase}_loadgen_cpu_ms_per_op": loadgen * 1000 / ops,
             f"{phase}_cpu_busy_cores": (gateway + anvil + loadgen) / wall,
@@ -313,6 +317,8 @@ class Bench:
                     result.update(latency, seeded_lots=self.args.seed_members * self.args.seed_lots)
                 if "bulk" in chosen:
                     bulk_block = w3.eth.block_number + 1
+                    assert self.gateway is not None
+                    meter = CpuMeter(self.gateway.pid, int((self.data / "anvil.pid").read_text()))
                     bulk = await phases.bulk_throughput(
                         client,
                         key,
@@ -321,6 +327,7 @@ class Bench:
                         self.args.bulk_clients,
                         lambda n: len(self.earned_logs(w3, ledger, bulk_block)) >= n,
                     )
+                    bulk.update(meter.per_op(self.args.bulk_ops, "bulk"))
                     print("bulk:", {k: round(v, 1) for k, v in bulk.items()}, flush=True)
                     result.update(bulk)
                 if "idle" in chosen:

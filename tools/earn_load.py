@@ -160,6 +160,7 @@ def main() -> None:
         asyncio.run(load(gateway.port, key, 200, 16))  # warm-up
         if args.py_spy is not None:
             assert gateway.process is not None
+            suffix = "svg" if args.py_spy_format == "flamegraph" else "txt"
             for pid in tree_pids(gateway.process.pid):
                 spies.append(
                     subprocess.Popen(
@@ -169,7 +170,7 @@ def main() -> None:
                             "--pid",
                             str(pid),
                             "--output",
-                            f"{args.py_spy}.{pid}.{'svg' if args.py_spy_format == 'flamegraph' else 'txt'}",
+                            f"{args.py_spy}.{pid}.{suffix}",
                             "--format",
                             args.py_spy_format,
                             "--rate",

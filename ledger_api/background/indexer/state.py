@@ -98,6 +98,7 @@ class ProjectionState:
     def preload(self, events: Sequence[Event]) -> None:
         """Reads, in a few queries, every row the chunk's events will touch."""
         lot_keys, members, brands = _touched(events)
+        self._preload_pending([k for k in _pending_keys(events) if k not in self._pending])
         self._preload_lots([k for k in lot_keys if k not in self._lots])
         self._preload_members([m for m in members if m not in self._members])
         self._preload_brands([b for b in brands if b not in self._brands])
@@ -113,6 +114,21 @@ class ProjectionState:
             )
             for member, brand, month, amount in rows:
                 self._lots[(member, brand)][month] = amount
+
+    def _preload_pending(self, wanted: Sequence[tuple[str, int, int]]) -> None:
+        """The pending positions the chunk's purchases add to (0 for a new one): a bulk import
+        is one purchase per operation, each read on its own before."""
+        for part in _chunks(wanted, 300):
+            for key in part:
+                self._pending[key] = 0
+            key = tuple_(IdxPending.member, IdxPending.brand, IdxPending.release_at)
+            rows = self.session.execute(
+                select(
+                    IdxPending.member, IdxPending.brand, IdxPending.release_at, IdxPending.amount
+                ).where(key.in_(part))
+            )
+            for member, brand, release_at, amount in rows:
+                self._pending[(member, brand, release_at)] = amount
 
     def _preload_members(self, wanted: Sequence[str]) -> None:
         for part in _chunks(wanted, 400):
@@ -343,6 +359,15 @@ def _touched(events: Sequence[Event]) -> tuple[set[tuple[str, int]], set[str], s
         elif "member" in args:
             members.add(args["member"])
     return lot_keys, members, brands
+
+
+def _pending_keys(events: Sequence[Event]) -> set[tuple[str, int, int]]:
+    """The (member, brand, release_at) pending positions of the chunk's purchases."""
+    return {
+        (e.args["member"], int(e.args["brand"]), int(e.args["releaseAt"]))
+        for e in events
+        if e.contract == LEDGER and e.name == "PointsEarned" and int(e.args.get("releaseAt", 0))
+    }
 
 
 def _brand_of(row: IdxBrand) -> _Brand:

@@ -67,11 +67,12 @@ def op_rows(session: Session, *where: Any, limit: int | None = None) -> list[OpR
 
 
 def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times."""
+    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times (on
+    the session's connection: the ORM's bulk-update path costs more than the statement)."""
     if not rows:
         return
     statement = update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("row_id"))
-    session.execute(
+    session.connection().execute(
         statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
     )
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +32,17 @@ def new_delivery_id() -> str:
     return "dlv_" + uuid.uuid4().hex
 
 
-def wants(endpoint: WebhookEndpoint, event: OutboxEvent) -> bool:
+class Routable(Protocol):
+    """What routing reads of an event: its type and the brands it concerns."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def brands(self) -> str: ...
+
+
+def wants(endpoint: WebhookEndpoint, event: Routable) -> bool:
     """Whether the endpoint receives the event: in its owner's scope, of a type it chose."""
     if endpoint.brand is not None and endpoint.brand not in ev.brands_of(event.brands):
         return False
@@ -50,9 +60,11 @@ def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def fan_out(session: Session, now: datetime) -> int:
-    """Creates the deliveries of events not yet dispatched; returns how many events."""
-    events = session.scalars(
-        select(OutboxEvent)
+    """Creates the deliveries of events not yet dispatched; returns how many events. Only the
+    routing columns are read: the payloads are read at delivery (a bulk import writes an
+    event per operation, most of them for no endpoint)."""
+    events = session.execute(
+        select(OutboxEvent.seq, OutboxEvent.type, OutboxEvent.brands, OutboxEvent.endpoint_id)
         .where(OutboxEvent.dispatched.is_(False))
         .order_by(OutboxEvent.seq)
         .limit(FANOUT_BATCH)
