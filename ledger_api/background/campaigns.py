@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
+from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import Brand, IdxHistory, Operation
 from ledger_api.db.types import utcnow
 from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus
@@ -70,7 +71,7 @@ def member_past(
         Operation.brand_id == brand_row_id,
         Operation.member == member,
         Operation.kind == OpKind.EARN.value,
-        Operation.status != OpStatus.FAILED.value,
+        NOT_FAILED,
     )
     earned = session.scalar(earns.limit(1)) is not None
     bought = earned and session.scalar(earns.where(Operation.order_ref.is_not(None)).limit(1))

@@ -22,12 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
+from ledger_api.db.keys import NOT_FAILED, credited_orders, exact, superset_of
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
@@ -119,24 +120,19 @@ class _Batch:
                     IdempotencyRecord.response_body,
                     IdempotencyRecord.operation_uid,
                 ).where(
-                    tuple_(IdempotencyRecord.scope, IdempotencyRecord.key).in_(
-                        keys[start : start + 400]
+                    superset_of(
+                        (IdempotencyRecord.scope, IdempotencyRecord.key), keys[start : start + 400]
                     )
                 )
             )
-            for scope, key, fingerprint, status, body, uid in rows:
+            for scope, key, fingerprint, status, body, uid in exact(
+                rows, keys[start : start + 400]
+            ):
                 self.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
         orders = list({(d.brand_row_id, d.order_ref) for d in drafts if d.order_ref is not None})
         for start in range(0, len(orders), 400):
-            credited = self.session.execute(
-                select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
-                    tuple_(Operation.brand_id, Operation.order_ref).in_(
-                        orders[start : start + 400]
-                    ),
-                    Operation.status != OpStatus.FAILED.value,
-                )
-            )
-            for brand_id, order_ref, uid in credited:
+            part = orders[start : start + 400]
+            for brand_id, order_ref, uid in exact(credited_orders(self.session, part), part):
                 brand_row = BrandRowId(brand_id) if brand_id is not None else None
                 self.orders[(brand_row, str(order_ref))] = uid
 
@@ -374,7 +370,7 @@ class _Batch:
                     Operation.member == draft.member,
                     Operation.nonce_domain == draft.kind.nonce_domain,
                     Operation.member_nonce == draft.member_nonce,
-                    Operation.status != OpStatus.FAILED.value,
+                    NOT_FAILED,
                 )
             )
             is not None

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import Operation
-from ledger_api.domain import OpKind, OpStatus
+from ledger_api.domain import OpKind
 from ledger_api.errors import ReversalExceedsOrder, ZeroPoints
 from ledger_api.model.payloads import ReversalPayload
 
@@ -45,7 +46,7 @@ class ReversalBook:
                 select(Operation.points, Operation.payload).where(
                     Operation.reverses_id == earn_row_id,
                     Operation.kind == OpKind.REVERSAL.value,
-                    Operation.status != OpStatus.FAILED.value,
+                    NOT_FAILED,
                 )
             )
             cents = points = 0

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
+from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import (
     Brand,
     IdxBadgeBalance,
@@ -381,12 +382,12 @@ def _campaigns_of(
         select(Brand.ledger_id, Operation.op_id, Operation.payload)
         .join(Brand, Brand.id == Operation.brand_id)
         .where(
-            tuple_(Brand.ledger_id, Operation.op_id).in_(list(pairs)),
+            superset_of((Brand.ledger_id, Operation.op_id), list(pairs)),
             Operation.kind == OpKind.EARN.value,
         )
     )
     return {
         (int(brand), int(op_id)): payload["campaign"]
-        for brand, op_id, payload in found
+        for brand, op_id, payload in exact(found, pairs)
         if payload.get("campaign")
     }

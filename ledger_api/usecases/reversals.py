@@ -22,6 +22,7 @@ from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.reversals import ReversalClaim
 from ledger_api.chain.earned import expand_earned
 from ledger_api.chain.manifest import LEDGER
+from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import IdxHistory, Operation
 from ledger_api.domain import OpKind, OpStatus, month_of
 from ledger_api.domain.ids import LedgerBrandId
@@ -137,7 +138,7 @@ class Reversals:
                     Operation.brand_id == brand.row_id,
                     Operation.order_ref == bound_ref,
                     Operation.kind == OpKind.EARN.value,
-                    Operation.status != OpStatus.FAILED.value,
+                    NOT_FAILED,
                 )
             ).first()
         if row is None or row.member is None or row.op_id is None:

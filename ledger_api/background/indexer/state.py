@@ -7,13 +7,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event
 from ledger_api.chain.manifest import LEDGER
+from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import (
     Base,
     IdxBadgeBalance,
@@ -109,10 +110,10 @@ class ProjectionState:
                 self._lots[key] = {}
             rows = self.session.execute(
                 select(IdxLot.member, IdxLot.brand, IdxLot.month, IdxLot.amount).where(
-                    tuple_(IdxLot.member, IdxLot.brand).in_(part)
+                    superset_of((IdxLot.member, IdxLot.brand), part)
                 )
             )
-            for member, brand, month, amount in rows:
+            for member, brand, month, amount in exact(rows, part):
                 self._lots[(member, brand)][month] = amount
 
     def _preload_pending(self, wanted: Sequence[tuple[str, int, int]]) -> None:
@@ -121,13 +122,11 @@ class ProjectionState:
         for part in _chunks(wanted, 300):
             for key in part:
                 self._pending[key] = 0
-            key = tuple_(IdxPending.member, IdxPending.brand, IdxPending.release_at)
+            key = (IdxPending.member, IdxPending.brand, IdxPending.release_at)
             rows = self.session.execute(
-                select(
-                    IdxPending.member, IdxPending.brand, IdxPending.release_at, IdxPending.amount
-                ).where(key.in_(part))
+                select(*key, IdxPending.amount).where(superset_of(key, part))
             )
-            for member, brand, release_at, amount in rows:
+            for member, brand, release_at, amount in exact(rows, part):
                 self._pending[(member, brand, release_at)] = amount
 
     def _preload_members(self, wanted: Sequence[str]) -> None:

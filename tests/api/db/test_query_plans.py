@@ -17,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from support.gateway import settings_from
 from support.progress import wait_for
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.db import Database
 from ledger_api.db import session as db_session
+from ledger_api.db.keys import credited_orders, exact, superset_of
+from ledger_api.db.migrate import upgrade
+from ledger_api.db.models import IdxLot
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.process.runtime import Runtime
 from ledger_api.usecases.reads import ReadsService
@@ -77,17 +80,21 @@ class Statements:
         event.remove(self._engine, "before_cursor_execute", self._record)
 
 
-def _plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
-    """SQLite's plan of each statement that reads idx_lots, as its detail lines."""
+def _all_plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
+    """SQLite's plan of each statement, as its detail lines."""
     connection = sqlite3.connect(path)
     try:
         return [
             " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
             for sql, params in statements
-            if "idx_lots" in sql
         ]
     finally:
         connection.close()
+
+
+def _plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
+    """SQLite's plan of each statement that reads idx_lots."""
+    return _all_plans(path, [(sql, p) for sql, p in statements if "idx_lots" in sql])
 
 
 def _read_member(db: Database, path: Path, member: str) -> list[str]:
@@ -163,3 +170,65 @@ def test_a_running_process_renews_its_statistics_after_writes(
 
     wait_for(analyzed, what="statistics of idx_lots")
     _keyed(_read_member(runtime.db, path, members[7]))
+
+
+# ------------------------------------------------------------ composite-key look-ups
+
+
+def test_no_composite_key_in_list_outside_db_keys() -> None:
+    """`(a, b) IN (VALUES ...)` scans the whole table on SQLite 3.40: composite look-ups go
+    through `ledger_api.db.keys` (the intake's idempotency and order checks, the indexer's
+    lots and pending positions, the history's campaigns all did, and slowed as tables grew)."""
+    package = Path(__file__).resolve().parents[3] / "ledger_api"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "keys.py"
+        # a bound `status != ?` keeps SQLite off the partial indexes (`db.keys.NOT_FAILED`)
+        and ("tuple_(" in path.read_text() or "!= OpStatus.FAILED.value," in path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    members = _seed(path)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO operations (uid, kind, status, brand_id, op_id, order_ref, points,"
+            " payload, attempts, created_at, updated_at) VALUES (?, 'earn', ?, 1, ?, ?, 10,"
+            " '{}', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            (
+                (f"op_{n}", "failed" if n % 7 == 0 else "confirmed", n, f"order-{n}")
+                for n in range(1, 5_001)
+            ),
+        )
+    connection.close()
+    db.refresh_statistics()
+    orders = [(1, f"order-{n}") for n in range(100, 140)] + [(2, "order-101"), (1, "none")]
+    lots = [(m, BRAND) for m in members[:50]] + [(members[0], 9)]
+    statements = Statements(db)
+    try:
+        with db.read() as session:
+            found = exact(credited_orders(session, orders), orders)
+            lot_rows = exact(
+                session.execute(
+                    select(IdxLot.member, IdxLot.brand, IdxLot.month).where(
+                        superset_of((IdxLot.member, IdxLot.brand), lots)
+                    )
+                ),
+                lots,
+            )
+    finally:
+        statements.close()
+        db.dispose()
+    assert sorted(r[1] for r in found) == sorted(
+        f"order-{n}" for n in range(100, 140) if n % 7 != 0
+    )
+    assert {r[0] for r in lot_rows} == set(members[:50]) and len(lot_rows) == 50 * LOTS_PER_MEMBER
+    plans = _all_plans(path, statements.seen)
+    assert any("uq_operations_brand_order" in p for p in plans), plans
+    assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans

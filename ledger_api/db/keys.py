@@ -1,0 +1,59 @@
+"""Look-ups by composite keys that both databases answer from an index.
+
+SQLite 3.40 (the embedded default) answers `(a, b) IN (VALUES (?, ?), ...)` by scanning
+the whole table (`SCAN idx_lots`, 114 ms for 400 keys at a million lots), and the gateway
+looked rows up that way on every intake batch (idempotency records, order references) and
+every indexed chunk (lots, pending positions): each got slower as the tables grew.
+`superset_of` writes one `IN` per column instead, which SQLite and PostgreSQL both answer
+from the composite index; `exact` keeps the rows whose leading values are one of the keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, literal, select
+from sqlalchemy.orm import Session
+
+from ledger_api.db.models import Operation
+from ledger_api.domain import OpStatus
+
+R = TypeVar("R", bound=Sequence[Any])
+
+
+def superset_of(columns: Sequence[Any], keys: Sequence[Sequence[Any]]) -> ColumnElement[bool]:
+    """`columns[0] IN (...) AND columns[1] IN (...) ...`: every row whose key is in `keys`,
+    and possibly rows that mix the values of different keys (`exact` drops them)."""
+    return and_(
+        *(
+            column.in_(sorted({key[i] for key in keys}, key=repr))
+            for i, column in enumerate(columns)
+        )
+    )
+
+
+def exact(rows: Iterable[R], keys: Iterable[Sequence[Any]]) -> list[R]:
+    """The rows whose first `len(key)` values are one of `keys`."""
+    wanted = {tuple(key) for key in keys}
+    width = len(next(iter(wanted))) if wanted else 0
+    return [row for row in rows if tuple(row[:width]) in wanted]
+
+
+# The condition of the operations' partial unique indexes (order refs, member nonces), written
+# into the SQL itself: SQLite uses a partial index only when the query implies its condition,
+# which a bound parameter (`status != ?`) never does; it then read every operation of the
+# brand for an order look-up (20 ms at 21,000 operations, growing with them).
+NOT_FAILED = Operation.status != literal(OpStatus.FAILED.value, literal_execute=True)
+
+
+def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
+    """(brand row id, order ref, uid) of the operations not failed among `keys` (and possibly
+    rows mixing two keys' values: see `exact`)."""
+    return list(
+        session.execute(
+            select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
+                superset_of((Operation.brand_id, Operation.order_ref), keys), NOT_FAILED
+            )
+        )
+    )
