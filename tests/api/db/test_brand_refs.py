@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 from support.gateway import settings_from
+from support.rows import add_brand
 
 from ledger_api.access import sealing
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Brand
-from ledger_api.domain import BrandStatus
 from ledger_api.domain.ids import BrandRowId
 
 THREADS = 8
@@ -33,21 +32,7 @@ def test_concurrent_first_requests_unseal_a_brands_secret_once(
     db = Database(settings.database_url)
     upgrade(db)
     with db.write() as session:
-        brand = Brand(
-            name="Refs",
-            symbol="REF",
-            status=BrandStatus.ACTIVE,
-            value_micro_usd=10_000,
-            points_per_usd=10,
-            points_per_review=5,
-            points_per_share=3,
-            points_per_event=10,
-            points_per_referral=20,
-            next_op_id=1,
-            ref_secret=sealing.new_ref_secret(settings),
-        )
-        session.add(brand)
-        session.flush()
+        brand = add_brand(session, "Refs", "REF", ref_secret=sealing.new_ref_secret(settings))
         brand_id = BrandRowId(brand.id)
     derivations: list[str] = []
     real_unseal = sealing.unseal

@@ -13,12 +13,13 @@ from sqlalchemy import func, inspect, select
 from support.chain import Anvil
 from support.flows import balance, earn, signed_gift
 from support.gateway import Gateway, Member, gateway_env
+from support.rows import add_brand
 
 from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Brand, IdempotencyRecord, IdxBrand, Operation
-from ledger_api.domain import BrandStatus, OpKind
+from ledger_api.db.models import IdempotencyRecord, IdxBrand, Operation
+from ledger_api.domain import OpKind
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
 from ledger_api.model.payloads import EarnPayload
@@ -36,20 +37,7 @@ def db(database_url: str) -> Iterator[Database]:
 @pytest.fixture
 def brand_row(db: Database) -> int:
     with db.write() as session:
-        brand = Brand(
-            name="Storage",
-            symbol="STO",
-            status=BrandStatus.ACTIVE,
-            ledger_id=1,
-            value_micro_usd=10_000,
-            points_per_usd=10,
-            points_per_review=5,
-            points_per_share=3,
-            points_per_event=10,
-            points_per_referral=20,
-            next_op_id=1,
-        )
-        session.add(brand)
+        brand = add_brand(session, "Storage", "STO", ledger_id=1)
         # the chain's cap as indexed (`DailyMintCapChanged`): what the intake enforces
         session.add(IdxBrand(brand=1, value_micro_usd=10_000, daily_cap_points=1_000))
         session.flush()
