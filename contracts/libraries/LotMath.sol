@@ -164,7 +164,7 @@ library LotMath {
 
     /// @dev `word` with `take` (at most the lot's amount) taken from the lot of month `m` at
     /// `shift`. A lot left with points, or with a part of the current quarter (months from
-    /// `month / 3 * 3` on), keeps its month and part; an emptied lot of an earlier quarter, whose
+    /// `month - month % 3` on), keeps its month and part; an emptied lot of an earlier quarter, whose
     /// part no gift reads again, is cleared (a slot whose both lots are cleared is zeroed, and
     /// refunded as before issue 15).
     function _take(uint256 word, uint256 shift, uint256 lot, uint256 take, uint256 m, uint256 month)
@@ -172,7 +172,7 @@ library LotMath {
         pure
         returns (uint256)
     {
-        if (lot & AMOUNT_MASK == take && (m < month / 3 * 3 || (lot >> PART_OFFSET) & PART_MASK == 0)) {
+        if (lot & AMOUNT_MASK == take && (m < month - month % 3 || (lot >> PART_OFFSET) & PART_MASK == 0)) {
             return word & ~(LOT_MASK << shift);
         }
         return word - (take << shift);
