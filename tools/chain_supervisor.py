@@ -144,7 +144,16 @@ class Chain:
         return answer["result"]
 
     def start(self) -> None:
-        args = [self.options.anvil, *self.options.anvil_args, "--port", str(self.options.port)]
+        # --prune-history: the gateway reads the latest state only; by default anvil writes
+        # each older block's state under ~/.foundry/anvil/tmp, and a killed anvil leaves them
+        # there (73 GB on this machine after a few days of benches and tests)
+        args = [
+            self.options.anvil,
+            *self.options.anvil_args,
+            "--prune-history",
+            "--port",
+            str(self.options.port),
+        ]
         newest = self.snapshots.newest_readable()
         if newest is not None:
             path, text = newest

@@ -72,7 +72,11 @@ class Anvil:
 
 
 def start_anvil(
-    *, port: int | None = None, state: Path | None = None, extra: list[str] | None = None
+    *,
+    port: int | None = None,
+    state: Path | None = None,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Anvil:
     if not ANVIL.exists() and shutil.which("anvil") is None:
         raise RuntimeError("anvil is not installed (run the toolchain setup)")
@@ -88,12 +92,15 @@ def start_anvil(
         # admin with 100 ETH: the default 10,000 ETH would run dry
         "--balance",
         "100000000",
+        # no historical state on disk: by default anvil writes each older block's state
+        # under ~/.foundry/anvil/tmp, and a killed anvil leaves it there
+        "--prune-history",
     ]
     if state is not None:
         args += ["--state", str(state)]
     args += extra or []
     process = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
     )
     anvil = Anvil(process, port, state)
     deadline = time.monotonic() + 20
