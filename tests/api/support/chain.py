@@ -100,7 +100,10 @@ def start_anvil(
         args += ["--state", str(state)]
     args += extra or []
     process = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     anvil = Anvil(process, port, state)
     deadline = time.monotonic() + 20
