@@ -287,6 +287,8 @@ class ReferralCrediter(threading.Thread):
         name_this_thread("campaign-referrals")
         while not self._halt.wait(self.poll_s):
             try:
+                if not self._any_waiting():
+                    continue  # a read, not a write lock, while no referral waits
                 with self.db.write() as session:
                     grown = credit_due(session)
             except Exception:  # the database away (or closing): the next turn tries again
@@ -296,6 +298,11 @@ class ReferralCrediter(threading.Thread):
             if grown:
                 log.info("campaigns: queued referral credits for %d brand(s)", len(grown))
                 self.queued(grown)
+
+    def _any_waiting(self) -> bool:
+        with self.db.read() as session:
+            waiting = select(CampaignReferral.id).where(CampaignReferral.status == "waiting")
+            return session.scalar(waiting.limit(1)) is not None
 
 
 def start_referral_crediter(

@@ -45,6 +45,17 @@ def _tag(tag: BlockTag) -> str:
     return tag if isinstance(tag, str) else hex(tag)
 
 
+def _block(raw: Any) -> Block | None:
+    if raw is None:
+        return None
+    return Block(
+        number=_int(raw["number"]),
+        hash=str(raw["hash"]),
+        timestamp=_int(raw["timestamp"]),
+        base_fee_wei=_int(raw.get("baseFeePerGas") or 0),
+    )
+
+
 def _int(value: Any) -> int:
     if isinstance(value, int):
         return value
@@ -141,15 +152,11 @@ class Web3Chain:
         return self._chain_id
 
     def block(self, tag: BlockTag = "latest") -> Block | None:
-        raw = self._request("eth_getBlockByNumber", [_tag(tag), False])
-        if raw is None:
-            return None
-        return Block(
-            number=_int(raw["number"]),
-            hash=str(raw["hash"]),
-            timestamp=_int(raw["timestamp"]),
-            base_fee_wei=_int(raw.get("baseFeePerGas") or 0),
-        )
+        return _block(self._request("eth_getBlockByNumber", [_tag(tag), False]))
+
+    def blocks(self, tags: Sequence[BlockTag]) -> list[Block | None]:
+        raws = self._batch([("eth_getBlockByNumber", [_tag(tag), False]) for tag in tags])
+        return [_block(raw) for raw in raws]
 
     def block_number(self) -> int:
         return _int(self._request("eth_blockNumber", []))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.earned import expand_earned
-from ledger_api.chain.port import Chain
+from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, IdxMeta
@@ -59,7 +59,7 @@ class Indexer(threading.Thread):
         self.rebuilds = 0
         self._halt = threading.Event()
         self._wake = threading.Event()
-        self._checked_at = 0.0
+        self._announced, self._announced_at = -1, 0.0
         self.healthy = False
         self.last_error: str | None = None
         self.chain_head: int | None = None  # the head last read
@@ -114,31 +114,29 @@ class Indexer(threading.Thread):
             return ensure_cursor(session, self.contracts.manifest.deployed_block)
 
     def step(self, chain: Chain) -> bool:
-        """Applies the next chunk of blocks; returns whether there was one."""
+        """Applies the next chunk of blocks; returns whether there was one.
+
+        One JSON-RPC batch reads the head and the last applied block (whether it is still on
+        the chain), a second one the chunk's logs: an idle poll costs two round trips."""
         cursor = self.cursor()
-        number = chain.block_number()
-        self.chain_head, self.chain_error = number, None
-        target = number - self.settings.confirmations
-        fresh = time.monotonic() - self._checked_at < 1.0
-        if cursor.next_block > target and fresh:
-            return False  # nothing new; the chain's last block is re-checked once a second
-        self._checked_at = time.monotonic()
-        head = chain.block("latest")
+        tags: list[BlockTag] = ["latest"]
+        if cursor.last_block_hash is not None:
+            tags.append(cursor.next_block - 1)
+        head, *last = chain.blocks(tags)
         if head is None:
             return False
-        if cursor.last_block_hash is not None:
-            last = chain.block(cursor.next_block - 1)
-            if last is None or last.hash != cursor.last_block_hash:
-                log.error(
-                    "index: block %d is no longer %s on the chain; rebuilding the index",
-                    cursor.next_block - 1,
-                    cursor.last_block_hash,
-                )
-                self.rebuild()
-                return True
+        self.chain_head, self.chain_error = head.number, None
+        if last and (last[0] is None or last[0].hash != cursor.last_block_hash):
+            log.error(
+                "index: block %d is no longer %s on the chain; rebuilding the index",
+                cursor.next_block - 1,
+                cursor.last_block_hash,
+            )
+            self.rebuild()
+            return True
         target = head.number - self.settings.confirmations
         if cursor.next_block > target:
-            self.advanced(cursor.next_block - 1)
+            self._announce(cursor.next_block - 1)
             return False
         start = cursor.next_block
         end = min(target, start + self.settings.indexer_chunk_blocks - 1)
@@ -154,8 +152,19 @@ class Indexer(threading.Thread):
             if events:  # blocks with none of our events only move the cursor
                 self._project(session, chain, events, stamps)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
-        self.advanced(end)
+        self._announce(end)
         return end < target
+
+    def _announce(self, height: int) -> None:
+        """Tells the process (and, by the bus, the others) the index height: when it moved,
+        and otherwise every `wake_safety_poll_s` (a lost message costs latency only)."""
+        now = time.monotonic()
+        if (
+            height != self._announced
+            or now - self._announced_at >= self.settings.wake_safety_poll_s
+        ):
+            self._announced, self._announced_at = height, now
+            self.advanced(height)
 
     def _project(
         self, session: Session, chain: Chain, events: list[Event], stamps: dict[int, int]

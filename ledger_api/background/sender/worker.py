@@ -152,11 +152,10 @@ class SignerWorker(threading.Thread):
                 backoff.reset()
                 if busy:
                     continue
-                timeout = min(timeout, self._idle_check_s())
                 if lingering:
                     self._halt.wait(timeout)  # new operations may not cut a linger short
                 else:
-                    if self._wake.wait(timeout):
+                    if self._wake.wait(self._sleep_s(timeout)):
                         self._idle = False  # new operations: the chain check's busy pace
                     self._wake.clear()
             except (ChainUnavailable, SignerStalled) as exc:
@@ -174,11 +173,19 @@ class SignerWorker(threading.Thread):
             return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
         return self.settings.chain_check_s
 
-    def _idle_check_s(self) -> float:
-        """The longest sleep: the chain check's period; idle and wakeable, the safety poll."""
+    @property
+    def idle(self) -> bool:
+        """The last cycle found nothing in flight and nothing to send."""
+        return self._idle
+
+    def _sleep_s(self, timeout: float) -> float | None:
+        """How long to sleep after a cycle that made no progress. Idle and wakeable: until
+        woken, by new operations, by the supervisor's safety poll (operations wait in the
+        queue) or by its chain check for every idle signer at once (`Sender`); else the
+        cycle's own pace, at most the chain check's period."""
         if self.wakeable:
-            return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
-        return self.settings.chain_check_s
+            return None if self._idle else timeout
+        return min(timeout, self.settings.chain_check_s)
 
     def _pause(self, exc: Exception, backoff: Backoff) -> None:
         self.healthy = False

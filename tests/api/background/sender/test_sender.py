@@ -400,6 +400,44 @@ def test_a_transaction_reorged_out_before_its_depth_is_sent_again_once(
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
 
 
+def test_an_idle_signer_whose_block_left_the_chain_sends_again_without_the_indexer(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Idle signers sleep until woken; the supervisor checks every idle signer's newest
+    block at once (issue 15). No indexer here, so nothing else notices the block is gone."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+    quick = {"LEDGER_CHAIN_CHECK_IDLE_S": "1", "LEDGER_WAKE_SAFETY_POLL_S": "0.5"}
+    with Gateway({**own_env, **quick}) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        snapshot = anvil.rpc("evm_snapshot")
+        operation = post_earn(brand, Member())
+        first = brand.api.wait(operation, timeout=60)
+        assert first["status"] == "confirmed"
+        indexer = gateway.runtime.indexer
+        assert indexer is not None
+        indexer.stop()  # it would see its last block go and make every signer check
+        indexer.join(timeout=30)
+        sender = gateway.runtime.sender
+        assert sender is not None and sender.wakeable
+        eventually(lambda: all(w.idle for w in sender.workers.values()), message="never idle")
+        anvil.rpc("evm_revert", snapshot)  # the block is gone, and the signer sleeps
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_mine")
+        again = eventually(
+            lambda: (
+                (s := status(brand, operation))["status"] == "confirmed"
+                and s["block_number"] != first["block_number"]
+                and s
+            ),
+            timeout=60,
+            message="the operation was not sent again",
+        )
+    assert anvil.web3().eth.get_transaction_receipt(again["tx_hash"])["status"] == 1
+    assert points_earned(anvil, manifest, brand.brand_id, first["op_id"]) == 1
+
+
 # ------------------------------------------------------------------------- block pace
 
 
