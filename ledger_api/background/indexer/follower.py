@@ -62,7 +62,7 @@ class Indexer(threading.Thread):
         self._checked_at = 0.0
         self.healthy = False
         self.last_error: str | None = None
-        self.chain_head: int | None = None  # the head last read
+        self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
 
@@ -126,6 +126,10 @@ class Indexer(threading.Thread):
         head = chain.block("latest")
         if head is None:
             return False
+        # the head this pass indexes up to, read after `number`: recorded before any block up
+        # to it is applied (and `advanced`), so a reader that takes the index height and then
+        # the head never sees the index ahead of the head (the admin health's `lag_blocks`)
+        self.chain_head = max(number, head.number)
         if cursor.last_block_hash is not None:
             last = chain.block(cursor.next_block - 1)
             if last is None or last.hash != cursor.last_block_hash:
