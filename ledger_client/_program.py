@@ -16,7 +16,9 @@ class Program(Transport):
         """`POST /v1/earn/batch`: up to 1,000 purchases (`{"type": "purchase", "key",
         "member", "amount_cents", "order_ref"}`) and engagements (`{"type": "engagement",
         "key", "member", "kind"}`); answers per item: accepted, duplicate (its `key` was seen)
-        or refused with its error code."""
+        or refused with its `error` (`code`, `message` and `details`, as the single route's
+        error body: e.g. `duplicate_order` names the operation holding the order in
+        `details["operation_id"]`)."""
         answer: Json = self.request(
             "POST",
             "/v1/earn/batch",

@@ -13,7 +13,7 @@ from ledger_api.api.operations import ACCEPTED
 from ledger_api.api.responses import local_response, operation_response
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import admin_schemas
-from ledger_api.model.fields import PathId, TierPath
+from ledger_api.model.fields import KeyPrefix, PathId, TierPath
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 BrandPath = Annotated[PathId, Path(description="the brand's ledger id")]
@@ -170,7 +170,9 @@ async def create_admin_key(ctx: ContextDep, _: AdminDep, brands: BrandsDep) -> J
 
 
 @router.delete("/admin/api-keys/{prefix}", status_code=204, summary="Revoke an API key")
-async def revoke_key(prefix: str, who: AdminDep, brands: BrandsDep) -> Response:
+async def revoke_key(
+    prefix: Annotated[KeyPrefix, Path()], who: AdminDep, brands: BrandsDep
+) -> Response:
     await run_in_threadpool(brands.revoke_key, who, prefix)
     return Response(status_code=204)
 

@@ -125,7 +125,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             ],
         },
     ),
-    ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"]}),
+    ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"], 422: ["invalid_id"]}),
     ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
     ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
     ("post", re.compile(r"^/v1/admin/brands$"), {409: ["brand_exists"]}),
@@ -135,7 +135,11 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         {409: ["brand_suspended", "brand_not_ready", "too_many_api_keys"]},
     ),
     ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier"]}),
-    ("*", re.compile(r"^/v1/(admin/api-keys|keys)"), {404: ["unknown_api_key"]}),
+    (
+        "*",
+        re.compile(r"^/v1/(admin/api-keys|keys)"),
+        {404: ["unknown_api_key"], 422: ["invalid_id"]},
+    ),
     ("post", re.compile(r"^/v1/keys/rotate$"), {409: ["too_many_api_keys"]}),
     (
         "*",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
@@ -18,6 +18,7 @@ from ledger_api.api.deps import (
 )
 from ledger_api.api.responses import local_response, operation_response
 from ledger_api.model import bulk, schemas
+from ledger_api.model.fields import OperationId
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
@@ -265,6 +266,9 @@ async def redeem_badge_benefit(
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")
 async def operation_status(
-    operation_id: str, who: PrincipalDep, status: StatusDep, wait: WaitDep
+    operation_id: Annotated[OperationId, Path()],
+    who: PrincipalDep,
+    status: StatusDep,
+    wait: WaitDep,
 ) -> schemas.OperationStatus:
     return await status.status(who, operation_id, wait)

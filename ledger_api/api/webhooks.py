@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api.deps import PrincipalDep, RuntimeDep
 from ledger_api.model import webhooks as views
+from ledger_api.model.fields import DeliveryId, WebhookId
 from ledger_api.usecases.webhooks import WebhooksService
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
@@ -23,7 +24,7 @@ async def get_webhooks(request: Request) -> WebhooksService:
 
 
 WebhooksDep = Annotated[WebhooksService, Depends(get_webhooks)]
-EndpointId = Annotated[str, Path(max_length=40)]
+EndpointId = Annotated[WebhookId, Path()]
 
 
 @router.post("/webhooks", status_code=201, summary="Add an endpoint; answers its secret once")
@@ -71,7 +72,7 @@ async def deliveries(
 )
 async def retry(
     endpoint_id: EndpointId,
-    delivery_id: Annotated[str, Path(max_length=40)],
+    delivery_id: Annotated[DeliveryId, Path()],
     who: PrincipalDep,
     service: WebhooksDep,
     runtime: RuntimeDep,

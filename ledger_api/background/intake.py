@@ -51,6 +51,7 @@ from ledger_api.errors import (
     StorageFull,
     Unavailable,
     UnknownBrand,
+    ledger_error_body,
 )
 from ledger_api.model.payloads import ReversalPayload
 
@@ -289,7 +290,8 @@ class _Batch:
                     raise item
                 answer = self.accept(item, now)
             except LedgerError as error:
-                refusal = {"code": error.code, "message": error.message}
+                # the error of the single route's answer: code, message and details
+                refusal = ledger_error_body(error)["error"]
                 items.append({"key": item_key, "result": "refused", "error": refusal})
                 continue
             items.append(

@@ -270,10 +270,7 @@ def _env_folder() -> Path | None:
     return Path(value) if value else None
 
 
-def make_wake_dir() -> Path:
-    """A fresh folder for `SocketBus`, handed to child processes in `LEDGER_WAKE_DIR`."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="ledger-wake-"))
+def use_wake_dir(folder: Path) -> None:
+    """`folder` for `SocketBus`, handed to child processes in `LEDGER_WAKE_DIR` (`ledger
+    serve` makes it in its temporary folder, `process.tempdirs`, and removes it)."""
     os.environ[WAKE_DIR_VAR] = str(folder)
-    return folder

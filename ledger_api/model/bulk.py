@@ -8,7 +8,7 @@ replays the whole answer.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -63,6 +63,15 @@ class EarnBatchRequest(Model):
     items: list[BulkItem] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
 
 
+class BulkItemError(OperationError):
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="a refusal's details, as the single route's error body gives them (e.g. "
+        "duplicate_order: operation_id, the operation that holds the order); empty for an "
+        "operation that failed on chain",
+    )
+
+
 class BulkItemAnswer(Model):
     key: str
     result: Literal["accepted", "duplicate", "refused"] = Field(
@@ -77,7 +86,7 @@ class BulkItemAnswer(Model):
     )
     tx_hash: str | None = None
     block_number: int | None = None
-    error: OperationError | None = Field(
+    error: BulkItemError | None = Field(
         default=None, description="why the item was refused, or why its operation failed"
     )
 

@@ -84,6 +84,44 @@ BrandId = Annotated[
 ]
 #: a ledger id in a URL path (`/v1/brands/{brand_id}/...`)
 PathId = Annotated[int, BeforeValidator(_path_id), _int_schema(1, "a ledger id")]
+
+
+def _text_id(pattern: str, what: str, example: str) -> Any:
+    """A text id of the form the gateway hands out; hex digits in either case (returned in
+    lower case, as stored). Anything else is `invalid_id` (422), not a look-up that finds
+    nothing (404)."""
+    form = re.compile(pattern)
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not form.fullmatch(value):
+            raise PydanticCustomError("invalid_id", f"not {what}: one looks like {example}")
+        return value.lower()
+
+    schema = {"type": "string", "pattern": f"^{pattern}$", "description": what}
+    return (BeforeValidator(check), WithJsonSchema({**schema, "examples": [example]}))
+
+
+_HEX = "[0-9a-fA-F]"
+#: an operation's id (`operation_id`): a UUID, 8-4-4-4-12 hex digits
+OperationId = Annotated[
+    str,
+    *_text_id(
+        f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}",
+        "an operation id",
+        "3f2b8e44-6f3c-4f5e-9a61-0c8a1e2b7d55",
+    ),
+]
+#: a webhook endpoint's id: `we_` and 32 hex digits
+WebhookId = Annotated[
+    str, *_text_id(f"we_{_HEX}{{32}}", "a webhook endpoint id", "we_" + "0c8a1e2b" * 4)
+]
+#: a webhook delivery's id: `dlv_` and 32 hex digits
+DeliveryId = Annotated[
+    str, *_text_id(f"dlv_{_HEX}{{32}}", "a webhook delivery id", "dlv_" + "6f3c4f5e" * 4)
+]
+#: an API key's visible prefix (`lk_<prefix>_...`): 8 hex digits
+KeyPrefix = Annotated[str, *_text_id(f"{_HEX}{{8}}", "an API key prefix", "9a610c8a")]
+
 Nonce = Annotated[
     int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), _int_schema(0, "the nonce")
 ]

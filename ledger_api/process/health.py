@@ -10,7 +10,8 @@ Dependencies (the admin's report, `Health`):
 - `chain`: whether the node answers, as the indexer (which asks it several times a
   second) last saw it, with the head it saw.
 - `sender`: one entry per signer worker; `indexer`: running, healthy, and `lag_blocks`
-  behind the chain's head.
+  behind the chain's head. `index_block` and the head come from one report of the process
+  that indexes (this one, or `ledger work`'s status file), so the lag is never negative.
 
 Status: `failing` (HTTP 503) when the database does not take a write; `degraded` when the
 chain is unreachable or the sender or the indexer is not healthy (operations are still
@@ -110,6 +111,15 @@ class DatabaseProbe:
             return self._last[1]
 
 
+def lag_blocks(head: int | None, index_block: int) -> int | None:
+    """Blocks between the chain's head and the index (None while the head is unknown), from a
+    consistent pair: one report of the indexing process (`Runtime.worker_status` reads the
+    height, then the head the indexer recorded before indexing up to it), or a stored height
+    and a head asked of the node after it. Never negative: the index is ahead of the head only
+    when the chain forgot blocks, until the index is rebuilt (`background.indexer`)."""
+    return None if head is None else max(0, head - index_block)
+
+
 def _overall(database: dict[str, Any], work: dict[str, Any] | None) -> str:
     if database["status"] != "ok":
         return "failing"
@@ -146,16 +156,17 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     if not full:
         return code, {"status": status}
     index_block: int
-    if work is not None and (runtime.is_sender or database["status"] != "ok"):
-        index_block = int(work["index_block"])  # no read behind a database that is away
+    if work is not None:
+        # with the head of the same report: a height read from the database now beside the
+        # head of a report up to seconds old showed the index ahead of the head (lag -2)
+        index_block = int(work["index_block"])
     else:
         index_block = await runtime.read(runtime.stored_index_height)
     chain: dict[str, Any] = (
         work["chain"] if work is not None else {"status": "unknown", "head": None}
     )
-    head: int | None = chain.get("head")
     indexer = dict(work["indexer"]) if work is not None else {"running": False}
-    indexer["lag_blocks"] = head - index_block if head is not None else None
+    indexer["lag_blocks"] = lag_blocks(chain.get("head"), index_block)
     report = health_model.Health(
         status=status,
         role="sender" if runtime.is_sender else "api",

@@ -19,8 +19,6 @@ Metric names start with `ledger_`; units are seconds, wei and blocks.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,24 +62,15 @@ CONFIRMATION_LATENCY = Histogram(
 )
 
 
-def use_multiprocess(folder: Path | None = None) -> Path | None:
+def use_multiprocess(folder: Path) -> None:
     """Counts of this process and of every process it starts go to files in one folder
-    (`PROMETHEUS_MULTIPROC_DIR`: the operator's, else a fresh temporary one). Call before
-    any metric counts. Returns the folder this call created (the caller removes it at exit),
-    or None when the environment named one."""
-    created: Path | None = None
+    (`PROMETHEUS_MULTIPROC_DIR`: the operator's, else `folder`, which `ledger serve` makes in
+    its temporary folder, `process.tempdirs`, and removes). Call before any metric counts."""
     if not os.environ.get(MULTIPROCESS_VAR):
-        created = folder or Path(tempfile.mkdtemp(prefix="ledger-metrics-"))
-        created.mkdir(parents=True, exist_ok=True)
-        os.environ[MULTIPROCESS_VAR] = str(created)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.environ[MULTIPROCESS_VAR] = str(folder)
     # prometheus-client picks its value class when first imported: pick again now
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
-    return created
-
-
-def remove_folder(folder: Path | None) -> None:
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def observe_settled(settled: Iterable[tuple[str, str, datetime, datetime]]) -> None:

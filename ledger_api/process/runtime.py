@@ -227,10 +227,14 @@ class Runtime(WakeUps):
         """What the sender and the indexer of this process are doing (for /v1/health)."""
         indexer = self.indexer
         sender = self.sender.status() if self.sender else []
+        # the index height first, then the head: the indexer records a head before it indexes
+        # up to it, so the pair never shows the index ahead of the head (`health.lag_blocks`)
+        index_block = self.notifier.index_height
+        chain = self.chain_status()
         return {
             "chain_id": self.contracts().chain_id,
-            "index_block": self.notifier.index_height,
-            "chain": self.chain_status(),
+            "index_block": index_block,
+            "chain": chain,
             "sender": sender,
             "indexer": {
                 "running": indexer is not None,

@@ -19,11 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -31,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger_api import restore_recursion_limit
-from ledger_api.background.wakeup import make_wake_dir
-from ledger_api.process import logs, metrics
+from ledger_api.background.wakeup import use_wake_dir
+from ledger_api.process import logs, metrics, tempdirs
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -47,17 +45,48 @@ STOP_WITHIN_S = 8.0
 
 
 def serve(settings: Settings, host: str | None, port: int | None, log_level: str) -> None:
-    """`ledger serve`: migrate once, start `ledger work` when configured, run uvicorn."""
+    """`ledger serve`: migrate once, start `ledger work` when configured, run uvicorn.
+
+    Its temporary folders (`tempdirs.ProcessFolder`) go when it stops, also on SIGTERM:
+    uvicorn stops on SIGTERM, then raises the signal again once its original handler is
+    back, and the default one ended the process there, before any `finally` (every folder
+    stayed in /tmp). Here that handler raises `Terminated` instead; the folders are removed,
+    then the process ends by SIGTERM as before (for whoever waits on it)."""
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        _serve(settings, host, port, log_level)
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):  # noqa: N818 - as KeyboardInterrupt: not an error
+    """SIGTERM reached `ledger serve` while uvicorn was not handling it."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    raise Terminated(signum)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, log_level: str) -> None:
     import uvicorn
 
     log_config = logs.configure(settings.log_format)
-    # one folder of counts for this process, its HTTP workers and `ledger work` (inherited)
-    metrics_folder = metrics.use_multiprocess()
-    Runtime(settings).migrate()  # once, before any worker starts
-    # wake-ups between this server's processes (`background.wakeup`), inherited by them
-    wake_dir = make_wake_dir() if settings.is_sqlite and settings.wake_dir is None else None
-    work = WorkProcess() if settings.sender_process else None
+    # one parent for every temporary folder of this process and of those it starts
+    folder = tempdirs.ProcessFolder.create()
+    work: WorkProcess | None = None
     try:
+        # one folder of counts for this process, its HTTP workers and `ledger work` (inherited)
+        metrics.use_multiprocess(folder.sub("metrics"))
+        Runtime(settings).migrate()  # once, before any worker starts
+        if settings.is_sqlite and settings.wake_dir is None:
+            # wake-ups between this server's processes (`background.wakeup`), inherited
+            use_wake_dir(folder.sub("wake"))
+        if settings.sender_process:
+            work = WorkProcess(folder.sub("work"), folder.lock_fd)
         uvicorn.run(
             "ledger_api.main:app",
             host=host or settings.host,
@@ -68,22 +97,25 @@ def serve(settings: Settings, host: str | None, port: int | None, log_level: str
             log_config=log_config or uvicorn.config.LOGGING_CONFIG,
         )
     finally:
-        if work is not None:
-            work.stop()
-        metrics.remove_folder(metrics_folder)
-        if wake_dir is not None:
-            shutil.rmtree(wake_dir, ignore_errors=True)
+        try:
+            if work is not None:
+                work.stop()
+        finally:  # also when a second Ctrl-C cuts the wait for `ledger work` short
+            folder.remove()
 
 
 class WorkProcess:
-    """`ledger work` beside the HTTP server (LEDGER_SENDER_PROCESS), restarted if it dies."""
+    """`ledger work` beside the HTTP server (LEDGER_SENDER_PROCESS), restarted if it dies.
 
-    def __init__(self) -> None:
+    `folder` holds its status file; the child inherits `lock_fd` (`tempdirs`), so the
+    folders stay while it lives."""
+
+    def __init__(self, folder: Path, lock_fd: int) -> None:
         self._halt = threading.Event()
         self._child: subprocess.Popen[bytes] | None = None
+        self._lock_fd = lock_fd
         # for the HTTP worker processes (uvicorn's children), which inherit the environment
-        self._folder = Path(tempfile.mkdtemp(prefix="ledger-work-"))
-        self.status_file = self._folder / "status.json"
+        self.status_file = folder / "status.json"
         os.environ[WORK_STATUS_FILE_VAR] = str(self.status_file)
         self._thread = threading.Thread(target=self._supervise, name="ledger-work", daemon=True)
         self._thread.start()
@@ -94,8 +126,11 @@ class WorkProcess:
                 [sys.executable, "-m", "ledger_api.cli", "work"],
                 stdout=subprocess.PIPE,
                 env={**os.environ, PARENT_PID_VAR: str(os.getpid())},
+                pass_fds=(self._lock_fd,),
             )
             self._child = child
+            if self._halt.is_set():  # `stop` came while it started: it may not have seen it
+                child.terminate()
             assert child.stdout is not None
             for line in child.stdout:  # one status report (JSON) a second, until it exits
                 try:
@@ -117,7 +152,6 @@ class WorkProcess:
             except subprocess.TimeoutExpired:
                 child.kill()
         self._thread.join(timeout=5)
-        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _write_status(file: Path, status: dict[str, Any]) -> None:
@@ -131,7 +165,7 @@ def _write_status(file: Path, status: dict[str, Any]) -> None:
 
 def die_with_parent() -> bool:
     """`ledger work` started by `ledger serve`: SIGTERM when the parent dies, however it dies
-    (uvicorn re-raises the signal that stopped it, so its `finally` may not run; or SIGKILL).
+    (SIGKILL, a crash: its `finally`, which stops this process, may not run).
     False if the parent is already gone."""
     parent = os.environ.get(PARENT_PID_VAR)
     if not parent:

@@ -65,7 +65,7 @@ class Figures:
 
     @property
     def index_lag_blocks(self) -> int | None:
-        return None if self.chain_head is None else max(0, self.chain_head - self.index_block)
+        return health.lag_blocks(self.chain_head, self.index_block)
 
 
 def read_figures(session: Session) -> Figures:
@@ -143,16 +143,19 @@ class Monitor:
         self._balances: dict[str, int | None] = {}
         self._balances_at = 0.0
 
-    def chain_head(self) -> int | None:
-        """The head the sender's process last saw, else asked of the node (None if away)."""
+    def index_and_head(self, stored_index: int) -> tuple[int, int | None]:
+        """The index height and the chain's head as one consistent pair: both from the report
+        of the process that indexes (`health.lag_blocks`), else `stored_index` (read before)
+        and the head asked of the node now (None if away). A stored height beside a report's
+        older head showed the index ahead of the head."""
         work = health._work_report(self.runtime)
         head = work["chain"].get("head") if work is not None else None
-        if head is not None:
-            return int(head)
+        if work is not None and head is not None:
+            return int(work["index_block"]), int(head)
         try:
-            return self.runtime.chain().block_number()
+            return stored_index, self.runtime.chain().block_number()
         except Exception:  # noqa: BLE001 - an unreachable node is a reading, not an error
-            return None
+            return stored_index, None
 
     def balances(self, addresses: list[str]) -> dict[str, int | None]:
         with self._lock:
@@ -172,7 +175,7 @@ class Monitor:
         """A full reading (blocking: database, maybe the node); run it in a worker thread."""
         with self.runtime.db.read() as session:
             figures = read_figures(session)
-        figures.chain_head = self.chain_head()
+        figures.index_block, figures.chain_head = self.index_and_head(figures.index_block)
         if balances:
             found = self.balances([s.address for s in figures.signers])
             figures.signers = [

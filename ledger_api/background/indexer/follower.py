@@ -62,7 +62,7 @@ class Indexer(threading.Thread):
         self._announced, self._announced_at = -1, 0.0
         self.healthy = False
         self.last_error: str | None = None
-        self.chain_head: int | None = None  # the head last read
+        self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
 
@@ -125,6 +125,9 @@ class Indexer(threading.Thread):
         head, *last = chain.blocks(tags)
         if head is None:
             return False
+        # the one head this pass reads and indexes up to, recorded before any block is applied
+        # (and announced): a reader of the index height, then the head, never sees the index
+        # ahead of the head (the admin health's `lag_blocks`)
         self.chain_head, self.chain_error = head.number, None
         if last and (last[0] is None or last[0].hash != cursor.last_block_hash):
             log.error(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from support.gateway import Brand, Member
+from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
 
 BATCH = "/v1/earn/batch"
+PURCHASE = "/v1/earn/purchase"
 
 
 def purchase(member: Member, cents: int, key: str | None = None) -> dict[str, Any]:
@@ -110,3 +112,51 @@ def test_a_batch_without_an_idempotency_key_is_refused(brand: Brand) -> None:
     response = brand.api.post(BATCH, {"items": [purchase(Member(), 100)]}, key=None)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "idempotency_key_required"
+
+
+def test_a_refused_item_carries_the_code_message_and_details_of_the_single_route(
+    gateway: Gateway,
+) -> None:
+    """A trial's finding: an item refused as `duplicate_order` had no `details.operation_id`
+    (the operation that holds the order), which the single route's 409 gives; no refusal of
+    an item carried its details."""
+    brand = gateway.create_brand(daily_cap_points=1_000)
+
+    def listed_cap() -> bool:
+        listed = gateway.admin.get("/v1/admin/brands").json()
+        return any(b["brand_id"] == brand.brand_id and b["daily_cap_points"] for b in listed)
+
+    wait_for(listed_cap, what="the brand's indexed daily cap")
+    member = Member()
+    first = purchase(member, 5_000)  # 500 points of the day's 1,000
+    single = {k: v for k, v in first.items() if k not in ("type", "key")}
+    credited = brand.api.post(PURCHASE, single, params={"wait": "true"})
+    assert credited.status_code == 200, credited.text
+    over_cap, zero = purchase(member, 6_000), purchase(member, 1)
+    singles = [
+        brand.api.post(PURCHASE, single),  # the same order under another key
+        brand.api.post(PURCHASE, {k: v for k, v in zero.items() if k not in ("type", "key")}),
+        brand.api.post(PURCHASE, {k: v for k, v in over_cap.items() if k not in ("type", "key")}),
+    ]
+    assert [s.status_code for s in singles] == [409, 422, 409], [s.text for s in singles]
+    expected = [s.json()["error"] for s in singles]
+    assert [e["code"] for e in expected] == ["duplicate_order", "zero_points", "daily_cap_exceeded"]
+    assert expected[0]["details"] == {"operation_id": credited.json()["operation_id"]}
+
+    same_order = purchase(member, 100)
+    items = [first, zero, over_cap, same_order, {**same_order, "key": "second-of-the-order"}]
+    response = brand.api.post(BATCH, {"items": items})
+    assert response.status_code == 202, response.text
+    answers = response.json()["items"]
+    assert [a["result"] for a in answers] == ["refused"] * 3 + ["accepted", "refused"], answers
+    assert [a["error"] for a in answers[:3]] == expected
+    assert answers[4]["error"] == {
+        "code": "duplicate_order",
+        "message": expected[0]["message"],
+        "details": {"operation_id": answers[3]["operation_id"]},  # the item before it
+    }
+
+    changed = {**same_order, "amount_cents": 200}
+    conflict = brand.api.post(BATCH, {"items": [changed]}).json()["items"][0]
+    assert conflict["error"]["code"] == "idempotency_conflict"
+    assert conflict["error"]["details"] == {"idempotency_key": same_order["key"]}

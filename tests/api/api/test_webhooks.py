@@ -112,7 +112,9 @@ def test_unsafe_urls_and_unknown_types_are_refused(hooks: Gateway) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_event_type"
     cursor = brand.api.get("/v1/events", params={"after": "abc"})
     assert cursor.status_code == 422 and cursor.json()["error"]["code"] == "invalid_cursor"
-    missing = brand.api.get("/v1/webhooks/we_nope/deliveries")
+    malformed = brand.api.get("/v1/webhooks/we_nope/deliveries")
+    assert malformed.status_code == 422 and malformed.json()["error"]["code"] == "invalid_id"
+    missing = brand.api.get(f"/v1/webhooks/we_{'0' * 32}/deliveries")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "webhook_not_found"
 
 
@@ -184,7 +186,10 @@ def test_dead_letter_then_manual_retry_and_test_event(env: dict[str, str]) -> No
         assert len(events) == 1
         # a test event is for its endpoint only: not in the feed
         assert all(e["type"] != "webhook.test" for e in feed(gateway.admin, limit=500))
-        unknown = brand.api.post(f"{path}/dlv_nope/retry")
+        malformed = brand.api.post(f"{path}/dlv_nope/retry")
+        assert malformed.status_code == 422
+        assert malformed.json()["error"]["code"] == "invalid_id"
+        unknown = brand.api.post(f"{path}/dlv_{'0' * 32}/retry")
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "delivery_not_found"
 

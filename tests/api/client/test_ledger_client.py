@@ -124,6 +124,10 @@ def test_bulk_earns_polls_enterprises_and_dashboard_figures(gateway: Gateway, br
     assert [i["result"] for i in first["items"]] == ["accepted", "accepted"], first
     again = shop.earn_batch(items)  # each item key is idempotent on its own
     assert [i["result"] for i in again["items"]] == ["duplicate", "duplicate"], again
+    (same_order,) = shop.earn_batch([{**items[0], "key": "c-3"}])["items"]  # its order again
+    assert same_order["result"] == "refused", same_order
+    assert same_order["error"]["code"] == "duplicate_order"
+    assert same_order["error"]["details"] == {"operation_id": first["items"][0]["operation_id"]}
     for item in first["items"]:
         assert shop.wait(item["operation_id"])["status"] == "confirmed"
     assert [b["balance"] for b in shop.member(alice)["balances"]] == [100]

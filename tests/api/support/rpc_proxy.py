@@ -1,0 +1,76 @@
+"""A JSON-RPC forwarder to anvil that, once armed, mines blocks just before it forwards a read
+of the latest block: the chain's head moves between two reads its caller makes, as on a
+busy chain, every time instead of by chance."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+import httpx
+
+
+class MiningProxy:
+    def __init__(self, upstream: str, blocks: int = 2) -> None:
+        self.upstream = upstream
+        self.blocks = blocks
+        self.mined = 0  # blocks this proxy mined
+        self._armed = threading.Event()
+        self._lock = threading.Lock()
+        self._http = httpx.Client(timeout=60)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as web3's session expects
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answer = proxy._forward(body)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def arm(self) -> None:
+        self._armed.set()
+
+    def disarm(self) -> None:
+        self._armed.clear()
+
+    def _forward(self, body: bytes) -> httpx.Response:
+        calls = json.loads(body)
+        for call in calls if isinstance(calls, list) else [calls]:
+            latest = call.get("method") == "eth_getBlockByNumber" and call["params"][0] == "latest"
+            if latest and self._armed.is_set():
+                with self._lock:
+                    for _ in range(self.blocks):
+                        self._http.post(
+                            self.upstream, json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine"}
+                        ).raise_for_status()
+                    self.mined += self.blocks
+        return self._http.post(
+            self.upstream, content=body, headers={"Content-Type": "application/json"}
+        )
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._http.close()
