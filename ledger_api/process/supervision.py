@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -74,6 +76,8 @@ def _raise_terminated(signum: int, _frame: object) -> None:
 def _serve(settings: Settings, host: str | None, port: int | None, log_level: str) -> None:
     import uvicorn
 
+    from ledger_api.process import http_server
+
     log_config = logs.configure(settings.log_format)
     # one parent for every temporary folder of this process and of those it starts
     folder = tempdirs.ProcessFolder.create()
@@ -87,15 +91,18 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
             use_wake_dir(folder.sub("wake"))
         if settings.sender_process:
             work = WorkProcess(folder.sub("work"), folder.lock_fd)
-        uvicorn.run(
-            "ledger_api.main:app",
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=settings.workers,
-            log_level=log_level,
-            access_log=settings.access_log,
-            log_config=log_config or uvicorn.config.LOGGING_CONFIG,
-        )
+        options: dict[str, Any] = {
+            "host": host or settings.host,
+            "port": port or settings.port,
+            "workers": settings.workers,
+            "log_level": log_level,
+            "access_log": settings.access_log,
+            "log_config": log_config or uvicorn.config.LOGGING_CONFIG,
+        }
+        if settings.workers > 1:
+            uvicorn.run("ledger_api.main:app", **options)
+        else:  # one process: its main loop wakes once a second (`http_server`)
+            http_server.run(uvicorn.Config("ledger_api.main:app", **options))
     finally:
         try:
             if work is not None:
@@ -190,24 +197,46 @@ def run_work(settings: Settings) -> int:
     stop: list[int] = []  # the signals received; only appended to by the handler
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda received, _: stop.append(received))
-    run_background(
-        runtime, lambda: bool(stop), lambda status: print(json.dumps(status), flush=True)
-    )
+    # a signal also writes a byte here, which ends the main thread's wait at once: it
+    # sleeps until the next status report, not in 0.1 s steps (issue 15, idle CPU)
+    woken, wakeup = socket.socketpair()
+    wakeup.setblocking(False)
+    signal.set_wakeup_fd(wakeup.fileno(), warn_on_full_buffer=False)
+
+    def pause(seconds: float) -> None:
+        if select.select([woken], [], [], seconds)[0]:
+            woken.recv(64)  # drained: a later wait sleeps again
+
+    try:
+        run_background(
+            runtime,
+            lambda: bool(stop),
+            lambda status: print(json.dumps(status), flush=True),
+            pause=pause,
+        )
+    finally:
+        signal.set_wakeup_fd(-1)
+        woken.close()
+        wakeup.close()
     return 0
 
 
 def run_background(
-    runtime: Runtime, stopping: Callable[[], bool], report: Callable[[dict[str, Any]], None]
+    runtime: Runtime,
+    stopping: Callable[[], bool],
+    report: Callable[[dict[str, Any]], None],
+    pause: Callable[[float], object] = lambda seconds: time.sleep(min(seconds, 0.1)),
 ) -> None:
     """The sender and the indexer without HTTP, until `stopping()`; `report` gets
     `worker_status()` every second.
 
     `stopping` is a plain flag a signal handler sets: a handler must not touch a lock
-    the interrupted main thread may hold (an `Event` it waits on, for one)."""
+    the interrupted main thread may hold (an `Event` it waits on, for one). `pause(s)` waits
+    up to `s` seconds, and returns early when the stop may have come."""
     runtime.start_workers_in_background()
     next_report = time.monotonic()
     while not stopping():
-        time.sleep(0.1)
+        pause(max(0.0, next_report - time.monotonic()) if runtime.is_sender else 1.0)
         if runtime.is_sender and time.monotonic() >= next_report:
             report(runtime.worker_status())
             next_report = time.monotonic() + 1.0

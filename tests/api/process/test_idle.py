@@ -104,3 +104,54 @@ def test_an_idle_gateway_with_twenty_brands_spends_almost_no_cpu(
         assert spent / wall < MAX_CORE_FRACTION, f"{100 * spent / wall:.1f}% of a core when idle"
     finally:
         gateway.stop()
+
+
+def thread_wakeups(root: int) -> dict[tuple[int, str], int]:
+    """Voluntary context switches (a thread going to sleep, so one per wake-up) of every
+    thread of a process and its children, by (thread id, thread name)."""
+    counts: dict[tuple[int, str], int] = {}
+    pids, seen = [root], set()
+    while pids:
+        pid = pids.pop()
+        seen.add(pid)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                status = (task / "status").read_text()
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            switches = next(ln for ln in status.splitlines() if ln.startswith("voluntary_ctxt"))
+            counts[(int(task.name), name)] = int(switches.split()[1])
+            pids.extend(int(c) for c in children if int(c) not in seen)
+    return counts
+
+
+def test_no_thread_of_an_idle_gateway_polls_ten_times_a_second(
+    chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """No polling loop: uvicorn's main loop woke ten times a second (only to notice a stop
+    signal), and so did `ledger work`'s main thread: 12 and 10 sleeps a second before, 1.6
+    and 1.0 after (issue 15). A thread's sleeps also count its waits on the node and the
+    database: the indexer, polling every 2 s, makes 3-4 a second; hence the bound of 5."""
+    anvil, manifest = chain
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_SENDER_PROCESS="true",
+        LEDGER_ACCESS_LOG="false",
+    )
+    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    try:
+        assert gateway.process is not None
+        time.sleep(3.0)  # start-up work done (a busy machine slows it, not the window below)
+        before, started = thread_wakeups(gateway.process.pid), time.monotonic()
+        time.sleep(WINDOW_S)
+        after, wall = thread_wakeups(gateway.process.pid), time.monotonic() - started
+        rates = {key: (after[key] - before[key]) / wall for key in after if key in before}
+        busy = {f"{name} ({tid})": round(r, 1) for (tid, name), r in rates.items() if r > 5.0}
+        assert not busy, f"threads waking more than five times a second: {busy}"
+    finally:
+        gateway.stop()
