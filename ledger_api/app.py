@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger_api import __version__, restore_recursion_limit
+from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
 from ledger_api.api import openapi, router
 from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import BodyLimits
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.auctions = AuctionsService(runtime)
         app.state.webhooks = WebhooksService(resolved, runtime.db)
         await runtime.start()
+        tune_garbage_collector()
         try:
             yield
         finally:

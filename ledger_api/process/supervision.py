@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger_api import restore_recursion_limit
+from ledger_api import restore_recursion_limit, tune_garbage_collector
 from ledger_api.background.wakeup import use_wake_dir
 from ledger_api.process import logs, metrics, tempdirs
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
@@ -234,6 +234,7 @@ def run_background(
     the interrupted main thread may hold (an `Event` it waits on, for one). `pause(s)` waits
     up to `s` seconds, and returns early when the stop may have come."""
     runtime.start_workers_in_background()
+    tune_garbage_collector()
     next_report = time.monotonic()
     while not stopping():
         pause(max(0.0, next_report - time.monotonic()) if runtime.is_sender else 1.0)
