@@ -1,30 +1,26 @@
-"""The `Chain` port over web3.py's HTTP provider.
+"""The `Chain` port over the node's JSON-RPC (HTTP), spoken directly on a urllib3 pool.
 
-This is the boundary where web3 and transport exceptions become domain errors:
-connection failures and time-outs (`requests` errors, `TimeExhausted`) ->
-`ChainUnavailable`; a revert (the custom error's data in the JSON-RPC error,
-which web3 would raise as `ContractCustomError`) -> the `LedgerError` the custom
-error stands for; a refused broadcast (`Web3RPCError`) -> `BroadcastRejected`.
-Calls and gas estimates go over raw JSON-RPC through web3's provider: web3's
-request formatters cost more than the node's work for a 200-operation batch.
-One instance per thread (web3 sessions are not shared across threads).
+This is the boundary where transport and node errors become domain errors:
+connection failures, time-outs and HTTP error statuses (urllib3 errors) -> `ChainUnavailable`;
+a revert (the custom error's data in the JSON-RPC error) -> the `LedgerError`
+the custom error stands for; a refused broadcast -> `BroadcastRejected`.
+Every call is a plain JSON-RPC request (what web3.py's `HTTPProvider` sends, without
+its formatters, which cost more than the node's work for a 200-operation batch). Neither
+web3 nor `requests` is imported: each gateway process is about 20 MB smaller for it
+(issue 15's `gateway_rss_mb`). One instance per thread, with one kept-open connection.
+The module keeps its name from the web3.py provider it used before.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
-import requests
+import orjson
+import urllib3
 from eth_utils.address import to_checksum_address
-from web3 import Web3
-from web3.exceptions import (
-    TimeExhausted,
-    Web3RPCError,
-)
-from web3.providers.rpc import HTTPProvider
-from web3.types import RPCEndpoint, RPCResponse
 
 from ledger_api.chain.abi import ErrorRegistry, Log, checksum
 from ledger_api.chain.errors import domain_error
@@ -33,7 +29,9 @@ from ledger_api.errors import ChainUnavailable
 
 log = logging.getLogger(__name__)
 
-_TRANSPORT_ERRORS = (requests.RequestException, TimeExhausted, OSError)
+# an answer that is not JSON (orjson.JSONDecodeError is a ValueError) counts as an outage
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError, ValueError)
+_HEADERS = {"Content-Type": "application/json"}
 _ACCEPTED = ("already known", "already imported", "known transaction")
 
 
@@ -100,44 +98,59 @@ class Web3Chain:
     """`Chain` over JSON-RPC (HTTP)."""
 
     def __init__(self, rpc_url: str, errors: ErrorRegistry, *, timeout_s: float = 10.0) -> None:
-        session = requests.Session()
-        # No proxy lookup per request: `requests` scans the whole environment on every call
-        # when it trusts it, which costs more CPU than the call itself.
-        session.trust_env = False
-        self._provider = HTTPProvider(
-            rpc_url,
-            request_kwargs={"timeout": timeout_s},
-            session=session,
-            exception_retry_configuration=None,
+        # no retries (the sender and the indexer retry on their own terms), no redirects
+        self._pool = urllib3.connection_from_url(
+            rpc_url, maxsize=1, timeout=urllib3.Timeout(timeout_s), retries=False
         )
-        self._w3 = Web3(self._provider)
+        self._path = urllib3.util.parse_url(rpc_url).request_uri
+        self._ids = itertools.count(1)
         self._errors = errors
         self._chain_id: int | None = None
 
     # ---------------------------------------------------------------- transport
 
-    def _request(self, method: str, params: Sequence[Any]) -> Any:
+    def _post(self, payload: Any) -> Any:
+        """One HTTP POST of a JSON-RPC request (or batch); the decoded answer. Transport
+        errors, an HTTP error status or an answer that is not JSON raise (`_TRANSPORT_ERRORS`)."""
+        response = self._pool.urlopen(
+            "POST", self._path, body=orjson.dumps(payload), headers=_HEADERS
+        )
+        if response.status >= 300:
+            raise urllib3.exceptions.HTTPError(f"HTTP status {response.status}")
+        return orjson.loads(response.data)
+
+    def _call(self, method: str, params: Sequence[Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "method": method, "params": list(params), "id": next(self._ids)}
+
+    def _send(self, method: str, params: Sequence[Any]) -> Mapping[str, Any]:
+        """The node's JSON-RPC answer (`result` or `error`) to one call."""
         try:
-            response = self._provider.make_request(RPCEndpoint(method), list(params))
+            answer = self._post(self._call(method, params))
         except _TRANSPORT_ERRORS as exc:
             raise ChainUnavailable(f"{method}: {exc.__class__.__name__}") from exc
-        return self._result(method, response)
+        if not isinstance(answer, Mapping):
+            raise _RpcError(f"{method}: unexpected answer {str(answer)[:200]}")
+        return answer
+
+    def _request(self, method: str, params: Sequence[Any]) -> Any:
+        return self._result(method, self._send(method, params))
 
     def _batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         if not calls:
             return []
         try:
-            responses = self._provider.make_batch_request(
-                [(RPCEndpoint(method), list(params)) for method, params in calls]
-            )
+            responses = self._post([self._call(method, params) for method, params in calls])
         except _TRANSPORT_ERRORS as exc:
             raise ChainUnavailable(f"batch: {exc.__class__.__name__}") from exc
         if not isinstance(responses, list):
-            raise ChainUnavailable(f"batch refused: {responses.get('error')}")
+            refused = responses.get("error") if isinstance(responses, Mapping) else responses
+            raise ChainUnavailable(f"batch refused: {refused}")
+        if all(isinstance(r, Mapping) and r.get("id") is not None for r in responses):
+            responses.sort(key=lambda r: r["id"])  # JSON-RPC does not promise the order
         return [self._result(calls[0][0], r) for r in responses]
 
     @staticmethod
-    def _result(method: str, response: RPCResponse) -> Any:
+    def _result(method: str, response: Mapping[str, Any]) -> Any:
         error = response.get("error")
         if error is not None:
             raise _RpcError(f"{method}: {error}")
@@ -178,10 +191,7 @@ class Web3Chain:
 
     def _simulate(self, method: str, tx: dict[str, Any], *extra: Any) -> Any:
         """`eth_call` / `eth_estimateGas` over raw JSON-RPC; a revert becomes its domain error."""
-        try:
-            response = self._provider.make_request(RPCEndpoint(method), [tx, *extra])
-        except _TRANSPORT_ERRORS as exc:
-            raise ChainUnavailable(f"{method}: {exc.__class__.__name__}") from exc
+        response = self._send(method, [tx, *extra])
         error = response.get("error")
         if error is None:
             return response.get("result")
@@ -210,17 +220,14 @@ class Web3Chain:
     # ------------------------------------------------------------------- writes
 
     def send_raw(self, raw: bytes) -> None:
-        try:
-            self._w3.eth.send_raw_transaction(raw)
-        except _TRANSPORT_ERRORS as exc:
-            raise ChainUnavailable(f"eth_sendRawTransaction: {exc.__class__.__name__}") from exc
-        except Web3RPCError as exc:
-            response: Mapping[str, Any] = cast(Mapping[str, Any], exc.rpc_response or {})
-            error: Any = response.get("error") or {}
-            message = str(error.get("message") if isinstance(error, Mapping) else error) or str(exc)
-            reason = classify_rejection(message)
-            if reason is not None:
-                raise BroadcastRejected(reason, message) from exc
+        error: Any = self._send("eth_sendRawTransaction", ["0x" + raw.hex()]).get("error")
+        if error is None:
+            return
+        message = error.get("message", "") if isinstance(error, Mapping) else error
+        message = str(message) or str(error)
+        reason = classify_rejection(message)
+        if reason is not None:
+            raise BroadcastRejected(reason, message)
 
     # ----------------------------------------------------------------- lookups
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger_api.db.models import IdxMeta
-from ledger_api.model import health as health_model
 
 if TYPE_CHECKING:
     from ledger_api.db import Database
@@ -167,7 +166,11 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     )
     indexer = dict(work["indexer"]) if work is not None else {"running": False}
     indexer["lag_blocks"] = lag_blocks(chain.get("head"), index_block)
-    report = health_model.Health(
+    # imported here: `ledger work` reads this module but answers no request, and the API's
+    # models cost it about 2 MB (issue 15's `gateway_rss_mb`)
+    from ledger_api.model.health import Health
+
+    report = Health(
         status=status,
         role="sender" if runtime.is_sender else "api",
         chain_id=work["chain_id"] if work is not None else None,

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -18,15 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import ApiKeys
 from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
 from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
-from ledger_api.background.campaigns import start_referral_crediter
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
-from ledger_api.background.multisig import AdminWatcher
 from ledger_api.background.notify import Notifier, Settled
-from ledger_api.background.reviews import TierReviewer, start_tier_reviewer
-from ledger_api.background.sender import Sender, SenderHooks
 from ledger_api.background.wakeup import Topic, wake_bus
-from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
 from ledger_api.chain.port import Chain
@@ -40,6 +35,12 @@ from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
 from ledger_api.process.wakeups import WakeUps
 from ledger_api.settings import Settings
+
+if TYPE_CHECKING:
+    from ledger_api.background.multisig import AdminWatcher
+    from ledger_api.background.reviews import TierReviewer
+    from ledger_api.background.sender import Sender
+    from ledger_api.background.webhooks.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -272,6 +273,13 @@ class Runtime(WakeUps):
     def _start_indexing(self, contracts: Contracts) -> None:
         """The sender lock's work: the indexer, the sender (SQLite: all of it), the webhooks
         and, with a multisig admin, the admin watcher."""
+        # imported here: an HTTP process beside `ledger work` never runs them (their imports,
+        # httpx and cryptography among them, cost it memory: issue 15's `gateway_rss_mb`)
+        from ledger_api.background.campaigns import start_referral_crediter
+        from ledger_api.background.multisig import AdminWatcher
+        from ledger_api.background.reviews import start_tier_reviewer
+        from ledger_api.background.webhooks.delivery import Deliverer
+
         if self.settings.indexer_enabled:
             self.indexer = Indexer(
                 settings=self.settings,
@@ -311,6 +319,8 @@ class Runtime(WakeUps):
 
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
+        from ledger_api.background.sender import Sender, SenderHooks  # see `_start_indexing`
+
         hooks = SenderHooks(
             operations_settled=self._operations_settled,
             mined=self._wake_indexer,

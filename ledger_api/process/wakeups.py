@@ -5,15 +5,18 @@ directly and in the gateway's other processes through the bus."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.notify import Notifier, Settled
-from ledger_api.background.sender import Sender
 from ledger_api.background.wakeup import Topic, WakeBus
-from ledger_api.background.webhooks.delivery import Deliverer
 from ledger_api.db import Database
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.settings import Settings
+
+if TYPE_CHECKING:  # started by `Runtime` where they run (an HTTP process may not)
+    from ledger_api.background.sender import Sender
+    from ledger_api.background.webhooks.delivery import Deliverer
 
 
 class WakeUps:

@@ -23,9 +23,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from standardwebhooks.webhooks import Webhook
 
 from ledger_api.background.indexer.cursor import index_time
@@ -39,6 +38,9 @@ from . import secrets as endpoint_secrets
 from . import store
 from .reminders import compute_reminders
 from .targets import check_url
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +75,7 @@ class Deliverer(threading.Thread):
         self._inflight: dict[str, int] = {}
         self._sending: set[str] = set()
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
-        self._http = httpx.Client(
-            timeout=settings.webhook_timeout_s,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.webhook_workers),
-        )
+        self._http: httpx.Client | None = None  # on the first delivery (`_client`)
         self._reminded_at = 0.0
         self.healthy = False
         self.last_error: str | None = None
@@ -95,7 +93,24 @@ class Deliverer(threading.Thread):
                 if not any(self._inflight.values()):
                     break
             time.sleep(0.02)
-        self._http.close()
+        with self._lock:
+            if self._http is not None:
+                self._http.close()
+
+    def _client(self) -> httpx.Client:
+        """The HTTP client, made on the first delivery: httpx (with the command line it
+        imports: click, rich, pygments) costs a gateway without webhook endpoints about
+        7 MB (issue 15's `gateway_rss_mb`)."""
+        import httpx
+
+        with self._lock:
+            if self._http is None:
+                self._http = httpx.Client(
+                    timeout=self.settings.webhook_timeout_s,
+                    follow_redirects=False,
+                    limits=httpx.Limits(max_connections=self.settings.webhook_workers),
+                )
+            return self._http
 
     def wake(self) -> None:
         self._wake.set()
@@ -224,8 +239,11 @@ class Deliverer(threading.Thread):
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": Webhook(secret).sign(claimed.event_id, now, body),
         }
+        http = self._client()
+        import httpx  # imported by `_client`
+
         try:
-            response = self._http.post(claimed.url, content=body.encode(), headers=headers)
+            response = http.post(claimed.url, content=body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             return store.Attempt(None, f"{exc.__class__.__name__}: {exc}"[:500])
         problem = None if response.is_success else response.text[:500]

@@ -8,8 +8,10 @@ import hashlib
 import os
 import secrets
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "whsec_"
 _SALT = b"ledger-webhook-secrets-v1"
@@ -24,11 +26,19 @@ def _key(passphrase: str, iterations: int) -> bytes:
     return hashlib.pbkdf2_hmac("sha256", passphrase.encode(), _SALT, iterations, dklen=32)
 
 
+def _cipher(passphrase: str, iterations: int) -> AESGCM:
+    # imported on first use: a gateway without webhook endpoints never needs cryptography
+    # (about 9 MB per process: issue 15's `gateway_rss_mb`)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    return AESGCM(_key(passphrase, iterations))
+
+
 def encrypt(secret: str, passphrase: str, iterations: int) -> bytes:
     """12-byte nonce + AES-GCM ciphertext of the secret."""
     nonce = os.urandom(12)
-    return nonce + AESGCM(_key(passphrase, iterations)).encrypt(nonce, secret.encode(), None)
+    return nonce + _cipher(passphrase, iterations).encrypt(nonce, secret.encode(), None)
 
 
 def decrypt(blob: bytes, passphrase: str, iterations: int) -> str:
-    return AESGCM(_key(passphrase, iterations)).decrypt(blob[:12], blob[12:], None).decode()
+    return _cipher(passphrase, iterations).decrypt(blob[:12], blob[12:], None).decode()

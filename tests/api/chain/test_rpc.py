@@ -1,0 +1,140 @@
+"""The chain adapter's JSON-RPC transport (`chain.web3_adapter`, plain JSON-RPC on urllib3):
+answers against anvil, and what it makes of a node that fails or misbehaves (a stand-in
+HTTP server): an outage is `ChainUnavailable`, a refused broadcast `BroadcastRejected` with
+its reason, a batch's answers in call order whatever order the node sends them in."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from eth_account import Account
+from support.chain import Anvil, free_port
+
+from ledger_api.chain.abi import ErrorRegistry
+from ledger_api.chain.port import BroadcastRejected, RejectReason
+from ledger_api.chain.web3_adapter import Web3Chain
+from ledger_api.errors import ChainUnavailable
+
+Answer = Callable[[Any], tuple[int, bytes]]
+
+
+def _chain(url: str) -> Web3Chain:
+    return Web3Chain(url, ErrorRegistry([]), timeout_s=5)
+
+
+@pytest.fixture
+def node() -> Iterator[Callable[[Answer], str]]:
+    """A stand-in node on a free port: `node(answer)` serves `answer(request body)` as
+    (HTTP status, body) and gives its URL."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(answer: Answer) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status, body = answer(request)
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/rpc"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_reads_against_anvil(anvil: Anvil) -> None:
+    chain = _chain(anvil.url)
+    assert chain.chain_id == 31337
+    head = chain.block_number()
+    block = chain.block(head)
+    assert block is not None and block.number == head
+    assert chain.block(head + 1_000_000) is None
+    assert chain.balance("0x" + "00" * 19 + "01") >= 0
+    unknown = "0x" + "ab" * 32
+    assert chain.receipts([unknown, unknown]) == {unknown: None}
+    assert not chain.transaction_known(unknown)
+
+
+def test_a_broadcast_is_sent_once_and_a_stale_nonce_refused(anvil: Anvil) -> None:
+    chain = _chain(anvil.url)
+    account = Account.create()
+    anvil.rpc("anvil_setBalance", account.address, hex(10**18))
+    tx = {
+        "to": account.address,
+        "value": 0,
+        "gas": 21_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 0,
+        "nonce": 0,
+        "chainId": 31337,
+    }
+    signed = account.sign_transaction(tx)
+    chain.send_raw(bytes(signed.raw_transaction))
+    deadline = time.monotonic() + 60
+    while chain.nonce(account.address) == 0:
+        assert time.monotonic() < deadline, "the transaction was not mined within 60 s"
+        time.sleep(0.05)
+    receipt = chain.receipts([signed.hash.to_0x_hex()])[signed.hash.to_0x_hex()]
+    assert receipt is not None and receipt.status == 1
+    again = account.sign_transaction({**tx, "value": 1})  # nonce 0 is used now
+    with pytest.raises(BroadcastRejected) as refused:
+        chain.send_raw(bytes(again.raw_transaction))
+    assert refused.value.reason is RejectReason.NONCE_TOO_LOW
+
+
+def test_a_node_that_does_not_answer_is_unavailable() -> None:
+    with pytest.raises(ChainUnavailable):
+        _chain(f"http://127.0.0.1:{free_port()}").block_number()
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [(500, b'{"error": "down"}'), (502, b"bad gateway"), (200, b"<html>not json</html>")],
+)
+def test_an_error_status_or_an_answer_that_is_not_json_is_unavailable(
+    node: Callable[[Answer], str], status: int, body: bytes
+) -> None:
+    chain = _chain(node(lambda _: (status, body)))
+    with pytest.raises(ChainUnavailable):
+        chain.block_number()
+    with pytest.raises(ChainUnavailable):
+        chain.block_timestamps([1, 2])
+
+
+def test_a_json_rpc_error_is_unavailable(node: Callable[[Answer], str]) -> None:
+    def answer(request: Any) -> tuple[int, bytes]:
+        error = {"code": -32000, "message": "header not found"}
+        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error}).encode()
+
+    with pytest.raises(ChainUnavailable, match="header not found"):
+        _chain(node(answer)).block_number()
+
+
+def test_a_batch_answers_in_call_order_when_the_node_reorders(
+    node: Callable[[Answer], str],
+) -> None:
+    def answer(batch: Any) -> tuple[int, bytes]:
+        blocks = [
+            {"jsonrpc": "2.0", "id": call["id"], "result": {"timestamp": call["params"][0]}}
+            for call in batch
+        ]
+        return 200, json.dumps(blocks[::-1]).encode()  # JSON-RPC does not promise the order
+
+    timestamps = _chain(node(answer)).block_timestamps([7, 3, 5])
+    assert timestamps == {3: 3, 5: 5, 7: 7}
