@@ -254,7 +254,7 @@ class Runtime(WakeUps):
         process indexes and delivers webhooks."""
         shared = not self.db.is_sqlite and self.settings.sender_enabled
         if shared:
-            contracts = self._wait_for_contracts()
+            contracts = contracts_when_ready(self.contracts, self._stopping)
             if contracts is None:
                 return
             self._start_sender(contracts)
@@ -264,7 +264,7 @@ class Runtime(WakeUps):
             if not shared:
                 log.warning("another gateway process sends for this database; waiting for its lock")
             self._stopping.wait(self.settings.signer_claim_s if shared else 2.0)
-        contracts = self._wait_for_contracts()
+        contracts = contracts_when_ready(self.contracts, self._stopping)
         if contracts is None:
             return
         self.is_sender = True
@@ -306,16 +306,6 @@ class Runtime(WakeUps):
                 poll_s=self.settings.index_poll_s,
             )
             self.admin_watcher.start()
-
-    def _wait_for_contracts(self) -> Contracts | None:
-        """The deployment, once its manifest exists; None when the process stops first."""
-        while not self._stopping.is_set():
-            try:
-                return self.contracts()
-            except IndexNotReady as exc:
-                log.warning("%s; retrying", exc.message)
-                self._stopping.wait(2.0)
-        return None
 
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
@@ -364,6 +354,19 @@ class Runtime(WakeUps):
             self.tier_reviewer.stop()
         self._lock.release()
         self.db.dispose()
+
+
+def contracts_when_ready(
+    contracts: Callable[[], Contracts], stopping: threading.Event
+) -> Contracts | None:
+    """The deployment, once its manifest exists; None when the process stops first."""
+    while not stopping.is_set():
+        try:
+            return contracts()
+        except IndexNotReady as exc:
+            log.warning("%s; retrying", exc.message)
+            stopping.wait(2.0)
+    return None
 
 
 def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], int]:
