@@ -15,7 +15,7 @@ import httpx
 import pytest
 from networks import delete_network
 from support.chain import ROOT, free_port
-from support.progress import files_progress, wait_for
+from support.progress import files_progress, process_alive, wait_for
 
 
 def _children(pid: int) -> list[int]:
@@ -41,14 +41,6 @@ def _descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _cmdline(pid: int) -> str:
@@ -142,7 +134,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         assert gateway in started and any("anvil" in _cmdline(p) for p in _descendants(chain))
 
         os.kill(gateway, signal.SIGKILL)
-        wait_for(lambda: not _alive(gateway), what="the gateway's end", cap_s=60)
+        wait_for(lambda: not process_alive(gateway), what="the gateway's end", cap_s=60)
         height = _block(rpc)
 
         def back() -> bool:
@@ -157,7 +149,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
             alive=lambda: run.poll() is None,
             progress=progress,
         )
-        assert _alive(chain), "the chain stopped with the gateway"
+        assert process_alive(chain), "the chain stopped with the gateway"
         assert _block(rpc) >= height
         assert "the gateway exited" in out.read_text()
         everything = started | _descendants(run.pid) | _descendants(chain)
@@ -167,11 +159,11 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         run.wait(300)
     delete_network(f"alliance-local-{chain_port}")
     wait_for(
-        lambda: not [p for p in everything if _alive(p)],
+        lambda: not [p for p in everything if process_alive(p)],
         what="every process of make run gone",
         cap_s=120,
     )
-    assert not [p for p in everything if _alive(p)]
+    assert not [p for p in everything if process_alive(p)]
     log = (data / "chain.log").read_text()
     assert "state saved to" in log, log
     assert not (data / "chain.pid").exists()

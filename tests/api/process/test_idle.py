@@ -14,7 +14,6 @@ checkpoint every second with nothing written (1.0-1.7% after, on a machine with 
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.chain import Anvil, deploy, free_port, start_anvil
-from support.gateway import GatewayProcess, Member, gateway_env
+from support.gateway import GatewayProcess, Member, sqlite_gateway_env
 
 BRANDS = 20
 WINDOW_S = 15.0
@@ -63,11 +62,10 @@ def test_an_idle_gateway_with_twenty_brands_spends_almost_no_cpu(
     chain: tuple[Anvil, Path], tmp_path: Path, sender_process: str
 ) -> None:
     anvil, manifest = chain
-    env = gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    env = sqlite_gateway_env(
+        anvil.url,
+        manifest,
+        tmp_path,
         LEDGER_SENDER_PROCESS=sender_process,
         LEDGER_ACCESS_LOG="false",
     )
@@ -135,13 +133,8 @@ def test_no_thread_of_an_idle_gateway_polls_ten_times_a_second(
     and 1.0 after (issue 15). A thread's sleeps also count its waits on the node and the
     database: the indexer, polling every 2 s, makes 3-4 a second; hence the bound of 5."""
     anvil, manifest = chain
-    env = gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_SENDER_PROCESS="true",
-        LEDGER_ACCESS_LOG="false",
+    env = sqlite_gateway_env(
+        anvil.url, manifest, tmp_path, LEDGER_SENDER_PROCESS="true", LEDGER_ACCESS_LOG="false"
     )
     gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
     try:

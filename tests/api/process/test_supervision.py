@@ -14,7 +14,7 @@ import httpx
 import pytest
 from support.chain import free_port
 from support.gateway import GatewayProcess, Member, live_purchases
-from support.progress import wait_for
+from support.progress import process_alive, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -136,9 +136,9 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
     finally:
         gateway.stop()
     deadline = time.monotonic() + 30  # the sender process stops gracefully on SIGTERM
-    while _alive(current) and time.monotonic() < deadline:
+    while process_alive(current) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(current), "ledger serve left its sender process behind"
+    assert not process_alive(current), "ledger serve left its sender process behind"
 
 
 def _wait_ok(gateway: GatewayProcess, what: str = "the gateway's health ok") -> None:
@@ -152,14 +152,6 @@ def _wait_ok(gateway: GatewayProcess, what: str = "the gateway's health ok") -> 
         progress=gateway.progress,
         poll_s=0.2,
     )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_http_workers_beside_a_sender_process_all_report_its_health(

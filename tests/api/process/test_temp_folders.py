@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.chain import free_port
 from support.gateway import GatewayProcess
-from support.progress import wait_for
+from support.progress import process_alive, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +29,6 @@ def _work_process(parent: int) -> int:
         if int(stat.rsplit(")", 1)[1].split()[1]) == parent and "ledger_api.cli work" in cmdline:
             return int(entry.name)
     raise AssertionError(f"no ledger work under {parent}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -89,7 +81,7 @@ def test_a_clean_stop_removes_every_temporary_folder(
     finally:
         gateway.stop()
     if worker is not None:
-        wait_for(lambda: not _alive(worker), what="ledger work's exit", poll_s=0.1)
+        wait_for(lambda: not process_alive(worker), what="ledger work's exit", poll_s=0.1)
     log = (tmp_path / "gateway.log").read_text()[-3000:]
     assert _leftovers(temp) == [], f"made {made}; log: {log}"
 
@@ -118,7 +110,9 @@ def test_a_gateway_removes_the_folders_a_killed_one_left_and_keeps_a_live_ones(
             worker = _work_process(killed.process.pid)
             (killed_folder,) = set(_leftovers(temp)) - {live_folder}
             killed.kill()  # SIGKILL: no clean-up; its `ledger work` follows it (PDEATHSIG)
-            wait_for(lambda: not _alive(worker), what="the killed gateway's ledger work exit")
+            wait_for(
+                lambda: not process_alive(worker), what="the killed gateway's ledger work exit"
+            )
         finally:
             killed.stop()
         assert killed_folder in _leftovers(temp)

@@ -54,6 +54,17 @@ def gateway_env(
     return env
 
 
+def sqlite_gateway_env(rpc_url: str, manifest: Path, folder: Path, **extra: str) -> dict[str, str]:
+    """`gateway_env` with a SQLite database in `folder` and a fresh admin API key."""
+    return gateway_env(
+        rpc_url=rpc_url,
+        manifest=manifest,
+        database_url=f"sqlite:///{folder / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        **extra,
+    )
+
+
 def settings_from(env: Mapping[str, str]) -> Settings:
     values = {
         k.removeprefix("LEDGER_").lower(): v for k, v in env.items() if k.startswith("LEDGER_")

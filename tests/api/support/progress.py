@@ -49,3 +49,12 @@ def wait_for(
         if now - start > cap_s:
             raise AssertionError(f"{what}: not within {cap_s:.0f} s")
         time.sleep(poll_s)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet waited for, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
