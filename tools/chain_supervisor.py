@@ -144,13 +144,15 @@ class Chain:
         return answer["result"]
 
     def start(self) -> None:
-        # --prune-history: the gateway reads the latest state only; by default anvil writes
-        # each older block's state under ~/.foundry/anvil/tmp, and a killed anvil leaves them
-        # there (73 GB on this machine after a few days of benches and tests)
+        # --prune-history: the gateway reads recent states only; by default anvil writes each
+        # older block's state under ~/.foundry/anvil/tmp, and a killed anvil leaves them there
+        # (73 GB on this machine after a few days of benches and tests). The last 64 stay in
+        # memory: with none, a read at "latest" fails when a block lands while it runs.
         args = [
             self.options.anvil,
             *self.options.anvil_args,
             "--prune-history",
+            "64",
             "--port",
             str(self.options.port),
         ]

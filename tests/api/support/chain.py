@@ -93,8 +93,10 @@ def start_anvil(
         "--balance",
         "100000000",
         # no historical state on disk: by default anvil writes each older block's state
-        # under ~/.foundry/anvil/tmp, and a killed anvil leaves it there
+        # under ~/.foundry/anvil/tmp, and a killed anvil leaves it there; the last 64 stay in
+        # memory (with none, a read at "latest" fails when a block lands while it runs)
         "--prune-history",
+        "64",
     ]
     if state is not None:
         args += ["--state", str(state)]
