@@ -197,13 +197,10 @@ class Settings(BaseSettings):
     def is_development(self) -> bool:
         return self.env == "development"
 
-    def sender_idle_poll_s(self, woken_across: bool) -> float:
-        """How long an idle signer sleeps: when every process that accepts operations can
-        wake it (one process, or a cross-process wake-up bus), until its idle chain check
-        (the sender's supervisor runs the safety poll for every signer at once, one query
-        every `wake_safety_poll_s`), else the cross-process poll."""
-        if woken_across:
-            return max(self.idle_poll_s, self.wake_safety_poll_s, self.chain_check_idle_s)
+    def sender_idle_poll_s(self) -> float:
+        """How long an idle signer that no wake-up reaches sleeps: the cross-process poll
+        (one reached by every process that accepts operations sleeps until woken:
+        `SignerWorker._sleep_s`)."""
         alone = self.workers == 1 and not self.sender_process and self.is_sqlite
         return self.idle_poll_s if alone else min(self.idle_poll_s, self.cross_process_poll_s)
 

@@ -22,6 +22,7 @@ from ledger_api.errors import ChainUnavailable
 from ledger_api.settings import Settings
 
 from .ownership import LocksLost, SignerOwnership
+from .reconcile import block_left
 from .settle import SenderHooks
 from .slots import queues_waiting
 from .worker import SignerWorker
@@ -143,15 +144,13 @@ class Sender:
         clocks (issue 15: 20 idle signers each reading the chain cost 0.3% of a core)."""
         newest: dict[SignerWorker, tuple[int, str]] = {}
         for worker in list(self.workers.values()):
-            if worker.idle:
-                slots = worker.store.confirmed_newest_first(1)
-                if slots:
-                    newest[worker] = (slots[0][2], slots[0][3])
+            confirmed = worker.reconciler.newest_confirmed() if worker.idle else None
+            if confirmed is not None:
+                newest[worker] = confirmed
         numbers = sorted({number for number, _ in newest.values()})
         found = dict(zip(numbers, chain.blocks(numbers), strict=True))
         for worker, (number, block_hash) in newest.items():
-            block = found[number]
-            if block is None or block.hash != block_hash:
+            if block_left(found[number], block_hash):
                 worker.recheck()
 
     def _safety_poll(self) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from ledger_api.chain.port import Chain
+from ledger_api.chain.port import Block, Chain
 from ledger_api.db.models import Signer, TxSlot
 from ledger_api.domain import SlotStatus
 from ledger_api.settings import Settings
@@ -61,12 +61,13 @@ class Reconciler:
     def went_back(self, chain: Chain) -> bool:
         """Whether the block of this signer's newest confirmed slot left the chain (one
         block read; the worker asks about once a second)."""
+        newest = self.newest_confirmed()
+        return newest is not None and block_left(chain.block(newest[0]), newest[1])
+
+    def newest_confirmed(self) -> tuple[int, str] | None:
+        """(block number, block hash) of this signer's newest confirmed slot, if any."""
         newest = self.store.confirmed_newest_first(1)
-        if not newest:
-            return False
-        _, _, number, block_hash = newest[0]
-        block = chain.block(number)
-        return block is None or block.hash != block_hash
+        return (newest[0][2], newest[0][3]) if newest else None
 
     def forgotten(self, chain: Chain) -> int:
         """Reopens the confirmed slots whose block is no longer on the chain, newest first,
@@ -174,3 +175,9 @@ class Reconciler:
             self.store.sign_and_store(
                 Tx.noop(self.address), self.fees.current(chain), kind=txplan.CANCEL, nonce=nonce
             )
+
+
+def block_left(block: Block | None, block_hash: str) -> bool:
+    """Whether a slot confirmed in the block of `block_hash` lost it: the chain holds no
+    block at that height, or another one."""
+    return block is None or block.hash != block_hash

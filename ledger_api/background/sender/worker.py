@@ -211,7 +211,7 @@ class SignerWorker(threading.Thread):
             return True, 0.0, False
         if linger:
             return False, min(linger, self.settings.poll_interval_s) if in_flight else linger, True
-        idle = self.settings.sender_idle_poll_s(self.wakeable)
+        idle = self.settings.sender_idle_poll_s()
         wait = self.settings.poll_interval_s if in_flight else idle
         return False, wait, False
 
