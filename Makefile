@@ -26,7 +26,7 @@ test: setup
 test-contracts: setup
 	@$(ENV) .venv/brownie/bin/python -m pytest tests/contracts -p no:cacheprovider $(ARGS)
 
-test-api: setup
+test-api: compile  # the gateway suites deploy the compiled contracts (build/contracts)
 	@$(ENV) $(API_PY) -m pytest tests/api -p no:cacheprovider $(ARGS)
 
 gas: setup
