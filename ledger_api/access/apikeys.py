@@ -3,21 +3,34 @@
 A key reads `lk_<prefix>_<secret>`. The prefix identifies the key in listings
 and logs; only the hash of the whole key is stored. Brand keys act for one
 brand; admin keys act for the alliance. `ApiKeys.authenticate` looks the key up
-by its hash on every request (one indexed read, no cache), so a revocation holds
-in every process at once; any bad key (unknown, wrong secret, revoked, malformed)
-costs the same look-up and gets the same answer. The look-up is one statement
-built once and run on a pooled connection without an ORM session (the session
-and the statement's construction were two thirds of its cost: issue 15).
+by its hash (one statement built once, run on a pooled connection without an ORM
+session); any bad key (unknown, wrong secret, revoked, malformed) costs the same
+look-up and gets the same answer.
+
+On SQLite (every process on one host) an active key's caller is kept in memory
+(`KeyCache`) while the revocation epoch stays the same: a file beside the database
+(`<db>.keys-epoch`) to which every revocation appends a byte once committed, in any
+process (the gateway, `ledger work`, the CLI). A request compares the file's stamp
+(inode, change time, size; one `stat`) with the one read before its entry was looked
+up, so a revocation is refused at once in every process; entries also expire after
+`KEY_CACHE_TTL_S` (for a revoker that died between its commit and its append). The
+look-up was a third of the HTTP process's event-loop samples under load (py-spy,
+issue 15). PostgreSQL (gateways on several hosts) looks every key up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
@@ -28,6 +41,8 @@ from ledger_api.errors import Forbidden, TooManyApiKeys, Unauthorized, UnknownAp
 
 KEY_SCHEME = "lk"
 BAD_KEY = "invalid or revoked API key"
+KEY_CACHE_TTL_S = 30.0  # the longest a cached caller lives, epoch unchanged (seconds)
+KEY_CACHE_ENTRIES = 4_096
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +125,67 @@ _ACTIVE_KEY = (
 )
 
 
+Stamp = tuple[int, int, int]
+
+
+class KeyCache:
+    """Callers of active keys by key hash, valid while the revocation epoch is unchanged.
+
+    The epoch is `path`'s inode, change time and size: `bump` appends a byte (after a
+    revocation commits), `stamp` reads them (`None` when the file cannot be read: nothing is
+    cached then; a file removed and made again is a new epoch)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, tuple[Principal, Stamp, float]] = {}
+        # a read-only folder: stamp() answers None and every request looks its key up
+        with contextlib.suppress(OSError):
+            path.touch(mode=0o600, exist_ok=True)
+
+    def stamp(self) -> Stamp | None:
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return None
+        return (found.st_ino, found.st_ctime_ns, found.st_size)
+
+    def bump(self) -> None:
+        """Ends every process's cached callers (append-only: the epoch never repeats)."""
+        with open(self.path, "ab") as epoch:
+            epoch.write(b".")
+
+    def get(self, digest: str, stamp: Stamp | None) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None or stamp is None:
+            return None
+        principal, seen, expires = entry
+        if seen != stamp or time.monotonic() > expires:
+            self._entries.pop(digest, None)
+            return None
+        return principal
+
+    def put(self, digest: str, principal: Principal, stamp: Stamp | None) -> None:
+        """Keeps `principal`, found after `stamp` was read (so a revocation committed
+        meanwhile has bumped past it)."""
+        if stamp is None:
+            return
+        if len(self._entries) >= KEY_CACHE_ENTRIES:
+            self._entries.pop(next(iter(self._entries)), None)  # the oldest
+        self._entries[digest] = (principal, stamp, time.monotonic() + KEY_CACHE_TTL_S)
+
+
 class ApiKeys:
-    """Verifies keys against the database on every request (revocation is seen at once)."""
+    """Verifies keys against the database; on SQLite through `KeyCache` (see the module)."""
 
     def __init__(self, db: Database, *, admin_key: str | None) -> None:
         self._db = db
         self._admin_hash = hash_key(admin_key) if admin_key else None
+        database = db.sqlite_file
+        self._cache = (
+            KeyCache(database.with_name(database.name + ".keys-epoch"))
+            if database is not None
+            else None
+        )
 
     def in_memory(self, plaintext: str | None) -> Principal | None:
         """The settings admin key without a database read; `Unauthorized` without a key."""
@@ -128,17 +198,25 @@ class ApiKeys:
         return None
 
     def authenticate(self, plaintext: str | None) -> Principal:
-        """The caller: the settings admin key, or an active key found by its hash."""
+        """The caller: the settings admin key, or an active key found by its hash.
+
+        Raises `Unauthorized` (401 `unauthorized`) for a missing, unknown or revoked key."""
         known = self.in_memory(plaintext)
         if known is not None:
             return known
         assert plaintext is not None
+        digest = hash_key(plaintext)
+        stamp = self._cache.stamp() if self._cache is not None else None
+        if self._cache is not None:
+            cached = self._cache.get(digest, stamp)
+            if cached is not None:
+                return cached
         with self._db.read_engine.connect() as connection:
-            row = connection.execute(_ACTIVE_KEY, {"digest": hash_key(plaintext)}).first()
+            row = connection.execute(_ACTIVE_KEY, {"digest": digest}).first()
         if row is None:
             raise Unauthorized(BAD_KEY)
         prefix, is_admin, brand_id, ledger_brand_id = row
-        return Principal(
+        principal = Principal(
             key_prefix=prefix,
             is_admin=is_admin,
             brand_row_id=BrandRowId(brand_id) if brand_id is not None else None,
@@ -146,15 +224,33 @@ class ApiKeys:
                 LedgerBrandId(ledger_brand_id) if ledger_brand_id is not None else None
             ),
         )
+        # a brand not yet on chain gets its ledger id later: looked up until then
+        if self._cache is not None and (is_admin or ledger_brand_id is not None):
+            self._cache.put(digest, principal, stamp)
+        return principal
+
+    def revoke_in(self, session: Session, keys: Iterable[ApiKey]) -> None:
+        """Revokes `keys` in the caller's transaction; once it commits, every process's
+        cached callers end (the epoch's bump). Every revocation goes through here."""
+        now = utcnow()
+        for key in keys:
+            key.revoked_at = now
+        if self._cache is not None:
+            event.listen(session, "after_commit", lambda _session: self._bump(), once=True)
+
+    def _bump(self) -> None:
+        assert self._cache is not None
+        self._cache.bump()
 
     def revoke(self, prefix: str) -> None:
+        """Revokes the active key `prefix`; `UnknownApiKey` (404) if there is none."""
         with self._db.write() as session:
             key = session.scalar(
                 select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
             )
             if key is None:
                 raise UnknownApiKey(f"no active API key with prefix {prefix}")
-            key.revoked_at = utcnow()
+            self.revoke_in(session, [key])
 
     def create_admin(self, label: str = "") -> NewKey:
         with self._db.write() as session:

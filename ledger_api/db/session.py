@@ -191,6 +191,7 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
@@ -201,7 +202,7 @@ class Database:
         self._writer_lock: _WriterLock | None = None
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
-            database = _sqlite_file(url)
+            database = self.sqlite_file
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
             self._checkpointer = (

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal, check_key_cap, create_key
 from ledger_api.background.intake import find_replay
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord
-from ledger_api.db.types import utcnow
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import Forbidden, UnknownBrand
 from ledger_api.model import admin_schemas
@@ -93,8 +92,7 @@ class BrandKeys:
                 )
                 if not who.is_admin:
                     replaced = replaced.where(ApiKey.prefix == who.key_prefix)
-                for key in session.scalars(replaced):
-                    key.revoked_at = utcnow()
+                self.rt.api_keys.revoke_in(session, session.scalars(replaced).all())
                 session.flush()
             check_key_cap(session, BrandRowId(brand.id), cap)
             new = create_key(

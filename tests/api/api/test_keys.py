@@ -63,8 +63,7 @@ def _second_gateway(env: dict[str, str], log: Path) -> Iterator[str]:
 def test_a_revoked_key_is_refused_at_once_by_another_gateway_process(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    # a long per-process cache would keep a revoked key alive in the other process
-    env = {**env, "LEDGER_API_KEY_CACHE_S": "120"}
+    # the other process has the key's caller in memory (ApiKeys' KeyCache) when it is revoked
     with (
         Gateway(env) as gateway,
         _second_gateway(env, tmp_path / "second.log") as other_url,
@@ -78,6 +77,33 @@ def test_a_revoked_key_is_refused_at_once_by_another_gateway_process(
             assert gateway.admin.http.delete(f"/v1/admin/api-keys/{prefix}").status_code == 204
             refused = other.get(probe)
         assert refused.status_code == 401, refused.text
+
+
+def test_a_revocation_epoch_file_made_again_ends_every_cached_caller(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """The epoch is the file's identity and size, not its size alone: an operator who removes
+    the file (or a restore that brings an older one) must not bring back a cached caller whose
+    key was revoked meanwhile. The revocation here is written straight to the database, as by a
+    revoker that died before its append to the epoch file."""
+    from sqlalchemy import update
+
+    from ledger_api.db.models import ApiKey
+    from ledger_api.db.types import utcnow
+
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 202  # now in memory
+    prefix = brand.api_key.split("_")[1]
+    with gateway.runtime.db.write() as session:
+        session.execute(update(ApiKey).where(ApiKey.prefix == prefix).values(revoked_at=utcnow()))
+    database = gateway.runtime.db.sqlite_file
+    assert database is not None
+    epoch = database.with_name(database.name + ".keys-epoch")
+    assert epoch.stat().st_size == 0  # no revocation went through it yet
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 202  # cached: the epoch is unchanged
+    epoch.unlink()
+    time.sleep(0.01)  # a later change time even on a coarse clock
+    epoch.touch()
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 401
 
 
 def test_a_brand_has_at_most_the_cap_of_active_keys(env: dict[str, str]) -> None:
