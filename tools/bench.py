@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -196,9 +197,11 @@ class Bench:
                 self.gateway.kill()
 
     # ------------------------------------------------------------ chain views
-    def earned_logs(self, w3: Web3, ledger: Any, from_block: int) -> list[Any]:
-        """One entry per earn on chain since `from_block`: a lone earn's `PointsEarned` log, or
-        a batch's `PointsEarnedBatch` log once per record (issue 15)."""
+    def earned_logs(
+        self, w3: Web3, ledger: Any, from_block: int, to_block: int | str = "latest"
+    ) -> list[Any]:
+        """One entry per earn on chain in blocks `from_block`..`to_block`: a lone earn's
+        `PointsEarned` log, or a batch's `PointsEarnedBatch` log once per record (issue 15)."""
 
         # the events' signatures from the deployed ABI: a new field must not silently empty this
         def topic(name: str) -> bytes:
@@ -207,9 +210,30 @@ class Bench:
 
         earned, batch = topic("PointsEarned"), topic("PointsEarnedBatch")
         logs = w3.eth.get_logs(
-            {"address": ledger.address, "fromBlock": from_block, "topics": [[earned, batch]]}
+            {
+                "address": ledger.address,
+                "fromBlock": from_block,
+                "toBlock": to_block,
+                "topics": [[earned, batch]],
+            }
         )
         return [lg for lg in logs for _ in earned_op_ids([lg], earned, batch)]
+
+    def earned_counter(self, w3: Web3, ledger: Any, from_block: int) -> Callable[[], int]:
+        """Counts the earns on chain since `from_block`, reading each mined block's logs once:
+        the bench's own polling (every 20 ms until the last operation lands) must not take the
+        CPU of the gateway it measures (a whole-range read decoded thousands of logs a poll)."""
+        seen, following = 0, from_block
+
+        def count() -> int:
+            nonlocal seen, following
+            head = w3.eth.block_number
+            if head >= following:
+                seen += len(self.earned_logs(w3, ledger, following, head))
+                following = head + 1
+            return seen
+
+        return count
 
     # ---------------------------------------------------------------- phases
     async def throughput(self, client: Pool, w3: Web3, ledger: Any, key: str) -> dict[str, float]:
@@ -244,8 +268,9 @@ class Bench:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         accepted_at = time.perf_counter()
+        confirmed = self.earned_counter(w3, ledger, start_block)
         while True:
-            seen = len(self.earned_logs(w3, ledger, start_block))
+            seen = confirmed()
             if seen >= total:
                 break
             if time.perf_counter() - accepted_at > 120:
@@ -319,13 +344,14 @@ class Bench:
                     bulk_block = w3.eth.block_number + 1
                     assert self.gateway is not None
                     meter = CpuMeter(self.gateway.pid, int((self.data / "anvil.pid").read_text()))
+                    confirmed = self.earned_counter(w3, ledger, bulk_block)
                     bulk = await phases.bulk_throughput(
                         client,
                         key,
                         self.members,
                         self.args.bulk_ops,
                         self.args.bulk_clients,
-                        lambda n: len(self.earned_logs(w3, ledger, bulk_block)) >= n,
+                        lambda n: confirmed() >= n,
                     )
                     bulk.update(meter.per_op(self.args.bulk_ops, "bulk"))
                     print("bulk:", {k: round(v, 1) for k, v in bulk.items()}, flush=True)
@@ -333,7 +359,12 @@ class Bench:
                 if "idle" in chosen:
                     await phases.add_brands(client, self.admin_key, 19)  # 20 with the bench's
                     await self._signers_running(client, 21)  # the admin's and 20 brands'
-                    print("20 brands onboarded, their signers running; idle window", flush=True)
+                    settled = await phases.until_settled(self.base, self.admin_key)
+                    print(
+                        f"20 brands onboarded, their signers running, nothing left to do after "
+                        f"{settled:.1f} s; idle window",
+                        flush=True,
+                    )
                     assert self.gateway is not None
                     result["idle_cpu_pct"] = await phases.idle_cpu_pct(
                         self.gateway.pid, phases.cpu_seconds, self.args.idle_seconds

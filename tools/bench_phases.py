@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from eth_utils import to_checksum_address
+from prometheus_client.parser import text_string_to_metric_families
 
 PAGE = 4096
 
@@ -196,9 +198,52 @@ async def add_brands(client: Any, admin_key: str, count: int) -> None:
             raise RuntimeError(f"brand {n} answered {status}: {str(body)[:300]}")
 
 
+def leftover_work(metrics_text: str) -> dict[str, float]:
+    """What the gateway still has to do, from its `/metrics`: operations queued or submitted,
+    transactions in flight, webhook deliveries pending, blocks the index is behind (only the
+    non-zero ones)."""
+    left: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            name, labels = sample.name, sample.labels
+            if (
+                (name == "ledger_operations" and labels.get("status") in ("queued", "submitted"))
+                or name in ("ledger_queue_depth", "ledger_signer_in_flight_transactions")
+                or (
+                    name.startswith("ledger_webhook_deliveries")
+                    and labels.get("status") == "pending"
+                )
+            ):
+                left[name] = left.get(name, 0) + sample.value
+            elif name == "ledger_index_lag_blocks" and sample.value > 2:
+                left[name] = sample.value
+    return {name: value for name, value in left.items() if value}
+
+
+async def until_settled(base_url: str, admin_key: str, timeout_s: float = 300) -> float:
+    """Waits until the gateway has nothing left to do (`leftover_work` empty on two reads in a
+    row, a second apart), so the idle window measures idling, not the earlier phases' tail;
+    the seconds it took. `RuntimeError` after `timeout_s`."""
+    started, quiet_reads = time.perf_counter(), 0
+    left: dict[str, float] = {}
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        while quiet_reads < 2:
+            if time.perf_counter() - started > timeout_s:
+                raise RuntimeError(f"the gateway still had work after {timeout_s:.0f} s: {left}")
+            answer = await asyncio.to_thread(
+                http.get, "/metrics", headers={"Authorization": f"Bearer {admin_key}"}
+            )
+            answer.raise_for_status()
+            left = leftover_work(answer.text)
+            quiet_reads = 0 if left else quiet_reads + 1
+            await asyncio.sleep(1.0)
+    return time.perf_counter() - started
+
+
 async def idle_cpu_pct(root: int, cpu_seconds: Any, window_s: float) -> float:
-    """CPU of the gateway's processes over `window_s` with no traffic, % of one core."""
-    await asyncio.sleep(3.0)  # the last confirmations, status lines and indexing settle
+    """CPU of the gateway's processes over `window_s` with no traffic, % of one core (after
+    `until_settled`)."""
+    await asyncio.sleep(3.0)  # the last status lines and the `/metrics` reads settle
     before, started = cpu_seconds(root), time.perf_counter()
     await asyncio.sleep(window_s)
     spent = cpu_seconds(root) - before

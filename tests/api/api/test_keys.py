@@ -99,7 +99,8 @@ def test_a_revocation_epoch_file_made_again_ends_every_cached_caller(
     assert database is not None
     epoch = database.with_name(database.name + ".keys-epoch")
     assert epoch.stat().st_size == 0  # no revocation went through it yet
-    assert brand.api.post(PURCHASE, _purchase()).status_code == 202  # cached: the epoch is unchanged
+    # cached: the epoch is unchanged
+    assert brand.api.post(PURCHASE, _purchase()).status_code == 202
     epoch.unlink()
     time.sleep(0.01)  # a later change time even on a coarse clock
     epoch.touch()
