@@ -177,8 +177,9 @@ async def member_address(
 ) -> str:
     try:
         return checksum_address(address)
-    except ValueError as exc:
-        raise InvalidAddress(str(exc)) from None
+    except ValueError as exc:  # the body of a validation error (`app._validation_error`)
+        problem = {"loc": ["path", "address"], "type": InvalidAddress.code, "message": str(exc)}
+        raise InvalidAddress(f"path.address: {exc}", errors=[problem]) from None
 
 
 MemberDep = Annotated[str, Depends(member_address)]
