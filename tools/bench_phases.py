@@ -220,6 +220,46 @@ def leftover_work(metrics_text: str) -> dict[str, float]:
     return {name: value for name, value in left.items() if value}
 
 
+def writer_lock_seconds(base_url: str, admin_key: str) -> dict[str, dict[str, float]]:
+    """Per writer, the SQLite writer lock's seconds held and waited and its transactions so far
+    (`/metrics`: `ledger_db_writer_lock_{hold,wait}_seconds`)."""
+    answer = httpx.get(
+        base_url + "/metrics", headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
+    )
+    answer.raise_for_status()
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            for part in ("hold", "wait"):
+                prefix = f"ledger_db_writer_lock_{part}_seconds"
+                if sample.name in (prefix + "_sum", prefix + "_count"):
+                    figure = part if sample.name.endswith("_sum") else f"{part}_count"
+                    writer = found.setdefault(sample.labels["writer"], {})
+                    writer[figure] = writer.get(figure, 0.0) + sample.value
+    return found
+
+
+def writer_lock_figures(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], seconds: float
+) -> dict[str, Any]:
+    """The lock's share of `seconds` held by each writer and by all (%), and each writer's mean
+    wait per transaction (ms), between two `writer_lock_seconds` reads."""
+    held: dict[str, float] = {}
+    waited: dict[str, float] = {}
+    for writer, now in after.items():
+        then = before.get(writer, {})
+        count = now.get("hold_count", 0) - then.get("hold_count", 0)
+        if count <= 0:
+            continue
+        held[writer] = round(100 * (now["hold"] - then.get("hold", 0)) / seconds, 1)
+        waited[writer] = round(1000 * (now["wait"] - then.get("wait", 0)) / count, 2)
+    return {
+        "writer_lock_busy_pct": round(sum(held.values()), 1),
+        "writer_lock_held_pct_by_writer": held,
+        "writer_lock_mean_wait_ms_by_writer": waited,
+    }
+
+
 async def until_settled(base_url: str, admin_key: str, timeout_s: float = 300) -> float:
     """Waits until the gateway has nothing left to do (`leftover_work` empty on two reads in a
     row, a second apart), so the idle window measures idling, not the earlier phases' tail;

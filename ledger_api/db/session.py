@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -85,32 +86,50 @@ def _ensure_sqlite_folder(url: str) -> None:
         private_sqlite(Path(database))
 
 
+#: what a writer-lock observer is told: (writer, seconds waited, seconds held)
+WriterLockObserver = Callable[[str, float, float], None]
+
+
+def writer_name() -> str:
+    """The calling thread's role, for metrics: its name less a trailing id (`sender-0x..`,
+    `intake_0`) so that the label's values stay few."""
+    return re.sub(r"[-_ ]?(0x[0-9a-fA-F]+|\d+)$", "", threading.current_thread().name)
+
+
 class _WriterLock:
-    """The in-process mutex, then the cross-process `flock` of `path` (if any)."""
+    """The in-process mutex, then the cross-process `flock` of `path` (if any). `observe`, if
+    set, hears how long each writer waited for the lock and held it (after it lets go)."""
 
     def __init__(self, path: Path | None) -> None:
         self._mutex = threading.Lock()
         self._path = path
         self._fd: int | None = None
+        self.observe: WriterLockObserver | None = None
+        self._asked_at = self._held_from = 0.0  # the holder's: written under the mutex
 
     def __enter__(self) -> None:
+        asked_at = time.perf_counter()
         self._mutex.acquire()
-        if self._path is None:
-            return
         try:
-            if self._fd is None:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            if self._path is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
             self._mutex.release()
             raise
+        self._asked_at, self._held_from = asked_at, time.perf_counter()
 
     def __exit__(self, *_: object) -> None:
+        asked_at, held_from = self._asked_at, self._held_from
+        released_at = time.perf_counter()
         try:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             self._mutex.release()
+        if self.observe is not None:
+            self.observe(writer_name(), held_from - asked_at, released_at - held_from)
 
     def close(self) -> None:
         with self._mutex:
@@ -213,6 +232,12 @@ class Database:
         )
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def observe_writer_lock(self, observer: WriterLockObserver) -> None:
+        """SQLite: `observer(writer, waited_s, held_s)` after every write transaction (the
+        one-writer lock's queue, `/metrics`); PostgreSQL has no such lock."""
+        if self._writer_lock is not None:
+            self._writer_lock.observe = observer
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

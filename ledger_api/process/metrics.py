@@ -4,7 +4,8 @@ Two sources, so that a scrape of any HTTP worker tells the same truth:
 
 - Counted where it happens (prometheus-client metrics): HTTP requests and their latency by
   method, route template and status (`api.metrics.HttpMetrics`, in each HTTP process) and the
-  confirmation latency of operations by kind (the sender, maybe in `ledger work`). `ledger
+  confirmation latency of operations by kind (the sender, maybe in `ledger work`); on SQLite,
+  each write transaction's wait for the one-writer lock and its hold, by writer thread. `ledger
   serve` gives every process it starts one folder (`PROMETHEUS_MULTIPROC_DIR`,
   prometheus-client's multiprocess mode: each process writes its own files, a scrape adds
   them up; `use_multiprocess`); a gateway run in one process without it counts in memory.
@@ -60,6 +61,28 @@ CONFIRMATION_LATENCY = Histogram(
     ["kind", "status"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
+
+
+LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30)
+WRITER_LOCK_WAIT = Histogram(
+    "ledger_db_writer_lock_wait_seconds",
+    "SQLite: time a write transaction waited for the one-writer lock (all processes), by writer"
+    " (the thread's role: intake, sender, indexer, webhooks, ...)",
+    ["writer"],
+    buckets=LOCK_BUCKETS,
+)
+WRITER_LOCK_HOLD = Histogram(
+    "ledger_db_writer_lock_hold_seconds",
+    "SQLite: time a write transaction held the one-writer lock, by writer",
+    ["writer"],
+    buckets=LOCK_BUCKETS,
+)
+
+
+def observe_writer_lock(writer: str, waited_s: float, held_s: float) -> None:
+    """One write transaction's wait for the SQLite writer lock and its hold (seconds)."""
+    WRITER_LOCK_WAIT.labels(writer).observe(waited_s)
+    WRITER_LOCK_HOLD.labels(writer).observe(held_s)
 
 
 def use_multiprocess(folder: Path) -> None:

@@ -31,6 +31,7 @@ from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES
 from ledger_api.errors import IndexNotReady
+from ledger_api.process import metrics
 from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
 from ledger_api.process.wakeups import WakeUps
@@ -67,6 +68,7 @@ class Runtime(WakeUps):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        self.db.observe_writer_lock(metrics.observe_writer_lock)
         self.notifier = Notifier()
         # wake-ups to and from the gateway's other processes (`background.wakeup`)
         self.bus = wake_bus(settings, self.db)

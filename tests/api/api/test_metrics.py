@@ -120,6 +120,13 @@ def test_a_scrape_adds_up_the_http_process_and_the_sender_process(
     # ... and in `ledger work`, which confirmed the operations: one scrape shows both
     assert _value(samples, "ledger_operation_confirmation_seconds_count", kind="earn") == 1
     assert _value(samples, "ledger_operation_confirmation_seconds_count", kind="onboard_brand") == 1
+    # the SQLite writer lock, by writer: the intake stored the requests (HTTP process), the
+    # signer and the indexer wrote in `ledger work`; each hold and each wait was counted
+    for writer in ("intake", "sender", "indexer"):
+        held = _value(samples, "ledger_db_writer_lock_hold_seconds_count", writer=writer)
+        waited = _value(samples, "ledger_db_writer_lock_wait_seconds_count", writer=writer)
+        assert held >= 1 and waited == held, (writer, held, waited)
+        assert _value(samples, "ledger_db_writer_lock_hold_seconds_sum", writer=writer) > 0
     admin.close()
     brand.close()
 
