@@ -90,10 +90,14 @@ def _ensure_sqlite_folder(url: str) -> None:
 WriterLockObserver = Callable[[str, float, float], None]
 
 
+#: a thread name's trailing id: `-0x5d79..`, `_0`, `-5 (target)` (Python's own names)
+_THREAD_ID = re.compile(r"[-_ ]?(0x[0-9a-fA-F]+|\d+)( \(.*\))?$")
+
+
 def writer_name() -> str:
     """The calling thread's role, for metrics: its name less a trailing id (`sender-0x..`,
     `intake_0`) so that the label's values stay few."""
-    return re.sub(r"[-_ ]?(0x[0-9a-fA-F]+|\d+)$", "", threading.current_thread().name)
+    return _THREAD_ID.sub("", threading.current_thread().name)
 
 
 class _WriterLock:
