@@ -19,7 +19,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +37,7 @@ from ledger_api.db.models import (
     Operation,
     table_of,
 )
+from ledger_api.db.session import writer_role
 from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
@@ -415,12 +415,9 @@ class Intake:
         self.accepted = accepted
         self._queue: asyncio.Queue[tuple[Draft | Bulk, asyncio.Future[Accepted]]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._thread: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         self._queue = asyncio.Queue()
-        # its own named thread: the writer lock's metrics tell the intake from other writers
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
         self._task = asyncio.create_task(self._run(), name="intake")
 
     async def stop(self) -> None:
@@ -428,8 +425,6 @@ class Intake:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._thread is not None:
-            self._thread.shutdown(wait=False)
 
     async def submit(self, draft: Draft | Bulk) -> Accepted:
         if self._queue is None:
@@ -446,9 +441,7 @@ class Intake:
                 items.append(self._queue.get_nowait())
             drafts = [draft for draft, _ in items]
             try:
-                assert self._thread is not None
-                loop = asyncio.get_running_loop()
-                outcomes = await loop.run_in_executor(self._thread, self.store, drafts)
+                outcomes = await asyncio.to_thread(self.store, drafts)
             except Exception as exc:
                 log.exception("intake: could not store %d operations", len(items))
                 outcomes = [
@@ -477,6 +470,10 @@ class Intake:
 
     def store(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
         """Stores drafts in one transaction; on a constraint race, one by one."""
+        with writer_role("intake"):  # the writer lock's metrics
+            return self._store(drafts)
+
+    def _store(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
         try:
             return self._store_group(drafts)
         except (IntegrityError, OperationalError) as exc:
