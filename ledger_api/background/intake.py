@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
-from ledger_api.db.keys import NOT_FAILED, credited_orders, exact, superset_of
+from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
@@ -58,6 +58,7 @@ from ledger_api.model.payloads import ReversalPayload
 
 from .campaigns import CampaignBook
 from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
+from .lookups import Known, look_up
 from .reversals import ReversalBook
 
 __all__ = ["Accepted", "Bulk", "Draft", "Intake", "accepted_body", "find_replay"]
@@ -86,19 +87,10 @@ class _CounterRow:
     first_points: int
 
 
-@dataclass(slots=True)
-class _Known:
-    """What a group's look-ups found stored: each key's (request fingerprint, answer), and
-    each credited order's operation uid, by (brand row id, order ref)."""
-
-    keys: dict[tuple[str, str], tuple[str, Accepted]] = field(default_factory=dict)
-    orders: dict[tuple[BrandRowId | None, str], str] = field(default_factory=dict)
-
-
 class _Batch:
     """State shared by the drafts stored in one transaction (plain rows, Core statements)."""
 
-    def __init__(self, session: Session, known: _Known) -> None:
+    def __init__(self, session: Session, known: Known) -> None:
         self.session = session
         self.brands: dict[BrandRowId, _BrandRow] = {}
         self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
@@ -109,51 +101,6 @@ class _Batch:
         self.records: list[dict[str, Any]] = []
         self.reversals = ReversalBook(session)
         self.campaigns = CampaignBook(session)
-
-    @staticmethod
-    def prefetch(entries: Sequence[Draft | Bulk], reader: Session) -> _Known:
-        """Reads the stored answers of every key of the group (and of bulk items) and the
-        orders already credited, at once, in `reader`: a read transaction taken before the
-        writer lock (the look-ups were a quarter of the intake's hold of it, and the intake
-        held it 55% of the time at 200 operations/s). What another writer stores meanwhile is
-        caught by the unique indexes (idempotency key, order): the group then stores again,
-        one by one, and reads it back (`Intake.store`)."""
-        known = _Known()
-        wanted = {(e.scope, e.idempotency_key) for e in entries}
-        drafts = [e for e in entries if isinstance(e, Draft)]
-        for entry in entries:
-            if isinstance(entry, Bulk):
-                drafts.extend(d for _, d in entry.items if isinstance(d, Draft))
-                wanted.update(
-                    (d.scope, d.idempotency_key) for _, d in entry.items if isinstance(d, Draft)
-                )
-        keys = list(wanted)
-        for start in range(0, len(keys), 400):
-            rows = reader.execute(
-                select(
-                    IdempotencyRecord.scope,
-                    IdempotencyRecord.key,
-                    IdempotencyRecord.request_hash,
-                    IdempotencyRecord.response_status,
-                    IdempotencyRecord.response_body,
-                    IdempotencyRecord.operation_uid,
-                ).where(
-                    superset_of(
-                        (IdempotencyRecord.scope, IdempotencyRecord.key), keys[start : start + 400]
-                    )
-                )
-            )
-            for scope, key, fingerprint, status, body, uid in exact(
-                rows, keys[start : start + 400]
-            ):
-                known.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
-        orders = list({(d.brand_row_id, d.order_ref) for d in drafts if d.order_ref is not None})
-        for start in range(0, len(orders), 400):
-            part = orders[start : start + 400]
-            for brand_id, order_ref, uid in exact(credited_orders(reader, part), part):
-                brand_row = BrandRowId(brand_id) if brand_id is not None else None
-                known.orders[(brand_row, str(order_ref))] = uid
-        return known
 
     def write(self) -> None:
         """Inserts the group's operations and idempotency records, many rows per statement,
@@ -484,8 +431,8 @@ class Intake:
     def _store_group(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
         now = time.time()
         outcomes: list[Outcome] = []
-        with self.db.read() as reader:  # before the writer lock (see `_Batch.prefetch`)
-            known = _Batch.prefetch(drafts, reader)
+        with self.db.read() as reader:  # before the writer lock (see `lookups`)
+            known = look_up(drafts, reader)
         with self.db.write() as session:
             batch = _Batch(session, known)
             for draft in drafts:

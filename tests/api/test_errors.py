@@ -45,8 +45,16 @@ def test_invalid_member_address_in_the_path_has_its_code(gateway: Gateway) -> No
     assert response.status_code == 422
     assert response.json()["error"] == {
         "code": "invalid_address",
-        "message": "not a 0x address with 40 hex digits",
-        "details": {},
+        "message": "path.address: not a 0x address with 40 hex digits",
+        "details": {
+            "errors": [
+                {
+                    "loc": ["path", "address"],
+                    "type": "invalid_address",
+                    "message": "not a 0x address with 40 hex digits",
+                }
+            ]
+        },
     }
 
 
