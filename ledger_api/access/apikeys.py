@@ -235,12 +235,9 @@ class ApiKeys:
         now = utcnow()
         for key in keys:
             key.revoked_at = now
-        if self._cache is not None:
-            event.listen(session, "after_commit", lambda _session: self._bump(), once=True)
-
-    def _bump(self) -> None:
-        assert self._cache is not None
-        self._cache.bump()
+        cache = self._cache
+        if cache is not None:
+            event.listen(session, "after_commit", lambda _session: cache.bump(), once=True)
 
     def revoke(self, prefix: str) -> None:
         """Revokes the active key `prefix`; `UnknownApiKey` (404) if there is none."""
