@@ -17,6 +17,8 @@ import httpx
 from eth_utils import to_checksum_address
 from prometheus_client.parser import text_string_to_metric_families
 
+from ledger_api.domain import lot_expiry, month_of
+
 PAGE = 4096
 
 
@@ -140,9 +142,11 @@ async def bulk_throughput(
 def seed_index(database: Path, brand: int, members: int, lots_per_member: int) -> list[str]:
     """Writes `members` x `lots_per_member` live lots of `brand` straight into the index
     tables (idx_lots, idx_members): a read index of the size the targets name, without
-    minting a million lots on chain. Returns the seeded members' addresses."""
-    now = int(time.time())
-    this_month = (time.gmtime(now).tm_year - 1970) * 12 + time.gmtime(now).tm_mon - 1
+    minting a million lots on chain. Returns the seeded members' addresses. The lots are of
+    this month and the ones before, each expiring at its month's instant (`lot_expiry`, every
+    member's lot of a month at once) as the chain's do; with up to 10 months none is within
+    the reminders' 30 days, so the seeded index adds no reminder work to the phases."""
+    this_month = month_of(int(time.time()))
     addresses = [to_checksum_address(os.urandom(20)) for _ in range(members)]
     connection = sqlite3.connect(database, timeout=60)
     try:
@@ -153,7 +157,13 @@ def seed_index(database: Path, brand: int, members: int, lots_per_member: int) -
                     "INSERT OR IGNORE INTO idx_lots (member, brand, month, amount, expires_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     (
-                        (member, brand, this_month - month, 10 + month, now + 86_400 * (30 + month))
+                        (
+                            member,
+                            brand,
+                            this_month - month,
+                            10 + month,
+                            lot_expiry(this_month - month),
+                        )
                         for member in chunk
                         for month in range(lots_per_member)
                     ),

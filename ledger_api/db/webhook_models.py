@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, LargeBinary, SmallInteger,
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ledger_api.db.models import Base, IdxLot
+from ledger_api.db.models import Address, Base, IdxLot, IdxPending
 from ledger_api.db.types import PkInteger, utcnow
 
 
@@ -84,15 +84,23 @@ class WebhookDelivery(Base):
 
 
 class ReminderMark(Base):
-    """How far (chain time, seconds) the reminders of one kind and offset were computed:
-    lots whose reminder time is at or before `until` have had theirs."""
+    """How far the reminders of one kind and offset were computed: a position in the order
+    (reminder time in chain seconds, member, brand). Lots whose reminder time is before
+    `until` have had theirs; so have those at `until`, all of them when `after_member` is
+    null, else up to (`after_member`, `after_brand`): a pass stops inside an instant that
+    holds more lots than one pass takes (every lot of a month expires at one instant)."""
 
     __tablename__ = "reminder_marks"
 
     kind: Mapped[str] = mapped_column(String(40), primary_key=True)
     offset_days: Mapped[int] = mapped_column(Integer, primary_key=True)
     until: Mapped[int]
+    after_member: Mapped[str | None] = mapped_column(Address)
+    after_brand: Mapped[int | None]
 
 
-#: the reminders scan lots by expiry time
-LOTS_BY_EXPIRY = Index("ix_idx_lots_expires_at", IdxLot.expires_at)
+#: the reminders page through lots, and pending positions, in (time, member, brand) order
+LOTS_BY_EXPIRY = Index("ix_idx_lots_expiry_order", IdxLot.expires_at, IdxLot.member, IdxLot.brand)
+PENDING_BY_RELEASE = Index(
+    "ix_idx_pending_release_order", IdxPending.release_at, IdxPending.member, IdxPending.brand
+)

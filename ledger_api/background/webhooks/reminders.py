@@ -4,17 +4,21 @@ Time is the index's (the timestamp of the last applied block), so a reminder is 
 with the lots the index holds at that time. For each offset (days) a mark in
 `reminder_marks` says up to which reminder time the lots were done: one pass takes the lots
 whose reminder time lies in (mark, now], writes one `points.expiring` event per lot (id from
-member, brand, month and offset) and moves the mark, in one transaction. A restart resumes
-from the mark: no reminder twice, none skipped. `points.expired` works the same with offset 0
-(the expiry itself), and so does `points.released` (issue 11): a pending position of the
-index (`idx_pending`) whose release time passed, with what its return window left.
+member, brand, month and offset) and moves the mark, in one transaction. A pass takes at most
+`PASS_LIMIT` lots in (time, member, brand) order and its mark keeps the last member and brand,
+so an instant that holds more lots (every lot of a month expires at one instant) is paged
+through, pass after pass. A restart resumes from the mark: no reminder twice, none skipped.
+`points.expired` works the same with offset 0 (the expiry itself), and so does
+`points.released` (issue 11): a pending position of the index (`idx_pending`) whose release
+time passed, with what its return window left.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import IdxLot, IdxPending
@@ -30,7 +34,8 @@ PASS_LIMIT = 5_000
 
 
 def compute_reminders(session: Session, now: int, offsets_days: Sequence[int]) -> int:
-    """Writes the reminders due at chain time `now` (seconds); returns how many."""
+    """Writes the reminders due at chain time `now` (seconds); returns how many: at most
+    `PASS_LIMIT` per kind and offset, the rest on the next passes."""
     if now <= 0:
         return 0
     written = 0
@@ -41,29 +46,79 @@ def compute_reminders(session: Session, now: int, offsets_days: Sequence[int]) -
     return written
 
 
-def _released(session: Session, now: int) -> int:
-    """Pending positions released in (mark, now]: one `points.released` each."""
-    mark = session.get(ReminderMark, (ev.POINTS_RELEASED, 0), with_for_update=True)
+def _mark(session: Session, kind: str, offset_days: int, start: int) -> ReminderMark:
+    """The mark of `kind` and `offset_days`, made at `start` on the first pass."""
+    mark = session.get(ReminderMark, (kind, offset_days), with_for_update=True)
     if mark is None:
-        mark = ReminderMark(kind=ev.POINTS_RELEASED, offset_days=0, until=now)
+        mark = ReminderMark(kind=kind, offset_days=offset_days, until=start)
         session.add(mark)
         session.flush()
-    if now <= mark.until:
-        return 0
-    rows = session.execute(
-        select(IdxPending.member, IdxPending.brand, IdxPending.release_at, IdxPending.amount)
-        .where(
-            IdxPending.release_at > mark.until,
-            IdxPending.release_at <= now,
-            IdxPending.amount > 0,
+    return mark
+
+
+def _done(mark: ReminderMark, now: int) -> bool:
+    """Whether nothing can be due at reminder time `now` past `mark`."""
+    return now < mark.until or (now == mark.until and mark.after_member is None)
+
+
+def _page(
+    session: Session,
+    table: type[IdxLot] | type[IdxPending],
+    time: Any,
+    columns: Sequence[Any],
+    mark: ReminderMark,
+    shift: int,
+    high: int,
+) -> list[Any]:
+    """The next page after `mark` of `table`'s rows with points whose `time` (the mark's
+    reminder time plus `shift` seconds) is at most `high`, in (time, member, brand) order,
+    and moves the mark to the page's end: the last row when the page is full, else `high`.
+    The condition keeps the index's leading range (`time >= low`) so the scan follows the
+    (time, member, brand) index and stops after the page."""
+    low = mark.until + shift
+    after: Any = time > low
+    if mark.after_member is not None:
+        after = or_(
+            after,
+            and_(
+                time == low,
+                or_(
+                    table.member > mark.after_member,
+                    and_(table.member == mark.after_member, table.brand > mark.after_brand),
+                ),
+            ),
         )
-        .order_by(IdxPending.release_at, IdxPending.member, IdxPending.brand)
-        .limit(PASS_LIMIT)
-    ).all()
-    reached = now
+    rows = list(
+        session.execute(
+            select(*columns)
+            .where(time >= low, after, time <= high, table.amount > 0)
+            .order_by(time, table.member, table.brand)
+            .limit(PASS_LIMIT)
+        ).all()
+    )
     if len(rows) == PASS_LIMIT:
-        reached = rows[-1].release_at - 1
-        rows = [r for r in rows if r.release_at <= reached]
+        last = rows[-1]
+        mark.until = last[0] - shift
+        mark.after_member, mark.after_brand = last.member, last.brand
+    else:
+        mark.until, mark.after_member, mark.after_brand = high - shift, None, None
+    return rows
+
+
+def _released(session: Session, now: int) -> int:
+    """Pending positions released in (mark, now]: one `points.released` each."""
+    mark = _mark(session, ev.POINTS_RELEASED, 0, now)
+    if _done(mark, now):
+        return 0
+    rows = _page(
+        session,
+        IdxPending,
+        IdxPending.release_at,
+        (IdxPending.release_at, IdxPending.member, IdxPending.brand, IdxPending.amount),
+        mark,
+        0,
+        now,
+    )
     events = [
         NewEvent(
             ev.event_id(ev.POINTS_RELEASED, member, brand, release_at),
@@ -72,39 +127,31 @@ def _released(session: Session, now: int) -> int:
             [brand],
             {"member": member, "brand_id": brand, "points": amount, "released_at": iso(release_at)},
         )
-        for member, brand, release_at, amount in rows
+        for release_at, member, brand, amount in rows
     ]
     write_events(session, events)
-    mark.until = reached
     return len(events)
 
 
 def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
-    """Lots whose reminder time (expiry - offset) lies in (mark, now]."""
-    mark = session.get(ReminderMark, (kind, offset_days), with_for_update=True)
-    if mark is None:
-        # first run: start from now (lots already past their reminder time are not reminded
-        # of, except that expiring reminders still cover lots not yet expired)
-        start = now if kind == ev.POINTS_EXPIRED else now - offset_days * DAY_S
-        mark = ReminderMark(kind=kind, offset_days=offset_days, until=start)
-        session.add(mark)
-        session.flush()
-    low, high = mark.until + offset_days * DAY_S, now + offset_days * DAY_S
-    if high <= low:
+    """Lots whose reminder time (expiry - offset) lies after the mark and at or before `now`."""
+    # first run: start from now (lots already past their reminder time are not reminded of,
+    # except that expiring reminders still cover lots not yet expired)
+    shift = offset_days * DAY_S
+    mark = _mark(session, kind, offset_days, now if kind == ev.POINTS_EXPIRED else now - shift)
+    if _done(mark, now):
         return 0
-    rows = session.execute(
-        select(IdxLot.member, IdxLot.brand, IdxLot.month, IdxLot.amount, IdxLot.expires_at)
-        .where(IdxLot.expires_at > low, IdxLot.expires_at <= high, IdxLot.amount > 0)
-        .order_by(IdxLot.expires_at, IdxLot.member, IdxLot.brand)
-        .limit(PASS_LIMIT)
-    ).all()
-    reached = high
-    if len(rows) == PASS_LIMIT:
-        # stop before the last expiry seen, so the rest of its lots come in the next pass
-        reached = rows[-1].expires_at - 1
-        rows = [r for r in rows if r.expires_at <= reached]
+    rows = _page(
+        session,
+        IdxLot,
+        IdxLot.expires_at,
+        (IdxLot.expires_at, IdxLot.member, IdxLot.brand, IdxLot.month, IdxLot.amount),
+        mark,
+        shift,
+        now + shift,
+    )
     events = []
-    for member, brand, month, amount, expires_at in rows:
+    for expires_at, member, brand, month, amount in rows:
         if kind == ev.POINTS_EXPIRING and expires_at <= now:
             continue  # already expired: the expired event says it
         expiring = kind == ev.POINTS_EXPIRING
@@ -118,8 +165,7 @@ def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
         }
         if kind == ev.POINTS_EXPIRING:
             payload["days_before"] = offset_days
-        when = at(expires_at - offset_days * DAY_S)
+        when = at(expires_at - shift)
         events.append(NewEvent(ev.event_id(*cause), kind, when, [brand], payload))
     write_events(session, events)
-    mark.until = reached - offset_days * DAY_S
     return len(events)
