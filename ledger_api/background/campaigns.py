@@ -15,7 +15,9 @@ confirmed, indexed and past its release time (the index's clock, so it follows t
 calendar), with no reversal open and not reversed in full, gets two `earn` operations of kind
 `referral` (the referrer's and the referred member's), queued in the same transaction that
 marks it `credited`: a restart or a second process never credits it twice. A purchase that
-failed, or whose order now credits another member, voids it.
+failed, or whose order now credits another member, voids it. A referral whose purchase is in
+its return window is not looked at again before its release (`check_after`), and each turn
+goes on after the last referral the previous one looked at, so no referral waits behind others.
 """
 
 from __future__ import annotations
@@ -152,7 +154,8 @@ class CampaignBook:
 
 
 def _verdict(session: Session, ref: CampaignReferral, now: int) -> str | None:
-    """`credit`, `void`, or None (not yet) for a waiting referral at chain time `now`."""
+    """`credit`, `void`, or None (not yet) for a waiting referral at chain time `now`; a
+    purchase still in its return window sets the referral's `check_after` to its release."""
     earn = session.execute(
         select(Operation.id, Operation.status, Operation.member, Operation.op_id)
         .where(
@@ -175,8 +178,12 @@ def _verdict(session: Session, ref: CampaignReferral, now: int) -> str | None:
             IdxHistory.source == "purchase",
         )
     ).first()
-    if line is None or now < int(line.release_at or line.timestamp):
-        return None  # not indexed yet, or still in its return window
+    if line is None:
+        return None  # not indexed yet
+    released = int(line.release_at or line.timestamp)
+    if now < released:
+        ref.check_after = released  # in its return window: nothing to look at until then
+        return None
     reversals = select(Operation.status, Operation.points).where(
         Operation.reverses_id == earn.id, Operation.kind == OpKind.REVERSAL.value
     )
@@ -244,12 +251,26 @@ def _credit(session: Session, ref: CampaignReferral) -> None:
     ref.updated_at = utcnow()
 
 
-def credit_due(session: Session, limit: int = 200) -> set[BrandRowId | None]:
-    """Settles the waiting referrals that are due; returns the brands whose queue grew."""
+#: waiting referrals looked at per turn
+CREDIT_PAGE = 200
+
+
+def credit_due(
+    session: Session, after_id: int = 0, limit: int = CREDIT_PAGE
+) -> tuple[set[BrandRowId | None], int]:
+    """Settles the waiting referrals that may be due (`check_after` reached at the index's
+    time) with an id above `after_id`, at most `limit` of them in id order. Returns the
+    brands whose queue grew and the `after_id` of the next turn: the last id looked at when
+    the page was full, else 0 (the next turn starts again from the first), so every referral
+    that may be due is looked at within a few turns, whatever waits before it."""
     now = index_time(session)
     waiting = session.scalars(
         select(CampaignReferral)
-        .where(CampaignReferral.status == "waiting")
+        .where(
+            CampaignReferral.status == "waiting",
+            CampaignReferral.check_after <= now,
+            CampaignReferral.id > after_id,
+        )
         .order_by(CampaignReferral.id)
         .limit(limit)
         .with_for_update()  # two processes (PostgreSQL): the second sees them credited
@@ -262,7 +283,7 @@ def credit_due(session: Session, limit: int = 200) -> set[BrandRowId | None]:
         elif verdict == "credit":
             _credit(session, ref)
             grown.add(BrandRowId(ref.brand_id))
-    return grown
+    return grown, (waiting[-1].id if len(waiting) == limit else 0)
 
 
 class ReferralCrediter(threading.Thread):
@@ -285,12 +306,14 @@ class ReferralCrediter(threading.Thread):
 
     def run(self) -> None:
         name_this_thread("campaign-referrals")
+        after_id = 0
         while not self._halt.wait(self.poll_s):
             try:
-                if not self._any_waiting():
-                    continue  # a read, not a write lock, while no referral waits
+                if not self._any_due(after_id):
+                    after_id = 0
+                    continue  # a read, not a write lock, while no referral may be due
                 with self.db.write() as session:
-                    grown = credit_due(session)
+                    grown, after_id = credit_due(session, after_id)
             except Exception:  # the database away (or closing): the next turn tries again
                 if not self._halt.is_set():
                     log.exception("campaigns: could not credit the due referrals")
@@ -299,10 +322,14 @@ class ReferralCrediter(threading.Thread):
                 log.info("campaigns: queued referral credits for %d brand(s)", len(grown))
                 self.queued(grown)
 
-    def _any_waiting(self) -> bool:
+    def _any_due(self, after_id: int) -> bool:
         with self.db.read() as session:
-            waiting = select(CampaignReferral.id).where(CampaignReferral.status == "waiting")
-            return session.scalar(waiting.limit(1)) is not None
+            due = select(CampaignReferral.id).where(
+                CampaignReferral.status == "waiting",
+                CampaignReferral.check_after <= index_time(session),
+                CampaignReferral.id > after_id,
+            )
+            return session.scalar(due.limit(1)) is not None
 
 
 def start_referral_crediter(

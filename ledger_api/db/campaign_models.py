@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,12 +63,14 @@ class CampaignReferral(Base):
 
     `status`: `waiting` (the purchase is not yet confirmed and released), `credited` (both
     referral earns queued, their operation ids below), `void` (the purchase failed or was
-    reversed in full)."""
+    reversed in full). `check_after`: the chain time (seconds) before which a waiting
+    referral cannot be due, its purchase's release once indexed (0: look at once)."""
 
     __tablename__ = "campaign_referrals"
     __table_args__ = (
         Unique("brand_id", "referred", name="uq_campaign_referrals_brand_referred"),
         Index("ix_campaign_referrals_status", "status"),
+        Index("ix_campaign_referrals_due", "status", "check_after", "id"),
     )
 
     id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
@@ -82,5 +84,6 @@ class CampaignReferral(Base):
     status: Mapped[str] = mapped_column(String(16))
     referrer_operation_id: Mapped[str | None] = mapped_column(String(36))
     referred_operation_id: Mapped[str | None] = mapped_column(String(36))
+    check_after: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

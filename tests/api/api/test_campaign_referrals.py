@@ -9,8 +9,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from support.chain import Anvil
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for as wait_until
+
+from ledger_api.background.campaigns import credit_due
+from ledger_api.background.indexer.cursor import index_time
+from ledger_api.db.campaign_models import CampaignReferral
 
 DAY = 86_400
 REFERRALS = "/v1/campaigns/referrals"
@@ -94,3 +100,51 @@ def test_both_members_are_credited_once_after_the_return_window(
             assert lines[0]["campaign"]["rules"][0]["rule_id"] == credited["rule_id"]
         assert referral_lines(brand, bea) == []
         assert referrals(brand)[ada.address]["status"] == "credited"
+
+
+def test_a_referral_due_is_credited_whatever_waits_before_it(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Referrals still in a long return window, more than a turn's page of them, came first:
+    a turn took the same oldest page every time, so a referral of a brand with a shorter
+    window behind them was never looked at. Each turn now goes on after the previous one, and
+    a referral in its window is not looked at again before its release."""
+    anvil, _ = own_chain
+    own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "3600"  # the turns are this test's own
+    page = 3
+    with Gateway(own_env) as gateway:
+        slow = gateway.create_brand(return_window_days=30)
+        fast = gateway.create_brand(return_window_days=1)
+        for brand in (slow, fast):
+            created = brand.api.post(
+                "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
+            )
+            assert created.status_code == 201, created.text
+        referrer = Member()
+        held = [Member() for _ in range(page + 1)]
+        for member in held:
+            buy(slow, member, 10_000, referrer=referrer.address)
+        ada = Member()
+        buy(fast, ada, 10_000, referrer=referrer.address)
+        anvil.rpc("evm_increaseTime", 2 * DAY)
+        anvil.rpc("evm_mine")
+        chain_now = int(anvil.web3().eth.get_block("latest")["timestamp"])
+        db = gateway.runtime.db
+
+        def indexed() -> bool:
+            with db.read() as session:
+                return index_time(session) >= chain_now
+
+        wait_until(indexed, what="the index at the chain's time")
+        after_id, turns = 0, 0
+        while referrals(fast)[ada.address]["status"] == "waiting":
+            turns += 1
+            assert turns <= 2, "the due referral was not looked at"  # 5 waiting, pages of 3
+            with db.write() as session:
+                _, after_id = credit_due(session, after_id, page)
+        assert {r["status"] for r in referrals(slow).values()} == {"waiting"}
+        with db.read() as session:  # not looked at again before their release
+            waits = session.scalars(
+                select(CampaignReferral.check_after).where(CampaignReferral.status == "waiting")
+            ).all()
+        assert len(waits) == page + 1 and min(waits) > chain_now + 27 * DAY, waits
