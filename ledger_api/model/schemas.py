@@ -336,6 +336,8 @@ class HistoryEntry(Model):
         "reversed",
         "gifted",
         "received",
+        "bid",
+        "bid_returned",
         "donated",
         "redeemed",
         "expired",

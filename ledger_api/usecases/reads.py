@@ -52,6 +52,8 @@ HISTORY_KINDS = (
     "reversed",
     "gifted",
     "received",
+    "bid",
+    "bid_returned",
     "donated",
     "redeemed",
     "expired",

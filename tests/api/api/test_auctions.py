@@ -154,6 +154,17 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             assert client.auction(auction_id)["winners"] == ended["winners"]
             listed_ended = client.auctions("ended")["auctions"]
             assert auction_id in [a["auction_id"] for a in listed_ended]
+        # the member's history tells a bid and its return from a gift between members
+        lines = read_until(
+            brand,
+            f"/v1/members/{alice.address}/history",
+            lambda body: any(e["kind"] == "bid_returned" for e in body["entries"]),
+        )["entries"]
+        moves = [(e["kind"], e["amount"]) for e in lines if e["kind"] not in ("earned", "pending")]
+        assert sorted(moves) == [("bid", 1_000), ("bid_returned", 1_000)], lines
+        carols = brand.api.get(f"/v1/members/{carol.address}/history").json()["entries"]
+        assert [e["amount"] for e in carols if e["kind"] == "bid"] == [1_100], carols
+        assert not [e for e in carols if e["kind"] in ("gifted", "received")], carols
         missing = brand.api.get("/v1/auctions/999999")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "auction_not_found"
         unknown = brand.api.post("/v1/auctions/999999/settlements", {"bidder": bob.address})
