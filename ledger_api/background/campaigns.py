@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,9 +37,9 @@ from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
 from ledger_api.db.keys import NOT_FAILED
-from ledger_api.db.models import Brand, IdxHistory, Operation
+from ledger_api.db.models import Brand, IdxBrand, IdxHistory, MintCounter, Operation
 from ledger_api.db.types import utcnow
-from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus
+from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus, utc_day
 from ledger_api.domain.campaigns import EarnFacts, RuleSnapshot, evaluate
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import ZeroPoints
@@ -194,8 +195,30 @@ def _verdict(session: Session, ref: CampaignReferral, now: int) -> str | None:
     return "void" if reversed_points >= int(line.amount) else "credit"
 
 
-def _credit(session: Session, ref: CampaignReferral) -> None:
-    """Queues the two referral earns (op ids from the brand's counter, its row locked)."""
+def _fits_today(session: Session, brand: Brand, points: int) -> bool:
+    """Counts `points` in the brand's points accepted today (UTC, `mint_counters`, as the
+    intake counts an earn) when they fit in the chain's daily mint cap as indexed; else
+    counts nothing and returns False. The brand's row is locked: the intake waits."""
+    day = utc_day(time.time())
+    counter = session.get(MintCounter, (brand.id, day), with_for_update=True)
+    cap = None
+    if brand.ledger_id is not None:
+        cap = session.scalar(
+            select(IdxBrand.daily_cap_points).where(IdxBrand.brand == brand.ledger_id)
+        )
+    counted = counter.points if counter is not None else 0
+    if cap is not None and counted + points > cap:
+        return False
+    if counter is None:
+        session.add(MintCounter(brand_id=brand.id, day=day, points=points))
+    else:
+        counter.points = counted + points
+    return True
+
+
+def _credit(session: Session, ref: CampaignReferral) -> bool:
+    """Queues the two referral earns (op ids from the brand's counter, its row locked), counted
+    in the brand's daily mint count; False, queueing nothing, when they do not fit today."""
     brand = session.scalars(select(Brand).where(Brand.id == ref.brand_id).with_for_update()).one()
     rule = EarnRule(
         brand.points_per_usd,
@@ -205,6 +228,8 @@ def _credit(session: Session, ref: CampaignReferral) -> None:
         brand.points_per_referral,
     )
     points = rule.points(EarnKind.REFERRAL, ref.multiplier_pct, 0)
+    if not _fits_today(session, brand, 2 * points):
+        return False
     uids: list[str] = []
     for member, role in ((ref.referrer, "referrer"), (ref.referred, "referred")):
         record = {
@@ -249,10 +274,14 @@ def _credit(session: Session, ref: CampaignReferral) -> None:
     ref.referrer_operation_id, ref.referred_operation_id = uids
     ref.status = "credited"
     ref.updated_at = utcnow()
+    return True
 
 
 #: waiting referrals looked at per turn
 CREDIT_PAGE = 200
+#: a referral due while its brand's daily mint cap is reached is looked at again this much
+#: later (chain seconds)
+CAP_RETRY_S = 600
 
 
 def credit_due(
@@ -281,8 +310,13 @@ def credit_due(
         if verdict == "void":
             ref.status, ref.updated_at = "void", utcnow()
         elif verdict == "credit":
-            _credit(session, ref)
-            grown.add(BrandRowId(ref.brand_id))
+            if _credit(session, ref):
+                grown.add(BrandRowId(ref.brand_id))
+            else:  # over the brand's daily mint cap today: waits, looked at again later
+                log.warning(
+                    "campaigns: referral %d waits: the brand's daily cap is reached", ref.id
+                )
+                ref.check_after = now + CAP_RETRY_S
     return grown, (waiting[-1].id if len(waiting) == limit else 0)
 
 

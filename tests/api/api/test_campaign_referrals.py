@@ -14,9 +14,10 @@ from support.chain import Anvil
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for as wait_until
 
-from ledger_api.background.campaigns import credit_due
+from ledger_api.background.campaigns import CAP_RETRY_S, credit_due
 from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db.campaign_models import CampaignReferral
+from ledger_api.db.models import Operation
 
 DAY = 86_400
 REFERRALS = "/v1/campaigns/referrals"
@@ -148,3 +149,52 @@ def test_a_referral_due_is_credited_whatever_waits_before_it(
                 select(CampaignReferral.check_after).where(CampaignReferral.status == "waiting")
             ).all()
         assert len(waits) == page + 1 and min(waits) > chain_now + 27 * DAY, waits
+
+
+def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The credits count in the brand's daily mint count, as any earn the intake accepts: over
+    the cap they wait (no operation the chain would refuse, no credit lost) and are credited
+    once there is room."""
+    anvil, _ = own_chain
+    own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=1, daily_cap_points=1_020)
+        created = brand.api.post(
+            "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
+        )
+        assert created.status_code == 201, created.text
+        grace, ada = Member(), Member()
+        buy(brand, ada, 10_000, referrer=grace.address)  # 1,000 points: 20 left today
+        anvil.rpc("evm_increaseTime", 2 * DAY)
+        anvil.rpc("evm_mine")
+        released = int(anvil.web3().eth.get_block("latest")["timestamp"])
+        db = gateway.runtime.db
+        wait_until(  # a look inside the window set it to the release, before this block
+            lambda: _check_after(db) > released, what="the crediter's look after the release"
+        )
+        assert referrals(brand)[ada.address]["status"] == "waiting"  # 2 x 20 do not fit
+        with db.read() as session:
+            credits = session.scalars(
+                select(Operation.id).where(Operation.beneficiary.in_([grace.address]))
+            ).all()
+        assert credits == []
+
+        raised = gateway.admin.put(
+            f"/v1/admin/brands/{brand.brand_id}/daily-cap",
+            {"daily_cap_points": 5_000},
+            params={"wait": "true"},
+        )
+        assert raised.status_code == 200 and raised.json()["status"] == "confirmed", raised.text
+        anvil.rpc("evm_increaseTime", CAP_RETRY_S + 1)
+        anvil.rpc("evm_mine")
+        credited = wait_for(brand, ada, "credited")
+        for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
+            done = brand.api.wait(uid)
+            assert done["status"] == "confirmed" and done["result"]["points"] == 20, done
+
+
+def _check_after(db: Any) -> int:
+    with db.read() as session:
+        return int(session.scalar(select(CampaignReferral.check_after)) or 0)
