@@ -34,12 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer.cursor import index_time
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
 from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import Brand, IdxBrand, IdxHistory, MintCounter, Operation
 from ledger_api.db.types import utcnow
 from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus, utc_day
+from ledger_api.domain import events as ev
 from ledger_api.domain.campaigns import EarnFacts, RuleSnapshot, evaluate
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import ZeroPoints
@@ -277,6 +279,24 @@ def _credit(session: Session, ref: CampaignReferral) -> bool:
     return True
 
 
+def _referral_event(session: Session, ref: CampaignReferral, kind: str) -> None:
+    """`referral.credited` or `referral.voided` to the brand's webhooks (same transaction)."""
+    brand = session.scalar(select(Brand.ledger_id).where(Brand.id == ref.brand_id))
+    data: dict[str, object] = {
+        "referred": ref.referred,
+        "referrer": ref.referrer,
+        "brand_id": brand,
+        "rule_id": ref.rule_id,
+        "rule_version": ref.rule_version,
+        "multiplier_pct": ref.multiplier_pct,
+    }
+    if kind == ev.REFERRAL_CREDITED:
+        data["referrer_operation_id"] = ref.referrer_operation_id
+        data["referred_operation_id"] = ref.referred_operation_id
+    event_id = ev.event_id(kind, ref.brand_id, ref.referred)
+    write_events(session, [NewEvent(event_id, kind, ref.updated_at, [brand], data)])
+
+
 #: waiting referrals looked at per turn
 CREDIT_PAGE = 200
 #: a referral due while its brand's daily mint cap is reached is looked at again this much
@@ -309,9 +329,11 @@ def credit_due(
         verdict = _verdict(session, ref, now)
         if verdict == "void":
             ref.status, ref.updated_at = "void", utcnow()
+            _referral_event(session, ref, ev.REFERRAL_VOIDED)
         elif verdict == "credit":
             if _credit(session, ref):
                 grown.add(BrandRowId(ref.brand_id))
+                _referral_event(session, ref, ev.REFERRAL_CREDITED)
             else:  # over the brand's daily mint cap today: waits, looked at again later
                 log.warning(
                     "campaigns: referral %d waits: the brand's daily cap is reached", ref.id

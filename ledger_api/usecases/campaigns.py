@@ -29,11 +29,13 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.campaigns import CampaignClaim, member_past
 from ledger_api.background.intake import Accepted, find_replay
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignAudit, CampaignReferral, CampaignRule
 from ledger_api.db.models import Brand, IdempotencyRecord
 from ledger_api.db.types import utcnow
 from ledger_api.domain import EarnKind
+from ledger_api.domain import events as ev
 from ledger_api.domain.campaigns import (
     SINGLE_KINDS,
     EarnFacts,
@@ -351,6 +353,13 @@ class CampaignsService:
                 new=_version(rule),
             )
         )
+        # the brand's webhooks hear it in the same transaction (its other back-ends, its staff)
+        cause = (ev.CAMPAIGN_RULE_CHANGED, rule.brand_id, rule.id, rule.version)
+        change = {"rule_id": rule.id, "version": rule.version, "action": action, **_version(rule)}
+        event = NewEvent(
+            ev.event_id(*cause), cause[0], rule.updated_at, [who.ledger_brand_id], change
+        )
+        write_events(session, [event])
 
     def _once(
         self, ctx: RequestContext, status: int, action: Callable[[Session], dict[str, Any]]

@@ -101,6 +101,14 @@ def test_both_members_are_credited_once_after_the_return_window(
             assert lines[0]["campaign"]["rules"][0]["rule_id"] == credited["rule_id"]
         assert referral_lines(brand, bea) == []
         assert referrals(brand)[ada.address]["status"] == "credited"
+        feed = brand.api.get(
+            "/v1/events", params={"types": "referral.credited,referral.voided"}
+        ).json()["events"]
+        told = sorted((e["type"], e["data"]["referred"]) for e in feed)
+        assert told == [("referral.credited", ada.address), ("referral.voided", bea.address)]
+        news = next(e["data"] for e in feed if e["type"] == "referral.credited")
+        assert news["referrer_operation_id"] == credited["referrer_operation_id"]
+        assert (news["referrer"], news["multiplier_pct"]) == (grace.address, 150)
 
 
 def test_a_referral_due_is_credited_whatever_waits_before_it(

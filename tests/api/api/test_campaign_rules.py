@@ -45,6 +45,16 @@ def test_a_rule_is_created_versioned_and_every_change_audited(brand: Brand) -> N
     assert entries[1]["new"]["name"] == "Green triple"
     assert entries[2]["old"]["active"] is True and entries[2]["new"]["active"] is False
     assert all(e["actor"].startswith("brand:") and e["at"] for e in entries)
+    # each change is an event for the brand's webhooks and its feed, once
+    feed = brand.api.get("/v1/events", params={"types": "campaign.rule_changed"}).json()
+    changes = [e["data"] for e in feed["events"]]
+    assert [(c["rule_id"], c["version"], c["action"]) for c in changes] == [
+        (rule["rule_id"], 1, "created"),
+        (rule["rule_id"], 2, "updated"),
+        (rule["rule_id"], 3, "deleted"),
+    ]
+    assert changes[1]["params"] == {"multiplier_pct": 300} and changes[2]["active"] is False
+    assert all(e["brands"] == [brand.brand_id] for e in feed["events"])
 
     listed = brand.api.get(RULES).json()
     assert listed["brand_id"] == brand.brand_id and listed["combine"] == "product"
@@ -104,6 +114,8 @@ def test_a_brand_sees_and_changes_only_its_own_rules(brand: Brand, other_brand: 
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "campaign_rule_not_found"
     assert brand.api.get(RULES).json()["rules"][0]["params"] == {"multiplier_pct": 200}
+    theirs = other_brand.api.get("/v1/events", params={"types": "campaign.rule_changed"})
+    assert theirs.status_code == 200 and theirs.json()["events"] == []
 
 
 HOSTILE: list[tuple[Any, str]] = [
