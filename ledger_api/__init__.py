@@ -19,18 +19,24 @@ def restore_recursion_limit() -> None:
 
 
 #: allocations (net of deallocations) between two young collections; CPython's default is 700
-GC_YOUNG_THRESHOLD = 50_000
+GC_YOUNG_THRESHOLD = 5_000
 
 
 def tune_garbage_collector() -> None:
-    """Fewer, later collections, once a process has started (app start-up, `ledger work`).
+    """Once a process has started (app start-up, `ledger work`): its start-up objects leave
+    the collector's sight, and young collections come less often.
 
-    With CPython's default (a young collection every 700 net allocations), objects that live a
-    few requests reach the oldest generation, and its collections walk every object of the
-    process (about 215,000 after the imports): 150-400 ms with the event loop stopped, the
-    tail of the bench's accept and confirmation latency (issue 15). A steady server frees about
-    what it allocates, so at 50,000 the young collections come rarely and full ones rarer; what
-    cycles wait meanwhile is bounded by that count. (`gc.freeze()` was tried: full collections
-    vanished, but each young one took 30 ms on average here, worse.)"""
+    A full collection walks every object the collector tracks: about 215,000 after the
+    imports, 200-340 ms of CPU with the event loop stopped, one or two a minute under load (the
+    tail of the bench's accept and confirmation latency, issue 15). `gc.freeze()` moves what
+    exists at start-up (modules, classes, functions, the app) to a permanent generation that
+    no collection walks; a full collection then takes 12-15 ms in `ledger serve` under the
+    bench's 200 operations/s. Young collections every 5,000 net allocations take about 3 ms.
+    (50,000, this function's earlier threshold without the freeze, made each young collection
+    20-60 ms and still let full ones of 200-340 ms through; an earlier session measured 30 ms
+    young ones with the freeze and 50,000.) Measured with `gc.callbacks` in both processes during `make bench
+    --phases latency`."""
+    gc.collect()
+    gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
