@@ -35,7 +35,7 @@ from prometheus_client import (
     multiprocess,
     values,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -132,9 +132,9 @@ class StateCollector(Collector):
             value=f.oldest_queued_age_s,
         )
         yield from self._signers()
-        deliveries = CounterMetricFamily(
+        deliveries = GaugeMetricFamily(
             "ledger_webhook_deliveries",
-            "Webhook deliveries by status (pending, delivered, dead)",
+            "Webhook deliveries in each status now (pending, delivered, dead)",
             labels=["status"],
         )
         for status, count in sorted(f.deliveries.items()):

@@ -6,6 +6,7 @@ across `ledger serve` + `ledger work` (prometheus-client's multiprocess mode); J
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -73,6 +74,25 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     assert ("ledger_signer_in_flight_transactions", frozenset(labels.items())) in after
     assert _value(after, "ledger_index_lag_blocks") >= 0
     assert ("ledger_oldest_queued_operation_seconds", frozenset()) in after
+    documented = _documented_metrics()
+    exported = {  # a counter's samples (the name the docs give) end in _total
+        family.name + ("_total" if family.type == "counter" else ""): family.type
+        for family in text_string_to_metric_families(scrape.text)
+        if family.name.startswith("ledger_") and not family.name.endswith("_created")
+    }
+    assert {name: documented.get(name) for name in exported} == exported
+
+
+def _documented_metrics() -> dict[str, str]:
+    """docs/gateway.md's metrics table: each `ledger_*` name in a row's first cell, its type."""
+    docs = Path(__file__).resolve().parents[3] / "docs" / "gateway.md"
+    found: dict[str, str] = {}
+    for line in docs.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`ledger_"):
+            for name in re.findall(r"`(ledger_[a-z_]+)`", cells[0]):
+                found[name] = cells[1]
+    return found
 
 
 @pytest.fixture
