@@ -10,8 +10,9 @@ completes each operation with what the gateway really answers:
   description and in `x-error-codes`;
 - the API key as security schemes (`Authorization: Bearer` and `X-API-Key`: Swagger UI's
   Authorize button), required everywhere but `PUBLIC_PATHS`;
-- `Idempotency-Key` as a required header of every mutation (the dependency answers 400
-  `idempotency_key_required` itself, so FastAPI cannot see it as required);
+- `Idempotency-Key` as a required header of every route that needs one (`keyed`: the
+  dependency answers 400 `idempotency_key_required` itself, so FastAPI cannot see it as
+  required), and on no other (typed data, the earn preview, webhook and key management);
 - an example for every request body and JSON answer (`openapi_examples`).
 
 Every route gets these, whoever adds it. `install` also serves the documentation offline:
@@ -25,15 +26,20 @@ answer lists them all in `Allow` (Starlette lists only the first route's).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import fastapi_offline
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Mount
 
+from ledger_api.api.deps import idempotency_key
 from ledger_api.api.openapi_examples import example_of
 from ledger_api.model import schemas
 from ledger_api.model.fields import MAX_DB_INT
@@ -57,6 +63,13 @@ _AUTHENTICATED: dict[int, list[str]] = {
 _MUTATION: dict[int, list[str]] = {
     400: ["idempotency_key_required"],
     409: ["idempotency_conflict", "ledger_paused"],
+    501: ["not_supported"],
+    507: ["storage_full"],
+}
+#: the same for a POST, PUT or DELETE that takes no Idempotency-Key (typed data, a preview,
+#: webhook and key management)
+_UNKEYED: dict[int, list[str]] = {
+    409: ["ledger_paused"],
     501: ["not_supported"],
     507: ["storage_full"],
 }
@@ -262,15 +275,16 @@ _ERROR_MESSAGES = {
 }
 
 
-def error_codes(method: str, path: str) -> dict[int, list[str]]:
-    """The error codes `method path` may answer, by HTTP status (the document lists them)."""
+def error_codes(method: str, path: str, keyed: bool = True) -> dict[int, list[str]]:
+    """The error codes `method path` may answer, by HTTP status (the document lists them);
+    `keyed`: a mutation that needs an Idempotency-Key."""
     layers = [_ANY]
     if path in PUBLIC_PATHS:
         layers.append({401: _AUTHENTICATED[401]})
     else:
         layers.append(_AUTHENTICATED)
     if method in _MUTATING:
-        layers.append(_MUTATION)
+        layers.append(_MUTATION if keyed else _UNKEYED)
     layers += [
         codes
         for methods, pattern, codes in _ROUTE_CODES
@@ -331,15 +345,17 @@ def document(app: FastAPI) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
+    keyed_operations = keyed(app.routes)
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
+            needs_key = (method, path) in keyed_operations
             responses = operation.setdefault("responses", {})
-            for status, codes in error_codes(method, path).items():
+            for status, codes in error_codes(method, path, needs_key).items():
                 if path in PUBLIC_PATHS and status >= 500 and str(status) in responses:
                     continue  # the route's own answer (the health report's 503)
                 responses[str(status)] = _error_response(codes)
             operation["security"] = [{}, *_SECURITY] if path in PUBLIC_PATHS else _SECURITY
-            if method in _MUTATING:
+            if needs_key:
                 parameters = [
                     p for p in operation.get("parameters", []) if p["name"] != "Idempotency-Key"
                 ]
@@ -347,6 +363,24 @@ def document(app: FastAPI) -> dict[str, Any]:
             _add_examples(operation, components)
     app.openapi_schema = _exact_bounds(doc)
     return app.openapi_schema
+
+
+def keyed(routes: Sequence[BaseRoute]) -> set[tuple[str, str]]:
+    """(method, path template) of every route that needs an Idempotency-Key: its dependencies,
+    however deep, include `deps.idempotency_key` (which answers 400 without one)."""
+
+    def needs(dependant: Dependant) -> bool:
+        return any(d.call is idempotency_key or needs(d) for d in dependant.dependencies)
+
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, APIRoute) and needs(route.dependant):
+            found.update((method.lower(), route.path) for method in route.methods or ())
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            found |= keyed(route.original_router.routes)
+        elif isinstance(route, Mount):
+            found |= keyed(route.routes)
+    return found
 
 
 def _exact_bounds(node: Any) -> Any:
