@@ -70,6 +70,7 @@ chain store the same code and message in their status.
     │   ├── CampaignRuleConflict     409 campaign_rule_conflict (one active rule per kind...)
     │   └── LedgerPaused             409 ledger_paused
     ├── PayloadTooLarge              413 payload_too_large
+    ├── UnsupportedMediaType         415 unsupported_media_type
     ├── RateLimited                  429 rate_limited
     ├── NotSupported                 501 not_supported
     └── Unavailable                  503 unavailable
@@ -451,6 +452,15 @@ class PayloadTooLarge(LedgerError):
     code = "payload_too_large"
     status = 413
     default_message = "the body is larger than allowed"
+
+
+class UnsupportedMediaType(LedgerError):
+    code = "unsupported_media_type"
+    status = 415
+    default_message = (
+        "the body must be JSON, sent with Content-Type: application/json"
+        " (curl -d sends a form unless told: add -H 'Content-Type: application/json')"
+    )
 
 
 class RateLimited(LedgerError):

@@ -6,7 +6,11 @@
   once, without reading the body; a body sent in chunks is counted while it is read and
   refused as soon as it passes the limit;
 - a body nested deeper than `max_json_depth` (brackets outside JSON strings) answers 400
-  `body_too_deep`, so no JSON decoder ever recurses on it.
+  `body_too_deep`, so no JSON decoder ever recurses on it;
+- a body declared as anything but JSON (`Content-Type` other than `application/json` or
+  `application/*+json`; none counts as JSON) answers 415 `unsupported_media_type`: every body
+  the API takes is JSON, and a form (what `curl -d` sends by default) otherwise reached the
+  routes as a form and failed validation with a message that did not say why.
 
 The body read is handed on to the application unchanged.
 """
@@ -20,7 +24,13 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_api.errors import BodyTooDeep, LedgerError, PayloadTooLarge, ledger_error_body
+from ledger_api.errors import (
+    BodyTooDeep,
+    LedgerError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ledger_error_body,
+)
 
 #: a backslash and the character it escapes (JSON has them inside strings only)
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
@@ -89,10 +99,29 @@ class BodyLimits:
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
+        media = _media_type(scope)
+        if body and media is not None and not _is_json(media):
+            await _refuse(scope, receive, send, UnsupportedMediaType(content_type=media))
+            return
         if too_deep(body, self.max_json_depth):
             await _refuse(scope, receive, send, BodyTooDeep(max_depth=self.max_json_depth))
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+def _media_type(scope: Scope) -> str | None:
+    """The request's `Content-Type` without its parameters, lower case (None: absent)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media: str = bytes(value).decode("latin-1").split(";", 1)[0]
+            return media.strip().lower()[:100]
+    return None
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -49,6 +49,7 @@ _ANY: dict[int, list[str]] = {
     400: ["malformed_body", "body_too_deep"],
     405: ["method_not_allowed"],
     413: ["payload_too_large"],
+    415: ["unsupported_media_type"],
     422: ["invalid_request"],
 }
 #: what an authenticated call may answer besides

@@ -87,3 +87,39 @@ def test_the_app_restores_the_default_recursion_limit(gateway: Gateway) -> None:
     # py_ecc raises it to 100,000 at import; deep input must raise RecursionError instead of
     # overflowing the C stack
     assert sys.getrecursionlimit() <= 1_000
+
+
+def test_a_body_that_is_not_json_gets_415_saying_what_to_send(gateway: Gateway) -> None:
+    """`curl -d` sends a form unless told: the answer says to send JSON (the new-user trial
+    met `invalid_request` "Input should be a valid dictionary" on the README's examples)."""
+    body = b'{"member": "0x0000000000000000000000000000000000000001", "amount_cents": 100}'
+    for media in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data"):
+        response = gateway.admin.http.post(
+            PURCHASE, content=body, headers={"Content-Type": media, "Idempotency-Key": "k-415"}
+        )
+        assert response.status_code == 415, (media, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "unsupported_media_type"
+        assert "application/json" in error["message"] and error["details"]["content_type"] == media
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json", None):
+        headers = {"Idempotency-Key": "k-json"} | ({"Content-Type": media} if media else {})
+        response = gateway.admin.http.post(PURCHASE, content=body, headers=headers)
+        assert response.status_code != 415, (media, response.text)
+
+
+def test_every_curl_example_with_a_body_sends_json() -> None:
+    """The README's and the docs' curl examples run as written."""
+    root = Path(__file__).resolve().parents[3]
+    missing = []
+    for doc in (root / "README.md", root / "docs" / "gateway.md"):
+        lines = doc.read_text().splitlines()
+        for number, line in enumerate(lines):
+            if "curl " not in line:
+                continue
+            command, more = line, number
+            while command.rstrip().endswith("\\") and more + 1 < len(lines):
+                more += 1
+                command += lines[more]
+            if (" -d " in command or "--data" in command) and "Content-Type" not in command:
+                missing.append(f"{doc.name}:{number + 1}")
+    assert missing == []
