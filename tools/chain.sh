@@ -39,8 +39,17 @@ start_chain() {
   rpc_up || { echo "the chain did not start:" >&2; cat "$DATA/chain.log" >&2; return 1; }
 }
 
+ours() {  # the node on the port is the one this data folder's supervisor runs
+  [ -f "$DATA/chain.pid" ] && kill -0 "$(cat "$DATA/chain.pid")" 2>/dev/null
+}
 if ! rpc_up; then
   step "start the chain (anvil on port $PORT)" start_chain
+elif ! ours; then
+  # a node this data folder did not start (another `make run`'s): deploying onto it would
+  # mix two systems on one chain
+  echo "chain: port $PORT already serves a chain that $DATA did not start:" \
+    "stop it, or set LEDGER_CHAIN_PORT (and LEDGER_PORT) for a second system" >&2
+  exit 1
 fi
 
 # brownie attaches to the running anvil through a development network of that port.

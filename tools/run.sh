@@ -42,6 +42,12 @@ case "$HOST" in 0.0.0.0 | "::" | "") URL_HOST=127.0.0.1 ;; esac
 URL="http://$URL_HOST:$PORT"
 run_started="$(_step_now)"
 echo "run: chain $LEDGER_RPC_URL, gateway $URL, data $LEDGER_DATA_DIR" >&2
+if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
+  # another process (another `make run`?) serves that port: the health check would reach it
+  echo "run: $URL_HOST:$PORT is already in use: stop what listens there, or set LEDGER_PORT" \
+    "(and LEDGER_CHAIN_PORT and LEDGER_DATA_DIR for a second gateway beside the first)" >&2
+  exit 1
+fi
 bash tools/chain.sh > /dev/null
 migrate() {
   .venv/api/bin/ledger db upgrade > "$LEDGER_DATA_DIR/migrate.log" 2>&1 \

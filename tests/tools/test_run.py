@@ -4,11 +4,15 @@ running, and Ctrl-C stops every process it started, the chain after saving its s
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -167,3 +171,80 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
     log = (data / "chain.log").read_text()
     assert "state saved to" in log, log
     assert not (data / "chain.pid").exists()
+
+
+def _run_env(tmp_path: Path, chain_port: int, port: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "LEDGER_DATA_DIR": str(tmp_path / "data"),
+        "LEDGER_CHAIN_PORT": str(chain_port),
+        "LEDGER_PORT": str(port),
+        "LEDGER_ADMIN_API_KEY": ADMIN_KEY,
+    }
+    for name in ("LEDGER_RPC_URL", "LEDGER_MANIFEST", "LEDGER_DATABASE_URL"):
+        env.pop(name, None)
+    return env
+
+
+class _FakeNode(BaseHTTPRequestHandler):
+    """Answers every JSON-RPC call as a node would its chain id: another system's chain."""
+
+    calls: list[str] = []
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        _FakeNode.calls.append(request.get("method", ""))
+        body = json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "result": "0x7a69"})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_make_run_stops_at_once_when_its_gateway_port_is_taken(tmp_path: Path) -> None:
+    """A second `make run` on the first one's ports said "ready" (its health check reached the
+    first gateway) while its own gateway failed to bind (new-user trial)."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, free_port(), port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode != 0
+    assert f"127.0.0.1:{port} is already in use" in done.stderr and "LEDGER_PORT" in done.stderr
+    assert "run: ready in" not in done.stderr and not (tmp_path / "data" / "chain.pid").exists()
+
+
+def test_make_run_does_not_deploy_onto_a_chain_it_did_not_start(tmp_path: Path) -> None:
+    """A node on the chain port that this data folder's supervisor does not run (another
+    `make run`'s) is refused before anything is deployed onto it."""
+    node = ThreadingHTTPServer(("127.0.0.1", 0), _FakeNode)
+    serving = threading.Thread(target=node.serve_forever, daemon=True)
+    serving.start()
+    try:
+        chain_port = node.server_address[1]
+        done = subprocess.run(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, chain_port, free_port()),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        node.shutdown()
+        node.server_close()
+    assert done.returncode != 0
+    assert f"port {chain_port} already serves a chain" in done.stderr, done.stderr
+    assert "LEDGER_CHAIN_PORT" in done.stderr
+    assert set(_FakeNode.calls) == {"eth_chainId"}  # asked who it is, sent nothing
+    assert not (tmp_path / "data" / "deployment.json").exists()
