@@ -9,6 +9,7 @@ chain store the same code and message in their status.
     LedgerError                      500 internal
     ├── BadRequest                   400 bad_request
     │   ├── IdempotencyKeyRequired   400 idempotency_key_required
+    │   ├── InvalidIdempotencyKey    400 invalid_idempotency_key
     │   └── MalformedBody            400 malformed_body (not JSON, or not the body's shape)
     │       └── BodyTooDeep          400 body_too_deep (JSON nested deeper than allowed)
     ├── InvalidRequest               422 invalid_request
@@ -113,6 +114,16 @@ class IdempotencyKeyRequired(BadRequest):
     code = "idempotency_key_required"
     default_message = (
         "mutating calls need an Idempotency-Key header (1 to 255 printable characters)"
+    )
+
+
+class InvalidIdempotencyKey(BadRequest):
+    """An Idempotency-Key header is there but is not 1 to 255 printable ASCII characters."""
+
+    code = "invalid_idempotency_key"
+    default_message = (
+        "the Idempotency-Key must be 1 to 255 printable ASCII characters, without spaces"
+        " (e.g. a UUID)"
     )
 
 

@@ -16,7 +16,12 @@ from fastapi import Depends, Header, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.errors import IdempotencyKeyRequired, InvalidAddress, MalformedBody
+from ledger_api.errors import (
+    IdempotencyKeyRequired,
+    InvalidAddress,
+    InvalidIdempotencyKey,
+    MalformedBody,
+)
 from ledger_api.model.schemas import ADDRESS_SCHEMA, checksum_address
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
@@ -121,8 +126,10 @@ AdminDep = Annotated[Principal, Depends(current_admin)]
 async def idempotency_key(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
-    if idempotency_key is None or not _IDEMPOTENCY_KEY.match(idempotency_key):
+    if idempotency_key is None:
         raise IdempotencyKeyRequired()
+    if not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise InvalidIdempotencyKey(length=len(idempotency_key))
     return idempotency_key
 
 

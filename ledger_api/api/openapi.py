@@ -62,7 +62,7 @@ _AUTHENTICATED: dict[int, list[str]] = {
 }
 #: what a mutation may answer besides
 _MUTATION: dict[int, list[str]] = {
-    400: ["idempotency_key_required"],
+    400: ["idempotency_key_required", "invalid_idempotency_key"],
     409: ["idempotency_conflict", "ledger_paused"],
     501: ["not_supported"],
     507: ["storage_full"],

@@ -100,6 +100,16 @@ def test_mutating_call_without_idempotency_key_is_rejected(brand: Brand) -> None
     assert response.json()["error"]["code"] == "idempotency_key_required"
 
 
+@pytest.mark.parametrize("key", ["k" * 256, "two words", "ключ", "tab\there"])
+def test_a_malformed_idempotency_key_is_named_as_such(brand: Brand, key: str) -> None:
+    """A key that is there but malformed is not "required" (new-user trial)."""
+    headers = {"Idempotency-Key": key.encode()}  # bytes: httpx sends them as they are
+    response = brand.api.http.post(PURCHASE, json=purchase(Member()), headers=headers)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_idempotency_key" and "255 printable" in error["message"]
+
+
 @pytest.mark.parametrize(
     "member",
     [
