@@ -203,8 +203,10 @@ def brand_add(
     points_per_referral: int = 20,
     daily_cap: Annotated[int | None, typer.Option(help="points per UTC day")] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the chain")] = 60.0,
+    as_json: JsonOption = None,
 ) -> None:
-    """Onboard a brand on chain and print its API key once."""
+    """Onboard a brand on chain and print its API key once (piped: one JSON object with
+    `name`, `brand_id`, `signer` and `api_key`)."""
     from ledger_api import cli_ops
     from ledger_api.model import admin_schemas
 
@@ -233,6 +235,10 @@ def brand_add(
         error = f" ({result['error']})" if result["error"] else ""
         err.print(f"brand {name!r} stored, onboarding {result['state']}{error}")
         raise typer.Exit(1)
+    if _as_json(as_json):
+        shown = {k: result[k] for k in ("brand_id", "signer", "api_key")}
+        print(json.dumps({"name": name, **shown}))
+        return
     print(f"brand {name!r} onboarded: brand_id={result['brand_id']} signer={result['signer']}")
     print(f"API key (shown once, keep it secret): {result['api_key']}")
 
@@ -305,32 +311,39 @@ def key_list(
 
 
 @key_app.command("rotate")
-def key_rotate(brand: BrandArg, keep_old: bool = False) -> None:
+def key_rotate(brand: BrandArg, keep_old: bool = False, as_json: JsonOption = None) -> None:
     """A new API key for a brand (its old ones revoked unless --keep-old)."""
     from ledger_api import cli_ops
 
     _where()
     body = cli_ops.rotate_key(brand, keep_old)
+    if _as_json(as_json):
+        print(json.dumps({"brand_id": body["brand_id"], "api_key": body["api_key"]}))
+        return
     print(f"new API key for brand {body['brand_id']} (shown once): {body['api_key']}")
 
 
 @key_app.command("revoke")
-def key_revoke(prefix: str) -> None:
+def key_revoke(prefix: str, as_json: JsonOption = None) -> None:
     """Revoke an API key by its prefix."""
     from ledger_api import cli_ops
 
     _where()
     cli_ops.revoke_key(prefix)
-    print(f"revoked {prefix}")
+    print(json.dumps({"revoked": prefix}) if _as_json(as_json) else f"revoked {prefix}")
 
 
 @admin_key_app.command("create")
-def admin_key_create() -> None:
-    """A new admin API key, printed once."""
+def admin_key_create(as_json: JsonOption = None) -> None:
+    """A new admin API key, printed once (piped: `{"api_key": ...}`)."""
     from ledger_api import cli_ops
 
     _where()
-    print(f"admin API key (shown once, keep it secret): {cli_ops.create_admin_key()}")
+    key = cli_ops.create_admin_key()
+    if _as_json(as_json):
+        print(json.dumps({"api_key": key}))
+        return
+    print(f"admin API key (shown once, keep it secret): {key}")
 
 
 @app.command()

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -163,12 +162,13 @@ class Bench:
     def start_gateway(self) -> str:
         """A fresh gateway and the bench's brand; the brand's API key."""
         self.ledger_cli("db", "upgrade")
-        out = self.ledger_cli("brand", "add", "Bench Brand")
-        match = re.search(r"(lk_\S+)", out)
-        if not match:
-            raise SystemExit(f"no API key in: {out}")
+        out = self.ledger_cli("brand", "add", "Bench Brand", "--json")
+        try:
+            key: str = json.loads(out)["api_key"]
+        except (ValueError, KeyError):
+            raise SystemExit(f"no API key in: {out}") from None
         self.launch_gateway()
-        return match.group(1)
+        return key
 
     def launch_gateway(self) -> None:
         with open(self.data / "gateway.log", "ab") as log:  # the child keeps its own descriptor

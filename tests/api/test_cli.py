@@ -35,8 +35,9 @@ def test_operator_adds_a_brand_lists_it_and_rotates_its_key(env: dict[str, str])
         env, "brand", "add", "Cli Brand", "--value-micro-usd", "10000", "--daily-cap", "5000"
     )
     assert added.returncode == 0, added.stderr
-    assert "onboarded" in added.stdout
-    first_key = KEY.search(added.stdout)
+    onboarded = json.loads(added.stdout)  # piped: one JSON object (new-user trial)
+    assert onboarded["name"] == "Cli Brand" and onboarded["brand_id"] >= 1
+    first_key = KEY.fullmatch(onboarded["api_key"])
     assert first_key is not None
 
     listed = [
@@ -50,12 +51,15 @@ def test_operator_adds_a_brand_lists_it_and_rotates_its_key(env: dict[str, str])
 
     rotated = ledger(env, "key", "rotate", "Cli Brand")
     assert rotated.returncode == 0, rotated.stderr
-    new_key = KEY.search(rotated.stdout)
+    new_key = KEY.fullmatch(json.loads(rotated.stdout)["api_key"])
     assert new_key is not None
 
     admin = ledger(env, "admin-key", "create")
-    admin_key = KEY.search(admin.stdout)
-    assert admin.returncode == 0 and admin_key is not None
+    assert admin.returncode == 0, admin.stderr
+    admin_key = KEY.fullmatch(json.loads(admin.stdout)["api_key"])
+    assert admin_key is not None
+    shown = ledger(env, "admin-key", "create", "--table")  # what a terminal shows
+    assert "shown once" in shown.stdout and KEY.search(shown.stdout) is not None
 
     with Gateway(env) as gateway:
         old = gateway.api(first_key.group(1))
@@ -86,8 +90,9 @@ def test_operator_adds_a_brand_lists_it_and_rotates_its_key(env: dict[str, str])
 
 def test_brand_add_while_the_gateway_runs_lets_the_gateway_send(env: dict[str, str]) -> None:
     with Gateway(env) as gateway:
-        added = ledger(env, "brand", "add", "Live Brand")
+        added = ledger(env, "brand", "add", "Live Brand", "--table")
         assert added.returncode == 0, added.stderr + added.stdout
+        assert "onboarded" in added.stdout
         key = KEY.search(added.stdout)
         assert key is not None
         response = gateway.api(key.group(1)).post(
