@@ -33,6 +33,8 @@ _STRINGS = {
         ("member", "to", "holder", "address", "signer", "counterparty", "verifyingContract"),
         _ADDRESS,
     ),
+    "referrer": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",  # another member than `member`
+    "key": "import-2026-12-01-0001",  # a bulk item's own idempotency key
     "operation_id": "op_3f2b8e446f3c4f5e9a610c8a1e2b7d55",
     "kind": "earn_purchase",
     "order_ref": "order-10042",
