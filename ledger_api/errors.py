@@ -112,19 +112,12 @@ class BadRequest(LedgerError):
 
 class IdempotencyKeyRequired(BadRequest):
     code = "idempotency_key_required"
-    default_message = (
-        "mutating calls need an Idempotency-Key header (1 to 255 printable characters)"
-    )
+    default_message = "mutating calls need an Idempotency-Key header (e.g. a UUID)"
 
 
 class InvalidIdempotencyKey(BadRequest):
-    """An Idempotency-Key header is there but is not 1 to 255 printable ASCII characters."""
-
     code = "invalid_idempotency_key"
-    default_message = (
-        "the Idempotency-Key must be 1 to 255 printable ASCII characters, without spaces"
-        " (e.g. a UUID)"
-    )
+    default_message = "an Idempotency-Key is 1 to 255 printable ASCII characters (e.g. a UUID)"
 
 
 class MalformedBody(BadRequest):
@@ -306,8 +299,7 @@ class UnknownAuction(NotFound):
 
 
 class UnknownOrder(NotFound):
-    """No purchase of the caller's brand carries this order reference (another brand's
-    order is unknown too: references are bound with each brand's own secret)."""
+    """Another brand's order is unknown too: references are bound with each brand's secret."""
 
     code = "order_not_found"
     default_message = "no purchase of this brand has this order reference"
@@ -375,34 +367,28 @@ class DailyCapExceeded(Conflict):
 
 
 class DuplicateOrder(Conflict):
-    """A purchase whose (brand, order_ref) an earlier live operation already credits.
-
-    Source: DOMAIN.md, "Returns": one order earns once. `details.operation_id` names
-    the operation that credits the order (a failed one frees the reference)."""
+    """One order earns once (DOMAIN.md, "Returns"): `details.operation_id`, its credit."""
 
     code = "duplicate_order"
     default_message = "this order was already credited by another operation"
 
 
 class OrderNotSettled(Conflict):
-    """A reversal of an order whose crediting operation is not confirmed on chain yet: what
-    it credited (points, pending position) is known once it is; retry then."""
+    """What the order credited (points, pending position) is known once it is confirmed."""
 
     code = "order_not_settled"
     default_message = "the order's purchase is not confirmed yet; retry once it is"
 
 
 class ReversalExceedsOrder(Conflict):
-    """A reversal beyond what the order credited less its earlier reversals (details:
-    `order_cents`, `reversed_cents`, `requested_cents`). Source: DOMAIN.md, "Returns"."""
+    """Details: `order_cents`, `reversed_cents`, `requested_cents` (DOMAIN.md, "Returns")."""
 
     code = "reversal_exceeds_order"
     default_message = "the reversal exceeds what the order credited less earlier reversals"
 
 
 class ReversalWindowClosed(Conflict):
-    """The order's points were released (the brand's return window closed): they are the
-    member's now (DOMAIN.md, "Returns"; on chain `LedgerReversalWindowClosed`)."""
+    """DOMAIN.md, "Returns"; on chain `LedgerReversalWindowClosed`."""
 
     code = "reversal_window_closed"
     default_message = "the return window closed: the order's points are the member's"
@@ -468,10 +454,7 @@ class PayloadTooLarge(LedgerError):
 class UnsupportedMediaType(LedgerError):
     code = "unsupported_media_type"
     status = 415
-    default_message = (
-        "the body must be JSON, sent with Content-Type: application/json"
-        " (curl -d sends a form unless told: add -H 'Content-Type: application/json')"
-    )
+    default_message = "send the body as JSON, with Content-Type: application/json"
 
 
 class RateLimited(LedgerError):

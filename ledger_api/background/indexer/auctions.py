@@ -7,6 +7,7 @@ end), so a chunk read twice writes the same rows.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -78,3 +79,48 @@ class AuctionsProjection:
                 bid.status, bid.updated_at = status, ts
 
         return apply
+
+
+#: auction events that announce a points move of their transaction: (event, history kind,
+#: the field of its points, the field of the member whose line it is)
+_ESCROW_MOVES = (
+    ("BidPlaced", "bid", "added", "bidder"),
+    ("BidOutbid", "bid_returned", "amount", "bidder"),
+    ("BidCancelled", "bid_returned", "amount", "bidder"),
+    ("EscrowReclaimed", "bid_returned", "amount", "bidder"),
+)
+
+
+class EscrowMoves:
+    """The ledger `Transfer`s of one chunk that an auction event announced: every auction
+    event comes before the `Transfer` of its transaction (`AllianceAuctions`), which then
+    reads in the member's history as a bid (into its escrow) or a bid returned (outbid,
+    cancelled or reclaimed) rather than a gift between members."""
+
+    def __init__(self, handlers: dict[tuple[str, str], Handler]) -> None:
+        # (tx hash, kind, member, brand, points) -> how many such moves wait
+        self._moves: Counter[tuple[str, str, str, int, int]] = Counter()
+        for name, kind, field, member in _ESCROW_MOVES:
+            key = (ALLIANCE_AUCTIONS, name)
+            handlers[key] = self._announces(handlers.get(key), kind, field, member)
+
+    def _announces(self, handler: Handler | None, kind: str, field: str, member: str) -> Handler:
+        """`handler` (the auctions' own, if any), then the record of the announced move."""
+
+        def apply(event: Event, a: dict[str, Any], ts: int) -> None:
+            if handler is not None:
+                handler(event, a, ts)
+            points = int(a[field])
+            if points:
+                key = (event.log.tx_hash, kind, checksum(a[member]), int(a["brand"]), points)
+                self._moves[key] += 1
+
+        return apply
+
+    def announced(self, event: Event, kind: str, member: str, brand: int, points: int) -> bool:
+        """Whether an auction event of this transaction announced this move (taken once)."""
+        key = (event.log.tx_hash, kind, checksum(member), brand, points)
+        if self._moves[key] <= 0:
+            return False
+        self._moves[key] -= 1
+        return True

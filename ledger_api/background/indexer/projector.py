@@ -8,7 +8,6 @@ second of month earned + 13; what is left in it then is what expired.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy.orm import Session
 from ledger_api.background.webhooks.chain_events import ChainEvents
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import (
-    ALLIANCE_AUCTIONS,
     ALLIANCE_BADGES,
     ALLIANCE_POLLS,
     ENTERPRISE_ACCOUNTS,
@@ -39,7 +37,7 @@ from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
-from .auctions import AuctionsProjection
+from .auctions import AuctionsProjection, EscrowMoves
 from .cursor import CHARITY_POOL, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
@@ -84,11 +82,7 @@ class Projector(ReturnsProjection):
         }
         self.vault = VaultProjection(session)
         self._handlers.update(self.vault.handlers() | _more_handlers(session))
-        # (tx hash, kind, member, brand, points): points moves an auction event announced
-        self._escrow_moves: Counter[tuple[str, str, str, int, int]] = Counter()
-        for name, kind, field, member in _ESCROW_MOVES:
-            key = (ALLIANCE_AUCTIONS, name)
-            self._handlers[key] = self._announces(self._handlers.get(key), kind, field, member)
+        self.escrow_moves = EscrowMoves(self._handlers)
 
     # ------------------------------------------------------------------- events
 
@@ -118,37 +112,13 @@ class Projector(ReturnsProjection):
                 self.credit(receiver, brand, lot_month, taken)
             donated = self.charity_pool is not None and receiver == self.charity_pool
             sent, got = ("donated" if donated else "gifted"), "received"
-            if self._announced(event, "bid", sender, brand, amount):
+            if self.escrow_moves.announced(event, "bid", sender, brand, amount):
                 sent = "bid"  # into the bidder's auction escrow
-            elif self._announced(event, "bid_returned", receiver, brand, amount):
+            elif self.escrow_moves.announced(event, "bid_returned", receiver, brand, amount):
                 got = "bid_returned"  # back from it: outbid, cancelled or reclaimed
             history = {"brand": brand, "amount": amount}
             self.history(event, ts, member=sender, counterparty=receiver, kind=sent, **history)
             self.history(event, ts, member=receiver, counterparty=sender, kind=got, **history)
-
-    def _announces(self, handler: Handler | None, kind: str, field: str, member: str) -> Handler:
-        """`handler` (the auctions' own, if any), and then the record of the points move the
-        auction event announces: every auction event comes before the ledger `Transfer` of its
-        transaction (`AllianceAuctions`), which then reads as a bid or a bid returned rather
-        than a gift between members."""
-
-        def apply(event: Event, a: dict[str, Any], ts: int) -> None:
-            if handler is not None:
-                handler(event, a, ts)
-            points = int(a[field])
-            if points:
-                key = (event.log.tx_hash, kind, checksum(a[member]), int(a["brand"]), points)
-                self._escrow_moves[key] += 1
-
-        return apply
-
-    def _announced(self, event: Event, kind: str, member: str, brand: int, points: int) -> bool:
-        """Whether an auction event of this transaction announced this move (taken once)."""
-        key = (event.log.tx_hash, kind, checksum(member), brand, points)
-        if self._escrow_moves[key] <= 0:
-            return False
-        self._escrow_moves[key] -= 1
-        return True
 
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
         member, brand, kind = a["member"], LedgerBrandId(int(a["brand"])), EarnKind(a["kind"])
@@ -372,16 +342,6 @@ def _value_from(projector: Projector, brand: int, month: int, value: int) -> Non
     points keep their month's (`idx_brand_values`). The brand row shows the latest published."""
     projector.brand(brand).value_micro_usd = value
     projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
-
-
-#: auction events that announce a points move of their transaction: (event, history kind,
-#: the field of its points, the field of the member whose line it is)
-_ESCROW_MOVES = (
-    ("BidPlaced", "bid", "added", "bidder"),
-    ("BidOutbid", "bid_returned", "amount", "bidder"),
-    ("BidCancelled", "bid_returned", "amount", "bidder"),
-    ("EscrowReclaimed", "bid_returned", "amount", "bidder"),
-)
 
 
 def _more_handlers(session: Session) -> dict[tuple[str, str], Handler]:
