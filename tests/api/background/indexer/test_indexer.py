@@ -79,6 +79,8 @@ def test_points_expire_13_months_after_the_month_they_were_earned(
             "reversed": 0,
             "gifted": 200,
             "received": 0,
+            "bid": 0,
+            "bid_returned": 0,
             "donated": 0,
             "redeemed": 0,
             "expired": 300,
