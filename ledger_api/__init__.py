@@ -34,8 +34,8 @@ def tune_garbage_collector() -> None:
     bench's 200 operations/s. Young collections every 5,000 net allocations take about 3 ms.
     (50,000, this function's earlier threshold without the freeze, made each young collection
     20-60 ms and still let full ones of 200-340 ms through; an earlier session measured 30 ms
-    young ones with the freeze and 50,000.) Measured with `gc.callbacks` in both processes during `make bench
-    --phases latency`."""
+    young ones with the freeze and 50,000.) Measured with `gc.callbacks` in both processes
+    during `make bench --phases latency`."""
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
