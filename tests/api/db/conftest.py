@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 from support import postgres
 
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
@@ -35,3 +38,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     yield base
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A database at the packaged head, on each of `database_url`'s servers."""
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()

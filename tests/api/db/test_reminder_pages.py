@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func, select
 
 from ledger_api.background.webhooks.reminders import PASS_LIMIT, compute_reminders
@@ -32,14 +30,6 @@ EXPIRES = lot_expiry(MONTH)
 #: more than two pages at the one instant, and brands interleaved within a member
 MEMBERS = PASS_LIMIT + PASS_LIMIT // 2 + 7
 BRANDS = (1, 2)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def _members() -> list[str]:

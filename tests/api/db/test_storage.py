@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
 from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.lock import SenderLock
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture
