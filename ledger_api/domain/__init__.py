@@ -197,3 +197,9 @@ def quarter_label(quarter: int) -> str:
 
 def utc_day(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
+def iso_utc(timestamp: int) -> str:
+    """A unix timestamp (seconds) as the ISO 8601 UTC string every answer and event uses
+    (`2026-12-02T01:00:00Z`)."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")

@@ -18,7 +18,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.typed_data import recover_signer, vote_typed_data
 from ledger_api.db.models import IdxPoll
-from ledger_api.domain import OpKind
+from ledger_api.domain import OpKind, iso_utc
 from ledger_api.errors import (
     InvalidPollOption,
     InvalidSignature,
@@ -85,7 +85,7 @@ class PollsService:
                 raise InvalidPollOption(option=option, option_count=poll.option_count)
             ends_at = poll.ends_at
         if self.checks.now() >= ends_at:
-            raise PollNotOpen(poll_id=poll_id, ends_at=ends_at)
+            raise PollNotOpen(poll_id=poll_id, ends_at=iso_utc(ends_at))
 
     async def vote_typed_data(
         self, who: Principal, poll_id: int, req: VoteTypedDataRequest

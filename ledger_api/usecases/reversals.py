@@ -24,7 +24,7 @@ from ledger_api.chain.earned import expand_earned
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import IdxHistory, Operation
-from ledger_api.domain import OpKind, OpStatus, month_of
+from ledger_api.domain import OpKind, OpStatus, iso_utc, month_of
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import OrderNotSettled, ReversalWindowClosed, UnknownOrder
 from ledger_api.model import schemas
@@ -104,7 +104,8 @@ class Reversals:
             raise OrderNotSettled(operation_id=earn.uid, status="not_indexed")
         if purchase.release_at <= now:
             raise ReversalWindowClosed(
-                operation_id=earn.uid, released_at=purchase.release_at or purchase.timestamp
+                operation_id=earn.uid,
+                released_at=iso_utc(purchase.release_at or purchase.timestamp),
             )
         payload = ReversalPayload(
             member=earn.member,

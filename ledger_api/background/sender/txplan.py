@@ -24,7 +24,7 @@ from ledger_api.chain.errors import error_code
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
 from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
-from ledger_api.domain import EarnRule, OpKind
+from ledger_api.domain import EarnRule, OpKind, iso_utc
 from ledger_api.model.payloads import (
     AuctionBidPayload,
     AuctionCreatePayload,
@@ -436,7 +436,7 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     (OpKind.REDEMPTION, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.REVERSAL, "PointsReversed"): lambda a: {
         "points": a["points"],
-        "release_at": a["releaseAt"],
+        "release_at": iso_utc(a["releaseAt"]),  # the purchase's, which a reversal precedes
     },
     (OpKind.BADGE_DEFINE, "BadgeDefined"): lambda a: {"type_id": a["typeId"]},
     (OpKind.BADGE_REDEEM, "BenefitRedeemed"): lambda a: {

@@ -20,6 +20,7 @@ from ledger_api.db.models import IdxLot, IdxTierRule
 from ledger_api.domain import (
     TIER_NAMES,
     EarnKind,
+    iso_utc,
     lot_expiry,
     month_label,
     month_of,
@@ -28,7 +29,7 @@ from ledger_api.domain import (
 )
 from ledger_api.domain import events as ev
 
-from .outbox import NewEvent, at, iso, write_events
+from .outbox import NewEvent, at, write_events
 
 if TYPE_CHECKING:
     from ledger_api.background.indexer.projector import Projector
@@ -95,7 +96,7 @@ class ChainEvents:
             "tx_hash": lg.tx_hash,
             "block_number": lg.block_number,
             "log_index": lg.log_index,
-            "block_time": iso(ts),
+            "block_time": iso_utc(ts),
         }
         eid = ev.event_id(type_, lg.tx_hash, lg.log_index)
         self.pending.append(NewEvent(eid, type_, at(ts), brands, payload))
@@ -125,7 +126,7 @@ class ChainEvents:
             spend_cents=int(a["spendCents"]),
             order_ref="0x" + bytes(a["orderRef"]).hex(),
             lot_month=month_label(month),
-            expires_at=iso(lot_expiry(month)),
+            expires_at=iso_utc(lot_expiry(month)),
         )
 
     def _points_reversed(self, event: Event, a: dict[str, Any], ts: int) -> None:
@@ -141,7 +142,7 @@ class ChainEvents:
             spend_cents=int(a["spendCents"]),
             ledger_op_id=int(a["opId"]),
             order_ref="0x" + bytes(a["orderRef"]).hex(),
-            was_pending_until=iso(int(a["releaseAt"])),
+            was_pending_until=iso_utc(int(a["releaseAt"])),
         )
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
@@ -190,7 +191,7 @@ class ChainEvents:
             progress=progress,
             missing=missing,
             grace_until_month=month_label(grace_month),
-            downgrade_at=iso(month_start(grace_month)),
+            downgrade_at=iso_utc(month_start(grace_month)),
         )
 
     def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:

@@ -59,10 +59,6 @@ def at(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def iso(timestamp: int) -> str:
-    return at(timestamp).isoformat().replace("+00:00", "Z")
-
-
 #: the transaction advisory lock that orders event writers on PostgreSQL ("LEDGEV")
 EVENTS_LOCK = 0x4C4544474556
 

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from ledger_api.db.models import IdxLot, IdxPending
 from ledger_api.db.webhook_models import ReminderMark
 from ledger_api.domain import events as ev
-from ledger_api.domain import month_label
+from ledger_api.domain import iso_utc, month_label
 
-from .outbox import NewEvent, at, iso, write_events
+from .outbox import NewEvent, at, write_events
 
 DAY_S = 86_400
 #: at most this many lots per pass and offset (the next pass goes on from the mark)
@@ -125,7 +125,12 @@ def _released(session: Session, now: int) -> int:
             ev.POINTS_RELEASED,
             at(release_at),
             [brand],
-            {"member": member, "brand_id": brand, "points": amount, "released_at": iso(release_at)},
+            {
+                "member": member,
+                "brand_id": brand,
+                "points": amount,
+                "released_at": iso_utc(release_at),
+            },
         )
         for release_at, member, brand, amount in rows
     ]
@@ -161,7 +166,7 @@ def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
             "brand_id": brand,
             "points": amount,
             "lot_month": month_label(month),
-            "expires_at": iso(expires_at),
+            "expires_at": iso_utc(expires_at),
         }
         if kind == ev.POINTS_EXPIRING:
             payload["days_before"] = offset_days

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,16 @@ def test_poll_tallies_reach_the_index_live_and_count_only_members_eligible_at_th
         anvil.rpc("evm_mine")
         closed = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["final"])
         assert closed["status"] == "closed" and closed["tallies"] == [0, 1]
+        late_vote = brand.api.post(
+            f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 0}
+        )
+        assert late_vote.status_code == 422, late_vote.text
+        error = late_vote.json()["error"]
+        # the details' time is the ISO 8601 UTC string the poll's own view shows
+        assert error["code"] == "poll_not_open" and error["details"]["ends_at"].endswith("Z")
+        assert datetime.fromisoformat(error["details"]["ends_at"]) == datetime.fromisoformat(
+            closed["ends_at"]
+        )
 
 
 def test_unknown_poll_is_a_404_with_a_stable_code(gateway: Gateway, brand: Brand) -> None:

@@ -76,6 +76,8 @@ def test_a_whole_reversal_cancels_the_pending_points_of_the_order(gateway: Gatew
     done = reverse(brand, order, member=alice.address)
     assert done["status"] == "confirmed" and done["kind"] == "reversal", done
     assert done["result"]["points"] == 1_000
+    # timestamps are ISO 8601 UTC strings in every answer, as in the reads
+    assert datetime.fromisoformat(done["result"]["release_at"]).timestamp() == release
 
     balance = balance_of(brand, alice)
     assert (balance["balance"], balance["pending"], balance["pending_releases"]) == (0, 0, [])
@@ -182,6 +184,9 @@ def test_points_live_at_once_cannot_be_reversed(gateway: Gateway) -> None:
     erin = Member()
     order, _ = buy(brand, erin, 2_000)
     assert refused(brand, {"order_ref": order}) == (409, "reversal_window_closed")
+    details = brand.api.post(REVERSALS, {"order_ref": order}).json()["error"]["details"]
+    assert details["released_at"].endswith("Z"), details  # when the points became the member's
+    assert datetime.fromisoformat(details["released_at"]).tzinfo is not None
     assert balance_of(brand, erin)["balance"] == 200
 
 
