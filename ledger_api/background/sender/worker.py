@@ -47,6 +47,14 @@ from .txplan import OpRecord
 
 log = logging.getLogger(__name__)
 
+#: A slot this process broadcast is recorded as `pending` only once it has been out this long
+#: (issue 15). Most are mined within a block or two and settle without a write of their own
+#: in between: the signer's write transactions per chain transaction go from three (store,
+#: pending, settle) to two, each one a turn of the one SQLite writer lock. Nothing depends on
+#: the record: `broadcaster.sent` has the time in this process, and after a restart every
+#: open slot's stored bytes are looked up and sent again whatever its status (`reconcile`).
+RECORD_PENDING_AFTER_S = 2.0
+
 
 class SignerWorker(threading.Thread):
     """Sends the operations of one queue (a brand, or the alliance admin) with one key."""
@@ -267,11 +275,15 @@ class SignerWorker(threading.Thread):
             self.broadcaster.broadcast(chain, slot, attempts[-1])
         elif slot.status == SlotStatus.SIGNED and slot.id not in self.broadcaster.sent:
             self.broadcaster.broadcast(chain, slot, attempts[-1])
-        elif slot.status == SlotStatus.SIGNED:
-            # sent by this process and not mined at once: record it as pending
+        elif slot.status == SlotStatus.SIGNED and self._out_for(slot) >= RECORD_PENDING_AFTER_S:
+            # sent by this process and still not mined: recorded as pending, for operators
             self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
         elif self._stuck(slot):
             self.unstick(chain, slot, attempts)
+
+    def _out_for(self, slot: TxSlot) -> float:
+        """Seconds since this process last broadcast the slot."""
+        return time.monotonic() - self.broadcaster.sent.get(slot.id, time.monotonic())
 
     def _stuck(self, slot: TxSlot) -> bool:
         sent = self.broadcaster.sent.get(slot.id)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
@@ -495,3 +496,46 @@ def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) 
     # one per block is the aim, and a batch sent late (a busy machine) lands in the next block
     # beside that block's own batch.
     assert len(transactions) <= len(blocks) * 3 // 2 + 2, (len(transactions), len(blocks))
+
+
+def _sender_writes(gateway: Gateway) -> float:
+    """Write transactions of the signers so far (`/metrics`: the SQLite writer lock's holds)."""
+    scrape = gateway.admin.get("/metrics")
+    assert scrape.status_code == 200, scrape.text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(scrape.text)
+        for sample in family.samples
+        if sample.name == "ledger_db_writer_lock_hold_seconds_count"
+        and sample.labels.get("writer") == "sender"
+    )
+
+
+def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transactions(
+    tmp_path: Path,
+) -> None:
+    """Issue 15: every write of the signer waits its turn at SQLite's one writer lock. A
+    transaction is stored before it is broadcast and settled once mined; one mined within a
+    few blocks costs no write of its own in between (it was three: `pending` besides)."""
+    node = start_anvil(extra=["--block-time", "0.3"])
+    try:
+        manifest = tmp_path / "deployment.json"
+        deploy(node, manifest)
+        env = gateway_env(
+            rpc_url=node.url,
+            manifest=manifest,
+            database_url=f"sqlite:///{tmp_path / 'paced.db'}",
+            admin_api_key="admin-" + "w" * 32,
+        )
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
+            before = _sender_writes(gateway)
+            finals = [brand.api.wait(post_earn(brand, Member())) for _ in range(4)]
+            writes = _sender_writes(gateway) - before
+    finally:
+        node.stop()
+    assert {f["status"] for f in finals} == {"confirmed"}
+    transactions = len({f["tx_hash"] for f in finals})
+    assert transactions == 4  # one at a time: each its own transaction, out for a block
+    assert writes == 2 * transactions, (writes, transactions)
