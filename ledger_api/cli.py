@@ -93,6 +93,8 @@ def _table(rows: list[dict[str, Any]], columns: Sequence[str], title: str, as_js
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
+    if not rows:
+        table.caption = "none"  # as JSON Lines (piped), nothing at all
     _console().print(table)
 
 

@@ -178,4 +178,6 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
 
         (webhook,) = map(json.loads, ledger(env, "webhooks", "Show Brand").stdout.splitlines())
         assert webhook["url"] == "http://127.0.0.1:9/hook" and "secret" not in webhook
-        assert ledger(env, "webhooks", "Other Brand").stdout == ""
+        assert ledger(env, "webhooks", "Other Brand").stdout == ""  # JSON Lines: no line
+        empty = ledger(env, "webhooks", "Other Brand", "--table").stdout
+        assert "webhooks" in empty and "none" in empty, empty  # a table says so
