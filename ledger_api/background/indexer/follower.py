@@ -32,6 +32,7 @@ from ledger_api.settings import Settings
 
 from .cursor import CHARITY_POOL, Cursor, advance_cursor, ensure_cursor, read_cursor, reset_cursor
 from .projector import Projector
+from .state import ProjectionState
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +152,10 @@ class Indexer(threading.Thread):
         stamps = chain.block_timestamps(missing) if missing else {}
         events = self._decode(logs)
         self.found_events = bool(events)
+        read = self._preload(events) if events else None
         with self.db.write() as session:
-            if events:  # blocks with none of our events only move the cursor
-                self._project(session, chain, events, stamps)
+            if read is not None:  # blocks with none of our events only move the cursor
+                self._project(session, chain, events, stamps, read)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
         self._announce(end)
         return end < target
@@ -169,13 +171,27 @@ class Indexer(threading.Thread):
             self._announced, self._announced_at = height, now
             self.advanced(height)
 
+    def _preload(self, events: list[Event]) -> ProjectionState:
+        """The index rows the chunk's events touch, read before the writer lock (issue 15: a
+        quarter of the indexer's hold of it). Only the indexer writes them; a chunk another
+        indexer applied in between is refused when the cursor moves (`advance_cursor`)."""
+        with self.db.read() as reader:
+            read = ProjectionState(reader)
+            read.preload(events)
+        return read
+
     def _project(
-        self, session: Session, chain: Chain, events: list[Event], stamps: dict[int, int]
+        self,
+        session: Session,
+        chain: Chain,
+        events: list[Event],
+        stamps: dict[int, int],
+        read: ProjectionState,
     ) -> None:
         if session.get(IdxMeta, CHARITY_POOL) is None:
             self._seed_charity_pool(session, chain)
         projector = Projector(session)
-        projector.preload(events)
+        projector.adopt(read)
         for event in events:
             timestamp = event.log.timestamp
             if timestamp is None:

@@ -104,6 +104,13 @@ class ProjectionState:
         self._preload_members([m for m in members if m not in self._members])
         self._preload_brands([b for b in brands if b not in self._brands])
 
+    def adopt(self, read: ProjectionState) -> None:
+        """Takes the rows `read` preloaded (in a read transaction, before the writer lock)."""
+        self._lots.update(read._lots)
+        self._members.update(read._members)
+        self._brands.update(read._brands)
+        self._pending.update(read._pending)
+
     def _preload_lots(self, wanted: Sequence[tuple[str, int]]) -> None:
         for part in _chunks(wanted, 400):
             for key in part:
@@ -131,10 +138,14 @@ class ProjectionState:
 
     def _preload_members(self, wanted: Sequence[str]) -> None:
         for part in _chunks(wanted, 400):
+            for member in part:
+                self._members[member] = _Member()  # none stored yet: a new member
             for row in self.session.scalars(select(IdxMember).where(IdxMember.member.in_(part))):
                 self._members[row.member] = _member_of(row)
 
     def _preload_brands(self, wanted: Sequence[int]) -> None:
+        for brand in wanted:
+            self._brands[brand] = _Brand()  # none stored yet: onboarded in this chunk
         if wanted:
             for account in self.session.scalars(select(IdxBrand).where(IdxBrand.brand.in_(wanted))):
                 self._brands[account.brand] = _brand_of(account)

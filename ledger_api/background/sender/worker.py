@@ -275,15 +275,12 @@ class SignerWorker(threading.Thread):
             self.broadcaster.broadcast(chain, slot, attempts[-1])
         elif slot.status == SlotStatus.SIGNED and slot.id not in self.broadcaster.sent:
             self.broadcaster.broadcast(chain, slot, attempts[-1])
-        elif slot.status == SlotStatus.SIGNED and self._out_for(slot) >= RECORD_PENDING_AFTER_S:
-            # sent by this process and still not mined: recorded as pending, for operators
+        elif slot.status == SlotStatus.SIGNED and (
+            time.monotonic() - self.broadcaster.sent[slot.id] >= RECORD_PENDING_AFTER_S
+        ):  # sent by this process a while ago and still not mined: recorded, for operators
             self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
         elif self._stuck(slot):
             self.unstick(chain, slot, attempts)
-
-    def _out_for(self, slot: TxSlot) -> float:
-        """Seconds since this process last broadcast the slot."""
-        return time.monotonic() - self.broadcaster.sent.get(slot.id, time.monotonic())
 
     def _stuck(self, slot: TxSlot) -> bool:
         sent = self.broadcaster.sent.get(slot.id)

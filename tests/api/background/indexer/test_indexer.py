@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from support.chain import Anvil
 from support.flows import earn, signed_gift
-from support.gateway import Gateway, Member
+from support.gateway import Brand, Gateway, Member
 
 DAY = 86_400
 
@@ -137,3 +140,24 @@ def test_index_rebuilds_and_lost_transactions_are_resent_when_the_chain_goes_bac
     assert final["status"] == "confirmed"
     assert view["balances"][0]["balance"] == 300
     assert ledger_view(anvil, manifest, "isOperationUsed", brand.brand_id, second["op_id"]) is True
+
+
+def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """Issue 15: the index rows a chunk's events touch (lots, members, brands, pending
+    positions) are read in a read transaction; the indexer's turn at SQLite's one writer lock
+    only writes them back (a quarter of that turn was the reads)."""
+    selects: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread().name == "indexer" and statement.lstrip().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
+    try:
+        earn(brand, Member(), 5_000)  # confirmed and indexed
+    finally:
+        event.remove(gateway.runtime.db.engine, "after_cursor_execute", record)
+    touched = re.compile(r"\bFROM (idx_lots|idx_members|idx_brands|idx_pending)\b")
+    assert not [s for s in selects if touched.search(s)], selects
