@@ -138,25 +138,19 @@ class _Batch:
     def brand(self, brand_row_id: BrandRowId) -> _BrandRow:
         brand = self.brands.get(brand_row_id)
         if brand is None:
-            row = self.session.execute(
-                select(Brand.ledger_id, Brand.status, Brand.next_op_id)
+            row = self.session.execute(  # with the indexed cap: one statement under the lock
+                select(Brand.ledger_id, Brand.status, Brand.next_op_id, IdxBrand.daily_cap_points)
+                .outerjoin(IdxBrand, IdxBrand.brand == Brand.ledger_id)
                 .where(Brand.id == brand_row_id)
-                .with_for_update()
+                .with_for_update(of=Brand)
             ).first()
             if row is None:
                 raise UnknownBrand()
-            cap = (
-                self.session.scalar(
-                    select(IdxBrand.daily_cap_points).where(IdxBrand.brand == row.ledger_id)
-                )
-                if row.ledger_id is not None
-                else None
-            )
             brand = _BrandRow(
                 brand_row_id,
                 LedgerBrandId(row.ledger_id) if row.ledger_id is not None else None,
                 row.status,
-                cap,
+                row.daily_cap_points,
                 row.next_op_id,
                 row.next_op_id,
             )
