@@ -40,6 +40,10 @@ class Broadcaster:
         self.supersede = supersede
         self.sent: dict[int, float] = {}  # slot id -> when this process last broadcast it
 
+    def out_for(self, slot: TxSlot) -> float:
+        """Seconds since this process last broadcast `slot` (it did: the slot is in `sent`)."""
+        return time.monotonic() - self.sent[slot.id]
+
     def replace(
         self, chain: Chain, slot: TxSlot, previous: TxAttempt, *, cancel: bool
     ) -> TxAttempt:
@@ -61,8 +65,8 @@ class Broadcaster:
             chain.send_raw(attempt.raw)
         except BroadcastRejected as rejected:
             return self._rejected(chain, slot, attempt, rejected)
-        # No write here: a node that mines at once has the receipt by the next cycle; a slot
-        # still open then is recorded as pending (see `track`).
+        # No write here: most slots are mined within a block or two and settle; one still out
+        # after a while is recorded as pending (`SignerWorker`, `RECORD_PENDING_AFTER_S`).
         self.sent[slot.id] = time.monotonic()
         return True
 

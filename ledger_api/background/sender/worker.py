@@ -48,11 +48,12 @@ from .txplan import OpRecord
 log = logging.getLogger(__name__)
 
 #: A slot this process broadcast is recorded as `pending` only once it has been out this long
-#: (issue 15). Most are mined within a block or two and settle without a write of their own
-#: in between: the signer's write transactions per chain transaction go from three (store,
-#: pending, settle) to two, each one a turn of the one SQLite writer lock. Nothing depends on
-#: the record: `broadcaster.sent` has the time in this process, and after a restart every
-#: open slot's stored bytes are looked up and sent again whatever its status (`reconcile`).
+#: (or half `stuck_after_s`, if shorter: recorded before it is bumped; issue 15). Most are
+#: mined within a block or two and settle without a write of their own in between: the
+#: signer's write transactions per chain transaction go from three (store, pending, settle)
+#: to two, each one a turn of the one SQLite writer lock. Nothing depends on the record:
+#: `broadcaster.sent` has the time in this process, and after a restart every open slot's
+#: stored bytes are looked up and sent again whatever its status (`reconcile`).
 RECORD_PENDING_AFTER_S = 2.0
 
 
@@ -275,17 +276,17 @@ class SignerWorker(threading.Thread):
             self.broadcaster.broadcast(chain, slot, attempts[-1])
         elif slot.status == SlotStatus.SIGNED and slot.id not in self.broadcaster.sent:
             self.broadcaster.broadcast(chain, slot, attempts[-1])
-        elif slot.status == SlotStatus.SIGNED and (
-            time.monotonic() - self.broadcaster.sent[slot.id] >= RECORD_PENDING_AFTER_S
+        elif slot.status == SlotStatus.SIGNED and (out := self.broadcaster.out_for(slot)) >= min(
+            RECORD_PENDING_AFTER_S, self.settings.stuck_after_s / 2
         ):  # sent by this process a while ago and still not mined: recorded, for operators
-            self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=utcnow())
+            sent_at = utcnow() - timedelta(seconds=out)
+            self.store.set_slot(slot.id, status=SlotStatus.PENDING, last_broadcast_at=sent_at)
         elif self._stuck(slot):
             self.unstick(chain, slot, attempts)
 
     def _stuck(self, slot: TxSlot) -> bool:
-        sent = self.broadcaster.sent.get(slot.id)
-        if sent is not None:
-            return time.monotonic() - sent > self.settings.stuck_after_s
+        if slot.id in self.broadcaster.sent:
+            return self.broadcaster.out_for(slot) > self.settings.stuck_after_s
         since = slot.last_broadcast_at or slot.created_at
         return utcnow() - since > timedelta(seconds=self.settings.stuck_after_s)
 

@@ -276,4 +276,7 @@ class ChainEvents:
         auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
         brands = [auction.brand if auction is not None else None, a.get("brand")]
         data = {snake_case(key): _plain(value) for key, value in a.items()}
+        for key in ("starts_at", "ends_at"):  # times: ISO 8601 UTC strings, as everywhere
+            if key in data:
+                data[key] = iso_utc(int(data[key]))
         self._add(_AUCTION_TYPES[event.name], event, ts, brands, **data)

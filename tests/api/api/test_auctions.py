@@ -7,6 +7,7 @@ auctioning brand's redemption first. The index serves the auction, its bids and 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,17 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         assert [(e["bidder"], e["by"], e["amount"]) for e in outbid] == [
             (alice.address, carol.address, 1_000)
         ]
+        created = read_until(
+            brand,
+            "/v1/events?types=auction.created",
+            lambda body: any(e["data"]["auction_id"] == auction_id for e in body["events"]),
+        )
+        (terms_sent,) = [
+            e["data"] for e in created["events"] if e["data"]["auction_id"] == auction_id
+        ]
+        # times in events are ISO 8601 UTC strings, as in the answers
+        assert datetime.fromisoformat(terms_sent["starts_at"]).timestamp() == start
+        assert datetime.fromisoformat(terms_sent["ends_at"]).timestamp() == start + 3_600
         with gateway.client(brand.api_key) as client:  # ledger_client's reads
             assert client.auction(auction_id)["winners"] == ended["winners"]
             listed_ended = client.auctions("ended")["auctions"]

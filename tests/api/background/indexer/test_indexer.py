@@ -148,16 +148,20 @@ def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
     """Issue 15: the index rows a chunk's events touch (lots, members, brands, pending
     positions) are read in a read transaction; the indexer's turn at SQLite's one writer lock
     only writes them back (a quarter of that turn was the reads)."""
-    selects: list[str] = []
+    statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if threading.current_thread().name == "indexer" and statement.lstrip().startswith("SELECT"):
-            selects.append(statement)
+        if threading.current_thread().name == "indexer":
+            statements.append(statement.lstrip())
 
     event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
     try:
         earn(brand, Member(), 5_000)  # confirmed and indexed
     finally:
         event.remove(gateway.runtime.db.engine, "after_cursor_execute", record)
+    # the indexer's turn was seen: it wrote the chunk's lot and moved its cursor
+    assert any(s.startswith("INSERT INTO idx_lots") for s in statements), statements
+    assert any(s.startswith("UPDATE idx_cursor") for s in statements), statements
     touched = re.compile(r"\bFROM (idx_lots|idx_members|idx_brands|idx_pending)\b")
+    selects = [s for s in statements if s.startswith("SELECT")]
     assert not [s for s in selects if touched.search(s)], selects

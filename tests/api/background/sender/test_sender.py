@@ -11,7 +11,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
@@ -533,9 +533,20 @@ def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transaction
             before = _sender_writes(gateway)
             finals = [brand.api.wait(post_earn(brand, Member())) for _ in range(4)]
             writes = _sender_writes(gateway) - before
+            with gateway.runtime.db.read() as session:
+                # a slot still out after 2 s (a stalled machine) is recorded as pending: a write
+                recorded = session.scalar(
+                    select(func.count())
+                    .select_from(TxSlot)
+                    .where(
+                        TxSlot.mined_tx_hash.in_([f["tx_hash"] for f in finals]),
+                        TxSlot.last_broadcast_at.is_not(None),
+                    )
+                )
     finally:
         node.stop()
     assert {f["status"] for f in finals} == {"confirmed"}
     transactions = len({f["tx_hash"] for f in finals})
     assert transactions == 4  # one at a time: each its own transaction, out for a block
-    assert writes == 2 * transactions, (writes, transactions)
+    assert writes == 2 * transactions + recorded, (writes, transactions, recorded)
+    assert recorded < transactions  # every slot was recorded pending before the change
