@@ -3,9 +3,10 @@ goes wrong."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -470,8 +471,10 @@ def trickle(brand: Brand, count: int) -> list[dict[str, Any]]:
     return [brand.api.wait(op) for op in operations]
 
 
-def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) -> None:
-    node = start_anvil(extra=["--block-time", "0.2"])
+@contextlib.contextmanager
+def paced_gateway(tmp_path: Path, block_time: str, **settings: str) -> Iterator[Gateway]:
+    """A gateway on a fresh chain that seals a block every `block_time` seconds."""
+    node = start_anvil(extra=["--block-time", block_time])
     try:
         manifest = tmp_path / "deployment.json"
         deploy(node, manifest)
@@ -480,15 +483,21 @@ def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) 
             manifest=manifest,
             database_url=f"sqlite:///{tmp_path / 'paced.db'}",
             admin_api_key="admin-" + "p" * 32,
-            LEDGER_BLOCK_ALIGN_MIN_INTERVAL_S="0.1",  # the default leaves 0.2 s to the linger
+            **settings,
         )
         with Gateway(env) as gateway:
-            brand = gateway.create_brand()
-            # The sender learns the pace from the blocks it sees while busy: a first trickle.
-            trickle(brand, 60)
-            finals = trickle(brand, 60)  # then a trickle over about 1.2 s: 6 blocks
+            yield gateway
     finally:
         node.stop()
+
+
+def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) -> None:
+    # the default leaves 0.2 s to the linger
+    with paced_gateway(tmp_path, "0.2", LEDGER_BLOCK_ALIGN_MIN_INTERVAL_S="0.1") as gateway:
+        brand = gateway.create_brand()
+        # The sender learns the pace from the blocks it sees while busy: a first trickle.
+        trickle(brand, 60)
+        finals = trickle(brand, 60)  # then a trickle over about 1.2 s: 6 blocks
     assert {f["status"] for f in finals} == {"confirmed"}
     transactions = {f["tx_hash"] for f in finals}
     blocks = {f["block_number"] for f in finals}
@@ -517,34 +526,22 @@ def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transaction
     """Issue 15: every write of the signer waits its turn at SQLite's one writer lock. A
     transaction is stored before it is broadcast and settled once mined; one mined within a
     few blocks costs no write of its own in between (it was three: `pending` besides)."""
-    node = start_anvil(extra=["--block-time", "0.3"])
-    try:
-        manifest = tmp_path / "deployment.json"
-        deploy(node, manifest)
-        env = gateway_env(
-            rpc_url=node.url,
-            manifest=manifest,
-            database_url=f"sqlite:///{tmp_path / 'paced.db'}",
-            admin_api_key="admin-" + "w" * 32,
-        )
-        with Gateway(env) as gateway:
-            brand = gateway.create_brand()
-            brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
-            before = _sender_writes(gateway)
-            finals = [brand.api.wait(post_earn(brand, Member())) for _ in range(4)]
-            writes = _sender_writes(gateway) - before
-            with gateway.runtime.db.read() as session:
-                # a slot still out after 2 s (a stalled machine) is recorded as pending: a write
-                recorded = session.scalar(
-                    select(func.count())
-                    .select_from(TxSlot)
-                    .where(
-                        TxSlot.mined_tx_hash.in_([f["tx_hash"] for f in finals]),
-                        TxSlot.last_broadcast_at.is_not(None),
-                    )
+    with paced_gateway(tmp_path, "0.3") as gateway:
+        brand = gateway.create_brand()
+        brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
+        before = _sender_writes(gateway)
+        finals = [brand.api.wait(post_earn(brand, Member())) for _ in range(4)]
+        writes = _sender_writes(gateway) - before
+        with gateway.runtime.db.read() as session:
+            # a slot still out after 2 s (a stalled machine) is recorded as pending: a write
+            recorded = session.scalar(
+                select(func.count())
+                .select_from(TxSlot)
+                .where(
+                    TxSlot.mined_tx_hash.in_([f["tx_hash"] for f in finals]),
+                    TxSlot.last_broadcast_at.is_not(None),
                 )
-    finally:
-        node.stop()
+            )
     assert {f["status"] for f in finals} == {"confirmed"}
     transactions = len({f["tx_hash"] for f in finals})
     assert transactions == 4  # one at a time: each its own transaction, out for a block
