@@ -215,7 +215,7 @@ def brand_add(
     _where()
     request = admin_schemas.BrandCreateRequest(
         name=name,
-        symbol=symbol or "".join(c for c in name.upper() if c.isalnum())[:8] or "PTS",
+        symbol=symbol or admin_schemas.symbol_of(name),
         value_micro_usd=value_micro_usd,
         earn_rule=admin_schemas.EarnRuleModel(
             points_per_usd=points_per_usd,

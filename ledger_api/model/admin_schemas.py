@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ledger_api.domain import MAX_AMOUNT
 from ledger_api.model.fields import MAX_DB_INT
@@ -20,9 +20,24 @@ class EarnRuleModel(Model):
     points_per_referral: Annotated[int, Field(ge=0, le=255, strict=True)] = 20
 
 
+def symbol_of(name: str) -> str:
+    """A brand's default points symbol: its name's ASCII letters and digits, upper-cased, at
+    most 8 (`PTS` when it has none), as `ledger brand add` and the admin route give it."""
+    return "".join(c for c in name.upper() if c.isascii() and c.isalnum())[:8] or "PTS"
+
+
 class BrandCreateRequest(Model):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .&'-]+$")]
-    symbol: Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$")]
+    symbol: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=16,
+            pattern=r"^[A-Za-z0-9]+$",
+            description="default (absent or null): the name's ASCII letters and digits, "
+            "upper-cased, at most 8 (PTS when none)",
+        ),
+    ] = "PTS"
     value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
     earn_rule: EarnRuleModel = EarnRuleModel()
     daily_cap_points: Annotated[
@@ -36,6 +51,17 @@ class BrandCreateRequest(Model):
             "(100,000,000)",
         ),
     ] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_symbol(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and data.get("symbol") is None
+            and isinstance(data.get("name"), str)
+        ):
+            return {**data, "symbol": symbol_of(data["name"])}
+        return data
 
 
 class BrandView(Model):

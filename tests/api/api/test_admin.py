@@ -257,3 +257,15 @@ def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
         )
         # what the gateway counts against the daily cap is what the chain mints
         assert after.status_code == 202 and after.json()["points"] == 40, after.text
+
+
+def test_a_brand_created_without_a_symbol_gets_one_from_its_name(gateway: Gateway) -> None:
+    """`symbol` is optional on the admin route, as on `ledger brand add`: the name's ASCII
+    letters and digits, upper-cased, at most 8 (a name of other letters only: PTS)."""
+    for name, symbol in (("Café Lumière 42", "CAFLUMIR"), ("Ñandú", "AND"), ("Éé", "PTS")):
+        created = gateway.admin.post("/v1/admin/brands", {"name": name}, params={"wait": "true"})
+        assert created.status_code == 200, created.text
+        assert created.json()["brand"]["symbol"] == symbol, (name, created.json()["brand"])
+    explicit = gateway.admin.post("/v1/admin/brands", {"name": "Explicit", "symbol": ""})
+    assert explicit.status_code == 422  # a symbol sent is a symbol checked
+    assert explicit.json()["error"]["code"] == "invalid_request"
