@@ -93,7 +93,8 @@ class Chain(Protocol):
         ...
 
     def estimate_gas(self, sender: str, to: str, data: bytes, value: int = 0) -> int:
-        """`eth_estimateGas`; raises the domain error of a revert."""
+        """The gas (units) the transaction needs, before the sender's margin; raises the domain
+        error of a revert."""
         ...
 
     def send_raw(self, raw: bytes) -> None:

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, OSError, ValueError)
 _HEADERS = {"Content-Type": "application/json"}
 _ACCEPTED = ("already known", "already imported", "known transaction")
+#: what an access list entry saves at most (EIP-2930 against EIP-2929): a storage key costs
+#: 1,900 up front where a cold SSTORE's surcharge is 2,100, an address 2,400 against 2,600
+_ACCESS_LIST_SAVING = 200
 
 
 class _RpcError(ChainUnavailable):
@@ -80,6 +83,25 @@ def classify_rejection(message: str) -> RejectReason | None:
     return RejectReason.INVALID
 
 
+def gas_needed(run: Any) -> int | None:
+    """A gas limit that covers a transaction, from the answer to `eth_createAccessList` for it
+    (`gasUsed` by one run with the access list applied; None when the run failed or the answer
+    lacks it). Sent without the list, each entry costs up to `_ACCESS_LIST_SAVING` more; the
+    limit must also cover what the run's refunds gave back (EIP-3529: at most a fifth of the
+    gas used, so the gas spent before them is at most 5/4 of it) and what a call keeps back
+    from its callee (EIP-150: 1/64 at each of two nested calls)."""
+    if not isinstance(run, Mapping) or run.get("error") or run.get("gasUsed") is None:
+        return None
+    try:
+        saved = sum(
+            1 + len(entry.get("storageKeys") or []) for entry in run.get("accessList") or []
+        )
+        used = _int(run["gasUsed"]) + _ACCESS_LIST_SAVING * saved
+    except (AttributeError, TypeError, ValueError):  # not the method's answer: ask the other
+        return None
+    return -(-used * 5 * 64 * 64 // (4 * 63 * 63))  # rounded up
+
+
 def parse_log(raw: Mapping[str, Any]) -> Log:
     timestamp = raw.get("blockTimestamp")
     return Log(
@@ -106,6 +128,7 @@ class Web3Chain:
         self._ids = itertools.count(1)
         self._errors = errors
         self._chain_id: int | None = None
+        self._access_lists = True  # the node answers `eth_createAccessList` (until it does not)
 
     # ---------------------------------------------------------------- transport
 
@@ -190,7 +213,8 @@ class Web3Chain:
             return 10**9
 
     def _simulate(self, method: str, tx: dict[str, Any], *extra: Any) -> Any:
-        """`eth_call` / `eth_estimateGas` over raw JSON-RPC; a revert becomes its domain error."""
+        """`eth_call`, `eth_estimateGas` or `eth_createAccessList` over raw JSON-RPC; a revert
+        becomes its domain error."""
         response = self._send(method, [tx, *extra])
         error = response.get("error")
         if error is None:
@@ -214,7 +238,24 @@ class Web3Chain:
         return _bytes(self._simulate("eth_call", tx, _tag(tag)))
 
     def estimate_gas(self, sender: str, to: str, data: bytes, value: int = 0) -> int:
+        """The gas the transaction needs, in gas units, from one execution where the node
+        offers EIP-2930's `eth_createAccessList` (anvil, geth, reth, Nethermind, Erigon):
+        `eth_estimateGas` searches for the limit by running the transaction again and again
+        (on anvil, 50-70 ms for a 200-earn batch against 6-8 ms for one run, and the node's
+        CPU). A node that does not answer the method gets `eth_estimateGas` from then on; an
+        answer that reports a failed run without its revert data (geth's `error` field) is
+        asked `eth_estimateGas` once, for the revert's domain error."""
         tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
+        if self._access_lists:
+            try:
+                run = self._simulate("eth_createAccessList", tx, "latest")
+            except _RpcError as exc:  # not offered here (unknown method, a provider's filter)
+                log.info("the node does not create access lists (%s): eth_estimateGas", exc)
+                self._access_lists = False
+            else:
+                needed = gas_needed(run)
+                if needed is not None:
+                    return needed
         return _int(self._simulate("eth_estimateGas", tx))
 
     # ------------------------------------------------------------------- writes

@@ -1,7 +1,9 @@
 """The chain adapter's JSON-RPC transport (`chain.web3_adapter`, plain JSON-RPC on urllib3):
 answers against anvil, and what it makes of a node that fails or misbehaves (a stand-in
 HTTP server): an outage is `ChainUnavailable`, a refused broadcast `BroadcastRejected` with
-its reason, a batch's answers in call order whatever order the node sends them in."""
+its reason, a batch's answers in call order whatever order the node sends them in, a gas
+estimate from one run of the transaction where the node can and from `eth_estimateGas`
+where it cannot."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from eth_account import Account
 from support.chain import Anvil, free_port
@@ -19,7 +22,7 @@ from support.chain import Anvil, free_port
 from ledger_api.chain.abi import ErrorRegistry
 from ledger_api.chain.port import BroadcastRejected, RejectReason
 from ledger_api.chain.web3_adapter import Web3Chain
-from ledger_api.errors import ChainUnavailable
+from ledger_api.errors import ChainRejected, ChainUnavailable
 
 Answer = Callable[[Any], tuple[int, bytes]]
 
@@ -138,3 +141,95 @@ def test_a_batch_answers_in_call_order_when_the_node_reorders(
 
     timestamps = _chain(node(answer)).block_timestamps([7, 3, 5])
     assert timestamps == {3: 3, 5: 5, 7: 7}
+
+
+def _mined(chain: Web3Chain, account: Any, tx: dict[str, Any]) -> Any:
+    """Signs and sends `tx` from `account`; its receipt once mined."""
+    signed = account.sign_transaction(tx)
+    chain.send_raw(bytes(signed.raw_transaction))
+    deadline = time.monotonic() + 60
+    while (receipt := chain.receipts([signed.hash.to_0x_hex()])[signed.hash.to_0x_hex()]) is None:
+        assert time.monotonic() < deadline, "the transaction was not mined within 60 s"
+        time.sleep(0.05)
+    return receipt
+
+
+def test_an_estimate_is_one_run_whose_limit_covers_the_refund(
+    anvil: Anvil, node: Callable[[Answer], str]
+) -> None:
+    """A call that clears a storage word gets a refund (EIP-3529), so the gas its run used is
+    less than the gas it spends before the refund: a limit of the run's `gasUsed` runs out,
+    the estimate's limit does not, and it took one call to the node where `eth_estimateGas`
+    runs the transaction again and again."""
+    methods: list[str] = []
+
+    def forward(request: Any) -> tuple[int, bytes]:
+        methods.extend(
+            call["method"] for call in (request if isinstance(request, list) else [request])
+        )
+        answer = httpx.post(anvil.url, json=request, timeout=30)
+        return answer.status_code, answer.content
+
+    chain = _chain(node(forward))
+    account = Account.create()
+    anvil.rpc("anvil_setBalance", account.address, hex(10**18))
+    target = Account.create().address  # code of its own, set below
+    anvil.rpc("anvil_setCode", target, "0x600060005500")  # SSTORE(0, 0); STOP
+    anvil.rpc("anvil_setStorageAt", target, "0x0", "0x" + "00" * 31 + "01")
+
+    needed = chain.estimate_gas(account.address, target, b"")
+    assert methods == ["eth_createAccessList"]
+    searched = int(anvil.rpc("eth_estimateGas", {"from": account.address, "to": target}), 16)
+    assert searched <= needed < searched * 3 // 2
+    run = anvil.rpc("eth_createAccessList", {"from": account.address, "to": target}, "latest")
+
+    tx = {"to": target, "value": 0, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 0}
+    tx.update(chainId=31337, data=b"")
+    short = _mined(chain, account, {**tx, "nonce": 0, "gas": int(run["gasUsed"], 16)})
+    assert short.status == 0  # out of gas before the refund came back
+    covered = _mined(chain, account, {**tx, "nonce": 1, "gas": needed})
+    assert covered.status == 1 and covered.gas_used < needed
+
+
+def test_a_node_without_access_lists_is_asked_eth_estimate_gas(
+    node: Callable[[Answer], str],
+) -> None:
+    methods: list[str] = []
+
+    def answer(request: Any) -> tuple[int, bytes]:
+        methods.append(request["method"])
+        if request["method"] == "eth_createAccessList":
+            error = {"code": -32601, "message": "the method eth_createAccessList does not exist"}
+            body: dict[str, Any] = {"error": error}
+        else:
+            body = {"result": "0x5208"}
+        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
+
+    chain = _chain(node(answer))
+    sender, to = "0x" + "01" * 20, "0x" + "02" * 20
+    assert chain.estimate_gas(sender, to, b"") == 21_000
+    assert chain.estimate_gas(sender, to, b"") == 21_000
+    assert methods == ["eth_createAccessList", "eth_estimateGas", "eth_estimateGas"]
+
+
+def test_a_failed_run_without_its_revert_data_asks_eth_estimate_gas_for_the_error(
+    node: Callable[[Answer], str],
+) -> None:
+    """geth reports a run that reverted inside `eth_createAccessList`'s answer, without the
+    revert's data: the domain error comes from `eth_estimateGas`."""
+    methods: list[str] = []
+
+    def answer(request: Any) -> tuple[int, bytes]:
+        methods.append(request["method"])
+        if request["method"] == "eth_createAccessList":
+            run = {"accessList": [], "gasUsed": "0x5300", "error": "execution reverted"}
+            body: dict[str, Any] = {"result": run}
+        else:
+            body = {"error": {"code": 3, "message": "execution reverted"}}
+        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
+
+    chain = _chain(node(answer))
+    for _ in range(2):
+        with pytest.raises(ChainRejected):
+            chain.estimate_gas("0x" + "01" * 20, "0x" + "02" * 20, b"")
+    assert methods == ["eth_createAccessList", "eth_estimateGas"] * 2
