@@ -1,15 +1,16 @@
 """Settling: what a mined (or superseded) slot means for each of its operations.
 
 Each operation gets its own outcome (confirmed with a result, failed with a code, or
-back to the queue); the slot and its operations are written in one transaction, together
-with the brand rule that follows an admin operation (`ledger_api.domain.brands`).
+back to the queue); the slots a cycle found mined and their operations are written in one
+transaction, together with the brand rule that follows an admin operation
+(`ledger_api.domain.brands`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +36,16 @@ from .txplan import OpRecord, Outcome, Verdict
 
 #: operation kinds that carry a brand op id the ledger marks used (earn bitmap, issue 11)
 OP_ID_KINDS = (OpKind.EARN.value, OpKind.REVERSAL.value)
+
+
+class _SlotOutcomes(NamedTuple):
+    """A slot to settle: its operations, the outcome of each, its receipt, its new status."""
+
+    slot_id: int
+    ops: Sequence[OpRecord]
+    outcomes: Mapping[int, Outcome]
+    receipt: Receipt | None
+    status: SlotStatus
 
 
 class SenderHooks:
@@ -74,35 +85,55 @@ class Settler:
         self.brand_row_id = brand_row_id
         self._ledger_brand_id: LedgerBrandId | None = None
 
-    def settle(self, chain: Chain, slot: TxSlot, receipt: Receipt, *, cancelled: bool) -> None:
-        """Applies a receipt to the slot's operations, each with its own outcome."""
-        ops = self.store.slot_operations(slot.id)
-        outcomes: dict[int, Outcome]
+    def settle(self, chain: Chain, mined: Sequence[tuple[TxSlot, Receipt, bool]]) -> None:
+        """Applies receipts, `(slot, its receipt, whether it is the slot's cancel)` each, to
+        the slots' operations, each operation with its own outcome; every slot in one write
+        transaction (a turn of SQLite's one writer lock for all that one cycle found mined)."""
+        ops = self.store.slot_operations([slot.id for slot, _, _ in mined])
+        self.hooks.operations_settled(
+            self._apply_outcomes(
+                [
+                    _SlotOutcomes(
+                        slot.id,
+                        ops[slot.id],
+                        self._outcomes(chain, slot, receipt, ops[slot.id], cancelled=cancelled),
+                        receipt,
+                        SlotStatus.CONFIRMED,
+                    )
+                    for slot, receipt, cancelled in mined
+                ]
+            )
+        )
+
+    def _outcomes(
+        self,
+        chain: Chain,
+        slot: TxSlot,
+        receipt: Receipt,
+        ops: Sequence[OpRecord],
+        *,
+        cancelled: bool,
+    ) -> dict[int, Outcome]:
+        """What the receipt means for each of the slot's operations."""
         if cancelled or not ops:
-            outcomes = self._requeue_outcomes(chain, ops)
-        elif slot.kind == txplan.EARN_BATCH:
+            return self._requeue_outcomes(chain, ops)
+        if slot.kind == txplan.EARN_BATCH:
             if receipt.status == 1:
-                outcomes = txplan.earn_outcomes(self.contracts, ops, receipt)
-            else:
-                outcomes = {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
-        elif receipt.status == 1:
-            outcomes = {
+                return txplan.earn_outcomes(self.contracts, ops, receipt)
+            return {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
+        if receipt.status == 1:
+            return {
                 op.id: Outcome(Verdict.CONFIRMED, txplan.single_result(self.contracts, op, receipt))
                 for op in ops
             }
-        else:
-            outcomes = {op.id: self._explain_revert(chain, slot, op) for op in ops}
-        settled = self._apply_outcomes(
-            slot.id, ops, outcomes, receipt=receipt, status=SlotStatus.CONFIRMED
-        )
-        self.hooks.operations_settled(settled)
+        return {op.id: self._explain_revert(chain, slot, op) for op in ops}
 
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
-        ops = self.store.slot_operations(slot.id)
+        ops = self.store.slot_operations([slot.id])[slot.id]
         outcomes = self._requeue_outcomes(chain, ops)
         settled = self._apply_outcomes(
-            slot.id, ops, outcomes, receipt=None, status=SlotStatus.SUPERSEDED
+            [_SlotOutcomes(slot.id, ops, outcomes, None, SlotStatus.SUPERSEDED)]
         )
         self.hooks.operations_settled(settled)
 
@@ -197,47 +228,42 @@ class Settler:
             self._ledger_brand_id = LedgerBrandId(onboarded) if onboarded is not None else None
         return self._ledger_brand_id
 
-    def _apply_outcomes(
-        self,
-        slot_id: int,
-        ops: Sequence[OpRecord],
-        outcomes: dict[int, Outcome],
-        *,
-        receipt: Receipt | None,
-        status: SlotStatus,
-    ) -> dict[str, Settled]:
-        """Settles the slot and each of its operations in one transaction (bulk update).
+    def _apply_outcomes(self, slots: Sequence[_SlotOutcomes]) -> dict[str, Settled]:
+        """Settles the slots and each of their operations in one transaction (bulk update).
 
         Returns the final state of the operations that became final (not the re-queued)."""
         now = utcnow()
-        updates = [_final_values(op, outcomes[op.id], slot_id, receipt, now) for op in ops]
         ledger_brand_id = self._own_ledger_brand_id()
+        pairs: list[tuple[OpRecord, dict[str, Any]]] = []
         with self.db.write() as session:
-            slot = session.get_one(TxSlot, slot_id)
-            slot.status = status
-            if receipt is not None:
-                slot.mined_tx_hash = receipt.tx_hash
-                slot.block_number = receipt.block_number
-                slot.block_hash = receipt.block_hash
-                slot.receipt_status = receipt.status
-                slot.gas_used = receipt.gas_used
-            update_operations(session, updates)
-            for op in ops:
-                outcome = outcomes[op.id]
-                if outcome.verdict is not Verdict.REQUEUE:
-                    self._follow_brand_rule(session, op, outcome)
+            for slot_id, ops, outcomes, receipt, status in slots:
+                slot = session.get_one(TxSlot, slot_id)
+                slot.status = status
+                if receipt is not None:
+                    slot.mined_tx_hash = receipt.tx_hash
+                    slot.block_number = receipt.block_number
+                    slot.block_hash = receipt.block_hash
+                    slot.receipt_status = receipt.status
+                    slot.gas_used = receipt.gas_used
+                pairs += (
+                    (op, _final_values(op, outcomes[op.id], slot_id, receipt, now)) for op in ops
+                )
+            update_operations(session, [values for _, values in pairs])
+            for _, ops, outcomes, *_ in slots:
+                for op in ops:
+                    if outcomes[op.id].verdict is not Verdict.REQUEUE:
+                        self._follow_brand_rule(session, op, outcomes[op.id])
             # the outbox's operation.confirmed / operation.failed, in the same transaction
-            settled = zip(ops, updates, strict=True)
             write_events(
                 session,
                 operation_events(
                     (op.uid, op.kind, ledger_brand_id if op.brand_id is not None else None, v)
-                    for op, v in settled
+                    for op, v in pairs
                 ),
             )
         final = {
             op.uid: self._settled(op, values, ledger_brand_id)
-            for op, values in zip(ops, updates, strict=True)
+            for op, values in pairs
             if values["status"] != OpStatus.QUEUED
         }
         observe_settled((s.kind, s.status, s.created_at, s.updated_at) for s in final.values())

@@ -352,9 +352,10 @@ class SlotStore:
         )
         return bool(session.scalar(select(earlier)))
 
-    def slot_operations(self, slot_id: int) -> list[OpRecord]:
+    def slot_operations(self, slot_ids: Sequence[int]) -> dict[int, list[OpRecord]]:
+        """Each slot's operations (in id order), read in one transaction."""
         with self.db.read() as session:
-            return op_rows(session, Operation.slot_id == slot_id)
+            return {slot_id: op_rows(session, Operation.slot_id == slot_id) for slot_id in slot_ids}
 
 
 def queues_waiting(db: Database, queues: Sequence[BrandRowId | None]) -> set[BrandRowId | None]:

@@ -227,45 +227,43 @@ class SignerWorker(threading.Thread):
     # -------------------------------------------------------------------- track
 
     def track(self, chain: Chain, slots: Sequence[TxSlot]) -> int:
-        """Follows the open slots; returns how many became final."""
+        """Follows the open slots; returns how many became final. The slots deep enough to
+        settle are settled together, in one write transaction."""
         attempts = self.store.attempts([s.id for s in slots])
         receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
-        settled = 0
         head: list[int] = []  # the chain's head number, read once when a depth is needed
+        final: list[tuple[TxSlot, Receipt, bool]] = []
         for slot in slots:
             mined = next(
                 (receipts[a.tx_hash] for a in attempts[slot.id] if receipts.get(a.tx_hash)), None
             )
-            if mined is not None:
-                settled += self._follow_mined(chain, slot, attempts[slot.id], mined, head)
-            else:
+            if mined is None:
                 self._follow_unmined(chain, slot, attempts[slot.id])
+            elif self._deep_enough(chain, slot, mined, head):
+                cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts[slot.id])
+                final.append((slot, mined, cancel))
+        if final:
+            self.hooks.mined()  # the indexer reads the blocks while this settles the slots
+            self.settler.settle(chain, final)
+            for slot, _, _ in final:
+                self.broadcaster.sent.pop(slot.id, None)
         count, self._superseded = self._superseded, 0
-        return settled + count
+        return len(final) + count
 
-    def _follow_mined(
-        self,
-        chain: Chain,
-        slot: TxSlot,
-        attempts: list[TxAttempt],
-        mined: Receipt,
-        head: list[int],
-    ) -> int:
-        """Settles a mined slot once deep enough; 1 when it became final."""
+    def _deep_enough(self, chain: Chain, slot: TxSlot, mined: Receipt, head: list[int]) -> bool:
+        """Whether a mined slot is `confirmations` blocks deep; one that is not yet is
+        recorded mined (once per block it is in)."""
         depth = self.settings.confirmations
-        if depth > 0:
-            if not head:
-                block = chain.block("latest")
-                head.append(block.number if block else 0)
-            if head[0] < mined.block_number + depth:
-                if slot.status != SlotStatus.MINED or slot.block_hash != mined.block_hash:
-                    self.store.mark_mined(slot, mined)
-                return 0
-        cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts)
-        self.hooks.mined()  # the indexer reads the block while this settles the slot
-        self.settler.settle(chain, slot, mined, cancelled=cancel)
-        self.broadcaster.sent.pop(slot.id, None)
-        return 1
+        if depth <= 0:
+            return True
+        if not head:
+            block = chain.block("latest")
+            head.append(block.number if block else 0)
+        if head[0] >= mined.block_number + depth:
+            return True
+        if slot.status != SlotStatus.MINED or slot.block_hash != mined.block_hash:
+            self.store.mark_mined(slot, mined)
+        return False
 
     def _follow_unmined(self, chain: Chain, slot: TxSlot, attempts: list[TxAttempt]) -> None:
         if slot.status == SlotStatus.MINED:
