@@ -547,3 +547,53 @@ def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transaction
     assert transactions == 4  # one at a time: each its own transaction, out for a block
     assert writes == 2 * transactions + recorded, (writes, transactions, recorded)
     assert recorded < transactions  # every slot was recorded pending before the change
+
+
+def test_transactions_mined_in_one_block_settle_in_one_write_transaction(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Issue 15: the transactions of one signer that a cycle finds mined settle together, in
+    one write transaction (one turn at SQLite's writer lock) where each took its own."""
+    anvil, _ = own_chain
+    with Gateway({**own_env, "LEDGER_BATCH_MAX_OPS": "2"}) as gateway:
+        brand = gateway.create_brand()
+        brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
+        anvil.rpc("evm_setAutomine", False)
+        before = _sender_writes(gateway)
+        items = [
+            {"type": "purchase", "key": f"k{i}", "member": Member().address}
+            | {"amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
+            for i in range(6)
+        ]
+        answer = brand.api.post("/v1/earn/batch", {"items": items})
+        assert answer.status_code == 202, answer.text
+        operations = [item["operation_id"] for item in answer.json()["items"]]
+        sent = eventually(
+            lambda: (
+                hashes
+                if all(hashes := [status(brand, op)["tx_hash"] for op in operations])
+                else None
+            ),
+            message="not every operation was sent",
+        )
+        transactions = len(set(sent))
+        eventually(
+            lambda: int(anvil.rpc("txpool_status")["pending"], 16) == transactions,
+            message="the transactions are not all in the node's pool",
+        )
+        anvil.rpc("evm_mine")  # all of them in one block
+        anvil.rpc("evm_setAutomine", True)
+        finals = [brand.api.wait(op) for op in operations]
+        writes = _sender_writes(gateway) - before
+        with gateway.runtime.db.read() as session:
+            # a slot still out after 2 s (a stalled machine) is recorded as pending: a write
+            recorded = session.scalar(
+                select(func.count())
+                .select_from(TxSlot)
+                .where(TxSlot.mined_tx_hash.in_(sent), TxSlot.last_broadcast_at.is_not(None))
+            )
+    assert {f["status"] for f in finals} == {"confirmed"}
+    assert len({f["block_number"] for f in finals}) == 1
+    assert transactions >= 3  # two operations a transaction at most
+    # each stored before its broadcast, then one settlement for all
+    assert writes == transactions + 1 + recorded, (writes, transactions, recorded)
