@@ -1,6 +1,6 @@
 """Broadcasting a stored attempt, and what a node's refusal means for the slot.
 
-Every attempt is stored before it is sent (`SlotStore.sign_and_store`); a refusal
+Every attempt is stored before it is sent (`SlotStore.store_new`, `.sign_and_store`); a refusal
 leads to a fee bump, a no-op in the slot's place, or a pause of the signer.
 """
 
@@ -53,9 +53,7 @@ class Broadcaster:
             Fees(previous.max_fee_wei, previous.priority_fee_wei)
         )
         tx = Tx.noop(self.address) if cancel else Tx.of_slot(slot)
-        stored = self.store.sign_and_store(tx, fees, kind=slot.kind, slot=slot)
-        assert stored is not None  # only a new slot's allocation can fail
-        return stored[1]
+        return self.store.sign_and_store(tx, fees, kind=slot.kind, slot=slot)[1]
 
     # ---------------------------------------------------------------- broadcast
 

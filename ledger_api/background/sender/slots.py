@@ -1,9 +1,10 @@
 """The slot store: every SQL statement on a signer's nonce slots, attempts and queue.
 
 A slot is one nonce of one signer; an attempt is one signed transaction for it (the
-first, a fee bump, or a no-op that cancels it). `sign_and_store` is the one place that
-signs a transaction and stores it (slot and attempt, and the operations it carries) in
-one commit, before anything is broadcast.
+first, a fee bump, or a no-op that cancels it). `store_new` (new transactions and the
+operations they carry) and `sign_and_store` (a bump, a cancel, a gap's no-op) are the only
+places that sign, and each stores what it signed in one commit before anything is
+broadcast.
 """
 
 from __future__ import annotations
@@ -204,51 +205,69 @@ class SlotStore:
         fees: Fees,
         *,
         kind: str,
-        ops: Sequence[OpRecord] = (),
         slot: TxSlot | None = None,
         nonce: int | None = None,
-    ) -> tuple[TxSlot, TxAttempt] | None:
+    ) -> tuple[TxSlot, TxAttempt]:
         """Signs `tx` and stores it in one commit; returns (slot, attempt) to broadcast.
 
         - `slot` given: a new attempt for the slot's nonce (fee bump, or cancel).
         - `nonce` given: a new slot at that nonce (a gap the database allocated).
-        - neither: allocates the signer's next nonce for a new slot carrying `ops`, which
-          turn `submitted`; None when one of them is no longer queued (try next cycle).
+        New transactions of queued operations go through `store_new`.
         """
+        assert (slot is None) != (nonce is None), "a slot or a nonce"
         with self.db.write() as session:
-            if slot is None and nonce is None:
-                signer = session.get_one(Signer, self.signer_id, with_for_update=True)
-                if not self._all_queued(session, ops):
-                    return None  # changed under us (another process?)
-                assert signer.next_nonce is not None
-                nonce = signer.next_nonce
-                signer.next_nonce = nonce + 1
-            signed = sign_transaction(
-                self.account,
-                chain_id=self.chain_id,
-                nonce=slot.nonce if slot is not None else cast(int, nonce),
-                to=tx.to,
-                data=tx.data,
-                value=tx.value,
-                gas=tx.gas,
-                max_fee_wei=fees.max_fee_wei,
-                priority_fee_wei=fees.priority_fee_wei,
-            )
             if slot is None:
                 slot = self._new_slot(session, cast(int, nonce), tx, kind)
             elif tx.cancel:
                 session.get_one(TxSlot, slot.id).cancelling = True
-            attempt = TxAttempt(
-                slot_id=slot.id,
-                tx_hash=signed.tx_hash,
-                raw=signed.raw,
-                max_fee_wei=fees.max_fee_wei,
-                priority_fee_wei=fees.priority_fee_wei,
-                is_cancel=tx.cancel,
-            )
-            session.add(attempt)
-            self._submitted(session, ops, slot.id, signed.tx_hash)
+            attempt = self._sign(session, slot, tx, fees)
         return slot, attempt
+
+    def store_new(
+        self, txs: Sequence[tuple[Tx, str, Sequence[OpRecord]]], fees: Fees
+    ) -> list[tuple[TxSlot, TxAttempt]]:
+        """Signs each transaction (call, slot kind, the operations it carries) at the signer's
+        next nonce and stores it, its operations turned `submitted`: all of them in one commit
+        (one turn of SQLite's writer lock for all a cycle sends). Returns (slot, attempt) to
+        broadcast, in nonce order; a transaction whose operations are no longer all queued
+        is left out (changed under us: another process?), its operations tried next cycle."""
+        stored: list[tuple[TxSlot, TxAttempt]] = []
+        with self.db.write() as session:
+            signer = session.get_one(Signer, self.signer_id, with_for_update=True)
+            for tx, kind, ops in txs:
+                if not self._all_queued(session, ops):
+                    continue
+                assert signer.next_nonce is not None
+                slot = self._new_slot(session, signer.next_nonce, tx, kind)
+                signer.next_nonce += 1
+                attempt = self._sign(session, slot, tx, fees)
+                self._submitted(session, ops, slot.id, attempt.tx_hash)
+                stored.append((slot, attempt))
+        return stored
+
+    def _sign(self, session: Session, slot: TxSlot, tx: Tx, fees: Fees) -> TxAttempt:
+        """Signs `tx` at the slot's nonce; the attempt, added to the session."""
+        signed = sign_transaction(
+            self.account,
+            chain_id=self.chain_id,
+            nonce=slot.nonce,
+            to=tx.to,
+            data=tx.data,
+            value=tx.value,
+            gas=tx.gas,
+            max_fee_wei=fees.max_fee_wei,
+            priority_fee_wei=fees.priority_fee_wei,
+        )
+        attempt = TxAttempt(
+            slot_id=slot.id,
+            tx_hash=signed.tx_hash,
+            raw=signed.raw,
+            max_fee_wei=fees.max_fee_wei,
+            priority_fee_wei=fees.priority_fee_wei,
+            is_cancel=tx.cancel,
+        )
+        session.add(attempt)
+        return attempt
 
     def _new_slot(self, session: Session, nonce: int, tx: Tx, kind: str) -> TxSlot:
         slot = TxSlot(

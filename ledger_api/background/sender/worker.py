@@ -7,8 +7,9 @@ Its cycle:
    never accepted is broadcast again with the *same raw bytes*; a stuck one
    gets a fee-bumped attempt (stored before it is sent).
 2. **Fill** the window: the scheduler (`schedule.py`) picks the groups of queued
-   operations, and for each transaction the slot store (`slots.py`) allocates the
-   nonce, signs and **stores the raw transaction and commits; then it is broadcast**.
+   operations, each gets its gas limit from the node, and the slot store (`slots.py`)
+   allocates their nonces, signs and **stores the raw transactions in one commit; then
+   each is broadcast**, in nonce order.
 
 On start, and after the node was unreachable, the worker reconciles with the chain
 (`reconcile.py`). Nothing in one slot ever blocks the operations of the others; only
@@ -312,17 +313,28 @@ class SignerWorker(threading.Thread):
     # --------------------------------------------------------------------- fill
 
     def fill(self, chain: Chain, room: int) -> tuple[int, float]:
-        """Sends up to `room` new transactions; returns (how many, seconds to linger)."""
+        """Sends up to `room` new transactions; returns (how many, seconds to linger). They
+        are stored in one commit, then broadcast in nonce order."""
         groups, linger = self.scheduler.plan(chain, room)
         if linger:
             return 0, linger
-        sent = 0
-        for ops in groups:
-            if self._send_group(chain, ops):
-                sent += 1
-        return sent, 0.0
+        txs = [tx for ops in groups for tx in self._priced(chain, ops)]
+        stored = self.store.store_new(txs, self.fees.current(chain)) if txs else []
+        for slot, attempt in stored:
+            try:
+                self.broadcaster.broadcast(chain, slot, attempt)
+            except ChainUnavailable:
+                # "maybe sent": the slot stays signed; tracking finds the receipt or sends it
+                # again (and the slots after it)
+                log.warning(
+                    "sender %s: node unreachable while sending nonce %d", self.address, slot.nonce
+                )
+                raise
+        return len(stored), 0.0
 
-    def _send_group(self, chain: Chain, ops: list[OpRecord]) -> bool:
+    def _priced(self, chain: Chain, ops: list[OpRecord]) -> list[tuple[Tx, str, list[OpRecord]]]:
+        """The group's transaction with its gas limit (two or more when it needs more than
+        `max_tx_gas`); none when the chain would refuse it: its operations fail now."""
         call = txplan.call_for(self.contracts, ops)
         try:
             estimate = chain.estimate_gas(self.address, call.to, call.data, call.value)
@@ -332,26 +344,9 @@ class SignerWorker(threading.Thread):
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
                 log.error("sender %s: earnBatch would revert: %s", self.address, error.message)
             self.settler.fail_unsent(ops, error)
-            return False
+            return []
         gas = estimate * (100 + self.settings.gas_margin_pct) // 100 + 20_000
         if gas > self.settings.max_tx_gas and len(ops) > 1:
             half = len(ops) // 2
-            first = self._send_group(chain, ops[:half])
-            second = self._send_group(chain, ops[half:])
-            return first or second
-        tx = Tx(call.to, call.data, call.value, gas)
-        stored = self.store.sign_and_store(
-            tx, self.fees.current(chain), kind=txplan.slot_kind(ops), ops=ops
-        )
-        if stored is None:
-            return False
-        slot, attempt = stored
-        try:
-            self.broadcaster.broadcast(chain, slot, attempt)
-        except ChainUnavailable:
-            # "maybe sent": the slot stays signed; tracking finds the receipt or sends it again
-            log.warning(
-                "sender %s: node unreachable while sending nonce %d", self.address, slot.nonce
-            )
-            raise
-        return True
+            return self._priced(chain, ops[:half]) + self._priced(chain, ops[half:])
+        return [(Tx(call.to, call.data, call.value, gas), txplan.slot_kind(ops), ops)]

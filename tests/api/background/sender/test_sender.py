@@ -549,11 +549,12 @@ def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transaction
     assert recorded < transactions  # every slot was recorded pending before the change
 
 
-def test_transactions_mined_in_one_block_settle_in_one_write_transaction(
+def test_transactions_sent_in_one_cycle_cost_one_write_and_settle_in_one_more(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
-    """Issue 15: the transactions of one signer that a cycle finds mined settle together, in
-    one write transaction (one turn at SQLite's writer lock) where each took its own."""
+    """Issue 15: each write waits its turn at SQLite's one writer lock. The transactions one
+    cycle of a signer sends are stored in one write transaction, and those a cycle finds
+    mined settle together in one more, where each took two of its own."""
     anvil, _ = own_chain
     with Gateway({**own_env, "LEDGER_BATCH_MAX_OPS": "2"}) as gateway:
         brand = gateway.create_brand()
@@ -594,6 +595,6 @@ def test_transactions_mined_in_one_block_settle_in_one_write_transaction(
             )
     assert {f["status"] for f in finals} == {"confirmed"}
     assert len({f["block_number"] for f in finals}) == 1
-    assert transactions >= 3  # two operations a transaction at most
-    # each stored before its broadcast, then one settlement for all
-    assert writes == transactions + 1 + recorded, (writes, transactions, recorded)
+    assert transactions == 3  # two operations a transaction, all queued at once
+    # all stored (before their broadcasts) in one write, then one settlement for all
+    assert writes == 2 + recorded, (writes, transactions, recorded)
