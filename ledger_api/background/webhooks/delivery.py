@@ -135,8 +135,12 @@ class Deliverer(threading.Thread):
         """One turn; returns whether there may be more to do at once."""
         if time.monotonic() - self._reminded_at >= self.settings.reminder_poll_s:
             self.remind()
-        with self.db.write() as session:
-            fanned = store.fan_out(session, datetime.now(UTC))
+        fanned = 0
+        with self.db.read() as session:
+            backlog = store.undispatched(session)
+        if backlog:  # event writers fan out what they write: a write turn only for the rest
+            with self.db.write() as session:
+                fanned = store.fan_out(session, datetime.now(UTC))
         claimed = self.claim_due()
         return fanned == store.FANOUT_BATCH or claimed > 0
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +25,9 @@ from ledger_api.db.models import table_of
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
+
+from .store import EVENTS_LOCK as EVENTS_LOCK  # the lock's key, for the readers of this module
+from .store import FANOUT_BATCH, fan_out, lock_events
 
 
 @dataclass(slots=True)
@@ -59,23 +61,26 @@ def at(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-#: the transaction advisory lock that orders event writers on PostgreSQL ("LEDGEV")
-EVENTS_LOCK = 0x4C4544474556
-
-
 def write_events(session: Session, events: Iterable[NewEvent]) -> None:
-    """Inserts the events in the caller's transaction; an event id already stored is skipped.
+    """Inserts the events in the caller's transaction (an event id already stored is skipped)
+    and fans them out there: their deliveries are written with them, without a turn of the
+    webhook thread's own at SQLite's one writer lock (issue 15: a tenth of the lock's time
+    under load). It fans out at most as many events as it wrote, oldest first; what is left
+    (a backlog) is the webhook thread's.
 
     SQLite has one writer at a time; PostgreSQL writers wait for `EVENTS_LOCK` (see above)."""
     rows = [e.row() for e in events]
     if not rows:
         return
+    lock_events(session)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if not sqlite:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
     insert: Any = sqlite_insert if sqlite else pg_insert
     statement = insert(table_of(OutboxEvent)).on_conflict_do_nothing(index_elements=["event_id"])
     session.execute(statement, rows)
+    now = datetime.now(UTC)
+    for _ in range(-(-len(rows) // FANOUT_BATCH)):
+        if fan_out(session, now) < FANOUT_BATCH:
+            break
 
 
 def operation_events(

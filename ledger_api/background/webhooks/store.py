@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,6 +26,15 @@ from ledger_api.domain import events as ev
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 ACTIVE, DISABLED = "active", "disabled"
 FANOUT_BATCH = 500
+#: the transaction advisory lock that orders event writers on PostgreSQL ("LEDGEV")
+EVENTS_LOCK = 0x4C4544474556
+
+
+def lock_events(session: Session) -> None:
+    """PostgreSQL: waits for `EVENTS_LOCK`, held until the transaction ends (taken again by the
+    same transaction, it is already held); SQLite has one writer at a time."""
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
 
 
 def new_delivery_id() -> str:
@@ -59,10 +68,18 @@ def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     session.execute(statement, list(rows))
 
 
+def undispatched(session: Session) -> bool:
+    """Whether an event waits for its fan-out (one indexed lookup, for a read transaction)."""
+    first = select(OutboxEvent.seq).where(OutboxEvent.dispatched.is_(False)).limit(1)
+    return session.scalar(first) is not None
+
+
 def fan_out(session: Session, now: datetime) -> int:
-    """Creates the deliveries of events not yet dispatched; returns how many events. Only the
-    routing columns are read: the payloads are read at delivery (a bulk import writes an
-    event per operation, most of them for no endpoint)."""
+    """Creates the deliveries of events not yet dispatched; returns how many events (at most
+    `FANOUT_BATCH`). Only the routing columns are read: the payloads are read at delivery (a
+    bulk import writes an event per operation, most of them for no endpoint). On PostgreSQL
+    under `EVENTS_LOCK`: two fan-outs never wait on each other's rows."""
+    lock_events(session)
     events = session.execute(
         select(OutboxEvent.seq, OutboxEvent.type, OutboxEvent.brands, OutboxEvent.endpoint_id)
         .where(OutboxEvent.dispatched.is_(False))

@@ -279,3 +279,35 @@ def test_a_cross_brand_redemption_is_in_both_brands_feeds(hooks: Gateway) -> Non
         assert data["value_micro_usd"] == str(200 * 10_000)
         assert data["position"] == {"debtor_owes_creditor_micro_usd": str(200 * 10_000)}
     assert changed(third.api) == []
+
+
+def webhook_turns(gateway: Gateway) -> float:
+    """Write transactions of the webhook thread (fan-out, claims) and its delivery pool's
+    threads (`webhook_N`: outcomes)."""
+    return gateway.writer_turns("webhooks") + gateway.writer_turns("webhook")
+
+
+def test_the_writers_of_events_fan_them_out(env: dict[str, str], receiver: Receiver) -> None:
+    """Issue 15: a settlement writes the deliveries of its `operation.confirmed` events in its
+    own transaction; the webhook thread takes write turns at SQLite's one writer lock only to
+    claim each delivery and record its outcome, none to fan events out (a tenth of the
+    lock's time under load, before)."""
+    settings = {**env, **FAST, "LEDGER_REMINDER_POLL_S": "3600"}  # no reminder round
+    with Gateway(settings) as gateway:
+        brand = gateway.create_brand()
+        secret = subscribe(brand.api, receiver.url, ["operation.confirmed"])["secret"]
+        earn(brand, Member(), 1_000)
+        wait_for(lambda: receiver.of_type(secret, "operation.confirmed"), what="the first delivery")
+        before = webhook_turns(gateway)
+        for _ in range(3):
+            earn(brand, Member(), 1_000)
+        wait_for(
+            lambda: len(receiver.of_type(secret, "operation.confirmed")) == 4,
+            what="three more deliveries",
+        )
+        # a claim and an outcome for each of the three: counted once the last outcome is
+        turns = wait_for(
+            lambda: (n := webhook_turns(gateway) - before) >= 6 and n,
+            what="the deliveries' outcomes recorded",
+        )
+    assert turns == 6

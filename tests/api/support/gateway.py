@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
@@ -187,6 +188,19 @@ class Gateway:
     @property
     def runtime(self) -> Any:
         return self.app.state.runtime
+
+    def writer_turns(self, writer: str) -> float:
+        """Write transactions of one writer (`sender`, `indexer`, `webhooks`...) so far: the
+        SQLite writer lock's holds, from `/metrics`."""
+        scrape = self.admin.get("/metrics")
+        assert scrape.status_code == 200, scrape.text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(scrape.text)
+            for sample in family.samples
+            if sample.name == "ledger_db_writer_lock_hold_seconds_count"
+            and sample.labels.get("writer") == writer
+        )
 
     def api(self, key: str | None) -> Api:
         api = Api(self.base_url, key)

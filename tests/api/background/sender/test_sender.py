@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
 from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
@@ -508,16 +507,8 @@ def test_on_a_chain_with_a_steady_pace_one_batch_goes_per_block(tmp_path: Path) 
 
 
 def _sender_writes(gateway: Gateway) -> float:
-    """Write transactions of the signers so far (`/metrics`: the SQLite writer lock's holds)."""
-    scrape = gateway.admin.get("/metrics")
-    assert scrape.status_code == 200, scrape.text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(scrape.text)
-        for sample in family.samples
-        if sample.name == "ledger_db_writer_lock_hold_seconds_count"
-        and sample.labels.get("writer") == "sender"
-    )
+    """Write transactions of the signers so far."""
+    return gateway.writer_turns("sender")
 
 
 def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transactions(
