@@ -83,13 +83,24 @@ def classify_rejection(message: str) -> RejectReason | None:
     return RejectReason.INVALID
 
 
+_UNKNOWN_METHOD = ("-32601", "not found", "not supported", "unsupported", "does not exist")
+
+
+def _unknown_method(message: str) -> bool:
+    """Whether a JSON-RPC error says the node does not offer the method."""
+    text = message.lower()
+    return any(marker in text for marker in _UNKNOWN_METHOD)
+
+
 def gas_needed(run: Any) -> int | None:
     """A gas limit that covers a transaction, from the answer to `eth_createAccessList` for it
     (`gasUsed` by one run with the access list applied; None when the run failed or the answer
     lacks it). Sent without the list, each entry costs up to `_ACCESS_LIST_SAVING` more; the
     limit must also cover what the run's refunds gave back (EIP-3529: at most a fifth of the
     gas used, so the gas spent before them is at most 5/4 of it) and what a call keeps back
-    from its callee (EIP-150: 1/64 at each of two nested calls)."""
+    from its callee (EIP-150: 1/64 at each level; the whole run's gas taken twice over 63/64
+    covers the three or four levels of the ledger's deepest calls, whose callees use part of
+    it; the sender's margin comes on top)."""
     if not isinstance(run, Mapping) or run.get("error") or run.get("gasUsed") is None:
         return None
     try:
@@ -242,16 +253,20 @@ class Web3Chain:
         offers EIP-2930's `eth_createAccessList` (anvil, geth, reth, Nethermind, Erigon):
         `eth_estimateGas` searches for the limit by running the transaction again and again
         (on anvil, 50-70 ms for a 200-earn batch against 6-8 ms for one run, and the node's
-        CPU). A node that does not answer the method gets `eth_estimateGas` from then on; an
-        answer that reports a failed run without its revert data (geth's `error` field) is
-        asked `eth_estimateGas` once, for the revert's domain error."""
+        CPU; geth runs it until the list is stable, twice or so). A node that does not know the
+        method (JSON-RPC -32601, "not found", "not supported") gets `eth_estimateGas` from
+        then on; another error, or an answer that reports a failed run without its revert
+        data (geth's `error` field), gets `eth_estimateGas` for this call (its revert is the
+        domain error)."""
         tx = {"from": sender, "to": to, "data": "0x" + data.hex(), "value": hex(value)}
         if self._access_lists:
             try:
                 run = self._simulate("eth_createAccessList", tx, "latest")
-            except _RpcError as exc:  # not offered here (unknown method, a provider's filter)
-                log.info("the node does not create access lists (%s): eth_estimateGas", exc)
-                self._access_lists = False
+            except _RpcError as exc:
+                if _unknown_method(str(exc)):
+                    log.info("the node does not create access lists (%s): eth_estimateGas", exc)
+                    self._access_lists = False
+                # else (a rate limit, geth checking the balance against its gas cap): this once
             else:
                 needed = gas_needed(run)
                 if needed is not None:

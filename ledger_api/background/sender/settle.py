@@ -86,24 +86,27 @@ class Settler:
         self._ledger_brand_id: LedgerBrandId | None = None
 
     def settle(self, chain: Chain, mined: Sequence[tuple[TxSlot, Receipt, bool]]) -> None:
-        """Applies receipts, `(slot, its receipt, whether it is the slot's cancel)` each, to
-        the slots' operations, each operation with its own outcome; every slot in one write
-        transaction (a turn of SQLite's one writer lock for all that one cycle found mined)."""
+        """Applies receipts, `(slot, its receipt, whether it is the slot's cancel)` each in
+        nonce order, to the slots' operations, each operation with its own outcome; every slot
+        in one write transaction (a turn of SQLite's one writer lock for all that one cycle
+        found mined). When a slot's outcomes cannot be worked out (the node went away while
+        replaying a revert), the slots before it settle and the error is raised after."""
         ops = self.store.slot_operations([slot.id for slot, _, _ in mined])
-        self.hooks.operations_settled(
-            self._apply_outcomes(
-                [
-                    _SlotOutcomes(
-                        slot.id,
-                        ops[slot.id],
-                        self._outcomes(chain, slot, receipt, ops[slot.id], cancelled=cancelled),
-                        receipt,
-                        SlotStatus.CONFIRMED,
-                    )
-                    for slot, receipt, cancelled in mined
-                ]
+        settling: list[_SlotOutcomes] = []
+        failure: Exception | None = None
+        for slot, receipt, cancelled in mined:
+            try:
+                outcomes = self._outcomes(chain, slot, receipt, ops[slot.id], cancelled=cancelled)
+            except Exception as exc:  # the later slots wait for the next cycle
+                failure = exc
+                break
+            settling.append(
+                _SlotOutcomes(slot.id, ops[slot.id], outcomes, receipt, SlotStatus.CONFIRMED)
             )
-        )
+        if settling:
+            self.hooks.operations_settled(self._apply_outcomes(settling))
+        if failure is not None:
+            raise failure
 
     def _outcomes(
         self,

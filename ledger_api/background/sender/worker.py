@@ -234,20 +234,23 @@ class SignerWorker(threading.Thread):
         receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
         head: list[int] = []  # the chain's head number, read once when a depth is needed
         final: list[tuple[TxSlot, Receipt, bool]] = []
+        unmined: list[TxSlot] = []
         for slot in slots:
             mined = next(
                 (receipts[a.tx_hash] for a in attempts[slot.id] if receipts.get(a.tx_hash)), None
             )
             if mined is None:
-                self._follow_unmined(chain, slot, attempts[slot.id])
+                unmined.append(slot)
             elif self._deep_enough(chain, slot, mined, head):
                 cancel = any(a.is_cancel and a.tx_hash == mined.tx_hash for a in attempts[slot.id])
                 final.append((slot, mined, cancel))
-        if final:
+        if final:  # before the unmined, whose re-broadcast or bump may raise (SignerStalled)
             self.hooks.mined()  # the indexer reads the blocks while this settles the slots
-            self.settler.settle(chain, final)
-            for slot, _, _ in final:
+            for slot, _, _ in final:  # mined: never sent again, settled now or next cycle
                 self.broadcaster.sent.pop(slot.id, None)
+            self.settler.settle(chain, final)
+        for slot in unmined:
+            self._follow_unmined(chain, slot, attempts[slot.id])
         count, self._superseded = self._superseded, 0
         return len(final) + count
 

@@ -27,7 +27,7 @@ from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
 
 from .store import EVENTS_LOCK as EVENTS_LOCK  # the lock's key, for the readers of this module
-from .store import FANOUT_BATCH, fan_out, lock_events
+from .store import fan_out, lock_events
 
 
 @dataclass(slots=True)
@@ -77,10 +77,7 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
     insert: Any = sqlite_insert if sqlite else pg_insert
     statement = insert(table_of(OutboxEvent)).on_conflict_do_nothing(index_elements=["event_id"])
     session.execute(statement, rows)
-    now = datetime.now(UTC)
-    for _ in range(-(-len(rows) // FANOUT_BATCH)):
-        if fan_out(session, now) < FANOUT_BATCH:
-            break
+    fan_out(session, datetime.now(UTC), limit=len(rows))
 
 
 def operation_events(

@@ -74,9 +74,9 @@ def undispatched(session: Session) -> bool:
     return session.scalar(first) is not None
 
 
-def fan_out(session: Session, now: datetime) -> int:
-    """Creates the deliveries of events not yet dispatched; returns how many events (at most
-    `FANOUT_BATCH`). Only the routing columns are read: the payloads are read at delivery (a
+def fan_out(session: Session, now: datetime, limit: int = FANOUT_BATCH) -> int:
+    """Creates the deliveries of the oldest events not yet dispatched; returns how many events
+    (at most `limit`). Only the routing columns are read: the payloads are read at delivery (a
     bulk import writes an event per operation, most of them for no endpoint). On PostgreSQL
     under `EVENTS_LOCK`: two fan-outs never wait on each other's rows."""
     lock_events(session)
@@ -84,7 +84,7 @@ def fan_out(session: Session, now: datetime) -> int:
         select(OutboxEvent.seq, OutboxEvent.type, OutboxEvent.brands, OutboxEvent.endpoint_id)
         .where(OutboxEvent.dispatched.is_(False))
         .order_by(OutboxEvent.seq)
-        .limit(FANOUT_BATCH)
+        .limit(limit)
     ).all()
     if not events:
         return 0

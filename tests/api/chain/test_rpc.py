@@ -233,3 +233,26 @@ def test_a_failed_run_without_its_revert_data_asks_eth_estimate_gas_for_the_erro
         with pytest.raises(ChainRejected):
             chain.estimate_gas("0x" + "01" * 20, "0x" + "02" * 20, b"")
     assert methods == ["eth_createAccessList", "eth_estimateGas"] * 2
+
+
+def test_another_error_of_access_lists_asks_eth_estimate_gas_this_once(
+    node: Callable[[Answer], str],
+) -> None:
+    """A rate limit, or geth refusing the run because the signer's balance does not cover its
+    gas cap (go-ethereum#25319), is no reason to stop asking for access lists."""
+    methods: list[str] = []
+
+    def answer(request: Any) -> tuple[int, bytes]:
+        methods.append(request["method"])
+        if request["method"] == "eth_createAccessList":
+            error = {"code": -32000, "message": "insufficient funds for gas * price + value"}
+            body: dict[str, Any] = {"error": error}
+        else:
+            body = {"result": "0x5208"}
+        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
+
+    chain = _chain(node(answer))
+    sender, to = "0x" + "01" * 20, "0x" + "02" * 20
+    assert chain.estimate_gas(sender, to, b"") == 21_000
+    assert chain.estimate_gas(sender, to, b"") == 21_000
+    assert methods == ["eth_createAccessList", "eth_estimateGas"] * 2

@@ -547,7 +547,9 @@ def test_transactions_sent_in_one_cycle_cost_one_write_and_settle_in_one_more(
     cycle of a signer sends are stored in one write transaction, and those a cycle finds
     mined settle together in one more, where each took two of its own."""
     anvil, _ = own_chain
-    with Gateway({**own_env, "LEDGER_BATCH_MAX_OPS": "2"}) as gateway:
+    # no fee bump while the test holds the block back on a slow machine
+    settings = {**own_env, "LEDGER_BATCH_MAX_OPS": "2", "LEDGER_STUCK_AFTER_S": "120"}
+    with Gateway(settings) as gateway:
         brand = gateway.create_brand()
         brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
         anvil.rpc("evm_setAutomine", False)
