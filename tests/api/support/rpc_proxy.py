@@ -1,6 +1,7 @@
-"""A JSON-RPC forwarder to anvil that, once armed, mines blocks just before it forwards a read
-of the latest block: the chain's head moves between two reads its caller makes, as on a
-busy chain, every time instead of by chance."""
+"""JSON-RPC forwarders to anvil. `MiningProxy`, once armed, mines blocks just before it
+forwards a read of the latest block: the chain's head moves between two reads its caller
+makes, as on a busy chain, every time instead of by chance. `RefusingProxy` refuses the
+broadcasts it is told to."""
 
 from __future__ import annotations
 
@@ -74,3 +75,23 @@ class MiningProxy:
         self._server.shutdown()
         self._server.server_close()
         self._http.close()
+
+
+class RefusingProxy(MiningProxy):
+    """A forwarder that, while `refusing` holds a message, answers every
+    `eth_sendRawTransaction` with that JSON-RPC error instead of forwarding it (a node
+    refusing a signer's transactions, e.g. for lack of funds)."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream, blocks=0)
+        self.refusing: str | None = None
+        self.refused = 0
+
+    def _forward(self, body: bytes) -> httpx.Response:
+        call = json.loads(body)
+        message = self.refusing
+        if isinstance(call, dict) and call.get("method") == "eth_sendRawTransaction" and message:
+            self.refused += 1
+            error = {"code": -32000, "message": message}
+            return httpx.Response(200, json={"jsonrpc": "2.0", "id": call["id"], "error": error})
+        return super()._forward(body)

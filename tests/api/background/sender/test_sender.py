@@ -16,6 +16,7 @@ from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
+from support.rpc_proxy import RefusingProxy
 
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
@@ -591,3 +592,64 @@ def test_transactions_sent_in_one_cycle_cost_one_write_and_settle_in_one_more(
     assert transactions == 3  # two operations a transaction, all queued at once
     # all stored (before their broadcasts) in one write, then one settlement for all
     assert writes == 2 + recorded, (writes, transactions, recorded)
+
+
+def test_a_mined_transaction_settles_while_a_later_one_cannot_be_sent(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The node lost a signer's later transaction and refuses to take it again (no gas
+    money: the worker stalls on it); the earlier one, mined, still settles, and the later
+    one lands once the node takes it. (Each cycle settles what it found mined before it
+    follows the rest; with the other order, the reconciliation after each stall still let
+    every other cycle through, so this passes both ways.)"""
+    anvil, _ = own_chain
+    with RefusingProxy(anvil.url) as proxy:
+        settings = {
+            **own_env,
+            "LEDGER_RPC_URL": proxy.url,
+            "LEDGER_BATCH_MAX_OPS": "2",
+            "LEDGER_STUCK_AFTER_S": "1",  # a transaction the node lost is sent again soon
+        }
+        with Gateway(settings) as gateway:
+            brand = gateway.create_brand()
+            brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
+            anvil.rpc("evm_setAutomine", False)
+            items = [
+                {"type": "purchase", "key": f"k{i}", "member": Member().address}
+                | {"amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
+                for i in range(4)
+            ]
+            answer = brand.api.post("/v1/earn/batch", {"items": items})
+            assert answer.status_code == 202, answer.text
+            operations = [item["operation_id"] for item in answer.json()["items"]]
+            sent = eventually(
+                lambda: (
+                    hashes
+                    if all(hashes := [status(brand, op)["tx_hash"] for op in operations])
+                    else None
+                ),
+                message="not every operation was sent",
+            )
+            pooled = eventually(  # stored, then broadcast: in the node's pool
+                lambda: (
+                    txs
+                    if all(txs := [anvil.rpc("eth_getTransactionByHash", h) for h in set(sent)])
+                    else None
+                ),
+                message="the transactions are not all in the node's pool",
+            )
+            first, later = (
+                tx["hash"] for tx in sorted(pooled, key=lambda tx: int(tx["nonce"], 16))
+            )
+            anvil.rpc("anvil_dropTransaction", later)  # the node lost it ...
+            proxy.refusing = "insufficient funds for gas * price + value"  # ... and refuses it
+            eventually(lambda: proxy.refused > 0, message="the lost transaction was not resent")
+            anvil.rpc("evm_mine")  # the first one
+            mined = [op for op, tx in zip(operations, sent, strict=True) if tx == first]
+            settled = [brand.api.wait(op) for op in mined]
+            proxy.refusing = None  # funds again: the later one goes out and lands
+            anvil.rpc("evm_setAutomine", True)
+            rest = [brand.api.wait(op) for op in operations if op not in mined]
+    assert {s["status"] for s in settled} == {"confirmed"}
+    assert {s["tx_hash"] for s in settled} == {first}
+    assert {r["status"] for r in rest} == {"confirmed"}
