@@ -191,21 +191,27 @@ def test_an_estimate_is_one_run_whose_limit_covers_the_refund(
     assert covered.status == 1 and covered.gas_used < needed
 
 
-def test_a_node_without_access_lists_is_asked_eth_estimate_gas(
-    node: Callable[[Answer], str],
-) -> None:
+def _estimating_node(
+    node: Callable[[Answer], str], access_list: dict[str, Any], estimate: dict[str, Any]
+) -> tuple[Web3Chain, list[str]]:
+    """A chain adapter on a stand-in node that answers `eth_createAccessList` with the body
+    `access_list` and `eth_estimateGas` with `estimate` (`{"result": ...}` or `{"error":
+    ...}`), and the methods it was asked, in order."""
     methods: list[str] = []
 
     def answer(request: Any) -> tuple[int, bytes]:
         methods.append(request["method"])
-        if request["method"] == "eth_createAccessList":
-            error = {"code": -32601, "message": "the method eth_createAccessList does not exist"}
-            body: dict[str, Any] = {"error": error}
-        else:
-            body = {"result": "0x5208"}
+        body = access_list if request["method"] == "eth_createAccessList" else estimate
         return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
 
-    chain = _chain(node(answer))
+    return _chain(node(answer)), methods
+
+
+def test_a_node_without_access_lists_is_asked_eth_estimate_gas(
+    node: Callable[[Answer], str],
+) -> None:
+    unknown = {"code": -32601, "message": "the method eth_createAccessList does not exist"}
+    chain, methods = _estimating_node(node, {"error": unknown}, {"result": "0x5208"})
     sender, to = "0x" + "01" * 20, "0x" + "02" * 20
     assert chain.estimate_gas(sender, to, b"") == 21_000
     assert chain.estimate_gas(sender, to, b"") == 21_000
@@ -217,18 +223,9 @@ def test_a_failed_run_without_its_revert_data_asks_eth_estimate_gas_for_the_erro
 ) -> None:
     """geth reports a run that reverted inside `eth_createAccessList`'s answer, without the
     revert's data: the domain error comes from `eth_estimateGas`."""
-    methods: list[str] = []
-
-    def answer(request: Any) -> tuple[int, bytes]:
-        methods.append(request["method"])
-        if request["method"] == "eth_createAccessList":
-            run = {"accessList": [], "gasUsed": "0x5300", "error": "execution reverted"}
-            body: dict[str, Any] = {"result": run}
-        else:
-            body = {"error": {"code": 3, "message": "execution reverted"}}
-        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
-
-    chain = _chain(node(answer))
+    run = {"accessList": [], "gasUsed": "0x5300", "error": "execution reverted"}
+    reverted = {"code": 3, "message": "execution reverted"}
+    chain, methods = _estimating_node(node, {"result": run}, {"error": reverted})
     for _ in range(2):
         with pytest.raises(ChainRejected):
             chain.estimate_gas("0x" + "01" * 20, "0x" + "02" * 20, b"")
@@ -240,18 +237,8 @@ def test_another_error_of_access_lists_asks_eth_estimate_gas_this_once(
 ) -> None:
     """A rate limit, or geth refusing the run because the signer's balance does not cover its
     gas cap (go-ethereum#25319), is no reason to stop asking for access lists."""
-    methods: list[str] = []
-
-    def answer(request: Any) -> tuple[int, bytes]:
-        methods.append(request["method"])
-        if request["method"] == "eth_createAccessList":
-            error = {"code": -32000, "message": "insufficient funds for gas * price + value"}
-            body: dict[str, Any] = {"error": error}
-        else:
-            body = {"result": "0x5208"}
-        return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **body}).encode()
-
-    chain = _chain(node(answer))
+    funds = {"code": -32000, "message": "insufficient funds for gas * price + value"}
+    chain, methods = _estimating_node(node, {"error": funds}, {"result": "0x5208"})
     sender, to = "0x" + "01" * 20, "0x" + "02" * 20
     assert chain.estimate_gas(sender, to, b"") == 21_000
     assert chain.estimate_gas(sender, to, b"") == 21_000

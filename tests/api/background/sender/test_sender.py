@@ -541,6 +541,26 @@ def test_a_transaction_mined_in_its_block_costs_the_signer_two_write_transaction
     assert recorded < transactions  # every slot was recorded pending before the change
 
 
+def earns_sent_at_once(brand: Brand, count: int) -> tuple[list[str], list[str]]:
+    """`count` purchases queued in one request (one intake write); their operation ids and,
+    once the signer has signed them all, each one's transaction hash."""
+    items = [
+        {"type": "purchase", "key": f"k{i}", "member": Member().address}
+        | {"amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
+        for i in range(count)
+    ]
+    answer = brand.api.post("/v1/earn/batch", {"items": items})
+    assert answer.status_code == 202, answer.text
+    operations = [item["operation_id"] for item in answer.json()["items"]]
+    sent = eventually(
+        lambda: (
+            hashes if all(hashes := [status(brand, op)["tx_hash"] for op in operations]) else None
+        ),
+        message="not every operation was sent",
+    )
+    return operations, sent
+
+
 def test_transactions_sent_in_one_cycle_cost_one_write_and_settle_in_one_more(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
@@ -555,22 +575,7 @@ def test_transactions_sent_in_one_cycle_cost_one_write_and_settle_in_one_more(
         brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
         anvil.rpc("evm_setAutomine", False)
         before = _sender_writes(gateway)
-        items = [
-            {"type": "purchase", "key": f"k{i}", "member": Member().address}
-            | {"amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
-            for i in range(6)
-        ]
-        answer = brand.api.post("/v1/earn/batch", {"items": items})
-        assert answer.status_code == 202, answer.text
-        operations = [item["operation_id"] for item in answer.json()["items"]]
-        sent = eventually(
-            lambda: (
-                hashes
-                if all(hashes := [status(brand, op)["tx_hash"] for op in operations])
-                else None
-            ),
-            message="not every operation was sent",
-        )
+        operations, sent = earns_sent_at_once(brand, 6)
         transactions = len(set(sent))
         eventually(
             lambda: int(anvil.rpc("txpool_status")["pending"], 16) == transactions,
@@ -614,22 +619,7 @@ def test_a_mined_transaction_settles_while_a_later_one_cannot_be_sent(
             brand = gateway.create_brand()
             brand.api.wait(post_earn(brand, Member()))  # its signer started (and reconciled)
             anvil.rpc("evm_setAutomine", False)
-            items = [
-                {"type": "purchase", "key": f"k{i}", "member": Member().address}
-                | {"amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
-                for i in range(4)
-            ]
-            answer = brand.api.post("/v1/earn/batch", {"items": items})
-            assert answer.status_code == 202, answer.text
-            operations = [item["operation_id"] for item in answer.json()["items"]]
-            sent = eventually(
-                lambda: (
-                    hashes
-                    if all(hashes := [status(brand, op)["tx_hash"] for op in operations])
-                    else None
-                ),
-                message="not every operation was sent",
-            )
+            operations, sent = earns_sent_at_once(brand, 4)
             pooled = eventually(  # stored, then broadcast: in the node's pool
                 lambda: (
                     txs
