@@ -3,7 +3,7 @@
 `write_events` inserts with ON CONFLICT (event_id) DO NOTHING on SQLite and PostgreSQL: an
 event whose cause was already recorded (a replayed projection, a reminder computed again)
 is not written twice. On PostgreSQL the writer first takes a transaction advisory lock
-(`EVENTS_LOCK`, held until its commit), so event-writing transactions take their `seq` values
+(`store.EVENTS_LOCK`, held until its commit), so event-writing transactions take their `seq` values
 one after the other, in commit order: a feed reader (`GET /v1/events?after=`) that sees
 `seq` n has seen every committed event below n, and an event committed late can never land
 behind a cursor already handed out. `operation_events` gives the events of settled operations (the
@@ -26,7 +26,6 @@ from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
 
-from .store import EVENTS_LOCK as EVENTS_LOCK  # the lock's key, for the readers of this module
 from .store import fan_out, lock_events
 
 

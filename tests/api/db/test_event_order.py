@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from support.progress import wait_for
 
-from ledger_api.background.webhooks.outbox import EVENTS_LOCK, NewEvent, write_events
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
+from ledger_api.background.webhooks.store import EVENTS_LOCK
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.webhook_models import OutboxEvent
