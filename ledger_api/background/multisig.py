@@ -48,6 +48,7 @@ from ledger_api.model.payloads import (
     SettlePayload,
     SuspendBrandPayload,
     TierRulePayload,
+    concerned_brand,
     payload_of,
 )
 from ledger_api.process.threads import name_this_thread
@@ -132,7 +133,7 @@ class AdminWatcher(threading.Thread):
                     uid=op.uid,
                 )
                 session.flush()
-                settled[op.uid] = Settled.of(op, None)
+                settled[op.uid] = Settled.of(op, concerned_brand(op.kind, op.payload, op.result))
         if settled:
             self.settled(settled)
         return len(settled)

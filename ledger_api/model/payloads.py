@@ -8,11 +8,12 @@ with `payload.stored()`. Brand ids: `brand` / `at_brand` are the ledger's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from ledger_api.domain import OpKind
+from ledger_api.domain import ADMIN_KINDS, OpKind
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 
 
@@ -348,3 +349,24 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
 def payload_of(kind: str | OpKind, stored: dict[str, Any]) -> OperationPayload:
     """The typed payload of a stored operation of `kind`."""
     return PAYLOAD_OF_KIND[OpKind(kind)].model_validate(stored)
+
+
+#: admin operations whose payload names the one ledger brand they act on (`brand`). They are
+#: queued on the admin's queue (`operations.brand_id` NULL: the sender's queues depend on it),
+#: so their brand comes from the payload: `concerned_brand`, and in SQL `runtime.SHOWN_BRAND`
+BRAND_ADMIN_KINDS = frozenset(
+    kind for kind in ADMIN_KINDS if "brand" in PAYLOAD_OF_KIND[kind].model_fields
+)
+
+
+def concerned_brand(
+    kind: str, payload: Mapping[str, Any], result: Mapping[str, Any] | None
+) -> LedgerBrandId | None:
+    """The ledger brand an admin operation acts on, which its status and events show as
+    `brand_id`: the payload's `brand` (`BRAND_ADMIN_KINDS`), or an onboarding's new brand once
+    confirmed (its `result`); None for the alliance's own acts and every other kind."""
+    if kind in BRAND_ADMIN_KINDS:
+        return LedgerBrandId(int(payload["brand"]))
+    if kind == OpKind.ONBOARD_BRAND and result and result.get("brand_id") is not None:
+        return LedgerBrandId(int(result["brand_id"]))
+    return None

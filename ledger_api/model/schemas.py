@@ -242,7 +242,11 @@ class OperationStatus(Model):
     operation_id: str
     kind: str
     status: Literal["queued", "submitted", "confirmed", "failed"]
-    brand_id: int | None
+    brand_id: int | None = Field(
+        description="the ledger brand the operation acts on: the brand's own operation, or an "
+        "admin operation naming one brand (suspension, point value, return window, daily cap; "
+        "an onboarding once confirmed); null for the alliance's own acts"
+    )
     op_id: int | None
     tx_hash: str | None
     block_number: int | None

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, case, cast, func, select
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import ApiKeys
@@ -29,8 +29,9 @@ from ledger_api.chain.web3_adapter import Web3Chain
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
-from ledger_api.domain import FINAL_OP_STATUSES
+from ledger_api.domain import FINAL_OP_STATUSES, OpKind
 from ledger_api.errors import IndexNotReady
+from ledger_api.model.payloads import BRAND_ADMIN_KINDS
 from ledger_api.process import metrics
 from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
@@ -59,6 +60,21 @@ SETTLED_COLUMNS = (
     Operation.error_message,
     Operation.created_at,
     Operation.updated_at,
+)
+#: `payloads.concerned_brand` in SQL, beside the operation's own brand: the ledger id a plain
+#: row's status shows (an admin operation's from its payload or result, no query per row)
+SHOWN_BRAND = func.coalesce(
+    Brand.ledger_id,
+    case(
+        (
+            Operation.kind.in_(sorted(BRAND_ADMIN_KINDS)),
+            cast(Operation.payload["brand"].as_string(), BigInteger),
+        ),
+        (
+            Operation.kind == OpKind.ONBOARD_BRAND.value,
+            cast(Operation.result["brand_id"].as_string(), BigInteger),
+        ),
+    ),
 )
 
 
@@ -374,12 +390,13 @@ def contracts_when_ready(
 def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], int]:
     """The final ones among `uids` and the index height, for `Notifier.start_polling`.
 
-    Plain rows (no ORM objects): it runs a hundred times a second while requests wait."""
+    Plain rows (no ORM objects), each with the brand its status shows (`SHOWN_BRAND`, in the
+    same query): it runs a hundred times a second while requests wait."""
     settled: dict[str, Settled] = {}
     with db.read() as session:
         for start in range(0, len(uids), 500):
             rows = session.execute(
-                select(*SETTLED_COLUMNS, Brand.ledger_id)
+                select(*SETTLED_COLUMNS, SHOWN_BRAND.label("ledger_id"))
                 .outerjoin(Brand, Brand.id == Operation.brand_id)
                 .where(
                     Operation.uid.in_(uids[start : start + 500]),

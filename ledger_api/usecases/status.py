@@ -20,6 +20,7 @@ from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.errors import UnknownOperation
 from ledger_api.model import schemas
+from ledger_api.model.payloads import concerned_brand
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -41,6 +42,8 @@ class StatusService:
                 ledger_brand_id = session.scalar(
                     select(Brand.ledger_id).where(Brand.id == op.brand_id)
                 )
+            elif op is not None:  # the admin's: the brand it acts on, if one
+                ledger_brand_id = concerned_brand(op.kind, op.payload, op.result)
             # the index height from the same read: a notifier's copy may be stale in a
             # process nobody waits in, or high after the index was rolled back
             index_height = stored_height(session) if op is not None else -1

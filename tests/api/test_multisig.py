@@ -129,6 +129,14 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             next(b for b in brands if b["brand_id"] == brand["brand_id"])["daily_cap_points"]
             == 5_000
         )
+        # the watcher's wake-up and a later read show the brand the admin operations name
+        # (new-user trial: `brand_id` was null); the brand's own key never sees them
+        assert landed["brand_id"] == brand["brand_id"], landed
+        for shown in (landed, final):
+            read = gateway.admin.get(f"/v1/operations/{shown['operation_id']}").json()
+            assert read["brand_id"] == brand["brand_id"], read
+            assert api.get(f"/v1/operations/{shown['operation_id']}").status_code == 404
+        assert settled["brand_id"] is None  # a tier rule is the alliance's
 
 
 def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:

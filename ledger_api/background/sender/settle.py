@@ -26,7 +26,7 @@ from ledger_api.domain import OpKind, OpStatus, SlotStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import ChainUnavailable, LedgerError
-from ledger_api.model.payloads import payload_of
+from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.process.metrics import observe_settled
 from ledger_api.settings import Settings
 
@@ -142,7 +142,7 @@ class Settler:
 
     def fail_unsent(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
         """Operations the chain would reject fail now: no transaction, no nonce used."""
-        failed: list[Operation] = []
+        failed: list[Settled] = []
         now = utcnow()
         values = {
             "status": OpStatus.FAILED,
@@ -166,17 +166,9 @@ class Settler:
                 op.error_message = error.message
                 op.updated_at = now
                 self._follow_brand_rule(session, op, Outcome(Verdict.FAILED, code=error.error_code))
-                failed.append(op)
-            write_events(
-                session,
-                operation_events(
-                    (op.uid, op.kind, ledger_brand_id if op.brand_id is not None else None, values)
-                    for op in failed
-                ),
-            )
-        self.hooks.operations_settled(
-            {op.uid: self._settled(op, values, ledger_brand_id) for op in failed}
-        )
+                failed.append(self._settled(op, values, ledger_brand_id))
+            write_events(session, operation_events(failed, admins=self.brand_row_id is None))
+        self.hooks.operations_settled({state.uid: state for state in failed})
 
     # --------------------------------------------------------------- outcomes
 
@@ -256,19 +248,15 @@ class Settler:
                 for op in ops:
                     if outcomes[op.id].verdict is not Verdict.REQUEUE:
                         self._follow_brand_rule(session, op, outcomes[op.id])
+            final = {
+                op.uid: self._settled(op, values, ledger_brand_id)
+                for op, values in pairs
+                if values["status"] != OpStatus.QUEUED
+            }
             # the outbox's operation.confirmed / operation.failed, in the same transaction
             write_events(
-                session,
-                operation_events(
-                    (op.uid, op.kind, ledger_brand_id if op.brand_id is not None else None, v)
-                    for op, v in pairs
-                ),
+                session, operation_events(final.values(), admins=self.brand_row_id is None)
             )
-        final = {
-            op.uid: self._settled(op, values, ledger_brand_id)
-            for op, values in pairs
-            if values["status"] != OpStatus.QUEUED
-        }
         observe_settled((s.kind, s.status, s.created_at, s.updated_at) for s in final.values())
         return final
 
@@ -292,11 +280,15 @@ class Settler:
     def _settled(
         op: OpRecord, values: Mapping[str, Any], ledger_brand_id: LedgerBrandId | None
     ) -> Settled:
+        """The operation's final state: with this signer's brand, or, on the admin's queue,
+        the brand the operation acts on (`concerned_brand`), as `GET /v1/operations` shows."""
         return Settled(
             uid=op.uid,
             kind=op.kind,
             status=OpStatus(values["status"]).value,
-            ledger_brand_id=ledger_brand_id if op.brand_id is not None else None,
+            ledger_brand_id=ledger_brand_id
+            if op.brand_id is not None
+            else concerned_brand(op.kind, op.payload, values["result"]),
             op_id=op.op_id,
             tx_hash=values["tx_hash"],
             block_number=values["block_number"],

@@ -12,7 +12,7 @@ sender's settlement calls it in the transaction that settles them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ledger_api.background.notify import Settled
 from ledger_api.db.models import table_of
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpStatus
@@ -79,33 +80,31 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
     fan_out(session, datetime.now(UTC), limit=len(rows))
 
 
-def operation_events(
-    settled: Iterable[tuple[str, str, int | None, Mapping[str, Any]]],
-) -> list[NewEvent]:
-    """`operation.confirmed` / `operation.failed` for settled operations, given as
-    (operation uid, kind, ledger brand id or None for the admin's, final row values)."""
+def operation_events(settled: Iterable[Settled], *, admins: bool) -> list[NewEvent]:
+    """`operation.confirmed` / `operation.failed` for settled operations, with the brand their
+    status shows (`Settled.ledger_brand_id`, `brand_id` in the event). `admins`: they are the
+    admin's (queued on its queue), so only the admin's endpoints and feed get them, also when
+    they act on one brand (a suspension, a point value...); a brand's go to its scope."""
     out: list[NewEvent] = []
-    for uid, kind, brand, values in settled:
-        status = OpStatus(values["status"])
+    for state in settled:
+        status = OpStatus(state.status)
         if status not in (OpStatus.CONFIRMED, OpStatus.FAILED):
             continue
         confirmed = status is OpStatus.CONFIRMED
         kind_name = ev.OPERATION_CONFIRMED if confirmed else ev.OPERATION_FAILED
-        when: datetime = values["updated_at"]
         payload: dict[str, Any] = {
-            "operation_id": uid,
-            "kind": str(kind),
-            "brand_id": brand,
+            "operation_id": state.uid,
+            "kind": state.kind,
+            "brand_id": state.ledger_brand_id,
             "status": status.value,
-            "tx_hash": values.get("tx_hash"),
-            "block_number": values.get("block_number"),
+            "tx_hash": state.tx_hash,
+            "block_number": state.block_number,
         }
         if confirmed:
-            payload["result"] = values.get("result")
+            payload["result"] = state.result
         else:
-            payload["error"] = {
-                "code": values.get("error_code"),
-                "message": values.get("error_message"),
-            }
-        out.append(NewEvent(ev.event_id(kind_name, uid), kind_name, when, [brand], payload))
+            payload["error"] = {"code": state.error_code, "message": state.error_message}
+        scope = [None if admins else state.ledger_brand_id]
+        event_id = ev.event_id(kind_name, state.uid)
+        out.append(NewEvent(event_id, kind_name, state.updated_at, scope, payload))
     return out

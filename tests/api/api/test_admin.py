@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from sqlalchemy import select
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
+from ledger_api.db.models import Operation
+from ledger_api.domain import OpKind
+from ledger_api.process.runtime import settled_among
 from ledger_api.usecases.context import BrandDirectory
 
 
@@ -60,6 +64,55 @@ def test_suspended_brand_cannot_earn_until_reinstated(gateway: Gateway, brand: B
     assert refused.json()["error"]["code"] == "brand_suspended"
     gateway.admin.post(path, {"suspended": False}, params={"wait": "true"})
     assert brand.api.post("/v1/earn/purchase", body).status_code == 202
+
+
+def test_an_admin_operation_on_one_brand_shows_that_brand_in_its_status(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """New-user trial: a suspension, a point value, a return window or a daily cap showed
+    `brand_id: null` (the admin's queue has no brand). The status shows the brand it names, the
+    same in the waiting answer (the sender's settlement, through the notifier), a later GET and
+    the cross-process poll (`settled_among`); the brand's own key still never sees it."""
+    path = f"/v1/admin/brands/{brand.brand_id}"
+    calls = [
+        ("POST", f"{path}/suspension", {"suspended": True}),
+        ("POST", f"{path}/suspension", {"suspended": False}),
+        ("PUT", f"{path}/point-value", {"value_micro_usd": 12_000}),
+        ("PUT", f"{path}/return-window", {"days": 3}),
+        ("PUT", f"{path}/daily-cap", {"daily_cap_points": 50_000}),
+    ]
+    shown: dict[str, Any] = {}
+    for method, route, body in calls:
+        send = gateway.admin.post if method == "POST" else gateway.admin.put
+        waited = send(route, body, params={"wait": "true"})
+        assert waited.status_code == 200, waited.text
+        answer = waited.json()
+        assert (answer["status"], answer["brand_id"]) == ("confirmed", brand.brand_id), answer
+        read = gateway.admin.get(f"/v1/operations/{answer['operation_id']}").json()
+        assert read == answer, (route, body)
+        hidden = brand.api.get(f"/v1/operations/{answer['operation_id']}")
+        assert hidden.status_code == 404, hidden.text
+        shown[answer["operation_id"]] = answer
+
+    # an onboarding shows its brand once the chain gave it an id; alliance-wide acts show none
+    created = gateway.admin.post(
+        "/v1/admin/brands", {"name": "Shown Brand", "symbol": "SHW"}, params={"wait": "true"}
+    ).json()
+    onboarded = gateway.admin.get(f"/v1/operations/{created['operation_id']}").json()
+    assert onboarded["brand_id"] == created["brand"]["brand_id"] == onboarded["result"]["brand_id"]
+    with gateway.runtime.db.read() as session:  # the signer's funding, queued with the brand
+        funding = session.scalars(
+            select(Operation.uid).where(Operation.kind == OpKind.FUND_SIGNER)
+        ).first()
+    assert funding is not None
+    funded = gateway.admin.get(f"/v1/operations/{funding}", headers={"Prefer": "wait=10"}).json()
+    assert funded["status"] == "confirmed" and funded["brand_id"] is None, funded
+    shown |= {onboarded["operation_id"]: onboarded, funding: funded}
+
+    polled, _ = settled_among(gateway.runtime.db, list(shown))
+    assert {uid: s.ledger_brand_id for uid, s in polled.items()} == {
+        uid: answer["brand_id"] for uid, answer in shown.items()
+    }
 
 
 def test_unknown_brand_answers_404(gateway: Gateway) -> None:

@@ -302,3 +302,24 @@ def test_the_writers_of_events_fan_them_out(env: dict[str, str], receiver: Recei
     assert not waiting
     assert receiver.received == []
     assert earned["status"] == "confirmed"
+
+
+def test_an_admin_operation_on_a_brand_names_it_in_the_admins_event_only(
+    hooks: Gateway,
+) -> None:
+    """Its `operation.confirmed` carries the brand the operation names, as its status does
+    (new-user trial: `brand_id` was null), and stays the admin's: not in the brand's feed."""
+    brand = hooks.create_brand()
+    earn(brand, Member(), 1_000)  # the brand's feed holds its own operation's events
+    path = f"/v1/admin/brands/{brand.brand_id}/point-value"
+    changed = hooks.admin.put(path, {"value_micro_usd": 11_000}, params={"wait": "true"}).json()
+    assert changed["status"] == "confirmed" and changed["brand_id"] == brand.brand_id, changed
+    (event,) = [
+        e
+        for e in feed(hooks.admin, types="operation.confirmed", limit=500)
+        if e["data"]["operation_id"] == changed["operation_id"]
+    ]
+    assert event["data"]["brand_id"] == brand.brand_id
+    assert event["data"]["kind"] == "set_point_value" and event["brands"] == []
+    mine = feed(brand.api, limit=500)
+    assert mine and changed["operation_id"] not in {e["data"].get("operation_id") for e in mine}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import secrets
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,21 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import IdempotencyRecord, IdxBrand, Operation
 from ledger_api.domain import OpKind
-from ledger_api.domain.ids import BrandRowId
+from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
-from ledger_api.model.payloads import EarnPayload
+from ledger_api.model.payloads import (
+    DailyCapPayload,
+    EarnPayload,
+    FundSignerPayload,
+    MaxMultiplierPayload,
+    OnboardBrandPayload,
+    OperationPayload,
+    PointValuePayload,
+    ReturnWindowPayload,
+    SuspendBrandPayload,
+)
 from ledger_api.process.lock import SenderLock
+from ledger_api.process.runtime import settled_among
 
 
 @pytest.fixture
@@ -116,6 +128,70 @@ def test_only_one_process_holds_the_sender_lock(db: Database) -> None:
         second.release()
     finally:
         other.dispose()
+
+
+def test_the_cross_process_poll_shows_the_brand_an_admin_operation_names(db: Database) -> None:
+    """`settled_among` (how a process without the sender learns what settled) shows the ledger
+    brand an admin operation names, read from its payload in SQL on either server, as a GET
+    and the sender's wake-up show it (`test_admin`); alliance-wide ones show none."""
+    big = 3_000_000_000  # past a 32-bit integer: PostgreSQL reads the payload's brand as BIGINT
+    row = BrandRowId(1)
+    named: list[tuple[OpKind, OperationPayload, int | None]] = [
+        (
+            OpKind.SUSPEND_BRAND,
+            SuspendBrandPayload(brand=LedgerBrandId(big), suspended=False, brand_row_id=row),
+            big,
+        ),
+        (
+            OpKind.SET_POINT_VALUE,
+            PointValuePayload(brand=LedgerBrandId(7), value_micro_usd=5, brand_row_id=row),
+            7,
+        ),
+        (OpKind.SET_RETURN_WINDOW, ReturnWindowPayload(brand=LedgerBrandId(7), days=3), 7),
+        (
+            OpKind.SET_DAILY_CAP,
+            DailyCapPayload(brand=LedgerBrandId(7), daily_cap_points=9, brand_row_id=row),
+            7,
+        ),
+        (OpKind.FUND_SIGNER, FundSignerPayload(address="0x" + "22" * 20, value_wei="1"), None),
+        (OpKind.SET_MAX_MULTIPLIER, MaxMultiplierPayload(max_multiplier_pct=200), None),
+    ]
+    onboard = OnboardBrandPayload(
+        brand_row_id=row,
+        signer="0x" + "33" * 20,
+        value_micro_usd=1,
+        rule=(1, 1, 1, 1, 1),
+        name="Polled",
+        symbol="POL",
+    )
+    expected: dict[str, int | None] = {}
+    uids: list[str] = []
+    with db.write() as session:
+        brand = add_brand(session, "Polled", "POL", ledger_id=7)
+        rows = [(k, p, b, None, "confirmed", {}) for k, p, b in named]
+        rows += [
+            (OpKind.ONBOARD_BRAND, onboard, 8, None, "confirmed", {"brand_id": 8}),
+            (OpKind.ONBOARD_BRAND, onboard, None, None, "failed", None),
+            (OpKind.EARN, draft(brand.id, "polled").payload, 7, brand.id, "confirmed", {}),
+            (OpKind.SET_DAILY_CAP, named[3][1], 7, None, "queued", None),  # not final: left out
+        ]
+        for kind, payload, shown, brand_id, status, result in rows:
+            op = Operation(
+                uid=str(uuid.uuid4()),
+                brand_id=brand_id,
+                kind=kind,
+                status=status,
+                payload=payload.stored(),
+                result=result,
+                points=0,
+                attempts=0,
+            )
+            session.add(op)
+            uids.append(op.uid)
+            if status != "queued":
+                expected[op.uid] = shown
+    settled, _ = settled_among(db, uids)
+    assert {uid: s.ledger_brand_id for uid, s in settled.items()} == expected
 
 
 def test_a_full_gateway_run(database_url: str, anvil: Anvil, manifest: Path) -> None:
