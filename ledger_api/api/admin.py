@@ -49,6 +49,9 @@ async def list_brands(who: AdminDep, brands: BrandsDep) -> list[admin_schemas.Br
     status_code=202,
     responses=ACCEPTED,
     summary="Suspend a brand or lift its suspension",
+    description='`{"suspended": false}` lifts it. Either way the operation is of kind '
+    "`suspend_brand` (the chain's `setBrandSuspended`); its confirmed `result` says which: "
+    '`{"suspended": true}` or `{"suspended": false}`.',
 )
 async def suspend_brand(
     brand_id: BrandPath,

@@ -155,7 +155,7 @@ class AdminWatcher(threading.Thread):
                 | DailyCapPayload()
                 | ReturnWindowPayload()
             ):
-                return {} if _brand_holds(session.get(IdxBrand, payload.brand), payload) else None
+                return _brand_result(session.get(IdxBrand, payload.brand), payload)
             case TierRulePayload():
                 rule = session.get(IdxTierRule, payload.tier)
                 wanted = (
@@ -181,6 +181,18 @@ class AdminWatcher(threading.Thread):
                 return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None
+
+
+def _brand_result(
+    row: IdxBrand | None,
+    payload: SuspendBrandPayload | PointValuePayload | DailyCapPayload | ReturnWindowPayload,
+) -> dict[str, Any] | None:
+    """The operation's result once the index's brand row shows its setting, else None: a
+    suspension's says which way (`{"suspended": ...}`, as the sender reads it from
+    `BrandSuspensionChanged`, `txplan`), the others' is empty."""
+    if not _brand_holds(row, payload):
+        return None
+    return {"suspended": payload.suspended} if isinstance(payload, SuspendBrandPayload) else {}
 
 
 def _brand_holds(

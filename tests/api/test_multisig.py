@@ -138,6 +138,18 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             assert api.get(f"/v1/operations/{shown['operation_id']}").status_code == 404
         assert settled["brand_id"] is None  # a tier rule is the alliance's
 
+        # a suspension and its lifting: one kind, the result says which (new-user trial)
+        for suspended in (True, False):
+            path = f"/v1/admin/brands/{brand['brand_id']}/suspension"
+            queued = gateway.admin.post(path, {"suspended": suspended})
+            assert queued.status_code == 202, queued.text
+            execute(w3, queued.json()["admin_transaction"])
+            done = gateway.admin.get(
+                f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
+            ).json()
+            assert (done["kind"], done["status"]) == ("suspend_brand", "confirmed"), done
+            assert done["result"] == {"suspended": suspended}, done
+
 
 def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
     """A brand onboarded by the multisig, its signer funded; (ledger id, its Api)."""

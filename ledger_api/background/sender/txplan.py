@@ -433,6 +433,8 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
 #: (operation kind, event name) -> what the operation produced, from that event's arguments
 _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
     (OpKind.ONBOARD_BRAND, "BrandOnboarded"): lambda a: {"brand_id": a["brand"]},
+    # one kind suspends and lifts a suspension (`setBrandSuspended`): the result says which
+    (OpKind.SUSPEND_BRAND, "BrandSuspensionChanged"): lambda a: {"suspended": a["suspended"]},
     (OpKind.REDEMPTION, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.REVERSAL, "PointsReversed"): lambda a: {
         "points": a["points"],

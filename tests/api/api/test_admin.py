@@ -115,6 +115,29 @@ def test_an_admin_operation_on_one_brand_shows_that_brand_in_its_status(
     }
 
 
+def test_a_suspension_and_its_lifting_say_which_in_their_result(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """New-user trial: lifting a suspension confirmed as a `suspend_brand` with no result, as
+    if it had suspended. One kind (the chain's `setBrandSuspended` either way); its result says
+    what holds now, in the answer, a later GET and the `operation.confirmed` event."""
+    path = f"/v1/admin/brands/{brand.brand_id}/suspension"
+    for suspended in (True, False):
+        answer = gateway.admin.post(path, {"suspended": suspended}, params={"wait": "true"}).json()
+        assert answer["kind"] == "suspend_brand" and answer["status"] == "confirmed", answer
+        assert answer["result"] == {"suspended": suspended}, answer
+        read = gateway.admin.get(f"/v1/operations/{answer['operation_id']}").json()
+        assert read["result"] == {"suspended": suspended}, read
+        (event,) = [
+            e["data"]
+            for e in gateway.admin.get(
+                "/v1/events", params={"types": "operation.confirmed", "limit": 500}
+            ).json()["events"]
+            if e["data"]["operation_id"] == answer["operation_id"]
+        ]
+        assert event["result"] == {"suspended": suspended}, event
+
+
 def test_unknown_brand_answers_404(gateway: Gateway) -> None:
     response = gateway.admin.post("/v1/admin/brands/4242/suspension", {"suspended": True})
     assert response.status_code == 404
