@@ -142,13 +142,19 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"], 422: ["invalid_id"]}),
     ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
     ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
-    ("post", re.compile(r"^/v1/admin/brands$"), {409: ["brand_exists"]}),
+    ("post", re.compile(r"^/v1/admin/brands$"), {409: ["brand_exists"], 422: ["invalid_amount"]}),
     (
         "*",
         re.compile(r"^/v1/admin/brands/\{brand_id\}/"),
         {409: ["brand_suspended", "brand_not_ready", "too_many_api_keys"]},
     ),
-    ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier"]}),
+    # the admin's amounts: a point value, a daily cap, a tier's spend and gift (`admin_schemas`)
+    (
+        "put",
+        re.compile(r"^/v1/admin/brands/\{brand_id\}/(point-value|daily-cap)$"),
+        {422: ["invalid_amount"]},
+    ),
+    ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier", "invalid_amount"]}),
     (
         "*",
         re.compile(r"^/v1/(admin/api-keys|keys)"),

@@ -8,8 +8,13 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from ledger_api.domain import MAX_AMOUNT
-from ledger_api.model.fields import MAX_DB_INT
+from ledger_api.model.fields import MAX_DB_INT, amount_between
 from ledger_api.model.schemas import Model
+
+#: a brand's point value in micro-USD (the chain's uint32; 0 would make its points worthless)
+PointValue = Annotated[int, *amount_between(1, 2**32 - 1, "a point value (micro-USD)")]
+#: points a brand may mint per UTC day, tier gift shares included
+DailyCap = Annotated[int, *amount_between(0, MAX_DB_INT, "a daily cap (points)")]
 
 
 class EarnRuleModel(Model):
@@ -38,14 +43,11 @@ class BrandCreateRequest(Model):
             "upper-cased, at most 8 (PTS when none)",
         ),
     ] = "PTS"
-    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)] = 10_000
+    value_micro_usd: PointValue = 10_000
     earn_rule: EarnRuleModel = EarnRuleModel()
     daily_cap_points: Annotated[
-        int | None,
+        DailyCap | None,
         Field(
-            ge=0,
-            le=MAX_DB_INT,
-            strict=True,
             description="points per UTC day, set on chain (`setDailyMintCap`) right after the "
             "onboarding; the brand turns active once it holds. Null: the chain's default "
             "(100,000,000)",
@@ -101,7 +103,7 @@ class PointValueRequest(Model):
     """The brand's new point value, for the points it issues from the next calendar month
     (UTC) on; points already issued keep their month's value (issue 10, item 7)."""
 
-    value_micro_usd: Annotated[int, Field(ge=1, le=2**32 - 1, strict=True)]
+    value_micro_usd: PointValue
 
 
 class ReturnWindowRequest(Model):
@@ -113,14 +115,14 @@ class ReturnWindowRequest(Model):
 class DailyCapRequest(Model):
     """Points a brand may mint per UTC day, tier gift shares included (set on chain)."""
 
-    daily_cap_points: Annotated[int, Field(ge=0, le=MAX_DB_INT, strict=True)]
+    daily_cap_points: DailyCap
 
 
 class TierRuleRequest(Model):
-    spend_cents: Annotated[int, Field(ge=0, le=2**48 - 1, strict=True)]
-    orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
+    spend_cents: Annotated[int, *amount_between(0, 2**48 - 1, "spend_cents")]
+    orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]  # counts, not amounts
     engagements: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
-    gift_points: Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)] = 0
+    gift_points: Annotated[int, *amount_between(0, MAX_AMOUNT, "gift_points")] = 0
 
 
 class RotateKeyRequest(Model):

@@ -1,7 +1,8 @@
-"""Bounded field types of the request models: ids, nonces, deadlines and signatures.
+"""Bounded field types of the request models: ids, nonces, deadlines, signatures and amounts.
 
 Each validator raises a `PydanticCustomError` whose type is a stable error code of
-`ledger_api.errors` (`invalid_id`, `invalid_nonce`, `invalid_deadline`, `invalid_signature`);
+`ledger_api.errors` (`invalid_id`, `invalid_nonce`, `invalid_deadline`, `invalid_signature`,
+`invalid_amount`);
 each type's JSON schema states its exact bounds or pattern (issue 9: out-of-range input is
 a 422, never a 500; the OpenAPI document says what is accepted).
 """
@@ -28,6 +29,23 @@ def _bounded(code: str, what: str, low: int) -> Any:
         return value
 
     return check
+
+
+def amount_between(low: int, high: int, what: str) -> tuple[BeforeValidator, WithJsonSchema]:
+    """An amount of points or value (micro-USD, cents) from `low` to `high`, as its field's
+    metadata (`Annotated[int, *amount_between(...)]`): anything else, a bool, a float or a
+    string included, is `invalid_amount` (`schemas.Amount` is the 1 to 1e12 points of the
+    members' moves); the JSON schema states the bounds."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise PydanticCustomError(
+                "invalid_amount", f"{what} must be a whole number from {low:,} to {high:,}"
+            )
+        return value
+
+    schema = {"type": "integer", "minimum": low, "maximum": high}
+    return BeforeValidator(check), WithJsonSchema(schema)
 
 
 def _path_id(value: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from support.progress import wait_for
 
 from ledger_api.db.models import Operation
 from ledger_api.domain import OpKind
+from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import settled_among
 from ledger_api.usecases.context import BrandDirectory
 
@@ -136,6 +138,51 @@ def test_a_suspension_and_its_lifting_say_which_in_their_result(
             if e["data"]["operation_id"] == answer["operation_id"]
         ]
         assert event["result"] == {"suspended": suspended}, event
+
+
+def test_an_admin_amount_out_of_range_or_not_whole_answers_invalid_amount(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """New-user trial: a point value of 0 answered 422 `invalid_request`. Every point or value
+    amount of the admin's routes answers `invalid_amount`, with the same bounds as before;
+    counts (days, orders, engagements) are not amounts and keep `invalid_request`."""
+    path = f"/v1/admin/brands/{brand.brand_id}"
+    create = {"name": "Bad Amount"}
+    tier = {"spend_cents": 0, "orders": 0, "engagements": 0}
+    cases: list[tuple[str, str, dict[str, Any], str, tuple[Any, ...]]] = [
+        ("PUT", f"{path}/point-value", {}, "value_micro_usd", (0, -1, 2**32, 1.5, "10", True)),
+        ("POST", "/v1/admin/brands", create, "value_micro_usd", (0, 2**32, "10")),
+        ("POST", "/v1/admin/brands", create, "daily_cap_points", (-1, 2**63, "5", 1.5)),
+        ("PUT", f"{path}/daily-cap", {}, "daily_cap_points", (-1, 2**63, 2.5, False)),
+        ("PUT", "/v1/admin/tiers/1", tier, "gift_points", (-1, 10**12 + 1, "5")),
+        ("PUT", "/v1/admin/tiers/1", tier, "spend_cents", (-1, 2**48, 2.5)),
+    ]
+    for method, route, base, field, values in cases:
+        for bad in values:
+            answer = gateway.admin.http.request(
+                method,
+                route,
+                json={**base, field: bad},
+                headers={"Idempotency-Key": str(uuid.uuid4())},
+            )
+            assert answer.status_code == 422, (route, field, bad, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == "invalid_amount", (route, field, bad, error)
+            assert [e["loc"] for e in error["details"]["errors"]] == [["body", field]], error
+    for route, body in (
+        (f"{path}/return-window", {"days": 91}),
+        ("/v1/admin/tiers/1", {**tier, "orders": -1}),
+    ):
+        count = gateway.admin.put(route, body)
+        assert count.status_code == 422 and count.json()["error"]["code"] == "invalid_request"
+    # the bounds are the same: their edges are accepted, a null cap is the chain's default
+    assert admin_schemas.PointValueRequest(value_micro_usd=2**32 - 1).value_micro_usd == 2**32 - 1
+    assert admin_schemas.BrandCreateRequest(name="Edge", value_micro_usd=1, daily_cap_points=None)
+    assert admin_schemas.DailyCapRequest(daily_cap_points=2**63 - 1).daily_cap_points == 2**63 - 1
+    edge = admin_schemas.TierRuleRequest(
+        **{**tier, "spend_cents": 2**48 - 1, "gift_points": 10**12}
+    )
+    assert (edge.spend_cents, edge.gift_points) == (2**48 - 1, 10**12)
 
 
 def test_unknown_brand_answers_404(gateway: Gateway) -> None:

@@ -163,6 +163,40 @@ def test_every_body_and_answer_has_an_example_its_schema_accepts(
     assert checked >= 300, checked
 
 
+def test_the_admin_amounts_keep_their_bounds_and_document_invalid_amount(
+    document: dict[str, Any],
+) -> None:
+    """New-user trial: the admin's amounts answered `invalid_request`; they answer
+    `invalid_amount` now (`test_admin`), with the bounds the document always gave them."""
+    schemas = document["components"]["schemas"]
+    bounds = {
+        ("BrandCreateRequest", "value_micro_usd"): (1, 2**32 - 1),
+        ("PointValueRequest", "value_micro_usd"): (1, 2**32 - 1),
+        ("DailyCapRequest", "daily_cap_points"): (0, 2**63 - 1),
+        ("TierRuleRequest", "spend_cents"): (0, 2**48 - 1),
+        ("TierRuleRequest", "gift_points"): (0, 10**12),
+    }
+    for (model, field), (low, high) in bounds.items():
+        schema = schemas[model]["properties"][field]
+        assert (schema["type"], schema["minimum"], schema["maximum"]) == ("integer", low, high)
+    cap = schemas["BrandCreateRequest"]["properties"]["daily_cap_points"]
+    assert cap["anyOf"] == [
+        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+        {"type": "null"},
+    ]
+    assert schemas["BrandCreateRequest"]["properties"]["value_micro_usd"]["default"] == 10_000
+    assert schemas["TierRuleRequest"]["properties"]["gift_points"]["default"] == 0
+    routes = [
+        ("post", "/v1/admin/brands"),
+        ("put", "/v1/admin/brands/{brand_id}/point-value"),
+        ("put", "/v1/admin/brands/{brand_id}/daily-cap"),
+        ("put", "/v1/admin/tiers/{tier}"),
+    ]
+    for method, path in routes:
+        codes = document["paths"][path][method]["responses"]["422"]["x-error-codes"]
+        assert "invalid_amount" in codes, (method, path, codes)
+
+
 class _Assets(HTMLParser):
     """Every URL a page loads: scripts, styles, icons, the spec."""
 
