@@ -339,7 +339,11 @@ class Bench:
                     await self._signers_running(client, 2)  # the admin's and the brand's
                     locks = phases.writer_lock_seconds(self.base, self.admin_key)
                     lock_from = time.perf_counter()
+                    answers = phases.answer_buckets(self.base, self.admin_key)
                     latency = await self.latency(client, key)
+                    latency["server_answer_pct_within_ms"] = phases.server_shares(
+                        answers, phases.answer_buckets(self.base, self.admin_key)
+                    )
                     latency.update(
                         phases.writer_lock_figures(
                             locks,

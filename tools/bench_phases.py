@@ -249,6 +249,57 @@ def writer_lock_seconds(base_url: str, admin_key: str) -> dict[str, dict[str, fl
     return found
 
 
+#: the routes whose answer times the gateway itself records (`ledger_http_request_duration_seconds`)
+#: during the latency phase, beside the load generator's own clock: (figure, method, route, status)
+SERVER_TIMED = (
+    ("balance_read", "GET", "/v1/members/{address}", "200"),
+    ("status_read", "GET", "/v1/operations/{operation_id}", "200"),
+    ("accept", "POST", "/v1/earn/purchase", "202"),
+)
+
+
+def answer_buckets(base_url: str, admin_key: str) -> dict[str, dict[str, float]]:
+    """Per `SERVER_TIMED` figure, the gateway's count of answers within each histogram bucket
+    (seconds, cumulative, as `/metrics` gives them) so far."""
+    answer = httpx.get(
+        base_url + "/metrics", headers={"Authorization": f"Bearer {admin_key}"}, timeout=30
+    )
+    answer.raise_for_status()
+    wanted = {(method, route, status): name for name, method, route, status in SERVER_TIMED}
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name != "ledger_http_request_duration_seconds_bucket":
+                continue
+            labels = sample.labels
+            name = wanted.get((labels["method"], labels["route"], labels["status"]))
+            if name is not None:
+                buckets = found.setdefault(name, {})
+                buckets[labels["le"]] = buckets.get(labels["le"], 0.0) + sample.value
+    return found
+
+
+def server_shares(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Between two `answer_buckets` reads, per figure: the share (%) of answers the gateway
+    gave within each bucket's bound (ms), from the request's arrival to its first byte out
+    (what the load generator's clock adds on top is its own queueing and the network)."""
+    shares: dict[str, dict[str, float]] = {}
+    for name, buckets in after.items():
+        then = before.get(name, {})
+        counts = {le: value - then.get(le, 0.0) for le, value in buckets.items()}
+        total = counts.get("+Inf", 0.0)
+        if total <= 0:
+            continue
+        shares[name] = {
+            f"{float(le) * 1000:g}": round(100 * count / total, 1)
+            for le, count in sorted(counts.items(), key=lambda kv: float(kv[0]))
+            if le != "+Inf" and float(le) <= 0.25
+        }
+    return shares
+
+
 def writer_lock_figures(
     before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], seconds: float
 ) -> dict[str, Any]:
