@@ -139,6 +139,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             ],
         },
     ),
+    ("post", re.compile(r"^/v1/badges/issue$"), {422: ["invalid_amount"]}),
     ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"], 422: ["invalid_id"]}),
     ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
     ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
@@ -179,6 +180,9 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             422: ["invalid_campaign_rule", "invalid_multiplier", "invalid_address", "invalid_id"],
         },
     ),
+    # a rule's body: a welcome pack's points (`campaigns.WelcomePackRule`)
+    ("post", re.compile(r"^/v1/campaigns/rules$"), {422: ["invalid_amount"]}),
+    ("put", re.compile(r"^/v1/campaigns/rules/\{rule_id\}$"), {422: ["invalid_amount"]}),
     # auctions (issue 16 item 2): signed bids, settlements read from the chain
     (
         "*",

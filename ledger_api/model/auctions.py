@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ledger_api.model.fields import BrandId, Deadline, Nonce, Signature
+from ledger_api.model.fields import BrandId, Deadline, Nonce, Signature, amount_between
 from ledger_api.model.schemas import Address, Amount, AsOf, Model
 
 #: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW; points below 2^96)
 MAX_UNITS = 32
 MAX_WINDOW_S = 90 * 86_400
 MAX_AUCTION_POINTS = 2**96 - 1
+#: an auction's reserve or increment, in the auctioning brand's points (`invalid_amount`)
+AuctionPoints = Annotated[int, *amount_between(1, MAX_AUCTION_POINTS, "an auction's points")]
 
 
 class AuctionCreateRequest(Model):
@@ -23,8 +25,8 @@ class AuctionCreateRequest(Model):
     badge_type: int = Field(ge=1, le=2**63 - 1, description="a collectible type with a benefit")
     units: int = Field(default=1, ge=1, le=MAX_UNITS, description="the top `units` bids win")
     min_tier: int = Field(default=3, ge=1, le=3, description="lowest tier at bid time (Diamond)")
-    reserve: int = Field(ge=1, le=MAX_AUCTION_POINTS, description="the brand's points")
-    increment: int = Field(ge=1, le=MAX_AUCTION_POINTS, description="the brand's points")
+    reserve: AuctionPoints = Field(description="the brand's points")
+    increment: AuctionPoints = Field(description="the brand's points")
     starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
     ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
     extension_s: int = Field(

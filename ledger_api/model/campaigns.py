@@ -3,8 +3,9 @@
 A rule's body is `{"kind": ..., "name": ..., <the kind's fields>}` (`domain.campaigns` says
 what each kind does). Invalid bodies answer 422 with a stable code: `invalid_campaign_rule`
 (a window that ends before it starts, a time without its UTC offset, ...),
-`invalid_multiplier` (outside 1..1000 percent), or `invalid_request` (a field missing, of
-the wrong type, or unknown).
+`invalid_multiplier` (outside 1..1000 percent; the admin's cap outside 100..1000),
+`invalid_amount` (a welcome pack's points outside 1..1,000,000 or not a whole number), or
+`invalid_request` (a field missing, of the wrong type, or unknown).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from ledger_api.domain.campaigns import CHAIN_MAX_MULTIPLIER_PCT
 from ledger_api.model.admin_schemas import EarnRuleModel
+from ledger_api.model.fields import amount_between, multiplier_between
 from ledger_api.model.schemas import Address, Amount, Model, Multiplier
 
 RuleName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -40,7 +42,7 @@ class FirstOrderRule(_Rule):
 
 class WelcomePackRule(_Rule):
     kind: Literal["welcome_pack"]
-    points: Annotated[int, Field(ge=1, le=MAX_WELCOME_POINTS, strict=True)]
+    points: Annotated[int, *amount_between(1, MAX_WELCOME_POINTS, "a welcome pack's points")]
 
 
 class GreenRule(_Rule):
@@ -137,7 +139,9 @@ class CampaignAuditView(Model):
 
 
 class CampaignCapRequest(Model):
-    max_multiplier_pct: Annotated[int, Field(ge=100, le=CHAIN_MAX_MULTIPLIER_PCT, strict=True)]
+    max_multiplier_pct: Annotated[
+        int, *multiplier_between(100, CHAIN_MAX_MULTIPLIER_PCT, "the cap (percent)")
+    ]
 
 
 class CampaignCapPending(Model):

@@ -1,8 +1,9 @@
-"""Bounded field types of the request models: ids, nonces, deadlines, signatures and amounts.
+"""Bounded field types of the request models: ids, nonces, deadlines, signatures, amounts and
+multipliers.
 
 Each validator raises a `PydanticCustomError` whose type is a stable error code of
 `ledger_api.errors` (`invalid_id`, `invalid_nonce`, `invalid_deadline`, `invalid_signature`,
-`invalid_amount`);
+`invalid_amount`, `invalid_multiplier`);
 each type's JSON schema states its exact bounds or pattern (issue 9: out-of-range input is
 a 422, never a 500; the OpenAPI document says what is accepted).
 """
@@ -31,21 +32,32 @@ def _bounded(code: str, what: str, low: int) -> Any:
     return check
 
 
-def amount_between(low: int, high: int, what: str) -> tuple[BeforeValidator, WithJsonSchema]:
-    """An amount of points or value (micro-USD, cents) from `low` to `high`, as its field's
-    metadata (`Annotated[int, *amount_between(...)]`): anything else, a bool, a float or a
-    string included, is `invalid_amount` (`schemas.Amount` is the 1 to 1e12 points of the
-    members' moves); the JSON schema states the bounds."""
-
+def _whole_between(
+    code: str, low: int, high: int, what: str
+) -> tuple[BeforeValidator, WithJsonSchema]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise PydanticCustomError(
-                "invalid_amount", f"{what} must be a whole number from {low:,} to {high:,}"
+                code, f"{what} must be a whole number from {low:,} to {high:,}"
             )
         return value
 
     schema = {"type": "integer", "minimum": low, "maximum": high}
     return BeforeValidator(check), WithJsonSchema(schema)
+
+
+def amount_between(low: int, high: int, what: str) -> tuple[BeforeValidator, WithJsonSchema]:
+    """An amount of points, value (micro-USD, cents) or tokens (badge units) from `low` to
+    `high`, as its field's metadata (`Annotated[int, *amount_between(...)]`): anything else, a
+    bool, a float or a string included, is `invalid_amount` (`schemas.Amount` is the 1 to 1e12
+    points of the members' moves); the JSON schema states the bounds."""
+    return _whole_between("invalid_amount", low, high, what)
+
+
+def multiplier_between(low: int, high: int, what: str) -> tuple[BeforeValidator, WithJsonSchema]:
+    """A multiplier in whole percent from `low` to `high`, as `amount_between` but
+    `invalid_multiplier` (`schemas.Multiplier` is an earn's 1 to 1000)."""
+    return _whole_between("invalid_multiplier", low, high, what)
 
 
 def _path_id(value: Any) -> int:

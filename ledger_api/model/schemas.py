@@ -27,6 +27,7 @@ from ledger_api.model.fields import (
     Deadline,
     Nonce,
     Signature,
+    amount_between,
 )
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -193,7 +194,7 @@ class BadgeTypeRequest(Model):
 class BadgeIssueRequest(Model):
     type_id: BrandId
     member: Address
-    amount: Annotated[int, Field(ge=1, le=10**6, strict=True)] = 1
+    amount: Annotated[int, *amount_between(1, 10**6, "a badge amount (units)")] = 1
 
 
 class _BenefitFields(Model):

@@ -31,6 +31,8 @@ from ledger_api.model import (
 MODEL_MODULES = (schemas, admin_schemas, webhooks, auctions, bulk, campaigns, program, settlement)
 
 OUT_OF_RANGE = [2**63, 2**64, 2**256, -1]
+RULES = "/v1/campaigns/rules"
+CAP = "/v1/admin/campaigns/cap"
 MEMBER = Member().address
 OTHER = Member().address
 
@@ -145,12 +147,16 @@ def _paths(path: str, brand_id: int) -> list[str]:
     return paths
 
 
+def _key() -> str:
+    return f"bounds-{time.time_ns()}"
+
+
 def _call(api: Api, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
     response = api.http.request(
         method,
         path,
         json=body,
-        headers={"Idempotency-Key": f"bounds-{time.time_ns()}"},
+        headers={"Idempotency-Key": _key()},
     )
     return response.status_code, response.json() if response.content else {}
 
@@ -183,6 +189,51 @@ def test_ids_beyond_signed_64_bit_are_invalid_id(gateway: Gateway, brand: Brand)
         response = brand.api.post("/v1/redemptions/typed-data", body)
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "invalid_id"
+
+
+def test_every_amount_and_multiplier_out_of_range_or_not_whole_answers_its_code(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """New-user trial: an auction's reserve of 0 answered 422 `invalid_request` although the
+    route documents `invalid_amount`. Every amount (points, badge units) out of range or not a
+    whole number answers `invalid_amount`, the admin's cap `invalid_multiplier`, with the bounds
+    they always had; counts and durations keep `invalid_request`."""
+    auction = {"badge_type": 1, "reserve": 10, "increment": 1, "starts_at": 0, "ends_at": 1}
+    welcome = {"kind": "welcome_pack", "name": "Welcome"}
+    issue = {"type_id": 1, "member": MEMBER}
+    amount, multiplier = "invalid_amount", "invalid_multiplier"
+    cases: list[tuple[Api, str, str, dict[str, Any], str, str, tuple[Any, ...]]] = [
+        (brand.api, "POST", "/v1/auctions", auction, "reserve", amount, (0, -1, 2**96, 1.5, "10")),
+        (brand.api, "POST", "/v1/auctions", auction, "increment", amount, (0, 2**96, 2.0, True)),
+        (brand.api, "POST", RULES, welcome, "points", amount, (0, -5, 10**6 + 1, 1.5, "5", True)),
+        (brand.api, "PUT", f"{RULES}/1", welcome, "points", amount, (0, 10**7, "5")),
+        (brand.api, "POST", "/v1/badges/issue", issue, "amount", amount, (0, 10**6 + 1, "1", 2.5)),
+        (gateway.admin, "PUT", CAP, {}, "max_multiplier_pct", multiplier, (99, 1001, "200", True)),
+    ]
+    for api, method, route, base, field, code, values in cases:
+        for bad in values:
+            answer = api.http.request(
+                method, route, json={**base, field: bad}, headers={"Idempotency-Key": _key()}
+            )
+            assert answer.status_code == 422, (route, field, bad, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == code, (route, field, bad, error)
+            assert [e["loc"][-1] for e in error["details"]["errors"]] == [field], error
+    for route, body in (
+        ("/v1/auctions", {**auction, "units": 0}),
+        ("/v1/auctions", {**auction, "extension_s": -1}),
+        ("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b", "max_supply": -1}),
+    ):
+        count = brand.api.post(route, body)
+        assert count.status_code == 422 and count.json()["error"]["code"] == "invalid_request"
+    # the bounds are the same: their edges are accepted
+    top = auctions.MAX_AUCTION_POINTS
+    edge = auctions.AuctionCreateRequest(**{**auction, "reserve": top, "increment": top})
+    assert (edge.reserve, edge.increment) == (top, top)
+    assert campaigns.WelcomePackRule(**welcome, points=10**6).points == 10**6
+    assert schemas.BadgeIssueRequest(**issue, amount=10**6).amount == 10**6
+    for pct in (100, 1000):
+        assert campaigns.CampaignCapRequest(max_multiplier_pct=pct).max_multiplier_pct == pct
 
 
 def test_a_full_disk_is_told_apart_from_a_busy_database() -> None:

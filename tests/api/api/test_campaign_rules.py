@@ -131,10 +131,10 @@ HOSTILE: list[tuple[Any, str]] = [
     ({"kind": "green", "name": "x", "multiplier_pct": 200, "extra": 1}, "invalid_request"),
     ({"kind": "jackpot", "name": "x", "multiplier_pct": 200}, "invalid_request"),
     ({"name": "x", "multiplier_pct": 200}, "invalid_request"),
-    ({"kind": "welcome_pack", "name": "x", "points": 0}, "invalid_request"),
-    ({"kind": "welcome_pack", "name": "x", "points": -5}, "invalid_request"),
-    ({"kind": "welcome_pack", "name": "x", "points": 10**7}, "invalid_request"),
-    ({"kind": "welcome_pack", "name": "x", "points": 1.5}, "invalid_request"),
+    ({"kind": "welcome_pack", "name": "x", "points": 0}, "invalid_amount"),
+    ({"kind": "welcome_pack", "name": "x", "points": -5}, "invalid_amount"),
+    ({"kind": "welcome_pack", "name": "x", "points": 10**7}, "invalid_amount"),
+    ({"kind": "welcome_pack", "name": "x", "points": 1.5}, "invalid_amount"),
     (
         {
             "kind": "time_boxed",

@@ -5,15 +5,19 @@ that the gateway itself serves (offline, no CDN)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 from html.parser import HTMLParser
-from typing import Any
+from typing import Annotated, Any
 
 import jsonschema_rs
 import pytest
+from pydantic import TypeAdapter, ValidationError
 from support.gateway import Gateway
 
 from ledger_api import errors
+from ledger_api import model as request_models
 from ledger_api.app import _FIELD_CODES, _HTTP_CODES
 
 MUTATIONS = ("post", "put", "patch", "delete")
@@ -195,6 +199,76 @@ def test_the_admin_amounts_keep_their_bounds_and_document_invalid_amount(
     for method, path in routes:
         codes = document["paths"][path][method]["responses"]["422"]["x-error-codes"]
         assert "invalid_amount" in codes, (method, path, codes)
+
+
+#: an integer request property named like an amount of points, cents, micro-USD or token units
+#: (a rate such as an earn rule's `points_per_usd` is not one), and one named like a multiplier
+_AMOUNT = re.compile(r"amount|points|cents|micro_usd|reserve|increment")
+_MULTIPLIER = re.compile(r"multiplier")
+_MODELS = [
+    importlib.import_module(f"ledger_api.model.{m.name}")
+    for m in pkgutil.iter_modules(request_models.__path__)
+]
+
+
+def _integers(document: dict[str, Any], schema: dict[str, Any], name: str, seen: set[str]) -> Any:
+    """(component, property) of every integer property reachable from `schema`."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            yield from _integers(document, document["components"]["schemas"][name], name, seen)
+        return
+    items = [schema["items"]] if "items" in schema else []
+    for sub in [*schema.get("anyOf", []), *schema.get("oneOf", []), *items]:
+        yield from _integers(document, sub, name, seen)
+    for prop, sub in schema.get("properties", {}).items():
+        if any(s.get("type") == "integer" for s in sub.get("anyOf", [sub])):
+            yield name, prop
+        yield from _integers(document, sub, name, seen)
+
+
+def test_every_request_amount_and_multiplier_answers_and_documents_its_code(
+    document: dict[str, Any],
+) -> None:
+    """New-user trial: an auction's reserve, a welcome pack's points, a badge issue's amount and
+    the admin's cap were bare `Field(ge, le)`s answering `invalid_request`. Every integer of a
+    request body named like an amount answers `invalid_amount` (a multiplier:
+    `invalid_multiplier`) below its minimum, above its maximum or as a string, and its route
+    documents that code: a new amount declared with a bare `Field` fails here."""
+    checked: set[tuple[str, str]] = set()
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        for name, prop in _integers(document, body["schema"], "", set()):
+            if _MULTIPLIER.search(prop):
+                code = "invalid_multiplier"
+            elif _AMOUNT.search(prop) and "_per_" not in prop:
+                code = "invalid_amount"
+            else:
+                continue
+            codes = operation["responses"]["422"]["x-error-codes"]
+            assert code in codes, (method, path, name, prop, codes)
+            shape = next(getattr(m, name) for m in _MODELS if hasattr(m, name))
+            field = shape.model_fields[prop]
+            declared = shape.model_json_schema()["properties"][prop]
+            bounds = next(
+                s for s in declared.get("anyOf", [declared]) if s.get("type") == "integer"
+            )
+            adapter = TypeAdapter(Annotated[field.annotation, field])
+            for bad in (bounds["minimum"] - 1, bounds["maximum"] + 1, str(bounds["minimum"])):
+                with pytest.raises(ValidationError) as refused:
+                    adapter.validate_python(bad)
+                assert [e["type"] for e in refused.value.errors()] == [code], (name, prop, bad)
+            checked.add((name, prop))
+    assert len(checked) >= 30, sorted(checked)
+    assert {
+        ("AuctionCreateRequest", "reserve"),
+        ("WelcomePackRule", "points"),  # in a discriminated union (oneOf)
+        ("BrandCreateRequest", "daily_cap_points"),  # nullable (anyOf)
+        ("CampaignCapRequest", "max_multiplier_pct"),
+    } < checked
 
 
 class _Assets(HTMLParser):
