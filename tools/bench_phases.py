@@ -281,22 +281,23 @@ def answer_buckets(base_url: str, admin_key: str) -> dict[str, dict[str, float]]
 
 def server_shares(
     before: dict[str, dict[str, float]], after: dict[str, dict[str, float]]
-) -> dict[str, dict[str, float]]:
-    """Between two `answer_buckets` reads, per figure: the share (%) of answers the gateway
-    gave within each bucket's bound (ms), from the request's arrival to its first byte out
-    (what the load generator's clock adds on top is its own queueing and the network)."""
-    shares: dict[str, dict[str, float]] = {}
+) -> dict[str, list[tuple[float, float]]]:
+    """Between two `answer_buckets` reads, per figure: [(bound in ms, the share in % of the
+    answers the gateway gave within it), ...] by bound, each from the request's arrival to its
+    first byte out (what the load generator's clock adds on top is its own queueing and the
+    network)."""
+    shares: dict[str, list[tuple[float, float]]] = {}
     for name, buckets in after.items():
         then = before.get(name, {})
         counts = {le: value - then.get(le, 0.0) for le, value in buckets.items()}
         total = counts.get("+Inf", 0.0)
         if total <= 0:
             continue
-        shares[name] = {
-            f"{float(le) * 1000:g}": round(100 * count / total, 1)
+        shares[name] = [
+            (float(le) * 1000, round(100 * count / total, 1))
             for le, count in sorted(counts.items(), key=lambda kv: float(kv[0]))
             if le != "+Inf" and float(le) <= 0.25
-        }
+        ]
     return shares
 
 
