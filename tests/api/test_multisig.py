@@ -16,6 +16,7 @@ import httpx
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Gateway, Member, gateway_env
+from support.receiver import Receiver
 from web3 import Web3
 
 from ledger_api.domain import events as ev
@@ -260,6 +261,32 @@ def test_a_multisig_admins_operations_reach_the_outbox_with_the_senders_result(
                 == final["result"]
             )
             _the_admins_event(gateway, final, brand_api)
+
+
+def test_a_multisig_admins_confirmed_operation_wakes_the_webhook_deliverer(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """The watcher wakes the deliverer as the sender's settlement does: the admin's endpoint
+    gets the `operation.confirmed` at once, not after the deliverer's idle poll (30 s here)."""
+    node, manifest = own_chain
+    env = {
+        **_multisig_env(node, manifest, tmp_path),
+        "LEDGER_WEBHOOK_POLL_S": "0.05",
+        "LEDGER_WEBHOOK_IDLE_POLL_S": "30",
+    }
+    with Receiver() as receiver, MultisigGateway(env) as gateway:
+        subscribed = gateway.admin.post(
+            "/v1/webhooks", {"url": receiver.url, "event_types": ["operation.confirmed"]}
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        time.sleep(1)  # the deliverer is asleep
+        rule = {"spend_cents": 12_345, "orders": 3, "engagements": 2, "gift_points": 50}
+        final = _executed(gateway, node.web3(), gateway.admin.put("/v1/admin/tiers/1", rule))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not receiver.accepted:
+            time.sleep(0.05)
+        delivered = [r.event["data"]["operation_id"] for r in receiver.accepted]
+        assert delivered == [final["operation_id"]]
 
 
 def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
