@@ -10,10 +10,14 @@ executes: `admin_transaction(contracts, payload)` = {"to", "data", "value", "cha
 
 `AdminWatcher` (a thread of the process that indexes) then looks for each queued admin
 operation's effect in the index (and, for an onboarding, the ledger's `brandOf(signer)`) and
-settles the operation `confirmed` once it is there, with the brand rule that follows
-(`domain.brands.after_admin_operation`), as the sender would after a receipt. An effect that
-is already in place when the operation is queued (suspending a suspended brand) settles it at
-once: the state asked for holds.
+settles the operation `confirmed` once it is there, as the sender would after a receipt, in
+one transaction: the brand rule that follows (`domain.brands.after_admin_operation`), the
+sender's `result` for the kind (null where the transaction tells nothing more; a settlement's
+`SettlementPaid`, with its transaction, from the index's row) and the admin's
+`operation.confirmed` (`webhooks.outbox`, its id the operation's: written once). An effect
+that is already in place when the operation is queued (suspending a suspended brand) settles
+it at once: the state asked for holds. The watcher fails no operation: one the multisig never
+executes stays `queued`.
 """
 
 from __future__ import annotations
@@ -21,18 +25,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer.cursor import indexed_max_multiplier
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.txplan import single_call
+from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
-from ledger_api.db.models import IdxBrand, IdxPosition, IdxTierRule, Operation
+from ledger_api.db.models import IdxBrand, IdxPosition, IdxSettlement, IdxTierRule, Operation
 from ledger_api.db.types import utcnow
 from ledger_api.domain import OpStatus
 from ledger_api.domain.brands import after_admin_operation
@@ -54,6 +60,19 @@ from ledger_api.model.payloads import (
 from ledger_api.process.threads import name_this_thread
 
 log = logging.getLogger(__name__)
+
+#: how far a node's block time may lag the gateway's clock (a settlement's row is looked for
+#: from the operation's creation less this)
+CLOCK_SKEW_S = 60
+
+
+class Landed(NamedTuple):
+    """An admin operation whose effect is in place: its result as the sender would store it
+    (`{}`: none), and the transaction when the index names it (a settlement's)."""
+
+    result: dict[str, Any]
+    tx_hash: str | None = None
+    block_number: int | None = None
 
 
 def admin_transaction(contracts: Contracts, payload: OperationPayload) -> dict[str, Any]:
@@ -104,27 +123,28 @@ class AdminWatcher(threading.Thread):
         with self.db.read() as session:
             queued = list(
                 session.execute(
-                    select(Operation.id, Operation.kind, Operation.payload).where(
-                        Operation.brand_id.is_(None), Operation.status == OpStatus.QUEUED
-                    )
+                    select(
+                        Operation.id, Operation.kind, Operation.payload, Operation.created_at
+                    ).where(Operation.brand_id.is_(None), Operation.status == OpStatus.QUEUED)
                 )
             )
             landed = []
-            for op_id, kind, stored in queued:
+            for op_id, kind, stored, created_at in queued:
                 payload = payload_of(kind, stored)
-                result = self._landed(session, chain, payload)
-                if result is not None:
-                    landed.append((op_id, payload, result))
+                effect = self._landed(session, chain, payload, created_at)
+                if effect is not None:
+                    landed.append((op_id, payload, effect))
         settled: dict[str, Settled] = {}
-        for op_id, payload, result in landed:
+        for op_id, payload, effect in landed:
             with self.db.write() as session:
                 op = session.get_one(Operation, op_id)
                 if op.status != OpStatus.QUEUED:
                     continue
                 op.status = OpStatus.CONFIRMED.value
-                op.result = result
+                op.result = effect.result or None  # as the sender stores it (`_final_values`)
+                op.tx_hash, op.block_number = effect.tx_hash, effect.block_number
                 op.updated_at = utcnow()
-                brand_id = result.get("brand_id")
+                brand_id = effect.result.get("brand_id")
                 after_admin_operation(
                     session,
                     payload,
@@ -133,15 +153,29 @@ class AdminWatcher(threading.Thread):
                     uid=op.uid,
                 )
                 session.flush()
-                settled[op.uid] = Settled.of(op, concerned_brand(op.kind, op.payload, op.result))
+                state = Settled.of(op, concerned_brand(op.kind, op.payload, op.result))
+                # the admin's operation.confirmed, in the transaction that confirms it
+                write_events(session, operation_events([state], admins=True))
+                settled[op.uid] = state
         if settled:
             self.settled(settled)
         return len(settled)
 
     def _landed(
+        self, session: Session, chain: Chain, payload: OperationPayload, created_at: datetime
+    ) -> Landed | None:
+        """The operation's result when its effect is in the index, else None."""
+        result = self._result(session, chain, payload)
+        if result is None:
+            return None
+        if isinstance(payload, SettlePayload):
+            return _settlement(session, payload, created_at)
+        return Landed(result)
+
+    def _result(
         self, session: Session, chain: Chain, payload: OperationPayload
     ) -> dict[str, Any] | None:
-        """The operation's result when its effect is in the index, else None."""
+        """What the operation produced when its effect is in the index, else None."""
         match payload:
             case OnboardBrandPayload():
                 call = self.contracts.brand_of_call(payload.signer)
@@ -181,6 +215,34 @@ class AdminWatcher(threading.Thread):
                 return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None
+
+
+def _settlement(session: Session, payload: SettlePayload, created_at: datetime) -> Landed:
+    """A landed settlement's result as the sender reads it from `SettlementPaid` (`txplan`),
+    from the index's latest settlement of the pair since the operation was queued; `{}` when
+    there is none (the debtor stopped owing by other moves)."""
+    since = int(created_at.timestamp()) - CLOCK_SKEW_S
+    row = session.scalar(
+        select(IdxSettlement)
+        .where(
+            and_(
+                IdxSettlement.debtor == payload.debtor,
+                IdxSettlement.creditor == payload.creditor,
+                IdxSettlement.timestamp >= since,
+            )
+        )
+        .order_by(IdxSettlement.block_number.desc(), IdxSettlement.log_index.desc())
+        .limit(1)
+    )
+    if row is None:
+        return Landed({})
+    result = {
+        "debtor": row.debtor,
+        "creditor": row.creditor,
+        "value_micro_usd": row.value_micro_usd,
+        "token_amount": str(row.token_amount),
+    }
+    return Landed(result, row.tx_hash, row.block_number)
 
 
 def _brand_result(

@@ -320,7 +320,9 @@ class Runtime(WakeUps):
                 db=self.db,
                 contracts=contracts,
                 chain_factory=self.new_chain,
-                settled=self.notifier.operations_settled,
+                # as the sender's: waiters here and in other processes, and the deliverer
+                # (the watcher wrote the operations' events)
+                settled=self._operations_settled,
                 poll_s=self.settings.index_poll_s,
             )
             self.admin_watcher.start()

@@ -16,7 +16,10 @@ import httpx
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Gateway, Member, gateway_env
+from support.receiver import Receiver
 from web3 import Web3
+
+from ledger_api.domain import events as ev
 
 
 class MultisigGateway(Gateway):
@@ -151,6 +154,141 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             assert done["result"] == {"suspended": suspended}, done
 
 
+def _multisig_env(node: Anvil, manifest: Path, tmp_path: Path) -> dict[str, str]:
+    env = gateway_env(
+        rpc_url=node.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_ENV="production",
+        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
+    )
+    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    return env
+
+
+def _executed(gateway: Gateway, w3: Web3, queued: httpx.Response) -> dict[str, Any]:
+    """The multisig executes a queued admin operation's transaction; its final status."""
+    assert queued.status_code == 202, queued.text
+    execute(w3, queued.json()["admin_transaction"])
+    final: dict[str, Any] = gateway.admin.get(
+        f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
+    ).json()
+    assert final["status"] == "confirmed", final
+    return final
+
+
+def _feed(api: Any, **params: Any) -> list[dict[str, Any]]:
+    response = api.get("/v1/events", params={"limit": 500, **params})
+    assert response.status_code == 200, response.text
+    events: list[dict[str, Any]] = response.json()["events"]
+    return events
+
+
+def _the_admins_event(gateway: Gateway, final: dict[str, Any], brand_api: Any = None) -> None:
+    """A watcher-confirmed operation has one `operation.confirmed`, as the sender writes it:
+    its id `event_id(type, uid)`, the admin's scope only, the operation's status as data."""
+    uid = final["operation_id"]
+    events = [e for e in _feed(gateway.admin) if e["data"].get("operation_id") == uid]
+    assert [e["type"] for e in events] == ["operation.confirmed"], events
+    (event,) = events
+    assert event["id"] == ev.event_id(ev.OPERATION_CONFIRMED, uid)
+    assert event["brands"] == []
+    assert event["data"] == {
+        "operation_id": uid,
+        "kind": final["kind"],
+        "brand_id": final["brand_id"],
+        "status": "confirmed",
+        "tx_hash": final["tx_hash"],
+        "block_number": final["block_number"],
+        "result": final["result"],
+    }
+    if brand_api is not None:
+        assert uid not in {e["data"].get("operation_id") for e in _feed(brand_api)}
+
+
+def test_a_multisig_admins_operations_reach_the_outbox_with_the_senders_result(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """The watcher confirms in the sender's terms: the same `result` per kind (null where the
+    transaction says nothing more, as `settle._final_values` stores it) and one admin-only
+    `operation.confirmed` written with the confirmation (a trial: none was written)."""
+    node, manifest = own_chain
+    w3 = node.web3()
+    with MultisigGateway(_multisig_env(node, manifest, tmp_path)) as gateway:
+        created = gateway.admin.post("/v1/admin/brands", {"name": "Evented", "symbol": "EV"})
+        onboarded = _executed(gateway, w3, created)
+        brand_id = onboarded["result"]["brand_id"]
+        assert onboarded["result"] == {"brand_id": brand_id} and brand_id >= 1, onboarded
+        brand_api = gateway.api(created.json()["api_key"])
+        path = f"/v1/admin/brands/{brand_id}"
+        finals = [
+            onboarded,
+            _executed(
+                gateway, w3, gateway.admin.put(f"{path}/point-value", {"value_micro_usd": 11_000})
+            ),
+            _executed(
+                gateway, w3, gateway.admin.put(f"{path}/daily-cap", {"daily_cap_points": 7_000})
+            ),
+            _executed(gateway, w3, gateway.admin.put(f"{path}/return-window", {"days": 0})),
+            _executed(gateway, w3, gateway.admin.post(f"{path}/suspension", {"suspended": True})),
+            _executed(
+                gateway,
+                w3,
+                gateway.admin.put(
+                    "/v1/admin/tiers/1",
+                    {"spend_cents": 12_345, "orders": 3, "engagements": 2, "gift_points": 50},
+                ),
+            ),
+            _executed(
+                gateway,
+                w3,
+                gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 250}),
+            ),
+        ]
+        assert [(f["kind"], f["result"]) for f in finals[1:]] == [
+            ("set_point_value", None),
+            ("set_daily_cap", None),
+            ("set_return_window", None),
+            ("suspend_brand", {"suspended": True}),
+            ("set_tier_rule", None),
+            ("set_max_multiplier", None),
+        ]
+        for final in finals:
+            # a later read shows what the wake-up showed
+            assert (
+                gateway.admin.get(f"/v1/operations/{final['operation_id']}").json()["result"]
+                == final["result"]
+            )
+            _the_admins_event(gateway, final, brand_api)
+
+
+def test_a_multisig_admins_confirmed_operation_wakes_the_webhook_deliverer(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """The watcher wakes the deliverer as the sender's settlement does: the admin's endpoint
+    gets the `operation.confirmed` at once, not after the deliverer's idle poll (30 s here)."""
+    node, manifest = own_chain
+    env = {
+        **_multisig_env(node, manifest, tmp_path),
+        "LEDGER_WEBHOOK_POLL_S": "0.05",
+        "LEDGER_WEBHOOK_IDLE_POLL_S": "30",
+    }
+    with Receiver() as receiver, MultisigGateway(env) as gateway:
+        subscribed = gateway.admin.post(
+            "/v1/webhooks", {"url": receiver.url, "event_types": ["operation.confirmed"]}
+        )
+        assert subscribed.status_code == 201, subscribed.text
+        time.sleep(1)  # the deliverer is asleep
+        rule = {"spend_cents": 12_345, "orders": 3, "engagements": 2, "gift_points": 50}
+        final = _executed(gateway, node.web3(), gateway.admin.put("/v1/admin/tiers/1", rule))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not receiver.accepted:
+            time.sleep(0.05)
+        delivered = [r.event["data"]["operation_id"] for r in receiver.accepted]
+        assert delivered == [final["operation_id"]]
+
+
 def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
     """A brand onboarded by the multisig, its signer funded; (ledger id, its Api)."""
     created = gateway.admin.post("/v1/admin/brands", {"name": name, "symbol": "MS"}).json()
@@ -230,6 +368,18 @@ def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
         assert final["status"] == "confirmed", final
         listed = gateway.admin.get("/v1/settlement/settlements").json()["settlements"]
         assert [(s["debtor_brand_id"], s["token_amount"]) for s in listed] == [(a_id, "500000")]
+        # the sender's result (`SettlementPaid`) and transaction, read from the index's row
+        assert final["result"] == {
+            "debtor": a_id,
+            "creditor": b_id,
+            "value_micro_usd": int(listed[0]["value_micro_usd"]),
+            "token_amount": "500000",
+        }, final
+        assert (final["tx_hash"], final["block_number"]) == (
+            listed[0]["tx_hash"],
+            listed[0]["block_number"],
+        )
+        _the_admins_event(gateway, final, a)
 
 
 def test_the_campaign_cap_answers_its_transaction_and_is_pending_until_it_lands(

@@ -7,7 +7,8 @@ is not written twice. On PostgreSQL the writer first takes a transaction advisor
 one after the other, in commit order: a feed reader (`GET /v1/events?after=`) that sees
 `seq` n has seen every committed event below n, and an event committed late can never land
 behind a cursor already handed out. `operation_events` gives the events of settled operations (the
-sender's settlement calls it in the transaction that settles them).
+sender's settlement and a multisig admin's watcher call it in the transaction that settles
+them).
 """
 
 from __future__ import annotations
