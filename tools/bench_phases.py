@@ -305,9 +305,10 @@ def writer_lock_figures(
     before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], seconds: float
 ) -> dict[str, Any]:
     """The lock's share of `seconds` held by each writer and by all (%), and each writer's mean
-    wait per transaction (ms), between two `writer_lock_seconds` reads."""
+    wait and mean hold per transaction (ms), between two `writer_lock_seconds` reads."""
     held: dict[str, float] = {}
     waited: dict[str, float] = {}
+    turns: dict[str, float] = {}
     for writer, now in after.items():
         then = before.get(writer, {})
         count = now.get("hold_count", 0) - then.get("hold_count", 0)
@@ -315,10 +316,12 @@ def writer_lock_figures(
             continue
         held[writer] = round(100 * (now["hold"] - then.get("hold", 0)) / seconds, 1)
         waited[writer] = round(1000 * (now["wait"] - then.get("wait", 0)) / count, 2)
+        turns[writer] = round(1000 * (now["hold"] - then.get("hold", 0)) / count, 2)
     return {
         "writer_lock_busy_pct": round(sum(held.values()), 1),
         "writer_lock_held_pct_by_writer": held,
         "writer_lock_mean_wait_ms_by_writer": waited,
+        "writer_lock_mean_hold_ms_by_writer": turns,
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.earned import expand_earned
+from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
@@ -35,6 +36,11 @@ from .projector import Projector
 from .state import ProjectionState
 
 log = logging.getLogger(__name__)
+
+#: events whose projection reads the index only through the rows the chunk preloads and writes
+#: nothing before `Projector.flush` (no other table, no session work of its own): a chunk of
+#: only these is projected before the writer lock (`Indexer._project_before_lock`)
+PROJECTED_BEFORE_LOCK = frozenset({(LEDGER, "Transfer"), (LEDGER, "PointsEarned")})
 
 
 class Indexer(threading.Thread):
@@ -152,9 +158,13 @@ class Indexer(threading.Thread):
         stamps = chain.block_timestamps(missing) if missing else {}
         events = self._decode(logs)
         self.found_events = bool(events)
-        read = self._preload(events) if events else None
+        projected = self._project_before_lock(events, stamps) if events else None
+        read = self._preload(events) if events and projected is None else None
         with self.db.write() as session:
-            if read is not None:  # blocks with none of our events only move the cursor
+            if projected is not None:  # the lock's turn only writes what was worked out
+                projected.rebind(session)
+                projected.flush()
+            elif read is not None:  # blocks with none of our events only move the cursor
                 self._project(session, chain, events, stamps, read)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
         self._announce(end)
@@ -180,6 +190,24 @@ class Indexer(threading.Thread):
             read.preload(events)
         return read
 
+    def _project_before_lock(self, events: list[Event], stamps: dict[int, int]) -> Projector | None:
+        """A chunk of only `PROJECTED_BEFORE_LOCK` events (mints, moves and earns: the bulk of
+        the traffic), applied in a read transaction, so that the writer lock's turn only writes
+        it (issue 15: the indexer's turns were the longest at the lock). Safe for the reason
+        `_preload` is. None for any other chunk, and before the charity pool is indexed (the
+        locked path seeds it), which then takes the locked path."""
+        if not all((event.contract, event.name) in PROJECTED_BEFORE_LOCK for event in events):
+            return None
+        with self.db.read() as reader:
+            projector = Projector(reader)
+            if projector.charity_pool is None:
+                return None
+            projector.preload(events)
+            for event in events:
+                projector.apply(event, _timestamp(event, stamps))
+            projector.settle_burn(None)  # a burn that ends the chunk is booked here too
+        return projector
+
     def _project(
         self,
         session: Session,
@@ -193,10 +221,7 @@ class Indexer(threading.Thread):
         projector = Projector(session)
         projector.adopt(read)
         for event in events:
-            timestamp = event.log.timestamp
-            if timestamp is None:
-                timestamp = stamps[event.log.block_number]
-            projector.apply(event, timestamp)
+            projector.apply(event, _timestamp(event, stamps))
         projector.flush()
 
     def _decode(self, logs: Iterable[Log]) -> list[Event]:
@@ -222,3 +247,9 @@ class Indexer(threading.Thread):
             reset_cursor(session, deployed)
         self.rebuilds += 1
         self.rewound(deployed - 1)
+
+
+def _timestamp(event: Event, stamps: dict[int, int]) -> int:
+    """The event's block time (seconds): the log's own, else its block's from `stamps`."""
+    timestamp = event.log.timestamp
+    return timestamp if timestamp is not None else stamps[event.log.block_number]

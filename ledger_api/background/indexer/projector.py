@@ -93,6 +93,12 @@ class Projector(ReturnsProjection):
             handler(event, event.args, timestamp)
         self.events.record(event, timestamp)
 
+    def rebind(self, session: Session) -> None:
+        """Writes through `session` from now on: a chunk applied in a read transaction
+        (`Indexer._project_before_lock`, only events whose handlers keep to the preloaded
+        rows) is then flushed in the writer's."""
+        self.session = session
+
     def flush(self) -> None:
         """Writes the chunk's index changes and its outbox events (same transaction)."""
         self.settle_burn(None)

@@ -188,3 +188,86 @@ def test_tier_spend_comes_from_the_chain_event_alone(db: Database) -> None:
         row = session.get(IdxMember, member)
         assert row is not None
         assert (row.spend_cents, row.orders, row.engagements) == (2_000, 2, 1)
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('projector-twin') / 'index.db'}")
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+def _chunk(actions: list[tuple[str, str, str, int, int]], start: int) -> tuple[list[Event], int]:
+    """Mints (each with its `PointsEarned`), moves and burns of `actions` as one chunk's
+    events from chain time `start`; a move or a burn takes 1 point (each member gets 500
+    first), so no holder goes below zero."""
+    events, now = [], start
+    for kind, a, b, brand, amount in actions:
+        if kind == "wait":
+            now += amount * 3_600
+        elif kind == "mint":
+            events.append(transfer(ZERO, a, brand, amount * 10, now))
+            args = {"brand": brand, "member": a, "opId": amount, "kind": 0}
+            args |= {"points": amount * 10, "spendCents": amount, "orderRef": b"\1" * 32}
+            events.append(event("PointsEarned", args, now))
+        elif kind == "move":
+            events.append(transfer(a, b, brand, 1, now))
+        else:
+            events.append(transfer(a, ZERO, brand, 1, now))
+    return events, now
+
+
+def _index_rows(database: Database) -> dict[str, list[tuple[object, ...]]]:
+    rows: dict[str, list[tuple[object, ...]]] = {}
+    with database.read() as session:
+        for table in INDEX_TABLES:
+            columns = [c for c in table.__table__.columns if c.name != "id"]
+            found = session.execute(select(*columns)).all()
+            rows[table.__tablename__] = sorted(tuple(map(repr, row)) for row in found)
+    return rows
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    before=st.lists(action, max_size=15),
+    chunk=st.lists(action, min_size=1, max_size=25),
+)
+def test_a_chunk_projected_before_the_lock_writes_what_the_locked_projection_writes(
+    db: Database,
+    twin: Database,
+    before: list[tuple[str, str, str, int, int]],
+    chunk: list[tuple[str, str, str, int, int]],
+) -> None:
+    """Issue 15: a chunk of mints, moves, burns and earns is applied in a read transaction and
+    only flushed under the writer lock (`Projector.rebind`, as `Indexer._project_before_lock`
+    does); the index must come out row for row as when the whole chunk runs in the writer's
+    transaction, over rows that earlier chunks left."""
+    first, now = _chunk([("mint", m, m, 1, 50) for m in MEMBERS] + before, START)
+    second, _ = _chunk(chunk, now + 86_400)
+    for database in (db, twin):
+        with database.write() as session:
+            for table in INDEX_TABLES:
+                session.execute(delete(table))
+            projector = Projector(session)
+            for item in first:
+                projector.apply(item, item.log.timestamp or 0)
+            projector.flush()
+    with db.write() as session:  # the locked projection
+        projector = Projector(session)
+        projector.preload(second)
+        for item in second:
+            projector.apply(item, item.log.timestamp or 0)
+        projector.flush()
+    with twin.read() as reader:  # projected before the lock, then written
+        early = Projector(reader)
+        early.preload(second)
+        for item in second:
+            early.apply(item, item.log.timestamp or 0)
+        early.settle_burn(None)
+    with twin.write() as session:
+        early.rebind(session)
+        early.flush()
+    assert _index_rows(twin) == _index_rows(db)
