@@ -6,8 +6,8 @@ completes each operation with what the gateway really answers:
 - every error status a route can answer, each with the one error body
   `{"error": {"code", "message", "details"}}` (`schemas.ErrorBody`, replacing FastAPI's
   `HTTPValidationError` for 422) and the list of codes it may carry (`error_codes`: the codes
-  of the route's kind, public / authenticated / mutation, plus `_ROUTE_CODES`), in the
-  description and in `x-error-codes`;
+  of the route's kind, public / authenticated / mutation, plus the route's own:
+  `openapi_codes`), in the description and in `x-error-codes`;
 - the API key as security schemes (`Authorization: Bearer` and `X-API-Key`: Swagger UI's
   Authorize button), required everywhere but `PUBLIC_PATHS`;
 - `Idempotency-Key` as a required header of every route that needs one (`keyed`: the
@@ -40,220 +40,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Mount
 
 from ledger_api.api.deps import idempotency_key
+from ledger_api.api.openapi_codes import PUBLIC_PATHS, error_codes
 from ledger_api.api.openapi_examples import example_of
 from ledger_api.model import schemas
-from ledger_api.model.fields import MAX_DB_INT
+from ledger_api.model.fields import exact_bound
 
-#: what any request may be answered before its route runs (body limits, unknown method)
-_ANY: dict[int, list[str]] = {
-    400: ["malformed_body", "body_too_deep"],
-    405: ["method_not_allowed"],
-    413: ["payload_too_large"],
-    415: ["unsupported_media_type"],
-    422: ["invalid_request"],
-}
-#: what an authenticated call may answer besides
-_AUTHENTICATED: dict[int, list[str]] = {
-    401: ["unauthorized"],
-    403: ["forbidden", "brand_forbidden"],
-    404: ["not_found"],
-    429: ["rate_limited"],
-    503: ["unavailable", "chain_unavailable", "index_not_ready"],
-}
-#: what a mutation may answer besides
-_MUTATION: dict[int, list[str]] = {
-    400: ["idempotency_key_required", "invalid_idempotency_key"],
-    409: ["idempotency_conflict", "ledger_paused"],
-    501: ["not_supported"],
-    507: ["storage_full"],
-}
-#: the same for a POST, PUT or DELETE that takes no Idempotency-Key (typed data, a preview,
-#: webhook and key management)
-_UNKEYED: dict[int, list[str]] = {
-    409: ["ledger_paused"],
-    501: ["not_supported"],
-    507: ["storage_full"],
-}
-_SIGNED = {
-    409: ["signature_replayed", "brand_suspended"],
-    422: [
-        "invalid_address",
-        "invalid_amount",
-        "invalid_signature",
-        "signature_expired",
-        "invalid_nonce",
-        "invalid_deadline",
-        "insufficient_balance",
-    ],
-    404: ["unknown_brand"],
-}
-#: what a route answers besides its kind's codes: (methods or "*", path pattern, codes)
-_ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
-    (
-        "post",
-        re.compile(r"^/v1/earn/"),
-        {
-            422: ["invalid_address", "invalid_amount", "invalid_multiplier", "zero_points"],
-            409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
-        },
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/earn/reversals$"),
-        {
-            404: ["order_not_found"],
-            409: [
-                "order_not_settled",
-                "reversal_exceeds_order",
-                "reversal_window_closed",
-            ],
-        },
-    ),
-    ("post", re.compile(r"^/v1/(gifts|donations|redemptions)$"), _SIGNED),
-    (
-        "post",
-        re.compile(r"^/v1/(gifts|donations|redemptions)/typed-data$"),
-        {422: ["invalid_address", "invalid_amount", "invalid_nonce", "invalid_deadline"]},
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/tiers/"),
-        {422: ["invalid_address"], 409: ["tier_already_reviewed"]},
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/badges/"),
-        {
-            404: ["unknown_badge"],
-            409: ["signature_replayed", "brand_suspended"],
-            422: [
-                "invalid_address",
-                "invalid_id",
-                "invalid_tier",
-                "badge_no_benefit",
-                "badge_not_held",
-                "invalid_signature",
-                "signature_expired",
-                "invalid_nonce",
-                "invalid_deadline",
-            ],
-        },
-    ),
-    ("post", re.compile(r"^/v1/badges/issue$"), {422: ["invalid_amount"]}),
-    ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"], 422: ["invalid_id"]}),
-    ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
-    ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
-    ("post", re.compile(r"^/v1/admin/brands$"), {409: ["brand_exists"], 422: ["invalid_amount"]}),
-    (
-        "*",
-        re.compile(r"^/v1/admin/brands/\{brand_id\}/"),
-        {409: ["brand_suspended", "brand_not_ready", "too_many_api_keys"]},
-    ),
-    # the admin's amounts: a point value, a daily cap, a tier's spend and gift (`admin_schemas`)
-    (
-        "put",
-        re.compile(r"^/v1/admin/brands/\{brand_id\}/(point-value|daily-cap)$"),
-        {422: ["invalid_amount"]},
-    ),
-    ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier", "invalid_amount"]}),
-    (
-        "*",
-        re.compile(r"^/v1/(admin/api-keys|keys)"),
-        {404: ["unknown_api_key"], 422: ["invalid_id"]},
-    ),
-    ("post", re.compile(r"^/v1/keys/rotate$"), {409: ["too_many_api_keys"]}),
-    (
-        "*",
-        re.compile(r"^/v1/webhooks"),
-        {
-            404: ["webhook_not_found", "delivery_not_found"],
-            422: ["invalid_webhook_url", "invalid_event_type", "invalid_id"],
-        },
-    ),
-    ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
-    (  # earning campaigns (issue 16 item 1)
-        "*",
-        re.compile(r"^/v1/(admin/)?campaigns/|^/v1/earn/preview$"),
-        {
-            404: ["campaign_rule_not_found"],
-            409: ["campaign_rule_conflict", "brand_not_ready"],
-            422: ["invalid_campaign_rule", "invalid_multiplier", "invalid_address", "invalid_id"],
-        },
-    ),
-    # a rule's body: a welcome pack's points (`campaigns.WelcomePackRule`)
-    ("post", re.compile(r"^/v1/campaigns/rules$"), {422: ["invalid_amount"]}),
-    ("put", re.compile(r"^/v1/campaigns/rules/\{rule_id\}$"), {422: ["invalid_amount"]}),
-    # auctions (issue 16 item 2): signed bids, settlements read from the chain
-    (
-        "*",
-        re.compile(r"^/v1/auctions"),
-        {
-            404: ["auction_not_found", "unknown_badge", "unknown_brand"],
-            409: [
-                "auction_not_open",
-                "auction_not_ended",
-                "auction_not_winning",
-                "signature_replayed",
-                "brand_suspended",
-            ],
-            422: [
-                "invalid_address",
-                "invalid_amount",
-                "invalid_id",
-                "invalid_signature",
-                "signature_expired",
-                "invalid_nonce",
-                "invalid_deadline",
-                "insufficient_balance",
-                "badge_no_benefit",
-            ],
-        },
-    ),
-    # settlement through the SettlementVault (issue 13 item 3)
-    (
-        "get",
-        re.compile(r"^/v1/settlement/deposits/"),
-        {404: ["unknown_brand"], 422: ["invalid_id"]},
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/settlement/deposits$"),
-        {
-            409: ["brand_not_ready", "brand_suspended", "insufficient_tokens"],
-            422: ["invalid_amount"],
-            503: ["unavailable"],
-        },
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/settlement/settle$"),
-        {
-            409: [
-                "brand_not_ready",
-                "brand_suspended",
-                "nothing_to_settle",
-                "insufficient_deposit",
-            ],
-            422: ["invalid_id"],
-        },
-    ),
-    (
-        "post",
-        re.compile(r"^/v1/settlement/withdrawals/transaction$"),
-        {
-            409: [
-                "brand_not_ready",
-                "treasury_not_set",
-                "insufficient_deposit",
-                "deposit_backs_debt",
-            ],
-            422: ["invalid_amount", "invalid_address", "invalid_id"],
-        },
-    ),
-]
-#: paths any caller may call without a key (a key given must still be valid)
-PUBLIC_PATHS = frozenset({"/v1/health"})
-_MUTATING = {"post", "put", "patch", "delete"}
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -284,29 +75,6 @@ _ERROR_MESSAGES = {
     "unauthorized": "missing or unknown API key",
     "rate_limited": "too many requests; retry after the Retry-After seconds",
 }
-
-
-def error_codes(method: str, path: str, keyed: bool = True) -> dict[int, list[str]]:
-    """The error codes `method path` may answer, by HTTP status (the document lists them);
-    `keyed`: a mutation that needs an Idempotency-Key."""
-    layers = [_ANY]
-    if path in PUBLIC_PATHS:
-        layers.append({401: _AUTHENTICATED[401]})
-    else:
-        layers.append(_AUTHENTICATED)
-    if method in _MUTATING:
-        layers.append(_MUTATION if keyed else _UNKEYED)
-    layers += [
-        codes
-        for methods, pattern, codes in _ROUTE_CODES
-        if methods in ("*", method) and pattern.search(path)
-    ]
-    merged: dict[int, list[str]] = {}
-    for layer in layers:
-        for status, codes in layer.items():
-            merged.setdefault(status, [])
-            merged[status] += [c for c in codes if c not in merged[status]]
-    return dict(sorted(merged.items()))
 
 
 def _error_response(codes: list[str]) -> dict[str, Any]:
@@ -395,14 +163,15 @@ def keyed(routes: Sequence[BaseRoute]) -> set[tuple[str, str]]:
 
 
 def _exact_bounds(node: Any) -> Any:
-    """FastAPI's OpenAPI models hold `minimum`/`maximum` as floats: 2^63-1 becomes 2^63, one
-    past what the database holds. Bounds go back to exact integers."""
+    """FastAPI's OpenAPI models hold `minimum`/`maximum` as floats: 2^63-1 becomes 2^63 and
+    2^96-1 becomes 2^96, one past what is accepted. Bounds go back to the exact integers the
+    field types stated (`fields.exact_bound`)."""
     if isinstance(node, dict):
         fixed = {k: _exact_bounds(v) for k, v in node.items()}
         for key in ("minimum", "maximum"):
             value = fixed.get(key)
             if isinstance(value, float) and value.is_integer():
-                fixed[key] = MAX_DB_INT if value >= 2**63 else int(value)
+                fixed[key] = exact_bound(value)
         return fixed
     if isinstance(node, list):
         return [_exact_bounds(v) for v in node]

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from ledger_api.model.fields import BrandId, Deadline, Nonce, Signature, amount_between
+from ledger_api.model.fields import (
+    BrandId,
+    Deadline,
+    LedgerId,
+    Nonce,
+    Signature,
+    amount_between,
+)
 from ledger_api.model.schemas import Address, Amount, AsOf, Model
 
 #: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW; points below 2^96)
@@ -22,7 +29,7 @@ class AuctionCreateRequest(Model):
     """An auction of the caller's brand for `units` units of one of its collectible badge types
     carrying a benefit (the right, redeemable once)."""
 
-    badge_type: int = Field(ge=1, le=2**63 - 1, description="a collectible type with a benefit")
+    badge_type: LedgerId = Field(description="a collectible type with a benefit")
     units: int = Field(default=1, ge=1, le=MAX_UNITS, description="the top `units` bids win")
     min_tier: int = Field(default=3, ge=1, le=3, description="lowest tier at bid time (Diamond)")
     reserve: AuctionPoints = Field(description="the brand's points")

@@ -3,7 +3,7 @@ multipliers.
 
 Each validator raises a `PydanticCustomError` whose type is a stable error code of
 `ledger_api.errors` (`invalid_id`, `invalid_nonce`, `invalid_deadline`, `invalid_signature`,
-`invalid_amount`, `invalid_multiplier`);
+`invalid_amount`, `invalid_multiplier`, `invalid_tier`);
 each type's JSON schema states its exact bounds or pattern (issue 9: out-of-range input is
 a 422, never a 500; the OpenAPI document says what is accepted).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 _HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
@@ -21,6 +21,25 @@ _HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
 #: the largest id or counter the database holds (SQLite INTEGER, PostgreSQL BIGINT: signed 64-bit);
 #: the chain's uint256 brand and badge type ids and nonces never reach it in practice
 MAX_DB_INT = 2**63 - 1
+
+#: every bound of 2^53 or more that a type of this module states, by its float: FastAPI's
+#: OpenAPI models hold `minimum` and `maximum` as floats, which round these (2^63-1 to 2^63,
+#: 2^96-1 to 2^96); the document takes the exact bound back from here (`exact_bound`)
+_LARGE_BOUNDS: dict[float, int] = {}
+
+
+def _stated(bound: int) -> int:
+    """`bound`, kept where `exact_bound` finds it again when a JSON schema states it."""
+    if abs(bound) >= 2**53:
+        known = _LARGE_BOUNDS.setdefault(float(bound), bound)
+        if known != bound:  # two bounds one float apart: the document could not tell them
+            raise ValueError(f"bounds {known} and {bound} round to the same float")
+    return bound
+
+
+def exact_bound(rounded: float) -> int:
+    """The bound a field type stated, from the float FastAPI's OpenAPI models made of it."""
+    return _LARGE_BOUNDS.get(rounded, int(rounded))
 
 
 def _bounded(code: str, what: str, low: int) -> Any:
@@ -42,7 +61,7 @@ def _whole_between(
             )
         return value
 
-    schema = {"type": "integer", "minimum": low, "maximum": high}
+    schema = {"type": "integer", "minimum": _stated(low), "maximum": _stated(high)}
     return BeforeValidator(check), WithJsonSchema(schema)
 
 
@@ -105,13 +124,20 @@ Signature = Annotated[
 
 def _int_schema(low: int, description: str) -> WithJsonSchema:
     return WithJsonSchema(
-        {"type": "integer", "minimum": low, "maximum": MAX_DB_INT, "description": description}
+        {
+            "type": "integer",
+            "minimum": _stated(low),
+            "maximum": _stated(MAX_DB_INT),
+            "description": description,
+        }
     )
 
 
-BrandId = Annotated[
+#: a ledger id in a request body: a brand, a badge type (`invalid_id`)
+LedgerId = Annotated[
     int, BeforeValidator(_bounded("invalid_id", "an id", 1)), _int_schema(1, "a ledger id")
 ]
+BrandId = LedgerId
 #: a ledger id in a URL path (`/v1/brands/{brand_id}/...`)
 PathId = Annotated[int, BeforeValidator(_path_id), _int_schema(1, "a ledger id")]
 
@@ -178,4 +204,25 @@ TierPath = Annotated[
     int,
     BeforeValidator(_tier),
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 3, "description": "the tier"}),
+]
+
+
+def _eligibility_ref(value: Any, info: ValidationInfo) -> int:
+    """A poll's eligibility reference: under `min_tier` a tier, 1 to 3 (`invalid_tier`, as
+    AlliancePolls' `PollsInvalidTier` would refuse it on chain); under `badge`, or when
+    `eligibility` is itself refused, an achievement badge type id (`invalid_id`)."""
+    if (info.data or {}).get("eligibility") != "min_tier":
+        return int(_bounded("invalid_id", "a badge type id", 1)(value))
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3:
+        raise PydanticCustomError(
+            "invalid_tier", "under min_tier the reference is a tier: 1 (Silver) to 3 (Diamond)"
+        )
+    return value
+
+
+#: `eligibility_ref` of a poll; declared after `eligibility`, which it reads
+EligibilityRef = Annotated[
+    int,
+    BeforeValidator(_eligibility_ref),
+    _int_schema(1, "the lowest tier (1-3), or an achievement type id"),
 ]

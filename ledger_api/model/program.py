@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ledger_api.model.fields import Deadline, Nonce, Signature
+from ledger_api.model.fields import Deadline, EligibilityRef, Nonce, Signature
 from ledger_api.model.schemas import Address, AsOf, Model
 
 
@@ -63,8 +63,8 @@ class PollOpenRequest(Model):
     starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
     ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
     eligibility: Literal["min_tier", "badge"]
-    eligibility_ref: int = Field(
-        ge=1, le=2**63 - 1, description="the lowest tier (1-3), or an achievement type id"
+    eligibility_ref: EligibilityRef = Field(
+        description="the lowest tier (1-3; else invalid_tier), or an achievement type id"
     )
 
 

@@ -236,6 +236,34 @@ def test_every_amount_and_multiplier_out_of_range_or_not_whole_answers_its_code(
         assert campaigns.CampaignCapRequest(max_multiplier_pct=pct).max_multiplier_pct == pct
 
 
+def test_every_body_id_out_of_range_or_not_whole_answers_invalid_id(brand: Brand) -> None:
+    """An auction's `badge_type` and a badge poll's `eligibility_ref` were bare `Field(ge, le)`s
+    answering `invalid_request` where every other id answers `invalid_id`. Under `min_tier` the
+    reference is a tier: 1 to 3 or `invalid_tier`, as AlliancePolls' `PollsInvalidTier` would
+    refuse it on chain. The bounds of an id are the ones it always had."""
+    auction = {"badge_type": 1, "reserve": 10, "increment": 1, "starts_at": 0, "ends_at": 1}
+    poll = {"content_hash": "0x" + "ab" * 32, "option_count": 2, "starts_at": 0, "ends_at": 1}
+    badge_poll = {**poll, "eligibility": "badge"}
+    tier_poll = {**poll, "eligibility": "min_tier"}
+    cases: list[tuple[str, dict[str, Any], str, str, tuple[Any, ...]]] = [
+        ("/v1/auctions", auction, "badge_type", "invalid_id", (0, -1, 2**63, 1.5, "1", True)),
+        ("/v1/polls", badge_poll, "eligibility_ref", "invalid_id", (0, 2**63, 2.5, "7", True)),
+        ("/v1/polls", tier_poll, "eligibility_ref", "invalid_tier", (0, 4, 2**63, "1", True)),
+    ]
+    for route, base, field, code, values in cases:
+        for bad in values:
+            answer = brand.api.post(route, {**base, field: bad})
+            assert answer.status_code == 422, (route, field, bad, answer.text)
+            error = answer.json()["error"]
+            assert error["code"] == code, (route, field, bad, error)
+            assert [e["loc"][-1] for e in error["details"]["errors"]] == [field], error
+    top = 2**63 - 1
+    assert auctions.AuctionCreateRequest(**{**auction, "badge_type": top}).badge_type == top
+    assert program.PollOpenRequest(**badge_poll, eligibility_ref=top).eligibility_ref == top
+    for tier in (1, 3):
+        assert program.PollOpenRequest(**tier_poll, eligibility_ref=tier).eligibility_ref == tier
+
+
 def test_a_full_disk_is_told_apart_from_a_busy_database() -> None:
     assert is_storage_full(sqlite3.OperationalError("database or disk is full"))
     assert is_storage_full(OSError(28, "No space left on device"))

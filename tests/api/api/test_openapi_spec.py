@@ -205,6 +205,9 @@ def test_the_admin_amounts_keep_their_bounds_and_document_invalid_amount(
 #: (a rate such as an earn rule's `points_per_usd` is not one), and one named like a multiplier
 _AMOUNT = re.compile(r"amount|points|cents|micro_usd|reserve|increment")
 _MULTIPLIER = re.compile(r"multiplier")
+#: an integer request property named like a ledger id: a brand, a badge type, a poll's
+#: eligibility reference (a badge type id, or a tier under `min_tier`)
+_ID = re.compile(r"(^|_)(id|type|ref)$|^(brand|debtor|creditor)$")
 _MODELS = [
     importlib.import_module(f"ledger_api.model.{m.name}")
     for m in pkgutil.iter_modules(request_models.__path__)
@@ -228,14 +231,35 @@ def _integers(document: dict[str, Any], schema: dict[str, Any], name: str, seen:
         yield from _integers(document, sub, name, seen)
 
 
-def test_every_request_amount_and_multiplier_answers_and_documents_its_code(
+def _field(name: str, prop: str) -> tuple[Any, dict[str, Any]]:
+    """A request property's own validator (a `TypeAdapter` of its annotation and metadata) and
+    the integer bounds its model's JSON schema states (nullable: the `anyOf`'s integer)."""
+    shape = next(getattr(m, name) for m in _MODELS if hasattr(m, name))
+    field = shape.model_fields[prop]
+    declared = shape.model_json_schema()["properties"][prop]
+    bounds = next(s for s in declared.get("anyOf", [declared]) if s.get("type") == "integer")
+    return TypeAdapter(Annotated[field.annotation, field]), bounds
+
+
+def _answered_code(adapter: Any, value: Any) -> str | None:
+    """The code the gateway answers for `value` in that property (None: accepted)."""
+    try:
+        adapter.validate_python(value)
+    except ValidationError as refused:
+        types = [e["type"] for e in refused.errors()]
+        return next((t for t in types if t in _FIELD_CODES), "invalid_request")
+    return None
+
+
+def test_every_request_amount_multiplier_and_id_answers_and_documents_its_code(
     document: dict[str, Any],
 ) -> None:
     """New-user trial: an auction's reserve, a welcome pack's points, a badge issue's amount and
-    the admin's cap were bare `Field(ge, le)`s answering `invalid_request`. Every integer of a
-    request body named like an amount answers `invalid_amount` (a multiplier:
-    `invalid_multiplier`) below its minimum, above its maximum or as a string, and its route
-    documents that code: a new amount declared with a bare `Field` fails here."""
+    the admin's cap were bare `Field(ge, le)`s answering `invalid_request`; so were an auction's
+    `badge_type` and a poll's `eligibility_ref`. Every integer of a request body named like an
+    amount answers `invalid_amount` (a multiplier: `invalid_multiplier`, an id: `invalid_id`)
+    below its minimum, above its maximum or as a string, and its route documents that code: a
+    new amount or id declared with a bare `Field` fails here."""
     checked: set[tuple[str, str]] = set()
     for method, path, operation in _operations(document):
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
@@ -246,29 +270,100 @@ def test_every_request_amount_and_multiplier_answers_and_documents_its_code(
                 code = "invalid_multiplier"
             elif _AMOUNT.search(prop) and "_per_" not in prop:
                 code = "invalid_amount"
+            elif _ID.search(prop):
+                code = "invalid_id"
             else:
                 continue
             codes = operation["responses"]["422"]["x-error-codes"]
             assert code in codes, (method, path, name, prop, codes)
-            shape = next(getattr(m, name) for m in _MODELS if hasattr(m, name))
-            field = shape.model_fields[prop]
-            declared = shape.model_json_schema()["properties"][prop]
-            bounds = next(
-                s for s in declared.get("anyOf", [declared]) if s.get("type") == "integer"
-            )
-            adapter = TypeAdapter(Annotated[field.annotation, field])
+            adapter, bounds = _field(name, prop)
             for bad in (bounds["minimum"] - 1, bounds["maximum"] + 1, str(bounds["minimum"])):
                 with pytest.raises(ValidationError) as refused:
                     adapter.validate_python(bad)
                 assert [e["type"] for e in refused.value.errors()] == [code], (name, prop, bad)
             checked.add((name, prop))
-    assert len(checked) >= 30, sorted(checked)
+    assert len(checked) >= 45, sorted(checked)
     assert {
         ("AuctionCreateRequest", "reserve"),
+        ("AuctionCreateRequest", "badge_type"),
+        ("PollOpenRequest", "eligibility_ref"),
+        ("SettleRequest", "debtor"),
         ("WelcomePackRule", "points"),  # in a discriminated union (oneOf)
         ("BrandCreateRequest", "daily_cap_points"),  # nullable (anyOf)
         ("CampaignCapRequest", "max_multiplier_pct"),
     } < checked
+
+
+def test_every_request_bound_the_document_states_is_the_one_the_model_enforces(
+    document: dict[str, Any],
+) -> None:
+    """The document said an auction's reserve and increment go up to 2^63-1 while the gateway
+    takes them up to 2^96-1 (FastAPI's OpenAPI models hold bounds as floats, and the cap that
+    turned a rounded 2^63 back into 2^63-1 caught every bound above it). Every bounded integer
+    of a request body states its model's own bounds; the model accepts each and refuses one
+    past it, with the same code at both ends, a code its route documents."""
+    checked = 0
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        schemas = document["components"]["schemas"]
+        documented = operation["responses"]["422"]["x-error-codes"]
+        for name, prop in _integers(document, body["schema"], "", set()):
+            stated = schemas[name]["properties"][prop]
+            stated = next(s for s in stated.get("anyOf", [stated]) if s.get("type") == "integer")
+            adapter, bounds = _field(name, prop)
+            where = (method, path, name, prop)
+            assert (stated["minimum"], stated["maximum"]) == (
+                bounds["minimum"],
+                bounds["maximum"],
+            ), where
+            assert all(type(stated[k]) is int for k in ("minimum", "maximum")), where
+            low, high = stated["minimum"], stated["maximum"]
+            assert _answered_code(adapter, low) is None, where
+            assert _answered_code(adapter, high) is None, where
+            code = _answered_code(adapter, high + 1)
+            assert code is not None and code == _answered_code(adapter, low - 1), where
+            assert code in documented, (*where, code, documented)
+            checked += 1
+    assert checked >= 100, checked
+
+
+#: the codes only a request body's fields answer, with the query parameter that may answer one
+#: too (a route documents them only where it takes a body or that parameter)
+_BODY_CODES = {
+    "invalid_amount": None,
+    "invalid_multiplier": None,
+    "invalid_campaign_rule": None,
+    "invalid_signature": None,
+    "signature_expired": None,
+    "invalid_nonce": None,
+    "invalid_deadline": None,
+    "insufficient_balance": None,
+    "badge_no_benefit": None,
+    "invalid_webhook_url": None,
+    "invalid_event_type": "types",
+}
+
+
+def test_a_route_without_a_body_documents_no_body_validation_code(
+    document: dict[str, Any],
+) -> None:
+    """The campaigns' and auctions' codes were documented for every method of their paths, so
+    `GET /v1/campaigns/rules` listed `invalid_multiplier` and `GET /v1/auctions` `invalid_amount`,
+    which a GET can never answer. A route that takes no body documents none of them."""
+    checked = 0
+    for method, path, operation in _operations(document):
+        if "requestBody" in operation:
+            continue
+        queries = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        codes = operation["responses"]["422"]["x-error-codes"]
+        wrong = [c for c in codes if c in _BODY_CODES and _BODY_CODES[c] not in queries]
+        assert not wrong, (method, path, wrong)
+        checked += 1
+    assert checked >= 30, checked
+    events = document["paths"]["/v1/events"]["get"]["responses"]["422"]["x-error-codes"]
+    assert "invalid_event_type" in events
 
 
 class _Assets(HTMLParser):
