@@ -62,15 +62,7 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
     own_chain: tuple[Anvil, Path], tmp_path: Path
 ) -> None:
     node, manifest = own_chain
-    env = gateway_env(
-        rpc_url=node.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_ENV="production",
-        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
-    )
-    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    env = _multisig_env(node, manifest, tmp_path)
     w3 = node.web3()
     with MultisigGateway(env) as gateway:
         assert not gateway.settings.admin_signs
@@ -318,15 +310,7 @@ def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
     own_chain: tuple[Anvil, Path], tmp_path: Path
 ) -> None:
     node, manifest = own_chain
-    env = gateway_env(
-        rpc_url=node.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_ENV="production",
-        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
-    )
-    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    env = _multisig_env(node, manifest, tmp_path)
     w3 = node.web3()
     with MultisigGateway(env) as gateway:
         a_id, a = _onboard(gateway, w3, "Debtor")
@@ -387,15 +371,7 @@ def test_the_campaign_cap_answers_its_transaction_and_is_pending_until_it_lands(
 ) -> None:
     """Issue 16: the campaigns' cap is the chain's (`setMaxMultiplier`); a multisig sets it."""
     node, manifest = own_chain
-    env = gateway_env(
-        rpc_url=node.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_ENV="production",
-        LEDGER_WEBHOOK_ALLOW_LOOPBACK="true",
-    )
-    del env["LEDGER_ADMIN_PRIVATE_KEY"]
+    env = _multisig_env(node, manifest, tmp_path)
     with MultisigGateway(env) as gateway:
         queued = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 250})
         assert queued.status_code == 202, queued.text
