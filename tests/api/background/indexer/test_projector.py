@@ -24,12 +24,16 @@ MONTH = 30 * 86_400
 START = 1_767_225_600  # 2026-01-01
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path_factory.mktemp('projector') / 'index.db'}")
+def _index_database(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp(name) / 'index.db'}")
     upgrade(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    yield from _index_database(tmp_path_factory, "projector")
 
 
 _counter = itertools.count()
@@ -192,10 +196,7 @@ def test_tier_spend_comes_from_the_chain_event_alone(db: Database) -> None:
 
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path_factory.mktemp('projector-twin') / 'index.db'}")
-    upgrade(database)
-    yield database
-    database.dispose()
+    yield from _index_database(tmp_path_factory, "projector-twin")
 
 
 def _chunk(actions: list[tuple[str, str, str, int, int]], start: int) -> tuple[list[Event], int]:
