@@ -28,19 +28,19 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer.cursor import indexed_max_multiplier
 from ledger_api.background.notify import Settled
-from ledger_api.background.sender.txplan import single_call
+from ledger_api.background.sender.txplan import event_result, single_call
 from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
 from ledger_api.db.models import IdxBrand, IdxPosition, IdxSettlement, IdxTierRule, Operation
 from ledger_api.db.types import utcnow
-from ledger_api.domain import OpStatus
+from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model.payloads import (
@@ -225,23 +225,22 @@ def _settlement(session: Session, payload: SettlePayload, created_at: datetime) 
     row = session.scalar(
         select(IdxSettlement)
         .where(
-            and_(
-                IdxSettlement.debtor == payload.debtor,
-                IdxSettlement.creditor == payload.creditor,
-                IdxSettlement.timestamp >= since,
-            )
+            IdxSettlement.debtor == payload.debtor,
+            IdxSettlement.creditor == payload.creditor,
+            IdxSettlement.timestamp >= since,
         )
         .order_by(IdxSettlement.block_number.desc(), IdxSettlement.log_index.desc())
         .limit(1)
     )
     if row is None:
         return Landed({})
-    result = {
+    paid = {
         "debtor": row.debtor,
         "creditor": row.creditor,
-        "value_micro_usd": row.value_micro_usd,
-        "token_amount": str(row.token_amount),
+        "valueMicroUsd": row.value_micro_usd,
+        "tokenAmount": row.token_amount,
     }
+    result = event_result(OpKind.SETTLE, "SettlementPaid", paid)
     return Landed(result, row.tx_hash, row.block_number)
 
 
@@ -254,7 +253,10 @@ def _brand_result(
     `BrandSuspensionChanged`, `txplan`), the others' is empty."""
     if not _brand_holds(row, payload):
         return None
-    return {"suspended": payload.suspended} if isinstance(payload, SuspendBrandPayload) else {}
+    if isinstance(payload, SuspendBrandPayload):
+        changed = {"suspended": payload.suspended}
+        return event_result(OpKind.SUSPEND_BRAND, "BrandSuspensionChanged", changed)
+    return {}
 
 
 def _brand_holds(

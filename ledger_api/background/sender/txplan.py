@@ -471,6 +471,12 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
 _REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
 
 
+def event_result(kind: OpKind, event_name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """What an operation of `kind` produced, from the arguments of its `event_name` event (as
+    the sender reads them from the receipt; the multisig watcher gives the index's copy)."""
+    return _RESULTS[(kind, event_name)](args)
+
+
 def _review_result(kind: OpKind, events: list[Event]) -> dict[str, Any]:
     """A tier review's outcome, or a batch's counts; {} for any other operation."""
     if kind is OpKind.TIER_REVIEW_BATCH:
