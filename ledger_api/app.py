@@ -79,7 +79,7 @@ def _error_response(exc: LedgerError) -> JSONResponse:
     return JSONResponse(ledger_error_body(exc), status_code=exc.status, headers=headers)
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems: list[dict[str, Any]] = [
         {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
@@ -92,7 +92,7 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
 
 
-def _http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
@@ -107,7 +107,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_storage_full(exc):
         return _error_response(StorageFull())
     log.error("unhandled error", exc_info=exc)

@@ -13,6 +13,9 @@ completes each operation with what the gateway really answers:
 - `Idempotency-Key` as a required header of every route that needs one (`keyed`: the
   dependency answers 400 `idempotency_key_required` itself, so FastAPI cannot see it as
   required), and on no other (typed data, the earn preview, webhook and key management);
+- the headers and query parameters that the gateway's dependencies read from the request
+  themselves (`deps`: the API key headers, `wait` and `Prefer`), from their
+  `openapi_parameters`, where FastAPI would have listed them;
 - an example for every request body and JSON answer (`openapi_examples`).
 
 Every route gets these, whoever adds it. `install` also serves the documentation offline:
@@ -39,7 +42,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Mount
 
-from ledger_api.api.deps import idempotency_key
+from ledger_api.api.deps import request_context
 from ledger_api.api.openapi_codes import PUBLIC_PATHS, error_codes
 from ledger_api.api.openapi_examples import example_of
 from ledger_api.model import schemas
@@ -125,6 +128,7 @@ def document(app: FastAPI) -> dict[str, Any]:
     components.pop("ValidationError", None)
     doc["components"]["securitySchemes"] = SECURITY_SCHEMES
     keyed_operations = keyed(app.routes)
+    read_parameters = dependency_parameters(app.routes)
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             needs_key = (method, path) in keyed_operations
@@ -134,32 +138,74 @@ def document(app: FastAPI) -> dict[str, Any]:
                     continue  # the route's own answer (the health report's 503)
                 responses[str(status)] = _error_response(codes)
             operation["security"] = [{}, *_SECURITY] if path in PUBLIC_PATHS else _SECURITY
+            parameters = _with_read_parameters(
+                operation.get("parameters", []), read_parameters.get((method, path), [])
+            )
             if needs_key:
-                parameters = [
-                    p for p in operation.get("parameters", []) if p["name"] != "Idempotency-Key"
-                ]
-                operation["parameters"] = [_IDEMPOTENCY_KEY, *parameters]
+                parameters = [_IDEMPOTENCY_KEY, *parameters]
+            if parameters:
+                operation["parameters"] = parameters
             _add_examples(operation, components)
     app.openapi_schema = _exact_bounds(doc)
     return app.openapi_schema
 
 
+def _api_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
+    """Every `APIRoute`, inside included routers and mounts too."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):  # FastAPI's included router
+            found += _api_routes(route.original_router.routes)
+        elif isinstance(route, Mount):
+            found += _api_routes(route.routes)
+    return found
+
+
+def _dependencies(dependant: Dependant) -> list[Dependant]:
+    """A route's dependencies, however deep, in FastAPI's order (each sub-dependency first)."""
+    found: list[Dependant] = []
+    for dependency in dependant.dependencies:
+        found += [*_dependencies(dependency), dependency]
+    return found
+
+
 def keyed(routes: Sequence[BaseRoute]) -> set[tuple[str, str]]:
     """(method, path template) of every route that needs an Idempotency-Key: its dependencies,
-    however deep, include `deps.idempotency_key` (which answers 400 without one)."""
+    however deep, include `deps.request_context` (which answers 400 without one)."""
+    return {
+        (method.lower(), route.path)
+        for route in _api_routes(routes)
+        if any(d.call is request_context for d in _dependencies(route.dependant))
+        for method in route.methods or ()
+    }
 
-    def needs(dependant: Dependant) -> bool:
-        return any(d.call is idempotency_key or needs(d) for d in dependant.dependencies)
 
-    found: set[tuple[str, str]] = set()
-    for route in routes:
-        if isinstance(route, APIRoute) and needs(route.dependant):
-            found.update((method.lower(), route.path) for method in route.methods or ())
-        elif hasattr(route, "original_router"):  # FastAPI's included router
-            found |= keyed(route.original_router.routes)
-        elif isinstance(route, Mount):
-            found |= keyed(route.routes)
+def dependency_parameters(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], list[Any]]:
+    """(method, path template) -> the parameters its dependencies read from the request
+    themselves (their `openapi_parameters`, each (in, name) once, in dependency order)."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    for route in _api_routes(routes):
+        parameters: dict[tuple[str, str], Any] = {}
+        for dependency in _dependencies(route.dependant):
+            for parameter in getattr(dependency.call, "openapi_parameters", ()):
+                parameters.setdefault((parameter["in"], parameter["name"]), parameter)
+        for method in route.methods or ():
+            found[(method.lower(), route.path)] = list(parameters.values())
     return found
+
+
+_LOCATIONS = ("path", "query", "header", "cookie")  # FastAPI's order of a route's parameters
+
+
+def _with_read_parameters(declared: list[Any], read: list[Any]) -> list[Any]:
+    """The route's declared parameters with those its dependencies read, in FastAPI's order
+    (by location, stable); the Idempotency-Key is placed first by the caller."""
+    seen = {(p["in"], p["name"]) for p in declared}
+    merged = [p for p in declared if p["name"] != "Idempotency-Key"]
+    merged += [dict(p) for p in read if (p["in"], p["name"]) not in seen]
+    return sorted(merged, key=lambda p: _LOCATIONS.index(p["in"]))
 
 
 def _exact_bounds(node: Any) -> Any:

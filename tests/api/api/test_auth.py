@@ -113,6 +113,19 @@ def test_rate_limit_answers_429_per_key(env: dict[str, str]) -> None:
         assert int(limited.headers["Retry-After"]) >= 1
 
 
+def test_a_request_counts_once_against_the_rate_limit_however_many_dependencies_ask(
+    env: dict[str, str],
+) -> None:
+    """An earn asks for its caller three times (its context, the brand check and the replay
+    check); the caller is authenticated and rate limited once per request."""
+    with Gateway(
+        {**env, "LEDGER_RATE_LIMIT_PER_S": "0.5", "LEDGER_RATE_LIMIT_BURST": "3"}
+    ) as gateway:
+        brand = gateway.create_brand()
+        codes = [brand.api.post(PURCHASE, body()).status_code for _ in range(4)]
+        assert codes == [202, 202, 202, 429]
+
+
 def test_daily_mint_cap_refuses_operations_beyond_it(gateway: Gateway) -> None:
     brand = gateway.create_brand(daily_cap_points=150)
     member = Member()

@@ -61,6 +61,22 @@ def test_prefer_wait_header_waits_for_confirmation(brand: Brand) -> None:
     assert response.json()["status"] == "confirmed"
 
 
+@pytest.mark.parametrize("flag", ["maybe", "2", ""])
+def test_a_wait_flag_that_is_not_a_boolean_is_refused_before_anything_is_stored(
+    brand: Brand, flag: str
+) -> None:
+    """The dependency reads `?wait=` itself (issue 15: no declared query parameter to validate
+    per request); it must refuse what FastAPI's boolean query refused, with the same body."""
+    member = Member()
+    response = brand.api.post(PURCHASE, purchase(member), params={"wait": flag})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert [p["loc"] for p in error["details"]["errors"]] == [["query", "wait"]]
+    assert error["details"]["errors"][0]["type"] == "bool_parsing"
+    assert brand.api.post(PURCHASE, purchase(member), params={"wait": "yes"}).status_code == 200
+
+
 def test_replay_with_the_same_key_and_body_returns_the_original_answer(brand: Brand) -> None:
     key = str(uuid.uuid4())
     body = purchase(Member())
