@@ -22,13 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
-from ledger_api.db.keys import NOT_FAILED
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
@@ -66,6 +65,44 @@ __all__ = ["Accepted", "Bulk", "Draft", "Intake", "accepted_body", "find_replay"
 log = logging.getLogger(__name__)
 
 
+_BRANDS, _CAPS, _COUNTERS = table_of(Brand), table_of(IdxBrand), table_of(MintCounter)
+_OPERATIONS, _RECORDS = table_of(Operation), table_of(IdempotencyRecord)
+
+# A group's statements, built once: under the writer lock, building a statement per group
+# cost more than SQLite's running it (issue 15). Run on the transaction's connection.
+_BRAND_FOR_UPDATE = (  # with the indexed cap: one statement under the lock
+    select(_BRANDS.c.ledger_id, _BRANDS.c.status, _BRANDS.c.next_op_id, _CAPS.c.daily_cap_points)
+    .select_from(_BRANDS.outerjoin(_CAPS, _CAPS.c.brand == _BRANDS.c.ledger_id))
+    .where(_BRANDS.c.id == bindparam("brand_id"))
+    .with_for_update(of=_BRANDS)
+)
+_COUNTER_FOR_UPDATE = (
+    select(_COUNTERS.c.points)
+    .where(_COUNTERS.c.brand_id == bindparam("brand_id"), _COUNTERS.c.day == bindparam("day"))
+    .with_for_update()
+)
+_NEXT_OP_ID = (
+    update(_BRANDS).where(_BRANDS.c.id == bindparam("row")).values(next_op_id=bindparam("next"))
+)
+_COUNTER_POINTS = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.brand_id == bindparam("brand"), _COUNTERS.c.day == bindparam("on"))
+    .values(points=bindparam("sum"))
+)
+_INSERT_OPERATIONS, _INSERT_RECORDS, _INSERT_COUNTERS = (
+    insert(_OPERATIONS),
+    insert(_RECORDS),
+    insert(_COUNTERS),
+)
+_NONCE_TAKEN = select(_OPERATIONS.c.id).where(
+    _OPERATIONS.c.member == bindparam("member"),
+    _OPERATIONS.c.nonce_domain == bindparam("domain"),
+    _OPERATIONS.c.member_nonce == bindparam("nonce"),
+    # a literal, as `db.keys.NOT_FAILED`, so that the planner can use the partial indexes
+    _OPERATIONS.c.status != literal(OpStatus.FAILED.value, literal_execute=True),
+)
+
+
 @dataclass(slots=True)
 class _BrandRow:
     """What accepting needs of a brand (read FOR UPDATE: `next_op_id` is handed out here)."""
@@ -92,6 +129,7 @@ class _Batch:
 
     def __init__(self, session: Session, known: Known) -> None:
         self.session = session
+        self.connection = session.connection()
         self.brands: dict[BrandRowId, _BrandRow] = {}
         self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
         self.keys = known.keys
@@ -106,44 +144,33 @@ class _Batch:
         """Inserts the group's operations and idempotency records, many rows per statement,
         and moves the brands' op-id counters and daily mint counters."""
         if self.operations:  # Core inserts: the ORM's bulk path costs more than the rows
-            self.session.execute(insert(table_of(Operation)), self.operations)
-            self.session.execute(insert(table_of(IdempotencyRecord)), self.records)
-        brands = table_of(Brand)
-        for brand in self.brands.values():
-            if brand.next_op_id != brand.first_op_id:
-                self.session.execute(
-                    update(brands)
-                    .where(brands.c.id == brand.row_id)
-                    .values(next_op_id=brand.next_op_id)
-                )
-        counters = table_of(MintCounter)
-        for counter in self.counters.values():
-            if counter.points == counter.first_points:
-                continue
-            if counter.stored:
-                self.session.execute(
-                    update(counters)
-                    .where(
-                        counters.c.brand_id == counter.brand_row_id, counters.c.day == counter.day
-                    )
-                    .values(points=counter.points)
-                )
-            else:
-                self.session.execute(
-                    insert(counters).values(
-                        brand_id=counter.brand_row_id, day=counter.day, points=counter.points
-                    )
-                )
+            self.connection.execute(_INSERT_OPERATIONS, self.operations)
+            self.connection.execute(_INSERT_RECORDS, self.records)
+        moved = [
+            {"row": brand.row_id, "next": brand.next_op_id}
+            for brand in self.brands.values()
+            if brand.next_op_id != brand.first_op_id
+        ]
+        if moved:
+            self.connection.execute(_NEXT_OP_ID, moved)
+        counted = [c for c in self.counters.values() if c.points != c.first_points]
+        stored = [
+            {"brand": c.brand_row_id, "on": c.day, "sum": c.points} for c in counted if c.stored
+        ]
+        if stored:
+            self.connection.execute(_COUNTER_POINTS, stored)
+        new = [
+            {"brand_id": c.brand_row_id, "day": c.day, "points": c.points}
+            for c in counted
+            if not c.stored
+        ]
+        if new:
+            self.connection.execute(_INSERT_COUNTERS, new)
 
     def brand(self, brand_row_id: BrandRowId) -> _BrandRow:
         brand = self.brands.get(brand_row_id)
         if brand is None:
-            row = self.session.execute(  # with the indexed cap: one statement under the lock
-                select(Brand.ledger_id, Brand.status, Brand.next_op_id, IdxBrand.daily_cap_points)
-                .outerjoin(IdxBrand, IdxBrand.brand == Brand.ledger_id)
-                .where(Brand.id == brand_row_id)
-                .with_for_update(of=Brand)
-            ).first()
+            row = self.connection.execute(_BRAND_FOR_UPDATE, {"brand_id": brand_row_id}).first()
             if row is None:
                 raise UnknownBrand()
             brand = _BrandRow(
@@ -160,10 +187,8 @@ class _Batch:
     def counter(self, brand_row_id: BrandRowId, day: str) -> _CounterRow:
         counter = self.counters.get((brand_row_id, day))
         if counter is None:
-            points = self.session.scalar(
-                select(MintCounter.points)
-                .where(MintCounter.brand_id == brand_row_id, MintCounter.day == day)
-                .with_for_update()
+            points = self.connection.scalar(
+                _COUNTER_FOR_UPDATE, {"brand_id": brand_row_id, "day": day}
             )
             counter = _CounterRow(brand_row_id, day, points or 0, points is not None, points or 0)
             self.counters[(brand_row_id, day)] = counter
@@ -325,17 +350,15 @@ class _Batch:
         self.orders[order] = uid
 
     def _nonce_taken(self, draft: Draft) -> bool:
-        return (
-            self.session.scalar(
-                select(Operation.id).where(
-                    Operation.member == draft.member,
-                    Operation.nonce_domain == draft.kind.nonce_domain,
-                    Operation.member_nonce == draft.member_nonce,
-                    NOT_FAILED,
-                )
-            )
-            is not None
+        taken = self.connection.scalar(
+            _NONCE_TAKEN,
+            {
+                "member": draft.member,
+                "domain": draft.kind.nonce_domain,
+                "nonce": draft.member_nonce,
+            },
         )
+        return taken is not None
 
 
 Outcome = Accepted | LedgerError
