@@ -6,19 +6,27 @@ Prints accepted/s (requests to 202) and confirmed/s. With `--py-spy FILE`, py-sp
 every gateway process during the load (flame graph SVG, FILE.<pid>.svg; with
 `--py-spy-format raw`, collapsed stacks in FILE.<pid>.txt).
 
+With `--cost ROUTES` (comma-separated: earn, status, member, missing), it measures instead
+what each request costs the HTTP process (`ledger serve` alone, user + system CPU from
+/proc, its threads included): `--ops` requests per route from `--clients` clients, each
+route `--rounds` times, interleaved, and prints the microseconds per request of each round.
+
     .venv/api/bin/python tools/earn_load.py --ops 3000 --py-spy build/earn
+    .venv/api/bin/python tools/earn_load.py --cost earn,status,member --ops 3000 --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from eth_account import Account
@@ -98,6 +106,69 @@ async def load_bulk(port: int, key: str, ops: int, clients: int) -> tuple[float,
     return elapsed, ids
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of one process, without its children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cost(port: int, key: str, route: str, ops: int, clients: int, op_id: str) -> None:
+    """`ops` requests of one kind; refuses any answer but the route's success."""
+    pool = Pool("127.0.0.1", port)
+    auth = {"Authorization": f"Bearer {key}"}
+    members = [Account.create().address for _ in range(100)]
+    tag = secrets.token_hex(4)
+    requests: dict[str, Any] = {
+        "earn": lambda i: (
+            "POST",
+            "/v1/earn/purchase",
+            {**auth, "Idempotency-Key": secrets.token_hex(16)},
+            {"member": members[i % 100], "amount_cents": 1_000, "order_ref": f"cost-{tag}-{i}"},
+            202,
+        ),
+        "status": lambda i: ("GET", f"/v1/operations/{op_id}", auth, None, 200),
+        "member": lambda i: ("GET", f"/v1/members/{members[i % 100]}", auth, None, 200),
+        "missing": lambda i: ("GET", "/v1/no-such-route", auth, None, 404),
+    }
+    queue = list(range(ops))
+
+    async def client() -> None:
+        while queue:
+            method, path, headers, body, expected = requests[route](queue.pop())
+            status, answer = await pool.request(method, path, headers, body)
+            if status != expected:
+                raise RuntimeError(f"{route}: {status}: {answer}")
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    pool.close()
+
+
+def measure_costs(gateway: GatewayProcess, key: str, args: argparse.Namespace) -> None:
+    assert gateway.process is not None
+    first = httpx.post(
+        f"{gateway.base_url}/v1/earn/purchase",
+        json={"member": Account.create().address, "amount_cents": 1_000, "order_ref": "first"},
+        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "first", "Prefer": "wait=10"},
+        timeout=60,
+    ).json()
+    routes = args.cost.split(",")
+    for round_ in range(1, args.rounds + 1):
+        for route in routes:
+            time.sleep(1.0)  # the previous route's work settles (the sender, the indexer)
+            before = own_cpu_seconds(gateway.process.pid)
+            started = time.perf_counter()
+            asyncio.run(
+                cost(gateway.port, key, route, args.ops, args.clients, first["operation_id"])
+            )
+            elapsed = time.perf_counter() - started
+            spent = own_cpu_seconds(gateway.process.pid) - before
+            print(
+                f"round {round_} {route:8s} {args.ops / elapsed:6.0f} requests/s, "
+                f"HTTP process {1e6 * spent / args.ops:6.0f} us CPU per request",
+                flush=True,
+            )
+
+
 async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
     """Until every operation is final (concurrent `?wait=true` reads)."""
     pool = Pool("127.0.0.1", port)
@@ -125,6 +196,10 @@ def main() -> None:
     parser.add_argument("--bulk", action="store_true", help="POST /v1/earn/batch of 1,000 items")
     parser.add_argument("--block-time", type=float, default=None, help="anvil's interval (s)")
     parser.add_argument("--py-spy-idle", action="store_true", help="sample waiting threads too")
+    parser.add_argument(
+        "--cost", default=None, help="routes to measure: earn,status,member,missing"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of --cost")
     parser.add_argument("--py-spy", type=Path, default=None)
     parser.add_argument(
         "--py-spy-format", default="flamegraph", help="flamegraph (SVG) or raw (collapsed stacks)"
@@ -158,6 +233,9 @@ def main() -> None:
         ).json()
         key = created["api_key"]
         asyncio.run(load(gateway.port, key, 200, 16))  # warm-up
+        if args.cost is not None:
+            measure_costs(gateway, key, args)
+            return
         if args.py_spy is not None:
             assert gateway.process is not None
             suffix = "svg" if args.py_spy_format == "flamegraph" else "txt"
