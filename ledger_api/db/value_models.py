@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Integer, ScalarSelect, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger_api.db.models import Base, IdxLot
+from ledger_api.db.models import Base, IdxLot, table_of
 
 
 class IdxBrandValue(Base):
@@ -26,14 +26,15 @@ class IdxBrandValue(Base):
 
 
 def lot_value() -> ScalarSelect[int]:
-    """The value per point of the `IdxLot` row of the enclosing query: its brand's value in
-    force in the lot's earn month (a correlated scalar subquery)."""
+    """The value per point of the `idx_lots` row of the enclosing query (ORM or Core): its
+    brand's value in force in the lot's earn month (a correlated scalar subquery)."""
+    values, lots = table_of(IdxBrandValue), table_of(IdxLot)
     return (
-        select(IdxBrandValue.value_micro_usd)
-        .where(IdxBrandValue.brand == IdxLot.brand, IdxBrandValue.from_month <= IdxLot.month)
-        .order_by(IdxBrandValue.from_month.desc())
+        select(values.c.value_micro_usd)
+        .where(values.c.brand == lots.c.brand, values.c.from_month <= lots.c.month)
+        .order_by(values.c.from_month.desc())
         .limit(1)
-        .correlate(IdxLot)
+        .correlate(lots)
         .scalar_subquery()
     )
 

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import BindParameter, Connection, Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
+from ledger_api.background.indexer.cursor import AT_CURSOR, CURSOR, CURSOR_COLUMNS, Cursor
 from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import (
     Brand,
@@ -30,6 +31,7 @@ from ledger_api.db.models import (
     IdxPosition,
     IdxTierRule,
     Operation,
+    table_of,
 )
 from ledger_api.db.value_models import lot_value, outstanding_value
 from ledger_api.domain import (
@@ -60,20 +62,92 @@ HISTORY_KINDS = (
 )
 
 
+_Row = Row[*tuple[Any, ...]]  # a plain row of one of the statements below
+
+# The member read's three statements, prebuilt (issue 15: built per call, SQLAlchemy's
+# statement building and ORM loading cost the read several times its SQL): plain rows.
+_LOTS, _BRANDS, _PENDING = table_of(IdxLot), table_of(IdxBrand), table_of(IdxPending)
+_MEMBERS, _RULES = table_of(IdxMember), table_of(IdxTierRule)
+_ADDRESS: BindParameter[str] = bindparam("address")
+_NOW: BindParameter[int] = bindparam("now")  # unix seconds
+
+#: the cursor, the member's tier row (NULLs: none) and the rule of the tier after it (NULLs:
+#: none); no row before the index has a cursor
+_CURSOR_AND_TIER = (
+    select(
+        *CURSOR_COLUMNS,
+        _MEMBERS.c.member,
+        _MEMBERS.c.tier,
+        _MEMBERS.c.quarter,
+        _MEMBERS.c.spend_cents,
+        _MEMBERS.c.orders,
+        _MEMBERS.c.engagements,
+        _MEMBERS.c.grace_until_month,
+        _MEMBERS.c.badge_tier,
+        _RULES.c.tier.label("rule_tier"),
+        _RULES.c.spend_cents.label("rule_spend_cents"),
+        _RULES.c.orders.label("rule_orders"),
+        _RULES.c.engagements.label("rule_engagements"),
+        _RULES.c.gift_points.label("rule_gift_points"),
+    )
+    .select_from(
+        CURSOR.outerjoin(_MEMBERS, _MEMBERS.c.member == _ADDRESS).outerjoin(
+            _RULES, _RULES.c.tier == func.coalesce(_MEMBERS.c.tier, 0) + 1
+        )
+    )
+    .where(AT_CURSOR)
+)
+#: the member's pending positions still in their return window (issue 11)
+_PENDING_ROWS = (
+    select(_PENDING.c.brand, _PENDING.c.release_at, _PENDING.c.amount)
+    .where(_PENDING.c.member == _ADDRESS, _PENDING.c.amount > 0, _PENDING.c.release_at > _NOW)
+    .order_by(_PENDING.c.brand, _PENDING.c.release_at)
+)
+#: the member's live lots of every brand, oldest first, with the brand's suspended flag (NULL:
+#: a brand the index does not know) and the lot's value per point (`lot_value`)
+_LIVE_LOTS = (
+    select(
+        _LOTS.c.brand,
+        _LOTS.c.month,
+        _LOTS.c.amount,
+        _LOTS.c.expires_at,
+        _BRANDS.c.suspended,
+        lot_value().label("value"),
+    )
+    .select_from(_LOTS.outerjoin(_BRANDS, _BRANDS.c.brand == _LOTS.c.brand))
+    .where(_LOTS.c.member == _ADDRESS, _LOTS.c.amount > 0, _LOTS.c.expires_at > _NOW)
+    .order_by(_LOTS.c.brand, _LOTS.c.month)
+)
+
+
+_NOT_READY = "the index has not applied any block yet"
+
+
 def _dt(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-def _pending_of(session: Session, address: str, now: int) -> dict[int, list[schemas.PendingView]]:
+def _as_of_cursor(cursor: Cursor | None) -> tuple[schemas.AsOf, int]:
+    """The block the reads are as of and "now" for expiry (unix seconds); `IndexNotReady`
+    before the index has applied a block."""
+    if cursor is None or cursor.last_block_hash is None:
+        raise IndexNotReady(_NOT_READY)
+    now = max(int(time.time()), cursor.last_block_timestamp)
+    return schemas.AsOf(
+        block=cursor.next_block - 1, timestamp=_dt(cursor.last_block_timestamp)
+    ), now
+
+
+def _pending_of(
+    connection: Connection, address: str, now: int
+) -> dict[int, list[schemas.PendingView]]:
     """The member's pending positions still in their return window, by brand (issue 11)."""
     found: dict[int, list[schemas.PendingView]] = {}
-    for row in session.scalars(
-        select(IdxPending)
-        .where(IdxPending.member == address, IdxPending.amount > 0, IdxPending.release_at > now)
-        .order_by(IdxPending.brand, IdxPending.release_at)
+    for brand, release_at, amount in connection.execute(
+        _PENDING_ROWS, {"address": address, "now": now}
     ):
-        view = schemas.PendingView(amount=row.amount, release_at=_dt(row.release_at))
-        found.setdefault(row.brand, []).append(view)
+        view = schemas.PendingView(amount=amount, release_at=_dt(release_at))
+        found.setdefault(brand, []).append(view)
     return found
 
 
@@ -82,26 +156,20 @@ def _total(pending: dict[int, list[schemas.PendingView]], brand: int) -> int:
 
 
 def _spendable(
-    session: Session,
-    live: tuple[ColumnElement[bool], ...],
-    pending: dict[int, list[schemas.PendingView]],
+    lots: Sequence[_Row], pending: dict[int, list[schemas.PendingView]]
 ) -> list[schemas.SpendableView]:
     """Per brand not suspended, the member's live points less its pending ones, and their value:
     each lot at the value of its earn month (issue 10, item 7), the pending points (the newest)
-    taken off the newest lots first."""
-    lots: dict[int, list[tuple[int, int]]] = {}
-    for brand, amount, value in session.execute(
-        select(IdxLot.brand, IdxLot.amount, lot_value())
-        .join(IdxBrand, IdxBrand.brand == IdxLot.brand)
-        .where(*live, IdxBrand.suspended.is_(False))
-        .order_by(IdxLot.brand, IdxLot.month.desc())
-    ):
-        lots.setdefault(int(brand), []).append((int(amount), int(value or 0)))
+    taken off the newest lots first. `lots`: `_LIVE_LOTS`'s rows."""
+    by_brand: dict[int, list[tuple[int, int]]] = {}
+    for lot in lots:
+        if lot.suspended is False:  # None: the index knows no such brand
+            by_brand.setdefault(lot.brand, []).append((lot.amount, int(lot.value or 0)))
     views = []
-    for brand, rows in lots.items():
+    for brand, rows in by_brand.items():
         waiting = _total(pending, brand)
         points, worth = sum(a for a, _ in rows) - waiting, 0
-        for amount, value in rows:  # newest first: the pending points come off these
+        for amount, value in reversed(rows):  # newest first: the pending points come off these
             held = min(amount, waiting)
             waiting -= held
             worth += (amount - held) * value
@@ -109,104 +177,105 @@ def _spendable(
     return views
 
 
+def _balances(
+    lots: Sequence[_Row], pending: dict[int, list[schemas.PendingView]], who: Principal
+) -> list[schemas.BalanceView]:
+    """The lots `who` may see (a brand key, its own brand's; the admin, all), per brand, with
+    the balance less the pending points. `lots`: `_LIVE_LOTS`'s rows."""
+    own = who.ledger_brand_id or -1
+    shown: dict[int, list[schemas.LotView]] = {}
+    for lot in lots:
+        if who.is_admin or lot.brand == own:
+            view = schemas.LotView(
+                amount=lot.amount,
+                earned_month=month_label(lot.month),
+                expires_at=_dt(lot.expires_at),
+            )
+            shown.setdefault(lot.brand, []).append(view)
+    balances = []
+    for brand, views in shown.items():
+        waiting = _total(pending, brand)
+        balances.append(
+            schemas.BalanceView(
+                brand_id=brand,
+                balance=sum(view.amount for view in views) - waiting,
+                lots=views,
+                next_expiry=views[0],
+                pending=waiting,
+                pending_releases=pending.get(brand, []),
+            )
+        )
+    return balances
+
+
+def _tier(row: _Row, now: int) -> schemas.TierProgress:
+    """The member's tier and its progress this quarter, from `_CURSOR_AND_TIER`'s row."""
+    known = row.member is not None
+    quarter = month_of(now) // 3
+    tier = row.tier if known else 0
+    same_quarter = known and row.quarter == quarter
+    spend = row.spend_cents if same_quarter else 0
+    orders = row.orders if same_quarter else 0
+    engagements = row.engagements if same_quarter else 0
+    next_rule: schemas.TierRuleView | None = None
+    missing: dict[str, int] | None = None
+    if tier < MAX_TIER and row.rule_tier is not None:
+        next_rule = schemas.TierRuleView(
+            tier=row.rule_tier,
+            name=TIER_NAMES[row.rule_tier],
+            spend_cents=row.rule_spend_cents,
+            orders=row.rule_orders,
+            engagements=row.rule_engagements,
+            gift_points=row.rule_gift_points,
+        )
+        missing = {
+            "spend_cents": max(0, row.rule_spend_cents - spend),
+            "orders": max(0, row.rule_orders - orders),
+            "engagements": max(0, row.rule_engagements - engagements),
+        }
+    grace = row.grace_until_month if known else 0
+    return schemas.TierProgress(
+        tier=tier,
+        name=TIER_NAMES[tier],
+        quarter=quarter_label(quarter),
+        spend_cents=spend,
+        orders=orders,
+        engagements=engagements,
+        grace_until=_dt(month_start(grace)) if grace else None,
+        badge_tier=row.badge_tier if known else None,
+        next_tier=next_rule,
+        missing=missing,
+    )
+
+
 class ReadsService:
     """Stateless; every method takes the request's read session."""
 
     @staticmethod
     def _as_of(session: Session) -> tuple[schemas.AsOf, int]:
-        cursor = read_cursor(session)
-        if cursor is None or cursor.last_block_hash is None:
-            raise IndexNotReady("the index has not applied any block yet")
-        now = max(int(time.time()), cursor.last_block_timestamp)
-        return schemas.AsOf(
-            block=cursor.next_block - 1, timestamp=_dt(cursor.last_block_timestamp)
-        ), now
+        return _as_of_cursor(read_cursor(session))
 
     # ---------------------------------------------------------------- member
 
     def member(self, session: Session, who: Principal, address: str) -> schemas.MemberView:
         """What a key may see of a member (docs/gateway.md, "Reads scoped by need"): a brand
         key, its own brand's lots and, per brand, the totals the member may spend at it (any
-        brand's points that are not suspended: a redemption converts them); the admin, all."""
-        as_of, now = self._as_of(session)
-        live = (IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at > now)
-        pending = _pending_of(session, address, now)
-        spendable = _spendable(session, live, pending)
-        lots_query = select(IdxLot).where(*live).order_by(IdxLot.brand, IdxLot.month)
-        if not who.is_admin:
-            lots_query = lots_query.where(IdxLot.brand == (who.ledger_brand_id or -1))
-        balances: dict[int, schemas.BalanceView] = {}
-        for lot in session.scalars(lots_query):
-            view = schemas.LotView(
-                amount=lot.amount,
-                earned_month=month_label(lot.month),
-                expires_at=_dt(lot.expires_at),
-            )
-            current = balances.get(lot.brand)
-            if current is None:
-                balances[lot.brand] = schemas.BalanceView(
-                    brand_id=lot.brand, balance=lot.amount, lots=[view], next_expiry=view
-                )
-            else:
-                balances[lot.brand] = current.model_copy(
-                    update={"balance": current.balance + lot.amount, "lots": [*current.lots, view]}
-                )
-        for brand, shown in balances.items():
-            waiting = _total(pending, brand)
-            balances[brand] = shown.model_copy(
-                update={
-                    "balance": shown.balance - waiting,
-                    "pending": waiting,
-                    "pending_releases": pending.get(brand, []),
-                }
-            )
+        brand's points that are not suspended: a redemption converts them); the admin, all.
+
+        Three statements, prebuilt, on the session's connection (a hot read, issue 15)."""
+        connection = session.connection()
+        row = connection.execute(_CURSOR_AND_TIER, {"address": address}).first()
+        if row is None:  # no cursor yet
+            raise IndexNotReady(_NOT_READY)
+        as_of, now = _as_of_cursor(Cursor(*row[:3]))
+        pending = _pending_of(connection, address, now)
+        lots = connection.execute(_LIVE_LOTS, {"address": address, "now": now}).all()
         return schemas.MemberView(
             address=address,
             as_of=as_of,
-            balances=list(balances.values()),
-            spendable=spendable,
-            tier=self._tier(session, address, now),
-        )
-
-    @staticmethod
-    def _tier(session: Session, address: str, now: int) -> schemas.TierProgress:
-        status = session.get(IdxMember, address)
-        quarter = month_of(now) // 3
-        tier = status.tier if status else 0
-        same_quarter = status is not None and status.quarter == quarter
-        spend = status.spend_cents if status and same_quarter else 0
-        orders = status.orders if status and same_quarter else 0
-        engagements = status.engagements if status and same_quarter else 0
-        next_rule: schemas.TierRuleView | None = None
-        missing: dict[str, int] | None = None
-        if tier < MAX_TIER:
-            rule = session.get(IdxTierRule, tier + 1)
-            if rule is not None:
-                next_rule = schemas.TierRuleView(
-                    tier=rule.tier,
-                    name=TIER_NAMES[rule.tier],
-                    spend_cents=rule.spend_cents,
-                    orders=rule.orders,
-                    engagements=rule.engagements,
-                    gift_points=rule.gift_points,
-                )
-                missing = {
-                    "spend_cents": max(0, rule.spend_cents - spend),
-                    "orders": max(0, rule.orders - orders),
-                    "engagements": max(0, rule.engagements - engagements),
-                }
-        grace = status.grace_until_month if status else 0
-        return schemas.TierProgress(
-            tier=tier,
-            name=TIER_NAMES[tier],
-            quarter=quarter_label(quarter),
-            spend_cents=spend,
-            orders=orders,
-            engagements=engagements,
-            grace_until=_dt(month_start(grace)) if grace else None,
-            badge_tier=status.badge_tier if status else None,
-            next_tier=next_rule,
-            missing=missing,
+            balances=_balances(lots, pending, who),
+            spendable=_spendable(lots, pending),
+            tier=_tier(row, now),
         )
 
     # --------------------------------------------------------------- history

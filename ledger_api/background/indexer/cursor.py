@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import IdxMeta, IndexCursor
+from ledger_api.db.models import IdxMeta, IndexCursor, table_of
 from ledger_api.domain import MAX_MULTIPLIER_PCT
 
 CURSOR_ID = 1
@@ -19,6 +19,19 @@ CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool
 # the `idx_meta` key of the ledger's cap on an earn's multiplier, in percent
 # (`MaxMultiplierChanged`; absent: none set, the chain's MAX_MULTIPLIER_PCT)
 MAX_MULTIPLIER = "max_multiplier_pct"
+
+# For a read that takes the cursor in its own statement (a hot read: one round trip less).
+CURSOR = table_of(IndexCursor)
+#: `read_cursor`'s columns, of the row `AT_CURSOR` selects
+CURSOR_COLUMNS = (CURSOR.c.next_block, CURSOR.c.last_block_hash, CURSOR.c.last_block_timestamp)
+AT_CURSOR = CURSOR.c.id == CURSOR_ID
+#: `stored_height` as a scalar subquery: the last block applied, -1 before the first
+STORED_HEIGHT = func.coalesce(
+    select(case((CURSOR.c.last_block_hash.is_(None), -1), else_=CURSOR.c.next_block - 1))
+    .where(AT_CURSOR)
+    .scalar_subquery(),
+    -1,
+)
 
 
 def indexed_max_multiplier(session: Session) -> int:

@@ -5,11 +5,14 @@ low-cardinality index) for a member's lots, so a balance read scans every lot of
 (430 ms at a million lots, issue 15's bench). The gateway keeps statistics: a process that
 starts samples them (`Runtime.migrate`), and its background thread samples them again after
 writes. Each test seeds an index shaped like the alliance's (many members, one big brand),
-runs the read through `ReadsService`, and checks the plan of every statement it ran.
+runs the read through `ReadsService`, and checks the plan of every statement it ran: its three
+statements (the cursor with the member's tier, the pending points, the live lots) take each
+member table by the member's key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -30,6 +33,7 @@ from ledger_api.db.models import IdxLot
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.process.runtime import Runtime
 from ledger_api.usecases.reads import ReadsService
+from ledger_api.usecases.status import StatusService
 
 MEMBERS = 3_000
 LOTS_PER_MEMBER = 10
@@ -92,34 +96,44 @@ def _all_plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
         connection.close()
 
 
-def _plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
-    """SQLite's plan of each statement that reads idx_lots."""
-    return _all_plans(path, [(sql, p) for sql, p in statements if "idx_lots" in sql])
+MEMBER_READ_STATEMENTS = 3
+MEMBER_TABLES = ("idx_members", "idx_pending", "idx_lots")  # keyed by (member, ...)
+
+
+BRAND_KEY = Principal(
+    key_prefix="lk_test",
+    is_admin=False,
+    brand_row_id=BrandRowId(1),
+    ledger_brand_id=LedgerBrandId(BRAND),
+)
 
 
 def _read_member(db: Database, path: Path, member: str) -> list[str]:
-    brand = Principal(
-        key_prefix="lk_test",
-        is_admin=False,
-        brand_row_id=BrandRowId(1),
-        ledger_brand_id=LedgerBrandId(BRAND),
-    )
     admin = Principal(key_prefix="admin", is_admin=True)
     statements = Statements(db)
     try:
-        for who in (brand, admin):
+        for who in (BRAND_KEY, admin):
             with db.read() as session:
                 view = ReadsService().member(session, who, member)
                 assert view.balances[0].balance == 5 * LOTS_PER_MEMBER
     finally:
         statements.close()
-    return _plans(path, statements.seen)
+    assert len(statements.seen) == 2 * MEMBER_READ_STATEMENTS, statements.seen
+    return _all_plans(path, statements.seen)
 
 
 def _keyed(plans: list[str]) -> None:
-    assert plans, "the member read ran no statement on idx_lots"
+    """Every member table a plan reads is searched by the member (the cursor, the brands and
+    the tier rules are a few rows each)."""
+    read = {table for plan in plans for table in MEMBER_TABLES if f" {table} " in f"{plan} "}
+    assert read == set(MEMBER_TABLES), plans
     for plan in plans:
-        assert "ix_idx_lots_brand_expiry" not in plan and "SCAN idx_lots" not in plan, plan
+        assert "ix_idx_lots_brand_expiry" not in plan, plan
+        for table in MEMBER_TABLES:
+            steps = [step for step in plan.split(" / ") if f" {table} " in f"{step} "]
+            for step in steps:
+                assert step.startswith(f"SEARCH {table} USING INDEX sqlite_autoindex_"), plan
+                assert "(member=?)" in step, plan
 
 
 @pytest.fixture
@@ -170,6 +184,39 @@ def test_a_running_process_renews_its_statistics_after_writes(
 
     wait_for(analyzed, what="statistics of idx_lots")
     _keyed(_read_member(runtime.db, path, members[7]))
+
+
+def test_the_status_read_takes_its_operation_by_its_id(runtime: Runtime, tmp_path: Path) -> None:
+    """One statement: the operation by its uid, its brand and the cursor (a few rows each)."""
+    runtime.migrate()
+    path = tmp_path / "gateway.db"
+    _seed(path)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "INSERT INTO brands (id, ledger_id, name, symbol, status, value_micro_usd,"
+            " points_per_usd, points_per_review, points_per_share, points_per_event,"
+            " points_per_referral, next_op_id, created_at)"
+            " VALUES (1, ?, 'B', 'B', 'active', 10000, 10, 5, 5, 5, 5, 1, CURRENT_TIMESTAMP)",
+            (BRAND,),
+        )
+        connection.executemany(
+            "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
+            " attempts, created_at, updated_at) VALUES (?, 'earn', 'queued', 1, ?, 10, '{}', 0,"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            ((f"op_{n}", n) for n in range(1, 5_001)),
+        )
+    connection.close()
+    runtime.db.refresh_statistics()
+    statements = Statements(runtime.db)
+    try:
+        view = asyncio.run(StatusService(runtime).status(BRAND_KEY, "op_2500", None))
+    finally:
+        statements.close()
+    assert (view.brand_id, view.op_id) == (BRAND, 2500)
+    (plan,) = _all_plans(path, statements.seen)
+    assert plan.startswith("SEARCH operations USING INDEX sqlite_autoindex_operations_"), plan
+    assert plan.split(" / ")[0].endswith("(uid=?)") and "SCAN operations" not in plan, plan
 
 
 # ------------------------------------------------------------ composite-key look-ups
