@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from support.gateway import settings_from
+from support.rows import add_brand
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.db import Database
 from ledger_api.db.models import (
-    Brand,
     IdxBrand,
     IdxLot,
     IdxMember,
@@ -56,22 +56,6 @@ def brand_key(row: int, ledger: int | None) -> Principal:
 
 def _dt(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-def _brand(row: int, ledger: int | None) -> Brand:
-    return Brand(
-        id=row,
-        ledger_id=ledger,
-        name=f"B{row}",
-        symbol="B",
-        status="active",
-        value_micro_usd=10_000,
-        points_per_usd=10,
-        points_per_review=5,
-        points_per_share=5,
-        points_per_event=5,
-        points_per_referral=5,
-    )
 
 
 def _operation(uid: str, brand_row: int | None, kind: str, status: str, **fields: Any) -> Operation:
@@ -301,7 +285,8 @@ def statuses(db: Database, database_url: str, tmp_path: Path) -> Iterator[Status
         settings_from({"LEDGER_DATABASE_URL": database_url, "LEDGER_DATA_DIR": str(tmp_path)})
     )
     with runtime.db.write() as session:
-        session.add_all([_brand(1, 1), _brand(2, None)])
+        add_brand(session, "B1", "B", id=1, ledger_id=1)
+        add_brand(session, "B2", "B", id=2, ledger_id=None)
         session.flush()
         session.add_all(
             [
