@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -278,6 +279,7 @@ def main() -> None:
         if gateway is not None:
             gateway.stop()
         anvil.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # its database and manifest
 
 
 if __name__ == "__main__":
