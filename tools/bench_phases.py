@@ -50,19 +50,24 @@ def tree_rss_mb(root: int) -> float:
     return total * PAGE / 1e6
 
 
+def process_stat(pid: int | str) -> tuple[int, float]:
+    """(parent pid, CPU seconds: user + system) of one process, without its children, from
+    /proc (`OSError` once it has gone)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # after the command: state, ppid, ..., utime (12th), stime (13th)
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(root: int) -> float:
     """CPU seconds (user + system) of a process and all its descendants, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
     stats: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stats[int(entry.name)] = process_stat(entry.name)
         except OSError:
             continue
-        # after the command: state, ppid, ..., utime (12th), stime (13th)
-        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
     total, frontier = 0.0, [root]
     while frontier:
         pid = frontier.pop()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import shutil
 import subprocess
@@ -37,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from bench_http import Pool  # noqa: E402
-from bench_phases import tree_pids  # noqa: E402
+from bench_phases import process_stat, tree_pids  # noqa: E402
 from support.chain import deploy, free_port, start_anvil  # noqa: E402
 from support.gateway import GatewayProcess, gateway_env  # noqa: E402
 
@@ -107,12 +106,6 @@ async def load_bulk(port: int, key: str, ops: int, clients: int) -> tuple[float,
     return elapsed, ids
 
 
-def own_cpu_seconds(pid: int) -> float:
-    """CPU seconds (user + system) of one process, without its children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def cost(port: int, key: str, route: str, ops: int, clients: int, op_id: str) -> None:
     """`ops` requests of one kind; refuses any answer but the route's success."""
     pool = Pool("127.0.0.1", port)
@@ -156,13 +149,13 @@ def measure_costs(gateway: GatewayProcess, key: str, args: argparse.Namespace) -
     for round_ in range(1, args.rounds + 1):
         for route in routes:
             time.sleep(1.0)  # the previous route's work settles (the sender, the indexer)
-            before = own_cpu_seconds(gateway.process.pid)
+            before = process_stat(gateway.process.pid)[1]
             started = time.perf_counter()
             asyncio.run(
                 cost(gateway.port, key, route, args.ops, args.clients, first["operation_id"])
             )
             elapsed = time.perf_counter() - started
-            spent = own_cpu_seconds(gateway.process.pid) - before
+            spent = process_stat(gateway.process.pid)[1] - before
             print(
                 f"round {round_} {route:8s} {args.ops / elapsed:6.0f} requests/s, "
                 f"HTTP process {1e6 * spent / args.ops:6.0f} us CPU per request",

@@ -267,7 +267,7 @@ class ReadsService:
         row = connection.execute(_CURSOR_AND_TIER, {"address": address}).first()
         if row is None:  # no cursor yet
             raise IndexNotReady(_NOT_READY)
-        as_of, now = _as_of_cursor(Cursor(*row[:3]))
+        as_of, now = _as_of_cursor(Cursor(*row[: len(CURSOR_COLUMNS)]))
         pending = _pending_of(connection, address, now)
         lots = connection.execute(_LIVE_LOTS, {"address": address, "now": now}).all()
         return schemas.MemberView(
