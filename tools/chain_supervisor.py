@@ -19,14 +19,17 @@ snapshot takes) before the kill.
 
 If anvil dies, it is started again from the newest snapshot. `DIR/anvil.pid` holds the pid of
 the anvil running now (for tools that measure it); stop the chain through the supervisor.
-SIGTERM or SIGINT: one last snapshot, then anvil is stopped and the supervisor exits 0.
-Stdlib only (any python3).
+Nothing anvil answers or fails to answer stops the supervisor: a dump cut by anvil's death, or
+an answer that is not a state, is logged ("snapshot failed: ...") and nothing is stored.
+SIGTERM or SIGINT: one last snapshot, then anvil is stopped; the supervisor exits 0, or 1 when
+that last snapshot could not be written (the newest stored one is older). Stdlib only.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import http.client
 import json
 import os
 import re
@@ -49,6 +52,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
         pass
+
+
+class RpcFailed(RuntimeError):
+    """A JSON-RPC call to anvil that gave no result: no connection, a cut or malformed answer
+    (anvil killed while it sent it), or an error object."""
 
 
 def log(message: str) -> None:
@@ -86,11 +94,15 @@ class Snapshots:
         sequence = generations[0][0] + 1 if generations else 1
         final = self.folder / f"snapshot-{sequence:012d}.json.gz"
         tmp = self.folder / f".snapshot-{sequence:012d}.tmp"
-        with tmp.open("wb") as out:
-            out.write(compressed)
-            out.flush()
-            os.fsync(out.fileno())
-        tmp.replace(final)
+        try:
+            with tmp.open("wb") as out:
+                out.write(compressed)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.replace(final)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk: no half file left for the next start
+            raise
         directory = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -133,14 +145,21 @@ class Chain:
         self.lock = threading.Lock()  # one dump at a time
 
     def rpc(self, method: str, params: list[object], timeout: float) -> object:
+        """The call's result. Raises RpcFailed for every way it can have none."""
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
         request = urllib.request.Request(
             self.url, body, headers={"content-type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            answer = json.loads(response.read())
-        if "error" in answer:
-            raise RuntimeError(f"{method}: {answer['error']}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                answer = json.loads(response.read())
+        # OSError: refused, reset, timed out; HTTPException: a cut body or status line (not an
+        # OSError); ValueError: a body that is not JSON
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            raise RpcFailed(f"{method}: {type(error).__name__}: {error}") from error
+        if not isinstance(answer, dict) or "result" not in answer:
+            detail = answer.get("error") if isinstance(answer, dict) else answer
+            raise RpcFailed(f"{method}: {detail}")
         return answer["result"]
 
     def start(self) -> None:
@@ -184,23 +203,30 @@ class Chain:
             try:
                 self.rpc("eth_chainId", [], timeout=2)
                 break
-            except (OSError, RuntimeError):
+            except RpcFailed:
                 time.sleep(0.1)
         else:
             raise RuntimeError("anvil did not answer")
         self.load_file.unlink(missing_ok=True)
 
     def snapshot(self) -> Path | None:
+        """The snapshot written, or None (anvil not running, its answer not a state, or the
+        disk refused the write: each logged)."""
         with self.lock:
             if self.process is None or self.process.poll() is not None:
                 return None
             try:
                 state = self.rpc("anvil_dumpState", [], timeout=120)
-            except (OSError, RuntimeError) as error:
+                if not isinstance(state, str):
+                    raise RpcFailed(f"anvil_dumpState: a {type(state).__name__}, not a hex string")
+                try:
+                    compressed = bytes.fromhex(state.removeprefix("0x"))
+                except ValueError as error:
+                    raise RpcFailed(f"anvil_dumpState: not hex ({error})") from error
+                return self.snapshots.write(compressed)
+            except (RpcFailed, OSError) as error:
                 log(f"snapshot failed: {error}")
                 return None
-            assert isinstance(state, str)
-            return self.snapshots.write(bytes.fromhex(state.removeprefix("0x")))
 
     def stop_anvil(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -221,7 +247,7 @@ class Chain:
             try:
                 self.start()
                 return
-            except RuntimeError as error:
+            except (RuntimeError, OSError) as error:  # OSError: anvil's program could not run
                 log(f"anvil did not start again ({error}); retrying in {delay:.1f} s")
                 delay = min(delay * 2, 5.0)
 
@@ -239,9 +265,15 @@ class Chain:
                 self.snapshot()
                 next_snapshot = time.monotonic() + self.options.interval
         written = self.snapshot()
-        if written is not None:
-            log(f"state saved to {written}")
         self.stop_anvil()
+        if written is None:
+            newest = self.snapshots.generations()
+            log(
+                "the last snapshot was not written; the newest stored is "
+                + (str(newest[0][1]) if newest else "none")
+            )
+            return 1
+        log(f"state saved to {written}")
         return 0
 
 
@@ -259,7 +291,7 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, lambda *_: chain.stopping.set())
     try:
         return chain.run()
-    except RuntimeError as error:
+    except (RuntimeError, OSError) as error:  # the first start failed: nothing to keep running
         log(str(error))
         chain.stop_anvil()
         return 1
