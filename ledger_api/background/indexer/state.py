@@ -71,7 +71,7 @@ def upsert(
     statement = statement.on_conflict_do_update(
         index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}
     )
-    session.execute(statement, list(rows))
+    session.connection().execute(statement, list(rows))  # no ORM execution around it
 
 
 class ProjectionState:
@@ -204,7 +204,7 @@ class ProjectionState:
         upsert(self.session, IdxPending, pending, ("member", "brand", "release_at"))
         self._pending.clear()
         if self._history:
-            self.session.execute(insert(table_of(IdxHistory)), self._history)
+            self.session.connection().execute(insert(table_of(IdxHistory)), self._history)
         self._dirty_lots.clear()
         self._dirty_members.clear()
         self._dirty_brands.clear()

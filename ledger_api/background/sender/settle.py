@@ -31,7 +31,8 @@ from ledger_api.process.metrics import observe_settled
 from ledger_api.settings import Settings
 
 from . import txplan
-from .slots import SlotStore, update_operations
+from .slot_rows import settle_slots, update_operations
+from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
 
 #: operation kinds that carry a brand op id the ledger marks used (earn bitmap, issue 11)
@@ -231,18 +232,11 @@ class Settler:
         ledger_brand_id = self._own_ledger_brand_id()
         pairs: list[tuple[OpRecord, dict[str, Any]]] = []
         with self.db.write() as session:
-            for slot_id, ops, outcomes, receipt, status in slots:
-                slot = session.get_one(TxSlot, slot_id)
-                slot.status = status
-                if receipt is not None:
-                    slot.mined_tx_hash = receipt.tx_hash
-                    slot.block_number = receipt.block_number
-                    slot.block_hash = receipt.block_hash
-                    slot.receipt_status = receipt.status
-                    slot.gas_used = receipt.gas_used
+            for slot_id, ops, outcomes, receipt, _ in slots:
                 pairs += (
                     (op, _final_values(op, outcomes[op.id], slot_id, receipt, now)) for op in ops
                 )
+            settle_slots(session, [(s.slot_id, s.status, s.receipt) for s in slots], now)
             update_operations(session, [values for _, values in pairs])
             for _, ops, outcomes, *_ in slots:
                 for op in ops:

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.port import Receipt
-from ledger_api.chain.signing import sign_transaction
+from ledger_api.chain.signing import SignedTx, sign_transaction
 from ledger_api.db import Database
-from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot, table_of
+from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot
 from ledger_api.db.types import utcnow
 from ledger_api.domain import (
     FINAL_OP_STATUSES,
@@ -32,11 +33,11 @@ from ledger_api.domain import (
 )
 from ledger_api.domain.ids import BrandRowId
 
+from . import slot_rows
 from .clock import Fees
 from .txplan import OP_COLUMNS, OpRecord
 
 CANCEL_GAS = 21_000
-_OPERATIONS = table_of(Operation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +66,6 @@ def op_rows(session: Session, *where: Any, limit: int | None = None) -> list[OpR
     if limit is not None:
         query = query.limit(limit)
     return cast(list[OpRecord], session.execute(query).all())
-
-
-def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times (on
-    the session's connection: the ORM's bulk-update path costs more than the statement)."""
-    if not rows:
-        return
-    statement = update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("row_id"))
-    session.connection().execute(
-        statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
-    )
 
 
 class SlotStore:
@@ -215,12 +205,15 @@ class SlotStore:
         New transactions of queued operations go through `store_new`.
         """
         assert (slot is None) != (nonce is None), "a slot or a nonce"
+        now = utcnow()
         with self.db.write() as session:
+            connection = session.connection()
             if slot is None:
-                slot = self._new_slot(session, cast(int, nonce), tx, kind)
+                slot = _insert_slot(connection, self.signer_id, cast(int, nonce), kind, tx, now)
             elif tx.cancel:
-                session.get_one(TxSlot, slot.id).cancelling = True
-            attempt = self._sign(session, slot, tx, fees)
+                connection.execute(slot_rows.CANCELLING, {"slot_id": slot.id})
+            signed = self._signed(slot.nonce, tx, fees)
+            attempt = _insert_attempt(connection, slot.id, tx, signed, fees, now)
         return slot, attempt
 
     def store_new(
@@ -230,27 +223,56 @@ class SlotStore:
         next nonce and stores it, its operations turned `submitted`: all of them in one commit
         (one turn of SQLite's writer lock for all a cycle sends). Returns (slot, attempt) to
         broadcast, in nonce order; a transaction whose operations are no longer all queued
-        is left out (changed under us: another process?), its operations tried next cycle."""
+        is left out (changed under us: another process?), its operations tried next cycle.
+
+        The signing (about a millisecond each) happens before the turn, at the nonces the
+        signer's row names then; a transaction whose nonce turns out otherwise under the lock
+        (one left out before it) is signed again there. Only what was signed at the nonce
+        stored is ever stored or broadcast. The statements are prebuilt Core statements on the
+        transaction's connection: this is the signer's turn at the lock on every cycle."""
+        with self.db.read() as session:
+            expected = session.connection().execute(
+                slot_rows.NEXT_NONCE, {"signer_id": self.signer_id}
+            )
+            first = expected.scalar_one()
+        assert first is not None, "the signer's nonce is set when its worker starts"
+        ahead = {
+            first + i: (tx, self._signed(first + i, tx, fees)) for i, (tx, _, _) in enumerate(txs)
+        }
         stored: list[tuple[TxSlot, TxAttempt]] = []
+        now = utcnow()
         with self.db.write() as session:
-            signer = session.get_one(Signer, self.signer_id, with_for_update=True)
+            connection = session.connection()
+            nonce = connection.execute(
+                slot_rows.NEXT_NONCE_FOR_UPDATE, {"signer_id": self.signer_id}
+            ).scalar_one()
+            assert nonce is not None
             for tx, kind, ops in txs:
-                if not self._all_queued(session, ops):
+                live = connection.execute(
+                    slot_rows.QUEUED_AMONG, {"ids": [op.id for op in ops]}
+                ).all()
+                if len(live) != len(ops):
                     continue
-                assert signer.next_nonce is not None
-                slot = self._new_slot(session, signer.next_nonce, tx, kind)
-                signer.next_nonce += 1
-                attempt = self._sign(session, slot, tx, fees)
+                planned, signed = ahead.get(nonce, (None, None))
+                if planned != tx or signed is None:  # another nonce than planned
+                    signed = self._signed(nonce, tx, fees)
+                slot = _insert_slot(connection, self.signer_id, nonce, kind, tx, now)
+                attempt = _insert_attempt(connection, slot.id, tx, signed, fees, now)
                 self._submitted(session, ops, slot.id, attempt.tx_hash)
                 stored.append((slot, attempt))
+                nonce += 1
+            if stored:
+                connection.execute(
+                    slot_rows.SET_NEXT_NONCE, {"signer_id": self.signer_id, "next_nonce": nonce}
+                )
         return stored
 
-    def _sign(self, session: Session, slot: TxSlot, tx: Tx, fees: Fees) -> TxAttempt:
-        """Signs `tx` at the slot's nonce; the attempt, added to the session."""
-        signed = sign_transaction(
+    def _signed(self, nonce: int, tx: Tx, fees: Fees) -> SignedTx:
+        """`tx` signed at `nonce` with `fees`."""
+        return sign_transaction(
             self.account,
             chain_id=self.chain_id,
-            nonce=slot.nonce,
+            nonce=nonce,
             to=tx.to,
             data=tx.data,
             value=tx.value,
@@ -258,43 +280,6 @@ class SlotStore:
             max_fee_wei=fees.max_fee_wei,
             priority_fee_wei=fees.priority_fee_wei,
         )
-        attempt = TxAttempt(
-            slot_id=slot.id,
-            tx_hash=signed.tx_hash,
-            raw=signed.raw,
-            max_fee_wei=fees.max_fee_wei,
-            priority_fee_wei=fees.priority_fee_wei,
-            is_cancel=tx.cancel,
-        )
-        session.add(attempt)
-        return attempt
-
-    def _new_slot(self, session: Session, nonce: int, tx: Tx, kind: str) -> TxSlot:
-        slot = TxSlot(
-            signer_id=self.signer_id,
-            nonce=nonce,
-            kind=kind,
-            status=SlotStatus.SIGNED,
-            to_address=tx.to,
-            calldata=tx.data,
-            value_wei=tx.value,
-            gas_limit=tx.gas,
-            cancelling=tx.cancel,
-        )
-        session.add(slot)
-        session.flush()
-        return slot
-
-    @staticmethod
-    def _all_queued(session: Session, ops: Sequence[OpRecord]) -> bool:
-        live = set(
-            session.scalars(
-                select(Operation.id).where(
-                    Operation.id.in_([op.id for op in ops]), Operation.status == OpStatus.QUEUED
-                )
-            )
-        )
-        return len(live) == len(ops)
 
     @staticmethod
     def _submitted(session: Session, ops: Sequence[OpRecord], slot_id: int, tx_hash: str) -> None:
@@ -304,15 +289,13 @@ class SlotStore:
         if not ops:
             return
         session.connection().execute(
-            update(_OPERATIONS)
-            .where(_OPERATIONS.c.id.in_([op.id for op in ops]))
-            .values(
-                status=OpStatus.SUBMITTED,
-                slot_id=slot_id,
-                tx_hash=tx_hash,
-                attempts=_OPERATIONS.c.attempts + 1,
-                updated_at=utcnow(),
-            )
+            slot_rows.SUBMITTED,
+            {
+                "ids": [op.id for op in ops],
+                "slot_id": slot_id,
+                "tx_hash": tx_hash,
+                "updated_at": utcnow(),
+            },
         )
 
     # ------------------------------------------------------------------ queue
@@ -376,6 +359,44 @@ class SlotStore:
         """Each slot's operations (in id order), read in one transaction."""
         with self.db.read() as session:
             return {slot_id: op_rows(session, Operation.slot_id == slot_id) for slot_id in slot_ids}
+
+
+def _insert_slot(
+    connection: Connection, signer_id: int, nonce: int, kind: str, tx: Tx, now: datetime
+) -> TxSlot:
+    """Inserts a new slot (signed, not yet sent); returns it as a detached row."""
+    slot = TxSlot(
+        signer_id=signer_id,
+        nonce=nonce,
+        kind=kind,
+        status=SlotStatus.SIGNED,
+        to_address=tx.to,
+        calldata=tx.data,
+        value_wei=tx.value,
+        gas_limit=tx.gas,
+        cancelling=tx.cancel,
+        created_at=now,
+        updated_at=now,
+    )
+    slot.id = slot_rows.insert_new(connection, slot)
+    return slot
+
+
+def _insert_attempt(
+    connection: Connection, slot_id: int, tx: Tx, signed: SignedTx, fees: Fees, now: datetime
+) -> TxAttempt:
+    """Inserts what was signed for the slot; returns it as a detached row."""
+    attempt = TxAttempt(
+        slot_id=slot_id,
+        tx_hash=signed.tx_hash,
+        raw=signed.raw,
+        max_fee_wei=fees.max_fee_wei,
+        priority_fee_wei=fees.priority_fee_wei,
+        is_cancel=tx.cancel,
+        created_at=now,
+    )
+    attempt.id = slot_rows.insert_new(connection, attempt)
+    return attempt
 
 
 def queues_waiting(db: Database, queues: Sequence[BrandRowId | None]) -> set[BrandRowId | None]:

@@ -57,6 +57,14 @@ class NewEvent:
         }
 
 
+_OUTBOX = table_of(OutboxEvent)
+#: INSERT ... ON CONFLICT (event_id) DO NOTHING, built once per dialect
+_NEW_EVENTS = {
+    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["event_id"]),
+    "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["event_id"]),
+}
+
+
 def at(timestamp: int) -> datetime:
     """A chain timestamp (seconds) as a UTC datetime."""
     return datetime.fromtimestamp(timestamp, UTC)
@@ -74,10 +82,8 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
     if not rows:
         return
     lock_events(session)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    insert: Any = sqlite_insert if sqlite else pg_insert
-    statement = insert(table_of(OutboxEvent)).on_conflict_do_nothing(index_elements=["event_id"])
-    session.execute(statement, rows)
+    connection = session.connection()  # a Core statement: no ORM execution around it
+    connection.execute(_NEW_EVENTS[connection.dialect.name], rows)
     fan_out(session, datetime.now(UTC), limit=len(rows))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -51,21 +51,58 @@ class Routable(Protocol):
     def brands(self) -> str: ...
 
 
-def wants(endpoint: WebhookEndpoint, event: Routable) -> bool:
+class Receiving(Protocol):
+    """What routing reads of an endpoint: its owner's brand (None: the admin) and its types."""
+
+    @property
+    def brand(self) -> int | None: ...
+
+    @property
+    def event_types(self) -> list[str]: ...
+
+
+def wants(endpoint: Receiving, event: Routable) -> bool:
     """Whether the endpoint receives the event: in its owner's scope, of a type it chose."""
     if endpoint.brand is not None and endpoint.brand not in ev.brands_of(event.brands):
         return False
     return not endpoint.event_types or event.type in endpoint.event_types
 
 
+_DELIVERIES = table_of(WebhookDelivery)
+_EVENTS = table_of(OutboxEvent)
+_ENDPOINTS = table_of(WebhookEndpoint)
+#: the statements of a fan-out, built once (a statement built per call costs its cache key on
+#: every write transaction that records an event: the settler's, the indexer's, the intake's)
+_NEW_DELIVERIES = {
+    "sqlite": sqlite_insert(_DELIVERIES).on_conflict_do_nothing(
+        index_elements=["endpoint_id", "event_seq"]
+    ),
+    "postgresql": pg_insert(_DELIVERIES).on_conflict_do_nothing(
+        index_elements=["endpoint_id", "event_seq"]
+    ),
+}
+_UNDISPATCHED = (
+    select(_EVENTS.c.seq, _EVENTS.c.type, _EVENTS.c.brands, _EVENTS.c.endpoint_id)
+    .where(_EVENTS.c.dispatched.is_(False))
+    .order_by(_EVENTS.c.seq)
+    .limit(bindparam("limit"))
+)
+_ACTIVE_ENDPOINTS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.brand, _ENDPOINTS.c.event_types).where(
+    _ENDPOINTS.c.status == ACTIVE, _ENDPOINTS.c.deleted_at.is_(None)
+)
+_DISPATCHED = (
+    update(_EVENTS)
+    .where(_EVENTS.c.seq.in_(bindparam("seqs", expanding=True)))
+    .values(dispatched=True)
+)
+
+
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts deliveries (one per endpoint and event: a pair already stored is skipped)."""
     if not rows:
         return
-    insert: Any = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = insert(table_of(WebhookDelivery)).on_conflict_do_nothing(
-        index_elements=["endpoint_id", "event_seq"]
-    )
-    session.execute(statement, list(rows))
+    connection = session.connection()
+    connection.execute(_NEW_DELIVERIES[connection.dialect.name], list(rows))
 
 
 def undispatched(session: Session) -> bool:
@@ -80,19 +117,11 @@ def fan_out(session: Session, now: datetime, limit: int = FANOUT_BATCH) -> int:
     bulk import writes an event per operation, most of them for no endpoint). On PostgreSQL
     under `EVENTS_LOCK`: two fan-outs never wait on each other's rows."""
     lock_events(session)
-    events = session.execute(
-        select(OutboxEvent.seq, OutboxEvent.type, OutboxEvent.brands, OutboxEvent.endpoint_id)
-        .where(OutboxEvent.dispatched.is_(False))
-        .order_by(OutboxEvent.seq)
-        .limit(limit)
-    ).all()
+    connection = session.connection()
+    events = connection.execute(_UNDISPATCHED, {"limit": limit}).all()
     if not events:
         return 0
-    endpoints = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.status == ACTIVE, WebhookEndpoint.deleted_at.is_(None)
-        )
-    ).all()
+    endpoints = connection.execute(_ACTIVE_ENDPOINTS).all()
     rows = [
         {
             "id": new_delivery_id(),
@@ -109,11 +138,7 @@ def fan_out(session: Session, now: datetime, limit: int = FANOUT_BATCH) -> int:
         if wants(endpoint, event)
     ]
     insert_deliveries(session, rows)
-    session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.seq.in_([e.seq for e in events]))
-        .values(dispatched=True)
-    )
+    connection.execute(_DISPATCHED, {"seqs": [e.seq for e in events]})
     return len(events)
 
 

@@ -1,0 +1,116 @@
+"""The slot store's write statements, built once: the signer's turn at SQLite's one writer lock
+runs them on every cycle that sends or settles (a statement built and run through the ORM
+session costs several times one prebuilt and run on the transaction's connection)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger_api.chain.port import Receipt
+from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot, table_of
+from ledger_api.domain import OpStatus, SlotStatus
+
+OPERATIONS = table_of(Operation)
+SLOTS = table_of(TxSlot)
+ATTEMPTS = table_of(TxAttempt)
+SIGNERS = table_of(Signer)
+# store_new's statements, built once (it runs them on every cycle that sends)
+NEXT_NONCE = select(SIGNERS.c.next_nonce).where(SIGNERS.c.id == bindparam("signer_id"))
+NEXT_NONCE_FOR_UPDATE = NEXT_NONCE.with_for_update()
+SET_NEXT_NONCE = (
+    update(SIGNERS)
+    .where(SIGNERS.c.id == bindparam("signer_id"))
+    .values(next_nonce=bindparam("next_nonce"))
+)
+QUEUED_AMONG = select(OPERATIONS.c.id).where(
+    OPERATIONS.c.id.in_(bindparam("ids", expanding=True)),
+    OPERATIONS.c.status == OpStatus.QUEUED,
+)
+NEW_SLOT = insert(SLOTS)
+NEW_ATTEMPT = insert(ATTEMPTS)
+SETTLE_BARE = (
+    update(SLOTS)
+    .where(SLOTS.c.id == bindparam("slot_id"))
+    .values(status=bindparam("status"), updated_at=bindparam("updated_at"))
+)
+SETTLE_MINED = SETTLE_BARE.values(
+    mined_tx_hash=bindparam("mined_tx_hash"),
+    block_number=bindparam("block_number"),
+    block_hash=bindparam("block_hash"),
+    receipt_status=bindparam("receipt_status"),
+    gas_used=bindparam("gas_used"),
+)
+CANCELLING = update(SLOTS).where(SLOTS.c.id == bindparam("slot_id")).values(cancelling=True)
+SUBMITTED = (
+    update(OPERATIONS)
+    .where(OPERATIONS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status=OpStatus.SUBMITTED,
+        slot_id=bindparam("slot_id"),
+        tx_hash=bindparam("tx_hash"),
+        attempts=OPERATIONS.c.attempts + 1,
+        updated_at=bindparam("updated_at"),
+    )
+)
+
+
+def insert_new(connection: Connection, row: TxSlot | TxAttempt) -> int:
+    """Inserts a new slot or attempt built as an ORM object (the values set on it; the
+    columns' defaults for the rest); returns its id."""
+    table: Table = row.__table__  # type: ignore[assignment]
+    values = {
+        column.key: value
+        for column in table.columns
+        if (value := getattr(row, column.key, None)) is not None
+    }
+    key = connection.execute(NEW_SLOT if table is SLOTS else NEW_ATTEMPT, values)
+    assert key.inserted_primary_key is not None
+    return int(key.inserted_primary_key[0])
+
+
+def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times (on
+    the session's connection: the ORM's bulk-update path costs more than the statement)."""
+    if not rows:
+        return
+    statement = update(OPERATIONS).where(OPERATIONS.c.id == bindparam("row_id"))
+    session.connection().execute(
+        statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
+    )
+
+
+def settle_slots(
+    session: Session, slots: Sequence[tuple[int, SlotStatus, Receipt | None]], now: datetime
+) -> None:
+    """Each (slot id, new status, its receipt or None) written: the status, and the receipt's
+    block, hash, status and gas when there is one (a superseded slot keeps what it held). One
+    prebuilt statement per shape, executed many times, on the session's connection."""
+    mined = [
+        {
+            "slot_id": slot_id,
+            "status": status,
+            "mined_tx_hash": receipt.tx_hash,
+            "block_number": receipt.block_number,
+            "block_hash": receipt.block_hash,
+            "receipt_status": receipt.status,
+            "gas_used": receipt.gas_used,
+            "updated_at": now,
+        }
+        for slot_id, status, receipt in slots
+        if receipt is not None
+    ]
+    bare = [
+        {"slot_id": slot_id, "status": status, "updated_at": now}
+        for slot_id, status, receipt in slots
+        if receipt is None
+    ]
+    connection = session.connection()
+    if mined:
+        connection.execute(SETTLE_MINED, mined)
+    if bare:
+        connection.execute(SETTLE_BARE, bare)
