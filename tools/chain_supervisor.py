@@ -18,7 +18,8 @@ without it. A restart therefore resumes from at most `--interval` seconds (plus 
 snapshot takes) before the kill.
 
 If anvil dies, it is started again from the newest snapshot. `DIR/anvil.pid` holds the pid of
-the anvil running now (for tools that measure it); stop the chain through the supervisor.
+the anvil running now (for tools that measure it; removed at a clean stop); stop the chain
+through the supervisor.
 Nothing anvil answers or fails to answer stops the supervisor: a dump cut by anvil's death, or
 an answer that is not a state, is logged ("snapshot failed: ...") and nothing is stored.
 SIGTERM or SIGINT: one last snapshot, then anvil is stopped; the supervisor exits 0, or 1 when
@@ -266,6 +267,7 @@ class Chain:
                 next_snapshot = time.monotonic() + self.options.interval
         written = self.snapshot()
         self.stop_anvil()
+        (Path(self.options.data) / "anvil.pid").unlink(missing_ok=True)
         if written is None:
             newest = self.snapshots.generations()
             log(
@@ -286,6 +288,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--anvil", default="anvil")
     parser.add_argument("anvil_args", nargs="*", help="after --: further anvil arguments")
     options = parser.parse_args(argv)
+    if not options.anvil:
+        parser.error("--anvil is empty: anvil is not installed (make setup installs it)")
     chain = Chain(options)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: chain.stopping.set())

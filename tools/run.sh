@@ -8,6 +8,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
+# a fresh clone has no toolchain yet: `make run` installs it first (tools/setup.sh), this script
+# alone does not
+if ! command -v anvil > /dev/null || [ ! -x .venv/api/bin/ledger ]; then
+  echo "run: the toolchain is not installed (no anvil, or no .venv/api):" \
+    "run \`make setup\` first, or \`make run\`, which does" >&2
+  exit 1
+fi
 source tools/defaults.sh
 source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"

@@ -247,9 +247,11 @@ def test_sigterm_saves_the_state_it_has_at_that_moment(chain: Chain) -> None:
     for _ in range(7):
         chain.rpc("evm_mine")
     height = chain.block()
+    assert (chain.data / "anvil.pid").exists()
     chain.stop()
     assert chain.process is not None and chain.process.returncode == 0
     assert snapshot_block(completed(chain.snapshots)[0]) == height
+    assert not (chain.data / "anvil.pid").exists(), "a stale pid left after a clean stop"
     chain.start()
     assert chain.block() >= height
 

@@ -11,6 +11,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -248,3 +249,36 @@ def test_make_run_does_not_deploy_onto_a_chain_it_did_not_start(tmp_path: Path) 
     assert "LEDGER_CHAIN_PORT" in done.stderr
     assert set(_FakeNode.calls) == {"eth_chainId"}  # asked who it is, sent nothing
     assert not (tmp_path / "data" / "deployment.json").exists()
+
+
+def test_run_sh_on_a_clone_without_its_toolchain_says_to_run_setup(tmp_path: Path) -> None:
+    """`tools/run.sh` alone on a fresh clone (before `make setup`) failed with
+    `chain: [Errno 13] Permission denied: ''` (the supervisor ran an empty program: no anvil yet).
+    It now stops at once and names the step that is missing."""
+    import shutil
+
+    clone, data = tmp_path / "clone", tmp_path / "d"
+    shutil.copytree(ROOT / "tools", clone / "tools")  # no node_modules, no .venv
+    answer = subprocess.run(
+        ["bash", "tools/run.sh"],
+        cwd=clone,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LEDGER_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 1, answer
+    assert "make setup" in answer.stderr, answer.stderr
+    assert not data.exists(), "it started before finding the toolchain missing"
+
+
+def test_the_supervisor_refuses_an_empty_anvil_program(tmp_path: Path) -> None:
+    answer = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "chain_supervisor.py")]
+        + ["--data", str(tmp_path), "--port", str(free_port()), "--anvil", ""],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert answer.returncode == 2, answer
+    assert "anvil is not installed" in answer.stderr, answer.stderr
