@@ -85,6 +85,8 @@ banner() {
       ./ledger brand add "Acme Outdoor"
   then call the API with it, e.g.:
       curl -s $URL/v1/health
+  The admin's API key (for /v1/admin/*; prints a new one, once):
+      ./ledger admin-key create
 
 TXT
 }

@@ -116,7 +116,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         )
         # issue 13 item 6: each step with its time, then the banner with the real URLs
         wait_for(
-            lambda: "run: ready in" in out.read_text() and "curl -s" in out.read_text(),
+            lambda: "run: ready in" in out.read_text() and "admin-key create" in out.read_text(),
             what="make run's banner",
             alive=lambda: run.poll() is None,
             progress=progress,
@@ -131,6 +131,7 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
             assert re.search(rf"✓ {re.escape(label)}.* \(\d+\.\d s\)", text), (label, text)
         assert f"gateway   {url}  (OpenAPI: {url}/docs" in text, text
         assert f"curl -s {url}/v1/health" in text and "localhost:8000" not in text, text
+        assert "./ledger admin-key create" in text, text  # how to get the admin's key
         chain = int((data / "chain.pid").read_text())
         gateway = int((data / "gateway.pid").read_text())
         assert "ledger serve" in _cmdline(gateway) or "ledger" in _cmdline(gateway)
