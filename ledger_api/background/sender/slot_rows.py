@@ -73,14 +73,18 @@ def insert_new(connection: Connection, row: TxSlot | TxAttempt) -> int:
     return int(key.inserted_primary_key[0])
 
 
+#: the settler's per-operation outcome (SET from the rows' keys), built once like the rest
+UPDATE_OPERATION = update(OPERATIONS).where(OPERATIONS.c.id == bindparam("row_id"))
+
+
 def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times (on
     the session's connection: the ORM's bulk-update path costs more than the statement)."""
     if not rows:
         return
-    statement = update(OPERATIONS).where(OPERATIONS.c.id == bindparam("row_id"))
     session.connection().execute(
-        statement, [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows]
+        UPDATE_OPERATION,
+        [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows],
     )
 
 
