@@ -43,6 +43,11 @@ from ledger_api.db.files import private_sqlite
 log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
+#: the WAL's size (bytes) past which a checkpoint round also starts it over (`_Checkpointer`)
+WAL_RESTART_BYTES = 64 << 20
+#: how long that round waits for the readers still on the WAL, holding the writers' lock,
+#: before it gives up until the next round (milliseconds)
+WAL_RESTART_WAIT_MS = 100
 STATISTICS_EVERY_S = 300.0
 # rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
 ANALYZE_ROWS = 1000
@@ -169,11 +174,25 @@ class _Checkpointer:
 
     PASSIVE: it waits for no one and no one waits for it; frames a reader still needs stay
     for the next round. A process that exits leaves the rest to SQLite (the last connection
-    to close checkpoints)."""
+    to close checkpoints).
 
-    def __init__(self, path: Path, analyze: Callable[[], None]) -> None:
+    A WAL only starts over when a writer finds it all copied back and no reader on it, which
+    reads arriving every few milliseconds never allow: under load it grew without end (700 MB
+    over `make bench`'s six throughput rounds, issue 15), and every read searched a longer WAL
+    index. Past `WAL_RESTART_BYTES`, a round therefore takes the writers' lock and runs a
+    TRUNCATE checkpoint: it copies what is left, waits up to `WAL_RESTART_WAIT_MS` for the
+    readers still on the WAL (new ones read the database file) and empties the file; if they
+    outlast the wait, the next round tries again."""
+
+    def __init__(
+        self,
+        path: Path,
+        analyze: Callable[[], None],
+        lock: contextlib.AbstractContextManager[object],
+    ) -> None:
         self.path = path
         self._analyze = analyze
+        self._lock = lock
         self._analyzed_at = time.monotonic()
         self._stale = False  # a write began since the last statistics
         self._halt = threading.Event()
@@ -203,6 +222,8 @@ class _Checkpointer:
                 self._written = False  # a write from now on is checkpointed next round
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    if self._wal_bytes() > WAL_RESTART_BYTES:
+                        self._restart(connection)
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint: %s", exc)
                 if self._stale and time.monotonic() - self._analyzed_at >= STATISTICS_EVERY_S:
@@ -214,6 +235,25 @@ class _Checkpointer:
                         log.warning("table statistics: %s", exc)
         finally:
             connection.close()
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except FileNotFoundError:
+            return 0
+
+    def _restart(self, connection: sqlite3.Connection) -> None:
+        """Copies the rest of the WAL back and empties it, under the writers' lock (no write
+        can start meanwhile); a reader still on the WAL after `WAL_RESTART_WAIT_MS` leaves it
+        to the next round."""
+        with self._lock:
+            connection.execute(f"PRAGMA busy_timeout={WAL_RESTART_WAIT_MS}")
+            try:
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                connection.execute("PRAGMA busy_timeout=30000")
+        if busy:
+            log.debug("WAL restart: readers still on it; next round")
 
     def stop(self) -> None:
         with self._guard:
@@ -249,7 +289,9 @@ class Database:
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
             self._checkpointer = (
-                _Checkpointer(database, self.refresh_statistics) if database else None
+                _Checkpointer(database, self.refresh_statistics, self._writer_lock)
+                if database
+                else None
             )
         self._write_lock: contextlib.AbstractContextManager[object] = (
             self._writer_lock or contextlib.nullcontext()
