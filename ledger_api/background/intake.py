@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -98,8 +98,7 @@ _NONCE_TAKEN = select(_OPERATIONS.c.id).where(
     _OPERATIONS.c.member == bindparam("member"),
     _OPERATIONS.c.nonce_domain == bindparam("domain"),
     _OPERATIONS.c.member_nonce == bindparam("nonce"),
-    # a literal, as `db.keys.NOT_FAILED`, so that the planner can use the partial indexes
-    _OPERATIONS.c.status != literal(OpStatus.FAILED.value, literal_execute=True),
+    _OPERATIONS.c.keys_released_at.is_(None),  # `db.keys.HELD`: the partial index's condition
 )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Operation
-from ledger_api.domain import OpStatus
+from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
 
 R = TypeVar("R", bound=Sequence[Any])
 
@@ -40,11 +40,18 @@ def exact(rows: Iterable[R], keys: Iterable[Sequence[Any]]) -> list[R]:
     return [row for row in rows if tuple(row[:width]) in wanted]
 
 
-# The condition of the operations' partial unique indexes (order refs, member nonces), written
-# into the SQL itself: SQLite uses a partial index only when the query implies its condition,
-# which a bound parameter (`status != ?`) never does; it then read every operation of the
-# brand for an order look-up (20 ms at 21,000 operations, growing with them).
+# Conditions on an operation's status written into the SQL itself: SQLite uses a partial index
+# only when the query implies its condition, which a bound parameter (`status != ?`) never
+# does; it then read every operation of the brand for an order look-up (20 ms at 21,000
+# operations, growing with them).
 NOT_FAILED = Operation.status != literal(OpStatus.FAILED.value, literal_execute=True)
+#: open (queued or submitted): the condition of `ix_operations_member_open` and
+#: `ix_operations_beneficiary_open`, word for word (`models.OPEN_CONDITION`)
+OPEN = Operation.status.in_([literal(status, literal_execute=True) for status in OPEN_OP_STATUSES])
+#: the operation holds its member's nonce and its order: it has not failed (`Operation.
+#: keys_released_at`), the condition of `uq_operations_member_nonce` and
+#: `uq_operations_brand_order` besides their keys; a failure writes it, no other status change
+HELD = Operation.keys_released_at.is_(None)
 
 
 def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
@@ -53,7 +60,7 @@ def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) ->
     return list(
         session.execute(
             select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
-                superset_of((Operation.brand_id, Operation.order_ref), keys), NOT_FAILED
+                superset_of((Operation.brand_id, Operation.order_ref), keys), HELD
             )
         )
     )

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from ledger_api.background.indexer import CHARITY_POOL, index_time
 from ledger_api.chain.typed_data import recover_signer
+from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
-from ledger_api.domain import OPEN_OP_STATUSES, BrandStatus, OpKind
+from ledger_api.domain import BrandStatus, OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BadgeNoBenefit,
@@ -113,7 +114,7 @@ class Checks:
                 select(func.max(Operation.member_nonce)).where(
                     Operation.member == member,
                     Operation.nonce_domain == domain,
-                    Operation.status.in_(OPEN_OP_STATUSES),
+                    OPEN,
                 )
             )
         expected = max(int(chain_nonce), (pending + 1) if pending is not None else 0)
@@ -157,7 +158,7 @@ class Checks:
                 select(Operation.kind, Operation.payload).where(
                     Operation.member == member,
                     Operation.kind.in_(DEBITS),
-                    Operation.status.in_(OPEN_OP_STATUSES),
+                    OPEN,
                 )
             ).all()
         in_flight = 0

@@ -22,7 +22,7 @@ from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.reversals import ReversalClaim
 from ledger_api.chain.earned import expand_earned
 from ledger_api.chain.manifest import LEDGER
-from ledger_api.db.keys import NOT_FAILED
+from ledger_api.db.keys import HELD
 from ledger_api.db.models import IdxHistory, Operation
 from ledger_api.domain import OpKind, OpStatus, iso_utc, month_of
 from ledger_api.domain.ids import LedgerBrandId
@@ -139,7 +139,7 @@ class Reversals:
                     Operation.brand_id == brand.row_id,
                     Operation.order_ref == bound_ref,
                     Operation.kind == OpKind.EARN.value,
-                    NOT_FAILED,
+                    HELD,
                 )
             ).first()
         if row is None or row.member is None or row.op_id is None:

@@ -25,7 +25,7 @@ from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
-from ledger_api.db.models import INDEX_TABLES, IdxMeta
+from ledger_api.db.models import INDEX_TABLES, Base, IdxMeta
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.errors import ChainUnavailable
 from ledger_api.process.threads import Backoff, name_this_thread
@@ -242,7 +242,8 @@ class Indexer(threading.Thread):
         chain's logs instead, so the index equals the chain again once it caught up."""
         deployed = self.contracts.manifest.deployed_block
         with self.db.write() as session:
-            for table in (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES):
+            tables: tuple[type[Base], ...] = (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES)
+            for table in tables:
                 session.execute(delete(table))
             reset_cursor(session, deployed)
         self.rebuilds += 1

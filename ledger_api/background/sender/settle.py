@@ -163,6 +163,7 @@ class Settler:
             )
             for op in rows:
                 op.status = OpStatus.FAILED
+                op.keys_released_at = now  # its nonce and order are free again
                 op.error_code = error.error_code
                 op.error_message = error.message
                 op.updated_at = now
@@ -315,6 +316,9 @@ def _final_values(
         "error_code": outcome.code,
         "error_message": outcome.message,
         "updated_at": now,
+        # only a failure names it: an UPDATE that sets it rewrites the unique indexes of
+        # nonces and orders (`Operation.keys_released_at`)
+        **({"keys_released_at": now} if status is OpStatus.FAILED else {}),
     }
 
 

@@ -4,17 +4,20 @@ session costs several times one prebuilt and run on the transaction's connection
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.port import Receipt
+from ledger_api.db.keys import HELD
 from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot, table_of
 from ledger_api.domain import OpStatus, SlotStatus
 
+log = logging.getLogger(__name__)
 OPERATIONS = table_of(Operation)
 SLOTS = table_of(TxSlot)
 ATTEMPTS = table_of(TxAttempt)
@@ -78,14 +81,19 @@ UPDATE_OPERATION = update(OPERATIONS).where(OPERATIONS.c.id == bindparam("row_id
 
 
 def update_operations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE operations SET ... WHERE id = row["id"], one statement executed many times (on
-    the session's connection: the ORM's bulk-update path costs more than the statement)."""
-    if not rows:
-        return
-    session.connection().execute(
-        UPDATE_OPERATION,
-        [{**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]} for r in rows],
-    )
+    """UPDATE operations SET ... WHERE id = row["id"], one statement per set of columns
+    executed many times (on the session's connection: the ORM's bulk-update path costs more
+    than the statement). Rows name different columns (a failure also writes
+    `keys_released_at`): each set of columns is its own statement, so that the others' never
+    names a column it does not change (SQLite rewrites every index over a named column)."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        shapes.setdefault(tuple(r), []).append(
+            {**{k: v for k, v in r.items() if k != "id"}, "row_id": r["id"]}
+        )
+    connection = session.connection()
+    for params in shapes.values():
+        connection.execute(UPDATE_OPERATION, params)
 
 
 def settle_slots(
@@ -118,3 +126,47 @@ def settle_slots(
         connection.execute(SETTLE_MINED, mined)
     if bare:
         connection.execute(SETTLE_BARE, bare)
+
+
+def hold_again(session: Session, slot_ids: Sequence[int]) -> None:
+    """The reopened operations that had failed hold their nonce and order again, each one
+    unless a later operation took it meanwhile: that one keeps it, and both transactions
+    may land (their bytes are signed), which the log says."""
+    released = session.execute(
+        select(
+            Operation.id,
+            Operation.uid,
+            Operation.brand_id,
+            Operation.order_ref,
+            Operation.member,
+            Operation.nonce_domain,
+            Operation.member_nonce,
+        ).where(Operation.slot_id.in_(slot_ids), Operation.keys_released_at.is_not(None))
+    ).all()
+    for op in released:
+        taken = []
+        if op.order_ref is not None:
+            taken.append(
+                exists().where(
+                    HELD, Operation.brand_id == op.brand_id, Operation.order_ref == op.order_ref
+                )
+            )
+        if op.member_nonce is not None:
+            taken.append(
+                exists().where(
+                    HELD,
+                    Operation.member == op.member,
+                    Operation.nonce_domain == op.nonce_domain,
+                    Operation.member_nonce == op.member_nonce,
+                )
+            )
+        if taken and session.scalar(select(or_(*taken))):
+            log.warning(
+                "operation %s reopened by a forgotten block: another operation took its "
+                "order or nonce meanwhile and keeps it; both transactions may land",
+                op.uid,
+            )
+            continue
+        session.execute(
+            update(Operation).where(Operation.id == op.id).values(keys_released_at=None)
+        )

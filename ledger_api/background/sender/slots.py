@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from ledger_api.chain.port import Receipt
 from ledger_api.chain.signing import SignedTx, sign_transaction
 from ledger_api.db import Database
+from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot
 from ledger_api.db.types import utcnow
 from ledger_api.domain import (
     FINAL_OP_STATUSES,
-    OPEN_OP_STATUSES,
     OPEN_SLOT_STATUSES,
     OpKind,
     OpStatus,
@@ -170,6 +170,7 @@ class SlotStore:
                     updated_at=now,
                 )
             )
+            slot_rows.hold_again(session, slot_ids)
             return int(getattr(reopened, "rowcount", 0) or 0)
 
     def missing_nonces(self, latest: int) -> list[int]:
@@ -348,12 +349,13 @@ class SlotStore:
         """A member's debit waits until every earlier operation touching the member is final."""
         if not OpKind(op.kind).member_signed or op.member is None:
             return False
-        earlier = exists().where(
-            Operation.id < op.id,
-            Operation.status.in_(OPEN_OP_STATUSES),
-            or_(Operation.member == op.member, Operation.beneficiary == op.member),
+        # one EXISTS per column, each on its index of open operations (an OR of the two
+        # columns is not planned on partial indexes)
+        as_member, as_beneficiary = (
+            exists().where(column == op.member, OPEN, Operation.id < op.id)
+            for column in (Operation.member, Operation.beneficiary)
         )
-        return bool(session.scalar(select(earlier)))
+        return bool(session.scalar(select(or_(as_member, as_beneficiary))))
 
     def slot_operations(self, slot_ids: Sequence[int]) -> dict[int, list[OpRecord]]:
         """Each slot's operations (in id order), read in one transaction."""

@@ -246,10 +246,16 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
     with connection:
         connection.executemany(
             "INSERT INTO operations (uid, kind, status, brand_id, op_id, order_ref, points,"
-            " payload, attempts, created_at, updated_at) VALUES (?, 'earn', ?, 1, ?, ?, 10,"
-            " '{}', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            " payload, attempts, created_at, updated_at, keys_released_at) VALUES (?, 'earn',"
+            " ?, 1, ?, ?, 10, '{}', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, ?)",
             (
-                (f"op_{n}", "failed" if n % 7 == 0 else "confirmed", n, f"order-{n}")
+                (
+                    f"op_{n}",
+                    "failed" if n % 7 == 0 else "confirmed",
+                    n,
+                    f"order-{n}",
+                    "2026-12-03 00:00:00" if n % 7 == 0 else None,  # a failure released it
+                )
                 for n in range(1, 5_001)
             ),
         )

@@ -244,3 +244,45 @@ def test_nothing_queued_stores_nothing_and_keeps_the_nonce(db: Database, count: 
     with db.read() as session:
         assert session.get_one(Signer, store.signer_id).next_nonce == 4
         assert session.scalars(select(TxSlot)).all() == []
+
+
+def test_a_reopened_failure_holds_its_order_again_unless_a_later_operation_took_it(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The chain forgot the block where two purchases failed (`SlotStore.reopen`): both are
+    `submitted` again. The one whose order nobody took holds it again; the other's order went
+    to a later purchase meanwhile, which keeps it (the unique index allows one holder), and
+    the log names the reopened one: both signed transactions may land."""
+    store, _, _ = _store(db, next_nonce=0)
+    groups = _groups(db)
+    (slot, _), *_ = store.store_new([(_tx(0), "earn_batch", groups[0])], FEES)
+    first, second = groups[0]
+    failed_at = datetime(2026, 12, 3, tzinfo=UTC)
+    with db.write() as session:
+        session.execute(update(TxSlot).where(TxSlot.id == slot.id).values(status="confirmed"))
+        for op, ref in ((first, "0x" + "01" * 32), (second, "0x" + "02" * 32)):
+            session.execute(
+                update(Operation)
+                .where(Operation.id == op.id)
+                .values(status=OpStatus.FAILED, order_ref=ref, keys_released_at=failed_at)
+            )
+        later = groups[1][0]  # the second order, bought again once the first try failed
+        session.execute(
+            update(Operation).where(Operation.id == later.id).values(order_ref="0x" + "02" * 32)
+        )
+    with caplog.at_level("WARNING", logger="ledger_api.background.sender.slot_rows"):
+        assert store.reopen([slot.id]) == 2
+    with db.read() as session:
+        rows = {
+            r.id: (r.status, r.keys_released_at is None)
+            for r in session.execute(
+                select(Operation.id, Operation.status, Operation.keys_released_at)
+            )
+        }
+    assert rows[first.id] == (OpStatus.SUBMITTED, True)
+    assert rows[second.id] == (OpStatus.SUBMITTED, False)
+    assert rows[later.id] == (OpStatus.QUEUED, True)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"operation {second.uid} reopened by a forgotten block: another operation took its "
+        "order or nonce meanwhile and keeps it; both transactions may land"
+    ]

@@ -7,6 +7,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from support.rpc_proxy import RefusingProxy
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
 from ledger_api.chain.signing import unlock_keystore
+from ledger_api.db.keys import HELD
 from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
 from ledger_api.domain.ids import BrandRowId
@@ -126,6 +128,39 @@ def test_an_operation_failing_inside_a_batch_fails_alone(gateway: Gateway, brand
     assert {f["tx_hash"] for f in finals} == {bad["tx_hash"]}  # one earnBatch carried all six
 
 
+def test_a_failed_purchase_gives_its_order_back_to_a_later_one(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """A failure gives the order back (`Operation.keys_released_at`): the unique index of
+    orders has no status in its condition since issue 15's indexes."""
+    member = Member().address
+    ref = "0x" + "5e" * 32
+    good = earn_draft(gateway, brand, member, 1_000, "order-good")
+    too_big = replace(
+        earn_draft(gateway, brand, member, 10**12 + 1, "order-too-big"),
+        order_ref=ref,
+        payload=good.payload.model_copy(update={"amount_cents": 10**12 + 1, "order_ref": ref}),
+    )
+    (failed,) = gateway.runtime.intake.store([too_big])
+    gateway.runtime.wake_sender({too_big.brand_row_id})
+    assert brand.api.wait(failed.operation_uid)["status"] == "failed"
+    again = replace(good, order_ref=ref, payload=good.payload.model_copy(update={"order_ref": ref}))
+    (accepted,) = gateway.runtime.intake.store([again])
+    assert accepted.status_code == 202 and accepted.operation_uid != failed.operation_uid
+    gateway.runtime.wake_sender({again.brand_row_id})
+    assert brand.api.wait(accepted.operation_uid)["status"] == "confirmed"
+    with gateway.runtime.db.read() as session:
+        rows = session.execute(
+            select(Operation.uid, Operation.status, Operation.order_ref, HELD).where(
+                Operation.uid.in_([failed.operation_uid, accepted.operation_uid])
+            )
+        ).all()
+    assert {tuple(r) for r in rows} == {
+        (failed.operation_uid, "failed", ref, False),
+        (accepted.operation_uid, "confirmed", ref, True),
+    }
+
+
 def test_a_member_signed_operation_the_ledger_would_refuse_fails_without_a_transaction(
     gateway: Gateway, brand: Brand
 ) -> None:
@@ -161,6 +196,21 @@ def test_a_member_signed_operation_the_ledger_would_refuse_fails_without_a_trans
     assert final["tx_hash"] is None
     with gateway.runtime.db.read() as session:
         assert len(session.scalars(select(TxSlot.id)).all()) == slots_before
+    # the failure gave its nonce back (`Operation.keys_released_at`): signed again, it is
+    # accepted (and fails again, for its signature), never refused as a replay
+    (again,) = gateway.runtime.intake.store(
+        [replace(draft, idempotency_key="forged-again", request_hash="forged-again")]
+    )
+    assert again.status_code == 202, again.body
+    gateway.runtime.wake_sender({BrandRowId(brand_row)})
+    assert brand.api.wait(again.operation_uid)["error"]["code"] == "invalid_signature"
+    with gateway.runtime.db.read() as session:
+        held = session.execute(
+            select(Operation.member_nonce, HELD).where(
+                Operation.uid.in_([accepted.operation_uid, again.operation_uid])
+            )
+        ).all()
+    assert [tuple(r) for r in held] == [(0, False), (0, False)]
 
 
 # --------------------------------------------------------------------------------- the node
