@@ -5,7 +5,7 @@ failed), in the signer's turns at SQLite's one writer lock. An index keyed by a 
 order or a nonce over every operation that depended on the status (as a column, or in a
 partial index's condition) had each change rewrite an entry on a random page of it: the
 member's and the beneficiary's `(member, status)` and the unique indexes of nonces and orders
-did, 2.4 times the SQLite work of an operation's life. The tests run the signer's own
+did, about half the SQLite work of an operation's life. The tests run the signer's own
 statements and read SQLite's program for each: the indexes it opens for writing.
 """
 

@@ -4,7 +4,8 @@ After its insert an operation changes status twice (queued -> submitted -> confi
 failed). Four indexes depended on the status: the member's and the beneficiary's
 `(member, status)` over every operation, and the partial unique indexes of member nonces and
 order references (`... AND status != 'failed'`). Each change rewrote an entry of each, on a
-random page of a big index: 2.4 times the SQLite work of an operation's life without them.
+random page of a big index: about half the SQLite work of an operation's life, and three
+quarters of the work of its two status changes.
 
 Now the member's and the beneficiary's open operations have small partial indexes (`status IN
 ('queued', 'submitted')`, as `db.keys.OPEN` writes it), a member's whole history has
