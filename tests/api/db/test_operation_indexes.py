@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, select
-from support.rows import add_brand
+from support.rows import add_brand, queued_earn
 
 from ledger_api.background.campaigns import member_past
 from ledger_api.background.sender.slot_rows import update_operations
@@ -112,20 +112,15 @@ def test_a_status_change_writes_only_the_small_indexes_of_open_operations(
         )
         session.add(slot)
         session.add_all(
-            Operation(
-                uid=f"op_{i}",
-                brand_id=brand.id,
-                kind=OpKind.EARN,
-                status=OpStatus.QUEUED,
-                payload={},
-                op_id=i + 1,
+            queued_earn(
+                brand.id,
+                i,
+                STAMP,
                 member=f"0x{i + 1:040x}",
                 beneficiary=f"0x{i + 1:040x}",
                 member_nonce=i if i % 2 else None,
                 nonce_domain="ledger" if i % 2 else None,
                 order_ref=f"0x{i + 1:064x}",
-                created_at=STAMP,
-                updated_at=STAMP,
             )
             for i in range(4)
         )

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_account.typed_transactions import TypedTransaction
 from hexbytes import HexBytes
 from sqlalchemy import select, update
-from support.rows import add_brand
+from support.rows import add_brand, queued_earn
 
 from ledger_api.background.sender.clock import Fees
 from ledger_api.background.sender.slot_rows import settle_slots
@@ -23,7 +23,7 @@ from ledger_api.background.sender.slots import SlotStore, Tx, op_rows
 from ledger_api.chain.port import Receipt
 from ledger_api.db import Database
 from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot
-from ledger_api.domain import OpKind, OpStatus, SlotStatus
+from ledger_api.domain import OpStatus, SlotStatus
 from ledger_api.domain.ids import BrandRowId
 
 CHAIN_ID = 31337
@@ -45,19 +45,7 @@ def _store(db: Database, next_nonce: int) -> tuple[SlotStore, LocalAccount, Bran
         signer = Signer(brand_id=brand.id, address=account.address, next_nonce=next_nonce)
         session.add(signer)
         session.flush()
-        session.add_all(
-            Operation(
-                uid=f"op_{i}",
-                brand_id=brand.id,
-                kind=OpKind.EARN,
-                status=OpStatus.QUEUED,
-                payload={},
-                op_id=i + 1,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            for i in range(6)
-        )
+        session.add_all(queued_earn(brand.id, i, stamp) for i in range(6))
         signer_id, brand_row = signer.id, BrandRowId(brand.id)
     store = SlotStore(
         db, signer_id=signer_id, brand_row_id=brand_row, account=account, chain_id=CHAIN_ID

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import Brand
-from ledger_api.domain import BrandStatus
+from ledger_api.db.models import Brand, Operation
+from ledger_api.domain import BrandStatus, OpKind, OpStatus
 
 
 def add_brand(session: Session, name: str, symbol: str, **extra: Any) -> Brand:
@@ -28,3 +29,19 @@ def add_brand(session: Session, name: str, symbol: str, **extra: Any) -> Brand:
     session.add(brand)
     session.flush()
     return brand
+
+
+def queued_earn(brand_id: int, n: int, stamp: datetime, **extra: Any) -> Operation:
+    """The brand's queued earn `op_{n}` (op id n + 1, an empty payload), as the intake
+    stores it; `extra` sets more columns."""
+    values: dict[str, Any] = {
+        "uid": f"op_{n}",
+        "brand_id": brand_id,
+        "kind": OpKind.EARN,
+        "status": OpStatus.QUEUED,
+        "payload": {},
+        "op_id": n + 1,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+    return Operation(**(values | extra))
