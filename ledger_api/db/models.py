@@ -145,8 +145,9 @@ class Operation(Base):
     __tablename__ = "operations"
     __table_args__ = (
         UniqueConstraint("brand_id", "op_id", name="uq_operations_brand_op_id"),
-        # no index over the whole history depends on the status, which changes twice after the
-        # insert (issue 15: each change rewrote random pages; db/test_operation_indexes.py)
+        # no index keyed by member, order or nonce over all history depends on the status (it
+        # changes twice after the insert; issue 15: db/test_operation_indexes.py); the queue's
+        # entries are ordered by brand, status and id, so one batch's share pages
         Index("ix_operations_queue", "brand_id", "status", "id"),
         Index("ix_operations_member", "member"),
         _open("ix_operations_member_open", "member"),

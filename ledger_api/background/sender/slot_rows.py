@@ -130,8 +130,9 @@ def settle_slots(
 
 def hold_again(session: Session, slot_ids: Sequence[int]) -> None:
     """The reopened operations that had failed hold their nonce and order again, each one
-    unless a later operation took it meanwhile: that one keeps it, and both transactions
-    may land (their bytes are signed), which the log says."""
+    unless a later operation took it meanwhile: that one keeps it, and the log names the
+    reopened one (both signed transactions go out; two of an order may both credit it, of two
+    with one member nonce the ledger applies the first)."""
     released = session.execute(
         select(
             Operation.id,
@@ -162,8 +163,8 @@ def hold_again(session: Session, slot_ids: Sequence[int]) -> None:
             )
         if taken and session.scalar(select(or_(*taken))):
             log.warning(
-                "operation %s reopened by a forgotten block: another operation took its "
-                "order or nonce meanwhile and keeps it; both transactions may land",
+                "operation %s reopened by a forgotten block: a later operation took its "
+                "order or member nonce meanwhile and keeps it; both are sent",
                 op.uid,
             )
             continue

@@ -240,7 +240,7 @@ def test_a_reopened_failure_holds_its_order_again_unless_a_later_operation_took_
     """The chain forgot the block where two purchases failed (`SlotStore.reopen`): both are
     `submitted` again. The one whose order nobody took holds it again; the other's order went
     to a later purchase meanwhile, which keeps it (the unique index allows one holder), and
-    the log names the reopened one: both signed transactions may land."""
+    the log names the reopened one: both signed transactions go out."""
     store, _, _ = _store(db, next_nonce=0)
     groups = _groups(db)
     (slot, _), *_ = store.store_new([(_tx(0), "earn_batch", groups[0])], FEES)
@@ -271,6 +271,6 @@ def test_a_reopened_failure_holds_its_order_again_unless_a_later_operation_took_
     assert rows[second.id] == (OpStatus.SUBMITTED, False)
     assert rows[later.id] == (OpStatus.QUEUED, True)
     assert [r.getMessage() for r in caplog.records] == [
-        f"operation {second.uid} reopened by a forgotten block: another operation took its "
-        "order or nonce meanwhile and keeps it; both transactions may land"
+        f"operation {second.uid} reopened by a forgotten block: a later operation took its "
+        "order or member nonce meanwhile and keeps it; both are sent"
     ]

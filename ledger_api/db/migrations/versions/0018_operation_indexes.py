@@ -12,7 +12,9 @@ Now the member's and the beneficiary's open operations have small partial indexe
 `ix_operations_member` (written once, at the insert), and the unique indexes hold while
 `keys_released_at` is NULL (`db.keys.HELD`): a failure sets it (the nonce and the order may be
 used again), a chain that forgets the failure's block clears it, no other status change
-names it. Failed operations stored before get their `updated_at`.
+names it. Failed operations stored before get their `updated_at`. The downgrade cannot
+rebuild the former unique indexes while a reopened operation left released and a later one
+share an order or a nonce (only after a forgotten block; the log names such operations).
 
 Revision ID: 0018
 Revises: 0017
