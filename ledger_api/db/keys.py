@@ -48,9 +48,9 @@ NOT_FAILED = Operation.status != literal(OpStatus.FAILED.value, literal_execute=
 #: open (queued or submitted): the condition of `ix_operations_member_open` and
 #: `ix_operations_beneficiary_open`, word for word (`models.OPEN_CONDITION`)
 OPEN = Operation.status.in_([literal(status, literal_execute=True) for status in OPEN_OP_STATUSES])
-#: the operation holds its member's nonce and its order: it has not failed (`Operation.
-#: keys_released_at`), the condition of `uq_operations_member_nonce` and
-#: `uq_operations_brand_order` besides their keys; a failure writes it, no other status change
+#: the operation holds its member's nonce and its order, as it does until it fails
+#: (`Operation.keys_released_at`, which no other status change writes): the condition of
+#: `uq_operations_member_nonce` and `uq_operations_brand_order` besides their keys
 HELD = Operation.keys_released_at.is_(None)
 
 
