@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
+from ledger_api.db.keys import HELD
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
@@ -98,7 +99,7 @@ _NONCE_TAKEN = select(_OPERATIONS.c.id).where(
     _OPERATIONS.c.member == bindparam("member"),
     _OPERATIONS.c.nonce_domain == bindparam("domain"),
     _OPERATIONS.c.member_nonce == bindparam("nonce"),
-    _OPERATIONS.c.keys_released_at.is_(None),  # `db.keys.HELD`: the partial index's condition
+    HELD,  # the partial index's condition
 )
 
 

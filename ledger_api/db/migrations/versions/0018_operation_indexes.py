@@ -39,7 +39,6 @@ UNIQUE = {
     "uq_operations_member_nonce": ["member", "nonce_domain", "member_nonce"],
     "uq_operations_brand_order": ["brand_id", "order_ref"],
 }
-KEYED = {"uq_operations_member_nonce": "member_nonce", "uq_operations_brand_order": "order_ref"}
 
 
 def _where(condition: str) -> dict[str, Any]:
@@ -60,7 +59,7 @@ def upgrade() -> None:
         "ix_operations_beneficiary_open", "operations", ["beneficiary", "status"], **_where(OPEN)
     )
     for name, columns in UNIQUE.items():
-        held = f"{KEYED[name]} IS NOT NULL AND keys_released_at IS NULL"
+        held = f"{columns[-1]} IS NOT NULL AND keys_released_at IS NULL"
         op.create_index(name, "operations", columns, unique=True, **_where(held))
 
 
@@ -78,5 +77,5 @@ def downgrade() -> None:
     op.create_index("ix_operations_member_open", "operations", ["member", "status"])
     op.create_index("ix_operations_beneficiary_open", "operations", ["beneficiary", "status"])
     for name, columns in UNIQUE.items():
-        live = f"{KEYED[name]} IS NOT NULL AND status != 'failed'"
+        live = f"{columns[-1]} IS NOT NULL AND status != 'failed'"
         op.create_index(name, "operations", columns, unique=True, **_where(live))
