@@ -36,11 +36,18 @@ def _wal_bytes(path: Path) -> int:
         return 0
 
 
-def test_the_wal_goes_back_under_its_bound_while_readers_never_pause(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A SQLite database (`wal.db`) whose WAL starts over past `BOUND` of frames."""
     monkeypatch.setattr(db_session, "WAL_RESTART_BYTES", BOUND)
-    db = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    database = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    yield database
+    database.dispose()
+
+
+def test_the_wal_goes_back_under_its_bound_while_readers_never_pause(
+    db: Database, tmp_path: Path
+) -> None:
     wal = tmp_path / "wal.db-wal"
     with db.write() as session:
         session.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
@@ -82,7 +89,6 @@ def test_the_wal_goes_back_under_its_bound_while_readers_never_pause(
         stop.set()
         for thread in readers:
             thread.join()
-        db.dispose()
 
 
 def _insert(db: Database, rows: int, size: int = 1 << 16) -> None:
@@ -105,10 +111,8 @@ def _reader_on_the_wal(db: Database) -> Iterator[None]:
 
 
 def test_starting_the_wal_over_never_truncates_it_and_gives_up_on_a_reader_that_stays(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db: Database, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(db_session, "WAL_RESTART_BYTES", BOUND)
-    db = Database(f"sqlite:///{tmp_path / 'wal.db'}")
     wal = tmp_path / "wal.db-wal"
     lock = threading.Lock()
     checkpointer = db_session._Checkpointer(tmp_path / "wal.db", lambda: None, lock)
@@ -140,4 +144,3 @@ def test_starting_the_wal_over_never_truncates_it_and_gives_up_on_a_reader_that_
             assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 8 * 16 + 3
     finally:
         connection.close()
-        db.dispose()
