@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY_S = 1.0
 #: the WAL's content (bytes of frames) past which a checkpoint round also starts it over
-#: (`_Checkpointer`); the file itself may reach twice that on disk (`journal_size_limit`)
+#: (`_Checkpointer`). The file keeps its size across restarts; one that grew past twice this
+#: (a reader kept the WAL from starting over) is cut back to that by the first commit after
+#: the restart (`journal_size_limit`)
 WAL_RESTART_BYTES = 64 << 20
 #: how long that round may hold the writers' lock waiting for the readers still on the WAL
 #: before it gives up until the next round (milliseconds), and how often it looks (seconds)
@@ -181,7 +183,7 @@ class _Checkpointer:
     to close checkpoints).
 
     A WAL only starts over when a writer finds it all copied back and no reader on it, which
-    reads arriving every few milliseconds never allow: under load it grew without end (700 MB
+    reads arriving every few milliseconds rarely allow under load: it grew without end (700 MB
     over `make bench`'s six throughput rounds, issue 15), and every read searched a longer WAL
     index. Past `WAL_RESTART_BYTES` of frames, a round therefore takes the writers' lock and
     starts it over (`_restart`)."""
@@ -250,9 +252,12 @@ class _Checkpointer:
 
         RESTART, not TRUNCATE: on the bench machine's disk cutting a 72 MB WAL file took 35
         ms, every writer waiting behind it (issue 15: the restarts' turns at the lock averaged
-        34-46 ms, 4-11 since). The file keeps up to twice `WAL_RESTART_BYTES` on disk instead;
-        past that, the first commit into the restarted WAL cuts it back (`journal_size_limit`).
-        The waits are this loop's own: SQLite's busy handler sleeps 1, 2, 5, 10... ms at a
+        34-46 ms in the latency phase, 4-11 since). The file keeps its size instead; only one
+        past twice `WAL_RESTART_BYTES`, which a reader that kept the WAL from starting over for
+        a while leaves, is cut back to that by the first commit into the restarted WAL
+        (`journal_size_limit`), in that writer's turn (44 ms for 83 MB in a trial). While such
+        a reader stays, each round holds the lock for the whole wait (about 20 ms) and gives
+        up. The waits are this loop's own: SQLite's busy handler sleeps 1, 2, 5, 10... ms at a
         time."""
         with self._lock:
             deadline = time.monotonic() + WAL_RESTART_WAIT_MS / 1000

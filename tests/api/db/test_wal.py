@@ -2,12 +2,13 @@
 
 `make bench`'s throughput rounds grew the WAL to 700 MB in six rounds of 5,000 earns: the
 background checkpoint is PASSIVE, and a WAL only starts over when a writer finds it fully
-copied back with no reader on it, which reads arriving every few milliseconds never allow.
+copied back with no reader on it, which reads arriving every few milliseconds rarely allow.
 Every read then searched a longer WAL index, and the file kept its size on disk.
 
-Starting it over happens under the writers' lock, so it must be short: it never truncates the
-file there (a TRUNCATE checkpoint of a 72 MB WAL took 35 ms on this machine's disk), and it
-gives up on a reader that stays on the WAL instead of holding every writer behind it."""
+Starting it over happens under the writers' lock, so it must be short: the restart does not
+truncate the file (a TRUNCATE checkpoint of a 72 MB WAL took 35 ms on this machine's disk; a
+file past its limit is cut back by the next commit), and it gives up on a reader that stays on
+the WAL instead of holding every writer behind it."""
 
 from __future__ import annotations
 
