@@ -259,6 +259,7 @@ class _Checkpointer:
         a reader stays, each round holds the lock for the whole wait (about 20 ms) and gives
         up. The waits are this loop's own: SQLite's busy handler sleeps 1, 2, 5, 10... ms at a
         time."""
+        self._sync_database()
         with self._lock:
             deadline = time.monotonic() + WAL_RESTART_WAIT_MS / 1000
             while True:
@@ -268,6 +269,22 @@ class _Checkpointer:
                 time.sleep(WAL_RESTART_POLL_S)
         if busy:
             log.debug("WAL restart: readers or a checkpoint still on it; next round")
+
+    def _sync_database(self) -> None:
+        """Flushes the database file's written pages to disk before the restart takes the
+        writers' lock. SQLite syncs the database only when a checkpoint copies the whole WAL
+        back, which under load only the restart does: every page the PASSIVE rounds copied
+        since was flushed in its turn, every writer waiting (40-47 ms for 64 MB copied back
+        in a probe on the bench machine's disk; 0.5-0.6 ms after this sync). A failure here
+        only leaves that work to the restart."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            log.warning("WAL restart: could not sync %s first: %s", self.path, exc)
 
     def stop(self) -> None:
         with self._guard:
