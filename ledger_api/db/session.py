@@ -217,9 +217,13 @@ class _Checkpointer:
                 )
                 self._thread.start()
 
+    def connect(self) -> sqlite3.Connection:
+        """The checkpoints' own connection, with no busy handler: a checkpoint never sleeps in
+        SQLite (`_restart`)."""
+        return sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+
     def _run(self, halt: threading.Event) -> None:
-        # no busy handler: a checkpoint of this connection never sleeps in SQLite (`_restart`)
-        connection = sqlite3.connect(self.path, timeout=0, check_same_thread=False)
+        connection = self.connect()
         try:
             frame_bytes = connection.execute("PRAGMA page_size").fetchone()[0] + 24
             while not halt.wait(CHECKPOINT_EVERY_S):

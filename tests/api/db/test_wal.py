@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -117,7 +116,7 @@ def test_starting_the_wal_over_never_truncates_it_and_gives_up_on_a_reader_that_
     wal = tmp_path / "wal.db-wal"
     lock = threading.Lock()
     checkpointer = db_session._Checkpointer(tmp_path / "wal.db", lambda: None, lock)
-    connection = sqlite3.connect(tmp_path / "wal.db", timeout=0, check_same_thread=False)
+    connection = checkpointer.connect()
     try:
         with db.engine.begin() as setup:
             setup.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
