@@ -62,6 +62,20 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   fi
 fi
 
+# tests/api/db/test_commit_sync.py watches a write's lock and syncs with strace.
+if ! command -v strace >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+    echo "setup: apt-get install strace (the commit-sync test)"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null \
+      || { $SUDO apt-get update -q >/dev/null \
+           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null; } \
+      || echo "setup: could not install strace; the commit-sync test fails in CI without it"
+  else
+    echo "setup: strace is not installed; the commit-sync test needs it"
+  fi
+fi
+
 # The PostgreSQL tests start a throwaway server (tests/api/support/postgres.py): they need
 # initdb, pg_ctl and postgres. On a Debian machine without them, install the distribution's
 # server (as root, or with sudo without a password); elsewhere say what is missing.

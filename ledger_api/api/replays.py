@@ -34,9 +34,12 @@ async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | No
 
     def lookup() -> Accepted | None:
         with runtime.db.read() as session:
-            return find_replay(
+            found = find_replay(
                 session, context.principal.scope, context.idempotency_key, context.request_hash
             )
+        if found is not None:
+            runtime.db.sync()  # the answer is on disk before it is given (`Database.sync`)
+        return found
 
     try:
         accepted = await runtime.read(lookup)

@@ -10,7 +10,12 @@ writes continuously can starve it for seconds; one waiting for the mutex or
 the flock wakes the moment the previous transaction ends. Committing never
 checkpoints the WAL (a checkpoint copies megabytes while the writer holds its
 lock: 100 ms stalls under load); a thread of each long-lived process does it
-in the background, outside the writers' lock.
+in the background, outside the writers' lock. Nor does it sync the WAL under that lock:
+`Database.write` commits with `synchronous=NORMAL` and, once it let go of the lock, syncs
+the WAL file itself (`fdatasync`, which covers every frame written before its own), so a
+write is durable when `write` returns, as with `FULL`, while the next writer already holds
+the lock (issue 15: the commit's sync was half of the intake's turn at the lock). A writer
+whose rows the chain rebuilds (the indexer) skips that sync (`write(durable=False)`).
 
 SQLite's query planner needs table statistics: without them it takes a
 low-cardinality index (a brand's lots by expiry) for a member's lots, and a
@@ -23,6 +28,7 @@ then renewed.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import fcntl
 import logging
 import os
@@ -34,7 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +63,17 @@ STATISTICS_EVERY_S = 300.0
 ANALYZE_ROWS = 1000
 
 
+#: set by `Database.write` around its transaction: the write engine begins it with
+#: `synchronous=NORMAL` (no sync of the WAL in the commit, under the writers' lock), and
+#: `write` syncs the WAL after letting go of the lock. Other transactions on that engine
+#: (the sender lock's row, a copy, migrations, `ANALYZE`) keep the configured level.
+_SYNC_AFTER_LOCK: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ledger_sync_after_lock", default=False
+)
+#: the `synchronous` level each write connection currently has (its pool record's info)
+_LEVEL = "ledger_synchronous"
+
+
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     engine = create_engine(
         url,
@@ -73,7 +90,7 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -84,11 +101,19 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
         # the first commit into a restarted WAL cuts its file back to this size (bytes)
         cursor.execute(f"PRAGMA journal_size_limit={2 * WAL_RESTART_BYTES}")
         cursor.close()
+        record.info[_LEVEL] = synchronous
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+    # SQLite refuses to change the level inside a transaction: it is set before BEGIN, and
+    # only when this transaction wants another level than the connection's last one
+    deferred = "NORMAL" if immediate and synchronous == "FULL" else synchronous
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        level = deferred if _SYNC_AFTER_LOCK.get() else synchronous
+        if connection.info.get(_LEVEL) != level:
+            connection.exec_driver_sql(f"PRAGMA synchronous={level}")
+            connection.info[_LEVEL] = level
         connection.exec_driver_sql(begin)
 
     return engine
@@ -103,6 +128,8 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 #: what a writer-lock observer is told: (writer, seconds waited, seconds held)
 WriterLockObserver = Callable[[str, float, float], None]
+#: what a WAL-sync observer is told: (writer, seconds the sync took)
+WalSyncObserver = Callable[[str, float], None]
 
 
 #: a thread name's trailing id: `-0x5d79..`, `_0`, `-5 (target)` (Python's own names)
@@ -317,6 +344,7 @@ class Database:
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
             self.read_engine = self.engine
+        self._sync_observer: WalSyncObserver | None = None
         self._writer_lock: _WriterLock | None = None
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
@@ -333,6 +361,12 @@ class Database:
         )
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite with FULL on a file: `write` commits at NORMAL and syncs this file after the lock
+        self._wal_file = (
+            self.sqlite_file.with_name(self.sqlite_file.name + "-wal")
+            if self.sqlite_file is not None and sqlite_synchronous == "FULL"
+            else None
+        )
 
     def observe_writer_lock(self, observer: WriterLockObserver) -> None:
         """SQLite: `observer(writer, waited_s, held_s)` after every write transaction (the
@@ -340,13 +374,59 @@ class Database:
         if self._writer_lock is not None:
             self._writer_lock.observe = observer
 
+    def observe_wal_sync(self, observer: WalSyncObserver) -> None:
+        """SQLite at `FULL`: `observer(writer, seconds)` after every sync of the WAL (`sync`)."""
+        self._sync_observer = observer
+
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
-        """A session in one read-write transaction, committed on success."""
+    def write(self, *, durable: bool = True) -> Iterator[Session]:
+        """A session in one read-write transaction, committed on success, and durable (on
+        disk, past a power loss) when this returns.
+
+        SQLite (`synchronous=FULL`, the default): the commit does not sync the WAL, under the
+        writers' lock; this syncs it after letting go (`sync`). `durable=False` skips that
+        sync, for rows the chain rebuilds (the index): a power loss may then undo the last such
+        transactions, never part of one (WAL at `NORMAL`), and the next durable write's sync
+        covers them too. PostgreSQL: `durable=False` commits with `synchronous_commit` off,
+        which gives the same."""
         if self._checkpointer is not None:
             self._checkpointer.ensure_running()
-        with self._write_lock, self._write() as session, session.begin():
-            yield session
+        token = _SYNC_AFTER_LOCK.set(self._wal_file is not None)
+        try:
+            with self._write_lock, self._write() as session, session.begin():
+                if not durable and not self.is_sqlite:
+                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                yield session
+        finally:
+            _SYNC_AFTER_LOCK.reset(token)
+        if durable:
+            self.sync()
+
+    def sync(self) -> None:
+        """Makes every write committed so far durable: SQLite at `FULL` syncs the WAL file
+        (`fdatasync`: the frames of every commit before this call, any connection's, any
+        process's). Nothing to do otherwise: PostgreSQL commits durably, and `NORMAL` is the
+        operator's choice. A reader that answers with what another request stored (an
+        Idempotency-Key's replay) calls it first: `write` syncs after letting go of the lock,
+        so a row may be visible a moment before it is durable.
+
+        Raises OSError when the disk refuses the sync (the write may then be lost by a power
+        loss; a retry with the same Idempotency-Key finds it or stores it)."""
+        if self._wal_file is None:
+            return
+        started = time.perf_counter()
+        try:
+            fd = os.open(self._wal_file, os.O_RDONLY)
+        except FileNotFoundError:
+            # no WAL: the last connection to close copied it into the database file, which
+            # that checkpoint synced, and removed it
+            return
+        try:
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        if self._sync_observer is not None:
+            self._sync_observer(writer_name(), time.perf_counter() - started)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

@@ -79,6 +79,20 @@ WRITER_LOCK_HOLD = Histogram(
 )
 
 
+WAL_SYNC = Histogram(
+    "ledger_db_wal_sync_seconds",
+    "SQLite: time a durable write spent syncing the WAL to disk after it let go of the"
+    " one-writer lock, by writer (the indexer's writes are not synced: the chain rebuilds them)",
+    ["writer"],
+    buckets=LOCK_BUCKETS,
+)
+
+
+def observe_wal_sync(writer: str, seconds: float) -> None:
+    """One sync of the WAL after a durable write (seconds)."""
+    WAL_SYNC.labels(writer).observe(seconds)
+
+
 def observe_writer_lock(writer: str, waited_s: float, held_s: float) -> None:
     """One write transaction's wait for the SQLite writer lock and its hold (seconds)."""
     WRITER_LOCK_WAIT.labels(writer).observe(waited_s)

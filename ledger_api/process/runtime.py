@@ -85,6 +85,7 @@ class Runtime(WakeUps):
         self.settings = settings
         self.db = Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         self.db.observe_writer_lock(metrics.observe_writer_lock)
+        self.db.observe_wal_sync(metrics.observe_wal_sync)
         self.notifier = Notifier()
         # wake-ups to and from the gateway's other processes (`background.wakeup`)
         self.bus = wake_bus(settings, self.db)

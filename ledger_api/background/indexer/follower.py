@@ -117,7 +117,7 @@ class Indexer(threading.Thread):
             cursor = read_cursor(session)
         if cursor is not None:
             return cursor
-        with self.db.write() as session:
+        with self.db.write(durable=False) as session:  # the chain's: see `step`
             return ensure_cursor(session, self.contracts.manifest.deployed_block)
 
     def step(self, chain: Chain) -> bool:
@@ -160,7 +160,10 @@ class Indexer(threading.Thread):
         self.found_events = bool(events)
         projected = self._project_before_lock(events, stamps) if events else None
         read = self._preload(events) if events and projected is None else None
-        with self.db.write() as session:
+        # not synced to disk: every row here comes from the chain, and a power loss that undoes
+        # the last chunks only moves the cursor back to them (`Database.write`); the next
+        # durable write's sync covers them anyway
+        with self.db.write(durable=False) as session:
             if projected is not None:  # the lock's turn only writes what was worked out
                 projected.rebind(session)
                 projected.flush()
@@ -241,7 +244,7 @@ class Indexer(threading.Thread):
         positions), which cannot be undone event by event; every row is rebuilt from the
         chain's logs instead, so the index equals the chain again once it caught up."""
         deployed = self.contracts.manifest.deployed_block
-        with self.db.write() as session:
+        with self.db.write(durable=False) as session:  # the chain's: see `step`
             tables: tuple[type[Base], ...] = (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES)
             for table in tables:
                 session.execute(delete(table))

@@ -105,6 +105,7 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         LEDGER_SENDER_PROCESS="true",
         LEDGER_LOG_FORMAT="json",
+        LEDGER_SQLITE_SYNCHRONOUS="FULL",  # the default (the suite's other gateways: NORMAL)
     )
     gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
     yield gateway
@@ -147,6 +148,18 @@ def test_a_scrape_adds_up_the_http_process_and_the_sender_process(
         waited = _value(samples, "ledger_db_writer_lock_wait_seconds_count", writer=writer)
         assert held >= 1 and waited == held, (writer, held, waited)
         assert _value(samples, "ledger_db_writer_lock_hold_seconds_sum", writer=writer) > 0
+    # the writes synced the WAL after letting go of the lock (issue 15): each of the intake's
+    # (both requests were answered: it writes no more), the signer's as they end; never the
+    # indexer's, whose rows the chain rebuilds
+    synced = {
+        writer: _value(samples, "ledger_db_wal_sync_seconds_count", writer=writer)
+        for writer in ("intake", "sender", "indexer")
+    }
+    intake_held = _value(samples, "ledger_db_writer_lock_hold_seconds_count", writer="intake")
+    sender_held = _value(samples, "ledger_db_writer_lock_hold_seconds_count", writer="sender")
+    assert synced["intake"] == intake_held, (synced, intake_held)
+    assert 1 <= synced["sender"] <= sender_held, (synced, sender_held)
+    assert synced["indexer"] == 0, synced
     admin.close()
     brand.close()
 
