@@ -62,36 +62,28 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   fi
 fi
 
-# tests/api/db/test_commit_sync.py watches a write's lock and syncs with strace.
-if ! command -v strace >/dev/null 2>&1; then
+# A Debian package some tests need: installed as root, or with sudo without a password;
+# elsewhere say what is missing. apt_install PACKAGE WHAT_NEEDS_IT
+apt_install() {
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-    echo "setup: apt-get install strace (the commit-sync test)"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null \
+    echo "setup: apt-get install $1 (for $2)"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null \
       || { $SUDO apt-get update -q >/dev/null \
-           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >/dev/null; } \
-      || echo "setup: could not install strace; the commit-sync test fails in CI without it"
+           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >/dev/null; } \
+      || echo "setup: could not install $1; $2 fail in CI without it"
   else
-    echo "setup: strace is not installed; the commit-sync test needs it"
+    echo "setup: $1 is not installed; $2 need it"
   fi
-fi
+}
+
+# tests/api/db/test_commit_sync.py watches a write's lock and syncs with strace.
+command -v strace >/dev/null 2>&1 || apt_install strace "the commit-sync tests"
 
 # The PostgreSQL tests start a throwaway server (tests/api/support/postgres.py): they need
-# initdb, pg_ctl and postgres. On a Debian machine without them, install the distribution's
-# server (as root, or with sudo without a password); elsewhere say what is missing.
+# initdb, pg_ctl and postgres, from the distribution's server package.
 have_pg() {
   command -v initdb >/dev/null 2>&1 || [ -x /usr/local/bin/initdb ] \
     || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null
 }
-if ! have_pg; then
-  if command -v apt-get >/dev/null 2>&1; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-    echo "setup: apt-get install postgresql (for the PostgreSQL tests)"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null \
-      || { $SUDO apt-get update -q >/dev/null \
-           && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; } \
-      || echo "setup: could not install PostgreSQL; the PostgreSQL tests fail in CI without it"
-  else
-    echo "setup: PostgreSQL (initdb, pg_ctl, postgres) is not installed; the PostgreSQL tests need it"
-  fi
-fi
+have_pg || apt_install postgresql "the PostgreSQL tests"
