@@ -19,11 +19,13 @@ from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
 from ledger_api.db.disk import is_storage_full
+from ledger_api.db.session import WalSyncFailed
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
     RateLimited,
     StorageFull,
+    Unavailable,
     error_body,
     ledger_error_body,
 )
@@ -110,6 +112,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_storage_full(exc):
         return _error_response(StorageFull())
+    if isinstance(exc, WalSyncFailed):  # `Database.sync`: every write fails from now on
+        return _error_response(
+            Unavailable("the gateway could not sync its database to disk; it takes no writes")
+        )
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body(

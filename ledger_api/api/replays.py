@@ -10,6 +10,8 @@ key, the same request -> the same answer). Only refusals of the request's own st
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
@@ -34,12 +36,9 @@ async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | No
 
     def lookup() -> Accepted | None:
         with runtime.db.read() as session:
-            found = find_replay(
+            return find_replay(
                 session, context.principal.scope, context.idempotency_key, context.request_hash
             )
-        if found is not None:
-            runtime.db.sync()  # the answer is on disk before it is given (`Database.sync`)
-        return found
 
     try:
         accepted = await runtime.read(lookup)
@@ -47,5 +46,8 @@ async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | No
         return None
     if accepted is None or accepted.operation_uid is None:
         return None
+    # the stored answer is on disk before it is given (`Database.sync`); in a thread: a read
+    # may run on the event loop (`LEDGER_SQLITE_INLINE_READS`), a sync must not
+    await asyncio.to_thread(runtime.db.sync)
     wait = getattr(request.state, "ledger_wait", None)
     return await operation_response(request.app.state.status, context.principal, accepted, wait)

@@ -10,7 +10,8 @@ writes continuously can starve it for seconds; one waiting for the mutex or
 the flock wakes the moment the previous transaction ends. Committing never
 checkpoints the WAL (a checkpoint copies megabytes while the writer holds its
 lock: 100 ms stalls under load); a thread of each long-lived process does it
-in the background, outside the writers' lock. Nor does it sync the WAL under that lock:
+in the background, outside the writers' lock. Nor does each commit sync the WAL under
+that lock (only the first into a new or restarted WAL file syncs its header there):
 `Database.write` commits with `synchronous=NORMAL` and, once it let go of the lock, syncs
 the WAL file itself (`fdatasync`, which covers every frame written before its own), so a
 write is durable when `write` returns, as with `FULL`, while the next writer already holds
@@ -325,6 +326,75 @@ class _Checkpointer:
             thread.join(timeout=5)
 
 
+class WalSyncFailed(OSError):
+    """The disk refused to sync the WAL (`Database.sync`): writes may be lost on a power loss."""
+
+
+class _WalSync:
+    """Syncs a database's WAL file after its writes (`Database.sync`).
+
+    The path is the database file's real one plus `-wal`: SQLite resolves symbolic links and
+    keeps the WAL beside the file they lead to. One descriptor stays open, reopened when
+    SQLite made a new WAL file (another inode: the last connection to close removes it):
+    Linux reports a failed writeback once to each descriptor open when it failed, so a
+    descriptor opened for each sync could miss a failure that came before it. The first
+    failure is kept, and every later sync raises it again. A replaced descriptor stays open
+    until `close` (another thread may be syncing on it)."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = Path(os.path.realpath(database))
+        self.wal = self.path.with_name(self.path.name + "-wal")
+        self._guard = threading.Lock()
+        self._fd: int | None = None
+        self._inode = -1
+        self._retired: list[int] = []
+        self._failed: OSError | None = None
+
+    def sync(self) -> None:
+        if self._failed is not None:
+            raise WalSyncFailed(f"an earlier sync of {self.wal} failed: {self._failed}")
+        try:
+            fd = self._descriptor()
+            opened = fd is None
+            if fd is None:
+                # no WAL file: the last connection to close copied it back into the database
+                # file (synced by that checkpoint) and removed it; sync that file anyway
+                fd = os.open(self.path, os.O_RDONLY)
+        except OSError as exc:  # no sync was tried: this write fails, the next may not
+            raise WalSyncFailed(f"could not open {self.wal} to sync it: {exc}") from exc
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            self._failed = exc
+            log.critical(
+                "could not sync %s (%s): every write is refused from now on", self.wal, exc
+            )
+            raise WalSyncFailed(f"could not sync {self.wal}: {exc}") from exc
+        finally:
+            if opened:
+                os.close(fd)
+
+    def _descriptor(self) -> int | None:
+        """The open descriptor of the current WAL file, or None when there is none."""
+        try:
+            inode = os.stat(self.wal).st_ino
+        except FileNotFoundError:
+            return None
+        with self._guard:
+            if inode != self._inode or self._fd is None:
+                fd = os.open(self.wal, os.O_RDONLY)
+                if self._fd is not None:
+                    self._retired.append(self._fd)
+                self._fd, self._inode = fd, os.fstat(fd).st_ino
+            return self._fd
+
+    def close(self) -> None:
+        with self._guard:
+            for fd in [*self._retired, *([self._fd] if self._fd is not None else [])]:
+                os.close(fd)
+            self._fd, self._inode, self._retired = None, -1, []
+
+
 def _sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     return Path(database) if database and database != ":memory:" else None
@@ -361,9 +431,9 @@ class Database:
         )
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
-        # SQLite with FULL on a file: `write` commits at NORMAL and syncs this file after the lock
-        self._wal_file = (
-            self.sqlite_file.with_name(self.sqlite_file.name + "-wal")
+        # SQLite at FULL on a file: `write` commits at NORMAL and syncs the WAL after the lock
+        self._wal: _WalSync | None = (
+            _WalSync(self.sqlite_file)
             if self.sqlite_file is not None and sqlite_synchronous == "FULL"
             else None
         )
@@ -383,15 +453,19 @@ class Database:
         """A session in one read-write transaction, committed on success, and durable (on
         disk, past a power loss) when this returns.
 
-        SQLite (`synchronous=FULL`, the default): the commit does not sync the WAL, under the
-        writers' lock; this syncs it after letting go (`sync`). `durable=False` skips that
+        SQLite (`synchronous=FULL`, the default): each commit no longer syncs the WAL under the
+        writers' lock (the first commit into a new or restarted WAL file still syncs its
+        header there); this syncs it after letting go (`sync`). `durable=False` skips that
         sync, for rows the chain rebuilds (the index): a power loss may then undo the last such
         transactions, never part of one (WAL at `NORMAL`), and the next durable write's sync
         covers them too. PostgreSQL: `durable=False` commits with `synchronous_commit` off,
-        which gives the same."""
+        which gives the same.
+
+        Raises what `sync` raises after the commit: the transaction then stands committed,
+        visible but maybe not on disk."""
         if self._checkpointer is not None:
             self._checkpointer.ensure_running()
-        token = _SYNC_AFTER_LOCK.set(self._wal_file is not None)
+        token = _SYNC_AFTER_LOCK.set(self._wal is not None)
         try:
             with self._write_lock, self._write() as session, session.begin():
                 if not durable and not self.is_sqlite:
@@ -410,21 +484,14 @@ class Database:
         Idempotency-Key's replay) calls it first: `write` syncs after letting go of the lock,
         so a row may be visible a moment before it is durable.
 
-        Raises OSError when the disk refuses the sync (the write may then be lost by a power
-        loss; a retry with the same Idempotency-Key finds it or stores it)."""
-        if self._wal_file is None:
+        Raises `WalSyncFailed` (an OSError) when the disk refused a sync, this one or any
+        earlier one of this process: a write committed since may never reach the disk, and
+        Linux reports a failed writeback only once, so every later write and replay fails too
+        (nothing more is accepted, signed or sent) until the gateway restarts on a sound disk."""
+        if self._wal is None:
             return
         started = time.perf_counter()
-        try:
-            fd = os.open(self._wal_file, os.O_RDONLY)
-        except FileNotFoundError:
-            # no WAL: the last connection to close copied it into the database file, which
-            # that checkpoint synced, and removed it
-            return
-        try:
-            os.fdatasync(fd)
-        finally:
-            os.close(fd)
+        self._wal.sync()
         if self._sync_observer is not None:
             self._sync_observer(writer_name(), time.perf_counter() - started)
 
@@ -449,6 +516,8 @@ class Database:
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()
+        if self._wal is not None:
+            self._wal.close()
         if self._writer_lock is not None:
             self._writer_lock.close()
         self.engine.dispose()

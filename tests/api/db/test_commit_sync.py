@@ -12,6 +12,7 @@ marks the program leaves between its writes (a `stat` of a path that does not ex
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger_api.db import Database
+from ledger_api.db.session import WalSyncFailed
 
 PROGRAM = """
 import os, sys
@@ -64,7 +66,11 @@ def _syscalls(strace: str, tmp_path: Path) -> list[str]:
     """The program's main thread's flock, sync and mark calls, in order (the WAL checkpoint
     thread's own syncs are another thread's)."""
     trace = tmp_path / "trace.txt"
-    url = f"sqlite:///{tmp_path / 'sync.db'}"
+    # through a symbolic link: SQLite keeps the WAL beside the file the link leads to, and
+    # that is the file to sync (`link.db-wal` does not exist)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link.db").symlink_to(tmp_path / "data" / "sync.db")
+    url = f"sqlite:///{tmp_path / 'link.db'}"
     subprocess.run(
         [strace, "-f", "-y", "-e", "trace=flock,fsync,fdatasync,%%stat", "-o", str(trace)]
         + [sys.executable, "-c", PROGRAM, url],
@@ -91,7 +97,9 @@ def _between(calls: list[str], first: str, last: str) -> list[str]:
 def _kind(call: str) -> str:
     if call.startswith("flock("):
         return "lock" if "LOCK_EX" in call else "unlock"
-    return "wal-sync" if call.startswith(("fsync(", "fdatasync(")) and "-wal>" in call else call
+    if call.startswith(("fsync(", "fdatasync(")) and "/data/sync.db-wal>" in call:
+        return "wal-sync"
+    return call
 
 
 def test_a_write_syncs_the_wal_after_it_lets_go_of_the_lock_and_before_it_returns(
@@ -135,6 +143,34 @@ def test_normal_is_left_as_the_operator_set_it(tmp_path: Path) -> None:
         with db.engine.begin() as connection:
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         assert synced == []
+    finally:
+        db.dispose()
+
+
+def test_a_failed_sync_fails_every_write_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux reports a failed writeback once (to each descriptor open then): a write after it
+    could sync "successfully" while an earlier one never reaches the disk. So the first
+    failure stays: every later write and `sync` fails, and nothing more is accepted, signed or
+    sent. The failure is the disk's (EIO here, as a dying disk answers)."""
+    db = Database(f"sqlite:///{tmp_path / 'eio.db'}")
+    try:
+        with db.write() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        disk = os.fdatasync
+
+        def dying_disk(fd: int) -> None:
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr(os, "fdatasync", dying_disk)
+        with pytest.raises(WalSyncFailed, match="Input/output error"), db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (1)"))
+        monkeypatch.setattr(os, "fdatasync", disk)  # the disk answers again ...
+        with pytest.raises(WalSyncFailed, match="an earlier sync"), db.write() as session:
+            session.execute(text("INSERT INTO t VALUES (2)"))
+        with pytest.raises(WalSyncFailed, match="an earlier sync"):
+            db.sync()  # ... and a replay's answer waits on this
     finally:
         db.dispose()
 
