@@ -60,6 +60,13 @@ class SenderLock:
             os.close(self._fd)
             self._fd = None
         if self._connection is not None:
+            # unlocked by the server before this returns: a closed connection's session ends
+            # (and lets go of the lock) a moment later, in which another process's try fails
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY})
+                self._connection.commit()
+            except Exception as exc:  # the server lost the session: it let go of the lock
+                log.warning("sender lock: could not unlock (%s); the session ends instead", exc)
             # the session must end, not go back to the pool still holding the lock
             self._connection.invalidate()
             self._connection.close()
