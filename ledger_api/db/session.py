@@ -221,8 +221,10 @@ class _Checkpointer:
         path: Path,
         analyze: Callable[[], None],
         lock: contextlib.AbstractContextManager[object],
+        database_fd: int | None = None,
     ) -> None:
         self.path = path
+        self._database_fd = database_fd  # `Database`'s, for `_sync_database`; never closed here
         self._analyze = analyze
         self._lock = lock
         self._analyzed_at = time.monotonic()
@@ -308,13 +310,18 @@ class _Checkpointer:
         back, which under load only the restart does: every page the PASSIVE rounds copied
         since was flushed in its turn, every writer waiting (40-47 ms for 64 MB copied back
         in a probe on the bench machine's disk; 0.5-0.6 ms after this sync). A failure here
-        only leaves that work to the restart."""
+        only leaves that work to the restart.
+
+        On `Database`'s descriptor of the file, open for the object's life: closing any
+        descriptor of the database file drops every POSIX lock this process's SQLite
+        connections hold on it, and another process's last connection to close would then
+        take the file for its own, copy the WAL back and delete it under this one's feet
+        (`make bench` found the index "malformed" after a restart that opened and closed
+        its own descriptor; `test_wal`)."""
+        if self._database_fd is None:
+            return
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            os.fsync(self._database_fd)
         except OSError as exc:
             log.warning("WAL restart: could not sync %s first: %s", self.path, exc)
 
@@ -355,13 +362,13 @@ class _WalSync:
             raise WalSyncFailed(f"an earlier sync of {self.wal} failed: {self._failed}")
         try:
             fd = self._descriptor()
-            opened = fd is None
-            if fd is None:
-                # no WAL file: the last connection to close copied it back into the database
-                # file (synced by that checkpoint) and removed it; sync that file anyway
-                fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:  # no sync was tried: this write fails, the next may not
             raise WalSyncFailed(f"could not open {self.wal} to sync it: {exc}") from exc
+        if fd is None:
+            # no WAL file: the last connection to close copied it back into the database file
+            # (synced by that checkpoint) and removed it. Never open the database file here:
+            # closing that descriptor would drop this process's SQLite locks on it
+            return
         try:
             os.fdatasync(fd)
         except OSError as exc:
@@ -370,9 +377,6 @@ class _WalSync:
                 "could not sync %s (%s): every write is refused from now on", self.wal, exc
             )
             raise WalSyncFailed(f"could not sync {self.wal}: {exc}") from exc
-        finally:
-            if opened:
-                os.close(fd)
 
     def _descriptor(self) -> int | None:
         """The open descriptor of the current WAL file, or None when there is none."""
@@ -407,8 +411,14 @@ class Database:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
+        # SQLite on a file: one descriptor of the database file for this object's life (the
+        # checkpointer syncs it), opened before any connection and closed after all of them
+        # (closing one drops this process's SQLite locks on the file: `_sync_database`)
+        self._database_fd: int | None = None
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
+            if self.sqlite_file is not None:
+                self._database_fd = os.open(self.sqlite_file, os.O_RDONLY)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
@@ -422,7 +432,9 @@ class Database:
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
             self._checkpointer = (
-                _Checkpointer(database, self.refresh_statistics, self._writer_lock)
+                _Checkpointer(
+                    database, self.refresh_statistics, self._writer_lock, self._database_fd
+                )
                 if database
                 else None
             )
@@ -523,3 +535,6 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+        if self._database_fd is not None:  # after every connection of this object
+            os.close(self._database_fd)
+            self._database_fd = None

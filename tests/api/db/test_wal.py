@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -144,3 +146,40 @@ def test_starting_the_wal_over_never_truncates_it_and_gives_up_on_a_reader_that_
             assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 8 * 16 + 3
     finally:
         connection.close()
+
+
+def test_a_restart_keeps_this_process_known_to_another_that_closes(
+    db: Database, tmp_path: Path
+) -> None:
+    """The restart syncs the database file first (`_sync_database`). Closing any descriptor of
+    that file drops every POSIX lock this process's SQLite connections hold on it: another
+    process whose last connection then closes takes itself for the last one anywhere, copies
+    the WAL back and deletes it while this one still writes to it (`make bench` then found
+    its index "malformed"). The sync uses the descriptor `Database` keeps open instead."""
+    with db.write() as session:
+        session.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
+    _insert(db, 4)
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    connection = checkpointer.connect()
+    try:
+        checkpointer._restart(connection)
+    finally:
+        connection.close()
+    with db.read() as session:  # this process's pooled connections stay open on the file
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 4
+    database = tmp_path / "wal.db"
+    other = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute(\"INSERT INTO blobs (body) VALUES (x'00')\")\n"
+        "c.commit()\n"
+        "c.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", other, str(database)], check=True, timeout=60)
+    # it knew it was not the last connection: the WAL this process writes to is still there
+    assert (tmp_path / "wal.db-wal").exists()
+    _insert(db, 1)
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 6
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
