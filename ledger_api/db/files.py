@@ -10,6 +10,7 @@ database file, and the ones found at start are tightened too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -39,9 +40,15 @@ def private_folder(folder: Path) -> None:
 
 
 def private_file(path: Path, *, create: bool = True) -> None:
-    """Makes `path` mode 0600 (creating it empty first if `create` and it does not exist)."""
+    """Makes `path` mode 0600 (creating it empty first if `create` and it does not exist).
+
+    An existing file is never opened: for a database file, closing any descriptor of it drops
+    every POSIX lock this process's SQLite connections hold on it (another `Database` on the
+    same file may be live), and another process's last connection to close would then delete
+    the WAL under them (`db.session._DatabaseFiles`)."""
     if create:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         if stat.S_IMODE(path.stat().st_mode) != 0o600:
             path.chmod(0o600)
@@ -51,7 +58,9 @@ def private_file(path: Path, *, create: bool = True) -> None:
 
 def private_sqlite(database: Path) -> None:
     """The database's folder 0700, the database and its companions 0600 (before SQLite opens
-    it: SQLite gives a new `-wal`/`-shm` the database file's mode)."""
+    it: SQLite gives a new `-wal`/`-shm` the database file's mode). Through a symbolic link,
+    the file it leads to, beside which SQLite keeps the companions."""
+    database = Path(os.path.realpath(database))
     private_folder(database.parent)
     for suffix in SQLITE_COMPANIONS:
         private_file(database.with_name(database.name + suffix), create=not suffix)

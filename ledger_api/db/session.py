@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -312,12 +312,10 @@ class _Checkpointer:
         in a probe on the bench machine's disk; 0.5-0.6 ms after this sync). A failure here
         only leaves that work to the restart.
 
-        On `Database`'s descriptor of the file, open for the object's life: closing any
-        descriptor of the database file drops every POSIX lock this process's SQLite
-        connections hold on it, and another process's last connection to close would then
-        take the file for its own, copy the WAL back and delete it under this one's feet
-        (`make bench` found the index "malformed" after a restart that opened and closed
-        its own descriptor; `test_wal`)."""
+        On the process's one descriptor of the file (`_DatabaseFiles`): a descriptor opened
+        and closed here dropped this process's SQLite locks on the file, and another
+        process's last connection to close then deleted the WAL under this one (`make bench`
+        found the index "malformed"; `test_wal`)."""
         if self._database_fd is None:
             return
         try:
@@ -399,6 +397,43 @@ class _WalSync:
             self._fd, self._inode, self._retired = None, -1, []
 
 
+class _DatabaseFiles:
+    """One descriptor per database file per process, shared by every `Database` on it.
+
+    Closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
+    included: another process whose last connection then closes takes itself for the last
+    one anywhere, copies the WAL back and deletes it under this process's connections, which
+    go on writing to a deleted file (`make bench` found the index "malformed"). So the
+    database file is opened once, before this process's first connection to it, and closed
+    when the last `Database` on it is disposed (at shutdown a connection still checked out by
+    a thread then loses its locks: nothing else should write by then). Nothing else opens it
+    (`db.files.private_file` leaves an existing file alone); SQLite's own descriptors are
+    safe, its VFS keeps them open while a lock is held."""
+
+    _guard = threading.Lock()
+    _open: ClassVar[dict[Path, tuple[int, int]]] = {}  # real path: (descriptor, holders)
+
+    @classmethod
+    def hold(cls, database: Path) -> int:
+        path = Path(os.path.realpath(database))
+        with cls._guard:
+            fd, holders = cls._open.get(path, (-1, 0))
+            if holders == 0:
+                fd = os.open(path, os.O_RDONLY)
+            cls._open[path] = (fd, holders + 1)
+            return fd
+
+    @classmethod
+    def release(cls, database: Path) -> None:
+        path = Path(os.path.realpath(database))
+        with cls._guard:
+            fd, holders = cls._open.pop(path, (-1, 0))
+            if holders > 1:
+                cls._open[path] = (fd, holders - 1)
+            elif holders == 1:
+                os.close(fd)
+
+
 def _sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     return Path(database) if database and database != ":memory:" else None
@@ -411,14 +446,13 @@ class Database:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
-        # SQLite on a file: one descriptor of the database file for this object's life (the
-        # checkpointer syncs it), opened before any connection and closed after all of them
-        # (closing one drops this process's SQLite locks on the file: `_sync_database`)
+        # SQLite on a file: the process's one descriptor of the database file (the
+        # checkpointer syncs it), held before this object's first connection (`_DatabaseFiles`)
         self._database_fd: int | None = None
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             if self.sqlite_file is not None:
-                self._database_fd = os.open(self.sqlite_file, os.O_RDONLY)
+                self._database_fd = _DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
@@ -535,6 +569,6 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
-        if self._database_fd is not None:  # after every connection of this object
-            os.close(self._database_fd)
+        if self._database_fd is not None and self.sqlite_file is not None:
+            _DatabaseFiles.release(self.sqlite_file)  # closed with the process's last holder
             self._database_fd = None

@@ -168,7 +168,38 @@ def test_a_restart_keeps_this_process_known_to_another_that_closes(
         connection.close()
     with db.read() as session:  # this process's pooled connections stay open on the file
         assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 4
-    database = tmp_path / "wal.db"
+    _another_process_writes_and_closes(tmp_path / "wal.db")
+    _insert(db, 1)
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 6
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def test_a_second_database_on_the_file_keeps_the_first_known_to_another_process(
+    db: Database, tmp_path: Path
+) -> None:
+    """`ledger serve` builds a `Database` to migrate, then another for the app, in one
+    process; building the second opened and closed the database file (to make it private),
+    and disposing of it closed its own descriptor: either dropped the first's SQLite locks."""
+    with db.write() as session:
+        session.execute(text("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)"))
+    _insert(db, 2)
+    with db.read() as session:  # the first one's pooled connections stay open on the file
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 2
+    second = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    with second.read() as session:
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 2
+    second.dispose()
+    _another_process_writes_and_closes(tmp_path / "wal.db")
+    _insert(db, 1)
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 4
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+def _another_process_writes_and_closes(database: Path) -> None:
+    """Another process's connection writes a row and closes: if it takes itself for the last
+    connection to the file anywhere, it copies the WAL back and deletes it, under this one."""
     other = (
         "import sqlite3, sys\n"
         "c = sqlite3.connect(sys.argv[1])\n"
@@ -178,8 +209,4 @@ def test_a_restart_keeps_this_process_known_to_another_that_closes(
     )
     subprocess.run([sys.executable, "-c", other, str(database)], check=True, timeout=60)
     # it knew it was not the last connection: the WAL this process writes to is still there
-    assert (tmp_path / "wal.db-wal").exists()
-    _insert(db, 1)
-    with db.read() as session:
-        assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 6
-        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    assert database.with_name(database.name + "-wal").exists()
