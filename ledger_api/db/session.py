@@ -398,7 +398,8 @@ class _WalSync:
 
 
 class _DatabaseFiles:
-    """One descriptor per database file per process, shared by every `Database` on it.
+    """One descriptor per database file per process, shared by every `Database` on it (by
+    device and inode: whatever path reaches the file).
 
     Closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
     included: another process whose last connection then closes takes itself for the last
@@ -411,25 +412,28 @@ class _DatabaseFiles:
     safe, its VFS keeps them open while a lock is held."""
 
     _guard = threading.Lock()
-    _open: ClassVar[dict[Path, tuple[int, int]]] = {}  # real path: (descriptor, holders)
+    #: (device, inode) of each file: every path that reaches it (a link, a bind mount) shares
+    #: the entry; the value is (descriptor, holders)
+    _open: ClassVar[dict[tuple[int, int], tuple[int, int]]] = {}
 
     @classmethod
-    def hold(cls, database: Path) -> int:
-        path = Path(os.path.realpath(database))
+    def hold(cls, database: Path) -> tuple[tuple[int, int], int]:
+        """The file's key and the process's descriptor of it (opened by the first holder)."""
         with cls._guard:
-            fd, holders = cls._open.get(path, (-1, 0))
+            info = os.stat(database)
+            key = (info.st_dev, info.st_ino)
+            fd, holders = cls._open.get(key, (-1, 0))
             if holders == 0:
-                fd = os.open(path, os.O_RDONLY)
-            cls._open[path] = (fd, holders + 1)
-            return fd
+                fd = os.open(database, os.O_RDONLY)
+            cls._open[key] = (fd, holders + 1)
+            return key, fd
 
     @classmethod
-    def release(cls, database: Path) -> None:
-        path = Path(os.path.realpath(database))
+    def release(cls, key: tuple[int, int]) -> None:
         with cls._guard:
-            fd, holders = cls._open.pop(path, (-1, 0))
+            fd, holders = cls._open.pop(key, (-1, 0))
             if holders > 1:
-                cls._open[path] = (fd, holders - 1)
+                cls._open[key] = (fd, holders - 1)
             elif holders == 1:
                 os.close(fd)
 
@@ -449,10 +453,11 @@ class Database:
         # SQLite on a file: the process's one descriptor of the database file (the
         # checkpointer syncs it), held before this object's first connection (`_DatabaseFiles`)
         self._database_fd: int | None = None
+        self._database_key: tuple[int, int] | None = None
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             if self.sqlite_file is not None:
-                self._database_fd = _DatabaseFiles.hold(self.sqlite_file)
+                self._database_key, self._database_fd = _DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
@@ -569,6 +574,6 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
-        if self._database_fd is not None and self.sqlite_file is not None:
-            _DatabaseFiles.release(self.sqlite_file)  # closed with the process's last holder
-            self._database_fd = None
+        if self._database_key is not None:
+            _DatabaseFiles.release(self._database_key)  # closed with the process's last holder
+            self._database_key = self._database_fd = None

@@ -186,7 +186,9 @@ def test_a_second_database_on_the_file_keeps_the_first_known_to_another_process(
     _insert(db, 2)
     with db.read() as session:  # the first one's pooled connections stay open on the file
         assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 2
-    second = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    (tmp_path / "elsewhere").mkdir()  # the second reaches the file by another path
+    (tmp_path / "elsewhere" / "link.db").symlink_to(tmp_path / "wal.db")
+    second = Database(f"sqlite:///{tmp_path / 'elsewhere' / 'link.db'}")
     with second.read() as session:
         assert session.execute(text("SELECT count(*) FROM blobs")).scalar() == 2
     second.dispose()
