@@ -19,7 +19,7 @@ from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
 from ledger_api.db.disk import is_storage_full
-from ledger_api.db.session import WalSyncFailed
+from ledger_api.db.durability import WalSyncFailed
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,

@@ -45,7 +45,7 @@ def private_file(path: Path, *, create: bool = True) -> None:
     An existing file is never opened: for a database file, closing any descriptor of it drops
     every POSIX lock this process's SQLite connections hold on it (another `Database` on the
     same file may be live), and another process's last connection to close would then delete
-    the WAL under them (`db.session._DatabaseFiles`)."""
+    the WAL under them (`db.durability.DatabaseFiles`)."""
     if create:
         with contextlib.suppress(FileExistsError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -39,12 +39,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger_api.db.durability import DatabaseFiles, WalSync
 from ledger_api.db.files import private_sqlite
 
 log = logging.getLogger(__name__)
@@ -312,7 +313,7 @@ class _Checkpointer:
         in a probe on the bench machine's disk; 0.5-0.6 ms after this sync). A failure here
         only leaves that work to the restart.
 
-        On the process's one descriptor of the file (`_DatabaseFiles`): a descriptor opened
+        On the process's one descriptor of the file (`DatabaseFiles`): a descriptor opened
         and closed here dropped this process's SQLite locks on the file, and another
         process's last connection to close then deleted the WAL under this one (`make bench`
         found the index "malformed"; `test_wal`)."""
@@ -331,113 +332,6 @@ class _Checkpointer:
             thread.join(timeout=5)
 
 
-class WalSyncFailed(OSError):
-    """The disk refused to sync the WAL (`Database.sync`): writes may be lost on a power loss."""
-
-
-class _WalSync:
-    """Syncs a database's WAL file after its writes (`Database.sync`).
-
-    The path is the database file's real one plus `-wal`: SQLite resolves symbolic links and
-    keeps the WAL beside the file they lead to. One descriptor stays open, reopened when
-    SQLite made a new WAL file (another inode: the last connection to close removes it):
-    Linux reports a failed writeback once to each descriptor open when it failed, so a
-    descriptor opened for each sync could miss a failure that came before it. The first
-    failure is kept, and every later sync raises it again. A replaced descriptor stays open
-    until `close` (another thread may be syncing on it)."""
-
-    def __init__(self, database: Path) -> None:
-        self.path = Path(os.path.realpath(database))
-        self.wal = self.path.with_name(self.path.name + "-wal")
-        self._guard = threading.Lock()
-        self._fd: int | None = None
-        self._inode = -1
-        self._retired: list[int] = []
-        self._failed: OSError | None = None
-
-    def sync(self) -> None:
-        if self._failed is not None:
-            raise WalSyncFailed(f"an earlier sync of {self.wal} failed: {self._failed}")
-        try:
-            fd = self._descriptor()
-        except OSError as exc:  # no sync was tried: this write fails, the next may not
-            raise WalSyncFailed(f"could not open {self.wal} to sync it: {exc}") from exc
-        if fd is None:
-            # no WAL file: the last connection to close copied it back into the database file
-            # (synced by that checkpoint) and removed it. Never open the database file here:
-            # closing that descriptor would drop this process's SQLite locks on it
-            return
-        try:
-            os.fdatasync(fd)
-        except OSError as exc:
-            self._failed = exc
-            log.critical(
-                "could not sync %s (%s): every write is refused from now on", self.wal, exc
-            )
-            raise WalSyncFailed(f"could not sync {self.wal}: {exc}") from exc
-
-    def _descriptor(self) -> int | None:
-        """The open descriptor of the current WAL file, or None when there is none."""
-        try:
-            inode = os.stat(self.wal).st_ino
-        except FileNotFoundError:
-            return None
-        with self._guard:
-            if inode != self._inode or self._fd is None:
-                fd = os.open(self.wal, os.O_RDONLY)
-                if self._fd is not None:
-                    self._retired.append(self._fd)
-                self._fd, self._inode = fd, os.fstat(fd).st_ino
-            return self._fd
-
-    def close(self) -> None:
-        with self._guard:
-            for fd in [*self._retired, *([self._fd] if self._fd is not None else [])]:
-                os.close(fd)
-            self._fd, self._inode, self._retired = None, -1, []
-
-
-class _DatabaseFiles:
-    """One descriptor per database file per process, shared by every `Database` on it (by
-    device and inode: whatever path reaches the file).
-
-    Closing any descriptor of a file drops every POSIX lock the process holds on it, SQLite's
-    included: another process whose last connection then closes takes itself for the last
-    one anywhere, copies the WAL back and deletes it under this process's connections, which
-    go on writing to a deleted file (`make bench` found the index "malformed"). So the
-    database file is opened once, before this process's first connection to it, and closed
-    when the last `Database` on it is disposed (at shutdown a connection still checked out by
-    a thread then loses its locks: nothing else should write by then). Nothing else opens it
-    (`db.files.private_file` leaves an existing file alone); SQLite's own descriptors are
-    safe, its VFS keeps them open while a lock is held."""
-
-    _guard = threading.Lock()
-    #: (device, inode) of each file: every path that reaches it (a link, a bind mount) shares
-    #: the entry; the value is (descriptor, holders)
-    _open: ClassVar[dict[tuple[int, int], tuple[int, int]]] = {}
-
-    @classmethod
-    def hold(cls, database: Path) -> tuple[tuple[int, int], int]:
-        """The file's key and the process's descriptor of it (opened by the first holder)."""
-        with cls._guard:
-            info = os.stat(database)
-            key = (info.st_dev, info.st_ino)
-            fd, holders = cls._open.get(key, (-1, 0))
-            if holders == 0:
-                fd = os.open(database, os.O_RDONLY)
-            cls._open[key] = (fd, holders + 1)
-            return key, fd
-
-    @classmethod
-    def release(cls, key: tuple[int, int]) -> None:
-        with cls._guard:
-            fd, holders = cls._open.pop(key, (-1, 0))
-            if holders > 1:
-                cls._open[key] = (fd, holders - 1)
-            elif holders == 1:
-                os.close(fd)
-
-
 def _sqlite_file(url: str) -> Path | None:
     database = make_url(url).database
     return Path(database) if database and database != ":memory:" else None
@@ -451,13 +345,13 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
         # SQLite on a file: the process's one descriptor of the database file (the
-        # checkpointer syncs it), held before this object's first connection (`_DatabaseFiles`)
+        # checkpointer syncs it), held before this object's first connection (`DatabaseFiles`)
         self._database_fd: int | None = None
         self._database_key: tuple[int, int] | None = None
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             if self.sqlite_file is not None:
-                self._database_key, self._database_fd = _DatabaseFiles.hold(self.sqlite_file)
+                self._database_key, self._database_fd = DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
@@ -483,8 +377,8 @@ class Database:
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite at FULL on a file: `write` commits at NORMAL and syncs the WAL after the lock
-        self._wal: _WalSync | None = (
-            _WalSync(self.sqlite_file)
+        self._wal: WalSync | None = (
+            WalSync(self.sqlite_file)
             if self.sqlite_file is not None and sqlite_synchronous == "FULL"
             else None
         )
@@ -575,5 +469,5 @@ class Database:
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
         if self._database_key is not None:
-            _DatabaseFiles.release(self._database_key)  # closed with the process's last holder
+            DatabaseFiles.release(self._database_key)  # closed with the process's last holder
             self._database_key = self._database_fd = None

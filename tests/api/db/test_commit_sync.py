@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger_api.db import Database
-from ledger_api.db.session import WalSyncFailed
+from ledger_api.db.durability import WalSyncFailed
 
 PROGRAM = """
 import os, sys
