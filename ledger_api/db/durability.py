@@ -32,8 +32,8 @@ class WalSync:
     until `close` (another thread may be syncing on it)."""
 
     def __init__(self, database: Path) -> None:
-        self.path = Path(os.path.realpath(database))
-        self.wal = self.path.with_name(self.path.name + "-wal")
+        real = Path(os.path.realpath(database))
+        self.wal = real.with_name(real.name + "-wal")
         self._guard = threading.Lock()
         self._fd: int | None = None
         self._inode = -1

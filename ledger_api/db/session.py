@@ -346,12 +346,12 @@ class Database:
         self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
         # SQLite on a file: the process's one descriptor of the database file (the
         # checkpointer syncs it), held before this object's first connection (`DatabaseFiles`)
-        self._database_fd: int | None = None
+        database_fd: int | None = None
         self._database_key: tuple[int, int] | None = None
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             if self.sqlite_file is not None:
-                self._database_key, self._database_fd = DatabaseFiles.hold(self.sqlite_file)
+                self._database_key, database_fd = DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
@@ -365,9 +365,7 @@ class Database:
             lock_file = database.with_name(database.name + ".write.lock") if database else None
             self._writer_lock = _WriterLock(lock_file)
             self._checkpointer = (
-                _Checkpointer(
-                    database, self.refresh_statistics, self._writer_lock, self._database_fd
-                )
+                _Checkpointer(database, self.refresh_statistics, self._writer_lock, database_fd)
                 if database
                 else None
             )
@@ -470,4 +468,4 @@ class Database:
             self.read_engine.dispose()
         if self._database_key is not None:
             DatabaseFiles.release(self._database_key)  # closed with the process's last holder
-            self._database_key = self._database_fd = None
+            self._database_key = None

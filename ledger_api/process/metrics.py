@@ -81,15 +81,16 @@ WRITER_LOCK_HOLD = Histogram(
 
 WAL_SYNC = Histogram(
     "ledger_db_wal_sync_seconds",
-    "SQLite: time a durable write spent syncing the WAL to disk after it let go of the"
-    " one-writer lock, by writer (the indexer's writes are not synced: the chain rebuilds them)",
+    "SQLite: time a sync of the WAL to disk took, by writer: after a durable write let go of"
+    " the one-writer lock, and before a replay's stored answer (the indexer's writes are not"
+    " synced: the chain rebuilds them)",
     ["writer"],
     buckets=LOCK_BUCKETS,
 )
 
 
 def observe_wal_sync(writer: str, seconds: float) -> None:
-    """One sync of the WAL after a durable write (seconds)."""
+    """One sync of the WAL (seconds): after a durable write, or before a replay's answer."""
     WAL_SYNC.labels(writer).observe(seconds)
 
 
