@@ -180,12 +180,8 @@ class ApiKeys:
     def __init__(self, db: Database, *, admin_key: str | None) -> None:
         self._db = db
         self._admin_hash = hash_key(admin_key) if admin_key else None
-        database = db.sqlite_file
-        self._cache = (
-            KeyCache(database.with_name(database.name + ".keys-epoch"))
-            if database is not None
-            else None
-        )
+        epoch = db.companion(".keys-epoch")
+        self._cache = KeyCache(epoch) if epoch is not None else None
 
     def in_memory(self, plaintext: str | None) -> Principal | None:
         """The settings admin key without a database read; `Unauthorized` without a key."""

@@ -333,8 +333,10 @@ class _Checkpointer:
 
 
 def _sqlite_file(url: str) -> Path | None:
+    """The database file's real path (links resolved), or None in memory: the files named
+    after it (`Database.companion`) are then one set per file, however a URL spells it."""
     database = make_url(url).database
-    return Path(database) if database and database != ":memory:" else None
+    return Path(os.path.realpath(database)) if database and database != ":memory:" else None
 
 
 class Database:
@@ -343,13 +345,14 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _ensure_sqlite_folder(url)  # before the real path: a link's target folder may be new
         self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
         # SQLite on a file: the process's one descriptor of the database file (the
         # checkpointer syncs it), held before this object's first connection (`DatabaseFiles`)
         database_fd: int | None = None
         self._database_key: tuple[int, int] | None = None
         if self.is_sqlite:
-            _ensure_sqlite_folder(url)
             if self.sqlite_file is not None:
                 self._database_key, database_fd = DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
@@ -362,8 +365,7 @@ class Database:
         self._checkpointer: _Checkpointer | None = None
         if self.is_sqlite:
             database = self.sqlite_file
-            lock_file = database.with_name(database.name + ".write.lock") if database else None
-            self._writer_lock = _WriterLock(lock_file)
+            self._writer_lock = _WriterLock(self.companion(".write.lock"))
             self._checkpointer = (
                 _Checkpointer(database, self.refresh_statistics, self._writer_lock, database_fd)
                 if database
@@ -380,6 +382,14 @@ class Database:
             if self.sqlite_file is not None and sqlite_synchronous == "FULL"
             else None
         )
+
+    def companion(self, suffix: str) -> Path | None:
+        """SQLite on a file: the file beside the database's real path named `<db><suffix>`
+        (the writers' and the sender's locks, the key-revocation epoch), so that every process
+        reaches the same one whatever link or relative path its URL names; None otherwise."""
+        if self.sqlite_file is None:
+            return None
+        return self.sqlite_file.with_name(self.sqlite_file.name + suffix)
 
     def observe_writer_lock(self, observer: WriterLockObserver) -> None:
         """SQLite: `observer(writer, waited_s, held_s)` after every write transaction (the

@@ -1,6 +1,7 @@
 """The sender lock: one process per database sends transactions and indexes.
 
-SQLite: an exclusive `flock` on a file beside the database. PostgreSQL: a
+SQLite: an exclusive `flock` on a file beside the database's real path
+(`Database.companion`), the same file for every spelling of the database's path. PostgreSQL: a
 session advisory lock on a dedicated connection. Both are released by the
 operating system or the server when the process dies, even by SIGKILL, so a
 restarted gateway takes over at once.
@@ -31,8 +32,9 @@ class SenderLock:
 
     def acquire(self) -> bool:
         if self._db.is_sqlite:
-            database = make_url(self._db.url).database or "ledger.db"
-            path = Path(f"{database}.sender.lock")
+            path = self._db.companion(".sender.lock")
+            if path is None:  # in memory: a file named from the URL, as before
+                path = Path(f"{make_url(self._db.url).database or 'ledger.db'}.sender.lock")
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
