@@ -33,6 +33,12 @@ class Admin(Transport):
         answer: list[Json] = self.request("GET", "/v1/admin/brands")
         return answer
 
+    def brand(self, brand_id: int) -> Json:
+        """`GET /v1/admin/brands/{brand_id}`: one brand as `brands` lists it; `unknown_brand`
+        (404) when no onboarded brand has the id."""
+        answer: Json = self.request("GET", f"/v1/admin/brands/{brand_id}")
+        return answer
+
     def suspend_brand(
         self,
         brand_id: int,

@@ -44,6 +44,19 @@ async def list_brands(who: AdminDep, brands: BrandsDep) -> list[admin_schemas.Br
     return await run_in_threadpool(brands.list_brands, who)
 
 
+@router.get(
+    "/admin/brands/{brand_id}",
+    summary="One brand",
+    description="The brand with this ledger id, as `GET /v1/admin/brands` lists it: its signer, "
+    "point value, earn rule, the indexed daily cap and return window, its active keys' "
+    "prefixes. 404 `unknown_brand` when no onboarded brand has the id.",
+)
+async def get_brand(
+    brand_id: BrandPath, who: AdminDep, brands: BrandsDep
+) -> admin_schemas.BrandView:
+    return await run_in_threadpool(brands.get_brand, who, LedgerBrandId(brand_id))
+
+
 @router.post(
     "/admin/brands/{brand_id}/suspension",
     status_code=202,

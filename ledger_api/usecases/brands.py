@@ -322,8 +322,17 @@ class BrandsService(BrandKeys):
     # ------------------------------------------------------------------ reads
 
     def list_brands(self, who: Principal) -> list[admin_schemas.BrandView]:
+        """Every brand, onboarded or not, by creation order (`GET /v1/admin/brands`)."""
         who.require_admin()
         with self.rt.db.read() as session:
             return [
                 brand_view(session, b) for b in session.scalars(select(Brand).order_by(Brand.id))
             ]
+
+    def get_brand(self, who: Principal, ledger_brand_id: LedgerBrandId) -> admin_schemas.BrandView:
+        """One onboarded brand by its ledger id, as the list shows it
+        (`GET /v1/admin/brands/{brand_id}`). Raises `UnknownBrand` (404 `unknown_brand`) when
+        no onboarded brand has that id (a brand still onboarding has none yet)."""
+        who.require_admin()
+        with self.rt.db.read() as session:
+            return brand_view(session, self._brand_row(session, ledger_brand_id))

@@ -39,6 +39,15 @@ def test_created_brand_is_onboarded_with_its_own_signer(gateway: Gateway) -> Non
     assert entry["signer"] == brand.signer
     assert entry["value_micro_usd"] == 20_000
     assert len(entry["api_keys"]) == 1
+    # one brand by its ledger id: what the list shows, admin only
+    path = f"/v1/admin/brands/{brand.brand_id}"
+    one = gateway.admin.get(path)
+    assert one.status_code == 200, one.text
+    assert one.json() == entry
+    assert brand.api.get(path).status_code == 403
+    unknown = gateway.admin.get(f"/v1/admin/brands/{brand.brand_id + 1000}")
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"]["code"] == "unknown_brand"
 
 
 def test_brand_creation_replay_returns_the_brand_without_the_key(gateway: Gateway) -> None:

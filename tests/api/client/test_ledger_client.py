@@ -88,7 +88,11 @@ def test_round_trip_earn_gift_redeem_and_reads(gateway: Gateway) -> None:
     liability = shop.liability(brand_id)
     assert liability["issued"] == earned and liability["redeemed"] == 40
     assert liability["outstanding"] == earned - 40
-    assert any(b["brand_id"] == brand_id for b in admin.brands())
+    listed = [b for b in admin.brands() if b["brand_id"] == brand_id]
+    assert listed == [admin.brand(brand_id)]
+    with pytest.raises(LedgerApiError) as unknown:
+        admin.brand(brand_id + 1000)
+    assert unknown.value.status == 404 and unknown.value.code == "unknown_brand"
 
 
 def test_error_answers_raise_with_the_stable_code(gateway: Gateway, brand: Brand) -> None:
