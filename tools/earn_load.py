@@ -191,6 +191,12 @@ def main() -> None:
     parser.add_argument("--block-time", type=float, default=None, help="anvil's interval (s)")
     parser.add_argument("--py-spy-idle", action="store_true", help="sample waiting threads too")
     parser.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: where the CPU goes, without the threads "
+        "that wait for it",
+    )
+    parser.add_argument(
         "--cost", default=None, help="routes to measure: earn,status,member,missing"
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --cost")
@@ -249,6 +255,7 @@ def main() -> None:
                             "200",
                             "--nonblocking",
                             *(["--idle"] if args.py_spy_idle else []),
+                            *(["--gil"] if args.py_spy_gil else []),
                         ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
