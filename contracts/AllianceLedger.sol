@@ -521,6 +521,20 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             ctx.usedWord = _usedOps[ctx.brand][wordIndex];
         }
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
+        // The pending position is the last check (a position past 48 bits refuses the purchase):
+        // a refused operation must change nothing, so every write comes after it.
+        // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
+        uint256 releaseAt;
+        uint256 window = ctx.cfg.returnWindowDays();
+        if (kind == EarnKind.Purchase && window != 0) {
+            // Pending until the first second of the UTC day after the window's last day.
+            bool ok;
+            PendingWord pending;
+            (pending, releaseAt, ok) = _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points);
+            if (!ok) return (LedgerInvalidAmount.selector, 0);
+            _pending[member][ctx.brand] = pending;
+            releaseAt *= 1 days;
+        }
         ctx.usedWord |= bit;
 
         // Counted toward tiers: spend only in proportion to a multiplier below 100%, so that it
@@ -541,19 +555,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
         // One write: the points and, when the operation counted toward the tier, the brand's part.
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted, ctx.part);
-        // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
-        uint256 releaseAt;
-        uint256 window = ctx.cfg.returnWindowDays();
-        if (kind == EarnKind.Purchase && window != 0) {
-            // Pending until the first second of the UTC day after the window's last day.
-            uint256 today = block.timestamp / 1 days;
-            bool ok;
-            PendingWord pending;
-            (pending, releaseAt, ok) = _pending[member][ctx.brand].add(today, today + window + 1, points);
-            if (!ok) return (LedgerInvalidAmount.selector, 0);
-            _pending[member][ctx.brand] = pending;
-            releaseAt *= 1 days;
-        }
         _emitEarned(ctx, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
     }
 
