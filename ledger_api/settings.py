@@ -14,6 +14,7 @@ random, generated at the first start (`db.files.folder_passphrase`).
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
@@ -254,14 +255,30 @@ class Settings(BaseSettings):
 
     @property
     def data_folder(self) -> Path:
-        """The folder of the SQLite database (else of the manifest): see `db.files`."""
+        """The folder of the SQLite database file, links resolved (`db.files.sqlite_path`:
+        every spelling of the database's path finds the same passphrase), else of the
+        manifest: see `db.files`."""
         if self.is_sqlite:
-            from sqlalchemy.engine import make_url
+            from ledger_api.db.files import sqlite_path
 
-            database = make_url(self.database_url).database
-            if database and database != ":memory:":
-                return Path(database).parent
+            database = sqlite_path(self.database_url)
+            if database is not None:
+                return database.parent
         return self.manifest.parent
+
+    @property
+    def _spelled_data_folder(self) -> Path | None:
+        """The folder the database URL names before links are resolved, where versions before
+        2026-12-03 kept the generated passphrase; None when it is the data folder."""
+        if not self.is_sqlite:
+            return None
+        from sqlalchemy.engine import make_url
+
+        database = make_url(self.database_url).database
+        if not database or database.startswith("file:"):
+            return None
+        folder = Path(os.path.abspath(database)).parent
+        return folder if folder.resolve() != self.data_folder else None
 
     def passphrase(self) -> str:
         """`LEDGER_KEY_PASSPHRASE`, else (development) the data folder's generated one."""
@@ -270,7 +287,9 @@ class Settings(BaseSettings):
         if self._folder_passphrase is None:
             from ledger_api.db.files import folder_passphrase
 
-            self._folder_passphrase = folder_passphrase(self.data_folder)
+            self._folder_passphrase = folder_passphrase(
+                self.data_folder, earlier=self._spelled_data_folder
+            )
         return self._folder_passphrase
 
 

@@ -35,7 +35,7 @@ class Admin(Transport):
 
     def brand(self, brand_id: int) -> Json:
         """`GET /v1/admin/brands/{brand_id}`: one brand as `brands` lists it; `unknown_brand`
-        (404) when no onboarded brand has the id."""
+        (404) when no brand has the ledger id (given when its onboarding lands on chain)."""
         answer: Json = self.request("GET", f"/v1/admin/brands/{brand_id}")
         return answer
 

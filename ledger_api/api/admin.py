@@ -49,7 +49,8 @@ async def list_brands(who: AdminDep, brands: BrandsDep) -> list[admin_schemas.Br
     summary="One brand",
     description="The brand with this ledger id, as `GET /v1/admin/brands` lists it: its signer, "
     "point value, earn rule, the indexed daily cap and return window, its active keys' "
-    "prefixes. 404 `unknown_brand` when no onboarded brand has the id.",
+    "prefixes. 404 `unknown_brand` when no brand has the id (a brand gets it when its "
+    "onboarding lands on chain; it may stay `onboarding` until its daily cap lands too).",
 )
 async def get_brand(
     brand_id: BrandPath, who: AdminDep, brands: BrandsDep

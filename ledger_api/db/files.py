@@ -1,8 +1,8 @@
 """The data folder's files, private to the gateway's user.
 
-The data folder is the folder of the SQLite database (or, on PostgreSQL, of the deployment
-manifest). It holds the database, the chain state of `make run` and, unless
-`LEDGER_KEY_PASSPHRASE` is given, the passphrase that encrypts the brands' signing keys and
+The data folder is the real folder of the SQLite database file (links resolved, `sqlite_path`;
+on PostgreSQL, the deployment manifest's folder). It holds the database, the chain state of
+`make run` and, unless `LEDGER_KEY_PASSPHRASE` is given, the passphrase that encrypts the brands' signing keys and
 reference secrets (`keystore-passphrase`, generated at the first start). The folder is made
 mode 0700 and these files 0600; SQLite creates its `-wal` and `-shm` files with the mode of the
 database file, and the ones found at start are tightened too.
@@ -16,11 +16,41 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from urllib.parse import unquote
+
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
 PASSPHRASE_FILE = "keystore-passphrase"
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names, links resolved (the path SQLite opens; relative to the
+    working folder), or None for an in-memory database. A `file:` URI (`?uri=true`, as
+    SQLAlchemy's pysqlite dialect takes it) counts by its path: `file:/a/b.db`,
+    `file:///a/b.db`, `file:b.db`, percent-decoded; `file::memory:` or `mode=memory` is in
+    memory. Every file named after the database (its lock files, the key epoch, the
+    generated passphrase's folder) derives from this one path."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    if str(parsed.query.get("uri", "")).lower() in {"true", "1"} and database.startswith("file:"):
+        if str(parsed.query.get("mode", "")) == "memory":
+            return None
+        path = database.removeprefix("file:")
+        if path.startswith("//"):  # an authority: empty or localhost, as SQLite allows
+            authority, _, rest = path[2:].partition("/")
+            if authority not in {"", "localhost"}:
+                raise ValueError(f"a SQLite file: URI names a host ({authority!r}): {url}")
+            path = "/" + rest
+        path = unquote(path.partition("#")[0])
+        if not path or path == ":memory:":
+            return None
+        database = path
+    return Path(os.path.realpath(database))
 
 
 def private_folder(folder: Path) -> None:
@@ -66,23 +96,38 @@ def private_sqlite(database: Path) -> None:
         private_file(database.with_name(database.name + suffix), create=not suffix)
 
 
-def folder_passphrase(folder: Path) -> str:
+def folder_passphrase(folder: Path, *, earlier: Path | None = None) -> str:
     """The data folder's keystore passphrase (`keystore-passphrase`), generated at the first
     call: 256 random bits, written to a temporary file (0600) and linked into place, so that
-    processes starting together all read the one that won."""
+    processes starting together all read the one that won. When `folder` has none and the
+    `earlier` folder has one (the folder of a link to the database, where versions before
+    2026-12-03 kept it), that one is copied in instead: the keys it sealed stay readable.
+    Raises `RuntimeError` when the file is empty."""
     file = folder / PASSPHRASE_FILE
     if not file.exists():
         private_folder(folder)
+        found = earlier / PASSPHRASE_FILE if earlier is not None else None
+        kept = found.read_bytes() if found is not None and found.exists() else None
         part = folder / f".{PASSPHRASE_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
         descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(descriptor, (secrets.token_urlsafe(32) + "\n").encode())
+            os.write(descriptor, kept or (secrets.token_urlsafe(32) + "\n").encode())
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
         try:
             os.link(part, file)  # fails if another process linked its own first
-            log.warning("generated the keystore passphrase of %s (keep it with the data)", folder)
+            if kept is not None:
+                log.warning(
+                    "copied the keystore passphrase of %s to %s, the database's real folder "
+                    "(keep it with the data)",
+                    earlier,
+                    folder,
+                )
+            else:
+                log.warning(
+                    "generated the keystore passphrase of %s (keep it with the data)", folder
+                )
         except FileExistsError:
             pass
         finally:

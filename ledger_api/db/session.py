@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger_api.db.durability import DatabaseFiles, WalSync
-from ledger_api.db.files import private_sqlite
+from ledger_api.db.files import private_sqlite, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +123,9 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
 
 def _ensure_sqlite_folder(url: str) -> None:
     """The database's folder (0700) and files (0600), private before SQLite opens them."""
-    database = make_url(url).database
-    if database and database != ":memory:":
-        private_sqlite(Path(database))
+    database = sqlite_path(url)
+    if database is not None:
+        private_sqlite(database)
 
 
 #: what a writer-lock observer is told: (writer, seconds waited, seconds held)
@@ -332,13 +332,6 @@ class _Checkpointer:
             thread.join(timeout=5)
 
 
-def _sqlite_file(url: str) -> Path | None:
-    """The database file's real path (links resolved), or None in memory: the files named
-    after it (`Database.companion`) are then one set per file, however a URL spells it."""
-    database = make_url(url).database
-    return Path(os.path.realpath(database)) if database and database != ":memory:" else None
-
-
 class Database:
     """The gateway's database: `write()` for read-write transactions, `read()` for queries."""
 
@@ -347,7 +340,9 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             _ensure_sqlite_folder(url)  # before the real path: a link's target folder may be new
-        self.sqlite_file = _sqlite_file(url) if self.is_sqlite else None  # None: in memory
+        # the real path (`sqlite_path`), None in memory: the files named after it
+        # (`companion`) are one set per file, however a URL spells it
+        self.sqlite_file = sqlite_path(url) if self.is_sqlite else None
         # SQLite on a file: the process's one descriptor of the database file (the
         # checkpointer syncs it), held before this object's first connection (`DatabaseFiles`)
         database_fd: int | None = None

@@ -1,7 +1,8 @@
 """The sender lock: one process per database sends transactions and indexes.
 
 SQLite: an exclusive `flock` on a file beside the database's real path
-(`Database.companion`), the same file for every spelling of the database's path. PostgreSQL: a
+(`Database.companion`): the same file through a symbolic link, a relative path or a `file:`
+URI (not through a hard link or a bind mount). PostgreSQL: a
 session advisory lock on a dedicated connection. Both are released by the
 operating system or the server when the process dies, even by SIGKILL, so a
 restarted gateway takes over at once.

@@ -330,9 +330,10 @@ class BrandsService(BrandKeys):
             ]
 
     def get_brand(self, who: Principal, ledger_brand_id: LedgerBrandId) -> admin_schemas.BrandView:
-        """One onboarded brand by its ledger id, as the list shows it
-        (`GET /v1/admin/brands/{brand_id}`). Raises `UnknownBrand` (404 `unknown_brand`) when
-        no onboarded brand has that id (a brand still onboarding has none yet)."""
+        """One brand by its ledger id, as the list shows it (`GET /v1/admin/brands/{brand_id}`;
+        its `status` may still be `onboarding` while a daily cap asked at creation waits).
+        Raises `UnknownBrand` (404 `unknown_brand`) when no brand has that id: one whose
+        onboarding has not landed on chain has no ledger id yet."""
         who.require_admin()
         with self.rt.db.read() as session:
             return brand_view(session, self._brand_row(session, ledger_brand_id))

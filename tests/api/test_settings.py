@@ -20,7 +20,7 @@ def test_development_fills_in_the_local_chain_defaults() -> None:
     assert settings.signer_funding_wei > 0
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.database_url == "sqlite:///data/ledger.db"
-    assert settings.data_folder == Path("data")
+    assert settings.data_folder == Path("data").resolve()  # the real folder (links resolved)
 
 
 def test_development_generates_one_passphrase_per_data_folder(tmp_path: Path) -> None:
