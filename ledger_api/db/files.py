@@ -2,10 +2,10 @@
 
 The data folder is the real folder of the SQLite database file (links resolved, `sqlite_path`;
 on PostgreSQL, the deployment manifest's folder). It holds the database, the chain state of
-`make run` and, unless `LEDGER_KEY_PASSPHRASE` is given, the passphrase that encrypts the brands' signing keys and
-reference secrets (`keystore-passphrase`, generated at the first start). The folder is made
-mode 0700 and these files 0600; SQLite creates its `-wal` and `-shm` files with the mode of the
-database file, and the ones found at start are tightened too.
+`make run` and, unless `LEDGER_KEY_PASSPHRASE` is given, the passphrase that encrypts the
+brands' signing keys and reference secrets (`keystore-passphrase`, generated at the first
+start). The folder is made mode 0700 and these files 0600; SQLite creates its `-wal` and `-shm`
+files with the mode of the database file, and the ones found at start are tightened too.
 """
 
 from __future__ import annotations
