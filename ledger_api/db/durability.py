@@ -23,17 +23,16 @@ class WalSyncFailed(OSError):
 class WalSync:
     """Syncs a database's WAL file after its writes (`Database.sync`).
 
-    The path is the database file's real one plus `-wal`: SQLite resolves symbolic links and
-    keeps the WAL beside the file they lead to. One descriptor stays open, reopened when
-    SQLite made a new WAL file (another inode: the last connection to close removes it):
-    Linux reports a failed writeback once to each descriptor open when it failed, so a
-    descriptor opened for each sync could miss a failure that came before it. The first
+    `database` is the database file's real path (`Database.sqlite_file`): SQLite resolves
+    symbolic links and keeps the WAL beside the file they lead to. One descriptor stays open,
+    reopened when SQLite made a new WAL file (another inode: the last connection to close
+    removes it): Linux reports a failed writeback once to each descriptor open when it failed,
+    so a descriptor opened for each sync could miss a failure that came before it. The first
     failure is kept, and every later sync raises it again. A replaced descriptor stays open
     until `close` (another thread may be syncing on it)."""
 
     def __init__(self, database: Path) -> None:
-        real = Path(os.path.realpath(database))
-        self.wal = real.with_name(real.name + "-wal")
+        self.wal = database.with_name(database.name + "-wal")
         self._guard = threading.Lock()
         self._fd: int | None = None
         self._inode = -1

@@ -121,13 +121,6 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     return engine
 
 
-def _ensure_sqlite_folder(url: str) -> None:
-    """The database's folder (0700) and files (0600), private before SQLite opens them."""
-    database = sqlite_path(url)
-    if database is not None:
-        private_sqlite(database)
-
-
 #: what a writer-lock observer is told: (writer, seconds waited, seconds held)
 WriterLockObserver = Callable[[str, float, float], None]
 #: what a WAL-sync observer is told: (writer, seconds the sync took)
@@ -338,8 +331,6 @@ class Database:
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        if self.is_sqlite:
-            _ensure_sqlite_folder(url)  # before the real path: a link's target folder may be new
         # the real path (`sqlite_path`), None in memory: the files named after it
         # (`companion`) are one set per file, however a URL spells it
         self.sqlite_file = sqlite_path(url) if self.is_sqlite else None
@@ -349,6 +340,7 @@ class Database:
         self._database_key: tuple[int, int] | None = None
         if self.is_sqlite:
             if self.sqlite_file is not None:
+                private_sqlite(self.sqlite_file)  # folder 0700, files 0600, before SQLite opens it
                 self._database_key, database_fd = DatabaseFiles.hold(self.sqlite_file)
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
