@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
-from ledger_api.api import openapi, router
+from ledger_api.api import install_routes, openapi
 from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import BodyLimits
 from ledger_api.api.metrics import HttpMetrics
@@ -166,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=FastJSONResponse,
     )
     install_error_handlers(app)
-    app.include_router(router)
+    install_routes(app)
     openapi.install(app)
     app.add_middleware(
         BodyLimits,
