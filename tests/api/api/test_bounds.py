@@ -94,7 +94,7 @@ def _base(model: type[BaseModel] | None, brand_id: int) -> dict[str, Any] | None
 
 def _routes(gateway: Gateway) -> list[tuple[str, str, type[BaseModel] | None]]:
     """(method, path, body model) of every operation the app serves, from its OpenAPI document
-    (FastAPI >= 0.165 keeps included routers lazily, so `app.routes` is not flat)."""
+    (what a client sees, whatever the app's routing holds)."""
     routes = []
     for path, item in gateway.app.openapi()["paths"].items():
         for method, operation in item.items():
