@@ -20,14 +20,13 @@ from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
 from ledger_api.db.disk import is_storage_full
 from ledger_api.db.durability import WalSyncFailed
+from ledger_api.error_bodies import error_body, ledger_error_body
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
     RateLimited,
     StorageFull,
     Unavailable,
-    error_body,
-    ledger_error_body,
 )
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings, get_settings

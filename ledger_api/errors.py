@@ -1,9 +1,9 @@
 """The gateway's errors: one root, a small tree, one stable code each.
 
 Every error a caller can see is a `LedgerError` with a stable machine-readable
-`code` and an HTTP `status`. `error_body` is the one place that turns an error
-into the JSON body ``{"error": {"code", "message", "details"}}``; the app's
-exception handlers (see `ledger_api.app`) only call it. Operations that fail on
+`code` and an HTTP `status`. `error_bodies.error_body` is the one place that turns
+an error into the JSON body ``{"error": {"code", "message", "details"}}``; the
+app's exception handlers (see `ledger_api.app`) only call it. Operations that fail on
 chain store the same code and message in their status.
 
     LedgerError                      500 internal
@@ -67,6 +67,7 @@ chain store the same code and message in their status.
     │   ├── InsufficientDeposit      409 insufficient_deposit (the vault deposit cannot pay it)
     │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
     │   ├── TreasuryNotSet           409 treasury_not_set (nobody may withdraw yet)
+    │   ├── DepositInProgress        409 deposit_in_progress (another deposit is not final)
     │   ├── InsufficientTokens       409 insufficient_tokens (the brand's signer lacks tokens)
     │   ├── CampaignRuleConflict     409 campaign_rule_conflict (one active rule per kind...)
     │   └── LedgerPaused             409 ledger_paused
@@ -82,7 +83,6 @@ chain store the same code and message in their status.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -430,6 +430,11 @@ class TreasuryNotSet(Conflict):
     default_message = "the brand has no treasury yet: the alliance admin sets its first one"
 
 
+class DepositInProgress(Conflict):
+    code = "deposit_in_progress"
+    default_message = "another deposit of this brand is not final yet: retry once it is"
+
+
 class InsufficientTokens(Conflict):
     code = "insufficient_tokens"
     default_message = "the brand's signer holds too few settlement tokens: fund it first"
@@ -489,12 +494,3 @@ class StorageFull(Unavailable):
     code = "storage_full"
     status = 507
     default_message = "the gateway's storage is full; retry with the same key later"
-
-
-def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The one JSON shape of every error answer."""
-    return {"error": {"code": code, "message": message, "details": dict(details or {})}}
-
-
-def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
-    return error_body(exc.error_code, exc.message, exc.details)

@@ -24,12 +24,12 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger_api.error_bodies import ledger_error_body
 from ledger_api.errors import (
     BodyTooDeep,
     LedgerError,
     PayloadTooLarge,
     UnsupportedMediaType,
-    ledger_error_body,
 )
 
 #: a backslash and the character it escapes (JSON has them inside strings only)

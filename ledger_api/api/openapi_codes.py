@@ -222,7 +222,12 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         "post",
         re.compile(r"^/v1/settlement/deposits$"),
         {
-            409: ["brand_not_ready", "brand_suspended", "insufficient_tokens"],
+            409: [
+                "brand_not_ready",
+                "brand_suspended",
+                "deposit_in_progress",
+                "insufficient_tokens",
+            ],
             422: ["invalid_amount"],
             503: ["unavailable"],
         },

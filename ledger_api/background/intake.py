@@ -41,10 +41,12 @@ from ledger_api.db.session import writer_role
 from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
+from ledger_api.error_bodies import ledger_error_body
 from ledger_api.errors import (
     BrandNotReady,
     BrandSuspended,
     DailyCapExceeded,
+    DepositInProgress,
     DuplicateOrder,
     IdempotencyConflict,
     LedgerError,
@@ -52,11 +54,11 @@ from ledger_api.errors import (
     StorageFull,
     Unavailable,
     UnknownBrand,
-    ledger_error_body,
 )
 from ledger_api.model.payloads import ReversalPayload
 
 from .campaigns import CampaignBook
+from .deposit_flow import DEPOSIT_STEPS, open_deposit_step
 from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
 from .lookups import Known, look_up
 from .reversals import ReversalBook
@@ -206,6 +208,10 @@ class _Batch:
             self.brand(draft.brand_row_id)  # its row locked: "first at this brand" is decided once
             draft = self.campaigns.apply(draft)
         brand, counter = self._check_brand(draft, now)
+        if brand is not None and draft.kind in DEPOSIT_STEPS:  # one deposit at a time
+            busy = open_deposit_step(self.connection, brand.row_id, self.operations)
+            if busy is not None:
+                raise DepositInProgress(operation_id=busy)
         self._check_nonce(draft)
         uid = str(uuid.uuid4())
         self._check_order(draft, uid)

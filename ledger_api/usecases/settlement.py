@@ -11,7 +11,10 @@ treasury key withdraws, never below what the brand owes (`requiredDeposit`).
   funds its signer). An allowance short of the amount is raised first by an `approve` of the
   amount. Those steps are operations of their own, queued under the request's
   Idempotency-Key with the suffixes `#mint` and `#approve`, and the route waits for each to be
-  confirmed before it queues the deposit (a retry with the same key replays them).
+  confirmed before it queues the deposit (a retry with the same key replays them). One deposit
+  of a brand at a time: while a step of another is queued or submitted, a new one is refused
+  with `deposit_in_progress` (409) before it reads the funds, and again by the intake
+  (`background/deposit_flow.py`: an `approve` sets the allowance, so two in flight failed).
 - **Settle**: a brand key settles what is owed to its own brand (its signer calls the vault);
   the admin key settles any pair (the admin's key, or the multisig's transaction in the answer).
 - **Withdrawal**: the gateway holds no treasury key, so it queues nothing: the answer is the
@@ -34,6 +37,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.background.deposit_flow import open_deposit_step
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.abi import checksum
@@ -44,6 +48,7 @@ from ledger_api.errors import (
     BrandForbidden,
     ChainRejected,
     DepositBacksDebt,
+    DepositInProgress,
     InsufficientDeposit,
     InsufficientTokens,
     NothingToSettle,
@@ -223,8 +228,13 @@ class SettlementService:
         return await self.rt.intake.submit(draft(ctx, OpKind.SETTLEMENT_DEPOSIT, own, payload))
 
     def _signer_funds(self, own: BrandInfo) -> tuple[str, int, int]:
-        """The brand's signer, its token balance and the vault's allowance from it."""
+        """The brand's signer, its token balance and the vault's allowance from it, read while
+        no other deposit of the brand is in flight (`DepositInProgress` 409 otherwise: its
+        balance and allowance would be about to change; the intake checks again)."""
         with self.rt.db.read() as session:
+            busy = open_deposit_step(session.connection(), own.row_id, ())
+            if busy is not None:
+                raise DepositInProgress(operation_id=busy)
             signer = session.scalar(
                 select(Signer.address)
                 .where(Signer.brand_id == own.row_id, Signer.active.is_(True))

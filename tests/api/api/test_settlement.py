@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,47 @@ def test_a_signer_without_tokens_is_refused_where_the_token_cannot_be_minted(
             "0",
             "1000",
         )
+
+
+def test_concurrent_deposits_of_one_brand_each_land_or_are_refused_up_front(
+    gateway: Gateway, vault_chain: tuple[Anvil, dict[str, Any]]
+) -> None:
+    """Three deposits of one brand at once, each under its own key, by a signer with no tokens
+    and no allowance: each either lands or is refused before anything of it is queued
+    (`deposit_in_progress`), never a deposit that fails on chain for an allowance another
+    request's `approve` replaced (before: one confirmed, two `failed` with
+    `insufficient_allowance`, their minted tokens left with the signer)."""
+    node, document = vault_chain
+    w3 = node.web3()
+    brand = gateway.create_brand()
+    amount = 3_000_000
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(
+            pool.map(
+                lambda i: brand.api.post(
+                    "/v1/settlement/deposits",
+                    {"amount_units": amount},
+                    headers={"Prefer": "wait=30"},
+                    key=f"concurrent-{i}",
+                ),
+                range(3),
+            )
+        )
+    landed = [a for a in answers if a.status_code == 200]
+    for answer in answers:
+        if answer.status_code == 200:
+            assert answer.json()["status"] == "confirmed", answer.text
+        else:
+            _error(answer, 409, "deposit_in_progress")
+            assert answer.json()["error"]["details"]["operation_id"], answer.text
+    assert landed
+    vault = _contract(w3, document, "SettlementVault")
+    token = _contract(w3, document, "TestUSD")
+    assert vault.functions.depositOf(brand.brand_id).call() == amount * len(landed)
+    assert token.functions.balanceOf(brand.signer).call() == 0  # nothing minted for a refusal
+    # once the first is final, a later deposit lands
+    later = brand.api.post(
+        "/v1/settlement/deposits", {"amount_units": amount}, headers={"Prefer": "wait=30"}
+    )
+    assert later.status_code == 200 and later.json()["status"] == "confirmed", later.text
+    assert vault.functions.depositOf(brand.brand_id).call() == amount * (len(landed) + 1)
