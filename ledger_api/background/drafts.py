@@ -15,6 +15,7 @@ from ledger_api.errors import IdempotencyConflict, LedgerError
 from ledger_api.model.payloads import OperationPayload
 
 from .campaigns import CampaignClaim
+from .deposit_flow import DepositClaim
 from .reversals import ReversalClaim
 
 
@@ -36,6 +37,7 @@ class Draft:
     extra_body: dict[str, Any] = field(default_factory=dict)
     reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
     campaign: CampaignClaim | None = None  # an earn's campaign rules, evaluated at acceptance
+    deposit: DepositClaim | None = None  # a deposit step's read of the funds (`deposit_flow`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ from ledger_api.errors import (
 from ledger_api.model.payloads import ReversalPayload
 
 from .campaigns import CampaignBook
-from .deposit_flow import DEPOSIT_STEPS, open_deposit_step
+from .deposit_flow import DEPOSIT_STEPS, other_deposit_step
 from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
 from .lookups import Known, look_up
 from .reversals import ReversalBook
@@ -209,7 +209,7 @@ class _Batch:
             draft = self.campaigns.apply(draft)
         brand, counter = self._check_brand(draft, now)
         if brand is not None and draft.kind in DEPOSIT_STEPS:  # one deposit at a time
-            busy = open_deposit_step(self.connection, brand.row_id, self.operations)
+            busy = other_deposit_step(self.connection, brand.row_id, self.operations, draft.deposit)
             if busy is not None:
                 raise DepositInProgress(operation_id=busy)
         self._check_nonce(draft)

@@ -13,7 +13,8 @@ treasury key withdraws, never below what the brand owes (`requiredDeposit`).
   Idempotency-Key with the suffixes `#mint` and `#approve`, and the route waits for each to be
   confirmed before it queues the deposit (a retry with the same key replays them). One deposit
   of a brand at a time: while a step of another is queued or submitted, a new one is refused
-  with `deposit_in_progress` (409) before it reads the funds, and again by the intake
+  with `deposit_in_progress` (409) before it reads the funds, and again by the intake, which
+  also refuses a step when another deposit's step was stored after that read
   (`background/deposit_flow.py`: an `approve` sets the allowance, so two in flight failed).
 - **Settle**: a brand key settles what is owed to its own brand (its signer calls the vault);
   the admin key settles any pair (the admin's key, or the multisig's transaction in the answer).
@@ -37,7 +38,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.background.deposit_flow import open_deposit_step
+from ledger_api.background.deposit_flow import (
+    DepositClaim,
+    claim_funds_read,
+    other_deposit_step,
+)
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.abi import checksum
@@ -101,6 +106,10 @@ def owed_by(session: Session, brand: int) -> list[PositionView]:
             )
         )
     return found
+
+
+#: a deposit's preparing steps, by the suffix of their Idempotency-Key
+_STEPS = {OpKind.TOKEN_MINT: "mint", OpKind.TOKEN_APPROVE: "approve"}
 
 
 def _sub_key(key: str, step: str) -> str:
@@ -206,10 +215,13 @@ class SettlementService:
         self, ctx: RequestContext, req: model.DepositRequest, wait_s: float
     ) -> Accepted:
         """Queues the deposit once the signer holds the tokens and the allowance (see the
-        module's docstring); `insufficient_tokens` on a chain where nobody may mint."""
+        module's docstring); `insufficient_tokens` on a chain where nobody may mint,
+        `deposit_in_progress` while another deposit of the brand is not final."""
         own = await run_in_threadpool(lambda: self.brands.own(ctx.principal))
         brand = own.onboarded()
-        signer, balance, allowance = await run_in_threadpool(lambda: self._signer_funds(own))
+        signer, balance, allowance, claim = await run_in_threadpool(
+            lambda: self._signer_funds(ctx, own)
+        )
         token = self.token()
         amount = req.amount_units
         if balance < amount:
@@ -218,21 +230,28 @@ class SettlementService:
                     signer=signer, token=token.address, balance=str(balance), needed=str(amount)
                 )
             mint = TokenMintPayload(token=token.address, to=signer, amount=str(amount - balance))
-            await self._prepare(ctx, own, OpKind.TOKEN_MINT, mint, "mint", wait_s)
+            claim = await self._prepare(ctx, own, OpKind.TOKEN_MINT, mint, claim, wait_s)
         if allowance < amount:
             vault = self.rt.contracts().vault_address
             assert vault is not None
             approve = TokenApprovePayload(token=token.address, spender=vault, amount=str(amount))
-            await self._prepare(ctx, own, OpKind.TOKEN_APPROVE, approve, "approve", wait_s)
+            claim = await self._prepare(ctx, own, OpKind.TOKEN_APPROVE, approve, claim, wait_s)
         payload = SettlementDepositPayload(brand=brand, amount=str(amount))
-        return await self.rt.intake.submit(draft(ctx, OpKind.SETTLEMENT_DEPOSIT, own, payload))
+        return await self.rt.intake.submit(
+            draft(ctx, OpKind.SETTLEMENT_DEPOSIT, own, payload, deposit=claim)
+        )
 
-    def _signer_funds(self, own: BrandInfo) -> tuple[str, int, int]:
+    def _signer_funds(
+        self, ctx: RequestContext, own: BrandInfo
+    ) -> tuple[str, int, int, DepositClaim]:
         """The brand's signer, its token balance and the vault's allowance from it, read while
         no other deposit of the brand is in flight (`DepositInProgress` 409 otherwise: its
-        balance and allowance would be about to change; the intake checks again)."""
+        balance and allowance would be about to change), with what the read saw (the intake
+        checks again: `background/deposit_flow.py`)."""
+        keys = [ctx.idempotency_key, *(_sub_key(ctx.idempotency_key, s) for s in _STEPS.values())]
         with self.rt.db.read() as session:
-            busy = open_deposit_step(session.connection(), own.row_id, ())
+            claim = claim_funds_read(session.connection(), ctx.principal.scope, keys)
+            busy = other_deposit_step(session.connection(), own.row_id, claim=claim)
             if busy is not None:
                 raise DepositInProgress(operation_id=busy)
             signer = session.scalar(
@@ -247,6 +266,7 @@ class SettlementService:
             signer,
             self._token_read("balanceOf", signer),
             self._token_read("allowance", signer, vault),
+            claim,
         )
 
     async def _prepare(
@@ -255,12 +275,14 @@ class SettlementService:
         own: BrandInfo,
         kind: OpKind,
         payload: TokenMintPayload | TokenApprovePayload,
-        step: str,
+        claim: DepositClaim,
         wait_s: float,
-    ) -> None:
-        """Queues a preparing step under its own key and waits until it is confirmed."""
+    ) -> DepositClaim:
+        """Queues a preparing step under its own key and waits until it is confirmed; the
+        claim with that step among the deposit's own."""
+        step = _STEPS[kind]
         sub = replace(ctx, idempotency_key=_sub_key(ctx.idempotency_key, step))
-        accepted = await self.rt.intake.submit(draft(sub, kind, own, payload))
+        accepted = await self.rt.intake.submit(draft(sub, kind, own, payload, deposit=claim))
         assert accepted.operation_uid is not None
         final = await self.status.status(ctx.principal, accepted.operation_uid, wait_s)
         if final.status == OpStatus.FAILED.value and final.error is not None:
@@ -275,6 +297,7 @@ class SettlementService:
                 "Idempotency-Key",
                 operation_id=final.operation_id,
             )
+        return claim.with_step(accepted.operation_uid)
 
     # ------------------------------------------------------------------- settle
 

@@ -17,11 +17,22 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import select
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn, signed_redemption
 from support.gateway import Brand, Gateway, Member, gateway_env
 from web3 import Web3
 
+from ledger_api.access.apikeys import Principal
+from ledger_api.background.deposit_flow import (
+    DEPOSIT_STEPS,
+    DepositClaim,
+    claim_funds_read,
+    other_deposit_step,
+)
+from ledger_api.db.models import Brand as BrandRow
+from ledger_api.db.models import Operation
+from ledger_api.domain.ids import BrandRowId
 from ledger_client import LedgerClient
 
 UNITS_PER_USD = 10**6
@@ -273,3 +284,76 @@ def test_concurrent_deposits_of_one_brand_each_land_or_are_refused_up_front(
     )
     assert later.status_code == 200 and later.json()["status"] == "confirmed", later.text
     assert vault.functions.depositOf(brand.brand_id).call() == amount * (len(landed) + 1)
+
+
+def test_a_deposit_retried_while_its_own_mint_is_pending_replays_and_lands(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A retry under the deposit's own Idempotency-Key while its mint is not mined yet waits
+    on that mint again (503, retry), never `deposit_in_progress` for its own step; once
+    blocks are mined the same key lands one deposit."""
+    node, path = own_chain
+    document = json.loads(path.read_text())
+    with Gateway({**own_env, "LEDGER_WAIT_MAX_S": "1"}) as gateway:
+        brand = gateway.create_brand()
+        node.rpc("evm_setAutomine", False)
+        try:
+            first = brand.api.post("/v1/settlement/deposits", {"amount_units": 5_000}, key="d")
+            _error(first, 503, "unavailable")
+            again = brand.api.post("/v1/settlement/deposits", {"amount_units": 5_000}, key="d")
+            _error(again, 503, "unavailable")  # its own mint, still pending: not a conflict
+            other = brand.api.post("/v1/settlement/deposits", {"amount_units": 5_000}, key="e")
+            _error(other, 409, "deposit_in_progress")  # another deposit waits for this one
+        finally:
+            node.rpc("evm_setAutomine", True)
+        node.rpc("evm_mine")
+        landed = _until(  # each retry waits up to 1 s per step (LEDGER_WAIT_MAX_S), then 503
+            lambda: brand.api.post(
+                "/v1/settlement/deposits", {"amount_units": 5_000}, params={"wait": "true"}, key="d"
+            ).json(),
+            lambda body: body.get("status") == "confirmed",
+        )
+        assert landed["result"] == {"credited_units": "5000"}
+        vault = _contract(node.web3(), document, "SettlementVault")
+        assert vault.functions.depositOf(brand.brand_id).call() == 5_000
+
+
+def test_a_funds_read_older_than_another_deposits_step_is_refused_even_once_it_is_final(
+    gateway: Gateway,
+) -> None:
+    """The route reads the balance and allowance before the intake stores its step; another
+    deposit stored (and even final) in between makes that read stale, so the intake refuses
+    the step (`other_deposit_step` with the read's claim), while the brand's own steps and a
+    read taken after it pass."""
+    brand = gateway.create_brand()
+    runtime = gateway.app.state.runtime
+    scope, row_id = _scope_and_row(gateway, brand)
+    with runtime.db.read() as session:
+        stale = claim_funds_read(session.connection(), scope, ["read-before"])
+    first = brand.api.post(
+        "/v1/settlement/deposits", {"amount_units": 7_000}, params={"wait": "true"}
+    )
+    assert first.json()["status"] == "confirmed", first.text
+    with runtime.db.read() as session:
+        connection = session.connection()
+        assert other_deposit_step(connection, row_id) is None  # nothing open any more
+        busy = other_deposit_step(connection, row_id, claim=stale)
+        assert busy is not None  # one of the first deposit's steps, stored after the read
+        fresh = claim_funds_read(connection, scope, ["read-after"])
+        assert other_deposit_step(connection, row_id, claim=fresh) is None
+        steps = connection.scalars(
+            select(Operation.uid).where(
+                Operation.brand_id == row_id,
+                Operation.kind.in_([kind.value for kind in DEPOSIT_STEPS]),
+            )
+        )
+        own = DepositClaim(stale.read_after, frozenset(steps))  # the deposit's own steps
+        assert other_deposit_step(connection, row_id, claim=own) is None
+
+
+def _scope_and_row(gateway: Gateway, brand: Brand) -> tuple[str, int]:
+    """The brand key's idempotency scope and the brand's row id, as the gateway stores them."""
+    with gateway.app.state.runtime.db.read() as session:
+        row_id = session.scalar(select(BrandRow.id).where(BrandRow.ledger_id == brand.brand_id))
+    assert row_id is not None
+    return Principal("", False, BrandRowId(row_id)).scope, int(row_id)

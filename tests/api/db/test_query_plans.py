@@ -25,6 +25,7 @@ from support.gateway import settings_from
 from support.progress import wait_for
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.background.deposit_flow import DepositClaim, claim_funds_read, other_deposit_step
 from ledger_api.db import Database
 from ledger_api.db import session as db_session
 from ledger_api.db.keys import credited_orders, exact, superset_of
@@ -284,4 +285,40 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
     assert {r[0] for r in lot_rows} == set(members[:50]) and len(lot_rows) == 50 * LOTS_PER_MEMBER
     plans = _all_plans(path, statements.seen)
     assert any("uq_operations_brand_order" in p for p in plans), plans
+    assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
+
+
+def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(tmp_path: Path) -> None:
+    """`deposit_flow` runs under the brand's row lock: a brand with 5,000 confirmed earns is
+    not scanned whole (its open steps by status, the steps stored since a read by status and
+    id)."""
+    path = tmp_path / "deposits.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    _seed(path)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
+            " attempts, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 0, '{}', 0,"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            (
+                (f"op_{n}", "earn" if n < 5_000 else "token_mint", "confirmed", n)
+                for n in range(1, 5_001)
+            ),
+        )
+    connection.close()
+    db.refresh_statistics()
+    statements = Statements(db)
+    try:
+        with db.read() as session:
+            stale = DepositClaim(4_990, frozenset())
+            found = other_deposit_step(session.connection(), BrandRowId(1), claim=stale)
+            fresh = claim_funds_read(session.connection(), "brand:1", ["k", "k#mint"])
+    finally:
+        statements.close()
+        db.dispose()
+    assert found == "op_5000" and fresh.read_after == 5_000 and fresh.own == frozenset()
+    plans = _all_plans(path, statements.seen)
+    assert any("id>?" in p for p in plans), plans  # since the read: a range of ids, either index
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
