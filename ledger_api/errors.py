@@ -67,7 +67,7 @@ chain store the same code and message in their status.
     │   ├── InsufficientDeposit      409 insufficient_deposit (the vault deposit cannot pay it)
     │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
     │   ├── TreasuryNotSet           409 treasury_not_set (nobody may withdraw yet)
-    │   ├── DepositInProgress        409 deposit_in_progress (another deposit is not final)
+    │   ├── DepositInProgress        409 deposit_in_progress (another deposit in flight)
     │   ├── InsufficientTokens       409 insufficient_tokens (the brand's signer lacks tokens)
     │   ├── CampaignRuleConflict     409 campaign_rule_conflict (one active rule per kind...)
     │   └── LedgerPaused             409 ledger_paused
@@ -432,7 +432,7 @@ class TreasuryNotSet(Conflict):
 
 class DepositInProgress(Conflict):
     code = "deposit_in_progress"
-    default_message = "another deposit of this brand is not final yet: retry once it is"
+    default_message = "another deposit of this brand is in flight or just moved its funds: retry"
 
 
 class InsufficientTokens(Conflict):
