@@ -8,9 +8,15 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api.deps import AdminDep, BrandDep, BrandsDep, ContextDep, StatusDep, WaitDep
+from ledger_api.api.deps import (
+    AdminDep,
+    AdminWriteDep,
+    BrandDep,
+    BrandsDep,
+    ContextDep,
+)
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import local_response, operation_response
+from ledger_api.api.responses import local_response
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import admin_schemas
 from ledger_api.model.fields import KeyPrefix, PathId, TierPath
@@ -30,12 +36,10 @@ BrandPath = Annotated[PathId, Path(description="the brand's ledger id")]
 )
 async def create_brand(
     body: admin_schemas.BrandCreateRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    status_code, answer = await brands.create(ctx, body, wait)
+    status_code, answer = await brands.create(write.ctx, body, write.wait)
     return local_response(status_code, answer, replayed=answer.get("api_key") is None)
 
 
@@ -70,14 +74,11 @@ async def get_brand(
 async def suspend_brand(
     brand_id: BrandPath,
     body: admin_schemas.SuspendRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.suspend(ctx, LedgerBrandId(brand_id), body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await brands.suspend(write.ctx, LedgerBrandId(brand_id), body)
+    return await write.answer(accepted)
 
 
 @router.put(
@@ -89,14 +90,11 @@ async def suspend_brand(
 async def set_point_value(
     brand_id: BrandPath,
     body: admin_schemas.PointValueRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.set_point_value(ctx, LedgerBrandId(brand_id), body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await brands.set_point_value(write.ctx, LedgerBrandId(brand_id), body)
+    return await write.answer(accepted)
 
 
 @router.put(
@@ -108,14 +106,11 @@ async def set_point_value(
 async def set_return_window(
     brand_id: BrandPath,
     body: admin_schemas.ReturnWindowRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.set_return_window(ctx, LedgerBrandId(brand_id), body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await brands.set_return_window(write.ctx, LedgerBrandId(brand_id), body)
+    return await write.answer(accepted)
 
 
 @router.put(
@@ -127,14 +122,11 @@ async def set_return_window(
 async def set_daily_cap(
     brand_id: BrandPath,
     body: admin_schemas.DailyCapRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.set_daily_cap(ctx, LedgerBrandId(brand_id), body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await brands.set_daily_cap(write.ctx, LedgerBrandId(brand_id), body)
+    return await write.answer(accepted)
 
 
 @router.put(
@@ -146,14 +138,11 @@ async def set_daily_cap(
 async def set_tier_rule(
     tier: Annotated[TierPath, Path()],
     body: admin_schemas.TierRuleRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     brands: BrandsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await brands.set_tier_rule(ctx, tier, body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await brands.set_tier_rule(write.ctx, tier, body)
+    return await write.answer(accepted)
 
 
 @router.post(

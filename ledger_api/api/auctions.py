@@ -8,9 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from ledger_api.api.deps import BrandDep, ContextDep, PrincipalDep, ReaderDep, StatusDep, WaitDep
+from ledger_api.api.deps import (
+    BrandDep,
+    BrandWriteDep,
+    PrincipalDep,
+    ReaderDep,
+)
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import operation_response
 from ledger_api.model.auctions import (
     AuctionCreateRequest,
     AuctionList,
@@ -40,13 +44,10 @@ AuctionIdPath = Annotated[PathId, Path()]
 @router.post("", status_code=202, responses=ACCEPTED, summary="Create an auction of the brand")
 async def create_auction(
     body: AuctionCreateRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     auctions: AuctionsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await auctions.create(ctx, body), wait)
+    return await write.answer(await auctions.create(write.ctx, body))
 
 
 @router.post(
@@ -68,15 +69,10 @@ async def bid_typed_data(
 async def bid(
     auction_id: AuctionIdPath,
     body: BidRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     auctions: AuctionsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(
-        status, ctx.principal, await auctions.bid(ctx, int(auction_id), body), wait
-    )
+    return await write.answer(await auctions.bid(write.ctx, int(auction_id), body))
 
 
 @router.post(
@@ -88,15 +84,10 @@ async def bid(
 async def settle(
     auction_id: AuctionIdPath,
     body: SettlementRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     auctions: AuctionsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(
-        status, ctx.principal, await auctions.settle(ctx, int(auction_id), body), wait
-    )
+    return await write.answer(await auctions.settle(write.ctx, int(auction_id), body))
 
 
 @router.get("", summary="Auctions (open by default), newest first, with their bids")

@@ -15,14 +15,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api.deps import (
     AdminDep,
+    AdminWriteDep,
     BrandDep,
     ContextDep,
     OperationsDep,
-    StatusDep,
-    WaitDep,
 )
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import local_response, operation_response
+from ledger_api.api.responses import local_response
 from ledger_api.model import campaigns as views
 from ledger_api.model.fields import PathId
 from ledger_api.model.schemas import Address
@@ -130,14 +129,11 @@ async def cap(_: AdminDep, service: CampaignsDep) -> views.CampaignCapView:
 )
 async def set_cap(
     body: views.CampaignCapRequest,
-    ctx: ContextDep,
-    _: AdminDep,
+    write: AdminWriteDep,
     service: CampaignsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    accepted = await service.set_cap(ctx, body)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await service.set_cap(write.ctx, body)
+    return await write.answer(accepted)
 
 
 @router.get("/admin/campaigns/cap/versions", summary="Every change of the cap: who, when")

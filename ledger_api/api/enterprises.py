@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ledger_api.api.deps import BrandDep, ContextDep, StatusDep, WaitDep
+from ledger_api.api.deps import BrandDep, BrandWriteDep
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import operation_response
 from ledger_api.model import schemas
 from ledger_api.model.program import (
     BindingRequest,
@@ -51,13 +50,10 @@ async def binding_typed_data(
 )
 async def bind(
     body: BindingRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     service: EnterprisesDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await service.bind(ctx, body), wait)
+    return await write.answer(await service.bind(write.ctx, body))
 
 
 @router.post("/unbindings/typed-data", summary="EIP-712 data the enterprise signs to unbind")
@@ -75,13 +71,10 @@ async def unbinding_typed_data(
 )
 async def unbind(
     body: UnbindingRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     service: EnterprisesDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await service.unbind(ctx, body), wait)
+    return await write.answer(await service.unbind(write.ctx, body))
 
 
 @router.post("/leaves/typed-data", summary="EIP-712 data an employee signs to leave")
@@ -99,10 +92,7 @@ async def leave_typed_data(
 )
 async def leave(
     body: LeaveRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     service: EnterprisesDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await service.leave(ctx, body), wait)
+    return await write.answer(await service.leave(write.ctx, body))

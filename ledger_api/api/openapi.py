@@ -42,7 +42,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute, Mount
 
-from ledger_api.api.deps import request_context
+from ledger_api.api.deps import KEYED
 from ledger_api.api.openapi_codes import PUBLIC_PATHS, error_codes
 from ledger_api.api.openapi_examples import example_of
 from ledger_api.model import schemas
@@ -173,11 +173,11 @@ def _dependencies(dependant: Dependant) -> list[Dependant]:
 
 def keyed(routes: Sequence[BaseRoute]) -> set[tuple[str, str]]:
     """(method, path template) of every route that needs an Idempotency-Key: its dependencies,
-    however deep, include `deps.request_context` (which answers 400 without one)."""
+    however deep, include one of `deps.KEYED` (which answer 400 without one)."""
     return {
         (method.lower(), route.path)
         for route in _api_routes(routes)
-        if any(d.call is request_context for d in _dependencies(route.dependant))
+        if any(d.call in KEYED for d in _dependencies(route.dependant))
         for method in route.methods or ()
     }
 

@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
     BrandDep,
-    ContextDep,
+    BrandWriteDep,
     MemberDep,
     OperationsDep,
-    PrincipalDep,
-    StatusDep,
-    WaitDep,
+    StatusReadDep,
 )
-from ledger_api.api.responses import local_response, operation_response
+from ledger_api.api.responses import local_response
 from ledger_api.model import bulk, schemas
 from ledger_api.model.fields import OperationId
 
@@ -39,13 +37,10 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 )
 async def earn_purchase(
     body: schemas.EarnPurchaseRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.earn_purchase(ctx, body), wait)
+    return await write.answer(await ops.earn_purchase(write.ctx, body))
 
 
 @router.post(
@@ -62,15 +57,12 @@ async def earn_purchase(
 )
 async def earn_batch(
     body: bulk.EarnBatchRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
     """One durable write for the whole request; each item idempotent on its own `key`."""
-    accepted = await ops.earn_batch(ctx, body)
-    status_code, answer = await status.bulk_answer(ctx.principal, accepted, wait)
+    accepted = await ops.earn_batch(write.ctx, body)
+    status_code, answer = await write.status.bulk_answer(write.ctx.principal, accepted, write.wait)
     shaped = bulk.EarnBatchAnswer.model_validate(answer).model_dump(mode="json")
     return local_response(status_code, shaped, accepted.replayed)
 
@@ -83,16 +75,13 @@ async def earn_batch(
 )
 async def earn_reversal(
     body: schemas.EarnReversalRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
     """By the brand that credited the order, while its points are pending (issue 11):
     `order_not_found` (404), `order_not_settled`, `reversal_exceeds_order`,
     `reversal_window_closed` (409)."""
-    return await operation_response(status, ctx.principal, await ops.reverse(ctx, body), wait)
+    return await write.answer(await ops.reverse(write.ctx, body))
 
 
 @router.post(
@@ -103,15 +92,10 @@ async def earn_reversal(
 )
 async def earn_engagement(
     body: schemas.EarnEngagementRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(
-        status, ctx.principal, await ops.earn_engagement(ctx, body), wait
-    )
+    return await write.answer(await ops.earn_engagement(write.ctx, body))
 
 
 @router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
@@ -124,13 +108,10 @@ async def gift_typed_data(
 @router.post("/gifts", status_code=202, responses=ACCEPTED, summary="Relay a member-signed gift")
 async def gift(
     body: schemas.GiftRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.gift(ctx, body), wait)
+    return await write.answer(await ops.gift(write.ctx, body))
 
 
 @router.post("/donations/typed-data", summary="EIP-712 data the member signs to donate points")
@@ -148,13 +129,10 @@ async def donation_typed_data(
 )
 async def donate(
     body: schemas.DonationRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.donate(ctx, body), wait)
+    return await write.answer(await ops.donate(write.ctx, body))
 
 
 @router.post(
@@ -175,13 +153,10 @@ async def redemption_typed_data(
 )
 async def redeem(
     body: schemas.RedemptionRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.redeem(ctx, body), wait)
+    return await write.answer(await ops.redeem(write.ctx, body))
 
 
 @router.post(
@@ -192,13 +167,10 @@ async def redeem(
 )
 async def review_tier(
     member: MemberDep,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.review_tier(ctx, member), wait)
+    return await write.answer(await ops.review_tier(write.ctx, member))
 
 
 @router.post(
@@ -209,13 +181,10 @@ async def review_tier(
 )
 async def define_badge(
     body: schemas.BadgeTypeRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.define_badge(ctx, body), wait)
+    return await write.answer(await ops.define_badge(write.ctx, body))
 
 
 @router.post(
@@ -226,13 +195,10 @@ async def define_badge(
 )
 async def issue_badge(
     body: schemas.BadgeIssueRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await ops.issue_badge(ctx, body), wait)
+    return await write.answer(await ops.issue_badge(write.ctx, body))
 
 
 @router.post(
@@ -253,22 +219,15 @@ async def benefit_typed_data(
 )
 async def redeem_badge_benefit(
     body: schemas.BenefitRedemptionRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     ops: OperationsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(
-        status, ctx.principal, await ops.redeem_benefit(ctx, body), wait
-    )
+    return await write.answer(await ops.redeem_benefit(write.ctx, body))
 
 
 @router.get("/operations/{operation_id}", summary="Follow an operation")
 async def operation_status(
     operation_id: Annotated[OperationId, Path()],
-    who: PrincipalDep,
-    status: StatusDep,
-    wait: WaitDep,
+    read: StatusReadDep,
 ) -> schemas.OperationStatus:
-    return await status.status(who, operation_id, wait)
+    return await read.status.status(read.who, operation_id, read.wait)

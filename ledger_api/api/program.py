@@ -9,15 +9,12 @@ from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
     BrandDep,
-    ContextDep,
+    BrandWriteDep,
     MemberDep,
     PrincipalDep,
     ReaderDep,
-    StatusDep,
-    WaitDep,
 )
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import operation_response
 from ledger_api.model.fields import PathId
 from ledger_api.model.program import (
     EnterpriseView,
@@ -48,13 +45,10 @@ PollIdPath = Annotated[PathId, Path()]
 )
 async def open_poll(
     body: PollOpenRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     polls: PollsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await polls.open_poll(ctx, body), wait)
+    return await write.answer(await polls.open_poll(write.ctx, body))
 
 
 @router.post("/polls/{poll_id}/votes/typed-data", summary="EIP-712 data the member signs to vote")
@@ -73,15 +67,10 @@ async def vote_typed_data(
 async def vote(
     poll_id: PollIdPath,
     body: VoteRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     polls: PollsDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(
-        status, ctx.principal, await polls.vote(ctx, int(poll_id), body), wait
-    )
+    return await write.answer(await polls.vote(write.ctx, int(poll_id), body))
 
 
 @router.get("/polls/{poll_id}", summary="A poll: window, eligibility and live (then final) tallies")

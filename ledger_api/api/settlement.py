@@ -10,16 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.api.deps import (
-    BrandDep,
-    ContextDep,
+    AnyWriteDep,
+    BrandWriteDep,
     PrincipalDep,
     ReaderDep,
     SettingsDep,
-    StatusDep,
-    WaitDep,
 )
 from ledger_api.api.operations import ACCEPTED
-from ledger_api.api.responses import operation_response
 from ledger_api.model import settlement as model
 from ledger_api.model.fields import PathId
 from ledger_api.usecases.settlement import SETTLEMENTS_LISTED, SettlementService
@@ -57,15 +54,12 @@ async def deposit_view(
 )
 async def deposit(
     body: model.DepositRequest,
-    ctx: ContextDep,
-    _: BrandDep,
+    write: BrandWriteDep,
     settlement: SettlementDep,
-    status: StatusDep,
-    wait: WaitDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    accepted = await settlement.deposit(ctx, body, settings.wait_max_s)
-    return await operation_response(status, ctx.principal, accepted, wait)
+    accepted = await settlement.deposit(write.ctx, body, settings.wait_max_s)
+    return await write.answer(accepted)
 
 
 @router.post(
@@ -76,12 +70,10 @@ async def deposit(
 )
 async def settle(
     body: model.SettleRequest,
-    ctx: ContextDep,
+    write: AnyWriteDep,
     settlement: SettlementDep,
-    status: StatusDep,
-    wait: WaitDep,
 ) -> JSONResponse:
-    return await operation_response(status, ctx.principal, await settlement.settle(ctx, body), wait)
+    return await write.answer(await settlement.settle(write.ctx, body))
 
 
 @router.get("/settlements", summary="Settlements, newest first (the vault's events, indexed)")

@@ -3,6 +3,9 @@
 FastAPI's `include_router` keeps a lazy node per included router since 0.137, and every
 request walks them (a 404 walked the whole tree twice); the gateway lays its routes out flat.
 These tests check the layout and that each route kept what it was declared with.
+
+A keyed write resolves its caller, key, status service and wait in one dependency
+(`deps.Write`): FastAPI resolves every dependency node on every request (issue 15).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
-from support.gateway import Gateway, gateway_env, settings_from
+from support.gateway import Brand, Gateway, Member, gateway_env, settings_from
 
-from ledger_api.api import ROUTERS, install_routes
+from ledger_api.api import ROUTERS, deps, install_routes
 from ledger_api.api.json import FastJSONResponse
+from ledger_api.api.openapi import _api_routes, _dependencies
 from ledger_api.app import create_app
 
 
@@ -112,3 +116,51 @@ def test_misses_and_wrong_methods_still_answer_from_the_error_tree(gateway: Gate
     )  # Starlette's trailing-slash redirect still applies
     assert slash.status_code == 307
     assert slash.headers["location"].endswith("/v1/health")
+
+
+def test_a_keyed_write_resolves_caller_key_status_and_wait_as_one_dependency(
+    app: FastAPI,
+) -> None:
+    """No route resolves the caller and `wait_seconds` as nodes of their own (the earn took
+    five nodes, each resolved per request, the status read three); a route with a `Write` or
+    a `StatusRead` has none of the nodes it stands for."""
+    callers = {deps.request_context, deps.current_principal, deps.current_brand}
+    callers.add(deps.current_admin)
+    combined = {deps.brand_write, deps.admin_write, deps.any_write, deps.status_read}
+    writes = 0
+    for route in _api_routes(app.routes):
+        calls = {dependency.call for dependency in _dependencies(route.dependant)}
+        assert not (callers & calls and deps.wait_seconds in calls), route.path
+        if combined & calls:
+            writes += 1
+            assert not (callers | {deps.wait_seconds}) & calls, (route.path, calls)
+            assert len(combined & calls) == 1, route.path
+    assert writes >= 25
+    (status,) = [r for r in _api_routes(app.routes) if r.path == "/v1/operations/{operation_id}"]
+    assert [d.call for d in _dependencies(status.dependant)] == [deps.status_read]
+
+
+def test_a_write_refuses_in_the_order_its_parts_did(gateway: Gateway, brand: Brand) -> None:
+    """The caller (401), then the Idempotency-Key (400), then the key's kind (403), then
+    `wait` (422): `brand_write` and `admin_write` keep the order of the dependencies they
+    stand for."""
+    body = {"member": Member().address, "amount_cents": 1_000, "order_ref": "order-1"}
+    anonymous = httpx.post(f"{gateway.base_url}/v1/earn/purchase", json=body, timeout=30)
+    assert (anonymous.status_code, _code(anonymous)) == (401, "unauthorized")
+    unkeyed = gateway.admin.post("/v1/earn/purchase", body, key=None)
+    assert (unkeyed.status_code, _code(unkeyed)) == (400, "idempotency_key_required")
+    admin = gateway.admin.post("/v1/earn/purchase", body)
+    assert (admin.status_code, _code(admin)) == (403, "forbidden")
+    bad_wait = brand.api.post("/v1/earn/purchase", body, params={"wait": "maybe"})
+    assert (bad_wait.status_code, _code(bad_wait)) == (422, "invalid_request")
+    cap = f"/v1/admin/brands/{brand.brand_id}/daily-cap"
+    brand_on_admin = brand.api.put(cap, {"daily_cap_points": 1_000})
+    assert (brand_on_admin.status_code, _code(brand_on_admin)) == (403, "forbidden")
+    unkeyed_admin = brand.api.http.put(cap, json={"daily_cap_points": 1_000})
+    assert unkeyed_admin.status_code == 400
+    assert _code(unkeyed_admin) == "idempotency_key_required"
+
+
+def _code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code
