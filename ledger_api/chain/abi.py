@@ -16,6 +16,8 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, InsufficientDataBytes
+from eth_abi.grammar import ABIType, BasicType, TupleType
+from eth_abi.grammar import parse as parse_type
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
@@ -78,7 +80,28 @@ class FunctionCodec:
         return self.selector + abi_encode(self.input_types, args)
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
-        return tuple(abi_decode(self.output_types, data))
+        """The return values, every address in EIP-55 form (eth_abi decodes addresses in lower
+        case; the gateway answers and compares the checksum form everywhere)."""
+        values = tuple(abi_decode(self.output_types, data))
+        if not any("address" in kind for kind in self.output_types):
+            return values
+        return tuple(
+            _with_checksums(parse_type(kind), value)
+            for kind, value in zip(self.output_types, values, strict=True)
+        )
+
+
+def _with_checksums(kind: ABIType, value: Any) -> Any:
+    """A decoded value of ABI type `kind` with each address in it in EIP-55 form."""
+    if kind.is_array:
+        return tuple(_with_checksums(kind.item_type, item) for item in value)
+    if isinstance(kind, TupleType):
+        return tuple(
+            _with_checksums(part, item) for part, item in zip(kind.components, value, strict=True)
+        )
+    if isinstance(kind, BasicType) and kind.base == "address":
+        return checksum(value)
+    return value
 
 
 class ContractCodec:

@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_utils.crypto import keccak
 from support.chain import BUILD
 
-from ledger_api.chain.abi import Log
+from ledger_api.chain.abi import ContractCodec, FunctionCodec, Log
 from ledger_api.chain.contracts import Contracts, EarnOpArgs
 from ledger_api.chain.manifest import Manifest
 from ledger_api.chain.typed_data import gift_typed_data, recover_signer, sign_typed_data
@@ -44,6 +44,27 @@ def test_earn_batch_calldata_matches_the_abi_encoder() -> None:
     fast = codec.earn_batch(ops).data
     generic = codec.ledger["earnBatch"].encode([op.as_tuple() for op in ops])
     assert fast == generic
+
+
+def test_return_values_carry_every_address_in_eip55_form() -> None:
+    """eth_abi decodes addresses in lower case; the gateway's views answer the checksum form
+    (a new user's trial found the bid typed data's `escrow` in lower case): top-level, in
+    arrays and in tuples, every other value as eth_abi decodes it."""
+    auctions = ContractCodec(json.loads((BUILD / "AllianceAuctions.json").read_text())["abi"])
+    vault = ContractCodec(json.loads((BUILD / "SettlementVault.json").read_text())["abi"])
+    one, two = Account.create().address, Account.create().address
+    assert auctions["escrowOf"].decode(encode(["address"], [one.lower()])) == (one,)
+    held = auctions["heldBidders"].decode(encode(["address[]"], [[one.lower(), two.lower()]]))
+    assert held == ((one, two),)
+    assert vault["token"].decode(encode(["address", "uint256"], [one, 10**6])) == (one, 10**6)
+    badges = ContractCodec(json.loads((BUILD / "AllianceBadges.json").read_text())["abi"])
+    domain = badges["eip712Domain"]
+    raw = (b"\x0f", "AllianceBadges", "1", 31337, two.lower(), bytes(32), (1, 2))
+    assert domain.decode(encode(list(domain.output_types), raw)) == (*raw[:4], two, *raw[5:])
+    nested = FunctionCodec("nested", bytes(4), (), ("(address,uint256)[]", "(bool,address[])"))
+    value = [(one.lower(), 1), (two.lower(), 2)], (True, [two.lower()])
+    answer = nested.decode(encode(list(nested.output_types), value))
+    assert answer == (((one, 1), (two, 2)), (True, (two,)))
 
 
 def test_points_earned_log_decodes_like_eth_abi() -> None:

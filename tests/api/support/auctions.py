@@ -57,6 +57,7 @@ def signed_bid(
     assert answer.status_code == 200, answer.text
     prepared = answer.json()
     assert prepared["typed_data"]["message"]["to"] == prepared["escrow"]
+    assert prepared["escrow"] == Web3.to_checksum_address(prepared["escrow"])  # EIP-55 form
     return {
         **body,
         "nonce": prepared["nonce"],
