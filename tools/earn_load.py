@@ -10,9 +10,17 @@ With `--cost ROUTES` (comma-separated: earn, status, member, missing), it measur
 what each request costs the HTTP process (`ledger serve` alone, user + system CPU from
 /proc, its threads included): `--ops` requests per route from `--clients` clients, each
 route `--rounds` times, interleaved, and prints the microseconds per request of each round.
+With `--against DIR` (another checkout, e.g. a `git worktree` of the commit before a change)
+it starts a second chain and gateway running DIR's `ledger_api` (this checkout's contracts)
+and measures each route on both, one right after the other, the first alternating by round;
+then prints each side's median per route. On a machine whose speed drifts by the minute,
+pairs taken seconds apart compare a change where separate runs minutes apart do not.
 
     .venv/api/bin/python tools/earn_load.py --ops 3000 --py-spy build/earn
     .venv/api/bin/python tools/earn_load.py --cost earn,status,member --ops 3000 --rounds 3
+    git worktree add /tmp/before HEAD~1
+    .venv/api/bin/python tools/earn_load.py --cost earn,status --ops 2000 --rounds 8 \\
+        --against /tmp/before
 """
 
 from __future__ import annotations
@@ -21,10 +29,12 @@ import argparse
 import asyncio
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +47,7 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from bench_http import Pool  # noqa: E402
 from bench_phases import process_stat, tree_pids  # noqa: E402
-from support.chain import deploy, free_port, start_anvil  # noqa: E402
+from support.chain import Anvil, deploy, free_port, start_anvil  # noqa: E402
 from support.gateway import GatewayProcess, gateway_env  # noqa: E402
 
 
@@ -137,30 +147,105 @@ async def cost(port: int, key: str, route: str, ops: int, clients: int, op_id: s
     pool.close()
 
 
-def measure_costs(gateway: GatewayProcess, key: str, args: argparse.Namespace) -> None:
-    assert gateway.process is not None
-    first = httpx.post(
-        f"{gateway.base_url}/v1/earn/purchase",
-        json={"member": Account.create().address, "amount_cents": 1_000, "order_ref": "first"},
-        headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "first", "Prefer": "wait=10"},
-        timeout=60,
-    ).json()
+@dataclass
+class Side:
+    """A chain and a gateway running `root`'s code, with a brand's API key."""
+
+    label: str
+    anvil: Anvil
+    gateway: GatewayProcess
+    key: str
+    first: str = ""  # an operation id for the status route
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        self.anvil.stop()
+
+
+def start_side(label: str, root: Path, folder: Path, args: argparse.Namespace) -> Side:
+    """Starts anvil, deploys this checkout's contracts, starts `root`'s `ledger serve` (with
+    `ledger work`, as `make run`), creates a brand and warms the earn path up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    anvil = start_anvil(
+        extra=["--block-time", str(args.block_time)] if args.block_time is not None else None
+    )
+    try:
+        manifest = folder / "deployment.json"
+        deploy(anvil, manifest)
+        env = gateway_env(
+            rpc_url=anvil.url,
+            manifest=manifest,
+            database_url=f"sqlite:///{folder / 'ledger.db'}",
+            admin_api_key="admin-" + secrets.token_urlsafe(24),
+            LEDGER_SENDER_PROCESS=args.sender_process,
+            LEDGER_ACCESS_LOG="false",
+            LEDGER_SQLITE_SYNCHRONOUS="FULL",
+        )
+        gateway = GatewayProcess(env, free_port(), folder / "gateway.log", root=root).start()
+    except BaseException:
+        anvil.stop()
+        raise
+    side = Side(label, anvil, gateway, "")
+    try:
+        created = httpx.post(
+            f"{gateway.base_url}/v1/admin/brands",
+            json={"name": "Load Brand", "symbol": "LOAD"},
+            params={"wait": "true"},
+            headers={**gateway.admin_headers, "Idempotency-Key": "load-brand"},
+            timeout=60,
+        ).json()
+        side.key = created["api_key"]
+        asyncio.run(load(gateway.port, side.key, 200, 16))  # warm-up
+    except BaseException:
+        side.stop()
+        raise
+    return side
+
+
+def measure_costs(sides: list[Side], args: argparse.Namespace) -> None:
+    """Each route's HTTP process CPU per request, `args.rounds` times, on every side in turn
+    (the first side alternating by round); with two sides, each side's median per route."""
+    for side in sides:
+        side.first = httpx.post(
+            f"{side.gateway.base_url}/v1/earn/purchase",
+            json={"member": Account.create().address, "amount_cents": 1_000, "order_ref": "first"},
+            headers={
+                "Authorization": f"Bearer {side.key}",
+                "Idempotency-Key": "first",
+                "Prefer": "wait=10",
+            },
+            timeout=60,
+        ).json()["operation_id"]
     routes = args.cost.split(",")
+    spent_us: dict[tuple[str, str], list[float]] = {}
     for round_ in range(1, args.rounds + 1):
         for route in routes:
-            time.sleep(1.0)  # the previous route's work settles (the sender, the indexer)
-            before = process_stat(gateway.process.pid)[1]
-            started = time.perf_counter()
-            asyncio.run(
-                cost(gateway.port, key, route, args.ops, args.clients, first["operation_id"])
-            )
-            elapsed = time.perf_counter() - started
-            spent = process_stat(gateway.process.pid)[1] - before
-            print(
-                f"round {round_} {route:8s} {args.ops / elapsed:6.0f} requests/s, "
-                f"HTTP process {1e6 * spent / args.ops:6.0f} us CPU per request",
-                flush=True,
-            )
+            order = sides if round_ % 2 else sides[::-1]
+            for side in order:
+                process = side.gateway.process
+                assert process is not None
+                time.sleep(1.0)  # the previous route's work settles (the sender, the indexer)
+                before = process_stat(process.pid)[1]
+                started = time.perf_counter()
+                asyncio.run(
+                    cost(side.gateway.port, side.key, route, args.ops, args.clients, side.first)
+                )
+                elapsed = time.perf_counter() - started
+                per_request = 1e6 * (process_stat(process.pid)[1] - before) / args.ops
+                spent_us.setdefault((route, side.label), []).append(per_request)
+                label = f"{side.label} " if len(sides) > 1 else ""
+                print(
+                    f"round {round_} {label}{route:8s} {args.ops / elapsed:6.0f} requests/s, "
+                    f"HTTP process {per_request:6.0f} us CPU per request",
+                    flush=True,
+                )
+    if len(sides) > 1:
+        for route in routes:
+            medians = [
+                f"{side.label} {statistics.median(spent_us[(route, side.label)]):6.0f} us"
+                for side in sides
+            ]
+            print(f"median {route:8s} " + " / ".join(medians), flush=True)
 
 
 async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
@@ -200,42 +285,30 @@ def main() -> None:
         "--cost", default=None, help="routes to measure: earn,status,member,missing"
     )
     parser.add_argument("--rounds", type=int, default=2, help="rounds of --cost")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="with --cost: another checkout, measured in pairs with this one",
+    )
     parser.add_argument("--py-spy", type=Path, default=None)
     parser.add_argument(
         "--py-spy-format", default="flamegraph", help="flamegraph (SVG) or raw (collapsed stacks)"
     )
     args = parser.parse_args()
+    if args.against is not None and args.cost is None:
+        parser.error("--against needs --cost")
     folder = Path(tempfile.mkdtemp(prefix="earn-load-"))
-    anvil = start_anvil(
-        extra=["--block-time", str(args.block_time)] if args.block_time is not None else None
-    )
-    gateway = None
+    sides: list[Side] = []
     spies: list[subprocess.Popen[bytes]] = []
     try:
-        manifest = folder / "deployment.json"
-        deploy(anvil, manifest)
-        env = gateway_env(
-            rpc_url=anvil.url,
-            manifest=manifest,
-            database_url=f"sqlite:///{folder / 'ledger.db'}",
-            admin_api_key="admin-" + secrets.token_urlsafe(24),
-            LEDGER_SENDER_PROCESS=args.sender_process,
-            LEDGER_ACCESS_LOG="false",
-            LEDGER_SQLITE_SYNCHRONOUS="FULL",
-        )
-        gateway = GatewayProcess(env, free_port(), folder / "gateway.log").start()
-        created = httpx.post(
-            f"{gateway.base_url}/v1/admin/brands",
-            json={"name": "Load Brand", "symbol": "LOAD"},
-            params={"wait": "true"},
-            headers={**gateway.admin_headers, "Idempotency-Key": "load-brand"},
-            timeout=60,
-        ).json()
-        key = created["api_key"]
-        asyncio.run(load(gateway.port, key, 200, 16))  # warm-up
+        sides.append(start_side("this", ROOT, folder / "this", args))
+        if args.against is not None:
+            sides.append(start_side("against", args.against.resolve(), folder / "against", args))
         if args.cost is not None:
-            measure_costs(gateway, key, args)
+            measure_costs(sides, args)
             return
+        gateway, key = sides[0].gateway, sides[0].key
         if args.py_spy is not None:
             assert gateway.process is not None
             suffix = "svg" if args.py_spy_format == "flamegraph" else "txt"
@@ -276,9 +349,8 @@ def main() -> None:
             spy.send_signal(2)
         for spy in spies:
             spy.wait(30)
-        if gateway is not None:
-            gateway.stop()
-        anvil.stop()
+        for side in sides:
+            side.stop()
         shutil.rmtree(folder, ignore_errors=True)  # its database and manifest
 
 

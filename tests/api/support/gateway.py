@@ -253,10 +253,14 @@ class Gateway:
 
 
 class GatewayProcess:
-    """A gateway in its own process (`ledger serve`), for the crash test."""
+    """A gateway in its own process (`ledger serve`), for the crash test. `root`: the checkout
+    whose `ledger_api` it runs (another one's for `tools/earn_load.py --against`)."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+    def __init__(self, env: dict[str, str], port: int, log: Path, root: Path = ROOT) -> None:
         self.env = {**os.environ, **env, "LEDGER_PORT": str(port)}
+        if root != ROOT:
+            self.env["PYTHONPATH"] = str(root)
+        self.root = root
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log = log
@@ -267,7 +271,7 @@ class GatewayProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
                 env=self.env,
-                cwd=ROOT,
+                cwd=self.root,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
