@@ -163,6 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Partner brands' API over the alliance's shared points ledger",
         lifespan=lifespan,
         default_response_class=FastJSONResponse,
+        # The gateway reports through Prometheus (`/metrics`) and JSON logs and ships no
+        # OpenTelemetry SDK; FastAPI's native OpenTelemetry would still look up the global
+        # providers on every request (issue 15: the HTTP process's per-request work).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     install_error_handlers(app)
     install_routes(app)

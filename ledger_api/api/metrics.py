@@ -10,7 +10,7 @@ against the key's rate limit. What it reports, and how it stays true across `led
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
@@ -74,9 +74,24 @@ class HttpMetrics:
                 _count(scope, 500, time.perf_counter() - started)
 
 
+#: (method, route template, status) -> its counter and histogram children: `labels()` checks
+#: and looks the labels up under a lock on every call (issue 15: the HTTP process's per-request
+#: work). Bounded: the methods uvicorn's parser accepts times the templates times the statuses
+#: are few, and past the bound a child is looked up as before rather than kept.
+_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_CHILDREN = 4_096
+
+
 def _count(scope: Scope, status: int, seconds: float) -> None:
     route = scope.get("route")
     template = getattr(route, "path", None) or "unmatched"
-    method = str(scope.get("method", ""))
-    metrics.HTTP_REQUESTS.labels(method, template, str(status)).inc()
-    metrics.HTTP_LATENCY.labels(method, template, str(status)).observe(seconds)
+    key = (str(scope.get("method", "")), template, status)
+    children = _CHILDREN.get(key)
+    if children is None:
+        labels = (key[0], template, str(status))
+        children = (metrics.HTTP_REQUESTS.labels(*labels), metrics.HTTP_LATENCY.labels(*labels))
+        if len(_CHILDREN) < _MAX_CHILDREN:
+            _CHILDREN[key] = children
+    requests, latency = children
+    requests.inc()
+    latency.observe(seconds)
