@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import secrets
 import sys
 import tempfile
 import threading
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from support.chain import deploy, start_anvil  # noqa: E402
-from support.gateway import Brand, Gateway, Member, gateway_env  # noqa: E402
+from support.gateway import Brand, Gateway, Member, sqlite_gateway_env  # noqa: E402
 
 
 class Counter:
@@ -176,11 +175,10 @@ def main() -> None:
     try:
         manifest = folder / "deployment.json"
         deploy(anvil, manifest)
-        env = gateway_env(
-            rpc_url=anvil.url,
-            manifest=manifest,
-            database_url=f"sqlite:///{folder / 'ledger.db'}",
-            admin_api_key="admin-" + secrets.token_urlsafe(24),
+        env = sqlite_gateway_env(
+            anvil.url,
+            manifest,
+            folder,
             LEDGER_SQLITE_SYNCHRONOUS="FULL",
             LEDGER_ACCESS_LOG="false",
         )

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 from bench_http import Pool  # noqa: E402
 from bench_phases import process_stat, tree_pids  # noqa: E402
 from support.chain import Anvil, deploy, free_port, start_anvil  # noqa: E402
-from support.gateway import GatewayProcess, gateway_env  # noqa: E402
+from support.gateway import GatewayProcess, sqlite_gateway_env  # noqa: E402
 
 
 async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list[str]]:
@@ -172,11 +172,10 @@ def start_side(label: str, root: Path, folder: Path, args: argparse.Namespace) -
     try:
         manifest = folder / "deployment.json"
         deploy(anvil, manifest)
-        env = gateway_env(
-            rpc_url=anvil.url,
-            manifest=manifest,
-            database_url=f"sqlite:///{folder / 'ledger.db'}",
-            admin_api_key="admin-" + secrets.token_urlsafe(24),
+        env = sqlite_gateway_env(
+            anvil.url,
+            manifest,
+            folder,
             LEDGER_SENDER_PROCESS=args.sender_process,
             LEDGER_ACCESS_LOG="false",
             LEDGER_SQLITE_SYNCHRONOUS="FULL",
