@@ -15,16 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
 from ledger_api.api import install_routes, openapi
 from ledger_api.api.json import FastJSONResponse
-from ledger_api.api.limits import BodyLimits
+from ledger_api.api.limits import AddressLimit, BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
 from ledger_api.db.disk import is_storage_full
 from ledger_api.db.durability import WalSyncFailed
-from ledger_api.error_bodies import error_body, ledger_error_body
+from ledger_api.error_bodies import error_body, error_headers, ledger_error_body
 from ledger_api.errors import (
     LedgerError,
     MalformedBody,
-    RateLimited,
     StorageFull,
     Unavailable,
 )
@@ -72,12 +71,9 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _error_response(exc: LedgerError) -> JSONResponse:
-    headers = {}
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(max(1, round(exc.details.get("retry_after_s", 1))))
     if exc.status >= 500:
         log.warning("%s: %s", exc.error_code, exc.message)
-    return JSONResponse(ledger_error_body(exc), status_code=exc.status, headers=headers)
+    return JSONResponse(ledger_error_body(exc), status_code=exc.status, headers=error_headers(exc))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -176,6 +172,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=resolved.max_body_bytes,
         max_json_depth=resolved.max_json_depth,
     )
-    app.add_middleware(HttpMetrics)  # outermost: counts what the body limits refuse too
+    app.add_middleware(  # before the body is read: a refused client costs the least
+        AddressLimit,
+        rate=resolved.address_rate_limit_per_s,
+        burst=resolved.address_rate_limit_burst,
+    )
+    app.add_middleware(HttpMetrics)  # outermost: counts what the limits refuse too
     restore_recursion_limit()  # every library is imported by now
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ledger_api.errors import LedgerError
+from ledger_api.errors import LedgerError, RateLimited
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -16,3 +16,11 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
 def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
     """`error_body` of a `LedgerError`: its code (`error_code`), message and details."""
     return error_body(exc.error_code, exc.message, exc.details)
+
+
+def error_headers(exc: LedgerError) -> dict[str, str]:
+    """The headers of a `LedgerError`'s answer: `Retry-After` (whole seconds, at least 1) for
+    `RateLimited` (429)."""
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, round(exc.details.get("retry_after_s", 1))))}
+    return {}

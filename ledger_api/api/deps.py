@@ -142,14 +142,13 @@ _PRINCIPAL = "ledger.principal"  # the request scope's copy: one authentication 
     _optional_header("x-api-key", "X-Api-Key"),
 )
 async def current_principal(request: Request) -> Principal:
-    """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`): rate limited per
-    client address first (before any key look-up), then per key. Once per request, however
-    many dependencies ask (`Unauthorized` 401, `RateLimited` 429)."""
+    """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key
+    (the limit per client address came before, on every request: `limits.AddressLimit`). Once
+    per request, however many dependencies ask (`Unauthorized` 401, `RateLimited` 429)."""
     found: Principal | None = request.scope.get(_PRINCIPAL)
     if found is not None:
         return found
     runtime: Runtime = request.app.state.runtime
-    runtime.address_limiter.check(request.client.host if request.client else "unknown")
     headers = request.headers
     token = bearer(headers.get("authorization"), headers.get("x-api-key"))
     principal = runtime.api_keys.in_memory(token)

@@ -1,6 +1,16 @@
 """What one request may cost, enforced before any JSON parsing and before authentication.
 
-`BodyLimits` is a pure ASGI middleware around the whole application:
+`AddressLimit` is a pure ASGI middleware around the whole application: the per-client-address
+token bucket (`LEDGER_ADDRESS_RATE_LIMIT_PER_S`, `_BURST`) on every HTTP request, before its
+body is read and before any key is looked up: a route's request, a path no route serves, a
+wrong method, the documentation, the health check alike (429 `rate_limited` with
+`Retry-After`). A path no route serves had no limit at all (the check ran in the routes'
+authentication), and a refused body was read in full first. The operators' probes are the
+exception, as before: `/v1/health` and `/metrics` (an orchestrator's liveness check must not
+fail, and restart the gateway, because a client flooded from its address). It stays in each
+process's memory: it must not cost a database write.
+
+`BodyLimits`, inside it, is another:
 
 - a declared `Content-Length` above `max_body_bytes` answers 413 `payload_too_large` at
   once, without reading the body; a body sent in chunks is counted while it is read and
@@ -24,11 +34,13 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_api.error_bodies import ledger_error_body
+from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.error_bodies import error_headers, ledger_error_body
 from ledger_api.errors import (
     BodyTooDeep,
     LedgerError,
     PayloadTooLarge,
+    RateLimited,
     UnsupportedMediaType,
 )
 
@@ -64,6 +76,30 @@ def too_deep(body: bytes, max_depth: int) -> bool:
     if body.count(b"[") + body.count(b"{") <= max_depth:
         return False
     return json_depth(body) > max_depth
+
+
+#: the operators' probes, never limited per address (see above)
+_PROBES = frozenset({"/v1/health", "/metrics"})
+
+
+class AddressLimit:
+    """ASGI middleware: the per-client-address rate limit on every HTTP request (see above).
+    The address is the ASGI scope's client (behind a proxy, uvicorn's `--forwarded-allow-ips`
+    makes it the real one)."""
+
+    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+        self.app = app
+        self.limiter = RateLimiter(rate, burst)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in _PROBES:
+            client = scope.get("client")
+            try:
+                self.limiter.check(client[0] if client else "unknown")
+            except RateLimited as refused:
+                await _refuse(scope, receive, send, refused)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimits:
@@ -148,6 +184,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: LedgerError) -> None:
-    headers: dict[str, Any] = {"Connection": "close"}
+    """Answers `error` and closes the connection (the request's body may be unread)."""
+    headers: dict[str, Any] = {"Connection": "close", **error_headers(error)}
     response = JSONResponse(ledger_error_body(error), status_code=error.status, headers=headers)
     await response(scope, receive, send)

@@ -94,9 +94,6 @@ class Runtime(WakeUps):
             if self.db.is_sqlite
             else SharedRateLimiter(self.db, settings.rate_limit_per_s, settings.rate_limit_burst)
         )
-        self.address_limiter = RateLimiter(
-            settings.address_rate_limit_per_s, settings.address_rate_limit_burst
-        )
         admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
         self.api_keys = ApiKeys(self.db, admin_key=admin_key)
         self.refs = BrandRefs(self.db, settings)

@@ -176,3 +176,30 @@ def test_requests_are_limited_per_address_before_authentication(env: dict[str, s
         finally:
             for engine in engines:
                 event.remove(engine, "before_cursor_execute", count)
+
+
+def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]) -> None:
+    """A path no route serves, a wrong method and an oversized body take from the client
+    address's bucket as a route's request does, and once it is empty are refused (429) before
+    the body is read (a path no route serves had no limit at all: the check ran in the routes'
+    authentication). The operators' probes, `/v1/health` and `/metrics`, are not limited."""
+    limits = {"LEDGER_ADDRESS_RATE_LIMIT_PER_S": "0.5", "LEDGER_ADDRESS_RATE_LIMIT_BURST": "4"}
+    with Gateway({**env, **limits}) as gateway:
+        anonymous = gateway.api(None)
+        assert [anonymous.get("/v1/no-such-route").status_code for _ in range(4)] == [404] * 4
+        oversized = b"[" + b"0," * 600_000 + b"0]"  # past the 1 MiB default
+        refused = [
+            anonymous.get("/v1/no-such-route"),
+            anonymous.http.delete(PURCHASE),
+            anonymous.http.post(
+                PURCHASE, content=oversized, headers={"Content-Type": "application/json"}
+            ),
+            anonymous.get(f"/v1/members/{Member().address}"),
+            gateway.admin.post(PURCHASE, _purchase()),
+        ]
+        assert [r.status_code for r in refused] == [429] * 5, [r.text for r in refused]
+        assert {r.json()["error"]["code"] for r in refused} == {"rate_limited"}
+        assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
+        probes = [anonymous.get("/v1/health"), gateway.admin.get("/v1/health")]
+        probes.append(gateway.admin.get("/metrics"))
+        assert [r.status_code for r in probes] == [200, 200, 200], [r.text for r in probes]
