@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
+from ledger_api.access.ratelimit import RateLimiter
 from ledger_api.api import install_routes, openapi
 from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import AddressLimit, BodyLimits
@@ -172,11 +173,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=resolved.max_body_bytes,
         max_json_depth=resolved.max_json_depth,
     )
-    app.add_middleware(  # before the body is read: a refused client costs the least
-        AddressLimit,
-        rate=resolved.address_rate_limit_per_s,
-        burst=resolved.address_rate_limit_burst,
+    app.state.address_limiter = RateLimiter(
+        resolved.address_rate_limit_per_s,
+        resolved.address_rate_limit_burst,
+        refusal="too many requests from this client address",
     )
+    # before the body is read: a refused client costs the least
+    app.add_middleware(AddressLimit, limiter=app.state.address_limiter)
     app.add_middleware(HttpMetrics)  # outermost: counts what the limits refuse too
     restore_recursion_limit()  # every library is imported by now
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +20,8 @@ def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
 
 
 def error_headers(exc: LedgerError) -> dict[str, str]:
-    """The headers of a `LedgerError`'s answer: `Retry-After` (whole seconds, at least 1) for
-    `RateLimited` (429)."""
+    """The headers of a `LedgerError`'s answer: `Retry-After` for `RateLimited` (429), in whole
+    seconds rounded up (at least 1): a client that waits that long is not refused again."""
     if isinstance(exc, RateLimited):
-        return {"Retry-After": str(max(1, round(exc.details.get("retry_after_s", 1))))}
+        return {"Retry-After": str(max(1, math.ceil(exc.details.get("retry_after_s", 1))))}
     return {}

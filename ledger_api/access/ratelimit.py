@@ -32,10 +32,13 @@ class RateLimiter:
     Past `max_keys` buckets, the full ones (nothing to remember) are dropped, so that many
     client addresses cannot grow the table without bound."""
 
-    def __init__(self, rate: float, burst: int, *, max_keys: int = 100_000) -> None:
+    def __init__(
+        self, rate: float, burst: int, *, max_keys: int = 100_000, refusal: str | None = None
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
+        self.refusal = refusal  # the 429's message (None: `RateLimited`'s, about API keys)
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
@@ -59,7 +62,7 @@ class RateLimiter:
                 bucket.tokens -= cost
                 return
             retry_after = (cost - bucket.tokens) / self.rate
-        raise RateLimited(retry_after_s=math.ceil(retry_after * 1000) / 1000)
+        raise RateLimited(self.refusal, retry_after_s=math.ceil(retry_after * 1000) / 1000)
 
 
 _TAKE = text(

@@ -21,6 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.ratelimit import RateLimiter
+from ledger_api.api.limits import client_address
 from ledger_api.api.responses import operation_response
 from ledger_api.background.intake import Accepted
 from ledger_api.errors import (
@@ -163,6 +165,21 @@ async def current_principal(request: Request) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def probe_caller(request: Request, token: str) -> Principal:
+    """The caller of an operators' probe (`/v1/health`, `/metrics`) by its key, without the
+    per-key limit (monitoring must not eat the admin's budget) and past the per-address limit
+    (`limits.AddressLimit`): a key no process knows takes a token from the client address's
+    bucket before it is looked up, so made-up keys cost no database read there either
+    (`Unauthorized` 401, `RateLimited` 429)."""
+    runtime: Runtime = request.app.state.runtime
+    principal = runtime.api_keys.in_memory(token)
+    if principal is None:
+        limiter: RateLimiter = request.app.state.address_limiter
+        limiter.check(client_address(request.scope))
+        principal = await runtime.read(lambda: runtime.api_keys.authenticate(token))
+    return principal
 
 
 @_documents(*current_principal.openapi_parameters)  # type: ignore[attr-defined]

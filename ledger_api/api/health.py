@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from ledger_api.api.deps import RuntimeDep, bearer
+from ledger_api.api.deps import RuntimeDep, bearer, probe_caller
 from ledger_api.model import health as health_model
 from ledger_api.process import health as checks
 
@@ -22,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["health"])
     responses={503: {"model": health_model.Health, "description": "the database takes no write"}},
 )
 async def health(
+    request: Request,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -31,10 +31,6 @@ async def health(
     full = False
     token = bearer(authorization, x_api_key)
     if token:
-        # not counted against the key's rate limit: monitoring must not eat the admin's budget
-        principal = runtime.api_keys.in_memory(token)
-        if principal is None:
-            principal = await run_in_threadpool(runtime.api_keys.authenticate, token)
-        full = principal.is_admin
+        full = (await probe_caller(request, token)).is_admin
     code, body = await checks.health(runtime, full=full)
     return JSONResponse(body, status_code=code)

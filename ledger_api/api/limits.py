@@ -1,14 +1,19 @@
 """What one request may cost, enforced before any JSON parsing and before authentication.
 
 `AddressLimit` is a pure ASGI middleware around the whole application: the per-client-address
-token bucket (`LEDGER_ADDRESS_RATE_LIMIT_PER_S`, `_BURST`) on every HTTP request, before its
-body is read and before any key is looked up: a route's request, a path no route serves, a
-wrong method, the documentation, the health check alike (429 `rate_limited` with
-`Retry-After`). A path no route serves had no limit at all (the check ran in the routes'
-authentication), and a refused body was read in full first. The operators' probes are the
-exception, as before: `/v1/health` and `/metrics` (an orchestrator's liveness check must not
-fail, and restart the gateway, because a client flooded from its address). It stays in each
-process's memory: it must not cost a database write.
+token bucket (`LEDGER_ADDRESS_RATE_LIMIT_PER_S`, `_BURST`) on every HTTP request (and WebSocket
+handshake), before its body is read and before any key is looked up: a route's request, a path
+no route serves, a wrong method, the documentation alike (429 `rate_limited` with
+`Retry-After`, counted in the metrics under the route the request was for). A path no route
+serves had no limit at all (the check ran in the routes' authentication), and a refused body
+was read in full first. The operators' probes are the exception: `GET /v1/health` and
+`GET /metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
+a client flooded from its address); a key they are shown that no process knows takes a token
+before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
+either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
+proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual
+IPv6 address, so a forwarded header cannot make one bucket large. The buckets stay in each
+process's memory: a check must not cost a database write.
 
 `BodyLimits`, inside it, is another:
 
@@ -29,9 +34,10 @@ from __future__ import annotations
 
 import re
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 
 from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger_api.access.ratelimit import RateLimiter
@@ -78,28 +84,50 @@ def too_deep(body: bytes, max_depth: int) -> bool:
     return json_depth(body) > max_depth
 
 
-#: the operators' probes, never limited per address (see above)
+#: the operators' probes, never limited per address when read (see above)
 _PROBES = frozenset({"/v1/health", "/metrics"})
+#: the longest textual IPv6 address (an IPv4-mapped one); a longer key is cut to it
+MAX_ADDRESS_CHARS = 45
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address as the bucket's key (see above)."""
+    client = scope.get("client")
+    host: str = client[0] if client else "unknown"
+    return host[:MAX_ADDRESS_CHARS]
 
 
 class AddressLimit:
-    """ASGI middleware: the per-client-address rate limit on every HTTP request (see above).
-    The address is the ASGI scope's client (behind a proxy, uvicorn's `--forwarded-allow-ips`
-    makes it the real one)."""
+    """ASGI middleware: the per-client-address rate limit on every HTTP request and WebSocket
+    handshake (see above), with `limiter` (also `app.state.address_limiter`, for the probes)."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
-        self.limiter = RateLimiter(rate, burst)
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in _PROBES:
-            client = scope.get("client")
+        kind = scope["type"]
+        probe = kind == "http" and scope["method"] == "GET" and scope["path"] in _PROBES
+        if kind in ("http", "websocket") and not probe:
             try:
-                self.limiter.check(client[0] if client else "unknown")
+                self.limiter.check(client_address(scope))
             except RateLimited as refused:
+                if kind == "websocket":  # closed before it is accepted: the server answers 403
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                scope["route"] = _route_of(scope)  # the metrics' label, as routing would set
                 await _refuse(scope, receive, send, refused)
                 return
         await self.app(scope, receive, send)
+
+
+def _route_of(scope: Scope) -> BaseRoute | None:
+    """The route that serves the request's path and method, if any."""
+    app = scope.get("app")
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if route.matches(scope)[0] is Match.FULL:
+            return cast(BaseRoute, route)
+    return None
 
 
 class BodyLimits:

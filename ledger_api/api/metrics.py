@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_api.api.deps import RuntimeDep, bearer
+from ledger_api.api.deps import RuntimeDep, bearer, probe_caller
 from ledger_api.api.stats import monitor_of
 from ledger_api.errors import Forbidden, Unauthorized
 from ledger_api.process import metrics
@@ -35,9 +35,7 @@ async def scrape(
     token = bearer(authorization, x_api_key)
     if not token:
         raise Unauthorized("/metrics needs the admin API key")
-    principal = runtime.api_keys.in_memory(token)
-    if principal is None:
-        principal = await run_in_threadpool(runtime.api_keys.authenticate, token)
+    principal = await probe_caller(request, token)
     if not principal.is_admin:
         raise Forbidden("/metrics needs the admin API key")
     figures = await run_in_threadpool(monitor_of(request).figures)

@@ -4,6 +4,7 @@ active keys, a key rotates only itself, a per-address limit before authenticatio
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +19,10 @@ import pytest
 from sqlalchemy import event
 from support.chain import ROOT, free_port
 from support.gateway import Brand, Gateway, Member
+
+from ledger_api.api.limits import MAX_ADDRESS_CHARS, client_address
+from ledger_api.error_bodies import error_headers
+from ledger_api.errors import RateLimited
 
 PURCHASE = "/v1/earn/purchase"
 
@@ -179,14 +184,18 @@ def test_requests_are_limited_per_address_before_authentication(env: dict[str, s
 
 
 def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]) -> None:
-    """A path no route serves, a wrong method and an oversized body take from the client
-    address's bucket as a route's request does, and once it is empty are refused (429) before
-    the body is read (a path no route serves had no limit at all: the check ran in the routes'
-    authentication). The operators' probes, `/v1/health` and `/metrics`, are not limited."""
+    """A path no route serves, a wrong method, an oversized body and a WebSocket handshake take
+    from the client address's bucket as a route's request does, and once it is empty are
+    refused (429, counted under the route the request was for) before the body is read (a path
+    no route serves had no limit at all: the check ran in the routes' authentication). Reading
+    the operators' probes is not limited, but a made-up key shown to them is, before its
+    look-up; other methods on them are limited too."""
     limits = {"LEDGER_ADDRESS_RATE_LIMIT_PER_S": "0.5", "LEDGER_ADDRESS_RATE_LIMIT_BURST": "4"}
     with Gateway({**env, **limits}) as gateway:
         anonymous = gateway.api(None)
-        assert [anonymous.get("/v1/no-such-route").status_code for _ in range(4)] == [404] * 4
+        assert [anonymous.get("/v1/no-such-route").status_code for _ in range(2)] == [404] * 2
+        assert [_websocket_handshake(gateway.port) for _ in range(2)] == [403] * 2
+        member = f"/v1/members/{Member().address}"
         oversized = b"[" + b"0," * 600_000 + b"0]"  # past the 1 MiB default
         refused = [
             anonymous.get("/v1/no-such-route"),
@@ -194,12 +203,41 @@ def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]
             anonymous.http.post(
                 PURCHASE, content=oversized, headers={"Content-Type": "application/json"}
             ),
-            anonymous.get(f"/v1/members/{Member().address}"),
+            anonymous.get(member),
             gateway.admin.post(PURCHASE, _purchase()),
+            gateway.api("lk_00000000_" + "A" * 43).get("/v1/health"),  # a made-up key
+            anonymous.http.post("/v1/health"),
         ]
-        assert [r.status_code for r in refused] == [429] * 5, [r.text for r in refused]
+        assert [r.status_code for r in refused] == [429] * 7, [r.text for r in refused]
         assert {r.json()["error"]["code"] for r in refused} == {"rate_limited"}
+        assert {r.json()["error"]["message"] for r in refused} == {
+            "too many requests from this client address"
+        }
         assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
         probes = [anonymous.get("/v1/health"), gateway.admin.get("/v1/health")]
-        probes.append(gateway.admin.get("/metrics"))
-        assert [r.status_code for r in probes] == [200, 200, 200], [r.text for r in probes]
+        scrape = gateway.admin.get("/metrics")
+        assert [r.status_code for r in [*probes, scrape]] == [200] * 3, scrape.text
+        assert 'route="/v1/members/{address}",status="429"' in scrape.text
+        assert 'route="unmatched",status="429"' in scrape.text
+
+
+def _websocket_handshake(port: int) -> int:
+    """The status a WebSocket handshake gets (the gateway serves no WebSocket: 403)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(
+            b"GET /v1/no-such-route HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        return int(connection.recv(64).split()[1])
+
+
+def test_retry_after_rounds_up_and_a_bucket_key_is_an_address_long() -> None:
+    """A client that waits `Retry-After` is not refused again (2.5 s was "2"), and a forwarded
+    address cannot make one bucket's key longer than an IPv6 address (a 32,000-character
+    `X-Forwarded-For` was kept whole, per request)."""
+    waits = [error_headers(RateLimited(retry_after_s=s))["Retry-After"] for s in (0.2, 1.001, 2.5)]
+    assert waits == ["1", "2", "3"]
+    assert client_address({"client": ("x" * 32_000, 1)}) == "x" * MAX_ADDRESS_CHARS
+    assert client_address({"client": ("2001:db8::1", 1)}) == "2001:db8::1"
+    assert client_address({}) == "unknown"
