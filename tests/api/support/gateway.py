@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
 from ledger_client import LedgerClient, eip712
-from support.chain import ADMIN_KEY, ROOT, free_port
+from support.chain import ADMIN_KEY, ROOT
 from support.progress import files_progress, wait_for
 
 
@@ -140,29 +141,40 @@ class Gateway:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.settings = settings_from(env)
-        self.port = free_port()
+        # bound here and handed to uvicorn: a port picked free and bound later could be taken
+        # meanwhile (another process's outgoing connections use the same range of ports)
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.settings)
         config = uvicorn.Config(
             self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, name="uvicorn", daemon=True
+        )
         self.admin = Api(self.base_url, env["LEDGER_ADMIN_API_KEY"])
         self._apis: list[Api] = [self.admin]
         self._clients: list[LedgerClient] = []
 
     def start(self) -> Self:
+        """Serves, then waits until the gateway is ready; fails when the server's thread ends
+        first (a start that failed) or does not start within 120 s (a busy machine is slow,
+        not stuck)."""
         self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.02)
+        wait_for(
+            lambda: self.server.started,
+            what="the gateway's start",
+            alive=self.thread.is_alive,
+            idle_s=120.0,
+            poll_s=0.02,
+        )
         self.wait_until_ready()
         return self
 
-    def wait_until_ready(self, timeout: float = 30) -> None:
+    def wait_until_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -244,6 +256,7 @@ class Gateway:
             client.close()
         self.server.should_exit = True
         self.thread.join(timeout=30)
+        self.socket.close()
 
     def __enter__(self) -> Self:
         return self.start()
