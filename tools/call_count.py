@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import shutil
 import sys
 import tempfile
 import threading
@@ -153,6 +154,7 @@ def top(counter: Counter, per: int) -> None:
 
 
 PURCHASE = "/v1/earn/purchase"
+ROUTES = ("earn", "status", "missing")
 
 
 def purchase(member: str) -> dict[str, Any]:
@@ -168,6 +170,9 @@ def main() -> None:
     args = parser.parse_args()
     if (args.routes is None) == (args.load is None):
         parser.error("give one of --routes and --load")
+    unknown = set((args.routes or "").split(",")) - set(ROUTES) - {""}
+    if unknown:
+        parser.error(f"--routes: {', '.join(sorted(unknown))}; known: {', '.join(ROUTES)}")
     counter = Counter()
     threading.setprofile(counter)  # every thread started from here on: the gateway's
     folder = Path(tempfile.mkdtemp(prefix="call-count-"))
@@ -190,6 +195,7 @@ def main() -> None:
                 load_calls(gateway, brand, counter, args.load, args.top or "")
     finally:
         anvil.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # its database, manifest and keystores
 
 
 if __name__ == "__main__":

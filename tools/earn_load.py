@@ -116,6 +116,9 @@ async def load_bulk(port: int, key: str, ops: int, clients: int) -> tuple[float,
     return elapsed, ids
 
 
+COST_ROUTES = ("earn", "status", "member", "missing")
+
+
 async def cost(port: int, key: str, route: str, ops: int, clients: int, op_id: str) -> None:
     """`ops` requests of one kind; refuses any answer but the route's success."""
     pool = Pool("127.0.0.1", port)
@@ -266,6 +269,18 @@ async def confirm(port: int, key: str, ids: list[str], clients: int) -> None:
     pool.close()
 
 
+def usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, before anything starts (None: nothing)."""
+    if args.against is not None and args.cost is None:
+        return "--against needs --cost"
+    if args.against is not None and not (args.against / "ledger_api").is_dir():
+        return f"--against: {args.against} is not a checkout (no ledger_api folder)"
+    unknown = set((args.cost or "").split(",")) - set(COST_ROUTES) - {""}
+    if unknown:
+        return f"--cost: {', '.join(sorted(unknown))}; known: {', '.join(COST_ROUTES)}"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ops", type=int, default=3_000)
@@ -295,8 +310,9 @@ def main() -> None:
         "--py-spy-format", default="flamegraph", help="flamegraph (SVG) or raw (collapsed stacks)"
     )
     args = parser.parse_args()
-    if args.against is not None and args.cost is None:
-        parser.error("--against needs --cost")
+    problem = usage_problem(args)
+    if problem:
+        parser.error(problem)
     folder = Path(tempfile.mkdtemp(prefix="earn-load-"))
     sides: list[Side] = []
     spies: list[subprocess.Popen[bytes]] = []

@@ -291,8 +291,9 @@ _WRITE_PARAMETERS = (
 
 @_documents(*_WRITE_PARAMETERS)
 async def brand_write(request: Request) -> Write:
-    """A brand key's keyed write. In order: `request_context` (401, 429, 400 for the key or
-    the body), `Forbidden` 403 for the admin key, `wait_seconds` (422 for a bad `wait`)."""
+    """A brand key's keyed write. In order, after FastAPI has parsed a JSON body (400
+    `malformed_body` first): `request_context` (401, 429, 400 for the Idempotency-Key),
+    `Forbidden` 403 for the admin key, `wait_seconds` (422 for a bad `wait`)."""
     ctx = await request_context(request)
     ctx.principal.require_brand()
     return await _write(request, ctx)

@@ -82,13 +82,17 @@ class FunctionCodec:
     def decode(self, data: bytes) -> tuple[Any, ...]:
         """The return values, every address in EIP-55 form (eth_abi decodes addresses in lower
         case; the gateway answers and compares the checksum form everywhere)."""
-        values = tuple(abi_decode(self.output_types, data))
-        if not any("address" in kind for kind in self.output_types):
-            return values
-        return tuple(
-            _with_checksums(parse_type(kind), value)
-            for kind, value in zip(self.output_types, values, strict=True)
-        )
+        return checksummed(self.output_types, tuple(abi_decode(self.output_types, data)))
+
+
+def checksummed(kinds: Sequence[str], values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """eth_abi's decoded `values` of ABI types `kinds` with every address in them in EIP-55
+    form (eth_abi decodes addresses in lower case)."""
+    if not any("address" in kind for kind in kinds):
+        return values
+    return tuple(
+        _with_checksums(parse_type(kind), value) for kind, value in zip(kinds, values, strict=False)
+    )
 
 
 def _with_checksums(kind: ABIType, value: Any) -> Any:
@@ -175,7 +179,7 @@ class ErrorRegistry:
         if spec is None:
             return None
         try:
-            values = abi_decode(spec.types, data[4:])
+            values = checksummed(spec.types, tuple(abi_decode(spec.types, data[4:])))
         except (DecodingError, InsufficientDataBytes):  # malformed: keep the name only
             values = ()
         args = {name: _jsonable(value) for name, value in zip(spec.names, values, strict=False)}

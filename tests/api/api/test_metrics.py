@@ -53,6 +53,8 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     earn(brand, member, 2_000)
     assert brand.api.get(f"/v1/members/{member.address}").status_code == 200
     assert brand.api.get("/v1/nowhere").status_code == 404
+    for method in ("PROPFIND", "MKCOL", "LOCK"):  # methods the API serves none of
+        assert brand.api.http.request(method, "/v1/nowhere").status_code == 404
 
     scrape = gateway.admin.get("/metrics")
     assert scrape.status_code == 200
@@ -65,7 +67,10 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     route = {"method": "GET", "route": "/v1/members/{address}", "status": "200"}
     assert grew("ledger_http_requests_total", **route) == 1
     assert grew("ledger_http_request_duration_seconds_count", **route) == 1
-    assert grew("ledger_http_requests_total", route="unmatched", status="404") == 1
+    assert grew("ledger_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    # one series for every method the API serves none of: a client cannot multiply them
+    assert grew("ledger_http_requests_total", method="other", route="unmatched") == 3
+    assert 'method="PROPFIND"' not in scrape.text
     assert grew("ledger_http_requests_total", route="/v1/earn/purchase", status="200") == 1
     assert grew("ledger_operation_confirmation_seconds_count", kind="earn") >= 1
     assert _value(after, "ledger_operations", kind="earn", status="confirmed") >= 1

@@ -7,6 +7,7 @@ import secrets
 
 from eth_abi.abi import encode
 from eth_account import Account
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from support.chain import BUILD
 
@@ -110,9 +111,12 @@ def test_custom_errors_decode_to_stable_codes() -> None:
 
     codec = contracts()
     data = keccak(text="PointsInsufficientBalance(address,uint256,uint256,uint256)")[:4] + encode(
-        ["address", "uint256", "uint256", "uint256"], ["0x" + "44" * 20, 3, 10, 25]
+        ["address", "uint256", "uint256", "uint256"], ["0x" + "4a" * 20, 3, 10, 25]
     )
-    error = domain_error(codec.errors.decode(data))
+    decoded = codec.errors.decode(data)
+    assert decoded is not None  # its address in EIP-55 form, as every answer gives one
+    assert next(iter(decoded.args.values())) == to_checksum_address("0x" + "4a" * 20)
+    error = domain_error(decoded)
     assert error.error_code == "insufficient_balance" and error.status == 422
     assert error.details["needed"] == 25
     assert error_code("LedgerOperationUsed") == "operation_used"
