@@ -40,8 +40,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "api"))
 
-from support.chain import deploy, start_anvil  # noqa: E402
-from support.gateway import Brand, Gateway, Member, sqlite_gateway_env  # noqa: E402
+from support.chain import start_anvil  # noqa: E402
+from support.gateway import Brand, Gateway, Member, deployed_sqlite_env  # noqa: E402
 
 
 class Counter:
@@ -178,11 +178,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="call-count-"))
     anvil = start_anvil(extra=["--block-time", "0.1"])
     try:
-        manifest = folder / "deployment.json"
-        deploy(anvil, manifest)
-        env = sqlite_gateway_env(
-            anvil.url,
-            manifest,
+        env = deployed_sqlite_env(
+            anvil,
             folder,
             LEDGER_SQLITE_SYNCHRONOUS="FULL",
             LEDGER_ACCESS_LOG="false",

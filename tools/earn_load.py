@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from bench_http import Pool  # noqa: E402
 from bench_phases import process_stat, tree_pids  # noqa: E402
-from support.chain import Anvil, deploy, free_port, start_anvil  # noqa: E402
-from support.gateway import GatewayProcess, sqlite_gateway_env  # noqa: E402
+from support.chain import Anvil, free_port, start_anvil  # noqa: E402
+from support.gateway import GatewayProcess, deployed_sqlite_env  # noqa: E402
 
 
 async def load(port: int, key: str, ops: int, clients: int) -> tuple[float, list[str]]:
@@ -173,11 +173,8 @@ def start_side(label: str, root: Path, folder: Path, args: argparse.Namespace) -
         extra=["--block-time", str(args.block_time)] if args.block_time is not None else None
     )
     try:
-        manifest = folder / "deployment.json"
-        deploy(anvil, manifest)
-        env = sqlite_gateway_env(
-            anvil.url,
-            manifest,
+        env = deployed_sqlite_env(
+            anvil,
             folder,
             LEDGER_SENDER_PROCESS=args.sender_process,
             LEDGER_ACCESS_LOG="false",

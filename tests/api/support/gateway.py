@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
 from ledger_client import LedgerClient, eip712
-from support.chain import ADMIN_KEY, ROOT
+from support.chain import ADMIN_KEY, ROOT, Anvil, deploy
 from support.progress import files_progress, wait_for
 
 
@@ -65,6 +65,14 @@ def sqlite_gateway_env(rpc_url: str, manifest: Path, folder: Path, **extra: str)
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         **extra,
     )
+
+
+def deployed_sqlite_env(anvil: Anvil, folder: Path, **extra: str) -> dict[str, str]:
+    """Deploys the contracts on `anvil` (manifest `folder/deployment.json`) and returns
+    `sqlite_gateway_env` for them (the profiling loads' gateways)."""
+    manifest = folder / "deployment.json"
+    deploy(anvil, manifest)
+    return sqlite_gateway_env(anvil.url, manifest, folder, **extra)
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
