@@ -145,8 +145,11 @@ class _Batch:
     def write(self) -> None:
         """Inserts the group's operations and idempotency records, many rows per statement,
         and moves the brands' op-id counters and daily mint counters."""
-        if self.operations:  # Core inserts: the ORM's bulk path costs more than the rows
+        # Core inserts: the ORM's bulk path costs more than the rows. A bulk request whose
+        # items were all duplicates or refused has a record and no operation.
+        if self.operations:
             self.connection.execute(_INSERT_OPERATIONS, self.operations)
+        if self.records:
             self.connection.execute(_INSERT_RECORDS, self.records)
         moved = [
             {"row": brand.row_id, "next": brand.next_op_id}

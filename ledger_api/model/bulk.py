@@ -82,7 +82,10 @@ class BulkItemAnswer(Model):
     op_id: int | None = None
     points: int | None = None
     status: str | None = Field(
-        default=None, description="the operation's status (final ones with Prefer: wait)"
+        default=None,
+        description="the operation's status: queued for an item accepted now, the status "
+        "its operation has when answered for a duplicate (also when the request is replayed), "
+        "final ones with Prefer: wait; null for a refused item",
     )
     tx_hash: str | None = None
     block_number: int | None = None

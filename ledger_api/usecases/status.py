@@ -53,6 +53,13 @@ _STATUS = (
 )
 
 
+#: the statuses of a brand's operations by `uid`, for the duplicate items of a bulk answer
+_STATUSES = select(_OPERATIONS.c.uid, _OPERATIONS.c.status).where(
+    _OPERATIONS.c.uid.in_(bindparam("uids", expanding=True)),
+    _OPERATIONS.c.brand_id == bindparam("brand_id"),
+)
+
+
 def _final(status: str) -> bool:
     return OpStatus(status).final
 
@@ -184,7 +191,7 @@ class StatusService:
         each stored item's status once final (and indexed), 200 when all of them are."""
         body = accepted.body
         if not wait_s:
-            return accepted.status_code, body
+            return accepted.status_code, await self._duplicates_now(who, body)
         fresh = not accepted.replayed
 
         async def follow(item: dict[str, Any]) -> dict[str, Any]:
@@ -207,6 +214,32 @@ class StatusService:
         items = await asyncio.gather(*(follow(item) for item in body["items"]))
         done = all(item.pop("done", True) for item in items)
         return (200 if done else 202), {**body, "items": items}
+
+    async def _duplicates_now(self, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
+        """The bulk answer `body` with each `duplicate` item's status as its operation has it
+        now (the intake stores none: the operation was stored by an earlier request), read in
+        one statement; the body itself when no item is a duplicate."""
+        uids = [
+            item["operation_id"]
+            for item in body["items"]
+            if item["result"] == "duplicate" and item.get("operation_id")
+        ]
+        if not uids or who.brand_row_id is None:
+            return body
+
+        def read() -> dict[str, str]:
+            with self.rt.db.read_engine.connect() as connection:
+                rows = connection.execute(_STATUSES, {"uids": uids, "brand_id": who.brand_row_id})
+                return {uid: status for uid, status in rows}
+
+        statuses = await self.rt.read(read)
+        items = [
+            {**item, "status": statuses.get(item["operation_id"], item.get("status"))}
+            if item["result"] == "duplicate"
+            else item
+            for item in body["items"]
+        ]
+        return {**body, "items": items}
 
     def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
         """A 202 for an operation still waiting says why when the chain (or the sender

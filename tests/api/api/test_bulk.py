@@ -91,6 +91,45 @@ def test_replaying_the_request_key_returns_the_first_answer(brand: Brand) -> Non
     assert other.json()["error"]["code"] == "idempotency_conflict"
 
 
+def test_a_request_of_only_duplicates_or_refusals_is_stored_under_its_key(brand: Brand) -> None:
+    """A trial's finding: a request none of whose items was stored now (every item a
+    duplicate, or refused) stored nothing under its Idempotency-Key, so its retry was no
+    replay; and a duplicate item answered `"status": null` although its operation was
+    confirmed. A duplicate shows its operation's status when answered, on a replay too."""
+    member = Member()
+    item = purchase(member, 2_500)
+    confirmed = brand.api.post(BATCH, {"items": [item]}, headers={"Prefer": "wait=30"})
+    assert confirmed.status_code == 200, confirmed.text
+    (stored,) = confirmed.json()["items"]
+    assert stored["status"] == "confirmed"
+
+    key = str(uuid.uuid4())
+    first = brand.api.post(BATCH, {"items": [item]}, key=key)
+    assert first.status_code == 202, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    (duplicate,) = first.json()["items"]
+    assert duplicate["result"] == "duplicate"
+    assert duplicate["operation_id"] == stored["operation_id"]
+    assert duplicate["status"] == "confirmed"
+    again = brand.api.post(BATCH, {"items": [item]}, key=key)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    other = brand.api.post(BATCH, {"items": [purchase(member, 2_500)]}, key=key)
+    assert other.status_code == 409, other.text
+    assert other.json()["error"]["code"] == "idempotency_conflict"
+
+    refused_key = str(uuid.uuid4())
+    only_refused = {"items": [{**item, "amount_cents": 9_000}, purchase(member, 1)]}
+    refused = brand.api.post(BATCH, only_refused, key=refused_key)
+    assert refused.status_code == 202, refused.text
+    codes = [answer["error"]["code"] for answer in refused.json()["items"]]
+    assert codes == ["idempotency_conflict", "zero_points"]
+    assert [answer["status"] for answer in refused.json()["items"]] == [None, None]
+    retried = brand.api.post(BATCH, only_refused, key=refused_key)
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.json() == refused.json()
+
+
 def test_two_items_with_one_key_are_refused_whole(brand: Brand) -> None:
     member = Member()
     response = brand.api.post(
