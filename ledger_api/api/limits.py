@@ -115,7 +115,6 @@ class AddressLimit:
                 if kind == "websocket":  # closed before it is accepted: the server answers 403
                     await send({"type": "websocket.close", "code": 1008})
                     return
-                scope["route"] = _route_of(scope)  # the metrics' label, as routing would set
                 await _refuse(scope, receive, send, refused)
                 return
         await self.app(scope, receive, send)
@@ -212,7 +211,9 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, error: LedgerError) -> None:
-    """Answers `error` and closes the connection (the request's body may be unread)."""
+    """Answers `error` and closes the connection (the request's body may be unread), counted
+    in the request metrics under the route the request was for, as routing would set it."""
+    scope["route"] = _route_of(scope)
     headers: dict[str, Any] = {"Connection": "close", **error_headers(error)}
     response = JSONResponse(ledger_error_body(error), status_code=error.status, headers=headers)
     await response(scope, receive, send)

@@ -55,6 +55,15 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     assert brand.api.get("/v1/nowhere").status_code == 404
     for method in ("PROPFIND", "MKCOL", "LOCK"):  # methods the API serves none of
         assert brand.api.http.request(method, "/v1/nowhere").status_code == 404
+    # refused before routing: under the route the request was for (were all "unmatched")
+    refusals = [
+        ({"content": b" " * 2_000_000, "headers": {"Content-Type": "application/json"}}, 413),
+        ({"content": b"amount=1", "headers": {"Content-Type": "text/plain"}}, 415),
+        ({"content": b"[" * 40 + b"]" * 40, "headers": {"Content-Type": "application/json"}}, 400),
+    ]
+    for sent, status in refusals:
+        refused = brand.api.http.post("/v1/earn/engagement", **sent)
+        assert refused.status_code == status, refused.text
 
     scrape = gateway.admin.get("/metrics")
     assert scrape.status_code == 200
@@ -72,6 +81,10 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     assert grew("ledger_http_requests_total", method="other", route="unmatched") == 3
     assert 'method="PROPFIND"' not in scrape.text
     assert grew("ledger_http_requests_total", route="/v1/earn/purchase", status="200") == 1
+    for _, status in refusals:
+        engagement = {"method": "POST", "route": "/v1/earn/engagement", "status": str(status)}
+        assert grew("ledger_http_requests_total", **engagement) == 1
+    assert grew("ledger_http_requests_total", route="unmatched", status="413") == 0
     assert grew("ledger_operation_confirmation_seconds_count", kind="earn") >= 1
     assert _value(after, "ledger_operations", kind="earn", status="confirmed") >= 1
     labels = {"signer": brand.signer, "brand": str(brand.brand_id)}
