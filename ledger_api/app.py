@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
 from ledger_api.access.ratelimit import RateLimiter
 from ledger_api.api import install_routes, openapi
+from ledger_api.api.head import HeadAsGet
 from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import AddressLimit, BodyLimits
 from ledger_api.api.metrics import HttpMetrics
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_routes(app)
     openapi.install(app)
+    app.add_middleware(HeadAsGet)  # innermost: routing sees the GET
     app.add_middleware(
         BodyLimits,
         max_body_bytes=resolved.max_body_bytes,

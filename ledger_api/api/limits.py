@@ -6,8 +6,8 @@ handshake), before its body is read and before any key is looked up: a route's r
 no route serves, a wrong method, the documentation alike (429 `rate_limited` with
 `Retry-After`, counted in the metrics under the route the request was for). A path no route
 serves had no limit at all (the check ran in the routes' authentication), and a refused body
-was read in full first. The operators' probes are the exception: `GET /v1/health` and
-`GET /metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
+was read in full first. The operators' probes are the exception: `GET` (or `HEAD`) `/v1/health`
+and `/metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
 a client flooded from its address); a key they are shown that no process knows takes a token
 before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
 either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
@@ -86,6 +86,7 @@ def too_deep(body: bytes, max_depth: int) -> bool:
 
 #: the operators' probes, never limited per address when read (see above)
 _PROBES = frozenset({"/v1/health", "/metrics"})
+_READS = frozenset({"GET", "HEAD"})  # HEAD: served as its GET (`head.HeadAsGet`)
 #: the longest textual IPv6 address (an IPv4-mapped one); a longer key is cut to it
 MAX_ADDRESS_CHARS = 45
 
@@ -107,7 +108,7 @@ class AddressLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        probe = kind == "http" and scope["method"] == "GET" and scope["path"] in _PROBES
+        probe = kind == "http" and scope["method"] in _READS and scope["path"] in _PROBES
         if kind in ("http", "websocket") and not probe:
             try:
                 self.limiter.check(client_address(scope))
@@ -123,6 +124,8 @@ class AddressLimit:
 def _route_of(scope: Scope) -> BaseRoute | None:
     """The route that serves the request's path and method, if any."""
     app = scope.get("app")
+    if scope.get("method") == "HEAD":  # served as its GET (`head.HeadAsGet`)
+        scope = {**scope, "method": "GET"}
     for route in getattr(getattr(app, "router", None), "routes", ()):
         if route.matches(scope)[0] is Match.FULL:
             return cast(BaseRoute, route)

@@ -269,7 +269,8 @@ _PARAM = re.compile(r"\{[^/}]+\}")
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
-    """Every method some route serves at `path` (from the OpenAPI document), with OPTIONS."""
+    """Every method some route serves at `path` (from the OpenAPI document), with HEAD where
+    GET is served (`head.HeadAsGet`) and OPTIONS."""
     table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
         app.state, "allowed_methods", None
     )
@@ -280,5 +281,8 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
             pattern = re.compile(f"^{literal}$")
             table.append((pattern, [m.upper() for m in item]))
         app.state.allowed_methods = table
-    methods = sorted({m for pattern, ms in table if pattern.match(path) for m in ms})
+    served = {m for pattern, ms in table if pattern.match(path) for m in ms}
+    if "GET" in served:
+        served.add("HEAD")
+    methods = sorted(served)
     return [*methods, "OPTIONS"] if methods else []

@@ -214,9 +214,14 @@ def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]
             "too many requests from this client address"
         }
         assert all(int(r.headers["Retry-After"]) >= 1 for r in refused)
-        probes = [anonymous.get("/v1/health"), gateway.admin.get("/v1/health")]
+        probes = [
+            anonymous.get("/v1/health"),
+            gateway.admin.get("/v1/health"),
+            anonymous.http.head("/v1/health"),  # a load balancer's HEAD check
+        ]
+        assert anonymous.http.head(member).status_code == 429
         scrape = gateway.admin.get("/metrics")
-        assert [r.status_code for r in [*probes, scrape]] == [200] * 3, scrape.text
+        assert [r.status_code for r in [*probes, scrape]] == [200] * 4, scrape.text
         assert 'route="/v1/members/{address}",status="429"' in scrape.text
         assert 'route="unmatched",status="429"' in scrape.text
 

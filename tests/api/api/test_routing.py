@@ -118,6 +118,32 @@ def test_misses_and_wrong_methods_still_answer_from_the_error_tree(gateway: Gate
     assert slash.headers["location"].endswith("/v1/health")
 
 
+def test_every_get_route_answers_head_without_a_body(gateway: Gateway, brand: Brand) -> None:
+    """RFC 9110 section 9.3.2: HEAD is GET without the body. FastAPI's routes answer only the
+    methods they declare, so a load balancer's `HEAD /v1/health` was answered 405."""
+    base = gateway.base_url
+    for path, api in [
+        ("/v1/health", gateway.api(None)),
+        (f"/v1/members/{Member().address}", brand.api),
+        ("/openapi.json", gateway.api(None)),
+    ]:
+        got, head = api.get(path), api.http.head(path)
+        assert head.status_code == got.status_code == 200, (path, head.text)
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    refused = httpx.head(f"{base}/v1/members/{Member().address}", timeout=30)
+    assert refused.status_code == 401 and refused.content == b""  # its GET's refusal
+    wrong = httpx.head(f"{base}/v1/earn/purchase", timeout=30)
+    assert wrong.status_code == 405
+    assert wrong.headers["Allow"] == "POST, OPTIONS"
+    read_only = httpx.delete(f"{base}/v1/health", timeout=30)
+    assert read_only.status_code == 405
+    assert read_only.headers["Allow"] == "GET, HEAD, OPTIONS"
+    scrape = gateway.admin.get("/metrics").text
+    assert 'method="HEAD",route="/v1/members/{address}",status="200"' in scrape
+
+
 def test_a_keyed_write_resolves_caller_key_status_and_wait_as_one_dependency(
     app: FastAPI,
 ) -> None:
