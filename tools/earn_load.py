@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from bench_http import Pool  # noqa: E402
 from bench_phases import process_stat, tree_pids  # noqa: E402
-from support.chain import Anvil, free_port, start_anvil  # noqa: E402
+from support.chain import Anvil, start_anvil  # noqa: E402
 from support.gateway import GatewayProcess, deployed_sqlite_env  # noqa: E402
 
 
@@ -180,7 +180,7 @@ def start_side(label: str, root: Path, folder: Path, args: argparse.Namespace) -
             LEDGER_ACCESS_LOG="false",
             LEDGER_SQLITE_SYNCHRONOUS="FULL",
         )
-        gateway = GatewayProcess(env, free_port(), folder / "gateway.log", root=root).start()
+        gateway = GatewayProcess(env, folder / "gateway.log", root=root).start()
     except BaseException:
         anvil.stop()
         raise

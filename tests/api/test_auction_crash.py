@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from support.auctions import SILVER, contract
-from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import Anvil, deploy, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -203,14 +203,14 @@ def test_sigkill_during_an_auctions_close_settles_each_winner_exactly_once(tmp_p
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         LEDGER_SQLITE_SYNCHRONOUS="FULL",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         api_key, auction_id, bidders = _prepare(anvil, gateway, env["LEDGER_ADMIN_API_KEY"])
         closings = [Closing(bidder) for bidder in bidders]
         run_round(gateway, api_key, auction_id, closings, kill_after=3)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, auction_id, closings, kill_after=8)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, auction_id, closings, kill_after=0)
         assert all(c.done for c in closings)
         kinds = Counter(tuple(op["kind"] for op in c.operations) for c in closings)

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chain import applied_op_ids, deploy, free_port, start_anvil
+from support.chain import applied_op_ids, deploy, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -89,7 +89,7 @@ def test_sigkill_during_bulk_requests_applies_every_item_exactly_once(tmp_path: 
         LEDGER_SQLITE_SYNCHRONOUS="FULL",
         LEDGER_BATCH_MAX_OPS="50",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         with httpx.Client(
             base_url=gateway.base_url,
@@ -123,9 +123,9 @@ def test_sigkill_during_bulk_requests_applies_every_item_exactly_once(tmp_path: 
             for r in range(REQUESTS)
         ]
         run_round(gateway, api_key, requests, kill_after=REQUESTS // 3)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, requests, kill_after=2 * REQUESTS // 3)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, requests, None)
         assert all(r.answer is not None for r in requests)
 

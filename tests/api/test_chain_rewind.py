@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import Anvil, deploy, start_anvil
 from support.chain import applied_op_ids as chain_applied_op_ids
 from support.gateway import Api, Gateway, GatewayProcess, Member, gateway_env
 
@@ -48,7 +48,7 @@ def chain(tmp_path: Path) -> Iterator[tuple[list[Anvil], Path]]:
     """anvil on a port of its own (the restarted one takes the same), with the contracts.
 
     A list, so that the test can swap in the restarted node and the fixture stops it."""
-    node = start_anvil(port=free_port())
+    node = start_anvil()
     manifest = tmp_path / "deployment.json"
     deploy(node, manifest)
     nodes = [node]
@@ -219,7 +219,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         LEDGER_SENDER_PROCESS="true",
     )
     members = [Member().address for _ in range(4)]
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     admin = Api(gateway.base_url, env["LEDGER_ADMIN_API_KEY"])
     apis = [admin]
     try:
@@ -244,7 +244,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         gateway.kill()  # the gateway goes down during the chain's outage
         nodes.append(restart_from(nodes[0], snapshot))
         node = nodes[-1]
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
 
         wait_converged(node, manifest, api, brand_id, first + second)
         assert_same_transactions(api, first, second)

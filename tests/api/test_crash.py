@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support.chain import Anvil, applied_op_ids, deploy, free_port, start_anvil
+from support.chain import Anvil, applied_op_ids, deploy, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env, live_purchases
 
 pytestmark = pytest.mark.slow
@@ -115,7 +115,7 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
         LEDGER_BATCH_MAX_OPS="50",
         LEDGER_POLL_INTERVAL_S="0.05",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     admin = httpx.Client(
         base_url=gateway.base_url,
         headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
@@ -149,7 +149,7 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
             print(
                 f"round {round_number}: slots at the kill {open_slots(env['LEDGER_DATABASE_URL'])}"
             )
-            gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+            gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, requests, None)  # the rest, and every unanswered one again
         assert all(r.answer is not None for r in requests)
 

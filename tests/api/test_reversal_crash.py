@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from eth_utils.crypto import keccak
-from support.chain import deploy, free_port, start_anvil
+from support.chain import deploy, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_sigkill_during_reversals_reverses_each_order_exactly_once(tmp_path: Pat
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         LEDGER_SQLITE_SYNCHRONOUS="FULL",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         with httpx.Client(
             base_url=gateway.base_url,
@@ -139,9 +139,9 @@ def test_sigkill_during_reversals_reverses_each_order_exactly_once(tmp_path: Pat
             reversals.append(Reversal(str(uuid.uuid4()), body, points))
 
         run_round(gateway, api_key, reversals, kill_after=ORDERS // 3)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, reversals, kill_after=2 * ORDERS // 3)
-        gateway = GatewayProcess(env, gateway.port, tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log", port=gateway.port).start()
         run_round(gateway, api_key, reversals, None)
         assert all(r.answer is not None for r in reversals)
 

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from support import postgres
-from support.chain import Anvil, deploy, earned_logs, free_port, start_anvil
-from support.gateway import GatewayProcess, Member, gateway_env
+from support.chain import Anvil, deploy, earned_logs, start_anvil
+from support.gateway import Member, ServingGatewayProcess, gateway_env
 from support.progress import wait_for
 
 from ledger_api.background.sender.ownership import SIGNER_SPACE
@@ -39,23 +39,12 @@ CLIENTS = 8
 EARN_CENTS, GIFT, REDEEM = 10_000, 300, 200  # 1000 points earned at 10 points per USD
 
 
-class ScaleGateway(GatewayProcess):
-    """Ready once it answers with an index height: a process that holds no signer yet (the
-    others hold them all) is ready too."""
-
-    def ready_health(self) -> dict[str, Any] | None:
-        health = self.health()
-        if health and isinstance(health.get("index_block"), int) and health["index_block"] >= 0:
-            return health
-        return None
-
-
 @dataclass
 class Client:
     """Sends each request to its preferred process, else to the next one, with the same
     Idempotency-Key (a request that got no answer may have been accepted)."""
 
-    gateways: list[ScaleGateway]
+    gateways: list[ServingGatewayProcess]
     accepted: Counter[int] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -187,7 +176,7 @@ def signer_locks(database_url: str) -> Counter[int]:
     return Counter(int(row.pid) for row in rows)
 
 
-def owned(gateway: ScaleGateway) -> int:
+def owned(gateway: ServingGatewayProcess) -> int:
     health = gateway.health() or {}
     return len(health.get("sender") or [])
 
@@ -205,12 +194,10 @@ def test_three_processes_share_the_signers_survive_a_kill_and_apply_everything_o
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         LEDGER_SIGNER_CLAIM_S="0.5",
     )
-    gateways: list[ScaleGateway] = []
+    gateways: list[ServingGatewayProcess] = []
     try:
         for number in range(PROCESSES):  # one after the other: the first one migrates
-            gateways.append(
-                ScaleGateway(env, free_port(), tmp_path / f"gateway-{number}.log").start()
-            )
+            gateways.append(ServingGatewayProcess(env, tmp_path / f"gateway-{number}.log").start())
         admin_key = env["LEDGER_ADMIN_API_KEY"]
         client = Client(gateways)
         brands = []
@@ -350,7 +337,10 @@ def check_applied_once(
 
 
 def check_indexes(
-    anvil: Anvil, gateways: list[ScaleGateway], brands: list[dict[str, Any]], stories: list[Story]
+    anvil: Anvil,
+    gateways: list[ServingGatewayProcess],
+    brands: list[dict[str, Any]],
+    stories: list[Story],
 ) -> None:
     """Every process's index reaches the chain's head and shows the chain's balances."""
     head = anvil.web3().eth.block_number

@@ -3,10 +3,7 @@ active keys, a key rotates only itself, a per-address limit before authenticatio
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event
-from support.chain import ROOT, free_port
-from support.gateway import Brand, Gateway, Member
+from support.gateway import Brand, Gateway, Member, ServingGatewayProcess
 
 from ledger_api.api.limits import MAX_ADDRESS_CHARS, client_address
 from ledger_api.error_bodies import error_headers
@@ -34,34 +30,12 @@ def _purchase() -> dict[str, object]:
 @contextmanager
 def _second_gateway(env: dict[str, str], log: Path) -> Iterator[str]:
     """`ledger serve` in a process of its own on the same database (the first gateway keeps
-    the sender lock, so this one only answers HTTP); ready once `/v1/health` answers."""
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
-            env={**os.environ, **env, "LEDGER_PORT": str(port)},
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
+    the sender lock, so this one only answers HTTP)."""
+    gateway = ServingGatewayProcess(env, log).start()
     try:
-        while True:  # as long as it takes while the process lives
-            assert process.poll() is None, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{base_url}/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        yield base_url
+        yield gateway.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        gateway.stop()
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.chain import Anvil, free_port
+from support.chain import Anvil
 from support.gateway import Gateway, GatewayProcess, gateway_env
 
 PURCHASE = "/v1/earn/purchase"
@@ -24,7 +24,7 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
         database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
         admin_api_key="admin-" + secrets.token_urlsafe(24),
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     yield gateway
     gateway.stop()
 

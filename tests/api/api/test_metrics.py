@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.chain import Anvil, free_port
+from support.chain import Anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, GatewayProcess, Member, gateway_env
 
@@ -125,7 +125,7 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
         LEDGER_LOG_FORMAT="json",
         LEDGER_SQLITE_SYNCHRONOUS="FULL",  # the default (the suite's other gateways: NORMAL)
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     yield gateway
     gateway.stop()
 

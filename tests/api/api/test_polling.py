@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chain import Anvil, free_port
+from support.chain import Anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 
@@ -24,7 +24,7 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
         admin_api_key="admin-" + secrets.token_urlsafe(24),
         LEDGER_SENDER_PROCESS="true",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     yield gateway
     gateway.stop()
 

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 from eth_account import Account
-from support.chain import free_port
 from support.gateway import Brand, Gateway, Member
 
 from ledger_client import LedgerApiError, LedgerClient, eip712
@@ -163,8 +162,8 @@ class _LosingProxy:
 
     def __init__(self, target_port: int, lose: int) -> None:
         self.target_port, self.lose, self.lost = target_port, lose, 0
-        self.port = free_port()
-        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._server = socket.create_server(("127.0.0.1", 0))  # a port of its own
+        self.port = int(self._server.getsockname()[1])
         self._server.settimeout(0.2)
         self._closed = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()

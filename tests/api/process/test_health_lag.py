@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chain import Anvil, free_port
+from support.chain import Anvil
 from support.gateway import Gateway, GatewayProcess
 from support.progress import wait_for
 from support.rpc_proxy import MiningProxy
@@ -95,7 +95,7 @@ def test_the_index_lag_beside_a_sender_process_is_never_negative(
             "LEDGER_INDEX_IDLE_POLL_S": "0.2",
             "LEDGER_SENDER_PROCESS": "true",
         }
-        gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+        gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
         process = gateway.process
         assert process is not None
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.chain import Anvil, deploy, free_port, start_anvil
+from support.chain import Anvil, deploy, start_anvil
 from support.gateway import GatewayProcess, Member, sqlite_gateway_env
 
 BRANDS = 20
@@ -69,7 +69,7 @@ def test_an_idle_gateway_with_twenty_brands_spends_almost_no_cpu(
         LEDGER_SENDER_PROCESS=sender_process,
         LEDGER_ACCESS_LOG="false",
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         with httpx.Client(base_url=gateway.base_url, timeout=60) as http:
             keys = []
@@ -136,7 +136,7 @@ def test_no_thread_of_an_idle_gateway_polls_ten_times_a_second(
     env = sqlite_gateway_env(
         anvil.url, manifest, tmp_path, LEDGER_SENDER_PROCESS="true", LEDGER_ACCESS_LOG="false"
     )
-    gateway = GatewayProcess(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         assert gateway.process is not None
         time.sleep(3.0)  # start-up work done (a busy machine slows it, not the window below)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.chain import free_port
 from support.gateway import GatewayProcess, Member, live_purchases
 from support.progress import process_alive, wait_for
 
@@ -38,9 +37,7 @@ def _new_brand(client: httpx.Client, env: dict[str, str], name: str, symbol: str
 def test_two_worker_processes_share_the_database_and_the_sender(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    gateway = GatewayProcess(
-        {**env, "LEDGER_WORKERS": "2"}, free_port(), tmp_path / "gateway.log"
-    ).start()
+    gateway = GatewayProcess({**env, "LEDGER_WORKERS": "2"}, tmp_path / "gateway.log").start()
     try:
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
             brand = _new_brand(client, env, "Workers", "WRK")
@@ -98,7 +95,7 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     gateway = GatewayProcess(
-        {**env, "LEDGER_SENDER_PROCESS": "true"}, free_port(), tmp_path / "gateway.log"
+        {**env, "LEDGER_SENDER_PROCESS": "true"}, tmp_path / "gateway.log"
     ).start()
     try:
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
@@ -159,7 +156,6 @@ def test_http_workers_beside_a_sender_process_all_report_its_health(
 ) -> None:
     gateway = GatewayProcess(
         {**env, "LEDGER_WORKERS": "2", "LEDGER_SENDER_PROCESS": "true"},
-        free_port(),
         tmp_path / "gateway.log",
     ).start()
     try:

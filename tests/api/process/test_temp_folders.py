@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.chain import free_port
 from support.gateway import GatewayProcess
 from support.progress import process_alive, wait_for
 
@@ -55,7 +54,6 @@ def test_a_clean_stop_removes_every_temporary_folder(
 ) -> None:
     gateway = GatewayProcess(
         {**env, "TMPDIR": str(temp), "LEDGER_SENDER_PROCESS": str(sender_process).lower()},
-        free_port(),
         tmp_path / "gateway.log",
     ).start()
     process = gateway.process
@@ -97,7 +95,6 @@ def test_a_gateway_removes_the_folders_a_killed_one_left_and_keeps_a_live_ones(
                 "LEDGER_SENDER_PROCESS": "true",
                 "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / name}.db",
             },
-            free_port(),
             tmp_path / f"{name}.log",
         ).start()
 

@@ -1,4 +1,4 @@
-"""anvil on a free port, and the contracts deployed from build/contracts with web3.
+"""anvil on a port of its own, and the contracts deployed from build/contracts with web3.
 
 The gateway only reads the deployment manifest; `deploy` writes one in the same
 shape as the lead's `scripts/deploy.py` does, so either can serve the tests.
@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
 from ledger_api.chain.earned import earned_op_ids
+from support.progress import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
@@ -78,13 +78,16 @@ def start_anvil(
     extra: list[str] | None = None,
     env: dict[str, str] | None = None,
 ) -> Anvil:
+    """anvil, ready for RPC. Without `port` it listens on a port the system gives it (`--port
+    0`): a port picked free and bound later may be taken meanwhile on a busy machine. With
+    `port` (a restart on a known one) it fails if that port is taken: the node answering there
+    would be another one."""
     if not ANVIL.exists() and shutil.which("anvil") is None:
         raise RuntimeError("anvil is not installed (run the toolchain setup)")
-    port = port or free_port()
     args = [
         str(ANVIL if ANVIL.exists() else "anvil"),
         "--port",
-        str(port),
+        str(port or 0),
         "--silent",
         "--gas-limit",
         "30000000",
@@ -107,18 +110,58 @@ def start_anvil(
         stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
-    anvil = Anvil(process, port, state)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def bound() -> int | None:
+        ports = listening_ports(process.pid)
+        if port is not None:
+            return port if port in ports else None
+        return min(ports, default=None)
+
+    def answers() -> bool:
         try:
             anvil.rpc("eth_chainId")
-            return anvil
         except Exception:  # noqa: BLE001 - not up yet
-            if process.poll() is not None:
-                raise RuntimeError("anvil exited") from None
-            time.sleep(0.1)
-    anvil.stop()
-    raise RuntimeError("anvil did not start")
+            return False
+        return True
+
+    def alive() -> bool:
+        return process.poll() is None
+
+    try:
+        anvil = Anvil(process, wait_for(bound, what="anvil's port", alive=alive), state)
+        wait_for(answers, what="anvil's RPC", alive=alive)
+    except AssertionError as error:
+        Anvil(process, port or 0, state).stop()
+        raise RuntimeError(f"anvil did not start: {error}") from None
+    return anvil
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports process `pid` listens on (Linux: its socket descriptors in /proc/PID/fd,
+    found among the LISTEN rows of /proc/PID/net/tcp and tcp6). Empty once it has exited."""
+    sockets = set()
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            sockets.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            rows = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and fields[9] in sockets:  # 0A: LISTEN; 9: the inode
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def artifact(name: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ledger_api.app import create_app
 from ledger_api.settings import Settings
 from ledger_client import LedgerClient, eip712
-from support.chain import ADMIN_KEY, ROOT, Anvil, deploy
+from support.chain import ADMIN_KEY, ROOT, Anvil, deploy, free_port
 from support.progress import files_progress, wait_for
 
 
@@ -275,28 +275,51 @@ class Gateway:
 
 class GatewayProcess:
     """A gateway in its own process (`ledger serve`), for the crash test. `root`: the checkout
-    whose `ledger_api` it runs (another one's for `tools/earn_load.py --against`)."""
+    whose `ledger_api` it runs (another one's for `tools/earn_load.py --against`). Without
+    `port` it picks a free one, and another if that one was taken before the process bound it
+    (a busy machine's other processes use the same range); with `port` (a restart on a known
+    one) it fails if the port is taken."""
 
-    def __init__(self, env: dict[str, str], port: int, log: Path, root: Path = ROOT) -> None:
-        self.env = {**os.environ, **env, "LEDGER_PORT": str(port)}
+    def __init__(
+        self, env: dict[str, str], log: Path, *, port: int | None = None, root: Path = ROOT
+    ) -> None:
+        self.env = {**os.environ, **env}
         if root != ROOT:
             self.env["PYTHONPATH"] = str(root)
         self.root = root
-        self.port = port
-        self.base_url = f"http://127.0.0.1:{port}"
         self.log = log
+        self.chosen_port = port is None
+        self._use_port(port if port is not None else free_port())
         self.process: subprocess.Popen[bytes] | None = None
 
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.env["LEDGER_PORT"] = str(port)
+        self.base_url = f"http://127.0.0.1:{port}"
+
     def start(self) -> Self:
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            failure = self._start_once()
+            if failure is None:
+                return self
+            error, said = failure
+            if not (self.chosen_port and attempt < PORT_ATTEMPTS and _port_taken(said)):
+                raise RuntimeError(f"{error}: {said[-2000:]}")
+            self._use_port(free_port())
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> tuple[AssertionError, str] | None:
+        """Starts the process and waits until it is ready: None, or why not and what it
+        logged meanwhile (it is stopped then)."""
+        written = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
+            process = self.process = subprocess.Popen(
                 [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
                 env=self.env,
                 cwd=self.root,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        process = self.process
         try:
             wait_for(
                 lambda: self.ready_health(),
@@ -306,8 +329,10 @@ class GatewayProcess:
             )
         except AssertionError as error:
             self.stop()  # with its sender process, if it runs one
-            raise RuntimeError(f"{error}: {self.log.read_text()[-2000:]}") from None
-        return self
+            with self.log.open("rb") as log:
+                log.seek(written)
+                return error, log.read().decode(errors="replace")
+        return None
 
     def health(self) -> dict[str, Any] | None:
         try:
@@ -348,6 +373,27 @@ class GatewayProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class ServingGatewayProcess(GatewayProcess):
+    """One of several gateway processes on a database: ready once it answers with an index
+    height (it may hold no signer while the others hold them all)."""
+
+    def ready_health(self) -> dict[str, Any] | None:
+        health = self.health()
+        if health and isinstance(health.get("index_block"), int) and health["index_block"] >= 0:
+            return health
+        return None
+
+
+#: how many ports a `GatewayProcess` tries when the one it picked is taken before it binds it
+PORT_ATTEMPTS = 5
+
+
+def _port_taken(log: str) -> bool:
+    """The server's log says its port was taken (uvicorn: "[Errno 98] error while attempting
+    to bind on address ...: address already in use")."""
+    return "address already in use" in log.lower()
 
 
 def ready(health: dict[str, Any]) -> bool:

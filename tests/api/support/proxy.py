@@ -6,18 +6,16 @@ import contextlib
 import socket
 import threading
 
-from support.chain import free_port
-
 
 class Proxy:
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.port = free_port()
+        self._server = socket.create_server(("127.0.0.1", 0))  # a port of its own
+        self.port = int(self._server.getsockname()[1])
         self._up = threading.Event()
         self._up.set()
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", self.port))
         self._server.settimeout(0.1)
         self._closed = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()

@@ -10,8 +10,6 @@ from typing import Any, Self
 
 from standardwebhooks.webhooks import Webhook
 
-from support.chain import free_port
-
 
 @dataclass
 class Received:
@@ -28,8 +26,6 @@ class Receiver:
     """Records every POST; answers `status` (503 while `down`)."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.down = False
         self.gate: threading.Event | None = None  # when set: each request waits for it
         self.received: list[Received] = []  # every request, failed ones too
@@ -66,7 +62,9 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a port of its own
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> Self:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.chain import Anvil, free_port
+from support.chain import Anvil
 from support.flows import earn
 from support.gateway import Gateway, GatewayProcess, Member, gateway_env
 from support.progress import wait_for
@@ -145,7 +145,7 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
     )
     log = tmp_path / "gateway.log"
     with Receiver() as receiver:
-        gateway = GatewayProcess(env, free_port(), log).start()
+        gateway = GatewayProcess(env, log).start()
         try:
             admin = httpx.Client(
                 base_url=gateway.base_url,
@@ -184,7 +184,7 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
             brand.close()
             gateway.kill()  # SIGKILL: with its leases taken and deliveries pending
             receiver.down = False
-            gateway = GatewayProcess(env, gateway.port, log).start()
+            gateway = GatewayProcess(env, log, port=gateway.port).start()
             admin = httpx.Client(
                 base_url=gateway.base_url,
                 headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},

@@ -16,13 +16,12 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from support import postgres
-from support.chain import deploy, free_port, start_anvil
-from support.gateway import GatewayProcess, Member, gateway_env
+from support.chain import deploy, start_anvil
+from support.gateway import GatewayProcess, Member, ServingGatewayProcess, gateway_env
 from support.progress import wait_for
 from support.receiver import Receiver
 
@@ -38,15 +37,7 @@ FAST = {
 }
 
 
-class PgGateway(GatewayProcess):
-    """Ready once it answers with an index height (a process holding no signer is ready)."""
-
-    def ready_health(self) -> dict[str, Any] | None:
-        health = self.health()
-        if health and isinstance(health.get("index_block"), int) and health["index_block"] >= 0:
-            return health
-        return None
-
+class PgGateway(ServingGatewayProcess):
     def holds_sender_lock(self) -> bool:
         return (self.health() or {}).get("role") == "sender"
 
@@ -105,7 +96,7 @@ def test_two_processes_on_postgresql_deliver_each_event_once_across_a_sigkill(
         with Receiver() as receiver:
             for number in range(2):  # one after the other: the first one migrates
                 log = tmp_path / f"gateway-{number}.log"
-                gateways.append(PgGateway(env, free_port(), log).start())
+                gateways.append(PgGateway(env, log).start())
             with _client(gateways[0], admin_key) as admin:
                 secret = admin.post(
                     "/v1/webhooks",
