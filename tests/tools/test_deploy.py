@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 from networks import delete_network
-from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, free_port, start_anvil
-from support.gateway import GatewayProcess, Member, gateway_env
+from support.chain import ADMIN_KEY, ROOT, Anvil, _deploy, start_anvil
+from support.gateway import Member, ServingGatewayProcess, gateway_env
 
 #: anvil's second default account (a public test key): the admin; a fresh brand signer
 ADMIN_ADDRESS_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -180,16 +180,6 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     serve_against_the_live_network(live_chain, manifest, tmp_path)
 
 
-class IndexingGateway(GatewayProcess):
-    """Ready once it indexes (with no admin key and no brand yet, nothing sends)."""
-
-    def ready_health(self) -> dict[str, Any] | None:
-        health = self.health()
-        if health and isinstance(health.get("index_block"), int) and health["index_block"] >= 0:
-            return health
-        return None
-
-
 def _execute(w3: Any, key: str, to: str, data: str, value: int) -> None:
     account = Account.from_key(key)
     signed = account.sign_transaction(
@@ -222,7 +212,7 @@ def serve_against_the_live_network(live_chain: Anvil, manifest: Path, tmp_path: 
         LEDGER_ENV="production",
     )
     del env["LEDGER_ADMIN_PRIVATE_KEY"]
-    gateway = IndexingGateway(env, free_port(), tmp_path / "gateway.log").start()
+    gateway = ServingGatewayProcess(env, tmp_path / "gateway.log").start()
     try:
         admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
         created = httpx.post(
