@@ -166,7 +166,9 @@ class BodyLimits:
             more = bool(message.get("more_body", False))
         body = b"".join(chunks)
         media = _media_type(scope)
-        if body and media is not None and not _is_json(media):
+        # a body without a Content-Type too: FastAPI reads only a JSON one as JSON (its
+        # strict_content_type), and answered 422 "Input should be a valid dictionary"
+        if body and (media is None or not _is_json(media)):
             await _refuse(scope, receive, send, UnsupportedMediaType(content_type=media))
             return
         if too_deep(body, self.max_json_depth):

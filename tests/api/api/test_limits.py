@@ -93,18 +93,20 @@ def test_a_body_that_is_not_json_gets_415_saying_what_to_send(gateway: Gateway) 
     """`curl -d` sends a form unless told: the answer says to send JSON (the new-user trial
     met `invalid_request` "Input should be a valid dictionary" on the README's examples)."""
     body = b'{"member": "0x0000000000000000000000000000000000000001", "amount_cents": 100}'
-    for media in ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data"):
-        response = gateway.admin.http.post(
-            PURCHASE, content=body, headers={"Content-Type": media, "Idempotency-Key": "k-415"}
-        )
+    forms = ("application/x-www-form-urlencoded", "text/plain", "multipart/form-data", None)
+    for media in forms:  # None: no Content-Type at all (was 422 "a valid dictionary")
+        headers = {"Idempotency-Key": "k-415"} | ({"Content-Type": media} if media else {})
+        response = gateway.admin.http.post(PURCHASE, content=body, headers=headers)
         assert response.status_code == 415, (media, response.text)
         error = response.json()["error"]
         assert error["code"] == "unsupported_media_type"
         assert "application/json" in error["message"] and error["details"]["content_type"] == media
-    for media in ("application/json; charset=utf-8", "application/merge-patch+json", None):
-        headers = {"Idempotency-Key": "k-json"} | ({"Content-Type": media} if media else {})
+    for media in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        headers = {"Idempotency-Key": "k-json", "Content-Type": media}
         response = gateway.admin.http.post(PURCHASE, content=body, headers=headers)
         assert response.status_code != 415, (media, response.text)
+    bare = gateway.admin.http.post(PURCHASE, headers={"Idempotency-Key": "k-bare"})
+    assert bare.status_code == 403, bare.text  # no body, no media type: it reached the route
 
 
 def test_every_curl_example_with_a_body_sends_json() -> None:
