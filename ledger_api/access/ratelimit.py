@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -27,10 +28,14 @@ class _Bucket:
 
 
 class RateLimiter:
-    """`rate` requests per second per key, bursts of up to `burst`.
+    """`rate` requests per second per key, bursts of up to `burst`, in at most `max_keys`
+    buckets kept in the order of their last use.
 
-    Past `max_keys` buckets, the full ones (nothing to remember) are dropped, so that many
-    client addresses cannot grow the table without bound."""
+    A new key drops, from the least recently used end, the buckets that have refilled
+    (nothing to remember) and, with the table still full, the least recently used one: that
+    key starts from a full bucket again, as any new key does. So the table never passes
+    `max_keys` and a check costs the same whatever it holds (the table kept every bucket
+    that had not refilled, and scanned all of them for each new key: 6-7 ms at 100,000)."""
 
     def __init__(
         self, rate: float, burst: int, *, max_keys: int = 100_000, refusal: str | None = None
@@ -39,13 +44,17 @@ class RateLimiter:
         self.burst = burst
         self.max_keys = max_keys
         self.refusal = refusal  # the 429's message (None: `RateLimited`'s, about API keys)
-        self._buckets: dict[str, _Bucket] = {}
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _prune(self, now: float) -> None:
+    def _make_room(self, now: float) -> None:
         full_after = self.burst / self.rate
-        for key in [k for k, b in self._buckets.items() if now - b.updated >= full_after]:
-            del self._buckets[key]
+        buckets = self._buckets
+        while buckets:
+            oldest = next(iter(buckets.values()))
+            if len(buckets) < self.max_keys and now - oldest.updated < full_after:
+                return
+            buckets.popitem(last=False)
 
     def check(self, key: str, cost: float = 1.0) -> None:
         """Takes `cost` tokens or raises `RateLimited` with the seconds to wait."""
@@ -53,9 +62,10 @@ class RateLimiter:
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
-                if len(self._buckets) >= self.max_keys:
-                    self._prune(now)
+                self._make_room(now)
                 bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            else:
+                self._buckets.move_to_end(key)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
             if bucket.tokens >= cost:

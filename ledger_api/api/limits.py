@@ -12,7 +12,9 @@ a client flooded from its address); a key they are shown that no process knows t
 before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
 either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
 proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual
-IPv6 address, so a forwarded header cannot make one bucket large. The buckets stay in each
+IPv6 address, so a forwarded header cannot make one bucket large. An IPv6 client counts by its
+/64 network: a host is given a /64 (RFC 4291's interface identifiers), so one client could
+otherwise take a fresh bucket with each of its 2^64 addresses. The buckets stay in each
 process's memory: a check must not cost a database write.
 
 `BodyLimits`, inside it, is another:
@@ -23,7 +25,7 @@ process's memory: a check must not cost a database write.
 - a body nested deeper than `max_json_depth` (brackets outside JSON strings) answers 400
   `body_too_deep`, so no JSON decoder ever recurses on it;
 - a body declared as anything but JSON (`Content-Type` other than `application/json` or
-  `application/*+json`; none counts as JSON) answers 415 `unsupported_media_type`: every body
+  `application/*+json`), or sent with no `Content-Type`, answers 415 `unsupported_media_type`: every body
   the API takes is JSON, and a form (what `curl -d` sends by default) otherwise reached the
   routes as a form and failed validation with a message that did not say why.
 
@@ -32,6 +34,7 @@ The body read is handed on to the application unchanged.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from itertools import accumulate
 from typing import Any, cast
@@ -92,10 +95,19 @@ MAX_ADDRESS_CHARS = 45
 
 
 def client_address(scope: Scope) -> str:
-    """The client's address as the bucket's key (see above)."""
+    """The client's address as the bucket's key (see above): an IPv6 address by its /64
+    network, an IPv4-mapped one as its IPv4 address, anything else cut to 45 characters."""
     client = scope.get("client")
     host: str = client[0] if client else "unknown"
-    return host[:MAX_ADDRESS_CHARS]
+    if ":" not in host:
+        return host[:MAX_ADDRESS_CHARS]
+    try:
+        address = ipaddress.IPv6Address(host)
+    except ValueError:
+        return host[:MAX_ADDRESS_CHARS]
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
 
 
 class AddressLimit:

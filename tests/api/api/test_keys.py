@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event
 from support.gateway import Brand, Gateway, Member, ServingGatewayProcess
 
+from ledger_api.access.ratelimit import RateLimiter
 from ledger_api.api.limits import MAX_ADDRESS_CHARS, client_address
 from ledger_api.error_bodies import error_headers
 from ledger_api.errors import RateLimited
@@ -218,5 +219,30 @@ def test_retry_after_rounds_up_and_a_bucket_key_is_an_address_long() -> None:
     waits = [error_headers(RateLimited(retry_after_s=s))["Retry-After"] for s in (0.2, 1.001, 2.5)]
     assert waits == ["1", "2", "3"]
     assert client_address({"client": ("x" * 32_000, 1)}) == "x" * MAX_ADDRESS_CHARS
-    assert client_address({"client": ("2001:db8::1", 1)}) == "2001:db8::1"
     assert client_address({}) == "unknown"
+
+
+def test_an_ipv6_client_counts_by_its_slash_64() -> None:
+    """A host is given a /64: keyed by address, one client took a fresh bucket with each of
+    its 2^64 addresses. An IPv4-mapped address is its IPv4 client."""
+    same = ["2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:DB8:1:2:0:0:0:9"]
+    assert {client_address({"client": (host, 1)}) for host in same} == {"2001:db8:1:2::/64"}
+    assert client_address({"client": ("2001:db8:1:3::1", 1)}) == "2001:db8:1:3::/64"
+    assert client_address({"client": ("::ffff:192.0.2.7", 1)}) == "192.0.2.7"
+    assert client_address({"client": ("192.0.2.7", 1)}) == "192.0.2.7"
+    assert client_address({"client": ("not:an:address", 1)}) == "not:an:address"
+
+
+def test_the_address_table_stays_bounded_when_no_bucket_has_refilled() -> None:
+    """Past `max_keys` the table dropped only the buckets that had refilled, so a flood of
+    new addresses faster than the refill grew it without bound, and every new address
+    scanned all of it. It now drops the least recently used: a bucket in use is kept."""
+    limiter = RateLimiter(0.001, 3, max_keys=1_000)  # a token per 1,000 s: nothing refills
+    for _ in range(3):
+        limiter.check("busy")
+    for number in range(5_000):
+        limiter.check(f"198.51.{number // 256}.{number % 256}")
+        assert len(limiter._buckets) <= 1_000
+        if number % 500 == 0:
+            with pytest.raises(RateLimited):  # still remembered: used more recently than most
+                limiter.check("busy")
