@@ -26,8 +26,9 @@ process's memory: a check must not cost a database write.
   `body_too_deep`, so no JSON decoder ever recurses on it;
 - a body declared as anything but JSON (`Content-Type` other than `application/json` or
   `application/*+json`), or sent with no `Content-Type`, answers 415
-  `unsupported_media_type`: every body the API takes is JSON, and a form (what `curl -d` sends by default) otherwise reached the
-  routes as a form and failed validation with a message that did not say why.
+  `unsupported_media_type`: every body the API takes is JSON, and a form (what `curl -d`
+  sends by default) otherwise reached the routes as a form and failed validation with a
+  message that did not say why.
 
 The body read is handed on to the application unchanged.
 """
