@@ -24,24 +24,26 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
 
+from ledger_api.db.keys import DEPOSIT_STEP
 from ledger_api.db.models import IdempotencyRecord, Operation, table_of
-from ledger_api.domain import FINAL_OP_STATUSES, OPEN_OP_STATUSES, OpKind
+from ledger_api.domain import DEPOSIT_STEP_KINDS, FINAL_OP_STATUSES, OPEN_OP_STATUSES, OpKind
 from ledger_api.domain.ids import BrandRowId
 
-#: the operations of one deposit, in the order the route queues them
-DEPOSIT_STEPS = frozenset({OpKind.TOKEN_MINT, OpKind.TOKEN_APPROVE, OpKind.SETTLEMENT_DEPOSIT})
-_STEP_VALUES = sorted(kind.value for kind in DEPOSIT_STEPS)
+DEPOSIT_STEPS = frozenset(OpKind(kind) for kind in DEPOSIT_STEP_KINDS)
+_STEP_VALUES = frozenset(DEPOSIT_STEP_KINDS)
 _OPERATIONS, _RECORDS = table_of(Operation), table_of(IdempotencyRecord)
-_OPEN_STEPS = select(_OPERATIONS.c.uid).where(  # the brand's open operations (ix_operations_queue)
+# Both reads take ranges of ix_operations_deposit_steps (a brand's steps only: its queued
+# earns are not in it); `DEPOSIT_STEP` writes that index's condition as it is written.
+_OPEN_STEPS = select(_OPERATIONS.c.uid).where(  # the brand's open steps
     _OPERATIONS.c.brand_id == bindparam("brand_id"),
     _OPERATIONS.c.status.in_(OPEN_OP_STATUSES),
-    _OPERATIONS.c.kind.in_(_STEP_VALUES),
+    DEPOSIT_STEP,
 )
 _STEPS_SINCE = select(_OPERATIONS.c.uid).where(  # stored since the read: every status named,
-    _OPERATIONS.c.brand_id == bindparam("brand_id"),  # so each is a range of ix_operations_queue
+    _OPERATIONS.c.brand_id == bindparam("brand_id"),  # so each is a range of the index
     _OPERATIONS.c.status.in_(OPEN_OP_STATUSES + FINAL_OP_STATUSES),  # (not the brand's rows)
     _OPERATIONS.c.id > bindparam("after"),
-    _OPERATIONS.c.kind.in_(_STEP_VALUES),
+    DEPOSIT_STEP,
 )
 _LAST_ID = select(func.coalesce(func.max(_OPERATIONS.c.id), 0))
 _OWN_STEPS = select(_RECORDS.c.operation_uid).where(

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Operation
-from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
+from ledger_api.domain import DEPOSIT_STEP_KINDS, OPEN_OP_STATUSES, OpStatus
 
 R = TypeVar("R", bound=Sequence[Any])
 
@@ -48,6 +48,11 @@ NOT_FAILED = Operation.status != literal(OpStatus.FAILED.value, literal_execute=
 #: open (queued or submitted): the condition of `ix_operations_member_open` and
 #: `ix_operations_beneficiary_open`, word for word (`models.OPEN_CONDITION`)
 OPEN = Operation.status.in_([literal(status, literal_execute=True) for status in OPEN_OP_STATUSES])
+#: a settlement deposit's step: the condition of `ix_operations_deposit_steps`, word for word
+#: (`models.DEPOSIT_STEP_CONDITION`)
+DEPOSIT_STEP = Operation.kind.in_(
+    [literal(kind, literal_execute=True) for kind in DEPOSIT_STEP_KINDS]
+)
 #: the operation holds its member's nonce and its order, as it does until it fails
 #: (`Operation.keys_released_at`, which no other status change writes): the condition of
 #: `uq_operations_member_nonce` and `uq_operations_brand_order` besides their keys

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ledger_api.db.types import BigNum, PkInteger, Uint64, UtcDateTime, utcnow
+from ledger_api.domain import DEPOSIT_STEP_KINDS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -126,11 +127,13 @@ class RateBucket(Base):
 
 #: the condition of the partial indexes over open operations, as `db.keys.OPEN` writes it
 OPEN_CONDITION = "status IN ('queued', 'submitted')"
+#: a brand's deposit steps, read under its row lock without its queued earns (issue 15): the
+#: condition of `ix_operations_deposit_steps`, as `db.keys.DEPOSIT_STEP` writes it
+DEPOSIT_STEP_CONDITION = f"kind IN ({', '.join(map(repr, DEPOSIT_STEP_KINDS))})"
 
 
-def _open(name: str, column: str) -> Index:
-    where = text(OPEN_CONDITION)
-    return Index(name, column, "status", sqlite_where=where, postgresql_where=where)
+def _partial(name: str, condition: str, *columns: str) -> Index:
+    return Index(name, *columns, sqlite_where=text(condition), postgresql_where=text(condition))
 
 
 def _held(name: str, *columns: str) -> Index:
@@ -149,9 +152,10 @@ class Operation(Base):
         # changes twice after the insert; issue 15: db/test_operation_indexes.py); the queue's
         # entries are ordered by brand, status and id, so one batch's share pages
         Index("ix_operations_queue", "brand_id", "status", "id"),
+        _partial("ix_operations_deposit_steps", DEPOSIT_STEP_CONDITION, "brand_id", "status", "id"),
         Index("ix_operations_member", "member"),
-        _open("ix_operations_member_open", "member"),
-        _open("ix_operations_beneficiary_open", "beneficiary"),
+        _partial("ix_operations_member_open", OPEN_CONDITION, "member", "status"),
+        _partial("ix_operations_beneficiary_open", OPEN_CONDITION, "beneficiary", "status"),
         Index("ix_operations_slot", "slot_id"),
         Index("ix_operations_reverses", "reverses_id"),
         _held("uq_operations_member_nonce", "member", "nonce_domain", "member_nonce"),

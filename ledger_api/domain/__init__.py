@@ -113,6 +113,12 @@ class OpStatus(StrEnum):
 #: the one list of open (not yet final) and of final operation statuses
 OPEN_OP_STATUSES = (OpStatus.QUEUED.value, OpStatus.SUBMITTED.value)
 FINAL_OP_STATUSES = (OpStatus.CONFIRMED.value, OpStatus.FAILED.value)
+#: the operations of one settlement deposit (the route queues mint, approve, deposit: issue 12)
+DEPOSIT_STEP_KINDS = (
+    OpKind.SETTLEMENT_DEPOSIT.value,
+    OpKind.TOKEN_APPROVE.value,
+    OpKind.TOKEN_MINT.value,
+)
 
 
 class SlotStatus(StrEnum):

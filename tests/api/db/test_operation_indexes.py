@@ -25,7 +25,13 @@ from ledger_api.background.sender.slots import SlotStore, op_rows
 from ledger_api.db import Database
 from ledger_api.db.keys import HELD, OPEN
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import OPEN_CONDITION, Operation, Signer, TxSlot
+from ledger_api.db.models import (
+    DEPOSIT_STEP_CONDITION,
+    OPEN_CONDITION,
+    Operation,
+    Signer,
+    TxSlot,
+)
 from ledger_api.domain import OpKind, OpStatus, SlotStatus
 
 STAMP = datetime(2026, 12, 3, tzinfo=UTC)
@@ -149,11 +155,14 @@ def test_a_status_change_writes_only_the_small_indexes_of_open_operations(
     assert "keys_released_at" not in confirmed[0] and "keys_released_at" in failed[0]
     sql = _index_sql(path)
     open_only = {name for name, text in sql.items() if text.endswith(f"WHERE {OPEN_CONDITION}")}
+    # and the deposit steps' partial index: opened by the program, written for a step only
+    small = open_only | {n for n, t in sql.items() if t.endswith(f"WHERE {DEPOSIT_STEP_CONDITION}")}
     for statement, parameters in (submitted, confirmed):
-        assert _written_indexes(path, statement, parameters) - CLUSTERED == open_only
+        assert _written_indexes(path, statement, parameters) - CLUSTERED == small
     assert open_only == {"ix_operations_member_open", "ix_operations_beneficiary_open"}
+    assert small - open_only == {"ix_operations_deposit_steps"}
     # a failure gives the nonce and the order back: their unique indexes, and only then
-    assert _written_indexes(path, *failed) == CLUSTERED | open_only | {
+    assert _written_indexes(path, *failed) == CLUSTERED | small | {
         "uq_operations_member_nonce",
         "uq_operations_brand_order",
     }
