@@ -135,14 +135,19 @@ class AddressLimit:
 
 
 def _route_of(scope: Scope) -> BaseRoute | None:
-    """The route that serves the request's path and method, if any."""
+    """The route that serves the request's path and method or, as routing labels a 405,
+    the first that serves its path with another method; None for a path no route serves."""
     app = scope.get("app")
     if scope.get("method") == "HEAD":  # served as its GET (`head.HeadAsGet`)
         scope = {**scope, "method": "GET"}
+    partial = None
     for route in getattr(getattr(app, "router", None), "routes", ()):
-        if route.matches(scope)[0] is Match.FULL:
+        match = route.matches(scope)[0]
+        if match is Match.FULL:
             return cast(BaseRoute, route)
-    return None
+        if match is Match.PARTIAL and partial is None:
+            partial = cast(BaseRoute, route)
+    return partial
 
 
 class BodyLimits:

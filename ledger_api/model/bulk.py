@@ -3,7 +3,8 @@
 Each item carries its own `key`: an item is idempotent on its own across requests (the
 same key with the same item answers `duplicate` with the first operation's id; with a
 different item, `refused` with `idempotency_conflict`). The request's Idempotency-Key
-replays the whole answer.
+replays the whole answer, its refusals too (a refused item's key was not stored: the item
+goes again in a new request); a duplicate shows its operation as it is when answered.
 """
 
 from __future__ import annotations

@@ -53,8 +53,15 @@ _STATUS = (
 )
 
 
-#: the statuses of a brand's operations by `uid`, for the duplicate items of a bulk answer
-_STATUSES = select(_OPERATIONS.c.uid, _OPERATIONS.c.status).where(
+#: what a bulk answer's item shows of a brand's operations, by `uid` (its duplicate items)
+_STATUSES = select(
+    _OPERATIONS.c.uid,
+    _OPERATIONS.c.status,
+    _OPERATIONS.c.tx_hash,
+    _OPERATIONS.c.block_number,
+    _OPERATIONS.c.error_code,
+    _OPERATIONS.c.error_message,
+).where(
     _OPERATIONS.c.uid.in_(bindparam("uids", expanding=True)),
     _OPERATIONS.c.brand_id == bindparam("brand_id"),
 )
@@ -216,9 +223,10 @@ class StatusService:
         return (200 if done else 202), {**body, "items": items}
 
     async def _duplicates_now(self, who: Principal, body: dict[str, Any]) -> dict[str, Any]:
-        """The bulk answer `body` with each `duplicate` item's status as its operation has it
-        now (the intake stores none: the operation was stored by an earlier request), read in
-        one statement; the body itself when no item is a duplicate."""
+        """The bulk answer `body` with each `duplicate` item's operation as it is now (the
+        intake stores none of it: an earlier request stored the operation): its status,
+        transaction, block and, once failed, its error, read in one statement; the body itself
+        when no item is a duplicate."""
         uids = [
             item["operation_id"]
             for item in body["items"]
@@ -227,18 +235,30 @@ class StatusService:
         if not uids or who.brand_row_id is None:
             return body
 
-        def read() -> dict[str, str]:
+        def read() -> dict[str, Any]:
             with self.rt.db.read_engine.connect() as connection:
                 rows = connection.execute(_STATUSES, {"uids": uids, "brand_id": who.brand_row_id})
-                return {uid: status for uid, status in rows}
+                return {row.uid: row for row in rows}
 
-        statuses = await self.rt.read(read)
-        items = [
-            {**item, "status": statuses.get(item["operation_id"], item.get("status"))}
-            if item["result"] == "duplicate"
-            else item
-            for item in body["items"]
-        ]
+        found = await self.rt.read(read)
+        items = []
+        for item in body["items"]:
+            row = found.get(item.get("operation_id")) if item["result"] == "duplicate" else None
+            if row is None:
+                items.append(item)
+                continue
+            error = None
+            if row.error_code:
+                error = {"code": row.error_code, "message": row.error_message or "", "details": {}}
+            items.append(
+                {
+                    **item,
+                    "status": row.status,
+                    "tx_hash": row.tx_hash,
+                    "block_number": row.block_number,
+                    "error": error,
+                }
+            )
         return {**body, "items": items}
 
     def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:

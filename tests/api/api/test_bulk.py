@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -128,6 +132,63 @@ def test_a_request_of_only_duplicates_or_refusals_is_stored_under_its_key(brand:
     retried = brand.api.post(BATCH, only_refused, key=refused_key)
     assert retried.headers.get("Idempotent-Replayed") == "true"
     assert retried.json() == refused.json()
+
+
+def test_a_duplicate_shows_its_operations_transaction_and_why_it_failed(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A trial's finding: a duplicate answered without waiting showed its operation's status
+    but no transaction, block or error, also once the operation had failed. The admin lowers
+    the brand's daily cap on chain in the block that takes the item's transaction, first."""
+    anvil, manifest = own_chain
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        fine, doomed = purchase(Member(), 3_000), purchase(Member(), 5_000)
+        confirmed = brand.api.post(BATCH, {"items": [fine]}, headers={"Prefer": "wait=30"})
+        assert confirmed.status_code == 200, confirmed.text
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            (accepted,) = brand.api.post(BATCH, {"items": [doomed]}).json()["items"]
+            uid = accepted["operation_id"]
+            wait_for(
+                lambda: brand.api.get(f"/v1/operations/{uid}").json()["status"] == "submitted",
+                what="the item's transaction in the node's pool",
+            )
+            w3 = anvil.web3()
+            admin = Account.from_key(ADMIN_KEY)
+            contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+            tx = contract.functions.setDailyMintCap(brand.brand_id, 1).build_transaction(
+                {
+                    "from": admin.address,
+                    "gas": 1_000_000,
+                    "nonce": w3.eth.get_transaction_count(admin.address),
+                    "maxFeePerGas": 10**12,
+                    "maxPriorityFeePerGas": 10**11,  # ahead of the signer's in the block
+                }
+            )
+            w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
+            anvil.rpc("evm_mine")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+        failed = brand.api.wait(uid)
+        assert failed["status"] == "failed", failed
+        assert failed["error"]["code"] == "daily_cap_exceeded", failed
+
+        again = brand.api.post(BATCH, {"items": [fine, doomed]})
+        assert again.status_code == 202, again.text
+        first, second = again.json()["items"]
+        (stored,) = confirmed.json()["items"]
+        assert first["result"] == second["result"] == "duplicate"
+        assert (first["status"], first["tx_hash"], first["block_number"], first["error"]) == (
+            "confirmed",
+            stored["tx_hash"],
+            stored["block_number"],
+            None,
+        )
+        assert (second["status"], second["tx_hash"]) == ("failed", failed["tx_hash"])
+        assert second["error"]["code"] == "daily_cap_exceeded", second
+        assert second["error"]["message"] == failed["error"]["message"]
 
 
 def test_two_items_with_one_key_are_refused_whole(brand: Brand) -> None:

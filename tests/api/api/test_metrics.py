@@ -64,6 +64,8 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     for sent, status in refusals:
         refused = brand.api.http.post("/v1/earn/engagement", **sent)
         assert refused.status_code == status, refused.text
+    wrong_method = brand.api.http.put("/v1/earn/engagement", **refusals[1][0])
+    assert wrong_method.status_code == 415  # refused before routing would answer 405
 
     scrape = gateway.admin.get("/metrics")
     assert scrape.status_code == 200
@@ -85,6 +87,8 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
         engagement = {"method": "POST", "route": "/v1/earn/engagement", "status": str(status)}
         assert grew("ledger_http_requests_total", **engagement) == 1
     assert grew("ledger_http_requests_total", route="unmatched", status="413") == 0
+    put = {"method": "PUT", "route": "/v1/earn/engagement", "status": "415"}
+    assert grew("ledger_http_requests_total", **put) == 1  # as routing labels its 405
     assert grew("ledger_operation_confirmation_seconds_count", kind="earn") >= 1
     assert _value(after, "ledger_operations", kind="earn", status="confirmed") >= 1
     labels = {"signer": brand.signer, "brand": str(brand.brand_id)}
