@@ -219,8 +219,11 @@ def test_hostile_paths_and_updates_get_a_4xx(brand: Brand) -> None:
         assert 400 <= response.status_code < 500, (path, response.text)
     bad = brand.api.put(f"{RULES}/{rule['rule_id']}", {"kind": "green", "multiplier_pct": -1})
     assert bad.status_code == 422
-    raw = brand.api.http.post(RULES, content=b"{not json", headers={"Idempotency-Key": "raw-1"})
+    json_type = {"Idempotency-Key": "raw-1", "Content-Type": "application/json"}
+    raw = brand.api.http.post(RULES, content=b"{not json", headers=json_type)
     assert raw.status_code == 400 and raw.json()["error"]["code"] == "malformed_body"
+    untyped = brand.api.http.post(RULES, content=b"{not json", headers={"Idempotency-Key": "r-2"})
+    assert untyped.status_code == 415  # no Content-Type: send it as JSON
     assert (
         brand.api.get(f"{RULES}/{rule['rule_id']}/versions").json()["entries"][-1]["version"] == 1
     )
