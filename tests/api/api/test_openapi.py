@@ -99,10 +99,10 @@ def test_generated_calls_with_an_admin_key_match_the_document(fuzzed: Gateway) -
 def test_options_lists_every_method_of_the_path(gateway: Gateway) -> None:
     response = gateway.admin.http.options("/v1/admin/brands")
     assert response.status_code == 204
-    assert set(response.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
     wrong = gateway.admin.http.delete("/v1/admin/brands")
     assert wrong.status_code == 405
-    assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
+    assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD", "POST", "OPTIONS"}
 
 
 def test_the_document_requires_the_idempotency_key_and_documents_errors(
