@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -288,11 +288,9 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
 
 
-def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(tmp_path: Path) -> None:
-    """`deposit_flow` runs under the brand's row lock: a brand with 5,000 confirmed earns is
-    not scanned whole (its open steps by status, the steps stored since a read by status and
-    id)."""
-    path = tmp_path / "deposits.db"
+def _with_operations(path: Path, rows: Iterable[tuple[int, str, str]]) -> tuple[Path, Database]:
+    """A migrated, seeded database with brand 1's operations `(op id, kind, status)` (uid
+    `op_<op id>`), its statistics fresh."""
     db = Database(f"sqlite:///{path}")
     upgrade(db)
     _seed(path)
@@ -302,13 +300,21 @@ def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(tmp_path: 
             "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
             " attempts, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 0, '{}', 0,"
             " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-            (
-                (f"op_{n}", "earn" if n < 5_000 else "token_mint", "confirmed", n)
-                for n in range(1, 5_001)
-            ),
+            ((f"op_{n}", kind, status, n) for n, kind, status in rows),
         )
     connection.close()
     db.refresh_statistics()
+    return path, db
+
+
+def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(tmp_path: Path) -> None:
+    """`deposit_flow` runs under the brand's row lock: a brand with 5,000 confirmed earns is
+    not scanned whole (its open steps by status, the steps stored since a read by status and
+    id)."""
+    path, db = _with_operations(
+        tmp_path / "deposits.db",
+        ((n, "earn" if n < 5_000 else "token_mint", "confirmed") for n in range(1, 5_001)),
+    )
     statements = Statements(db)
     try:
         with db.read() as session:
@@ -328,20 +334,10 @@ def test_a_deposit_steps_check_skips_a_brands_queued_earns(tmp_path: Path) -> No
     """Under the brand's row lock, the open steps were read through the brand's open range of
     `ix_operations_queue`: every queued earn of the brand, each row's kind checked (8-13 ms
     with 50,000 queued). The steps have a partial index of their own."""
-    path = tmp_path / "queued.db"
-    db = Database(f"sqlite:///{path}")
-    upgrade(db)
-    _seed(path)
-    connection = sqlite3.connect(path)
-    with connection:
-        connection.executemany(
-            "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
-            " attempts, created_at, updated_at) VALUES (?, ?, 'queued', 1, ?, 0, '{}', 0,"
-            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
-            ((f"op_{n}", "earn" if n != 7 else "token_approve", n) for n in range(1, 20_001)),
-        )
-    connection.close()
-    db.refresh_statistics()
+    path, db = _with_operations(
+        tmp_path / "queued.db",
+        ((n, "earn" if n != 7 else "token_approve", "queued") for n in range(1, 20_001)),
+    )
     statements = Statements(db)
     try:
         with db.read() as session:
