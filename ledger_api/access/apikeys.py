@@ -193,6 +193,14 @@ class ApiKeys:
             return Principal(key_prefix="settings", is_admin=True)
         return None
 
+    def known(self, plaintext: str | None) -> Principal | None:
+        """`in_memory`, or a stored key this process has found before and that no revocation
+        has ended since (its cached caller): no database read either way."""
+        found = self.in_memory(plaintext)
+        if found is None and self._cache is not None:
+            found = self._cache.get(hash_key(str(plaintext)), self._cache.stamp())
+        return found
+
     def authenticate(self, plaintext: str | None) -> Principal:
         """The caller: the settings admin key, or an active key found by its hash.
 

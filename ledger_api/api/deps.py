@@ -170,11 +170,13 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 async def probe_caller(request: Request, token: str) -> Principal:
     """The caller of an operators' probe (`/v1/health`, `/metrics`) by its key, without the
     per-key limit (monitoring must not eat the admin's budget) and past the per-address limit
-    (`limits.AddressLimit`): a key no process knows takes a token from the client address's
+    (`limits.AddressLimit`): a key this process does not know (neither the settings' admin key
+    nor one it has found before: `ApiKeys.known`) takes a token from the client address's
     bucket before it is looked up, so made-up keys cost no database read there either
-    (`Unauthorized` 401, `RateLimited` 429)."""
+    (`Unauthorized` 401, `RateLimited` 429). A stored admin key (`ledger admin-key create`)
+    took a token on every read, so a flood from the scraper's address refused its scrapes."""
     runtime: Runtime = request.app.state.runtime
-    principal = runtime.api_keys.in_memory(token)
+    principal = runtime.api_keys.known(token)
     if principal is None:
         limiter: RateLimiter = request.app.state.address_limiter
         limiter.check(client_address(request.scope))

@@ -8,8 +8,8 @@ no route serves, a wrong method, the documentation alike (429 `rate_limited` wit
 serves had no limit at all (the check ran in the routes' authentication), and a refused body
 was read in full first. The operators' probes are the exception: `GET` (or `HEAD`) `/v1/health`
 and `/metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
-a client flooded from its address); a key they are shown that no process knows takes a token
-before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
+a client flooded from its address); a key they are shown that the process has not found
+before takes a token before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
 either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
 proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual
 IPv6 address, so a forwarded header cannot make one bucket large. An IPv6 client counts by its

@@ -201,6 +201,27 @@ def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]
         assert 'route="unmatched",status="429"' in scrape.text
 
 
+def test_a_stored_admin_key_reads_the_probes_while_its_address_is_limited(
+    env: dict[str, str],
+) -> None:
+    """A trial's finding: the admin key `ledger admin-key create` makes is stored, not in the
+    settings, so every `/metrics` read with it took a token from the address's bucket, and a
+    flood from the scraper's address refused the scrapes. A stored key the process has found
+    once reads the probes as the settings' key does; a made-up one still takes a token."""
+    limits = {"LEDGER_ADDRESS_RATE_LIMIT_PER_S": "0.01", "LEDGER_ADDRESS_RATE_LIMIT_BURST": "3"}
+    with Gateway({**env, **limits}) as gateway:
+        stored = gateway.runtime.api_keys.create_admin("scraper").plaintext
+        scraper = gateway.api(stored)
+        assert scraper.get("/metrics").status_code == 200  # found in the database: a token
+        anonymous = gateway.api(None)
+        assert [anonymous.get("/v1/nowhere").status_code for _ in range(3)] == [404, 404, 429]
+        reads = [scraper.get("/metrics"), scraper.get("/v1/health"), scraper.http.head("/metrics")]
+        assert [r.status_code for r in reads] == [200, 200, 200], [r.text for r in reads]
+        assert reads[1].json().get("database") is not None  # the admin's detailed report
+        made_up = gateway.api("lk_00000000_" + "A" * 43).get("/metrics")
+        assert made_up.status_code == 429
+
+
 def _websocket_handshake(port: int) -> int:
     """The status a WebSocket handshake gets (the gateway serves no WebSocket: 403)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
