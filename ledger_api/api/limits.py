@@ -9,8 +9,8 @@ serves had no limit at all (the check ran in the routes' authentication), and a 
 was read in full first. The operators' probes are the exception: `GET` (or `HEAD`) `/v1/health`
 and `/metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
 a client flooded from its address); a key they are shown that the process has not found
-before takes a token before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
-either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
+before takes a token before it is looked up (`deps.probe_caller`), so made-up keys cost no
+database read there either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
 proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual
 IPv6 address, so a forwarded header cannot make one bucket large. An IPv6 client counts by its
 /64 network: a host is given a /64 (RFC 4291's interface identifiers), so one client could
