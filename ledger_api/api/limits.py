@@ -3,19 +3,19 @@
 `AddressLimit` is a pure ASGI middleware around the whole application: the per-client-address
 token bucket (`LEDGER_ADDRESS_RATE_LIMIT_PER_S`, `_BURST`) on every HTTP request (and WebSocket
 handshake), before its body is read and before any key is looked up: a route's request, a path
-no route serves, a wrong method, the documentation alike (429 `rate_limited` with
-`Retry-After`, counted in the metrics under the route the request was for). A path no route
-serves had no limit at all (the check ran in the routes' authentication), and a refused body
-was read in full first. The operators' probes are the exception: `GET` (or `HEAD`) `/v1/health`
-and `/metrics` (an orchestrator's liveness check must not fail, and restart the gateway, because
-a client flooded from its address); a key they are shown that the process has not found
-before takes a token before it is looked up (`deps.probe_caller`), so made-up keys cost no
-database read there either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
-proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual
-IPv6 address, so a forwarded header cannot make one bucket large. An IPv6 client counts by its
-/64 network: a host is given a /64 (RFC 4291's interface identifiers), so one client could
-otherwise take a fresh bucket with each of its 2^64 addresses. The buckets stay in each
-process's memory: a check must not cost a database write.
+no route serves, a wrong method, the documentation alike (429 `rate_limited` with `Retry-After`,
+counted in the metrics under the route the request was for). A path no route serves had no limit
+at all (the check ran in the routes' authentication), and a refused body was read in full first.
+The operators' probes are the exception: `GET` (or `HEAD`) `/v1/health` and `/metrics` (an
+orchestrator's liveness check must not fail, and restart the gateway, because a client flooded
+from its address); a key they are shown that the process has not found before takes a token
+before it is looked up (`deps.probe_caller`), so made-up keys cost no database read there
+either. The bucket's key is the client's address as the ASGI server gives it (behind a trusted
+proxy, the forwarded one: `FORWARDED_ALLOW_IPS`), cut to 45 characters, the longest textual IPv6
+address, so a forwarded header cannot make one bucket large. An IPv6 client counts by its /64
+network: a host is given a /64 (RFC 4291's interface identifiers), so one client could otherwise
+take a fresh bucket with each of its 2^64 addresses. The buckets stay in each process's memory:
+a check must not cost a database write.
 
 `BodyLimits`, inside it, is another:
 
