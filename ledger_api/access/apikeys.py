@@ -205,16 +205,13 @@ class ApiKeys:
         """The caller: the settings admin key, or an active key found by its hash.
 
         Raises `Unauthorized` (401 `unauthorized`) for a missing, unknown or revoked key."""
-        known = self.in_memory(plaintext)
+        known = self.known(plaintext)
         if known is not None:
             return known
         assert plaintext is not None
         digest = hash_key(plaintext)
+        # read before the look-up: a revocation committed meanwhile has bumped past it
         stamp = self._cache.stamp() if self._cache is not None else None
-        if self._cache is not None:
-            cached = self._cache.get(digest, stamp)
-            if cached is not None:
-                return cached
         with self._db.read_engine.connect() as connection:
             row = connection.execute(_ACTIVE_KEY, {"digest": digest}).first()
         if row is None:

@@ -29,8 +29,7 @@ from ledger_api.db.models import IdempotencyRecord, Operation, table_of
 from ledger_api.domain import DEPOSIT_STEP_KINDS, FINAL_OP_STATUSES, OPEN_OP_STATUSES, OpKind
 from ledger_api.domain.ids import BrandRowId
 
-DEPOSIT_STEPS = frozenset(OpKind(kind) for kind in DEPOSIT_STEP_KINDS)
-_STEP_VALUES = frozenset(DEPOSIT_STEP_KINDS)
+DEPOSIT_STEPS = frozenset(OpKind(kind) for kind in DEPOSIT_STEP_KINDS)  # equal to their values
 _OPERATIONS, _RECORDS = table_of(Operation), table_of(IdempotencyRecord)
 # Both reads take ranges of ix_operations_deposit_steps (a brand's steps only: its queued
 # earns are not in it); `DEPOSIT_STEP` writes that index's condition as it is written.
@@ -85,7 +84,7 @@ def other_deposit_step(
     own = claim.own if claim is not None else frozenset()
     for row in grouped:
         mine = row["uid"] in own
-        if row["brand_id"] == brand_row_id and row["kind"] in _STEP_VALUES and not mine:
+        if row["brand_id"] == brand_row_id and row["kind"] in DEPOSIT_STEPS and not mine:
             return str(row["uid"])
     found = list(connection.scalars(_OPEN_STEPS, {"brand_id": brand_row_id}))
     if claim is not None:
