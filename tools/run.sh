@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make run`: the local chain (anvil under tools/chain_supervisor.py, state snapshots kept in
 # data/), the contracts (deployed once), the database (migrated), then the gateway on
-# LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies it is started again while the chain
-# keeps running. Ctrl-C (SIGINT) or SIGTERM stops the gateway, then the chain (which saves its
-# state first); the next `make run` resumes where it stopped. Each step shows its progress and
-# its time (tools/steps.sh), then the banner gives the real URLs once the gateway is healthy.
+# LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies (a non-zero
+# exit or a signal it does not handle) it is started again while the chain keeps running; a clean
+# exit (status 0: it was asked to stop) stops the chain too. Ctrl-C (SIGINT) or SIGTERM stops the
+# gateway, then the chain (which saves its state first); the next `make run` resumes where it
+# stopped. Each step shows its progress and its time (tools/steps.sh), then the banner gives the
+# real URLs once the gateway is healthy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
@@ -104,13 +106,23 @@ while [ "$stopping" = 0 ]; do
       banner
     fi
   fi
-  status=0
-  # `wait` returns early when a trapped signal arrives: wait again until the gateway is gone
-  while kill -0 "$gateway" 2>/dev/null; do wait "$gateway" || true; done
-  wait "$gateway" 2>/dev/null || status=$?
+  # `wait` returns early (status > 128) when a trapped signal arrives: wait again until the
+  # gateway is gone; the wait that saw it end gives its exit status
+  while :; do
+    status=0
+    wait "$gateway" || status=$?
+    kill -0 "$gateway" 2>/dev/null || break
+  done
   gateway=""
   rm -f "$LEDGER_DATA_DIR/gateway.pid"
   [ "$stopping" = 1 ] && break
+  if [ "$status" = 0 ]; then
+    # a clean exit is a stop someone asked for (uvicorn's answer to SIGINT: e.g. a Ctrl-C to the
+    # process group that this shell did not see, because a background job of a non-interactive
+    # shell ignores SIGINT and cannot trap it): stop the chain too, do not start it again
+    echo "run: the gateway stopped (status 0); stopping the chain" >&2
+    break
+  fi
   (( SECONDS - started > 60 )) && backoff=1
   echo "run: the gateway exited (status $status); starting it again in ${backoff}s" >&2
   sleep "$backoff" & wait $! || true

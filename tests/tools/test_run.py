@@ -13,8 +13,11 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -80,20 +83,25 @@ def _block(rpc: str) -> int:
     return int(answer["result"], 16)
 
 
-@pytest.mark.slow
-def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+@dataclass
+class _Run:
+    """A `tools/run.sh` started in its own process group, its gateway answering."""
+
+    process: subprocess.Popen[bytes]
+    data: Path
+    out: Path
+    url: str
+    rpc: str
+    progress: Callable[[], object]
+
+
+def _start_run(tmp_path: Path, *, ignore_sigint: bool = False) -> _Run:
+    """`tools/run.sh` on fresh ports and data, until its gateway's full health report.
+    `ignore_sigint`: started as a background job of a non-interactive shell is (`setsid make
+    run &` from a script): SIGINT ignored from the start, which bash cannot trap."""
     data = tmp_path / "data"
     chain_port, port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "LEDGER_DATA_DIR": str(data),
-        "LEDGER_CHAIN_PORT": str(chain_port),
-        "LEDGER_PORT": str(port),
-        "LEDGER_CHAIN_SNAPSHOT_S": "1",
-        "LEDGER_ADMIN_API_KEY": ADMIN_KEY,
-    }
-    for name in ("LEDGER_RPC_URL", "LEDGER_MANIFEST", "LEDGER_DATABASE_URL"):
-        env.pop(name, None)
+    env = {**_run_env(tmp_path, chain_port, port), "LEDGER_CHAIN_SNAPSHOT_S": "1"}
     out = tmp_path / "run.log"
     url, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
     with out.open("wb") as log:
@@ -105,6 +113,9 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+            if ignore_sigint
+            else None,
         )
     progress = files_progress(out, data / "chain.log", data / "deploy.log", data / "ledger.db")
     try:
@@ -114,6 +125,36 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
             alive=lambda: run.poll() is None,
             progress=progress,
         )
+    except BaseException:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait(300)
+        raise
+    return _Run(run, data, out, url, rpc, progress)
+
+
+def _stopped_everything(run: _Run, everything: set[int]) -> None:
+    """Every process of `run` ends, and the chain saved its state on the way."""
+    delete_network(f"alliance-local-{urlsplit(run.rpc).port}")
+    wait_for(
+        lambda: not [p for p in everything if process_alive(p)],
+        what="every process of make run gone",
+        cap_s=120,
+    )
+    assert not [p for p in everything if process_alive(p)]
+    log = (run.data / "chain.log").read_text()
+    assert "state saved to" in log, log
+    assert not (run.data / "chain.pid").exists()
+
+
+@pytest.mark.slow
+def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    started_run = _start_run(tmp_path)
+    run, data, out, progress = (
+        started_run.process, started_run.data, started_run.out, started_run.progress
+    )
+    url, rpc = started_run.url, started_run.rpc
+    chain_port = urlsplit(rpc).port
+    try:
         # issue 13 item 6: each step with its time, then the banner with the real URLs
         wait_for(
             lambda: "run: ready in" in out.read_text() and "admin-key create" in out.read_text(),
@@ -163,16 +204,31 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGINT)  # Ctrl-C
         run.wait(300)
-    delete_network(f"alliance-local-{chain_port}")
-    wait_for(
-        lambda: not [p for p in everything if process_alive(p)],
-        what="every process of make run gone",
-        cap_s=120,
-    )
-    assert not [p for p in everything if process_alive(p)]
-    log = (data / "chain.log").read_text()
-    assert "state saved to" in log, log
-    assert not (data / "chain.pid").exists()
+    _stopped_everything(started_run, everything)
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> None:
+    """`setsid make run &` from a script, then SIGINT to its process group (session 23's trial):
+    the chain and the gateway stopped, but run.sh, which ignores SIGINT as a background job,
+    took the gateway's clean exit for a crash and started it again on a stopped chain. A clean
+    exit (status 0) now stops make run."""
+    started_run = _start_run(tmp_path, ignore_sigint=True)
+    run = started_run.process
+    chain = int((started_run.data / "chain.pid").read_text())
+    everything = {chain} | _descendants(run.pid) | _descendants(chain)
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(300)
+    text = started_run.out.read_text()
+    assert run.returncode == 0, text
+    assert "the gateway stopped (status 0); stopping the chain" in text, text
+    assert "starting it again" not in text, text
+    _stopped_everything(started_run, everything)
 
 
 def _run_env(tmp_path: Path, chain_port: int, port: int) -> dict[str, str]:
