@@ -137,6 +137,7 @@ class _Batch:
         self.keys = known.keys
         self.nonces: set[tuple[str, str | None, int]] = set()
         self.orders = known.orders
+        self.released = known.released
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.reversals = ReversalBook(session)
@@ -226,8 +227,10 @@ class _Batch:
             points = extra["points"] = payload.points
         op_id: int | None = None
         if draft.kind in (OpKind.EARN, OpKind.REVERSAL) and brand is not None:
-            op_id = brand.next_op_id
-            brand.next_op_id += 1
+            op_id = self._retried_op_id(draft)
+            if op_id is None:
+                op_id = brand.next_op_id
+                brand.next_op_id += 1
             extra["op_id"] = op_id
         body = accepted_body(uid, draft.kind, extra)
         stamp = utcnow()
@@ -357,6 +360,15 @@ class _Batch:
         if first is not None:
             raise DuplicateOrder(operation_id=first)
         self.orders[order] = uid
+
+    def _retried_op_id(self, draft: Draft) -> int | None:
+        """The op id of the order's failed earn, for an earn of an order a failure gave back:
+        the ledger applies an op id once (`isOperationUsed`), so the order is credited at most
+        once even if a chain that forgets the failure's block applies the failed earn after
+        all (both signed transactions go out again). None: a new op id."""
+        if draft.kind is not OpKind.EARN or draft.order_ref is None:
+            return None
+        return self.released.get((draft.brand_row_id, draft.order_ref))
 
     def _nonce_taken(self, draft: Draft) -> bool:
         taken = self.connection.scalar(

@@ -1,5 +1,5 @@
-"""The intake's look-ups of a group: its Idempotency-Keys' stored answers and the orders
-already credited.
+"""The intake's look-ups of a group: its Idempotency-Keys' stored answers, the orders
+already credited, and the op ids of the orders whose earn failed.
 
 They run in a read transaction before the writer lock is taken (issue 15: they were a
 quarter of the intake's hold of the lock, which the intake held 55% of the time at 200
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.keys import credited_orders, exact, superset_of
+from ledger_api.db.keys import credited_orders, exact, released_op_ids, superset_of
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain.ids import BrandRowId
 
@@ -27,11 +27,14 @@ __all__ = ["Known", "look_up"]
 
 @dataclass(slots=True)
 class Known:
-    """What a group's look-ups found stored: each key's (request fingerprint, answer), and
-    each credited order's operation uid, by (brand row id, order ref)."""
+    """What a group's look-ups found stored: each key's (request fingerprint, answer), each
+    credited order's operation uid, and the op id of each order whose last earn failed (the
+    order given back), the last two by (brand row id, order ref). Read in one snapshot: an
+    order is either credited (held) or given back with its op id."""
 
     keys: dict[tuple[str, str], tuple[str, Accepted]] = field(default_factory=dict)
     orders: dict[tuple[BrandRowId | None, str], str] = field(default_factory=dict)
+    released: dict[tuple[BrandRowId | None, str], int] = field(default_factory=dict)
 
 
 def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
@@ -70,4 +73,7 @@ def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
         for brand_id, order_ref, uid in exact(credited_orders(reader, part), part):
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.orders[(brand_row, str(order_ref))] = uid
+        for brand_id, order_ref, op_id in exact(released_op_ids(reader, part), part):
+            brand_row = BrandRowId(brand_id) if brand_id is not None else None
+            known.released[(brand_row, str(order_ref))] = int(op_id)  # the newest last
     return known

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Operation
-from ledger_api.domain import DEPOSIT_STEP_KINDS, OPEN_OP_STATUSES, OpStatus
+from ledger_api.domain import DEPOSIT_STEP_KINDS, OPEN_OP_STATUSES, OpKind, OpStatus
 
 R = TypeVar("R", bound=Sequence[Any])
 
@@ -46,10 +46,10 @@ def exact(rows: Iterable[R], keys: Iterable[Sequence[Any]]) -> list[R]:
 # 21,000 operations, growing with them).
 NOT_FAILED = Operation.status != literal(OpStatus.FAILED.value, literal_execute=True)
 #: open (queued or submitted): the condition of `ix_operations_member_open` and
-#: `ix_operations_beneficiary_open`, word for word (`models.OPEN_CONDITION`)
+#: `ix_operations_beneficiary_open`, word for word (`partial.OPEN_CONDITION`)
 OPEN = Operation.status.in_([literal(status, literal_execute=True) for status in OPEN_OP_STATUSES])
 #: a settlement deposit's step: the condition of `ix_operations_deposit_steps`, word for word
-#: (`models.DEPOSIT_STEP_CONDITION`)
+#: (`partial.DEPOSIT_STEP_CONDITION`)
 DEPOSIT_STEP = Operation.kind.in_(
     [literal(kind, literal_execute=True) for kind in DEPOSIT_STEP_KINDS]
 )
@@ -57,6 +57,9 @@ DEPOSIT_STEP = Operation.kind.in_(
 #: (`Operation.keys_released_at`, which no other status change writes): the condition of
 #: `uq_operations_member_nonce` and `uq_operations_brand_order` besides their keys
 HELD = Operation.keys_released_at.is_(None)
+#: an order a failure gave back: the condition of `ix_operations_released_orders` besides its
+#: keys (`partial.RELEASED_CONDITION`; the keys' `IN` implies `order_ref IS NOT NULL`)
+RELEASED = Operation.keys_released_at.is_not(None)
 
 
 def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
@@ -67,5 +70,25 @@ def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) ->
             select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
                 superset_of((Operation.brand_id, Operation.order_ref), keys), HELD
             )
+        )
+    )
+
+
+def released_op_ids(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
+    """(brand row id, order ref, op id) of the earns among `keys` whose failure gave their
+    order back, newest last (and possibly rows mixing two keys' values: see `exact`). A retry
+    of such an order carries its op id again (`intake`), so that the ledger's op-id bitmap
+    applies at most one of them even if a chain that forgets the failure's block applies the
+    failed one after all."""
+    return list(
+        session.execute(
+            select(Operation.brand_id, Operation.order_ref, Operation.op_id)
+            .where(
+                superset_of((Operation.brand_id, Operation.order_ref), keys),
+                RELEASED,
+                Operation.kind == OpKind.EARN.value,
+                Operation.op_id.is_not(None),
+            )
+            .order_by(Operation.id)
         )
     )

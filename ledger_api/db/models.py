@@ -25,12 +25,17 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ledger_api.db.partial import (
+    DEPOSIT_STEP_CONDITION,
+    OPEN_CONDITION,
+    RELEASED_CONDITION,
+    held,
+    partial,
+)
 from ledger_api.db.types import BigNum, PkInteger, Uint64, UtcDateTime, utcnow
-from ledger_api.domain import DEPOSIT_STEP_KINDS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -125,41 +130,25 @@ class RateBucket(Base):
     updated_s: Mapped[float]
 
 
-#: the condition of the partial indexes over open operations, as `db.keys.OPEN` writes it
-OPEN_CONDITION = "status IN ('queued', 'submitted')"
-#: a brand's deposit steps, read under its row lock without its queued earns (issue 15): the
-#: condition of `ix_operations_deposit_steps`, as `db.keys.DEPOSIT_STEP` writes it
-DEPOSIT_STEP_CONDITION = f"kind IN ({', '.join(map(repr, DEPOSIT_STEP_KINDS))})"
-
-
-def _partial(name: str, condition: str, *columns: str) -> Index:
-    return Index(name, *columns, sqlite_where=text(condition), postgresql_where=text(condition))
-
-
-def _held(name: str, *columns: str) -> Index:
-    """Unique while the operation holds it (`db.keys.HELD`): a failure gives it back."""
-    where = text(f"{columns[-1]} IS NOT NULL AND keys_released_at IS NULL")
-    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
-
-
 class Operation(Base):
     """One accepted mutating call; stored before it is acknowledged."""
 
     __tablename__ = "operations"
     __table_args__ = (
-        UniqueConstraint("brand_id", "op_id", name="uq_operations_brand_op_id"),
-        # no index keyed by member, order or nonce over all history depends on the status (it
-        # changes twice after the insert; issue 15: db/test_operation_indexes.py); the queue's
-        # entries are ordered by brand, status and id, so one batch's share pages
+        # not unique: a failed earn's retry (same order) reuses its op id (migration 0020)
+        Index("ix_operations_brand_op_id", "brand_id", "op_id"),
+        # no index keyed by member, order or nonce over all history depends on the status
+        # (issue 15: db/test_operation_indexes.py); the queue pages by brand, status and id
         Index("ix_operations_queue", "brand_id", "status", "id"),
-        _partial("ix_operations_deposit_steps", DEPOSIT_STEP_CONDITION, "brand_id", "status", "id"),
+        partial("ix_operations_deposit_steps", DEPOSIT_STEP_CONDITION, "brand_id", "status", "id"),
         Index("ix_operations_member", "member"),
-        _partial("ix_operations_member_open", OPEN_CONDITION, "member", "status"),
-        _partial("ix_operations_beneficiary_open", OPEN_CONDITION, "beneficiary", "status"),
+        partial("ix_operations_member_open", OPEN_CONDITION, "member", "status"),
+        partial("ix_operations_beneficiary_open", OPEN_CONDITION, "beneficiary", "status"),
         Index("ix_operations_slot", "slot_id"),
         Index("ix_operations_reverses", "reverses_id"),
-        _held("uq_operations_member_nonce", "member", "nonce_domain", "member_nonce"),
-        _held("uq_operations_brand_order", "brand_id", "order_ref"),
+        held("uq_operations_member_nonce", "member", "nonce_domain", "member_nonce"),
+        held("uq_operations_brand_order", "brand_id", "order_ref"),
+        partial("ix_operations_released_orders", RELEASED_CONDITION, "brand_id", "order_ref"),
     )
 
     id: Mapped[int] = mapped_column(PkInteger, primary_key=True)
@@ -175,7 +164,7 @@ class Operation(Base):
     # a purchase's order reference as it goes on chain (bound): one live credit per order
     order_ref: Mapped[str | None] = mapped_column(TxHash)
     # when a failure gave the member's nonce and the order back (NULL: held); written only by
-    # a failure and a chain forgetting its block, never by the other status changes
+    # a failure, a forgotten block and the reopened earn that applies, never by other changes
     keys_released_at: Mapped[datetime | None]
     # a reversal's crediting operation (`operations.id` of the order's earn, issue 11)
     reverses_id: Mapped[int | None]

@@ -223,7 +223,11 @@ class OperationAccepted(Model):
     operation_id: str
     status: str
     kind: str
-    op_id: int | None = None
+    op_id: int | None = Field(
+        default=None,
+        description="the brand's op id on chain (earns and returns), which the ledger applies "
+        "once; a purchase of an order whose earlier purchase failed carries that one's op id",
+    )
     points: int | None = None
     links: dict[str, str]
     queued_reason: Literal["chain_unavailable", "sender_unavailable"] | None = Field(

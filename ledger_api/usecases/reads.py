@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
 from ledger_api.background.indexer.cursor import AT_CURSOR, CURSOR, CURSOR_COLUMNS, Cursor
-from ledger_api.db.keys import exact, superset_of
+from ledger_api.db.keys import NOT_FAILED, exact, superset_of
 from ledger_api.db.models import (
     Brand,
     IdxBadgeBalance,
@@ -455,6 +455,7 @@ def _campaigns_of(
         .where(
             superset_of((Brand.ledger_id, Operation.op_id), list(pairs)),
             Operation.kind == OpKind.EARN.value,
+            NOT_FAILED,  # a retried order's earns share an op id: the line is the applied one's
         )
     )
     return {

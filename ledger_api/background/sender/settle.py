@@ -31,7 +31,7 @@ from ledger_api.process.metrics import observe_settled
 from ledger_api.settings import Settings
 
 from . import txplan
-from .slot_rows import settle_slots, update_operations
+from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
 
@@ -239,6 +239,14 @@ class Settler:
                 )
             settle_slots(session, [(s.slot_id, s.status, s.receipt) for s in slots], now)
             update_operations(session, [values for _, values in pairs])
+            # reopened by a forgotten block while a later one held their keys: applied now
+            taken = [
+                op.id
+                for op, values in pairs
+                if values["status"] == OpStatus.CONFIRMED and op.keys_released_at is not None
+            ]
+            if taken:
+                take_back(session, taken, now)
             for _, ops, outcomes, *_ in slots:
                 for op in ops:
                     if outcomes[op.id].verdict is not Verdict.REQUEUE:

@@ -130,44 +130,75 @@ def settle_slots(
 
 def hold_again(session: Session, slot_ids: Sequence[int]) -> None:
     """The reopened operations that had failed hold their nonce and order again, each one
-    unless a later operation took it meanwhile: that one keeps it, and the log names the
-    reopened one (both signed transactions go out; two of an order may both credit it, of two
-    with one member nonce the ledger applies the first)."""
-    released = session.execute(
+    unless a later operation took it meanwhile: that one keeps it, for now. Both signed
+    transactions go out again; the ledger applies at most one of them: of two with one member
+    nonce, the first; of two of one order, the first with their shared op id (a retry of an
+    order whose earn failed carries its op id, `intake`). The earn that applies takes its order
+    back then (`take_back`)."""
+    for op in _key_rows(session, Operation.slot_id.in_(slot_ids)):
+        _hold(session, op)
+
+
+def take_back(session: Session, op_ids: Sequence[int], now: datetime) -> None:
+    """Reopened operations the chain applied after all, whose nonce or order a later
+    operation took meanwhile (`hold_again`), hold it again: a later earn of the order with
+    the same op id cannot apply any more (the ledger's op-id bitmap) and gives it back."""
+    for op in _key_rows(session, Operation.id.in_(op_ids)):
+        if op.order_ref is not None and op.op_id is not None:
+            session.execute(
+                update(Operation)
+                .where(
+                    HELD,
+                    Operation.brand_id == op.brand_id,
+                    Operation.order_ref == op.order_ref,
+                    Operation.op_id == op.op_id,
+                    Operation.id != op.id,
+                )
+                .values(keys_released_at=now)
+            )
+        _hold(session, op)
+
+
+def _key_rows(session: Session, where: Any) -> Sequence[Any]:
+    """The released operations among `where`, with their keys (order, member nonce)."""
+    return session.execute(
         select(
             Operation.id,
             Operation.uid,
             Operation.brand_id,
             Operation.order_ref,
+            Operation.op_id,
             Operation.member,
             Operation.nonce_domain,
             Operation.member_nonce,
-        ).where(Operation.slot_id.in_(slot_ids), Operation.keys_released_at.is_not(None))
+        ).where(where, Operation.keys_released_at.is_not(None))
     ).all()
-    for op in released:
-        taken = []
-        if op.order_ref is not None:
-            taken.append(
-                exists().where(
-                    HELD, Operation.brand_id == op.brand_id, Operation.order_ref == op.order_ref
-                )
+
+
+def _hold(session: Session, op: Any) -> None:
+    """`op` holds its order and member nonce again, unless another operation holds one."""
+    taken = []
+    if op.order_ref is not None:
+        taken.append(
+            exists().where(
+                HELD, Operation.brand_id == op.brand_id, Operation.order_ref == op.order_ref
             )
-        if op.member_nonce is not None:
-            taken.append(
-                exists().where(
-                    HELD,
-                    Operation.member == op.member,
-                    Operation.nonce_domain == op.nonce_domain,
-                    Operation.member_nonce == op.member_nonce,
-                )
-            )
-        if taken and session.scalar(select(or_(*taken))):
-            log.warning(
-                "operation %s reopened by a forgotten block: a later operation took its "
-                "order or member nonce meanwhile and keeps it; both are sent",
-                op.uid,
-            )
-            continue
-        session.execute(
-            update(Operation).where(Operation.id == op.id).values(keys_released_at=None)
         )
+    if op.member_nonce is not None:
+        taken.append(
+            exists().where(
+                HELD,
+                Operation.member == op.member,
+                Operation.nonce_domain == op.nonce_domain,
+                Operation.member_nonce == op.member_nonce,
+            )
+        )
+    if taken and session.scalar(select(or_(*taken))):
+        log.warning(
+            "operation %s reopened by a forgotten block: a later operation took its order or "
+            "member nonce meanwhile and keeps it; both are sent, and of two with one op id (a "
+            "retried order) or one member nonce the ledger applies one, which then holds it",
+            op.uid,
+        )
+        return
+    session.execute(update(Operation).where(Operation.id == op.id).values(keys_released_at=None))

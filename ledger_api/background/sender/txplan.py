@@ -85,6 +85,8 @@ class OpRecord(Protocol):
     def attempts(self) -> int: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def keys_released_at(self) -> datetime | None: ...
 
 
 # Rows of these columns, not ORM objects: the sender reads hundreds of operations per batch.
@@ -98,6 +100,7 @@ OP_COLUMNS = (
     Operation.payload,
     Operation.attempts,
     Operation.created_at,
+    Operation.keys_released_at,
 )
 
 
@@ -412,7 +415,15 @@ def _skipped(contracts: Contracts, op: OpRecord, reason: bytes) -> Outcome:
         # sent before in a transaction we could not follow: the ledger's op-id bitmap
         # proves it was applied then (the second line of defence).
         return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
-    return Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")
+    message = f"skipped: {name}"
+    if code == "operation_used" and op.kind == OpKind.EARN:
+        # a retry of an order carries its failed earn's op id (`intake`)
+        message += (
+            f": op id {op.op_id} is applied already, by another transaction (e.g. this"
+            " order's earlier earn, whose failure a forgotten block undid: the order is"
+            " credited once)"
+        )
+    return Outcome(Verdict.FAILED, code=code, message=message)
 
 
 def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[str, Any]:

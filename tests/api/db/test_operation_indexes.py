@@ -25,13 +25,8 @@ from ledger_api.background.sender.slots import SlotStore, op_rows
 from ledger_api.db import Database
 from ledger_api.db.keys import HELD, OPEN
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import (
-    DEPOSIT_STEP_CONDITION,
-    OPEN_CONDITION,
-    Operation,
-    Signer,
-    TxSlot,
-)
+from ledger_api.db.models import Operation, Signer, TxSlot
+from ledger_api.db.partial import DEPOSIT_STEP_CONDITION, OPEN_CONDITION
 from ledger_api.domain import OpKind, OpStatus, SlotStatus
 
 STAMP = datetime(2026, 12, 3, tzinfo=UTC)
@@ -161,10 +156,12 @@ def test_a_status_change_writes_only_the_small_indexes_of_open_operations(
         assert _written_indexes(path, statement, parameters) - CLUSTERED == small
     assert open_only == {"ix_operations_member_open", "ix_operations_beneficiary_open"}
     assert small - open_only == {"ix_operations_deposit_steps"}
-    # a failure gives the nonce and the order back: their unique indexes, and only then
+    # a failure gives the nonce and the order back: their unique indexes, and the orders
+    # given back (whose retry reuses the op id, migration 0020), and only then
     assert _written_indexes(path, *failed) == CLUSTERED | small | {
         "uq_operations_member_nonce",
         "uq_operations_brand_order",
+        "ix_operations_released_orders",
     }
     with db.read() as session:
         rows = session.execute(

@@ -28,7 +28,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.background.deposit_flow import DepositClaim, claim_funds_read, other_deposit_step
 from ledger_api.db import Database
 from ledger_api.db import session as db_session
-from ledger_api.db.keys import credited_orders, exact, superset_of
+from ledger_api.db.keys import credited_orders, exact, released_op_ids, superset_of
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import IdxLot
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
@@ -268,6 +268,7 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
     try:
         with db.read() as session:
             found = exact(credited_orders(session, orders), orders)
+            released = exact(released_op_ids(session, orders), orders)
             lot_rows = exact(
                 session.execute(
                     select(IdxLot.member, IdxLot.brand, IdxLot.month).where(
@@ -282,9 +283,14 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
     assert sorted(r[1] for r in found) == sorted(
         f"order-{n}" for n in range(100, 140) if n % 7 != 0
     )
+    # a retry of an order a failure gave back takes the failed earn's op id (migration 0020)
+    assert [(r[1], r[2]) for r in released] == [
+        (f"order-{n}", n) for n in range(100, 140) if n % 7 == 0
+    ]
     assert {r[0] for r in lot_rows} == set(members[:50]) and len(lot_rows) == 50 * LOTS_PER_MEMBER
     plans = _all_plans(path, statements.seen)
     assert any("uq_operations_brand_order" in p for p in plans), plans
+    assert any("ix_operations_released_orders" in p for p in plans), plans
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from support.rows import add_brand, queued_earn
 
 from ledger_api.background.sender.clock import Fees
-from ledger_api.background.sender.slot_rows import settle_slots
+from ledger_api.background.sender.slot_rows import settle_slots, take_back
 from ledger_api.background.sender.slots import SlotStore, Tx, op_rows
 from ledger_api.chain.port import Receipt
 from ledger_api.db import Database
@@ -254,9 +254,12 @@ def test_a_reopened_failure_holds_its_order_again_unless_a_later_operation_took_
                 .where(Operation.id == op.id)
                 .values(status=OpStatus.FAILED, order_ref=ref, keys_released_at=failed_at)
             )
-        later = groups[1][0]  # the second order, bought again once the first try failed
+        # the second order, bought again once the first try failed: with its op id (`intake`)
+        later = groups[1][0]
         session.execute(
-            update(Operation).where(Operation.id == later.id).values(order_ref="0x" + "02" * 32)
+            update(Operation)
+            .where(Operation.id == later.id)
+            .values(order_ref="0x" + "02" * 32, op_id=second.op_id)
         )
     with caplog.at_level("WARNING", logger="ledger_api.background.sender.slot_rows"):
         assert store.reopen([slot.id]) == 2
@@ -272,5 +275,20 @@ def test_a_reopened_failure_holds_its_order_again_unless_a_later_operation_took_
     assert rows[later.id] == (OpStatus.QUEUED, True)
     assert [r.getMessage() for r in caplog.records] == [
         f"operation {second.uid} reopened by a forgotten block: a later operation took its "
-        "order or member nonce meanwhile and keeps it; both are sent"
+        "order or member nonce meanwhile and keeps it; both are sent, and of two with one op id "
+        "(a retried order) or one member nonce the ledger applies one, which then holds it"
     ]
+    # the chain applies the reopened one after all (their shared op id): it takes its order
+    # back from the later one, which the ledger will refuse
+    with db.write() as session:
+        take_back(session, [second.id], failed_at)
+    with db.read() as session:
+        held = {
+            row.id: row.keys_released_at is None
+            for row in session.execute(
+                select(Operation.id, Operation.keys_released_at).where(
+                    Operation.id.in_([second.id, later.id])
+                )
+            )
+        }
+    assert held == {second.id: True, later.id: False}

@@ -4,6 +4,7 @@ goes wrong."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,9 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select, update
-from support.chain import Anvil, applied_op_ids, deploy, start_anvil
+from support.chain import ADMIN_KEY, Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
@@ -147,6 +149,8 @@ def test_a_failed_purchase_gives_its_order_back_to_a_later_one(
     again = replace(good, order_ref=ref, payload=good.payload.model_copy(update={"order_ref": ref}))
     (accepted,) = gateway.runtime.intake.store([again])
     assert accepted.status_code == 202 and accepted.operation_uid != failed.operation_uid
+    # with the failed earn's op id: the ledger applies at most one of the two (migration 0020)
+    assert accepted.body["op_id"] == failed.body["op_id"]
     gateway.runtime.wake_sender({again.brand_row_id})
     assert brand.api.wait(accepted.operation_uid)["status"] == "confirmed"
     with gateway.runtime.db.read() as session:
@@ -450,6 +454,94 @@ def test_a_transaction_reorged_out_before_its_depth_is_sent_again_once(
         final = brand.api.wait(operation, timeout=60)
     assert final["status"] == "confirmed"
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+def _set_daily_cap(anvil: Anvil, manifest: Path, brand_id: int, cap: int) -> None:
+    """The admin sets the brand's daily mint cap on chain from its own key, with a tip that
+    puts it ahead of the gateway's transactions in the next block (not sent by the gateway:
+    a chain that forgets its block forgets it)."""
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    w3 = anvil.web3()
+    admin = Account.from_key(ADMIN_KEY)
+    contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+    tx = contract.functions.setDailyMintCap(brand_id, cap).build_transaction(
+        {
+            "from": admin.address,
+            "gas": 1_000_000,
+            "nonce": w3.eth.get_transaction_count(admin.address, "pending"),
+            "maxFeePerGas": 10**12,
+            "maxPriorityFeePerGas": 10**11,
+        }
+    )
+    w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
+
+
+def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A purchase failed on chain (the admin lowered the brand's daily cap in its block), the
+    brand sent the order again and it was credited; then the chain forgot both blocks. Both
+    signed transactions went out again and, the low cap gone with its block, both applied:
+    the order credited twice. A retry of an order now carries the failed earn's op id, so the
+    ledger applies one of them; the one it applies holds the order (a return finds it)."""
+    anvil, manifest = own_chain
+    member, order = Member(), f"o-{uuid.uuid4()}"
+    purchase = {"member": member.address, "amount_cents": 2_500, "order_ref": order}
+    with Gateway({**own_env, "LEDGER_CHAIN_CHECK_IDLE_S": "1"}) as gateway:
+        brand = gateway.create_brand()
+        snapshot = anvil.rpc("evm_snapshot")
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            first = brand.api.post("/v1/earn/purchase", purchase).json()["operation_id"]
+            eventually(lambda: status(brand, first)["status"] == "submitted", timeout=60)
+            _set_daily_cap(anvil, manifest, brand.brand_id, 1)
+            anvil.rpc("evm_mine")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+        failed = brand.api.wait(first)
+        assert (failed["status"], failed["error"]["code"]) == ("failed", "daily_cap_exceeded")
+        _set_daily_cap(anvil, manifest, brand.brand_id, 100_000_000)
+
+        def sent_again() -> str | None:  # refused while the gateway has not indexed the cap yet
+            answer = brand.api.post("/v1/earn/purchase", purchase)
+            assert answer.status_code in (202, 409), answer.text
+            return str(answer.json()["operation_id"]) if answer.status_code == 202 else None
+
+        retry = eventually(sent_again, timeout=60, message="the retry was never accepted")
+        credited = brand.api.wait(retry)
+        assert credited["status"] == "confirmed", credited
+
+        anvil.rpc("evm_revert", snapshot)  # forgets the cap changes, the failure and the credit
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_mine")
+        w3 = anvil.web3()
+        # the failed earn applies this time: the case where both could credit the order
+        eventually(
+            lambda: status(brand, first)["status"] == "confirmed",
+            timeout=120,
+            message="the failed earn was not sent again",
+        )
+
+        def retry_settled() -> dict[str, Any] | None:
+            with contextlib.suppress(Exception):
+                w3.eth.get_transaction_receipt(credited["tx_hash"])  # mined again
+                state = status(brand, retry)
+                return state if state["status"] in ("confirmed", "failed") else None
+            return None
+
+        again = eventually(retry_settled, timeout=120, message="the retry was not sent again")
+        with gateway.runtime.db.read() as session:
+            held = dict(
+                session.execute(
+                    select(Operation.uid, HELD).where(Operation.uid.in_([first, retry]))
+                ).all()
+            )
+    earned = applied_op_ids(w3, manifest, brand.brand_id)
+    assert sum(earned[op_id] for op_id in {failed["op_id"], credited["op_id"]}) == 1, earned
+    assert credited["op_id"] == failed["op_id"]
+    assert (again["status"], again["error"]["code"]) == ("failed", "operation_used"), again
+    assert "credited once" in again["error"]["message"]
+    assert held == {first: True, retry: False}
 
 
 def test_an_idle_signer_whose_block_left_the_chain_sends_again_without_the_indexer(
