@@ -98,11 +98,23 @@ class _Run:
 def _start_run(tmp_path: Path, *, ignore_sigint: bool = False) -> _Run:
     """`tools/run.sh` on fresh ports and data, until its gateway's full health report.
     `ignore_sigint`: started as a background job of a non-interactive shell is (`setsid make
-    run &` from a script): SIGINT ignored from the start, which bash cannot trap."""
-    data = tmp_path / "data"
+    run &` from a script): SIGINT ignored from the start, which bash cannot trap. Ports are
+    picked free, then bound by run.sh's processes: another process of the suite may take one
+    in between, and run.sh then stops at once; it starts again on other ports (5 tries)."""
+    for attempt in range(5):
+        started = _start_run_once(tmp_path / f"try-{attempt}", ignore_sigint)
+        if started is not None:
+            return started
+    raise AssertionError("make run: its ports were taken five times in a row")
+
+
+def _start_run_once(folder: Path, ignore_sigint: bool) -> _Run | None:
+    """One start; None when run.sh stopped at once because a port it was given was taken."""
+    data = folder / "data"
+    data.mkdir(parents=True)
     chain_port, port = free_port(), free_port()
-    env = {**_run_env(tmp_path, chain_port, port), "LEDGER_CHAIN_SNAPSHOT_S": "1"}
-    out = tmp_path / "run.log"
+    env = {**_run_env(folder, chain_port, port), "LEDGER_CHAIN_SNAPSHOT_S": "1"}
+    out = folder / "run.log"
     url, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
     with out.open("wb") as log:
         # its own process group, so that a SIGINT to the group is the terminal's Ctrl-C
@@ -120,15 +132,18 @@ def _start_run(tmp_path: Path, *, ignore_sigint: bool = False) -> _Run:
     progress = files_progress(out, data / "chain.log", data / "deploy.log", data / "ledger.db")
     try:
         wait_for(
-            lambda: _health(url),
+            lambda: _health(url) or run.poll() is not None,
             what="make run's gateway",
-            alive=lambda: run.poll() is None,
             progress=progress,
         )
     except BaseException:
         os.killpg(run.pid, signal.SIGTERM)
         run.wait(300)
         raise
+    if run.poll() is not None:
+        text = out.read_text()
+        assert "already in use" in text or "already serves a chain" in text, text
+        return None
     return _Run(run, data, out, url, rpc, progress)
 
 
