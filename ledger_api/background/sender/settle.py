@@ -235,7 +235,13 @@ class Settler:
         with self.db.write() as session:
             for slot_id, ops, outcomes, receipt, _ in slots:
                 pairs += (
-                    (op, _final_values(op, outcomes[op.id], slot_id, receipt, now)) for op in ops
+                    (
+                        op,
+                        _final_values(
+                            op, _own(session, op, outcomes[op.id]), slot_id, receipt, now
+                        ),
+                    )
+                    for op in ops
                 )
             settle_slots(session, [(s.slot_id, s.status, s.receipt) for s in slots], now)
             update_operations(session, [values for _, values in pairs])
@@ -301,6 +307,29 @@ class Settler:
             created_at=op.created_at,
             updated_at=values["updated_at"],
         )
+
+
+def _own(session: Session, op: OpRecord, outcome: Outcome) -> Outcome:
+    """`outcome`, unless it credits an earn with what another earn applied: an earn whose op id
+    the ledger marks used was applied by an earlier transaction of its own (`applied_earlier`)
+    unless it shares the op id with another earn of its order (a retry, `intake`) that is
+    confirmed: that one was applied, and this one fails. Read only for `applied_earlier`."""
+    if not outcome.result.get("applied_earlier") or op.kind != OpKind.EARN or op.op_id is None:
+        return outcome
+    credited = session.scalar(
+        select(Operation.uid)
+        .where(
+            Operation.brand_id == op.brand_id,
+            Operation.op_id == op.op_id,
+            Operation.id != op.id,
+            Operation.status == OpStatus.CONFIRMED.value,
+        )
+        .limit(1)
+    )
+    if credited is None:
+        return outcome
+    message = f"op id {op.op_id} was applied for operation {credited}: the order is credited once"
+    return Outcome(Verdict.FAILED, code="operation_used", message=message)
 
 
 def _final_values(

@@ -404,6 +404,51 @@ def test_an_earn_the_chain_already_applied_is_confirmed_not_sent_under_a_new_id(
     assert balance == 100
 
 
+def test_an_earn_whose_op_id_its_orders_confirmed_earn_applied_fails_not_confirmed_too(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Two earns of one order share an op id (a retry of a failed one, `intake`). When the
+    ledger marks it used on a later attempt of one while the other is confirmed, the other
+    applied it: this one fails (`operation_used`) instead of reading `applied_earlier`, so the
+    gateway never shows one order credited twice."""
+    anvil, manifest = own_chain
+    alice = Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        first = earn(brand, alice, 1_000)
+        # the retry, sent once already in a transaction the gateway could not follow: as a
+        # forgotten block leaves it once the first one applied after all
+        with gateway.runtime.db.write() as session:
+            row = session.scalars(
+                select(Operation).where(Operation.uid == first["operation_id"])
+            ).one()
+            twin = Operation(
+                uid=str(uuid.uuid4()),
+                brand_id=row.brand_id,
+                kind=row.kind,
+                status="queued",
+                op_id=row.op_id,
+                member=row.member,
+                beneficiary=row.beneficiary,
+                points=row.points,
+                order_ref=row.order_ref,
+                payload=row.payload,
+                attempts=1,
+                keys_released_at=row.created_at,  # the first one holds the order
+            )
+            session.add(twin)
+            session.flush()
+            retry = twin.uid
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        gateway.runtime.wake_sender({None})
+        final = brand.api.wait(retry)
+    error = final["error"] or {}
+    assert (final["status"], error.get("code")) == ("failed", "operation_used"), final
+    assert first["operation_id"] in error["message"], final
+    assert points_earned(anvil, manifest, brand.brand_id, first["op_id"]) == 1
+
+
 # ------------------------------------------------------------------------- confirmations
 
 
