@@ -1,11 +1,12 @@
 """Reversal claims: how much of an order a reversal may still take (issue 11).
 
-A reversal is bounded by what its order credited less the order's earlier live (not
-failed) reversals. The bound is checked by the intake inside the transaction that
-stores the reversal, with the brand's row locked (`_Batch.brand` reads it FOR UPDATE),
-so two reversals of one order racing each other cannot both pass. Partial amounts turn
-into points in proportion to what the order credited (the earn's conversion): the
-reversal that takes an order's last cent takes its last point, so no point is left over.
+A reversal is bounded by what its order credited less the order's earlier live (not failed)
+reversals, of any earn of the order (`ReversalBook._earns_of_order`). The bound is checked by
+the intake inside the transaction that stores the reversal, with the brand's row locked
+(`_Batch.brand` reads it FOR UPDATE), so two reversals of one order racing each other cannot
+both pass. Partial amounts turn into points in proportion to what the order credited (the
+earn's conversion): the reversal that takes an order's last cent takes its last point, so no
+point is left over.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.keys import NOT_FAILED
+from ledger_api.db.keys import HELD, NOT_FAILED, RELEASED
 from ledger_api.db.models import Operation
 from ledger_api.domain import OpKind
 from ledger_api.errors import ReversalExceedsOrder, ZeroPoints
@@ -44,7 +45,7 @@ class ReversalBook:
         if taken is None:
             rows = self.session.execute(
                 select(Operation.points, Operation.payload).where(
-                    Operation.reverses_id == earn_row_id,
+                    Operation.reverses_id.in_(self._earns_of_order(earn_row_id)),
                     Operation.kind == OpKind.REVERSAL.value,
                     NOT_FAILED,
                 )
@@ -55,6 +56,30 @@ class ReversalBook:
                 points += int(stored_points)
             taken = self._taken[earn_row_id] = (cents, points)
         return taken
+
+    def _earns_of_order(self, earn_row_id: int) -> list[int]:
+        """The earn rows of the order `earn_row_id` credits: itself, and the order's other
+        earns, which a failure had given it back to. The reversals of them all count: a chain
+        that forgets a failure's block may apply the failed earn instead of its retry (they
+        share the op id, `intake`), and a return stored against the retry returned the order.
+        Each read by its partial index (`uq_operations_brand_order`, held;
+        `ix_operations_released_orders`, given back)."""
+        earn = self.session.execute(
+            select(Operation.brand_id, Operation.order_ref).where(Operation.id == earn_row_id)
+        ).first()
+        if earn is None or earn.order_ref is None:
+            return [earn_row_id]
+        same_order = (Operation.brand_id == earn.brand_id, Operation.order_ref == earn.order_ref)
+        earns = {earn_row_id}
+        for keys in (HELD, RELEASED):
+            earns.update(
+                self.session.scalars(
+                    select(Operation.id).where(
+                        *same_order, keys, Operation.kind == OpKind.EARN.value
+                    )
+                )
+            )
+        return sorted(earns)
 
     def claim(self, claim: ReversalClaim, payload: ReversalPayload) -> ReversalPayload:
         """The payload with the points and cents the reversal takes; `ReversalExceedsOrder`

@@ -310,25 +310,37 @@ class Settler:
 
 
 def _own(session: Session, op: OpRecord, outcome: Outcome) -> Outcome:
-    """`outcome`, unless it credits an earn with what another earn applied: an earn whose op id
-    the ledger marks used was applied by an earlier transaction of its own (`applied_earlier`)
-    unless it shares the op id with another earn of its order (a retry, `intake`) that is
-    confirmed: that one was applied, and this one fails. Read only for `applied_earlier`."""
-    if not outcome.result.get("applied_earlier") or op.kind != OpKind.EARN or op.op_id is None:
+    """`outcome`, unless another earn of the order applied the op id they share (a retry of a
+    failed earn carries its op id, `intake`). An earn whose op id the ledger marks used on a
+    later attempt (`applied_earlier`) was applied by an earlier transaction of its own unless
+    such an earn is confirmed: then that one applied it, and this one fails. An earn the
+    ledger refused for its used op id (`operation_used`) names the earn that holds it (its
+    member and points: a retry may have named others). Read only for those two outcomes."""
+    earlier = bool(outcome.result.get("applied_earlier"))
+    if not (earlier or outcome.code == "operation_used"):
         return outcome
-    credited = session.scalar(
-        select(Operation.uid)
+    if op.kind != OpKind.EARN or op.op_id is None:
+        return outcome
+    statuses = [OpStatus.CONFIRMED.value]
+    if not earlier:  # reopened by a forgotten block, it may settle in this same transaction
+        statuses.append(OpStatus.SUBMITTED.value)
+    holder = session.execute(
+        select(Operation.uid, Operation.member, Operation.points)
         .where(
             Operation.brand_id == op.brand_id,
             Operation.op_id == op.op_id,
             Operation.id != op.id,
-            Operation.status == OpStatus.CONFIRMED.value,
+            Operation.status.in_(statuses),
         )
+        .order_by(Operation.id)
         .limit(1)
-    )
-    if credited is None:
+    ).first()
+    if holder is None:
         return outcome
-    message = f"op id {op.op_id} was applied for operation {credited}: the order is credited once"
+    message = (
+        f"op id {op.op_id} is applied for operation {holder.uid} of this order (member"
+        f" {holder.member}, {holder.points} points): the order is credited once"
+    )
     return Outcome(Verdict.FAILED, code="operation_used", message=message)
 
 

@@ -415,15 +415,8 @@ def _skipped(contracts: Contracts, op: OpRecord, reason: bytes) -> Outcome:
         # sent before in a transaction we could not follow: the ledger's op-id bitmap
         # proves it was applied then (the second line of defence).
         return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
-    message = f"skipped: {name}"
-    if code == "operation_used" and op.kind == OpKind.EARN:
-        # a retry of an order carries its failed earn's op id (`intake`)
-        message += (
-            f": op id {op.op_id} is applied already, by another transaction (e.g. this"
-            " order's earlier earn, whose failure a forgotten block undid: the order is"
-            " credited once)"
-        )
-    return Outcome(Verdict.FAILED, code=code, message=message)
+    # an earn of a retried order sharing its op id: `settle._own` names the one that applied
+    return Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")
 
 
 def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from ledger_api.domain.ids import BrandRowId
 from ledger_api.model.payloads import EarnPayload, GiftPayload
 
 ZERO_REF = "0x" + "00" * 32
+REVERSALS = "/v1/earn/reversals"
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30, message: str = "") -> Any:
@@ -521,6 +522,12 @@ def _set_daily_cap(anvil: Anvil, manifest: Path, brand_id: int, cap: int) -> Non
     w3.eth.send_raw_transaction(admin.sign_transaction(tx).raw_transaction)
 
 
+def _pending(brand: Brand, member: Member) -> int:
+    """The member's pending points of the brand, as the gateway's index has them."""
+    (balance,) = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
+    return int(balance["pending"])
+
+
 def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
@@ -528,12 +535,21 @@ def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
     brand sent the order again and it was credited; then the chain forgot both blocks. Both
     signed transactions went out again and, the low cap gone with its block, both applied:
     the order credited twice. A retry of an order now carries the failed earn's op id, so the
-    ledger applies one of them; the one it applies holds the order (a return finds it)."""
+    ledger applies one of them; the one it applies holds the order (a return finds it).
+
+    The order was returned before the chain forgot it, against the retry; that return goes out
+    again and applies to the first earn's points. A trial found that a second return of the
+    order was then accepted (the first counted against the retry's row only) and took the
+    points of the member's other order: the order's returns count whichever earn they name."""
     anvil, manifest = own_chain
     member, order = Member(), f"o-{uuid.uuid4()}"
     purchase = {"member": member.address, "amount_cents": 2_500, "order_ref": order}
     with Gateway({**own_env, "LEDGER_CHAIN_CHECK_IDLE_S": "1"}) as gateway:
-        brand = gateway.create_brand()
+        brand = gateway.create_brand(return_window_days=14)
+        other = {"member": member.address, "amount_cents": 4_000, "order_ref": f"o-{uuid.uuid4()}"}
+        kept = brand.api.wait(brand.api.post("/v1/earn/purchase", other).json()["operation_id"])
+        assert kept["status"] == "confirmed", kept
+        kept_pending = _pending(brand, member)
         snapshot = anvil.rpc("evm_snapshot")
         anvil.rpc("evm_setAutomine", False)
         try:
@@ -555,8 +571,13 @@ def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
         retry = eventually(sent_again, timeout=60, message="the retry was never accepted")
         credited = brand.api.wait(retry)
         assert credited["status"] == "confirmed", credited
+        answer = brand.api.post(REVERSALS, {"order_ref": order})
+        assert answer.status_code == 202, answer.text
+        returned = answer.json()["operation_id"]
+        assert brand.api.wait(returned)["status"] == "confirmed"
 
-        anvil.rpc("evm_revert", snapshot)  # forgets the cap changes, the failure and the credit
+        anvil.rpc("evm_revert", snapshot)  # forgets the cap changes, the failure, the credit
+        # and the return
         anvil.rpc("evm_mine")
         anvil.rpc("evm_mine")
         w3 = anvil.web3()
@@ -575,6 +596,9 @@ def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
             return None
 
         again = eventually(retry_settled, timeout=120, message="the retry was not sent again")
+        assert brand.api.wait(returned, timeout=120)["status"] == "confirmed"
+        second_return = brand.api.post(REVERSALS, {"order_ref": order})
+        pending = _pending(brand, member)
         with gateway.runtime.db.read() as session:
             held = dict(
                 session.execute(
@@ -585,8 +609,11 @@ def test_a_retried_order_is_credited_once_when_the_chain_forgets_its_failure(
     assert sum(earned[op_id] for op_id in {failed["op_id"], credited["op_id"]}) == 1, earned
     assert credited["op_id"] == failed["op_id"]
     assert (again["status"], again["error"]["code"]) == ("failed", "operation_used"), again
-    assert "credited once" in again["error"]["message"]
+    assert first in again["error"]["message"] and "credited once" in again["error"]["message"]
     assert held == {first: True, retry: False}
+    assert second_return.status_code == 409, second_return.text
+    assert second_return.json()["error"]["code"] == "reversal_exceeds_order"
+    assert pending == kept_pending > 0  # the other order's points; the returned one's gone
 
 
 def test_an_idle_signer_whose_block_left_the_chain_sends_again_without_the_indexer(
