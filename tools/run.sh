@@ -93,6 +93,7 @@ banner() {
 TXT
 }
 first=1
+never_answered=0
 backoff=1
 while [ "$stopping" = 0 ]; do
   started=$SECONDS
@@ -104,6 +105,8 @@ while [ "$stopping" = 0 ]; do
     if step "start the gateway on $URL (until healthy)" healthy "$gateway"; then
       echo "run: ready in $(_step_secs "$run_started") s" >&2
       banner
+    else
+      never_answered=1
     fi
   fi
   # `wait` returns early (status > 128) when a trapped signal arrives: wait again until the
@@ -122,6 +125,12 @@ while [ "$stopping" = 0 ]; do
     # shell ignores SIGINT and cannot trap it): stop the chain too, do not start it again
     echo "run: the gateway stopped (status 0); stopping the chain" >&2
     break
+  fi
+  if [ "$never_answered" = 1 ]; then
+    # it never answered its first health check: a setting or the port (taken since the check
+    # above), which starting it again would not change; the chain stops too (the EXIT trap)
+    echo "run: the gateway did not start (status $status): see its output above" >&2
+    exit 1
   fi
   (( SECONDS - started > 60 )) && backoff=1
   echo "run: the gateway exited (status $status); starting it again in ${backoff}s" >&2

@@ -145,9 +145,11 @@ class WorkProcess:
                 except ValueError:
                     log.warning("ledger work: unexpected output %r", line[:200])
             code = child.wait()
-            if not self._halt.is_set():
-                log.error("the sender process exited with %s; restarting it", code)
-                self._halt.wait(1.0)
+            # a Ctrl-C reaches the whole process group: it ends just before `stop` comes, which
+            # is no exit to report (nor restart); the pause also spaces restarts out
+            if self._halt.wait(1.0):
+                break
+            log.error("the sender process exited with %s; restarting it", code)
 
     def stop(self) -> None:
         self._halt.set()

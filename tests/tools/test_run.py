@@ -243,6 +243,8 @@ def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> N
     assert run.returncode == 0, text
     assert "the gateway stopped (status 0); stopping the chain" in text, text
     assert "starting it again" not in text, text
+    # the sender process (`ledger work`) got the SIGINT too: no exit to report on the way out
+    assert "the sender process exited" not in text, text
     _stopped_everything(started_run, everything)
 
 
@@ -295,6 +297,39 @@ def test_make_run_stops_at_once_when_its_gateway_port_is_taken(tmp_path: Path) -
     assert done.returncode != 0
     assert f"127.0.0.1:{port} is already in use" in done.stderr and "LEDGER_PORT" in done.stderr
     assert "run: ready in" not in done.stderr and not (tmp_path / "data" / "chain.pid").exists()
+
+
+def test_make_run_stops_when_its_gateway_cannot_start(tmp_path: Path) -> None:
+    """A port taken after run.sh's check (here bound and not listening, so the check's
+    connection is refused): the gateway exited (uvicorn's status 3) and run.sh started it
+    again and again, for ever (session 24's trial). A gateway that never answered its first
+    health check is a setting or a port, which a restart does not change: run.sh stops, the
+    chain too, and says so."""
+    chain_port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        run = subprocess.Popen(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, chain_port, port),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            output, _ = run.communicate(timeout=300)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGTERM)
+                run.wait(300)
+            delete_network(f"alliance-local-{chain_port}")
+    assert run.returncode == 1, output
+    assert "run: the gateway did not start (status" in output, output
+    assert "address already in use" in output.lower() and "starting it again" not in output
+    assert not (tmp_path / "data" / "chain.pid").exists(), "the chain was left running"
+    assert "state saved to" in (tmp_path / "data" / "chain.log").read_text()
 
 
 def test_make_run_does_not_deploy_onto_a_chain_it_did_not_start(tmp_path: Path) -> None:
