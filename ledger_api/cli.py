@@ -138,12 +138,20 @@ def work() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply the database migrations."""
-    from ledger_api import cli_ops
+    """Apply the database migrations; says from which revision to which."""
+    from ledger_api.db.migrate import stored_revision
+    from ledger_api.process.runtime import Runtime
+    from ledger_api.settings import get_settings
 
     _where()
-    cli_ops.runtime()
-    print("database schema is up to date")
+    rt = Runtime(get_settings())
+    before = stored_revision(rt.db)
+    rt.migrate()
+    after = stored_revision(rt.db)
+    if before == after:
+        print(f"database schema is up to date (revision {after})")
+    else:
+        print(f"database schema migrated from revision {before or '(none: new)'} to {after}")
 
 
 @db_app.command("copy")

@@ -370,7 +370,9 @@ class DuplicateOrder(Conflict):
     """One order earns once (DOMAIN.md, "Returns"): `details.operation_id`, its credit."""
 
     code = "duplicate_order"
-    default_message = "this order was already credited by another operation"
+    default_message = (
+        "this order is credited by another operation, or about to be (details.operation_id)"
+    )
 
 
 class OrderNotSettled(Conflict):

@@ -7,11 +7,14 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from support.chain import ROOT
 from support.flows import earn, signed_redemption
 from support.gateway import Gateway, Member
 from support.progress import wait_for
+
+from ledger_api.db.migrate import packaged_head
 
 KEY = re.compile(r"(lk_[0-9a-f]{8}_\S+)")
 
@@ -25,6 +28,19 @@ def ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
     )
+
+
+def test_db_upgrade_says_which_revisions_it_went_through(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """It printed "up to date" also when it had just migrated (session 24's trial)."""
+    fresh = {**env, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+    first = ledger(fresh, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    head = packaged_head()
+    assert f"database schema migrated from revision (none: new) to {head}" in first.stdout
+    again = ledger(fresh, "db", "upgrade")
+    assert f"database schema is up to date (revision {head})" in again.stdout, again.stdout
 
 
 def test_operator_adds_a_brand_lists_it_and_rotates_its_key(env: dict[str, str]) -> None:
