@@ -51,6 +51,11 @@ case "$HOST" in 0.0.0.0 | "::" | "") URL_HOST=127.0.0.1 ;; esac
 URL="http://$URL_HOST:$PORT"
 run_started="$(_step_now)"
 echo "run: chain $LEDGER_RPC_URL, gateway $URL, data $LEDGER_DATA_DIR" >&2
+if [ "$PORT" = "$LEDGER_CHAIN_PORT" ]; then
+  echo "run: LEDGER_PORT and LEDGER_CHAIN_PORT are both $PORT: the gateway and the chain" \
+    "need a port each" >&2
+  exit 1
+fi
 if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
   # another process (another `make run`?) serves that port: the health check would reach it
   echo "run: $URL_HOST:$PORT is already in use: stop what listens there, or set LEDGER_PORT" \

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from networks import delete_network
-from support.chain import ROOT, free_port
+from support.chain import ROOT, free_port, free_ports
 from support.progress import files_progress, process_alive, wait_for
 
 
@@ -68,9 +68,9 @@ def _health(url: str) -> dict[str, object] | None:
         answer = httpx.get(
             f"{url}/v1/health", headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=5
         )
-    except httpx.HTTPError:
+        body: dict[str, object] = answer.json()
+    except (httpx.HTTPError, ValueError):  # not answering, or not a gateway (not JSON)
         return None
-    body: dict[str, object] = answer.json()
     # a liveness-only answer would never turn into a full one by waiting: fail now
     assert "index_block" in body or answer.status_code >= 500, body
     return body if body.get("sender") and int(str(body.get("index_block", -1))) >= 0 else None
@@ -112,7 +112,7 @@ def _start_run_once(folder: Path, ignore_sigint: bool) -> _Run | None:
     """One start; None when run.sh stopped at once because a port it was given was taken."""
     data = folder / "data"
     data.mkdir(parents=True)
-    chain_port, port = free_port(), free_port()
+    chain_port, port = free_ports(2)  # CI once drew one port twice: anvil answered /v1/health
     env = {**_run_env(folder, chain_port, port), "LEDGER_CHAIN_SNAPSHOT_S": "1"}
     out = folder / "run.log"
     url, rpc = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{chain_port}"
@@ -297,6 +297,23 @@ def test_make_run_stops_at_once_when_its_gateway_port_is_taken(tmp_path: Path) -
     assert done.returncode != 0
     assert f"127.0.0.1:{port} is already in use" in done.stderr and "LEDGER_PORT" in done.stderr
     assert "run: ready in" not in done.stderr and not (tmp_path / "data" / "chain.pid").exists()
+
+
+def test_make_run_refuses_one_port_for_the_gateway_and_the_chain(tmp_path: Path) -> None:
+    """One port for both (CI once drew it twice): anvil took it and answered the health
+    check; now it is refused before anything starts."""
+    (port,) = free_ports(1)
+    done = subprocess.run(
+        ["bash", "tools/run.sh"],
+        cwd=ROOT,
+        env=_run_env(tmp_path, port, port),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done
+    assert f"LEDGER_PORT and LEDGER_CHAIN_PORT are both {port}" in done.stderr, done.stderr
+    assert not (tmp_path / "data" / "chain.pid").exists()
 
 
 def test_make_run_stops_when_its_gateway_cannot_start(tmp_path: Path) -> None:
