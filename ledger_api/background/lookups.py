@@ -74,6 +74,8 @@ def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.orders[(brand_row, str(order_ref))] = uid
         for brand_id, order_ref, op_id in exact(released_op_ids(reader, part), part):
+            if op_id is None:  # every earn takes its op id at intake; none to reuse if not
+                continue
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.released[(brand_row, str(order_ref))] = int(op_id)  # the newest last
     return known

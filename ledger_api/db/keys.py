@@ -79,7 +79,9 @@ def released_op_ids(session: Session, keys: Sequence[tuple[int | None, str]]) ->
     order back, newest last (and possibly rows mixing two keys' values: see `exact`). A retry
     of such an order carries its op id again (`intake`), so that the ledger's op-id bitmap
     applies at most one of them even if a chain that forgets the failure's block applies the
-    failed one after all."""
+    failed one after all. No condition on the op id: `op_id IS NOT NULL` made SQLite range
+    over the brand's every operation by `ix_operations_brand_op_id` instead of this lookup's
+    partial index (the caller skips a missing op id)."""
     return list(
         session.execute(
             select(Operation.brand_id, Operation.order_ref, Operation.op_id)
@@ -87,7 +89,6 @@ def released_op_ids(session: Session, keys: Sequence[tuple[int | None, str]]) ->
                 superset_of((Operation.brand_id, Operation.order_ref), keys),
                 RELEASED,
                 Operation.kind == OpKind.EARN.value,
-                Operation.op_id.is_not(None),
             )
             .order_by(Operation.id)
         )

@@ -238,10 +238,27 @@ def test_no_composite_key_in_list_outside_db_keys() -> None:
     assert offenders == []
 
 
-def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("failed_every", "statistics"),
+    [(7, "fresh"), (0, "fresh"), (0, "of-the-empty-database")],
+    ids=["some-orders-released", "none-released", "statistics-taken-at-start"],
+)
+def test_order_and_lot_look_ups_use_their_keys(
+    tmp_path: Path, failed_every: int, statistics: str
+) -> None:
+    """The intake's order look-ups search by (brand, order ref), with fresh statistics or
+    with those a new gateway took of its empty database at start (`Runtime`; the next are
+    `STATISTICS_EVERY_S` later): with the latter, SQLite answered the released look-up by
+    ranging over every operation of the brand (`ix_operations_brand_op_id`, `op_id>?`)."""
+
+    def failed(n: int) -> bool:
+        return failed_every > 0 and n % failed_every == 0
+
     path = tmp_path / "keys.db"
     db = Database(f"sqlite:///{path}")
     upgrade(db)
+    if statistics == "of-the-empty-database":
+        db.refresh_statistics()
     members = _seed(path)
     connection = sqlite3.connect(path)
     with connection:
@@ -252,16 +269,17 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
             (
                 (
                     f"op_{n}",
-                    "failed" if n % 7 == 0 else "confirmed",
+                    "failed" if failed(n) else "confirmed",
                     n,
                     f"order-{n}",
-                    "2026-12-03 00:00:00" if n % 7 == 0 else None,  # a failure released it
+                    "2026-12-03 00:00:00" if failed(n) else None,  # a failure released it
                 )
                 for n in range(1, 5_001)
             ),
         )
     connection.close()
-    db.refresh_statistics()
+    if statistics == "fresh":
+        db.refresh_statistics()
     orders = [(1, f"order-{n}") for n in range(100, 140)] + [(2, "order-101"), (1, "none")]
     lots = [(m, BRAND) for m in members[:50]] + [(members[0], 9)]
     statements = Statements(db)
@@ -269,6 +287,9 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
         with db.read() as session:
             found = exact(credited_orders(session, orders), orders)
             released = exact(released_op_ids(session, orders), orders)
+            one_brand = [key for key in orders if key[0] == 1]  # an intake group's usual keys
+            assert exact(credited_orders(session, one_brand), one_brand) == found
+            assert exact(released_op_ids(session, one_brand), one_brand) == released
             lot_rows = exact(
                 session.execute(
                     select(IdxLot.member, IdxLot.brand, IdxLot.month).where(
@@ -281,17 +302,20 @@ def test_order_and_lot_look_ups_use_their_keys(tmp_path: Path) -> None:
         statements.close()
         db.dispose()
     assert sorted(r[1] for r in found) == sorted(
-        f"order-{n}" for n in range(100, 140) if n % 7 != 0
+        f"order-{n}" for n in range(100, 140) if not failed(n)
     )
     # a retry of an order a failure gave back takes the failed earn's op id (migration 0020)
     assert [(r[1], r[2]) for r in released] == [
-        (f"order-{n}", n) for n in range(100, 140) if n % 7 == 0
+        (f"order-{n}", n) for n in range(100, 140) if failed(n)
     ]
     assert {r[0] for r in lot_rows} == set(members[:50]) and len(lot_rows) == 50 * LOTS_PER_MEMBER
     plans = _all_plans(path, statements.seen)
     assert any("uq_operations_brand_order" in p for p in plans), plans
     assert any("ix_operations_released_orders" in p for p in plans), plans
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
+    order_plans = [p for p in plans if "SEARCH operations" in p]
+    assert len(order_plans) == 4, plans
+    assert all("(brand_id=? AND order_ref=?)" in p for p in order_plans), plans
 
 
 def _with_operations(path: Path, rows: Iterable[tuple[int, str, str]]) -> tuple[Path, Database]:
