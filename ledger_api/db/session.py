@@ -22,8 +22,8 @@ SQLite's query planner needs table statistics: without them it takes a
 low-cardinality index (a brand's lots by expiry) for a member's lots, and a
 balance read scans a million rows. `Database.refresh_statistics` runs a bounded
 `ANALYZE` (`PRAGMA analysis_limit`) at start and every `STATISTICS_EVERY_S`
-after writes; a connection loads statistics only when it opens, so the pools are
-then renewed.
+after writes, sooner once the database grew by `STATISTICS_GROWTH`; a connection
+loads statistics only when it opens, so the pools are then renewed.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger_api.db.durability import DatabaseFiles, WalSync
@@ -61,6 +62,13 @@ WAL_RESTART_BYTES = 64 << 20
 WAL_RESTART_WAIT_MS = 20
 WAL_RESTART_POLL_S = 0.0005
 STATISTICS_EVERY_S = 300.0
+#: ... and sooner once the database grew by this fraction of its size at the last statistics
+#: (its page count; at least `STATISTICS_GROWTH_MIN_PAGES`): the statistics a new gateway takes
+#: of its empty tables made SQLite plan an order look-up and a deposit check as a range over
+#: the brand's every operation until the next round (PostgreSQL's autovacuum analyzes on
+#: growth the same way: `autovacuum_analyze_scale_factor`)
+STATISTICS_GROWTH = 0.25
+STATISTICS_GROWTH_MIN_PAGES = 256
 # rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
 ANALYZE_ROWS = 1000
 
@@ -198,7 +206,8 @@ class _WriterLock:
 class _Checkpointer:
     """Copies the WAL back into the database file every second after a write, on its own
     connection (a second without writes costs nothing: an idle gateway idles), and calls
-    `analyze` every `STATISTICS_EVERY_S` after writes.
+    `analyze` every `STATISTICS_EVERY_S` after writes, or in the first round after the
+    database grew by `STATISTICS_GROWTH` (`_grew`).
 
     PASSIVE: it waits for no one and no one waits for it; frames a reader still needs stay
     for the next round. A process that exits leaves the rest to SQLite (the last connection
@@ -222,6 +231,7 @@ class _Checkpointer:
         self._analyze = analyze
         self._lock = lock
         self._analyzed_at = time.monotonic()
+        self._analyzed_pages: int | None = None  # the page count then (None: not read yet)
         self._stale = False  # a write began since the last statistics
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
@@ -260,15 +270,32 @@ class _Checkpointer:
                         self._restart(connection)
                 except sqlite3.Error as exc:
                     log.warning("WAL checkpoint: %s", exc)
-                if self._stale and time.monotonic() - self._analyzed_at >= STATISTICS_EVERY_S:
-                    self._stale = False
-                    self._analyzed_at = time.monotonic()
-                    try:
-                        self._analyze()
-                    except sqlite3.Error as exc:
-                        log.warning("table statistics: %s", exc)
+                if not self._stale:
+                    continue
+                try:
+                    pages = int(connection.execute("PRAGMA page_count").fetchone()[0])
+                    due = time.monotonic() - self._analyzed_at >= STATISTICS_EVERY_S
+                    if due or self._grew(pages):
+                        self._stale = False
+                        self._analyze()  # `Database.refresh_statistics`: `analyzed` marks it
+                except (sqlite3.Error, DBAPIError) as exc:  # SQLAlchemy wraps `_analyze`'s
+                    self._analyzed_at = time.monotonic()  # tried again a full period later
+                    log.warning("table statistics: %s", exc)
         finally:
             connection.close()
+
+    def analyzed(self, pages: int) -> None:
+        """Statistics were taken of the database at `pages` pages."""
+        self._analyzed_at, self._analyzed_pages = time.monotonic(), pages
+
+    def _grew(self, pages: int) -> bool:
+        """Whether the database's `pages` are `STATISTICS_GROWTH` more than at the last
+        statistics; if this process took none yet, `pages` is the mark from now on."""
+        if self._analyzed_pages is None:
+            self._analyzed_pages = pages
+            return False
+        mark = self._analyzed_pages
+        return pages - mark >= max(STATISTICS_GROWTH_MIN_PAGES, STATISTICS_GROWTH * mark)
 
     def _restart(self, connection: sqlite3.Connection) -> None:
         """Starts the WAL over: under the writers' lock (no write comes in between), a RESTART
@@ -450,6 +477,9 @@ class Database:
         with self._write_lock, self.engine.begin() as connection:
             connection.exec_driver_sql(f"PRAGMA analysis_limit={ANALYZE_ROWS}")
             connection.exec_driver_sql("ANALYZE")
+            pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
+        if self._checkpointer is not None:
+            self._checkpointer.analyzed(pages)
         self.engine.dispose(close=False)
         self.read_engine.dispose(close=False)
 

@@ -187,20 +187,68 @@ def test_a_running_process_renews_its_statistics_after_writes(
     _keyed(_read_member(runtime.db, path, members[7]))
 
 
-def test_the_status_read_takes_its_operation_by_its_id(runtime: Runtime, tmp_path: Path) -> None:
-    """One statement: the operation by its uid, its brand and the cursor (a few rows each)."""
+BRAND_ROW = (  # brand row 1 (ledger brand `BRAND`), which operations reference
+    "INSERT INTO brands (id, ledger_id, name, symbol, status, value_micro_usd, points_per_usd,"
+    " points_per_review, points_per_share, points_per_event, points_per_referral, next_op_id,"
+    " created_at) VALUES (1, :ledger_id, 'B', 'B', 'active', 10000, 10, 5, 5, 5, 5, 1,"
+    " CURRENT_TIMESTAMP)"
+)
+
+
+def test_a_growing_database_renews_its_statistics(runtime: Runtime, tmp_path: Path) -> None:
+    """A new gateway takes statistics of its empty tables (`Runtime.migrate`); with those, a
+    deposit check read every queued earn of the brand (`ix_operations_queue`) until the next
+    round, `STATISTICS_EVERY_S` later. The database's growth now brings them sooner."""
     runtime.migrate()
+    path = tmp_path / "gateway.db"
+    _seed(path)
+    queued = [
+        {"uid": f"op_{n}", "kind": "earn" if n != 7 else "token_approve", "op_id": n}
+        for n in range(1, 20_001)
+    ]
+    with runtime.db.write() as session:  # as the intake stores them
+        session.execute(text(BRAND_ROW), {"ledger_id": BRAND})
+        session.execute(
+            text(
+                "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
+                " attempts, created_at, updated_at) VALUES (:uid, :kind, 'queued', 1, :op_id,"
+                " 0, '{}', 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            queued,
+        )
+
+    def operations_analyzed() -> bool:
+        connection = sqlite3.connect(path)
+        try:
+            row = connection.execute(
+                "SELECT stat FROM sqlite_stat1 WHERE idx = 'ix_operations_queue'"
+            ).fetchone()
+            return row is not None and int(row[0].split()[0]) >= 10_000
+        finally:
+            connection.close()
+
+    wait_for(operations_analyzed, what="statistics of the grown operations", idle_s=60)
+    statements = Statements(runtime.db)
+    try:
+        with runtime.db.read() as session:
+            found = other_deposit_step(session.connection(), BrandRowId(1))
+    finally:
+        statements.close()
+    assert found == "op_7"
+    (plan,) = _all_plans(path, [s for s in statements.seen if "kind IN" in s[0]])
+    assert "ix_operations_deposit_steps" in plan, plan
+
+
+def test_the_status_read_takes_its_operation_by_its_id(
+    runtime: Runtime, tmp_path: Path, statistics: str
+) -> None:
+    """One statement: the operation by its uid, its brand and the cursor (a few rows each)."""
+    runtime.migrate()  # statistics of the empty database, as a new gateway's
     path = tmp_path / "gateway.db"
     _seed(path)
     connection = sqlite3.connect(path)
     with connection:
-        connection.execute(
-            "INSERT INTO brands (id, ledger_id, name, symbol, status, value_micro_usd,"
-            " points_per_usd, points_per_review, points_per_share, points_per_event,"
-            " points_per_referral, next_op_id, created_at)"
-            " VALUES (1, ?, 'B', 'B', 'active', 10000, 10, 5, 5, 5, 5, 1, CURRENT_TIMESTAMP)",
-            (BRAND,),
-        )
+        connection.execute(BRAND_ROW, {"ledger_id": BRAND})
         connection.executemany(
             "INSERT INTO operations (uid, kind, status, brand_id, op_id, points, payload,"
             " attempts, created_at, updated_at) VALUES (?, 'earn', 'queued', 1, ?, 10, '{}', 0,"
@@ -208,7 +256,8 @@ def test_the_status_read_takes_its_operation_by_its_id(runtime: Runtime, tmp_pat
             ((f"op_{n}", n) for n in range(1, 5_001)),
         )
     connection.close()
-    runtime.db.refresh_statistics()
+    if statistics == "fresh":
+        runtime.db.refresh_statistics()
     statements = Statements(runtime.db)
     try:
         view = asyncio.run(StatusService(runtime).status(BRAND_KEY, "op_2500", None))
@@ -318,11 +367,22 @@ def test_order_and_lot_look_ups_use_their_keys(
     assert all("(brand_id=? AND order_ref=?)" in p for p in order_plans), plans
 
 
-def _with_operations(path: Path, rows: Iterable[tuple[int, str, str]]) -> tuple[Path, Database]:
+@pytest.fixture(params=["fresh", "of-the-empty-database"])
+def statistics(request: pytest.FixtureRequest) -> str:
+    """When SQLite's statistics were taken: after the rows were written, or (a new gateway's
+    for its first `STATISTICS_EVERY_S`) of the empty database at start."""
+    return str(request.param)
+
+
+def _with_operations(
+    path: Path, rows: Iterable[tuple[int, str, str]], statistics: str
+) -> tuple[Path, Database]:
     """A migrated, seeded database with brand 1's operations `(op id, kind, status)` (uid
-    `op_<op id>`), its statistics fresh."""
+    `op_<op id>`), its statistics taken as `statistics` says."""
     db = Database(f"sqlite:///{path}")
     upgrade(db)
+    if statistics != "fresh":
+        db.refresh_statistics()
     _seed(path)
     connection = sqlite3.connect(path)
     with connection:
@@ -333,17 +393,21 @@ def _with_operations(path: Path, rows: Iterable[tuple[int, str, str]]) -> tuple[
             ((f"op_{n}", kind, status, n) for n, kind, status in rows),
         )
     connection.close()
-    db.refresh_statistics()
+    if statistics == "fresh":
+        db.refresh_statistics()
     return path, db
 
 
-def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(tmp_path: Path) -> None:
+def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(
+    tmp_path: Path, statistics: str
+) -> None:
     """`deposit_flow` runs under the brand's row lock: a brand with 5,000 confirmed earns is
     not scanned whole (its open steps by status, the steps stored since a read by status and
     id)."""
     path, db = _with_operations(
         tmp_path / "deposits.db",
         ((n, "earn" if n < 5_000 else "token_mint", "confirmed") for n in range(1, 5_001)),
+        statistics,
     )
     statements = Statements(db)
     try:
@@ -367,6 +431,7 @@ def test_a_deposit_steps_check_skips_a_brands_queued_earns(tmp_path: Path) -> No
     path, db = _with_operations(
         tmp_path / "queued.db",
         ((n, "earn" if n != 7 else "token_approve", "queued") for n in range(1, 20_001)),
+        "fresh",  # with those of the empty database, SQLite takes ix_operations_queue
     )
     statements = Statements(db)
     try:
