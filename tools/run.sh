@@ -4,8 +4,8 @@
 # LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies (a non-zero
 # exit or a signal it does not handle) it is started again while the chain keeps running; a clean
 # exit (status 0: it was asked to stop) stops the chain too. Ctrl-C (SIGINT) or SIGTERM stops the
-# gateway, then the chain (which saves its state first); the next `make run` resumes where it
-# stopped. Each step shows its progress and its time (tools/steps.sh), then the banner gives the
+# gateway, then the chain (which saves its state first), and so does the chain stopping under
+# it; the next `make run` resumes where it stopped. Each step shows its progress and its time (tools/steps.sh), then the banner gives the
 # real URLs once the gateway is healthy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +24,10 @@ mkdir -p "$LEDGER_DATA_DIR"
 started_chain=0
 [ -f "$LEDGER_DATA_DIR/chain.pid" ] && kill -0 "$(cat "$LEDGER_DATA_DIR/chain.pid")" 2>/dev/null || started_chain=1
 gateway=""
+watcher=""
 stopping=0
 stop_chain() {
+  if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; fi
   if [ -n "$gateway" ] && kill -0 "$gateway" 2>/dev/null; then
     kill -TERM "$gateway" 2>/dev/null || true
     wait "$gateway" 2>/dev/null || true
@@ -63,6 +65,19 @@ if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
   exit 1
 fi
 bash tools/chain.sh > /dev/null
+watch_chain() {
+  # A Ctrl-C reaches the whole process group, the chain's supervisor included (it saves the
+  # state and stops), but this shell acts on it only if its foreground program died of it: one
+  # that handled it (a Python step) made bash discard it, and the gateway then started on a
+  # stopped chain and waited for it forever. The chain this run started stopping stops the run.
+  while kill -0 "$1" 2>/dev/null; do sleep 1; done
+  echo "run: the chain stopped; stopping the gateway" >&2
+  kill -TERM $$ 2>/dev/null || true
+}
+if [ "$started_chain" = 1 ]; then
+  watch_chain "$(cat "$LEDGER_DATA_DIR/chain.pid")" &
+  watcher=$!
+fi
 migrate() {
   .venv/api/bin/ledger db upgrade > "$LEDGER_DATA_DIR/migrate.log" 2>&1 \
     || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }

@@ -248,6 +248,33 @@ def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> N
     _stopped_everything(started_run, everything)
 
 
+@pytest.mark.slow
+def test_a_ctrl_c_that_only_the_chain_sees_stops_make_run(tmp_path: Path) -> None:
+    """A Ctrl-C reaches the whole group, but bash acts on it only if its foreground program died
+    of it; one that handled it (a Python step) made run.sh discard it (session 24's trial: SIGINT
+    to the group during the migration): the chain's supervisor saved and stopped, the gateway
+    started on the stopped chain and run.sh waited for its health forever. The chain stopping
+    now stops make run: here the SIGINT reaches the chain's supervisor alone."""
+    started_run = _start_run(tmp_path)
+    run = started_run.process
+    chain = int((started_run.data / "chain.pid").read_text())
+    gateway = int((started_run.data / "gateway.pid").read_text())
+    everything = {chain} | _descendants(run.pid) | _descendants(chain)
+    os.kill(chain, signal.SIGINT)
+    try:
+        wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(300)
+    text = started_run.out.read_text()
+    assert run.returncode == 0, text
+    assert "run: the chain stopped; stopping the gateway" in text, text
+    assert "starting it again" not in text, text
+    assert not process_alive(gateway)
+    _stopped_everything(started_run, everything)
+
+
 def _run_env(tmp_path: Path, chain_port: int, port: int) -> dict[str, str]:
     env = {
         **os.environ,
