@@ -22,7 +22,7 @@ SQLite's query planner needs table statistics: without them it takes a
 low-cardinality index (a brand's lots by expiry) for a member's lots, and a
 balance read scans a million rows. `Database.refresh_statistics` runs a bounded
 `ANALYZE` (`PRAGMA analysis_limit`) at start and every `STATISTICS_EVERY_S`
-after writes, sooner once the database grew by `STATISTICS_GROWTH`; a connection
+after writes, sooner once the database doubled (`STATISTICS_GROWTH`); a connection
 loads statistics only when it opens, so the pools are then renewed.
 """
 
@@ -66,8 +66,10 @@ STATISTICS_EVERY_S = 300.0
 #: (its page count; at least `STATISTICS_GROWTH_MIN_PAGES`): the statistics a new gateway takes
 #: of its empty tables made SQLite plan an order look-up and a deposit check as a range over
 #: the brand's every operation until the next round (PostgreSQL's autovacuum analyzes on
-#: growth the same way: `autovacuum_analyze_scale_factor`)
-STATISTICS_GROWTH = 0.25
+#: growth the same way: `autovacuum_analyze_scale_factor`). Each time renews the pools, whose
+#: new connections warm their page caches again: at a quarter, `make bench`'s throughput phase
+#: (a new database) renewed them about 15 times and peaked at 290-298 MB; doubled, 277-280
+STATISTICS_GROWTH = 1.0
 STATISTICS_GROWTH_MIN_PAGES = 256
 # rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
 ANALYZE_ROWS = 1000
