@@ -67,8 +67,7 @@ STATISTICS_EVERY_S = 300.0
 #: of its empty tables made SQLite plan an order look-up and a deposit check as a range over
 #: the brand's every operation until the next round (PostgreSQL's autovacuum analyzes on
 #: growth the same way: `autovacuum_analyze_scale_factor`). Each time renews the pools, whose
-#: new connections warm their page caches again: at a quarter, `make bench`'s throughput phase
-#: (a new database) renewed them about 15 times and peaked at 290-298 MB; doubled, 277-280
+#: new connections warm their page caches again
 STATISTICS_GROWTH = 1.0
 STATISTICS_GROWTH_MIN_PAGES = 256
 # rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
@@ -473,7 +472,10 @@ class Database:
     def refresh_statistics(self) -> None:
         """SQLite: samples every table's indexes (`ANALYZE` bounded by `ANALYZE_ROWS`, under
         the writers' lock), then renews both pools so that every connection plans with the new
-        statistics. PostgreSQL's autovacuum keeps its own; nothing to do there."""
+        statistics: the idle connections are closed at once, those in use when they come back
+        (`dispose(close=False)` left them to the garbage collector, each with its page cache:
+        `make bench`'s throughput phase, whose new database doubles several times, peaked at
+        306-310 MB, 277-278 closed). PostgreSQL's autovacuum keeps its own; nothing to do there."""
         if not self.is_sqlite:
             return
         with self._write_lock, self.engine.begin() as connection:
@@ -482,8 +484,8 @@ class Database:
             pages = int(connection.exec_driver_sql("PRAGMA page_count").scalar_one())
         if self._checkpointer is not None:
             self._checkpointer.analyzed(pages)
-        self.engine.dispose(close=False)
-        self.read_engine.dispose(close=False)
+        self.engine.dispose()
+        self.read_engine.dispose()
 
     def dispose(self) -> None:
         if self._checkpointer is not None:
