@@ -222,17 +222,13 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
     _stopped_everything(started_run, everything)
 
 
-@pytest.mark.slow
-def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> None:
-    """`setsid make run &` from a script, then SIGINT to its process group (session 23's trial):
-    the chain and the gateway stopped, but run.sh, which ignores SIGINT as a background job,
-    took the gateway's clean exit for a crash and started it again on a stopped chain. A clean
-    exit (status 0) now stops make run."""
-    started_run = _start_run(tmp_path, ignore_sigint=True)
+def _ended_by(started_run: _Run, send: Callable[[], object]) -> tuple[str, set[int]]:
+    """Every process of `started_run`, then `send()` (a signal); make run must end, with status
+    0. Its output, and those processes."""
     run = started_run.process
     chain = int((started_run.data / "chain.pid").read_text())
     everything = {chain} | _descendants(run.pid) | _descendants(chain)
-    os.killpg(run.pid, signal.SIGINT)
+    send()
     try:
         wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
     finally:
@@ -241,6 +237,18 @@ def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> N
             run.wait(300)
     text = started_run.out.read_text()
     assert run.returncode == 0, text
+    return text, everything
+
+
+@pytest.mark.slow
+def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> None:
+    """`setsid make run &` from a script, then SIGINT to its process group (session 23's trial):
+    the chain and the gateway stopped, but run.sh, which ignores SIGINT as a background job,
+    took the gateway's clean exit for a crash and started it again on a stopped chain. A clean
+    exit (status 0) now stops make run."""
+    started_run = _start_run(tmp_path, ignore_sigint=True)
+    group = started_run.process.pid
+    text, everything = _ended_by(started_run, lambda: os.killpg(group, signal.SIGINT))
     assert "the gateway stopped (status 0); stopping the chain" in text, text
     assert "starting it again" not in text, text
     # the sender process (`ledger work`) got the SIGINT too: no exit to report on the way out
@@ -256,19 +264,9 @@ def test_a_ctrl_c_that_only_the_chain_sees_stops_make_run(tmp_path: Path) -> Non
     started on the stopped chain and run.sh waited for its health forever. The chain stopping
     now stops make run: here the SIGINT reaches the chain's supervisor alone."""
     started_run = _start_run(tmp_path)
-    run = started_run.process
     chain = int((started_run.data / "chain.pid").read_text())
     gateway = int((started_run.data / "gateway.pid").read_text())
-    everything = {chain} | _descendants(run.pid) | _descendants(chain)
-    os.kill(chain, signal.SIGINT)
-    try:
-        wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
-    finally:
-        if run.poll() is None:
-            os.killpg(run.pid, signal.SIGTERM)
-            run.wait(300)
-    text = started_run.out.read_text()
-    assert run.returncode == 0, text
+    text, everything = _ended_by(started_run, lambda: os.kill(chain, signal.SIGINT))
     assert "run: the chain stopped; stopping the gateway" in text, text
     assert "starting it again" not in text, text
     assert not process_alive(gateway)
