@@ -89,9 +89,12 @@ class ReversalBook:
         wanted = claim.amount_cents if claim.amount_cents is not None else left_cents
         if wanted <= 0 or wanted > left_cents or left_points <= 0:
             raise ReversalExceedsOrder(
+                "the order is returned in full: nothing is left to reverse"
+                if left_cents <= 0 or left_points <= 0
+                else None,
                 order_cents=claim.order_cents,
                 reversed_cents=cents,
-                requested_cents=wanted,
+                requested_cents=wanted,  # the rest (0) when the request named no amount
             )
         closes = wanted == left_cents
         take = left_points if closes else claim.order_points * wanted // claim.order_cents

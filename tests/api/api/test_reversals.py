@@ -100,17 +100,24 @@ def test_partial_reversals_convert_like_the_earn_and_stop_at_the_order(gateway: 
     order, _ = buy(brand, bob, 10_000)  # 1,000 points for 100 USD
     first = reverse(brand, order, amount_cents=3_000)
     assert first["result"]["points"] == 300
-    assert refused(brand, {"order_ref": order, "amount_cents": 7_001}) == (
-        409,
-        "reversal_exceeds_order",
-    )
+    beyond = brand.api.post(REVERSALS, {"order_ref": order, "amount_cents": 7_001})
+    error = beyond.json()["error"]
+    assert (beyond.status_code, error["code"]) == (409, "reversal_exceeds_order")
+    assert error["details"] == {
+        "order_cents": 10_000,
+        "reversed_cents": 3_000,
+        "requested_cents": 7_001,
+    }
+    assert "returned in full" not in error["message"], error
     assert balance_of(brand, bob)["pending"] == 700
     tier = brand.api.get(f"/v1/members/{bob.address}").json()["tier"]
     assert (tier["spend_cents"], tier["orders"]) == (7_000, 1)
 
     rest = reverse(brand, order)  # the order's remainder
     assert rest["result"]["points"] == 700
-    assert refused(brand, {"order_ref": order}) == (409, "reversal_exceeds_order")
+    error = brand.api.post(REVERSALS, {"order_ref": order}).json()["error"]
+    assert error["code"] == "reversal_exceeds_order" and "returned in full" in error["message"]
+    assert (error["details"]["order_cents"], error["details"]["reversed_cents"]) == (10_000, 10_000)
     assert refused(brand, {"order_ref": order, "amount_cents": 1}) == (
         409,
         "reversal_exceeds_order",
