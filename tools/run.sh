@@ -70,6 +70,8 @@ watch_chain() {
   # state and stops), but this shell acts on it only if its foreground program died of it: one
   # that handled it (a Python step) made bash discard it, and the gateway then started on a
   # stopped chain and waited for it forever. The chain this run started stopping stops the run.
+  # The watcher must outlive that Ctrl-C: a subshell resets the trapped SIGINT to its default.
+  trap '' INT
   while kill -0 "$1" 2>/dev/null; do sleep 1; done
   echo "run: the chain stopped; stopping the gateway" >&2
   kill -TERM $$ 2>/dev/null || true

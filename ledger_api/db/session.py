@@ -62,12 +62,9 @@ WAL_RESTART_BYTES = 64 << 20
 WAL_RESTART_WAIT_MS = 20
 WAL_RESTART_POLL_S = 0.0005
 STATISTICS_EVERY_S = 300.0
-#: ... and sooner once the database grew by this fraction of its size at the last statistics
-#: (its page count; at least `STATISTICS_GROWTH_MIN_PAGES`): the statistics a new gateway takes
-#: of its empty tables made SQLite plan an order look-up and a deposit check as a range over
-#: the brand's every operation until the next round (PostgreSQL's autovacuum analyzes on
-#: growth the same way: `autovacuum_analyze_scale_factor`). Each time renews the pools, whose
-#: new connections warm their page caches again
+#: ... and once the database's page count grew by this fraction (at least the pages below): a
+#: new gateway's statistics of its empty tables had a deposit check range over the brand's
+#: every operation (as PostgreSQL's `autovacuum_analyze_scale_factor`)
 STATISTICS_GROWTH = 1.0
 STATISTICS_GROWTH_MIN_PAGES = 256
 # rows ANALYZE samples per index (SQLite's `analysis_limit`): about 3 ms for a million lots
@@ -472,10 +469,9 @@ class Database:
     def refresh_statistics(self) -> None:
         """SQLite: samples every table's indexes (`ANALYZE` bounded by `ANALYZE_ROWS`, under
         the writers' lock), then renews both pools so that every connection plans with the new
-        statistics: the idle connections are closed at once, those in use when they come back
-        (`dispose(close=False)` left them to the garbage collector, each with its page cache:
-        `make bench`'s throughput phase, whose new database doubles several times, peaked at
-        306-310 MB, 277-278 closed). PostgreSQL's autovacuum keeps its own; nothing to do there."""
+        statistics, closing idle connections at once (left to the garbage collector with their
+        page caches, `make bench` peaked at 306-310 MB, not 277). PostgreSQL's autovacuum keeps
+        its own."""
         if not self.is_sqlite:
             return
         with self._write_lock, self.engine.begin() as connection:

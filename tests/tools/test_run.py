@@ -4,6 +4,7 @@ running, and Ctrl-C stops every process it started, the chain after saving its s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -32,7 +33,7 @@ def _children(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = int(_stat(entry)[1])
         except (OSError, IndexError, ValueError):
             continue
         if ppid == pid:
@@ -49,6 +50,23 @@ def _descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
+
+
+def _group(pgid: int) -> set[int]:
+    """The processes of process group `pgid` (what a terminal's Ctrl-C reaches)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and _stat(entry)[2] == str(pgid):
+                found.add(int(entry.name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def _stat(entry: Path) -> list[str]:
+    """/proc/PID/stat's fields after the command's name (state, ppid, pgrp, ...)."""
+    return (entry / "stat").read_text().rsplit(")", 1)[1].split()
 
 
 def _cmdline(pid: int) -> str:
@@ -262,11 +280,21 @@ def test_a_ctrl_c_that_only_the_chain_sees_stops_make_run(tmp_path: Path) -> Non
     of it; one that handled it (a Python step) made run.sh discard it (session 24's trial: SIGINT
     to the group during the migration): the chain's supervisor saved and stopped, the gateway
     started on the stopped chain and run.sh waited for its health forever. The chain stopping
-    now stops make run: here the SIGINT reaches the chain's supervisor alone."""
+    now stops make run: here the SIGINT reaches every process of the group but run.sh and the
+    gateway's (which would stop on it: the test above), the watcher of the chain included (a
+    subshell resets the trapped SIGINT to its default: a trial's group SIGINT ended the watcher
+    with the chain)."""
     started_run = _start_run(tmp_path)
-    chain = int((started_run.data / "chain.pid").read_text())
+    run = started_run.process
     gateway = int((started_run.data / "gateway.pid").read_text())
-    text, everything = _ended_by(started_run, lambda: os.kill(chain, signal.SIGINT))
+    spared = {run.pid, gateway} | _descendants(gateway)
+
+    def ctrl_c_that_run_sh_discarded() -> None:
+        for pid in _group(run.pid) - spared:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+
+    text, everything = _ended_by(started_run, ctrl_c_that_run_sh_discarded)
     assert "run: the chain stopped; stopping the gateway" in text, text
     assert "starting it again" not in text, text
     assert not process_alive(gateway)
