@@ -5,8 +5,8 @@
 # exit or a signal it does not handle) it is started again while the chain keeps running; a clean
 # exit (status 0: it was asked to stop) stops the chain too. Ctrl-C (SIGINT) or SIGTERM stops the
 # gateway, then the chain (which saves its state first), and so does the chain stopping under
-# it; the next `make run` resumes where it stopped. Each step shows its progress and its time (tools/steps.sh), then the banner gives the
-# real URLs once the gateway is healthy.
+# it; the next `make run` resumes where it stopped. Each step shows its progress and its time
+# (tools/steps.sh), then the banner gives the real URLs once the gateway is healthy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
