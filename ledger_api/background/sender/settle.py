@@ -233,13 +233,11 @@ class Settler:
         ledger_brand_id = self._own_ledger_brand_id()
         pairs: list[tuple[OpRecord, dict[str, Any]]] = []
         with self.db.write() as session:
-            for slot_id, ops, outcomes, receipt, _ in slots:
+            for _, ops, outcomes, receipt, _ in slots:
                 pairs += (
                     (
                         op,
-                        _final_values(
-                            op, _own(session, op, outcomes[op.id]), slot_id, receipt, now
-                        ),
+                        _final_values(op, _own(session, op, outcomes[op.id]), receipt, now),
                     )
                     for op in ops
                 )
@@ -345,7 +343,7 @@ def _own(session: Session, op: OpRecord, outcome: Outcome) -> Outcome:
 
 
 def _final_values(
-    op: OpRecord, outcome: Outcome, slot_id: int, receipt: Receipt | None, now: datetime
+    op: OpRecord, outcome: Outcome, receipt: Receipt | None, now: datetime
 ) -> dict[str, Any]:
     """The operation's new row values for its outcome."""
     requeue = outcome.verdict is Verdict.REQUEUE
@@ -358,7 +356,8 @@ def _final_values(
     return {
         "id": op.id,
         "status": status,
-        "slot_id": None if requeue else slot_id,
+        # a final operation stays in its slot: naming the column would rewrite its index
+        **({"slot_id": None} if requeue else {}),
         "tx_hash": mined.tx_hash if mined else None,
         "block_number": mined.block_number if mined else None,
         "result": (outcome.result or None) if not requeue else None,

@@ -28,7 +28,7 @@ from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
 
-from .store import fan_out, lock_events
+from .store import fan_out, lock_events, routing
 
 
 @dataclass(slots=True)
@@ -74,8 +74,10 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
     """Inserts the events in the caller's transaction (an event id already stored is skipped)
     and fans them out there: their deliveries are written with them, without a turn of the
     webhook thread's own at SQLite's one writer lock (issue 15: a tenth of the lock's time
-    under load). It fans out at most as many events as it wrote, oldest first; what is left
-    (a backlog) is the webhook thread's.
+    under load). An event no active endpoint wants (most of a bulk import's) is written
+    already dispatched: no delivery to create, so neither read back nor updated. For the
+    others it fans out at most as many events as it wrote that some endpoint wants, oldest
+    first; what is left (a backlog) is the webhook thread's.
 
     SQLite has one writer at a time; PostgreSQL writers wait for `EVENTS_LOCK` (see above)."""
     rows = [e.row() for e in events]
@@ -83,8 +85,15 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
         return
     lock_events(session)
     connection = session.connection()  # a Core statement: no ORM execution around it
+    wanted = routing(connection)
+    fanned = 0
+    for row in rows:
+        if not row["dispatched"]:
+            row["dispatched"] = row["endpoint_id"] is not None or not wanted(row)
+            fanned += not row["dispatched"]
     connection.execute(_NEW_EVENTS[connection.dialect.name], rows)
-    fan_out(session, datetime.now(UTC), limit=len(rows))
+    if fanned:
+        fan_out(session, datetime.now(UTC), limit=fanned)
 
 
 def operation_events(settled: Iterable[Settled], *, admins: bool) -> list[NewEvent]:

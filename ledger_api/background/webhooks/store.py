@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -95,6 +95,29 @@ _DISPATCHED = (
     .where(_EVENTS.c.seq.in_(bindparam("seqs", expanding=True)))
     .values(dispatched=True)
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    type: str
+    brands: str
+
+
+def routing(connection: Connection) -> Callable[[Mapping[str, Any]], bool]:
+    """Whether any endpoint active now wants an event row (its `type` and `brands` scope),
+    answered once per type and scope: the active endpoints are read once, here."""
+    endpoints = connection.execute(_ACTIVE_ENDPOINTS).all()
+    answers: dict[tuple[str, str], bool] = {}
+
+    def wanted(row: Mapping[str, Any]) -> bool:
+        key = (row["type"], row["brands"])
+        answer = answers.get(key)
+        if answer is None:
+            route = _Route(*key)
+            answer = answers[key] = any(wants(endpoint, route) for endpoint in endpoints)
+        return answer
+
+    return wanted
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:

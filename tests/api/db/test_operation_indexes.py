@@ -20,8 +20,11 @@ from sqlalchemy import Engine, event, select
 from support.rows import add_brand, queued_earn
 
 from ledger_api.background.campaigns import member_past
+from ledger_api.background.sender.settle import _final_values
 from ledger_api.background.sender.slot_rows import update_operations
 from ledger_api.background.sender.slots import SlotStore, op_rows
+from ledger_api.background.sender.txplan import Outcome, Verdict
+from ledger_api.chain.port import Receipt
 from ledger_api.db import Database
 from ledger_api.db.keys import HELD, OPEN
 from ledger_api.db.migrate import upgrade
@@ -133,16 +136,14 @@ def test_a_status_change_writes_only_the_small_indexes_of_open_operations(
     try:
         with db.write() as session:
             SlotStore._submitted(session, ops, slot_id=slot_id, tx_hash="0x" + "ab" * 32)
-        final = {"slot_id": slot_id, "tx_hash": "0x" + "ab" * 32, "block_number": 9}
-        final |= {"result": None, "error_code": None, "error_message": None, "updated_at": STAMP}
+        receipt = Receipt("0x" + "ab" * 32, 1, 9, "0x" + "cd" * 32, 21_000, ())
+        confirm = Outcome(Verdict.CONFIRMED, {"points": 10})
+        fail = Outcome(Verdict.FAILED, code="tx_reverted")
         with db.write() as session:  # the settler's rows: two confirmed, two failed
             update_operations(
                 session,
-                [{"id": op.id, "status": OpStatus.CONFIRMED, **final} for op in ops[:2]]
-                + [
-                    {"id": op.id, "status": OpStatus.FAILED, **final, "keys_released_at": STAMP}
-                    for op in ops[2:]
-                ],
+                [_final_values(op, confirm, receipt, STAMP) for op in ops[:2]]
+                + [_final_values(op, fail, receipt, STAMP) for op in ops[2:]],
             )
     finally:
         updates.close()
@@ -152,13 +153,15 @@ def test_a_status_change_writes_only_the_small_indexes_of_open_operations(
     open_only = {name for name, text in sql.items() if text.endswith(f"WHERE {OPEN_CONDITION}")}
     # and the deposit steps' partial index: opened by the program, written for a step only
     small = open_only | {n for n, t in sql.items() if t.endswith(f"WHERE {DEPOSIT_STEP_CONDITION}")}
-    for statement, parameters in (submitted, confirmed):
-        assert _written_indexes(path, statement, parameters) - CLUSTERED == small
+    assert _written_indexes(path, *submitted) - CLUSTERED == small
+    # a final operation stays in its slot: the slot's index is not rewritten
+    assert _written_indexes(path, *confirmed) == small | {"ix_operations_queue"}
     assert open_only == {"ix_operations_member_open", "ix_operations_beneficiary_open"}
     assert small - open_only == {"ix_operations_deposit_steps"}
     # a failure gives the nonce and the order back: their unique indexes, and the orders
     # given back (whose retry reuses the op id, migration 0020), and only then
-    assert _written_indexes(path, *failed) == CLUSTERED | small | {
+    assert _written_indexes(path, *failed) == small | {
+        "ix_operations_queue",
         "uq_operations_member_nonce",
         "uq_operations_brand_order",
         "ix_operations_released_orders",
