@@ -28,7 +28,7 @@ from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
 
-from .store import fan_out, lock_events, routing
+from .store import active_endpoints, fan_out, lock_events, routing
 
 
 @dataclass(slots=True)
@@ -85,7 +85,8 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
         return
     lock_events(session)
     connection = session.connection()  # a Core statement: no ORM execution around it
-    wanted = routing(connection)
+    endpoints = active_endpoints(connection)  # read once: the routing and the fan-out's
+    wanted = routing(endpoints)
     fanned = 0
     for row in rows:
         if not row["dispatched"]:
@@ -93,7 +94,7 @@ def write_events(session: Session, events: Iterable[NewEvent]) -> None:
             fanned += not row["dispatched"]
     connection.execute(_NEW_EVENTS[connection.dialect.name], rows)
     if fanned:
-        fan_out(session, datetime.now(UTC), limit=fanned)
+        fan_out(session, datetime.now(UTC), limit=fanned, endpoints=endpoints)
 
 
 def operation_events(settled: Iterable[Settled], *, admins: bool) -> list[NewEvent]:

@@ -103,10 +103,14 @@ class _Route:
     brands: str
 
 
-def routing(connection: Connection) -> Callable[[Mapping[str, Any]], bool]:
-    """Whether any endpoint active now wants an event row (its `type` and `brands` scope),
-    answered once per type and scope: the active endpoints are read once, here."""
-    endpoints = connection.execute(_ACTIVE_ENDPOINTS).all()
+def active_endpoints(connection: Connection) -> Sequence[Any]:
+    """The endpoints that receive events now: id, brand and event types."""
+    return connection.execute(_ACTIVE_ENDPOINTS).all()
+
+
+def routing(endpoints: Sequence[Receiving]) -> Callable[[Mapping[str, Any]], bool]:
+    """Whether any of `endpoints` wants an event row (its `type` and `brands` scope),
+    answered once per type and scope."""
     answers: dict[tuple[str, str], bool] = {}
 
     def wanted(row: Mapping[str, Any]) -> bool:
@@ -134,17 +138,24 @@ def undispatched(session: Session) -> bool:
     return session.scalar(first) is not None
 
 
-def fan_out(session: Session, now: datetime, limit: int = FANOUT_BATCH) -> int:
+def fan_out(
+    session: Session,
+    now: datetime,
+    limit: int = FANOUT_BATCH,
+    endpoints: Sequence[Any] | None = None,
+) -> int:
     """Creates the deliveries of the oldest events not yet dispatched; returns how many events
     (at most `limit`). Only the routing columns are read: the payloads are read at delivery (a
     bulk import writes an event per operation, most of them for no endpoint). On PostgreSQL
-    under `EVENTS_LOCK`: two fan-outs never wait on each other's rows."""
+    under `EVENTS_LOCK`: two fan-outs never wait on each other's rows. `endpoints`: the active
+    endpoints, when the caller has just read them in this transaction (`active_endpoints`)."""
     lock_events(session)
     connection = session.connection()
     events = connection.execute(_UNDISPATCHED, {"limit": limit}).all()
     if not events:
         return 0
-    endpoints = connection.execute(_ACTIVE_ENDPOINTS).all()
+    if endpoints is None:
+        endpoints = active_endpoints(connection)
     rows = [
         {
             "id": new_delivery_id(),
