@@ -62,6 +62,18 @@ CONFIRMATION_LATENCY = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600),
 )
 
+WEBHOOK_ATTEMPTS = Counter(
+    "ledger_webhook_attempts",
+    "Webhook delivery attempts by outcome: delivered, pending (failed, retried later), dead"
+    " (failed, the retry schedule spent)",
+    ["outcome"],
+)
+
+
+def observe_delivery_attempt(outcome: str) -> None:
+    """One delivery attempt written: the delivery's status after it."""
+    WEBHOOK_ATTEMPTS.labels(outcome).inc()
+
 
 LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30)
 WRITER_LOCK_WAIT = Histogram(
@@ -129,7 +141,8 @@ class StateCollector(Collector):
         f = self.figures
         operations = GaugeMetricFamily(
             "ledger_operations",
-            "Operations stored, by kind and status (queued, submitted, confirmed, failed)",
+            "Operations not yet final, by kind and status (queued, submitted); final ones are"
+            " counted by ledger_operation_confirmation_seconds",
             labels=["kind", "status"],
         )
         for (kind, status), count in sorted(f.operations.items()):
@@ -149,7 +162,8 @@ class StateCollector(Collector):
         yield from self._signers()
         deliveries = GaugeMetricFamily(
             "ledger_webhook_deliveries",
-            "Webhook deliveries in each status now (pending, delivered, dead)",
+            "Webhook deliveries waiting (pending) or given up (dead) now; delivered ones are"
+            " counted by ledger_webhook_attempts_total",
             labels=["status"],
         )
         for status, count in sorted(f.deliveries.items()):

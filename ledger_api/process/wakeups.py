@@ -12,6 +12,7 @@ from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.wakeup import Topic, WakeBus
 from ledger_api.db import Database
 from ledger_api.domain.ids import BrandRowId
+from ledger_api.process import metrics
 from ledger_api.settings import Settings
 
 if TYPE_CHECKING:  # started by `Runtime` where they run (an HTTP process may not)
@@ -76,6 +77,11 @@ class WakeUps:
             self.webhooks.wake()
 
     def _operations_settled(self, settled: Mapping[str, Settled]) -> None:
+        """Operations turned final in this process (the sender's settlements, its failures
+        before sending, the admin watcher's): counted once, here, for every path."""
+        metrics.observe_settled(
+            (s.kind, s.status, s.created_at, s.updated_at) for s in settled.values()
+        )
         self.notifier.operations_settled(settled)
         if settled:
             self._wake_deliverer()  # the settlement wrote the operations' webhook events

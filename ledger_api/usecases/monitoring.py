@@ -15,9 +15,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer import read_cursor
@@ -44,12 +44,12 @@ class SignerFigures:
 class Figures:
     """One reading of the gateway's shared state."""
 
-    operations: dict[tuple[str, str], int]  # (kind, status) -> count
+    operations: dict[tuple[str, str], int]  # (kind, open status) -> operations not yet final
     queued_by_brand: dict[int | None, int]  # ledger brand id (None: admin) -> queued ops
     submitted_by_brand: dict[int | None, int]  # the same for ops sent, not yet final
     oldest_queued_age_s: float
     signers: list[SignerFigures]
-    deliveries: dict[str, int]  # webhook delivery status -> count
+    deliveries: dict[str, int]  # pending / dead -> webhook deliveries in that status now
     index_block: int
     chain_head: int | None = None
     read_s: float = 0.0
@@ -68,30 +68,58 @@ class Figures:
         return health.lag_blocks(self.chain_head, self.index_block)
 
 
-def read_figures(session: Session) -> Figures:
-    """The database's part of a reading (one read transaction)."""
-    started = time.monotonic()
-    operations = {
-        (str(kind), str(status)): int(count)
-        for kind, status, count in session.execute(
-            select(Operation.kind, Operation.status, func.count()).group_by(
-                Operation.kind, Operation.status
-            )
-        )
-    }
-    open_ops: dict[str, dict[int | None, int]] = {s: {} for s in OPEN_OP_STATUSES}
-    for ledger_id, status, count in session.execute(
-        select(Brand.ledger_id, Operation.status, func.count())
-        .select_from(Operation)
-        .outerjoin(Brand, Brand.id == Operation.brand_id)
-        .where(Operation.status.in_(OPEN_OP_STATUSES))
-        .group_by(Brand.ledger_id, Operation.status)
-    ):
-        per_brand = open_ops[str(status)]
-        per_brand[ledger_id] = per_brand.get(ledger_id, 0) + int(count)
-    oldest = session.scalar(
-        select(func.min(Operation.created_at)).where(Operation.status == OpStatus.QUEUED.value)
+#: the webhook deliveries a reading counts: those waiting (pending) and those given up (dead);
+#: the delivered ones are every event's history, counted as they are delivered instead
+DELIVERY_STATES_NOW = ("pending", "dead")
+
+
+def _open_operations() -> Any:
+    """Open operations by (brand row, status, kind) with the oldest's acceptance: each brand's
+    open range of `ix_operations_queue` (brand, status, id), and the alliance's own (no brand).
+    A `status IN (...)` alone would read the whole index, every operation ever stored."""
+    columns = (Operation.status, Operation.kind, func.count(), func.min(Operation.created_at))
+    is_open = Operation.status.in_(OPEN_OP_STATUSES)
+    of_brands = (
+        select(Operation.brand_id, *columns)
+        .where(Operation.brand_id.in_(select(Brand.id).scalar_subquery()), is_open)
+        .group_by(Operation.brand_id, Operation.status, Operation.kind)
     )
+    of_alliance = (
+        select(null().label("brand_id"), *columns)
+        .where(Operation.brand_id.is_(None), is_open)
+        .group_by(Operation.status, Operation.kind)
+    )
+    return union_all(of_brands, of_alliance)
+
+
+_OPEN_OPERATIONS = _open_operations()
+
+
+def read_figures(session: Session) -> Figures:
+    """The database's part of a reading (one read transaction). Every statement reads only
+    what is in progress, through index ranges: the open operations of each brand's queue
+    (`ix_operations_queue`), each signer's open slots (`ix_tx_slots_open`), the pending and
+    dead webhook deliveries (`ix_webhook_deliveries_due`). Its cost follows the work in
+    progress, never the history: counting every operation and delivery ever stored took
+    0.7 s of CPU a scrape at a million operations (`tests/api/db/test_scrape_plans.py`).
+    Final operations are counted as they settle (`ledger_operation_confirmation_seconds`'s
+    count), delivered webhooks as they are delivered (`ledger_webhook_attempts_total`)."""
+    started = time.monotonic()
+    ledger_ids = {
+        row_id: ledger_id
+        for row_id, ledger_id in session.execute(select(Brand.id, Brand.ledger_id))
+    }
+    operations: dict[tuple[str, str], int] = {}
+    open_ops: dict[str, dict[int | None, int]] = {s: {} for s in OPEN_OP_STATUSES}
+    oldest: datetime | str | None = None
+    for brand_row, status, kind, count, first in session.execute(_OPEN_OPERATIONS):
+        key = (str(kind), str(status))
+        operations[key] = operations.get(key, 0) + int(count)
+        per_brand = open_ops[str(status)]
+        ledger_id = ledger_ids.get(brand_row) if brand_row is not None else None
+        per_brand[ledger_id] = per_brand.get(ledger_id, 0) + int(count)
+        if status == OpStatus.QUEUED.value and first is not None:
+            oldest = first if oldest is None else min(oldest, first)
     if isinstance(oldest, str):  # an aggregate skips the column type on SQLite
         oldest = datetime.fromisoformat(oldest)
     age = 0.0
@@ -102,7 +130,10 @@ def read_figures(session: Session) -> Figures:
         int(signer_id): int(count)
         for signer_id, count in session.execute(
             select(TxSlot.signer_id, func.count())
-            .where(TxSlot.status.in_(OPEN_SLOT_STATUSES))
+            .where(
+                TxSlot.signer_id.in_(select(Signer.id).scalar_subquery()),
+                TxSlot.status.in_(OPEN_SLOT_STATUSES),
+            )
             .group_by(TxSlot.signer_id)
         )
     }
@@ -118,7 +149,9 @@ def read_figures(session: Session) -> Figures:
     deliveries = {
         str(status): int(count)
         for status, count in session.execute(
-            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
+            select(WebhookDelivery.status, func.count())
+            .where(WebhookDelivery.status.in_(DELIVERY_STATES_NOW))
+            .group_by(WebhookDelivery.status)
         )
     }
     cursor = read_cursor(session)

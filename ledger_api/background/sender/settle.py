@@ -27,7 +27,6 @@ from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import ChainUnavailable, LedgerError
 from ledger_api.model.payloads import concerned_brand, payload_of
-from ledger_api.process.metrics import observe_settled
 from ledger_api.settings import Settings
 
 from . import txplan
@@ -264,7 +263,6 @@ class Settler:
             write_events(
                 session, operation_events(final.values(), admins=self.brand_row_id is None)
             )
-        observe_settled((s.kind, s.status, s.created_at, s.updated_at) for s in final.values())
         return final
 
     def _follow_brand_rule(self, session: Session, op: OpRecord, outcome: Outcome) -> None:

@@ -31,6 +31,7 @@ from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db import Database
 from ledger_api.domain.events import brands_of
 from ledger_api.errors import LedgerError
+from ledger_api.process.metrics import observe_delivery_attempt
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
@@ -202,7 +203,7 @@ class Deliverer(threading.Thread):
         try:
             attempt = self.send(claimed)
             with self.db.write() as session:
-                store.record(
+                outcome = store.record(
                     session,
                     claimed,
                     self.owner,
@@ -212,6 +213,8 @@ class Deliverer(threading.Thread):
                     jitter=self.settings.webhook_retry_jitter,
                     disable_after_s=self.settings.webhook_disable_after_s,
                 )
+            if outcome is not None:
+                observe_delivery_attempt(outcome)
         except Exception:
             log.exception("webhooks: delivery %s", claimed.delivery_id)
         finally:

@@ -291,8 +291,10 @@ def record(
     schedule: Sequence[float],
     jitter: float,
     disable_after_s: float,
-) -> None:
-    """Writes an attempt's outcome while the lease is still `owner`'s."""
+) -> str | None:
+    """Writes an attempt's outcome while the lease is still `owner`'s. Returns the delivery's
+    status after it (`delivered`, `pending` for a retry later, `dead` once the schedule is
+    spent), or None when the lease had run out (another process's outcome counts)."""
     attempts = claimed.attempts + 1
     values: dict[str, Any] = {
         "attempts": attempts,
@@ -322,8 +324,9 @@ def record(
         .execution_options(synchronize_session=False)
     )
     if getattr(written, "rowcount", 0) != 1:
-        return  # the lease ran out and another process took it: its outcome counts
+        return None  # the lease ran out and another process took it: its outcome counts
     _endpoint_health(session, claimed.endpoint_id, attempt.ok, now, disable_after_s)
+    return str(values.get("status", PENDING))
 
 
 def _endpoint_health(

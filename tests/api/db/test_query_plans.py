@@ -17,11 +17,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from support.gateway import settings_from
+from support.plans import Statements, all_plans
 from support.progress import wait_for
 
 from ledger_api.access.apikeys import Principal
@@ -69,34 +69,6 @@ def _seed(path: Path) -> list[str]:
     return members
 
 
-class Statements:
-    """Every SELECT a session of `db`'s read engine runs, with its parameters."""
-
-    def __init__(self, db: Database) -> None:
-        self.seen: list[tuple[str, Any]] = []
-        self._engine = db.read_engine
-        event.listen(self._engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            self.seen.append((statement, parameters))
-
-    def close(self) -> None:
-        event.remove(self._engine, "before_cursor_execute", self._record)
-
-
-def _all_plans(path: Path, statements: list[tuple[str, Any]]) -> list[str]:
-    """SQLite's plan of each statement, as its detail lines."""
-    connection = sqlite3.connect(path)
-    try:
-        return [
-            " / ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-            for sql, params in statements
-        ]
-    finally:
-        connection.close()
-
-
 MEMBER_READ_STATEMENTS = 3
 MEMBER_TABLES = ("idx_members", "idx_pending", "idx_lots")  # keyed by (member, ...)
 
@@ -120,7 +92,7 @@ def _read_member(db: Database, path: Path, member: str) -> list[str]:
     finally:
         statements.close()
     assert len(statements.seen) == 2 * MEMBER_READ_STATEMENTS, statements.seen
-    return _all_plans(path, statements.seen)
+    return all_plans(path, statements.seen)
 
 
 def _keyed(plans: list[str]) -> None:
@@ -235,7 +207,7 @@ def test_a_growing_database_renews_its_statistics(runtime: Runtime, tmp_path: Pa
     finally:
         statements.close()
     assert found == "op_7"
-    (plan,) = _all_plans(path, [s for s in statements.seen if "kind IN" in s[0]])
+    (plan,) = all_plans(path, [s for s in statements.seen if "kind IN" in s[0]])
     assert "ix_operations_deposit_steps" in plan, plan
 
 
@@ -264,7 +236,7 @@ def test_the_status_read_takes_its_operation_by_its_id(
     finally:
         statements.close()
     assert (view.brand_id, view.op_id) == (BRAND, 2500)
-    (plan,) = _all_plans(path, statements.seen)
+    (plan,) = all_plans(path, statements.seen)
     assert plan.startswith("SEARCH operations USING INDEX sqlite_autoindex_operations_"), plan
     assert plan.split(" / ")[0].endswith("(uid=?)") and "SCAN operations" not in plan, plan
 
@@ -358,7 +330,7 @@ def test_order_and_lot_look_ups_use_their_keys(
         (f"order-{n}", n) for n in range(100, 140) if failed(n)
     ]
     assert {r[0] for r in lot_rows} == set(members[:50]) and len(lot_rows) == 50 * LOTS_PER_MEMBER
-    plans = _all_plans(path, statements.seen)
+    plans = all_plans(path, statements.seen)
     assert any("uq_operations_brand_order" in p for p in plans), plans
     assert any("ix_operations_released_orders" in p for p in plans), plans
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
@@ -419,7 +391,7 @@ def test_a_deposit_steps_check_reads_ranges_of_the_brands_queue_index(
         statements.close()
         db.dispose()
     assert found == "op_5000" and fresh.read_after == 5_000 and fresh.own == frozenset()
-    plans = _all_plans(path, statements.seen)
+    plans = all_plans(path, statements.seen)
     assert any("id>?" in p for p in plans), plans  # since the read: a range of ids, either index
     assert all("SCAN" not in p and "(brand_id=?)" not in p for p in plans), plans
 
@@ -444,6 +416,6 @@ def test_a_deposit_steps_check_skips_a_brands_queued_earns(tmp_path: Path) -> No
         statements.close()
         db.dispose()
     assert (found, since) == ("op_7", None)
-    plans = _all_plans(path, [s for s in statements.seen if "kind IN" in s[0]])
+    plans = all_plans(path, [s for s in statements.seen if "kind IN" in s[0]])
     assert len(plans) == 3, plans
     assert all("ix_operations_deposit_steps" in p for p in plans), plans
