@@ -10,7 +10,11 @@ A brand's local state changes when an admin operation about it settles:
 - `set_daily_cap` confirmed for a brand still `onboarding`: it turns `active`
   (failed: it stays `onboarding`; a later `PUT /v1/admin/brands/{id}/daily-cap`
   that lands activates it).
-- `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked.
+- `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked. A
+  suspension sent to the chain by other means (the admin's key or multisig straight to the
+  ledger) moves an active or suspended brand as its `BrandSuspensionChanged` is indexed
+  (`background.indexer.projector`); a brand activated by its daily cap takes the suspension
+  the index has seen.
 - `set_point_value` confirmed: the brand takes its new published point value.
 
 The sender calls `after_admin_operation` in the same database transaction that
@@ -24,7 +28,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import Brand, Operation
+from ledger_api.db.models import Brand, IdxBrand, Operation
 from ledger_api.domain import BrandStatus, OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.model.payloads import (
@@ -88,7 +92,10 @@ def after_admin_operation(
     if isinstance(payload, DailyCapPayload):
         brand = session.get_one(Brand, payload.brand_row_id)
         if brand.status == BrandStatus.ONBOARDING:
-            brand.status = BrandStatus.ACTIVE
+            # suspended on chain meanwhile (the indexer leaves an onboarding brand's status)
+            indexed = session.get(IdxBrand, int(payload.brand))
+            suspended = indexed is not None and indexed.suspended
+            brand.status = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
             return True
     if isinstance(payload, SuspendBrandPayload):
         brand = session.get_one(Brand, payload.brand_row_id)

@@ -391,6 +391,55 @@ def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
         assert after.status_code == 202 and after.json()["points"] == 40, after.text
 
 
+def test_a_suspension_the_admin_sends_on_chain_is_the_gateways(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A brand suspended straight on chain (the admin's key or multisig calling
+    `setBrandSuspended`, not the gateway's route) stayed `active` in the gateway, which
+    accepted its earns (202) for the chain to refuse. The gateway indexes
+    `BrandSuspensionChanged`: its brand turns `suspended` and the intake answers 409
+    `brand_suspended`; lifted on chain, the brand earns again."""
+    anvil, manifest = own_chain
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        w3 = anvil.web3()
+        contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+        admin = Account.from_key(ADMIN_KEY)
+
+        def suspend_on_chain(suspended: bool) -> None:
+            tx = contract.functions.setBrandSuspended(brand.brand_id, suspended).build_transaction(
+                {"from": admin.address, "gas": 1_000_000}
+            )
+            tx.pop("gasPrice", None)
+            _send(w3, admin, dict(tx))
+
+        def status_is(wanted: str) -> bool | None:
+            body = gateway.admin.get(f"/v1/admin/brands/{brand.brand_id}").json()
+            return body["status"] == wanted or None
+
+        def earn(n: int) -> Any:
+            body = {"member": Member().address, "amount_cents": 1_000, "order_ref": f"s-{n}"}
+            return brand.api.post("/v1/earn/purchase", body)
+
+        suspend_on_chain(True)
+        wait_for(lambda: status_is("suspended"), what="the indexed suspension")
+        time.sleep(BrandDirectory.TTL_S)  # the brand's row is cached for this long
+        refused = earn(1)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "brand_suspended"
+
+        suspend_on_chain(False)
+        wait_for(lambda: status_is("active"), what="the indexed reinstatement")
+        time.sleep(BrandDirectory.TTL_S)
+        accepted = earn(2)
+        assert accepted.status_code == 202, accepted.text
+        final = gateway.admin.get(
+            f"/v1/operations/{accepted.json()['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed", final
+
+
 def test_a_brand_created_without_a_symbol_gets_one_from_its_name(gateway: Gateway) -> None:
     """`symbol` is optional on the admin route, as on `ledger brand add`: the name's ASCII
     letters and digits, upper-cased, at most 8 (a name of other letters only: PTS)."""
