@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger_api.db.durability import DatabaseFiles, WalSync
 from ledger_api.db.files import private_sqlite, sqlite_path
+from ledger_api.db.types import json_text
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ _LEVEL = "ledger_synchronous"
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: str) -> Engine:
     engine = create_engine(
         url,
+        json_serializer=json_text,
         connect_args={"check_same_thread": False, "timeout": 30},
         # Enough kept-open connections for every thread that may query at once (the request
         # threadpool's 40, the sender and the indexer): an overflow connection is opened,
@@ -370,7 +372,9 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, json_serializer=json_text, pool_size=10, max_overflow=40, pool_pre_ping=True
+            )
             self.read_engine = self.engine
         self._sync_observer: WalSyncObserver | None = None
         self._writer_lock: _WriterLock | None = None

@@ -392,9 +392,9 @@ def earn_outcomes(
         assert op.op_id is not None
         if op.op_id in batch.earned:
             result = dict(batch.earned[op.op_id])
-            upgrade = batch.upgrades.pop(EarnPayload.model_validate(op.payload).member, None)
-            if upgrade:
-                result.update(upgrade)
+            if batch.upgrades:  # the payload is validated only to pair an upgrade
+                member = EarnPayload.model_validate(op.payload).member
+                result.update(batch.upgrades.pop(member, None) or {})
             outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)
         elif op.op_id in batch.skipped:
             outcomes[op.id] = _skipped(contracts, op, batch.skipped[op.op_id])
