@@ -394,7 +394,7 @@ def earn_outcomes(
             result = dict(batch.earned[op.op_id])
             if batch.upgrades:  # the payload is validated only to pair an upgrade
                 member = EarnPayload.model_validate(op.payload).member
-                result.update(batch.upgrades.pop(member, None) or {})
+                result.update(batch.upgrades.pop(member, {}))
             outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)
         elif op.op_id in batch.skipped:
             outcomes[op.id] = _skipped(contracts, op, batch.skipped[op.op_id])
