@@ -18,12 +18,11 @@ write is durable when `write` returns, as with `FULL`, while the next writer alr
 the lock (issue 15: the commit's sync was half of the intake's turn at the lock). A writer
 whose rows the chain rebuilds (the indexer) skips that sync (`write(durable=False)`).
 
-SQLite's query planner needs table statistics: without them it takes a
-low-cardinality index (a brand's lots by expiry) for a member's lots, and a
-balance read scans a million rows. `Database.refresh_statistics` runs a bounded
-`ANALYZE` (`PRAGMA analysis_limit`) at start and every `STATISTICS_EVERY_S`
-after writes, sooner once the database doubled (`STATISTICS_GROWTH`); a connection
-loads statistics only when it opens, so the pools are then renewed.
+SQLite's query planner needs table statistics: without them it takes a low-cardinality
+index (a brand's lots by expiry) for a member's lots, and a balance read scans a million
+rows. `Database.refresh_statistics` runs a bounded `ANALYZE` (`PRAGMA analysis_limit`) at
+start and every `STATISTICS_EVERY_S` after writes, sooner once the database doubled
+(`STATISTICS_GROWTH`); a connection loads statistics only when it opens: the pools renew.
 """
 
 from __future__ import annotations
@@ -372,9 +371,8 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=True, synchronous=sqlite_synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False, synchronous=sqlite_synchronous)
         else:
-            self.engine = create_engine(
-                url, json_serializer=json_text, pool_size=10, max_overflow=40, pool_pre_ping=True
-            )
+            pool = {"pool_size": 10, "max_overflow": 40, "pool_pre_ping": True}
+            self.engine = create_engine(url, json_serializer=json_text, **pool)
             self.read_engine = self.engine
         self._sync_observer: WalSyncObserver | None = None
         self._writer_lock: _WriterLock | None = None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Brand, IdxBrand, Operation
@@ -104,3 +104,21 @@ def after_admin_operation(
         brand = session.get_one(Brand, payload.brand_row_id)
         brand.value_micro_usd = payload.value_micro_usd
     return False
+
+
+#: the gateway's brand statuses a suspension on chain moves (onboarding and failed stay)
+FOLLOWS_SUSPENSION = (BrandStatus.ACTIVE.value, BrandStatus.SUSPENDED.value)
+
+
+def follow_chain_suspension(session: Session, ledger_brand_id: int, suspended: bool) -> None:
+    """The gateway's brand follows the chain's suspension whoever sent it (the admin's own key
+    or multisig straight to the ledger, as well as the gateway's `suspend_brand`): the indexer
+    calls this for each `BrandSuspensionChanged`, so the intake refuses the brand's operations
+    with `brand_suspended` once the event is indexed, rather than accepting earns the chain
+    refuses. A brand still onboarding keeps its status; its activation by the daily cap reads
+    the index (`after_admin_operation`)."""
+    session.execute(
+        update(Brand)
+        .where(Brand.ledger_id == ledger_brand_id, Brand.status.in_(FOLLOWS_SUSPENSION))
+        .values(status=BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE)
+    )

@@ -34,7 +34,8 @@ from ledger_api.db.models import (
     IdxTierRule,
 )
 from ledger_api.db.value_models import IdxBrandValue
-from ledger_api.domain import BrandStatus, EarnKind, month_of
+from ledger_api.domain import EarnKind, month_of
+from ledger_api.domain.brands import follow_chain_suspension
 from ledger_api.domain.ids import LedgerBrandId
 
 from .auctions import AuctionsProjection, EscrowMoves
@@ -42,9 +43,6 @@ from .cursor import CHARITY_POOL, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
 from .vault import Handler, VaultProjection
-
-#: the gateway's brand statuses a suspension on chain moves (onboarding and failed stay)
-FOLLOWS_SUSPENSION = (BrandStatus.ACTIVE.value, BrandStatus.SUSPENDED.value)
 
 
 class Projector(ReturnsProjection):
@@ -203,18 +201,9 @@ class Projector(ReturnsProjection):
         _value_from(self, int(a["brand"]), 0, int(a["valueMicroUsd"]))
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """The gateway's brand follows the chain's suspension whoever sent it (the admin's
-        own key or multisig straight to the ledger, as well as the gateway's
-        `suspend_brand`): the intake refuses the brand's operations with `brand_suspended`
-        once this event is indexed, rather than accepting earns the chain refuses. A brand
-        still onboarding keeps its status; its activation reads the index (`domain.brands`)."""
-        brand, suspended = int(a["brand"]), bool(a["suspended"])
-        self.brand(brand).suspended = suspended
-        self.session.execute(
-            update(Brand)
-            .where(Brand.ledger_id == brand, Brand.status.in_(FOLLOWS_SUSPENSION))
-            .values(status=BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE)
-        )
+        """The index's brand, and the gateway's (`domain.brands.follow_chain_suspension`)."""
+        self.brand(int(a["brand"])).suspended = bool(a["suspended"])
+        follow_chain_suspension(self.session, int(a["brand"]), bool(a["suspended"]))
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         _value_from(self, int(a["brand"]), int(a["effectiveMonth"]), int(a["newValueMicroUsd"]))
