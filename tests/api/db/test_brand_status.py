@@ -4,26 +4,15 @@ indexer leaves an onboarding brand's status alone, so the cap's confirmation rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from support.rows import add_brand
 
 from ledger_api.db import Database
-from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, IdxBrand
 from ledger_api.domain import BrandStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.model.payloads import DailyCapPayload
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.mark.parametrize("suspended_on_chain", [True, False])

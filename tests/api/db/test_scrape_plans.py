@@ -12,7 +12,6 @@ final operations and delivered webhooks are counted as they happen (Prometheus c
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,14 +55,6 @@ def _delivery(n: int, status: str) -> WebhookDelivery:
     return WebhookDelivery(
         id=f"dlv_{n}", endpoint_id="we_1", event_seq=n, status=status, next_attempt_at=utcnow()
     )
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
