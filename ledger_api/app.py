@@ -75,7 +75,9 @@ async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
 def _error_response(exc: LedgerError) -> JSONResponse:
     if exc.status >= 500:
         log.warning("%s: %s", exc.error_code, exc.message)
-    return JSONResponse(ledger_error_body(exc), status_code=exc.status, headers=error_headers(exc))
+    return FastJSONResponse(
+        ledger_error_body(exc), status_code=exc.status, headers=error_headers(exc)
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -85,10 +87,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     if any(p["type"] == "json_invalid" for p in problems):
-        return JSONResponse(ledger_error_body(MalformedBody(errors=problems)), status_code=400)
+        return FastJSONResponse(ledger_error_body(MalformedBody(errors=problems)), status_code=400)
     code = next((p["type"] for p in problems if p["type"] in _FIELD_CODES), "invalid_request")
     message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
-    return JSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
+    return FastJSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -101,7 +103,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers=headers)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return JSONResponse(
+    return FastJSONResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
     )
 

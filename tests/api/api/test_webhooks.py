@@ -112,6 +112,17 @@ def test_unsafe_urls_and_unknown_types_are_refused(hooks: Gateway) -> None:
         assert response.json()["error"]["code"] == "invalid_webhook_url", url
     bad = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/x", "event_types": ["x.y"]})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_event_type"
+    # a lone surrogate (a valid JSON escape, not valid Unicode) echoed by the error: answered
+    # 422 with the escape, where rendering the error failed (500, a new user's trial)
+    for body, code in (
+        (b'{"url": "http://127.0.0.1:9/x", "event_types": ["\\ud800"]}', "invalid_event_type"),
+        (b'{"url": "http://127.0.0.1:9/\\udc80", "event_types": ["x.\\udc80"]}', None),
+    ):
+        sent = brand.api.http.post(
+            "/v1/webhooks", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert sent.status_code == 422, sent.text
+        assert code is None or sent.json()["error"]["code"] == code, sent.text
     cursor = brand.api.get("/v1/events", params={"after": "abc"})
     assert cursor.status_code == 422 and cursor.json()["error"]["code"] == "invalid_cursor"
     malformed = brand.api.get("/v1/webhooks/we_nope/deliveries")
