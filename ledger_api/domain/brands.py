@@ -12,9 +12,9 @@ A brand's local state changes when an admin operation about it settles:
   that lands activates it).
 - `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked. A
   suspension sent to the chain by other means (the admin's key or multisig straight to the
-  ledger) moves an active or suspended brand as its `BrandSuspensionChanged` is indexed
-  (`background.indexer.projector`); a brand activated by its daily cap takes the suspension
-  the index has seen.
+  ledger) moves an active or suspended brand once the indexer has its `BrandSuspensionChanged`
+  and has caught up with the chain (`follow_indexed_suspensions`); a brand activated by its
+  daily cap takes the suspension the index has seen.
 - `set_point_value` confirmed: the brand takes its new published point value.
 
 The sender calls `after_admin_operation` in the same database transaction that
@@ -110,15 +110,26 @@ def after_admin_operation(
 FOLLOWS_SUSPENSION = (BrandStatus.ACTIVE.value, BrandStatus.SUSPENDED.value)
 
 
-def follow_chain_suspension(session: Session, ledger_brand_id: int, suspended: bool) -> None:
-    """The gateway's brand follows the chain's suspension whoever sent it (the admin's own key
-    or multisig straight to the ledger, as well as the gateway's `suspend_brand`): the indexer
-    calls this for each `BrandSuspensionChanged`, so the intake refuses the brand's operations
-    with `brand_suspended` once the event is indexed, rather than accepting earns the chain
-    refuses. A brand still onboarding keeps its status; its activation by the daily cap reads
-    the index (`after_admin_operation`)."""
-    session.execute(
-        update(Brand)
-        .where(Brand.ledger_id == ledger_brand_id, Brand.status.in_(FOLLOWS_SUSPENSION))
-        .values(status=BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE)
+def follow_indexed_suspensions(session: Session, ledger_brand_ids: set[int] | None) -> bool:
+    """The gateway's brands (those ids, or all when None) take the index's suspension: the
+    chain's, whoever sent it (the admin's own key or multisig straight to the ledger, as well
+    as the gateway's `suspend_brand`), so that the intake refuses a suspended brand's
+    operations with `brand_suspended` rather than accepting earns the chain refuses. The
+    indexer calls this once it has caught up with the chain, never while it replays history
+    (a rebuild after a forgotten block applies old suspensions and lifts in turn). Only an
+    active or suspended brand moves; one still onboarding takes the index's suspension when
+    its daily cap activates it (`after_admin_operation`). True when a brand changed."""
+    query = (
+        select(Brand.id, Brand.status, IdxBrand.suspended)
+        .join(IdxBrand, IdxBrand.brand == Brand.ledger_id)
+        .where(Brand.status.in_(FOLLOWS_SUSPENSION))
     )
+    if ledger_brand_ids is not None:
+        query = query.where(Brand.ledger_id.in_(sorted(ledger_brand_ids)))
+    changed = False
+    for row_id, status, suspended in session.execute(query):
+        wanted = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
+        if status != wanted:
+            session.execute(update(Brand).where(Brand.id == row_id).values(status=wanted))
+            changed = True
+    return changed

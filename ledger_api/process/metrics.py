@@ -162,8 +162,9 @@ class StateCollector(Collector):
         yield from self._signers()
         deliveries = GaugeMetricFamily(
             "ledger_webhook_deliveries",
-            "Webhook deliveries waiting (pending) or given up (dead) now; delivered ones are"
-            " counted by ledger_webhook_attempts_total",
+            "Webhook deliveries waiting (pending), held (pending for a disabled or deleted"
+            " endpoint: never attempted) or given up (dead) now; delivered ones are counted by"
+            " ledger_webhook_attempts_total",
             labels=["status"],
         )
         for status, count in sorted(f.deliveries.items()):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer import read_cursor
 from ledger_api.db.models import Brand, Operation, Signer, TxSlot
-from ledger_api.db.webhook_models import WebhookDelivery
+from ledger_api.db.webhook_models import WebhookDelivery, WebhookEndpoint
 from ledger_api.domain import OPEN_OP_STATUSES, OPEN_SLOT_STATUSES, OpStatus
 from ledger_api.process import health
 
@@ -49,7 +49,7 @@ class Figures:
     submitted_by_brand: dict[int | None, int]  # the same for ops sent, not yet final
     oldest_queued_age_s: float
     signers: list[SignerFigures]
-    deliveries: dict[str, int]  # pending / dead -> webhook deliveries in that status now
+    deliveries: dict[str, int]  # pending / held / dead -> webhook deliveries in it now
     index_block: int
     chain_head: int | None = None
     read_s: float = 0.0
@@ -68,9 +68,11 @@ class Figures:
         return health.lag_blocks(self.chain_head, self.index_block)
 
 
-#: the webhook deliveries a reading counts: those waiting (pending) and those given up (dead);
-#: the delivered ones are every event's history, counted as they are delivered instead
+#: the webhook deliveries a reading counts: those waiting (pending; `held` when their endpoint
+#: is disabled or deleted, so never attempted) and those given up (dead); the delivered ones
+#: are every event's history, counted as they are delivered instead
 DELIVERY_STATES_NOW = ("pending", "dead")
+ACTIVE_ENDPOINT = (WebhookEndpoint.status == "active", WebhookEndpoint.deleted_at.is_(None))
 
 
 def _open_operations() -> Any:
@@ -146,14 +148,17 @@ def read_figures(session: Session) -> Figures:
             .order_by(Signer.id)
         )
     ]
-    deliveries = {
-        str(status): int(count)
-        for status, count in session.execute(
-            select(WebhookDelivery.status, func.count())
-            .where(WebhookDelivery.status.in_(DELIVERY_STATES_NOW))
-            .group_by(WebhookDelivery.status)
-        )
-    }
+    active = set(session.scalars(select(WebhookEndpoint.id).where(*ACTIVE_ENDPOINT)))
+    deliveries: dict[str, int] = {}
+    for status, endpoint_id, count in session.execute(
+        select(WebhookDelivery.status, WebhookDelivery.endpoint_id, func.count())
+        .where(WebhookDelivery.status.in_(DELIVERY_STATES_NOW))
+        .group_by(WebhookDelivery.status, WebhookDelivery.endpoint_id)
+    ):
+        # a pending delivery of a disabled or deleted endpoint is never attempted: held
+        held = status == "pending" and endpoint_id not in active
+        shown = "held" if held else str(status)
+        deliveries[shown] = deliveries.get(shown, 0) + int(count)
     cursor = read_cursor(session)
     return Figures(
         operations=operations,

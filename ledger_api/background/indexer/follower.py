@@ -27,6 +27,7 @@ from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, Base, IdxMeta
 from ledger_api.db.value_models import IdxBrandValue
+from ledger_api.domain.brands import follow_indexed_suspensions
 from ledger_api.errors import ChainUnavailable
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
@@ -72,6 +73,11 @@ class Indexer(threading.Thread):
         self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
+        # the brands (ledger ids; None: all) whose suspension the gateway's brands take from the
+        # index once it has caught up (`domain.brands.follow_indexed_suspensions`): all at
+        # start and after a rebuild, then those whose `BrandSuspensionChanged` a chunk held
+        self._suspensions: set[int] | None = None
+        self._suspensions_due = True
 
     def stop(self) -> None:
         self._halt.set()
@@ -146,6 +152,7 @@ class Indexer(threading.Thread):
             return True
         target = head.number - self.settings.confirmations
         if cursor.next_block > target:
+            self._follow_suspensions_at_head()
             self._announce(cursor.next_block - 1)
             return False
         start = cursor.next_block
@@ -158,6 +165,7 @@ class Indexer(threading.Thread):
         stamps = chain.block_timestamps(missing) if missing else {}
         events = self._decode(logs)
         self.found_events = bool(events)
+        self._note_suspensions(events)
         projected = self._project_before_lock(events, stamps) if events else None
         read = self._preload(events) if events and projected is None else None
         # not synced to disk: every row here comes from the chain, and a power loss that undoes
@@ -170,8 +178,44 @@ class Indexer(threading.Thread):
             elif read is not None:  # blocks with none of our events only move the cursor
                 self._project(session, chain, events, stamps, read)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
+            # the gateway's brands take the index's suspensions once it caught up with the
+            # chain, never while it replays history, whose old suspensions and lifts would move
+            # a brand back and forth (a new user's trial: a rebuild refused a live brand's earns)
+            followed = end >= target and self._follow_suspensions(session)
+        self._suspensions_followed(followed)
         self._announce(end)
         return end < target
+
+    def _follow_suspensions_at_head(self) -> None:
+        """Caught up before this pass (a start, a quiet chain): the gateway's brands follow."""
+        if self._suspensions_due:
+            with self.db.write(durable=False) as session:
+                followed = self._follow_suspensions(session)
+            self._suspensions_followed(followed)
+
+    def _follow_suspensions(self, session: Session) -> bool:
+        """In the chunk's transaction, when due; whether it ran."""
+        if self._suspensions_due:
+            follow_indexed_suspensions(session, self._suspensions)
+        return self._suspensions_due
+
+    def _suspensions_followed(self, followed: bool) -> None:
+        """After the commit: the brands followed are no longer due (one thread steps, so no
+        chunk noted more of them in between)."""
+        if followed:
+            self._suspensions, self._suspensions_due = set(), False
+
+    def _note_suspensions(self, events: list[Event]) -> None:
+        """The brands whose `BrandSuspensionChanged` this chunk holds: due once caught up."""
+        moved = {
+            int(e.args["brand"])
+            for e in events
+            if e.contract == LEDGER and e.name == "BrandSuspensionChanged"
+        }
+        if moved:
+            self._suspensions_due = True
+            if self._suspensions is not None:
+                self._suspensions |= moved
 
     def _announce(self, height: int) -> None:
         """Tells the process (and, by the bus, the others) the index height: when it moved,
@@ -249,6 +293,7 @@ class Indexer(threading.Thread):
             for table in tables:
                 session.execute(delete(table))
             reset_cursor(session, deployed)
+        self._suspensions, self._suspensions_due = None, True  # all, once caught up again
         self.rebuilds += 1
         self.rewound(deployed - 1)
 

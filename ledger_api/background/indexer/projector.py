@@ -35,7 +35,6 @@ from ledger_api.db.models import (
 )
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
-from ledger_api.domain.brands import follow_chain_suspension
 from ledger_api.domain.ids import LedgerBrandId
 
 from .auctions import AuctionsProjection, EscrowMoves
@@ -201,9 +200,8 @@ class Projector(ReturnsProjection):
         _value_from(self, int(a["brand"]), 0, int(a["valueMicroUsd"]))
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """The index's brand, and the gateway's (`domain.brands.follow_chain_suspension`)."""
+        """The index's brand; the gateway's follows once the index caught up (`Indexer`)."""
         self.brand(int(a["brand"])).suspended = bool(a["suspended"])
-        follow_chain_suspension(self.session, int(a["brand"]), bool(a["suspended"]))
 
     def _point_value_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         _value_from(self, int(a["brand"]), int(a["effectiveMonth"]), int(a["newValueMicroUsd"]))

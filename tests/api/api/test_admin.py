@@ -13,13 +13,15 @@ from eth_account import Account
 from sqlalchemy import select
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn
-from support.gateway import Brand, Gateway, Member
+from support.gateway import Brand, Gateway, Member, settings_from
 from support.progress import wait_for
 
-from ledger_api.db.models import Operation
+from ledger_api.background.indexer import Indexer
+from ledger_api.db.models import Brand as BrandRow
+from ledger_api.db.models import IdxBrand, Operation
 from ledger_api.domain import OpKind
 from ledger_api.model import admin_schemas
-from ledger_api.process.runtime import settled_among
+from ledger_api.process.runtime import Runtime, settled_among
 from ledger_api.usecases.context import BrandDirectory
 
 
@@ -391,6 +393,23 @@ def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
         assert after.status_code == 202 and after.json()["points"] == 40, after.text
 
 
+def _suspend_on_chain(anvil: Anvil, manifest: Path, brand_id: int, suspended: bool) -> None:
+    """The admin's key calls `setBrandSuspended` straight on the ledger (not the gateway)."""
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    w3 = anvil.web3()
+    contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+    admin = Account.from_key(ADMIN_KEY)
+    tx = contract.functions.setBrandSuspended(brand_id, suspended).build_transaction(
+        {"from": admin.address, "gas": 1_000_000}
+    )
+    tx.pop("gasPrice", None)
+    _send(w3, admin, dict(tx))
+
+
+def _brand_status(gateway: Gateway, brand_id: int) -> str:
+    return str(gateway.admin.get(f"/v1/admin/brands/{brand_id}").json()["status"])
+
+
 def test_a_suspension_the_admin_sends_on_chain_is_the_gateways(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
@@ -400,37 +419,28 @@ def test_a_suspension_the_admin_sends_on_chain_is_the_gateways(
     `BrandSuspensionChanged`: its brand turns `suspended` and the intake answers 409
     `brand_suspended`; lifted on chain, the brand earns again."""
     anvil, manifest = own_chain
-    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
-        w3 = anvil.web3()
-        contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
-        admin = Account.from_key(ADMIN_KEY)
-
-        def suspend_on_chain(suspended: bool) -> None:
-            tx = contract.functions.setBrandSuspended(brand.brand_id, suspended).build_transaction(
-                {"from": admin.address, "gas": 1_000_000}
-            )
-            tx.pop("gasPrice", None)
-            _send(w3, admin, dict(tx))
-
-        def status_is(wanted: str) -> bool | None:
-            body = gateway.admin.get(f"/v1/admin/brands/{brand.brand_id}").json()
-            return body["status"] == wanted or None
 
         def earn(n: int) -> Any:
             body = {"member": Member().address, "amount_cents": 1_000, "order_ref": f"s-{n}"}
             return brand.api.post("/v1/earn/purchase", body)
 
-        suspend_on_chain(True)
-        wait_for(lambda: status_is("suspended"), what="the indexed suspension")
+        _suspend_on_chain(anvil, manifest, brand.brand_id, True)
+        wait_for(
+            lambda: _brand_status(gateway, brand.brand_id) == "suspended" or None,
+            what="the indexed suspension",
+        )
         time.sleep(BrandDirectory.TTL_S)  # the brand's row is cached for this long
         refused = earn(1)
         assert refused.status_code == 409, refused.text
         assert refused.json()["error"]["code"] == "brand_suspended"
 
-        suspend_on_chain(False)
-        wait_for(lambda: status_is("active"), what="the indexed reinstatement")
+        _suspend_on_chain(anvil, manifest, brand.brand_id, False)
+        wait_for(
+            lambda: _brand_status(gateway, brand.brand_id) == "active" or None,
+            what="the indexed reinstatement",
+        )
         time.sleep(BrandDirectory.TTL_S)
         accepted = earn(2)
         assert accepted.status_code == 202, accepted.text
@@ -438,6 +448,52 @@ def test_a_suspension_the_admin_sends_on_chain_is_the_gateways(
             f"/v1/operations/{accepted.json()['operation_id']}", headers={"Prefer": "wait=30"}
         ).json()
         assert final["status"] == "confirmed", final
+
+
+def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: the index rebuilt after the chain forgot blocks replays the
+    history chunk by chunk, and a brand suspended and lifted long ago read `suspended` in the
+    middle of it, its earns refused (409). The gateway's brands take the index's suspensions
+    only once it has caught up: stepped a block at a time through a whole rebuild, the brand
+    reads `active` after every chunk."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        for suspended, shown in ((True, "suspended"), (False, "active")):
+            _suspend_on_chain(anvil, manifest, brand.brand_id, suspended)
+            wait_for(
+                lambda shown=shown: _brand_status(gateway, brand.brand_id) == shown or None,
+                what=f"the brand {shown}",
+            )
+        brand.api.wait(
+            brand.api.post(
+                "/v1/earn/purchase",
+                {"member": Member().address, "amount_cents": 1_000, "order_ref": "after"},
+            ).json()["operation_id"]
+        )
+    settings = settings_from({**own_env, "LEDGER_INDEXER_CHUNK_BLOCKS": "1"})
+    runtime = Runtime(settings)
+    try:
+        indexer = Indexer(
+            settings=settings,
+            db=runtime.db,
+            contracts=runtime.contracts(),
+            chain_factory=runtime.new_chain,
+        )
+        chain = runtime.new_chain()
+        indexer.rebuild()
+        statuses = []
+        while indexer.step(chain):
+            with runtime.db.read() as session:
+                row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
+                statuses.append(row.one().status)
+        assert len(statuses) > 3 and set(statuses) == {"active"}, statuses
+        with runtime.db.read() as session:
+            assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
+    finally:
+        runtime.db.dispose()
 
 
 def test_a_brand_created_without_a_symbol_gets_one_from_its_name(gateway: Gateway) -> None:

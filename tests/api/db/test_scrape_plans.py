@@ -23,7 +23,7 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Signer, TxSlot
 from ledger_api.db.types import utcnow
-from ledger_api.db.webhook_models import WebhookDelivery
+from ledger_api.db.webhook_models import WebhookDelivery, WebhookEndpoint
 from ledger_api.domain import OpKind, OpStatus, SlotStatus
 from ledger_api.usecases.monitoring import read_figures
 
@@ -51,16 +51,28 @@ def _slot(signer_id: int, nonce: int, status: SlotStatus) -> TxSlot:
     )
 
 
-def _delivery(n: int, status: str) -> WebhookDelivery:
+def _endpoint(endpoint_id: str, status: str) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=endpoint_id,
+        brand=1,
+        url="https://hooks.example/x",
+        event_types=[],
+        secret_encrypted=b"x",
+        status=status,
+    )
+
+
+def _delivery(n: int, status: str, endpoint_id: str = "we_1") -> WebhookDelivery:
     return WebhookDelivery(
-        id=f"dlv_{n}", endpoint_id="we_1", event_seq=n, status=status, next_attempt_at=utcnow()
+        id=f"dlv_{n}", endpoint_id=endpoint_id, event_seq=n, status=status, next_attempt_at=utcnow()
     )
 
 
 def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
     """Open operations by kind and status, per brand (the alliance's own under None, a brand
     not yet on chain too), the oldest queued one's age, each signer's open slots, and the
-    pending and dead deliveries; the history (confirmed, failed, delivered) is not read."""
+    pending (held: for a disabled endpoint) and dead deliveries; the history (confirmed, failed,
+    delivered) is not read."""
     now = utcnow()
     with db.write() as session:
         a = add_brand(session, "Alpha", "ALP", ledger_id=1)
@@ -89,8 +101,11 @@ def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
         ]
         slots += [_slot(signers[2].id, 0, SlotStatus.MINED)]
         session.add_all(slots)
+        session.add_all([_endpoint("we_1", "active"), _endpoint("we_2", "disabled")])
         deliveries = [_delivery(n, "delivered") for n in range(25)]
         deliveries += [_delivery(100 + n, "pending") for n in range(3)] + [_delivery(200, "dead")]
+        # a disabled endpoint's pending deliveries are never attempted: held, not waiting
+        deliveries += [_delivery(300 + n, "pending", "we_2") for n in range(2)]
         session.add_all(deliveries)
 
     with db.read() as session:
@@ -105,7 +120,7 @@ def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
     assert figures.submitted_by_brand == {1: 1, 2: 1}
     assert 119 <= figures.oldest_queued_age_s < 600
     assert {s.brand_id: s.in_flight for s in figures.signers} == {1: 2, 2: 0, None: 1}
-    assert figures.deliveries == {"pending": 3, "dead": 1}
+    assert figures.deliveries == {"pending": 3, "held": 2, "dead": 1}
 
 
 def _seed_history(path: Path, final_ops: int) -> None:
@@ -150,6 +165,12 @@ def _seed_history(path: Path, final_ops: int) -> None:
                 )
                 for n in range(final_ops // 100 + 4)
             ),
+        )
+        connection.execute(
+            "INSERT INTO webhook_endpoints (id, brand, url, event_types, secret_encrypted,"
+            " status, created_at) VALUES ('we_1', 1, 'https://hooks.example/x', '[]', x'00',"
+            " 'active', ?)",
+            (stamp,),
         )
         connection.executemany(
             "INSERT INTO webhook_deliveries (id, endpoint_id, event_seq, status, attempts,"
