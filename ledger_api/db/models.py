@@ -356,6 +356,12 @@ class IdxBrand(Base):
     # the cap of the last `DailyMintCapChanged` (points per UTC day; below 2**112)
     daily_cap_points: Mapped[int | None] = mapped_column(BigNum)
     return_window_days: Mapped[int | None]  # the last `ReturnWindowChanged` (issue 11)
+    # the chain's earn rule (`BrandOnboarded`, then the last `EarnRuleChanged`; migration 0021)
+    points_per_usd: Mapped[int | None] = mapped_column(SmallInteger)
+    points_per_review: Mapped[int | None] = mapped_column(SmallInteger)
+    points_per_share: Mapped[int | None] = mapped_column(SmallInteger)
+    points_per_event: Mapped[int | None] = mapped_column(SmallInteger)
+    points_per_referral: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class IdxPending(Base):

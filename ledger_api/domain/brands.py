@@ -13,7 +13,7 @@ A brand's local state changes when an admin operation about it settles:
 - `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked. A
   suspension sent to the chain by other means (the admin's key or multisig straight to the
   ledger) moves an active or suspended brand once the indexer has its `BrandSuspensionChanged`
-  and has caught up with the chain (`follow_indexed_suspensions`); a brand activated by its
+  and has caught up with the chain (`follow_indexed_brands`); a brand activated by its
   daily cap takes the suspension the index has seen.
 - `set_point_value` confirmed: the brand takes its new published point value.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Brand, IdxBrand, Operation
@@ -110,26 +110,43 @@ def after_admin_operation(
 FOLLOWS_SUSPENSION = (BrandStatus.ACTIVE.value, BrandStatus.SUSPENDED.value)
 
 
-def follow_indexed_suspensions(session: Session, ledger_brand_ids: set[int] | None) -> bool:
-    """The gateway's brands (those ids, or all when None) take the index's suspension: the
-    chain's, whoever sent it (the admin's own key or multisig straight to the ledger, as well
-    as the gateway's `suspend_brand`), so that the intake refuses a suspended brand's
-    operations with `brand_suspended` rather than accepting earns the chain refuses. The
-    indexer calls this once it has caught up with the chain, never while it replays history
-    (a rebuild after a forgotten block applies old suspensions and lifts in turn). Only an
-    active or suspended brand moves; one still onboarding takes the index's suspension when
-    its daily cap activates it (`after_admin_operation`). True when a brand changed."""
-    query = (
-        select(Brand.id, Brand.status, IdxBrand.suspended)
-        .join(IdxBrand, IdxBrand.brand == Brand.ledger_id)
-        .where(Brand.status.in_(FOLLOWS_SUSPENSION))
+RULE_COLUMNS = (
+    "points_per_usd",
+    "points_per_review",
+    "points_per_share",
+    "points_per_event",
+    "points_per_referral",
+)
+
+
+def follow_indexed_brands(session: Session, ledger_brand_ids: set[int] | None) -> bool:
+    """The gateway's brands (those ids, or all when None) take the index's view of the chain:
+
+    - the suspension, whoever sent it (the admin's own key or multisig straight to the ledger,
+      as well as the gateway's `suspend_brand`), so that the intake refuses a suspended brand's
+      operations with `brand_suspended` rather than accepting earns the chain refuses. Only an
+      active or suspended brand moves; one still onboarding takes the index's suspension when
+      its daily cap activates it (`after_admin_operation`);
+    - the earn rule (issue 10: only the admin changes it, on chain), which the gateway prices
+      earns with and counts against the daily cap.
+
+    The indexer calls this once it has caught up with the chain, never while it replays
+    history: a rebuild after a forgotten block applies old suspensions, lifts and rules in
+    turn (a new user's trial saw a live brand's earns refused). True when a brand changed."""
+    rule = [getattr(IdxBrand, c) for c in RULE_COLUMNS]
+    query = select(Brand, IdxBrand.suspended, *rule).join(
+        IdxBrand, IdxBrand.brand == Brand.ledger_id
     )
     if ledger_brand_ids is not None:
         query = query.where(Brand.ledger_id.in_(sorted(ledger_brand_ids)))
     changed = False
-    for row_id, status, suspended in session.execute(query):
-        wanted = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
-        if status != wanted:
-            session.execute(update(Brand).where(Brand.id == row_id).values(status=wanted))
-            changed = True
+    for brand, suspended, *indexed in session.execute(query):
+        if brand.status in FOLLOWS_SUSPENSION:
+            wanted = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
+            changed |= brand.status != wanted
+            brand.status = wanted
+        if None not in indexed:
+            for column, value in zip(RULE_COLUMNS, indexed, strict=True):
+                changed |= getattr(brand, column) != value
+                setattr(brand, column, value)
     return changed

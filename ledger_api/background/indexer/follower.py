@@ -27,7 +27,7 @@ from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, Base, IdxMeta
 from ledger_api.db.value_models import IdxBrandValue
-from ledger_api.domain.brands import follow_indexed_suspensions
+from ledger_api.domain.brands import follow_indexed_brands
 from ledger_api.errors import ChainUnavailable
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 #: nothing before `Projector.flush` (no other table, no session work of its own): a chunk of
 #: only these is projected before the writer lock (`Indexer._project_before_lock`)
 PROJECTED_BEFORE_LOCK = frozenset({(LEDGER, "Transfer"), (LEDGER, "PointsEarned")})
+#: the events whose brand the gateway's brand rows follow, once the index caught up
+FOLLOWED_EVENTS = frozenset(
+    (LEDGER, name) for name in ("BrandOnboarded", "BrandSuspensionChanged", "EarnRuleChanged")
+)
 
 
 class Indexer(threading.Thread):
@@ -73,11 +77,11 @@ class Indexer(threading.Thread):
         self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
-        # the brands (ledger ids; None: all) whose suspension the gateway's brands take from the
-        # index once it has caught up (`domain.brands.follow_indexed_suspensions`): all at
-        # start and after a rebuild, then those whose `BrandSuspensionChanged` a chunk held
-        self._suspensions: set[int] | None = None
-        self._suspensions_due = True
+        # the brands (ledger ids; None: all) whose suspension and earn rule the gateway's brands
+        # take from the index once it has caught up (`domain.brands.follow_indexed_brands`):
+        # all at start and after a rebuild, then those a chunk's `FOLLOWED_EVENTS` named
+        self._brands: set[int] | None = None
+        self._brands_due = True
 
     def stop(self) -> None:
         self._halt.set()
@@ -152,7 +156,7 @@ class Indexer(threading.Thread):
             return True
         target = head.number - self.settings.confirmations
         if cursor.next_block > target:
-            self._follow_suspensions_at_head()
+            self._follow_brands_at_head()
             self._announce(cursor.next_block - 1)
             return False
         start = cursor.next_block
@@ -165,7 +169,7 @@ class Indexer(threading.Thread):
         stamps = chain.block_timestamps(missing) if missing else {}
         events = self._decode(logs)
         self.found_events = bool(events)
-        self._note_suspensions(events)
+        self._note_brands(events)
         projected = self._project_before_lock(events, stamps) if events else None
         read = self._preload(events) if events and projected is None else None
         # not synced to disk: every row here comes from the chain, and a power loss that undoes
@@ -178,44 +182,41 @@ class Indexer(threading.Thread):
             elif read is not None:  # blocks with none of our events only move the cursor
                 self._project(session, chain, events, stamps, read)
             advance_cursor(session, start, end, end_block.hash, end_block.timestamp)
-            # the gateway's brands take the index's suspensions once it caught up with the
-            # chain, never while it replays history, whose old suspensions and lifts would move
-            # a brand back and forth (a new user's trial: a rebuild refused a live brand's earns)
-            followed = end >= target and self._follow_suspensions(session)
-        self._suspensions_followed(followed)
+            # the gateway's brands take the index's suspensions and rules once it caught up with
+            # the chain, never while it replays history, whose old suspensions, lifts and rules
+            # would move a brand back and forth (a new user's trial: a rebuild refused a live
+            # brand's earns)
+            followed = end >= target and self._follow_brands(session)
+        self._brands_followed(followed)
         self._announce(end)
         return end < target
 
-    def _follow_suspensions_at_head(self) -> None:
+    def _follow_brands_at_head(self) -> None:
         """Caught up before this pass (a start, a quiet chain): the gateway's brands follow."""
-        if self._suspensions_due:
+        if self._brands_due:
             with self.db.write(durable=False) as session:
-                followed = self._follow_suspensions(session)
-            self._suspensions_followed(followed)
+                followed = self._follow_brands(session)
+            self._brands_followed(followed)
 
-    def _follow_suspensions(self, session: Session) -> bool:
+    def _follow_brands(self, session: Session) -> bool:
         """In the chunk's transaction, when due; whether it ran."""
-        if self._suspensions_due:
-            follow_indexed_suspensions(session, self._suspensions)
-        return self._suspensions_due
+        if self._brands_due:
+            follow_indexed_brands(session, self._brands)
+        return self._brands_due
 
-    def _suspensions_followed(self, followed: bool) -> None:
+    def _brands_followed(self, followed: bool) -> None:
         """After the commit: the brands followed are no longer due (one thread steps, so no
         chunk noted more of them in between)."""
         if followed:
-            self._suspensions, self._suspensions_due = set(), False
+            self._brands, self._brands_due = set(), False
 
-    def _note_suspensions(self, events: list[Event]) -> None:
-        """The brands whose `BrandSuspensionChanged` this chunk holds: due once caught up."""
-        moved = {
-            int(e.args["brand"])
-            for e in events
-            if e.contract == LEDGER and e.name == "BrandSuspensionChanged"
-        }
+    def _note_brands(self, events: list[Event]) -> None:
+        """The brands whose suspension or earn rule this chunk moves: due once caught up."""
+        moved = {int(e.args["brand"]) for e in events if (e.contract, e.name) in FOLLOWED_EVENTS}
         if moved:
-            self._suspensions_due = True
-            if self._suspensions is not None:
-                self._suspensions |= moved
+            self._brands_due = True
+            if self._brands is not None:
+                self._brands |= moved
 
     def _announce(self, height: int) -> None:
         """Tells the process (and, by the bus, the others) the index height: when it moved,
@@ -293,7 +294,7 @@ class Indexer(threading.Thread):
             for table in tables:
                 session.execute(delete(table))
             reset_cursor(session, deployed)
-        self._suspensions, self._suspensions_due = None, True  # all, once caught up again
+        self._brands, self._brands_due = None, True  # all, once caught up again
         self.rebuilds += 1
         self.rewound(deployed - 1)
 

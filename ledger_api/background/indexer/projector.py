@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.webhooks.chain_events import ChainEvents
@@ -24,7 +24,6 @@ from ledger_api.chain.manifest import (
     MEMBERSHIP_BADGE,
 )
 from ledger_api.db.models import (
-    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxEnterpriseEmployee,
@@ -198,6 +197,7 @@ class Projector(ReturnsProjection):
 
     def _brand_onboarded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         _value_from(self, int(a["brand"]), 0, int(a["valueMicroUsd"]))
+        self._earn_rule_changed(event, a, ts)
 
     def _brand_suspension_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """The index's brand; the gateway's follows once the index caught up (`Indexer`)."""
@@ -208,19 +208,12 @@ class Projector(ReturnsProjection):
 
     def _earn_rule_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: a brand's earn rule changes only by the admin on chain (`setEarnRule`); the
-        gateway's rule (what it prices earns with) follows the event, never its own copy."""
+        gateway's rule (what it prices earns with) follows the index's once it caught up
+        (`Indexer`, `domain.brands.follow_indexed_brands`), never its own copy."""
+        brand = self.brand(int(a["brand"]))
         usd, review, share, evt, referral = (int(v) for v in a["rule"])
-        self.session.execute(
-            update(Brand)
-            .where(Brand.ledger_id == int(a["brand"]))
-            .values(
-                points_per_usd=usd,
-                points_per_review=review,
-                points_per_share=share,
-                points_per_event=evt,
-                points_per_referral=referral,
-            )
-        )
+        brand.points_per_usd, brand.points_per_review, brand.points_per_share = usd, review, share
+        brand.points_per_event, brand.points_per_referral = evt, referral
 
     def _daily_mint_cap_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: the daily mint cap is the chain's (`setDailyMintCap`, admin only, and the

@@ -58,6 +58,12 @@ class _Brand:
     reversed: int = 0
     daily_cap_points: int | None = None  # the chain's, from `DailyMintCapChanged` (issue 10)
     return_window_days: int | None = None  # the chain's, from `ReturnWindowChanged` (issue 11)
+    # the chain's earn rule, from `BrandOnboarded` and `EarnRuleChanged` (migration 0021)
+    points_per_usd: int | None = None
+    points_per_review: int | None = None
+    points_per_share: int | None = None
+    points_per_event: int | None = None
+    points_per_referral: int | None = None
 
 
 def _row(record: _Member | _Brand) -> dict[str, Any]:
@@ -415,6 +421,11 @@ def _brand_of(row: IdxBrand) -> _Brand:
         row.reversed,
         row.daily_cap_points,
         row.return_window_days,
+        row.points_per_usd,
+        row.points_per_review,
+        row.points_per_share,
+        row.points_per_event,
+        row.points_per_referral,
     )
 
 

@@ -393,17 +393,21 @@ def test_an_earn_rule_the_admin_changes_on_chain_is_the_gateways_rule(
         assert after.status_code == 202 and after.json()["points"] == 40, after.text
 
 
-def _suspend_on_chain(anvil: Anvil, manifest: Path, brand_id: int, suspended: bool) -> None:
-    """The admin's key calls `setBrandSuspended` straight on the ledger (not the gateway)."""
+def _admin_on_chain(anvil: Anvil, manifest: Path, function: str, *args: Any) -> None:
+    """The admin's key calls the ledger straight (not through the gateway)."""
     ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
     w3 = anvil.web3()
     contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
     admin = Account.from_key(ADMIN_KEY)
-    tx = contract.functions.setBrandSuspended(brand_id, suspended).build_transaction(
+    tx = contract.functions[function](*args).build_transaction(
         {"from": admin.address, "gas": 1_000_000}
     )
     tx.pop("gasPrice", None)
     _send(w3, admin, dict(tx))
+
+
+def _suspend_on_chain(anvil: Anvil, manifest: Path, brand_id: int, suspended: bool) -> None:
+    _admin_on_chain(anvil, manifest, "setBrandSuspended", brand_id, suspended)
 
 
 def _brand_status(gateway: Gateway, brand_id: int) -> str:
@@ -455,9 +459,10 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
 ) -> None:
     """A new user's trial: the index rebuilt after the chain forgot blocks replays the
     history chunk by chunk, and a brand suspended and lifted long ago read `suspended` in the
-    middle of it, its earns refused (409). The gateway's brands take the index's suspensions
-    only once it has caught up: stepped a block at a time through a whole rebuild, the brand
-    reads `active` after every chunk."""
+    middle of it, its earns refused (409); an earn rule changed twice on chain priced earns
+    with the older one the same way. The gateway's brands take the index's suspension and
+    rule only once it has caught up: stepped a block at a time through a whole rebuild, the
+    brand reads `active` with its last rule after every chunk."""
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
@@ -467,6 +472,14 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
                 lambda shown=shown: _brand_status(gateway, brand.brand_id) == shown or None,
                 what=f"the brand {shown}",
             )
+        for per_usd in (4, 7):
+            _admin_on_chain(anvil, manifest, "setEarnRule", brand.brand_id, (per_usd, 5, 3, 10, 20))
+
+        def rule_is_seven() -> bool | None:
+            body = gateway.admin.get(f"/v1/admin/brands/{brand.brand_id}").json()
+            return body["earn_rule"]["points_per_usd"] == 7 or None
+
+        wait_for(rule_is_seven, what="the indexed rule")
         brand.api.wait(
             brand.api.post(
                 "/v1/earn/purchase",
@@ -484,12 +497,13 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
         )
         chain = runtime.new_chain()
         indexer.rebuild()
-        statuses = []
+        seen = []
         while indexer.step(chain):
             with runtime.db.read() as session:
                 row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
-                statuses.append(row.one().status)
-        assert len(statuses) > 3 and set(statuses) == {"active"}, statuses
+                shown = row.one()
+                seen.append((shown.status, shown.points_per_usd))
+        assert len(seen) > 3 and set(seen) == {("active", 7)}, seen
         with runtime.db.read() as session:
             assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
     finally:
