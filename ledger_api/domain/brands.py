@@ -119,7 +119,7 @@ RULE_COLUMNS = (
 )
 
 
-def follow_indexed_brands(session: Session, ledger_brand_ids: set[int] | None) -> bool:
+def follow_indexed_brands(session: Session, ledger_brand_ids: set[int] | None) -> None:
     """The gateway's brands (those ids, or all when None) take the index's view of the chain:
 
     - the suspension, whoever sent it (the admin's own key or multisig straight to the ledger,
@@ -132,21 +132,16 @@ def follow_indexed_brands(session: Session, ledger_brand_ids: set[int] | None) -
 
     The indexer calls this once it has caught up with the chain, never while it replays
     history: a rebuild after a forgotten block applies old suspensions, lifts and rules in
-    turn (a new user's trial saw a live brand's earns refused). True when a brand changed."""
+    turn (a new user's trial saw a live brand's earns refused)."""
     rule = [getattr(IdxBrand, c) for c in RULE_COLUMNS]
     query = select(Brand, IdxBrand.suspended, *rule).join(
         IdxBrand, IdxBrand.brand == Brand.ledger_id
     )
     if ledger_brand_ids is not None:
         query = query.where(Brand.ledger_id.in_(sorted(ledger_brand_ids)))
-    changed = False
     for brand, suspended, *indexed in session.execute(query):
-        if brand.status in FOLLOWS_SUSPENSION:
-            wanted = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
-            changed |= brand.status != wanted
-            brand.status = wanted
+        if brand.status in FOLLOWS_SUSPENSION:  # the ORM writes only what changed
+            brand.status = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
         if None not in indexed:
             for column, value in zip(RULE_COLUMNS, indexed, strict=True):
-                changed |= getattr(brand, column) != value
                 setattr(brand, column, value)
-    return changed

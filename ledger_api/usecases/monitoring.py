@@ -21,8 +21,9 @@ from sqlalchemy import func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer import read_cursor
+from ledger_api.background.webhooks import store as webhooks
 from ledger_api.db.models import Brand, Operation, Signer, TxSlot
-from ledger_api.db.webhook_models import WebhookDelivery, WebhookEndpoint
+from ledger_api.db.webhook_models import WebhookDelivery
 from ledger_api.domain import OPEN_OP_STATUSES, OPEN_SLOT_STATUSES, OpStatus
 from ledger_api.process import health
 
@@ -71,8 +72,7 @@ class Figures:
 #: the webhook deliveries a reading counts: those waiting (pending; `held` when their endpoint
 #: is disabled or deleted, so never attempted) and those given up (dead); the delivered ones
 #: are every event's history, counted as they are delivered instead
-DELIVERY_STATES_NOW = ("pending", "dead")
-ACTIVE_ENDPOINT = (WebhookEndpoint.status == "active", WebhookEndpoint.deleted_at.is_(None))
+DELIVERY_STATES_NOW = (webhooks.PENDING, webhooks.DEAD)
 
 
 def _open_operations() -> Any:
@@ -148,7 +148,7 @@ def read_figures(session: Session) -> Figures:
             .order_by(Signer.id)
         )
     ]
-    active = set(session.scalars(select(WebhookEndpoint.id).where(*ACTIVE_ENDPOINT)))
+    active = {endpoint.id for endpoint in webhooks.active_endpoints(session.connection())}
     deliveries: dict[str, int] = {}
     for status, endpoint_id, count in session.execute(
         select(WebhookDelivery.status, WebhookDelivery.endpoint_id, func.count())
@@ -156,7 +156,7 @@ def read_figures(session: Session) -> Figures:
         .group_by(WebhookDelivery.status, WebhookDelivery.endpoint_id)
     ):
         # a pending delivery of a disabled or deleted endpoint is never attempted: held
-        held = status == "pending" and endpoint_id not in active
+        held = status == webhooks.PENDING and endpoint_id not in active
         shown = "held" if held else str(status)
         deliveries[shown] = deliveries.get(shown, 0) + int(count)
     cursor = read_cursor(session)
