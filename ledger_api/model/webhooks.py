@@ -39,7 +39,10 @@ class DeliveryView(BaseModel):
     id: str
     event_id: str
     event_type: str
-    status: str = Field(description="pending, delivered or dead (retries exhausted)")
+    status: str = Field(
+        description="pending, delivered, dead (retries exhausted) or held (pending for a "
+        "disabled endpoint: not attempted until a retry re-enables the endpoint)"
+    )
     attempts: int
     last_status_code: int | None
     last_error: str | None

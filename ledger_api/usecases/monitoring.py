@@ -157,7 +157,7 @@ def read_figures(session: Session) -> Figures:
     ):
         # a pending delivery of a disabled or deleted endpoint is never attempted: held
         held = status == webhooks.PENDING and endpoint_id not in active
-        shown = "held" if held else str(status)
+        shown = webhooks.HELD if held else str(status)
         deliveries[shown] = deliveries.get(shown, 0) + int(count)
     cursor = read_cursor(session)
     return Figures(

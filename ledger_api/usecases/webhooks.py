@@ -150,13 +150,13 @@ class WebhooksService:
             )
             session.add(delivery)
             session.flush()
-            return _delivery_view(delivery, event_id, ev.WEBHOOK_TEST)
+            return _delivery_view(delivery, event_id, ev.WEBHOOK_TEST, endpoint)
 
     # ------------------------------------------------------------ deliveries
 
     def deliveries(self, who: Principal, endpoint_id: str, limit: int) -> views.DeliveryList:
         with self.db.read() as session:
-            self._endpoint(session, who, endpoint_id)
+            endpoint = self._endpoint(session, who, endpoint_id)
             rows = session.execute(
                 select(WebhookDelivery, OutboxEvent.event_id, OutboxEvent.type)
                 .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
@@ -164,7 +164,9 @@ class WebhooksService:
                 .order_by(WebhookDelivery.event_seq.desc())
                 .limit(limit)
             ).all()
-            return views.DeliveryList(deliveries=[_delivery_view(d, i, t) for d, i, t in rows])
+            return views.DeliveryList(
+                deliveries=[_delivery_view(d, i, t, endpoint) for d, i, t in rows]
+            )
 
     def retry(self, who: Principal, endpoint_id: str, delivery_id: str) -> views.DeliveryView:
         """Attempts the delivery again now (a dead one too); re-enables a disabled endpoint."""
@@ -182,7 +184,7 @@ class WebhooksService:
                 endpoint.failing_since = None
             event = session.get_one(OutboxEvent, delivery.event_seq)
             session.flush()
-            return _delivery_view(delivery, event.event_id, event.type)
+            return _delivery_view(delivery, event.event_id, event.type, endpoint)
 
     # ------------------------------------------------------------------ feed
 
@@ -221,18 +223,23 @@ class WebhooksService:
         return views.EventPage(events=events, next_cursor=events[-1].cursor if events else after)
 
 
-def _delivery_view(delivery: WebhookDelivery, event_id: str, type_: str) -> views.DeliveryView:
+def _delivery_view(
+    delivery: WebhookDelivery, event_id: str, type_: str, endpoint: WebhookEndpoint
+) -> views.DeliveryView:
+    """A delivery as its endpoint's owner sees it: a pending delivery of a disabled endpoint is
+    `held` (never attempted until a retry re-enables the endpoint), with no next attempt."""
     pending = delivery.status == store.PENDING
+    held = pending and endpoint.status != store.ACTIVE
     return views.DeliveryView(
         id=delivery.id,
         event_id=event_id,
         event_type=type_,
-        status=delivery.status,
+        status=store.HELD if held else delivery.status,
         attempts=delivery.attempts,
         last_status_code=delivery.last_status_code,
         last_error=delivery.last_error,
         last_attempt_at=delivery.last_attempt_at,
-        next_attempt_at=delivery.next_attempt_at if pending else None,
+        next_attempt_at=delivery.next_attempt_at if pending and not held else None,
         delivered_at=delivery.delivered_at,
         created_at=delivery.created_at,
     )

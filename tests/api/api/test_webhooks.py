@@ -207,6 +207,44 @@ def test_dead_letter_then_manual_retry_and_test_event(env: dict[str, str]) -> No
         assert unknown.json()["error"]["code"] == "delivery_not_found"
 
 
+def test_a_disabled_endpoints_pending_deliveries_show_as_held(env: dict[str, str]) -> None:
+    """An endpoint that failed for `LEDGER_WEBHOOK_DISABLE_AFTER_S` is disabled and its pending
+    deliveries are not attempted: the list says `held`, with no next attempt (it said
+    `pending`, with a time that would not come), until a retry re-enables the endpoint."""
+    quick = {**FAST, "LEDGER_WEBHOOK_DISABLE_AFTER_S": "0.5"}
+    with Gateway({**env, **quick}) as gateway, Receiver() as receiver:
+        brand = gateway.create_brand()
+        endpoint = subscribe(brand.api, receiver.url)
+        receiver.down = True
+        first = brand.api.post(f"/v1/webhooks/{endpoint['id']}/test").json()
+        assert first["status"] == "pending" and first["next_attempt_at"] is not None
+
+        def disabled() -> bool:
+            listed = brand.api.get("/v1/webhooks").json()["webhooks"]
+            return listed[0]["status"] == "disabled"
+
+        wait_for(disabled, what="the failing endpoint disabled")
+        path = f"/v1/webhooks/{endpoint['id']}/deliveries"
+        second = brand.api.post(f"/v1/webhooks/{endpoint['id']}/test")
+        assert second.status_code == 202, second.text
+        assert second.json()["status"] == "held" and second.json()["next_attempt_at"] is None
+        rows = brand.api.get(path).json()["deliveries"]
+        assert [(d["id"], d["status"], d["next_attempt_at"]) for d in rows] == [
+            (second.json()["id"], "held", None),
+            (first["id"], "held", None),
+        ]
+        assert gateway.admin.get(path).json()["deliveries"] == rows
+        receiver.down = False
+        retried = brand.api.post(f"{path}/{first['id']}/retry")
+        assert retried.status_code == 202 and retried.json()["status"] == "pending"
+
+        def delivered() -> list[dict[str, Any]] | None:
+            rows = brand.api.get(path).json()["deliveries"]
+            return rows if all(d["status"] == "delivered" for d in rows) else None
+
+        assert len(wait_for(delivered, what="both deliveries once re-enabled")) == 2
+
+
 def test_tier_and_badge_events_from_real_flows(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
