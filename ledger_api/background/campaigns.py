@@ -38,7 +38,7 @@ from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
 from ledger_api.db.keys import NOT_FAILED
-from ledger_api.db.models import Brand, IdxBrand, IdxHistory, MintCounter, Operation
+from ledger_api.db.models import Brand, IdxHistory, MintCounter, Operation
 from ledger_api.db.types import utcnow
 from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus, utc_day
 from ledger_api.domain import events as ev
@@ -199,15 +199,12 @@ def _verdict(session: Session, ref: CampaignReferral, now: int) -> str | None:
 
 def _fits_today(session: Session, brand: Brand, points: int) -> bool:
     """Counts `points` in the brand's points accepted today (UTC, `mint_counters`, as the
-    intake counts an earn) when they fit in the chain's daily mint cap as indexed; else
-    counts nothing and returns False. The brand's row is locked: the intake waits."""
+    intake counts an earn) when they fit in the chain's daily mint cap (`Brand.daily_cap_points`,
+    as the intake reads it); else counts nothing and returns False. The brand's row is locked:
+    the intake waits."""
     day = utc_day(time.time())
     counter = session.get(MintCounter, (brand.id, day), with_for_update=True)
-    cap = None
-    if brand.ledger_id is not None:
-        cap = session.scalar(
-            select(IdxBrand.daily_cap_points).where(IdxBrand.brand == brand.ledger_id)
-        )
+    cap = brand.daily_cap_points
     counted = counter.points if counter is not None else 0
     if cap is not None and counted + points > cap:
         return False

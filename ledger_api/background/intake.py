@@ -7,8 +7,9 @@ for a replay of the same request, or the error that rejects it (idempotency
 conflict, suspended brand, daily cap, reused signature nonce, an order that a
 live operation of the brand already credits). A caller hears
 202 only after the operation and its key are committed.
-The daily cap is the chain's, as indexed (`idx_brands.daily_cap_points`); not yet indexed: no
-check here, the chain refuses above its cap all the same (issue 10).
+The daily cap is the chain's, as the brand's row holds it (`brands.daily_cap_points`: the index's,
+taken once it has caught up with the chain); not known yet: no check here, the chain refuses
+above its cap all the same (issue 10).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from ledger_api.db.keys import HELD
 from ledger_api.db.models import (
     Brand,
     IdempotencyRecord,
-    IdxBrand,
     MintCounter,
     Operation,
     table_of,
@@ -68,16 +68,15 @@ __all__ = ["Accepted", "Bulk", "Draft", "Intake", "accepted_body", "find_replay"
 log = logging.getLogger(__name__)
 
 
-_BRANDS, _CAPS, _COUNTERS = table_of(Brand), table_of(IdxBrand), table_of(MintCounter)
+_BRANDS, _COUNTERS = table_of(Brand), table_of(MintCounter)
 _OPERATIONS, _RECORDS = table_of(Operation), table_of(IdempotencyRecord)
 
 # A group's statements, built once: under the writer lock, building a statement per group
 # cost more than SQLite's running it (issue 15). Run on the transaction's connection.
-_BRAND_FOR_UPDATE = (  # with the indexed cap: one statement under the lock
-    select(_BRANDS.c.ledger_id, _BRANDS.c.status, _BRANDS.c.next_op_id, _CAPS.c.daily_cap_points)
-    .select_from(_BRANDS.outerjoin(_CAPS, _CAPS.c.brand == _BRANDS.c.ledger_id))
+_BRAND_FOR_UPDATE = (
+    select(_BRANDS.c.ledger_id, _BRANDS.c.status, _BRANDS.c.next_op_id, _BRANDS.c.daily_cap_points)
     .where(_BRANDS.c.id == bindparam("brand_id"))
-    .with_for_update(of=_BRANDS)
+    .with_for_update()
 )
 _COUNTER_FOR_UPDATE = (
     select(_COUNTERS.c.points)
@@ -112,7 +111,7 @@ class _BrandRow:
     row_id: BrandRowId
     ledger_brand_id: LedgerBrandId | None
     status: str
-    daily_cap_points: int | None  # the chain's (indexed); None: not indexed yet
+    daily_cap_points: int | None  # the chain's (`Brand.daily_cap_points`); None: not known yet
     next_op_id: int
     first_op_id: int
 

@@ -82,6 +82,10 @@ class Brand(Base):
     points_per_share: Mapped[int] = mapped_column(SmallInteger)
     points_per_event: Mapped[int] = mapped_column(SmallInteger)
     points_per_referral: Mapped[int] = mapped_column(SmallInteger)
+    # the chain's daily mint cap (points) that the intake counts earns against (issue 10): the
+    # index's, taken once it has caught up with the chain (`domain.brands.follow_indexed_brands`);
+    # NULL: not known yet (no check here, the chain refuses above its cap all the same)
+    daily_cap_points: Mapped[int | None] = mapped_column(BigNum)
     next_op_id: Mapped[int] = mapped_column(default=1)
     # the secret binding order references (sealed like a keystore; `access.sealing`)
     ref_secret: Mapped[str | None] = mapped_column(Text)

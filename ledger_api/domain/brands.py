@@ -10,11 +10,17 @@ A brand's local state changes when an admin operation about it settles:
 - `set_daily_cap` confirmed for a brand still `onboarding`: it turns `active`
   (failed: it stays `onboarding`; a later `PUT /v1/admin/brands/{id}/daily-cap`
   that lands activates it).
+- The daily mint cap the intake counts earns against (`Brand.daily_cap_points`) is the
+  index's, taken once the indexer has caught up with the chain (`follow_indexed_brands`,
+  after each `DailyMintCapChanged`, whoever sent it); a confirmed onboarding takes the cap
+  the index may already hold (the chain's default), since the indexer may have applied its
+  block before the row had a ledger id to follow.
 - `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked. A
   suspension sent to the chain by other means (the admin's key or multisig straight to the
   ledger) moves an active or suspended brand once the indexer has its `BrandSuspensionChanged`
-  and has caught up with the chain (`follow_indexed_brands`); a brand activated by its
-  daily cap takes the suspension the index has seen.
+  and has caught up with the chain (`follow_indexed_brands`, which also carries the earn rule
+  and the daily cap sent that way); a brand activated by its daily cap takes the suspension
+  the index has seen.
 - `set_point_value` confirmed: the brand takes its new published point value.
 
 The sender calls `after_admin_operation` in the same database transaction that
@@ -59,34 +65,7 @@ def after_admin_operation(
     `onboarded_as`: the ledger's brand id from the `BrandOnboarded` event (confirmed
     onboarding only); `uid`: the settled operation's (an onboarding's names the follow-up)."""
     if isinstance(payload, OnboardBrandPayload):
-        brand = session.get_one(Brand, payload.brand_row_id)
-        if not confirmed:
-            brand.status = BrandStatus.FAILED
-            return True
-        assert onboarded_as is not None, "a confirmed onboarding names the ledger's brand id"
-        brand.ledger_id = onboarded_as
-        if payload.daily_cap_points is None or uid is None:
-            brand.status = BrandStatus.ACTIVE
-            return True
-        follow_up = DailyCapPayload(
-            brand=onboarded_as,
-            daily_cap_points=payload.daily_cap_points,
-            brand_row_id=BrandRowId(brand.id),
-        )
-        queued = select(Operation.id).where(Operation.uid == daily_cap_uid(uid))
-        if session.scalar(queued) is None:
-            session.add(
-                Operation(
-                    uid=daily_cap_uid(uid),
-                    brand_id=None,
-                    kind=OpKind.SET_DAILY_CAP.value,
-                    status=OpStatus.QUEUED.value,
-                    payload=follow_up.stored(),
-                    points=0,
-                    attempts=0,
-                )
-            )
-        return False
+        return _after_onboarding(session, payload, confirmed, onboarded_as, uid)
     if not confirmed:
         return False
     if isinstance(payload, DailyCapPayload):
@@ -103,6 +82,50 @@ def after_admin_operation(
     elif isinstance(payload, PointValuePayload):
         brand = session.get_one(Brand, payload.brand_row_id)
         brand.value_micro_usd = payload.value_micro_usd
+    return False
+
+
+def _after_onboarding(
+    session: Session,
+    payload: OnboardBrandPayload,
+    confirmed: bool,
+    onboarded_as: LedgerBrandId | None,
+    uid: str | None,
+) -> bool:
+    """An onboarding settled: `failed`, or the ledger's id and `active`, or the follow-up
+    `set_daily_cap` queued (the brand stays `onboarding`)."""
+    brand = session.get_one(Brand, payload.brand_row_id)
+    if not confirmed:
+        brand.status = BrandStatus.FAILED
+        return True
+    assert onboarded_as is not None, "a confirmed onboarding names the ledger's brand id"
+    brand.ledger_id = onboarded_as
+    # the index may have applied the onboarding's block first, when this row had no ledger
+    # id to follow it by: its cap (the chain's default) is this brand's
+    indexed = session.get(IdxBrand, int(onboarded_as))
+    if indexed is not None and indexed.daily_cap_points is not None:
+        brand.daily_cap_points = indexed.daily_cap_points
+    if payload.daily_cap_points is None or uid is None:
+        brand.status = BrandStatus.ACTIVE
+        return True
+    follow_up = DailyCapPayload(
+        brand=onboarded_as,
+        daily_cap_points=payload.daily_cap_points,
+        brand_row_id=BrandRowId(brand.id),
+    )
+    queued = select(Operation.id).where(Operation.uid == daily_cap_uid(uid))
+    if session.scalar(queued) is None:
+        session.add(
+            Operation(
+                uid=daily_cap_uid(uid),
+                brand_id=None,
+                kind=OpKind.SET_DAILY_CAP.value,
+                status=OpStatus.QUEUED.value,
+                payload=follow_up.stored(),
+                points=0,
+                attempts=0,
+            )
+        )
     return False
 
 
@@ -128,20 +151,24 @@ def follow_indexed_brands(session: Session, ledger_brand_ids: set[int] | None) -
       active or suspended brand moves; one still onboarding takes the index's suspension when
       its daily cap activates it (`after_admin_operation`);
     - the earn rule (issue 10: only the admin changes it, on chain), which the gateway prices
-      earns with and counts against the daily cap.
+      earns with and counts against the daily cap;
+    - the daily mint cap (issue 10), which the intake counts earns against: a rebuild that
+      reached only an older, lower cap refused earns the chain takes (`daily_cap_exceeded`).
 
     The indexer calls this once it has caught up with the chain, never while it replays
     history: a rebuild after a forgotten block applies old suspensions, lifts and rules in
     turn (a new user's trial saw a live brand's earns refused)."""
     rule = [getattr(IdxBrand, c) for c in RULE_COLUMNS]
-    query = select(Brand, IdxBrand.suspended, *rule).join(
+    query = select(Brand, IdxBrand.suspended, IdxBrand.daily_cap_points, *rule).join(
         IdxBrand, IdxBrand.brand == Brand.ledger_id
     )
     if ledger_brand_ids is not None:
         query = query.where(Brand.ledger_id.in_(sorted(ledger_brand_ids)))
-    for brand, suspended, *indexed in session.execute(query):
+    for brand, suspended, cap, *indexed in session.execute(query):
         if brand.status in FOLLOWS_SUSPENSION:  # the ORM writes only what changed
             brand.status = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
+        if cap is not None:
+            brand.daily_cap_points = cap
         if None not in indexed:
             for column, value in zip(RULE_COLUMNS, indexed, strict=True):
                 setattr(brand, column, value)

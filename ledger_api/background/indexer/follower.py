@@ -44,7 +44,13 @@ log = logging.getLogger(__name__)
 PROJECTED_BEFORE_LOCK = frozenset({(LEDGER, "Transfer"), (LEDGER, "PointsEarned")})
 #: the events whose brand the gateway's brand rows follow, once the index caught up
 FOLLOWED_EVENTS = frozenset(
-    (LEDGER, name) for name in ("BrandOnboarded", "BrandSuspensionChanged", "EarnRuleChanged")
+    (LEDGER, name)
+    for name in (
+        "BrandOnboarded",
+        "BrandSuspensionChanged",
+        "EarnRuleChanged",
+        "DailyMintCapChanged",
+    )
 )
 
 
@@ -77,9 +83,10 @@ class Indexer(threading.Thread):
         self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
-        # the brands (ledger ids; None: all) whose suspension and earn rule the gateway's brands
-        # take from the index once it has caught up (`domain.brands.follow_indexed_brands`):
-        # all at start and after a rebuild, then those a chunk's `FOLLOWED_EVENTS` named
+        # the brands (ledger ids; None: all) whose suspension, earn rule and daily cap the
+        # gateway's brands take from the index once it has caught up
+        # (`domain.brands.follow_indexed_brands`): all at start and after a rebuild, then
+        # those a chunk's `FOLLOWED_EVENTS` named
         self._brands: set[int] | None = None
         self._brands_due = True
 
@@ -211,7 +218,8 @@ class Indexer(threading.Thread):
             self._brands, self._brands_due = set(), False
 
     def _note_brands(self, events: list[Event]) -> None:
-        """The brands whose suspension or earn rule this chunk moves: due once caught up."""
+        """The brands whose suspension, earn rule or daily cap this chunk moves: due once
+        caught up."""
         moved = {int(e.args["brand"]) for e in events if (e.contract, e.name) in FOLLOWED_EVENTS}
         if moved:
             self._brands_due = True

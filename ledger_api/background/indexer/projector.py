@@ -217,9 +217,10 @@ class Projector(ReturnsProjection):
 
     def _daily_mint_cap_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 10: the daily mint cap is the chain's (`setDailyMintCap`, admin only, and the
-        default at onboarding); the intake's cap check reads this value, never its own copy.
-        Kept on the index's brand row: the onboarding's event may be indexed before the
-        gateway's brand row learns its ledger id."""
+        default at onboarding). Kept on the index's brand row (the onboarding's event may be
+        indexed before the gateway's brand row learns its ledger id); the gateway's brand row,
+        whose cap the intake counts earns against, takes it once the indexer has caught up
+        (`domain.brands.follow_indexed_brands`): a rebuild replays older caps."""
         self.brand(int(a["brand"])).daily_cap_points = int(a["cap"])
 
     def _return_window_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:

@@ -4,8 +4,10 @@ badges."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from support.gateway import Brand, Gateway, Member, settings_from
 from support.progress import wait_for
 
 from ledger_api.background.indexer import Indexer
+from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db.models import Brand as BrandRow
 from ledger_api.db.models import IdxBrand, Operation
 from ledger_api.domain import OpKind
@@ -406,6 +409,20 @@ def _admin_on_chain(anvil: Anvil, manifest: Path, function: str, *args: Any) -> 
     _send(w3, admin, dict(tx))
 
 
+def _drafts_of(gateway: Gateway) -> list[Draft]:
+    """The drafts the gateway's intake takes from now on (each is still stored)."""
+    intake = gateway.runtime.intake
+    drafts: list[Draft] = []
+    submit = intake.submit
+
+    async def capture(draft: Any) -> Any:
+        drafts.append(draft)
+        return await submit(draft)
+
+    intake.submit = capture
+    return drafts
+
+
 def _suspend_on_chain(anvil: Anvil, manifest: Path, brand_id: int, suspended: bool) -> None:
     _admin_on_chain(anvil, manifest, "setBrandSuspended", brand_id, suspended)
 
@@ -460,9 +477,11 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
     """A new user's trial: the index rebuilt after the chain forgot blocks replays the
     history chunk by chunk, and a brand suspended and lifted long ago read `suspended` in the
     middle of it, its earns refused (409); an earn rule changed twice on chain priced earns
-    with the older one the same way. The gateway's brands take the index's suspension and
-    rule only once it has caught up: stepped a block at a time through a whole rebuild, the
-    brand reads `active` with its last rule after every chunk."""
+    with the older one the same way, and a daily mint cap raised on chain refused earns
+    (`daily_cap_exceeded`) while the replay had only reached the lower one. The gateway's
+    brands take the index's suspension, rule and cap only once it has caught up: stepped a
+    block at a time through a whole rebuild, the brand reads `active` with its last rule, and
+    the intake accepts an earn above the old cap, after every chunk."""
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
@@ -480,12 +499,22 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             return body["earn_rule"]["points_per_usd"] == 7 or None
 
         wait_for(rule_is_seven, what="the indexed rule")
+        for cap in (50, 1_000_000):  # an earn of 10 USD at 7 points per USD: above the first
+            _admin_on_chain(anvil, manifest, "setDailyMintCap", brand.brand_id, cap)
+
+        def cap_raised() -> bool | None:
+            body = gateway.admin.get(f"/v1/admin/brands/{brand.brand_id}").json()
+            return body["daily_cap_points"] == 1_000_000 or None
+
+        wait_for(cap_raised, what="the indexed cap")
+        drafts = _drafts_of(gateway)
         brand.api.wait(
             brand.api.post(
                 "/v1/earn/purchase",
                 {"member": Member().address, "amount_cents": 1_000, "order_ref": "after"},
             ).json()["operation_id"]
         )
+        (earn_draft,) = drafts
     settings = settings_from({**own_env, "LEDGER_INDEXER_CHUNK_BLOCKS": "1"})
     runtime = Runtime(settings)
     try:
@@ -497,13 +526,21 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
         )
         chain = runtime.new_chain()
         indexer.rebuild()
+        intake = Intake(runtime.db, max_batch=8)
         seen = []
         while indexer.step(chain):
             with runtime.db.read() as session:
                 row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
                 shown = row.one()
-                seen.append((shown.status, shown.points_per_usd))
-        assert len(seen) > 3 and set(seen) == {("active", 7)}, seen
+            another = replace(  # the same earn for another order, stored as the intake stores it
+                earn_draft,
+                idempotency_key=str(uuid.uuid4()),
+                order_ref="0x" + secrets.token_hex(32),
+            )
+            (outcome,) = intake.store([another])
+            answer = outcome.status_code if isinstance(outcome, Accepted) else outcome.error_code
+            seen.append((shown.status, shown.points_per_usd, answer))
+        assert len(seen) > 3 and set(seen) == {("active", 7, 202)}, seen
         with runtime.db.read() as session:
             assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
     finally:

@@ -20,6 +20,7 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import IdempotencyRecord, IdxBrand, Operation
 from ledger_api.domain import OpKind
+from ledger_api.domain.brands import follow_indexed_brands
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import DailyCapExceeded, IdempotencyConflict
 from ledger_api.model.payloads import (
@@ -41,9 +42,11 @@ from ledger_api.process.runtime import settled_among
 def brand_row(db: Database) -> int:
     with db.write() as session:
         brand = add_brand(session, "Storage", "STO", ledger_id=1)
-        # the chain's cap as indexed (`DailyMintCapChanged`): what the intake enforces
+        # the chain's cap as indexed (`DailyMintCapChanged`), which the brand's row takes once
+        # the indexer has caught up: what the intake enforces
         session.add(IdxBrand(brand=1, value_micro_usd=10_000, daily_cap_points=1_000))
         session.flush()
+        follow_indexed_brands(session, {1})
         return brand.id
 
 
