@@ -68,9 +68,19 @@ class Reads(Transport):
         answer: Json = self.request("POST", f"/v1/webhooks/{endpoint_id}/test")
         return answer
 
-    def deliveries(self, endpoint_id: str, *, limit: int = 100) -> Json:
-        """`GET /v1/webhooks/{id}/deliveries`, newest first."""
-        answer: Json = self._get(f"/v1/webhooks/{endpoint_id}/deliveries", limit=limit)
+    def deliveries(
+        self,
+        endpoint_id: str,
+        *,
+        status: str | None = None,
+        before: str | None = None,
+        limit: int = 100,
+    ) -> Json:
+        """`GET /v1/webhooks/{id}/deliveries`: a page, newest first, in `status` if given
+        (pending, held, delivered, dead); `before` is a page's `next_cursor`."""
+        answer: Json = self._get(
+            f"/v1/webhooks/{endpoint_id}/deliveries", status=status, before=before, limit=limit
+        )
         return answer
 
     def retry_delivery(self, endpoint_id: str, delivery_id: str) -> Json:

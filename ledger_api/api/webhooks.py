@@ -60,9 +60,22 @@ async def deliveries(
     endpoint_id: EndpointId,
     who: PrincipalDep,
     service: WebhooksDep,
+    status: Annotated[
+        views.DeliveryStatus | None, Query(description="only the deliveries in this status")
+    ] = None,
+    before: Annotated[
+        str | None,
+        Query(max_length=20, description="a page's `next_cursor`: the deliveries older than it"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> views.DeliveryList:
-    return await run_in_threadpool(service.deliveries, who, endpoint_id, limit)
+    """A page of the endpoint's deliveries, newest first (by event), in `status` if given:
+    the dead ones to retry, the held ones of a disabled endpoint. `next_cursor`, passed as
+    `before`, reads the next (older) page; null on the last. 422 `invalid_cursor` for a cursor
+    that is not one."""
+    return await run_in_threadpool(
+        service.deliveries, who, endpoint_id, views.DeliveryQuery(status, before, limit)
+    )
 
 
 @router.post(

@@ -66,6 +66,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         Unique("endpoint_id", "event_seq", name="uq_webhook_deliveries_endpoint_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # an endpoint's deliveries in one status, newest first (the list's status filter)
+        Index("ix_webhook_deliveries_endpoint_status", "endpoint_id", "status", "event_seq"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

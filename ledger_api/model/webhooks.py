@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -52,8 +53,25 @@ class DeliveryView(BaseModel):
     created_at: datetime
 
 
+#: a delivery's status as listed (`held`: pending for a disabled endpoint, never stored)
+DeliveryStatus = Literal["pending", "held", "delivered", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryQuery:
+    """A page of an endpoint's deliveries: in `status` (None: all), older than the cursor
+    `before` (a page's `next_cursor`; None: from the newest), at most `limit` of them."""
+
+    status: DeliveryStatus | None = None
+    before: str | None = None
+    limit: int = 100
+
+
 class DeliveryList(BaseModel):
     deliveries: list[DeliveryView]
+    next_cursor: str | None = Field(
+        default=None, description="pass as `before` for the next (older) page; null: the last"
+    )
 
 
 class EventView(BaseModel):

@@ -154,18 +154,35 @@ class WebhooksService:
 
     # ------------------------------------------------------------ deliveries
 
-    def deliveries(self, who: Principal, endpoint_id: str, limit: int) -> views.DeliveryList:
+    def deliveries(
+        self, who: Principal, endpoint_id: str, page: views.DeliveryQuery
+    ) -> views.DeliveryList:
+        """A page of the endpoint's deliveries, newest event first (`UnknownWebhook` 404,
+        `InvalidCursor` 422); searched by `ix_webhook_deliveries_endpoint_status` with a
+        status, else by the endpoint's unique (endpoint, event) index."""
+        before = _cursor(page.before)
         with self.db.read() as session:
             endpoint = self._endpoint(session, who, endpoint_id)
-            rows = session.execute(
+            query = (
                 select(WebhookDelivery, OutboxEvent.event_id, OutboxEvent.type)
                 .join(OutboxEvent, OutboxEvent.seq == WebhookDelivery.event_seq)
                 .where(WebhookDelivery.endpoint_id == endpoint_id)
-                .order_by(WebhookDelivery.event_seq.desc())
-                .limit(limit)
+            )
+            if page.status is not None:
+                stored = _stored_status(page.status, endpoint)
+                if stored is None:  # held of an active endpoint, pending of a disabled one
+                    return views.DeliveryList(deliveries=[])
+                query = query.where(WebhookDelivery.status == stored)
+            if before is not None:
+                query = query.where(WebhookDelivery.event_seq < before)
+            rows = session.execute(
+                query.order_by(WebhookDelivery.event_seq.desc()).limit(page.limit + 1)
             ).all()
+            more = len(rows) > page.limit
+            rows = rows[: page.limit]
             return views.DeliveryList(
-                deliveries=[_delivery_view(d, i, t, endpoint) for d, i, t in rows]
+                deliveries=[_delivery_view(d, i, t, endpoint) for d, i, t in rows],
+                next_cursor=str(rows[-1][0].event_seq) if more else None,
             )
 
     def retry(self, who: Principal, endpoint_id: str, delivery_id: str) -> views.DeliveryView:
@@ -221,6 +238,28 @@ class WebhooksService:
                 for r in rows
             ]
         return views.EventPage(events=events, next_cursor=events[-1].cursor if events else after)
+
+
+def _cursor(before: str | None) -> int | None:
+    """A deliveries page's cursor (an event's `seq`, as `next_cursor` gives it); None: none."""
+    if before is None:
+        return None
+    try:
+        seq = int(before)
+    except ValueError:
+        raise InvalidCursor(cursor=before) from None
+    if seq < 1:
+        raise InvalidCursor(cursor=before)
+    return seq
+
+
+def _stored_status(shown: views.DeliveryStatus, endpoint: WebhookEndpoint) -> str | None:
+    """The stored status of the deliveries listed as `shown` for this endpoint (None: none
+    can be): a disabled endpoint's pending deliveries are listed as held (`_delivery_view`)."""
+    if shown not in (store.PENDING, store.HELD):
+        return shown
+    held = endpoint.status != store.ACTIVE
+    return store.PENDING if (shown == store.HELD) == held else None
 
 
 def _delivery_view(

@@ -190,6 +190,15 @@ def test_dead_letter_then_manual_retry_and_test_event(env: dict[str, str]) -> No
 
         delivery = wait_for(dead, what="the test delivery dead-lettered")
         assert delivery["attempts"] == 2 and delivery["last_status_code"] == 503
+        only_dead = brand.api.get(path, params={"status": "dead", "limit": 1}).json()
+        assert [d["id"] for d in only_dead["deliveries"]] == [delivery["id"]]
+        assert only_dead["next_cursor"] is None
+        unknown_status = brand.api.get(path, params={"status": "lost"})
+        assert unknown_status.status_code == 422
+        assert unknown_status.json()["error"]["code"] == "invalid_request"
+        not_a_cursor = brand.api.get(path, params={"before": "soon"})
+        assert not_a_cursor.status_code == 422
+        assert not_a_cursor.json()["error"]["code"] == "invalid_cursor"
         receiver.down = False
         retried = brand.api.post(f"{path}/{delivery['id']}/retry")
         assert retried.status_code == 202 and retried.json()["status"] == "pending"

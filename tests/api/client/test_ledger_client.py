@@ -109,6 +109,22 @@ def test_error_answers_raise_with_the_stable_code(gateway: Gateway, brand: Brand
     assert conflict.value.status == 409 and conflict.value.code == "idempotency_conflict"
 
 
+def test_a_webhooks_deliveries_a_page_at_a_time(gateway: Gateway, brand: Brand) -> None:
+    """`deliveries` passes `status`, `before` and `limit`; a page's `next_cursor` leads to the
+    next, older one, and the last has none."""
+    shop = gateway.client(brand.api_key)
+    endpoint = shop.create_webhook("http://127.0.0.1:9/nobody-listens")
+    sent = [shop.test_webhook(endpoint["id"])["id"] for _ in range(2)]
+    first = shop.deliveries(endpoint["id"], limit=1)
+    assert [d["id"] for d in first["deliveries"]] == [sent[1]] and first["next_cursor"]
+    last = shop.deliveries(endpoint["id"], before=first["next_cursor"], limit=1)
+    assert [d["id"] for d in last["deliveries"]] == [sent[0]] and last["next_cursor"] is None
+    assert shop.deliveries(endpoint["id"], status="delivered")["deliveries"] == []
+    with pytest.raises(LedgerApiError) as bad:
+        shop.deliveries(endpoint["id"], status="lost")
+    assert bad.value.status == 422 and bad.value.code == "invalid_request"
+
+
 def test_bulk_earns_polls_enterprises_and_dashboard_figures(gateway: Gateway, brand: Brand) -> None:
     shop = gateway.client(brand.api_key)
     admin = gateway.client(gateway.env["LEDGER_ADMIN_API_KEY"])
