@@ -70,6 +70,21 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 
 
+#: a delivery's status after an attempt (`background.webhooks.store`'s stored statuses)
+WEBHOOK_OUTCOMES = ("delivered", "pending", "dead")
+#: the deliveries the state gauge shows (`held`: pending for an endpoint no longer active)
+DELIVERY_GAUGE_STATUSES = ("pending", "held", "dead")
+
+
+def start_delivery_attempts() -> None:
+    """Every outcome's series from zero, before the first attempt (the process that delivers):
+    `increase(ledger_webhook_attempts_total{outcome="dead"}[5m])` then sees the first dead
+    delivery, which a series born at 1 would hide (Prometheus's advice on labels known in
+    advance)."""
+    for outcome in WEBHOOK_OUTCOMES:
+        WEBHOOK_ATTEMPTS.labels(outcome)
+
+
 def observe_delivery_attempt(outcome: str) -> None:
     """One delivery attempt written: the delivery's status after it."""
     WEBHOOK_ATTEMPTS.labels(outcome).inc()
@@ -167,8 +182,8 @@ class StateCollector(Collector):
             " ledger_webhook_attempts_total",
             labels=["status"],
         )
-        for status, count in sorted(f.deliveries.items()):
-            deliveries.add_metric([status], count)
+        for status in DELIVERY_GAUGE_STATUSES:  # a sample for each, 0 when none
+            deliveries.add_metric([status], f.deliveries.get(status, 0))
         yield deliveries
         yield GaugeMetricFamily(
             "ledger_index_block", "The last block the index applied", value=f.index_block

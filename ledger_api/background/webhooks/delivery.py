@@ -31,7 +31,7 @@ from ledger_api.background.indexer.cursor import index_time
 from ledger_api.db import Database
 from ledger_api.domain.events import brands_of
 from ledger_api.errors import LedgerError
-from ledger_api.process.metrics import observe_delivery_attempt
+from ledger_api.process.metrics import observe_delivery_attempt, start_delivery_attempts
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
@@ -78,6 +78,7 @@ class Deliverer(threading.Thread):
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
         self._http: httpx.Client | None = None  # on the first delivery (`_client`)
         self._reminded_at = 0.0
+        start_delivery_attempts()
         self.healthy = False
         self.last_error: str | None = None
 

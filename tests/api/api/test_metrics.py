@@ -182,6 +182,14 @@ def test_a_scrape_adds_up_the_http_process_and_the_sender_process(
     # the deliverer in `ledger work` counts its attempts by outcome (delivered webhooks are
     # counted as they go: a scrape no longer counts every delivery ever stored)
     samples = wait_for(delivery_counted, what="the delivery counted")
+    # every outcome and status has its series, 0 when none: an alert on the increase of dead
+    # deliveries sees the first one, a dashboard shows 0 rather than no data
+    for outcome in ("pending", "dead"):
+        series = ("ledger_webhook_attempts_total", frozenset({("outcome", outcome)}))
+        assert samples.get(series) == 0, (outcome, samples.get(series))
+    for status in ("pending", "held", "dead"):
+        series = ("ledger_webhook_deliveries", frozenset({("status", status)}))
+        assert samples.get(series) == 0, (status, samples.get(series))
     # counted in the HTTP process (uvicorn) ...
     assert _value(samples, "ledger_http_requests_total", route="/v1/earn/purchase") == 1
     # ... and in `ledger work`, which confirmed the operations: one scrape shows both
