@@ -151,6 +151,7 @@ class AdminWatcher(threading.Thread):
                     confirmed=True,
                     onboarded_as=LedgerBrandId(brand_id) if brand_id is not None else None,
                     uid=op.uid,
+                    indexed=True,  # the watcher found its effect in the index
                 )
                 session.flush()
                 state = Settled.of(op, concerned_brand(op.kind, op.payload, op.result))

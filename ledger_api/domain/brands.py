@@ -14,7 +14,8 @@ A brand's local state changes when an admin operation about it settles:
   index's, taken once the indexer has caught up with the chain (`follow_indexed_brands`,
   after each `DailyMintCapChanged`, whoever sent it); a confirmed onboarding takes the cap
   the index may already hold (the chain's default), since the indexer may have applied its
-  block before the row had a ledger id to follow.
+  block before the row had a ledger id to follow; a confirmed `set_daily_cap` takes its cap
+  at once (the index's if it has applied that block already).
 - `suspend_brand` confirmed: `suspended` or `active` again, as the operation asked. A
   suspension sent to the chain by other means (the admin's key or multisig straight to the
   ledger) moves an active or suspended brand once the indexer has its `BrandSuspensionChanged`
@@ -59,21 +60,24 @@ def after_admin_operation(
     confirmed: bool,
     onboarded_as: LedgerBrandId | None,
     uid: str | None = None,
+    indexed: bool = False,
 ) -> bool:
     """Applies the rule above to the brand row; True when a brand's status changed.
 
     `onboarded_as`: the ledger's brand id from the `BrandOnboarded` event (confirmed
-    onboarding only); `uid`: the settled operation's (an onboarding's names the follow-up)."""
+    onboarding only); `uid`: the settled operation's (an onboarding's names the follow-up);
+    `indexed`: the index has already applied the block that holds the operation."""
     if isinstance(payload, OnboardBrandPayload):
         return _after_onboarding(session, payload, confirmed, onboarded_as, uid)
     if not confirmed:
         return False
     if isinstance(payload, DailyCapPayload):
         brand = session.get_one(Brand, payload.brand_row_id)
+        brand.daily_cap_points = _confirmed_cap(session, payload, indexed)
         if brand.status == BrandStatus.ONBOARDING:
             # suspended on chain meanwhile (the indexer leaves an onboarding brand's status)
-            indexed = session.get(IdxBrand, int(payload.brand))
-            suspended = indexed is not None and indexed.suspended
+            found = session.get(IdxBrand, int(payload.brand))
+            suspended = found is not None and found.suspended
             brand.status = BrandStatus.SUSPENDED if suspended else BrandStatus.ACTIVE
             return True
     if isinstance(payload, SuspendBrandPayload):
@@ -83,6 +87,18 @@ def after_admin_operation(
         brand = session.get_one(Brand, payload.brand_row_id)
         brand.value_micro_usd = payload.value_micro_usd
     return False
+
+
+def _confirmed_cap(session: Session, payload: DailyCapPayload, indexed: bool) -> int | None:
+    """The brand's cap once its `setDailyMintCap` is confirmed: the one it set, at once (a
+    brand activated by it took earns above it until the indexer applied the block: a new
+    user's trial), unless the index has applied that block already; then the index's, which
+    a later change sent straight to the chain may have moved."""
+    if indexed:
+        found = session.get(IdxBrand, int(payload.brand))
+        if found is not None and found.daily_cap_points is not None:
+            return found.daily_cap_points
+    return payload.daily_cap_points
 
 
 def _after_onboarding(

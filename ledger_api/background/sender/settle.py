@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.indexer.cursor import stored_height
 from ledger_api.background.notify import Settled
 from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
@@ -166,7 +167,8 @@ class Settler:
                 op.error_code = error.error_code
                 op.error_message = error.message
                 op.updated_at = now
-                self._follow_brand_rule(session, op, Outcome(Verdict.FAILED, code=error.error_code))
+                failure = Outcome(Verdict.FAILED, code=error.error_code)
+                self._follow_brand_rule(session, op, failure, None)  # refused before sending
                 failed.append(self._settled(op, values, ledger_brand_id))
             write_events(session, operation_events(failed, admins=self.brand_row_id is None))
         self.hooks.operations_settled({state.uid: state for state in failed})
@@ -250,10 +252,10 @@ class Settler:
             ]
             if taken:
                 take_back(session, taken, now)
-            for _, ops, outcomes, *_ in slots:
+            for _, ops, outcomes, receipt, _ in slots:
                 for op in ops:
                     if outcomes[op.id].verdict is not Verdict.REQUEUE:
-                        self._follow_brand_rule(session, op, outcomes[op.id])
+                        self._follow_brand_rule(session, op, outcomes[op.id], receipt)
             final = {
                 op.uid: self._settled(op, values, ledger_brand_id)
                 for op, values in pairs
@@ -265,7 +267,9 @@ class Settler:
             )
         return final
 
-    def _follow_brand_rule(self, session: Session, op: OpRecord, outcome: Outcome) -> None:
+    def _follow_brand_rule(
+        self, session: Session, op: OpRecord, outcome: Outcome, receipt: Receipt | None
+    ) -> None:
         """An admin operation's outcome moves the brand's local state (domain.brands)."""
         if not OpKind(op.kind).admin:
             return
@@ -277,6 +281,7 @@ class Settler:
             confirmed=confirmed,
             onboarded_as=LedgerBrandId(int(onboarded_as)) if onboarded_as is not None else None,
             uid=op.uid,
+            indexed=receipt is not None and stored_height(session) >= receipt.block_number,
         )
         if changed:
             self.hooks.brands_changed()

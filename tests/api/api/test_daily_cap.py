@@ -102,3 +102,34 @@ def test_the_admin_changes_a_brands_cap_on_chain_through_the_gateway(
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_brand"
         forbidden = brand.api.put(path, {"daily_cap_points": 10**9})
         assert forbidden.status_code == 403, forbidden.text
+
+
+def test_a_brand_activated_by_its_cap_is_held_to_it_before_the_index_has_it(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: a brand created with a cap turns `active` when its `setDailyMintCap`
+    is confirmed, and its row took the cap only when the indexer applied that block; an earn
+    above the cap sent in between got 202, then failed on chain. With the indexer stopped, the
+    confirmation alone holds the brand to its cap."""
+    with Gateway(own_env) as gateway:
+        indexer = gateway.runtime.indexer
+        indexer.stop()
+        indexer.join(timeout=60)
+        assert not indexer.is_alive()
+        created = gateway.admin.post(
+            "/v1/admin/brands", {"name": "Capped at once", "symbol": "CAP", "daily_cap_points": 100}
+        )
+        assert created.status_code == 202, created.text
+        answer = created.json()
+        cap_operation = f"/v1/operations/{answer['daily_cap_operation_id']}"
+
+        def cap_confirmed() -> bool | None:  # queued once the onboarding lands (404 before)
+            return gateway.admin.get(cap_operation).json().get("status") == "confirmed" or None
+
+        wait_for(cap_confirmed, what="the cap's operation confirmed")
+        shop = gateway.api(answer["api_key"])
+        refused = shop.post(PURCHASE, purchase(Member(), 100_000))  # 1,000 USD: above 100 points
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "daily_cap_exceeded" and error["details"]["daily_cap_points"] == 100
+        assert shop.post(PURCHASE, purchase(Member(), 100)).status_code == 202  # within it

@@ -136,3 +136,34 @@ def _earn(brand_row_id: int, points: int) -> Draft:
         points=points,
         order_ref=order_ref,
     )
+
+
+@pytest.mark.parametrize("index_applied_the_block", [False, True])
+def test_a_brand_activated_by_its_daily_cap_counts_earns_against_it_at_once(
+    db: Database, index_applied_the_block: bool
+) -> None:
+    """A new user's trial: a brand onboarded with a cap of 100 turned `active` when its
+    `setDailyMintCap` was confirmed, while its row still held the chain's default cap (taken at
+    onboarding) until the indexer applied that block: an earn of 200 points got 202, then
+    failed on chain. The confirmation now sets the cap it put on chain; when the index has
+    already applied that block, the index's cap, which a later change sent straight to the
+    chain may have moved (here to 300)."""
+    with db.write() as session:
+        brand = add_brand(session, "Waiting", "WAI", ledger_id=7, daily_cap_points=100_000_000)
+        brand.status = BrandStatus.ONBOARDING
+        indexed_cap = 300 if index_applied_the_block else 100_000_000
+        session.add(IdxBrand(brand=7, value_micro_usd=10_000, daily_cap_points=indexed_cap))
+        row_id = brand.id
+    cap = DailyCapPayload(
+        brand=LedgerBrandId(7), daily_cap_points=100, brand_row_id=BrandRowId(row_id)
+    )
+    with db.write() as session:
+        after_admin_operation(
+            session, cap, confirmed=True, onboarded_as=None, indexed=index_applied_the_block
+        )
+    expected = 300 if index_applied_the_block else 100
+    with db.read() as session:
+        settled = session.get_one(Brand, row_id)
+        assert (settled.status, settled.daily_cap_points) == (BrandStatus.ACTIVE, expected)
+    (refused,) = Intake(db, max_batch=8).store([_earn(row_id, expected + 1)])
+    assert isinstance(refused, DailyCapExceeded), refused
