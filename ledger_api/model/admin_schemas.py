@@ -75,8 +75,9 @@ class BrandView(Model):
     value_micro_usd: int
     earn_rule: EarnRuleModel
     daily_cap_points: int | None = Field(
-        description="the chain's daily mint cap as indexed (`DailyMintCapChanged`); null "
-        "until the index knows it"
+        description="the chain's daily mint cap (`DailyMintCapChanged`) that the gateway counts "
+        "earns against, as the brand's row holds it (the index's once caught up with the "
+        "chain, the gateway's own change once confirmed); null until known"
     )
     return_window_days: int | None = Field(
         default=None,

@@ -84,7 +84,7 @@ def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
             points_per_event=brand.points_per_event,
             points_per_referral=brand.points_per_referral,
         ),
-        daily_cap_points=indexed.daily_cap_points if indexed is not None else None,
+        daily_cap_points=brand.daily_cap_points,  # the enforced one (a rebuild replays older)
         return_window_days=indexed.return_window_days if indexed is not None else None,
         api_keys=list(keys),
     )

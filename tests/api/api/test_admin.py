@@ -25,6 +25,7 @@ from ledger_api.db.models import IdxBrand, Operation
 from ledger_api.domain import OpKind
 from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import Runtime, settled_among
+from ledger_api.usecases.brands import brand_view
 from ledger_api.usecases.context import BrandDirectory
 
 
@@ -480,8 +481,10 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
     with the older one the same way, and a daily mint cap raised on chain refused earns
     (`daily_cap_exceeded`) while the replay had only reached the lower one. The gateway's
     brands take the index's suspension, rule and cap only once it has caught up: stepped a
-    block at a time through a whole rebuild, the brand reads `active` with its last rule, and
-    the intake accepts an earn above the old cap, after every chunk."""
+    block at a time through a whole rebuild, the brand reads `active` with its last rule, the
+    intake accepts an earn above the old cap, and the admin's view of the brand shows the cap
+    the intake enforces (it showed the index's, null then the replayed ones), after every
+    chunk."""
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
@@ -532,6 +535,7 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             with runtime.db.read() as session:
                 row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
                 shown = row.one()
+                listed_cap = brand_view(session, shown).daily_cap_points  # the admin's view
             another = replace(  # the same earn for another order, stored as the intake stores it
                 earn_draft,
                 idempotency_key=str(uuid.uuid4()),
@@ -539,8 +543,8 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             )
             (outcome,) = intake.store([another])
             answer = outcome.status_code if isinstance(outcome, Accepted) else outcome.error_code
-            seen.append((shown.status, shown.points_per_usd, answer))
-        assert len(seen) > 3 and set(seen) == {("active", 7, 202)}, seen
+            seen.append((shown.status, shown.points_per_usd, answer, listed_cap))
+        assert len(seen) > 3 and set(seen) == {("active", 7, 202, 1_000_000)}, seen
         with runtime.db.read() as session:
             assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
     finally:
