@@ -72,7 +72,7 @@ WEBHOOK_ATTEMPTS = Counter(
 
 #: a delivery's status after an attempt (`background.webhooks.store`'s stored statuses)
 WEBHOOK_OUTCOMES = ("delivered", "pending", "dead")
-#: the deliveries the state gauge shows (`held`: pending for an endpoint no longer active)
+#: the deliveries the state gauge shows (`held`: pending for a disabled endpoint)
 DELIVERY_GAUGE_STATUSES = ("pending", "held", "dead")
 
 
@@ -177,9 +177,9 @@ class StateCollector(Collector):
         yield from self._signers()
         deliveries = GaugeMetricFamily(
             "ledger_webhook_deliveries",
-            "Webhook deliveries waiting (pending), held (pending for a disabled or deleted"
-            " endpoint: never attempted) or given up (dead) now; delivered ones are counted by"
-            " ledger_webhook_attempts_total",
+            "Webhook deliveries waiting (pending), held (pending for a disabled endpoint: not"
+            " attempted until a retry) or given up (dead) now, a deleted endpoint's not counted;"
+            " delivered ones are counted by ledger_webhook_attempts_total",
             labels=["status"],
         )
         for status in DELIVERY_GAUGE_STATUSES:  # a sample for each, 0 when none

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ledger_api.background.indexer import read_cursor
 from ledger_api.background.webhooks import store as webhooks
 from ledger_api.db.models import Brand, Operation, Signer, TxSlot
-from ledger_api.db.webhook_models import WebhookDelivery
+from ledger_api.db.webhook_models import WebhookDelivery, WebhookEndpoint
 from ledger_api.domain import OPEN_OP_STATUSES, OPEN_SLOT_STATUSES, OpStatus
 from ledger_api.process import health
 
@@ -70,7 +70,8 @@ class Figures:
 
 
 #: the webhook deliveries a reading counts: those waiting (pending; `held` when their endpoint
-#: is disabled or deleted, so never attempted) and those given up (dead); the delivered ones
+#: is disabled, so not attempted until a retry) and those given up (dead), a deleted
+#: endpoint's none (nothing to attempt, list or retry any more); the delivered ones
 #: are every event's history, counted as they are delivered instead
 DELIVERY_STATES_NOW = (webhooks.PENDING, webhooks.DEAD)
 
@@ -149,13 +150,18 @@ def read_figures(session: Session) -> Figures:
         )
     ]
     active = {endpoint.id for endpoint in webhooks.active_endpoints(session.connection())}
+    deleted = set(
+        session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.deleted_at.is_not(None)))
+    )
     deliveries: dict[str, int] = {}
     for status, endpoint_id, count in session.execute(
         select(WebhookDelivery.status, WebhookDelivery.endpoint_id, func.count())
         .where(WebhookDelivery.status.in_(DELIVERY_STATES_NOW))
         .group_by(WebhookDelivery.status, WebhookDelivery.endpoint_id)
     ):
-        # a pending delivery of a disabled or deleted endpoint is never attempted: held
+        if endpoint_id in deleted:  # gone: nothing to attempt, list or retry (an alert clears)
+            continue
+        # a pending delivery of a disabled endpoint is not attempted until a retry: held
         held = status == webhooks.PENDING and endpoint_id not in active
         shown = webhooks.HELD if held else str(status)
         deliveries[shown] = deliveries.get(shown, 0) + int(count)

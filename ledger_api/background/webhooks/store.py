@@ -24,7 +24,7 @@ from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery, WebhookEn
 from ledger_api.domain import events as ev
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
-#: how a pending delivery of a disabled or deleted endpoint shows (never stored: such a
+#: how a pending delivery of a disabled endpoint shows (never stored: such a
 #: delivery stays pending, and is not attempted until a retry re-enables its endpoint)
 HELD = "held"
 ACTIVE, DISABLED = "active", "disabled"

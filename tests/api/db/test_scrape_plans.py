@@ -71,8 +71,8 @@ def _delivery(n: int, status: str, endpoint_id: str = "we_1") -> WebhookDelivery
 def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
     """Open operations by kind and status, per brand (the alliance's own under None, a brand
     not yet on chain too), the oldest queued one's age, each signer's open slots, and the
-    pending (held: for a disabled endpoint) and dead deliveries; the history (confirmed, failed,
-    delivered) is not read."""
+    pending (held: for a disabled endpoint) and dead deliveries, a deleted endpoint's not; the
+    history (confirmed, failed, delivered) is not read."""
     now = utcnow()
     with db.write() as session:
         a = add_brand(session, "Alpha", "ALP", ledger_id=1)
@@ -101,11 +101,16 @@ def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
         ]
         slots += [_slot(signers[2].id, 0, SlotStatus.MINED)]
         session.add_all(slots)
-        session.add_all([_endpoint("we_1", "active"), _endpoint("we_2", "disabled")])
+        gone = _endpoint("we_3", "disabled")
+        gone.deleted_at = now
+        session.add_all([_endpoint("we_1", "active"), _endpoint("we_2", "disabled"), gone])
         deliveries = [_delivery(n, "delivered") for n in range(25)]
         deliveries += [_delivery(100 + n, "pending") for n in range(3)] + [_delivery(200, "dead")]
         # a disabled endpoint's pending deliveries are never attempted: held, not waiting
         deliveries += [_delivery(300 + n, "pending", "we_2") for n in range(2)]
+        # a deleted endpoint's are not counted: nothing can attempt, list or retry them, so a
+        # gauge that counted them could never come back to 0 (a new user's trial)
+        deliveries += [_delivery(400, "pending", "we_3"), _delivery(401, "dead", "we_3")]
         session.add_all(deliveries)
 
     with db.read() as session:
