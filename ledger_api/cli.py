@@ -380,6 +380,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return int(code or 0)
     except Exception as error:  # a LedgerError from a command: its stable code
+        from ledger_api.settings import settings_problem  # not imported for `--help`
+
+        problem = settings_problem(error)
+        if problem is not None:  # a LEDGER_* value the settings refuse
+            print(f"error: invalid_settings: {problem}", file=sys.stderr)
+            return 2
         code_name = getattr(error, "error_code", None)
         if code_name is None:
             raise

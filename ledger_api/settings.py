@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -167,10 +175,10 @@ class Settings(BaseSettings):
     # Webhooks, the event outbox and reminders (issue 12)
     webhooks_enabled: bool = True
     # `points.expiring` reminders, days before a lot expires (one per lot and offset)
-    reminder_offsets_days: list[int] = Field(default_factory=lambda: [30, 7])
+    reminder_offsets_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [30, 7])
     reminder_poll_s: float = Field(default=60.0, gt=0)
     # seconds between a failed attempt and the next (then dead-lettered): about 24 h in all
-    webhook_retry_schedule_s: list[float] = Field(
+    webhook_retry_schedule_s: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: (
             [5.0, 60.0, 300.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0] + [28800.0]
         )
@@ -194,7 +202,8 @@ class Settings(BaseSettings):
     @field_validator("reminder_offsets_days", "webhook_retry_schedule_s", mode="before")
     @classmethod
     def _list_from_text(cls, value: object) -> object:
-        """`[30, 7]` (JSON, as the environment gives it) or `30,7` in a plain value."""
+        """`[30, 7]` (JSON) or `30,7`, from the environment as written (`NoDecode`: the
+        environment's lists were read as JSON only, and `0.5,1` stopped every command)."""
         if isinstance(value, str):
             text = value.strip().strip("[]")
             return [part.strip() for part in text.split(",") if part.strip()]
@@ -300,6 +309,28 @@ class Settings(BaseSettings):
 
 
 @lru_cache
+def settings_problem(error: BaseException) -> str | None:
+    """What is wrong with the settings, in one line naming each variable (`LEDGER_PORT: ...`),
+    when `error` is the settings' refusal; None for any other error. Values are not echoed:
+    a refused one may be a secret."""
+    if isinstance(error, SettingsError):  # a value its source could not decode
+        found = re.search(r'field "(\w+)"', str(error))
+        name = f"LEDGER_{found.group(1).upper()}: " if found else ""
+        return f"{name}{str(error).split(' from source')[0]}"
+    if isinstance(error, ValidationError) and error.title == Settings.__name__:
+        return "; ".join(_variable(e["loc"]) + e["msg"] for e in error.errors())
+    return None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """`LEDGER_PORT: `, `LEDGER_WEBHOOK_RETRY_SCHEDULE_S (item 2): `; empty for the settings
+    as a whole (a rule across several)."""
+    if not loc:
+        return ""
+    items = "".join(f" (item {part + 1})" for part in loc[1:] if isinstance(part, int))
+    return f"LEDGER_{str(loc[0]).upper()}{items}: "
+
+
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()

@@ -125,6 +125,19 @@ def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
     assert "no onboarded brand" in result.stderr
 
 
+def test_a_setting_that_is_not_valid_is_one_line_naming_its_variable(
+    env: dict[str, str],
+) -> None:
+    """A value the settings refuse stops a command with `error: invalid_settings: ...` naming
+    the variable, not a traceback (a new user's trial)."""
+    for name, value in (("LEDGER_PORT", "eighty"), ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "soon")):
+        result = ledger({**env, name: value}, "info")
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: invalid_settings: "), result.stderr
+        assert name in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+
+
 def test_help_and_version_import_nothing_heavy() -> None:
     """`ledger --help` stays fast (issue 13 item 6: web3 was imported for it): no web3, no
     SQLAlchemy, no gateway runtime is imported until a command runs."""

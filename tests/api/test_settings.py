@@ -82,3 +82,16 @@ def test_settings_come_from_ledger_variables(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LEDGER_BATCH_MAX_OPS", "77")
     settings = Settings()
     assert settings.port == 9123 and settings.batch_max_ops == 77
+
+
+@pytest.mark.parametrize("written", ["0.5,1,2", "[0.5, 1, 2]", " 0.5 , 1 , 2 "])
+def test_a_list_setting_is_json_or_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    """A new user's trial: `LEDGER_WEBHOOK_RETRY_SCHEDULE_S=0.5,0.5,...` stopped every command
+    with a traceback (the environment's lists were read as JSON only, whatever the docs)."""
+    monkeypatch.setenv("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", written)
+    monkeypatch.setenv("LEDGER_REMINDER_OFFSETS_DAYS", written.replace("0.5", "14"))
+    settings = Settings()
+    assert settings.webhook_retry_schedule_s == [0.5, 1.0, 2.0]
+    assert settings.reminder_offsets_days == [14, 1, 2]
