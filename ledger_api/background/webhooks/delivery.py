@@ -254,7 +254,8 @@ class Deliverer(threading.Thread):
             response = http.post(claimed.url, content=body.encode(), headers=headers)
         except httpx.HTTPError as exc:
             return store.Attempt(None, f"{exc.__class__.__name__}: {exc}"[:500])
-        problem = None if response.is_success else response.text[:500]
+        # the receiver's answer, else its status's reason phrase: an empty body was stored as ""
+        problem = None if response.is_success else response.text[:500] or response.reason_phrase
         return store.Attempt(response.status_code, problem)
 
     def status(self) -> dict[str, Any]:

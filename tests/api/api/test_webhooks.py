@@ -190,6 +190,7 @@ def test_dead_letter_then_manual_retry_and_test_event(env: dict[str, str]) -> No
 
         delivery = wait_for(dead, what="the test delivery dead-lettered")
         assert delivery["attempts"] == 2 and delivery["last_status_code"] == 503
+        assert delivery["last_error"] == "Service Unavailable"  # an empty body: its reason
         only_dead = brand.api.get(path, params={"status": "dead", "limit": 1}).json()
         assert [d["id"] for d in only_dead["deliveries"]] == [delivery["id"]]
         assert only_dead["next_cursor"] is None
