@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from support.plans import Statements, all_plans
+from support.rows import webhook_endpoint
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.types import utcnow
-from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import InvalidCursor
 from ledger_api.model.webhooks import DeliveryList, DeliveryQuery, DeliveryStatus
@@ -36,16 +37,7 @@ def _seed(db: Database) -> None:
     now = utcnow()
     with db.write() as session:
         for endpoint_id, status in (("we_active", "active"), ("we_off", "disabled")):
-            session.add(
-                WebhookEndpoint(
-                    id=endpoint_id,
-                    brand=1,
-                    url="https://hooks.example/x",
-                    event_types=[],
-                    secret_encrypted=b"x",
-                    status=status,
-                )
-            )
+            session.add(webhook_endpoint(endpoint_id, status))
         for seq in range(1, 18):
             session.add(
                 OutboxEvent(

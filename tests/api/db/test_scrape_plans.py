@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from support.plans import Statements, all_plans
-from support.rows import add_brand, queued_earn
+from support.rows import add_brand, queued_earn, webhook_endpoint
 
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Signer, TxSlot
 from ledger_api.db.types import utcnow
-from ledger_api.db.webhook_models import WebhookDelivery, WebhookEndpoint
+from ledger_api.db.webhook_models import WebhookDelivery
 from ledger_api.domain import OpKind, OpStatus, SlotStatus
 from ledger_api.usecases.monitoring import read_figures
 
@@ -48,17 +48,6 @@ def _slot(signer_id: int, nonce: int, status: SlotStatus) -> TxSlot:
         calldata=b"\x00",
         value_wei=0,
         gas_limit=100_000,
-    )
-
-
-def _endpoint(endpoint_id: str, status: str) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=endpoint_id,
-        brand=1,
-        url="https://hooks.example/x",
-        event_types=[],
-        secret_encrypted=b"x",
-        status=status,
     )
 
 
@@ -101,9 +90,11 @@ def test_a_reading_counts_what_is_in_progress(db: Database) -> None:
         ]
         slots += [_slot(signers[2].id, 0, SlotStatus.MINED)]
         session.add_all(slots)
-        gone = _endpoint("we_3", "disabled")
+        gone = webhook_endpoint("we_3", "disabled")
         gone.deleted_at = now
-        session.add_all([_endpoint("we_1", "active"), _endpoint("we_2", "disabled"), gone])
+        session.add_all(
+            [webhook_endpoint("we_1", "active"), webhook_endpoint("we_2", "disabled"), gone]
+        )
         deliveries = [_delivery(n, "delivered") for n in range(25)]
         deliveries += [_delivery(100 + n, "pending") for n in range(3)] + [_delivery(200, "dead")]
         # a disabled endpoint's pending deliveries are never attempted: held, not waiting

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ledger_api.db.models import Brand, Operation
+from ledger_api.db.webhook_models import WebhookEndpoint
 from ledger_api.domain import BrandStatus, OpKind, OpStatus
 
 
@@ -45,3 +46,15 @@ def queued_earn(brand_id: int, n: int, stamp: datetime, **extra: Any) -> Operati
         "updated_at": stamp,
     }
     return Operation(**(values | extra))
+
+
+def webhook_endpoint(endpoint_id: str, status: str, brand: int | None = 1) -> WebhookEndpoint:
+    """A webhook endpoint of `brand` (None: the admin's) in `status` (active, disabled)."""
+    return WebhookEndpoint(
+        id=endpoint_id,
+        brand=brand,
+        url="https://hooks.example/x",
+        event_types=[],
+        secret_encrypted=b"x",
+        status=status,
+    )
