@@ -1,6 +1,7 @@
 """Earning campaigns as data (issue 16, item 1): a brand's rules, their audit (and the audit of
-the admin's multiplier cap, which is the chain's: `setMaxMultiplier`, indexed into `idx_meta`)
-and the referrals waiting for a referred member's first purchase.
+the admin's multiplier cap, which is the chain's: `setMaxMultiplier`, indexed into `idx_meta`,
+applied from `chain_rules` once the index has caught up) and the referrals waiting for a
+referred member's first purchase.
 
 `campaign_rules` holds each rule's current version (`params`, `version`, `active`); every
 change (creation, update, deletion) adds a row to `campaign_audit` with who made it, when,
@@ -15,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -87,3 +88,15 @@ class CampaignReferral(Base):
     check_after: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChainRule(Base):
+    """A rule of the whole chain that the gateway applies (the campaigns' multiplier cap,
+    `max_multiplier_pct`): the index's `idx_meta` value, taken once the indexer has caught up
+    with the chain (`indexer.cursor.follow_indexed_rules`). Not an index table: a rebuild,
+    which replays older values, leaves it alone."""
+
+    __tablename__ = "chain_rules"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

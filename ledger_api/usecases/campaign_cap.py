@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.background.indexer.cursor import indexed_max_multiplier
+from ledger_api.background.indexer.cursor import followed_max_multiplier
 from ledger_api.background.intake import Accepted
 from ledger_api.db.campaign_models import CampaignAudit
 from ledger_api.db.models import Operation
@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 
 
 def read_cap(session: Session) -> int:
-    """The chain's cap on a combined multiplier (percent), as indexed; the chain's
-    `MAX_MULTIPLIER_PCT` (1000) until the admin sets one."""
-    return indexed_max_multiplier(session)
+    """The chain's cap on a combined multiplier (percent), as the index had it when it last
+    caught up with the chain (a rebuild replays older caps); the chain's `MAX_MULTIPLIER_PCT`
+    (1000) until the admin sets one."""
+    return followed_max_multiplier(session)
 
 
 def actor(who: Principal) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
+from ledger_api.db.campaign_models import ChainRule
 from ledger_api.db.models import IdxMeta, IndexCursor, table_of
 from ledger_api.domain import MAX_MULTIPLIER_PCT
 
@@ -39,6 +40,21 @@ def indexed_max_multiplier(session: Session) -> int:
     `MaxMultiplierChanged`, else the chain's `MAX_MULTIPLIER_PCT` (1000, none set)."""
     row = session.get(IdxMeta, MAX_MULTIPLIER)
     return int(row.value) if row is not None else MAX_MULTIPLIER_PCT
+
+
+def follow_indexed_rules(session: Session) -> None:
+    """The chain's rules the gateway applies (`ChainRule`) take the index's: called once the
+    indexer has caught up with the chain, never while it replays history (a rebuild's replay
+    went back to the default cap, then to older ones)."""
+    session.merge(ChainRule(key=MAX_MULTIPLIER, value=str(indexed_max_multiplier(session))))
+
+
+def followed_max_multiplier(session: Session) -> int:
+    """The cap on an earn's multiplier (percent) the gateway applies: the index's as of its
+    last catch-up with the chain (`follow_indexed_rules`); the index's as it stands before
+    the first."""
+    row = session.get(ChainRule, MAX_MULTIPLIER)
+    return int(row.value) if row is not None else indexed_max_multiplier(session)
 
 
 @dataclass(frozen=True, slots=True)

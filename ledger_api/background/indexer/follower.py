@@ -32,7 +32,15 @@ from ledger_api.errors import ChainUnavailable
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
-from .cursor import CHARITY_POOL, Cursor, advance_cursor, ensure_cursor, read_cursor, reset_cursor
+from .cursor import (
+    CHARITY_POOL,
+    Cursor,
+    advance_cursor,
+    ensure_cursor,
+    follow_indexed_rules,
+    read_cursor,
+    reset_cursor,
+)
 from .projector import Projector
 from .state import ProjectionState
 
@@ -42,6 +50,8 @@ log = logging.getLogger(__name__)
 #: nothing before `Projector.flush` (no other table, no session work of its own): a chunk of
 #: only these is projected before the writer lock (`Indexer._project_before_lock`)
 PROJECTED_BEFORE_LOCK = frozenset({(LEDGER, "Transfer"), (LEDGER, "PointsEarned")})
+#: the events of the chain's rules the gateway follows (`ChainRule`), once the index caught up
+FOLLOWED_RULES = frozenset({(LEDGER, "MaxMultiplierChanged")})
 #: the events whose brand the gateway's brand rows follow, once the index caught up
 FOLLOWED_EVENTS = frozenset(
     (LEDGER, name)
@@ -206,9 +216,11 @@ class Indexer(threading.Thread):
             self._brands_followed(followed)
 
     def _follow_brands(self, session: Session) -> bool:
-        """In the chunk's transaction, when due; whether it ran."""
+        """In the chunk's transaction, when due (the chain's rules with the brands); whether
+        it ran."""
         if self._brands_due:
             follow_indexed_brands(session, self._brands)
+            follow_indexed_rules(session)
         return self._brands_due
 
     def _brands_followed(self, followed: bool) -> None:
@@ -218,9 +230,11 @@ class Indexer(threading.Thread):
             self._brands, self._brands_due = set(), False
 
     def _note_brands(self, events: list[Event]) -> None:
-        """The brands whose suspension, earn rule or daily cap this chunk moves: due once
-        caught up."""
+        """The brands whose suspension, earn rule or daily cap this chunk moves, and whether it
+        moves a chain rule: due once caught up."""
         moved = {int(e.args["brand"]) for e in events if (e.contract, e.name) in FOLLOWED_EVENTS}
+        if any((e.contract, e.name) in FOLLOWED_RULES for e in events):
+            self._brands_due = True  # the chain's rules: no brand to name
         if moved:
             self._brands_due = True
             if self._brands is not None:

@@ -26,6 +26,7 @@ from ledger_api.domain import OpKind
 from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import Runtime, settled_among
 from ledger_api.usecases.brands import brand_view
+from ledger_api.usecases.campaign_cap import read_cap
 from ledger_api.usecases.context import BrandDirectory
 
 
@@ -479,7 +480,9 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
     history chunk by chunk, and a brand suspended and lifted long ago read `suspended` in the
     middle of it, its earns refused (409); an earn rule changed twice on chain priced earns
     with the older one the same way, and a daily mint cap raised on chain refused earns
-    (`daily_cap_exceeded`) while the replay had only reached the lower one. The gateway's
+    (`daily_cap_exceeded`) while the replay had only reached the lower one, and the campaigns'
+    multiplier cap went back to the chain's default, then to the older, lower one (a campaign's
+    multiplier held below what the chain allows: points lost for good). The gateway's
     brands take the index's suspension, rule and cap only once it has caught up: stepped a
     block at a time through a whole rebuild, the brand reads `active` with its last rule, the
     intake accepts an earn above the old cap, and the admin's view of the brand shows the cap
@@ -510,6 +513,14 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             return body["daily_cap_points"] == 1_000_000 or None
 
         wait_for(cap_raised, what="the indexed cap")
+        for pct in (300, 800):  # the campaigns' cap on a multiplier: lowered, then raised
+            _admin_on_chain(anvil, manifest, "setMaxMultiplier", pct)
+
+        def multiplier_cap() -> bool | None:
+            with gateway.runtime.db.read() as session:
+                return read_cap(session) == 800 or None
+
+        wait_for(multiplier_cap, what="the multiplier cap followed")
         drafts = _drafts_of(gateway)
         brand.api.wait(
             brand.api.post(
@@ -536,6 +547,7 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
                 row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
                 shown = row.one()
                 listed_cap = brand_view(session, shown).daily_cap_points  # the admin's view
+                multiplier = read_cap(session)  # what campaign rules are capped at
             another = replace(  # the same earn for another order, stored as the intake stores it
                 earn_draft,
                 idempotency_key=str(uuid.uuid4()),
@@ -543,8 +555,8 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             )
             (outcome,) = intake.store([another])
             answer = outcome.status_code if isinstance(outcome, Accepted) else outcome.error_code
-            seen.append((shown.status, shown.points_per_usd, answer, listed_cap))
-        assert len(seen) > 3 and set(seen) == {("active", 7, 202, 1_000_000)}, seen
+            seen.append((shown.status, shown.points_per_usd, answer, listed_cap, multiplier))
+        assert len(seen) > 3 and set(seen) == {("active", 7, 202, 1_000_000, 800)}, seen
         with runtime.db.read() as session:
             assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
     finally:
