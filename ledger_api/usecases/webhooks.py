@@ -213,7 +213,7 @@ class WebhooksService:
             start = int(after) if after else 0
         except ValueError:
             raise InvalidCursor(cursor=after) from None
-        if start < 0:
+        if not 0 <= start <= MAX_SEQ:  # past a 64-bit integer: 500 from the database before
             raise InvalidCursor(cursor=after)
         wanted = check_types([t for t in (types or "").split(",") if t])
         query = select(OutboxEvent).where(
@@ -240,6 +240,11 @@ class WebhooksService:
         return views.EventPage(events=events, next_cursor=events[-1].cursor if events else after)
 
 
+#: the largest event `seq` (a signed 64-bit integer on every database): a cursor above it is
+#: not one a page handed out
+MAX_SEQ = 2**63 - 1
+
+
 def _cursor(before: str | None) -> int | None:
     """A deliveries page's cursor (an event's `seq`, as `next_cursor` gives it); None: none."""
     if before is None:
@@ -248,7 +253,7 @@ def _cursor(before: str | None) -> int | None:
         seq = int(before)
     except ValueError:
         raise InvalidCursor(cursor=before) from None
-    if seq < 1:
+    if not 1 <= seq <= MAX_SEQ:
         raise InvalidCursor(cursor=before)
     return seq
 
