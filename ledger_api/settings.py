@@ -32,6 +32,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 log = logging.getLogger(__name__)
 
+#: a secp256k1 private key as the settings take it
+_PRIVATE_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 #: anvil's first development account: public, for local chains only.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #: the passphrase earlier versions used in development; published, so keystores sealed with it
@@ -199,6 +201,19 @@ class Settings(BaseSettings):
     # loopback targets: default allowed in development only
     webhook_allow_loopback: bool | None = None
 
+    @field_validator("admin_private_key", mode="before")
+    @classmethod
+    def _a_private_key(cls, value: object) -> object:
+        """32 bytes in hex (`0x` optional), or empty (none): a key that is not one stopped the
+        sender's start with a traceback while the gateway answered healthy (a new user's
+        trial). The value is never repeated in the error (`settings_problem`)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text == "":
+            return None
+        if isinstance(text, str) and not _PRIVATE_KEY.fullmatch(text.strip()):
+            raise ValueError("not a private key: 64 hex digits, with or without 0x")
+        return value
+
     @field_validator("reminder_offsets_days", "webhook_retry_schedule_s", mode="before")
     @classmethod
     def _list_from_text(cls, value: object) -> object:
@@ -308,7 +323,6 @@ class Settings(BaseSettings):
         return self._folder_passphrase
 
 
-@lru_cache
 def settings_problem(error: BaseException) -> str | None:
     """What is wrong with the settings, in one line naming each variable (`LEDGER_PORT: ...`),
     when `error` is the settings' refusal; None for any other error. Values are not echoed:
@@ -318,7 +332,9 @@ def settings_problem(error: BaseException) -> str | None:
         name = f"LEDGER_{found.group(1).upper()}: " if found else ""
         return f"{name}{str(error).split(' from source')[0]}"
     if isinstance(error, ValidationError) and error.title == Settings.__name__:
-        return "; ".join(_variable(e["loc"]) + e["msg"] for e in error.errors())
+        return "; ".join(
+            _variable(e["loc"]) + e["msg"].removeprefix("Value error, ") for e in error.errors()
+        )
     return None
 
 
@@ -331,6 +347,7 @@ def _variable(loc: tuple[int | str, ...]) -> str:
     return f"LEDGER_{str(loc[0]).upper()}{items}: "
 
 
+@lru_cache
 def get_settings() -> Settings:
     """The process's settings, read once."""
     return Settings()

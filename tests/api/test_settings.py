@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ledger_api.settings import DEV_ADMIN_PRIVATE_KEY, DEV_KEY_PASSPHRASE, Settings
+from ledger_api.settings import (
+    DEV_ADMIN_PRIVATE_KEY,
+    DEV_KEY_PASSPHRASE,
+    Settings,
+    get_settings,
+    settings_problem,
+)
 
 STRONG_KEY = "0x" + "ab" * 32
 
@@ -82,6 +88,26 @@ def test_settings_come_from_ledger_variables(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LEDGER_BATCH_MAX_OPS", "77")
     settings = Settings()
     assert settings.port == 9123 and settings.batch_max_ops == 77
+
+
+@pytest.mark.parametrize("key", ["0xnothex" + "0" * 58, "0x" + "ab" * 31, "12" * 33])
+def test_an_admin_key_that_is_not_one_is_refused_without_repeating_it(key: str) -> None:
+    """It stopped the sender's start with a traceback while the gateway answered healthy (a new
+    user's trial); `./ledger` names the variable, never the value. Empty is no key."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(env="development", admin_private_key=key)
+    problem = settings_problem(refused.value)
+    assert (
+        problem == "LEDGER_ADMIN_PRIVATE_KEY: not a private key: 64 hex digits, with or without 0x"
+    )
+    empty = Settings(env="development", admin_private_key="")
+    assert empty.admin_private_key is not None  # development: the anvil key, as when unset
+    assert empty.admin_private_key.get_secret_value() == DEV_ADMIN_PRIVATE_KEY
+
+
+def test_the_process_reads_its_settings_once() -> None:
+    get_settings.cache_clear()
+    assert get_settings() is get_settings()
 
 
 @pytest.mark.parametrize("written", ["0.5,1,2", "[0.5, 1, 2]", " 0.5 , 1 , 2 "])
