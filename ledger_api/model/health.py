@@ -37,3 +37,8 @@ class Health(Liveness):
     indexer: dict[str, Any] | None = Field(
         default=None, description='{"running", "healthy", "last_error", "lag_blocks"}'
     )
+    start_error: str | None = Field(
+        default=None,
+        description="why the sender and the indexer did not start (status degraded): e.g. a "
+        "signing key that does not unseal with this passphrase; null when they started",
+    )

@@ -180,5 +180,6 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
         # on PostgreSQL a process that does not index still sends for its share of signers
         sender=work["sender"] if work is not None else _own_senders(runtime),
         indexer=indexer,
+        start_error=work.get("start_error") if work is not None else None,
     )
     return code, report.model_dump(mode="json")

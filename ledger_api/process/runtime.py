@@ -118,6 +118,7 @@ class Runtime(WakeUps):
         self._local = threading.local()
         self._stopping = threading.Event()
         self._starter: threading.Thread | None = None
+        self.start_error: str | None = None  # why the starter thread failed (`_start_workers`)
         self.is_sender = False
 
     # ------------------------------------------------------------------ chain
@@ -259,10 +260,24 @@ class Runtime(WakeUps):
                 "last_error": indexer.last_error if indexer else None,
             },
             "webhooks": self.webhooks.status() if self.webhooks else None,
-            "healthy": bool(indexer and indexer.healthy) and all(w["healthy"] for w in sender),
+            "start_error": self.start_error,
+            "healthy": self.start_error is None
+            and bool(indexer and indexer.healthy)
+            and all(w["healthy"] for w in sender),
         }
 
     def _start_workers(self) -> None:
+        """The starter thread: `_start_all`; a start that fails is logged and kept for
+        `worker_status` (unhealthy: `/v1/health` says `degraded` with the error), where it
+        left the sender unstarted while the health said `ok` (a new user's trial: a brand's
+        keystore sealed with another passphrase)."""
+        try:
+            self._start_all()
+        except Exception as exc:  # the thread ends here; the process serves on, degraded
+            self.start_error = f"{exc.__class__.__name__}: {exc}"[:300]
+            log.exception("the sender and the indexer did not start: %s", self.start_error)
+
+    def _start_all(self) -> None:
         """Takes the sender lock, waits for the manifest, then starts sender and indexer.
 
         On PostgreSQL every process sends for its share of the signers (one lock per signer,

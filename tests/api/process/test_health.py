@@ -7,6 +7,7 @@ writer: it waits), and health must turn `failing` (503) instead of `ok`, without
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 from support.chain import Anvil
 from support.gateway import Gateway, Member
+from support.progress import wait_for
 from support.proxy import Proxy
 
 
@@ -118,3 +120,38 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
             assert again.status_code == 202 and "queued_reason" not in again.json()
     finally:
         proxy.close()
+
+
+def test_a_sender_that_could_not_start_makes_the_health_degraded(env: dict[str, str]) -> None:
+    """A new user's trial: a brand's keystore sealed with another passphrase stopped the
+    sender's start (the starter thread died on it), and every brand's earns stayed queued
+    while `/v1/health` said `ok`. The health now says `degraded` with the start's error."""
+    with Gateway(env) as first:
+        first.create_brand()
+    database = env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        (row_id, sealed) = connection.execute(
+            "SELECT id, keystore FROM signers WHERE keystore IS NOT NULL"
+        ).fetchone()
+        keystore = json.loads(sealed)
+        keystore["crypto"]["mac"] = "00" * 32  # as if sealed with another passphrase
+        connection.execute(
+            "UPDATE signers SET keystore = ? WHERE id = ?", (json.dumps(keystore), row_id)
+        )
+    gateway = Gateway(env)
+    gateway.thread.start()
+    try:
+        wait_for(lambda: gateway.server.started, what="the gateway's start")
+
+        def start_failed() -> dict[str, Any] | None:
+            try:
+                health = gateway.get_health(timeout=5)
+            except httpx.HTTPError:
+                return None
+            return health if health.get("start_error") else None
+
+        health = wait_for(start_failed, what="the failed start in the health")
+        assert health["status"] == "degraded", health
+        assert "MAC" in health["start_error"] or "mac" in health["start_error"], health
+    finally:
+        gateway.stop()
