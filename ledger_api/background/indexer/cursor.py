@@ -49,6 +49,17 @@ def follow_indexed_rules(session: Session) -> None:
     session.merge(ChainRule(key=MAX_MULTIPLIER, value=str(indexed_max_multiplier(session))))
 
 
+def confirm_max_multiplier(session: Session, pct: int, *, indexed: bool) -> None:
+    """The gateway's own `setMaxMultiplier` confirmed (in the settling transaction): the cap
+    applies at once, not when the index applies the block (a rebuild kept the old one until
+    it caught up: a new user's trial), unless the index has applied that block already; then
+    the index's, which a later change sent straight to the chain may have moved."""
+    if indexed:
+        follow_indexed_rules(session)
+    else:
+        session.merge(ChainRule(key=MAX_MULTIPLIER, value=str(pct)))
+
+
 def followed_max_multiplier(session: Session) -> int:
     """The cap on an earn's multiplier (percent) the gateway applies: the index's as of its
     last catch-up with the chain (`follow_indexed_rules`); the index's as it stands before

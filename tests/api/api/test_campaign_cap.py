@@ -121,3 +121,33 @@ def test_a_cap_set_through_the_api_binds_the_brands_own_key_on_chain(
 
         direct_earn(2**62 + 3, 200)  # at the cap: 10 USD x 10/USD x 2
         assert ledger.functions.balanceOf(member, brand.brand_id).call() == 1_200
+
+
+def test_a_cap_the_gateway_sets_applies_at_its_confirmation(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: during a rebuild of the index, a cap set through the gateway was
+    confirmed on chain while the gateway kept the old one (with nothing pending) until the
+    index caught up, and earns above the new cap were accepted, then failed on chain. With the
+    indexer stopped, the confirmation alone sets the cap the campaigns are held to."""
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        indexer = gateway.runtime.indexer
+        indexer.stop()
+        indexer.join(timeout=60)
+        assert not indexer.is_alive()
+        answer = gateway.admin.put(
+            CAP, {"max_multiplier_pct": 300}, headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
+        assert answer.status_code == 202, answer.text
+        path = f"/v1/operations/{answer.json()['operation_id']}"
+        wait_for(
+            lambda: gateway.admin.get(path).json()["status"] == "confirmed" or None,
+            what="the cap's operation confirmed",
+        )
+        cap = gateway.admin.get(CAP).json()
+        assert (cap["max_multiplier_pct"], cap["pending"]) == (300, None), cap
+        wait_for(  # each process caches a brand's rules for a second
+            lambda: brand.api.get("/v1/campaigns/rules").json()["cap_pct"] == 300 or None,
+            what="the brand's rules held to the new cap",
+        )
