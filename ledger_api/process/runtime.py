@@ -1,7 +1,7 @@
 """The gateway's long-lived parts, wired together: database, chain, intake, sender, indexer.
 
 `Runtime` is the one place that starts the sender and the indexer (`_start_sender`,
-`_start_workers`); which process runs them is decided in `process.supervision`."""
+`run_starter`); which process runs them is decided in `process.supervision`."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ class Runtime(WakeUps):
         self._local = threading.local()
         self._stopping = threading.Event()
         self._starter: threading.Thread | None = None
-        self.start_error: str | None = None  # why the starter thread failed (`_start_workers`)
+        self.start_error: str | None = None  # why the starter thread failed (`run_starter`)
         self.is_sender = False
 
     # ------------------------------------------------------------------ chain
@@ -175,7 +175,7 @@ class Runtime(WakeUps):
             self.bus.subscribe(Topic.SETTLED, self._settled_elsewhere)
             self.bus.subscribe(Topic.WEBHOOKS, self._wake_deliverer)
             self._starter = threading.Thread(
-                target=self._start_workers, name="starter", daemon=True
+                target=run_starter, args=(self,), name="starter", daemon=True
             )
             self._starter.start()
         await asyncio.to_thread(self.bus.start)
@@ -195,7 +195,9 @@ class Runtime(WakeUps):
         self.bus.subscribe(Topic.SETTLED, self._settled_elsewhere)
         self.bus.subscribe(Topic.WEBHOOKS, self._wake_deliverer)
         self.bus.start()
-        self._starter = threading.Thread(target=self._start_workers, name="starter", daemon=True)
+        self._starter = threading.Thread(
+            target=run_starter, args=(self,), name="starter", daemon=True
+        )
         self._starter.start()
 
     def send_if_free(self) -> bool:
@@ -266,18 +268,7 @@ class Runtime(WakeUps):
             and all(w["healthy"] for w in sender),
         }
 
-    def _start_workers(self) -> None:
-        """The starter thread: `_start_all`; a start that fails is logged and kept for
-        `worker_status` (unhealthy: `/v1/health` says `degraded` with the error), where it
-        left the sender unstarted while the health said `ok` (a new user's trial: a brand's
-        keystore sealed with another passphrase)."""
-        try:
-            self._start_all()
-        except Exception as exc:  # the thread ends here; the process serves on, degraded
-            self.start_error = f"{exc.__class__.__name__}: {exc}"[:300]
-            log.exception("the sender and the indexer did not start: %s", self.start_error)
-
-    def _start_all(self) -> None:
+    def start_workers_now(self) -> None:
         """Takes the sender lock, waits for the manifest, then starts sender and indexer.
 
         On PostgreSQL every process sends for its share of the signers (one lock per signer,
@@ -432,3 +423,15 @@ def chain_status_of(indexer: Indexer | None) -> dict[str, Any]:
     if indexer.chain_error is not None:
         return {"status": "unavailable", "head": indexer.chain_head, "error": indexer.chain_error}
     return {"status": "ok", "head": indexer.chain_head, "error": None}
+
+
+def run_starter(runtime: Runtime) -> None:
+    """The starter thread: `Runtime.start_workers_now`; a start that fails is logged and kept
+    for `worker_status` (unhealthy: `/v1/health` says `degraded` with `start_error`), where it
+    left the sender unstarted while the health said `ok` (a new user's trial: a brand's
+    keystore sealed with another passphrase)."""
+    try:
+        runtime.start_workers_now()
+    except Exception as exc:  # the thread ends here; the process serves on, degraded
+        runtime.start_error = f"{exc.__class__.__name__}: {exc}"[:300]
+        log.exception("the sender did not start: %s", runtime.start_error)
