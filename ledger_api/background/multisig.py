@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import confirm_max_multiplier, indexed_max_multiplier
+from ledger_api.background.indexer.cursor import indexed_max_multiplier
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.txplan import event_result, single_call
 from ledger_api.background.webhooks.outbox import operation_events, write_events
@@ -153,8 +153,6 @@ class AdminWatcher(threading.Thread):
                     uid=op.uid,
                     indexed=True,  # the watcher found its effect in the index
                 )
-                if isinstance(payload, MaxMultiplierPayload):
-                    confirm_max_multiplier(session, payload.max_multiplier_pct, indexed=True)
                 session.flush()
                 state = Settled.of(op, concerned_brand(op.kind, op.payload, op.result))
                 # the admin's operation.confirmed, in the transaction that confirms it

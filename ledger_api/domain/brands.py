@@ -23,6 +23,8 @@ A brand's local state changes when an admin operation about it settles:
   and the daily cap sent that way); a brand activated by its daily cap takes the suspension
   the index has seen.
 - `set_point_value` confirmed: the brand takes its new published point value.
+- `set_max_multiplier` confirmed: the campaigns' cap (`chain_rules`) takes it at once, the
+  index's when the index has applied that block already (`indexer.cursor`).
 
 The sender calls `after_admin_operation` in the same database transaction that
 settles the operation.
@@ -40,6 +42,7 @@ from ledger_api.domain import BrandStatus, OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.model.payloads import (
     DailyCapPayload,
+    MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
     PointValuePayload,
@@ -86,6 +89,11 @@ def after_admin_operation(
     elif isinstance(payload, PointValuePayload):
         brand = session.get_one(Brand, payload.brand_row_id)
         brand.value_micro_usd = payload.value_micro_usd
+    elif isinstance(payload, MaxMultiplierPayload):  # a chain rule, by the same token
+        # imported here: the indexer's package imports this module
+        from ledger_api.background.indexer.cursor import confirm_max_multiplier
+
+        confirm_max_multiplier(session, payload.max_multiplier_pct, indexed=indexed)
     return False
 
 
@@ -118,9 +126,9 @@ def _after_onboarding(
     brand.ledger_id = onboarded_as
     # the index may have applied the onboarding's block first, when this row had no ledger
     # id to follow it by: its cap (the chain's default) is this brand's
-    indexed = session.get(IdxBrand, int(onboarded_as))
-    if indexed is not None and indexed.daily_cap_points is not None:
-        brand.daily_cap_points = indexed.daily_cap_points
+    found = session.get(IdxBrand, int(onboarded_as))
+    if found is not None and found.daily_cap_points is not None:
+        brand.daily_cap_points = found.daily_cap_points
     if payload.daily_cap_points is None or uid is None:
         brand.status = BrandStatus.ACTIVE
         return True

@@ -70,18 +70,12 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 
 
-#: a delivery's status after an attempt (`background.webhooks.store`'s stored statuses)
-WEBHOOK_OUTCOMES = ("delivered", "pending", "dead")
-#: the deliveries the state gauge shows (`held`: pending for a disabled endpoint)
-DELIVERY_GAUGE_STATUSES = ("pending", "held", "dead")
-
-
-def start_delivery_attempts() -> None:
+def start_delivery_attempts(outcomes: Iterable[str]) -> None:
     """Every outcome's series from zero, before the first attempt (the process that delivers):
     `increase(ledger_webhook_attempts_total{outcome="dead"}[5m])` then sees the first dead
     delivery, which a series born at 1 would hide (Prometheus's advice on labels known in
     advance)."""
-    for outcome in WEBHOOK_OUTCOMES:
+    for outcome in outcomes:
         WEBHOOK_ATTEMPTS.labels(outcome)
 
 
@@ -182,8 +176,8 @@ class StateCollector(Collector):
             " delivered ones are counted by ledger_webhook_attempts_total",
             labels=["status"],
         )
-        for status in DELIVERY_GAUGE_STATUSES:  # a sample for each, 0 when none
-            deliveries.add_metric([status], f.deliveries.get(status, 0))
+        for status, count in f.deliveries_shown.items():  # a sample for each, 0 when none
+            deliveries.add_metric([status], count)
         yield deliveries
         yield GaugeMetricFamily(
             "ledger_index_block", "The last block the index applied", value=f.index_block

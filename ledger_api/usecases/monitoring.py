@@ -57,6 +57,11 @@ class Figures:
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
+    def deliveries_shown(self) -> dict[str, int]:
+        """`deliveries` with every status the gauge shows, 0 when none."""
+        return {status: self.deliveries.get(status, 0) for status in DELIVERY_STATUSES_SHOWN}
+
+    @property
     def queue_depth(self) -> int:
         return sum(self.queued_by_brand.values())
 
@@ -74,6 +79,8 @@ class Figures:
 #: endpoint's none (nothing to attempt, list or retry any more); the delivered ones
 #: are every event's history, counted as they are delivered instead
 DELIVERY_STATES_NOW = (webhooks.PENDING, webhooks.DEAD)
+#: how the gauge shows them (`held`: pending for a disabled endpoint)
+DELIVERY_STATUSES_SHOWN = (webhooks.PENDING, webhooks.HELD, webhooks.DEAD)
 
 
 def _open_operations() -> Any:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import confirm_max_multiplier, stored_height
+from ledger_api.background.indexer.cursor import stored_height
 from ledger_api.background.notify import Settled
 from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
@@ -27,7 +27,7 @@ from ledger_api.domain import OpKind, OpStatus, SlotStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.errors import ChainUnavailable, LedgerError
-from ledger_api.model.payloads import MaxMultiplierPayload, concerned_brand, payload_of
+from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
 from . import txplan
@@ -275,18 +275,14 @@ class Settler:
             return
         confirmed = outcome.verdict is Verdict.CONFIRMED
         onboarded_as = outcome.result.get("brand_id") if confirmed else None
-        payload = payload_of(op.kind, op.payload)
-        indexed = receipt is not None and stored_height(session) >= receipt.block_number
         changed = after_admin_operation(
             session,
-            payload,
+            payload_of(op.kind, op.payload),
             confirmed=confirmed,
             onboarded_as=LedgerBrandId(int(onboarded_as)) if onboarded_as is not None else None,
             uid=op.uid,
-            indexed=indexed,
+            indexed=receipt is not None and stored_height(session) >= receipt.block_number,
         )
-        if confirmed and isinstance(payload, MaxMultiplierPayload):
-            confirm_max_multiplier(session, payload.max_multiplier_pct, indexed=indexed)
         if changed:
             self.hooks.brands_changed()
 

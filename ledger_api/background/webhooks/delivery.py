@@ -78,7 +78,7 @@ class Deliverer(threading.Thread):
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
         self._http: httpx.Client | None = None  # on the first delivery (`_client`)
         self._reminded_at = 0.0
-        start_delivery_attempts()
+        start_delivery_attempts((store.DELIVERED, store.PENDING, store.DEAD))
         self.healthy = False
         self.last_error: str | None = None
 
