@@ -1,10 +1,10 @@
 """The gateway's errors: one root, a small tree, one stable code each.
 
-Every error a caller can see is a `LedgerError` with a stable machine-readable
-`code` and an HTTP `status`. `error_bodies.error_body` is the one place that turns
-an error into the JSON body ``{"error": {"code", "message", "details"}}``; the
-app's exception handlers (see `ledger_api.app`) only call it. Operations that fail on
-chain store the same code and message in their status.
+Every error a caller can see is a `LedgerError` with a stable machine-readable `code` and
+an HTTP `status`. `error_bodies.error_body` is the one place that turns an error into the
+JSON body ``{"error": {"code", "message", "details"}}``; the app's exception handlers (see
+`ledger_api.app`) only call it. Operations that fail on chain store the same code and
+message in their status.
 
     LedgerError                      500 internal
     ├── BadRequest                   400 bad_request
@@ -78,6 +78,7 @@ chain store the same code and message in their status.
     └── Unavailable                  503 unavailable
         ├── ChainUnavailable         503 chain_unavailable
         ├── IndexNotReady            503 index_not_ready
+        ├── KeyPassphraseMismatch    503 key_passphrase_mismatch (a sealed key does not open)
         └── StorageFull              507 storage_full (the database's disk is full)
 """
 
@@ -245,9 +246,7 @@ class ChainRejected(InvalidRequest):
         super().__init__(message, **details)
         self.chain_code = chain_code
 
-    @property
-    def error_code(self) -> str:
-        return self.chain_code
+    error_code = property(lambda self: str(self.chain_code))
 
 
 class Unauthorized(LedgerError):
@@ -299,9 +298,7 @@ class UnknownAuction(NotFound):
 
 
 class UnknownOrder(NotFound):
-    """Another brand's order is unknown too: references are bound with each brand's secret."""
-
-    code = "order_not_found"
+    code = "order_not_found"  # another brand's too: references are bound with its secret
     default_message = "no purchase of this brand has this order reference"
 
 
@@ -390,9 +387,7 @@ class ReversalExceedsOrder(Conflict):
 
 
 class ReversalWindowClosed(Conflict):
-    """DOMAIN.md, "Returns"; on chain `LedgerReversalWindowClosed`."""
-
-    code = "reversal_window_closed"
+    code = "reversal_window_closed"  # DOMAIN.md, "Returns"; `LedgerReversalWindowClosed`
     default_message = "the return window closed: the order's points are the member's"
 
 
@@ -490,6 +485,11 @@ class ChainUnavailable(Unavailable):
 class IndexNotReady(Unavailable):
     code = "index_not_ready"
     default_message = "the chain index is not available yet"
+
+
+class KeyPassphraseMismatch(Unavailable):
+    code = "key_passphrase_mismatch"  # `access.sealing`: a key sealed with another passphrase
+    default_message = "a sealed key does not open with this gateway's keystore passphrase"
 
 
 class StorageFull(Unavailable):

@@ -24,13 +24,19 @@ from sqlalchemy import select, update
 from ledger_api.db import Database
 from ledger_api.db.models import Brand, Signer
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import UnknownBrand
+from ledger_api.errors import KeyPassphraseMismatch, UnknownBrand
 from ledger_api.settings import DEV_KEY_PASSPHRASE, Settings
 
 log = logging.getLogger(__name__)
 
 #: `signers.keystore_sealing` of a keystore sealed with the current passphrase
 SEALED = "passphrase"
+
+
+BRAND_SECRET_REFUSED = (
+    "this brand's sealed keys do not open with the gateway's keystore passphrase; "
+    "the alliance's operator must restore it"
+)
 
 
 def seal(secret: bytes, passphrase: str, iterations: int) -> str:
@@ -57,7 +63,8 @@ def bind_reference(secret: bytes, reference: str) -> str:
 
 def reseal_keystores(db: Database, settings: Settings) -> int:
     """Re-encrypts keystores sealed with the published development passphrase; marks the
-    others. Raises `RuntimeError` if a keystore opens with neither (a lost passphrase file)."""
+    others. Raises `KeyPassphraseMismatch` if a keystore opens with neither (a lost
+    passphrase file)."""
     passphrase = settings.passphrase()
     with db.read() as session:
         rows = session.execute(
@@ -75,7 +82,7 @@ def reseal_keystores(db: Database, settings: Settings) -> int:
             try:
                 key = unseal(keystore, DEV_KEY_PASSPHRASE)
             except ValueError:
-                raise RuntimeError(
+                raise KeyPassphraseMismatch(
                     f"the keystore of signer {address} opens with neither the keystore "
                     "passphrase nor the old built-in one; restore the data folder's "
                     "keystore-passphrase file or set LEDGER_KEY_PASSPHRASE"
@@ -93,6 +100,43 @@ def reseal_keystores(db: Database, settings: Settings) -> int:
             "re-encrypted %d signing keys sealed with the old built-in passphrase", resealed
         )
     return resealed
+
+
+def check_passphrase(db: Database, settings: Settings) -> None:
+    """Whether this process's keystore passphrase is the database's: it must open one of the
+    sealed keys, the earliest brand's reference secret first (one key derivation when it
+    does; every brand's and signer's when it does not).
+
+    Raises `KeyPassphraseMismatch` when it opens none, so that a process under another
+    passphrase (`LEDGER_KEY_PASSPHRASE` set in one shell and not in another) refuses to
+    start rather than seal new keys no other process can open, or send for no brand (a new
+    user's trial: `ledger brand add` under another passphrase exited 0). A database whose
+    brands disagree starts: each brand whose keys do not open is refused on its own
+    (`BrandRefs.secret`, the sender's `unsealable` signers)."""
+    passphrase = settings.passphrase()
+    with db.read() as session:
+        sealed = [
+            *session.scalars(
+                select(Brand.ref_secret).where(Brand.ref_secret.is_not(None)).order_by(Brand.id)
+            ),
+            *session.scalars(
+                select(Signer.keystore)
+                .where(Signer.keystore.is_not(None), Signer.keystore_sealing == SEALED)
+                .order_by(Signer.id)
+            ),
+        ]
+    for value in sealed:
+        try:
+            unseal(value, passphrase)
+        except ValueError:
+            continue
+        return
+    if sealed:
+        raise KeyPassphraseMismatch(
+            f"the keystore passphrase opens none of the database's {len(sealed)} sealed keys; "
+            "run with the passphrase they were sealed with (LEDGER_KEY_PASSPHRASE, else the "
+            "data folder's keystore-passphrase file)"
+        )
 
 
 def backfill_ref_secrets(db: Database, settings: Settings) -> None:
@@ -120,6 +164,7 @@ class BrandRefs:
         self._db = db
         self._settings = settings
         self._secrets: dict[BrandRowId, bytes] = {}
+        self._refused: dict[BrandRowId, str] = {}  # sealed values that did not open
         self._lock = threading.Lock()
         self._unsealing: dict[BrandRowId, threading.Lock] = {}
 
@@ -128,7 +173,11 @@ class BrandRefs:
             return self._secrets.get(brand)
 
     def secret(self, brand: BrandRowId) -> bytes:
-        """The brand's secret (blocking: a database read and a key derivation the first time)."""
+        """The brand's secret (blocking: a database read and a key derivation the first time).
+
+        Raises `UnknownBrand`, or `KeyPassphraseMismatch` when the secret was sealed with
+        another passphrase (each request of that brand then answers 503, not 500; a sealed
+        value that did not open is not derived again until it changes)."""
         known = self.cached(brand)
         if known is not None:
             return known
@@ -142,7 +191,14 @@ class BrandRefs:
                 sealed = session.scalar(select(Brand.ref_secret).where(Brand.id == brand))
             if sealed is None:
                 raise UnknownBrand()
-            secret = unseal(sealed, self._settings.passphrase())
+            if self._refused.get(brand) == sealed:
+                raise KeyPassphraseMismatch(BRAND_SECRET_REFUSED)
+            try:
+                secret = unseal(sealed, self._settings.passphrase())
+            except ValueError:
+                self._refused[brand] = sealed
+                log.error("brand %s: its reference secret does not unseal", brand)
+                raise KeyPassphraseMismatch(BRAND_SECRET_REFUSED) from None
             with self._lock:
                 self._secrets[brand] = secret
             return secret

@@ -63,6 +63,12 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
         },
     ),
+    # an order, claim or engagement reference, bound with the brand's sealed secret
+    (
+        "post",
+        re.compile(r"^/v1/(earn/|redemptions|badges/benefit-redemptions)"),
+        {503: ["key_passphrase_mismatch"]},
+    ),
     (
         "post",
         re.compile(r"^/v1/earn/reversals$"),

@@ -60,11 +60,17 @@ class Manifest:
 
 
 def load_manifest(path: Path) -> Manifest:
-    """Reads the manifest; `IndexNotReady` when the contracts are not deployed yet."""
+    """Reads the manifest; `IndexNotReady` when the contracts are not deployed yet, or when
+    the file is not a manifest (a copy cut short, another file's JSON): it had ended the
+    sender's start with a bare `KeyError` while the health said `ok`."""
     try:
-        data = json.loads(path.read_text())
+        return Manifest.from_json(json.loads(path.read_text()))
     except FileNotFoundError:
         raise IndexNotReady(
             f"no deployment manifest at {path}: deploy the contracts first"
         ) from None
-    return Manifest.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexNotReady(
+            f"the deployment manifest at {path} is not valid ({exc.__class__.__name__}: {exc}"[:300]
+            + "): deploy the contracts again"
+        ) from None

@@ -33,12 +33,18 @@ class Health(Liveness):
     chain: dict[str, Any] | None = Field(
         default=None, description='{"status": "ok" | "unavailable" | "unknown", "head", "error"}'
     )
-    sender: list[dict[str, Any]] | None = None
+    sender: list[dict[str, Any]] | None = Field(
+        default=None,
+        description='one per signer: {"brand_row_id", "healthy", "last_error"}; a signer whose '
+        'key does not unseal with this passphrase is unhealthy with "key_passphrase_mismatch: '
+        "...\" and its brand's operations wait (the other brands send)",
+    )
     indexer: dict[str, Any] | None = Field(
         default=None, description='{"running", "healthy", "last_error", "lag_blocks"}'
     )
     start_error: str | None = Field(
         default=None,
-        description="why the sender and the indexer did not start (status degraded): e.g. a "
-        "signing key that does not unseal with this passphrase; null when they started",
+        description="why the sender and the indexer do not run (status degraded): a start "
+        "that failed, or the deployment manifest they wait for (index_not_ready: ...); null "
+        "when they run",
     )

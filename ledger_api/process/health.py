@@ -128,9 +128,13 @@ def _overall(database: dict[str, Any], work: dict[str, Any] | None) -> str:
 
 
 def _work_report(runtime: Runtime) -> dict[str, Any] | None:
-    """What the sender and the indexer report: this process's own, or `ledger work`'s."""
-    if runtime.is_sender:
-        return runtime.worker_status()
+    """What the sender and the indexer report: this process's own (also when their start
+    failed before this process took the sender's part: a malformed manifest said `ok`),
+    or `ledger work`'s."""
+    if runtime.is_sender or runtime.start_error is not None:
+        from ledger_api.process.runtime import worker_status  # it imports this module
+
+        return worker_status(runtime)
     if runtime.settings.sender_process:
         report = read_work_status()
         if report is not None and "chain" in report:

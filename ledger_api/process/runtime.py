@@ -17,7 +17,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import ApiKeys
 from ledger_api.access.ratelimit import RateLimiter, SharedRateLimiter
-from ledger_api.access.sealing import BrandRefs, backfill_ref_secrets, reseal_keystores
+from ledger_api.access.sealing import (
+    BrandRefs,
+    backfill_ref_secrets,
+    check_passphrase,
+    reseal_keystores,
+)
 from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
@@ -118,7 +123,9 @@ class Runtime(WakeUps):
         self._local = threading.local()
         self._stopping = threading.Event()
         self._starter: threading.Thread | None = None
-        self.start_error: str | None = None  # why the starter thread failed (`run_starter`)
+        #: why the sender and the indexer do not run: a start that failed (`run_starter`),
+        #: or the manifest they wait for (`contracts_when_ready`)
+        self.start_error: str | None = None
         self.is_sender = False
 
     # ------------------------------------------------------------------ chain
@@ -145,11 +152,13 @@ class Runtime(WakeUps):
     # -------------------------------------------------------------- lifecycle
 
     def migrate(self) -> None:
-        """The schema, then the secrets at rest: keystores sealed with the old built-in
-        passphrase re-encrypted, a reference secret for every brand (`access.sealing`), and
-        fresh table statistics for the query planner."""
+        """The schema, then the secrets at rest: the passphrase checked against the sealed
+        keys (`KeyPassphraseMismatch` when it opens none), keystores sealed with the old
+        built-in passphrase re-encrypted, a reference secret for every brand
+        (`access.sealing`), and fresh table statistics for the query planner."""
         upgrade(self.db)
         self.db.refresh_statistics()
+        check_passphrase(self.db, self.settings)  # before sealing anything with it
         reseal_keystores(self.db, self.settings)
         backfill_ref_secrets(self.db, self.settings)
 
@@ -243,31 +252,6 @@ class Runtime(WakeUps):
             return "chain_unavailable"
         return None
 
-    def worker_status(self) -> dict[str, Any]:
-        """What the sender and the indexer of this process are doing (for /v1/health)."""
-        indexer = self.indexer
-        sender = self.sender.status() if self.sender else []
-        # the index height first, then the head: the indexer records a head before it indexes
-        # up to it, so the pair never shows the index ahead of the head (`health.lag_blocks`)
-        index_block = self.notifier.index_height
-        chain = self.chain_status()
-        return {
-            "chain_id": self.contracts().chain_id,
-            "index_block": index_block,
-            "chain": chain,
-            "sender": sender,
-            "indexer": {
-                "running": indexer is not None,
-                "healthy": bool(indexer and indexer.healthy),
-                "last_error": indexer.last_error if indexer else None,
-            },
-            "webhooks": self.webhooks.status() if self.webhooks else None,
-            "start_error": self.start_error,
-            "healthy": self.start_error is None
-            and bool(indexer and indexer.healthy)
-            and all(w["healthy"] for w in sender),
-        }
-
     def start_workers_now(self) -> None:
         """Takes the sender lock, waits for the manifest, then starts sender and indexer.
 
@@ -276,7 +260,7 @@ class Runtime(WakeUps):
         process indexes and delivers webhooks."""
         shared = not self.db.is_sqlite and self.settings.sender_enabled
         if shared:
-            contracts = contracts_when_ready(self.contracts, self._stopping)
+            contracts = contracts_when_ready(self, self._stopping)
             if contracts is None:
                 return
             self._start_sender(contracts)
@@ -286,7 +270,7 @@ class Runtime(WakeUps):
             if not shared:
                 log.warning("another gateway process sends for this database; waiting for its lock")
             self._stopping.wait(self.settings.signer_claim_s if shared else 2.0)
-        contracts = contracts_when_ready(self.contracts, self._stopping)
+        contracts = contracts_when_ready(self, self._stopping)
         if contracts is None:
             return
         self.is_sender = True
@@ -380,16 +364,21 @@ class Runtime(WakeUps):
         self.db.dispose()
 
 
-def contracts_when_ready(
-    contracts: Callable[[], Contracts], stopping: threading.Event
-) -> Contracts | None:
-    """The deployment, once its manifest exists; None when the process stops first."""
+def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contracts | None:
+    """The deployment, once its manifest exists and reads; None when the process stops first.
+    While it waits, `runtime.start_error` says why (`/v1/health`: `degraded`, where a
+    gateway with no manifest said `ok` with no sender and no indexer)."""
     while not stopping.is_set():
         try:
-            return contracts()
+            contracts = runtime.contracts()
         except IndexNotReady as exc:
-            log.warning("%s; retrying", exc.message)
+            if runtime.start_error is None:
+                log.warning("%s; retrying every 2 s", exc.message)
+            runtime.start_error = f"{exc.code}: {exc.message}"
             stopping.wait(2.0)
+            continue
+        runtime.start_error = None
+        return contracts
     return None
 
 
@@ -435,3 +424,34 @@ def run_starter(runtime: Runtime) -> None:
     except Exception as exc:  # the thread ends here; the process serves on, degraded
         runtime.start_error = f"{exc.__class__.__name__}: {exc}"[:300]
         log.exception("the sender did not start: %s", runtime.start_error)
+
+
+def worker_status(runtime: Runtime) -> dict[str, Any]:
+    """What the sender and the indexer of `runtime`'s process are doing (for /v1/health, and
+    `ledger work`'s status line)."""
+    indexer = runtime.indexer
+    sender = runtime.sender.status() if runtime.sender else []
+    # the index height first, then the head: the indexer records a head before it indexes
+    # up to it, so the pair never shows the index ahead of the head (`health.lag_blocks`)
+    index_block = runtime.notifier.index_height
+    chain = runtime.chain_status()
+    try:
+        chain_id: int | None = runtime.contracts().chain_id
+    except IndexNotReady:  # no manifest, or not one (`start_error` says which)
+        chain_id = None
+    return {
+        "chain_id": chain_id,
+        "index_block": index_block,
+        "chain": chain,
+        "sender": sender,
+        "indexer": {
+            "running": indexer is not None,
+            "healthy": bool(indexer and indexer.healthy),
+            "last_error": indexer.last_error if indexer else None,
+        },
+        "webhooks": runtime.webhooks.status() if runtime.webhooks else None,
+        "start_error": runtime.start_error,
+        "healthy": runtime.start_error is None
+        and bool(indexer and indexer.healthy)
+        and all(w["healthy"] for w in sender),
+    }

@@ -34,7 +34,7 @@ from ledger_api import restore_recursion_limit, tune_garbage_collector
 from ledger_api.background.wakeup import use_wake_dir
 from ledger_api.process import logs, metrics, tempdirs
 from ledger_api.process.health import WORK_STATUS_FILE_VAR
-from ledger_api.process.runtime import Runtime
+from ledger_api.process.runtime import Runtime, worker_status
 from ledger_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -230,7 +230,7 @@ def run_background(
     pause: Callable[[float], object] = lambda seconds: time.sleep(min(seconds, 0.1)),
 ) -> None:
     """The sender and the indexer without HTTP, until `stopping()`; `report` gets
-    `worker_status()` every second.
+    `worker_status(runtime)` every second.
 
     `stopping` is a plain flag a signal handler sets: a handler must not touch a lock
     the interrupted main thread may hold (an `Event` it waits on, for one). `pause(s)` waits
@@ -239,9 +239,10 @@ def run_background(
     tune_garbage_collector()
     next_report = time.monotonic()
     while not stopping():
-        pause(max(0.0, next_report - time.monotonic()) if runtime.is_sender else 1.0)
-        if runtime.is_sender and time.monotonic() >= next_report:
-            report(runtime.worker_status())
+        reports = runtime.is_sender or runtime.start_error is not None
+        pause(max(0.0, next_report - time.monotonic()) if reports else 1.0)
+        if reports and time.monotonic() >= next_report:
+            report(worker_status(runtime))
             next_report = time.monotonic() + 1.0
     # A bounded goodbye: nothing depends on it (the sender recovers from a SIGKILL), and a
     # worker stuck in a slow RPC must not keep the process alive.

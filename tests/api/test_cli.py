@@ -119,6 +119,29 @@ def test_brand_add_while_the_gateway_runs_lets_the_gateway_send(env: dict[str, s
         assert response.json()["status"] == "confirmed", response.text
 
 
+def test_a_command_under_another_passphrase_is_refused_and_seals_nothing(
+    env: dict[str, str],
+) -> None:
+    """A new user's trial: `ledger brand add` under another `LEDGER_KEY_PASSPHRASE` exited 0
+    and sealed the new brand's keys with it, so the gateway could never send for that brand
+    (and its start then stopped every brand's sending). A passphrase that opens none of the
+    database's sealed keys is now refused before anything is sealed, with its stable code."""
+    with Gateway(env) as gateway:
+        gateway.create_brand("Sealed Here")
+    other = {**env, "LEDGER_KEY_PASSPHRASE": "not the passphrase of this database"}
+    added = ledger(other, "brand", "add", "Sealed Elsewhere")
+    assert added.returncode == 2, added.stderr + added.stdout
+    refusal = added.stderr.strip().splitlines()[-1]  # after the line saying where it runs
+    assert refusal.startswith("error: key_passphrase_mismatch: "), added.stderr
+    assert (
+        "not the passphrase" not in added.stderr and "Traceback" not in added.stderr
+    )  # the value is never echoed
+    listed = ledger(env, "brand", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    names = [json.loads(line)["name"] for line in listed.stdout.splitlines()]
+    assert "Sealed Here" in names and "Sealed Elsewhere" not in names, names
+
+
 def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
     result = ledger(env, "key", "rotate", "Nobody")
     assert result.returncode != 0

@@ -18,7 +18,7 @@ from ledger_api.chain.signing import account_from_key, unlock_keystore
 from ledger_api.db import Database
 from ledger_api.db.models import Signer
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import ChainUnavailable
+from ledger_api.errors import ChainUnavailable, KeyPassphraseMismatch
 from ledger_api.settings import Settings
 
 from .ownership import LocksLost, SignerOwnership
@@ -28,6 +28,8 @@ from .slots import queues_waiting
 from .worker import SignerWorker
 
 log = logging.getLogger(__name__)
+
+UNSEALABLE = "the signing key does not unseal with this passphrase; the brand's operations wait"
 
 
 class Sender:
@@ -50,6 +52,9 @@ class Sender:
         self.chain_factory = chain_factory
         self.hooks = hooks
         self.workers: dict[int, SignerWorker] = {}
+        #: signers whose keystore did not unseal: signer id -> (its brand, the keystore); not
+        #: derived again until the keystore changes, shown unhealthy in `status`
+        self.unsealable: dict[int, tuple[BrandRowId | None, str]] = {}
         self._by_brand: dict[BrandRowId | None, SignerWorker] = {}
         self.ownership = SignerOwnership(db)
         self._halt = threading.Event()
@@ -168,6 +173,8 @@ class Sender:
                 signer.id: signer
                 for signer in session.scalars(select(Signer).where(Signer.active.is_(True)))
             }
+        for gone in set(self.unsealable) - set(signers):  # deactivated since
+            del self.unsealable[gone]
         usable = sorted(sid for sid, signer in signers.items() if self._has_key(signer))
         try:
             plan = self.ownership.plan(usable)
@@ -221,21 +228,41 @@ class Sender:
                 self.ownership.give(signer_id)
 
     def _has_key(self, signer: Signer) -> bool:
-        """A brand signer (its keystore), or the admin signer when this process has its key."""
+        """A brand signer (its keystore, unless it did not unseal as it is), or the admin
+        signer when this process has its key."""
         if signer.keystore is not None:
-            return True
+            refused = self.unsealable.get(signer.id)
+            return refused is None or refused[1] != signer.keystore
         return self._admin is not None and self._admin.address == signer.address
 
     def _account(self, signer: Signer) -> LocalAccount | None:
+        """The signer's key; None when this process has none. A keystore sealed with another
+        passphrase leaves that one signer unstarted (`unsealable`) while the others send: it
+        had stopped the whole sender's start (a new user's trial)."""
         if signer.keystore is None:
             if self._admin is not None and self._admin.address == signer.address:
                 return self._admin
             log.error("sender: no key for signer %s", signer.address)
             return None
-        return unlock_keystore(signer.keystore, self.settings.passphrase())
+        try:
+            account = unlock_keystore(signer.keystore, self.settings.passphrase())
+        except ValueError as exc:
+            self.unsealable[signer.id] = (_row_id(signer.brand_id), signer.keystore)
+            log.error(
+                "sender: the keystore of signer %s (brand row %s) does not unseal with this "
+                "passphrase (%s); its brand's operations wait until it does",
+                signer.address,
+                signer.brand_id,
+                exc,
+            )
+            return None
+        self.unsealable.pop(signer.id, None)
+        return account
 
     def status(self) -> list[dict[str, Any]]:
-        return [
+        """One entry per signer: {"brand_row_id", "healthy", "last_error"}; a signer whose
+        keystore did not unseal is unhealthy with `key_passphrase_mismatch`."""
+        running = [
             {
                 "brand_row_id": w.brand_row_id,
                 "healthy": w.healthy,
@@ -243,6 +270,15 @@ class Sender:
             }
             for w in self.workers.values()
         ]
+        refused = [
+            {
+                "brand_row_id": brand_row_id,
+                "healthy": False,
+                "last_error": f"{KeyPassphraseMismatch.code}: {UNSEALABLE}",
+            }
+            for brand_row_id, _ in list(self.unsealable.values())
+        ]
+        return running + refused
 
 
 def _row_id(value: int | None) -> BrandRowId | None:

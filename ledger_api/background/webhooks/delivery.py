@@ -235,9 +235,12 @@ class Deliverer(threading.Thread):
             )
         except LedgerError as refused:
             return store.Attempt(None, f"{refused.error_code}: {refused.message}")
-        secret = endpoint_secrets.decrypt(
-            claimed.secret_encrypted, settings.passphrase(), settings.keystore_kdf_iterations
-        )
+        try:
+            secret = endpoint_secrets.decrypt(
+                claimed.secret_encrypted, settings.passphrase(), settings.keystore_kdf_iterations
+            )
+        except LedgerError as sealed:  # recorded as a failed attempt: the retry schedule's
+            return store.Attempt(None, f"{sealed.error_code}: {sealed.message}")
         body = webhook_body(claimed)
         now = datetime.now(UTC)
         headers: dict[str, Any] = {

@@ -10,11 +10,16 @@ import secrets
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ledger_api.errors import KeyPassphraseMismatch
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 PREFIX = "whsec_"
 _SALT = b"ledger-webhook-secrets-v1"
+#: the second format's first bytes (the first began with its random nonce)
+_FORMAT = b"LWS2"
+_HEADER = len(_FORMAT) + 4
 
 
 def new_secret() -> str:
@@ -35,10 +40,33 @@ def _cipher(passphrase: str, iterations: int) -> AESGCM:
 
 
 def encrypt(secret: str, passphrase: str, iterations: int) -> bytes:
-    """12-byte nonce + AES-GCM ciphertext of the secret."""
+    """`_FORMAT` + the key derivation's iterations (4 bytes, big-endian) + a 12-byte nonce +
+    the AES-GCM ciphertext of the secret. The iterations travel with the secret, as a
+    keystore's do: the blob still opens after `LEDGER_KEYSTORE_KDF_ITERATIONS` changes."""
     nonce = os.urandom(12)
-    return nonce + _cipher(passphrase, iterations).encrypt(nonce, secret.encode(), None)
+    sealed = _cipher(passphrase, iterations).encrypt(nonce, secret.encode(), None)
+    return _FORMAT + iterations.to_bytes(4, "big") + nonce + sealed
 
 
 def decrypt(blob: bytes, passphrase: str, iterations: int) -> str:
-    return _cipher(passphrase, iterations).decrypt(blob[:12], blob[12:], None).decode()
+    """The secret of `encrypt`; `iterations` for a blob of the first format (a bare nonce and
+    ciphertext, derived with the settings' iterations). Raises `KeyPassphraseMismatch` when
+    the passphrase does not open it."""
+    from cryptography.exceptions import InvalidTag  # see `_cipher`
+
+    stored = int.from_bytes(blob[len(_FORMAT) : _HEADER], "big")
+    if blob.startswith(_FORMAT) and stored >= 1 and len(blob) > _HEADER + 12:
+        try:
+            return _open(blob[_HEADER:], passphrase, stored)
+        except InvalidTag:
+            pass  # a first-format blob whose random nonce begins with `_FORMAT`
+    try:
+        return _open(blob, passphrase, iterations)
+    except InvalidTag:
+        raise KeyPassphraseMismatch(
+            "the webhook endpoint's secret does not open with this gateway's keystore passphrase"
+        ) from None
+
+
+def _open(sealed: bytes, passphrase: str, iterations: int) -> str:
+    return _cipher(passphrase, iterations).decrypt(sealed[:12], sealed[12:], None).decode()

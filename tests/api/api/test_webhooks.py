@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from support.chain import Anvil
 from support.flows import earn, signed_redemption
@@ -14,7 +15,7 @@ from support.gateway import Gateway, Member
 from support.progress import wait_for
 from support.receiver import Receiver
 
-from ledger_api.background.webhooks import store
+from ledger_api.background.webhooks import secrets, store
 
 #: quick polls and retries, so a test waits on conditions that come within seconds
 FAST = {
@@ -382,3 +383,49 @@ def test_an_admin_operation_on_a_brand_names_it_in_the_admins_event_only(
     assert event["data"]["kind"] == "set_point_value" and event["brands"] == []
     mine = feed(brand.api, limit=500)
     assert mine and changed["operation_id"] not in {e["data"].get("operation_id") for e in mine}
+
+
+def test_an_endpoint_keeps_its_secret_when_the_key_derivation_setting_changes(
+    env: dict[str, str],
+) -> None:
+    """An endpoint's secret was sealed without its key derivation's iterations and opened with
+    the setting's: raising `LEDGER_KEYSTORE_KDF_ITERATIONS` (hardening a deployment) made
+    every delivery raise, and each was claimed again after its lease, for good. The
+    iterations now travel with the sealed secret, as a keystore's do; a secret that does not
+    open (another passphrase) is a failed attempt that says why, on the retry schedule."""
+    with Receiver() as receiver:
+        with Gateway({**env, **FAST}) as gateway:
+            brand = gateway.create_brand()
+            endpoint = subscribe(brand.api, receiver.url)
+        hardened = {**env, **FAST, "LEDGER_KEYSTORE_KDF_ITERATIONS": "3000"}
+        with Gateway(hardened) as gateway:
+            _sends_after_the_setting_changed(gateway, brand.api_key, endpoint, receiver)
+
+
+def _sends_after_the_setting_changed(
+    gateway: Gateway, key: str, endpoint: dict[str, Any], receiver: Receiver
+) -> None:
+    api = gateway.api(key)
+    sent = api.post(f"/v1/webhooks/{endpoint['id']}/test")
+    assert sent.status_code == 202, sent.text
+    events = wait_for(
+        lambda: receiver.of_type(endpoint["secret"], "webhook.test"), what="the test event"
+    )
+    assert len(events) == 1
+
+    with gateway.runtime.db.write() as session:  # as if sealed with another passphrase
+        session.execute(
+            text("UPDATE webhook_endpoints SET secret_encrypted = :s WHERE id = :i"),
+            {"s": secrets.encrypt("whsec_x", "another passphrase", 1000), "i": endpoint["id"]},
+        )
+    refused = api.post(f"/v1/webhooks/{endpoint['id']}/test").json()
+    path = f"/v1/webhooks/{endpoint['id']}/deliveries"
+
+    def attempted() -> dict[str, Any] | None:
+        rows = api.get(path).json()["deliveries"]
+        row = next(d for d in rows if d["id"] == refused["id"])
+        return row if row["attempts"] >= 1 else None
+
+    row = wait_for(attempted, what="the attempt with a secret that does not open")
+    assert row["last_error"].startswith("key_passphrase_mismatch: "), row
+    assert row["last_status_code"] is None and len(receiver.accepted) == 1

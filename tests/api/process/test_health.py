@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 from support.chain import Anvil
-from support.gateway import Gateway, Member
+from support.gateway import Gateway, Member, settings_from
 from support.progress import wait_for
 from support.proxy import Proxy
+
+from ledger_api.access.sealing import seal, unseal
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -122,36 +124,98 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
         proxy.close()
 
 
-def test_a_sender_that_could_not_start_makes_the_health_degraded(env: dict[str, str]) -> None:
-    """A new user's trial: a brand's keystore sealed with another passphrase stopped the
-    sender's start (the starter thread died on it), and every brand's earns stayed queued
-    while `/v1/health` said `ok`. The health now says `degraded` with the start's error."""
-    with Gateway(env) as first:
-        first.create_brand()
+def _reseal_brand(env: dict[str, str], brand_id: int, passphrase: str) -> None:
+    """Seals brand `brand_id`'s signing key and reference secret again with `passphrase`: what
+    `ledger brand add` under another `LEDGER_KEY_PASSPHRASE` did before it was refused."""
+    current = settings_from(env)
     database = env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as connection:
-        (row_id, sealed) = connection.execute(
-            "SELECT id, keystore FROM signers WHERE keystore IS NOT NULL"
+        (row_id, sealed_key, sealed_ref) = connection.execute(
+            "SELECT s.id, s.keystore, b.ref_secret FROM signers s JOIN brands b"
+            " ON b.id = s.brand_id WHERE b.ledger_id = ?",
+            (brand_id,),
         ).fetchone()
-        keystore = json.loads(sealed)
-        keystore["crypto"]["mac"] = "00" * 32  # as if sealed with another passphrase
+        key = unseal(sealed_key, current.passphrase())
+        ref = unseal(sealed_ref, current.passphrase())
         connection.execute(
-            "UPDATE signers SET keystore = ? WHERE id = ?", (json.dumps(keystore), row_id)
+            "UPDATE signers SET keystore = ? WHERE id = ?", (seal(key, passphrase, 1000), row_id)
         )
-    gateway = Gateway(env)
+        connection.execute(
+            "UPDATE brands SET ref_secret = ? WHERE ledger_id = ?",
+            (seal(ref, passphrase, 1000), brand_id),
+        )
+
+
+def test_a_brand_whose_keys_do_not_unseal_is_held_alone_and_named_in_the_health(
+    env: dict[str, str],
+) -> None:
+    """A new user's trial: one brand's keys sealed with another passphrase stopped the whole
+    sender's start, so every brand's earns stayed queued (and the webhooks, the tier reviews
+    and the referrals with them), while that brand's own earns answered 500. Now that brand
+    alone waits, the health is `degraded` with its sender entry saying why, and its requests
+    answer 503 `key_passphrase_mismatch`; the other brands send."""
+    with Gateway(env) as first:
+        fine = first.create_brand()
+        sealed_elsewhere = first.create_brand()
+    _reseal_brand(env, sealed_elsewhere.brand_id, "another passphrase")
+    with Gateway(env) as gateway:
+        health = gateway.get_health()
+        assert health["status"] == "degraded" and health["start_error"] is None, health
+        refused = [w for w in health["sender"] if not w["healthy"]]
+        assert len(refused) == 1, health
+        assert refused[0]["last_error"].startswith("key_passphrase_mismatch"), health
+        assert len(health["sender"]) == 3, health  # the admin's signer, and the other brand's
+
+        fine_api = gateway.api(fine.api_key)
+        member = Member()
+        accepted = fine_api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-fine"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert fine_api.wait(accepted.json()["operation_id"])["status"] == "confirmed"
+
+        held_api = gateway.api(sealed_elsewhere.api_key)
+        for attempt in range(2):  # the second from the refusal kept, not another derivation
+            answer = held_api.post(
+                "/v1/earn/purchase",
+                {"member": member.address, "amount_cents": 1_000, "order_ref": f"o-{attempt}"},
+            )
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
+
+
+def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A new user's trial: with no deployment manifest yet the health said `ok` (no sender, no
+    indexer), and a file that was not a manifest ended the sender's start with a bare
+    `KeyError` while the health still said `ok`. Both now say `degraded` with
+    `start_error: "index_not_ready: ..."`, and the gateway starts once a manifest reads."""
+    manifest = tmp_path / "later" / "deployment.json"
+    gateway = Gateway({**env, "LEDGER_MANIFEST": str(manifest)})
     gateway.thread.start()
     try:
         wait_for(lambda: gateway.server.started, what="the gateway's start")
 
-        def start_failed() -> dict[str, Any] | None:
-            try:
-                health = gateway.get_health(timeout=5)
-            except httpx.HTTPError:
-                return None
-            return health if health.get("start_error") else None
+        def waiting_for(words: str) -> dict[str, Any] | None:
+            health = gateway.get_health(timeout=30)
+            return health if words in (health.get("start_error") or "") else None
 
-        health = wait_for(start_failed, what="the failed start in the health")
+        health = wait_for(lambda: waiting_for("no deployment manifest"), what="the wait said")
+        assert health["status"] == "degraded" and health["chain_id"] is None, health
+        assert health["start_error"].startswith("index_not_ready: "), health
+        assert anonymous_health(gateway).json() == {"status": "degraded"}
+        manifest.parent.mkdir()
+        manifest.write_text(json.dumps({"chain_id": 31337}))
+        health = wait_for(lambda: waiting_for("is not valid"), what="the bad manifest said")
         assert health["status"] == "degraded", health
-        assert "MAC" in health["start_error"] or "mac" in health["start_error"], health
+        manifest.write_text(Path(env["LEDGER_MANIFEST"]).read_text())
+        gateway.wait_until_ready()
+        health = wait_for(
+            lambda: (h := gateway.get_health(timeout=30))["status"] == "ok" and h,
+            what="the health ok once the manifest reads",
+        )
+        assert health["start_error"] is None and health["chain_id"] == 31337, health
     finally:
         gateway.stop()
