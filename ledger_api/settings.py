@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: a secp256k1 private key as the settings take it
 _PRIVATE_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+#: one wait of the webhook retry schedule, in seconds
+RetryDelay = Annotated[float, Field(gt=0, le=30 * 86_400)]
 #: anvil's first development account: public, for local chains only.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #: the passphrase earlier versions used in development; published, so keystores sealed with it
@@ -45,7 +47,11 @@ MIN_SECRET_LENGTH = 24
 class Settings(BaseSettings):
     """Everything the gateway reads from its environment (prefix `LEDGER_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="LEDGER_", env_file=".env", extra="ignore")
+    # no `inf`/`nan` durations: `LEDGER_WEBHOOK_DISABLE_AFTER_S=inf` passed `gt=0`, then
+    # overflowed the first date it was added to
+    model_config = SettingsConfigDict(
+        env_prefix="LEDGER_", env_file=".env", extra="ignore", allow_inf_nan=False
+    )
 
     env: Literal["development", "production"] = "development"
 
@@ -177,10 +183,14 @@ class Settings(BaseSettings):
     # Webhooks, the event outbox and reminders (issue 12)
     webhooks_enabled: bool = True
     # `points.expiring` reminders, days before a lot expires (one per lot and offset)
-    reminder_offsets_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [30, 7])
+    reminder_offsets_days: Annotated[list[Annotated[int, Field(ge=0, le=365)]], NoDecode] = Field(
+        default_factory=lambda: [30, 7]
+    )
     reminder_poll_s: float = Field(default=60.0, gt=0)
-    # seconds between a failed attempt and the next (then dead-lettered): about 24 h in all
-    webhook_retry_schedule_s: Annotated[list[float], NoDecode] = Field(
+    # seconds between a failed attempt and the next (then dead-lettered): about 24 h in all;
+    # each more than 0 and at most 30 days (a negative one was taken without a word); `[]`:
+    # dead-lettered at the first failure
+    webhook_retry_schedule_s: Annotated[list[RetryDelay], NoDecode] = Field(
         default_factory=lambda: (
             [5.0, 60.0, 300.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0] + [28800.0]
         )
@@ -218,8 +228,11 @@ class Settings(BaseSettings):
     @classmethod
     def _list_from_text(cls, value: object) -> object:
         """`[30, 7]` (JSON) or `30,7`, from the environment as written (`NoDecode`: the
-        environment's lists were read as JSON only, and `0.5,1` stopped every command)."""
+        environment's lists were read as JSON only, and `0.5,1` stopped every command). An
+        empty value is refused (it had meant "none" without a word): `[]` says none."""
         if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("empty: give the values (e.g. 5,60,300), or [] for none")
             text = value.strip().strip("[]")
             return [part.strip() for part in text.split(",") if part.strip()]
         return value

@@ -65,7 +65,7 @@ async def deliveries(
     ] = None,
     before: Annotated[
         str | None,
-        Query(max_length=20, description="a page's `next_cursor`: the deliveries older than it"),
+        Query(description="a page's `next_cursor`: the deliveries older than it"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> views.DeliveryList:
@@ -99,7 +99,7 @@ async def retry(
 async def events(
     who: PrincipalDep,
     service: WebhooksDep,
-    after: Annotated[str | None, Query(max_length=20, description="a cursor from a page")] = None,
+    after: Annotated[str | None, Query(description="a cursor from a page")] = None,
     types: Annotated[str | None, Query(max_length=500, description="comma-separated")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> views.EventPage:

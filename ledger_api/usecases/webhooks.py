@@ -8,6 +8,7 @@ routes run them in a worker thread.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -209,12 +210,7 @@ class WebhooksService:
         self, who: Principal, after: str | None, types: str | None, limit: int
     ) -> views.EventPage:
         """Events after the cursor, oldest first, in the caller's scope."""
-        try:
-            start = int(after) if after else 0
-        except ValueError:
-            raise InvalidCursor(cursor=after) from None
-        if not 0 <= start <= MAX_SEQ:  # past a 64-bit integer: 500 from the database before
-            raise InvalidCursor(cursor=after)
+        start = parse_cursor(after, lowest=0) if after else 0
         wanted = check_types([t for t in (types or "").split(",") if t])
         query = select(OutboxEvent).where(
             OutboxEvent.seq > start, OutboxEvent.endpoint_id.is_(None)
@@ -245,17 +241,24 @@ class WebhooksService:
 MAX_SEQ = 2**63 - 1
 
 
+#: a cursor as pages hand them out: an event's `seq` in decimal digits, nothing else (`int()`
+#: also took "+5", " 5" and "1_0")
+_CURSOR = re.compile(r"[0-9]{1,19}")
+
+
+def parse_cursor(cursor: str, *, lowest: int) -> int:
+    """The event `seq` a cursor names (the feed's `after`: from 0, a deliveries page's `before`:
+    from 1); `InvalidCursor` (422) for anything a page does not hand out, of any length (one
+    past a 64-bit integer had answered 500 from the database, one of over 20 characters
+    `invalid_request`)."""
+    if _CURSOR.fullmatch(cursor) is None or not lowest <= int(cursor) <= MAX_SEQ:
+        raise InvalidCursor(cursor=cursor[:40])
+    return int(cursor)
+
+
 def _cursor(before: str | None) -> int | None:
     """A deliveries page's cursor (an event's `seq`, as `next_cursor` gives it); None: none."""
-    if before is None:
-        return None
-    try:
-        seq = int(before)
-    except ValueError:
-        raise InvalidCursor(cursor=before) from None
-    if not 1 <= seq <= MAX_SEQ:
-        raise InvalidCursor(cursor=before)
-    return seq
+    return None if before is None else parse_cursor(before, lowest=1)
 
 
 def _stored_status(shown: views.DeliveryStatus, endpoint: WebhookEndpoint) -> str | None:

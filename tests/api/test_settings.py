@@ -121,3 +121,35 @@ def test_a_list_setting_is_json_or_comma_separated(
     settings = Settings()
     assert settings.webhook_retry_schedule_s == [0.5, 1.0, 2.0]
     assert settings.reminder_offsets_days == [14, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "said"),
+    [
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "5,-1", " (item 2): Input should be greater than 0"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "0", " (item 1): Input should be greater than 0"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "nan", " (item 1): Input should be a finite number"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "", ": empty: give the values"),
+        ("LEDGER_REMINDER_OFFSETS_DAYS", "7,-3", " (item 2): Input should be greater than or"),
+        ("LEDGER_WEBHOOK_DISABLE_AFTER_S", "inf", ": Input should be a finite number"),
+        ("LEDGER_WEBHOOK_TIMEOUT_S", "infinity", ": Input should be a finite number"),
+    ],
+)
+def test_a_wait_that_is_not_one_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, name: str, written: str, said: str
+) -> None:
+    """A trial: an empty or negative retry schedule was taken without a word (an empty one
+    dead-lettered every delivery at its first failure), and `inf` passed `gt=0`, then
+    overflowed the first date it was added to. `[]` still says "no retries"."""
+    monkeypatch.setenv(name, written)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    problem = settings_problem(refused.value)
+    assert problem is not None and problem.startswith(name + said), problem
+
+
+def test_an_empty_json_list_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "[]")
+    monkeypatch.setenv("LEDGER_REMINDER_OFFSETS_DAYS", "[]")
+    settings = Settings()
+    assert settings.webhook_retry_schedule_s == [] and settings.reminder_offsets_days == []

@@ -132,6 +132,28 @@ def test_unsafe_urls_and_unknown_types_are_refused(hooks: Gateway) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "webhook_not_found"
 
 
+def test_every_cursor_a_page_did_not_hand_out_is_invalid_cursor(
+    hooks: Gateway, receiver: Receiver
+) -> None:
+    """Cursors are an event's seq in decimal digits. `int()` also took "+5", " 5" and "1_0",
+    and one over 20 characters answered `invalid_request` (a trial); on both routes each
+    now answers 422 `invalid_cursor`, and the largest seq still reads."""
+    brand = hooks.create_brand()
+    endpoint = subscribe(brand.api, receiver.url)
+    routes = (
+        ("/v1/events", "after"),
+        (f"/v1/webhooks/{endpoint['id']}/deliveries", "before"),
+    )
+    for path, name in routes:
+        for bad in ("+5", " 5", "5 ", "1_0", "0x5", "٥", "5" * 25, str(2**63), "-1", "soon"):
+            answer = brand.api.get(path, params={name: bad})
+            assert answer.status_code == 422, (path, bad, answer.text)
+            assert answer.json()["error"]["code"] == "invalid_cursor", (path, bad, answer.text)
+        for good in ("5", str(2**63 - 1)):
+            answer = brand.api.get(path, params={name: good})
+            assert answer.status_code == 200, (path, good, answer.text)
+
+
 def test_another_brands_endpoint_is_not_found(hooks: Gateway, receiver: Receiver) -> None:
     brand, other = hooks.create_brand(), hooks.create_brand()
     endpoint = subscribe(brand.api, receiver.url)
