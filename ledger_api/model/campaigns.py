@@ -155,9 +155,14 @@ class CampaignCapPending(Model):
 class CampaignCapView(Model):
     max_multiplier_pct: int = Field(
         description="the chain's cap in force, as indexed (`MaxMultiplierChanged`; 1000 while "
-        "the admin has set none): earns above it are refused on chain, whoever sends them"
+        "the admin has set none): earns above it are refused on chain, whoever sends them; "
+        "a change the gateway confirmed applies at once"
     )
-    chain_max_multiplier_pct: int = CHAIN_MAX_MULTIPLIER_PCT
+    chain_max_multiplier_pct: int = Field(
+        default=CHAIN_MAX_MULTIPLIER_PCT,
+        description="the highest cap the contract takes (`MAX_MULTIPLIER_PCT`, fixed at "
+        "deployment): `PUT .../cap` answers 422 `invalid_multiplier` above it",
+    )
     version: int = Field(description="how many changes the admin has asked for (the audit)")
     pending: CampaignCapPending | None = Field(
         default=None, description="the latest change asked for and not yet landed, if any"
