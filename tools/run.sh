@@ -22,6 +22,7 @@ source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
 
 started_chain=0
+chain_pid=""  # the chain supervisor this run started: the only one its exit stops
 [ -f "$LEDGER_DATA_DIR/chain.pid" ] && kill -0 "$(cat "$LEDGER_DATA_DIR/chain.pid")" 2>/dev/null || started_chain=1
 gateway=""
 watcher=""
@@ -32,11 +33,14 @@ stop_chain() {
     kill -TERM "$gateway" 2>/dev/null || true
     wait "$gateway" 2>/dev/null || true
   fi
-  if [ "$started_chain" = 1 ] && [ -f "$LEDGER_DATA_DIR/chain.pid" ]; then
-    local pid; pid="$(cat "$LEDGER_DATA_DIR/chain.pid")"
-    kill -TERM "$pid" 2>/dev/null || true  # the supervisor saves the state, then stops anvil
-    for _ in $(seq 1 1200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    rm -f "$LEDGER_DATA_DIR/chain.pid"
+  # only the supervisor this run started, and its pid file only while it names it: a chain
+  # another run started since (this one's died) is that run's
+  if [ -n "$chain_pid" ]; then
+    kill -TERM "$chain_pid" 2>/dev/null || true  # the supervisor saves the state, then stops anvil
+    for _ in $(seq 1 1200); do kill -0 "$chain_pid" 2>/dev/null || break; sleep 0.1; done
+    if [ "$(cat "$LEDGER_DATA_DIR/chain.pid" 2>/dev/null)" = "$chain_pid" ]; then
+      rm -f "$LEDGER_DATA_DIR/chain.pid"
+    fi
   fi
 }
 trap stop_chain EXIT
@@ -77,7 +81,8 @@ watch_chain() {
   kill -TERM $$ 2>/dev/null || true
 }
 if [ "$started_chain" = 1 ]; then
-  watch_chain "$(cat "$LEDGER_DATA_DIR/chain.pid")" &
+  chain_pid="$(cat "$LEDGER_DATA_DIR/chain.pid")"
+  watch_chain "$chain_pid" &
   watcher=$!
 fi
 migrate() {

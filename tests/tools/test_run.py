@@ -301,6 +301,38 @@ def test_a_ctrl_c_that_only_the_chain_sees_stops_make_run(tmp_path: Path) -> Non
     _stopped_everything(started_run, everything)
 
 
+@pytest.mark.slow
+def test_make_run_stops_only_the_chain_it_started(tmp_path: Path) -> None:
+    """run.sh's exit stopped whatever `chain.pid` named and removed the file: when its own
+    chain had stopped and another run's supervisor had written the file since, it stopped
+    that one. It now stops the supervisor it started, and leaves a file naming another."""
+    started_run = _start_run(tmp_path)
+    pid_file = started_run.data / "chain.pid"
+    own_chain = int(pid_file.read_text())
+    other = subprocess.Popen(["sleep", "600"])  # the supervisor of another run, as run.sh sees it
+
+    def another_run_took_the_file_and_the_chain_stopped() -> None:
+        pid_file.write_text(f"{other.pid}\n")
+        os.kill(own_chain, signal.SIGTERM)
+
+    try:
+        text, everything = _ended_by(
+            started_run, another_run_took_the_file_and_the_chain_stopped
+        )
+        assert "run: the chain stopped; stopping the gateway" in text, text
+        assert other.poll() is None, "run.sh stopped a chain it did not start"
+        assert pid_file.read_text().strip() == str(other.pid)
+        delete_network(f"alliance-local-{urlsplit(started_run.rpc).port}")
+        wait_for(
+            lambda: not [p for p in everything if process_alive(p)],
+            what="every process of make run gone",
+            cap_s=120,
+        )
+    finally:
+        other.kill()
+        other.wait()
+
+
 def _run_env(tmp_path: Path, chain_port: int, port: int) -> dict[str, str]:
     env = {
         **os.environ,
