@@ -20,6 +20,9 @@ fi
 source tools/defaults.sh
 source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
+# a LEDGER_* value the settings refuse, said by name before anything starts (it surfaced as
+# "migrate the database failed", after the chain had started and the contracts deployed)
+.venv/api/bin/ledger info > /dev/null || { echo "run: fix the setting above" >&2; exit 2; }
 
 started_chain=0
 chain_pid=""  # the chain supervisor this run started: the only one its exit stops

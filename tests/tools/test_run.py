@@ -384,6 +384,24 @@ def test_make_run_stops_at_once_when_its_gateway_port_is_taken(tmp_path: Path) -
     assert "run: ready in" not in done.stderr and not (tmp_path / "data" / "chain.pid").exists()
 
 
+def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Path) -> None:
+    """A value the settings refuse surfaced as "migrate the database failed", after the chain
+    had started and the contracts were deployed (a trial); it is now named first."""
+    chain_port, port = free_ports(2)
+    done = subprocess.run(
+        ["bash", "tools/run.sh"],
+        cwd=ROOT,
+        env={**_run_env(tmp_path, chain_port, port), "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": "5,-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done
+    assert "error: invalid_settings: LEDGER_WEBHOOK_RETRY_SCHEDULE_S (item 2)" in done.stderr
+    assert "migrate" not in done.stderr and "chain" not in done.stderr, done.stderr
+    assert not (tmp_path / "data" / "chain.pid").exists()
+
+
 def test_make_run_refuses_one_port_for_the_gateway_and_the_chain(tmp_path: Path) -> None:
     """One port for both (CI once drew it twice): anvil took it and answered the health
     check; now it is refused before anything starts."""
