@@ -27,6 +27,7 @@ from ledger_api.background.indexer import Indexer, stored_height
 from ledger_api.background.intake import Intake
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.wakeup import Topic, wake_bus
+from ledger_api.background.webhooks.secrets import reseal_endpoint_secrets
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import load_manifest
 from ledger_api.chain.port import Chain
@@ -154,12 +155,14 @@ class Runtime(WakeUps):
     def migrate(self) -> None:
         """The schema, then the secrets at rest: the passphrase checked against the sealed
         keys (`KeyPassphraseMismatch` when it opens none), keystores sealed with the old
-        built-in passphrase re-encrypted, a reference secret for every brand
-        (`access.sealing`), and fresh table statistics for the query planner."""
+        built-in passphrase and webhook secrets of the first format re-encrypted, a
+        reference secret for every brand (`access.sealing`), and fresh table statistics for
+        the query planner."""
         upgrade(self.db)
         self.db.refresh_statistics()
         check_passphrase(self.db, self.settings)  # before sealing anything with it
         reseal_keystores(self.db, self.settings)
+        reseal_endpoint_secrets(self.db, self.settings)
         backfill_ref_secrets(self.db, self.settings)
 
     async def start(self) -> None:

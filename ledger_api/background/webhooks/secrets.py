@@ -15,6 +15,9 @@ from ledger_api.errors import KeyPassphraseMismatch
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    from ledger_api.db import Database
+    from ledger_api.settings import Settings
+
 PREFIX = "whsec_"
 _SALT = b"ledger-webhook-secrets-v1"
 #: the second format's first bytes (the first began with its random nonce)
@@ -66,6 +69,54 @@ def decrypt(blob: bytes, passphrase: str, iterations: int) -> str:
         raise KeyPassphraseMismatch(
             "the webhook endpoint's secret does not open with this gateway's keystore passphrase"
         ) from None
+
+
+def resealed(blob: bytes, passphrase: str, iterations: int) -> bytes | None:
+    """`blob` in the current format when it is of the first (opened with the settings'
+    `iterations`, which it was sealed with while they stood); None when it is current
+    already, or does not open (left as it is: its deliveries say why). Current means it
+    begins with `_FORMAT`: no decryption, so a start with nothing to reseal imports no
+    cryptography (see `_cipher`); a first-format blob whose nonce happens to begin so
+    still opens (`decrypt`)."""
+    if blob.startswith(_FORMAT):
+        return None
+    from cryptography.exceptions import InvalidTag
+
+    try:
+        secret = _open(blob, passphrase, iterations)
+    except InvalidTag:
+        return None
+    return encrypt(secret, passphrase, iterations)
+
+
+def reseal_endpoint_secrets(db: Database, settings: Settings) -> int:
+    """At start (`Runtime.migrate`): endpoint secrets of the first format re-encrypted with
+    their iterations stored, so that a later change of `LEDGER_KEYSTORE_KDF_ITERATIONS` does
+    not break them (one key derivation, then AES-GCM per endpoint). Returns how many."""
+    from sqlalchemy import select, update
+
+    from ledger_api.db.webhook_models import WebhookEndpoint
+
+    passphrase, iterations = settings.passphrase(), settings.keystore_kdf_iterations
+    with db.read() as session:
+        rows = session.execute(
+            select(WebhookEndpoint.id, WebhookEndpoint.secret_encrypted).where(
+                WebhookEndpoint.deleted_at.is_(None)
+            )
+        ).all()
+    changed = 0
+    for endpoint_id, blob in rows:
+        new = resealed(blob, passphrase, iterations)
+        if new is None:
+            continue
+        with db.write() as session:  # only if no one resealed it meanwhile
+            session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.secret_encrypted == blob)
+                .values(secret_encrypted=new)
+            )
+        changed += 1
+    return changed
 
 
 def _open(sealed: bytes, passphrase: str, iterations: int) -> str:
