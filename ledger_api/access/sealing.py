@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -202,6 +203,13 @@ class BrandRefs:
             with self._lock:
                 self._secrets[brand] = secret
             return secret
+
+    async def admit(self, brand: BrandRowId) -> None:
+        """Whether the brand's sealed keys open (`Intake.submit`): its reference secret,
+        sealed with its signing key, is the witness; `KeyPassphraseMismatch` when it does
+        not. Known after the first request: a lookup on the hot path."""
+        if self.cached(brand) is None:
+            await asyncio.to_thread(self.secret, brand)
 
     def bind(self, brand: BrandRowId, reference: str) -> str:
         return bind_reference(self.secret(brand), reference)

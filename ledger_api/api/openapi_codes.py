@@ -63,10 +63,11 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
         },
     ),
-    # an order, claim or engagement reference, bound with the brand's sealed secret
+    # a brand whose sealed keys do not open: its queue takes nothing (`Intake.submit`), and
+    # an order, claim or engagement reference cannot be bound with its secret
     (
-        "post",
-        re.compile(r"^/v1/(earn/|redemptions|badges/benefit-redemptions)"),
+        "post|put|delete",
+        re.compile(r"^/v1/(?!admin/|webhooks|keys)"),
         {503: ["key_passphrase_mismatch"]},
     ),
     (
@@ -144,6 +145,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         {404: ["webhook_not_found", "delivery_not_found"], 422: ["invalid_id"]},
     ),
     ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
+    ("get", re.compile(r"^/v1/webhooks/\{endpoint_id\}/deliveries$"), {422: ["invalid_cursor"]}),
     (  # earning campaigns (issue 16 item 1): a rule, the preview or the cap in a body
         "post|put",
         re.compile(r"^/v1/(admin/)?campaigns/|^/v1/earn/preview$"),

@@ -77,3 +77,10 @@ def accepted_body(uid: str, kind: OpKind, extra: Mapping[str, Any]) -> dict[str,
         **extra,
         "links": {"self": f"/v1/operations/{uid}"},
     }
+
+
+def queue_of(draft: Draft | Bulk) -> BrandRowId | None:
+    """The brand queue a draft (or a bulk request's first draft) goes to; None: the admin's."""
+    if isinstance(draft, Draft):
+        return draft.brand_row_id
+    return next((d.brand_row_id for _, d in draft.items if isinstance(d, Draft)), None)

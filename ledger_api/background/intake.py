@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,13 +30,7 @@ from sqlalchemy.orm import Session
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
 from ledger_api.db.keys import HELD
-from ledger_api.db.models import (
-    Brand,
-    IdempotencyRecord,
-    MintCounter,
-    Operation,
-    table_of,
-)
+from ledger_api.db.models import Brand, IdempotencyRecord, MintCounter, Operation, table_of
 from ledger_api.db.session import writer_role
 from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
@@ -59,7 +53,7 @@ from ledger_api.model.payloads import ReversalPayload
 
 from .campaigns import CampaignBook
 from .deposit_flow import DEPOSIT_STEPS, other_deposit_step
-from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay
+from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay, queue_of
 from .lookups import Known, look_up
 from .reversals import ReversalBook
 
@@ -393,10 +387,12 @@ class Intake:
         *,
         max_batch: int,
         accepted: Callable[[set[BrandRowId | None]], None] = lambda queues: None,
+        admit: Callable[[BrandRowId], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
         self.accepted = accepted
+        self.admit = admit  # raises for a brand whose sealed keys do not open
         self._queue: asyncio.Queue[tuple[Draft | Bulk, asyncio.Future[Accepted]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -411,8 +407,13 @@ class Intake:
                 await self._task
 
     async def submit(self, draft: Draft | Bulk) -> Accepted:
+        """The answer once stored. A brand whose keys do not open takes no operation (503
+        `key_passphrase_mismatch`): it would wait for good and hold back the member's debits
+        at every other brand (a trial's queued review blocked a redemption elsewhere)."""
         if self._queue is None:
             raise Unavailable("the gateway is starting")
+        if (brand := queue_of(draft)) is not None and self.admit is not None:
+            await self.admit(brand)
         future: asyncio.Future[Accepted] = asyncio.get_running_loop().create_future()
         await self._queue.put((draft, future))
         return await future

@@ -107,6 +107,7 @@ class Runtime(WakeUps):
             self.db,
             max_batch=settings.intake_max_batch,
             accepted=self.wake_sender,
+            admit=self.refs.admit,
         )
         self.db_probe = DatabaseProbe(
             self.db,

@@ -183,6 +183,15 @@ def test_a_brand_whose_keys_do_not_unseal_is_held_alone_and_named_in_the_health(
             )
             assert answer.status_code == 503, answer.text
             assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
+        # nor one that binds no reference (a trial: queued for good, it held back the
+        # member's debits at every other brand)
+        for path, body in (
+            ("/v1/earn/engagement", {"member": member.address, "kind": "review"}),
+            (f"/v1/tiers/{member.address}/review", None),
+        ):
+            answer = held_api.post(path, body)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
 
 
 def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
