@@ -34,6 +34,9 @@ CAMPAIGN_RULE_CHANGED = "campaign.rule_changed"  # a brand's campaign rule creat
 REFERRAL_CREDITED = "referral.credited"  # both members' referral earns queued (issue 16)
 REFERRAL_VOIDED = "referral.voided"  # the referred member's first purchase failed or was returned
 WEBHOOK_TEST = "webhook.test"  # `POST /v1/webhooks/{id}/test`, to that endpoint only
+#: the chain no longer has a block the index had applied (a reorg, a node restarted from an
+#: older state): events of the forgotten blocks may no longer hold; the index is read again
+CHAIN_REWOUND = "chain.rewound"
 
 EVENT_TYPES = (
     OPERATION_CONFIRMED,
@@ -59,6 +62,7 @@ EVENT_TYPES = (
     CAMPAIGN_RULE_CHANGED,
     REFERRAL_CREDITED,
     REFERRAL_VOIDED,
+    CHAIN_REWOUND,
 )
 
 

@@ -205,6 +205,20 @@ def test_chain_restarted_from_an_older_snapshot_loses_nothing(
         assert_nonces_agree(node, env["LEDGER_DATABASE_URL"], brand.signer)
         health = gateway.admin.get("/v1/health").json()
         assert health["status"] == "ok", health
+        assert_rewound_said(gateway.admin, brand.api, snapshot_block(snapshot), forgotten_from)
+
+
+def assert_rewound_said(admin: Api, brand: Api, kept_up_to: int, forgotten_from: int) -> None:
+    """One `chain.rewound` in the admin's feed and the brand's, naming a block the chain
+    forgot: events of the forgotten blocks had stayed with no word that they may not hold."""
+    said = []
+    for api in (admin, brand):
+        events = api.get("/v1/events", params={"limit": 500}).json()["events"]
+        said.append([e for e in events if e["type"] == "chain.rewound"])
+    assert len(said[0]) == 1 and said[0] == said[1], said
+    data = said[0][0]["data"]
+    assert kept_up_to < data["forgotten_block"] <= forgotten_from, data
+    assert data["forgotten_block_hash"].startswith("0x") and data["head"] >= kept_up_to, data
 
 
 def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
@@ -239,7 +253,8 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         save_state(nodes[0], snapshot)
         second = earn(api, members, "second")
         wait_settled(api, second)
-        assert snapshot_block(snapshot) < node_block(nodes[0])
+        forgotten_from = node_block(nodes[0])
+        assert snapshot_block(snapshot) < forgotten_from
 
         gateway.kill()  # the gateway goes down during the chain's outage
         nodes.append(restart_from(nodes[0], snapshot))
@@ -256,6 +271,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
                 report = admin.get("/v1/health").json()
                 assert time.monotonic() < deadline, (health, report)
                 time.sleep(0.2)
+        assert_rewound_said(admin, api, snapshot_block(snapshot), forgotten_from)
     finally:
         gateway.stop()
         for client in apis:

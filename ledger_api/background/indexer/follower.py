@@ -14,10 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.earned import expand_earned
@@ -25,8 +27,9 @@ from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
-from ledger_api.db.models import INDEX_TABLES, Base, IdxMeta
+from ledger_api.db.models import INDEX_TABLES, Base, Brand, IdxMeta
 from ledger_api.db.value_models import IdxBrandValue
+from ledger_api.domain import events as ev
 from ledger_api.domain.brands import follow_indexed_brands
 from ledger_api.errors import ChainUnavailable
 from ledger_api.process.threads import Backoff, name_this_thread
@@ -169,7 +172,8 @@ class Indexer(threading.Thread):
                 cursor.next_block - 1,
                 cursor.last_block_hash,
             )
-            self.rebuild()
+            assert cursor.last_block_hash is not None  # its block was asked for
+            self.rebuild(forgotten=(cursor.next_block - 1, cursor.last_block_hash, head.number))
             return True
         target = head.number - self.settings.confirmations
         if cursor.next_block > target:
@@ -304,21 +308,49 @@ class Indexer(threading.Thread):
         (pool,) = self.contracts.ledger["charityPool"].decode(chain.call(call.to, call.data))
         session.add(IdxMeta(key=CHARITY_POOL, value=checksum(pool)))
 
-    def rebuild(self) -> None:
+    def rebuild(self, forgotten: tuple[int, str, int] | None = None) -> None:
         """Rolls the index back to the deployment block (then it is read again from there).
 
         The projection keeps running totals (lots consumed oldest first, tier counters,
         positions), which cannot be undone event by event; every row is rebuilt from the
-        chain's logs instead, so the index equals the chain again once it caught up."""
+        chain's logs instead, so the index equals the chain again once it caught up.
+        `forgotten`: (number, hash) of the applied block the chain no longer has, and the
+        head it has now: the outbox gets a `chain.rewound` event in the same transaction
+        (`rewound_event`), every brand's and the admin's."""
         deployed = self.contracts.manifest.deployed_block
         with self.db.write(durable=False) as session:  # the chain's: see `step`
             tables: tuple[type[Base], ...] = (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES)
             for table in tables:
                 session.execute(delete(table))
             reset_cursor(session, deployed)
+            if forgotten is not None:
+                write_events(session, [rewound_event(session, *forgotten, deployed)])
         self._brands, self._brands_due = None, True  # all, once caught up again
         self.rebuilds += 1
         self.rewound(deployed - 1)
+
+
+def rewound_event(
+    session: Session, number: int, block_hash: str, head: int, deployed: int
+) -> NewEvent:
+    """`chain.rewound`: the last block the index had applied (`forgotten_block`, its
+    `forgotten_block_hash`) is no longer on the chain, whose head is now `head`. Events of
+    blocks up to it may no longer hold (a consumer reconciles them with the operations'
+    statuses); the index is read again from `rebuilt_from_block`, writing the events of the
+    blocks the chain has now. Its id comes from the forgotten block: one event per rewind."""
+    brands = session.scalars(select(Brand.ledger_id).where(Brand.ledger_id.is_not(None)))
+    return NewEvent(
+        event_id=ev.event_id(ev.CHAIN_REWOUND, number, block_hash),
+        type=ev.CHAIN_REWOUND,
+        occurred_at=datetime.now(UTC),
+        brands=list(brands),
+        payload={
+            "forgotten_block": number,
+            "forgotten_block_hash": block_hash,
+            "head": head,
+            "rebuilt_from_block": deployed,
+        },
+    )
 
 
 def _timestamp(event: Event, stamps: dict[int, int]) -> int:
