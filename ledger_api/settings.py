@@ -231,10 +231,17 @@ class Settings(BaseSettings):
         environment's lists were read as JSON only, and `0.5,1` stopped every command). An
         empty value is refused (it had meant "none" without a word): `[]` says none."""
         if isinstance(value, str):
-            if not value.strip():
-                raise ValueError("empty: give the values (e.g. 5,60,300), or [] for none")
-            text = value.strip().strip("[]")
-            return [part.strip() for part in text.split(",") if part.strip()]
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]") and len(text) >= 2:
+                text = text[1:-1].strip()
+                if not text:
+                    return []  # `[]`: none
+            elif not text:
+                raise ValueError("empty: give the values, comma-separated, or [] for none")
+            parts = [part.strip() for part in text.split(",")]
+            if "" in parts:  # `5,,60`, `,` or `[`: not a list of values
+                raise ValueError("a value is missing between commas (or [] for none)")
+            return parts
         return value
 
     @property

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the local chain (anvil under tools/chain_supervisor.py, state snapshots kept in
-# data/), the contracts (deployed once), the database (migrated), then the gateway on
-# LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies (a non-zero
+# `make run`: the settings (checked), the database (migrated), the local chain (anvil under
+# tools/chain_supervisor.py, state snapshots kept in data/), the contracts (deployed once), then
+# the gateway on LEDGER_HOST:LEDGER_PORT (127.0.0.1:8000), supervised: if the gateway process dies (a non-zero
 # exit or a signal it does not handle) it is started again while the chain keeps running; a clean
 # exit (status 0: it was asked to stop) stops the chain too. Ctrl-C (SIGINT) or SIGTERM stops the
 # gateway, then the chain (which saves its state first), and so does the chain stopping under
@@ -71,6 +71,13 @@ if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
     "(and LEDGER_CHAIN_PORT and LEDGER_DATA_DIR for a second gateway beside the first)" >&2
   exit 1
 fi
+# before the chain: a database this run cannot open (another keystore passphrase: refused
+# with `key_passphrase_mismatch`) stops it with nothing started
+migrate() {
+  .venv/api/bin/ledger db upgrade > "$LEDGER_DATA_DIR/migrate.log" 2>&1 \
+    || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }
+}
+step "migrate the database" migrate
 bash tools/chain.sh > /dev/null
 watch_chain() {
   # A Ctrl-C reaches the whole process group, the chain's supervisor included (it saves the
@@ -88,11 +95,6 @@ if [ "$started_chain" = 1 ]; then
   watch_chain "$chain_pid" &
   watcher=$!
 fi
-migrate() {
-  .venv/api/bin/ledger db upgrade > "$LEDGER_DATA_DIR/migrate.log" 2>&1 \
-    || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }
-}
-step "migrate the database" migrate
 
 healthy() {  # until the gateway answers its health check with "ok" (or its process is gone)
   # the port first, without a request (no access-log line per try), then the health check;
@@ -106,11 +108,7 @@ healthy() {  # until the gateway answers its health check with "ok" (or its proc
   local answered=$SECONDS
   until curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; do
     kill -0 "$1" 2>/dev/null || return 1
-    if (( SECONDS - answered >= 60 )); then
-      echo "run: the gateway runs, but its health is not ok after 60 s: see its log above;" \
-        "the admin's GET /v1/health says which part" >&2
-      return 0
-    fi
+    (( SECONDS - answered >= 60 )) && return 0  # said after the step (below)
     sleep 1
   done
 }
@@ -143,6 +141,10 @@ while [ "$stopping" = 0 ]; do
     first=0
     if step "start the gateway on $URL (until healthy)" healthy "$gateway"; then
       echo "run: ready in $(_step_secs "$run_started") s" >&2
+      if ! curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; then
+        echo "run: the gateway runs, but its health is not ok: see its log above;" \
+          "the admin's GET /v1/health says which part" >&2
+      fi
       banner
     else
       never_answered=1

@@ -23,6 +23,7 @@ from eth_account import Account
 from sqlalchemy import select, update
 
 from ledger_api.db import Database
+from ledger_api.db.files import GENERATED, PASSPHRASE_FILE
 from ledger_api.db.models import Brand, Signer
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import KeyPassphraseMismatch, UnknownBrand
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: `signers.keystore_sealing` of a keystore sealed with the current passphrase
 SEALED = "passphrase"
+#: how many sealed keys `check_passphrase` tries before it refuses the passphrase
+PASSPHRASE_WITNESSES = 8
 
 
 BRAND_SECRET_REFUSED = (
@@ -105,8 +108,9 @@ def reseal_keystores(db: Database, settings: Settings) -> int:
 
 def check_passphrase(db: Database, settings: Settings) -> None:
     """Whether this process's keystore passphrase is the database's: it must open one of the
-    sealed keys, the earliest brand's reference secret first (one key derivation when it
-    does; every brand's and signer's when it does not).
+    first `PASSPHRASE_WITNESSES` sealed keys, the earliest brands' reference secrets first
+    (one key derivation when it does, a bounded number when it does not: trying every key of
+    a thousand brands took about 100 s before the refusal).
 
     Raises `KeyPassphraseMismatch` when it opens none, so that a process under another
     passphrase (`LEDGER_KEY_PASSPHRASE` set in one shell and not in another) refuses to
@@ -118,24 +122,37 @@ def check_passphrase(db: Database, settings: Settings) -> None:
     with db.read() as session:
         sealed = [
             *session.scalars(
-                select(Brand.ref_secret).where(Brand.ref_secret.is_not(None)).order_by(Brand.id)
+                select(Brand.ref_secret)
+                .where(Brand.ref_secret.is_not(None))
+                .order_by(Brand.id)
+                .limit(PASSPHRASE_WITNESSES)
             ),
             *session.scalars(
                 select(Signer.keystore)
                 .where(Signer.keystore.is_not(None), Signer.keystore_sealing == SEALED)
                 .order_by(Signer.id)
+                .limit(PASSPHRASE_WITNESSES)
             ),
-        ]
+        ][:PASSPHRASE_WITNESSES]
     for value in sealed:
         try:
             unseal(value, passphrase)
         except ValueError:
             continue
         return
+    generated = settings.data_folder / PASSPHRASE_FILE
+    if sealed and settings.key_passphrase is None and generated in GENERATED:
+        generated.unlink(missing_ok=True)  # sealed nothing: the lost one is to be restored
+        GENERATED.discard(generated)
+        raise KeyPassphraseMismatch(
+            f"the data folder's {PASSPHRASE_FILE} file was missing (a new one was generated, "
+            "and removed again): restore it from a backup of the data folder, or set "
+            "LEDGER_KEY_PASSPHRASE; the database's sealed keys open with no other"
+        )
     if sealed:
         raise KeyPassphraseMismatch(
-            f"the keystore passphrase opens none of the database's {len(sealed)} sealed keys; "
-            "run with the passphrase they were sealed with (LEDGER_KEY_PASSPHRASE, else the "
+            f"the keystore passphrase opens none of the database's first {len(sealed)} sealed "
+            "keys; run with the passphrase they were sealed with (LEDGER_KEY_PASSPHRASE, else the "
             "data folder's keystore-passphrase file)"
         )
 

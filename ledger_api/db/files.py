@@ -23,6 +23,9 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 PASSPHRASE_FILE = "keystore-passphrase"
+#: the passphrase files this process generated (`folder_passphrase`): one generated beside
+#: sealed keys means the data folder's was lost (`access.sealing.check_passphrase`)
+GENERATED: set[Path] = set()
 SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
@@ -125,6 +128,7 @@ def folder_passphrase(folder: Path, *, earlier: Path | None = None) -> str:
                     folder,
                 )
             else:
+                GENERATED.add(file)
                 log.warning(
                     "generated the keystore passphrase of %s (keep it with the data)", folder
                 )

@@ -36,7 +36,7 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES, OpKind
-from ledger_api.errors import IndexNotReady
+from ledger_api.errors import ChainUnavailable, IndexNotReady
 from ledger_api.model.payloads import BRAND_ADMIN_KINDS
 from ledger_api.process import metrics
 from ledger_api.process.health import DatabaseProbe, read_work_status
@@ -133,10 +133,13 @@ class Runtime(WakeUps):
     # ------------------------------------------------------------------ chain
 
     def contracts(self) -> Contracts:
-        """The deployment; `IndexNotReady` until the manifest exists."""
+        """The deployment; `IndexNotReady` until the manifest exists, reads, and names the
+        node's chain (`check_deployment`)."""
         if self._contracts is None:
-            manifest = load_manifest(self.settings.manifest)
-            self._contracts = Contracts(manifest)
+            contracts = Contracts(load_manifest(self.settings.manifest))
+            s = self.settings
+            check_deployment(contracts, Web3Chain(s.rpc_url, contracts.errors, timeout_s=2.0))
+            self._contracts = contracts
         return self._contracts
 
     def new_chain(self) -> Chain:
@@ -366,6 +369,28 @@ class Runtime(WakeUps):
             self.tier_reviewer.stop()
         self._lock.release()
         self.db.dispose()
+
+
+def check_deployment(contracts: Contracts, chain: Chain) -> None:
+    """`IndexNotReady` unless the manifest's deployment is on the node: its chain id, and code
+    at its ledger's address. A manifest of another chain signed every transaction for that
+    chain: a signer stalled for good on a cancel the node refused (a trial). A node that does
+    not answer is not asked: the sender and the indexer wait for it anyway."""
+    try:
+        node_chain = chain.chain_id
+        code = chain.code_size(contracts.manifest.ledger.address)
+    except ChainUnavailable:
+        return
+    if node_chain != contracts.chain_id:
+        raise IndexNotReady(
+            f"the deployment manifest is of chain {contracts.chain_id}, the node at "
+            f"LEDGER_RPC_URL of chain {node_chain}: deploy to this node, or point at the other"
+        )
+    if code == 0:
+        raise IndexNotReady(
+            f"no contract at the manifest's {contracts.manifest.ledger.name} address on the "
+            "node (a chain started afresh?): deploy the contracts again"
+        )
 
 
 def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contracts | None:

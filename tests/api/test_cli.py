@@ -142,6 +142,31 @@ def test_a_command_under_another_passphrase_is_refused_and_seals_nothing(
     assert "Sealed Here" in names and "Sealed Elsewhere" not in names, names
 
 
+def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A trial: with the data folder's `keystore-passphrase` lost, a command generated a new
+    random one ("keep it with the data"), then refused: restoring the backup meant
+    overwriting a file that looked right. The new file is removed and the refusal says what
+    was lost."""
+    data = tmp_path / "data"
+    folder = {**env, "LEDGER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}"}
+    del folder["LEDGER_KEY_PASSPHRASE"]
+    with Gateway(folder) as gateway:
+        gateway.create_brand("Sealed Here")
+    passphrase = data / "keystore-passphrase"
+    kept = passphrase.read_text()
+    passphrase.unlink()
+    listed = ledger(folder, "brand", "list")
+    assert listed.returncode == 2, listed.stderr + listed.stdout
+    assert "keystore-passphrase file was missing" in listed.stderr, listed.stderr
+    assert not passphrase.exists()
+    passphrase.write_text(kept)  # restored from the backup
+    again = ledger(folder, "brand", "list", "--json")
+    assert again.returncode == 0, again.stderr
+    assert [json.loads(line)["name"] for line in again.stdout.splitlines()] == ["Sealed Here"]
+
+
 def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
     result = ledger(env, "key", "rotate", "Nobody")
     assert result.returncode != 0

@@ -130,6 +130,10 @@ def test_a_list_setting_is_json_or_comma_separated(
         ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "0", " (item 1): Input should be greater than 0"),
         ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "nan", " (item 1): Input should be a finite number"),
         ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "", ": empty: give the values"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", ",", ": a value is missing between commas"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "5,,60", ": a value is missing between commas"),
+        ("LEDGER_WEBHOOK_RETRY_SCHEDULE_S", "[", " (item 1): Input should be a valid number"),
+        ("LEDGER_REMINDER_OFFSETS_DAYS", "", ": empty: give the values, comma-separated"),
         ("LEDGER_REMINDER_OFFSETS_DAYS", "7,-3", " (item 2): Input should be greater than or"),
         ("LEDGER_WEBHOOK_DISABLE_AFTER_S", "inf", ": Input should be a finite number"),
         ("LEDGER_WEBHOOK_TIMEOUT_S", "infinity", ": Input should be a finite number"),
@@ -140,7 +144,8 @@ def test_a_wait_that_is_not_one_is_refused_by_name(
 ) -> None:
     """A trial: an empty or negative retry schedule was taken without a word (an empty one
     dead-lettered every delivery at its first failure), and `inf` passed `gt=0`, then
-    overflowed the first date it was added to. `[]` still says "no retries"."""
+    overflowed the first date it was added to; a second trial: `,` and `[` were taken as
+    none, `5,,60` as `[5, 60]`. `[]` still says "no retries"."""
     monkeypatch.setenv(name, written)
     with pytest.raises(ValidationError) as refused:
         Settings()

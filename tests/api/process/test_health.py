@@ -199,8 +199,9 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
 ) -> None:
     """A new user's trial: with no deployment manifest yet the health said `ok` (no sender, no
     indexer), and a file that was not a manifest ended the sender's start with a bare
-    `KeyError` while the health still said `ok`. Both now say `degraded` with
-    `start_error: "index_not_ready: ..."`, and the gateway starts once a manifest reads."""
+    `KeyError` while the health still said `ok`; a manifest of another chain was taken. Each
+    now says `degraded` with `start_error: "index_not_ready: ..."`, and the gateway starts
+    once a manifest of the node's deployment reads."""
     manifest = tmp_path / "later" / "deployment.json"
     gateway = Gateway({**env, "LEDGER_MANIFEST": str(manifest)})
     gateway.thread.start()
@@ -219,6 +220,15 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         manifest.write_text(json.dumps({"chain_id": 31337}))
         health = wait_for(lambda: waiting_for("is not valid"), what="the bad manifest said")
         assert health["status"] == "degraded", health
+        # a manifest of another chain signed for that chain: the node refused, a signer
+        # stalled for good (a trial); one whose contracts the node lacks read nothing
+        deployed = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())
+        manifest.write_text(json.dumps({**deployed, "chain_id": 1}))
+        wait_for(lambda: waiting_for("is of chain 1, the node"), what="another chain's said")
+        elsewhere = json.loads(json.dumps(deployed))
+        elsewhere["contracts"]["AllianceLedger"]["address"] = "0x" + "5e" * 20
+        manifest.write_text(json.dumps(elsewhere))
+        wait_for(lambda: waiting_for("no contract at"), what="contracts not on the node said")
         manifest.write_text(Path(env["LEDGER_MANIFEST"]).read_text())
         gateway.wait_until_ready()
         health = wait_for(
