@@ -247,13 +247,16 @@ class Runtime(WakeUps):
     def queued_reason(self) -> str | None:
         """Why a new operation waits in the queue, when something it needs is away:
         `chain_unavailable` (the node does not answer) or `sender_unavailable` (`ledger work`
-        does not report); None otherwise."""
+        does not report, or the sender does not run: `start_error`, e.g. no manifest yet);
+        None otherwise."""
+        if self.start_error is not None:
+            return "sender_unavailable"
         if self.is_sender:
             return "chain_unavailable" if self.chain_status()["status"] == "unavailable" else None
         if not self.settings.sender_process:
             return None
         report = self.cached_work_status()
-        if report is None:
+        if report is None or report.get("start_error"):
             return "sender_unavailable"
         if report.get("chain", {}).get("status") == "unavailable":
             return "chain_unavailable"

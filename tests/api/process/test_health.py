@@ -216,6 +216,10 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         assert health["status"] == "degraded" and health["chain_id"] is None, health
         assert health["start_error"].startswith("index_not_ready: "), health
         assert anonymous_health(gateway).json() == {"status": "degraded"}
+        # an operation stored meanwhile says why it waits (it said nothing)
+        queued = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 500})
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["queued_reason"] == "sender_unavailable", queued.text
         manifest.parent.mkdir()
         manifest.write_text(json.dumps({"chain_id": 31337}))
         health = wait_for(lambda: waiting_for("is not valid"), what="the bad manifest said")
