@@ -257,8 +257,9 @@ def parse_cursor(cursor: str, *, lowest: int) -> int:
 
 
 def _cursor(before: str | None) -> int | None:
-    """A deliveries page's cursor (an event's `seq`, as `next_cursor` gives it); None: none."""
-    return None if before is None else parse_cursor(before, lowest=1)
+    """A deliveries page's cursor (an event's `seq`, as `next_cursor` gives it); None or
+    empty: none (as the feed's `after`)."""
+    return parse_cursor(before, lowest=1) if before else None
 
 
 def _stored_status(shown: views.DeliveryStatus, endpoint: WebhookEndpoint) -> str | None:
