@@ -36,9 +36,10 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES, OpKind
-from ledger_api.errors import ChainUnavailable, IndexNotReady
+from ledger_api.errors import IndexNotReady
 from ledger_api.model.payloads import BRAND_ADMIN_KINDS
 from ledger_api.process import metrics
+from ledger_api.process.deployment import check_deployment, contracts_when_ready, start_reason
 from ledger_api.process.health import DatabaseProbe, read_work_status
 from ledger_api.process.lock import SenderLock
 from ledger_api.process.wakeups import WakeUps
@@ -121,6 +122,8 @@ class Runtime(WakeUps):
         self.admin_watcher: AdminWatcher | None = None
         self.tier_reviewer: TierReviewer | None = None
         self._contracts: Contracts | None = None
+        self.contracts_checked = False  # the node confirmed the manifest (`check_deployment`)
+        self._next_check = 0.0
         self._lock = SenderLock(self.db)
         self._local = threading.local()
         self._stopping = threading.Event()
@@ -134,11 +137,15 @@ class Runtime(WakeUps):
 
     def contracts(self) -> Contracts:
         """The deployment; `IndexNotReady` until the manifest exists, reads, and names the
-        node's chain (`check_deployment`)."""
-        if self._contracts is None:
+        node's chain (`check_deployment`). One the node could not be asked about is asked
+        again every 2 s until it answers (`contracts_checked`: nothing is signed before)."""
+        now = time.monotonic()
+        if self._contracts is None or (not self.contracts_checked and now >= self._next_check):
+            self._contracts, self._next_check = None, now + 2.0
             contracts = Contracts(load_manifest(self.settings.manifest))
             s = self.settings
-            check_deployment(contracts, Web3Chain(s.rpc_url, contracts.errors, timeout_s=2.0))
+            chain = Web3Chain(s.rpc_url, contracts.errors, timeout_s=2.0)
+            self.contracts_checked = check_deployment(contracts, chain)
             self._contracts = contracts
         return self._contracts
 
@@ -249,15 +256,17 @@ class Runtime(WakeUps):
         `chain_unavailable` (the node does not answer) or `sender_unavailable` (`ledger work`
         does not report, or the sender does not run: `start_error`, e.g. no manifest yet);
         None otherwise."""
-        if self.start_error is not None:
-            return "sender_unavailable"
+        if self.start_error is not None:  # `ChainUnavailable.code` while the node is away
+            return start_reason(self.start_error)
         if self.is_sender:
             return "chain_unavailable" if self.chain_status()["status"] == "unavailable" else None
         if not self.settings.sender_process:
             return None
         report = self.cached_work_status()
-        if report is None or report.get("start_error"):
+        if report is None:
             return "sender_unavailable"
+        if report.get("start_error"):
+            return start_reason(report["start_error"])
         if report.get("chain", {}).get("status") == "unavailable":
             return "chain_unavailable"
         return None
@@ -372,46 +381,6 @@ class Runtime(WakeUps):
             self.tier_reviewer.stop()
         self._lock.release()
         self.db.dispose()
-
-
-def check_deployment(contracts: Contracts, chain: Chain) -> None:
-    """`IndexNotReady` unless the manifest's deployment is on the node: its chain id, and code
-    at its ledger's address. A manifest of another chain signed every transaction for that
-    chain: a signer stalled for good on a cancel the node refused (a trial). A node that does
-    not answer is not asked: the sender and the indexer wait for it anyway."""
-    try:
-        node_chain = chain.chain_id
-        code = chain.code_size(contracts.manifest.ledger.address)
-    except ChainUnavailable:
-        return
-    if node_chain != contracts.chain_id:
-        raise IndexNotReady(
-            f"the deployment manifest is of chain {contracts.chain_id}, the node at "
-            f"LEDGER_RPC_URL of chain {node_chain}: deploy to this node, or point at the other"
-        )
-    if code == 0:
-        raise IndexNotReady(
-            f"no contract at the manifest's {contracts.manifest.ledger.name} address on the "
-            "node (a chain started afresh?): deploy the contracts again"
-        )
-
-
-def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contracts | None:
-    """The deployment, once its manifest exists and reads; None when the process stops first.
-    While it waits, `runtime.start_error` says why (`/v1/health`: `degraded`, where a
-    gateway with no manifest said `ok` with no sender and no indexer)."""
-    while not stopping.is_set():
-        try:
-            contracts = runtime.contracts()
-        except IndexNotReady as exc:
-            if runtime.start_error is None:
-                log.warning("%s; retrying every 2 s", exc.message)
-            runtime.start_error = f"{exc.code}: {exc.message}"
-            stopping.wait(2.0)
-            continue
-        runtime.start_error = None
-        return contracts
-    return None
 
 
 def settled_among(db: Database, uids: list[str]) -> tuple[dict[str, Settled], int]:

@@ -242,3 +242,37 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         assert health["start_error"] is None and health["chain_id"] == 31337, health
     finally:
         gateway.stop()
+
+
+def test_a_manifest_is_checked_against_the_node_before_anything_is_signed(
+    env: dict[str, str], anvil: Anvil, tmp_path: Path
+) -> None:
+    """A trial: with the node down at the start, a manifest of another chain was taken
+    unchecked, and once the node was back a signer signed for that chain and stalled for
+    good. The sender now waits for the node's answer (`chain_unavailable` in `start_error`),
+    then refuses the other chain's manifest, and starts once the manifest is the node's."""
+    proxy = Proxy(anvil.port)
+    proxy.down()
+    deployed = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())
+    manifest = tmp_path / "deployment.json"
+    manifest.write_text(json.dumps({**deployed, "chain_id": 1}))
+    gateway = Gateway({**env, "LEDGER_RPC_URL": proxy.url, "LEDGER_MANIFEST": str(manifest)})
+    gateway.thread.start()
+    try:
+        wait_for(lambda: gateway.server.started, what="the gateway's start")
+
+        def start_error(words: str) -> dict[str, Any] | None:
+            health = gateway.get_health(timeout=30)
+            return health if words in (health.get("start_error") or "") else None
+
+        health = wait_for(lambda: start_error("chain_unavailable: "), what="the node awaited")
+        assert health["status"] == "degraded" and not health["sender"], health
+        proxy.up()
+        wait_for(lambda: start_error("is of chain 1, the node"), what="the other chain refused")
+        manifest.write_text(json.dumps(deployed))
+        gateway.wait_until_ready()
+        health = gateway.get_health()
+        assert health["start_error"] is None and health["chain_id"] == deployed["chain_id"]
+    finally:
+        gateway.stop()
+        proxy.close()
