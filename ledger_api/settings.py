@@ -13,6 +13,8 @@ random, generated at the first start (`db.files.folder_passphrase`).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import re
@@ -232,10 +234,12 @@ class Settings(BaseSettings):
         empty value is refused (it had meant "none" without a word): `[]` says none."""
         if isinstance(value, str):
             text = value.strip()
-            if text.startswith("[") and text.endswith("]") and len(text) >= 2:
+            if text.startswith("["):
+                with contextlib.suppress(ValueError):
+                    return json.loads(text)  # `[]`: none; `["5"]` as `[5]`
+                if not text.endswith("]"):
+                    raise ValueError("a JSON list that does not close: [5, 60, 300]")
                 text = text[1:-1].strip()
-                if not text:
-                    return []  # `[]`: none
             elif not text:
                 raise ValueError("empty: give the values, comma-separated, or [] for none")
             parts = [part.strip() for part in text.split(",")]

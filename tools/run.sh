@@ -22,7 +22,8 @@ source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
 # a LEDGER_* value the settings refuse, said by name before anything starts (it surfaced as
 # "migrate the database failed", after the chain had started and the contracts deployed)
-.venv/api/bin/ledger info > /dev/null || { echo "run: fix the setting above" >&2; exit 2; }
+check_settings() { .venv/api/bin/ledger info > /dev/null; }
+step "check the settings" check_settings || { echo "run: fix the setting above" >&2; exit 2; }
 
 started_chain=0
 chain_pid=""  # the chain supervisor this run started: the only one its exit stops
@@ -139,7 +140,7 @@ while [ "$stopping" = 0 ]; do
   echo "$gateway" > "$LEDGER_DATA_DIR/gateway.pid"
   if [ "$first" = 1 ]; then
     first=0
-    if step "start the gateway on $URL (until healthy)" healthy "$gateway"; then
+    if step "start the gateway on $URL (until healthy, or 60 s after it answers)" healthy "$gateway"; then
       echo "run: ready in $(_step_secs "$run_started") s" >&2
       if ! curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; then
         echo "run: the gateway runs, but its health is not ok: see its log above;" \

@@ -20,6 +20,8 @@ from urllib.parse import unquote
 
 from sqlalchemy.engine import make_url
 
+from ledger_api.errors import KeyPassphraseMismatch
+
 log = logging.getLogger(__name__)
 
 PASSPHRASE_FILE = "keystore-passphrase"
@@ -105,7 +107,7 @@ def folder_passphrase(folder: Path, *, earlier: Path | None = None) -> str:
     processes starting together all read the one that won. When `folder` has none and the
     `earlier` folder has one (the folder of a link to the database, where versions before
     2026-12-03 kept it), that one is copied in instead: the keys it sealed stay readable.
-    Raises `RuntimeError` when the file is empty."""
+    Raises `KeyPassphraseMismatch` when the file is empty."""
     file = folder / PASSPHRASE_FILE
     if not file.exists():
         private_folder(folder)
@@ -139,5 +141,5 @@ def folder_passphrase(folder: Path, *, earlier: Path | None = None) -> str:
     private_file(file, create=False)
     passphrase = file.read_text().strip()
     if not passphrase:
-        raise RuntimeError(f"{file} is empty; restore it from a backup of the data folder")
+        raise KeyPassphraseMismatch(f"{file} is empty; restore it from a backup of the data folder")
     return passphrase

@@ -161,6 +161,11 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
     assert listed.returncode == 2, listed.stderr + listed.stdout
     assert "keystore-passphrase file was missing" in listed.stderr, listed.stderr
     assert not passphrase.exists()
+    passphrase.write_text("\n")  # an empty file: one line, not a traceback (the trial)
+    emptied = ledger(folder, "brand", "list")
+    assert emptied.returncode == 2, emptied.stderr
+    assert "error: key_passphrase_mismatch: " in emptied.stderr and "is empty" in emptied.stderr
+    assert "Traceback" not in emptied.stderr, emptied.stderr
     passphrase.write_text(kept)  # restored from the backup
     again = ledger(folder, "brand", "list", "--json")
     assert again.returncode == 0, again.stderr

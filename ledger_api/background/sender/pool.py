@@ -29,7 +29,10 @@ from .worker import SignerWorker
 
 log = logging.getLogger(__name__)
 
-UNSEALABLE = "the signing key does not unseal with this passphrase; the brand's operations wait"
+UNSEALABLE = (
+    "the signing key does not unseal with this passphrase; the brand's new operations are "
+    "refused, those stored before wait"
+)
 
 
 class Sender:
@@ -250,7 +253,7 @@ class Sender:
             self.unsealable[signer.id] = (_row_id(signer.brand_id), signer.keystore)
             log.error(
                 "sender: the keystore of signer %s (brand row %s) does not unseal with this "
-                "passphrase (%s); its brand's operations wait until it does",
+                "passphrase (%s); its brand's stored operations wait until it does",
                 signer.address,
                 signer.brand_id,
                 exc,
