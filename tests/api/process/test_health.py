@@ -203,14 +203,11 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
     now says `degraded` with `start_error: "index_not_ready: ..."`, and the gateway starts
     once a manifest of the node's deployment reads."""
     manifest = tmp_path / "later" / "deployment.json"
-    gateway = Gateway({**env, "LEDGER_MANIFEST": str(manifest)})
-    gateway.thread.start()
+    gateway = _serving_unready({**env, "LEDGER_MANIFEST": str(manifest)})
     try:
-        wait_for(lambda: gateway.server.started, what="the gateway's start")
 
         def waiting_for(words: str) -> dict[str, Any] | None:
-            health = gateway.get_health(timeout=30)
-            return health if words in (health.get("start_error") or "") else None
+            return _start_error_saying(gateway, words)
 
         health = wait_for(lambda: waiting_for("no deployment manifest"), what="the wait said")
         assert health["status"] == "degraded" and health["chain_id"] is None, health
@@ -256,14 +253,13 @@ def test_a_manifest_is_checked_against_the_node_before_anything_is_signed(
     deployed = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())
     manifest = tmp_path / "deployment.json"
     manifest.write_text(json.dumps({**deployed, "chain_id": 1}))
-    gateway = Gateway({**env, "LEDGER_RPC_URL": proxy.url, "LEDGER_MANIFEST": str(manifest)})
-    gateway.thread.start()
+    gateway = _serving_unready(
+        {**env, "LEDGER_RPC_URL": proxy.url, "LEDGER_MANIFEST": str(manifest)}
+    )
     try:
-        wait_for(lambda: gateway.server.started, what="the gateway's start")
 
         def start_error(words: str) -> dict[str, Any] | None:
-            health = gateway.get_health(timeout=30)
-            return health if words in (health.get("start_error") or "") else None
+            return _start_error_saying(gateway, words)
 
         health = wait_for(lambda: start_error("chain_unavailable: "), what="the node awaited")
         assert health["status"] == "degraded" and not health["sender"], health
@@ -276,3 +272,17 @@ def test_a_manifest_is_checked_against_the_node_before_anything_is_signed(
     finally:
         gateway.stop()
         proxy.close()
+
+
+def _serving_unready(env: dict[str, str]) -> Gateway:
+    """A gateway serving HTTP, not waited for until ready (its sender may never start)."""
+    gateway = Gateway(env)
+    gateway.thread.start()
+    wait_for(lambda: gateway.server.started, what="the gateway's start")
+    return gateway
+
+
+def _start_error_saying(gateway: Gateway, words: str) -> dict[str, Any] | None:
+    """The admin's health report when its `start_error` says `words`; None otherwise."""
+    health = gateway.get_health(timeout=30)
+    return health if words in (health.get("start_error") or "") else None
