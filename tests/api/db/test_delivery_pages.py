@@ -113,15 +113,23 @@ def test_a_disabled_endpoints_pending_deliveries_are_the_held_ones(
     assert _pages(service, "we_off", None, 100) == [[(17, "held"), (16, "held"), (15, "delivered")]]
 
 
-@pytest.mark.parametrize("cursor", ["x", "0", "-3", "1.5", "", str(2**63), "9" * 20])
+@pytest.mark.parametrize("cursor", ["x", "0", "-3", "1.5", "+5", "1_0", str(2**63), "9" * 20])
 def test_a_cursor_that_is_not_one_is_refused(service: WebhooksService, cursor: str) -> None:
     """Past a 64-bit integer too: the database refused to bind it, a 500 (a new user's trial),
     in the event feed's `after` as well."""
     with pytest.raises(InvalidCursor):
         service.deliveries(BRAND, "we_active", DeliveryQuery(None, cursor, 10))
-    if cursor not in ("0", ""):  # the feed's start
+    if cursor != "0":  # the feed's start
         with pytest.raises(InvalidCursor):
             service.feed(BRAND, cursor, None, 10)
+
+
+def test_an_empty_cursor_is_none_on_both_routes(service: WebhooksService) -> None:
+    """The feed's empty `after` read from the start while the deliveries' empty `before`
+    answered 422 (the second trial): both now mean no cursor."""
+    first = service.deliveries(BRAND, "we_active", DeliveryQuery(None, None, 10))
+    assert service.deliveries(BRAND, "we_active", DeliveryQuery(None, "", 10)) == first
+    assert service.feed(BRAND, "", None, 10).events == service.feed(BRAND, None, None, 10).events
 
 
 def test_a_status_is_searched_by_its_index(tmp_path: Path) -> None:
