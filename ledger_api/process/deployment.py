@@ -66,6 +66,5 @@ def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contrac
 def start_reason(start_error: str) -> str:
     """The `queued_reason` of a sender that waits to start: `chain_unavailable` while the node
     does not answer, else `sender_unavailable`."""
-    return (
-        "chain_unavailable" if start_error.startswith("chain_unavailable") else "sender_unavailable"
-    )
+    away = start_error.startswith(f"{ChainUnavailable.code}:")  # as `contracts_when_ready` says
+    return ChainUnavailable.code if away else "sender_unavailable"

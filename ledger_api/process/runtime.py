@@ -139,9 +139,11 @@ class Runtime(WakeUps):
         """The deployment; `IndexNotReady` until the manifest exists, reads, and names the
         node's chain (`check_deployment`). One the node could not be asked about is asked
         again every 2 s until it answers (`contracts_checked`: nothing is signed before)."""
-        now = time.monotonic()
-        if self._contracts is None or (not self.contracts_checked and now >= self._next_check):
-            self._contracts, self._next_check = None, now + 2.0
+        # the hot path (checked) reads two attributes; the clock only while unchecked
+        if self._contracts is None or (
+            not self.contracts_checked and time.monotonic() >= self._next_check
+        ):
+            self._contracts, self._next_check = None, time.monotonic() + 2.0
             contracts = Contracts(load_manifest(self.settings.manifest))
             s = self.settings
             chain = Web3Chain(s.rpc_url, contracts.errors, timeout_s=2.0)

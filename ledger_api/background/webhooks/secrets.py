@@ -57,8 +57,8 @@ def decrypt(blob: bytes, passphrase: str, iterations: int) -> str:
     the passphrase does not open it."""
     from cryptography.exceptions import InvalidTag  # see `_cipher`
 
-    stored = int.from_bytes(blob[len(_FORMAT) : _HEADER], "big")
-    if blob.startswith(_FORMAT) and stored >= 1 and len(blob) > _HEADER + 12:
+    stored = _stored_iterations(blob)
+    if stored is not None:
         try:
             return _open(blob[_HEADER:], passphrase, stored)
         except InvalidTag:
@@ -74,11 +74,11 @@ def decrypt(blob: bytes, passphrase: str, iterations: int) -> str:
 def resealed(blob: bytes, passphrase: str, iterations: int) -> bytes | None:
     """`blob` in the current format when it is of the first (opened with the settings'
     `iterations`, which it was sealed with while they stood); None when it is current
-    already, or does not open (left as it is: its deliveries say why). Current means it
-    begins with `_FORMAT`: no decryption, so a start with nothing to reseal imports no
-    cryptography (see `_cipher`); a first-format blob whose nonce happens to begin so
-    still opens (`decrypt`)."""
-    if blob.startswith(_FORMAT):
+    already, or does not open (left as it is: its deliveries say why). Current means its
+    header reads (`_stored_iterations`, no decryption), so a start with nothing to reseal
+    imports no cryptography (see `_cipher`); a first-format blob whose nonce happens to
+    begin so still opens (`decrypt`)."""
+    if _stored_iterations(blob) is not None:
         return None
     from cryptography.exceptions import InvalidTag
 
@@ -117,6 +117,14 @@ def reseal_endpoint_secrets(db: Database, settings: Settings) -> int:
             )
         changed += 1
     return changed
+
+
+def _stored_iterations(blob: bytes) -> int | None:
+    """The iterations a blob of the current format carries in its header; None for one of
+    the first format (read without decrypting)."""
+    stored = int.from_bytes(blob[len(_FORMAT) : _HEADER], "big")
+    current = blob.startswith(_FORMAT) and stored >= 1 and len(blob) > _HEADER + 12
+    return stored if current else None
 
 
 def _open(sealed: bytes, passphrase: str, iterations: int) -> str:
