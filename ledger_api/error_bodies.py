@@ -6,7 +6,26 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ledger_api.errors import LedgerError, RateLimited
+from ledger_api.errors import (
+    ChainUnavailable,
+    IndexNotReady,
+    KeyPassphraseMismatch,
+    LedgerError,
+    RateLimited,
+    StorageFull,
+    Unavailable,
+)
+
+#: `Retry-After` (seconds) of each refusal that a later retry may pass, most specific first
+#: (RFC 9110 section 10.2.3): the node or the index back in a few seconds, a sealed key or a
+#: full disk only once an operator acts, anything else unavailable (the process starting)
+RETRY_AFTER_S: tuple[tuple[type[LedgerError], int], ...] = (
+    (ChainUnavailable, 5),
+    (IndexNotReady, 5),
+    (KeyPassphraseMismatch, 60),
+    (StorageFull, 60),
+    (Unavailable, 1),
+)
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -20,8 +39,13 @@ def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
 
 
 def error_headers(exc: LedgerError) -> dict[str, str]:
-    """The headers of a `LedgerError`'s answer: `Retry-After` for `RateLimited` (429), in whole
-    seconds rounded up (at least 1): a client that waits that long is not refused again."""
+    """The headers of a `LedgerError`'s answer: `Retry-After` in whole seconds. For
+    `RateLimited` (429) the bucket's wait rounded up (at least 1): a client that waits that
+    long is not refused again; for a 503 or 507 (`Unavailable`) its kind's `RETRY_AFTER_S`
+    (a client retrying in a tight loop only adds load to a gateway that is waiting)."""
     if isinstance(exc, RateLimited):
         return {"Retry-After": str(max(1, math.ceil(exc.details.get("retry_after_s", 1))))}
+    for kind, seconds in RETRY_AFTER_S:
+        if isinstance(exc, kind):
+            return {"Retry-After": str(seconds)}
     return {}

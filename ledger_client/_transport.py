@@ -24,20 +24,46 @@ Wait = bool | float | None
 _FINAL = ("confirmed", "failed")
 
 
+#: the 503 refusals a later attempt may pass (the gateway starting, the node or the index
+#: away); `key_passphrase_mismatch` waits for an operator and is raised at once
+TRANSIENT_503 = frozenset({"unavailable", "chain_unavailable", "index_not_ready"})
+
+
 class _Retry(Exception):
-    """A 429 answer: retried after its Retry-After."""
+    """A 429 answer, or a transient 503: retried after its Retry-After."""
 
     def __init__(self, after: float) -> None:
         super().__init__(after)
         self.after = after
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """The seconds to wait before sending `response`'s request again, or None when it is the
+    answer: a 429, or a 503 of `TRANSIENT_503`, waits its `Retry-After` (seconds; 1 when
+    absent or an HTTP date)."""
+    if response.status_code == 503:
+        try:
+            code = response.json()["error"]["code"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if code not in TRANSIENT_503:
+            return None
+    elif response.status_code != 429:
+        return None
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
 class Transport:
     """One httpx client with the API key; every mutation gets an Idempotency-Key.
 
     `retries` attempts in all when the gateway cannot be reached or the answer is lost
-    (`httpx.TransportError`) and on 429: a mutation is sent again with the *same*
-    Idempotency-Key, so the gateway applies it once and a retry answers the first answer.
+    (`httpx.TransportError`), on 429 and on a transient 503 (`TRANSIENT_503`), each after
+    its `Retry-After`: a mutation is sent again with the *same* Idempotency-Key, so the
+    gateway applies it once and a retry answers the first answer. The last refusal raises
+    `LedgerApiError` like any other.
     """
 
     def __init__(
@@ -102,11 +128,19 @@ class Transport:
             wait=self._wait_before,
             reraise=True,
         )
-        for attempt in retrying:
-            with attempt:
-                response = self.http.request(method, path, json=body, params=query, headers=headers)
-                if response.status_code == 429:
-                    raise _Retry(float(response.headers.get("Retry-After", "1")))
+        response: httpx.Response | None = None
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self.http.request(
+                        method, path, json=body, params=query, headers=headers
+                    )
+                    after = _retry_after(response)
+                    if after is not None:
+                        raise _Retry(after)
+        except _Retry:
+            pass  # out of attempts: the last refusal is the answer (it raised `_Retry` itself)
+        assert response is not None  # an attempt ran, or its transport error was raised
         return self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
-    BrandDep,
     BrandWriteDep,
     PrincipalDep,
     ReaderDep,
+    SigningBrandDep,
 )
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.model.auctions import (
@@ -55,7 +55,10 @@ async def create_auction(
     summary="EIP-712 data the member signs to bid: a ledger Gift to its escrow",
 )
 async def bid_typed_data(
-    auction_id: AuctionIdPath, body: BidTypedDataRequest, who: BrandDep, auctions: AuctionsDep
+    auction_id: AuctionIdPath,
+    body: BidTypedDataRequest,
+    who: SigningBrandDep,
+    auctions: AuctionsDep,
 ) -> BidTypedDataResponse:
     return await auctions.bid_typed_data(who, int(auction_id), body)
 

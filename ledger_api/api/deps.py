@@ -196,6 +196,21 @@ BrandDep = Annotated[Principal, Depends(current_brand)]
 
 
 @_documents(*current_principal.openapi_parameters)  # type: ignore[attr-defined]
+async def signing_brand(request: Request) -> Principal:
+    """A brand key's caller whose sealed keys open (`BrandRefs.admit`): the EIP-712 data a
+    typed-data route prepares is for an operation the brand can then send. 503
+    `key_passphrase_mismatch` otherwise, as its mutations answer (those routes had answered
+    200, so a member signed what the brand's relay was then refused)."""
+    principal = await current_brand(request)
+    runtime: Runtime = request.app.state.runtime
+    await runtime.refs.admit(principal.require_brand())
+    return principal
+
+
+SigningBrandDep = Annotated[Principal, Depends(signing_brand)]
+
+
+@_documents(*current_principal.openapi_parameters)  # type: ignore[attr-defined]
 async def current_admin(request: Request) -> Principal:
     """The admin key's caller (`Forbidden` 403 for a brand key)."""
     principal = await current_principal(request)

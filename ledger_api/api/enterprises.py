@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ledger_api.api.deps import BrandDep, BrandWriteDep
+from ledger_api.api.deps import BrandWriteDep, SigningBrandDep
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.model import schemas
 from ledger_api.model.program import (
@@ -37,7 +37,7 @@ EnterprisesDep = Annotated[EnterprisesService, Depends(get_enterprises)]
     summary="EIP-712 data the enterprise and the employee (its consent) sign to bind",
 )
 async def binding_typed_data(
-    body: BindingTypedDataRequest, who: BrandDep, service: EnterprisesDep
+    body: BindingTypedDataRequest, who: SigningBrandDep, service: EnterprisesDep
 ) -> BindingTypedDataResponse:
     return await service.binding_typed_data(who, body)
 
@@ -58,7 +58,7 @@ async def bind(
 
 @router.post("/unbindings/typed-data", summary="EIP-712 data the enterprise signs to unbind")
 async def unbinding_typed_data(
-    body: UnbindingTypedDataRequest, who: BrandDep, service: EnterprisesDep
+    body: UnbindingTypedDataRequest, who: SigningBrandDep, service: EnterprisesDep
 ) -> schemas.TypedDataResponse:
     return await service.unbinding_typed_data(who, body)
 
@@ -79,7 +79,7 @@ async def unbind(
 
 @router.post("/leaves/typed-data", summary="EIP-712 data an employee signs to leave")
 async def leave_typed_data(
-    body: LeaveTypedDataRequest, who: BrandDep, service: EnterprisesDep
+    body: LeaveTypedDataRequest, who: SigningBrandDep, service: EnterprisesDep
 ) -> schemas.TypedDataResponse:
     return await service.leave_typed_data(who, body)
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
-    BrandDep,
     BrandWriteDep,
     MemberDep,
     OperationsDep,
+    SigningBrandDep,
     StatusReadDep,
 )
 from ledger_api.api.responses import local_response
@@ -100,7 +100,7 @@ async def earn_engagement(
 
 @router.post("/gifts/typed-data", summary="EIP-712 data the member signs to gift points")
 async def gift_typed_data(
-    body: schemas.GiftTypedDataRequest, who: BrandDep, ops: OperationsDep
+    body: schemas.GiftTypedDataRequest, who: SigningBrandDep, ops: OperationsDep
 ) -> schemas.TypedDataResponse:
     return await ops.gift_typed_data(who, body)
 
@@ -116,7 +116,7 @@ async def gift(
 
 @router.post("/donations/typed-data", summary="EIP-712 data the member signs to donate points")
 async def donation_typed_data(
-    body: schemas.DonationTypedDataRequest, who: BrandDep, ops: OperationsDep
+    body: schemas.DonationTypedDataRequest, who: SigningBrandDep, ops: OperationsDep
 ) -> schemas.TypedDataResponse:
     return await ops.donation_typed_data(who, body)
 
@@ -140,7 +140,7 @@ async def donate(
     summary="EIP-712 data the member signs to redeem at the caller's brand",
 )
 async def redemption_typed_data(
-    body: schemas.RedemptionTypedDataRequest, who: BrandDep, ops: OperationsDep
+    body: schemas.RedemptionTypedDataRequest, who: SigningBrandDep, ops: OperationsDep
 ) -> schemas.TypedDataResponse:
     return await ops.redemption_typed_data(who, body)
 
@@ -206,7 +206,7 @@ async def issue_badge(
     summary="EIP-712 data the holder signs to redeem a badge's benefit",
 )
 async def benefit_typed_data(
-    body: schemas.BenefitRedemptionTypedDataRequest, who: BrandDep, ops: OperationsDep
+    body: schemas.BenefitRedemptionTypedDataRequest, who: SigningBrandDep, ops: OperationsDep
 ) -> schemas.TypedDataResponse:
     return await ops.benefit_typed_data(who, body)
 

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from ledger_api.api.deps import (
-    BrandDep,
     BrandWriteDep,
     MemberDep,
     PrincipalDep,
     ReaderDep,
+    SigningBrandDep,
 )
 from ledger_api.api.operations import ACCEPTED
 from ledger_api.model.fields import PathId
@@ -53,7 +53,7 @@ async def open_poll(
 
 @router.post("/polls/{poll_id}/votes/typed-data", summary="EIP-712 data the member signs to vote")
 async def vote_typed_data(
-    poll_id: PollIdPath, body: VoteTypedDataRequest, who: BrandDep, polls: PollsDep
+    poll_id: PollIdPath, body: VoteTypedDataRequest, who: SigningBrandDep, polls: PollsDep
 ) -> VoteTypedDataResponse:
     return await polls.vote_typed_data(who, int(poll_id), body)
 

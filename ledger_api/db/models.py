@@ -106,6 +106,7 @@ class Signer(Base):
     next_nonce: Mapped[int | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    key_refused_at: Mapped[datetime | None]  # its keystore found shut (`debit_order`, 0025)
 
 
 class ApiKey(Base):

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.chain.signing import account_from_key, unlock_keystore
 from ledger_api.db import Database
 from ledger_api.db.models import Signer
+from ledger_api.db.types import utcnow
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.errors import ChainUnavailable, KeyPassphraseMismatch
 from ledger_api.settings import Settings
@@ -251,6 +252,7 @@ class Sender:
             account = unlock_keystore(signer.keystore, self.settings.passphrase())
         except ValueError as exc:
             self.unsealable[signer.id] = (_row_id(signer.brand_id), signer.keystore)
+            self._say_refused(signer.id, refused=True)
             log.error(
                 "sender: the keystore of signer %s (brand row %s) does not unseal with this "
                 "passphrase (%s); its brand's stored operations wait until it does",
@@ -260,7 +262,20 @@ class Sender:
             )
             return None
         self.unsealable.pop(signer.id, None)
+        if signer.key_refused_at is not None:
+            self._say_refused(signer.id, refused=False)
         return account
+
+    def _say_refused(self, signer_id: int, *, refused: bool) -> None:
+        """Writes whether the signer's key opened (`Signer.key_refused_at`) where every
+        process scheduling a debit reads it: a shut key's queued earns no longer hold back
+        their members' debits at the other brands (`debit_order.debit_waits`)."""
+        with self.db.write() as session:
+            session.execute(
+                update(Signer)
+                .where(Signer.id == signer_id)
+                .values(key_refused_at=utcnow() if refused else None)
+            )
 
     def status(self) -> list[dict[str, Any]]:
         """One entry per signer: {"brand_row_id", "healthy", "last_error"}; a signer whose

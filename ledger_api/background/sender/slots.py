@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.port import Receipt
 from ledger_api.chain.signing import SignedTx, sign_transaction
 from ledger_api.db import Database
-from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Operation, Signer, TxAttempt, TxSlot
 from ledger_api.db.types import utcnow
 from ledger_api.domain import (
@@ -35,6 +34,7 @@ from ledger_api.domain.ids import BrandRowId
 
 from . import slot_rows
 from .clock import Fees
+from .debit_order import debit_waits, shut_brands
 from .txplan import OP_COLUMNS, OpRecord
 
 CANCEL_GAS = 21_000
@@ -323,7 +323,8 @@ class SlotStore:
 
     def next_groups(self, room: int, batch_max_ops: int) -> list[list[OpRecord]]:
         """Up to `room` transactions' worth of queued operations: earns batched together,
-        any other kind alone, a member's debit only once nothing earlier of theirs is open."""
+        any other kind alone, a member's debit only once nothing earlier of theirs is open
+        (`debit_order.debit_waits`)."""
         with self.db.read() as session:
             candidates = op_rows(
                 session,
@@ -333,6 +334,7 @@ class SlotStore:
             )
             groups: list[list[OpRecord]] = []
             batch: list[OpRecord] | None = None
+            shut: list[int] | None = None  # read at the first debit, once per turn
             for op in candidates:
                 full = len(groups) >= room
                 if op.kind == OpKind.EARN:
@@ -342,22 +344,13 @@ class SlotStore:
                         batch = []
                         groups.append(batch)
                     batch.append(op)
-                elif not full and not self._blocked(session, op):
+                elif not full and OpKind(op.kind).member_signed and op.member is not None:
+                    shut = shut if shut is not None else shut_brands(session)
+                    if not debit_waits(session, op, shut):
+                        groups.append([op])
+                elif not full:
                     groups.append([op])
             return groups
-
-    @staticmethod
-    def _blocked(session: Session, op: OpRecord) -> bool:
-        """A member's debit waits until every earlier operation touching the member is final."""
-        if not OpKind(op.kind).member_signed or op.member is None:
-            return False
-        # one EXISTS per column, each on its index of open operations (an OR of the two
-        # columns is not planned on partial indexes)
-        as_member, as_beneficiary = (
-            exists().where(column == op.member, OPEN, Operation.id < op.id)
-            for column in (Operation.member, Operation.beneficiary)
-        )
-        return bool(session.scalar(select(or_(as_member, as_beneficiary))))
 
     def slot_operations(self, slot_ids: Sequence[int]) -> dict[int, list[OpRecord]]:
         """Each slot's operations (in id order), read in one transaction."""

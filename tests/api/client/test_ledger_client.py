@@ -8,10 +8,14 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from eth_account import Account
+from support.chain import Anvil
 from support.gateway import Brand, Gateway, Member
+from support.proxy import Proxy
 
 from ledger_client import LedgerApiError, LedgerClient, eip712
 
@@ -238,3 +242,50 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_applies_once(
     assert [s["points"] for s in view["spendable"] if s["brand_id"] == brand.brand_id] == [100]
     history = direct.history(member.address)["entries"]
     assert [line["kind"] for line in history] == ["earned"], history
+
+
+def test_a_rate_limited_call_out_of_attempts_raises_its_refusal(env: dict[str, str]) -> None:
+    """A 429 with no attempt left raised the client's own internal exception (`_Retry`)
+    instead of `LedgerApiError`."""
+    limited = {**env, "LEDGER_RATE_LIMIT_PER_S": "0.01", "LEDGER_RATE_LIMIT_BURST": "1"}
+    with Gateway(limited) as gateway:
+        member = Member().address
+        with LedgerClient(gateway.base_url, env["LEDGER_ADMIN_API_KEY"], retries=1) as admin:
+            admin.member(member)
+            with pytest.raises(LedgerApiError) as refused:
+                admin.member(member)
+    assert (refused.value.status, refused.value.code) == (429, "rate_limited")
+
+
+def test_a_503_that_passes_is_retried_after_its_retry_after(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A 503 the gateway expects to pass (here the node away: `chain_unavailable`) was raised
+    at once; the client now waits its `Retry-After` and asks again (a mutation with the same
+    Idempotency-Key), as it does on 429. One an operator must mend is raised at once."""
+    anvil, _ = own_chain
+    proxy = Proxy(anvil.port)
+    try:
+        with Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway:
+            brand = gateway.create_brand()
+            member, to = Member().address, Member().address
+            proxy.down()
+            answers: list[int] = []
+
+            def node_back_after_a_refusal(response: httpx.Response) -> None:
+                answers.append(response.status_code)
+                if response.status_code == 503:
+                    proxy.up()
+
+            http = httpx.Client(
+                base_url=gateway.base_url,
+                timeout=60,
+                headers={"Authorization": f"Bearer {brand.api_key}"},
+                event_hooks={"response": [node_back_after_a_refusal]},
+            )
+            with LedgerClient(gateway.base_url, brand.api_key, retries=3, http=http) as shop:
+                prepared = shop.gift_typed_data(member, to, 1)
+            assert answers == [503, 200], answers
+            assert prepared["nonce"] == 0, prepared
+    finally:
+        proxy.close()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, event, select
 from support.rows import add_brand, queued_earn
 
 from ledger_api.background.campaigns import member_past
+from ledger_api.background.sender.debit_order import debit_waits
 from ledger_api.background.sender.settle import _final_values
 from ledger_api.background.sender.slot_rows import update_operations
 from ledger_api.background.sender.slots import SlotStore, op_rows
@@ -211,7 +212,7 @@ def test_reads_of_open_operations_and_of_a_history_keep_their_indexes(tmp_path: 
     statements = Recorded(db.read_engine, "SELECT")
     try:
         with db.read() as session:
-            assert SlotStore._blocked(session, debit)  # op_1999 is final, op_2000 open
+            assert debit_waits(session, debit, [])  # op_1999 is final, op_2000 open
             assert member_past(session, brand.id, None, heavy) == (True, False)
     finally:
         statements.close()
@@ -220,4 +221,15 @@ def test_reads_of_open_operations_and_of_a_history_keep_their_indexes(tmp_path: 
     assert "ix_operations_beneficiary_open (beneficiary=? AND status=?" in blocked, blocked
     assert history and all("USING INDEX ix_operations_member (member=?)" in p for p in history)
     assert not any("SCAN operations" in p for p in (blocked, *history)), (blocked, history)
+    # with a brand whose key is shut, the same indexes (its rows filtered on them)
+    statements = Recorded(db.read_engine, "SELECT")
+    try:
+        with db.read() as session:
+            assert debit_waits(session, debit, [brand.id + 1])
+    finally:
+        statements.close()
+    (shut,) = statements.plans(path)
+    assert "ix_operations_member_open (member=? AND status=?" in shut, shut
+    assert "ix_operations_beneficiary_open (beneficiary=? AND status=?" in shut, shut
+    assert "SCAN operations" not in shut, shut
     db.dispose()

@@ -16,11 +16,9 @@ from typing import Any
 
 import httpx
 from support.chain import Anvil
-from support.gateway import Gateway, Member, settings_from
+from support.gateway import Gateway, Member
 from support.progress import wait_for
 from support.proxy import Proxy
-
-from ledger_api.access.sealing import seal, unseal
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -110,6 +108,12 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
             assert queued.status_code == 202
             assert queued.json()["queued_reason"] == "chain_unavailable"
             assert queued.headers["Ledger-Queued-Reason"] == "chain_unavailable"
+            # what needs the node now answers 503 with when to ask again
+            gift = {"member": member, "to": Member().address, "amount": 1}
+            nonce = brand.api.post("/v1/gifts/typed-data", gift)
+            assert nonce.status_code == 503, nonce.text
+            assert nonce.json()["error"]["code"] == "chain_unavailable", nonce.text
+            assert nonce.headers["Retry-After"] == "5", nonce.headers
 
             proxy.up()
             final = brand.api.wait(queued.json()["operation_id"], timeout=60)
@@ -122,76 +126,6 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
             assert again.status_code == 202 and "queued_reason" not in again.json()
     finally:
         proxy.close()
-
-
-def _reseal_brand(env: dict[str, str], brand_id: int, passphrase: str) -> None:
-    """Seals brand `brand_id`'s signing key and reference secret again with `passphrase`: what
-    `ledger brand add` under another `LEDGER_KEY_PASSPHRASE` did before it was refused."""
-    current = settings_from(env)
-    database = env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(database) as connection:
-        (row_id, sealed_key, sealed_ref) = connection.execute(
-            "SELECT s.id, s.keystore, b.ref_secret FROM signers s JOIN brands b"
-            " ON b.id = s.brand_id WHERE b.ledger_id = ?",
-            (brand_id,),
-        ).fetchone()
-        key = unseal(sealed_key, current.passphrase())
-        ref = unseal(sealed_ref, current.passphrase())
-        connection.execute(
-            "UPDATE signers SET keystore = ? WHERE id = ?", (seal(key, passphrase, 1000), row_id)
-        )
-        connection.execute(
-            "UPDATE brands SET ref_secret = ? WHERE ledger_id = ?",
-            (seal(ref, passphrase, 1000), brand_id),
-        )
-
-
-def test_a_brand_whose_keys_do_not_unseal_is_held_alone_and_named_in_the_health(
-    env: dict[str, str],
-) -> None:
-    """A new user's trial: one brand's keys sealed with another passphrase stopped the whole
-    sender's start, so every brand's earns stayed queued (and the webhooks, the tier reviews
-    and the referrals with them), while that brand's own earns answered 500. Now that brand
-    alone waits, the health is `degraded` with its sender entry saying why, and its requests
-    answer 503 `key_passphrase_mismatch`; the other brands send."""
-    with Gateway(env) as first:
-        fine = first.create_brand()
-        sealed_elsewhere = first.create_brand()
-    _reseal_brand(env, sealed_elsewhere.brand_id, "another passphrase")
-    with Gateway(env) as gateway:
-        health = gateway.get_health()
-        assert health["status"] == "degraded" and health["start_error"] is None, health
-        refused = [w for w in health["sender"] if not w["healthy"]]
-        assert len(refused) == 1, health
-        assert refused[0]["last_error"].startswith("key_passphrase_mismatch"), health
-        assert len(health["sender"]) == 3, health  # the admin's signer, and the other brand's
-
-        fine_api = gateway.api(fine.api_key)
-        member = Member()
-        accepted = fine_api.post(
-            "/v1/earn/purchase",
-            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-fine"},
-        )
-        assert accepted.status_code == 202, accepted.text
-        assert fine_api.wait(accepted.json()["operation_id"])["status"] == "confirmed"
-
-        held_api = gateway.api(sealed_elsewhere.api_key)
-        for attempt in range(2):  # the second from the refusal kept, not another derivation
-            answer = held_api.post(
-                "/v1/earn/purchase",
-                {"member": member.address, "amount_cents": 1_000, "order_ref": f"o-{attempt}"},
-            )
-            assert answer.status_code == 503, answer.text
-            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
-        # nor one that binds no reference (a trial: queued for good, it held back the
-        # member's debits at every other brand)
-        for path, body in (
-            ("/v1/earn/engagement", {"member": member.address, "kind": "review"}),
-            (f"/v1/tiers/{member.address}/review", None),
-        ):
-            answer = held_api.post(path, body)
-            assert answer.status_code == 503, (path, answer.text)
-            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
 
 
 def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(

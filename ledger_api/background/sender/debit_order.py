@@ -1,0 +1,50 @@
+"""Which earlier operations a member's debit waits for before its signer sends it.
+
+A debit (a gift, a donation, a redemption, a badge's benefit, an auction bid: the member
+signed it) spends points the member's earlier operations may credit, and carries a nonce the
+chain takes in order, so it waits until every earlier open operation touching the member is
+final. Except those queued at a brand whose signing key a sending process found shut
+(`Signer.key_refused_at`, written by `Sender._account`): they wait for an operator, and had
+held back the member's debits at every other brand meanwhile (a trial). The member's own
+signed moves there still come first when they hold an earlier nonce of the same sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+from ledger_api.db.keys import OPEN
+from ledger_api.db.models import Operation, Signer
+from ledger_api.domain import OpKind
+
+from .txplan import OpRecord
+
+
+def shut_brands(session: Session) -> list[int]:
+    """The brands (row ids) whose active signer's key a sending process found shut to its
+    passphrase: a few rows at most, none in a healthy alliance."""
+    rows = session.scalars(
+        select(Signer.brand_id).where(Signer.key_refused_at.is_not(None), Signer.active.is_(True))
+    )
+    return [brand for brand in rows if brand is not None]
+
+
+def debit_waits(session: Session, op: OpRecord, shut: Sequence[int]) -> bool:
+    """Whether the member's debit `op` waits: an earlier open operation of the member (as
+    member or beneficiary) at a brand not in `shut` (`shut_brands`), or at one in it holding
+    an earlier nonce of the member's same sequence (ledger or badges). One EXISTS per column,
+    each on its partial index of open operations (an OR of the two columns is not planned on
+    partial indexes); a shut brand's rows are filtered on those indexes."""
+    clauses = []
+    for column in (Operation.member, Operation.beneficiary):
+        earlier = [column == op.member, OPEN, Operation.id < op.id]
+        if shut:
+            movable = Operation.brand_id.is_(None) | Operation.brand_id.not_in(shut)
+            if column is Operation.member:  # a nonce of the same sequence: the chain's order
+                movable = movable | (Operation.nonce_domain == OpKind(op.kind).nonce_domain)
+            earlier.append(movable)
+        clauses.append(exists().where(*earlier))
+    return bool(session.scalar(select(or_(*clauses))))

@@ -1,0 +1,143 @@
+"""A brand whose sealed keys do not open under the gateway's passphrase (restored from another
+deployment's data, `LEDGER_KEY_PASSPHRASE` set in one shell and not in another): that brand
+alone waits, says why, and holds back nothing of the other brands'.
+
+Each test here reseals one brand's keys with another passphrase between two gateways on the
+same database, as `ledger brand add` under another passphrase did before it was refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from support.chain import Anvil
+from support.flows import earn, signed_redemption
+from support.gateway import Brand, Gateway, Member, settings_from
+from support.progress import wait_for
+from support.proxy import Proxy
+
+from ledger_api.access.sealing import seal, unseal
+
+
+def _reseal_brand(env: dict[str, str], brand_id: int, passphrase: str) -> None:
+    """Seals brand `brand_id`'s signing key and reference secret again with `passphrase`: what
+    `ledger brand add` under another `LEDGER_KEY_PASSPHRASE` did before it was refused."""
+    current = settings_from(env)
+    database = env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        (row_id, sealed_key, sealed_ref) = connection.execute(
+            "SELECT s.id, s.keystore, b.ref_secret FROM signers s JOIN brands b"
+            " ON b.id = s.brand_id WHERE b.ledger_id = ?",
+            (brand_id,),
+        ).fetchone()
+        key = unseal(sealed_key, current.passphrase())
+        ref = unseal(sealed_ref, current.passphrase())
+        connection.execute(
+            "UPDATE signers SET keystore = ? WHERE id = ?", (seal(key, passphrase, 1000), row_id)
+        )
+        connection.execute(
+            "UPDATE brands SET ref_secret = ? WHERE ledger_id = ?",
+            (seal(ref, passphrase, 1000), brand_id),
+        )
+
+
+def test_a_brand_whose_keys_do_not_unseal_is_held_alone_and_named_in_the_health(
+    env: dict[str, str],
+) -> None:
+    """A new user's trial: one brand's keys sealed with another passphrase stopped the whole
+    sender's start, so every brand's earns stayed queued (and the webhooks, the tier reviews
+    and the referrals with them), while that brand's own earns answered 500. Now that brand
+    alone waits, the health is `degraded` with its sender entry saying why, and its requests
+    answer 503 `key_passphrase_mismatch`; the other brands send."""
+    with Gateway(env) as first:
+        fine = first.create_brand()
+        sealed_elsewhere = first.create_brand()
+    _reseal_brand(env, sealed_elsewhere.brand_id, "another passphrase")
+    with Gateway(env) as gateway:
+        health = gateway.get_health()
+        assert health["status"] == "degraded" and health["start_error"] is None, health
+        refused = [w for w in health["sender"] if not w["healthy"]]
+        assert len(refused) == 1, health
+        assert refused[0]["last_error"].startswith("key_passphrase_mismatch"), health
+        assert len(health["sender"]) == 3, health  # the admin's signer, and the other brand's
+
+        fine_api = gateway.api(fine.api_key)
+        member = Member()
+        accepted = fine_api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-fine"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        assert fine_api.wait(accepted.json()["operation_id"])["status"] == "confirmed"
+
+        held_api = gateway.api(sealed_elsewhere.api_key)
+        for attempt in range(2):  # the second from the refusal kept, not another derivation
+            answer = held_api.post(
+                "/v1/earn/purchase",
+                {"member": member.address, "amount_cents": 1_000, "order_ref": f"o-{attempt}"},
+            )
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
+        # nor one that binds no reference (a trial: queued for good, it held back the
+        # member's debits at every other brand)
+        for path, body in (
+            ("/v1/earn/engagement", {"member": member.address, "kind": "review"}),
+            (f"/v1/tiers/{member.address}/review", None),
+        ):
+            answer = held_api.post(path, body)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
+        # nor EIP-712 data for a move it cannot relay (they answered 200: the member signed,
+        # then the relay was refused), and each refusal says when to ask again
+        for path, body in (
+            ("/v1/gifts/typed-data", {"member": member.address, "to": fine.signer, "amount": 1}),
+            (
+                "/v1/redemptions/typed-data",
+                {"member": member.address, "brand": fine.brand_id, "amount": 1, "order_ref": "r-1"},
+            ),
+        ):
+            answer = held_api.post(path, body)
+            assert answer.status_code == 503, (path, answer.text)
+            assert answer.json()["error"]["code"] == "key_passphrase_mismatch", answer.text
+            assert answer.headers["Retry-After"] == "60", answer.headers
+
+
+def test_a_shut_brands_stored_earn_holds_back_no_debit_at_another_brand(
+    env: dict[str, str], anvil: Anvil
+) -> None:
+    """A trial: operations a brand stored before its keys stopped opening (and the referral
+    crediter's, written straight into its queue) wait until an operator restores the
+    passphrase, and meanwhile held back those members' redemptions at every other brand: a
+    member's debit waits for each earlier open operation of theirs. A debit now passes the
+    operations of a brand whose key the sender found shut (`signers.key_refused_at`)."""
+    member = Member()
+    with Gateway(env) as first:
+        fine = first.create_brand()
+        shut = first.create_brand()
+        earn(fine, member, 10_000)  # 1,000 of Fine's points
+    # Shut stores an earn for the member while nothing sends it (the node away)
+    proxy = Proxy(anvil.port)
+    proxy.down()
+    waiting = Gateway({**env, "LEDGER_RPC_URL": proxy.url})
+    waiting.thread.start()
+    try:
+        wait_for(lambda: waiting.server.started, what="the gateway's start")
+        stored = waiting.api(shut.api_key).post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 500, "order_ref": "o-shut"},
+        )
+        assert stored.status_code == 202, stored.text
+    finally:
+        waiting.stop()
+        proxy.close()
+    _reseal_brand(env, shut.brand_id, "another passphrase")
+
+    with Gateway(env) as gateway:
+        at_fine = Brand(fine.brand_id, fine.api_key, gateway.api(fine.api_key), fine.signer)
+        redemption = signed_redemption(at_fine, member, fine.brand_id, 100, "checkout-1")
+        accepted = at_fine.api.post("/v1/redemptions", redemption)
+        assert accepted.status_code == 202, accepted.text
+        final = at_fine.api.wait(accepted.json()["operation_id"], timeout=120)
+        assert final["status"] == "confirmed", final
+        # Shut's earn still waits for its keys, neither sent nor lost
+        held = gateway.api(shut.api_key).get(f"/v1/operations/{stored.json()['operation_id']}")
+        assert held.json()["status"] == "queued", held.text
