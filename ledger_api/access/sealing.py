@@ -155,6 +155,9 @@ def check_passphrase(db: Database, settings: Settings) -> None:
             "keys; run with the passphrase they were sealed with (LEDGER_KEY_PASSPHRASE, else the "
             "data folder's keystore-passphrase file)"
         )
+    if generated in GENERATED:  # kept: said now, not before a refusal removes it again
+        GENERATED.discard(generated)
+        log.warning("generated the keystore passphrase %s (keep it with the data)", generated)
 
 
 def backfill_ref_secrets(db: Database, settings: Settings) -> None:

@@ -130,10 +130,7 @@ def folder_passphrase(folder: Path, *, earlier: Path | None = None) -> str:
                     folder,
                 )
             else:
-                GENERATED.add(file)
-                log.warning(
-                    "generated the keystore passphrase of %s (keep it with the data)", folder
-                )
+                GENERATED.add(file)  # said once kept (`sealing.check_passphrase`)
         except FileExistsError:
             pass
         finally:

@@ -242,8 +242,9 @@ MAX_SEQ = 2**63 - 1
 
 
 #: a cursor as pages hand them out: an event's `seq` in decimal digits, nothing else (`int()`
-#: also took "+5", " 5" and "1_0")
-_CURSOR = re.compile(r"[0-9]{1,19}")
+#: also took "+5", " 5" and "1_0"); leading zeros whatever their number ("0005" was taken,
+#: the same seq in 20 characters refused)
+_CURSOR = re.compile(r"0*([0-9]{1,19})")
 
 
 def parse_cursor(cursor: str, *, lowest: int) -> int:
@@ -251,9 +252,10 @@ def parse_cursor(cursor: str, *, lowest: int) -> int:
     from 1); `InvalidCursor` (422) for anything a page does not hand out, of any length (one
     past a 64-bit integer had answered 500 from the database, one of over 20 characters
     `invalid_request`)."""
-    if _CURSOR.fullmatch(cursor) is None or not lowest <= int(cursor) <= MAX_SEQ:
+    digits = _CURSOR.fullmatch(cursor)
+    if digits is None or not lowest <= int(digits[1]) <= MAX_SEQ:
         raise InvalidCursor(cursor=cursor[:40])
-    return int(cursor)
+    return int(digits[1])
 
 
 def _cursor(before: str | None) -> int | None:

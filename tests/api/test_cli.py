@@ -152,6 +152,9 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
     data = tmp_path / "data"
     folder = {**env, "LEDGER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}"}
     del folder["LEDGER_KEY_PASSPHRASE"]
+    first = ledger(folder, "brand", "list")  # a new folder: its passphrase made and kept
+    assert first.returncode == 0, first.stderr
+    assert "generated the keystore passphrase" in first.stderr, first.stderr
     with Gateway(folder) as gateway:
         gateway.create_brand("Sealed Here")
     passphrase = data / "keystore-passphrase"
@@ -160,6 +163,8 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
     listed = ledger(folder, "brand", "list")
     assert listed.returncode == 2, listed.stderr + listed.stdout
     assert "keystore-passphrase file was missing" in listed.stderr, listed.stderr
+    # nor said to be kept just before (it was: "generated ... keep it with the data")
+    assert "generated the keystore passphrase" not in listed.stderr, listed.stderr
     assert not passphrase.exists()
     passphrase.write_text("\n")  # an empty file: one line, not a traceback (the trial)
     emptied = ledger(folder, "brand", "list")
