@@ -40,7 +40,10 @@ async def create_brand(
     brands: BrandsDep,
 ) -> JSONResponse:
     status_code, answer = await brands.create(write.ctx, body, write.wait)
-    return local_response(status_code, answer, replayed=answer.get("api_key") is None)
+    response = local_response(status_code, answer, replayed=answer.get("api_key") is None)
+    if answer.get("queued_reason"):
+        response.headers["Ledger-Queued-Reason"] = answer["queued_reason"]
+    return response
 
 
 @router.get("/admin/brands", summary="All brands")

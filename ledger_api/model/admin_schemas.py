@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -94,6 +94,11 @@ class BrandCreated(Model):
         default=None, description="the `setDailyMintCap` queued after the onboarding, if any"
     )
     api_key: str | None = Field(description="shown once; null on an idempotent replay")
+    queued_reason: Literal["chain_unavailable", "sender_unavailable"] | None = Field(
+        default=None,
+        description="on a 202, present when the onboarding waits behind something away (as "
+        "an operation's `queued_reason`; also the header `Ledger-Queued-Reason`)",
+    )
 
 
 class SuspendRequest(Model):

@@ -220,7 +220,8 @@ class BrandsService(BrandKeys):
             if OpStatus(final.status).final:
                 brand = await run_in_threadpool(self._view_by_name, body["brand"]["name"])
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
-        return status, body
+        reason = self.rt.queued_reason() if status == 202 else None
+        return status, ({**body, "queued_reason": reason} if reason else body)
 
     def _view_by_name(self, name: str) -> admin_schemas.BrandView:
         with self.rt.db.read() as session:

@@ -151,6 +151,11 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         queued = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 500})
         assert queued.status_code == 202, queued.text
         assert queued.json()["queued_reason"] == "sender_unavailable", queued.text
+        # a brand's onboarding too (its answer had no top-level status, and said nothing)
+        onboarding = gateway.admin.post("/v1/admin/brands", {"name": "Later", "symbol": "LTR"})
+        assert onboarding.status_code == 202, onboarding.text
+        assert onboarding.json()["queued_reason"] == "sender_unavailable", onboarding.text
+        assert onboarding.headers["Ledger-Queued-Reason"] == "sender_unavailable"
         manifest.parent.mkdir()
         manifest.write_text(json.dumps({"chain_id": 31337}))
         health = wait_for(lambda: waiting_for("is not valid"), what="the bad manifest said")
