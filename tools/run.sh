@@ -22,7 +22,32 @@ source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
 # a LEDGER_* value the settings refuse, said by name before anything starts (it surfaced as
 # "migrate the database failed", after the chain had started and the contracts deployed)
-check_settings() { .venv/api/bin/ledger info > /dev/null; }
+# The embedded chain's knobs are read by tools/chain.sh, not by the gateway's settings:
+# checked here alike ("inf" meant no snapshots at all, 0 one every 0.2 s).
+setting_refused() {  # NAME VALUE WHAT: the gateway's one-line form, exit status 2
+  echo "error: invalid_settings: $1: $3, not '$2'" >&2
+  return 2
+}
+number_between() {  # NAME DEFAULT LOW HIGH: a decimal number of seconds within [LOW, HIGH]
+  local value="${!1:-$2}"
+  if ! [[ "$value" =~ ^[0-9]+([.][0-9]+)?$ ]] \
+    || ! awk -v v="$value" -v lo="$3" -v hi="$4" 'BEGIN { exit !(v >= lo && v <= hi) }'; then
+    setting_refused "$1" "$value" "seconds from $3 to $4"
+  fi
+}
+whole_between() {  # NAME DEFAULT LOW HIGH: a whole number within [LOW, HIGH]
+  local value="${!1:-$2}"
+  if ! [[ "$value" =~ ^[0-9]{1,6}$ ]] || (( 10#$value < $3 || 10#$value > $4 )); then
+    setting_refused "$1" "$value" "a whole number from $3 to $4"
+  fi
+}
+check_chain_settings() {
+  number_between LEDGER_BLOCK_TIME 1 0 3600 \
+    && number_between LEDGER_CHAIN_SNAPSHOT_S 5 1 604800 \
+    && whole_between LEDGER_CHAIN_SNAPSHOTS 3 1 1000 \
+    && whole_between LEDGER_CHAIN_PORT 8645 1 65535
+}
+check_settings() { check_chain_settings && .venv/api/bin/ledger info > /dev/null; }
 step "check the settings" check_settings || { echo "run: fix the setting above" >&2; exit 2; }
 
 started_chain=0

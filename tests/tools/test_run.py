@@ -402,6 +402,39 @@ def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Pa
     assert not (tmp_path / "data" / "chain.pid").exists()
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LEDGER_CHAIN_SNAPSHOT_S", "inf"),  # no snapshot ever: a restart lost the chain
+        ("LEDGER_CHAIN_SNAPSHOT_S", "0"),  # one every 0.2 s
+        ("LEDGER_CHAIN_SNAPSHOTS", "0"),
+        ("LEDGER_CHAIN_SNAPSHOTS", "2.5"),
+        ("LEDGER_BLOCK_TIME", "-1"),
+        ("LEDGER_BLOCK_TIME", "1s"),
+        ("LEDGER_CHAIN_PORT", "70000"),
+    ],
+)
+def test_make_run_names_a_chain_setting_it_refuses_before_anything_starts(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    """The embedded chain's settings, read by tools/chain.sh and not by the gateway's
+    settings, were not checked: `inf` seconds between snapshots meant none at all (a
+    restart lost the chain), 0 one every 0.2 s. Each is now refused by name first."""
+    chain_port, port = free_ports(2)
+    done = subprocess.run(
+        ["bash", "tools/run.sh"],
+        cwd=ROOT,
+        env={**_run_env(tmp_path, chain_port, port), name: value},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done
+    assert f"error: invalid_settings: {name}: " in done.stderr, done.stderr
+    assert "migrate" not in done.stderr, done.stderr
+    assert not (tmp_path / "data" / "chain.pid").exists()
+
+
 def test_make_run_refuses_one_port_for_the_gateway_and_the_chain(tmp_path: Path) -> None:
     """One port for both (CI once drew it twice): anvil took it and answered the health
     check; now it is refused before anything starts."""
