@@ -14,6 +14,7 @@ from ledger_api.chain.port import BroadcastRejected, Chain, RejectReason
 from ledger_api.db.models import TxAttempt, TxSlot
 
 from .clock import FeeCache, Fees
+from .reconcile import mined_as_ours
 from .slots import SlotStore, Tx
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,7 @@ class Broadcaster:
     def _nonce_taken(self, chain: Chain, slot: TxSlot) -> bool:
         """The node says the slot's nonce is used: ours (receipt) or a stranger's."""
         attempts = self.store.attempts([slot.id])[slot.id]
-        receipts = chain.receipts([a.tx_hash for a in attempts])
-        if any(receipts.values()):
+        if mined_as_ours(chain, [a.tx_hash for a in attempts]):
             return False  # ours: the next track cycle settles it
         log.error(
             "sender %s: nonce %d was consumed by a transaction that is not ours",

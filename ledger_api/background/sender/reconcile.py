@@ -12,7 +12,8 @@ and a nonce the database allocated but holds no transaction for is filled with a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
@@ -29,6 +30,26 @@ log = logging.getLogger(__name__)
 
 #: confirmed slots checked against the chain per database read when looking for lost ones
 REOPEN_PAGE = 200
+#: how long a nonce the chain counts as used may lack the receipt of our transaction that
+#: used it before it counts as a stranger's (seconds), and the pause between two asks
+RECEIPT_LAG_S = 2.0
+RECEIPT_LAG_POLL_S = 0.1
+
+
+def mined_as_ours(chain: Chain, tx_hashes: Sequence[str]) -> bool:
+    """Whether one of `tx_hashes` (a slot's attempts) has a receipt: the nonce the chain
+    counts as used went to one of ours. A node may count the nonce a moment before it
+    serves the receipts of the block that used it (anvil did, under load), so an absent
+    receipt is asked again for up to `RECEIPT_LAG_S` before the nonce counts as a
+    stranger's: taken for one, our applied transaction's operations were queued again (an
+    earn found applied, any other kind sent a second time)."""
+    deadline = time.monotonic() + RECEIPT_LAG_S
+    while True:
+        if any(chain.receipts(tx_hashes).values()):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(RECEIPT_LAG_POLL_S)
 
 
 class Reconciler:
@@ -156,7 +177,8 @@ class Reconciler:
         attempts = self.store.attempts([s.id for s in slots])
         receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
         for slot in slots:
-            if not any(receipts.get(a.tx_hash) for a in attempts[slot.id]):
+            hashes = [a.tx_hash for a in attempts[slot.id]]
+            if not any(receipts.get(h) for h in hashes) and not mined_as_ours(chain, hashes):
                 log.error(
                     "sender %s: nonce %d was used by a foreign transaction",
                     self.address,

@@ -89,12 +89,14 @@ def test_a_broadcast_is_sent_once_and_a_stale_nonce_refused(anvil: Anvil) -> Non
     }
     signed = account.sign_transaction(tx)
     chain.send_raw(bytes(signed.raw_transaction))
+    tx_hash = signed.hash.to_0x_hex()
+    # waits for the receipt itself: anvil moves the account's nonce at "latest" a moment
+    # before it serves the block's receipts (under load the test read None in between)
     deadline = time.monotonic() + 60
-    while chain.nonce(account.address) == 0:
+    while (receipt := chain.receipts([tx_hash])[tx_hash]) is None:
         assert time.monotonic() < deadline, "the transaction was not mined within 60 s"
         time.sleep(0.05)
-    receipt = chain.receipts([signed.hash.to_0x_hex()])[signed.hash.to_0x_hex()]
-    assert receipt is not None and receipt.status == 1
+    assert receipt.status == 1 and chain.nonce(account.address) == 1
     again = account.sign_transaction({**tx, "value": 1})  # nonce 0 is used now
     with pytest.raises(BroadcastRejected) as refused:
         chain.send_raw(bytes(again.raw_transaction))

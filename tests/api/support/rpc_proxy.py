@@ -95,3 +95,35 @@ class RefusingProxy(MiningProxy):
             error = {"code": -32000, "message": message}
             return httpx.Response(200, json={"jsonrpc": "2.0", "id": call["id"], "error": error})
         return super()._forward(body)
+
+
+class LateReceiptProxy(MiningProxy):
+    """A forwarder that answers `eth_getTransactionReceipt` of a transaction in `withholding`
+    with null that many times (counted in `withheld`): a node that counts a nonce as used a
+    moment before it serves the receipts of the block that used it (anvil, under load)."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream, blocks=0)
+        self.withholding: dict[str, int] = {}
+        self.withheld = 0
+
+    def _forward(self, body: bytes) -> httpx.Response:
+        answer = super()._forward(body)
+        calls = json.loads(body)
+        calls = calls if isinstance(calls, list) else [calls]
+        late = {
+            call["id"]
+            for call in calls
+            if call.get("method") == "eth_getTransactionReceipt"
+            and self.withholding.get(call["params"][0].lower(), 0) > 0
+        }
+        if not late:
+            return answer
+        replies = answer.json()
+        for reply in replies if isinstance(replies, list) else [replies]:
+            if reply.get("id") in late:
+                call = next(c for c in calls if c["id"] == reply["id"])
+                self.withholding[call["params"][0].lower()] -= 1
+                self.withheld += 1
+                reply["result"] = None
+        return httpx.Response(answer.status_code, json=replies)

@@ -19,7 +19,7 @@ from support.chain import ADMIN_KEY, Anvil, applied_op_ids, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
-from support.rpc_proxy import RefusingProxy
+from support.rpc_proxy import LateReceiptProxy, RefusingProxy
 
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
@@ -321,6 +321,41 @@ def test_a_nonce_taken_by_a_foreign_transaction_requeues_its_operations(
     assert [s.nonce for s in superseded] == [nonce]
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
     assert next_nonce == anvil.web3().eth.get_transaction_count(account.address, "latest")
+
+
+def test_our_mined_transaction_whose_receipt_comes_late_is_not_taken_for_a_strangers(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A node may count a nonce as used a moment before it serves the receipt of the block
+    that used it (anvil did, under load: a test read the new nonce and no receipt). A
+    restarted signer then took its own mined transaction for a stranger's and queued its
+    operations again (an earn found applied; any other kind would have been sent twice).
+    An absent receipt is now asked again before the nonce counts as a stranger's."""
+    anvil, manifest = own_chain
+    with LateReceiptProxy(anvil.url) as proxy:
+        env = {**own_env, "LEDGER_RPC_URL": proxy.url}
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            anvil.rpc("evm_setAutomine", False)
+            operation = post_earn(brand, Member())
+            submitted = eventually(
+                lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
+            )
+        # stopped with the transaction sent; mined while no signer runs, its receipt late
+        proxy.withholding[submitted["tx_hash"].lower()] = 1
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_setAutomine", True)
+        with Gateway(env) as gateway:
+            brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+            final = brand.api.wait(operation, timeout=60)
+            with gateway.runtime.db.read() as session:
+                superseded = session.scalars(
+                    select(TxSlot).where(TxSlot.status == "superseded")
+                ).all()
+    assert proxy.withheld == 1  # the late receipt was asked for
+    assert superseded == []
+    assert final["status"] == "confirmed" and final["tx_hash"] == submitted["tx_hash"], final
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
 
 
 def test_a_chain_nonce_ahead_of_the_database_is_adopted_on_restart(
