@@ -36,11 +36,29 @@ from ledger_api.db.models import IdxMeta
 if TYPE_CHECKING:
     from ledger_api.db import Database
     from ledger_api.process.runtime import Runtime
+    from ledger_api.settings import Settings
 
 PROBE_KEY = "health_probe"  # the `idx_meta` row the database probe writes
 WORK_STATUS_FILE_VAR = "LEDGER_WORK_STATUS_FILE"
 #: `ledger work` reports every second; a report older than this means it is not running
 WORK_REPORT_STALE_S = 5.0
+
+
+def shared_report_file(settings: Settings) -> Path | None:
+    """Where the HTTP worker holding the sender lock reports to the other workers (with
+    several HTTP workers and no `ledger work`: `ledger serve` names it in
+    `LEDGER_WORK_STATUS_FILE`), in `ledger work`'s form; None otherwise. Without it each
+    other worker had answered the health from its database probe alone: `ok` while no
+    worker sent, and another answer than the sending worker's to the same question."""
+    file = os.environ.get(WORK_STATUS_FILE_VAR)
+    return Path(file) if file and not settings.sender_process else None
+
+
+def write_work_status(file: Path, status: dict[str, Any]) -> None:
+    """Replaces the status file at once (a reader never sees half of it)."""
+    part = file.with_suffix(".part")
+    part.write_text(json.dumps(status))
+    part.replace(file)
 
 
 def read_work_status(max_age_s: float = WORK_REPORT_STALE_S) -> dict[str, Any] | None:
@@ -135,11 +153,18 @@ def _work_report(runtime: Runtime) -> dict[str, Any] | None:
         from ledger_api.process.runtime import worker_status  # it imports this module
 
         return worker_status(runtime)
-    if runtime.settings.sender_process:
+    if _reported(runtime.settings):
         report = read_work_status()
         if report is not None and "chain" in report:
             return report
     return None
+
+
+def _reported(settings: Settings) -> bool:
+    """Whether the process that sends reports to this one (`ledger work`'s status file, or
+    the sending HTTP worker's: `shared_report_file`); a missing report then says nobody
+    sends (`degraded`)."""
+    return settings.sender_process or shared_report_file(settings) is not None
 
 
 def _own_senders(runtime: Runtime) -> list[dict[str, Any]]:
@@ -150,8 +175,8 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of `/v1/health`; `full` for the admin's report."""
     database = await runtime.db_probe.check()
     work = _work_report(runtime)
-    if work is None and not runtime.settings.sender_process and not runtime.is_sender:
-        # an HTTP worker beside the process that sends (LEDGER_WORKERS > 1, no `ledger work`)
+    if work is None and not runtime.is_sender and not _reported(runtime.settings):
+        # an HTTP process whose sender reports nowhere it knows (not `ledger serve`'s)
         status = "failing" if database["status"] != "ok" else "ok"
     else:
         status = _overall(database, work)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import BigInteger, case, cast, func, select
@@ -40,7 +41,12 @@ from ledger_api.errors import IndexNotReady
 from ledger_api.model.payloads import BRAND_ADMIN_KINDS
 from ledger_api.process import metrics
 from ledger_api.process.deployment import check_deployment, contracts_when_ready, start_reason
-from ledger_api.process.health import DatabaseProbe, read_work_status
+from ledger_api.process.health import (
+    DatabaseProbe,
+    read_work_status,
+    shared_report_file,
+    write_work_status,
+)
 from ledger_api.process.lock import SenderLock
 from ledger_api.process.wakeups import WakeUps
 from ledger_api.settings import Settings
@@ -126,7 +132,7 @@ class Runtime(WakeUps):
         self._next_check = 0.0
         self._lock = SenderLock(self.db)
         self._local = threading.local()
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()  # set once, by `stop_workers`
         self._starter: threading.Thread | None = None
         #: why the sender and the indexer do not run: a start that failed (`run_starter`),
         #: or the manifest they wait for (`contracts_when_ready`)
@@ -262,7 +268,7 @@ class Runtime(WakeUps):
             return start_reason(self.start_error)
         if self.is_sender:
             return "chain_unavailable" if self.chain_status()["status"] == "unavailable" else None
-        if not self.settings.sender_process:
+        if shared_report_file(self.settings) is None and not self.settings.sender_process:
             return None
         report = self.cached_work_status()
         if report is None:
@@ -281,17 +287,17 @@ class Runtime(WakeUps):
         process indexes and delivers webhooks."""
         shared = not self.db.is_sqlite and self.settings.sender_enabled
         if shared:
-            contracts = contracts_when_ready(self, self._stopping)
+            contracts = contracts_when_ready(self, self.stopping)
             if contracts is None:
                 return
             self._start_sender(contracts)
-        while not self._stopping.is_set():
+        while not self.stopping.is_set():
             if self._lock.acquire():
                 break
             if not shared:
                 log.warning("another gateway process sends for this database; waiting for its lock")
-            self._stopping.wait(self.settings.signer_claim_s if shared else 2.0)
-        contracts = contracts_when_ready(self, self._stopping)
+            self.stopping.wait(self.settings.signer_claim_s if shared else 2.0)
+        contracts = contracts_when_ready(self, self.stopping)
         if contracts is None:
             return
         self.is_sender = True
@@ -323,7 +329,7 @@ class Runtime(WakeUps):
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
         self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
-        start_referral_crediter(self.settings, self.db, self.wake_sender, self._stopping)
+        start_referral_crediter(self.settings, self.db, self.wake_sender, self.stopping)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -354,11 +360,11 @@ class Runtime(WakeUps):
         )
         sender.start()
         self.sender = sender
-        if self._stopping.is_set():  # `stop_workers` ran meanwhile (its join timed out)
+        if self.stopping.is_set():  # `stop_workers` ran meanwhile (its join timed out)
             sender.stop()
 
     async def stop(self) -> None:
-        self._stopping.set()
+        self.stopping.set()
         await self.notifier.stop_polling()
         await asyncio.to_thread(self.bus.stop)
         await self.intake.stop()
@@ -366,7 +372,7 @@ class Runtime(WakeUps):
 
     def stop_workers(self) -> None:
         """Stops the sender and the indexer, releases the sender lock, closes the database."""
-        self._stopping.set()
+        self.stopping.set()
         if self._starter is not None:
             self._starter.join(timeout=5)
         if self.sender is not None:
@@ -422,11 +428,29 @@ def run_starter(runtime: Runtime) -> None:
     for `worker_status` (unhealthy: `/v1/health` says `degraded` with `start_error`), where it
     left the sender unstarted while the health said `ok` (a new user's trial: a brand's
     keystore sealed with another passphrase)."""
+    report_to = shared_report_file(runtime.settings)
+    if report_to is not None:
+        threading.Thread(
+            target=report_to_workers, args=(runtime, report_to), name="reporter", daemon=True
+        ).start()
     try:
         runtime.start_workers_now()
     except Exception as exc:  # the thread ends here; the process serves on, degraded
         runtime.start_error = f"{exc.__class__.__name__}: {exc}"[:300]
         log.exception("the sender did not start: %s", runtime.start_error)
+
+
+def report_to_workers(runtime: Runtime, file: Path) -> None:
+    """With several HTTP workers (`health.shared_report_file`): once this one holds the
+    sender lock (or its start failed), its `worker_status` goes to `file` every second,
+    where the other workers answer `/v1/health` and `queued_reason` from; until then it
+    looks every 0.1 s."""
+    while not runtime.stopping.wait(1.0 if runtime.is_sender else 0.1):
+        if runtime.is_sender or runtime.start_error is not None:
+            try:
+                write_work_status(file, worker_status(runtime))
+            except OSError as exc:  # its folder went (the server stopping): said, not raised
+                log.warning("could not report to the other HTTP workers: %s", exc)
 
 
 def worker_status(runtime: Runtime) -> dict[str, Any]:

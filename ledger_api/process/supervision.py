@@ -33,7 +33,7 @@ from typing import Any
 from ledger_api import restore_recursion_limit, tune_garbage_collector
 from ledger_api.background.wakeup import use_wake_dir
 from ledger_api.process import logs, metrics, tempdirs
-from ledger_api.process.health import WORK_STATUS_FILE_VAR
+from ledger_api.process.health import WORK_STATUS_FILE_VAR, write_work_status
 from ledger_api.process.runtime import Runtime, worker_status
 from ledger_api.settings import Settings
 
@@ -91,6 +91,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
             use_wake_dir(folder.sub("wake"))
         if settings.sender_process:
             work = WorkProcess(folder.sub("work"), folder.lock_fd)
+        elif settings.workers > 1:
+            # the HTTP worker that sends reports there to the others (`runtime.run_starter`),
+            # which inherit the environment
+            os.environ[WORK_STATUS_FILE_VAR] = str(folder.sub("work") / "status.json")
         options: dict[str, Any] = {
             "host": host or settings.host,
             "port": port or settings.port,
@@ -141,7 +145,7 @@ class WorkProcess:
             assert child.stdout is not None
             for line in child.stdout:  # one status report (JSON) a second, until it exits
                 try:
-                    _write_status(self.status_file, json.loads(line))
+                    write_work_status(self.status_file, json.loads(line))
                 except ValueError:
                     log.warning("ledger work: unexpected output %r", line[:200])
             code = child.wait()
@@ -161,12 +165,6 @@ class WorkProcess:
             except subprocess.TimeoutExpired:
                 child.kill()
         self._thread.join(timeout=5)
-
-
-def _write_status(file: Path, status: dict[str, Any]) -> None:
-    part = file.with_suffix(".part")
-    part.write_text(json.dumps(status))
-    part.replace(file)
 
 
 # ------------------------------------------------------------------- ledger work

@@ -4,11 +4,13 @@ the HTTP server beside a sender process of its own (LEDGER_SENDER_PROCESS)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,18 +56,34 @@ def test_two_worker_processes_share_the_database_and_the_sender(
                 ).json()
                 for _ in range(12)
             ]
-            # a fresh connection each time, so that both processes get some
-            roles = {
-                httpx.get(f"{gateway.base_url}/v1/health", headers=gateway.admin_headers).json()[
-                    "role"
-                ]
-                for _ in range(40)
-            }
+            # each worker answers from the sending worker's report: the other one had answered
+            # `ok` from its database probe alone, with no chain, no indexer and no sender
+            # seen. Once that report reached it (the sender starts before it reports), ...
+            wait_for(
+                lambda: (
+                    (h := _health_of(gateway))["role"] == "api" and h["chain"]["status"] == "ok"
+                ),
+                what="the sending worker's report read by the other one",
+            )
+            # ... both say the same (a fresh connection each time: both processes get some)
+            reports = [_health_of(gateway) for _ in range(40)]
         assert {f["status"] for f in finals} == {"confirmed"}
         assert all(f["indexed"] for f in finals)
-        assert roles == {"sender", "api"}
+        assert {r["role"] for r in reports} == {"sender", "api"}
+        for report in reports:
+            assert report["status"] == "ok", json.dumps(report)
+            assert report["chain"]["status"] == "ok" and report["indexer"]["running"], report
+            assert report["sender"] and all(w["healthy"] for w in report["sender"]), report
     finally:
         gateway.stop()
+
+
+def _health_of(gateway: GatewayProcess) -> dict[str, Any]:
+    """The admin's health report, asked on a fresh connection (from whichever worker)."""
+    report: dict[str, Any] = httpx.get(
+        f"{gateway.base_url}/v1/health", headers=gateway.admin_headers, timeout=30
+    ).json()
+    return report
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
