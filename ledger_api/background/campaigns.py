@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import index_time
+from ledger_api.background.indexer.cursor import index_replaying, index_time
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
@@ -44,7 +44,7 @@ from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus, utc_day
 from ledger_api.domain import events as ev
 from ledger_api.domain.campaigns import EarnFacts, RuleSnapshot, evaluate
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import ZeroPoints
+from ledger_api.errors import IndexNotReady, ZeroPoints
 from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.threads import name_this_thread
 from ledger_api.settings import Settings
@@ -71,7 +71,11 @@ def member_past(
     session: Session, brand_row_id: int, ledger_brand_id: int | None, member: str
 ) -> tuple[bool, bool]:
     """(has earned, has bought) at the brand: its stored operations, then the index's lines
-    (points earned on chain without the gateway)."""
+    (points earned on chain without the gateway).
+
+    Raises `IndexNotReady` (503, retry) when those lines are needed while a rebuild of the
+    index replays the chain (`index_replaying`): a member who bought with the brand's own
+    key read as a first buyer mid-replay, and got a first order's bonus again."""
     earns = select(Operation.id).where(
         Operation.brand_id == brand_row_id,
         Operation.member == member,
@@ -82,6 +86,11 @@ def member_past(
     bought = earned and session.scalar(earns.where(Operation.order_ref.is_not(None)).limit(1))
     if bought or ledger_brand_id is None:
         return earned, bool(bought)
+    if index_replaying(session):
+        raise IndexNotReady(
+            "the index is read again from the chain (it forgot a block); a campaign's "
+            "first-earn and first-order rules wait until it has caught up"
+        )
     lines = select(IdxHistory.source).where(
         IdxHistory.member == member,
         IdxHistory.brand == ledger_brand_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ledger_api.db.campaign_models import ChainRule
@@ -20,6 +20,10 @@ CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool
 # the `idx_meta` key of the ledger's cap on an earn's multiplier, in percent
 # (`MaxMultiplierChanged`; absent: none set, the chain's MAX_MULTIPLIER_PCT)
 MAX_MULTIPLIER = "max_multiplier_pct"
+
+#: the `chain_rules` key that says the index is being read again from the deployment block
+#: (`Indexer.rebuild`) and has not caught up with the chain yet: its history is partial
+REPLAYING = "index_replaying"
 
 # For a read that takes the cursor in its own statement (a hot read: one round trip less).
 CURSOR = table_of(IndexCursor)
@@ -33,6 +37,20 @@ STORED_HEIGHT = func.coalesce(
     .scalar_subquery(),
     -1,
 )
+
+
+def mark_replaying(session: Session, replaying: bool) -> None:
+    """Says (in the caller's transaction) that the index replays the chain from its start
+    (`Indexer.rebuild`), or that it caught up (the chunk that reached the chain's head)."""
+    if replaying:
+        session.merge(ChainRule(key=REPLAYING, value="1"))
+    else:
+        session.execute(delete(ChainRule).where(ChainRule.key == REPLAYING))
+
+
+def index_replaying(session: Session) -> bool:
+    """Whether the index's history is partial: a rebuild has not caught up with the chain."""
+    return session.get(ChainRule, REPLAYING) is not None
 
 
 def indexed_max_multiplier(session: Session) -> int:

@@ -41,6 +41,7 @@ from .cursor import (
     advance_cursor,
     ensure_cursor,
     follow_indexed_rules,
+    mark_replaying,
     read_cursor,
     reset_cursor,
 )
@@ -225,6 +226,7 @@ class Indexer(threading.Thread):
         if self._brands_due:
             follow_indexed_brands(session, self._brands)
             follow_indexed_rules(session)
+            mark_replaying(session, False)  # a rebuild's replay, if any, caught up
         return self._brands_due
 
     def _brands_followed(self, followed: bool) -> None:
@@ -323,6 +325,7 @@ class Indexer(threading.Thread):
             for table in tables:
                 session.execute(delete(table))
             reset_cursor(session, deployed)
+            mark_replaying(session, True)  # until it caught up (`_follow_brands`)
             if forgotten is not None:
                 write_events(session, [rewound_event(session, *forgotten, deployed)])
         self._brands, self._brands_due = None, True  # all, once caught up again

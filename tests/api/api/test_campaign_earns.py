@@ -7,10 +7,20 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from support.gateway import Brand, Gateway, Member
+from sqlalchemy import select
+from support.chain import Anvil
+from support.direct import contract, direct_earn, signer_account
+from support.gateway import Brand, Gateway, Member, settings_from
 from support.progress import wait_for
+
+from ledger_api.background.campaigns import member_past
+from ledger_api.background.indexer import Indexer
+from ledger_api.db.models import Brand as BrandRow
+from ledger_api.errors import IndexNotReady
+from ledger_api.process.runtime import Runtime
 
 PURCHASE = "/v1/earn/purchase"
 ENGAGEMENT = "/v1/earn/engagement"
@@ -257,3 +267,58 @@ def test_bulk_items_are_evaluated_like_single_earns(brand: Brand) -> None:
     finals = [brand.api.wait(a["operation_id"]) for a in answers]
     assert [f["result"]["points"] for f in finals] == [200, 100, 300]
     assert [applied(f) for f in finals] == [["first_order"], [], ["green"]]
+
+
+def test_a_first_order_waits_for_a_rebuilt_index_of_purchases_made_outside_the_gateway(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A member who bought with the brand's own key, outside the gateway, is no first buyer:
+    the gateway learns it from the index's history. A rebuild of the index (the chain forgot
+    a block) empties that history and replays it, and mid-replay the member read as a first
+    buyer: a first order's bonus again. Stepped a block at a time through a whole rebuild,
+    the member's past now answers `index_not_ready` until the index has caught up, then
+    says bought, never "new"."""
+    anvil, manifest = own_chain
+    w3, ledger = contract(anvil, manifest, "AllianceLedger")
+    member = Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        add_rule(brand, "first_order", multiplier_pct=200)
+        signer = signer_account(gateway, brand)
+        direct_earn(w3, ledger, signer, (2**62, member.address, 0, 100, 1_000, b"\x01" * 32))
+        body = {"type": "purchase", "member": member.address, "amount_cents": 100}
+        wait_for(
+            lambda: brand.api.post(PREVIEW, body).json()["first_purchase"] is False or None,
+            what="the brand's own purchase indexed",
+        )
+    settings = settings_from({**own_env, "LEDGER_INDEXER_CHUNK_BLOCKS": "1"})
+    runtime = Runtime(settings)
+    try:
+        indexer = Indexer(
+            settings=settings,
+            db=runtime.db,
+            contracts=runtime.contracts(),
+            chain_factory=runtime.new_chain,
+        )
+        chain = runtime.new_chain()
+        with runtime.db.read() as session:
+            row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
+            brand_row = row.one().id
+
+        def past() -> tuple[bool, bool] | str:
+            with runtime.db.read() as session:
+                try:
+                    return member_past(session, brand_row, brand.brand_id, member.address)
+                except IndexNotReady as refused:
+                    return refused.error_code
+
+        assert past() == (True, True)
+        indexer.rebuild()
+        seen = [past()]
+        while indexer.step(chain):
+            seen.append(past())
+        assert len(seen) > 3 and set(seen) == {"index_not_ready"}, seen
+        indexer.step(chain)  # at the head: caught up
+        assert past() == (True, True)
+    finally:
+        runtime.db.dispose()
