@@ -20,8 +20,11 @@ from ledger_api.background.intake import Accepted, find_replay
 from ledger_api.errors import IdempotencyConflict, LedgerError
 from ledger_api.usecases.context import RequestContext
 
-#: refusals that may come from the state an earlier request under the same key made
-_STATE_REFUSALS = (400, 404, 409)
+#: refusals that may come from the state an earlier request under the same key made, or
+#: that a retry meets after its first attempt was accepted (503, 507: the node away, the
+#: brand's keys shut, the disk full; a lost 202 retried then answered 503 for an operation
+#: stored and sent later)
+_STATE_REFUSALS = (400, 404, 409, 503, 507)
 
 
 async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | None:
@@ -43,6 +46,10 @@ async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | No
     try:
         accepted = await runtime.read(lookup)
     except LedgerError:  # another request under this key: the refusal stands
+        return None
+    except Exception:  # the database itself refused (what a 503 may say): so does this
+        if exc.status < 500:
+            raise
         return None
     if accepted is None or accepted.operation_uid is None:
         return None

@@ -124,6 +124,7 @@ def test_a_shut_brands_stored_earn_holds_back_no_debit_at_another_brand(
         stored = waiting.api(shut.api_key).post(
             "/v1/earn/purchase",
             {"member": member.address, "amount_cents": 500, "order_ref": "o-shut"},
+            key="shut-earn-1",
         )
         assert stored.status_code == 202, stored.text
     finally:
@@ -139,5 +140,17 @@ def test_a_shut_brands_stored_earn_holds_back_no_debit_at_another_brand(
         final = at_fine.api.wait(accepted.json()["operation_id"], timeout=120)
         assert final["status"] == "confirmed", final
         # Shut's earn still waits for its keys, neither sent nor lost
-        held = gateway.api(shut.api_key).get(f"/v1/operations/{stored.json()['operation_id']}")
+        shut_api = gateway.api(shut.api_key)
+        held = shut_api.get(f"/v1/operations/{stored.json()['operation_id']}")
         assert held.json()["status"] == "queued", held.text
+        # and a retry of it (its 202 lost) answers that 202 again, not 503 for an operation
+        # that goes out once the keys open (a client that took the 503 as a refusal and sent
+        # it under a new key had two)
+        again = shut_api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 500, "order_ref": "o-shut"},
+            key="shut-earn-1",
+        )
+        assert again.status_code == 202, again.text
+        assert again.json()["operation_id"] == stored.json()["operation_id"], again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
