@@ -24,7 +24,8 @@ start_chain() {
   # anvil's automine can leave a pending transaction behind until the next one arrives.
   local BLOCK_TIME="${LEDGER_BLOCK_TIME:-1}"
   local MINING=(--block-time "$BLOCK_TIME")
-  [ "$BLOCK_TIME" = 0 ] && MINING=()
+  # any spelling of zero (0.0, 00): anvil refuses a --block-time of 0
+  awk -v v="$BLOCK_TIME" 'BEGIN { exit !(v + 0 == 0) }' && MINING=()
   # anvil under tools/chain_supervisor.py: state snapshots written atomically every
   # LEDGER_CHAIN_SNAPSHOT_S seconds (default 5), LEDGER_CHAIN_SNAPSHOTS generations kept
   # (default 3) in $DATA/chain-state/, the newest readable one loaded on start.

@@ -435,6 +435,35 @@ def test_make_run_names_a_chain_setting_it_refuses_before_anything_starts(
     assert not (tmp_path / "data" / "chain.pid").exists()
 
 
+def test_a_block_time_of_zero_however_spelled_mines_each_transaction(tmp_path: Path) -> None:
+    """`LEDGER_BLOCK_TIME=0.0` passed the settings check, but tools/chain.sh only knew the
+    spelling `0`: anvil got `--block-time 0.0` and refused it (a trial). Every spelling of
+    zero now means no interval: a transaction is mined as it arrives."""
+    (chain_port,) = free_ports(1)
+    data = tmp_path / "data"
+    env = {**_run_env(tmp_path, chain_port, 1), "LEDGER_BLOCK_TIME": "0.0"}
+    try:
+        done = subprocess.run(
+            ["bash", "tools/chain.sh"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert done.returncode == 0, done.stderr
+        rpc = f"http://127.0.0.1:{chain_port}"
+        mining = httpx.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_getAutomine"})
+        assert mining.json()["result"] is True, mining.text
+    finally:
+        pid = data / "chain.pid"
+        if pid.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid.read_text()), signal.SIGTERM)
+            wait_for(lambda: not process_alive(int(pid.read_text())), what="the chain stopped")
+        delete_network(f"alliance-local-{chain_port}")
+
+
 def test_make_run_refuses_one_port_for_the_gateway_and_the_chain(tmp_path: Path) -> None:
     """One port for both (CI once drew it twice): anvil took it and answered the health
     check; now it is refused before anything starts."""
