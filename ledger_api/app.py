@@ -24,6 +24,7 @@ from ledger_api.db.disk import is_storage_full
 from ledger_api.db.durability import WalSyncFailed
 from ledger_api.error_bodies import error_body, error_headers, ledger_error_body
 from ledger_api.errors import (
+    OPERATOR_ACTS_S,
     LedgerError,
     MalformedBody,
     StorageFull,
@@ -113,7 +114,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return _error_response(StorageFull())
     if isinstance(exc, WalSyncFailed):  # `Database.sync`: every write fails from now on
         return _error_response(
-            Unavailable("the gateway could not sync its database to disk; it takes no writes")
+            Unavailable(
+                "the gateway could not sync its database to disk; it takes no writes",
+                retry_after_s=OPERATOR_ACTS_S,
+            )
         )
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(

@@ -39,12 +39,17 @@ def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
 
 
 def error_headers(exc: LedgerError) -> dict[str, str]:
-    """The headers of a `LedgerError`'s answer: `Retry-After` in whole seconds. For
-    `RateLimited` (429) the bucket's wait rounded up (at least 1): a client that waits that
-    long is not refused again; for a 503 or 507 (`Unavailable`) its kind's `RETRY_AFTER_S`
-    (a client retrying in a tight loop only adds load to a gateway that is waiting)."""
+    """The headers of a `LedgerError`'s answer: `Retry-After` in whole seconds. The error's
+    own `retry_after_s` rounded up (at least 1): `RateLimited`'s (429) bucket wait, so a
+    client that waits that long is not refused again, or `OPERATOR_ACTS_S` for a refusal
+    that lasts until an operator acts (no manifest yet, a disk that took no sync); else for
+    a 503 or 507 (`Unavailable`) its kind's `RETRY_AFTER_S` (a client retrying in a tight
+    loop only adds load to a gateway that is waiting)."""
+    own = exc.details.get("retry_after_s")
+    if isinstance(own, int | float):
+        return {"Retry-After": str(max(1, math.ceil(own)))}
     if isinstance(exc, RateLimited):
-        return {"Retry-After": str(max(1, math.ceil(exc.details.get("retry_after_s", 1))))}
+        return {"Retry-After": "1"}
     for kind, seconds in RETRY_AFTER_S:
         if isinstance(exc, kind):
             return {"Retry-After": str(seconds)}

@@ -2,9 +2,8 @@
 
 Every error a caller can see is a `LedgerError` with a stable machine-readable `code` and
 an HTTP `status`. `error_bodies.error_body` is the one place that turns an error into the
-JSON body ``{"error": {"code", "message", "details"}}``; the app's exception handlers (see
-`ledger_api.app`) only call it. Operations that fail on chain store the same code and
-message in their status.
+JSON body ``{"error": {"code", "message", "details"}}``; the app's exception handlers only
+call it. Operations that fail on chain store the same code and message in their status.
 
     LedgerError                      500 internal
     ├── BadRequest                   400 bad_request
@@ -469,6 +468,9 @@ class NotSupported(LedgerError):
     code = "not_supported"
     status = 501
     default_message = "not supported by the deployed contracts"
+
+
+OPERATOR_ACTS_S = 60  # `retry_after_s` of a refusal that lasts until an operator acts
 
 
 class Unavailable(LedgerError):

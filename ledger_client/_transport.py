@@ -25,8 +25,11 @@ _FINAL = ("confirmed", "failed")
 
 
 #: the 503 refusals a later attempt may pass (the gateway starting, the node or the index
-#: away); `key_passphrase_mismatch` waits for an operator and is raised at once
+#: away) when their Retry-After is at most `TRANSIENT_MAX_S`; a longer one (no deployment
+#: yet, a disk that took no sync) and `key_passphrase_mismatch` wait for an operator and
+#: are raised at once
 TRANSIENT_503 = frozenset({"unavailable", "chain_unavailable", "index_not_ready"})
+TRANSIENT_MAX_S = 10.0
 
 
 class _Retry(Exception):
@@ -39,21 +42,22 @@ class _Retry(Exception):
 
 def _retry_after(response: httpx.Response) -> float | None:
     """The seconds to wait before sending `response`'s request again, or None when it is the
-    answer: a 429, or a 503 of `TRANSIENT_503`, waits its `Retry-After` (seconds; 1 when
-    absent or an HTTP date)."""
+    answer: a 429, or a 503 of `TRANSIENT_503` that passes within `TRANSIENT_MAX_S`, waits
+    its `Retry-After` (seconds; 1 when absent or an HTTP date)."""
+    if response.status_code not in (429, 503):
+        return None
+    try:
+        after = max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        after = 1.0
     if response.status_code == 503:
         try:
             code = response.json()["error"]["code"]
         except (ValueError, KeyError, TypeError):
             return None
-        if code not in TRANSIENT_503:
+        if code not in TRANSIENT_503 or after > TRANSIENT_MAX_S:
             return None
-    elif response.status_code != 429:
-        return None
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
+    return after
 
 
 class Transport:

@@ -14,6 +14,10 @@ from ledger_api.process import health as checks
 router = APIRouter(prefix="/v1", tags=["health"])
 
 
+#: `Retry-After` of a `failing` health (503): the probe's next write
+FAILING_RETRY_AFTER_S = 5
+
+
 @router.get(
     "/health",
     summary="Liveness (anyone); each dependency (admin key)",
@@ -33,4 +37,6 @@ async def health(
     if token:
         full = (await probe_caller(request, token)).is_admin
     code, body = await checks.health(runtime, full=full)
-    return JSONResponse(body, status_code=code)
+    # a database that takes no write: asked again in a few seconds, as every 503 says
+    headers = {"Retry-After": str(FAILING_RETRY_AFTER_S)} if code == 503 else None
+    return JSONResponse(body, status_code=code, headers=headers)

@@ -9,7 +9,7 @@ from typing import Any
 
 from eth_utils.address import to_checksum_address
 
-from ledger_api.errors import IndexNotReady
+from ledger_api.errors import OPERATOR_ACTS_S, IndexNotReady
 
 LEDGER = "AllianceLedger"
 MEMBERSHIP_BADGE = "MembershipBadge"
@@ -67,10 +67,12 @@ def load_manifest(path: Path) -> Manifest:
         return Manifest.from_json(json.loads(path.read_text()))
     except FileNotFoundError:
         raise IndexNotReady(
-            f"no deployment manifest at {path}: deploy the contracts first"
+            f"no deployment manifest at {path}: deploy the contracts first",
+            retry_after_s=OPERATOR_ACTS_S,
         ) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexNotReady(
             f"the deployment manifest at {path} is not valid ({exc.__class__.__name__}: {exc}"[:300]
-            + "): deploy the contracts again"
+            + "): deploy the contracts again",
+            retry_after_s=OPERATOR_ACTS_S,
         ) from None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
-from ledger_api.errors import ChainUnavailable, IndexNotReady
+from ledger_api.errors import OPERATOR_ACTS_S, ChainUnavailable, IndexNotReady
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -30,12 +30,14 @@ def check_deployment(contracts: Contracts, chain: Chain) -> bool:
     if node_chain != contracts.chain_id:
         raise IndexNotReady(
             f"the deployment manifest is of chain {contracts.chain_id}, the node at "
-            f"LEDGER_RPC_URL of chain {node_chain}: deploy to this node, or point at the other"
+            f"LEDGER_RPC_URL of chain {node_chain}: deploy to this node, or point at the other",
+            retry_after_s=OPERATOR_ACTS_S,
         )
     if code == 0:
         raise IndexNotReady(
             f"no contract at the manifest's {contracts.manifest.ledger.name} address on the "
-            "node (a chain started afresh?): deploy the contracts again"
+            "node (a chain started afresh?): deploy the contracts again",
+            retry_after_s=OPERATOR_ACTS_S,
         )
     return True
 

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from support.chain import Anvil
 from support.gateway import Gateway, Member
 from support.progress import wait_for
 from support.proxy import Proxy
+
+from ledger_client import LedgerApiError, LedgerClient
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
@@ -66,6 +69,7 @@ def test_health_fails_while_the_database_takes_no_write_and_recovers(
             "health never noticed that the database takes no write",
         )
         assert failing.json() == {"status": "failing"}
+        assert failing.headers["Retry-After"] == "5"
         report = httpx.get(
             f"{gateway.base_url}/v1/health", headers=gateway.admin_headers, timeout=30
         )
@@ -151,6 +155,22 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         queued = gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 500})
         assert queued.status_code == 202, queued.text
         assert queued.json()["queued_reason"] == "sender_unavailable", queued.text
+        # a refusal that lasts until an operator acts says so (Retry-After 60, not the 5 of
+        # a node or an index on its way back), and the client raises it at once
+        asked: list[int] = []
+        http = httpx.Client(
+            base_url=gateway.base_url,
+            headers=gateway.admin_headers,
+            timeout=30,
+            event_hooks={"response": [lambda r: asked.append(r.status_code)]},
+        )
+        with LedgerClient(gateway.base_url, None, retries=3, http=http) as admin:
+            with pytest.raises(LedgerApiError) as refused:
+                admin.request("GET", "/v1/settlement/deposits/1")  # reads the vault's token
+            assert admin.last_response is not None
+            assert admin.last_response.headers["Retry-After"] == "60"
+        assert (refused.value.status, refused.value.code) == (503, "index_not_ready"), asked
+        assert asked == [503]
         # a brand's onboarding too (its answer had no top-level status, and said nothing)
         onboarding = gateway.admin.post("/v1/admin/brands", {"name": "Later", "symbol": "LTR"})
         assert onboarding.status_code == 202, onboarding.text
