@@ -96,10 +96,9 @@ class StatusService:
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
+        block = indexed_by(state.status, state.block_number, state.result)
         indexed = state.status == OpStatus.FAILED.value or (
-            state.status == OpStatus.CONFIRMED.value
-            and state.block_number is not None
-            and index_height >= state.block_number
+            state.status == OpStatus.CONFIRMED.value and block is not None and index_height >= block
         )
         return schemas.OperationStatus(
             operation_id=state.uid,
@@ -133,9 +132,10 @@ class StatusService:
         poll = 0.5 if self.rt.notified else 0.05
         while time.monotonic() < deadline:
             if current is not None and _final(current.status):
-                if current.indexed or current.block_number is None:
+                block = indexed_by(current.status, current.block_number, current.result)
+                if current.indexed or block is None:
                     return current
-                if await self._indexed(current.block_number, poll, deadline):
+                if await self._indexed(block, poll, deadline):
                     # The index reached the operation's block: nothing else about it changes.
                     return current.model_copy(update={"indexed": True})
                 continue
@@ -268,3 +268,13 @@ class StatusService:
             return body
         reason = self.rt.queued_reason()
         return {**body, "queued_reason": reason} if reason else body
+
+
+def indexed_by(status: str, block_number: int | None, result: Any) -> int | None:
+    """The block the index must reach to hold a confirmed operation: its transaction's, or,
+    for an earn found applied by an earlier transaction of ours that no receipt names
+    (`applied_earlier` when its slot's nonce went elsewhere), the head it was found at."""
+    if block_number is not None or status != OpStatus.CONFIRMED.value:
+        return block_number
+    found = result.get("applied_by_block") if isinstance(result, dict) else None
+    return found if isinstance(found, int) else None

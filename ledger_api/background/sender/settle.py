@@ -204,14 +204,20 @@ class Settler:
         """
         outcomes: dict[int, Outcome] = {}
         ledger_brand_id = self._own_ledger_brand_id()
+        head: int | None = None
         for op in ops:
             if op.kind in OP_ID_KINDS and op.op_id is not None and ledger_brand_id is not None:
+                head = chain.block_number() if head is None else head  # before the read
                 call = self.contracts.is_operation_used_call(ledger_brand_id, op.op_id)
                 (used,) = self.contracts.ledger["isOperationUsed"].decode(
                     chain.call(call.to, call.data)
                 )
                 if used:
-                    outcomes[op.id] = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+                    # applied by a block up to `head`, which one unknown (no receipt of ours):
+                    # the index holds it once it reaches `head` (`status`'s `indexed`; it
+                    # had read false for good)
+                    applied = {"applied_earlier": True, "applied_by_block": head}
+                    outcomes[op.id] = Outcome(Verdict.CONFIRMED, applied)
                     continue
             outcomes[op.id] = Outcome(Verdict.REQUEUE)
         return outcomes

@@ -20,6 +20,7 @@ from support.flows import earn
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
 from support.rpc_proxy import LateReceiptProxy, RefusingProxy
+from web3 import Web3
 
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
@@ -357,6 +358,50 @@ def test_our_mined_transaction_whose_receipt_comes_late_is_not_taken_for_a_stran
     assert proxy.withheld == 2  # the late receipt was asked for, and again
     assert superseded == []
     assert final["status"] == "confirmed" and final["tx_hash"] == submitted["tx_hash"], final
+    assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
+
+
+def test_an_earn_a_strangers_transaction_applied_is_confirmed_and_indexed(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The brand's key (held elsewhere too) sends the gateway's own calldata in a transaction
+    of its own at the slot's nonce: the nonce is a stranger's, the earn applied. It is
+    confirmed `applied_earlier`, with no receipt of ours to name its block, and its status
+    read `indexed: false` for good (a wait for it never ended). It now says by which block
+    it was applied (the head when found), and is indexed once the index reaches it."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        account = signer_account(gateway, brand)
+        anvil.rpc("evm_setAutomine", False)
+        operation = post_earn(brand, Member())
+        submitted = eventually(
+            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
+        )
+        ours = anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"])
+        anvil.rpc("anvil_dropAllTransactions")
+        w3 = anvil.web3()
+        theirs = account.sign_transaction(
+            {
+                "type": 2,
+                "chainId": w3.eth.chain_id,
+                "nonce": int(ours["nonce"], 16),
+                "to": Web3.to_checksum_address(ours["to"]),
+                "data": ours["input"],
+                "value": 0,
+                "gas": int(ours["gas"], 16),
+                "maxFeePerGas": 60 * 10**9,  # another fee: another transaction
+                "maxPriorityFeePerGas": 3 * 10**9,
+            }
+        )
+        w3.eth.send_raw_transaction(theirs.raw_transaction)
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_setAutomine", True)
+        final = brand.api.wait(operation, timeout=60)  # confirmed *and* indexed
+    assert final["status"] == "confirmed" and final["indexed"], final
+    assert final["result"]["applied_earlier"] is True, final
+    assert final["result"]["applied_by_block"] >= 1, final
+    assert final["tx_hash"] is None  # ours never landed: no hash of ours to show
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
 
 
