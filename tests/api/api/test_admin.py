@@ -15,16 +15,16 @@ from eth_account import Account
 from sqlalchemy import select
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn
-from support.gateway import Brand, Gateway, Member, settings_from
+from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
+from support.rebuild import stepped_rebuild
 
-from ledger_api.background.indexer import Indexer
 from ledger_api.background.intake import Accepted, Draft, Intake
 from ledger_api.db.models import Brand as BrandRow
 from ledger_api.db.models import IdxBrand, Operation
 from ledger_api.domain import OpKind
 from ledger_api.model import admin_schemas
-from ledger_api.process.runtime import Runtime, settled_among
+from ledger_api.process.runtime import settled_among
 from ledger_api.usecases.brands import brand_view
 from ledger_api.usecases.campaign_cap import read_cap
 from ledger_api.usecases.context import BrandDirectory
@@ -529,17 +529,7 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
             ).json()["operation_id"]
         )
         (earn_draft,) = drafts
-    settings = settings_from({**own_env, "LEDGER_INDEXER_CHUNK_BLOCKS": "1"})
-    runtime = Runtime(settings)
-    try:
-        indexer = Indexer(
-            settings=settings,
-            db=runtime.db,
-            contracts=runtime.contracts(),
-            chain_factory=runtime.new_chain,
-        )
-        chain = runtime.new_chain()
-        indexer.rebuild()
+    with stepped_rebuild(own_env) as (runtime, indexer, chain):
         intake = Intake(runtime.db, max_batch=8)
         seen = []
         while indexer.step(chain):
@@ -559,8 +549,6 @@ def test_a_rebuilt_index_does_not_replay_old_suspensions_onto_the_brands(
         assert len(seen) > 3 and set(seen) == {("active", 7, 202, 1_000_000, 800)}, seen
         with runtime.db.read() as session:
             assert session.get(IdxBrand, brand.brand_id).suspended is False  # type: ignore[union-attr]
-    finally:
-        runtime.db.dispose()
 
 
 def test_a_brand_created_without_a_symbol_gets_one_from_its_name(gateway: Gateway) -> None:

@@ -13,14 +13,13 @@ from typing import Any
 from sqlalchemy import select
 from support.chain import Anvil
 from support.direct import contract, direct_earn, signer_account
-from support.gateway import Brand, Gateway, Member, settings_from
+from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
+from support.rebuild import stepped_rebuild
 
 from ledger_api.background.campaigns import member_past
-from ledger_api.background.indexer import Indexer
 from ledger_api.db.models import Brand as BrandRow
 from ledger_api.errors import IndexNotReady
-from ledger_api.process.runtime import Runtime
 
 PURCHASE = "/v1/earn/purchase"
 ENGAGEMENT = "/v1/earn/engagement"
@@ -291,16 +290,7 @@ def test_a_first_order_waits_for_a_rebuilt_index_of_purchases_made_outside_the_g
             lambda: brand.api.post(PREVIEW, body).json()["first_purchase"] is False or None,
             what="the brand's own purchase indexed",
         )
-    settings = settings_from({**own_env, "LEDGER_INDEXER_CHUNK_BLOCKS": "1"})
-    runtime = Runtime(settings)
-    try:
-        indexer = Indexer(
-            settings=settings,
-            db=runtime.db,
-            contracts=runtime.contracts(),
-            chain_factory=runtime.new_chain,
-        )
-        chain = runtime.new_chain()
+    with stepped_rebuild(own_env) as (runtime, indexer, chain):
         with runtime.db.read() as session:
             row = session.scalars(select(BrandRow).where(BrandRow.ledger_id == brand.brand_id))
             brand_row = row.one().id
@@ -312,13 +302,9 @@ def test_a_first_order_waits_for_a_rebuilt_index_of_purchases_made_outside_the_g
                 except IndexNotReady as refused:
                     return refused.error_code
 
-        assert past() == (True, True)
-        indexer.rebuild()
         seen = [past()]
         while indexer.step(chain):
             seen.append(past())
         assert len(seen) > 3 and set(seen) == {"index_not_ready"}, seen
         indexer.step(chain)  # at the head: caught up
         assert past() == (True, True)
-    finally:
-        runtime.db.dispose()

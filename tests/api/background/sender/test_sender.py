@@ -91,6 +91,15 @@ def post_earn(brand: Brand, member: Member, cents: int = 1_000) -> str:
     return str(response.json()["operation_id"])
 
 
+def sent_unmined(anvil: Anvil, brand: Brand) -> tuple[str, dict[str, Any]]:
+    """With the node's automine off, an earn accepted and sent (its transaction in the
+    node's pool, not mined): its operation id and its status once it names the hash."""
+    anvil.rpc("evm_setAutomine", False)
+    operation = post_earn(brand, Member())
+    submitted = eventually(lambda: status(brand, operation)["tx_hash"] and status(brand, operation))
+    return operation, submitted
+
+
 def earn_draft(gateway: Gateway, brand: Brand, member: str, cents: int, key: str) -> Draft:
     with gateway.runtime.db.read() as session:
         brand_row = session.scalar(select(Signer.brand_id).where(Signer.address == brand.signer))
@@ -228,11 +237,7 @@ def test_signed_transactions_the_node_forgot_are_sent_again_after_a_restart(
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
-        anvil.rpc("evm_setAutomine", False)
-        operation = post_earn(brand, Member())
-        submitted = eventually(
-            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
-        )
+        operation, submitted = sent_unmined(anvil, brand)
         anvil.rpc("anvil_dropAllTransactions")
         assert anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"]) is None
     with Gateway(own_env) as gateway:
@@ -255,11 +260,7 @@ def test_a_transaction_dropped_from_the_mempool_is_sent_again_without_a_restart(
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
-        anvil.rpc("evm_setAutomine", False)
-        operation = post_earn(brand, Member())
-        submitted = eventually(
-            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
-        )
+        operation, submitted = sent_unmined(anvil, brand)
         anvil.rpc("anvil_dropAllTransactions")
         eventually(lambda: anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"]), timeout=20)
         anvil.rpc("evm_setAutomine", True)
@@ -301,11 +302,7 @@ def test_a_nonce_taken_by_a_foreign_transaction_requeues_its_operations(
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
         account = signer_account(gateway, brand)
-        anvil.rpc("evm_setAutomine", False)
-        operation = post_earn(brand, Member())
-        submitted = eventually(
-            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
-        )
+        operation, submitted = sent_unmined(anvil, brand)
         nonce = anvil.web3().eth.get_transaction_count(account.address, "latest")
         anvil.rpc("anvil_dropAllTransactions")
         send_foreign(anvil, account, nonce)
@@ -337,11 +334,7 @@ def test_our_mined_transaction_whose_receipt_comes_late_is_not_taken_for_a_stran
         env = {**own_env, "LEDGER_RPC_URL": proxy.url}
         with Gateway(env) as gateway:
             brand = gateway.create_brand()
-            anvil.rpc("evm_setAutomine", False)
-            operation = post_earn(brand, Member())
-            submitted = eventually(
-                lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
-            )
+            operation, submitted = sent_unmined(anvil, brand)
         # stopped with the transaction sent; mined while no signer runs, its receipt late
         # withheld from the reconciliation's batch of receipts and its first ask again: the
         # lag's wait is what finds it
@@ -373,11 +366,7 @@ def test_an_earn_a_strangers_transaction_applied_is_confirmed_and_indexed(
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
         account = signer_account(gateway, brand)
-        anvil.rpc("evm_setAutomine", False)
-        operation = post_earn(brand, Member())
-        submitted = eventually(
-            lambda: status(brand, operation)["tx_hash"] and status(brand, operation)
-        )
+        operation, submitted = sent_unmined(anvil, brand)
         ours = anvil.rpc("eth_getTransactionByHash", submitted["tx_hash"])
         anvil.rpc("anvil_dropAllTransactions")
         w3 = anvil.web3()
