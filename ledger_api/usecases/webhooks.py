@@ -233,7 +233,9 @@ class WebhooksService:
                 )
                 for r in rows
             ]
-        return views.EventPage(events=events, next_cursor=events[-1].cursor if events else after)
+        # an empty page hands back the cursor it was given, as pages hand them out ("0005": "5")
+        last = events[-1].cursor if events else (str(start) if after else after)
+        return views.EventPage(events=events, next_cursor=last)
 
 
 #: the largest event `seq` (a signed 64-bit integer on every database): a cursor above it is

@@ -153,6 +153,9 @@ def test_every_cursor_a_page_did_not_hand_out_is_invalid_cursor(
         for good in ("5", str(2**63 - 1), "", "0005", "0" * 19 + "5", "0" * 40 + str(2**63 - 1)):
             answer = brand.api.get(path, params={name: good})
             assert answer.status_code == 200, (path, good, answer.text)
+        # past the last event: the cursor handed back as pages hand them out (it was echoed)
+        page = brand.api.get("/v1/events", params={"after": "0" * 30 + str(2**63 - 1)}).json()
+        assert page["events"] == [] and page["next_cursor"] == str(2**63 - 1), page
 
 
 def test_another_brands_endpoint_is_not_found(hooks: Gateway, receiver: Receiver) -> None:
