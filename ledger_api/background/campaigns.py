@@ -67,6 +67,11 @@ class CampaignClaim:
     ledger_brand_id: int | None
 
 
+#: the rules that read the member's past at the brand (`member_past`): a first earn, a
+#: first purchase (and its referral)
+PAST_RULES = frozenset({"first_order", "welcome_pack", "referral"})
+
+
 def member_past(
     session: Session, brand_row_id: int, ledger_brand_id: int | None, member: str
 ) -> tuple[bool, bool]:
@@ -88,8 +93,8 @@ def member_past(
         return earned, bool(bought)
     if index_replaying(session):
         raise IndexNotReady(
-            "the index is read again from the chain (it forgot a block); a campaign's "
-            "first-earn and first-order rules wait until it has caught up"
+            "the index is read again from the chain (it forgot a block); the brand's "
+            "first-earn, first-order and referral rules wait until it has caught up"
         )
     lines = select(IdxHistory.source).where(
         IdxHistory.member == member,
@@ -115,7 +120,12 @@ class CampaignBook:
         assert claim is not None and draft.brand_row_id is not None
         brand = int(draft.brand_row_id)
         key = (brand, claim.facts.member.lower())
-        earned, bought = member_past(self.session, brand, claim.ledger_brand_id, claim.facts.member)
+        if any(rule.kind in PAST_RULES for rule in claim.rules):
+            earned, bought = member_past(
+                self.session, brand, claim.ledger_brand_id, claim.facts.member
+            )
+        else:  # no rule asks: no read, and no refusal while the index replays (a trial)
+            earned = bought = True
         purchase = claim.facts.kind is EarnKind.PURCHASE
         facts = replace(
             claim.facts,

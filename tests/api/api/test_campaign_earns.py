@@ -18,6 +18,7 @@ from support.progress import wait_for
 from support.rebuild import stepped_rebuild
 
 from ledger_api.background.campaigns import member_past
+from ledger_api.background.indexer.cursor import mark_replaying
 from ledger_api.db.models import Brand as BrandRow
 from ledger_api.errors import IndexNotReady
 
@@ -308,3 +309,31 @@ def test_a_first_order_waits_for_a_rebuilt_index_of_purchases_made_outside_the_g
         assert len(seen) > 3 and set(seen) == {"index_not_ready"}, seen
         indexer.step(chain)  # at the head: caught up
         assert past() == (True, True)
+
+
+def test_while_the_index_replays_only_the_rules_that_read_a_members_past_wait(
+    gateway: Gateway, brand: Brand, other_brand: Brand
+) -> None:
+    """A trial: while a rebuild replayed the chain, every earn of a brand with any campaign
+    rule answered 503 for a member with no purchase stored, also at a brand whose only rule
+    (green) never reads the member's past. Only first-order, welcome-pack and referral rules
+    wait now; the replay is the rebuild's row (`index_replaying`, set and cleared by the
+    indexer: the stepped test above), written here by hand."""
+    add_rule(brand, "first_order", multiplier_pct=200)
+    add_rule(other_brand, "green", multiplier_pct=200)
+    with gateway.runtime.db.write() as session:
+        mark_replaying(session, True)
+    try:
+        body = {"member": Member().address, "amount_cents": 1_000, "order_ref": "r-1"}
+        waits = brand.api.post(PURCHASE, body)
+        assert waits.status_code == 503, waits.text
+        assert waits.json()["error"]["code"] == "index_not_ready", waits.text
+        assert waits.headers["Retry-After"] == "5"
+        green = other_brand.api.post(PURCHASE, body | {"green": True}, params={"wait": "true"})
+        assert green.status_code == 200, green.text
+        assert green.json()["result"]["points"] == 200 and applied(green.json()) == ["green"]
+    finally:
+        with gateway.runtime.db.write() as session:
+            mark_replaying(session, False)
+    after = buy(brand, Member(), 1_000)  # caught up: a first order again
+    assert after["result"]["points"] == 200 and applied(after) == ["first_order"]
