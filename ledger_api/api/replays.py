@@ -5,8 +5,10 @@ another gateway process and after the operation landed. By then the checks that 
 the intake can refuse it for a state the first request itself made (its member nonce is used,
 the order is credited, the balance is spent): the stored answer must win over such a refusal,
 or a retry of an accepted request looks like a failure (the Idempotency-Key contract: the same
-key, the same request -> the same answer). Only refusals of the request's own state (400, 404,
-409) are looked up; a different request under the key keeps `idempotency_conflict`."""
+key, the same request -> the same answer). Refusals of the request's own state (400, 404,
+409) and of the gateway's (503, 507: the node away, the brand's keys shut) are looked up; a
+different request under the key meets `idempotency_conflict` on a 503 or 507, as it would
+with the gateway well (it waited for an operator to learn it), and keeps its 4xx otherwise."""
 
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ import asyncio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.responses import operation_response
 from ledger_api.background.intake import Accepted, find_replay
+from ledger_api.error_bodies import ledger_error_body
 from ledger_api.errors import IdempotencyConflict, LedgerError
 from ledger_api.usecases.context import RequestContext
 
@@ -45,7 +49,11 @@ async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | No
 
     try:
         accepted = await runtime.read(lookup)
-    except LedgerError:  # another request under this key: the refusal stands
+    except IdempotencyConflict as conflict:  # another request under this key
+        if exc.status < 500:
+            return None  # the refusal stands
+        return FastJSONResponse(ledger_error_body(conflict), status_code=conflict.status)
+    except LedgerError:
         return None
     except Exception:  # the database itself refused (what a 503 may say): so does this
         if exc.status < 500:

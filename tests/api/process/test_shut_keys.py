@@ -154,3 +154,12 @@ def test_a_shut_brands_stored_earn_holds_back_no_debit_at_another_brand(
         assert again.status_code == 202, again.text
         assert again.json()["operation_id"] == stored.json()["operation_id"], again.text
         assert again.headers["Idempotent-Replayed"] == "true"
+        # another request under that key learns it now, as at a brand whose keys open (409),
+        # not once an operator restored them
+        other = shut_api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 900, "order_ref": "o-shut"},
+            key="shut-earn-1",
+        )
+        assert other.status_code == 409, other.text
+        assert other.json()["error"]["code"] == "idempotency_conflict", other.text
