@@ -45,6 +45,6 @@ class Health(Liveness):
     start_error: str | None = Field(
         default=None,
         description="why the sender and the indexer do not run (status degraded): a start "
-        "that failed, or the deployment manifest they wait for (index_not_ready: ...); null "
-        "when they run",
+        "that failed, the deployment manifest they wait for (index_not_ready: ...), or no "
+        "report from the process that runs them (sender_unavailable: ...); null when they run",
     )

@@ -167,6 +167,17 @@ def _reported(settings: Settings) -> bool:
     return settings.sender_process or shared_report_file(settings) is not None
 
 
+def _unreported(runtime: Runtime) -> str | None:
+    """`start_error` when the process that sends should report and does not (a trial: the
+    health said `degraded` with nothing to say why)."""
+    if runtime.is_sender or not _reported(runtime.settings):
+        return None
+    return (
+        f"sender_unavailable: no report from the process that sends (`ledger work`, or the "
+        f"HTTP worker holding the sender lock) within {WORK_REPORT_STALE_S:g} s"
+    )
+
+
 def _own_senders(runtime: Runtime) -> list[dict[str, Any]]:
     return runtime.sender.status() if runtime.sender is not None else []
 
@@ -209,6 +220,6 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
         # on PostgreSQL a process that does not index still sends for its share of signers
         sender=work["sender"] if work is not None else _own_senders(runtime),
         indexer=indexer,
-        start_error=work.get("start_error") if work is not None else None,
+        start_error=work.get("start_error") if work is not None else _unreported(runtime),
     )
     return code, report.model_dump(mode="json")

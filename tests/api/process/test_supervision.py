@@ -139,8 +139,20 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
             first = earn("split-1")
             assert first["status"] == "confirmed" and first["indexed"], first
 
-            # SIGKILL the sender process: `ledger serve` starts another, which carries on
+            # a sender process that stops reporting (frozen) is said so by name (the health
+            # said `degraded` with nothing to say why)
             old = _work_process(gateway)
+            os.kill(old, signal.SIGSTOP)
+            try:
+                frozen = wait_for(
+                    lambda: (h := gateway.health()) is not None and h["status"] == "degraded" and h,
+                    what="the frozen sender process said",
+                )
+            finally:
+                os.kill(old, signal.SIGCONT)
+            assert frozen["start_error"].startswith("sender_unavailable: "), frozen
+
+            # SIGKILL the sender process: `ledger serve` starts another, which carries on
             os.kill(old, signal.SIGKILL)
             second = earn("split-2")
             assert second["status"] == "confirmed" and second["indexed"], second
