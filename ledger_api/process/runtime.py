@@ -291,11 +291,13 @@ class Runtime(WakeUps):
             if contracts is None:
                 return
             self._start_sender(contracts)
+        waited = False  # said once: every 2 s by each HTTP worker beside the sending one
         while not self.stopping.is_set():
             if self._lock.acquire():
                 break
-            if not shared:
+            if not shared and not waited:
                 log.warning("another gateway process sends for this database; waiting for its lock")
+            waited = True
             self.stopping.wait(self.settings.signer_claim_s if shared else 2.0)
         contracts = contracts_when_ready(self, self.stopping)
         if contracts is None:
