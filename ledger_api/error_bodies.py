@@ -20,6 +20,7 @@ from ledger_api.errors import (
 #: (RFC 9110 section 10.2.3): the node or the index back in a few seconds, a sealed key or a
 #: full disk only once an operator acts, anything else unavailable (the process starting)
 RETRY_AFTER_S: tuple[tuple[type[LedgerError], int], ...] = (
+    (RateLimited, 1),  # its bucket's wait (`retry_after_s`) when it says one
     (ChainUnavailable, 5),
     (IndexNotReady, 5),
     (KeyPassphraseMismatch, 60),
@@ -48,8 +49,6 @@ def error_headers(exc: LedgerError) -> dict[str, str]:
     own = exc.details.get("retry_after_s")
     if isinstance(own, int | float):
         return {"Retry-After": str(max(1, math.ceil(own)))}
-    if isinstance(exc, RateLimited):
-        return {"Retry-After": "1"}
     for kind, seconds in RETRY_AFTER_S:
         if isinstance(exc, kind):
             return {"Retry-After": str(seconds)}

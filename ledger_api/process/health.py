@@ -153,14 +153,14 @@ def _work_report(runtime: Runtime) -> dict[str, Any] | None:
         from ledger_api.process.runtime import worker_status  # it imports this module
 
         return worker_status(runtime)
-    if _reported(runtime.settings):
+    if sender_reports(runtime.settings):
         report = read_work_status()
         if report is not None and "chain" in report:
             return report
     return None
 
 
-def _reported(settings: Settings) -> bool:
+def sender_reports(settings: Settings) -> bool:
     """Whether the process that sends reports to this one (`ledger work`'s status file, or
     the sending HTTP worker's: `shared_report_file`); a missing report then says nobody
     sends (`degraded`)."""
@@ -170,7 +170,7 @@ def _reported(settings: Settings) -> bool:
 def _unreported(runtime: Runtime) -> str | None:
     """`start_error` when the process that sends should report and does not (a trial: the
     health said `degraded` with nothing to say why)."""
-    if runtime.is_sender or not _reported(runtime.settings):
+    if runtime.is_sender or not sender_reports(runtime.settings):
         return None
     return (
         f"sender_unavailable: no report from the process that sends (`ledger work`, or the "
@@ -186,7 +186,7 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of `/v1/health`; `full` for the admin's report."""
     database = await runtime.db_probe.check()
     work = _work_report(runtime)
-    if work is None and not runtime.is_sender and not _reported(runtime.settings):
+    if work is None and not runtime.is_sender and not sender_reports(runtime.settings):
         # an HTTP process whose sender reports nowhere it knows (not `ledger serve`'s)
         status = "failing" if database["status"] != "ok" else "ok"
     else:

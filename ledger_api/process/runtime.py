@@ -44,6 +44,7 @@ from ledger_api.process.deployment import check_deployment, contracts_when_ready
 from ledger_api.process.health import (
     DatabaseProbe,
     read_work_status,
+    sender_reports,
     shared_report_file,
     write_work_status,
 )
@@ -268,7 +269,7 @@ class Runtime(WakeUps):
             return start_reason(self.start_error)
         if self.is_sender:
             return "chain_unavailable" if self.chain_status()["status"] == "unavailable" else None
-        if shared_report_file(self.settings) is None and not self.settings.sender_process:
+        if not sender_reports(self.settings):
             return None
         report = self.cached_work_status()
         if report is None:

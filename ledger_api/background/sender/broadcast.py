@@ -105,7 +105,7 @@ class Broadcaster:
     def _nonce_taken(self, chain: Chain, slot: TxSlot) -> bool:
         """The node says the slot's nonce is used: ours (receipt) or a stranger's."""
         attempts = self.store.attempts([slot.id])[slot.id]
-        if mined_as_ours(chain, [a.tx_hash for a in attempts]):
+        if mined_as_ours(chain, [[a.tx_hash for a in attempts]])[0]:
             return False  # ours: the next track cycle settles it
         log.error(
             "sender %s: nonce %d was consumed by a transaction that is not ours",

@@ -36,19 +36,22 @@ RECEIPT_LAG_S = 2.0
 RECEIPT_LAG_POLL_S = 0.1
 
 
-def mined_as_ours(chain: Chain, tx_hashes: Sequence[str]) -> bool:
-    """Whether one of `tx_hashes` (a slot's attempts) has a receipt: the nonce the chain
-    counts as used went to one of ours. A node may count the nonce a moment before it
-    serves the receipts of the block that used it (anvil did, under load), so an absent
-    receipt is asked again for up to `RECEIPT_LAG_S` before the nonce counts as a
-    stranger's: taken for one, our applied transaction's operations were queued again (an
-    earn found applied, any other kind sent a second time)."""
+def mined_as_ours(chain: Chain, slots: Sequence[Sequence[str]]) -> list[bool]:
+    """For each slot (its attempts' hashes), whether one of them has a receipt: the nonce the
+    chain counts as used went to one of ours. A node may count the nonce a moment before it
+    serves the receipts of the block that used it (anvil did, under load), so the slots
+    without one are asked about again, together, for up to `RECEIPT_LAG_S` before their
+    nonce counts as a stranger's: taken for one, our applied transaction's operations were
+    queued again (an earn found applied, any other kind sent a second time)."""
     deadline = time.monotonic() + RECEIPT_LAG_S
+    found = [False] * len(slots)
     while True:
-        if any(chain.receipts(tx_hashes).values()):
-            return True
-        if time.monotonic() >= deadline:
-            return False
+        missing = [i for i, ours in enumerate(found) if not ours]
+        receipts = chain.receipts([h for i in missing for h in slots[i]])
+        for i in missing:
+            found[i] = any(receipts.get(h) for h in slots[i])
+        if all(found) or time.monotonic() >= deadline:
+            return found
         time.sleep(RECEIPT_LAG_POLL_S)
 
 
@@ -175,10 +178,9 @@ class Reconciler:
         if not slots:
             return
         attempts = self.store.attempts([s.id for s in slots])
-        receipts = chain.receipts([a.tx_hash for group in attempts.values() for a in group])
-        for slot in slots:
-            hashes = [a.tx_hash for a in attempts[slot.id]]
-            if not any(receipts.get(h) for h in hashes) and not mined_as_ours(chain, hashes):
+        ours = mined_as_ours(chain, [[a.tx_hash for a in attempts[s.id]] for s in slots])
+        for slot, mined in zip(slots, ours, strict=True):
+            if not mined:
                 log.error(
                     "sender %s: nonce %d was used by a foreign transaction",
                     self.address,
