@@ -15,7 +15,7 @@ from ledger_api.model.fields import (
     Signature,
     amount_between,
 )
-from ledger_api.model.schemas import Address, Amount, AsOf, Model
+from ledger_api.model.schemas import Address, Amount, AsOf, Model, held_nonce_field
 
 #: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW; points below 2^96)
 MAX_UNITS = 32
@@ -61,6 +61,7 @@ class BidTypedDataResponse(Model):
     escrow: str
     nonce: int
     deadline: int
+    queued_reason: Literal["earlier_nonce_held"] | None = held_nonce_field()
 
 
 class BidRequest(Model):

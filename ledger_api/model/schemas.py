@@ -213,10 +213,32 @@ class BenefitRedemptionRequest(_BenefitFields):
     signature: Signature
 
 
+#: why an operation waits in the queue (README "What it guarantees")
+QueuedReason = Literal["chain_unavailable", "sender_unavailable", "earlier_nonce_held"]
+QUEUED_REASON_DOC = (
+    "present while the operation waits behind something away: `chain_unavailable` (the "
+    "chain does not answer), `sender_unavailable` (the sender process does not report), "
+    "`earlier_nonce_held` (the member's earlier signed operation, which holds a lower nonce "
+    "of the same sequence, waits at a brand whose signing key does not open: the chain takes "
+    "a member's nonces in order); it is sent once they are back"
+)
+
+
+def held_nonce_field() -> Any:
+    """A typed-data answer's `queued_reason`: a move signed with this nonce would wait."""
+    return Field(
+        default=None,
+        description="`earlier_nonce_held` when a move signed with this nonce would wait: the "
+        "member's operation holding the nonce before it waits at a brand whose signing key "
+        "does not open, until an operator restores that key",
+    )
+
+
 class TypedDataResponse(Model):
     typed_data: dict[str, Any]
     nonce: int
     deadline: int
+    queued_reason: Literal["earlier_nonce_held"] | None = held_nonce_field()
 
 
 class OperationAccepted(Model):
@@ -230,11 +252,8 @@ class OperationAccepted(Model):
     )
     points: int | None = None
     links: dict[str, str]
-    queued_reason: Literal["chain_unavailable", "sender_unavailable"] | None = Field(
-        default=None,
-        description="present when the operation waits behind something away: the chain "
-        "does not answer, or the sender process does not report (also the header "
-        "`Ledger-Queued-Reason`); it is sent once they are back",
+    queued_reason: QueuedReason | None = Field(
+        default=None, description=QUEUED_REASON_DOC + " (also the header `Ledger-Queued-Reason`)"
     )
 
 
@@ -256,6 +275,7 @@ class OperationStatus(Model):
     tx_hash: str | None
     block_number: int | None
     indexed: bool = Field(description="the index (reads) includes this operation's block")
+    queued_reason: QueuedReason | None = Field(default=None, description=QUEUED_REASON_DOC)
     result: dict[str, Any] | None
     campaign: dict[str, Any] | None = None  # an earn's rules applied and why (issue 16)
     error: OperationError | None

@@ -151,14 +151,18 @@ class AuctionsService:
             own = self.brands.own(who)
             self._open(auction_id)
             brand = self._bid_brand(own, req.brand)
-            _, nonce = self.checks.next_member_nonce(req.bidder)
+            nonce, held = self.checks.typed_data_nonce(req.bidder)
             deadline = self.checks.deadline(req.deadline)
             escrow = self.escrow_of(auction_id, req.bidder)
             document = gift_document(
                 self.rt.contracts(), req.bidder, escrow, brand, req.amount, nonce, deadline
             )
             return BidTypedDataResponse(
-                typed_data=document, escrow=escrow, nonce=nonce, deadline=deadline
+                typed_data=document,
+                escrow=escrow,
+                nonce=nonce,
+                deadline=deadline,
+                queued_reason=held,
             )
 
         return await run_in_threadpool(build)

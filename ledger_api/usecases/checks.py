@@ -8,11 +8,12 @@ and the chain's head (a development chain may run ahead).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 
 from ledger_api.background.indexer import CHARITY_POOL, index_time
+from ledger_api.background.sender.debit_order import nonce_held
 from ledger_api.chain.typed_data import recover_signer
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
@@ -100,6 +101,19 @@ class Checks:
 
     def next_member_nonce(self, member: str, domain: str = "ledger") -> tuple[int, int]:
         """(the contract's nonce, the next nonce once the gateway's pending operations land)."""
+        chain_nonce, expected, _ = self._member_nonces(member, domain, ask_held=False)
+        return chain_nonce, expected
+
+    def typed_data_nonce(
+        self, member: str, domain: str = "ledger"
+    ) -> tuple[int, Literal["earlier_nonce_held"] | None]:
+        """The nonce of the member's next signed move in `domain` ("ledger" or "badges"), and
+        `earlier_nonce_held` when a move signed with it would wait behind the member's open
+        operation at a brand whose signing key is shut (`debit_order.nonce_held`), else None."""
+        _, expected, held = self._member_nonces(member, domain, ask_held=True)
+        return expected, "earlier_nonce_held" if held else None
+
+    def _member_nonces(self, member: str, domain: str, *, ask_held: bool) -> tuple[int, int, bool]:
         contracts = self.rt.contracts()
         if domain == "badges":
             call = contracts.badge_nonces_call(member)
@@ -117,8 +131,9 @@ class Checks:
                     OPEN,
                 )
             )
+            held = ask_held and pending is not None and nonce_held(session, member, domain)
         expected = max(int(chain_nonce), (pending + 1) if pending is not None else 0)
-        return int(chain_nonce), expected
+        return int(chain_nonce), expected, held
 
     def signature(
         self,

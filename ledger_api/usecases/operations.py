@@ -110,12 +110,14 @@ class OperationsService(Earns, BulkEarns, Reversals):
     ) -> schemas.TypedDataResponse:
         def build() -> schemas.TypedDataResponse:
             brand = self.checks.points_brand(self.brands.own(who), req.brand)
-            _, nonce = self.checks.next_member_nonce(req.member)
+            nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
             document = gift_document(
                 self.rt.contracts(), req.member, req.to, brand, req.amount, nonce, deadline
             )
-            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+            return schemas.TypedDataResponse(
+                typed_data=document, nonce=nonce, deadline=deadline, queued_reason=held
+            )
 
         return await _thread(build)
 
@@ -132,7 +134,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
     ) -> schemas.TypedDataResponse:
         def build() -> schemas.TypedDataResponse:
             brand = self.checks.points_brand(self.brands.own(who), None)
-            _, nonce = self.checks.next_member_nonce(req.member)
+            nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
             document = gift_document(
                 self.rt.contracts(),
@@ -143,7 +145,9 @@ class OperationsService(Earns, BulkEarns, Reversals):
                 nonce,
                 deadline,
             )
-            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+            return schemas.TypedDataResponse(
+                typed_data=document, nonce=nonce, deadline=deadline, queued_reason=held
+            )
 
         return await _thread(build)
 
@@ -192,13 +196,15 @@ class OperationsService(Earns, BulkEarns, Reversals):
             own = self.brands.own(who)
             at_brand = own.onboarded()
             self.checks.redeemable_brand(LedgerBrandId(req.brand))
-            _, nonce = self.checks.next_member_nonce(req.member)
+            nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
             order_ref = self.rt.refs.bind(own.row_id, req.order_ref)
             document = redeem_document(
                 self.rt.contracts(), req, at_brand, order_ref, nonce, deadline
             )
-            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+            return schemas.TypedDataResponse(
+                typed_data=document, nonce=nonce, deadline=deadline, queued_reason=held
+            )
 
         return await _thread(build)
 
@@ -271,11 +277,13 @@ class OperationsService(Earns, BulkEarns, Reversals):
         def build() -> schemas.TypedDataResponse:
             own = self.brands.own(who)
             self.checks.benefit_badge(own, req.type_id, req.holder)
-            _, nonce = self.checks.next_member_nonce(req.holder, "badges")
+            nonce, held = self.checks.typed_data_nonce(req.holder, "badges")
             deadline = self.checks.deadline(req.deadline)
             claim_ref = self.rt.refs.bind(own.row_id, req.claim_ref)
             document = benefit_document(self.rt.contracts(), req, claim_ref, nonce, deadline)
-            return schemas.TypedDataResponse(typed_data=document, nonce=nonce, deadline=deadline)
+            return schemas.TypedDataResponse(
+                typed_data=document, nonce=nonce, deadline=deadline, queued_reason=held
+            )
 
         return await _thread(build)
 

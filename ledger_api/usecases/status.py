@@ -10,14 +10,15 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer.cursor import STORED_HEIGHT
 from ledger_api.background.intake import Accepted
 from ledger_api.background.notify import Settled
+from ledger_api.background.sender.debit_order import waits_for_held_nonce
 from ledger_api.db.models import Brand, Operation, table_of
-from ledger_api.domain import OpKind, OpStatus
+from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus
 from ledger_api.errors import UnknownOperation
 from ledger_api.model import schemas
 from ledger_api.model.payloads import concerned_brand
@@ -82,17 +83,24 @@ class StatusService:
         # one statement needs none of its bookkeeping.
         with self.rt.db.read_engine.connect() as connection:
             row = connection.execute(_STATUS, {"uid": uid}).first()
-        if row is None or not (
-            who.is_admin or (row.brand_id is not None and row.brand_id == who.brand_row_id)
-        ):
-            raise UnknownOperation(operation_id=uid)
+            if row is None or not (
+                who.is_admin or (row.brand_id is not None and row.brand_id == who.brand_row_id)
+            ):
+                raise UnknownOperation(operation_id=uid)
+            reason = None
+            if row.status in OPEN_OP_STATUSES:  # why it waits, if something it needs is away
+                reason = self.rt.queued_reason()
+                if reason is None and self._may_wait_for_nonce(row.status, row.kind):
+                    reason = self._held_reason(uid, connection)
         if row.brand_id is not None:
             ledger_brand_id = row.ledger_id
         else:  # the admin's: the brand it acts on, if one
             ledger_brand_id = concerned_brand(row.kind, row.payload, row.result)
         view = self._view(Settled.of(row, ledger_brand_id), row.index_height)
         campaign = row.payload.get("campaign") if row.kind == OpKind.EARN.value else None
-        return view.model_copy(update={"campaign": campaign}) if campaign else view
+        if campaign or reason:
+            return view.model_copy(update={"campaign": campaign, "queued_reason": reason})
+        return view
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
@@ -178,7 +186,9 @@ class StatusService:
     ) -> tuple[int, dict[str, Any]]:
         """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
         if not wait_s or accepted.operation_uid is None:
-            return accepted.status_code, self._with_reason(accepted.status_code, accepted.body)
+            return accepted.status_code, await self._with_reason(
+                accepted.status_code, accepted.body
+            )
         final = await self.status(
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
         )
@@ -187,7 +197,7 @@ class StatusService:
             if campaign is not None:
                 final = final.model_copy(update={"campaign": campaign})
             return 200, final.model_dump(mode="json")
-        return accepted.status_code, self._with_reason(
+        return accepted.status_code, await self._with_reason(
             accepted.status_code, {**accepted.body, "status": final.status}
         )
 
@@ -261,13 +271,29 @@ class StatusService:
             )
         return {**body, "items": items}
 
-    def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
-        """A 202 for an operation still waiting says why when the chain (or the sender
-        process) is away: `queued_reason` (`Runtime.queued_reason`)."""
+    async def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
+        """A 202 for an operation still waiting says why (`queued_reason`): the chain or the
+        sender process is away (`Runtime.queued_reason`), or, for a member-signed move, the
+        member's earlier one waits at a brand whose key is shut (`earlier_nonce_held`)."""
         if status_code != 202 or body.get("status") not in ("queued", "submitted"):
             return body
         reason = self.rt.queued_reason()
+        uid = body.get("operation_id")
+        if reason is None and uid and self._may_wait_for_nonce(body["status"], body["kind"]):
+            reason = await self.rt.read(lambda: self._held_reason(uid))
         return {**body, "queued_reason": reason} if reason else body
+
+    @staticmethod
+    def _may_wait_for_nonce(status: str, kind: str) -> bool:
+        return status == OpStatus.QUEUED.value and OpKind(kind).member_signed
+
+    def _held_reason(self, uid: str, connection: Connection | None = None) -> str | None:
+        """`earlier_nonce_held` when the operation waits for its member's earlier one at a
+        brand whose key is shut (`debit_order.waits_for_held_nonce`), else None."""
+        if connection is None:
+            with self.rt.db.read_engine.connect() as own:
+                return self._held_reason(uid, own)
+        return "earlier_nonce_held" if waits_for_held_nonce(connection, uid) else None
 
 
 def indexed_by(status: str, block_number: int | None, result: Any) -> int | None:

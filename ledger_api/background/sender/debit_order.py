@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Operation, Signer
@@ -30,6 +30,48 @@ def shut_brands(session: Session) -> list[int]:
         select(Signer.brand_id).where(Signer.key_refused_at.is_not(None), Signer.active.is_(True))
     )
     return [brand for brand in rows if brand is not None]
+
+
+def _at_shut_brand() -> ColumnElement[bool]:
+    """An operation at a brand whose active signer's key a sending process found shut."""
+    shut = select(Signer.brand_id).where(
+        Signer.key_refused_at.is_not(None), Signer.active.is_(True)
+    )
+    return Operation.brand_id.in_(shut)
+
+
+def nonce_held(session: Session | Connection, member: str, domain: str) -> bool:
+    """Whether an open operation of `member` holding a nonce of `domain` ("ledger" or
+    "badges") waits at a brand whose signing key is shut: a move the member signs next, with
+    the nonce after it, waits for it at any brand (the chain takes nonces in order), until an
+    operator restores that key. Its typed data says so (`queued_reason`
+    `earlier_nonce_held`)."""
+    held = exists().where(
+        Operation.member == member, Operation.nonce_domain == domain, OPEN, _at_shut_brand()
+    )
+    return bool(session.scalar(select(held)))
+
+
+def waits_for_held_nonce(session: Session | Connection, uid: str) -> bool:
+    """Whether the member-signed operation `uid` waits behind an earlier open operation of
+    its member, of the same nonce sequence, at a brand whose signing key is shut (its
+    `queued_reason` `earlier_nonce_held`; `debit_waits` holds it back for that one)."""
+    this = aliased(Operation)
+    held = (
+        select(this.id)
+        .where(
+            this.uid == uid,
+            exists().where(
+                Operation.member == this.member,
+                Operation.nonce_domain == this.nonce_domain,
+                Operation.id < this.id,
+                OPEN,
+                _at_shut_brand(),
+            ),
+        )
+        .limit(1)
+    )
+    return session.scalar(held) is not None
 
 
 def debit_waits(session: Session, op: OpRecord, shut: Sequence[int]) -> bool:

@@ -16,7 +16,7 @@ from eth_account import Account
 from sqlalchemy import update
 from support.rows import add_brand, queued_earn
 
-from ledger_api.background.sender.debit_order import shut_brands
+from ledger_api.background.sender.debit_order import nonce_held, shut_brands, waits_for_held_nonce
 from ledger_api.background.sender.slots import SlotStore
 from ledger_api.db import Database
 from ledger_api.db.models import Operation, Signer
@@ -118,3 +118,39 @@ def test_a_shut_brands_queue_holds_back_only_the_debits_the_chain_orders_after_i
             .values(status=OpStatus.CONFIRMED)
         )
     assert _sendable(store) == {"op_3", "op_4", "op_5", "op_6"}
+
+
+def _reasons(db: Database) -> tuple[set[str], set[tuple[str, str]]]:
+    """The uids of the moves that wait for a held nonce (`waits_for_held_nonce`), and the
+    (member, sequence) pairs whose next signed move would (`nonce_held`)."""
+    with db.read() as session:
+        moves = {f"op_{n}" for n in range(7) if waits_for_held_nonce(session, f"op_{n}")}
+        pairs = {
+            (member, domain)
+            for member in (ALICE, BOB, CAROL, DAVE)
+            for domain in ("ledger", "badges")
+            if nonce_held(session, member, domain)
+        }
+    return moves, pairs
+
+
+def test_what_says_a_move_waits_for_a_nonce_held_at_a_shut_brand(db: Database) -> None:
+    """The `queued_reason` `earlier_nonce_held` of a move's 202 and status, and of its typed
+    data: only a nonce of the same member and sequence held by an open operation at a brand
+    whose active signer's key is shut, and for a move only an earlier one."""
+    _, shut_signer = _alliance(db)
+    assert _reasons(db) == (set(), set())
+
+    _refuse(db, shut_signer, STAMP)
+    # Bob's gift holds his ledger nonce 0 (his redemption, op_4, waits for it), Dave's
+    # donation his ledger nonce 0 (his badge benefit takes the badges' nonces); Alice's earn
+    # and Bob's gift to Carol hold none of Alice's or Carol's
+    assert _reasons(db) == ({"op_4"}, {(BOB, "ledger"), (DAVE, "ledger")})
+
+    with db.write() as session:  # a deactivated signer's shut key says nothing
+        session.execute(update(Signer).where(Signer.id == shut_signer).values(active=False))
+    assert _reasons(db) == (set(), set())
+    with db.write() as session:
+        session.execute(update(Signer).where(Signer.id == shut_signer).values(active=True))
+    _refuse(db, shut_signer, None)  # nor a key that opens again
+    assert _reasons(db) == (set(), set())

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, event, select
 from support.rows import add_brand, queued_earn
 
 from ledger_api.background.campaigns import member_past
-from ledger_api.background.sender.debit_order import debit_waits
+from ledger_api.background.sender.debit_order import debit_waits, nonce_held, waits_for_held_nonce
 from ledger_api.background.sender.settle import _final_values
 from ledger_api.background.sender.slot_rows import update_operations
 from ledger_api.background.sender.slots import SlotStore, op_rows
@@ -232,4 +232,15 @@ def test_reads_of_open_operations_and_of_a_history_keep_their_indexes(tmp_path: 
     assert "ix_operations_member_open (member=? AND status=?" in shut, shut
     assert "ix_operations_beneficiary_open (beneficiary=? AND status=?" in shut, shut
     assert "SCAN operations" not in shut, shut
+    # what says a move waits for a nonce held at a shut brand (`queued_reason`), the same
+    statements = Recorded(db.read_engine, "SELECT")
+    try:
+        with db.read() as session:
+            assert not waits_for_held_nonce(session, "op_2001")
+            assert not nonce_held(session, heavy, "ledger")
+    finally:
+        statements.close()
+    for plan in statements.plans(path):
+        assert "ix_operations_member_open (member=? AND status=?" in plan, plan
+        assert "SCAN operations" not in plan, plan
     db.dispose()

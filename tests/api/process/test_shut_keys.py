@@ -8,9 +8,10 @@ same database, as `ledger brand add` under another passphrase did before it was 
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from support.chain import Anvil
-from support.flows import earn, signed_redemption
+from support.flows import earn, signed_gift, signed_redemption
 from support.gateway import Brand, Gateway, Member, settings_from
 from support.progress import wait_for
 from support.proxy import Proxy
@@ -163,3 +164,66 @@ def test_a_shut_brands_stored_earn_holds_back_no_debit_at_another_brand(
         )
         assert other.status_code == 409, other.text
         assert other.json()["error"]["code"] == "idempotency_conflict", other.text
+
+
+def test_a_move_behind_a_shut_brands_earlier_nonce_says_why_it_waits(env: dict[str, str]) -> None:
+    """A trial: a member's signed move stored at a brand whose keys then stopped opening holds
+    the member's nonce, so the member's next signed move at any other brand waits for it (the
+    chain takes a member's nonces in order). That move answered 202 `queued` with no reason,
+    and the typed data handed out the nonce after the held one without a word. Both now say
+    `queued_reason` `earlier_nonce_held`, and so does the move's status while it waits; an
+    earn waits for nothing and says nothing."""
+    member = Member()
+    with Gateway(env) as first:
+        fine = first.create_brand()
+        shut = first.create_brand()
+        earn(fine, member, 10_000)
+        earn(shut, member, 10_000)
+    # Shut relays the member's gift while no sender runs (no `ledger work` beside this one)
+    idle = Gateway({**env, "LEDGER_SENDER_PROCESS": "true"})
+    idle.thread.start()
+    try:
+        wait_for(lambda: idle.server.started, what="the gateway's start")
+        at_shut = Brand(shut.brand_id, shut.api_key, idle.api(shut.api_key), shut.signer)
+        gift = at_shut.api.post("/v1/gifts", signed_gift(at_shut, member, fine.signer, 50))
+        assert gift.status_code == 202, gift.text
+        assert gift.json()["queued_reason"] == "sender_unavailable", gift.text
+    finally:
+        idle.stop()
+    _reseal_brand(env, shut.brand_id, "another passphrase")
+
+    with Gateway(env) as gateway:
+        at_fine = Brand(fine.brand_id, fine.api_key, gateway.api(fine.api_key), fine.signer)
+        asked = {"member": member.address, "brand": fine.brand_id, "amount": 100}
+
+        def typed_data() -> dict[str, Any] | None:
+            answer = at_fine.api.post("/v1/redemptions/typed-data", {**asked, "order_ref": "c-1"})
+            assert answer.status_code == 200, answer.text
+            found: dict[str, Any] = answer.json()
+            return found if found.get("queued_reason") else None
+
+        # once the sender has found Shut's key shut (`signers.key_refused_at`)
+        prepared = wait_for(typed_data, what="the typed data's reason", idle_s=60)
+        assert prepared["queued_reason"] == "earlier_nonce_held", prepared
+        assert prepared["nonce"] == 1, prepared  # the gift holds nonce 0
+
+        redemption = signed_redemption(at_fine, member, fine.brand_id, 100, "c-1")
+        accepted = at_fine.api.post("/v1/redemptions", redemption, key="redeem-c-1")
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["queued_reason"] == "earlier_nonce_held", accepted.text
+        assert accepted.headers["Ledger-Queued-Reason"] == "earlier_nonce_held"
+        status = at_fine.api.get(f"/v1/operations/{accepted.json()['operation_id']}").json()
+        assert status["status"] == "queued", status
+        assert status["queued_reason"] == "earlier_nonce_held", status
+        # a retry of the request (its 202 lost) says it too
+        again = at_fine.api.post("/v1/redemptions", redemption, key="redeem-c-1")
+        assert again.headers["Idempotent-Replayed"] == "true", again.text
+        assert again.json()["queued_reason"] == "earlier_nonce_held", again.text
+
+        # an earn takes no nonce: it waits for nothing and says nothing
+        bought = at_fine.api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 100, "order_ref": "after"},
+        )
+        assert bought.status_code == 202 and "queued_reason" not in bought.json(), bought.text
+        assert at_fine.api.wait(bought.json()["operation_id"])["queued_reason"] is None
