@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ledger_api.model.schemas import Model
 
-class WebhookCreate(BaseModel):
+
+class WebhookCreate(Model):  # unknown fields refused (422), as on every other route
     url: str = Field(max_length=2000, description="http(s) URL the events are POSTed to")
     event_types: list[str] = Field(
         default_factory=list,

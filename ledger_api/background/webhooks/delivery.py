@@ -202,7 +202,13 @@ class Deliverer(threading.Thread):
 
     def _deliver(self, claimed: store.Claimed) -> None:
         try:
-            attempt = self.send(claimed)
+            try:
+                attempt = self.send(claimed)
+            except Exception as exc:  # a failed attempt all the same: the schedule moves on
+                # (it stayed pending with no attempt and was claimed again at each lease's
+                # end, a traceback each time, for good: a trial's URL with a NUL in it)
+                log.exception("webhooks: delivery %s could not be sent", claimed.delivery_id)
+                attempt = store.Attempt(None, f"not sent: {exc.__class__.__name__}: {exc}"[:500])
             with self.db.write() as session:
                 outcome = store.record(
                     session,
@@ -255,7 +261,7 @@ class Deliverer(threading.Thread):
 
         try:
             response = http.post(claimed.url, content=body.encode(), headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return store.Attempt(None, f"{exc.__class__.__name__}: {exc}"[:500])
         # the receiver's answer, else its status's reason phrase: an empty body was stored as ""
         problem = None if response.is_success else response.text[:500] or response.reason_phrase

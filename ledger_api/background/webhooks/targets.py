@@ -10,8 +10,11 @@ and every address they resolve to must pass, at creation and again before each d
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
+
+import httpx
 
 from ledger_api.errors import InvalidWebhookUrl
 
@@ -46,12 +49,21 @@ def check_address(address: IpAddress, *, allow_private: bool, allow_loopback: bo
         )
 
 
+#: one label of a host name (RFC 1123; underscores, which some DNS names carry, pass)
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
 def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: bool = True) -> str:
-    """The URL if a webhook may call it; `InvalidWebhookUrl` otherwise."""
+    """The URL if a webhook may call it; `InvalidWebhookUrl` otherwise: a space or control
+    character anywhere, a URL the deliveries' HTTP client cannot send to, or a host name that
+    is not one (an empty or over-long label) are refused here, not at every delivery."""
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        raise InvalidWebhookUrl("the URL has a space or a control character")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
+        httpx.URL(url)  # what each delivery parses (it refused some URLs urlsplit takes)
+    except (ValueError, httpx.InvalidURL) as exc:  # idna's errors are ValueErrors
         raise InvalidWebhookUrl(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidWebhookUrl("the URL must be http:// or https:// with a host")
@@ -65,13 +77,27 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
     if literal is not None:
         check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
         return url
+    ascii_host = _host_name(host)
     if not resolve:
         return url
     try:
-        infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80))
+        infos = socket.getaddrinfo(ascii_host, port or (443 if parts.scheme == "https" else 80))
     except OSError:
         raise InvalidWebhookUrl("the host name does not resolve", host=host) from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         check_address(address, allow_private=allow_private, allow_loopback=allow_loopback)
     return url
+
+
+def _host_name(host: str) -> str:
+    """`host` in ASCII (IDNA) if it is a host name: labels of 1 to 63 letters, digits,
+    hyphens and underscores, 253 characters at most; `InvalidWebhookUrl` otherwise."""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidWebhookUrl("not a valid host name", host=host[:253]) from None
+    name = ascii_host.removesuffix(".")  # a fully qualified name's final dot
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(p) for p in name.split(".")):
+        raise InvalidWebhookUrl("not a valid host name", host=host[:253])
+    return ascii_host

@@ -107,10 +107,18 @@ def test_unsafe_urls_and_unknown_types_are_refused(hooks: Gateway) -> None:
         "http://192.168.0.10/hooks",
         "ftp://example.com/hooks",
         "not a url",
+        # a trial's: 500 (the host's IDNA encoding failed), or accepted and never delivered
+        "http://a..b/",
+        "http://" + "a" * 300 + ".com/",
+        "http://127.0.0.1:9/o\u0000k",
+        " http://127.0.0.1:9/ok",
     ):
         response = brand.api.post("/v1/webhooks", {"url": url})
         assert response.status_code == 422, (url, response.text)
         assert response.json()["error"]["code"] == "invalid_webhook_url", url
+    extra = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/x", "secret": "mine"})
+    assert extra.status_code == 422, extra.text  # unknown fields, as on every other route
+    assert extra.json()["error"]["code"] == "invalid_request", extra.text
     bad = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/x", "event_types": ["x.y"]})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_event_type"
     # a lone surrogate (a valid JSON escape, not valid Unicode) echoed by the error: answered
@@ -455,3 +463,31 @@ def _sends_after_the_setting_changed(
     row = wait_for(attempted, what="the attempt with a secret that does not open")
     assert row["last_error"].startswith("key_passphrase_mismatch: "), row
     assert row["last_status_code"] is None and len(receiver.accepted) == 1
+
+
+def test_a_stored_url_no_delivery_can_send_to_fails_its_attempts(env: dict[str, str]) -> None:
+    """A trial: an endpoint URL the deliveries' HTTP client refuses (a NUL in its path) was
+    accepted, and each delivery raised before its attempt was recorded: it stayed `pending`
+    with 0 attempts and was claimed again at every lease's end, a traceback each time, for
+    good. Such a URL is refused at registration now; one stored before (here written into
+    the database) fails each attempt, on the retry schedule, to the dead letter."""
+    quick = {**FAST, "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": "0.1", "LEDGER_WEBHOOK_LEASE_S": "1"}
+    with Gateway({**env, **quick}) as gateway:
+        brand = gateway.create_brand()
+        endpoint = subscribe(brand.api, "http://127.0.0.1:9/hooks")
+        with gateway.app.state.runtime.db.write() as session:
+            session.execute(
+                text("UPDATE webhook_endpoints SET url = :url WHERE id = :id"),
+                {"url": "http://127.0.0.1:9/o\x00k", "id": endpoint["id"]},
+            )
+        sent = brand.api.post(f"/v1/webhooks/{endpoint['id']}/test")
+        assert sent.status_code == 202, sent.text
+        path = f"/v1/webhooks/{endpoint['id']}/deliveries"
+
+        def dead() -> dict[str, Any] | None:
+            rows = brand.api.get(path).json()["deliveries"]
+            return next((d for d in rows if d["status"] == "dead"), None)
+
+        delivery = wait_for(dead, what="the delivery dead-lettered", idle_s=60)
+        assert delivery["attempts"] == 2 and delivery["last_status_code"] is None, delivery
+        assert delivery["last_error"].startswith("invalid_webhook_url"), delivery

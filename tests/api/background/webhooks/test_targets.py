@@ -19,6 +19,21 @@ ALWAYS_REFUSED = [
     "http://user:pass@example.com/",
     "http://0.0.0.0/",
 ]
+#: a trial's: host names that are not one (getaddrinfo's IDNA encoding raised: 500), and
+#: URLs the deliveries' HTTP client refuses (accepted, then retried for good, never recorded)
+MALFORMED = [
+    "http://a..b/",
+    "http://.:80/",
+    "http://" + "a" * 300 + ".com/",
+    "http://-shop.example.com/",
+    "http://exa%20mple.com/",
+    "http://127.0.0.1:18650/o\x00k",
+    "http://127.0.0.1:18650/ok\r\nX-Injected: 1",
+    " http://127.0.0.1:18650/ok",
+    "http://127.0.0.1:18650/ok ",
+    "http://127.0.0.1:18650/a\tb",
+    "http://127.0.0.1:18650/\x7f",
+]
 PRIVATE = ["http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.1.1/", "http://[fc00::1]/"]
 LOOPBACK = ["http://127.0.0.1:8080/hooks", "http://[::1]/", "http://localhost:9000/hooks"]
 
@@ -46,3 +61,17 @@ def test_loopback_is_allowed_only_when_configured(url: str) -> None:
 def test_a_public_address_is_allowed() -> None:
     url = "https://93.184.215.14/hooks"
     assert check_url(url, allow_private=False, allow_loopback=False) == url
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+@pytest.mark.parametrize("resolve", [True, False])
+def test_a_malformed_url_or_host_name_is_refused_at_once(url: str, resolve: bool) -> None:
+    with pytest.raises(InvalidWebhookUrl):
+        check_url(url, allow_private=True, allow_loopback=True, resolve=resolve)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost./hooks", "http://shop_1.localhost/x", "http://münchen.localhost/"]
+)
+def test_host_names_in_any_spelling_dns_takes_pass(url: str) -> None:
+    assert check_url(url, allow_private=True, allow_loopback=True, resolve=False) == url
