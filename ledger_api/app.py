@@ -22,7 +22,12 @@ from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
 from ledger_api.db.disk import is_storage_full
 from ledger_api.db.durability import WalSyncFailed
-from ledger_api.error_bodies import error_body, error_headers, ledger_error_body
+from ledger_api.error_bodies import (
+    error_body,
+    error_headers,
+    ledger_error_body,
+    validation_problems,
+)
 from ledger_api.errors import (
     OPERATOR_ACTS_S,
     LedgerError,
@@ -45,20 +50,6 @@ from ledger_api.usecases.webhooks import WebhooksService
 
 log = logging.getLogger(__name__)
 
-#: pydantic error types that are stable codes of ours (see `api.schemas`)
-_FIELD_CODES = frozenset(
-    {
-        "invalid_address",
-        "invalid_amount",
-        "invalid_multiplier",
-        "invalid_signature",
-        "invalid_id",
-        "invalid_nonce",
-        "invalid_deadline",
-        "invalid_tier",
-        "invalid_campaign_rule",
-    }
-)
 _HTTP_CODES = {
     400: "malformed_body",
     404: "not_found",
@@ -83,14 +74,9 @@ def _error_response(exc: LedgerError) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems: list[dict[str, Any]] = [
-        {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
-        for e in exc.errors()
-    ]
+    code, message, problems = validation_problems(exc.errors())
     if any(p["type"] == "json_invalid" for p in problems):
         return FastJSONResponse(ledger_error_body(MalformedBody(errors=problems)), status_code=400)
-    code = next((p["type"] for p in problems if p["type"] in _FIELD_CODES), "invalid_request")
-    message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
     return FastJSONResponse(error_body(code, message, {"errors": problems}), status_code=422)
 
 

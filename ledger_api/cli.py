@@ -220,8 +220,7 @@ def brand_add(
     from ledger_api import cli_ops
     from ledger_api.model import admin_schemas
 
-    _where()
-    request = admin_schemas.BrandCreateRequest(
+    request = admin_schemas.BrandCreateRequest(  # refused arguments: one line, before anything
         name=name,
         symbol=symbol or admin_schemas.symbol_of(name),
         value_micro_usd=value_micro_usd,
@@ -234,6 +233,7 @@ def brand_add(
         ),
         daily_cap_points=daily_cap,
     )
+    _where()
     err = _console(stderr=True)
     with err.status(f"onboarding {name!r} on chain ...", spinner="dots") as status:
 
@@ -386,10 +386,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem is not None:  # a LEDGER_* value the settings refuse
             print(f"error: invalid_settings: {problem}", file=sys.stderr)
             return 2
+        from pydantic import ValidationError
+
         code_name = getattr(error, "error_code", None)
+        message = getattr(error, "message", error)
+        if isinstance(error, ValidationError):
+            # a command's arguments its request model refuses (a traceback before): the code
+            # and message the HTTP API answers for the same body
+            from ledger_api.error_bodies import validation_problems
+
+            code_name, message, _ = validation_problems(error.errors())
         if code_name is None:
             raise
-        print(f"error: {code_name}: {getattr(error, 'message', error)}", file=sys.stderr)
+        print(f"error: {code_name}: {message}", file=sys.stderr)
         return 2
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ledger_api.errors import (
@@ -27,6 +27,37 @@ RETRY_AFTER_S: tuple[tuple[type[LedgerError], int], ...] = (
     (StorageFull, 60),
     (Unavailable, 1),
 )
+
+
+#: pydantic error types that are stable codes of ours (see `model.fields`)
+FIELD_CODES = frozenset(
+    {
+        "invalid_address",
+        "invalid_amount",
+        "invalid_multiplier",
+        "invalid_signature",
+        "invalid_id",
+        "invalid_nonce",
+        "invalid_deadline",
+        "invalid_tier",
+        "invalid_campaign_rule",
+    }
+)
+
+
+def validation_problems(
+    errors: Iterable[Mapping[str, Any]],
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """A pydantic validation's errors as (stable code, one-line message, problems): the
+    first field's code of ours (`FIELD_CODES`), else `invalid_request`; the same for a
+    request's body (422) and for the command line's arguments (`ledger brand add`)."""
+    problems: list[dict[str, Any]] = [
+        {"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")}
+        for e in errors
+    ]
+    code = next((p["type"] for p in problems if p["type"] in FIELD_CODES), "invalid_request")
+    message = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['message']}" for p in problems)
+    return code, message, problems
 
 
 def error_body(code: str, message: str, details: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -268,3 +268,21 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         assert ledger(env, "webhooks", "Other Brand").stdout == ""  # JSON Lines: no line
         empty = ledger(env, "webhooks", "Other Brand", "--table").stdout
         assert "webhooks" in empty and "none" in empty, empty  # a table says so
+
+
+def test_arguments_the_request_refuses_get_its_code_not_a_traceback(env: dict[str, str]) -> None:
+    """A trial: `ledger brand add ''`, `--daily-cap -5` and a cap past 2^256 printed
+    pydantic's traceback (exit 1). They now print the code and message `POST
+    /v1/admin/brands` answers for the same body, in one line (exit 2), onboarding nothing."""
+    for args, code in (
+        (("",), "invalid_request"),
+        (("Foo", "--daily-cap", "-5"), "invalid_amount"),
+        (("Foo", "--daily-cap", "9" * 80), "invalid_amount"),
+        (("Foo", "--value-micro-usd", "0"), "invalid_amount"),
+    ):
+        refused = ledger(env, "brand", "add", *args)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert refused.stderr.startswith(f"error: {code}: "), (args, refused.stderr)
+        assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
+    listed = ledger(env, "brand", "list", "--json")  # JSON lines: none
+    assert listed.returncode == 0 and listed.stdout.strip() == "", listed.stdout
