@@ -117,7 +117,7 @@ class IdempotencyKeyRequired(BadRequest):
 
 class InvalidIdempotencyKey(BadRequest):
     code = "invalid_idempotency_key"
-    default_message = "an Idempotency-Key is 1 to 255 printable ASCII characters (e.g. a UUID)"
+    default_message = "an Idempotency-Key is 1-255 visible ASCII characters, no space (a UUID)"
 
 
 class MalformedBody(BadRequest):

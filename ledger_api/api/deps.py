@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.access.ratelimit import RateLimiter
@@ -30,6 +31,7 @@ from ledger_api.errors import (
     InvalidAddress,
     InvalidIdempotencyKey,
     MalformedBody,
+    Unauthorized,
 )
 from ledger_api.model.schemas import ADDRESS_SCHEMA, checksum_address
 from ledger_api.process.runtime import Runtime
@@ -127,13 +129,19 @@ async def get_reader(request: Request) -> Reader:
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-def bearer(authorization: str | None, x_api_key: str | None) -> str | None:
-    """The API key of a request: `Authorization: Bearer <key>`, else `X-API-Key`."""
-    if authorization:
+def api_key_of(headers: Headers) -> str | None:
+    """The request's API key: `Authorization: Bearer <key>`, or `X-API-Key`; None without
+    one. `Unauthorized` (401) when it carries two different keys (in both headers, or a
+    header sent twice): the first header's key was taken, without a word (a trial)."""
+    keys: set[str] = set()
+    for authorization in headers.getlist("authorization"):
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            return token.strip()
-    return x_api_key
+        if scheme.lower() == "bearer" and token.strip():
+            keys.add(token.strip())
+    keys.update(key for key in headers.getlist("x-api-key") if key)
+    if len(keys) > 1:
+        raise Unauthorized("the request carries more than one API key; send one")
+    return next(iter(keys), None)
 
 
 _PRINCIPAL = "ledger.principal"  # the request scope's copy: one authentication per request
@@ -151,8 +159,7 @@ async def current_principal(request: Request) -> Principal:
     if found is not None:
         return found
     runtime: Runtime = request.app.state.runtime
-    headers = request.headers
-    token = bearer(headers.get("authorization"), headers.get("x-api-key"))
+    token = api_key_of(request.headers)
     principal = runtime.api_keys.in_memory(token)
     if principal is None:
         principal = await runtime.read(lambda: runtime.api_keys.authenticate(token))
@@ -221,11 +228,15 @@ async def current_admin(request: Request) -> Principal:
 AdminDep = Annotated[Principal, Depends(current_admin)]
 
 
-def idempotency_key(value: str | None) -> str:
+def idempotency_key(values: list[str]) -> str:
     """The `Idempotency-Key` header's value: `IdempotencyKeyRequired` (400) without one,
-    `InvalidIdempotencyKey` (400) unless 1-255 printable ASCII characters."""
-    if value is None:
+    `InvalidIdempotencyKey` (400) unless one header of 1-255 visible ASCII characters (a
+    second one was ignored: the request was stored under the first, a trial)."""
+    if not values:
         raise IdempotencyKeyRequired()
+    if len(values) > 1:
+        raise InvalidIdempotencyKey("the Idempotency-Key header is sent more than once")
+    value = values[0]
     if not _IDEMPOTENCY_KEY.match(value):
         raise InvalidIdempotencyKey(length=len(value))
     return value
@@ -236,7 +247,7 @@ async def request_context(request: Request) -> RequestContext:
     """Caller, Idempotency-Key and a fingerprint of method, path and (canonical) JSON body.
     `openapi.keyed` documents the Idempotency-Key of every route that depends on this."""
     principal = await current_principal(request)
-    key = idempotency_key(request.headers.get("idempotency-key"))
+    key = idempotency_key(request.headers.getlist("idempotency-key"))
     raw = await request.body()
     try:  # `Request.json` keeps its parse: FastAPI's, for a JSON body, is not done again
         body = await request.json() if raw else None

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
-from ledger_api.api.deps import RuntimeDep, bearer, probe_caller
+from ledger_api.api.deps import RuntimeDep, api_key_of, probe_caller
 from ledger_api.model import health as health_model
 from ledger_api.process import health as checks
 
@@ -33,7 +33,7 @@ async def health(
     """Without a key, or with a brand's key: `{"status"}` only. With the admin key: the
     database write probe, the chain, the sender's workers and the indexer's lag."""
     full = False
-    token = bearer(authorization, x_api_key)
+    token = api_key_of(request.headers)  # the headers above: documented
     if token:
         full = (await probe_caller(request, token)).is_admin
     code, body = await checks.health(runtime, full=full)

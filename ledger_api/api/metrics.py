@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger_api.api.deps import RuntimeDep, bearer, probe_caller
+from ledger_api.api.deps import RuntimeDep, api_key_of, probe_caller
 from ledger_api.api.stats import monitor_of
 from ledger_api.errors import Forbidden, Unauthorized
 from ledger_api.process import metrics
@@ -32,7 +32,7 @@ async def scrape(
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Response:
-    token = bearer(authorization, x_api_key)
+    token = api_key_of(request.headers)  # the headers above: documented
     if not token:
         raise Unauthorized("/metrics needs the admin API key")
     principal = await probe_caller(request, token)

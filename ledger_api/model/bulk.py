@@ -30,7 +30,8 @@ ItemKey = Annotated[
         min_length=1,
         max_length=255,
         pattern=r"^[\x21-\x7e]{1,255}$",
-        description="the item's own idempotency key (printable ASCII, unique in the request)",
+        description="the item's own idempotency key (1 to 255 visible ASCII characters, no spaces; "
+        "unique in the request)",
     ),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from support.gateway import Brand, Gateway, Member
 
@@ -110,6 +111,37 @@ def test_same_key_on_another_endpoint_is_a_conflict(brand: Brand) -> None:
     assert response.json()["error"]["code"] == "idempotency_conflict"
 
 
+def test_a_key_or_an_api_key_sent_twice_is_refused_not_picked(brand: Brand) -> None:
+    """A trial: two `Idempotency-Key` headers were accepted and stored under the first (a
+    retry under the second was a new request), and `Authorization` with another brand's
+    `X-API-Key` acted as the first. Both are refused now, storing nothing."""
+    member = Member()
+    twice = [("Idempotency-Key", "dup-a"), ("Idempotency-Key", "dup-b")]
+    response = brand.api.http.post(PURCHASE, json=purchase(member), headers=twice)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_idempotency_key" and "more than once" in error["message"]
+    for key in ("dup-a", "dup-b"):  # neither stored it
+        sent = brand.api.post(PURCHASE, purchase(member), key=key)
+        assert sent.status_code == 202 and "Idempotent-Replayed" not in sent.headers, sent.text
+    own = brand.api_key
+    with httpx.Client(base_url=str(brand.api.http.base_url), timeout=60) as bare:
+        for headers in (
+            [("Authorization", f"Bearer {own}"), ("X-API-Key", "lk_00000000_other")],
+            [("Authorization", f"Bearer {own}"), ("Authorization", "Bearer lk_00000000_other")],
+            [("X-API-Key", own), ("X-API-Key", "lk_00000000_other")],
+        ):
+            answer = bare.get(f"/v1/members/{member.address}", headers=headers)
+            assert answer.status_code == 401, (headers, answer.text)
+            assert "more than one API key" in answer.json()["error"]["message"], answer.text
+        # the same key in both headers is one key
+        same = bare.get(
+            f"/v1/members/{member.address}",
+            headers=[("Authorization", f"Bearer {own}"), ("X-API-Key", own)],
+        )
+        assert same.status_code == 200, same.text
+
+
 def test_mutating_call_without_idempotency_key_is_rejected(brand: Brand) -> None:
     response = brand.api.post(PURCHASE, purchase(Member()), key=None)
     assert response.status_code == 400
@@ -123,7 +155,7 @@ def test_a_malformed_idempotency_key_is_named_as_such(brand: Brand, key: str) ->
     response = brand.api.http.post(PURCHASE, json=purchase(Member()), headers=headers)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
-    assert error["code"] == "invalid_idempotency_key" and "255 printable" in error["message"]
+    assert error["code"] == "invalid_idempotency_key" and "255 visible ASCII" in error["message"]
 
 
 @pytest.mark.parametrize(

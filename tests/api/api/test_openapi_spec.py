@@ -18,7 +18,8 @@ from support.gateway import Gateway
 
 from ledger_api import errors
 from ledger_api import model as request_models
-from ledger_api.app import _FIELD_CODES, _HTTP_CODES
+from ledger_api.app import _HTTP_CODES
+from ledger_api.error_bodies import FIELD_CODES
 
 MUTATIONS = ("post", "put", "patch", "delete")
 
@@ -40,7 +41,7 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
 
 
 def _known_codes() -> set[str]:
-    codes = set(_FIELD_CODES) | set(_HTTP_CODES.values())
+    codes = set(FIELD_CODES) | set(_HTTP_CODES.values())
     todo: list[type[errors.LedgerError]] = [errors.LedgerError]
     while todo:
         cls = todo.pop()
@@ -247,7 +248,7 @@ def _answered_code(adapter: Any, value: Any) -> str | None:
         adapter.validate_python(value)
     except ValidationError as refused:
         types = [e["type"] for e in refused.errors()]
-        return next((t for t in types if t in _FIELD_CODES), "invalid_request")
+        return next((t for t in types if t in FIELD_CODES), "invalid_request")
     return None
 
 
