@@ -21,7 +21,7 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import get_settings
-from ledger_api.usecases.brands import BrandsService
+from ledger_api.usecases.brands import BrandsService, same_name
 from ledger_api.usecases.context import RequestContext
 from ledger_api.usecases.reads import ReadsService
 from ledger_api.usecases.status import StatusService
@@ -131,8 +131,9 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
     with rt.db.read() as session:
         if brand.isdigit():
             found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
-        else:
-            found = session.scalar(select(Brand.ledger_id).where(Brand.name == brand))
+        else:  # as named, in any letter case (names are unique so: `BrandExists`)
+            name = same_name(session.scalars(select(Brand.name)), brand)
+            found = session.scalar(select(Brand.ledger_id).where(Brand.name == name))
     if found is None:
         raise NoSuchBrand(brand)
     return LedgerBrandId(found)

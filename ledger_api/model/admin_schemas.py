@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -23,6 +24,9 @@ class EarnRuleModel(Model):
     points_per_share: Annotated[int, Field(ge=0, le=255, strict=True)] = 3
     points_per_event: Annotated[int, Field(ge=0, le=255, strict=True)] = 10
     points_per_referral: Annotated[int, Field(ge=0, le=255, strict=True)] = 20
+
+
+_SPACES = re.compile(" {2,}")
 
 
 def symbol_of(name: str) -> str:
@@ -57,12 +61,13 @@ class BrandCreateRequest(Model):
     @model_validator(mode="before")
     @classmethod
     def _default_symbol(cls, data: Any) -> Any:
-        if (
-            isinstance(data, dict)
-            and data.get("symbol") is None
-            and isinstance(data.get("name"), str)
-        ):
-            return {**data, "symbol": symbol_of(data["name"])}
+        """The name with its runs of spaces made one and its ends trimmed (`"Acme  Outdoor "`
+        was another brand than "Acme Outdoor", a trial); the symbol, if none, from it."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+            return data
+        data = {**data, "name": _SPACES.sub(" ", data["name"]).strip(" ")}
+        if data.get("symbol") is None:
+            data["symbol"] = symbol_of(data["name"])
         return data
 
 

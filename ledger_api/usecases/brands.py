@@ -14,6 +14,7 @@ turns active. The cap a brand view shows is the chain's, as indexed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,14 @@ def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
     )
 
 
+def same_name(names: Iterable[str], name: str) -> str | None:
+    """The stored brand name that is `name` but for letter case, if one (Unicode case
+    folding: a dozen to a few dozen brands, compared here rather than by SQL's `lower`,
+    which folds ASCII only on SQLite)."""
+    wanted = name.casefold()
+    return next((known for known in names if known.casefold() == wanted), None)
+
+
 class BrandsService(BrandKeys):
     def __init__(self, runtime: Runtime, status: StatusService) -> None:
         self.rt = runtime
@@ -110,8 +119,9 @@ class BrandsService(BrandKeys):
             )
             if replay is not None:
                 return replay.status_code, replay.body
-            if session.scalar(select(Brand.id).where(Brand.name == req.name)) is not None:
-                raise BrandExists(name=req.name)
+            taken = same_name(session.scalars(select(Brand.name)), req.name)
+            if taken is not None:  # in any case: "acme outdoor" was a second "Acme Outdoor"
+                raise BrandExists(name=taken)
             rule = req.earn_rule
             brand = Brand(
                 name=req.name,

@@ -69,6 +69,15 @@ def test_brand_creation_replay_returns_the_brand_without_the_key(gateway: Gatewa
     duplicate = gateway.admin.post("/v1/admin/brands", body)
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["code"] == "brand_exists"
+    # a trial: the same name in other letter case, or with its spaces doubled or trailing,
+    # made a second brand (with the same default symbol)
+    for name in ("replay brand", "REPLAY  BRAND", " Replay Brand ", "Replay  brand  "):
+        again_named = gateway.admin.post("/v1/admin/brands", {"name": name})
+        assert again_named.status_code == 409, (name, again_named.text)
+        error = again_named.json()["error"]
+        assert error["code"] == "brand_exists" and error["details"]["name"] == "Replay Brand"
+    spaced = gateway.admin.post("/v1/admin/brands", {"name": "  Other   Brand "}).json()
+    assert spaced["brand"]["name"] == "Other Brand" and spaced["brand"]["symbol"] == "OTHERBRA"
 
 
 def test_suspended_brand_cannot_earn_until_reinstated(gateway: Gateway, brand: Brand) -> None:
