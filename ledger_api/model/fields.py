@@ -92,17 +92,22 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 def _signature(value: Any) -> str:
-    """65 bytes r || s || v as 0x-hex; v 0/1 (hardware wallets) becomes 27/28; a high s or any
-    other v is refused (`invalid_signature`), as the contract would refuse it on chain."""
+    """65 bytes r || s || v as 0x-hex; v 0/1 (hardware wallets) becomes 27/28; a high s, a zero
+    r or s, an r past the group order, or any other v is refused (`invalid_signature`), as the
+    contract would refuse it on chain."""
     if not isinstance(value, str) or not _HEX_SIG.match(value):
         raise PydanticCustomError("invalid_signature", "a signature is 65 bytes as 0x-hex")
     raw = bytes.fromhex(value[2:])
-    s, v = int.from_bytes(raw[32:64], "big"), raw[64]
+    r, s, v = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64]
     if v in (0, 1):
         v += 27
     if v not in (27, 28):
         raise PydanticCustomError("invalid_signature", "a signature's v must be 27 or 28 (or 0/1)")
-    if not 0 < s <= SECP256K1_N // 2:
+    if not (0 < r < SECP256K1_N and s):  # no key signs these (an all-zero signature)
+        raise PydanticCustomError(
+            "invalid_signature", "a signature's r must be 1 to n - 1 and its s nonzero"
+        )
+    if s > SECP256K1_N // 2:
         raise PydanticCustomError(
             "invalid_signature", "a signature's s must be in the lower half of the curve order"
         )

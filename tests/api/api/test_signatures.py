@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from support.flows import earn
@@ -138,3 +139,30 @@ def test_a_signature_with_another_v_is_refused(brand: Brand) -> None:
     response = brand.api.post("/v1/gifts", body)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(
+    ("r", "s", "says"),
+    [
+        (0, 0, "r must be 1 to n - 1"),  # a trial's all-zero signature: "s in the lower half"
+        (1, 0, "s nonzero"),
+        (0, 1, "r must be 1 to n - 1"),
+        (SECP256K1_N, 1, "r must be 1 to n - 1"),
+        (1, SECP256K1_N // 2 + 1, "lower half"),
+    ],
+)
+def test_a_signature_no_key_makes_says_why(brand: Brand, r: int, s: int, says: str) -> None:
+    alice = Member()
+    prepared = _prepare(brand, alice, Member().address, 3)
+    body = {
+        "member": alice.address,
+        "to": prepared["typed_data"]["message"]["to"],
+        "amount": 3,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": _encode(r, s, 0),
+    }
+    response = brand.api.post("/v1/gifts", body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_signature" and says in error["message"], error
