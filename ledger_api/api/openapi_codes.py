@@ -75,6 +75,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         re.compile(r"^/v1/earn/reversals$"),
         {
             404: ["order_not_found"],
+            422: ["invalid_member"],
             409: [
                 "order_not_settled",
                 "reversal_exceeds_order",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ledger_api.model.schemas import (
     Address,
@@ -20,6 +20,7 @@ from ledger_api.model.schemas import (
     Multiplier,
     OperationError,
     OrderRef,
+    refuse_self_referral,
 )
 
 MAX_BATCH_ITEMS = 1_000
@@ -46,6 +47,11 @@ class BulkPurchase(Model):
     green: bool = Field(default=False, strict=True)  # campaign rules (issue 16)
     birthday_week: bool = Field(default=False, strict=True)
     referrer: Address | None = None
+
+    @model_validator(mode="after")
+    def _referred_by_another(self) -> BulkPurchase:
+        refuse_self_referral(self.member, self.referrer)
+        return self
 
 
 class BulkEngagement(Model):

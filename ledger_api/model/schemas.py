@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -110,7 +111,21 @@ class EarnPurchaseRequest(Model):
     order_ref: OrderRef = Field(description="order id; on chain as HMAC-SHA256 with a brand secret")
     green: bool = Field(default=False, strict=True)  # campaigns (issue 16): `green` rule
     birthday_week: bool = Field(default=False, strict=True)  # a `birthday_week` rule applies
-    referrer: Address | None = Field(default=None, description="who referred the member")
+    referrer: Address | None = Field(
+        default=None, description="who referred the member (another member)"
+    )
+
+    @model_validator(mode="after")
+    def _referred_by_another(self) -> EarnPurchaseRequest:
+        refuse_self_referral(self.member, self.referrer)
+        return self
+
+
+def refuse_self_referral(member: str, referrer: str | None) -> None:
+    """`invalid_request` (422) for a purchase whose `referrer` is its member: nobody refers
+    themselves (it was accepted, its referral rule silently not applied: a trial)."""
+    if referrer is not None and referrer.lower() == member.lower():
+        raise PydanticCustomError("invalid_request", "referrer: a member cannot refer themselves")
 
 
 class EarnReversalRequest(Model):

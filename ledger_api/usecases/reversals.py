@@ -26,7 +26,12 @@ from ledger_api.db.keys import HELD
 from ledger_api.db.models import IdxHistory, Operation
 from ledger_api.domain import OpKind, OpStatus, iso_utc, month_of
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import OrderNotSettled, ReversalWindowClosed, UnknownOrder
+from ledger_api.errors import (
+    InvalidMember,
+    OrderNotSettled,
+    ReversalWindowClosed,
+    UnknownOrder,
+)
 from ledger_api.model import schemas
 from ledger_api.model.payloads import ReversalPayload
 
@@ -91,12 +96,15 @@ class Reversals:
         now: int,
     ) -> Draft:
         """The reversal's draft. `UnknownOrder` (404) for no purchase of the brand with this
-        reference (or another member's); `OrderNotSettled` (409) while the earn is not
+        reference; `InvalidMember` (422) when `member` is not the order's; `OrderNotSettled` (409) while the earn is not
         confirmed; `ReversalWindowClosed` (409) once its points were released."""
         ledger_brand = brand.onboarded()
         earn = self._earn_of(brand, bound_ref)
-        if earn is None or (req.member is not None and earn.member.lower() != req.member.lower()):
+        if earn is None:
             raise UnknownOrder(order_ref=req.order_ref)
+        if req.member is not None and earn.member.lower() != req.member.lower():
+            # the brand's own order: saying so leaks nothing (a trial read 404 as "no order")
+            raise InvalidMember("the order was credited to another member", member=req.member)
         if earn.status != OpStatus.CONFIRMED.value:
             raise OrderNotSettled(operation_id=earn.uid, status=earn.status)
         purchase = self.purchase_of(ledger_brand, earn)

@@ -285,3 +285,19 @@ def test_an_order_reference_is_one_brands_own(brand: Brand, other_brand: Brand) 
     body = purchase(Member())
     assert brand.api.post(PURCHASE, body).status_code == 202
     assert other_brand.api.post(PURCHASE, body).status_code == 202
+
+
+def test_a_member_referring_themselves_is_refused(brand: Brand) -> None:
+    """A trial: a purchase whose `referrer` was its own member was accepted with no rule
+    applied and no word why. It is refused (422), alone or as a bulk item, storing nothing."""
+    member = Member()
+    body = purchase(member, referrer=member.address.lower())
+    response = brand.api.post(PURCHASE, body)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and "refer themselves" in error["message"], error
+    item = {"type": "purchase", "key": "i-1", **body}
+    bulk = brand.api.post("/v1/earn/batch", {"items": [item]})
+    assert bulk.status_code == 422 and "refer themselves" in bulk.text, bulk.text
+    accepted = brand.api.post(PURCHASE, {**body, "referrer": Member().address})
+    assert accepted.status_code == 202, accepted.text  # the same order, referred by another
