@@ -107,7 +107,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body(
-            "internal", "internal error; the request may be retried with the same Idempotency-Key"
+            "internal",
+            "internal error; the request may be retried (with the same Idempotency-Key, if it "
+            "carried one)",
         ),
         status_code=500,
     )
