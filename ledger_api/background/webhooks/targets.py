@@ -14,8 +14,6 @@ import re
 import socket
 from urllib.parse import urlsplit
 
-import httpx
-
 from ledger_api.errors import InvalidWebhookUrl
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -59,6 +57,8 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
     is not one (an empty or over-long label) are refused here, not at every delivery."""
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
         raise InvalidWebhookUrl("the URL has a space or a control character")
+    import httpx  # here: the HTTP process loads it with a webhook's first endpoint only
+
     try:
         parts = urlsplit(url)
         port = parts.port
