@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from ledger_api.domain import MAX_AMOUNT
 from ledger_api.model.fields import (
     BrandId,
     Deadline,
@@ -17,10 +18,12 @@ from ledger_api.model.fields import (
 )
 from ledger_api.model.schemas import Address, Amount, AsOf, Model, held_nonce_field
 
-#: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW; points below 2^96)
+#: the contract's bounds (IAllianceAuctions: MAX_UNITS, MAX_WINDOW)
 MAX_UNITS = 32
 MAX_WINDOW_S = 90 * 86_400
-MAX_AUCTION_POINTS = 2**96 - 1
+#: a reserve or increment no bid could reach was taken (the contract's bound is 2^96 - 1):
+#: a bid is at most `MAX_AMOUNT` points (`BidTypedDataRequest.amount`), so are they (a trial)
+MAX_AUCTION_POINTS = MAX_AMOUNT
 #: an auction's reserve or increment, in the auctioning brand's points (`invalid_amount`)
 AuctionPoints = Annotated[int, *amount_between(1, MAX_AUCTION_POINTS, "an auction's points")]
 

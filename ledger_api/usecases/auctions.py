@@ -26,7 +26,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.errors import error_code
 from ledger_api.db.auction_models import IdxAuction
-from ledger_api.domain import OpKind
+from ledger_api.domain import OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     AuctionStateConflict,
@@ -36,7 +36,6 @@ from ledger_api.errors import (
     UnknownAuction,
 )
 from ledger_api.model.auctions import (
-    MAX_WINDOW_S,
     AuctionCreateRequest,
     BidRequest,
     BidTypedDataRequest,
@@ -99,12 +98,16 @@ class AuctionsService:
 
     def _open(self, auction_id: int) -> IdxAuction:
         auction = self._indexed(auction_id)
-        if self.checks.now() >= auction.ends_at:
+        now = self.checks.now()
+        if not auction.starts_at <= now < auction.ends_at:  # the contract's `AuctionsNotOpen`
             raise _state(
                 "AuctionsNotOpen",
-                "the auction has ended",
+                "the auction has ended"
+                if now >= auction.ends_at
+                else "the auction has not started",
                 auction_id=auction_id,
-                ends_at=auction.ends_at,
+                starts_at=iso_utc(auction.starts_at),
+                ends_at=iso_utc(auction.ends_at),
             )
         return auction
 
@@ -123,13 +126,7 @@ class AuctionsService:
             )
             if badge.kind != "collectible" or not badge.has_benefit:
                 raise BadgeNoBenefit(type_id=req.badge_type)
-            if req.ends_at <= req.starts_at or req.ends_at - req.starts_at > MAX_WINDOW_S:
-                raise _rejected(
-                    "AuctionsInvalidWindow",
-                    "the auction must end after it starts, within 90 days",
-                    starts_at=req.starts_at,
-                    ends_at=req.ends_at,
-                )
+            self.checks.window_ahead(req.starts_at, req.ends_at, "AuctionsInvalidWindow")
             payload = AuctionCreatePayload(
                 badge_type=req.badge_type,
                 units=req.units,
@@ -220,7 +217,7 @@ class AuctionsService:
                 "AuctionsNotEnded",
                 "the auction has not ended",
                 auction_id=auction_id,
-                ends_at=ends_at,
+                ends_at=iso_utc(ends_at),
             )
         ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
         if int(status) != HELD:

@@ -14,16 +14,18 @@ from sqlalchemy import func, select
 
 from ledger_api.background.indexer import CHARITY_POOL, index_time
 from ledger_api.background.sender.debit_order import nonce_held
+from ledger_api.chain.errors import error_code
 from ledger_api.chain.typed_data import recover_signer
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
-from ledger_api.domain import BrandStatus, OpKind
+from ledger_api.domain import BrandStatus, OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BadgeNoBenefit,
     BadgeNotHeld,
     BrandForbidden,
     BrandSuspended,
+    ChainRejected,
     InsufficientBalance,
     InvalidDeadline,
     InvalidMember,
@@ -55,6 +57,12 @@ DEBITS = (
 )
 
 
+#: how far ahead of now an auction or a poll must start (`Checks.window_ahead`), seconds
+START_MARGIN_S = 30
+#: the longest auction or poll window the contracts take (MAX_WINDOW), seconds
+MAX_WINDOW_S = 90 * 86_400
+
+
 class Checks:
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -82,6 +90,24 @@ class Checks:
         latest = self.now() + self.rt.settings.max_deadline_ahead_s
         if deadline > latest:
             raise InvalidDeadline(deadline=deadline, latest=latest)
+
+    def window_ahead(self, starts_at: int, ends_at: int, chain_error: str) -> None:
+        """An auction's or a poll's window as its contract takes it when the creating
+        transaction is mined, after the 202: starting at least `START_MARGIN_S` from now,
+        ending after it starts, within 90 days. Else `ChainRejected` with the contract's code
+        (`chain_error`: `AuctionsInvalidWindow`, `PollsInvalidWindow`); the earliest start is
+        in `details`, ISO 8601. A start a second ahead passed, then failed on chain (a trial)."""
+        earliest = self.now() + START_MARGIN_S
+        if starts_at < earliest or not starts_at < ends_at <= starts_at + MAX_WINDOW_S:
+            raise ChainRejected(
+                error_code(chain_error),
+                f"the window must start at least {START_MARGIN_S} s from now (its transaction "
+                "is mined after this answer) and end after it starts, within 90 days",
+                chain_error=chain_error,
+                starts_at=iso_utc(starts_at),
+                ends_at=iso_utc(ends_at),
+                earliest_starts_at=iso_utc(earliest),
+            )
 
     # -------------------------------------------------------------- receivers
 

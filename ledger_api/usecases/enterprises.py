@@ -21,6 +21,7 @@ from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.typed_data import enterprise_typed_data, recover_signer
 from ledger_api.domain import OpKind
 from ledger_api.errors import (
+    ChainRejected,
     InvalidNonce,
     InvalidSignature,
     NotSupported,
@@ -92,6 +93,18 @@ class EnterprisesService:
             raise InvalidNonce(member=signer, nonce=nonce, next_nonce=current)
 
     @staticmethod
+    def _two_accounts(enterprise: str, employee: str) -> None:
+        """`enterprise_invalid_account` (422) for an enterprise named as its own employee, as
+        the contract refuses it: its two signatures took the same nonce, so the chain said
+        `signature_replayed` instead, after the 202 (a trial)."""
+        if enterprise.lower() == employee.lower():
+            raise ChainRejected(
+                "enterprise_invalid_account",
+                "an enterprise cannot be its own employee",
+                account=employee,
+            )
+
+    @staticmethod
     def _pair(enterprise: str, employee: str, nonce: int, deadline: int) -> dict[str, Any]:
         return {
             "enterprise": enterprise,
@@ -107,6 +120,7 @@ class EnterprisesService:
     ) -> BindingTypedDataResponse:
         def build() -> BindingTypedDataResponse:
             self.brands.own(who)
+            self._two_accounts(req.enterprise, req.employee)
             deadline = self.checks.deadline(req.deadline)
             e_nonce, m_nonce = self._nonce(req.enterprise), self._nonce(req.employee)
             return BindingTypedDataResponse(
@@ -126,6 +140,7 @@ class EnterprisesService:
     async def bind(self, ctx: RequestContext, req: BindingRequest) -> Accepted:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
+            self._two_accounts(req.enterprise, req.employee)
             pair = (req.enterprise, req.employee)
             self._check(
                 "BindEmployee",

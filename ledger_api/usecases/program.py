@@ -51,6 +51,7 @@ class PollsService:
     async def open_poll(self, ctx: RequestContext, req: PollOpenRequest) -> Accepted:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
+            self.checks.window_ahead(req.starts_at, req.ends_at, "PollsInvalidWindow")
             payload = PollOpenPayload(
                 content_hash=req.content_hash.lower(),
                 option_count=req.option_count,

@@ -96,8 +96,9 @@ class Reversals:
         now: int,
     ) -> Draft:
         """The reversal's draft. `UnknownOrder` (404) for no purchase of the brand with this
-        reference; `InvalidMember` (422) when `member` is not the order's; `OrderNotSettled` (409) while the earn is not
-        confirmed; `ReversalWindowClosed` (409) once its points were released."""
+        reference; `InvalidMember` (422) when `member` is not the order's; `OrderNotSettled`
+        (409) while the earn is not confirmed; `ReversalWindowClosed` (409) once its points
+        were released."""
         ledger_brand = brand.onboarded()
         earn = self._earn_of(brand, bound_ref)
         if earn is None:

@@ -157,7 +157,7 @@ def _prepare(anvil: Anvil, gateway: GatewayProcess, admin_key: str) -> tuple[str
         right = _post(
             a, "/v1/badges/types", {"kind": "collectible", "has_benefit": True, "uri": "ipfs://r"}
         )
-        start = w3.eth.get_block("latest")["timestamp"] + 2
+        start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
         terms = {
             "badge_type": right["result"]["type_id"],
             "units": WINNERS,

@@ -55,7 +55,7 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             "/v1/badges/types",
             {"kind": "collectible", "has_benefit": True, "uri": "ipfs://limited-edition"},
         )["result"]["type_id"]
-        start = w3.eth.get_block("latest")["timestamp"] + 2
+        start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
         terms = {
             "badge_type": right,
             "units": 2,
@@ -71,7 +71,20 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             "/v1/auctions", {**terms, "badge_type": plain["result"]["type_id"]}
         )
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "badge_no_benefit"
+        # a start the creating transaction could be mined after failed on chain (a trial)
+        soon = brand.api.post("/v1/auctions", {**terms, "starts_at": start - 50})
+        assert soon.status_code == 422, soon.text
+        error = soon.json()["error"]
+        assert error["code"] == "auction_invalid_window", error
+        assert error["details"]["earliest_starts_at"].endswith("Z"), error  # ISO 8601, UTC
         auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
+        unopened = brand.api.post(
+            f"/v1/auctions/{auction_id}/bids/typed-data", {"bidder": alice.address, "amount": 1}
+        )
+        assert unopened.status_code == 409, unopened.text  # the contract's AuctionsNotOpen
+        error = unopened.json()["error"]
+        assert error["code"] == "auction_not_open" and error["message"].endswith("not started")
+        assert datetime.fromisoformat(error["details"]["starts_at"]).timestamp() == start
         mine_past(w3, anvil, start)
 
         before = _balance(ledger, alice, brand)
@@ -110,6 +123,8 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         assert auction_id in [a["auction_id"] for a in listed]
         early = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": carol.address})
         assert early.status_code == 409 and early.json()["error"]["code"] == "auction_not_ended"
+        ends = early.json()["error"]["details"]["ends_at"]  # ISO 8601, as every time (a trial)
+        assert datetime.fromisoformat(ends).timestamp() == start + 3_600, ends
 
         mine_past(w3, anvil, start + 3_600)
         settled = confirmed(

@@ -16,6 +16,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from support.auctions import mine_past
 from support.chain import ADMIN_KEY, Anvil, _send
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
@@ -58,14 +59,6 @@ def _reach_silver(brand: Brand, member: Member) -> None:
         assert answer.status_code == 200, answer.text
 
 
-def _mine_past(w3: Web3, anvil: Anvil, timestamp: int) -> None:
-    """Mines empty blocks until the chain's clock is past `timestamp` (a condition, no sleep)."""
-    deadline = time.monotonic() + 60
-    while w3.eth.get_block("latest")["timestamp"] <= timestamp:
-        assert time.monotonic() < deadline, "the chain's clock did not move"
-        anvil.rpc("evm_mine")
-
-
 def _read_until(brand: Brand, path: str, done: Any, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -93,14 +86,14 @@ def test_poll_tallies_reach_the_index_live_and_count_only_members_eligible_at_th
         voter, late = Member(), Member()
         _reach_silver(brand, voter)
         assert brand.api.get(f"/v1/members/{voter.address}").json()["tier"]["tier"] == 1
-        _mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+        mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
 
         now = w3.eth.get_block("latest")["timestamp"]
         start, end = now + 1, now + 3_600
         opened = _call(w3, admin, polls.functions.openPoll(CONTENT, 2, start, end, 0, 1))
         poll_id = polls.events.PollOpened().process_receipt(opened)[0]["args"]["pollId"]
         _reach_silver(brand, late)  # a tier reached after the opening gives no vote
-        _mine_past(w3, anvil, start)
+        mine_past(w3, anvil, start)
 
         assert polls.functions.canVote(poll_id, voter.address).call()
         assert not polls.functions.canVote(poll_id, late.address).call()
@@ -227,9 +220,20 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     ]["type_id"]
     voter, late = Member(), Member()
     _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": voter.address})
-    _mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+    mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
 
-    start = w3.eth.get_block("latest")["timestamp"] + 2
+    start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
+    poll = {
+        "content_hash": CONTENT,
+        "option_count": 3,
+        "starts_at": start - 50,
+        "ends_at": start + 3_600,
+        "eligibility": "badge",
+        "eligibility_ref": type_id,
+    }
+    soon = brand.api.post("/v1/polls", poll)  # failed on chain after its 202 (a trial)
+    assert soon.status_code == 422, soon.text
+    assert soon.json()["error"]["code"] == "poll_invalid_window", soon.text
     opened = _confirmed(
         brand,
         "/v1/polls",
@@ -244,7 +248,7 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     )
     poll_id = opened["result"]["poll_id"]
     _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
-    _mine_past(w3, anvil, start)
+    mine_past(w3, anvil, start)
 
     vote = _signed_vote(brand, poll_id, voter, 2)
     first = _confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
@@ -321,3 +325,30 @@ def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_thr
     )
     assert left["result"]["enterprise"] == enterprise.address
     _read_until(brand, f"/v1/enterprises/{enterprise.address}", lambda b: b["employee_count"] == 0)
+
+
+def test_an_enterprise_named_as_its_own_employee_is_refused_before_anything_is_signed(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """A trial: an enterprise bound as its own employee got typed data with one nonce for
+    both signatures; the binding's 202 then failed on chain as `signature_replayed`. The
+    contract's own refusal, `enterprise_invalid_account`, now comes at once from both routes."""
+    enterprise = Member()
+    pair = {"enterprise": enterprise.address, "employee": enterprise.address.lower()}
+    typed = brand.api.post("/v1/enterprises/bindings/typed-data", pair)
+    assert typed.status_code == 422, typed.text
+    assert typed.json()["error"]["code"] == "enterprise_invalid_account", typed.text
+    signature = "0x" + "11" * 32 + "22" * 32 + "1b"
+    bound = brand.api.post(
+        "/v1/enterprises/bindings",
+        {
+            **pair,
+            "deadline": int(time.time()) + 600,
+            "enterprise_nonce": 0,
+            "enterprise_signature": signature,
+            "employee_nonce": 0,
+            "employee_signature": signature,
+        },
+    )
+    assert bound.status_code == 422, bound.text
+    assert bound.json()["error"]["code"] == "enterprise_invalid_account", bound.text
