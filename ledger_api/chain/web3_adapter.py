@@ -215,7 +215,10 @@ class Web3Chain:
         return _int(self._request("eth_getBalance", [address, "latest"]))
 
     def code_size(self, address: str) -> int:
-        return len(_bytes(self._request("eth_getCode", [address, "latest"])))
+        return len(self.code(address))
+
+    def code(self, address: str) -> bytes:
+        return _bytes(self._request("eth_getCode", [address, "latest"]))
 
     def priority_fee(self) -> int:
         try:

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from ledger_api.background.indexer import CHARITY_POOL, index_time
 from ledger_api.background.sender.debit_order import nonce_held
 from ledger_api.chain.errors import error_code
+from ledger_api.chain.escrows import escrow_implementation, is_escrow_code, predicted_escrow
 from ledger_api.chain.typed_data import recover_signer
+from ledger_api.db.auction_models import IdxAuction
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
 from ledger_api.domain import BrandStatus, OpKind, iso_utc
@@ -122,6 +124,30 @@ class Checks:
         }
         if address.lower() in system:
             raise InvalidMember("a system contract can never move points", member=address)
+
+    def gift_receiver(self, to: str, member: str) -> None:
+        """`receiver`, and never an auction's bid escrow (`chain.escrows`): a bid's signed
+        gift relayed as a plain one locked the member's points there, counted as no bid, and
+        spent the nonce the bid needed (a trial). `InvalidMember` (422) for an escrow some bid
+        made, or the member's own escrow of an auction the index holds."""
+        self.receiver(to)
+        auctions = self.rt.contracts().auctions_address
+        if auctions is None:
+            return
+        implementation = escrow_implementation(auctions)
+        escrow = is_escrow_code(self.rt.chain().code(to), implementation)
+        if not escrow:
+            with self.rt.db.read() as session:
+                known = session.scalars(select(IdxAuction.auction_id)).all()
+            target = to.lower()
+            escrow = any(
+                predicted_escrow(auctions, implementation, a, member) == target for a in known
+            )
+        if escrow:
+            raise InvalidMember(
+                "an auction's escrow takes points as a bid only (POST /v1/auctions/{id}/bids)",
+                member=to,
+            )
 
     # -------------------------------------------------------------- signatures
 

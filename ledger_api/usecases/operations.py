@@ -110,6 +110,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
     ) -> schemas.TypedDataResponse:
         def build() -> schemas.TypedDataResponse:
             brand = self.checks.points_brand(self.brands.own(who), req.brand)
+            self.checks.gift_receiver(req.to, req.member)
             nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
             document = gift_document(
@@ -170,7 +171,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
         req: schemas.GiftRequest | schemas.DonationRequest,
     ) -> Draft:
         """A gift (or a donation: `to` is the charity pool) the member signed."""
-        self.checks.receiver(to)
+        self.checks.gift_receiver(to, req.member)
         document = gift_document(
             self.rt.contracts(), req.member, to, brand, req.amount, req.nonce, req.deadline
         )

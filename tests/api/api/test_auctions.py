@@ -37,6 +37,7 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
     w3: Web3 = anvil.web3()
     ledger = contract(w3, manifest, "AllianceLedger")
     badges = contract(w3, manifest, "AllianceBadges")
+    auctions = contract(w3, manifest, "AllianceAuctions")
     with Gateway(own_env) as gateway:
         spend, orders, engagements = SILVER
         rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
@@ -87,10 +88,27 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         assert datetime.fromisoformat(error["details"]["starts_at"]).timestamp() == start
         mine_past(w3, anvil, start)
 
+        # a trial: a bid's signed gift relayed as a plain gift locked the points in the escrow,
+        # counted as no bid, and spent the nonce the bid needed; refused now, with its data
+        bid = signed_bid(brand, auction_id, alice, 1_000)
+        escrow = auctions.functions.escrowOf(auction_id, alice.address).call()
+        assert w3.eth.get_code(escrow) == b""  # not made yet: the index's auction names it
+        for path, body in (
+            ("/v1/gifts", {**bid, "member": alice.address, "to": escrow}),
+            ("/v1/gifts/typed-data", {"member": alice.address, "to": escrow, "amount": 1_000}),
+        ):
+            gift = brand.api.post(path, {k: v for k, v in body.items() if k != "bidder"})
+            assert gift.status_code == 422, (path, gift.text)
+            assert gift.json()["error"]["code"] == "invalid_member", (path, gift.text)
+            assert "escrow" in gift.json()["error"]["message"], gift.text
         before = _balance(ledger, alice, brand)
-        first = confirmed(
-            brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, alice, 1_000)
+        first = confirmed(brand, f"/v1/auctions/{auction_id}/bids", bid)
+        assert w3.eth.get_code(escrow) != b""  # made by the bid: its code says it is one
+        to_escrow = brand.api.post(
+            "/v1/gifts/typed-data", {"member": bob.address, "to": escrow, "amount": 10}
         )
+        assert to_escrow.status_code == 422, to_escrow.text
+        assert to_escrow.json()["error"]["code"] == "invalid_member", to_escrow.text
         assert first["result"]["amount"] == 1_000
         assert _balance(ledger, alice, brand) == before - 1_000
         low = brand.api.post(
