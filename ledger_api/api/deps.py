@@ -134,11 +134,13 @@ def api_key_of(headers: Headers) -> str | None:
     one. `Unauthorized` (401) when it carries two different keys (in both headers, or a
     header sent twice): the first header's key was taken, without a word (a trial)."""
     keys: set[str] = set()
-    for authorization in headers.getlist("authorization"):
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            keys.add(token.strip())
-    keys.update(key for key in headers.getlist("x-api-key") if key)
+    for name, value in headers.raw:  # one pass (names are lower-case bytes in ASGI)
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                keys.add(token.strip())
+        elif name == b"x-api-key" and value:
+            keys.add(value.decode("latin-1"))
     if len(keys) > 1:
         raise Unauthorized("the request carries more than one API key; send one")
     return next(iter(keys), None)
