@@ -132,7 +132,9 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
         if brand.isdigit():
             found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
         else:  # as named, in any letter case (names are unique so: `BrandExists`)
-            name = same_name(session.scalars(select(Brand.name)), brand)
+            name = same_name(
+                session.scalars(select(Brand.name)), admin_schemas.normalized_name(brand)
+            )
             found = session.scalar(select(Brand.ledger_id).where(Brand.name == name))
     if found is None:
         raise NoSuchBrand(brand)

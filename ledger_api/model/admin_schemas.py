@@ -29,6 +29,12 @@ class EarnRuleModel(Model):
 _SPACES = re.compile(" {2,}")
 
 
+def normalized_name(name: str) -> str:
+    """A brand's name with its runs of spaces made one and its ends trimmed, as it is stored
+    (`BrandCreateRequest`) and looked up (`ledger brand show`)."""
+    return _SPACES.sub(" ", name).strip(" ")
+
+
 def symbol_of(name: str) -> str:
     """A brand's default points symbol: its name's ASCII letters and digits, upper-cased, at
     most 8 (`PTS` when it has none), as `ledger brand add` and the admin route give it."""
@@ -65,7 +71,7 @@ class BrandCreateRequest(Model):
         was another brand than "Acme Outdoor", a trial); the symbol, if none, from it."""
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             return data
-        data = {**data, "name": _SPACES.sub(" ", data["name"]).strip(" ")}
+        data = {**data, "name": normalized_name(data["name"])}
         if data.get("symbol") is None:
             data["symbol"] = symbol_of(data["name"])
         return data

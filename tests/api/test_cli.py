@@ -243,8 +243,9 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         assert shown["brand_id"] == shop.brand_id and shown["liability"]["outstanding"] == 700
         assert [k["prefix"] for k in shown["keys"]] == shown["api_keys"]
         assert "outstanding" in ledger(env, "brand", "show", str(shop.brand_id)).stdout
-        folded = json.loads(ledger(env, "brand", "show", "show BRAND", "--json").stdout)
-        assert folded["brand_id"] == shop.brand_id  # a name in any letter case
+        for name in ("show BRAND", "  Show   brand "):  # any letter case and spacing
+            folded = json.loads(ledger(env, "brand", "show", name, "--json").stdout)
+            assert folded["brand_id"] == shop.brand_id, name
 
         listed = map(json.loads, ledger(env, "positions", "--json").stdout.splitlines())
         # the chain is the suite's: other tests' brands may owe each other too

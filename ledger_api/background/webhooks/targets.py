@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ledger_api.errors import InvalidWebhookUrl
 
@@ -55,6 +55,35 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
     """The URL if a webhook may call it; `InvalidWebhookUrl` otherwise: a space or control
     character anywhere, a URL the deliveries' HTTP client cannot send to, or a host name that
     is not one (an empty or over-long label) are refused here, not at every delivery."""
+    parts = _parts(url)
+    host = parts.hostname
+    assert host is not None  # `_parts` refused a URL without one
+    try:
+        literal: IpAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
+        return url
+    ascii_host = _host_name(host)
+    if not resolve:
+        return url
+    try:
+        infos = socket.getaddrinfo(
+            ascii_host, parts.port or (443 if parts.scheme == "https" else 80)
+        )
+    except OSError:
+        raise InvalidWebhookUrl("the host name does not resolve", host=host) from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        check_address(address, allow_private=allow_private, allow_loopback=allow_loopback)
+    return url
+
+
+def _parts(url: str) -> SplitResult:
+    """`url` split, if it is one a webhook may take before its host is looked at: no space or
+    control character, one the deliveries' HTTP client parses too, http(s) with a host, a port
+    of 1 to 65535 if any, no credentials; `InvalidWebhookUrl` otherwise."""
     if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
         raise InvalidWebhookUrl("the URL has a space or a control character")
     import httpx  # here: the HTTP process loads it with a webhook's first endpoint only
@@ -67,27 +96,11 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
         raise InvalidWebhookUrl(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidWebhookUrl("the URL must be http:// or https:// with a host")
+    if port == 0:  # no server listens there: every delivery would fail until dead
+        raise InvalidWebhookUrl("the URL's port must be 1 to 65535")
     if parts.username or parts.password:
         raise InvalidWebhookUrl("credentials in the URL are refused")
-    host = parts.hostname
-    try:
-        literal: IpAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
-        return url
-    ascii_host = _host_name(host)
-    if not resolve:
-        return url
-    try:
-        infos = socket.getaddrinfo(ascii_host, port or (443 if parts.scheme == "https" else 80))
-    except OSError:
-        raise InvalidWebhookUrl("the host name does not resolve", host=host) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        check_address(address, allow_private=allow_private, allow_loopback=allow_loopback)
-    return url
+    return parts
 
 
 def _host_name(host: str) -> str:

@@ -33,6 +33,7 @@ MALFORMED = [
     "http://127.0.0.1:18650/ok ",
     "http://127.0.0.1:18650/a\tb",
     "http://127.0.0.1:18650/\x7f",
+    "http://localhost:0/hooks",  # no server listens on port 0
 ]
 PRIVATE = ["http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.1.1/", "http://[fc00::1]/"]
 LOOPBACK = ["http://127.0.0.1:8080/hooks", "http://[::1]/", "http://localhost:9000/hooks"]
