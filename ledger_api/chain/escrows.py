@@ -5,7 +5,7 @@ A bid is the member's signed ledger `Gift` of points to its escrow for the aucti
 same signature relayed as a plain gift (`POST /v1/gifts`) moves the points to the escrow
 without the auction counting a bid: they stay there until `reclaim`, and the member's nonce
 is spent, so the bid itself can no longer go through (a trial). The gateway refuses such a
-gift (`Checks.receiver`): a `to` that is an escrow already (its code is a clone of the
+gift (`Checks.gift_receiver`): a `to` that is an escrow already (its code is a clone of the
 escrow implementation) or will be the member's escrow for an auction the index holds.
 
 The implementation is the contract the AllianceAuctions constructor creates, the first
@@ -14,6 +14,8 @@ follow OpenZeppelin 5's `Clones` (EIP-1167, EIP-1014).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 from eth_utils.crypto import keccak
 
@@ -34,11 +36,17 @@ def escrow_implementation(auctions: str) -> bytes:
     return keccak(b"\xd6\x94" + _raw(auctions) + b"\x01")[12:]
 
 
+@lru_cache(maxsize=4)
+def _clone_code_hash(implementation: bytes) -> bytes:
+    """keccak256 of a clone's creation code: one per deployment, not one per auction."""
+    return keccak(_INIT_HEAD + implementation + _TAIL)
+
+
 def predicted_escrow(auctions: str, implementation: bytes, auction_id: int, bidder: str) -> str:
     """`escrowOf(auction_id, bidder)`: CREATE2 by `auctions` with the salt
     keccak256(abi.encode(auction_id, bidder)) of the clone's creation code; lower-case hex."""
     salt = keccak(auction_id.to_bytes(32, "big") + bytes(12) + _raw(bidder))
-    code_hash = keccak(_INIT_HEAD + implementation + _TAIL)
+    code_hash = _clone_code_hash(implementation)
     return "0x" + keccak(b"\xff" + _raw(auctions) + salt + code_hash)[12:].hex()
 
 

@@ -32,7 +32,6 @@ from ledger_api.errors import (
     AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
-    ChainRejected,
     UnknownAuction,
 )
 from ledger_api.model.auctions import (
@@ -57,11 +56,6 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
-
-
-def _rejected(chain_error: str, message: str, **details: Any) -> ChainRejected:
-    """The error the contract would revert with, refused before the 202."""
-    return ChainRejected(error_code(chain_error), message, chain_error=chain_error, **details)
 
 
 def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConflict:

@@ -38,6 +38,7 @@ from ledger_api.errors import (
     UnknownBadge,
     UnknownBrand,
 )
+from ledger_api.model.auctions import MAX_WINDOW_S  # AlliancePolls' MAX_WINDOW is the same
 from ledger_api.model.payloads import (
     AuctionBidPayload,
     GiftPayload,
@@ -61,8 +62,6 @@ DEBITS = (
 
 #: how far ahead of now an auction or a poll must start (`Checks.window_ahead`), seconds
 START_MARGIN_S = 30
-#: the longest auction or poll window the contracts take (MAX_WINDOW), seconds
-MAX_WINDOW_S = 90 * 86_400
 
 
 class Checks:
@@ -133,24 +132,25 @@ class Checks:
         member's own escrow of an auction the index holds. Another member's escrow not made
         yet cannot be told from any address: a gift there waits for that member's `reclaim`."""
         self.receiver(to)
-        auctions = self.rt.contracts().auctions_address
-        if auctions is None:
-            return
-        implementation = escrow_implementation(auctions)
-        escrow = to.lower() == "0x" + implementation.hex()  # nothing calls it: points stuck
-        escrow = escrow or is_escrow_code(self.rt.chain().code(to), implementation)
-        if not escrow:
-            with self.rt.db.read() as session:
-                known = session.scalars(select(IdxAuction.auction_id)).all()
-            target = to.lower()
-            escrow = any(
-                predicted_escrow(auctions, implementation, a, member) == target for a in known
-            )
-        if escrow:
+        if self._is_escrow(to, member):
             raise InvalidMember(
                 "an auction's escrow takes points as a bid only (POST /v1/auctions/{id}/bids)",
                 member=to,
             )
+
+    def _is_escrow(self, to: str, member: str) -> bool:
+        auctions = self.rt.contracts().auctions_address
+        if auctions is None:
+            return False
+        implementation = escrow_implementation(auctions)
+        target = to.lower()
+        if target == "0x" + implementation.hex():  # nothing ever calls it: points stuck
+            return True
+        if is_escrow_code(self.rt.chain().code(to), implementation):
+            return True
+        with self.rt.db.read() as session:
+            known = session.scalars(select(IdxAuction.auction_id)).all()
+        return any(predicted_escrow(auctions, implementation, a, member) == target for a in known)
 
     # -------------------------------------------------------------- signatures
 

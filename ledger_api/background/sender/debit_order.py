@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Connection, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ledger_api.db.keys import OPEN
@@ -26,18 +26,18 @@ from .txplan import OpRecord
 def shut_brands(session: Session) -> list[int]:
     """The brands (row ids) whose active signer's key a sending process found shut to its
     passphrase: a few rows at most, none in a healthy alliance."""
-    rows = session.scalars(
-        select(Signer.brand_id).where(Signer.key_refused_at.is_not(None), Signer.active.is_(True))
+    return [brand for brand in session.scalars(_shut_brand_ids()) if brand is not None]
+
+
+def _shut_brand_ids() -> Select[int | None]:
+    return select(Signer.brand_id).where(
+        Signer.key_refused_at.is_not(None), Signer.active.is_(True)
     )
-    return [brand for brand in rows if brand is not None]
 
 
 def _at_shut_brand() -> ColumnElement[bool]:
     """An operation at a brand whose active signer's key a sending process found shut."""
-    shut = select(Signer.brand_id).where(
-        Signer.key_refused_at.is_not(None), Signer.active.is_(True)
-    )
-    return Operation.brand_id.in_(shut)
+    return Operation.brand_id.in_(_shut_brand_ids())
 
 
 def nonce_held(session: Session | Connection, member: str, domain: str) -> bool:
@@ -57,19 +57,15 @@ def waits_for_held_nonce(session: Session | Connection, uid: str) -> bool:
     its member, of the same nonce sequence, at a brand whose signing key is shut (its
     `queued_reason` `earlier_nonce_held`; `debit_waits` holds it back for that one)."""
     this = aliased(Operation)
-    held = (
-        select(this.id)
-        .where(
-            this.uid == uid,
-            exists().where(
-                Operation.member == this.member,
-                Operation.nonce_domain == this.nonce_domain,
-                Operation.id < this.id,
-                OPEN,
-                _at_shut_brand(),
-            ),
-        )
-        .limit(1)
+    held = select(this.id).where(
+        this.uid == uid,  # unique: one row at most
+        exists().where(
+            Operation.member == this.member,
+            Operation.nonce_domain == this.nonce_domain,
+            Operation.id < this.id,
+            OPEN,
+            _at_shut_brand(),
+        ),
     )
     return session.scalar(held) is not None
 
