@@ -17,6 +17,7 @@ import {ISettlementLedger} from "./interfaces/ISettlementLedger.sol";
 import {Calendar} from "./libraries/Calendar.sol";
 import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
+import {GiftShares} from "./types/GiftShares.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
@@ -180,10 +181,13 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// @dev Only the brand that credited them, only while pending (DOMAIN.md "Returns"); the
     /// gateway bounds a reversal by what the order credited less earlier reversals. The points
     /// leave the member's newest lots, the brand's liability drops and `reversed` grows; the
-    /// member's quarter counters drop (see {ReverseOp}); an upgrade or gift the purchase
-    /// triggered stands (README, "Returns"). Requirements: not paused; caller is a brand
-    /// signer; `op.opId` unused (shared with earns); 0 < points <= the position's pending.
-    /// Emits {Transfer} and {PointsReversed} events.
+    /// member's quarter counters drop (see {ReverseOp}), also once that quarter closed when its
+    /// upgrade was paid by the brands. An upgrade or gift the purchase triggered stands, but when
+    /// the drop takes the member below a tier reached in that quarter, the caller's brand owes
+    /// every other brand what it paid of that tier's gift, in value (README, "Returns").
+    /// Requirements: not paused; caller is a brand signer; `op.opId` unused (shared with earns);
+    /// 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed} events, and
+    /// {TierGiftCompensated} per brand owed.
     function reverse(ReverseOp calldata op) external whenNotPaused {
         uint256 brand = _brandOfSigner[msg.sender];
         if (brand == 0) revert LedgerNotBrandSigner(msg.sender, 0);
@@ -206,15 +210,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         LotMath.takeNewest(_lots[op.member][brand], month, op.points, taken);
         _debitBrand(brand, _brands[brand], month, taken);
         _reversed[brand] += op.points;
-        MemberSlot storage slot = _members[op.member];
-        MemberWord word = slot.word;
-        if (word.quarter() == op.quarter) {
-            uint256 spend = word.spendCents();
-            uint256 orders = word.orders();
-            spend = spend > op.spendCents ? spend - op.spendCents : 0;
-            if (op.closesOrder && orders != 0) --orders;
-            slot.word = word.setCounters(op.quarter, spend, orders, word.engagements());
-        }
+        _reverseCounters(op, brand);
         emit Transfer(msg.sender, op.member, address(0), brand, op.points);
         emit PointsReversed(brand, op.member, op.opId, op.points, op.spendCents, op.orderRef, releaseAt);
     }
@@ -632,10 +628,16 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// calling brand pays the rest, at most its own share, returned to be minted with the
     /// operation. Emits {TierGiftPaid} per paying brand. The parts live in the member's lots
     /// ({LotMath.partSince}).
-    function _payGift(EarnContext memory ctx, address member, uint256 brands, uint256 gift)
-        private
-        returns (uint256 own)
-    {
+    function _payGift(
+        EarnContext memory ctx,
+        address member,
+        uint256 brands,
+        uint256 gift,
+        uint256 previous,
+        uint256 best
+    ) private returns (uint256 own) {
+        mapping(uint256 => uint256) storage shares = _giftShares[member];
+        shares[GiftShares.key(ctx.quarter, 0)] = GiftShares.PAID;
         mapping(uint256 brand => uint256[7]) storage parts = _lots[member];
         uint256 count = _brandCount;
         // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
@@ -651,13 +653,105 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             if (share == 0) continue;
             own -= share;
             emit TierGiftPaid(member, b, share);
-            _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
+            BrandConfig cfg = _creditBrand(b, _brands[b], ctx.month, share);
+            _brands[b] = cfg;
+            // slither-disable-next-line divide-before-multiply the share is whole points; this is their value
+            _recordShare(shares, GiftShares.key(ctx.quarter, b), share * cfg.valueMicroUsd(), previous, best, gift);
             MintDay mintDay = _mintDays[b];
             _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
             LotMath.credit(_lots[member][b], ctx.month, share, 0);
             emit Transfer(msg.sender, address(0), member, b, share);
         }
-        if (own != 0) emit TierGiftPaid(member, ctx.brand, own);
+        if (own != 0) {
+            emit TierGiftPaid(member, ctx.brand, own);
+            _recordShare(shares, GiftShares.key(ctx.quarter, ctx.brand), own * ctx.value, previous, best, gift);
+        }
+    }
+
+    /// @dev Records `value` (a brand's share of a gift of `gift` points for the tiers from
+    /// `previous` + 1 to `best`, in micro-USD) under those tiers in proportion to their gifts, the
+    /// rounding left to `best` ({GiftShares}).
+    function _recordShare(
+        mapping(uint256 => uint256) storage shares,
+        uint256 k,
+        uint256 value,
+        uint256 previous,
+        uint256 best,
+        uint256 gift
+    ) private {
+        uint256 word = shares[k];
+        uint256 left = value;
+        for (uint256 t = previous + 1; t < best; ++t) {
+            uint256 portion = value * _tierGift[uint8(t)] / gift;
+            left -= portion;
+            word = GiftShares.add(word, t, portion);
+        }
+        shares[k] = GiftShares.add(word, best, left);
+    }
+
+    /// @dev Takes a reversal's spend (and order) off the quarter it counted in: the member's word
+    /// while it holds that quarter, else the quarter's gift record once closed (kept only for a
+    /// quarter whose upgrade was paid by the brands). When that takes the member below a tier
+    /// reached in that quarter, the reversing brand owes each other brand what it paid of that
+    /// tier's gift ({TierGiftCompensated}; the fields are cleared, so once). A member with no
+    /// tier costs nothing more than the word's read and write.
+    function _reverseCounters(ReverseOp calldata op, uint256 brand) private {
+        MemberSlot storage slot = _members[op.member];
+        MemberWord word = slot.word;
+        uint256 tier = word.tier();
+        uint256 spend;
+        uint256 orders;
+        uint256 engagements;
+        uint256 brands;
+        if (word.quarter() == op.quarter) {
+            (spend, orders, engagements) = (word.spendCents(), word.orders(), word.engagements());
+            brands = word.brands();
+            (spend, orders) = _lessReversed(op, spend, orders);
+            slot.word = word.setCounters(op.quarter, spend, orders, engagements);
+        } else {
+            if (tier == 0) return;
+            uint256 recordKey = GiftShares.key(op.quarter, 0);
+            uint256 record = _giftShares[op.member][recordKey];
+            if (record & GiftShares.CLOSED == 0) return;
+            (spend, orders, engagements, brands) = GiftShares.counters(record);
+            (spend, orders) = _lessReversed(op, spend, orders);
+            _giftShares[op.member][recordKey] = GiftShares.closed(spend, orders, engagements, brands);
+        }
+        if (tier == 0) return;
+        uint256 best = _globals.bestTier(spend, orders, engagements);
+        // Tiers reached in the quarter are at most the member's tier now (a review keeps them).
+        if (best >= tier) return;
+        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.PAID == 0) return;
+        _compensate(op.member, brand, op.quarter, best, brands);
+    }
+
+    /// @dev The counters less what reversal `op` takes off (saturating at 0).
+    function _lessReversed(ReverseOp calldata op, uint256 spend, uint256 orders)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        spend = spend > op.spendCents ? spend - op.spendCents : 0;
+        if (op.closesOrder && orders != 0) --orders;
+        return (spend, orders);
+    }
+
+    /// @dev Clears the shares of `quarter`'s gifts above tier `best` paid by the brands in the
+    /// `brands` filter; `debtor` (the reversing brand) owes each other brand what its cleared
+    /// fields held. Its own shares are cleared too: they were its own cost.
+    function _compensate(address member, uint256 debtor, uint256 quarter, uint256 best, uint256 brands) private {
+        mapping(uint256 => uint256) storage shares = _giftShares[member];
+        uint256 count = _brandCount;
+        for (uint256 b = 1; b <= count; ++b) {
+            if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
+            uint256 k = GiftShares.key(quarter, b);
+            (uint256 value, uint256 kept) = GiftShares.above(shares[k], best);
+            if (value == 0) continue;
+            shares[k] = kept;
+            if (b == debtor) continue;
+            _addDebt(debtor, b, value);
+            emit TierGiftCompensated(member, debtor, b, value);
+        }
     }
 
     /// @dev Brand `b`'s part of the call's quarter: 0 unless its bit is set in `brands`, else
@@ -697,7 +791,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 tierBefore = word.tier();
         if (quarter != ctx.quarter) {
             // The member's previous active quarter closes: remember what it qualified for, and
-            // apply the quarter starts that passed since its last review.
+            // apply the quarter starts that passed since its last review. A quarter whose
+            // upgrade the brands paid keeps its counters for later reversals ({GiftShares}).
+            if (tierBefore != 0) _closeGiftQuarter(member, word);
             word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements)).setBrands(0);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
             word = _catchUp(member, word.setCounters(quarter, 0, 0, 0), ctx.quarter);
@@ -739,13 +835,21 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         slot.word = word.setCounters(quarter, spend, orders, engagements);
         if (best > previous) {
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
-            gift = _payGift(ctx, member, word.brands(), gift);
+            gift = _payGift(ctx, member, word.brands(), gift, previous, best);
         }
         uint256 tierAfter = word.tier();
         if (tierAfter != tierBefore) {
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
             _badge.setTier(member, uint8(tierAfter));
         }
+    }
+
+    /// @dev When `word`'s quarter had a paid upgrade, stores its counters and brand filter in the
+    /// quarter's record (a reversal of its purchases may still come: {_reverseCounters}).
+    function _closeGiftQuarter(address member, MemberWord word) private {
+        uint256 k = GiftShares.key(word.quarter(), 0);
+        if (_giftShares[member][k] & GiftShares.PAID == 0) return;
+        _giftShares[member][k] = GiftShares.closed(word.spendCents(), word.orders(), word.engagements(), word.brands());
     }
 
     function _redeem(address member, uint256 brand, uint256 atBrand, uint256 amount, bytes32 orderRef)

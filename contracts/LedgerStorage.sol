@@ -74,11 +74,11 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     address internal _charityPool;
     /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
     mapping(uint256 brand => MintDay) internal _mintDays;
-    /// @dev Retired (issue 15): a brand's part of a member's quarter now lives in the member's lots
-    /// of that brand ({LotMath}), written with the earn's lot. Unused; kept so that the variables
-    /// below keep their slots.
-    // slither-disable-next-line unused-state,uninitialized-state kept for the storage layout
-    mapping(address member => mapping(uint256 brand => uint256)) internal _parts;
+    /// @dev Per member, what each brand paid of the tier gifts of each quarter, and the quarter's
+    /// record, under `quarter << 128 | brand` (brand 0: the record); see {GiftShares}. Written at
+    /// an upgrade and when such a quarter closes; read by a reversal of that quarter's purchases.
+    /// (The slot held the brands' parts until issue 15 moved them into the lots.)
+    mapping(address member => mapping(uint256 key => uint256)) internal _giftShares;
     /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.
     mapping(address member => mapping(uint256 brand => PendingWord)) internal _pending;
     mapping(uint256 brand => uint256) internal _reversed;

@@ -232,6 +232,12 @@ interface IAllianceLedger is IAllianceDirectory {
     event TierUpgraded(address indexed member, uint8 previousTier, uint8 newTier, uint256 indexed brand, uint256 giftPoints);
     /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
     event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points);
+    /// @notice A reversal by brand `debtor` took `member`'s quarter below a tier reached in it, so
+    /// `debtor` now owes brand `creditor` the value (micro-USD) of what `creditor` paid of that
+    /// tier's gift: the settlement position moves as a redemption's does (README, "Returns").
+    event TierGiftCompensated(
+        address indexed member, uint256 indexed debtor, uint256 indexed creditor, uint256 valueMicroUsd
+    );
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
     event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);

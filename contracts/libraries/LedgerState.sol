@@ -28,7 +28,7 @@ library LedgerState {
     uint256 internal constant POSITIONS_SLOT = 19;
     uint256 internal constant CHARITY_POOL_SLOT = 20;
     uint256 internal constant MINT_DAYS_SLOT = 21;
-    uint256 internal constant PARTS_SLOT = 22;
+    uint256 internal constant GIFT_SHARES_SLOT = 22;
     uint256 internal constant PENDING_SLOT = 23;
     uint256 internal constant REVERSED_SLOT = 24;
     uint256 internal constant NEXT_VALUE_SLOT = 25;

@@ -25,7 +25,7 @@ SLOT_NAMES = {
     "POSITIONS_SLOT": "_positions",
     "CHARITY_POOL_SLOT": "_charityPool",
     "MINT_DAYS_SLOT": "_mintDays",
-    "PARTS_SLOT": "_parts",
+    "GIFT_SHARES_SLOT": "_giftShares",
     "PENDING_SLOT": "_pending",
     "REVERSED_SLOT": "_reversed",
     "NEXT_VALUE_SLOT": "_nextValue",

@@ -68,6 +68,7 @@ class Projector(ReturnsProjection):
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
+            (LEDGER, "TierGiftCompensated"): self._tier_gift_compensated,
             (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
             (ALLIANCE_BADGES, "BadgeDefined"): self._badge_defined,
             (ALLIANCE_BADGES, "URI"): self._badge_uri,
@@ -246,6 +247,11 @@ class Projector(ReturnsProjection):
         )
         if brand != at_brand:
             self.add_debt(brand, at_brand, value)
+
+    def _tier_gift_compensated(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """A reversal took the member below a tier reached in its quarter: the reversing brand
+        owes the other brand the value of what it paid of that tier's gift (README, "Returns")."""
+        self.add_debt(int(a["debtor"]), int(a["creditor"]), int(a["valueMicroUsd"]))
 
     def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))

@@ -68,6 +68,7 @@ class ChainEvents:
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
             (LEDGER, "PointsRedeemed"): self._position_changed,
+            (LEDGER, "TierGiftCompensated"): self._gift_compensated,
             (LEDGER, "PositionSettled"): self._settled,
             (ALLIANCE_BADGES, "BadgeIssued"): self._badge_issued,
             (ALLIANCE_BADGES, "BadgeClaimed"): self._badge_issued,
@@ -216,12 +217,31 @@ class ChainEvents:
             event,
             ts,
             [brand, at_brand],
+            reason="redemption",
             member=a["member"],
             debtor_brand_id=brand,
             creditor_brand_id=at_brand,
             points=int(a["amount"]),
             value_micro_usd=str(int(a["valueMicroUsd"])),
             position=self._position(brand, at_brand),
+        )
+
+    def _gift_compensated(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """The reversing brand (debtor) owes the value of the creditor's share of a tier gift
+        the member no longer qualifies for (README, "Returns"); no points move."""
+        debtor, creditor = int(a["debtor"]), int(a["creditor"])
+        self._add(
+            ev.SETTLEMENT_POSITION_CHANGED,
+            event,
+            ts,
+            [debtor, creditor],
+            reason="tier_gift_compensation",
+            member=a["member"],
+            debtor_brand_id=debtor,
+            creditor_brand_id=creditor,
+            points=0,
+            value_micro_usd=str(int(a["valueMicroUsd"])),
+            position=self._position(debtor, creditor),
         )
 
     def _settled(self, event: Event, a: dict[str, Any], ts: int) -> None:

@@ -244,3 +244,67 @@ def test_after_the_window_closes_the_points_are_released_and_not_reversible(
             brand.brand_id,
             350,
         )
+
+
+def test_a_reversal_below_the_tier_its_order_completed_owes_the_other_brands_gift_share(
+    own_env: dict[str, str],
+) -> None:
+    """The trial's gap (2026-12-05): a brand's 1 USD pending purchase completed a member's Silver,
+    another brand paid the gift, and the first brand reversed its order. The member keeps the
+    tier and the gift; the brand that reversed now owes the payer the gift's value, in its
+    positions and in both brands' feeds. (Its own chain: the tier rules are the alliance's.)"""
+    with Gateway(own_env) as gateway:
+        rule = {"spend_cents": 50_000, "orders": 3, "engagements": 2, "gift_points": 500}
+        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert answer.json()["status"] == "confirmed", answer.text
+        payer = gateway.create_brand()  # live at once
+        returner = gateway.create_brand(return_window_days=14)
+        alice = Member()
+        buy(payer, alice, 25_000)
+        buy(payer, alice, 25_000)
+        for _ in range(2):
+            review = payer.api.post(
+                "/v1/earn/engagement",
+                {"member": alice.address, "kind": "review"},
+                params={"wait": "true"},
+            )
+            assert review.json()["status"] == "confirmed", review.text
+        order, earned = buy(returner, alice, 100)  # 3 orders, 501 USD, 2 engagements: Silver
+        assert earned["result"]["tier_upgraded_to"] == 1, earned
+        owed = 500 * 10_000  # the payer's whole share: its part is 501 times the other's
+
+        reverse(returner, order, member=alice.address)
+
+        deposit = returner.api.get(f"/v1/settlement/deposits/{returner.brand_id}").json()
+        assert deposit["positions"] == [
+            {
+                "debtor_brand_id": returner.brand_id,
+                "creditor_brand_id": payer.brand_id,
+                "amount_micro_usd": owed,
+            }
+        ], deposit
+        for api in (payer.api, returner.api):
+            (event,) = _feed_of(api, "settlement.position_changed")
+            data = event["data"]
+            assert (data["reason"], data["member"]) == ("tier_gift_compensation", alice.address)
+            assert (data["debtor_brand_id"], data["creditor_brand_id"]) == (
+                returner.brand_id,
+                payer.brand_id,
+            )
+            assert data["value_micro_usd"] == str(owed)
+            assert data["position"] == {"debtor_owes_creditor_micro_usd": str(owed)}
+        tier = payer.api.get(f"/v1/members/{alice.address}").json()["tier"]
+        assert (tier["tier"], tier["orders"]) == (1, 2), tier
+
+
+def _feed_of(api: Any, event_type: str) -> list[dict[str, Any]]:
+    """The brand's events of `event_type`, once there is one (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while True:
+        events: list[dict[str, Any]] = api.get("/v1/events", params={"types": event_type}).json()[
+            "events"
+        ]
+        if events:
+            return events
+        assert time.monotonic() < deadline, f"no {event_type} event"
+        time.sleep(0.2)

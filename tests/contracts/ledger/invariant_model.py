@@ -36,6 +36,10 @@ class Model:
         # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
         self.activity = {}
         self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
+        # GiftShares: (member, quarter, brand) -> {tier: micro-USD the brand paid of its gift};
+        # (member, quarter) -> the quarter's counters and brands once closed (None while open)
+        self.gift_shares = {}
+        self.gift_quarters = {}
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
 
     def value_at(self, brand, month):
@@ -102,11 +106,41 @@ class Model:
                 left -= part
         assert left == 0
         self.reversed[brand] += points
+        return self._reverse_counters(holder, brand, spend_cents, quarter, closes)
+
+    def _reverse_counters(self, holder, brand, spend_cents, quarter, closes):
+        """AllianceLedger._reverseCounters: the counters of the reversal's quarter drop (the
+        member's while they hold it, else the closed quarter's record of a paid upgrade); below a
+        tier reached in it, `brand` owes each other payer its shares of that tier's gifts.
+        Returns {creditor: micro-USD}."""
         state = self.activity.get(holder)
-        if state and state[0] == quarter:  # only while the member's counters hold that quarter
-            state[1] = max(state[1] - spend_cents, 0)
-            if closes and state[2]:
-                state[2] -= 1
+        if not state:
+            return {}
+        if state[0] == quarter:
+            counters, brands = state, {b for (m, b), (q, _) in self.parts.items()
+                                       if m == holder and q == quarter}
+        else:
+            closed = self.gift_quarters.get((holder, quarter))
+            if not state[4] or closed is None:
+                return {}
+            counters, brands = closed, closed[4]
+        counters[1] = max(counters[1] - spend_cents, 0)
+        if closes and counters[2]:
+            counters[2] -= 1
+        best = self.best_tier(*counters[1:4])
+        if best >= state[4] or (holder, quarter) not in self.gift_quarters:
+            return {}
+        owed = {}
+        for b in sorted(brands):
+            shares = self.gift_shares.get((holder, quarter, b), {})
+            value = sum(v for t, v in shares.items() if t > best)
+            for t in [t for t in shares if t > best]:
+                del shares[t]
+            if value and b != brand:
+                owed[b] = value
+                self.add_debt(brand, b, value)
+                self.consented.add((brand, b))  # the debtor's own reversal is behind the debt
+        return owed
 
     def outstanding(self, brand, month):
         return sum(
@@ -180,6 +214,9 @@ class Model:
         quarter = month // 3
         state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
         if state[0] != quarter:
+            if state[4] and (member, state[0]) in self.gift_quarters:  # the closed quarter's record
+                brands = {b for (m, b), (q, _) in self.parts.items() if m == member and q == state[0]}
+                self.gift_quarters[(member, state[0])] = [state[0], *state[1:4], brands]
             state[7], state[8] = state[0], self.best_tier(*state[1:4])
             state[0:4] = [quarter, 0, 0, 0]
             self.catch_up(state, quarter)
@@ -215,6 +252,15 @@ class Model:
                 paid[b] = share
         if own:
             paid[brand] = own
+        self.gift_quarters.setdefault((member, quarter), None)
+        for b, points in paid.items():  # AllianceLedger._recordShare
+            value, shares = points * self.value_at(b, month), {}
+            left = value
+            for t in range(tier + 1, best):
+                shares[t] = value * DEFAULT_TIER_RULES[t][3] // gift
+                left -= shares[t]
+            shares[best] = left
+            self.gift_shares[(member, quarter, b)] = shares
         return paid
 
     def add_debt(self, debtor, creditor, value):

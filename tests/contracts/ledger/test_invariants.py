@@ -15,7 +15,8 @@ pending positions (invariant_model.py) and against the ledger's own accounting:
   relaying a cross-brand redemption it does not host. After every step: no brand's issued total
   moves except by its own operations or its proportional share of a tier gift (the model
   computes both exactly); every nonzero position has a redemption consented by the creditor
-  (sent by its signer) behind it.
+  (sent by its signer) or the debtor's own reversal (a tier gift it owes, issue 11's gap) behind
+  it.
 """
 
 from brownie import chain
