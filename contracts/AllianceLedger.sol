@@ -182,12 +182,12 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// gateway bounds a reversal by what the order credited less earlier reversals. The points
     /// leave the member's newest lots, the brand's liability drops and `reversed` grows; the
     /// member's quarter counters drop (see {ReverseOp}), also once that quarter closed when its
-    /// upgrade was paid by the brands. An upgrade or gift the purchase triggered stands, but when
-    /// the drop takes the member below a tier reached in that quarter, the caller's brand owes
-    /// every other brand what it paid of that tier's gift, in value (README, "Returns").
-    /// Requirements: not paused; caller is a brand signer; `op.opId` unused (shared with earns);
-    /// 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed} events, and
-    /// {TierGiftCompensated} per brand owed.
+    /// gift shares were locked. An upgrade the purchase triggered stands, but when the drop takes
+    /// the member below a tier reached in that quarter, every brand's share of that tier's gift
+    /// still locked is cancelled: a gift waits for the purchases it depends on (README,
+    /// "Returns"). Requirements: not paused; caller is a brand signer; `op.opId` unused (shared
+    /// with earns); 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed}
+    /// events, then a {Transfer} and a {TierGiftCancelled} per cancelled share.
     function reverse(ReverseOp calldata op) external whenNotPaused {
         uint256 brand = _brandOfSigner[msg.sender];
         if (brand == 0) revert LedgerNotBrandSigner(msg.sender, 0);
@@ -202,17 +202,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         (PendingWord pending, uint256 held) = _pending[op.member][brand].take(op.releaseDay, op.points);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         _pending[op.member][brand] = pending;
-        uint256 month = Calendar.currentMonth();
-        // slither-disable-next-line uninitialized-local memory starts zeroed; takeNewest fills it per month
-        uint256[13] memory taken;
-        // Pending points are the newest: the member's lots hold at least the pending total.
-        // slither-disable-next-line unused-return so nothing remains to take (it returns 0)
-        LotMath.takeNewest(_lots[op.member][brand], month, op.points, taken);
-        _debitBrand(brand, _brands[brand], month, taken);
-        _reversed[brand] += op.points;
-        _reverseCounters(op, brand);
-        emit Transfer(msg.sender, op.member, address(0), brand, op.points);
+        _burnNewest(op.member, brand, op.points);
         emit PointsReversed(brand, op.member, op.opId, op.points, op.spendCents, op.orderRef, releaseAt);
+        _reverseCounters(op);
     }
 
     // ============================================================ member moves
@@ -621,81 +613,93 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     }
 
 
-    /// @dev Splits an upgrade gift of `gift` points among the brands whose counted operations
-    /// qualified the member this quarter, in proportion to the value each issued to it
-    /// (its parts): each other brand pays ceil(gift * part / total) of its own points (never
-    /// more than what is left), minted here (its totals, daily mint and the member's lot); the
-    /// calling brand pays the rest, at most its own share, returned to be minted with the
-    /// operation. Emits {TierGiftPaid} per paying brand. The parts live in the member's lots
-    /// ({LotMath.partSince}).
-    function _payGift(
-        EarnContext memory ctx,
-        address member,
-        uint256 brands,
-        uint256 gift,
-        uint256 previous,
-        uint256 best
-    ) private returns (uint256 own) {
-        mapping(uint256 => uint256) storage shares = _giftShares[member];
-        shares[GiftShares.key(ctx.quarter, 0)] = GiftShares.PAID;
+    /// @dev An upgrade's gift: the tiers it crosses (`previous` + 1 to `best`), its points, and the
+    /// day its shares are locked until (0: live at once).
+    struct GiftCall {
+        uint256 previous;
+        uint256 best;
+        uint256 points;
+        uint256 hold;
+    }
+
+    /// @dev Splits an upgrade gift among the brands whose counted operations qualified the member
+    /// this quarter, in proportion to the value each issued to it (its parts): each other brand
+    /// pays ceil(gift * part / total) of its own points (never more than what is left), minted
+    /// here (its totals, daily mint and the member's lot); the calling brand pays the rest, at
+    /// most its own share, returned to be minted with the operation. While a purchase counted in
+    /// the quarter is pending (it could still be reversed), every share is locked until the
+    /// latest such purchase's release ({_lockShare}). Emits {TierGiftPaid} per paying brand. The
+    /// parts live in the member's lots ({LotMath.partSince}).
+    function _payGift(EarnContext memory ctx, address member, uint256 brands, GiftCall memory g)
+        private
+        returns (uint256 own)
+    {
         mapping(uint256 brand => uint256[7]) storage parts = _lots[member];
         uint256 count = _brandCount;
         // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
         uint256 total;
         for (uint256 b = 1; b <= count; ++b) {
             total += _partIn(ctx, parts, brands, b);
+            if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
+            uint256 day = _pending[member][b].latestPurchaseDay(ctx.day);
+            if (day > g.hold) g.hold = day;
         }
-        own = gift;
+        own = g.points;
         for (uint256 b = 1; b <= count; ++b) {
             if (b == ctx.brand) continue;
-            uint256 share = (gift * _partIn(ctx, parts, brands, b) + total - 1) / total;
+            uint256 share = (g.points * _partIn(ctx, parts, brands, b) + total - 1) / total;
             if (share > own) share = own;
             if (share == 0) continue;
             own -= share;
-            emit TierGiftPaid(member, b, share);
-            BrandConfig cfg = _creditBrand(b, _brands[b], ctx.month, share);
-            _brands[b] = cfg;
-            // slither-disable-next-line divide-before-multiply the share is whole points; this is their value
-            _recordShare(shares, GiftShares.key(ctx.quarter, b), share * cfg.valueMicroUsd(), previous, best, gift);
+            emit TierGiftPaid(member, b, share, _lockShare(ctx, member, b, share, g));
+            _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
             MintDay mintDay = _mintDays[b];
             _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
             LotMath.credit(_lots[member][b], ctx.month, share, 0);
             emit Transfer(msg.sender, address(0), member, b, share);
         }
-        if (own != 0) {
-            emit TierGiftPaid(member, ctx.brand, own);
-            _recordShare(shares, GiftShares.key(ctx.quarter, ctx.brand), own * ctx.value, previous, best, gift);
-        }
+        if (own != 0) emit TierGiftPaid(member, ctx.brand, own, _lockShare(ctx, member, ctx.brand, own, g));
     }
 
-    /// @dev Records `value` (a brand's share of a gift of `gift` points for the tiers from
-    /// `previous` + 1 to `best`, in micro-USD) under those tiers in proportion to their gifts, the
-    /// rounding left to `best` ({GiftShares}).
-    function _recordShare(
-        mapping(uint256 => uint256) storage shares,
-        uint256 k,
-        uint256 value,
-        uint256 previous,
-        uint256 best,
-        uint256 gift
-    ) private {
+    /// @dev Locks `share` points of brand `b`'s gift share until the gift's hold day (one lock per
+    /// member and brand: a lock still running keeps the later of the two days, {TierGiftHoldExtended}
+    /// when that moves it) and records them under the tiers the gift crosses, in proportion to
+    /// their gifts, the rounding left to the top one ({GiftShares}). Returns the release time (0:
+    /// live at once: nothing pending, or a lock that would pass 48 bits).
+    function _lockShare(EarnContext memory ctx, address member, uint256 b, uint256 share, GiftCall memory g)
+        private
+        returns (uint256 releaseAt)
+    {
+        if (g.hold == 0) return 0;
+        PendingWord pending = _pending[member][b];
+        (uint256 day, uint256 locked) = pending.gift();
+        if (day <= ctx.day) locked = 0; // a lock whose day came is the member's
+        uint256 hold = locked != 0 && day > g.hold ? day : g.hold;
+        bool ok;
+        (pending, ok) = pending.withGift(hold, locked + share);
+        if (!ok) return 0;
+        _pending[member][b] = pending;
+        if (locked != 0 && day < hold) emit TierGiftHoldExtended(member, b, locked, day * 1 days, hold * 1 days);
+        mapping(uint256 => uint256) storage shares = _giftShares[member];
+        shares[GiftShares.key(ctx.quarter, 0)] = GiftShares.LOCKED;
+        uint256 k = GiftShares.key(ctx.quarter, b);
         uint256 word = shares[k];
-        uint256 left = value;
-        for (uint256 t = previous + 1; t < best; ++t) {
-            uint256 portion = value * _tierGift[uint8(t)] / gift;
+        uint256 left = share;
+        for (uint256 t = g.previous + 1; t < g.best; ++t) {
+            uint256 portion = share * _tierGift[uint8(t)] / g.points;
             left -= portion;
             word = GiftShares.add(word, t, portion);
         }
-        shares[k] = GiftShares.add(word, best, left);
+        shares[k] = GiftShares.add(word, g.best, left);
+        return hold * 1 days;
     }
 
     /// @dev Takes a reversal's spend (and order) off the quarter it counted in: the member's word
     /// while it holds that quarter, else the quarter's gift record once closed (kept only for a
-    /// quarter whose upgrade was paid by the brands). When that takes the member below a tier
-    /// reached in that quarter, the reversing brand owes each other brand what it paid of that
-    /// tier's gift ({TierGiftCompensated}; the fields are cleared, so once). A member with no
-    /// tier costs nothing more than the word's read and write.
-    function _reverseCounters(ReverseOp calldata op, uint256 brand) private {
+    /// quarter whose gift shares were locked). When that takes the member below a tier reached in
+    /// that quarter, the shares of that tier's gift still locked are cancelled ({_cancelGifts}).
+    /// A member with no tier costs nothing more than the word's read and write.
+    function _reverseCounters(ReverseOp calldata op) private {
         MemberSlot storage slot = _members[op.member];
         MemberWord word = slot.word;
         uint256 tier = word.tier();
@@ -721,8 +725,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 best = _globals.bestTier(spend, orders, engagements);
         // Tiers reached in the quarter are at most the member's tier now (a review keeps them).
         if (best >= tier) return;
-        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.PAID == 0) return;
-        _compensate(op.member, brand, op.quarter, best, brands);
+        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.LOCKED == 0) return;
+        _cancelGifts(op.member, op.quarter, best, brands);
     }
 
     /// @dev The counters less what reversal `op` takes off (saturating at 0).
@@ -736,22 +740,42 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         return (spend, orders);
     }
 
-    /// @dev Clears the shares of `quarter`'s gifts above tier `best` paid by the brands in the
-    /// `brands` filter; `debtor` (the reversing brand) owes each other brand what its cleared
-    /// fields held. Its own shares are cleared too: they were its own cost.
-    function _compensate(address member, uint256 debtor, uint256 quarter, uint256 best, uint256 brands) private {
+    /// @dev Cancels, for each brand in the `brands` filter, its shares of `quarter`'s gifts above
+    /// tier `best` that its lock still holds (a lock whose day came is the member's: nothing is
+    /// taken back then). The fields are cleared either way, so a tier's shares are cancelled once.
+    function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands) private {
         mapping(uint256 => uint256) storage shares = _giftShares[member];
         uint256 count = _brandCount;
+        uint256 today = block.timestamp / 1 days;
         for (uint256 b = 1; b <= count; ++b) {
             if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
             uint256 k = GiftShares.key(quarter, b);
-            (uint256 value, uint256 kept) = GiftShares.above(shares[k], best);
-            if (value == 0) continue;
+            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best);
+            if (points == 0) continue;
             shares[k] = kept;
-            if (b == debtor) continue;
-            _addDebt(debtor, b, value);
-            emit TierGiftCompensated(member, debtor, b, value);
+            PendingWord pending = _pending[member][b];
+            (uint256 day, uint256 locked) = pending.gift();
+            if (day <= today || locked == 0) continue;
+            if (points > locked) points = locked;
+            // slither-disable-next-line unused-return the amount fits: it is below what the lock held
+            (pending,) = pending.withGift(points == locked ? 0 : day, locked - points);
+            _pending[member][b] = pending;
+            _burnNewest(member, b, points);
+            emit TierGiftCancelled(member, b, points, day * 1 days);
         }
+    }
+
+    /// @dev Burns `amount` points of `brand` from the member's newest lots (they hold at least
+    /// every locked point): the brand's liability drops and its `reversed` grows.
+    function _burnNewest(address member, uint256 brand, uint256 amount) private {
+        uint256 month = Calendar.currentMonth();
+        // slither-disable-next-line uninitialized-local memory starts zeroed; takeNewest fills it per month
+        uint256[13] memory taken;
+        // slither-disable-next-line unused-return the lots hold the amount (it returns 0)
+        LotMath.takeNewest(_lots[member][brand], month, amount, taken);
+        _debitBrand(brand, _brands[brand], month, taken);
+        _reversed[brand] += amount;
+        emit Transfer(msg.sender, member, address(0), brand, amount);
     }
 
     /// @dev Brand `b`'s part of the call's quarter: 0 unless its bit is set in `brands`, else
@@ -792,7 +816,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (quarter != ctx.quarter) {
             // The member's previous active quarter closes: remember what it qualified for, and
             // apply the quarter starts that passed since its last review. A quarter whose
-            // upgrade the brands paid keeps its counters for later reversals ({GiftShares}).
+            // gift shares are locked keeps its counters for later reversals ({GiftShares}).
             if (tierBefore != 0) _closeGiftQuarter(member, word);
             word = word.setClosedQuarter(quarter, _metTier(ctx, spend, orders, engagements)).setBrands(0);
             (spend, orders, engagements, quarter) = (0, 0, 0, ctx.quarter);
@@ -835,7 +859,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         slot.word = word.setCounters(quarter, spend, orders, engagements);
         if (best > previous) {
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
-            gift = _payGift(ctx, member, word.brands(), gift, previous, best);
+            gift = _payGift(ctx, member, word.brands(), GiftCall(previous, best, gift, 0));
         }
         uint256 tierAfter = word.tier();
         if (tierAfter != tierBefore) {
@@ -844,11 +868,11 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
     }
 
-    /// @dev When `word`'s quarter had a paid upgrade, stores its counters and brand filter in the
+    /// @dev When `word`'s quarter locked gift shares, stores its counters and brand filter in the
     /// quarter's record (a reversal of its purchases may still come: {_reverseCounters}).
     function _closeGiftQuarter(address member, MemberWord word) private {
         uint256 k = GiftShares.key(word.quarter(), 0);
-        if (_giftShares[member][k] & GiftShares.PAID == 0) return;
+        if (_giftShares[member][k] & GiftShares.LOCKED == 0) return;
         _giftShares[member][k] = GiftShares.closed(word.spendCents(), word.orders(), word.engagements(), word.brands());
     }
 

@@ -74,9 +74,10 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     address internal _charityPool;
     /// @dev Per brand: its daily mint cap and what it minted on its latest UTC day.
     mapping(uint256 brand => MintDay) internal _mintDays;
-    /// @dev Per member, what each brand paid of the tier gifts of each quarter, and the quarter's
-    /// record, under `quarter << 128 | brand` (brand 0: the record); see {GiftShares}. Written at
-    /// an upgrade and when such a quarter closes; read by a reversal of that quarter's purchases.
+    /// @dev Per member, what each brand paid under lock of the tier gifts of each quarter, and the
+    /// quarter's record, under `quarter << 128 | brand` (brand 0: the record); see {GiftShares}.
+    /// Written at an upgrade while a counted purchase is pending and when such a quarter closes;
+    /// read by a reversal of that quarter's purchases.
     /// (The slot held the brands' parts until issue 15 moved them into the lots.)
     mapping(address member => mapping(uint256 key => uint256)) internal _giftShares;
     /// @dev A purchase's points wait here (a lock on the member's lots) during the brand's return window.

@@ -283,6 +283,24 @@ def measure_gas() -> dict[str, int]:
     # and finds the position released.
     gas["release_on_read"] = ledger.transfer(carol, 3, 50, {"from": erin}).gas_used
 
+    # A gift that waits for a pending purchase: A's 500 USD, 2 orders and 2 reviews leave frank
+    # one order short of Silver; C's pending 1 USD purchase completes it, so every share is
+    # locked until that purchase's release; its return cancels them (README, "Returns").
+    frank = accounts.add()  # a member with no activity yet
+    for cents, kind in ((spend, PURCHASE), (100, PURCHASE), (0, REVIEW), (0, REVIEW)):
+        ledger.earn(op(frank, cents, kind), a)
+    locked = ledger.earn(op(frank, 100), c)
+    (paid,) = locked.events["TierGiftPaid"]
+    assert paid["releaseAt"] > 0, "the gift was not locked"
+    gas["tier_upgrade_pending_gift"] = locked.gas_used
+    earned = locked.events["PointsEarned"]
+    op.next += 1
+    cancel = (op.next, frank, earned["releaseAt"] // 86_400, earned["points"], 100, _quarter(),
+              True, "0x" + "44" * 32)
+    cancelled = ledger.reverse(cancel, c)
+    assert "TierGiftCancelled" in cancelled.events, "the gift was not cancelled"
+    gas["reverse_cancels_tier_gift"] = cancelled.gas_used
+
     _measure_program(gas, ledger, badge, members, admin, brand_a_key, op)
     return gas
 

@@ -231,12 +231,18 @@ interface IAllianceLedger is IAllianceDirectory {
     event TierRuleChanged(uint8 indexed tier, TierRule rule, uint256 giftPoints);
     event TierUpgraded(address indexed member, uint8 previousTier, uint8 newTier, uint256 indexed brand, uint256 giftPoints);
     /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
-    event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points);
-    /// @notice A reversal by brand `debtor` took `member`'s quarter below a tier reached in it, so
-    /// `debtor` now owes brand `creditor` the value (micro-USD) of what `creditor` paid of that
-    /// tier's gift: the settlement position moves as a redemption's does (README, "Returns").
-    event TierGiftCompensated(
-        address indexed member, uint256 indexed debtor, uint256 indexed creditor, uint256 valueMicroUsd
+    /// `releaseAt` is when they become the member's: 0 (at once) unless a purchase counted in the
+    /// quarter could still be reversed, then the latest such purchase's release (see
+    /// {TierGiftCancelled}).
+    event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points, uint256 releaseAt);
+    /// @notice A reversal took `member`'s quarter below a tier reached in it: `points` of `brand`'s
+    /// share of that tier's gift, still locked until `releaseAt`, are cancelled (burned, counted
+    /// in the brand's `reversed`).
+    event TierGiftCancelled(address indexed member, uint256 indexed brand, uint256 points, uint256 releaseAt);
+    /// @notice `points` of `brand`'s gift shares locked for `member` until `fromReleaseAt` now wait
+    /// until `toReleaseAt`, with a later gift's shares (one lock per member and brand).
+    event TierGiftHoldExtended(
+        address indexed member, uint256 indexed brand, uint256 points, uint256 fromReleaseAt, uint256 toReleaseAt
     );
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);

@@ -1,29 +1,29 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @notice What the brands paid of a member's tier gifts in one quarter, kept so that a reversal
-/// which takes the member below a tier reached that quarter makes the reversing brand owe the
-/// other brands what they paid for it (README, "Returns").
+/// @notice What the brands paid of a member's tier gifts in one quarter while a purchase counted
+/// in it could still be reversed, kept so that a reversal which takes the member below a tier
+/// reached that quarter cancels that tier's shares still locked (README, "Returns").
 /// @dev Two kinds of word, both in {LedgerStorage-_giftShares} under `quarter << 128 | brand`:
 ///
-/// - brand >= 1, a brand's shares: per tier t (1 Silver, 2 Gold, 3 Diamond) the value
-///   (micro-USD: points x the brand's point value in the month it paid) of what the brand paid of
-///   tier t's gift in that quarter, 80 bits at offset 80 * (t - 1). A tier is reached at most once
-///   per quarter (the tier never drops within a quarter), so each field is written once; a gift
-///   paid by one operation crossing several tiers is split among them in proportion to their
-///   gifts. A field is zeroed when a reversal settles it.
-/// - brand 0, the quarter's record: bit 0 set when a gift was paid in the quarter; bit 1 set once
-///   the quarter closed (the member's first operation of a later quarter), which also stores the
-///   quarter's counters and its brand filter as {MemberWord} held them then: spendCents 48 at
+/// - brand >= 1, a brand's shares: per tier t (1 Silver, 2 Gold, 3 Diamond) the points the brand
+///   paid of tier t's gift in that quarter under the lock ({PendingWord} position 3), 80 bits at
+///   offset 80 * (t - 1). A tier is reached at most once per quarter (the tier never drops within
+///   a quarter), so each field is written once; a gift paid by one operation crossing several
+///   tiers is split among them in proportion to their gifts. A field is zeroed when a reversal
+///   cancels it.
+/// - brand 0, the quarter's record: bit 0 set when a share was locked in the quarter; bit 1 set
+///   once the quarter closed (the member's first operation of a later quarter), which also stores
+///   the quarter's counters and its brand filter as {MemberWord} held them then: spendCents 48 at
 ///   offset 2 | orders 32 at 50 | engagements 32 at 82 | brands 63 at 114. A reversal arriving
 ///   after the quarter closed lowers these counters instead of the member's word.
 ///
-/// Bounds: a field holds at most a tier gift (<= 10^12 points) times a value (< 2^32), below 2^72.
+/// Bounds: a field holds at most a share of a tier gift (<= 10^12 points).
 library GiftShares {
     uint256 internal constant FIELD_BITS = 80;
     uint256 internal constant FIELD_MASK = (uint256(1) << 80) - 1;
 
-    uint256 internal constant PAID = 1;
+    uint256 internal constant LOCKED = 1;
     uint256 internal constant CLOSED = 2;
     uint256 private constant SPEND_OFFSET = 2;
     uint256 private constant ORDERS_OFFSET = 50;
@@ -38,28 +38,28 @@ library GiftShares {
         return (quarter << 128) | brand;
     }
 
-    /// @notice `shares` with `value` added to tier `tier`'s field (1 <= tier <= 3).
-    function add(uint256 shares, uint256 tier, uint256 value) internal pure returns (uint256) {
-        return shares + (value << (FIELD_BITS * (tier - 1)));
+    /// @notice `shares` with `points` added to tier `tier`'s field (1 <= tier <= 3).
+    function add(uint256 shares, uint256 tier, uint256 points) internal pure returns (uint256) {
+        return shares + (points << (FIELD_BITS * (tier - 1)));
     }
 
     /// @notice What `shares` holds for the tiers above `tier` (their fields' sum), and `shares`
     /// with those fields cleared.
-    function above(uint256 shares, uint256 tier) internal pure returns (uint256 value, uint256 kept) {
+    function above(uint256 shares, uint256 tier) internal pure returns (uint256 points, uint256 kept) {
         uint256 shift = FIELD_BITS * tier;
         kept = shares & ((uint256(1) << shift) - 1);
         for (uint256 rest = shares >> shift; rest != 0; rest >>= FIELD_BITS) {
-            value += rest & FIELD_MASK;
+            points += rest & FIELD_MASK;
         }
     }
 
-    /// @notice A closed quarter's record: paid, closed, with the quarter's counters and brands.
+    /// @notice A closed quarter's record: locked, closed, with the quarter's counters and brands.
     function closed(uint256 spend, uint256 orders, uint256 engagements, uint256 brands)
         internal
         pure
         returns (uint256)
     {
-        return PAID | CLOSED | (spend << SPEND_OFFSET) | (orders << ORDERS_OFFSET)
+        return LOCKED | CLOSED | (spend << SPEND_OFFSET) | (orders << ORDERS_OFFSET)
             | (engagements << ENGAGEMENTS_OFFSET) | (brands << BRANDS_OFFSET);
     }
 

@@ -20,6 +20,9 @@ POINTS_EXPIRED = "points.expired"
 TIER_UPGRADED = "tier.upgraded"
 TIER_GRACE_STARTED = "tier.grace_started"
 TIER_DOWNGRADED = "tier.downgraded"
+#: a return took the member below a tier reached in its quarter: a brand's locked share of that
+#: tier's gift is cancelled (the ledger's TierGiftCancelled)
+TIER_GIFT_CANCELLED = "tier.gift_cancelled"
 BADGE_ISSUED = "badge.issued"
 BADGE_BENEFIT_REDEEMED = "badge.benefit_redeemed"
 SETTLEMENT_POSITION_CHANGED = "settlement.position_changed"
@@ -49,6 +52,7 @@ EVENT_TYPES = (
     TIER_UPGRADED,
     TIER_GRACE_STARTED,
     TIER_DOWNGRADED,
+    TIER_GIFT_CANCELLED,
     BADGE_ISSUED,
     BADGE_BENEFIT_REDEEMED,
     SETTLEMENT_POSITION_CHANGED,

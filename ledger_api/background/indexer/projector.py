@@ -68,7 +68,8 @@ class Projector(ReturnsProjection):
             (LEDGER, "CharityPoolChanged"): self._charity_pool_changed,
             (LEDGER, "PointsRedeemed"): self._points_redeemed,
             (LEDGER, "PositionSettled"): self._position_settled,
-            (LEDGER, "TierGiftCompensated"): self._tier_gift_compensated,
+            (LEDGER, "TierGiftCancelled"): self._tier_gift_cancelled,
+            (LEDGER, "TierGiftHoldExtended"): self._tier_gift_hold_extended,
             (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
             (ALLIANCE_BADGES, "BadgeDefined"): self._badge_defined,
             (ALLIANCE_BADGES, "URI"): self._badge_uri,
@@ -162,16 +163,45 @@ class Projector(ReturnsProjection):
         status.grace_until_month = 0
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """Each brand's share of an upgrade gift, in its own points (issue 10)."""
+        """Each brand's share of an upgrade gift, in its own points (issue 10); pending until
+        `releaseAt` while a purchase it depends on could be reversed (README, "Returns")."""
+        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
+        release_at = int(a.get("releaseAt", 0))
         self.history(
             event,
             ts,
-            member=a["member"],
-            brand=int(a["brand"]),
-            amount=int(a["points"]),
-            kind="earned",
+            member=member,
+            brand=brand,
+            amount=points,
+            kind="pending" if release_at else "earned",
             source="tier_gift",
+            release_at=release_at or None,
         )
+        if release_at:
+            self.add_pending(member, brand, release_at, points)
+
+    def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """A return took the member below the tier: the share's locked points are cancelled
+        (the burn before it is booked as reversed, from the newest lots)."""
+        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
+        release_at = int(a["releaseAt"])
+        self.history(
+            event,
+            ts,
+            member=member,
+            brand=brand,
+            amount=points,
+            kind="reversed",
+            source="tier_gift",
+            release_at=release_at,
+        )
+        self.add_pending(member, brand, release_at, -points)
+
+    def _tier_gift_hold_extended(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """A later gift's lock moved the brand's earlier locked shares to its release."""
+        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
+        self.add_pending(member, brand, int(a["fromReleaseAt"]), -points)
+        self.add_pending(member, brand, int(a["toReleaseAt"]), points)
 
     def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).grace_until_month = 0
@@ -247,11 +277,6 @@ class Projector(ReturnsProjection):
         )
         if brand != at_brand:
             self.add_debt(brand, at_brand, value)
-
-    def _tier_gift_compensated(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """A reversal took the member below a tier reached in its quarter: the reversing brand
-        owes the other brand the value of what it paid of that tier's gift (README, "Returns")."""
-        self.add_debt(int(a["debtor"]), int(a["creditor"]), int(a["valueMicroUsd"]))
 
     def _position_settled(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.add_debt(int(a["creditor"]), int(a["debtor"]), int(a["valueMicroUsd"]))

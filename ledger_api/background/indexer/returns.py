@@ -1,8 +1,8 @@
 """Returns in the index (issue 11): a reversal's burn, pending positions, counters.
 
-A burn (`Transfer` to the zero address) waits for the next event: the `PointsReversed` of the
-same transaction makes it a reversal (the newest lots, the brand's `reversed`), anything else
-a redemption (the oldest lots, `redeemed`), as the ledger does.
+A burn (`Transfer` to the zero address) waits for the next event: the `PointsReversed` or
+`TierGiftCancelled` of the same transaction makes it a reversal (the newest lots, the brand's
+`reversed`), anything else a redemption (the oldest lots, `redeemed`), as the ledger does.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class ReturnsProjection(ProjectionState):
         reversal = (
             following is not None
             and following.contract == LEDGER
-            and following.name == "PointsReversed"
+            and following.name in ("PointsReversed", "TierGiftCancelled")
             and following.log.tx_hash == burn[0].log.tx_hash
         )
         self._apply_burn(*burn, reversal=reversal)

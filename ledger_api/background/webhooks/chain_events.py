@@ -67,8 +67,8 @@ class ChainEvents:
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
+            (LEDGER, "TierGiftCancelled"): self._tier_gift_cancelled,
             (LEDGER, "PointsRedeemed"): self._position_changed,
-            (LEDGER, "TierGiftCompensated"): self._gift_compensated,
             (LEDGER, "PositionSettled"): self._settled,
             (ALLIANCE_BADGES, "BadgeIssued"): self._badge_issued,
             (ALLIANCE_BADGES, "BadgeClaimed"): self._badge_issued,
@@ -146,6 +146,19 @@ class ChainEvents:
             was_pending_until=iso_utc(int(a["releaseAt"])),
         )
 
+    def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        brand = int(a["brand"])
+        self._add(
+            ev.TIER_GIFT_CANCELLED,
+            event,
+            ts,
+            [brand],
+            member=a["member"],
+            brand_id=brand,
+            points=int(a["points"]),
+            was_pending_until=iso_utc(int(a["releaseAt"])),
+        )
+
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         brand, new = int(a["brand"]), int(a["newTier"])
         self._add(
@@ -217,31 +230,12 @@ class ChainEvents:
             event,
             ts,
             [brand, at_brand],
-            reason="redemption",
             member=a["member"],
             debtor_brand_id=brand,
             creditor_brand_id=at_brand,
             points=int(a["amount"]),
             value_micro_usd=str(int(a["valueMicroUsd"])),
             position=self._position(brand, at_brand),
-        )
-
-    def _gift_compensated(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """The reversing brand (debtor) owes the value of the creditor's share of a tier gift
-        the member no longer qualifies for (README, "Returns"); no points move."""
-        debtor, creditor = int(a["debtor"]), int(a["creditor"])
-        self._add(
-            ev.SETTLEMENT_POSITION_CHANGED,
-            event,
-            ts,
-            [debtor, creditor],
-            reason="tier_gift_compensation",
-            member=a["member"],
-            debtor_brand_id=debtor,
-            creditor_brand_id=creditor,
-            points=0,
-            value_micro_usd=str(int(a["valueMicroUsd"])),
-            position=self._position(debtor, creditor),
         )
 
     def _settled(self, event: Event, a: dict[str, Any], ts: int) -> None:

@@ -246,13 +246,14 @@ def test_after_the_window_closes_the_points_are_released_and_not_reversible(
         )
 
 
-def test_a_reversal_below_the_tier_its_order_completed_owes_the_other_brands_gift_share(
+def test_a_gift_waits_for_the_order_that_completed_it_and_a_return_cancels_it(
     own_env: dict[str, str],
 ) -> None:
     """The trial's gap (2026-12-05): a brand's 1 USD pending purchase completed a member's Silver,
-    another brand paid the gift, and the first brand reversed its order. The member keeps the
-    tier and the gift; the brand that reversed now owes the payer the gift's value, in its
-    positions and in both brands' feeds. (Its own chain: the tier rules are the alliance's.)"""
+    another brand paid the 500-point gift at once, and the first brand reversed its order: the
+    member kept points of the other brand for a tier it no longer qualified for. The gift now
+    waits, pending, for the order's return window, and the return cancels it. (Its own chain:
+    the tier rules are the alliance's.)"""
     with Gateway(own_env) as gateway:
         rule = {"spend_cents": 50_000, "orders": 3, "engagements": 2, "gift_points": 500}
         answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
@@ -271,30 +272,36 @@ def test_a_reversal_below_the_tier_its_order_completed_owes_the_other_brands_gif
             assert review.json()["status"] == "confirmed", review.text
         order, earned = buy(returner, alice, 100)  # 3 orders, 501 USD, 2 engagements: Silver
         assert earned["result"]["tier_upgraded_to"] == 1, earned
-        owed = 500 * 10_000  # the payer's whole share: its part is 501 times the other's
+        held = balance_of(payer, alice)
+        assert (held["balance"], held["pending"]) == (5_010, 500), held
+        (lock,) = held["pending_releases"]
+        assert lock["amount"] == 500
+        before = liability(payer)
 
         reverse(returner, order, member=alice.address)
 
-        deposit = returner.api.get(f"/v1/settlement/deposits/{returner.brand_id}").json()
-        assert deposit["positions"] == [
-            {
-                "debtor_brand_id": returner.brand_id,
-                "creditor_brand_id": payer.brand_id,
-                "amount_micro_usd": owed,
-            }
-        ], deposit
-        for api in (payer.api, returner.api):
-            (event,) = _feed_of(api, "settlement.position_changed")
-            data = event["data"]
-            assert (data["reason"], data["member"]) == ("tier_gift_compensation", alice.address)
-            assert (data["debtor_brand_id"], data["creditor_brand_id"]) == (
-                returner.brand_id,
-                payer.brand_id,
-            )
-            assert data["value_micro_usd"] == str(owed)
-            assert data["position"] == {"debtor_owes_creditor_micro_usd": str(owed)}
+        after = balance_of(payer, alice)
+        assert (after["balance"], after["pending"], after["pending_releases"]) == (5_010, 0, [])
+        account = liability(payer)
+        assert (account["issued"], account["reversed"], account["pending"]) == (
+            before["issued"],
+            before["reversed"] + 500,
+            before["pending"] - 500,
+        )
+        history = payer.api.get(f"/v1/members/{alice.address}/history").json()["entries"]
+        gift_lines = sorted((e["kind"], e["amount"]) for e in history if e["source"] == "tier_gift")
+        assert gift_lines == [("pending", 500), ("reversed", 500)], history
+        (event,) = _feed_of(payer.api, "tier.gift_cancelled")
+        assert (event["data"]["member"], event["data"]["brand_id"], event["data"]["points"]) == (
+            alice.address,
+            payer.brand_id,
+            500,
+        )
+        assert event["data"]["was_pending_until"] == lock["release_at"]
         tier = payer.api.get(f"/v1/members/{alice.address}").json()["tier"]
         assert (tier["tier"], tier["orders"]) == (1, 2), tier
+        positions = payer.api.get(f"/v1/settlement/deposits/{payer.brand_id}").json()
+        assert positions["positions"] == [], positions  # no brand owes another for it
 
 
 def _feed_of(api: Any, event_type: str) -> list[dict[str, Any]]:

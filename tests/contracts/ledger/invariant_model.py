@@ -25,9 +25,11 @@ class Model:
         self.redeemed = dict.fromkeys(RULES, 0)
         self.reversed = dict.fromkeys(RULES, 0)
         self.windows = dict(WINDOWS)
-        # PendingWord: 4 positions [release day, amount] per (holder, brand); a position whose
-        # day has come is released by the clock alone and stays until a purchase reuses it
-        self.pending = {(h, b): [[0, 0] for _ in range(4)] for h in holders for b in RULES}
+        # PendingWord: 3 purchase positions [release day, amount] per (holder, brand); a position
+        # whose day has come is released by the clock alone and stays until a purchase reuses it
+        self.pending = {(h, b): [[0, 0] for _ in range(3)] for h in holders for b in RULES}
+        # PendingWord position 3: the brand's tier-gift shares locked for the holder
+        self.gift_lock = {(h, b): [0, 0] for h in holders for b in RULES}
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
         # per brand, (first month, value) in force from it on: setPointValue in month M applies
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
@@ -36,8 +38,9 @@ class Model:
         # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
         self.activity = {}
         self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
-        # GiftShares: (member, quarter, brand) -> {tier: micro-USD the brand paid of its gift};
-        # (member, quarter) -> the quarter's counters and brands once closed (None while open)
+        # GiftShares: (member, quarter, brand) -> {tier: points the brand paid of its gift under
+        # lock}; (member, quarter) -> the quarter's counters and brands once closed (None while
+        # open), present once a share was locked in the quarter
         self.gift_shares = {}
         self.gift_quarters = {}
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
@@ -58,12 +61,16 @@ class Model:
         """ERC-6909 balanceOf: live lots less the points still pending on `today`."""
         return sum(self.live(holder, brand, month).values()) - self.locked(holder, brand, today)
 
+    def pending_positions(self, holder, brand):
+        """The four PendingWord positions in order: the purchases', then the gift lock."""
+        return [*self.pending[(holder, brand)], self.gift_lock[(holder, brand)]]
+
     def locked(self, holder, brand, today):
-        return sum(a for d, a in self.pending[(holder, brand)] if d > today)
+        return sum(a for d, a in self.pending_positions(holder, brand) if d > today)
 
     def pending_of(self, holder, brand, today):
         """AllianceLedgerLens.pendingOf: ((amount, releaseAt), ...) in position order."""
-        return tuple((a, d * DAY) for d, a in self.pending[(holder, brand)] if d > today and a)
+        return tuple((a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a)
 
     def held(self, holder, brand, day):
         """What PendingWord.take finds at `day`: the first nonzero position of that day."""
@@ -85,62 +92,70 @@ class Model:
         else:
             if free is not None:
                 slots[free] = [release, amount]
-            else:  # four other days pending: into the latest of them, which keeps its day
+            else:  # three other days pending: into the latest of them, which keeps its day
                 slots[latest][1] += amount
                 release = latest_day
         self.releases.setdefault((holder, brand), set()).add(release)
         return release
 
-    def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month):
-        """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop."""
+    def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month, today):
+        """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop.
+        Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
         slots = self.pending[(holder, brand)]
         i = next(i for i, (d, a) in enumerate(slots) if d == day and a)
         assert slots[i][1] >= points
         slots[i] = [0 if slots[i][1] == points else day, slots[i][1] - points]
+        self._burn_newest(holder, brand, points, month)
+        return self._reverse_counters(holder, spend_cents, quarter, closes, month, today)
+
+    def _burn_newest(self, holder, brand, points, month):
+        """AllianceLedger._burnNewest: LotMath.takeNewest, counted as reversed."""
         lots = self.lots[(holder, brand)]
         left = points
-        for m in range(month, month - 13, -1):  # LotMath.takeNewest
+        for m in range(month, month - 13, -1):
             part = min(left, lots.get(m, 0))
             if part:
                 lots[m] -= part
                 left -= part
         assert left == 0
         self.reversed[brand] += points
-        return self._reverse_counters(holder, brand, spend_cents, quarter, closes)
 
-    def _reverse_counters(self, holder, brand, spend_cents, quarter, closes):
+    def _reverse_counters(self, holder, spend_cents, quarter, closes, month, today):
         """AllianceLedger._reverseCounters: the counters of the reversal's quarter drop (the
-        member's while they hold it, else the closed quarter's record of a paid upgrade); below a
-        tier reached in it, `brand` owes each other payer its shares of that tier's gifts.
-        Returns {creditor: micro-USD}."""
+        member's while they hold it, else the closed quarter's record of locked shares); below a
+        tier reached in it, each brand's shares of that tier's gifts still locked are cancelled
+        (_cancelGifts)."""
         state = self.activity.get(holder)
         if not state:
-            return {}
+            return []
         if state[0] == quarter:
             counters, brands = state, {b for (m, b), (q, _) in self.parts.items()
                                        if m == holder and q == quarter}
         else:
             closed = self.gift_quarters.get((holder, quarter))
             if not state[4] or closed is None:
-                return {}
+                return []
             counters, brands = closed, closed[4]
         counters[1] = max(counters[1] - spend_cents, 0)
         if closes and counters[2]:
             counters[2] -= 1
         best = self.best_tier(*counters[1:4])
         if best >= state[4] or (holder, quarter) not in self.gift_quarters:
-            return {}
-        owed = {}
+            return []
+        cancelled = []
         for b in sorted(brands):
             shares = self.gift_shares.get((holder, quarter, b), {})
-            value = sum(v for t, v in shares.items() if t > best)
+            points = sum(v for t, v in shares.items() if t > best)
             for t in [t for t in shares if t > best]:
                 del shares[t]
-            if value and b != brand:
-                owed[b] = value
-                self.add_debt(brand, b, value)
-                self.consented.add((brand, b))  # the debtor's own reversal is behind the debt
-        return owed
+            lock = self.gift_lock[(holder, b)]
+            if not points or lock[0] <= today or not lock[1]:
+                continue
+            points = min(points, lock[1])
+            cancelled.append((b, points, lock[0] * DAY))
+            self.gift_lock[(holder, b)] = [0 if lock[1] == points else lock[0], lock[1] - points]
+            self._burn_newest(holder, b, points, month)
+        return cancelled
 
     def outstanding(self, brand, month):
         return sum(
@@ -209,8 +224,9 @@ class Model:
                 tier, grace = tier - 1, 0
         state[4], state[5], state[6] = tier, grace, quarter
 
-    def record_activity(self, member, brand, kind, cents, mult, points, month):
-        """Returns {brand: gift points it pays}, as the ledger computes it."""
+    def record_activity(self, member, brand, kind, cents, mult, points, month, today):
+        """Returns ({brand: (gift points it pays, releaseAt)}, [(brand, points, from, to)] of the
+        locks a later gift extended), as the ledger computes them."""
         quarter = month // 3
         state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
         if state[0] != quarter:
@@ -237,7 +253,7 @@ class Model:
         if best >= tier:
             state[5] = 0
         if best <= tier:
-            return {}
+            return {}, []
         state[4] = best
         gift = sum(DEFAULT_TIER_RULES[t][3] for t in range(tier + 1, best + 1))
         parts = {b: p for (m, b), (q, p) in self.parts.items() if m == member and q == quarter}
@@ -252,16 +268,33 @@ class Model:
                 paid[b] = share
         if own:
             paid[brand] = own
+        hold = max(  # the latest release of a counted brand's pending purchase (_payGift)
+            (d for b in parts for d, a in self.pending[(member, b)] if d > today and a), default=0
+        )
+        released, extended = {}, []
+        for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]:
+            released[b] = (paid[b], self._lock_share(member, b, paid[b], hold, tier, best, gift,
+                                                     quarter, today, extended))
+        return released, extended
+
+    def _lock_share(self, member, b, share, hold, tier, best, gift, quarter, today, extended):
+        """AllianceLedger._lockShare: returns the share's releaseAt (0: live at once)."""
+        if not hold:
+            return 0
+        day, locked = self.gift_lock[(member, b)]
+        if day <= today:
+            locked = 0
+        new_day = day if locked and day > hold else hold
+        if locked and day < new_day:
+            extended.append((b, locked, day * DAY, new_day * DAY))
+        self.gift_lock[(member, b)] = [new_day, locked + share]
         self.gift_quarters.setdefault((member, quarter), None)
-        for b, points in paid.items():  # AllianceLedger._recordShare
-            value, shares = points * self.value_at(b, month), {}
-            left = value
-            for t in range(tier + 1, best):
-                shares[t] = value * DEFAULT_TIER_RULES[t][3] // gift
-                left -= shares[t]
-            shares[best] = left
-            self.gift_shares[(member, quarter, b)] = shares
-        return paid
+        shares, left = self.gift_shares.setdefault((member, quarter, b), {}), share
+        for t in range(tier + 1, best):
+            shares[t] = shares.get(t, 0) + share * DEFAULT_TIER_RULES[t][3] // gift
+            left -= share * DEFAULT_TIER_RULES[t][3] // gift
+        shares[best] = shares.get(best, 0) + left
+        return new_day * DAY
 
     def add_debt(self, debtor, creditor, value):
         lo, hi = sorted((debtor, creditor))

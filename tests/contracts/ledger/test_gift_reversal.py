@@ -1,14 +1,15 @@
-"""A reversal that takes a member below a tier reached in the quarter makes the reversing brand
-owe the other brands what they paid of that tier's gift (README, "Returns").
+"""A tier gift waits for the purchases it depends on: while a purchase counted in the quarter is
+pending, every brand's share of an upgrade gift is locked until the latest such purchase's
+release, and a reversal that takes the member below a tier reached in the quarter cancels that
+tier's shares (README, "Returns").
 
 The trial's reproduction (2026-12-05): a brand's 1 USD pending purchase completed a member's
 Silver; another brand paid the 500-point gift, live at once; the first brand then reversed its
-purchase. The member keeps the tier and the gift, as before, but the brand that reversed now owes
-the payer the gift's value, settled as a redemption's position is.
+purchase and the member kept 500 points of the other brand that it no longer qualified for.
 
-Brands (tests/contracts/conftest.py): A pays out at once (10 points/USD, 0.01 USD a point); C
-is given a 14-day return window here (same rule and value as A). Silver: 500 USD, 3 orders, 2
-engagements, 500 points; Gold: 2,000 USD, 10 orders, 6 engagements, 2,000 points.
+Brands (tests/contracts/conftest.py): A pays out at once (10 points/USD, 5 a review); C is given
+a 14-day return window here (same rule). Silver: 500 USD, 3 orders, 2 engagements, 500 points;
+Gold: 2,000 USD, 10 orders, 6 engagements, 2,000 points.
 """
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from scripts.deployment import DEFAULT_TIER_RULES
 
 DAY = 86_400
-VALUE = 10_000  # micro-USD per point of A and of C
+SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
 
 
 @pytest.fixture
@@ -41,62 +42,73 @@ def _reverse(ledger, earn, signer, member, receipt, quarter, spend_cents, points
     return ledger.reverse(op, {"from": signer})
 
 
-def _one_order_short_of_silver(earn, signer_a, alice):
-    """A's honest quarter: 500 USD over 2 orders and 2 reviews (Silver but one order)."""
-    earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, cents=25_000),
-                          earn.op(alice, "review"), earn.op(alice, "review")])
+def _one_order_short_of_silver(earn, signer_a, member):
+    """A's honest quarter: 500 USD over 2 orders and 2 reviews (5,010 points, live)."""
+    earn.batch(signer_a, [earn.op(member, cents=25_000), earn.op(member, cents=25_000),
+                          earn.op(member, "review"), earn.op(member, "review")])
 
 
-def test_a_reversal_below_the_tier_its_purchase_completed_makes_the_reverser_owe_the_gift(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events
+def _paid(events, tx):
+    return {e["brand"]: (e["points"], e["releaseAt"]) for e in events.all(tx, "TierGiftPaid")}
+
+
+def _cancelled(events, tx):
+    return [(e["brand"], e["points"], e["releaseAt"]) for e in events.all(tx, "TierGiftCancelled")]
+
+
+def test_a_gift_completed_by_a_pending_purchase_is_cancelled_when_it_is_returned(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, to_plain
 ):
     _one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)  # C's 1 USD pending purchase: Silver
-    paid = {e["brand"]: e["points"] for e in events.all(completing, "TierGiftPaid")}
-    assert paid == {brand_a: 500}  # A's part is 501 times C's: A pays the whole pack
-    issued_a = lens.brandAccount(brand_a)[0]
+    release = completing.events["PointsEarned"]["releaseAt"]
+    # A's part is 501 times C's: A pays the whole pack, locked until C's purchase is final
+    assert _paid(events, completing) == {brand_a: (SILVER_GIFT, release)}
+    assert ledger.balanceOf(alice, brand_a) == 5_010
+    assert to_plain(lens.pendingOf(alice, brand_a)) == ((SILVER_GIFT, release),)
+    issued_a, _, _, outstanding_a, reversed_a = to_plain(lens.brandAccount(brand_a))
 
     tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
 
-    assert events.all(tx, "TierGiftCompensated") == [
-        {"member": alice.address, "debtor": pending_c, "creditor": brand_a,
-         "valueMicroUsd": 500 * VALUE}
-    ]
-    assert ledger.position(pending_c, brand_a) == 500 * VALUE
-    assert ledger.position(brand_a, pending_c) == -500 * VALUE
-    # The member keeps the tier and the gift; A's points are untouched.
-    assert ledger.tierOf(alice) == 1
-    assert lens.brandAccount(brand_a)[0] == issued_a
+    assert _cancelled(events, tx) == [(brand_a, SILVER_GIFT, release)]
+    burns = [e for e in events.all(tx, "Transfer", ledger) if e["id"] == brand_a]
+    assert [(e["sender"], e["amount"]) for e in burns] == [(alice.address, SILVER_GIFT)]
+    assert to_plain(lens.pendingOf(alice, brand_a)) == ()
+    assert ledger.balanceOf(alice, brand_a) == 5_010
+    assert to_plain(lens.brandAccount(brand_a)) == (
+        issued_a, 0, 0, outstanding_a - SILVER_GIFT, reversed_a + SILVER_GIFT
+    )
+    assert ledger.position(pending_c, brand_a) == 0  # no brand owes another for it
+    assert ledger.tierOf(alice) == 1  # the tier stands until the quarterly review
     assert lens.memberStatus(alice)["orders"] == 2
 
 
-def test_a_reversal_that_leaves_the_tier_met_owes_nothing_and_the_next_one_owes_once(
-    ledger, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events
+def test_a_reversal_that_leaves_the_tier_met_cancels_nothing_and_a_tier_is_cancelled_once(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, to_plain
 ):
     _one_order_short_of_silver(earn, signer_a, alice)
-    first = earn(signer_c, alice, cents=100)  # Silver, paid by A
+    first = earn(signer_c, alice, cents=100)  # Silver
     second = earn(signer_c, alice, cents=100)
 
     kept = _reverse(ledger, earn, signer_c, alice, second, quarter, 100)
-    assert events.all(kept, "TierGiftCompensated") == []  # 3 orders: Silver still met
-    assert ledger.position(pending_c, brand_a) == 0
+    assert _cancelled(events, kept) == []  # 3 orders: Silver still met
+    assert to_plain(lens.pendingOf(alice, brand_a))[0][0] == SILVER_GIFT
 
     below = _reverse(ledger, earn, signer_c, alice, first, quarter, 100)
-    assert [e["valueMicroUsd"] for e in events.all(below, "TierGiftCompensated")] == [500 * VALUE]
+    assert [(b, p) for b, p, _ in _cancelled(events, below)] == [(brand_a, SILVER_GIFT)]
 
-    # Met again and taken below again: the gift was compensated already.
+    # Met again and taken below again: Silver's gift was cancelled already.
     again = earn(signer_c, alice, cents=100)
     assert "TierUpgraded" not in again.events
     twice = _reverse(ledger, earn, signer_c, alice, again, quarter, 100)
-    assert events.all(twice, "TierGiftCompensated") == []
-    assert ledger.position(pending_c, brand_a) == 500 * VALUE
+    assert _cancelled(events, twice) == []
 
 
-def test_a_reversal_after_the_quarter_closed_still_owes_the_gift(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events
+def test_a_return_after_the_quarter_closed_still_cancels_the_gift(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events, to_plain
 ):
-    """The upgrade on the quarter's last days, the reversal in the next quarter after the
-    member's first operation there (its counters then belong to the new quarter)."""
+    """The upgrade on the quarter's last days, the return in the next quarter after the member's
+    first operation there (its counters then belong to the new quarter)."""
     quarter = clock.quarter() + 1
     clock.travel_to_quarter(quarter, month_in_quarter=2, day=25)
     _one_order_short_of_silver(earn, signer_a, alice)
@@ -109,57 +121,100 @@ def test_a_reversal_after_the_quarter_closed_still_owes_the_gift(
 
     tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
 
-    assert [(e["debtor"], e["creditor"], e["valueMicroUsd"])
-            for e in events.all(tx, "TierGiftCompensated")] == [(pending_c, brand_a, 500 * VALUE)]
-    assert ledger.position(pending_c, brand_a) == 500 * VALUE
+    assert [(b, p) for b, p, _ in _cancelled(events, tx)] == [(brand_a, SILVER_GIFT)]
     status = lens.memberStatus(alice)  # the new quarter's counters are not the reversal's
     assert (status["quarter"], status["orders"], status["engagements"]) == (quarter + 1, 0, 1)
+    assert to_plain(lens.pendingOf(alice, brand_a)) == ()
 
 
 def test_one_operation_crossing_two_tiers_splits_the_shares_by_tier(
     ledger, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events
 ):
     """A: 9 orders of 1 USD and 6 reviews; C's pending 1,991 USD purchase makes alice Silver and
-    Gold at once. A partial reversal that leaves Silver met owes A only its Gold part; the rest
-    of the reversal owes the Silver part."""
+    Gold at once. A partial return that leaves Silver met cancels only Gold's part of each
+    share; the rest of the return cancels Silver's."""
     earn.batch(signer_a, [earn.op(alice, cents=100) for _ in range(9)]
                + [earn.op(alice, "review") for _ in range(6)])
     completing = earn(signer_c, alice, cents=199_100)
     upgrade = events.one(completing, "TierUpgraded")
     assert (upgrade["previousTier"], upgrade["newTier"]) == (0, 2)
-    gift = DEFAULT_TIER_RULES[1][3] + DEFAULT_TIER_RULES[2][3]
-    share_a = {e["brand"]: e["points"] for e in events.all(completing, "TierGiftPaid")}[brand_a]
-    part_a, part_c = (9 * 10 + 6 * 5) * VALUE, 19_910 * VALUE
-    assert share_a == -(-gift * part_a // (part_a + part_c))
-    silver = share_a * VALUE * DEFAULT_TIER_RULES[1][3] // gift
-    gold = share_a * VALUE - silver
+    gift = SILVER_GIFT + GOLD_GIFT
+    paid = {b: p for b, (p, _) in _paid(events, completing).items()}
+    part_a, part_c = 9 * 10 + 6 * 5, 19_910
+    assert paid[brand_a] == -(-gift * part_a // (part_a + part_c))
+    assert paid[pending_c] == gift - paid[brand_a]
+    silver = {b: p * SILVER_GIFT // gift for b, p in paid.items()}
 
     to_silver = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100_000,
                          points=10_000, closes=False)  # 1,000 USD and 10 orders left: Silver
-    assert [e["valueMicroUsd"] for e in events.all(to_silver, "TierGiftCompensated")] == [gold]
+    assert [(b, p) for b, p, _ in _cancelled(events, to_silver)] == [
+        (brand_a, paid[brand_a] - silver[brand_a]), (pending_c, paid[pending_c] - silver[pending_c])
+    ]
 
     to_none = _reverse(ledger, earn, signer_c, alice, completing, quarter, 99_100,
                        points=9_910)  # 9 USD, 9 orders
-    assert [e["valueMicroUsd"] for e in events.all(to_none, "TierGiftCompensated")] == [silver]
-    assert ledger.position(pending_c, brand_a) == share_a * VALUE
+    assert [(b, p) for b, p, _ in _cancelled(events, to_none)] == [
+        (brand_a, silver[brand_a]), (pending_c, silver[pending_c])
+    ]
+    assert ledger.balanceOf(alice, pending_c) == 0
     assert ledger.tierOf(alice) == 2  # the tier stands until the quarterly review
 
 
-def test_the_reversing_brands_own_share_is_its_own_cost(
-    ledger, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events
+def test_a_later_gift_extends_the_lock_and_says_so(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
+    to_plain
 ):
-    """C's pending purchases make alice Silver almost alone: C pays 499 points of the gift and A,
-    whose two reviews are a sliver of the quarter's value, 1. C's reversal owes A its 1 point's
-    value and no one its own 499."""
-    receipts = [earn(signer_c, alice, cents=25_000) for _ in range(2)]
-    earn.batch(signer_a, [earn.op(alice, "review"), earn.op(alice, "review")])
-    completing = earn(signer_c, alice, cents=100)
-    paid = {e["brand"]: e["points"] for e in events.all(completing, "TierGiftPaid")}
-    assert paid == {brand_a: 1, pending_c: 499}
-
-    tx = _reverse(ledger, earn, signer_c, alice, receipts[0], quarter, 25_000)
-
-    assert [(e["creditor"], e["valueMicroUsd"]) for e in events.all(tx, "TierGiftCompensated")] == [
-        (brand_a, VALUE)
+    """Silver on one day and Gold the next, each completed by a pending purchase of C: each
+    brand's lock of its Silver share moves to the Gold purchase's release with its Gold share."""
+    earn.batch(signer_a, [earn.op(alice, cents=1_000) for _ in range(8)]
+               + [earn.op(alice, "review") for _ in range(6)])  # 80 USD, 8 orders, 6 reviews
+    silver = earn(signer_c, alice, cents=100_000)  # 1,080 USD, 9 orders: Silver
+    first_release = silver.events["PointsEarned"]["releaseAt"]
+    silver_shares = {b: p for b, (p, _) in _paid(events, silver).items()}
+    clock.travel_to(clock.now() + DAY)
+    gold = earn(signer_c, alice, cents=100_000)  # 2,080 USD, 10 orders: Gold
+    second_release = gold.events["PointsEarned"]["releaseAt"]
+    assert second_release == first_release + DAY
+    gold_a = _paid(events, gold)[brand_a]
+    assert gold_a[1] == second_release
+    assert events.all(gold, "TierGiftHoldExtended") == [
+        {"member": alice.address, "brand": b, "points": silver_shares[b],
+         "fromReleaseAt": first_release, "toReleaseAt": second_release}
+        for b in (brand_a, pending_c)  # the other brands first, the completing brand last
     ]
-    assert ledger.position(pending_c, brand_a) == VALUE
+    assert to_plain(lens.pendingOf(alice, brand_a)) == (
+        (silver_shares[brand_a] + gold_a[0], second_release),
+    )
+
+
+def test_a_gift_that_became_the_members_is_never_taken_back(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
+    to_plain
+):
+    """Once every purchase the upgrade counted is final, its gift is the member's: a later
+    purchase's return, even one a hostile brand states as a huge spend, cancels nothing."""
+    _one_order_short_of_silver(earn, signer_a, alice)
+    completing = earn(signer_c, alice, cents=100)
+    clock.travel_to(completing.events["PointsEarned"]["releaseAt"])
+    assert ledger.balanceOf(alice, brand_a) == 5_010 + SILVER_GIFT
+    later = earn(signer_c, alice, cents=100)
+
+    tx = _reverse(ledger, earn, signer_c, alice, later, quarter, 10**9)
+
+    assert lens.memberStatus(alice)["spendCents"] == 0
+    assert _cancelled(events, tx) == []
+    assert ledger.balanceOf(alice, brand_a) == 5_010 + SILVER_GIFT
+
+
+def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, errors
+):
+    """The lock is not a purchase position: the paying brand cannot claw its share back."""
+    _one_order_short_of_silver(earn, signer_a, alice)
+    completing = earn(signer_c, alice, cents=100)
+    release = completing.events["PointsEarned"]["releaseAt"]
+    op = (earn.next_op_id(), alice.address, release // DAY, SILVER_GIFT, 0, quarter, False,
+          b"\x01" * 32)
+    with errors.expect(ledger, "LedgerReversalExceedsPending", brand_a, alice.address, release, 0,
+                       SILVER_GIFT):
+        ledger.reverse(op, {"from": signer_a})

@@ -15,8 +15,7 @@ pending positions (invariant_model.py) and against the ledger's own accounting:
   relaying a cross-brand redemption it does not host. After every step: no brand's issued total
   moves except by its own operations or its proportional share of a tier gift (the model
   computes both exactly); every nonzero position has a redemption consented by the creditor
-  (sent by its signer) or the debtor's own reversal (a tier gift it owes, issue 11's gap) behind
-  it.
+  (sent by its signer) behind it.
 """
 
 from brownie import chain
@@ -35,6 +34,11 @@ from invariant_model import DAY, KINDS, RULES, VALUES, WINDOWS, Model, order_ref
 from invariant_returns import ReturnRules
 
 from scripts.earned_records import earned_records
+
+
+def _all(tx, name):
+    """Every `name` event of `tx`, in order (none: [])."""
+    return list(tx.events[name]) if name in tx.events else []
 
 
 def _earned_events(tx):
@@ -114,10 +118,9 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
         month, today = self.clock.month_of(tx.timestamp), tx.timestamp // DAY
         earned = [(e["points"], e["releaseAt"]) for e in _earned_events(tx)]
         assert len(earned) == len(ops)
-        shares = [(e["brand"], e["points"]) for e in tx.events["TierGiftPaid"]] if (
-            "TierGiftPaid" in tx.events
-        ) else []
-        expected_shares = []
+        shares = [(e["brand"], e["points"], e["releaseAt"]) for e in _all(tx, "TierGiftPaid")]
+        holds = [tuple(e.values())[1:] for e in _all(tx, "TierGiftHoldExtended")]
+        expected_shares, expected_holds = [], []
         for (member, kind, cents, mult), got in zip(ops, earned):
             name = f"m{member}"
             points = self.model.points(brand, kind, cents, mult)
@@ -125,14 +128,18 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             if kind == "purchase" and self.model.windows[brand]:
                 release = self.model.add_pending(name, brand, today, points) * DAY
             assert got == (points, release)
-            paid = self.model.record_activity(name, brand, kind, cents, mult, points, month)
+            paid, extended = self.model.record_activity(
+                name, brand, kind, cents, mult, points, month, today
+            )
+            expected_holds += extended
             self.model.credit(name, brand, month, points)
             self.model.issued[brand] += points
-            for b in sorted(paid, key=lambda b: (b == brand, b)):
-                expected_shares.append((b, paid[b]))
-                self.model.credit(name, b, month, paid[b])
-                self.model.issued[b] += paid[b]
+            for b, (share, release_at) in paid.items():  # the other brands first, as paid
+                expected_shares.append((b, share, release_at))
+                self.model.credit(name, b, month, share)
+                self.model.issued[b] += share
         assert shares == expected_shares
+        assert holds == expected_holds
 
     # -------------------------------------------------------------------------------- rules
 
