@@ -199,12 +199,23 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         _usedOps[brand][wordIndex] = used | bit;
         uint256 releaseAt = uint256(op.releaseDay) * 1 days;
         if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
-        (PendingWord pending, uint256 held) = _pending[op.member][brand].take(op.releaseDay, op.points);
+        (PendingWord pending, uint256 held, bool closed) =
+            _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         _pending[op.member][brand] = pending;
         _burnNewest(op.member, brand, op.points);
-        emit PointsReversed(brand, op.member, op.opId, op.points, op.spendCents, op.orderRef, releaseAt);
-        _reverseCounters(op);
+        // What the counters lose is bounded by what the reversed points can have counted: at most
+        // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
+        // an order only where the position still counts one of the brand's purchases.
+        uint256 rate = _brands[brand].rule().rate(EarnKind.Purchase);
+        uint256 spend = op.spendCents;
+        unchecked {
+            // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
+            uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
+            if (bound < spend) spend = bound;
+        }
+        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
+        _reverseCounters(op, spend, closed);
     }
 
     // ============================================================ member moves
@@ -672,11 +683,10 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     {
         if (g.hold == 0) return 0;
         PendingWord pending = _pending[member][b];
-        (uint256 day, uint256 locked) = pending.gift();
-        if (day <= ctx.day) locked = 0; // a lock whose day came is the member's
-        uint256 hold = locked != 0 && day > g.hold ? day : g.hold;
+        (uint256 day, uint256 locked) = pending.gift(ctx.day); // a lock whose day came is the member's
+        uint256 hold = day > g.hold ? day : g.hold;
         bool ok;
-        (pending, ok) = pending.withGift(hold, locked + share);
+        (pending, ok) = pending.withGift(ctx.day, hold, locked + share);
         if (!ok) return 0;
         _pending[member][b] = pending;
         if (locked != 0 && day < hold) emit TierGiftHoldExtended(member, b, locked, day * 1 days, hold * 1 days);
@@ -688,9 +698,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         for (uint256 t = g.previous + 1; t < g.best; ++t) {
             uint256 portion = share * _tierGift[uint8(t)] / g.points;
             left -= portion;
-            word = GiftShares.add(word, t, portion);
+            word = GiftShares.set(word, t, portion, g.hold);
         }
-        shares[k] = GiftShares.add(word, g.best, left);
+        shares[k] = GiftShares.set(word, g.best, left, g.hold);
         return hold * 1 days;
     }
 
@@ -699,7 +709,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// quarter whose gift shares were locked). When that takes the member below a tier reached in
     /// that quarter, the shares of that tier's gift still locked are cancelled ({_cancelGifts}).
     /// A member with no tier costs nothing more than the word's read and write.
-    function _reverseCounters(ReverseOp calldata op) private {
+    function _reverseCounters(ReverseOp calldata op, uint256 spendCents, bool closesOrder) private {
         MemberSlot storage slot = _members[op.member];
         MemberWord word = slot.word;
         uint256 tier = word.tier();
@@ -710,15 +720,15 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (word.quarter() == op.quarter) {
             (spend, orders, engagements) = (word.spendCents(), word.orders(), word.engagements());
             brands = word.brands();
-            (spend, orders) = _lessReversed(op, spend, orders);
+            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
             slot.word = word.setCounters(op.quarter, spend, orders, engagements);
         } else {
-            if (tier == 0) return;
+            // Only a member with a tier has a closed quarter's record.
             uint256 recordKey = GiftShares.key(op.quarter, 0);
             uint256 record = _giftShares[op.member][recordKey];
             if (record & GiftShares.CLOSED == 0) return;
             (spend, orders, engagements, brands) = GiftShares.counters(record);
-            (spend, orders) = _lessReversed(op, spend, orders);
+            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
             _giftShares[op.member][recordKey] = GiftShares.closed(spend, orders, engagements, brands);
         }
         if (tier == 0) return;
@@ -729,20 +739,21 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         _cancelGifts(op.member, op.quarter, best, brands);
     }
 
-    /// @dev The counters less what reversal `op` takes off (saturating at 0).
-    function _lessReversed(ReverseOp calldata op, uint256 spend, uint256 orders)
+    /// @dev The counters less a reversal's spend and order (saturating at 0).
+    function _less(uint256 spend, uint256 orders, uint256 spendCents, bool closesOrder)
         private
         pure
         returns (uint256, uint256)
     {
-        spend = spend > op.spendCents ? spend - op.spendCents : 0;
-        if (op.closesOrder && orders != 0) --orders;
+        spend = spend > spendCents ? spend - spendCents : 0;
+        if (closesOrder && orders != 0) --orders;
         return (spend, orders);
     }
 
     /// @dev Cancels, for each brand in the `brands` filter, its shares of `quarter`'s gifts above
-    /// tier `best` that its lock still holds (a lock whose day came is the member's: nothing is
-    /// taken back then). The fields are cleared either way, so a tier's shares are cancelled once.
+    /// tier `best` whose purchases are not all final yet (each tier's hold day is later than
+    /// today) and that its lock still holds. The fields are cleared either way, so a tier's shares
+    /// are cancelled once, and a share whose purchases are final never is.
     function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands) private {
         mapping(uint256 => uint256) storage shares = _giftShares[member];
         uint256 count = _brandCount;
@@ -750,15 +761,15 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         for (uint256 b = 1; b <= count; ++b) {
             if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
             uint256 k = GiftShares.key(quarter, b);
-            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best);
-            if (points == 0) continue;
+            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best, today);
             shares[k] = kept;
+            if (points == 0) continue;
             PendingWord pending = _pending[member][b];
-            (uint256 day, uint256 locked) = pending.gift();
-            if (day <= today || locked == 0) continue;
+            (uint256 day, uint256 locked) = pending.gift(today);
+            if (locked == 0) continue;
             if (points > locked) points = locked;
             // slither-disable-next-line unused-return the amount fits: it is below what the lock held
-            (pending,) = pending.withGift(points == locked ? 0 : day, locked - points);
+            (pending,) = pending.withGift(today, day, locked - points);
             _pending[member][b] = pending;
             _burnNewest(member, b, points);
             emit TierGiftCancelled(member, b, points, day * 1 days);

@@ -106,7 +106,9 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice A brand's reversal of a returned order's pending points (issue 11).
     /// `releaseDay` names the pending position (the day {PointsEarned}'s `releaseAt` falls on);
     /// `quarter` is the quarter the purchase counted in: the member's counters drop only while
-    /// they still hold that quarter; `closesOrder` also takes one order off them.
+    /// they still hold that quarter; `closesOrder` also takes one order off them. The ledger
+    /// bounds both by what the position can have counted ({PointsReversed}): a brand's reversals
+    /// take off no more than its pending purchases added.
     struct ReverseOp {
         uint64 opId;
         address member;
@@ -206,7 +208,9 @@ interface IAllianceLedger is IAllianceDirectory {
     /// emits its mint {Transfer} (`id` = `brand`), in the same order, before this event.
     event PointsEarnedBatch(uint256 indexed brand, bytes records);
     /// @notice `brand` cancelled `points` pending points of `member` for a returned order,
-    /// taking `spendCents` (and one order if it closed the order) off the member's quarter.
+    /// taking `spendCents` (the stated spend, at most what those points can have counted at the
+    /// brand's purchase rate) and one order if it closed one of the position's purchases off the
+    /// member's quarter.
     event PointsReversed(
         uint256 indexed brand,
         address indexed member,

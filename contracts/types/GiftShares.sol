@@ -6,22 +6,25 @@ pragma solidity 0.8.30;
 /// reached that quarter cancels that tier's shares still locked (README, "Returns").
 /// @dev Two kinds of word, both in {LedgerStorage-_giftShares} under `quarter << 128 | brand`:
 ///
-/// - brand >= 1, a brand's shares: per tier t (1 Silver, 2 Gold, 3 Diamond) the points the brand
-///   paid of tier t's gift in that quarter under the lock ({PendingWord} position 3), 80 bits at
-///   offset 80 * (t - 1). A tier is reached at most once per quarter (the tier never drops within
-///   a quarter), so each field is written once; a gift paid by one operation crossing several
-///   tiers is split among them in proportion to their gifts. A field is zeroed when a reversal
-///   cancels it.
+/// - brand >= 1, a brand's shares: per tier t (1 Silver, 2 Gold, 3 Diamond), 80 bits at offset
+///   80 * (t - 1): `holdDay 16 | points 64`, the points the brand paid of tier t's gift in that
+///   quarter under lock ({PendingWord}) and the day every purchase that upgrade counted is final
+///   (days since 1970-01-01 UTC; from then on the share is the member's whatever the lock holds,
+///   since a later gift may have extended the lock). A tier is reached at most once per quarter
+///   (the tier never drops within a quarter), so each field is written once; a gift paid by one
+///   operation crossing several tiers is split among them in proportion to their gifts. A field
+///   is zeroed when a reversal takes the member below its tier, cancelled or not.
 /// - brand 0, the quarter's record: bit 0 set when a share was locked in the quarter; bit 1 set
 ///   once the quarter closed (the member's first operation of a later quarter), which also stores
 ///   the quarter's counters and its brand filter as {MemberWord} held them then: spendCents 48 at
 ///   offset 2 | orders 32 at 50 | engagements 32 at 82 | brands 63 at 114. A reversal arriving
 ///   after the quarter closed lowers these counters instead of the member's word.
 ///
-/// Bounds: a field holds at most a share of a tier gift (<= 10^12 points).
+/// Bounds: a field's points are at most a tier gift (<= 10^12 < 2^64).
 library GiftShares {
     uint256 internal constant FIELD_BITS = 80;
     uint256 internal constant FIELD_MASK = (uint256(1) << 80) - 1;
+    uint256 private constant POINTS_MASK = (uint256(1) << 64) - 1;
 
     uint256 internal constant LOCKED = 1;
     uint256 internal constant CLOSED = 2;
@@ -38,18 +41,25 @@ library GiftShares {
         return (quarter << 128) | brand;
     }
 
-    /// @notice `shares` with `points` added to tier `tier`'s field (1 <= tier <= 3).
-    function add(uint256 shares, uint256 tier, uint256 points) internal pure returns (uint256) {
-        return shares + (points << (FIELD_BITS * (tier - 1)));
+    /// @notice `shares` with tier `tier`'s field (1 <= tier <= 3) set to `points` held until
+    /// `holdDay`.
+    function set(uint256 shares, uint256 tier, uint256 points, uint256 holdDay) internal pure returns (uint256) {
+        uint256 shift = FIELD_BITS * (tier - 1);
+        return (shares & ~(FIELD_MASK << shift)) | (((holdDay << 64) | points) << shift);
     }
 
-    /// @notice What `shares` holds for the tiers above `tier` (their fields' sum), and `shares`
-    /// with those fields cleared.
-    function above(uint256 shares, uint256 tier) internal pure returns (uint256 points, uint256 kept) {
+    /// @notice The points of the tiers above `tier` still held on `today` (their hold day later),
+    /// and `shares` with every field above `tier` cleared.
+    function above(uint256 shares, uint256 tier, uint256 today)
+        internal
+        pure
+        returns (uint256 points, uint256 kept)
+    {
         uint256 shift = FIELD_BITS * tier;
         kept = shares & ((uint256(1) << shift) - 1);
         for (uint256 rest = shares >> shift; rest != 0; rest >>= FIELD_BITS) {
-            points += rest & FIELD_MASK;
+            uint256 field = rest & FIELD_MASK;
+            if (field >> 64 > today) points += field & POINTS_MASK;
         }
     }
 

@@ -25,11 +25,10 @@ class Model:
         self.redeemed = dict.fromkeys(RULES, 0)
         self.reversed = dict.fromkeys(RULES, 0)
         self.windows = dict(WINDOWS)
-        # PendingWord: 3 purchase positions [release day, amount] per (holder, brand); a position
-        # whose day has come is released by the clock alone and stays until a purchase reuses it
-        self.pending = {(h, b): [[0, 0] for _ in range(3)] for h in holders for b in RULES}
-        # PendingWord position 3: the brand's tier-gift shares locked for the holder
-        self.gift_lock = {(h, b): [0, 0] for h in holders for b in RULES}
+        # PendingWord: 4 positions [release day, amount, orders, gift lock?] per (holder, brand):
+        # purchases, or (one at a time) the lock of the brand's tier-gift shares; a position whose
+        # day has come is released by the clock alone and stays until something reuses it
+        self.pending = {(h, b): [[0, 0, 0, False] for _ in range(4)] for h in holders for b in RULES}
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
         # per brand, (first month, value) in force from it on: setPointValue in month M applies
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
@@ -38,9 +37,9 @@ class Model:
         # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
         self.activity = {}
         self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
-        # GiftShares: (member, quarter, brand) -> {tier: points the brand paid of its gift under
-        # lock}; (member, quarter) -> the quarter's counters and brands once closed (None while
-        # open), present once a share was locked in the quarter
+        # GiftShares: (member, quarter, brand) -> {tier: (points the brand paid of its gift under
+        # lock, the day that upgrade's purchases are final)}; (member, quarter) -> the quarter's
+        # counters and brands once closed (None while open), present once a share was locked
         self.gift_shares = {}
         self.gift_quarters = {}
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
@@ -62,8 +61,12 @@ class Model:
         return sum(self.live(holder, brand, month).values()) - self.locked(holder, brand, today)
 
     def pending_positions(self, holder, brand):
-        """The four PendingWord positions in order: the purchases', then the gift lock."""
-        return [*self.pending[(holder, brand)], self.gift_lock[(holder, brand)]]
+        """The four PendingWord positions in order, as (release day, amount)."""
+        return [(d, a) for d, a, _, _ in self.pending[(holder, brand)]]
+
+    def purchase_positions(self, holder, brand):
+        """(release day, amount) of the positions that hold purchases (what a brand reverses)."""
+        return [(d, a) for d, a, _, gift in self.pending[(holder, brand)] if not gift]
 
     def locked(self, holder, brand, today):
         return sum(a for d, a in self.pending_positions(holder, brand) if d > today)
@@ -73,40 +76,63 @@ class Model:
         return tuple((a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a)
 
     def held(self, holder, brand, day):
-        """What PendingWord.take finds at `day`: the first nonzero position of that day."""
-        return next((a for d, a in self.pending[(holder, brand)] if d == day and a), 0)
+        """What PendingWord.take finds at `day`: the first nonzero purchase position of that day."""
+        return next((a for d, a in self.purchase_positions(holder, brand) if d == day and a), 0)
 
     def add_pending(self, holder, brand, today, amount):
         """PendingWord.add for a purchase on `today`: returns the day its points are released."""
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
         free, latest, latest_day = None, None, 0
-        for i, (d, _) in enumerate(slots):
-            if d == release:
-                slots[i][1] += amount
-                break
+        for i, (d, _, _, gift) in enumerate(slots):
             if d <= today:
                 free = i if free is None else free
-            elif d > latest_day:
-                latest, latest_day = i, d
+            elif not gift:
+                if d == release:
+                    slots[i][1] += amount
+                    slots[i][2] = min(slots[i][2] + 1, 127)
+                    break
+                if d > latest_day:
+                    latest, latest_day = i, d
         else:
             if free is not None:
-                slots[free] = [release, amount]
-            else:  # three other days pending: into the latest of them, which keeps its day
+                slots[free] = [release, amount, 1, False]
+            else:  # every other position pending: into the latest purchase one, its day kept
                 slots[latest][1] += amount
+                slots[latest][2] = min(slots[latest][2] + 1, 127)
                 release = latest_day
         self.releases.setdefault((holder, brand), set()).add(release)
         return release
+
+    def gift_lock(self, holder, brand, today):
+        """PendingWord.gift: the index of the running gift lock, or None."""
+        slots = self.pending[(holder, brand)]
+        return next((i for i, (d, _, _, gift) in enumerate(slots) if gift and d > today), None)
+
+    def set_gift_lock(self, holder, brand, today, day, amount):
+        """PendingWord.withGift: False when every position is pending with purchases."""
+        slots = self.pending[(holder, brand)]
+        i = self.gift_lock(holder, brand, today)
+        if i is None:
+            i = next((i for i, (d, _, _, _) in enumerate(slots) if d <= today), None)
+        if i is None:
+            return False
+        slots[i] = [day, amount, 0, True] if amount else [0, 0, 0, False]
+        return True
 
     def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month, today):
         """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop.
         Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
         slots = self.pending[(holder, brand)]
-        i = next(i for i, (d, a) in enumerate(slots) if d == day and a)
-        assert slots[i][1] >= points
-        slots[i] = [0 if slots[i][1] == points else day, slots[i][1] - points]
+        i = next(i for i, (d, a, _, gift) in enumerate(slots) if d == day and a and not gift)
+        _, held, orders, _ = slots[i]
+        assert held >= points
+        closed = closes and orders > 0
+        orders -= closed
+        slots[i] = [day, held - points, orders, False] if held > points else [0, 0, 0, False]
         self._burn_newest(holder, brand, points, month)
-        return self._reverse_counters(holder, spend_cents, quarter, closes, month, today)
+        spend = min(spend_cents, (points + 1) * 100 // RULES[brand][0])  # what the points counted
+        return self._reverse_counters(holder, spend, quarter, closed, month, today)
 
     def _burn_newest(self, holder, brand, points, month):
         """AllianceLedger._burnNewest: LotMath.takeNewest, counted as reversed."""
@@ -145,15 +171,16 @@ class Model:
         cancelled = []
         for b in sorted(brands):
             shares = self.gift_shares.get((holder, quarter, b), {})
-            points = sum(v for t, v in shares.items() if t > best)
+            points = sum(p for t, (p, hold) in shares.items() if t > best and hold > today)
             for t in [t for t in shares if t > best]:
                 del shares[t]
-            lock = self.gift_lock[(holder, b)]
-            if not points or lock[0] <= today or not lock[1]:
+            lock = self.gift_lock(holder, b, today)
+            if not points or lock is None:
                 continue
-            points = min(points, lock[1])
-            cancelled.append((b, points, lock[0] * DAY))
-            self.gift_lock[(holder, b)] = [0 if lock[1] == points else lock[0], lock[1] - points]
+            day, locked, _, _ = self.pending[(holder, b)][lock]
+            points = min(points, locked)
+            cancelled.append((b, points, day * DAY))
+            self.set_gift_lock(holder, b, today, day, locked - points)
             self._burn_newest(holder, b, points, month)
         return cancelled
 
@@ -269,7 +296,8 @@ class Model:
         if own:
             paid[brand] = own
         hold = max(  # the latest release of a counted brand's pending purchase (_payGift)
-            (d for b in parts for d, a in self.pending[(member, b)] if d > today and a), default=0
+            (d for b in parts for d, a in self.purchase_positions(member, b) if d > today and a),
+            default=0,
         )
         released, extended = {}, []
         for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]:
@@ -281,19 +309,19 @@ class Model:
         """AllianceLedger._lockShare: returns the share's releaseAt (0: live at once)."""
         if not hold:
             return 0
-        day, locked = self.gift_lock[(member, b)]
-        if day <= today:
-            locked = 0
-        new_day = day if locked and day > hold else hold
+        lock = self.gift_lock(member, b, today)
+        day, locked = (0, 0) if lock is None else self.pending[(member, b)][lock][:2]
+        new_day = max(day, hold)
+        if not self.set_gift_lock(member, b, today, new_day, locked + share):
+            return 0  # every position pending with purchases: the share is live at once
         if locked and day < new_day:
             extended.append((b, locked, day * DAY, new_day * DAY))
-        self.gift_lock[(member, b)] = [new_day, locked + share]
         self.gift_quarters.setdefault((member, quarter), None)
         shares, left = self.gift_shares.setdefault((member, quarter, b), {}), share
-        for t in range(tier + 1, best):
-            shares[t] = shares.get(t, 0) + share * DEFAULT_TIER_RULES[t][3] // gift
+        for t in range(tier + 1, best):  # GiftShares: per tier (points, hold day)
+            shares[t] = (share * DEFAULT_TIER_RULES[t][3] // gift, hold)
             left -= share * DEFAULT_TIER_RULES[t][3] // gift
-        shares[best] = shares.get(best, 0) + left
+        shares[best] = (left, hold)
         return new_day * DAY
 
     def add_debt(self, debtor, creditor, value):

@@ -38,7 +38,7 @@ class ReturnRules:
             (m, b, d, a)
             for m in range(3)
             for b in RULES
-            for d, a in self.model.pending[(f"m{m}", b)]
+            for d, a in self.model.purchase_positions(f"m{m}", b)
             if a and d * DAY > now + margin
         ]
 

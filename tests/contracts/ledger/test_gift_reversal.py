@@ -187,23 +187,72 @@ def test_a_later_gift_extends_the_lock_and_says_so(
     )
 
 
-def test_a_gift_that_became_the_members_is_never_taken_back(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
-    to_plain
+def test_a_gift_whose_purchases_are_final_is_never_taken_back(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events, to_plain
 ):
-    """Once every purchase the upgrade counted is final, its gift is the member's: a later
-    purchase's return, even one a hostile brand states as a huge spend, cancels nothing."""
+    """Quarter q: Silver completed by C's pending purchase, final after its release. Quarter
+    q+1: Gold locked behind another pending purchase of C, in the same lock of each brand. A
+    reversal of that purchase stated as quarter q's (the chain cannot tell a purchase's
+    quarter) takes q's closed counters below Silver: q's Silver shares are final, so nothing is
+    cancelled, and q+1's Gold shares stay locked (a trial's finding, 2026-12-05)."""
+    q = clock.quarter() + 1
+    clock.travel_to_quarter(q, day=1)
     _one_order_short_of_silver(earn, signer_a, alice)
-    completing = earn(signer_c, alice, cents=100)
-    clock.travel_to(completing.events["PointsEarned"]["releaseAt"])
-    assert ledger.balanceOf(alice, brand_a) == 5_010 + SILVER_GIFT
-    later = earn(signer_c, alice, cents=100)
+    silver = earn(signer_c, alice, cents=100)
+    clock.travel_to_quarter(q + 1, day=1)  # Silver's purchase is final
+    earn.batch(signer_a, [earn.op(alice, cents=1_000) for _ in range(9)]
+               + [earn.op(alice, "review") for _ in range(6)])  # closes q; 90 USD, 9 orders
+    gold = earn(signer_c, alice, cents=191_000)  # 2,000 USD, 10 orders: Gold, locked
+    assert events.one(gold, "TierUpgraded")["newTier"] == 2
+    locked = to_plain(lens.pendingOf(alice, brand_a))
 
-    tx = _reverse(ledger, earn, signer_c, alice, later, quarter, 10**9)
+    tx = _reverse(ledger, earn, signer_c, alice, gold, q, 100, points=1)  # stated as quarter q
 
-    assert lens.memberStatus(alice)["spendCents"] == 0
     assert _cancelled(events, tx) == []
-    assert ledger.balanceOf(alice, brand_a) == 5_010 + SILVER_GIFT
+    assert to_plain(lens.pendingOf(alice, brand_a)) == locked
+    assert ledger.balanceOf(alice, brand_a) >= _paid(events, silver)[brand_a][0]
+
+
+def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
+    ledger, lens, earn, admin, signer_a, signer_b, signer_c, alice, brand_a, brand_b, pending_c,
+    quarter, events, to_plain
+):
+    """B's pending purchase completes Silver. C, which never counted toward it, credits a fresh
+    1 USD purchase and reverses it point by point, each time stating an order closed and a huge
+    spend: only the one order its purchase added is closed, and at most the spend its points
+    can have counted is taken off (a trial's finding: before, four such reversals took four
+    orders off and cancelled the gift)."""
+    ledger.setReturnWindow(brand_b, 14, {"from": admin})
+    _one_order_short_of_silver(earn, signer_a, alice)
+    completing = earn(signer_b, alice, cents=100)
+    assert events.one(completing, "TierUpgraded")["newTier"] == 1
+    fresh = earn(signer_c, alice, cents=100)  # 10 points, 1 order, 100 cents
+    before = lens.memberStatus(alice)
+
+    got = []
+    for _ in range(4):
+        got += _cancelled(events, _reverse(ledger, earn, signer_c, alice, fresh, quarter, 10**9,
+                                           points=1))
+
+    assert got == []
+    after = lens.memberStatus(alice)
+    assert after["orders"] == before["orders"] - 1
+    assert after["spendCents"] == before["spendCents"] - 4 * (1 + 1) * 100 // 10
+    assert sum(a for a, _ in to_plain(lens.pendingOf(alice, brand_a))) == SILVER_GIFT
+
+
+def test_a_fourth_purchase_day_keeps_its_own_window(
+    ledger, lens, earn, signer_c, alice, pending_c, quarter, clock, to_plain
+):
+    """Four release days per brand, as before the gift lock (which takes a position only while
+    it runs): purchases on four days keep four windows, a fifth joins the latest."""
+    releases = []
+    for _ in range(5):
+        releases.append(earn(signer_c, alice, cents=10_000).events["PointsEarned"]["releaseAt"])
+        clock.travel_to(clock.now() + DAY)
+    assert releases[:4] == [releases[0] + i * DAY for i in range(4)]
+    assert releases[4] == releases[3]
+    assert [r for _, r in to_plain(lens.pendingOf(alice, pending_c))] == releases[:4]
 
 
 def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
