@@ -520,7 +520,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             ctx.usedWord = _usedOps[ctx.brand][wordIndex];
         }
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
-        // The pending position is the last check (a position past 48 bits refuses the purchase):
+        // The pending position is the last check (a position past 40 bits refuses the purchase):
         // a refused operation must change nothing, so every write comes after it.
         // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
         uint256 releaseAt;
@@ -676,7 +676,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// member and brand: a lock still running keeps the later of the two days, {TierGiftHoldExtended}
     /// when that moves it) and records them under the tiers the gift crosses, in proportion to
     /// their gifts, the rounding left to the top one ({GiftShares}). Returns the release time (0:
-    /// live at once: nothing pending, or a lock that would pass 48 bits).
+    /// live at once: nothing pending, no position free for the lock, or one past 40 bits).
     function _lockShare(EarnContext memory ctx, address member, uint256 b, uint256 share, GiftCall memory g)
         private
         returns (uint256 releaseAt)
