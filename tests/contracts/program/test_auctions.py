@@ -179,8 +179,9 @@ def test_a_bid_in_the_last_minutes_extends_the_end(auctions, ledger, create, sil
     clock.next_block_at(ends + 5)  # past the first end, still open
     auctions.bid(auction_id, brand_a, 1_200, {"from": alice})
     new_end = ends + 5 + 600
-    clock.next_block_at(new_end)
     ledger.approve(auctions, brand_a, 2_000, {"from": bob})
+    clock.next_block_at(new_end)  # the bid's block, not the approval's (it was, so the bid came a
+    # second later whenever the wall clock ticked between the two: a flaky test)
     with errors.expect(auctions, "AuctionsNotOpen", auction_id, ends - DAY, new_end, new_end):
         auctions.bid(auction_id, brand_a, 2_000, {"from": bob})
 
