@@ -162,41 +162,6 @@ class Projector(ReturnsProjection):
         status.tier = int(a["newTier"])
         status.grace_until_month = 0
 
-    def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """Each brand's share of an upgrade gift, in its own points (issue 10); pending until
-        `releaseAt` while a purchase it depends on could be reversed (README, "Returns")."""
-        release_at = int(a.get("releaseAt", 0))
-        self._gift_line(event, ts, a, "pending" if release_at else "earned", release_at, 1)
-
-    def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """A return took the member below the tier: the share's locked points are cancelled
-        (the burn before it is booked as reversed, from the newest lots)."""
-        self._gift_line(event, ts, a, "reversed", int(a["releaseAt"]), -1)
-
-    def _gift_line(
-        self, event: Event, ts: int, a: dict[str, Any], kind: str, release_at: int, sign: int
-    ) -> None:
-        """A gift share's history line; its pending position (if any) moves by sign x points."""
-        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
-        self.history(
-            event,
-            ts,
-            member=member,
-            brand=brand,
-            amount=points,
-            kind=kind,
-            source="tier_gift",
-            release_at=release_at or None,
-        )
-        if release_at:
-            self.add_pending(member, brand, release_at, sign * points)
-
-    def _tier_gift_hold_extended(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """A later gift's lock moved the brand's earlier locked shares to its release."""
-        member, brand, points = a["member"], int(a["brand"]), int(a["points"])
-        self.add_pending(member, brand, int(a["fromReleaseAt"]), -points)
-        self.add_pending(member, brand, int(a["toReleaseAt"]), points)
-
     def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).grace_until_month = 0
 
