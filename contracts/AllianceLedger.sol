@@ -520,7 +520,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             ctx.usedWord = _usedOps[ctx.brand][wordIndex];
         }
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
-        // The pending position is the last check (a position past 40 bits refuses the purchase):
+        // The pending position is the last check (a position past 28 bits refuses the purchase):
         // a refused operation must change nothing, so every write comes after it.
         // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
         uint256 releaseAt;
@@ -676,7 +676,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// member and brand: a lock still running keeps the later of the two days, {TierGiftHoldExtended}
     /// when that moves it) and records them under the tiers the gift crosses, in proportion to
     /// their gifts, the rounding left to the top one ({GiftShares}). Returns the release time (0:
-    /// live at once: nothing pending, no position free for the lock, or one past 40 bits).
+    /// live at once: nothing pending, or a lock past 40 bits).
     function _lockShare(EarnContext memory ctx, address member, uint256 b, uint256 share, GiftCall memory g)
         private
         returns (uint256 releaseAt)
@@ -686,7 +686,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         (uint256 day, uint256 locked) = pending.gift(ctx.day); // a lock whose day came is the member's
         uint256 hold = day > g.hold ? day : g.hold;
         bool ok;
-        (pending, ok) = pending.withGift(ctx.day, hold, locked + share);
+        (pending, ok) = pending.withGift(hold, locked + share);
         if (!ok) return 0;
         _pending[member][b] = pending;
         if (locked != 0 && day < hold) emit TierGiftHoldExtended(member, b, locked, day * 1 days, hold * 1 days);
@@ -769,7 +769,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             if (locked == 0) continue;
             if (points > locked) points = locked;
             // slither-disable-next-line unused-return the amount fits: it is below what the lock held
-            (pending,) = pending.withGift(today, day, locked - points);
+            (pending,) = pending.withGift(day, locked - points);
             _pending[member][b] = pending;
             _burnNewest(member, b, points);
             emit TierGiftCancelled(member, b, points, day * 1 days);

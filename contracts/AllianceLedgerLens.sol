@@ -10,7 +10,7 @@ import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig} from "./types/BrandConfig.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {MemberWord} from "./types/MemberWord.sol";
-import {PendingWord} from "./types/PendingWord.sol";
+import {PendingWord, PendingWordLibrary} from "./types/PendingWord.sol";
 
 /// @title AllianceLedgerLens: the ledger's read-only views beyond ERC-6909 and the directory.
 /// @notice Lots and expiry, brand accounts and configuration, member status, tier rules and
@@ -89,10 +89,10 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
         PendingWord word = LedgerState.pending(_ledger, member, brand);
         uint256 today = block.timestamp / 1 days;
         // slither-disable-next-line uninitialized-local memory starts zeroed on purpose; filled up to count
-        IAllianceLedger.PendingPoints[4] memory found;
+        IAllianceLedger.PendingPoints[5] memory found;
         // slither-disable-next-line uninitialized-local the counter starts at zero on purpose
         uint256 count;
-        for (uint256 i; i < 4; ++i) {
+        for (uint256 i; i <= PendingWordLibrary.LOCK; ++i) {
             (uint256 day, uint256 amount) = word.at(i);
             if (day > today && amount != 0) found[count++] = IAllianceLedger.PendingPoints(amount, day * 1 days);
         }

@@ -237,8 +237,8 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
     /// `releaseAt` is when they become the member's: 0 (at once) unless a purchase counted in the
     /// quarter could still be reversed, then the latest such purchase's release (see
-    /// {TierGiftCancelled}); also 0 when the member's pending positions at `brand` are all taken
-    /// by purchases (README, "Returns": a known gap).
+    /// {TierGiftCancelled}); also 0 in the one case the lock cannot hold it, a lock past 2**40 - 1
+    /// points.
     event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points, uint256 releaseAt);
     /// @notice A reversal took `member`'s quarter below a tier reached in it: `points` of `brand`'s
     /// share of that tier's gift, still locked until `releaseAt`, are cancelled (burned, counted

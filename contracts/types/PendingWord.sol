@@ -1,93 +1,115 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @notice A member's pending points of one brand: up to 4 positions, one per release day, in one
-/// storage word read on every purchase, spend and reversal. A position holds purchases (what the
-/// brand may reverse) or, at most one at a time, the lock of the tier-gift shares the brand paid
-/// while a purchase they depend on could still be reversed (only the ledger's tier rules lock and
-/// cancel it, never a brand's reversal).
-/// @dev Layout, from the low-order bits: 4 positions of 64 bits, each
-/// `releaseDay 16 | gift 1 | orders 7 | amount 40` (`releaseDay` in days since 1970-01-01 UTC;
-/// `orders`: the purchases in the position, saturating at 127, so that a reversal closes at most
-/// as many orders as the brand's purchases put there). The points themselves sit in the member's
-/// lot of the month they were earned; a position only locks `amount` of them until the first
-/// second of `releaseDay`. A position whose day has come is released by the clock alone (no
-/// transaction) and may be reused, by a purchase or a gift lock alike.
+/// @notice A member's pending points of one brand, in one storage word read on every purchase,
+/// spend and reversal: up to 4 purchase positions, one per release day (what the brand may
+/// reverse), and the lock of the tier-gift shares the brand paid while a purchase they depend on
+/// could still be reversed (only the ledger's tier rules lock and cancel it, never a brand's
+/// reversal). The lock has a place of its own, so it always has room, however many purchase days
+/// are pending (2026-12-05: it shared the 4 positions, and a brand with 4 purchase days pending
+/// paid its share live, out of a return's reach).
+/// @dev Layout, from the low-order bits: 4 purchase positions of 50 bits, each
+/// `releaseDay 16 | orders 6 | amount 28`, then the lock, `releaseDay 16 | amount 40`
+/// (`releaseDay` in days since 1970-01-01 UTC; `orders`: the purchases in the position,
+/// saturating at 63, so that a reversal closes at most as many orders as the brand's purchases
+/// put there). The points themselves sit in the member's lot of the month they were earned; a
+/// position only locks `amount` of them until the first second of `releaseDay`. A position whose
+/// day has come is released by the clock alone (no transaction) and may be reused.
 type PendingWord is uint256;
 
 using PendingWordLibrary for PendingWord global;
 
 /// @title Named fields of a {PendingWord}.
 library PendingWordLibrary {
-    uint256 internal constant POSITIONS = 4;
-    uint256 internal constant AMOUNT_MASK = (uint256(1) << 40) - 1;
-    uint256 internal constant MAX_ORDERS = 127;
-    uint256 private constant ORDERS_OFFSET = 40;
-    uint256 private constant GIFT_FLAG = uint256(1) << 47;
-    uint256 private constant POSITION_MASK = (uint256(1) << 64) - 1;
+    /// @notice Purchase positions (0 to 3); the lock is position {LOCK}.
+    uint256 internal constant PURCHASE_POSITIONS = 4;
+    /// @notice The lock's position in {at} (the last one).
+    uint256 internal constant LOCK = 4;
+    /// @notice A purchase position's largest amount (points).
+    uint256 internal constant AMOUNT_MASK = (uint256(1) << 28) - 1;
+    /// @notice The lock's largest amount (points; 2**40 - 1 is above `MAX_AMOUNT`).
+    uint256 internal constant LOCK_AMOUNT_MASK = (uint256(1) << 40) - 1;
+    uint256 internal constant MAX_ORDERS = 63;
+    uint256 private constant ORDERS_OFFSET = 28;
+    uint256 private constant DAY_OFFSET = 34;
+    uint256 private constant POSITION_BITS = 50;
+    uint256 private constant POSITION_MASK = (uint256(1) << POSITION_BITS) - 1;
+    uint256 private constant LOCK_OFFSET = PURCHASE_POSITIONS * POSITION_BITS;
 
-    /// @notice Release day and amount of position `i` (0 <= i < 4).
+    /// @notice Release day and amount of position `i` (0 <= i < 4: purchases; {LOCK}: the lock).
     function at(PendingWord self, uint256 i) internal pure returns (uint256 releaseDay, uint256 amount) {
+        if (i == LOCK) {
+            uint256 lock = PendingWord.unwrap(self) >> LOCK_OFFSET;
+            return (lock >> 40, lock & LOCK_AMOUNT_MASK);
+        }
         uint256 pos = _position(self, i);
-        return (pos >> 48, pos & AMOUNT_MASK);
+        return (pos >> DAY_OFFSET, pos & AMOUNT_MASK);
     }
 
     /// @notice The points still pending on day `today` (positions whose release day is later).
     function locked(PendingWord self, uint256 today) internal pure returns (uint256 total) {
-        for (uint256 i; i < POSITIONS; ++i) {
-            (uint256 day, uint256 amount) = at(self, i);
-            if (day > today) total += amount;
+        uint256 word = PendingWord.unwrap(self);
+        if (word == 0) return 0;
+        unchecked {
+            // No overflow: 4 amounts of 28 bits and one of 40.
+            for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+                uint256 pos = (word >> (i * POSITION_BITS)) & POSITION_MASK;
+                if (pos >> DAY_OFFSET > today) total += pos & AMOUNT_MASK;
+            }
+            uint256 lock = word >> LOCK_OFFSET;
+            if (lock >> 40 > today) total += lock & LOCK_AMOUNT_MASK;
         }
     }
 
-    /// @notice Adds a purchase of `amount` pending until `releaseDay`: into the purchase position
-    /// of that day, else a released or empty one; with every other position pending, into the
-    /// latest purchase position, whose (earlier) day it keeps. Returns the word and the day the
-    /// amount is released on.
-    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 40 bits.
+    /// @notice Adds a purchase of `amount` pending until `releaseDay`: into the position of that
+    /// day, else a released or empty one; with all 4 pending, into the latest, whose (earlier) day
+    /// it keeps. Returns the word and the day the amount is released on.
+    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits.
     function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount)
         internal
         pure
         returns (PendingWord updated, uint256 day, bool ok)
     {
-        uint256 free = POSITIONS;
+        uint256 free = PURCHASE_POSITIONS;
         // slither-disable-next-line uninitialized-local zero on purpose: no later position seen yet
         uint256 latest;
         // slither-disable-next-line uninitialized-local zero on purpose: no later release day seen yet
         uint256 latestDay;
-        for (uint256 i; i < POSITIONS; ++i) {
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
-            uint256 d = pos >> 48;
+            uint256 d = pos >> DAY_OFFSET;
             if (d <= today) {
-                if (free == POSITIONS) free = i;
-            } else if (pos & GIFT_FLAG == 0) {
+                if (free == PURCHASE_POSITIONS) free = i;
+            } else {
                 if (d == releaseDay) return _join(self, i, pos, amount);
                 if (d > latestDay) (latest, latestDay) = (i, d);
             }
         }
-        if (free != POSITIONS) return _set(self, free, (releaseDay << 48) | (uint256(1) << ORDERS_OFFSET), amount);
-        // At most one position is a gift lock: three purchase positions are pending here.
+        if (free != PURCHASE_POSITIONS) {
+            return _set(self, free, (releaseDay << DAY_OFFSET) | (uint256(1) << ORDERS_OFFSET), amount);
+        }
         return _join(self, latest, _position(self, latest), amount);
     }
 
     /// @notice Cancels `amount` of the purchase position released on `releaseDay`, and one of its
     /// orders when `closesOrder` and it still counts one; returns the word, what that position
-    /// held (`held < amount`: nothing changed) and whether an order was closed.
+    /// held (`held < amount`: nothing changed) and whether an order was closed. The lock is never
+    /// touched.
     function take(PendingWord self, uint256 releaseDay, uint256 amount, bool closesOrder)
         internal
         pure
         returns (PendingWord updated, uint256 held, bool closed)
     {
-        for (uint256 i; i < POSITIONS; ++i) {
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
             held = pos & AMOUNT_MASK;
-            if (pos >> 48 != releaseDay || pos & GIFT_FLAG != 0 || held == 0) continue;
+            if (pos >> DAY_OFFSET != releaseDay || held == 0) continue;
             if (held < amount) return (self, held, false);
             uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
             closed = closesOrder && orders != 0;
             if (closed) --orders;
             // No underflow: amount <= held. An emptied position is cleared.
-            uint256 head = held == amount ? 0 : (releaseDay << 48) | (orders << ORDERS_OFFSET);
+            uint256 head = held == amount ? 0 : (releaseDay << DAY_OFFSET) | (orders << ORDERS_OFFSET);
             (updated,,) = _set(self, i, head, held - amount);
             return (updated, held, closed);
         }
@@ -96,46 +118,33 @@ library PendingWordLibrary {
 
     /// @notice The latest release day of the purchase positions still pending on `today` (0: none).
     function latestPurchaseDay(PendingWord self, uint256 today) internal pure returns (uint256 latest) {
-        for (uint256 i; i < POSITIONS; ++i) {
-            uint256 pos = _position(self, i);
-            uint256 day = pos >> 48;
-            if (day > today && pos & GIFT_FLAG == 0 && pos & AMOUNT_MASK != 0 && day > latest) latest = day;
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+            (uint256 day, uint256 amount) = at(self, i);
+            if (day > today && amount != 0 && day > latest) latest = day;
         }
     }
 
     /// @notice The tier-gift lock still running on `today`: its release day and amount (0, 0: none).
     function gift(PendingWord self, uint256 today) internal pure returns (uint256 releaseDay, uint256 amount) {
-        for (uint256 i; i < POSITIONS; ++i) {
-            uint256 pos = _position(self, i);
-            if (pos & GIFT_FLAG != 0 && pos >> 48 > today) return (pos >> 48, pos & AMOUNT_MASK);
-        }
+        (releaseDay, amount) = at(self, LOCK);
+        if (releaseDay <= today) return (0, 0);
     }
 
     /// @notice The word with the tier-gift lock set to `amount` until `releaseDay` (`amount` 0:
-    /// the lock removed), in the running lock's position, else a released or empty one. `ok =
-    /// false` (nothing changed) when `amount` passes 40 bits or every position is pending.
-    function withGift(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount)
+    /// the lock removed). `ok = false` (nothing changed) when `amount` passes 40 bits.
+    function withGift(PendingWord self, uint256 releaseDay, uint256 amount)
         internal
         pure
         returns (PendingWord updated, bool ok)
     {
-        uint256 free = POSITIONS;
-        for (uint256 i; i < POSITIONS; ++i) {
-            uint256 pos = _position(self, i);
-            if (pos >> 48 <= today) {
-                if (free == POSITIONS) free = i;
-            } else if (pos & GIFT_FLAG != 0) {
-                free = i;
-                break;
-            }
-        }
-        if (free == POSITIONS) return (self, false);
-        uint256 head = amount == 0 ? 0 : (releaseDay << 48) | GIFT_FLAG;
-        (updated,, ok) = _set(self, free, head, amount);
+        if (amount > LOCK_AMOUNT_MASK) return (self, false);
+        uint256 lock = amount == 0 ? 0 : (releaseDay << 40) | amount;
+        uint256 low = PendingWord.unwrap(self) & ((uint256(1) << LOCK_OFFSET) - 1);
+        return (PendingWord.wrap(low | (lock << LOCK_OFFSET)), true);
     }
 
     function _position(PendingWord self, uint256 i) private pure returns (uint256) {
-        return (PendingWord.unwrap(self) >> (i * 64)) & POSITION_MASK;
+        return (PendingWord.unwrap(self) >> (i * POSITION_BITS)) & POSITION_MASK;
     }
 
     /// @dev Adds a purchase of `amount` to the purchase position `i` (`pos`): one more order
@@ -147,19 +156,20 @@ library PendingWordLibrary {
     {
         uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
         if (orders < MAX_ORDERS) ++orders;
-        return _set(self, i, ((pos >> 48) << 48) | (orders << ORDERS_OFFSET), (pos & AMOUNT_MASK) + amount);
+        uint256 head = ((pos >> DAY_OFFSET) << DAY_OFFSET) | (orders << ORDERS_OFFSET);
+        return _set(self, i, head, (pos & AMOUNT_MASK) + amount);
     }
 
-    /// @dev Writes position `i` as `head` (its day, flag and orders, in place) with `amount`;
-    /// returns the word, the position's day and whether `amount` fits its 40 bits.
+    /// @dev Writes purchase position `i` as `head` (its day and orders, in place) with `amount`;
+    /// returns the word, the position's day and whether `amount` fits its 28 bits.
     function _set(PendingWord self, uint256 i, uint256 head, uint256 amount)
         private
         pure
         returns (PendingWord, uint256, bool)
     {
-        if (amount > AMOUNT_MASK) return (self, head >> 48, false);
-        uint256 shift = i * 64;
+        if (amount > AMOUNT_MASK) return (self, head >> DAY_OFFSET, false);
+        uint256 shift = i * POSITION_BITS;
         uint256 word = (PendingWord.unwrap(self) & ~(POSITION_MASK << shift)) | ((head | amount) << shift);
-        return (PendingWord.wrap(word), head >> 48, true);
+        return (PendingWord.wrap(word), head >> DAY_OFFSET, true);
     }
 }

@@ -25,10 +25,13 @@ class Model:
         self.redeemed = dict.fromkeys(RULES, 0)
         self.reversed = dict.fromkeys(RULES, 0)
         self.windows = dict(WINDOWS)
-        # PendingWord: 4 positions [release day, amount, orders, gift lock?] per (holder, brand):
-        # purchases, or (one at a time) the lock of the brand's tier-gift shares; a position whose
-        # day has come is released by the clock alone and stays until something reuses it
-        self.pending = {(h, b): [[0, 0, 0, False] for _ in range(4)] for h in holders for b in RULES}
+        # PendingWord: 5 positions [release day, amount, orders, gift lock?] per (holder, brand):
+        # 4 of purchases, then the lock of the brand's tier-gift shares (its own place, so it always
+        # has room); a position whose day has come is released by the clock alone and stays until
+        # something reuses it
+        self.pending = {
+            (h, b): [*([0, 0, 0, False] for _ in range(4)), [0, 0, 0, True]] for h in holders for b in RULES
+        }
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
         # per brand, (first month, value) in force from it on: setPointValue in month M applies
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
@@ -61,7 +64,7 @@ class Model:
         return sum(self.live(holder, brand, month).values()) - self.locked(holder, brand, today)
 
     def pending_positions(self, holder, brand):
-        """The four PendingWord positions in order, as (release day, amount)."""
+        """The five PendingWord positions in order (the lock last), as (release day, amount)."""
         return [(d, a) for d, a, _, _ in self.pending[(holder, brand)]]
 
     def purchase_positions(self, holder, brand):
@@ -84,41 +87,33 @@ class Model:
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
         free, latest, latest_day = None, None, 0
-        for i, (d, _, _, gift) in enumerate(slots):
+        for i, (d, _, _, _) in enumerate(slots[:4]):  # the purchase positions
             if d <= today:
                 free = i if free is None else free
-            elif not gift:
+            else:
                 if d == release:
                     slots[i][1] += amount
-                    slots[i][2] = min(slots[i][2] + 1, 127)
+                    slots[i][2] = min(slots[i][2] + 1, 63)
                     break
                 if d > latest_day:
                     latest, latest_day = i, d
         else:
             if free is not None:
                 slots[free] = [release, amount, 1, False]
-            else:  # every other position pending: into the latest purchase one, its day kept
+            else:  # all 4 pending: into the latest one, its day kept
                 slots[latest][1] += amount
-                slots[latest][2] = min(slots[latest][2] + 1, 127)
+                slots[latest][2] = min(slots[latest][2] + 1, 63)
                 release = latest_day
         self.releases.setdefault((holder, brand), set()).add(release)
         return release
 
     def gift_lock(self, holder, brand, today):
-        """PendingWord.gift: the index of the running gift lock, or None."""
-        slots = self.pending[(holder, brand)]
-        return next((i for i, (d, _, _, gift) in enumerate(slots) if gift and d > today), None)
+        """PendingWord.gift: the index of the running gift lock (its own place, 4), or None."""
+        return 4 if self.pending[(holder, brand)][4][0] > today else None
 
-    def set_gift_lock(self, holder, brand, today, day, amount):
-        """PendingWord.withGift: False when every position is pending with purchases."""
-        slots = self.pending[(holder, brand)]
-        i = self.gift_lock(holder, brand, today)
-        if i is None:
-            i = next((i for i, (d, _, _, _) in enumerate(slots) if d <= today), None)
-        if i is None:
-            return False
-        slots[i] = [day, amount, 0, True] if amount else [0, 0, 0, False]
-        return True
+    def set_gift_lock(self, holder, brand, day, amount):
+        """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**40)."""
+        self.pending[(holder, brand)][4] = [day, amount, 0, True] if amount else [0, 0, 0, True]
 
     def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month, today):
         """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop.
@@ -180,7 +175,7 @@ class Model:
             day, locked, _, _ = self.pending[(holder, b)][lock]
             points = min(points, locked)
             cancelled.append((b, points, day * DAY))
-            self.set_gift_lock(holder, b, today, day, locked - points)
+            self.set_gift_lock(holder, b, day, locked - points)
             self._burn_newest(holder, b, points, month)
         return cancelled
 
@@ -312,8 +307,7 @@ class Model:
         lock = self.gift_lock(member, b, today)
         day, locked = (0, 0) if lock is None else self.pending[(member, b)][lock][:2]
         new_day = max(day, hold)
-        if not self.set_gift_lock(member, b, today, new_day, locked + share):
-            return 0  # every position pending with purchases: the share is live at once
+        self.set_gift_lock(member, b, new_day, locked + share)
         if locked and day < new_day:
             extended.append((b, locked, day * DAY, new_day * DAY))
         self.gift_quarters.setdefault((member, quarter), None)

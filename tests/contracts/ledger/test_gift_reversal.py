@@ -244,8 +244,8 @@ def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
 def test_a_fourth_purchase_day_keeps_its_own_window(
     ledger, lens, earn, signer_c, alice, pending_c, quarter, clock, to_plain
 ):
-    """Four release days per brand, as before the gift lock (which takes a position only while
-    it runs): purchases on four days keep four windows, a fifth joins the latest."""
+    """Four release days per brand, whatever the gift lock (it has a place of its own):
+    purchases on four days keep four windows, a fifth joins the latest."""
     releases = []
     for _ in range(5):
         releases.append(earn(signer_c, alice, cents=10_000).events["PointsEarned"]["releaseAt"])
@@ -253,6 +253,41 @@ def test_a_fourth_purchase_day_keeps_its_own_window(
     assert releases[:4] == [releases[0] + i * DAY for i in range(4)]
     assert releases[4] == releases[3]
     assert [r for _, r in to_plain(lens.pendingOf(alice, pending_c))] == releases[:4]
+
+
+def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
+    ledger, admin, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
+    to_plain,
+):
+    """The known gap of 2026-12-05: the lock shared the brand's 4 pending positions, so a paying
+    brand at which the member had purchases pending on 4 days paid its share live, and the
+    completing brand's return cancelled nothing. The lock now has a place of its own."""
+    ledger.setReturnWindow(brand_a, 14, {"from": admin})
+    own = []
+    for _ in range(4):  # A's honest quarter: 480 USD over 4 days, pending, and 2 reviews
+        own.append(earn(signer_a, alice, cents=12_000).events["PointsEarned"]["releaseAt"])
+        clock.travel_to(clock.now() + DAY)
+    earn.batch(signer_a, [earn.op(alice, "review"), earn.op(alice, "review")])
+    assert len(set(own)) == 4
+    completing = earn(signer_c, alice, cents=2_000)  # C's 20 USD pending purchase: Silver
+    release = completing.events["PointsEarned"]["releaseAt"]
+    assert release > max(own)
+    # A issued 4,810 points of the quarter's 5,010: it pays ceil(500 * 4,810 / 5,010) = 481,
+    # C the other 19, both locked until C's purchase is final
+    share = -(-SILVER_GIFT * 4_810 // 5_010)
+    assert _paid(events, completing) == {brand_a: (share, release), pending_c: (19, release)}
+    assert to_plain(lens.pendingOf(alice, brand_a)) == (
+        *((1_200, r) for r in own), (share, release)
+    )
+    assert ledger.balanceOf(alice, brand_a) == 10  # the reviews; the purchases and share wait
+
+    tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 2_000)
+
+    assert (brand_a, share, release) in _cancelled(events, tx)
+    assert to_plain(lens.pendingOf(alice, brand_a)) == tuple((1_200, r) for r in own)
+    # A fifth purchase day at A still joins A's latest purchase position, not the lock's place.
+    fifth = earn(signer_a, alice, cents=100).events["PointsEarned"]["releaseAt"]
+    assert fifth == own[3]
 
 
 def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(

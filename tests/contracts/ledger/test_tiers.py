@@ -523,7 +523,7 @@ def test_spend_saturates_at_its_48_bit_counter_and_still_meets_the_largest_thres
 ):
     spend_max = 2**48 - 1
     bare_ledger.setTierRule(SILVER, (spend_max, 1, 0), 0, {"from": admin})
-    # Live purchases: a pending position holds at most 2**40 - 1 points (10 of these), and the
+    # Live purchases: a pending position holds at most 2**28 - 1 points (none of these), and the
     # counter, not the position, is what this test is about (test_batch.py tests the position).
     bare_ledger.setReturnWindow(1, 0, {"from": admin})
     purchases = spend_max // 10**12  # 281 purchases of MAX_AMOUNT stay short of the maximum
