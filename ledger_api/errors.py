@@ -1,9 +1,9 @@
 """The gateway's errors: one root, a small tree, one stable code each.
 
-Every error a caller can see is a `LedgerError` with a stable machine-readable `code` and
-an HTTP `status`. `error_bodies.error_body` is the one place that turns an error into the
-JSON body ``{"error": {"code", "message", "details"}}``; the app's exception handlers only
-call it. Operations that fail on chain store the same code and message in their status.
+Every error a caller can see is a `LedgerError` with a stable machine-readable `code` and an HTTP
+`status`. `error_bodies.error_body` is the one place that turns an error into the JSON body
+``{"error": {"code", "message", "details"}}``; the app's exception handlers only call it.
+Operations that fail on chain store the same code and message in their status.
 
     LedgerError                      500 internal
     ├── BadRequest                   400 bad_request
@@ -366,9 +366,7 @@ class DuplicateOrder(Conflict):
     """One order earns once (DOMAIN.md, "Returns"): `details.operation_id`, its credit."""
 
     code = "duplicate_order"
-    default_message = (
-        "this order is credited by another operation, or about to be (details.operation_id)"
-    )
+    default_message = "another operation credits this order, or is about to (details)"
 
 
 class OrderNotSettled(Conflict):
@@ -392,7 +390,8 @@ class ReversalWindowClosed(Conflict):
 
 class AuctionStateConflict(Conflict):
     code = "auction_state_conflict"  # reported as `details["code"]`: the contract's own code
-    codes = ("auction_not_open", "auction_not_ended", "auction_not_winning")
+    codes: tuple[str, ...] = ("auction_not_open", "auction_not_ended", "auction_not_winning")
+    codes += ("auction_grace_not_over", "auction_already_redeemed", "auction_nothing_to_reclaim")
     error_code = property(lambda self: str(self.details.get("code", self.code)))
 
 

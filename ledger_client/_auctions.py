@@ -106,6 +106,46 @@ class Auctions(Transport):
         )
         return answer
 
+    def cancel_bid(
+        self,
+        auction_id: int,
+        bidder: str,
+        *,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`POST /v1/auctions/{id}/cancellations`: `bidder`'s winning bid, still unsettled a
+        week after the end, goes back to it (`auction_cancel`; 409 `auction_grace_not_over`,
+        `auction_not_winning`, `auction_already_redeemed`)."""
+        answer: Json = self.request(
+            "POST",
+            f"/v1/auctions/{auction_id}/cancellations",
+            body={"bidder": bidder},
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
+        return answer
+
+    def reclaim_escrow(
+        self,
+        auction_id: int,
+        bidder: str,
+        brand: int,
+        *,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`POST /v1/auctions/{id}/reclaims`: the points of `brand` in `bidder`'s escrow beyond
+        the bid it holds go back to it (`auction_reclaim`; 409 `auction_nothing_to_reclaim`)."""
+        answer: Json = self.request(
+            "POST",
+            f"/v1/auctions/{auction_id}/reclaims",
+            body={"bidder": bidder, "brand": brand},
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
+        return answer
+
     def auction(self, auction_id: int) -> Json:
         """`GET /v1/auctions/{id}`: terms, bids by value, winners once ended."""
         answer: Json = self.request("GET", f"/v1/auctions/{auction_id}")

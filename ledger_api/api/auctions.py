@@ -1,5 +1,6 @@
 """Auctions of scarce rewards for points (issue 16 item 2): create, signed bids relayed, the
-close of each winning bid; reads served from the index."""
+close of each winning bid, the refund of a winning bid left unsettled and of an escrow's points
+beyond its bid; reads served from the index."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ledger_api.model.auctions import (
     BidRequest,
     BidTypedDataRequest,
     BidTypedDataResponse,
+    ReclaimRequest,
     SettlementRequest,
 )
 from ledger_api.model.fields import PathId
@@ -91,6 +93,36 @@ async def settle(
     auctions: AuctionsDep,
 ) -> JSONResponse:
     return await write.answer(await auctions.settle(write.ctx, int(auction_id), body))
+
+
+@router.post(
+    "/{auction_id}/cancellations",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Refund a winning bid still unsettled a week after the end (auction_cancel)",
+)
+async def cancel(
+    auction_id: AuctionIdPath,
+    body: SettlementRequest,
+    write: BrandWriteDep,
+    auctions: AuctionsDep,
+) -> JSONResponse:
+    return await write.answer(await auctions.cancel(write.ctx, int(auction_id), body))
+
+
+@router.post(
+    "/{auction_id}/reclaims",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Return an escrow's points of a brand beyond its bid (auction_reclaim)",
+)
+async def reclaim(
+    auction_id: AuctionIdPath,
+    body: ReclaimRequest,
+    write: BrandWriteDep,
+    auctions: AuctionsDep,
+) -> JSONResponse:
+    return await write.answer(await auctions.reclaim(write.ctx, int(auction_id), body))
 
 
 @router.get("", summary="Auctions (open by default), newest first, with their bids")

@@ -82,6 +82,13 @@ class SettlementRequest(Model):
     bidder: Address
 
 
+class ReclaimRequest(Model):
+    """The escrow's points of `brand` beyond the bid it holds go back to `bidder`."""
+
+    bidder: Address
+    brand: BrandId
+
+
 class BidView(Model):
     bidder: str
     brand_id: int = Field(description="whose points the bid is in")

@@ -162,6 +162,21 @@ class AuctionSettlePayload(_Payload):
     bidder: str
 
 
+class AuctionCancelPayload(_Payload):
+    """`cancel(auctionId, bidder)`: a winning bid not settled within the grace goes back."""
+
+    auction_id: int
+    bidder: str
+
+
+class AuctionReclaimPayload(_Payload):
+    """`reclaim(auctionId, bidder, brand)`: the escrow's `brand` points beyond its held bid."""
+
+    auction_id: int
+    bidder: str
+    brand: LedgerBrandId
+
+
 class AuctionRedeemPayload(_Payload):
     """The auctioning brand's consent to a winning bid in another brand's points: the ledger's
     `redeemWithSig` for the bidder's escrow (its ERC-1271 approval, escrow nonce 0)."""
@@ -294,6 +309,8 @@ OperationPayload = (
     | AuctionBidPayload
     | AuctionSettlePayload
     | AuctionRedeemPayload
+    | AuctionCancelPayload
+    | AuctionReclaimPayload
     | EnterpriseBindPayload
     | EnterpriseUnbindPayload
     | EnterpriseLeavePayload
@@ -327,6 +344,8 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.AUCTION_BID: AuctionBidPayload,
     OpKind.AUCTION_SETTLE: AuctionSettlePayload,
     OpKind.AUCTION_REDEEM: AuctionRedeemPayload,
+    OpKind.AUCTION_CANCEL: AuctionCancelPayload,
+    OpKind.AUCTION_RECLAIM: AuctionReclaimPayload,
     OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
     OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
     OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,

@@ -14,6 +14,13 @@ queues `auction_redeem` (the brand's signer sends the ledger's `redeemWithSig` f
 escrow, which approves it by ERC-1271), the next call `auction_settle`. The state is read
 from the chain, so a call repeated after a crash queues what is still missing, never twice
 what is done (a second `auction_redeem` fails on chain with `signature_replayed`).
+
+Getting points back out of an escrow, which the contract lets anyone do (so any brand's key may
+ask): `cancel`, a winning bid still unsettled once the week's grace after the end is over (the
+auctioning brand never consented to a cross-brand bid), goes back whole (`auction_cancel`);
+`reclaim`, an escrow's points of a brand beyond the bid it holds (a gift sent there outside a
+bid) go back to the bidder (`auction_reclaim`). Both are checked on the chain's state before
+the 202, as a settlement.
 """
 
 from __future__ import annotations
@@ -39,11 +46,14 @@ from ledger_api.model.auctions import (
     BidRequest,
     BidTypedDataRequest,
     BidTypedDataResponse,
+    ReclaimRequest,
     SettlementRequest,
 )
 from ledger_api.model.payloads import (
     AuctionBidPayload,
+    AuctionCancelPayload,
     AuctionCreatePayload,
+    AuctionReclaimPayload,
     AuctionRedeemPayload,
     AuctionSettlePayload,
 )
@@ -56,6 +66,7 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
+SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE: then an unsettled winner is refunded
 
 
 def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConflict:
@@ -213,35 +224,100 @@ class AuctionsService:
                 auction_id=auction_id,
                 ends_at=iso_utc(ends_at),
             )
-        ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
-        if int(status) != HELD:
-            raise _state(
-                "AuctionsNotWinning",
-                "no winning bid of this bidder is left to settle",
-                auction_id=auction_id,
-                bidder=bidder,
-                status=int(status),
-            )
+        bid_brand, amount = self._held_bid(
+            auction_id, bidder, "no winning bid of this bidder is left to settle"
+        )
         settle = AuctionSettlePayload(auction_id=auction_id, bidder=bidder)
-        if int(bid_brand) == auction_brand:
+        if bid_brand == auction_brand:
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         if own.ledger_brand_id != auction_brand:
             raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
-        escrow = self.escrow_of(auction_id, bidder)
-        contracts = self.rt.contracts()
-        call = contracts.nonces_call(escrow)
-        (redeemed,) = contracts.ledger["nonces"].decode(self.rt.chain().call(call.to, call.data))
-        if int(redeemed) != 0:
+        if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         (order_ref,) = self._view("redemptionRef", auction_id, bidder)
         redeem = AuctionRedeemPayload(
             auction_id=auction_id,
             bidder=bidder,
-            escrow=escrow,
-            brand=int(bid_brand),
+            escrow=self.escrow_of(auction_id, bidder),
+            brand=bid_brand,
             at_brand=auction_brand,
-            amount=int(amount),
+            amount=amount,
             order_ref="0x" + bytes(order_ref).hex(),
             deadline=self.checks.deadline(None),
         )
         return draft(ctx, OpKind.AUCTION_REDEEM, own, redeem)
+
+    async def cancel(
+        self, ctx: RequestContext, auction_id: int, req: SettlementRequest
+    ) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            (auction,) = self._view("auction", auction_id)
+            grace_ends_at = int(auction[2]) + SETTLE_GRACE_S
+            self._held_bid(auction_id, req.bidder, "no winning bid of this bidder to cancel")
+            if self.checks.now() < grace_ends_at:
+                raise _state(
+                    "AuctionsGraceNotOver",
+                    "a winning bid is the auctioning brand's to settle until a week after the end",
+                    auction_id=auction_id,
+                    grace_ends_at=iso_utc(grace_ends_at),
+                )
+            if self._escrow_redeemed(auction_id, req.bidder):
+                raise _state(
+                    "AuctionsAlreadyRedeemed",
+                    "the auctioning brand redeemed the bid: settle it instead",
+                    auction_id=auction_id,
+                    bidder=req.bidder,
+                )
+            payload = AuctionCancelPayload(auction_id=auction_id, bidder=req.bidder)
+            return draft(ctx, OpKind.AUCTION_CANCEL, own, payload)
+
+        return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    async def reclaim(self, ctx: RequestContext, auction_id: int, req: ReclaimRequest) -> Accepted:
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
+            ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, req.bidder)
+            escrow = self.escrow_of(auction_id, req.bidder)
+            contracts = self.rt.contracts()
+            call = contracts.balance_of_call(escrow, req.brand)
+            (balance,) = contracts.ledger["balanceOf"].decode(
+                self.rt.chain().call(call.to, call.data)
+            )
+            kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
+            if int(balance) <= kept:
+                raise AuctionStateConflict(
+                    "the escrow holds no points of this brand beyond the bid it holds",
+                    code="auction_nothing_to_reclaim",
+                    auction_id=auction_id,
+                    bidder=req.bidder,
+                    brand=req.brand,
+                    held=str(kept),
+                )
+            payload = AuctionReclaimPayload(
+                auction_id=auction_id, bidder=req.bidder, brand=LedgerBrandId(req.brand)
+            )
+            return draft(ctx, OpKind.AUCTION_RECLAIM, own, payload)
+
+        return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int]:
+        """`bidder`'s winning bid (its points' brand and amount), else 409 auction_not_winning."""
+        ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
+        if int(status) != HELD:
+            raise _state(
+                "AuctionsNotWinning",
+                message,
+                auction_id=auction_id,
+                bidder=bidder,
+                status=int(status),
+            )
+        return int(bid_brand), int(amount)
+
+    def _escrow_redeemed(self, auction_id: int, bidder: str) -> bool:
+        """Whether the auctioning brand's redemption of the bidder's escrow went through."""
+        contracts = self.rt.contracts()
+        call = contracts.nonces_call(self.escrow_of(auction_id, bidder))
+        (used,) = contracts.ledger["nonces"].decode(self.rt.chain().call(call.to, call.data))
+        return int(used) != 0

@@ -1,26 +1,68 @@
-"""The calls of the auction operations (AllianceAuctions, issue 16 item 2): see `txplan`."""
+"""The calls of the auction operations (AllianceAuctions, issue 16 item 2) and what each
+produced, from its event: see `txplan`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ledger_api.chain.contracts import Call, Contracts
+from ledger_api.domain import OpKind
 from ledger_api.model.payloads import (
     AuctionBidPayload,
+    AuctionCancelPayload,
     AuctionCreatePayload,
+    AuctionReclaimPayload,
     AuctionRedeemPayload,
     AuctionSettlePayload,
 )
+
+AuctionPayload = (
+    AuctionCreatePayload
+    | AuctionBidPayload
+    | AuctionSettlePayload
+    | AuctionRedeemPayload
+    | AuctionCancelPayload
+    | AuctionReclaimPayload
+)
+
+#: (operation kind, event name) -> what the operation produced, from that event's arguments
+AUCTION_RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    (OpKind.AUCTION_CREATE, "AuctionCreated"): lambda a: {"auction_id": a["auctionId"]},
+    (OpKind.AUCTION_BID, "BidPlaced"): lambda a: {
+        "auction_id": a["auctionId"],
+        "amount": a["amount"],
+        "value_micro_usd": str(a["value"]),
+    },
+    (OpKind.AUCTION_SETTLE, "BidSettled"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "badge_type": a["badgeType"],
+    },
+    (OpKind.AUCTION_REDEEM, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
+    (OpKind.AUCTION_CANCEL, "BidCancelled"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "brand_id": a["brand"],
+        "returned": a["amount"],
+    },
+    (OpKind.AUCTION_RECLAIM, "EscrowReclaimed"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "brand_id": a["brand"],
+        "amount": a["amount"],
+    },
+}
 
 
 def _hex(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
-def auction_call(
-    contracts: Contracts,
-    p: AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload,
-) -> Call:
+def auction_call(contracts: Contracts, p: AuctionPayload) -> Call:
     """An auction of the brand, a bid the member signed (a gift to its escrow), a settlement,
-    or the auctioning brand's redemption of a winning bid in another brand's points."""
+    the auctioning brand's redemption of a winning bid in another brand's points, the refund of
+    a winning bid left unsettled, or an escrow's points beyond its bid sent back."""
     match p:
         case AuctionCreatePayload():
             return contracts.auctions_call(
@@ -39,6 +81,10 @@ def auction_call(
             return contracts.auctions_call("bidWithSig", p.auction_id, gift, _hex(p.signature))
         case AuctionSettlePayload():
             return contracts.auctions_call("settle", p.auction_id, p.bidder)
+        case AuctionCancelPayload():
+            return contracts.auctions_call("cancel", p.auction_id, p.bidder)
+        case AuctionReclaimPayload():
+            return contracts.auctions_call("reclaim", p.auction_id, p.bidder, p.brand)
         case AuctionRedeemPayload():
             approval = escrow_approval(p.auction_id, p.bidder, p.deadline)
             return contracts.redeem_with_sig(

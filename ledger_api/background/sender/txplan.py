@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
-from ledger_api.background.sender.auction_calls import auction_call
+from ledger_api.background.sender.auction_calls import AUCTION_RESULTS, AuctionPayload, auction_call
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.earned import BATCH_EVENT, EARNED_EVENT, expand_earned
@@ -26,10 +26,6 @@ from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
 from ledger_api.domain import EarnRule, OpKind, iso_utc
 from ledger_api.model.payloads import (
-    AuctionBidPayload,
-    AuctionCreatePayload,
-    AuctionRedeemPayload,
-    AuctionSettlePayload,
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
@@ -161,9 +157,7 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         return contracts.vote_with_sig(
             p.poll_id, p.voter, p.option, p.deadline, _signature(p.signature)
         )
-    if isinstance(
-        p, AuctionCreatePayload | AuctionBidPayload | AuctionSettlePayload | AuctionRedeemPayload
-    ):
+    if isinstance(p, AuctionPayload):
         return auction_call(contracts, p)
     if isinstance(p, EnterpriseBindPayload | EnterpriseUnbindPayload | EnterpriseLeavePayload):
         return _enterprise_call(contracts, p)
@@ -450,18 +444,6 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     },
     (OpKind.POLL_OPEN, "PollOpened"): lambda a: {"poll_id": a["pollId"]},
     (OpKind.POLL_VOTE, "VoteCast"): lambda a: {"poll_id": a["pollId"], "option": a["option"]},
-    (OpKind.AUCTION_CREATE, "AuctionCreated"): lambda a: {"auction_id": a["auctionId"]},
-    (OpKind.AUCTION_BID, "BidPlaced"): lambda a: {
-        "auction_id": a["auctionId"],
-        "amount": a["amount"],
-        "value_micro_usd": str(a["value"]),
-    },
-    (OpKind.AUCTION_SETTLE, "BidSettled"): lambda a: {
-        "auction_id": a["auctionId"],
-        "bidder": a["bidder"],
-        "badge_type": a["badgeType"],
-    },
-    (OpKind.AUCTION_REDEEM, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.SETTLEMENT_DEPOSIT, "SettlementDeposited"): lambda a: {
         "credited_units": str(a["amount"])
     },
@@ -471,6 +453,7 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
         "value_micro_usd": a["valueMicroUsd"],
         "token_amount": str(a["tokenAmount"]),
     },
+    **AUCTION_RESULTS,
 }
 _REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.auctions import (
     SILVER,
     confirmed,
@@ -20,10 +21,12 @@ from support.auctions import (
     read_until,
     signed_bid,
 )
-from support.chain import Anvil
+from support.chain import Anvil, _send
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from web3 import Web3
+
+from ledger_client import LedgerApiError
 
 
 def _balance(ledger: Any, member: Member, brand: Brand) -> int:
@@ -217,3 +220,137 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "auction_not_found"
         unknown = brand.api.post("/v1/auctions/999999/settlements", {"bidder": bob.address})
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "auction_not_found"
+
+
+def test_a_winning_bid_left_unsettled_is_refunded_and_an_escrow_gives_back_what_no_bid_holds(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The two ways points leave an escrow other than a settlement, which the contract lets
+    anyone send and the gateway lacked (session 31's note): `reclaim`, an escrow's points beyond
+    the bid it holds (here a member's own transfer there, outside a bid), and `cancel`, a
+    cross-brand winning bid the auctioning brand never redeemed, a week after the end."""
+    anvil, manifest = own_chain
+    w3: Web3 = anvil.web3()
+    ledger = contract(w3, manifest, "AllianceLedger")
+    auctions = contract(w3, manifest, "AllianceAuctions")
+    with Gateway(own_env) as gateway:
+        spend, orders, engagements = SILVER
+        rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
+        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert answer.status_code == 200, answer.text
+        brand, other = gateway.create_brand(), gateway.create_brand()
+        alice = Member()
+        reach_silver(brand, alice)
+        earn(other, alice, 20_000)  # 2,000 of the other brand's points: the bid's
+        right = confirmed(
+            brand, "/v1/badges/types", {"kind": "collectible", "has_benefit": True, "uri": "u"}
+        )["result"]["type_id"]
+        start = w3.eth.get_block("latest")["timestamp"] + 60
+        terms = {
+            "badge_type": right,
+            "units": 1,
+            "min_tier": 1,
+            "reserve": 100,
+            "increment": 10,
+            "starts_at": start,
+            "ends_at": start + 3_600,
+        }
+        auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
+        for path, body in (
+            ("cancellations", {"bidder": alice.address}),
+            ("reclaims", {"bidder": alice.address, "brand": brand.brand_id}),
+        ):
+            unknown = brand.api.post(f"/v1/auctions/999999/{path}", body)
+            assert unknown.status_code == 404, unknown.text
+            assert unknown.json()["error"]["code"] == "auction_not_found"
+        mine_past(w3, anvil, start)
+        held = 1_200
+        bid = signed_bid(brand, auction_id, alice, held, points_brand=other.brand_id)
+        confirmed(brand, f"/v1/auctions/{auction_id}/bids", bid)
+        escrow = auctions.functions.escrowOf(auction_id, alice.address).call()
+        before_other = int(ledger.functions.balanceOf(alice.address, other.brand_id).call())
+
+        # reclaim: the member sends 300 of the auctioning brand's points to its escrow itself
+        anvil.rpc("anvil_setBalance", alice.address, hex(10**18))
+        transfer = ledger.functions.transfer(escrow, brand.brand_id, 300)
+        _send(w3, alice.account, dict(transfer.build_transaction({"from": alice.address})))
+        before = int(ledger.functions.balanceOf(alice.address, brand.brand_id).call())
+        nothing = brand.api.post(
+            f"/v1/auctions/{auction_id}/reclaims",
+            {"bidder": alice.address, "brand": other.brand_id},  # only the bid's 1,200 there
+        )
+        assert nothing.status_code == 409, nothing.text
+        error = nothing.json()["error"]
+        assert error["code"] == "auction_nothing_to_reclaim" and error["details"]["held"] == "1200"
+        back = confirmed(
+            other,  # any brand may ask: the contract lets anyone
+            f"/v1/auctions/{auction_id}/reclaims",
+            {"bidder": alice.address, "brand": brand.brand_id},
+        )
+        assert back["kind"] == "auction_reclaim" and back["result"]["amount"] == 300, back
+        assert int(ledger.functions.balanceOf(alice.address, brand.brand_id).call()) == before + 300
+        assert int(ledger.functions.balanceOf(escrow, other.brand_id).call()) == held
+        again = brand.api.post(
+            f"/v1/auctions/{auction_id}/reclaims",
+            {"bidder": alice.address, "brand": brand.brand_id},
+        )
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "auction_nothing_to_reclaim"
+
+        # cancel: the auction ends, the auctioning brand never redeems the cross-brand bid
+        early = brand.api.post(
+            f"/v1/auctions/{auction_id}/cancellations", {"bidder": alice.address}
+        )
+        assert early.status_code == 409, early.text
+        error = early.json()["error"]
+        assert error["code"] == "auction_grace_not_over", error
+        grace_ends = datetime.fromisoformat(error["details"]["grace_ends_at"]).timestamp()
+        assert grace_ends == start + 3_600 + 7 * 86_400
+        mine_past(w3, anvil, start + 3_600)
+        still = brand.api.post(
+            f"/v1/auctions/{auction_id}/cancellations", {"bidder": alice.address}
+        )
+        assert (
+            still.status_code == 409 and still.json()["error"]["code"] == "auction_grace_not_over"
+        )
+        mine_past(w3, anvil, int(grace_ends) - 1)
+        refunded = confirmed(
+            other, f"/v1/auctions/{auction_id}/cancellations", {"bidder": alice.address}
+        )
+        assert refunded["kind"] == "auction_cancel", refunded
+        assert (
+            refunded["result"]["returned"] == held
+            and refunded["result"]["brand_id"] == other.brand_id
+        )
+        assert int(ledger.functions.balanceOf(alice.address, other.brand_id).call()) == (
+            before_other + held
+        )
+        twice = brand.api.post(
+            f"/v1/auctions/{auction_id}/cancellations", {"bidder": alice.address}
+        )
+        assert twice.status_code == 409 and twice.json()["error"]["code"] == "auction_not_winning"
+        view = read_until(
+            brand,
+            f"/v1/auctions/{auction_id}",
+            lambda body: [b["status"] for b in body["bids"]] == ["cancelled"],
+        )
+        assert view["winners"] == []
+        # each brand's key sees its own brand's lines: the reclaimed 300, the refunded bid
+        for key_brand, returned in ((brand, 300), (other, held)):
+            lines = read_until(
+                key_brand,
+                f"/v1/members/{alice.address}/history",
+                lambda body: any(e["kind"] == "bid_returned" for e in body["entries"]),
+            )["entries"]
+            assert [e["amount"] for e in lines if e["kind"] == "bid_returned"] == [returned]
+        with gateway.client(brand.api_key) as client:  # ledger_client's calls
+            for call, code in (
+                (lambda: client.cancel_bid(auction_id, alice.address), "auction_not_winning"),
+                (
+                    lambda: client.reclaim_escrow(auction_id, alice.address, other.brand_id),
+                    "auction_nothing_to_reclaim",
+                ),
+            ):
+                with pytest.raises(LedgerApiError) as refused:
+                    call()
+                assert (refused.value.status, refused.value.code) == (409, code), refused.value
