@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from support.auctions import (
-    SILVER,
     confirmed,
     contract,
     mine_past,
     reach_silver,
     read_until,
+    set_silver_rule,
     signed_bid,
 )
 from support.chain import Anvil, _send
@@ -42,10 +42,7 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
     badges = contract(w3, manifest, "AllianceBadges")
     auctions = contract(w3, manifest, "AllianceAuctions")
     with Gateway(own_env) as gateway:
-        spend, orders, engagements = SILVER
-        rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
-        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
-        assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
+        set_silver_rule(gateway)
         brand, other = gateway.create_brand(), gateway.create_brand()
         alice, bob, carol, dave = Member(), Member(), Member(), Member()
         for member in (alice, bob, carol):
@@ -234,10 +231,7 @@ def test_a_winning_bid_left_unsettled_is_refunded_and_an_escrow_gives_back_what_
     ledger = contract(w3, manifest, "AllianceLedger")
     auctions = contract(w3, manifest, "AllianceAuctions")
     with Gateway(own_env) as gateway:
-        spend, orders, engagements = SILVER
-        rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
-        answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
-        assert answer.status_code == 200, answer.text
+        set_silver_rule(gateway)
         brand, other = gateway.create_brand(), gateway.create_brand()
         alice = Member()
         reach_silver(brand, alice)

@@ -13,7 +13,7 @@ from web3 import Web3
 
 from support.chain import Anvil
 from support.flows import earn
-from support.gateway import Brand, Member
+from support.gateway import Brand, Gateway, Member
 
 SILVER = (5_000, 2, 1)  # the Silver rule these tests set: cents, orders, engagements
 
@@ -29,6 +29,14 @@ def confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = answer.json()
     assert result["status"] == "confirmed", result
     return result
+
+
+def set_silver_rule(gateway: Gateway) -> None:
+    """The admin sets the Silver rule these tests use (`SILVER`), confirmed on chain."""
+    spend, orders, engagements = SILVER
+    rule = {"spend_cents": spend, "orders": orders, "engagements": engagements}
+    answer = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+    assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
 
 
 def reach_silver(brand: Brand, member: Member) -> None:
