@@ -6,6 +6,7 @@ import {BrandConfig, BrandConfigLibrary} from "../types/BrandConfig.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "../types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "../types/MemberWord.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "../types/PackedEarnRule.sol";
+import {PendingWord} from "../types/PendingWord.sol";
 
 /// @title PackedWordsHarness
 /// @notice TEST HELPER ONLY, never deployed outside tests: exposes the packed-word libraries
@@ -41,6 +42,35 @@ contract PackedWordsHarness {
         else if (field == 5) c = c.setIssued(value);
         else c = c.setLatestMonthLive(value);
         return BrandConfig.unwrap(c);
+    }
+
+    // ------------------------------------------------------------------ PendingWord
+
+    function pendingAdd(uint256 word, uint256 today, uint256 releaseDay, uint256 amount)
+        external
+        pure
+        returns (uint256, uint256, bool)
+    {
+        (PendingWord updated, uint256 day, bool ok) = PendingWord.wrap(word).add(today, releaseDay, amount);
+        return (PendingWord.unwrap(updated), day, ok);
+    }
+
+    function pendingTake(uint256 word, uint256 releaseDay, uint256 amount, bool closesOrder)
+        external
+        pure
+        returns (uint256, uint256, bool)
+    {
+        (PendingWord updated, uint256 held, bool closed) = PendingWord.wrap(word).take(releaseDay, amount, closesOrder);
+        return (PendingWord.unwrap(updated), held, closed);
+    }
+
+    function pendingWithGift(uint256 word, uint256 releaseDay, uint256 amount) external pure returns (uint256, bool) {
+        (PendingWord updated, bool ok) = PendingWord.wrap(word).withGift(releaseDay, amount);
+        return (PendingWord.unwrap(updated), ok);
+    }
+
+    function pendingLocked(uint256 word, uint256 today) external pure returns (uint256) {
+        return PendingWord.wrap(word).locked(today);
     }
 
     // ------------------------------------------------------------------- MemberWord

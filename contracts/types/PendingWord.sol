@@ -64,7 +64,8 @@ library PendingWordLibrary {
     /// @notice Adds a purchase of `amount` pending until `releaseDay`: into the position of that
     /// day, else a released or empty one; with all 4 pending, into the latest, whose (earlier) day
     /// it keeps. Returns the word and the day the amount is released on.
-    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits.
+    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits, or
+    /// `releaseDay` 16.
     function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount)
         internal
         pure
@@ -131,13 +132,14 @@ library PendingWordLibrary {
     }
 
     /// @notice The word with the tier-gift lock set to `amount` until `releaseDay` (`amount` 0:
-    /// the lock removed). `ok = false` (nothing changed) when `amount` passes 40 bits.
+    /// the lock removed). `ok = false` (nothing changed) when `amount` passes 40 bits (or
+    /// `releaseDay` 16: the ledger's hold days come from stored purchase days, which fit).
     function withGift(PendingWord self, uint256 releaseDay, uint256 amount)
         internal
         pure
         returns (PendingWord updated, bool ok)
     {
-        if (amount > LOCK_AMOUNT_MASK) return (self, false);
+        if (amount > LOCK_AMOUNT_MASK || releaseDay >> 16 != 0) return (self, false);
         uint256 lock = amount == 0 ? 0 : (releaseDay << 40) | amount;
         uint256 low = PendingWord.unwrap(self) & ((uint256(1) << LOCK_OFFSET) - 1);
         return (PendingWord.wrap(low | (lock << LOCK_OFFSET)), true);
@@ -161,13 +163,15 @@ library PendingWordLibrary {
     }
 
     /// @dev Writes purchase position `i` as `head` (its day and orders, in place) with `amount`;
-    /// returns the word, the position's day and whether `amount` fits its 28 bits.
+    /// returns the word, the position's day and whether `amount` fits its 28 bits and the day its
+    /// 16 (a release day from 65,536 on, 2149-06-07 UTC, is refused: it would spill into the next
+    /// position's bits, as a trial of 2026-12-05 showed).
     function _set(PendingWord self, uint256 i, uint256 head, uint256 amount)
         private
         pure
         returns (PendingWord, uint256, bool)
     {
-        if (amount > AMOUNT_MASK) return (self, head >> DAY_OFFSET, false);
+        if (amount > AMOUNT_MASK || head >> POSITION_BITS != 0) return (self, head >> DAY_OFFSET, false);
         uint256 shift = i * POSITION_BITS;
         uint256 word = (PendingWord.unwrap(self) & ~(POSITION_MASK << shift)) | ((head | amount) << shift);
         return (PendingWord.wrap(word), head >> DAY_OFFSET, true);

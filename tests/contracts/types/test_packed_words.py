@@ -199,3 +199,68 @@ def test_earn_rule_packs_one_byte_per_kind_in_enum_order(harness):
     assert tuple(harness.ruleUnpack(packed)) == rule
     assert [harness.ruleRate(packed, k) for k in range(len(KINDS))] == list(rule)
     assert packed == sum(rate << (8 * k) for k, rate in enumerate(rule))
+
+
+# ---------------------------------------------------------------------------- PendingWord
+# 4 purchase positions of 50 bits (`releaseDay 16 | orders 6 | amount 28`), then the tier-gift
+# lock (`releaseDay 16 | amount 40`) in bits 200 to 255.
+
+def _position(word, i):
+    return (word >> (50 * i)) & (2**50 - 1)
+
+
+def _lock(word):
+    return word >> 200
+
+
+def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harness):
+    """A trial of 2026-12-05 filled every field to its limit: each keeps to its own bits."""
+    word = 0
+    days = [65_532, 65_533, 65_534, 65_535]
+    for day in days:
+        word, released, ok = harness.pendingAdd(word, 65_000, day, 2**28 - 1)
+        assert ok and released == day
+    word, ok = harness.pendingWithGift(word, 65_535, 2**40 - 1)
+    assert ok
+    assert [_position(word, i) >> 34 for i in range(4)] == days
+    assert [_position(word, i) & (2**28 - 1) for i in range(4)] == [2**28 - 1] * 4
+    assert _lock(word) == (65_535 << 40) | (2**40 - 1)
+    assert harness.pendingLocked(word, 65_000) == 4 * (2**28 - 1) + 2**40 - 1
+    # a fifth day joins the latest position, which is full: refused, nothing written
+    assert harness.pendingAdd(word, 65_000, 65_535, 1)[2] is False
+    # a reversal never reaches the lock: the latest position holds 2**28 - 1 only
+    updated, held, _ = harness.pendingTake(word, 65_535, 2**28, True)
+    assert (updated, held) == (word, 2**28 - 1)
+    updated, held, closed = harness.pendingTake(word, 65_535, 2**28 - 1, True)
+    assert closed and _position(updated, 3) == 0 and _lock(updated) == _lock(word)
+    assert updated & (2**150 - 1) == word & (2**150 - 1)
+
+
+@pytest.mark.parametrize("release_day", [65_536, 65_537, 2**17])
+def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(
+    harness, release_day
+):
+    """A trial of 2026-12-05: from day 65,536 (2149-06-07 UTC) a purchase's release day did not
+    fit its 16 bits; position 3's spilled into the lock's amount (a phantom locked point) and
+    the purchase was stored as released at once, out of its brand's reach. Now refused."""
+    word = 0
+    for day in (65_531, 65_532, 65_533):
+        word, _, ok = harness.pendingAdd(word, 65_440, day, 100)
+        assert ok
+    word, ok = harness.pendingWithGift(word, 65_533, 500)
+    assert ok
+    updated, _, ok = harness.pendingAdd(word, 65_445, release_day, 10)
+    assert ok is False and updated == word
+    assert harness.pendingWithGift(word, release_day, 500) == (word, False)
+    # the last day that fits is taken as any other
+    updated, released, ok = harness.pendingAdd(word, 65_445, 65_535, 10)
+    assert ok and released == 65_535 and _position(updated, 3) >> 34 == 65_535
+    assert _lock(updated) == _lock(word)
+
+
+def test_orders_saturate_at_63_without_reaching_the_day(harness):
+    word = 0
+    for _ in range(70):
+        word, _, ok = harness.pendingAdd(word, 100, 115, 1)
+        assert ok
+    assert _position(word, 0) == (115 << 34) | (63 << 28) | 70
