@@ -391,7 +391,8 @@ class ReversalWindowClosed(Conflict):
 class AuctionStateConflict(Conflict):
     code = "auction_state_conflict"  # reported as `details["code"]`: the contract's own code
     codes: tuple[str, ...] = ("auction_not_open", "auction_not_ended", "auction_not_winning")
-    codes += ("auction_grace_not_over", "auction_already_redeemed", "auction_nothing_to_reclaim")
+    codes += ("auction_grace_not_over", "auction_grace_over", "auction_already_redeemed")
+    codes += ("auction_nothing_to_reclaim",)
     error_code = property(lambda self: str(self.details.get("code", self.code)))
 
 

@@ -173,6 +173,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "auction_not_ended",
                 "auction_not_winning",
                 "auction_grace_not_over",
+                "auction_grace_over",
                 "auction_already_redeemed",
                 "auction_nothing_to_reclaim",
                 "signature_replayed",

@@ -33,6 +33,7 @@ AUCTION_OUTBID = "auction.outbid"  # the bid's points returned to its bidder
 AUCTION_EXTENDED = "auction.extended"  # soft close
 AUCTION_SETTLED = "auction.settled"  # a winning bid redeemed, its badge issued
 AUCTION_CANCELLED = "auction.cancelled"  # a winning bid not settled in the grace, returned
+AUCTION_RECLAIMED = "auction.reclaimed"  # an escrow's points beyond its bid, returned
 CAMPAIGN_RULE_CHANGED = "campaign.rule_changed"  # a brand's campaign rule created/updated/deleted
 REFERRAL_CREDITED = "referral.credited"  # both members' referral earns queued (issue 16)
 REFERRAL_VOIDED = "referral.voided"  # the referred member's first purchase failed or was returned
@@ -63,6 +64,7 @@ EVENT_TYPES = (
     AUCTION_EXTENDED,
     AUCTION_SETTLED,
     AUCTION_CANCELLED,
+    AUCTION_RECLAIMED,
     CAMPAIGN_RULE_CHANGED,
     REFERRAL_CREDITED,
     REFERRAL_VOIDED,

@@ -234,6 +234,14 @@ class AuctionsService:
             raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
         if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
+        if self.checks.now() >= ends_at + SETTLE_GRACE_S:  # `approvesRedemption` is false now
+            raise AuctionStateConflict(
+                "the week's grace after the end is over: the escrow approves no redemption; "
+                "the bid goes back to its bidder (POST .../cancellations)",
+                code="auction_grace_over",
+                auction_id=auction_id,
+                grace_ended_at=iso_utc(ends_at + SETTLE_GRACE_S),
+            )
         (order_ref,) = self._view("redemptionRef", auction_id, bidder)
         redeem = AuctionRedeemPayload(
             auction_id=auction_id,

@@ -55,6 +55,18 @@ AUCTION_RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, A
 }
 
 
+def nothing_reclaimed(payload: dict[str, Any]) -> dict[str, Any]:
+    """The result of a reclaim mined with no `EscrowReclaimed`: the escrow held nothing beyond
+    its bid any more (another reclaim or a cancellation landed first; the contract returns
+    quietly), so nothing moved: `amount` 0 (a trial of 2026-12-05 found `result` null)."""
+    return {
+        "auction_id": payload["auction_id"],
+        "bidder": payload["bidder"],
+        "brand_id": payload["brand"],
+        "amount": 0,
+    }
+
+
 def _hex(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 

@@ -16,7 +16,12 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
-from ledger_api.background.sender.auction_calls import AUCTION_RESULTS, AuctionPayload, auction_call
+from ledger_api.background.sender.auction_calls import (
+    AUCTION_RESULTS,
+    AuctionPayload,
+    auction_call,
+    nothing_reclaimed,
+)
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.earned import BATCH_EVENT, EARNED_EVENT, expand_earned
@@ -425,6 +430,8 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return extract(event.args)
         if event.name in ("EmployeeBound", "EmployeeUnbound", "EmployeeLeft"):
             return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
+    if kind is OpKind.AUCTION_RECLAIM:
+        return nothing_reclaimed(op.payload)
     return _review_result(kind, events)
 
 

@@ -43,6 +43,7 @@ _AUCTION_TYPES = {
     "AuctionExtended": ev.AUCTION_EXTENDED,
     "BidSettled": ev.AUCTION_SETTLED,
     "BidCancelled": ev.AUCTION_CANCELLED,
+    "EscrowReclaimed": ev.AUCTION_RECLAIMED,
 }
 
 
