@@ -97,14 +97,8 @@ class Auctions(Transport):
     ) -> Json:
         """`POST /v1/auctions/{id}/settlements`: the next step of closing `bidder`'s winning bid
         (`auction_redeem` for a bid in another brand's points, then `auction_settle`)."""
-        answer: Json = self.request(
-            "POST",
-            f"/v1/auctions/{auction_id}/settlements",
-            body={"bidder": bidder},
-            idempotency_key=idempotency_key,
-            wait=wait,
-        )
-        return answer
+        body = {"bidder": bidder}
+        return self._bid_step(auction_id, "settlements", body, idempotency_key, wait)
 
     def cancel_bid(
         self,
@@ -117,14 +111,8 @@ class Auctions(Transport):
         """`POST /v1/auctions/{id}/cancellations`: `bidder`'s winning bid, still unsettled a
         week after the end, goes back to it (`auction_cancel`; 409 `auction_grace_not_over`,
         `auction_not_winning`, `auction_already_redeemed`)."""
-        answer: Json = self.request(
-            "POST",
-            f"/v1/auctions/{auction_id}/cancellations",
-            body={"bidder": bidder},
-            idempotency_key=idempotency_key,
-            wait=wait,
-        )
-        return answer
+        body = {"bidder": bidder}
+        return self._bid_step(auction_id, "cancellations", body, idempotency_key, wait)
 
     def reclaim_escrow(
         self,
@@ -136,11 +124,23 @@ class Auctions(Transport):
         wait: Wait = None,
     ) -> Json:
         """`POST /v1/auctions/{id}/reclaims`: the points of `brand` in `bidder`'s escrow beyond
-        the bid it holds go back to it (`auction_reclaim`; 409 `auction_nothing_to_reclaim`)."""
+        the bid it holds go back to it (`auction_reclaim`, result `amount`, 0 when another
+        reclaim or a cancellation emptied it first; 409 `auction_nothing_to_reclaim`)."""
+        body = {"bidder": bidder, "brand": brand}
+        return self._bid_step(auction_id, "reclaims", body, idempotency_key, wait)
+
+    def _bid_step(
+        self,
+        auction_id: int,
+        step: str,
+        body: Json,
+        idempotency_key: str | None,
+        wait: Wait,
+    ) -> Json:
         answer: Json = self.request(
             "POST",
-            f"/v1/auctions/{auction_id}/reclaims",
-            body={"bidder": bidder, "brand": brand},
+            f"/v1/auctions/{auction_id}/{step}",
+            body=body,
             idempotency_key=idempotency_key,
             wait=wait,
         )
