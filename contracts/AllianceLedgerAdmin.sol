@@ -24,6 +24,12 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// @dev The lowest multiplier cap: the plain rule (100%) must stay allowed.
     uint256 private constant MIN_MAX_MULTIPLIER_PCT = 100;
 
+    /// @dev The largest upgrade gift of a tier, in points (10 million USD at the reference value):
+    /// a tier-gift lock holds 2**40 - 1 points ({PendingWord}), so it takes over 1,000 of the
+    /// largest gifts to pass it, where three gifts of `MAX_AMOUNT` (one operation crossing every
+    /// tier) passed it and were paid live (a trial of 2026-12-05).
+    uint256 private constant MAX_TIER_GIFT = 1e9;
+
     /// @notice Onboards a brand with its signing key, published point value and earning rule.
     /// @dev Requirements: caller is the admin; `signer` acts for no brand yet; value > 0.
     /// Emits a {BrandOnboarded} event.
@@ -139,15 +145,16 @@ contract AllianceLedgerAdmin is LedgerStorage {
     }
 
     /// @notice Sets the thresholds and upgrade gift of tier `tier` (1 Silver, 2 Gold, 3 Diamond).
-    /// @dev Requirements: 1 <= tier <= 3; each threshold at least the lower tier's and at
-    /// most the higher tier's (when configured). Emits a {TierRuleChanged} event.
+    /// @dev Requirements: 1 <= tier <= 3; `giftPoints` <= 10**9 ({LedgerInvalidAmount}); each
+    /// threshold at least the lower tier's and at most the higher tier's (when configured).
+    /// Emits a {TierRuleChanged} event.
     function setTierRule(uint8 tier, TierRule calldata rule, uint256 giftPoints)
         external
         whenNotPaused
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
         if (tier == 0 || tier > MAX_TIER) revert TierInvalid(tier);
-        if (giftPoints > MAX_AMOUNT) revert LedgerInvalidAmount(giftPoints);
+        if (giftPoints > MAX_TIER_GIFT) revert LedgerInvalidAmount(giftPoints);
         LedgerGlobals globals = _globals;
         if (tier > 1 && !_ruleAtMost(globals.tierRule(tier - 1), rule)) revert TierRuleNotAscending(tier);
         if (tier < MAX_TIER) {

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum, StrEnum
 
 MAX_AMOUNT = 10**12
+MAX_TIER_GIFT = 10**9  # AllianceLedgerAdmin.MAX_TIER_GIFT: a tier's upgrade gift, in points
 MAX_MULTIPLIER_PCT = 1000
 MAX_TIER = 3
 TIER_NAMES = {0: "Member", 1: "Silver", 2: "Gold", 3: "Diamond"}

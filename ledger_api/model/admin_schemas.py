@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ledger_api.domain import MAX_AMOUNT
+from ledger_api.domain import MAX_TIER_GIFT
 from ledger_api.model.fields import MAX_DB_INT, amount_between
 from ledger_api.model.schemas import Model
 
@@ -139,7 +139,7 @@ class TierRuleRequest(Model):
     spend_cents: Annotated[int, *amount_between(0, 2**48 - 1, "spend_cents")]
     orders: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]  # counts, not amounts
     engagements: Annotated[int, Field(ge=0, le=2**16 - 1, strict=True)]
-    gift_points: Annotated[int, *amount_between(0, MAX_AMOUNT, "gift_points")] = 0
+    gift_points: Annotated[int, *amount_between(0, MAX_TIER_GIFT, "gift_points")] = 0
 
 
 class RotateKeyRequest(Model):

@@ -477,9 +477,13 @@ def test_tier_rules_must_ascend_from_silver_to_diamond(ledger, admin, tier, rule
         ledger.setTierRule(tier, rule, 0, {"from": admin})
 
 
-def test_tier_gift_is_bounded(ledger, admin, errors):
-    with errors.expect(ledger, "LedgerInvalidAmount", 10**12 + 1):
-        ledger.setTierRule(SILVER, (50_000, 3, 2), 10**12 + 1, {"from": admin})
+def test_tier_gift_is_bounded(ledger, lens, admin, errors):
+    """At most 10**9 points (since 2026-12-05; 10**12 before, when three gifts of one operation
+    passed the tier-gift lock's 40 bits and were paid live)."""
+    with errors.expect(ledger, "LedgerInvalidAmount", 10**9 + 1):
+        ledger.setTierRule(SILVER, (50_000, 3, 2), 10**9 + 1, {"from": admin})
+    ledger.setTierRule(SILVER, (50_000, 3, 2), 10**9, {"from": admin})
+    assert lens.tierRule(SILVER)[1] == 10**9
 
 
 # ------------------------------------------------------------------------- rule edge cases
