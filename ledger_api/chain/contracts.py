@@ -317,10 +317,6 @@ class Contracts:
     def nonces_call(self, member: str) -> Call:
         return self._ledger("nonces", member)
 
-    def balance_of_call(self, owner: str, brand: int) -> Call:
-        """`balanceOf(owner, brand)`: the ERC-6909 balance (live points) of any address."""
-        return self._ledger("balanceOf", owner, brand)
-
     def is_operation_used_call(self, brand: int, op_id: int) -> Call:
         return self._ledger("isOperationUsed", brand, op_id)
 

@@ -90,6 +90,12 @@ class AuctionsService:
         assert contracts.auctions is not None  # auctions_call raised otherwise
         return contracts.auctions[function].decode(self.rt.chain().call(call.to, call.data))
 
+    def _ledger_view(self, function: str, *args: object) -> tuple[Any, ...]:
+        """A view of the ledger (`nonces`, `balanceOf`), read from the chain."""
+        codec = self.rt.contracts().ledger[function]
+        address = self.rt.contracts().ledger_address
+        return codec.decode(self.rt.chain().call(address, codec.encode(*args)))
+
     def escrow_of(self, auction_id: int, bidder: str) -> str:
         return str(self._view("escrowOf", auction_id, bidder)[0])
 
@@ -288,11 +294,7 @@ class AuctionsService:
             self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
             ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, req.bidder)
             escrow = self.escrow_of(auction_id, req.bidder)
-            contracts = self.rt.contracts()
-            call = contracts.balance_of_call(escrow, req.brand)
-            (balance,) = contracts.ledger["balanceOf"].decode(
-                self.rt.chain().call(call.to, call.data)
-            )
+            (balance,) = self._ledger_view("balanceOf", escrow, req.brand)
             kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
             if int(balance) <= kept:
                 raise AuctionStateConflict(
@@ -325,7 +327,5 @@ class AuctionsService:
 
     def _escrow_redeemed(self, auction_id: int, bidder: str) -> bool:
         """Whether the auctioning brand's redemption of the bidder's escrow went through."""
-        contracts = self.rt.contracts()
-        call = contracts.nonces_call(self.escrow_of(auction_id, bidder))
-        (used,) = contracts.ledger["nonces"].decode(self.rt.chain().call(call.to, call.data))
+        (used,) = self._ledger_view("nonces", self.escrow_of(auction_id, bidder))
         return int(used) != 0
