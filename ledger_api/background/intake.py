@@ -5,7 +5,7 @@ drafts and stores a whole group in one database transaction (group commit),
 then answers each caller: 202 with the new operation id, the original answer
 for a replay of the same request, or the error that rejects it (idempotency
 conflict, suspended brand, daily cap, reused signature nonce, an order that a
-live operation of the brand already credits). A caller hears
+live operation of the brand already credits, the ledger paused). A caller hears
 202 only after the operation and its key are committed.
 The daily cap is the chain's, as the brand's row holds it (`brands.daily_cap_points`: the index's,
 taken once it has caught up with the chain); not known yet: no check here, the chain refuses
@@ -44,6 +44,7 @@ from ledger_api.errors import (
     DuplicateOrder,
     IdempotencyConflict,
     LedgerError,
+    LedgerPaused,
     SignatureReplayed,
     StorageFull,
     Unavailable,
@@ -131,6 +132,7 @@ class _Batch:
         self.nonces: set[tuple[str, str | None, int]] = set()
         self.orders = known.orders
         self.released = known.released
+        self.paused = known.paused
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.reversals = ReversalBook(session)
@@ -316,7 +318,11 @@ class _Batch:
         return answer
 
     def _check_brand(self, draft: Draft, now: float) -> tuple[_BrandRow | None, _CounterRow | None]:
-        """The brand's queue takes operations (active; within the chain's daily mint cap)."""
+        """The chain takes the kind now (`LedgerPaused`: not while the ledger is paused, as
+        the index last followed it; a replay still answers) and the brand's queue takes
+        operations (active; within the chain's daily mint cap)."""
+        if self.paused and draft.kind.stopped_by_pause:
+            raise LedgerPaused()
         if draft.brand_row_id is None:
             return None, None
         brand = self.brand(draft.brand_row_id)
@@ -364,15 +370,10 @@ class _Batch:
         return self.released.get((draft.brand_row_id, draft.order_ref))
 
     def _nonce_taken(self, draft: Draft) -> bool:
-        taken = self.connection.scalar(
-            _NONCE_TAKEN,
-            {
-                "member": draft.member,
-                "domain": draft.kind.nonce_domain,
-                "nonce": draft.member_nonce,
-            },
+        signed = {"member": draft.member, "domain": draft.kind.nonce_domain}
+        return (
+            self.connection.scalar(_NONCE_TAKEN, signed | {"nonce": draft.member_nonce}) is not None
         )
-        return taken is not None
 
 
 Outcome = Accepted | LedgerError

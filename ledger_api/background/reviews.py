@@ -17,8 +17,9 @@ again; a crash before the commit leaves neither, and the next turn queues the ro
 processes racing on the same quarter collide on the marker's key and one writes nothing. The
 first round after the gateway starts is the current quarter's, whatever the day: a member
 never reviewed is reviewed then (a late review applies every quarter start since the last
-one, in order). A round's batch that fails (the ledger paused) is not retried by the round:
-its members are reviewed at their next earn, by anyone's `reviewTier`, or by the next round.
+one, in order). A round's batch waits in the queue while the ledger is paused and is sent
+once it is lifted (`background.sender`); one that fails is not retried by the round: its
+members are reviewed at their next earn, by anyone's `reviewTier`, or by the next round.
 
 Without the admin key (a multisig admin) no round runs: anyone may call `reviewTiers`.
 """

@@ -87,6 +87,12 @@ class OpKind(StrEnum):
     def admin(self) -> bool:
         return self in ADMIN_KINDS
 
+    @property
+    def stopped_by_pause(self) -> bool:
+        """Whether the alliance's one pause (`AllianceLedger.pause`, which every contract
+        obeys) makes the chain refuse this kind (`EnforcedPause`): all but `RUN_WHILE_PAUSED`."""
+        return self not in RUN_WHILE_PAUSED
+
 
 ADMIN_KINDS = frozenset(
     {
@@ -99,6 +105,20 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_DAILY_CAP,
         OpKind.SET_MAX_MULTIPLIER,
         OpKind.TIER_REVIEW_BATCH,
+    }
+)
+
+#: the kinds whose contract functions carry no `whenNotPaused`: a signer's funding (a plain
+#: transfer), `onboardBrand`, `setBrandSuspended` and `setReturnWindow` (an operator answers an
+#: incident with them while the ledger is paused), the test token's `mint` and `approve`
+RUN_WHILE_PAUSED = frozenset(
+    {
+        OpKind.FUND_SIGNER,
+        OpKind.ONBOARD_BRAND,
+        OpKind.SUSPEND_BRAND,
+        OpKind.SET_RETURN_WINDOW,
+        OpKind.TOKEN_MINT,
+        OpKind.TOKEN_APPROVE,
     }
 )
 

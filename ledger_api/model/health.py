@@ -35,9 +35,18 @@ class Health(Liveness):
     )
     sender: list[dict[str, Any]] | None = Field(
         default=None,
-        description='one per signer: {"brand_row_id", "healthy", "last_error"}; a signer whose '
-        'key does not unseal with this passphrase is unhealthy with "key_passphrase_mismatch: '
-        "...\" and its brand's operations wait (the other brands send)",
+        description='one per signer: {"brand_row_id", "healthy", "last_error", '
+        '"held_by_pause"}; a signer whose key does not unseal with this passphrase is unhealthy '
+        'with "key_passphrase_mismatch: ..." and its brand\'s operations wait (the other '
+        "brands send); held_by_pause: operations its last turn kept queued because the chain "
+        "refused them as paused (`EnforcedPause`), sent once the ledger is unpaused",
+    )
+    ledger_paused: bool | None = Field(
+        default=None,
+        description="the alliance's one pause (`AllianceLedger.pause`) as the index last "
+        "followed the chain: while true, a write the chain would refuse answers 409 "
+        "`ledger_paused` (a brand's suspension, a return window, onboarding still run) and "
+        "what was accepted before waits in the queue",
     )
     indexer: dict[str, Any] | None = Field(
         default=None, description='{"running", "healthy", "last_error", "lag_blocks"}'

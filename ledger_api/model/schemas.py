@@ -229,13 +229,16 @@ class BenefitRedemptionRequest(_BenefitFields):
 
 
 #: why an operation waits in the queue (README "What it guarantees")
-QueuedReason = Literal["chain_unavailable", "sender_unavailable", "earlier_nonce_held"]
+QueuedReason = Literal[
+    "chain_unavailable", "sender_unavailable", "earlier_nonce_held", "ledger_paused"
+]
 QUEUED_REASON_DOC = (
     "present while the operation waits behind something away: `chain_unavailable` (the "
     "chain does not answer), `sender_unavailable` (the sender process does not report), "
     "`earlier_nonce_held` (the member's earlier signed operation, which holds a lower nonce "
     "of the same sequence, waits at a brand whose signing key does not open: the chain takes "
-    "a member's nonces in order); it is sent once they are back"
+    "a member's nonces in order), `ledger_paused` (the alliance's pause, which the chain "
+    "enforces: accepted before the gateway followed it); it is sent once they are back"
 )
 
 

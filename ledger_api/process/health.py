@@ -201,6 +201,7 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
         index_block = int(work["index_block"])
     else:
         index_block = await runtime.read(runtime.stored_index_height)
+    paused = await runtime.read(runtime.ledger_paused)
     chain: dict[str, Any] = (
         work["chain"] if work is not None else {"status": "unknown", "head": None}
     )
@@ -220,6 +221,7 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
         # on PostgreSQL a process that does not index still sends for its share of signers
         sender=work["sender"] if work is not None else _own_senders(runtime),
         indexer=indexer,
+        ledger_paused=paused,
         start_error=work.get("start_error") if work is not None else _unreported(runtime),
     )
     return code, report.model_dump(mode="json")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ledger_api.background.indexer import Indexer, stored_height
+from ledger_api.background.indexer import Indexer, followed_ledger_paused, stored_height
 from ledger_api.background.notify import Notifier, Settled
 from ledger_api.background.wakeup import Topic, WakeBus
 from ledger_api.db import Database
@@ -120,3 +120,8 @@ class WakeUps:
     def stored_index_height(self) -> int:
         with self.db.read() as session:
             return stored_height(session)
+
+    def ledger_paused(self) -> bool:
+        """The ledger's pause as the index last followed the chain (`followed_ledger_paused`)."""
+        with self.db.read() as session:
+            return followed_ledger_paused(session)

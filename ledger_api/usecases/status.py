@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.background.indexer.cursor import STORED_HEIGHT
+from ledger_api.background.indexer.cursor import STORED_HEIGHT, followed_ledger_paused
 from ledger_api.background.intake import Accepted
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.debit_order import waits_for_held_nonce
@@ -92,6 +92,8 @@ class StatusService:
                 reason = self.rt.queued_reason()
                 if reason is None and self._may_wait_for_nonce(row.status, row.kind):
                     reason = self._held_reason(uid, connection)
+                if reason is None and OpKind(row.kind).stopped_by_pause:
+                    reason = "ledger_paused" if followed_ledger_paused(connection) else None
         if row.brand_id is not None:
             ledger_brand_id = row.ledger_id
         else:  # the admin's: the brand it acts on, if one

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ledger_api.db.campaign_models import ChainRule
@@ -20,6 +21,9 @@ CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool
 # the `idx_meta` key of the ledger's cap on an earn's multiplier, in percent
 # (`MaxMultiplierChanged`; absent: none set, the chain's MAX_MULTIPLIER_PCT)
 MAX_MULTIPLIER = "max_multiplier_pct"
+#: the `idx_meta` (as indexed) and `chain_rules` (as followed) key of the alliance's one pause:
+#: "1" after the ledger's `Paused`, "0" after its `Unpaused` (absent: never paused)
+LEDGER_PAUSED = "ledger_paused"
 
 #: the `chain_rules` key that says the index is being read again from the deployment block
 #: (`Indexer.rebuild`) and has not caught up with the chain yet: its history is partial
@@ -63,8 +67,22 @@ def indexed_max_multiplier(session: Session) -> int:
 def follow_indexed_rules(session: Session) -> None:
     """The chain's rules the gateway applies (`ChainRule`) take the index's: called once the
     indexer has caught up with the chain, never while it replays history (a rebuild's replay
-    went back to the default cap, then to older ones)."""
+    went back to the default cap, then to older ones, and through every pause)."""
     session.merge(ChainRule(key=MAX_MULTIPLIER, value=str(indexed_max_multiplier(session))))
+    paused = session.get(IdxMeta, LEDGER_PAUSED)
+    session.merge(ChainRule(key=LEDGER_PAUSED, value=paused.value if paused else "0"))
+
+
+#: `followed_ledger_paused`'s one statement (read by every group the intake stores)
+_PAUSED = select(ChainRule.value).where(ChainRule.key == LEDGER_PAUSED)
+
+
+def followed_ledger_paused(session: Session | Connection) -> bool:
+    """Whether the ledger is paused as of the index's last catch-up with the chain
+    (`follow_indexed_rules`): the intake then refuses what the chain would (409
+    `ledger_paused`). The gateway learns of a pause a block or so late; what it accepted
+    meanwhile waits in the queue until the unpause (`background.sender`)."""
+    return session.execute(_PAUSED).scalar() == "1"
 
 
 def confirm_max_multiplier(session: Session, pct: int, *, indexed: bool) -> None:

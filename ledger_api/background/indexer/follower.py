@@ -55,7 +55,9 @@ log = logging.getLogger(__name__)
 #: only these is projected before the writer lock (`Indexer._project_before_lock`)
 PROJECTED_BEFORE_LOCK = frozenset({(LEDGER, "Transfer"), (LEDGER, "PointsEarned")})
 #: the events of the chain's rules the gateway follows (`ChainRule`), once the index caught up
-FOLLOWED_RULES = frozenset({(LEDGER, "MaxMultiplierChanged")})
+FOLLOWED_RULES = frozenset(
+    (LEDGER, name) for name in ("MaxMultiplierChanged", "Paused", "Unpaused")
+)
 #: the events whose brand the gateway's brand rows follow, once the index caught up
 FOLLOWED_EVENTS = frozenset(
     (LEDGER, name)

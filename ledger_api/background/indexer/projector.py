@@ -37,7 +37,7 @@ from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
 
 from .auctions import AuctionsProjection, EscrowMoves
-from .cursor import CHARITY_POOL, MAX_MULTIPLIER
+from .cursor import CHARITY_POOL, LEDGER_PAUSED, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
 from .vault import Handler, VaultProjection
@@ -348,4 +348,13 @@ def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
         (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
         session.merge(IdxMeta(key=MAX_MULTIPLIER, value=str(int(a["pct"]))))
 
-    return {(LEDGER, "MaxMultiplierChanged"): max_multiplier_changed}
+    def pause_changed(event: Event, a: dict[str, Any], ts: int) -> None:
+        """The alliance's one pause (`AllianceLedger.pause` / `unpause`, OpenZeppelin
+        `Pausable`'s events); the intake follows it (`cursor.followed_ledger_paused`)."""
+        session.merge(IdxMeta(key=LEDGER_PAUSED, value="1" if event.name == "Paused" else "0"))
+
+    return {
+        (LEDGER, "MaxMultiplierChanged"): max_multiplier_changed,
+        (LEDGER, "Paused"): pause_changed,
+        (LEDGER, "Unpaused"): pause_changed,
+    }

@@ -278,13 +278,14 @@ class Sender:
             )
 
     def status(self) -> list[dict[str, Any]]:
-        """One entry per signer: {"brand_row_id", "healthy", "last_error"}; a signer whose
-        keystore did not unseal is unhealthy with `key_passphrase_mismatch`."""
+        """One entry per signer: {"brand_row_id", "healthy", "last_error", "held_by_pause"};
+        a signer whose keystore did not unseal is unhealthy with `key_passphrase_mismatch`."""
         running = [
             {
                 "brand_row_id": w.brand_row_id,
                 "healthy": w.healthy,
                 "last_error": w.last_error,
+                "held_by_pause": w.held_by_pause,
             }
             for w in self.workers.values()
         ]
@@ -293,6 +294,7 @@ class Sender:
                 "brand_row_id": brand_row_id,
                 "healthy": False,
                 "last_error": f"{KeyPassphraseMismatch.code}: {UNSEALABLE}",
+                "held_by_pause": 0,
             }
             for brand_row_id, _ in list(self.unsealable.values())
         ]

@@ -26,7 +26,7 @@ from ledger_api.db.types import utcnow
 from ledger_api.domain import OpKind, OpStatus, SlotStatus
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import ChainUnavailable, LedgerError
+from ledger_api.errors import ChainUnavailable, LedgerError, LedgerPaused
 from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
@@ -124,6 +124,8 @@ class Settler:
         if slot.kind == txplan.EARN_BATCH:
             if receipt.status == 1:
                 return txplan.earn_outcomes(self.contracts, ops, receipt)
+            if isinstance(self._replay(chain, slot), LedgerPaused):
+                return {op.id: Outcome(Verdict.REQUEUE) for op in ops}  # see `_explain_revert`
             return {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
         if receipt.status == 1:
             return {
@@ -183,18 +185,30 @@ class Settler:
         return Outcome(Verdict.REQUEUE)
 
     def _explain_revert(self, chain: Chain, slot: TxSlot, op: OpRecord) -> Outcome:
-        """A single operation's transaction reverted: replay it to learn why."""
+        """A single operation's transaction reverted: replay it to learn why. The ledger
+        paused (its transaction was sent before the pause, mined after): back to the queue,
+        where it waits for the unpause (`SignerWorker._priced`) whatever its attempts."""
+        error = self._replay(chain, slot)
+        if error is None:
+            return self._retry_or_fail(op, "tx_reverted")
+        if isinstance(error, LedgerPaused):
+            return Outcome(Verdict.REQUEUE)
+        # a reversal whose op id an earlier transaction of ours applied
+        used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
+        if used and op.attempts > 1:
+            return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+        return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
+
+    def _replay(self, chain: Chain, slot: TxSlot) -> LedgerError | None:
+        """Why the slot's transaction would revert now (None: it would not); raises
+        `ChainUnavailable`."""
         try:
             chain.call(slot.to_address, slot.calldata, sender=self.address)
+        except ChainUnavailable:
+            raise
         except LedgerError as error:
-            if isinstance(error, ChainUnavailable):
-                raise
-            # a reversal whose op id an earlier transaction of ours applied
-            used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
-            if used and op.attempts > 1:
-                return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
-            return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
-        return self._retry_or_fail(op, "tx_reverted")
+            return error
+        return None
 
     def _requeue_outcomes(self, chain: Chain, ops: Sequence[OpRecord]) -> dict[int, Outcome]:
         """Operations whose transaction never applied them go back to the queue.

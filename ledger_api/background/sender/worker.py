@@ -33,7 +33,7 @@ from ledger_api.db.models import TxAttempt, TxSlot
 from ledger_api.db.types import utcnow
 from ledger_api.domain import OpKind, SlotStatus
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import ChainUnavailable, LedgerError
+from ledger_api.errors import ChainUnavailable, LedgerError, LedgerPaused
 from ledger_api.process.threads import Backoff, name_this_thread
 from ledger_api.settings import Settings
 
@@ -116,10 +116,11 @@ class SignerWorker(threading.Thread):
         self._wake = threading.Event()
         self._halt = threading.Event()
         self._recheck = threading.Event()  # check the chain now (the indexer saw it go back)
-        self._idle = False  # the last cycle found nothing in flight, nothing to send
+        self.idle = False  # the last cycle found nothing in flight, nothing to send (pool reads)
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
+        self.held_by_pause = 0  # operations the last fill kept queued: the ledger is paused
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -166,7 +167,7 @@ class SignerWorker(threading.Thread):
                     self._halt.wait(timeout)  # new operations may not cut a linger short
                 else:
                     if self._wake.wait(self._sleep_s(timeout)):
-                        self._idle = False  # new operations: the chain check's busy pace
+                        self.idle = False  # new operations: the chain check's busy pace
                     self._wake.clear()
             except (ChainUnavailable, SignerStalled) as exc:
                 self._pause(exc, backoff)
@@ -179,14 +180,9 @@ class SignerWorker(threading.Thread):
     def _check_period(self) -> float:
         """How long a confirmed slot's block goes unchecked: `chain_check_s` while the signer
         works, `chain_check_idle_s` while it idles (see `Settings.chain_check_idle_s`)."""
-        if self._idle:
+        if self.idle:
             return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
         return self.settings.chain_check_s
-
-    @property
-    def idle(self) -> bool:
-        """The last cycle found nothing in flight and nothing to send."""
-        return self._idle
 
     def _sleep_s(self, timeout: float) -> float | None:
         """How long to sleep after a cycle that made no progress. Idle and wakeable: until
@@ -194,7 +190,7 @@ class SignerWorker(threading.Thread):
         queue) or by its chain check for every idle signer at once (`Sender`); else the
         cycle's own pace, at most the chain check's period."""
         if self.wakeable:
-            return None if self._idle else timeout
+            return None if self.idle else timeout
         return min(timeout, self.settings.chain_check_s)
 
     def _pause(self, exc: Exception, backoff: Backoff) -> None:
@@ -216,7 +212,7 @@ class SignerWorker(threading.Thread):
         in_flight = len(open_slots) - settled
         room = self.settings.inflight_window - in_flight
         sent, linger = self.fill(chain, room) if room > 0 else (0, 0.0)
-        self._idle = not (open_slots or sent or linger)
+        self.idle = not (open_slots or sent or linger)
         if settled or sent:
             return True, 0.0, False
         if linger:
@@ -321,6 +317,7 @@ class SignerWorker(threading.Thread):
         groups, linger = self.scheduler.plan(chain, room)
         if linger:
             return 0, linger
+        self.held_by_pause = 0
         txs = [tx for ops in groups for tx in self._priced(chain, ops)]
         stored = self.store.store_new(txs, self.fees.current(chain)) if txs else []
         for slot, attempt in stored:
@@ -337,13 +334,18 @@ class SignerWorker(threading.Thread):
 
     def _priced(self, chain: Chain, ops: list[OpRecord]) -> list[tuple[Tx, str, list[OpRecord]]]:
         """The group's transaction with its gas limit (two or more when it needs more than
-        `max_tx_gas`); none when the chain would refuse it: its operations fail now."""
+        `max_tx_gas`); none when the chain would refuse it: its operations fail now, or, the
+        ledger paused (`EnforcedPause`), stay queued until a turn after the unpause (the
+        pool's safety poll wakes a signer whose queue waits)."""
         call = txplan.call_for(self.contracts, ops)
         try:
             estimate = chain.estimate_gas(self.address, call.to, call.data, call.value)
         except ChainUnavailable:
             raise
         except LedgerError as error:
+            if isinstance(error, LedgerPaused):  # they wait in the queue for the unpause
+                self.held_by_pause += len(ops)
+                return []
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
                 log.error("sender %s: earnBatch would revert: %s", self.address, error.message)
             self.settler.fail_unsent(ops, error)

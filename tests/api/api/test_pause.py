@@ -1,0 +1,171 @@
+"""The alliance's one pause (`AllianceLedger.pause`), as the gateway follows it.
+
+Before, the gateway did not know the ledger was paused: it accepted every write (202), and
+the sender then failed each one for good with `ledger_paused` (a trial of session 33), so a
+brand had to send its whole pause's worth of operations again. Now the indexer follows
+`Paused` / `Unpaused`; while paused the intake refuses what the chain would (409
+`ledger_paused`) and runs what it would not stop (a brand's suspension), and what was accepted
+before the gateway heard of the pause waits in the queue, then goes once the ledger is
+unpaused: credited once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil, _send, applied_op_ids
+from support.gateway import Gateway, Member
+from support.progress import wait_for
+
+PURCHASE = "/v1/earn/purchase"
+
+
+def purchase(member: Member, cents: int = 1_000) -> dict[str, Any]:
+    return {"member": member.address, "amount_cents": cents, "order_ref": f"o-{uuid.uuid4()}"}
+
+
+def _pause_call(anvil: Anvil, manifest: Path, function: str) -> dict[str, Any]:
+    """The admin key's `pause()` / `unpause()`, built for the ledger (not yet sent)."""
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    w3 = anvil.web3()
+    contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+    tx = contract.functions[function]().build_transaction(
+        {"from": Account.from_key(ADMIN_KEY).address, "gas": 200_000}
+    )
+    tx.pop("gasPrice", None)
+    return dict(tx)
+
+
+def set_paused(anvil: Anvil, manifest: Path, paused: bool) -> None:
+    """Pauses or unpauses the ledger straight with the admin key, and waits for the block."""
+    _send(anvil.web3(), Account.from_key(ADMIN_KEY), _pause_call(anvil, manifest, _name(paused)))
+
+
+def _name(paused: bool) -> str:
+    return "pause" if paused else "unpause"
+
+
+def followed_pause(gateway: Gateway, paused: bool) -> None:
+    """Waits until the gateway's health says the ledger is (un)paused as the index follows it."""
+    wait_for(
+        lambda: gateway.get_health().get("ledger_paused") is paused,
+        what=f"the gateway following ledger_paused={paused}",
+    )
+
+
+def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        member = Member()
+        before_body = purchase(member)
+        before = brand.api.post(PURCHASE, before_body, key="before-the-pause")
+        assert before.status_code == 202, before.text
+        assert brand.api.wait(before.json()["operation_id"])["status"] == "confirmed"
+        assert gateway.get_health()["ledger_paused"] is False
+
+        set_paused(anvil, manifest, True)
+        followed_pause(gateway, True)
+
+        refused = brand.api.post(PURCHASE, purchase(member))
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "ledger_paused"
+        # a bulk request answers per item, as for a suspended brand
+        items = [{"type": "purchase", "key": "k1", **purchase(member)}]
+        bulk = brand.api.post("/v1/earn/batch", {"items": items})
+        assert bulk.status_code == 202, bulk.text
+        (item,) = bulk.json()["items"]
+        assert item["result"] == "refused" and item["error"]["code"] == "ledger_paused"
+        # a brand's own call the chain stops too (simulated or not before the 202)
+        badge = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b/1"})
+        assert badge.status_code == 409, badge.text
+        assert badge.json()["error"]["code"] == "ledger_paused"
+        # the replay of a request stored before the pause still gets its first answer
+        replay = brand.api.post(PURCHASE, before_body, key="before-the-pause")
+        assert replay.status_code == 202 and replay.json() == before.json()
+
+        # what the chain does not stop still runs: onboarding (with the signer's funding and
+        # the return window), and an operator's suspension of a brand and its lifting
+        late = gateway.create_brand()
+        assert late.brand_id == brand.brand_id + 1
+        for suspended in (True, False):
+            answer = gateway.admin.post(
+                f"/v1/admin/brands/{brand.brand_id}/suspension",
+                {"suspended": suspended},
+                params={"wait": "true"},
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "confirmed", answer.text
+
+        set_paused(anvil, manifest, False)
+        followed_pause(gateway, False)
+        after = brand.api.post(PURCHASE, purchase(member), params={"wait": "true"})
+        assert after.status_code == 200 and after.json()["status"] == "confirmed", after.text
+        balances = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
+        assert [b["balance"] for b in balances] == [200]
+
+
+def test_what_was_accepted_before_the_pause_waits_for_the_unpause(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """An earn batch and a single call, both sent before the pause and mined after it (they
+    revert), then held by the sender while the ledger is paused: each goes once it is
+    unpaused, and the earn is credited once."""
+    anvil, manifest = own_chain
+    w3 = anvil.web3()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        member = Member()
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            admin = Account.from_key(ADMIN_KEY)
+            # a tip far above the gateway's: the pause is mined first in the block
+            pause = _pause_call(anvil, manifest, "pause") | {
+                "maxFeePerGas": 5_000 * 10**9,
+                "maxPriorityFeePerGas": 2_000 * 10**9,
+                "nonce": w3.eth.get_transaction_count(admin.address, "pending"),
+                "chainId": w3.eth.chain_id,
+            }
+            pause_hash = w3.eth.send_raw_transaction(admin.sign_transaction(pause).raw_transaction)
+            earn = brand.api.post(PURCHASE, purchase(member))
+            badge = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b/2"})
+            assert earn.status_code == 202 and badge.status_code == 202, (earn.text, badge.text)
+            uids = [earn.json()["operation_id"], badge.json()["operation_id"]]
+
+            def sent() -> list[str] | None:
+                hashes = [brand.api.get(f"/v1/operations/{u}").json()["tx_hash"] for u in uids]
+                return hashes if all(hashes) else None
+
+            hashes = wait_for(sent, what="both operations sent before the pause is mined")
+            anvil.rpc("evm_mine")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+        assert w3.eth.get_transaction_receipt(pause_hash)["status"] == 1
+        for tx_hash in hashes:  # the scenario: each was mined after the pause, and reverted
+            assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 0
+
+        def waiting() -> bool:
+            views = [brand.api.get(f"/v1/operations/{u}").json() for u in uids]
+            assert all(v["status"] != "failed" for v in views), views
+            return all(
+                v["status"] == "queued" and v.get("queued_reason") == "ledger_paused" for v in views
+            )
+
+        wait_for(waiting, what="both operations back in the queue, waiting for the unpause")
+        wait_for(
+            lambda: sum(s["held_by_pause"] for s in gateway.get_health()["sender"]) >= 2,
+            what="the sender holding both while paused",
+        )
+
+        set_paused(anvil, manifest, False)
+        finals = [brand.api.wait(u, timeout=120) for u in uids]
+        assert [f["status"] for f in finals] == ["confirmed", "confirmed"], finals
+        assert applied_op_ids(w3, manifest, brand.brand_id)[earn.json()["op_id"]] == 1
+        balances = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
+        assert [b["balance"] for b in balances] == [100]
+        assert badge.json()["operation_id"] == finals[1]["operation_id"]
