@@ -42,7 +42,16 @@ def symbol_of(name: str) -> str:
 
 
 class BrandCreateRequest(Model):
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w .&'-]+$")]
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[\w .&'-]+$",
+            description="unique but for letter case, runs of spaces and Unicode's compatibility "
+            "forms (NFKC: fullwidth letters are the ASCII ones), else 409 `brand_exists`",
+        ),
+    ]
     symbol: Annotated[
         str,
         Field(

@@ -33,6 +33,7 @@ from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.errors import error_code
 from ledger_api.db.auction_models import IdxAuction
+from ledger_api.db.models import IdxBrand
 from ledger_api.domain import OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
@@ -40,6 +41,7 @@ from ledger_api.errors import (
     BadgeNoBenefit,
     BrandForbidden,
     UnknownAuction,
+    UnknownBrand,
 )
 from ledger_api.model.auctions import (
     AuctionCreateRequest,
@@ -297,13 +299,15 @@ class AuctionsService:
             (balance,) = self._ledger_view("balanceOf", escrow, req.brand)
             kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
             if int(balance) <= kept:
+                if not kept and not self._indexed_brand(req.brand):
+                    raise UnknownBrand(brand_id=req.brand)  # (a new one: again once indexed)
                 raise AuctionStateConflict(
                     "the escrow holds no points of this brand beyond the bid it holds",
                     code="auction_nothing_to_reclaim",
                     auction_id=auction_id,
                     bidder=req.bidder,
                     brand=req.brand,
-                    held=str(kept),
+                    held=str(min(int(balance), kept)),  # 0 once a redemption took the bid
                 )
             payload = AuctionReclaimPayload(
                 auction_id=auction_id, bidder=req.bidder, brand=LedgerBrandId(req.brand)
@@ -324,6 +328,11 @@ class AuctionsService:
                 status=int(status),
             )
         return int(bid_brand), int(amount)
+
+    def _indexed_brand(self, brand: int) -> bool:
+        """Whether the index knows the brand (the ledger onboarded it, a block or so ago)."""
+        with self.rt.db.read() as session:
+            return session.get(IdxBrand, brand) is not None
 
     def _escrow_redeemed(self, auction_id: int, bidder: str) -> bool:
         """Whether the auctioning brand's redemption of the bidder's escrow went through."""

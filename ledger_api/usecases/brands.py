@@ -13,6 +13,7 @@ turns active. The cap a brand view shows is the chain's, as indexed.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
@@ -92,11 +93,16 @@ def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
 
 
 def same_name(names: Iterable[str], name: str) -> str | None:
-    """The stored brand name that is `name` but for letter case, if one (Unicode case
-    folding: a dozen to a few dozen brands, compared here rather than by SQL's `lower`,
-    which folds ASCII only on SQLite)."""
-    wanted = name.casefold()
-    return next((known for known in names if known.casefold() == wanted), None)
+    """The stored brand name that is `name` but for letter case or Unicode's compatibility
+    forms (NFKC, then case folding: fullwidth "Ａｃｍｅ" is "Acme"), if one: a dozen to a few
+    dozen brands, compared here rather than by SQL's `lower`, which folds ASCII only on
+    SQLite."""
+    wanted = _folded(name)
+    return next((known for known in names if _folded(known) == wanted), None)
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
 
 
 class BrandsService(BrandKeys):

@@ -71,7 +71,9 @@ def test_brand_creation_replay_returns_the_brand_without_the_key(gateway: Gatewa
     assert duplicate.json()["error"]["code"] == "brand_exists"
     # a trial: the same name in other letter case, or with its spaces doubled or trailing,
     # made a second brand (with the same default symbol)
-    for name in ("replay brand", "REPLAY  BRAND", " Replay Brand ", "Replay  brand  "):
+    # and in Unicode's fullwidth letters, which look the same (NFKC folds them)
+    fullwidth = "\uff32\uff45\uff50\uff4c\uff41\uff59 \uff22\uff52\uff41\uff4e\uff44"
+    for name in ("replay brand", "REPLAY  BRAND", " Replay Brand ", "Replay  brand  ", fullwidth):
         again_named = gateway.admin.post("/v1/admin/brands", {"name": name})
         assert again_named.status_code == 409, (name, again_named.text)
         error = again_named.json()["error"]

@@ -161,6 +161,12 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
         )
         assert redeemed["kind"] == "auction_redeem"
+        # the redemption took the bid's points out of the escrow: nothing held there any more
+        emptied = brand.api.post(
+            f"/v1/auctions/{auction_id}/reclaims", {"bidder": bob.address, "brand": other.brand_id}
+        )
+        assert emptied.status_code == 409, emptied.text
+        assert emptied.json()["error"]["details"]["held"] == "0"  # it said the bid's 1200
         closed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
         assert closed["kind"] == "auction_settle"
         again = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
@@ -277,6 +283,12 @@ def test_a_winning_bid_left_unsettled_is_refunded_and_an_escrow_gives_back_what_
         assert nothing.status_code == 409, nothing.text
         error = nothing.json()["error"]
         assert error["code"] == "auction_nothing_to_reclaim" and error["details"]["held"] == "1200"
+        # a brand the ledger never had is unknown (it answered nothing_to_reclaim, held 0)
+        stranger = brand.api.post(
+            f"/v1/auctions/{auction_id}/reclaims", {"bidder": alice.address, "brand": 999_999}
+        )
+        assert stranger.status_code == 404, stranger.text
+        assert stranger.json()["error"]["code"] == "unknown_brand"
         # two reclaims race (any brand may ask: the contract lets anyone); both are checked
         # against the chain before either is mined, the second finds nothing left (a trial:
         # it was confirmed with a null result)
