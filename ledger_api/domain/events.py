@@ -41,6 +41,10 @@ WEBHOOK_TEST = "webhook.test"  # `POST /v1/webhooks/{id}/test`, to that endpoint
 #: the chain no longer has a block the index had applied (a reorg, a node restarted from an
 #: older state): events of the forgotten blocks may no longer hold; the index is read again
 CHAIN_REWOUND = "chain.rewound"
+#: the alliance's one pause (`AllianceLedger.pause` / `unpause`): writes the chain would refuse
+#: answer 409 `ledger_paused` until `ledger.unpaused`; what was accepted before waits
+LEDGER_PAUSED = "ledger.paused"
+LEDGER_UNPAUSED = "ledger.unpaused"
 
 EVENT_TYPES = (
     OPERATION_CONFIRMED,
@@ -69,6 +73,8 @@ EVENT_TYPES = (
     REFERRAL_CREDITED,
     REFERRAL_VOIDED,
     CHAIN_REWOUND,
+    LEDGER_PAUSED,
+    LEDGER_UNPAUSED,
 )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ledger_api.chain.abi import Event, snake_case
 from ledger_api.chain.manifest import ALLIANCE_AUCTIONS, ALLIANCE_BADGES, LEDGER
 from ledger_api.db.auction_models import IdxAuction
-from ledger_api.db.models import IdxLot, IdxTierRule
+from ledger_api.db.models import IdxBrand, IdxLot, IdxTierRule
 from ledger_api.domain import (
     TIER_NAMES,
     EarnKind,
@@ -74,6 +74,8 @@ class ChainEvents:
             (ALLIANCE_BADGES, "BadgeIssued"): self._badge_issued,
             (ALLIANCE_BADGES, "BadgeClaimed"): self._badge_issued,
             (ALLIANCE_BADGES, "BenefitRedeemed"): self._benefit_redeemed,
+            (LEDGER, "Paused"): self._pause_changed,
+            (LEDGER, "Unpaused"): self._pause_changed,
         }
         for name in _AUCTION_TYPES:
             self._handlers[(ALLIANCE_AUCTIONS, name)] = self._auction
@@ -257,6 +259,12 @@ class ChainEvents:
         """What `debtor` owes `creditor` net after the event (micro-USD, decimal string)."""
         owed = self.p.position_of(debtor, creditor)
         return {"debtor_owes_creditor_micro_usd": str(owed)}
+
+    def _pause_changed(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """`ledger.paused` / `ledger.unpaused`, to every brand the index knows and the admin."""
+        type_ = ev.LEDGER_PAUSED if event.name == "Paused" else ev.LEDGER_UNPAUSED
+        brands: list[int | None] = list(self.p.session.scalars(select(IdxBrand.brand)))
+        self._add(type_, event, ts, brands, account=a["account"])
 
     def _badge_issued(self, event: Event, a: dict[str, Any], ts: int) -> None:
         brand = int(a["brand"])

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil, _send, applied_op_ids
-from support.gateway import Gateway, Member
+from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
 PURCHASE = "/v1/earn/purchase"
@@ -54,6 +55,14 @@ def followed_pause(gateway: Gateway, paused: bool) -> None:
         lambda: gateway.get_health().get("ledger_paused") is paused,
         what=f"the gateway following ledger_paused={paused}",
     )
+
+
+def pause_events(brand: Brand, count: int) -> list[dict[str, Any]] | None:
+    """The brand's `ledger.paused` / `ledger.unpaused` events, once there are `count`."""
+    answer = brand.api.get("/v1/events", params={"types": "ledger.paused,ledger.unpaused"})
+    assert answer.status_code == 200, answer.text
+    events: list[dict[str, Any]] = answer.json()["events"]
+    return events if len(events) >= count else None
 
 
 def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
@@ -104,6 +113,16 @@ def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
 
         set_paused(anvil, manifest, False)
         followed_pause(gateway, False)
+        # each brand hears of the pause and its lifting (webhooks, feed): the one onboarded
+        # meanwhile of the lifting only
+        admin = Account.from_key(ADMIN_KEY).address
+        for each, heard in (
+            (brand, ["ledger.paused", "ledger.unpaused"]),
+            (late, ["ledger.unpaused"]),
+        ):
+            feed = wait_for(partial(pause_events, each, len(heard)), what="the pause's events")
+            assert [e["type"] for e in feed] == heard, feed
+            assert {e["data"]["account"] for e in feed} == {admin}
         after = brand.api.post(PURCHASE, purchase(member), params={"wait": "true"})
         assert after.status_code == 200 and after.json()["status"] == "confirmed", after.text
         balances = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
