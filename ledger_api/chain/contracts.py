@@ -326,3 +326,7 @@ class Contracts:
 
     def charity_pool_call(self) -> Call:
         return self._ledger("charityPool")
+
+    def paused_call(self) -> Call:
+        """`paused()`: the alliance's one pause, which every contract obeys."""
+        return self._ledger("paused")

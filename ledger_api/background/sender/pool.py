@@ -285,7 +285,7 @@ class Sender:
                 "brand_row_id": w.brand_row_id,
                 "healthy": w.healthy,
                 "last_error": w.last_error,
-                "held_by_pause": w.held_by_pause,
+                "held_by_pause": w.pause.held,
             }
             for w in self.workers.values()
         ]

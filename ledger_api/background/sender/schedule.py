@@ -10,6 +10,7 @@ period goes out at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from ledger_api.chain.port import Chain
 from ledger_api.settings import Settings
@@ -28,16 +29,19 @@ class Scheduler:
         self._sighted_at = 0.0
         self._last_fill = 0.0
 
-    def plan(self, chain: Chain, room: int) -> tuple[list[list[OpRecord]], float]:
-        """(the groups to send now, one transaction each; else seconds to linger)."""
-        queued = self.store.queued_count(self.settings.batch_max_ops)
+    def plan(
+        self, chain: Chain, room: int, kinds: Collection[str] | None = None
+    ) -> tuple[list[list[OpRecord]], float]:
+        """(the groups to send now, one transaction each; else seconds to linger), of the
+        queued operations of `kinds` only unless None (the ledger paused: `pause.PauseWatch`)."""
+        queued = self.store.queued_count(self.settings.batch_max_ops, kinds)
         if not queued:
             return [], 0.0
         now = time.monotonic()
         linger, due_block = self._linger(chain, now)
         if linger > 0 and queued < self.settings.batch_max_ops:
             return [], linger
-        groups = self.store.next_groups(room, self.settings.batch_max_ops)
+        groups = self.store.next_groups(room, self.settings.batch_max_ops, kinds)
         if not groups:
             return [], 0.0
         self._last_fill = now

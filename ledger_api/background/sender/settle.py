@@ -31,6 +31,7 @@ from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
 from . import txplan
+from .pause import paused_at
 from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
@@ -121,11 +122,13 @@ class Settler:
         """What the receipt means for each of the slot's operations."""
         if cancelled or not ops:
             return self._requeue_outcomes(chain, ops)
+        if receipt.status != 1 and paused_at(self.contracts, chain, receipt):
+            # sent before the pause, run after it: queued again whatever its attempts, where
+            # it waits for the unpause (`pause`)
+            return {op.id: Outcome(Verdict.REQUEUE) for op in ops}
         if slot.kind == txplan.EARN_BATCH:
             if receipt.status == 1:
                 return txplan.earn_outcomes(self.contracts, ops, receipt)
-            if isinstance(self._replay(chain, slot), LedgerPaused):
-                return {op.id: Outcome(Verdict.REQUEUE) for op in ops}  # see `_explain_revert`
             return {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
         if receipt.status == 1:
             return {
@@ -185,9 +188,8 @@ class Settler:
         return Outcome(Verdict.REQUEUE)
 
     def _explain_revert(self, chain: Chain, slot: TxSlot, op: OpRecord) -> Outcome:
-        """A single operation's transaction reverted: replay it to learn why. The ledger
-        paused (its transaction was sent before the pause, mined after): back to the queue,
-        where it waits for the unpause (`SignerWorker._priced`) whatever its attempts."""
+        """A single operation's transaction reverted (not for the pause): replay it to learn
+        why. Paused since: back to the queue, where it waits for the unpause."""
         error = self._replay(chain, slot)
         if error is None:
             return self._retry_or_fail(op, "tx_reverted")

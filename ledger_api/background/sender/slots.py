@@ -9,7 +9,7 @@ broadcast.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -310,28 +310,26 @@ class SlotStore:
             else Operation.brand_id == self.brand_row_id
         )
 
-    def queued_count(self, limit: int) -> int:
-        """How many operations wait in this signer's queue (counted up to `limit`)."""
+    def _queued(self, kinds: Collection[str] | None) -> tuple[Any, ...]:
+        """This signer's queued operations (of `kinds` only, unless None)."""
+        where = (self._queue_filter(), Operation.status == OpStatus.QUEUED)
+        return where if kinds is None else (*where, Operation.kind.in_(sorted(kinds)))
+
+    def queued_count(self, limit: int | None, kinds: Collection[str] | None = None) -> int:
+        """How many operations wait in this signer's queue (counted up to `limit`; of `kinds`
+        only, unless None)."""
         with self.db.read() as session:
-            waiting = (
-                select(Operation.id)
-                .where(self._queue_filter(), Operation.status == OpStatus.QUEUED)
-                .limit(limit)
-                .subquery()
-            )
+            waiting = select(Operation.id).where(*self._queued(kinds)).limit(limit).subquery()
             return int(session.scalar(select(func.count()).select_from(waiting)) or 0)
 
-    def next_groups(self, room: int, batch_max_ops: int) -> list[list[OpRecord]]:
-        """Up to `room` transactions' worth of queued operations: earns batched together,
-        any other kind alone, a member's debit only once nothing earlier of theirs is open
-        (`debit_order.debit_waits`)."""
+    def next_groups(
+        self, room: int, batch_max_ops: int, kinds: Collection[str] | None = None
+    ) -> list[list[OpRecord]]:
+        """Up to `room` transactions' worth of queued operations (of `kinds` only, unless
+        None): earns batched together, any other kind alone, a member's debit only once
+        nothing earlier of theirs is open (`debit_order.debit_waits`)."""
         with self.db.read() as session:
-            candidates = op_rows(
-                session,
-                self._queue_filter(),
-                Operation.status == OpStatus.QUEUED,
-                limit=batch_max_ops * room,
-            )
+            candidates = op_rows(session, *self._queued(kinds), limit=batch_max_ops * room)
             groups: list[list[OpRecord]] = []
             batch: list[OpRecord] | None = None
             shut: list[int] | None = None  # read at the first debit, once per turn

@@ -40,6 +40,7 @@ from ledger_api.settings import Settings
 from . import txplan
 from .broadcast import Broadcaster, SignerStalled
 from .clock import FeeCache
+from .pause import PauseWatch
 from .reconcile import Reconciler
 from .schedule import Scheduler
 from .settle import SenderHooks, Settler
@@ -120,7 +121,7 @@ class SignerWorker(threading.Thread):
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
-        self.held_by_pause = 0  # operations the last fill kept queued: the ledger is paused
+        self.pause = PauseWatch(contracts, self.store)  # the ledger's, as this signer meets it
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -314,10 +315,9 @@ class SignerWorker(threading.Thread):
     def fill(self, chain: Chain, room: int) -> tuple[int, float]:
         """Sends up to `room` new transactions; returns (how many, seconds to linger). They
         are stored in one commit, then broadcast in nonce order."""
-        groups, linger = self.scheduler.plan(chain, room)
+        groups, linger = self.scheduler.plan(chain, room, self.pause.runnable(chain))
         if linger:
             return 0, linger
-        self.held_by_pause = 0
         txs = [tx for ops in groups for tx in self._priced(chain, ops)]
         stored = self.store.store_new(txs, self.fees.current(chain)) if txs else []
         for slot, attempt in stored:
@@ -335,8 +335,8 @@ class SignerWorker(threading.Thread):
     def _priced(self, chain: Chain, ops: list[OpRecord]) -> list[tuple[Tx, str, list[OpRecord]]]:
         """The group's transaction with its gas limit (two or more when it needs more than
         `max_tx_gas`); none when the chain would refuse it: its operations fail now, or, the
-        ledger paused (`EnforcedPause`), stay queued until a turn after the unpause (the
-        pool's safety poll wakes a signer whose queue waits)."""
+        ledger paused (`EnforcedPause`), stay queued until a turn after the unpause
+        (`pause.PauseWatch`; the pool's safety poll wakes a signer whose queue waits)."""
         call = txplan.call_for(self.contracts, ops)
         try:
             estimate = chain.estimate_gas(self.address, call.to, call.data, call.value)
@@ -344,7 +344,7 @@ class SignerWorker(threading.Thread):
             raise
         except LedgerError as error:
             if isinstance(error, LedgerPaused):  # they wait in the queue for the unpause
-                self.held_by_pause += len(ops)
+                self.pause.refused(len(ops))
                 return []
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
                 log.error("sender %s: earnBatch would revert: %s", self.address, error.message)

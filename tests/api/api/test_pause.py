@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from support.chain import ADMIN_KEY, Anvil, _send, applied_op_ids
+from support.flows import earn, signed_gift
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
+from support.rpc_proxy import RefusingProxy
 
 PURCHASE = "/v1/earn/purchase"
 
@@ -47,6 +50,44 @@ def set_paused(anvil: Anvil, manifest: Path, paused: bool) -> None:
 
 def _name(paused: bool) -> str:
     return "pause" if paused else "unpause"
+
+
+def second_pauser(anvil: Anvil, manifest: Path) -> LocalAccount:
+    """Another holder of the ledger's admin role, funded: its pauses take none of the nonces of
+    the gateway's admin signer, which has operations in flight."""
+    w3, pauser = anvil.web3(), Account.create()
+    anvil.rpc("anvil_setBalance", pauser.address, hex(10**20))
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
+    grant = contract.functions.grantRole(b"\x00" * 32, pauser.address).build_transaction(
+        {"from": Account.from_key(ADMIN_KEY).address, "gas": 200_000}
+    )
+    grant.pop("gasPrice", None)
+    _send(w3, Account.from_key(ADMIN_KEY), dict(grant))
+    return pauser
+
+
+def send_pause(
+    anvil: Anvil, manifest: Path, pauser: LocalAccount, paused: bool, *, tip_wei: int
+) -> str:
+    """`pause()` or `unpause()` from `pauser` with that tip, into the node's pool (automine may
+    be off: no wait); its hash."""
+    w3 = anvil.web3()
+    base = int(w3.eth.get_block("latest")["baseFeePerGas"])
+    tx = _pause_call(anvil, manifest, _name(paused)) | {
+        "from": pauser.address,
+        "maxFeePerGas": 4 * base + tip_wei + 10**9,
+        "maxPriorityFeePerGas": tip_wei,
+        "nonce": w3.eth.get_transaction_count(pauser.address, "pending"),
+        "chainId": w3.eth.chain_id,
+    }
+    return (
+        "0x" + bytes(w3.eth.send_raw_transaction(pauser.sign_transaction(tx).raw_transaction)).hex()
+    )
+
+
+def held_by_pause(gateway: Gateway) -> int:
+    return sum(int(signer["held_by_pause"]) for signer in gateway.get_health()["sender"])
 
 
 def followed_pause(gateway: Gateway, paused: bool) -> None:
@@ -188,3 +229,102 @@ def test_what_was_accepted_before_the_pause_waits_for_the_unpause(
         balances = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
         assert [b["balance"] for b in balances] == [100]
         assert badge.json()["operation_id"] == finals[1]["operation_id"]
+
+
+def test_operations_held_by_the_pause_hold_back_nothing_the_chain_still_takes(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A trial of a7b6093: 20 admin operations accepted after the pause was mined, before the
+    gateway heard of it, filled the admin queue's 16 groups a turn plans; a suspension, a
+    return window and an onboarding behind them waited for the unpause."""
+    anvil, manifest = own_chain
+    pauser = second_pauser(anvil, manifest)
+    with (
+        RefusingProxy(anvil.url, method="eth_getLogs") as proxy,
+        Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway,
+    ):
+        brand, other = gateway.create_brand(), gateway.create_brand()
+        proxy.refusing = "node busy"  # the indexer does not hear of the pause
+        _send(
+            anvil.web3(),
+            pauser,
+            _pause_call(anvil, manifest, "pause") | {"from": pauser.address},
+        )
+        uids = []
+        for step in range(20):
+            answer = gateway.admin.put(
+                f"/v1/admin/brands/{brand.brand_id}/point-value",
+                {"value_micro_usd": 10_000 + step},
+            )
+            assert answer.status_code == 202, answer.text
+            uids.append(answer.json()["operation_id"])
+        # all 20 held (it said 16: the groups one turn looked at)
+        wait_for(lambda: held_by_pause(gateway) == 20, what="the 20 held by the pause")
+        proxy.refusing = None
+        followed_pause(gateway, True)
+
+        suspended = gateway.admin.post(
+            f"/v1/admin/brands/{other.brand_id}/suspension",
+            {"suspended": True},
+            headers={"Prefer": "wait=60"},
+        )
+        assert suspended.status_code == 200, suspended.text
+        assert suspended.json()["status"] == "confirmed", suspended.text
+        late = gateway.create_brand()  # onboarding, funding and return window: confirmed
+        assert [gateway.admin.get(f"/v1/operations/{u}").json()["status"] for u in uids] == [
+            "queued"
+        ] * 20
+
+        send_pause(anvil, manifest, pauser, False, tip_wei=10**9)
+        finals = [gateway.admin.wait(uid, timeout=120)["status"] for uid in uids]
+        assert finals == ["confirmed"] * 20, finals
+        assert held_by_pause(gateway) == 0
+        listed = {b["brand_id"]: b for b in gateway.admin.get("/v1/admin/brands").json()}
+        assert listed[brand.brand_id]["value_micro_usd"] == 10_019
+        assert listed[late.brand_id]["status"] == "active"
+
+
+def test_a_pause_lifted_in_the_block_that_reverted_an_operation_fails_nothing(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A trial of a7b6093: a pause, an earn batch and a gift sent before it, and the unpause,
+    mined in that order in one block. The settler replayed the reverted transactions at the
+    head, unpaused by then, and spent their attempts: with one attempt allowed both failed
+    `tx_reverted`. Now it asks whether the ledger was paused where each ran."""
+    anvil, manifest = own_chain
+    w3 = anvil.web3()
+    pauser = second_pauser(anvil, manifest)
+    env = {**own_env, "LEDGER_MAX_OP_ATTEMPTS": "1", "LEDGER_PRIORITY_FEE_WEI": str(100 * 10**9)}
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        alice, bob = Member(), Member()
+        earn(brand, alice, 10_000)
+        gift = signed_gift(brand, alice, bob.address, 10)
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            purchase_answer = brand.api.post(PURCHASE, purchase(bob))
+            gift_answer = brand.api.post("/v1/gifts", gift)
+            answers = [purchase_answer.json(), gift_answer.json()]
+            uids = [answer["operation_id"] for answer in answers]
+
+            def sent() -> list[str] | None:
+                hashes = [brand.api.get(f"/v1/operations/{u}").json()["tx_hash"] for u in uids]
+                return hashes if all(hashes) else None
+
+            hashes = wait_for(sent, what="both transactions in the node's pool")
+            # the pause's tip above the gateway's, the unpause's below: pause, ours, unpause
+            pause = send_pause(anvil, manifest, pauser, True, tip_wei=2_000 * 10**9)
+            unpause = send_pause(anvil, manifest, pauser, False, tip_wei=1)
+            anvil.rpc("evm_mine")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+        block = w3.eth.get_block("latest")
+        order = ["0x" + bytes(h).hex() for h in block["transactions"]]
+        assert [order.index(h) for h in (pause, *hashes, unpause)] == [0, 1, 2, 3], order
+        for tx_hash in hashes:
+            assert w3.eth.get_transaction_receipt(tx_hash)["status"] == 0
+        finals = [brand.api.wait(uid, timeout=120) for uid in uids]
+        assert [f["status"] for f in finals] == ["confirmed", "confirmed"], finals
+        assert applied_op_ids(w3, manifest, brand.brand_id)[answers[0]["op_id"]] == 1
+        balances = brand.api.get(f"/v1/members/{bob.address}").json()["balances"]
+        assert [b["balance"] for b in balances] == [110]

@@ -78,19 +78,21 @@ class MiningProxy:
 
 
 class RefusingProxy(MiningProxy):
-    """A forwarder that, while `refusing` holds a message, answers every
-    `eth_sendRawTransaction` with that JSON-RPC error instead of forwarding it (a node
-    refusing a signer's transactions, e.g. for lack of funds)."""
+    """A forwarder that, while `refusing` holds a message, answers every call of `method`
+    with that JSON-RPC error instead of forwarding it: `eth_sendRawTransaction`, a node
+    refusing a signer's transactions (e.g. for lack of funds); `eth_getLogs`, an indexer that
+    does not hear of what the chain did meanwhile."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, method: str = "eth_sendRawTransaction") -> None:
         super().__init__(upstream, blocks=0)
+        self.method = method
         self.refusing: str | None = None
         self.refused = 0
 
     def _forward(self, body: bytes) -> httpx.Response:
         call = json.loads(body)
         message = self.refusing
-        if isinstance(call, dict) and call.get("method") == "eth_sendRawTransaction" and message:
+        if isinstance(call, dict) and call.get("method") == self.method and message:
             self.refused += 1
             error = {"code": -32000, "message": message}
             return httpx.Response(200, json={"jsonrpc": "2.0", "id": call["id"], "error": error})
