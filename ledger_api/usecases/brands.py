@@ -47,7 +47,7 @@ from ledger_api.model.payloads import (
 )
 
 from .brand_keys import BrandKeys
-from .context import RequestContext, draft
+from .context import RequestContext, draft, refuse_while_paused
 from .status import StatusService
 
 if TYPE_CHECKING:
@@ -125,6 +125,8 @@ class BrandsService(BrandKeys):
             )
             if replay is not None:
                 return replay.status_code, replay.body
+            if req.daily_cap_points is not None:  # else it would wait, onboarding, for its cap
+                refuse_while_paused(session, "onboard without a daily cap, set it once unpaused")
             taken = same_name(session.scalars(select(Brand.name)), req.name)
             if taken is not None:  # in any case: "acme outdoor" was a second "Acme Outdoor"
                 raise BrandExists(name=taken)

@@ -7,13 +7,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ledger_api.access.apikeys import Principal
+from ledger_api.background.indexer import followed_ledger_paused
 from ledger_api.background.intake import Draft
 from ledger_api.db import Database
 from ledger_api.db.models import Brand
 from ledger_api.domain import EarnRule, OpKind
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import BrandNotReady, UnknownBrand
+from ledger_api.errors import BrandNotReady, LedgerPaused, UnknownBrand
 from ledger_api.model.payloads import OperationPayload
 
 
@@ -101,3 +104,11 @@ def draft(
         payload=payload,
         **kw,
     )
+
+
+def refuse_while_paused(session: Session, what: str) -> None:
+    """`LedgerPaused` (409) while the ledger is paused as the index last followed it, for a
+    request whose paused step the intake would refuse only after others ran, or never sees
+    (`what`: that step, as the answer's message says it)."""
+    if followed_ledger_paused(session):
+        raise LedgerPaused(f"the ledger is paused: {what}")

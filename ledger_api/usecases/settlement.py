@@ -46,7 +46,14 @@ from ledger_api.background.deposit_flow import (
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.abi import checksum
-from ledger_api.db.models import IdxBrand, IdxPosition, IdxSettlement, IdxVaultBrand, Signer
+from ledger_api.db.models import (
+    IdempotencyRecord,
+    IdxBrand,
+    IdxPosition,
+    IdxSettlement,
+    IdxVaultBrand,
+    Signer,
+)
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
@@ -71,7 +78,7 @@ from ledger_api.model.payloads import (
 )
 from ledger_api.model.schemas import PositionView
 
-from .context import BrandDirectory, BrandInfo, RequestContext, draft
+from .context import BrandDirectory, BrandInfo, RequestContext, draft, refuse_while_paused
 from .reads import ReadsService
 
 if TYPE_CHECKING:
@@ -250,6 +257,10 @@ class SettlementService:
         checks again: `background/deposit_flow.py`)."""
         keys = [ctx.idempotency_key, *(_sub_key(ctx.idempotency_key, s) for s in _STEPS.values())]
         with self.rt.db.read() as session:
+            # before the token's mint and approval, which the pause does not stop (a request
+            # stored before it gets its answer from the intake)
+            if session.get(IdempotencyRecord, (ctx.principal.scope, ctx.idempotency_key)) is None:
+                refuse_while_paused(session, "the vault takes no deposit")
             claim = claim_funds_read(session.connection(), ctx.principal.scope, keys)
             busy = other_deposit_step(session.connection(), own.row_id, claim=claim)
             if busy is not None:
@@ -356,6 +367,8 @@ class SettlementService:
                 raise BrandForbidden("a brand key withdraws from its own deposit only")
         with self.rt.db.read() as session:
             view = self.deposit_view(session, who, brand)
+            if view.token is not None:
+                refuse_while_paused(session, "the vault's withdraw would revert")
         if view.token is None:
             raise NotSupported("no SettlementVault in the deployment manifest")
         if view.treasury is None:

@@ -135,6 +135,22 @@ def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
         badge = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b/1"})
         assert badge.status_code == 409, badge.text
         assert badge.json()["error"]["code"] == "ledger_paused"
+        # a request of several steps is refused before any runs: a deposit's mint and
+        # approval of the token (a trial: both ran and confirmed, then the deposit was refused),
+        # a brand whose daily cap would keep it onboarding; and the withdrawal's transaction
+        # for the treasury to sign, which the vault would revert (a trial: 200)
+        steps = brand.api.post("/v1/settlement/deposits", {"amount_units": 3_000_000})
+        capped = gateway.admin.post("/v1/admin/brands", {"name": "Capped", "daily_cap_points": 10})
+        withdrawal = brand.api.post(
+            "/v1/settlement/withdrawals/transaction", {"amount_units": 1, "to": member.address}
+        )
+        for answer in (steps, capped, withdrawal):
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["error"]["code"] == "ledger_paused", answer.text
+        token = json.loads(manifest.read_text())["contracts"]["TestUSD"]
+        usd = anvil.web3().eth.contract(address=token["address"], abi=token["abi"])
+        assert usd.functions.balanceOf(brand.signer).call() == 0
+        assert "Capped" not in [b["name"] for b in gateway.admin.get("/v1/admin/brands").json()]
         # the replay of a request stored before the pause still gets its first answer
         replay = brand.api.post(PURCHASE, before_body, key="before-the-pause")
         assert replay.status_code == 202 and replay.json() == before.json()
