@@ -69,7 +69,8 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── DepositInProgress        409 deposit_in_progress (another deposit in flight)
     │   ├── InsufficientTokens       409 insufficient_tokens (the brand's signer lacks tokens)
     │   ├── CampaignRuleConflict     409 campaign_rule_conflict (one active rule per kind...)
-    │   └── LedgerPaused             409 ledger_paused
+    │   ├── LedgerPaused             409 ledger_paused
+    │   └── LedgerNotPaused          409 ledger_not_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── UnsupportedMediaType         415 unsupported_media_type
     ├── RateLimited                  429 rate_limited
@@ -363,23 +364,17 @@ class DailyCapExceeded(Conflict):
 
 
 class DuplicateOrder(Conflict):
-    """One order earns once (DOMAIN.md, "Returns"): `details.operation_id`, its credit."""
-
-    code = "duplicate_order"
+    code = "duplicate_order"  # one order earns once (DOMAIN.md, "Returns"): details.operation_id
     default_message = "another operation credits this order, or is about to (details)"
 
 
 class OrderNotSettled(Conflict):
-    """What the order credited (points, pending position) is known once it is confirmed."""
-
-    code = "order_not_settled"
+    code = "order_not_settled"  # what the order credited is known once it is confirmed
     default_message = "the order's purchase is not confirmed yet; retry once it is"
 
 
 class ReversalExceedsOrder(Conflict):
-    """Details: `order_cents`, `reversed_cents`, `requested_cents` (DOMAIN.md, "Returns")."""
-
-    code = "reversal_exceeds_order"
+    code = "reversal_exceeds_order"  # details: order_, reversed_, requested_cents (DOMAIN.md)
     default_message = "the reversal exceeds what the order credited less earlier reversals"
 
 
@@ -444,6 +439,11 @@ class CampaignRuleConflict(Conflict):
 class LedgerPaused(Conflict):
     code = "ledger_paused"
     default_message = "the ledger is paused"
+
+
+class LedgerNotPaused(Conflict):
+    code = "ledger_not_paused"  # an unpause asked of a ledger that runs (`PUT /v1/admin/pause`)
+    default_message = "the ledger is not paused"
 
 
 class PayloadTooLarge(LedgerError):

@@ -57,6 +57,21 @@ class Admin(Transport):
         )
         return answer
 
+    def set_paused(
+        self, paused: bool = True, *, idempotency_key: str | None = None, wait: Wait = None
+    ) -> Json:
+        """`PUT /v1/admin/pause`: `pause()` (or `unpause()` with `paused=False`), an admin
+        operation; `LedgerApiError` 409 `ledger_paused` / `ledger_not_paused` when the ledger
+        already is so."""
+        answer: Json = self.request(
+            "PUT",
+            "/v1/admin/pause",
+            body={"paused": paused},
+            idempotency_key=idempotency_key,
+            wait=wait,
+        )
+        return answer
+
     def set_point_value(
         self,
         brand_id: int,

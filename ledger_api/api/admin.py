@@ -101,6 +101,24 @@ async def set_point_value(
 
 
 @router.put(
+    "/admin/pause",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Pause or unpause the ledger (the alliance's one switch)",
+    description='`{"paused": true}` sends `pause()`, `{"paused": false}` `unpause()` (kind '
+    '`set_pause`; confirmed `result` `{"paused": ...}`), on the admin\'s queue, which runs '
+    "while the ledger is paused. While paused every contract refuses value moves and rule "
+    "changes: the gateway answers 409 `ledger_paused` to writes the chain would refuse and "
+    "holds what it accepted before (webhooks `ledger.paused`, `ledger.unpaused`). 409 "
+    "`ledger_paused` / `ledger_not_paused` when the ledger already is so.",
+)
+async def set_paused(
+    body: admin_schemas.PauseRequest, write: AdminWriteDep, brands: BrandsDep
+) -> JSONResponse:
+    return await write.answer(await brands.set_paused(write.ctx, body))
+
+
+@router.put(
     "/admin/brands/{brand_id}/return-window",
     status_code=202,
     responses=ACCEPTED,

@@ -132,6 +132,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         {422: ["invalid_amount"]},
     ),
     ("*", re.compile(r"^/v1/admin/tiers/"), {422: ["invalid_tier", "invalid_amount"]}),
+    ("put", re.compile(r"^/v1/admin/pause$"), {409: ["ledger_not_paused"]}),
     (
         "*",
         re.compile(r"^/v1/(admin/api-keys|keys)"),

@@ -2,7 +2,7 @@
 
 Without `LEDGER_ADMIN_PRIVATE_KEY` (allowed in production), an admin operation (onboard a
 brand, suspend it, change its point value, set a tier rule or the campaigns' multiplier cap,
-fund a signer) is stored in the
+pause or unpause the ledger, fund a signer) is stored in the
 admin queue, which no signer sends, and its answer carries the transaction the multisig
 executes: `admin_transaction(contracts, payload)` = {"to", "data", "value", "chain_id"}
 (the admin's settlement of a pair, `POST /v1/settlement/settle`, answers the same way)
@@ -31,14 +31,21 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import indexed_max_multiplier
+from ledger_api.background.indexer.cursor import LEDGER_PAUSED, indexed_max_multiplier
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.txplan import event_result, single_call
 from ledger_api.background.webhooks.outbox import operation_events, write_events
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db import Database
-from ledger_api.db.models import IdxBrand, IdxPosition, IdxSettlement, IdxTierRule, Operation
+from ledger_api.db.models import (
+    IdxBrand,
+    IdxMeta,
+    IdxPosition,
+    IdxSettlement,
+    IdxTierRule,
+    Operation,
+)
 from ledger_api.db.types import utcnow
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.brands import after_admin_operation
@@ -49,6 +56,7 @@ from ledger_api.model.payloads import (
     MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
+    PausePayload,
     PointValuePayload,
     ReturnWindowPayload,
     SettlePayload,
@@ -206,6 +214,10 @@ class AdminWatcher(threading.Thread):
             case MaxMultiplierPayload():
                 landed = indexed_max_multiplier(session) == payload.max_multiplier_pct
                 return {} if landed else None
+            case PausePayload():
+                paused = session.get(IdxMeta, LEDGER_PAUSED)
+                landed = (paused is not None and paused.value == "1") == payload.paused
+                return {"paused": payload.paused} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
             case SettlePayload():  # landed once the debtor no longer owes the creditor

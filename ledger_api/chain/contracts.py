@@ -214,6 +214,10 @@ class Contracts:
     def set_max_multiplier(self, pct: int) -> Call:
         return self._ledger("setMaxMultiplier", pct)
 
+    def set_paused(self, paused: bool) -> Call:
+        """`pause()` or `unpause()`."""
+        return self._ledger("pause" if paused else "unpause")
+
     def set_tier_rule(
         self, tier: int, spend_cents: int, orders: int, engagements: int, gift_points: int
     ) -> Call:

@@ -21,6 +21,7 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "TierAlreadyReviewed": errors.TierAlreadyReviewed,
     "InvalidAccountNonce": errors.SignatureReplayed,
     "EnforcedPause": errors.LedgerPaused,
+    "ExpectedPause": errors.LedgerNotPaused,  # an unpause of a ledger that runs
     "LedgerDailyMintCapExceeded": errors.DailyCapExceeded,  # the chain's cap (issue 10)
     "AllianceBadgesUnknownType": errors.UnknownBadge,
     "AllianceBadgesNoBenefit": errors.BadgeNoBenefit,

@@ -64,6 +64,7 @@ class OpKind(StrEnum):
     SET_RETURN_WINDOW = "set_return_window"
     SET_DAILY_CAP = "set_daily_cap"
     SET_MAX_MULTIPLIER = "set_max_multiplier"  # the campaigns' cap (issue 16)
+    SET_PAUSE = "set_pause"  # the alliance's one pause: `pause()` or `unpause()`
     TIER_REVIEW_BATCH = "tier_review_batch"  # the quarterly round (`background.reviews`)
 
     @property
@@ -104,15 +105,18 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_RETURN_WINDOW,
         OpKind.SET_DAILY_CAP,
         OpKind.SET_MAX_MULTIPLIER,
+        OpKind.SET_PAUSE,
         OpKind.TIER_REVIEW_BATCH,
     }
 )
 
 #: the kinds whose contract functions carry no `whenNotPaused`: a signer's funding (a plain
 #: transfer), `onboardBrand`, `setBrandSuspended` and `setReturnWindow` (an operator answers an
-#: incident with them while the ledger is paused), the test token's `mint` and `approve`
+#: incident with them while the ledger is paused), `unpause` (and `pause`, which the chain then
+#: refuses: `ledger_paused`), the test token's `mint` and `approve`
 RUN_WHILE_PAUSED = frozenset(
     {
+        OpKind.SET_PAUSE,
         OpKind.FUND_SIGNER,
         OpKind.ONBOARD_BRAND,
         OpKind.SUSPEND_BRAND,

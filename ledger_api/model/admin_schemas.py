@@ -132,6 +132,12 @@ class PointValueRequest(Model):
     value_micro_usd: PointValue
 
 
+class PauseRequest(Model):
+    """The alliance's one pause (`AllianceLedger.pause`, which every contract obeys)."""
+
+    paused: bool = Field(description="true: `pause()`; false: `unpause()`")
+
+
 class ReturnWindowRequest(Model):
     """Days a purchase's points stay pending (DOMAIN.md "Returns"; a new brand has 14)."""
 

@@ -285,6 +285,12 @@ class MaxMultiplierPayload(_Payload):
     max_multiplier_pct: int
 
 
+class PausePayload(_Payload):
+    """`pause()` (true) or `unpause()` (false): the alliance's one pause."""
+
+    paused: bool
+
+
 class TierRulePayload(_Payload):
     tier: int
     spend_cents: int
@@ -325,6 +331,7 @@ OperationPayload = (
     | ReturnWindowPayload
     | DailyCapPayload
     | MaxMultiplierPayload
+    | PausePayload
     | TierRulePayload
 )
 
@@ -361,6 +368,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
     OpKind.SET_DAILY_CAP: DailyCapPayload,
     OpKind.SET_MAX_MULTIPLIER: MaxMultiplierPayload,
+    OpKind.SET_PAUSE: PausePayload,
     OpKind.TIER_REVIEW_BATCH: TierReviewsPayload,
 }
 

@@ -32,13 +32,14 @@ from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, IdxBrand, Ope
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
 from ledger_api.domain.brands import daily_cap_uid
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import BrandExists, InvalidTier
+from ledger_api.errors import BrandExists, InvalidTier, LedgerNotPaused, LedgerPaused
 from ledger_api.model import admin_schemas
 from ledger_api.model.payloads import (
     DailyCapPayload,
     FundSignerPayload,
     OnboardBrandPayload,
     OperationPayload,
+    PausePayload,
     PointValuePayload,
     ReturnWindowPayload,
     SuspendBrandPayload,
@@ -334,6 +335,32 @@ class BrandsService(BrandKeys):
             raise InvalidTier(tier=tier)
         payload = TierRulePayload(tier=tier, **req.model_dump())
         return await self._submit_admin(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
+
+    async def set_paused(self, ctx: RequestContext, req: admin_schemas.PauseRequest) -> Accepted:
+        """Queues `pause()` or `unpause()` on the admin's queue, which runs while the ledger
+        is paused. Refused when the chain already is so (409 `ledger_paused`, 409
+        `ledger_not_paused`), unless the request is a replay (its stored answer)."""
+        ctx.principal.require_admin()
+
+        def prepare() -> Draft:
+            with self.rt.db.read() as session:
+                stored = find_replay(
+                    session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash
+                )
+            if stored is None:
+                call = self.rt.contracts().paused_call()
+                (paused,) = (
+                    self.rt.contracts()
+                    .ledger["paused"]
+                    .decode(self.rt.chain().call(call.to, call.data))
+                )
+                if paused and req.paused:
+                    raise LedgerPaused("the ledger is paused already")
+                if not paused and not req.paused:
+                    raise LedgerNotPaused()
+            return draft(ctx, OpKind.SET_PAUSE, None, PausePayload(paused=req.paused))
+
+        return await self._submit_admin(await run_in_threadpool(prepare))
 
     async def _submit_admin(self, admin_draft: Draft) -> Accepted:
         return await submit_admin(self.rt, admin_draft)

@@ -16,6 +16,7 @@ import httpx
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Gateway, Member, gateway_env
+from support.progress import wait_for
 from support.receiver import Receiver
 from web3 import Web3
 
@@ -392,3 +393,24 @@ def test_the_campaign_cap_answers_its_transaction_and_is_pending_until_it_lands(
         assert final["status"] == "confirmed", final
         cap = gateway.admin.get("/v1/admin/campaigns/cap").json()
         assert (cap["max_multiplier_pct"], cap["pending"], cap["version"]) == (250, None, 1)
+
+
+def test_a_multisig_admin_pauses_with_the_transaction_it_is_answered(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """`PUT /v1/admin/pause` without the admin key: the answer carries `pause()`; the watcher
+    confirms it once the index holds the ledger's `Paused`, then the same for `unpause()`."""
+    node, manifest = own_chain
+    env = _multisig_env(node, manifest, tmp_path)
+    with MultisigGateway(env) as gateway:
+        for paused in (True, False):
+            queued = gateway.admin.put("/v1/admin/pause", {"paused": paused})
+            assert queued.status_code == 202, queued.text
+            assert queued.json()["kind"] == "set_pause"
+            final = _executed(gateway, node.web3(), queued)
+            assert final["status"] == "confirmed", final
+            assert final["result"] == {"paused": paused}, final
+            wait_for(
+                lambda paused=paused: gateway.get_health()["ledger_paused"] is paused,
+                what=f"the gateway following ledger_paused={paused}",
+            )

@@ -122,7 +122,8 @@ class Settler:
         """What the receipt means for each of the slot's operations."""
         if cancelled or not ops:
             return self._requeue_outcomes(chain, ops)
-        if receipt.status != 1 and paused_at(self.contracts, chain, receipt):
+        stopped = OpKind(ops[0].kind).stopped_by_pause  # not `pause()` itself: it fails
+        if receipt.status != 1 and stopped and paused_at(self.contracts, chain, receipt):
             # sent before the pause, run after it: queued again whatever its attempts, where
             # it waits for the unpause (`pause`)
             return {op.id: Outcome(Verdict.REQUEUE) for op in ops}
@@ -193,7 +194,7 @@ class Settler:
         error = self._replay(chain, slot)
         if error is None:
             return self._retry_or_fail(op, "tx_reverted")
-        if isinstance(error, LedgerPaused):
+        if isinstance(error, LedgerPaused) and OpKind(op.kind).stopped_by_pause:
             return Outcome(Verdict.REQUEUE)
         # a reversal whose op id an earlier transaction of ours applied
         used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL

@@ -44,6 +44,7 @@ from ledger_api.model.payloads import (
     MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
+    PausePayload,
     PointValuePayload,
     PollOpenPayload,
     PollVotePayload,
@@ -170,6 +171,8 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload
     ):
         return _settlement_call(contracts, p)
+    if isinstance(p, PausePayload):  # the alliance's one switch
+        return contracts.set_paused(p.paused)
     return _admin_call(contracts, p)
 
 
@@ -440,6 +443,8 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     (OpKind.ONBOARD_BRAND, "BrandOnboarded"): lambda a: {"brand_id": a["brand"]},
     # one kind suspends and lifts a suspension (`setBrandSuspended`): the result says which
     (OpKind.SUSPEND_BRAND, "BrandSuspensionChanged"): lambda a: {"suspended": a["suspended"]},
+    (OpKind.SET_PAUSE, "Paused"): lambda a: {"paused": True},
+    (OpKind.SET_PAUSE, "Unpaused"): lambda a: {"paused": False},
     (OpKind.REDEMPTION, "PointsRedeemed"): lambda a: {"value_micro_usd": a["valueMicroUsd"]},
     (OpKind.REVERSAL, "PointsReversed"): lambda a: {
         "points": a["points"],

@@ -343,7 +343,7 @@ class SignerWorker(threading.Thread):
         except ChainUnavailable:
             raise
         except LedgerError as error:
-            if isinstance(error, LedgerPaused):  # they wait in the queue for the unpause
+            if isinstance(error, LedgerPaused) and OpKind(ops[0].kind).stopped_by_pause:
                 self.pause.refused(len(ops))
                 return []
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:

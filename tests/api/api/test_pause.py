@@ -344,3 +344,44 @@ def test_a_pause_lifted_in_the_block_that_reverted_an_operation_fails_nothing(
         assert applied_op_ids(w3, manifest, brand.brand_id)[answers[0]["op_id"]] == 1
         balances = brand.api.get(f"/v1/members/{bob.address}").json()["balances"]
         assert [b["balance"] for b in balances] == [110]
+
+
+def test_the_admin_pauses_and_unpauses_through_the_gateway(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """`PUT /v1/admin/pause`: the operator's switch without a key of its own. The unpause runs
+    on the admin's queue while the ledger is paused; asking for the state in force is 409."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        member = Member()
+        admin = gateway.client(gateway.env["LEDGER_ADMIN_API_KEY"])
+        paused = admin.set_paused(True, wait=30)
+        assert (paused["kind"], paused["status"]) == ("set_pause", "confirmed"), paused
+        assert paused["result"] == {"paused": True}
+        ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+        contract = anvil.web3().eth.contract(address=ledger["address"], abi=ledger["abi"])
+        assert contract.functions.paused().call() is True
+        followed_pause(gateway, True)
+        refused = brand.api.post(PURCHASE, purchase(member))
+        assert refused.status_code == 409, refused.text
+        again = gateway.admin.put("/v1/admin/pause", {"paused": True})
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "ledger_paused"
+
+        lift = {"paused": False}
+        keyed = {"Idempotency-Key": "lift-1", "Prefer": "wait=30"}
+        lifted = gateway.admin.put("/v1/admin/pause", lift, headers=keyed)
+        assert lifted.status_code == 200 and lifted.json()["status"] == "confirmed", lifted.text
+        assert lifted.json()["result"] == {"paused": False}
+        assert contract.functions.paused().call() is False
+        followed_pause(gateway, False)
+        replay = gateway.admin.put("/v1/admin/pause", lift, headers=keyed)  # its first answer
+        assert replay.json()["operation_id"] == lifted.json()["operation_id"], replay.text
+        not_paused = gateway.admin.put("/v1/admin/pause", lift)
+        assert not_paused.status_code == 409, not_paused.text
+        assert not_paused.json()["error"]["code"] == "ledger_not_paused"
+        after = brand.api.post(PURCHASE, purchase(member), params={"wait": "true"})
+        assert after.status_code == 200 and after.json()["status"] == "confirmed", after.text
+        forbidden = brand.api.put("/v1/admin/pause", {"paused": True})
+        assert forbidden.status_code == 403, forbidden.text
