@@ -106,6 +106,18 @@ def pause_events(brand: Brand, count: int) -> list[dict[str, Any]] | None:
     return events if len(events) >= count else None
 
 
+def confirmed_suspension(gateway: Gateway, brand_id: int, suspended: bool) -> None:
+    """The admin suspends the brand (or lifts it) and the answer says confirmed: the pause does
+    not stop `setBrandSuspended`."""
+    answer = gateway.admin.post(
+        f"/v1/admin/brands/{brand_id}/suspension",
+        {"suspended": suspended},
+        headers={"Prefer": "wait=60"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "confirmed", answer.text
+
+
 def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
     own_chain: tuple[Anvil, Path], own_env: dict[str, str]
 ) -> None:
@@ -160,13 +172,7 @@ def test_a_paused_ledger_refuses_at_intake_what_the_chain_would(
         late = gateway.create_brand()
         assert late.brand_id == brand.brand_id + 1
         for suspended in (True, False):
-            answer = gateway.admin.post(
-                f"/v1/admin/brands/{brand.brand_id}/suspension",
-                {"suspended": suspended},
-                params={"wait": "true"},
-            )
-            assert answer.status_code == 200, answer.text
-            assert answer.json()["status"] == "confirmed", answer.text
+            confirmed_suspension(gateway, brand.brand_id, suspended)
 
         set_paused(anvil, manifest, False)
         followed_pause(gateway, False)
@@ -279,13 +285,7 @@ def test_operations_held_by_the_pause_hold_back_nothing_the_chain_still_takes(
         proxy.refusing = None
         followed_pause(gateway, True)
 
-        suspended = gateway.admin.post(
-            f"/v1/admin/brands/{other.brand_id}/suspension",
-            {"suspended": True},
-            headers={"Prefer": "wait=60"},
-        )
-        assert suspended.status_code == 200, suspended.text
-        assert suspended.json()["status"] == "confirmed", suspended.text
+        confirmed_suspension(gateway, other.brand_id, True)
         late = gateway.create_brand()  # onboarding, funding and return window: confirmed
         assert [gateway.admin.get(f"/v1/operations/{u}").json()["status"] for u in uids] == [
             "queued"
