@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -47,7 +47,9 @@ from ledger_api.db.models import (
     Operation,
 )
 from ledger_api.db.types import utcnow
+from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import OpKind, OpStatus
+from ledger_api.domain import events as ev
 from ledger_api.domain.brands import after_admin_operation
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model.payloads import (
@@ -175,6 +177,8 @@ class AdminWatcher(threading.Thread):
     ) -> Landed | None:
         """The operation's result when its effect is in the index, else None."""
         result = self._result(session, chain, payload)
+        if isinstance(payload, PausePayload):
+            return _pause_landed(session, payload, created_at, result)
         if result is None:
             return None
         if isinstance(payload, SettlePayload):
@@ -228,6 +232,27 @@ class AdminWatcher(threading.Thread):
                 return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None
+
+
+def _pause_landed(
+    session: Session, payload: PausePayload, created_at: datetime, holds: dict[str, Any] | None
+) -> Landed | None:
+    """A pause or unpause: the index's `ledger.paused` (`ledger.unpaused`) since it was queued,
+    with its transaction (the ledger may have been paused and lifted again before the watcher
+    looked: a trial's stayed queued, then took a later pause's), else the state asked for
+    holding now (already in place when queued)."""
+    wanted = ev.LEDGER_PAUSED if payload.paused else ev.LEDGER_UNPAUSED
+    since = created_at - timedelta(seconds=CLOCK_SKEW_S)
+    row = session.scalar(
+        select(OutboxEvent)
+        .where(OutboxEvent.type == wanted, OutboxEvent.occurred_at >= since)
+        .order_by(OutboxEvent.seq)
+        .limit(1)
+    )
+    if row is not None:
+        where = row.payload["chain"]
+        return Landed({"paused": payload.paused}, where["tx_hash"], where["block_number"])
+    return Landed(holds) if holds is not None else None
 
 
 def _settlement(session: Session, payload: SettlePayload, created_at: datetime) -> Landed:

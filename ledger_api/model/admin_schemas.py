@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from ledger_api.domain import MAX_TIER_GIFT
-from ledger_api.model.fields import MAX_DB_INT, amount_between
+from ledger_api.model.fields import MAX_DB_INT, Flag, amount_between
 from ledger_api.model.schemas import Model
 
 #: a brand's point value in micro-USD (the chain's uint32; 0 would make its points worthless)
@@ -122,7 +122,7 @@ class BrandCreated(Model):
 
 
 class SuspendRequest(Model):
-    suspended: bool
+    suspended: Flag
 
 
 class PointValueRequest(Model):
@@ -135,7 +135,7 @@ class PointValueRequest(Model):
 class PauseRequest(Model):
     """The alliance's one pause (`AllianceLedger.pause`, which every contract obeys)."""
 
-    paused: bool = Field(description="true: `pause()`; false: `unpause()`")
+    paused: Flag = Field(description="true: `pause()`; false: `unpause()`")
 
 
 class ReturnWindowRequest(Model):
@@ -158,7 +158,7 @@ class TierRuleRequest(Model):
 
 
 class RotateKeyRequest(Model):
-    keep_old: bool = False
+    keep_old: Flag = False
     label: Annotated[str, Field(max_length=100)] = ""
 
 

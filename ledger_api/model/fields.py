@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
+from pydantic import BeforeValidator, Strict, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 _HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
@@ -186,6 +186,9 @@ KeyPrefix = Annotated[str, *_text_id(f"{_HEX}{{8}}", "an API key prefix", "9a610
 Nonce = Annotated[
     int, BeforeValidator(_bounded("invalid_nonce", "a nonce", 0)), _int_schema(0, "the nonce")
 ]
+#: a request's true/false: JSON's own only (a lax bool took "yes", "on", 1 and "1": one flipped
+#: the alliance's pause, a trial)
+Flag = Annotated[bool, Strict()]
 #: unix seconds; the usecases refuse one further ahead than `Settings.max_deadline_ahead_s`
 Deadline = Annotated[
     int,

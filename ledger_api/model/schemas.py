@@ -26,6 +26,7 @@ from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
 from ledger_api.model.fields import (
     BrandId,
     Deadline,
+    Flag,
     Nonce,
     Signature,
     amount_between,
@@ -201,8 +202,8 @@ class BadgeTypeRequest(Model):
     kind: Literal["achievement", "collectible"]
     max_supply: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True)] = 0
     min_tier: Annotated[int, Field(ge=0, le=3, strict=True)] = 0
-    has_benefit: bool = False
-    self_mint: bool = False
+    has_benefit: Flag = False
+    self_mint: Flag = False
     uri: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal, create_key
 from ledger_api.access.sealing import SEALED, new_ref_secret
+from ledger_api.background.indexer import followed_ledger_paused
 from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.chain.signing import new_keystore
@@ -32,7 +33,13 @@ from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, IdxBrand, Ope
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
 from ledger_api.domain.brands import daily_cap_uid
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
-from ledger_api.errors import BrandExists, InvalidTier, LedgerNotPaused, LedgerPaused
+from ledger_api.errors import (
+    BrandExists,
+    ChainUnavailable,
+    InvalidTier,
+    LedgerNotPaused,
+    LedgerPaused,
+)
 from ledger_api.model import admin_schemas
 from ledger_api.model.payloads import (
     DailyCapPayload,
@@ -339,7 +346,9 @@ class BrandsService(BrandKeys):
     async def set_paused(self, ctx: RequestContext, req: admin_schemas.PauseRequest) -> Accepted:
         """Queues `pause()` or `unpause()` on the admin's queue, which runs while the ledger
         is paused. Refused when the chain already is so (409 `ledger_paused`, 409
-        `ledger_not_paused`), unless the request is a replay (its stored answer)."""
+        `ledger_not_paused`; as the index last followed it while the node does not answer: the
+        pause is queued for when it does), unless the request is a replay (its stored answer).
+        One the chain then finds already done (two operators at once) is confirmed `already`."""
         ctx.principal.require_admin()
 
         def prepare() -> Draft:
@@ -347,13 +356,9 @@ class BrandsService(BrandKeys):
                 stored = find_replay(
                     session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash
                 )
+                followed = followed_ledger_paused(session)
             if stored is None:
-                call = self.rt.contracts().paused_call()
-                (paused,) = (
-                    self.rt.contracts()
-                    .ledger["paused"]
-                    .decode(self.rt.chain().call(call.to, call.data))
-                )
+                paused = self._chain_paused(followed)
                 if paused and req.paused:
                     raise LedgerPaused("the ledger is paused already")
                 if not paused and not req.paused:
@@ -361,6 +366,15 @@ class BrandsService(BrandKeys):
             return draft(ctx, OpKind.SET_PAUSE, None, PausePayload(paused=req.paused))
 
         return await self._submit_admin(await run_in_threadpool(prepare))
+
+    def _chain_paused(self, followed: bool) -> bool:
+        """The ledger's `paused()`, or `followed` (the index's) while the node does not answer."""
+        call = self.rt.contracts().paused_call()
+        try:
+            answer = self.rt.chain().call(call.to, call.data)
+        except ChainUnavailable:
+            return followed
+        return bool(self.rt.contracts().ledger["paused"].decode(answer)[0])
 
     async def _submit_admin(self, admin_draft: Draft) -> Accepted:
         return await submit_admin(self.rt, admin_draft)

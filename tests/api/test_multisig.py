@@ -18,6 +18,7 @@ from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Gateway, Member, gateway_env
 from support.progress import wait_for
 from support.receiver import Receiver
+from support.rpc_proxy import RefusingProxy
 from web3 import Web3
 
 from ledger_api.domain import events as ev
@@ -414,3 +415,33 @@ def test_a_multisig_admin_pauses_with_the_transaction_it_is_answered(
                 lambda paused=paused: gateway.get_health()["ledger_paused"] is paused,
                 what=f"the gateway following ledger_paused={paused}",
             )
+
+
+def test_a_multisig_pause_lifted_before_the_watcher_looked_is_confirmed(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """A trial of dac4a12: a multisig's pause executed, then lifted, while the index lagged
+    stayed `queued` (the watcher read only the state now), and a later unrelated pause then
+    confirmed it. The watcher now finds the pause's own `ledger.paused` since it was queued."""
+    node, manifest = own_chain
+    w3 = node.web3()
+    with RefusingProxy(node.url, method="eth_getLogs") as proxy:
+        env = {**_multisig_env(node, manifest, tmp_path), "LEDGER_RPC_URL": proxy.url}
+        with MultisigGateway(env) as gateway:
+            pause = gateway.admin.put("/v1/admin/pause", {"paused": True})
+            assert pause.status_code == 202, pause.text
+            proxy.refusing = "node busy"  # the index does not follow meanwhile
+            execute(w3, pause.json()["admin_transaction"])
+            lift = gateway.admin.put("/v1/admin/pause", {"paused": False})
+            assert lift.status_code == 202, lift.text  # the node says paused: it may be lifted
+            execute(w3, lift.json()["admin_transaction"])
+            proxy.refusing = None
+            finals = [
+                gateway.admin.get(
+                    f"/v1/operations/{a.json()['operation_id']}", headers={"Prefer": "wait=30"}
+                ).json()
+                for a in (pause, lift)
+            ]
+            assert [f["status"] for f in finals] == ["confirmed", "confirmed"], finals
+            assert [f["result"] for f in finals] == [{"paused": True}, {"paused": False}]
+            assert finals[0]["tx_hash"] is not None and finals[0]["tx_hash"] != finals[1]["tx_hash"]

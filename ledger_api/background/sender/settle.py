@@ -31,7 +31,7 @@ from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
 from . import txplan
-from .pause import paused_at
+from .pause import asked_state_holds, paused_at
 from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
@@ -147,19 +147,12 @@ class Settler:
         )
         self.hooks.operations_settled(settled)
 
-    def fail_unsent(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
-        """Operations the chain would reject fail now: no transaction, no nonce used."""
-        failed: list[Settled] = []
+    def settle_refused(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
+        """Operations the chain would reject fail now: no transaction, no nonce used; but a
+        pause or unpause refused because the ledger already is so is confirmed
+        (`pause.asked_state_holds`)."""
+        settled: list[Settled] = []
         now = utcnow()
-        values = {
-            "status": OpStatus.FAILED,
-            "tx_hash": None,
-            "block_number": None,
-            "result": None,
-            "error_code": error.error_code,
-            "error_message": error.message,
-            "updated_at": now,
-        }
         ledger_brand_id = self._own_ledger_brand_id()
         with self.db.write() as session:
             rows = session.scalars(
@@ -168,16 +161,31 @@ class Settler:
                 .with_for_update()
             )
             for op in rows:
-                op.status = OpStatus.FAILED
+                held = asked_state_holds(op.kind, op.payload, error)
+                outcome = (
+                    Outcome(Verdict.CONFIRMED, held)
+                    if held is not None
+                    else Outcome(Verdict.FAILED, code=error.error_code)
+                )
+                op.status = OpStatus.CONFIRMED if held is not None else OpStatus.FAILED
                 op.keys_released_at = now  # its nonce and order are free again
-                op.error_code = error.error_code
-                op.error_message = error.message
+                op.result = held
+                op.error_code = None if held is not None else error.error_code
+                op.error_message = None if held is not None else error.message
                 op.updated_at = now
-                failure = Outcome(Verdict.FAILED, code=error.error_code)
-                self._follow_brand_rule(session, op, failure, None)  # refused before sending
-                failed.append(self._settled(op, values, ledger_brand_id))
-            write_events(session, operation_events(failed, admins=self.brand_row_id is None))
-        self.hooks.operations_settled({state.uid: state for state in failed})
+                self._follow_brand_rule(session, op, outcome, None)  # refused before sending
+                values = {
+                    "status": op.status,
+                    "tx_hash": None,
+                    "block_number": None,
+                    "result": held,
+                    "error_code": op.error_code,
+                    "error_message": op.error_message,
+                    "updated_at": now,
+                }
+                settled.append(self._settled(op, values, ledger_brand_id))
+            write_events(session, operation_events(settled, admins=self.brand_row_id is None))
+        self.hooks.operations_settled({state.uid: state for state in settled})
 
     # --------------------------------------------------------------- outcomes
 
@@ -196,6 +204,8 @@ class Settler:
             return self._retry_or_fail(op, "tx_reverted")
         if isinstance(error, LedgerPaused) and OpKind(op.kind).stopped_by_pause:
             return Outcome(Verdict.REQUEUE)
+        if (held := asked_state_holds(op.kind, op.payload, error)) is not None:
+            return Outcome(Verdict.CONFIRMED, held)
         # a reversal whose op id an earlier transaction of ours applied
         used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
         if used and op.attempts > 1:

@@ -38,6 +38,8 @@ from .debit_order import debit_waits, shut_brands
 from .txplan import OP_COLUMNS, OpRecord
 
 CANCEL_GAS = 21_000
+#: the alliance's pause and unpause, planned first on the admin's queue (`next_groups`)
+_SWITCH = Operation.kind == OpKind.SET_PAUSE.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +332,10 @@ class SlotStore:
         nothing earlier of theirs is open (`debit_order.debit_waits`)."""
         with self.db.read() as session:
             candidates = op_rows(session, *self._queued(kinds), limit=batch_max_ops * room)
+            if self.brand_row_id is None:  # the pause goes before routine admin work (a trial)
+                urgent = op_rows(session, *self._queued(kinds), _SWITCH, limit=room)
+                first = {op.id for op in urgent}
+                candidates = urgent + [op for op in candidates if op.id not in first]
             groups: list[list[OpRecord]] = []
             batch: list[OpRecord] | None = None
             shut: list[int] | None = None  # read at the first debit, once per turn

@@ -385,3 +385,73 @@ def test_the_admin_pauses_and_unpauses_through_the_gateway(
         assert after.status_code == 200 and after.json()["status"] == "confirmed", after.text
         forbidden = brand.api.put("/v1/admin/pause", {"paused": True})
         assert forbidden.status_code == 403, forbidden.text
+
+
+def test_two_operators_pausing_at_once_both_confirm(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A trial of dac4a12: two pauses asked at once (each checked against a running ledger)
+    were both sent; the second reverted (`EnforcedPause()`) and failed `ledger_paused`. The
+    state it asked for holds: it is confirmed, `already`. The same for two unpauses."""
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        for paused in (True, False):
+            anvil.rpc("evm_setAutomine", False)
+            try:
+                answers = [
+                    gateway.admin.put("/v1/admin/pause", {"paused": paused}) for _ in range(2)
+                ]
+                assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+                uids = [a.json()["operation_id"] for a in answers]
+
+                def sent(uids: list[str] = uids) -> bool:
+                    views = [gateway.admin.get(f"/v1/operations/{u}").json() for u in uids]
+                    return all(v["tx_hash"] for v in views)
+
+                wait_for(sent, what="both in the node's pool")
+                anvil.rpc("evm_mine")
+            finally:
+                anvil.rpc("evm_setAutomine", True)
+            finals = [gateway.admin.wait(uid) for uid in uids]
+            assert [f["status"] for f in finals] == ["confirmed"] * 2, finals
+            results = sorted((f["result"] for f in finals), key=len)
+            assert results == [{"paused": paused}, {"paused": paused, "already": True}]
+            followed_pause(gateway, paused)
+
+
+def test_a_pause_is_queued_while_the_node_does_not_answer(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A trial of dac4a12: the route read `paused()` from the node and answered 503 while the
+    node was away, so an operator could not queue the pause during the node's incident. It
+    now checks the state as the index last followed it, and the pause goes once it answers."""
+    anvil, _ = own_chain
+    with (
+        RefusingProxy(anvil.url, method="eth_call") as proxy,
+        Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway,
+    ):
+        proxy.refusing = "node unavailable"
+        queued = gateway.admin.put("/v1/admin/pause", {"paused": True})
+        assert queued.status_code == 202, queued.text
+        assert proxy.refused >= 1  # the route did ask the node
+        proxy.refusing = None
+        final = gateway.admin.wait(queued.json()["operation_id"])
+        assert final["status"] == "confirmed" and final["result"] == {"paused": True}, final
+
+
+def test_a_request_flag_is_json_true_or_false_only(gateway: Gateway, brand: Brand) -> None:
+    """A trial of dac4a12: `{"paused": "yes"}` (and "on", 1, "1", 1.0) paused the alliance: a
+    lax bool. Every flag of a request body takes JSON's true and false only (422 otherwise)."""
+    writes = [
+        (gateway.admin.put, "/v1/admin/pause", "paused", {}),
+        (gateway.admin.post, f"/v1/admin/brands/{brand.brand_id}/suspension", "suspended", {}),
+        (brand.api.post, "/v1/keys/rotate", "keep_old", {}),
+        (brand.api.post, "/v1/badges/types", "has_benefit", {"kind": "achievement", "uri": "u"}),
+        (brand.api.post, "/v1/badges/types", "self_mint", {"kind": "achievement", "uri": "u"}),
+    ]
+    for send, path, flag, rest in writes:
+        for loose in ("yes", "true", "on", 1, "1", 1.0, 0):
+            answer = send(path, {**rest, flag: loose})
+            assert answer.status_code == 422, (path, flag, loose, answer.text)
+            assert answer.json()["error"]["code"] == "invalid_request", answer.text
+    assert gateway.get_health()["ledger_paused"] is False
