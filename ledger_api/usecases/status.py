@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, select
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.background.indexer.cursor import STORED_HEIGHT, followed_ledger_paused
+from ledger_api.background.indexer.cursor import FOLLOWED_PAUSE, STORED_HEIGHT
 from ledger_api.background.intake import Accepted
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.debit_order import waits_for_held_nonce
@@ -48,6 +48,7 @@ _STATUS = (
         _OPERATIONS.c.payload,
         _BRANDS.c.ledger_id,
         STORED_HEIGHT.label("index_height"),
+        FOLLOWED_PAUSE.label("ledger_paused"),
     )
     .select_from(_OPERATIONS.outerjoin(_BRANDS, _BRANDS.c.id == _OPERATIONS.c.brand_id))
     .where(_OPERATIONS.c.uid == bindparam("uid"))
@@ -92,8 +93,8 @@ class StatusService:
                 reason = self.rt.queued_reason()
                 if reason is None and self._may_wait_for_nonce(row.status, row.kind):
                     reason = self._held_reason(uid, connection)
-                if reason is None and OpKind(row.kind).stopped_by_pause:
-                    reason = "ledger_paused" if followed_ledger_paused(connection) else None
+                if reason is None and row.ledger_paused == "1":
+                    reason = "ledger_paused" if OpKind(row.kind).stopped_by_pause else None
         if row.brand_id is not None:
             ledger_brand_id = row.ledger_id
         else:  # the admin's: the brand it acts on, if one

@@ -75,6 +75,9 @@ def follow_indexed_rules(session: Session) -> None:
 
 #: `followed_ledger_paused`'s one statement (read by every group the intake stores)
 _PAUSED = select(ChainRule.value).where(ChainRule.key == LEDGER_PAUSED)
+#: the same as a scalar subquery ("1" while paused), for a read that takes it in its own
+#: statement (an operation's status: one round trip)
+FOLLOWED_PAUSE = _PAUSED.scalar_subquery()
 
 
 def followed_ledger_paused(session: Session | Connection) -> bool:
