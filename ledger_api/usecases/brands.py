@@ -28,6 +28,7 @@ from ledger_api.access.sealing import SEALED, new_ref_secret
 from ledger_api.background.indexer import followed_ledger_paused
 from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.background.multisig import admin_transaction
+from ledger_api.background.sender.pause import chain_paused
 from ledger_api.chain.signing import new_keystore
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, IdxBrand, Operation, Signer
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
@@ -369,12 +370,10 @@ class BrandsService(BrandKeys):
 
     def _chain_paused(self, followed: bool) -> bool:
         """The ledger's `paused()`, or `followed` (the index's) while the node does not answer."""
-        call = self.rt.contracts().paused_call()
         try:
-            answer = self.rt.chain().call(call.to, call.data)
+            return chain_paused(self.rt.contracts(), self.rt.chain())
         except ChainUnavailable:
             return followed
-        return bool(self.rt.contracts().ledger["paused"].decode(answer)[0])
 
     async def _submit_admin(self, admin_draft: Draft) -> Accepted:
         return await submit_admin(self.rt, admin_draft)

@@ -367,10 +367,9 @@ class SettlementService:
                 raise BrandForbidden("a brand key withdraws from its own deposit only")
         with self.rt.db.read() as session:
             view = self.deposit_view(session, who, brand)
-            if view.token is not None:
-                refuse_while_paused(session, "the vault's withdraw would revert")
-        if view.token is None:
-            raise NotSupported("no SettlementVault in the deployment manifest")
+            if view.token is None:
+                raise NotSupported("no SettlementVault in the deployment manifest")
+            refuse_while_paused(session, "the vault's withdraw would revert")
         if view.treasury is None:
             raise TreasuryNotSet(brand=brand)
         deposit, withdrawable = int(view.deposit_units), int(view.withdrawable_units)

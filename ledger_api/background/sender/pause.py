@@ -23,7 +23,7 @@ from typing import Any
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import LEDGER
-from ledger_api.chain.port import Chain, Receipt
+from ledger_api.chain.port import BlockTag, Chain, Receipt
 from ledger_api.domain import RUN_WHILE_PAUSED, OpKind
 from ledger_api.errors import ChainUnavailable, LedgerError, LedgerNotPaused, LedgerPaused
 
@@ -33,6 +33,12 @@ from .slots import SlotStore
 RUNNABLE_WHILE_PAUSED = frozenset(kind.value for kind in RUN_WHILE_PAUSED)
 #: the kinds it refuses
 STOPPED_BY_PAUSE = frozenset(kind.value for kind in OpKind if kind.stopped_by_pause)
+
+
+def chain_paused(contracts: Contracts, chain: Chain, tag: BlockTag = "latest") -> bool:
+    """The ledger's `paused()` as of `tag`; raises `ChainUnavailable`."""
+    call = contracts.paused_call()
+    return bool(contracts.ledger["paused"].decode(chain.call(call.to, call.data, tag=tag))[0])
 
 
 class PauseWatch:
@@ -49,9 +55,7 @@ class PauseWatch:
         """The kinds this turn may plan: None (all) unless the ledger is paused. Costs one
         `eth_call` and one count per turn while paused, nothing otherwise."""
         if self.paused:
-            call = self.contracts.paused_call()
-            (still,) = self.contracts.ledger["paused"].decode(chain.call(call.to, call.data))
-            self.paused = bool(still)
+            self.paused = chain_paused(self.contracts, chain)
         if not self.paused:
             self.held = 0
             return None
@@ -84,12 +88,10 @@ def paused_at(contracts: Contracts, chain: Chain, receipt: Receipt) -> bool:
     block before, then the block's `Paused` / `Unpaused` from transactions before it (a call,
     the block's transactions and its ledger logs: only for a transaction that reverted)."""
     number = receipt.block_number
-    call = contracts.paused_call()
     try:
-        before = chain.call(call.to, call.data, tag=number - 1)
+        paused = chain_paused(contracts, chain, number - 1)
     except ChainUnavailable:  # a node that no longer holds that block's state: its head's
-        before = chain.call(call.to, call.data)
-    (paused,) = contracts.ledger["paused"].decode(before)
+        paused = chain_paused(contracts, chain)
     order = {ref.tx_hash: i for i, ref in enumerate(chain.block_transactions(number))}
     ours = order.get(receipt.tx_hash, len(order))
     logs = chain.logs([contracts.ledger_address], number, number)
