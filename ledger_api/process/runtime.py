@@ -261,10 +261,9 @@ class Runtime(WakeUps):
         return report
 
     def queued_reason(self) -> str | None:
-        """Why a new operation waits in the queue, when something it needs is away:
+        """Why a new operation waits in the queue, when something it needs is away: None, or
         `chain_unavailable` (the node does not answer) or `sender_unavailable` (`ledger work`
-        does not report, or the sender does not run: `start_error`, e.g. no manifest yet);
-        None otherwise."""
+        does not report, or the sender does not run: `start_error`, e.g. no manifest yet)."""
         if self.start_error is not None:  # `ChainUnavailable.code` while the node is away
             return start_reason(self.start_error)
         if self.is_sender:
@@ -324,6 +323,7 @@ class Runtime(WakeUps):
                 chain_factory=self.new_chain,
                 advanced=self._index_advanced,
                 rewound=self._index_rewound,
+                unpaused=self._pause_lifted,
             )
             self.indexer.start()
         if self.settings.sender_enabled and self.sender is None:

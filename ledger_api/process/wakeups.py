@@ -20,6 +20,10 @@ if TYPE_CHECKING:  # started by `Runtime` where they run (an HTTP process may no
     from ledger_api.background.webhooks.delivery import Deliverer
 
 
+#: a `Topic.QUEUED` item for the signers held by the ledger's pause, which was lifted
+HELD = "held"
+
+
 class WakeUps:
     """Mixed into `Runtime`, which sets these attributes."""
 
@@ -47,9 +51,23 @@ class WakeUps:
             self.bus.publish(Topic.QUEUED, ["admin" if q is None else str(q) for q in queues])
 
     def _queued_elsewhere(self, queues: list[str]) -> None:
-        """Another process accepted operations for these queues (the bus's thread)."""
+        """Another process accepted operations for these queues (the bus's thread), or its
+        indexer followed an unpause (`HELD`)."""
         if self.sender is not None:
-            self.sender.wake({None if q == "admin" else BrandRowId(int(q)) for q in queues})
+            if HELD in queues:
+                self.sender.pause_lifted()
+            self.sender.wake(
+                {None if q == "admin" else BrandRowId(int(q)) for q in queues if q != HELD}
+            )
+
+    def _pause_lifted(self) -> None:
+        """The indexer followed an `Unpaused` (its thread): the signers holding operations for
+        the pause go now, here and, on PostgreSQL, in the processes that hold other signers
+        (else they went at their safety poll, `wake_safety_poll_s` later; a session-34 note)."""
+        if self.sender is not None:
+            self.sender.pause_lifted()
+        if self.sender is None or not self.settings.is_sqlite:
+            self.bus.publish(Topic.QUEUED, [HELD])
 
     def _wake_indexer(self) -> None:
         """The sender mined a transaction: the indexer here looks at once."""

@@ -82,6 +82,7 @@ class Indexer(threading.Thread):
         chain_factory: Callable[[], Chain],
         advanced: Callable[[int], None] = lambda height: None,
         rewound: Callable[[int], None] = lambda height: None,
+        unpaused: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name="indexer", daemon=True)
         self.settings = settings
@@ -90,6 +91,7 @@ class Indexer(threading.Thread):
         self.chain_factory = chain_factory
         self.advanced = advanced
         self.rewound = rewound
+        self.unpaused = unpaused
         self.rebuilds = 0
         self._halt = threading.Event()
         self._wake = threading.Event()
@@ -105,6 +107,7 @@ class Indexer(threading.Thread):
         # those a chunk's `FOLLOWED_EVENTS` named
         self._brands: set[int] | None = None
         self._brands_due = True
+        self._unpause_due = False  # a chunk held an `Unpaused`: the senders hear it once followed
 
     def stop(self) -> None:
         self._halt.set()
@@ -236,6 +239,9 @@ class Indexer(threading.Thread):
         chunk noted more of them in between)."""
         if followed:
             self._brands, self._brands_due = set(), False
+            if self._unpause_due:
+                self._unpause_due = False
+                self.unpaused()
 
     def _note_brands(self, events: list[Event]) -> None:
         """The brands whose suspension, earn rule or daily cap this chunk moves, and whether it
@@ -243,6 +249,8 @@ class Indexer(threading.Thread):
         moved = {int(e.args["brand"]) for e in events if (e.contract, e.name) in FOLLOWED_EVENTS}
         if any((e.contract, e.name) in FOLLOWED_RULES for e in events):
             self._brands_due = True  # the chain's rules: no brand to name
+        if any((e.contract, e.name) == (LEDGER, "Unpaused") for e in events):
+            self._unpause_due = True
         if moved:
             self._brands_due = True
             if self._brands is not None:

@@ -102,6 +102,13 @@ class Sender:
                 # the supervisor looks for new signers every `signer_claim_s` anyway
                 self._refresh.set()
 
+    def pause_lifted(self) -> None:
+        """The index followed an `Unpaused`: every signer holding operations for the pause
+        (`PauseWatch.paused`) takes a turn now instead of at the next safety poll."""
+        for worker in list(self.workers.values()):
+            if worker.pause.paused:
+                worker.wake()
+
     def recheck(self) -> None:
         """The chain went back: every signer checks its confirmed slots at once."""
         for worker in list(self.workers.values()):

@@ -197,10 +197,12 @@ def test_what_was_accepted_before_the_pause_waits_for_the_unpause(
 ) -> None:
     """An earn batch and a single call, both sent before the pause and mined after it (they
     revert), then held by the sender while the ledger is paused: each goes once it is
-    unpaused, and the earn is credited once."""
+    unpaused, and the earn is credited once. The unpause is sent straight to the chain (an
+    operator's multisig, say): the held signers go once the index follows it, not at their
+    safety poll, ten minutes here (it was their only wake-up: a session-34 note)."""
     anvil, manifest = own_chain
     w3 = anvil.web3()
-    with Gateway(own_env) as gateway:
+    with Gateway(own_env | {"LEDGER_WAKE_SAFETY_POLL_S": "600"}) as gateway:
         brand = gateway.create_brand()
         member = Member()
         anvil.rpc("evm_setAutomine", False)
@@ -245,7 +247,7 @@ def test_what_was_accepted_before_the_pause_waits_for_the_unpause(
         )
 
         set_paused(anvil, manifest, False)
-        finals = [brand.api.wait(u, timeout=120) for u in uids]
+        finals = [brand.api.wait(u, timeout=180) for u in uids]
         assert [f["status"] for f in finals] == ["confirmed", "confirmed"], finals
         assert applied_op_ids(w3, manifest, brand.brand_id)[earn.json()["op_id"]] == 1
         balances = brand.api.get(f"/v1/members/{member.address}").json()["balances"]
