@@ -211,7 +211,13 @@ def brand_add(
     points_per_share: int = 3,
     points_per_event: int = 10,
     points_per_referral: int = 20,
-    daily_cap: Annotated[int | None, typer.Option(help="points per UTC day")] = None,
+    daily_cap: Annotated[
+        int | None,
+        typer.Option(
+            help="points per UTC day; 0 stops its earning until raised "
+            "[default: the chain's 100,000,000]"
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the chain")] = 60.0,
     as_json: JsonOption = None,
 ) -> None:
