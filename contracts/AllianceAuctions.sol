@@ -76,7 +76,8 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (badge.brand != brand || badge.kind != IAllianceBadges.BadgeKind.Collectible || !badge.hasBenefit) {
             revert AuctionsInvalidBadge(badgeType, brand);
         }
-        if (units == 0 || units > MAX_UNITS) revert AuctionsInvalidUnits(units, MAX_UNITS);
+        uint256 maxUnits = _unitsAvailable(badge);
+        if (units == 0 || units > maxUnits) revert AuctionsInvalidUnits(units, maxUnits);
         if (minTier == 0 || minTier > _MAX_TIER) revert AuctionsInvalidTier(minTier);
         if (reserve == 0 || increment == 0 || reserve >= _MAX_POINTS || increment >= _MAX_POINTS) {
             revert AuctionsInvalidPrice(reserve, increment);
@@ -156,6 +157,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         uint256 brand = b.brand;
         uint256 returned = _ledger.balanceOf(escrow, brand);
         emit BidCancelled(auctionId, bidder, brand, returned);
+        _badges.releaseSupply(a.badgeType, 1);
         if (returned != 0) AuctionEscrow(escrow).transfer(bidder, brand, returned);
     }
 
@@ -185,7 +187,9 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     function approvesRedemption(bytes32 hash, bytes calldata signature) external view returns (bool) {
         (uint256 auctionId, address bidder, uint256 nonce, uint256 deadline) =
             abi.decode(signature, (uint256, address, uint256, uint256));
-        if (msg.sender != escrowOf(auctionId, bidder)) return false;
+        // The escrow's first redemption only: it is the bid's (a trial redeemed a winner's escrow again at
+        // nonce 1, taking points gifted there without a bid, which {reclaim} returns to the bidder).
+        if (nonce != 0 || msg.sender != escrowOf(auctionId, bidder)) return false;
         Auction storage a = _auctions[auctionId];
         Bid storage b = _bids[auctionId][bidder];
         if (b.status != BidStatus.Held || b.brand == a.brand) return false;
@@ -281,8 +285,13 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             }
             if (addedValue < minValue) revert AuctionsBidTooLow(auctionId, addedValue, minValue);
             _held[auctionId].push(bidder);
-            // held <= units <= MAX_UNITS: the outbid above made room when every unit was held.
-            if (outbid == address(0)) ++a.held;
+            // held <= units <= MAX_UNITS: the outbid above made room when every unit was held. A unit taken
+            // for the first time is reserved in the badge's supply, so the winner's badge is there to issue
+            // at its settlement (a trial: the brand issued its last units away after redeeming the bid).
+            if (outbid == address(0)) {
+                ++a.held;
+                _badges.reserveSupply(a.badgeType, 1);
+            }
             b.brand = uint64(brand);
             b.status = BidStatus.Held;
             b.amount = 0;
@@ -339,6 +348,14 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
 
     function _escrowSalt(uint256 auctionId, address bidder) private pure returns (bytes32) {
         return keccak256(abi.encode(auctionId, bidder));
+    }
+
+    /// @dev Units of `badge` an auction may offer: {MAX_UNITS}, or fewer left under its cap beside the units
+    /// minted and those reserved for other auctions' held bids.
+    function _unitsAvailable(IAllianceBadges.BadgeType memory badge) private pure returns (uint256) {
+        if (badge.maxSupply == 0) return MAX_UNITS;
+        uint256 left = uint256(badge.maxSupply) - badge.minted - badge.reserved;
+        return left < MAX_UNITS ? left : MAX_UNITS;
     }
 
     /// @dev `brand`'s published point value in micro-USD (from the lens).

@@ -85,6 +85,7 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
             brand: SafeCast.toUint64(brand),
             minted: 0,
             maxSupply: maxSupply,
+            reserved: 0,
             minTier: minTier,
             kind: kind,
             hasBenefit: hasBenefit,
@@ -111,11 +112,38 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
         if (amount == 0) {
             revert AllianceBadgesZeroAmount(typeId);
         }
-        if (!issuer) _checkTier(typeId, badge.minTier, member);
-        _recordMint(typeId, badge, amount);
+        if (issuer) {
+            _takeReserved(typeId, badge, amount);
+            // minted + reserved <= cap held before, so minted + amount <= cap <= type(uint64).max.
+            badge.minted += uint64(amount);
+        } else {
+            _checkTier(typeId, badge.minTier, member);
+            _recordMint(typeId, badge, amount);
+        }
 
         _mint(member, typeId, amount, "");
         emit BadgeIssued(typeId, brand, member, amount);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function reserveSupply(uint256 typeId, uint256 amount) external onlyRole(ISSUER_ROLE) whenNotPaused {
+        BadgeType storage badge = _existingType(typeId);
+        if (amount == 0) {
+            revert AllianceBadgesZeroAmount(typeId);
+        }
+        _checkSupply(typeId, badge, amount);
+        badge.reserved = SafeCast.toUint32(badge.reserved + amount);
+        emit BadgeSupplyReserved(typeId, _msgSender(), amount);
+    }
+
+    /// @inheritdoc IAllianceBadges
+    function releaseSupply(uint256 typeId, uint256 amount) external onlyRole(ISSUER_ROLE) whenNotPaused {
+        BadgeType storage badge = _existingType(typeId);
+        if (amount == 0) {
+            revert AllianceBadgesNotReserved(typeId, badge.reserved, amount);
+        }
+        _takeReserved(typeId, badge, amount);
+        emit BadgeSupplyReleased(typeId, _msgSender(), amount);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -313,13 +341,29 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
 
     /// @dev Counts issued units against the cap; an uncapped type is bounded only by the counter's width.
     function _recordMint(uint256 typeId, BadgeType storage badge, uint256 amount) private {
-        uint256 minted = badge.minted;
-        uint256 cap = badge.maxSupply == 0 ? type(uint64).max : badge.maxSupply;
-        // minted <= cap always holds, so the subtraction cannot underflow.
-        if (amount > cap - minted) {
-            revert AllianceBadgesSupplyExceeded(typeId, cap, minted, amount);
-        }
+        _checkSupply(typeId, badge, amount);
         // Fits in uint64: minted + amount <= cap <= type(uint64).max.
-        badge.minted = uint64(minted + amount);
+        badge.minted = uint64(badge.minted + amount);
+    }
+
+    /// @dev Whether `amount` more units fit the cap beside those minted and those reserved for an issuer.
+    function _checkSupply(uint256 typeId, BadgeType storage badge, uint256 amount) private view {
+        uint256 minted = badge.minted;
+        uint256 reserved = badge.reserved;
+        uint256 cap = badge.maxSupply == 0 ? type(uint64).max : badge.maxSupply;
+        // minted + reserved <= cap always holds, so the subtraction cannot underflow.
+        if (amount > cap - minted - reserved) {
+            revert AllianceBadgesSupplyExceeded(typeId, cap, minted, reserved, amount);
+        }
+    }
+
+    /// @dev Consumes `amount` of the units reserved for an issuer (issued, or released).
+    function _takeReserved(uint256 typeId, BadgeType storage badge, uint256 amount) private {
+        uint256 reserved = badge.reserved;
+        if (amount > reserved) {
+            revert AllianceBadgesNotReserved(typeId, reserved, amount);
+        }
+        // amount <= reserved < 2^32.
+        badge.reserved = uint32(reserved - amount);
     }
 }

@@ -67,7 +67,7 @@ interface IAllianceAuctions {
     /// @notice The window is invalid: it must start now or later, end after it starts and last at most
     /// `maxWindow`; the extension is at most `maxWindow` too.
     error AuctionsInvalidWindow(uint256 startsAt, uint256 endsAt, uint256 extension, uint256 nowTimestamp, uint256 maxWindow);
-    /// @notice `units` must be in 1..`maxUnits`.
+    /// @notice `units` must be in 1..`maxUnits`: {MAX_UNITS}, or the badge's units left under its cap.
     error AuctionsInvalidUnits(uint256 units, uint256 maxUnits);
     /// @notice `tier` is not 1 (Silver), 2 (Gold) or 3 (Diamond).
     error AuctionsInvalidTier(uint256 tier);
@@ -158,7 +158,8 @@ interface IAllianceAuctions {
     /// @notice Creates an auction of the caller's brand.
     /// @dev Requirements: not paused; the caller is a signer of an active brand ({AuctionsNotBrandSigner});
     /// `badgeType` is a collectible with a benefit of that brand ({AuctionsInvalidBadge}); 1 <= `units` <=
-    /// {MAX_UNITS}; `minTier` in 1..3; `reserve` and `increment` (the brand's points) positive and below 2^96;
+    /// {MAX_UNITS} and at most the units its cap leaves beside those minted and reserved ({AuctionsInvalidUnits});
+    /// `minTier` in 1..3; `reserve` and `increment` (the brand's points) positive and below 2^96;
     /// `block.timestamp <= startsAt < endsAt <= startsAt + MAX_WINDOW`, `extension <= MAX_WINDOW`.
     ///
     /// Emits an {AuctionCreated} event.
@@ -178,7 +179,10 @@ interface IAllianceAuctions {
     /// contract for them (or makes it an operator).
     /// @dev Requirements: not paused; the auction open; the caller's tier at least `minTier` now; `brand` active
     /// and the brand of any bid the caller holds; a new bid worth at least the reserve, or when every unit is
-    /// held, at least the lowest held bid plus the increment; a raise worth at least the increment.
+    /// held, at least the lowest held bid plus the increment; a raise worth at least the increment. A bid that
+    /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
+    /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
+    /// another auction's bids hold them) it reverts with {IAllianceBadges-AllianceBadgesSupplyExceeded}.
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
     /// {AuctionExtended} event in the last `extension` seconds.
@@ -204,7 +208,7 @@ interface IAllianceAuctions {
     /// @notice Cancels `bidder`'s winning bid not settled within {SETTLE_GRACE} after the end and returns its
     /// escrow to `bidder`. Anyone may call.
     /// @dev Requirements: not paused; the bid is `Held`; `block.timestamp >= endsAt + SETTLE_GRACE`; its points
-    /// not redeemed ({AuctionsAlreadyRedeemed}).
+    /// not redeemed ({AuctionsAlreadyRedeemed}). The badge unit the bid reserved is released.
     ///
     /// Emits a {BidCancelled} event.
     function cancel(uint256 auctionId, address bidder) external;
@@ -216,7 +220,8 @@ interface IAllianceAuctions {
 
     /// @notice Whether the escrow calling it may sign `hash`: the ledger's EIP-712 digest of the
     /// `Redeem(escrow, bid brand, auction brand, bid amount, redemptionRef(auctionId, bidder), nonce,
-    /// deadline)` of a held winning bid in another brand's points, before the grace period ends.
+    /// deadline)` of a held winning bid in another brand's points, before the grace period ends, at nonce 0: the
+    /// escrow's first redemption only (it holds one bid; points beyond it go back by {reclaim}).
     /// `signature` is `abi.encode(auctionId, bidder, nonce, deadline)`.
     function approvesRedemption(bytes32 hash, bytes calldata signature) external view returns (bool);
 

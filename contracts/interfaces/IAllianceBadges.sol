@@ -23,10 +23,13 @@ interface IAllianceBadges {
     /// @param kind Achievement (soulbound) or Collectible (transferable).
     /// @param hasBenefit Whether a unit carries a benefit redeemable once (collectibles only).
     /// @param selfMint Whether members may claim one unit themselves (collectibles only).
+    /// @dev `reserved`: units held back for an `ISSUER_ROLE` holder (an auction's units that found a bidder,
+    /// issued when the bid is settled), counted against `maxSupply` as if minted, so no issue or claim takes them.
     struct BadgeType {
         uint64 brand;
         uint64 minted;
         uint32 maxSupply;
+        uint32 reserved;
         uint8 minTier;
         BadgeKind kind;
         bool hasBenefit;
@@ -61,8 +64,13 @@ interface IAllianceBadges {
     /// @notice An issue of zero units.
     error AllianceBadgesZeroAmount(uint256 typeId);
 
-    /// @notice Minting `amount` more units would take `minted` past `maxSupply`.
-    error AllianceBadgesSupplyExceeded(uint256 typeId, uint256 maxSupply, uint256 minted, uint256 amount);
+    /// @notice Minting or reserving `amount` more units would take `minted` plus `reserved` past `maxSupply`.
+    error AllianceBadgesSupplyExceeded(
+        uint256 typeId, uint256 maxSupply, uint256 minted, uint256 reserved, uint256 amount
+    );
+
+    /// @notice An issuer issued or released `amount` units of `typeId` beyond the `reserved` ones.
+    error AllianceBadgesNotReserved(uint256 typeId, uint256 reserved, uint256 amount);
 
     /// @notice `member` holds `tier`, below the `minTier` the badge type requires.
     error AllianceBadgesTierTooLow(uint256 typeId, address member, uint8 tier, uint8 minTier);
@@ -105,6 +113,12 @@ interface IAllianceBadges {
 
     /// @notice `brand` issued `amount` units of `typeId` to `member`.
     event BadgeIssued(uint256 indexed typeId, uint256 indexed brand, address indexed member, uint256 amount);
+
+    /// @notice `issuer` reserved `amount` units of `typeId`: counted against its cap until issued or released.
+    event BadgeSupplyReserved(uint256 indexed typeId, address indexed issuer, uint256 amount);
+
+    /// @notice `issuer` released `amount` reserved units of `typeId` (a winning bid cancelled, never issued).
+    event BadgeSupplyReleased(uint256 indexed typeId, address indexed issuer, uint256 amount);
 
     /// @notice `member` claimed one unit of the self-mintable collectible `typeId` of `brand`.
     event BadgeClaimed(uint256 indexed typeId, uint256 indexed brand, address indexed member);
@@ -149,12 +163,26 @@ interface IAllianceBadges {
     /// - not paused;
     /// - the caller is a signer of the brand that owns `typeId`, or holds `ISSUER_ROLE` (then the tier check
     ///   below is skipped: the issuer checked eligibility itself), and that brand is active;
-    /// - `amount` is not zero and keeps the type within its cap;
+    /// - `amount` is not zero; a brand's issue keeps minted plus reserved units within the cap
+    ///   ({AllianceBadgesSupplyExceeded}); an issuer issues only units it reserved ({reserveSupply}), which it
+    ///   consumes ({AllianceBadgesNotReserved});
     /// - the tier of `member` in the directory is at least the type's `minTier`;
     /// - a contract `member` accepts ERC-1155 tokens.
     ///
     /// Emits an ERC-1155 {TransferSingle} and a {BadgeIssued} event.
     function issue(uint256 typeId, address member, uint256 amount) external;
+
+    /// @notice Holds back `amount` units of `typeId` for a later {issue} by the caller (AllianceAuctions: a
+    /// unit a bid takes, so that the brand cannot issue the last units away before the winner's settlement).
+    /// @dev Requirements: not paused; the caller holds `ISSUER_ROLE`; `typeId` defined; `amount` not zero and
+    /// within the cap with the units minted and reserved ({AllianceBadgesSupplyExceeded}; an uncapped type
+    /// reserves up to 2^32 - 1 units at a time). Emits a {BadgeSupplyReserved} event.
+    function reserveSupply(uint256 typeId, uint256 amount) external;
+
+    /// @notice Gives back `amount` reserved units of `typeId` that will not be issued (a winning bid cancelled).
+    /// @dev Requirements: not paused; the caller holds `ISSUER_ROLE`; `amount` in 1..reserved
+    /// ({AllianceBadgesNotReserved}). Emits a {BadgeSupplyReleased} event.
+    function releaseSupply(uint256 typeId, uint256 amount) external;
 
     // ----------------------------------------------------------------------------------------------
     // Members

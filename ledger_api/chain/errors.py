@@ -60,6 +60,7 @@ _CODES: dict[str, str] = {
     "AllianceBadgesEmptyURI": "badge_empty_uri",
     "AllianceBadgesZeroAmount": "invalid_amount",
     "AllianceBadgesSupplyExceeded": "badge_supply_exceeded",
+    "AllianceBadgesNotReserved": "badge_not_reserved",  # an issuer's issue beyond its reservation
     "AllianceBadgesTierTooLow": "badge_tier_too_low",
     "AllianceBadgesAlreadyRedeemed": "badge_already_redeemed",
     "VaultNotParty": "brand_forbidden",

@@ -33,7 +33,15 @@ class AuctionCreateRequest(Model):
     carrying a benefit (the right, redeemable once)."""
 
     badge_type: LedgerId = Field(description="a collectible type with a benefit")
-    units: int = Field(default=1, ge=1, le=MAX_UNITS, description="the top `units` bids win")
+    units: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_UNITS,
+        description="the top `units` bids win; at most what the badge's cap leaves beside the "
+        "units minted and those other auctions' bids hold (on chain: `auction_invalid_units`); "
+        "each unit a bid takes is reserved for its winner (`badge_supply_exceeded` when none is "
+        "left)",
+    )
     min_tier: int = Field(default=3, ge=1, le=3, description="lowest tier at bid time (Diamond)")
     reserve: AuctionPoints = Field(description="the brand's points")
     increment: AuctionPoints = Field(description="the brand's points")

@@ -40,6 +40,7 @@ def test_define_badge_assigns_type_to_callers_brand(alliance_badges, brand_b_sig
         BRAND_B,
         0,
         500,
+        0,  # reserved
         DIAMOND,
         COLLECTIBLE,
         True,
@@ -167,12 +168,12 @@ def test_issue_stops_at_supply_cap(
     type_id = define_badge(brand_a_signer, max_supply=3)
     alliance_badges.issue(type_id, silver_member, 2, {"from": brand_a_signer})
 
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", type_id, 3, 2, 2):
+    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", type_id, 3, 2, 0, 2):
         alliance_badges.issue(type_id, gold_member, 2, {"from": brand_a_signer})
 
     alliance_badges.issue(type_id, gold_member, 1, {"from": brand_a_signer})
     assert alliance_badges.totalMinted(type_id) == 3
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", type_id, 3, 3, 1):
+    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", type_id, 3, 3, 0, 1):
         alliance_badges.issue(type_id, gold_member, 1, {"from": brand_a_signer})
 
 
@@ -183,7 +184,7 @@ def test_uncapped_type_is_bounded_only_by_counter_width(
     alliance_badges.issue(type_id, silver_member, 1_000_000, {"from": brand_a_signer})
 
     with reverts_with(
-        alliance_badges, "AllianceBadgesSupplyExceeded", type_id, UINT64_MAX, 1_000_000, UINT64_MAX
+        alliance_badges, "AllianceBadgesSupplyExceeded", type_id, UINT64_MAX, 1_000_000, 0, UINT64_MAX
     ):
         alliance_badges.issue(type_id, silver_member, UINT64_MAX, {"from": brand_a_signer})
 
@@ -275,7 +276,7 @@ def test_claim_respects_supply_cap(
     alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
     directory.setTierOf(gold_member, DIAMOND, {"from": admin})
 
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", diamond_exclusive, 2, 2, 1):
+    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", diamond_exclusive, 2, 2, 0, 1):
         alliance_badges.claim(diamond_exclusive, {"from": gold_member})
 
 
@@ -479,7 +480,7 @@ def test_supply_cap_counts_issued_units_not_redeemed_variants(
 
     assert alliance_badges.totalMinted(jacket) == 1
     assert alliance_badges.totalMinted(jacket | REDEEMED_FLAG) == 1
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", jacket, 1, 1, 1):
+    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", jacket, 1, 1, 0, 1):
         alliance_badges.issue(jacket, gold_member, 1, {"from": brand_b_signer})
 
 

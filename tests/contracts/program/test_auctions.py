@@ -24,10 +24,11 @@ def right(alliance_badges, signer_a):
 
 @pytest.fixture
 def create(auctions, right, clock, signer_a):
-    def _create(units=1, min_tier=SILVER, reserve=1_000, increment=100, length=DAY, extension=600):
+    def _create(units=1, min_tier=SILVER, reserve=1_000, increment=100, length=DAY, extension=600, badge=None):
         start = clock.now() + 1
         tx = auctions.createAuction(
-            right, units, min_tier, reserve, increment, start, start + length, extension, {"from": signer_a}
+            badge or right, units, min_tier, reserve, increment, start, start + length, extension,
+            {"from": signer_a},
         )
         clock.travel_to(start)
         return tx.return_value, start + length
@@ -363,5 +364,138 @@ def test_an_issuer_issues_a_brands_collectible_without_the_tier_check(
     with errors.expect(alliance_badges, "AllianceBadgesNotBrandSigner", outsider):
         alliance_badges.issue(diamond_only, carol, 1, {"from": outsider})
     alliance_badges.grantRole(alliance_badges.ISSUER_ROLE(), outsider, {"from": admin})
+    alliance_badges.reserveSupply(diamond_only, 1, {"from": outsider})
     alliance_badges.issue(diamond_only, carol, 1, {"from": outsider})  # carol holds no tier
     assert alliance_badges.balanceOf(carol, diamond_only) == 1
+
+
+# A trial of 2026-12-05 (a hostile auctioning brand): the redemption of a bid in another brand's points
+# comes before its settlement, in a transaction of its own, and nothing kept the badge's supply for the
+# winner: the brand redeemed the winner's escrow, issued the type's last unit to itself, and the winner
+# was left with neither the right (settle reverted) nor its points (cancel refuses a redeemed escrow).
+
+
+@pytest.fixture
+def capped(alliance_badges, signer_a):
+    """A collectible right of brand A with a cap of `supply` units."""
+
+    def _capped(supply):
+        tx = alliance_badges.defineBadge(COLLECTIBLE, supply, 0, True, False, "ipfs://capped", {"from": signer_a})
+        return tx.return_value
+
+    return _capped
+
+
+def test_a_cross_brand_winners_unit_is_reserved_before_its_brand_redeems_the_bid(
+    auctions, ledger, alliance_badges, capped, create, silver, earn, clock, signing, signer_a, signer_b, alice,
+    outsider, brand_a, brand_b, events, errors,
+):
+    badge = capped(1)
+    silver(alice)
+    earn(signer_b, alice, cents=20_000)
+    auction_id, ends = create(badge=badge)
+    tx = approve_and_bid(ledger, auctions, auction_id, alice, brand_b, 2_000)
+    reserved = events.one(tx, "BadgeSupplyReserved")
+    assert (reserved["typeId"], reserved["issuer"], reserved["amount"]) == (badge, auctions, 1)
+    clock.travel_to(ends)
+    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600)
+    ledger.redeemWithSig(message, signature, {"from": signer_a})
+    with errors.expect(alliance_badges, "AllianceBadgesSupplyExceeded", badge, 1, 0, 1, 1):
+        alliance_badges.issue(badge, signer_a, 1, {"from": signer_a})
+    auctions.settle(auction_id, alice, {"from": outsider})
+    assert alliance_badges.balanceOf(alice, badge) == 1
+    assert tuple(alliance_badges.badgeType(badge))[1:4] == (1, 1, 0)  # minted, maxSupply, reserved
+
+
+def test_an_auction_offers_no_more_units_than_its_badges_cap_leaves(
+    auctions, alliance_badges, capped, create, silver, ledger, alice, bob, signer_a, brand_a, clock, errors
+):
+    badge = capped(2)
+    start = clock.now() + 10
+    terms = (SILVER, 1_000, 100, start, start + DAY, 60)
+    with errors.expect(auctions, "AuctionsInvalidUnits", 3, 2):
+        auctions.createAuction(badge, 3, *terms, {"from": signer_a})
+    alliance_badges.issue(badge, signer_a, 1, {"from": signer_a})
+    with errors.expect(auctions, "AuctionsInvalidUnits", 2, 1):
+        auctions.createAuction(badge, 2, *terms, {"from": signer_a})
+    # two auctions of the last unit: the first bid reserves it, the other auction's bid finds none left
+    silver(alice, bob)
+    first, _ = create(badge=badge)
+    second, _ = create(badge=badge)
+    approve_and_bid(ledger, auctions, first, alice, brand_a, 1_000)
+    before = ledger.balanceOf(bob, brand_a)
+    ledger.approve(auctions, brand_a, 1_000, {"from": bob})
+    with errors.expect(alliance_badges, "AllianceBadgesSupplyExceeded", badge, 2, 1, 1, 1):
+        auctions.bid(second, brand_a, 1_000, {"from": bob})
+    assert ledger.balanceOf(bob, brand_a) == before  # a refused bid moves no points
+
+
+def test_an_outbid_keeps_the_units_reservation_and_a_cancelled_win_releases_it(
+    auctions, ledger, alliance_badges, capped, create, silver, earn, clock, signer_a, signer_b, alice, bob,
+    outsider, brand_a, brand_b, events,
+):
+    badge = capped(1)
+    silver(alice, bob)
+    earn(signer_b, bob, cents=20_000)
+    auction_id, ends = create(badge=badge)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 1_000)
+    tx = approve_and_bid(ledger, auctions, auction_id, bob, brand_b, 2_400)  # outbids alice: 12 USD
+    assert "BadgeSupplyReserved" not in tx.events
+    assert tuple(alliance_badges.badgeType(badge))[3] == 1
+    clock.travel_to(ends + auctions.SETTLE_GRACE())  # brand A never consented to bob's B points
+    tx = auctions.cancel(auction_id, bob, {"from": outsider})
+    released = events.one(tx, "BadgeSupplyReleased")
+    assert (released["typeId"], released["issuer"], released["amount"]) == (badge, auctions, 1)
+    alliance_badges.issue(badge, signer_a, 1, {"from": signer_a})  # the unit is the brand's again
+    assert alliance_badges.totalMinted(badge) == 1
+
+
+def test_only_an_issuer_reserves_and_it_issues_only_what_it_reserved(
+    alliance_badges, capped, signer_a, outsider, admin, carol, errors
+):
+    badge = capped(3)
+    issuer_role = alliance_badges.ISSUER_ROLE()
+    with errors.expect(alliance_badges, "AccessControlUnauthorizedAccount", signer_a, issuer_role):
+        alliance_badges.reserveSupply(badge, 1, {"from": signer_a})
+    alliance_badges.grantRole(issuer_role, outsider, {"from": admin})
+    with errors.expect(alliance_badges, "AllianceBadgesNotReserved", badge, 0, 1):
+        alliance_badges.issue(badge, carol, 1, {"from": outsider})
+    with errors.expect(alliance_badges, "AllianceBadgesSupplyExceeded", badge, 3, 0, 0, 4):
+        alliance_badges.reserveSupply(badge, 4, {"from": outsider})
+    alliance_badges.reserveSupply(badge, 2, {"from": outsider})
+    with errors.expect(alliance_badges, "AllianceBadgesSupplyExceeded", badge, 3, 0, 2, 2):
+        alliance_badges.issue(badge, carol, 2, {"from": signer_a})
+    with errors.expect(alliance_badges, "AllianceBadgesNotReserved", badge, 2, 3):
+        alliance_badges.releaseSupply(badge, 3, {"from": outsider})
+    alliance_badges.issue(badge, carol, 1, {"from": outsider})
+    alliance_badges.releaseSupply(badge, 1, {"from": outsider})
+    alliance_badges.issue(badge, carol, 2, {"from": signer_a})
+    assert tuple(alliance_badges.badgeType(badge))[1:4] == (3, 3, 0)
+
+
+def test_the_escrow_approves_its_first_redemption_only(
+    auctions, ledger, create, silver, earn, clock, signing, signer_a, signer_b, alice, relayer, outsider, brand_a,
+    brand_b, errors,
+):
+    """A trial of 2026-12-05: a raise the member signed, relayed to the ledger without its bid, sat in the
+    escrow beside the bid; the auctioning brand redeemed the escrow at nonce 0 and again at nonce 1 (the
+    escrow approved any nonce), so B owed A twice the bid and the member lost the gift {reclaim} returns."""
+    silver(alice)
+    earn(signer_b, alice, cents=20_000)
+    auction_id, ends = create()
+    escrow = auctions.escrowOf(auction_id, alice)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_b, 2_000)
+    gift, sig = signing.gift(alice, escrow, brand_b, 2_000)
+    ledger.giftWithSig(gift, sig, {"from": relayer})
+    clock.travel_to(ends)
+    position = ledger.position(brand_a, brand_b)
+    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600)
+    ledger.redeemWithSig(message, signature, {"from": signer_a})
+    again, again_sig = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600, 1)
+    with errors.expect(ledger, "LedgerInvalidSignature", escrow):
+        ledger.redeemWithSig(again, again_sig, {"from": signer_a})
+    assert ledger.position(brand_a, brand_b) == position - 2_000 * B_VALUE  # the bid's value, once
+    auctions.settle(auction_id, alice, {"from": outsider})
+    before = ledger.balanceOf(alice, brand_b)
+    auctions.reclaim(auction_id, alice, brand_b, {"from": outsider})
+    assert ledger.balanceOf(alice, brand_b) == before + 2_000
