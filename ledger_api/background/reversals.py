@@ -6,7 +6,10 @@ the intake inside the transaction that stores the reversal, with the brand's row
 (`_Batch.brand` reads it FOR UPDATE), so two reversals of one order racing each other cannot
 both pass. Partial amounts turn into points in proportion to what the order credited (the
 earn's conversion): the reversal that takes an order's last cent takes its last point, so no
-point is left over.
+point is left over. Amounts are the order's cents, as the brand sent the purchase; the spend a
+reversal takes off the member's tier counters is the same share of what the purchase counted
+(`PointsEarned.spendCents`, less than the order below a 100% multiplier: a trial's half return
+of an order earned at 50% took every point, the order then measured by its counted spend).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ class ReversalClaim:
     """What a reversal asks of its order: `amount_cents` (None: the order's remainder)."""
 
     earn_row_id: int  # `operations.id` of the order's crediting earn
-    order_cents: int  # the purchase amount the earn counted (`PointsEarned.spendCents`)
+    order_cents: int  # the order's amount (the earn's `amount_cents`)
+    order_spend_cents: int  # what the earn counted toward tiers (`PointsEarned.spendCents`)
     order_points: int  # the points the earn credited (`PointsEarned.points`)
     amount_cents: int | None
 
@@ -38,9 +42,10 @@ class ReversalBook:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._taken: dict[int, tuple[int, int]] = {}  # earn row id -> (cents, points) reversed
+        # earn row id -> (order cents, counted spend, points) reversed
+        self._taken: dict[int, tuple[int, int, int]] = {}
 
-    def _reversed(self, earn_row_id: int) -> tuple[int, int]:
+    def _reversed(self, earn_row_id: int) -> tuple[int, int, int]:
         taken = self._taken.get(earn_row_id)
         if taken is None:
             rows = self.session.execute(
@@ -50,11 +55,13 @@ class ReversalBook:
                     NOT_FAILED,
                 )
             )
-            cents = points = 0
+            cents = spend = points = 0
             for stored_points, payload in rows:
-                cents += int(payload.get("spend_cents", 0))
+                spend += int(payload.get("spend_cents", 0))
+                # a reversal stored before `amount_cents` counted its spend, the order's cents
+                cents += int(payload.get("amount_cents", payload.get("spend_cents", 0)))
                 points += int(stored_points)
-            taken = self._taken[earn_row_id] = (cents, points)
+            taken = self._taken[earn_row_id] = (cents, spend, points)
         return taken
 
     def _earns_of_order(self, earn_row_id: int) -> list[int]:
@@ -84,7 +91,7 @@ class ReversalBook:
     def claim(self, claim: ReversalClaim, payload: ReversalPayload) -> ReversalPayload:
         """The payload with the points and cents the reversal takes; `ReversalExceedsOrder`
         beyond the order's remainder, `ZeroPoints` for an amount worth no point."""
-        cents, points = self._reversed(claim.earn_row_id)
+        cents, spend, points = self._reversed(claim.earn_row_id)
         left_cents, left_points = claim.order_cents - cents, claim.order_points - points
         wanted = claim.amount_cents if claim.amount_cents is not None else left_cents
         if wanted <= 0 or wanted > left_cents or left_points <= 0:
@@ -101,7 +108,15 @@ class ReversalBook:
         take = min(take, left_points)
         if take == 0:
             raise ZeroPoints(amount_cents=wanted)
-        self._taken[claim.earn_row_id] = (cents + wanted, points + take)
+        left_spend = max(0, claim.order_spend_cents - spend)
+        counted = left_spend if closes else claim.order_spend_cents * wanted // claim.order_cents
+        counted = min(counted, left_spend)
+        self._taken[claim.earn_row_id] = (cents + wanted, spend + counted, points + take)
         return payload.model_copy(
-            update={"points": take, "spend_cents": wanted, "closes_order": closes}
+            update={
+                "points": take,
+                "amount_cents": wanted,
+                "spend_cents": counted,
+                "closes_order": closes,
+            }
         )

@@ -46,7 +46,9 @@ class ReversalPayload(_Payload):
 
     `earn_uid` names the operation that credited the order; `release_day` the pending
     position (UTC days since the epoch), `quarter` the quarter the purchase counted in;
-    `points` and `spend_cents` are filled in when the reversal is accepted."""
+    `points`, `amount_cents` (the order's cents it returns) and `spend_cents` (its share of
+    what the purchase counted toward tiers, taken off the member's counters) are filled in
+    when the reversal is accepted."""
 
     member: str
     earn_uid: str
@@ -54,6 +56,7 @@ class ReversalPayload(_Payload):
     release_day: int
     quarter: int
     points: int = 0
+    amount_cents: int = 0
     spend_cents: int = 0
     closes_order: bool = False
 

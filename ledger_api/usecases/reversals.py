@@ -53,6 +53,8 @@ class _Earn:
     op_id: int
     status: str
     block_number: int | None
+    amount_cents: int  # the order's amount, as the brand sent it
+    multiplier_pct: int  # the earn's multiplier (campaign rules included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +62,15 @@ class Purchase:
     """What an order's earn credited, as the chain recorded it."""
 
     points: int
-    spend_cents: int
+    spend_cents: int  # what it counted toward tiers (`PointsEarned.spendCents`)
     release_at: int  # 0: live at once (no return window)
     timestamp: int
+
+
+def counted_spend(amount_cents: int, multiplier_pct: int) -> int:
+    """The spend a purchase counts toward tiers, as the ledger counts it (`_earnOps`): in
+    proportion to a multiplier below 100% (README "Trust between brands")."""
+    return amount_cents * multiplier_pct // 100 if multiplier_pct < 100 else amount_cents
 
 
 class Reversals:
@@ -123,7 +131,9 @@ class Reversals:
             release_day=purchase.release_at // DAY_S,
             quarter=month_of(purchase.timestamp) // 3,
         )
-        claim = ReversalClaim(earn.row_id, purchase.spend_cents, purchase.points, req.amount_cents)
+        claim = ReversalClaim(
+            earn.row_id, earn.amount_cents, purchase.spend_cents, purchase.points, req.amount_cents
+        )
         return draft(
             ctx,
             OpKind.REVERSAL,
@@ -144,6 +154,7 @@ class Reversals:
                     Operation.op_id,
                     Operation.status,
                     Operation.block_number,
+                    Operation.payload,
                 ).where(
                     Operation.brand_id == brand.row_id,
                     Operation.order_ref == bound_ref,
@@ -153,7 +164,12 @@ class Reversals:
             ).first()
         if row is None or row.member is None or row.op_id is None:
             return None
-        return _Earn(row.id, row.uid, row.member, row.op_id, row.status, row.block_number)
+        payload = row.payload or {}
+        cents = int(payload.get("amount_cents", 0))
+        multiplier = int(payload.get("multiplier_pct", 100))
+        return _Earn(
+            row.id, row.uid, row.member, row.op_id, row.status, row.block_number, cents, multiplier
+        )
 
     def purchase_of(self, brand: LedgerBrandId, earn: _Earn) -> Purchase | None:
         """The earn's `PointsEarned`, from its block; else from the index; else None."""
@@ -186,8 +202,7 @@ class Reversals:
                     IdxHistory.source == "purchase",
                 )
             ).first()
-            stored = session.get(Operation, earn.row_id)
-            cents = int(stored.payload.get("amount_cents", 0)) if stored else 0
         if line is None:
             return None
-        return Purchase(int(line.amount), cents, int(line.release_at or 0), int(line.timestamp))
+        spend = counted_spend(earn.amount_cents, earn.multiplier_pct)
+        return Purchase(int(line.amount), spend, int(line.release_at or 0), int(line.timestamp))

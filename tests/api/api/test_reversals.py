@@ -315,3 +315,54 @@ def _feed_of(api: Any, event_type: str) -> list[dict[str, Any]]:
             return events
         assert time.monotonic() < deadline, f"no {event_type} event"
         time.sleep(0.2)
+
+
+def test_a_return_of_an_order_earned_below_its_rule_is_measured_by_the_order(
+    gateway: Gateway,
+) -> None:
+    """A trial of 2026-12-05: an order earned at a 50% multiplier counts half its amount toward
+    tiers (`spendCents`), and the reversal measured the order by that: returning half the goods
+    (50 USD of 100) took every point, and the whole order's 100 USD was refused as more than the
+    order. A return is in the order's cents; the spend it takes off the tier counters is the same
+    share of what the purchase counted."""
+    brand = gateway.create_brand(return_window_days=14)
+    carol = Member()
+    order = f"order-{uuid.uuid4()}"
+    body = {"member": carol.address, "amount_cents": 10_000, "order_ref": order}
+    accepted = brand.api.post(PURCHASE, body | {"multiplier_pct": 50})
+    assert accepted.status_code == 202, accepted.text
+    earned = brand.api.wait(accepted.json()["operation_id"])
+    assert earned["status"] == "confirmed" and earned["result"]["points"] == 500, earned
+    tier = brand.api.get(f"/v1/members/{carol.address}").json()["tier"]
+    assert tier["spend_cents"] == 5_000  # counted at the brand's rate: half the order
+
+    half = reverse(brand, order, amount_cents=5_000)
+    assert half["status"] == "confirmed" and half["result"]["points"] == 250, half
+    assert balance_of(brand, carol)["pending"] == 250
+    tier = brand.api.get(f"/v1/members/{carol.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (2_500, 1)
+    beyond = brand.api.post(REVERSALS, {"order_ref": order, "amount_cents": 5_001}).json()
+    assert beyond["error"]["code"] == "reversal_exceeds_order"
+    assert beyond["error"]["details"] == {
+        "order_cents": 10_000,
+        "reversed_cents": 5_000,
+        "requested_cents": 5_001,
+    }
+    rest = reverse(brand, order, amount_cents=5_000)
+    assert rest["result"]["points"] == 250
+    assert balance_of(brand, carol)["pending"] == 0
+    tier = brand.api.get(f"/v1/members/{carol.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (0, 0)
+
+    # at 1%, a 1,000 USD order counts 10 USD: 100 USD back takes a tenth of its points, and
+    # the other 900 USD the rest (the trial: 10 USD back took them all)
+    other = f"order-{uuid.uuid4()}"
+    accepted = brand.api.post(
+        PURCHASE, body | {"order_ref": other, "multiplier_pct": 1, "amount_cents": 100_000}
+    )
+    assert brand.api.wait(accepted.json()["operation_id"])["result"]["points"] == 100
+    assert reverse(brand, other, amount_cents=10_000)["result"]["points"] == 10
+    assert balance_of(brand, carol)["pending"] == 90
+    assert reverse(brand, other, amount_cents=90_000)["result"]["points"] == 90
+    tier = brand.api.get(f"/v1/members/{carol.address}").json()["tier"]
+    assert (tier["spend_cents"], tier["orders"]) == (0, 0)
