@@ -35,6 +35,7 @@ class AuctionCreateRequest(Model):
     badge_type: LedgerId = Field(description="a collectible type with a benefit")
     units: int = Field(
         default=1,
+        strict=True,
         ge=1,
         le=MAX_UNITS,
         description="the top `units` bids win; at most what the badge's cap leaves beside the "
@@ -42,13 +43,20 @@ class AuctionCreateRequest(Model):
         "each unit a bid takes is reserved for its winner (`badge_supply_exceeded` when none is "
         "left)",
     )
-    min_tier: int = Field(default=3, ge=1, le=3, description="lowest tier at bid time (Diamond)")
+    min_tier: int = Field(
+        default=3, strict=True, ge=1, le=3, description="lowest tier at bid time (Diamond)"
+    )
     reserve: AuctionPoints = Field(description="the brand's points")
     increment: AuctionPoints = Field(description="the brand's points")
-    starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
-    ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
+    starts_at: int = Field(
+        strict=True, ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later"
+    )
+    ends_at: int = Field(
+        strict=True, ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after"
+    )
     extension_s: int = Field(
         default=300,
+        strict=True,
         ge=0,
         le=MAX_WINDOW_S,
         description="soft close: a bid in the last `extension_s` seconds moves the end to "

@@ -59,9 +59,13 @@ class PollOpenRequest(Model):
         pattern=r"^0x[0-9a-fA-F]{64}$",
         description="keccak-256 of the question and options as the brand publishes them",
     )
-    option_count: int = Field(ge=2, le=32)
-    starts_at: int = Field(ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later")
-    ends_at: int = Field(ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after")
+    option_count: int = Field(strict=True, ge=2, le=32)
+    starts_at: int = Field(
+        strict=True, ge=0, le=2**40 - 1, description="unix seconds (UTC), now or later"
+    )
+    ends_at: int = Field(
+        strict=True, ge=1, le=2**40 - 1, description="unix seconds; at most 90 days after"
+    )
     eligibility: Literal["min_tier", "badge"]
     eligibility_ref: EligibilityRef = Field(
         description="the lowest tier (1-3; else invalid_tier), or an achievement type id"
@@ -70,13 +74,13 @@ class PollOpenRequest(Model):
 
 class VoteTypedDataRequest(Model):
     voter: Address
-    option: int = Field(ge=0, le=31, description="0-based")
+    option: int = Field(strict=True, ge=0, le=31, description="0-based")
     deadline: Deadline | None = None
 
 
 class VoteRequest(Model):
     voter: Address
-    option: int = Field(ge=0, le=31, description="0-based")
+    option: int = Field(strict=True, ge=0, le=31, description="0-based")
     deadline: Deadline
     signature: Signature
 

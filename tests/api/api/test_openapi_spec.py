@@ -399,3 +399,37 @@ def test_the_documentation_loads_only_what_the_gateway_serves(gateway: Gateway, 
         assert len(asset.content) > 100, url
     bundle = http.get(scripts[0]).text
     assert ("SwaggerUIBundle" if page == "/docs" else "Redoc") in bundle
+
+
+def test_every_request_integer_is_a_json_integer_only(document: dict[str, Any]) -> None:
+    """A trial of 2026-12-05: an auction's `units` sent as "2" or 2.0, its `extension_s` as
+    `true` (1 s), a poll's `option_count` as "3" and a vote's `option` as `true` were coerced
+    and accepted, where amounts, ids and flags were already refused. Every integer property of
+    every request body takes a JSON integer only: a string, a float or a boolean of a value it
+    accepts is refused (422), with a code its route documents."""
+    checked: set[tuple[str, str]] = set()
+    failures: set[tuple[str, str, str | None]] = set()
+    for method, path, operation in _operations(document):
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if body is None:
+            continue
+        documented = operation["responses"]["422"]["x-error-codes"]
+        for name, prop in _integers(document, body["schema"], "", set()):
+            adapter, bounds = _field(name, prop)
+            value = max(bounds["minimum"], min(1, bounds["maximum"]))
+            where = (method, path, name, prop)
+            assert _answered_code(adapter, value) is None, where
+            lookalikes: list[Any] = [str(value), float(value)]
+            if value in (0, 1):
+                lookalikes.append(bool(value))
+            for bad in lookalikes:
+                code = _answered_code(adapter, bad)
+                if code is None or code not in documented:
+                    failures.add((name, prop, code))
+            checked.add((name, prop))
+    assert not failures, "\n".join(map(str, sorted(failures, key=str)))
+    assert {
+        ("AuctionCreateRequest", "units"),
+        ("AuctionCreateRequest", "extension_s"),
+        ("PollOpenRequest", "option_count"),
+    } < checked, sorted(checked)
