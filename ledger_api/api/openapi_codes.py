@@ -140,7 +140,11 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     ),
     ("post", re.compile(r"^/v1/keys/rotate$"), {409: ["too_many_api_keys"]}),
     # an endpoint's body (`webhooks.WebhookCreate`)
-    ("post", re.compile(r"^/v1/webhooks$"), {422: ["invalid_webhook_url", "invalid_event_type"]}),
+    (
+        "post",
+        re.compile(r"^/v1/webhooks$"),
+        {422: ["invalid_webhook_url", "invalid_event_type"], 409: ["too_many_webhooks"]},
+    ),
     (
         "*",
         re.compile(r"^/v1/webhooks"),

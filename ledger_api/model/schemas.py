@@ -91,7 +91,7 @@ class Model(BaseModel):
 
 
 class ErrorDetail(Model):
-    code: str = Field(description="stable, from the error tree (ledger_api/errors.py)")
+    code: str = Field(description="stable, from the error tree (ledger_api/errors)")
     message: str
     details: dict[str, Any]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from support.progress import wait_for
 from support.receiver import Receiver
 
 from ledger_api.background.webhooks import secrets, store
+from ledger_api.usecases.webhooks import MAX_ENDPOINTS_PER_OWNER
 
 #: quick polls and retries, so a test waits on conditions that come within seconds
 FAST = {
@@ -178,6 +180,33 @@ def test_another_brands_endpoint_is_not_found(hooks: Gateway, receiver: Receiver
     deleted = brand.api.http.delete(f"/v1/webhooks/{endpoint['id']}")
     assert deleted.status_code == 200 and deleted.json()["status"] == "deleted"
     assert brand.api.get("/v1/webhooks").json()["webhooks"] == []
+
+
+def test_an_owner_holds_at_most_its_endpoints_limit(hooks: Gateway, receiver: Receiver) -> None:
+    """A trial of 2026-12-05: one brand key made 37 endpoints (`MAX_ENDPOINTS_PER_OWNER` was never
+    checked), and every event fans out a delivery, with retries, per endpoint. Racing creations
+    stop at the limit too; a deleted endpoint makes room; the admin's and other brands' own."""
+    brand, other = hooks.create_brand(), hooks.create_brand()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda i: brand.api.post("/v1/webhooks", {"url": f"{receiver.url}/h{i}"}),
+                range(MAX_ENDPOINTS_PER_OWNER + 5),
+            )
+        )
+    codes = Counter(a.status_code for a in answers)
+    assert codes == {201: MAX_ENDPOINTS_PER_OWNER, 409: 5}, codes
+    refusal = next(a.json()["error"] for a in answers if a.status_code == 409)
+    assert refusal["code"] == "too_many_webhooks"
+    assert refusal["details"] == {"max_endpoints": MAX_ENDPOINTS_PER_OWNER}
+    held = brand.api.get("/v1/webhooks").json()["webhooks"]
+    assert len(held) == MAX_ENDPOINTS_PER_OWNER
+    subscribe(other.api, receiver.url)  # another brand's count is its own
+    subscribe(hooks.admin, receiver.url)
+    assert brand.api.http.delete(f"/v1/webhooks/{held[0]['id']}").status_code == 200
+    subscribe(brand.api, receiver.url)
+    again = brand.api.post("/v1/webhooks", {"url": receiver.url})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "too_many_webhooks")
 
 
 def test_a_receiver_down_then_back_gets_every_event_once(

@@ -54,6 +54,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── BrandNotReady            409 brand_not_ready
     │   ├── BrandExists              409 brand_exists
     │   ├── TooManyApiKeys           409 too_many_api_keys
+    │   ├── TooManyWebhooks          409 too_many_webhooks (endpoints per brand, or the admin's)
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
     │   ├── DuplicateOrder           409 duplicate_order (details: the first operation_id)
     │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
@@ -84,25 +85,15 @@ Operations that fail on chain store the same code and message in their status.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-
-class LedgerError(Exception):
-    """Root of every error the gateway reports. Subclasses fix `code` and `status`."""
-
-    code: ClassVar[str] = "internal"
-    status: ClassVar[int] = 500
-    default_message: ClassVar[str] = "internal error"
-
-    def __init__(self, message: str | None = None, **details: Any) -> None:
-        self.message = message or self.default_message
-        self.details: dict[str, Any] = details
-        super().__init__(self.message)
-
-    @property
-    def error_code(self) -> str:
-        """The code reported for this instance (a class constant except for `ChainRejected`)."""
-        return self.code
+from .base import LedgerError as LedgerError
+from .unavailable import OPERATOR_ACTS_S as OPERATOR_ACTS_S
+from .unavailable import ChainUnavailable as ChainUnavailable
+from .unavailable import IndexNotReady as IndexNotReady
+from .unavailable import KeyPassphraseMismatch as KeyPassphraseMismatch
+from .unavailable import StorageFull as StorageFull
+from .unavailable import Unavailable as Unavailable
 
 
 class BadRequest(LedgerError):
@@ -333,6 +324,11 @@ class TooManyApiKeys(Conflict):
     default_message = "the brand holds its maximum of active API keys; revoke or replace one"
 
 
+class TooManyWebhooks(Conflict):
+    code = "too_many_webhooks"
+    default_message = "the caller holds its maximum of webhook endpoints; delete one first"
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
     default_message = "this Idempotency-Key was already used with a different request"
@@ -468,33 +464,3 @@ class NotSupported(LedgerError):
     code = "not_supported"
     status = 501
     default_message = "not supported by the deployed contracts"
-
-
-OPERATOR_ACTS_S = 60  # `retry_after_s` of a refusal that lasts until an operator acts
-
-
-class Unavailable(LedgerError):
-    code = "unavailable"
-    status = 503
-    default_message = "the service is temporarily unavailable"
-
-
-class ChainUnavailable(Unavailable):
-    code = "chain_unavailable"
-    default_message = "the chain node is unreachable"
-
-
-class IndexNotReady(Unavailable):
-    code = "index_not_ready"
-    default_message = "the chain index is not available yet"
-
-
-class KeyPassphraseMismatch(Unavailable):
-    code = "key_passphrase_mismatch"  # `access.sealing`: a key sealed with another passphrase
-    default_message = "a sealed key does not open with this gateway's keystore passphrase"
-
-
-class StorageFull(Unavailable):
-    code = "storage_full"
-    status = 507
-    default_message = "the gateway's storage is full; retry with the same key later"

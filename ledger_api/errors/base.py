@@ -1,0 +1,24 @@
+"""The root of the gateway's one error tree (drawn in `ledger_api.errors`, which every caller
+imports from)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Root of every error the gateway reports. Subclasses fix `code` and `status`."""
+
+    code: ClassVar[str] = "internal"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details: dict[str, Any] = details
+        super().__init__(self.message)
+
+    @property
+    def error_code(self) -> str:
+        """The code reported for this instance (a class constant except for `ChainRejected`)."""
+        return self.code

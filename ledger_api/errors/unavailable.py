@@ -1,0 +1,35 @@
+"""The gateway's 503 family (and 507): refusals that last until something away comes back.
+Part of the one tree in `ledger_api.errors`, which imports them."""
+
+from __future__ import annotations
+
+from .base import LedgerError
+
+OPERATOR_ACTS_S = 60  # `retry_after_s` of a refusal that lasts until an operator acts
+
+
+class Unavailable(LedgerError):
+    code = "unavailable"
+    status = 503
+    default_message = "the service is temporarily unavailable"
+
+
+class ChainUnavailable(Unavailable):
+    code = "chain_unavailable"
+    default_message = "the chain node is unreachable"
+
+
+class IndexNotReady(Unavailable):
+    code = "index_not_ready"
+    default_message = "the chain index is not available yet"
+
+
+class KeyPassphraseMismatch(Unavailable):
+    code = "key_passphrase_mismatch"  # `access.sealing`: a key sealed with another passphrase
+    default_message = "a sealed key does not open with this gateway's keystore passphrase"
+
+
+class StorageFull(Unavailable):
+    code = "storage_full"
+    status = 507
+    default_message = "the gateway's storage is full; retry with the same key later"
