@@ -6,25 +6,34 @@ from __future__ import annotations
 import logging
 import threading
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
+from ledger_api.db.campaign_models import ChainRule
 from ledger_api.errors import OPERATOR_ACTS_S, ChainUnavailable, IndexNotReady
 
 if TYPE_CHECKING:
+    from ledger_api.db import Database
     from ledger_api.process.runtime import Runtime
+
+#: the `chain_rules` key of the deployment the database was made for (`bind_database`)
+DEPLOYMENT = "deployment"
 
 log = logging.getLogger(__name__)
 
 
-def check_deployment(contracts: Contracts, chain: Chain) -> bool:
+def check_deployment(contracts: Contracts, chain: Chain, db: Database | None = None) -> bool:
     """`IndexNotReady` unless the manifest's deployment is on the node: its chain id, and code
-    at its ledger's address. A manifest of another chain signed every transaction for that
-    chain: a signer stalled for good on a cancel the node refused (a trial). False when the
-    node does not answer (the sender waits for an answer: `contracts_when_ready`)."""
+    at its ledger's address; and the database's (`bind_database`, given `db`). A manifest of
+    another chain signed every transaction for that chain: a signer stalled for good on a
+    cancel the node refused (a trial). False when the node does not answer (the sender waits
+    for an answer: `contracts_when_ready`)."""
     try:
         node_chain = chain.chain_id
         code = chain.code_size(contracts.manifest.ledger.address)
+        if node_chain == contracts.chain_id and code != 0 and db is not None:
+            bind_database(db, contracts, chain)
     except ChainUnavailable:
         return False
     if node_chain != contracts.chain_id:
@@ -42,6 +51,33 @@ def check_deployment(contracts: Contracts, chain: Chain) -> bool:
     return True
 
 
+def bind_database(db: Database, contracts: Contracts, chain: Chain) -> None:
+    """The database belongs to one deployment: its chain id, ledger address and deployment
+    block (number and hash), recorded by the first check and compared by every later one.
+    `IndexNotReady` for another (a trial: a copy of a database started against another chain
+    with the same chain id and addresses took that chain's blocks as forgotten ones, reopened
+    and failed 46 confirmed operations and sent their brands signed `operation.failed` events).
+    Raises `ChainUnavailable` when the node does not answer."""
+    number = contracts.manifest.deployed_block
+    (block,) = chain.blocks([number])
+    ledger = contracts.manifest.ledger.address.lower()
+    here = f"{contracts.chain_id}:{ledger}:{number}:{block.hash if block else 'none'}"
+    with db.write() as session:
+        stored = session.get(ChainRule, DEPLOYMENT)
+        if stored is None:
+            session.add(ChainRule(key=DEPLOYMENT, value=here))
+            return
+        made_for = stored.value
+    if made_for != here:
+        raise IndexNotReady(
+            "the database (LEDGER_DATABASE_URL) was made for another deployment (chain id, "
+            f"ledger, deployment block and its hash: {made_for}) than the manifest's on this "
+            f"node ({here}): point LEDGER_DATABASE_URL at this deployment's database, or at a "
+            "new one",
+            retry_after_s=OPERATOR_ACTS_S,
+        )
+
+
 def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contracts | None:
     """The deployment, once its manifest exists and reads; None when the process stops first.
     While it waits, `runtime.start_error` says why (`/v1/health`: `degraded`, where a
@@ -51,8 +87,9 @@ def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contrac
             contracts = runtime.contracts()
             if not runtime.contracts_checked:  # a trial's stopped node let another chain's in
                 raise ChainUnavailable(
-                    "the node does not answer, and the deployment manifest is checked against "
-                    "it before anything is signed"
+                    f"the node at {node_address(runtime.settings.rpc_url)} (LEDGER_RPC_URL) does "
+                    "not answer, and the deployment manifest is checked against it before "
+                    "anything is signed"
                 )
         except (IndexNotReady, ChainUnavailable) as exc:
             if runtime.start_error is None:
@@ -63,6 +100,14 @@ def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contrac
         runtime.start_error = None
         return contracts
     return None
+
+
+def node_address(url: str) -> str:
+    """`scheme://host:port` of a node's URL: what an operator needs to find it, without the
+    path or credentials a provider's URL may carry (an API key)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
 
 
 def start_reason(start_error: str) -> str:

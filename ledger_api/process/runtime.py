@@ -154,7 +154,7 @@ class Runtime(WakeUps):
             contracts = Contracts(load_manifest(self.settings.manifest))
             s = self.settings
             chain = Web3Chain(s.rpc_url, contracts.errors, timeout_s=2.0)
-            self.contracts_checked = check_deployment(contracts, chain)
+            self.contracts_checked = check_deployment(contracts, chain, self.db)
             self._contracts = contracts
         return self._contracts
 

@@ -233,6 +233,45 @@ def test_a_manifest_is_checked_against_the_node_before_anything_is_signed(
         proxy.close()
 
 
+def test_a_database_made_for_another_deployment_is_refused(
+    env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: a copy of a gateway's database, started against another chain of
+    the same chain id with the contracts at the same addresses (a second local deployment),
+    took that chain's blocks for forgotten ones: it reopened and failed the confirmed
+    operations and sent the brands' receivers signed `operation.failed` and `chain.rewound`
+    events. The database now names its deployment (chain id, ledger address, deployment block
+    and hash): another is refused before anything is indexed or sent, and the operations stay
+    as their own chain has them."""
+    node, manifest = own_chain
+    with Gateway(env) as first:
+        brand = first.create_brand()
+        member = Member()
+        earned = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-bound"},
+        )
+        assert brand.api.wait(earned.json()["operation_id"])["status"] == "confirmed"
+    ours = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())["contracts"]["AllianceLedger"]
+    theirs = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
+    assert ours["address"] == theirs["address"]  # the trial's case: only the chain differs
+    gateway = _serving_unready(
+        {**env, "LEDGER_RPC_URL": node.url, "LEDGER_MANIFEST": str(manifest)}
+    )
+    try:
+        health = wait_for(
+            lambda: _start_error_saying(gateway, "was made for another deployment"),
+            what="the other deployment refused",
+        )
+        assert health["status"] == "degraded" and not health["sender"], health
+        assert health["start_error"].startswith("index_not_ready: "), health
+    finally:
+        gateway.stop()
+    with Gateway(env) as again:  # its own deployment still opens it
+        view = again.api(brand.api_key).get(f"/v1/operations/{earned.json()['operation_id']}")
+        assert view.json()["status"] == "confirmed", view.text
+
+
 def _serving_unready(env: dict[str, str]) -> Gateway:
     """A gateway serving HTTP, not waited for until ready (its sender may never start)."""
     gateway = Gateway(env)
