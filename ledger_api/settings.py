@@ -21,8 +21,10 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     Field,
     PrivateAttr,
     SecretStr,
@@ -38,6 +40,42 @@ log = logging.getLogger(__name__)
 _PRIVATE_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 #: one wait of the webhook retry schedule, in seconds
 RetryDelay = Annotated[float, Field(gt=0, le=30 * 86_400)]
+
+
+def _node_url(value: str) -> str:
+    """An http(s) URL with a host (the chain port speaks JSON-RPC over HTTP): `not-a-url` and
+    `ftp://x` were taken, and the gateway then ran with nothing but an unhealthy chain (a new
+    user's trial)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("a node's JSON-RPC URL: http(s)://host[:port][/path]")
+    return value.strip()
+
+
+def _database_url(value: str) -> str:
+    """`sqlite:///path` or `postgresql+psycopg://user:pass@host/db` (`postgresql://` and
+    `postgres://` mean the latter): anything else stopped a command with a traceback (a
+    trial: a driver not installed, or no URL at all)."""
+    from sqlalchemy.engine import make_url  # here: the settings load without SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
+    text = value.strip()
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise ValueError("not a database URL: sqlite:///path or postgresql+psycopg://...") from None
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if url.drivername not in ("sqlite", "postgresql+psycopg"):
+        raise ValueError(
+            f"the {url.drivername} database is not supported: sqlite:///path or "
+            "postgresql+psycopg://user:pass@host/db"
+        )
+    return text
+
+
+NodeUrl = Annotated[str, AfterValidator(_node_url)]
+DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
 #: anvil's first development account: public, for local chains only.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #: the passphrase earlier versions used in development; published, so keystores sealed with it
@@ -66,14 +104,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     # Storage and chain
-    database_url: str = "sqlite:///data/ledger.db"
+    database_url: DatabaseUrl = "sqlite:///data/ledger.db"
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
     # Short SQLite reads (balances, statuses, the cross-process poll) run on the event loop:
     # a local WAL read takes about half a millisecond and never waits for a writer, while a
     # hop to a worker thread and back costs two GIL hand-offs under load. PostgreSQL reads
     # (network round trips) always go to worker threads.
     sqlite_inline_reads: bool = True
-    rpc_url: str = "http://127.0.0.1:8545"
+    rpc_url: NodeUrl = "http://127.0.0.1:8545"
     rpc_timeout_s: float = Field(default=10.0, gt=0)
     manifest: Path = Path("data/deployment.json")
 

@@ -35,6 +35,7 @@ start_chain() {
     --block-base-fee-per-gas 0 "${MINING[@]}" --silent > "$DATA/chain.log" 2>&1 &
   local pid=$!
   echo "$pid" > "$DATA/chain.pid"
+  echo "$PORT" > "$DATA/chain.port"
   # loading a large state takes a while: wait as long as the supervisor runs (10 minutes at most)
   for _ in $(seq 1 6000); do rpc_up && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rpc_up || { echo "the chain did not start:" >&2; cat "$DATA/chain.log" >&2; return 1; }
@@ -43,13 +44,27 @@ start_chain() {
 ours() {  # the node on the port is the one this data folder's supervisor runs
   [ -f "$DATA/chain.pid" ] && kill -0 "$(cat "$DATA/chain.pid")" 2>/dev/null
 }
+if ! rpc_up && ours; then
+  running_port="$(cat "$DATA/chain.port" 2>/dev/null || true)"
+  if [ "$running_port" = "$PORT" ]; then
+    # its supervisor is restarting anvil on this port: wait for it rather than start another
+    for _ in $(seq 1 600); do rpc_up && break; sleep 0.1; done
+  else
+    # this data folder's chain runs on another port: a second one would load the same
+    # snapshots and both would write them (a trial's second `make run` changed the port only)
+    echo "chain: the chain of $DATA already runs (on port ${running_port:-unknown}): set" \
+      "LEDGER_CHAIN_PORT to it, or LEDGER_DATA_DIR (with LEDGER_PORT and LEDGER_CHAIN_PORT)" \
+      "for a second system" >&2
+    exit 1
+  fi
+fi
 if ! rpc_up; then
   step "start the chain (anvil on port $PORT)" start_chain
 elif ! ours; then
   # a node this data folder did not start (another `make run`'s): deploying onto it would
   # mix two systems on one chain
   echo "chain: port $PORT already serves a chain that $DATA did not start:" \
-    "stop it, or set LEDGER_CHAIN_PORT (and LEDGER_PORT) for a second system" >&2
+    "stop it, or set LEDGER_DATA_DIR, LEDGER_CHAIN_PORT and LEDGER_PORT for a second system" >&2
   exit 1
 fi
 

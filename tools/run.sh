@@ -17,7 +17,20 @@ if ! command -v anvil > /dev/null || [ ! -x .venv/api/bin/ledger ]; then
     "run \`make setup\` first, or \`make run\`, which does" >&2
   exit 1
 fi
+asked_rpc_url="${LEDGER_RPC_URL:-}"
 source tools/defaults.sh
+# `make run` runs its own chain: a LEDGER_RPC_URL left exported from a deploy elsewhere ran the
+# gateway against that node while the banner named it and the embedded chain got the contracts
+# (a new user's trial)
+case "$asked_rpc_url" in
+  "" | "http://127.0.0.1:$LEDGER_CHAIN_PORT" | "http://localhost:$LEDGER_CHAIN_PORT") ;;
+  *)
+    echo "error: invalid_settings: LEDGER_RPC_URL: \`make run\` runs its own chain (LEDGER_CHAIN_PORT" \
+      "$LEDGER_CHAIN_PORT), not '$asked_rpc_url': unset LEDGER_RPC_URL, or run the gateway" \
+      "against that node with \`.venv/api/bin/ledger serve\` (README \"Deploy to a network\")" >&2
+    exit 2
+    ;;
+esac
 source tools/steps.sh
 mkdir -p "$LEDGER_DATA_DIR"
 # a LEDGER_* value the settings refuse, said by name before anything starts (it surfaced as

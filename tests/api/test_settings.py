@@ -158,3 +158,39 @@ def test_an_empty_json_list_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEDGER_REMINDER_OFFSETS_DAYS", "[]")
     settings = Settings()
     assert settings.webhook_retry_schedule_s == [] and settings.reminder_offsets_days == []
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "said"),
+    [
+        ("LEDGER_RPC_URL", "not-a-url", ": a node's JSON-RPC URL: http(s)://host"),
+        ("LEDGER_RPC_URL", "ftp://x", ": a node's JSON-RPC URL: http(s)://host"),
+        ("LEDGER_RPC_URL", "http://", ": a node's JSON-RPC URL: http(s)://host"),
+        ("LEDGER_DATABASE_URL", "mysql://x", ": the mysql database is not supported"),
+        ("LEDGER_DATABASE_URL", "nonsense", ": not a database URL: sqlite:///path"),
+    ],
+)
+def test_a_node_or_database_url_that_is_not_one_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, name: str, written: str, said: str
+) -> None:
+    """A new user's trial: `not-a-url` and `ftp://x` for the node were taken (the gateway ran
+    with an unhealthy chain and no word), and a MySQL or unparsable database URL stopped every
+    command with a traceback. Each is now one line naming the variable."""
+    monkeypatch.setenv(name, written)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    problem = settings_problem(refused.value)
+    assert problem is not None and problem.startswith(name + said), problem
+
+
+def test_a_postgresql_url_without_its_driver_means_psycopg(monkeypatch: pytest.MonkeyPatch) -> None:
+    for written in (
+        "postgresql://u:p%40ss@db.example:5433/ledger",
+        "postgres://u:p%40ss@db.example:5433/ledger",
+    ):
+        monkeypatch.setenv("LEDGER_DATABASE_URL", written)
+        assert Settings().database_url == "postgresql+psycopg://u:p%40ss@db.example:5433/ledger"
+    monkeypatch.setenv("LEDGER_DATABASE_URL", "sqlite:////tmp/x/ledger.db")
+    assert Settings().database_url == "sqlite:////tmp/x/ledger.db"
+    monkeypatch.setenv("LEDGER_RPC_URL", " https://rpc.example/v1/key ")
+    assert Settings().rpc_url == "https://rpc.example/v1/key"

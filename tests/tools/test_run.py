@@ -183,7 +183,10 @@ def _stopped_everything(run: _Run, everything: set[int]) -> None:
 def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     started_run = _start_run(tmp_path)
     run, data, out, progress = (
-        started_run.process, started_run.data, started_run.out, started_run.progress
+        started_run.process,
+        started_run.data,
+        started_run.out,
+        started_run.progress,
     )
     url, rpc = started_run.url, started_run.rpc
     chain_port = urlsplit(rpc).port
@@ -316,9 +319,7 @@ def test_make_run_stops_only_the_chain_it_started(tmp_path: Path) -> None:
         os.kill(own_chain, signal.SIGTERM)
 
     try:
-        text, everything = _ended_by(
-            started_run, another_run_took_the_file_and_the_chain_stopped
-        )
+        text, everything = _ended_by(started_run, another_run_took_the_file_and_the_chain_stopped)
         assert "run: the chain stopped; stopping the gateway" in text, text
         assert other.poll() is None, "run.sh stopped a chain it did not start"
         assert pid_file.read_text().strip() == str(other.pid)
@@ -412,6 +413,10 @@ def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Pa
         ("LEDGER_BLOCK_TIME", "-1"),
         ("LEDGER_BLOCK_TIME", "1s"),
         ("LEDGER_CHAIN_PORT", "70000"),
+        # a deploy's node left exported: the gateway ran against it, the banner named it, and
+        # the embedded chain got the contracts (a new user's trial)
+        ("LEDGER_RPC_URL", "http://127.0.0.1:8765"),
+        ("LEDGER_DATABASE_URL", "mysql://x"),  # a traceback, after the chain had started
     ],
 )
 def test_make_run_names_a_chain_setting_it_refuses_before_anything_starts(
@@ -571,3 +576,32 @@ def test_the_supervisor_refuses_an_empty_anvil_program(tmp_path: Path) -> None:
     )
     assert answer.returncode == 2, answer
     assert "anvil is not installed" in answer.stderr, answer.stderr
+
+
+def test_a_second_chain_of_one_data_folder_is_refused(tmp_path: Path) -> None:
+    """A new user's trial: a second `make run` beside the first with only another chain port
+    started a second anvil from the same snapshots, and both supervisors wrote them. While the
+    data folder's supervisor runs (here a stand-in, its port recorded as the first run's), a
+    chain on another port is refused, naming the port that runs and LEDGER_DATA_DIR."""
+    running_port, asked_port = free_ports(2)
+    data = tmp_path / "data"
+    data.mkdir()
+    stand_in = subprocess.Popen(["sleep", "120"])
+    try:
+        (data / "chain.pid").write_text(f"{stand_in.pid}\n")
+        (data / "chain.port").write_text(f"{running_port}\n")
+        done = subprocess.run(
+            ["bash", "tools/chain.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, asked_port, free_port()),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    assert done.returncode == 1, done
+    assert f"already runs (on port {running_port})" in done.stderr, done.stderr
+    assert "LEDGER_DATA_DIR" in done.stderr, done.stderr
+    assert not (data / "chain-state").exists() and not (data / "deployment.json").exists()
