@@ -16,7 +16,7 @@ compile: setup
 run: setup
 	@bash tools/run.sh
 
-# make deploy RPC_URL=<url> (settings: tools/deploy.sh, README "Deploy to another network")
+# make deploy RPC_URL=<url> (settings: tools/deploy.sh, README "Deploy to a network")
 deploy: setup
 	@bash tools/deploy.sh "$(RPC_URL)"
 

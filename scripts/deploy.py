@@ -78,6 +78,7 @@ def main() -> None:
         print(existing)
         return
     d = Deployment(deployer())
+    print(f"deploy: deployer {d.sender.address} (LEDGER_DEPLOYER_KEY or LEDGER_DEPLOYER_ACCOUNT)")
     d.admin = (
         os.environ.get("LEDGER_ADMIN_ADDRESS") or os.environ.get("LEDGER_ADMIN") or d.sender.address
     )

@@ -83,7 +83,11 @@ def deployer() -> Any:
         return accounts.load(name)
     if is_development_chain() and len(accounts) > 0:
         return accounts[0]
-    raise SystemExit("set LEDGER_DEPLOYER_KEY or LEDGER_DEPLOYER_ACCOUNT to deploy to " + network.show_active())
+    raise SystemExit(
+        "set LEDGER_DEPLOYER_KEY or LEDGER_DEPLOYER_ACCOUNT, exported to make's environment "
+        "(`export LEDGER_DEPLOYER_KEY`; a variable set on a line of its own is not), to deploy to "
+        + network.show_active()
+    )
 
 
 def ledger_container() -> Any:
