@@ -286,7 +286,9 @@ def brand_show(brand: BrandArg, as_json: JsonOption = None) -> None:
     _table(shown["keys"], _KEYS, "API keys", False)
 
 
-_LIABILITY = ["brand_id", "issued", "redeemed", "expired", "outstanding"]
+#: issued = redeemed + expired + reversed + outstanding; pending is part of outstanding (a
+#: trial's table left reversed out and did not add up)
+_LIABILITY = ["brand_id", "issued", "redeemed", "expired", "reversed", "outstanding", "pending"]
 _KEYS = ["prefix", "brand", "admin", "label", "created_at", "revoked_at"]
 
 
@@ -295,7 +297,8 @@ def liability(
     brand: Annotated[str | None, typer.Argument(help="one brand (name or id)")] = None,
     as_json: JsonOption = None,
 ) -> None:
-    """Issued, redeemed, expired and outstanding points per brand, from the index."""
+    """Issued, redeemed, expired, reversed and outstanding (of it pending) points per brand,
+    from the index."""
     from ledger_api import cli_ops
 
     _where()

@@ -87,7 +87,15 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     (
         "post",
         re.compile(r"^/v1/(gifts|donations|redemptions)/typed-data$"),
-        {422: ["invalid_address", "invalid_amount", "invalid_nonce", "invalid_deadline"]},
+        {
+            422: [
+                "invalid_address",
+                "invalid_amount",
+                "invalid_nonce",
+                "invalid_deadline",
+                "signature_expired",
+            ]
+        },
     ),
     # the points' brand of a gift or a redemption (`schemas.BrandId`)
     ("post", re.compile(r"^/v1/(gifts|redemptions)(/typed-data)?$"), {422: ["invalid_id"]}),
@@ -213,7 +221,15 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     (
         "post",
         re.compile(r"^/v1/polls/\{poll_id\}/votes"),
-        {422: ["invalid_address", "invalid_deadline", "poll_invalid_option", "poll_not_open"]},
+        {
+            422: [
+                "invalid_address",
+                "invalid_deadline",
+                "signature_expired",
+                "poll_invalid_option",
+                "poll_not_open",
+            ]
+        },
     ),
     (
         "post",
@@ -221,7 +237,11 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         {422: ["invalid_signature", "signature_expired"]},
     ),
     # enterprise accounts: signed bindings, unbindings and leaves, and their typed data
-    ("post", re.compile(r"^/v1/enterprises/"), {422: ["invalid_address", "invalid_deadline"]}),
+    (
+        "post",
+        re.compile(r"^/v1/enterprises/"),
+        {422: ["invalid_address", "invalid_deadline", "signature_expired"]},
+    ),
     (
         "post",
         re.compile(r"^/v1/enterprises/(bindings|unbindings|leaves)$"),

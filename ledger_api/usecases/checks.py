@@ -79,9 +79,12 @@ class Checks:
 
     def deadline(self, deadline: int | None) -> int:
         """The deadline to sign: the given one (at most `max_deadline_ahead_s` from now, else
-        `InvalidDeadline`) or in `signature_ttl_s`."""
+        `InvalidDeadline`; passed already, `SignatureExpired`, as its relay would answer: a
+        trial got typed data no signature of could ever be relayed) or in `signature_ttl_s`."""
         if deadline is None:
             return self.now() + self.rt.settings.signature_ttl_s
+        if deadline < self.now():
+            raise SignatureExpired(deadline=deadline)
         self.deadline_in_reach(deadline)
         return deadline
 

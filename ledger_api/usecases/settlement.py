@@ -63,6 +63,7 @@ from ledger_api.errors import (
     DepositInProgress,
     InsufficientDeposit,
     InsufficientTokens,
+    InvalidRequest,
     NothingToSettle,
     NotSupported,
     TreasuryNotSet,
@@ -320,11 +321,13 @@ class SettlementService:
                 creditor = own.onboarded()
                 if req.creditor not in (None, creditor):
                     raise BrandForbidden("a brand settles what is owed to its own brand")
-            elif req.creditor is None:
-                raise BrandForbidden("the admin names the creditor")
+            elif req.creditor is None:  # a field left out, not a right missing (a trial: 403)
+                raise InvalidRequest("creditor: the admin key names both brands", field="creditor")
             else:
                 creditor = LedgerBrandId(req.creditor)
             debtor = LedgerBrandId(req.debtor)
+            if debtor == creditor:  # never owed: a request's shape (a trial: 409 nothing owed)
+                raise InvalidRequest("debtor: a brand owes itself nothing", field="debtor")
             with self.rt.db.read() as session:
                 self._check_settleable(session, debtor, creditor)
             payload = SettlePayload(debtor=debtor, creditor=creditor)

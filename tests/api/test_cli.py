@@ -243,6 +243,11 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         assert shown["brand_id"] == shop.brand_id and shown["liability"]["outstanding"] == 700
         assert [k["prefix"] for k in shown["keys"]] == shown["api_keys"]
         assert "outstanding" in ledger(env, "brand", "show", str(shop.brand_id)).stdout
+        # the table's columns add up: issued = redeemed + expired + reversed + outstanding (a
+        # trial's table left `reversed` out)
+        run = ledger({**env, "COLUMNS": "200"}, "brand", "show", str(shop.brand_id), "--table")
+        liability_table = run.stdout[run.stdout.index("liability (points)") :]
+        assert all(w in liability_table for w in ("reversed", "pending", "outstanding")), run
         for name in ("show BRAND", "  Show   brand "):  # any letter case and spacing
             folded = json.loads(ledger(env, "brand", "show", name, "--json").stdout)
             assert folded["brand_id"] == shop.brand_id, name

@@ -37,7 +37,10 @@ def check_address(address: IpAddress, *, allow_private: bool, allow_loopback: bo
         )
     if address.is_loopback:
         if not (allow_loopback or allow_private):
-            raise InvalidWebhookUrl("loopback addresses are refused", address=str(address))
+            raise InvalidWebhookUrl(
+                "loopback addresses are refused (LEDGER_WEBHOOK_ALLOW_LOOPBACK)",
+                address=str(address),
+            )
         return
     if address.is_multicast or address.is_unspecified:
         raise InvalidWebhookUrl("not a unicast address", address=str(address))

@@ -86,6 +86,31 @@ def test_a_deadline_beyond_the_cap_is_refused(brand: Brand) -> None:
     assert response.json()["error"]["code"] == "invalid_deadline"
 
 
+def test_typed_data_for_a_deadline_already_passed_is_refused(brand: Brand) -> None:
+    """A trial of 2026-12-05: `deadline` 0, 1 or ten seconds ago answered 200 with typed data
+    whose signature its relay then refused (`signature_expired`). Every typed-data route
+    goes through `Checks.deadline`: it answers the relay's code at once."""
+    alice = Member()
+    now = int(time.time())
+    for deadline in (0, 1, now - 10):
+        for path, body in (
+            ("/v1/gifts/typed-data", {"to": Member().address, "amount": 1}),
+            ("/v1/donations/typed-data", {"amount": 1}),
+        ):
+            response = brand.api.post(path, {"member": alice.address, "deadline": deadline, **body})
+            assert response.status_code == 422, (path, deadline, response.text)
+            error = response.json()["error"]
+            assert (error["code"], error["details"]) == (
+                "signature_expired",
+                {"deadline": deadline},
+            ), (path, error)
+    ahead = brand.api.post(
+        "/v1/gifts/typed-data",
+        {"member": alice.address, "to": Member().address, "amount": 1, "deadline": now + 600},
+    )
+    assert ahead.status_code == 200, ahead.text
+
+
 def test_a_signature_with_v_0_or_1_is_normalised_and_applied_on_chain(brand: Brand) -> None:
     alice = Member()
     earn(brand, alice, 1_000)
