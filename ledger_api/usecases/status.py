@@ -305,5 +305,7 @@ def indexed_by(status: str, block_number: int | None, result: Any) -> int | None
     (`applied_earlier` when its slot's nonce went elsewhere), the head it was found at."""
     if block_number is not None or status != OpStatus.CONFIRMED.value:
         return block_number
+    if isinstance(result, dict) and result.get("already") is True:
+        return 0  # in place before it (`sender.already`): no transaction of its own to index
     found = result.get("applied_by_block") if isinstance(result, dict) else None
     return found if isinstance(found, int) else None

@@ -9,8 +9,8 @@ the ledger is unpaused (docs/gateway.md, "The ledger's pause"). Two things keep 
   onboarding and a signer's funding share the admin's queue with its paused work, and a
   queue's first groups held back once blocked them all, a trial), asking the ledger's
   `paused()` each turn until it is lifted;
-- `asked_state_holds`: a pause or unpause the chain refuses because the ledger already is so
-  is confirmed (`already`), never failed;
+- `already.asked_state_holds`: a pause or unpause the chain refuses because the ledger
+  already is so is confirmed (`already`), never failed;
 - `paused_at`: a transaction that reverted is requeued, whatever its attempts, when the ledger
   was paused where it ran in its block (a replay at the head missed a pause lifted since, a
   trial: the operation failed `tx_reverted` after its attempts).
@@ -18,14 +18,11 @@ the ledger is unpaused (docs/gateway.md, "The ledger's pause"). Two things keep 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain, Receipt
 from ledger_api.domain import RUN_WHILE_PAUSED, OpKind
-from ledger_api.errors import ChainUnavailable, LedgerError, LedgerNotPaused, LedgerPaused
+from ledger_api.errors import ChainUnavailable
 
 from .slots import SlotStore
 
@@ -66,21 +63,6 @@ class PauseWatch:
         """A group of `count` operations met `EnforcedPause()` at its estimate: kept queued."""
         self.paused = True
         self.held += count
-
-
-def asked_state_holds(
-    kind: str, payload: Mapping[str, Any], error: LedgerError
-) -> dict[str, Any] | None:
-    """A `set_pause` the chain refuses because the ledger already is as asked (`EnforcedPause()`
-    to a pause, `ExpectedPause()` to an unpause: two operators' pauses racing, or one sent
-    straight to the chain meanwhile; a trial: the second failed): confirmed with the result
-    `{"paused", "already": true}`, as a multisig's already in place is. None otherwise."""
-    if kind != OpKind.SET_PAUSE.value:
-        return None
-    paused = bool(payload["paused"])
-    if isinstance(error, LedgerPaused if paused else LedgerNotPaused):
-        return {"paused": paused, "already": True}
-    return None
 
 
 def paused_at(contracts: Contracts, chain: Chain, receipt: Receipt) -> bool:

@@ -31,7 +31,8 @@ from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
 from . import txplan
-from .pause import asked_state_holds, paused_at
+from .already import asked_state_holds
+from .pause import paused_at
 from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
@@ -148,9 +149,9 @@ class Settler:
         self.hooks.operations_settled(settled)
 
     def settle_refused(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
-        """Operations the chain would reject fail now: no transaction, no nonce used; but a
-        pause or unpause refused because the ledger already is so is confirmed
-        (`pause.asked_state_holds`)."""
+        """Operations the chain would reject fail now: no transaction, no nonce used; but one
+        refused because what it asks is in place already is confirmed
+        (`already.asked_state_holds`)."""
         settled: list[Settled] = []
         now = utcnow()
         ledger_brand_id = self._own_ledger_brand_id()

@@ -7,6 +7,7 @@ auctioning brand's redemption first. The index serves the auction, its bids and 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -157,17 +158,35 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
         )
         assert forbidden.status_code == 403
-        redeemed = confirmed(
-            brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
-        )
-        assert redeemed["kind"] == "auction_redeem"
+        # four settlement requests at once: each sees the bid unredeemed and queues its
+        # redemption (a trial: one confirmed, three failed `signature_replayed`, a signature the
+        # caller never sent); the repeats are confirmed as done already
+        # (nothing is mined until all four are accepted: each one's check sees no redemption)
+        settlements = f"/v1/auctions/{auction_id}/settlements"
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                raced = list(
+                    pool.map(
+                        lambda _: brand.api.post(settlements, {"bidder": bob.address}), range(4)
+                    )
+                )
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+            anvil.rpc("evm_mine")
+        assert all(r.status_code == 202 for r in raced), [r.text for r in raced]
+        finals = [brand.api.wait(r.json()["operation_id"], timeout=120) for r in raced]
+        assert [(f["kind"], f["status"]) for f in finals] == [("auction_redeem", "confirmed")] * 4
+        results = [f["result"] for f in finals]
+        assert results.count({"already": True}) == 3, results
+        assert {"value_micro_usd": 1_200 * 10_000} in results, results
         # the redemption took the bid's points out of the escrow: nothing held there any more
         emptied = brand.api.post(
             f"/v1/auctions/{auction_id}/reclaims", {"bidder": bob.address, "brand": other.brand_id}
         )
         assert emptied.status_code == 409, emptied.text
         assert emptied.json()["error"]["details"]["held"] == "0"  # it said the bid's 1200
-        closed = confirmed(brand, f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
+        closed = confirmed(brand, settlements, {"bidder": bob.address})
         assert closed["kind"] == "auction_settle"
         again = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
         assert again.status_code == 409 and again.json()["error"]["code"] == "auction_not_winning"
