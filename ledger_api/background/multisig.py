@@ -121,6 +121,12 @@ class AdminWatcher(threading.Thread):
 
     def run(self) -> None:
         name_this_thread("admin-watcher")
+        # said once: a production gateway without LEDGER_ADMIN_PRIVATE_KEY became a multisig's
+        # without a word (a new user's trial)
+        log.info(
+            "the admin is a multisig (no LEDGER_ADMIN_PRIVATE_KEY): admin operations answer with "
+            "the transaction to execute, and are confirmed once it lands"
+        )
         chain = self.chain_factory()
         while not self._halt.wait(self.poll_s):
             try:

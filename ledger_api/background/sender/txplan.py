@@ -22,6 +22,7 @@ from ledger_api.background.sender.auction_calls import (
     auction_call,
     nothing_reclaimed,
 )
+from ledger_api.background.sender.review_results import review_result
 from ledger_api.chain.abi import Event, Log
 from ledger_api.chain.contracts import Call, Contracts, EarnOpArgs
 from ledger_api.chain.earned import BATCH_EVENT, EARNED_EVENT, expand_earned
@@ -435,7 +436,7 @@ def single_result(contracts: Contracts, op: OpRecord, receipt: Receipt) -> dict[
             return {"enterprise": event.args["enterprise"], "employee": event.args["employee"]}
     if kind is OpKind.AUCTION_RECLAIM:
         return nothing_reclaimed(op.payload)
-    return _review_result(kind, events)
+    return review_result(kind, events)
 
 
 #: (operation kind, event name) -> what the operation produced, from that event's arguments
@@ -467,25 +468,9 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     },
     **AUCTION_RESULTS,
 }
-_REVIEW_OUTCOMES = ("TierRetained", "TierDowngradeWarned", "TierDowngraded")
 
 
 def event_result(kind: OpKind, event_name: str, args: dict[str, Any]) -> dict[str, Any]:
     """What an operation of `kind` produced, from the arguments of its `event_name` event (as
     the sender reads them from the receipt; the multisig watcher gives the index's copy)."""
     return _RESULTS[(kind, event_name)](args)
-
-
-def _review_result(kind: OpKind, events: list[Event]) -> dict[str, Any]:
-    """A tier review's outcome, or a batch's counts; {} for any other operation."""
-    if kind is OpKind.TIER_REVIEW_BATCH:
-        judged = {e.args["member"] for e in events if e.name in _REVIEW_OUTCOMES}
-        skipped = sum(1 for e in events if e.name == "TierReviewSkipped")
-        return {"reviewed": len(judged), "skipped": skipped}
-    if kind is OpKind.TIER_REVIEW:
-        # a late review applies every due quarter start: the last step is the outcome as of now
-        steps = [e for e in events if e.name in _REVIEW_OUTCOMES]
-        if steps:
-            last = steps[-1]
-            return {"review": last.name, **{k: v for k, v in last.args.items() if k != "member"}}
-    return {}

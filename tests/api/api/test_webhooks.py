@@ -372,7 +372,14 @@ def test_tier_and_badge_events_from_real_flows(
         anvil.rpc("evm_increaseTime", 200 * 86_400)
         anvil.rpc("evm_mine")
         warned = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
-        assert warned.json()["result"]["review"] == "TierDowngradeWarned", warned.text
+        result = warned.json()["result"]
+        # the answers' terms, as the events' (a trial read `graceUntilMonth: 687`)
+        assert set(result) == {"review", "tier", "tier_name", "downgrade_at"}, result
+        assert (result["review"], result["tier"], result["tier_name"]) == (
+            "TierDowngradeWarned",
+            1,
+            "Silver",
+        ), result
         grace = wait_for(
             lambda: receiver.of_type(secret, "tier.grace_started"), what="tier.grace_started"
         )
@@ -380,6 +387,7 @@ def test_tier_and_badge_events_from_real_flows(
         assert data["tier"] == 1 and data["required"]["spend_cents"] == 5_000
         assert data["missing"] == {"spend_cents": 5_000, "orders": 2, "engagements": 1}
         assert data["downgrade_at"].endswith("T00:00:00Z")
+        assert data["downgrade_at"] == result["downgrade_at"]
         assert grace[0]["brands"] == [brand.brand_id]
         ids = Counter(e["id"] for e in receiver.events(secret))
         assert set(ids.values()) == {1}
