@@ -44,7 +44,7 @@ from ledger_api.domain import (
     quarter_label,
 )
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.errors import Forbidden, IndexNotReady, UnknownBrand
+from ledger_api.errors import BrandForbidden, IndexNotReady, UnknownBrand
 from ledger_api.model import schemas
 
 HISTORY_KINDS = (
@@ -389,7 +389,9 @@ class ReadsService:
         self, session: Session, who: Principal, brand: LedgerBrandId
     ) -> schemas.LiabilityView:
         if not who.is_admin and who.ledger_brand_id != brand:
-            raise Forbidden("a brand key reads its own liability only")
+            # another brand's data, as a deposit's read answers (a trial: `forbidden`, the
+            # code of a brand key on an admin route)
+            raise BrandForbidden("a brand key reads its own liability only")
         as_of, now = self._as_of(session)
         account = session.get(IdxBrand, brand)
         if account is None:
