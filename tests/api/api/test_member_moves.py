@@ -113,9 +113,25 @@ def test_gift_with_a_malformed_signature_is_rejected(brand: Brand) -> None:
 
 
 def test_gift_with_an_expired_deadline_is_rejected(brand: Brand) -> None:
-    alice = Member()
+    """The typed-data route refuses a deadline already passed (`test_signatures`); a member's
+    wallet can still sign one it made itself: the relay refuses it too."""
+    alice, to = Member(), Member().address
     earn(brand, alice, 1_000)
-    body = signed_gift(brand, alice, Member().address, 10, deadline=int(time.time()) - 60)
+    prepared = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": to, "amount": 10}
+    ).json()
+    expired = int(time.time()) - 60
+    typed = prepared["typed_data"]
+    deadline = typed["message"]["deadline"]
+    typed["message"]["deadline"] = str(expired) if isinstance(deadline, str) else expired
+    body = {
+        "member": alice.address,
+        "to": to,
+        "amount": 10,
+        "nonce": prepared["nonce"],
+        "deadline": expired,
+        "signature": alice.sign(typed),
+    }
     response = brand.api.post("/v1/gifts", body)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "signature_expired"
