@@ -84,9 +84,37 @@ _MAX_CHILDREN = 4_096
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+def _template(scope: Scope) -> str:
+    """The route's template: FastAPI's routes name themselves in the scope; a plain Starlette
+    route (`/openapi.json`) or a mount (the docs' and the dashboard's assets, `{path}` below
+    it) is found by the endpoint it set (a trial saw `/openapi.json` counted "unmatched")."""
+    template = getattr(scope.get("route"), "path", None)
+    if template is not None:
+        return str(template)
+    endpoint = scope.get("endpoint")
+    app = scope.get("app")
+    if endpoint is None or app is None:
+        return "unmatched"
+    found = _TEMPLATES.get(id(endpoint))
+    if found is None:
+        found = next(
+            (
+                str(r.path) + ("" if getattr(r, "endpoint", None) is endpoint else "/{path}")
+                for r in getattr(getattr(app, "router", None), "routes", ())
+                if endpoint in (getattr(r, "endpoint", None), getattr(r, "app", None))
+            ),
+            "unmatched",
+        )
+        _TEMPLATES[id(endpoint)] = found
+    return found
+
+
+#: a plain route's or a mount's template by its endpoint's id (a handful: never evicted)
+_TEMPLATES: dict[int, str] = {}
+
+
 def _count(scope: Scope, status: int, seconds: float) -> None:
-    route = scope.get("route")
-    template = getattr(route, "path", None) or "unmatched"
+    template = _template(scope)
     method = str(scope.get("method", ""))
     key = (method if method in _METHODS else "other", template, status)
     children = _CHILDREN.get(key)
