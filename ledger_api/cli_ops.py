@@ -32,8 +32,14 @@ Progress = Callable[[str, float], None]
 
 
 class NoSuchBrand(SystemExit):
-    def __init__(self, brand: str) -> None:
-        super().__init__(f"no onboarded brand {brand!r}")
+    """Exit with the brands there are, by name and id (a trial's `brand show Acme` said only
+    "no onboarded brand 'Acme'" for "Acme Outdoor")."""
+
+    def __init__(self, brand: str, known: Sequence[tuple[str, int]] = ()) -> None:
+        listed = ", ".join(f"{name} ({ledger_id})" for name, ledger_id in known[:20])
+        more = f" and {len(known) - 20} more (`ledger brand list`)" if len(known) > 20 else ""
+        hint = f": the brands are {listed}{more}" if known else ": no brand is onboarded yet"
+        super().__init__(f"no onboarded brand {brand!r}{hint}")
 
 
 def runtime() -> Runtime:
@@ -136,8 +142,13 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
                 session.scalars(select(Brand.name)), admin_schemas.normalized_name(brand)
             )
             found = session.scalar(select(Brand.ledger_id).where(Brand.name == name))
-    if found is None:
-        raise NoSuchBrand(brand)
+        if found is None:
+            known = session.execute(
+                select(Brand.name, Brand.ledger_id)
+                .where(Brand.ledger_id.is_not(None))
+                .order_by(Brand.ledger_id)
+            ).all()
+            raise NoSuchBrand(brand, [(n, int(i)) for n, i in known if i is not None])
     return LedgerBrandId(found)
 
 

@@ -180,7 +180,7 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
 def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
     result = ledger(env, "key", "rotate", "Nobody")
     assert result.returncode != 0
-    assert "no onboarded brand" in result.stderr
+    assert "no onboarded brand 'Nobody': no brand is onboarded yet" in result.stderr
 
 
 def test_a_setting_that_is_not_valid_is_one_line_naming_its_variable(
@@ -248,6 +248,10 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         run = ledger({**env, "COLUMNS": "200"}, "brand", "show", str(shop.brand_id), "--table")
         liability_table = run.stdout[run.stdout.index("liability (points)") :]
         assert all(w in liability_table for w in ("reversed", "pending", "outstanding")), run
+        # a name it does not know lists the brands there are (a trial: "Acme" for "Acme Outdoor")
+        partial = ledger(env, "brand", "show", "Show")
+        assert partial.returncode != 0
+        assert f"the brands are Show Brand ({shop.brand_id}), " in partial.stderr, partial.stderr
         for name in ("show BRAND", "  Show   brand "):  # any letter case and spacing
             folded = json.loads(ledger(env, "brand", "show", name, "--json").stdout)
             assert folded["brand_id"] == shop.brand_id, name
