@@ -152,6 +152,12 @@ healthy() {  # until the gateway answers its health check with "ok" (or its proc
   done
 }
 banner() {
+  # another terminal's `./ledger` finds this system with the same settings (a trial's `./ledger
+  # info` looked at the default ports and data folder)
+  local cli="./ledger"
+  [ "$LEDGER_DATA_DIR" = "$ROOT/data" ] || cli="LEDGER_DATA_DIR=$LEDGER_DATA_DIR $cli"
+  [ "$LEDGER_CHAIN_PORT" = 8645 ] || cli="LEDGER_CHAIN_PORT=$LEDGER_CHAIN_PORT $cli"
+  [ "$PORT" = 8000 ] || cli="LEDGER_PORT=$PORT $cli"
   cat <<TXT
 
   chain     $LEDGER_RPC_URL (anvil, chain id 31337; state snapshots in $LEDGER_DATA_DIR/chain-state)
@@ -160,11 +166,11 @@ banner() {
   gateway   $URL  (OpenAPI: $URL/docs, ReDoc: $URL/redoc)
 
   Add a brand (prints its API key once), in another terminal:
-      ./ledger brand add "Acme Outdoor"
-  then call the API with it, e.g.:
+      $cli brand add "Acme Outdoor"
+  (the brands there are already: $cli brand list), then call the API with it, e.g.:
       curl -s $URL/v1/health
   The admin's API key (for /v1/admin/*; prints a new one, once):
-      ./ledger admin-key create
+      $cli admin-key create
 
 TXT
 }

@@ -209,6 +209,10 @@ def test_make_run_restarts_a_killed_gateway_and_ctrl_c_stops_everything(tmp_path
         assert f"gateway   {url}  (OpenAPI: {url}/docs" in text, text
         assert f"curl -s {url}/v1/health" in text and "localhost:8000" not in text, text
         assert "./ledger admin-key create" in text, text  # how to get the admin's key
+        # with this run's own data folder and ports, which another terminal's ./ledger needs
+        # (a trial's `./ledger info` looked at the defaults)
+        same = f"LEDGER_PORT={urlsplit(url).port} LEDGER_CHAIN_PORT={chain_port}"
+        assert f"{same} LEDGER_DATA_DIR={data} ./ledger admin-key create" in text, text
         chain = int((data / "chain.pid").read_text())
         gateway = int((data / "gateway.pid").read_text())
         assert "ledger serve" in _cmdline(gateway) or "ledger" in _cmdline(gateway)
