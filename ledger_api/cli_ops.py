@@ -42,9 +42,22 @@ class NoSuchBrand(SystemExit):
         super().__init__(f"no onboarded brand {brand!r}{hint}")
 
 
-def runtime() -> Runtime:
-    """The gateway's runtime on the `LEDGER_*` settings, its database migrated."""
-    rt = Runtime(get_settings())
+def runtime(*, existing: bool = False) -> Runtime:
+    """The gateway's runtime on the `LEDGER_*` settings, its database migrated. `existing`
+    (the commands that only read): a SQLite database that is not there is an error, never
+    made (a trial's `brand list` on a mistyped folder made one, with a new passphrase, and
+    listed nothing)."""
+    settings = get_settings()
+    if existing and settings.is_sqlite:
+        from ledger_api.db.files import sqlite_path
+
+        database = sqlite_path(settings.database_url)
+        if database is not None and not database.exists():
+            raise SystemExit(
+                f"no database at {database}: the gateway makes it at its first start (`make "
+                "run`); for another system set LEDGER_DATA_DIR (or LEDGER_DATABASE_URL)"
+            )
+    rt = Runtime(settings)
     rt.migrate()
     return rt
 
@@ -129,7 +142,9 @@ def add_brand(
 
 
 def list_brands() -> list[dict[str, Any]]:
-    return [view.model_dump(mode="json") for view in _brands(runtime()).list_brands(ADMIN)]
+    return [
+        view.model_dump(mode="json") for view in _brands(runtime(existing=True)).list_brands(ADMIN)
+    ]
 
 
 def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
@@ -154,7 +169,7 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
 
 def show_brand(brand: str) -> dict[str, Any]:
     """The brand, its liability (from the index) and its API keys."""
-    rt = runtime()
+    rt = runtime(existing=True)
     brand_id = ledger_brand_id(rt, brand)
     view = next(b for b in list_brands() if b["brand_id"] == brand_id)
     return {**view, "liability": _liability(rt, brand_id), "keys": list_keys(brand, rt)}
@@ -172,7 +187,7 @@ def _liability(rt: Runtime, brand_id: LedgerBrandId) -> dict[str, Any] | None:
 
 def liabilities(brand: str | None) -> list[dict[str, Any]]:
     """Issued, redeemed, expired and outstanding per brand (one brand, or every onboarded)."""
-    rt = runtime()
+    rt = runtime(existing=True)
     ids = (
         [ledger_brand_id(rt, brand)]
         if brand
@@ -183,14 +198,14 @@ def liabilities(brand: str | None) -> list[dict[str, Any]]:
 
 
 def positions() -> dict[str, Any]:
-    rt = runtime()
+    rt = runtime(existing=True)
     with rt.db.read() as session:
         return ReadsService().positions(session, ADMIN).model_dump(mode="json")
 
 
 def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, Any]]:
     """API keys (never their secret): prefix, brand, admin, label, created, revoked."""
-    rt = rt or runtime()
+    rt = rt or runtime(existing=True)
     query = select(ApiKey, Brand.ledger_id, Brand.name).outerjoin(
         Brand, Brand.id == ApiKey.brand_id
     )
@@ -215,14 +230,14 @@ def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, An
 
 
 def rotate_key(brand: str, keep_old: bool) -> dict[str, Any]:
-    rt = runtime()
+    rt = runtime(existing=True)
     request = admin_schemas.RotateKeyRequest(keep_old=keep_old, label="rotated with the CLI")
     _, body = _brands(rt).rotate_key_sync(_context(), ledger_brand_id(rt, brand), request)
     return body
 
 
 def revoke_key(prefix: str) -> None:
-    runtime().api_keys.revoke(prefix)
+    runtime(existing=True).api_keys.revoke(prefix)
 
 
 def create_admin_key() -> str:
@@ -233,7 +248,7 @@ def webhooks(brand: str | None) -> list[dict[str, Any]]:
     """Webhook endpoints (every brand's, or one brand's), without their secrets."""
     from ledger_api.usecases.webhooks import WebhooksService
 
-    rt = runtime()
+    rt = runtime(existing=True)
     found = WebhooksService(rt.settings, rt.db).list(ADMIN).webhooks
     rows = [w.model_dump(mode="json") for w in found]
     if brand:

@@ -152,7 +152,7 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
     data = tmp_path / "data"
     folder = {**env, "LEDGER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}"}
     del folder["LEDGER_KEY_PASSPHRASE"]
-    first = ledger(folder, "brand", "list")  # a new folder: its passphrase made and kept
+    first = ledger(folder, "db", "upgrade")  # a new folder: its passphrase made and kept
     assert first.returncode == 0, first.stderr
     assert "generated the keystore passphrase" in first.stderr, first.stderr
     with Gateway(folder) as gateway:
@@ -178,6 +178,7 @@ def test_a_lost_passphrase_file_is_not_replaced_beside_sealed_keys(
 
 
 def test_unknown_brand_is_an_error(env: dict[str, str]) -> None:
+    assert ledger(env, "db", "upgrade").returncode == 0
     result = ledger(env, "key", "rotate", "Nobody")
     assert result.returncode != 0
     assert "no onboarded brand 'Nobody': no brand is onboarded yet" in result.stderr
@@ -286,6 +287,7 @@ def test_arguments_the_request_refuses_get_its_code_not_a_traceback(env: dict[st
     """A trial: `ledger brand add ''`, `--daily-cap -5` and a cap past 2^256 printed
     pydantic's traceback (exit 1). They now print the code and message `POST
     /v1/admin/brands` answers for the same body, in one line (exit 2), onboarding nothing."""
+    assert ledger(env, "db", "upgrade").returncode == 0
     for args, code in (
         (("",), "invalid_request"),
         (("Foo", "--daily-cap", "-5"), "invalid_amount"),
@@ -298,3 +300,25 @@ def test_arguments_the_request_refuses_get_its_code_not_a_traceback(env: dict[st
         assert "Traceback" not in refused.stderr and len(refused.stderr.splitlines()) == 1
     listed = ledger(env, "brand", "list", "--json")  # JSON lines: none
     assert listed.returncode == 0 and listed.stdout.strip() == "", listed.stdout
+
+
+def test_a_command_that_reads_makes_no_database(tmp_path: Path) -> None:
+    """A new user's trial: `ledger brand list` on a mistyped folder made it, with a new database
+    and keystore passphrase, and listed nothing (exit 0). The commands that read (and those
+    that change what exists) now say there is no database there, and make nothing."""
+    folder = tmp_path / "mistyped"
+    env = {"LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}"}
+    for args in (
+        ("brand", "list"),
+        ("brand", "show", "1"),
+        ("liability",),
+        ("positions",),
+        ("key", "list"),
+        ("key", "revoke", "abc"),
+        ("webhooks",),
+    ):
+        result = ledger(env, *args)
+        assert result.returncode != 0, (args, result.stdout)
+        assert f"no database at {folder / 'ledger.db'}" in result.stderr, (args, result.stderr)
+        assert "LEDGER_DATA_DIR" in result.stderr and "Traceback" not in result.stderr
+    assert not folder.exists()
