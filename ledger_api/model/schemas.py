@@ -231,7 +231,11 @@ class BenefitRedemptionRequest(_BenefitFields):
 
 #: why an operation waits in the queue (README "What it guarantees")
 QueuedReason = Literal[
-    "chain_unavailable", "sender_unavailable", "earlier_nonce_held", "ledger_paused"
+    "chain_unavailable",
+    "sender_unavailable",
+    "earlier_nonce_held",
+    "ledger_paused",
+    "signer_stalled",
 ]
 QUEUED_REASON_DOC = (
     "present while the operation waits behind something away: `chain_unavailable` (the "
@@ -239,7 +243,9 @@ QUEUED_REASON_DOC = (
     "`earlier_nonce_held` (the member's earlier signed operation, which holds a lower nonce "
     "of the same sequence, waits at a brand whose signing key does not open: the chain takes "
     "a member's nonces in order), `ledger_paused` (the alliance's pause, which the chain "
-    "enforces: accepted before the gateway followed it); it is sent once they are back"
+    "enforces: accepted before the gateway followed it), `signer_stalled` (the signer of "
+    "its queue cannot send, e.g. it has no gas money: the admin's health says why); it is "
+    "sent once they are back"
 )
 
 

@@ -95,6 +95,8 @@ class StatusService:
                     reason = self._held_reason(uid, connection)
                 if reason is None and row.ledger_paused == "1":
                     reason = "ledger_paused" if OpKind(row.kind).stopped_by_pause else None
+                if reason is None:
+                    reason = self._stalled_reason(row.brand_id)
         if row.brand_id is not None:
             ledger_brand_id = row.ledger_id
         else:  # the admin's: the brand it acts on, if one
@@ -104,6 +106,22 @@ class StatusService:
         if campaign or reason:
             return view.model_copy(update={"campaign": campaign, "queued_reason": reason})
         return view
+
+    def _stalled_reason(self, brand_row_id: int | None) -> str | None:
+        """`signer_stalled` while the signer of the operation's queue cannot send
+        (`SignerStalled`: no gas money, ...), as the admin's health says it: a trial's earn
+        said `submitted` and nothing more for as long as the signer had no gas."""
+        rt = self.rt
+        report = None if rt.is_sender else rt.cached_work_status()
+        signers = (report or {}).get("sender") or (rt.sender.status() if rt.sender else [])
+        stalled = (
+            s
+            for s in signers
+            if s.get("brand_row_id") == brand_row_id
+            and not s.get("healthy", True)
+            and str(s.get("last_error") or "").startswith("SignerStalled")
+        )
+        return "signer_stalled" if next(stalled, None) is not None else None
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:

@@ -272,6 +272,35 @@ def test_a_database_made_for_another_deployment_is_refused(
         assert view.json()["status"] == "confirmed", view.text
 
 
+def test_an_operation_whose_signer_has_no_gas_says_so(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: with its brand's signer out of gas money, an earn said `submitted`
+    and nothing more for as long as it lasted (only the admin's health said why). Its status
+    now says `queued_reason: "signer_stalled"` until the signer can pay again, then it goes."""
+    node, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        node.rpc("anvil_setBalance", brand.signer, "0x0")
+        member = Member()
+        accepted = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-no-gas"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        path = f"/v1/operations/{accepted.json()['operation_id']}"
+        stalled = wait_for(
+            lambda: (v := brand.api.get(path).json())["queued_reason"] == "signer_stalled" and v,
+            what="the stalled signer said",
+        )
+        assert stalled["status"] in ("queued", "submitted"), stalled
+        signers = gateway.get_health()["sender"]
+        assert any(s["last_error"].startswith("SignerStalled") for s in signers if s["last_error"])
+        node.rpc("anvil_setBalance", brand.signer, hex(10**20))
+        final = brand.api.wait(accepted.json()["operation_id"], timeout=120)
+        assert final["status"] == "confirmed" and final["queued_reason"] is None, final
+
+
 def _serving_unready(env: dict[str, str]) -> Gateway:
     """A gateway serving HTTP, not waited for until ready (its sender may never start)."""
     gateway = Gateway(env)
