@@ -8,6 +8,8 @@ import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import IntegrityError
+
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db.campaign_models import ChainRule
@@ -62,12 +64,16 @@ def bind_database(db: Database, contracts: Contracts, chain: Chain) -> None:
     (block,) = chain.blocks([number])
     ledger = contracts.manifest.ledger.address.lower()
     here = f"{contracts.chain_id}:{ledger}:{number}:{block.hash if block else 'none'}"
-    with db.write() as session:
-        stored = session.get(ChainRule, DEPLOYMENT)
-        if stored is None:
-            session.add(ChainRule(key=DEPLOYMENT, value=here))
-            return
-        made_for = stored.value
+    try:
+        with db.write() as session:
+            stored = session.get(ChainRule, DEPLOYMENT)
+            if stored is None:
+                session.add(ChainRule(key=DEPLOYMENT, value=here))
+                return
+            made_for = stored.value
+    except IntegrityError:  # another process recorded it first (PostgreSQL): compare with it
+        with db.read() as session:
+            made_for = session.get_one(ChainRule, DEPLOYMENT).value
     if made_for != here:
         raise IndexNotReady(
             "the database (LEDGER_DATABASE_URL) was made for another deployment (chain id, "
