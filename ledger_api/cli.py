@@ -159,12 +159,19 @@ def db_copy(
     to: Annotated[str, typer.Option("--to", help="SQLAlchemy URL of the empty target")],
 ) -> None:
     """Copy this gateway's database (`LEDGER_DATABASE_URL`) into an empty one (e.g. PostgreSQL)."""
+    from ledger_api import cli_ops
     from ledger_api.db import Database
     from ledger_api.db.copy import TargetNotEmpty, copy_database
-    from ledger_api.settings import get_settings
+    from ledger_api.settings import database_url, get_settings
 
     _where()
-    source, target = Database(get_settings().database_url), Database(to)
+    try:  # as LEDGER_DATABASE_URL is checked (a trial: a traceback for `--to mysql://x`)
+        to = database_url(to)
+    except ValueError as refused:
+        raise SystemExit(f"error: invalid_request: --to: {refused}") from None
+    url = get_settings().database_url
+    cli_ops.require_database(url)  # it made an empty one, then failed (a trial)
+    source, target = Database(url), Database(to)
     try:
         counts = copy_database(source, target)
     except TargetNotEmpty as exc:
@@ -389,7 +396,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return int(code or 0)
     except Exception as error:  # a LedgerError from a command: its stable code
+        from sqlalchemy.exc import OperationalError
+
         from ledger_api.settings import settings_problem  # not imported for `--help`
+
+        if isinstance(error, OperationalError):  # a database server away (a traceback before)
+            said = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            print(
+                f"error: unavailable: the database (LEDGER_DATABASE_URL): {said}", file=sys.stderr
+            )
+            return 2
 
         problem = settings_problem(error)
         if problem is not None:  # a LEDGER_* value the settings refuse

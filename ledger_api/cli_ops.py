@@ -44,22 +44,27 @@ class NoSuchBrand(SystemExit):
 
 def runtime(*, existing: bool = False) -> Runtime:
     """The gateway's runtime on the `LEDGER_*` settings, its database migrated. `existing`
-    (the commands that only read): a SQLite database that is not there is an error, never
+    (every command but `db upgrade`): a SQLite database that is not there is an error, never
     made (a trial's `brand list` on a mistyped folder made one, with a new passphrase, and
-    listed nothing)."""
+    listed nothing; `admin-key create` there printed a key no gateway knew)."""
     settings = get_settings()
-    if existing and settings.is_sqlite:
-        from ledger_api.db.files import sqlite_path
-
-        database = sqlite_path(settings.database_url)
-        if database is not None and not database.exists():
-            raise SystemExit(
-                f"no database at {database}: the gateway makes it at its first start (`make "
-                "run`); for another system set LEDGER_DATA_DIR (or LEDGER_DATABASE_URL)"
-            )
+    if existing:
+        require_database(settings.database_url)
     rt = Runtime(settings)
     rt.migrate()
     return rt
+
+
+def require_database(url: str) -> None:
+    """Exits when `url` names a SQLite database that is not there (never made here)."""
+    from ledger_api.db.files import sqlite_path
+
+    database = sqlite_path(url) if url.startswith("sqlite") else None
+    if database is not None and not database.exists():
+        raise SystemExit(
+            f"no database at {database}: the gateway makes it at its first start (`make "
+            "run`); for another system set LEDGER_DATA_DIR (or LEDGER_DATABASE_URL)"
+        )
 
 
 def _context() -> RequestContext:
@@ -104,7 +109,7 @@ def add_brand(
 ) -> dict[str, Any]:
     """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
     "signer", "api_key", "state", "error"}`."""
-    rt = runtime()
+    rt = runtime(existing=True)
     rt.contracts()  # fails early without a deployment
     _, body = _brands(rt).create_sync(_context(), request)
     with rt.db.read() as session:
@@ -241,7 +246,8 @@ def revoke_key(prefix: str) -> None:
 
 
 def create_admin_key() -> str:
-    return runtime().api_keys.create_admin(label="created with the CLI").plaintext
+    # a key of a database no gateway uses answers 401 there (a trial's mistyped folder)
+    return runtime(existing=True).api_keys.create_admin(label="created with the CLI").plaintext
 
 
 def webhooks(brand: str | None) -> list[dict[str, Any]]:

@@ -43,16 +43,20 @@ RetryDelay = Annotated[float, Field(gt=0, le=30 * 86_400)]
 
 
 def _node_url(value: str) -> str:
-    """An http(s) URL with a host (the chain port speaks JSON-RPC over HTTP): `not-a-url` and
-    `ftp://x` were taken, and the gateway then ran with nothing but an unhealthy chain (a new
-    user's trial)."""
+    """An http(s) URL with a host and a port from 1 to 65535, if any (the chain port speaks
+    JSON-RPC over HTTP): `not-a-url`, `ftp://x` and `:abc` were taken, and the gateway then
+    ran with an unhealthy chain, or answered 500 (new users' trials)."""
     parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise ValueError("a node's JSON-RPC URL: http(s)://host[:port][/path]")
     return value.strip()
 
 
-def _database_url(value: str) -> str:
+def database_url(value: str) -> str:
     """`sqlite:///path` or `postgresql+psycopg://user:pass@host/db` (`postgresql://` and
     `postgres://` mean the latter): anything else stopped a command with a traceback (a
     trial: a driver not installed, or no URL at all)."""
@@ -71,11 +75,15 @@ def _database_url(value: str) -> str:
             f"the {url.drivername} database is not supported: sqlite:///path or "
             "postgresql+psycopg://user:pass@host/db"
         )
+    file = url.database or ""
+    if url.drivername == "sqlite" and (file in ("", ":memory:") or file.endswith("/")):
+        # in memory, or a folder: a traceback at the first use (a trial)
+        raise ValueError("a SQLite database file: sqlite:///path/to/ledger.db")
     return text
 
 
 NodeUrl = Annotated[str, AfterValidator(_node_url)]
-DatabaseUrl = Annotated[str, AfterValidator(_database_url)]
+DatabaseUrl = Annotated[str, AfterValidator(database_url)]
 #: anvil's first development account: public, for local chains only.
 DEV_ADMIN_PRIVATE_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 #: the passphrase earlier versions used in development; published, so keystores sealed with it

@@ -22,7 +22,7 @@ source tools/defaults.sh
 # `make run` runs its own chain: a LEDGER_RPC_URL left exported from a deploy elsewhere ran the
 # gateway against that node while the banner named it and the embedded chain got the contracts
 # (a new user's trial)
-case "$asked_rpc_url" in
+case "${asked_rpc_url%/}" in
   "" | "http://127.0.0.1:$LEDGER_CHAIN_PORT" | "http://localhost:$LEDGER_CHAIN_PORT") ;;
   *)
     echo "error: invalid_settings: LEDGER_RPC_URL: \`make run\` runs its own chain (LEDGER_CHAIN_PORT" \

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class HeadAsGet:
     """ASGI middleware: serves a `HEAD` request as its `GET` and drops the body it answers
     (its `Content-Length` stays: the size a `GET` would send). The route found for the `GET`
-    is copied back onto the request's own scope, for the request metrics' label."""
+    (and its endpoint) is copied back onto the request's own scope, for the metrics' label."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -23,8 +23,12 @@ class HeadAsGet:
 
         async def headers_only(message: Message) -> None:
             if message["type"] == "http.response.start":
-                if "route" in as_get:
-                    scope["route"] = as_get["route"]
+                # what routing found, for the metrics' label (`metrics._template`): a plain
+                # route's or a mount's endpoint too (a trial's HEAD of /openapi.json counted
+                # "unmatched")
+                for key in ("route", "endpoint", "app"):
+                    if key in as_get:
+                        scope[key] = as_get[key]
             elif message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return  # the GET's body, never sent: the last message ends the response

@@ -280,6 +280,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "nothing_to_settle",
                 "insufficient_deposit",
             ],
+            404: ["unknown_brand"],
             422: ["invalid_id"],
         },
     ),

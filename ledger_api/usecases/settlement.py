@@ -341,7 +341,12 @@ class SettlementService:
         return replace(accepted, body={**accepted.body, "admin_transaction": transaction})
 
     def _check_settleable(self, session: Session, debtor: int, creditor: int) -> None:
-        """What the vault would refuse, read from the index: nothing owed, a short deposit."""
+        """What the vault would refuse, read from the index: a brand the ledger never had
+        (404 `unknown_brand`, as the deposit and liability reads; it said nothing owed, a
+        trial), nothing owed, a short deposit."""
+        for brand in (debtor, creditor):
+            if not _known_brand(session, brand):
+                raise UnknownBrand(brand_id=brand)
         lo, hi = min(debtor, creditor), max(debtor, creditor)
         row = session.get(IdxPosition, (lo, hi)) if debtor != creditor else None
         amount = row.amount_micro_usd if row else 0

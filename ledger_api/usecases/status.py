@@ -208,7 +208,7 @@ class StatusService:
         """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
         if not wait_s or accepted.operation_uid is None:
             return accepted.status_code, await self._with_reason(
-                accepted.status_code, accepted.body
+                who, accepted.status_code, accepted.body
             )
         final = await self.status(
             who, accepted.operation_uid, wait_s, just_accepted=not accepted.replayed
@@ -219,7 +219,7 @@ class StatusService:
                 final = final.model_copy(update={"campaign": campaign})
             return 200, final.model_dump(mode="json")
         return accepted.status_code, await self._with_reason(
-            accepted.status_code, {**accepted.body, "status": final.status}
+            who, accepted.status_code, {**accepted.body, "status": final.status}
         )
 
     async def bulk_answer(
@@ -292,16 +292,21 @@ class StatusService:
             )
         return {**body, "items": items}
 
-    async def _with_reason(self, status_code: int, body: dict[str, Any]) -> dict[str, Any]:
+    async def _with_reason(
+        self, who: Principal, status_code: int, body: dict[str, Any]
+    ) -> dict[str, Any]:
         """A 202 for an operation still waiting says why (`queued_reason`): the chain or the
         sender process is away (`Runtime.queued_reason`), or, for a member-signed move, the
-        member's earlier one waits at a brand whose key is shut (`earlier_nonce_held`)."""
+        member's earlier one waits at a brand whose key is shut (`earlier_nonce_held`), or the
+        caller's queue's signer cannot send (`signer_stalled`: a trial's 202 said nothing)."""
         if status_code != 202 or body.get("status") not in ("queued", "submitted"):
             return body
         reason = self.rt.queued_reason()
         uid = body.get("operation_id")
         if reason is None and uid and self._may_wait_for_nonce(body["status"], body["kind"]):
             reason = await self.rt.read(lambda: self._held_reason(uid))
+        if reason is None:
+            reason = self._stalled_reason(None if who.is_admin else who.brand_row_id)
         return {**body, "queued_reason": reason} if reason else body
 
     @staticmethod

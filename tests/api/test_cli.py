@@ -316,9 +316,38 @@ def test_a_command_that_reads_makes_no_database(tmp_path: Path) -> None:
         ("key", "list"),
         ("key", "revoke", "abc"),
         ("webhooks",),
+        ("admin-key", "create"),  # printed a key the gateway answered 401 (a second trial)
+        ("brand", "add", "Mistyped"),
     ):
         result = ledger(env, *args)
         assert result.returncode != 0, (args, result.stdout)
         assert f"no database at {folder / 'ledger.db'}" in result.stderr, (args, result.stderr)
         assert "LEDGER_DATA_DIR" in result.stderr and "Traceback" not in result.stderr
     assert not folder.exists()
+
+
+def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A trial: `--to mysql://x` or `not-a-url` printed a traceback, and a source database that
+    was not there was made empty (with a migrated target) before a 75-line traceback. Each is
+    now one line, and nothing is made."""
+    for target, said in (
+        ("mysql://x", "the mysql database is not supported"),
+        ("not-a-url", "not a database URL"),
+        ("sqlite://", "a SQLite database file"),
+    ):
+        refused = ledger(env, "db", "copy", "--to", target)
+        assert refused.returncode != 0 and f"--to: {said}" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr, refused.stderr
+    source = tmp_path / "nowhere" / "ledger.db"
+    copy = tmp_path / "copy" / "ledger.db"
+    missing = ledger(
+        {**env, "LEDGER_DATABASE_URL": f"sqlite:///{source}"},
+        "db",
+        "copy",
+        "--to",
+        f"sqlite:///{copy}",
+    )
+    assert missing.returncode != 0 and f"no database at {source}" in missing.stderr
+    assert not source.parent.exists() and not copy.parent.exists()

@@ -168,6 +168,12 @@ def test_an_empty_json_list_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LEDGER_RPC_URL", "http://", ": a node's JSON-RPC URL: http(s)://host"),
         ("LEDGER_DATABASE_URL", "mysql://x", ": the mysql database is not supported"),
         ("LEDGER_DATABASE_URL", "nonsense", ": not a database URL: sqlite:///path"),
+        # a second trial: passed the check, then a traceback or a 500 at the first use
+        ("LEDGER_RPC_URL", "http://127.0.0.1:abc", ": a node's JSON-RPC URL: http(s)://host"),
+        ("LEDGER_RPC_URL", "http://127.0.0.1:99999", ": a node's JSON-RPC URL: http(s)://host"),
+        ("LEDGER_DATABASE_URL", "sqlite://", ": a SQLite database file: sqlite:///path"),
+        ("LEDGER_DATABASE_URL", "sqlite:///:memory:", ": a SQLite database file: sqlite:///path"),
+        ("LEDGER_DATABASE_URL", "sqlite:////", ": a SQLite database file: sqlite:///path"),
     ],
 )
 def test_a_node_or_database_url_that_is_not_one_is_refused_by_name(

@@ -72,6 +72,8 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
     anonymous = gateway.api(None)
     assert anonymous.get("/openapi.json").status_code == 200
     assert anonymous.get("/docs/assets/favicon.png").status_code == 200
+    assert anonymous.http.head("/openapi.json").status_code == 200
+    assert anonymous.http.head("/docs/assets/favicon.png").status_code == 200
 
     scrape = gateway.admin.get("/metrics")
     assert scrape.status_code == 200
@@ -93,8 +95,10 @@ def test_metrics_count_requests_by_route_and_show_the_gateways_state(
         engagement = {"method": "POST", "route": "/v1/earn/engagement", "status": str(status)}
         assert grew("ledger_http_requests_total", **engagement) == 1
     assert grew("ledger_http_requests_total", route="unmatched", status="413") == 0
-    assert grew("ledger_http_requests_total", route="/openapi.json", status="200") == 1
-    assert grew("ledger_http_requests_total", route="/docs/assets/{path}", status="200") == 1
+    for method in ("GET", "HEAD"):
+        for template in ("/openapi.json", "/docs/assets/{path}"):
+            served = {"method": method, "route": template, "status": "200"}
+            assert grew("ledger_http_requests_total", **served) == 1, served
     put = {"method": "PUT", "route": "/v1/earn/engagement", "status": "415"}
     assert grew("ledger_http_requests_total", **put) == 1  # as routing labels its 405
     assert grew("ledger_operation_confirmation_seconds_count", kind="earn") >= 1

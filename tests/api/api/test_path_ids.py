@@ -25,7 +25,7 @@ def _document() -> dict[str, Any]:
     env = gateway_env(
         rpc_url="http://127.0.0.1:1",
         manifest=Path("unused.json"),
-        database_url="sqlite://",
+        database_url="sqlite:///unused.db",  # never opened: the document needs no database
         admin_api_key="admin-" + "x" * 32,
     )
     return create_app(settings_from(env)).openapi()

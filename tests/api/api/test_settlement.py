@@ -115,6 +115,8 @@ def test_a_debt_is_deposited_for_settled_by_the_creditor_and_withdrawn_by_the_tr
     _error(a.api.post("/v1/settlement/settle", {"debtor": b.brand_id}), 409, "nothing_to_settle")
     # a brand owes itself nothing: a request's shape, not a state (a trial: 409 nothing owed)
     _error(a.api.post("/v1/settlement/settle", {"debtor": a.brand_id}), 422, "invalid_request")
+    # a brand the ledger never had, as the deposit read answers (a trial: 409 nothing owed)
+    _error(a.api.post("/v1/settlement/settle", {"debtor": 4_242}), 404, "unknown_brand")
 
     # A's signer holds no TestUSD and gave no allowance: the route mints and approves first
     amount = owed + 1_000_000

@@ -296,9 +296,18 @@ def test_an_operation_whose_signer_has_no_gas_says_so(
         assert stalled["status"] in ("queued", "submitted"), stalled
         signers = gateway.get_health()["sender"]
         assert any(s["last_error"].startswith("SignerStalled") for s in signers if s["last_error"])
+        # a write accepted meanwhile says it in its 202 too (a second trial: nothing)
+        later = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "o-no-gas-2"},
+        )
+        assert later.status_code == 202, later.text
+        assert later.json()["queued_reason"] == "signer_stalled", later.text
+        assert later.headers["Ledger-Queued-Reason"] == "signer_stalled"
         node.rpc("anvil_setBalance", brand.signer, hex(10**20))
-        final = brand.api.wait(accepted.json()["operation_id"], timeout=120)
-        assert final["status"] == "confirmed" and final["queued_reason"] is None, final
+        for uid in (accepted.json()["operation_id"], later.json()["operation_id"]):
+            final = brand.api.wait(uid, timeout=120)
+            assert final["status"] == "confirmed" and final["queued_reason"] is None, final
 
 
 def _serving_unready(env: dict[str, str]) -> Gateway:
