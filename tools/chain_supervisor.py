@@ -209,6 +209,25 @@ class Chain:
         else:
             raise RuntimeError("anvil did not answer")
         self.load_file.unlink(missing_ok=True)
+        if newest is not None:
+            self.keep_clock()
+
+    def keep_clock(self) -> None:
+        """A clock moved forward stays forward: anvil loads a state's blocks but stamps the
+        next one with this machine's time, so a chain moved ahead (`evm_increaseTime`, a
+        quarter's review) went back on a restart (a trial: 2026-12-07 to 2026-12-05, a
+        member's tier view back in the earlier quarter). Its time is set to the newest loaded
+        block's when that is ahead; a block an interval mines in the instant before is empty.
+        Best effort: a node that cannot say is logged and left as it is."""
+        try:
+            block = self.rpc("eth_getBlockByNumber", ["latest", False], timeout=10)
+            stamp = int(block["timestamp"], 16)
+            ahead = stamp - int(time.time())
+            if ahead > 0:
+                self.rpc("evm_setTime", [stamp], timeout=10)
+                log(f"the chain's clock is {ahead} s ahead of this machine's: kept")
+        except (RpcFailed, KeyError, TypeError, ValueError) as error:
+            log(f"could not keep the chain's clock: {error}")
 
     def snapshot(self) -> Path | None:
         """The snapshot written, or None (anvil not running, its answer not a state, or the

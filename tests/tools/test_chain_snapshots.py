@@ -271,3 +271,25 @@ def test_a_killed_chain_leaves_no_old_state_on_disk(tmp_path: Path) -> None:
         chain.kill_all()
     left = [p for p in (home / ".foundry").rglob("*") if p.is_file()]
     assert not left, f"{len(left)} files of old state left, e.g. {left[:3]}"
+
+
+def test_a_clock_moved_forward_stays_forward_across_a_restart(chain: Chain) -> None:
+    """A trial: a chain moved two days ahead (`evm_increaseTime`, as for a quarter's review)
+    stamped its first block after a restart with this machine's time, two days back (the
+    README said the snapshots keep a clock moved forward). The supervisor sets anvil's time
+    to the newest loaded block's when that is ahead."""
+    chain.interval = 3600  # only the snapshot at the stop
+    chain.start()
+    chain.rpc("evm_increaseTime", 2 * 86_400)
+    chain.rpc("evm_mine")
+    ahead = int(chain.rpc("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+    chain.stop()
+    chain.start()
+    wait_for(
+        lambda: "clock is" in chain.log.read_text() or "could not keep" in chain.log.read_text(),
+        what="the supervisor's word on the clock",
+    )
+    assert "ahead of this machine's: kept" in chain.log.read_text(), chain.log.read_text()
+    chain.rpc("evm_mine")
+    after = int(chain.rpc("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+    assert after >= ahead, (after, ahead)
