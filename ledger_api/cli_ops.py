@@ -42,14 +42,13 @@ class NoSuchBrand(SystemExit):
         super().__init__(f"no onboarded brand {brand!r}{hint}")
 
 
-def runtime(*, existing: bool = False) -> Runtime:
-    """The gateway's runtime on the `LEDGER_*` settings, its database migrated. `existing`
-    (every command but `db upgrade`): a SQLite database that is not there is an error, never
-    made (a trial's `brand list` on a mistyped folder made one, with a new passphrase, and
-    listed nothing; `admin-key create` there printed a key no gateway knew)."""
+def runtime() -> Runtime:
+    """The gateway's runtime on the `LEDGER_*` settings, its database migrated. A SQLite
+    database that is not there is an error, never made (a trial's `brand list` on a mistyped
+    folder made one, with a new passphrase, and listed nothing; `admin-key create` there
+    printed a key no gateway knew): the gateway makes it, and `db upgrade`."""
     settings = get_settings()
-    if existing:
-        require_database(settings.database_url)
+    require_database(settings.database_url)
     rt = Runtime(settings)
     rt.migrate()
     return rt
@@ -109,7 +108,7 @@ def add_brand(
 ) -> dict[str, Any]:
     """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
     "signer", "api_key", "state", "error"}`."""
-    rt = runtime(existing=True)
+    rt = runtime()
     rt.contracts()  # fails early without a deployment
     _, body = _brands(rt).create_sync(_context(), request)
     with rt.db.read() as session:
@@ -146,10 +145,8 @@ def add_brand(
     return result
 
 
-def list_brands() -> list[dict[str, Any]]:
-    return [
-        view.model_dump(mode="json") for view in _brands(runtime(existing=True)).list_brands(ADMIN)
-    ]
+def list_brands(rt: Runtime | None = None) -> list[dict[str, Any]]:
+    return [view.model_dump(mode="json") for view in _brands(rt or runtime()).list_brands(ADMIN)]
 
 
 def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
@@ -174,9 +171,9 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
 
 def show_brand(brand: str) -> dict[str, Any]:
     """The brand, its liability (from the index) and its API keys."""
-    rt = runtime(existing=True)
+    rt = runtime()
     brand_id = ledger_brand_id(rt, brand)
-    view = next(b for b in list_brands() if b["brand_id"] == brand_id)
+    view = next(b for b in list_brands(rt) if b["brand_id"] == brand_id)
     return {**view, "liability": _liability(rt, brand_id), "keys": list_keys(brand, rt)}
 
 
@@ -192,25 +189,25 @@ def _liability(rt: Runtime, brand_id: LedgerBrandId) -> dict[str, Any] | None:
 
 def liabilities(brand: str | None) -> list[dict[str, Any]]:
     """Issued, redeemed, expired and outstanding per brand (one brand, or every onboarded)."""
-    rt = runtime(existing=True)
+    rt = runtime()
     ids = (
         [ledger_brand_id(rt, brand)]
         if brand
-        else [LedgerBrandId(b["brand_id"]) for b in list_brands() if b["brand_id"] is not None]
+        else [LedgerBrandId(b["brand_id"]) for b in list_brands(rt) if b["brand_id"] is not None]
     )
     found = [_liability(rt, i) for i in ids]
     return [f for f in found if f is not None]
 
 
 def positions() -> dict[str, Any]:
-    rt = runtime(existing=True)
+    rt = runtime()
     with rt.db.read() as session:
         return ReadsService().positions(session, ADMIN).model_dump(mode="json")
 
 
 def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, Any]]:
     """API keys (never their secret): prefix, brand, admin, label, created, revoked."""
-    rt = rt or runtime(existing=True)
+    rt = rt or runtime()
     query = select(ApiKey, Brand.ledger_id, Brand.name).outerjoin(
         Brand, Brand.id == ApiKey.brand_id
     )
@@ -235,26 +232,26 @@ def list_keys(brand: str | None, rt: Runtime | None = None) -> list[dict[str, An
 
 
 def rotate_key(brand: str, keep_old: bool) -> dict[str, Any]:
-    rt = runtime(existing=True)
+    rt = runtime()
     request = admin_schemas.RotateKeyRequest(keep_old=keep_old, label="rotated with the CLI")
     _, body = _brands(rt).rotate_key_sync(_context(), ledger_brand_id(rt, brand), request)
     return body
 
 
 def revoke_key(prefix: str) -> None:
-    runtime(existing=True).api_keys.revoke(prefix)
+    runtime().api_keys.revoke(prefix)
 
 
 def create_admin_key() -> str:
     # a key of a database no gateway uses answers 401 there (a trial's mistyped folder)
-    return runtime(existing=True).api_keys.create_admin(label="created with the CLI").plaintext
+    return runtime().api_keys.create_admin(label="created with the CLI").plaintext
 
 
 def webhooks(brand: str | None) -> list[dict[str, Any]]:
     """Webhook endpoints (every brand's, or one brand's), without their secrets."""
     from ledger_api.usecases.webhooks import WebhooksService
 
-    rt = runtime(existing=True)
+    rt = runtime()
     found = WebhooksService(rt.settings, rt.db).list(ADMIN).webhooks
     rows = [w.model_dump(mode="json") for w in found]
     if brand:

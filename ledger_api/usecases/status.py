@@ -114,14 +114,13 @@ class StatusService:
         rt = self.rt
         report = None if rt.is_sender else rt.cached_work_status()
         signers = (report or {}).get("sender") or (rt.sender.status() if rt.sender else [])
-        stalled = (
-            s
-            for s in signers
-            if s.get("brand_row_id") == brand_row_id
+        stalled = any(
+            s.get("brand_row_id") == brand_row_id
             and not s.get("healthy", True)
             and str(s.get("last_error") or "").startswith("SignerStalled")
+            for s in signers
         )
-        return "signer_stalled" if next(stalled, None) is not None else None
+        return "signer_stalled" if stalled else None
 
     @staticmethod
     def _view(state: Settled, index_height: int) -> schemas.OperationStatus:
