@@ -34,6 +34,7 @@ from ledger_api.errors import (
     Unauthorized,
 )
 from ledger_api.model.schemas import ADDRESS_SCHEMA, checksum_address
+from ledger_api.process.deployment import refuse_another_deployments_database
 from ledger_api.process.runtime import Runtime
 from ledger_api.settings import Settings
 from ledger_api.usecases.brands import BrandsService
@@ -156,7 +157,8 @@ _PRINCIPAL = "ledger.principal"  # the request scope's copy: one authentication 
 async def current_principal(request: Request) -> Principal:
     """The caller, from `Authorization: Bearer <key>` (or `X-API-Key`), rate limited per key
     (the limit per client address came before, on every request: `limits.AddressLimit`). Once
-    per request, however many dependencies ask (`Unauthorized` 401, `RateLimited` 429)."""
+    per request, however many dependencies ask (`Unauthorized` 401, `RateLimited` 429;
+    `DeploymentMismatch` 503 while the database is another deployment's)."""
     found: Principal | None = request.scope.get(_PRINCIPAL)
     if found is not None:
         return found
@@ -165,6 +167,7 @@ async def current_principal(request: Request) -> Principal:
     principal = runtime.api_keys.in_memory(token)
     if principal is None:
         principal = await runtime.read(lambda: runtime.api_keys.authenticate(token))
+    refuse_another_deployments_database(runtime)
     if runtime.db.is_sqlite:
         runtime.limiter.check(principal.key_prefix)
     else:  # shared by every process on the database: a write, off the event loop

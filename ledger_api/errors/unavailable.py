@@ -24,6 +24,13 @@ class IndexNotReady(Unavailable):
     default_message = "the chain index is not available yet"
 
 
+class DeploymentMismatch(IndexNotReady):
+    code = "deployment_mismatch"  # `process.deployment.bind_database`: until an operator acts
+    default_message = (
+        "the gateway's database was made for another deployment than the manifest's on this node"
+    )
+
+
 class KeyPassphraseMismatch(Unavailable):
     code = "key_passphrase_mismatch"  # `access.sealing`: a key sealed with another passphrase
     default_message = "a sealed key does not open with this gateway's keystore passphrase"

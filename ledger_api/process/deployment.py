@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db.campaign_models import ChainRule
-from ledger_api.errors import OPERATOR_ACTS_S, ChainUnavailable, IndexNotReady
+from ledger_api.errors import OPERATOR_ACTS_S, ChainUnavailable, DeploymentMismatch, IndexNotReady
+from ledger_api.process.health import sender_reports
 
 if TYPE_CHECKING:
     from ledger_api.db import Database
@@ -56,9 +57,10 @@ def check_deployment(contracts: Contracts, chain: Chain, db: Database | None = N
 def bind_database(db: Database, contracts: Contracts, chain: Chain) -> None:
     """The database belongs to one deployment: its chain id, ledger address and deployment
     block (number and hash), recorded by the first check and compared by every later one.
-    `IndexNotReady` for another (a trial: a copy of a database started against another chain
-    with the same chain id and addresses took that chain's blocks as forgotten ones, reopened
-    and failed 46 confirmed operations and sent their brands signed `operation.failed` events).
+    `DeploymentMismatch` (503 `deployment_mismatch`) for another (a trial: a copy of a
+    database started against another chain with the same chain id and addresses took that
+    chain's blocks as forgotten ones, reopened and failed 46 confirmed operations and sent
+    their brands signed `operation.failed` events).
     Raises `ChainUnavailable` when the node does not answer."""
     number = contracts.manifest.deployed_block
     (block,) = chain.blocks([number])
@@ -75,13 +77,28 @@ def bind_database(db: Database, contracts: Contracts, chain: Chain) -> None:
         with db.read() as session:
             made_for = session.get_one(ChainRule, DEPLOYMENT).value
     if made_for != here:
-        raise IndexNotReady(
+        raise DeploymentMismatch(
             "the database (LEDGER_DATABASE_URL) was made for another deployment (chain id, "
             f"ledger, deployment block and its hash: {made_for}) than the manifest's on this "
             f"node ({here}): point LEDGER_DATABASE_URL at this deployment's database, or at a "
             "new one",
             retry_after_s=OPERATOR_ACTS_S,
         )
+
+
+def refuse_another_deployments_database(runtime: Runtime) -> None:
+    """`DeploymentMismatch` (503 `deployment_mismatch`, `Retry-After` 60 s) while this process,
+    or the one that sends for it (`ledger work`, the sending HTTP worker), found the database
+    made for another deployment (`bind_database`). Every authenticated route asks: a trial
+    found a gateway on another deployment's database still accepting operations it could never
+    send (202, queued for good) and answering reads from that deployment's index."""
+    error = runtime.start_error
+    if error is None and not runtime.is_sender and sender_reports(runtime.settings):
+        report = runtime.cached_work_status()
+        error = report.get("start_error") if report is not None else None
+    prefix = f"{DeploymentMismatch.code}: "
+    if error is not None and error.startswith(prefix):
+        raise DeploymentMismatch(error[len(prefix) :], retry_after_s=OPERATOR_ACTS_S)
 
 
 def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contracts | None:

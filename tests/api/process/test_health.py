@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from support.chain import Anvil
-from support.gateway import Gateway, Member
+from support.gateway import Api, Gateway, GatewayProcess, Member
 from support.progress import wait_for
 from support.proxy import Proxy
 
@@ -234,7 +234,7 @@ def test_a_manifest_is_checked_against_the_node_before_anything_is_signed(
 
 
 def test_a_database_made_for_another_deployment_is_refused(
-    env: dict[str, str], own_chain: tuple[Anvil, Path]
+    env: dict[str, str], own_chain: tuple[Anvil, Path], tmp_path: Path
 ) -> None:
     """A new user's trial: a copy of a gateway's database, started against another chain of
     the same chain id with the contracts at the same addresses (a second local deployment),
@@ -242,7 +242,9 @@ def test_a_database_made_for_another_deployment_is_refused(
     operations and sent the brands' receivers signed `operation.failed` and `chain.rewound`
     events. The database now names its deployment (chain id, ledger address, deployment block
     and hash): another is refused before anything is indexed or sent, and the operations stay
-    as their own chain has them."""
+    as their own chain has them. Every authenticated route answers 503 `deployment_mismatch`
+    meanwhile, in one process and beside `ledger work` (a second trial: operations were still
+    accepted, queued for good, and reads answered from the other deployment's index)."""
     node, manifest = own_chain
     with Gateway(env) as first:
         brand = first.create_brand()
@@ -255,21 +257,65 @@ def test_a_database_made_for_another_deployment_is_refused(
     ours = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())["contracts"]["AllianceLedger"]
     theirs = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
     assert ours["address"] == theirs["address"]  # the trial's case: only the chain differs
-    gateway = _serving_unready(
-        {**env, "LEDGER_RPC_URL": node.url, "LEDGER_MANIFEST": str(manifest)}
-    )
+    elsewhere = {**env, "LEDGER_RPC_URL": node.url, "LEDGER_MANIFEST": str(manifest)}
+    operation = earned.json()["operation_id"]
+    gateway = _serving_unready(elsewhere)
     try:
         health = wait_for(
             lambda: _start_error_saying(gateway, "was made for another deployment"),
             what="the other deployment refused",
         )
         assert health["status"] == "degraded" and not health["sender"], health
-        assert health["start_error"].startswith("index_not_ready: "), health
+        assert health["start_error"].startswith("deployment_mismatch: "), health
+        _refuses_every_route(gateway.base_url, env, brand.api_key, member.address, operation)
     finally:
         gateway.stop()
+    serving = _RefusedGatewayProcess(
+        {**elsewhere, "LEDGER_SENDER_PROCESS": "true"}, tmp_path / "gateway.log"
+    ).start()
+    try:
+        _refuses_every_route(serving.base_url, env, brand.api_key, member.address, operation)
+    finally:
+        serving.stop()
     with Gateway(env) as again:  # its own deployment still opens it
-        view = again.api(brand.api_key).get(f"/v1/operations/{earned.json()['operation_id']}")
+        view = again.api(brand.api_key).get(f"/v1/operations/{operation}")
         assert view.json()["status"] == "confirmed", view.text
+
+
+class _RefusedGatewayProcess(GatewayProcess):
+    """`ledger serve` with `ledger work`, up once its health says the database is refused."""
+
+    def ready_health(self) -> dict[str, Any] | None:
+        health = self.health()
+        said = (health or {}).get("start_error") or ""
+        return health if said.startswith("deployment_mismatch: ") else None
+
+
+def _refuses_every_route(
+    base_url: str, env: dict[str, str], brand_key: str, member: str, operation: str
+) -> None:
+    """A read, a balance, an earn and an admin's write all answer 503 `deployment_mismatch`
+    with a `Retry-After` of 60 s (an operator must act)."""
+    brand, admin = Api(base_url, brand_key), Api(base_url, env["LEDGER_ADMIN_API_KEY"])
+    try:
+        refusals = {
+            "a read": brand.get(f"/v1/operations/{operation}"),
+            "a balance": brand.get(f"/v1/members/{member}"),
+            "an earn": brand.post(
+                "/v1/earn/purchase",
+                {"member": member, "amount_cents": 500, "order_ref": "o-elsewhere"},
+            ),
+            "an admin's write": admin.post("/v1/admin/brands", {"name": "Elsewhere"}),
+        }
+    finally:
+        brand.close()
+        admin.close()
+    for what, answer in refusals.items():
+        assert answer.status_code == 503, (what, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] == "deployment_mismatch", (what, error)
+        assert "another deployment" in error["message"], (what, error)
+        assert answer.headers["Retry-After"] == "60", (what, answer.headers)
 
 
 def test_an_operation_whose_signer_has_no_gas_says_so(
