@@ -241,6 +241,12 @@ def _day_label(day: int) -> str:
     return (_EPOCH_DAY + timedelta(days=day)).isoformat()
 
 
+def day_label(day: int) -> str:
+    """A UTC day index (days since 1970-01-01, the contracts' `block.timestamp / 1 days`) as
+    `YYYY-MM-DD`."""
+    return _day_label(day)
+
+
 _EPOCH_DAY = date(1970, 1, 1)
 
 

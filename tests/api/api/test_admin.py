@@ -4,6 +4,7 @@ badges."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import uuid
@@ -274,6 +275,8 @@ def test_tier_rule_upgrade_and_quarterly_review(
         second = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"}).json()
         assert second["status"] == "failed"
         assert second["error"]["code"] == "tier_already_reviewed"
+        # the quarter as people name it, not the chain's index (a trial read `quarter=227`)
+        assert re.search(r"quarter=\d{4}-Q[1-4]\)", second["error"]["message"]), second
 
         # two quarters later, with nothing done in the last one: the upgrade quarter retained,
         # then a warning and a grace period, never an immediate downgrade

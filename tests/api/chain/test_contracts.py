@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Any
 
 from eth_abi.abi import encode
 from eth_account import Account
@@ -20,6 +21,7 @@ from ledger_api.chain.typed_data import gift_typed_data, recover_signer, sign_ty
 def contracts() -> Contracts:
     ledger = json.loads((BUILD / "AllianceLedger.json").read_text())["abi"]
     badges = json.loads((BUILD / "AllianceBadges.json").read_text())["abi"]
+    auctions = json.loads((BUILD / "AllianceAuctions.json").read_text())["abi"]
     return Contracts(
         Manifest.from_json(
             {
@@ -28,6 +30,7 @@ def contracts() -> Contracts:
                 "contracts": {
                     "AllianceLedger": {"address": "0x" + "22" * 20, "abi": ledger},
                     "AllianceBadges": {"address": "0x" + "33" * 20, "abi": badges},
+                    "AllianceAuctions": {"address": "0x" + "44" * 20, "abi": auctions},
                 },
             }
         )
@@ -121,6 +124,48 @@ def test_custom_errors_decode_to_stable_codes() -> None:
     assert error.details["needed"] == 25
     assert error_code("LedgerOperationUsed") == "operation_used"
     assert error_code("AllianceBadgesSupplyExceeded") == "badge_supply_exceeded"
+
+
+def test_custom_errors_say_chain_units_as_people_read_them() -> None:
+    """A trial read `TierAlreadyReviewed(quarter=227)`: a revert's message gives quarters,
+    months, days, timestamps, micro-USD and durations in their units; `details` stay raw."""
+    from ledger_api.chain.errors import domain_error
+
+    codec = contracts()
+
+    def revert(signature: str, types: list[str], values: list[Any]) -> Any:
+        decoded = codec.errors.decode(keccak(text=signature)[:4] + encode(types, values))
+        assert decoded is not None, signature
+        return domain_error(decoded)
+
+    member = "0x" + "4a" * 20
+    reviewed = revert("TierAlreadyReviewed(address,uint256)", ["address", "uint256"], [member, 227])
+    assert reviewed.message.endswith("quarter=2026-Q4)"), reviewed.message
+    assert reviewed.details["quarter"] == 227
+    expired = revert(
+        "LedgerSignatureExpired(uint256,uint256)", ["uint256", "uint256"], [1_780_000_000, 2**255]
+    )
+    assert expired.message == (
+        f"LedgerSignatureExpired(deadline=2026-05-28T20:26:40Z, nowTimestamp={2**255})"
+    ), expired.message
+    too_low = revert(
+        "AuctionsBidTooLow(uint256,uint256,uint256)",
+        ["uint256"] * 3,
+        [4, 1_250_000, 2_000_000],
+    )
+    said = "AuctionsBidTooLow(auctionId=4, value=1.25 USD, minValue=2 USD)"
+    assert too_low.message == said, too_low.message
+    assert (too_low.details["value"], too_low.details["minValue"]) == (1_250_000, 2_000_000)
+    capped = revert(
+        "LedgerDailyMintCapExceeded(uint256,uint256,uint256,uint256)",
+        ["uint256"] * 4,
+        [2, 20_787, 1_000, 1_500],
+    )
+    assert capped.message == (
+        "LedgerDailyMintCapExceeded(brand=2, day=2026-11-30, cap=1000, requested=1500)"
+    ), capped.message
+    too_soon = revert("LedgerValueChangeTooSoon(uint256,uint256)", ["uint256", "uint256"], [3, 682])
+    assert too_soon.message.endswith("fromMonth=2026-11)"), too_soon.message
 
 
 def test_typed_data_signature_recovers_the_member() -> None:
