@@ -110,6 +110,17 @@ if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
     "(and LEDGER_CHAIN_PORT and LEDGER_DATA_DIR for a second gateway beside the first)" >&2
   exit 1
 fi
+# one gateway per data folder: a second `make run` of the folder on another LEDGER_PORT had
+# served a second gateway on the same database (a trial); a stale pid file, or its pid now
+# another program's, does not count
+running="$(cat "$LEDGER_DATA_DIR/gateway.pid" 2>/dev/null || true)"
+if [ -n "$running" ] && kill -0 "$running" 2>/dev/null \
+  && tr '\0' ' ' < "/proc/$running/cmdline" 2>/dev/null | grep -q "ledger serve"; then
+  echo "run: a gateway of this data folder already runs (pid $running, in" \
+    "$LEDGER_DATA_DIR/gateway.pid): stop its \`make run\` first, or set LEDGER_DATA_DIR (and" \
+    "LEDGER_PORT and LEDGER_CHAIN_PORT) for a second system beside it" >&2
+  exit 1
+fi
 # before the chain: a database this run cannot open (another keystore passphrase: refused
 # with `key_passphrase_mismatch`) stops it with nothing started
 migrate() {

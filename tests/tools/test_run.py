@@ -609,3 +609,40 @@ def test_a_second_chain_of_one_data_folder_is_refused(tmp_path: Path) -> None:
     assert f"already runs (on port {running_port})" in done.stderr, done.stderr
     assert "LEDGER_DATA_DIR" in done.stderr, done.stderr
     assert not (data / "chain-state").exists() and not (data / "deployment.json").exists()
+
+
+def test_a_second_gateway_of_one_data_folder_is_refused(tmp_path: Path) -> None:
+    """A trial: a second `make run` of the same data folder and chain port, on another
+    LEDGER_PORT, served a second gateway on the same database. While the folder's gateway
+    runs (here a stand-in named `ledger serve`, its pid in `gateway.pid`), another run stops
+    before anything starts, naming the pid and LEDGER_DATA_DIR."""
+    data = tmp_path / "data"
+    data.mkdir()
+    stand_in = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "ledger serve"]
+    )
+    run = None
+    try:
+        (data / "gateway.pid").write_text(f"{stand_in.pid}\n")
+        # in a session of its own: a run that is not refused starts a chain and a gateway,
+        # stopped with it whatever happens
+        run = subprocess.Popen(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, free_port(), free_port()),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        _, said = run.communicate(timeout=300)
+    finally:
+        if run is not None and run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
+            run.wait(60)
+        stand_in.kill()
+        stand_in.wait()
+    assert run.returncode == 1, said
+    assert f"already runs (pid {stand_in.pid}" in said, said
+    assert "LEDGER_DATA_DIR" in said, said
+    assert not (data / "chain.pid").exists() and not (data / "deployment.json").exists()
