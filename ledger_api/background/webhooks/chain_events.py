@@ -66,6 +66,7 @@ class ChainEvents:
             (LEDGER, "PointsEarned"): self._points_earned,
             (LEDGER, "PointsReversed"): self._points_reversed,
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
+            (LEDGER, "TierGiftPaid"): self._tier_gift_paid,
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
             (LEDGER, "TierGiftCancelled"): self._tier_gift_cancelled,
@@ -163,6 +164,8 @@ class ChainEvents:
         )
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """`tier.upgraded`: `brand_id` is the brand whose operation completed the upgrade;
+        `gift.shares` who paid the gift (`_tier_gift_paid`, the ledger's next events)."""
         brand, new = int(a["brand"]), int(a["newTier"])
         self._add(
             ev.TIER_UPGRADED,
@@ -170,11 +173,38 @@ class ChainEvents:
             ts,
             [brand, *self._member_brands(a["member"])],
             member=a["member"],
+            brand_id=brand,
             previous_tier=int(a["previousTier"]),
             tier=new,
             tier_name=TIER_NAMES.get(new),
-            gift={"points": int(a["giftPoints"]), "brand_id": brand},
+            gift={"points": int(a["giftPoints"]), "shares": []},
         )
+
+    def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """A brand's share of an upgrade's gift (`TierGiftPaid`, right after its `TierUpgraded`
+        in the same transaction, so in the same chunk): added to that `tier.upgraded`'s
+        `gift.shares` (`brand_id`, `points`, `locked_until`: ISO 8601 UTC, or null when the
+        points were the member's at once), and the paying brand hears of it. A trial: the event
+        named the completing brand as paying the whole gift, where three brands paid it in
+        proportion to the value each issued (DOMAIN.md, Tiers)."""
+        brand, tx_hash = int(a["brand"]), event.log.tx_hash
+        release = int(a["releaseAt"])
+        share = {
+            "brand_id": brand,
+            "points": int(a["points"]),
+            "locked_until": iso_utc(release) if release else None,
+        }
+        for pending in reversed(self.pending):
+            data = pending.payload
+            if (
+                pending.type == ev.TIER_UPGRADED
+                and data["member"] == a["member"]
+                and data["chain"]["tx_hash"] == tx_hash
+            ):
+                data["gift"]["shares"].append(share)
+                if brand not in pending.brands:
+                    pending.brands = [*pending.brands, brand]
+                return
 
     def _grace_started(self, event: Event, a: dict[str, Any], ts: int) -> None:
         tier, grace_month = int(a["tier"]), int(a["graceUntilMonth"])

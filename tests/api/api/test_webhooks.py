@@ -331,8 +331,9 @@ def test_tier_and_badge_events_from_real_flows(
             == "confirmed"
         )
         alice = Member()
+        other = gateway.create_brand()
         earn(brand, alice, 3_000)
-        earn(brand, alice, 3_000)
+        earn(other, alice, 3_000)
         review = brand.api.post(
             "/v1/earn/engagement",
             {"member": alice.address, "kind": "review"},
@@ -340,9 +341,26 @@ def test_tier_and_badge_events_from_real_flows(
         )
         assert review.json()["result"]["tier_upgraded_to"] == 1
         upgraded = wait_for(lambda: receiver.of_type(secret, "tier.upgraded"), what="tier.upgraded")
-        assert upgraded[0]["data"]["tier"] == 1
-        assert upgraded[0]["data"]["gift"] == {"points": 50, "brand_id": brand.brand_id}
-        assert brand.brand_id in upgraded[0]["brands"]
+        data = upgraded[0]["data"]
+        assert (data["tier"], data["brand_id"]) == (1, brand.brand_id)
+        # the brands that paid the gift, each its share (a trial: the event named the brand
+        # whose review completed the upgrade as paying all of it): what each credited alice
+        # beyond her earns there
+        balances = {
+            b["brand_id"]: b["balance"]
+            for b in gateway.admin.get(f"/v1/members/{alice.address}").json()["balances"]
+        }
+        earned = {brand.brand_id: 300 + 5, other.brand_id: 300}
+        paid = {b: balances[b] - earned[b] for b in earned}
+        assert all(points > 0 for points in paid.values()) and sum(paid.values()) == 50, paid
+        assert data["gift"] == {
+            "points": 50,
+            "shares": [
+                {"brand_id": b, "points": paid[b], "locked_until": None}
+                for b in (other.brand_id, brand.brand_id)  # the others', then the completing one's
+            ],
+        }
+        assert {brand.brand_id, other.brand_id} <= set(upgraded[0]["brands"])
 
         defined = brand.api.post(
             "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://b"}, params={"wait": "true"}
@@ -388,7 +406,7 @@ def test_tier_and_badge_events_from_real_flows(
         assert data["missing"] == {"spend_cents": 5_000, "orders": 2, "engagements": 1}
         assert data["downgrade_at"].endswith("T00:00:00Z")
         assert data["downgrade_at"] == result["downgrade_at"]
-        assert grace[0]["brands"] == [brand.brand_id]
+        assert grace[0]["brands"] == sorted([brand.brand_id, other.brand_id])  # alice's points
         ids = Counter(e["id"] for e in receiver.events(secret))
         assert set(ids.values()) == {1}
 
