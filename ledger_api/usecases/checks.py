@@ -19,7 +19,15 @@ from ledger_api.chain.escrows import escrow_implementation, is_escrow_code, pred
 from ledger_api.chain.typed_data import recover_signer
 from ledger_api.db.auction_models import IdxAuction
 from ledger_api.db.keys import OPEN
-from ledger_api.db.models import Brand, IdxBadgeBalance, IdxBadgeType, IdxLot, IdxMeta, Operation
+from ledger_api.db.models import (
+    Brand,
+    IdxBadgeBalance,
+    IdxBadgeType,
+    IdxLot,
+    IdxMeta,
+    IdxPending,
+    Operation,
+)
 from ledger_api.domain import BrandStatus, OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
@@ -219,12 +227,22 @@ class Checks:
     # ---------------------------------------------------------------- balances
 
     def balance(self, member: str, brand: LedgerBrandId, amount: int) -> None:
-        """The index's live balance, less the member's debits still in flight."""
+        """What the member may spend of `brand`'s points: the index's live lots, less the
+        points still in a return window (DOMAIN.md, Returns: the ledger refuses to move them)
+        and the member's debits in flight; `InsufficientBalance` (422) below `amount`. A trial:
+        a redemption of pending points was accepted (202), then failed on chain."""
         now = self.now()
         with self.rt.db.read() as session:
             live = session.scalar(
                 select(func.coalesce(func.sum(IdxLot.amount), 0)).where(
                     IdxLot.member == member, IdxLot.brand == brand, IdxLot.expires_at > now
+                )
+            )
+            waiting = session.scalar(
+                select(func.coalesce(func.sum(IdxPending.amount), 0)).where(
+                    IdxPending.member == member,
+                    IdxPending.brand == brand,
+                    IdxPending.release_at > now,
                 )
             )
             pending = session.execute(
@@ -240,7 +258,7 @@ class Checks:
             assert isinstance(debit, GiftPayload | RedemptionPayload | AuctionBidPayload)
             if debit.brand == brand:
                 in_flight += debit.amount
-        available = int(live or 0) - in_flight
+        available = int(live or 0) - int(waiting or 0) - in_flight
         if available < amount:
             raise InsufficientBalance(
                 member=member, brand_id=brand, available=available, needed=amount

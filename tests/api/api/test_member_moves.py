@@ -167,6 +167,39 @@ def test_gift_beyond_the_balance_is_rejected(brand: Brand) -> None:
     assert response.json()["error"]["code"] == "insufficient_balance"
 
 
+def test_points_in_their_return_window_are_refused_at_once(
+    gateway: Gateway, other_brand: Brand
+) -> None:
+    """A trial: a member with 1,000 points pending (14-day return window) and none live had a
+    redemption of 500 accepted (202), which then failed on chain. Pending points are not the
+    member's yet (DOMAIN.md, Returns): a redemption, a gift or a bid of them is 422
+    `insufficient_balance` at once, and live points beside them stay spendable."""
+    shop = gateway.create_brand(return_window_days=None)  # the default window, 14 days
+    alice = Member()
+    earn(shop, alice, 10_000)  # 1,000 points, pending
+    redemption = signed_redemption(other_brand, alice, shop.brand_id, 500, "pending-1")
+    refused = other_brand.api.post("/v1/redemptions", redemption)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "insufficient_balance" and error["details"]["available"] == 0, error
+    gift = shop.api.post("/v1/gifts", signed_gift(shop, alice, Member().address, 1))
+    assert gift.status_code == 422, gift.text
+    assert gift.json()["error"]["code"] == "insufficient_balance"
+
+    window = gateway.admin.put(
+        f"/v1/admin/brands/{shop.brand_id}/return-window", {"days": 0}, params={"wait": "true"}
+    )
+    assert window.json()["status"] == "confirmed", window.text
+    earn(shop, alice, 1_000)  # 100 points, live at once
+    over = signed_redemption(other_brand, alice, shop.brand_id, 101, "pending-2")
+    answer = other_brand.api.post("/v1/redemptions", over)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"]["available"] == 100
+    within = signed_redemption(other_brand, alice, shop.brand_id, 100, "pending-3")
+    spent = other_brand.api.post("/v1/redemptions", within, params={"wait": "true"})
+    assert spent.json()["status"] == "confirmed", spent.text
+
+
 def test_redemption_of_an_unknown_brand_is_rejected(brand: Brand) -> None:
     alice = Member()
     response = brand.api.post(
