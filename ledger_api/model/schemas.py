@@ -412,10 +412,15 @@ class HistoryEntry(Model):
 
 
 class HistoryView(Model):
+    """The member's points growth report: the newest `limit` lines (newest first), and per
+    kind the points of the whole history (every line the key may see, not only those shown)."""
+
     address: str
     as_of: AsOf
     entries: list[HistoryEntry]
-    totals: dict[str, int]
+    totals: dict[str, int] = Field(
+        description="points per kind over the member's whole history, whatever the `limit`"
+    )
 
 
 class BadgeView(Model):

@@ -296,6 +296,12 @@ class ReadsService:
         rows = session.scalars(
             query.order_by(IdxHistory.block_number.desc(), IdxHistory.log_index.desc()).limit(limit)
         ).all()
+        # the totals are the whole history's, whatever the limit (a trial: they summed the
+        # lines shown, so `limit=1` and `limit=20` gave two different reports)
+        totals = {kind: 0 for kind in HISTORY_KINDS}
+        summed = query.with_only_columns(IdxHistory.kind, func.sum(IdxHistory.amount))
+        for kind, amount in session.execute(summed.group_by(IdxHistory.kind)):
+            totals[kind] += int(amount or 0)
         campaigns = _campaigns_of(session, rows)
         entries = [
             schemas.HistoryEntry(
@@ -322,15 +328,16 @@ class ReadsService:
         if not who.is_admin:
             released = released.where(IdxPending.brand == (who.ledger_brand_id or -1))
         for position in session.scalars(released):  # what the return window left the member
-            entries.append(
+            entries.append(  # a purchase's, or a tier gift's share that waited for one
                 schemas.HistoryEntry(
                     kind="released",
                     brand_id=position.brand,
                     amount=position.amount,
                     at=_dt(position.release_at),
-                    source="purchase",
+                    source="return_window",
                 )
             )
+            totals["released"] += position.amount
         for lot in session.scalars(expired_query):
             entries.append(
                 schemas.HistoryEntry(
@@ -341,10 +348,8 @@ class ReadsService:
                     source=f"earned {month_label(lot.month)}",
                 )
             )
+            totals["expired"] += lot.amount
         entries.sort(key=lambda e: e.at, reverse=True)
-        totals = {kind: 0 for kind in HISTORY_KINDS}
-        for entry in entries:
-            totals[entry.kind] += entry.amount
         return schemas.HistoryView(
             address=address, as_of=as_of, entries=entries[:limit], totals=totals
         )

@@ -200,6 +200,40 @@ def test_points_in_their_return_window_are_refused_at_once(
     assert spent.json()["status"] == "confirmed", spent.text
 
 
+def test_history_totals_are_the_whole_historys_whatever_the_limit(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """A trial: the report's totals summed the lines it showed (and every released and
+    expired one), so `limit=1` and `limit=20` gave two different totals for one member."""
+    alice = Member()
+    for cents in (1_000, 2_000, 3_000):
+        earn(brand, alice, cents)
+    gift = brand.api.post(
+        "/v1/gifts", signed_gift(brand, alice, Member().address, 50), params={"wait": "true"}
+    )
+    assert gift.json()["status"] == "confirmed", gift.text
+    path = f"/v1/members/{alice.address}/history"
+    whole = gateway.admin.get(path, params={"limit": 1000}).json()
+    assert len(whole["entries"]) == 4
+    summed: dict[str, int] = {}
+    for entry in whole["entries"]:
+        summed[entry["kind"]] = summed.get(entry["kind"], 0) + entry["amount"]
+    assert (
+        {k: v for k, v in whole["totals"].items() if v}
+        == summed
+        == {
+            "earned": 600,
+            "gifted": 50,
+        }
+    )
+    for limit in (1, 2, 3):
+        for key in (gateway.admin, brand.api):
+            page = key.get(path, params={"limit": limit}).json()
+            assert len(page["entries"]) == limit
+            assert page["entries"] == whole["entries"][:limit]
+            assert page["totals"] == whole["totals"], (limit, page["totals"])
+
+
 def test_redemption_of_an_unknown_brand_is_rejected(brand: Brand) -> None:
     alice = Member()
     response = brand.api.post(
