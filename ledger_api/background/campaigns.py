@@ -220,8 +220,9 @@ def _fits_today(session: Session, brand: Brand, points: int) -> bool:
     """Counts `points` in the brand's points accepted today (UTC, `mint_counters`, as the
     intake counts an earn) when they fit in the chain's daily mint cap (`Brand.daily_cap_points`,
     as the intake reads it); else counts nothing and returns False. The brand's row is locked:
-    the intake waits."""
-    day = utc_day(time.time())
+    the intake waits. The day is the chain's, as the intake's: this machine's, or the last
+    indexed block's when the chain's clock is ahead."""
+    day = utc_day(max(time.time(), index_time(session)))
     counter = session.get(MintCounter, (brand.id, day), with_for_update=True)
     cap = brand.daily_cap_points
     counted = counter.points if counter is not None else 0

@@ -468,10 +468,13 @@ class Intake:
             return [self._store_alone(draft, exc) for draft in drafts]
 
     def _store_group(self, drafts: Sequence[Draft | Bulk]) -> list[Outcome]:
-        now = time.time()
         outcomes: list[Outcome] = []
         with self.db.read() as reader:  # before the writer lock (see `lookups`)
             known = look_up(drafts, reader)
+        # the daily cap's day is the chain's: this machine's clock, or the chain's when that is
+        # ahead (a trial: with the chain's clock a year on, the cap counted the machine's day,
+        # refusing an earn the chain's new day had room for)
+        now = max(time.time(), known.chain_time)
         with self.db.write() as session:
             batch = _Batch(session, known)
             for draft in drafts:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer import followed_ledger_paused
+from ledger_api.background.indexer import followed_ledger_paused, index_time
 from ledger_api.db.keys import credited_orders, exact, released_op_ids, superset_of
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain.ids import BrandRowId
@@ -31,20 +31,23 @@ __all__ = ["Known", "look_up"]
 class Known:
     """What a group's look-ups found stored: each key's (request fingerprint, answer), each
     credited order's operation uid, and the op id of each order whose last earn failed (the
-    order given back), the last two by (brand row id, order ref), and whether the ledger is
-    paused (`cursor.followed_ledger_paused`). Read in one snapshot: an order is either
-    credited (held) or given back with its op id."""
+    order given back), the last two by (brand row id, order ref), whether the ledger is
+    paused (`cursor.followed_ledger_paused`) and the last indexed block's time (unix seconds,
+    0 before the first: the chain's day, for the daily mint cap, when the chain's clock is
+    ahead of this machine's). Read in one snapshot: an order is either credited (held) or
+    given back with its op id."""
 
     keys: dict[tuple[str, str], tuple[str, Accepted]] = field(default_factory=dict)
     orders: dict[tuple[BrandRowId | None, str], str] = field(default_factory=dict)
     released: dict[tuple[BrandRowId | None, str], int] = field(default_factory=dict)
     paused: bool = False
+    chain_time: int = 0
 
 
 def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
     """The stored answers of every key of a group (and of its bulk items) and the orders
     already credited, read at once in `reader`."""
-    known = Known(paused=followed_ledger_paused(reader))
+    known = Known(paused=followed_ledger_paused(reader), chain_time=index_time(reader))
     wanted = {(e.scope, e.idempotency_key) for e in entries}
     drafts = [e for e in entries if isinstance(e, Draft)]
     for entry in entries:

@@ -164,7 +164,8 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
 ) -> None:
     """The credits count in the brand's daily mint count, as any earn the intake accepts: over
     the cap they wait (no operation the chain would refuse, no credit lost) and are credited
-    once there is room."""
+    once there is room. The day is the chain's (its clock moved on here), so the cap is
+    lowered below the two credits for the day of the release."""
     anvil, _ = own_chain
     own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
     with Gateway(own_env) as gateway:
@@ -175,6 +176,12 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
         assert created.status_code == 201, created.text
         grace, ada = Member(), Member()
         buy(brand, ada, 10_000, referrer=grace.address)  # 1,000 points: 20 left today
+        lowered = gateway.admin.put(
+            f"/v1/admin/brands/{brand.brand_id}/daily-cap",
+            {"daily_cap_points": 30},  # the release's day: the two credits of 20 do not fit
+            params={"wait": "true"},
+        )
+        assert lowered.json()["status"] == "confirmed", lowered.text
         anvil.rpc("evm_increaseTime", 2 * DAY)
         anvil.rpc("evm_mine")
         released = int(anvil.web3().eth.get_block("latest")["timestamp"])
@@ -182,7 +189,7 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
         wait_until(  # a look inside the window set it to the release, before this block
             lambda: _check_after(db) > released, what="the crediter's look after the release"
         )
-        assert referrals(brand)[ada.address]["status"] == "waiting"  # 2 x 20 do not fit
+        assert referrals(brand)[ada.address]["status"] == "waiting"  # 2 x 20 above 30
         with db.read() as session:
             credits = session.scalars(
                 select(Operation.id).where(Operation.beneficiary.in_([grace.address]))
@@ -196,6 +203,30 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
         )
         assert raised.status_code == 200 and raised.json()["status"] == "confirmed", raised.text
         anvil.rpc("evm_increaseTime", CAP_RETRY_S + 1)
+        anvil.rpc("evm_mine")
+        credited = wait_for(brand, ada, "credited")
+        for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
+            done = brand.api.wait(uid)
+            assert done["status"] == "confirmed" and done["result"]["points"] == 20, done
+
+
+def test_a_referral_credit_counts_the_chains_day(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A trial: the daily mint count went by this machine's day. With the chain's clock two
+    days on, the purchase's 1,000 points of the machine's day kept the credits waiting, where
+    the chain's day of the release had room for them: they are credited at once."""
+    anvil, _ = own_chain
+    own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=1, daily_cap_points=1_020)
+        created = brand.api.post(
+            "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
+        )
+        assert created.status_code == 201, created.text
+        grace, ada = Member(), Member()
+        buy(brand, ada, 10_000, referrer=grace.address)  # 1,000 points: 20 left that day
+        anvil.rpc("evm_increaseTime", 2 * DAY)
         anvil.rpc("evm_mine")
         credited = wait_for(brand, ada, "credited")
         for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):

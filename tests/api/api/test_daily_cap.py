@@ -133,3 +133,33 @@ def test_a_brand_activated_by_its_cap_is_held_to_it_before_the_index_has_it(
         error = refused.json()["error"]
         assert error["code"] == "daily_cap_exceeded" and error["details"]["daily_cap_points"] == 100
         assert shop.post(PURCHASE, purchase(Member(), 100)).status_code == 202  # within it
+
+
+def test_the_cap_counts_the_chains_day_when_its_clock_is_ahead(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A trial: with the chain's clock moved on (README: testing expiry locally), the gateway
+    counted the cap by this machine's day, so a brand that minted its cap yesterday by the
+    chain's clock was refused today's first earn, which the chain had room for. The day is the
+    chain's once the index has seen the chain's clock ahead."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(daily_cap_points=150)
+        wait_for_cap(gateway, brand, 150)
+        member = Member()
+        first = brand.api.post(PURCHASE, purchase(member, 1_400), params={"wait": "true"})
+        assert first.json()["status"] == "confirmed", first.text  # 140 of the day's 150
+        before = anvil.web3().eth.get_block("latest")["timestamp"]
+        anvil.rpc("evm_increaseTime", 2 * 86_400)
+        anvil.rpc("evm_mine")
+        mined = anvil.web3().eth.block_number
+        wait_for(
+            lambda: gateway.get_health()["index_block"] >= mined, what="the index at the new day"
+        )
+        later = brand.api.post(PURCHASE, purchase(member, 1_400), params={"wait": "true"})
+        assert later.status_code == 200, later.text
+        assert later.json()["status"] == "confirmed", later.text
+        lens = json.loads(manifest.read_text())["contracts"]["AllianceLedgerLens"]
+        contract = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
+        cap, minted_today, day = contract.functions.dailyMint(brand.brand_id).call()
+        assert (cap, minted_today) == (150, 140) and day >= before // 86_400 + 2
