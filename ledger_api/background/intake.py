@@ -471,10 +471,7 @@ class Intake:
         outcomes: list[Outcome] = []
         with self.db.read() as reader:  # before the writer lock (see `lookups`)
             known = look_up(drafts, reader)
-        # the daily cap's day is the chain's: this machine's clock, or the chain's when that is
-        # ahead (a trial: with the chain's clock a year on, the cap counted the machine's day,
-        # refusing an earn the chain's new day had room for)
-        now = max(time.time(), known.chain_time)
+        now = max(time.time(), known.chain_time)  # the daily cap's day: the chain's (a trial)
         with self.db.write() as session:
             batch = _Batch(session, known)
             for draft in drafts:

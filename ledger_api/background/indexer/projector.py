@@ -130,6 +130,7 @@ class Projector(ReturnsProjection):
     def _points_earned(self, event: Event, a: dict[str, Any], ts: int) -> None:
         member, brand, kind = a["member"], LedgerBrandId(int(a["brand"])), EarnKind(a["kind"])
         op_id = int(a["opId"])
+        self.used_op_id(brand, op_id)
         release_at = int(a.get("releaseAt", 0))
         self.history(
             event,

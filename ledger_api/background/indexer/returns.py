@@ -53,6 +53,7 @@ class ReturnsProjection(ProjectionState):
         """A returned order's pending points cancelled (the burn before it is booked as
         reversed, not redeemed); the member's quarter counters drop as the ledger's do."""
         member, brand, points = a["member"], int(a["brand"]), int(a["points"])
+        self.used_op_id(brand, int(a["opId"]))
         order_ref, release_at = "0x" + bytes(a["orderRef"]).hex(), int(a["releaseAt"])
         lines = self.order_lines(member, brand, order_ref)
         bought = [(amount, at) for kind, amount, at in lines if kind in ("pending", "earned")]

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import (
     Base,
+    Brand,
     IdxBadgeBalance,
     IdxBrand,
     IdxHistory,
@@ -36,6 +37,23 @@ log = logging.getLogger(__name__)
 
 ZERO = "0x0000000000000000000000000000000000000000"
 REDEEMED_FLAG = 1 << 255
+
+
+#: a brand's op-id counter moved past what the chain used, when behind: never in a gateway's
+#: own flow (it hands out every id before the chain sees it), but a database restored from a
+#: backup (`pg_dump`) handed out ids the chain had used since, and every new earn failed
+#: `operation_used` (a trial: hundreds per brand); a condition false in the normal flow takes
+#: no lock on the brand's row (the intake holds it)
+#: op ids from here on (a brand's own choice, calling the ledger itself) move no counter
+OP_ID_FOLLOW_LIMIT = 2**62
+_OP_IDS_PAST = (
+    update(table_of(Brand))
+    .where(
+        table_of(Brand).c.ledger_id == bindparam("brand"),
+        table_of(Brand).c.next_op_id < bindparam("next"),
+    )
+    .values(next_op_id=bindparam("next"))
+)
 
 
 @dataclass(slots=True)
@@ -122,6 +140,7 @@ class ProjectionState:
         self._pending: dict[tuple[str, int, int], int] = {}  # (member, brand, release_at)
         self._badges: dict[tuple[str, int], int] = {}
         self._history: list[dict[str, Any]] = []
+        self._used_op_ids: dict[int, int] = {}  # per brand, the highest op id the chain used
         meta = session.get(IdxMeta, CHARITY_POOL)
         self.charity_pool = meta.value if meta else None
 
@@ -237,12 +256,26 @@ class ProjectionState:
         self._pending.clear()
         if self._history:
             self.session.connection().execute(insert(table_of(IdxHistory)), self._history)
+        if self._used_op_ids:
+            self.session.connection().execute(
+                _OP_IDS_PAST,
+                [{"brand": b, "next": op_id + 1} for b, op_id in self._used_op_ids.items()],
+            )
+            self._used_op_ids.clear()
         self._dirty_lots.clear()
         self._dirty_members.clear()
         self._dirty_brands.clear()
         self._positions.clear()
         self._badges.clear()
         self._history = []
+
+    def used_op_id(self, brand: int, op_id: int) -> None:
+        """The chain used `op_id` of `brand` (an earn or a reversal): the flush moves the
+        brand's `next_op_id` past it when it is behind (`_OP_IDS_PAST`). Not past
+        `OP_ID_FOLLOW_LIMIT`: a brand calling the ledger itself picks any uint64, and the
+        counter (a signed 64-bit column) keeps room to hand out ids after it."""
+        if self._used_op_ids.get(brand, 0) < op_id < OP_ID_FOLLOW_LIMIT:
+            self._used_op_ids[brand] = op_id
 
     # ------------------------------------------------------------------ helpers
 
