@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger_api import __version__, restore_recursion_limit, tune_garbage_collector
@@ -19,7 +20,7 @@ from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import AddressLimit, BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
-from ledger_api.db.disk import is_storage_full
+from ledger_api.db.disk import database_away, is_storage_full
 from ledger_api.db.durability import WalSyncFailed
 from ledger_api.error_bodies import (
     error_body,
@@ -29,6 +30,7 @@ from ledger_api.error_bodies import (
 )
 from ledger_api.errors import (
     OPERATOR_ACTS_S,
+    DatabaseUnavailable,
     LedgerError,
     MalformedBody,
     StorageFull,
@@ -115,8 +117,20 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database error: 503 `database_unavailable` while its server is away (a trial: with
+    PostgreSQL stopped, every authenticated call was a 500); else as `_unexpected`. Handled
+    here, not by the catch-all, which re-raises to the server: uvicorn then closes the
+    connection, and a request whose body was not read yet was reset instead of answered."""
+    if database_away(exc):
+        log.warning("the database does not answer: %s", str(exc).splitlines()[0][:300])
+        return _error_response(DatabaseUnavailable())
+    return await _unexpected(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ledger_api.errors import (
     ChainUnavailable,
+    DatabaseUnavailable,
     IndexNotReady,
     KeyPassphraseMismatch,
     LedgerError,
@@ -22,6 +23,7 @@ from ledger_api.errors import (
 RETRY_AFTER_S: tuple[tuple[type[LedgerError], int], ...] = (
     (RateLimited, 1),  # its bucket's wait (`retry_after_s`) when it says one
     (ChainUnavailable, 5),
+    (DatabaseUnavailable, 5),
     (IndexNotReady, 5),
     (KeyPassphraseMismatch, 60),
     (StorageFull, 60),

@@ -28,7 +28,9 @@ _FINAL = ("confirmed", "failed")
 #: away) when their Retry-After is at most `TRANSIENT_MAX_S`; a longer one (no deployment
 #: yet, a disk that took no sync) and `key_passphrase_mismatch` wait for an operator and
 #: are raised at once
-TRANSIENT_503 = frozenset({"unavailable", "chain_unavailable", "index_not_ready"})
+TRANSIENT_503 = frozenset(
+    {"unavailable", "chain_unavailable", "index_not_ready", "database_unavailable"}
+)
 TRANSIENT_MAX_S = 10.0
 
 

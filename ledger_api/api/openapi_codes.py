@@ -23,7 +23,13 @@ _AUTHENTICATED: dict[int, list[str]] = {
     403: ["forbidden", "brand_forbidden"],
     404: ["not_found"],
     429: ["rate_limited"],
-    503: ["unavailable", "chain_unavailable", "index_not_ready", "deployment_mismatch"],
+    503: [
+        "unavailable",
+        "chain_unavailable",
+        "index_not_ready",
+        "database_unavailable",
+        "deployment_mismatch",
+    ],
 }
 #: what a mutation may answer besides
 _MUTATION: dict[int, list[str]] = {

@@ -19,3 +19,18 @@ def is_storage_full(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def database_away(exc: BaseException) -> bool:
+    """`exc` says the database does not answer for now, so a later retry may pass: its server
+    away or restarting (a lost or refused connection, SQLAlchemy's `OperationalError` or
+    `DisconnectionError`), its pool out of connections (`TimeoutError`), or SQLite busy. Not a
+    full disk (`is_storage_full`) nor an error of the statement itself (a constraint, a
+    programming error), which no retry mends."""
+    from sqlalchemy import exc as sa
+
+    if is_storage_full(exc):
+        return False
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.OperationalError | sa.DisconnectionError | sa.TimeoutError)

@@ -78,6 +78,7 @@ Operations that fail on chain store the same code and message in their status.
     ├── NotSupported                 501 not_supported
     └── Unavailable                  503 unavailable
         ├── ChainUnavailable         503 chain_unavailable
+        ├── DatabaseUnavailable      503 database_unavailable (its server away, or busy)
         ├── IndexNotReady            503 index_not_ready
         │   └── DeploymentMismatch   503 deployment_mismatch (the database is another deployment's)
         ├── KeyPassphraseMismatch    503 key_passphrase_mismatch (a sealed key does not open)
@@ -91,6 +92,7 @@ from typing import Any
 from .base import LedgerError as LedgerError
 from .unavailable import OPERATOR_ACTS_S as OPERATOR_ACTS_S
 from .unavailable import ChainUnavailable as ChainUnavailable
+from .unavailable import DatabaseUnavailable as DatabaseUnavailable
 from .unavailable import DeploymentMismatch as DeploymentMismatch
 from .unavailable import IndexNotReady as IndexNotReady
 from .unavailable import KeyPassphraseMismatch as KeyPassphraseMismatch

@@ -24,6 +24,11 @@ class IndexNotReady(Unavailable):
     default_message = "the chain index is not available yet"
 
 
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"  # the server away (PostgreSQL stopped, restarting), or busy
+    default_message = "the gateway's database does not answer; retry with the same key"
+
+
 class DeploymentMismatch(IndexNotReady):
     code = "deployment_mismatch"  # `process.deployment.bind_database`: until an operator acts
     default_message = (

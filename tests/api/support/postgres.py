@@ -45,46 +45,64 @@ def _as_user(args: list[str]) -> list[str]:
     return ["runuser", "-u", "nobody", "--", *args] if os.geteuid() == 0 else args
 
 
+class Server:
+    """A throwaway server's handle: its URL, and `stop` / `start` for an outage."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder, self.data, self.port = folder, folder / "data", port
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/ledger"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self.folder / "log")
+        subprocess.run(
+            _as_user(
+                [_tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", log, "-w", "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            _as_user([_tool("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"]),
+            capture_output=True,
+            check=False,
+        )
+
+
 @contextmanager
 def server() -> Iterator[str]:
     """Yields a SQLAlchemy URL of a fresh database; stops and deletes the server after."""
+    with server_handle() as handle:
+        yield handle.url
+
+
+@contextmanager
+def server_handle() -> Iterator[Server]:
+    """A fresh database's server (`Server`); stopped and deleted after."""
     folder = Path(tempfile.mkdtemp(prefix="ledger-pg-", dir="/tmp"))
     if os.geteuid() == 0:
         shutil.chown(folder, "nobody")
-    data, port = folder / "data", free_port()
+    handle = Server(folder, free_port())
     try:
         subprocess.run(
             _as_user(
-                [_tool("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
+                [_tool("initdb"), "-D", str(handle.data), "-A", "trust", "-U", "postgres"]
+                + ["--no-sync"]
             ),
             check=True,
             capture_output=True,
         )
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            _as_user(
-                [
-                    _tool("pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-o",
-                    options,
-                    "-l",
-                    str(folder / "log"),
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
-            capture_output=True,
-        )
+        handle.start()
         import psycopg
 
         deadline = time.monotonic() + 30
         while True:
             try:
                 with psycopg.connect(
-                    f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+                    f"host=127.0.0.1 port={handle.port} user=postgres dbname=postgres",
+                    autocommit=True,
                 ) as c:
                     c.execute("CREATE DATABASE ledger")
                 break
@@ -92,11 +110,7 @@ def server() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/ledger"
+        yield handle
     finally:
-        subprocess.run(
-            _as_user([_tool("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-            check=False,
-        )
+        handle.stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
