@@ -8,12 +8,18 @@ import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db.campaign_models import ChainRule
-from ledger_api.errors import OPERATOR_ACTS_S, ChainUnavailable, DeploymentMismatch, IndexNotReady
+from ledger_api.errors import (
+    OPERATOR_ACTS_S,
+    ChainUnavailable,
+    DatabaseUnavailable,
+    DeploymentMismatch,
+    IndexNotReady,
+)
 from ledger_api.process.health import sender_reports
 
 if TYPE_CHECKING:
@@ -118,6 +124,13 @@ def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contrac
             if runtime.start_error is None:
                 log.warning("%s; retrying every 2 s", exc.message)
             runtime.start_error = f"{exc.code}: {exc.message}"
+            stopping.wait(2.0)
+            continue
+        except SQLAlchemyError as exc:  # the database away (a restart): asked again, not given up
+            said = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+            if runtime.start_error is None:
+                log.warning("the database does not answer (%s); retrying every 2 s", said)
+            runtime.start_error = f"{DatabaseUnavailable.code}: {said}"
             stopping.wait(2.0)
             continue
         runtime.start_error = None

@@ -57,6 +57,21 @@ class SenderLock:
         self._connection = connection
         return True
 
+    def held(self) -> bool:
+        """Whether this process still holds the lock. A `flock` holds until released; a
+        PostgreSQL advisory lock holds while its session lives, which a server restart or a
+        lost connection ends: its connection is asked (`SELECT 1`), and an error means lost
+        (`process.role` steps down)."""
+        if self._connection is None:
+            return self._fd is not None
+        try:
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+        except Exception as exc:  # the session is gone, and the lock with it
+            log.warning("sender lock: its session is gone (%s)", str(exc).splitlines()[0][:200])
+            return False
+        return True
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)

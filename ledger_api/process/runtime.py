@@ -39,7 +39,7 @@ from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import FINAL_OP_STATUSES, OpKind
 from ledger_api.errors import IndexNotReady
 from ledger_api.model.payloads import BRAND_ADMIN_KINDS
-from ledger_api.process import metrics
+from ledger_api.process import metrics, role
 from ledger_api.process.deployment import check_deployment, contracts_when_ready, start_reason
 from ledger_api.process.health import (
     DatabaseProbe,
@@ -131,7 +131,7 @@ class Runtime(WakeUps):
         self._contracts: Contracts | None = None
         self.contracts_checked = False  # the node confirmed the manifest (`check_deployment`)
         self._next_check = 0.0
-        self._lock = SenderLock(self.db)
+        self.sender_lock = SenderLock(self.db)
         self._local = threading.local()
         self.stopping = threading.Event()  # set once, by `stop_workers`
         self._starter: threading.Thread | None = None
@@ -235,7 +235,7 @@ class Runtime(WakeUps):
     def send_if_free(self) -> bool:
         """The CLI, with no gateway running: starts the sender here if no process holds the
         sender lock (stop it with `stop_sending`). False when a gateway sends."""
-        if not self._lock.acquire():
+        if not self.sender_lock.acquire():
             return False
         self._start_sender(self.contracts())
         return True
@@ -245,7 +245,7 @@ class Runtime(WakeUps):
         if self.sender is not None:
             self.sender.stop()
             self.sender = None
-        self._lock.release()
+        self.sender_lock.release()
 
     def chain_status(self) -> dict[str, Any]:
         """Whether the node answers, as this process's indexer last saw it (`chain_status_of`)."""
@@ -291,21 +291,9 @@ class Runtime(WakeUps):
             if contracts is None:
                 return
             self._start_sender(contracts)
-        waited = False  # said once: every 2 s by each HTTP worker beside the sending one
-        while not self.stopping.is_set():
-            if self._lock.acquire():
-                break
-            if not shared and not waited:
-                log.warning("another gateway process sends for this database; waiting for its lock")
-            waited = True
-            self.stopping.wait(self.settings.signer_claim_s if shared else 2.0)
-        contracts = contracts_when_ready(self, self.stopping)
-        if contracts is None:
-            return
-        self.is_sender = True
-        self._start_indexing(contracts)
+        role.lead(self, shared)  # the sender lock's work, while this process holds the lock
 
-    def _start_indexing(self, contracts: Contracts) -> None:
+    def start_indexing(self, contracts: Contracts, halt: threading.Event) -> None:
         """The sender lock's work: the indexer, the sender (SQLite: all of it), the webhooks
         and, with a multisig admin, the admin watcher."""
         # imported here: an HTTP process beside `ledger work` never runs them (their imports,
@@ -332,7 +320,7 @@ class Runtime(WakeUps):
             self.webhooks = Deliverer(settings=self.settings, db=self.db)
             self.webhooks.start()
         self.tier_reviewer = start_tier_reviewer(self.settings, self.db, self.wake_sender)
-        start_referral_crediter(self.settings, self.db, self.wake_sender, self.stopping)
+        start_referral_crediter(self.settings, self.db, self.wake_sender, halt)
         if not self.settings.admin_signs:
             self.admin_watcher = AdminWatcher(
                 db=self.db,
@@ -347,7 +335,7 @@ class Runtime(WakeUps):
 
     def _start_sender(self, contracts: Contracts) -> None:
         """The one place a `Sender` is started."""
-        from ledger_api.background.sender import Sender, SenderHooks  # see `_start_indexing`
+        from ledger_api.background.sender import Sender, SenderHooks  # see `start_indexing`
 
         hooks = SenderHooks(
             operations_settled=self._operations_settled,
@@ -390,7 +378,7 @@ class Runtime(WakeUps):
             self.admin_watcher.stop()
         if self.tier_reviewer is not None:
             self.tier_reviewer.stop()
-        self._lock.release()
+        self.sender_lock.release()
         self.db.dispose()
 
 

@@ -38,7 +38,7 @@ def test_the_http_process_imports_neither_web3_nor_the_webhook_libraries() -> No
 
 
 def test_ledger_work_imports_neither_web3_nor_the_api() -> None:
-    # what `ledger work` imports, and the workers its Runtime starts (`Runtime._start_indexing`)
+    # what `ledger work` imports, and the workers its Runtime starts (`Runtime.start_indexing`)
     modules = _modules(
         "import ledger_api.cli, ledger_api.process.supervision\n"
         "import ledger_api.background.sender, ledger_api.background.webhooks.delivery\n"

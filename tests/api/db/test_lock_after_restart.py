@@ -1,0 +1,90 @@
+"""The sender lock across a PostgreSQL restart: one indexing process, before and after."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from support import postgres
+from support.chain import Anvil
+from support.flows import earn
+from support.gateway import Gateway, Member, gateway_env
+from support.progress import wait_for
+
+from ledger_api.process.lock import ADVISORY_KEY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server() -> Iterator[postgres.Server]:
+    reason = postgres.available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (tools/setup.sh installs it)")
+        pytest.skip(reason)
+    with postgres.server_handle() as handle:
+        yield handle
+
+
+def _lock_holders(url: str) -> int:
+    """Sessions holding the sender lock (PostgreSQL's view)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            held: int = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid = :hi AND objid = :lo AND objsubid = 1"
+                ),
+                {"hi": ADVISORY_KEY >> 32, "lo": ADVISORY_KEY & 0xFFFFFFFF},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return held
+
+
+def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
+    anvil: Anvil, manifest: Path, server: postgres.Server
+) -> None:
+    """A trial: `pg_ctl restart` ended the lock holder's session, and with it the lock,
+    without the process knowing: it went on indexing beside the process that took the free
+    lock, while the processes whose start met the restarting server never tried again. Now
+    the holder that lost the lock steps down and every process competes again: one process
+    indexes, it holds the lock, and the index follows the chain."""
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=server.url,
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    with Gateway(env) as first:
+        brand = first.create_brand()
+        second = Gateway(env)  # ready as it serves: it may hold no signer (the first has one)
+        try:
+            second.thread.start()
+            wait_for(lambda: second.server.started, what="the second gateway's start")
+            gateways = (first, second)
+            wait_for(
+                lambda: (
+                    sum(g.runtime.is_sender for g in gateways) == 1 and _lock_holders(server.url)
+                ),
+                what="one lock holder",
+            )
+            server.stop()
+            server.start()
+
+            def one_holder() -> bool:
+                indexing = [g for g in gateways if g.runtime.is_sender and g.runtime.indexer]
+                return len(indexing) == 1 and _lock_holders(server.url) == 1
+
+            wait_for(one_holder, what="one process indexing, holding the lock")
+            member = Member()
+            earn(brand, member, 1_000)  # confirmed, and indexed: the index follows the chain
+            assert one_holder()
+        finally:
+            second.stop()
