@@ -140,16 +140,29 @@ def lag_blocks(head: int | None, index_block: int) -> int | None:
 def _overall(database: dict[str, Any], work: dict[str, Any] | None) -> str:
     if database["status"] != "ok":
         return "failing"
-    if work is None or not work["healthy"] or work["chain"]["status"] != "ok":
+    if work is None or not work["healthy"]:
+        return "degraded"
+    # a process that only sends for its signers (PostgreSQL, not the lock holder) has no
+    # indexer to see the chain: `unknown` there is no fault, `unavailable` (a send failed) is
+    chain = work["chain"]["status"]
+    if chain == "unavailable" or (chain != "ok" and work.get("indexes", True)):
         return "degraded"
     return "ok"
+
+
+def reports_work(runtime: Runtime) -> bool:
+    """Whether this process reports what it works on (`worker_status`): it holds the sender
+    lock, its start failed, or it sends for its share of the signers on PostgreSQL without
+    the lock (a trial: such a `ledger work` said nothing, and its `ledger serve` answered
+    `degraded`, `sender_unavailable`, while its operations confirmed in 0.1 s)."""
+    return runtime.is_sender or runtime.start_error is not None or runtime.sender is not None
 
 
 def _work_report(runtime: Runtime) -> dict[str, Any] | None:
     """What the sender and the indexer report: this process's own (also when their start
     failed before this process took the sender's part: a malformed manifest said `ok`),
     or `ledger work`'s."""
-    if runtime.is_sender or runtime.start_error is not None:
+    if reports_work(runtime):
         from ledger_api.process.runtime import worker_status  # it imports this module
 
         return worker_status(runtime)

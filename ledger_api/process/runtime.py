@@ -44,6 +44,7 @@ from ledger_api.process.deployment import check_deployment, contracts_when_ready
 from ledger_api.process.health import (
     DatabaseProbe,
     read_work_status,
+    reports_work,
     sender_reports,
     shared_report_file,
     write_work_status,
@@ -437,7 +438,7 @@ def report_to_workers(runtime: Runtime, file: Path) -> None:
     where the other workers answer `/v1/health` and `queued_reason` from; until then it
     looks every 0.1 s."""
     while not runtime.stopping.wait(1.0 if runtime.is_sender else 0.1):
-        if runtime.is_sender or runtime.start_error is not None:
+        if reports_work(runtime):
             try:
                 write_work_status(file, worker_status(runtime))
             except OSError as exc:  # its folder went (the server stopping): said, not raised
@@ -469,7 +470,8 @@ def worker_status(runtime: Runtime) -> dict[str, Any]:
         },
         "webhooks": runtime.webhooks.status() if runtime.webhooks else None,
         "start_error": runtime.start_error,
+        "indexes": runtime.is_sender,  # else it sends for its signers only (PostgreSQL)
         "healthy": runtime.start_error is None
-        and bool(indexer and indexer.healthy)
+        and (bool(indexer and indexer.healthy) or not runtime.is_sender)
         and all(w["healthy"] for w in sender),
     }

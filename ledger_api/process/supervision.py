@@ -33,7 +33,7 @@ from typing import Any
 from ledger_api import restore_recursion_limit, tune_garbage_collector
 from ledger_api.background.wakeup import use_wake_dir
 from ledger_api.process import logs, metrics, tempdirs
-from ledger_api.process.health import WORK_STATUS_FILE_VAR, write_work_status
+from ledger_api.process.health import WORK_STATUS_FILE_VAR, reports_work, write_work_status
 from ledger_api.process.runtime import Runtime, worker_status
 from ledger_api.settings import Settings
 
@@ -237,7 +237,7 @@ def run_background(
     tune_garbage_collector()
     next_report = time.monotonic()
     while not stopping():
-        reports = runtime.is_sender or runtime.start_error is not None
+        reports = reports_work(runtime)
         pause(max(0.0, next_report - time.monotonic()) if reports else 1.0)
         if reports and time.monotonic() >= next_report:
             report(worker_status(runtime))

@@ -1,4 +1,5 @@
-"""The sender lock across a PostgreSQL restart: one indexing process, before and after."""
+"""Several gateway processes on one PostgreSQL database: the sender lock across a server
+restart, and the health of a process that sends without indexing."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from support import postgres
 from support.chain import Anvil
 from support.flows import earn
-from support.gateway import Gateway, Member, gateway_env
+from support.gateway import Gateway, Member, ServingGatewayProcess, gateway_env
 from support.progress import wait_for
 
 from ledger_api.process.lock import ADVISORY_KEY
@@ -88,3 +90,47 @@ def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
             assert one_holder()
         finally:
             second.stop()
+
+
+def test_a_process_that_sends_without_the_lock_beside_ledger_work_is_ok(
+    anvil: Anvil, manifest: Path, server: postgres.Server, tmp_path: Path
+) -> None:
+    """A trial: a scale-out `ledger serve` with its sender in `ledger work`
+    (`LEDGER_SENDER_PROCESS=true`, `./ledger serve`'s default) answered `degraded`,
+    `sender_unavailable`, and every 202 said so, while its `ledger work` sent for its signers
+    (0.1 s to confirmation): that process reported only while holding the sender lock."""
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=server.url,
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
+    holder = ServingGatewayProcess(env, tmp_path / "holder.log").start()
+    beside = None
+    try:
+        wait_for(lambda: _lock_holders(server.url) == 1, what="the first process's lock")
+        beside = ServingGatewayProcess(
+            {**env, "LEDGER_SENDER_PROCESS": "true"}, tmp_path / "beside.log"
+        ).start()
+
+        def health() -> dict[str, object] | None:
+            answer = httpx.get(f"{beside.base_url}/v1/health", headers=admin, timeout=30)
+            body: dict[str, object] = answer.json()
+            return body if body["status"] == "ok" else None
+
+        report = wait_for(health, what="the health of the process that only sends")
+        assert report["role"] == "api" and report["start_error"] is None, report
+        created = httpx.post(
+            f"{beside.base_url}/v1/admin/brands",
+            json={"name": "Beside", "symbol": "PTS"},
+            headers={**admin, "Idempotency-Key": secrets.token_hex(8)},
+            params={"wait": "true"},
+            timeout=60,
+        )
+        assert created.status_code == 200, created.text
+        assert created.json().get("queued_reason") is None, created.text
+    finally:
+        if beside is not None:
+            beside.stop()
+        holder.stop()
