@@ -35,8 +35,8 @@ _STRINGS = {
     ),
     "referrer": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",  # another member than `member`
     "key": "import-2026-12-01-0001",  # a bulk item's own idempotency key
-    "operation_id": "op_3f2b8e446f3c4f5e9a610c8a1e2b7d55",
-    "kind": "earn_purchase",
+    "operation_id": "3f2b8e44-6f3c-4f5e-9a61-0c8a1e2b7d55",  # a UUID, as every operation's
+    "kind": "earn",
     "order_ref": "order-10042",
     "claim_ref": "claim-77",
     "ref": "review-88121",

@@ -266,17 +266,26 @@ class TypedDataResponse(Model):
     queued_reason: Literal["earlier_nonce_held"] | None = held_nonce_field()
 
 
+_EXAMPLE_OPERATION = "3f2b8e44-6f3c-4f5e-9a61-0c8a1e2b7d55"
+
+
 class OperationAccepted(Model):
-    operation_id: str
-    status: str
-    kind: str
+    operation_id: str = Field(description="a UUID", examples=[_EXAMPLE_OPERATION])
+    status: Literal["queued", "submitted", "confirmed", "failed"]
+    kind: str = Field(
+        description="the operation's kind (`earn`, `reversal`, `gift`, `redemption`, ...)",
+        examples=["earn"],
+    )
     op_id: int | None = Field(
         default=None,
         description="the brand's op id on chain (earns and returns), which the ledger applies "
         "once; a purchase of an order whose earlier purchase failed carries that one's op id",
     )
     points: int | None = None
-    links: dict[str, str]
+    links: dict[str, str] = Field(
+        description="`self`: the operation's status",
+        examples=[{"self": f"/v1/operations/{_EXAMPLE_OPERATION}"}],
+    )
     queued_reason: QueuedReason | None = Field(
         default=None, description=QUEUED_REASON_DOC + " (also the header `Ledger-Queued-Reason`)"
     )

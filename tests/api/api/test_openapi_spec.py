@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
+import uuid
 from html.parser import HTMLParser
 from typing import Annotated, Any
 
@@ -433,3 +434,20 @@ def test_every_request_integer_is_a_json_integer_only(document: dict[str, Any]) 
         ("AuctionCreateRequest", "extension_s"),
         ("PollOpenRequest", "option_count"),
     } < checked, sorted(checked)
+
+
+def test_the_earn_routes_document_their_order_and_item_codes_and_real_answers(
+    document: dict[str, Any],
+) -> None:
+    """A trial: `/v1/earn/purchase` answered 409 `duplicate_order` and `/v1/earn/batch` 422
+    `duplicate_item_key`, neither documented; the 202's example showed `op_<hex>` ids,
+    `kind: "earn_purchase"`, `status: "example"` and `links: {"1": "example"}`."""
+    purchase = document["paths"]["/v1/earn/purchase"]["post"]["responses"]
+    assert "duplicate_order" in purchase["409"]["x-error-codes"]
+    batch = document["paths"]["/v1/earn/batch"]["post"]["responses"]
+    assert "duplicate_item_key" in batch["422"]["x-error-codes"]
+    accepted = purchase["202"]["content"]["application/json"]["example"]
+    operation = accepted["operation_id"]
+    assert str(uuid.UUID(operation)) == operation
+    assert accepted["kind"] == "earn" and accepted["status"] == "queued", accepted
+    assert accepted["links"] == {"self": f"/v1/operations/{operation}"}, accepted
