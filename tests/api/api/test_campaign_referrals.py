@@ -169,13 +169,7 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
     anvil, _ = own_chain
     own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
     with Gateway(own_env) as gateway:
-        brand = gateway.create_brand(return_window_days=1, daily_cap_points=1_020)
-        created = brand.api.post(
-            "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
-        )
-        assert created.status_code == 201, created.text
-        grace, ada = Member(), Member()
-        buy(brand, ada, 10_000, referrer=grace.address)  # 1,000 points: 20 left today
+        brand, grace, ada = _referred_near_the_cap(gateway)  # 1,000 points: 20 left today
         lowered = gateway.admin.put(
             f"/v1/admin/brands/{brand.brand_id}/daily-cap",
             {"daily_cap_points": 30},  # the release's day: the two credits of 20 do not fit
@@ -204,10 +198,7 @@ def test_a_referral_over_the_daily_cap_waits_for_room_instead_of_failing(
         assert raised.status_code == 200 and raised.json()["status"] == "confirmed", raised.text
         anvil.rpc("evm_increaseTime", CAP_RETRY_S + 1)
         anvil.rpc("evm_mine")
-        credited = wait_for(brand, ada, "credited")
-        for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
-            done = brand.api.wait(uid)
-            assert done["status"] == "confirmed" and done["result"]["points"] == 20, done
+        _credited_20_each(brand, ada)
 
 
 def test_a_referral_credit_counts_the_chains_day(
@@ -219,19 +210,30 @@ def test_a_referral_credit_counts_the_chains_day(
     anvil, _ = own_chain
     own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
     with Gateway(own_env) as gateway:
-        brand = gateway.create_brand(return_window_days=1, daily_cap_points=1_020)
-        created = brand.api.post(
-            "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
-        )
-        assert created.status_code == 201, created.text
-        grace, ada = Member(), Member()
-        buy(brand, ada, 10_000, referrer=grace.address)  # 1,000 points: 20 left that day
+        brand, grace, ada = _referred_near_the_cap(gateway)  # 1,000 points: 20 left that day
         anvil.rpc("evm_increaseTime", 2 * DAY)
         anvil.rpc("evm_mine")
-        credited = wait_for(brand, ada, "credited")
-        for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
-            done = brand.api.wait(uid)
-            assert done["status"] == "confirmed" and done["result"]["points"] == 20, done
+        _credited_20_each(brand, ada)
+
+
+def _referred_near_the_cap(gateway: Gateway) -> tuple[Brand, Member, Member]:
+    """A brand with a 1-day return window, a daily cap of 1,020 and a referral rule; `ada`
+    bought for 1,000 points, referred by `grace`: (brand, grace, ada)."""
+    brand = gateway.create_brand(return_window_days=1, daily_cap_points=1_020)
+    created = brand.api.post(
+        "/v1/campaigns/rules", {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
+    )
+    assert created.status_code == 201, created.text
+    grace, ada = Member(), Member()
+    buy(brand, ada, 10_000, referrer=grace.address)
+    return brand, grace, ada
+
+
+def _credited_20_each(brand: Brand, referred: Member) -> None:
+    credited = wait_for(brand, referred, "credited")
+    for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
+        done = brand.api.wait(uid)
+        assert done["status"] == "confirmed" and done["result"]["points"] == 20, done
 
 
 def _check_after(db: Any) -> int:

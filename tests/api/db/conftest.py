@@ -11,15 +11,29 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def _postgres_available() -> None:
+    """Skips the test where PostgreSQL cannot run; never silently in CI (tools/setup.sh
+    installs it): there it fails."""
     reason = postgres.available()
     if reason is not None:
-        if os.environ.get("CI"):  # never a silent skip in CI: tools/setup.sh installs it
+        if os.environ.get("CI"):
             pytest.fail(f"{reason} (tools/setup.sh installs it)")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    _postgres_available()
     with postgres.server() as url:
         yield url
+
+
+@pytest.fixture
+def postgres_server() -> Iterator[postgres.Server]:
+    """A server of the test's own, which it may stop and start (an outage, a restart)."""
+    _postgres_available()
+    with postgres.server_handle() as handle:
+        yield handle
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

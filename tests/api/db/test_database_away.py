@@ -3,9 +3,7 @@ never a 500, and the gateway answers again once the server is back."""
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,19 +17,8 @@ from ledger_client import LedgerApiError
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server() -> Iterator[postgres.Server]:
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-    with postgres.server_handle() as handle:
-        yield handle
-
-
 def test_a_stopped_database_server_is_a_503_the_client_retries(
-    anvil: Anvil, manifest: Path, server: postgres.Server
+    anvil: Anvil, manifest: Path, postgres_server: postgres.Server
 ) -> None:
     """A trial: with PostgreSQL stopped under load, every authenticated call (a brand's
     earn, the admin's health report, `/metrics`) answered 500 `internal` with a traceback,
@@ -40,14 +27,14 @@ def test_a_stopped_database_server_is_a_503_the_client_retries(
     env = gateway_env(
         rpc_url=anvil.url,
         manifest=manifest,
-        database_url=server.url,
+        database_url=postgres_server.url,
         admin_api_key="admin-" + secrets.token_urlsafe(24),
     )
     member = Member()
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
         purchase = {"member": member.address, "amount_cents": 1_000, "order_ref": "o-away"}
-        server.stop()
+        postgres_server.stop()
         answers = {
             "an earn": brand.api.post("/v1/earn/purchase", purchase),
             "a read": brand.api.get(f"/v1/members/{member.address}"),
@@ -63,7 +50,7 @@ def test_a_stopped_database_server_is_a_503_the_client_retries(
         with pytest.raises(LedgerApiError) as refused:
             client.member(member.address)  # the client's retries (3 by default) all refused
         assert refused.value.code == "database_unavailable"
-        server.start()
+        postgres_server.start()
         accepted = wait_for(
             lambda: (a := brand.api.post("/v1/earn/purchase", purchase)).status_code == 202 and a,
             what="an earn once the server is back",

@@ -3,9 +3,7 @@ restart, and the health of a process that sends without indexing."""
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,17 +18,6 @@ from support.progress import wait_for
 from ledger_api.process.lock import ADVISORY_KEY
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server() -> Iterator[postgres.Server]:
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-    with postgres.server_handle() as handle:
-        yield handle
 
 
 def _lock_holders(url: str) -> int:
@@ -51,7 +38,7 @@ def _lock_holders(url: str) -> int:
 
 
 def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
-    anvil: Anvil, manifest: Path, server: postgres.Server
+    anvil: Anvil, manifest: Path, postgres_server: postgres.Server
 ) -> None:
     """A trial: `pg_ctl restart` ended the lock holder's session, and with it the lock,
     without the process knowing: it went on indexing beside the process that took the free
@@ -61,7 +48,7 @@ def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
     env = gateway_env(
         rpc_url=anvil.url,
         manifest=manifest,
-        database_url=server.url,
+        database_url=postgres_server.url,
         admin_api_key="admin-" + secrets.token_urlsafe(24),
     )
     with Gateway(env) as first:
@@ -73,16 +60,17 @@ def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
             gateways = (first, second)
             wait_for(
                 lambda: (
-                    sum(g.runtime.is_sender for g in gateways) == 1 and _lock_holders(server.url)
+                    sum(g.runtime.is_sender for g in gateways) == 1
+                    and _lock_holders(postgres_server.url)
                 ),
                 what="one lock holder",
             )
-            server.stop()
-            server.start()
+            postgres_server.stop()
+            postgres_server.start()
 
             def one_holder() -> bool:
                 indexing = [g for g in gateways if g.runtime.is_sender and g.runtime.indexer]
-                return len(indexing) == 1 and _lock_holders(server.url) == 1
+                return len(indexing) == 1 and _lock_holders(postgres_server.url) == 1
 
             wait_for(one_holder, what="one process indexing, holding the lock")
             member = Member()
@@ -93,7 +81,7 @@ def test_after_a_database_restart_one_process_indexes_and_holds_the_lock(
 
 
 def test_a_process_that_sends_without_the_lock_beside_ledger_work_is_ok(
-    anvil: Anvil, manifest: Path, server: postgres.Server, tmp_path: Path
+    anvil: Anvil, manifest: Path, postgres_server: postgres.Server, tmp_path: Path
 ) -> None:
     """A trial: a scale-out `ledger serve` with its sender in `ledger work`
     (`LEDGER_SENDER_PROCESS=true`, `./ledger serve`'s default) answered `degraded`,
@@ -102,14 +90,14 @@ def test_a_process_that_sends_without_the_lock_beside_ledger_work_is_ok(
     env = gateway_env(
         rpc_url=anvil.url,
         manifest=manifest,
-        database_url=server.url,
+        database_url=postgres_server.url,
         admin_api_key="admin-" + secrets.token_urlsafe(24),
     )
     admin = {"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"}
     holder = ServingGatewayProcess(env, tmp_path / "holder.log").start()
     beside = None
     try:
-        wait_for(lambda: _lock_holders(server.url) == 1, what="the first process's lock")
+        wait_for(lambda: _lock_holders(postgres_server.url) == 1, what="the first process's lock")
         beside = ServingGatewayProcess(
             {**env, "LEDGER_SENDER_PROCESS": "true"}, tmp_path / "beside.log"
         ).start()
