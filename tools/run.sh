@@ -110,6 +110,17 @@ if (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; then
     "(and LEDGER_CHAIN_PORT and LEDGER_DATA_DIR for a second gateway beside the first)" >&2
   exit 1
 fi
+# one run per data folder, from its first step: this shell holds a lock on the folder's
+# `run.lock` for its life (two runs started a second apart both came up on one database, a
+# trial: the pid file below is written only once the gateway starts); the chain and the
+# gateway do not inherit it (`9>&-`), so a chain left running by a killed run is not a run
+exec 9>> "$LEDGER_DATA_DIR/run.lock"
+if ! flock -n 9; then
+  echo "run: another \`make run\` of this data folder is starting or running" \
+    "($LEDGER_DATA_DIR/run.lock): stop it first, or set LEDGER_DATA_DIR (and LEDGER_PORT and" \
+    "LEDGER_CHAIN_PORT) for a second system beside it" >&2
+  exit 1
+fi
 # one gateway per data folder: a second `make run` of the folder on another LEDGER_PORT had
 # served a second gateway on the same database (a trial); a stale pid file, or its pid now
 # another program's, does not count
@@ -128,7 +139,7 @@ migrate() {
     || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }
 }
 step "migrate the database" migrate
-bash tools/chain.sh > /dev/null
+bash tools/chain.sh > /dev/null 9>&-
 watch_chain() {
   # A Ctrl-C reaches the whole process group, the chain's supervisor included (it saves the
   # state and stops), but this shell acts on it only if its foreground program died of it: one
@@ -142,7 +153,7 @@ watch_chain() {
 }
 if [ "$started_chain" = 1 ]; then
   chain_pid="$(cat "$LEDGER_DATA_DIR/chain.pid")"
-  watch_chain "$chain_pid" &
+  watch_chain "$chain_pid" 9>&- &
   watcher=$!
 fi
 
@@ -190,7 +201,7 @@ never_answered=0
 backoff=1
 while [ "$stopping" = 0 ]; do
   started=$SECONDS
-  .venv/api/bin/ledger serve &
+  .venv/api/bin/ledger serve 9>&- &
   gateway=$!
   echo "$gateway" > "$LEDGER_DATA_DIR/gateway.pid"
   if [ "$first" = 1 ]; then

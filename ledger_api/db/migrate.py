@@ -8,7 +8,11 @@ issue 15's memory figure).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,17 +62,43 @@ def stored_revision(database: Database) -> str | None:
         return None
 
 
+#: PostgreSQL's transaction advisory lock around a migration ("LEDGER" + 2)
+MIGRATION_LOCK = 0x4C45444745520002
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
-    """Brings the schema to `revision` (the newest by default). Safe to run concurrently."""
+    """Brings the schema to `revision` (the newest by default). Safe to run concurrently: on
+    PostgreSQL one process migrates at a time (`MIGRATION_LOCK`, held until its commit), and
+    the next finds the schema done (a trial: three `ledger serve` started at once on a new
+    database, two died on `alembic_version` already existing); a file lock beside a SQLite
+    database orders them there (`_sqlite_turn`)."""
     if revision == "head" and stored_revision(database) == packaged_head():
         return
     from alembic import command
 
     config = alembic_config()
-    with database.engine.connect() as connection:
+    with _sqlite_turn(database), database.engine.connect() as connection:
+        if not database.is_sqlite:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
+
+
+@contextlib.contextmanager
+def _sqlite_turn(database: Database) -> Iterator[None]:
+    """On a SQLite file, an exclusive `flock` beside it while migrating (one process at a
+    time: two at once had one fail with `database is locked`); elsewhere nothing."""
+    path = database.companion(".migrate.lock") if database.is_sqlite else None
+    if path is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
 
 
 def revision(database: Database, message: str) -> None:

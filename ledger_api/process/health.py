@@ -208,11 +208,11 @@ async def health(runtime: Runtime, *, full: bool) -> tuple[int, dict[str, Any]]:
     if not full:
         return code, {"status": status}
     index_block: int
-    if work is not None:
+    if work is not None and work.get("indexes", True):
         # with the head of the same report: a height read from the database now beside the
         # head of a report up to seconds old showed the index ahead of the head (lag -2)
         index_block = int(work["index_block"])
-    else:
+    else:  # another process indexes (PostgreSQL): the height it stored (its report said -1)
         index_block = await runtime.read(runtime.stored_index_height)
     paused = await runtime.read(runtime.ledger_paused)
     chain: dict[str, Any] = (

@@ -5,6 +5,7 @@ running, and Ctrl-C stops every process it started, the chain after saving its s
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -645,4 +646,28 @@ def test_a_second_gateway_of_one_data_folder_is_refused(tmp_path: Path) -> None:
     assert run.returncode == 1, said
     assert f"already runs (pid {stand_in.pid}" in said, said
     assert "LEDGER_DATA_DIR" in said, said
+    assert not (data / "chain.pid").exists() and not (data / "deployment.json").exists()
+
+
+def test_a_second_run_of_one_data_folder_is_refused_while_the_first_starts(
+    tmp_path: Path,
+) -> None:
+    """A re-run trial: two `make run`s of one folder started a second apart both came up on
+    one database (the gateway's pid file is written only once it starts). A run holds the
+    folder's `run.lock` from its first step; while another holds it (here this test), a run
+    stops before anything starts."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with (data / "run.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = subprocess.run(
+            ["bash", "tools/run.sh"],
+            cwd=ROOT,
+            env=_run_env(tmp_path, free_port(), free_port()),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 1, done
+    assert "is starting or running" in done.stderr and "LEDGER_DATA_DIR" in done.stderr, done
     assert not (data / "chain.pid").exists() and not (data / "deployment.json").exists()

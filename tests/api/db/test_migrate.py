@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -42,3 +43,35 @@ def test_a_database_at_the_head_is_opened_without_alembic(database_url: str) -> 
         cwd=Path(__file__).resolve().parents[3],
     )
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_processes_migrating_a_new_database_at_once_all_start(database_url: str) -> None:
+    """A trial: three `ledger serve` started together on a new PostgreSQL database; two died
+    on `alembic_version` already existing (`UniqueViolation`), nothing ordering their
+    migrations (on SQLite, one died of `database is locked`). Three processes migrate at the
+    same moment here: all finish, and the schema is at the head."""
+    script = (
+        "import sys, time\n"
+        "from ledger_api.db import Database\n"
+        "from ledger_api.db.migrate import upgrade\n"
+        "start = float(sys.argv[2])\n"
+        "time.sleep(max(0.0, start - time.time()))\n"
+        "upgrade(Database(sys.argv[1]))\n"
+    )
+    at = time.time() + 3.0  # after every interpreter has started and imported
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, database_url, str(at)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    said = [p.communicate(timeout=300)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], said
+    database = Database(database_url)
+    try:
+        assert stored_revision(database) == packaged_head()
+    finally:
+        database.dispose()

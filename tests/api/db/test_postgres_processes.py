@@ -109,6 +109,8 @@ def test_a_process_that_sends_without_the_lock_beside_ledger_work_is_ok(
 
         report = wait_for(health, what="the health of the process that only sends")
         assert report["role"] == "api" and report["start_error"] is None, report
+        # the index height the indexing process stored, not its own -1 (a re-run trial)
+        assert isinstance(report["index_block"], int) and report["index_block"] >= 0, report
         created = httpx.post(
             f"{beside.base_url}/v1/admin/brands",
             json={"name": "Beside", "symbol": "PTS"},
