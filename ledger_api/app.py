@@ -20,7 +20,7 @@ from ledger_api.api.json import FastJSONResponse
 from ledger_api.api.limits import AddressLimit, BodyLimits
 from ledger_api.api.metrics import HttpMetrics
 from ledger_api.api.replays import stored_answer
-from ledger_api.db.disk import database_away, is_storage_full
+from ledger_api.db.disk import database_away, first_line, is_storage_full
 from ledger_api.db.durability import WalSyncFailed
 from ledger_api.error_bodies import (
     error_body,
@@ -123,7 +123,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     here, not by the catch-all, which re-raises to the server: uvicorn then closes the
     connection, and a request whose body was not read yet was reset instead of answered."""
     if database_away(exc):
-        log.warning("the database does not answer: %s", str(exc).splitlines()[0][:300])
+        log.warning("the database does not answer: %s", first_line(exc))
         return _error_response(DatabaseUnavailable())
     return await _unexpected(request, exc)
 

@@ -34,3 +34,10 @@ def database_away(exc: BaseException) -> bool:
     if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, sa.OperationalError | sa.DisconnectionError | sa.TimeoutError)
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an error's text, at most `limit` characters (its class name when it
+    says nothing): a driver's message runs to several lines, a log line wants one."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else exc.__class__.__name__

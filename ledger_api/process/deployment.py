@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db.campaign_models import ChainRule
+from ledger_api.db.disk import first_line
 from ledger_api.errors import (
     OPERATOR_ACTS_S,
     ChainUnavailable,
@@ -127,7 +128,7 @@ def contracts_when_ready(runtime: Runtime, stopping: threading.Event) -> Contrac
             stopping.wait(2.0)
             continue
         except SQLAlchemyError as exc:  # the database away (a restart): asked again, not given up
-            said = str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
+            said = first_line(exc)
             if runtime.start_error is None:
                 log.warning("the database does not answer (%s); retrying every 2 s", said)
             runtime.start_error = f"{DatabaseUnavailable.code}: {said}"

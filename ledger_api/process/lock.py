@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
 from ledger_api.db import Database
+from ledger_api.db.disk import first_line
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class SenderLock:
             self._connection.execute(text("SELECT 1"))
             self._connection.commit()
         except Exception as exc:  # the session is gone, and the lock with it
-            log.warning("sender lock: its session is gone (%s)", str(exc).splitlines()[0][:200])
+            log.warning("sender lock: its session is gone (%s)", first_line(exc))
             return False
         return True
 

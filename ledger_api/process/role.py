@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger_api.db.disk import first_line
 from ledger_api.process.deployment import contracts_when_ready
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _acquired(runtime: Runtime) -> bool:
     try:
         return runtime.sender_lock.acquire()
     except SQLAlchemyError as exc:
-        log.warning("sender lock: the database does not answer (%s); retrying", _first(exc))
+        log.warning("sender lock: the database does not answer (%s); retrying", first_line(exc))
         return False
 
 
@@ -84,7 +85,3 @@ def step_down(runtime: Runtime, halt: threading.Event) -> None:
     if reviewer is not None:
         reviewer.stop()
     runtime.sender_lock.release()
-
-
-def _first(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__

@@ -46,12 +46,10 @@ REDEEMED_FLAG = 1 << 255
 #: no lock on the brand's row (the intake holds it)
 #: op ids from here on (a brand's own choice, calling the ledger itself) move no counter
 OP_ID_FOLLOW_LIMIT = 2**62
+_BRANDS = table_of(Brand)
 _OP_IDS_PAST = (
-    update(table_of(Brand))
-    .where(
-        table_of(Brand).c.ledger_id == bindparam("brand"),
-        table_of(Brand).c.next_op_id < bindparam("next"),
-    )
+    update(_BRANDS)
+    .where(_BRANDS.c.ledger_id == bindparam("brand"), _BRANDS.c.next_op_id < bindparam("next"))
     .values(next_op_id=bindparam("next"))
 )
 
