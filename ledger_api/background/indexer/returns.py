@@ -1,5 +1,6 @@
 """Returns in the index (issue 11): a reversal's burn, pending positions, counters, and the
-tier-gift shares that wait for the purchases they depend on (locked, extended, cancelled).
+tier-gift shares that wait for the purchases they depend on (locked, extended, cancelled),
+and the shares' part of each paying brand's daily mint count (`mint_counters`).
 
 A burn (`Transfer` to the zero address) waits for the next event: the `PointsReversed` or
 `TierGiftCancelled` of the same transaction makes it a reversal (the newest lots, the brand's
@@ -8,15 +9,36 @@ A burn (`Transfer` to the zero address) waits for the next event: the `PointsRev
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from sqlalchemy import BigInteger, String, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event
 from ledger_api.chain.manifest import LEDGER
-from ledger_api.domain import month_of
+from ledger_api.db.models import Brand, MintCounter, table_of
+from ledger_api.domain import month_of, utc_day
 
 from .state import ProjectionState
+
+
+@functools.cache
+def _count_minted(dialect: str) -> Any:
+    """Adds `points` to the brand's (by its ledger id) count of `day`; a brand the gateway
+    does not know (onboarded around it) has no count."""
+    brands, counters = table_of(Brand), table_of(MintCounter)
+    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
+    source = select(
+        brands.c.id, bindparam("day", type_=String()), bindparam("points", type_=BigInteger())
+    ).where(brands.c.ledger_id == bindparam("brand"))
+    statement = insert_(counters).from_select(["brand_id", "day", "points"], source)
+    return statement.on_conflict_do_update(
+        index_elements=["brand_id", "day"],
+        set_={"points": counters.c.points + statement.excluded.points},
+    )
 
 
 class ReturnsProjection(ProjectionState):
@@ -25,6 +47,20 @@ class ReturnsProjection(ProjectionState):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.burn: tuple[Event, str, int, int, int] | None = None
+        self._gift_minted: dict[tuple[int, str], int] = {}  # (brand, UTC day): points
+
+    def flush(self) -> None:
+        """Writes the chunk's rows, then adds the gift shares to their brands' daily mint
+        counts (after the op-id counters: the brand's row, then its count, as the intake
+        locks them)."""
+        super().flush()
+        if self._gift_minted:
+            connection = self.session.connection()
+            connection.execute(
+                _count_minted(connection.dialect.name),
+                [{"brand": b, "day": d, "points": p} for (b, d), p in self._gift_minted.items()],
+            )
+            self._gift_minted.clear()
 
     def settle_burn(self, following: Event | None) -> None:
         """Books the waiting burn, if any, by the event that follows it (None: none)."""
@@ -81,8 +117,13 @@ class ReturnsProjection(ProjectionState):
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Each brand's share of an upgrade gift, in its own points (issue 10); pending until
-        `releaseAt` while a purchase it depends on could be reversed (README, "Returns")."""
+        `releaseAt` while a purchase it depends on could be reversed (README, "Returns").
+        The chain counts every share in its brand's day (`_payGift`: the daily mint cap), so
+        the gateway's count takes it too: before, an earn the count still had room for was
+        accepted and failed on chain (`daily_cap_exceeded`, a trial)."""
         release_at = int(a.get("releaseAt", 0))
+        day = (int(a["brand"]), utc_day(ts))
+        self._gift_minted[day] = self._gift_minted.get(day, 0) + int(a["points"])
         self._gift_line(event, ts, a, "pending" if release_at else "earned", release_at, 1)
 
     def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:

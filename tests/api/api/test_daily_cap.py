@@ -13,6 +13,7 @@ from typing import Any
 
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil, _send
+from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -163,3 +164,52 @@ def test_the_cap_counts_the_chains_day_when_its_clock_is_ahead(
         contract = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
         cap, minted_today, day = contract.functions.dailyMint(brand.brand_id).call()
         assert (cap, minted_today) == (150, 140) and day >= before // 86_400 + 2
+
+
+def test_tier_gift_shares_count_toward_the_paying_brands_cap(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A trial: the chain counts a tier gift's shares in each paying brand's day (the
+    completing brand's own share too), the gateway counted only what it accepted, so an earn
+    after an upgrade got 202 and then failed on chain for the cap. The indexer now adds each
+    `TierGiftPaid` to its brand's day: the gateway refuses it at once, and takes what is left."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        rule = {"spend_cents": 5_000, "orders": 2, "engagements": 1, "gift_points": 50}
+        confirmed = gateway.admin.put("/v1/admin/tiers/1", rule, params={"wait": "true"})
+        assert confirmed.json()["status"] == "confirmed", confirmed.text
+        completing, other = (gateway.create_brand(daily_cap_points=340) for _ in range(2))
+        for brand in (completing, other):
+            wait_for_cap(gateway, brand, 340)
+        alice = Member()
+        earn(completing, alice, 3_000)  # 300 points
+        earn(other, alice, 3_000)
+        review = completing.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review"},  # 5 points, completes Silver
+            params={"wait": "true"},
+        )
+        assert review.json()["result"]["tier_upgraded_to"] == 1, review.text
+        lens = json.loads(manifest.read_text())["contracts"]["AllianceLedgerLens"]
+        contract = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
+        minted = {
+            b.brand_id: contract.functions.dailyMint(b.brand_id).call()[1]
+            for b in (completing, other)
+        }
+        # the gift's 50 points split between the two: each brand's day holds its share
+        assert minted[completing.brand_id] - 305 + minted[other.brand_id] - 300 == 50, minted
+        for brand in (completing, other):
+            today = minted[brand.brand_id]
+            refused = brand.api.post(PURCHASE, purchase(alice, (340 - today + 1) * 10))
+            assert refused.status_code == 409, refused.text
+            details = refused.json()["error"]["details"]
+            assert details == {
+                "daily_cap_points": 340,
+                "minted_today": today,
+                "requested": 340 - today + 1,
+            }, (brand.brand_id, details)
+            rest = brand.api.post(
+                PURCHASE, purchase(alice, (340 - today) * 10), params={"wait": "true"}
+            )
+            assert rest.json()["status"] == "confirmed", rest.text  # exactly the cap, on chain
+            assert contract.functions.dailyMint(brand.brand_id).call()[1] == 340
