@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ledger_client._transport import Json, Transport
@@ -16,10 +17,22 @@ class Reads(Transport):
         answer: Json = self._get(f"/v1/members/{address}")
         return answer
 
-    def history(self, address: str, *, limit: int = 200) -> Json:
-        """`GET /v1/members/{address}/history`: the points growth report."""
-        answer: Json = self._get(f"/v1/members/{address}/history", limit=limit)
+    def history(self, address: str, *, limit: int = 200, before: str | None = None) -> Json:
+        """`GET /v1/members/{address}/history`: a page of the points growth report, newest
+        first (`limit` lines, 1 to 1,000), older than `before` (a page's `next_cursor`; None:
+        from the newest), with the whole history's `totals`."""
+        answer: Json = self._get(f"/v1/members/{address}/history", limit=limit, before=before)
         return answer
+
+    def history_lines(self, address: str, *, page_size: int = 1_000) -> Iterator[Json]:
+        """Every line of the points growth report, newest first, page after page."""
+        before = None
+        while True:
+            page = self.history(address, limit=page_size, before=before)
+            yield from page["entries"]
+            before = page.get("next_cursor")
+            if before is None:
+                return
 
     def badges(self, address: str) -> Json:
         """`GET /v1/members/{address}/badges`."""

@@ -31,8 +31,14 @@ async def history(
     reads: ReadsDep,
     read: ReaderDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    before: Annotated[
+        str | None,
+        Query(description="a page's `next_cursor`: the lines older than it"),
+    ] = None,
 ) -> schemas.HistoryView:
-    return await read(lambda session: reads.history(session, who, address, limit))
+    """Newest first, `limit` lines a page; `next_cursor`, passed as `before`, reads the next
+    (older) page, null on the last. 422 `invalid_cursor` for a cursor no page handed out."""
+    return await read(lambda session: reads.history(session, who, address, limit, before))
 
 
 @router.get("/members/{address}/badges", summary="The member's membership badge and badges")

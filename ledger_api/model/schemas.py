@@ -421,14 +421,19 @@ class HistoryEntry(Model):
 
 
 class HistoryView(Model):
-    """The member's points growth report: the newest `limit` lines (newest first), and per
-    kind the points of the whole history (every line the key may see, not only those shown)."""
+    """The member's points growth report: a page of lines (newest first; the newest `limit`
+    older than `before`), and per kind the points of the whole history (every line the key
+    may see, not only those shown)."""
 
     address: str
     as_of: AsOf
     entries: list[HistoryEntry]
     totals: dict[str, int] = Field(
-        description="points per kind over the member's whole history, whatever the `limit`"
+        description="points per kind over the member's whole history, whatever the page"
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="pass as `before` for the next (older) page; null: this page is the last",
     )
 
 

@@ -18,26 +18,21 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
 from ledger_api.background.indexer.cursor import AT_CURSOR, CURSOR, CURSOR_COLUMNS, Cursor
-from ledger_api.db.keys import NOT_FAILED, exact, superset_of
 from ledger_api.db.models import (
-    Brand,
     IdxBadgeBalance,
     IdxBadgeType,
     IdxBrand,
-    IdxHistory,
     IdxLot,
     IdxMember,
     IdxPending,
     IdxPosition,
     IdxTierRule,
-    Operation,
     table_of,
 )
 from ledger_api.db.value_models import lot_value, outstanding_value
 from ledger_api.domain import (
     MAX_TIER,
     TIER_NAMES,
-    OpKind,
     month_label,
     month_of,
     month_start,
@@ -46,21 +41,7 @@ from ledger_api.domain import (
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import BrandForbidden, IndexNotReady, UnknownBrand
 from ledger_api.model import schemas
-
-HISTORY_KINDS = (
-    "earned",
-    "pending",
-    "released",
-    "reversed",
-    "gifted",
-    "received",
-    "bid",
-    "bid_returned",
-    "donated",
-    "redeemed",
-    "expired",
-)
-
+from ledger_api.usecases.history import member_history
 
 _Row = Row[*tuple[Any, ...]]  # a plain row of one of the statements below
 
@@ -281,77 +262,12 @@ class ReadsService:
     # --------------------------------------------------------------- history
 
     def history(
-        self, session: Session, who: Principal, address: str, limit: int
+        self, session: Session, who: Principal, address: str, limit: int, before: str | None
     ) -> schemas.HistoryView:
-        """The points growth report; a brand key sees the lines about its own brand."""
+        """The points growth report, a page of it (`usecases.history`)."""
         as_of, now = self._as_of(session)
-        query = select(IdxHistory).where(IdxHistory.member == address)
-        expired_query = select(IdxLot).where(
-            IdxLot.member == address, IdxLot.amount > 0, IdxLot.expires_at <= now
-        )
-        if not who.is_admin:
-            brand = who.ledger_brand_id or -1
-            query = query.where(or_(IdxHistory.brand == brand, IdxHistory.at_brand == brand))
-            expired_query = expired_query.where(IdxLot.brand == brand)
-        rows = session.scalars(
-            query.order_by(IdxHistory.block_number.desc(), IdxHistory.log_index.desc()).limit(limit)
-        ).all()
-        # the totals are the whole history's, whatever the limit (a trial: they summed the
-        # lines shown, so `limit=1` and `limit=20` gave two different reports)
-        totals = {kind: 0 for kind in HISTORY_KINDS}
-        summed = query.with_only_columns(IdxHistory.kind, func.sum(IdxHistory.amount))
-        for kind, amount in session.execute(summed.group_by(IdxHistory.kind)):
-            totals[kind] += int(amount or 0)
-        campaigns = _campaigns_of(session, rows)
-        entries = [
-            schemas.HistoryEntry(
-                kind=row.kind,
-                brand_id=row.brand,
-                amount=row.amount,
-                at=_dt(row.timestamp),
-                counterparty=row.counterparty,
-                at_brand_id=row.at_brand,
-                value_micro_usd=row.value_micro_usd,
-                op_id=row.op_id,
-                source=row.source,
-                order_ref=row.order_ref,
-                tx_hash=row.tx_hash,
-                block_number=row.block_number,
-                release_at=_dt(row.release_at) if row.release_at else None,
-                campaign=campaigns.get((row.brand, row.op_id)),
-            )
-            for row in rows
-        ]
-        released = select(IdxPending).where(
-            IdxPending.member == address, IdxPending.amount > 0, IdxPending.release_at <= now
-        )
-        if not who.is_admin:
-            released = released.where(IdxPending.brand == (who.ledger_brand_id or -1))
-        for position in session.scalars(released):  # what the return window left the member
-            entries.append(  # a purchase's, or a tier gift's share that waited for one
-                schemas.HistoryEntry(
-                    kind="released",
-                    brand_id=position.brand,
-                    amount=position.amount,
-                    at=_dt(position.release_at),
-                    source="return_window",
-                )
-            )
-            totals["released"] += position.amount
-        for lot in session.scalars(expired_query):
-            entries.append(
-                schemas.HistoryEntry(
-                    kind="expired",
-                    brand_id=lot.brand,
-                    amount=lot.amount,
-                    at=_dt(lot.expires_at),
-                    source=f"earned {month_label(lot.month)}",
-                )
-            )
-            totals["expired"] += lot.amount
-        entries.sort(key=lambda e: e.at, reverse=True)
-        return schemas.HistoryView(
-            address=address, as_of=as_of, entries=entries[:limit], totals=totals
+        return member_history(
+            session, who, address, limit=limit, before=before, as_of=as_of, now=now
         )
 
     # ----------------------------------------------------------------- badges
@@ -447,26 +363,3 @@ class ReadsService:
                 )
             )
         return schemas.PositionsView(as_of=as_of, positions=positions)
-
-
-def _campaigns_of(
-    session: Session, rows: Sequence[IdxHistory]
-) -> dict[tuple[int, int | None], Any]:
-    """The campaign record (issue 16) of each earn line's operation, by (brand, op id)."""
-    pairs = {(r.brand, r.op_id) for r in rows if r.kind in ("earned", "pending") and r.op_id}
-    if not pairs:
-        return {}
-    found = session.execute(
-        select(Brand.ledger_id, Operation.op_id, Operation.payload)
-        .join(Brand, Brand.id == Operation.brand_id)
-        .where(
-            superset_of((Brand.ledger_id, Operation.op_id), list(pairs)),
-            Operation.kind == OpKind.EARN.value,
-            NOT_FAILED,  # a retried order's earns share an op id: the line is the applied one's
-        )
-    )
-    return {
-        (int(brand), int(op_id)): payload["campaign"]
-        for brand, op_id, payload in exact(found, pairs)
-        if payload.get("campaign")
-    }
