@@ -91,3 +91,7 @@ class EventView(BaseModel):
 class EventPage(BaseModel):
     events: list[EventView]
     next_cursor: str | None = Field(description="pass as `after` for the next page")
+    has_more: bool = Field(
+        description="more events were there after this page when it was read: read on at once; "
+        "false: the feed's end for now (later events come after `next_cursor`)"
+    )

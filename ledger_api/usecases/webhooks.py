@@ -245,7 +245,8 @@ class WebhooksService:
         if wanted:
             query = query.where(OutboxEvent.type.in_(wanted))
         with self.db.read() as session:
-            rows = session.scalars(query.order_by(OutboxEvent.seq).limit(limit)).all()
+            rows = session.scalars(query.order_by(OutboxEvent.seq).limit(limit + 1)).all()
+            more, rows = len(rows) > limit, rows[:limit]
             events = [
                 views.EventView(
                     id=r.event_id,
@@ -259,7 +260,7 @@ class WebhooksService:
             ]
         # an empty page hands back the cursor it was given, as pages hand them out ("0005": "5")
         last = events[-1].cursor if events else (str(start) if after else after)
-        return views.EventPage(events=events, next_cursor=last)
+        return views.EventPage(events=events, next_cursor=last, has_more=more)
 
 
 #: the largest event `seq` (a signed 64-bit integer on every database): a cursor above it is

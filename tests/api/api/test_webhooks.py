@@ -94,6 +94,17 @@ def test_an_earn_is_delivered_signed_and_in_the_feed(hooks: Gateway, receiver: R
     assert [e["id"] for e in after] == [e["id"] for e in mine[1:]]
     everything = {e["id"] for e in feed(hooks.admin, limit=500)}
     assert everything >= {e["id"] for e in mine}
+    # a page says whether the feed goes on (a trial: only an empty page ended it)
+    cursor, seen = None, []
+    while True:
+        page = brand.api.get("/v1/events", params={"limit": 1, "after": cursor}).json()
+        seen += [e["id"] for e in page["events"]]
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    assert seen == [e["id"] for e in mine]
+    end = brand.api.get("/v1/events", params={"after": cursor}).json()
+    assert (end["events"], end["has_more"], end["next_cursor"]) == ([], False, cursor)
 
     deliveries = brand.api.get(f"/v1/webhooks/{endpoint['id']}/deliveries").json()["deliveries"]
     assert {d["status"] for d in deliveries} == {"delivered"}
