@@ -69,8 +69,10 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             409: ["brand_suspended", "brand_not_ready", "daily_cap_exceeded", "operation_used"],
         },
     ),
-    # an order credited once (`DuplicateOrder`); a bulk request's items each under their own key
+    # an order credited once (`DuplicateOrder`), a member's engagement with a ref too; a bulk
+    # request's items each under their own key
     ("post", re.compile(r"^/v1/earn/purchase$"), {409: ["duplicate_order"]}),
+    ("post", re.compile(r"^/v1/earn/engagement$"), {409: ["duplicate_engagement"]}),
     ("post", re.compile(r"^/v1/earn/batch$"), {422: ["duplicate_item_key"]}),
     # a brand whose sealed keys do not open: its queue takes nothing (`Intake.submit`), and
     # an order, claim or engagement reference cannot be bound with its secret

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.access.sealing import ZERO_REF
 from ledger_api.background.indexer.cursor import index_replaying, index_time
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from .drafts import Draft
 
 log = logging.getLogger(__name__)
-ZERO_REF = "0x" + "00" * 32
 
 
 @dataclass(frozen=True, slots=True)

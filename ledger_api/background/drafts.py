@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import IdempotencyConflict, LedgerError
+from ledger_api.errors import DuplicateEngagement, DuplicateOrder, IdempotencyConflict, LedgerError
 from ledger_api.model.payloads import OperationPayload
 
 from .campaigns import CampaignClaim
@@ -33,11 +33,18 @@ class Draft:
     beneficiary: str | None = None
     member_nonce: int | None = None
     points: int = 0  # expected mint, counted against the brand's daily cap
-    order_ref: str | None = None  # a purchase's bound order reference: one live credit per order
+    # one live credit per order: a purchase's bound order reference, an engagement's key
+    # (`access.sealing.engagement_key`: its kind, member and bound ref)
+    order_ref: str | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
     reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
     campaign: CampaignClaim | None = None  # an earn's campaign rules, evaluated at acceptance
     deposit: DepositClaim | None = None  # a deposit step's read of the funds (`deposit_flow`)
+
+    def duplicate(self, first: str) -> DuplicateOrder:
+        """The refusal of a second live credit of the draft's order (`first` credits it)."""
+        engagement = getattr(self.payload, "earn_kind", 0) != 0
+        return (DuplicateEngagement if engagement else DuplicateOrder)(operation_id=first)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,6 @@ from ledger_api.errors import (
     BrandSuspended,
     DailyCapExceeded,
     DepositInProgress,
-    DuplicateOrder,
     IdempotencyConflict,
     LedgerError,
     LedgerPaused,
@@ -357,7 +356,7 @@ class _Batch:
         order = (draft.brand_row_id, draft.order_ref)
         first = self.orders.get(order)
         if first is not None:
-            raise DuplicateOrder(operation_id=first)
+            raise draft.duplicate(first)
         self.orders[order] = uid
 
     def _retried_op_id(self, draft: Draft) -> int | None:

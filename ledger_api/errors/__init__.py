@@ -57,6 +57,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── TooManyWebhooks          409 too_many_webhooks (endpoints per brand, or the admin's)
     │   ├── DailyCapExceeded         409 daily_cap_exceeded
     │   ├── DuplicateOrder           409 duplicate_order (details: the first operation_id)
+    │   │   └── DuplicateEngagement  409 duplicate_engagement (a member's review, share... ref)
     │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
     │   ├── ReversalExceedsOrder     409 reversal_exceeds_order (beyond credited - reversed)
     │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
@@ -366,6 +367,11 @@ class DailyCapExceeded(Conflict):
 class DuplicateOrder(Conflict):
     code = "duplicate_order"  # one order earns once (DOMAIN.md, "Returns"): details.operation_id
     default_message = "another operation credits this order, or is about to (details)"
+
+
+class DuplicateEngagement(DuplicateOrder):
+    code = "duplicate_engagement"  # a member's engagement with a `ref` earns once: operation_id
+    default_message = "another operation credits this member's engagement (same kind and ref)"
 
 
 class OrderNotSettled(Conflict):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.access.sealing import bind_reference
+from ledger_api.access.sealing import ZERO_REF, bind_reference
 from ledger_api.background.intake import Accepted, Bulk, Draft
 from ledger_api.domain import EarnKind
 from ledger_api.errors import DuplicateItemKey, LedgerError
@@ -23,8 +23,6 @@ from .context import BrandInfo, RequestContext
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
-
-ZERO_REF = "0x" + "00" * 32
 
 
 class BulkEarns:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
+from ledger_api.access.sealing import engagement_key
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.campaigns import EarnFacts
@@ -96,7 +97,9 @@ class Earns:
             member=member,
             beneficiary=member,
             points=points,
-            order_ref=order_ref if kind is EarnKind.PURCHASE else None,
+            order_ref=order_ref
+            if kind is EarnKind.PURCHASE
+            else engagement_key(kind, member, order_ref),
             extra_body={"points": points},
             campaign=claim,
         )

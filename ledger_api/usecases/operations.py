@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.access.sealing import bind_reference
+from ledger_api.access.sealing import ZERO_REF, bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 T = TypeVar("T")
-ZERO_REF = "0x" + "00" * 32
 
 
 async def _thread(fn: Callable[[], T]) -> T:

@@ -301,3 +301,44 @@ def test_a_member_referring_themselves_is_refused(brand: Brand) -> None:
     assert bulk.status_code == 422 and "refer themselves" in bulk.text, bulk.text
     accepted = brand.api.post(PURCHASE, {**body, "referrer": Member().address})
     assert accepted.status_code == 202, accepted.text  # the same order, referred by another
+
+
+def test_a_members_engagement_with_a_ref_earns_once(brand: Brand) -> None:
+    """A trial: the same review (`ref`) sent again under a new Idempotency-Key earned again.
+    A member's engagement of one kind and ref now earns once, single or in a batch; another
+    member, another kind, an order of that name and an engagement without ref are their own."""
+    alice, bob = Member(), Member()
+    ref = f"review-{uuid.uuid4()}"
+
+    def engagement(member: Member, kind: str = "review", **extra: object) -> httpx.Response:
+        body = {"member": member.address, "kind": kind} | extra
+        return brand.api.post("/v1/earn/engagement", body, params={"wait": "true"})
+
+    first = engagement(alice, ref=ref)
+    assert first.json()["status"] == "confirmed", first.text
+    again = engagement(alice, ref=ref)
+    assert again.status_code == 409, again.text
+    error = again.json()["error"]
+    assert error["code"] == "duplicate_engagement"
+    assert error["details"]["operation_id"] == first.json()["operation_id"]
+    for other in (
+        engagement(bob, ref=ref),
+        engagement(alice, "share", ref=ref),
+        engagement(alice),
+        engagement(alice),
+        brand.api.post(PURCHASE, purchase(alice, order_ref=ref), params={"wait": "true"}),
+    ):
+        assert other.json()["status"] == "confirmed", other.text
+    items = [
+        {"type": "engagement", "key": f"k-{n}", "member": alice.address, "kind": "review", "ref": r}
+        for n, r in enumerate((ref, "fresh", "fresh"))
+    ]
+    batch = brand.api.post("/v1/earn/batch", {"items": items}, params={"wait": "true"}).json()
+    answers = [(i["result"], (i.get("error") or {}).get("code")) for i in batch["items"]]
+    assert answers == [
+        ("refused", "duplicate_engagement"),
+        ("accepted", None),
+        ("refused", "duplicate_engagement"),
+    ], batch
+    (balance,) = brand.api.get(f"/v1/members/{alice.address}").json()["balances"]
+    assert balance["balance"] == 5 + 3 + 5 + 5 + 100 + 5  # reviews, a share, the order, "fresh"
