@@ -465,7 +465,17 @@ class LiabilityView(Model):
         description="issued - redeemed - expired - reversed (pending included)"
     )
     pending: int = Field(description="of `outstanding`, the points still in a return window")
-    value_micro_usd_per_point: int
+    value_micro_usd_per_point: int = Field(
+        description="the brand's published value: points issued from `value_from` on are worth "
+        "it (a change applies from the next UTC month; issued points keep their month's value)"
+    )
+    value_from: datetime | None = Field(
+        description="when the published value applies from (UTC); null: since onboarding"
+    )
+    value_in_force_micro_usd_per_point: int = Field(
+        description="what points issued now are worth: this UTC month's value (the one before "
+        "`value_from` until then)"
+    )
     outstanding_value_micro_usd: int
 
 

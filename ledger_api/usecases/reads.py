@@ -29,7 +29,7 @@ from ledger_api.db.models import (
     IdxTierRule,
     table_of,
 )
-from ledger_api.db.value_models import lot_value, outstanding_value
+from ledger_api.db.value_models import IdxBrandValue, lot_value, outstanding_value
 from ledger_api.domain import (
     MAX_TIER,
     TIER_NAMES,
@@ -329,6 +329,7 @@ class ReadsService:
         )
         # issued = redeemed + expired + reversed + outstanding; pending is part of outstanding
         outstanding = account.issued - account.redeemed - int(expired or 0) - account.reversed
+        published, in_force = _values(session, brand, month_of(now), account.value_micro_usd)
         return schemas.LiabilityView(
             brand_id=brand,
             as_of=as_of,
@@ -338,7 +339,9 @@ class ReadsService:
             reversed=account.reversed,
             outstanding=outstanding,
             pending=int(pending or 0),
-            value_micro_usd_per_point=account.value_micro_usd,
+            value_micro_usd_per_point=published[1],
+            value_from=_dt(month_start(published[0])) if published[0] else None,
+            value_in_force_micro_usd_per_point=in_force[1],
             outstanding_value_micro_usd=outstanding_value(session, brand, now),
         )
 
@@ -363,3 +366,20 @@ class ReadsService:
                 )
             )
         return schemas.PositionsView(as_of=as_of, positions=positions)
+
+
+def _values(
+    session: Session, brand: int, month: int, indexed: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The brand's published value and the one in force this month, each as (from month,
+    micro-USD per point) (`idx_brand_values`: a value applies from the month after its change,
+    DOMAIN.md "Value of issued points"; a trial read the new value as what points issued that
+    month were worth); `indexed`, the brand's indexed value, when no row has it."""
+    rows = session.execute(
+        select(IdxBrandValue.from_month, IdxBrandValue.value_micro_usd)
+        .where(IdxBrandValue.brand == brand)
+        .order_by(IdxBrandValue.from_month)
+    ).all()
+    steps = [(int(m), int(v)) for m, v in rows] or [(0, indexed)]
+    in_force = next((step for step in reversed(steps) if step[0] <= month), steps[0])
+    return steps[-1], in_force

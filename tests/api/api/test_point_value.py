@@ -3,6 +3,7 @@ change, the index prices the liability and a member's spendable points per earn 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ def test_the_index_prices_points_at_the_value_of_their_earn_month(
         brand = gateway.create_brand("Value Brand", symbol="VAL", value_micro_usd=20_000)
         alice = Member()
         earn(brand, alice, 1_000)  # 100 points at 20,000 micro-USD each
+        before = _liability(gateway, brand.brand_id)
+        assert (
+            before["value_micro_usd_per_point"],
+            before["value_in_force_micro_usd_per_point"],
+            before["value_from"],
+        ) == (20_000, 20_000, None)
         changed = gateway.admin.put(
             f"/v1/admin/brands/{brand.brand_id}/point-value",
             {"value_micro_usd": 5_000},
@@ -43,6 +50,12 @@ def test_the_index_prices_points_at_the_value_of_their_earn_month(
         )
         assert liability["outstanding"] == 100
         assert liability["outstanding_value_micro_usd"] == 2_000_000
+        # points issued this month are still worth 20,000; the new value applies from the
+        # next month's first second (a trial read 5,000 as what they were worth)
+        now = datetime.fromisoformat(liability["as_of"]["timestamp"])
+        next_month = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
+        assert liability["value_in_force_micro_usd_per_point"] == 20_000
+        assert datetime.fromisoformat(liability["value_from"]) == next_month
 
         # A month later the new value applies to the points issued from then on only.
         anvil.rpc("evm_increaseTime", 32 * DAY_S)
@@ -50,6 +63,8 @@ def test_the_index_prices_points_at_the_value_of_their_earn_month(
         earn(brand, alice, 1_000)  # 100 points at 5,000
         liability = _liability(gateway, brand.brand_id)
         assert liability["outstanding"] == 200
+        assert liability["value_in_force_micro_usd_per_point"] == 5_000
+        assert liability["value_micro_usd_per_point"] == 5_000
         assert liability["outstanding_value_micro_usd"] == 100 * 20_000 + 100 * 5_000
         overview = gateway.admin.get("/v1/stats/overview").json()
         (row,) = [b for b in overview["brands"] if b["brand_id"] == brand.brand_id]
