@@ -60,22 +60,9 @@ def new_ref_secret(settings: Settings) -> str:
     )
 
 
-#: the on-chain reference of an operation without one (an engagement without `ref`)
-ZERO_REF = "0x" + "00" * 32
-
-
 def bind_reference(secret: bytes, reference: str) -> str:
     """The on-chain form of an order (or claim, or engagement) reference: 0x + 64 hex."""
     return "0x" + hmac.new(secret, reference.encode(), hashlib.sha256).hexdigest()
-
-
-def engagement_key(kind: int, member: str, bound: str) -> str | None:
-    """What makes an engagement earn once: its kind, member and bound `ref` (0x + 64 hex,
-    SHA-256; never an order's bound reference, an HMAC). None without a ref."""
-    if bound == ZERO_REF:
-        return None
-    material = f"engagement:{kind}:{member.lower()}:{bound}".encode()
-    return "0x" + hashlib.sha256(material).hexdigest()
 
 
 def reseal_keystores(db: Database, settings: Settings) -> int:

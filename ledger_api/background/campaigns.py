@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.access.sealing import ZERO_REF
 from ledger_api.background.indexer.cursor import index_replaying, index_time
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
@@ -45,6 +44,7 @@ from ledger_api.domain import EarnKind, EarnRule, OpKind, OpStatus, utc_day
 from ledger_api.domain import events as ev
 from ledger_api.domain.campaigns import EarnFacts, RuleSnapshot, evaluate
 from ledger_api.domain.ids import BrandRowId
+from ledger_api.domain.refs import ZERO_REF
 from ledger_api.errors import IndexNotReady, ZeroPoints
 from ledger_api.model.payloads import EarnPayload
 from ledger_api.process.threads import name_this_thread

@@ -18,6 +18,14 @@ from .campaigns import CampaignClaim
 from .deposit_flow import DepositClaim
 from .reversals import ReversalClaim
 
+_CHAIN_CREDIT = "chain-credit"
+
+
+def chain_credit(tx_hash: str, op_id: int) -> str:
+    """How the intake's look-ups name a credit the chain made with no operation of this
+    database behind it (`ChainCredit`), where they name an operation by its uid."""
+    return f"{_CHAIN_CREDIT} {tx_hash} {op_id}"
+
 
 @dataclass(frozen=True, slots=True)
 class Draft:
@@ -34,7 +42,7 @@ class Draft:
     member_nonce: int | None = None
     points: int = 0  # expected mint, counted against the brand's daily cap
     # one live credit per order: a purchase's bound order reference, an engagement's key
-    # (`access.sealing.engagement_key`: its kind, member and bound ref)
+    # (`domain.refs.engagement_key`: its kind, member and bound ref)
     order_ref: str | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
     reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
@@ -42,9 +50,14 @@ class Draft:
     deposit: DepositClaim | None = None  # a deposit step's read of the funds (`deposit_flow`)
 
     def duplicate(self, first: str) -> DuplicateOrder:
-        """The refusal of a second live credit of the draft's order (`first` credits it)."""
+        """The refusal of a second live credit of the draft's order: `first` credits it, an
+        operation's uid or a credit the chain made without one (`chain_credit`)."""
         engagement = getattr(self.payload, "earn_kind", 0) != 0
-        return (DuplicateEngagement if engagement else DuplicateOrder)(operation_id=first)
+        error = DuplicateEngagement if engagement else DuplicateOrder
+        if first.startswith(_CHAIN_CREDIT):
+            _, tx_hash, op_id = first.split(" ")
+            return error(operation_id=None, tx_hash=tx_hash, op_id=int(op_id))
+        return error(operation_id=first)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer import followed_ledger_paused, index_time
-from ledger_api.db.keys import credited_orders, exact, released_op_ids, superset_of
+from ledger_api.db.keys import (
+    chain_credits,
+    credited_orders,
+    credits_by_op_id,
+    exact,
+    released_op_ids,
+    superset_of,
+)
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain.ids import BrandRowId
 
-from .drafts import Accepted, Bulk, Draft
+from .drafts import Accepted, Bulk, Draft, chain_credit
 
 __all__ = ["Known", "look_up"]
 
@@ -80,9 +87,32 @@ def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
         for brand_id, order_ref, uid in exact(credited_orders(reader, part), part):
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.orders[(brand_row, str(order_ref))] = uid
+        for brand_id, order_ref, tx_hash, op_id in exact(chain_credits(reader, part), part):
+            # a credit no operation stands for (a restored backup's, a brand's own call)
+            known.orders.setdefault(
+                (BrandRowId(brand_id), str(order_ref)), chain_credit(tx_hash, op_id)
+            )
         for brand_id, order_ref, op_id in exact(released_op_ids(reader, part), part):
             if op_id is None:  # every earn takes its op id at intake; none to reuse if not
                 continue
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.released[(brand_row, str(order_ref))] = int(op_id)  # the newest last
+    _drop_ids_the_chain_gave_another_order(reader, known)
     return known
+
+
+def _drop_ids_the_chain_gave_another_order(reader: Session, known: Known) -> None:
+    """An order's failed op id is not carried again when the chain credited another order
+    with it (`ChainCredit`: a restored backup had handed out an id used since): it failed
+    `operation_used` and would fail so on every retry; the order takes a new id."""
+    released = [(brand, op_id) for (brand, _), op_id in known.released.items() if brand]
+    if not released:
+        return
+    taken = {
+        (BrandRowId(brand), int(op_id)): str(ref)
+        for brand, op_id, ref in exact(credits_by_op_id(reader, released), released)
+    }
+    for (brand, order_ref), op_id in list(known.released.items()):
+        other = taken.get((brand, op_id)) if brand else None
+        if other is not None and other != order_ref:
+            del known.released[(brand, order_ref)]

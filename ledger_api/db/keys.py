@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, literal, select
 from sqlalchemy.orm import Session
 
+from ledger_api.db.credit_models import ChainCredit
 from ledger_api.db.models import Operation
 from ledger_api.domain import DEPOSIT_STEP_KINDS, OPEN_OP_STATUSES, OpKind, OpStatus
 
@@ -69,6 +70,32 @@ def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) ->
         session.execute(
             select(Operation.brand_id, Operation.order_ref, Operation.uid).where(
                 superset_of((Operation.brand_id, Operation.order_ref), keys), HELD
+            )
+        )
+    )
+
+
+def chain_credits(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
+    """(brand row id, order ref, tx hash, op id) of the credits among `keys` that the chain
+    made with no operation behind them (`ChainCredit`; and possibly rows mixing two keys'
+    values: see `exact`)."""
+    return list(
+        session.execute(
+            select(
+                ChainCredit.brand_id, ChainCredit.order_ref, ChainCredit.tx_hash, ChainCredit.op_id
+            ).where(superset_of((ChainCredit.brand_id, ChainCredit.order_ref), keys))
+        )
+    )
+
+
+def credits_by_op_id(session: Session, keys: Sequence[tuple[int, int]]) -> list[Any]:
+    """(brand row id, op id, order ref) of the chain's credits without an operation among
+    `keys` (brand row id, op id), by `ix_chain_credits_brand_op_id` (and possibly rows mixing
+    two keys' values: see `exact`)."""
+    return list(
+        session.execute(
+            select(ChainCredit.brand_id, ChainCredit.op_id, ChainCredit.order_ref).where(
+                superset_of((ChainCredit.brand_id, ChainCredit.op_id), keys)
             )
         )
     )

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.access.sealing import ZERO_REF, bind_reference
+from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Bulk, Draft
 from ledger_api.domain import EarnKind
+from ledger_api.domain.refs import ZERO_REF
 from ledger_api.errors import DuplicateItemKey, LedgerError
 from ledger_api.model import bulk
 

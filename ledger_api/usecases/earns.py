@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
-from ledger_api.access.sealing import engagement_key
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.campaigns import EarnFacts
+from ledger_api.domain.refs import engagement_key
 from ledger_api.errors import ZeroPoints
 from ledger_api.model.payloads import EarnPayload
 

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.access.sealing import ZERO_REF, bind_reference
+from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.domain.refs import ZERO_REF
 from ledger_api.errors import NotSupported
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (

@@ -35,8 +35,10 @@ from ledger_api.db.models import (
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.domain.refs import ZERO_REF, engagement_key
 
 from .auctions import AuctionsProjection, EscrowMoves
+from .credits import Credit, record_foreign_credits
 from .cursor import CHARITY_POOL, LEDGER_PAUSED, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
@@ -49,6 +51,7 @@ class Projector(ReturnsProjection):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.events = ChainEvents(self)  # the outbox's events of this chunk (issue 12)
+        self.credits: list[Credit] = []  # the chunk's credits, for `record_foreign_credits`
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
@@ -101,10 +104,13 @@ class Projector(ReturnsProjection):
         self.session = session
 
     def flush(self) -> None:
-        """Writes the chunk's index changes and its outbox events (same transaction)."""
+        """Writes the chunk's index changes, its outbox events and the credits no operation
+        of this database stands for (same transaction)."""
         self.settle_burn(None)
         super().flush()
         self.events.flush()
+        record_foreign_credits(self.session, self.credits)
+        self.credits = []
 
     def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
         sender, receiver = a["sender"], a["receiver"]
@@ -132,6 +138,12 @@ class Projector(ReturnsProjection):
         op_id = int(a["opId"])
         self.used_op_id(brand, op_id)
         release_at = int(a.get("releaseAt", 0))
+        ref = "0x" + bytes(a["orderRef"]).hex()
+        held = ref if kind is EarnKind.PURCHASE else engagement_key(kind, member, ref)
+        if held is not None and held != ZERO_REF:  # checked against the operations at flush
+            self.credits.append(
+                Credit(brand, op_id, held, event.log.tx_hash, event.log.block_number)
+            )
         self.history(
             event,
             ts,
@@ -141,7 +153,7 @@ class Projector(ReturnsProjection):
             kind="pending" if release_at else "earned",
             op_id=op_id,
             source=kind.name.lower(),
-            order_ref="0x" + bytes(a["orderRef"]).hex(),
+            order_ref=ref,
             release_at=release_at or None,
         )
         if release_at:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 from ledger_api.db import (  # noqa: F401  (their tables are in the metadata)
     auction_models,
     campaign_models,
+    credit_models,
     value_models,
     webhook_models,
 )
