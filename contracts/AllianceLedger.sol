@@ -860,7 +860,12 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
         uint256 best = _metTier(ctx, spend, orders, engagements);
         uint256 previous = word.tier();
-        if (best >= previous) word = word.setGraceUntilMonth(0); // meeting the tier again ends any grace
+        if (best >= previous && word.graceUntilMonth() != 0) {
+            // Meeting the tier again ends its grace, and says so: the index and the brands had
+            // kept the member in grace until the next review (a trial).
+            word = word.setGraceUntilMonth(0);
+            if (best == previous) emit TierRetained(member, uint8(previous), quarter);
+        }
         if (best > previous) {
             word = word.setTier(best);
             for (uint256 t = previous + 1; t <= best; ++t) {

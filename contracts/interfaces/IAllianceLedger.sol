@@ -249,6 +249,9 @@ interface IAllianceLedger is IAllianceDirectory {
     event TierGiftHoldExtended(
         address indexed member, uint256 indexed brand, uint256 points, uint256 fromReleaseAt, uint256 toReleaseAt
     );
+    /// @notice `member` keeps `tier`: met in quarter `quarter` (a review's, judging the quarter
+    /// before its start), or met again during grace, which ends it (an earn's, in its quarter;
+    /// an earn that upgrades ends it with {TierUpgraded} instead).
     event TierRetained(address indexed member, uint8 tier, uint256 quarter);
     event TierDowngradeWarned(address indexed member, uint8 tier, uint256 graceUntilMonth);
     event TierDowngraded(address indexed member, uint8 previousTier, uint8 newTier);

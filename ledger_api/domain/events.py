@@ -19,6 +19,8 @@ POINTS_EXPIRING = "points.expiring"
 POINTS_EXPIRED = "points.expired"
 TIER_UPGRADED = "tier.upgraded"
 TIER_GRACE_STARTED = "tier.grace_started"
+#: a member in grace kept its tier: met again during grace, or at the review (TierRetained)
+TIER_GRACE_ENDED = "tier.grace_ended"
 TIER_DOWNGRADED = "tier.downgraded"
 #: a return took the member below a tier reached in its quarter: a brand's locked share of that
 #: tier's gift is cancelled (the ledger's TierGiftCancelled)
@@ -56,6 +58,7 @@ EVENT_TYPES = (
     POINTS_EXPIRED,
     TIER_UPGRADED,
     TIER_GRACE_STARTED,
+    TIER_GRACE_ENDED,
     TIER_DOWNGRADED,
     TIER_GIFT_CANCELLED,
     BADGE_ISSUED,

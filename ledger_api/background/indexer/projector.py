@@ -52,6 +52,7 @@ class Projector(ReturnsProjection):
         super().__init__(session)
         self.events = ChainEvents(self)  # the outbox's events of this chunk (issue 12)
         self.credits: list[Credit] = []  # the chunk's credits, for `record_foreign_credits`
+        self.ended_grace = False  # the last `TierRetained` ended a grace
         self._handlers: dict[tuple[str, str], Callable[[Event, dict[str, Any], int], None]] = {
             (LEDGER, "Transfer"): self._points_transfer,
             (LEDGER, "PointsEarned"): self._points_earned,
@@ -176,7 +177,10 @@ class Projector(ReturnsProjection):
         status.grace_until_month = 0
 
     def _tier_retained(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        self.member(a["member"]).grace_until_month = 0
+        """The member keeps its tier (a review, or met again during grace); grace ends."""
+        status = self.member(a["member"])
+        self.ended_grace = status.grace_until_month != 0  # `tier.grace_ended` says so
+        status.grace_until_month = 0
 
     def _tier_downgrade_warned(self, event: Event, a: dict[str, Any], ts: int) -> None:
         self.member(a["member"]).grace_until_month = int(a["graceUntilMonth"])

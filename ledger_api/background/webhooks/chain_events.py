@@ -68,6 +68,7 @@ class ChainEvents:
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
             (LEDGER, "TierGiftPaid"): self._tier_gift_paid,
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
+            (LEDGER, "TierRetained"): self._grace_ended,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
             (LEDGER, "TierGiftCancelled"): self._tier_gift_cancelled,
             (LEDGER, "PointsRedeemed"): self._position_changed,
@@ -239,6 +240,24 @@ class ChainEvents:
             missing=missing,
             grace_until_month=month_label(grace_month),
             downgrade_at=iso_utc(month_start(grace_month)),
+        )
+
+    def _grace_ended(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """`tier.grace_ended`: a member in grace kept its tier, met again during the grace (an
+        earn's `TierRetained`, its quarter) or at the review (the judged quarter). A member
+        kept while not in grace says nothing (every review keeps most members)."""
+        if not self.p.ended_grace:
+            return
+        tier = int(a["tier"])
+        self._add(
+            ev.TIER_GRACE_ENDED,
+            event,
+            ts,
+            self._member_brands(a["member"]),
+            member=a["member"],
+            tier=tier,
+            tier_name=TIER_NAMES.get(tier),
+            quarter=quarter_label(int(a["quarter"])),
         )
 
     def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:

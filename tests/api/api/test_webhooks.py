@@ -418,6 +418,26 @@ def test_tier_and_badge_events_from_real_flows(
         assert data["downgrade_at"].endswith("T00:00:00Z")
         assert data["downgrade_at"] == result["downgrade_at"]
         assert grace[0]["brands"] == sorted([brand.brand_id, other.brand_id])  # alice's points
+        tier_view = brand.api.get(f"/v1/members/{alice.address}").json()["tier"]
+        assert tier_view["grace_until"] is not None, tier_view
+
+        # meeting Silver again during the grace ends it, and says so (a trial: the member
+        # showed in grace until the next review, and no webhook told the brands)
+        earn(brand, alice, 3_000)
+        earn(other, alice, 3_000)
+        met = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review"},
+            params={"wait": "true"},
+        )
+        assert met.json()["status"] == "confirmed", met.text
+        assert brand.api.get(f"/v1/members/{alice.address}").json()["tier"]["grace_until"] is None
+        ended = wait_for(
+            lambda: receiver.of_type(secret, "tier.grace_ended"), what="tier.grace_ended"
+        )
+        assert len(ended) == 1 and ended[0]["data"]["tier"] == 1, ended
+        assert ended[0]["data"]["tier_name"] == "Silver"
+        assert ended[0]["data"]["quarter"] == result_quarter(warned_at=data["downgrade_at"])
         ids = Counter(e["id"] for e in receiver.events(secret))
         assert set(ids.values()) == {1}
 
@@ -557,3 +577,11 @@ def test_a_stored_url_no_delivery_can_send_to_fails_its_attempts(env: dict[str, 
         delivery = wait_for(dead, what="the delivery dead-lettered", idle_s=60)
         assert delivery["attempts"] == 2 and delivery["last_status_code"] is None, delivery
         assert delivery["last_error"].startswith("invalid_webhook_url"), delivery
+
+
+def result_quarter(*, warned_at: str) -> str:
+    """The quarter a grace runs through: the one before `downgrade_at` (its first month's
+    start), as `2027-Q2`."""
+    year, month = int(warned_at[:4]), int(warned_at[5:7])
+    quarter = (year * 12 + month - 1) // 3 - 1
+    return f"{quarter // 4}-Q{quarter % 4 + 1}"

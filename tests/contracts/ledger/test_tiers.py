@@ -380,9 +380,14 @@ def test_meeting_the_tier_during_grace_clears_the_grace(
     ledger.reviewTier(alice, {"from": relayer})
     assert _status(lens, alice)["graceUntilMonth"] != 0
 
-    earn.batch(signer_a, _silver_ops(earn, alice))  # Silver's thresholds met again in q0 + 2
+    tx = earn.batch(signer_a, _silver_ops(earn, alice))  # Silver's thresholds met in q0 + 2
 
     assert _status(lens, alice)["graceUntilMonth"] == 0
+    # said once, by the operation that met them (a trial: nothing told the index or the brands
+    # that the grace had ended, and the member showed in grace until the next review)
+    assert events.all(tx, "TierRetained") == [{"member": alice, "tier": SILVER, "quarter": q0 + 2}]
+    again = earn.batch(signer_a, _silver_ops(earn, alice))
+    assert events.all(again, "TierRetained") == []
     clock.travel_to_quarter(q0 + 3)
     tx = ledger.reviewTier(alice, {"from": relayer})
     assert _review_events(events, tx) == {
@@ -399,9 +404,10 @@ def test_meeting_only_a_lower_tier_during_grace_keeps_the_grace(
     ledger.reviewTier(alice, {"from": relayer})
     grace = _status(lens, alice)["graceUntilMonth"]
 
-    earn.batch(signer_a, _silver_ops(earn, alice))  # Silver, not Gold
+    tx = earn.batch(signer_a, _silver_ops(earn, alice))  # Silver, not Gold
 
     assert _status(lens, alice)["graceUntilMonth"] == grace
+    assert events.all(tx, "TierRetained") == []
     clock.travel_to_quarter(q0 + 3)
     tx = ledger.reviewTier(alice, {"from": relayer})
     assert _review_events(events, tx) == {
