@@ -240,7 +240,9 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "signature_expired",
                 "poll_invalid_option",
                 "poll_not_open",
-            ]
+                "poll_not_eligible",
+            ],
+            409: ["poll_already_voted"],
         },
     ),
     (

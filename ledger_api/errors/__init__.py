@@ -28,6 +28,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── BadgeNotHeld             422 badge_not_held
     │   ├── InvalidPollOption        422 poll_invalid_option
     │   ├── PollNotOpen              422 poll_not_open (the poll's window is over)
+    │   ├── PollNotEligible          422 poll_not_eligible (not eligible when it opened)
     │   ├── InvalidWebhookUrl        422 invalid_webhook_url
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
@@ -64,6 +65,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── AuctionStateConflict     409 <the contract's code> (auction_not_ended, ..._not_winning)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
+    │   ├── PollAlreadyVoted         409 poll_already_voted (on chain, or a vote in flight)
     │   ├── NothingToSettle          409 nothing_to_settle (the debtor owes the creditor nothing)
     │   ├── InsufficientDeposit      409 insufficient_deposit (the vault deposit cannot pay it)
     │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
@@ -211,6 +213,11 @@ class InvalidPollOption(InvalidRequest):
 class PollNotOpen(InvalidRequest):
     code = "poll_not_open"
     default_message = "the poll's voting window is over"
+
+
+class PollNotEligible(InvalidRequest):
+    code = "poll_not_eligible"  # the contract's `canVote`: eligibility fixed at the opening
+    default_message = "the member may not vote in this poll (eligibility is fixed at its opening)"
 
 
 class InvalidWebhookUrl(InvalidRequest):
@@ -400,6 +407,11 @@ class AuctionStateConflict(Conflict):
 class OperationUsed(Conflict):
     code = "operation_used"
     default_message = "the operation id was already applied"
+
+
+class PollAlreadyVoted(Conflict):
+    code = "poll_already_voted"  # one vote per member and poll: details.operation_id if queued
+    default_message = "the member already voted in this poll"
 
 
 class TierAlreadyReviewed(Conflict):

@@ -1,28 +1,35 @@
 """Poll operations: a brand opens a poll, and relays the votes its members sign.
 
-Votes carry no nonce (AlliancePolls counts one vote per member and poll, so a replayed
-signature fails on chain with `poll_already_voted`); what the gateway checks before the 202 is
-what it can know without the chain's eligibility rule: the poll exists in the index, the option
-is one of its options, the window is not over, and the signature is the voter's and in time.
-Eligibility (what the member held before the opening) is the contract's to decide: a vote it
-refuses fails with `poll_not_eligible`.
+Votes carry no nonce: AlliancePolls counts one vote per member and poll. Before the 202 the
+gateway checks the poll exists in the index, the option is one of its options, the window is not
+over, the signature is the voter's and in time, and then asks the contract: a member who voted
+(`hasVoted`, or a vote of it still in flight here) is refused `poll_already_voted` (409), one
+the poll does not admit (`canVote`: eligibility is fixed at the opening) `poll_not_eligible`
+(422), also for the document to sign. They had been accepted, then failed on chain (a trial).
+The contract stays the judge: two votes sent at once may still both be accepted, and the
+second fails on chain; with the chain away the checks wait for it (the vote is queued).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.typed_data import recover_signer, vote_typed_data
-from ledger_api.db.models import IdxPoll
+from ledger_api.db.keys import OPEN
+from ledger_api.db.models import IdxPoll, Operation
 from ledger_api.domain import OpKind, iso_utc
 from ledger_api.errors import (
+    ChainUnavailable,
     InvalidPollOption,
     InvalidSignature,
     NotSupported,
+    PollAlreadyVoted,
+    PollNotEligible,
     PollNotOpen,
     SignatureExpired,
     UnknownPoll,
@@ -88,12 +95,45 @@ class PollsService:
         if self.checks.now() >= ends_at:
             raise PollNotOpen(poll_id=poll_id, ends_at=iso_utc(ends_at))
 
+    def _may_vote(self, poll_id: int, voter: str) -> None:
+        """`PollAlreadyVoted` for a member whose vote is on chain or in flight here,
+        `PollNotEligible` for one the poll does not admit (the contract's views). A chain that
+        does not answer leaves it to the contract, when the vote is sent."""
+        with self.rt.db.read() as session:
+            flying = session.execute(
+                select(Operation.uid, Operation.payload).where(
+                    Operation.member == voter, OPEN, Operation.kind == OpKind.POLL_VOTE.value
+                )
+            ).all()
+        for uid, payload in flying:
+            if int((payload or {}).get("poll_id", -1)) == poll_id:
+                raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=uid)
+        contracts = self.rt.contracts()
+        if contracts.polls is None or contracts.polls_address is None:
+            return
+        views = contracts.polls
+
+        def view(function: str) -> bool:
+            data = views[function].encode(poll_id, voter)
+            return bool(views[function].decode(self.rt.chain().call(address, data))[0])
+
+        address = contracts.polls_address
+        try:
+            voted, admitted = view("hasVoted"), view("canVote")
+        except ChainUnavailable:
+            return
+        if voted:
+            raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=None)
+        if not admitted:
+            raise PollNotEligible(poll_id=poll_id, voter=voter)
+
     async def vote_typed_data(
         self, who: Principal, poll_id: int, req: VoteTypedDataRequest
     ) -> VoteTypedDataResponse:
         def build() -> VoteTypedDataResponse:
             self.brands.own(who)
             self._open_poll_option(poll_id, req.option)
+            self._may_vote(poll_id, req.voter)
             deadline = self.checks.deadline(req.deadline)
             document = self._document(poll_id, req.voter, req.option, deadline)
             return VoteTypedDataResponse(typed_data=document, deadline=deadline)
@@ -111,6 +151,7 @@ class PollsService:
             signer = recover_signer(document, bytes.fromhex(req.signature[2:]))
             if signer != req.voter and self.rt.chain().code_size(req.voter) == 0:
                 raise InvalidSignature(member=req.voter, recovered=signer)
+            self._may_vote(poll_id, req.voter)
             payload = PollVotePayload(
                 voter=req.voter,
                 poll_id=poll_id,
