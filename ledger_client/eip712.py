@@ -1,10 +1,12 @@
 """Member-side EIP-712: build what a member signs, sign it with a local key, verify it.
 
 A brand's back-end or a member's app uses these without reading the contracts. The documents
-are the ledger's (`AllianceLedger` version `1`: `Gift` for gifts and donations, `Redeem`) and
-the badge contract's (`AllianceBadges` version `1`: `RedeemBenefit`); integers are decimal
-strings (wallets and `eth_signTypedData_v4` accept them; JavaScript numbers lose precision past
-2^53), exactly as the gateway's `/typed-data` routes answer them.
+are the ledger's (`AllianceLedger` version `1`: `Gift` for gifts, donations and auction bids,
+`Redeem`), the badge contract's (`AllianceBadges` version `1`: `RedeemBenefit`), the polls'
+(`AlliancePolls` version `1`: `Vote`) and the enterprise accounts' (`EnterpriseAccounts`
+version `1`: `JoinEnterprise`, `BindEmployee`, `UnbindEmployee`, `LeaveEnterprise`); integers
+are decimal strings (wallets and `eth_signTypedData_v4` accept them; JavaScript numbers lose
+precision past 2^53), exactly as the gateway's `/typed-data` routes answer them.
 
     data = eip712.gift(chain_id=31337, ledger="0x...", member=me, to=friend, brand=1,
                        amount=250, nonce=0, deadline=1796083200)
@@ -59,13 +61,46 @@ TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "deadline", "type": "uint256"},
     ],
 }
-_DOMAINS = {"Gift": LEDGER_DOMAIN, "Redeem": LEDGER_DOMAIN, "RedeemBenefit": BADGES_DOMAIN}
+_PAIR = [
+    {"name": "enterprise", "type": "address"},
+    {"name": "employee", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+]
+TYPES |= {
+    "Vote": [  # AlliancePolls: no nonce, one vote per member and poll
+        {"name": "voter", "type": "address"},
+        {"name": "pollId", "type": "uint256"},
+        {"name": "option", "type": "uint8"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+    "JoinEnterprise": _PAIR,  # EnterpriseAccounts: the employee's consent
+    "BindEmployee": _PAIR,  # the enterprise's
+    "UnbindEmployee": _PAIR,  # the enterprise's
+    "LeaveEnterprise": [
+        {"name": "employee", "type": "address"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+POLLS_DOMAIN = "AlliancePolls"
+ENTERPRISES_DOMAIN = "EnterpriseAccounts"
+_DOMAINS = {
+    "Gift": LEDGER_DOMAIN,
+    "Redeem": LEDGER_DOMAIN,
+    "RedeemBenefit": BADGES_DOMAIN,
+    "Vote": POLLS_DOMAIN,
+    **{primary: ENTERPRISES_DOMAIN for primary in ("JoinEnterprise", "BindEmployee")},
+    **{primary: ENTERPRISES_DOMAIN for primary in ("UnbindEmployee", "LeaveEnterprise")},
+}
 
 
 def typed_data(
     primary: str, message: dict[str, Any], *, chain_id: int, verifying_contract: str
 ) -> dict[str, Any]:
-    """The full EIP-712 document of `primary` (`Gift`, `Redeem`, `RedeemBenefit`)."""
+    """The full EIP-712 document of `primary` (a key of `TYPES`: `Gift`, `Redeem`,
+    `RedeemBenefit`, `Vote`, `JoinEnterprise`, `BindEmployee`, `UnbindEmployee`,
+    `LeaveEnterprise`)."""
     fields = TYPES[primary]
     if set(message) != {f["name"] for f in fields}:
         raise ValueError(f"{primary} takes {[f['name'] for f in fields]}, got {sorted(message)}")
@@ -162,6 +197,15 @@ def redeem_benefit(
         "deadline": deadline,
     }
     return typed_data("RedeemBenefit", message, chain_id=chain_id, verifying_contract=badges)
+
+
+def vote(
+    *, chain_id: int, polls: str, voter: str, poll_id: int, option: int, deadline: int
+) -> dict[str, Any]:
+    """`voter`'s vote for `option` (from 0) in poll `poll_id` (`AlliancePolls`' domain; no
+    nonce: the contract counts one vote per member and poll)."""
+    message = {"voter": voter, "pollId": poll_id, "option": option, "deadline": deadline}
+    return typed_data("Vote", message, chain_id=chain_id, verifying_contract=polls)
 
 
 def sign(document: dict[str, Any], private_key: bytes | str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from support.auctions import mine_past
@@ -23,6 +24,7 @@ from support.gateway import Brand, Gateway, Member
 from web3 import Web3
 
 from ledger_api.chain.typed_data import sign_typed_data
+from ledger_client import eip712
 
 CONTENT = "0x" + "ab" * 32
 SILVER = (5_000, 2, 1)  # the Silver rule this test's own chain sets: cents, orders, engagements
@@ -254,6 +256,18 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     other_option = brand.api.post(
         f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
     ).json()
+    document = other_option["typed_data"]
+    eip712.check(document, voter=voter.address, poll_id=poll_id, option=1)
+    assert document == eip712.vote(
+        chain_id=int(document["domain"]["chainId"]),
+        polls=document["domain"]["verifyingContract"],
+        voter=voter.address,
+        poll_id=poll_id,
+        option=1,
+        deadline=other_option["deadline"],
+    )
+    with pytest.raises(ValueError):
+        eip712.check(document, option=2)
     first = _confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
     assert first["result"] == {"poll_id": poll_id, "option": 2}
 
@@ -307,6 +321,10 @@ def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_thr
     assert answer.status_code == 200, answer.text
     prepared = answer.json()
     assert prepared["employee_typed_data"]["primaryType"] == "JoinEnterprise"
+    # the member-side safeguard knows every document the gateway hands out (a trial: `check`
+    # raised "not an alliance document" for a Vote)
+    eip712.check(prepared["employee_typed_data"], employee=employee.address)
+    eip712.check(prepared["enterprise_typed_data"], enterprise=enterprise.address)
     body = {
         "enterprise": enterprise.address,
         "employee": employee.address,

@@ -162,8 +162,9 @@ def test_bulk_earns_polls_enterprises_and_dashboard_figures(gateway: Gateway, br
     assert opened["status"] == "confirmed", opened
     poll = shop.poll(opened["result"]["poll_id"])
     assert (poll["option_count"], poll["eligibility"], poll["votes"]) == (3, "min_tier", 0)
-    ballot = shop.vote_typed_data(poll["poll_id"], alice, 2)
-    assert int(ballot["typed_data"]["message"]["option"]) == 2  # uint fields as decimal strings
+    with pytest.raises(LedgerApiError) as refused:  # alice holds no tier: not admitted
+        shop.vote_typed_data(poll["poll_id"], alice, 2)
+    assert (refused.value.status, refused.value.code) == (422, "poll_not_eligible")
 
     enterprise = Account.create().address
     documents = shop.binding_typed_data(enterprise, alice)
