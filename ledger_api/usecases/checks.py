@@ -141,7 +141,12 @@ class Checks:
         spent the nonce the bid needed (a trial). `InvalidMember` (422) for the escrows'
         implementation (no code ever moves what it holds), an escrow some bid made, or the
         member's own escrow of an auction the index holds. Another member's escrow not made
-        yet cannot be told from any address: a gift there waits for that member's `reclaim`."""
+        yet cannot be told from any address: a gift there waits for that member's `reclaim`.
+        `InvalidMember` too for a gift to the member itself: it moves nothing, and wrote a
+        `gifted` and a `received` line that inflated both totals of the growth report (a
+        trial; the ledger takes it from the member's own call)."""
+        if to.lower() == member.lower():
+            raise InvalidMember("a member cannot gift points to itself", member=to)
         self.receiver(to)
         if self._is_escrow(to, member):
             raise InvalidMember(

@@ -283,3 +283,29 @@ def test_a_signed_move_retried_with_its_key_after_it_landed_gets_the_stored_answ
     assert again.json()["status"] == "confirmed"
     other = brand.api.post("/v1/gifts", body, key="gift-retry-other-key")
     assert other.status_code == 409 and other.json()["error"]["code"] == "signature_replayed"
+
+
+def test_a_gift_to_oneself_is_refused(brand: Brand) -> None:
+    """A trial: a member's gift to itself was relayed, moved nothing, and wrote a `gifted` and
+    a `received` line that inflated both totals of its growth report."""
+    alice = Member()
+    earn(brand, alice, 1_000)
+    prepared = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": alice.address, "amount": 10}
+    )
+    assert prepared.status_code == 422, prepared.text
+    assert prepared.json()["error"]["code"] == "invalid_member"
+    document = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": Member().address, "amount": 10}
+    ).json()
+    signed = {
+        "member": alice.address,
+        "to": alice.address,
+        "amount": 10,
+        "nonce": document["nonce"],
+        "deadline": document["deadline"],
+        "signature": alice.sign(document["typed_data"]),
+    }
+    relayed = brand.api.post("/v1/gifts", signed)
+    assert relayed.status_code == 422, relayed.text
+    assert relayed.json()["error"]["code"] == "invalid_member"
