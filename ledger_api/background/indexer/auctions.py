@@ -11,11 +11,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_AUCTIONS
-from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid
+from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid, IdxEscrow
+from ledger_api.db.models import table_of
 
 Handler = Callable[[Event, dict[str, Any], int], None]
 
@@ -100,6 +103,7 @@ class EscrowMoves:
     def __init__(self, handlers: dict[tuple[str, str], Handler]) -> None:
         # (tx hash, kind, member, brand, points) -> how many such moves wait
         self._moves: Counter[tuple[str, str, str, int, int]] = Counter()
+        self.escrows: set[str] = set()  # the chunk's escrows, seen in those moves (`flush`)
         for name, kind, field, member in _ESCROW_MOVES:
             key = (ALLIANCE_AUCTIONS, name)
             handlers[key] = self._announces(handlers.get(key), kind, field, member)
@@ -116,6 +120,17 @@ class EscrowMoves:
                 self._moves[key] += 1
 
         return apply
+
+    def flush(self, session: Session) -> None:
+        """Records the chunk's escrows (`IdxEscrow`: no members, for the member figures and
+        the expiry reminders), once each."""
+        if not self.escrows:
+            return
+        connection = session.connection()
+        insert_: Any = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
+        statement = insert_(table_of(IdxEscrow)).on_conflict_do_nothing(index_elements=["address"])
+        connection.execute(statement, [{"address": a} for a in sorted(self.escrows)])
+        self.escrows = set()
 
     def announced(self, event: Event, kind: str, member: str, brand: int, points: int) -> bool:
         """Whether an auction event of this transaction announced this move (taken once)."""

@@ -13,9 +13,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from ledger_api.chain.abi import Event
 from ledger_api.db.credit_models import ChainCredit
 from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import Brand, Operation, table_of
+from ledger_api.domain import EarnKind
+from ledger_api.domain.refs import ZERO_REF, engagement_key
 
 
 class Credit(NamedTuple):
@@ -27,6 +30,17 @@ class Credit(NamedTuple):
     order_ref: str
     tx_hash: str
     block_number: int
+
+
+def earned_credit(
+    event: Event, brand: int, op_id: int, kind: EarnKind, member: str, ref: str
+) -> Credit | None:
+    """The credit a `PointsEarned` made (`ref` its `orderRef`, 0x-hex), as the gateway holds
+    its order: a purchase's reference, an engagement's key; None without a reference."""
+    held = ref if kind is EarnKind.PURCHASE else engagement_key(kind, member, ref)
+    if held is None or held == ZERO_REF:
+        return None
+    return Credit(brand, op_id, held, event.log.tx_hash, event.log.block_number)
 
 
 @functools.cache

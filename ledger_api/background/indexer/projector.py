@@ -35,10 +35,9 @@ from ledger_api.db.models import (
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
-from ledger_api.domain.refs import ZERO_REF, engagement_key
 
 from .auctions import AuctionsProjection, EscrowMoves
-from .credits import Credit, record_foreign_credits
+from .credits import Credit, earned_credit, record_foreign_credits
 from .cursor import CHARITY_POOL, LEDGER_PAUSED, MAX_MULTIPLIER
 from .returns import ReturnsProjection
 from .state import ZERO
@@ -112,6 +111,7 @@ class Projector(ReturnsProjection):
         self.events.flush()
         record_foreign_credits(self.session, self.credits)
         self.credits = []
+        self.escrow_moves.flush(self.session)
 
     def _points_transfer(self, event: Event, a: dict[str, Any], ts: int) -> None:
         sender, receiver = a["sender"], a["receiver"]
@@ -128,8 +128,10 @@ class Projector(ReturnsProjection):
             sent, got = ("donated" if donated else "gifted"), "received"
             if self.escrow_moves.announced(event, "bid", sender, brand, amount):
                 sent = "bid"  # into the bidder's auction escrow
+                self.escrow_moves.escrows.add(receiver)
             elif self.escrow_moves.announced(event, "bid_returned", receiver, brand, amount):
                 got = "bid_returned"  # back from it: outbid, cancelled or reclaimed
+                self.escrow_moves.escrows.add(sender)
             history = {"brand": brand, "amount": amount}
             self.history(event, ts, member=sender, counterparty=receiver, kind=sent, **history)
             self.history(event, ts, member=receiver, counterparty=sender, kind=got, **history)
@@ -140,11 +142,9 @@ class Projector(ReturnsProjection):
         self.used_op_id(brand, op_id)
         release_at = int(a.get("releaseAt", 0))
         ref = "0x" + bytes(a["orderRef"]).hex()
-        held = ref if kind is EarnKind.PURCHASE else engagement_key(kind, member, ref)
-        if held is not None and held != ZERO_REF:  # checked against the operations at flush
-            self.credits.append(
-                Credit(brand, op_id, held, event.log.tx_hash, event.log.block_number)
-            )
+        credit = earned_credit(event, brand, op_id, kind, member, ref)
+        if credit is not None:  # checked against the operations at flush
+            self.credits.append(credit)
         self.history(
             event,
             ts,
