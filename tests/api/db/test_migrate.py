@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from ledger_api.db import Database
 from ledger_api.db.migrate import alembic_config, packaged_head, stored_revision, upgrade
@@ -75,3 +76,25 @@ def test_processes_migrating_a_new_database_at_once_all_start(database_url: str)
         assert stored_revision(database) == packaged_head()
     finally:
         database.dispose()
+
+
+def test_the_escrows_migration_fills_them_from_the_indexed_bids(database_url: str) -> None:
+    """0027 (`idx_escrows`): an index made before it learns its escrows from the `bid` lines
+    it holds (their counterparty), so the member figures leave them out at once."""
+    database = Database(database_url)
+    upgrade(database, "0026")
+    escrow, member = "0x" + "e5" * 20, "0x" + "ab" * 20
+    line = (
+        "INSERT INTO idx_history (member, brand, kind, amount, counterparty, block_number, "
+        "log_index, tx_hash, timestamp) VALUES (:member, 1, :kind, 10, :other, 1, :log, "
+        "'0x01', 1)"
+    )
+    with database.write() as session:
+        session.execute(text(line), {"member": member, "kind": "bid", "other": escrow, "log": 0})
+        session.execute(
+            text(line), {"member": member, "kind": "gifted", "other": "0x" + "cd" * 20, "log": 1}
+        )
+    upgrade(database)
+    with database.read() as session:
+        assert session.scalars(text("SELECT address FROM idx_escrows")).all() == [escrow]
+    database.dispose()
