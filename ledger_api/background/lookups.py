@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer import followed_ledger_paused, index_time
 from ledger_api.db.keys import (
+    ANY_CHAIN_CREDIT,
     chain_credits,
     credited_orders,
     credits_by_op_id,
@@ -81,24 +82,33 @@ def look_up(entries: Sequence[Draft | Bulk], reader: Session) -> Known:
         )
         for scope, key, fingerprint, status, body, uid in exact(rows, keys[start : start + 400]):
             known.keys[(scope, key)] = (fingerprint, Accepted(status, body, True, uid))
+    _look_up_orders(reader, drafts, known)
+    return known
+
+
+def _look_up_orders(reader: Session, drafts: Sequence[Draft], known: Known) -> None:
+    """The orders of `drafts` already credited (by an operation, or by the chain with none
+    behind it: `chain_credit`), and the op ids of those whose last earn failed."""
     orders = list({(d.brand_row_id, d.order_ref) for d in drafts if d.order_ref is not None})
+    if not orders:
+        return
+    credits_recorded = reader.execute(ANY_CHAIN_CREDIT).first() is not None
     for start in range(0, len(orders), 400):
         part = orders[start : start + 400]
         for brand_id, order_ref, uid in exact(credited_orders(reader, part), part):
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.orders[(brand_row, str(order_ref))] = uid
-        for brand_id, order_ref, tx_hash, op_id in exact(chain_credits(reader, part), part):
-            # a credit no operation stands for (a restored backup's, a brand's own call)
-            known.orders.setdefault(
-                (BrandRowId(brand_id), str(order_ref)), chain_credit(tx_hash, op_id)
-            )
+        if credits_recorded:  # a credit no operation stands for (a restore's, a brand's call)
+            for brand_id, order_ref, tx_hash, op_id in exact(chain_credits(reader, part), part):
+                holder = chain_credit(tx_hash, int(op_id))
+                known.orders.setdefault((BrandRowId(brand_id), str(order_ref)), holder)
         for brand_id, order_ref, op_id in exact(released_op_ids(reader, part), part):
             if op_id is None:  # every earn takes its op id at intake; none to reuse if not
                 continue
             brand_row = BrandRowId(brand_id) if brand_id is not None else None
             known.released[(brand_row, str(order_ref))] = int(op_id)  # the newest last
-    _drop_ids_the_chain_gave_another_order(reader, known)
-    return known
+    if credits_recorded:
+        _drop_ids_the_chain_gave_another_order(reader, known)
 
 
 def _drop_ids_the_chain_gave_another_order(reader: Session, known: Known) -> None:

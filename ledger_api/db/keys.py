@@ -75,10 +75,15 @@ def credited_orders(session: Session, keys: Sequence[tuple[int | None, str]]) ->
     )
 
 
+#: whether the chain made any credit with no operation behind it (`ChainCredit`): most
+#: databases never hold one, and this costs about 15 us where the look-up by keys cost 160
+ANY_CHAIN_CREDIT = select(literal(1)).select_from(ChainCredit).limit(1)
+
+
 def chain_credits(session: Session, keys: Sequence[tuple[int | None, str]]) -> list[Any]:
     """(brand row id, order ref, tx hash, op id) of the credits among `keys` that the chain
-    made with no operation behind them (`ChainCredit`; and possibly rows mixing two keys'
-    values: see `exact`)."""
+    made with no operation behind them (`ChainCredit`: a restored backup's, a brand's own
+    call; and possibly rows mixing two keys' values: see `exact`)."""
     return list(
         session.execute(
             select(

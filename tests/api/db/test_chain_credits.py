@@ -64,12 +64,19 @@ def test_credits_without_an_operation_are_recorded_and_hold_their_orders(db: Dat
                 Credit(3, 7, ref(3), "0x" + "07" * 32, 11),  # order 3, by the lost op id 7
                 Credit(3, 8, ref(5), "0x" + "08" * 32, 12),  # order 5, by a brand's own call
                 Credit(9, 1, ref(6), "0x" + "09" * 32, 12),  # a brand the gateway does not know
+                Credit(3, 2**64 - 1, ref(7), "0x" + "0a" * 32, 13),  # a brand's own id, past ours
+                Credit(3, 4_000, ref(8), "0x" + "0b" * 32, 14),  # far from the others: own range
             ],
         )
-    assert recorded == 2
+    assert recorded == 4
     with db.read() as session:
         rows = session.execute(select(ChainCredit.order_ref, ChainCredit.op_id)).all()
-        assert sorted((r, int(o)) for r, o in rows) == [(ref(3), 7), (ref(5), 8)]
+        assert sorted((r, int(o)) for r, o in rows) == [
+            (ref(3), 7),
+            (ref(5), 8),
+            (ref(7), 2**64 - 1),
+            (ref(8), 4_000),
+        ]
         known = look_up([draft(row, ref(n)) for n in (1, 2, 3, 4, 5)], session)
     brand = BrandRowId(row)
     assert known.orders[(brand, ref(1))] == "op_0"
