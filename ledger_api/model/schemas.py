@@ -391,20 +391,24 @@ class MemberView(Model):
     tier: TierProgress
 
 
+#: a line of the points growth report (`usecases.history`)
+HistoryKind = Literal[
+    "earned",
+    "pending",
+    "released",
+    "reversed",
+    "gifted",
+    "received",
+    "bid",
+    "bid_returned",
+    "donated",
+    "redeemed",
+    "expired",
+]
+
+
 class HistoryEntry(Model):
-    kind: Literal[
-        "earned",
-        "pending",
-        "released",
-        "reversed",
-        "gifted",
-        "received",
-        "bid",
-        "bid_returned",
-        "donated",
-        "redeemed",
-        "expired",
-    ]
+    kind: HistoryKind
     brand_id: int
     amount: int
     at: datetime

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -33,19 +33,7 @@ from ledger_api.domain import OpKind, month_label
 from ledger_api.errors import InvalidCursor
 from ledger_api.model import schemas
 
-HISTORY_KINDS = (
-    "earned",
-    "pending",
-    "released",
-    "reversed",
-    "gifted",
-    "received",
-    "bid",
-    "bid_returned",
-    "donated",
-    "redeemed",
-    "expired",
-)
+HISTORY_KINDS: tuple[str, ...] = get_args(schemas.HistoryKind)
 
 #: a line's place in the order (see the module's docstring)
 SortKey = tuple[int, int, int, int, str]

@@ -226,15 +226,13 @@ class ChainEvents:
         missing = {
             k: (max(0, v - progress[k]) if v is not None else None) for k, v in required.items()
         }
-        self._add(
+        self._tier_event(
             ev.TIER_GRACE_STARTED,
             event,
             ts,
-            self._member_brands(a["member"]),
-            member=a["member"],
-            tier=tier,
-            tier_name=TIER_NAMES.get(tier),
-            quarter=quarter_label(quarter),
+            a["member"],
+            tier,
+            quarter,
             required=required,
             progress=progress,
             missing=missing,
@@ -248,16 +246,24 @@ class ChainEvents:
         kept while not in grace says nothing (every review keeps most members)."""
         if not self.p.ended_grace:
             return
-        tier = int(a["tier"])
+        self._tier_event(
+            ev.TIER_GRACE_ENDED, event, ts, a["member"], int(a["tier"]), int(a["quarter"])
+        )
+
+    def _tier_event(
+        self, type_: str, event: Event, ts: int, member: str, tier: int, quarter: int, **more: Any
+    ) -> None:
+        """A member's tier event, to the brands whose points it holds or held."""
         self._add(
-            ev.TIER_GRACE_ENDED,
+            type_,
             event,
             ts,
-            self._member_brands(a["member"]),
-            member=a["member"],
+            self._member_brands(member),
+            member=member,
             tier=tier,
             tier_name=TIER_NAMES.get(tier),
-            quarter=quarter_label(int(a["quarter"])),
+            quarter=quarter_label(quarter),
+            **more,
         )
 
     def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:

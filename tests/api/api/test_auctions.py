@@ -17,6 +17,7 @@ from support.auctions import (
     confirmed,
     contract,
     mine_past,
+    open_auction,
     reach_silver,
     read_until,
     set_silver_rule,
@@ -262,20 +263,7 @@ def test_a_winning_bid_left_unsettled_is_refunded_and_an_escrow_gives_back_what_
         alice = Member()
         reach_silver(brand, alice)
         earn(other, alice, 20_000)  # 2,000 of the other brand's points: the bid's
-        right = confirmed(
-            brand, "/v1/badges/types", {"kind": "collectible", "has_benefit": True, "uri": "u"}
-        )["result"]["type_id"]
-        start = w3.eth.get_block("latest")["timestamp"] + 60
-        terms = {
-            "badge_type": right,
-            "units": 1,
-            "min_tier": 1,
-            "reserve": 100,
-            "increment": 10,
-            "starts_at": start,
-            "ends_at": start + 3_600,
-        }
-        auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
+        auction_id, start = open_auction(brand, w3, reserve=100, increment=10)
         for path, body in (
             ("cancellations", {"bidder": alice.address}),
             ("reclaims", {"bidder": alice.address, "brand": brand.brand_id}),

@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from support.auctions import confirmed, mine_past, reach_silver, set_silver_rule, signed_bid
+from support.auctions import (
+    confirmed,
+    mine_past,
+    open_auction,
+    reach_silver,
+    set_silver_rule,
+    signed_bid,
+)
 from support.chain import CHARITY_POOL, Anvil
 from support.flows import earn
 from support.gateway import Gateway, Member
@@ -53,23 +60,7 @@ def test_escrows_and_the_charity_pool_are_no_members(
             "signature": bob.sign(prepared["typed_data"]),
         }
         confirmed(brand, "/v1/donations", donation)
-        right = confirmed(
-            brand,
-            "/v1/badges/types",
-            {"kind": "collectible", "has_benefit": True, "uri": "ipfs://r"},
-        )["result"]["type_id"]
-        start = w3.eth.get_block("latest")["timestamp"] + 60
-        terms = {
-            "badge_type": right,
-            "units": 1,
-            "min_tier": 1,
-            "reserve": 1_000,
-            "increment": 100,
-            "starts_at": start,
-            "ends_at": start + 3_600,
-            "extension_s": 60,
-        }
-        auction_id = confirmed(brand, "/v1/auctions", terms)["result"]["auction_id"]
+        auction_id, start = open_auction(brand, w3, reserve=1_000, increment=100, extension_s=60)
         mine_past(w3, anvil, start)
         bid = signed_bid(brand, auction_id, alice, 1_000)
         escrow = brand.api.post(

@@ -343,13 +343,18 @@ def test_tier_and_badge_events_from_real_flows(
         )
         alice = Member()
         other = gateway.create_brand()
-        earn(brand, alice, 3_000)
-        earn(other, alice, 3_000)
-        review = brand.api.post(
-            "/v1/earn/engagement",
-            {"member": alice.address, "kind": "review"},
-            params={"wait": "true"},
-        )
+
+        def meet_silver() -> Any:
+            """Silver's spend and orders at both brands, then the review that completes it."""
+            earn(brand, alice, 3_000)
+            earn(other, alice, 3_000)
+            return brand.api.post(
+                "/v1/earn/engagement",
+                {"member": alice.address, "kind": "review"},
+                params={"wait": "true"},
+            )
+
+        review = meet_silver()
         assert review.json()["result"]["tier_upgraded_to"] == 1
         upgraded = wait_for(lambda: receiver.of_type(secret, "tier.upgraded"), what="tier.upgraded")
         data = upgraded[0]["data"]
@@ -423,13 +428,7 @@ def test_tier_and_badge_events_from_real_flows(
 
         # meeting Silver again during the grace ends it, and says so (a trial: the member
         # showed in grace until the next review, and no webhook told the brands)
-        earn(brand, alice, 3_000)
-        earn(other, alice, 3_000)
-        met = brand.api.post(
-            "/v1/earn/engagement",
-            {"member": alice.address, "kind": "review"},
-            params={"wait": "true"},
-        )
+        met = meet_silver()
         assert met.json()["status"] == "confirmed", met.text
         assert brand.api.get(f"/v1/members/{alice.address}").json()["tier"]["grace_until"] is None
         ended = wait_for(

@@ -5,34 +5,22 @@ after chunk, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-
 from sqlalchemy import select
+from support.events import ledger_event
 from support.rows import add_brand
 
-from ledger_api.background.indexer import ZERO, Projector
-from ledger_api.chain.abi import Event, Log
+from ledger_api.background.indexer import Projector
+from ledger_api.chain.abi import Event
 from ledger_api.db import Database
 from ledger_api.db.models import MintCounter
 
 DAY = 1_796_083_200  # 2026-12-01T00:00:00Z
 MEMBER = "0x" + "ab" * 20
-_blocks = itertools.count(1)
 
 
 def gift_paid(brand: int, points: int, timestamp: int) -> Event:
-    log = Log(
-        address=ZERO,
-        topics=(),
-        data=b"",
-        block_number=next(_blocks),
-        block_hash="0x",
-        tx_hash="0x",
-        log_index=0,
-        timestamp=timestamp,
-    )
     args = {"member": MEMBER, "brand": brand, "points": points, "releaseAt": 0}
-    return Event("AllianceLedger", "TierGiftPaid", args, log)
+    return ledger_event("TierGiftPaid", args, timestamp)
 
 
 def project(db: Database, events: list[Event]) -> None:

@@ -3,7 +3,6 @@ zero."""
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -11,9 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
+from support.events import ledger_event
 
 from ledger_api.background.indexer import ZERO, Projector
-from ledger_api.chain.abi import Event, Log
+from ledger_api.chain.abi import Event
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxMember, IdxPosition
@@ -36,21 +36,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     yield from _index_database(tmp_path_factory, "projector")
 
 
-_counter = itertools.count()
-
-
-def event(name: str, args: dict[str, object], timestamp: int) -> Event:
-    log = Log(
-        address=ZERO,
-        topics=(),
-        data=b"",
-        block_number=next(_counter),
-        block_hash="0x",
-        tx_hash="0x",
-        log_index=0,
-        timestamp=timestamp,
-    )
-    return Event("AllianceLedger", name, args, log)
+event = ledger_event
 
 
 def transfer(sender: str, receiver: str, brand: int, amount: int, timestamp: int) -> Event:
