@@ -18,7 +18,7 @@ from support.auctions import (
     signed_bid,
 )
 from support.chain import CHARITY_POOL, Anvil
-from support.flows import earn
+from support.flows import earn, signed_donation
 from support.gateway import Gateway, Member
 from support.progress import wait_for
 from web3 import Web3
@@ -49,16 +49,7 @@ def test_escrows_and_the_charity_pool_are_no_members(
         reach_silver(brand, alice)
         earn(brand, alice, 20_000)
         earn(brand, bob, 5_000)
-        prepared = brand.api.post(
-            "/v1/donations/typed-data", {"member": bob.address, "amount": 40}
-        ).json()
-        donation = {
-            "member": bob.address,
-            "amount": 40,
-            "nonce": prepared["nonce"],
-            "deadline": prepared["deadline"],
-            "signature": bob.sign(prepared["typed_data"]),
-        }
+        donation = signed_donation(brand, bob, 40)
         confirmed(brand, "/v1/donations", donation)
         auction_id, start = open_auction(brand, w3, reserve=1_000, increment=100, extension_s=60)
         mine_past(w3, anvil, start)
