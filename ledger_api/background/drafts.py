@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId
-from ledger_api.errors import DuplicateEngagement, DuplicateOrder, IdempotencyConflict, LedgerError
+from ledger_api.errors import (
+    DuplicateEngagement,
+    DuplicateOrder,
+    IdempotencyConflict,
+    LedgerError,
+    PollAlreadyVoted,
+)
 from ledger_api.model.payloads import OperationPayload
 
 from .campaigns import CampaignClaim
@@ -49,9 +55,12 @@ class Draft:
     campaign: CampaignClaim | None = None  # an earn's campaign rules, evaluated at acceptance
     deposit: DepositClaim | None = None  # a deposit step's read of the funds (`deposit_flow`)
 
-    def duplicate(self, first: str) -> DuplicateOrder:
+    def duplicate(self, first: str) -> DuplicateOrder | PollAlreadyVoted:
         """The refusal of a second live credit of the draft's order: `first` credits it, an
         operation's uid or a credit the chain made without one (`chain_credit`)."""
+        if self.kind is OpKind.POLL_VOTE:  # a vote holds its member and poll (`vote_key`)
+            poll, voter = getattr(self.payload, "poll_id", None), self.member
+            return PollAlreadyVoted(poll_id=poll, voter=voter, operation_id=first)
         engagement = getattr(self.payload, "earn_kind", 0) != 0
         error = DuplicateEngagement if engagement else DuplicateOrder
         if first.startswith(_CHAIN_CREDIT):

@@ -17,3 +17,10 @@ def engagement_key(kind: int, member: str, bound: str) -> str | None:
         return None
     material = f"engagement:{kind}:{member.lower()}:{bound}".encode()
     return "0x" + hashlib.sha256(material).hexdigest()
+
+
+def vote_key(poll_id: int, voter: str) -> str:
+    """What makes a member's vote one per poll in a brand's queue: held like an order (the
+    intake's order check and `uq_operations_brand_order`), so two votes relayed at once are
+    not both accepted; 0x + 64 hex (SHA-256)."""
+    return "0x" + hashlib.sha256(f"vote:{poll_id}:{voter.lower()}".encode()).hexdigest()

@@ -6,8 +6,10 @@ over, the signature is the voter's and in time, and then asks the contract: a me
 (`hasVoted`, or a vote of it still in flight here) is refused `poll_already_voted` (409), one
 the poll does not admit (`canVote`: eligibility is fixed at the opening) `poll_not_eligible`
 (422), also for the document to sign. They had been accepted, then failed on chain (a trial).
-The contract stays the judge: two votes sent at once may still both be accepted, and the
-second fails on chain; with the chain away the checks wait for it (the vote is queued).
+A vote holds its member and poll in the relaying brand's queue like an order
+(`domain.refs.vote_key`), so two votes relayed at once are not both accepted (a trial: four at
+once were); the contract stays the judge across brands. With the chain away the chain's checks
+wait for it (the vote is queued).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ledger_api.chain.typed_data import recover_signer, vote_typed_data
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import IdxPoll, Operation
 from ledger_api.domain import OpKind, iso_utc
+from ledger_api.domain.refs import vote_key
 from ledger_api.errors import (
     ChainUnavailable,
     InvalidPollOption,
@@ -159,6 +162,7 @@ class PollsService:
                 deadline=req.deadline,
                 signature=req.signature,
             )
-            return draft(ctx, OpKind.POLL_VOTE, own, payload, member=req.voter)
+            held = vote_key(poll_id, req.voter)  # one at a time (votes relayed at once: a trial)
+            return draft(ctx, OpKind.POLL_VOTE, own, payload, member=req.voter, order_ref=held)
 
         return await self.rt.intake.submit(await run_in_threadpool(check))

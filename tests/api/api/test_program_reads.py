@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,9 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     type_id = _confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
         "result"
     ]["type_id"]
-    voter, late = Member(), Member()
-    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": voter.address})
+    voter, late, racer = Member(), Member(), Member()
+    for member in (voter, racer):
+        _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": member.address})
     mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
 
     start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
@@ -304,6 +306,18 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
         f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 3}
     )
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
+    # one member's votes relayed at once: one is taken (a trial: all four were, three failed
+    # on chain)
+    ballots = [_signed_vote(brand, poll_id, racer, n % 3) for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda body: brand.api.post(votes, body), ballots))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [202] + [409] * 7, [a.text for a in answers]
+    taken = next(a.json()["operation_id"] for a in answers if a.status_code == 202)
+    for refused_vote in (a for a in answers if a.status_code == 409):
+        error = refused_vote.json()["error"]
+        assert error["code"] == "poll_already_voted", error
+        assert error["details"]["operation_id"] == taken, error
     forged = {**late_signed, "voter": voter.address}  # late's signature, as voter's vote
     refused(votes, forged, 422, "invalid_signature")
     missing = brand.api.post("/v1/polls/999999/votes", vote)
