@@ -241,30 +241,19 @@ class ChainEvents:
         )
 
     def _grace_ended(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """`tier.grace_ended`: a member in grace kept its tier, met again during the grace (an
-        earn's `TierRetained`, its quarter) or at the review (the judged quarter). A member
-        kept while not in grace says nothing (every review keeps most members)."""
+        """`tier.grace_ended`: a member in grace kept its tier (an earn's `TierRetained` or a
+        review's); one kept while not in grace says nothing (a review keeps most members)."""
         if not self.p.ended_grace:
             return
-        self._tier_event(
-            ev.TIER_GRACE_ENDED, event, ts, a["member"], int(a["tier"]), int(a["quarter"])
-        )
+        self._tier_event(ev.TIER_GRACE_ENDED, event, ts, a["member"], a["tier"], a["quarter"])
 
     def _tier_event(
         self, type_: str, event: Event, ts: int, member: str, tier: int, quarter: int, **more: Any
     ) -> None:
         """A member's tier event, to the brands whose points it holds or held."""
-        self._add(
-            type_,
-            event,
-            ts,
-            self._member_brands(member),
-            member=member,
-            tier=tier,
-            tier_name=TIER_NAMES.get(tier),
-            quarter=quarter_label(quarter),
-            **more,
-        )
+        payload = {"member": member, "tier": int(tier), "tier_name": TIER_NAMES.get(int(tier))}
+        payload["quarter"] = quarter_label(int(quarter))
+        self._add(type_, event, ts, self._member_brands(member), **payload, **more)
 
     def _tier_downgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         new = int(a["newTier"])
