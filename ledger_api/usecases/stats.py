@@ -18,12 +18,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Select, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
-from ledger_api.background.indexer.cursor import CHARITY_POOL
-from ledger_api.db.auction_models import IdxEscrow
+from ledger_api.background.indexer.holders import a_member
 from ledger_api.db.models import (
     IdxBadgeBalance,
     IdxBadgeType,
@@ -31,7 +30,6 @@ from ledger_api.db.models import (
     IdxHistory,
     IdxLot,
     IdxMember,
-    IdxMeta,
     IdxVaultBrand,
 )
 from ledger_api.db.value_models import lot_value
@@ -89,8 +87,8 @@ class StatsService:
     @staticmethod
     def _members(brand: int | None) -> Select[Any]:
         """Members who hold or held points (of `brand`), once each: no auction escrow, nor
-        the charity pool (`_a_member`)."""
-        query = select(IdxLot.member).distinct().where(_a_member(IdxLot.member))
+        the charity pool (`a_member`)."""
+        query = select(IdxLot.member).distinct().where(a_member(IdxLot.member))
         return query if brand is None else query.where(IdxLot.brand == brand)
 
     def _tiers(self, session: Session, brand: int | None) -> list[stats.TierCount]:
@@ -203,7 +201,7 @@ class StatsService:
     def _activity(self, session: Session, brand: int | None, now: int) -> stats.ActiveMembers:
         def active(days: int) -> int:
             query = select(func.count(distinct(IdxHistory.member))).where(
-                IdxHistory.timestamp >= now - days * DAY_S, _a_member(IdxHistory.member)
+                IdxHistory.timestamp >= now - days * DAY_S, a_member(IdxHistory.member)
             )
             if brand is not None:
                 query = query.where(or_(IdxHistory.brand == brand, IdxHistory.at_brand == brand))
@@ -213,7 +211,7 @@ class StatsService:
             IdxLot.expires_at > now,
             IdxLot.expires_at <= now + EXPIRING_WINDOW_S,
             IdxLot.amount > 0,
-            _a_member(IdxLot.member),
+            a_member(IdxLot.member),
         )
         if brand is not None:
             expiring = expiring.where(IdxLot.brand == brand)
@@ -450,14 +448,3 @@ def _months(months: dict[int, list[int]]) -> Iterable[stats.MonthPoints]:
             usage_rate=_rate(redeemed, issued),
             expiry_rate=_rate(expired, issued),
         )
-
-
-def _a_member(address: Any) -> ColumnElement[bool]:
-    """`address` is a member's: not an auction's bid escrow (`IdxEscrow`) nor the charity
-    pool (`idx_meta`), which hold points too (a trial: the dashboard counted four escrows and
-    the pool as members)."""
-    pool = select(IdxMeta.value).where(IdxMeta.key == CHARITY_POOL).scalar_subquery()
-    return and_(
-        address.not_in(select(IdxEscrow.address)),
-        address != func.coalesce(pool, ""),
-    )

@@ -11,14 +11,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_AUCTIONS
 from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid, IdxEscrow
-from ledger_api.db.models import table_of
+
+from .state import insert_new
 
 Handler = Callable[[Event, dict[str, Any], int], None]
 
@@ -124,12 +123,7 @@ class EscrowMoves:
     def flush(self, session: Session) -> None:
         """Records the chunk's escrows (`IdxEscrow`: no members, for the member figures and
         the expiry reminders), once each."""
-        if not self.escrows:
-            return
-        connection = session.connection()
-        insert_: Any = sqlite_insert if connection.dialect.name == "sqlite" else pg_insert
-        statement = insert_(table_of(IdxEscrow)).on_conflict_do_nothing(index_elements=["address"])
-        connection.execute(statement, [{"address": a} for a in sorted(self.escrows)])
+        insert_new(session, IdxEscrow, [{"address": a} for a in sorted(self.escrows)], ("address",))
         self.escrows = set()
 
     def announced(self, event: Event, kind: str, member: str, brand: int, points: int) -> bool:

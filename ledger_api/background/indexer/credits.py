@@ -5,19 +5,18 @@ brands' rows, and the operations with the chunk's op ids."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event
 from ledger_api.db.credit_models import ChainCredit
-from ledger_api.db.models import Brand, Operation, table_of
+from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import EarnKind
 from ledger_api.domain.refs import ZERO_REF, engagement_key
+
+from .state import insert_new
 
 
 class Credit(NamedTuple):
@@ -40,15 +39,6 @@ def earned_credit(
     if held is None or held == ZERO_REF:
         return None
     return Credit(brand, op_id, held, event.log.tx_hash, event.log.block_number)
-
-
-@functools.cache
-def _insert(dialect: str) -> Any:
-    """Records a credit once (the first op id that credited the order stays)."""
-    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
-    return insert_(table_of(ChainCredit)).on_conflict_do_nothing(
-        index_elements=["brand_id", "order_ref"]
-    )
 
 
 #: op ids a gateway hands out stay below this (`state.OP_ID_FOLLOW_LIMIT`): from it on an op id
@@ -98,8 +88,8 @@ def record_foreign_credits(session: Session, credits: list[Credit]) -> int:
         for c in credits
         if c.brand in brand_rows and (brand_rows[c.brand], c.op_id, c.order_ref) not in known
     ]
-    if foreign:
-        connection.execute(_insert(connection.dialect.name), foreign)
+    # the first op id that credited an order stays
+    insert_new(session, ChainCredit, foreign, ("brand_id", "order_ref"))
     return len(foreign)
 
 

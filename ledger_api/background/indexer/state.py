@@ -121,6 +121,24 @@ def _upsert_statement(
     )
 
 
+def insert_new(
+    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, many rows at once: a row already stored
+    stays as it is (SQLite and PostgreSQL)."""
+    if not rows:
+        return
+    connection = session.connection()
+    statement = _insert_new_statement(connection.dialect.name, table, tuple(keys))
+    connection.execute(statement, list(rows))
+
+
+@functools.cache
+def _insert_new_statement(dialect: str, table: type[Base], keys: tuple[str, ...]) -> Any:
+    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert_(table_of(table)).on_conflict_do_nothing(index_elements=list(keys))
+
+
 class ProjectionState:
     """The index rows one chunk touches, in memory: read in bulk (`preload`), changed by
     the projector's event handlers, written back in bulk (`flush`), so a chunk of thousands

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import CHARITY_POOL
-from ledger_api.db.auction_models import IdxEscrow
-from ledger_api.db.models import IdxLot, IdxMeta, IdxPending
+from ledger_api.background.indexer.holders import no_members
+from ledger_api.db.models import IdxLot, IdxPending
 from ledger_api.db.webhook_models import ReminderMark
 from ledger_api.domain import events as ev
 from ledger_api.domain import iso_utc, month_label
@@ -158,7 +157,7 @@ def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
         now + shift,
     )
     events = []
-    holders = _no_members(session, {row.member for row in rows}) if rows else set()
+    holders = no_members(session, {row.member for row in rows}) if rows else set()
     for expires_at, member, brand, month, amount in rows:
         if kind == ev.POINTS_EXPIRING and expires_at <= now:
             continue  # already expired: the expired event says it
@@ -179,14 +178,3 @@ def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
         events.append(NewEvent(ev.event_id(*cause), kind, when, [brand], payload))
     write_events(session, events)
     return len(events)
-
-
-def _no_members(session: Session, addresses: set[str]) -> set[str]:
-    """Which of `addresses` hold points without being members: auction escrows (`IdxEscrow`)
-    and the charity pool. Their points' expiry is no member's to be reminded of (a trial:
-    brands were told to contact the pool)."""
-    found = set(session.scalars(select(IdxEscrow.address).where(IdxEscrow.address.in_(addresses))))
-    pool = session.get(IdxMeta, CHARITY_POOL)
-    if pool is not None and pool.value in addresses:
-        found.add(pool.value)
-    return found

@@ -1,0 +1,33 @@
+"""Holders of points that are no members: the auctions' bid escrows (`IdxEscrow`, learnt from
+the bids' moves into them) and the charity pool (`idx_meta`). They hold lots and have history
+lines like a member's wallet, so the member figures (`usecases.stats`) and the expiry
+reminders (`webhooks.reminders`) leave them out (a trial: the dashboard counted four escrows
+and the pool as members, and brands were told to contact the pool about its points' expiry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session
+
+from ledger_api.db.auction_models import IdxEscrow
+from ledger_api.db.models import IdxMeta
+
+from .cursor import CHARITY_POOL
+
+
+def a_member(address: Any) -> ColumnElement[bool]:
+    """SQL: the `address` column holds a member's address, no escrow's nor the pool's."""
+    pool = select(IdxMeta.value).where(IdxMeta.key == CHARITY_POOL).scalar_subquery()
+    return and_(address.not_in(select(IdxEscrow.address)), address != func.coalesce(pool, ""))
+
+
+def no_members(session: Session, addresses: set[str]) -> set[str]:
+    """Which of `addresses` are no members: escrows, and the pool."""
+    found = set(session.scalars(select(IdxEscrow.address).where(IdxEscrow.address.in_(addresses))))
+    pool = session.get(IdxMeta, CHARITY_POOL)
+    if pool is not None and pool.value in addresses:
+        found.add(pool.value)
+    return found
