@@ -9,6 +9,7 @@ Operations that fail on chain store the same code and message in their status.
     ├── BadRequest                   400 bad_request
     │   ├── IdempotencyKeyRequired   400 idempotency_key_required
     │   ├── InvalidIdempotencyKey    400 invalid_idempotency_key
+    │   ├── MalformedHttp            400 malformed_http (bytes no HTTP/1.1 request: the server's)
     │   └── MalformedBody            400 malformed_body (not JSON, or not the body's shape)
     │       └── BodyTooDeep          400 body_too_deep (JSON nested deeper than allowed)
     ├── InvalidRequest               422 invalid_request
@@ -117,6 +118,15 @@ class IdempotencyKeyRequired(BadRequest):
 class InvalidIdempotencyKey(BadRequest):
     code = "invalid_idempotency_key"
     default_message = "an Idempotency-Key is 1-255 visible ASCII characters, no space (a UUID)"
+
+
+class MalformedHttp(BadRequest):
+    """Bytes the HTTP server's parser refuses before any route sees them (a request line or
+    header that is no HTTP/1.1, a broken chunk): answered by `process.http_protocol`, and the
+    connection is closed."""
+
+    code = "malformed_http"
+    default_message = "not a valid HTTP/1.1 request (RFC 9112)"
 
 
 class MalformedBody(BadRequest):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from support.gateway import Gateway
+from support.gateway import Gateway, assert_malformed_http_answered_in_json
 
 from ledger_api import errors
 from ledger_api.api.deps import current_principal
@@ -70,3 +70,11 @@ def test_an_unexpected_failure_answers_a_json_500(gateway: Gateway) -> None:
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal"
     assert "boom" not in response.text
+
+
+def test_bytes_no_http_parser_takes_are_answered_in_the_one_error_shape(gateway: Gateway) -> None:
+    """A request line or header that is no HTTP/1.1, or a broken chunk, never reaches a route:
+    the server's parser refuses it. uvicorn answered it in plain text ("Invalid HTTP request
+    received."); it is 400 `malformed_http` in JSON now, as any other refusal."""
+    assert_malformed_http_answered_in_json(gateway.port)
+    assert gateway.get_health()["status"] == "ok"  # and the server goes on serving

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -22,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledger_api.app import create_app
+from ledger_api.process.http_protocol import HTTP_PROTOCOL
 from ledger_api.settings import Settings
 from ledger_client import LedgerClient, eip712
 from support.chain import ADMIN_KEY, ROOT, Anvil, deploy, free_port
@@ -157,7 +159,12 @@ class Gateway:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(self.settings)
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            http=HTTP_PROTOCOL,  # as `ledger serve`
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -421,3 +428,42 @@ def live_purchases(http: httpx.Client, admin_key: str, brand_id: int) -> None:
         headers={"Authorization": f"Bearer {admin_key}", "Idempotency-Key": str(uuid.uuid4())},
     )
     assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
+
+
+#: bytes no HTTP/1.1 parser takes, each a different fault: a request line that is no HTTP,
+#: a header line with no colon, a header name with a space, a chunk size that is no number
+MALFORMED_REQUESTS = (
+    b"HELLO\r\n\r\n",
+    b"GET /v1/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
+    b"GET /v1/health HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
+    b"POST /v1/earn/purchase HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+)
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Sends `request`'s bytes as they are and reads the answer until the server closes the
+    connection: (status, headers with lower-case names, body). Waits up to 60 s (a busy
+    machine), and fails if the server keeps the connection open that long."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers, body
+
+
+def assert_malformed_http_answered_in_json(port: int) -> None:
+    """Every one of `MALFORMED_REQUESTS` is answered 400 `malformed_http` in the gateway's one
+    error shape (uvicorn's own answer was plain text), and the connection closed."""
+    for request in MALFORMED_REQUESTS:
+        status, headers, body = raw_exchange(port, request)
+        assert status == 400, (request, status, body)
+        assert headers["content-type"] == "application/json", (request, headers)
+        assert int(headers["content-length"]) == len(body)
+        assert json.loads(body)["error"]["code"] == "malformed_http", (request, body)
