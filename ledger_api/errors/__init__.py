@@ -78,6 +78,7 @@ Operations that fail on chain store the same code and message in their status.
     │   └── LedgerNotPaused          409 ledger_not_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── UnsupportedMediaType         415 unsupported_media_type
+    ├── HeadersTooLarge              431 headers_too_large (a request's head past 64 KiB)
     ├── RateLimited                  429 rate_limited
     ├── NotSupported                 501 not_supported
     └── Unavailable                  503 unavailable
@@ -484,6 +485,15 @@ class UnsupportedMediaType(LedgerError):
     code = "unsupported_media_type"
     status = 415
     default_message = "send the body as JSON, with Content-Type: application/json"
+
+
+class HeadersTooLarge(LedgerError):
+    """A request's head (request line and headers) past `process.http_protocol.MAX_HEAD_BYTES`,
+    refused before any route (RFC 6585 section 5); the connection is closed."""
+
+    code = "headers_too_large"
+    status = 431
+    default_message = "the request line and headers are larger than allowed"
 
 
 class RateLimited(LedgerError):

@@ -77,7 +77,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
     import uvicorn
 
     from ledger_api.process import http_server
-    from ledger_api.process.http_protocol import HTTP_PROTOCOL
+    from ledger_api.process.http_protocol import SERVER_PROTOCOLS
 
     log_config = logs.configure(settings.log_format)
     # one parent for every temporary folder of this process and of those it starts
@@ -103,7 +103,8 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
             "log_level": log_level,
             "access_log": settings.access_log,
             "log_config": log_config or uvicorn.config.LOGGING_CONFIG,
-            "http": HTTP_PROTOCOL,  # a malformed request answered in JSON (`http_protocol`)
+            # a head bound, and a malformed request answered in JSON (`http_protocol`)
+            **SERVER_PROTOCOLS,
         }
         if settings.workers > 1:
             uvicorn.run("ledger_api.main:app", **options)

@@ -17,7 +17,7 @@ import pytest
 from support.gateway import (
     GatewayProcess,
     Member,
-    assert_malformed_http_answered_in_json,
+    assert_bad_http_answered_in_json,
     live_purchases,
 )
 from support.progress import process_alive, wait_for
@@ -49,7 +49,7 @@ def test_two_worker_processes_share_the_database_and_the_sender(
         with httpx.Client(base_url=gateway.base_url, timeout=60) as client:
             brand = _new_brand(client, env, "Workers", "WRK")
             # each worker process answers a malformed request in JSON (`uvicorn.run`'s path)
-            assert_malformed_http_answered_in_json(gateway.port)
+            assert_bad_http_answered_in_json(gateway.port)
             finals = [
                 client.post(
                     "/v1/earn/purchase",
@@ -137,7 +137,7 @@ def test_sender_process_sends_indexes_and_comes_back_after_a_kill(
             assert health["role"] == "api" and health["status"] == "ok", health
             assert health["sender"] and health["indexer"]["running"], health
             brand = _new_brand(client, env, "Split", "SPL")
-            assert_malformed_http_answered_in_json(gateway.port)  # one process (`http_server`)
+            assert_bad_http_answered_in_json(gateway.port)  # one process (`http_server`)
             member = Member().address
 
             def earn(key: str) -> dict[str, object]:
