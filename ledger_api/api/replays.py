@@ -6,7 +6,9 @@ the intake can refuse it for a state the first request itself made (its member n
 the order is credited, the balance is spent): the stored answer must win over such a refusal,
 or a retry of an accepted request looks like a failure (the Idempotency-Key contract: the same
 key, the same request -> the same answer). Refusals of the request's own state (400, 404,
-409) and of the gateway's (503, 507: the node away, the brand's keys shut) are looked up; a
+409, 422: a gift's balance that counts the gift itself in flight, a signature's deadline
+passed since, an earn rule changed since) and of the gateway's (503, 507: the node away, the
+brand's keys shut) are looked up; a
 different request under the key meets `idempotency_conflict` on a 503 or 507, as it would
 with the gateway well (it waited for an operator to learn it), and keeps its 4xx otherwise."""
 
@@ -28,7 +30,7 @@ from ledger_api.usecases.context import RequestContext
 #: that a retry meets after its first attempt was accepted (503, 507: the node away, the
 #: brand's keys shut, the disk full; a lost 202 retried then answered 503 for an operation
 #: stored and sent later)
-_STATE_REFUSALS = (400, 404, 409, 503, 507)
+_STATE_REFUSALS = (400, 404, 409, 422, 503, 507)
 
 
 async def stored_answer(request: Request, exc: LedgerError) -> JSONResponse | None:

@@ -72,6 +72,10 @@ class CampaignClaim:
 PAST_RULES = frozenset({"first_order", "welcome_pack", "referral"})
 
 
+#: a stored earn of a purchase (`EarnPayload.earn_kind`)
+_PURCHASE = Operation.payload["earn_kind"].as_integer() == int(EarnKind.PURCHASE)
+
+
 def member_past(
     session: Session, brand_row_id: int, ledger_brand_id: int | None, member: str
 ) -> tuple[bool, bool]:
@@ -88,7 +92,10 @@ def member_past(
         NOT_FAILED,
     )
     earned = session.scalar(earns.limit(1)) is not None
-    bought = earned and session.scalar(earns.where(Operation.order_ref.is_not(None)).limit(1))
+    # a purchase, not an engagement's or a vote's key held as an order (`domain.refs`; a
+    # review with a ref had made the member a buyer: its first purchase lost its bonus)
+    purchases = earns.where(Operation.order_ref.is_not(None), _PURCHASE)
+    bought = earned and session.scalar(purchases.limit(1))
     if bought or ledger_brand_id is None:
         return earned, bool(bought)
     if index_replaying(session):
@@ -106,6 +113,17 @@ def member_past(
     return earned or indexed, indexed_purchase is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """What an evaluated draft holds in its group once the intake takes it
+    (`CampaignBook.record`): the member's earn (and purchase) at the brand, and the referral
+    its first purchase writes."""
+
+    key: tuple[int, str]
+    purchase: bool
+    referral: tuple[EarnFacts, RuleSnapshot, str] | None  # the facts, the rule, the order
+
+
 class CampaignBook:
     """Evaluates drafts' campaign claims inside one intake transaction."""
 
@@ -114,8 +132,11 @@ class CampaignBook:
         self.earned: set[tuple[int, str]] = set()  # accepted in this group
         self.bought: set[tuple[int, str]] = set()
 
-    def apply(self, draft: Draft) -> Draft:
-        """The draft with its evaluated multiplier, points and record (`ZeroPoints` if none)."""
+    def evaluate(self, draft: Draft) -> tuple[Draft, Evaluated]:
+        """The draft with its evaluated multiplier, points and record (`ZeroPoints` if none),
+        and what it holds once taken. Changes nothing: a draft the intake then refuses (the
+        daily cap, a duplicate order) was neither the member's first earn nor its referral
+        (a trial: a refused batch item took the next item's first-order bonus)."""
         claim = draft.campaign
         assert claim is not None and draft.brand_row_id is not None
         brand = int(draft.brand_row_id)
@@ -137,19 +158,26 @@ class CampaignBook:
             raise ZeroPoints(
                 earn_kind=facts.kind.name.lower(), multiplier_pct=evaluation.multiplier_pct
             )
-        self.earned.add(key)
-        if purchase:
-            self.bought.add(key)
-        record = evaluation.record()
+        referral = None
         if evaluation.referral is not None and draft.order_ref is not None and facts.referrer:
-            self._refer(brand, facts, evaluation.referral, draft.order_ref)
+            referral = (facts, evaluation.referral, draft.order_ref)
+        record = evaluation.record()
         payload = draft.payload.model_copy(
             update={"multiplier_pct": evaluation.multiplier_pct, "campaign": record}
         )
         extra = {**draft.extra_body, "points": evaluation.points, "campaign": record}
-        return replace(
+        evaluated = replace(
             draft, payload=payload, points=evaluation.points, extra_body=extra, campaign=None
         )
+        return evaluated, Evaluated(key, purchase, referral)
+
+    def record(self, evaluated: Evaluated) -> None:
+        """A taken draft's earn (and purchase) for the rest of the group, and its referral."""
+        self.earned.add(evaluated.key)
+        if evaluated.purchase:
+            self.bought.add(evaluated.key)
+        if evaluated.referral is not None:
+            self._refer(evaluated.key[0], *evaluated.referral)
 
     def _refer(self, brand: int, facts: EarnFacts, rule: RuleSnapshot, order_ref: str) -> None:
         """The referral of the member's first purchase (a voided earlier one is replaced)."""

@@ -20,17 +20,13 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
-from ledger_api.db.keys import HELD
-from ledger_api.db.models import Brand, IdempotencyRecord, MintCounter, Operation, table_of
 from ledger_api.db.session import writer_role
 from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus, utc_day
@@ -51,9 +47,21 @@ from ledger_api.errors import (
 )
 from ledger_api.model.payloads import ReversalPayload
 
-from .campaigns import CampaignBook
+from .campaigns import CampaignBook, Evaluated
 from .deposit_flow import DEPOSIT_STEPS, other_deposit_step
 from .drafts import Accepted, Bulk, Draft, accepted_body, find_replay, queue_of
+from .intake_rows import (
+    BRAND_FOR_UPDATE,
+    COUNTER_FOR_UPDATE,
+    COUNTER_POINTS,
+    INSERT_COUNTERS,
+    INSERT_OPERATIONS,
+    INSERT_RECORDS,
+    NEXT_OP_ID,
+    NONCE_TAKEN,
+    BrandRow,
+    CounterRow,
+)
 from .lookups import Known, look_up
 from .reversals import ReversalBook
 
@@ -61,62 +69,8 @@ __all__ = ["Accepted", "Bulk", "Draft", "Intake", "accepted_body", "find_replay"
 
 log = logging.getLogger(__name__)
 
-
-_BRANDS, _COUNTERS = table_of(Brand), table_of(MintCounter)
-_OPERATIONS, _RECORDS = table_of(Operation), table_of(IdempotencyRecord)
-
-# A group's statements, built once: under the writer lock, building a statement per group
-# cost more than SQLite's running it (issue 15). Run on the transaction's connection.
-_BRAND_FOR_UPDATE = (
-    select(_BRANDS.c.ledger_id, _BRANDS.c.status, _BRANDS.c.next_op_id, _BRANDS.c.daily_cap_points)
-    .where(_BRANDS.c.id == bindparam("brand_id"))
-    .with_for_update()
-)
-_COUNTER_FOR_UPDATE = (
-    select(_COUNTERS.c.points)
-    .where(_COUNTERS.c.brand_id == bindparam("brand_id"), _COUNTERS.c.day == bindparam("day"))
-    .with_for_update()
-)
-_NEXT_OP_ID = (
-    update(_BRANDS).where(_BRANDS.c.id == bindparam("row")).values(next_op_id=bindparam("next"))
-)
-_COUNTER_POINTS = (
-    update(_COUNTERS)
-    .where(_COUNTERS.c.brand_id == bindparam("brand"), _COUNTERS.c.day == bindparam("on"))
-    .values(points=bindparam("sum"))
-)
-_INSERT_OPERATIONS, _INSERT_RECORDS, _INSERT_COUNTERS = (
-    insert(_OPERATIONS),
-    insert(_RECORDS),
-    insert(_COUNTERS),
-)
-_NONCE_TAKEN = select(_OPERATIONS.c.id).where(
-    _OPERATIONS.c.member == bindparam("member"),
-    _OPERATIONS.c.nonce_domain == bindparam("domain"),
-    _OPERATIONS.c.member_nonce == bindparam("nonce"),
-    HELD,  # the partial index's condition
-)
-
-
-@dataclass(slots=True)
-class _BrandRow:
-    """What accepting needs of a brand (read FOR UPDATE: `next_op_id` is handed out here)."""
-
-    row_id: BrandRowId
-    ledger_brand_id: LedgerBrandId | None
-    status: str
-    daily_cap_points: int | None  # the chain's (`Brand.daily_cap_points`); None: not known yet
-    next_op_id: int
-    first_op_id: int
-
-
-@dataclass(slots=True)
-class _CounterRow:
-    brand_row_id: BrandRowId
-    day: str
-    points: int
-    stored: bool  # the row exists (else it is inserted; a concurrent insert retries the group)
-    first_points: int
+#: a member's signature nonce as a group holds it: (member, nonce domain, nonce)
+Signed = tuple[str, str | None, int]
 
 
 class _Batch:
@@ -125,10 +79,10 @@ class _Batch:
     def __init__(self, session: Session, known: Known) -> None:
         self.session = session
         self.connection = session.connection()
-        self.brands: dict[BrandRowId, _BrandRow] = {}
-        self.counters: dict[tuple[BrandRowId, str], _CounterRow] = {}
+        self.brands: dict[BrandRowId, BrandRow] = {}
+        self.counters: dict[tuple[BrandRowId, str], CounterRow] = {}
         self.keys = known.keys
-        self.nonces: set[tuple[str, str | None, int]] = set()
+        self.nonces: set[Signed] = set()
         self.orders = known.orders
         self.released = known.released
         self.paused = known.paused
@@ -143,37 +97,37 @@ class _Batch:
         # Core inserts: the ORM's bulk path costs more than the rows. A bulk request whose
         # items were all duplicates or refused has a record and no operation.
         if self.operations:
-            self.connection.execute(_INSERT_OPERATIONS, self.operations)
+            self.connection.execute(INSERT_OPERATIONS, self.operations)
         if self.records:
-            self.connection.execute(_INSERT_RECORDS, self.records)
+            self.connection.execute(INSERT_RECORDS, self.records)
         moved = [
             {"row": brand.row_id, "next": brand.next_op_id}
             for brand in self.brands.values()
             if brand.next_op_id != brand.first_op_id
         ]
         if moved:
-            self.connection.execute(_NEXT_OP_ID, moved)
+            self.connection.execute(NEXT_OP_ID, moved)
         counted = [c for c in self.counters.values() if c.points != c.first_points]
         stored = [
             {"brand": c.brand_row_id, "on": c.day, "sum": c.points} for c in counted if c.stored
         ]
         if stored:
-            self.connection.execute(_COUNTER_POINTS, stored)
+            self.connection.execute(COUNTER_POINTS, stored)
         new = [
             {"brand_id": c.brand_row_id, "day": c.day, "points": c.points}
             for c in counted
             if not c.stored
         ]
         if new:
-            self.connection.execute(_INSERT_COUNTERS, new)
+            self.connection.execute(INSERT_COUNTERS, new)
 
-    def brand(self, brand_row_id: BrandRowId) -> _BrandRow:
+    def brand(self, brand_row_id: BrandRowId) -> BrandRow:
         brand = self.brands.get(brand_row_id)
         if brand is None:
-            row = self.connection.execute(_BRAND_FOR_UPDATE, {"brand_id": brand_row_id}).first()
+            row = self.connection.execute(BRAND_FOR_UPDATE, {"brand_id": brand_row_id}).first()
             if row is None:
                 raise UnknownBrand()
-            brand = _BrandRow(
+            brand = BrandRow(
                 brand_row_id,
                 LedgerBrandId(row.ledger_id) if row.ledger_id is not None else None,
                 row.status,
@@ -184,13 +138,13 @@ class _Batch:
             self.brands[brand_row_id] = brand
         return brand
 
-    def counter(self, brand_row_id: BrandRowId, day: str) -> _CounterRow:
+    def counter(self, brand_row_id: BrandRowId, day: str) -> CounterRow:
         counter = self.counters.get((brand_row_id, day))
         if counter is None:
             points = self.connection.scalar(
-                _COUNTER_FOR_UPDATE, {"brand_id": brand_row_id, "day": day}
+                COUNTER_FOR_UPDATE, {"brand_id": brand_row_id, "day": day}
             )
-            counter = _CounterRow(brand_row_id, day, points or 0, points is not None, points or 0)
+            counter = CounterRow(brand_row_id, day, points or 0, points is not None, points or 0)
             self.counters[(brand_row_id, day)] = counter
         return counter
 
@@ -202,23 +156,15 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
-        if draft.campaign is not None and draft.brand_row_id is not None:
-            self.brand(draft.brand_row_id)  # its row locked: "first at this brand" is decided once
-            draft = self.campaigns.apply(draft)
-        brand, counter = self._check_brand(draft, now)
-        if brand is not None and draft.kind in DEPOSIT_STEPS:  # one deposit at a time
-            busy = other_deposit_step(self.connection, brand.row_id, self.operations, draft.deposit)
-            if busy is not None:
-                raise DepositInProgress(operation_id=busy)
-        self._check_nonce(draft)
-        uid = str(uuid.uuid4())
-        self._check_order(draft, uid)
+        draft, brand, counter, signed, evaluated = self._check(draft, now)
         domain = draft.kind.nonce_domain
         extra = dict(draft.extra_body)
         payload, points = draft.payload, draft.points
         if draft.reversal is not None and isinstance(payload, ReversalPayload):
-            payload = self.reversals.claim(draft.reversal, payload)
+            payload = self.reversals.claim(draft.reversal, payload)  # the last refusal
             points = extra["points"] = payload.points
+        uid = str(uuid.uuid4())
+        self._hold(draft, uid, signed, evaluated)
         op_id: int | None = None
         if draft.kind in (OpKind.EARN, OpKind.REVERSAL) and brand is not None:
             op_id = self._retried_op_id(draft)
@@ -316,7 +262,39 @@ class _Batch:
         self.keys[key] = (bulk.request_hash, answer)
         return answer
 
-    def _check_brand(self, draft: Draft, now: float) -> tuple[_BrandRow | None, _CounterRow | None]:
+    def _check(
+        self, draft: Draft, now: float
+    ) -> tuple[Draft, BrandRow | None, CounterRow | None, Signed | None, Evaluated | None]:
+        """Every refusal but a reversal's: the draft as its campaign rules make it, its brand
+        and daily counter, the nonce it takes and its campaign facts. Changes nothing."""
+        evaluated = None
+        if draft.campaign is not None and draft.brand_row_id is not None:
+            self.brand(draft.brand_row_id)  # its row locked: "first at this brand" is decided once
+            draft, evaluated = self.campaigns.evaluate(draft)
+        brand, counter = self._check_brand(draft, now)
+        if brand is not None and draft.kind in DEPOSIT_STEPS:  # one deposit at a time
+            busy = other_deposit_step(self.connection, brand.row_id, self.operations, draft.deposit)
+            if busy is not None:
+                raise DepositInProgress(operation_id=busy)
+        signed = self._check_nonce(draft)
+        self._check_order(draft)
+        return draft, brand, counter, signed, evaluated
+
+    def _hold(
+        self, draft: Draft, uid: str, signed: Signed | None, evaluated: Evaluated | None
+    ) -> None:
+        """A taken draft holds its nonce, order and campaign facts for the rest of the group:
+        only once every check passed (a draft refused after a check had held them: the next
+        draft's first-order bonus and referral were lost, a corrected request's nonce was
+        refused as replayed)."""
+        if signed is not None:
+            self.nonces.add(signed)
+        if draft.order_ref is not None:
+            self.orders[(draft.brand_row_id, draft.order_ref)] = uid
+        if evaluated is not None:
+            self.campaigns.record(evaluated)
+
+    def _check_brand(self, draft: Draft, now: float) -> tuple[BrandRow | None, CounterRow | None]:
         """The chain takes the kind now (`LedgerPaused`: not while the ledger is paused, as
         the index last followed it; a replay still answers) and the brand's queue takes
         operations (active; within the chain's daily mint cap)."""
@@ -339,25 +317,24 @@ class _Batch:
             )
         return brand, counter
 
-    def _check_nonce(self, draft: Draft) -> None:
-        """A member's signature nonce is used once (in this group and in the database)."""
+    def _check_nonce(self, draft: Draft) -> Signed | None:
+        """A member's signature nonce is used once (in this group and in the database): the
+        nonce the draft takes if accepted, None without one."""
         if draft.member_nonce is None or draft.member is None:
-            return
+            return None
         signed = (draft.member, draft.kind.nonce_domain, draft.member_nonce)
         if signed in self.nonces or self._nonce_taken(draft):
             raise SignatureReplayed(member=draft.member, nonce=draft.member_nonce)
-        self.nonces.add(signed)
+        return signed
 
-    def _check_order(self, draft: Draft, uid: str) -> None:
+    def _check_order(self, draft: Draft) -> None:
         """One live credit per (brand, order reference), in this group and in the database
-        (read by `prefetch`); the first draft of the group claims the order as `uid`."""
+        (read by `prefetch`); the first draft of the group taken holds the order."""
         if draft.order_ref is None:
             return
-        order = (draft.brand_row_id, draft.order_ref)
-        first = self.orders.get(order)
+        first = self.orders.get((draft.brand_row_id, draft.order_ref))
         if first is not None:
             raise draft.duplicate(first)
-        self.orders[order] = uid
 
     def _retried_op_id(self, draft: Draft) -> int | None:
         """The op id of the order's failed earn, for an earn of an order a failure gave back:
@@ -371,7 +348,7 @@ class _Batch:
     def _nonce_taken(self, draft: Draft) -> bool:
         signed = {"member": draft.member, "domain": draft.kind.nonce_domain}
         return (
-            self.connection.scalar(_NONCE_TAKEN, signed | {"nonce": draft.member_nonce}) is not None
+            self.connection.scalar(NONCE_TAKEN, signed | {"nonce": draft.member_nonce}) is not None
         )
 
 

@@ -337,3 +337,70 @@ def test_while_the_index_replays_only_the_rules_that_read_a_members_past_wait(
             mark_replaying(session, False)
     after = buy(brand, Member(), 1_000)  # caught up: a first order again
     assert after["result"]["points"] == 200 and applied(after) == ["first_order"]
+
+
+def test_a_review_with_a_ref_is_no_purchase_for_the_first_order_rule(brand: Brand) -> None:
+    """A review: an engagement with a `ref` holds its engagement key as an order (so it earns
+    once), and a member's stored earn with an order had counted as a purchase; its first real
+    purchase then missed the first-order bonus (and its referral)."""
+    add_rule(brand, "first_order", multiplier_pct=200)
+    member = Member()
+    review = brand.api.post(
+        ENGAGEMENT,
+        {"member": member.address, "kind": "review", "ref": "review-42"},
+        params={"wait": "true"},
+    )
+    assert review.status_code == 200 and review.json()["status"] == "confirmed", review.text
+    preview = brand.api.post(
+        PREVIEW, {"type": "purchase", "member": member.address, "amount_cents": 1_000}
+    ).json()
+    assert (preview["first_purchase"], preview["points"]) == (True, 200), preview
+    purchase = buy(brand, member, 1_000)
+    assert purchase["result"]["points"] == 200 and applied(purchase) == ["first_order"]
+
+
+def test_a_refused_bulk_item_takes_no_first_order_from_the_next(gateway: Gateway) -> None:
+    """A review: the campaign evaluation held the member's first order for the rest of the
+    group before the intake's refusals ran, so an item refused (over the daily cap, or its
+    order another member's) took the bonus of the member's real first purchase after it."""
+    brand = gateway.create_brand(daily_cap_points=1_000)
+    wait_for(
+        lambda: (
+            next(
+                b["daily_cap_points"]
+                for b in gateway.admin.get("/v1/admin/brands").json()
+                if b["brand_id"] == brand.brand_id
+            )
+            == 1_000
+            or None
+        ),
+        what="the indexed cap",
+    )
+    add_rule(brand, "first_order", multiplier_pct=200)
+    shared = f"o-{uuid.uuid4()}"  # an order of another member
+    body = {"member": Member().address, "amount_cents": 100, "order_ref": shared}
+    taken = brand.api.post(PURCHASE, body, params={"wait": "true"})
+    assert taken.status_code == 200 and taken.json()["status"] == "confirmed", taken.text
+    member = Member()
+
+    def item(key: str, cents: int, order: str | None = None) -> dict[str, Any]:
+        return {
+            "type": "purchase",
+            "key": key,
+            "member": member.address,
+            "amount_cents": cents,
+            "order_ref": order or f"o-{uuid.uuid4()}",
+        }
+
+    items = [
+        item("over-cap", 100_000),  # 20,000 points: above the day's cap
+        item("other-members-order", 1_000, shared),
+        item("first", 1_000),  # the member's first purchase: x2
+    ]
+    response = brand.api.post("/v1/earn/batch", {"items": items}, headers={"Prefer": "wait=60"})
+    assert response.status_code == 200, response.text
+    over, duplicate, first = response.json()["items"]
+    assert over["error"]["code"] == "daily_cap_exceeded", over
+    assert duplicate["error"]["code"] == "duplicate_order", duplicate
+    assert (first["result"], first["points"]) == ("accepted", 200), first
+    assert applied(brand.api.wait(first["operation_id"])) == ["first_order"]

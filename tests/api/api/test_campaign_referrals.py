@@ -239,3 +239,37 @@ def _credited_20_each(brand: Brand, referred: Member) -> None:
 def _check_after(db: Any) -> int:
     with db.read() as session:
         return int(session.scalar(select(CampaignReferral.check_after)) or 0)
+
+
+def test_a_purchase_refused_for_the_daily_cap_writes_no_referral(gateway: Gateway) -> None:
+    """A review: the campaign evaluation wrote the referral before the intake's daily cap
+    refused the purchase, and the group's transaction kept it: the brand was shown a waiting
+    referral of a purchase it had been told was refused."""
+    brand = gateway.create_brand(daily_cap_points=1_000)
+    wait_until(
+        lambda: (
+            next(
+                b["daily_cap_points"]
+                for b in gateway.admin.get("/v1/admin/brands").json()
+                if b["brand_id"] == brand.brand_id
+            )
+            == 1_000
+            or None
+        ),
+        what="the indexed cap",
+    )
+    response = brand.api.post(
+        "/v1/campaigns/rules", {"kind": "referral", "name": "friends", "multiplier_pct": 100}
+    )
+    assert response.status_code == 201, response.text
+    member, friend = Member(), Member()
+    body = {
+        "member": member.address,
+        "amount_cents": 100_000,
+        "order_ref": f"o-{uuid.uuid4()}",
+        "referrer": friend.address,
+    }
+    refused = brand.api.post("/v1/earn/purchase", body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "daily_cap_exceeded"
+    assert referrals(brand) == {}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from support.chain import CHARITY_POOL, Anvil
 from support.flows import balance, earn, signed_gift, signed_redemption
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
 
 
 def test_earn_gift_and_cross_brand_redemption_show_in_history_and_positions(
@@ -309,3 +311,60 @@ def test_a_gift_to_oneself_is_refused(brand: Brand) -> None:
     relayed = brand.api.post("/v1/gifts", signed)
     assert relayed.status_code == 422, relayed.text
     assert relayed.json()["error"]["code"] == "invalid_member"
+
+
+def test_a_gift_retried_with_its_key_while_in_flight_gets_its_202(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Any]
+) -> None:
+    """A review: the retry of a lost answer while its gift is still in the node's pool met
+    the balance check, which counts the gift itself as a debit in flight, and was refused
+    422 `insufficient_balance`, though the gift landed: a refusal the first request made."""
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        alice, bob = Member(), Member()
+        earn(brand, alice, 1_000)  # 100 points: the retry would need 160
+        body = signed_gift(brand, alice, bob.address, 80)
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            first = brand.api.post("/v1/gifts", body, key="gift-in-flight")
+            assert first.status_code == 202, first.text
+            uid = first.json()["operation_id"]
+            wait_for(
+                lambda: (
+                    brand.api.get(f"/v1/operations/{uid}").json()["status"] == "submitted" or None
+                ),
+                what="the gift's transaction in the node's pool",
+            )
+            retry = brand.api.post("/v1/gifts", body, key="gift-in-flight")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+        assert brand.api.wait(uid)["status"] == "confirmed"
+        assert retry.status_code == 202, retry.text
+        assert retry.json()["operation_id"] == uid
+
+
+def test_a_gift_replayed_with_its_key_after_its_deadline_gets_its_answer(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Any]
+) -> None:
+    """A review: keys never expire, yet a confirmed gift replayed under its key once its
+    signature's deadline had passed was answered 422 `signature_expired`, as if never made.
+    Another request under the key still meets its own refusal."""
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        alice, bob = Member(), Member()
+        earn(brand, alice, 1_000)
+        head = anvil.web3().eth.get_block("latest")["timestamp"]
+        body = signed_gift(brand, alice, bob.address, 30, deadline=head + 120)
+        first = brand.api.post("/v1/gifts", body, key="gift-deadline", params={"wait": "true"})
+        assert first.status_code == 200 and first.json()["status"] == "confirmed", first.text
+        anvil.rpc("evm_increaseTime", 600)
+        anvil.rpc("evm_mine")
+        again = brand.api.post("/v1/gifts", body, key="gift-deadline", params={"wait": "true"})
+        assert again.status_code == 200 and again.json()["status"] == "confirmed", again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json()["operation_id"] == first.json()["operation_id"]
+        other = brand.api.post("/v1/gifts", {**body, "amount": 31}, key="gift-deadline")
+        assert other.status_code == 422, other.text
+        assert other.json()["error"]["code"] == "signature_expired"
