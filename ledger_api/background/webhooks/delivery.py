@@ -148,9 +148,12 @@ class Deliverer(threading.Thread):
 
     def _idle_wait_s(self) -> float:
         """How long to sleep with nothing due: until the next pending attempt, between
-        `webhook_poll_s` and `webhook_idle_poll_s` (new events wake the thread sooner)."""
+        `webhook_poll_s` and `webhook_idle_poll_s` (new events wake the thread sooner), and no
+        later than the next reminder pass (`reminder_poll_s`: with a shorter one than the idle
+        poll, reminders were computed only as often as the thread happened to wake)."""
         fast = self.settings.webhook_poll_s
-        slow = max(fast, self.settings.webhook_idle_poll_s)
+        remind_in = self.settings.reminder_poll_s - (time.monotonic() - self._reminded_at)
+        slow = max(fast, min(self.settings.webhook_idle_poll_s, remind_in))
         with self.db.read() as session:
             next_attempt = store.next_attempt_at(session)
         if next_attempt is None:

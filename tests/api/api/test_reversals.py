@@ -12,6 +12,10 @@ from typing import Any
 
 from support.chain import Anvil
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
+
+from ledger_api.db.webhook_models import ReminderMark
+from ledger_api.domain.events import POINTS_RELEASED
 
 PURCHASE = "/v1/earn/purchase"
 REVERSALS = "/v1/earn/reversals"
@@ -210,6 +214,9 @@ def test_after_the_window_closes_the_points_are_released_and_not_reversible(
         kept, _ = buy(brand, frank, 1_000)
         assert balance_of(brand, frank)["pending"] == 400
         reverse(brand, kept, amount_cents=500)  # 50 of the second order's points
+        # reminders announce what happens after their first pass (its mark): that pass must
+        # come before the clock moves past the release (it came after on a busy machine)
+        wait_for(lambda: released_mark(gateway), what="the reminders' first pass")
         anvil.rpc("evm_increaseTime", 3 * DAY)
         anvil.rpc("evm_mine")
         # an operation indexes a block past the release (the reads' clock follows the index)
@@ -366,3 +373,9 @@ def test_a_return_of_an_order_earned_below_its_rule_is_measured_by_the_order(
     assert reverse(brand, other, amount_cents=90_000)["result"]["points"] == 90
     tier = brand.api.get(f"/v1/members/{carol.address}").json()["tier"]
     assert (tier["spend_cents"], tier["orders"]) == (0, 0)
+
+
+def released_mark(gateway: Gateway) -> bool | None:
+    """The `points.released` reminders have made their mark (their first pass ran)."""
+    with gateway.runtime.db.read() as session:
+        return session.get(ReminderMark, (POINTS_RELEASED, 0)) is not None or None

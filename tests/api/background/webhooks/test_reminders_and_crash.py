@@ -19,8 +19,9 @@ from support.progress import wait_for
 from support.receiver import Receiver
 
 from ledger_api.background.webhooks.reminders import compute_reminders
-from ledger_api.db.webhook_models import OutboxEvent
+from ledger_api.db.webhook_models import OutboxEvent, ReminderMark
 from ledger_api.domain import lot_expiry, month_of
+from ledger_api.domain.events import POINTS_RELEASED
 
 DAY = 86_400
 FAST = {
@@ -95,6 +96,33 @@ def test_expiry_reminders_once_per_lot_and_offset_across_restarts(
         ("points.expiring", 7): 1,
         ("points.expired", None): 1,
     }
+
+
+def test_reminders_pass_at_their_own_pace_while_the_deliverer_idles(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """With no event to deliver the deliverer's thread sleeps `LEDGER_WEBHOOK_IDLE_POLL_S`,
+    and the reminders ran only when it woke: a `LEDGER_REMINDER_POLL_S` shorter than that was
+    not kept. Here the idle poll is 10 minutes and the chain's clock moves an hour with no
+    event at all: the next pass (the marks reach the new time) comes at the reminders' pace."""
+    anvil, _ = own_chain
+    env = {**own_env, **FAST, "LEDGER_WEBHOOK_IDLE_POLL_S": "600"}
+    with Gateway(env) as gateway:
+
+        def marked_until() -> int | None:
+            """Up to which chain time the releases were looked at (None: no pass yet)."""
+            with gateway.runtime.db.read() as session:
+                mark = session.get(ReminderMark, (POINTS_RELEASED, 0))
+                return None if mark is None else mark.until
+
+        first = wait_for(marked_until, what="the reminders' first pass")
+        later = chain_time(anvil) + 3_600
+        travel_to(anvil, later)  # a block and no ledger event: nothing wakes the deliverer
+        wait_for(
+            lambda: marked_until() == later or None,
+            what=f"a pass at the new time (the first at {first})",
+            idle_s=300,
+        )
 
 
 def test_reminders_fed_a_now_are_written_once(
