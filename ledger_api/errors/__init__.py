@@ -78,6 +78,7 @@ Operations that fail on chain store the same code and message in their status.
     │   └── LedgerNotPaused          409 ledger_not_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── UnsupportedMediaType         415 unsupported_media_type
+    ├── RequestTimeout               408 request_timeout (a request's head not complete in 30 s)
     ├── HeadersTooLarge              431 headers_too_large (a request's head past 64 KiB)
     ├── RateLimited                  429 rate_limited
     ├── NotSupported                 501 not_supported
@@ -95,6 +96,10 @@ from __future__ import annotations
 from typing import Any
 
 from .base import LedgerError as LedgerError
+from .transport import HeadersTooLarge as HeadersTooLarge
+from .transport import PayloadTooLarge as PayloadTooLarge
+from .transport import RequestTimeout as RequestTimeout
+from .transport import UnsupportedMediaType as UnsupportedMediaType
 from .unavailable import OPERATOR_ACTS_S as OPERATOR_ACTS_S
 from .unavailable import ChainUnavailable as ChainUnavailable
 from .unavailable import DatabaseUnavailable as DatabaseUnavailable
@@ -473,27 +478,6 @@ class LedgerPaused(Conflict):
 class LedgerNotPaused(Conflict):
     code = "ledger_not_paused"  # an unpause asked of a ledger that runs (`PUT /v1/admin/pause`)
     default_message = "the ledger is not paused"
-
-
-class PayloadTooLarge(LedgerError):
-    code = "payload_too_large"
-    status = 413
-    default_message = "the body is larger than allowed"
-
-
-class UnsupportedMediaType(LedgerError):
-    code = "unsupported_media_type"
-    status = 415
-    default_message = "send the body as JSON, with Content-Type: application/json"
-
-
-class HeadersTooLarge(LedgerError):
-    """A request's head (request line and headers) past `process.http_protocol.MAX_HEAD_BYTES`,
-    refused before any route (RFC 6585 section 5); the connection is closed."""
-
-    code = "headers_too_large"
-    status = 431
-    default_message = "the request line and headers are larger than allowed"
 
 
 class RateLimited(LedgerError):

@@ -1,17 +1,26 @@
 """The HTTP/1.1 protocol `ledger serve` runs uvicorn with: httptools' parser, as uvicorn's
-"auto" picks, with a bound on a request's head and its refusals in the gateway's one error
-shape.
+"auto" picks, with bounds on what a request sends besides its body, and its refusals in the
+gateway's one error shape.
 
-uvicorn answers bytes its parser refuses (a request line or header that is no HTTP/1.1, a
-broken chunk) itself, before the app sees a request: a plain-text 400 "Invalid HTTP request
-received.". Here it is `{"error": {"code": "malformed_http", ...}}` (`errors.MalformedHttp`).
+What uvicorn leaves to a proxy in front, and the gateway does here (it may face callers with
+no proxy between):
 
-Nor does uvicorn bound a request's head: httptools keeps a header's bytes until its line
-ends, so one anonymous connection sending a 300 MB header line grew the server by 610 MB
-(and kept it busy 88 s) before any route, rate limit or body bound could act. A head (the
-request line and headers) past `MAX_HEAD_BYTES` is answered 431 `headers_too_large`
-(`errors.HeadersTooLarge`, RFC 6585 section 5) as soon as it is seen, as nginx and gunicorn
-bound theirs. Either refusal closes the connection, as uvicorn's does.
+- Bytes its parser refuses (a request line or header that is no HTTP/1.1, a broken chunk)
+  were answered with a plain-text 400 "Invalid HTTP request received."; here it is
+  `{"error": {"code": "malformed_http", ...}}` (`errors.MalformedHttp`).
+- No bound on a request's head: httptools keeps a header's bytes until its line ends, so one
+  anonymous connection sending a 300 MB header line grew the server by 610 MB (and kept it
+  busy 88 s) before any route, rate limit or body bound could act; chunked trailers, after
+  the body, likewise. A request's bytes that are not its body (the request line, headers,
+  chunk framing, trailers) past `MAX_HEAD_BYTES` answer 431 `headers_too_large`
+  (`errors.HeadersTooLarge`, RFC 6585 section 5), as nginx and gunicorn bound theirs: a head
+  that arrived whole in one read is measured from what the parser made of it, anything else
+  once a read leaves it past the bound.
+- No time bound on a head: one byte a second kept a connection open for good (slowloris). A
+  head begun must be complete within `HEAD_TIMEOUT_S`, else 408 `request_timeout`.
+
+A refusal closes the connection, as uvicorn's does, but only once the answers to the requests
+before it on the connection (pipelined in the same read) are out: it had jumped ahead of them.
 """
 
 from __future__ import annotations
@@ -23,13 +32,16 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from ledger_api.error_bodies import ledger_error_body
-from ledger_api.errors import HeadersTooLarge, LedgerError, MalformedHttp
+from ledger_api.errors import HeadersTooLarge, LedgerError, MalformedHttp, RequestTimeout
 
-#: the most bytes of a request's head (request line and headers) the server keeps: 64 KiB,
-#: nginx's largest default (4 buffers of 8 KiB for the headers, plus the request line) twice
-#: over; an API key, an Idempotency-Key and a `traceparent` take well under 1 KiB. The refusal
-#: comes once the count passes it; the head may have grown by one read (at most 256 KiB) more
+#: the most bytes of a request, its body aside, the server keeps: 64 KiB, nginx's largest
+#: default (4 buffers of 8 KiB for the headers, plus the request line) twice over; an API key,
+#: an Idempotency-Key and a `traceparent` take well under 1 KiB
 MAX_HEAD_BYTES = 65_536
+
+#: seconds from a head's first byte to its end (nginx's `client_header_timeout` is 60 s; the
+#: callers are the brands' back-ends)
+HEAD_TIMEOUT_S = 30.0
 
 #: uvicorn's protocol settings for every server of the gateway (`uvicorn.Config(**...)`): this
 #: module's protocol, by name so that `uvicorn.run` hands it to each worker process, and no
@@ -41,38 +53,115 @@ SERVER_PROTOCOLS: dict[str, Any] = {
 }
 
 
+class _HeadTooLarge(Exception):
+    """Raised in a parser callback to stop the parser at a head past the bound."""
+
+
 class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol; a request its parser refuses is answered 400
-    `malformed_http`, a head past `MAX_HEAD_BYTES` 431 `headers_too_large`, both in JSON with
-    the server's default headers (`server`, `date`), and the connection closed."""
+    """uvicorn's httptools protocol with the bounds and JSON refusals of the module: 400
+    `malformed_http`, 431 `headers_too_large`, 408 `request_timeout`, each with the server's
+    default headers (`server`, `date`) and the connection closed after it."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._in_head = True  # bytes received now belong to a request's head
-        self._head_bytes = 0
+        self._unbodied = 0  # the current request's bytes received that are not its body
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._refusal: LedgerError | None = None  # answered once the responses before it are
+        self._refusal_due: LedgerError | None = None  # a callback's, answered by send_400
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_head_timer()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._in_head:
-            self._head_bytes += len(data)
+        if self._refusal is not None:
+            return  # refused: nothing after it is read
+        self._unbodied += len(data)
+        if self._in_head and self._head_timer is None:
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
         super().data_received(data)
-        # a head the parser completed in this read is done (`on_headers_complete`), whatever
-        # the read also carried of its body
-        if self._in_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+        # a head the parser completed in this read was measured (`on_headers_complete`)
+        if self._unbodied > MAX_HEAD_BYTES and self._refusal is None:
             self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
             self._refuse(HeadersTooLarge(max_bytes=MAX_HEAD_BYTES))
 
     def on_headers_complete(self) -> None:
+        self._stop_head_timer()
+        # what the parser kept of the head (each header's ": " and line end, the request
+        # line's method, version and line end counted in round figures)
+        size = 16 + len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > MAX_HEAD_BYTES:
+            self._refusal_due = HeadersTooLarge(max_bytes=MAX_HEAD_BYTES)
+            raise _HeadTooLarge  # the parser stops: `data_received` answers (send_400_response)
         self._in_head = False
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._unbodied = max(0, self._unbodied - len(body))
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_head, self._head_bytes = True, 0  # the next request on the connection
+        self._in_head, self._unbodied = True, 0  # the next request on the connection
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._refusal is not None and not self._answers_pending():
+            self._answer(self._refusal)
 
     def send_400_response(self, msg: str) -> None:
-        self._refuse(MalformedHttp())
+        """The parser refused the bytes (or a callback stopped it: a head past the bound)."""
+        self._refuse(self._refusal_due or MalformedHttp())
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # uvicorn advises installing a WebSocket library: the gateway serves none on purpose
+        self.logger.debug("Upgrade request served as a plain request (no WebSocket here).")
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and self._refusal is None:
+            self.logger.warning("Request head not complete in %.0f s refused.", HEAD_TIMEOUT_S)
+            self._refuse(RequestTimeout(timeout_s=HEAD_TIMEOUT_S))
+
+    def _stop_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _answers_pending(self) -> bool:
+        """Requests before the refused one still await their answers (pipelining)."""
+        cycle = self.cycle
+        serving = cycle is not None and not cycle.response_complete and not cycle.disconnected
+        return bool(self.pipeline) or serving
 
     def _refuse(self, error: LedgerError) -> None:
+        """Refuses the request being read: at once, or after the answers before it."""
+        if self._refusal is not None or self.transport.is_closing():
+            return
+        self._refusal = error
+        self._stop_head_timer()
+        self.flow.pause_reading()
+        if not self._in_head and not self._drop_current():
+            self.transport.close()  # its answer had begun: no refusal can follow it
+            return
+        if not self._answers_pending():
+            self._answer(error)
+
+    def _drop_current(self) -> bool:
+        """The request refused in its body or trailers is served no further (its app reads a
+        disconnect, its answer is dropped); False when its answer had begun."""
+        cycle = self.pipeline.popleft()[0] if self.pipeline else self.cycle
+        if cycle is None:
+            return True
+        cycle.disconnected = True
+        cycle.message_event.set()
+        return not cycle.response_started
+
+    def _answer(self, error: LedgerError) -> None:
+        self._unset_keepalive_if_required()
+        if self.transport.is_closing():
+            return
         body = orjson.dumps(ledger_error_body(error))
         head = [STATUS_LINE[error.status]]
         for name, value in self.server_state.default_headers:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import socket
+import time
 
-from support.gateway import Gateway, assert_bad_http_answered_in_json, raw_exchange
+from support.gateway import Gateway
+from support.raw_http import OVERSIZED_HEADS, assert_bad_http_answered_in_json, raw_exchange
 
 from ledger_api import errors
 from ledger_api.api.deps import current_principal
-from ledger_api.process.http_protocol import MAX_HEAD_BYTES
+from ledger_api.process.http_protocol import HEAD_TIMEOUT_S, MAX_HEAD_BYTES
 
 
 def test_every_error_has_a_unique_code_and_a_4xx_or_5xx_status() -> None:
@@ -113,3 +116,30 @@ def test_the_head_bound_counts_a_heads_bytes_only(gateway: Gateway) -> None:
         while chunk := conn.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 431 ") and b'"headers_too_large"' in answer, answer
+
+
+def test_a_refusal_waits_for_the_answers_before_it_on_the_connection(gateway: Gateway) -> None:
+    """Requests pipelined in one write, the last one malformed: the server's refusal was
+    written at once and the connection closed, so the answers before it were lost (a trial:
+    a purchase stored, its 202 never sent). Now each comes in order, the refusal last."""
+    health = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+    for bad, status in ((b"HELLO\r\n\r\n", b"400"), (OVERSIZED_HEADS[1], b"431")):
+        with socket.create_connection(("127.0.0.1", gateway.port), timeout=60) as conn:
+            conn.sendall(health + health + bad)
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"200", status], answer
+
+
+def test_a_head_not_complete_in_time_is_refused(gateway: Gateway) -> None:
+    """A head sent a byte now and then held the connection for good (slowloris): it must be
+    complete within `HEAD_TIMEOUT_S` of its first byte, else 408 `request_timeout`."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=HEAD_TIMEOUT_S * 4) as conn:
+        conn.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert time.monotonic() - started >= HEAD_TIMEOUT_S - 1
+    assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer, answer

@@ -14,13 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from support.gateway import (
-    GatewayProcess,
-    Member,
-    assert_bad_http_answered_in_json,
-    live_purchases,
-)
+from support.gateway import GatewayProcess, Member, live_purchases
 from support.progress import process_alive, wait_for
+from support.raw_http import assert_bad_http_answered_in_json
 
 pytestmark = pytest.mark.slow
 

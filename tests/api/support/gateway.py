@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -23,7 +22,7 @@ from eth_account.signers.local import LocalAccount
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledger_api.app import create_app
-from ledger_api.process.http_protocol import MAX_HEAD_BYTES, SERVER_PROTOCOLS
+from ledger_api.process.http_protocol import SERVER_PROTOCOLS
 from ledger_api.settings import Settings
 from ledger_client import LedgerClient, eip712
 from support.chain import ADMIN_KEY, ROOT, Anvil, deploy, free_port
@@ -428,62 +427,3 @@ def live_purchases(http: httpx.Client, admin_key: str, brand_id: int) -> None:
         headers={"Authorization": f"Bearer {admin_key}", "Idempotency-Key": str(uuid.uuid4())},
     )
     assert answer.status_code == 200 and answer.json()["status"] == "confirmed", answer.text
-
-
-#: bytes no HTTP/1.1 parser takes, each a different fault: a request line that is no HTTP,
-#: a header line with no colon, a header name with a space, a chunk size that is no number
-MALFORMED_REQUESTS = (
-    b"HELLO\r\n\r\n",
-    b"GET /v1/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
-    b"GET /v1/health HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
-    b"POST /v1/earn/purchase HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-)
-
-#: a WebSocket handshake (RFC 6455 section 4.1) for the health route, which serves no WebSocket
-WEBSOCKET_HANDSHAKE = (
-    b"GET /v1/health HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-
-
-def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    """Sends `request`'s bytes as they are and reads one answer: (status, headers with
-    lower-case names, body), the body as long as its `content-length`. Waits up to 60 s (a busy
-    machine) and fails if the answer does not come in that time."""
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
-        conn.sendall(request)
-        answer = b""
-        while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
-            answer += chunk
-        head, _, body = answer.partition(b"\r\n\r\n")
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        while len(body) < int(headers.get("content-length", 0)) and (chunk := conn.recv(65536)):
-            body += chunk
-    return int(status_line.split()[1]), headers, body
-
-
-def assert_refusal(port: int, request: bytes, status: int, code: str) -> None:
-    """`request`'s bytes are answered `status` with `code` in the gateway's one JSON error
-    shape, and the server closes the connection."""
-    got, headers, body = raw_exchange(port, request)
-    assert (got, headers["content-type"]) == (status, "application/json"), (request[:80], body)
-    assert json.loads(body)["error"]["code"] == code, (request[:80], body)
-    assert headers["connection"] == "close", headers
-
-
-def assert_bad_http_answered_in_json(port: int) -> None:
-    """What the server answers before any route, in the gateway's one error shape: each of
-    `MALFORMED_REQUESTS` 400 `malformed_http` (uvicorn's answer was plain text); a head past
-    `MAX_HEAD_BYTES` 431 `headers_too_large` though its header line never ends (uvicorn kept
-    every byte until it did); a WebSocket handshake as the plain request it also is (the
-    router's refusal was an empty plain-text 403)."""
-    for request in MALFORMED_REQUESTS:
-        assert_refusal(port, request, 400, "malformed_http")
-    endless = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * MAX_HEAD_BYTES
-    assert_refusal(port, endless, 431, "headers_too_large")
-    status, headers, body = raw_exchange(port, WEBSOCKET_HANDSHAKE)
-    assert (status, headers["content-type"]) == (200, "application/json"), body
