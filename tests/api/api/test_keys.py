@@ -169,7 +169,7 @@ def test_every_request_takes_from_its_address_before_routing(env: dict[str, str]
     with Gateway({**env, **limits}) as gateway:
         anonymous = gateway.api(None)
         assert [anonymous.get("/v1/no-such-route").status_code for _ in range(2)] == [404] * 2
-        assert [_websocket_handshake(gateway.port) for _ in range(2)] == [403] * 2
+        assert [_websocket_handshake(gateway.port) for _ in range(2)] == [404] * 2
         member = f"/v1/members/{Member().address}"
         oversized = b"[" + b"0," * 600_000 + b"0]"  # past the 1 MiB default
         refused = [
@@ -223,7 +223,8 @@ def test_a_stored_admin_key_reads_the_probes_while_its_address_is_limited(
 
 
 def _websocket_handshake(port: int) -> int:
-    """The status a WebSocket handshake gets (the gateway serves no WebSocket: 403)."""
+    """The status a WebSocket handshake gets (the gateway serves no WebSocket: the plain
+    request it also is, here to a path no route serves: 404)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
         connection.sendall(
             b"GET /v1/no-such-route HTTP/1.1\r\nHost: gateway\r\nUpgrade: websocket\r\n"
