@@ -16,8 +16,10 @@ no proxy between):
   (`errors.HeadersTooLarge`, RFC 6585 section 5), as nginx and gunicorn bound theirs: a head
   that arrived whole in one read is measured from what the parser made of it, anything else
   once a read leaves it past the bound.
-- No time bound on a head: one byte a second kept a connection open for good (slowloris). A
-  head begun must be complete within `HEAD_TIMEOUT_S`, else 408 `request_timeout`.
+- No time bound on a head: one byte a second kept a connection open for good (slowloris), and
+  so did a connection that sent nothing. A connection's first head, and a head that takes
+  more than one read, must be complete within `HEAD_TIMEOUT_S`, else 408 `request_timeout`
+  (between requests uvicorn's keep-alive timeout, 5 s, closes an idle connection).
 
 A refusal closes the connection, as uvicorn's does, but only once the answers to the requests
 before it on the connection (pipelined in the same read) are out: it had jumped ahead of them.
@@ -26,6 +28,7 @@ before it on the connection (pipelined in the same read) are out: it had jumped 
 from __future__ import annotations
 
 import asyncio
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -69,6 +72,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: LedgerError | None = None  # answered once the responses before it are
         self._refusal_due: LedgerError | None = None  # a callback's, answered by send_400
+        # a connection that sends nothing is held no longer than a head that never ends
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
@@ -78,27 +83,38 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if self._refusal is not None:
             return  # refused: nothing after it is read
         self._unbodied += len(data)
-        if self._in_head and self._head_timer is None:
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
         super().data_received(data)
+        if self._refusal is not None:
+            return
         # a head the parser completed in this read was measured (`on_headers_complete`)
-        if self._unbodied > MAX_HEAD_BYTES and self._refusal is None:
+        if self._unbodied > MAX_HEAD_BYTES:
             self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
             self._refuse(HeadersTooLarge(max_bytes=MAX_HEAD_BYTES))
+        elif self._in_head and self._unbodied and self._head_timer is None:
+            # a head that takes more than one read (a request's whole head mostly comes in one:
+            # no timer on that path)
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
 
     def on_headers_complete(self) -> None:
-        self._stop_head_timer()
-        # what the parser kept of the head (each header's ": " and line end, the request
-        # line's method, version and line end counted in round figures)
-        size = 16 + len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > MAX_HEAD_BYTES:
+        if self._head_timer is not None:
+            self._stop_head_timer()
+        if self._head_size() > MAX_HEAD_BYTES:
             self._refusal_due = HeadersTooLarge(max_bytes=MAX_HEAD_BYTES)
             raise _HeadTooLarge  # the parser stops: `data_received` answers (send_400_response)
         self._in_head = False
         super().on_headers_complete()
 
+    def _head_size(self) -> int:
+        """What the parser kept of the head, in bytes: the URL and headers, with each header's
+        ": " and line end, and the request line's method, version and line end in round
+        figures (summed in C: a request's cost barely moves)."""
+        headers = self.headers
+        return 16 + len(self.url) + 4 * len(headers) + sum(map(len, chain.from_iterable(headers)))
+
     def on_body(self, body: bytes) -> None:
-        self._unbodied = max(0, self._unbodied - len(body))
+        self._unbodied -= len(body)
+        if self._unbodied < 0:  # a read that began with the previous request's end
+            self._unbodied = 0
         super().on_body(body)
 
     def on_message_complete(self) -> None:

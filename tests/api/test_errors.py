@@ -133,13 +133,22 @@ def test_a_refusal_waits_for_the_answers_before_it_on_the_connection(gateway: Ga
 
 
 def test_a_head_not_complete_in_time_is_refused(gateway: Gateway) -> None:
-    """A head sent a byte now and then held the connection for good (slowloris): it must be
-    complete within `HEAD_TIMEOUT_S` of its first byte, else 408 `request_timeout`."""
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=HEAD_TIMEOUT_S * 4) as conn:
-        conn.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+    """A head sent a byte now and then held the connection for good (slowloris), and so did a
+    connection that sent nothing: a head must be complete within `HEAD_TIMEOUT_S`, else 408
+    `request_timeout`."""
+    address, wait = ("127.0.0.1", gateway.port), HEAD_TIMEOUT_S * 4
+    with (
+        socket.create_connection(address, timeout=wait) as slow,
+        socket.create_connection(address, timeout=wait) as silent,  # sends nothing at all
+    ):
+        slow.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
         started = time.monotonic()
-        answer = b""
-        while chunk := conn.recv(65536):
-            answer += chunk
+        answers = []
+        for conn in (slow, silent):
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+            answers.append(answer)
     assert time.monotonic() - started >= HEAD_TIMEOUT_S - 1
-    assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer, answer
+    for answer in answers:
+        assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer, answer
