@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from support.chain import Anvil
 from support.direct import contract, direct_earn, signer_account
+from support.flows import wait_for_daily_cap
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 from support.rebuild import stepped_rebuild
@@ -364,18 +365,7 @@ def test_a_refused_bulk_item_takes_no_first_order_from_the_next(gateway: Gateway
     group before the intake's refusals ran, so an item refused (over the daily cap, or its
     order another member's) took the bonus of the member's real first purchase after it."""
     brand = gateway.create_brand(daily_cap_points=1_000)
-    wait_for(
-        lambda: (
-            next(
-                b["daily_cap_points"]
-                for b in gateway.admin.get("/v1/admin/brands").json()
-                if b["brand_id"] == brand.brand_id
-            )
-            == 1_000
-            or None
-        ),
-        what="the indexed cap",
-    )
+    wait_for_daily_cap(gateway, brand, 1_000)
     add_rule(brand, "first_order", multiplier_pct=200)
     shared = f"o-{uuid.uuid4()}"  # an order of another member
     body = {"member": Member().address, "amount_cents": 100, "order_ref": shared}

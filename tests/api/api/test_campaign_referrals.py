@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from support.chain import Anvil
+from support.flows import wait_for_daily_cap
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for as wait_until
 
@@ -246,18 +247,7 @@ def test_a_purchase_refused_for_the_daily_cap_writes_no_referral(gateway: Gatewa
     refused the purchase, and the group's transaction kept it: the brand was shown a waiting
     referral of a purchase it had been told was refused."""
     brand = gateway.create_brand(daily_cap_points=1_000)
-    wait_until(
-        lambda: (
-            next(
-                b["daily_cap_points"]
-                for b in gateway.admin.get("/v1/admin/brands").json()
-                if b["brand_id"] == brand.brand_id
-            )
-            == 1_000
-            or None
-        ),
-        what="the indexed cap",
-    )
+    wait_for_daily_cap(gateway, brand, 1_000)
     response = brand.api.post(
         "/v1/campaigns/rules", {"kind": "referral", "name": "friends", "multiplier_pct": 100}
     )

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
 
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil, _send
-from support.flows import earn
+from support.flows import earn, wait_for_daily_cap
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -22,17 +21,6 @@ PURCHASE = "/v1/earn/purchase"
 
 def purchase(member: Member, cents: int) -> dict[str, object]:
     return {"member": member.address, "amount_cents": cents, "order_ref": f"o-{uuid.uuid4()}"}
-
-
-def listed_cap(gateway: Gateway, brand: Brand) -> int | None:
-    body = gateway.admin.get("/v1/admin/brands").json()
-    entry: dict[str, Any] = next(b for b in body if b["brand_id"] == brand.brand_id)
-    cap: int | None = entry["daily_cap_points"]
-    return cap
-
-
-def wait_for_cap(gateway: Gateway, brand: Brand, cap: int) -> None:
-    wait_for(lambda: listed_cap(gateway, brand) == cap or None, what=f"the indexed cap {cap}")
 
 
 def chain_cap(anvil: Anvil, manifest: Path, brand: Brand) -> int:
@@ -62,7 +50,7 @@ def test_a_cap_the_admin_sets_on_chain_is_the_cap_the_gateway_enforces(
     ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
-        wait_for_cap(gateway, brand, 100_000_000)  # the chain's default, from onboarding
+        wait_for_daily_cap(gateway, brand, 100_000_000)  # the chain's default, from onboarding
         w3 = anvil.web3()
         contract = w3.eth.contract(address=ledger["address"], abi=ledger["abi"])
         admin = Account.from_key(ADMIN_KEY)
@@ -71,7 +59,7 @@ def test_a_cap_the_admin_sets_on_chain_is_the_cap_the_gateway_enforces(
         )
         tx.pop("gasPrice", None)
         _send(w3, admin, dict(tx))
-        wait_for_cap(gateway, brand, 150)
+        wait_for_daily_cap(gateway, brand, 150)
         assert_cap_refuses(brand, 150)
 
 
@@ -82,7 +70,7 @@ def test_a_brand_created_with_a_cap_has_it_on_chain(
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand(daily_cap_points=150)
         assert chain_cap(anvil, manifest, brand) == 150
-        wait_for_cap(gateway, brand, 150)
+        wait_for_daily_cap(gateway, brand, 150)
         assert_cap_refuses(brand, 150)
 
 
@@ -97,7 +85,7 @@ def test_the_admin_changes_a_brands_cap_on_chain_through_the_gateway(
         assert changed.status_code == 200, changed.text
         assert changed.json()["status"] == "confirmed", changed.text
         assert chain_cap(anvil, manifest, brand) == 200
-        wait_for_cap(gateway, brand, 200)
+        wait_for_daily_cap(gateway, brand, 200)
         assert_cap_refuses(brand, 200)
         unknown = gateway.admin.put("/v1/admin/brands/4242/daily-cap", {"daily_cap_points": 1})
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_brand"
@@ -146,7 +134,7 @@ def test_the_cap_counts_the_chains_day_when_its_clock_is_ahead(
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand(daily_cap_points=150)
-        wait_for_cap(gateway, brand, 150)
+        wait_for_daily_cap(gateway, brand, 150)
         member = Member()
         first = brand.api.post(PURCHASE, purchase(member, 1_400), params={"wait": "true"})
         assert first.json()["status"] == "confirmed", first.text  # 140 of the day's 150
@@ -180,7 +168,7 @@ def test_tier_gift_shares_count_toward_the_paying_brands_cap(
         assert confirmed.json()["status"] == "confirmed", confirmed.text
         completing, other = (gateway.create_brand(daily_cap_points=340) for _ in range(2))
         for brand in (completing, other):
-            wait_for_cap(gateway, brand, 340)
+            wait_for_daily_cap(gateway, brand, 340)
         alice = Member()
         earn(completing, alice, 3_000)  # 300 points
         earn(other, alice, 3_000)

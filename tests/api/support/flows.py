@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 from ledger_client import LedgerClient
-from support.gateway import Brand, Member
+from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
 
 
 def earn(brand: Brand, member: Member, cents: int) -> dict[str, Any]:
@@ -74,3 +75,16 @@ def balance(brand: Brand, member: Member, brand_id: int) -> int:
     """The member's points of `brand_id` as `brand` sees them (what it may spend there)."""
     view = brand.api.get(f"/v1/members/{member.address}").json()
     return next((s["points"] for s in view["spendable"] if s["brand_id"] == brand_id), 0)
+
+
+def listed_cap(gateway: Gateway, brand: Brand) -> int | None:
+    """The brand's daily mint cap as the admin's brand list shows it (the index's)."""
+    body = gateway.admin.get("/v1/admin/brands").json()
+    entry: dict[str, Any] = next(b for b in body if b["brand_id"] == brand.brand_id)
+    cap: int | None = entry["daily_cap_points"]
+    return cap
+
+
+def wait_for_daily_cap(gateway: Gateway, brand: Brand, cap: int) -> None:
+    """Until the index holds the brand's daily mint cap `cap` (the intake checks it then)."""
+    wait_for(lambda: listed_cap(gateway, brand) == cap or None, what=f"the indexed cap {cap}")

@@ -55,16 +55,28 @@ def _setup_late_purchase_then_value_change_then_live_points(
     return m, earned
 
 
+def _return_whole_order(ledger, earn, signer_c, alice, m, earned):
+    """C reverses the whole returned order (1,000 pending points) before its release."""
+    op = (
+        earn.next_op_id(),
+        alice.address,
+        earned["releaseAt"] // DAY,
+        1_000,
+        10_000,
+        (m + 1) // 3,
+        True,
+        earned["orderRef"],
+    )
+    ledger.reverse(op, {"from": signer_c})
+
+
 def test_reversal_burns_the_later_months_live_points_instead_of_the_pending_lot(
     ledger, lens, admin, earn, signer_c, alice, pending_c, clock, to_plain
 ):
     m, earned = _setup_late_purchase_then_value_change_then_live_points(
         ledger, admin, earn, signer_c, alice, pending_c, clock, 40_000
     )
-    # C reverses the whole returned order (1,000 pending points) before its release.
-    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, 1_000, 10_000,
-          (m + 1) // 3, True, earned["orderRef"])
-    ledger.reverse(op, {"from": signer_c})
+    _return_whole_order(ledger, earn, signer_c, alice, m, earned)
     assert ledger.balanceOf(alice, pending_c) == 50
     # The 50 points left are the review's, earned in M+1: they should expire when M+14 begins
     # and be worth M+1's value (40,000 micro-USD each).
@@ -77,9 +89,7 @@ def test_reversal_leaves_liability_valued_at_the_wrong_month(
     m, earned = _setup_late_purchase_then_value_change_then_live_points(
         ledger, admin, earn, signer_c, alice, pending_c, clock, 40_000
     )
-    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, 1_000, 10_000,
-          (m + 1) // 3, True, earned["orderRef"])
-    ledger.reverse(op, {"from": signer_c})
+    _return_whole_order(ledger, earn, signer_c, alice, m, earned)
     # C's only outstanding points are alice's 50 review points of M+1, worth 40,000 each.
     assert lens.outstandingValue(pending_c) == 50 * 40_000
 
