@@ -78,7 +78,7 @@ Operations that fail on chain store the same code and message in their status.
     │   └── LedgerNotPaused          409 ledger_not_paused
     ├── PayloadTooLarge              413 payload_too_large
     ├── UnsupportedMediaType         415 unsupported_media_type
-    ├── RequestTimeout               408 request_timeout (a request's head not complete in 30 s)
+    ├── RequestTimeout               408 request_timeout (a request not received in 30 s)
     ├── HeadersTooLarge              431 headers_too_large (a request's head past 64 KiB)
     ├── RateLimited                  429 rate_limited
     ├── NotSupported                 501 not_supported

@@ -20,12 +20,13 @@ class UnsupportedMediaType(LedgerError):
 
 
 class RequestTimeout(LedgerError):
-    """A request's head not complete `process.http_protocol.HEAD_TIMEOUT_S` after its first
-    byte (RFC 9110 section 15.5.9), refused before any route; the connection is closed."""
+    """A request not received `process.http_protocol.HEAD_TIMEOUT_S` after its first byte
+    (its head, or once it takes more than one read, all of it; RFC 9110 section 15.5.9),
+    refused; the connection is closed."""
 
     code = "request_timeout"
     status = 408
-    default_message = "the request's head did not arrive in time"
+    default_message = "the request did not arrive in time"
 
 
 class HeadersTooLarge(LedgerError):

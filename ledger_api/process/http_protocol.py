@@ -16,10 +16,17 @@ no proxy between):
   (`errors.HeadersTooLarge`, RFC 6585 section 5), as nginx and gunicorn bound theirs: a head
   that arrived whole in one read is measured from what the parser made of it, anything else
   once a read leaves it past the bound.
-- No time bound on a head: one byte a second kept a connection open for good (slowloris), and
-  so did a connection that sent nothing. A connection's first head, and a head that takes
-  more than one read, must be complete within `HEAD_TIMEOUT_S`, else 408 `request_timeout`
-  (between requests uvicorn's keep-alive timeout, 5 s, closes an idle connection).
+- No time bound on receiving a request: one byte a second kept a connection open for good
+  (slowloris), and so did a connection that sent nothing, or a trailer that stopped. A
+  connection's first head, and a request that takes more than one read (head, body and
+  trailers), must arrive within `HEAD_TIMEOUT_S`, else 408 `request_timeout`, unless the
+  server itself holds the bytes back (a pipelined request waits); between requests uvicorn's
+  keep-alive timeout, 5 s, closes an idle connection.
+
+The byte bound counts per read: a request pipelined behind another in the same read is
+measured from what the parser made of its head (blank lines before its request line, and
+whitespace the parser strips, are not counted), so it may pass the bound by at most that one
+read (256 KiB) before the next read or the time bound refuses it.
 
 A refusal closes the connection, as uvicorn's does, but only once the answers to the requests
 before it on the connection (pipelined in the same read) are out: it had jumped ahead of them.
@@ -68,6 +75,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._in_head = True  # bytes received now belong to a request's head
+        self._in_message = False  # a request begun and not received whole
         self._unbodied = 0  # the current request's bytes received that are not its body
         self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: LedgerError | None = None  # answered once the responses before it are
@@ -90,14 +98,16 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if self._unbodied > MAX_HEAD_BYTES:
             self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
             self._refuse(HeadersTooLarge(max_bytes=MAX_HEAD_BYTES))
-        elif self._in_head and self._unbodied and self._head_timer is None:
-            # a head that takes more than one read (a request's whole head mostly comes in one:
+        elif self._head_timer is None and (self._in_message or self._in_head and self._unbodied):
+            # a request that takes more than one read (a request mostly comes whole in one:
             # no timer on that path)
             self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
 
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
-        if self._head_timer is not None:
-            self._stop_head_timer()
         if self._head_size() > MAX_HEAD_BYTES:
             self._refusal_due = HeadersTooLarge(max_bytes=MAX_HEAD_BYTES)
             raise _HeadTooLarge  # the parser stops: `data_received` answers (send_400_response)
@@ -119,7 +129,10 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._in_head, self._unbodied = True, 0  # the next request on the connection
+        if self._head_timer is not None:
+            self._stop_head_timer()
+        # the next request on the connection
+        self._in_message, self._in_head, self._unbodied = False, True, 0
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -136,9 +149,13 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self._in_head and self._refusal is None:
-            self.logger.warning("Request head not complete in %.0f s refused.", HEAD_TIMEOUT_S)
-            self._refuse(RequestTimeout(timeout_s=HEAD_TIMEOUT_S))
+        if self._refusal is not None or not (self._in_head or self._in_message):
+            return
+        if self.flow.read_paused:  # the server holds the bytes back (a pipelined request waits)
+            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+            return
+        self.logger.warning("Request not received in %.0f s refused.", HEAD_TIMEOUT_S)
+        self._refuse(RequestTimeout(timeout_s=HEAD_TIMEOUT_S))
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -158,21 +175,17 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._refusal = error
         self._stop_head_timer()
         self.flow.pause_reading()
-        if not self._in_head and not self._drop_current():
-            self.transport.close()  # its answer had begun: no refusal can follow it
-            return
-        if not self._answers_pending():
+        earlier = False  # a request before the refused one is still being answered
+        if not self._in_head:  # refused in its body or trailers: it is served no further
+            earlier = bool(self.pipeline)  # queued: a request before it runs
+            cycle = self.pipeline.popleft()[0] if earlier else self.cycle
+            cycle.disconnected = True  # its app reads a disconnect, its answer is dropped
+            cycle.message_event.set()
+            if cycle.response_started:
+                self.transport.close()  # its answer had begun: no refusal can follow it
+                return
+        if not earlier and not self._answers_pending():
             self._answer(error)
-
-    def _drop_current(self) -> bool:
-        """The request refused in its body or trailers is served no further (its app reads a
-        disconnect, its answer is dropped); False when its answer had begun."""
-        cycle = self.pipeline.popleft()[0] if self.pipeline else self.cycle
-        if cycle is None:
-            return True
-        cycle.disconnected = True
-        cycle.message_event.set()
-        return not cycle.response_started
 
     def _answer(self, error: LedgerError) -> None:
         self._unset_keepalive_if_required()

@@ -118,6 +118,10 @@ def test_the_head_bound_counts_a_heads_bytes_only(gateway: Gateway) -> None:
     assert answer.startswith(b"HTTP/1.1 431 ") and b'"headers_too_large"' in answer, answer
 
 
+#: a chunked GET's head, its body and trailers to follow
+CHUNKED_HEALTH = b"GET /v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
 def test_a_refusal_waits_for_the_answers_before_it_on_the_connection(gateway: Gateway) -> None:
     """Requests pipelined in one write, the last one malformed: the server's refusal was
     written at once and the connection closed, so the answers before it were lost (a trial:
@@ -130,6 +134,16 @@ def test_a_refusal_waits_for_the_answers_before_it_on_the_connection(gateway: Ga
             while chunk := conn.recv(65536):
                 answer += chunk
         assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"200", status], answer
+    # refused in its trailer, behind an answered request (a trial: the 200 was lost, the
+    # server wrote to the closed connection)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=60) as conn:
+        conn.sendall(health + CHUNKED_HEALTH + b"0\r\nX-T: ")
+        answer = conn.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer
+        conn.sendall(b"t" * (MAX_HEAD_BYTES + 1_024))
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200", b"431"], answer
 
 
 def test_a_head_not_complete_in_time_is_refused(gateway: Gateway) -> None:
@@ -140,15 +154,22 @@ def test_a_head_not_complete_in_time_is_refused(gateway: Gateway) -> None:
     with (
         socket.create_connection(address, timeout=wait) as slow,
         socket.create_connection(address, timeout=wait) as silent,  # sends nothing at all
+        socket.create_connection(address, timeout=wait) as trailing,
     ):
         slow.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        # behind an answered request, in the same write, a trailer that stops (a trial: the
+        # connection stayed open for good, with no refusal)
+        health = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        trailing.sendall(health + CHUNKED_HEALTH + b"0\r\nX-T: " + b"t" * 40_000)
         started = time.monotonic()
         answers = []
-        for conn in (slow, silent):
+        for conn in (slow, silent, trailing):
             answer = b""
             while chunk := conn.recv(65536):
                 answer += chunk
             answers.append(answer)
     assert time.monotonic() - started >= HEAD_TIMEOUT_S - 1
     for answer in answers:
-        assert answer.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in answer, answer
+        assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)[-1] == b"408", answer
+        assert b'"request_timeout"' in answer, answer
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answers[2]) == [b"200", b"408"]
