@@ -23,10 +23,11 @@ no proxy between):
   server itself holds the bytes back (a pipelined request waits); between requests uvicorn's
   keep-alive timeout, 5 s, closes an idle connection.
 
-The byte bound counts per read: a request pipelined behind another in the same read is
-measured from what the parser made of its head (blank lines before its request line, and
-whitespace the parser strips, are not counted), so it may pass the bound by at most that one
-read (256 KiB) before the next read or the time bound refuses it.
+The byte bound counts per read: a request received whole within one read (alone or pipelined
+behind another) is measured from what the parser made of its head (blank lines before its
+request line, whitespace the parser strips and its trailers are not counted), so it may pass
+the bound by at most that one read (256 KiB); a request that spans reads is refused at the
+read that takes it past, or by the time bound.
 
 A refusal closes the connection, as uvicorn's does, but only once the answers to the requests
 before it on the connection (pipelined in the same read) are out: it had jumped ahead of them.
