@@ -78,14 +78,16 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # bytes received now belong to a request's head
         self._in_message = False  # a request begun and not received whole
         self._unbodied = 0  # the current request's bytes received that are not its body
-        self._head_timer: asyncio.TimerHandle | None = None
         self._refusal: LedgerError | None = None  # answered once the responses before it are
         self._refusal_due: LedgerError | None = None  # a callback's, answered by send_400
-        # a connection that sends nothing is held no longer than a head that never ends
-        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+        # the bound on receiving a request (`HEAD_TIMEOUT_S`), armed at once: a connection that
+        # sends nothing is held no longer than a head that never ends
+        self._receive_timer: asyncio.TimerHandle | None = self.loop.call_later(
+            HEAD_TIMEOUT_S, self._receive_timed_out
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_head_timer()
+        self._stop_receive_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -99,10 +101,10 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if self._unbodied > MAX_HEAD_BYTES:
             self.logger.warning("Request head over %d bytes refused.", MAX_HEAD_BYTES)
             self._refuse(HeadersTooLarge(max_bytes=MAX_HEAD_BYTES))
-        elif self._head_timer is None and (self._in_message or self._in_head and self._unbodied):
+        elif self._receive_timer is None and (self._in_message or self._in_head and self._unbodied):
             # a request that takes more than one read (a request mostly comes whole in one:
             # no timer on that path)
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+            self._receive_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._receive_timed_out)
 
     def on_message_begin(self) -> None:
         self._in_message = True
@@ -130,8 +132,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        if self._head_timer is not None:
-            self._stop_head_timer()
+        if self._receive_timer is not None:
+            self._stop_receive_timer()
         # the next request on the connection
         self._in_message, self._in_head, self._unbodied = False, True, 0
 
@@ -148,20 +150,20 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         # uvicorn advises installing a WebSocket library: the gateway serves none on purpose
         self.logger.debug("Upgrade request served as a plain request (no WebSocket here).")
 
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
+    def _receive_timed_out(self) -> None:
+        self._receive_timer = None
         if self._refusal is not None or not (self._in_head or self._in_message):
             return
         if self.flow.read_paused:  # the server holds the bytes back (a pipelined request waits)
-            self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+            self._receive_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._receive_timed_out)
             return
         self.logger.warning("Request not received in %.0f s refused.", HEAD_TIMEOUT_S)
         self._refuse(RequestTimeout(timeout_s=HEAD_TIMEOUT_S))
 
-    def _stop_head_timer(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+    def _stop_receive_timer(self) -> None:
+        if self._receive_timer is not None:
+            self._receive_timer.cancel()
+            self._receive_timer = None
 
     def _answers_pending(self) -> bool:
         """Requests before the refused one still await their answers (pipelining)."""
@@ -174,7 +176,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if self._refusal is not None or self.transport.is_closing():
             return
         self._refusal = error
-        self._stop_head_timer()
+        self._stop_receive_timer()
         self.flow.pause_reading()
         earlier = False  # a request before the refused one is still being answered
         if not self._in_head:  # refused in its body or trailers: it is served no further
