@@ -31,6 +31,13 @@ read that takes it past, or by the time bound.
 
 A refusal closes the connection, as uvicorn's does, but only once the answers to the requests
 before it on the connection (pipelined in the same read) are out: it had jumped ahead of them.
+
+An offer to switch protocols (`Connection: Upgrade` with `Upgrade: h2c`, which Java's
+`HttpClient`, Spring's `RestClient`, Ktor and `curl --http2` send on cleartext requests) is
+declined by serving the request as the HTTP/1.1 request it also is (RFC 9110 section 7.8): the
+parser had stopped at the end of its head, so the route read an empty body (a purchase's JSON
+lost: 422) and the requests after it on the connection were never answered (uvicorn issue
+#2722). The head is parsed again without its `Upgrade` header, followed by the bytes after it.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import asyncio
 from itertools import chain
 from typing import Any
 
+import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -80,6 +88,7 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._unbodied = 0  # the current request's bytes received that are not its body
         self._refusal: LedgerError | None = None  # answered once the responses before it are
         self._refusal_due: LedgerError | None = None  # a callback's, answered by send_400
+        self._declined_upgrade: bytes | None = None  # an upgrade offer's head, to parse again
         # the bound on receiving a request (`HEAD_TIMEOUT_S`), armed at once: a connection that
         # sends nothing is held no longer than a head that never ends
         self._receive_timer: asyncio.TimerHandle | None = self.loop.call_later(
@@ -94,7 +103,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         if self._refusal is not None:
             return  # refused: nothing after it is read
         self._unbodied += len(data)
-        super().data_received(data)
+        self._unset_keepalive_if_required()
+        self._feed(data)
         if self._refusal is not None:
             return
         # a head the parser completed in this read was measured (`on_headers_complete`)
@@ -110,12 +120,52 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._in_message = True
         super().on_message_begin()
 
+    def _feed(self, data: bytes) -> None:
+        """Parses `data`, serving each offer to switch protocols as a plain request
+        (`_declined_upgrade`): a loop, as one read may hold many such requests."""
+        while True:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            except httptools.HttpParserUpgrade as upgrade:
+                if self._declined_upgrade is None:
+                    # a CONNECT (a tunnel asked of an API) is answered and the connection closed
+                    # by its `keep_alive` (`on_headers_complete`): no byte after it is parsed
+                    return
+                # what the parser stopped before (the body, the requests after) follows the head
+                # parsed again without the offer (its callbacks begin the request anew)
+                data = self._declined_upgrade + data[upgrade.args[0] :]
+                self._declined_upgrade = None
+                self.parser = httptools.HttpRequestParser(self)
+                self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+                continue
+            return
+
     def on_headers_complete(self) -> None:
         if self._head_size() > MAX_HEAD_BYTES:
             self._refusal_due = HeadersTooLarge(max_bytes=MAX_HEAD_BYTES)
             raise _HeadTooLarge  # the parser stops: `data_received` answers (send_400_response)
-        self._in_head = False
+        offer = self.parser.should_upgrade()  # `Connection: Upgrade` with `Upgrade`, or CONNECT
+        if offer:
+            method = self.parser.get_method()
+            if method != b"CONNECT":
+                # the parser skips the body and stops after this request: `_feed` parses it again
+                version = self.parser.get_http_version().encode()
+                head = [method, b" ", self.url, b" HTTP/", version, b"\r\n"]
+                for name, value in self.headers:
+                    if name != b"upgrade":
+                        head.extend([name, b": ", value, b"\r\n"])
+                head.append(b"\r\n")
+                self._declined_upgrade = b"".join(head)
+                return
         super().on_headers_complete()
+        # after the request's cycle is made: a URL the parser took and uvicorn cannot split
+        # (`http://x:99999/`) raises in it, and is refused as a head (it was left unanswered)
+        self._in_head = False
+        if offer:  # a CONNECT: nothing after it is parsed (`_feed`), so nothing after it served
+            self.cycle.keep_alive = False
 
     def _head_size(self) -> int:
         """What the parser kept of the head, in bytes: the URL and headers, with each header's
@@ -131,6 +181,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        if self._declined_upgrade is not None:
+            return  # the request is parsed again (`_feed`)
         super().on_message_complete()
         if self._receive_timer is not None:
             self._stop_receive_timer()
@@ -145,10 +197,6 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """The parser refused the bytes (or a callback stopped it: a head past the bound)."""
         self._refuse(self._refusal_due or MalformedHttp())
-
-    def _unsupported_upgrade_warning(self) -> None:
-        # uvicorn advises installing a WebSocket library: the gateway serves none on purpose
-        self.logger.debug("Upgrade request served as a plain request (no WebSocket here).")
 
     def _receive_timed_out(self) -> None:
         self._receive_timer = None

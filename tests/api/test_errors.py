@@ -173,3 +173,78 @@ def test_a_head_not_complete_in_time_is_refused(gateway: Gateway) -> None:
         assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)[-1] == b"408", answer
         assert b'"request_timeout"' in answer, answer
     assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answers[2]) == [b"200", b"408"]
+
+
+#: an offer to switch a cleartext connection to HTTP/2, as Java's `HttpClient`, Spring's
+#: `RestClient`, Ktor and `curl --http2` send it with every request of a new connection
+H2C_OFFER = (
+    b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+    b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+)
+
+
+def _brand_request(gateway: Gateway, offer: bytes, *, chunked: bool) -> bytes:
+    """An admin's brand onboarding whose body names a field the route refuses: its 422 says
+    which field, so it shows that the body was read."""
+    body = b'{"name": "Offer", "signer": "0x0000000000000000000000000000000000000001"}'
+    framing = (
+        b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        if chunked
+        else b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    admin = f"Authorization: Bearer {gateway.env['LEDGER_ADMIN_API_KEY']}\r\n".encode()
+    return (
+        b"POST /v1/admin/brands HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + admin
+        + b"Idempotency-Key: offer-%d\r\n" % time.monotonic_ns()
+        + offer
+        + framing
+    )
+
+
+def _answers(conn: socket.socket, count: int) -> bytes:
+    """Reads until `count` answers have begun and the last one's body is in, or the server
+    closes the connection."""
+    answer = b""
+    while (len(re.findall(rb"HTTP/1\.1 \d{3} ", answer)) < count or not answer.endswith(b"}")) and (
+        chunk := conn.recv(65536)
+    ):
+        answer += chunk
+    return answer
+
+
+def test_an_offer_to_switch_protocols_is_served_as_the_plain_request(gateway: Gateway) -> None:
+    """A request offering to switch protocols (`Upgrade: h2c`) is the HTTP/1.1 request it also
+    is (RFC 9110 section 7.8): the parser stopped at the end of its head, so the route read an
+    empty body (a JSON body lost: 422 `body: Field required`) and the requests after it on the
+    connection were never answered (uvicorn issue #2722). A CONNECT is answered, then the
+    connection closed."""
+    plain = raw_exchange(gateway.port, _brand_request(gateway, b"", chunked=False))
+    assert plain[0] == 422 and b"body.signer" in plain[2], plain
+    for offer in (H2C_OFFER, b"Connection: Upgrade\r\nUpgrade: websocket\r\n"):
+        for chunked in (False, True):
+            status, _, body = raw_exchange(
+                gateway.port, _brand_request(gateway, offer, chunked=chunked)
+            )
+            assert (status, body) == (plain[0], plain[2]), (offer, chunked, body)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=60) as conn:
+        # the head and the body in two writes, as Ktor sends them
+        head, _, body = _brand_request(gateway, H2C_OFFER, chunked=False).partition(b"\r\n\r\n")
+        conn.sendall(head + b"\r\n\r\n")
+        time.sleep(0.2)  # mostly read alone then (the answer must be the same either way)
+        conn.sendall(body)
+        assert _answers(conn, 1).endswith(plain[2])
+        # then offers pipelined in one write, and a plain request after them
+        offered = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n" + H2C_OFFER + b"\r\n"
+        conn.sendall(offered * 50 + b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = _answers(conn, 51)
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"200"] * 51, answer[-300:]
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=60) as conn:
+        health = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        conn.sendall(b"CONNECT /v1/health HTTP/1.1\r\nHost: x\r\n\r\n" + health)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert (
+        re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"405"] and b"connection: close" in answer
+    ), answer

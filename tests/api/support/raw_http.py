@@ -14,6 +14,10 @@ MALFORMED_REQUESTS = (
     b"GET /v1/health HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n",
     b"GET /v1/health HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n",
     b"POST /v1/earn/purchase HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    # URLs the parser takes and uvicorn's URL split refuses (a port past 65,535, a CONNECT's
+    # authority form): they were left unanswered, the connection closed with no byte
+    b"GET http://x:99999/ HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"CONNECT x.example:443 HTTP/1.1\r\nHost: x.example:443\r\n\r\n",
 )
 
 #: heads past `MAX_HEAD_BYTES`, each sent whole (every byte sent is read before the refusal:
