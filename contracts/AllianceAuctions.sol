@@ -36,8 +36,12 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     uint8 private constant _MAX_TIER = 3;
-    /// @dev Bound on points amounts (reserve, increment, a bid), so a value (times a uint32 point value) fits 128 bits.
+    /// @dev Bound on points amounts (reserve, increment), so a value (times a uint32 point value) fits 128 bits.
     uint256 private constant _MAX_POINTS = 1 << 96;
+    /// @dev Bound on a bid's points, raises included: the ledger's `MAX_AMOUNT`, the most one of its calls moves,
+    /// so that the refund, the settlement's redemption and the cancel each move the whole bid in one call (a
+    /// review of 2026-12-06: a bid raised past it could be neither outbid, settled nor cancelled).
+    uint256 private constant _MAX_BID = 1e12;
 
     IAuctionLedger private immutable _ledger;
     IAllianceLedgerLens private immutable _lens;
@@ -155,7 +159,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (_ledger.nonces(escrow) != 0) revert AuctionsAlreadyRedeemed(auctionId, bidder);
         b.status = BidStatus.Cancelled;
         uint256 brand = b.brand;
-        uint256 returned = _ledger.balanceOf(escrow, brand);
+        uint256 returned = _returnable(escrow, brand, b.amount);
         emit BidCancelled(auctionId, bidder, brand, returned);
         _badges.releaseSupply(a.badgeType, 1);
         if (returned != 0) AuctionEscrow(escrow).transfer(bidder, brand, returned);
@@ -266,8 +270,8 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (tier < a.minTier) revert AuctionsTierTooLow(auctionId, bidder, tier, a.minTier);
         if (!_ledger.isBrandActive(brand)) revert AuctionsBrandInactive(brand);
         Bid storage b = _bids[auctionId][bidder];
-        if (added >= _MAX_POINTS) revert AuctionsInvalidAmount(added);
-        // added < 2^96 and a point value < 2^32: the value fits 128 bits.
+        if (added > _MAX_BID) revert AuctionsInvalidAmount(added);
+        // added <= 1e12 and a point value < 2^32: the value fits 128 bits.
         uint256 addedValue = added * _valueOf(brand);
         (address outbid, uint256 outbidBrand, uint256 outbidAmount) = (address(0), 0, 0);
         if (b.status == BidStatus.Held) {
@@ -298,6 +302,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             b.value = 0;
         }
         uint256 amount = b.amount + added;
+        if (amount > _MAX_BID) revert AuctionsInvalidAmount(amount);
         b.amount = amount.toUint128();
         b.value = (b.value + addedValue).toUint128();
         escrow = _deployedEscrow(auctionId, bidder);
@@ -314,7 +319,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         }
     }
 
-    /// @dev Removes the held bid at `index` and returns what its escrow holds live (to return to its bidder).
+    /// @dev Removes the held bid at `index` and returns what of it its escrow holds live (to return to its bidder).
     function _outbid(uint256 auctionId, uint256 index)
         private
         returns (address bidder, uint256 brand, uint256 amount)
@@ -325,8 +330,16 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         held.pop();
         Bid storage b = _bids[auctionId][bidder];
         brand = b.brand;
+        amount = _returnable(escrowOf(auctionId, bidder), brand, b.amount);
         delete _bids[auctionId][bidder];
-        amount = _ledger.balanceOf(escrowOf(auctionId, bidder), brand);
+    }
+
+    /// @dev What of a bid of `bid` points an escrow returns in one ledger call: the bid, or less when some of its
+    /// points expired. Points sent to the escrow beyond it stay for {reclaim}: with them the whole balance could
+    /// pass what one call moves, and a bidder sending its own escrow a point made its bid impossible to outbid.
+    function _returnable(address escrow, uint256 brand, uint256 bid) private view returns (uint256) {
+        uint256 balance = _ledger.balanceOf(escrow, brand);
+        return balance < bid ? balance : bid;
     }
 
     /// @dev The held bid of least value (the first found among equals).

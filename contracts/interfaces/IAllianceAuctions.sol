@@ -81,7 +81,8 @@ interface IAllianceAuctions {
     error AuctionsTierTooLow(uint256 auctionId, address bidder, uint8 tier, uint8 minTier);
     /// @notice `bidder` already bids in points of `heldBrand`; a raise must use the same brand.
     error AuctionsBrandMismatch(uint256 auctionId, address bidder, uint256 heldBrand, uint256 brand);
-    /// @notice A bid adds `amount` points, at or above 2^96 (more than the ledger can move).
+    /// @notice A bid (raises included) would hold `amount` points, more than 10^12: the ledger's `MAX_AMOUNT`,
+    /// the most one of its calls moves (the refund, the settlement and the cancel each move the whole bid).
     error AuctionsInvalidAmount(uint256 amount);
     /// @notice `brand` is not an active brand.
     error AuctionsBrandInactive(uint256 brand);
@@ -178,7 +179,8 @@ interface IAllianceAuctions {
     /// caller to its escrow through the ledger's ERC-6909 `transferFrom`, so the caller first approves this
     /// contract for them (or makes it an operator).
     /// @dev Requirements: not paused; the auction open; the caller's tier at least `minTier` now; `brand` active
-    /// and the brand of any bid the caller holds; a new bid worth at least the reserve, or when every unit is
+    /// and the brand of any bid the caller holds; the bid, raises included, at most 10^12 points
+    /// ({AuctionsInvalidAmount}); a new bid worth at least the reserve, or when every unit is
     /// held, at least the lowest held bid plus the increment; a raise worth at least the increment. A bid that
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
     /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
@@ -205,8 +207,8 @@ interface IAllianceAuctions {
     /// Emits a {BidSettled} event.
     function settle(uint256 auctionId, address bidder) external;
 
-    /// @notice Cancels `bidder`'s winning bid not settled within {SETTLE_GRACE} after the end and returns its
-    /// escrow to `bidder`. Anyone may call.
+    /// @notice Cancels `bidder`'s winning bid not settled within {SETTLE_GRACE} after the end and returns the
+    /// bid from its escrow to `bidder` (points sent to the escrow beyond it: {reclaim}). Anyone may call.
     /// @dev Requirements: not paused; the bid is `Held`; `block.timestamp >= endsAt + SETTLE_GRACE`; its points
     /// not redeemed ({AuctionsAlreadyRedeemed}). The badge unit the bid reserved is released.
     ///
