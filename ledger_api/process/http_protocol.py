@@ -120,11 +120,15 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
         self._in_message = True
         super().on_message_begin()
 
-    def _feed(self, data: bytes) -> None:
+    def _feed(self, data: bytes | memoryview) -> None:
         """Parses `data`, serving each offer to switch protocols as a plain request
-        (`_declined_upgrade`): a loop, as one read may hold many such requests."""
+        (`_declined_upgrade`): a loop, as one read may hold many such requests, over views of
+        the read (no copy of what follows each)."""
+        head = b""
         while True:
             try:
+                if head:
+                    self.parser.feed_data(head)
                 self.parser.feed_data(data)
             except httptools.HttpParserError:
                 self.logger.warning("Invalid HTTP request received.")
@@ -136,8 +140,8 @@ class JsonErrorHttpToolsProtocol(HttpToolsProtocol):
                     return
                 # what the parser stopped before (the body, the requests after) follows the head
                 # parsed again without the offer (its callbacks begin the request anew)
-                data = self._declined_upgrade + data[upgrade.args[0] :]
-                self._declined_upgrade = None
+                head, self._declined_upgrade = self._declined_upgrade, None
+                data = memoryview(data)[upgrade.args[0] :]
                 self.parser = httptools.HttpRequestParser(self)
                 self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
                 continue
