@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from ledger_api.domain import MAX_TIER_GIFT
-from ledger_api.model.fields import MAX_DB_INT, Flag, amount_between
+from ledger_api.model.fields import MAX_DB_INT, PRINTABLE, Flag, amount_between
 from ledger_api.model.schemas import Model
 
 #: a brand's point value in micro-USD (the chain's uint32; 0 would make its points worthless)
@@ -159,7 +159,7 @@ class TierRuleRequest(Model):
 
 class RotateKeyRequest(Model):
     keep_old: Flag = False
-    label: Annotated[str, Field(max_length=100)] = ""
+    label: Annotated[str, Field(max_length=100, pattern=PRINTABLE)] = ""
 
 
 class ApiKeyCreated(Model):

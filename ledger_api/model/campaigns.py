@@ -18,10 +18,10 @@ from pydantic_core import PydanticCustomError
 
 from ledger_api.domain.campaigns import CHAIN_MAX_MULTIPLIER_PCT
 from ledger_api.model.admin_schemas import EarnRuleModel
-from ledger_api.model.fields import amount_between, multiplier_between
+from ledger_api.model.fields import PRINTABLE, amount_between, multiplier_between
 from ledger_api.model.schemas import Address, Amount, Model, Multiplier
 
-RuleName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+RuleName = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
 EarnKindName = Literal["purchase", "review", "share", "event", "referral"]
 MAX_WINDOW = timedelta(days=366)
 MAX_WELCOME_POINTS = 1_000_000

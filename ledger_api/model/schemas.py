@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from ledger_api.chain.abi import checksum
 from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
 from ledger_api.model.fields import (
+    PRINTABLE,
     BrandId,
     Deadline,
     Flag,
@@ -83,7 +84,8 @@ Multiplier = Annotated[
 ]
 #: an order (claim, engagement) id as the brand knows it; it goes on chain only bound with the
 #: brand's secret, HMAC-SHA256 (`access.sealing.bind_reference`), never as given
-OrderRef = Annotated[str, Field(min_length=1, max_length=128)]
+#: (printable: `fields.PRINTABLE`)
+OrderRef = Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
 
 
 class Model(BaseModel):
@@ -204,7 +206,7 @@ class BadgeTypeRequest(Model):
     min_tier: Annotated[int, Field(ge=0, le=3, strict=True)] = 0
     has_benefit: Flag = False
     self_mint: Flag = False
-    uri: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    uri: Annotated[str, Field(min_length=1, max_length=512, pattern=PRINTABLE)]
 
 
 class BadgeIssueRequest(Model):

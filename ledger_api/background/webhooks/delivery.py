@@ -3,8 +3,11 @@
 Each turn it computes the reminders due (every `reminder_poll_s`), creates the deliveries of
 new outbox events, claims due deliveries (a lease per delivery, see `store`) and hands each
 to a thread pool. An endpoint has at most `webhook_concurrency_per_endpoint` deliveries in
-flight in this process and each request has a timeout, so a slow endpoint holds a few
-threads of the pool, never the others' deliveries.
+flight in this process and each request ends by its deadline (`webhook_timeout_s` for the
+whole request, `transport`), so a slow endpoint holds a few threads of the pool for a while,
+never the others' deliveries. Of a receiver's answer the deliverer reads its status and at
+most `ANSWER_PREFIX_BYTES` of its body, never decompressed (a 300 MB error body grew the
+process by 900 MB before; a review of 2026-12-06).
 
 Requests follow the Standard Webhooks specification through the `standardwebhooks`
 package: `webhook-id` (the event id: the receiver's de-duplication key, the same on every
@@ -23,8 +26,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import httpcore
 from standardwebhooks.webhooks import Webhook
 
 from ledger_api.background.indexer.cursor import index_time
@@ -39,11 +43,29 @@ from . import secrets as endpoint_secrets
 from . import store
 from .reminders import compute_reminders
 from .targets import check_url
-
-if TYPE_CHECKING:
-    import httpx
+from .transport import GuardedBackend, deadline
 
 log = logging.getLogger(__name__)
+
+#: how much of a receiver's answer body is read (a failed attempt's `last_error` keeps 500
+#: characters of it)
+ANSWER_PREFIX_BYTES = 2_048
+
+#: what a failed request raises: the receiver's faults (a timeout, a refused or broken
+#: connection, bytes that are no HTTP), recorded as a failed attempt
+_REQUEST_FAILURES = (
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+)
+
+
+def attempt_text(text: str) -> str:
+    """`text` as a failed attempt's `last_error`: at most 500 characters, no NUL (which
+    PostgreSQL's text refuses: the attempt's write failed, and the delivery stayed pending
+    and was sent again at each lease's end, for good)."""
+    return text.replace("\x00", "")[:500]
 
 
 def webhook_body(claimed: store.Claimed) -> str:
@@ -76,7 +98,7 @@ class Deliverer(threading.Thread):
         self._inflight: dict[str, int] = {}
         self._sending: set[str] = set()
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
-        self._http: httpx.Client | None = None  # on the first delivery (`_client`)
+        self._http: httpcore.ConnectionPool | None = None  # on the first delivery (`_client`)
         self._reminded_at = 0.0
         start_delivery_attempts((store.DELIVERED, store.PENDING, store.DEAD))
         self.healthy = False
@@ -99,18 +121,18 @@ class Deliverer(threading.Thread):
             if self._http is not None:
                 self._http.close()
 
-    def _client(self) -> httpx.Client:
-        """The HTTP client, made on the first delivery: httpx (with the command line it
-        imports: click, rich, pygments) costs a gateway without webhook endpoints about
-        7 MB (issue 15's `gateway_rss_mb`)."""
-        import httpx
-
+    def _client(self) -> httpcore.ConnectionPool:
+        """The connection pool, made on the first delivery: connections only to addresses
+        the guard passed, each wait bounded by the delivery's deadline (`transport`). No
+        redirect is followed (httpcore follows none)."""
         with self._lock:
             if self._http is None:
-                self._http = httpx.Client(
-                    timeout=self.settings.webhook_timeout_s,
-                    follow_redirects=False,
-                    limits=httpx.Limits(max_connections=self.settings.webhook_workers),
+                self._http = httpcore.ConnectionPool(
+                    max_connections=self.settings.webhook_workers,
+                    network_backend=GuardedBackend(
+                        allow_private=self.settings.webhook_allow_private,
+                        allow_loopback=self.settings.webhook_loopback_allowed,
+                    ),
                 )
             return self._http
 
@@ -179,7 +201,7 @@ class Deliverer(threading.Thread):
         capacity = self.settings.webhook_workers - sum(self._inflight.values())
         if capacity <= 0:
             return 0
-        # httpx's timeout applies to connect, write and read each: a request may last 3 of them
+        # a request ends by its deadline (`webhook_timeout_s`); the lease outlasts it well
         lease_s = max(self.settings.webhook_lease_s, 4 * self.settings.webhook_timeout_s)
         started = 0
         with self._lock:
@@ -211,7 +233,9 @@ class Deliverer(threading.Thread):
                 # (it stayed pending with no attempt and was claimed again at each lease's
                 # end, a traceback each time, for good: a trial's URL with a NUL in it)
                 log.exception("webhooks: delivery %s could not be sent", claimed.delivery_id)
-                attempt = store.Attempt(None, f"not sent: {exc.__class__.__name__}: {exc}"[:500])
+                attempt = store.Attempt(
+                    None, attempt_text(f"not sent: {exc.__class__.__name__}: {exc}")
+                )
             with self.db.write() as session:
                 outcome = store.record(
                     session,
@@ -236,39 +260,68 @@ class Deliverer(threading.Thread):
     def send(self, claimed: store.Claimed) -> store.Attempt:
         """One signed POST; the outcome (never raises for the receiver's faults)."""
         settings = self.settings
-        try:
+        try:  # the URL's form; its host's addresses are checked as it is connected to
             check_url(
                 claimed.url,
                 allow_private=settings.webhook_allow_private,
                 allow_loopback=settings.webhook_loopback_allowed,
+                resolve=False,
             )
         except LedgerError as refused:
-            return store.Attempt(None, f"{refused.error_code}: {refused.message}")
+            return store.Attempt(None, attempt_text(f"{refused.error_code}: {refused.message}"))
         try:
             secret = endpoint_secrets.decrypt(
                 claimed.secret_encrypted, settings.passphrase(), settings.keystore_kdf_iterations
             )
         except LedgerError as sealed:  # recorded as a failed attempt: the retry schedule's
             return store.Attempt(None, f"{sealed.error_code}: {sealed.message}")
-        body = webhook_body(claimed)
+        body = webhook_body(claimed).encode()
         now = datetime.now(UTC)
-        headers: dict[str, Any] = {
-            "content-type": "application/json",
-            "user-agent": "alliance-ledger-webhooks/1",
-            "webhook-id": claimed.event_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(secret).sign(claimed.event_id, now, body),
-        }
-        http = self._client()
-        import httpx  # imported by `_client`
+        headers = [
+            ("content-type", "application/json"),
+            ("user-agent", "alliance-ledger-webhooks/1"),
+            ("accept-encoding", "identity"),  # an answer is read in part and never decompressed
+            ("webhook-id", claimed.event_id),
+            ("webhook-timestamp", str(int(now.timestamp()))),
+            ("webhook-signature", Webhook(secret).sign(claimed.event_id, now, body.decode())),
+        ]
+        import httpx  # the URL as httpx parses it (as the guard did): IDNA, IPv6, its path
 
+        url = httpx.URL(claimed.url)
+        target = httpcore.URL(
+            scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+        )
+        wait = settings.webhook_timeout_s
+        timeouts = {"connect": wait, "read": wait, "write": wait, "pool": wait}
         try:
-            response = http.post(claimed.url, content=body.encode(), headers=headers)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            return store.Attempt(None, f"{exc.__class__.__name__}: {exc}"[:500])
+            with (
+                deadline(wait),
+                self._client().stream(
+                    "POST", target, headers=headers, content=body, extensions={"timeout": timeouts}
+                ) as response,
+            ):
+                status, answer = response.status, self._answer_prefix(response)
+        except LedgerError as refused:  # no address of the host name passes the guard now
+            return store.Attempt(None, attempt_text(f"{refused.error_code}: {refused.message}"))
+        except _REQUEST_FAILURES as exc:
+            return store.Attempt(None, attempt_text(f"{exc.__class__.__name__}: {exc}"))
+        if 200 <= status < 300:
+            return store.Attempt(status, None)
         # the receiver's answer, else its status's reason phrase: an empty body was stored as ""
-        problem = None if response.is_success else response.text[:500] or response.reason_phrase
-        return store.Attempt(response.status_code, problem)
+        reason = response.extensions.get("reason_phrase", b"")
+        problem = answer.decode("utf-8", "replace") or reason.decode("latin-1")
+        return store.Attempt(status, attempt_text(problem))
+
+    @staticmethod
+    def _answer_prefix(response: httpcore.Response) -> bytes:
+        """At most `ANSWER_PREFIX_BYTES` of the answer's body: the connection is closed, not
+        read to its end, when the body is longer."""
+        prefix = b""
+        for chunk in response.iter_stream():
+            prefix += chunk
+            if len(prefix) >= ANSWER_PREFIX_BYTES:
+                break
+        return prefix[:ANSWER_PREFIX_BYTES]
 
     def status(self) -> dict[str, Any]:
         with self._lock:

@@ -4,7 +4,8 @@ http(s) only. Link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10
 fd00:ec2::254, ...) are always refused; private, unique-local, shared and reserved ranges
 unless `webhook_allow_private`; loopback unless `webhook_allow_loopback` (default: true in
 development, so tests and `make run` work, false in production). Host names are resolved
-and every address they resolve to must pass, at creation and again before each delivery.
+and every address they resolve to must pass, at creation and again for each connection a
+delivery makes, which goes to one of the addresses checked (`transport`).
 """
 
 from __future__ import annotations
@@ -69,18 +70,46 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
         check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
         return url
     ascii_host = _host_name(host)
-    if not resolve:
-        return url
-    try:
-        infos = socket.getaddrinfo(
-            ascii_host, parts.port or (443 if parts.scheme == "https" else 80)
+    if resolve:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        checked_addresses(
+            ascii_host, port, allow_private=allow_private, allow_loopback=allow_loopback
         )
+    return url
+
+
+def checked_addresses(
+    host: str, port: int, *, allow_private: bool, allow_loopback: bool
+) -> list[str]:
+    """The addresses to connect to for `host` (an address, or a host name resolved now), each
+    one checked (`check_address`), in the resolver's order without repeats; `InvalidWebhookUrl`
+    if any is refused or the name does not resolve. The deliveries connect only to these
+    (`transport`): a name resolved again to connect could answer another address than the one
+    checked (DNS rebinding)."""
+    try:
+        literal: IpAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
+        return [host]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
         raise InvalidWebhookUrl("the host name does not resolve", host=host) from None
+    addresses: list[str] = []
     for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        check_address(address, allow_private=allow_private, allow_loopback=allow_loopback)
-    return url
+        text = str(info[4][0])
+        check_address(
+            ipaddress.ip_address(text.split("%")[0]),
+            allow_private=allow_private,
+            allow_loopback=allow_loopback,
+        )
+        if text not in addresses:
+            addresses.append(text)
+    if not addresses:
+        raise InvalidWebhookUrl("the host name does not resolve", host=host)
+    return addresses
 
 
 def _parts(url: str) -> SplitResult:

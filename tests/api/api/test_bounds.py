@@ -6,6 +6,7 @@ import re
 import sqlite3
 import time
 import typing
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import pytest
@@ -308,3 +309,71 @@ def test_a_badge_uri_with_control_characters_is_refused(brand: Brand) -> None:
     # refused the text and stopped indexing
     response = brand.api.post("/v1/badges/types", {"kind": "achievement", "uri": "ipfs://a\x00b"})
     assert response.status_code == 422, response.text
+
+
+def _strings(schema: dict[str, Any], defs: dict[str, Any], where: str) -> Iterator[tuple[str, Any]]:
+    """(where, string schema) of every string a request body's JSON schema holds, at any depth."""
+    if "$ref" in schema:
+        yield from _strings(defs[schema["$ref"].rsplit("/", 1)[1]], defs, where)
+        return
+    for key in ("anyOf", "oneOf", "allOf"):
+        for part in schema.get(key, []):
+            yield from _strings(part, defs, where)
+    for name, part in schema.get("properties", {}).items():
+        yield from _strings(part, defs, f"{where}.{name}")
+    if "items" in schema:
+        yield from _strings(schema["items"], defs, f"{where}[]")
+    if schema.get("type") == "string":
+        yield where, schema
+
+
+#: strings a route checks itself, with an error code of their own (the HTTP calls below)
+CHECKED_BY_THE_ROUTE = {
+    "POST /v1/webhooks body.url",  # `invalid_webhook_url`: a space or a control character
+    "POST /v1/webhooks body.event_types[]",  # `invalid_event_type`: the known types only
+}
+
+
+def test_every_free_text_of_a_request_refuses_control_characters(
+    gateway: Gateway, brand: Brand
+) -> None:
+    """A review: a key's label holding a NUL answered 500 on PostgreSQL (its text refuses the
+    byte), and a purchase's `order_ref` with one was accepted (202). Every string a request
+    body takes is an enum, or has a pattern that refuses a NUL, a line break and a DEL; and the
+    routes answer 422 for them."""
+    document = gateway.admin.get("/openapi.json").json()
+    defs = document["components"]["schemas"]
+    unbounded = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            for where, schema in _strings(body["schema"], defs, "body") if body else ():
+                if {"enum", "const", "format"} & schema.keys():  # a name, or parsed (a time)
+                    continue
+                if f"{method.upper()} {path} {where}" in CHECKED_BY_THE_ROUTE:
+                    continue
+                pattern = schema.get("pattern")
+                if pattern is None or any(re.search(pattern, f"a{c}b") for c in "\x00\n\x7f"):
+                    unbounded.append(f"{method.upper()} {path} {where}")
+    assert not unbounded, "\n".join(unbounded)
+    for api, path, body in (
+        (brand.api, "/v1/keys/rotate", {"keep_old": True, "label": "ops\x00key"}),
+        (gateway.admin, f"/v1/admin/brands/{brand.brand_id}/api-keys", {"label": "a\nb"}),
+        (
+            brand.api,
+            "/v1/earn/purchase",
+            {"member": MEMBER, "amount_cents": 100, "order_ref": "o\x00"},
+        ),
+        (brand.api, "/v1/earn/engagement", {"member": MEMBER, "kind": "review", "ref": "r\x7f"}),
+    ):
+        status, answer = _call(api, "POST", path, body)
+        assert (status, answer["error"]["code"]) == (422, "invalid_request"), (path, answer)
+    for body, code in (
+        ({"url": "https://hooks.example/a\x00b"}, "invalid_webhook_url"),
+        (
+            {"url": "https://hooks.example/", "event_types": ["points.earned\x00"]},
+            "invalid_event_type",
+        ),
+    ):
+        status, answer = _call(brand.api, "POST", "/v1/webhooks", body)
+        assert (status, answer["error"]["code"]) == (422, code), answer

@@ -10,16 +10,13 @@ event id once (verified with the standardwebhooks library).
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from support import postgres
 from support.chain import deploy, start_anvil
 from support.gateway import GatewayProcess, Member, ServingGatewayProcess, gateway_env
 from support.progress import wait_for
@@ -40,18 +37,6 @@ FAST = {
 class PgGateway(ServingGatewayProcess):
     def holds_sender_lock(self) -> bool:
         return (self.health() or {}).get("role") == "sender"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway server; missing PostgreSQL fails in CI (`CI` set) instead of skipping."""
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-    with postgres.server() as url:
-        yield url
 
 
 def _client(gateway: GatewayProcess, key: str) -> httpx.Client:

@@ -1,0 +1,182 @@
+"""Receivers that fight back (a review of 2026-12-06): each test failed before its fix.
+
+- A receiver dripping its answer a byte every 0.2 s held a delivery thread for good (httpx's
+  timeout bounds each read): 32 of them starved every other brand's webhooks. A delivery now
+  ends by its deadline, `LEDGER_WEBHOOK_TIMEOUT_S` for the whole request.
+- A 300 MB error body was read whole and decoded: the deliverer reads at most 2 KiB of it.
+- DNS rebinding: the guard resolved a host name and checked it, the HTTP client resolved it
+  again and connected to loopback. A connection now goes to an address that was checked.
+- A NUL in a receiver's answer could not be stored in PostgreSQL's text: the attempt was
+  never written and the delivery re-sent at each lease's end, for good.
+
+Real anvil, real gateway, real receivers on sockets; PostgreSQL where a test says so.
+"""
+
+from __future__ import annotations
+
+import resource
+import socket
+import time
+from typing import Any
+
+import pytest
+from support.gateway import Gateway
+from support.receiver import RawReceiver, Receiver, drip, huge_error, nul_error
+
+FAST = {
+    "LEDGER_WEBHOOK_POLL_S": "0.05",
+    "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": ",".join(["0.2"] * 12),
+    "LEDGER_WEBHOOK_RETRY_JITTER": "0",
+    "LEDGER_REMINDER_POLL_S": "0.2",
+}
+
+
+def subscribe(api: Any, url: str) -> dict[str, Any]:
+    response = api.post("/v1/webhooks", {"url": url, "event_types": []})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def deliveries(api: Any, endpoint_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"/v1/webhooks/{endpoint_id}/deliveries")
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["deliveries"]
+    return rows
+
+
+# ------------------------------------------------------------------ slow / huge receivers
+
+
+def test_a_dripping_receiver_does_not_hold_another_brands_deliveries(
+    env: dict[str, str],
+) -> None:
+    """docs/gateway.md: each request has a timeout, "so a slow endpoint never holds the others'
+    deliveries". A receiver that answers 200 and then sends its body a byte every 0.2 s never
+    trips httpx's per-read timeout, so each of its requests holds a deliverer thread for good.
+    Brand A with 8 such endpoints (of the 20 it may hold) and 4 test events each fills the
+    default 32 workers (4 per endpoint); brand B's delivery must still arrive within a few
+    request timeouts (1 s here). Today it never does while A's receivers drip."""
+    quick = {**FAST, "LEDGER_WEBHOOK_TIMEOUT_S": "1"}
+    with (
+        Gateway({**env, **quick}) as gateway,
+        RawReceiver(drip) as slow,
+        Receiver() as honest,
+    ):
+        a, b = gateway.create_brand(), gateway.create_brand()
+        for i in range(8):
+            endpoint = subscribe(a.api, slow.url(f"/a{i}"))
+            for _ in range(4):
+                assert a.api.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
+        deadline = time.monotonic() + 30
+        while slow.open < 32 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert slow.open == 32, slow.open  # the 32 workers are all in A's requests
+        mine = subscribe(b.api, honest.url)
+        assert b.api.post(f"/v1/webhooks/{mine['id']}/test").status_code == 202
+        deadline = time.monotonic() + 15  # 15 request timeouts
+        while not honest.accepted and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert honest.accepted, (
+            f"brand B's delivery not attempted in 15 s: {deliveries(b.api, mine['id'])}; "
+            f"brand A's dripping requests still open: {slow.open}"
+        )
+
+
+def test_a_huge_error_body_is_not_read_into_memory(env: dict[str, str]) -> None:
+    """A receiver answering 500 with a 300 MB body: the deliverer keeps at most 500 characters
+    of it (`last_error`), so it must read a bounded prefix and drop the connection. Today
+    `httpx.Client.post` reads the whole body into memory, then decodes it (`response.text`):
+    the process's peak memory grows by several hundred MB per such request (32 at once: a
+    receiver can take the process that sends and indexes down)."""
+    quick = {**FAST, "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": "[]"}
+    with Gateway({**env, **quick}) as gateway, RawReceiver(huge_error) as huge:
+        brand = gateway.create_brand()
+        endpoint = subscribe(brand.api, huge.url())
+        before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert brand.api.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
+        deadline = time.monotonic() + 60
+        rows: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            rows = deliveries(brand.api, endpoint["id"])
+            if rows and rows[0]["status"] == "dead":
+                break
+            time.sleep(0.2)
+        assert rows and rows[0]["status"] == "dead", rows
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before_kb) / 1024
+        assert grown_mb < 64, f"peak memory grew by {grown_mb:.0f} MB for one failed attempt"
+
+
+# ------------------------------------------------------------------ SSRF
+
+
+def test_dns_rebinding_cannot_reach_a_loopback_receiver(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With loopback refused (production's default), a host name is "resolved and checked at
+    creation and before every delivery" (docs/gateway.md). The check resolves the name, then
+    httpx resolves it again to connect: a name whose DNS answer alternates (TTL 0: a public
+    address, then 127.0.0.1; modelled here by the process's resolver) passes the check and
+    the connection goes to loopback. Right: the request goes only to an address that was
+    checked, so the loopback receiver gets nothing. Today it gets the signed POST (and a
+    non-2xx answer's body would be shown to the brand in `last_error`)."""
+    real = socket.getaddrinfo
+    calls = {"n": 0}
+
+    def rebinding(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.probe.test":
+            return real(host, port, *args, **kwargs)
+        calls["n"] += 1
+        address = "93.184.215.14" if calls["n"] % 2 else "127.0.0.1"
+        return real(address, port, *args, **kwargs)
+
+    quick = {**FAST, "LEDGER_WEBHOOK_ALLOW_LOOPBACK": "false", "LEDGER_WEBHOOK_TIMEOUT_S": "1"}
+    with Gateway({**env, **quick}) as gateway, Receiver() as inside:
+        brand = gateway.create_brand()
+        loopback = brand.api.post("/v1/webhooks", {"url": inside.url})
+        assert loopback.status_code == 422  # refused as a literal address: the guard is on
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        endpoint = subscribe(brand.api, f"http://rebind.probe.test:{inside.port}/hooks")
+        assert brand.api.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
+        deadline = time.monotonic() + 10
+        while not inside.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not inside.received, (
+            f"a loopback receiver got {len(inside.received)} request(s) through a host name "
+            f"that passed the check: {deliveries(brand.api, endpoint['id'])[:1]}"
+        )
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+def test_a_receivers_nul_byte_is_a_recorded_failed_attempt_on_postgresql(
+    pg_env: dict[str, str],
+) -> None:
+    """docs/gateway.md: anything but a 2xx "is retried on LEDGER_WEBHOOK_RETRY_SCHEDULE_S
+    ..., then the delivery is `dead`". A receiver answering 500 with a NUL byte in its body:
+    the attempt's `last_error` (the body's first 500 characters) cannot be stored in a
+    PostgreSQL text column, `store.record` raises, and the attempt is never written: the
+    delivery stays `pending` with 0 attempts, is sent again at each lease's end for good,
+    is never dead-lettered and never disables its endpoint. Right: a failed attempt, then
+    dead after the one retry of the schedule."""
+    quick = {
+        **FAST,
+        "LEDGER_WEBHOOK_RETRY_SCHEDULE_S": "0.1",
+        "LEDGER_WEBHOOK_TIMEOUT_S": "0.5",
+        "LEDGER_WEBHOOK_LEASE_S": "2",
+    }
+    with Gateway({**pg_env, **quick}) as gateway, RawReceiver(nul_error) as odd:
+        brand = gateway.create_brand()
+        endpoint = subscribe(brand.api, odd.url())
+        assert brand.api.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
+        deadline = time.monotonic() + 20
+        rows: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            rows = deliveries(brand.api, endpoint["id"])
+            if rows and rows[0]["status"] == "dead":
+                break
+            time.sleep(0.2)
+        assert rows and rows[0]["status"] == "dead" and rows[0]["attempts"] == 2, (
+            f"after {odd.requests} requests to the receiver: {rows}"
+        )
