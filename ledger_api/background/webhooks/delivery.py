@@ -26,9 +26,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpcore
 from standardwebhooks.webhooks import Webhook
 
 from ledger_api.background.indexer.cursor import index_time
@@ -43,22 +42,15 @@ from . import secrets as endpoint_secrets
 from . import store
 from .reminders import compute_reminders
 from .targets import check_url
-from .transport import GuardedBackend, deadline
+
+if TYPE_CHECKING:
+    import httpcore
 
 log = logging.getLogger(__name__)
 
 #: how much of a receiver's answer body is read (a failed attempt's `last_error` keeps 500
 #: characters of it)
 ANSWER_PREFIX_BYTES = 2_048
-
-#: what a failed request raises: the receiver's faults (a timeout, a refused or broken
-#: connection, bytes that are no HTTP), recorded as a failed attempt
-_REQUEST_FAILURES = (
-    httpcore.TimeoutException,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-)
 
 
 def attempt_text(text: str) -> str:
@@ -125,6 +117,10 @@ class Deliverer(threading.Thread):
         """The connection pool, made on the first delivery: connections only to addresses
         the guard passed, each wait bounded by the delivery's deadline (`transport`). No
         redirect is followed (httpcore follows none)."""
+        import httpcore  # here: a gateway with no webhook endpoint never loads it (3.5 MB)
+
+        from .transport import GuardedBackend
+
         with self._lock:
             if self._http is None:
                 self._http = httpcore.ConnectionPool(
@@ -285,7 +281,10 @@ class Deliverer(threading.Thread):
             ("webhook-timestamp", str(int(now.timestamp()))),
             ("webhook-signature", Webhook(secret).sign(claimed.event_id, now, body.decode())),
         ]
+        import httpcore  # imported by `_client`, as httpx
         import httpx  # the URL as httpx parses it (as the guard did): IDNA, IPv6, its path
+
+        from .transport import deadline
 
         url = httpx.URL(claimed.url)
         target = httpcore.URL(
@@ -303,7 +302,12 @@ class Deliverer(threading.Thread):
                 status, answer = response.status, self._answer_prefix(response)
         except LedgerError as refused:  # no address of the host name passes the guard now
             return store.Attempt(None, attempt_text(f"{refused.error_code}: {refused.message}"))
-        except _REQUEST_FAILURES as exc:
+        except (  # the receiver's faults: a timeout, a refused or broken connection, no HTTP
+            httpcore.TimeoutException,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.UnsupportedProtocol,
+        ) as exc:
             return store.Attempt(None, attempt_text(f"{exc.__class__.__name__}: {exc}"))
         if 200 <= status < 300:
             return store.Attempt(status, None)
