@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import postgres
 from support.chain import Anvil, deploy, start_anvil
 from support.gateway import Brand, Gateway, gateway_env
 
@@ -23,6 +24,15 @@ def manifest(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("deployment") / "deployment.json"
     deploy(anvil, path, settlement=True)  # with TestUSD and the SettlementVault, as `make run`
     return path
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server of the test's own (`support.postgres.require`: skipped
+    where it cannot run, failed in CI)."""
+    postgres.require()
+    with postgres.server() as url:
+        yield url
 
 
 @pytest.fixture

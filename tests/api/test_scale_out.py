@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
 import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support import postgres
 from support.chain import Anvil, deploy, earned_logs, start_anvil
 from support.gateway import Member, ServingGatewayProcess, gateway_env
 from support.progress import wait_for
@@ -147,18 +144,6 @@ def play(client: Client, brands: list[dict[str, Any]], story: Story, n: int) -> 
         "POST", "/v1/redemptions", shop["api_key"], prefer, redemption, idem=f"r-{n}", wait=True
     )
     story.finals["redeem"] = client.final(shop["api_key"], prefer, answer)
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway server; missing PostgreSQL fails in CI (`CI` set) instead of skipping."""
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-    with postgres.server() as url:
-        yield url
 
 
 def signer_locks(database_url: str) -> Counter[int]:

@@ -62,20 +62,21 @@ def check_url(url: str, *, allow_private: bool, allow_loopback: bool, resolve: b
     parts = _parts(url)
     host = parts.hostname
     assert host is not None  # `_parts` refused a URL without one
-    try:
-        literal: IpAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None:
-        check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
-        return url
-    ascii_host = _host_name(host)
-    if resolve:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        checked_addresses(
-            ascii_host, port, allow_private=allow_private, allow_loopback=allow_loopback
-        )
+    if _address(host) is None:
+        host = _host_name(host)
+        if not resolve:
+            return url
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    checked_addresses(host, port, allow_private=allow_private, allow_loopback=allow_loopback)
     return url
+
+
+def _address(host: str) -> IpAddress | None:
+    """`host` as an IP address, if it is one."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def checked_addresses(
@@ -86,10 +87,7 @@ def checked_addresses(
     if any is refused or the name does not resolve. The deliveries connect only to these
     (`transport`): a name resolved again to connect could answer another address than the one
     checked (DNS rebinding)."""
-    try:
-        literal: IpAddress | None = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    literal = _address(host)
     if literal is not None:
         check_address(literal, allow_private=allow_private, allow_loopback=allow_loopback)
         return [host]

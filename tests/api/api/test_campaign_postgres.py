@@ -3,32 +3,17 @@ lock deciding a first order once among racing requests, and a referral written a
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support import postgres
 from support.chain import Anvil
 from support.gateway import Gateway, Member, gateway_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway server; missing PostgreSQL fails in CI (`CI` set) instead of skipping."""
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-    with postgres.server() as url:
-        yield url
 
 
 def test_rules_and_a_racing_first_order_on_postgresql(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,19 +10,9 @@ from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
 
 
-def _postgres_available() -> None:
-    """Skips the test where PostgreSQL cannot run; never silently in CI (tools/setup.sh
-    installs it): there it fails."""
-    reason = postgres.available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (tools/setup.sh installs it)")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    _postgres_available()
+    postgres.require()
     with postgres.server() as url:
         yield url
 
@@ -31,7 +20,7 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_server() -> Iterator[postgres.Server]:
     """A server of the test's own, which it may stop and start (an outage, a restart)."""
-    _postgres_available()
+    postgres.require()
     with postgres.server_handle() as handle:
         yield handle
 

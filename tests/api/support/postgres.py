@@ -114,3 +114,15 @@ def server_handle() -> Iterator[Server]:
     finally:
         handle.stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def require() -> None:
+    """Skips the calling test where PostgreSQL cannot run; never silently in CI (`CI` set,
+    tools/setup.sh installs it): there it fails."""
+    import pytest
+
+    reason = available()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (tools/setup.sh installs it)")
+        pytest.skip(reason)
