@@ -382,7 +382,14 @@ async def member_address(
         str,
         Path(description="the member's 0x address", json_schema_extra=ADDRESS_SCHEMA),
     ],
+    request: Request,
 ) -> str:
+    """The path's member address, checksummed (422 `invalid_address`), once the caller is
+    known: an anonymous call is 401 before anything of its path is judged, as on every other
+    route (it answered 422 for a bad address, a review of 2026-12-06). The caller is looked up
+    here, not as a dependency of its own (a node more per request; it is cached for the
+    request's other dependencies)."""
+    await current_principal(request)
     try:
         return checksum_address(address)
     except ValueError as exc:  # the body of a validation error (`app._validation_error`)

@@ -57,7 +57,10 @@ async def gateway(request: Request, who: PrincipalDep) -> stats.GatewayStats:
         scope="alliance" if who.is_admin else "brand",
         queue_depth=figures.queue_depth if who.is_admin else figures.queued_by_brand.get(brand, 0),
         submitted=figures.submitted if who.is_admin else figures.submitted_by_brand.get(brand, 0),
-        sender_lag_s=figures.oldest_queued_age_s,
+        # a brand's own queue only (it read the alliance's oldest: another brand's stall)
+        sender_lag_s=figures.oldest_queued_age_s
+        if who.is_admin
+        else figures.queued_age_by_brand.get(brand, 0.0),
         chain_head=figures.chain_head,
         index_block=figures.index_block,
         index_lag_blocks=figures.index_lag_blocks,

@@ -49,6 +49,8 @@ class Figures:
     queued_by_brand: dict[int | None, int]  # ledger brand id (None: admin) -> queued ops
     submitted_by_brand: dict[int | None, int]  # the same for ops sent, not yet final
     oldest_queued_age_s: float
+    #: ledger brand id (None: admin) -> age of its oldest queued operation (seconds; absent: none)
+    queued_age_by_brand: dict[int | None, float]
     signers: list[SignerFigures]
     deliveries: dict[str, int]  # pending / held / dead -> webhook deliveries in it now
     index_block: int
@@ -121,7 +123,7 @@ def read_figures(session: Session) -> Figures:
     }
     operations: dict[tuple[str, str], int] = {}
     open_ops: dict[str, dict[int | None, int]] = {s: {} for s in OPEN_OP_STATUSES}
-    oldest: datetime | str | None = None
+    oldest: dict[int | None, datetime] = {}  # per ledger brand id: its oldest queued operation
     for brand_row, status, kind, count, first in session.execute(_OPEN_OPERATIONS):
         key = (str(kind), str(status))
         operations[key] = operations.get(key, 0) + int(count)
@@ -129,13 +131,12 @@ def read_figures(session: Session) -> Figures:
         ledger_id = ledger_ids.get(brand_row) if brand_row is not None else None
         per_brand[ledger_id] = per_brand.get(ledger_id, 0) + int(count)
         if status == OpStatus.QUEUED.value and first is not None:
-            oldest = first if oldest is None else min(oldest, first)
-    if isinstance(oldest, str):  # an aggregate skips the column type on SQLite
-        oldest = datetime.fromisoformat(oldest)
-    age = 0.0
-    if oldest is not None:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-        age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+            if isinstance(first, str):  # an aggregate skips the column type on SQLite
+                first = datetime.fromisoformat(first)
+            first = first if first.tzinfo else first.replace(tzinfo=UTC)
+            oldest[ledger_id] = min(oldest.get(ledger_id, first), first)
+    now = datetime.now(UTC)
+    ages = {b: round(max(0.0, (now - t).total_seconds()), 3) for b, t in oldest.items()}
     in_flight: dict[int, int] = {
         int(signer_id): int(count)
         for signer_id, count in session.execute(
@@ -177,7 +178,8 @@ def read_figures(session: Session) -> Figures:
         operations=operations,
         queued_by_brand=open_ops[OpStatus.QUEUED.value],
         submitted_by_brand=open_ops[OpStatus.SUBMITTED.value],
-        oldest_queued_age_s=round(age, 3),
+        oldest_queued_age_s=max(ages.values(), default=0.0),
+        queued_age_by_brand=ages,
         signers=signers,
         deliveries=deliveries,
         index_block=cursor.height if cursor else -1,

@@ -98,19 +98,22 @@ class PollsService:
         if self.checks.now() >= ends_at:
             raise PollNotOpen(poll_id=poll_id, ends_at=iso_utc(ends_at))
 
-    def _may_vote(self, poll_id: int, voter: str) -> None:
+    def _may_vote(self, who: Principal, poll_id: int, voter: str) -> None:
         """`PollAlreadyVoted` for a member whose vote is on chain or in flight here,
         `PollNotEligible` for one the poll does not admit (the contract's views). A chain that
-        does not answer leaves it to the contract, when the vote is sent."""
+        does not answer leaves it to the contract, when the vote is sent. The vote in flight
+        is named (`operation_id`) to its own brand only: another brand learnt its id, and
+        which brand the member votes through (a review of 2026-12-06)."""
         with self.rt.db.read() as session:
             flying = session.execute(
-                select(Operation.uid, Operation.payload).where(
+                select(Operation.uid, Operation.payload, Operation.brand_id).where(
                     Operation.member == voter, OPEN, Operation.kind == OpKind.POLL_VOTE.value
                 )
             ).all()
-        for uid, payload in flying:
+        for uid, payload, brand_row in flying:
             if int((payload or {}).get("poll_id", -1)) == poll_id:
-                raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=uid)
+                named = uid if brand_row == who.brand_row_id else None
+                raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=named)
         contracts = self.rt.contracts()
         if contracts.polls is None or contracts.polls_address is None:
             return
@@ -136,7 +139,7 @@ class PollsService:
         def build() -> VoteTypedDataResponse:
             self.brands.own(who)
             self._open_poll_option(poll_id, req.option)
-            self._may_vote(poll_id, req.voter)
+            self._may_vote(who, poll_id, req.voter)
             deadline = self.checks.deadline(req.deadline)
             document = self._document(poll_id, req.voter, req.option, deadline)
             return VoteTypedDataResponse(typed_data=document, deadline=deadline)
@@ -154,7 +157,7 @@ class PollsService:
             signer = recover_signer(document, bytes.fromhex(req.signature[2:]))
             if signer != req.voter and self.rt.chain().code_size(req.voter) == 0:
                 raise InvalidSignature(member=req.voter, recovered=signer)
-            self._may_vote(poll_id, req.voter)
+            self._may_vote(ctx.principal, poll_id, req.voter)
             payload = PollVotePayload(
                 voter=req.voter,
                 poll_id=poll_id,
