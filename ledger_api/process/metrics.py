@@ -84,6 +84,20 @@ def observe_delivery_attempt(outcome: str) -> None:
     WEBHOOK_ATTEMPTS.labels(outcome).inc()
 
 
+MEMBER_READS = Counter(
+    "ledger_member_reads",
+    "Members' records a brand key read (GET /v1/members/{address}), by brand and whether the"
+    " member holds any of the brand's points, live or pending (served=no, many of them, is a"
+    " scrape of other brands' members: DOMAIN.md, alert on anomalies)",
+    ["brand", "served"],
+)
+
+
+def observe_member_read(brand: int | None, served: bool) -> None:
+    """One member's record read by a brand key."""
+    MEMBER_READS.labels(_brand(brand), "yes" if served else "no").inc()
+
+
 LOCK_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30)
 WRITER_LOCK_WAIT = Histogram(
     "ledger_db_writer_lock_wait_seconds",

@@ -41,6 +41,7 @@ from ledger_api.domain import (
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import BrandForbidden, IndexNotReady, UnknownBrand
 from ledger_api.model import schemas
+from ledger_api.process.metrics import observe_member_read
 from ledger_api.usecases.history import member_history
 
 _Row = Row[*tuple[Any, ...]]  # a plain row of one of the statements below
@@ -251,10 +252,15 @@ class ReadsService:
         as_of, now = _as_of_cursor(Cursor(*row[: len(CURSOR_COLUMNS)]))
         pending = _pending_of(connection, address, now)
         lots = connection.execute(_LIVE_LOTS, {"address": address, "now": now}).all()
+        balances = _balances(lots, pending, who)
+        if not who.is_admin:  # reads of members the brand never served stand out (a scrape)
+            observe_member_read(
+                who.ledger_brand_id, bool(balances) or bool(pending.get(who.ledger_brand_id or -1))
+            )
         return schemas.MemberView(
             address=address,
             as_of=as_of,
-            balances=_balances(lots, pending, who),
+            balances=balances,
             spendable=_spendable(lots, pending),
             tier=_tier(row, now),
         )

@@ -155,6 +155,44 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
     gateway.stop()
 
 
+def test_member_reads_count_by_brand_and_whether_the_member_holds_its_points(
+    gateway: Gateway, brand: Brand, other_brand: Brand
+) -> None:
+    """DOMAIN.md's lesson from a leak of 5 million members' records: "alert on anomalies". A
+    brand key reading one member after another that it never served is what that leak looked
+    like, and nothing showed it: `/metrics` counted reads by route and status only (a review
+    of 2026-12-06). `ledger_member_reads_total` counts them by brand and `served` (the member
+    holds some of the brand's points), so an alert can watch `served="no"` per brand."""
+    served = [Member() for _ in range(2)]
+    for member in served:
+        earn(brand, member, 1_000)
+
+    def reads() -> dict[tuple[str, str], float]:
+        samples = _samples(gateway.admin.get("/metrics").text)
+        return {
+            (str(b.brand_id), flag): _value(
+                samples, "ledger_member_reads_total", brand=str(b.brand_id), served=flag
+            )
+            for b in (brand, other_brand)
+            for flag in ("yes", "no")
+        }
+
+    before = reads()
+    for member in served:  # its own members
+        assert brand.api.get(f"/v1/members/{member.address}").status_code == 200
+    for member in served + [Member() for _ in range(5)]:  # members it never served
+        assert other_brand.api.get(f"/v1/members/{member.address}").status_code == 200
+    assert gateway.admin.get(f"/v1/members/{served[0].address}").status_code == 200  # not counted
+    after = reads()
+    grown = {key: after[key] - before[key] for key in after}
+    assert grown == {
+        (str(brand.brand_id), "yes"): 2,
+        (str(brand.brand_id), "no"): 0,
+        (str(other_brand.brand_id), "yes"): 0,
+        (str(other_brand.brand_id), "no"): 7,
+    }
+
+
 def test_a_scrape_adds_up_the_http_process_and_the_sender_process(
     served: GatewayProcess, receiver: Receiver
 ) -> None:
