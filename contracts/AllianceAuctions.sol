@@ -13,13 +13,15 @@ import {IAllianceLedger} from "./interfaces/IAllianceLedger.sol";
 import {IAllianceLedgerLens} from "./interfaces/IAllianceLedgerLens.sol";
 import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
 import {IAuctionLedger} from "./interfaces/IAuctionLedger.sol";
+import {TierReviews} from "./libraries/TierReviews.sol";
 
 /// @title AllianceAuctions
 /// @notice Auctions of scarce rewards for points (see {IAllianceAuctions}): escrow per bidder, top N bids win,
 /// soft close, the winner's points redeemed at the auctioning brand and a collectible badge carrying the right.
 /// @dev Reads brands, signers, tiers and the pause from the ledger ({IAlliancePause}: the alliance's one
-/// switch) and point values from the lens. Issues badges through AllianceBadges' `ISSUER_ROLE`, granted at
-/// deploy. A point value change during an auction does not reprice bids already placed.
+/// switch) and point values from the lens; a bidder's tier is read after applying its due quarterly reviews
+/// ({IAllianceTierReviews}). Issues badges through AllianceBadges' `ISSUER_ROLE`, granted at deploy. A point
+/// value change during an auction does not reprice bids already placed.
 contract AllianceAuctions is Pausable, IAllianceAuctions {
     using SafeCast for uint256;
 
@@ -266,6 +268,9 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (block.timestamp < a.startsAt || block.timestamp >= a.endsAt) {
             revert AuctionsNotOpen(auctionId, a.startsAt, a.endsAt, block.timestamp);
         }
+        // The tier the calendar leaves the bidder: a downgrade nobody applied yet counts.
+        // slither-disable-next-line reentrancy-benign trusted immutable ledger: its review calls nothing back
+        TierReviews.applyDue(_ledger, bidder);
         uint8 tier = _ledger.tierOf(bidder);
         if (tier < a.minTier) revert AuctionsTierTooLow(auctionId, bidder, tier, a.minTier);
         if (!_ledger.isBrandActive(brand)) revert AuctionsBrandInactive(brand);

@@ -12,10 +12,13 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
+import {IAllianceTierReviews} from "./interfaces/IAllianceTierReviews.sol";
+import {TierReviews} from "./libraries/TierReviews.sol";
 
 /// @title AllianceBadges
 /// @notice Achievement and collectible badges (ERC-1155) that the alliance's brands define and issue.
-/// @dev Brand identity and member tiers come from the directory (the alliance ledger). Type ids run from 1;
+/// @dev Brand identity and member tiers come from the directory (the alliance ledger); a minimum tier is
+/// checked after applying the member's due quarterly reviews ({IAllianceTierReviews}). Type ids run from 1;
 /// bit 255 ({REDEEMED_FLAG}) marks the redeemed variant of a collectible whose benefit was used.
 /// The contract has no pause of its own: {paused} is the ledger's (the alliance's one pause, lifted only
 /// by the ledger's admin), and while it is set no badge is defined, minted, claimed, redeemed, moved or
@@ -329,10 +332,14 @@ contract AllianceBadges is ERC1155, AccessControl, Pausable, EIP712, Nonces, IAl
         }
     }
 
-    function _checkTier(uint256 typeId, uint8 minTier, address member) private view {
+    /// @dev The tier the calendar leaves the member: its due reviews applied first, so a downgrade nobody
+    /// applied yet counts (README "Reviews follow the calendar").
+    function _checkTier(uint256 typeId, uint8 minTier, address member) private {
         if (minTier == 0) {
             return;
         }
+        // slither-disable-next-line reentrancy-no-eth trusted immutable ledger: its review calls nothing back
+        TierReviews.applyDue(IAllianceTierReviews(address(_directory)), member);
         uint8 tier = _directory.tierOf(member);
         if (tier < minTier) {
             revert AllianceBadgesTierTooLow(typeId, member, tier, minTier);

@@ -10,7 +10,9 @@ import {IAllianceBadges} from "./interfaces/IAllianceBadges.sol";
 import {IAllianceDirectory} from "./interfaces/IAllianceDirectory.sol";
 import {IAlliancePause} from "./interfaces/IAlliancePause.sol";
 import {IAlliancePolls} from "./interfaces/IAlliancePolls.sol";
+import {IAllianceTierReviews} from "./interfaces/IAllianceTierReviews.sol";
 import {IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
+import {TierReviews} from "./libraries/TierReviews.sol";
 
 /// @title AlliancePolls
 /// @notice Polls for badge holders (see {IAlliancePolls}): one vote per eligible member, tallies on chain.
@@ -18,7 +20,9 @@ import {IMembershipBadge} from "./interfaces/IMembershipBadge.sol";
 /// ({IAlliancePause}, the alliance's one switch), how long a member has held a tier from the membership badge
 /// ({IMembershipBadge-tierHeldSince}) and how long an achievement from {IAllianceBadges-heldSince}. Eligibility
 /// is "held since strictly before `openedAt`": a tier reached or a badge issued in the poll's opening second,
-/// or later, gives no vote, whatever the order of transactions inside that second.
+/// or later, gives no vote, whatever the order of transactions inside that second. A vote on a tier poll first
+/// applies the voter's due quarterly reviews on the ledger ({IAllianceTierReviews}), so the badge's clocks show
+/// the tier the calendar left the voter, not the tier as last written (since 2026-12-06).
 contract AlliancePolls is AccessControl, Pausable, EIP712, IAlliancePolls {
     /// @inheritdoc IAlliancePolls
     uint256 public constant MAX_OPTIONS = 32;
@@ -158,6 +162,11 @@ contract AlliancePolls is AccessControl, Pausable, EIP712, IAlliancePolls {
         }
         if (option >= p.optionCount) revert PollsInvalidOption(pollId, option, p.optionCount);
         if (_voted[pollId][voter]) revert PollsAlreadyVoted(pollId, voter);
+        if (p.eligibility == Eligibility.MinTier) {
+            // A downgrade the calendar made but nobody applied yet stops the badge's clock of that tier now.
+            // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events trusted ledger
+            TierReviews.applyDue(IAllianceTierReviews(address(_directory)), voter);
+        }
         if (!_eligible(p, voter)) revert PollsNotEligible(pollId, voter);
 
         _voted[pollId][voter] = true;

@@ -45,15 +45,20 @@ contract SettlementVault is ISettlementVault, AccessControl, Pausable, Reentranc
     /// @notice Sets the treasury of `brand`: the only key that may withdraw its deposit.
     /// @dev The admin sets a brand's first treasury (at onboarding); afterwards only the current
     /// treasury may hand over to another. A brand's signing keys are hot (the gateway holds them),
-    /// so none of them can be a treasury.
+    /// so none of them can be a treasury, and a treasury the admin later made a signing key can
+    /// neither withdraw nor hand over (since 2026-12-06: it handed the treasury to a fresh key of
+    /// its own and withdrew through it) until the admin revokes that signing key.
     /// Requirements: not paused; `brand` exists; the caller is the admin (no treasury yet) or the
-    /// current treasury; `treasury` is not zero and signs for no brand.
+    /// current treasury, which signs for no brand ({VaultTreasuryIsSigner}, as {withdraw});
+    /// `treasury` is not zero and signs for no brand.
     /// Emits a {BrandTreasuryChanged} event.
     function setTreasury(uint256 brand, address treasury) external whenNotPaused {
         _checkBrand(brand);
         address current = _treasuries[brand];
         bool allowed = current == address(0) ? hasRole(DEFAULT_ADMIN_ROLE, msg.sender) : msg.sender == current;
         if (!allowed) revert VaultNotTreasury(msg.sender, brand);
+        // The admin may since have made the treasury a signing key: a hot key never hands it over.
+        if (current != address(0)) _checkNotSigner(msg.sender);
         if (treasury == address(0)) revert VaultInvalidTreasury(treasury);
         _checkNotSigner(treasury);
         _treasuries[brand] = treasury;

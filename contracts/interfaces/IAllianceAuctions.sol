@@ -77,7 +77,7 @@ interface IAllianceAuctions {
     error AuctionsInvalidBadge(uint256 typeId, uint256 brand);
     /// @notice Bids on `auctionId` are taken in `[startsAt, endsAt)` only.
     error AuctionsNotOpen(uint256 auctionId, uint256 startsAt, uint256 endsAt, uint256 nowTimestamp);
-    /// @notice `bidder` holds tier `tier`, below the auction's `minTier`, when it bids.
+    /// @notice `bidder` holds tier `tier` (its due reviews applied), below the auction's `minTier`, when it bids.
     error AuctionsTierTooLow(uint256 auctionId, address bidder, uint8 tier, uint8 minTier);
     /// @notice `bidder` already bids in points of `heldBrand`; a raise must use the same brand.
     error AuctionsBrandMismatch(uint256 auctionId, address bidder, uint256 heldBrand, uint256 brand);
@@ -178,8 +178,11 @@ interface IAllianceAuctions {
     /// @notice Adds `added` of the caller's `brand` points to its bid on `auctionId`; the points move from the
     /// caller to its escrow through the ledger's ERC-6909 `transferFrom`, so the caller first approves this
     /// contract for them (or makes it an operator).
-    /// @dev Requirements: not paused; the auction open; the caller's tier at least `minTier` now; `brand` active
-    /// and the brand of any bid the caller holds; the bid, raises included, at most 10^12 points
+    /// @dev Requirements: not paused; the auction open; the caller's tier at least `minTier` now, judged after
+    /// applying its due quarterly reviews (README "Reviews follow the calendar"; the ledger's `reviewTiers`, see
+    /// {IAllianceTierReviews}; since 2026-12-06), so a member the calendar downgraded is refused
+    /// ({AuctionsTierTooLow}) even before anyone ran its review; `brand` active and the brand of any bid the
+    /// caller holds; the bid, raises included, at most 10^12 points
     /// ({AuctionsInvalidAmount}); a new bid worth at least the reserve, or when every unit is
     /// held, at least the lowest held bid plus the increment; a raise worth at least the increment. A bid that
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the

@@ -166,7 +166,9 @@ interface IAllianceBadges {
     /// - `amount` is not zero; a brand's issue keeps minted plus reserved units within the cap
     ///   ({AllianceBadgesSupplyExceeded}); an issuer issues only units it reserved ({reserveSupply}), which it
     ///   consumes ({AllianceBadgesNotReserved});
-    /// - the tier of `member` in the directory is at least the type's `minTier`;
+    /// - the tier of `member` in the directory is at least the type's `minTier`, judged after applying
+    ///   `member`'s due quarterly reviews (README "Reviews follow the calendar": the ledger's `reviewTiers`,
+    ///   see {IAllianceTierReviews}; since 2026-12-06);
     /// - a contract `member` accepts ERC-1155 tokens.
     ///
     /// Emits an ERC-1155 {TransferSingle} and a {BadgeIssued} event.
@@ -192,7 +194,9 @@ interface IAllianceBadges {
     /// @dev Requirements:
     /// - not paused;
     /// - `typeId` is a collectible defined with `selfMint`, and its brand is active;
-    /// - the caller's tier is at least the type's `minTier` and the caller has not claimed it before;
+    /// - the caller's tier is at least the type's `minTier`, judged after applying its due quarterly reviews
+    ///   (README "Reviews follow the calendar": a member the calendar downgraded is refused even before anyone
+    ///   ran its review; since 2026-12-06), and the caller has not claimed it before;
     /// - the cap is not reached.
     ///
     /// Emits an ERC-1155 {TransferSingle} and a {BadgeClaimed} event.

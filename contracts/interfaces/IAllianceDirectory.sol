@@ -10,5 +10,8 @@ interface IAllianceDirectory {
     function isBrandActive(uint256 brand) external view returns (bool);
 
     /// @notice The member's current tier: 0 none, 1 Silver, 2 Gold, 3 Diamond.
+    /// @dev The tier as last applied: a quarterly review the calendar made due is applied lazily (README
+    /// "Reviews follow the calendar"), so a tier gate applies the member's due reviews first
+    /// ({IAllianceTierReviews-reviewTiers}) and reads this after.
     function tierOf(address member) external view returns (uint8 tier);
 }

@@ -7,7 +7,9 @@ pragma solidity 0.8.30;
 /// signature anyone may relay. Tallies are on chain and readable at any time; they are final from `endsAt`.
 /// Eligibility is fixed at the opening: holders of a soulbound achievement badge type, or members of at least a
 /// tier, who held it before the second the poll was opened (`openedAt`). A badge issued or a tier reached
-/// later gives no vote, and votes are counted per member, so nothing can be voted twice.
+/// later gives no vote, and votes are counted per member, so nothing can be voted twice. A member's tier is
+/// judged after applying the quarterly reviews due (README "Reviews follow the calendar"): a member the
+/// calendar downgraded before the opening has no vote, whether or not its review was run (since 2026-12-06).
 interface IAlliancePolls {
     /// @notice What a voter must hold, since before the poll's opening.
     enum Eligibility {
@@ -108,6 +110,9 @@ interface IAlliancePolls {
     /// @notice Casts the caller's vote for `option` (0-based) on `pollId`.
     /// @dev Requirements: not paused; the poll exists and `startsAt <= block.timestamp < endsAt`; `option` is
     /// below its option count; the caller has not voted on it; the caller was eligible before it opened.
+    /// On a `MinTier` poll the voter's due quarterly reviews are applied first ({IAllianceTierReviews}: the
+    /// ledger may emit its review events and update the membership badge), so the tier judged is the one the
+    /// calendar left it; they stay applied only if the vote goes through.
     ///
     /// Emits a {VoteCast} event.
     function vote(uint256 pollId, uint8 option) external;
@@ -141,5 +146,8 @@ interface IAlliancePolls {
     function hasVoted(uint256 pollId, address voter) external view returns (bool);
 
     /// @notice Whether `member` may vote on `pollId`: eligible at its opening and not voted yet (window aside).
+    /// @dev A view cannot apply reviews: on a `MinTier` poll it reads the tier as last applied, so it answers
+    /// true for a member the calendar downgraded and whose review nobody ran yet, whom {vote} refuses. Run
+    /// the ledger's `reviewTier(member)` first (anyone may) for the calendar's answer.
     function canVote(uint256 pollId, address member) external view returns (bool);
 }

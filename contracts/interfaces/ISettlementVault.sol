@@ -5,7 +5,9 @@ pragma solidity 0.8.30;
 interface ISettlementVault {
     /// @notice `caller` is not the treasury of `brand` (or, before one is set, not the admin).
     error VaultNotTreasury(address caller, uint256 brand);
-    /// @notice `treasury` is a signing key of `brand` (a hot key), so it cannot hold the treasury.
+    /// @notice `treasury` is a signing key of `brand` (a hot key), so it cannot hold the treasury: it is
+    /// refused as a new treasury, and a treasury the admin later made a signing key neither withdraws nor
+    /// hands the treasury over (`setTreasury`, since 2026-12-06).
     error VaultTreasuryIsSigner(address treasury, uint256 brand);
     /// @notice The zero address cannot be a treasury.
     error VaultInvalidTreasury(address treasury);

@@ -3,11 +3,16 @@ pragma solidity 0.8.30;
 
 import {IAllianceDirectory} from "../interfaces/IAllianceDirectory.sol";
 import {IAlliancePause} from "../interfaces/IAlliancePause.sol";
+import {IAllianceTierReviews} from "../interfaces/IAllianceTierReviews.sol";
 
 /// @title DirectoryStub
 /// @notice TEST HELPER ONLY, never deployed outside tests: an {IAllianceDirectory} whose answers are set by
-/// anyone, so the badge contracts can be tested without the ledger; it also stands in for the ledger's pause.
-contract DirectoryStub is IAllianceDirectory, IAlliancePause {
+/// anyone, so the badge contracts can be tested without the ledger; it also stands in for the ledger's pause
+/// and its tier reviews (none is ever due: a tier is what {setTierOf} set).
+contract DirectoryStub is IAllianceDirectory, IAlliancePause, IAllianceTierReviews {
+    /// @notice OpenZeppelin's pause error, as the ledger's `reviewTiers` reverts while paused.
+    error EnforcedPause();
+
     bool private _paused;
     mapping(address signer => uint256 brand) private _brands;
     mapping(uint256 brand => bool) private _active;
@@ -36,6 +41,12 @@ contract DirectoryStub is IAllianceDirectory, IAlliancePause {
     /// @inheritdoc IAlliancePause
     function paused() external view returns (bool) {
         return _paused;
+    }
+
+    /// @inheritdoc IAllianceTierReviews
+    /// @dev Nothing is due; reverts while paused, as the ledger does.
+    function reviewTiers(address[] calldata) external view {
+        if (_paused) revert EnforcedPause();
     }
 
     /// @inheritdoc IAllianceDirectory

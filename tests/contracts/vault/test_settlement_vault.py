@@ -141,6 +141,29 @@ def test_a_treasury_later_made_a_signing_key_cannot_withdraw(
         vault.withdraw(brand_a, USD, treasury_a, {"from": treasury_a})
 
 
+def test_a_treasury_made_a_signing_key_cannot_hand_the_treasury_over(
+    ledger, vault, usd, treasuries, accounts, admin, signer_a, treasury_a, brand_a, errors
+):
+    """README "Deposits and settlement": a treasury that the admin later makes a signing key can no
+    longer withdraw, and (since 2026-12-06) no longer hands the treasury over either. Failed before:
+    `setTreasury` did not check its caller, so the hot key handed the treasury to a fresh address
+    of its own and withdrew the deposit through it. Once the admin revokes the signing key, the
+    treasury hands over again."""
+    _deposit(vault, usd, signer_a, brand_a, 2 * USD)
+    ledger.setBrandSigner(brand_a, treasury_a, True, {"from": admin})
+    fresh = accounts.add()
+
+    with errors.expect(vault, "VaultTreasuryIsSigner", treasury_a, brand_a):
+        vault.setTreasury(brand_a, fresh, {"from": treasury_a})
+    assert vault.treasuryOf(brand_a) == treasury_a
+    with errors.expect(vault, "VaultNotTreasury", fresh, brand_a):
+        vault.withdraw(brand_a, USD, fresh, {"from": fresh})
+
+    ledger.setBrandSigner(brand_a, treasury_a, False, {"from": admin})
+    vault.setTreasury(brand_a, fresh, {"from": treasury_a})
+    assert vault.treasuryOf(brand_a) == fresh
+
+
 def test_creditor_treasury_withdraws_what_the_vault_settled_to_it(
     vault, usd, a_owes_b, treasuries, signer_a, signer_b, treasury_b, brand_a, brand_b, events
 ):
