@@ -10,6 +10,7 @@
     ledger key list|rotate|revoke       API keys
     ledger admin-key create             a new admin API key, printed once
     ledger webhooks [BRAND]             webhook endpoints
+    ledger member erase ADDRESS         erase a member's off-chain data (GDPR/CCPA)
 
 It reads the same `LEDGER_*` settings as `make run` (`./ledger` sources its defaults: data
 folder, chain port, gateway host and port) and prints on stderr which database, chain and
@@ -47,10 +48,12 @@ brand_app = typer.Typer(help="Brands: add, list, show.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys: list, rotate, revoke.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 admin_key_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: erase a member's off-chain data.", no_args_is_help=True)
 app.add_typer(brand_app, name="brand")
 app.add_typer(key_app, name="key")
 app.add_typer(db_app, name="db")
 app.add_typer(admin_key_app, name="admin-key")
+app.add_typer(member_app, name="member")
 
 JsonOption = Annotated[
     bool | None,
@@ -383,6 +386,31 @@ def webhooks(
     _where()
     columns = ["id", "brand_id", "url", "event_types", "status", "created_at"]
     _table(cli_ops.webhooks(brand), columns, "webhooks", _as_json(as_json))
+
+
+@member_app.command("erase")
+def member_erase(
+    address: Annotated[str, typer.Argument(help="the member's 0x address")],
+    as_json: JsonOption = None,
+) -> None:
+    """Erase a member's off-chain data (birthday-week records, referrals), as `DELETE
+    /v1/admin/members/{address}/profile`; prints what it erased, per kind. The ledger stays."""
+    from ledger_api import cli_ops
+    from ledger_api.model.schemas import checksum_address
+    from ledger_api.usecases.erasure import erase_member_profile
+
+    try:
+        member = checksum_address(address)
+    except ValueError as refused:
+        raise SystemExit(f"error: invalid_address: {refused}") from None
+    _where()
+    answer = erase_member_profile(cli_ops.runtime().db, member, cli_ops.ADMIN)
+    erased = answer.model_dump(mode="json")
+    if _as_json(as_json):
+        print(json.dumps(erased))
+        return
+    counts = [{"kind": k, "erased": v} for k, v in erased["erased"].items()]
+    _table(counts, ["kind", "erased"], f"erased for {member}", False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -239,12 +239,12 @@ def rotate_key(brand: str, keep_old: bool) -> dict[str, Any]:
 
 
 def revoke_key(prefix: str) -> None:
-    runtime().api_keys.revoke(prefix)
+    runtime().api_keys.revoke(prefix, by=ADMIN)
 
 
 def create_admin_key() -> str:
     # a key of a database no gateway uses answers 401 there (a trial's mistyped folder)
-    return runtime().api_keys.create_admin(label="created with the CLI").plaintext
+    return runtime().api_keys.create_admin("created with the CLI", by=ADMIN).plaintext
 
 
 def webhooks(brand: str | None) -> list[dict[str, Any]]:

@@ -176,6 +176,13 @@ class Admin(Transport):
         """`DELETE /v1/admin/api-keys/{prefix}`."""
         self.request("DELETE", f"/v1/admin/api-keys/{prefix}")
 
+    def erase_member_profile(self, address: str) -> Json:
+        """`DELETE /v1/admin/members/{address}/profile`: erases the member's off-chain data
+        (birthday-week records, referrals); `{"member", "erased": {kind: count}}`. Idempotent:
+        again, zero counts."""
+        answer: Json = self.request("DELETE", f"/v1/admin/members/{address}/profile")
+        return answer
+
     def rotate_own_key(
         self, *, keep_old: bool = False, label: str = "", idempotency_key: str | None = None
     ) -> Json:

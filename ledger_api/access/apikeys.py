@@ -33,6 +33,7 @@ from pathlib import Path
 from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session
 
+from ledger_api.access.audit import AuditAction, note, record
 from ledger_api.db import Database
 from ledger_api.db.models import ApiKey, Brand
 from ledger_api.db.types import utcnow
@@ -77,6 +78,10 @@ class Principal:
         """`Forbidden` unless the admin API key calls (the one admin-key rule)."""
         if not self.is_admin:
             raise Forbidden("this call needs the admin API key")
+
+
+#: the caller of a key change made in code with no caller named (the audit trail's actor)
+INTERNAL = Principal(key_prefix="internal", is_admin=True)
 
 
 def hash_key(plaintext: str) -> str:
@@ -240,8 +245,9 @@ class ApiKeys:
         if cache is not None:
             event.listen(session, "after_commit", lambda _session: cache.bump(), once=True)
 
-    def revoke(self, prefix: str) -> None:
-        """Revokes the active key `prefix`; `UnknownApiKey` (404) if there is none."""
+    def revoke(self, prefix: str, *, by: Principal | None = None) -> None:
+        """Revokes the active key `prefix`, audited as `by`'s act (`api_key.revoked`; None:
+        `INTERNAL`); `UnknownApiKey` (404) if there is none."""
         with self._db.write() as session:
             key = session.scalar(
                 select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
@@ -249,7 +255,21 @@ class ApiKeys:
             if key is None:
                 raise UnknownApiKey(f"no active API key with prefix {prefix}")
             self.revoke_in(session, [key])
+            audited = note(
+                by or INTERNAL,
+                AuditAction.API_KEY_REVOKED,
+                brand_id=key.brand_id,
+                target=prefix,
+                key_scope="admin" if key.is_admin else "brand",
+            )
+            record(session, audited)
 
-    def create_admin(self, label: str = "") -> NewKey:
+    def create_admin(self, label: str = "", *, by: Principal | None = None) -> NewKey:
+        """A new admin key, audited as `by`'s act (`admin_key.created`; None: `INTERNAL`)."""
         with self._db.write() as session:
-            return create_key(session, brand_row_id=None, is_admin=True, label=label)
+            new = create_key(session, brand_row_id=None, is_admin=True, label=label)
+            audited = note(
+                by or INTERNAL, AuditAction.ADMIN_KEY_CREATED, target=new.prefix, label=label
+            )
+            record(session, audited)
+            return new

@@ -11,9 +11,11 @@ from fastapi.routing import APIRoute
 from ledger_api.api import (
     admin,
     auctions,
+    audit,
     campaigns,
     dashboard,
     enterprises,
+    erasure,
     health,
     metrics,
     operations,
@@ -39,6 +41,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     metrics.router,
     campaigns.router,  # issue 16: earning campaigns
+    erasure.router,  # erasure of a member's off-chain data (GDPR/CCPA)
+    audit.router,  # the audit trail (DOMAIN.md: "keep an audit trail")
 )
 
 # What `APIRouter.add_api_route` takes that a finished `APIRoute` keeps under the same name.

@@ -172,6 +172,11 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     ("get", re.compile(r"^/v1/events$"), {422: ["invalid_cursor", "invalid_event_type"]}),
     ("get", re.compile(r"^/v1/webhooks/\{endpoint_id\}/deliveries$"), {422: ["invalid_cursor"]}),
     ("get", re.compile(r"^/v1/members/\{address\}/history$"), {422: ["invalid_cursor"]}),
+    # a member's erasure (`api.erasure`): the address in the path
+    ("delete", re.compile(r"^/v1/admin/members/\{address\}/profile$"), {422: ["invalid_address"]}),
+    # the audit trail: a page's cursor; the admin's filter by brand (`api.audit`)
+    ("get", re.compile(r"^/v1/(admin/)?audit$"), {422: ["invalid_cursor"]}),
+    ("get", re.compile(r"^/v1/admin/audit$"), {404: ["unknown_brand"], 422: ["invalid_id"]}),
     (  # earning campaigns (issue 16 item 1): a rule, the preview or the cap in a body
         "post|put",
         re.compile(r"^/v1/(admin/)?campaigns/|^/v1/earn/preview$"),

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ledger_api.access.audit import AuditNote
 from ledger_api.db.models import IdempotencyRecord
 from ledger_api.domain import OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId
@@ -54,6 +55,7 @@ class Draft:
     reversal: ReversalClaim | None = None  # a reversal's claim on its order (issue 11)
     campaign: CampaignClaim | None = None  # an earn's campaign rules, evaluated at acceptance
     deposit: DepositClaim | None = None  # a deposit step's read of the funds (`deposit_flow`)
+    audit: AuditNote | None = None  # an admin action's audit row, stored with the operation
 
     def duplicate(self, first: str) -> DuplicateOrder | PollAlreadyVoted:
         """The refusal of a second live credit of the draft's order: `first` credits it, an

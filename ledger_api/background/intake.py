@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from ledger_api.access.audit import INSERT_AUDIT, audit_row
 from ledger_api.db import Database
 from ledger_api.db.disk import is_storage_full
 from ledger_api.db.session import writer_role
@@ -88,6 +89,7 @@ class _Batch:
         self.paused = known.paused
         self.operations: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
+        self.audits: list[dict[str, Any]] = []  # the admin actions' rows (`access.audit`)
         self.reversals = ReversalBook(session)
         self.campaigns = CampaignBook(session)
 
@@ -100,6 +102,8 @@ class _Batch:
             self.connection.execute(INSERT_OPERATIONS, self.operations)
         if self.records:
             self.connection.execute(INSERT_RECORDS, self.records)
+        if self.audits:
+            self.connection.execute(INSERT_AUDIT, self.audits)
         moved = [
             {"row": brand.row_id, "next": brand.next_op_id}
             for brand in self.brands.values()
@@ -205,6 +209,8 @@ class _Batch:
                 "created_at": stamp,
             }
         )
+        if draft.audit is not None:
+            self.audits.append(audit_row(draft.audit, uid, stamp))
         if counter is not None:
             counter.points += draft.points
         answer = Accepted(202, body, False, uid)

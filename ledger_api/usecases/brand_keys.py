@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal, check_key_cap, create_key
+from ledger_api.access.audit import AuditAction, note, record
 from ledger_api.background.intake import find_replay
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
@@ -86,18 +87,31 @@ class BrandKeys:
                 brand = session.get_one(Brand, who.brand_row_id)
                 if ledger_brand_id is not None and ledger_brand_id != brand.ledger_id:
                     raise Forbidden("a brand rotates its own keys only")
+            revoked: list[str] = []
             if not req.keep_old:
                 replaced = select(ApiKey).where(
                     ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None)
                 )
                 if not who.is_admin:
                     replaced = replaced.where(ApiKey.prefix == who.key_prefix)
-                self.rt.api_keys.revoke_in(session, session.scalars(replaced).all())
+                old = session.scalars(replaced).all()
+                self.rt.api_keys.revoke_in(session, old)
+                revoked = sorted(key.prefix for key in old)
                 session.flush()
             check_key_cap(session, BrandRowId(brand.id), cap)
             new = create_key(
                 session, brand_row_id=BrandRowId(brand.id), is_admin=False, label=req.label
             )
+            audited = note(
+                who,
+                AuditAction.API_KEY_ROTATED,
+                brand_id=brand.id,
+                target=new.prefix,
+                revoked=revoked,
+                keep_old=req.keep_old,
+                label=req.label,
+            )
+            record(session, audited)
             stored = {"prefix": new.prefix, "api_key": None, "brand_id": brand.ledger_id}
             return {**stored, "api_key": new.plaintext}, stored
 
@@ -107,14 +121,17 @@ class BrandKeys:
         """Revokes a key: the admin any key, a brand key itself only (`Forbidden` else)."""
         if not who.is_admin and prefix != who.key_prefix:
             raise Forbidden("a brand key revokes itself only")
-        self.rt.api_keys.revoke(prefix)
+        self.rt.api_keys.revoke(prefix, by=who)
 
     def create_admin_key_sync(self, ctx: RequestContext) -> tuple[int, dict[str, Any]]:
         ctx.principal.require_admin()
 
         def action(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
-            new = create_key(
-                session, brand_row_id=None, is_admin=True, label="created over the API"
+            label = "created over the API"
+            new = create_key(session, brand_row_id=None, is_admin=True, label=label)
+            who = ctx.principal
+            record(
+                session, note(who, AuditAction.ADMIN_KEY_CREATED, target=new.prefix, label=label)
             )
             stored = {"prefix": new.prefix, "api_key": None, "brand_id": None}
             return {**stored, "api_key": new.plaintext}, stored

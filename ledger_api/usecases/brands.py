@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal, create_key
+from ledger_api.access.audit import AuditAction, AuditNote, note, record
 from ledger_api.access.sealing import SEALED, new_ref_secret
 from ledger_api.background.indexer import followed_ledger_paused
 from ledger_api.background.intake import Accepted, Draft, find_replay
@@ -114,6 +115,47 @@ def _folded(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold()
 
 
+_PAUSE_ACTIONS = {True: AuditAction.LEDGER_PAUSED, False: AuditAction.LEDGER_UNPAUSED}
+
+
+def _brand_draft(
+    ctx: RequestContext,
+    kind: OpKind,
+    payload: OperationPayload,
+    action: AuditAction,
+    brand_row: int,
+    ledger_brand_id: LedgerBrandId,
+    **details: Any,
+) -> Draft:
+    """An admin operation on a brand, with its audit row (written with the operation)."""
+    audit = note(ctx.principal, action, brand_id=brand_row, target=ledger_brand_id, **details)
+    return draft(ctx, kind, None, payload, audit=audit)
+
+
+def _onboarded(
+    ctx: RequestContext, brand: Brand, key_prefix: str, signer: str, cap: int | None
+) -> AuditNote:
+    """The audit row of a brand's creation: its name, signer, first key's prefix, cap."""
+    return note(
+        ctx.principal,
+        AuditAction.BRAND_ONBOARDED,
+        brand_id=brand.id,
+        target=brand.name,
+        symbol=brand.symbol,
+        signer=signer,
+        api_key_prefix=key_prefix,
+        daily_cap_points=cap,
+    )
+
+
+def _chain_paused(rt: Runtime, followed: bool) -> bool:
+    """The ledger's `paused()`, or `followed` (the index's) while the node does not answer."""
+    try:
+        return chain_paused(rt.contracts(), rt.chain())
+    except ChainUnavailable:
+        return followed
+
+
 class BrandsService(BrandKeys):
     def __init__(self, runtime: Runtime, status: StatusService) -> None:
         self.rt = runtime
@@ -195,6 +237,8 @@ class BrandsService(BrandKeys):
             )
             session.add(onboard)
             session.flush()
+            audit = _onboarded(ctx, brand, key.prefix, address, req.daily_cap_points)
+            record(session, audit, onboard.uid)
             stored = {
                 "brand": brand_view(session, brand).model_dump(mode="json"),
                 "operation_id": onboard.uid,
@@ -278,7 +322,9 @@ class BrandsService(BrandKeys):
                     suspended=req.suspended,
                     brand_row_id=BrandRowId(brand.id),
                 )
-            return draft(ctx, OpKind.SUSPEND_BRAND, None, payload)
+                row = brand.id
+            action = AuditAction.BRAND_SUSPENDED if req.suspended else AuditAction.BRAND_RESUMED
+            return _brand_draft(ctx, OpKind.SUSPEND_BRAND, payload, action, row, ledger_brand_id)
 
         return await self._submit_admin(await run_in_threadpool(prepare))
 
@@ -298,7 +344,12 @@ class BrandsService(BrandKeys):
                     value_micro_usd=req.value_micro_usd,
                     brand_row_id=BrandRowId(brand.id),
                 )
-            return draft(ctx, OpKind.SET_POINT_VALUE, None, payload)
+                row, old = brand.id, brand.value_micro_usd
+            action, new = AuditAction.BRAND_POINT_VALUE_SET, req.value_micro_usd
+            values = {"old_value_micro_usd": old, "value_micro_usd": new}
+            return _brand_draft(
+                ctx, OpKind.SET_POINT_VALUE, payload, action, row, ledger_brand_id, **values
+            )
 
         return await self._submit_admin(await run_in_threadpool(prepare))
 
@@ -314,9 +365,12 @@ class BrandsService(BrandKeys):
 
         def prepare() -> Draft:
             with self.rt.db.read() as session:
-                self._brand_row(session, ledger_brand_id)
+                row = self._brand_row(session, ledger_brand_id).id
             payload = ReturnWindowPayload(brand=ledger_brand_id, days=req.days)
-            return draft(ctx, OpKind.SET_RETURN_WINDOW, None, payload)
+            action = AuditAction.BRAND_RETURN_WINDOW_SET
+            return _brand_draft(
+                ctx, OpKind.SET_RETURN_WINDOW, payload, action, row, ledger_brand_id, days=req.days
+            )
 
         return await self._submit_admin(await run_in_threadpool(prepare))
 
@@ -333,7 +387,11 @@ class BrandsService(BrandKeys):
         payload = DailyCapPayload(
             brand=ledger_brand_id, daily_cap_points=req.daily_cap_points, brand_row_id=row
         )
-        return await self._submit_admin(draft(ctx, OpKind.SET_DAILY_CAP, None, payload))
+        action, cap = AuditAction.BRAND_DAILY_CAP_SET, req.daily_cap_points
+        queued = _brand_draft(
+            ctx, OpKind.SET_DAILY_CAP, payload, action, row, ledger_brand_id, daily_cap_points=cap
+        )
+        return await self._submit_admin(queued)
 
     async def set_tier_rule(
         self, ctx: RequestContext, tier: int, req: admin_schemas.TierRuleRequest
@@ -342,7 +400,10 @@ class BrandsService(BrandKeys):
         if not 1 <= tier <= MAX_TIER:
             raise InvalidTier(tier=tier)
         payload = TierRulePayload(tier=tier, **req.model_dump())
-        return await self._submit_admin(draft(ctx, OpKind.SET_TIER_RULE, None, payload))
+        audit = note(ctx.principal, AuditAction.TIER_RULE_SET, target=tier, **req.model_dump())
+        return await self._submit_admin(
+            draft(ctx, OpKind.SET_TIER_RULE, None, payload, audit=audit)
+        )
 
     async def set_paused(self, ctx: RequestContext, req: admin_schemas.PauseRequest) -> Accepted:
         """Queues `pause()` or `unpause()` on the admin's queue, which runs while the ledger
@@ -359,21 +420,15 @@ class BrandsService(BrandKeys):
                 )
                 followed = followed_ledger_paused(session)
             if stored is None:
-                paused = self._chain_paused(followed)
+                paused = _chain_paused(self.rt, followed)
                 if paused and req.paused:
                     raise LedgerPaused("the ledger is paused already")
                 if not paused and not req.paused:
                     raise LedgerNotPaused()
-            return draft(ctx, OpKind.SET_PAUSE, None, PausePayload(paused=req.paused))
+            audit = note(ctx.principal, _PAUSE_ACTIONS[req.paused])
+            return draft(ctx, OpKind.SET_PAUSE, None, PausePayload(paused=req.paused), audit=audit)
 
         return await self._submit_admin(await run_in_threadpool(prepare))
-
-    def _chain_paused(self, followed: bool) -> bool:
-        """The ledger's `paused()`, or `followed` (the index's) while the node does not answer."""
-        try:
-            return chain_paused(self.rt.contracts(), self.rt.chain())
-        except ChainUnavailable:
-            return followed
 
     async def _submit_admin(self, admin_draft: Draft) -> Accepted:
         return await submit_admin(self.rt, admin_draft)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.audit import AuditAction, note
 from ledger_api.background.indexer.cursor import followed_max_multiplier
 from ledger_api.background.intake import Accepted
 from ledger_api.db.campaign_models import CampaignAudit
@@ -96,7 +97,10 @@ class ChainCap:
         force then and the cap asked for."""
         ctx.principal.require_admin()
         payload = MaxMultiplierPayload(max_multiplier_pct=body.max_multiplier_pct)
-        accepted = await submit_admin(self.rt, draft(ctx, OpKind.SET_MAX_MULTIPLIER, None, payload))
+        pct = body.max_multiplier_pct
+        audit = note(ctx.principal, AuditAction.CAMPAIGN_CAP_SET, max_multiplier_pct=pct)
+        queued = draft(ctx, OpKind.SET_MAX_MULTIPLIER, None, payload, audit=audit)
+        accepted = await submit_admin(self.rt, queued)
         if accepted.operation_uid is not None:
             uid = accepted.operation_uid
             await run_in_threadpool(self._audit, ctx.principal, uid, body.max_multiplier_pct)

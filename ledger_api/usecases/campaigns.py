@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.audit import AuditAction, note, record
 from ledger_api.background.campaigns import CampaignClaim, member_past
 from ledger_api.background.intake import Accepted, find_replay
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
@@ -353,6 +354,8 @@ class CampaignsService:
                 new=_version(rule),
             )
         )
+        audited = AuditAction(f"campaign.rule_{action}")  # the alliance's trail (`access.audit`)
+        record(session, note(who, audited, target=rule.id, version=rule.version, kind=rule.kind))
         # the brand's webhooks hear it in the same transaction (its other back-ends, its staff)
         cause = (ev.CAMPAIGN_RULE_CHANGED, rule.brand_id, rule.id, rule.version)
         change = {"rule_id": rule.id, "version": rule.version, "action": action, **_version(rule)}

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.audit import AuditAction, note
 from ledger_api.background.deposit_flow import (
     DepositClaim,
     claim_funds_read,
@@ -331,7 +332,12 @@ class SettlementService:
             with self.rt.db.read() as session:
                 self._check_settleable(session, debtor, creditor)
             payload = SettlePayload(debtor=debtor, creditor=creditor)
-            return draft(ctx, OpKind.SETTLE, own, payload)
+            audit = None  # the admin's settling is audited; a creditor's is its own operation
+            if who.is_admin:
+                action = AuditAction.SETTLEMENT_REQUESTED
+                pair = {"debtor": int(debtor), "creditor": int(creditor)}
+                audit = note(who, action, target=f"{debtor}->{creditor}", **pair)
+            return draft(ctx, OpKind.SETTLE, own, payload, audit=audit)
 
         prepared = await run_in_threadpool(check)
         accepted = await self.rt.intake.submit(prepared)

@@ -12,16 +12,19 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.access.audit import AuditAction, AuditNote, note, record
 from ledger_api.background.webhooks import secrets as endpoint_secrets
 from ledger_api.background.webhooks import store
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.background.webhooks.targets import check_url
 from ledger_api.db import Database
+from ledger_api.db.models import Brand
 from ledger_api.db.webhook_models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from ledger_api.domain import events as ev
 from ledger_api.errors import (
@@ -75,6 +78,18 @@ def _view(endpoint: WebhookEndpoint) -> dict[str, Any]:
     }
 
 
+def _audited(
+    session: Session, who: Principal, action: AuditAction, endpoint: WebhookEndpoint
+) -> AuditNote:
+    """The audit note of an endpoint's change, for its brand: its id, event types and host
+    (a URL's path and query may carry a token of the receiver: not kept), never its secret."""
+    brand = endpoint.brand
+    row = session.scalar(select(Brand.id).where(Brand.ledger_id == brand)) if brand else None
+    host = urlsplit(endpoint.url).hostname or ""
+    types = list(endpoint.event_types)
+    return note(who, action, brand_id=row, target=endpoint.id, host=host, event_types=types)
+
+
 class WebhooksService:
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
@@ -108,6 +123,7 @@ class WebhooksService:
             session.add(endpoint)
             session.flush()
             view = _view(endpoint)
+            record(session, _audited(session, who, AuditAction.WEBHOOK_CREATED, endpoint))
         return views.WebhookCreated(**view, secret=secret)
 
     def _check_room(self, session: Session, brand: int | None) -> None:
@@ -148,6 +164,7 @@ class WebhooksService:
         with self.db.write() as session:
             endpoint = self._endpoint(session, who, endpoint_id)
             endpoint.deleted_at = datetime.now(UTC)
+            record(session, _audited(session, who, AuditAction.WEBHOOK_DELETED, endpoint))
             return views.WebhookView(**_view(endpoint))
 
     def test(self, who: Principal, endpoint_id: str) -> views.DeliveryView:

@@ -67,6 +67,7 @@ UNKEYED = {
     ("post", "/v1/auctions/{auction_id}/bids/typed-data"),
     ("post", "/v1/earn/preview"),
     ("delete", "/v1/admin/api-keys/{prefix}"),
+    ("delete", "/v1/admin/members/{address}/profile"),  # an erasure: idempotent, stores nothing
     ("delete", "/v1/keys/current"),
     ("post", "/v1/webhooks"),
     ("delete", "/v1/webhooks/{endpoint_id}"),
