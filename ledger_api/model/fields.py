@@ -18,10 +18,11 @@ from pydantic_core import PydanticCustomError
 
 _HEX_SIG = re.compile(r"^0x[0-9a-fA-F]{130}$")
 
-#: the pattern of a request's free text (a reference, a label, a name, a URI): no C0 control
-#: character and no DEL. A NUL cannot be stored in PostgreSQL's text, so a key label holding
-#: one answered 500 (a review of 2026-12-06); the others are no part of an order id or a name.
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+#: the pattern of a request's free text (a reference, a label, a name, a URI): no control
+#: character, C0 or C1, and no DEL. A NUL cannot be stored in PostgreSQL's text, so a key label
+#: holding one answered 500 (a review of 2026-12-06); the others are no part of an order id or
+#: a name (a C1 CSI, U+009B, colours a terminal that prints the audit trail).
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 #: the largest id or counter the database holds (SQLite INTEGER, PostgreSQL BIGINT: signed 64-bit);
 #: the chain's uint256 brand and badge type ids and nonces never reach it in practice

@@ -339,7 +339,8 @@ def test_every_free_text_of_a_request_refuses_control_characters(
 ) -> None:
     """A review: a key's label holding a NUL answered 500 on PostgreSQL (its text refuses the
     byte), and a purchase's `order_ref` with one was accepted (202). Every string a request
-    body takes is an enum, or has a pattern that refuses a NUL, a line break and a DEL; and the
+    body takes is an enum, or has a pattern that refuses a NUL, a line break, a DEL and a C1
+    control (U+009B); and the
     routes answer 422 for them."""
     document = gateway.admin.get("/openapi.json").json()
     defs = document["components"]["schemas"]
@@ -353,12 +354,13 @@ def test_every_free_text_of_a_request_refuses_control_characters(
                 if f"{method.upper()} {path} {where}" in CHECKED_BY_THE_ROUTE:
                     continue
                 pattern = schema.get("pattern")
-                if pattern is None or any(re.search(pattern, f"a{c}b") for c in "\x00\n\x7f"):
+                if pattern is None or any(re.search(pattern, f"a{c}b") for c in "\x00\n\x7f\x9b"):
                     unbounded.append(f"{method.upper()} {path} {where}")
     assert not unbounded, "\n".join(unbounded)
     for api, path, body in (
         (brand.api, "/v1/keys/rotate", {"keep_old": True, "label": "ops\x00key"}),
         (gateway.admin, f"/v1/admin/brands/{brand.brand_id}/api-keys", {"label": "a\nb"}),
+        (gateway.admin, f"/v1/admin/brands/{brand.brand_id}/api-keys", {"label": "a\x9bb"}),
         (
             brand.api,
             "/v1/earn/purchase",
