@@ -36,6 +36,17 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_env(anvil: Anvil, manifest: Path, postgres_url: str) -> dict[str, str]:
+    """`LEDGER_*` variables for a test gateway on `postgres_url` (a fresh admin API key)."""
+    return gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=postgres_url,
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+
+
+@pytest.fixture
 def env(anvil: Anvil, manifest: Path, tmp_path: Path) -> dict[str, str]:
     return gateway_env(
         rpc_url=anvil.url,

@@ -10,14 +10,14 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from support.chain import ROOT, Anvil
-from support.gateway import Brand, Gateway, gateway_env
+from support.chain import ROOT
+from support.gateway import Brand, Gateway
+from support.rows import rows_mentioning
 
 from ledger_api.db.audit_models import AuditEntry
 
@@ -26,21 +26,6 @@ ADMIN_AUDIT, BRAND_AUDIT = "/v1/admin/audit", "/v1/audit"
 
 def _prefix(api_key: str) -> str:
     return api_key.split("_")[1]
-
-
-def _rows_mentioning(gateway: Gateway, *needles: str) -> dict[str, int]:
-    """Per table of the gateway's database, how many rows hold every one of `needles`."""
-    found: dict[str, int] = {}
-    with gateway.runtime.db.read() as session:
-        connection = session.connection()
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                blob = " ".join(
-                    v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row
-                )
-                if all(n.lower() in blob.lower() for n in needles):
-                    found[table] = found.get(table, 0) + 1
-    return found
 
 
 def _all(api: Any, path: str, **params: Any) -> list[dict[str, Any]]:
@@ -86,11 +71,11 @@ def test_every_admin_key_action_is_recorded_with_the_key_that_did_it(
     operation_id = suspended.json()["operation_id"]
 
     missing = {
-        f"revocation of {victim}": _rows_mentioning(gateway, actor, victim),
-        f"rotation to {rotated.json()['prefix']}": _rows_mentioning(
-            gateway, actor, rotated.json()["prefix"]
+        f"revocation of {victim}": rows_mentioning(gateway.runtime.db, actor, victim),
+        f"rotation to {rotated.json()['prefix']}": rows_mentioning(
+            gateway.runtime.db, actor, rotated.json()["prefix"]
         ),
-        "suspension": _rows_mentioning(gateway, actor, operation_id),
+        "suspension": rows_mentioning(gateway.runtime.db, actor, operation_id),
     }
     assert all(missing.values()), f"no record names admin key {actor} for: {missing}"
 
@@ -156,7 +141,7 @@ def test_admin_settings_brand_keys_and_webhooks_are_audited_and_no_secret_is_kep
     assert alliance["campaign.cap_set"]["details"] == {"max_multiplier_pct": 900}
 
     for secret in (brand.api_key, rotated.json()["api_key"], endpoint["secret"], "abc123xyz"):
-        assert "audit_log" not in _rows_mentioning(gateway, secret), secret
+        assert "audit_log" not in rows_mentioning(gateway.runtime.db, secret), secret
 
 
 def test_pages_run_newest_first_with_a_cursor_and_filters(
@@ -327,16 +312,10 @@ def test_the_command_lines_key_changes_are_audited_as_cli(env: dict[str, str]) -
 
 
 @pytest.mark.slow
-def test_the_trail_on_postgresql(anvil: Anvil, manifest: Path, postgres_url: str) -> None:
+def test_the_trail_on_postgresql(pg_env: dict[str, str]) -> None:
     """PostgreSQL: the migration, a rotation and a suspension audited, a brand's scope, and
     the append-only trigger."""
-    env = gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=postgres_url,
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
-    with Gateway(env) as gateway:
+    with Gateway(pg_env) as gateway:
         first, second = gateway.create_brand(), gateway.create_brand()
         rotated = gateway.admin.post(f"/v1/admin/brands/{second.brand_id}/api-keys", {})
         assert rotated.status_code == 201, rotated.text

@@ -3,29 +3,18 @@ lock deciding a first order once among racing requests, and a referral written a
 
 from __future__ import annotations
 
-import secrets
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from support.chain import Anvil
-from support.gateway import Gateway, Member, gateway_env
+from support.gateway import Gateway, Member
 
 pytestmark = pytest.mark.slow
 
 
-def test_rules_and_a_racing_first_order_on_postgresql(
-    anvil: Anvil, manifest: Path, postgres_url: str
-) -> None:
-    env = gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=postgres_url,
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
-    with Gateway(env) as gateway:
+def test_rules_and_a_racing_first_order_on_postgresql(pg_env: dict[str, str]) -> None:
+    with Gateway(pg_env) as gateway:
         brand = gateway.create_brand()
         rules = "/v1/campaigns/rules"
         created = brand.api.post(rules, {"kind": "first_order", "name": "F", "multiplier_pct": 300})

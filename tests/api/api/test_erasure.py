@@ -6,7 +6,6 @@ and a real database (SQLite; PostgreSQL at the end)."""
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -15,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from support.chain import ROOT, Anvil
 from support.flows import earn
-from support.gateway import Brand, Gateway, Member, gateway_env
+from support.gateway import Brand, Gateway, Member
+from support.rows import rows_mentioning
 
 from ledger_api.db.campaign_models import CampaignReferral
 from ledger_api.db.models import Operation
@@ -40,22 +40,6 @@ NOTHING = {
 
 def profile(address: str) -> str:
     return f"/v1/admin/members/{address}/profile"
-
-
-def rows_mentioning(gateway: Gateway, *needles: str) -> dict[str, int]:
-    """Per table of the gateway's database, how many rows hold every one of `needles` (as
-    text, anywhere in the row; bytes as hex)."""
-    found: dict[str, int] = {}
-    with gateway.runtime.db.read() as session:
-        connection = session.connection()
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                blob = " ".join(
-                    v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row
-                )
-                if all(n.lower() in blob.lower() for n in needles):
-                    found[table] = found.get(table, 0) + 1
-    return found
 
 
 def add_rules(brand: Brand) -> None:
@@ -122,8 +106,8 @@ def test_a_members_off_chain_profile_can_be_erased_and_the_ledger_still_works(
     for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
         assert brand.api.wait(uid)["status"] == "confirmed"
     held = {
-        "birthday": rows_mentioning(gateway, alice.address, "birthday"),
-        "referral": rows_mentioning(gateway, alice.address, friend.address),
+        "birthday": rows_mentioning(gateway.runtime.db, alice.address, "birthday"),
+        "referral": rows_mentioning(gateway.runtime.db, alice.address, friend.address),
     }
     assert held["birthday"] and held["referral"], held
     member_before = ledger_view(brand, alice)
@@ -142,8 +126,8 @@ def test_a_members_off_chain_profile_can_be_erased_and_the_ledger_still_works(
             "events": 1,  # referral.credited
         },
     }
-    assert not rows_mentioning(gateway, alice.address, "birthday")
-    assert not rows_mentioning(gateway, alice.address, friend.address)
+    assert not rows_mentioning(gateway.runtime.db, alice.address, "birthday")
+    assert not rows_mentioning(gateway.runtime.db, alice.address, friend.address)
     assert brand.api.get(REFERRALS).json()["referrals"] == []
 
     # the ledger: the member's points, lots and history as before, the earn's multiplier kept
@@ -214,7 +198,7 @@ def test_only_the_admin_key_erases(gateway: Gateway, brand: Brand) -> None:
     refused = brand.api.http.delete(profile(alice.address))
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "forbidden"
-    assert rows_mentioning(gateway, alice.address, "birthday")
+    assert rows_mentioning(gateway.runtime.db, alice.address, "birthday")
     anonymous = gateway.api(None).http.delete(profile(alice.address))
     assert anonymous.status_code == 401
     bad = gateway.admin.http.delete(profile("0x1234"))
@@ -222,7 +206,7 @@ def test_only_the_admin_key_erases(gateway: Gateway, brand: Brand) -> None:
     stranger = Member().address
     with LedgerClient(gateway.base_url, gateway.env["LEDGER_ADMIN_API_KEY"]) as admin:
         assert admin.erase_member_profile(stranger) == {"member": stranger, "erased": NOTHING}
-    assert rows_mentioning(gateway, alice.address, "birthday")
+    assert rows_mentioning(gateway.runtime.db, alice.address, "birthday")
 
 
 def test_the_operator_erases_with_the_ledger_command(gateway: Gateway, brand: Brand) -> None:
@@ -247,7 +231,7 @@ def test_the_operator_erases_with_the_ledger_command(gateway: Gateway, brand: Br
     assert '"birthday_weeks": 1' in done.stdout, done.stdout
     status = brand.api.get(f"/v1/operations/{first['operation_id']}").json()
     assert status["campaign"]["rules"] == [ERASED]
-    assert not rows_mentioning(gateway, alice.address, "birthday")
+    assert not rows_mentioning(gateway.runtime.db, alice.address, "birthday")
     refused = ledger("member", "erase", "not-an-address")
     assert refused.returncode == 1 and "invalid_address" in refused.stderr
     assert "Traceback" not in refused.stderr
@@ -259,14 +243,8 @@ def test_the_operator_erases_with_the_ledger_command(gateway: Gateway, brand: Br
 
 
 @pytest.mark.slow
-def test_erasure_on_postgresql(anvil: Anvil, manifest: Path, postgres_url: str) -> None:
-    env = gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=postgres_url,
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
-    with Gateway(env) as gateway:
+def test_erasure_on_postgresql(pg_env: dict[str, str]) -> None:
+    with Gateway(pg_env) as gateway:
         brand = gateway.create_brand()
         add_rules(brand)
         alice, friend = Member(), Member()
@@ -282,8 +260,8 @@ def test_erasure_on_postgresql(anvil: Anvil, manifest: Path, postgres_url: str) 
             1,
             1,
         )
-        assert not rows_mentioning(gateway, alice.address, "birthday")
-        assert not rows_mentioning(gateway, alice.address, friend.address)
+        assert not rows_mentioning(gateway.runtime.db, alice.address, "birthday")
+        assert not rows_mentioning(gateway.runtime.db, alice.address, friend.address)
         status = brand.api.get(f"/v1/operations/{first['operation_id']}").json()
         assert status["campaign"]["rules"] == [ERASED, ERASED]
         assert gateway.admin.http.delete(profile(alice.address)).json()["erased"] == NOTHING

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import inspect, text
 from support.auctions import mine_past
 from support.chain import Anvil
 from support.flows import earn, signed_gift
@@ -15,26 +14,6 @@ from support.progress import wait_for
 
 PURCHASE = "/v1/earn/purchase"
 CONTENT = "0x" + "cd" * 32
-
-
-def _rows_mentioning(gateway: Gateway, *needles: str) -> dict[str, int]:
-    """Per table of the gateway's database, how many rows hold every one of `needles` (as
-    text, anywhere in the row)."""
-    found: dict[str, int] = {}
-    with gateway.runtime.db.read() as session:
-        connection = session.connection()
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                blob = " ".join(
-                    v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row
-                )
-                if all(n.lower() in blob.lower() for n in needles):
-                    found[table] = found.get(table, 0) + 1
-    return found
-
-
-def _prefix(api_key: str) -> str:
-    return api_key.split("_")[1]
 
 
 # ------------------------------------------------------------------ authenticate every call
@@ -134,7 +113,7 @@ def test_a_poll_vote_refusal_does_not_hand_a_brand_another_brands_operation_id(
         params={"wait": "true"},
     )
     assert issued.json()["status"] == "confirmed", issued.text
-    mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+    mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])  # the badge before the poll
     start = w3.eth.get_block("latest")["timestamp"] + 60
     opened = brand.api.post(
         "/v1/polls",
@@ -154,6 +133,7 @@ def test_a_poll_vote_refusal_does_not_hand_a_brand_another_brands_operation_id(
         lambda: brand.api.get(f"/v1/polls/{poll_id}").status_code == 200 or None,
         what="the poll indexed",
     )
+    mine_past(w3, anvil, start)  # the poll is open: a vote is not refused on chain
     prepared = brand.api.post(
         f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
     ).json()

@@ -1,12 +1,15 @@
-"""Database rows the storage tests start from (written through the models, no gateway)."""
+"""Database rows the storage tests start from (written through the models, no gateway), and a
+search of every table for what a test must find, or no longer find (`rows_mentioning`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
+from ledger_api.db import Database
 from ledger_api.db.models import Brand, Operation
 from ledger_api.db.webhook_models import WebhookEndpoint
 from ledger_api.domain import BrandStatus, OpKind, OpStatus
@@ -58,3 +61,19 @@ def webhook_endpoint(endpoint_id: str, status: str, brand: int | None = 1) -> We
         secret_encrypted=b"x",
         status=status,
     )
+
+
+def rows_mentioning(db: Database, *needles: str) -> dict[str, int]:
+    """Per table of the database, how many rows hold every one of `needles` (as text, anywhere
+    in the row, letter case aside; bytes as hex)."""
+    found: dict[str, int] = {}
+    with db.read() as session:
+        connection = session.connection()
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                blob = " ".join(
+                    v.hex() if isinstance(v, bytes | memoryview) else str(v) for v in row
+                ).lower()
+                if all(n.lower() in blob for n in needles):
+                    found[table] = found.get(table, 0) + 1
+    return found

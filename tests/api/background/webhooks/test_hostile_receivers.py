@@ -15,14 +15,11 @@ Real anvil, real gateway, real receivers on sockets; PostgreSQL where a test say
 from __future__ import annotations
 
 import resource
-import secrets
 import socket
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support.chain import Anvil
-from support.gateway import Gateway, gateway_env
+from support.gateway import Gateway
 from support.progress import wait_for
 from support.receiver import RawReceiver, Receiver, drip, huge_error, nul_error
 
@@ -154,17 +151,6 @@ def test_dns_rebinding_cannot_reach_a_loopback_receiver(
 
 
 # ------------------------------------------------------------------ PostgreSQL
-
-
-@pytest.fixture
-def pg_env(anvil: Anvil, manifest: Path, postgres_url: str) -> dict[str, str]:
-    """`LEDGER_*` variables for a test gateway on `postgres_url`."""
-    return gateway_env(
-        rpc_url=anvil.url,
-        manifest=manifest,
-        database_url=postgres_url,
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
 
 
 def test_a_receivers_nul_byte_is_a_recorded_failed_attempt_on_postgresql(
