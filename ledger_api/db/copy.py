@@ -2,7 +2,7 @@
 
 `ledger db copy --to URL` (the source is `LEDGER_DATABASE_URL`) brings the target's schema
 up to date (`db.migrate.upgrade`), refuses a target that already holds rows, copies every
-table of `db.models` in dependency order, in chunks, in one transaction, then moves
+table of the gateway (`db.metadata`) in dependency order, in chunks, in one transaction, then moves
 PostgreSQL's id sequences past the copied ids. Stop every gateway process first: the copy
 reads a database nobody writes.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, func, inspect, select, text
 
 from ledger_api.db import Database
+from ledger_api.db.metadata import METADATA
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Base
 
 CHUNK_ROWS = 2_000
 
@@ -26,7 +26,7 @@ def copy_database(source: Database, target: Database) -> dict[str, int]:
     """Copies every row; returns the row count per table. `TargetNotEmpty` if the target
     holds any row of a gateway table."""
     upgrade(target)
-    tables = [t for t in Base.metadata.sorted_tables if inspect(target.engine).has_table(t.name)]
+    tables = [t for t in METADATA.sorted_tables if inspect(target.engine).has_table(t.name)]
     counts: dict[str, int] = {}
     with target.engine.begin() as out:
         for table in tables:

@@ -5,17 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from ledger_api.db import (  # noqa: F401  (their tables are in the metadata)
-    auction_models,
-    campaign_models,
-    credit_models,
-    value_models,
-    webhook_models,
-)
-from ledger_api.db.models import Base
+from ledger_api.db.metadata import METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def run_migrations_online() -> None:
