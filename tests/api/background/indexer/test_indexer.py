@@ -12,6 +12,7 @@ from sqlalchemy import event
 from support.chain import Anvil
 from support.flows import earn, signed_gift
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
 
 DAY = 86_400
 
@@ -153,6 +154,12 @@ def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if threading.current_thread().name == "indexer":
             statements.append(statement.lstrip())
+
+    # the index has read the shared chain's earlier tests (a fresh gateway catches up from
+    # the deployment block): what is recorded is the earn's own chunk (a catch-up chunk with
+    # tier events reads the member's brands in the writer's turn, `ChainEvents._member_brands`)
+    head = gateway.runtime.new_chain().block("latest").number
+    wait_for(lambda: gateway.runtime.notifier.index_height >= head, what="the index at the head")
 
     event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
     try:
