@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from support.chain import Anvil
+from support.chain import Anvil, start_anvil
 from support.flows import earn, signed_gift
-from support.gateway import Brand, Gateway, Member
-from support.progress import wait_for
+from support.gateway import Gateway, Member, deployed_sqlite_env
 
 DAY = 86_400
 
@@ -144,31 +143,33 @@ def test_index_rebuilds_and_lost_transactions_are_resent_when_the_chain_goes_bac
 
 
 def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
-    gateway: Gateway, brand: Brand
+    tmp_path: Path,
 ) -> None:
     """Issue 15: the index rows a chunk's events touch (lots, members, brands, pending
     positions) are read in a read transaction; the indexer's turn at SQLite's one writer lock
-    only writes them back (a quarter of that turn was the reads)."""
+    only writes them back (a quarter of that turn was the reads). On a chain of its own: a
+    gateway on the session's chain catches up on the earlier tests' history, whose tier events
+    read the member's brands in the writer's turn (`ChainEvents._member_brands`, a known gap)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if threading.current_thread().name == "indexer":
             statements.append(statement.lstrip())
 
-    # the index has read the shared chain's earlier tests (a fresh gateway catches up from
-    # the deployment block): what is recorded is the earn's own chunk (a catch-up chunk with
-    # tier events reads the member's brands in the writer's turn, `ChainEvents._member_brands`)
-    head = gateway.runtime.new_chain().block("latest").number
-    wait_for(lambda: gateway.runtime.notifier.index_height >= head, what="the index at the head")
-
-    event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
+    node = start_anvil()
     try:
-        earn(brand, Member(), 5_000)  # confirmed and indexed
+        with Gateway(deployed_sqlite_env(node, tmp_path)) as gateway:
+            brand = gateway.create_brand()
+            event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
+            try:
+                earn(brand, Member(), 5_000)  # confirmed and indexed
+            finally:
+                event.remove(gateway.runtime.db.engine, "after_cursor_execute", record)
+            # the indexer's turn was seen: it wrote the chunk's lot and moved its cursor
+            assert any(s.startswith("INSERT INTO idx_lots") for s in statements), statements
+            assert any(s.startswith("UPDATE idx_cursor") for s in statements), statements
+            touched = re.compile(r"\bFROM (idx_lots|idx_members|idx_brands|idx_pending)\b")
+            selects = [s for s in statements if s.startswith("SELECT")]
+            assert not [s for s in selects if touched.search(s)], selects
     finally:
-        event.remove(gateway.runtime.db.engine, "after_cursor_execute", record)
-    # the indexer's turn was seen: it wrote the chunk's lot and moved its cursor
-    assert any(s.startswith("INSERT INTO idx_lots") for s in statements), statements
-    assert any(s.startswith("UPDATE idx_cursor") for s in statements), statements
-    touched = re.compile(r"\bFROM (idx_lots|idx_members|idx_brands|idx_pending)\b")
-    selects = [s for s in statements if s.startswith("SELECT")]
-    assert not [s for s in selects if touched.search(s)], selects
+        node.stop()
