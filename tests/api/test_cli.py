@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from support.chain import ROOT
+from support.cli import ledger
 from support.flows import earn, signed_redemption
 from support.gateway import Gateway, Member
 from support.progress import wait_for
@@ -17,17 +17,6 @@ from support.progress import wait_for
 from ledger_api.db.migrate import packaged_head
 
 KEY = re.compile(r"(lk_[0-9a-f]{8}_\S+)")
-
-
-def ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: PLW1510 - the tests check returncode
-        [sys.executable, "-m", "ledger_api.cli", *args],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_db_upgrade_says_which_revisions_it_went_through(

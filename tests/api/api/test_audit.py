@@ -6,16 +6,13 @@ cannot be changed (README, "Audit trail")."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from support.chain import ROOT
+from support.cli import ledger
 from support.gateway import Brand, Gateway
 from support.rows import rows_mentioning
 
@@ -283,24 +280,13 @@ def test_rows_cannot_be_changed_or_deleted(gateway: Gateway, brand: Brand) -> No
     assert "someone" not in json.dumps(_all(gateway.admin, ADMIN_AUDIT))
 
 
-def _ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: PLW1510 - the test checks returncode
-        [sys.executable, "-m", "ledger_api.cli", *args],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_the_command_lines_key_changes_are_audited_as_cli(env: dict[str, str]) -> None:
     """`ledger admin-key create` and `ledger key revoke` act as `cli`."""
-    assert _ledger(env, "db", "upgrade").returncode == 0
-    created = _ledger(env, "admin-key", "create")
+    assert ledger(env, "db", "upgrade").returncode == 0
+    created = ledger(env, "admin-key", "create")
     assert created.returncode == 0, created.stderr
     prefix = _prefix(json.loads(created.stdout)["api_key"])
-    revoked = _ledger(env, "key", "revoke", prefix)
+    revoked = ledger(env, "key", "revoke", prefix)
     assert revoked.returncode == 0, revoked.stderr
     with Gateway(env) as gateway:
         acts = _all(gateway.admin, ADMIN_AUDIT, actor="cli")
