@@ -7,13 +7,16 @@ and the pool as members, and brands were told to contact the pool about its poin
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from ledger_api.chain.abi import Event
+from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.auction_models import IdxEscrow
-from ledger_api.db.models import IdxMeta
+from ledger_api.db.models import IdxLot, IdxMeta
 
 from .cursor import CHARITY_POOL
 
@@ -31,3 +34,29 @@ def no_members(session: Session, addresses: set[str]) -> set[str]:
     if pool is not None and pool.value in addresses:
         found.add(pool.value)
     return found
+
+
+#: the ledger's tier events: their webhook events go to every brand whose points the member
+#: holds or held (`ChainEvents._member_brands`)
+TIER_EVENTS = frozenset({"TierUpgraded", "TierDowngradeWarned", "TierRetained", "TierDowngraded"})
+
+
+def brands_held(
+    session: Session, events: Sequence[Event], known: Mapping[str, set[int]]
+) -> dict[str, set[int]]:
+    """For each member of the chunk's tier events not in `known`: the brands of the lots the
+    index holds for it (ledger brand ids), read with the chunk's other rows before the writer
+    lock (a CI run: a catch-up chunk's tier events read them in the writer's turn)."""
+    members = sorted(
+        {e.args["member"] for e in events if e.contract == LEDGER and e.name in TIER_EVENTS}
+        - known.keys()
+    )
+    held: dict[str, set[int]] = {member: set() for member in members}
+    for start in range(0, len(members), 400):
+        part = members[start : start + 400]
+        rows = session.execute(
+            select(IdxLot.member, IdxLot.brand).where(IdxLot.member.in_(part)).distinct()
+        )
+        for member, brand in rows:
+            held[member].add(brand)
+    return held

@@ -32,6 +32,7 @@ from ledger_api.db.models import (
 from ledger_api.domain import lot_expiry
 
 from .cursor import CHARITY_POOL
+from .holders import brands_held
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,7 @@ class ProjectionState:
         self._badges: dict[tuple[str, int], int] = {}
         self._history: list[dict[str, Any]] = []
         self._used_op_ids: dict[int, int] = {}  # per brand, the highest op id the chain used
+        self.held_brands: dict[str, set[int]] = {}  # a tier event's member: its lots' brands
         meta = session.get(IdxMeta, CHARITY_POOL)
         self.charity_pool = meta.value if meta else None
 
@@ -169,6 +171,7 @@ class ProjectionState:
         self._preload_lots([k for k in lot_keys if k not in self._lots])
         self._preload_members([m for m in members if m not in self._members])
         self._preload_brands([b for b in brands if b not in self._brands])
+        self.held_brands.update(brands_held(self.session, events, self.held_brands))
 
     def adopt(self, read: ProjectionState) -> None:
         """Takes the rows `read` preloaded (in a read transaction, before the writer lock)."""
@@ -176,6 +179,7 @@ class ProjectionState:
         self._members.update(read._members)
         self._brands.update(read._brands)
         self._pending.update(read._pending)
+        self.held_brands.update(read.held_brands)
 
     def _preload_lots(self, wanted: Sequence[tuple[str, int]]) -> None:
         for part in _chunks(wanted, 400):

@@ -108,12 +108,19 @@ class ChainEvents:
         self.pending.append(NewEvent(eid, type_, at(ts), brands, payload))
 
     def _member_brands(self, member: str) -> list[int | None]:
-        """The brands whose points the member holds or held (index and this chunk)."""
-        stored = self.p.session.scalars(
-            select(IdxLot.brand).where(IdxLot.member == member).distinct()
-        )
+        """The brands whose points the member holds or held (index and this chunk): the
+        chunk's preload read the index's (`holders.brands_held`, for every member of a tier
+        event), so the writer's turn reads none."""
+        stored = self.p.held_brands.get(member)
+        if stored is None:  # a member no tier event of the chunk named: never in the flow
+            stored = set(
+                self.p.session.scalars(
+                    select(IdxLot.brand).where(IdxLot.member == member).distinct()
+                )
+            )
         in_chunk = {brand for (holder, brand) in self.p.lot_keys() if holder == member}
-        return sorted({*stored, *in_chunk})
+        brands: list[int | None] = [*sorted({*stored, *in_chunk})]
+        return brands
 
     # ------------------------------------------------------------------- events
 

@@ -146,10 +146,11 @@ def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
     tmp_path: Path,
 ) -> None:
     """Issue 15: the index rows a chunk's events touch (lots, members, brands, pending
-    positions) are read in a read transaction; the indexer's turn at SQLite's one writer lock
-    only writes them back (a quarter of that turn was the reads). On a chain of its own: a
-    gateway on the session's chain catches up on the earlier tests' history, whose tier events
-    read the member's brands in the writer's turn (`ChainEvents._member_brands`, a known gap)."""
+    positions, and the brands a tier event's member holds, whom its webhook event goes to)
+    are read in a read transaction; the indexer's turn at SQLite's one writer lock only writes
+    them back (a quarter of that turn was the reads). A CI run: a chunk with a tier event read
+    the member's brands in the writer's turn (`ChainEvents._member_brands`). On a chain of its
+    own, so that the earn below is the upgrade."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -159,17 +160,26 @@ def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
     node = start_anvil()
     try:
         with Gateway(deployed_sqlite_env(node, tmp_path)) as gateway:
-            brand = gateway.create_brand()
+            brand, other, alice = gateway.create_brand(), gateway.create_brand(), Member()
+            silver = {"spend_cents": 5_000, "orders": 2, "engagements": 0, "gift_points": 50}
+            changed = gateway.admin.put("/v1/admin/tiers/1", silver, params={"wait": "true"})
+            assert changed.json()["status"] == "confirmed", changed.text
+            earn(other, alice, 2_500)  # alice holds the other brand's points before the upgrade
             event.listen(gateway.runtime.db.engine, "after_cursor_execute", record)
             try:
-                earn(brand, Member(), 5_000)  # confirmed and indexed
+                upgrade = earn(brand, alice, 2_500)  # confirmed and indexed: Silver
             finally:
                 event.remove(gateway.runtime.db.engine, "after_cursor_execute", record)
+            assert upgrade["result"]["tier_upgraded_to"] == 1, upgrade
             # the indexer's turn was seen: it wrote the chunk's lot and moved its cursor
             assert any(s.startswith("INSERT INTO idx_lots") for s in statements), statements
             assert any(s.startswith("UPDATE idx_cursor") for s in statements), statements
             touched = re.compile(r"\bFROM (idx_lots|idx_members|idx_brands|idx_pending)\b")
             selects = [s for s in statements if s.startswith("SELECT")]
             assert not [s for s in selects if touched.search(s)], selects
+            # ... and the upgrade's event goes to the other brand too, whose points alice holds
+            feed = other.api.get("/v1/events", params={"types": "tier.upgraded"}).json()
+            upgraded = [e for e in feed["events"] if e["data"]["member"] == alice.address]
+            assert [e["data"]["brand_id"] for e in upgraded] == [brand.brand_id], feed
     finally:
         node.stop()
