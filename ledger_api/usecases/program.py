@@ -6,6 +6,9 @@ over, the signature is the voter's and in time, and then asks the contract: a me
 (`hasVoted`, or a vote of it still in flight here) is refused `poll_already_voted` (409), one
 the poll does not admit (`canVote`: eligibility is fixed at the opening) `poll_not_eligible`
 (422), also for the document to sign. They had been accepted, then failed on chain (a trial).
+A signed vote is then run by the node (`eth_call`), which judges the voter's tier after its due
+quarterly reviews, as the contract does when the vote is sent (the view judges the tier as last
+applied).
 A vote holds its member and poll in the relaying brand's queue like an order
 (`domain.refs.vote_key`), so two votes relayed at once are not both accepted (a trial: four at
 once were); the contract stays the judge across brands. With the chain away the chain's checks
@@ -27,6 +30,7 @@ from ledger_api.db.models import IdxPoll, Operation
 from ledger_api.domain import OpKind, iso_utc
 from ledger_api.domain.refs import vote_key
 from ledger_api.errors import (
+    ChainRejected,
     ChainUnavailable,
     InvalidPollOption,
     InvalidSignature,
@@ -133,6 +137,31 @@ class PollsService:
         if not admitted:
             raise PollNotEligible(poll_id=poll_id, voter=voter)
 
+    def _run_vote(self, poll_id: int, req: VoteRequest) -> None:
+        """The vote run by the node on its latest state (`eth_call` of `voteWithSig`, the
+        transaction the sender will send): the contract applies the voter's due quarterly
+        reviews before it reads the tier, which the `canVote` view does not (a review of
+        2026-12-06: a member the calendar had dropped, not yet reviewed, had its vote accepted,
+        then refused on chain). Raises `PollNotEligible` and `PollAlreadyVoted` as the contract
+        would; its other refusals (a window that opens at a later block, a pause the vote waits
+        out) and a chain that does not answer are the contract's to judge when the vote is sent."""
+        contracts = self.rt.contracts()
+        if contracts.polls is None:
+            return
+        signature = bytes.fromhex(req.signature[2:])
+        call = contracts.vote_with_sig(poll_id, req.voter, req.option, req.deadline, signature)
+        try:
+            self.rt.chain().call(call.to, call.data)
+        except ChainUnavailable:
+            return
+        except ChainRejected as refused:
+            if refused.error_code == PollNotEligible.code:
+                raise PollNotEligible(poll_id=poll_id, voter=req.voter) from None
+            if refused.error_code == PollAlreadyVoted.code:
+                raise PollAlreadyVoted(
+                    poll_id=poll_id, voter=req.voter, operation_id=None
+                ) from None
+
     async def vote_typed_data(
         self, who: Principal, poll_id: int, req: VoteTypedDataRequest
     ) -> VoteTypedDataResponse:
@@ -158,6 +187,7 @@ class PollsService:
             if signer != req.voter and self.rt.chain().code_size(req.voter) == 0:
                 raise InvalidSignature(member=req.voter, recovered=signer)
             self._may_vote(ctx.principal, poll_id, req.voter)
+            self._run_vote(poll_id, req)
             payload = PollVotePayload(
                 voter=req.voter,
                 poll_id=poll_id,
