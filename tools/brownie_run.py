@@ -48,6 +48,10 @@ def main(argv: list[str]) -> int:
     try:
         active = project.load(ROOT, name="AllianceProject")
         active.load_config()
+        if options.network == "development":  # anvil launched for this run: a port of its own
+            from scripts.dev_network import launch_on_a_free_port
+
+            launch_on_a_free_port()
         network.connect(options.network)
         active._add_to_main_namespace()
         module = importlib.import_module(module_name)

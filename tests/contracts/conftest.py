@@ -45,6 +45,7 @@ from eth_utils import keccak
 from web3.middleware import Web3Middleware
 
 from scripts.deployment import DEFAULT_TIER_RULES, REFERENCE_EARN_RULE, REFERENCE_VALUE_MICRO_USD
+from scripts.dev_network import launch_on_a_free_port
 from scripts.earned_records import earned_records
 from scripts.ledger_abi import publish_admin_functions
 
@@ -68,6 +69,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "filterwarnings", "ignore:rpc.* should not be called directly:FutureWarning"
     )
+    # a chain of this run's own: brownie connects once collection is done, and attached to any
+    # anvil on 8545 (another run's, whose snapshots the two then reverted under each other)
+    launch_on_a_free_port()
 
 
 @pytest.fixture(autouse=True)
