@@ -134,7 +134,18 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
             ],
         },
     ),
-    ("post", re.compile(r"^/v1/badges/issue$"), {422: ["invalid_amount"]}),
+    (
+        "post",
+        re.compile(r"^/v1/badges/issue$"),
+        {
+            422: [
+                "invalid_amount",
+                "badge_tier_too_low",
+                "badge_supply_exceeded",
+                "badge_not_reserved",
+            ]
+        },
+    ),
     ("get", re.compile(r"^/v1/operations/"), {404: ["operation_not_found"], 422: ["invalid_id"]}),
     ("get", re.compile(r"^/v1/members/"), {422: ["invalid_address"]}),
     ("*", re.compile(r"^/v1/(admin/)?brands/"), {404: ["unknown_brand"], 422: ["invalid_id"]}),

@@ -27,6 +27,7 @@ from ledger_api.db.models import (
     IdxMeta,
     IdxPending,
     Operation,
+    Signer,
 )
 from ledger_api.domain import BrandStatus, OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
@@ -36,6 +37,7 @@ from ledger_api.errors import (
     BrandForbidden,
     BrandSuspended,
     ChainRejected,
+    ChainUnavailable,
     InsufficientBalance,
     InvalidDeadline,
     InvalidMember,
@@ -67,6 +69,9 @@ DEBITS = (
     OpKind.AUCTION_BID.value,
 )
 
+
+#: what the contract's `issue` refuses for good on the chain's state (`Checks.issuable`)
+_ISSUE_REFUSALS = frozenset({"badge_tier_too_low", "badge_supply_exceeded", "badge_not_reserved"})
 
 #: how far ahead of now an auction or a poll must start (`Checks.window_ahead`), seconds
 START_MARGIN_S = 30
@@ -299,6 +304,32 @@ class Checks:
         return str(pool)
 
     # ------------------------------------------------------------------ badges
+
+    def issuable(self, own: BrandInfo, type_id: int, member: str, amount: int) -> None:
+        """The issue run by the node as the brand's signer will send it (`eth_call` of
+        AllianceBadges' `issue` on the latest state), refused as the contract refuses it: a
+        member below the type's minimum tier after its due quarterly reviews
+        (`badge_tier_too_low`), units past the supply (`badge_supply_exceeded`) or past what
+        is not reserved for the type's auctions (`badge_not_reserved`); a ChainRejected (422).
+        A review of 2026-12-06: each was accepted (202), then failed on chain. Its other
+        refusals (a pause the issue waits out, a signer in rotation) and a chain that does not
+        answer are the contract's to judge when the issue is sent."""
+        with self.rt.db.read() as session:
+            signer = session.scalar(
+                select(Signer.address)
+                .where(Signer.brand_id == own.row_id, Signer.active.is_(True))
+                .order_by(Signer.id.desc())
+            )
+        if signer is None:
+            return
+        call = self.rt.contracts().issue_badge(type_id, member, amount)
+        try:
+            self.rt.chain().call(call.to, call.data, sender=signer)
+        except ChainRejected as refused:
+            if refused.error_code in _ISSUE_REFUSALS:
+                raise
+        except ChainUnavailable:
+            return
 
     def own_badge_type(self, own: BrandInfo, type_id: int, forbidden: str) -> IdxBadgeType:
         """A badge type of the calling brand (else `BrandForbidden` with that message)."""

@@ -270,6 +270,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
             self.checks.own_badge_type(
                 brand, req.type_id, "a brand issues its own badge types only"
             )
+            self.checks.issuable(brand, req.type_id, req.member, req.amount)
             payload = BadgeIssuePayload(type_id=req.type_id, member=req.member, amount=req.amount)
             return draft(ctx, OpKind.BADGE_ISSUE, brand, payload, beneficiary=req.member)
 
