@@ -27,6 +27,9 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── InvalidTier              422 invalid_tier
     │   ├── BadgeNoBenefit           422 badge_no_benefit
     │   ├── BadgeNotHeld             422 badge_not_held
+    │   ├── BadgeTierTooLow          422 badge_tier_too_low (below the type's minimum tier)
+    │   ├── BadgeSupplyExceeded      422 badge_supply_exceeded (past the type's max supply)
+    │   ├── BadgeNotReserved         422 badge_not_reserved (units its auctions hold)
     │   ├── InvalidPollOption        422 poll_invalid_option
     │   ├── PollNotOpen              422 poll_not_open (the poll's window is over)
     │   ├── PollNotEligible          422 poll_not_eligible (not eligible when it opened)
@@ -95,7 +98,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import InvalidRequest as InvalidRequest
 from .base import LedgerError as LedgerError
+from .program import BadgeNoBenefit as BadgeNoBenefit
+from .program import BadgeNotHeld as BadgeNotHeld
+from .program import BadgeNotReserved as BadgeNotReserved
+from .program import BadgeSupplyExceeded as BadgeSupplyExceeded
+from .program import BadgeTierTooLow as BadgeTierTooLow
+from .program import InvalidPollOption as InvalidPollOption
+from .program import PollNotEligible as PollNotEligible
+from .program import PollNotOpen as PollNotOpen
 from .transport import HeadersTooLarge as HeadersTooLarge
 from .transport import PayloadTooLarge as PayloadTooLarge
 from .transport import RequestTimeout as RequestTimeout
@@ -143,12 +155,6 @@ class MalformedBody(BadRequest):
 class BodyTooDeep(MalformedBody):
     code = "body_too_deep"
     default_message = "the JSON body is nested too deeply"
-
-
-class InvalidRequest(LedgerError):
-    code = "invalid_request"
-    status = 422
-    default_message = "the request failed validation"
 
 
 class InvalidAddress(InvalidRequest):
@@ -209,31 +215,6 @@ class InsufficientBalance(InvalidRequest):
 class InvalidTier(InvalidRequest):
     code = "invalid_tier"
     default_message = "the tier must be 1 (Silver), 2 (Gold) or 3 (Diamond)"
-
-
-class BadgeNoBenefit(InvalidRequest):
-    code = "badge_no_benefit"
-    default_message = "this badge type carries no benefit to redeem"
-
-
-class BadgeNotHeld(InvalidRequest):
-    code = "badge_not_held"
-    default_message = "the holder owns no unredeemed unit of this badge type"
-
-
-class InvalidPollOption(InvalidRequest):
-    code = "poll_invalid_option"
-    default_message = "the option is not one of the poll's"
-
-
-class PollNotOpen(InvalidRequest):
-    code = "poll_not_open"
-    default_message = "the poll's voting window is over"
-
-
-class PollNotEligible(InvalidRequest):
-    code = "poll_not_eligible"  # the contract's `canVote`: eligibility fixed at the opening
-    default_message = "the member may not vote in this poll (eligibility is fixed at its opening)"
 
 
 class InvalidWebhookUrl(InvalidRequest):

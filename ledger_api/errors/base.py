@@ -22,3 +22,9 @@ class LedgerError(Exception):
     def error_code(self) -> str:
         """The code reported for this instance (a class constant except for `ChainRejected`)."""
         return self.code
+
+
+class InvalidRequest(LedgerError):
+    code = "invalid_request"
+    status = 422
+    default_message = "the request failed validation"

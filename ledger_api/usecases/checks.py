@@ -34,15 +34,18 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BadgeNoBenefit,
     BadgeNotHeld,
+    BadgeNotReserved,
+    BadgeSupplyExceeded,
+    BadgeTierTooLow,
     BrandForbidden,
     BrandSuspended,
     ChainRejected,
-    ChainUnavailable,
     InsufficientBalance,
     InvalidDeadline,
     InvalidMember,
     InvalidNonce,
     InvalidSignature,
+    LedgerError,
     SignatureExpired,
     SignatureReplayed,
     UnknownBadge,
@@ -69,9 +72,6 @@ DEBITS = (
     OpKind.AUCTION_BID.value,
 )
 
-
-#: what the contract's `issue` refuses for good on the chain's state (`Checks.issuable`)
-_ISSUE_REFUSALS = frozenset({"badge_tier_too_low", "badge_supply_exceeded", "badge_not_reserved"})
 
 #: how far ahead of now an auction or a poll must start (`Checks.window_ahead`), seconds
 START_MARGIN_S = 30
@@ -310,7 +310,7 @@ class Checks:
         AllianceBadges' `issue` on the latest state), refused as the contract refuses it: a
         member below the type's minimum tier after its due quarterly reviews
         (`badge_tier_too_low`), units past the supply (`badge_supply_exceeded`) or past what
-        is not reserved for the type's auctions (`badge_not_reserved`); a ChainRejected (422).
+        is not reserved for the type's auctions (`badge_not_reserved`), all 422.
         A review of 2026-12-06: each was accepted (202), then failed on chain. Its other
         refusals (a pause the issue waits out, a signer in rotation) and a chain that does not
         answer are the contract's to judge when the issue is sent."""
@@ -325,10 +325,9 @@ class Checks:
         call = self.rt.contracts().issue_badge(type_id, member, amount)
         try:
             self.rt.chain().call(call.to, call.data, sender=signer)
-        except ChainRejected as refused:
-            if refused.error_code in _ISSUE_REFUSALS:
-                raise
-        except ChainUnavailable:
+        except (BadgeTierTooLow, BadgeSupplyExceeded, BadgeNotReserved):
+            raise
+        except (ChainRejected, LedgerError):  # the contract's to judge when the issue is sent
             return
 
     def own_badge_type(self, own: BrandInfo, type_id: int, forbidden: str) -> IdxBadgeType:
