@@ -311,9 +311,11 @@ class Checks:
         member below the type's minimum tier after its due quarterly reviews
         (`badge_tier_too_low`), units past the supply (`badge_supply_exceeded`) or past what
         is not reserved for the type's auctions (`badge_not_reserved`), all 422.
-        A review of 2026-12-06: each was accepted (202), then failed on chain. Its other
-        refusals (a pause the issue waits out, a signer in rotation) and a chain that does not
-        answer are the contract's to judge when the issue is sent."""
+        A review of 2026-12-06: each was accepted (202), then failed on chain. An upgrade
+        still in flight does not count: the sender runs the issue on the same state before it
+        sends it (it failed there), so the brand issues once the upgrading earn is confirmed.
+        The contract's other refusals (a pause the issue waits out, a signer in rotation) and
+        a chain that does not answer are left to the sender."""
         with self.rt.db.read() as session:
             signer = session.scalar(
                 select(Signer.address)
@@ -327,7 +329,7 @@ class Checks:
             self.rt.chain().call(call.to, call.data, sender=signer)
         except (BadgeTierTooLow, BadgeSupplyExceeded, BadgeNotReserved):
             raise
-        except (ChainRejected, LedgerError):  # the contract's to judge when the issue is sent
+        except (ChainRejected, LedgerError):  # the sender's to judge when it sends the issue
             return
 
     def own_badge_type(self, own: BrandInfo, type_id: int, forbidden: str) -> IdxBadgeType:

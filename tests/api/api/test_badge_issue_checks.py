@@ -5,10 +5,13 @@ accepted, then failed on chain, where the brand learnt of it only from the opera
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from support.chain import Anvil
 from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
 
 from ledger_api.db.models import Operation
 
@@ -54,3 +57,42 @@ def test_an_issue_the_contract_refuses_is_a_422_and_queues_nothing(
             )
         ).all()
     assert [tuple(row) for row in stored] == [(first.address, "confirmed")], stored
+
+
+def test_an_issue_waits_for_the_upgrade_it_needs_to_be_confirmed(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The member's earn that upgrades it is sent but not mined when the brand issues a
+    Silver-only badge: the node sees no tier yet, so the issue is refused (422; before, it was
+    accepted, then failed at the sender, which runs each transaction on the latest state before
+    it sends it). Once the earn is confirmed the same issue goes through."""
+    anvil, _ = own_chain  # the tier rule is the chain's, and mining stops for a while
+    with Gateway(own_env) as gateway:
+        silver = {"spend_cents": 5_000, "orders": 1, "engagements": 0}
+        changed = gateway.admin.put("/v1/admin/tiers/1", silver, params={"wait": "true"})
+        assert changed.json()["status"] == "confirmed", changed.text
+        brand = gateway.create_brand()
+        silver_only = {"kind": "collectible", "min_tier": 1, "uri": "ipfs://silver-scarf"}
+        tiered = _confirmed(brand, "/v1/badges/types", silver_only)["result"]["type_id"]
+        member = Member()
+        body = {"type_id": tiered, "member": member.address}
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            upgrade = brand.api.post(
+                "/v1/earn/purchase",
+                {"member": member.address, "amount_cents": 5_000, "order_ref": "o-scarf"},
+            )
+            assert upgrade.status_code == 202, upgrade.text
+            path = f"/v1/operations/{upgrade.json()['operation_id']}"
+            wait_for(lambda: brand.api.get(path).json()["tx_hash"], what="the earn sent")
+            _refused(brand, body, "badge_tier_too_low")
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+            anvil.rpc("evm_mine")
+
+        def final() -> dict[str, Any] | None:
+            view: dict[str, Any] = brand.api.get(path).json()
+            return view if view["status"] in ("confirmed", "failed") else None
+
+        assert wait_for(final, what="the earn final")["status"] == "confirmed"
+        assert _confirmed(brand, "/v1/badges/issue", body)["kind"] == "badge_issue"
