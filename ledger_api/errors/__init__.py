@@ -37,6 +37,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
     │   ├── DuplicateItemKey         422 duplicate_item_key (two items of one bulk request)
+    │   ├── AuctionBidRefused        422 auction_tier_too_low, auction_bid_too_low (run on the node)
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
     ├── Unauthorized                 401 unauthorized
     ├── Forbidden                    403 forbidden
@@ -100,6 +101,7 @@ from typing import Any
 
 from .base import InvalidRequest as InvalidRequest
 from .base import LedgerError as LedgerError
+from .program import AuctionBidRefused as AuctionBidRefused
 from .program import BadgeNoBenefit as BadgeNoBenefit
 from .program import BadgeNotHeld as BadgeNotHeld
 from .program import BadgeNotReserved as BadgeNotReserved

@@ -44,3 +44,12 @@ class PollNotOpen(InvalidRequest):
 class PollNotEligible(InvalidRequest):
     code = "poll_not_eligible"  # the contract's `canVote`: eligibility fixed at the opening
     default_message = "the member may not vote in this poll (eligibility is fixed at its opening)"
+
+
+class AuctionBidRefused(InvalidRequest):
+    """A bid the auction does not take on the chain's state (reported as `details["code"]`:
+    the contract's own code), judged by running it on the node before the 202."""
+
+    code = "auction_bid_refused"
+    codes: tuple[str, ...] = ("auction_tier_too_low", "auction_bid_too_low")
+    error_code = property(lambda self: str(self.details.get("code", self.code)))

@@ -3,9 +3,10 @@ its collectible rights, relays the bids its members sign, and closes each winnin
 
 A bid is a ledger `Gift` the member signs, of the points it adds, to its own escrow for the
 auction (`escrowOf(auction, bidder)`, an address that binds the gift to both); the gateway
-checks the signature, the nonce and the balance before the 202, as for a gift. Which bids
-hold a unit, the tier at bid time and the minimum bid are the contract's to decide
-(`auction_bid_too_low`, `auction_tier_too_low`, `auction_not_open`).
+checks the signature, the nonce and the balance before the 202, as for a gift, then runs the
+bid on the node (`_run_bid`): a bidder below the auction's tier and a bid that takes no unit
+are refused at once (`auction_tier_too_low`, `auction_bid_too_low`, 422). Which bids hold a unit
+stays the contract's to decide when the bid is sent (bids in flight raise the minimum).
 
 Closing a winning bid (`settle`): a bid in the auctioning brand's points is settled in one
 operation (`auction_settle`: redeemed at the brand, badge issued). A bid in another brand's
@@ -37,9 +38,12 @@ from ledger_api.db.models import IdxBrand
 from ledger_api.domain import OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
+    AuctionBidRefused,
     AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
+    ChainRejected,
+    LedgerError,
     UnknownAuction,
     UnknownBrand,
 )
@@ -68,6 +72,9 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
+#: what a bid run on the node may be refused for that no later block lifts (`_run_bid`): the
+#: lowest bid that takes a unit only rises, and a tier the calendar took does not come back
+_BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow"})
 SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE: then an unsettled winner is refunded
 
 
@@ -198,6 +205,7 @@ class AuctionsService:
                 deadline=req.deadline,
                 signature=req.signature,
             )
+            self._run_bid(payload)
             return draft(
                 ctx,
                 OpKind.AUCTION_BID,
@@ -209,6 +217,29 @@ class AuctionsService:
             )
 
         return await self.rt.intake.submit(await run_in_threadpool(check))
+
+    def _run_bid(self, bid: AuctionBidPayload) -> None:
+        """The bid run by the node on its latest state (`eth_call` of `bidWithSig`, the
+        transaction the sender will send): `AuctionBidRefused` (422, `auction_tier_too_low`:
+        the bidder's tier after its due quarterly reviews is below the auction's;
+        `auction_bid_too_low`: the bid's value does not take a unit). A review of 2026-12-06:
+        both were accepted (202), then failed on chain. Anything else it reverts for (a nonce
+        an earlier debit in flight will use, a pause) and a chain that does not answer are
+        left to the sender, which runs it again before it sends it."""
+        gift = (bid.member, bid.to, bid.brand, bid.amount, bid.nonce, bid.deadline)
+        signature = bytes.fromhex(bid.signature[2:])
+        call = self.rt.contracts().auctions_call("bidWithSig", bid.auction_id, gift, signature)
+        try:
+            self.rt.chain().call(call.to, call.data)
+        except ChainRejected as refused:
+            chain_error = refused.details.get("chain_error")
+            if chain_error in _BID_REFUSALS:
+                details = {k: v for k, v in refused.details.items() if k != "code"}
+                raise AuctionBidRefused(
+                    refused.message, code=error_code(str(chain_error)), **details
+                ) from None
+        except LedgerError:
+            return
 
     async def settle(
         self, ctx: RequestContext, auction_id: int, req: SettlementRequest
