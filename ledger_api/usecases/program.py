@@ -25,9 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
 from ledger_api.chain.typed_data import recover_signer, vote_typed_data
-from ledger_api.db.keys import OPEN
 from ledger_api.db.models import IdxPoll, Operation
-from ledger_api.domain import OpKind, iso_utc
+from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus, iso_utc
 from ledger_api.domain.refs import vote_key
 from ledger_api.errors import (
     ChainRejected,
@@ -105,19 +104,8 @@ class PollsService:
     def _may_vote(self, who: Principal, poll_id: int, voter: str) -> None:
         """`PollAlreadyVoted` for a member whose vote is on chain or in flight here,
         `PollNotEligible` for one the poll does not admit (the contract's views). A chain that
-        does not answer leaves it to the contract, when the vote is sent. The vote in flight
-        is named (`operation_id`) to its own brand only: another brand learnt its id, and
-        which brand the member votes through (a review of 2026-12-06)."""
-        with self.rt.db.read() as session:
-            flying = session.execute(
-                select(Operation.uid, Operation.payload, Operation.brand_id).where(
-                    Operation.member == voter, OPEN, Operation.kind == OpKind.POLL_VOTE.value
-                )
-            ).all()
-        for uid, payload, brand_row in flying:
-            if int((payload or {}).get("poll_id", -1)) == poll_id:
-                named = uid if brand_row == who.brand_row_id else None
-                raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=named)
+        does not answer leaves it to the contract, when the vote is sent."""
+        self._refuse_if_voted(who, poll_id, voter, chain_says=False)
         contracts = self.rt.contracts()
         if contracts.polls is None or contracts.polls_address is None:
             return
@@ -133,11 +121,35 @@ class PollsService:
         except ChainUnavailable:
             return
         if voted:
-            raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=None)
+            self._refuse_if_voted(who, poll_id, voter, chain_says=True)
         if not admitted:
             raise PollNotEligible(poll_id=poll_id, voter=voter)
 
-    def _run_vote(self, poll_id: int, req: VoteRequest) -> None:
+    def _refuse_if_voted(
+        self, who: Principal, poll_id: int, voter: str, *, chain_says: bool
+    ) -> None:
+        """`PollAlreadyVoted` when a vote of the member in the poll is in flight here or
+        confirmed, or when the chain says it voted (`chain_says`): the vote's operation is
+        named (`operation_id`) to its own brand only (another brand learnt its id, and which
+        brand the member votes through: a review of 2026-12-06). A vote confirmed between the
+        in-flight check and the chain's answer is named too (concurrent relays of one member's
+        votes: the refusals named it, or not, by the race)."""
+        with self.rt.db.read() as session:
+            votes = session.execute(
+                select(Operation.uid, Operation.payload, Operation.brand_id).where(
+                    Operation.member == voter,
+                    Operation.kind == OpKind.POLL_VOTE.value,
+                    Operation.status.in_([*OPEN_OP_STATUSES, OpStatus.CONFIRMED.value]),
+                )
+            ).all()
+        for uid, payload, brand_row in votes:
+            if int((payload or {}).get("poll_id", -1)) == poll_id:
+                named = uid if brand_row == who.brand_row_id else None
+                raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=named)
+        if chain_says:
+            raise PollAlreadyVoted(poll_id=poll_id, voter=voter, operation_id=None)
+
+    def _run_vote(self, who: Principal, poll_id: int, req: VoteRequest) -> None:
         """The vote run by the node on its latest state (`eth_call` of `voteWithSig`, the
         transaction the sender will send): the contract applies the voter's due quarterly
         reviews before it reads the tier, which the `canVote` view does not (a review of
@@ -187,7 +199,7 @@ class PollsService:
             if signer != req.voter and self.rt.chain().code_size(req.voter) == 0:
                 raise InvalidSignature(member=req.voter, recovered=signer)
             self._may_vote(ctx.principal, poll_id, req.voter)
-            self._run_vote(poll_id, req)
+            self._run_vote(ctx.principal, poll_id, req)
             payload = PollVotePayload(
                 voter=req.voter,
                 poll_id=poll_id,

@@ -10,18 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 from support.chain import Anvil
+from support.flows import confirmed
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
 from ledger_api.db.models import Operation
-
-
-def _confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = brand.api.post(path, body, params={"wait": "true"})
-    assert answer.status_code == 200, answer.text
-    result: dict[str, Any] = answer.json()
-    assert result["status"] == "confirmed", result
-    return result
 
 
 def _refused(brand: Brand, body: dict[str, Any], code: str) -> None:
@@ -34,18 +27,16 @@ def test_an_issue_the_contract_refuses_is_a_422_and_queues_nothing(
     gateway: Gateway, brand: Brand
 ) -> None:
     silver_only = {"kind": "collectible", "min_tier": 1, "uri": "ipfs://silver-scarf"}
-    tiered = _confirmed(brand, "/v1/badges/types", silver_only)["result"]["type_id"]
+    tiered = confirmed(brand, "/v1/badges/types", silver_only)["result"]["type_id"]
     scarce = {"kind": "achievement", "max_supply": 2, "uri": "ipfs://first-two"}
-    limited = _confirmed(brand, "/v1/badges/types", scarce)["result"]["type_id"]
+    limited = confirmed(brand, "/v1/badges/types", scarce)["result"]["type_id"]
     newcomer, first, second = Member(), Member(), Member()
 
     _refused(brand, {"type_id": tiered, "member": newcomer.address}, "badge_tier_too_low")
     _refused(
         brand, {"type_id": limited, "member": first.address, "amount": 3}, "badge_supply_exceeded"
     )
-    _confirmed(
-        brand, "/v1/badges/issue", {"type_id": limited, "member": first.address, "amount": 2}
-    )
+    confirmed(brand, "/v1/badges/issue", {"type_id": limited, "member": first.address, "amount": 2})
     _refused(brand, {"type_id": limited, "member": second.address}, "badge_supply_exceeded")
 
     # the refusals queued nothing: the one issue stored is the one that went through
@@ -59,7 +50,7 @@ def test_an_issue_the_contract_refuses_is_a_422_and_queues_nothing(
     assert [tuple(row) for row in stored] == [(first.address, "confirmed")], stored
 
 
-def test_an_issue_waits_for_the_upgrade_it_needs_to_be_confirmed(
+def test_an_issue_waits_for_the_upgrade_it_needs_to_beconfirmed(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
     """The member's earn that upgrades it is sent but not mined when the brand issues a
@@ -73,7 +64,7 @@ def test_an_issue_waits_for_the_upgrade_it_needs_to_be_confirmed(
         assert changed.json()["status"] == "confirmed", changed.text
         brand = gateway.create_brand()
         silver_only = {"kind": "collectible", "min_tier": 1, "uri": "ipfs://silver-scarf"}
-        tiered = _confirmed(brand, "/v1/badges/types", silver_only)["result"]["type_id"]
+        tiered = confirmed(brand, "/v1/badges/types", silver_only)["result"]["type_id"]
         member = Member()
         body = {"type_id": tiered, "member": member.address}
         anvil.rpc("evm_setAutomine", False)
@@ -95,4 +86,4 @@ def test_an_issue_waits_for_the_upgrade_it_needs_to_be_confirmed(
             return view if view["status"] in ("confirmed", "failed") else None
 
         assert wait_for(final, what="the earn final")["status"] == "confirmed"
-        assert _confirmed(brand, "/v1/badges/issue", body)["kind"] == "badge_issue"
+        assert confirmed(brand, "/v1/badges/issue", body)["kind"] == "badge_issue"

@@ -8,31 +8,16 @@ refused on chain (`poll_not_eligible`) once sent: the brand learnt it only from 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from support.auctions import mine_past
 from support.chain import Anvil
-from support.flows import earn
-from support.gateway import Brand, Gateway, Member
+from support.flows import earn, signed_vote
+from support.gateway import Gateway, Member
 
 from ledger_api.domain import month_of, month_start
 
 CONTENT = "0x" + "cd" * 32
 DAY = 86_400
-
-
-def _signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict[str, Any]:
-    prepared = brand.api.post(
-        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": member.address, "option": option}
-    )
-    assert prepared.status_code == 200, prepared.text
-    document = prepared.json()
-    return {
-        "voter": member.address,
-        "option": option,
-        "deadline": document["deadline"],
-        "signature": member.sign(document["typed_data"]),
-    }
 
 
 def test_a_vote_of_a_member_the_calendar_dropped_is_refused_before_it_is_queued(
@@ -75,14 +60,14 @@ def test_a_vote_of_a_member_the_calendar_dropped_is_refused_before_it_is_queued(
         assert brand.api.get(f"/v1/members/{dropped.address}").json()["tier"]["tier"] == 1
 
         refused = brand.api.post(
-            f"/v1/polls/{poll_id}/votes", _signed_vote(brand, poll_id, dropped, 0)
+            f"/v1/polls/{poll_id}/votes", signed_vote(brand, poll_id, dropped, 0)
         )
         assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["code"] == "poll_not_eligible", refused.text
         # the refusal queued nothing, and a member Silver this quarter votes
         voted = brand.api.post(
             f"/v1/polls/{poll_id}/votes",
-            _signed_vote(brand, poll_id, kept, 1),
+            signed_vote(brand, poll_id, kept, 1),
             params={"wait": "true"},
         )
         assert voted.json()["status"] == "confirmed", voted.text

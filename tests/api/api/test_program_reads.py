@@ -20,7 +20,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from support.auctions import mine_past
 from support.chain import ADMIN_KEY, Anvil, _send
-from support.flows import earn
+from support.flows import confirmed, earn, signed_vote
 from support.gateway import Brand, Gateway, Member
 from web3 import Web3
 
@@ -191,39 +191,16 @@ def test_enterprise_bindings_and_leaving_reach_the_index(
     assert brand.api.get("/v1/enterprises/not-an-address").status_code == 422
 
 
-def _confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = brand.api.post(path, body, params={"wait": "true"})
-    assert answer.status_code == 200, answer.text
-    result: dict[str, Any] = answer.json()
-    assert result["status"] == "confirmed", result
-    return result
-
-
-def _signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict[str, Any]:
-    answer = brand.api.post(
-        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": member.address, "option": option}
-    )
-    assert answer.status_code == 200, answer.text
-    prepared = answer.json()
-    assert prepared["typed_data"]["domain"]["name"] == "AlliancePolls"
-    return {
-        "voter": member.address,
-        "option": option,
-        "deadline": prepared["deadline"],
-        "signature": member.sign(prepared["typed_data"]),
-    }
-
-
 def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     gateway: Gateway, brand: Brand, anvil: Anvil
 ) -> None:
     w3 = anvil.web3()
-    type_id = _confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
+    type_id = confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
         "result"
     ]["type_id"]
     voter, late, racer = Member(), Member(), Member()
     for member in (voter, racer):
-        _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": member.address})
+        confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": member.address})
     mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
 
     start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
@@ -238,7 +215,7 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     soon = brand.api.post("/v1/polls", poll)  # failed on chain after its 202 (a trial)
     assert soon.status_code == 422, soon.text
     assert soon.json()["error"]["code"] == "poll_invalid_window", soon.text
-    opened = _confirmed(
+    opened = confirmed(
         brand,
         "/v1/polls",
         {
@@ -251,10 +228,10 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
         },
     )
     poll_id = opened["result"]["poll_id"]
-    _confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
+    confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
     mine_past(w3, anvil, start)
 
-    vote = _signed_vote(brand, poll_id, voter, 2)
+    vote = signed_vote(brand, poll_id, voter, 2)
     other_option = brand.api.post(
         f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
     ).json()
@@ -270,7 +247,7 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     )
     with pytest.raises(ValueError):
         eip712.check(document, option=2)
-    first = _confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
+    first = confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
     assert first["result"] == {"poll_id": poll_id, "option": 2}
 
     # a second vote and a member the poll does not admit are refused before anything is queued
@@ -308,7 +285,7 @@ def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
     assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
     # one member's votes relayed at once: one is taken (a trial: all four were, three failed
     # on chain)
-    ballots = [_signed_vote(brand, poll_id, racer, n % 3) for n in range(8)]
+    ballots = [signed_vote(brand, poll_id, racer, n % 3) for n in range(8)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda body: brand.api.post(votes, body), ballots))
     codes = sorted(a.status_code for a in answers)
@@ -352,7 +329,7 @@ def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_thr
     refused = brand.api.post("/v1/enterprises/bindings", no_consent)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_signature"
 
-    bound = _confirmed(brand, "/v1/enterprises/bindings", body)
+    bound = confirmed(brand, "/v1/enterprises/bindings", body)
     assert bound["result"] == {"enterprise": enterprise.address, "employee": employee.address}
     replayed = brand.api.post("/v1/enterprises/bindings", body)
     assert replayed.status_code == 409
@@ -365,7 +342,7 @@ def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_thr
     prepared = brand.api.post(
         "/v1/enterprises/leaves/typed-data", {"employee": employee.address}
     ).json()
-    left = _confirmed(
+    left = confirmed(
         brand,
         "/v1/enterprises/leaves",
         {

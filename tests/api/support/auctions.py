@@ -12,7 +12,7 @@ from typing import Any
 from web3 import Web3
 
 from support.chain import Anvil
-from support.flows import earn
+from support.flows import confirmed, earn
 from support.gateway import Brand, Gateway, Member
 
 SILVER = (5_000, 2, 1)  # the Silver rule these tests set: cents, orders, engagements
@@ -21,14 +21,6 @@ SILVER = (5_000, 2, 1)  # the Silver rule these tests set: cents, orders, engage
 def contract(w3: Web3, manifest: Path, name: str) -> Any:
     entry = json.loads(manifest.read_text())["contracts"][name]
     return w3.eth.contract(address=entry["address"], abi=entry["abi"])
-
-
-def confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = brand.api.post(path, body, params={"wait": "true"})
-    assert answer.status_code == 200, answer.text
-    result: dict[str, Any] = answer.json()
-    assert result["status"] == "confirmed", result
-    return result
 
 
 def set_silver_rule(gateway: Gateway) -> None:

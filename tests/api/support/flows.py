@@ -88,3 +88,28 @@ def listed_cap(gateway: Gateway, brand: Brand) -> int | None:
 def wait_for_daily_cap(gateway: Gateway, brand: Brand, cap: int) -> None:
     """Until the index holds the brand's daily mint cap `cap` (the intake checks it then)."""
     wait_for(lambda: listed_cap(gateway, brand) == cap or None, what=f"the indexed cap {cap}")
+
+
+def confirmed(brand: Brand, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST path` with `?wait=true`, answered 200 and confirmed on chain: the operation."""
+    answer = brand.api.post(path, body, params={"wait": "true"})
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    assert result["status"] == "confirmed", result
+    return result
+
+
+def signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict[str, Any]:
+    """A vote for `option` the member signed: the EIP-712 document the gateway prepared."""
+    answer = brand.api.post(
+        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": member.address, "option": option}
+    )
+    assert answer.status_code == 200, answer.text
+    prepared = answer.json()
+    assert prepared["typed_data"]["domain"]["name"] == "AlliancePolls"
+    return {
+        "voter": member.address,
+        "option": option,
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
