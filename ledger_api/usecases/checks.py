@@ -128,17 +128,20 @@ class Checks:
 
     # -------------------------------------------------------------- receivers
 
-    def receiver(self, address: str) -> None:
+    def receiver(self, address: str, *, role: str = "member") -> None:
         """Points never go to a system contract of the deployment (the ledger, its lens, the
         badge contracts, the vault), which can never move them; the chain refuses them too
-        (`LedgerInvalidMember`, issue 10). Other contracts (smart-contract wallets) are fine."""
+        (`LedgerInvalidMember`, issue 10). Other contracts (smart-contract wallets) are fine.
+        `InvalidMember` (422) names the address under `role` (`member`, `referrer`)."""
         system = {
             c.address.lower()
             for name, c in self.rt.contracts().manifest.contracts.items()
             if name != "TestUSD"
         }
         if address.lower() in system:
-            raise InvalidMember("a system contract can never move points", member=address)
+            raise InvalidMember(
+                f"a system contract can never move points ({role})", **{role: address}
+            )
 
     def gift_receiver(self, to: str, member: str) -> None:
         """`receiver`, and never an auction's bid escrow (`chain.escrows`): a bid's signed

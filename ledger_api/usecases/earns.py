@@ -66,8 +66,13 @@ class Earns:
         referrer: str | None = None,
     ) -> Draft:
         """An earn's draft; `ZeroPoints` when the brand's rule gives nothing for it. With
-        campaign rules (issue 16) the draft carries a claim the intake evaluates."""
+        campaign rules (issue 16) the draft carries a claim the intake evaluates.
+        `InvalidMember` for a member, or a referrer, that can never hold points (a review of
+        2026-12-06: a system contract taken as referrer was credited a referral on chain
+        that the chain refused, the referral reported `credited`)."""
         self.checks.receiver(member)
+        if referrer is not None:
+            self.checks.receiver(referrer, role="referrer")
         facts = EarnFacts(
             kind,
             member,

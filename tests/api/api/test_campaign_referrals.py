@@ -263,3 +263,31 @@ def test_a_purchase_refused_for_the_daily_cap_writes_no_referral(gateway: Gatewa
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["code"] == "daily_cap_exceeded"
     assert referrals(brand) == {}
+
+
+def test_a_referrer_that_can_never_hold_points_is_refused_like_a_member(gateway: Gateway) -> None:
+    """A referrer is a future beneficiary: a system contract of the deployment (the ledger
+    here), which the chain refuses to credit (`LedgerInvalidMember`), is refused 422
+    `invalid_member` as a purchase's `member` is, on the single route and as a batch item. A
+    review of 2026-12-06: the purchase was accepted, the referral reported `credited`, and the
+    referrer's credit failed on chain."""
+    brand = gateway.create_brand()
+    rule = {"kind": "referral", "name": "Invite", "multiplier_pct": 100}
+    assert brand.api.post("/v1/campaigns/rules", rule).status_code == 201
+    ledger = gateway.runtime.contracts().ledger_address
+    member = Member()
+    body = {"member": member.address, "amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
+    refused = brand.api.post("/v1/earn/purchase", {**body, "referrer": ledger})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "invalid_member" and error["details"]["referrer"] == ledger, error
+    assert member.address not in referrals(brand)
+
+    item = {"type": "purchase", "amount_cents": 1_000, "member": member.address}
+    batch = brand.api.post(
+        "/v1/earn/batch",
+        {"items": [{**item, "key": "as-referrer", "order_ref": "o-2", "referrer": ledger}]},
+    )
+    assert batch.status_code == 202, batch.text
+    (result,) = batch.json()["items"]
+    assert (result["result"], result["error"]["code"]) == ("refused", "invalid_member"), result
