@@ -5,7 +5,8 @@ reversals, of any earn of the order (`ReversalBook._earns_of_order`). The bound 
 the intake inside the transaction that stores the reversal, with the brand's row locked
 (`_Batch.brand` reads it FOR UPDATE), so two reversals of one order racing each other cannot
 both pass. Partial amounts turn into points in proportion to what the order credited (the
-earn's conversion): the reversal that takes an order's last cent takes its last point, so no
+earn's conversion), rounded down on the order's cents returned so far, so the points returns
+take do not depend on how they are split; the reversal that takes an order's last cent takes its last point, so no
 point is left over. Amounts are the order's cents, as the brand sent the purchase; the spend a
 reversal takes off the member's tier counters is the same share of what the purchase counted
 (`PointsEarned.spendCents`, less than the order below a 100% multiplier: a trial's half return
@@ -104,13 +105,23 @@ class ReversalBook:
                 requested_cents=wanted,  # the rest (0) when the request named no amount
             )
         closes = wanted == left_cents
-        take = left_points if closes else claim.order_points * wanted // claim.order_cents
-        take = min(take, left_points)
+        # rounded down on the order's cents returned so far, not on this return alone: what an
+        # order's returns take does not depend on how the brand splits them (a review of
+        # 2026-12-06: 19 + 19 cents of a 100-point, 10 USD order took 1 + 1 points, 38 took 3)
+        returned = cents + wanted
+        take = (
+            left_points if closes else claim.order_points * returned // claim.order_cents - points
+        )
+        take = max(0, min(take, left_points))
         if take == 0:
             raise ZeroPoints(amount_cents=wanted)
         left_spend = max(0, claim.order_spend_cents - spend)
-        counted = left_spend if closes else claim.order_spend_cents * wanted // claim.order_cents
-        counted = min(counted, left_spend)
+        counted = (
+            left_spend
+            if closes
+            else claim.order_spend_cents * returned // claim.order_cents - spend
+        )
+        counted = max(0, min(counted, left_spend))
         self._taken[claim.earn_row_id] = (cents + wanted, spend + counted, points + take)
         return payload.model_copy(
             update={

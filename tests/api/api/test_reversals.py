@@ -132,6 +132,23 @@ def test_partial_reversals_convert_like_the_earn_and_stop_at_the_order(gateway: 
     assert (account["issued"], account["reversed"], account["outstanding"]) == (1_000, 1_000, 0)
 
 
+def test_an_orders_returns_take_the_same_points_however_they_are_split(gateway: Gateway) -> None:
+    """Each return is rounded down on the order's cents returned so far, not on its own: two
+    returns of 19 cents of a 10 USD order (100 points) take the 3 points one return of 38 takes,
+    and the spend off the tier counters likewise. A review of 2026-12-06: they took 1 + 1, and
+    a return sent item by item left up to half the points its goods no longer backed."""
+    brand = gateway.create_brand(return_window_days=14)
+    member = Member()
+    whole, _ = buy(brand, member, 1_000)
+    split, _ = buy(brand, member, 1_000)
+    one_go = reverse(brand, whole, amount_cents=38)["result"]["points"]
+    halves = [reverse(brand, split, amount_cents=19)["result"]["points"] for _ in range(2)]
+    assert (one_go, halves) == (3, [1, 2])
+    assert balance_of(brand, member)["pending"] == 200 - 6
+    tier = brand.api.get(f"/v1/members/{member.address}").json()["tier"]
+    assert tier["spend_cents"] == 2_000 - 38 - 38
+
+
 def test_a_replayed_reversal_answers_the_first_operation_and_reverses_once(
     gateway: Gateway,
 ) -> None:
