@@ -18,7 +18,7 @@ from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.domain.refs import ZERO_REF
-from ledger_api.errors import NotSupported
+from ledger_api.errors import LedgerError, NotSupported, TierAlreadyReviewed
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
@@ -243,9 +243,30 @@ class OperationsService(Earns, BulkEarns, Reversals):
     # --------------------------------------------------------- tiers and badges
 
     async def review_tier(self, ctx: RequestContext, member: str) -> Accepted:
-        brand = await _thread(lambda: self.brands.own(ctx.principal))
-        payload = TierReviewPayload(member=member)
-        return await self.rt.intake.submit(draft(ctx, OpKind.TIER_REVIEW, brand, payload))
+        """`reviewTier(member)`, run on the node first (`_reviewable`): a member the chain
+        already reviewed this quarter is 409 `tier_already_reviewed` before the 202."""
+
+        def check() -> Draft:
+            brand = self.brands.own(ctx.principal)
+            self._reviewable(member)
+            return draft(ctx, OpKind.TIER_REVIEW, brand, TierReviewPayload(member=member))
+
+        return await self.rt.intake.submit(await _thread(check))
+
+    def _reviewable(self, member: str) -> None:
+        """The review run by the node on its latest state (`eth_call` of `reviewTier`):
+        `TierAlreadyReviewed` (409) as the contract refuses it. A review of 2026-12-06: a
+        member already reviewed this quarter (by the quarterly round, or another brand a
+        moment before) was accepted, then failed on chain on the relaying brand's gas. Its
+        other refusals (a pause the review waits out) and a chain that does not answer are
+        the sender's to judge."""
+        call = self.rt.contracts().review_tier(member)
+        try:
+            self.rt.chain().call(call.to, call.data)
+        except TierAlreadyReviewed:
+            raise
+        except LedgerError:
+            return
 
     async def define_badge(self, ctx: RequestContext, req: schemas.BadgeTypeRequest) -> Accepted:
         def check() -> Draft:

@@ -400,22 +400,40 @@ def test_tier_and_badge_events_from_real_flows(
         assert issued[0]["data"]["badge_type_id"] == type_id
         assert issued[0]["data"]["member"] == alice.address
 
-        # next quarters with nothing done: the review starts the grace period
+        # next quarters with nothing done: the review starts the grace period. A review the
+        # chain already took is refused before its 202 (`tier_already_reviewed`); two sent
+        # before either is mined both pass that check, and the second fails on chain:
+        # `operation.failed` goes to the brand that sent it
         anvil, _ = own_chain
-        # issue 10: the member's first earn of the quarter already applied this quarter's
-        # review (the calendar rule), so a review now fails as already done
-        again = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
-        assert again.json()["status"] == "failed"
+        anvil.rpc("evm_increaseTime", 200 * 86_400)
+        anvil.rpc("evm_mine")
+        review = f"/v1/tiers/{alice.address}/review"
+        anvil.rpc("evm_setAutomine", False)
+        try:
+            uids = []
+            for _ in range(2):
+                accepted = brand.api.post(review)
+                assert accepted.status_code == 202, accepted.text
+                uids.append(accepted.json()["operation_id"])
+            wait_for(
+                lambda: all(brand.api.get(f"/v1/operations/{u}").json()["tx_hash"] for u in uids),
+                what="both reviews sent",
+            )
+        finally:
+            anvil.rpc("evm_setAutomine", True)
+            anvil.rpc("evm_mine")
+        outcomes = {final["status"]: final for final in map(brand.api.wait, uids)}
+        assert set(outcomes) == {"confirmed", "failed"}, outcomes
         failed = wait_for(
             lambda: receiver.of_type(secret, "operation.failed"), what="operation.failed"
         )
-        assert failed[0]["data"]["operation_id"] == again.json()["operation_id"]
+        assert failed[0]["data"]["operation_id"] == outcomes["failed"]["operation_id"]
         assert failed[0]["data"]["error"]["code"] == "tier_already_reviewed"
         assert failed[0]["brands"] == [brand.brand_id]
-        anvil.rpc("evm_increaseTime", 200 * 86_400)
-        anvil.rpc("evm_mine")
-        warned = brand.api.post(f"/v1/tiers/{alice.address}/review", params={"wait": "true"})
-        result = warned.json()["result"]
+        refused = brand.api.post(review)  # the chain has reviewed alice this quarter now
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "tier_already_reviewed"
+        result = outcomes["confirmed"]["result"]
         # the answers' terms, as the events' (a trial read `graceUntilMonth: 687`)
         assert set(result) == {"review", "tier", "tier_name", "downgrade_at"}, result
         assert (result["review"], result["tier"], result["tier_name"]) == (
