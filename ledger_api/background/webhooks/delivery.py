@@ -3,9 +3,11 @@
 Each turn it computes the reminders due (every `reminder_poll_s`), creates the deliveries of
 new outbox events, claims due deliveries (a lease per delivery, see `store`) and hands each
 to a thread pool. An endpoint has at most `webhook_concurrency_per_endpoint` deliveries in
-flight in this process and each request ends by its deadline (`webhook_timeout_s` for the
-whole request, `transport`), so a slow endpoint holds a few threads of the pool for a while,
-never the others' deliveries. Of a receiver's answer the deliverer reads its status and at
+flight in this process, an owner's endpoints (a brand's, or the admin's) at most
+`webhook_concurrency_per_owner` in all, and each request ends by its deadline
+(`webhook_timeout_s` for the whole request, `transport`), so a slow endpoint holds a few
+threads of the pool for a while, and a brand's slow endpoints never all of them: the others'
+deliveries go on. Of a receiver's answer the deliverer reads its status and at
 most `ANSWER_PREFIX_BYTES` of its body, never decompressed (a 300 MB error body grew the
 process by 900 MB before; a review of 2026-12-06).
 
@@ -88,6 +90,7 @@ class Deliverer(threading.Thread):
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._inflight: dict[str, int] = {}
+        self._inflight_owners: dict[int | None, int] = {}  # an endpoint's brand (None: admin)
         self._sending: set[str] = set()
         self._pool = ThreadPoolExecutor(settings.webhook_workers, thread_name_prefix="webhook")
         self._http: httpcore.ConnectionPool | None = None  # on the first delivery (`_client`)
@@ -189,8 +192,13 @@ class Deliverer(threading.Thread):
 
     # ---------------------------------------------------------------- delivery
 
-    def _free_slots(self, endpoint_id: str) -> int:
-        return self.settings.webhook_concurrency_per_endpoint - self._inflight.get(endpoint_id, 0)
+    def _free_slots(self, endpoint_id: str, owner: int | None) -> int:
+        """What one more request to the endpoint may take: its own limit and its owner's."""
+        settings = self.settings
+        return min(
+            settings.webhook_concurrency_per_endpoint - self._inflight.get(endpoint_id, 0),
+            settings.webhook_concurrency_per_owner - self._inflight_owners.get(owner, 0),
+        )
 
     def claim_due(self) -> int:
         now = datetime.now(UTC)
@@ -200,13 +208,23 @@ class Deliverer(threading.Thread):
         # a request ends by its deadline (`webhook_timeout_s`); the lease outlasts it well
         lease_s = max(self.settings.webhook_lease_s, 4 * self.settings.webhook_timeout_s)
         started = 0
+        settings = self.settings
         with self._lock:
-            busy = [e for e in self._inflight if self._free_slots(e) <= 0]
+            busy = [
+                e
+                for e, n in self._inflight.items()
+                if n >= settings.webhook_concurrency_per_endpoint
+            ]
+            busy_owners = [
+                o
+                for o, n in self._inflight_owners.items()
+                if n >= settings.webhook_concurrency_per_owner
+            ]
         with self.db.read() as session:
-            candidates = store.due(session, now, capacity * 4, busy)
-        for delivery_id, endpoint_id in candidates:
+            candidates = store.due(session, now, capacity * 4, busy, busy_owners)
+        for delivery_id, endpoint_id, owner in candidates:
             with self._lock:
-                if started >= capacity or self._free_slots(endpoint_id) <= 0:
+                if started >= capacity or self._free_slots(endpoint_id, owner) <= 0:
                     continue
                 if delivery_id in self._sending:
                     continue  # ours, still in flight past its lease: never sent twice at once
@@ -216,12 +234,13 @@ class Deliverer(threading.Thread):
                 continue
             with self._lock:
                 self._inflight[endpoint_id] = self._inflight.get(endpoint_id, 0) + 1
+                self._inflight_owners[owner] = self._inflight_owners.get(owner, 0) + 1
                 self._sending.add(delivery_id)
             started += 1
-            self._pool.submit(self._deliver, claimed)
+            self._pool.submit(self._deliver, claimed, owner)
         return started
 
-    def _deliver(self, claimed: store.Claimed) -> None:
+    def _deliver(self, claimed: store.Claimed, owner: int | None) -> None:
         try:
             try:
                 attempt = self.send(claimed)
@@ -250,6 +269,7 @@ class Deliverer(threading.Thread):
         finally:
             with self._lock:
                 self._inflight[claimed.endpoint_id] -= 1
+                self._inflight_owners[owner] -= 1
                 self._sending.discard(claimed.delivery_id)
             self._wake.set()
 

@@ -194,13 +194,18 @@ class Claimed:
 
 
 def due(
-    session: Session, now: datetime, limit: int, busy: Sequence[str] = ()
-) -> list[tuple[str, str]]:
-    """(delivery id, endpoint id) of deliveries due and free of any live lease, leaving out
-    the `busy` endpoints (at their limit in this process: their backlog must not fill the
-    page and starve the others)."""
+    session: Session,
+    now: datetime,
+    limit: int,
+    busy: Sequence[str] = (),
+    busy_owners: Sequence[int | None] = (),
+) -> list[tuple[str, str, int | None]]:
+    """(delivery id, endpoint id, the endpoint's owner: its brand, None for the admin) of
+    deliveries due and free of any live lease, leaving out the `busy` endpoints and the
+    endpoints of the `busy_owners` (at their limits in this process: their backlog must not
+    fill the page and starve the others)."""
     query = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id)
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id, WebhookEndpoint.brand)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(
             WebhookDelivery.status == PENDING,
@@ -214,7 +219,14 @@ def due(
     )
     if busy:
         query = query.where(WebhookDelivery.endpoint_id.not_in(list(busy)))
-    return [(r.id, r.endpoint_id) for r in session.execute(query).all()]
+    brands = [owner for owner in busy_owners if owner is not None]
+    if brands:
+        query = query.where(
+            or_(WebhookEndpoint.brand.is_(None), WebhookEndpoint.brand.not_in(brands))
+        )
+    if None in busy_owners:
+        query = query.where(WebhookEndpoint.brand.is_not(None))
+    return [(r.id, r.endpoint_id, r.brand) for r in session.execute(query).all()]
 
 
 def next_attempt_at(session: Session) -> datetime | None:

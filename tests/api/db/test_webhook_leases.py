@@ -83,7 +83,7 @@ def test_a_lease_is_taken_by_one_claimer_until_it_runs_out(database_url: str) ->
         write_events(session, [NewEvent("evt_one", ev.POINTS_EARNED, datetime.now(UTC), [1], {})])
     now = datetime.now(UTC)
     with db.read() as session:
-        [(delivery_id, endpoint_id)] = store.due(session, now, 10)
+        [(delivery_id, endpoint_id, _)] = store.due(session, now, 10)
     assert endpoint_id == endpoint.id
     with db.write() as session:
         assert store.claim(session, delivery_id, "a", now, 30) is not None

@@ -164,6 +164,11 @@ def drip(sock: socket.socket, stop: threading.Event) -> None:
         sock.sendall(b"x")
 
 
+def hang(sock: socket.socket, stop: threading.Event) -> None:
+    """No answer at all until the receiver stops (a request held for its whole deadline)."""
+    stop.wait()
+
+
 HUGE = 300 * 1024 * 1024
 
 

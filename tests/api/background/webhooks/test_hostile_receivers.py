@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from support.gateway import Gateway
 from support.progress import wait_for
-from support.receiver import RawReceiver, Receiver, drip, huge_error, nul_error
+from support.receiver import RawReceiver, Receiver, drip, hang, huge_error, nul_error
 
 FAST = {
     "LEDGER_WEBHOOK_POLL_S": "0.05",
@@ -87,6 +87,40 @@ def test_a_dripping_receiver_does_not_hold_another_brands_deliveries(
         wait_for(lambda: honest.accepted, what="brand B's delivery", idle_s=60)
         # not after A's deliveries died: they were still being tried
         assert any(row["status"] == "pending" for row in deliveries(a.api, endpoint["id"]))
+
+
+def test_one_brands_slow_endpoints_never_hold_every_delivery_thread(
+    env: dict[str, str],
+) -> None:
+    """A brand may hold 20 endpoints of 4 requests in flight each: 80, more than the 32
+    workers. Pointed at receivers that answer nothing until their deadline, they held every
+    worker for the whole of it, retry after retry, and every other brand's webhooks waited
+    behind them (a review of 2026-12-06). An owner's endpoints now have at most
+    `LEDGER_WEBHOOK_CONCURRENCY_PER_OWNER` requests in flight in all. Here 4 workers, 2 per
+    endpoint and 2 per owner: brand A's two hanging endpoints take 2, and brand B's delivery
+    comes while they still hang (before: all 4 were A's until their 10-minute deadline)."""
+    limits = {
+        **FAST,
+        "LEDGER_WEBHOOK_TIMEOUT_S": "600",
+        "LEDGER_WEBHOOK_WORKERS": "4",
+        "LEDGER_WEBHOOK_CONCURRENCY_PER_ENDPOINT": "2",
+        "LEDGER_WEBHOOK_CONCURRENCY_PER_OWNER": "2",
+    }
+    with (
+        Gateway({**env, **limits}) as gateway,
+        RawReceiver(hang) as slow,
+        Receiver() as honest,
+    ):
+        a, b = gateway.create_brand(), gateway.create_brand()
+        for i in range(2):
+            endpoint = subscribe(a.api, slow.url(f"/a{i}"))
+            for _ in range(2):
+                assert a.api.post(f"/v1/webhooks/{endpoint['id']}/test").status_code == 202
+        wait_for(lambda: slow.open >= 2, what="A's requests held", progress=lambda: slow.open)
+        mine = subscribe(b.api, honest.url)
+        assert b.api.post(f"/v1/webhooks/{mine['id']}/test").status_code == 202
+        wait_for(lambda: honest.accepted, what="brand B's delivery", idle_s=60)
+        assert slow.open == 2, slow.open  # A's two are still held: B's came beside them
 
 
 def test_a_huge_error_body_is_not_read_into_memory(env: dict[str, str]) -> None:
