@@ -1,24 +1,16 @@
-"""Which month's lot holds a member's pending points: a known gap (a review of 2026-12-06).
+"""Which month's lot holds a member's pending points (a review of 2026-12-06; fixed the same day).
 
-A purchase's pending points sit in the lot of the month they were earned, and the ledger keeps
-no record of which lot holds them: `reverse` and a gift share's cancellation burn the newest
-lots, and a spend takes the oldest lots without skipping the locked ones, both as if the pending
-points were always the newest. A purchase late in month M is still pending in M+1, when the
-member may receive live points of M+1 (a review, a gift, a live gift share): the return then
-burns the M+1 points and leaves M's, a spend takes M's pending points and leaves M+1's live
-ones. No point is made or lost; their expiry moves by a month and their value (liability,
-settlement) is the other month's. README "Returns" says what a fix needs. Each test states the
-right outcome and is expected to fail until then (strict: a fix makes them pass, and the marker
-must go).
+A purchase's pending points sit in the lot of the month they were earned. Until the fix the
+ledger kept no record of which lot held them: `reverse` and a gift share's cancellation burned
+the newest lots, and a spend took the oldest lots without skipping the locked ones, both as if
+the pending points were always the newest. A purchase late in month M is still pending in M+1,
+when the member may receive live points of M+1 (a review, a gift, a live gift share): the return
+then burned the M+1 points and left M's, a spend took M's pending points and left M+1's live
+ones. Each position of the pending word now carries its earn month, and the gift lock its months
+(README "Returns"); these tests failed before.
 """
 
 import pytest
-
-pytestmark = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap: pending points are taken as the newest lots (README 'Returns')",
-)
 
 DAY = 86_400
 
