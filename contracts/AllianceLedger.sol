@@ -837,8 +837,9 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256[13] memory held;
         PendingWord pending = _pending[member][brand];
         // Pending points cannot be gifted, donated or redeemed.
-        if (PendingWord.unwrap(pending) != 0) _held(member, brand, pending, month, held);
-        uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, held, taken);
+        bool anyHeld = PendingWord.unwrap(pending) != 0;
+        if (anyHeld) _held(member, brand, pending, month, held);
+        uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, anyHeld, held, taken);
         if (remaining != 0) {
             // Running short, consume took every live point: what it took is the live balance.
             revert PointsInsufficientBalance(member, brand, amount - remaining, amount);

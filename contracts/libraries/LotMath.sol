@@ -94,14 +94,15 @@ library LotMath {
     }
 
     /// @notice Takes up to `amount` from the live lots, oldest first, leaving in each lot the
-    /// points `held` for its month (pending: index 0 = month - 12), recording per month what it
-    /// took in `taken` (same index). Returns what it could not take.
+    /// points `held` for its month (pending: index 0 = month - 12; read only when `anyHeld`),
+    /// recording per month what it took in `taken` (same index). Returns what it could not take.
     /// @dev Each slot is read and written at most once: 13 consecutive positions mod 14 visit
     /// each slot in one run.
     function consume(
         uint256[7] storage slots,
         uint256 month,
         uint256 amount,
+        bool anyHeld,
         uint256[13] memory held,
         uint256[13] memory taken
     ) internal returns (uint256 remaining) {
@@ -124,8 +125,9 @@ library LotMath {
             uint256 shift = (pos & 1) * 128;
             uint256 lot = (word >> shift) & LOT_MASK;
             if (lot >> 112 != m) continue;
+            uint256 have = lot & AMOUNT_MASK;
             // Checked: a lot holds every point pending in its month (pending points are never spent).
-            uint256 have = (lot & AMOUNT_MASK) - held[i];
+            if (anyHeld) have -= held[i];
             if (have == 0) continue;
             uint256 take = have < remaining ? have : remaining;
             unchecked {
