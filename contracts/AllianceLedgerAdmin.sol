@@ -14,10 +14,12 @@ import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 import {PendingWord} from "./types/PendingWord.sol";
 
-/// @title AllianceLedgerAdmin: the brand administration of {AllianceLedger}.
+/// @title AllianceLedgerAdmin: the brand administration of {AllianceLedger}, and a brand's returns.
 /// @notice Onboarding, signing keys, suspension, point values, earn and tier rules, daily mint
 /// caps, the multiplier cap, return windows, the charity pool and system addresses: every one an act of the
-/// alliance's admin (DEFAULT_ADMIN_ROLE).
+/// alliance's admin (DEFAULT_ADMIN_ROLE). And {reverse}, a brand's return of pending points,
+/// with the tier-gift cancellations it brings (moved here 2026-12-06, when the months of
+/// pending points made room short in the ledger).
 /// @dev Runs only by delegatecall from the {AllianceLedger} that deployed it (its fallback), on
 /// the ledger's storage through the layout both inherit from {LedgerStorage}: roles, pause and
 /// events are the ledger's. Called directly, it acts on its own empty storage, where nobody
@@ -29,9 +31,9 @@ contract AllianceLedgerAdmin is LedgerStorage {
     uint256 private constant MIN_MAX_MULTIPLIER_PCT = 100;
 
     /// @dev The largest upgrade gift of a tier, in points (10 million USD at the reference value):
-    /// a tier-gift lock holds 2**40 - 1 points ({PendingWord}), so it takes over 1,000 of the
-    /// largest gifts to pass it, where three gifts of `MAX_AMOUNT` (one operation crossing every
-    /// tier) passed it and were paid live (a trial of 2026-12-05).
+    /// a tier-gift lock holds 2**32 - 1 points ({PendingWord}; 2**40 - 1 until 2026-12-06), so it
+    /// takes four of the largest gifts to pass it, more than one operation crossing every tier
+    /// pays, where three gifts of `MAX_AMOUNT` passed it and were paid live (a trial of 2026-12-05).
     uint256 private constant MAX_TIER_GIFT = 1e9;
 
     /// @notice Onboards a brand with its signing key, published point value and earning rule.
