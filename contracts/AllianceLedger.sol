@@ -648,6 +648,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (!ok) return 0;
         // The share sits in the lot of this month: the lock records it there (a new lock starts
         // from no month; a fifth month's share is paid live, as one past the lock's 32 bits).
+        // slither-disable-next-line uninitialized-local empty on purpose: a new lock starts from no month
         LockMonths months;
         if (locked != 0) months = _giftLockMonths[member][b];
         (months, ok) = months.add(ctx.month, share);
@@ -854,6 +855,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     {
         uint256 today = block.timestamp / 1 days;
         pending.heldByMonth(today, month, held);
+        // slither-disable-next-line unused-return only whether the lock runs matters here, not its day
         (, uint256 locked) = pending.gift(today);
         if (locked != 0) _giftLockMonths[member][brand].heldInto(month, held);
     }

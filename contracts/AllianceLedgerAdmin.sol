@@ -183,6 +183,9 @@ contract AllianceLedgerAdmin is LedgerStorage {
 
     // ================================================================ returns
 
+    // slither-disable-start incorrect-equality the strict equalities below compare flags, filter
+    // bits and amounts of zero, which are exact by design (none is a balance)
+
     /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
     /// @dev Only the brand that credited them, only while pending (DOMAIN.md "Returns"); the
     /// gateway bounds a reversal by what the order credited less earlier reversals. The points
@@ -319,4 +322,5 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _reversed[brand] += amount;
         emit Transfer(msg.sender, member, address(0), brand, amount);
     }
+    // slither-disable-end incorrect-equality
 }

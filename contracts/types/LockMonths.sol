@@ -63,6 +63,7 @@ library LockMonthsLibrary {
         while (amount != 0) {
             // slither-disable-next-line uninitialized-local zero on purpose: no entry chosen yet
             uint256 best;
+            // slither-disable-next-line uninitialized-local zero on purpose: set with the first entry found
             uint256 bestMonth;
             uint256 found = ENTRIES;
             for (uint256 i; i < ENTRIES; ++i) {
