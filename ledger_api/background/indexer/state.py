@@ -30,7 +30,7 @@ from ledger_api.db.models import (
     IdxPosition,
     table_of,
 )
-from ledger_api.domain import lot_expiry
+from ledger_api.domain import lot_expiry, month_of
 
 from .cursor import CHARITY_POOL
 
@@ -412,8 +412,8 @@ class ProjectionState:
         in the lot of its earn month (the ledger's `reverse`)."""
         rows = self._held_rows(member, brand, now)
         months = [k for k, a in rows.items() if k[0] == release_at and not k[2] and a > 0]
-        if not months:
-            log.error("index: %s has no pending position released at %d", member, release_at)
+        if not months:  # indexed before migration 0029: no month known, the newest lots pay
+            self._take_newest(member, brand, amount, month_of(now))
             return
         key = months[0]  # a position holds one earn month
         self._add_held(member, brand, key, -amount)
@@ -436,10 +436,24 @@ class ProjectionState:
             remaining -= take
             if remaining == 0:
                 break
+        if remaining:  # locked before migration 0029: no month known, the newest lots pay
+            self._take_newest(member, brand, remaining, month_of(now))
+
+    def _take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
+        """Takes `amount` from the newest live lots: pending points the index has no month for
+        (indexed before migration 0029, when the ledger took them as the newest)."""
+        lots = self._lot_map(member, brand)
+        remaining = amount
+        for lot_month in sorted((m for m in lots if month - 12 <= m <= month), reverse=True):
+            take = min(lots[lot_month], remaining)
+            if take:
+                lots[lot_month] -= take
+                remaining -= take
+                self._dirty_lots.add((member, brand, lot_month))
+            if remaining == 0:
+                break
         if remaining:
-            log.error(
-                "index: cancelled %d more locked points of %s than it holds", remaining, member
-            )
+            log.error("index: reversed %d more points of %s than it holds", remaining, member)
 
     def move_lock(self, member: str, brand: int, start: int, end: int, now: int) -> None:
         """A later gift's lock moved the brand's locked points from `start` to `end` (their

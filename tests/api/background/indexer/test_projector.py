@@ -325,3 +325,31 @@ def test_pending_points_stay_in_the_lot_of_their_earn_month(db: Database) -> Non
         account = session.get(IdxBrand, 1)
     assert sorted(lots) == [(bob, january + 1, 50)]
     assert account is not None and (account.reversed, account.redeemed) == (1_500, 0)
+
+
+def test_a_reversal_of_points_pending_before_the_months_were_indexed_takes_the_newest(
+    db: Database,
+) -> None:
+    """A database upgraded to migration 0029 with points pending has no month for them: their
+    reversal takes the newest lots, as the index did before (and the ledger did then)."""
+    alice, day = MEMBERS[2], 86_400
+    january = month_of(START)
+    with db.write() as session:
+        for table in INDEX_TABLES:
+            session.execute(delete(table))
+        projector = Projector(session)
+        for item in (
+            transfer(ZERO, alice, 1, 100, START + day),
+            transfer(ZERO, alice, 1, 50, START + 32 * day),
+            transfer(alice, ZERO, 1, 30, START + 33 * day),
+            event(
+                "PointsReversed",
+                {"brand": 1, "member": alice, "opId": 9, "points": 30, "spendCents": 300}
+                | {"orderRef": b"\0" * 32, "releaseAt": START + 40 * day},
+                START + 33 * day,
+            ),
+        ):
+            projector.apply(item, item.log.timestamp)
+        projector.flush()
+        lots = session.execute(select(IdxLot.month, IdxLot.amount)).all()
+    assert sorted(lots) == [(january, 100), (january + 1, 20)]
