@@ -21,6 +21,7 @@ import {GiftShares} from "./types/GiftShares.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
+import {LockMonths} from "./types/LockMonths.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
 import {PendingWord} from "./types/PendingWord.sol";
 
@@ -42,10 +43,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
 
     /// @notice The role of the settlement vault, which records token-paid settlements.
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
-    /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
-    /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
-    /// beyond (each part carries its quarter, so a shared bit never mixes brands).
-    uint256 private constant BRAND_BITS = 63;
 
     bytes32 private constant GIFT_TYPEHASH =
         keccak256("Gift(address member,address to,uint256 brand,uint256 amount,uint256 nonce,uint256 deadline)");
@@ -175,47 +172,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
                 log2(records, add(64, and(add(len, 31), not(31))), topic, brand_)
             }
         }
-    }
-
-    /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
-    /// @dev Only the brand that credited them, only while pending (DOMAIN.md "Returns"); the
-    /// gateway bounds a reversal by what the order credited less earlier reversals. The points
-    /// leave the member's newest lots, the brand's liability drops and `reversed` grows; the
-    /// member's quarter counters drop (see {ReverseOp}), also once that quarter closed when its
-    /// gift shares were locked. An upgrade the purchase triggered stands, but when the drop takes
-    /// the member below a tier reached in that quarter, every brand's share of that tier's gift
-    /// still locked is cancelled: a gift waits for the purchases it depends on (README,
-    /// "Returns"). Requirements: not paused; caller is a brand signer; `op.opId` unused (shared
-    /// with earns); 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed}
-    /// events, then a {Transfer} and a {TierGiftCancelled} per cancelled share.
-    function reverse(ReverseOp calldata op) external whenNotPaused {
-        uint256 brand = _brandOfSigner[msg.sender];
-        if (brand == 0) revert LedgerNotBrandSigner(msg.sender, 0);
-        if (op.points == 0) revert LedgerInvalidAmount(0);
-        uint256 wordIndex = op.opId >> 8;
-        uint256 bit = uint256(1) << (op.opId & 0xff);
-        uint256 used = _usedOps[brand][wordIndex];
-        if (used & bit != 0) revert LedgerOperationUsed(brand, op.opId);
-        _usedOps[brand][wordIndex] = used | bit;
-        uint256 releaseAt = uint256(op.releaseDay) * 1 days;
-        if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
-        (PendingWord pending, uint256 held, bool closed) =
-            _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
-        if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
-        _pending[op.member][brand] = pending;
-        _burnNewest(op.member, brand, op.points);
-        // What the counters lose is bounded by what the reversed points can have counted: at most
-        // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
-        // an order only where the position still counts one of the brand's purchases.
-        uint256 rate = _brands[brand].rule().rate(EarnKind.Purchase);
-        uint256 spend = op.spendCents;
-        unchecked {
-            // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
-            uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
-            if (bound < spend) spend = bound;
-        }
-        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
-        _reverseCounters(op, spend, closed);
     }
 
     // ============================================================ member moves
@@ -529,9 +485,11 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             // Pending until the first second of the UTC day after the window's last day.
             bool ok;
             PendingWord pending;
-            (pending, releaseAt, ok) = _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points);
+            (pending, releaseAt, ok) =
+                _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points, ctx.month);
             if (!ok) return (LedgerInvalidAmount.selector, 0);
-            _pending[member][ctx.brand] = pending;
+            // releaseAt 0: no position of its month had room, the purchase is live at once.
+            if (releaseAt != 0) _pending[member][ctx.brand] = pending;
             releaseAt *= 1 days;
         }
         ctx.usedWord |= bit;
@@ -676,7 +634,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// member and brand: a lock still running keeps the later of the two days, {TierGiftHoldExtended}
     /// when that moves it) and records them under the tiers the gift crosses, in proportion to
     /// their gifts, the rounding left to the top one ({GiftShares}). Returns the release time (0:
-    /// live at once: nothing pending, or a lock past 40 bits).
+    /// live at once: nothing pending, a lock past 32 bits, or a share of a fifth month in it).
     function _lockShare(EarnContext memory ctx, address member, uint256 b, uint256 share, GiftCall memory g)
         private
         returns (uint256 releaseAt)
@@ -688,6 +646,14 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         bool ok;
         (pending, ok) = pending.withGift(hold, locked + share);
         if (!ok) return 0;
+        // The share sits in the lot of this month: the lock records it there (a new lock starts
+        // from no month; a fifth month's share is paid live, as one past the lock's 32 bits).
+        // slither-disable-next-line uninitialized-local empty on purpose: a new lock starts from no month
+        LockMonths months;
+        if (locked != 0) months = _giftLockMonths[member][b];
+        (months, ok) = months.add(ctx.month, share);
+        if (!ok) return 0;
+        _giftLockMonths[member][b] = months;
         _pending[member][b] = pending;
         if (locked != 0 && day < hold) emit TierGiftHoldExtended(member, b, locked, day * 1 days, hold * 1 days);
         mapping(uint256 => uint256) storage shares = _giftShares[member];
@@ -702,91 +668,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
         shares[k] = GiftShares.set(word, g.best, left, g.hold);
         return hold * 1 days;
-    }
-
-    /// @dev Takes a reversal's spend (and order) off the quarter it counted in: the member's word
-    /// while it holds that quarter, else the quarter's gift record once closed (kept only for a
-    /// quarter whose gift shares were locked). When that takes the member below a tier reached in
-    /// that quarter, the shares of that tier's gift still locked are cancelled ({_cancelGifts}).
-    /// A member with no tier costs nothing more than the word's read and write.
-    function _reverseCounters(ReverseOp calldata op, uint256 spendCents, bool closesOrder) private {
-        MemberSlot storage slot = _members[op.member];
-        MemberWord word = slot.word;
-        uint256 tier = word.tier();
-        uint256 spend;
-        uint256 orders;
-        uint256 engagements;
-        uint256 brands;
-        if (word.quarter() == op.quarter) {
-            (spend, orders, engagements) = (word.spendCents(), word.orders(), word.engagements());
-            brands = word.brands();
-            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
-            slot.word = word.setCounters(op.quarter, spend, orders, engagements);
-        } else {
-            // Only a member with a tier has a closed quarter's record.
-            uint256 recordKey = GiftShares.key(op.quarter, 0);
-            uint256 record = _giftShares[op.member][recordKey];
-            if (record & GiftShares.CLOSED == 0) return;
-            (spend, orders, engagements, brands) = GiftShares.counters(record);
-            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
-            _giftShares[op.member][recordKey] = GiftShares.closed(spend, orders, engagements, brands);
-        }
-        if (tier == 0) return;
-        uint256 best = _globals.bestTier(spend, orders, engagements);
-        // Tiers reached in the quarter are at most the member's tier now (a review keeps them).
-        if (best >= tier) return;
-        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.LOCKED == 0) return;
-        _cancelGifts(op.member, op.quarter, best, brands);
-    }
-
-    /// @dev The counters less a reversal's spend and order (saturating at 0).
-    function _less(uint256 spend, uint256 orders, uint256 spendCents, bool closesOrder)
-        private
-        pure
-        returns (uint256, uint256)
-    {
-        spend = spend > spendCents ? spend - spendCents : 0;
-        if (closesOrder && orders != 0) --orders;
-        return (spend, orders);
-    }
-
-    /// @dev Cancels, for each brand in the `brands` filter, its shares of `quarter`'s gifts above
-    /// tier `best` whose purchases are not all final yet (each tier's hold day is later than
-    /// today) and that its lock still holds. The fields are cleared either way, so a tier's shares
-    /// are cancelled once, and a share whose purchases are final never is.
-    function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands) private {
-        mapping(uint256 => uint256) storage shares = _giftShares[member];
-        uint256 count = _brandCount;
-        uint256 today = block.timestamp / 1 days;
-        for (uint256 b = 1; b <= count; ++b) {
-            if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
-            uint256 k = GiftShares.key(quarter, b);
-            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best, today);
-            shares[k] = kept;
-            if (points == 0) continue;
-            PendingWord pending = _pending[member][b];
-            (uint256 day, uint256 locked) = pending.gift(today);
-            if (locked == 0) continue;
-            if (points > locked) points = locked;
-            // slither-disable-next-line unused-return the amount fits: it is below what the lock held
-            (pending,) = pending.withGift(day, locked - points);
-            _pending[member][b] = pending;
-            _burnNewest(member, b, points);
-            emit TierGiftCancelled(member, b, points, day * 1 days);
-        }
-    }
-
-    /// @dev Burns `amount` points of `brand` from the member's newest lots (they hold at least
-    /// every locked point): the brand's liability drops and its `reversed` grows.
-    function _burnNewest(address member, uint256 brand, uint256 amount) private {
-        uint256 month = Calendar.currentMonth();
-        // slither-disable-next-line uninitialized-local memory starts zeroed; takeNewest fills it per month
-        uint256[13] memory taken;
-        // slither-disable-next-line unused-return the lots hold the amount (it returns 0)
-        LotMath.takeNewest(_lots[member][brand], month, amount, taken);
-        _debitBrand(brand, _brands[brand], month, taken);
-        _reversed[brand] += amount;
-        emit Transfer(msg.sender, member, address(0), brand, amount);
     }
 
     /// @dev Brand `b`'s part of the call's quarter: 0 unless its bit is set in `brands`, else
@@ -931,19 +812,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         return LotMath.lotsValue(_monthValues[brand], month, latestMonth, cfg.valueMicroUsd(), amount, taken);
     }
 
-    /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.
-    function _debitBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256[13] memory taken) private {
-        // Points of the brand's latest month are counted in its config slot (taken[] index 12 - age).
-        uint256 latestMonth = cfg.latestMonth();
-        uint256 latestIndex = latestMonth + 12 >= month ? latestMonth + 12 - month : 13;
-        if (latestIndex < 13 && taken[latestIndex] != 0) {
-            // Checked: the brand's latest month holds at least what its members' lots of it hold.
-            _brands[brand] = cfg.setLatestMonthLive(cfg.latestMonthLive() - taken[latestIndex]);
-            taken[latestIndex] = 0;
-        }
-        LotMath.subtractBrandLive(_brandLive[brand], month, taken);
-    }
-
     /// @dev The single balance hook for member-to-member moves (gifts, donations, ERC-6909
     /// transfers): lots move with their earn month, so expiry never extends.
     function _update(address from, address to, uint256 id, uint256 amount) internal override whenNotPaused {
@@ -959,23 +827,37 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (to == _charityPool) emit PointsDonated(from, to, id, amount);
     }
 
-    /// @dev Takes `amount` from the member's oldest live lots; returns what was taken per month
-    /// (index 0 = the oldest live month). Reverts when the live balance is short.
+    /// @dev Takes `amount` from the member's oldest live lots, each month's pending points left in
+    /// its lot (a purchase position's month, the gift lock's months: {_held}); returns what was
+    /// taken per month (index 0 = the oldest live month). Reverts when the live balance is short.
     function _consume(address member, uint256 brand, uint256 amount, uint256 month)
         private
         returns (uint256[13] memory taken)
     {
-        uint256 locked = _pending[member][brand].locked(block.timestamp / 1 days);
-        if (locked != 0) {
-            // Pending points cannot be gifted, donated or redeemed.
-            uint256 total = _lotsTotal(member, brand);
-            if (total < locked + amount) revert PointsInsufficientBalance(member, brand, total - locked, amount);
-        }
-        uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, taken);
+        // slither-disable-next-line uninitialized-local memory starts zeroed; _held fills it per month
+        uint256[13] memory held;
+        PendingWord pending = _pending[member][brand];
+        // Pending points cannot be gifted, donated or redeemed.
+        bool anyHeld = PendingWord.unwrap(pending) != 0;
+        if (anyHeld) _held(member, brand, pending, month, held);
+        uint256 remaining = LotMath.consume(_lots[member][brand], month, amount, anyHeld, held, taken);
         if (remaining != 0) {
-            // Running short, consume took every live lot: what it took is the live balance.
+            // Running short, consume took every live point: what it took is the live balance.
             revert PointsInsufficientBalance(member, brand, amount - remaining, amount);
         }
+    }
+
+    /// @dev Adds the member's pending points of `brand` per earn month to `held` (index 0 = month
+    /// - 12): its purchase positions and, while it runs, its gift lock.
+    function _held(address member, uint256 brand, PendingWord pending, uint256 month, uint256[13] memory held)
+        private
+        view
+    {
+        uint256 today = block.timestamp / 1 days;
+        pending.heldByMonth(today, month, held);
+        // slither-disable-next-line unused-return only whether the lock runs matters here, not its day
+        (, uint256 locked) = pending.gift(today);
+        if (locked != 0) _giftLockMonths[member][brand].heldInto(month, held);
     }
 
     function _addDebt(uint256 debtor, uint256 creditor, uint256 value) private {

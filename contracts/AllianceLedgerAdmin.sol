@@ -5,15 +5,21 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {LedgerStorage} from "./LedgerStorage.sol";
 import {Calendar} from "./libraries/Calendar.sol";
+import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
+import {GiftShares} from "./types/GiftShares.sol";
 import {LedgerGlobals} from "./types/LedgerGlobals.sol";
+import {MemberWord} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
+import {PendingWord} from "./types/PendingWord.sol";
 
-/// @title AllianceLedgerAdmin: the brand administration of {AllianceLedger}.
+/// @title AllianceLedgerAdmin: the brand administration of {AllianceLedger}, and a brand's returns.
 /// @notice Onboarding, signing keys, suspension, point values, earn and tier rules, daily mint
 /// caps, the multiplier cap, return windows, the charity pool and system addresses: every one an act of the
-/// alliance's admin (DEFAULT_ADMIN_ROLE).
+/// alliance's admin (DEFAULT_ADMIN_ROLE). And {reverse}, a brand's return of pending points,
+/// with the tier-gift cancellations it brings (moved here 2026-12-06, when the months of
+/// pending points made room short in the ledger).
 /// @dev Runs only by delegatecall from the {AllianceLedger} that deployed it (its fallback), on
 /// the ledger's storage through the layout both inherit from {LedgerStorage}: roles, pause and
 /// events are the ledger's. Called directly, it acts on its own empty storage, where nobody
@@ -25,9 +31,9 @@ contract AllianceLedgerAdmin is LedgerStorage {
     uint256 private constant MIN_MAX_MULTIPLIER_PCT = 100;
 
     /// @dev The largest upgrade gift of a tier, in points (10 million USD at the reference value):
-    /// a tier-gift lock holds 2**40 - 1 points ({PendingWord}), so it takes over 1,000 of the
-    /// largest gifts to pass it, where three gifts of `MAX_AMOUNT` (one operation crossing every
-    /// tier) passed it and were paid live (a trial of 2026-12-05).
+    /// a tier-gift lock holds 2**32 - 1 points ({PendingWord}; 2**40 - 1 until 2026-12-06), so it
+    /// takes four of the largest gifts to pass it, more than one operation crossing every tier
+    /// pays, where three gifts of `MAX_AMOUNT` passed it and were paid live (a trial of 2026-12-05).
     uint256 private constant MAX_TIER_GIFT = 1e9;
 
     /// @notice Onboards a brand with its signing key, published point value and earning rule.
@@ -174,4 +180,147 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _brands[brand] = _requireBrand(brand).setRule(PackedEarnRuleLibrary.pack(rule));
         emit EarnRuleChanged(brand, rule);
     }
+
+    // ================================================================ returns
+
+    // slither-disable-start incorrect-equality the strict equalities below compare flags, filter
+    // bits and amounts of zero, which are exact by design (none is a balance)
+
+    /// @notice Cancels pending points of a returned order, in whole or in part, for the caller's brand.
+    /// @dev Only the brand that credited them, only while pending (DOMAIN.md "Returns"); the
+    /// gateway bounds a reversal by what the order credited less earlier reversals. The points
+    /// leave the member's lot of the month they were earned in (the position's month, see
+    /// {PendingWord}), the brand's liability drops and `reversed` grows; the
+    /// member's quarter counters drop (see {ReverseOp}), also once that quarter closed when its
+    /// gift shares were locked. An upgrade the purchase triggered stands, but when the drop takes
+    /// the member below a tier reached in that quarter, every brand's share of that tier's gift
+    /// still locked is cancelled: a gift waits for the purchases it depends on (README,
+    /// "Returns"). Requirements: not paused; caller is a brand signer; `op.opId` unused (shared
+    /// with earns); 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed}
+    /// events, then a {Transfer} and a {TierGiftCancelled} per cancelled share.
+    /// Runs here, by delegatecall from the ledger's fallback, for the ledger's bytecode size.
+    function reverse(ReverseOp calldata op) external whenNotPaused {
+        uint256 brand = _brandOfSigner[msg.sender];
+        if (brand == 0) revert LedgerNotBrandSigner(msg.sender, 0);
+        if (op.points == 0) revert LedgerInvalidAmount(0);
+        uint256 wordIndex = op.opId >> 8;
+        uint256 bit = uint256(1) << (op.opId & 0xff);
+        uint256 used = _usedOps[brand][wordIndex];
+        if (used & bit != 0) revert LedgerOperationUsed(brand, op.opId);
+        _usedOps[brand][wordIndex] = used | bit;
+        uint256 releaseAt = uint256(op.releaseDay) * 1 days;
+        if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
+        (PendingWord pending, uint256 held, bool closed, uint256 earnMonth) =
+            _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
+        if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
+        _pending[op.member][brand] = pending;
+        uint256 month = Calendar.currentMonth();
+        LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points);
+        // slither-disable-next-line uninitialized-local memory starts zeroed; the one month is set below
+        uint256[13] memory taken;
+        taken[earnMonth + 12 - month] = op.points; // a pending purchase is at most 3 months old
+        _burn(op.member, brand, month, op.points, taken);
+        // What the counters lose is bounded by what the reversed points can have counted: at most
+        // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
+        // an order only where the position still counts one of the brand's purchases.
+        uint256 rate = _brands[brand].rule().rate(EarnKind.Purchase);
+        uint256 spend = op.spendCents;
+        unchecked {
+            // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
+            uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
+            if (bound < spend) spend = bound;
+        }
+        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
+        _reverseCounters(op, spend, closed);
+    }
+
+    /// @dev Takes a reversal's spend (and order) off the quarter it counted in: the member's word
+    /// while it holds that quarter, else the quarter's gift record once closed (kept only for a
+    /// quarter whose gift shares were locked). When that takes the member below a tier reached in
+    /// that quarter, the shares of that tier's gift still locked are cancelled ({_cancelGifts}).
+    /// A member with no tier costs nothing more than the word's read and write.
+    function _reverseCounters(ReverseOp calldata op, uint256 spendCents, bool closesOrder) private {
+        MemberSlot storage slot = _members[op.member];
+        MemberWord word = slot.word;
+        uint256 tier = word.tier();
+        uint256 spend;
+        uint256 orders;
+        uint256 engagements;
+        uint256 brands;
+        if (word.quarter() == op.quarter) {
+            (spend, orders, engagements) = (word.spendCents(), word.orders(), word.engagements());
+            brands = word.brands();
+            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
+            slot.word = word.setCounters(op.quarter, spend, orders, engagements);
+        } else {
+            // Only a member with a tier has a closed quarter's record.
+            uint256 recordKey = GiftShares.key(op.quarter, 0);
+            uint256 record = _giftShares[op.member][recordKey];
+            if (record & GiftShares.CLOSED == 0) return;
+            (spend, orders, engagements, brands) = GiftShares.counters(record);
+            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
+            _giftShares[op.member][recordKey] = GiftShares.closed(spend, orders, engagements, brands);
+        }
+        if (tier == 0) return;
+        uint256 best = _globals.bestTier(spend, orders, engagements);
+        // Tiers reached in the quarter are at most the member's tier now (a review keeps them).
+        if (best >= tier) return;
+        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.LOCKED == 0) return;
+        _cancelGifts(op.member, op.quarter, best, brands);
+    }
+
+    /// @dev The counters less a reversal's spend and order (saturating at 0).
+    function _less(uint256 spend, uint256 orders, uint256 spendCents, bool closesOrder)
+        private
+        pure
+        returns (uint256, uint256)
+    {
+        spend = spend > spendCents ? spend - spendCents : 0;
+        if (closesOrder && orders != 0) --orders;
+        return (spend, orders);
+    }
+
+    /// @dev Cancels, for each brand in the `brands` filter, its shares of `quarter`'s gifts above
+    /// tier `best` whose purchases are not all final yet (each tier's hold day is later than
+    /// today) and that its lock still holds. The fields are cleared either way, so a tier's shares
+    /// are cancelled once, and a share whose purchases are final never is. The points leave the
+    /// lots of the lock's months, newest first ({LockMonths}): a quarter's higher tiers are
+    /// reached last.
+    function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands) private {
+        mapping(uint256 => uint256) storage shares = _giftShares[member];
+        uint256 count = _brandCount;
+        uint256 today = block.timestamp / 1 days;
+        uint256 month = Calendar.currentMonth();
+        for (uint256 b = 1; b <= count; ++b) {
+            if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
+            uint256 k = GiftShares.key(quarter, b);
+            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best, today);
+            shares[k] = kept;
+            if (points == 0) continue;
+            PendingWord pending = _pending[member][b];
+            (uint256 day, uint256 locked) = pending.gift(today);
+            if (locked == 0) continue;
+            if (points > locked) points = locked;
+            // slither-disable-next-line unused-return the amount fits: it is below what the lock held
+            (pending,) = pending.withGift(day, locked - points);
+            _pending[member][b] = pending;
+            // slither-disable-next-line uninitialized-local memory starts zeroed; takeNewest records the months
+            uint256[13] memory taken;
+            _giftLockMonths[member][b] = _giftLockMonths[member][b].takeNewest(points, month, taken);
+            for (uint256 i; i < 13; ++i) {
+                if (taken[i] != 0) LotMath.takeAt(_lots[member][b], month, month - 12 + i, taken[i]);
+            }
+            _burn(member, b, month, points, taken);
+            emit TierGiftCancelled(member, b, points, day * 1 days);
+        }
+    }
+
+    /// @dev Burns `amount` points of `brand` that left the member's lots (`taken`, index 0 = month
+    /// - 12): the brand's liability drops and its `reversed` grows.
+    function _burn(address member, uint256 brand, uint256 month, uint256 amount, uint256[13] memory taken) private {
+        _debitBrand(brand, _brands[brand], month, taken);
+        _reversed[brand] += amount;
+        emit Transfer(msg.sender, member, address(0), brand, amount);
+    }
+    // slither-disable-end incorrect-equality
 }

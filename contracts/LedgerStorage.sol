@@ -15,6 +15,7 @@ import {BrandConfig} from "./types/BrandConfig.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
+import {LockMonths} from "./types/LockMonths.sol";
 import {PendingWord} from "./types/PendingWord.sol";
 
 /// @title LedgerStorage: the storage of {AllianceLedger}, shared with {AllianceLedgerAdmin}.
@@ -39,6 +40,10 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     uint256 public constant MAX_MULTIPLIER_PCT = LedgerGlobalsLibrary.DEFAULT_MAX_MULTIPLIER_PCT;
     /// @notice Longest return window a brand may have, in days.
     uint256 public constant MAX_RETURN_WINDOW_DAYS = 90;
+    /// @dev Bits of a member's word that mark the brands involved in its quarter: brand b sets
+    /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
+    /// beyond (each part carries its quarter, so a shared bit never mixes brands).
+    uint256 internal constant BRAND_BITS = 63;
 
     struct MemberSlot {
         MemberWord word;
@@ -89,8 +94,24 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     /// @dev Per brand: the value (micro-USD) of the points issued in each month, 16 positions
     /// (month % 16) of 32 bits, written when a month first receives points (see {LotMath}).
     mapping(uint256 brand => uint256[2]) internal _monthValues;
+    /// @dev Per member and brand: the earn months of the tier-gift lock's points ({LockMonths}),
+    /// written when a share is locked or cancelled, read by a spend only while a lock runs.
+    mapping(address member => mapping(uint256 brand => LockMonths)) internal _giftLockMonths;
 
     constructor() EIP712("AllianceLedger", "1") {}
+
+    /// @dev Takes what left the members' lots (`taken`, index 0 = month - 12) off the brand's liability.
+    function _debitBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256[13] memory taken) internal {
+        // Points of the brand's latest month are counted in its config slot (taken[] index 12 - age).
+        uint256 latestMonth = cfg.latestMonth();
+        uint256 latestIndex = latestMonth + 12 >= month ? latestMonth + 12 - month : 13;
+        if (latestIndex < 13 && taken[latestIndex] != 0) {
+            // Checked: the brand's latest month holds at least what its members' lots of it hold.
+            _brands[brand] = cfg.setLatestMonthLive(cfg.latestMonthLive() - taken[latestIndex]);
+            taken[latestIndex] = 0;
+        }
+        LotMath.subtractBrandLive(_brandLive[brand], month, taken);
+    }
 
     /// @dev `cfg` with `amount` more points issued in `month` (the brand's latest month).
     function _creditBrand(uint256 brand, BrandConfig cfg, uint256 month, uint256 amount)

@@ -189,8 +189,9 @@ interface IAllianceLedger is IAllianceDirectory {
     /// included: see {TierUpgraded}); emitted by {earn}, while {earnBatch} emits one
     /// {PointsEarnedBatch} with the same fields per operation. `spendCents` is the purchase amount counted toward the
     /// member's tier spend (0 for engagements), so tier progress can be rebuilt from events alone.
-    /// `releaseAt` is when a purchase's points become live (0: live at once); until then they
-    /// are pending (see {PointsReversed}).
+    /// `releaseAt` is when a purchase's points become live (0: live at once, also for a purchase
+    /// that finds no pending position of its own earn month to join, see {PendingWord}); until
+    /// then they are pending (see {PointsReversed}).
     event PointsEarned(
         uint256 indexed brand,
         address indexed member,
@@ -237,8 +238,8 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice `brand` paid `points` of its own of `member`'s upgrade gift (its part of the quarter).
     /// `releaseAt` is when they become the member's: 0 (at once) unless a purchase counted in the
     /// quarter could still be reversed, then the latest such purchase's release (see
-    /// {TierGiftCancelled}); also 0 in the one case the lock cannot hold it, a lock past 2**40 - 1
-    /// points.
+    /// {TierGiftCancelled}); also 0 in the cases the lock cannot hold it: a lock past 2**32 - 1
+    /// points, or a share of a fifth earn month in it ({LockMonths}).
     event TierGiftPaid(address indexed member, uint256 indexed brand, uint256 points, uint256 releaseAt);
     /// @notice A reversal took `member`'s quarter below a tier reached in it: `points` of `brand`'s
     /// share of that tier's gift, still locked until `releaseAt`, are cancelled (burned, counted

@@ -33,6 +33,7 @@ library LedgerState {
     uint256 internal constant REVERSED_SLOT = 24;
     uint256 internal constant NEXT_VALUE_SLOT = 25;
     uint256 internal constant MONTH_VALUES_SLOT = 26;
+    uint256 internal constant GIFT_LOCK_MONTHS_SLOT = 27;
 
     /// @notice How many brands were onboarded.
     function brandCount(IExtsload ledger) internal view returns (uint256) {

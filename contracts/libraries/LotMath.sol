@@ -93,14 +93,19 @@ library LotMath {
         }
     }
 
-    /// @notice Takes up to `amount` from the live lots, oldest first, recording per month what
-    /// it took in `taken` (index 0 = month - 12). Returns what it could not take.
+    /// @notice Takes up to `amount` from the live lots, oldest first, leaving in each lot the
+    /// points `held` for its month (pending: index 0 = month - 12; read only when `anyHeld`),
+    /// recording per month what it took in `taken` (same index). Returns what it could not take.
     /// @dev Each slot is read and written at most once: 13 consecutive positions mod 14 visit
     /// each slot in one run.
-    function consume(uint256[7] storage slots, uint256 month, uint256 amount, uint256[13] memory taken)
-        internal
-        returns (uint256 remaining)
-    {
+    function consume(
+        uint256[7] storage slots,
+        uint256 month,
+        uint256 amount,
+        bool anyHeld,
+        uint256[13] memory held,
+        uint256[13] memory taken
+    ) internal returns (uint256 remaining) {
         remaining = amount;
         uint256 index = type(uint256).max;
         // slither-disable-next-line uninitialized-local zero on purpose: no slot loaded yet (index is max)
@@ -121,6 +126,8 @@ library LotMath {
             uint256 lot = (word >> shift) & LOT_MASK;
             if (lot >> 112 != m) continue;
             uint256 have = lot & AMOUNT_MASK;
+            // Checked: a lot holds every point pending in its month (pending points are never spent).
+            if (anyHeld) have -= held[i];
             if (have == 0) continue;
             uint256 take = have < remaining ? have : remaining;
             unchecked {
@@ -133,33 +140,16 @@ library LotMath {
         if (dirty) slots[index] = word;
     }
 
-    /// @notice Takes `amount` from the live lots, newest first (a reversal of pending points,
-    /// which sit in the newest lots), recording per month what it took in `taken` (index 0 =
-    /// month - 12). Returns what it could not take.
-    function takeNewest(uint256[7] storage slots, uint256 month, uint256 amount, uint256[13] memory taken)
-        internal
-        returns (uint256 remaining)
-    {
-        remaining = amount;
-        for (uint256 i = LIVE_MONTHS; i != 0 && remaining != 0;) {
-            unchecked {
-                --i; // i > 0 before
-            }
-            uint256 m = month - 12 + i;
-            uint256 pos = m % POSITIONS;
-            uint256 shift = (pos & 1) * 128;
-            uint256 word = slots[pos >> 1];
-            uint256 lot = (word >> shift) & LOT_MASK;
-            if (lot >> 112 != m) continue;
-            uint256 have = lot & AMOUNT_MASK;
-            uint256 take = have < remaining ? have : remaining;
-            if (take == 0) continue;
-            unchecked {
-                remaining -= take; // take <= remaining
-            }
-            taken[i] = take;
-            slots[pos >> 1] = _take(word, shift, lot, take, m, month);
-        }
+    /// @notice Takes `amount` from the lot of `m`, a live month (`month` the current one) whose lot
+    /// holds it: pending points burned where they sit.
+    /// @dev Reverts with {LotOverflow} when the lot holds less, which the ledger never asks.
+    function takeAt(uint256[7] storage slots, uint256 month, uint256 m, uint256 amount) internal {
+        uint256 pos = m % POSITIONS;
+        uint256 shift = (pos & 1) * 128;
+        uint256 word = slots[pos >> 1];
+        uint256 lot = (word >> shift) & LOT_MASK;
+        if (lot >> 112 != m || lot & AMOUNT_MASK < amount) revert LotOverflow(m, amount);
+        slots[pos >> 1] = _take(word, shift, lot, amount, m, month);
     }
 
     /// @dev `word` with `take` (at most the lot's amount) taken from the lot of month `m` at

@@ -6,7 +6,8 @@ import {BrandConfig, BrandConfigLibrary} from "../types/BrandConfig.sol";
 import {LedgerGlobals, LedgerGlobalsLibrary} from "../types/LedgerGlobals.sol";
 import {MemberWord, MemberWordLibrary} from "../types/MemberWord.sol";
 import {PackedEarnRule, PackedEarnRuleLibrary} from "../types/PackedEarnRule.sol";
-import {PendingWord} from "../types/PendingWord.sol";
+import {LockMonths} from "../types/LockMonths.sol";
+import {PendingWord, PendingWordLibrary} from "../types/PendingWord.sol";
 
 /// @title PackedWordsHarness
 /// @notice TEST HELPER ONLY, never deployed outside tests: exposes the packed-word libraries
@@ -46,22 +47,50 @@ contract PackedWordsHarness {
 
     // ------------------------------------------------------------------ PendingWord
 
-    function pendingAdd(uint256 word, uint256 today, uint256 releaseDay, uint256 amount)
+    function pendingAdd(uint256 word, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
         external
         pure
         returns (uint256, uint256, bool)
     {
-        (PendingWord updated, uint256 day, bool ok) = PendingWord.wrap(word).add(today, releaseDay, amount);
+        (PendingWord updated, uint256 day, bool ok) = PendingWord.wrap(word).add(today, releaseDay, amount, month);
         return (PendingWord.unwrap(updated), day, ok);
     }
 
     function pendingTake(uint256 word, uint256 releaseDay, uint256 amount, bool closesOrder)
         external
         pure
-        returns (uint256, uint256, bool)
+        returns (uint256, uint256, bool, uint256)
     {
-        (PendingWord updated, uint256 held, bool closed) = PendingWord.wrap(word).take(releaseDay, amount, closesOrder);
-        return (PendingWord.unwrap(updated), held, closed);
+        (PendingWord updated, uint256 held, bool closed, uint256 month) =
+            PendingWord.wrap(word).take(releaseDay, amount, closesOrder);
+        return (PendingWord.unwrap(updated), held, closed, month);
+    }
+
+    function pendingEarnMonth(uint256 releaseDay, uint256 month4) external pure returns (uint256) {
+        return PendingWordLibrary.earnMonth(releaseDay, month4);
+    }
+
+    function pendingHeldByMonth(uint256 word, uint256 today, uint256 month) external pure returns (uint256[13] memory held) {
+        PendingWord.wrap(word).heldByMonth(today, month, held);
+    }
+
+    // ------------------------------------------------------------------- LockMonths
+
+    function lockMonthsAdd(uint256 word, uint256 month, uint256 amount) external pure returns (uint256, bool) {
+        (LockMonths updated, bool ok) = LockMonths.wrap(word).add(month, amount);
+        return (LockMonths.unwrap(updated), ok);
+    }
+
+    function lockMonthsTakeNewest(uint256 word, uint256 amount, uint256 month)
+        external
+        pure
+        returns (uint256, uint256[13] memory taken)
+    {
+        return (LockMonths.unwrap(LockMonths.wrap(word).takeNewest(amount, month, taken)), taken);
+    }
+
+    function lockMonthsHeld(uint256 word, uint256 month) external pure returns (uint256[13] memory held) {
+        LockMonths.wrap(word).heldInto(month, held);
     }
 
     function pendingWithGift(uint256 word, uint256 releaseDay, uint256 amount) external pure returns (uint256, bool) {

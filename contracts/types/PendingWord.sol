@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {Calendar} from "../libraries/Calendar.sol";
+
 /// @notice A member's pending points of one brand, in one storage word read on every purchase,
 /// spend and reversal: up to 4 purchase positions, one per release day (what the brand may
 /// reverse), and the lock of the tier-gift shares the brand paid while a purchase they depend on
@@ -8,13 +10,20 @@ pragma solidity 0.8.30;
 /// reversal). The lock has a place of its own, so it always has room, however many purchase days
 /// are pending (2026-12-05: it shared the 4 positions, and a brand with 4 purchase days pending
 /// paid its share live, out of a return's reach).
-/// @dev Layout, from the low-order bits: 4 purchase positions of 50 bits, each
-/// `releaseDay 16 | orders 6 | amount 28`, then the lock, `releaseDay 16 | amount 40`
+/// @dev Layout, from the low-order bits: 4 purchase positions of 52 bits, each
+/// `releaseDay 16 | month 2 | orders 6 | amount 28`, then the lock, `releaseDay 16 | amount 32`
 /// (`releaseDay` in days since 1970-01-01 UTC; `orders`: the purchases in the position,
 /// saturating at 63, so that a reversal closes at most as many orders as the brand's purchases
-/// put there). The points themselves sit in the member's lot of the month they were earned; a
-/// position only locks `amount` of them until the first second of `releaseDay`. A position whose
-/// day has come is released by the clock alone (no transaction) and may be reused.
+/// put there; `month`: the earn month of the position's purchases, modulo 4). The points
+/// themselves sit in the member's lot of the month they were earned; a position only locks
+/// `amount` of them, in that month's lot, until the first second of `releaseDay`. A position
+/// never holds purchases of two earn months, so its month is exact: the latest month congruent
+/// to `month` modulo 4 not after the month of `releaseDay - 2` ({earnMonth}; a purchase is
+/// released at least 2 days and at most 91 days after its day, so its month is at most 3 months
+/// before that one). The lock's months are in {LedgerStorage-_giftLockMonths} ({LockMonths}). A
+/// position whose day has come is released by the clock alone (no transaction) and may be reused.
+/// (2026-12-06: positions had no month, and a spend or a reversal took pending points as the
+/// newest lots.)
 type PendingWord is uint256;
 
 using PendingWordLibrary for PendingWord global;
@@ -27,23 +36,48 @@ library PendingWordLibrary {
     uint256 internal constant LOCK = 4;
     /// @notice A purchase position's largest amount (points).
     uint256 internal constant AMOUNT_MASK = (uint256(1) << 28) - 1;
-    /// @notice The lock's largest amount (points; 2**40 - 1 is above `MAX_AMOUNT`).
-    uint256 internal constant LOCK_AMOUNT_MASK = (uint256(1) << 40) - 1;
+    /// @notice The lock's largest amount (points; 2**32 - 1, above three of the largest tier gifts).
+    uint256 internal constant LOCK_AMOUNT_MASK = (uint256(1) << 32) - 1;
     uint256 internal constant MAX_ORDERS = 63;
     uint256 private constant ORDERS_OFFSET = 28;
-    uint256 private constant DAY_OFFSET = 34;
-    uint256 private constant POSITION_BITS = 50;
+    uint256 private constant MONTH_OFFSET = 34;
+    uint256 private constant DAY_OFFSET = 36;
+    uint256 private constant POSITION_BITS = 52;
     uint256 private constant POSITION_MASK = (uint256(1) << POSITION_BITS) - 1;
     uint256 private constant LOCK_OFFSET = PURCHASE_POSITIONS * POSITION_BITS;
+    uint256 private constant LOCK_DAY_OFFSET = 32;
 
     /// @notice Release day and amount of position `i` (0 <= i < 4: purchases; {LOCK}: the lock).
     function at(PendingWord self, uint256 i) internal pure returns (uint256 releaseDay, uint256 amount) {
         if (i == LOCK) {
             uint256 lock = PendingWord.unwrap(self) >> LOCK_OFFSET;
-            return (lock >> 40, lock & LOCK_AMOUNT_MASK);
+            return (lock >> LOCK_DAY_OFFSET, lock & LOCK_AMOUNT_MASK);
         }
         uint256 pos = _position(self, i);
         return (pos >> DAY_OFFSET, pos & AMOUNT_MASK);
+    }
+
+    /// @notice The earn month (months since January 1970) of a purchase position released on
+    /// `releaseDay` whose month field is `month4` (its earn month modulo 4).
+    function earnMonth(uint256 releaseDay, uint256 month4) internal pure returns (uint256) {
+        unchecked {
+            // No underflow: a stored release day is at least 2 days after its purchase's day,
+            // and the reference month is at least the earn month.
+            uint256 ref = Calendar.monthOf((releaseDay - 2) * 1 days);
+            return ref - ((ref + 4 - month4) & 3);
+        }
+    }
+
+    /// @notice Adds, per earn month, the purchase points still pending on `today` to `held`
+    /// (index 0 = month `month - 12`, `month` the current one).
+    function heldByMonth(PendingWord self, uint256 today, uint256 month, uint256[13] memory held) internal pure {
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+            uint256 pos = _position(self, i);
+            uint256 day = pos >> DAY_OFFSET;
+            if (day <= today || pos & AMOUNT_MASK == 0) continue;
+            // A pending purchase is at most 3 months old: its index is within the 13 live months.
+            held[earnMonth(day, (pos >> MONTH_OFFSET) & 3) + 12 - month] += pos & AMOUNT_MASK;
+        }
     }
 
     /// @notice The points still pending on day `today` (positions whose release day is later).
@@ -51,70 +85,87 @@ library PendingWordLibrary {
         uint256 word = PendingWord.unwrap(self);
         if (word == 0) return 0;
         unchecked {
-            // No overflow: 4 amounts of 28 bits and one of 40.
+            // No overflow: 4 amounts of 28 bits and one of 32.
             for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
                 uint256 pos = (word >> (i * POSITION_BITS)) & POSITION_MASK;
                 if (pos >> DAY_OFFSET > today) total += pos & AMOUNT_MASK;
             }
             uint256 lock = word >> LOCK_OFFSET;
-            if (lock >> 40 > today) total += lock & LOCK_AMOUNT_MASK;
+            if (lock >> LOCK_DAY_OFFSET > today) total += lock & LOCK_AMOUNT_MASK;
         }
     }
 
-    /// @notice Adds a purchase of `amount` pending until `releaseDay`: into the position of that
-    /// day, else a released or empty one; with all 4 pending, into the latest, whose (earlier) day
-    /// it keeps. Returns the word and the day the amount is released on.
+    /// @notice Adds a purchase of `amount` earned in `month`, pending until `releaseDay`: into the
+    /// position of that day, else a released or empty one; with all 4 pending, into the latest of
+    /// its own month, whose (earlier) day it keeps. A position never takes a purchase of another
+    /// month: when the only place left is one (its day's position holds another month, after a
+    /// change of the return window; or all 4 pending hold earlier months), the purchase is live at
+    /// once, `day` 0 and the word unchanged. Returns the word and the day the amount is released on.
     /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits, or
     /// `releaseDay` 16.
-    function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount)
+    function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
         internal
         pure
         returns (PendingWord updated, uint256 day, bool ok)
     {
         uint256 free = PURCHASE_POSITIONS;
-        // slither-disable-next-line uninitialized-local zero on purpose: no later position seen yet
-        uint256 latest;
-        // slither-disable-next-line uninitialized-local zero on purpose: no later release day seen yet
-        uint256 latestDay;
+        uint256 month4 = month & 3;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
             uint256 d = pos >> DAY_OFFSET;
             if (d <= today) {
                 if (free == PURCHASE_POSITIONS) free = i;
-            } else {
-                if (d == releaseDay) return _join(self, i, pos, amount);
-                if (d > latestDay) (latest, latestDay) = (i, d);
+            } else if (d == releaseDay) {
+                // Both months are within the 4 months up to the month of releaseDay - 2: equal
+                // modulo 4, they are equal.
+                if ((pos >> MONTH_OFFSET) & 3 == month4) return _join(self, i, pos, amount);
+                return (self, 0, true);
             }
         }
         if (free != PURCHASE_POSITIONS) {
-            return _set(self, free, (releaseDay << DAY_OFFSET) | (uint256(1) << ORDERS_OFFSET), amount);
+            uint256 head = (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);
+            return _set(self, free, head, amount);
         }
+        // All 4 pending: the latest of the purchase's own month.
+        // slither-disable-next-line uninitialized-local zero on purpose: no position of the month seen yet
+        uint256 latestDay;
+        // slither-disable-next-line uninitialized-local zero on purpose: set with latestDay
+        uint256 latest;
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+            uint256 pos = _position(self, i);
+            uint256 d = pos >> DAY_OFFSET;
+            if (d > latestDay && earnMonth(d, (pos >> MONTH_OFFSET) & 3) == month) (latest, latestDay) = (i, d);
+        }
+        if (latestDay == 0) return (self, 0, true);
         return _join(self, latest, _position(self, latest), amount);
     }
 
     /// @notice Cancels `amount` of the purchase position released on `releaseDay`, and one of its
     /// orders when `closesOrder` and it still counts one; returns the word, what that position
-    /// held (`held < amount`: nothing changed) and whether an order was closed. The lock is never
-    /// touched.
+    /// held (`held < amount`: nothing changed), whether an order was closed and the position's
+    /// earn month ({earnMonth}: the lot its points sit in). The lock is never touched.
     function take(PendingWord self, uint256 releaseDay, uint256 amount, bool closesOrder)
         internal
         pure
-        returns (PendingWord updated, uint256 held, bool closed)
+        returns (PendingWord updated, uint256 held, bool closed, uint256 month)
     {
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
             held = pos & AMOUNT_MASK;
             if (pos >> DAY_OFFSET != releaseDay || held == 0) continue;
-            if (held < amount) return (self, held, false);
+            if (held < amount) return (self, held, false, 0);
             uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
             closed = closesOrder && orders != 0;
             if (closed) --orders;
+            uint256 month4 = (pos >> MONTH_OFFSET) & 3;
             // No underflow: amount <= held. An emptied position is cleared.
-            uint256 head = held == amount ? 0 : (releaseDay << DAY_OFFSET) | (orders << ORDERS_OFFSET);
+            uint256 head = held == amount
+                ? 0
+                : (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
             (updated,,) = _set(self, i, head, held - amount);
-            return (updated, held, closed);
+            return (updated, held, closed, earnMonth(releaseDay, month4));
         }
-        return (self, 0, false);
+        return (self, 0, false, 0);
     }
 
     /// @notice The latest release day of the purchase positions still pending on `today` (0: none).
@@ -132,7 +183,7 @@ library PendingWordLibrary {
     }
 
     /// @notice The word with the tier-gift lock set to `amount` until `releaseDay` (`amount` 0:
-    /// the lock removed). `ok = false` (nothing changed) when `amount` passes 40 bits (or
+    /// the lock removed). `ok = false` (nothing changed) when `amount` passes 32 bits (or
     /// `releaseDay` 16: the ledger's hold days come from stored purchase days, which fit).
     function withGift(PendingWord self, uint256 releaseDay, uint256 amount)
         internal
@@ -140,7 +191,7 @@ library PendingWordLibrary {
         returns (PendingWord updated, bool ok)
     {
         if (amount > LOCK_AMOUNT_MASK || releaseDay >> 16 != 0) return (self, false);
-        uint256 lock = amount == 0 ? 0 : (releaseDay << 40) | amount;
+        uint256 lock = amount == 0 ? 0 : (releaseDay << LOCK_DAY_OFFSET) | amount;
         uint256 low = PendingWord.unwrap(self) & ((uint256(1) << LOCK_OFFSET) - 1);
         return (PendingWord.wrap(low | (lock << LOCK_OFFSET)), true);
     }
@@ -150,7 +201,7 @@ library PendingWordLibrary {
     }
 
     /// @dev Adds a purchase of `amount` to the purchase position `i` (`pos`): one more order
-    /// (saturating), its day kept.
+    /// (saturating), its day and month kept.
     function _join(PendingWord self, uint256 i, uint256 pos, uint256 amount)
         private
         pure
@@ -158,14 +209,14 @@ library PendingWordLibrary {
     {
         uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
         if (orders < MAX_ORDERS) ++orders;
-        uint256 head = ((pos >> DAY_OFFSET) << DAY_OFFSET) | (orders << ORDERS_OFFSET);
+        uint256 head = ((pos >> MONTH_OFFSET) << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
         return _set(self, i, head, (pos & AMOUNT_MASK) + amount);
     }
 
-    /// @dev Writes purchase position `i` as `head` (its day and orders, in place) with `amount`;
-    /// returns the word, the position's day and whether `amount` fits its 28 bits and the day its
-    /// 16 (a release day from 65,536 on, 2149-06-07 UTC, is refused: it would spill into the next
-    /// position's bits, as a trial of 2026-12-05 showed).
+    /// @dev Writes purchase position `i` as `head` (its day, month and orders, in place) with
+    /// `amount`; returns the word, the position's day and whether `amount` fits its 28 bits and
+    /// the day its 16 (a release day from 65,536 on, 2149-06-07 UTC, is refused: it would spill
+    /// into the next position's bits, as a trial of 2026-12-05 showed).
     function _set(PendingWord self, uint256 i, uint256 head, uint256 amount)
         private
         pure

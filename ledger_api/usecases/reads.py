@@ -25,6 +25,7 @@ from ledger_api.db.models import (
     IdxLot,
     IdxMember,
     IdxPending,
+    IdxPendingMonth,
     IdxPosition,
     IdxTierRule,
     table_of,
@@ -49,6 +50,7 @@ _Row = Row[*tuple[Any, ...]]  # a plain row of one of the statements below
 # The member read's three statements, prebuilt (issue 15: built per call, SQLAlchemy's
 # statement building and ORM loading cost the read several times its SQL): plain rows.
 _LOTS, _BRANDS, _PENDING = table_of(IdxLot), table_of(IdxBrand), table_of(IdxPending)
+_HELD = table_of(IdxPendingMonth)
 _MEMBERS, _RULES = table_of(IdxMember), table_of(IdxTierRule)
 _ADDRESS: BindParameter[str] = bindparam("address")
 _NOW: BindParameter[int] = bindparam("now")  # unix seconds
@@ -85,8 +87,21 @@ _PENDING_ROWS = (
     .where(_PENDING.c.member == _ADDRESS, _PENDING.c.amount > 0, _PENDING.c.release_at > _NOW)
     .order_by(_PENDING.c.brand, _PENDING.c.release_at)
 )
+#: the points of a lot still pending (in their return window or a gift's lock), which sit in
+#: the lot of their earn month (`idx_pending_months`)
+_HELD_IN_LOT = (
+    select(func.coalesce(func.sum(_HELD.c.amount), 0))
+    .where(
+        _HELD.c.member == _ADDRESS,
+        _HELD.c.brand == _LOTS.c.brand,
+        _HELD.c.release_at > _NOW,
+        _HELD.c.month == _LOTS.c.month,
+    )
+    .scalar_subquery()
+)
 #: the member's live lots of every brand, oldest first, with the brand's suspended flag (NULL:
-#: a brand the index does not know) and the lot's value per point (`lot_value`)
+#: a brand the index does not know), the lot's value per point (`lot_value`) and its points
+#: still pending (`held`)
 _LIVE_LOTS = (
     select(
         _LOTS.c.brand,
@@ -95,6 +110,7 @@ _LIVE_LOTS = (
         _LOTS.c.expires_at,
         _BRANDS.c.suspended,
         lot_value().label("value"),
+        _HELD_IN_LOT.label("held"),
     )
     .select_from(_LOTS.outerjoin(_BRANDS, _BRANDS.c.brand == _LOTS.c.brand))
     .where(_LOTS.c.member == _ADDRESS, _LOTS.c.amount > 0, _LOTS.c.expires_at > _NOW)
@@ -141,17 +157,23 @@ def _spendable(
     lots: Sequence[_Row], pending: dict[int, list[schemas.PendingView]]
 ) -> list[schemas.SpendableView]:
     """Per brand not suspended, the member's live points less its pending ones, and their value:
-    each lot at the value of its earn month (issue 10, item 7), the pending points (the newest)
-    taken off the newest lots first. `lots`: `_LIVE_LOTS`'s rows."""
-    by_brand: dict[int, list[tuple[int, int]]] = {}
+    each lot at the value of its earn month (issue 10, item 7), less the pending points of its
+    month (`held`: they sit in the lot of the month they were earned, as on the ledger; pending
+    points the index has no month for, indexed before migration 0029, come off the newest lots).
+    `lots`: `_LIVE_LOTS`'s rows."""
+    by_brand: dict[int, list[tuple[int, int, int]]] = {}
     for lot in lots:
         if lot.suspended is False:  # None: the index knows no such brand
-            by_brand.setdefault(lot.brand, []).append((lot.amount, int(lot.value or 0)))
+            held = min(lot.amount, int(lot.held or 0))
+            by_brand.setdefault(lot.brand, []).append(
+                (lot.amount - held, int(lot.value or 0), held)
+            )
     views = []
     for brand, rows in by_brand.items():
-        waiting = _total(pending, brand)
-        points, worth = sum(a for a, _ in rows) - waiting, 0
-        for amount, value in reversed(rows):  # newest first: the pending points come off these
+        total = _total(pending, brand)
+        points, worth = sum(a + h for a, _, h in rows) - total, 0
+        waiting = max(0, total - sum(h for _, _, h in rows))
+        for amount, value, _ in reversed(rows):  # newest first: pending points of no month
             held = min(amount, waiting)
             waiting -= held
             worth += (amount - held) * value

@@ -30,6 +30,7 @@ SLOT_NAMES = {
     "REVERSED_SLOT": "_reversed",
     "NEXT_VALUE_SLOT": "_nextValue",
     "MONTH_VALUES_SLOT": "_monthValues",
+    "GIFT_LOCK_MONTHS_SLOT": "_giftLockMonths",
 }
 
 

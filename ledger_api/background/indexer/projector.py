@@ -120,9 +120,9 @@ class Projector(ReturnsProjection):
             self.credit(receiver, brand, month, amount)
             self.brand(brand).issued += amount
         elif receiver == ZERO:
-            self.burn = (event, sender, brand, amount, month)  # settled by the next event
+            self.burn = (event, sender, brand, amount, month, ts)  # settled by the next event
         else:
-            for lot_month, taken in self.consume(sender, brand, amount, month):
+            for lot_month, taken in self.consume(sender, brand, amount, month, ts):
                 self.credit(receiver, brand, lot_month, taken)
             donated = self.charity_pool is not None and receiver == self.charity_pool
             sent, got = ("donated" if donated else "gifted"), "received"
@@ -159,6 +159,8 @@ class Projector(ReturnsProjection):
         )
         if release_at:
             self.add_pending(member, brand, release_at, int(a["points"]))
+            # the purchase's position holds points of this month only (the ledger's PendingWord)
+            self.hold(member, brand, release_at, month_of(ts), False, int(a["points"]))
         status = self.member(member)
         quarter = month_of(ts) // 3
         if status.quarter != quarter:

@@ -3,8 +3,10 @@ tier-gift shares that wait for the purchases they depend on (locked, extended, c
 and the shares' part of each paying brand's daily mint count (`mint_counters`).
 
 A burn (`Transfer` to the zero address) waits for the next event: the `PointsReversed` or
-`TierGiftCancelled` of the same transaction makes it a reversal (the newest lots, the brand's
-`reversed`), anything else a redemption (the oldest lots, `redeemed`), as the ledger does.
+`TierGiftCancelled` of the same transaction makes it a reversal (the brand's `reversed`: the
+lot of the reversed position's earn month, or the lock's months newest first), anything else a
+redemption (the oldest lots, each month's pending points skipped, `redeemed`), as the ledger
+does. The earn month of every pending amount is kept in `idx_pending_months`.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class ReturnsProjection(ProjectionState):
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self.burn: tuple[Event, str, int, int, int] | None = None
+        self.burn: tuple[Event, str, int, int, int, int] | None = None
         self._gift_minted: dict[tuple[int, str], int] = {}  # (brand, UTC day): points
 
     def flush(self) -> None:
@@ -73,17 +75,28 @@ class ReturnsProjection(ProjectionState):
             and following.name in ("PointsReversed", "TierGiftCancelled")
             and following.log.tx_hash == burn[0].log.tx_hash
         )
-        self._apply_burn(*burn, reversal=reversal)
+        self._apply_burn(*burn, following if reversal else None)
 
     def _apply_burn(
-        self, event: Event, member: str, brand: int, amount: int, month: int, *, reversal: bool
+        self,
+        event: Event,
+        member: str,
+        brand: int,
+        amount: int,
+        month: int,
+        ts: int,
+        reversal: Event | None,
     ) -> None:
-        if reversal:
-            self.take_newest(member, brand, amount, month)
-            self.brand(brand).reversed += amount
-        else:
-            self.consume(member, brand, amount, month)
+        if reversal is None:
+            self.consume(member, brand, amount, month, ts)
             self.brand(brand).redeemed += amount
+            return
+        release_at = int(reversal.args["releaseAt"])
+        if reversal.name == "PointsReversed":
+            self.reverse_position(member, brand, amount, release_at, ts)
+        else:
+            self.cancel_lock(member, brand, amount, release_at, ts)
+        self.brand(brand).reversed += amount
 
     def _points_reversed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A returned order's pending points cancelled (the burn before it is booked as
@@ -128,7 +141,7 @@ class ReturnsProjection(ProjectionState):
 
     def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A return took the member below the tier: the share's locked points are cancelled
-        (the burn before it is booked as reversed, from the newest lots)."""
+        (the burn before it is booked as reversed, from the lock's newest months)."""
         self._gift_line(event, ts, a, "reversed", int(a["releaseAt"]), -1)
 
     def _gift_line(
@@ -148,9 +161,13 @@ class ReturnsProjection(ProjectionState):
         )
         if release_at:
             self.add_pending(member, brand, release_at, sign * points)
+            if sign > 0:  # a cancellation's months are taken with its burn
+                self.hold(member, brand, release_at, month_of(ts), True, points)
 
     def _tier_gift_hold_extended(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A later gift's lock moved the brand's earlier locked shares to its release."""
         member, brand, points = a["member"], int(a["brand"]), int(a["points"])
-        self.add_pending(member, brand, int(a["fromReleaseAt"]), -points)
-        self.add_pending(member, brand, int(a["toReleaseAt"]), points)
+        start, end = int(a["fromReleaseAt"]), int(a["toReleaseAt"])
+        self.add_pending(member, brand, start, -points)
+        self.add_pending(member, brand, end, points)
+        self.move_lock(member, brand, start, end, ts)

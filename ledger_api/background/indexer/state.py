@@ -26,10 +26,11 @@ from ledger_api.db.models import (
     IdxMember,
     IdxMeta,
     IdxPending,
+    IdxPendingMonth,
     IdxPosition,
     table_of,
 )
-from ledger_api.domain import lot_expiry
+from ledger_api.domain import lot_expiry, month_of
 
 from .cursor import CHARITY_POOL
 from .holders import brands_held
@@ -53,6 +54,23 @@ _OP_IDS_PAST = (
     .where(_BRANDS.c.ledger_id == bindparam("brand"), _BRANDS.c.next_op_id < bindparam("next"))
     .values(next_op_id=bindparam("next"))
 )
+
+
+#: a pending amount's row in `idx_pending_months`: (release time, earn month, gift lock)
+_HeldKey = tuple[int, int, bool]
+
+
+@functools.cache
+def _add_held(dialect: str) -> Any:
+    """Adds `amount` to a row of `idx_pending_months` (a new row: `amount`), for the rows a
+    chunk only added to (the purchases of a bulk import: no read of the member's rows)."""
+    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
+    table = table_of(IdxPendingMonth)
+    statement = insert_(table)
+    return statement.on_conflict_do_update(
+        index_elements=["member", "brand", "release_at", "month", "gift"],
+        set_={"amount": table.c.amount + statement.excluded.amount},
+    )
 
 
 @dataclass(slots=True)
@@ -155,6 +173,11 @@ class ProjectionState:
         self._dirty_brands: set[int] = set()
         self._positions: dict[tuple[int, int], int] = {}
         self._pending: dict[tuple[str, int, int], int] = {}  # (member, brand, release_at)
+        # the pending points per earn month (`idx_pending_months`) of the (member, brand) pairs
+        # a spend, reversal or lock read; what the chunk only added to, as deltas
+        self._held: dict[tuple[str, int], dict[_HeldKey, int]] = {}
+        self._dirty_held: set[tuple[str, int, _HeldKey]] = set()
+        self._held_deltas: dict[tuple[str, int, _HeldKey], int] = {}
         self._badges: dict[tuple[str, int], int] = {}
         self._history: list[dict[str, Any]] = []
         self._used_op_ids: dict[int, int] = {}  # per brand, the highest op id the chain used
@@ -274,6 +297,7 @@ class ProjectionState:
         ]
         upsert(self.session, IdxPending, pending, ("member", "brand", "release_at"))
         self._pending.clear()
+        self._flush_held()
         if self._history:
             self.session.connection().execute(insert(table_of(IdxHistory)), self._history)
         if self._used_op_ids:
@@ -288,6 +312,43 @@ class ProjectionState:
         self._positions.clear()
         self._badges.clear()
         self._history = []
+
+    def _flush_held(self) -> None:
+        """Writes the pending amounts per earn month the chunk changed: the rows it read, as
+        they are now; the rows it only added to, as additions."""
+        rows = [
+            {
+                "member": m,
+                "brand": b,
+                "release_at": key[0],
+                "month": key[1],
+                "gift": key[2],
+                "amount": self._held[(m, b)][key],
+            }
+            for m, b, key in self._dirty_held
+        ]
+        upsert(
+            self.session, IdxPendingMonth, rows, ("member", "brand", "release_at", "month", "gift")
+        )
+        if self._held_deltas:
+            connection = self.session.connection()
+            connection.execute(
+                _add_held(connection.dialect.name),
+                [
+                    {
+                        "member": m,
+                        "brand": b,
+                        "release_at": key[0],
+                        "month": key[1],
+                        "gift": key[2],
+                        "amount": delta,
+                    }
+                    for (m, b, key), delta in self._held_deltas.items()
+                ],
+            )
+        self._held.clear()
+        self._dirty_held.clear()
+        self._held_deltas.clear()
 
     def used_op_id(self, brand: int, op_id: int) -> None:
         """The chain used `op_id` of `brand` (an earn or a reversal): the flush moves the
@@ -315,15 +376,19 @@ class ProjectionState:
         lots[month] = lots.get(month, 0) + amount
         self._dirty_lots.add((member, brand, month))
 
-    def consume(self, member: str, brand: int, amount: int, month: int) -> list[tuple[int, int]]:
-        """Takes `amount` from the oldest live lots; returns (month, taken) pairs."""
+    def consume(
+        self, member: str, brand: int, amount: int, month: int, now: int
+    ) -> list[tuple[int, int]]:
+        """Takes `amount` from the oldest live lots, each month's pending points left in its
+        lot (the ledger's `_consume`); returns (month, taken) pairs."""
         lots = self._lot_map(member, brand)
+        held = self.held_by_month(member, brand, now)
         taken: list[tuple[int, int]] = []
         remaining = amount
         for lot_month in sorted(m for m in lots if month - 12 <= m <= month):
             if remaining == 0:
                 break
-            take = min(lots[lot_month], remaining)
+            take = min(max(0, lots[lot_month] - held.get(lot_month, 0)), remaining)
             if take:
                 lots[lot_month] -= take
                 remaining -= take
@@ -335,9 +400,52 @@ class ProjectionState:
             )
         return taken
 
-    def take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
-        """Takes `amount` from the newest live lots (a reversal: pending points are the
-        newest, the ledger's `LotMath.takeNewest`)."""
+    def _take_at(self, member: str, brand: int, lot_month: int, amount: int) -> None:
+        """Takes `amount` pending points from the lot of `lot_month`, where they sit."""
+        lots = self._lot_map(member, brand)
+        have = lots.get(lot_month, 0)
+        if have < amount:
+            log.error("index: reversed %d more points of %s than it holds", amount - have, member)
+        lots[lot_month] = max(0, have - amount)
+        self._dirty_lots.add((member, brand, lot_month))
+
+    def reverse_position(
+        self, member: str, brand: int, amount: int, release_at: int, now: int
+    ) -> None:
+        """A reversal's burn: `amount` from the purchase position released at `release_at`,
+        in the lot of its earn month (the ledger's `reverse`)."""
+        rows = self._held_rows(member, brand, now)
+        months = [k for k, a in rows.items() if k[0] == release_at and not k[2] and a > 0]
+        if not months:  # indexed before migration 0029: no month known, the newest lots pay
+            self._take_newest(member, brand, amount, month_of(now))
+            return
+        key = months[0]  # a position holds one earn month
+        self._add_held(member, brand, key, -amount)
+        self._take_at(member, brand, key[1], amount)
+
+    def cancel_lock(self, member: str, brand: int, amount: int, release_at: int, now: int) -> None:
+        """A cancelled gift share's burn: `amount` from the lock released at `release_at`, its
+        newest months first (the ledger's `_cancelGifts`, `LockMonths.takeNewest`)."""
+        rows = self._held_rows(member, brand, now)
+        lock = sorted(
+            (k for k, a in rows.items() if k[0] == release_at and k[2] and a > 0),
+            key=lambda k: k[1],
+            reverse=True,
+        )
+        remaining = amount
+        for key in lock:
+            take = min(rows[key], remaining)
+            self._add_held(member, brand, key, -take)
+            self._take_at(member, brand, key[1], take)
+            remaining -= take
+            if remaining == 0:
+                break
+        if remaining:  # locked before migration 0029: no month known, the newest lots pay
+            self._take_newest(member, brand, remaining, month_of(now))
+
+    def _take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
+        """Takes `amount` from the newest live lots: pending points the index has no month for
+        (indexed before migration 0029, when the ledger took them as the newest)."""
         lots = self._lot_map(member, brand)
         remaining = amount
         for lot_month in sorted((m for m in lots if month - 12 <= m <= month), reverse=True):
@@ -350,6 +458,63 @@ class ProjectionState:
                 break
         if remaining:
             log.error("index: reversed %d more points of %s than it holds", remaining, member)
+
+    def move_lock(self, member: str, brand: int, start: int, end: int, now: int) -> None:
+        """A later gift's lock moved the brand's locked points from `start` to `end` (their
+        months kept)."""
+        rows = self._held_rows(member, brand, now)
+        for key in [k for k, a in rows.items() if k[0] == start and k[2] and a > 0]:
+            amount = rows[key]
+            self._add_held(member, brand, key, -amount)
+            self._add_held(member, brand, (end, key[1], True), amount)
+
+    def hold(
+        self, member: str, brand: int, release_at: int, month: int, gift: bool, amount: int
+    ) -> None:
+        """`amount` more points pending until `release_at` in the lot of `month` (a purchase's
+        position, or the gift lock): added without a read unless the pair's rows are loaded."""
+        key = (release_at, month, gift)
+        if (member, brand) in self._held:
+            self._add_held(member, brand, key, amount)
+        else:
+            full = (member, brand, key)
+            self._held_deltas[full] = self._held_deltas.get(full, 0) + amount
+
+    def held_by_month(self, member: str, brand: int, now: int) -> dict[int, int]:
+        """The member's points of `brand` still pending at `now`, per earn month."""
+        held: dict[int, int] = {}
+        for (release_at, month, _), amount in self._held_rows(member, brand, now).items():
+            if release_at > now and amount > 0:
+                held[month] = held.get(month, 0) + amount
+        return held
+
+    def _add_held(self, member: str, brand: int, key: _HeldKey, delta: int) -> None:
+        rows = self._held[(member, brand)]
+        rows[key] = rows.get(key, 0) + delta
+        self._dirty_held.add((member, brand, key))
+
+    def _held_rows(self, member: str, brand: int, now: int) -> dict[_HeldKey, int]:
+        """The pair's rows still pending at `now` (read once per chunk), with the chunk's
+        additions to them."""
+        rows = self._held.get((member, brand))
+        if rows is None:
+            query = select(
+                IdxPendingMonth.release_at,
+                IdxPendingMonth.month,
+                IdxPendingMonth.gift,
+                IdxPendingMonth.amount,
+            ).where(
+                IdxPendingMonth.member == member,
+                IdxPendingMonth.brand == brand,
+                IdxPendingMonth.release_at > now,
+            )
+            rows = self._held[(member, brand)] = {
+                (release_at, month, bool(gift)): amount
+                for release_at, month, gift, amount in self.session.execute(query)
+            }
+            for full in [k for k in self._held_deltas if k[:2] == (member, brand)]:
+                self._add_held(member, brand, full[2], self._held_deltas.pop(full))
+        return rows
 
     def add_pending(self, member: str, brand: int, release_at: int, delta: int) -> None:
         """Moves a pending position of the member (issue 11) by `delta` points."""

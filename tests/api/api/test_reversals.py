@@ -3,6 +3,7 @@ identity and the history's pending / released / reversed lines."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from support.chain import Anvil
+from support.flows import signed_gift
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
 from ledger_api.db.webhook_models import ReminderMark
+from ledger_api.domain import month_label, month_of, month_start
 from ledger_api.domain.events import POINTS_RELEASED
 
 PURCHASE = "/v1/earn/purchase"
@@ -396,3 +399,68 @@ def released_mark(gateway: Gateway) -> bool | None:
     """The `points.released` reminders have made their mark (their first pass ran)."""
     with gateway.runtime.db.read() as session:
         return session.get(ReminderMark, (POINTS_RELEASED, 0)) is not None or None
+
+
+def _lens_lots(anvil: Anvil, manifest: Path, member: Member, brand: Brand) -> list[tuple[int, str]]:
+    """The chain's lots of the member (the lens's `lotsOf`): (amount, earn month), nonzero."""
+    contracts = json.loads(manifest.read_text())["contracts"]
+    lens = contracts["AllianceLedgerLens"]
+    contract = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
+    lots = contract.functions.lotsOf(member.address, brand.brand_id).call()
+    return sorted((int(amount), month_label(int(month))) for amount, month, _ in lots if amount)
+
+
+def _index_lots(brand: Brand, member: Member) -> list[tuple[int, str]]:
+    """The index's lots of the member (the gateway's read), nonzero."""
+    balance = balance_of(brand, member)
+    return sorted(
+        (lot["amount"], lot["earned_month"]) for lot in balance.get("lots", []) if lot["amount"]
+    )
+
+
+def test_the_index_keeps_pending_points_in_the_month_they_were_earned(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review of 2026-12-06: a purchase late in month M is still pending in M+1, where the
+    member receives live points of M+1 (a review). A gift of those points, then the order's
+    return, take the months the ledger takes: the gift the M+1 points (skipping M's pending
+    ones), the return M's pending points. Before, the ledger and the index took pending points
+    as the newest lots (the gift took M's pending points, the return burned the review's). The
+    index's lots of both members are the chain's."""
+    anvil, manifest = own_chain
+    head = int(anvil.web3().eth.get_block("latest")["timestamp"])
+    m = month_of(head) + 2
+    anvil.rpc("evm_setNextBlockTimestamp", month_start(m) + 25 * DAY)  # day 26 of month M
+    anvil.rpc("evm_mine")
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=14)
+        alice, bob = Member(), Member()
+        order, earned = buy(brand, alice, 10_000)  # 1,000 points of M, pending into M+1
+        assert earned["result"]["points"] == 1_000
+        (position,) = balance_of(brand, alice)["pending_releases"]
+        assert datetime.fromisoformat(position["release_at"]).timestamp() > month_start(m + 1)
+
+        anvil.rpc("evm_setNextBlockTimestamp", month_start(m + 1) + DAY)  # day 2 of M+1
+        anvil.rpc("evm_mine")
+        review = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review", "multiplier_pct": 1_000},
+            params={"wait": "true"},
+        )
+        assert review.json()["status"] == "confirmed", review.text
+        assert balance_of(brand, alice)["balance"] == 50  # the review's, of M+1
+
+        gift = brand.api.post(
+            "/v1/gifts", signed_gift(brand, alice, bob.address, 20), params={"wait": "true"}
+        )
+        assert gift.json()["status"] == "confirmed", gift.text
+        reverse(brand, order, member=alice.address)
+
+        expected = {
+            alice.address: [(30, month_label(m + 1))],
+            bob.address: [(20, month_label(m + 1))],
+        }
+        for member in (alice, bob):
+            assert _lens_lots(anvil, manifest, member, brand) == expected[member.address]
+            assert _index_lots(brand, member) == expected[member.address]
+        assert balance_of(brand, alice)["pending"] == 0

@@ -25,13 +25,16 @@ class Model:
         self.redeemed = dict.fromkeys(RULES, 0)
         self.reversed = dict.fromkeys(RULES, 0)
         self.windows = dict(WINDOWS)
-        # PendingWord: 5 positions [release day, amount, orders, gift lock?] per (holder, brand):
-        # 4 of purchases, then the lock of the brand's tier-gift shares (its own place, so it always
-        # has room); a position whose day has come is released by the clock alone and stays until
-        # something reuses it
+        # PendingWord: 5 positions [release day, amount, orders, gift lock?, earn month] per
+        # (holder, brand): 4 of purchases, then the lock of the brand's tier-gift shares (its own
+        # place, so it always has room); a position whose day has come is released by the clock
+        # alone and stays until something reuses it
         self.pending = {
-            (h, b): [*([0, 0, 0, False] for _ in range(4)), [0, 0, 0, True]] for h in holders for b in RULES
+            (h, b): [*([0, 0, 0, False, 0] for _ in range(4)), [0, 0, 0, True, 0]]
+            for h in holders for b in RULES
         }
+        # LockMonths: the running lock's points per earn month, (holder, brand) -> {month: amount}
+        self.lock_months = {(h, b): {} for h in holders for b in RULES}
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
         # per brand, (first month, value) in force from it on: setPointValue in month M applies
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
@@ -65,11 +68,11 @@ class Model:
 
     def pending_positions(self, holder, brand):
         """The five PendingWord positions in order (the lock last), as (release day, amount)."""
-        return [(d, a) for d, a, _, _ in self.pending[(holder, brand)]]
+        return [(d, a) for d, a, *_ in self.pending[(holder, brand)]]
 
     def purchase_positions(self, holder, brand):
         """(release day, amount) of the positions that hold purchases (what a brand reverses)."""
-        return [(d, a) for d, a, _, gift in self.pending[(holder, brand)] if not gift]
+        return [(d, a) for d, a, _, gift, _ in self.pending[(holder, brand)] if not gift]
 
     def locked(self, holder, brand, today):
         return sum(a for d, a in self.pending_positions(holder, brand) if d > today)
@@ -82,28 +85,43 @@ class Model:
         """What PendingWord.take finds at `day`: the first nonzero purchase position of that day."""
         return next((a for d, a in self.purchase_positions(holder, brand) if d == day and a), 0)
 
-    def add_pending(self, holder, brand, today, amount):
-        """PendingWord.add for a purchase on `today`: returns the day its points are released."""
+    def held_by_month(self, holder, brand, today):
+        """AllianceLedger._held: the points still pending on `today` per earn month (purchase
+        positions, the running gift lock's months)."""
+        held = {}
+        for d, a, _, gift, m in self.pending[(holder, brand)][:4]:
+            if d > today and a:
+                held[m] = held.get(m, 0) + a
+        if self.gift_lock(holder, brand, today) is not None:
+            for m, a in self.lock_months[(holder, brand)].items():
+                held[m] = held.get(m, 0) + a
+        return held
+
+    def add_pending(self, holder, brand, today, amount, month):
+        """PendingWord.add for a purchase on `today` in `month`: returns the day its points are
+        released (0: live at once, no position of its month had room)."""
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
-        free, latest, latest_day = None, None, 0
-        for i, (d, _, _, _) in enumerate(slots[:4]):  # the purchase positions
+        free = None
+        for i, (d, _, _, _, m) in enumerate(slots[:4]):  # the purchase positions
             if d <= today:
                 free = i if free is None else free
-            else:
-                if d == release:
-                    slots[i][1] += amount
-                    slots[i][2] = min(slots[i][2] + 1, 63)
-                    break
-                if d > latest_day:
-                    latest, latest_day = i, d
+            elif d == release:
+                if m != month:
+                    return 0  # never two months in one position
+                slots[i][1] += amount
+                slots[i][2] = min(slots[i][2] + 1, 63)
+                break
         else:
             if free is not None:
-                slots[free] = [release, amount, 1, False]
-            else:  # all 4 pending: into the latest one, its day kept
+                slots[free] = [release, amount, 1, False, month]
+            else:  # all 4 pending: into the latest one of its month, its day kept
+                same = [(s[0], i) for i, s in enumerate(slots[:4]) if s[4] == month]
+                if not same:
+                    return 0
+                release, latest = max(same)
                 slots[latest][1] += amount
                 slots[latest][2] = min(slots[latest][2] + 1, 63)
-                release = latest_day
         self.releases.setdefault((holder, brand), set()).add(release)
         return release
 
@@ -112,34 +130,31 @@ class Model:
         return 4 if self.pending[(holder, brand)][4][0] > today else None
 
     def set_gift_lock(self, holder, brand, day, amount):
-        """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**40)."""
-        self.pending[(holder, brand)][4] = [day, amount, 0, True] if amount else [0, 0, 0, True]
+        """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**32)."""
+        self.pending[(holder, brand)][4] = [day, amount, 0, True, 0] if amount else [0, 0, 0, True, 0]
 
     def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month, today):
-        """AllianceLedger.reverse: the position shrinks, the newest lots pay, counters drop.
-        Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
+        """AllianceLedger.reverse: the position shrinks, the lot of its earn month pays, counters
+        drop. Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
         slots = self.pending[(holder, brand)]
-        i = next(i for i, (d, a, _, gift) in enumerate(slots) if d == day and a and not gift)
-        _, held, orders, _ = slots[i]
+        i = next(i for i, (d, a, _, gift, _) in enumerate(slots) if d == day and a and not gift)
+        _, held, orders, _, earned = slots[i]
         assert held >= points
         closed = closes and orders > 0
         orders -= closed
-        slots[i] = [day, held - points, orders, False] if held > points else [0, 0, 0, False]
-        self._burn_newest(holder, brand, points, month)
+        slots[i] = [day, held - points, orders, False, earned] if held > points else [0, 0, 0, False, 0]
+        self._burn(holder, brand, {earned: points})
         spend = min(spend_cents, (points + 1) * 100 // RULES[brand][0])  # what the points counted
         return self._reverse_counters(holder, spend, quarter, closed, month, today)
 
-    def _burn_newest(self, holder, brand, points, month):
-        """AllianceLedger._burnNewest: LotMath.takeNewest, counted as reversed."""
+    def _burn(self, holder, brand, months):
+        """AllianceLedgerAdmin._burn: the pending points `months` ({month: points}) leave the lots
+        they sit in, counted as reversed."""
         lots = self.lots[(holder, brand)]
-        left = points
-        for m in range(month, month - 13, -1):
-            part = min(left, lots.get(m, 0))
-            if part:
-                lots[m] -= part
-                left -= part
-        assert left == 0
-        self.reversed[brand] += points
+        for m, points in months.items():
+            assert lots.get(m, 0) >= points
+            lots[m] -= points
+            self.reversed[brand] += points
 
     def _reverse_counters(self, holder, spend_cents, quarter, closes, month, today):
         """AllianceLedger._reverseCounters: the counters of the reversal's quarter drop (the
@@ -172,11 +187,18 @@ class Model:
             lock = self.gift_lock(holder, b, today)
             if not points or lock is None:
                 continue
-            day, locked, _, _ = self.pending[(holder, b)][lock]
+            day, locked, *_ = self.pending[(holder, b)][lock]
             points = min(points, locked)
             cancelled.append((b, points, day * DAY))
             self.set_gift_lock(holder, b, day, locked - points)
-            self._burn_newest(holder, b, points, month)
+            months, left = self.lock_months[(holder, b)], points  # LockMonths.takeNewest
+            burned = {}
+            for m in sorted((m for m, a in months.items() if a), reverse=True):
+                part = min(left, months[m])
+                months[m] -= part
+                burned[m] = part
+                left -= part
+            self._burn(holder, b, burned)
         return cancelled
 
     def outstanding(self, brand, month):
@@ -199,10 +221,11 @@ class Model:
             for m, a in lots.items() if m < month - 12
         )
 
-    def take(self, holder, brand, month, amount):
-        taken = {}
+    def take(self, holder, brand, month, amount, today):
+        """AllianceLedger._consume: oldest lots first, each month's pending points left."""
+        taken, held = {}, self.held_by_month(holder, brand, today)
         for m in sorted(self.live(holder, brand, month)):
-            part = min(amount, self.lots[(holder, brand)][m])
+            part = min(amount, self.lots[(holder, brand)][m] - held.get(m, 0))
             self.lots[(holder, brand)][m] -= part
             taken[m] = part
             amount -= part
@@ -297,15 +320,21 @@ class Model:
         released, extended = {}, []
         for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]:
             released[b] = (paid[b], self._lock_share(member, b, paid[b], hold, tier, best, gift,
-                                                     quarter, today, extended))
+                                                     quarter, today, extended, month))
         return released, extended
 
-    def _lock_share(self, member, b, share, hold, tier, best, gift, quarter, today, extended):
+    def _lock_share(self, member, b, share, hold, tier, best, gift, quarter, today, extended, month):
         """AllianceLedger._lockShare: returns the share's releaseAt (0: live at once)."""
         if not hold:
             return 0
         lock = self.gift_lock(member, b, today)
         day, locked = (0, 0) if lock is None else self.pending[(member, b)][lock][:2]
+        months = dict(self.lock_months[(member, b)]) if locked else {}
+        if month not in {m for m, a in months.items() if a} and sum(1 for a in months.values() if a) == 4:
+            return 0  # a fifth month's share is paid live (LockMonths: 4 months)
+        months = {m: a for m, a in months.items() if a}
+        months[month] = months.get(month, 0) + share
+        self.lock_months[(member, b)] = months
         new_day = max(day, hold)
         self.set_gift_lock(member, b, new_day, locked + share)
         if locked and day < new_day:

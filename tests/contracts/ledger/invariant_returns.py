@@ -1,10 +1,10 @@
 """The rules of returns (issue 11) for test_invariants.py's LedgerStateMachine: brands with a
 return window, whose purchase points stay pending until it closes.
 
-- a brand reverses one of its own pending purchases, in whole or in part (the newest lots pay,
-  the member's quarter counters drop while they still hold the op's quarter, or the closed
-  quarter's record of locked gift shares; below a tier reached in that quarter, the shares of
-  its gift still locked are cancelled: `TierGiftCancelled`);
+- a brand reverses one of its own pending purchases, in whole or in part (the lot of its earn
+  month pays, the member's quarter counters drop while they still hold the op's quarter, or the
+  closed quarter's record of locked gift shares; below a tier reached in that quarter, the shares
+  of its gift still locked are cancelled, from the lock's months: `TierGiftCancelled`);
 - refused with the exact custom error, nothing changed: an over-reversal, a reversal after the
   window closed, another brand's reversal, a reversal of zero points;
 - a member's gift, donation or redemption of more than its live points (pending points are

@@ -126,7 +126,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             points = self.model.points(brand, kind, cents, mult)
             release = 0  # live at once: an engagement, or a brand without a return window
             if kind == "purchase" and self.model.windows[brand]:
-                release = self.model.add_pending(name, brand, today, points) * DAY
+                release = self.model.add_pending(name, brand, today, points, month) * DAY
             assert got == (points, release)
             paid, extended = self.model.record_activity(
                 name, brand, kind, cents, mult, points, month, today
@@ -189,7 +189,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
         else:
             tx = self.ledger.transfer(receiver_account, brand, amount, {"from": giver_account})
         for m, part in self.model.take(
-            giver_name, brand, self.clock.month_of(tx.timestamp), amount
+            giver_name, brand, self.clock.month_of(tx.timestamp), amount, tx.timestamp // DAY
         ).items():
             self.model.credit(receiver_name, brand, m, part)
 
@@ -201,7 +201,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
         amount = self._amount(member, brand, fraction)
         tx = self.ledger.donate(brand, amount, {"from": account})
         for m, part in self.model.take(
-            name, brand, self.clock.month_of(tx.timestamp), amount
+            name, brand, self.clock.month_of(tx.timestamp), amount, tx.timestamp // DAY
         ).items():
             self.model.credit("charity", brand, m, part)
 
@@ -220,7 +220,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
                 self.model.consented.add((brand, at_brand))
         else:
             tx = self.ledger.redeem(brand, at_brand, amount, ref, {"from": account})
-        taken = self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount)
+        taken = self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount, tx.timestamp // DAY)
         value = sum(part * self.model.value_at(brand, m) for m, part in taken.items())
         assert tx.return_value == value  # each lot at its earn month's value (issue 10, item 7)
         self.model.redeemed[brand] += amount

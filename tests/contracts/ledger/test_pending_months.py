@@ -1,24 +1,16 @@
-"""Which month's lot holds a member's pending points: a known gap (a review of 2026-12-06).
+"""Which month's lot holds a member's pending points (a review of 2026-12-06; fixed the same day).
 
-A purchase's pending points sit in the lot of the month they were earned, and the ledger keeps
-no record of which lot holds them: `reverse` and a gift share's cancellation burn the newest
-lots, and a spend takes the oldest lots without skipping the locked ones, both as if the pending
-points were always the newest. A purchase late in month M is still pending in M+1, when the
-member may receive live points of M+1 (a review, a gift, a live gift share): the return then
-burns the M+1 points and leaves M's, a spend takes M's pending points and leaves M+1's live
-ones. No point is made or lost; their expiry moves by a month and their value (liability,
-settlement) is the other month's. README "Returns" says what a fix needs. Each test states the
-right outcome and is expected to fail until then (strict: a fix makes them pass, and the marker
-must go).
+A purchase's pending points sit in the lot of the month they were earned. Until the fix the
+ledger kept no record of which lot held them: `reverse` and a gift share's cancellation burned
+the newest lots, and a spend took the oldest lots without skipping the locked ones, both as if
+the pending points were always the newest. A purchase late in month M is still pending in M+1,
+when the member may receive live points of M+1 (a review, a gift, a live gift share): the return
+then burned the M+1 points and left M's, a spend took M's pending points and left M+1's live
+ones. Each position of the pending word now carries its earn month, and the gift lock its months
+(README "Returns"); these tests failed before.
 """
 
 import pytest
-
-pytestmark = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap: pending points are taken as the newest lots (README 'Returns')",
-)
 
 DAY = 86_400
 
@@ -123,3 +115,86 @@ def test_gifting_while_a_purchase_is_pending_moves_the_pending_lots_month(
         ((50, m + 1, clock.expiry_of(m + 1)),),
         ((1_000, m, clock.expiry_of(m)),),
     )
+
+
+def test_a_donation_and_a_redemption_at_the_brand_leave_the_pending_lot(
+    ledger, lens, admin, earn, signer_c, alice, charity, pending_c, clock, to_plain
+):
+    m, earned = _setup_late_purchase_then_value_change_then_live_points(
+        ledger, admin, earn, signer_c, alice, pending_c, clock, 40_000
+    )
+    ledger.donate(pending_c, 20, {"from": alice})
+    tx = ledger.redeem(pending_c, pending_c, 30, "0x" + "31" * 32, {"from": alice})
+    # both took the review's points of M+1 (40,000 micro-USD each), not M's pending ones
+    assert to_plain(lens.lotsOf(charity, pending_c)) == ((20, m + 1, clock.expiry_of(m + 1)),)
+    assert tx.return_value == 30 * 40_000
+    assert to_plain(lens.lotsOf(alice, pending_c)) == ((1_000, m, clock.expiry_of(m)),)
+    assert ledger.balanceOf(alice, pending_c) == 0
+
+
+def test_a_purchase_finding_four_days_of_last_month_pending_is_live_at_once(
+    ledger, lens, earn, signer_c, alice, pending_c, clock, to_plain
+):
+    """A position holds one month's points: with 4 release days pending from purchases late in M,
+    a purchase early in M+1 has no position of its month to join. It is live at once (before, it
+    joined the latest of them and its points were locked as M's)."""
+    m = _month_with_room(clock)
+    for day in range(24, 28):  # days 25 to 28 of M: four release days in M+1
+        clock.travel_to_month(m, day=day)
+        assert earn(signer_c, alice, cents=1_000).events["PointsEarned"]["releaseAt"] != 0
+    clock.travel_to_month(m + 1, day=0)
+    tx = earn(signer_c, alice, cents=2_000)
+    assert tx.events["PointsEarned"]["releaseAt"] == 0
+    assert ledger.balanceOf(alice, pending_c) == 200
+    assert [a for a, _ in to_plain(lens.pendingOf(alice, pending_c))] == [100] * 4
+    # a later purchase of M+1 at a free day still waits for its window
+    clock.travel_to(max(r for _, r in to_plain(lens.pendingOf(alice, pending_c))))
+    assert earn(signer_c, alice, cents=1_000).events["PointsEarned"]["releaseAt"] != 0
+
+
+def _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock):
+    """Month M (the first of a quarter), day 26: A's honest 5,010 points, then C's pending 1 USD
+    purchase completes Silver; A's 500-point share is locked in A's lot of M until C's release
+    (in M+1). Month M+1, day 2: a review at A, 5 points of M+1, live."""
+    q = clock.quarter() + 1
+    clock.travel_to_quarter(q, month_in_quarter=0, day=25)
+    m = 3 * q
+    earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, cents=25_000),
+                          earn.op(alice, "review"), earn.op(alice, "review")])
+    completing = earn(signer_c, alice, cents=100)
+    assert completing.events["TierGiftPaid"]["releaseAt"] > clock.month_start(m + 1)
+    clock.travel_to_month(m + 1, day=1)
+    earn(signer_a, alice, "review")
+    return m, q, completing
+
+
+def test_a_cancelled_gift_share_leaves_the_lot_of_the_month_it_was_paid_in(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, to_plain
+):
+    m, q, completing = _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock)
+    earned = completing.events["PointsEarned"]
+    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, earned["points"], 100, q,
+          True, earned["orderRef"])
+    tx = ledger.reverse(op, {"from": signer_c})
+    assert tx.events["TierGiftCancelled"]["points"] == 500
+    # the share left M's lot; the review's 5 points of M+1 stay (before: burned as the newest)
+    assert to_plain(lens.lotsOf(alice, brand_a)) == (
+        (5_010, m, clock.expiry_of(m)),
+        (5, m + 1, clock.expiry_of(m + 1)),
+    )
+
+
+def test_a_spend_leaves_a_locked_gift_share_in_the_month_it_was_paid_in(
+    ledger, lens, earn, signer_a, signer_c, alice, bob, brand_a, pending_c, clock, to_plain
+):
+    m, _, completing = _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock)
+    assert ledger.balanceOf(alice, brand_a) == 5_015
+    ledger.transfer(bob, brand_a, 5_015, {"from": alice})
+    # bob received M's live points and the review's of M+1; the locked share stays in M
+    assert to_plain(lens.lotsOf(bob, brand_a)) == (
+        (5_010, m, clock.expiry_of(m)),
+        (5, m + 1, clock.expiry_of(m + 1)),
+    )
+    assert to_plain(lens.lotsOf(alice, brand_a)) == ((500, m, clock.expiry_of(m)),)
+    clock.travel_to(completing.events["PointsEarned"]["releaseAt"])
+    assert ledger.balanceOf(alice, brand_a) == 500

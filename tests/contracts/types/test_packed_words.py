@@ -2,6 +2,8 @@
 field overlaps another, so the ledger and the lens agree on every word whatever the order of
 the interface's structs. Exercised through PackedWordsHarness (contracts/test/)."""
 
+import datetime as dt
+
 import pytest
 
 MEMBER_FIELDS = {  # IAllianceLedger.MemberStatus field -> width in bits
@@ -202,38 +204,48 @@ def test_earn_rule_packs_one_byte_per_kind_in_enum_order(harness):
 
 
 # ---------------------------------------------------------------------------- PendingWord
-# 4 purchase positions of 50 bits (`releaseDay 16 | orders 6 | amount 28`), then the tier-gift
-# lock (`releaseDay 16 | amount 40`) in bits 200 to 255.
+# 4 purchase positions of 52 bits (`releaseDay 16 | month 2 | orders 6 | amount 28`), then the
+# tier-gift lock (`releaseDay 16 | amount 32`) in bits 208 to 255 (2026-12-06: 50-bit positions
+# with no month, and a 40-bit lock amount).
 
 def _position(word, i):
-    return (word >> (50 * i)) & (2**50 - 1)
+    return (word >> (52 * i)) & (2**52 - 1)
 
 
 def _lock(word):
-    return word >> 200
+    return word >> 208
+
+
+def _month(day):
+    """The month index (months since January 1970) of a day index."""
+    date = dt.date(1970, 1, 1) + dt.timedelta(days=day)
+    return (date.year - 1970) * 12 + date.month - 1
 
 
 def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harness):
     """A trial of 2026-12-05 filled every field to its limit: each keeps to its own bits."""
     word = 0
     days = [65_532, 65_533, 65_534, 65_535]
+    month = _month(65_500)
     for day in days:
-        word, released, ok = harness.pendingAdd(word, 65_000, day, 2**28 - 1)
+        word, released, ok = harness.pendingAdd(word, 65_500, day, 2**28 - 1, month)
         assert ok and released == day
-    word, ok = harness.pendingWithGift(word, 65_535, 2**40 - 1)
+    word, ok = harness.pendingWithGift(word, 65_535, 2**32 - 1)
     assert ok
-    assert [_position(word, i) >> 34 for i in range(4)] == days
+    assert [_position(word, i) >> 36 for i in range(4)] == days
+    assert [(_position(word, i) >> 34) & 3 for i in range(4)] == [month & 3] * 4
     assert [_position(word, i) & (2**28 - 1) for i in range(4)] == [2**28 - 1] * 4
-    assert _lock(word) == (65_535 << 40) | (2**40 - 1)
-    assert harness.pendingLocked(word, 65_000) == 4 * (2**28 - 1) + 2**40 - 1
-    # a fifth day joins the latest position, which is full: refused, nothing written
-    assert harness.pendingAdd(word, 65_000, 65_535, 1)[2] is False
+    assert _lock(word) == (65_535 << 32) | (2**32 - 1)
+    assert harness.pendingLocked(word, 65_500) == 4 * (2**28 - 1) + 2**32 - 1
+    # a purchase of the latest position's day and month joins it, which is full: refused
+    assert harness.pendingAdd(word, 65_500, 65_535, 1, month)[2] is False
     # a reversal never reaches the lock: the latest position holds 2**28 - 1 only
-    updated, held, _ = harness.pendingTake(word, 65_535, 2**28, True)
+    updated, held, _, _ = harness.pendingTake(word, 65_535, 2**28, True)
     assert (updated, held) == (word, 2**28 - 1)
-    updated, held, closed = harness.pendingTake(word, 65_535, 2**28 - 1, True)
-    assert closed and _position(updated, 3) == 0 and _lock(updated) == _lock(word)
-    assert updated & (2**150 - 1) == word & (2**150 - 1)
+    updated, held, closed, earned = harness.pendingTake(word, 65_535, 2**28 - 1, True)
+    assert closed and earned == month and _position(updated, 3) == 0
+    assert _lock(updated) == _lock(word)
+    assert updated & (2**156 - 1) == word & (2**156 - 1)
 
 
 @pytest.mark.parametrize("release_day", [65_536, 65_537, 2**17])
@@ -244,23 +256,101 @@ def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(
     fit its 16 bits; position 3's spilled into the lock's amount (a phantom locked point) and
     the purchase was stored as released at once, out of its brand's reach. Now refused."""
     word = 0
+    month = _month(65_445)
     for day in (65_531, 65_532, 65_533):
-        word, _, ok = harness.pendingAdd(word, 65_440, day, 100)
+        word, _, ok = harness.pendingAdd(word, 65_445, day, 100, month)
         assert ok
     word, ok = harness.pendingWithGift(word, 65_533, 500)
     assert ok
-    updated, _, ok = harness.pendingAdd(word, 65_445, release_day, 10)
+    updated, _, ok = harness.pendingAdd(word, 65_445, release_day, 10, month)
     assert ok is False and updated == word
     assert harness.pendingWithGift(word, release_day, 500) == (word, False)
     # the last day that fits is taken as any other
-    updated, released, ok = harness.pendingAdd(word, 65_445, 65_535, 10)
-    assert ok and released == 65_535 and _position(updated, 3) >> 34 == 65_535
+    updated, released, ok = harness.pendingAdd(word, 65_445, 65_535, 10, month)
+    assert ok and released == 65_535 and _position(updated, 3) >> 36 == 65_535
     assert _lock(updated) == _lock(word)
 
 
 def test_orders_saturate_at_63_without_reaching_the_day(harness):
     word = 0
     for _ in range(70):
-        word, _, ok = harness.pendingAdd(word, 100, 115, 1)
+        word, _, ok = harness.pendingAdd(word, 100, 115, 1, _month(100))
         assert ok
-    assert _position(word, 0) == (115 << 34) | (63 << 28) | 70
+    assert _position(word, 0) == (115 << 36) | ((_month(100) & 3) << 34) | (63 << 28) | 70
+
+
+@pytest.mark.parametrize("window", [1, 2, 14, 30, 88, 89, 90])
+def test_a_positions_earn_month_is_exact_for_every_day_and_window(harness, window):
+    """2026-12-06: a position keeps its earn month modulo 4, read back against the month of
+    its release day less 2 days. Every day of a leap year and the next, at each window
+    (0 to 90 days: released the day after the window's last), gives its own month back,
+    the month ends included (January 31 with a 90-day window is released on May 2)."""
+    first = (dt.date(2028, 1, 1) - dt.date(1970, 1, 1)).days
+    for day in range(first - 3, first + 731, 3 if window not in (1, 89, 90) else 1):
+        release = day + window + 1
+        assert harness.pendingEarnMonth(release, _month(day) & 3) == _month(day), (day, window)
+
+
+def test_a_position_never_takes_a_purchase_of_another_month(harness):
+    """2026-12-06: a position's points sit in one month's lot. A purchase of another month is
+    live at once (day 0, the word unchanged) where it would have joined a position: its
+    release day's position of another month (a window changed around a month's end), or, with
+    all 4 positions pending, none of its own month; with one of its month it joins the latest."""
+    june_26 = (dt.date(2027, 6, 26) - dt.date(1970, 1, 1)).days
+    june, july = _month(june_26), _month(june_26) + 1
+    word = 0
+    for i in range(4):  # June 26 to 29, a 14-day window: released July 11 to 14
+        word, released, ok = harness.pendingAdd(word, june_26 + i, june_26 + i + 15, 100, june)
+        assert ok and released == june_26 + i + 15
+    july_1 = june_26 + 5
+    # same release day as a June position (July 14), a July purchase: live at once
+    assert list(harness.pendingAdd(word, july_1, june_26 + 18, 7, july)) == [word, 0, True]
+    # all 4 pending with June's points: a July purchase is live at once ...
+    assert list(harness.pendingAdd(word, july_1, july_1 + 15, 7, july)) == [word, 0, True]
+    # ... and a June one (a 10-day window on June 30, say) joins the latest June position
+    updated, released, ok = harness.pendingAdd(word, july_1 - 1, july_1 + 9, 7, june)
+    assert ok and released == june_26 + 18
+    assert _position(updated, 3) & (2**28 - 1) == 107
+    # the months come back with each position's reversal
+    for i in range(4):
+        assert harness.pendingTake(updated, june_26 + i + 15, 1, False)[3] == june
+
+
+def test_pending_points_are_held_in_their_earn_months(harness):
+    """What a spend leaves in each lot (index 0 = the current month - 12): a position's points in
+    its earn month, released positions nothing."""
+    june_26 = (dt.date(2027, 6, 26) - dt.date(1970, 1, 1)).days
+    june = _month(june_26)
+    word, _, _ = harness.pendingAdd(0, june_26, june_26 + 15, 100, june)  # July 11
+    word, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 21, 30, june + 1)  # July 17
+    word, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 8, 5, june + 1)  # July 4
+    held = harness.pendingHeldByMonth(word, june_26 + 7, june + 1)  # July 3
+    assert (held[11], held[12], sum(held)) == (100, 35, 135)
+    held = harness.pendingHeldByMonth(word, june_26 + 8, june + 1)  # July 4: the 5 released
+    assert (held[11], held[12], sum(held)) == (100, 30, 130)
+
+
+# ---------------------------------------------------------------------------- LockMonths
+# up to 4 entries of 64 bits (`month 16 | amount 48`): a tier-gift lock's points per earn month
+
+
+def test_a_gift_lock_keeps_four_months_and_takes_the_newest_first(harness):
+    word = 0
+    for month, amount in ((700, 10), (701, 20), (700, 5), (703, 40), (702, 1)):
+        word, ok = harness.lockMonthsAdd(word, month, amount)
+        assert ok
+    assert [(word >> (64 * i)) & (2**64 - 1) for i in range(4)] == [
+        (700 << 48) | 15,
+        (701 << 48) | 20,
+        (703 << 48) | 40,
+        (702 << 48) | 1,
+    ]
+    assert list(harness.lockMonthsAdd(word, 704, 1)) == [word, False]  # a fifth month: refused
+    held = harness.lockMonthsHeld(word, 705)  # index 0 = month 693
+    assert [held[m - 693] for m in (700, 701, 702, 703)] == [15, 20, 1, 40]
+    updated, taken = harness.lockMonthsTakeNewest(word, 45, 705)
+    assert [taken[m - 693] for m in (700, 701, 702, 703)] == [0, 4, 1, 40]
+    assert [(updated >> (64 * i)) & (2**48 - 1) for i in range(4)] == [15, 16, 0, 0]
+    # a freed entry takes a new month
+    updated, ok = harness.lockMonthsAdd(updated, 704, 3)
+    assert ok and (updated >> 128) & (2**64 - 1) == (704 << 48) | 3

@@ -258,3 +258,98 @@ def test_a_chunk_projected_before_the_lock_writes_what_the_locked_projection_wri
         early.rebind(session)
         early.flush()
     assert _index_rows(twin) == _index_rows(db)
+
+
+def test_pending_points_stay_in_the_lot_of_their_earn_month(db: Database) -> None:
+    """A review of 2026-12-06, as the ledger does since: a purchase late in January, pending
+    into February, and a tier-gift share locked with it sit in January's lot. A gift of the
+    member's live February points takes those (skipping January's pending ones), the order's
+    return and the share's cancellation burn January's (before: the gift took January's, the
+    burns the newest lots). Two chunks: the second reads the first's pending months back."""
+    alice, bob = MEMBERS[0], MEMBERS[1]
+    january, day = month_of(START), 86_400
+    purchase_at, review_at = START + 25 * day, START + 32 * day  # January 26, February 2
+    release = purchase_at - purchase_at % day + 15 * day
+    ref = b"\7" * 32
+    with db.write() as session:
+        for table in INDEX_TABLES:
+            session.execute(delete(table))
+    first = [
+        transfer(ZERO, alice, 1, 1_000, purchase_at),
+        event(
+            "PointsEarned",
+            {"brand": 1, "member": alice, "opId": 1, "kind": 0, "points": 1_000}
+            | {"spendCents": 10_000, "orderRef": ref, "releaseAt": release},
+            purchase_at,
+        ),
+        transfer(ZERO, alice, 1, 500, purchase_at),
+        event(
+            "TierGiftPaid",
+            {"member": alice, "brand": 1, "points": 500, "releaseAt": release},
+            purchase_at,
+        ),
+    ]
+    second = [
+        transfer(ZERO, alice, 1, 50, review_at),
+        event(
+            "PointsEarned",
+            {"brand": 1, "member": alice, "opId": 2, "kind": 1, "points": 50}
+            | {"spendCents": 0, "orderRef": b"\0" * 32, "releaseAt": 0},
+            review_at,
+        ),
+        transfer(alice, bob, 1, 50, review_at + 60),
+        transfer(alice, ZERO, 1, 1_000, review_at + 120),
+        event(
+            "PointsReversed",
+            {"brand": 1, "member": alice, "opId": 3, "points": 1_000, "spendCents": 10_000}
+            | {"orderRef": ref, "releaseAt": release},
+            review_at + 120,
+        ),
+        transfer(alice, ZERO, 1, 500, review_at + 120),
+        event(
+            "TierGiftCancelled",
+            {"member": alice, "brand": 1, "points": 500, "releaseAt": release},
+            review_at + 120,
+        ),
+    ]
+    for chunk in (first, second):
+        with db.write() as session:
+            projector = Projector(session)
+            for item in chunk:
+                projector.apply(item, item.log.timestamp)
+            projector.flush()
+    with db.read() as session:
+        lots = session.execute(
+            select(IdxLot.member, IdxLot.month, IdxLot.amount).where(IdxLot.amount > 0)
+        ).all()
+        account = session.get(IdxBrand, 1)
+    assert sorted(lots) == [(bob, january + 1, 50)]
+    assert account is not None and (account.reversed, account.redeemed) == (1_500, 0)
+
+
+def test_a_reversal_of_points_pending_before_the_months_were_indexed_takes_the_newest(
+    db: Database,
+) -> None:
+    """A database upgraded to migration 0029 with points pending has no month for them: their
+    reversal takes the newest lots, as the index did before (and the ledger did then)."""
+    alice, day = MEMBERS[2], 86_400
+    january = month_of(START)
+    with db.write() as session:
+        for table in INDEX_TABLES:
+            session.execute(delete(table))
+        projector = Projector(session)
+        for item in (
+            transfer(ZERO, alice, 1, 100, START + day),
+            transfer(ZERO, alice, 1, 50, START + 32 * day),
+            transfer(alice, ZERO, 1, 30, START + 33 * day),
+            event(
+                "PointsReversed",
+                {"brand": 1, "member": alice, "opId": 9, "points": 30, "spendCents": 300}
+                | {"orderRef": b"\0" * 32, "releaseAt": START + 40 * day},
+                START + 33 * day,
+            ),
+        ):
+            projector.apply(item, item.log.timestamp)
+        projector.flush()
+        lots = session.execute(select(IdxLot.month, IdxLot.amount)).all()
+    assert sorted(lots) == [(january, 100), (january + 1, 20)]
