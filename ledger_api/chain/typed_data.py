@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 DOMAIN_NAME = "AllianceLedger"
 DOMAIN_VERSION = "1"
@@ -183,6 +185,31 @@ def enterprise_typed_data(
     return _document(
         primary, ENTERPRISE_TYPES[primary], message, chain_id, enterprises, ENTERPRISES_DOMAIN_NAME
     )
+
+
+def typed_data_digest(document: dict[str, Any]) -> bytes:
+    """The EIP-712 digest of `document`, `keccak256(0x1901 ‖ domainSeparator ‖ structHash)`:
+    the hash the contracts' `_hashTypedDataV4` gives, which an ECDSA signature signs and an
+    ERC-1271 wallet is asked about."""
+    signable = encode_typed_data(full_message=document)
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+#: ERC-1271's magic value, `isValidSignature.selector`: the wallet approves the signature
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+
+
+def is_valid_signature_data(digest: bytes, signature: bytes) -> bytes:
+    """The calldata of ERC-1271's `isValidSignature(bytes32 hash, bytes signature)`."""
+    return ERC1271_MAGIC + abi_encode(["bytes32", "bytes"], [digest, signature])
+
+
+def erc1271_approves(answer: bytes) -> bool:
+    """Whether `isValidSignature`'s return data approves, as OpenZeppelin's
+    `SignatureChecker.isValidERC1271SignatureNow` reads it: at least 32 bytes whose first word
+    is the magic value left-aligned with zeros after it (a short answer, or one with other
+    bytes in that word, is a refusal)."""
+    return len(answer) >= 32 and answer[:32] == ERC1271_MAGIC + bytes(28)
 
 
 def recover_signer(document: dict[str, Any], signature: bytes) -> str | None:

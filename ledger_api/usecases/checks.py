@@ -16,7 +16,12 @@ from ledger_api.background.indexer import CHARITY_POOL, index_time
 from ledger_api.background.sender.debit_order import nonce_held
 from ledger_api.chain.errors import error_code
 from ledger_api.chain.escrows import escrow_implementation, is_escrow_code, predicted_escrow
-from ledger_api.chain.typed_data import recover_signer
+from ledger_api.chain.typed_data import (
+    erc1271_approves,
+    is_valid_signature_data,
+    recover_signer,
+    typed_data_digest,
+)
 from ledger_api.db.auction_models import IdxAuction
 from ledger_api.db.keys import OPEN
 from ledger_api.db.models import (
@@ -40,6 +45,7 @@ from ledger_api.errors import (
     BrandForbidden,
     BrandSuspended,
     ChainRejected,
+    ChainUnavailable,
     InsufficientBalance,
     InvalidDeadline,
     InvalidMember,
@@ -62,6 +68,7 @@ from ledger_api.model.payloads import (
 from .context import BrandInfo
 
 if TYPE_CHECKING:
+    from ledger_api.chain.port import Chain
     from ledger_api.process.runtime import Runtime
 
 #: the operation kinds that debit a member's points
@@ -223,19 +230,20 @@ class Checks:
         deadline: int,
         domain: str = "ledger",
     ) -> None:
-        """The member signed `document`, in time, with the next unused nonce."""
+        """The member signed `document` (`signed`), in time, with the next unused nonce."""
         if deadline < self.now():
             raise SignatureExpired(deadline=deadline)
         self.deadline_in_reach(deadline)
-        signer = recover_signer(document, bytes.fromhex(signature[2:]))
-        if signer != member and self.rt.chain().code_size(member) == 0:
-            # contract wallets (ERC-1271) are checked by the contract itself
-            raise InvalidSignature(member=member, recovered=signer)
+        self.signed(document, member, signature)
         chain_nonce, expected = self.next_member_nonce(member, domain)
         if nonce < chain_nonce:
             raise SignatureReplayed(member=member, nonce=nonce, next_nonce=chain_nonce)
         if nonce > expected:
             raise InvalidNonce(member=member, nonce=nonce, next_nonce=expected)
+
+    def signed(self, document: dict[str, Any], account: str, signature: str) -> None:
+        """`verify_signature` on this thread's chain: every member-signed operation's check."""
+        verify_signature(self.rt.chain(), document, account, signature)
 
     # ---------------------------------------------------------------- balances
 
@@ -356,3 +364,43 @@ class Checks:
             raise BadgeNoBenefit(type_id=type_id)
         if held is None or held.amount <= 0:
             raise BadgeNotHeld(type_id=type_id, holder=holder)
+
+
+def verify_signature(chain: Chain, document: dict[str, Any], account: str, signature: str) -> None:
+    """`account` signed the EIP-712 `document`, as the contract that verifies it decides
+    (OpenZeppelin's `SignatureChecker.isValidSignatureNow`): an address without code by ECDSA
+    recovery; an address with code (a contract wallet, an EIP-7702 account) by ERC-1271, an
+    `eth_call` of its `isValidSignature(digest, signature)` from the verifying contract, on the
+    latest state, which must answer the magic value `0x1626ba7e` (`erc1271_approves`).
+    Else `InvalidSignature` (422) before anything is stored. DOMAIN.md: nothing may move a
+    member's points without the member's signature; a contract wallet's had been taken unchecked
+    (a review of 2026-12-06: any brand relayed a gift "from" one, it took the wallet's nonce in
+    the gateway's view and failed on chain).
+
+    A wallet that reverts, or answers anything but the magic value (nothing, a short answer),
+    refuses. A chain that does not answer (`ChainUnavailable`, 503) refuses the request too, as
+    the nonce check after it and `now()` before it do: accepting a signature nobody checked
+    would hold the member's nonce and points for an operation the chain may refuse. A call that
+    halts without a revert (an invalid opcode, out of gas) the node reports as an error the port
+    takes for an outage: 503 as well, nothing stored either. A wallet's approval can change
+    between this check and the block that includes the operation (contract signatures are
+    revocable); the chain stays the judge."""
+    raw = bytes.fromhex(signature[2:])
+    if chain.code_size(account) == 0:
+        recovered = recover_signer(document, raw)
+        if recovered != account:
+            raise InvalidSignature(member=account, recovered=recovered)
+        return
+    verifier = str(document["domain"]["verifyingContract"])
+    data = is_valid_signature_data(typed_data_digest(document), raw)
+    try:
+        answer = chain.call(account, data, sender=verifier)
+    except ChainUnavailable:
+        raise
+    except LedgerError:  # a revert, whatever its reason: the wallet does not approve
+        answer = b""
+    if not erc1271_approves(answer):
+        raise InvalidSignature(
+            "the contract wallet does not approve the signature (ERC-1271 isValidSignature)",
+            member=account,
+        )

@@ -18,12 +18,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.chain.typed_data import enterprise_typed_data, recover_signer
+from ledger_api.chain.typed_data import enterprise_typed_data
 from ledger_api.domain import OpKind
 from ledger_api.errors import (
     ChainRejected,
     InvalidNonce,
-    InvalidSignature,
     NotSupported,
     SignatureExpired,
     SignatureReplayed,
@@ -78,14 +77,13 @@ class EnterprisesService:
         )
 
     def _check(self, primary: str, signer: str, signature: str, message: dict[str, Any]) -> None:
-        """`signer` signed `primary(message)`, in time, with its current nonce."""
+        """`signer` signed `primary(message)` (`Checks.signed`: by ERC-1271 for an account with
+        code), in time, with its current nonce."""
         deadline = int(message["deadline"])
         if deadline < self.checks.now():
             raise SignatureExpired(deadline=deadline)
         self.checks.deadline_in_reach(deadline)
-        recovered = recover_signer(self._document(primary, message), bytes.fromhex(signature[2:]))
-        if recovered != signer and self.rt.chain().code_size(signer) == 0:
-            raise InvalidSignature(member=signer, recovered=recovered)
+        self.checks.signed(self._document(primary, message), signer, signature)
         current, nonce = self._nonce(signer), int(message["nonce"])
         if nonce < current:
             raise SignatureReplayed(member=signer, nonce=nonce, next_nonce=current)

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.chain.typed_data import recover_signer, vote_typed_data
+from ledger_api.chain.typed_data import vote_typed_data
 from ledger_api.db.models import IdxPoll, Operation
 from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus, iso_utc
 from ledger_api.domain.refs import vote_key
@@ -32,7 +32,6 @@ from ledger_api.errors import (
     ChainRejected,
     ChainUnavailable,
     InvalidPollOption,
-    InvalidSignature,
     NotSupported,
     PollAlreadyVoted,
     PollNotEligible,
@@ -195,9 +194,7 @@ class PollsService:
                 raise SignatureExpired(deadline=req.deadline)
             self.checks.deadline_in_reach(req.deadline)
             document = self._document(poll_id, req.voter, req.option, req.deadline)
-            signer = recover_signer(document, bytes.fromhex(req.signature[2:]))
-            if signer != req.voter and self.rt.chain().code_size(req.voter) == 0:
-                raise InvalidSignature(member=req.voter, recovered=signer)
+            self.checks.signed(document, req.voter, req.signature)  # ERC-1271 for a wallet
             self._may_vote(ctx.principal, poll_id, req.voter)
             self._run_vote(ctx.principal, poll_id, req)
             payload = PollVotePayload(
