@@ -4,13 +4,14 @@ A reversal is bounded by what its order credited less the order's earlier live (
 reversals, of any earn of the order (`ReversalBook._earns_of_order`). The bound is checked by
 the intake inside the transaction that stores the reversal, with the brand's row locked
 (`_Batch.brand` reads it FOR UPDATE), so two reversals of one order racing each other cannot
-both pass. Partial amounts turn into points in proportion to what the order credited (the
-earn's conversion), rounded down on the order's cents returned so far, so the points returns
-take do not depend on how they are split; the reversal that takes an order's last cent takes its last point, so no
-point is left over. Amounts are the order's cents, as the brand sent the purchase; the spend a
-reversal takes off the member's tier counters is the same share of what the purchase counted
-(`PointsEarned.spendCents`, less than the order below a 100% multiplier: a trial's half return
-of an order earned at 50% took every point, the order then measured by its counted spend).
+both pass. Partial amounts turn into points in proportion to what the order credited (the earn's
+conversion), rounded down on the order's cents returned so far, so the points returns take do
+not depend on how they are split; the reversal that takes an order's last cent takes its last
+point, so no point is left over. Amounts are the order's cents, as the brand sent the purchase;
+the spend a reversal takes off the member's tier counters is the same share of what the purchase
+counted (`PointsEarned.spendCents`, less than the order below a 100% multiplier: a trial's half
+return of an order earned at 50% took every point, the order then measured by its counted
+spend).
 """
 
 from __future__ import annotations

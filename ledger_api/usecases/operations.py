@@ -251,6 +251,8 @@ class OperationsService(Earns, BulkEarns, Reversals):
             self._reviewable(member)
             return draft(ctx, OpKind.TIER_REVIEW, brand, TierReviewPayload(member=member))
 
+        # a brand whose keys do not open sends nothing: 503 before what the chain would say
+        await self.rt.refs.admit(ctx.principal.require_brand())
         return await self.rt.intake.submit(await _thread(check))
 
     def _reviewable(self, member: str) -> None:
