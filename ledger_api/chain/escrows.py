@@ -30,6 +30,7 @@ def _raw(address: str) -> bytes:
     return bytes.fromhex(address.removeprefix("0x"))
 
 
+@lru_cache(maxsize=4)
 def escrow_implementation(auctions: str) -> bytes:
     """The 20 bytes of the escrow implementation AllianceAuctions at `auctions` created:
     keccak256(rlp([auctions, 1]))[12:] (0xd6 0x94: a list of 22 bytes, a 20-byte string)."""

@@ -139,12 +139,17 @@ class Checks:
         """Points never go to a system contract of the deployment (the ledger, its lens, the
         badge contracts, the vault), which can never move them; the chain refuses them too
         (`LedgerInvalidMember`, issue 10). Other contracts (smart-contract wallets) are fine.
-        `InvalidMember` (422) names the address under `role` (`member`, `referrer`)."""
+        `InvalidMember` (422) names the address under `role` (`member`, `referrer`). The
+        auctions' escrow implementation is one of them: nothing ever calls it, so what it gets
+        stays there for good (a review of 2026-12-06)."""
+        contracts = self.rt.contracts()
         system = {
             c.address.lower()
-            for name, c in self.rt.contracts().manifest.contracts.items()
+            for name, c in contracts.manifest.contracts.items()
             if name != "TestUSD"
         }
+        if contracts.auctions_address is not None:
+            system.add("0x" + escrow_implementation(contracts.auctions_address).hex())
         if address.lower() in system:
             raise InvalidMember(
                 f"a system contract can never move points ({role})", **{role: address}

@@ -6,6 +6,7 @@ reminders leave them out, through the real gateway and chain."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from support.gateway import Gateway, Member
 from support.progress import wait_for
 from web3 import Web3
 
+from ledger_api.chain.escrows import escrow_implementation
 from ledger_api.domain import lot_expiry, month_of, month_start
 
 FAST = {"LEDGER_REMINDER_POLL_S": "0.2"}
@@ -78,3 +80,18 @@ def test_escrows_and_the_charity_pool_are_no_members(
 
         reminded = {e["data"]["member"] for e in wait_for(expiring, what="the reminders")}
         assert reminded == {alice.address, bob.address}, reminded
+
+
+def test_the_auctions_escrow_implementation_is_refused_as_a_member(gateway: Gateway) -> None:
+    """Nothing ever calls the auctions' escrow implementation (each bid's escrow is a clone of
+    it), so points earned there stay there for good: an earn to it, and a referrer naming it,
+    are 422 `invalid_member` as for any system contract (a review of 2026-12-06)."""
+    brand = gateway.create_brand()
+    auctions = gateway.runtime.contracts().auctions_address
+    assert auctions is not None
+    stuck = Web3.to_checksum_address(escrow_implementation(auctions))
+    body = {"member": stuck, "amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"}
+    for sent in (body, {**body, "member": Member().address, "referrer": stuck}):
+        refused = brand.api.post("/v1/earn/purchase", sent)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "invalid_member", refused.text
