@@ -3,6 +3,8 @@
 follower.py   Indexer: the thread that reads logs a chunk at a time (reorg-safe)
 projector.py  Projector: what each event does to the index
 state.py      the projection's working set, read and written in bulk
+lots.py       its lots and pending months (ProjectionState's base, LotsState)
+bulk_sql.py   bulk upserts and inserts (one statement for many rows)
 cursor.py     the index cursor (how far the index has applied the chain)
 """
 

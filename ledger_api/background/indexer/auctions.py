@@ -17,7 +17,7 @@ from ledger_api.chain.abi import Event, checksum
 from ledger_api.chain.manifest import ALLIANCE_AUCTIONS
 from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid, IdxEscrow
 
-from .state import insert_new
+from .bulk_sql import insert_new
 
 Handler = Callable[[Event, dict[str, Any], int], None]
 

@@ -16,7 +16,7 @@ from ledger_api.db.models import Brand, Operation
 from ledger_api.domain import EarnKind
 from ledger_api.domain.refs import ZERO_REF, engagement_key
 
-from .state import insert_new
+from .bulk_sql import insert_new
 
 
 class Credit(NamedTuple):

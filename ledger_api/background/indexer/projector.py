@@ -24,7 +24,6 @@ from ledger_api.chain.manifest import (
     MEMBERSHIP_BADGE,
 )
 from ledger_api.db.models import (
-    IdxBadgeBalance,
     IdxBadgeType,
     IdxEnterpriseEmployee,
     IdxMeta,
@@ -290,16 +289,6 @@ class Projector(ReturnsProjection):
     def _badge_transfer_batch(self, event: Event, a: dict[str, Any], ts: int) -> None:
         for token_id, value in zip(a["ids"], a["values"], strict=True):
             self._move_badge(checksum(a["from"]), checksum(a["to"]), int(token_id), int(value))
-
-    def _move_badge(self, sender: str, receiver: str, token_id: int, value: int) -> None:
-        for holder, delta in ((sender, -value), (receiver, value)):
-            if holder == ZERO:
-                continue
-            key = (holder, token_id)
-            if key not in self._badges:
-                stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
-                self._badges[key] = stored.amount if stored else 0
-            self._badges[key] += delta
 
     # ------------------------------------------------------ polls, enterprises
 

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ledger_api.chain.abi import Event
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.keys import exact, superset_of
 from ledger_api.db.models import (
-    Base,
     Brand,
     IdxBadgeBalance,
     IdxBrand,
@@ -26,16 +21,15 @@ from ledger_api.db.models import (
     IdxMember,
     IdxMeta,
     IdxPending,
-    IdxPendingMonth,
     IdxPosition,
     table_of,
 )
-from ledger_api.domain import lot_expiry, month_of
+from ledger_api.domain import lot_expiry
 
+from .bulk_sql import upsert
 from .cursor import CHARITY_POOL
 from .holders import brands_held
-
-log = logging.getLogger(__name__)
+from .lots import LotsState
 
 ZERO = "0x0000000000000000000000000000000000000000"
 REDEEMED_FLAG = 1 << 255
@@ -54,23 +48,6 @@ _OP_IDS_PAST = (
     .where(_BRANDS.c.ledger_id == bindparam("brand"), _BRANDS.c.next_op_id < bindparam("next"))
     .values(next_op_id=bindparam("next"))
 )
-
-
-#: a pending amount's row in `idx_pending_months`: (release time, earn month, gift lock)
-_HeldKey = tuple[int, int, bool]
-
-
-@functools.cache
-def _add_held(dialect: str) -> Any:
-    """Adds `amount` to a row of `idx_pending_months` (a new row: `amount`), for the rows a
-    chunk only added to (the purchases of a bulk import: no read of the member's rows)."""
-    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
-    table = table_of(IdxPendingMonth)
-    statement = insert_(table)
-    return statement.on_conflict_do_update(
-        index_elements=["member", "brand", "release_at", "month", "gift"],
-        set_={"amount": table.c.amount + statement.excluded.amount},
-    )
 
 
 @dataclass(slots=True)
@@ -107,77 +84,25 @@ def _row(record: _Member | _Brand) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__slots__}
 
 
-def upsert(
-    session: Session,
-    table: type[Base],
-    rows: Sequence[dict[str, Any]],
-    keys: Sequence[str],
-    changes: Sequence[str] | None = None,
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, many rows at once (SQLite and PostgreSQL).
-    A stored row takes the new values of `changes` (default: every column but the keys); a
-    column that follows from the keys is better left out, since SQLite rewrites every index
-    over a column the update names (the lots' expiry: one entry of an index of every lot)."""
-    if not rows:
-        return
-    connection = session.connection()  # Core: the ORM's bulk path costs more than the rows
-    if changes is None:
-        changes = tuple(c for c in rows[0] if c not in keys)
-    statement = _upsert_statement(connection.dialect.name, table, tuple(keys), tuple(changes))
-    connection.execute(statement, list(rows))  # no ORM execution around it
-
-
-@functools.cache
-def _upsert_statement(
-    dialect: str, table: type[Base], keys: tuple[str, ...], changes: tuple[str, ...]
-) -> Any:
-    """The upsert, built once per shape: building it per call cost about 110 us of Python
-    (its construction and its cache key), in the indexer's turn at the writer lock."""
-    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
-    statement = insert_(table_of(table))
-    return statement.on_conflict_do_update(
-        index_elements=list(keys), set_={c: statement.excluded[c] for c in changes}
-    )
-
-
-def insert_new(
-    session: Session, table: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO NOTHING, many rows at once: a row already stored
-    stays as it is (SQLite and PostgreSQL)."""
-    if not rows:
-        return
-    connection = session.connection()
-    statement = _insert_new_statement(connection.dialect.name, table, tuple(keys))
-    connection.execute(statement, list(rows))
-
-
-@functools.cache
-def _insert_new_statement(dialect: str, table: type[Base], keys: tuple[str, ...]) -> Any:
-    insert_: Any = sqlite_insert if dialect == "sqlite" else pg_insert
-    return insert_(table_of(table)).on_conflict_do_nothing(index_elements=list(keys))
-
-
-class ProjectionState:
+class ProjectionState(LotsState):
     """The index rows one chunk touches, in memory: read in bulk (`preload`), changed by
     the projector's event handlers, written back in bulk (`flush`), so a chunk of thousands
     of events costs a handful of statements."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._lots: dict[tuple[str, int], dict[int, int]] = {}
-        self._dirty_lots: set[tuple[str, int, int]] = set()
+        # `_lots`, `_dirty_lots`, `_pending` and `_held*`: typed in `LotsState`
+        self._lots = {}
+        self._dirty_lots = set()
         self._members: dict[str, _Member] = {}
         self._dirty_members: set[str] = set()
         self._brands: dict[int, _Brand] = {}
         self._dirty_brands: set[int] = set()
         self._positions: dict[tuple[int, int], int] = {}
-        self._pending: dict[tuple[str, int, int], int] = {}  # (member, brand, release_at)
-        # the pending points per earn month (`idx_pending_months`) of the (member, brand) pairs
-        # a spend, reversal or lock read; what the chunk only added to, as deltas
-        self._held: dict[tuple[str, int], dict[_HeldKey, int]] = {}
-        self._dirty_held: set[tuple[str, int, _HeldKey]] = set()
-        self._held_deltas: dict[tuple[str, int, _HeldKey], int] = {}
+        self._pending = {}  # (member, brand, release_at)
+        self._held = {}
+        self._dirty_held = set()
+        self._held_deltas = {}
         self._badges: dict[tuple[str, int], int] = {}
         self._history: list[dict[str, Any]] = []
         self._used_op_ids: dict[int, int] = {}  # per brand, the highest op id the chain used
@@ -313,43 +238,6 @@ class ProjectionState:
         self._badges.clear()
         self._history = []
 
-    def _flush_held(self) -> None:
-        """Writes the pending amounts per earn month the chunk changed: the rows it read, as
-        they are now; the rows it only added to, as additions."""
-        rows = [
-            {
-                "member": m,
-                "brand": b,
-                "release_at": key[0],
-                "month": key[1],
-                "gift": key[2],
-                "amount": self._held[(m, b)][key],
-            }
-            for m, b, key in self._dirty_held
-        ]
-        upsert(
-            self.session, IdxPendingMonth, rows, ("member", "brand", "release_at", "month", "gift")
-        )
-        if self._held_deltas:
-            connection = self.session.connection()
-            connection.execute(
-                _add_held(connection.dialect.name),
-                [
-                    {
-                        "member": m,
-                        "brand": b,
-                        "release_at": key[0],
-                        "month": key[1],
-                        "gift": key[2],
-                        "amount": delta,
-                    }
-                    for (m, b, key), delta in self._held_deltas.items()
-                ],
-            )
-        self._held.clear()
-        self._dirty_held.clear()
-        self._held_deltas.clear()
-
     def used_op_id(self, brand: int, op_id: int) -> None:
         """The chain used `op_id` of `brand` (an earn or a reversal): the flush moves the
         brand's `next_op_id` past it when it is behind (`_OP_IDS_PAST`). Not past
@@ -359,170 +247,6 @@ class ProjectionState:
             self._used_op_ids[brand] = op_id
 
     # ------------------------------------------------------------------ helpers
-
-    def _lot_map(self, member: str, brand: int) -> dict[int, int]:
-        lots = self._lots.get((member, brand))
-        if lots is None:
-            rows = self.session.execute(
-                select(IdxLot.month, IdxLot.amount).where(
-                    IdxLot.member == member, IdxLot.brand == brand
-                )
-            )
-            lots = self._lots[(member, brand)] = {month: amount for month, amount in rows}
-        return lots
-
-    def credit(self, member: str, brand: int, month: int, amount: int) -> None:
-        lots = self._lot_map(member, brand)
-        lots[month] = lots.get(month, 0) + amount
-        self._dirty_lots.add((member, brand, month))
-
-    def consume(
-        self, member: str, brand: int, amount: int, month: int, now: int
-    ) -> list[tuple[int, int]]:
-        """Takes `amount` from the oldest live lots, each month's pending points left in its
-        lot (the ledger's `_consume`); returns (month, taken) pairs."""
-        lots = self._lot_map(member, brand)
-        held = self.held_by_month(member, brand, now)
-        taken: list[tuple[int, int]] = []
-        remaining = amount
-        for lot_month in sorted(m for m in lots if month - 12 <= m <= month):
-            if remaining == 0:
-                break
-            take = min(max(0, lots[lot_month] - held.get(lot_month, 0)), remaining)
-            if take:
-                lots[lot_month] -= take
-                remaining -= take
-                taken.append((lot_month, take))
-                self._dirty_lots.add((member, brand, lot_month))
-        if remaining:
-            log.error(
-                "index: %s spent %d more points of brand %d than it holds", member, remaining, brand
-            )
-        return taken
-
-    def _take_at(self, member: str, brand: int, lot_month: int, amount: int) -> None:
-        """Takes `amount` pending points from the lot of `lot_month`, where they sit."""
-        lots = self._lot_map(member, brand)
-        have = lots.get(lot_month, 0)
-        if have < amount:
-            log.error("index: reversed %d more points of %s than it holds", amount - have, member)
-        lots[lot_month] = max(0, have - amount)
-        self._dirty_lots.add((member, brand, lot_month))
-
-    def reverse_position(
-        self, member: str, brand: int, amount: int, release_at: int, now: int
-    ) -> None:
-        """A reversal's burn: `amount` from the purchase position released at `release_at`,
-        in the lot of its earn month (the ledger's `reverse`)."""
-        rows = self._held_rows(member, brand, now)
-        months = [k for k, a in rows.items() if k[0] == release_at and not k[2] and a > 0]
-        if not months:  # indexed before migration 0029: no month known, the newest lots pay
-            self._take_newest(member, brand, amount, month_of(now))
-            return
-        key = months[0]  # a position holds one earn month
-        self._add_held(member, brand, key, -amount)
-        self._take_at(member, brand, key[1], amount)
-
-    def cancel_lock(self, member: str, brand: int, amount: int, release_at: int, now: int) -> None:
-        """A cancelled gift share's burn: `amount` from the lock released at `release_at`, its
-        newest months first (the ledger's `_cancelGifts`, `LockMonths.takeNewest`)."""
-        rows = self._held_rows(member, brand, now)
-        lock = sorted(
-            (k for k, a in rows.items() if k[0] == release_at and k[2] and a > 0),
-            key=lambda k: k[1],
-            reverse=True,
-        )
-        remaining = amount
-        for key in lock:
-            take = min(rows[key], remaining)
-            self._add_held(member, brand, key, -take)
-            self._take_at(member, brand, key[1], take)
-            remaining -= take
-            if remaining == 0:
-                break
-        if remaining:  # locked before migration 0029: no month known, the newest lots pay
-            self._take_newest(member, brand, remaining, month_of(now))
-
-    def _take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
-        """Takes `amount` from the newest live lots: pending points the index has no month for
-        (indexed before migration 0029, when the ledger took them as the newest)."""
-        lots = self._lot_map(member, brand)
-        remaining = amount
-        for lot_month in sorted((m for m in lots if month - 12 <= m <= month), reverse=True):
-            take = min(lots[lot_month], remaining)
-            if take:
-                lots[lot_month] -= take
-                remaining -= take
-                self._dirty_lots.add((member, brand, lot_month))
-            if remaining == 0:
-                break
-        if remaining:
-            log.error("index: reversed %d more points of %s than it holds", remaining, member)
-
-    def move_lock(self, member: str, brand: int, start: int, end: int, now: int) -> None:
-        """A later gift's lock moved the brand's locked points from `start` to `end` (their
-        months kept)."""
-        rows = self._held_rows(member, brand, now)
-        for key in [k for k, a in rows.items() if k[0] == start and k[2] and a > 0]:
-            amount = rows[key]
-            self._add_held(member, brand, key, -amount)
-            self._add_held(member, brand, (end, key[1], True), amount)
-
-    def hold(
-        self, member: str, brand: int, release_at: int, month: int, gift: bool, amount: int
-    ) -> None:
-        """`amount` more points pending until `release_at` in the lot of `month` (a purchase's
-        position, or the gift lock): added without a read unless the pair's rows are loaded."""
-        key = (release_at, month, gift)
-        if (member, brand) in self._held:
-            self._add_held(member, brand, key, amount)
-        else:
-            full = (member, brand, key)
-            self._held_deltas[full] = self._held_deltas.get(full, 0) + amount
-
-    def held_by_month(self, member: str, brand: int, now: int) -> dict[int, int]:
-        """The member's points of `brand` still pending at `now`, per earn month."""
-        held: dict[int, int] = {}
-        for (release_at, month, _), amount in self._held_rows(member, brand, now).items():
-            if release_at > now and amount > 0:
-                held[month] = held.get(month, 0) + amount
-        return held
-
-    def _add_held(self, member: str, brand: int, key: _HeldKey, delta: int) -> None:
-        rows = self._held[(member, brand)]
-        rows[key] = rows.get(key, 0) + delta
-        self._dirty_held.add((member, brand, key))
-
-    def _held_rows(self, member: str, brand: int, now: int) -> dict[_HeldKey, int]:
-        """The pair's rows still pending at `now` (read once per chunk), with the chunk's
-        additions to them."""
-        rows = self._held.get((member, brand))
-        if rows is None:
-            query = select(
-                IdxPendingMonth.release_at,
-                IdxPendingMonth.month,
-                IdxPendingMonth.gift,
-                IdxPendingMonth.amount,
-            ).where(
-                IdxPendingMonth.member == member,
-                IdxPendingMonth.brand == brand,
-                IdxPendingMonth.release_at > now,
-            )
-            rows = self._held[(member, brand)] = {
-                (release_at, month, bool(gift)): amount
-                for release_at, month, gift, amount in self.session.execute(query)
-            }
-            for full in [k for k in self._held_deltas if k[:2] == (member, brand)]:
-                self._add_held(member, brand, full[2], self._held_deltas.pop(full))
-        return rows
-
-    def add_pending(self, member: str, brand: int, release_at: int, delta: int) -> None:
-        """Moves a pending position of the member (issue 11) by `delta` points."""
-        key = (member, brand, release_at)
-        if key not in self._pending:
-            stored = self.session.get(IdxPending, key)
-            self._pending[key] = stored.amount if stored is not None else 0
-        self._pending[key] = max(0, self._pending[key] + delta)
 
     def order_lines(self, member: str, brand: int, order_ref: str) -> list[tuple[str, int, int]]:
         """(kind, points, timestamp) of the index's lines of one order: its purchase
@@ -580,6 +304,16 @@ class ProjectionState:
             timestamp=timestamp,
         )
         self._history.append(row)
+
+    def _move_badge(self, sender: str, receiver: str, token_id: int, value: int) -> None:
+        for holder, delta in ((sender, -value), (receiver, value)):
+            if holder == ZERO:
+                continue
+            key = (holder, token_id)
+            if key not in self._badges:
+                stored = self.session.get(IdxBadgeBalance, (holder, str(token_id)))
+                self._badges[key] = stored.amount if stored else 0
+            self._badges[key] += delta
 
     def add_debt(self, debtor: int, creditor: int, value: int) -> None:
         lo, hi = min(debtor, creditor), max(debtor, creditor)
