@@ -246,7 +246,6 @@ class Settings(BaseSettings):
     webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
-    #: to one owner's endpoints in all (a brand's 20 slow ones held every worker: a review)
     webhook_concurrency_per_owner: int = Field(default=8, ge=1, le=512)
     webhook_workers: int = Field(default=32, ge=1, le=512)
     webhook_poll_s: float = Field(default=0.5, gt=0)

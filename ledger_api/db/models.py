@@ -382,23 +382,6 @@ class IdxPending(Base):
     amount: Mapped[int]
 
 
-class IdxPendingMonth(Base):
-    """The part of a member's pending points of a brand that sits in the lot of `month`, live
-    from `release_at`: a purchase position (`gift` false: one earn month per position) or the
-    tier-gift lock (`gift` true: one row per month of its points). A spend skips these points in
-    their months, a reversal burns its position's month, a cancelled gift share the lock's
-    newest months, as the ledger does (README "Returns"; migration 0029)."""
-
-    __tablename__ = "idx_pending_months"
-
-    member: Mapped[str] = mapped_column(Address, primary_key=True)
-    brand: Mapped[int] = mapped_column(primary_key=True)
-    release_at: Mapped[int] = mapped_column(primary_key=True)
-    month: Mapped[int] = mapped_column(Integer, primary_key=True)
-    gift: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-    amount: Mapped[int]
-
-
 class IdxPosition(Base):
     """What `brand_lo` owes `brand_hi` net (negative: the reverse), in micro-USD."""
 

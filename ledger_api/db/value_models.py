@@ -1,4 +1,5 @@
-"""Point values per brand and earn month (issue 10, item 7; DOMAIN.md "Value of issued points").
+"""Point values per brand and earn month (issue 10, item 7; DOMAIN.md "Value of issued points"),
+and the earn month of each pending amount (`IdxPendingMonth`, the lot whose value it has).
 
 A value change on chain applies to the points issued from the next UTC month on; points keep
 the value of the month they were issued in. `idx_brand_values` keeps one row per brand and
@@ -7,10 +8,10 @@ month a value took effect; `lot_value()` prices an `IdxLot` row at its month's v
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, ScalarSelect, func, select
+from sqlalchemy import Boolean, Integer, ScalarSelect, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger_api.db.models import Base, IdxLot, table_of
+from ledger_api.db.models import Address, Base, IdxLot, table_of
 
 
 class IdxBrandValue(Base):
@@ -48,3 +49,20 @@ def outstanding_value(session: Session, brand: int, now: int) -> int:
         )
     )
     return int(total or 0)
+
+
+class IdxPendingMonth(Base):
+    """The part of a member's pending points of a brand that sits in the lot of `month`, live
+    from `release_at`: a purchase position (`gift` false: one earn month per position) or the
+    tier-gift lock (`gift` true: one row per month of its points). A spend skips these points in
+    their months, a reversal burns its position's month, a cancelled gift share the lock's
+    newest months, as the ledger does (README "Returns"; migration 0029)."""
+
+    __tablename__ = "idx_pending_months"
+
+    member: Mapped[str] = mapped_column(Address, primary_key=True)
+    brand: Mapped[int] = mapped_column(primary_key=True)
+    release_at: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gift: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    amount: Mapped[int]

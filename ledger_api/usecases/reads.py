@@ -25,12 +25,11 @@ from ledger_api.db.models import (
     IdxLot,
     IdxMember,
     IdxPending,
-    IdxPendingMonth,
     IdxPosition,
     IdxTierRule,
     table_of,
 )
-from ledger_api.db.value_models import IdxBrandValue, lot_value, outstanding_value
+from ledger_api.db.value_models import IdxBrandValue, IdxPendingMonth, lot_value, outstanding_value
 from ledger_api.domain import (
     MAX_TIER,
     TIER_NAMES,

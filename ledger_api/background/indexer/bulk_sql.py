@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import Base, IdxPendingMonth, table_of
+from ledger_api.db.models import Base, table_of
+from ledger_api.db.value_models import IdxPendingMonth
 
 
 def upsert(

@@ -9,7 +9,8 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import IdxLot, IdxPending, IdxPendingMonth
+from ledger_api.db.models import IdxLot, IdxPending
+from ledger_api.db.value_models import IdxPendingMonth
 from ledger_api.domain import month_of
 
 from .bulk_sql import add_held_statement, upsert
