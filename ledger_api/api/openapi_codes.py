@@ -142,7 +142,6 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "invalid_amount",
                 "badge_tier_too_low",
                 "badge_supply_exceeded",
-                "badge_not_reserved",
             ]
         },
     ),
@@ -203,6 +202,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     ("get", re.compile(r"^/v1/campaigns/referrals$"), {422: ["invalid_address"]}),
     # a rule's body: a welcome pack's points (`campaigns.WelcomePackRule`)
     ("post", re.compile(r"^/v1/campaigns/rules$"), {422: ["invalid_amount"]}),
+    ("post", re.compile(r"^/v1/earn/preview$"), {422: ["invalid_member"]}),
     ("put", re.compile(r"^/v1/campaigns/rules/\{rule_id\}$"), {422: ["invalid_amount"]}),
     (  # auctions (issue 16 item 2): signed bids, settlements read from the chain, new terms
         "post",

@@ -29,7 +29,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── BadgeNotHeld             422 badge_not_held
     │   ├── BadgeTierTooLow          422 badge_tier_too_low (below the type's minimum tier)
     │   ├── BadgeSupplyExceeded      422 badge_supply_exceeded (past the type's max supply)
-    │   ├── BadgeNotReserved         422 badge_not_reserved (units its auctions hold)
+    │   ├── BadgeNotReserved         422 badge_not_reserved (an auction's issue past its units)
     │   ├── InvalidPollOption        422 poll_invalid_option
     │   ├── PollNotOpen              422 poll_not_open (the poll's window is over)
     │   ├── PollNotEligible          422 poll_not_eligible (not eligible when it opened)

@@ -48,6 +48,7 @@ from ledger_api.model import campaigns as views
 from ledger_api.model.admin_schemas import EarnRuleModel
 
 from .campaign_cap import ChainCap, actor, read_cap
+from .checks import Checks
 from .context import BrandInfo, RequestContext
 
 if TYPE_CHECKING:
@@ -263,7 +264,13 @@ class CampaignsService:
     def preview(
         self, who: Principal, brand: BrandInfo, req: views.PreviewPurchase | views.PreviewEngagement
     ) -> views.EarnPreviewAnswer:
-        """What the earn would credit now and why; reads only, records nothing."""
+        """What the earn would credit now and why; reads only, records nothing. A member, or a
+        referrer, that can never hold points is 422 `invalid_member`, as the earn answers (a
+        trial: the preview credited what the purchase then refused)."""
+        checks = Checks(self.rt)
+        checks.receiver(req.member)
+        if isinstance(req, views.PreviewPurchase) and req.referrer is not None:
+            checks.receiver(req.referrer, role="referrer")
         at = int(req.at.timestamp()) if req.at is not None else int(time.time())
         snap = self.rules.snapshot(brand.row_id)
         with self.rt.db.read() as session:

@@ -39,7 +39,6 @@ from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BadgeNoBenefit,
     BadgeNotHeld,
-    BadgeNotReserved,
     BadgeSupplyExceeded,
     BadgeTierTooLow,
     BrandForbidden,
@@ -325,8 +324,8 @@ class Checks:
         """The issue run by the node as the brand's signer will send it (`eth_call` of
         AllianceBadges' `issue` on the latest state), refused as the contract refuses it: a
         member below the type's minimum tier after its due quarterly reviews
-        (`badge_tier_too_low`), units past the supply (`badge_supply_exceeded`) or past what
-        is not reserved for the type's auctions (`badge_not_reserved`), all 422.
+        (`badge_tier_too_low`) or units past the supply, the units its auctions reserve
+        included (`badge_supply_exceeded`), both 422.
         A review of 2026-12-06: each was accepted (202), then failed on chain. An upgrade
         still in flight does not count: the sender runs the issue on the same state before it
         sends it (it failed there), so the brand issues once the upgrading earn is confirmed.
@@ -343,7 +342,7 @@ class Checks:
         call = self.rt.contracts().issue_badge(type_id, member, amount)
         try:
             self.rt.chain().call(call.to, call.data, sender=signer)
-        except (BadgeTierTooLow, BadgeSupplyExceeded, BadgeNotReserved):
+        except (BadgeTierTooLow, BadgeSupplyExceeded):
             raise
         except (ChainRejected, LedgerError):  # the sender's to judge when it sends the issue
             return

@@ -282,6 +282,11 @@ def test_a_referrer_that_can_never_hold_points_is_refused_like_a_member(gateway:
     error = refused.json()["error"]
     assert error["code"] == "invalid_member" and error["details"]["referrer"] == ledger, error
     assert member.address not in referrals(brand)
+    # the preview of that purchase answers as the purchase does (a trial: it credited 100)
+    preview = {"type": "purchase", "member": member.address, "amount_cents": 1_000}
+    previewed = brand.api.post("/v1/earn/preview", {**preview, "referrer": ledger})
+    assert previewed.status_code == 422, previewed.text
+    assert previewed.json()["error"]["details"]["referrer"] == ledger, previewed.text
 
     item = {"type": "purchase", "amount_cents": 1_000, "member": member.address}
     batch = brand.api.post(
