@@ -239,9 +239,9 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
         re.compile(r"^/v1/auctions/\{auction_id\}"),
         {404: ["auction_not_found"], 422: ["invalid_id"]},
     ),
-    (  # a signed bid is run on the node before its 202 (`AuctionsService._run_bid`)
+    (  # a bid is run on the node before its document and its 202 (`AuctionsService`)
         "post",
-        re.compile(r"^/v1/auctions/\{auction_id\}/bids$"),
+        re.compile(r"^/v1/auctions/\{auction_id\}/bids(/typed-data)?$"),
         {422: ["auction_tier_too_low", "auction_bid_too_low"]},
     ),
     # polls (`program`): a poll id in the path; a new poll's eligibility (`EligibilityRef`)

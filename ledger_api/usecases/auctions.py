@@ -171,6 +171,7 @@ class AuctionsService:
             nonce, held = self.checks.typed_data_nonce(req.bidder)
             deadline = self.checks.deadline(req.deadline)
             escrow = self.escrow_of(auction_id, req.bidder)
+            self._bid_worth_signing(auction_id, req.bidder, brand, req.amount)
             document = gift_document(
                 self.rt.contracts(), req.bidder, escrow, brand, req.amount, nonce, deadline
             )
@@ -229,8 +230,20 @@ class AuctionsService:
         gift = (bid.member, bid.to, bid.brand, bid.amount, bid.nonce, bid.deadline)
         signature = bytes.fromhex(bid.signature[2:])
         call = self.rt.contracts().auctions_call("bidWithSig", bid.auction_id, gift, signature)
+        self._refuse_bid(call.to, call.data, None)
+
+    def _bid_worth_signing(self, auction_id: int, bidder: str, brand: int, amount: int) -> None:
+        """Before the document to sign: the bidder's own `bid(auction, brand, amount)` run by
+        the node as the bidder's call, whose tier and value checks come before it moves any
+        point (the move itself then reverts, the auctions contract being no operator of the
+        member's: that refusal is not the bid's). `AuctionBidRefused` as `_run_bid` (a trial:
+        the document was handed out, the member signed, and the relay was refused)."""
+        call = self.rt.contracts().auctions_call("bid", auction_id, brand, amount)
+        self._refuse_bid(call.to, call.data, bidder)
+
+    def _refuse_bid(self, to: str, data: bytes, sender: str | None) -> None:
         try:
-            self.rt.chain().call(call.to, call.data)
+            self.rt.chain().call(to, data, sender=sender)
         except ChainRejected as refused:
             chain_error = refused.details.get("chain_error")
             if chain_error in _BID_REFUSALS:

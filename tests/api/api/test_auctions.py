@@ -29,7 +29,7 @@ from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 from web3 import Web3
 
-from ledger_client import LedgerApiError
+from ledger_client import LedgerApiError, eip712
 
 
 def _balance(ledger: Any, member: Member, brand: Brand) -> int:
@@ -117,19 +117,41 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             assert to_escrow.json()["error"]["code"] == "invalid_member", to_escrow.text
         assert first["result"]["amount"] == 1_000
         assert _balance(ledger, alice, brand) == before - 1_000
-        # a bid the auction does not take is refused before its 202, run on the node (a
-        # review: both were accepted, then failed on chain)
-        low = brand.api.post(
-            f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, dave, 1_500)
-        )
+        # a bid the auction does not take is refused before the member signs it and before
+        # its 202, run on the node (a review: both were accepted, then failed on chain)
+        bids = f"/v1/auctions/{auction_id}/bids"
+        low = brand.api.post(f"{bids}/typed-data", {"bidder": dave.address, "amount": 1_500})
         assert low.status_code == 422 and low.json()["error"]["code"] == "auction_tier_too_low"
-        cross = signed_bid(brand, auction_id, bob, 1_200, points_brand=other.brand_id)
-        confirmed(brand, f"/v1/auctions/{auction_id}/bids", cross)
-        too_low = brand.api.post(
-            f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, carol, 1_050)
+        # the same bid signed from a document made elsewhere is refused at the relay too
+        document = eip712.gift(
+            chain_id=w3.eth.chain_id,
+            ledger=ledger.address,
+            member=dave.address,
+            to=auctions.functions.escrowOf(auction_id, dave.address).call(),
+            brand=brand.brand_id,
+            amount=1_500,
+            nonce=ledger.functions.nonces(dave.address).call(),
+            deadline=w3.eth.get_block("latest")["timestamp"] + 3_600,
         )
+        relayed = {
+            "bidder": dave.address,
+            "amount": 1_500,
+            "nonce": int(document["message"]["nonce"]),
+            "deadline": int(document["message"]["deadline"]),
+            "signature": dave.sign(document),
+        }
+        low = brand.api.post(bids, relayed)
+        assert low.status_code == 422, low.text
+        assert low.json()["error"]["code"] == "auction_tier_too_low", low.text
+        early_enough = signed_bid(brand, auction_id, carol, 1_050)  # a unit is still free
+        cross = signed_bid(brand, auction_id, bob, 1_200, points_brand=other.brand_id)
+        confirmed(brand, bids, cross)
+        too_low = brand.api.post(bids, early_enough)  # both units held now: 1,100 takes one
         assert too_low.status_code == 422, too_low.text
         assert too_low.json()["error"]["code"] == "auction_bid_too_low", too_low.text
+        document = brand.api.post(f"{bids}/typed-data", {"bidder": carol.address, "amount": 1_050})
+        assert document.status_code == 422, document.text
+        assert document.json()["error"]["code"] == "auction_bid_too_low", document.text
         confirmed(
             brand, f"/v1/auctions/{auction_id}/bids", signed_bid(brand, auction_id, carol, 1_100)
         )
