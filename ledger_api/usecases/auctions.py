@@ -42,8 +42,6 @@ from ledger_api.errors import (
     AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
-    ChainRejected,
-    LedgerError,
     UnknownAuction,
     UnknownBrand,
 )
@@ -64,7 +62,7 @@ from ledger_api.model.payloads import (
     AuctionSettlePayload,
 )
 
-from .checks import Checks
+from .checks import Checks, refusal_on_node
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import gift_document
 
@@ -242,17 +240,11 @@ class AuctionsService:
         self._refuse_bid(call.to, call.data, bidder)
 
     def _refuse_bid(self, to: str, data: bytes, sender: str | None) -> None:
-        try:
-            self.rt.chain().call(to, data, sender=sender)
-        except ChainRejected as refused:
-            chain_error = refused.details.get("chain_error")
-            if chain_error in _BID_REFUSALS:
-                details = {k: v for k, v in refused.details.items() if k != "code"}
-                raise AuctionBidRefused(
-                    refused.message, code=error_code(str(chain_error)), **details
-                ) from None
-        except LedgerError:
-            return
+        refused = refusal_on_node(self.rt.chain(), to, data, sender)
+        chain_error = refused.details.get("chain_error") if refused is not None else None
+        if refused is not None and chain_error in _BID_REFUSALS:
+            details = {k: v for k, v in refused.details.items() if k != "code"}
+            raise AuctionBidRefused(refused.message, code=error_code(str(chain_error)), **details)
 
     async def settle(
         self, ctx: RequestContext, auction_id: int, req: SettlementRequest

@@ -340,12 +340,9 @@ class Checks:
         if signer is None:
             return
         call = self.rt.contracts().issue_badge(type_id, member, amount)
-        try:
-            self.rt.chain().call(call.to, call.data, sender=signer)
-        except (BadgeTierTooLow, BadgeSupplyExceeded):
-            raise
-        except (ChainRejected, LedgerError):  # the sender's to judge when it sends the issue
-            return
+        refused = refusal_on_node(self.rt.chain(), call.to, call.data, signer)
+        if isinstance(refused, (BadgeTierTooLow, BadgeSupplyExceeded)):
+            raise refused
 
     def own_badge_type(self, own: BrandInfo, type_id: int, forbidden: str) -> IdxBadgeType:
         """A badge type of the calling brand (else `BrandForbidden` with that message)."""
@@ -368,6 +365,22 @@ class Checks:
             raise BadgeNoBenefit(type_id=type_id)
         if held is None or held.amount <= 0:
             raise BadgeNotHeld(type_id=type_id, holder=holder)
+
+
+def refusal_on_node(
+    chain: Chain, to: str, data: bytes, sender: str | None = None
+) -> LedgerError | None:
+    """What the contract answers a transaction with on the latest state (`eth_call`): the
+    domain error of its revert (`chain.errors`), or None when it goes through or the chain
+    does not answer. The pre-checks that run an operation before its 202 pick from it the
+    refusals no later block lifts; the rest is the sender's to judge."""
+    try:
+        chain.call(to, data, sender=sender)
+    except ChainUnavailable:
+        return None
+    except LedgerError as refused:
+        return refused
+    return None
 
 
 def verify_signature(chain: Chain, document: dict[str, Any], account: str, signature: str) -> None:

@@ -18,7 +18,7 @@ from ledger_api.background.intake import Accepted, Draft
 from ledger_api.domain import EarnKind, OpKind
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.domain.refs import ZERO_REF
-from ledger_api.errors import LedgerError, NotSupported, TierAlreadyReviewed
+from ledger_api.errors import NotSupported, TierAlreadyReviewed
 from ledger_api.model import schemas
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
@@ -31,7 +31,7 @@ from ledger_api.model.payloads import (
 
 from .bulk import BulkEarns
 from .campaigns import CampaignRules
-from .checks import Checks
+from .checks import Checks, refusal_on_node
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import benefit_document, gift_document, redeem_document
 from .earns import Earns
@@ -263,12 +263,9 @@ class OperationsService(Earns, BulkEarns, Reversals):
         other refusals (a pause the review waits out) and a chain that does not answer are
         the sender's to judge."""
         call = self.rt.contracts().review_tier(member)
-        try:
-            self.rt.chain().call(call.to, call.data)
-        except TierAlreadyReviewed:
-            raise
-        except LedgerError:
-            return
+        refused = refusal_on_node(self.rt.chain(), call.to, call.data)
+        if isinstance(refused, TierAlreadyReviewed):
+            raise refused
 
     async def define_badge(self, ctx: RequestContext, req: schemas.BadgeTypeRequest) -> Accepted:
         def check() -> Draft:

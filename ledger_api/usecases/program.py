@@ -29,7 +29,6 @@ from ledger_api.db.models import IdxPoll, Operation
 from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus, iso_utc
 from ledger_api.domain.refs import vote_key
 from ledger_api.errors import (
-    ChainRejected,
     ChainUnavailable,
     InvalidPollOption,
     NotSupported,
@@ -47,7 +46,7 @@ from ledger_api.model.program import (
     VoteTypedDataResponse,
 )
 
-from .checks import Checks
+from .checks import Checks, refusal_on_node
 from .context import BrandDirectory, RequestContext, draft
 
 if TYPE_CHECKING:
@@ -161,17 +160,12 @@ class PollsService:
             return
         signature = bytes.fromhex(req.signature[2:])
         call = contracts.vote_with_sig(poll_id, req.voter, req.option, req.deadline, signature)
-        try:
-            self.rt.chain().call(call.to, call.data)
-        except ChainUnavailable:
-            return
-        except ChainRejected as refused:
-            if refused.error_code == PollNotEligible.code:
-                raise PollNotEligible(poll_id=poll_id, voter=req.voter) from None
-            if refused.error_code == PollAlreadyVoted.code:
-                raise PollAlreadyVoted(
-                    poll_id=poll_id, voter=req.voter, operation_id=None
-                ) from None
+        refused = refusal_on_node(self.rt.chain(), call.to, call.data)
+        code = refused.error_code if refused is not None else None
+        if code == PollNotEligible.code:
+            raise PollNotEligible(poll_id=poll_id, voter=req.voter)
+        if code == PollAlreadyVoted.code:
+            self._refuse_if_voted(who, poll_id, req.voter, chain_says=True)
 
     async def vote_typed_data(
         self, who: Principal, poll_id: int, req: VoteTypedDataRequest
