@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from ledger_api.access.apikeys import Principal
 from ledger_api.access.sealing import bind_reference
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.domain import EarnKind, OpKind
+from ledger_api.domain import EarnKind, OpKind, quarter_label
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.domain.refs import ZERO_REF
 from ledger_api.errors import NotSupported, TierAlreadyReviewed
@@ -265,7 +265,16 @@ class OperationsService(Earns, BulkEarns, Reversals):
         call = self.rt.contracts().review_tier(member)
         refused = refusal_on_node(self.rt.chain(), call.to, call.data)
         if isinstance(refused, TierAlreadyReviewed):
-            raise refused
+            # the review's quarter and the quarter it judged, as a review's result names the
+            # latter (`quarter`: a trial read Q4 here and Q3 in the result)
+            quarter = int(refused.details.get("quarter", 0))
+            raise TierAlreadyReviewed(
+                f"the member was already reviewed at {quarter_label(quarter)}'s start, on "
+                f"{quarter_label(quarter - 1)}'s activity ({refused.message})",
+                reviewed_quarter=quarter_label(quarter),
+                judged_quarter=quarter_label(quarter - 1),
+                **refused.details,
+            )
 
     async def define_badge(self, ctx: RequestContext, req: schemas.BadgeTypeRequest) -> Accepted:
         def check() -> Draft:

@@ -278,8 +278,13 @@ def test_tier_rule_upgrade_and_quarterly_review(
         assert second.status_code == 409, second.text
         error = second.json()["error"]
         assert error["code"] == "tier_already_reviewed"
-        # the quarter as people name it, not the chain's index (a trial read `quarter=227`)
+        # the quarter as people name it, not the chain's index (a trial read `quarter=227`),
+        # and which quarter the review judged, as its result names it (`quarter`: the one before)
         assert re.search(r"quarter=\d{4}-Q[1-4]\)", error["message"]), error
+        reviewed, judged = error["details"]["reviewed_quarter"], error["details"]["judged_quarter"]
+        year, q = int(reviewed[:4]), int(reviewed[-1])
+        assert judged == (f"{year}-Q{q - 1}" if q > 1 else f"{year - 1}-Q4"), error
+        assert f"{reviewed}'s start, on {judged}'s activity" in error["message"], error
 
         # two quarters later, with nothing done in the last one: the upgrade quarter retained,
         # then a warning and a grace period, never an immediate downgrade
