@@ -113,6 +113,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
             self.checks.gift_receiver(req.to, req.member)
             nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
+            self.checks.balance(req.member, brand, req.amount)
             document = gift_document(
                 self.rt.contracts(), req.member, req.to, brand, req.amount, nonce, deadline
             )
@@ -137,6 +138,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
             brand = self.checks.points_brand(self.brands.own(who), None)
             nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
+            self.checks.balance(req.member, brand, req.amount)
             document = gift_document(
                 self.rt.contracts(),
                 req.member,
@@ -202,6 +204,7 @@ class OperationsService(Earns, BulkEarns, Reversals):
             self.checks.redeemable_brand(LedgerBrandId(req.brand))
             nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
+            self.checks.balance(req.member, LedgerBrandId(req.brand), req.amount)
             order_ref = self.rt.refs.bind(own.row_id, req.order_ref)
             document = redeem_document(
                 self.rt.contracts(), req, at_brand, order_ref, nonce, deadline

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from support.chain import CHARITY_POOL, Anvil
-from support.flows import balance, earn, signed_gift, signed_redemption
+from support.flows import balance, earn, resigned, signed_gift, signed_redemption
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -162,10 +162,19 @@ def test_the_same_signature_twice_in_flight_is_accepted_once(brand: Brand) -> No
 
 
 def test_gift_beyond_the_balance_is_rejected(brand: Brand) -> None:
+    """Refused before the document to sign (a member asked to sign what the relay then
+    refuses), and at the relay for a document the member's own app built."""
     alice = Member()
     earn(brand, alice, 100)  # 10 points
-    response = brand.api.post("/v1/gifts", signed_gift(brand, alice, Member().address, 11))
-    assert response.status_code == 422
+    to = Member().address
+    asked = brand.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": to, "amount": 11}
+    )
+    assert asked.status_code == 422, asked.text
+    error = asked.json()["error"]
+    assert error["code"] == "insufficient_balance" and error["details"]["available"] == 10, error
+    response = brand.api.post("/v1/gifts", resigned(signed_gift(brand, alice, to, 10), alice, 11))
+    assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "insufficient_balance"
 
 
@@ -174,17 +183,20 @@ def test_points_in_their_return_window_are_refused_at_once(
 ) -> None:
     """A trial: a member with 1,000 points pending (14-day return window) and none live had a
     redemption of 500 accepted (202), which then failed on chain. Pending points are not the
-    member's yet (DOMAIN.md, Returns): a redemption, a gift or a bid of them is 422
-    `insufficient_balance` at once, and live points beside them stay spendable."""
+    member's yet (DOMAIN.md, Returns): a redemption or a gift of them is 422
+    `insufficient_balance` at once, before the document to sign, and live points beside them
+    stay spendable."""
     shop = gateway.create_brand(return_window_days=None)  # the default window, 14 days
     alice = Member()
     earn(shop, alice, 10_000)  # 1,000 points, pending
-    redemption = signed_redemption(other_brand, alice, shop.brand_id, 500, "pending-1")
-    refused = other_brand.api.post("/v1/redemptions", redemption)
+    redemption = {"member": alice.address, "brand": shop.brand_id, "order_ref": "pending-1"}
+    refused = other_brand.api.post("/v1/redemptions/typed-data", {**redemption, "amount": 500})
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
     assert error["code"] == "insufficient_balance" and error["details"]["available"] == 0, error
-    gift = shop.api.post("/v1/gifts", signed_gift(shop, alice, Member().address, 1))
+    gift = shop.api.post(
+        "/v1/gifts/typed-data", {"member": alice.address, "to": Member().address, "amount": 1}
+    )
     assert gift.status_code == 422, gift.text
     assert gift.json()["error"]["code"] == "insufficient_balance"
 
@@ -193,8 +205,16 @@ def test_points_in_their_return_window_are_refused_at_once(
     )
     assert window.json()["status"] == "confirmed", window.text
     earn(shop, alice, 1_000)  # 100 points, live at once
-    over = signed_redemption(other_brand, alice, shop.brand_id, 101, "pending-2")
-    answer = other_brand.api.post("/v1/redemptions", over)
+    over = other_brand.api.post(
+        "/v1/redemptions/typed-data", {**redemption, "order_ref": "pending-2", "amount": 101}
+    )
+    assert over.status_code == 422, over.text
+    assert over.json()["error"]["details"]["available"] == 100
+    # the relay refuses it too: a document the member's app signed beyond what it holds
+    beyond = resigned(
+        signed_redemption(other_brand, alice, shop.brand_id, 100, "pending-2"), alice, 101
+    )
+    answer = other_brand.api.post("/v1/redemptions", beyond)
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["details"]["available"] == 100
     within = signed_redemption(other_brand, alice, shop.brand_id, 100, "pending-3")

@@ -37,6 +37,7 @@ def test_typed_data_carries_uint256_fields_and_the_chain_id_as_decimal_strings(
     brand: Brand,
 ) -> None:
     member = Member()
+    earn(brand, member, 100)  # the document is for points the member holds
     prepared = _prepare(brand, member, Member().address, 5)
     document = prepared["typed_data"]
     assert isinstance(document["domain"]["chainId"], str)
@@ -104,6 +105,7 @@ def test_typed_data_for_a_deadline_already_passed_is_refused(brand: Brand) -> No
                 "signature_expired",
                 {"deadline": deadline},
             ), (path, error)
+    earn(brand, alice, 100)  # a document is for points the member holds
     ahead = brand.api.post(
         "/v1/gifts/typed-data",
         {"member": alice.address, "to": Member().address, "amount": 1, "deadline": now + 600},
@@ -141,6 +143,7 @@ def test_a_high_s_signature_is_refused_at_intake(brand: Brand) -> None:
 
 def test_a_signature_with_another_v_is_refused(brand: Brand) -> None:
     alice = Member()
+    earn(brand, alice, 100)
     prepared = _prepare(brand, alice, Member().address, 3)
     r, s, _ = _sign_parts(alice, prepared["typed_data"])
     _refused_signature(brand, alice, prepared, _encode(r, s, 29))
@@ -158,6 +161,7 @@ def test_a_signature_with_another_v_is_refused(brand: Brand) -> None:
 )
 def test_a_signature_no_key_makes_says_why(brand: Brand, r: int, s: int, says: str) -> None:
     alice = Member()
+    earn(brand, alice, 100)
     prepared = _prepare(brand, alice, Member().address, 3)
     error = _refused_signature(brand, alice, prepared, _encode(r, s, 0))
     assert says in error["message"], error

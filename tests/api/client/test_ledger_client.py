@@ -14,6 +14,7 @@ import httpx
 import pytest
 from eth_account import Account
 from support.chain import Anvil
+from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from support.proxy import Proxy
 
@@ -269,7 +270,9 @@ def test_a_503_that_passes_is_retried_after_its_retry_after(
     try:
         with Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway:
             brand = gateway.create_brand()
-            member, to = Member().address, Member().address
+            holder = Member()
+            earn(brand, holder, 100)  # a document is for points the member holds
+            member, to = holder.address, Member().address
             proxy.down()
             answers: list[int] = []
 

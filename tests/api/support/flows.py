@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ledger_client import LedgerClient
+from ledger_client import LedgerClient, eip712
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -18,20 +18,31 @@ def earn(brand: Brand, member: Member, cents: int) -> dict[str, Any]:
         return client.wait(accepted["operation_id"])
 
 
-def signed_gift(brand: Brand, member: Member, to: str, amount: int, **extra: Any) -> dict[str, Any]:
+class Signed(dict[str, Any]):
+    """A relay body of a member-signed operation, with the document the member signed."""
+
+    def __init__(self, body: dict[str, Any], typed_data: dict[str, Any]) -> None:
+        super().__init__(body)
+        self.typed_data = typed_data
+
+
+def signed_gift(brand: Brand, member: Member, to: str, amount: int, **extra: Any) -> Signed:
     response = brand.api.post(
         "/v1/gifts/typed-data", {"member": member.address, "to": to, "amount": amount, **extra}
     )
     assert response.status_code == 200, response.text
     prepared = response.json()
-    return {
-        "member": member.address,
-        "to": to,
-        "amount": amount,
-        "nonce": prepared["nonce"],
-        "deadline": prepared["deadline"],
-        "signature": member.sign(prepared["typed_data"]),
-    }
+    return Signed(
+        {
+            "member": member.address,
+            "to": to,
+            "amount": amount,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": member.sign(prepared["typed_data"]),
+        },
+        prepared["typed_data"],
+    )
 
 
 def signed_donation(brand: Brand, member: Member, amount: int) -> dict[str, Any]:
@@ -53,7 +64,7 @@ def signed_donation(brand: Brand, member: Member, amount: int) -> dict[str, Any]
 
 def signed_redemption(
     at: Brand, member: Member, points_brand: int, amount: int, order_ref: str
-) -> dict[str, Any]:
+) -> Signed:
     request = {
         "member": member.address,
         "brand": points_brand,
@@ -63,12 +74,31 @@ def signed_redemption(
     response = at.api.post("/v1/redemptions/typed-data", request)
     assert response.status_code == 200, response.text
     prepared = response.json()
-    return {
-        **request,
-        "nonce": prepared["nonce"],
-        "deadline": prepared["deadline"],
-        "signature": member.sign(prepared["typed_data"]),
-    }
+    return Signed(
+        {
+            **request,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": member.sign(prepared["typed_data"]),
+        },
+        prepared["typed_data"],
+    )
+
+
+def resigned(body: Signed, member: Member, amount: int) -> dict[str, Any]:
+    """`body`'s gift or redemption for `amount` points instead, signed by the member's own
+    app (`ledger_client.eip712`) on its document with that amount: what no typed-data route
+    hands out for more than the member may spend (the relay's own refusal, tested)."""
+    document = body.typed_data
+    message = {**document["message"], "amount": amount}
+    domain = document["domain"]
+    again = eip712.typed_data(
+        document["primaryType"],
+        message,
+        chain_id=int(domain["chainId"]),
+        verifying_contract=domain["verifyingContract"],
+    )
+    return {**body, "amount": amount, "signature": member.sign(again)}
 
 
 def balance(brand: Brand, member: Member, brand_id: int) -> int:
