@@ -614,6 +614,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             if (day > g.hold) g.hold = day;
         }
         own = g.points;
+        // No part at all (every counted operation issued nothing): the calling brand pays it.
+        if (total == 0) count = 0;
         for (uint256 b = 1; b <= count; ++b) {
             if (b == ctx.brand) continue;
             uint256 share = (g.points * _partIn(ctx, parts, brands, b) + total - 1) / total;

@@ -195,8 +195,10 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// gift shares were locked. An upgrade the purchase triggered stands, but when the drop takes
     /// the member below a tier reached in that quarter, every brand's share of that tier's gift
     /// still locked is cancelled: a gift waits for the purchases it depends on (README,
-    /// "Returns"). Requirements: not paused; caller is a brand signer; `op.opId` unused (shared
-    /// with earns); 0 < points <= the position's pending. Emits {Transfer} and {PointsReversed}
+    /// "Returns"). The brand's part of that quarter (what splits its gifts) drops with the
+    /// counters ({_partTaken}). Requirements: not paused; caller is a brand signer; `op.opId`
+    /// unused (shared with earns); 0 < points <= the position's pending; `op.quarter` the quarter
+    /// of the position's earn month, else {LedgerReversalQuarterMismatch}. Emits {Transfer} and {PointsReversed}
     /// events, then a {Transfer} and a {TierGiftCancelled} per cancelled share.
     /// Runs here, by delegatecall from the ledger's fallback, for the ledger's bytecode size.
     function reverse(ReverseOp calldata op) external whenNotPaused {
@@ -213,25 +215,54 @@ contract AllianceLedgerAdmin is LedgerStorage {
         (PendingWord pending, uint256 held, bool closed, uint256 earnMonth) =
             _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
+        // The purchase counted in its earn month's quarter, which the position records: a stated
+        // quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase
+        // of one quarter, stated as the quarter before, took that closed quarter's counters down
+        // and cancelled other brands' gift shares its purchase had nothing to do with).
+        if (op.quarter != earnMonth / 3) revert LedgerReversalQuarterMismatch(op.quarter, earnMonth / 3);
         _pending[op.member][brand] = pending;
         uint256 month = Calendar.currentMonth();
-        LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points);
         // slither-disable-next-line uninitialized-local memory starts zeroed; the one month is set below
         uint256[13] memory taken;
         taken[earnMonth + 12 - month] = op.points; // a pending purchase is at most 3 months old
-        _burn(op.member, brand, month, op.points, taken);
         // What the counters lose is bounded by what the reversed points can have counted: at most
         // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
         // an order only where the position still counts one of the brand's purchases.
-        uint256 rate = _brands[brand].rule().rate(EarnKind.Purchase);
+        BrandConfig cfg = _brands[brand];
+        uint256 rate = cfg.rule().rate(EarnKind.Purchase);
         uint256 spend = op.spendCents;
         unchecked {
             // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
             uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
             if (bound < spend) spend = bound;
         }
+        LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points, _partTaken(brand, cfg, month, op, spend, taken));
+        _burn(op.member, brand, month, op.points, taken);
         emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
         _reverseCounters(op, spend, closed);
+    }
+
+    /// @dev What a reversal takes off the brand's part of the member's quarter (micro-USD, the
+    /// part in the lot of the purchase's month, {LotMath}): the value its points added (their
+    /// month's value), in the proportion of the spend it takes off the counters to the spend
+    /// those points earn at the brand's purchase rate (all of it for an honest return). A part
+    /// must follow the counters: a returned order kept its brand's part, so its brand still paid
+    /// a share of the member's later upgrade gifts (a hostile review of 2026-12-06: a returned
+    /// 500 USD order paid 250 of a 500-point gift the next brand's purchases qualified), while a
+    /// reversal that takes the points but states no spend keeps its counters, and its part.
+    function _partTaken(
+        uint256 brand,
+        BrandConfig cfg,
+        uint256 month,
+        ReverseOp calldata op,
+        uint256 spend,
+        uint256[13] memory taken
+    ) private view returns (uint256 part) {
+        part = LotMath.lotsValue(_monthValues[brand], month, cfg.latestMonth(), cfg.valueMicroUsd(), op.points, taken);
+        uint256 rate = cfg.rule().rate(EarnKind.Purchase);
+        uint256 earning = uint256(op.points) * 100; // the spend (cents) x rate that earns the points
+        // No overflow: value < 2**96, spend < 2**64, rate < 2**8.
+        if (rate != 0 && spend * rate < earning) part = part * spend * rate / earning;
     }
 
     /// @dev Takes a reversal's spend (and order) off the quarter it counted in: the member's word
@@ -308,7 +339,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
             uint256[13] memory taken;
             _giftLockMonths[member][b] = _giftLockMonths[member][b].takeNewest(points, month, taken);
             for (uint256 i; i < 13; ++i) {
-                if (taken[i] != 0) LotMath.takeAt(_lots[member][b], month, month - 12 + i, taken[i]);
+                if (taken[i] != 0) LotMath.takeAt(_lots[member][b], month, month - 12 + i, taken[i], 0);
             }
             _burn(member, b, month, points, taken);
             emit TierGiftCancelled(member, b, points, day * 1 days);

@@ -105,8 +105,9 @@ interface IAllianceLedger is IAllianceDirectory {
 
     /// @notice A brand's reversal of a returned order's pending points (issue 11).
     /// `releaseDay` names the pending position (the day {PointsEarned}'s `releaseAt` falls on);
-    /// `quarter` is the quarter the purchase counted in: the member's counters drop only while
-    /// they still hold that quarter; `closesOrder` also takes one order off them. The ledger
+    /// `quarter` is the quarter the purchase counted in (checked against the position's earn
+    /// month: {LedgerReversalQuarterMismatch}): the member's counters drop only while they still
+    /// hold that quarter, else its closed record's; `closesOrder` also takes one order off them. The ledger
     /// bounds both by what the position can have counted ({PointsReversed}): a brand's reversals
     /// take off no more than its pending purchases added.
     struct ReverseOp {
@@ -161,6 +162,9 @@ interface IAllianceLedger is IAllianceDirectory {
     error LedgerReversalWindowClosed(uint256 brand, address member, uint256 releaseAt);
     /// @notice The pending position released at `releaseAt` holds `pending` points, fewer than `points`.
     error LedgerReversalExceedsPending(uint256 brand, address member, uint256 releaseAt, uint256 pending, uint256 points);
+    /// @notice A reversal states `stated` as its purchase's quarter, whose position's earn month
+    /// is of quarter `earned` (quarters since 1970-Q1): the purchase counted in that one.
+    error LedgerReversalQuarterMismatch(uint256 stated, uint256 earned);
 
     // ----------------------------------------------------------------- events
 

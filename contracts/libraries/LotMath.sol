@@ -141,14 +141,22 @@ library LotMath {
     }
 
     /// @notice Takes `amount` from the lot of `m`, a live month (`month` the current one) whose lot
-    /// holds it: pending points burned where they sit.
+    /// holds it, and `part` (micro-USD) from its part, saturating at 0: pending points burned where
+    /// they sit (a reversal takes the value its purchase added to the part; a cancelled gift
+    /// share, which added none, takes 0).
     /// @dev Reverts with {LotOverflow} when the lot holds less, which the ledger never asks.
-    function takeAt(uint256[7] storage slots, uint256 month, uint256 m, uint256 amount) internal {
+    function takeAt(uint256[7] storage slots, uint256 month, uint256 m, uint256 amount, uint256 part) internal {
         uint256 pos = m % POSITIONS;
         uint256 shift = (pos & 1) * 128;
         uint256 word = slots[pos >> 1];
         uint256 lot = (word >> shift) & LOT_MASK;
         if (lot >> 112 != m || lot & AMOUNT_MASK < amount) revert LotOverflow(m, amount);
+        if (part != 0) {
+            uint256 had = (lot >> PART_OFFSET) & PART_MASK;
+            uint256 left = had > part ? had - part : 0;
+            lot = (lot & ~(PART_MASK << PART_OFFSET)) | (left << PART_OFFSET);
+            word = (word & ~(LOT_MASK << shift)) | (lot << shift);
+        }
         slots[pos >> 1] = _take(word, shift, lot, amount, m, month);
     }
 

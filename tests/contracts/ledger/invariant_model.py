@@ -81,6 +81,10 @@ class Model:
         """AllianceLedgerLens.pendingOf: ((amount, releaseAt), ...) in position order."""
         return tuple((a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a)
 
+    def position_month(self, holder, brand, day):
+        """The earn month of the purchase position released on `day` (what `take` finds)."""
+        return next(m for d, a, _, gift, m in self.pending[(holder, brand)] if d == day and a and not gift)
+
     def held(self, holder, brand, day):
         """What PendingWord.take finds at `day`: the first nonzero purchase position of that day."""
         return next((a for d, a in self.purchase_positions(holder, brand) if d == day and a), 0)
@@ -144,7 +148,15 @@ class Model:
         orders -= closed
         slots[i] = [day, held - points, orders, False, earned] if held > points else [0, 0, 0, False, 0]
         self._burn(holder, brand, {earned: points})
-        spend = min(spend_cents, (points + 1) * 100 // RULES[brand][0])  # what the points counted
+        rate = RULES[brand][0]
+        spend = min(spend_cents, (points + 1) * 100 // rate)  # what the points counted
+        # the brand's part of the quarter drops with the counters (AllianceLedgerAdmin._partTaken)
+        value = points * self.value_at(brand, earned)
+        if spend * rate < points * 100:
+            value = value * spend * rate // (points * 100)
+        part = self.parts.get((holder, brand))
+        if part is not None and part[0] == earned // 3:
+            part[1] = max(part[1] - value, 0)
         return self._reverse_counters(holder, spend, quarter, closed, month, today)
 
     def _burn(self, holder, brand, months):
@@ -305,7 +317,7 @@ class Model:
         total = sum(parts.values())
         paid, own = {}, gift
         for b in sorted(parts):
-            if b == brand:
+            if b == brand or total == 0:  # no part at all: the calling brand pays the gift
                 continue
             share = min(-(-gift * parts[b] // total), own)
             if share:

@@ -54,8 +54,13 @@ class ReturnRules:
         member, brand, day, amount = positions[pick % len(positions)]
         account, name = self._holder(member)
         points = amount if whole else max(1, int(amount * fraction))
-        quarter = self.clock.quarter() - past_quarter  # a past quarter leaves the counters
+        earned = self.model.position_month(name, brand, day) // 3  # the quarter it counted in
+        quarter = earned - past_quarter  # another quarter stated: refused
         op = self._reverse_op(account, day, points, cents, quarter, closes)
+        if quarter != earned:
+            with self.errors.expect(self.ledger, "LedgerReversalQuarterMismatch", quarter, earned):
+                self.ledger.reverse(op, {"from": self.signers[brand]})
+            return
         tx = self.ledger.reverse(op, {"from": self.signers[brand]})
         event = tx.events["PointsReversed"]
         assert (event["brand"], event["member"], event["points"], event["releaseAt"]) == (

@@ -188,13 +188,16 @@ def test_a_later_gift_extends_the_lock_and_says_so(
 
 
 def test_a_gift_whose_purchases_are_final_is_never_taken_back(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events, to_plain
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events, errors,
+    to_plain
 ):
     """Quarter q: Silver completed by C's pending purchase, final after its release. Quarter
     q+1: Gold locked behind another pending purchase of C, in the same lock of each brand. A
-    reversal of that purchase stated as quarter q's (the chain cannot tell a purchase's
-    quarter) takes q's closed counters below Silver: q's Silver shares are final, so nothing is
-    cancelled, and q+1's Gold shares stay locked (a trial's finding, 2026-12-05)."""
+    reversal of that purchase stated as quarter q's is refused (its position's month is of
+    q+1: before 2026-12-06 the chain took the stated quarter, and the test checked that q's
+    final Silver shares were not cancelled when it took q's closed counters below Silver);
+    stated as its own quarter, it takes 1 point of q+1 and leaves q's Silver shares alone (a
+    trial's finding, 2026-12-05)."""
     q = clock.quarter() + 1
     clock.travel_to_quarter(q, day=1)
     _one_order_short_of_silver(earn, signer_a, alice)
@@ -206,10 +209,12 @@ def test_a_gift_whose_purchases_are_final_is_never_taken_back(
     assert events.one(gold, "TierUpgraded")["newTier"] == 2
     locked = to_plain(lens.pendingOf(alice, brand_a))
 
-    tx = _reverse(ledger, earn, signer_c, alice, gold, q, 100, points=1)  # stated as quarter q
-
-    assert _cancelled(events, tx) == []
+    with errors.expect(ledger, "LedgerReversalQuarterMismatch", q, q + 1):
+        _reverse(ledger, earn, signer_c, alice, gold, q, 100, points=1)  # stated as quarter q
     assert to_plain(lens.pendingOf(alice, brand_a)) == locked
+
+    tx = _reverse(ledger, earn, signer_c, alice, gold, q + 1, 0, points=1, closes=False)
+    assert _cancelled(events, tx) == []  # no spend taken off: Gold still met
     assert ledger.balanceOf(alice, brand_a) >= _paid(events, silver)[brand_a][0]
 
 
