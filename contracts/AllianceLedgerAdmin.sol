@@ -210,8 +210,11 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _usedOps[brand][wordIndex] = used | bit;
         uint256 releaseAt = uint256(op.releaseDay) * 1 days;
         if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
-        (PendingWord pending, uint256 held, bool closed, uint256 earnMonth) =
-            _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
+        uint256 earnMonth = op.earnMonth;
+        // The position of the purchase's month with the smallest day on or after its own (a
+        // merge may have moved it later, {PendingWord}); the window above stays the purchase's.
+        (PendingWord pending, uint256 held, bool closed, uint256 day) =
+            _pending[op.member][brand].take(op.releaseDay, earnMonth, op.points, op.closesOrder);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         _pending[op.member][brand] = pending;
         uint256 month = Calendar.currentMonth();
@@ -230,7 +233,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
             uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
             if (bound < spend) spend = bound;
         }
-        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
+        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, day * 1 days, earnMonth);
         _reverseCounters(op, spend, closed);
     }
 
