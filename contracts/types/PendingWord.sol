@@ -162,8 +162,11 @@ library PendingWordLibrary {
         pure
         returns (PendingWord, uint256, bool, uint256)
     {
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
         uint256[5] memory days_;
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
         uint256[5] memory months;
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
         uint256[5] memory amounts;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
@@ -174,9 +177,9 @@ library PendingWordLibrary {
         (days_[4], months[4], amounts[4]) = (releaseDay, month, amount);
         // The pair (from, to): `to` the next day of `from`'s month; the smallest gap, the latest.
         uint256 from = 5;
-        uint256 to;
+        uint256 to = 4;
         uint256 gap = type(uint256).max;
-        bool paired;
+        bool paired = false;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 next = 5;
             for (uint256 j; j < 5; ++j) {
@@ -225,12 +228,13 @@ library PendingWordLibrary {
             uint256 d = pos >> DAY_OFFSET;
             if (d < releaseDay || pos & AMOUNT_MASK == 0 || (pos >> MONTH_OFFSET) & 3 != month4) continue;
             if (found == PURCHASE_POSITIONS || d < day) (found, day) = (i, d);
+            if (d == releaseDay) break; // the smallest possible: the purchase's own position
         }
         if (found == PURCHASE_POSITIONS || earnMonth(day, month4) != month) return (self, 0, false, 0);
-        uint256 pos = _position(self, found);
-        held = pos & AMOUNT_MASK;
+        uint256 taken = _position(self, found);
+        held = taken & AMOUNT_MASK;
         if (held < amount) return (self, held, false, day);
-        uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
+        uint256 orders = (taken >> ORDERS_OFFSET) & MAX_ORDERS;
         closed = closesOrder && orders != 0;
         if (closed) --orders;
         // No underflow: amount <= held. An emptied position is cleared.

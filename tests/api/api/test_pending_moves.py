@@ -110,3 +110,16 @@ def test_a_fifth_purchase_day_moves_the_index_with_the_chain_and_a_moved_order_i
         assert _chain_pending(lens, brand, alice) == expected
         assert _index_pending(brand, alice) == expected
         assert _lots_agree(lens, brand, alice) == [(1_100, month_label(m))]
+
+        # once all are released, the history's released lines are the chain's positions: none
+        # on the 4th day's own release, whose points were held to the 5th's
+        # an operation indexes a block past the releases (the reads' clock follows the index)
+        _buy_on(anvil, gateway.create_brand(return_window_days=0), Member(), 100, own[4] + 60)
+        history = brand.api.get(f"/v1/members/{alice.address}/history").json()
+        released = sorted(
+            (int(datetime.fromisoformat(e["at"]).timestamp()), e["amount"])
+            for e in history["entries"]
+            if e["kind"] == "released"
+        )
+        assert released == [(own[0], 100), (own[1], 200), (own[2], 300), (own[4], 500)]
+        assert _balance(brand, alice)["balance"] == 1_100

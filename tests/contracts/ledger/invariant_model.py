@@ -125,7 +125,9 @@ class Model:
         """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**32)."""
         self.pending[(holder, brand)][4] = [day, amount, 0, True, 0] if amount else [0, 0, 0, True, 0]
 
-    def reverse(self, holder, brand, day, earned, points, spend_cents, quarter, closes, month, today):
+    def reverse(
+        self, holder, brand, day, earned, points, spend_cents, quarter, closes, month, today
+    ):
         """AllianceLedger.reverse of a purchase of month `earned` released on `day`: its position
         (the month's smallest day on or after it) shrinks, the lot of its earn month pays, counters
         drop. Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
@@ -135,7 +137,8 @@ class Model:
         assert held >= points
         closed = closes and orders > 0
         orders -= closed
-        slots[i] = [at, held - points, orders, False, earned] if held > points else [0, 0, 0, False, 0]
+        empty = [0, 0, 0, False, 0]
+        slots[i] = [at, held - points, orders, False, earned] if held > points else empty
         self._burn(holder, brand, {earned: points})
         spend = min(spend_cents, (points + 1) * 100 // RULES[brand][0])  # what the points counted
         return self._reverse_counters(holder, spend, quarter, closed, month, today)

@@ -62,7 +62,8 @@ class ReturnRules:
         assert (event["brand"], event["member"], event["points"], event["releaseAt"],
                 event["month"]) == (brand, account.address, points, day * DAY, earned)
         cancelled = self.model.reverse(
-            name, brand, day, earned, points, cents, quarter, closes, self.clock.month_of(tx.timestamp),
+            name, brand, day, earned, points, cents, quarter, closes,
+            self.clock.month_of(tx.timestamp),
             tx.timestamp // DAY,
         )
         events = tx.events["TierGiftCancelled"] if "TierGiftCancelled" in tx.events else []

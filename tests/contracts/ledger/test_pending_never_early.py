@@ -229,7 +229,8 @@ def _slots(word):
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st_steps, start=st.integers(min_value=0, max_value=60), fixed=st.booleans())
 def test_pending_word_follows_the_model_and_never_releases_a_purchase_early(
     harness, steps, start, fixed

@@ -313,7 +313,8 @@ def test_a_position_never_takes_a_purchase_of_another_month(harness):
     updated, released, ok, moved = harness.pendingAdd(word, july_1, july_1 + 15, 9, july)
     assert (released, ok) == (july_1 + 15, True)
     assert moved == (june_26 + 16) | ((june_26 + 17) << 16) | (june << 32)
-    assert [(_position(updated, i) >> 36, _position(updated, i) & (2**28 - 1)) for i in range(4)] == [
+    positions = [(_position(updated, i) >> 36, _position(updated, i) & (2**28 - 1)) for i in range(4)]
+    assert positions == [
         (june_26 + 15, 100), (july_1 + 15, 9), (june_26 + 17, 200), (june_26 + 17, 7)
     ]
     # each purchase is found by its own day and month: July 12's June points on July 13
