@@ -485,11 +485,13 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             // Pending until the first second of the UTC day after the window's last day.
             bool ok;
             PendingWord pending;
-            (pending, releaseAt, ok) =
+            uint256 moved;
+            (pending, releaseAt, ok, moved) =
                 _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points, ctx.month);
             if (!ok) return (LedgerInvalidAmount.selector, 0);
-            // releaseAt 0: no position of its month had room, the purchase is live at once.
+            // releaseAt 0: 4 positions of 4 other months (a 90-day window), live at once.
             if (releaseAt != 0) _pending[member][ctx.brand] = pending;
+            if (moved != 0) _emitMoved(ctx.brand, member, moved);
             releaseAt *= 1 days;
         }
         ctx.usedWord |= bit;
@@ -513,6 +515,12 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         // One write: the points and, when the operation counted toward the tier, the brand's part.
         LotMath.credit(_lots[member][ctx.brand], ctx.month, minted, ctx.part);
         _emitEarned(ctx, member, opId, kind, points, cents, minted, op.orderRef, releaseAt);
+    }
+
+    /// @dev Emits {PendingPointsMoved} for a merge of {PendingWordLibrary-add} (`moved`: `fromDay
+    /// | toDay << 16 | month << 32`).
+    function _emitMoved(uint256 brand, address member, uint256 moved) private {
+        emit PendingPointsMoved(brand, member, moved >> 32, (moved & 0xffff) * 1 days, ((moved >> 16) & 0xffff) * 1 days);
     }
 
     /// @dev Emits {Transfer} (the mint of `minted`) for one earn operation, and its {PointsEarned}

@@ -212,11 +212,14 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _usedOps[brand][wordIndex] = used | bit;
         uint256 releaseAt = uint256(op.releaseDay) * 1 days;
         if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
-        (PendingWord pending, uint256 held, bool closed, uint256 earnMonth) =
-            _pending[op.member][brand].take(op.releaseDay, op.points, op.closesOrder);
+        uint256 earnMonth = op.earnMonth;
+        // The position of the purchase's month with the smallest day on or after its own (a
+        // merge may have moved it later, {PendingWord}); the window above stays the purchase's.
+        (PendingWord pending, uint256 held, bool closed, uint256 day) =
+            _pending[op.member][brand].take(op.releaseDay, earnMonth, op.points, op.closesOrder);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
-        // The purchase counted in its earn month's quarter, which the position records: a stated
-        // quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase
+        // The purchase counted in its earn month's quarter (the month `take` found a position of):
+        // a stated quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase
         // of one quarter, stated as the quarter before, took that closed quarter's counters down
         // and cancelled other brands' gift shares its purchase had nothing to do with).
         if (op.quarter != earnMonth / 3) revert LedgerReversalQuarterMismatch(op.quarter, earnMonth / 3);
@@ -238,7 +241,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
         }
         LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points, _partTaken(brand, cfg, month, op, spend, taken));
         _burn(op.member, brand, month, op.points, taken);
-        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, releaseAt);
+        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, day * 1 days, earnMonth);
         _reverseCounters(op, spend, closed);
     }
 

@@ -263,12 +263,14 @@ def measure_gas() -> dict[str, int]:
     c = {"from": brand_c_key}
     ledger.earn(op(erin, kind=REVIEW), c)
     first = ledger.earn(op(erin, 1_000), c)  # opens today's pending position
+    gas["earn_pending_new_position"] = first.gas_used
     release_at = first.events["PointsEarned"]["releaseAt"]
     gas["earn_pending"] = ledger.earn(op(erin, 1_000), c).gas_used  # into the same position
     reversal = (
         op.next + 1,
         erin,
         release_at // 86_400,
+        _month(),
         50,
         500,
         _quarter(),
@@ -295,19 +297,32 @@ def measure_gas() -> dict[str, int]:
     gas["tier_upgrade_pending_gift"] = locked.gas_used
     earned = locked.events["PointsEarned"]
     op.next += 1
-    cancel = (op.next, frank, earned["releaseAt"] // 86_400, earned["points"], 100, _quarter(),
-              True, "0x" + "44" * 32)
+    cancel = (op.next, frank, earned["releaseAt"] // 86_400, _month(), earned["points"], 100,
+              _quarter(), True, "0x" + "44" * 32)
     cancelled = ledger.reverse(cancel, c)
     assert "TierGiftCancelled" in cancelled.events, "the gift was not cancelled"
     gas["reverse_cancels_tier_gift"] = cancelled.gas_used
 
     _measure_program(gas, ledger, badge, members, admin, brand_a_key, op)
+    # A fifth pending purchase day (last: it moves the clock 4 days): two positions of its
+    # month merge into the later day, so none is released before its window closes.
+    gina = accounts.add()
+    for _ in range(4):
+        ledger.earn(op(gina, 1_000), c)
+        chain.sleep(86_400)
+    merged = ledger.earn(op(gina, 1_000), c)
+    assert "PendingPointsMoved" in merged.events, "no merge"
+    gas["earn_pending_merge"] = merged.gas_used
     return gas
 
 
-def _quarter() -> int:
+def _month() -> int:
     now = datetime.fromtimestamp(chain.time(), UTC)
-    return ((now.year - 1970) * 12 + now.month - 1) // 3
+    return (now.year - 1970) * 12 + now.month - 1
+
+
+def _quarter() -> int:
+    return _month() // 3
 
 
 def _measure_program(

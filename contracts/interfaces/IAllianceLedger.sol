@@ -104,16 +104,20 @@ interface IAllianceLedger is IAllianceDirectory {
     }
 
     /// @notice A brand's reversal of a returned order's pending points (issue 11).
-    /// `releaseDay` names the pending position (the day {PointsEarned}'s `releaseAt` falls on);
-    /// `quarter` is the quarter the purchase counted in (checked against the position's earn
-    /// month: {LedgerReversalQuarterMismatch}): the member's counters drop only while they still
-    /// hold that quarter, else its closed record's; `closesOrder` also takes one order off them. The ledger
+    /// `releaseDay` is the purchase's own release day (the day {PointsEarned}'s `releaseAt` falls
+    /// on; the brand's right ends there) and `earnMonth` its earn month (months since 1970-01,
+    /// UTC): the points are taken from the pending position of that month with the smallest day
+    /// on or after `releaseDay`, where they are also after a {PendingPointsMoved};
+    /// `quarter` is the quarter the purchase counted in (`earnMonth / 3`, else
+    /// {LedgerReversalQuarterMismatch}): the member's counters drop only while they still hold
+    /// that quarter, else its closed record's; `closesOrder` also takes one order off them. The ledger
     /// bounds both by what the position can have counted ({PointsReversed}): a brand's reversals
     /// take off no more than its pending purchases added.
     struct ReverseOp {
         uint64 opId;
         address member;
         uint32 releaseDay;
+        uint16 earnMonth;
         uint64 points;
         uint64 spendCents;
         uint16 quarter;
@@ -193,9 +197,11 @@ interface IAllianceLedger is IAllianceDirectory {
     /// included: see {TierUpgraded}); emitted by {earn}, while {earnBatch} emits one
     /// {PointsEarnedBatch} with the same fields per operation. `spendCents` is the purchase amount counted toward the
     /// member's tier spend (0 for engagements), so tier progress can be rebuilt from events alone.
-    /// `releaseAt` is when a purchase's points become live (0: live at once, also for a purchase
-    /// that finds no pending position of its own earn month to join, see {PendingWord}); until
-    /// then they are pending (see {PointsReversed}).
+    /// `releaseAt` is when a purchase's points become live: the end of its return window, or a
+    /// later day it joined ({PendingWord}; a {PendingPointsMoved} may move it later still, never
+    /// earlier); 0: live at once (an engagement, no return window, or 4 positions pending of 4
+    /// other months, possible only with a 90-day window). Until then they are pending (see
+    /// {PointsReversed}).
     event PointsEarned(
         uint256 indexed brand,
         address indexed member,
@@ -215,7 +221,9 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice `brand` cancelled `points` pending points of `member` for a returned order,
     /// taking `spendCents` (the stated spend, at most what those points can have counted at the
     /// brand's purchase rate) and one order if it closed one of the position's purchases off the
-    /// member's quarter.
+    /// member's quarter. `releaseAt` is the release of the position the points left (seconds,
+    /// UTC: the purchase's own or, after a {PendingPointsMoved}, a later one) and `month` its
+    /// earn month (months since 1970-01): the lot they left.
     event PointsReversed(
         uint256 indexed brand,
         address indexed member,
@@ -223,7 +231,18 @@ interface IAllianceLedger is IAllianceDirectory {
         uint256 points,
         uint256 spendCents,
         bytes32 orderRef,
-        uint256 releaseAt
+        uint256 releaseAt,
+        uint256 month
+    );
+    /// @notice `member`'s pending points of `brand` earned in `month` (months since 1970-01,
+    /// UTC) that were to be released at `fromReleaseAt` are now released at `toReleaseAt`, later
+    /// (seconds, UTC, like {PointsEarned}'s `releaseAt`): a purchase found 4 purchase days
+    /// pending, and the two closest of one month merged into the later day, so that no purchase
+    /// is released before its return window closes (DOMAIN.md "Returns"; {PendingWord}). Emitted
+    /// by {earn} and {earnBatch} before the purchase's own {PointsEarned} (or record). A reversal
+    /// of a moved purchase still names its own release day; the brand's right ends there.
+    event PendingPointsMoved(
+        uint256 indexed brand, address indexed member, uint256 month, uint256 fromReleaseAt, uint256 toReleaseAt
     );
     /// @notice An operation of a batch was not applied; `reason` is the selector of the custom error.
     event OperationSkipped(uint256 indexed brand, uint64 indexed opId, bytes4 reason);

@@ -55,8 +55,9 @@ interface IAllianceLedgerLens {
     /// paid included; `day` is today's index (days since 1970-01-01 UTC).
     function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day);
     /// @notice The member's pending points of `brand` by release time: its purchase positions (at
-    /// most 4), then the lock of the tier-gift shares it paid, if one runs (see {PendingWord});
-    /// they count in {IERC6909-balanceOf} from `releaseAt` on.
+    /// most 4; two of different earn months may share a `releaseAt`), then the lock of the
+    /// tier-gift shares it paid, if one runs (see {PendingWord}); they count in
+    /// {IERC6909-balanceOf} from `releaseAt` on.
     function pendingOf(address member, uint256 brand)
         external
         view

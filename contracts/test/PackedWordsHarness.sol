@@ -50,20 +50,21 @@ contract PackedWordsHarness {
     function pendingAdd(uint256 word, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
         external
         pure
-        returns (uint256, uint256, bool)
+        returns (uint256, uint256, bool, uint256)
     {
-        (PendingWord updated, uint256 day, bool ok) = PendingWord.wrap(word).add(today, releaseDay, amount, month);
-        return (PendingWord.unwrap(updated), day, ok);
+        (PendingWord updated, uint256 day, bool ok, uint256 moved) =
+            PendingWord.wrap(word).add(today, releaseDay, amount, month);
+        return (PendingWord.unwrap(updated), day, ok, moved);
     }
 
-    function pendingTake(uint256 word, uint256 releaseDay, uint256 amount, bool closesOrder)
+    function pendingTake(uint256 word, uint256 releaseDay, uint256 month, uint256 amount, bool closesOrder)
         external
         pure
         returns (uint256, uint256, bool, uint256)
     {
-        (PendingWord updated, uint256 held, bool closed, uint256 month) =
-            PendingWord.wrap(word).take(releaseDay, amount, closesOrder);
-        return (PendingWord.unwrap(updated), held, closed, month);
+        (PendingWord updated, uint256 held, bool closed, uint256 day) =
+            PendingWord.wrap(word).take(releaseDay, month, amount, closesOrder);
+        return (PendingWord.unwrap(updated), held, closed, day);
     }
 
     function pendingEarnMonth(uint256 releaseDay, uint256 month4) external pure returns (uint256) {

@@ -4,8 +4,8 @@ pragma solidity 0.8.30;
 import {Calendar} from "../libraries/Calendar.sol";
 
 /// @notice A member's pending points of one brand, in one storage word read on every purchase,
-/// spend and reversal: up to 4 purchase positions, one per release day (what the brand may
-/// reverse), and the lock of the tier-gift shares the brand paid while a purchase they depend on
+/// spend and reversal: up to 4 purchase positions, each named by its release day and earn month
+/// (what the brand may reverse), and the lock of the tier-gift shares the brand paid while a purchase they depend on
 /// could still be reversed (only the ledger's tier rules lock and cancel it, never a brand's
 /// reversal). The lock has a place of its own, so it always has room, however many purchase days
 /// are pending (2026-12-05: it shared the 4 positions, and a brand with 4 purchase days pending
@@ -22,8 +22,10 @@ import {Calendar} from "../libraries/Calendar.sol";
 /// released at least 2 days and at most 91 days after its day, so its month is at most 3 months
 /// before that one). The lock's months are in {LedgerStorage-_giftLockMonths} ({LockMonths}). A
 /// position whose day has come is released by the clock alone (no transaction) and may be reused.
-/// (2026-12-06: positions had no month, and a spend or a reversal took pending points as the
-/// newest lots.)
+/// A purchase is never released before its own day ({add}: with 4 days pending, two of one month
+/// merge into the later day). (2026-12-06: positions had no month, and a spend or a reversal took
+/// pending points as the newest lots; until 2026-12-06 a purchase that found 4 positions pending
+/// joined its month's latest, earlier, day, or was live at once.)
 type PendingWord is uint256;
 
 using PendingWordLibrary for PendingWord global;
@@ -95,77 +97,149 @@ library PendingWordLibrary {
         }
     }
 
-    /// @notice Adds a purchase of `amount` earned in `month`, pending until `releaseDay`: into the
-    /// position of that day, else a released or empty one; with all 4 pending, into the latest of
-    /// its own month, whose (earlier) day it keeps. A position never takes a purchase of another
-    /// month: when the only place left is one (its day's position holds another month, after a
-    /// change of the return window; or all 4 pending hold earlier months), the purchase is live at
-    /// once, `day` 0 and the word unchanged. Returns the word and the day the amount is released on.
-    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits, or
-    /// `releaseDay` 16.
+    /// @notice Adds a purchase of `amount` earned in `month`, pending until `releaseDay`, never
+    /// released before that day (DOMAIN.md "Returns": the brand may reverse it for its whole
+    /// window). A position is named by its day and month; in this order the purchase:
+    /// (a) joins the pending position of its day and month;
+    /// (b) else joins the pending position of its month with the smallest later day (only after
+    /// the window was shortened: held longer, never shorter);
+    /// (c) else takes a released or empty position;
+    /// (d) else (4 pending) the closest two of the 4 positions and the purchase that are of one
+    /// month and adjacent in its order by day (ties: the latest pair) merge into the later day:
+    /// the month's latest position moves to `releaseDay` and takes the purchase, or two positions
+    /// merge and the freed one takes it. `moved` reports the merge: `fromDay | toDay << 16 |
+    /// month << 32` (0: none);
+    /// (e) else (4 pending of 4 other months, possible only with a 90-day window) the purchase
+    /// is live at once, `day` 0 and the word unchanged.
+    /// This keeps every pending purchase of month m released on day D in the pending position of
+    /// month m with the smallest day >= D ({take}); a merge moves points only later and within
+    /// their month, to a day that is itself a release day of a purchase of that month, so
+    /// {earnMonth} still decodes it. Returns the word and the day the amount is released on.
+    /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits
+    /// (in (d): when every pair's would), or `releaseDay` 16.
     function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
         internal
         pure
-        returns (PendingWord updated, uint256 day, bool ok)
+        returns (PendingWord updated, uint256 day, bool ok, uint256 moved)
     {
         uint256 free = PURCHASE_POSITIONS;
+        uint256 later = PURCHASE_POSITIONS;
+        uint256 laterDay = type(uint256).max;
         uint256 month4 = month & 3;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
             uint256 d = pos >> DAY_OFFSET;
             if (d <= today) {
                 if (free == PURCHASE_POSITIONS) free = i;
-            } else if (d == releaseDay) {
-                // Both months are within the 4 months up to the month of releaseDay - 2: equal
-                // modulo 4, they are equal.
-                if ((pos >> MONTH_OFFSET) & 3 == month4) return _join(self, i, pos, amount);
-                return (self, 0, true);
+            } else if (d >= releaseDay && (pos >> MONTH_OFFSET) & 3 == month4) {
+                // Of `month`: a pending purchase is at most 4 months old, and one of month - 4
+                // is released by the second day of `month` (at most 91 days after its day),
+                // before `releaseDay` (at least 2 days after today).
+                if (d == releaseDay) {
+                    (updated, day, ok) = _join(self, i, pos, amount);
+                    return (updated, day, ok, 0);
+                }
+                if (d < laterDay) (later, laterDay) = (i, d);
             }
+        }
+        if (later != PURCHASE_POSITIONS) {
+            (updated, day, ok) = _join(self, later, _position(self, later), amount);
+            return (updated, day, ok, 0);
         }
         if (free != PURCHASE_POSITIONS) {
             uint256 head = (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);
-            return _set(self, free, head, amount);
+            (updated, day, ok) = _set(self, free, head, amount);
+            return (updated, day, ok, 0);
         }
-        // All 4 pending: the latest of the purchase's own month.
-        // slither-disable-next-line uninitialized-local zero on purpose: no position of the month seen yet
-        uint256 latestDay;
-        // slither-disable-next-line uninitialized-local zero on purpose: set with latestDay
-        uint256 latest;
+        return _merge(self, releaseDay, amount, month);
+    }
+
+    /// @dev {add}'s step (d) and (e), all 4 positions pending and none of `month` on or after
+    /// `releaseDay`: the purchase is item 4, after the positions 0 to 3, and the latest of its
+    /// month.
+    function _merge(PendingWord self, uint256 releaseDay, uint256 amount, uint256 month)
+        private
+        pure
+        returns (PendingWord, uint256, bool, uint256)
+    {
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
+        uint256[5] memory days_;
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
+        uint256[5] memory months;
+        // slither-disable-next-line uninitialized-local every item is written below before it is read
+        uint256[5] memory amounts;
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+            uint256 pos = _position(self, i);
+            days_[i] = pos >> DAY_OFFSET;
+            months[i] = earnMonth(days_[i], (pos >> MONTH_OFFSET) & 3);
+            amounts[i] = pos & AMOUNT_MASK;
+        }
+        (days_[4], months[4], amounts[4]) = (releaseDay, month, amount);
+        // The pair (from, to): `to` the next day of `from`'s month; the smallest gap, the latest.
+        uint256 from = 5;
+        uint256 to = 4;
+        uint256 gap = type(uint256).max;
+        bool paired = false;
+        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
+            uint256 next = 5;
+            for (uint256 j; j < 5; ++j) {
+                if (months[j] == months[i] && days_[j] > days_[i] && (next == 5 || days_[j] < days_[next])) next = j;
+            }
+            if (next == 5) continue;
+            paired = true;
+            if (amounts[i] + amounts[next] > AMOUNT_MASK) continue;
+            uint256 g = days_[next] - days_[i];
+            if (g < gap || (g == gap && days_[next] > days_[to])) (from, to, gap) = (i, next, g);
+        }
+        if (from == 5) return (self, 0, !paired, 0);
+        uint256 moved = days_[from] | (days_[to] << 16) | (months[from] << 32);
+        uint256 head = _position(self, from);
+        // The purchase's one order, or the later position's (saturating at 63).
+        uint256 orders = (head >> ORDERS_OFFSET) & MAX_ORDERS;
+        orders += to == 4 ? 1 : (_position(self, to) >> ORDERS_OFFSET) & MAX_ORDERS;
+        if (orders > MAX_ORDERS) orders = MAX_ORDERS;
+        head = (days_[to] << DAY_OFFSET) | ((months[from] & 3) << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
+        if (to == 4) {
+            // The month's latest position moves to the purchase's day and takes it.
+            (PendingWord updated, uint256 day, bool ok) = _set(self, from, head, amounts[from] + amount);
+            return (updated, day, ok, moved);
+        }
+        // Two positions merge into the later one; the freed one takes the purchase.
+        (PendingWord merged,,) = _set(self, to, head, amounts[from] + amounts[to]);
+        uint256 fresh = (releaseDay << DAY_OFFSET) | ((month & 3) << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);
+        (PendingWord placed, uint256 at_, bool fits) = _set(merged, from, fresh, amount);
+        return (placed, at_, fits, fits ? moved : 0);
+    }
+
+    /// @notice Cancels `amount` of the purchase of earn month `month` released on `releaseDay`:
+    /// from the pending position of that month with the smallest day on or after `releaseDay`
+    /// (where {add} keeps it), and one of its orders when `closesOrder` and it still counts one;
+    /// returns the word, what that position held (`held < amount`: nothing changed), whether an
+    /// order was closed and the position's day. The lock is never touched.
+    function take(PendingWord self, uint256 releaseDay, uint256 month, uint256 amount, bool closesOrder)
+        internal
+        pure
+        returns (PendingWord updated, uint256 held, bool closed, uint256 day)
+    {
+        uint256 found = PURCHASE_POSITIONS;
+        uint256 month4 = month & 3;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
             uint256 pos = _position(self, i);
             uint256 d = pos >> DAY_OFFSET;
-            if (d > latestDay && earnMonth(d, (pos >> MONTH_OFFSET) & 3) == month) (latest, latestDay) = (i, d);
+            if (d < releaseDay || pos & AMOUNT_MASK == 0 || (pos >> MONTH_OFFSET) & 3 != month4) continue;
+            if (found == PURCHASE_POSITIONS || d < day) (found, day) = (i, d);
+            if (d == releaseDay) break; // the smallest possible: the purchase's own position
         }
-        if (latestDay == 0) return (self, 0, true);
-        return _join(self, latest, _position(self, latest), amount);
-    }
-
-    /// @notice Cancels `amount` of the purchase position released on `releaseDay`, and one of its
-    /// orders when `closesOrder` and it still counts one; returns the word, what that position
-    /// held (`held < amount`: nothing changed), whether an order was closed and the position's
-    /// earn month ({earnMonth}: the lot its points sit in). The lock is never touched.
-    function take(PendingWord self, uint256 releaseDay, uint256 amount, bool closesOrder)
-        internal
-        pure
-        returns (PendingWord updated, uint256 held, bool closed, uint256 month)
-    {
-        for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
-            uint256 pos = _position(self, i);
-            held = pos & AMOUNT_MASK;
-            if (pos >> DAY_OFFSET != releaseDay || held == 0) continue;
-            if (held < amount) return (self, held, false, 0);
-            uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
-            closed = closesOrder && orders != 0;
-            if (closed) --orders;
-            uint256 month4 = (pos >> MONTH_OFFSET) & 3;
-            // No underflow: amount <= held. An emptied position is cleared.
-            uint256 head = held == amount
-                ? 0
-                : (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
-            (updated,,) = _set(self, i, head, held - amount);
-            return (updated, held, closed, earnMonth(releaseDay, month4));
-        }
-        return (self, 0, false, 0);
+        if (found == PURCHASE_POSITIONS || earnMonth(day, month4) != month) return (self, 0, false, 0);
+        uint256 taken = _position(self, found);
+        held = taken & AMOUNT_MASK;
+        if (held < amount) return (self, held, false, day);
+        uint256 orders = (taken >> ORDERS_OFFSET) & MAX_ORDERS;
+        closed = closesOrder && orders != 0;
+        if (closed) --orders;
+        // No underflow: amount <= held. An emptied position is cleared.
+        uint256 head = held == amount ? 0 : (day << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
+        (updated,,) = _set(self, found, head, held - amount);
     }
 
     /// @notice The latest release day of the purchase positions still pending on `today` (0: none).

@@ -178,14 +178,26 @@ class Contracts:
         op_id: int,
         member: str,
         release_day: int,
+        earn_month: int,
         points: int,
         spend_cents: int,
         quarter: int,
         closes_order: bool,
         order_ref: bytes,
     ) -> Call:
-        """`reverse(ReverseOp)`: a brand cancels a returned order's pending points (issue 11)."""
-        op = (op_id, member, release_day, points, spend_cents, quarter, closes_order, order_ref)
+        """`reverse(ReverseOp)`: a brand cancels a returned order's pending points (issue 11),
+        found by the purchase's own release day and earn month (months since 1970-01)."""
+        op = (
+            op_id,
+            member,
+            release_day,
+            earn_month,
+            points,
+            spend_cents,
+            quarter,
+            closes_order,
+            order_ref,
+        )
         return self._ledger("reverse", op)
 
     def review_tier(self, member: str) -> Call:

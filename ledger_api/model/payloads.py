@@ -44,8 +44,12 @@ class EarnPayload(_Payload):
 class ReversalPayload(_Payload):
     """A reversal of a returned order's pending points (`reverse(ReverseOp)`, issue 11).
 
-    `earn_uid` names the operation that credited the order; `release_day` the pending
-    position (UTC days since the epoch), `quarter` the quarter the purchase counted in;
+    `earn_uid` names the operation that credited the order; `release_day` the day its
+    `PointsEarned` said its points are released on (UTC days since the epoch) and `earn_month`
+    the month it was earned in (months since 1970-01, UTC): the ledger takes the points from
+    that month's pending position with the smallest day on or after it, where a merge of
+    positions may have moved them (`PendingPointsMoved`); `quarter` the quarter the purchase
+    counted in;
     `points`, `amount_cents` (the order's cents it returns) and `spend_cents` (its share of
     what the purchase counted toward tiers, taken off the member's counters) are filled in
     when the reversal is accepted."""
@@ -54,6 +58,7 @@ class ReversalPayload(_Payload):
     earn_uid: str
     order_ref: str
     release_day: int
+    earn_month: int
     quarter: int
     points: int = 0
     amount_cents: int = 0

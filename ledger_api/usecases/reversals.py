@@ -129,6 +129,7 @@ class Reversals:
             earn_uid=earn.uid,
             order_ref=bound_ref,
             release_day=purchase.release_at // DAY_S,
+            earn_month=month_of(purchase.timestamp),
             quarter=month_of(purchase.timestamp) // 3,
         )
         claim = ReversalClaim(

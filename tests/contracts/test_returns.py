@@ -1,5 +1,7 @@
 """Issue 11: a brand's return window, pending purchase points and reversals by order."""
 
+import datetime as dt
+
 import pytest
 from eth_utils import keccak
 
@@ -35,8 +37,19 @@ def release_of(timestamp, window=WINDOW):
     return (timestamp // DAY + window + 1) * DAY
 
 
-def reverse_op(ledger_op_id, member, release_at, points, cents, quarter, closes=True, ref=None):
-    return (ledger_op_id, member.address, release_at // DAY, points, cents, quarter, closes,
+def earn_month(timestamp):
+    """Months since January 1970 (``Calendar.monthOf``)."""
+    d = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def reverse_op(ledger_op_id, member, release_at, points, cents, quarter, closes=True, ref=None,
+               month=None):
+    """A ReverseOp for the purchase released at `release_at`; its earn month `month` (default:
+    the month of a purchase WINDOW days and one before its release)."""
+    if month is None:
+        month = earn_month(release_at - (WINDOW + 1) * DAY)
+    return (ledger_op_id, member.address, release_at // DAY, month, points, cents, quarter, closes,
             ref or order_ref(ledger_op_id))
 
 

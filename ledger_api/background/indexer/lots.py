@@ -85,16 +85,18 @@ class LotsState:
         self._dirty_lots.add((member, brand, lot_month))
 
     def reverse_position(
-        self, member: str, brand: int, amount: int, release_at: int, now: int
+        self, member: str, brand: int, amount: int, release_at: int, month: int, now: int
     ) -> None:
-        """A reversal's burn: `amount` from the purchase position released at `release_at`,
-        in the lot of its earn month (the ledger's `reverse`)."""
+        """A reversal's burn: `amount` from the purchase position of earn month `month`
+        released at `release_at`, in that month's lot (the ledger's `reverse`; `PointsReversed`
+        names the position, also one a merge moved the purchase into)."""
         rows = self._held_rows(member, brand, now)
         months = [k for k, a in rows.items() if k[0] == release_at and not k[2] and a > 0]
         if not months:  # indexed before migration 0029: no month known, the newest lots pay
             self._take_newest(member, brand, amount, month_of(now))
             return
-        key = months[0]  # a position holds one earn month
+        # positions of two months may share a day (a window changed around a month's end)
+        key = (release_at, month, False) if (release_at, month, False) in months else months[0]
         self._add_held(member, brand, key, -amount)
         self._take_at(member, brand, key[1], amount)
 
@@ -142,6 +144,18 @@ class LotsState:
             amount = rows[key]
             self._add_held(member, brand, key, -amount)
             self._add_held(member, brand, (end, key[1], True), amount)
+
+    def move_position(
+        self, member: str, brand: int, month: int, start: int, end: int, now: int
+    ) -> int:
+        """A merge of the ledger's pending positions (`PendingPointsMoved`): the purchase
+        points of `month` pending until `start` are pending until `end`; returns how many."""
+        rows = self._held_rows(member, brand, now)
+        amount = rows.get((start, month, False), 0)
+        if amount > 0:
+            self._add_held(member, brand, (start, month, False), -amount)
+            self._add_held(member, brand, (end, month, False), amount)
+        return max(amount, 0)
 
     def hold(
         self, member: str, brand: int, release_at: int, month: int, gift: bool, amount: int

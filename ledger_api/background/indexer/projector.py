@@ -72,6 +72,7 @@ class Projector(ReturnsProjection):
             (LEDGER, "PositionSettled"): self._position_settled,
             (LEDGER, "TierGiftCancelled"): self._tier_gift_cancelled,
             (LEDGER, "TierGiftHoldExtended"): self._tier_gift_hold_extended,
+            (LEDGER, "PendingPointsMoved"): self._pending_points_moved,
             (MEMBERSHIP_BADGE, "TierBadgeUpdated"): self._tier_badge_updated,
             (ALLIANCE_BADGES, "BadgeDefined"): self._badge_defined,
             (ALLIANCE_BADGES, "URI"): self._badge_uri,

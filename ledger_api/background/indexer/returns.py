@@ -93,7 +93,9 @@ class ReturnsProjection(ProjectionState):
             return
         release_at = int(reversal.args["releaseAt"])
         if reversal.name == "PointsReversed":
-            self.reverse_position(member, brand, amount, release_at, ts)
+            self.reverse_position(
+                member, brand, amount, release_at, int(reversal.args["month"]), ts
+            )
         else:
             self.cancel_lock(member, brand, amount, release_at, ts)
         self.brand(brand).reversed += amount
@@ -127,6 +129,16 @@ class ReturnsProjection(ProjectionState):
             closes = bool(bought) and reversed_before + points >= bought[0][0]
             if closes and status.orders:
                 status.orders -= 1
+
+    def _pending_points_moved(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """A purchase found 4 release days pending: the ledger merged the two closest of one
+        month into the later day (never earlier: DOMAIN.md "Returns"); the month's points
+        pending until `fromReleaseAt` are pending until `toReleaseAt`."""
+        member, brand, month = a["member"], int(a["brand"]), int(a["month"])
+        start, end = int(a["fromReleaseAt"]), int(a["toReleaseAt"])
+        moved = self.move_position(member, brand, month, start, end, ts)
+        self.add_pending(member, brand, start, -moved)
+        self.add_pending(member, brand, end, moved)
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Each brand's share of an upgrade gift, in its own points (issue 10); pending until

@@ -134,6 +134,7 @@ def call_for(contracts: Contracts, ops: Sequence[OpRecord]) -> Call:
             first.op_id,
             p.member,
             p.release_day,
+            p.earn_month,
             p.points,
             p.spend_cents,
             p.quarter,

@@ -36,6 +36,7 @@ class Model:
         # LockMonths: the running lock's points per earn month, (holder, brand) -> {month: amount}
         self.lock_months = {(h, b): {} for h in holders for b in RULES}
         self.releases = {}  # (holder, brand) -> every release day a purchase was given
+        self.moves = []  # PendingPointsMoved: (holder, brand, month, from day, to day)
         # per brand, (first month, value) in force from it on: setPointValue in month M applies
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
         self.values = {b: [(0, v)] for b, v in VALUES.items()}
@@ -81,13 +82,15 @@ class Model:
         """AllianceLedgerLens.pendingOf: ((amount, releaseAt), ...) in position order."""
         return tuple((a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a)
 
-    def position_month(self, holder, brand, day):
-        """The earn month of the purchase position released on `day` (what `take` finds)."""
-        return next(m for d, a, _, gift, m in self.pending[(holder, brand)] if d == day and a and not gift)
+    def held(self, holder, brand, day, month):
+        """What PendingWord.take finds for a purchase of `month` released on `day`: the pending
+        position of that month with the smallest day on or after it."""
+        found = _position_of(self.pending[(holder, brand)][:4], day, month)
+        return 0 if found is None else self.pending[(holder, brand)][found][1]
 
-    def held(self, holder, brand, day):
-        """What PendingWord.take finds at `day`: the first nonzero purchase position of that day."""
-        return next((a for d, a in self.purchase_positions(holder, brand) if d == day and a), 0)
+    def purchase_months(self, holder, brand):
+        """(release day, amount, earn month) of the purchase positions."""
+        return [(d, a, m) for d, a, _, gift, m in self.pending[(holder, brand)] if not gift]
 
     def held_by_month(self, holder, brand, today):
         """AllianceLedger._held: the points still pending on `today` per earn month (purchase
@@ -103,31 +106,16 @@ class Model:
 
     def add_pending(self, holder, brand, today, amount, month):
         """PendingWord.add for a purchase on `today` in `month`: returns the day its points are
-        released (0: live at once, no position of its month had room)."""
+        released (0: live at once, 4 positions pending of 4 other months); a merge is appended
+        to `moves` as (holder, brand, month, from day, to day)."""
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
-        free = None
-        for i, (d, _, _, _, m) in enumerate(slots[:4]):  # the purchase positions
-            if d <= today:
-                free = i if free is None else free
-            elif d == release:
-                if m != month:
-                    return 0  # never two months in one position
-                slots[i][1] += amount
-                slots[i][2] = min(slots[i][2] + 1, 63)
-                break
-        else:
-            if free is not None:
-                slots[free] = [release, amount, 1, False, month]
-            else:  # all 4 pending: into the latest one of its month, its day kept
-                same = [(s[0], i) for i, s in enumerate(slots[:4]) if s[4] == month]
-                if not same:
-                    return 0
-                release, latest = max(same)
-                slots[latest][1] += amount
-                slots[latest][2] = min(slots[latest][2] + 1, 63)
-        self.releases.setdefault((holder, brand), set()).add(release)
-        return release
+        day, moved = add_position(slots, today, release, amount, month)
+        if moved:
+            self.moves.append((holder, brand, moved[2], moved[0], moved[1]))
+        if day:
+            self.releases.setdefault((holder, brand), set()).add(release)
+        return day
 
     def gift_lock(self, holder, brand, today):
         """PendingWord.gift: the index of the running gift lock (its own place, 4), or None."""
@@ -137,16 +125,20 @@ class Model:
         """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**32)."""
         self.pending[(holder, brand)][4] = [day, amount, 0, True, 0] if amount else [0, 0, 0, True, 0]
 
-    def reverse(self, holder, brand, day, points, spend_cents, quarter, closes, month, today):
-        """AllianceLedger.reverse: the position shrinks, the lot of its earn month pays, counters
+    def reverse(
+        self, holder, brand, day, earned, points, spend_cents, quarter, closes, month, today
+    ):
+        """AllianceLedger.reverse of a purchase of month `earned` released on `day`: its position
+        (the month's smallest day on or after it) shrinks, the lot of its earn month pays, counters
         drop. Returns the gift shares it cancels: [(brand, points, releaseAt)]."""
         slots = self.pending[(holder, brand)]
-        i = next(i for i, (d, a, _, gift, _) in enumerate(slots) if d == day and a and not gift)
-        _, held, orders, _, earned = slots[i]
+        i = _position_of(slots[:4], day, earned)
+        at, held, orders, _, _ = slots[i]
         assert held >= points
         closed = closes and orders > 0
         orders -= closed
-        slots[i] = [day, held - points, orders, False, earned] if held > points else [0, 0, 0, False, 0]
+        empty = [0, 0, 0, False, 0]
+        slots[i] = [at, held - points, orders, False, earned] if held > points else empty
         self._burn(holder, brand, {earned: points})
         rate = RULES[brand][0]
         spend = min(spend_cents, (points + 1) * 100 // rate)  # what the points counted
@@ -371,6 +363,58 @@ class Model:
         lo, hi = sorted((a, b))
         owed = self.positions.get((lo, hi), 0)
         return owed if a == lo else -owed
+
+
+def _position_of(slots, day, month):
+    """PendingWord.take: the index of the pending purchase position of `month` with the
+    smallest day on or after `day` (None: none)."""
+    found = [(d, i) for i, (d, a, _, _, m) in enumerate(slots) if d >= day and a and m == month]
+    return min(found)[1] if found else None
+
+
+def add_position(slots, today, release, amount, month):
+    """PendingWord.add on the 4 purchase positions `slots` ([day, amount, orders, gift, month]),
+    in place: returns (the day the purchase is released on, 0: live at once; the merge as
+    (from day, to day, month), or None). Amounts are not bounded here (the tests stay far
+    below 2**28)."""
+    pending = [i for i, s in enumerate(slots) if s[0] > today]
+    for i in pending:  # (a) its day and month
+        if slots[i][0] == release and slots[i][4] == month:
+            slots[i][1] += amount
+            slots[i][2] = min(slots[i][2] + 1, 63)
+            return release, None
+    later = [(slots[i][0], i) for i in pending if slots[i][4] == month and slots[i][0] > release]
+    if later:  # (b) its month's smallest later day
+        d, i = min(later)
+        slots[i][1] += amount
+        slots[i][2] = min(slots[i][2] + 1, 63)
+        return d, None
+    free = [i for i, s in enumerate(slots) if s[0] <= today]
+    if free:  # (c) a released or empty position
+        slots[free[0]] = [release, amount, 1, False, month]
+        return release, None
+    # (d) the closest adjacent pair of one month among the 4 and the purchase (index 4)
+    items = [(s[0], s[4]) for s in slots] + [(release, month)]
+    best = None
+    for i in range(4):
+        nxt = [j for j in range(5) if items[j][1] == items[i][1] and items[j][0] > items[i][0]]
+        if not nxt:
+            continue
+        j = min(nxt, key=lambda k: items[k][0])
+        key = (items[j][0] - items[i][0], -items[j][0])
+        if best is None or key < best[0]:
+            best = (key, i, j)
+    if best is None:  # (e) 4 months other than the purchase's: live at once
+        return 0, None
+    _, i, j = best
+    moved = (slots[i][0], items[j][0], slots[i][4])
+    if j == 4:
+        slots[i] = [release, slots[i][1] + amount, min(slots[i][2] + 1, 63), False, month]
+    else:
+        slots[j] = [slots[j][0], slots[i][1] + slots[j][1], min(slots[i][2] + slots[j][2], 63),
+                    False, slots[j][4]]
+        slots[i] = [release, amount, 1, False, month]
+    return release, moved
 
 
 def order_ref(text):

@@ -32,42 +32,42 @@ class ReturnRules:
     """Mixed into the machine: uses its ledger, lens, clock, signers, errors, model, op ids."""
 
     def _pending_positions(self, margin=MARGIN):
-        """[(member index, brand, release day, amount)] pending for more than `margin` s."""
+        """[(member index, brand, release day, amount, earn month)] pending for more than
+        `margin` s."""
         now = self.clock.now()
         return [
-            (m, b, d, a)
+            (m, b, d, a, month)
             for m in range(3)
             for b in RULES
-            for d, a in self.model.purchase_positions(f"m{m}", b)
+            for d, a, month in self.model.purchase_months(f"m{m}", b)
             if a and d * DAY > now + margin
         ]
 
-    def _reverse_op(self, member, day, points, spend_cents, quarter, closes):
-        return (next(self.op_ids), member.address, day, points, spend_cents, quarter, closes,
-                order_ref(f"return-{day}"))
+    def _reverse_op(self, member, day, month, points, spend_cents, quarter, closes):
+        return (next(self.op_ids), member.address, day, month, points, spend_cents, quarter,
+                closes, order_ref(f"return-{day}"))
 
     @precondition(lambda self: self._pending_positions())
     @rule(pick=st_pick, whole=st_flag, fraction=st_fraction, cents=st_cents, closes=st_flag,
           past_quarter=st.sampled_from([0, 0, 1]))
     def rule_reverse_own_pending_purchase(self, pick, whole, fraction, cents, closes, past_quarter):
         positions = self._pending_positions()
-        member, brand, day, amount = positions[pick % len(positions)]
+        member, brand, day, amount, earned = positions[pick % len(positions)]
         account, name = self._holder(member)
         points = amount if whole else max(1, int(amount * fraction))
-        earned = self.model.position_month(name, brand, day) // 3  # the quarter it counted in
-        quarter = earned - past_quarter  # another quarter stated: refused
-        op = self._reverse_op(account, day, points, cents, quarter, closes)
-        if quarter != earned:
-            with self.errors.expect(self.ledger, "LedgerReversalQuarterMismatch", quarter, earned):
+        quarter = earned // 3 - past_quarter  # another quarter than its own stated: refused
+        op = self._reverse_op(account, day, earned, points, cents, quarter, closes)
+        if quarter != earned // 3:
+            with self.errors.expect(self.ledger, "LedgerReversalQuarterMismatch", quarter, earned // 3):
                 self.ledger.reverse(op, {"from": self.signers[brand]})
             return
         tx = self.ledger.reverse(op, {"from": self.signers[brand]})
         event = tx.events["PointsReversed"]
-        assert (event["brand"], event["member"], event["points"], event["releaseAt"]) == (
-            brand, account.address, points, day * DAY
-        )
+        assert (event["brand"], event["member"], event["points"], event["releaseAt"],
+                event["month"]) == (brand, account.address, points, day * DAY, earned)
         cancelled = self.model.reverse(
-            name, brand, day, points, cents, quarter, closes, self.clock.month_of(tx.timestamp),
+            name, brand, day, earned, points, cents, quarter, closes,
+            self.clock.month_of(tx.timestamp),
             tx.timestamp // DAY,
         )
         events = tx.events["TierGiftCancelled"] if "TierGiftCancelled" in tx.events else []
@@ -83,7 +83,7 @@ class ReturnRules:
 
     def _refused_reversal(self, case, pick, extra, other):
         positions = self._pending_positions()
-        member, brand, day, amount = positions[pick % len(positions)]
+        member, brand, day, amount, earned = positions[pick % len(positions)]
         account, name = self._holder(member)
         sender, points = brand, amount
         if case == "over":  # more than the position holds (earlier partial reversals counted)
@@ -94,15 +94,15 @@ class ReturnRules:
             released = [d for d in self.model.releases.get((name, brand), ()) if d <= today]
             day = max(released, default=today)
             expected = ("LedgerReversalWindowClosed", brand, account, day * DAY)
-        elif case == "other_brand":  # the sender's own position of that day, if any, is short
+        elif case == "other_brand":  # the sender's own position for that day, if any, is short
             sender = (brand - 1 + other) % 3 + 1
-            held = self.model.held(name, sender, day)
+            held = self.model.held(name, sender, day, earned)
             points = max(amount, held + 1)
             expected = ("LedgerReversalExceedsPending", sender, account, day * DAY, held, points)
         else:
             points = 0
             expected = ("LedgerInvalidAmount", 0)
-        op = self._reverse_op(account, day, points, amount, self.clock.quarter(), True)
+        op = self._reverse_op(account, day, earned, points, amount, self.clock.quarter(), True)
         with self.errors.expect(self.ledger, *expected):
             self.ledger.reverse(op, {"from": self.signers[sender]})
 
@@ -157,7 +157,7 @@ class ReturnRules:
     def rule_travel_to_a_release(self, pick):
         """One second before the release: still pending; at the second: live (the invariants)."""
         positions = self._pending_positions(margin=0)
-        member, brand, day, _ = positions[pick % len(positions)]
+        member, brand, day, *_ = positions[pick % len(positions)]
         account, name = self._holder(member)
         release = day * DAY
         if release - 1 > self.clock.now():

@@ -12,12 +12,20 @@ a 14-day return window here (same rule). Silver: 500 USD, 3 orders, 2 engagement
 Gold: 2,000 USD, 10 orders, 6 engagements, 2,000 points.
 """
 
+import datetime as dt
+
 import pytest
 
 from scripts.deployment import DEFAULT_TIER_RULES
 
 DAY = 86_400
 SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
+
+
+def month_of(timestamp):
+    """Months since January 1970 (``Calendar.monthOf``)."""
+    d = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    return (d.year - 1970) * 12 + d.month - 1
 
 
 @pytest.fixture
@@ -37,8 +45,8 @@ def _reverse(ledger, earn, signer, member, receipt, quarter, spend_cents, points
     """Reverses `points` (all, by default) of the purchase `receipt` credited."""
     earned = receipt.events["PointsEarned"]
     op = (earn.next_op_id(), member.address, earned["releaseAt"] // DAY,
-          earned["points"] if points is None else points, spend_cents, quarter, closes,
-          earned["orderRef"])
+          month_of(receipt.timestamp), earned["points"] if points is None else points,
+          spend_cents, quarter, closes, earned["orderRef"])
     return ledger.reverse(op, {"from": signer})
 
 
@@ -250,14 +258,20 @@ def test_a_fourth_purchase_day_keeps_its_own_window(
     ledger, lens, earn, signer_c, alice, pending_c, quarter, clock, to_plain
 ):
     """Four release days per brand, whatever the gift lock (it has a place of its own):
-    purchases on four days keep four windows, a fifth joins the latest."""
-    releases = []
+    purchases on four days keep four windows; a fifth keeps its own too, the fourth day's
+    position moving to it (the closest pair of the month, the latest of the ties; before
+    2026-12-06 the fifth joined the fourth day, released a day early)."""
+    releases, receipts = [], []
     for _ in range(5):
-        releases.append(earn(signer_c, alice, cents=10_000).events["PointsEarned"]["releaseAt"])
+        receipts.append(earn(signer_c, alice, cents=10_000))
+        releases.append(receipts[-1].events["PointsEarned"]["releaseAt"])
         clock.travel_to(clock.now() + DAY)
-    assert releases[:4] == [releases[0] + i * DAY for i in range(4)]
-    assert releases[4] == releases[3]
-    assert [r for _, r in to_plain(lens.pendingOf(alice, pending_c))] == releases[:4]
+    assert releases == [releases[0] + i * DAY for i in range(5)]
+    moved = receipts[4].events["PendingPointsMoved"]
+    assert (moved["fromReleaseAt"], moved["toReleaseAt"]) == (releases[3], releases[4])
+    assert to_plain(lens.pendingOf(alice, pending_c)) == (
+        *((1_000, r) for r in releases[:3]), (2_000, releases[4])
+    )
 
 
 def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
@@ -290,9 +304,13 @@ def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
 
     assert (brand_a, share, release) in _cancelled(events, tx)
     assert to_plain(lens.pendingOf(alice, brand_a)) == tuple((1_200, r) for r in own)
-    # A fifth purchase day at A still joins A's latest purchase position, not the lock's place.
+    # A fifth purchase day at A keeps its own window: A's latest purchase position moves to it,
+    # not into the lock's place.
     fifth = earn(signer_a, alice, cents=100).events["PointsEarned"]["releaseAt"]
-    assert fifth == own[3]
+    assert fifth == own[3] + DAY
+    assert to_plain(lens.pendingOf(alice, brand_a)) == (
+        *((1_200, r) for r in own[:3]), (1_210, fifth)
+    )
 
 
 def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
@@ -302,8 +320,8 @@ def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
     _one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)
     release = completing.events["PointsEarned"]["releaseAt"]
-    op = (earn.next_op_id(), alice.address, release // DAY, SILVER_GIFT, 0, quarter, False,
-          b"\x01" * 32)
+    op = (earn.next_op_id(), alice.address, release // DAY, month_of(completing.timestamp),
+          SILVER_GIFT, 0, quarter, False, b"\x01" * 32)
     with errors.expect(ledger, "LedgerReversalExceedsPending", brand_a, alice.address, release, 0,
                        SILVER_GIFT):
         ledger.reverse(op, {"from": signer_a})

@@ -120,6 +120,9 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
         assert len(earned) == len(ops)
         shares = [(e["brand"], e["points"], e["releaseAt"]) for e in _all(tx, "TierGiftPaid")]
         holds = [tuple(e.values())[1:] for e in _all(tx, "TierGiftHoldExtended")]
+        moves = [(e["brand"], e["member"], e["month"], e["fromReleaseAt"], e["toReleaseAt"])
+                 for e in _all(tx, "PendingPointsMoved")]
+        self.model.moves.clear()
         expected_shares, expected_holds = [], []
         for (member, kind, cents, mult), got in zip(ops, earned):
             name = f"m{member}"
@@ -140,6 +143,8 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
                 self.model.issued[b] += share
         assert shares == expected_shares
         assert holds == expected_holds
+        assert moves == [(b, self._holder(int(h[1:]))[0].address, m, f * DAY, t * DAY)
+                         for h, b, m, f, t in self.model.moves]
 
     # -------------------------------------------------------------------------------- rules
 

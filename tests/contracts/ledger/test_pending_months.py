@@ -53,6 +53,7 @@ def _return_whole_order(ledger, earn, signer_c, alice, m, earned):
         earn.next_op_id(),
         alice.address,
         earned["releaseAt"] // DAY,
+        m,
         1_000,
         10_000,
         (m + 1) // 3,
@@ -132,26 +133,6 @@ def test_a_donation_and_a_redemption_at_the_brand_leave_the_pending_lot(
     assert ledger.balanceOf(alice, pending_c) == 0
 
 
-def test_a_purchase_finding_four_days_of_last_month_pending_is_live_at_once(
-    ledger, lens, earn, signer_c, alice, pending_c, clock, to_plain
-):
-    """A position holds one month's points: with 4 release days pending from purchases late in M,
-    a purchase early in M+1 has no position of its month to join. It is live at once (before, it
-    joined the latest of them and its points were locked as M's)."""
-    m = _month_with_room(clock)
-    for day in range(24, 28):  # days 25 to 28 of M: four release days in M+1
-        clock.travel_to_month(m, day=day)
-        assert earn(signer_c, alice, cents=1_000).events["PointsEarned"]["releaseAt"] != 0
-    clock.travel_to_month(m + 1, day=0)
-    tx = earn(signer_c, alice, cents=2_000)
-    assert tx.events["PointsEarned"]["releaseAt"] == 0
-    assert ledger.balanceOf(alice, pending_c) == 200
-    assert [a for a, _ in to_plain(lens.pendingOf(alice, pending_c))] == [100] * 4
-    # a later purchase of M+1 at a free day still waits for its window
-    clock.travel_to(max(r for _, r in to_plain(lens.pendingOf(alice, pending_c))))
-    assert earn(signer_c, alice, cents=1_000).events["PointsEarned"]["releaseAt"] != 0
-
-
 def _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock):
     """Month M (the first of a quarter), day 26: A's honest 5,010 points, then C's pending 1 USD
     purchase completes Silver; A's 500-point share is locked in A's lot of M until C's release
@@ -173,8 +154,8 @@ def test_a_cancelled_gift_share_leaves_the_lot_of_the_month_it_was_paid_in(
 ):
     m, q, completing = _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock)
     earned = completing.events["PointsEarned"]
-    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, earned["points"], 100, q,
-          True, earned["orderRef"])
+    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, m, earned["points"], 100,
+          q, True, earned["orderRef"])
     tx = ledger.reverse(op, {"from": signer_c})
     assert tx.events["TierGiftCancelled"]["points"] == 500
     # the share left M's lot; the review's 5 points of M+1 stay (before: burned as the newest)

@@ -13,6 +13,8 @@ review; C as A, given a 14-day return window here. DEFAULT_TIER_RULES: Silver 50
 2 engagements (500 points); Gold 2,000 USD, 10 orders, 6 engagements (2,000 points).
 """
 
+import time
+
 import pytest
 from brownie import web3
 from eth_abi import encode
@@ -21,6 +23,11 @@ from eth_utils import keccak
 from scripts.deployment import DEFAULT_TIER_RULES
 
 DAY = 86_400
+
+
+def _month_of(timestamp):
+    """Months since January 1970 (``Calendar.monthOf``)."""
+    return (time.gmtime(timestamp).tm_year - 1970) * 12 + time.gmtime(timestamp).tm_mon - 1
 SILVER, GOLD = 1, 2
 SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
 MEMBERS_SLOT = 16  # contracts/libraries/LedgerState.sol
@@ -111,6 +118,7 @@ def test_an_upgrade_fired_by_a_non_counting_operation_after_lowered_rules_stays_
         earn.next_op_id(),
         alice.address,
         release // DAY,
+        _month_of(completing.timestamp),
         10,
         100,
         quarter,

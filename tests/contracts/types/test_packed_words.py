@@ -228,8 +228,8 @@ def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harne
     days = [65_532, 65_533, 65_534, 65_535]
     month = _month(65_500)
     for day in days:
-        word, released, ok = harness.pendingAdd(word, 65_500, day, 2**28 - 1, month)
-        assert ok and released == day
+        word, released, ok, moved = harness.pendingAdd(word, 65_500, day, 2**28 - 1, month)
+        assert ok and released == day and moved == 0
     word, ok = harness.pendingWithGift(word, 65_535, 2**32 - 1)
     assert ok
     assert [_position(word, i) >> 36 for i in range(4)] == days
@@ -240,10 +240,10 @@ def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harne
     # a purchase of the latest position's day and month joins it, which is full: refused
     assert harness.pendingAdd(word, 65_500, 65_535, 1, month)[2] is False
     # a reversal never reaches the lock: the latest position holds 2**28 - 1 only
-    updated, held, _, _ = harness.pendingTake(word, 65_535, 2**28, True)
+    updated, held, _, _ = harness.pendingTake(word, 65_535, month, 2**28, True)
     assert (updated, held) == (word, 2**28 - 1)
-    updated, held, closed, earned = harness.pendingTake(word, 65_535, 2**28 - 1, True)
-    assert closed and earned == month and _position(updated, 3) == 0
+    updated, held, closed, day = harness.pendingTake(word, 65_535, month, 2**28 - 1, True)
+    assert closed and day == 65_535 and _position(updated, 3) == 0
     assert _lock(updated) == _lock(word)
     assert updated & (2**156 - 1) == word & (2**156 - 1)
 
@@ -258,15 +258,15 @@ def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(
     word = 0
     month = _month(65_445)
     for day in (65_531, 65_532, 65_533):
-        word, _, ok = harness.pendingAdd(word, 65_445, day, 100, month)
+        word, _, ok, _ = harness.pendingAdd(word, 65_445, day, 100, month)
         assert ok
     word, ok = harness.pendingWithGift(word, 65_533, 500)
     assert ok
-    updated, _, ok = harness.pendingAdd(word, 65_445, release_day, 10, month)
+    updated, _, ok, _ = harness.pendingAdd(word, 65_445, release_day, 10, month)
     assert ok is False and updated == word
     assert harness.pendingWithGift(word, release_day, 500) == (word, False)
     # the last day that fits is taken as any other
-    updated, released, ok = harness.pendingAdd(word, 65_445, 65_535, 10, month)
+    updated, released, ok, _ = harness.pendingAdd(word, 65_445, 65_535, 10, month)
     assert ok and released == 65_535 and _position(updated, 3) >> 36 == 65_535
     assert _lock(updated) == _lock(word)
 
@@ -274,7 +274,7 @@ def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(
 def test_orders_saturate_at_63_without_reaching_the_day(harness):
     word = 0
     for _ in range(70):
-        word, _, ok = harness.pendingAdd(word, 100, 115, 1, _month(100))
+        word, _, ok, _ = harness.pendingAdd(word, 100, 115, 1, _month(100))
         assert ok
     assert _position(word, 0) == (115 << 36) | ((_month(100) & 3) << 34) | (63 << 28) | 70
 
@@ -292,28 +292,40 @@ def test_a_positions_earn_month_is_exact_for_every_day_and_window(harness, windo
 
 
 def test_a_position_never_takes_a_purchase_of_another_month(harness):
-    """2026-12-06: a position's points sit in one month's lot. A purchase of another month is
-    live at once (day 0, the word unchanged) where it would have joined a position: its
-    release day's position of another month (a window changed around a month's end), or, with
-    all 4 positions pending, none of its own month; with one of its month it joins the latest."""
+    """2026-12-06: a position's points sit in one month's lot, and a purchase is never released
+    before its own day. A position is named by its day and month: a purchase of the day of a
+    position of another month takes a position of its own; with all 4 pending, the closest
+    two of one month merge into the later day (before, the purchase was live at once, or joined
+    its month's latest, earlier, day)."""
     june_26 = (dt.date(2027, 6, 26) - dt.date(1970, 1, 1)).days
     june, july = _month(june_26), _month(june_26) + 1
     word = 0
-    for i in range(4):  # June 26 to 29, a 14-day window: released July 11 to 14
-        word, released, ok = harness.pendingAdd(word, june_26 + i, june_26 + i + 15, 100, june)
+    for i in range(3):  # June 26 to 28, a 14-day window: released July 11 to 13
+        word, released, ok, _ = harness.pendingAdd(word, june_26 + i, june_26 + i + 15, 100, june)
         assert ok and released == june_26 + i + 15
     july_1 = june_26 + 5
-    # same release day as a June position (July 14), a July purchase: live at once
-    assert list(harness.pendingAdd(word, july_1, june_26 + 18, 7, july)) == [word, 0, True]
-    # all 4 pending with June's points: a July purchase is live at once ...
-    assert list(harness.pendingAdd(word, july_1, july_1 + 15, 7, july)) == [word, 0, True]
-    # ... and a June one (a 10-day window on June 30, say) joins the latest June position
-    updated, released, ok = harness.pendingAdd(word, july_1 - 1, july_1 + 9, 7, june)
-    assert ok and released == june_26 + 18
-    assert _position(updated, 3) & (2**28 - 1) == 107
-    # the months come back with each position's reversal
-    for i in range(4):
-        assert harness.pendingTake(updated, june_26 + i + 15, 1, False)[3] == june
+    # a July purchase released on July 13 (a shorter window), beside June's July 13: its own
+    word, released, ok, moved = harness.pendingAdd(word, july_1, june_26 + 17, 7, july)
+    assert (released, ok, moved) == (june_26 + 17, True, 0)
+    assert [(_position(word, i) >> 34) & 3 for i in range(4)] == [june & 3] * 3 + [july & 3]
+    # all 4 pending: a July purchase released on July 16; July's only other position (July 13)
+    # and the June pairs 1 day apart: the latest pair, June's July 12 and 13, merge into 13
+    updated, released, ok, moved = harness.pendingAdd(word, july_1, july_1 + 15, 9, july)
+    assert (released, ok) == (july_1 + 15, True)
+    assert moved == (june_26 + 16) | ((june_26 + 17) << 16) | (june << 32)
+    positions = [(_position(updated, i) >> 36, _position(updated, i) & (2**28 - 1)) for i in range(4)]
+    assert positions == [
+        (june_26 + 15, 100), (july_1 + 15, 9), (june_26 + 17, 200), (june_26 + 17, 7)
+    ]
+    # each purchase is found by its own day and month: July 12's June points on July 13
+    for day, month, day_found in ((june_26 + 15, june, june_26 + 15),
+                                  (june_26 + 16, june, june_26 + 17),
+                                  (june_26 + 17, june, june_26 + 17),
+                                  (june_26 + 17, july, june_26 + 17),
+                                  (july_1 + 15, july, july_1 + 15)):
+        assert harness.pendingTake(updated, day, month, 1, False)[3] == day_found
+    # a month that holds no position there finds nothing
+    assert harness.pendingTake(updated, july_1 + 15, june, 1, False)[1] == 0
 
 
 def test_pending_points_are_held_in_their_earn_months(harness):
@@ -321,13 +333,16 @@ def test_pending_points_are_held_in_their_earn_months(harness):
     its earn month, released positions nothing."""
     june_26 = (dt.date(2027, 6, 26) - dt.date(1970, 1, 1)).days
     june = _month(june_26)
-    word, _, _ = harness.pendingAdd(0, june_26, june_26 + 15, 100, june)  # July 11
-    word, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 21, 30, june + 1)  # July 17
-    word, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 8, 5, june + 1)  # July 4
+    word, _, _, _ = harness.pendingAdd(0, june_26, june_26 + 15, 100, june)  # July 11
+    word, _, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 21, 30, june + 1)  # July 17
+    word, _, _, _ = harness.pendingAdd(word, june_26 + 6, june_26 + 8, 5, june + 1)  # July 4
     held = harness.pendingHeldByMonth(word, june_26 + 7, june + 1)  # July 3
     assert (held[11], held[12], sum(held)) == (100, 35, 135)
-    held = harness.pendingHeldByMonth(word, june_26 + 8, june + 1)  # July 4: the 5 released
-    assert (held[11], held[12], sum(held)) == (100, 30, 130)
+    # a shorter window's July 4 joined July's later July 17 (held longer, never shorter)
+    held = harness.pendingHeldByMonth(word, june_26 + 8, june + 1)
+    assert (held[11], held[12], sum(held)) == (100, 35, 135)
+    held = harness.pendingHeldByMonth(word, june_26 + 15, june + 1)  # July 11: June's released
+    assert (held[11], held[12], sum(held)) == (0, 35, 35)
 
 
 # ---------------------------------------------------------------------------- LockMonths

@@ -16,7 +16,15 @@ from ledger_api.background.indexer import ZERO, Projector
 from ledger_api.chain.abi import Event
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import INDEX_TABLES, IdxBrand, IdxLot, IdxMember, IdxPosition
+from ledger_api.db.models import (
+    INDEX_TABLES,
+    IdxBrand,
+    IdxLot,
+    IdxMember,
+    IdxPending,
+    IdxPosition,
+)
+from ledger_api.db.value_models import IdxPendingMonth
 from ledger_api.domain import lot_expiry, month_of
 
 MEMBERS = ["0x" + f"{i:040x}" for i in range(1, 5)]
@@ -302,7 +310,7 @@ def test_pending_points_stay_in_the_lot_of_their_earn_month(db: Database) -> Non
         event(
             "PointsReversed",
             {"brand": 1, "member": alice, "opId": 3, "points": 1_000, "spendCents": 10_000}
-            | {"orderRef": ref, "releaseAt": release},
+            | {"orderRef": ref, "releaseAt": release, "month": january},
             review_at + 120,
         ),
         transfer(alice, ZERO, 1, 500, review_at + 120),
@@ -345,7 +353,7 @@ def test_a_reversal_of_points_pending_before_the_months_were_indexed_takes_the_n
             event(
                 "PointsReversed",
                 {"brand": 1, "member": alice, "opId": 9, "points": 30, "spendCents": 300}
-                | {"orderRef": b"\0" * 32, "releaseAt": START + 40 * day},
+                | {"orderRef": b"\0" * 32, "releaseAt": START + 40 * day, "month": january + 1},
                 START + 33 * day,
             ),
         ):
@@ -353,3 +361,54 @@ def test_a_reversal_of_points_pending_before_the_months_were_indexed_takes_the_n
         projector.flush()
         lots = session.execute(select(IdxLot.month, IdxLot.amount)).all()
     assert sorted(lots) == [(january, 100), (january + 1, 20)]
+
+
+def test_a_merge_of_pending_positions_moves_the_index_and_a_reversal_follows_the_points(
+    db: Database,
+) -> None:
+    """A review of 2026-12-06: a fifth purchase day, the ledger merges two pending positions
+    of one month into the later day (`PendingPointsMoved`): the index's pending rows (per
+    release and per release and month) move with them, and a reversal of a moved purchase
+    (`PointsReversed` naming the position it left and its month) takes them there."""
+    alice, day = MEMBERS[3], 86_400
+    january = month_of(START)
+    first, second, third = (START + (19 + i) * day for i in range(3))  # January 20 to 22
+    release = [t - t % day + 15 * day for t in (first, second, third)]
+
+    def earned(op_id: int, points: int, at: int, release_at: int) -> list[Event]:
+        args = {"brand": 1, "member": alice, "opId": op_id, "kind": 0, "points": points}
+        args |= {"spendCents": points * 10, "orderRef": b"\0" * 32, "releaseAt": release_at}
+        return [transfer(ZERO, alice, 1, points, at), event("PointsEarned", args, at)]
+
+    moved = {"brand": 1, "member": alice, "month": january}
+    moved |= {"fromReleaseAt": release[0], "toReleaseAt": release[1]}
+    reversed_ = {"brand": 1, "member": alice, "opId": 9, "points": 100, "spendCents": 1_000}
+    reversed_ |= {"orderRef": b"\0" * 32, "releaseAt": release[1], "month": january}
+    with db.write() as session:
+        for table in INDEX_TABLES:
+            session.execute(delete(table))
+        projector = Projector(session)
+        for item in (
+            *earned(1, 100, first, release[0]),
+            *earned(2, 200, second, release[1]),
+            event("PendingPointsMoved", moved, third),
+            *earned(3, 50, third, release[2]),
+            transfer(alice, ZERO, 1, 100, third + 60),
+            event("PointsReversed", reversed_, third + 60),
+        ):
+            projector.apply(item, item.log.timestamp)
+        projector.settle_burn(None)
+        projector.flush()
+    with db.read() as session:
+        pending = session.execute(
+            select(IdxPending.release_at, IdxPending.amount).where(IdxPending.member == alice)
+        ).all()
+        months = session.execute(
+            select(IdxPendingMonth.release_at, IdxPendingMonth.month, IdxPendingMonth.amount).where(
+                IdxPendingMonth.member == alice, IdxPendingMonth.amount > 0
+            )
+        ).all()
+        lots = session.execute(select(IdxLot.month, IdxLot.amount).where(IdxLot.member == alice))
+        assert sorted(lots) == [(january, 250)]
+    assert sorted(pending) == [(release[0], 0), (release[1], 200), (release[2], 50)]
+    assert sorted(months) == [(release[1], january, 200), (release[2], january, 50)]
