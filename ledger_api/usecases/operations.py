@@ -251,33 +251,12 @@ class OperationsService(Earns, BulkEarns, Reversals):
 
         def check() -> Draft:
             brand = self.brands.own(ctx.principal)
-            self._reviewable(member)
+            _reviewable(self.rt, member)
             return draft(ctx, OpKind.TIER_REVIEW, brand, TierReviewPayload(member=member))
 
         # a brand whose keys do not open sends nothing: 503 before what the chain would say
         await self.rt.refs.admit(ctx.principal.require_brand())
         return await self.rt.intake.submit(await _thread(check))
-
-    def _reviewable(self, member: str) -> None:
-        """The review run by the node on its latest state (`eth_call` of `reviewTier`):
-        `TierAlreadyReviewed` (409) as the contract refuses it. A review of 2026-12-06: a
-        member already reviewed this quarter (by the quarterly round, or another brand a
-        moment before) was accepted, then failed on chain on the relaying brand's gas. Its
-        other refusals (a pause the review waits out) and a chain that does not answer are
-        the sender's to judge."""
-        call = self.rt.contracts().review_tier(member)
-        refused = refusal_on_node(self.rt.chain(), call.to, call.data)
-        if isinstance(refused, TierAlreadyReviewed):
-            # the review's quarter and the quarter it judged, as a review's result names the
-            # latter (`quarter`: a trial read Q4 here and Q3 in the result)
-            quarter = int(refused.details.get("quarter", 0))
-            raise TierAlreadyReviewed(
-                f"the member was already reviewed at {quarter_label(quarter)}'s start, on "
-                f"{quarter_label(quarter - 1)}'s activity ({refused.message})",
-                reviewed_quarter=quarter_label(quarter),
-                judged_quarter=quarter_label(quarter - 1),
-                **refused.details,
-            )
 
     async def define_badge(self, ctx: RequestContext, req: schemas.BadgeTypeRequest) -> Accepted:
         def check() -> Draft:
@@ -350,3 +329,25 @@ class OperationsService(Earns, BulkEarns, Reversals):
             )
 
         return await self.rt.intake.submit(await _thread(check))
+
+
+def _reviewable(rt: Runtime, member: str) -> None:
+    """The review run by the node on its latest state (`eth_call` of `reviewTier`):
+    `TierAlreadyReviewed` (409) as the contract refuses it. A review of 2026-12-06: a
+    member already reviewed this quarter (by the quarterly round, or another brand a
+    moment before) was accepted, then failed on chain on the relaying brand's gas. Its
+    other refusals (a pause the review waits out) and a chain that does not answer are
+    the sender's to judge."""
+    call = rt.contracts().review_tier(member)
+    refused = refusal_on_node(rt.chain(), call.to, call.data)
+    if isinstance(refused, TierAlreadyReviewed):
+        # the review's quarter and the quarter it judged, as a review's result names the
+        # latter (`quarter`: a trial read Q4 here and Q3 in the result)
+        quarter = int(refused.details.get("quarter", 0))
+        raise TierAlreadyReviewed(
+            f"the member was already reviewed at {quarter_label(quarter)}'s start, on "
+            f"{quarter_label(quarter - 1)}'s activity ({refused.message})",
+            reviewed_quarter=quarter_label(quarter),
+            judged_quarter=quarter_label(quarter - 1),
+            **refused.details,
+        )

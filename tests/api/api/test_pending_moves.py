@@ -6,17 +6,16 @@ chain does, and a reversal of a moved purchase, through the route, finds its poi
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from support.chain import Anvil
+from support.flows import buy
 from support.gateway import Brand, Gateway, Member
 
 from ledger_api.domain import month_label, month_of, month_start
 
-PURCHASE = "/v1/earn/purchase"
 REVERSALS = "/v1/earn/reversals"
 DAY = 86_400
 
@@ -30,12 +29,7 @@ def _buy_on(anvil: Anvil, brand: Brand, member: Member, cents: int, at: int) -> 
     """A confirmed, indexed purchase in a block of time `at` (seconds, UTC)."""
     anvil.rpc("evm_setNextBlockTimestamp", at)
     anvil.rpc("evm_mine")
-    order = f"order-{uuid.uuid4()}"
-    body = {"member": member.address, "amount_cents": cents, "order_ref": order}
-    accepted = brand.api.post(PURCHASE, body)
-    assert accepted.status_code == 202, accepted.text
-    final = brand.api.wait(accepted.json()["operation_id"])
-    assert final["status"] == "confirmed", final
+    order, _ = buy(brand, member, cents)
     return order
 
 

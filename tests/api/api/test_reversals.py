@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from support.chain import Anvil
-from support.flows import signed_gift
+from support.flows import buy, signed_gift
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
@@ -23,17 +23,6 @@ from ledger_api.domain.events import POINTS_RELEASED
 PURCHASE = "/v1/earn/purchase"
 REVERSALS = "/v1/earn/reversals"
 DAY = 86_400
-
-
-def buy(brand: Brand, member: Member, cents: int) -> tuple[str, dict[str, Any]]:
-    """A confirmed and indexed purchase under a fresh order reference."""
-    order = f"order-{uuid.uuid4()}"
-    body = {"member": member.address, "amount_cents": cents, "order_ref": order}
-    accepted = brand.api.post(PURCHASE, body)
-    assert accepted.status_code == 202, accepted.text
-    final = brand.api.wait(accepted.json()["operation_id"])
-    assert final["status"] == "confirmed", final
-    return order, final
 
 
 def reverse(brand: Brand, order: str, **fields: Any) -> dict[str, Any]:

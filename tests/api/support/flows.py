@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 from ledger_client import LedgerClient, eip712
@@ -143,3 +144,15 @@ def signed_vote(brand: Brand, poll_id: int, member: Member, option: int) -> dict
         "deadline": prepared["deadline"],
         "signature": member.sign(prepared["typed_data"]),
     }
+
+
+def buy(brand: Brand, member: Member, cents: int) -> tuple[str, dict[str, Any]]:
+    """A purchase under a fresh order reference, through `POST /v1/earn/purchase`, waited for
+    until confirmed and indexed: (the order reference, the final operation)."""
+    order = f"order-{uuid.uuid4()}"
+    body = {"member": member.address, "amount_cents": cents, "order_ref": order}
+    accepted = brand.api.post("/v1/earn/purchase", body)
+    assert accepted.status_code == 202, accepted.text
+    final = brand.api.wait(accepted.json()["operation_id"])
+    assert final["status"] == "confirmed", final
+    return order, final
