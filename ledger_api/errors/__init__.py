@@ -66,7 +66,7 @@ Operations that fail on chain store the same code and message in their status.
     │   │   └── DuplicateEngagement  409 duplicate_engagement (a member's review, share... ref)
     │   ├── OrderNotSettled          409 order_not_settled (its earn is not confirmed yet)
     │   ├── ReversalExceedsOrder     409 reversal_exceeds_order (beyond credited - reversed)
-    │   ├── ReversalWindowClosed     409 reversal_window_closed (the points are the member's)
+    │   ├── ReversalWindowClosed     409 reversal_window_closed (the order's window closed)
     │   ├── AuctionStateConflict     409 <the contract's code> (auction_not_ended, ..._not_winning)
     │   ├── OperationUsed            409 operation_used
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
@@ -211,7 +211,10 @@ class InvalidNonce(InvalidRequest):
 
 class InsufficientBalance(InvalidRequest):
     code = "insufficient_balance"
-    default_message = "the member's live balance is too small"
+    default_message = (
+        "the member's spendable balance is too small (points still in a return window and "
+        "debits in flight do not count; details.available is what it may spend)"
+    )
 
 
 class InvalidTier(InvalidRequest):
@@ -392,7 +395,10 @@ class ReversalExceedsOrder(Conflict):
 
 class ReversalWindowClosed(Conflict):
     code = "reversal_window_closed"  # DOMAIN.md, "Returns"; `LedgerReversalWindowClosed`
-    default_message = "the return window closed: the order's points are the member's"
+    default_message = (
+        "the order's return window closed: its brand may no longer reverse it (its points are "
+        "the member's, or held until a later day beside other purchases of their month)"
+    )
 
 
 class AuctionStateConflict(Conflict):
