@@ -10,8 +10,8 @@ API_PY := .venv/api/bin/python
 setup:
 	@bash tools/setup.sh
 
-compile: setup
-	@$(ENV) $(BROWNIE) compile
+compile: setup  # every contract again when any source changed (tools/compile.sh)
+	@$(ENV) bash tools/compile.sh
 
 run: setup
 	@bash tools/run.sh
@@ -23,13 +23,13 @@ deploy: setup
 test: setup
 	@$(ENV) bash tools/test.sh
 
-test-contracts: setup
+test-contracts: compile
 	@$(ENV) .venv/brownie/bin/python -m pytest tests/contracts -p no:cacheprovider $(ARGS)
 
 test-api: compile  # the gateway suites deploy the compiled contracts (build/contracts)
 	@$(ENV) $(API_PY) -m pytest tests/api -p no:cacheprovider $(ARGS)
 
-gas: setup
+gas: compile
 	@$(ENV) .venv/brownie/bin/python tools/brownie_run.py scripts/gas_report.py --network development
 
 bench: setup

@@ -76,7 +76,7 @@ brownie_network dev "$NETWORK" "$PORT"
 MANIFEST="${LEDGER_MANIFEST:-$DATA/deployment.json}"
 
 compile() {
-  if ! .venv/brownie/bin/brownie compile > "$DATA/compile.log" 2>&1; then
+  if ! bash tools/compile.sh > "$DATA/compile.log" 2>&1; then
     echo "compilation failed (log: $DATA/compile.log):" >&2
     cat "$DATA/compile.log" >&2
     return 1

@@ -26,4 +26,6 @@ NETWORK="alliance-$CHAIN_ID-$(printf %s "$URL" | sha256sum | cut -c1-8)"
 brownie_network live "$NETWORK" "$URL" "$CHAIN_ID"
 export LEDGER_MANIFEST="${LEDGER_MANIFEST:-$PWD/deployments/$NETWORK.json}"
 echo "deploy: network $NETWORK (chain id $CHAIN_ID, live)"
+mkdir -p build  # the contracts as the sources are now (tools/compile.sh), never a stale build
+bash tools/compile.sh > build/compile.log 2>&1 || { cat build/compile.log >&2; exit 1; }
 exec .venv/brownie/bin/python tools/brownie_run.py scripts/deploy.py --network "$NETWORK"
