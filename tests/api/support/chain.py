@@ -6,6 +6,7 @@ shape as the lead's `scripts/deploy.py` does, so either can serve the tests.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -34,6 +35,25 @@ BUILD = ROOT / "build" / "contracts"
 #: anvil's default mnemonic accounts (public test keys)
 ADMIN_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 CHARITY_POOL = to_checksum_address("0x000000000000000000000000000000000000c0de")
+
+
+#: every anvil `start_anvil` started and no `Anvil.stop` stopped yet
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+@atexit.register
+def _stop_left_running() -> None:
+    """Stops the nodes still running when the test process ends: one whose fixture failed
+    between its start and its `yield` (its `stop` after the `yield` never ran) was left
+    running for good: a session whose contracts' build was missing left 10 anvils behind."""
+    for process in list(_RUNNING):
+        if process.poll() is None:
+            process.terminate()
+    for process in list(_RUNNING):
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def free_port() -> int:
@@ -75,6 +95,7 @@ class Anvil:
         return response.get("result")
 
     def stop(self) -> None:
+        _RUNNING.discard(self.process)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -123,6 +144,7 @@ def start_anvil(
         stderr=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
+    _RUNNING.add(process)
 
     def bound() -> int | None:
         ports = listening_ports(process.pid)
