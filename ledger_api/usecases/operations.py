@@ -201,10 +201,11 @@ class OperationsService(Earns, BulkEarns, Reversals):
         def build() -> schemas.TypedDataResponse:
             own = self.brands.own(who)
             at_brand = own.onboarded()
-            self.checks.redeemable_brand(LedgerBrandId(req.brand))
+            brand = LedgerBrandId(req.brand)
+            self.checks.redeemable_brand(brand)
             nonce, held = self.checks.typed_data_nonce(req.member)
             deadline = self.checks.deadline(req.deadline)
-            self.checks.balance(req.member, LedgerBrandId(req.brand), req.amount)
+            self.checks.balance(req.member, brand, req.amount)
             order_ref = self.rt.refs.bind(own.row_id, req.order_ref)
             document = redeem_document(
                 self.rt.contracts(), req, at_brand, order_ref, nonce, deadline

@@ -124,13 +124,14 @@ class Reversals:
                 operation_id=earn.uid,
                 released_at=iso_utc(purchase.release_at or purchase.timestamp),
             )
+        earn_month = month_of(purchase.timestamp)
         payload = ReversalPayload(
             member=earn.member,
             earn_uid=earn.uid,
             order_ref=bound_ref,
             release_day=purchase.release_at // DAY_S,
-            earn_month=month_of(purchase.timestamp),
-            quarter=month_of(purchase.timestamp) // 3,
+            earn_month=earn_month,
+            quarter=earn_month // 3,  # the ledger checks it is the earn month's
         )
         claim = ReversalClaim(
             earn.row_id, earn.amount_cents, purchase.spend_cents, purchase.points, req.amount_cents

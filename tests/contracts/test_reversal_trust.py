@@ -7,17 +7,9 @@ Brands (tests/contracts/conftest.py): A (10 points/USD, 5 a review), B (20 point
 (reference rule). Silver: 500 USD, 3 orders, 2 engagements, 500 points.
 """
 
-import datetime as dt
-
 from scripts.deployment import DEFAULT_TIER_RULES
 
 DAY = 86_400
-
-
-def month_of(timestamp):
-    """Months since 1970-01 (UTC) of a block timestamp: a purchase's earn month."""
-    day = dt.datetime.fromtimestamp(timestamp, dt.timezone.utc)
-    return (day.year - 1970) * 12 + day.month - 1
 SILVER_GIFT = DEFAULT_TIER_RULES[1][3]
 
 
@@ -55,7 +47,7 @@ def test_a_brand_cannot_cancel_an_earlier_quarters_gift_with_a_purchase_of_the_n
     assert earned["releaseAt"] > clock.now()
     def reversal(quarter):
         return (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                month_of(fresh.timestamp), earned["points"], 10**9, quarter, True,
+                clock.month_of(fresh.timestamp), earned["points"], 10**9, quarter, True,
                 earned["orderRef"])
 
     # What should hold: B's return of its own q+1 purchase takes nothing off quarter q. Stated
@@ -91,7 +83,7 @@ def test_a_brand_whose_only_purchase_was_returned_pays_no_share_of_a_later_upgra
     bought = earn(signer_a, alice, cents=50_000)
     earned = bought.events["PointsEarned"]
     ledger.reverse((earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                    month_of(bought.timestamp), earned["points"],
+                    clock.month_of(bought.timestamp), earned["points"],
                     50_000, q, True, earned["orderRef"]), {"from": signer_a})
     status = lens.memberStatus(alice)
     assert (status["spendCents"], status["orders"]) == (0, 0)
@@ -127,7 +119,7 @@ def test_a_reversal_that_keeps_its_spend_counted_keeps_its_part(
     bought = earn(signer_a, alice, cents=50_000)  # 5,000 points, 500 USD counted
     earned = bought.events["PointsEarned"]
     ledger.reverse((earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                    month_of(bought.timestamp), 2_000,
+                    clock.month_of(bought.timestamp), 2_000,
                     0, q, False, earned["orderRef"]), {"from": signer_a})
     assert lens.memberStatus(alice)["spendCents"] == 50_000  # still counted
     upgrade = earn.batch(signer_c, [earn.op(alice, "review"), earn.op(alice, "review"),
