@@ -107,11 +107,16 @@ contract SettlementVault is ISettlementVault, AccessControl, Pausable, Reentranc
         _token.safeTransfer(to, amount);
     }
 
-    /// @notice Pays the whole net position between two brands from the debtor's deposit.
-    /// @dev The token amount is the value converted at `unitsPerUsd`, rounded up: a position worth
-    /// less than one token unit still costs one unit.
-    /// Requirements: not paused; caller is the admin or a signer of either brand; the debtor's
-    /// deposit covers the token amount. Emits {SettlementPaid}; the ledger emits {PositionSettled}.
+    /// @notice Pays the net position between two brands from the debtor's deposit, in whole token
+    /// units: the largest part of the position that whole units pay. What is worth less than one
+    /// unit stays owed (to a later settlement, or to the ledger's off-chain `settle`).
+    /// @dev `tokenAmount` = floor(owed x unitsPerUsd / 1e6); the value settled is what those units
+    /// are worth, rounded down, and the units are then the fewest worth that value: the creditor
+    /// gains less than 1 micro-USD a settlement, never a unit (a hostile review of 2026-12-06:
+    /// rounding each settlement up paid 10 units for 5 owed over ten small settlements).
+    /// Requirements: not paused; caller is the admin or a signer of either brand; the position is
+    /// worth at least one unit (`VaultBelowOneUnit`); the debtor's deposit covers the units.
+    /// Emits {SettlementPaid}; the ledger emits {PositionSettled} with the same value.
     function settle(uint256 brandA, uint256 brandB) external nonReentrant whenNotPaused {
         uint256 caller = _ledger.brandOf(msg.sender);
         if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender) && (caller == 0 || (caller != brandA && caller != brandB))) {
@@ -119,9 +124,10 @@ contract SettlementVault is ISettlementVault, AccessControl, Pausable, Reentranc
         }
         int256 owed = _ledger.position(brandA, brandB);
         if (owed == 0) revert VaultNothingToSettle(brandA, brandB);
-        (uint256 debtor, uint256 creditor, uint256 value) =
+        (uint256 debtor, uint256 creditor, uint256 owedValue) =
             owed > 0 ? (brandA, brandB, uint256(owed)) : (brandB, brandA, uint256(-owed));
-        uint256 tokenAmount = _toUnits(value);
+        (uint256 value, uint256 tokenAmount) = _payable(owedValue);
+        if (value == 0) revert VaultBelowOneUnit(debtor, creditor, owedValue, _unitsPerUsd);
         uint256 available = _deposits[debtor];
         if (available < tokenAmount) revert VaultInsufficientDeposit(debtor, available, tokenAmount);
         _deposits[debtor] = available - tokenAmount;
@@ -162,9 +168,17 @@ contract SettlementVault is ISettlementVault, AccessControl, Pausable, Reentranc
         return IAlliancePause(address(_ledger)).paused();
     }
 
-    /// @dev Micro-USD to token units, rounded up (the creditor's favour).
+    /// @dev Micro-USD to token units, rounded up: what a debt needs in the deposit behind it.
     function _toUnits(uint256 valueMicroUsd) private view returns (uint256) {
         return Math.mulDiv(valueMicroUsd, _unitsPerUsd, 1e6, Math.Rounding.Ceil);
+    }
+
+    /// @dev The part of `owedMicroUsd` whole token units pay (`value`, micro-USD, at most the
+    /// debt) and those units; (0, 0) when the debt is worth less than one unit.
+    function _payable(uint256 owedMicroUsd) private view returns (uint256 value, uint256 units) {
+        units = Math.mulDiv(owedMicroUsd, _unitsPerUsd, 1e6);
+        value = Math.mulDiv(units, 1e6, _unitsPerUsd);
+        units = _toUnits(value);
     }
 
     /// @dev Each debt rounded up on its own, as {settle} converts each pair on its own.

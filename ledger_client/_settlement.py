@@ -37,8 +37,10 @@ class Settlement(Transport):
         idempotency_key: str | None = None,
         wait: Wait = None,
     ) -> Json:
-        """`POST /v1/settlement/settle`: the whole position `debtor` owes `creditor` (a brand
-        key: its own brand, `creditor` omitted; the admin names both)."""
+        """`POST /v1/settlement/settle`: the position `debtor` owes `creditor` (a brand key:
+        its own brand, `creditor` omitted; the admin names both), in whole token units for what
+        they are worth; what is worth less than one unit stays owed. Raises the gateway's
+        409 `settlement_below_one_unit` when the whole position is."""
         body: Json = {"debtor": debtor}
         if creditor is not None:
             body["creditor"] = creditor

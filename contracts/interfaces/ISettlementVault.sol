@@ -14,6 +14,10 @@ interface ISettlementVault {
     error VaultUnknownBrand(uint256 brand);
     error VaultNotParty(address caller, uint256 brandA, uint256 brandB);
     error VaultNothingToSettle(uint256 brandA, uint256 brandB);
+    /// @notice `debtor` owes `creditor` `owedMicroUsd`, worth less than one token unit at
+    /// `unitsPerUsd`: the vault pays whole units only, so the debt waits for more (or for the
+    /// ledger's off-chain `settle`).
+    error VaultBelowOneUnit(uint256 debtor, uint256 creditor, uint256 owedMicroUsd, uint256 unitsPerUsd);
     error VaultInsufficientDeposit(uint256 brand, uint256 deposit, uint256 needed);
     /// @notice Withdrawing `amount` would take `brand`'s `deposit` below `owedUnits`, the token
     /// units of the debts it owes (each creditor's position rounded up).

@@ -313,6 +313,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "brand_not_ready",
                 "brand_suspended",
                 "nothing_to_settle",
+                "settlement_below_one_unit",
                 "insufficient_deposit",
             ],
             404: ["unknown_brand"],

@@ -185,10 +185,11 @@ class AdminWatcher(threading.Thread):
         result = self._result(session, chain, payload)
         if isinstance(payload, PausePayload):
             return _pause_landed(session, payload, created_at, result)
+        if isinstance(payload, SettlePayload):  # what is below a token unit stays owed
+            paid = _settlement(session, payload, created_at)
+            return paid or (Landed({}) if result is not None else None)
         if result is None:
             return None
-        if isinstance(payload, SettlePayload):
-            return _settlement(session, payload, created_at)
         return Landed(result)
 
     def _result(
@@ -230,7 +231,7 @@ class AdminWatcher(threading.Thread):
                 return {"paused": payload.paused} if landed else None
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
-            case SettlePayload():  # landed once the debtor no longer owes the creditor
+            case SettlePayload():  # landed (with no settlement) once the debtor owes nothing
                 lo, hi = sorted((payload.debtor, payload.creditor))
                 position = session.get(IdxPosition, (lo, hi))
                 amount = position.amount_micro_usd if position else 0
@@ -261,10 +262,11 @@ def _pause_landed(
     return Landed(holds) if holds is not None else None
 
 
-def _settlement(session: Session, payload: SettlePayload, created_at: datetime) -> Landed:
+def _settlement(session: Session, payload: SettlePayload, created_at: datetime) -> Landed | None:
     """A landed settlement's result as the sender reads it from `SettlementPaid` (`txplan`),
-    from the index's latest settlement of the pair since the operation was queued; `{}` when
-    there is none (the debtor stopped owing by other moves)."""
+    from the index's latest settlement of the pair since the operation was queued; None when
+    there is none (the vault pays whole token units, so a settled pair may still owe less than
+    one: the settlement, not a cleared position, is the effect)."""
     since = int(created_at.timestamp()) - CLOCK_SKEW_S
     row = session.scalar(
         select(IdxSettlement)
@@ -277,7 +279,7 @@ def _settlement(session: Session, payload: SettlePayload, created_at: datetime) 
         .limit(1)
     )
     if row is None:
-        return Landed({})
+        return None
     paid = {
         "debtor": row.debtor,
         "creditor": row.creditor,

@@ -41,6 +41,7 @@ _CLASSES: dict[str, type[errors.LedgerError]] = {
     "EnterpriseSignatureExpired": errors.SignatureExpired,
     "VaultUnknownBrand": errors.UnknownBrand,
     "VaultNothingToSettle": errors.NothingToSettle,
+    "VaultBelowOneUnit": errors.SettlementBelowOneUnit,
     "VaultInsufficientDeposit": errors.InsufficientDeposit,
     "VaultDepositBacksDebt": errors.DepositBacksDebt,
     "VaultInvalidAmount": errors.InvalidAmount,

@@ -72,6 +72,7 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── TierAlreadyReviewed      409 tier_already_reviewed
     │   ├── PollAlreadyVoted         409 poll_already_voted (on chain, or a vote in flight)
     │   ├── NothingToSettle          409 nothing_to_settle (the debtor owes the creditor nothing)
+    │   ├── SettlementBelowOneUnit   409 settlement_below_one_unit (owed < one token unit)
     │   ├── InsufficientDeposit      409 insufficient_deposit (the vault deposit cannot pay it)
     │   ├── DepositBacksDebt         409 deposit_backs_debt (a withdrawal below what is owed)
     │   ├── TreasuryNotSet           409 treasury_not_set (nobody may withdraw yet)
@@ -427,6 +428,14 @@ class TierAlreadyReviewed(Conflict):
 class NothingToSettle(Conflict):
     code = "nothing_to_settle"
     default_message = "the debtor owes the creditor nothing"
+
+
+class SettlementBelowOneUnit(Conflict):
+    code = "settlement_below_one_unit"  # details: owed_micro_usd, units_per_usd
+    default_message = (
+        "the debt is worth less than one unit of the settlement token: the vault pays whole "
+        "units only, so it stays owed until it reaches one (or the creditor clears it off chain)"
+    )
 
 
 class InsufficientDeposit(Conflict):

@@ -53,7 +53,9 @@ class DepositRequest(Model):
 
 
 class SettleRequest(Model):
-    """Settle the whole net position `debtor` owes `creditor` from the debtor's deposit.
+    """Settle the net position `debtor` owes `creditor` from the debtor's deposit, in whole
+    token units for what they are worth (what is worth less than one unit stays owed; a
+    position worth less than one unit is 409 `settlement_below_one_unit`).
 
     A brand key settles what is owed to its own brand (`creditor` omitted or its own id); the
     admin key names both brands."""

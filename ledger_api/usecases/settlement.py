@@ -1,8 +1,9 @@
 """Settlement through the API (issue 13 item 3): deposits, settling a position, withdrawals.
 
 The rules are the SettlementVault's (issue 10): a deposit is collateral; `settle(debtor,
-creditor)` moves the whole net position's value, converted to token units rounded up, from the
-debtor's deposit to the creditor's and clears the position on the ledger; only the brand's
+creditor)` pays the net position in whole token units, for what they are worth, from the
+debtor's deposit to the creditor's and clears that much of the position on the ledger (what
+is worth less than a unit stays owed: `payable`); only the brand's
 treasury key withdraws, never below what the brand owes (`requiredDeposit`).
 
 - **Deposit** (brand key): the brand's signer deposits. Before the deposit it needs the tokens
@@ -67,6 +68,7 @@ from ledger_api.errors import (
     InvalidRequest,
     NothingToSettle,
     NotSupported,
+    SettlementBelowOneUnit,
     TreasuryNotSet,
     Unavailable,
     UnknownBrand,
@@ -91,8 +93,20 @@ SETTLEMENTS_LISTED = 1000
 
 
 def to_units(value_micro_usd: int, units_per_usd: int) -> int:
-    """Micro-USD to token units rounded up, as the vault converts (the creditor's favour)."""
+    """Micro-USD to token units rounded up: what a debt needs in the deposit behind it (the
+    vault's `requiredDeposit`)."""
     return -(-value_micro_usd * units_per_usd // 1_000_000)
+
+
+def payable(owed_micro_usd: int, units_per_usd: int) -> tuple[int, int]:
+    """What the vault's `settle` pays of a debt: (value settled in micro-USD, token units).
+
+    Whole units for what they are worth: the units the debt holds rounded down, the value they
+    are worth rounded down, then the fewest units worth that value. (0, 0) below one unit
+    (the vault's `VaultBelowOneUnit`); the rest of the debt stays owed."""
+    whole = owed_micro_usd * units_per_usd // 1_000_000
+    value = whole * 1_000_000 // units_per_usd
+    return value, to_units(value, units_per_usd)
 
 
 def owed_by(session: Session, brand: int) -> list[PositionView]:
@@ -349,7 +363,7 @@ class SettlementService:
     def _check_settleable(self, session: Session, debtor: int, creditor: int) -> None:
         """What the vault would refuse, read from the index: a brand the ledger never had
         (404 `unknown_brand`, as the deposit and liability reads; it said nothing owed, a
-        trial), nothing owed, a short deposit."""
+        trial), nothing owed, a debt worth less than one token unit, a short deposit."""
         for brand in (debtor, creditor):
             if not _known_brand(session, brand):
                 raise UnknownBrand(brand_id=brand)
@@ -359,7 +373,15 @@ class SettlementService:
         owed = amount if debtor == lo else -amount
         if owed <= 0:
             raise NothingToSettle(debtor=debtor, creditor=creditor, owed_micro_usd=max(owed, 0))
-        units = to_units(owed, self.token().units_per_usd)
+        units_per_usd = self.token().units_per_usd
+        value, units = payable(owed, units_per_usd)
+        if value == 0:
+            raise SettlementBelowOneUnit(
+                debtor=debtor,
+                creditor=creditor,
+                owed_micro_usd=owed,
+                units_per_usd=units_per_usd,
+            )
         vault = session.get(IdxVaultBrand, debtor)
         deposit = vault.deposit if vault else 0
         if deposit < units:

@@ -73,11 +73,13 @@ def other_brand(gateway: Gateway) -> Brand:
 
 
 @pytest.fixture
-def own_chain(tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
-    """A private anvil with its own deployment, for tests that move time or set global rules."""
+def own_chain(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Anvil, Path]]:
+    """A private anvil with its own deployment, for tests that move time or set global rules.
+    Its vault converts at 1,000,000 token units a USD, or at the test's indirect parameter
+    (`@pytest.mark.parametrize("own_chain", [100], indirect=True)`)."""
     node = start_anvil()
     path = tmp_path / "own-deployment.json"
-    deploy(node, path, settlement=True)
+    deploy(node, path, settlement=True, units_per_usd=getattr(request, "param", 10**6))
     yield node, path
     node.stop()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from eth_account import Account
 from support.chain import ADMIN_KEY, Anvil
 from support.gateway import Gateway, Member, gateway_env
@@ -283,9 +284,10 @@ def test_a_multisig_admins_confirmed_operation_wakes_the_webhook_deliverer(
         assert delivered == [final["operation_id"]]
 
 
-def _onboard(gateway: Gateway, w3: Web3, name: str) -> tuple[int, Any]:
+def _onboard(gateway: Gateway, w3: Web3, name: str, **fields: Any) -> tuple[int, Any]:
     """A brand onboarded by the multisig, its signer funded; (ledger id, its Api)."""
-    created = gateway.admin.post("/v1/admin/brands", {"name": name, "symbol": "MS"}).json()
+    body = {"name": name, "symbol": "MS", **fields}
+    created = gateway.admin.post("/v1/admin/brands", body).json()
     execute(w3, created["admin_transaction"])
     final = gateway.admin.get(
         f"/v1/operations/{created['operation_id']}", headers={"Prefer": "wait=30"}
@@ -366,6 +368,56 @@ def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
             listed[0]["block_number"],
         )
         _the_admins_event(gateway, final, a)
+
+
+@pytest.mark.parametrize("own_chain", [100], indirect=True)
+def test_a_multisig_settlement_that_leaves_less_than_a_unit_owed_is_confirmed(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """A vault of 100 units a USD pays 1.5 units owed with one unit and leaves half a unit
+    owed: the admin's operation is confirmed by the settlement, not by a cleared position
+    (which never comes)."""
+    node, manifest = own_chain
+    env = _multisig_env(node, manifest, tmp_path)
+    w3 = node.web3()
+    with MultisigGateway(env) as gateway:
+        a_id, a = _onboard(gateway, w3, "Debtor", value_micro_usd=5_000)
+        b_id, b = _onboard(gateway, w3, "Creditor")
+        member = Member()
+        earned = a.post(
+            "/v1/earn/purchase",
+            {"member": member.address, "amount_cents": 1_000, "order_ref": "ms-3"},
+            params={"wait": "true"},
+        )
+        assert earned.json()["status"] == "confirmed", earned.text
+        redemption = {"member": member.address, "brand": a_id, "amount": 3, "order_ref": "r-3"}
+        prepared = b.post("/v1/redemptions/typed-data", redemption).json()
+        signed = {
+            **redemption,
+            "nonce": prepared["nonce"],
+            "deadline": prepared["deadline"],
+            "signature": member.sign(prepared["typed_data"]),
+        }
+        redeemed = b.post("/v1/redemptions", signed, params={"wait": "true"})
+        assert redeemed.json()["status"] == "confirmed", redeemed.text  # 15,000 micro-USD
+        deposited = a.post("/v1/settlement/deposits", {"amount_units": 5}, params={"wait": "true"})
+        assert deposited.json()["status"] == "confirmed", deposited.text
+
+        queued = gateway.admin.post("/v1/settlement/settle", {"debtor": a_id, "creditor": b_id})
+        assert queued.status_code == 202, queued.text
+        execute(w3, queued.json()["admin_transaction"])
+        final = gateway.admin.get(
+            f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed", final
+        assert (final["result"]["value_micro_usd"], final["result"]["token_amount"]) == (
+            10_000,
+            "1",
+        ), final
+        positions = gateway.admin.get("/v1/settlement/positions").json()["positions"]
+        assert positions == [
+            {"debtor_brand_id": a_id, "creditor_brand_id": b_id, "amount_micro_usd": 5_000}
+        ]
 
 
 def test_the_campaign_cap_answers_its_transaction_and_is_pending_until_it_lands(

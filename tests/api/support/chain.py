@@ -238,11 +238,13 @@ def _deploy(w3: Web3, admin: LocalAccount, name: str, *args: Any) -> str:
     return to_checksum_address(receipt["contractAddress"])
 
 
-def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[str, Any]:
+def deploy(
+    anvil: Anvil, manifest: Path, *, settlement: bool = False, units_per_usd: int = 10**6
+) -> dict[str, Any]:
     """Deploys MembershipBadge, AllianceLedger, AllianceBadges, AllianceLedgerLens, AlliancePolls,
     EnterpriseAccounts and AllianceAuctions (ISSUER_ROLE on the badges) (with `settlement`,
-    TestUSD and a SettlementVault settling in it, wired as scripts/deploy.py wires them);
-    writes the manifest."""
+    TestUSD and a SettlementVault settling in it at `units_per_usd` token units a USD, wired as
+    scripts/deploy.py wires them); writes the manifest."""
     w3 = anvil.web3()
     admin: LocalAccount = Account.from_key(ADMIN_KEY)
     start_block = w3.eth.block_number + 1
@@ -287,17 +289,19 @@ def deploy(anvil: Anvil, manifest: Path, *, settlement: bool = False) -> dict[st
         },
     }
     if settlement:
-        document["contracts"].update(_deploy_settlement(w3, admin, ledger))
+        document["contracts"].update(_deploy_settlement(w3, admin, ledger, units_per_usd))
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps(document))
     return document
 
 
-def _deploy_settlement(w3: Web3, admin: LocalAccount, ledger: str) -> dict[str, Any]:
-    """TestUSD and a SettlementVault (1,000,000 units per USD) holding the ledger's
+def _deploy_settlement(
+    w3: Web3, admin: LocalAccount, ledger: str, units_per_usd: int
+) -> dict[str, Any]:
+    """TestUSD and a SettlementVault (`units_per_usd` units per USD) holding the ledger's
     SETTLER_ROLE, registered as a system address."""
     token = _deploy(w3, admin, "TestUSD")
-    vault = _deploy(w3, admin, "SettlementVault", admin.address, ledger, token, 10**6)
+    vault = _deploy(w3, admin, "SettlementVault", admin.address, ledger, token, units_per_usd)
     contract = w3.eth.contract(address=ledger, abi=artifact("AllianceLedger")["abi"])
     for function in (
         contract.functions.grantRole(contract.functions.SETTLER_ROLE().call(), vault),

@@ -2,8 +2,9 @@
 
 Withdrawals need the brand's treasury key, never one of its (hot) signing keys; a withdrawal never
 takes the deposit below what the brand owes, each debt converted to token units rounded up; the
-vault credits what it actually received (fee-on-transfer tokens); and a settlement rounds in the
-creditor's favour, so a position worth less than one token unit is never cleared for nothing.
+vault credits what it actually received (fee-on-transfer tokens); and a settlement pays whole
+token units for what they are worth: a position worth less than one unit is never cleared for
+nothing, and no settlement costs the debtor a unit more than it owed.
 """
 
 import pytest
@@ -326,25 +327,65 @@ def test_position_worth_less_than_one_unit_is_not_cleared_for_nothing(
     errors,
     events,
 ):
-    """Reproduction: B owed A half a unit; rounding down settled it for 0 tokens."""
+    """Reproduction: B owed A half a unit; rounding down settled it for 0 tokens. It now stays
+    owed until it is worth a unit; the vault then pays the whole units and leaves the rest."""
     earn(signer_b, bob, cents=10_000)
     redeem_at(bob, brand_b, brand_a, 1)  # one B point: 5,000 micro-USD
     assert ledger.position(brand_b, brand_a) == 5_000
+    _deposit(cent_vault, usd, signer_b, brand_b, 10)
 
-    with errors.expect(cent_vault, "VaultInsufficientDeposit", brand_b, 0, 1):
+    with errors.expect(cent_vault, "VaultBelowOneUnit", brand_b, brand_a, 5_000, 100):
         cent_vault.settle(brand_b, brand_a, {"from": signer_a})
     assert ledger.position(brand_b, brand_a) == 5_000
+    assert cent_vault.depositOf(brand_b) == 10
 
-    _deposit(cent_vault, usd, signer_b, brand_b, 1)
+    redeem_at(bob, brand_b, brand_a, 2, ref=b"\x5f" * 32)  # 15,000 micro-USD: 1.5 units
     tx = cent_vault.settle(brand_b, brand_a, {"from": signer_a})
     assert events.one(tx, "SettlementPaid") == {
         "debtor": brand_b,
         "creditor": brand_a,
-        "valueMicroUsd": 5_000,
+        "valueMicroUsd": 10_000,
         "tokenAmount": 1,
     }
     assert cent_vault.depositOf(brand_a) == 1
+    assert ledger.position(brand_b, brand_a) == 5_000
+
+
+def test_small_settlements_pay_what_was_owed_not_a_unit_each(
+    redeem_at, ledger, cent_vault, usd, earn, signer_a, signer_b, bob, brand_a, brand_b, errors
+):
+    """The hostile review of 2026-12-06: ten 1-point redemptions at 100 units per USD owe 5
+    units; a creditor settling after each one was paid a unit each time, 10 in all."""
+    earn(signer_b, bob, cents=10_000)
+    _deposit(cent_vault, usd, signer_b, brand_b, 100)
+    for i in range(10):
+        redeem_at(bob, brand_b, brand_a, 1, ref=bytes([i + 1]) * 32)
+        owed = ledger.position(brand_b, brand_a)
+        if owed < 10_000:
+            with errors.expect(cent_vault, "VaultBelowOneUnit", brand_b, brand_a, owed, 100):
+                cent_vault.settle(brand_b, brand_a, {"from": signer_a})
+        else:
+            cent_vault.settle(brand_b, brand_a, {"from": signer_a})
+    assert cent_vault.depositOf(brand_a) == 5
+    assert cent_vault.depositOf(brand_b) == 95
     assert ledger.position(brand_b, brand_a) == 0
+
+
+def test_a_conversion_that_does_not_divide_a_usd_pays_less_than_a_micro_usd_over(
+    SettlementVault, redeem_at, ledger, usd, admin, earn, signer_a, signer_b, bob, brand_a,
+    brand_b, events,
+):
+    """At 3 units per USD a unit is worth 333,333.3 micro-USD: the vault settles what its whole
+    units are worth, rounded down, so the creditor gains under 1 micro-USD, never a unit."""
+    third_vault = _vault(SettlementVault, ledger, admin, usd, 3)
+    earn(signer_b, bob, cents=10_000)
+    redeem_at(bob, brand_b, brand_a, 300)  # 1,500,000 micro-USD: 4.5 units
+    _deposit(third_vault, usd, signer_b, brand_b, 10)
+    tx = third_vault.settle(brand_b, brand_a, {"from": signer_a})
+    paid = events.one(tx, "SettlementPaid")
+    assert (paid["tokenAmount"], paid["valueMicroUsd"]) == (4, 1_333_333)
+    assert 0 < 4 * USD / 3 - 1_333_333 < 1  # what 4 units are worth, less what they cleared
+    assert ledger.position(brand_b, brand_a) == 1_500_000 - 1_333_333
 
 
 def test_required_deposit_rounds_each_debt_up_on_its_own(

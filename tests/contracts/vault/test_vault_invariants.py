@@ -9,7 +9,9 @@ half-unit debts exist and rounding matters). Checked after every step against a 
   exact custom error; after each withdrawal the brand's deposit still covers all it owes, each
   debt in token units rounded up (the floor);
 - each deposit equals the model's, and the deposits add up to the vault's token balance;
-- `requiredDeposit(brand)` is the sum over its creditors of each debt rounded up to a unit.
+- `requiredDeposit(brand)` is the sum over its creditors of each debt rounded up to a unit;
+- a settlement pays whole units for what they are worth (refused below one unit) and leaves the
+  rest of the debt owed.
 """
 
 from brownie import chain
@@ -37,8 +39,15 @@ st_units = st.integers(min_value=1, max_value=5_000)
 
 
 def units(value_micro_usd):
-    """Micro-USD to token units, rounded up (the creditor's favour)."""
+    """Micro-USD to token units, rounded up: what a debt needs in the deposit behind it."""
     return -(-value_micro_usd * UNITS_PER_USD // 1_000_000)
+
+
+def payable(owed_micro_usd):
+    """What a settlement pays: (value settled, units), whole units for what they are worth."""
+    whole = owed_micro_usd * UNITS_PER_USD // 1_000_000
+    value = whole * 1_000_000 // UNITS_PER_USD
+    return value, units(value)
 
 
 class VaultStateMachine(RuleBasedStateMachine):
@@ -128,8 +137,13 @@ class VaultStateMachine(RuleBasedStateMachine):
         if not via_vault:
             self.ledger.settle(a, b, {"from": self.signers[creditor]})
             return
-        cost = units(value)
+        paid, cost = payable(value)
         call = lambda: self.vault.settle(a, b, {"from": self.signers[creditor]})  # noqa: E731
+        if paid == 0:
+            expected = (debtor, creditor, value, UNITS_PER_USD)
+            with self.errors.expect(self.vault, "VaultBelowOneUnit", *expected):
+                call()
+            return
         if self.deposits[debtor] < cost:
             with self.errors.expect(
                 self.vault, "VaultInsufficientDeposit", debtor, self.deposits[debtor], cost
@@ -138,6 +152,9 @@ class VaultStateMachine(RuleBasedStateMachine):
             return
         tx = call()
         assert tx.events["SettlementPaid"]["tokenAmount"] == cost
+        assert tx.events["SettlementPaid"]["valueMicroUsd"] == paid
+        assert cost * 1_000_000 // UNITS_PER_USD == paid  # the units are worth what they cleared
+        assert abs(self._position(debtor, creditor)) == value - paid
         self.deposits[debtor] -= cost
         self.deposits[creditor] += cost
 
