@@ -104,7 +104,8 @@ def main() -> None:
         and (not _is_address(token) or len(web3.eth.get_code(token)) == 0)
     ):
         raise SystemExit(
-            f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; nothing deployed"
+            f"deploy: LEDGER_SETTLEMENT_TOKEN {token} is not a contract on this chain; "
+            "nothing deployed"
         )
 
     for name, arguments in CONTRACTS:

@@ -69,7 +69,10 @@ def is_development_chain() -> bool:
     token deployed and the node's first account used as deployer by default."""
     if os.environ.get("LEDGER_DEV_CHAIN") == "1":
         return True
-    return network.show_active() in ("development", "anvil") or web3.eth.chain_id in DEVELOPMENT_CHAIN_IDS
+    return (
+        network.show_active() in ("development", "anvil")
+        or web3.eth.chain_id in DEVELOPMENT_CHAIN_IDS
+    )
 
 
 def deployer() -> Any:
@@ -130,12 +133,17 @@ class Deployment:
 
 
 def _compiler_settings(contract: Any) -> dict[str, Any]:
-    """solc version, optimizer, EVM version (from the build) and via-IR (from the project config)."""
+    """solc version, optimizer, EVM version (from the build) and via-IR (from the project
+    config)."""
     from brownie._config import CONFIG
 
     compiler = dict(contract._build.get("compiler", {}))
-    settings = {key: compiler[key] for key in ("version", "optimizer", "evm_version") if key in compiler}
-    settings["via_ir"] = bool(CONFIG.settings.get("compiler", {}).get("solc", {}).get("viaIR", False))
+    settings = {
+        key: compiler[key] for key in ("version", "optimizer", "evm_version") if key in compiler
+    }
+    settings["via_ir"] = bool(
+        CONFIG.settings.get("compiler", {}).get("solc", {}).get("viaIR", False)
+    )
     return settings
 
 
@@ -152,7 +160,9 @@ def write_manifest(deployment: Deployment) -> Path:
         "admin": deployment.admin,
         "deployer": deployment.sender.address,
         "compiler": _compiler_settings(first),
-        "contracts": {name: {"address": c.address, "abi": c.abi} for name, c in deployment.contracts.items()},
+        "contracts": {
+            name: {"address": c.address, "abi": c.abi} for name, c in deployment.contracts.items()
+        },
     }
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w") as out:

@@ -66,7 +66,8 @@ def _print(title: str, tx: Any, per: int = 1) -> None:
 
 
 def main(verbose: str = "") -> None:
-    """`verbose` (any text): also brownie's call trace of `earn_existing_lot` (gas per internal function)."""
+    """`verbose` (any text): also brownie's call trace of `earn_existing_lot` (gas per
+    internal function)."""
     admin, brand_a_key = accounts[0], accounts[1]
     members = [accounts.add() for _ in range(102)]
     alice, carol = members[100], members[101]
@@ -91,7 +92,9 @@ def main(verbose: str = "") -> None:
     _print("earn_existing_lot", existing)
     if verbose:
         existing.call_trace(True)
-    holders = members[:50]  # 50, not the report's 100: a traced 100-op batch outlasts the node's patience
+    holders = members[
+        :50
+    ]  # 50, not the report's 100: a traced 100-op batch outlasts the node's patience
     ledger.earnBatch([op(m, 500) for m in holders], a)
     batch = ledger.earnBatch([op(m, 500) for m in holders], a)
     _print("batch of 50 (members holding a lot this month)", batch, 50)

@@ -111,7 +111,8 @@ _DOMAIN_FIELDS = [
 def _redeem_at(
     ledger: Any, member: Any, brand: int, at_brand: int, amount: int, ref: str, sender: Any
 ) -> Any:
-    """A member-signed redemption sent by `sender` (a cross-brand one needs the redeeming brand's signer)."""
+    """A member-signed redemption sent by `sender` (a cross-brand one needs the redeeming
+    brand's signer)."""
     message = {
         "member": member.address,
         "brand": brand,
@@ -297,8 +298,17 @@ def measure_gas() -> dict[str, int]:
     gas["tier_upgrade_pending_gift"] = locked.gas_used
     earned = locked.events["PointsEarned"]
     op.next += 1
-    cancel = (op.next, frank, earned["releaseAt"] // 86_400, _month(), earned["points"], 100,
-              _quarter(), True, "0x" + "44" * 32)
+    cancel = (
+        op.next,
+        frank,
+        earned["releaseAt"] // 86_400,
+        _month(),
+        earned["points"],
+        100,
+        _quarter(),
+        True,
+        "0x" + "44" * 32,
+    )
     cancelled = ledger.reverse(cancel, c)
     assert "TierGiftCancelled" in cancelled.events, "the gift was not cancelled"
     gas["reverse_cancels_tier_gift"] = cancelled.gas_used

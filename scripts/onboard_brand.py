@@ -1,6 +1,7 @@
 """Onboards a brand on the ledger named by the manifest.
 
-    python tools/brownie_run.py scripts/onboard_brand.py main NAME SYMBOL SIGNER [VALUE_MICRO_USD] [TREASURY] --network NET
+    python tools/brownie_run.py scripts/onboard_brand.py main \
+        NAME SYMBOL SIGNER [VALUE_MICRO_USD] [TREASURY] --network NET
 
 The brand's earning rule starts at the reference rule (10 points per USD, 5 per review,
 3 per share); the value defaults to the reference 100 points = 1 USD (10,000 micro-USD).
@@ -32,7 +33,9 @@ def main(
     contracts = read_manifest()["contracts"]
     ledger = ledger_container().at(contracts["AllianceLedger"]["address"])
     sender = {"from": deployer()}
-    tx = ledger.onboardBrand(signer, int(value_micro_usd), REFERENCE_EARN_RULE, name, symbol, sender)
+    tx = ledger.onboardBrand(
+        signer, int(value_micro_usd), REFERENCE_EARN_RULE, name, symbol, sender
+    )
     brand = tx.events["BrandOnboarded"]["brand"]
     print(f"onboard: brand {brand} ({name}) signs with {signer}")
     if treasury:

@@ -1,6 +1,7 @@
 """Sets the tier thresholds and upgrade gifts on the ledger named by the manifest.
 
-    python tools/brownie_run.py scripts/set_tier_rules.py main TIER SPEND_CENTS ORDERS ENGAGEMENTS GIFT --network NET
+    python tools/brownie_run.py scripts/set_tier_rules.py main \
+        TIER SPEND_CENTS ORDERS ENGAGEMENTS GIFT --network NET
     python tools/brownie_run.py scripts/set_tier_rules.py defaults --network NET
 
 Each tier's thresholds must be at least the lower tier's, so raise them top-down.
@@ -19,8 +20,16 @@ def _ledger() -> Any:
 
 def main(tier: str, spend_cents: str, orders: str, engagements: str, gift: str) -> None:
     ledger = _ledger()
-    ledger.setTierRule(int(tier), (int(spend_cents), int(orders), int(engagements)), int(gift), {"from": deployer()})
-    print(f"tiers: tier {tier} now needs {spend_cents} cents, {orders} orders, {engagements} engagements")
+    ledger.setTierRule(
+        int(tier),
+        (int(spend_cents), int(orders), int(engagements)),
+        int(gift),
+        {"from": deployer()},
+    )
+    print(
+        f"tiers: tier {tier} now needs {spend_cents} cents, {orders} orders, "
+        f"{engagements} engagements"
+    )
 
 
 def defaults() -> None:

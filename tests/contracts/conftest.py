@@ -12,7 +12,8 @@ Deployment (module scope; brownie's ``module_isolation`` resets the chain around
 
 then three brands, each acting through its own signer key:
 
-    brand A (id 1): reference rule 10/USD, 5 review, 3 share, 5 event, 20 referral; 100 points = 1 USD
+    brand A (id 1): reference rule 10/USD, 5 review, 3 share, 5 event, 20 referral;
+                    100 points = 1 USD
     brand B (id 2): 20/USD, 8 review, 4 share, 6 event, 25 referral; 200 points = 1 USD
     brand C (id 3): reference rule; 100 points = 1 USD
 
@@ -152,7 +153,7 @@ def error_data(contract, name, *args):
     types = _error_types(item)
     values = [
         bytes.fromhex(v[2:]) if t.startswith("bytes") and isinstance(v, str) else _abi_value(v)
-        for t, v in zip(types, args)
+        for t, v in zip(types, args, strict=True)
     ]
     return error_selector(contract, name, len(args)) + encode(types, values)
 
@@ -176,7 +177,8 @@ def expect_revert(contract, name, *args):
 
 @pytest.fixture(scope="session")
 def errors():
-    """``errors.expect(contract, name, *args)`` (a context manager), ``errors.selector(...)``, ``errors.data(...)``."""
+    """``errors.expect(contract, name, *args)`` (a context manager), ``errors.selector(...)``,
+    ``errors.data(...)``."""
     return SimpleNamespace(expect=expect_revert, selector=error_selector, data=error_data)
 
 
@@ -273,7 +275,8 @@ class Clock:
 
     @staticmethod
     def expiry_of(month):
-        """First second at which a lot earned in ``month`` no longer counts (12 full months later)."""
+        """First second at which a lot earned in ``month`` no longer counts (12 full months
+        later)."""
         return month_start(month + 13)
 
     def travel_to(self, timestamp):
@@ -375,7 +378,8 @@ def carol(accounts):
 
 @pytest.fixture(scope="session", autouse=True)
 def _ledger_abi(AllianceLedger, AllianceLedgerAdmin):
-    """The ledger's ABI includes the brand administration it runs by delegatecall (scripts/ledger_abi.py)."""
+    """The ledger's ABI includes the brand administration it runs by delegatecall
+    (scripts/ledger_abi.py)."""
     publish_admin_functions(AllianceLedger, AllianceLedgerAdmin)
 
 
@@ -410,7 +414,7 @@ def alliance(
 
     brands = {}
     for (name, (rule, value, token_name, symbol)), signer in zip(
-        BRANDS.items(), (signer_a, signer_b, signer_c)
+        BRANDS.items(), (signer_a, signer_b, signer_c), strict=True
     ):
         receipt = ledger.onboardBrand(signer, value, rule, token_name, symbol, tx)
         brands[name] = receipt.events["BrandOnboarded"]["brand"]
@@ -632,5 +636,6 @@ class MemberSigner:
 
 @pytest.fixture(scope="module")
 def signing(ledger):
-    """``signing.gift(member, to, brand, amount, ...)`` and ``signing.redeem(member, brand, at, amount, ...)``."""
+    """``signing.gift(member, to, brand, amount, ...)`` and ``signing.redeem(member, brand, at,
+    amount, ...)``."""
     return MemberSigner(ledger)

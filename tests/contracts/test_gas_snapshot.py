@@ -17,7 +17,8 @@ from scripts.gas_report import (
 )
 
 EIP170_LIMIT = 24_576
-LEDGER_SIZE_BUDGET = 23_500  # issue 11 (return windows, pending, reversal) took 2,665 bytes: 1,241 left under EIP-170
+# issue 11 (return windows, pending, reversal) took 2,665 bytes: 1,241 left under EIP-170
+LEDGER_SIZE_BUDGET = 23_500
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,21 @@ def _cancelled(events, tx):
 
 
 def test_a_brand_cannot_cancel_an_earlier_quarters_gift_with_a_purchase_of_the_next_quarter(
-    ledger, lens, admin, earn, signer_a, signer_b, signer_c, alice, brand_a, brand_b, brand_c,
-    clock, events, errors, to_plain,
+    ledger,
+    lens,
+    admin,
+    earn,
+    signer_a,
+    signer_b,
+    signer_c,
+    alice,
+    brand_a,
+    brand_b,
+    brand_c,
+    clock,
+    events,
+    errors,
+    to_plain,
 ):
     """README "Returns": a brand's reversals take off "what its own pending purchases added, and
     no more"; a gift is cancelled only by the return of a purchase it depended on. The chain knows
@@ -35,8 +48,15 @@ def test_a_brand_cannot_cancel_an_earlier_quarters_gift_with_a_purchase_of_the_n
     ledger.setReturnWindow(brand_c, 14, {"from": admin})
     q = clock.quarter() + 1
     clock.travel_to_quarter(q, month_in_quarter=2, day=25)
-    earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, cents=25_000),
-                          earn.op(alice, "review"), earn.op(alice, "review")])
+    earn.batch(
+        signer_a,
+        [
+            earn.op(alice, cents=25_000),
+            earn.op(alice, cents=25_000),
+            earn.op(alice, "review"),
+            earn.op(alice, "review"),
+        ],
+    )
     completing = earn(signer_c, alice, cents=100)
     assert events.one(completing, "TierUpgraded")["newTier"] == 1
     assert sum(a for a, _ in to_plain(lens.pendingOf(alice, brand_a))) == SILVER_GIFT
@@ -45,10 +65,19 @@ def test_a_brand_cannot_cancel_an_earlier_quarters_gift_with_a_purchase_of_the_n
     fresh = earn(signer_b, alice, cents=100_000)  # B's purchase of quarter q + 1
     earned = fresh.events["PointsEarned"]
     assert earned["releaseAt"] > clock.now()
+
     def reversal(quarter):
-        return (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                clock.month_of(fresh.timestamp), earned["points"], 10**9, quarter, True,
-                earned["orderRef"])
+        return (
+            earn.next_op_id(),
+            alice.address,
+            earned["releaseAt"] // DAY,
+            clock.month_of(fresh.timestamp),
+            earned["points"],
+            10**9,
+            quarter,
+            True,
+            earned["orderRef"],
+        )
 
     # What should hold: B's return of its own q+1 purchase takes nothing off quarter q. Stated
     # as quarter q, it is refused (its position's month says q + 1) ...
@@ -65,7 +94,18 @@ def test_a_brand_cannot_cancel_an_earlier_quarters_gift_with_a_purchase_of_the_n
 
 
 def test_a_brand_whose_only_purchase_was_returned_pays_no_share_of_a_later_upgrade(
-    ledger, lens, admin, earn, signing, signer_a, signer_c, alice, brand_a, brand_c, clock, events,
+    ledger,
+    lens,
+    admin,
+    earn,
+    signing,
+    signer_a,
+    signer_c,
+    alice,
+    brand_a,
+    brand_c,
+    clock,
+    events,
     to_plain,
 ):
     """README "Trust between brands": a tier gift is "paid by the brands whose operations
@@ -82,16 +122,34 @@ def test_a_brand_whose_only_purchase_was_returned_pays_no_share_of_a_later_upgra
     clock.travel_to_quarter(q, day=5)
     bought = earn(signer_a, alice, cents=50_000)
     earned = bought.events["PointsEarned"]
-    ledger.reverse((earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                    clock.month_of(bought.timestamp), earned["points"],
-                    50_000, q, True, earned["orderRef"]), {"from": signer_a})
+    ledger.reverse(
+        (
+            earn.next_op_id(),
+            alice.address,
+            earned["releaseAt"] // DAY,
+            clock.month_of(bought.timestamp),
+            earned["points"],
+            50_000,
+            q,
+            True,
+            earned["orderRef"],
+        ),
+        {"from": signer_a},
+    )
     status = lens.memberStatus(alice)
     assert (status["spendCents"], status["orders"]) == (0, 0)
     issued_a = to_plain(lens.brandAccount(brand_a))[0]
 
-    upgrade = earn.batch(signer_c, [earn.op(alice, "review"), earn.op(alice, "review"),
-                                    earn.op(alice, cents=16_700), earn.op(alice, cents=16_700),
-                                    earn.op(alice, cents=16_700)])
+    upgrade = earn.batch(
+        signer_c,
+        [
+            earn.op(alice, "review"),
+            earn.op(alice, "review"),
+            earn.op(alice, cents=16_700),
+            earn.op(alice, cents=16_700),
+            earn.op(alice, cents=16_700),
+        ],
+    )
     assert events.one(upgrade, "TierUpgraded")["newTier"] == 1
     paid = {e["brand"]: e["points"] for e in events.all(upgrade, "TierGiftPaid")}
     issued_after = to_plain(lens.brandAccount(brand_a))[0]
@@ -108,7 +166,17 @@ def test_a_brand_whose_only_purchase_was_returned_pays_no_share_of_a_later_upgra
 
 
 def test_a_reversal_that_keeps_its_spend_counted_keeps_its_part(
-    ledger, lens, admin, earn, signer_a, signer_c, alice, brand_a, brand_c, clock, events,
+    ledger,
+    lens,
+    admin,
+    earn,
+    signer_a,
+    signer_c,
+    alice,
+    brand_a,
+    brand_c,
+    clock,
+    events,
 ):
     """The other side of the part's rule: a brand that reverses a purchase's points but states no
     spend (so the purchase stays counted toward the member's tier) keeps its part, and pays its
@@ -118,12 +186,30 @@ def test_a_reversal_that_keeps_its_spend_counted_keeps_its_part(
     clock.travel_to_quarter(q, day=5)
     bought = earn(signer_a, alice, cents=50_000)  # 5,000 points, 500 USD counted
     earned = bought.events["PointsEarned"]
-    ledger.reverse((earn.next_op_id(), alice.address, earned["releaseAt"] // DAY,
-                    clock.month_of(bought.timestamp), 2_000,
-                    0, q, False, earned["orderRef"]), {"from": signer_a})
+    ledger.reverse(
+        (
+            earn.next_op_id(),
+            alice.address,
+            earned["releaseAt"] // DAY,
+            clock.month_of(bought.timestamp),
+            2_000,
+            0,
+            q,
+            False,
+            earned["orderRef"],
+        ),
+        {"from": signer_a},
+    )
     assert lens.memberStatus(alice)["spendCents"] == 50_000  # still counted
-    upgrade = earn.batch(signer_c, [earn.op(alice, "review"), earn.op(alice, "review"),
-                                    earn.op(alice, cents=100), earn.op(alice, cents=100)])
+    upgrade = earn.batch(
+        signer_c,
+        [
+            earn.op(alice, "review"),
+            earn.op(alice, "review"),
+            earn.op(alice, cents=100),
+            earn.op(alice, cents=100),
+        ],
+    )
     assert events.one(upgrade, "TierUpgraded")["newTier"] == 1
     paid = {e["brand"]: e["points"] for e in events.all(upgrade, "TierGiftPaid")}
     # A issued 5,000 points and kept all 5,000 points' part (its 500 USD still count); C issued

@@ -77,7 +77,11 @@ def test_state_library_names_every_ledger_variable_at_its_compiled_slot():
 
 
 def test_every_ledger_variable_the_lens_could_need_is_named():
-    own = {label for label, (slot, _, _) in _compiler_layout().items() if slot >= min(_library_slots().values())}
+    own = {
+        label
+        for label, (slot, _, _) in _compiler_layout().items()
+        if slot >= min(_library_slots().values())
+    }
     assert own == set(SLOT_NAMES.values())
 
 
@@ -85,5 +89,6 @@ def test_packed_words_are_value_types_not_structs_laid_out_by_field_order():
     layout = _compiler_layout()
     assert "userDefinedValueType(BrandConfig)" in layout["_brands"][2]
     assert "userDefinedValueType(LedgerGlobals)" in layout["_globals"][2]
-    # members: a one-field struct around the MemberWord value type (a storage pointer on the hot path)
+    # members: a one-field struct around the MemberWord value type (a storage pointer on the hot
+    # path)
     assert "struct(MemberSlot)" in layout["_members"][2]

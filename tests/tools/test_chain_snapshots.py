@@ -6,6 +6,7 @@ refused to start. Now snapshots are written atomically and the newest readable o
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -110,10 +111,8 @@ class Chain:
         anvil = self.anvil_pid()
         self.process.send_signal(signal.SIGKILL)
         if anvil is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(anvil, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait()
         wait_for(lambda: not _port_open(self.port), what="the port freed", cap_s=60)
 

@@ -10,6 +10,7 @@ is the real one, run as its own process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,7 +20,6 @@ from pathlib import Path
 import pytest
 from support.chain import free_port
 from support.progress import files_progress, wait_for
-
 from test_chain_snapshots import SUPERVISOR, completed
 
 # A node that answers eth_chainId, and anvil_dumpState with the fault named by NODE_FAULT.
@@ -90,7 +90,7 @@ class Supervised:
         node = folder / "node.py"
         node.write_text(STAND_IN)
         anvil = folder / "anvil"  # the supervisor runs `--anvil` as a program
-        anvil.write_text(f"#!/bin/sh\nexec {sys.executable} {node} \"$@\"\n")
+        anvil.write_text(f'#!/bin/sh\nexec {sys.executable} {node} "$@"\n')
         anvil.chmod(0o755)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -132,10 +132,8 @@ def supervised(tmp_path: Path, request: pytest.FixtureRequest) -> object:
         running.process.kill()
         running.process.wait()
     for pid in running.starts.read_text().split() if running.starts.exists() else []:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid), signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.mark.parametrize("supervised", DYING, indirect=True)

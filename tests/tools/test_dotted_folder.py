@@ -4,6 +4,7 @@ tools/chain.sh hid the error behind "deployment failed"."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -68,10 +69,8 @@ def _chain(clone: Path, data: Path, **extra: str) -> subprocess.CompletedProcess
 def _stop_chain(data: Path) -> None:
     pid_file = data / "chain.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def test_chain_sh_deploys_from_a_folder_whose_path_holds_a_dot(dotted_copy: Path) -> None:

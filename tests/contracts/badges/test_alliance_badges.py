@@ -184,7 +184,13 @@ def test_uncapped_type_is_bounded_only_by_counter_width(
     alliance_badges.issue(type_id, silver_member, 1_000_000, {"from": brand_a_signer})
 
     with reverts_with(
-        alliance_badges, "AllianceBadgesSupplyExceeded", type_id, UINT64_MAX, 1_000_000, 0, UINT64_MAX
+        alliance_badges,
+        "AllianceBadgesSupplyExceeded",
+        type_id,
+        UINT64_MAX,
+        1_000_000,
+        0,
+        UINT64_MAX,
     ):
         alliance_badges.issue(type_id, silver_member, UINT64_MAX, {"from": brand_a_signer})
 
@@ -276,7 +282,9 @@ def test_claim_respects_supply_cap(
     alliance_badges.claim(diamond_exclusive, {"from": diamond_member})
     directory.setTierOf(gold_member, DIAMOND, {"from": admin})
 
-    with reverts_with(alliance_badges, "AllianceBadgesSupplyExceeded", diamond_exclusive, 2, 2, 0, 1):
+    with reverts_with(
+        alliance_badges, "AllianceBadgesSupplyExceeded", diamond_exclusive, 2, 2, 0, 1
+    ):
         alliance_badges.claim(diamond_exclusive, {"from": gold_member})
 
 
@@ -609,10 +617,19 @@ def _sign_redeem_benefit(badges, key, holder, type_id, nonce, deadline):
     typed = {
         "types": {"EIP712Domain": _DOMAIN_FIELDS, "RedeemBenefit": _REDEEM_BENEFIT_FIELDS},
         "primaryType": "RedeemBenefit",
-        "domain": {"name": "AllianceBadges", "version": "1", "chainId": chain.id,
-                   "verifyingContract": badges.address},
-        "message": {"holder": holder, "typeId": type_id, "claimRef": CLAIM_REF, "nonce": nonce,
-                    "deadline": deadline},
+        "domain": {
+            "name": "AllianceBadges",
+            "version": "1",
+            "chainId": chain.id,
+            "verifyingContract": badges.address,
+        },
+        "message": {
+            "holder": holder,
+            "typeId": type_id,
+            "claimRef": CLAIM_REF,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
     }
     return Account.sign_message(encode_typed_data(full_message=typed), key).signature
 
@@ -631,7 +648,9 @@ def test_redeem_benefit_with_holder_signature_relayed_by_a_brand(
 ):
     holder, type_id = signing_holder
     deadline = chain.time() + 3_600
-    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
+    sig = _sign_redeem_benefit(
+        alliance_badges, holder.private_key, holder.address, type_id, 0, deadline
+    )
 
     tx = alliance_badges.redeemBenefitWithSig(
         holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
@@ -649,8 +668,12 @@ def test_redeem_benefit_signature_cannot_be_replayed(
     holder, type_id = signing_holder
     alliance_badges.issue(type_id, holder, 1, {"from": brand_b_signer})  # a second unit to spend
     deadline = chain.time() + 3_600
-    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
-    alliance_badges.redeemBenefitWithSig(holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer})
+    sig = _sign_redeem_benefit(
+        alliance_badges, holder.private_key, holder.address, type_id, 0, deadline
+    )
+    alliance_badges.redeemBenefitWithSig(
+        holder, type_id, CLAIM_REF, 0, deadline, sig, {"from": brand_b_signer}
+    )
 
     with reverts_with(alliance_badges, "InvalidAccountNonce", holder, 1):
         alliance_badges.redeemBenefitWithSig(
@@ -665,7 +688,9 @@ def test_redeem_benefit_signature_by_someone_else_reverts(
     holder, type_id = signing_holder
     thief = accounts.add()
     deadline = chain.time() + 3_600
-    sig = _sign_redeem_benefit(alliance_badges, thief.private_key, holder.address, type_id, 0, deadline)
+    sig = _sign_redeem_benefit(
+        alliance_badges, thief.private_key, holder.address, type_id, 0, deadline
+    )
 
     with reverts_with(alliance_badges, "AllianceBadgesInvalidSignature", holder):
         alliance_badges.redeemBenefitWithSig(
@@ -679,7 +704,9 @@ def test_redeem_benefit_signature_past_its_deadline_reverts(
 ):
     holder, type_id = signing_holder
     deadline = chain.time() - 10
-    sig = _sign_redeem_benefit(alliance_badges, holder.private_key, holder.address, type_id, 0, deadline)
+    sig = _sign_redeem_benefit(
+        alliance_badges, holder.private_key, holder.address, type_id, 0, deadline
+    )
 
     tx = None
     with brownie.reverts():

@@ -31,7 +31,8 @@ class Model:
         # alone and stays until something reuses it
         self.pending = {
             (h, b): [*([0, 0, 0, False, 0] for _ in range(4)), [0, 0, 0, True, 0]]
-            for h in holders for b in RULES
+            for h in holders
+            for b in RULES
         }
         # LockMonths: the running lock's points per earn month, (holder, brand) -> {month: amount}
         self.lock_months = {(h, b): {} for h in holders for b in RULES}
@@ -41,7 +42,8 @@ class Model:
         # from M + 1 (issue 10, item 7); a second change within M replaces the first
         self.values = {b: [(0, v)] for b, v in VALUES.items()}
         self.positions = {}  # (lo, hi) -> what lo owes hi, micro-USD
-        # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed, closed_best]
+        # member -> [quarter, spend, orders, engagements, tier, grace, reviewed, closed,
+        # closed_best]
         self.activity = {}
         self.parts = {}  # (member, brand) -> [quarter, micro-USD issued for counted operations]
         # GiftShares: (member, quarter, brand) -> {tier: (points the brand paid of its gift under
@@ -80,7 +82,9 @@ class Model:
 
     def pending_of(self, holder, brand, today):
         """AllianceLedgerLens.pendingOf: ((amount, releaseAt), ...) in position order."""
-        return tuple((a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a)
+        return tuple(
+            (a, d * DAY) for d, a in self.pending_positions(holder, brand) if d > today and a
+        )
 
     def held(self, holder, brand, day, month):
         """What PendingWord.take finds for a purchase of `month` released on `day`: the pending
@@ -96,7 +100,7 @@ class Model:
         """AllianceLedger._held: the points still pending on `today` per earn month (purchase
         positions, the running gift lock's months)."""
         held = {}
-        for d, a, _, gift, m in self.pending[(holder, brand)][:4]:
+        for d, a, _, _gift, m in self.pending[(holder, brand)][:4]:
             if d > today and a:
                 held[m] = held.get(m, 0) + a
         if self.gift_lock(holder, brand, today) is not None:
@@ -123,7 +127,9 @@ class Model:
 
     def set_gift_lock(self, holder, brand, day, amount):
         """PendingWord.withGift: the lock has a place of its own (amounts stay far below 2**32)."""
-        self.pending[(holder, brand)][4] = [day, amount, 0, True, 0] if amount else [0, 0, 0, True, 0]
+        self.pending[(holder, brand)][4] = (
+            [day, amount, 0, True, 0] if amount else [0, 0, 0, True, 0]
+        )
 
     def reverse(
         self, holder, brand, day, earned, points, spend_cents, quarter, closes, month, today
@@ -169,8 +175,10 @@ class Model:
         if not state:
             return []
         if state[0] == quarter:
-            counters, brands = state, {b for (m, b), (q, _) in self.parts.items()
-                                       if m == holder and q == quarter}
+            counters, brands = (
+                state,
+                {b for (m, b), (q, _) in self.parts.items() if m == holder and q == quarter},
+            )
         else:
             closed = self.gift_quarters.get((holder, quarter))
             if not state[4] or closed is None:
@@ -207,22 +215,31 @@ class Model:
 
     def outstanding(self, brand, month):
         return sum(
-            a for (_, b), lots in self.lots.items() if b == brand
-            for m, a in lots.items() if m >= month - 12
+            a
+            for (_, b), lots in self.lots.items()
+            if b == brand
+            for m, a in lots.items()
+            if m >= month - 12
         )
 
     def outstanding_value(self, brand, month):
         """AllianceLedgerLens.outstandingValue: each live lot at its earn month's value."""
         return sum(
-            a * self.value_at(brand, m) for (_, b), lots in self.lots.items() if b == brand
-            for m, a in lots.items() if m >= month - 12
+            a * self.value_at(brand, m)
+            for (_, b), lots in self.lots.items()
+            if b == brand
+            for m, a in lots.items()
+            if m >= month - 12
         )
 
     def expired(self, brand, month):
         """Lots are never touched once expired (every take is of live lots)."""
         return sum(
-            a for (_, b), lots in self.lots.items() if b == brand
-            for m, a in lots.items() if m < month - 12
+            a
+            for (_, b), lots in self.lots.items()
+            if b == brand
+            for m, a in lots.items()
+            if m < month - 12
         )
 
     def take(self, holder, brand, month, amount, today):
@@ -273,14 +290,18 @@ class Model:
                 tier, grace = tier - 1, 0
         state[4], state[5], state[6] = tier, grace, quarter
 
-    def record_activity(self, member, brand, kind, cents, mult, points, month, today):
+    def record_activity(  # noqa: C901 (the ledger's tier rule, step by step)
+        self, member, brand, kind, cents, mult, points, month, today
+    ):
         """Returns ({brand: (gift points it pays, releaseAt)}, [(brand, points, from, to)] of the
         locks a later gift extended), as the ledger computes them."""
         quarter = month // 3
         state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
         if state[0] != quarter:
             if state[4] and (member, state[0]) in self.gift_quarters:  # the closed quarter's record
-                brands = {b for (m, b), (q, _) in self.parts.items() if m == member and q == state[0]}
+                brands = {
+                    b for (m, b), (q, _) in self.parts.items() if m == member and q == state[0]
+                }
                 self.gift_quarters[(member, state[0])] = [state[0], *state[1:4], brands]
             state[7], state[8] = state[0], self.best_tier(*state[1:4])
             state[0:4] = [quarter, 0, 0, 0]
@@ -323,18 +344,27 @@ class Model:
         )
         released, extended = {}, []
         for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]:
-            released[b] = (paid[b], self._lock_share(member, b, paid[b], hold, tier, best, gift,
-                                                     quarter, today, extended, month))
+            released[b] = (
+                paid[b],
+                self._lock_share(
+                    member, b, paid[b], hold, tier, best, gift, quarter, today, extended, month
+                ),
+            )
         return released, extended
 
-    def _lock_share(self, member, b, share, hold, tier, best, gift, quarter, today, extended, month):
+    def _lock_share(
+        self, member, b, share, hold, tier, best, gift, quarter, today, extended, month
+    ):
         """AllianceLedger._lockShare: returns the share's releaseAt (0: live at once)."""
         if not hold:
             return 0
         lock = self.gift_lock(member, b, today)
         day, locked = (0, 0) if lock is None else self.pending[(member, b)][lock][:2]
         months = dict(self.lock_months[(member, b)]) if locked else {}
-        if month not in {m for m, a in months.items() if a} and sum(1 for a in months.values() if a) == 4:
+        if (
+            month not in {m for m, a in months.items() if a}
+            and sum(1 for a in months.values() if a) == 4
+        ):
             return 0  # a fifth month's share is paid live (LockMonths: 4 months)
         months = {m: a for m, a in months.items() if a}
         months[month] = months.get(month, 0) + share
@@ -411,8 +441,13 @@ def add_position(slots, today, release, amount, month):
     if j == 4:
         slots[i] = [release, slots[i][1] + amount, min(slots[i][2] + 1, 63), False, month]
     else:
-        slots[j] = [slots[j][0], slots[i][1] + slots[j][1], min(slots[i][2] + slots[j][2], 63),
-                    False, slots[j][4]]
+        slots[j] = [
+            slots[j][0],
+            slots[i][1] + slots[j][1],
+            min(slots[i][2] + slots[j][2], 63),
+            False,
+            slots[j][4],
+        ]
         slots[i] = [release, amount, 1, False, month]
     return release, moved
 

@@ -44,12 +44,27 @@ class ReturnRules:
         ]
 
     def _reverse_op(self, member, day, month, points, spend_cents, quarter, closes):
-        return (next(self.op_ids), member.address, day, month, points, spend_cents, quarter,
-                closes, order_ref(f"return-{day}"))
+        return (
+            next(self.op_ids),
+            member.address,
+            day,
+            month,
+            points,
+            spend_cents,
+            quarter,
+            closes,
+            order_ref(f"return-{day}"),
+        )
 
     @precondition(lambda self: self._pending_positions())
-    @rule(pick=st_pick, whole=st_flag, fraction=st_fraction, cents=st_cents, closes=st_flag,
-          past_quarter=st.sampled_from([0, 0, 1]))
+    @rule(
+        pick=st_pick,
+        whole=st_flag,
+        fraction=st_fraction,
+        cents=st_cents,
+        closes=st_flag,
+        past_quarter=st.sampled_from([0, 0, 1]),
+    )
     def rule_reverse_own_pending_purchase(self, pick, whole, fraction, cents, closes, past_quarter):
         positions = self._pending_positions()
         member, brand, day, amount, earned = positions[pick % len(positions)]
@@ -58,19 +73,34 @@ class ReturnRules:
         quarter = earned // 3 - past_quarter  # another quarter than its own stated: refused
         op = self._reverse_op(account, day, earned, points, cents, quarter, closes)
         if quarter != earned // 3:
-            with self.errors.expect(self.ledger, "LedgerReversalQuarterMismatch", quarter, earned // 3):
+            with self.errors.expect(
+                self.ledger, "LedgerReversalQuarterMismatch", quarter, earned // 3
+            ):
                 self.ledger.reverse(op, {"from": self.signers[brand]})
             return
         tx = self.ledger.reverse(op, {"from": self.signers[brand]})
         event = tx.events["PointsReversed"]
-        assert (event["brand"], event["member"], event["points"], event["releaseAt"],
-                event["month"]) == (brand, account.address, points, day * DAY, earned)
+        assert (
+            event["brand"],
+            event["member"],
+            event["points"],
+            event["releaseAt"],
+            event["month"],
+        ) == (brand, account.address, points, day * DAY, earned)
         cancelled = self.model.reverse(
-            name, brand, day, earned, points, cents, quarter, closes,
+            name,
+            brand,
+            day,
+            earned,
+            points,
+            cents,
+            quarter,
+            closes,
             self.clock.month_of(tx.timestamp),
             tx.timestamp // DAY,
         )
-        events = tx.events["TierGiftCancelled"] if "TierGiftCancelled" in tx.events else []
+        # brownie's EventDict has no `get`
+        events = tx.events["TierGiftCancelled"] if "TierGiftCancelled" in tx.events else []  # noqa: SIM401
         assert [(e["brand"], e["points"], e["releaseAt"]) for e in events] == cancelled
         assert all(e["member"] == account.address for e in events)
 
@@ -115,7 +145,9 @@ class ReturnRules:
             for m in range(3)
             for b in RULES
             if self.model.locked(f"m{m}", b, today)
-            and not any(now < d * DAY <= now + MARGIN for d, _ in self.model.pending_positions(f"m{m}", b))
+            and not any(
+                now < d * DAY <= now + MARGIN for d, _ in self.model.pending_positions(f"m{m}", b)
+            )
         ]
 
     @precondition(lambda self: self._locked_pairs())
@@ -148,8 +180,9 @@ class ReturnRules:
                 {"from": self.signers[at_brand]},
             ),
         }
-        with self.errors.expect(self.ledger, "PointsInsufficientBalance", account, brand, live,
-                                amount):
+        with self.errors.expect(
+            self.ledger, "PointsInsufficientBalance", account, brand, live, amount
+        ):
             calls[action]()
 
     @precondition(lambda self: self._pending_positions(margin=0))

@@ -271,8 +271,8 @@ def test_earn_with_a_field_outside_its_abi_type_reverts_without_data(
 def test_a_purchase_refused_for_its_pending_position_changes_nothing(
     ledger, lens, earn, signer_a, admin, alice, bob, brand_a, errors, events, to_plain, clock
 ):
-    """A pending purchase position holds at most 2**28 - 1 points: the purchase that would pass it is
-    skipped with `LedgerInvalidAmount`, and nothing of it is written (its lot, its op id, the
+    """A pending purchase position holds at most 2**28 - 1 points: the purchase that would pass
+    it is skipped with `LedgerInvalidAmount`, and nothing of it is written (its lot, its op id, the
     brand's totals and daily mint, the member's counters), so that it may be sent again.
     Before, it was refused after its lot was credited and its op id marked: points minted with
     no `Transfer` and live at once, for an operation reported as skipped."""

@@ -111,7 +111,9 @@ def test_point_value_change_emits_event_and_leaves_issued_points_unchanged(
     ledger, lens, admin, earn, signing, signer_a, signer_b, alice, brand_a, brand_b, events, clock
 ):
     earn(signer_a, alice, cents=10_000)  # 1,000 A points
-    signing.redeem_at(alice, brand_a, brand_b, 100, signer_b, ref=b"\x01" * 32)  # at 10,000 micro-USD each
+    signing.redeem_at(
+        alice, brand_a, brand_b, 100, signer_b, ref=b"\x01" * 32
+    )  # at 10,000 micro-USD each
     balance, lots, account = (
         ledger.balanceOf(alice, brand_a),
         lens.lotsOf(alice, brand_a),

@@ -128,7 +128,9 @@ def test_earn_for_the_zero_address_reverts(ledger, earn, signer_a, errors):
         earn(signer_a, ZERO_ADDRESS)
 
 
-def test_operation_id_reuse_reverts(ledger, lens, earn, signer_a, alice, bob, brand_a, errors, to_plain):
+def test_operation_id_reuse_reverts(
+    ledger, lens, earn, signer_a, alice, bob, brand_a, errors, to_plain
+):
     earn(signer_a, alice, cents=10_000, op_id=77)
     assert ledger.isOperationUsed(brand_a, 77)
 

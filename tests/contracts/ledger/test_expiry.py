@@ -151,7 +151,8 @@ def test_redeeming_consumes_the_oldest_lots_first(
 
 @pytest.mark.parametrize("how", ["signed gift", "erc6909 transfer", "donation"])
 def test_moved_points_keep_their_earn_month_and_expire_when_the_givers_would_have(
-    ledger, lens,
+    ledger,
+    lens,
     earn,
     signing,
     signer_a,
@@ -230,7 +231,7 @@ def test_an_expired_lots_storage_is_reused_by_a_new_month(
     assert to_plain(lens.brandAccount(brand_a)) == (220, 120, 100, 0, 0)
 
 
-def test_brand_liability_stays_exact_across_years_of_irregular_activity(
+def test_brand_liability_stays_exact_across_years_of_irregular_activity(  # noqa: C901 (a model)
     ledger, lens, earn, signer_a, alice, bob, brand_a, clock, month0, to_plain
 ):
     """Months with and without issuance, gaps longer than the 16-month liability ring, and

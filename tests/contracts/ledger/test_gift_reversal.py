@@ -44,16 +44,31 @@ def quarter(clock):
 def _reverse(ledger, earn, signer, member, receipt, quarter, spend_cents, points=None, closes=True):
     """Reverses `points` (all, by default) of the purchase `receipt` credited."""
     earned = receipt.events["PointsEarned"]
-    op = (earn.next_op_id(), member.address, earned["releaseAt"] // DAY,
-          month_of(receipt.timestamp), earned["points"] if points is None else points,
-          spend_cents, quarter, closes, earned["orderRef"])
+    op = (
+        earn.next_op_id(),
+        member.address,
+        earned["releaseAt"] // DAY,
+        month_of(receipt.timestamp),
+        earned["points"] if points is None else points,
+        spend_cents,
+        quarter,
+        closes,
+        earned["orderRef"],
+    )
     return ledger.reverse(op, {"from": signer})
 
 
 def _one_order_short_of_silver(earn, signer_a, member):
     """A's honest quarter: 500 USD over 2 orders and 2 reviews (5,010 points, live)."""
-    earn.batch(signer_a, [earn.op(member, cents=25_000), earn.op(member, cents=25_000),
-                          earn.op(member, "review"), earn.op(member, "review")])
+    earn.batch(
+        signer_a,
+        [
+            earn.op(member, cents=25_000),
+            earn.op(member, cents=25_000),
+            earn.op(member, "review"),
+            earn.op(member, "review"),
+        ],
+    )
 
 
 def _paid(events, tx):
@@ -84,7 +99,11 @@ def test_a_gift_completed_by_a_pending_purchase_is_cancelled_when_it_is_returned
     assert to_plain(lens.pendingOf(alice, brand_a)) == ()
     assert ledger.balanceOf(alice, brand_a) == 5_010
     assert to_plain(lens.brandAccount(brand_a)) == (
-        issued_a, 0, 0, outstanding_a - SILVER_GIFT, reversed_a + SILVER_GIFT
+        issued_a,
+        0,
+        0,
+        outstanding_a - SILVER_GIFT,
+        reversed_a + SILVER_GIFT,
     )
     assert ledger.position(pending_c, brand_a) == 0  # no brand owes another for it
     assert ledger.tierOf(alice) == 1  # the tier stands until the quarterly review
@@ -141,8 +160,11 @@ def test_one_operation_crossing_two_tiers_splits_the_shares_by_tier(
     """A: 9 orders of 1 USD and 6 reviews; C's pending 1,991 USD purchase makes alice Silver and
     Gold at once. A partial return that leaves Silver met cancels only Gold's part of each
     share; the rest of the return cancels Silver's."""
-    earn.batch(signer_a, [earn.op(alice, cents=100) for _ in range(9)]
-               + [earn.op(alice, "review") for _ in range(6)])
+    earn.batch(
+        signer_a,
+        [earn.op(alice, cents=100) for _ in range(9)]
+        + [earn.op(alice, "review") for _ in range(6)],
+    )
     completing = earn(signer_c, alice, cents=199_100)
     upgrade = events.one(completing, "TierUpgraded")
     assert (upgrade["previousTier"], upgrade["newTier"]) == (0, 2)
@@ -153,29 +175,46 @@ def test_one_operation_crossing_two_tiers_splits_the_shares_by_tier(
     assert paid[pending_c] == gift - paid[brand_a]
     silver = {b: p * SILVER_GIFT // gift for b, p in paid.items()}
 
-    to_silver = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100_000,
-                         points=10_000, closes=False)  # 1,000 USD and 10 orders left: Silver
+    to_silver = _reverse(
+        ledger, earn, signer_c, alice, completing, quarter, 100_000, points=10_000, closes=False
+    )  # 1,000 USD and 10 orders left: Silver
     assert [(b, p) for b, p, _ in _cancelled(events, to_silver)] == [
-        (brand_a, paid[brand_a] - silver[brand_a]), (pending_c, paid[pending_c] - silver[pending_c])
+        (brand_a, paid[brand_a] - silver[brand_a]),
+        (pending_c, paid[pending_c] - silver[pending_c]),
     ]
 
-    to_none = _reverse(ledger, earn, signer_c, alice, completing, quarter, 99_100,
-                       points=9_910)  # 9 USD, 9 orders
+    to_none = _reverse(
+        ledger, earn, signer_c, alice, completing, quarter, 99_100, points=9_910
+    )  # 9 USD, 9 orders
     assert [(b, p) for b, p, _ in _cancelled(events, to_none)] == [
-        (brand_a, silver[brand_a]), (pending_c, silver[pending_c])
+        (brand_a, silver[brand_a]),
+        (pending_c, silver[pending_c]),
     ]
     assert ledger.balanceOf(alice, pending_c) == 0
     assert ledger.tierOf(alice) == 2  # the tier stands until the quarterly review
 
 
 def test_a_later_gift_extends_the_lock_and_says_so(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
-    to_plain
+    ledger,
+    lens,
+    earn,
+    signer_a,
+    signer_c,
+    alice,
+    brand_a,
+    pending_c,
+    quarter,
+    clock,
+    events,
+    to_plain,
 ):
     """Silver on one day and Gold the next, each completed by a pending purchase of C: each
     brand's lock of its Silver share moves to the Gold purchase's release with its Gold share."""
-    earn.batch(signer_a, [earn.op(alice, cents=1_000) for _ in range(8)]
-               + [earn.op(alice, "review") for _ in range(6)])  # 80 USD, 8 orders, 6 reviews
+    earn.batch(
+        signer_a,
+        [earn.op(alice, cents=1_000) for _ in range(8)]
+        + [earn.op(alice, "review") for _ in range(6)],
+    )  # 80 USD, 8 orders, 6 reviews
     silver = earn(signer_c, alice, cents=100_000)  # 1,080 USD, 9 orders: Silver
     first_release = silver.events["PointsEarned"]["releaseAt"]
     silver_shares = {b: p for b, (p, _) in _paid(events, silver).items()}
@@ -186,8 +225,13 @@ def test_a_later_gift_extends_the_lock_and_says_so(
     gold_a = _paid(events, gold)[brand_a]
     assert gold_a[1] == second_release
     assert events.all(gold, "TierGiftHoldExtended") == [
-        {"member": alice.address, "brand": b, "points": silver_shares[b],
-         "fromReleaseAt": first_release, "toReleaseAt": second_release}
+        {
+            "member": alice.address,
+            "brand": b,
+            "points": silver_shares[b],
+            "fromReleaseAt": first_release,
+            "toReleaseAt": second_release,
+        }
         for b in (brand_a, pending_c)  # the other brands first, the completing brand last
     ]
     assert to_plain(lens.pendingOf(alice, brand_a)) == (
@@ -196,8 +240,18 @@ def test_a_later_gift_extends_the_lock_and_says_so(
 
 
 def test_a_gift_whose_purchases_are_final_is_never_taken_back(
-    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, clock, events, errors,
-    to_plain
+    ledger,
+    lens,
+    earn,
+    signer_a,
+    signer_c,
+    alice,
+    brand_a,
+    pending_c,
+    clock,
+    events,
+    errors,
+    to_plain,
 ):
     """Quarter q: Silver completed by C's pending purchase, final after its release. Quarter
     q+1: Gold locked behind another pending purchase of C, in the same lock of each brand. A
@@ -211,8 +265,11 @@ def test_a_gift_whose_purchases_are_final_is_never_taken_back(
     _one_order_short_of_silver(earn, signer_a, alice)
     silver = earn(signer_c, alice, cents=100)
     clock.travel_to_quarter(q + 1, day=1)  # Silver's purchase is final
-    earn.batch(signer_a, [earn.op(alice, cents=1_000) for _ in range(9)]
-               + [earn.op(alice, "review") for _ in range(6)])  # closes q; 90 USD, 9 orders
+    earn.batch(
+        signer_a,
+        [earn.op(alice, cents=1_000) for _ in range(9)]
+        + [earn.op(alice, "review") for _ in range(6)],
+    )  # closes q; 90 USD, 9 orders
     gold = earn(signer_c, alice, cents=191_000)  # 2,000 USD, 10 orders: Gold, locked
     assert events.one(gold, "TierUpgraded")["newTier"] == 2
     locked = to_plain(lens.pendingOf(alice, brand_a))
@@ -227,8 +284,20 @@ def test_a_gift_whose_purchases_are_final_is_never_taken_back(
 
 
 def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
-    ledger, lens, earn, admin, signer_a, signer_b, signer_c, alice, brand_a, brand_b, pending_c,
-    quarter, events, to_plain
+    ledger,
+    lens,
+    earn,
+    admin,
+    signer_a,
+    signer_b,
+    signer_c,
+    alice,
+    brand_a,
+    brand_b,
+    pending_c,
+    quarter,
+    events,
+    to_plain,
 ):
     """B's pending purchase completes Silver. C, which never counted toward it, credits a fresh
     1 USD purchase and reverses it point by point, each time stating an order closed and a huge
@@ -244,8 +313,9 @@ def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
 
     got = []
     for _ in range(4):
-        got += _cancelled(events, _reverse(ledger, earn, signer_c, alice, fresh, quarter, 10**9,
-                                           points=1))
+        got += _cancelled(
+            events, _reverse(ledger, earn, signer_c, alice, fresh, quarter, 10**9, points=1)
+        )
 
     assert got == []
     after = lens.memberStatus(alice)
@@ -270,12 +340,24 @@ def test_a_fourth_purchase_day_keeps_its_own_window(
     moved = receipts[4].events["PendingPointsMoved"]
     assert (moved["fromReleaseAt"], moved["toReleaseAt"]) == (releases[3], releases[4])
     assert to_plain(lens.pendingOf(alice, pending_c)) == (
-        *((1_000, r) for r in releases[:3]), (2_000, releases[4])
+        *((1_000, r) for r in releases[:3]),
+        (2_000, releases[4]),
     )
 
 
 def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
-    ledger, admin, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, clock, events,
+    ledger,
+    admin,
+    lens,
+    earn,
+    signer_a,
+    signer_c,
+    alice,
+    brand_a,
+    pending_c,
+    quarter,
+    clock,
+    events,
     to_plain,
 ):
     """The known gap of 2026-12-05: the lock shared the brand's 4 pending positions, so a paying
@@ -296,7 +378,8 @@ def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
     share = -(-SILVER_GIFT * 4_810 // 5_010)
     assert _paid(events, completing) == {brand_a: (share, release), pending_c: (19, release)}
     assert to_plain(lens.pendingOf(alice, brand_a)) == (
-        *((1_200, r) for r in own), (share, release)
+        *((1_200, r) for r in own),
+        (share, release),
     )
     assert ledger.balanceOf(alice, brand_a) == 10  # the reviews; the purchases and share wait
 
@@ -309,7 +392,8 @@ def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
     fifth = earn(signer_a, alice, cents=100).events["PointsEarned"]["releaseAt"]
     assert fifth == own[3] + DAY
     assert to_plain(lens.pendingOf(alice, brand_a)) == (
-        *((1_200, r) for r in own[:3]), (1_210, fifth)
+        *((1_200, r) for r in own[:3]),
+        (1_210, fifth),
     )
 
 
@@ -320,8 +404,18 @@ def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
     _one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)
     release = completing.events["PointsEarned"]["releaseAt"]
-    op = (earn.next_op_id(), alice.address, release // DAY, month_of(completing.timestamp),
-          SILVER_GIFT, 0, quarter, False, b"\x01" * 32)
-    with errors.expect(ledger, "LedgerReversalExceedsPending", brand_a, alice.address, release, 0,
-                       SILVER_GIFT):
+    op = (
+        earn.next_op_id(),
+        alice.address,
+        release // DAY,
+        month_of(completing.timestamp),
+        SILVER_GIFT,
+        0,
+        quarter,
+        False,
+        b"\x01" * 32,
+    )
+    with errors.expect(
+        ledger, "LedgerReversalExceedsPending", brand_a, alice.address, release, 0, SILVER_GIFT
+    ):
         ledger.reverse(op, {"from": signer_a})

@@ -64,7 +64,7 @@ def test_alliance_is_wired_as_the_deploy_script_does(
         rule, gift_points = lens.tierRule(tier)
         assert tuple(rule) == (spend, orders, engagements) and gift_points == gift
     assert ledger.brandCount() == 3
-    for brand, signer in zip((1, 2, 3), (signer_a, signer_b, signer_c)):
+    for brand, signer in zip((1, 2, 3), (signer_a, signer_b, signer_c), strict=True):
         assert ledger.brandOf(signer) == brand
         assert ledger.isBrandActive(brand)
     assert charity != ZERO_ADDRESS

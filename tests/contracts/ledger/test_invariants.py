@@ -42,9 +42,14 @@ def _all(tx, name):
 
 
 def _earned_events(tx):
-    """The earns of ``tx``: a batch's records of ``PointsEarnedBatch``, or a lone ``PointsEarned``."""
+    """The earns of ``tx``: a batch's records of ``PointsEarnedBatch``, or a lone
+    ``PointsEarned``."""
     if "PointsEarnedBatch" in tx.events:
-        return [r for b in tx.events["PointsEarnedBatch"] for r in earned_records(b["brand"], b["records"])]
+        return [
+            r
+            for b in tx.events["PointsEarnedBatch"]
+            for r in earned_records(b["brand"], b["records"])
+        ]
     return list(tx.events["PointsEarned"]) if "PointsEarned" in tx.events else []
 
 
@@ -120,11 +125,13 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
         assert len(earned) == len(ops)
         shares = [(e["brand"], e["points"], e["releaseAt"]) for e in _all(tx, "TierGiftPaid")]
         holds = [tuple(e.values())[1:] for e in _all(tx, "TierGiftHoldExtended")]
-        moves = [(e["brand"], e["member"], e["month"], e["fromReleaseAt"], e["toReleaseAt"])
-                 for e in _all(tx, "PendingPointsMoved")]
+        moves = [
+            (e["brand"], e["member"], e["month"], e["fromReleaseAt"], e["toReleaseAt"])
+            for e in _all(tx, "PendingPointsMoved")
+        ]
         self.model.moves.clear()
         expected_shares, expected_holds = [], []
-        for (member, kind, cents, mult), got in zip(ops, earned):
+        for (member, kind, cents, mult), got in zip(ops, earned, strict=True):
             name = f"m{member}"
             points = self.model.points(brand, kind, cents, mult)
             release = 0  # live at once: an engagement, or a brand without a return window
@@ -143,8 +150,10 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
                 self.model.issued[b] += share
         assert shares == expected_shares
         assert holds == expected_holds
-        assert moves == [(b, self._holder(int(h[1:]))[0].address, m, f * DAY, t * DAY)
-                         for h, b, m, f, t in self.model.moves]
+        assert moves == [
+            (b, self._holder(int(h[1:]))[0].address, m, f * DAY, t * DAY)
+            for h, b, m, f, t in self.model.moves
+        ]
 
     # -------------------------------------------------------------------------------- rules
 
@@ -225,7 +234,9 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
                 self.model.consented.add((brand, at_brand))
         else:
             tx = self.ledger.redeem(brand, at_brand, amount, ref, {"from": account})
-        taken = self.model.take(name, brand, self.clock.month_of(tx.timestamp), amount, tx.timestamp // DAY)
+        taken = self.model.take(
+            name, brand, self.clock.month_of(tx.timestamp), amount, tx.timestamp // DAY
+        )
         value = sum(part * self.model.value_at(brand, m) for m, part in taken.items())
         assert tx.return_value == value  # each lot at its earn month's value (issue 10, item 7)
         self.model.redeemed[brand] += amount
@@ -247,8 +258,16 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
 
     @rule(
         action=st.sampled_from(
-            ["earn_rule", "cap", "window", "take", "settle", "system", "redeem_direct",
-             "relay_other"]
+            [
+                "earn_rule",
+                "cap",
+                "window",
+                "take",
+                "settle",
+                "system",
+                "redeem_direct",
+                "relay_other",
+            ]
         ),
         member=st_member,
         victim=st.sampled_from([1, 3]),

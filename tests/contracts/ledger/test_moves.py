@@ -148,9 +148,23 @@ def test_redeem_at_the_issuing_brand_burns_points_without_any_debt(
 
 
 def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
-    ledger, lens, signing, funded, alice, bob, brand_a, brand_b, brand_c, signer_a, signer_b, signer_c, events
+    ledger,
+    lens,
+    signing,
+    funded,
+    alice,
+    bob,
+    brand_a,
+    brand_b,
+    brand_c,
+    signer_a,
+    signer_b,
+    signer_c,
+    events,
 ):
-    tx = signing.redeem_at(alice, brand_a, brand_b, 300, signer_b, ref=REF)  # A points at B: 300 x 0.01 USD
+    tx = signing.redeem_at(
+        alice, brand_a, brand_b, 300, signer_b, ref=REF
+    )  # A points at B: 300 x 0.01 USD
 
     value = 300 * 10_000
     assert tx.return_value == value
@@ -160,8 +174,12 @@ def test_redeem_cross_brand_records_that_the_issuer_owes_the_redeeming_brand(
     assert ledger.position(brand_a, brand_a) == 0
     assert [lens.netPosition(b) for b in (brand_a, brand_b, brand_c)] == [-value, value, 0]
 
-    signing.redeem_at(bob, brand_b, brand_c, 1_000, signer_c, ref=REF)  # B points at C: 1,000 x 0.005 USD
-    signing.redeem_at(bob, brand_b, brand_a, 200, signer_a, ref=REF)  # B points at A: 200 x 0.005 USD
+    signing.redeem_at(
+        bob, brand_b, brand_c, 1_000, signer_c, ref=REF
+    )  # B points at C: 1,000 x 0.005 USD
+    signing.redeem_at(
+        bob, brand_b, brand_a, 200, signer_a, ref=REF
+    )  # B points at A: 200 x 0.005 USD
     assert ledger.position(brand_a, brand_b) == value - 1_000_000
     assert ledger.position(brand_b, brand_c) == 5_000_000
     nets = [lens.netPosition(b) for b in (brand_a, brand_b, brand_c)]

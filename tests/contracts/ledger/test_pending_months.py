@@ -109,7 +109,8 @@ def test_gifting_while_a_purchase_is_pending_moves_the_pending_lots_month(
     ledger.transfer(bob, pending_c, 50, {"from": alice})
     # A gift moves lots with their earn month: bob's 50 points are of M+1 ...
     received = to_plain(lens.lotsOf(bob, pending_c))
-    # ... and alice's purchase points, once released, are all of month M (expiring when M+13 begins).
+    # ... and alice's purchase points, once released, are all of month M (expiring when M+13
+    # begins).
     clock.travel_to(earned["releaseAt"])
     kept = to_plain(lens.lotsOf(alice, pending_c))
     assert (received, kept) == (
@@ -140,8 +141,15 @@ def _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock):
     q = clock.quarter() + 1
     clock.travel_to_quarter(q, month_in_quarter=0, day=25)
     m = 3 * q
-    earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, cents=25_000),
-                          earn.op(alice, "review"), earn.op(alice, "review")])
+    earn.batch(
+        signer_a,
+        [
+            earn.op(alice, cents=25_000),
+            earn.op(alice, cents=25_000),
+            earn.op(alice, "review"),
+            earn.op(alice, "review"),
+        ],
+    )
     completing = earn(signer_c, alice, cents=100)
     assert completing.events["TierGiftPaid"]["releaseAt"] > clock.month_start(m + 1)
     clock.travel_to_month(m + 1, day=1)
@@ -154,8 +162,17 @@ def test_a_cancelled_gift_share_leaves_the_lot_of_the_month_it_was_paid_in(
 ):
     m, q, completing = _silver_share_locked_in_month_m(earn, signer_a, signer_c, alice, clock)
     earned = completing.events["PointsEarned"]
-    op = (earn.next_op_id(), alice.address, earned["releaseAt"] // DAY, m, earned["points"], 100,
-          q, True, earned["orderRef"])
+    op = (
+        earn.next_op_id(),
+        alice.address,
+        earned["releaseAt"] // DAY,
+        m,
+        earned["points"],
+        100,
+        q,
+        True,
+        earned["orderRef"],
+    )
     tx = ledger.reverse(op, {"from": signer_c})
     assert tx.events["TierGiftCancelled"]["points"] == 500
     # the share left M's lot; the review's 5 points of M+1 stay (before: burned as the newest)

@@ -121,8 +121,20 @@ def test_a_cross_brand_position_records_each_lot_at_its_month_value(
 
 
 def test_a_gift_carries_the_value_of_its_lots(
-    ledger, lens, admin, earn, signing, signer_c, signer_b, relayer, alice, bob, brand_c, brand_b,
-    clock, month0,
+    ledger,
+    lens,
+    admin,
+    earn,
+    signing,
+    signer_c,
+    signer_b,
+    relayer,
+    alice,
+    bob,
+    brand_c,
+    brand_b,
+    clock,
+    month0,
 ):
     _earn_points(earn, signer_c, alice, 100)  # at 20,000
     ledger.setPointValue(brand_c, NEW_VALUE, {"from": admin})

@@ -28,6 +28,8 @@ DAY = 86_400
 def _month_of(timestamp):
     """Months since January 1970 (``Calendar.monthOf``)."""
     return (time.gmtime(timestamp).tm_year - 1970) * 12 + time.gmtime(timestamp).tm_mon - 1
+
+
 SILVER, GOLD = 1, 2
 SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
 MEMBERS_SLOT = 16  # contracts/libraries/LedgerState.sol

@@ -230,8 +230,19 @@ def test_only_the_admin_sets_a_daily_cap(ledger, signer_a, brand_a, errors):
 
 
 def test_points_never_go_to_an_address_that_can_never_move_them(
-    ledger, lens, vault, membership_badge, alliance_badges, earn, signing, signer_a, relayer,
-    alice, brand_a, errors, events
+    ledger,
+    lens,
+    vault,
+    membership_badge,
+    alliance_badges,
+    earn,
+    signing,
+    signer_a,
+    relayer,
+    alice,
+    brand_a,
+    errors,
+    events,
 ):
     """Reproduction 9: earns and gifts to the ledger's own address were accepted and stuck."""
     earn(signer_a, alice, cents=10_000)

@@ -48,7 +48,9 @@ LEAVE_FIELDS = [
 
 @pytest.fixture(scope="module")
 def polls(AlliancePolls, alliance, admin):
-    return AlliancePolls.deploy(alliance.ledger, alliance.badge, alliance.badges, admin, {"from": admin})
+    return AlliancePolls.deploy(
+        alliance.ledger, alliance.badge, alliance.badges, admin, {"from": admin}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,8 @@ def enterprise_accounts(EnterpriseAccounts, alliance, admin):
 
 @pytest.fixture(scope="module")
 def auctions(AllianceAuctions, alliance, admin):
-    """AllianceAuctions wired as scripts/deploy.py does: ISSUER_ROLE on the badges, a system address."""
+    """AllianceAuctions wired as scripts/deploy.py does: ISSUER_ROLE on the badges, a system
+    address."""
     tx = {"from": admin}
     contract = AllianceAuctions.deploy(alliance.ledger, alliance.lens, alliance.badges, tx)
     alliance.badges.grantRole(alliance.badges.ISSUER_ROLE(), contract, tx)
@@ -88,7 +91,12 @@ def sign_typed(contract, name, primary_type, fields, message, key):
     typed = {
         "types": {"EIP712Domain": DOMAIN_FIELDS, primary_type: fields},
         "primaryType": primary_type,
-        "domain": {"name": name, "version": "1", "chainId": chain.id, "verifyingContract": contract.address},
+        "domain": {
+            "name": name,
+            "version": "1",
+            "chainId": chain.id,
+            "verifyingContract": contract.address,
+        },
         "message": message,
     }
     return Account.sign_message(encode_typed_data(full_message=typed), key).signature
@@ -96,6 +104,4 @@ def sign_typed(contract, name, primary_type, fields, message, key):
 
 @pytest.fixture(scope="session")
 def typed():
-    return SimpleNamespace(
-        sign=sign_typed, VOTE=VOTE_FIELDS, PAIR=PAIR_FIELDS, LEAVE=LEAVE_FIELDS
-    )
+    return SimpleNamespace(sign=sign_typed, VOTE=VOTE_FIELDS, PAIR=PAIR_FIELDS, LEAVE=LEAVE_FIELDS)

@@ -1,7 +1,7 @@
-"""AllianceAuctions: who may create, the reserve, tier eligibility at bid time, escrow per bidder and its
-return in full on an outbid (lots keep their earn month), N units, the soft close, settlement at the same
-brand and across brands (the auctioning brand's consent), the grace-period cancel, signed bids, and the
-one pause."""
+"""AllianceAuctions: who may create, the reserve, tier eligibility at bid time, escrow per
+bidder and its return in full on an outbid (lots keep their earn month), N units, the soft
+close, settlement at the same brand and across brands (the auctioning brand's consent), the
+grace-period cancel, signed bids, and the one pause."""
 
 import pytest
 from brownie import accounts
@@ -11,23 +11,43 @@ from eth_utils import keccak
 from tests.contracts.program.conftest import ACHIEVEMENT, COLLECTIBLE, GOLD, SILVER
 
 DAY = 86_400
-A_VALUE, B_VALUE = 10_000, 5_000  # micro-USD per point of brands A and B (tests/contracts/conftest.py)
+A_VALUE, B_VALUE = (
+    10_000,
+    5_000,
+)  # micro-USD per point of brands A and B (tests/contracts/conftest.py)
 HELD, SETTLED, CANCELLED = 1, 2, 3  # IAllianceAuctions.BidStatus
 
 
 @pytest.fixture
 def right(alliance_badges, signer_a):
     """A collectible of brand A carrying a benefit: the limited-edition purchase right."""
-    tx = alliance_badges.defineBadge(COLLECTIBLE, 0, 0, True, False, "ipfs://right", {"from": signer_a})
+    tx = alliance_badges.defineBadge(
+        COLLECTIBLE, 0, 0, True, False, "ipfs://right", {"from": signer_a}
+    )
     return tx.return_value
 
 
 @pytest.fixture
 def create(auctions, right, clock, signer_a):
-    def _create(units=1, min_tier=SILVER, reserve=1_000, increment=100, length=DAY, extension=600, badge=None):
+    def _create(
+        units=1,
+        min_tier=SILVER,
+        reserve=1_000,
+        increment=100,
+        length=DAY,
+        extension=600,
+        badge=None,
+    ):
         start = clock.now() + 1
         tx = auctions.createAuction(
-            badge or right, units, min_tier, reserve, increment, start, start + length, extension,
+            badge or right,
+            units,
+            min_tier,
+            reserve,
+            increment,
+            start,
+            start + length,
+            extension,
             {"from": signer_a},
         )
         clock.travel_to(start)
@@ -54,13 +74,26 @@ def lots(lens, holder, brand):
     return [(lot[0], lot[1]) for lot in lens.lotsOf(holder, brand)]
 
 
-def test_a_brand_signer_creates_an_auction_of_its_collectible(auctions, right, clock, signer_a, brand_a, events):
+def test_a_brand_signer_creates_an_auction_of_its_collectible(
+    auctions, right, clock, signer_a, brand_a, events
+):
     start = clock.now() + 100
-    tx = auctions.createAuction(right, 2, GOLD, 5_000, 250, start, start + DAY, 300, {"from": signer_a})
+    tx = auctions.createAuction(
+        right, 2, GOLD, 5_000, 250, start, start + DAY, 300, {"from": signer_a}
+    )
     created = events.one(tx, "AuctionCreated")
     assert (created["auctionId"], created["brand"], created["creator"], created["badgeType"]) == (
-        1, brand_a, signer_a, right)
-    assert (created["units"], created["minTier"], created["reserve"], created["increment"]) == (2, GOLD, 5_000, 250)
+        1,
+        brand_a,
+        signer_a,
+        right,
+    )
+    assert (created["units"], created["minTier"], created["reserve"], created["increment"]) == (
+        2,
+        GOLD,
+        5_000,
+        250,
+    )
     stored = auctions.auction(1)
     assert tuple(stored)[:7] == (brand_a, start, start + DAY, 300, GOLD, 2, 0)
     assert tuple(stored)[8:] == (5_000, 250, 5_000 * A_VALUE, 250 * A_VALUE)
@@ -76,7 +109,9 @@ def test_creation_refuses_outsiders_foreign_or_plain_badges_and_bad_terms(
         auctions.createAuction(right, *terms, {"from": outsider})
     with errors.expect(auctions, "AuctionsInvalidBadge", right, brand_b):
         auctions.createAuction(right, *terms, {"from": signer_b})  # brand A's badge
-    plain = alliance_badges.defineBadge(ACHIEVEMENT, 0, 0, False, False, "ipfs://a", {"from": signer_a}).return_value
+    plain = alliance_badges.defineBadge(
+        ACHIEVEMENT, 0, 0, False, False, "ipfs://a", {"from": signer_a}
+    ).return_value
     with errors.expect(auctions, "AuctionsInvalidBadge", plain, brand_a):
         auctions.createAuction(plain, *terms, {"from": signer_a})
     with errors.expect(auctions, "AuctionsInvalidUnits", 0, 32):
@@ -107,7 +142,9 @@ def test_a_bid_below_the_reserve_is_refused_and_an_auction_without_bids_ends_uns
     assert alliance_badges.balanceOf(alice, right) == 0
 
 
-def test_tier_is_checked_at_bid_time(auctions, ledger, create, earn, tiers, signer_a, carol, brand_a, errors):
+def test_tier_is_checked_at_bid_time(
+    auctions, ledger, create, earn, tiers, signer_a, carol, brand_a, errors
+):
     earn(signer_a, carol, cents=50_000)  # points, but no tier yet
     auction_id, _ = create(min_tier=SILVER)
     ledger.approve(auctions, brand_a, 2_000, {"from": carol})
@@ -135,7 +172,12 @@ def test_an_outbid_bid_returns_in_full_at_once_with_its_earn_months(
 
     tx = approve_and_bid(ledger, auctions, auction_id, bob, brand_a, total + 100)
     outbid = events.one(tx, "BidOutbid")
-    assert (outbid["bidder"], outbid["by"], outbid["brand"], outbid["amount"]) == (alice, bob, brand_a, total)
+    assert (outbid["bidder"], outbid["by"], outbid["brand"], outbid["amount"]) == (
+        alice,
+        bob,
+        brand_a,
+        total,
+    )
     assert lots(lens, alice, brand_a) == alice_lots
     assert ledger.balanceOf(escrow, brand_a) == 0
     assert tuple(auctions.bidOf(auction_id, alice)) == (0, 0, 0, 0)
@@ -165,7 +207,9 @@ def test_the_top_n_bids_hold_the_units_and_a_raise_needs_the_increment(
     assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_150, 1_150 * A_VALUE)
 
 
-def test_a_bid_in_the_last_minutes_extends_the_end(auctions, ledger, create, silver, clock, alice, bob, brand_a, events, errors):
+def test_a_bid_in_the_last_minutes_extends_the_end(
+    auctions, ledger, create, silver, clock, alice, bob, brand_a, events, errors
+):
     silver(alice, bob)
     auction_id, ends = create(length=DAY, extension=600)
     clock.next_block_at(ends - 601)  # before the last 600 seconds: no extension
@@ -188,7 +232,19 @@ def test_a_bid_in_the_last_minutes_extends_the_end(auctions, ledger, create, sil
 
 
 def test_the_winner_in_the_brands_points_is_settled_by_anyone_and_gets_the_right_once(
-    auctions, ledger, lens, create, silver, clock, alice, bob, outsider, alliance_badges, right, brand_a, events,
+    auctions,
+    ledger,
+    lens,
+    create,
+    silver,
+    clock,
+    alice,
+    bob,
+    outsider,
+    alliance_badges,
+    right,
+    brand_a,
+    events,
     errors,
 ):
     silver(alice)
@@ -202,9 +258,18 @@ def test_the_winner_in_the_brands_points_is_settled_by_anyone_and_gets_the_right
     tx = auctions.settle(auction_id, alice, {"from": outsider})
     settled = events.one(tx, "BidSettled")
     ref = auctions.redemptionRef(auction_id, alice)
-    assert (settled["bidder"], settled["amount"], settled["badgeType"], settled["orderRef"]) == (alice, 1_200, right, ref)
+    assert (settled["bidder"], settled["amount"], settled["badgeType"], settled["orderRef"]) == (
+        alice,
+        1_200,
+        right,
+        ref,
+    )
     redemption = events.one(tx, "PointsRedeemed")
-    assert (redemption["brand"], redemption["atBrand"], redemption["amount"]) == (brand_a, brand_a, 1_200)
+    assert (redemption["brand"], redemption["atBrand"], redemption["amount"]) == (
+        brand_a,
+        brand_a,
+        1_200,
+    )
     assert lens.brandAccount(brand_a)[1] == redeemed_before + 1_200
     assert alliance_badges.balanceOf(alice, right) == 1
     assert tuple(auctions.bidOf(auction_id, alice))[1] == SETTLED
@@ -215,16 +280,42 @@ def test_the_winner_in_the_brands_points_is_settled_by_anyone_and_gets_the_right
         alliance_badges.redeemBenefit(right, keccak(text="again"), {"from": alice})
 
 
-def _escrow_redeem(signing, auctions, auction_id, bidder, brand, at_brand, amount, deadline, nonce=0):
+def _escrow_redeem(
+    signing, auctions, auction_id, bidder, brand, at_brand, amount, deadline, nonce=0
+):
     escrow = auctions.escrowOf(auction_id, bidder)
-    message = (escrow, brand, at_brand, amount, auctions.redemptionRef(auction_id, bidder), nonce, deadline)
-    signature = encode(["uint256", "address", "uint256", "uint256"], [auction_id, bidder.address, nonce, deadline])
+    message = (
+        escrow,
+        brand,
+        at_brand,
+        amount,
+        auctions.redemptionRef(auction_id, bidder),
+        nonce,
+        deadline,
+    )
+    signature = encode(
+        ["uint256", "address", "uint256", "uint256"], [auction_id, bidder.address, nonce, deadline]
+    )
     return message, signature
 
 
 def test_a_bid_in_another_brands_points_settles_after_the_auctioning_brand_redeems_it(
-    auctions, ledger, create, silver, earn, clock, signing, signer_a, signer_b, alice, outsider, alliance_badges,
-    right, brand_a, brand_b, errors,
+    auctions,
+    ledger,
+    create,
+    silver,
+    earn,
+    clock,
+    signing,
+    signer_a,
+    signer_b,
+    alice,
+    outsider,
+    alliance_badges,
+    right,
+    brand_a,
+    brand_b,
+    errors,
 ):
     silver(alice)
     earn(signer_b, alice, cents=20_000)  # 4,000 B points, 200 points per USD
@@ -236,7 +327,9 @@ def test_a_bid_in_another_brands_points_settles_after_the_auctioning_brand_redee
         auctions.settle(auction_id, alice, {"from": outsider})
     deadline = ends + 3_600
     escrow = auctions.escrowOf(auction_id, alice)
-    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, deadline)
+    message, signature = _escrow_redeem(
+        signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, deadline
+    )
     with errors.expect(ledger, "LedgerNoBrandConsent", brand_a, signer_b):
         ledger.redeemWithSig(message, signature, {"from": signer_b})
     wrong = (*message[:3], 1_999, *message[4:])
@@ -251,8 +344,21 @@ def test_a_bid_in_another_brands_points_settles_after_the_auctioning_brand_redee
 
 
 def test_an_unsettled_win_is_cancelled_after_the_grace_period_and_returns(
-    auctions, ledger, create, silver, earn, clock, signing, signer_a, signer_b, alice, outsider, brand_a, brand_b,
-    events, errors,
+    auctions,
+    ledger,
+    create,
+    silver,
+    earn,
+    clock,
+    signing,
+    signer_a,
+    signer_b,
+    alice,
+    outsider,
+    brand_a,
+    brand_b,
+    events,
+    errors,
 ):
     silver(alice)
     earn(signer_b, alice, cents=20_000)
@@ -265,7 +371,9 @@ def test_an_unsettled_win_is_cancelled_after_the_grace_period_and_returns(
         auctions.cancel(auction_id, alice, {"from": outsider})
     clock.travel_to(grace)
     # the escrow no longer approves a redemption: the cancel cannot lose a race with it
-    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_500, grace + 600)
+    message, signature = _escrow_redeem(
+        signing, auctions, auction_id, alice, brand_b, brand_a, 2_500, grace + 600
+    )
     with errors.expect(ledger, "LedgerInvalidSignature", auctions.escrowOf(auction_id, alice)):
         ledger.redeemWithSig(message, signature, {"from": signer_a})
     tx = auctions.cancel(auction_id, alice, {"from": outsider})
@@ -281,7 +389,9 @@ def test_a_signed_bid_is_a_gift_to_the_bidders_escrow(
     auction_id, _ = create()
     escrow = auctions.escrowOf(auction_id, alice)
     gift, sig = signing.gift(alice, auctions.escrowOf(auction_id, relayer), brand_a, 1_000)
-    with errors.expect(auctions, "AuctionsWrongEscrow", auction_id, auctions.escrowOf(auction_id, relayer), escrow):
+    with errors.expect(
+        auctions, "AuctionsWrongEscrow", auction_id, auctions.escrowOf(auction_id, relayer), escrow
+    ):
         auctions.bidWithSig(auction_id, gift, sig, {"from": relayer})
     gift, sig = signing.gift(alice, escrow, brand_a, 1_000)
     tx = auctions.bidWithSig(auction_id, gift, sig, {"from": relayer})
@@ -293,10 +403,15 @@ def test_a_signed_bid_is_a_gift_to_the_bidders_escrow(
     before = ledger.balanceOf(alice, brand_a)
     tx = auctions.reclaim(auction_id, alice, brand_a, {"from": relayer})
     assert events.one(tx, "EscrowReclaimed")["amount"] == 300
-    assert ledger.balanceOf(alice, brand_a) == before + 300 and ledger.balanceOf(escrow, brand_a) == 1_000
+    assert (
+        ledger.balanceOf(alice, brand_a) == before + 300
+        and ledger.balanceOf(escrow, brand_a) == 1_000
+    )
 
 
-def test_only_the_auctions_contract_moves_an_escrow(auctions, ledger, create, silver, alice, outsider, brand_a, errors):
+def test_only_the_auctions_contract_moves_an_escrow(
+    auctions, ledger, create, silver, alice, outsider, brand_a, errors
+):
     silver(alice)
     auction_id, _ = create()
     approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 1_000)
@@ -308,7 +423,9 @@ def test_only_the_auctions_contract_moves_an_escrow(auctions, ledger, create, si
         contract.transfer(outsider, brand_a, 1_000, {"from": outsider})
 
 
-def test_the_ledgers_pause_stops_bids_and_settlements(auctions, ledger, create, silver, clock, admin, alice, brand_a, errors):
+def test_the_ledgers_pause_stops_bids_and_settlements(
+    auctions, ledger, create, silver, clock, admin, alice, brand_a, errors
+):
     silver(alice)
     auction_id, ends = create()
     ledger.approve(auctions, brand_a, 2_000, {"from": alice})
@@ -369,10 +486,14 @@ def test_an_issuer_issues_a_brands_collectible_without_the_tier_check(
     assert alliance_badges.balanceOf(carol, diamond_only) == 1
 
 
-# A trial of 2026-12-05 (a hostile auctioning brand): the redemption of a bid in another brand's points
-# comes before its settlement, in a transaction of its own, and nothing kept the badge's supply for the
-# winner: the brand redeemed the winner's escrow, issued the type's last unit to itself, and the winner
-# was left with neither the right (settle reverted) nor its points (cancel refuses a redeemed escrow).
+# A trial of 2026-12-05 (a hostile auctioning brand): the redemption of a bid in another brand's
+# points
+# comes before its settlement, in a transaction of its own, and nothing kept the badge's supply for
+# the
+# winner: the brand redeemed the winner's escrow, issued the type's last unit to itself, and the
+# winner
+# was left with neither the right (settle reverted) nor its points (cancel refuses a redeemed
+# escrow).
 
 
 @pytest.fixture
@@ -380,15 +501,32 @@ def capped(alliance_badges, signer_a):
     """A collectible right of brand A with a cap of `supply` units."""
 
     def _capped(supply):
-        tx = alliance_badges.defineBadge(COLLECTIBLE, supply, 0, True, False, "ipfs://capped", {"from": signer_a})
+        tx = alliance_badges.defineBadge(
+            COLLECTIBLE, supply, 0, True, False, "ipfs://capped", {"from": signer_a}
+        )
         return tx.return_value
 
     return _capped
 
 
 def test_a_cross_brand_winners_unit_is_reserved_before_its_brand_redeems_the_bid(
-    auctions, ledger, alliance_badges, capped, create, silver, earn, clock, signing, signer_a, signer_b, alice,
-    outsider, brand_a, brand_b, events, errors,
+    auctions,
+    ledger,
+    alliance_badges,
+    capped,
+    create,
+    silver,
+    earn,
+    clock,
+    signing,
+    signer_a,
+    signer_b,
+    alice,
+    outsider,
+    brand_a,
+    brand_b,
+    events,
+    errors,
 ):
     badge = capped(1)
     silver(alice)
@@ -398,7 +536,9 @@ def test_a_cross_brand_winners_unit_is_reserved_before_its_brand_redeems_the_bid
     reserved = events.one(tx, "BadgeSupplyReserved")
     assert (reserved["typeId"], reserved["issuer"], reserved["amount"]) == (badge, auctions, 1)
     clock.travel_to(ends)
-    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600)
+    message, signature = _escrow_redeem(
+        signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600
+    )
     ledger.redeemWithSig(message, signature, {"from": signer_a})
     with errors.expect(alliance_badges, "AllianceBadgesSupplyExceeded", badge, 1, 0, 1, 1):
         alliance_badges.issue(badge, signer_a, 1, {"from": signer_a})
@@ -408,7 +548,18 @@ def test_a_cross_brand_winners_unit_is_reserved_before_its_brand_redeems_the_bid
 
 
 def test_an_auction_offers_no_more_units_than_its_badges_cap_leaves(
-    auctions, alliance_badges, capped, create, silver, ledger, alice, bob, signer_a, brand_a, clock, errors
+    auctions,
+    alliance_badges,
+    capped,
+    create,
+    silver,
+    ledger,
+    alice,
+    bob,
+    signer_a,
+    brand_a,
+    clock,
+    errors,
 ):
     badge = capped(2)
     start = clock.now() + 10
@@ -418,7 +569,8 @@ def test_an_auction_offers_no_more_units_than_its_badges_cap_leaves(
     alliance_badges.issue(badge, signer_a, 1, {"from": signer_a})
     with errors.expect(auctions, "AuctionsInvalidUnits", 2, 1):
         auctions.createAuction(badge, 2, *terms, {"from": signer_a})
-    # two auctions of the last unit: the first bid reserves it, the other auction's bid finds none left
+    # two auctions of the last unit: the first bid reserves it, the other auction's bid finds none
+    # left
     silver(alice, bob)
     first, _ = create(badge=badge)
     second, _ = create(badge=badge)
@@ -431,8 +583,22 @@ def test_an_auction_offers_no_more_units_than_its_badges_cap_leaves(
 
 
 def test_an_outbid_keeps_the_units_reservation_and_a_cancelled_win_releases_it(
-    auctions, ledger, alliance_badges, capped, create, silver, earn, clock, signer_a, signer_b, alice, bob,
-    outsider, brand_a, brand_b, events,
+    auctions,
+    ledger,
+    alliance_badges,
+    capped,
+    create,
+    silver,
+    earn,
+    clock,
+    signer_a,
+    signer_b,
+    alice,
+    bob,
+    outsider,
+    brand_a,
+    brand_b,
+    events,
 ):
     badge = capped(1)
     silver(alice, bob)
@@ -474,12 +640,26 @@ def test_only_an_issuer_reserves_and_it_issues_only_what_it_reserved(
 
 
 def test_the_escrow_approves_its_first_redemption_only(
-    auctions, ledger, create, silver, earn, clock, signing, signer_a, signer_b, alice, relayer, outsider, brand_a,
-    brand_b, errors,
+    auctions,
+    ledger,
+    create,
+    silver,
+    earn,
+    clock,
+    signing,
+    signer_a,
+    signer_b,
+    alice,
+    relayer,
+    outsider,
+    brand_a,
+    brand_b,
+    errors,
 ):
-    """A trial of 2026-12-05: a raise the member signed, relayed to the ledger without its bid, sat in the
-    escrow beside the bid; the auctioning brand redeemed the escrow at nonce 0 and again at nonce 1 (the
-    escrow approved any nonce), so B owed A twice the bid and the member lost the gift {reclaim} returns."""
+    """A trial of 2026-12-05: a raise the member signed, relayed to the ledger without its bid,
+    sat in the escrow beside the bid; the auctioning brand redeemed the escrow at nonce 0 and
+    again at nonce 1 (the escrow approved any nonce), so B owed A twice the bid and the member
+    lost the gift {reclaim} returns."""
     silver(alice)
     earn(signer_b, alice, cents=20_000)
     auction_id, ends = create()
@@ -489,9 +669,13 @@ def test_the_escrow_approves_its_first_redemption_only(
     ledger.giftWithSig(gift, sig, {"from": relayer})
     clock.travel_to(ends)
     position = ledger.position(brand_a, brand_b)
-    message, signature = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600)
+    message, signature = _escrow_redeem(
+        signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600
+    )
     ledger.redeemWithSig(message, signature, {"from": signer_a})
-    again, again_sig = _escrow_redeem(signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600, 1)
+    again, again_sig = _escrow_redeem(
+        signing, auctions, auction_id, alice, brand_b, brand_a, 2_000, ends + 600, 1
+    )
     with errors.expect(ledger, "LedgerInvalidSignature", escrow):
         ledger.redeemWithSig(again, again_sig, {"from": signer_a})
     assert ledger.position(brand_a, brand_b) == position - 2_000 * B_VALUE  # the bid's value, once

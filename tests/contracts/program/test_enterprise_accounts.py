@@ -23,23 +23,37 @@ def consent(enterprise_accounts, typed, clock):
             "nonce": enterprise_accounts.nonces(signer) if nonce is None else nonce,
             "deadline": clock.now() + 3_600 if deadline is None else deadline,
         }
-        sig = typed.sign(enterprise_accounts, "EnterpriseAccounts", primary, typed.PAIR, message, key or signer.private_key)
+        sig = typed.sign(
+            enterprise_accounts,
+            "EnterpriseAccounts",
+            primary,
+            typed.PAIR,
+            message,
+            key or signer.private_key,
+        )
         return message["nonce"], message["deadline"], sig
 
     return _sign
 
 
-def test_enterprise_binds_an_employee_who_consented(enterprise_accounts, consent, acme, alice, events):
+def test_enterprise_binds_an_employee_who_consented(
+    enterprise_accounts, consent, acme, alice, events
+):
     nonce, deadline, sig = consent(acme, alice)
     tx = enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
-    assert events.one(tx, "EmployeeBound") == {"enterprise": acme.address, "employee": alice.address}
+    assert events.one(tx, "EmployeeBound") == {
+        "enterprise": acme.address,
+        "employee": alice.address,
+    }
     assert enterprise_accounts.enterpriseOf(alice) == acme
     assert enterprise_accounts.employeeCount(acme) == 1
     assert list(enterprise_accounts.employeesOf(acme, 0, 10)) == [alice.address]
     assert enterprise_accounts.nonces(alice) == nonce + 1
 
 
-def test_binding_without_the_employees_own_signature_is_refused(enterprise_accounts, consent, acme, alice, bob, errors):
+def test_binding_without_the_employees_own_signature_is_refused(
+    enterprise_accounts, consent, acme, alice, bob, errors
+):
     nonce, deadline, by_bob = consent(acme, alice, key=bob.private_key)
     with errors.expect(enterprise_accounts, "EnterpriseInvalidSignature", alice):
         enterprise_accounts.bind(alice, nonce, deadline, by_bob, {"from": acme})
@@ -62,30 +76,47 @@ def test_consent_is_used_once_and_expires(enterprise_accounts, consent, acme, al
         enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
 
 
-def test_relayed_binding_needs_both_signatures(enterprise_accounts, consent, acme, alice, bob, relayer, errors):
+def test_relayed_binding_needs_both_signatures(
+    enterprise_accounts, consent, acme, alice, bob, relayer, errors
+):
     e_nonce, deadline, e_sig = consent(acme, alice, primary="BindEmployee")
     m_nonce, _, m_sig = consent(acme, alice, deadline=deadline)
-    _, _, forged = consent(acme, alice, primary="BindEmployee", key=bob.private_key, deadline=deadline)
+    _, _, forged = consent(
+        acme, alice, primary="BindEmployee", key=bob.private_key, deadline=deadline
+    )
     with errors.expect(enterprise_accounts, "EnterpriseInvalidSignature", acme):
-        enterprise_accounts.bindWithSig(acme, alice, deadline, e_nonce, forged, m_nonce, m_sig, {"from": relayer})
+        enterprise_accounts.bindWithSig(
+            acme, alice, deadline, e_nonce, forged, m_nonce, m_sig, {"from": relayer}
+        )
     with errors.expect(enterprise_accounts, "EnterpriseInvalidSignature", alice):
-        enterprise_accounts.bindWithSig(acme, alice, deadline, e_nonce, e_sig, m_nonce, e_sig, {"from": relayer})
-    tx = enterprise_accounts.bindWithSig(acme, alice, deadline, e_nonce, e_sig, m_nonce, m_sig, {"from": relayer})
+        enterprise_accounts.bindWithSig(
+            acme, alice, deadline, e_nonce, e_sig, m_nonce, e_sig, {"from": relayer}
+        )
+    tx = enterprise_accounts.bindWithSig(
+        acme, alice, deadline, e_nonce, e_sig, m_nonce, m_sig, {"from": relayer}
+    )
     assert tx.events["EmployeeBound"]["employee"] == alice
 
 
-def test_enterprise_unbinds_and_only_its_own_employees(enterprise_accounts, consent, acme, alice, bob, errors, events):
+def test_enterprise_unbinds_and_only_its_own_employees(
+    enterprise_accounts, consent, acme, alice, bob, errors, events
+):
     nonce, deadline, sig = consent(acme, alice)
     enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
     with errors.expect(enterprise_accounts, "EnterpriseNotBound", alice, bob):
         enterprise_accounts.unbind(alice, {"from": bob})
     tx = enterprise_accounts.unbind(alice, {"from": acme})
-    assert events.one(tx, "EmployeeUnbound") == {"enterprise": acme.address, "employee": alice.address}
+    assert events.one(tx, "EmployeeUnbound") == {
+        "enterprise": acme.address,
+        "employee": alice.address,
+    }
     assert enterprise_accounts.enterpriseOf(alice) == ZERO_ADDRESS
     assert enterprise_accounts.employeeCount(acme) == 0
 
 
-def test_unbinding_by_the_enterprises_signature(enterprise_accounts, consent, typed, acme, alice, relayer, clock):
+def test_unbinding_by_the_enterprises_signature(
+    enterprise_accounts, consent, typed, acme, alice, relayer, clock
+):
     nonce, deadline, sig = consent(acme, alice)
     enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
     e_nonce, deadline, e_sig = consent(acme, alice, primary="UnbindEmployee")
@@ -93,21 +124,38 @@ def test_unbinding_by_the_enterprises_signature(enterprise_accounts, consent, ty
     assert enterprise_accounts.enterpriseOf(alice) == ZERO_ADDRESS
 
 
-def test_employee_leaves_alone_directly_or_by_signature(enterprise_accounts, consent, typed, acme, alice, bob, relayer, clock, events, errors):
+def test_employee_leaves_alone_directly_or_by_signature(
+    enterprise_accounts, consent, typed, acme, alice, bob, relayer, clock, events, errors
+):
     for employee in (alice, bob):
         nonce, deadline, sig = consent(acme, employee)
         enterprise_accounts.bind(employee, nonce, deadline, sig, {"from": acme})
     tx = enterprise_accounts.leave({"from": alice})
     assert events.one(tx, "EmployeeLeft") == {"enterprise": acme.address, "employee": alice.address}
-    message = {"employee": bob.address, "nonce": enterprise_accounts.nonces(bob), "deadline": clock.now() + 600}
-    sig = typed.sign(enterprise_accounts, "EnterpriseAccounts", "LeaveEnterprise", typed.LEAVE, message, bob.private_key)
-    enterprise_accounts.leaveWithSig(bob, message["nonce"], message["deadline"], sig, {"from": relayer})
+    message = {
+        "employee": bob.address,
+        "nonce": enterprise_accounts.nonces(bob),
+        "deadline": clock.now() + 600,
+    }
+    sig = typed.sign(
+        enterprise_accounts,
+        "EnterpriseAccounts",
+        "LeaveEnterprise",
+        typed.LEAVE,
+        message,
+        bob.private_key,
+    )
+    enterprise_accounts.leaveWithSig(
+        bob, message["nonce"], message["deadline"], sig, {"from": relayer}
+    )
     assert enterprise_accounts.employeeCount(acme) == 0
     with errors.expect(enterprise_accounts, "EnterpriseNotBound", alice, ZERO_ADDRESS):
         enterprise_accounts.leave({"from": alice})
 
 
-def test_one_enterprise_per_employee_and_no_nesting(enterprise_accounts, consent, acme, alice, bob, carol, errors):
+def test_one_enterprise_per_employee_and_no_nesting(
+    enterprise_accounts, consent, acme, alice, bob, carol, errors
+):
     nonce, deadline, sig = consent(acme, alice)
     enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
     nonce, deadline, sig = consent(bob, alice)
@@ -137,7 +185,9 @@ def test_employees_keep_their_points_and_tier_and_the_enterprise_sees_its_own(
     assert list(enterprise_accounts.employeesOf(acme, 5, 5)) == []
 
 
-def test_the_ledgers_pause_stops_binding_and_leaving(enterprise_accounts, consent, ledger, admin, acme, alice, errors):
+def test_the_ledgers_pause_stops_binding_and_leaving(
+    enterprise_accounts, consent, ledger, admin, acme, alice, errors
+):
     nonce, deadline, sig = consent(acme, alice)
     ledger.pause({"from": admin})
     with errors.expect(enterprise_accounts, "EnforcedPause"):

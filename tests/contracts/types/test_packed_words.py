@@ -25,7 +25,15 @@ BRAND_FIELDS = {  # harness field number -> (name, width)
     5: ("issued", 96),
     6: ("latestMonthLive", 56),
 }
-BRAND_GETTERS = ("exists", "suspended", "rule", "valueMicroUsd", "latestMonth", "issued", "latestMonthLive")
+BRAND_GETTERS = (
+    "exists",
+    "suspended",
+    "rule",
+    "valueMicroUsd",
+    "latestMonth",
+    "issued",
+    "latestMonthLive",
+)
 KINDS = ("purchase", "review", "share", "event", "referral")  # IAllianceLedger.EarnKind
 MAX_WORD = 2**256 - 1
 
@@ -149,7 +157,11 @@ def test_tier_rules_and_pause_flag_share_the_word_without_touching_each_other(ha
     assert not harness.globalsPaused(unpaused)
     assert {t: tuple(harness.globalsTierRule(unpaused, t)) for t in rules} == rules
     replaced = harness.globalsSetTierRule(word, 2, (7, 8, 9))
-    assert [tuple(harness.globalsTierRule(replaced, t)) for t in (1, 2, 3)] == [rules[1], (7, 8, 9), rules[3]]
+    assert [tuple(harness.globalsTierRule(replaced, t)) for t in (1, 2, 3)] == [
+        rules[1],
+        (7, 8, 9),
+        rules[3],
+    ]
     assert harness.globalsPaused(replaced)
 
 
@@ -179,7 +191,9 @@ def test_no_tier_is_met_when_none_is_configured(harness):
     "counters",
     [(0, 0, 0), (99, 3, 0), (100, 3, 0), (999, 2, 5), (1_000, 1, 0), (1_000, 3, 0), (50_000, 3, 2)],
 )
-def test_counters_short_of_the_lowest_floors_meet_no_tier_even_with_rules_out_of_order(harness, counters):
+def test_counters_short_of_the_lowest_floors_meet_no_tier_even_with_rules_out_of_order(
+    harness, counters
+):
     # Diamond below Silver in spend, above it in orders (possible while Gold is unset)
     word = harness.globalsSetTierRule(0, 3, (100, 3, 0))
     word = harness.globalsSetTierRule(word, 1, (1_000, 1, 0))
@@ -207,6 +221,7 @@ def test_earn_rule_packs_one_byte_per_kind_in_enum_order(harness):
 # 4 purchase positions of 52 bits (`releaseDay 16 | month 2 | orders 6 | amount 28`), then the
 # tier-gift lock (`releaseDay 16 | amount 32`) in bits 208 to 255 (2026-12-06: 50-bit positions
 # with no month, and a 40-bit lock amount).
+
 
 def _position(word, i):
     return (word >> (52 * i)) & (2**52 - 1)
@@ -249,9 +264,7 @@ def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harne
 
 
 @pytest.mark.parametrize("release_day", [65_536, 65_537, 2**17])
-def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(
-    harness, release_day
-):
+def test_a_release_day_past_16_bits_is_refused_and_spills_into_no_other_field(harness, release_day):
     """A trial of 2026-12-05: from day 65,536 (2149-06-07 UTC) a purchase's release day did not
     fit its 16 bits; position 3's spilled into the lock's amount (a phantom locked point) and
     the purchase was stored as released at once, out of its brand's reach. Now refused."""
@@ -313,16 +326,23 @@ def test_a_position_never_takes_a_purchase_of_another_month(harness):
     updated, released, ok, moved = harness.pendingAdd(word, july_1, july_1 + 15, 9, july)
     assert (released, ok) == (july_1 + 15, True)
     assert moved == (june_26 + 16) | ((june_26 + 17) << 16) | (june << 32)
-    positions = [(_position(updated, i) >> 36, _position(updated, i) & (2**28 - 1)) for i in range(4)]
+    positions = [
+        (_position(updated, i) >> 36, _position(updated, i) & (2**28 - 1)) for i in range(4)
+    ]
     assert positions == [
-        (june_26 + 15, 100), (july_1 + 15, 9), (june_26 + 17, 200), (june_26 + 17, 7)
+        (june_26 + 15, 100),
+        (july_1 + 15, 9),
+        (june_26 + 17, 200),
+        (june_26 + 17, 7),
     ]
     # each purchase is found by its own day and month: July 12's June points on July 13
-    for day, month, day_found in ((june_26 + 15, june, june_26 + 15),
-                                  (june_26 + 16, june, june_26 + 17),
-                                  (june_26 + 17, june, june_26 + 17),
-                                  (june_26 + 17, july, june_26 + 17),
-                                  (july_1 + 15, july, july_1 + 15)):
+    for day, month, day_found in (
+        (june_26 + 15, june, june_26 + 15),
+        (june_26 + 16, june, june_26 + 17),
+        (june_26 + 17, june, june_26 + 17),
+        (june_26 + 17, july, june_26 + 17),
+        (july_1 + 15, july, july_1 + 15),
+    ):
         assert harness.pendingTake(updated, day, month, 1, False)[3] == day_found
     # a month that holds no position there finds nothing
     assert harness.pendingTake(updated, july_1 + 15, june, 1, False)[1] == 0

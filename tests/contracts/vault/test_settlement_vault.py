@@ -372,8 +372,18 @@ def test_small_settlements_pay_what_was_owed_not_a_unit_each(
 
 
 def test_a_conversion_that_does_not_divide_a_usd_pays_less_than_a_micro_usd_over(
-    SettlementVault, redeem_at, ledger, usd, admin, earn, signer_a, signer_b, bob, brand_a,
-    brand_b, events,
+    SettlementVault,
+    redeem_at,
+    ledger,
+    usd,
+    admin,
+    earn,
+    signer_a,
+    signer_b,
+    bob,
+    brand_a,
+    brand_b,
+    events,
 ):
     """At 3 units per USD a unit is worth 333,333.3 micro-USD: the vault settles what its whole
     units are worth, rounded down, so the creditor gains under 1 micro-USD, never a unit."""
