@@ -238,9 +238,12 @@ interface IAllianceLedger is IAllianceDirectory {
     /// UTC) that were to be released at `fromReleaseAt` are now released at `toReleaseAt`, later
     /// (seconds, UTC, like {PointsEarned}'s `releaseAt`): a purchase found 4 purchase days
     /// pending, and the two closest of one month merged into the later day, so that no purchase
-    /// is released before its return window closes (DOMAIN.md "Returns"; {PendingWord}). Emitted
-    /// by {earn} and {earnBatch} before the purchase's own {PointsEarned} (or record). A reversal
-    /// of a moved purchase still names its own release day; the brand's right ends there.
+    /// is released before its return window closes (DOMAIN.md "Returns"; {PendingWord}); emitted
+    /// by {earn} and {earnBatch} before the purchase's own {PointsEarned} (or record). Or the
+    /// purchase itself joined its month's later day (after a window was shortened): emitted just
+    /// before its {PointsEarned} (or its record's mint {Transfer}), which states its own day, from
+    /// which nothing else moves. A reversal of a moved purchase still names its own release day;
+    /// the brand's right ends there.
     event PendingPointsMoved(
         uint256 indexed brand, address indexed member, uint256 month, uint256 fromReleaseAt, uint256 toReleaseAt
     );

@@ -102,7 +102,9 @@ library PendingWordLibrary {
     /// window). A position is named by its day and month; in this order the purchase:
     /// (a) joins the pending position of its day and month;
     /// (b) else joins the pending position of its month with the smallest later day (only after
-    /// the window was shortened: held longer, never shorter);
+    /// the window was shortened: held longer, never shorter); `moved` reports it as a move of the
+    /// purchase's own day to that day, and the day returned is its own, which its {PointsEarned}
+    /// states (the end of the brand's right to reverse it);
     /// (c) else takes a released or empty position;
     /// (d) else (4 pending) the closest two of the 4 positions and the purchase that are of one
     /// month and adjacent in its order by day (ties: the latest pair) merge into the later day:
@@ -114,7 +116,8 @@ library PendingWordLibrary {
     /// This keeps every pending purchase of month m released on day D in the pending position of
     /// month m with the smallest day >= D ({take}); a merge moves points only later and within
     /// their month, to a day that is itself a release day of a purchase of that month, so
-    /// {earnMonth} still decodes it. Returns the word and the day the amount is released on.
+    /// {earnMonth} still decodes it. Returns the word and the day the amount is released on (in
+    /// (b), its own day: `moved` says where it went).
     /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits
     /// (in (d): when every pair's would), or `releaseDay` 16.
     function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
@@ -143,8 +146,8 @@ library PendingWordLibrary {
             }
         }
         if (later != PURCHASE_POSITIONS) {
-            (updated, day, ok) = _join(self, later, _position(self, later), amount);
-            return (updated, day, ok, 0);
+            (updated,, ok) = _join(self, later, _position(self, later), amount);
+            return (updated, releaseDay, ok, releaseDay | (laterDay << 16) | (month << 32));
         }
         if (free != PURCHASE_POSITIONS) {
             uint256 head = (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);

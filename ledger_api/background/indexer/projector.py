@@ -158,9 +158,11 @@ class Projector(ReturnsProjection):
             release_at=release_at or None,
         )
         if release_at:
-            self.add_pending(member, brand, release_at, int(a["points"]))
+            month = month_of(ts)
+            held = self.held_until(event, member, brand, month, release_at)
+            self.add_pending(member, brand, held, int(a["points"]))
             # the purchase's position holds points of this month only (the ledger's PendingWord)
-            self.hold(member, brand, release_at, month_of(ts), False, int(a["points"]))
+            self.hold(member, brand, held, month, False, int(a["points"]))
         status = self.member(member)
         quarter = month_of(ts) // 3
         if status.quarter != quarter:

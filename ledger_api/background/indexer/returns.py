@@ -50,6 +50,9 @@ class ReturnsProjection(ProjectionState):
         super().__init__(session)
         self.burn: tuple[Event, str, int, int, int, int] | None = None
         self._gift_minted: dict[tuple[int, str], int] = {}  # (brand, UTC day): points
+        # (tx hash, member, brand, month, own release): the later release a purchase of that
+        # transaction joined (`PendingPointsMoved` just before its `PointsEarned`)
+        self._joined: dict[tuple[str, str, int, int, int], int] = {}
 
     def flush(self) -> None:
         """Writes the chunk's rows, then adds the gift shares to their brands' daily mint
@@ -133,12 +136,23 @@ class ReturnsProjection(ProjectionState):
     def _pending_points_moved(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A purchase found 4 release days pending: the ledger merged the two closest of one
         month into the later day (never earlier: DOMAIN.md "Returns"); the month's points
-        pending until `fromReleaseAt` are pending until `toReleaseAt`."""
+        pending until `fromReleaseAt` are pending until `toReleaseAt`. Or, with nothing
+        pending on that day, the purchase that follows joined the later day itself (after its
+        brand's window was shortened; its `PointsEarned` states its own day): `held_until`."""
         member, brand, month = a["member"], int(a["brand"]), int(a["month"])
         start, end = int(a["fromReleaseAt"]), int(a["toReleaseAt"])
         moved = self.move_position(member, brand, month, start, end, ts)
+        if moved == 0:  # the purchase that follows joined a later day (a shortened window)
+            self._joined[(event.log.tx_hash, member, brand, month, start)] = end
+            return
         self.add_pending(member, brand, start, -moved)
         self.add_pending(member, brand, end, moved)
+
+    def held_until(self, event: Event, member: str, brand: int, month: int, release: int) -> int:
+        """When a purchase's points stated pending until `release` (its own day, the end of its
+        brand's right) are released: the later day its transaction's `PendingPointsMoved` from
+        that day says it joined, else `release`."""
+        return self._joined.pop((event.log.tx_hash, member, brand, month, release), release)
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """Each brand's share of an upgrade gift, in its own points (issue 10); pending until

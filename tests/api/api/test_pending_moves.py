@@ -117,3 +117,39 @@ def test_a_fifth_purchase_day_moves_the_index_with_the_chain_and_a_moved_order_i
         )
         assert released == [(own[0], 100), (own[1], 200), (own[2], 300), (own[4], 500)]
         assert _balance(brand, alice)["balance"] == 1_100
+
+
+def test_after_a_shortened_window_a_purchase_is_reversible_until_its_own_day_only(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A purchase made after its brand's window was shortened joins its month's later pending
+    day: its points are held until then, but the brand's right to reverse it ends with the
+    window it was bought under. Before 2026-12-06 its `PointsEarned` said the later day, and
+    the gateway let its brand reverse it until then (a trial returned one 4 days late)."""
+    anvil, manifest = own_chain
+    lens = _lens(anvil, manifest)
+    head = int(anvil.web3().eth.get_block("latest")["timestamp"])
+    m = month_of(head) + 2
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=30)
+        alice = Member()
+        _buy_on(anvil, brand, alice, 1_000, month_start(m) + 3_600)  # day 1: until day 1 + 31
+        later = (month_start(m) // DAY + 31) * DAY
+        shortened = gateway.admin.put(
+            f"/v1/admin/brands/{brand.brand_id}/return-window",
+            {"days": 10},
+            params={"wait": "true"},
+        )
+        assert shortened.json()["status"] == "confirmed", shortened.text
+        order = _buy_on(anvil, brand, alice, 2_000, month_start(m) + 2 * DAY + 3_600)
+        own = (month_start(m) // DAY + 2 + 11) * DAY
+        assert _chain_pending(lens, brand, alice) == [(300, later)]
+        assert _index_pending(brand, alice) == [(300, later)]  # the index moved it too
+
+        anvil.rpc("evm_setNextBlockTimestamp", own + 60)  # the order's own window closed
+        anvil.rpc("evm_mine")
+        _buy_on(anvil, gateway.create_brand(return_window_days=0), Member(), 100, own + 120)
+        late = brand.api.post(REVERSALS, {"order_ref": order, "member": alice.address})
+        assert late.status_code == 409, late.text
+        assert late.json()["error"]["code"] == "reversal_window_closed", late.text
+        assert _chain_pending(lens, brand, alice) == [(300, later)]

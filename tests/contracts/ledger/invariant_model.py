@@ -109,9 +109,10 @@ class Model:
         return held
 
     def add_pending(self, holder, brand, today, amount, month):
-        """PendingWord.add for a purchase on `today` in `month`: returns the day its points are
-        released (0: live at once, 4 positions pending of 4 other months); a merge is appended
-        to `moves` as (holder, brand, month, from day, to day)."""
+        """PendingWord.add for a purchase on `today` in `month`: returns the day its event
+        states (0: live at once, 4 positions pending of 4 other months; its own day also when it
+        joined a later one); a merge, or that join, is appended to `moves` as (holder, brand,
+        month, from day, to day)."""
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
         day, moved = add_position(slots, today, release, amount, month)
@@ -414,11 +415,11 @@ def add_position(slots, today, release, amount, month):
             slots[i][2] = min(slots[i][2] + 1, 63)
             return release, None
     later = [(slots[i][0], i) for i in pending if slots[i][4] == month and slots[i][0] > release]
-    if later:  # (b) its month's smallest later day
+    if later:  # (b) its month's smallest later day: the purchase itself moves there
         d, i = min(later)
         slots[i][1] += amount
         slots[i][2] = min(slots[i][2] + 1, 63)
-        return d, None
+        return release, (release, d, month)  # its own day, and the move to d
     free = [i for i, s in enumerate(slots) if s[0] <= today]
     if free:  # (c) a released or empty position
         slots[free[0]] = [release, amount, 1, False, month]

@@ -43,8 +43,17 @@ def _month_with_room(clock):
 
 def _op(earn, member, release_at, month, points, ref=b"\x07" * 32):
     """A ReverseOp for the purchase of `month` released at `release_at` (its own day)."""
-    return (earn.next_op_id(), member.address, release_at // DAY, month, points, 0, month // 3,
-            False, ref)
+    return (
+        earn.next_op_id(),
+        member.address,
+        release_at // DAY,
+        month,
+        points,
+        0,
+        month // 3,
+        False,
+        ref,
+    )
 
 
 def _moved(tx):
@@ -71,7 +80,10 @@ def test_a_fifth_purchase_day_of_the_month_is_held_until_its_own_window_and_reve
     # the closest pairs are a day apart: the latest, the 4th day's position, moves to the 5th's
     assert _moved(receipts[4]) == (pending_c, alice.address, m, own[3], own[4])
     assert to_plain(lens.pendingOf(alice, pending_c)) == (
-        (100, own[0]), (200, own[1]), (300, own[2]), (900, own[4])
+        (100, own[0]),
+        (200, own[1]),
+        (300, own[2]),
+        (900, own[4]),
     )
     # the 4th day's purchase: reversible by its own day until it comes, from where it went
     clock.travel_to(own[3] - 60)
@@ -108,12 +120,16 @@ def test_four_late_purchase_days_then_one_early_next_month_leave_it_pending_and_
     # M's latest pair (days 27 and 28) merges into the later day; the freed position takes it
     assert _moved(big) == (pending_c, alice.address, m, own[2], own[3])
     assert to_plain(lens.pendingOf(alice, pending_c)) == (
-        (100, own[0]), (100, own[1]), (20_000, own_big), (200, own[3])
+        (100, own[0]),
+        (100, own[1]),
+        (20_000, own_big),
+        (200, own[3]),
     )
     # the big one is reversible, from the lot of M+1
     tx = ledger.reverse(_op(earn, alice, own_big, m + 1, 20_000), {"from": signer_c})
     assert (tx.events["PointsReversed"]["releaseAt"], tx.events["PointsReversed"]["month"]) == (
-        own_big, m + 1
+        own_big,
+        m + 1,
     )
     # the moved day-27 purchase: reversible by its own day, from the day-28 position
     clock.travel_to(own[2] - 60)
@@ -140,8 +156,13 @@ def test_a_shortened_window_joins_its_months_later_day_and_keeps_its_own_reversa
     clock.travel_to_month(m, day=2)
     second = earn(signer_c, alice, cents=2_000)
     own = _release(second.timestamp, 10)
-    # held until the month's later day, not its own (before: its own day, 20 days sooner)
-    assert own < later_day and second.events["PointsEarned"]["releaseAt"] == later_day
+    # held until the month's later day, not its own (before: its own day, 20 days sooner); its
+    # event states its own day, the end of the brand's right, after the move from it (before
+    # 2026-12-06 the event said the later day, and the gateway let its brand reverse until then)
+    assert own < later_day and second.events["PointsEarned"]["releaseAt"] == own
+    assert _moved(second) == (pending_c, alice, m, own, later_day)
+    names = [e.name for e in second.events]
+    assert names.index("PendingPointsMoved") < names.index("PointsEarned")
     assert to_plain(lens.pendingOf(alice, pending_c)) == ((300, later_day),)
     ledger.reverse(_op(earn, alice, own, m, 50), {"from": signer_c})
     clock.travel_to(own)  # the brand's right ended with the window it was bought under
@@ -150,6 +171,34 @@ def test_a_shortened_window_joins_its_months_later_day_and_keeps_its_own_reversa
     assert ledger.balanceOf(alice, pending_c) == 0
     clock.travel_to(later_day)
     assert ledger.balanceOf(alice, pending_c) == 250
+
+
+def test_a_batched_purchase_that_joins_a_later_day_keeps_its_own_day_in_its_record(
+    ledger, admin, lens, earn, signer_c, alice, bob, pending_c, clock, events, to_plain
+):
+    """In a batch the move comes just before the purchase's mint `Transfer`, where the gateway
+    reads its record of `PointsEarnedBatch` as a `PointsEarned` with its own day."""
+    m = _month_with_room(clock)
+    ledger.setReturnWindow(pending_c, 30, {"from": admin})
+    clock.travel_to_month(m, day=0)
+    first = earn(signer_c, alice, cents=1_000)
+    later_day = _release(first.timestamp, 30)
+    ledger.setReturnWindow(pending_c, 10, {"from": admin})
+    clock.travel_to_month(m, day=2)
+    tx = earn.batch(signer_c, [earn.op(bob, cents=500), earn.op(alice, cents=2_000)])
+    own = _release(tx.timestamp, 10)
+    records = events.all(tx, "PointsEarned")  # the batch's records, decoded
+    assert [(r["member"], r["releaseAt"]) for r in records] == [
+        (bob.address, own),
+        (alice.address, own),
+    ]
+    assert _moved(tx) == (pending_c, alice, m, own, later_day)
+    names = [e.name for e in tx.events]
+    moved_at = names.index("PendingPointsMoved")
+    mints = [i for i, name in enumerate(names) if name == "Transfer"]
+    assert mints[0] < moved_at < mints[1]  # just before alice's mint, the second operation's
+    assert to_plain(lens.pendingOf(alice, pending_c)) == ((300, later_day),)
+    assert to_plain(lens.pendingOf(bob, pending_c)) == ((50, own),)
 
 
 def test_a_purchase_of_the_day_of_another_months_position_takes_a_position_of_its_own(
@@ -229,8 +278,9 @@ def _slots(word):
     return out
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st_steps, start=st.integers(min_value=0, max_value=60), fixed=st.booleans())
 def test_pending_word_follows_the_model_and_never_releases_a_purchase_early(
     harness, steps, start, fixed
@@ -249,15 +299,18 @@ def test_pending_word_follows_the_model_and_never_releases_a_purchase_early(
         word, day, ok, moved = harness.pendingAdd(word, today, own, amount, month)
         want_day, want_moved = add_position(slots, today, own, amount, month)
         assert ok and day == want_day
-        assert moved == (0 if want_moved is None else
-                         want_moved[0] | (want_moved[1] << 16) | (want_moved[2] << 32))
+        assert moved == (
+            0
+            if want_moved is None
+            else want_moved[0] | (want_moved[1] << 16) | (want_moved[2] << 32)
+        )
         assert _slots(word) == [(d, m & 3, o, a) for d, a, o, _, m in slots]
         assert day == 0 or day >= own
+        if day:  # its own day: where a join of a later day (below) moves it from
+            bought.append([own, month, amount, day])
         if want_moved is not None:  # the merged purchases go with their position
             frm, to, mm = want_moved
             bought = [[o, m, a, to if (at, m) == (frm, mm) else at] for o, m, a, at in bought]
-        if day:
-            bought.append([own, month, amount, day])
         held = {}
         for own_day, m, a, at in bought:
             if at <= today:  # released
