@@ -327,29 +327,43 @@ def test_the_ledgers_pause_stops_bids_and_settlements(auctions, ledger, create, 
 
 
 def test_points_that_expire_in_escrow_return_expired_and_the_rest_keeps_its_month(
-    auctions, ledger, lens, right, tiers, earn, clock, signer_a, alice, bob, brand_a
+    auctions, ledger, lens, right, tiers, earn, clock, signer_a, alice, bob, carol, brand_a
 ):
+    """A bid's points must live until the end plus the grace when it is placed (test_auction_trust.py);
+    a later soft-close extension is not checked again, so points can still expire while held."""
     start_month = clock.month()
     earn(signer_a, alice, cents=30_000)  # 3,000 points earned this month: they expire in escrow
-    clock.travel_to_month(start_month + 12, day=20)
+    clock.travel_to_month(start_month + 12, day=1)
     tiers.reach(alice, SILVER)
     tiers.reach(bob, SILVER)
-    earn(signer_a, bob, cents=60_000)  # enough to outbid all of alice's bid
+    tiers.reach(carol, SILVER)
+    earn(signer_a, bob, cents=120_000)  # bob holds the other unit above alice, and raises
+    earn(signer_a, carol, cents=60_000)  # enough to outbid all of alice's bid
     live_lot = (ledger.balanceOf(alice, brand_a) - 3_000, start_month + 12)
     assert lots(lens, alice, brand_a) == [(3_000, start_month), live_lot]
+    expiry = clock.expiry_of(start_month)
     start = clock.now() + 1
+    # 2 units, 11 days, extension 10 days: bids at the start do not extend, and the dying lot lives
+    # until the end plus the grace, so alice's bid is taken
     auction_id = auctions.createAuction(
-        right, 1, SILVER, 1_000, 100, start, start + 30 * DAY, 600, {"from": signer_a}
+        right, 2, SILVER, 1_000, 100, start, start + 11 * DAY, 10 * DAY, {"from": signer_a}
     ).return_value
     clock.travel_to(start)
     total = ledger.balanceOf(alice, brand_a)
     approve_and_bid(ledger, auctions, auction_id, alice, brand_a, total)
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, total + 1_000)
+    assert start + 11 * DAY + auctions.SETTLE_GRACE() < expiry
+    ends = auctions.auction(auction_id)[2]
+    while ends <= expiry + 3_600:  # bob's raises in the last 10 days carry the end past the expiry
+        clock.travel_to(ends - 3_600)
+        approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 100)
+        ends = auctions.auction(auction_id)[2]
 
-    clock.travel_to_month(start_month + 13, day=2)  # the first lot expired while held
+    clock.travel_to(expiry + 60)  # the first lot expired while held
     escrow = auctions.escrowOf(auction_id, alice)
     assert ledger.balanceOf(escrow, brand_a) == live_lot[0]
     # the bid still counts what it was worth when placed: outbidding it takes its value + 100
-    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, total + 100)
+    approve_and_bid(ledger, auctions, auction_id, carol, brand_a, total + 100)
     assert lots(lens, alice, brand_a) == [live_lot]  # only what was live, with its earn month
     assert ledger.balanceOf(alice, brand_a) == live_lot[0]
     assert ledger.balanceOf(escrow, brand_a) == 0
