@@ -242,7 +242,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
     (  # a bid is run on the node before its document and its 202 (`AuctionsService`)
         "post",
         re.compile(r"^/v1/auctions/\{auction_id\}/bids(/typed-data)?$"),
-        {422: ["auction_tier_too_low", "auction_bid_too_low"]},
+        {422: ["auction_tier_too_low", "auction_bid_too_low", "auction_bid_points_expire"]},
     ),
     # polls (`program`): a poll id in the path; a new poll's eligibility (`EligibilityRef`)
     (

@@ -100,6 +100,9 @@ _CODES: dict[str, str] = {
     "AuctionsAwaitingBrandRedemption": "auction_awaiting_brand_redemption",
     "AuctionsGraceNotOver": "auction_grace_not_over",
     "AuctionsAlreadyRedeemed": "auction_already_redeemed",
+    "AuctionsBidPointsExpire": "auction_bid_points_expire",  # a hostile review of 2026-12-07
+    "AuctionsInsufficientGas": "auction_insufficient_gas",  # settle sent with too little gas
+    "AuctionsBadgeNotUnissued": "auction_badge_not_unissued",
     "EnterpriseAlreadyBound": "enterprise_already_bound",
     "EnterpriseNotBound": "enterprise_not_bound",
     "EnterpriseInvalidAccount": "enterprise_invalid_account",
@@ -120,7 +123,7 @@ def error_code(name: str) -> str:
 #: quarter indexes (months since January 1970, `Calendar`), UTC day indexes, micro-USD values
 #: (an auction's bids: points times the brand's point value) and durations in seconds
 _TIMESTAMPS = frozenset(
-    {"deadline", "nowTimestamp", "startsAt", "endsAt", "graceEndsAt", "releaseAt"}
+    {"deadline", "nowTimestamp", "startsAt", "endsAt", "graceEndsAt", "releaseAt", "until"}
 )
 _MONTHS = frozenset({"month", "fromMonth"})
 _MICRO_USD = frozenset({"value", "minValue", "valueMicroUsd"})

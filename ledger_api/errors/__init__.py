@@ -37,7 +37,8 @@ Operations that fail on chain store the same code and message in their status.
     │   ├── InvalidEventType         422 invalid_event_type
     │   ├── InvalidCursor            422 invalid_cursor
     │   ├── DuplicateItemKey         422 duplicate_item_key (two items of one bulk request)
-    │   ├── AuctionBidRefused        422 auction_tier_too_low, auction_bid_too_low (run on the node)
+    │   ├── AuctionBidRefused        422 auction_tier_too_low, auction_bid_too_low,
+    │   │                                auction_bid_points_expire (run on the node)
     │   └── ChainRejected            422 <the chain's error code> (any other custom error)
     ├── Unauthorized                 401 unauthorized
     ├── Forbidden                    403 forbidden

@@ -51,5 +51,9 @@ class AuctionBidRefused(InvalidRequest):
     the contract's own code), judged by running it on the node before the 202."""
 
     code = "auction_bid_refused"
-    codes: tuple[str, ...] = ("auction_tier_too_low", "auction_bid_too_low")
+    codes: tuple[str, ...] = (
+        "auction_tier_too_low",
+        "auction_bid_too_low",
+        "auction_bid_points_expire",
+    )
     error_code = property(lambda self: str(self.details.get("code", self.code)))

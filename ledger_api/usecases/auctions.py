@@ -5,7 +5,9 @@ A bid is a ledger `Gift` the member signs, of the points it adds, to its own esc
 auction (`escrowOf(auction, bidder)`, an address that binds the gift to both); the gateway
 checks the signature, the nonce and the balance before the 202, as for a gift, then runs the
 bid on the node (`_run_bid`): a bidder below the auction's tier and a bid that takes no unit
-are refused at once (`auction_tier_too_low`, `auction_bid_too_low`, 422). Which bids hold a unit
+are refused at once (`auction_tier_too_low`, `auction_bid_too_low`, 422), and so is a bid whose
+escrowed points would not all live until the end plus the week's grace
+(`auction_bid_points_expire`, 422: the contract's `AuctionsBidPointsExpire`). Which bids hold a unit
 stays the contract's to decide when the bid is sent (bids in flight raise the minimum).
 
 Closing a winning bid (`settle`): a bid in the auctioning brand's points is settled in one
@@ -71,8 +73,9 @@ if TYPE_CHECKING:
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
 #: what a bid run on the node may be refused for that no later block lifts (`_run_bid`): the
-#: lowest bid that takes a unit only rises, and a tier the calendar took does not come back
-_BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow"})
+#: lowest bid that takes a unit only rises, a tier the calendar took does not come back, and
+#: points that expire before the end plus the grace only get closer to it
+_BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow", "AuctionsBidPointsExpire"})
 SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE: then an unsettled winner is refunded
 
 
@@ -221,8 +224,10 @@ class AuctionsService:
         """The bid run by the node on its latest state (`eth_call` of `bidWithSig`, the
         transaction the sender will send): `AuctionBidRefused` (422, `auction_tier_too_low`:
         the bidder's tier after its due quarterly reviews is below the auction's;
-        `auction_bid_too_low`: the bid's value does not take a unit). A review of 2026-12-06:
-        both were accepted (202), then failed on chain. Anything else it reverts for (a nonce
+        `auction_bid_too_low`: the bid's value does not take a unit;
+        `auction_bid_points_expire`: its points in escrow would not all live until the end plus
+        the grace). A review of 2026-12-06: both were accepted (202), then failed on chain.
+        Anything else it reverts for (a nonce
         an earlier debit in flight will use, a pause) and a chain that does not answer are
         left to the sender, which runs it again before it sends it."""
         gift = (bid.member, bid.to, bid.brand, bid.amount, bid.nonce, bid.deadline)
