@@ -44,6 +44,16 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     /// so that the refund, the settlement's redemption and the cancel each move the whole bid in one call (a
     /// review of 2026-12-06: a bid raised past it could be neither outbid, settled nor cancelled).
     uint256 private constant _MAX_BID = 1e12;
+    /// @dev Gas forwarded to the badge's issue in {settle} (gas units): the issue with its ERC-1155 acceptance
+    /// check takes about 100,000, so a contract wallet's `onERC1155Received` keeps about 200,000; a hook that
+    /// burns more makes the issue fail, not the settlement (a hostile review of 2026-12-06, finding 1).
+    uint256 private constant _ISSUE_GAS = 300_000;
+    /// @dev Least gas (gas units) left after a failed issue that shows the issue had its whole {_ISSUE_GAS}: a
+    /// call is given at most 63/64 of what remains (EIP-150), so an issue given less leaves less than 1/63 of
+    /// the bound; its failure may then be for want of gas, not the winner's, and {settle} reverts
+    /// (OpenZeppelin's ERC2771Forwarder checks its forwarded gas the same way). 4,761 units also pay for
+    /// recording the failure ({BidStatus-Unissued}, {BadgeUnissued}).
+    uint256 private constant _ISSUE_GAS_LEFT = _ISSUE_GAS / 63;
 
     IAuctionLedger private immutable _ledger;
     IAllianceLedgerLens private immutable _lens;
@@ -84,19 +94,21 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         }
         uint256 maxUnits = _unitsAvailable(badge);
         if (units == 0 || units > maxUnits) revert AuctionsInvalidUnits(units, maxUnits);
-        if (minTier == 0 || minTier > _MAX_TIER) revert AuctionsInvalidTier(minTier);
+        // The badge type's own tier bounds the auction's: this contract issues it as an issuer, without the
+        // type's tier check (a hostile review of 2026-12-06, finding 3).
+        if (minTier == 0 || minTier > _MAX_TIER || minTier < badge.minTier) revert AuctionsInvalidTier(minTier);
         if (reserve == 0 || increment == 0 || reserve >= _MAX_POINTS || increment >= _MAX_POINTS) {
             revert AuctionsInvalidPrice(reserve, increment);
         }
         if (
-            startsAt < block.timestamp || endsAt <= startsAt || endsAt - startsAt > MAX_WINDOW
-                || extension > MAX_WINDOW
+            startsAt < block.timestamp || endsAt <= startsAt || endsAt > type(uint40).max
+                || endsAt - startsAt > MAX_WINDOW || extension > MAX_WINDOW
         ) {
             revert AuctionsInvalidWindow(startsAt, endsAt, extension, block.timestamp, MAX_WINDOW);
         }
         uint256 value = _valueOf(brand);
         auctionId = ++_auctionCount;
-        // Fits: now <= startsAt < endsAt <= startsAt + 90 days (uint40 seconds); points < 2^96, value < 2^32.
+        // Fits: now <= startsAt < endsAt <= type(uint40).max; points < 2^96, value < 2^32.
         _auctions[auctionId] = Auction({
             brand: uint64(brand),
             startsAt: uint40(startsAt),
@@ -144,9 +156,30 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (!sameBrand && _ledger.nonces(escrow) == 0) {
             revert AuctionsAwaitingBrandRedemption(auctionId, bidder, a.brand);
         }
+        // The issue below would refuse an inactive auctioning brand; its failure must not pass for the winner's.
+        if (!_ledger.isBrandActive(a.brand)) revert AuctionsBrandInactive(a.brand);
         b.status = BidStatus.Settled;
         emit BidSettled(auctionId, bidder, brand, b.amount, a.badgeType, ref);
         if (sameBrand) AuctionEscrow(escrow).redeem(brand, b.amount, ref);
+        // The winner's wallet may refuse the unit (its ERC-1155 hook reverts or burns the gas): the bid stays
+        // paid and the unit reserved for {issueWon} (a hostile review of 2026-12-06, finding 1: settle reverted
+        // and the grace's cancel refunded the winner in full, a free option to walk away from a win).
+        try _badges.issue{gas: _ISSUE_GAS}(a.badgeType, bidder, 1) {}
+        catch {
+            uint256 gasLeft = gasleft();
+            if (gasLeft < _ISSUE_GAS_LEFT) revert AuctionsInsufficientGas(gasLeft, _ISSUE_GAS_LEFT);
+            b.status = BidStatus.Unissued;
+            emit BadgeUnissued(auctionId, bidder, a.badgeType);
+        }
+    }
+
+    /// @inheritdoc IAllianceAuctions
+    function issueWon(uint256 auctionId, address bidder) external whenNotPaused {
+        Auction storage a = _existing(auctionId);
+        Bid storage b = _bids[auctionId][bidder];
+        if (b.status != BidStatus.Unissued) revert AuctionsBadgeNotUnissued(auctionId, bidder, b.status);
+        b.status = BidStatus.Settled;
+        emit WonBadgeIssued(auctionId, bidder, a.badgeType);
         _badges.issue(a.badgeType, bidder, 1);
     }
 

@@ -15,7 +15,9 @@ import {IEnterpriseAccounts} from "./interfaces/IEnterpriseAccounts.sol";
 /// @notice Enterprise accounts and their bound employees (see {IEnterpriseAccounts}).
 /// @dev Holds no points: an enterprise's points and tier are the ledger's, read through the directory. Paused by
 /// the ledger's pause ({IAlliancePause}), the alliance's one switch. Every signature carries a nonce of its
-/// signer ({Nonces}, one sequence per address for all four message types) and a deadline.
+/// signer ({Nonces}, one sequence per address for all four message types) and a deadline; an enterprise's
+/// direct {bind} and {unbind} use its nonce as well, so each of its acts on a binding voids the signatures it
+/// gave before.
 contract EnterpriseAccounts is Pausable, EIP712, Nonces, IEnterpriseAccounts {
     using EnumerableSet for EnumerableSet.AddressSet;
 
@@ -48,6 +50,10 @@ contract EnterpriseAccounts is Pausable, EIP712, Nonces, IEnterpriseAccounts {
     {
         address enterprise = _msgSender();
         _checkSigned(employee, JOIN_TYPEHASH, enterprise, employee, nonce, deadline, employeeSignature);
+        // The enterprise's own act uses its nonce too, as its signed bind does: an unbind it signed before no
+        // longer verifies (a hostile review of 2026-12-06, finding 4).
+        // slither-disable-next-line unused-return the used nonce is not needed, only its advance
+        _useNonce(enterprise);
         _bind(enterprise, employee);
     }
 
@@ -68,6 +74,10 @@ contract EnterpriseAccounts is Pausable, EIP712, Nonces, IEnterpriseAccounts {
 
     /// @inheritdoc IEnterpriseAccounts
     function unbind(address employee) external whenNotPaused {
+        // Uses the enterprise's nonce, as its signed unbind does: a stale UnbindEmployee signature cannot undo a
+        // later binding (a hostile review of 2026-12-06, finding 4).
+        // slither-disable-next-line unused-return the used nonce is not needed, only its advance
+        _useNonce(_msgSender());
         _unbind(_msgSender(), employee);
         emit EmployeeUnbound(_msgSender(), employee);
     }

@@ -21,7 +21,11 @@ import {IAllianceLedger} from "./IAllianceLedger.sol";
 /// consent: one of its signers sends the ledger's `redeemWithSig` for the escrow (the escrow approves it by
 /// ERC-1271, see {approvesRedemption}), then anyone calls {settle}. A winning bid not settled within
 /// {SETTLE_GRACE} after the end can be cancelled by anyone ({cancel}): its escrow returns to the bidder, so a
-/// close is never blocked forever. Every state change stops while the ledger is paused (the one pause).
+/// close is never blocked forever. The winner cannot block its settlement: a wallet that refuses the badge
+/// (its ERC-1155 hook reverts) leaves the bid redeemed and `Unissued`, never cancellable, and the unit reserved
+/// until anyone calls {issueWon} once the wallet accepts it. A bid is refused when its escrow's points would
+/// not all be live at the end plus {SETTLE_GRACE} (lots expire at the start of their 13th month), so a
+/// winning bid is there to redeem. Every state change stops while the ledger is paused (the one pause).
 interface IAllianceAuctions {
     /// @notice An auction as stored. Points amounts are in the auctioning brand's points; `*Value` in
     /// micro-USD at the brand's published value when the auction was created. Times are unix seconds (UTC).
@@ -45,7 +49,8 @@ interface IAllianceAuctions {
         None, // no bid, or outbid and returned
         Held, // among the top `units` bids: winning if the auction has ended
         Settled, // redeemed; the badge was issued
-        Cancelled // not settled within the grace period: returned
+        Cancelled, // not settled within the grace period: returned
+        Unissued // redeemed; the winner's wallet refused the badge: its unit stays reserved for {issueWon}
     }
 
     /// @notice A member's bid: `amount` points of `brand`, worth `value` micro-USD when bid.
@@ -64,12 +69,12 @@ interface IAllianceAuctions {
     error AuctionsNotBrandSigner(address caller);
     /// @notice `auctionId` was never created.
     error AuctionsUnknownAuction(uint256 auctionId);
-    /// @notice The window is invalid: it must start now or later, end after it starts and last at most
-    /// `maxWindow`; the extension is at most `maxWindow` too.
+    /// @notice The window is invalid: it must start now or later, end after it starts, by `type(uint40).max`
+    /// (unix seconds, as stored) and last at most `maxWindow`; the extension is at most `maxWindow` too.
     error AuctionsInvalidWindow(uint256 startsAt, uint256 endsAt, uint256 extension, uint256 nowTimestamp, uint256 maxWindow);
     /// @notice `units` must be in 1..`maxUnits`: {MAX_UNITS}, or the badge's units left under its cap.
     error AuctionsInvalidUnits(uint256 units, uint256 maxUnits);
-    /// @notice `tier` is not 1 (Silver), 2 (Gold) or 3 (Diamond).
+    /// @notice `tier` is not 1 (Silver), 2 (Gold) or 3 (Diamond), or is below the badge type's own `minTier`.
     error AuctionsInvalidTier(uint256 tier);
     /// @notice The reserve and the increment must be positive and fit 96 bits.
     error AuctionsInvalidPrice(uint256 reserve, uint256 increment);
@@ -101,6 +106,12 @@ interface IAllianceAuctions {
     error AuctionsGraceNotOver(uint256 auctionId, uint256 graceEndsAt, uint256 nowTimestamp);
     /// @notice The winning bid's points were already redeemed: it can only be settled.
     error AuctionsAlreadyRedeemed(uint256 auctionId, address bidder);
+    /// @notice The badge's issue in {settle} failed with `gasLeft` gas units left after it, below `needed` (1/63
+    /// of its bound): it was given less than its bound, so it may have failed for want of gas, not because of
+    /// the winner's wallet. Send {settle} with more gas.
+    error AuctionsInsufficientGas(uint256 gasLeft, uint256 needed);
+    /// @notice `bidder`'s bid on `auctionId` is not `Unissued` (redeemed, its badge still to issue).
+    error AuctionsBadgeNotUnissued(uint256 auctionId, address bidder, BidStatus status);
     /// @notice Only this contract may move what an escrow holds.
     error AuctionsEscrowUnauthorized(address caller);
 
@@ -146,6 +157,11 @@ interface IAllianceAuctions {
         uint256 badgeType,
         bytes32 orderRef
     );
+    /// @notice `bidder`'s bid was redeemed ({BidSettled}) but its wallet refused the unit of `badgeType`: the
+    /// unit stays reserved for it ({issueWon}).
+    event BadgeUnissued(uint256 indexed auctionId, address indexed bidder, uint256 badgeType);
+    /// @notice The unit of `badgeType` `bidder` won on `auctionId`, refused at its settlement, was issued to it.
+    event WonBadgeIssued(uint256 indexed auctionId, address indexed bidder, uint256 badgeType);
     /// @notice `bidder`'s winning bid was not settled within the grace period: `amount` points of `brand`
     /// returned from escrow.
     event BidCancelled(uint256 indexed auctionId, address indexed bidder, uint256 indexed brand, uint256 amount);
@@ -160,8 +176,11 @@ interface IAllianceAuctions {
     /// @dev Requirements: not paused; the caller is a signer of an active brand ({AuctionsNotBrandSigner});
     /// `badgeType` is a collectible with a benefit of that brand ({AuctionsInvalidBadge}); 1 <= `units` <=
     /// {MAX_UNITS} and at most the units its cap leaves beside those minted and reserved ({AuctionsInvalidUnits});
-    /// `minTier` in 1..3; `reserve` and `increment` (the brand's points) positive and below 2^96;
-    /// `block.timestamp <= startsAt < endsAt <= startsAt + MAX_WINDOW`, `extension <= MAX_WINDOW`.
+    /// `minTier` in 1..3 and at least the badge type's own `minTier` ({AuctionsInvalidTier}: the auction issues
+    /// as an issuer, without the type's tier check; a hostile review of 2026-12-06); `reserve` and `increment`
+    /// (the brand's points) positive and below 2^96; `block.timestamp <= startsAt < endsAt <= startsAt +
+    /// MAX_WINDOW`, `endsAt <= type(uint40).max` (stored as uint40 unix seconds), `extension <= MAX_WINDOW`
+    /// ({AuctionsInvalidWindow}).
     ///
     /// Emits an {AuctionCreated} event.
     function createAuction(
@@ -188,6 +207,9 @@ interface IAllianceAuctions {
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
     /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
     /// another auction's bids hold them) it reverts with {IAllianceBadges-AllianceBadgesSupplyExceeded}.
+    /// A bid keeps the value it was placed at while its points may expire in the escrow before the end: such a
+    /// bid can win and leave its unit unsold (its settlement finds the escrow short; a hostile review of
+    /// 2026-12-06, left open: README "Auctions").
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
     /// {AuctionExtended} event in the last `extension` seconds.
@@ -205,14 +227,29 @@ interface IAllianceAuctions {
     /// points), then issues one unit of the badge to `bidder`. Anyone may call.
     /// @dev Requirements: not paused; the auction ended ({AuctionsNotEnded}); the bid is `Held`
     /// ({AuctionsNotWinning}); for another brand's points, the escrow's redemption is done
-    /// ({AuctionsAwaitingBrandRedemption}).
+    /// ({AuctionsAwaitingBrandRedemption}); the auctioning brand active ({AuctionsBrandInactive}).
+    /// The issue gets at most 300,000 gas units and its failure does not revert (unless it was given less than
+    /// that and failed: {AuctionsInsufficientGas}, so no caller makes it fail by sending too little gas, and a
+    /// gas estimate never stops at such a limit): the winner's wallet cannot block the
+    /// settlement of a win it regrets (a hostile review of 2026-12-06: its ERC-1155 hook reverted, settle
+    /// failed, and the grace's cancel refunded it in full). The bid is then redeemed and `Unissued`, its unit
+    /// stays reserved and {issueWon} issues it later; {cancel} refuses it.
     ///
-    /// Emits a {BidSettled} event.
+    /// Emits a {BidSettled} event, and a {BadgeUnissued} event when the issue failed.
     function settle(uint256 auctionId, address bidder) external;
+
+    /// @notice Issues to `bidder` the unit it won on `auctionId` that its wallet refused at the settlement
+    /// ({BadgeUnissued}), now that it accepts it. Anyone may call.
+    /// @dev Requirements: not paused; the bid is `Unissued` ({AuctionsBadgeNotUnissued}); the badge's issue
+    /// succeeds (its brand active, the wallet accepting the unit: their errors otherwise). The bid is `Settled`.
+    ///
+    /// Emits a {WonBadgeIssued} event.
+    function issueWon(uint256 auctionId, address bidder) external;
 
     /// @notice Cancels `bidder`'s winning bid not settled within {SETTLE_GRACE} after the end and returns the
     /// bid from its escrow to `bidder` (points sent to the escrow beyond it: {reclaim}). Anyone may call.
-    /// @dev Requirements: not paused; the bid is `Held`; `block.timestamp >= endsAt + SETTLE_GRACE`; its points
+    /// @dev Requirements: not paused; the bid is `Held` (an `Unissued` bid was paid: never cancelled);
+    /// `block.timestamp >= endsAt + SETTLE_GRACE`; its points
     /// not redeemed ({AuctionsAlreadyRedeemed}). The badge unit the bid reserved is released.
     ///
     /// Emits a {BidCancelled} event.

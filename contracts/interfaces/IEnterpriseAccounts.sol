@@ -33,7 +33,9 @@ interface IEnterpriseAccounts {
     /// `EnterpriseAccounts`/`1`; ERC-1271 for contract wallets).
     /// @dev Requirements: not paused; a valid, unexpired consent with the employee's next nonce; `employee` is
     /// not bound, has no employees and is not the caller; the caller is not an employee; the caller has fewer
-    /// than {MAX_EMPLOYEES} employees. Emits an {EmployeeBound} event.
+    /// than {MAX_EMPLOYEES} employees. Uses the caller's next nonce as well (OpenZeppelin {Nonces}), as
+    /// {bindWithSig} does: a signature the enterprise gave before (an `UnbindEmployee` not relayed) no longer
+    /// verifies (a hostile review of 2026-12-06). Emits an {EmployeeBound} event.
     function bind(address employee, uint256 nonce, uint256 deadline, bytes calldata employeeSignature) external;
 
     /// @notice As {bind}, for an enterprise that signed
@@ -50,7 +52,10 @@ interface IEnterpriseAccounts {
     ) external;
 
     /// @notice The caller (the enterprise) unbinds `employee`.
-    /// @dev Requirements: not paused; `employee` is bound to the caller. Emits an {EmployeeUnbound} event.
+    /// @dev Requirements: not paused; `employee` is bound to the caller. Uses the caller's next nonce (OpenZeppelin
+    /// {Nonces}), as {unbindWithSig} does, so an `UnbindEmployee` the enterprise signed before cannot undo a later
+    /// binding (a hostile review of 2026-12-06: the direct unbind and bind left the nonce, and a stale signature
+    /// unbound the employee's new binding). Emits an {EmployeeUnbound} event.
     function unbind(address employee) external;
 
     /// @notice As {unbind}, signed by the enterprise:

@@ -100,6 +100,8 @@ _CODES: dict[str, str] = {
     "AuctionsAwaitingBrandRedemption": "auction_awaiting_brand_redemption",
     "AuctionsGraceNotOver": "auction_grace_not_over",
     "AuctionsAlreadyRedeemed": "auction_already_redeemed",
+    "AuctionsInsufficientGas": "auction_insufficient_gas",  # settle sent with too little gas
+    "AuctionsBadgeNotUnissued": "auction_badge_not_unissued",
     "EnterpriseAlreadyBound": "enterprise_already_bound",
     "EnterpriseNotBound": "enterprise_not_bound",
     "EnterpriseInvalidAccount": "enterprise_invalid_account",

@@ -36,7 +36,9 @@ class IdxAuction(Base):
 
 class IdxAuctionBid(Base):
     """A bidder's bid on an auction: `held` (holding a unit; winning once ended), `outbid`
-    (returned), `settled` (redeemed, badge issued) or `cancelled` (returned after the grace)."""
+    (returned), `settled` (redeemed, badge issued), `unissued` (redeemed, the winner's wallet
+    refused the badge: its unit reserved until `issueWon`) or `cancelled` (returned after the
+    grace)."""
 
     __tablename__ = "idx_auction_bids"
 

@@ -110,7 +110,10 @@ class BidView(Model):
     brand_id: int = Field(description="whose points the bid is in")
     amount: str = Field(description="points in escrow (decimal)")
     value_micro_usd: str = Field(description="the bid's value when placed, compared across brands")
-    status: Literal["held", "outbid", "settled", "cancelled"]
+    status: Literal["held", "outbid", "settled", "unissued", "cancelled"] = Field(
+        description="`unissued`: won and redeemed, the winner's wallet refused the badge; its unit "
+        "stays reserved until `issueWon` (then `settled`)"
+    )
     updated_at: datetime
 
 

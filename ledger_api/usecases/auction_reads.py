@@ -22,7 +22,7 @@ from .program_reads import _as_of, _dt
 
 #: auctions listed in one answer at most (the newest first)
 MAX_AUCTIONS_LISTED = 200
-_STATUS_ORDER = {"held": 0, "settled": 0, "cancelled": 1, "outbid": 2}
+_STATUS_ORDER = {"held": 0, "settled": 0, "unissued": 0, "cancelled": 1, "outbid": 2}
 
 
 class AuctionReads:
@@ -84,6 +84,8 @@ class AuctionReads:
                 )
                 for bid in bids
             ],
-            winners=[b.bidder for b in bids if ended and b.status in ("held", "settled")],
+            winners=[
+                b.bidder for b in bids if ended and b.status in ("held", "settled", "unissued")
+            ],
             as_of=as_of,
         )

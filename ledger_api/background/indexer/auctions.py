@@ -36,6 +36,10 @@ class AuctionsProjection:
             (ALLIANCE_AUCTIONS, "BidOutbid"): self._status("outbid"),
             (ALLIANCE_AUCTIONS, "BidSettled"): self._status("settled"),
             (ALLIANCE_AUCTIONS, "BidCancelled"): self._status("cancelled"),
+            # the winner's wallet refused the badge at the settlement (after BidSettled, same
+            # transaction): redeemed, its unit reserved; `issueWon` issues it later
+            (ALLIANCE_AUCTIONS, "BadgeUnissued"): self._status("unissued"),
+            (ALLIANCE_AUCTIONS, "WonBadgeIssued"): self._status("settled"),
         }
 
     def _created(self, event: Event, a: dict[str, Any], ts: int) -> None:

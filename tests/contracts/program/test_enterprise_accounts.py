@@ -197,3 +197,26 @@ def test_the_ledgers_pause_stops_binding_and_leaving(
     ledger.pause({"from": admin})
     with errors.expect(enterprise_accounts, "EnforcedPause"):
         enterprise_accounts.leave({"from": alice})
+
+
+def test_a_stale_unbind_signature_does_not_undo_a_later_binding(
+    enterprise_accounts, consent, acme, alice, relayer, errors
+):
+    """A hostile review of 2026-12-06: the direct `unbind` and `bind` left the enterprise's nonce as
+    it was, so an `UnbindEmployee` it signed and never relayed still unbound the employee's next
+    binding. Each of them now uses the enterprise's nonce, as its signed forms do."""
+    nonce, deadline, sig = consent(acme, alice)
+    enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
+    stale_nonce, stale_deadline, stale = consent(
+        acme, alice, primary="UnbindEmployee"
+    )  # not relayed
+    enterprise_accounts.unbind(alice, {"from": acme})  # acme unbinds directly instead
+    assert enterprise_accounts.nonces(acme) == stale_nonce + 1
+    nonce, deadline, sig = consent(acme, alice)  # alice joins acme again, with a fresh consent
+    enterprise_accounts.bind(alice, nonce, deadline, sig, {"from": acme})
+    assert enterprise_accounts.nonces(acme) == stale_nonce + 2
+    with errors.expect(enterprise_accounts, "InvalidAccountNonce", acme, stale_nonce + 2):
+        enterprise_accounts.unbindWithSig(
+            acme, alice, stale_nonce, stale_deadline, stale, {"from": relayer}
+        )
+    assert enterprise_accounts.enterpriseOf(alice) == acme

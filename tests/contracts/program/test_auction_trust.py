@@ -1,0 +1,189 @@
+"""AllianceAuctions against its own parties (a hostile review of 2026-12-06): a winner cannot walk
+away by refusing the badge, an auction cannot lower a badge type's tier, and a window is stored as
+announced or refused.
+
+1. A winner whose contract wallet reverts in `onERC1155Received` made `settle` revert for good, and
+   after the grace anyone's `cancel` refunded it in full: a free option to walk away from a win.
+   Now the issue is tried with bounded gas: a refused unit leaves the bid redeemed and `Unissued`
+   (never cancelled), its unit reserved until `issueWon`.
+2. (Left open: a bid of points that expire before the end keeps the value it was placed at and can
+   win with an empty escrow, README "Auctions".)
+3. `createAuction` took a `minTier` below the badge type's own, and the auctions contract issues as
+   an issuer, without the type's check: a Diamond-only collectible reached a Silver member.
+4. `createAuction` stored `startsAt`/`endsAt` as uint40 with no bound above: a window 2^40 s ahead
+   was announced in `AuctionCreated` and ran from now.
+"""
+
+import pytest
+from brownie import RefusingWallet
+from brownie.exceptions import VirtualMachineError
+
+DAY = 86_400
+SILVER, DIAMOND = 1, 3  # tiers
+COLLECTIBLE = 1  # IAllianceBadges.BadgeKind
+HELD, SETTLED, CANCELLED, UNISSUED = 1, 2, 3, 4  # IAllianceAuctions.BidStatus
+ACCEPT, REVERT, BURN = 0, 1, 2  # RefusingWallet.Mode
+
+
+@pytest.fixture
+def right(alliance_badges, signer_a):
+    """A collectible of brand A carrying a benefit: the limited-edition purchase right."""
+    return alliance_badges.defineBadge(
+        COLLECTIBLE, 0, 0, True, False, "ipfs://right", {"from": signer_a}
+    ).return_value
+
+
+def _create(auctions, badge, clock, signer, min_tier=SILVER, length=DAY):
+    """A 1-unit auction (reserve 1,000, increment 100, extension 600 s) open from the next
+    second."""
+    start = clock.now() + 1
+    tx = auctions.createAuction(
+        badge, 1, min_tier, 1_000, 100, start, start + length, 600, {"from": signer}
+    )
+    clock.travel_to(start)
+    return tx.return_value, start + length
+
+
+def approve_and_bid(ledger, auctions, auction_id, member, brand, amount):
+    ledger.approve(auctions, brand, amount, {"from": member})
+    return auctions.bid(auction_id, brand, amount, {"from": member})
+
+
+@pytest.fixture
+def wallet_win(auctions, ledger, right, tiers, clock, signer_a, alice, relayer, brand_a):
+    """A member's contract wallet (owned by `relayer`) outbids alice and wins with 3,000 A points;
+    the auction has ended. Returns (wallet, auction id, end)."""
+    wallet = RefusingWallet.deploy({"from": relayer})
+    tiers.reach(wallet, SILVER)
+    tiers.reach(alice, SILVER)
+    auction_id, ends = _create(auctions, right, clock, signer_a)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 1_500)
+    wallet.exec(ledger, ledger.approve.encode_input(auctions, brand_a, 3_000), {"from": relayer})
+    wallet.exec(auctions, auctions.bid.encode_input(auction_id, brand_a, 3_000), {"from": relayer})
+    assert auctions.heldBidders(auction_id) == [wallet]
+    clock.travel_to(ends)
+    return wallet, auction_id, ends
+
+
+def test_a_winner_refusing_the_badge_is_settled_and_not_refunded(
+    auctions,
+    ledger,
+    alliance_badges,
+    right,
+    wallet_win,
+    clock,
+    relayer,
+    outsider,
+    brand_a,
+    events,
+    errors,
+):
+    wallet, auction_id, ends = wallet_win
+    wallet.setMode(REVERT, {"from": relayer})  # the winner changes its mind
+    escrow = auctions.escrowOf(auction_id, wallet)
+    tx = auctions.settle(auction_id, wallet, {"from": outsider})
+    assert events.one(tx, "BidSettled")["amount"] == 3_000
+    assert events.one(tx, "BadgeUnissued") == {
+        "auctionId": auction_id,
+        "bidder": wallet.address,
+        "badgeType": right,
+    }
+    assert events.one(tx, "PointsRedeemed")["amount"] == 3_000  # the win is paid
+    assert ledger.balanceOf(escrow, brand_a) == 0
+    assert tuple(auctions.bidOf(auction_id, wallet))[1] == UNISSUED
+    assert tuple(alliance_badges.badgeType(right))[1:4] == (
+        0,
+        0,
+        1,
+    )  # minted, maxSupply, reserved: kept
+    clock.travel_to(ends + auctions.SETTLE_GRACE())
+    with errors.expect(auctions, "AuctionsNotWinning", auction_id, wallet, UNISSUED):
+        auctions.cancel(auction_id, wallet, {"from": outsider})  # no refund of a paid win
+    with errors.expect(wallet, "RefusingWalletRefused"):
+        auctions.issueWon(auction_id, wallet, {"from": outsider})
+    wallet.setMode(ACCEPT, {"from": relayer})  # the wallet takes its unit after all
+    tx = auctions.issueWon(auction_id, wallet, {"from": outsider})
+    assert events.one(tx, "WonBadgeIssued") == {
+        "auctionId": auction_id,
+        "bidder": wallet.address,
+        "badgeType": right,
+    }
+    assert alliance_badges.balanceOf(wallet, right) == 1
+    assert tuple(alliance_badges.badgeType(right))[1:4] == (1, 0, 0)
+    assert tuple(auctions.bidOf(auction_id, wallet))[1] == SETTLED
+    with errors.expect(auctions, "AuctionsBadgeNotUnissued", auction_id, wallet, SETTLED):
+        auctions.issueWon(auction_id, wallet, {"from": outsider})
+
+
+def test_a_hook_burning_its_gas_neither_blocks_settle_nor_inflates_its_gas(
+    auctions, wallet_win, relayer, outsider, events
+):
+    wallet, auction_id, _ = wallet_win
+    wallet.setMode(BURN, {"from": relayer})
+    tx = auctions.settle(auction_id, wallet, {"from": outsider})
+    assert len(events.all(tx, "BadgeUnissued")) == 1
+    assert tx.gas_used < 600_000  # the issue's 300,000 bounded, whatever the hook burns
+    assert tuple(auctions.bidOf(auction_id, wallet))[1] == UNISSUED
+
+
+def test_settle_reverts_when_the_issue_failed_for_want_of_the_gas_bound(
+    auctions, wallet_win, relayer, outsider
+):
+    """An issue given less than its 300,000 gas (EIP-150 leaves a call 63/64 of what remains)
+    may fail for want of gas, not because of the wallet: the settlement reverts rather than
+    record it as the winner's refusal (so no caller, nor a gas estimate, makes a win `Unissued`
+    with too little gas)."""
+    wallet, auction_id, _ = wallet_win
+    wallet.setMode(BURN, {"from": relayer})
+    with pytest.raises(VirtualMachineError) as info:
+        auctions.settle.call(auction_id, wallet, {"from": outsider, "gas_limit": 250_000})
+    assert str(info.value.revert_msg).startswith("AuctionsInsufficientGas")
+    assert tuple(auctions.bidOf(auction_id, wallet))[1] == HELD
+
+
+def test_settle_refuses_an_inactive_auctioning_brand_before_redeeming(
+    auctions, ledger, wallet_win, admin, outsider, brand_a, errors
+):
+    """The issue would fail on an inactive brand: that failure is the brand's, not the winner's."""
+    wallet, auction_id, _ = wallet_win
+    ledger.setBrandSuspended(brand_a, True, {"from": admin})
+    with errors.expect(auctions, "AuctionsBrandInactive", brand_a):
+        auctions.settle(auction_id, wallet, {"from": outsider})
+    assert tuple(auctions.bidOf(auction_id, wallet))[1] == HELD
+
+
+def test_an_auction_cannot_issue_a_diamond_only_collectible_below_diamond(
+    auctions, alliance_badges, clock, signer_a, errors
+):
+    diamond_only = alliance_badges.defineBadge(
+        COLLECTIBLE, 0, DIAMOND, True, False, "ipfs://d", {"from": signer_a}
+    ).return_value
+    start = clock.now() + 100
+    with errors.expect(auctions, "AuctionsInvalidTier", SILVER):
+        auctions.createAuction(
+            diamond_only, 1, SILVER, 1_000, 100, start, start + DAY, 600, {"from": signer_a}
+        )
+    tx = auctions.createAuction(
+        diamond_only, 1, DIAMOND, 1_000, 100, start, start + DAY, 600, {"from": signer_a}
+    )
+    assert tuple(auctions.auction(tx.return_value))[4] == DIAMOND
+
+
+def test_an_auction_window_past_uint40_is_refused(auctions, right, clock, signer_a, events, errors):
+    now = clock.now() + 5
+    far = (1 << 40) + now  # stored as uint40, it ran from `now`
+    clock.next_block_at(now)
+    with errors.expect(auctions, "AuctionsInvalidWindow", far, far + DAY, 600, now, 90 * DAY):
+        auctions.createAuction(
+            right, 1, SILVER, 1_000, 100, far, far + DAY, 600, {"from": signer_a}
+        )
+    last = (1 << 40) - 1  # the last second a window may end at
+    tx = auctions.createAuction(
+        right, 1, SILVER, 1_000, 100, last - DAY, last, 600, {"from": signer_a}
+    )
+    created = events.one(tx, "AuctionCreated")
+    assert (
+        tuple(auctions.auction(tx.return_value))[1:3]
+        == (created["startsAt"], created["endsAt"])
+        == (last - DAY, last)
+    )
