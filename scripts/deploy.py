@@ -22,7 +22,9 @@ says so. The manifest's path is printed on the last line.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from brownie import web3
 
@@ -71,10 +73,42 @@ SETTLEMENT = [
 ]
 
 
+def _units_per_usd() -> int:
+    """LEDGER_SETTLEMENT_UNITS_PER_USD (default 1,000,000: a 6-decimal token), a whole number
+    from 1, checked before anything is deployed (0 deployed 8 contracts, then the vault's
+    constructor refused it: a new user's trial)."""
+    value = os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000").strip()
+    if not value.isdigit() or int(value) == 0:
+        raise SystemExit(
+            "deploy: LEDGER_SETTLEMENT_UNITS_PER_USD is the settlement token's units worth 1 USD, "
+            f"a whole number from 1 (1000000 for 6 decimals), not '{value}'; nothing deployed"
+        )
+    return int(value)
+
+
+def _said_settings_kept(existing: Path) -> None:
+    """A deployment is never changed by a setting given later: said when the vault's
+    conversion differs from LEDGER_SETTLEMENT_UNITS_PER_USD (a trial restarted `make run` with
+    another value and the vault kept its own without a word)."""
+    asked = os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "").strip()
+    vault = json.loads(existing.read_text())["contracts"].get("SettlementVault")
+    if not asked or vault is None:
+        return
+    contract = web3.eth.contract(address=vault["address"], abi=vault["abi"])
+    _, units = contract.functions.token().call()
+    if str(units) != asked:
+        print(
+            f"deploy: note: the deployed SettlementVault converts at {units} token units per USD, "
+            f"not LEDGER_SETTLEMENT_UNITS_PER_USD={asked}: a deployment keeps its settings "
+            "(a new data folder, or a new LEDGER_MANIFEST, deploys anew)"
+        )
+
+
 def main() -> None:
     existing = deployed_manifest()
     if existing is not None:
         print(f"deploy: nothing to do: the contracts of {existing} all have code on this chain")
+        _said_settings_kept(existing)
         print(existing)
         return
     d = Deployment(deployer())
@@ -88,7 +122,7 @@ def main() -> None:
             raise SystemExit(
                 f"deploy: {setting} is not an address (or its checksum is wrong): {value}"
             )
-    d.units_per_usd = int(os.environ.get("LEDGER_SETTLEMENT_UNITS_PER_USD", "1000000"))
+    d.units_per_usd = _units_per_usd()
     token = os.environ.get("LEDGER_SETTLEMENT_TOKEN", "").strip()
     development = is_development_chain()
     if not token and not development:
@@ -118,6 +152,8 @@ def main() -> None:
             d.token = d.address("TestUSD")
     if token.lower() == "none":
         print("deploy: LEDGER_SETTLEMENT_TOKEN=none: no SettlementVault deployed")
+    else:
+        print(f"deploy: SettlementVault settles in {d.token} at {d.units_per_usd} units per USD")
     _wire(d)
     d.verify_code()
     path = write_manifest(d)

@@ -54,11 +54,18 @@ whole_between() {  # NAME DEFAULT LOW HIGH: a whole number within [LOW, HIGH]
     setting_refused "$1" "$value" "a whole number from $3 to $4"
   fi
 }
+units_per_usd() {  # the deploy's: checked here too, before the chain starts (scripts/deploy.py)
+  local value="${LEDGER_SETTLEMENT_UNITS_PER_USD:-1000000}"
+  [[ "$value" =~ ^[0-9]{1,60}$ && "$value" =~ [1-9] ]] \
+    || setting_refused LEDGER_SETTLEMENT_UNITS_PER_USD "$value" \
+      "the settlement token's units worth 1 USD, a whole number from 1 (1000000 for 6 decimals)"
+}
 check_chain_settings() {
   number_between LEDGER_BLOCK_TIME 1 0 3600 \
     && number_between LEDGER_CHAIN_SNAPSHOT_S 5 1 604800 \
     && whole_between LEDGER_CHAIN_SNAPSHOTS 3 1 1000 \
-    && whole_between LEDGER_CHAIN_PORT 8645 1 65535
+    && whole_between LEDGER_CHAIN_PORT 8645 1 65535 \
+    && units_per_usd
 }
 check_settings() { check_chain_settings && .venv/api/bin/ledger info > /dev/null; }
 step "check the settings" check_settings || { echo "run: fix the setting above" >&2; exit 2; }
@@ -139,7 +146,16 @@ migrate() {
     || { cat "$LEDGER_DATA_DIR/migrate.log" >&2; return 1; }
 }
 step "migrate the database" migrate
-bash tools/chain.sh > /dev/null 9>&-
+# the chain this run starts is stopped by its exit also when a later step of chain.sh fails
+# (a deploy refused: a trial's `make run` left the chain running, its parent gone)
+chain_status=0
+bash tools/chain.sh > /dev/null 9>&- || chain_status=$?
+started="$(cat "$LEDGER_DATA_DIR/chain.pid" 2>/dev/null || true)"
+if [ "$started_chain" = 1 ] && [ -n "$started" ] \
+  && tr '\0' ' ' < "/proc/$started/cmdline" 2>/dev/null | grep -q chain_supervisor; then
+  chain_pid="$started"
+fi
+[ "$chain_status" = 0 ] || exit "$chain_status"
 watch_chain() {
   # A Ctrl-C reaches the whole process group, the chain's supervisor included (it saves the
   # state and stops), but this shell acts on it only if its foreground program died of it: one
@@ -151,8 +167,7 @@ watch_chain() {
   echo "run: the chain stopped; stopping the gateway" >&2
   kill -TERM $$ 2>/dev/null || true
 }
-if [ "$started_chain" = 1 ]; then
-  chain_pid="$(cat "$LEDGER_DATA_DIR/chain.pid")"
+if [ -n "$chain_pid" ]; then
   watch_chain "$chain_pid" 9>&- &
   watcher=$!
 fi

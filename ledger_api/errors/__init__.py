@@ -434,7 +434,8 @@ class SettlementBelowOneUnit(Conflict):
     code = "settlement_below_one_unit"  # details: owed_micro_usd, units_per_usd
     default_message = (
         "the debt is worth less than one unit of the settlement token: the vault pays whole "
-        "units only, so it stays owed until it reaches one (or the creditor clears it off chain)"
+        "units only, so it stays owed until it is worth one (a payment made outside the vault "
+        "is acknowledged on the ledger itself, its settle, by the alliance admin's key)"
     )
 
 

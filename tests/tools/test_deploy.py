@@ -85,6 +85,14 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 0
 
     token = _deploy(w3, Account.from_key(ADMIN_KEY), "TestUSD")
+    # a conversion of 0: refused before anything is deployed (it deployed 8 contracts, then the
+    # vault's constructor refused it: a trial)
+    nonce = w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address)
+    zero = {**env, "LEDGER_SETTLEMENT_TOKEN": token, "LEDGER_SETTLEMENT_UNITS_PER_USD": "0"}
+    refused = _run(["make", "deploy", f"RPC_URL={live_chain.url}"], zero)
+    assert refused.returncode != 0
+    assert "LEDGER_SETTLEMENT_UNITS_PER_USD is the settlement token's units" in refused.stderr
+    assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == nonce
     started = time.monotonic()
     first = _run(
         ["make", "deploy", f"RPC_URL={live_chain.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": token}
@@ -126,13 +134,15 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
         abi=doc["contracts"]["SettlementVault"]["abi"],
     )
     assert vault.functions.token().call() == [token, 1_000_000]  # (token, units per USD)
+    assert f"settles in {token} at 1000000 units per USD" in first.stdout
 
     nonce = w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address)
-    again = _run(
-        ["make", "deploy", f"RPC_URL={live_chain.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": token}
-    )
+    # a later run with another conversion changes nothing, and says so (a trial: silently)
+    other = {**env, "LEDGER_SETTLEMENT_TOKEN": token, "LEDGER_SETTLEMENT_UNITS_PER_USD": "100"}
+    again = _run(["make", "deploy", f"RPC_URL={live_chain.url}"], other)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "nothing to do" in again.stdout
+    assert "converts at 1000000 token units per USD, not" in again.stdout, again.stdout
     assert again.stdout.strip().splitlines()[-1] == str(manifest.resolve())
     assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == nonce
 

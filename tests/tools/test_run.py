@@ -422,6 +422,9 @@ def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Pa
         # the embedded chain got the contracts (a new user's trial)
         ("LEDGER_RPC_URL", "http://127.0.0.1:8765"),
         ("LEDGER_DATABASE_URL", "mysql://x"),  # a traceback, after the chain had started
+        # the vault's constructor refused it after 8 contracts were deployed (a trial)
+        ("LEDGER_SETTLEMENT_UNITS_PER_USD", "0"),
+        ("LEDGER_SETTLEMENT_UNITS_PER_USD", "1.5"),
     ],
 )
 def test_make_run_names_a_chain_setting_it_refuses_before_anything_starts(
@@ -522,6 +525,34 @@ def test_make_run_stops_when_its_gateway_cannot_start(tmp_path: Path) -> None:
     assert "address already in use" in output.lower() and "starting it again" not in output
     assert not (tmp_path / "data" / "chain.pid").exists(), "the chain was left running"
     assert "state saved to" in (tmp_path / "data" / "chain.log").read_text()
+
+
+def test_make_run_stops_the_chain_it_started_when_the_deploy_fails(tmp_path: Path) -> None:
+    """A deploy refused after the chain started (here a settlement token with no code):
+    run.sh exited with the chain still running, its parent gone, for good (a trial's
+    `LEDGER_SETTLEMENT_UNITS_PER_USD=0 make run`). The chain it started now stops with it,
+    after saving its state."""
+    chain_port, port = free_ports(2)
+    token = "0x" + "00" * 19 + "01"
+    done = subprocess.run(
+        ["bash", "tools/run.sh"],
+        cwd=ROOT,
+        env={**_run_env(tmp_path, chain_port, port), "LEDGER_SETTLEMENT_TOKEN": token},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    delete_network(f"alliance-local-{chain_port}")
+    assert done.returncode != 0, done
+    assert "is not a contract on this chain; nothing deployed" in done.stdout + done.stderr
+    assert not (tmp_path / "data" / "chain.pid").exists(), "the chain was left running"
+    assert "state saved to" in (tmp_path / "data" / "chain.log").read_text()
+    data = str(tmp_path / "data")
+    assert not [
+        pid
+        for pid in (int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit())
+        if "chain_supervisor" in _cmdline(pid) and data in _cmdline(pid)
+    ]
 
 
 def test_make_run_does_not_deploy_onto_a_chain_it_did_not_start(tmp_path: Path) -> None:
