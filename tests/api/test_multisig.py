@@ -310,6 +310,26 @@ def _onboard(gateway: Gateway, w3: Web3, name: str, **fields: Any) -> tuple[int,
     return brand_id, gateway.api(created["api_key"])
 
 
+def _a_owes_b(a: Any, a_id: int, b: Any, member: Member, points: int, order: str, ref: str) -> None:
+    """The member buys 10 USD at A, then redeems `points` of A's points at B: A owes B."""
+    earned = a.post(
+        "/v1/earn/purchase",
+        {"member": member.address, "amount_cents": 1_000, "order_ref": order},
+        params={"wait": "true"},
+    )
+    assert earned.json()["status"] == "confirmed", earned.text
+    redemption = {"member": member.address, "brand": a_id, "amount": points, "order_ref": ref}
+    prepared = b.post("/v1/redemptions/typed-data", redemption).json()
+    signed = {
+        **redemption,
+        "nonce": prepared["nonce"],
+        "deadline": prepared["deadline"],
+        "signature": member.sign(prepared["typed_data"]),
+    }
+    redeemed = b.post("/v1/redemptions", signed, params={"wait": "true"})
+    assert redeemed.json()["status"] == "confirmed", redeemed.text
+
+
 def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
     own_chain: tuple[Anvil, Path], tmp_path: Path
 ) -> None:
@@ -320,22 +340,7 @@ def test_a_multisig_admin_settles_a_pair_with_the_transaction_it_is_answered(
         a_id, a = _onboard(gateway, w3, "Debtor")
         b_id, b = _onboard(gateway, w3, "Creditor")
         member = Member()
-        earned = a.post(
-            "/v1/earn/purchase",
-            {"member": member.address, "amount_cents": 1_000, "order_ref": "ms-2"},
-            params={"wait": "true"},
-        )
-        assert earned.json()["status"] == "confirmed", earned.text
-        redemption = {"member": member.address, "brand": a_id, "amount": 50, "order_ref": "r-1"}
-        prepared = b.post("/v1/redemptions/typed-data", redemption).json()
-        signed = {
-            **redemption,
-            "nonce": prepared["nonce"],
-            "deadline": prepared["deadline"],
-            "signature": member.sign(prepared["typed_data"]),
-        }
-        redeemed = b.post("/v1/redemptions", signed, params={"wait": "true"})
-        assert redeemed.json()["status"] == "confirmed", redeemed.text
+        _a_owes_b(a, a_id, b, member, 50, "ms-2", "r-1")
         deposited = a.post(
             "/v1/settlement/deposits", {"amount_units": 500_000}, params={"wait": "true"}
         )
@@ -384,32 +389,12 @@ def test_a_multisig_settlement_that_leaves_less_than_a_unit_owed_is_confirmed(
         a_id, a = _onboard(gateway, w3, "Debtor", value_micro_usd=5_000)
         b_id, b = _onboard(gateway, w3, "Creditor")
         member = Member()
-        earned = a.post(
-            "/v1/earn/purchase",
-            {"member": member.address, "amount_cents": 1_000, "order_ref": "ms-3"},
-            params={"wait": "true"},
-        )
-        assert earned.json()["status"] == "confirmed", earned.text
-        redemption = {"member": member.address, "brand": a_id, "amount": 3, "order_ref": "r-3"}
-        prepared = b.post("/v1/redemptions/typed-data", redemption).json()
-        signed = {
-            **redemption,
-            "nonce": prepared["nonce"],
-            "deadline": prepared["deadline"],
-            "signature": member.sign(prepared["typed_data"]),
-        }
-        redeemed = b.post("/v1/redemptions", signed, params={"wait": "true"})
-        assert redeemed.json()["status"] == "confirmed", redeemed.text  # 15,000 micro-USD
+        _a_owes_b(a, a_id, b, member, 3, "ms-3", "r-3")  # 15,000 micro-USD
         deposited = a.post("/v1/settlement/deposits", {"amount_units": 5}, params={"wait": "true"})
         assert deposited.json()["status"] == "confirmed", deposited.text
 
         queued = gateway.admin.post("/v1/settlement/settle", {"debtor": a_id, "creditor": b_id})
-        assert queued.status_code == 202, queued.text
-        execute(w3, queued.json()["admin_transaction"])
-        final = gateway.admin.get(
-            f"/v1/operations/{queued.json()['operation_id']}", headers={"Prefer": "wait=30"}
-        ).json()
-        assert final["status"] == "confirmed", final
+        final = _executed(gateway, w3, queued)
         assert (final["result"]["value_micro_usd"], final["result"]["token_amount"]) == (
             10_000,
             "1",

@@ -25,6 +25,11 @@ def _lens(anvil: Anvil, manifest: Path) -> Any:
     return anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
 
 
+def _two_months_ahead(anvil: Anvil) -> int:
+    """The month (months since 1970-01) two after the chain's head's."""
+    return month_of(int(anvil.web3().eth.get_block("latest")["timestamp"])) + 2
+
+
 def _buy_on(anvil: Anvil, brand: Brand, member: Member, cents: int, at: int) -> str:
     """A confirmed, indexed purchase in a block of time `at` (seconds, UTC)."""
     anvil.rpc("evm_setNextBlockTimestamp", at)
@@ -74,9 +79,7 @@ def test_a_fifth_purchase_day_moves_the_index_with_the_chain_and_a_moved_order_i
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
     anvil, manifest = own_chain
-    lens = _lens(anvil, manifest)
-    head = int(anvil.web3().eth.get_block("latest")["timestamp"])
-    m = month_of(head) + 2
+    lens, m = _lens(anvil, manifest), _two_months_ahead(anvil)
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand(return_window_days=14)
         alice = Member()
@@ -127,9 +130,7 @@ def test_after_a_shortened_window_a_purchase_is_reversible_until_its_own_day_onl
     window it was bought under. Before 2026-12-06 its `PointsEarned` said the later day, and
     the gateway let its brand reverse it until then (a trial returned one 4 days late)."""
     anvil, manifest = own_chain
-    lens = _lens(anvil, manifest)
-    head = int(anvil.web3().eth.get_block("latest")["timestamp"])
-    m = month_of(head) + 2
+    lens, m = _lens(anvil, manifest), _two_months_ahead(anvil)
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand(return_window_days=30)
         alice = Member()

@@ -144,16 +144,24 @@ def test_four_late_purchase_days_then_one_early_next_month_leave_it_pending_and_
     assert to_plain(lens.lotsOf(alice, pending_c)) == ((350, m, clock.expiry_of(m)),)
 
 
+def _shortened_after_a_purchase(ledger, admin, earn, signer_c, alice, brand, clock):
+    """alice buys on the 1st of a month under a 30-day window, then the window is shortened to
+    10 days and the clock moves to the 3rd: (the month, the first purchase's release)."""
+    m = _month_with_room(clock)
+    ledger.setReturnWindow(brand, 30, {"from": admin})
+    clock.travel_to_month(m, day=0)
+    first = earn(signer_c, alice, cents=1_000)
+    ledger.setReturnWindow(brand, 10, {"from": admin})
+    clock.travel_to_month(m, day=2)
+    return m, _release(first.timestamp, 30)
+
+
 def test_a_shortened_window_joins_its_months_later_day_and_keeps_its_own_reversal_window(
     ledger, admin, lens, earn, signer_c, alice, pending_c, clock, errors, to_plain
 ):
-    m = _month_with_room(clock)
-    ledger.setReturnWindow(pending_c, 30, {"from": admin})
-    clock.travel_to_month(m, day=0)
-    first = earn(signer_c, alice, cents=1_000)
-    later_day = _release(first.timestamp, 30)
-    ledger.setReturnWindow(pending_c, 10, {"from": admin})
-    clock.travel_to_month(m, day=2)
+    m, later_day = _shortened_after_a_purchase(
+        ledger, admin, earn, signer_c, alice, pending_c, clock
+    )
     second = earn(signer_c, alice, cents=2_000)
     own = _release(second.timestamp, 10)
     # held until the month's later day, not its own (before: its own day, 20 days sooner); its
@@ -178,13 +186,9 @@ def test_a_batched_purchase_that_joins_a_later_day_keeps_its_own_day_in_its_reco
 ):
     """In a batch the move comes just before the purchase's mint `Transfer`, where the gateway
     reads its record of `PointsEarnedBatch` as a `PointsEarned` with its own day."""
-    m = _month_with_room(clock)
-    ledger.setReturnWindow(pending_c, 30, {"from": admin})
-    clock.travel_to_month(m, day=0)
-    first = earn(signer_c, alice, cents=1_000)
-    later_day = _release(first.timestamp, 30)
-    ledger.setReturnWindow(pending_c, 10, {"from": admin})
-    clock.travel_to_month(m, day=2)
+    m, later_day = _shortened_after_a_purchase(
+        ledger, admin, earn, signer_c, alice, pending_c, clock
+    )
     tx = earn.batch(signer_c, [earn.op(bob, cents=500), earn.op(alice, cents=2_000)])
     own = _release(tx.timestamp, 10)
     records = events.all(tx, "PointsEarned")  # the batch's records, decoded
