@@ -48,10 +48,19 @@ def exact_bound(rounded: float) -> int:
     return _LARGE_BOUNDS.get(rounded, int(rounded))
 
 
+def _as_sent(value: Any) -> str:
+    """What was sent instead of a number, when a reader could take it for one: a string of
+    digits read as a number in a message (`{"debtor": "1"}`, a trial: "must be a whole number
+    from 1")."""
+    return f", a JSON number, not the string {value!r}" if isinstance(value, str) else ""
+
+
 def _bounded(code: str, what: str, low: int) -> Any:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DB_INT:
-            raise PydanticCustomError(code, f"{what} must be a whole number from {low} to 2^63-1")
+            raise PydanticCustomError(
+                code, f"{what} must be a whole number from {low} to 2^63-1{_as_sent(value)}"
+            )
         return value
 
     return check
@@ -63,7 +72,7 @@ def _whole_between(
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise PydanticCustomError(
-                code, f"{what} must be a whole number from {low:,} to {high:,}"
+                code, f"{what} must be a whole number from {low:,} to {high:,}{_as_sent(value)}"
             )
         return value
 

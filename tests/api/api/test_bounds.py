@@ -259,6 +259,10 @@ def test_every_body_id_out_of_range_or_not_whole_answers_invalid_id(brand: Brand
             error = answer.json()["error"]
             assert error["code"] == code, (route, field, bad, error)
             assert [e["loc"][-1] for e in error["details"]["errors"]] == [field], error
+            # a string of digits is named as one (a trial read "must be a whole number" for "1")
+            said = f"a JSON number, not the string '{bad}'"
+            if code == "invalid_id":
+                assert (said in error["message"]) == isinstance(bad, str), (bad, error)
     top = 2**63 - 1
     assert auctions.AuctionCreateRequest(**{**auction, "badge_type": top}).badge_type == top
     assert program.PollOpenRequest(**badge_poll, eligibility_ref=top).eligibility_ref == top
