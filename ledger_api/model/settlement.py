@@ -32,7 +32,10 @@ class DepositView(Model):
         description="what the deposit must keep: each debt to another brand in token units, "
         "rounded up (the vault's `requiredDeposit`)"
     )
-    withdrawable_units: str = Field(description="deposit minus required, at least 0")
+    withdrawable_units: str = Field(
+        description="deposit minus required, at least 0: what the brand's treasury may "
+        "withdraw once one is set (`treasury` null: nobody withdraws yet, 409 treasury_not_set)"
+    )
     deposited_units: str = Field(description="all deposits ever made for the brand")
     withdrawn_units: str = Field(description="all withdrawals ever made by its treasury")
     treasury: str | None = Field(
