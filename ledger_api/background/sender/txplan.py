@@ -375,7 +375,7 @@ class _BatchEvents:
             if event.contract != LEDGER:
                 continue
             if event.name == "PointsEarned":
-                found.earned[event.args["opId"]] = {"points": event.args["points"]}
+                found.earned[event.args["opId"]] = _earned_result(event.args)
             elif event.name == "OperationSkipped":
                 found.skipped[event.args["opId"]] = event.args["reason"]
             elif event.name == "TierUpgraded":
@@ -384,6 +384,16 @@ class _BatchEvents:
                     "tier_gift_points": event.args["giftPoints"],
                 }
         return found
+
+
+def _earned_result(args: dict[str, Any]) -> dict[str, Any]:
+    """An earn's result: its points and, for a purchase pending in its return window, the
+    first second it may no longer be returned (`release_at`, ISO 8601 UTC: its own window's
+    end, also when its points are held until a later day, README "Returns")."""
+    release_at = int(args.get("releaseAt", 0))
+    if release_at == 0:
+        return {"points": args["points"]}
+    return {"points": args["points"], "release_at": iso_utc(release_at)}
 
 
 def earn_outcomes(

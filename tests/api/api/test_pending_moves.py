@@ -14,7 +14,7 @@ from support.chain import Anvil
 from support.flows import buy
 from support.gateway import Brand, Gateway, Member
 
-from ledger_api.domain import month_label, month_of, month_start
+from ledger_api.domain import iso_utc, month_label, month_of, month_start
 
 REVERSALS = "/v1/earn/reversals"
 DAY = 86_400
@@ -142,8 +142,15 @@ def test_after_a_shortened_window_a_purchase_is_reversible_until_its_own_day_onl
             params={"wait": "true"},
         )
         assert shortened.json()["status"] == "confirmed", shortened.text
-        order = _buy_on(anvil, brand, alice, 2_000, month_start(m) + 2 * DAY + 3_600)
+        anvil.rpc("evm_setNextBlockTimestamp", month_start(m) + 2 * DAY + 3_600)
+        anvil.rpc("evm_mine")
+        order, final = buy(brand, alice, 2_000)
         own = (month_start(m) // DAY + 2 + 11) * DAY
+        # its result says when the brand's right to return it ends (a trial found no such day)
+        assert final["result"] == {"points": 200, "release_at": iso_utc(own)}, final
+        feed = brand.api.get("/v1/events", params={"types": "points.earned", "limit": 500}).json()
+        earned = [e["data"] for e in feed["events"] if e["data"]["points"] == 200]
+        assert [e["release_at"] for e in earned] == [iso_utc(own)], feed  # its webhook too
         assert _chain_pending(lens, brand, alice) == [(300, later)]
         assert _index_pending(brand, alice) == [(300, later)]  # the index moved it too
 
