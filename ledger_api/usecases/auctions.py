@@ -70,6 +70,8 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
+#: IAllianceAuctions.BidStatus by value, as the auction reads name a bid's status
+BID_STATUSES = ("none", "held", "settled", "cancelled", "unissued")
 #: what a bid run on the node may be refused for that no later block lifts (`_run_bid`): the
 #: lowest bid that takes a unit only rises, and a tier the calendar took does not come back
 _BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow"})
@@ -362,6 +364,7 @@ class AuctionsService:
                 auction_id=auction_id,
                 bidder=bidder,
                 status=int(status),
+                bid_status=BID_STATUSES[int(status)] if int(status) < len(BID_STATUSES) else None,
             )
         return int(bid_brand), int(amount)
 

@@ -212,6 +212,8 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
         assert closed["kind"] == "auction_settle"
         again = brand.api.post(f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address})
         assert again.status_code == 409 and again.json()["error"]["code"] == "auction_not_winning"
+        # the bid's state by name beside the contract's number (a trial read a bare 2)
+        assert again.json()["error"]["details"]["bid_status"] == "settled", again.text
 
         for winner in (bob, carol):
             assert badges.functions.balanceOf(winner.address, right).call() == 1
