@@ -12,7 +12,9 @@ Closing a winning bid (`settle`): a bid in the auctioning brand's points is sett
 operation (`auction_settle`: redeemed at the brand, badge issued). A bid in another brand's
 points is a cross-brand redemption that needs the auctioning brand's consent: the first call
 queues `auction_redeem` (the brand's signer sends the ledger's `redeemWithSig` for the
-escrow, which approves it by ERC-1271), the next call `auction_settle`. The state is read
+escrow, which approves it by ERC-1271), the next call `auction_settle`. The redemption is of what
+the escrow holds of the bid, `min(balance, amount)`: points that expired in the escrow are not
+paid, and the escrow approves no other amount (`approvesRedemption`, since 2026-12-06). The state is read
 from the chain, so a call repeated after a crash queues what is still missing, never twice
 what is done (a second `auction_redeem` fails on chain with `signature_replayed`).
 
@@ -287,13 +289,16 @@ class AuctionsService:
                 grace_ended_at=iso_utc(ends_at + SETTLE_GRACE_S),
             )
         (order_ref,) = self._view("redemptionRef", auction_id, bidder)
+        escrow = self.escrow_of(auction_id, bidder)
+        # what the escrow holds of the bid: the only amount it approves (its expired points are gone)
+        (balance,) = self._ledger_view("balanceOf", escrow, bid_brand)
         redeem = AuctionRedeemPayload(
             auction_id=auction_id,
             bidder=bidder,
-            escrow=self.escrow_of(auction_id, bidder),
+            escrow=escrow,
             brand=bid_brand,
             at_brand=auction_brand,
-            amount=amount,
+            amount=min(int(balance), amount),
             order_ref="0x" + bytes(order_ref).hex(),
             deadline=self.checks.deadline(None),
         )
@@ -330,7 +335,8 @@ class AuctionsService:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
             self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
-            ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, req.bidder)
+            (bid,) = self._view("bidOf", auction_id, req.bidder)
+            bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
             escrow = self.escrow_of(auction_id, req.bidder)
             (balance,) = self._ledger_view("balanceOf", escrow, req.brand)
             kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
@@ -354,7 +360,8 @@ class AuctionsService:
 
     def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int]:
         """`bidder`'s winning bid (its points' brand and amount), else 409 auction_not_winning."""
-        ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
+        (bid,) = self._view("bidOf", auction_id, bidder)
+        bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
         if int(status) != HELD:
             raise _state(
                 "AuctionsNotWinning",
