@@ -26,7 +26,10 @@ SILVER, DIAMOND = 1, 3  # tiers
 COLLECTIBLE = 1  # IAllianceBadges.BadgeKind
 HELD, SETTLED, CANCELLED, UNISSUED = 1, 2, 3, 4  # IAllianceAuctions.BidStatus
 ACCEPT, REVERT, BURN = 0, 1, 2  # RefusingWallet.Mode
-A_VALUE, B_VALUE = 10_000, 5_000  # micro-USD per point of brands A and B (tests/contracts/conftest.py)
+A_VALUE, B_VALUE = (
+    10_000,
+    5_000,
+)  # micro-USD per point of brands A and B (tests/contracts/conftest.py)
 
 
 @pytest.fixture
@@ -195,9 +198,9 @@ def test_an_auction_window_past_uint40_is_refused(auctions, right, clock, signer
 
 @pytest.fixture
 def dying(earn, tiers, clock, signer_a, alice, bob):
-    """Returns `expiring(signer, cents)`: alice earns points at `signer`'s brand, then the clock moves
-    to day 20 of the 12th month after, where alice and bob reach Silver (earning live A points)
-    and a 30-day auction would end after those points expire."""
+    """Returns `expiring(signer, cents)`: alice earns points at `signer`'s brand, then the clock
+    moves to day 20 of the 12th month after, where alice and bob reach Silver (earning live A
+    points) and a 30-day auction would end after those points expire."""
 
     def expiring(signer, cents):
         start_month = clock.month()
@@ -222,14 +225,26 @@ def test_a_bid_of_points_expiring_before_the_close_is_worth_nothing(
     approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_500)
     ledger.approve(auctions, brand_a, 30_000, {"from": alice})
     with errors.expect(auctions, "AuctionsBidTooLow", auction_id, 0, 1_600 * A_VALUE):
-        auctions.bid(auction_id, brand_a, 30_000, {"from": alice})  # the oldest lot moves: all dying
+        auctions.bid(
+            auction_id, brand_a, 30_000, {"from": alice}
+        )  # the oldest lot moves: all dying
     assert auctions.heldBidders(auction_id) == [bob]  # the backed bid keeps the unit
     assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_500, 1_500 * A_VALUE, 1_500)
 
 
 def test_a_bid_with_some_expiring_points_counts_and_pays_its_live_part(
-    auctions, ledger, lens, alliance_badges, right, dying, clock, signer_a, alice, outsider,
-    brand_a, events,
+    auctions,
+    ledger,
+    lens,
+    alliance_badges,
+    right,
+    dying,
+    clock,
+    signer_a,
+    alice,
+    outsider,
+    brand_a,
+    events,
 ):
     """A member whose oldest lot expires before the close, holding live points too, still bids:
     its bid is worth its live part, wins, and its settlement redeems what the escrow holds."""
@@ -259,10 +274,22 @@ def test_a_bid_with_some_expiring_points_counts_and_pays_its_live_part(
 
 
 def test_a_cross_brand_win_with_expired_points_redeems_what_its_escrow_holds(
-    auctions, ledger, alliance_badges, right, dying, earn, clock, signer_a, signer_b, alice,
-    outsider, brand_a, brand_b, errors,
+    auctions,
+    ledger,
+    alliance_badges,
+    right,
+    dying,
+    earn,
+    clock,
+    signer_a,
+    signer_b,
+    alice,
+    outsider,
+    brand_a,
+    brand_b,
+    errors,
 ):
-    """The auctioning brand's redemption of `min(balance, amount)` is the one the escrow approves."""
+    """The auctioning brand's redemption of `min(balance, amount)` is what the escrow approves."""
     dying(signer_b, 10_000)  # 2,000 B points expiring before the close
     earn(signer_b, alice, cents=10_000)  # 2,000 B points live at the close
     auction_id, ends = _create(auctions, right, clock, signer_a, length=30 * DAY)

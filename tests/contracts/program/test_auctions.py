@@ -152,7 +152,13 @@ def test_tier_is_checked_at_bid_time(
         auctions.bid(auction_id, brand_a, 1_000, {"from": carol})
     tiers.reach(carol, SILVER)
     auctions.bid(auction_id, brand_a, 1_000, {"from": carol})
-    assert tuple(auctions.bidOf(auction_id, carol)) == (brand_a, HELD, 1_000, 1_000 * A_VALUE, 1_000)
+    assert tuple(auctions.bidOf(auction_id, carol)) == (
+        brand_a,
+        HELD,
+        1_000,
+        1_000 * A_VALUE,
+        1_000,
+    )
 
 
 def test_an_outbid_bid_returns_in_full_at_once_with_its_earn_months(
@@ -321,7 +327,13 @@ def test_a_bid_in_another_brands_points_settles_after_the_auctioning_brand_redee
     earn(signer_b, alice, cents=20_000)  # 4,000 B points, 200 points per USD
     auction_id, ends = create(reserve=1_000)  # 1,000 A points = 10 USD
     approve_and_bid(ledger, auctions, auction_id, alice, brand_b, 2_000)  # 10 USD
-    assert tuple(auctions.bidOf(auction_id, alice)) == (brand_b, HELD, 2_000, 2_000 * B_VALUE, 2_000)
+    assert tuple(auctions.bidOf(auction_id, alice)) == (
+        brand_b,
+        HELD,
+        2_000,
+        2_000 * B_VALUE,
+        2_000,
+    )
     clock.travel_to(ends)
     with errors.expect(auctions, "AuctionsAwaitingBrandRedemption", auction_id, alice, brand_a):
         auctions.settle(auction_id, alice, {"from": outsider})
