@@ -21,7 +21,8 @@ import {TierReviews} from "./libraries/TierReviews.sol";
 /// @dev Reads brands, signers, tiers and the pause from the ledger ({IAlliancePause}: the alliance's one
 /// switch) and point values from the lens; a bidder's tier is read after applying its due quarterly reviews
 /// ({IAllianceTierReviews}). Issues badges through AllianceBadges' `ISSUER_ROLE`, granted at deploy. A point
-/// value change during an auction does not reprice bids already placed.
+/// value change during an auction does not reprice bids already placed. A bid counts only its points live at the
+/// end plus {SETTLE_GRACE} ({Bid-live}, read from the lens's lots of its escrow).
 contract AllianceAuctions is Pausable, IAllianceAuctions {
     using SafeCast for uint256;
 
@@ -130,17 +131,19 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
 
     /// @inheritdoc IAllianceAuctions
     function bid(uint256 auctionId, uint256 brand, uint256 added) external {
-        address escrow = _placeBid(auctionId, msg.sender, brand, added);
+        (address escrow, uint256 minValue) = _placeBid(auctionId, msg.sender, brand, added);
         // slither-disable-next-line unused-return ERC-6909 transferFrom returns true or reverts
         _ledger.transferFrom(msg.sender, escrow, brand, added);
+        _countLive(auctionId, msg.sender, escrow, minValue);
     }
 
     /// @inheritdoc IAllianceAuctions
     function bidWithSig(uint256 auctionId, IAllianceLedger.Gift calldata gift, bytes calldata signature) external {
         address expected = escrowOf(auctionId, gift.member);
         if (gift.to != expected) revert AuctionsWrongEscrow(auctionId, gift.to, expected);
-        _placeBid(auctionId, gift.member, gift.brand, gift.amount);
+        (, uint256 minValue) = _placeBid(auctionId, gift.member, gift.brand, gift.amount);
         _ledger.giftWithSig(gift, signature);
+        _countLive(auctionId, gift.member, expected, minValue);
     }
 
     /// @inheritdoc IAllianceAuctions
@@ -159,8 +162,11 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         // The issue below would refuse an inactive auctioning brand; its failure must not pass for the winner's.
         if (!_ledger.isBrandActive(a.brand)) revert AuctionsBrandInactive(a.brand);
         b.status = BidStatus.Settled;
-        emit BidSettled(auctionId, bidder, brand, b.amount, a.badgeType, ref);
-        if (sameBrand) AuctionEscrow(escrow).redeem(brand, b.amount, ref);
+        // The escrow pays what it holds of the bid: points that expired in it since the bid are gone (their
+        // share never counted in the bid's value, {Bid-live}); an empty escrow's redemption of 0 reverts.
+        uint256 amount = sameBrand ? _returnable(escrow, brand, b.amount) : b.amount;
+        emit BidSettled(auctionId, bidder, brand, amount, a.badgeType, ref);
+        if (sameBrand) AuctionEscrow(escrow).redeem(brand, amount, ref);
         // The winner's wallet may refuse the unit (its ERC-1155 hook reverts or burns the gas): the bid stays
         // paid and the unit reserved for {issueWon} (a hostile review of 2026-12-06, finding 1: settle reverted
         // and the grace's cancel refunded the winner in full, a free option to walk away from a win).
@@ -239,7 +245,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
                 msg.sender,
                 uint256(b.brand),
                 uint256(a.brand),
-                uint256(b.amount),
+                _returnable(msg.sender, b.brand, b.amount),
                 redemptionRef(auctionId, bidder),
                 nonce,
                 deadline
@@ -290,12 +296,13 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     // Internals
     // ----------------------------------------------------------------------------------------------
 
-    /// @dev Records `added` points of `brand` on `bidder`'s bid, outbids the lowest when it takes a unit and
-    /// returns the escrow that must receive the points (the caller moves them).
+    /// @dev Records `added` points of `brand` on `bidder`'s bid at their nominal value, outbids the lowest when it
+    /// takes a unit and returns the escrow that must receive the points (the caller moves them, then calls
+    /// {_countLive}) and the least value (micro-USD) the bid must be worth once its live points are counted.
     function _placeBid(uint256 auctionId, address bidder, uint256 brand, uint256 added)
         private
         whenNotPaused
-        returns (address escrow)
+        returns (address escrow, uint256 minValue)
     {
         Auction storage a = _existing(auctionId);
         if (block.timestamp < a.startsAt || block.timestamp >= a.endsAt) {
@@ -317,8 +324,10 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             if (addedValue < a.incrementValue) {
                 revert AuctionsBidTooLow(auctionId, b.value + addedValue, b.value + a.incrementValue);
             }
+            // A raise lifts the bid's effective value by the increment: from what it counted before the raise.
+            minValue = _effectiveValue(b) + a.incrementValue;
         } else {
-            uint256 minValue = a.reserveValue;
+            minValue = a.reserveValue;
             if (a.held == a.units) {
                 uint256 lowestIndex;
                 (lowestIndex, minValue) = _lowest(auctionId);
@@ -338,6 +347,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             b.status = BidStatus.Held;
             b.amount = 0;
             b.value = 0;
+            b.live = 0;
         }
         uint256 amount = b.amount + added;
         if (amount > _MAX_BID) revert AuctionsInvalidAmount(amount);
@@ -355,6 +365,35 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             a.endsAt = uint40(endsAt);
             emit AuctionExtended(auctionId, endsAt);
         }
+    }
+
+    /// @dev Once the bid's points are in `escrow`: records `live`, what of the escrow's points of the bid's brand
+    /// are still live at the end plus {SETTLE_GRACE} (its lots by the lens; at most the bid's amount), and
+    /// reverts with {AuctionsBidTooLow} unless the bid's effective value ({_effectiveValue}) is at least
+    /// `minValue`, the threshold its nominal value met in {_placeBid} (the outbid that made room reverts too).
+    function _countLive(uint256 auctionId, address bidder, address escrow, uint256 minValue) private {
+        Auction storage a = _auctions[auctionId];
+        Bid storage b = _bids[auctionId][bidder];
+        uint256 liveAfter = uint256(a.endsAt) + SETTLE_GRACE;
+        IAllianceLedger.Lot[] memory lots = _lens.lotsOf(escrow, b.brand);
+        uint256 live;
+        for (uint256 i; i < lots.length; ++i) {
+            if (lots[i].expiresAt > liveAfter) live += lots[i].amount;
+        }
+        uint256 amount = b.amount;
+        // live <= amount <= 10^12: fits 128 bits.
+        b.live = uint128(live < amount ? live : amount);
+        uint256 effective = _effectiveValue(b);
+        if (effective < minValue) revert AuctionsBidTooLow(auctionId, effective, minValue);
+    }
+
+    /// @dev A bid's value counting only its live points (micro-USD): `value * live / amount`, rounded down; what
+    /// the reserve, the lowest held bid and a raise's increment compare (a hostile review of 2026-12-06: a bid
+    /// of points that expired before the close outbid a backed bid and left the unit unsold).
+    function _effectiveValue(Bid storage b) private view returns (uint256) {
+        uint256 amount = b.amount;
+        // value < 2^128 and live <= 10^12: the product fits 256 bits.
+        return amount == 0 ? 0 : uint256(b.value) * b.live / amount;
     }
 
     /// @dev Removes the held bid at `index` and returns what of it its escrow holds live (to return to its bidder).
@@ -380,13 +419,13 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         return balance < bid ? balance : bid;
     }
 
-    /// @dev The held bid of least value (the first found among equals).
+    /// @dev The held bid of least effective value ({_effectiveValue}; the first found among equals).
     function _lowest(uint256 auctionId) private view returns (uint256 index, uint256 value) {
         address[] storage held = _held[auctionId];
         value = type(uint256).max;
         uint256 count = held.length;
         for (uint256 i = 0; i < count; ++i) {
-            uint256 v = _bids[auctionId][held[i]].value;
+            uint256 v = _effectiveValue(_bids[auctionId][held[i]]);
             if (v < value) (index, value) = (i, v);
         }
     }

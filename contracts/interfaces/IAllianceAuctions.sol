@@ -6,7 +6,8 @@ import {IAllianceLedger} from "./IAllianceLedger.sol";
 /// @title Auctions of scarce rewards for points: errors, events, types and functions.
 /// @notice A brand auctions `units` units of a collectible badge that carries a benefit (a limited-edition
 /// purchase right, redeemable once) to members of at least `minTier`. Bids are in points of any active brand,
-/// compared by value (micro-USD, at the published point value when the points are bid); the top `units` bids
+/// compared by value (micro-USD, at the published point value when the points are bid) counting only the bid's
+/// points still live at the end plus {SETTLE_GRACE} (its effective value, see {Bid}); the top `units` bids
 /// win. A bid is at least the reserve, and once every unit is held, at least the lowest held bid plus the
 /// increment; that lowest bid is then outbid and returned to its bidder at once. A bid in the last `extension`
 /// seconds moves the end to `extension` seconds after it (soft close).
@@ -23,9 +24,10 @@ import {IAllianceLedger} from "./IAllianceLedger.sol";
 /// {SETTLE_GRACE} after the end can be cancelled by anyone ({cancel}): its escrow returns to the bidder, so a
 /// close is never blocked forever. The winner cannot block its settlement: a wallet that refuses the badge
 /// (its ERC-1155 hook reverts) leaves the bid redeemed and `Unissued`, never cancellable, and the unit reserved
-/// until anyone calls {issueWon} once the wallet accepts it. A bid is refused when its escrow's points would
-/// not all be live at the end plus {SETTLE_GRACE} (lots expire at the start of their 13th month), so a
-/// winning bid is there to redeem. Every state change stops while the ledger is paused (the one pause).
+/// until anyone calls {issueWon} once the wallet accepts it. The settlement redeems what the escrow holds of the
+/// bid (at most its amount): points that expired in it since the bid are not paid, and never counted in its
+/// value (lots expire at the start of their 13th month). Every state change stops while the ledger is paused
+/// (the one pause).
 interface IAllianceAuctions {
     /// @notice An auction as stored. Points amounts are in the auctioning brand's points; `*Value` in
     /// micro-USD at the brand's published value when the auction was created. Times are unix seconds (UTC).
@@ -53,12 +55,19 @@ interface IAllianceAuctions {
         Unissued // redeemed; the winner's wallet refused the badge: its unit stays reserved for {issueWon}
     }
 
-    /// @notice A member's bid: `amount` points of `brand`, worth `value` micro-USD when bid.
+    /// @notice A member's bid: `amount` points of `brand`, worth `value` micro-USD when bid (nominal), of which
+    /// `live` points (at most `amount`) are still live at the auction's end plus {SETTLE_GRACE}, as counted
+    /// from its escrow's lots when the bid (or its last raise) was placed. Bids compare by their effective
+    /// value, `value * live / amount` micro-USD (rounded down): a bid of points that expire before the close is
+    /// worth only its live part (a hostile review of 2026-12-06: a bid of 30,000 points expiring during the
+    /// auction outbid a backed bid, won and left the unit unsold). `live` is not recounted when a later bid's
+    /// soft close moves the end: the settlement then redeems what the escrow holds.
     struct Bid {
         uint64 brand;
         BidStatus status;
         uint128 amount;
         uint128 value;
+        uint128 live;
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -91,7 +100,9 @@ interface IAllianceAuctions {
     error AuctionsInvalidAmount(uint256 amount);
     /// @notice `brand` is not an active brand.
     error AuctionsBrandInactive(uint256 brand);
-    /// @notice The bid (or the raise) is worth `value` micro-USD; at least `minValue` is needed.
+    /// @notice The bid (or the raise) is worth `value` micro-USD; at least `minValue` is needed. Checked on the
+    /// nominal value before the points move, then on the effective value once they are in escrow ({Bid}: only
+    /// the points live at the end plus {SETTLE_GRACE} count; a bid of points that all expire before is worth 0).
     error AuctionsBidTooLow(uint256 auctionId, uint256 value, uint256 minValue);
     /// @notice The gift that funds a signed bid must go to `escrow`, the bidder's escrow for the auction.
     error AuctionsWrongEscrow(uint256 auctionId, address to, address escrow);
@@ -148,7 +159,10 @@ interface IAllianceAuctions {
     /// @notice A bid in the last `extension` seconds moved the end of `auctionId` to `endsAt`.
     event AuctionExtended(uint256 indexed auctionId, uint64 endsAt);
     /// @notice `bidder` won a unit: `amount` points of `brand` were redeemed at the auction's brand
-    /// (`orderRef` {redemptionRef}) and one unit of `badgeType` was issued to it.
+    /// (`orderRef` {redemptionRef}) and one unit of `badgeType` was issued to it. For a bid in the auctioning
+    /// brand's points, `amount` is what the escrow held of the bid (its points that expired are not paid); for
+    /// another brand's it is the bid's amount, the redemption being the ledger's (its `PointsRedeemed` tells
+    /// what the escrow paid: at most that).
     event BidSettled(
         uint256 indexed auctionId,
         address indexed bidder,
@@ -207,9 +221,11 @@ interface IAllianceAuctions {
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
     /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
     /// another auction's bids hold them) it reverts with {IAllianceBadges-AllianceBadgesSupplyExceeded}.
-    /// A bid keeps the value it was placed at while its points may expire in the escrow before the end: such a
-    /// bid can win and leave its unit unsold (its settlement finds the escrow short; a hostile review of
-    /// 2026-12-06, left open: README "Auctions").
+    /// Once the points are in escrow, the bid's `live` points are counted ({Bid}) and its effective value must
+    /// meet the same threshold: the reserve, the lowest held bid's effective value plus the increment, or for a
+    /// raise the bid's effective value before it plus the increment ({AuctionsBidTooLow}; the whole transaction
+    /// reverts, the outbid too). A member whose oldest points expire before the close still bids: its live
+    /// points count (a hostile review of 2026-12-06; README "Auctions").
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
     /// {AuctionExtended} event in the last `extension` seconds.
@@ -228,6 +244,8 @@ interface IAllianceAuctions {
     /// @dev Requirements: not paused; the auction ended ({AuctionsNotEnded}); the bid is `Held`
     /// ({AuctionsNotWinning}); for another brand's points, the escrow's redemption is done
     /// ({AuctionsAwaitingBrandRedemption}); the auctioning brand active ({AuctionsBrandInactive}).
+    /// A bid in the auctioning brand's points redeems `min(escrow balance, amount)` points (those that expired in
+    /// the escrow are gone; an empty escrow's redemption of 0 reverts with the ledger's `LedgerInvalidAmount`).
     /// The issue gets at most 300,000 gas units and its failure does not revert (unless it was given less than
     /// that and failed: {AuctionsInsufficientGas}, so no caller makes it fail by sending too little gas, and a
     /// gas estimate never stops at such a limit): the winner's wallet cannot block the
@@ -261,8 +279,9 @@ interface IAllianceAuctions {
     function reclaim(uint256 auctionId, address bidder, uint256 brand) external;
 
     /// @notice Whether the escrow calling it may sign `hash`: the ledger's EIP-712 digest of the
-    /// `Redeem(escrow, bid brand, auction brand, bid amount, redemptionRef(auctionId, bidder), nonce,
-    /// deadline)` of a held winning bid in another brand's points, before the grace period ends, at nonce 0: the
+    /// `Redeem(escrow, bid brand, auction brand, amount, redemptionRef(auctionId, bidder), nonce,
+    /// deadline)`, `amount` being what the escrow holds of the bid, `min(balance, bid amount)` (its points that
+    /// expired in it are not paid; since 2026-12-06), of a held winning bid in another brand's points, before the grace period ends, at nonce 0: the
     /// escrow's first redemption only (it holds one bid; points beyond it go back by {reclaim}).
     /// `signature` is `abi.encode(auctionId, bidder, nonce, deadline)`.
     function approvesRedemption(bytes32 hash, bytes calldata signature) external view returns (bool);
@@ -288,7 +307,8 @@ interface IAllianceAuctions {
     /// @notice The bidders holding a unit of `auctionId` (the winners once it ended), in no particular order.
     function heldBidders(uint256 auctionId) external view returns (address[] memory);
 
-    /// @notice The least value (micro-USD) a new bid on `auctionId` must have now.
+    /// @notice The least effective value (micro-USD, {Bid}: its points live at the end plus {SETTLE_GRACE}) a new
+    /// bid on `auctionId` must have now: the reserve, or the lowest held bid's effective value plus the increment.
     function minNewBidValue(uint256 auctionId) external view returns (uint256);
 
     /// @notice `bidder`'s escrow holder for `auctionId` (deterministic; it may not be deployed yet).

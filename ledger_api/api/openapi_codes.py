@@ -217,6 +217,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "auction_grace_over",
                 "auction_already_redeemed",
                 "auction_nothing_to_reclaim",
+                "auction_escrow_empty",
                 "signature_replayed",
                 "brand_suspended",
             ],

@@ -12,9 +12,11 @@ Closing a winning bid (`settle`): a bid in the auctioning brand's points is sett
 operation (`auction_settle`: redeemed at the brand, badge issued). A bid in another brand's
 points is a cross-brand redemption that needs the auctioning brand's consent: the first call
 queues `auction_redeem` (the brand's signer sends the ledger's `redeemWithSig` for the
-escrow, which approves it by ERC-1271), the next call `auction_settle`. The state is read
-from the chain, so a call repeated after a crash queues what is still missing, never twice
-what is done (a second `auction_redeem` fails on chain with `signature_replayed`).
+escrow, which approves it by ERC-1271), the next call `auction_settle`. The redemption is of what
+the escrow holds of the bid, `min(balance, amount)`: points that expired in the escrow are not
+paid, and the escrow approves no other amount (`approvesRedemption`, since 2026-12-06). The
+state is read from the chain, so a call repeated after a crash queues what is still missing,
+never twice what is done (a second `auction_redeem` fails on chain with `signature_replayed`).
 
 Getting points back out of an escrow, which the contract lets anyone do (so any brand's key may
 ask): `cancel`, a winning bid still unsettled once the week's grace after the end is over (the
@@ -83,6 +85,20 @@ def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConfli
     Idempotency-Key may have made (409: the stored answer wins, `api.replays`)."""
     code = error_code(chain_error)
     return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
+
+
+def _escrow_not_empty(auction_id: int, bidder: str, held: int) -> None:
+    """409 auction_escrow_empty: every point of the winning bid expired in its escrow, so
+    its redemption (of 0) reverts on chain; after the grace a cancellation releases the
+    unit (it returns nothing)."""
+    if held == 0:
+        raise AuctionStateConflict(
+            "every point of the winning bid expired in its escrow: nothing to redeem; "
+            "after the week's grace a cancellation releases the unit",
+            code="auction_escrow_empty",
+            auction_id=auction_id,
+            bidder=bidder,
+        )
 
 
 class AuctionsService:
@@ -274,12 +290,18 @@ class AuctionsService:
             auction_id, bidder, "no winning bid of this bidder is left to settle"
         )
         settle = AuctionSettlePayload(auction_id=auction_id, bidder=bidder)
+        escrow = self.escrow_of(auction_id, bidder)
+        # what the escrow holds of the bid: what its redemption takes (expired points are gone)
+        (balance,) = self._ledger_view("balanceOf", escrow, bid_brand)
+        held = min(int(balance), amount)
         if bid_brand == auction_brand:
+            _escrow_not_empty(auction_id, bidder, held)
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         if own.ledger_brand_id != auction_brand:
             raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
         if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
+        _escrow_not_empty(auction_id, bidder, held)
         if self.checks.now() >= ends_at + SETTLE_GRACE_S:  # `approvesRedemption` is false now
             raise AuctionStateConflict(
                 "the week's grace after the end is over: the escrow approves no redemption; "
@@ -292,10 +314,10 @@ class AuctionsService:
         redeem = AuctionRedeemPayload(
             auction_id=auction_id,
             bidder=bidder,
-            escrow=self.escrow_of(auction_id, bidder),
+            escrow=escrow,
             brand=bid_brand,
             at_brand=auction_brand,
-            amount=amount,
+            amount=held,  # the only amount the escrow approves
             order_ref="0x" + bytes(order_ref).hex(),
             deadline=self.checks.deadline(None),
         )
@@ -332,7 +354,8 @@ class AuctionsService:
         def check() -> Draft:
             own = self.brands.own(ctx.principal)
             self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
-            ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, req.bidder)
+            (bid,) = self._view("bidOf", auction_id, req.bidder)
+            bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
             escrow = self.escrow_of(auction_id, req.bidder)
             (balance,) = self._ledger_view("balanceOf", escrow, req.brand)
             kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
@@ -356,7 +379,8 @@ class AuctionsService:
 
     def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int]:
         """`bidder`'s winning bid (its points' brand and amount), else 409 auction_not_winning."""
-        ((bid_brand, status, amount, _),) = self._view("bidOf", auction_id, bidder)
+        (bid,) = self._view("bidOf", auction_id, bidder)
+        bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
         if int(status) != HELD:
             raise _state(
                 "AuctionsNotWinning",

@@ -148,7 +148,9 @@ class Settler:
         )
         self.hooks.operations_settled(settled)
 
-    def settle_refused(self, ops: Sequence[OpRecord], error: LedgerError) -> None:
+    def settle_refused(
+        self, ops: Sequence[OpRecord], error: LedgerError, chain: Chain | None = None
+    ) -> None:
         """Operations the chain would reject fail now: no transaction, no nonce used; but one
         refused because what it asks is in place already is confirmed
         (`already.asked_state_holds`)."""
@@ -162,7 +164,8 @@ class Settler:
                 .with_for_update()
             )
             for op in rows:
-                held = asked_state_holds(op.kind, op.payload, error)
+                redeemed = self._escrow_redeemed(chain) if chain is not None else None
+                held = asked_state_holds(op.kind, op.payload, error, redeemed)
                 outcome = (
                     Outcome(Verdict.CONFIRMED, held)
                     if held is not None
@@ -205,13 +208,24 @@ class Settler:
             return self._retry_or_fail(op, "tx_reverted")
         if isinstance(error, LedgerPaused) and OpKind(op.kind).stopped_by_pause:
             return Outcome(Verdict.REQUEUE)
-        if (held := asked_state_holds(op.kind, op.payload, error)) is not None:
+        held = asked_state_holds(op.kind, op.payload, error, self._escrow_redeemed(chain))
+        if held is not None:
             return Outcome(Verdict.CONFIRMED, held)
         # a reversal whose op id an earlier transaction of ours applied
         used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
         if used and op.attempts > 1:
             return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
         return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
+
+    def _escrow_redeemed(self, chain: Chain) -> Callable[[str], bool]:
+        """Whether an auction escrow's nonce is used: its one redemption, the bid's, is done."""
+
+        def redeemed(escrow: str) -> bool:
+            codec = self.contracts.ledger["nonces"]
+            (used,) = codec.decode(chain.call(self.contracts.ledger_address, codec.encode(escrow)))
+            return int(used) != 0
+
+        return redeemed
 
     def _replay(self, chain: Chain, slot: TxSlot) -> LedgerError | None:
         """Why the slot's transaction would revert now (None: it would not); raises

@@ -348,7 +348,7 @@ class SignerWorker(threading.Thread):
                 return []
             if len(ops) > 1 or OpKind(ops[0].kind) is OpKind.EARN:
                 log.error("sender %s: earnBatch would revert: %s", self.address, error.message)
-            self.settler.settle_refused(ops, error)
+            self.settler.settle_refused(ops, error, chain)
             return []
         gas = estimate * (100 + self.settings.gas_margin_pct) // 100 + 20_000
         if gas > self.settings.max_tx_gas and len(ops) > 1:

@@ -6,8 +6,10 @@ announced or refused.
    after the grace anyone's `cancel` refunded it in full: a free option to walk away from a win.
    Now the issue is tried with bounded gas: a refused unit leaves the bid redeemed and `Unissued`
    (never cancelled), its unit reserved until `issueWon`.
-2. (Left open: a bid of points that expire before the end keeps the value it was placed at and can
-   win with an empty escrow, README "Auctions".)
+2. A bid of 30,000 points that expired during the auction kept the value it was placed at: it
+   outbid a backed bid, won, and the auction ended unsold (its escrow empty at settle). Now a bid
+   counts only its points live at the end plus the grace (`Bid.live`), and the settlement redeems
+   what the escrow holds.
 3. `createAuction` took a `minTier` below the badge type's own, and the auctions contract issues as
    an issuer, without the type's check: a Diamond-only collectible reached a Silver member.
 4. `createAuction` stored `startsAt`/`endsAt` as uint40 with no bound above: a window 2^40 s ahead
@@ -17,12 +19,17 @@ announced or refused.
 import pytest
 from brownie import RefusingWallet
 from brownie.exceptions import VirtualMachineError
+from eth_abi import encode
 
 DAY = 86_400
 SILVER, DIAMOND = 1, 3  # tiers
 COLLECTIBLE = 1  # IAllianceBadges.BadgeKind
 HELD, SETTLED, CANCELLED, UNISSUED = 1, 2, 3, 4  # IAllianceAuctions.BidStatus
 ACCEPT, REVERT, BURN = 0, 1, 2  # RefusingWallet.Mode
+A_VALUE, B_VALUE = (
+    10_000,
+    5_000,
+)  # micro-USD per point of brands A and B (tests/contracts/conftest.py)
 
 
 @pytest.fixture
@@ -187,3 +194,121 @@ def test_an_auction_window_past_uint40_is_refused(auctions, right, clock, signer
         == (created["startsAt"], created["endsAt"])
         == (last - DAY, last)
     )
+
+
+@pytest.fixture
+def dying(earn, tiers, clock, signer_a, alice, bob):
+    """Returns `expiring(signer, cents)`: alice earns points at `signer`'s brand, then the clock
+    moves to day 20 of the 12th month after, where alice and bob reach Silver (earning live A
+    points) and a 30-day auction would end after those points expire."""
+
+    def expiring(signer, cents):
+        start_month = clock.month()
+        earn(signer, alice, cents=cents)
+        clock.travel_to_month(start_month + 12, day=20)
+        tiers.reach(alice, SILVER)
+        tiers.reach(bob, SILVER)
+        return start_month
+
+    return expiring
+
+
+def test_a_bid_of_points_expiring_before_the_close_is_worth_nothing(
+    auctions, ledger, lens, right, dying, clock, signer_a, alice, bob, brand_a, errors
+):
+    """The review's attack: 30,000 points expiring during the auction no longer outbid a backed
+    bid (they were worth their nominal value; the win then left the unit unsold)."""
+    start_month = dying(signer_a, 300_000)  # 30,000 A points, expiring at the 13th month's start
+    assert tuple(lens.lotsOf(alice, brand_a)[0])[:2] == (30_000, start_month)
+    auction_id, ends = _create(auctions, right, clock, signer_a, length=30 * DAY)
+    assert lens.lotsOf(alice, brand_a)[0][2] < ends  # they expire before the close
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_500)
+    ledger.approve(auctions, brand_a, 30_000, {"from": alice})
+    with errors.expect(auctions, "AuctionsBidTooLow", auction_id, 0, 1_600 * A_VALUE):
+        auctions.bid(
+            auction_id, brand_a, 30_000, {"from": alice}
+        )  # the oldest lot moves: all dying
+    assert auctions.heldBidders(auction_id) == [bob]  # the backed bid keeps the unit
+    assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_500, 1_500 * A_VALUE, 1_500)
+
+
+def test_a_bid_with_some_expiring_points_counts_and_pays_its_live_part(
+    auctions,
+    ledger,
+    lens,
+    alliance_badges,
+    right,
+    dying,
+    clock,
+    signer_a,
+    alice,
+    outsider,
+    brand_a,
+    events,
+):
+    """A member whose oldest lot expires before the close, holding live points too, still bids:
+    its bid is worth its live part, wins, and its settlement redeems what the escrow holds."""
+    dying(signer_a, 30_000)  # 3,000 A points expiring before the close
+    total = ledger.balanceOf(alice, brand_a)
+    live = total - 3_000  # earned reaching Silver: live at the close
+    assert live >= 1_100
+    auction_id, ends = _create(auctions, right, clock, signer_a, length=30 * DAY)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, total)
+    assert auctions.minNewBidValue(auction_id) == (live + 100) * A_VALUE  # its live part + 100
+    assert tuple(auctions.bidOf(auction_id, alice)) == (
+        brand_a,
+        HELD,
+        total,
+        total * A_VALUE,
+        live,
+    )
+    clock.travel_to(ends)
+    escrow = auctions.escrowOf(auction_id, alice)
+    assert ledger.balanceOf(escrow, brand_a) == live  # the oldest lot expired in escrow
+    tx = auctions.settle(auction_id, alice, {"from": outsider})
+    assert events.one(tx, "BidSettled")["amount"] == live
+    assert events.one(tx, "PointsRedeemed")["amount"] == live
+    assert ledger.balanceOf(escrow, brand_a) == 0
+    assert alliance_badges.balanceOf(alice, right) == 1
+    assert tuple(auctions.bidOf(auction_id, alice))[1] == SETTLED
+
+
+def test_a_cross_brand_win_with_expired_points_redeems_what_its_escrow_holds(
+    auctions,
+    ledger,
+    alliance_badges,
+    right,
+    dying,
+    earn,
+    clock,
+    signer_a,
+    signer_b,
+    alice,
+    outsider,
+    brand_a,
+    brand_b,
+    errors,
+):
+    """The auctioning brand's redemption of `min(balance, amount)` is what the escrow approves."""
+    dying(signer_b, 10_000)  # 2,000 B points expiring before the close
+    earn(signer_b, alice, cents=10_000)  # 2,000 B points live at the close
+    auction_id, ends = _create(auctions, right, clock, signer_a, length=30 * DAY)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_b, 4_000)  # 2,000 live: the reserve
+    clock.travel_to(ends)
+    escrow = auctions.escrowOf(auction_id, alice)
+    assert ledger.balanceOf(escrow, brand_b) == 2_000
+    deadline = ends + 3_600
+    ref = auctions.redemptionRef(auction_id, alice)
+    signature = encode(
+        ["uint256", "address", "uint256", "uint256"], [auction_id, alice.address, 0, deadline]
+    )
+    whole = (escrow, brand_b, brand_a, 4_000, ref, 0, deadline)
+    with errors.expect(ledger, "LedgerInvalidSignature", escrow):
+        ledger.redeemWithSig(whole, signature, {"from": signer_a})  # more than the escrow holds
+    held = (escrow, brand_b, brand_a, 2_000, ref, 0, deadline)
+    ledger.redeemWithSig(held, signature, {"from": signer_a})
+    assert ledger.balanceOf(escrow, brand_b) == 0
+    assert tuple(auctions.bidOf(auction_id, alice))[2:] == (4_000, 4_000 * B_VALUE, 2_000)
+    auctions.settle(auction_id, alice, {"from": outsider})
+    assert alliance_badges.balanceOf(alice, right) == 1
+    assert tuple(auctions.bidOf(auction_id, alice))[1] == SETTLED

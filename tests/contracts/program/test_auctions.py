@@ -152,7 +152,13 @@ def test_tier_is_checked_at_bid_time(
         auctions.bid(auction_id, brand_a, 1_000, {"from": carol})
     tiers.reach(carol, SILVER)
     auctions.bid(auction_id, brand_a, 1_000, {"from": carol})
-    assert tuple(auctions.bidOf(auction_id, carol)) == (brand_a, HELD, 1_000, 1_000 * A_VALUE)
+    assert tuple(auctions.bidOf(auction_id, carol)) == (
+        brand_a,
+        HELD,
+        1_000,
+        1_000 * A_VALUE,
+        1_000,
+    )
 
 
 def test_an_outbid_bid_returns_in_full_at_once_with_its_earn_months(
@@ -180,7 +186,7 @@ def test_an_outbid_bid_returns_in_full_at_once_with_its_earn_months(
     )
     assert lots(lens, alice, brand_a) == alice_lots
     assert ledger.balanceOf(escrow, brand_a) == 0
-    assert tuple(auctions.bidOf(auction_id, alice)) == (0, 0, 0, 0)
+    assert tuple(auctions.bidOf(auction_id, alice)) == (0, 0, 0, 0, 0)
     assert auctions.heldBidders(auction_id) == [bob]
     assert ledger.balanceOf(auctions.escrowOf(auction_id, bob), brand_a) == total + 100
 
@@ -204,7 +210,7 @@ def test_the_top_n_bids_hold_the_units_and_a_raise_needs_the_increment(
     with errors.expect(auctions, "AuctionsBrandMismatch", auction_id, bob, brand_a, brand_b):
         auctions.bid(auction_id, brand_b, 500, {"from": bob})
     auctions.bid(auction_id, brand_a, 100, {"from": bob})
-    assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_150, 1_150 * A_VALUE)
+    assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_150, 1_150 * A_VALUE, 1_150)
 
 
 def test_a_bid_in_the_last_minutes_extends_the_end(
@@ -321,7 +327,13 @@ def test_a_bid_in_another_brands_points_settles_after_the_auctioning_brand_redee
     earn(signer_b, alice, cents=20_000)  # 4,000 B points, 200 points per USD
     auction_id, ends = create(reserve=1_000)  # 1,000 A points = 10 USD
     approve_and_bid(ledger, auctions, auction_id, alice, brand_b, 2_000)  # 10 USD
-    assert tuple(auctions.bidOf(auction_id, alice)) == (brand_b, HELD, 2_000, 2_000 * B_VALUE)
+    assert tuple(auctions.bidOf(auction_id, alice)) == (
+        brand_b,
+        HELD,
+        2_000,
+        2_000 * B_VALUE,
+        2_000,
+    )
     clock.travel_to(ends)
     with errors.expect(auctions, "AuctionsAwaitingBrandRedemption", auction_id, alice, brand_a):
         auctions.settle(auction_id, alice, {"from": outsider})
@@ -465,8 +477,9 @@ def test_points_that_expire_in_escrow_return_expired_and_the_rest_keeps_its_mont
     clock.travel_to_month(start_month + 13, day=2)  # the first lot expired while held
     escrow = auctions.escrowOf(auction_id, alice)
     assert ledger.balanceOf(escrow, brand_a) == live_lot[0]
-    # the bid still counts what it was worth when placed: outbidding it takes its value + 100
-    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, total + 100)
+    # the bid counts only its points live at the close: outbidding it takes their value + 100
+    assert auctions.minNewBidValue(auction_id) == (live_lot[0] + 100) * A_VALUE
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, live_lot[0] + 100)
     assert lots(lens, alice, brand_a) == [live_lot]  # only what was live, with its earn month
     assert ledger.balanceOf(alice, brand_a) == live_lot[0]
     assert ledger.balanceOf(escrow, brand_a) == 0
