@@ -140,8 +140,7 @@ class ChainEvents:
             order_ref="0x" + bytes(a["orderRef"]).hex(),
             lot_month=month_label(month),
             expires_at=iso_utc(lot_expiry(month)),
-            # a purchase pending in its return window: the end of its brand's right to return
-            # it (its points may be held later, `points.released` says when), else null
+            # a pending purchase: the end of its brand's right to return it (docs/gateway.md)
             release_at=iso_utc(int(a["releaseAt"])) if int(a.get("releaseAt", 0)) else None,
         )
 
