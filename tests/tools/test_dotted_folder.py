@@ -91,9 +91,10 @@ def test_a_failed_deploy_shows_its_real_error(dotted_copy: Path) -> None:
     try:
         result = _chain(dotted_copy, data, LEDGER_SETTLEMENT_UNITS_PER_USD="lots")
         assert result.returncode != 0
-        assert "deployment failed" in result.stderr
-        # the script's own error, with its traceback
-        assert "Traceback" in result.stderr
-        assert "ValueError: invalid literal for int() with base 10: 'lots'" in result.stderr
+        assert "deploy the contracts (or find them deployed) failed" in result.stderr
+        # the script's own error (since 2026-12-06 said before anything is deployed; it was a
+        # ValueError's traceback)
+        assert "LEDGER_SETTLEMENT_UNITS_PER_USD is the settlement token's units" in result.stderr
+        assert "not 'lots'; nothing deployed" in result.stderr
     finally:
         _stop_chain(data)
