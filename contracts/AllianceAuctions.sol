@@ -376,6 +376,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         Bid storage b = _bids[auctionId][bidder];
         uint256 liveAfter = uint256(a.endsAt) + SETTLE_GRACE;
         IAllianceLedger.Lot[] memory lots = _lens.lotsOf(escrow, b.brand);
+        // slither-disable-next-line uninitialized-local 0 on purpose: the sum starts empty
         uint256 live;
         for (uint256 i; i < lots.length; ++i) {
             if (lots[i].expiresAt > liveAfter) live += lots[i].amount;
