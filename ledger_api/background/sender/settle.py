@@ -157,6 +157,7 @@ class Settler:
         settled: list[Settled] = []
         now = utcnow()
         ledger_brand_id = self._own_ledger_brand_id()
+        redeemed = self._escrow_redeemed(chain) if chain is not None else None
         with self.db.write() as session:
             rows = session.scalars(
                 select(Operation)
@@ -164,7 +165,6 @@ class Settler:
                 .with_for_update()
             )
             for op in rows:
-                redeemed = self._escrow_redeemed(chain) if chain is not None else None
                 held = asked_state_holds(op.kind, op.payload, error, redeemed)
                 outcome = (
                     Outcome(Verdict.CONFIRMED, held)
