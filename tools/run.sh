@@ -32,6 +32,9 @@ case "${asked_rpc_url%/}" in
     ;;
 esac
 source tools/steps.sh
+# made here when missing, and removed again (if still empty) when a setting is refused: a
+# refused run leaves nothing behind (a trial found an empty data folder)
+[ -d "$LEDGER_DATA_DIR" ] && made_data_dir=0 || made_data_dir=1
 mkdir -p "$LEDGER_DATA_DIR"
 # a LEDGER_* value the settings refuse, said by name before anything starts (it surfaced as
 # "migrate the database failed", after the chain had started and the contracts deployed)
@@ -68,7 +71,11 @@ check_chain_settings() {
     && units_per_usd
 }
 check_settings() { check_chain_settings && .venv/api/bin/ledger info > /dev/null; }
-step "check the settings" check_settings || { echo "run: fix the setting above" >&2; exit 2; }
+if ! step "check the settings" check_settings; then
+  [ "$made_data_dir" = 0 ] || rmdir "$LEDGER_DATA_DIR" 2>/dev/null || true
+  echo "run: fix the setting above" >&2
+  exit 2
+fi
 
 started_chain=0
 chain_pid=""  # the chain supervisor this run started: the only one its exit stops

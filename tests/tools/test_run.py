@@ -405,7 +405,8 @@ def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Pa
     assert done.returncode == 2, done
     assert "error: invalid_settings: LEDGER_WEBHOOK_RETRY_SCHEDULE_S (item 2)" in done.stderr
     assert "migrate" not in done.stderr and "chain" not in done.stderr, done.stderr
-    assert not (tmp_path / "data" / "chain.pid").exists()
+    # nothing left behind: not even the data folder (a trial found it made, empty)
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.parametrize(
@@ -445,7 +446,7 @@ def test_make_run_names_a_chain_setting_it_refuses_before_anything_starts(
     assert done.returncode == 2, done
     assert f"error: invalid_settings: {name}: " in done.stderr, done.stderr
     assert "migrate" not in done.stderr, done.stderr
-    assert not (tmp_path / "data" / "chain.pid").exists()
+    assert not (tmp_path / "data").exists()  # nothing left behind, not even the data folder
 
 
 def test_a_block_time_of_zero_however_spelled_mines_each_transaction(tmp_path: Path) -> None:
