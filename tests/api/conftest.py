@@ -10,6 +10,7 @@ import pytest
 from support import postgres
 from support.chain import Anvil, deploy, start_anvil
 from support.gateway import Brand, Gateway, gateway_env
+from support.shared_rules import Rules, snapshot
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,36 @@ def manifest(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("deployment") / "deployment.json"
     deploy(anvil, path, settlement=True)  # with TestUSD and the SettlementVault, as `make run`
     return path
+
+
+@pytest.fixture(scope="session")
+def deployed_rules(anvil: Anvil, manifest: Path) -> list[Rules]:
+    """The shared deployment's alliance-wide rules as deployed (one entry, replaced once a
+    change is reported, so one stray change fails one test)."""
+    return [snapshot(anvil.web3(), manifest)]
+
+
+@pytest.fixture(autouse=True)
+def shared_rules_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fails a test on the shared anvil that changes an alliance-wide rule or moves the chain's
+    clock (`support.shared_rules`), and the first test to see a change that landed after the
+    test that made it had ended. Tests that need such changes use `own_chain`."""
+    if "anvil" not in request.fixturenames:
+        yield
+        return
+    anvil, manifest = request.getfixturevalue("anvil"), request.getfixturevalue("manifest")
+    deployed: list[Rules] = request.getfixturevalue("deployed_rules")
+    before = snapshot(anvil.web3(), manifest)
+    earlier = deployed[0].differences(before)
+    deployed[0] = before
+    if earlier:
+        pytest.fail(f"an earlier test changed the shared chain's rules: {earlier}")
+    yield
+    after = snapshot(anvil.web3(), manifest)
+    changed = before.differences(after)
+    deployed[0] = after
+    if changed:
+        pytest.fail(f"this test changed the shared chain's rules (use own_chain): {changed}")
 
 
 @pytest.fixture

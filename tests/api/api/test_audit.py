@@ -95,50 +95,58 @@ def test_every_admin_key_action_is_recorded_with_the_key_that_did_it(
 
 
 def test_admin_settings_brand_keys_and_webhooks_are_audited_and_no_secret_is_kept(
-    gateway: Gateway, brand: Brand
+    own_env: dict[str, str],
 ) -> None:
     """The admin's writes on chain (a point value, the pause, a tier rule, the campaign cap)
     are audited with their operation; a brand's own key rotation and webhook endpoints with the
-    brand key; no row holds a key, the endpoint's secret or its URL's query."""
-    admin = gateway.admin
-    for path, body in (
-        (f"/v1/admin/brands/{brand.brand_id}/point-value", {"value_micro_usd": 20_000}),
-        (f"/v1/admin/brands/{brand.brand_id}/daily-cap", {"daily_cap_points": 1_000_000}),
-        ("/v1/admin/tiers/1", {"spend_cents": 100, "orders": 1, "engagements": 0}),
-        ("/v1/admin/campaigns/cap", {"max_multiplier_pct": 900}),
-    ):
-        answer = admin.put(path, body)
-        assert answer.status_code == 202, (path, answer.text)
-    rotated = brand.api.post("/v1/keys/rotate", {"keep_old": True, "label": "shop"})
-    assert rotated.status_code == 201, rotated.text
-    made = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook?token=abc123xyz"})
-    assert made.status_code == 201, made.text
-    endpoint = made.json()
-    assert brand.api.http.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 200
+    brand key; no row holds a key, the endpoint's secret or its URL's query. On a chain of its
+    own: the tier rule and the campaign cap are the alliance's (on the shared chain the rule
+    made later tests' members Silver at 100 cents)."""
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        admin = gateway.admin
+        for path, body in (
+            (f"/v1/admin/brands/{brand.brand_id}/point-value", {"value_micro_usd": 20_000}),
+            (f"/v1/admin/brands/{brand.brand_id}/daily-cap", {"daily_cap_points": 1_000_000}),
+            ("/v1/admin/tiers/1", {"spend_cents": 100, "orders": 1, "engagements": 0}),
+            ("/v1/admin/campaigns/cap", {"max_multiplier_pct": 900}),
+        ):
+            answer = admin.put(path, body)
+            assert answer.status_code == 202, (path, answer.text)
+        rotated = brand.api.post("/v1/keys/rotate", {"keep_old": True, "label": "shop"})
+        assert rotated.status_code == 201, rotated.text
+        made = brand.api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/hook?token=abc123xyz"})
+        assert made.status_code == 201, made.text
+        endpoint = made.json()
+        assert brand.api.http.delete(f"/v1/webhooks/{endpoint['id']}").status_code == 200
 
-    entries = _all(admin, ADMIN_AUDIT, brand_id=brand.brand_id)
-    actions = [e["action"] for e in entries]
-    assert actions[:6] == [
-        "webhook.deleted",
-        "webhook.created",
-        "api_key.rotated",
-        "brand.daily_cap_set",
-        "brand.point_value_set",
-        "brand.return_window_set",  # the fixture's window
-    ], actions
-    assert actions[-1] == "brand.onboarded"
-    own = _prefix(brand.api_key)
-    assert entries[0]["actor"] == {"scope": "brand", "key_prefix": own, "brand_id": brand.brand_id}
-    assert entries[1]["details"] == {"host": "127.0.0.1", "event_types": []}
-    assert entries[2]["details"] == {"revoked": [], "keep_old": True, "label": "shop"}
-    assert entries[4]["details"]["value_micro_usd"] == 20_000
-    assert all(e["operation_id"] for e in entries[3:6])
-    alliance = {e["action"]: e for e in _all(admin, ADMIN_AUDIT) if e["brand_id"] is None}
-    assert alliance["tier.rule_set"]["target"] == "1"
-    assert alliance["campaign.cap_set"]["details"] == {"max_multiplier_pct": 900}
+        entries = _all(admin, ADMIN_AUDIT, brand_id=brand.brand_id)
+        actions = [e["action"] for e in entries]
+        assert actions[:6] == [
+            "webhook.deleted",
+            "webhook.created",
+            "api_key.rotated",
+            "brand.daily_cap_set",
+            "brand.point_value_set",
+            "brand.return_window_set",  # the fixture's window
+        ], actions
+        assert actions[-1] == "brand.onboarded"
+        own = _prefix(brand.api_key)
+        assert entries[0]["actor"] == {
+            "scope": "brand",
+            "key_prefix": own,
+            "brand_id": brand.brand_id,
+        }
+        assert entries[1]["details"] == {"host": "127.0.0.1", "event_types": []}
+        assert entries[2]["details"] == {"revoked": [], "keep_old": True, "label": "shop"}
+        assert entries[4]["details"]["value_micro_usd"] == 20_000
+        assert all(e["operation_id"] for e in entries[3:6])
+        alliance = {e["action"]: e for e in _all(admin, ADMIN_AUDIT) if e["brand_id"] is None}
+        assert alliance["tier.rule_set"]["target"] == "1"
+        assert alliance["campaign.cap_set"]["details"] == {"max_multiplier_pct": 900}
 
-    for secret in (brand.api_key, rotated.json()["api_key"], endpoint["secret"], "abc123xyz"):
-        assert "audit_log" not in rows_mentioning(gateway.runtime.db, secret), secret
+        for secret in (brand.api_key, rotated.json()["api_key"], endpoint["secret"], "abc123xyz"):
+            assert "audit_log" not in rows_mentioning(gateway.runtime.db, secret), secret
 
 
 def test_pages_run_newest_first_with_a_cursor_and_filters(

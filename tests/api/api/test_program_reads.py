@@ -192,113 +192,116 @@ def test_enterprise_bindings_and_leaving_reach_the_index(
 
 
 def test_brand_opens_a_badge_poll_and_relays_signed_votes_once_each(
-    gateway: Gateway, brand: Brand, anvil: Anvil
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
-    w3 = anvil.web3()
-    type_id = confirmed(brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"})[
-        "result"
-    ]["type_id"]
-    voter, late, racer = Member(), Member(), Member()
-    for member in (voter, racer):
-        confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": member.address})
-    mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
+    anvil, _ = own_chain  # the poll opens a minute ahead: the clock moves, on its own chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        w3 = anvil.web3()
+        type_id = confirmed(
+            brand, "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://eco"}
+        )["result"]["type_id"]
+        voter, late, racer = Member(), Member(), Member()
+        for member in (voter, racer):
+            confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": member.address})
+        mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])
 
-    start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
-    poll = {
-        "content_hash": CONTENT,
-        "option_count": 3,
-        "starts_at": start - 50,
-        "ends_at": start + 3_600,
-        "eligibility": "badge",
-        "eligibility_ref": type_id,
-    }
-    soon = brand.api.post("/v1/polls", poll)  # failed on chain after its 202 (a trial)
-    assert soon.status_code == 422, soon.text
-    assert soon.json()["error"]["code"] == "poll_invalid_window", soon.text
-    opened = confirmed(
-        brand,
-        "/v1/polls",
-        {
+        start = w3.eth.get_block("latest")["timestamp"] + 60  # START_MARGIN_S ahead
+        poll = {
             "content_hash": CONTENT,
             "option_count": 3,
-            "starts_at": start,
+            "starts_at": start - 50,
             "ends_at": start + 3_600,
             "eligibility": "badge",
             "eligibility_ref": type_id,
-        },
-    )
-    poll_id = opened["result"]["poll_id"]
-    confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
-    mine_past(w3, anvil, start)
-
-    vote = signed_vote(brand, poll_id, voter, 2)
-    other_option = brand.api.post(
-        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
-    ).json()
-    document = other_option["typed_data"]
-    eip712.check(document, voter=voter.address, poll_id=poll_id, option=1)
-    assert document == eip712.vote(
-        chain_id=int(document["domain"]["chainId"]),
-        polls=document["domain"]["verifyingContract"],
-        voter=voter.address,
-        poll_id=poll_id,
-        option=1,
-        deadline=other_option["deadline"],
-    )
-    with pytest.raises(ValueError):
-        eip712.check(document, option=2)
-    first = confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
-    assert first["result"] == {"poll_id": poll_id, "option": 2}
-
-    # a second vote and a member the poll does not admit are refused before anything is queued
-    # (a trial: both were accepted, then failed on chain), the document to sign too
-    def refused(path: str, body: dict[str, Any], status: int, code: str) -> None:
-        answer = brand.api.post(path, body, params={"wait": "true"})
-        assert answer.status_code == status, answer.text
-        assert answer.json()["error"]["code"] == code, answer.text
-
-    votes, documents = f"/v1/polls/{poll_id}/votes", f"/v1/polls/{poll_id}/votes/typed-data"
-    refused(votes, vote, 409, "poll_already_voted")
-    refused(documents, {"voter": voter.address, "option": 0}, 409, "poll_already_voted")
-    refused(documents, {"voter": late.address, "option": 0}, 422, "poll_not_eligible")
-    # a signature made on another document of its own: the vote is the member's to decide
-    late_signed = {
-        "voter": late.address,
-        "option": 1,
-        "deadline": other_option["deadline"],
-        "signature": late.sign(
+        }
+        soon = brand.api.post("/v1/polls", poll)  # failed on chain after its 202 (a trial)
+        assert soon.status_code == 422, soon.text
+        assert soon.json()["error"]["code"] == "poll_invalid_window", soon.text
+        opened = confirmed(
+            brand,
+            "/v1/polls",
             {
-                **other_option["typed_data"],
-                "message": {**other_option["typed_data"]["message"], "voter": late.address},
-            }
-        ),
-    }
-    refused(votes, late_signed, 422, "poll_not_eligible")
+                "content_hash": CONTENT,
+                "option_count": 3,
+                "starts_at": start,
+                "ends_at": start + 3_600,
+                "eligibility": "badge",
+                "eligibility_ref": type_id,
+            },
+        )
+        poll_id = opened["result"]["poll_id"]
+        confirmed(brand, "/v1/badges/issue", {"type_id": type_id, "member": late.address})
+        mine_past(w3, anvil, start)
 
-    view = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["votes"] == 1)
-    assert view["tallies"] == [0, 0, 1] and view["brand_id"] == brand.brand_id
-    assert (view["eligibility"], view["eligibility_ref"]) == ("badge", str(type_id))
+        vote = signed_vote(brand, poll_id, voter, 2)
+        other_option = brand.api.post(
+            f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
+        ).json()
+        document = other_option["typed_data"]
+        eip712.check(document, voter=voter.address, poll_id=poll_id, option=1)
+        assert document == eip712.vote(
+            chain_id=int(document["domain"]["chainId"]),
+            polls=document["domain"]["verifyingContract"],
+            voter=voter.address,
+            poll_id=poll_id,
+            option=1,
+            deadline=other_option["deadline"],
+        )
+        with pytest.raises(ValueError):
+            eip712.check(document, option=2)
+        first = confirmed(brand, f"/v1/polls/{poll_id}/votes", vote)
+        assert first["result"] == {"poll_id": poll_id, "option": 2}
 
-    wrong = brand.api.post(
-        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 3}
-    )
-    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
-    # one member's votes relayed at once: one is taken (a trial: all four were, three failed
-    # on chain)
-    ballots = [signed_vote(brand, poll_id, racer, n % 3) for n in range(8)]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(lambda body: brand.api.post(votes, body), ballots))
-    codes = sorted(a.status_code for a in answers)
-    assert codes == [202] + [409] * 7, [a.text for a in answers]
-    taken = next(a.json()["operation_id"] for a in answers if a.status_code == 202)
-    for refused_vote in (a for a in answers if a.status_code == 409):
-        error = refused_vote.json()["error"]
-        assert error["code"] == "poll_already_voted", error
-        assert error["details"]["operation_id"] == taken, error
-    forged = {**late_signed, "voter": voter.address}  # late's signature, as voter's vote
-    refused(votes, forged, 422, "invalid_signature")
-    missing = brand.api.post("/v1/polls/999999/votes", vote)
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
+        # a second vote and a member the poll does not admit are refused before anything is queued
+        # (a trial: both were accepted, then failed on chain), the document to sign too
+        def refused(path: str, body: dict[str, Any], status: int, code: str) -> None:
+            answer = brand.api.post(path, body, params={"wait": "true"})
+            assert answer.status_code == status, answer.text
+            assert answer.json()["error"]["code"] == code, answer.text
+
+        votes, documents = f"/v1/polls/{poll_id}/votes", f"/v1/polls/{poll_id}/votes/typed-data"
+        refused(votes, vote, 409, "poll_already_voted")
+        refused(documents, {"voter": voter.address, "option": 0}, 409, "poll_already_voted")
+        refused(documents, {"voter": late.address, "option": 0}, 422, "poll_not_eligible")
+        # a signature made on another document of its own: the vote is the member's to decide
+        late_signed = {
+            "voter": late.address,
+            "option": 1,
+            "deadline": other_option["deadline"],
+            "signature": late.sign(
+                {
+                    **other_option["typed_data"],
+                    "message": {**other_option["typed_data"]["message"], "voter": late.address},
+                }
+            ),
+        }
+        refused(votes, late_signed, 422, "poll_not_eligible")
+
+        view = _read_until(brand, f"/v1/polls/{poll_id}", lambda body: body["votes"] == 1)
+        assert view["tallies"] == [0, 0, 1] and view["brand_id"] == brand.brand_id
+        assert (view["eligibility"], view["eligibility_ref"]) == ("badge", str(type_id))
+
+        wrong = brand.api.post(
+            f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 3}
+        )
+        assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "poll_invalid_option"
+        # one member's votes relayed at once: one is taken (a trial: all four were, three failed
+        # on chain)
+        ballots = [signed_vote(brand, poll_id, racer, n % 3) for n in range(8)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda body: brand.api.post(votes, body), ballots))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [202] + [409] * 7, [a.text for a in answers]
+        taken = next(a.json()["operation_id"] for a in answers if a.status_code == 202)
+        for refused_vote in (a for a in answers if a.status_code == 409):
+            error = refused_vote.json()["error"]
+            assert error["code"] == "poll_already_voted", error
+            assert error["details"]["operation_id"] == taken, error
+        forged = {**late_signed, "voter": voter.address}  # late's signature, as voter's vote
+        refused(votes, forged, 422, "invalid_signature")
+        missing = brand.api.post("/v1/polls/999999/votes", vote)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "poll_not_found"
 
 
 def test_enterprise_binds_with_the_employees_consent_and_the_employee_leaves_through_the_gateway(

@@ -5,6 +5,7 @@ test failed before its fix."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from support.auctions import mine_past
 from support.chain import Anvil
@@ -95,68 +96,70 @@ def test_a_brands_gateway_stats_do_not_show_another_brands_stalled_queue(
 
 
 def test_a_poll_vote_refusal_does_not_hand_a_brand_another_brands_operation_id(
-    gateway: Gateway, anvil: Anvil, brand: Brand, other_brand: Brand
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
     """A member's vote relayed by brand A and still in flight: brand B asking for the same
     member's vote document gets 409 `poll_already_voted` whose `details.operation_id` is A's
     operation. B may not read that operation (`GET /v1/operations/{id}`: "its own brand's
     operations"; 404), yet the refusal handed B its id, and with it which brand the member votes
     through and when. The refusal says the member voted, without another brand's id."""
-    w3 = anvil.web3()
-    type_id = brand.api.post(
-        "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://r"}, params={"wait": "true"}
-    ).json()["result"]["type_id"]
-    voter = Member()
-    issued = brand.api.post(
-        "/v1/badges/issue",
-        {"type_id": type_id, "member": voter.address},
-        params={"wait": "true"},
-    )
-    assert issued.json()["status"] == "confirmed", issued.text
-    mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])  # the badge before the poll
-    start = w3.eth.get_block("latest")["timestamp"] + 60
-    opened = brand.api.post(
-        "/v1/polls",
-        {
-            "content_hash": CONTENT,
-            "option_count": 2,
-            "starts_at": start,
-            "ends_at": start + 3_600,
-            "eligibility": "badge",
-            "eligibility_ref": type_id,
-        },
-        params={"wait": "true"},
-    ).json()
-    assert opened["status"] == "confirmed", opened
-    poll_id = opened["result"]["poll_id"]
-    wait_for(
-        lambda: brand.api.get(f"/v1/polls/{poll_id}").status_code == 200 or None,
-        what="the poll indexed",
-    )
-    mine_past(w3, anvil, start)  # the poll is open: a vote is not refused on chain
-    prepared = brand.api.post(
-        f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
-    ).json()
-    vote = {
-        "voter": voter.address,
-        "option": 1,
-        "deadline": prepared["deadline"],
-        "signature": voter.sign(prepared["typed_data"]),
-    }
-    anvil.rpc("anvil_setBalance", brand.signer, "0x0")  # A's vote stays in flight
-    try:
-        relayed = brand.api.post(f"/v1/polls/{poll_id}/votes", vote)
-        assert relayed.status_code == 202, relayed.text
-        theirs = relayed.json()["operation_id"]
-        asked = other_brand.api.post(
-            f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 0}
+    anvil, _ = own_chain  # the poll opens a minute ahead: the clock moves, on its own chain
+    with Gateway(own_env) as gateway:
+        brand, other_brand = gateway.create_brand(), gateway.create_brand()
+        w3 = anvil.web3()
+        type_id = brand.api.post(
+            "/v1/badges/types", {"kind": "achievement", "uri": "ipfs://r"}, params={"wait": "true"}
+        ).json()["result"]["type_id"]
+        voter = Member()
+        issued = brand.api.post(
+            "/v1/badges/issue",
+            {"type_id": type_id, "member": voter.address},
+            params={"wait": "true"},
         )
-        assert asked.status_code == 409, asked.text
-        error = asked.json()["error"]
-        assert error["code"] == "poll_already_voted", error
-        assert other_brand.api.get(f"/v1/operations/{theirs}").status_code == 404
-        assert theirs not in json.dumps(error), (
-            f"brand {other_brand.brand_id} is handed brand {brand.brand_id}'s operation: {error}"
+        assert issued.json()["status"] == "confirmed", issued.text
+        mine_past(w3, anvil, w3.eth.get_block("latest")["timestamp"])  # the badge before the poll
+        start = w3.eth.get_block("latest")["timestamp"] + 60
+        opened = brand.api.post(
+            "/v1/polls",
+            {
+                "content_hash": CONTENT,
+                "option_count": 2,
+                "starts_at": start,
+                "ends_at": start + 3_600,
+                "eligibility": "badge",
+                "eligibility_ref": type_id,
+            },
+            params={"wait": "true"},
+        ).json()
+        assert opened["status"] == "confirmed", opened
+        poll_id = opened["result"]["poll_id"]
+        wait_for(
+            lambda: brand.api.get(f"/v1/polls/{poll_id}").status_code == 200 or None,
+            what="the poll indexed",
         )
-    finally:
-        anvil.rpc("anvil_setBalance", brand.signer, hex(10**20))
+        mine_past(w3, anvil, start)  # the poll is open: a vote is not refused on chain
+        prepared = brand.api.post(
+            f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 1}
+        ).json()
+        vote = {
+            "voter": voter.address,
+            "option": 1,
+            "deadline": prepared["deadline"],
+            "signature": voter.sign(prepared["typed_data"]),
+        }
+        anvil.rpc("anvil_setBalance", brand.signer, "0x0")  # A's vote stays in flight
+        try:
+            relayed = brand.api.post(f"/v1/polls/{poll_id}/votes", vote)
+            assert relayed.status_code == 202, relayed.text
+            theirs = relayed.json()["operation_id"]
+            asked = other_brand.api.post(
+                f"/v1/polls/{poll_id}/votes/typed-data", {"voter": voter.address, "option": 0}
+            )
+            assert asked.status_code == 409, asked.text
+            error = asked.json()["error"]
+            assert error["code"] == "poll_already_voted", error
+            assert other_brand.api.get(f"/v1/operations/{theirs}").status_code == 404
+            handed = f"brand {other_brand.brand_id} is handed brand {brand.brand_id}'s operation"
+            assert theirs not in json.dumps(error), f"{handed}: {error}"
+        finally:
+            anvil.rpc("anvil_setBalance", brand.signer, hex(10**20))

@@ -133,15 +133,16 @@ def test_while_the_chain_is_unreachable_health_and_202s_say_so(
 
 
 def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
-    env: dict[str, str], tmp_path: Path
+    own_env: dict[str, str], tmp_path: Path
 ) -> None:
     """A new user's trial: with no deployment manifest yet the health said `ok` (no sender, no
     indexer), and a file that was not a manifest ended the sender's start with a bare
     `KeyError` while the health still said `ok`; a manifest of another chain was taken. Each
     now says `degraded` with `start_error: "index_not_ready: ..."`, and the gateway starts
-    once a manifest of the node's deployment reads."""
+    once a manifest of the node's deployment reads. On a chain of its own: the campaign cap
+    it queues is the alliance's."""
     manifest = tmp_path / "later" / "deployment.json"
-    gateway = _serving_unready({**env, "LEDGER_MANIFEST": str(manifest)})
+    gateway = _serving_unready({**own_env, "LEDGER_MANIFEST": str(manifest)})
     try:
 
         def waiting_for(words: str) -> dict[str, Any] | None:
@@ -182,14 +183,14 @@ def test_a_gateway_waiting_for_its_manifest_says_so_until_it_reads_one(
         assert health["status"] == "degraded", health
         # a manifest of another chain signed for that chain: the node refused, a signer
         # stalled for good (a trial); one whose contracts the node lacks read nothing
-        deployed = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())
+        deployed = json.loads(Path(own_env["LEDGER_MANIFEST"]).read_text())
         manifest.write_text(json.dumps({**deployed, "chain_id": 1}))
         wait_for(lambda: waiting_for("is of chain 1, the node"), what="another chain's said")
         elsewhere = json.loads(json.dumps(deployed))
         elsewhere["contracts"]["AllianceLedger"]["address"] = "0x" + "5e" * 20
         manifest.write_text(json.dumps(elsewhere))
         wait_for(lambda: waiting_for("no contract at"), what="contracts not on the node said")
-        manifest.write_text(Path(env["LEDGER_MANIFEST"]).read_text())
+        manifest.write_text(Path(own_env["LEDGER_MANIFEST"]).read_text())
         gateway.wait_until_ready()
         health = wait_for(
             lambda: (h := gateway.get_health(timeout=30))["status"] == "ok" and h,
