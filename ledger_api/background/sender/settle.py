@@ -153,19 +153,21 @@ class Settler:
     ) -> None:
         """Operations the chain would reject fail now: no transaction, no nonce used; but one
         refused because what it asks is in place already is confirmed
-        (`already.asked_state_holds`)."""
+        (`already.asked_state_holds`, which may read the chain: before the write transaction,
+        so no node round trip holds the database's writer lock)."""
         settled: list[Settled] = []
         now = utcnow()
         ledger_brand_id = self._own_ledger_brand_id()
         redeemed = self._escrow_redeemed(chain) if chain is not None else None
+        holds = {op.id: asked_state_holds(op.kind, op.payload, error, redeemed) for op in ops}
         with self.db.write() as session:
             rows = session.scalars(
                 select(Operation)
-                .where(Operation.id.in_([op.id for op in ops]), Operation.status == OpStatus.QUEUED)
+                .where(Operation.id.in_(list(holds)), Operation.status == OpStatus.QUEUED)
                 .with_for_update()
             )
             for op in rows:
-                held = asked_state_holds(op.kind, op.payload, error, redeemed)
+                held = holds[op.id]
                 outcome = (
                     Outcome(Verdict.CONFIRMED, held)
                     if held is not None
