@@ -105,8 +105,8 @@ class Reversals:
     ) -> Draft:
         """The reversal's draft. `UnknownOrder` (404) for no purchase of the brand with this
         reference; `InvalidMember` (422) when `member` is not the order's; `OrderNotSettled`
-        (409) while the earn is not confirmed; `ReversalWindowClosed` (409) once its points
-        were released."""
+        (409) while the earn is not confirmed; `ReversalWindowClosed` (409, `window_closed_at`)
+        once the order's return window closed."""
         ledger_brand = brand.onboarded()
         earn = self._earn_of(brand, bound_ref)
         if earn is None:
@@ -122,7 +122,10 @@ class Reversals:
         if purchase.release_at <= now:
             raise ReversalWindowClosed(
                 operation_id=earn.uid,
-                released_at=iso_utc(purchase.release_at or purchase.timestamp),
+                # the order's own window end: after a shortened window its points may stay
+                # pending later, beside its month's later purchases (a trial read a detail
+                # named `released_at` as the points' release)
+                window_closed_at=iso_utc(purchase.release_at or purchase.timestamp),
             )
         earn_month = month_of(purchase.timestamp)
         payload = ReversalPayload(
