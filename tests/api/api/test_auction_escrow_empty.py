@@ -34,7 +34,8 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
     """409 `auction_escrow_empty`, nothing queued, for winning bids whose escrows hold nothing
     (x's in the auctioning brand's points, y's in another's). Why: their points, expiring at E,
     counted as live at the end plus the grace (before E); a bid in the soft close moved the end
-    so that E falls in the new grace, and their bids, not recounted, still win."""
+    so that E falls in the new grace: their bids, recounted then (`BidRecounted`), are worth
+    nothing, but no later bid came to take their units, so they still win."""
     anvil, manifest = own_chain  # the tier rule and the clock are this test's own
     w3: Web3 = anvil.web3()
     ledger = contract(w3, manifest, "AllianceLedger")
@@ -101,8 +102,9 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
         assert sorted(auctions.functions.heldBidders(auction_id).call()) == sorted(
             [x.address, y.address, z.address]
         )
-        for member, _, points in expired:  # not recounted
-            assert auctions.functions.bidOf(auction_id, member.address).call()[4] == points
+        for member, _, _ in expired:  # recounted: worth nothing now, yet holding their units
+            bid = auctions.functions.bidOf(auction_id, member.address).call()
+            assert (bid[1], bid[4]) == (HELD, 0), bid
 
         # past E, within the new grace: x and y still win, their escrows hold nothing
         mine_past(w3, anvil, expires)
