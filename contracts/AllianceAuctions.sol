@@ -279,7 +279,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         Auction storage a = _existing(auctionId);
         if (a.held < a.units) return a.reserveValue;
         (, uint256 lowest) = _lowest(auctionId);
-        return lowest + a.incrementValue;
+        return _aboveLowest(a, lowest);
     }
 
     /// @inheritdoc IAllianceAuctions
@@ -331,7 +331,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             if (a.held == a.units) {
                 uint256 lowestIndex;
                 (lowestIndex, minValue) = _lowest(auctionId);
-                minValue += a.incrementValue;
+                minValue = _aboveLowest(a, minValue);
                 if (addedValue >= minValue) (outbid, outbidBrand, outbidAmount) = _outbid(auctionId, lowestIndex);
             }
             if (addedValue < minValue) revert AuctionsBidTooLow(auctionId, addedValue, minValue);
@@ -348,6 +348,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             b.amount = 0;
             b.value = 0;
             b.live = 0;
+            b.liveUntil = 0;
         }
         uint256 amount = b.amount + added;
         if (amount > _MAX_BID) revert AuctionsInvalidAmount(amount);
@@ -364,28 +365,61 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             uint64 endsAt = uint64(block.timestamp + a.extension);
             a.endsAt = uint40(endsAt);
             emit AuctionExtended(auctionId, endsAt);
+            _recountHeld(auctionId, bidder, uint256(endsAt) + SETTLE_GRACE);
+        }
+    }
+
+    /// @dev After an extension, recounts the `live` points of each held bid but `bidder`'s (counted once its
+    /// points move, {_countLive}) that counted a lot expiring at or before `horizon`, the new end plus
+    /// {SETTLE_GRACE} ({Bid}: `liveUntil`); the others keep their count. A review of 2026-12-06: a held bid kept
+    /// the count of the end before the extension, so its rank counted points that died before its settlement.
+    function _recountHeld(uint256 auctionId, address bidder, uint256 horizon) private {
+        address[] storage held = _held[auctionId];
+        uint256 count = held.length;
+        for (uint256 i; i < count; ++i) {
+            address holder = held[i];
+            Bid storage b = _bids[auctionId][holder];
+            if (holder == bidder || b.liveUntil > horizon) continue;
+            (uint256 live, uint256 until) = _liveIn(escrowOf(auctionId, holder), b.brand, b.amount, horizon);
+            // live <= amount <= 10^12 < 2^88; until <= type(uint40).max (_liveIn)
+            (b.live, b.liveUntil) = (uint88(live), uint40(until));
+            emit BidRecounted(auctionId, holder, live, until);
         }
     }
 
     /// @dev Once the bid's points are in `escrow`: records `live`, what of the escrow's points of the bid's brand
     /// are still live at the end plus {SETTLE_GRACE} (its lots by the lens; at most the bid's amount), and
-    /// reverts with {AuctionsBidTooLow} unless the bid's effective value ({_effectiveValue}) is at least
-    /// `minValue`, the threshold its nominal value met in {_placeBid} (the outbid that made room reverts too).
+    /// `liveUntil` ({_liveIn}), and reverts with {AuctionsBidTooLow} unless the bid's effective value
+    /// ({_effectiveValue}) is at least `minValue`, the threshold its nominal value met in {_placeBid} (the outbid
+    /// that made room reverts too).
     function _countLive(uint256 auctionId, address bidder, address escrow, uint256 minValue) private {
-        Auction storage a = _auctions[auctionId];
         Bid storage b = _bids[auctionId][bidder];
-        uint256 liveAfter = uint256(a.endsAt) + SETTLE_GRACE;
-        IAllianceLedger.Lot[] memory lots = _lens.lotsOf(escrow, b.brand);
-        // slither-disable-next-line uninitialized-local 0 on purpose: the sum starts empty
-        uint256 live;
-        for (uint256 i; i < lots.length; ++i) {
-            if (lots[i].expiresAt > liveAfter) live += lots[i].amount;
-        }
-        uint256 amount = b.amount;
-        // live <= amount <= 10^12: fits 128 bits.
-        b.live = uint128(live < amount ? live : amount);
+        uint256 horizon = uint256(_auctions[auctionId].endsAt) + SETTLE_GRACE;
+        (uint256 live, uint256 until) = _liveIn(escrow, b.brand, b.amount, horizon);
+        // live <= amount <= 10^12 < 2^88; until <= type(uint40).max (_liveIn)
+        (b.live, b.liveUntil) = (uint88(live), uint40(until));
         uint256 effective = _effectiveValue(b);
         if (effective < minValue) revert AuctionsBidTooLow(auctionId, effective, minValue);
+    }
+
+    /// @dev What a bid of `amount` points of `brand` counts of its escrow's lots ({Bid}): `live`, the points of
+    /// the lots still live after `horizon` (unix seconds; the lens's `lotsOf`), at most `amount`, and `until`,
+    /// the earliest expiry among those lots (`type(uint40).max` when none is).
+    function _liveIn(address escrow, uint256 brand, uint256 amount, uint256 horizon)
+        private
+        view
+        returns (uint256 live, uint256 until)
+    {
+        IAllianceLedger.Lot[] memory lots = _lens.lotsOf(escrow, brand);
+        until = type(uint40).max;
+        for (uint256 i; i < lots.length; ++i) {
+            uint256 expiresAt = lots[i].expiresAt;
+            if (expiresAt > horizon) {
+                live += lots[i].amount;
+                if (expiresAt < until) until = expiresAt;
+            }
+        }
+        if (live > amount) live = amount;
     }
 
     /// @dev A bid's value counting only its live points (micro-USD): `value * live / amount`, rounded down; what
@@ -418,6 +452,13 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     function _returnable(address escrow, uint256 brand, uint256 bid) private view returns (uint256) {
         uint256 balance = _ledger.balanceOf(escrow, brand);
         return balance < bid ? balance : bid;
+    }
+
+    /// @dev What a bid must be worth to outbid a held bid worth `lowest` (micro-USD): `lowest` plus the increment,
+    /// and at least the reserve (a bid recounted after an extension, {_recountHeld}, may be worth less).
+    function _aboveLowest(Auction storage a, uint256 lowest) private view returns (uint256 value) {
+        value = lowest + a.incrementValue;
+        if (value < a.reserveValue) value = a.reserveValue;
     }
 
     /// @dev The held bid of least effective value ({_effectiveValue}; the first found among equals).

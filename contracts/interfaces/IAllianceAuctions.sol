@@ -60,14 +60,18 @@ interface IAllianceAuctions {
     /// from its escrow's lots when the bid (or its last raise) was placed. Bids compare by their effective
     /// value, `value * live / amount` micro-USD (rounded down): a bid of points that expire before the close is
     /// worth only its live part (a hostile review of 2026-12-06: a bid of 30,000 points expiring during the
-    /// auction outbid a backed bid, won and left the unit unsold). `live` is not recounted when a later bid's
-    /// soft close moves the end: the settlement then redeems what the escrow holds.
+    /// auction outbid a backed bid, won and left the unit unsold). `liveUntil` is the earliest expiry (unix
+    /// seconds) among the lots `live` counted (`type(uint40).max` when it counted none): a bid whose soft close
+    /// moves the end to or past it recounts every other held bid whose `liveUntil` is at or before the new end
+    /// plus {SETTLE_GRACE} ({BidRecounted}; a review of 2026-12-06: a held bid kept the live points of the end
+    /// before the extension, so its rank counted points that died before its settlement).
     struct Bid {
         uint64 brand;
         BidStatus status;
         uint128 amount;
         uint128 value;
-        uint128 live;
+        uint88 live;
+        uint40 liveUntil;
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -158,6 +162,9 @@ interface IAllianceAuctions {
     event BidOutbid(uint256 indexed auctionId, address indexed bidder, address indexed by, uint256 brand, uint256 amount);
     /// @notice A bid in the last `extension` seconds moved the end of `auctionId` to `endsAt`.
     event AuctionExtended(uint256 indexed auctionId, uint64 endsAt);
+    /// @notice After an extension, `bidder`'s held bid counts `live` of its points (live at the new end plus
+    /// {SETTLE_GRACE}; it counted more before), until `liveUntil` ({Bid}).
+    event BidRecounted(uint256 indexed auctionId, address indexed bidder, uint256 live, uint256 liveUntil);
     /// @notice `bidder` won a unit: `amount` points of `brand` were redeemed at the auction's brand
     /// (`orderRef` {redemptionRef}) and one unit of `badgeType` was issued to it. For a bid in the auctioning
     /// brand's points, `amount` is what the escrow held of the bid (its points that expired are not paid); for
@@ -217,7 +224,8 @@ interface IAllianceAuctions {
     /// ({AuctionsTierTooLow}) even before anyone ran its review; `brand` active and the brand of any bid the
     /// caller holds; the bid, raises included, at most 10^12 points
     /// ({AuctionsInvalidAmount}); a new bid worth at least the reserve, or when every unit is
-    /// held, at least the lowest held bid plus the increment; a raise worth at least the increment. A bid that
+    /// held, at least the lowest held bid plus the increment (and the reserve); a raise worth at least the
+    /// increment. A bid that
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
     /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
     /// another auction's bids hold them) it reverts with {IAllianceBadges-AllianceBadgesSupplyExceeded}.
@@ -228,7 +236,8 @@ interface IAllianceAuctions {
     /// points count (a hostile review of 2026-12-06; README "Auctions").
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
-    /// {AuctionExtended} event in the last `extension` seconds.
+    /// {AuctionExtended} event in the last `extension` seconds, with a {BidRecounted} event for each other held
+    /// bid with points that die before the new end plus {SETTLE_GRACE}.
     function bid(uint256 auctionId, uint256 brand, uint256 added) external;
 
     /// @notice Bids on the member's signature: `gift` is a ledger Gift signed by `gift.member` of `gift.amount`
@@ -308,7 +317,8 @@ interface IAllianceAuctions {
     function heldBidders(uint256 auctionId) external view returns (address[] memory);
 
     /// @notice The least effective value (micro-USD, {Bid}: its points live at the end plus {SETTLE_GRACE}) a new
-    /// bid on `auctionId` must have now: the reserve, or the lowest held bid's effective value plus the increment.
+    /// bid on `auctionId` must have now: the reserve, or once every unit is held the lowest held bid's effective
+    /// value plus the increment, at least the reserve (a bid recounted after an extension may be worth less).
     function minNewBidValue(uint256 auctionId) external view returns (uint256);
 
     /// @notice `bidder`'s escrow holder for `auctionId` (deterministic; it may not be deployed yet).

@@ -355,7 +355,7 @@ class AuctionsService:
             own = self.brands.own(ctx.principal)
             self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
             (bid,) = self._view("bidOf", auction_id, req.bidder)
-            bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
+            bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live, liveUntil)
             escrow = self.escrow_of(auction_id, req.bidder)
             (balance,) = self._ledger_view("balanceOf", escrow, req.brand)
             kept = int(amount) if int(status) == HELD and int(bid_brand) == req.brand else 0
@@ -380,7 +380,7 @@ class AuctionsService:
     def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int]:
         """`bidder`'s winning bid (its points' brand and amount), else 409 auction_not_winning."""
         (bid,) = self._view("bidOf", auction_id, bidder)
-        bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live)
+        bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live, liveUntil)
         if int(status) != HELD:
             raise _state(
                 "AuctionsNotWinning",

@@ -14,6 +14,8 @@ announced or refused.
    an issuer, without the type's check: a Diamond-only collectible reached a Silver member.
 4. `createAuction` stored `startsAt`/`endsAt` as uint40 with no bound above: a window 2^40 s ahead
    was announced in `AuctionCreated` and ran from now.
+5. A later bid's soft close moved the end, and a held bid kept the live count of the old end: its
+   rank counted points that died before its settlement. Now the extension recounts it.
 """
 
 import pytest
@@ -229,7 +231,13 @@ def test_a_bid_of_points_expiring_before_the_close_is_worth_nothing(
             auction_id, brand_a, 30_000, {"from": alice}
         )  # the oldest lot moves: all dying
     assert auctions.heldBidders(auction_id) == [bob]  # the backed bid keeps the unit
-    assert tuple(auctions.bidOf(auction_id, bob)) == (brand_a, HELD, 1_500, 1_500 * A_VALUE, 1_500)
+    assert tuple(auctions.bidOf(auction_id, bob))[:5] == (
+        brand_a,
+        HELD,
+        1_500,
+        1_500 * A_VALUE,
+        1_500,
+    )
 
 
 def test_a_bid_with_some_expiring_points_counts_and_pays_its_live_part(
@@ -255,7 +263,7 @@ def test_a_bid_with_some_expiring_points_counts_and_pays_its_live_part(
     auction_id, ends = _create(auctions, right, clock, signer_a, length=30 * DAY)
     approve_and_bid(ledger, auctions, auction_id, alice, brand_a, total)
     assert auctions.minNewBidValue(auction_id) == (live + 100) * A_VALUE  # its live part + 100
-    assert tuple(auctions.bidOf(auction_id, alice)) == (
+    assert tuple(auctions.bidOf(auction_id, alice))[:5] == (
         brand_a,
         HELD,
         total,
@@ -308,7 +316,61 @@ def test_a_cross_brand_win_with_expired_points_redeems_what_its_escrow_holds(
     held = (escrow, brand_b, brand_a, 2_000, ref, 0, deadline)
     ledger.redeemWithSig(held, signature, {"from": signer_a})
     assert ledger.balanceOf(escrow, brand_b) == 0
-    assert tuple(auctions.bidOf(auction_id, alice))[2:] == (4_000, 4_000 * B_VALUE, 2_000)
+    assert tuple(auctions.bidOf(auction_id, alice))[2:5] == (4_000, 4_000 * B_VALUE, 2_000)
     auctions.settle(auction_id, alice, {"from": outsider})
     assert alliance_badges.balanceOf(alice, right) == 1
     assert tuple(auctions.bidOf(auction_id, alice))[1] == SETTLED
+
+
+def test_a_soft_close_recounts_a_held_bid_whose_points_die_before_the_new_end(
+    auctions,
+    ledger,
+    lens,
+    right,
+    dying,
+    tiers,
+    clock,
+    signer_a,
+    alice,
+    bob,
+    carol,
+    brand_a,
+    events,
+):
+    """A review of 2026-12-06: a held bid kept the live count of the end before a later bid's
+    extension, so its rank counted points that died before its settlement (it could not be
+    outbid for them, and its escrow was empty at the close). Now the extension recounts it, and
+    a bid worth the reserve outbids it."""
+    dying(signer_a, 30_000)  # 3,000 A points of alice's, expiring at the next month's start
+    tiers.reach(carol, SILVER)
+    expiry = lens.lotsOf(alice, brand_a)[0][2]
+    start = clock.now() + 1
+    ends = expiry - 7 * DAY - 3_600  # their points live at the end plus the grace: they count
+    tx = auctions.createAuction(
+        right, 2, SILVER, 1_000, 100, start, ends, 2 * DAY, {"from": signer_a}
+    )
+    auction_id = tx.return_value
+    clock.travel_to(start)
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 3_000)  # the dying lot only
+    assert tuple(auctions.bidOf(auction_id, alice))[4:] == (3_000, expiry)  # live, liveUntil
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_000)
+    assert tuple(auctions.bidOf(auction_id, bob))[4] == 1_000
+
+    clock.travel_to(ends - 60)
+    tx = approve_and_bid(ledger, auctions, auction_id, carol, brand_a, 1_100)  # outbids bob
+    new_end = events.one(tx, "AuctionExtended")["endsAt"]
+    assert new_end + 7 * DAY > expiry  # alice's points die before the new end plus the grace
+    assert events.one(tx, "BidRecounted") == {
+        "auctionId": auction_id,
+        "bidder": alice,
+        "live": 0,
+        "liveUntil": (1 << 40) - 1,
+    }
+    assert tuple(auctions.bidOf(auction_id, alice))[4:] == (0, (1 << 40) - 1)
+    assert auctions.minNewBidValue(auction_id) == 1_000 * A_VALUE  # the reserve, not 0 + 100
+
+    # bob's reserve-level bid now outbids alice's dying one (before: refused, 1,200 points
+    # were needed, and they would have outbid carol's backed bid, not alice's)
+    tx = approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_000)
+    assert events.one(tx, "BidOutbid")["bidder"] == alice
+    assert set(auctions.heldBidders(auction_id)) == {carol.address, bob.address}
