@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 from support import postgres
 from support.chain import Anvil, deploy, start_anvil
@@ -25,6 +27,15 @@ def manifest(anvil: Anvil, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("deployment") / "deployment.json"
     deploy(anvil, path, settlement=True)  # with TestUSD and the SettlementVault, as `make run`
     return path
+
+
+@pytest.fixture
+def closing() -> Iterator[Callable[[httpx.Client], httpx.Client]]:
+    """`closing(httpx.Client(...))`: the client, closed when the test ends, passed or failed. A
+    client a failed test left open (its frame kept by the traceback) warned of its unclosed
+    socket at a later test's garbage collection, and failed that test too (a CI run)."""
+    with ExitStack() as stack:
+        yield stack.enter_context
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +103,7 @@ def open_slots(database_url: str) -> dict[str, int]:
 
 
 def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
-    chain: tuple[Anvil, Path], tmp_path: Path
+    chain: tuple[Anvil, Path], tmp_path: Path, closing: Callable[[httpx.Client], httpx.Client]
 ) -> None:
     anvil, manifest = chain
     env = gateway_env(
@@ -116,10 +116,12 @@ def test_sigkill_mid_flight_loses_nothing_and_applies_nothing_twice(
         LEDGER_POLL_INTERVAL_S="0.05",
     )
     gateway = GatewayProcess(env, tmp_path / "gateway.log").start()
-    admin = httpx.Client(
-        base_url=gateway.base_url,
-        headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
-        timeout=60,
+    admin = closing(
+        httpx.Client(
+            base_url=gateway.base_url,
+            headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
+            timeout=60,
+        )
     )
     created = admin.post(
         "/v1/admin/brands",

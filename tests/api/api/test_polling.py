@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,15 @@ def served(anvil: Anvil, manifest: Path, tmp_path: Path) -> Iterator[GatewayProc
     gateway.stop()
 
 
-def test_plain_polling_sees_a_confirmed_operation_indexed(served: GatewayProcess) -> None:
-    admin = httpx.Client(
-        base_url=served.base_url,
-        headers={"Authorization": f"Bearer {served.env['LEDGER_ADMIN_API_KEY']}"},
-        timeout=60,
+def test_plain_polling_sees_a_confirmed_operation_indexed(
+    served: GatewayProcess, closing: Callable[[httpx.Client], httpx.Client]
+) -> None:
+    admin = closing(
+        httpx.Client(
+            base_url=served.base_url,
+            headers={"Authorization": f"Bearer {served.env['LEDGER_ADMIN_API_KEY']}"},
+            timeout=60,
+        )
     )
     created = admin.post(
         "/v1/admin/brands",
@@ -42,10 +46,12 @@ def test_plain_polling_sees_a_confirmed_operation_indexed(served: GatewayProcess
         params={"wait": "true"},
     )
     assert created.status_code == 200, created.text
-    brand = httpx.Client(
-        base_url=served.base_url,
-        headers={"Authorization": f"Bearer {created.json()['api_key']}"},
-        timeout=60,
+    brand = closing(
+        httpx.Client(
+            base_url=served.base_url,
+            headers={"Authorization": f"Bearer {created.json()['api_key']}"},
+            timeout=60,
+        )
     )
     accepted = brand.post(
         "/v1/earn/purchase",
@@ -71,5 +77,3 @@ def test_plain_polling_sees_a_confirmed_operation_indexed(served: GatewayProcess
         raise AssertionError(f"never confirmed and indexed: {body}")
     again = brand.get(f"/v1/operations/{uid}").json()
     assert again["indexed"] is True, again
-    admin.close()
-    brand.close()

@@ -7,6 +7,7 @@ import secrets
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ def test_reminders_fed_a_now_are_written_once(
 
 @pytest.mark.slow
 def test_a_sigkilled_gateway_delivers_each_event_once(
-    own_chain: tuple[Anvil, Path], tmp_path: Path
+    own_chain: tuple[Anvil, Path], tmp_path: Path, closing: Callable[[httpx.Client], httpx.Client]
 ) -> None:
     anvil, manifest = own_chain
     env = gateway_env(
@@ -175,10 +176,12 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
     with Receiver() as receiver:
         gateway = GatewayProcess(env, log).start()
         try:
-            admin = httpx.Client(
-                base_url=gateway.base_url,
-                headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
-                timeout=60,
+            admin = closing(
+                httpx.Client(
+                    base_url=gateway.base_url,
+                    headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
+                    timeout=60,
+                )
             )
             secret = admin.post("/v1/webhooks", json={"url": receiver.url}).json()["secret"]
             created = admin.post(
@@ -187,10 +190,12 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
                 params={"wait": "true"},
                 headers={"Idempotency-Key": "hook-brand"},
             ).json()
-            brand = httpx.Client(
-                base_url=gateway.base_url,
-                headers={"Authorization": f"Bearer {created['api_key']}"},
-                timeout=60,
+            brand = closing(
+                httpx.Client(
+                    base_url=gateway.base_url,
+                    headers={"Authorization": f"Bearer {created['api_key']}"},
+                    timeout=60,
+                )
             )
             receiver.down = True  # state changes land; their deliveries cannot
             for n in range(5):
@@ -213,10 +218,12 @@ def test_a_sigkilled_gateway_delivers_each_event_once(
             gateway.kill()  # SIGKILL: with its leases taken and deliveries pending
             receiver.down = False
             gateway = GatewayProcess(env, log, port=gateway.port).start()
-            admin = httpx.Client(
-                base_url=gateway.base_url,
-                headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
-                timeout=60,
+            admin = closing(
+                httpx.Client(
+                    base_url=gateway.base_url,
+                    headers={"Authorization": f"Bearer {env['LEDGER_ADMIN_API_KEY']}"},
+                    timeout=60,
+                )
             )
             stored = admin.get("/v1/events", params={"limit": 500}).json()["events"]
             admin.close()
