@@ -163,8 +163,16 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         if (!_ledger.isBrandActive(a.brand)) revert AuctionsBrandInactive(a.brand);
         b.status = BidStatus.Settled;
         // The escrow pays what it holds of the bid: points that expired in it since the bid are gone (their
-        // share never counted in the bid's value, {Bid-live}); an empty escrow's redemption of 0 reverts.
+        // share never counted in the bid's value, {Bid-live}); an empty escrow is below the reserve.
         uint256 amount = sameBrand ? _returnable(escrow, brand, b.amount) : b.amount;
+        if (sameBrand) {
+            // What it pays is worth the reserve at least (a review of 2026-12-06: a bid recounted to 0 after an
+            // extension, its escrow given one point, was settled for that point). Within the grace a bid's escrow
+            // holds at least the points it counted, worth the reserve when it was placed or raised; a bid held
+            // is never of 0 points.
+            uint256 worth = uint256(b.value) * amount / b.amount;
+            if (worth < a.reserveValue) revert AuctionsBelowReserve(auctionId, bidder, worth, a.reserveValue);
+        }
         emit BidSettled(auctionId, bidder, brand, amount, a.badgeType, ref);
         if (sameBrand) AuctionEscrow(escrow).redeem(brand, amount, ref);
         // The winner's wallet may refuse the unit (its ERC-1155 hook reverts or burns the gas): the bid stays
@@ -309,11 +317,21 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             revert AuctionsNotOpen(auctionId, a.startsAt, a.endsAt, block.timestamp);
         }
         // The tier the calendar leaves the bidder: a downgrade nobody applied yet counts.
-        // slither-disable-next-line reentrancy-benign trusted immutable ledger: its review calls nothing back
+        // slither-disable-next-line reentrancy-benign,reentrancy-events trusted immutable ledger: its review calls nothing back
         TierReviews.applyDue(_ledger, bidder);
         uint8 tier = _ledger.tierOf(bidder);
         if (tier < a.minTier) revert AuctionsTierTooLow(auctionId, bidder, tier, a.minTier);
         if (!_ledger.isBrandActive(brand)) revert AuctionsBrandInactive(brand);
+        // A bid in the last `extension` seconds moves the end, and the held bids whose points die before the new
+        // end plus the grace are recounted, before any comparison: the lowest bid, the one outbid, is the lowest
+        // by what it counts at the new end (a review of 2026-12-06: the bid outbid an honest bid, and the recount
+        // then left a worthless one holding its unit). endsAt > now here, so the subtraction cannot underflow.
+        if (a.endsAt - block.timestamp < a.extension) {
+            uint64 endsAt = uint64(block.timestamp + a.extension);
+            a.endsAt = uint40(endsAt);
+            emit AuctionExtended(auctionId, endsAt);
+            _recountHeld(auctionId, uint256(endsAt) + SETTLE_GRACE);
+        }
         Bid storage b = _bids[auctionId][bidder];
         if (added > _MAX_BID) revert AuctionsInvalidAmount(added);
         // added <= 1e12 and a point value < 2^32: the value fits 128 bits.
@@ -324,8 +342,10 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             if (addedValue < a.incrementValue) {
                 revert AuctionsBidTooLow(auctionId, b.value + addedValue, b.value + a.incrementValue);
             }
-            // A raise lifts the bid's effective value by the increment: from what it counted before the raise.
-            minValue = _effectiveValue(b) + a.incrementValue;
+            // A raise lifts the bid's effective value by the increment from what it counted before the raise, and
+            // to at least the reserve: a recounted bid worth less does not win below it by a small raise (a review
+            // of 2026-12-06: a bid recounted to 0 raised by 100 points, then won the unit for them).
+            minValue = _aboveLowest(a, _effectiveValue(b));
         } else {
             minValue = a.reserveValue;
             if (a.held == a.units) {
@@ -360,30 +380,22 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             emit BidOutbid(auctionId, outbid, bidder, outbidBrand, outbidAmount);
             if (outbidAmount != 0) AuctionEscrow(escrowOf(auctionId, outbid)).transfer(outbid, outbidBrand, outbidAmount);
         }
-        // endsAt > now here, so the subtraction cannot underflow.
-        if (a.endsAt - block.timestamp < a.extension) {
-            uint64 endsAt = uint64(block.timestamp + a.extension);
-            a.endsAt = uint40(endsAt);
-            emit AuctionExtended(auctionId, endsAt);
-            _recountHeld(auctionId, bidder, uint256(endsAt) + SETTLE_GRACE);
-        }
     }
 
-    /// @dev After an extension, recounts the `live` points of each held bid but `bidder`'s (counted once its
-    /// points move, {_countLive}) that counted a lot expiring at or before `horizon`, the new end plus
-    /// {SETTLE_GRACE} ({Bid}: `liveUntil`); the others keep their count. A review of 2026-12-06: a held bid kept
-    /// the count of the end before the extension, so its rank counted points that died before its settlement.
-    function _recountHeld(uint256 auctionId, address bidder, uint256 horizon) private {
+    /// @dev After an extension, recounts the `live` points of each held bid that counted a lot expiring at or before
+    /// `horizon`, the new end plus {SETTLE_GRACE} ({Bid}: `liveUntil`); the others keep their count. A bidder's own
+    /// bid is counted again once its new points move ({_countLive}).
+    function _recountHeld(uint256 auctionId, uint256 horizon) private {
         address[] storage held = _held[auctionId];
         uint256 count = held.length;
         for (uint256 i; i < count; ++i) {
             address holder = held[i];
             Bid storage b = _bids[auctionId][holder];
-            if (holder == bidder || b.liveUntil > horizon) continue;
+            if (b.liveUntil > horizon) continue;
             (uint256 live, uint256 until) = _liveIn(escrowOf(auctionId, holder), b.brand, b.amount, horizon);
             // live <= amount <= 10^12 < 2^88; until <= type(uint40).max (_liveIn)
+            if (live != b.live) emit BidRecounted(auctionId, holder, live, until);
             (b.live, b.liveUntil) = (uint88(live), uint40(until));
-            emit BidRecounted(auctionId, holder, live, until);
         }
     }
 
@@ -410,6 +422,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         view
         returns (uint256 live, uint256 until)
     {
+        // slither-disable-next-line calls-loop trusted immutable lens (a view); at most MAX_UNITS held bids
         IAllianceLedger.Lot[] memory lots = _lens.lotsOf(escrow, brand);
         until = type(uint40).max;
         for (uint256 i; i < lots.length; ++i) {

@@ -61,10 +61,11 @@ interface IAllianceAuctions {
     /// value, `value * live / amount` micro-USD (rounded down): a bid of points that expire before the close is
     /// worth only its live part (a hostile review of 2026-12-06: a bid of 30,000 points expiring during the
     /// auction outbid a backed bid, won and left the unit unsold). `liveUntil` is the earliest expiry (unix
-    /// seconds) among the lots `live` counted (`type(uint40).max` when it counted none): a bid whose soft close
-    /// moves the end to or past it recounts every other held bid whose `liveUntil` is at or before the new end
-    /// plus {SETTLE_GRACE} ({BidRecounted}; a review of 2026-12-06: a held bid kept the live points of the end
-    /// before the extension, so its rank counted points that died before its settlement).
+    /// seconds) among the lots `live` counted (`type(uint40).max` when it counted none): a bid in the soft close
+    /// moves the end, then recounts every held bid whose `liveUntil` is at or before the new end plus
+    /// {SETTLE_GRACE} ({BidRecounted} when its `live` changes), before it compares any bid (a review of
+    /// 2026-12-06: a held bid kept the live points of the end before the extension, so its rank counted points
+    /// that died before its settlement).
     struct Bid {
         uint64 brand;
         BidStatus status;
@@ -129,6 +130,10 @@ interface IAllianceAuctions {
     error AuctionsBadgeNotUnissued(uint256 auctionId, address bidder, BidStatus status);
     /// @notice Only this contract may move what an escrow holds.
     error AuctionsEscrowUnauthorized(address caller);
+    /// @notice What `bidder`'s escrow still holds of its bid is worth `worth` micro-USD, below the auction's
+    /// reserve, `reserve` micro-USD (its points expired in escrow; an empty escrow is worth 0): it is not
+    /// settled; after the grace {cancel} releases the unit.
+    error AuctionsBelowReserve(uint256 auctionId, address bidder, uint256 worth, uint256 reserve);
 
     // ----------------------------------------------------------------------------------------------
     // Events
@@ -162,8 +167,8 @@ interface IAllianceAuctions {
     event BidOutbid(uint256 indexed auctionId, address indexed bidder, address indexed by, uint256 brand, uint256 amount);
     /// @notice A bid in the last `extension` seconds moved the end of `auctionId` to `endsAt`.
     event AuctionExtended(uint256 indexed auctionId, uint64 endsAt);
-    /// @notice After an extension, `bidder`'s held bid counts `live` of its points (live at the new end plus
-    /// {SETTLE_GRACE}; it counted more before), until `liveUntil` ({Bid}).
+    /// @notice After an extension, `bidder`'s held bid counts `live` of its points (those live at the new end
+    /// plus {SETTLE_GRACE}; it counted more before), until `liveUntil` ({Bid}).
     event BidRecounted(uint256 indexed auctionId, address indexed bidder, uint256 live, uint256 liveUntil);
     /// @notice `bidder` won a unit: `amount` points of `brand` were redeemed at the auction's brand
     /// (`orderRef` {redemptionRef}) and one unit of `badgeType` was issued to it. For a bid in the auctioning
@@ -225,19 +230,21 @@ interface IAllianceAuctions {
     /// caller holds; the bid, raises included, at most 10^12 points
     /// ({AuctionsInvalidAmount}); a new bid worth at least the reserve, or when every unit is
     /// held, at least the lowest held bid plus the increment (and the reserve); a raise worth at least the
-    /// increment. A bid that
+    /// increment, and the bid then worth the reserve. In the last `extension` seconds the end moves first and
+    /// the held bids whose points die before the new end plus {SETTLE_GRACE} are recounted ({Bid}). A bid that
     /// takes a unit no bid held before reserves one unit of the badge ({IAllianceBadges-reserveSupply}), so the
     /// winner's badge is there at its settlement: with none left under the cap (the brand issued them, or
     /// another auction's bids hold them) it reverts with {IAllianceBadges-AllianceBadgesSupplyExceeded}.
     /// Once the points are in escrow, the bid's `live` points are counted ({Bid}) and its effective value must
     /// meet the same threshold: the reserve, the lowest held bid's effective value plus the increment, or for a
-    /// raise the bid's effective value before it plus the increment ({AuctionsBidTooLow}; the whole transaction
+    /// raise the bid's effective value before it plus the increment and at least the reserve
+    /// ({AuctionsBidTooLow}; the whole transaction
     /// reverts, the outbid too). A member whose oldest points expire before the close still bids: its live
     /// points count (a hostile review of 2026-12-06; README "Auctions").
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
-    /// {AuctionExtended} event in the last `extension` seconds, with a {BidRecounted} event for each other held
-    /// bid with points that die before the new end plus {SETTLE_GRACE}.
+    /// {AuctionExtended} event in the last `extension` seconds, with a {BidRecounted} event for each held bid
+    /// that counts fewer points at the new end plus {SETTLE_GRACE}.
     function bid(uint256 auctionId, uint256 brand, uint256 added) external;
 
     /// @notice Bids on the member's signature: `gift` is a ledger Gift signed by `gift.member` of `gift.amount`
@@ -254,7 +261,7 @@ interface IAllianceAuctions {
     /// ({AuctionsNotWinning}); for another brand's points, the escrow's redemption is done
     /// ({AuctionsAwaitingBrandRedemption}); the auctioning brand active ({AuctionsBrandInactive}).
     /// A bid in the auctioning brand's points redeems `min(escrow balance, amount)` points (those that expired in
-    /// the escrow are gone; an empty escrow's redemption of 0 reverts with the ledger's `LedgerInvalidAmount`).
+    /// the escrow are gone), worth at least the reserve ({AuctionsBelowReserve}, an empty escrow too).
     /// The issue gets at most 300,000 gas units and its failure does not revert (unless it was given less than
     /// that and failed: {AuctionsInsufficientGas}, so no caller makes it fail by sending too little gas, and a
     /// gas estimate never stops at such a limit): the winner's wallet cannot block the

@@ -218,6 +218,7 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "auction_already_redeemed",
                 "auction_nothing_to_reclaim",
                 "auction_escrow_empty",
+                "auction_below_reserve",
                 "signature_replayed",
                 "brand_suspended",
             ],

@@ -102,6 +102,7 @@ _CODES: dict[str, str] = {
     "AuctionsAlreadyRedeemed": "auction_already_redeemed",
     "AuctionsInsufficientGas": "auction_insufficient_gas",  # settle sent with too little gas
     "AuctionsBadgeNotUnissued": "auction_badge_not_unissued",
+    "AuctionsBelowReserve": "auction_below_reserve",
     "EnterpriseAlreadyBound": "enterprise_already_bound",
     "EnterpriseNotBound": "enterprise_not_bound",
     "EnterpriseInvalidAccount": "enterprise_invalid_account",

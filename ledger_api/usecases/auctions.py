@@ -87,10 +87,12 @@ def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConfli
     return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
 
 
-def _escrow_not_empty(auction_id: int, bidder: str, held: int) -> None:
-    """409 auction_escrow_empty: every point of the winning bid expired in its escrow, so
-    its redemption (of 0) reverts on chain; after the grace a cancellation releases the
-    unit (it returns nothing)."""
+def _escrow_pays(auction_id: int, bidder: str, held: int, worth: int, reserve: int) -> None:
+    """What the escrow still holds of a winning bid (`held` points, worth `worth` micro-USD)
+    settles it; else 409 `auction_escrow_empty` when every point expired in it (a redemption
+    of 0 cannot run), or `auction_below_reserve` when it is worth less than the auction's
+    reserve (`reserve` micro-USD; the contract's `AuctionsBelowReserve`). After the week's
+    grace a cancellation releases the unit and returns what the escrow holds."""
     if held == 0:
         raise AuctionStateConflict(
             "every point of the winning bid expired in its escrow: nothing to redeem; "
@@ -98,6 +100,17 @@ def _escrow_not_empty(auction_id: int, bidder: str, held: int) -> None:
             code="auction_escrow_empty",
             auction_id=auction_id,
             bidder=bidder,
+        )
+    if worth < reserve:
+        raise AuctionStateConflict(
+            "what the escrow still holds of the winning bid is worth less than the auction's "
+            "reserve (its points expired in escrow): after the week's grace a cancellation "
+            "releases the unit",
+            code="auction_below_reserve",
+            auction_id=auction_id,
+            bidder=bidder,
+            worth_micro_usd=str(worth),
+            reserve_micro_usd=str(reserve),
         )
 
 
@@ -278,7 +291,7 @@ class AuctionsService:
     ) -> Draft:
         """What closing `bidder`'s winning bid still needs, read from the chain."""
         (auction,) = self._view("auction", auction_id)
-        auction_brand, ends_at = int(auction[0]), int(auction[2])
+        auction_brand, ends_at, reserve = int(auction[0]), int(auction[2]), int(auction[10])
         if self.checks.now() < ends_at:
             raise _state(
                 "AuctionsNotEnded",
@@ -286,7 +299,7 @@ class AuctionsService:
                 auction_id=auction_id,
                 ends_at=iso_utc(ends_at),
             )
-        bid_brand, amount = self._held_bid(
+        bid_brand, amount, value = self._held_bid(
             auction_id, bidder, "no winning bid of this bidder is left to settle"
         )
         settle = AuctionSettlePayload(auction_id=auction_id, bidder=bidder)
@@ -295,13 +308,13 @@ class AuctionsService:
         (balance,) = self._ledger_view("balanceOf", escrow, bid_brand)
         held = min(int(balance), amount)
         if bid_brand == auction_brand:
-            _escrow_not_empty(auction_id, bidder, held)
+            _escrow_pays(auction_id, bidder, held, value * held // amount, reserve)
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         if own.ledger_brand_id != auction_brand:
             raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
         if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
-        _escrow_not_empty(auction_id, bidder, held)
+        _escrow_pays(auction_id, bidder, held, value * held // amount, reserve)  # nor redeemed
         if self.checks.now() >= ends_at + SETTLE_GRACE_S:  # `approvesRedemption` is false now
             raise AuctionStateConflict(
                 "the week's grace after the end is over: the escrow approves no redemption; "
@@ -377,10 +390,10 @@ class AuctionsService:
 
         return await self.rt.intake.submit(await run_in_threadpool(check))
 
-    def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int]:
-        """`bidder`'s winning bid (its points' brand and amount), else 409 auction_not_winning."""
+    def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int, int]:
+        """`bidder`'s winning bid (brand, amount, value in micro-USD), else auction_not_winning."""
         (bid,) = self._view("bidOf", auction_id, bidder)
-        bid_brand, status, amount = bid[:3]  # (brand, status, amount, value, live, liveUntil)
+        bid_brand, status, amount, value = bid[:4]  # (brand, status, amount, value, live, until)
         if int(status) != HELD:
             raise _state(
                 "AuctionsNotWinning",
@@ -390,7 +403,7 @@ class AuctionsService:
                 status=int(status),
                 bid_status=BID_STATUSES[int(status)] if int(status) < len(BID_STATUSES) else None,
             )
-        return int(bid_brand), int(amount)
+        return int(bid_brand), int(amount), int(value)
 
     def _indexed_brand(self, brand: int) -> bool:
         """Whether the index knows the brand (the ledger onboarded it, a block or so ago)."""

@@ -1,11 +1,14 @@
-"""Winning bids whose escrowed points all expired before their settlement: the gateway refuses
-to settle them (409 `auction_escrow_empty`) rather than queue a redemption of 0 that the chain
-would revert, for a bid in the auctioning brand's points and for one in another brand's.
+"""Winning bids whose escrowed points expired before their settlement: the gateway refuses to
+settle them, 409 `auction_escrow_empty` when nothing is left and `auction_below_reserve` when
+what is left is worth less than the reserve (the contract's `AuctionsBelowReserve` refuses
+both), rather than queue a settlement the chain would revert, for a bid in the auctioning
+brand's points and for one in another brand's.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.auctions import (
@@ -16,9 +19,9 @@ from support.auctions import (
     set_silver_rule,
     signed_bid,
 )
-from support.chain import Anvil
+from support.chain import Anvil, _send
 from support.flows import confirmed, earn
-from support.gateway import Gateway, Member
+from support.gateway import Brand, Gateway, Member
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
@@ -31,11 +34,11 @@ SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE
 def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
-    """409 `auction_escrow_empty`, nothing queued, for winning bids whose escrows hold nothing
+    """409, nothing queued, for winning bids whose escrows hold nothing, then one point each
     (x's in the auctioning brand's points, y's in another's). Why: their points, expiring at E,
-    counted as live at the end plus the grace (before E); a bid in the soft close moved the end
-    so that E falls in the new grace: their bids, recounted then (`BidRecounted`), are worth
-    nothing, but no later bid came to take their units, so they still win."""
+    counted as live at the end plus the grace (before E); a bid in the soft close, taking a free
+    unit, moved the end so that E falls in the new grace: their bids, recounted then
+    (`BidRecounted`), are worth nothing, but no later bid came to take their units."""
     anvil, manifest = own_chain  # the tier rule and the clock are this test's own
     w3: Web3 = anvil.web3()
     ledger = contract(w3, manifest, "AllianceLedger")
@@ -70,7 +73,7 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
         extension = 2 * 86_400
         terms = {
             "badge_type": right,
-            "units": 3,
+            "units": 4,
             "min_tier": 1,
             "reserve": 100,
             "increment": 10,
@@ -94,13 +97,14 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
             lots = lens.functions.lotsOf(escrows[member.address], points_brand.brand_id).call()
             assert [(lot[0], lot[2]) for lot in lots] == [(points, expires)], lots
 
-        # z outbids w in the closing minutes: the end moves by the extension, past E - grace
+        # z takes the last unit in the closing minutes: the end moves by the extension, past
+        # E - grace, and x's and y's bids are recounted
         mine_past(w3, anvil, ends - 600)
         confirmed(brand, bids, signed_bid(brand, auction_id, z, 700))
         new_end = int(auctions.functions.auction(auction_id).call()[2])
         assert new_end > ends and new_end < expires < new_end + SETTLE_GRACE_S, (new_end, expires)
         assert sorted(auctions.functions.heldBidders(auction_id).call()) == sorted(
-            [x.address, y.address, z.address]
+            [x.address, y.address, w.address, z.address]
         )
         for member, _, _ in expired:  # recounted: worth nothing now, yet holding their units
             bid = auctions.functions.bidOf(auction_id, member.address).call()
@@ -112,21 +116,33 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
             escrow = escrows[member.address]
             assert int(ledger.functions.balanceOf(escrow, points_brand.brand_id).call()) == 0
             assert auctions.functions.bidOf(auction_id, member.address).call()[1] == HELD
-        # what the gateway spares the brand: x's settlement reverts on chain (a redemption of 0)
+        reserve = int(auctions.functions.auction(auction_id).call()[10])  # micro-USD
+        # what the gateway spares the brand: x's settlement reverts on chain
+        below_reserve = "AuctionsBelowReserve(uint256,address,uint256,uint256)"
         with pytest.raises(ContractLogicError) as reverted:
             auctions.functions.settle(auction_id, x.address).call({"from": brand.signer})
-        invalid_amount = "0x" + Web3.keccak(text="LedgerInvalidAmount(uint256)")[:4].hex()
-        assert str(reverted.value.data).startswith(invalid_amount), reverted.value
+        assert str(reverted.value.data).startswith(_selector(below_reserve)), reverted.value
 
         settlements = f"/v1/auctions/{auction_id}/settlements"
         for member, _, _ in expired:
-            for params in ({}, {"wait": "true"}):
-                refused = brand.api.post(settlements, {"bidder": member.address}, params=params)
-                assert refused.status_code == 409, refused.text  # before any 202: nothing queued
-                error = refused.json()["error"]
-                assert error["code"] == "auction_escrow_empty", error
-                found = (error["details"]["auction_id"], error["details"]["bidder"])
-                assert found == (auction_id, member.address), error
+            _refused(brand, settlements, member, "auction_escrow_empty", auction_id)
+        # one point sent to each escrow (the members' own transfers): worth less than the
+        # reserve, still refused, by the contract too (a settlement sold x's unit for a point)
+        earn(other, y, 1_000)  # y's points of the other brand all went into its escrow
+        for member, points_brand, points in expired:
+            anvil.rpc("anvil_setBalance", member.address, hex(10**18))
+            call = ledger.functions.transfer(escrows[member.address], points_brand.brand_id, 1)
+            tx = call.build_transaction({"from": member.address, "gas": 300_000})
+            tx.pop("gasPrice", None)
+            _send(w3, member.account, dict(tx))
+            (bid_value,) = auctions.functions.bidOf(auction_id, member.address).call()[3:4]
+            error = _refused(brand, settlements, member, "auction_below_reserve", auction_id)
+            worth = int(bid_value) * 1 // points
+            assert error["details"]["worth_micro_usd"] == str(worth), error
+            assert error["details"]["reserve_micro_usd"] == str(reserve), error
+        with pytest.raises(ContractLogicError) as reverted:
+            auctions.functions.settle(auction_id, x.address).call({"from": brand.signer})
+        assert str(reverted.value.data).startswith(_selector(below_reserve)), reverted.value
 
         settled = confirmed(brand, settlements, {"bidder": z.address})  # the other winner's
         assert settled["kind"] == "auction_settle", settled
@@ -137,10 +153,29 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
             assert (bid[1], bid[2]) == (HELD, points), bid
             assert badges.functions.balanceOf(member.address, right).call() == 0
             assert int(ledger.functions.nonces(escrows[member.address]).call()) == 0
-        statuses = {x.address: "held", y.address: "held", z.address: "settled", w.address: "outbid"}
+        statuses = {x.address: "held", y.address: "held", z.address: "settled", w.address: "held"}
         view = read_until(
             brand,
             f"/v1/auctions/{auction_id}",
             lambda body: {b["bidder"]: b["status"] for b in body["bids"]} == statuses,
         )
         assert view["status"] == "ended", view
+
+
+def _selector(signature: str) -> str:
+    return "0x" + Web3.keccak(text=signature)[:4].hex()
+
+
+def _refused(
+    brand: Brand, settlements: str, member: Member, code: str, auction_id: int
+) -> dict[str, Any]:
+    """The settlement of `member`'s bid refused with 409 `code`, before any 202 (nothing
+    queued), with and without waiting; the error."""
+    for params in ({}, {"wait": "true"}):
+        refused = brand.api.post(settlements, {"bidder": member.address}, params=params)
+        assert refused.status_code == 409, refused.text
+        error: dict[str, Any] = refused.json()["error"]
+        assert error["code"] == code, error
+        found = (error["details"]["auction_id"], error["details"]["bidder"])
+        assert found == (auction_id, member.address), error
+    return error

@@ -334,6 +334,7 @@ def test_a_soft_close_recounts_a_held_bid_whose_points_die_before_the_new_end(
     alice,
     bob,
     carol,
+    outsider,
     brand_a,
     events,
 ):
@@ -343,11 +344,12 @@ def test_a_soft_close_recounts_a_held_bid_whose_points_die_before_the_new_end(
     a bid worth the reserve outbids it."""
     dying(signer_a, 30_000)  # 3,000 A points of alice's, expiring at the next month's start
     tiers.reach(carol, SILVER)
+    tiers.reach(outsider, SILVER)
     expiry = lens.lotsOf(alice, brand_a)[0][2]
     start = clock.now() + 1
     ends = expiry - 7 * DAY - 3_600  # their points live at the end plus the grace: they count
     tx = auctions.createAuction(
-        right, 2, SILVER, 1_000, 100, start, ends, 2 * DAY, {"from": signer_a}
+        right, 3, SILVER, 1_000, 100, start, ends, 2 * DAY, {"from": signer_a}
     )
     auction_id = tx.return_value
     clock.travel_to(start)
@@ -357,7 +359,7 @@ def test_a_soft_close_recounts_a_held_bid_whose_points_die_before_the_new_end(
     assert tuple(auctions.bidOf(auction_id, bob))[4] == 1_000
 
     clock.travel_to(ends - 60)
-    tx = approve_and_bid(ledger, auctions, auction_id, carol, brand_a, 1_100)  # outbids bob
+    tx = approve_and_bid(ledger, auctions, auction_id, carol, brand_a, 1_100)  # the third unit
     new_end = events.one(tx, "AuctionExtended")["endsAt"]
     assert new_end + 7 * DAY > expiry  # alice's points die before the new end plus the grace
     assert events.one(tx, "BidRecounted") == {
@@ -369,8 +371,100 @@ def test_a_soft_close_recounts_a_held_bid_whose_points_die_before_the_new_end(
     assert tuple(auctions.bidOf(auction_id, alice))[4:] == (0, (1 << 40) - 1)
     assert auctions.minNewBidValue(auction_id) == 1_000 * A_VALUE  # the reserve, not 0 + 100
 
-    # bob's reserve-level bid now outbids alice's dying one (before: refused, 1,200 points
-    # were needed, and they would have outbid carol's backed bid, not alice's)
-    tx = approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_000)
+    # a reserve-level bid now outbids alice's dying one (before: refused, 1,200 points were
+    # needed, and they would have outbid bob's backed bid, not alice's)
+    tx = approve_and_bid(ledger, auctions, auction_id, outsider, brand_a, 1_000)
     assert events.one(tx, "BidOutbid")["bidder"] == alice
-    assert set(auctions.heldBidders(auction_id)) == {carol.address, bob.address}
+    assert set(auctions.heldBidders(auction_id)) == {bob.address, carol.address, outsider.address}
+
+
+def _dying_auction(auctions, lens, right, clock, signer_a, alice, brand_a, units, extension):
+    """An auction (reserve 1,000 A points, increment 100) whose end plus the grace falls an hour
+    before alice's oldest lot expires: her bid of it counts in full until a soft close moves the
+    end. Returns (its id, its end, the lot's expiry)."""
+    expiry = lens.lotsOf(alice, brand_a)[0][2]
+    start = clock.now() + 1
+    ends = expiry - 7 * DAY - 3_600
+    tx = auctions.createAuction(
+        right, units, SILVER, 1_000, 100, start, ends, extension, {"from": signer_a}
+    )
+    clock.travel_to(start)
+    return tx.return_value, ends, expiry
+
+
+def test_an_extending_bid_outbids_the_lowest_bid_as_recounted_at_the_new_end(
+    auctions, ledger, lens, right, dying, tiers, clock, signer_a, alice, bob, carol, brand_a, events
+):
+    """A review of the recount (2026-12-06): the extending bid picked the bid to outbid from the
+    counts of the old end, then recounted. carol's 1,100 outbid bob's backed 1,000, and alice's
+    3,000 dying points, recounted to 0 in the same transaction, kept their unit. Now the recount
+    comes first: alice's bid is the one outbid, and the reserve is enough."""
+    dying(signer_a, 30_000)  # 3,000 A points of alice's, expiring at the next month's start
+    tiers.reach(carol, SILVER)
+    auction_id, ends, _ = _dying_auction(
+        auctions, lens, right, clock, signer_a, alice, brand_a, 2, 2 * DAY
+    )
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 3_000)  # the dying lot only
+    approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_000)
+    clock.travel_to(ends - 60)
+    tx = approve_and_bid(ledger, auctions, auction_id, carol, brand_a, 1_000)  # the reserve
+    assert [e["bidder"] for e in events.all(tx, "BidRecounted")] == [alice]
+    assert events.one(tx, "BidOutbid")["bidder"] == alice
+    assert set(auctions.heldBidders(auction_id)) == {bob.address, carol.address}
+
+
+@pytest.fixture
+def recounted(auctions, ledger, lens, right, earn, tiers, clock, signer_a, alice, carol, brand_a):
+    """alice's 3,000 A points, expiring before the auction's new end, bid on a 2-unit auction
+    with an 8-day extension; carol's reserve-level bid in the soft close takes the other unit
+    (nobody outbid) and recounts alice's bid to 0. Returns (auction id, alice's lot's expiry)."""
+    start_month = clock.month()
+    earn(signer_a, alice, cents=30_000)  # 3,000 A points
+    clock.travel_to_month(start_month + 12, day=5)  # room for an auction and its 8-day extension
+    tiers.reach(alice, SILVER)
+    tiers.reach(carol, SILVER)
+    auction_id, ends, expiry = _dying_auction(
+        auctions, lens, right, clock, signer_a, alice, brand_a, 2, 8 * DAY
+    )
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 3_000)
+    clock.travel_to(ends - 60)
+    approve_and_bid(ledger, auctions, auction_id, carol, brand_a, 1_000)
+    assert tuple(auctions.bidOf(auction_id, alice))[4] == 0
+    assert expiry < tuple(auctions.auction(auction_id))[2]  # expired before the new end
+    return auction_id, expiry
+
+
+def test_a_recounted_bid_raised_must_be_worth_the_reserve(
+    auctions, ledger, recounted, alice, brand_a, errors
+):
+    """A review of the recount (2026-12-06): alice's bid, recounted to 0, raised by one
+    increment (100 live points) was accepted, worth 100 points against a reserve of 1,000, and
+    nobody had to outbid it: the unit then sold for 100 points. A raise now lifts the bid to
+    the reserve at least."""
+    auction_id, _ = recounted
+    ledger.approve(auctions, brand_a, 100, {"from": alice})
+    with errors.expect(auctions, "AuctionsBidTooLow", auction_id, 100 * A_VALUE, 1_000 * A_VALUE):
+        auctions.bid(auction_id, brand_a, 100, {"from": alice})
+    approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 1_000)  # worth the reserve
+    assert tuple(auctions.bidOf(auction_id, alice))[2:5] == (4_000, 4_000 * A_VALUE, 1_000)
+
+
+def test_a_settlement_below_the_reserve_is_refused_and_the_grace_releases_the_unit(
+    auctions, ledger, alliance_badges, right, recounted, clock, alice, outsider, brand_a, errors
+):
+    """A review of the recount (2026-12-06): alice's bid, recounted to 0 and its points expired,
+    got one point sent to its escrow; anyone's `settle` then sold the unit for that point. A
+    settlement now pays the reserve's worth at least; after the grace the unit is released."""
+    auction_id, _ = recounted
+    escrow = auctions.escrowOf(auction_id, alice)
+    ledger.transfer(escrow, brand_a, 1, {"from": alice})
+    end = tuple(auctions.auction(auction_id))[2]
+    clock.travel_to(end)
+    with errors.expect(
+        auctions, "AuctionsBelowReserve", auction_id, alice, 1 * A_VALUE, 1_000 * A_VALUE
+    ):
+        auctions.settle(auction_id, alice, {"from": outsider})
+    clock.travel_to(end + 7 * DAY)
+    auctions.cancel(auction_id, alice, {"from": outsider})
+    assert tuple(auctions.bidOf(auction_id, alice))[1] == CANCELLED
+    assert alliance_badges.balanceOf(alice, right) == 0
