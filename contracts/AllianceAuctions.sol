@@ -182,6 +182,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         catch {
             uint256 gasLeft = gasleft();
             if (gasLeft < _ISSUE_GAS_LEFT) revert AuctionsInsufficientGas(gasLeft, _ISSUE_GAS_LEFT);
+            // slither-disable-next-line reentrancy-no-eth the issue reverted: what the winner's hook did in it is undone
             b.status = BidStatus.Unissued;
             emit BadgeUnissued(auctionId, bidder, a.badgeType);
         }
@@ -317,7 +318,7 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             revert AuctionsNotOpen(auctionId, a.startsAt, a.endsAt, block.timestamp);
         }
         // The tier the calendar leaves the bidder: a downgrade nobody applied yet counts.
-        // slither-disable-next-line reentrancy-benign,reentrancy-events trusted immutable ledger: its review calls nothing back
+        // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events trusted immutable ledger: its review calls nothing back
         TierReviews.applyDue(_ledger, bidder);
         uint8 tier = _ledger.tierOf(bidder);
         if (tier < a.minTier) revert AuctionsTierTooLow(auctionId, bidder, tier, a.minTier);
@@ -356,13 +357,8 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
             }
             if (addedValue < minValue) revert AuctionsBidTooLow(auctionId, addedValue, minValue);
             _held[auctionId].push(bidder);
-            // held <= units <= MAX_UNITS: the outbid above made room when every unit was held. A unit taken
-            // for the first time is reserved in the badge's supply, so the winner's badge is there to issue
-            // at its settlement (a trial: the brand issued its last units away after redeeming the bid).
-            if (outbid == address(0)) {
-                ++a.held;
-                _badges.reserveSupply(a.badgeType, 1);
-            }
+            // held <= units <= MAX_UNITS: the outbid above made room when every unit was held.
+            if (outbid == address(0)) ++a.held;
             b.brand = uint64(brand);
             b.status = BidStatus.Held;
             b.amount = 0;
@@ -373,9 +369,16 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
         uint256 amount = b.amount + added;
         if (amount > _MAX_BID) revert AuctionsInvalidAmount(amount);
         b.amount = amount.toUint128();
-        b.value = (b.value + addedValue).toUint128();
+        // A local, not `(b.value + addedValue).toUint128()`: slither could not build its IR for that call on a
+        // parenthesized sum and skipped this whole function (2026-12-06).
+        uint256 value = b.value + addedValue;
+        b.value = value.toUint128();
         escrow = _deployedEscrow(auctionId, bidder);
-        emit BidPlaced(auctionId, bidder, brand, added, amount, b.value);
+        emit BidPlaced(auctionId, bidder, brand, added, amount, value);
+        // A unit taken for the first time (a new bid that outbid none) is reserved in the badge's supply, so the
+        // winner's badge is there to issue at its settlement (a trial: the brand issued its last units away after
+        // redeeming the bid); after the bid's own writes (the badges contract is trusted all the same).
+        if (amount == added && outbid == address(0)) _badges.reserveSupply(a.badgeType, 1);
         if (outbid != address(0)) {
             emit BidOutbid(auctionId, outbid, bidder, outbidBrand, outbidAmount);
             if (outbidAmount != 0) AuctionEscrow(escrowOf(auctionId, outbid)).transfer(outbid, outbidBrand, outbidAmount);
