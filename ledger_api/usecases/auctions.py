@@ -87,30 +87,32 @@ def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConfli
     return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
 
 
-def _escrow_pays(auction_id: int, bidder: str, held: int, worth: int, reserve: int) -> None:
+def _escrow_pays(
+    auction_id: int, bidder: str, held: int, worth: int, reserve: int, ends_at: int
+) -> None:
     """What the escrow still holds of a winning bid (`held` points, worth `worth` micro-USD)
     settles it; else 409 `auction_escrow_empty` when every point expired in it (a redemption
     of 0 cannot run), or `auction_below_reserve` when it is worth less than the auction's
-    reserve (`reserve` micro-USD; the contract's `AuctionsBelowReserve`). After the week's
-    grace a cancellation releases the unit and returns what the escrow holds."""
+    reserve (`reserve` micro-USD; the contract's `AuctionsBelowReserve`). Both name the end
+    of the week's grace after the auction's end (`ends_at`, unix seconds), from which a
+    cancellation releases the unit and returns what the escrow holds."""
+    grace_ends_at = iso_utc(ends_at + SETTLE_GRACE_S)
+    then = f"a cancellation releases the unit from the grace's end, {grace_ends_at}"
+    where = {"auction_id": auction_id, "bidder": bidder, "grace_ends_at": grace_ends_at}
     if held == 0:
         raise AuctionStateConflict(
-            "every point of the winning bid expired in its escrow: nothing to redeem; "
-            "after the week's grace a cancellation releases the unit",
+            f"every point of the winning bid expired in its escrow: nothing to redeem; {then}",
             code="auction_escrow_empty",
-            auction_id=auction_id,
-            bidder=bidder,
+            **where,
         )
     if worth < reserve:
         raise AuctionStateConflict(
-            "what the escrow still holds of the winning bid is worth less than the auction's "
-            "reserve (its points expired in escrow): after the week's grace a cancellation "
-            "releases the unit",
+            "what the escrow still holds of the winning bid (its points expired in escrow) is "
+            f"worth less than the auction's reserve; {then}",
             code="auction_below_reserve",
-            auction_id=auction_id,
-            bidder=bidder,
             worth_micro_usd=str(worth),
             reserve_micro_usd=str(reserve),
+            **where,
         )
 
 
@@ -308,13 +310,13 @@ class AuctionsService:
         (balance,) = self._ledger_view("balanceOf", escrow, bid_brand)
         held = min(int(balance), amount)
         if bid_brand == auction_brand:
-            _escrow_pays(auction_id, bidder, held, value * held // amount, reserve)
+            _escrow_pays(auction_id, bidder, held, value * held // amount, reserve, ends_at)
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         if own.ledger_brand_id != auction_brand:
             raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
         if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
-        _escrow_pays(auction_id, bidder, held, value * held // amount, reserve)  # nor redeemed
+        _escrow_pays(auction_id, bidder, held, value * held // amount, reserve, ends_at)
         if self.checks.now() >= ends_at + SETTLE_GRACE_S:  # `approvesRedemption` is false now
             raise AuctionStateConflict(
                 "the week's grace after the end is over: the escrow approves no redemption; "

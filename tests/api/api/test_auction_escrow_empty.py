@@ -25,7 +25,7 @@ from support.gateway import Brand, Gateway, Member
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from ledger_api.domain import lot_expiry, month_of, month_start
+from ledger_api.domain import iso_utc, lot_expiry, month_of, month_start
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
 SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE
@@ -124,8 +124,9 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
         assert str(reverted.value.data).startswith(_selector(below_reserve)), reverted.value
 
         settlements = f"/v1/auctions/{auction_id}/settlements"
+        grace = iso_utc(new_end + SETTLE_GRACE_S)
         for member, _, _ in expired:
-            _refused(brand, settlements, member, "auction_escrow_empty", auction_id)
+            _refused(brand, settlements, member, "auction_escrow_empty", auction_id, grace)
         # one point sent to each escrow (the members' own transfers): worth less than the
         # reserve, still refused, by the contract too (a settlement sold x's unit for a point)
         earn(other, y, 1_000)  # y's points of the other brand all went into its escrow
@@ -136,7 +137,7 @@ def test_a_winning_bid_whose_points_expired_in_its_escrow_is_refused_settlement(
             tx.pop("gasPrice", None)
             _send(w3, member.account, dict(tx))
             (bid_value,) = auctions.functions.bidOf(auction_id, member.address).call()[3:4]
-            error = _refused(brand, settlements, member, "auction_below_reserve", auction_id)
+            error = _refused(brand, settlements, member, "auction_below_reserve", auction_id, grace)
             worth = int(bid_value) * 1 // points
             assert error["details"]["worth_micro_usd"] == str(worth), error
             assert error["details"]["reserve_micro_usd"] == str(reserve), error
@@ -167,10 +168,12 @@ def _selector(signature: str) -> str:
 
 
 def _refused(
-    brand: Brand, settlements: str, member: Member, code: str, auction_id: int
+    brand: Brand, settlements: str, member: Member, code: str, auction_id: int, grace: str
 ) -> dict[str, Any]:
     """The settlement of `member`'s bid refused with 409 `code`, before any 202 (nothing
-    queued), with and without waiting; the error."""
+    queued), with and without waiting, naming the grace's end (`grace`, from which a
+    cancellation releases the unit; a trial read "after the week's grace" a year after it);
+    the error."""
     for params in ({}, {"wait": "true"}):
         refused = brand.api.post(settlements, {"bidder": member.address}, params=params)
         assert refused.status_code == 409, refused.text
@@ -178,4 +181,6 @@ def _refused(
         assert error["code"] == code, error
         found = (error["details"]["auction_id"], error["details"]["bidder"])
         assert found == (auction_id, member.address), error
+        assert error["details"]["grace_ends_at"] == grace, error
+        assert grace in error["message"], error
     return error
