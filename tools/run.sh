@@ -98,6 +98,12 @@ stop_chain() {
       rm -f "$LEDGER_DATA_DIR/chain.pid"
     fi
   fi
+  # a run refused before it started anything leaves no data folder it made (a trial: the
+  # two-ports refusal left an empty one): its lock file goes, then the folder if empty
+  if [ "$made_data_dir" = 1 ] && [ -z "$chain_pid" ] && [ -z "$gateway" ]; then
+    rm -f "$LEDGER_DATA_DIR/run.lock"
+    rmdir "$LEDGER_DATA_DIR" 2>/dev/null || true
+  fi
 }
 trap stop_chain EXIT
 on_signal() {

@@ -387,7 +387,7 @@ def test_make_run_stops_at_once_when_its_gateway_port_is_taken(tmp_path: Path) -
         )
     assert done.returncode != 0
     assert f"127.0.0.1:{port} is already in use" in done.stderr and "LEDGER_PORT" in done.stderr
-    assert "run: ready in" not in done.stderr and not (tmp_path / "data" / "chain.pid").exists()
+    assert "run: ready in" not in done.stderr and not (tmp_path / "data").exists()
 
 
 def test_make_run_names_a_setting_it_refuses_before_anything_starts(tmp_path: Path) -> None:
@@ -492,7 +492,7 @@ def test_make_run_refuses_one_port_for_the_gateway_and_the_chain(tmp_path: Path)
     )
     assert done.returncode == 1, done
     assert f"LEDGER_PORT and LEDGER_CHAIN_PORT are both {port}" in done.stderr, done.stderr
-    assert not (tmp_path / "data" / "chain.pid").exists()
+    assert not (tmp_path / "data").exists()  # nothing left behind (a trial: an empty folder)
 
 
 def test_make_run_stops_when_its_gateway_cannot_start(tmp_path: Path) -> None:
