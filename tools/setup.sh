@@ -24,10 +24,13 @@ if stamp npm package.json package-lock.json || [ ! -x node_modules/.bin/anvil ];
   done_stamp npm 2>/dev/null || true
 fi
 
-# py-solc-x and brownie look for solc-v<version> in $SOLCX_BINARY_PATH.
-cat > ".toolchain/solcx/solc-v$SOLC_VERSION" <<SH
+# py-solc-x and brownie look for solc-v<version> in $SOLCX_BINARY_PATH. The wrapper finds
+# tools/solc.js from where it is called (.toolchain/solcx/ of the checkout), not from an
+# absolute path: a clone whose .toolchain links to another checkout's rewrote the wrapper there
+# to its own path, and that checkout's compiler then ran from the clone (a trial, 2026-12-06).
+cat > ".toolchain/solcx/solc-v$SOLC_VERSION" <<'SH'
 #!/bin/sh
-exec node "$ROOT/tools/solc.js" "\$@"
+exec node "$(dirname "$0")/../../tools/solc.js" "$@"
 SH
 chmod +x ".toolchain/solcx/solc-v$SOLC_VERSION"
 
