@@ -12,7 +12,7 @@ import pytest
 from support import postgres
 from support.chain import Anvil, deploy, start_anvil
 from support.gateway import Brand, Gateway, gateway_env
-from support.shared_rules import Rules, snapshot
+from support.shared_rules import RulesReader
 
 
 @pytest.fixture(scope="session")
@@ -39,10 +39,9 @@ def closing() -> Iterator[Callable[[httpx.Client], httpx.Client]]:
 
 
 @pytest.fixture(scope="session")
-def deployed_rules(anvil: Anvil, manifest: Path) -> list[Rules]:
-    """The shared deployment's alliance-wide rules as deployed (one entry, replaced once a
-    change is reported, so one stray change fails one test)."""
-    return [snapshot(anvil.web3(), manifest)]
+def shared_rules(anvil: Anvil, manifest: Path) -> RulesReader:
+    """The shared deployment's alliance-wide rules: read as deployed, then after each test."""
+    return RulesReader(anvil.web3(), manifest)
 
 
 @pytest.fixture(autouse=True)
@@ -53,17 +52,14 @@ def shared_rules_kept(request: pytest.FixtureRequest) -> Iterator[None]:
     if "anvil" not in request.fixturenames:
         yield
         return
-    anvil, manifest = request.getfixturevalue("anvil"), request.getfixturevalue("manifest")
-    deployed: list[Rules] = request.getfixturevalue("deployed_rules")
-    before = snapshot(anvil.web3(), manifest)
-    earlier = deployed[0].differences(before)
-    deployed[0] = before
+    rules: RulesReader = request.getfixturevalue("shared_rules")
+    before = rules.read()
+    earlier, rules.last = rules.last.differences(before), before
     if earlier:
         pytest.fail(f"an earlier test changed the shared chain's rules: {earlier}")
     yield
-    after = snapshot(anvil.web3(), manifest)
-    changed = before.differences(after)
-    deployed[0] = after
+    after = rules.read()
+    changed, rules.last = before.differences(after), after
     if changed:
         pytest.fail(f"this test changed the shared chain's rules (use own_chain): {changed}")
 

@@ -5,8 +5,8 @@ rule there (a tier rule, the campaign cap, the pause, the charity pool) or moves
 clock changes what every later test runs against: the CI run of d49411b failed a client test
 whose member became Silver at 1,000 cents because `test_audit` had set Silver's rule to 100
 cents on the shared chain (the write landed or not depending on the machine's load). Such
-tests belong on `own_chain`. `conftest.shared_rules_kept` compares a `snapshot` before and
-after each test that uses the shared chain, and against the deployment's own.
+tests belong on `own_chain`. `conftest.shared_rules_kept` compares a reading before and
+after each test that uses the shared chain, and against the last test's (`RulesReader`).
 """
 
 from __future__ import annotations
@@ -49,22 +49,32 @@ class Rules:
         return changed
 
 
-def snapshot(w3: Web3, manifest: Path) -> Rules:
-    """The shared deployment's alliance-wide rules now (reads over JSON-RPC)."""
-    contracts = json.loads(manifest.read_text())["contracts"]
+class RulesReader:
+    """Reads the shared deployment's alliance-wide rules (`read`) through contracts built once
+    from its manifest, and keeps the last reading (`last`: the deployment's own at first)."""
 
-    def contract(name: str) -> Any:
-        return w3.eth.contract(address=contracts[name]["address"], abi=contracts[name]["abi"])
+    def __init__(self, w3: Web3, manifest: Path) -> None:
+        contracts = json.loads(manifest.read_text())["contracts"]
 
-    lens, ledger = contract("AllianceLedgerLens"), contract("AllianceLedger")
-    tiers = tuple(
-        json.dumps(lens.functions.tierRule(tier).call(), default=str) for tier in (1, 2, 3)
-    )
-    pending = w3.eth.get_block("pending")["timestamp"]  # anvil's clock, mined or not
-    return Rules(
-        tier_rules=tiers,
-        max_multiplier_pct=int(lens.functions.maxMultiplierPct().call()),
-        ledger_paused=bool(ledger.functions.paused().call()),
-        charity_pool=str(ledger.functions.charityPool().call()),
-        clock_offset_s=int(pending) - int(time.time()),
-    )
+        def contract(name: str) -> Any:
+            entry = contracts[name]
+            return w3.eth.contract(address=entry["address"], abi=entry["abi"])
+
+        self._w3 = w3
+        self._lens, self._ledger = contract("AllianceLedgerLens"), contract("AllianceLedger")
+        self.last = self.read()
+
+    def read(self) -> Rules:
+        """The rules now (reads over JSON-RPC)."""
+        lens, ledger = self._lens, self._ledger
+        tiers = tuple(
+            json.dumps(lens.functions.tierRule(tier).call(), default=str) for tier in (1, 2, 3)
+        )
+        pending = self._w3.eth.get_block("pending")["timestamp"]  # anvil's clock, mined or not
+        return Rules(
+            tier_rules=tiers,
+            max_multiplier_pct=int(lens.functions.maxMultiplierPct().call()),
+            ledger_paused=bool(ledger.functions.paused().call()),
+            charity_pool=str(ledger.functions.charityPool().call()),
+            clock_offset_s=int(pending) - int(time.time()),
+        )
