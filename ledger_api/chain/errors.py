@@ -6,6 +6,16 @@ from typing import Any
 
 from ledger_api import errors
 from ledger_api.chain.abi import DecodedError, snake_case
+from ledger_api.chain.error_words import (
+    LAST_SHOWN_S,
+    MICRO_USD,
+    MONTHS,
+    SAYS,
+    SECONDS,
+    TIMESTAMPS,
+    detail_key,
+    details_of,
+)
 from ledger_api.domain import day_label, iso_utc, month_label, quarter_label
 
 _CLASSES: dict[str, type[errors.LedgerError]] = {
@@ -119,52 +129,47 @@ def error_code(name: str) -> str:
     return _CODES.get(name) or snake_case(name)
 
 
-#: arguments of the contracts' errors in chain units, by name: unix seconds, UTC month and
-#: quarter indexes (months since January 1970, `Calendar`), UTC day indexes, micro-USD values
-#: (an auction's bids: points times the brand's point value) and durations in seconds
-_TIMESTAMPS = frozenset(
-    {"deadline", "nowTimestamp", "startsAt", "endsAt", "graceEndsAt", "releaseAt"}
-)
-_MONTHS = frozenset({"month", "fromMonth"})
-_MICRO_USD = frozenset({"value", "minValue", "valueMicroUsd"})
-_SECONDS = frozenset({"extension", "maxWindow"})
-#: the last second a timestamp is shown as a date for (9999-12-31T23:59:59Z)
-_LAST_SHOWN_S = 253_402_300_799
-
-
-def shown(name: str, value: Any) -> str:
-    """An error argument as a person reads it: a timestamp as ISO 8601 UTC, a quarter as
-    `2026-Q4`, a month as `2026-11`, a day as `2026-11-30`, micro-USD as `1.25 USD`, a
-    duration as `3600 s`; anything else (addresses, ids, points, a value out of range) as it is.
-    The error's `details` keep the raw values."""
+def shown(name: str, value: Any, error: str = "") -> str:
+    """The argument `name` of the contract's error `error` as a person reads it: a timestamp
+    as ISO 8601 UTC, a quarter as `2026-Q4`, a month as `2026-11`, a day as `2026-11-30`,
+    micro-USD as `1.25 USD`, a duration as `3600 s`; anything else (addresses, ids, points, a
+    value out of range) as it is. The error's `details` give it as `error_words.details_of`."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         return str(value)
-    if name in _TIMESTAMPS and value <= _LAST_SHOWN_S:
+    if (name in TIMESTAMPS or name == "deadline") and value <= LAST_SHOWN_S:
         return iso_utc(value)
     if name == "quarter" and value < 32_000:
         return quarter_label(value)
-    if name in _MONTHS and value < 96_000:
+    if name in MONTHS and value < 96_000:
         return month_label(value)
     if name == "day" and value < 2_900_000:
         return day_label(value)
-    if name in _MICRO_USD:
+    if name in MICRO_USD or detail_key(error, name).endswith("_micro_usd"):
         whole, micro = divmod(value, 1_000_000)
         return f"{whole}.{micro:06d}".rstrip("0").rstrip(".") + " USD"
-    if name in _SECONDS:
+    if name in SECONDS:
         return f"{value} s"
     return str(value)
 
 
 def domain_error(decoded: DecodedError | None) -> errors.LedgerError:
-    """The `LedgerError` a revert stands for. Its message names the contract's error with
-    its arguments as people read them (`shown`: a trial read `TierAlreadyReviewed(quarter=227)`);
-    its `details` carry `chain_error` and the raw arguments."""
+    """The `LedgerError` a revert stands for. Its message says what the refusal means (the
+    error class's own message, or `SAYS`), then names the contract's error with its arguments
+    as people read them (`shown`: a trial read `TierAlreadyReviewed(quarter=227)`); its
+    `details` carry `chain_error` and the arguments in the gateway's vocabulary
+    (`error_words.details_of`: snake_case keys, ISO 8601 times, labels of months and quarters)."""
     if decoded is None:
         return errors.ChainRejected("reverted", "the transaction reverted without a known reason")
-    message = f"{decoded.name}({', '.join(f'{k}={shown(k, v)}' for k, v in decoded.args.items())})"
+    said_args = (f"{k}={shown(k, v, decoded.name)}" for k, v in decoded.args.items())
+    call = f"{decoded.name}({', '.join(said_args)})"
+    details = details_of(decoded.name, decoded.args)
     cls = _CLASSES.get(decoded.name)
+    error: errors.LedgerError
     if cls is not None:
-        return cls(message, chain_error=decoded.name, **decoded.args)
-    return errors.ChainRejected(
-        error_code(decoded.name), message, chain_error=decoded.name, **decoded.args
-    )
+        error = cls(f"{cls.default_message} ({call})", **details)
+    else:
+        code = error_code(decoded.name)
+        said = SAYS.get(code)
+        error = errors.ChainRejected(code, f"{said} ({call})" if said else call, **details)
+    error.chain_args, error.chain_call = dict(decoded.args), call
+    return error

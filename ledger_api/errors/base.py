@@ -12,6 +12,10 @@ class LedgerError(Exception):
     code: ClassVar[str] = "internal"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "internal error"
+    #: a contract's revert (`chain.errors.domain_error`): its error's arguments in chain units
+    #: (`details` gives them in the gateway's vocabulary), and the error as its message names it
+    chain_args: dict[str, Any] = {}  # noqa: RUF012 - replaced, never mutated
+    chain_call: str = ""
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message

@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
+from ledger_api.chain.error_words import BID_STATUSES
 from ledger_api.chain.errors import error_code
 from ledger_api.db.auction_models import IdxAuction
 from ledger_api.db.models import IdxBrand
@@ -72,8 +73,6 @@ if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
 HELD = 1  # IAllianceAuctions.BidStatus.Held
-#: IAllianceAuctions.BidStatus by value, as the auction reads name a bid's status
-BID_STATUSES = ("none", "held", "settled", "cancelled", "unissued")
 #: what a bid run on the node may be refused for that no later block lifts (`_run_bid`): the
 #: lowest bid that takes a unit only rises, and a tier the calendar took does not come back
 _BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow"})
@@ -323,7 +322,7 @@ class AuctionsService:
                 "the bid goes back to its bidder (POST .../cancellations)",
                 code="auction_grace_over",
                 auction_id=auction_id,
-                grace_ended_at=iso_utc(ends_at + SETTLE_GRACE_S),
+                grace_ends_at=iso_utc(ends_at + SETTLE_GRACE_S),
             )
         (order_ref,) = self._view("redemptionRef", auction_id, bidder)
         redeem = AuctionRedeemPayload(
@@ -402,7 +401,6 @@ class AuctionsService:
                 message,
                 auction_id=auction_id,
                 bidder=bidder,
-                status=int(status),
                 bid_status=BID_STATUSES[int(status)] if int(status) < len(BID_STATUSES) else None,
             )
         return int(bid_brand), int(amount), int(value)

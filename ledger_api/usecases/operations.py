@@ -344,10 +344,10 @@ def _reviewable(rt: Runtime, member: str) -> None:
     if isinstance(refused, TierAlreadyReviewed):
         # the review's quarter and the quarter it judged, as a review's result names the
         # latter (`quarter`: a trial read Q4 here and Q3 in the result)
-        quarter = int(refused.details.get("quarter", 0))
+        quarter = int(refused.chain_args.get("quarter", 0))
         raise TierAlreadyReviewed(
             f"the member was already reviewed at {quarter_label(quarter)}'s start, on "
-            f"{quarter_label(quarter - 1)}'s activity ({refused.message})",
+            f"{quarter_label(quarter - 1)}'s activity ({refused.chain_call})",
             reviewed_quarter=quarter_label(quarter),
             judged_quarter=quarter_label(quarter - 1),
             **refused.details,

@@ -127,8 +127,11 @@ def test_custom_errors_decode_to_stable_codes() -> None:
 
 
 def test_custom_errors_say_chain_units_as_people_read_them() -> None:
-    """A trial read `TierAlreadyReviewed(quarter=227)`: a revert's message gives quarters,
-    months, days, timestamps, micro-USD and durations in their units; `details` stay raw."""
+    """A trial read `TierAlreadyReviewed(quarter=227)`: a revert's message says what it means,
+    then names the contract's error with quarters, months, days, timestamps, micro-USD and
+    durations in their units. A later trial read `details.minValue` in raw micro-USD from the
+    chain and `details.starts_at` from the gateway's own check, for one code: `details` now
+    use the gateway's vocabulary (snake_case, ISO 8601 times, labels, `*_micro_usd`)."""
     from ledger_api.chain.errors import domain_error
 
     codec = contracts()
@@ -140,32 +143,110 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
 
     member = "0x" + "4a" * 20
     reviewed = revert("TierAlreadyReviewed(address,uint256)", ["address", "uint256"], [member, 227])
-    assert reviewed.message.endswith("quarter=2026-Q4)"), reviewed.message
-    assert reviewed.details["quarter"] == 227
+    assert reviewed.message.startswith("the member was already reviewed this quarter (")
+    assert reviewed.message.endswith("quarter=2026-Q4))"), reviewed.message
+    assert reviewed.details["quarter"] == "2026-Q4" and reviewed.chain_args["quarter"] == 227
     expired = revert(
         "LedgerSignatureExpired(uint256,uint256)", ["uint256", "uint256"], [1_780_000_000, 2**255]
     )
-    assert expired.message == (
-        f"LedgerSignatureExpired(deadline=2026-05-28T20:26:40Z, nowTimestamp={2**255})"
+    assert expired.message.endswith(
+        f"(LedgerSignatureExpired(deadline=2026-05-28T20:26:40Z, nowTimestamp={2**255}))"
     ), expired.message
+    # the deadline as signed (unix seconds); a block time out of range stays a number
+    assert expired.details == {
+        "chain_error": "LedgerSignatureExpired",
+        "deadline": 1_780_000_000,
+        "block_time": 2**255,
+    }
     too_low = revert(
         "AuctionsBidTooLow(uint256,uint256,uint256)",
         ["uint256"] * 3,
         [4, 1_250_000, 2_000_000],
     )
     said = "AuctionsBidTooLow(auctionId=4, value=1.25 USD, minValue=2 USD)"
-    assert too_low.message == said, too_low.message
-    assert (too_low.details["value"], too_low.details["minValue"]) == (1_250_000, 2_000_000)
+    assert too_low.message.startswith("the bid's value") and too_low.message.endswith(f"({said})")
+    assert too_low.details == {
+        "chain_error": "AuctionsBidTooLow",
+        "auction_id": 4,
+        "value_micro_usd": 1_250_000,
+        "min_value_micro_usd": 2_000_000,
+    }
     capped = revert(
         "LedgerDailyMintCapExceeded(uint256,uint256,uint256,uint256)",
         ["uint256"] * 4,
         [2, 20_787, 1_000, 1_500],
     )
-    assert capped.message == (
-        "LedgerDailyMintCapExceeded(brand=2, day=2026-11-30, cap=1000, requested=1500)"
+    assert capped.message.endswith(
+        "(LedgerDailyMintCapExceeded(brand=2, day=2026-11-30, cap=1000, requested=1500))"
     ), capped.message
+    assert (capped.details["brand_id"], capped.details["day"]) == (2, "2026-11-30")
     too_soon = revert("LedgerValueChangeTooSoon(uint256,uint256)", ["uint256", "uint256"], [3, 682])
     assert too_soon.message.endswith("fromMonth=2026-11)"), too_soon.message
+    assert too_soon.details["from_month"] == "2026-11"
+    closed = revert(
+        "AuctionsNotOpen(uint256,uint256,uint256,uint256)",
+        ["uint256"] * 4,
+        [4, 1_780_000_000, 1_780_086_400, 1_780_090_000],
+    )
+    assert {k: closed.details[k] for k in ("starts_at", "ends_at", "block_time")} == {
+        "starts_at": "2026-05-28T20:26:40Z",
+        "ends_at": "2026-05-29T20:26:40Z",
+        "block_time": "2026-05-29T21:26:40Z",
+    }
+    below = revert(
+        "AuctionsBelowReserve(uint256,address,uint256,uint256)",
+        ["uint256", "address", "uint256", "uint256"],
+        [4, member, 500_000, 1_000_000],
+    )
+    assert (below.details["worth_micro_usd"], below.details["reserve_micro_usd"]) == (
+        500_000,
+        1_000_000,
+    )
+    assert below.message.endswith("worth=0.5 USD, reserve=1 USD))"), below.message
+    losing = revert(
+        "AuctionsNotWinning(uint256,address,uint8)", ["uint256", "address", "uint8"], [4, member, 2]
+    )
+    assert losing.details["bid_status"] == "settled", losing.details
+
+
+def _sample(abi_type: str) -> Any:
+    """A value of an error argument's ABI type (the test below encodes one of each)."""
+    if abi_type == "address":
+        return "0x" + "4a" * 20
+    if abi_type == "string":
+        return "x"
+    if abi_type == "bool":
+        return False
+    if abi_type == "bytes":
+        return b"x"
+    if abi_type.startswith("bytes"):
+        return b"\0" * int(abi_type[5:])
+    assert abi_type.startswith(("uint", "int")), abi_type
+    return 1
+
+
+def test_every_contract_error_reads_in_the_gateways_vocabulary() -> None:
+    """The whole kind: for every custom error of every contract in the manifest, its
+    `details` keys are snake_case (no contract argument name leaks), and the message of a
+    code with no error class of its own says what it means before the contract's words."""
+    import re
+
+    from ledger_api.chain.error_words import SAYS
+    from ledger_api.chain.errors import _CLASSES, domain_error
+
+    codec = contracts()
+    specs = codec.errors._specs
+    assert len(specs) > 80, len(specs)
+    for selector, spec in specs.items():
+        values = [_sample(t) for t in spec.types]
+        decoded = codec.errors.decode(selector + encode(list(spec.types), values))
+        assert decoded is not None, spec.name
+        error = domain_error(decoded)
+        for key in error.details:
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", key), (spec.name, key)
+        if spec.name not in _CLASSES and error.error_code in SAYS:
+            assert error.message.startswith(SAYS[error.error_code]), (spec.name, error.message)
+        assert error.message.endswith(")"), error.message
 
 
 def test_typed_data_signature_recovers_the_member() -> None:
