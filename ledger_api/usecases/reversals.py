@@ -119,13 +119,21 @@ class Reversals:
         purchase = self.purchase_of(ledger_brand, earn)
         if purchase is None:
             raise OrderNotSettled(operation_id=earn.uid, status="not_indexed")
+        if purchase.release_at == 0:  # credited live: the brand kept no return window then
+            raise ReversalWindowClosed(
+                "the brand kept no return window when the order was credited (0 days): its "
+                "points were the member's at once",
+                operation_id=earn.uid,
+                window_closed_at=iso_utc(purchase.timestamp),
+                return_window_days=0,
+            )
         if purchase.release_at <= now:
             raise ReversalWindowClosed(
                 operation_id=earn.uid,
                 # the order's own window end: after a shortened window its points may stay
                 # pending later, beside its month's later purchases (a trial read a detail
                 # named `released_at` as the points' release)
-                window_closed_at=iso_utc(purchase.release_at or purchase.timestamp),
+                window_closed_at=iso_utc(purchase.release_at),
             )
         earn_month = month_of(purchase.timestamp)
         payload = ReversalPayload(

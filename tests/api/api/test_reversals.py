@@ -205,10 +205,13 @@ def test_points_live_at_once_cannot_be_reversed(gateway: Gateway) -> None:
     erin = Member()
     order, _ = buy(brand, erin, 2_000)
     assert refused(brand, {"order_ref": order}) == (409, "reversal_window_closed")
-    details = brand.api.post(REVERSALS, {"order_ref": order}).json()["error"]["details"]
+    error = brand.api.post(REVERSALS, {"order_ref": order}).json()["error"]
+    details = error["details"]
     # when the order's window closed (named so: a trial read `released_at` as the points' release)
     assert details["window_closed_at"].endswith("Z") and "released_at" not in details, details
     assert datetime.fromisoformat(details["window_closed_at"]).tzinfo is not None
+    # and that there was none: a trial read the purchase's own time as a window that closed
+    assert details["return_window_days"] == 0 and "no return window" in error["message"], error
     assert balance_of(brand, erin)["balance"] == 200
 
 
