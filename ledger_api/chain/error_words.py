@@ -134,8 +134,13 @@ def detail_value(error: str, name: str, value: Any) -> Any:
 
 
 def details_of(error: str, args: dict[str, Any]) -> dict[str, Any]:
-    """A revert's `details`: `chain_error` (the contract's error name) and its arguments."""
+    """A revert's `details`: `chain_error` (the contract's error name) and its arguments. An
+    auction's micro-USD values are decimal strings, as the auction reads and the gateway's own
+    auction refusals give a bid's value (up to 10^12 points at 2^32 micro-USD each)."""
     out: dict[str, Any] = {"chain_error": error}
     for name, value in args.items():
-        out[detail_key(error, name)] = detail_value(error, name, value)
+        key = detail_key(error, name)
+        said = detail_value(error, name, value)
+        auction_value = error.startswith("Auctions") and key.endswith("_micro_usd")
+        out[key] = str(said) if auction_value and isinstance(said, int) else said
     return out

@@ -168,8 +168,8 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
     assert too_low.details == {
         "chain_error": "AuctionsBidTooLow",
         "auction_id": 4,
-        "value_micro_usd": 1_250_000,
-        "min_value_micro_usd": 2_000_000,
+        "value_micro_usd": "1250000",  # decimal strings, as the auction reads give values
+        "min_value_micro_usd": "2000000",
     }
     capped = revert(
         "LedgerDailyMintCapExceeded(uint256,uint256,uint256,uint256)",
@@ -199,8 +199,8 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
         [4, member, 500_000, 1_000_000],
     )
     assert (below.details["worth_micro_usd"], below.details["reserve_micro_usd"]) == (
-        500_000,
-        1_000_000,
+        "500000",
+        "1000000",
     )
     assert below.message.endswith("worth=0.5 USD, reserve=1 USD))"), below.message
     losing = revert(
