@@ -129,6 +129,21 @@ class Auctions(Transport):
         body = {"bidder": bidder, "brand": brand}
         return self._bid_step(auction_id, "reclaims", body, idempotency_key, wait)
 
+    def issue_won(
+        self,
+        auction_id: int,
+        bidder: str,
+        *,
+        idempotency_key: str | None = None,
+        wait: Wait = None,
+    ) -> Json:
+        """`POST /v1/auctions/{id}/issuances`: the badge `bidder`'s wallet refused when its
+        winning bid was settled (the bid `unissued`: paid, its unit reserved) is issued again
+        (`auction_issue_won`, result `badge_type`; 409 `auction_badge_not_unissued`,
+        `auction_badge_refused` while the wallet still refuses it)."""
+        body = {"bidder": bidder}
+        return self._bid_step(auction_id, "issuances", body, idempotency_key, wait)
+
     def _bid_step(
         self,
         auction_id: int,

@@ -125,6 +125,21 @@ async def reclaim(
     return await write.answer(await auctions.reclaim(write.ctx, int(auction_id), body))
 
 
+@router.post(
+    "/{auction_id}/issuances",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Issue a won badge its winner's wallet refused at the settlement (auction_issue_won)",
+)
+async def issue_won(
+    auction_id: AuctionIdPath,
+    body: SettlementRequest,
+    write: BrandWriteDep,
+    auctions: AuctionsDep,
+) -> JSONResponse:
+    return await write.answer(await auctions.issue_won(write.ctx, int(auction_id), body))
+
+
 @router.get("", summary="Auctions (open by default), newest first, with their bids")
 async def auctions_list(
     who: PrincipalDep,

@@ -219,6 +219,8 @@ _ROUTE_CODES: list[tuple[str, re.Pattern[str], dict[int, list[str]]]] = [
                 "auction_nothing_to_reclaim",
                 "auction_escrow_empty",
                 "auction_below_reserve",
+                "auction_badge_not_unissued",
+                "auction_badge_refused",
                 "signature_replayed",
                 "brand_suspended",
             ],

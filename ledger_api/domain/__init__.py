@@ -46,6 +46,7 @@ class OpKind(StrEnum):
     AUCTION_REDEEM = "auction_redeem"  # the auctioning brand's consent to a cross-brand winner
     AUCTION_CANCEL = "auction_cancel"  # anyone, a week after the end: an unsettled winner's refund
     AUCTION_RECLAIM = "auction_reclaim"  # anyone: an escrow's points beyond the bid it holds
+    AUCTION_ISSUE_WON = "auction_issue_won"  # anyone: a won badge the winner's wallet refused
     # EnterpriseAccounts, signed by the accounts (their nonces are the contract's), relayed
     ENTERPRISE_BIND = "enterprise_bind"
     ENTERPRISE_UNBIND = "enterprise_unbind"

@@ -33,9 +33,12 @@ AUCTION_CREATED = "auction.created"  # AllianceAuctions' events, one type each (
 AUCTION_BID_PLACED = "auction.bid_placed"
 AUCTION_OUTBID = "auction.outbid"  # the bid's points returned to its bidder
 AUCTION_EXTENDED = "auction.extended"  # soft close
-AUCTION_SETTLED = "auction.settled"  # a winning bid redeemed, its badge issued
+AUCTION_SETTLED = "auction.settled"  # a winning bid redeemed, its badge issued (or unissued)
 AUCTION_CANCELLED = "auction.cancelled"  # a winning bid not settled in the grace, returned
 AUCTION_RECLAIMED = "auction.reclaimed"  # an escrow's points beyond its bid, returned
+#: the winner's wallet refused its badge at the settlement (the bid is paid; its unit reserved)
+AUCTION_BADGE_UNISSUED = "auction.badge_unissued"
+AUCTION_BADGE_ISSUED = "auction.badge_issued"  # that badge issued later (`issueWon`)
 CAMPAIGN_RULE_CHANGED = "campaign.rule_changed"  # a brand's campaign rule created/updated/deleted
 REFERRAL_CREDITED = "referral.credited"  # both members' referral earns queued (issue 16)
 REFERRAL_VOIDED = "referral.voided"  # the referred member's first purchase failed or was returned
@@ -72,6 +75,8 @@ EVENT_TYPES = (
     AUCTION_SETTLED,
     AUCTION_CANCELLED,
     AUCTION_RECLAIMED,
+    AUCTION_BADGE_UNISSUED,
+    AUCTION_BADGE_ISSUED,
     CAMPAIGN_RULE_CHANGED,
     REFERRAL_CREDITED,
     REFERRAL_VOIDED,

@@ -407,6 +407,7 @@ class AuctionStateConflict(Conflict):
     codes: tuple[str, ...] = ("auction_not_open", "auction_not_ended", "auction_not_winning")
     codes += ("auction_grace_not_over", "auction_grace_over", "auction_already_redeemed")
     codes += ("auction_nothing_to_reclaim", "auction_escrow_empty", "auction_below_reserve")
+    codes += ("auction_badge_not_unissued", "auction_badge_refused")
     error_code = property(lambda self: str(self.details.get("code", self.code)))
 
 

@@ -185,6 +185,14 @@ class AuctionReclaimPayload(_Payload):
     brand: LedgerBrandId
 
 
+class AuctionIssueWonPayload(_Payload):
+    """`issueWon(auctionId, bidder)`: the badge a winner's wallet refused at the settlement
+    (its bid `Unissued`, its unit reserved), issued again."""
+
+    auction_id: int
+    bidder: str
+
+
 class AuctionRedeemPayload(_Payload):
     """The auctioning brand's consent to a winning bid in another brand's points: the ledger's
     `redeemWithSig` for the bidder's escrow (its ERC-1271 approval, escrow nonce 0)."""
@@ -325,6 +333,7 @@ OperationPayload = (
     | AuctionRedeemPayload
     | AuctionCancelPayload
     | AuctionReclaimPayload
+    | AuctionIssueWonPayload
     | EnterpriseBindPayload
     | EnterpriseUnbindPayload
     | EnterpriseLeavePayload
@@ -361,6 +370,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.AUCTION_REDEEM: AuctionRedeemPayload,
     OpKind.AUCTION_CANCEL: AuctionCancelPayload,
     OpKind.AUCTION_RECLAIM: AuctionReclaimPayload,
+    OpKind.AUCTION_ISSUE_WON: AuctionIssueWonPayload,
     OpKind.ENTERPRISE_BIND: EnterpriseBindPayload,
     OpKind.ENTERPRISE_UNBIND: EnterpriseUnbindPayload,
     OpKind.ENTERPRISE_LEAVE: EnterpriseLeavePayload,

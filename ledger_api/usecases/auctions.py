@@ -23,21 +23,20 @@ ask): `cancel`, a winning bid still unsettled once the week's grace after the en
 auctioning brand never consented to a cross-brand bid), goes back whole (`auction_cancel`);
 `reclaim`, an escrow's points of a brand beyond the bid it holds (a gift sent there outside a
 bid) go back to the bidder (`auction_reclaim`). Both are checked on the chain's state before
-the 202, as a settlement.
+the 202, as a settlement. So is `issue_won`: a won badge its winner's wallet refused at the
+settlement (the bid paid, its unit reserved) is issued again (`auction_issue_won`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.intake import Accepted, Draft
-from ledger_api.chain.error_words import BID_STATUSES
 from ledger_api.chain.errors import error_code
 from ledger_api.db.auction_models import IdxAuction
-from ledger_api.db.models import IdxBrand
 from ledger_api.domain import OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
@@ -45,6 +44,7 @@ from ledger_api.errors import (
     AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
+    LedgerPaused,
     UnknownAuction,
     UnknownBrand,
 )
@@ -60,11 +60,13 @@ from ledger_api.model.payloads import (
     AuctionBidPayload,
     AuctionCancelPayload,
     AuctionCreatePayload,
+    AuctionIssueWonPayload,
     AuctionReclaimPayload,
     AuctionRedeemPayload,
     AuctionSettlePayload,
 )
 
+from .auction_views import HELD, UNISSUED, AuctionViews, bid_status, state
 from .checks import Checks, refusal_on_node
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import gift_document
@@ -72,18 +74,10 @@ from .documents import gift_document
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
 
-HELD = 1  # IAllianceAuctions.BidStatus.Held
 #: what a bid run on the node may be refused for that no later block lifts (`_run_bid`): the
 #: lowest bid that takes a unit only rises, and a tier the calendar took does not come back
 _BID_REFUSALS = frozenset({"AuctionsTierTooLow", "AuctionsBidTooLow"})
 SETTLE_GRACE_S = 7 * 86_400  # AllianceAuctions.SETTLE_GRACE: then an unsettled winner is refunded
-
-
-def _state(chain_error: str, message: str, **details: Any) -> AuctionStateConflict:
-    """A refusal for the auction's state, which an earlier request under the same
-    Idempotency-Key may have made (409: the stored answer wins, `api.replays`)."""
-    code = error_code(chain_error)
-    return AuctionStateConflict(message, code=code, chain_error=chain_error, **details)
 
 
 def _escrow_pays(
@@ -115,28 +109,11 @@ def _escrow_pays(
         )
 
 
-class AuctionsService:
+class AuctionsService(AuctionViews):
     def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
+        super().__init__(runtime)
         self.brands = BrandDirectory(runtime.db)
         self.checks = Checks(runtime)
-
-    # ----------------------------------------------------------------- chain views
-
-    def _view(self, function: str, *args: object) -> tuple[Any, ...]:
-        contracts = self.rt.contracts()
-        call = contracts.auctions_call(function, *args)
-        assert contracts.auctions is not None  # auctions_call raised otherwise
-        return contracts.auctions[function].decode(self.rt.chain().call(call.to, call.data))
-
-    def _ledger_view(self, function: str, *args: object) -> tuple[Any, ...]:
-        """A view of the ledger (`nonces`, `balanceOf`), read from the chain."""
-        codec = self.rt.contracts().ledger[function]
-        address = self.rt.contracts().ledger_address
-        return codec.decode(self.rt.chain().call(address, codec.encode(*args)))
-
-    def escrow_of(self, auction_id: int, bidder: str) -> str:
-        return str(self._view("escrowOf", auction_id, bidder)[0])
 
     def _indexed(self, auction_id: int) -> IdxAuction:
         with self.rt.db.read() as session:
@@ -150,7 +127,7 @@ class AuctionsService:
         auction = self._indexed(auction_id)
         now = self.checks.now()
         if not auction.starts_at <= now < auction.ends_at:  # the contract's `AuctionsNotOpen`
-            raise _state(
+            raise state(
                 "AuctionsNotOpen",
                 "the auction has ended"
                 if now >= auction.ends_at
@@ -294,7 +271,7 @@ class AuctionsService:
         (auction,) = self._view("auction", auction_id)
         auction_brand, ends_at, reserve = int(auction[0]), int(auction[2]), int(auction[10])
         if self.checks.now() < ends_at:
-            raise _state(
+            raise state(
                 "AuctionsNotEnded",
                 "the auction has not ended",
                 auction_id=auction_id,
@@ -346,14 +323,14 @@ class AuctionsService:
             grace_ends_at = int(auction[2]) + SETTLE_GRACE_S
             self._held_bid(auction_id, req.bidder, "no winning bid of this bidder to cancel")
             if self.checks.now() < grace_ends_at:
-                raise _state(
+                raise state(
                     "AuctionsGraceNotOver",
                     "a winning bid is the auctioning brand's to settle until a week after the end",
                     auction_id=auction_id,
                     grace_ends_at=iso_utc(grace_ends_at),
                 )
             if self._escrow_redeemed(auction_id, req.bidder):
-                raise _state(
+                raise state(
                     "AuctionsAlreadyRedeemed",
                     "the auctioning brand redeemed the bid: settle it instead",
                     auction_id=auction_id,
@@ -391,26 +368,39 @@ class AuctionsService:
 
         return await self.rt.intake.submit(await run_in_threadpool(check))
 
-    def _held_bid(self, auction_id: int, bidder: str, message: str) -> tuple[int, int, int]:
-        """`bidder`'s winning bid (brand, amount, value in micro-USD), else auction_not_winning."""
-        (bid,) = self._view("bidOf", auction_id, bidder)
-        bid_brand, status, amount, value = bid[:4]  # (brand, status, amount, value, live, until)
-        if int(status) != HELD:
-            raise _state(
-                "AuctionsNotWinning",
-                message,
-                auction_id=auction_id,
-                bidder=bidder,
-                bid_status=BID_STATUSES[int(status)] if int(status) < len(BID_STATUSES) else None,
-            )
-        return int(bid_brand), int(amount), int(value)
+    async def issue_won(
+        self, ctx: RequestContext, auction_id: int, req: SettlementRequest
+    ) -> Accepted:
+        """The badge `bidder`'s wallet refused at its bid's settlement (`Unissued`: paid, its
+        unit reserved), issued again (`auction_issue_won`; the contract lets anyone). 409
+        `auction_badge_not_unissued` for a bid in any other state (`details.bid_status`), and
+        `auction_badge_refused` when the wallet still refuses it, run on the node before the
+        202 (its hook reverts: the relaying brand would pay for a transaction that fails)."""
 
-    def _indexed_brand(self, brand: int) -> bool:
-        """Whether the index knows the brand (the ledger onboarded it, a block or so ago)."""
-        with self.rt.db.read() as session:
-            return session.get(IdxBrand, brand) is not None
+        def check() -> Draft:
+            own = self.brands.own(ctx.principal)
+            self._view("auction", auction_id)  # AuctionsUnknownAuction: 404
+            (bid,) = self._view("bidOf", auction_id, req.bidder)
+            if int(bid[1]) != UNISSUED:
+                raise state(
+                    "AuctionsBadgeNotUnissued",
+                    "the bid's badge is not waiting to be issued (only a won badge its "
+                    "winner's wallet refused at the settlement is)",
+                    auction_id=auction_id,
+                    bidder=req.bidder,
+                    bid_status=bid_status(int(bid[1])),
+                )
+            call = self.rt.contracts().auctions_call("issueWon", auction_id, req.bidder)
+            refused = refusal_on_node(self.rt.chain(), call.to, call.data)
+            if refused is not None and not isinstance(refused, LedgerPaused):
+                raise AuctionStateConflict(
+                    "the winner's wallet still refuses the badge (its ERC-1155 receipt hook "
+                    f"reverts: {refused.message}); the unit stays reserved for it",
+                    code="auction_badge_refused",
+                    auction_id=auction_id,
+                    bidder=req.bidder,
+                )
+            payload = AuctionIssueWonPayload(auction_id=auction_id, bidder=req.bidder)
+            return draft(ctx, OpKind.AUCTION_ISSUE_WON, own, payload)
 
-    def _escrow_redeemed(self, auction_id: int, bidder: str) -> bool:
-        """Whether the auctioning brand's redemption of the bidder's escrow went through."""
-        (used,) = self._ledger_view("nonces", self.escrow_of(auction_id, bidder))
-        return int(used) != 0
+        return await self.rt.intake.submit(await run_in_threadpool(check))

@@ -12,6 +12,7 @@ from ledger_api.model.payloads import (
     AuctionBidPayload,
     AuctionCancelPayload,
     AuctionCreatePayload,
+    AuctionIssueWonPayload,
     AuctionReclaimPayload,
     AuctionRedeemPayload,
     AuctionSettlePayload,
@@ -24,6 +25,7 @@ AuctionPayload = (
     | AuctionRedeemPayload
     | AuctionCancelPayload
     | AuctionReclaimPayload
+    | AuctionIssueWonPayload
 )
 
 #: (operation kind, event name) -> what the operation produced, from that event's arguments
@@ -45,6 +47,11 @@ AUCTION_RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, A
         "bidder": a["bidder"],
         "brand_id": a["brand"],
         "returned": a["amount"],
+    },
+    (OpKind.AUCTION_ISSUE_WON, "WonBadgeIssued"): lambda a: {
+        "auction_id": a["auctionId"],
+        "bidder": a["bidder"],
+        "badge_type": a["badgeType"],
     },
     (OpKind.AUCTION_RECLAIM, "EscrowReclaimed"): lambda a: {
         "auction_id": a["auctionId"],
@@ -74,7 +81,8 @@ def _hex(value: str) -> bytes:
 def auction_call(contracts: Contracts, p: AuctionPayload) -> Call:
     """An auction of the brand, a bid the member signed (a gift to its escrow), a settlement,
     the auctioning brand's redemption of a winning bid in another brand's points, the refund of
-    a winning bid left unsettled, or an escrow's points beyond its bid sent back."""
+    a winning bid left unsettled, an escrow's points beyond its bid sent back, or a won badge
+    its winner's wallet refused at the settlement issued again."""
     match p:
         case AuctionCreatePayload():
             return contracts.auctions_call(
@@ -97,6 +105,8 @@ def auction_call(contracts: Contracts, p: AuctionPayload) -> Call:
             return contracts.auctions_call("cancel", p.auction_id, p.bidder)
         case AuctionReclaimPayload():
             return contracts.auctions_call("reclaim", p.auction_id, p.bidder, p.brand)
+        case AuctionIssueWonPayload():
+            return contracts.auctions_call("issueWon", p.auction_id, p.bidder)
         case AuctionRedeemPayload():
             approval = escrow_approval(p.auction_id, p.bidder, p.deadline)
             return contracts.redeem_with_sig(

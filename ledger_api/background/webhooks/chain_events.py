@@ -44,6 +44,8 @@ _AUCTION_TYPES = {
     "BidSettled": ev.AUCTION_SETTLED,
     "BidCancelled": ev.AUCTION_CANCELLED,
     "EscrowReclaimed": ev.AUCTION_RECLAIMED,
+    "BadgeUnissued": ev.AUCTION_BADGE_UNISSUED,
+    "WonBadgeIssued": ev.AUCTION_BADGE_ISSUED,
 }
 
 
