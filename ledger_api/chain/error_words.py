@@ -51,6 +51,12 @@ _KEYS: dict[str, str] = {
 _ERROR_KEYS: dict[tuple[str, str], str] = {
     ("AuctionsBelowReserve", "worth"): "worth_micro_usd",
     ("AuctionsBelowReserve", "reserve"): "reserve_micro_usd",
+    # settlement token units, as the gateway's own `insufficient_deposit` and
+    # `deposit_backs_debt` name them
+    ("VaultInsufficientDeposit", "deposit"): "deposit_units",
+    ("VaultInsufficientDeposit", "needed"): "needed_units",
+    ("VaultDepositBacksDebt", "deposit"): "deposit_units",
+    ("VaultDepositBacksDebt", "amount"): "amount_units",
 }
 #: `IAllianceAuctions.BidStatus`, as the index names a bid's status (`idx_auction_bids`)
 BID_STATUSES = ("none", "held", "settled", "cancelled", "unissued")
@@ -136,11 +142,14 @@ def detail_value(error: str, name: str, value: Any) -> Any:
 def details_of(error: str, args: dict[str, Any]) -> dict[str, Any]:
     """A revert's `details`: `chain_error` (the contract's error name) and its arguments. An
     auction's micro-USD values are decimal strings, as the auction reads and the gateway's own
-    auction refusals give a bid's value (up to 10^12 points at 2^32 micro-USD each)."""
+    auction refusals give a bid's value (up to 10^12 points at 2^32 micro-USD each), and so
+    are the vault's token units, as the deposit reads give them (uint256)."""
     out: dict[str, Any] = {"chain_error": error}
     for name, value in args.items():
         key = detail_key(error, name)
         said = detail_value(error, name, value)
         auction_value = error.startswith("Auctions") and key.endswith("_micro_usd")
-        out[key] = str(said) if auction_value and isinstance(said, int) else said
+        token_units = error.startswith("Vault") and key.endswith("_units")
+        decimal = (auction_value or token_units) and isinstance(said, int)
+        out[key] = str(said) if decimal else said
     return out

@@ -358,7 +358,7 @@ class AuctionsService(AuctionViews):
                     code="auction_nothing_to_reclaim",
                     auction_id=auction_id,
                     bidder=req.bidder,
-                    brand=req.brand,
+                    brand_id=req.brand,
                     held=str(min(int(balance), kept)),  # 0 once a redemption took the bid
                 )
             payload = AuctionReclaimPayload(

@@ -386,7 +386,7 @@ class SettlementService:
         deposit = vault.deposit if vault else 0
         if deposit < units:
             raise InsufficientDeposit(
-                brand=debtor, deposit_units=str(deposit), needed_units=str(units)
+                brand_id=debtor, deposit_units=str(deposit), needed_units=str(units)
             )
 
     # --------------------------------------------------------------- withdrawal
@@ -407,15 +407,15 @@ class SettlementService:
                 raise NotSupported("no SettlementVault in the deployment manifest")
             refuse_while_paused(session, "the vault's withdraw would revert")
         if view.treasury is None:
-            raise TreasuryNotSet(brand=brand)
+            raise TreasuryNotSet(brand_id=brand)
         deposit, withdrawable = int(view.deposit_units), int(view.withdrawable_units)
         if deposit < req.amount_units:
             raise InsufficientDeposit(
-                brand=brand, deposit_units=str(deposit), needed_units=str(req.amount_units)
+                brand_id=brand, deposit_units=str(deposit), needed_units=str(req.amount_units)
             )
         if withdrawable < req.amount_units:
             raise DepositBacksDebt(
-                brand=brand, deposit_units=str(deposit), required_units=view.required_units
+                brand_id=brand, deposit_units=str(deposit), required_units=view.required_units
             )
         contracts = self.rt.contracts()
         call = contracts.vault_call("withdraw", brand, req.amount_units, req.to)
