@@ -289,7 +289,12 @@ class AuctionsService(AuctionViews):
             _escrow_pays(auction_id, bidder, held, value * held // amount, reserve, ends_at)
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         if own.ledger_brand_id != auction_brand:
-            raise BrandForbidden("the auctioning brand consents to a cross-brand winning bid")
+            raise BrandForbidden(
+                f"a winning bid in another brand's points is settled by the auctioning brand "
+                f"(brand {auction_brand}): its consent to the cross-brand redemption",
+                brand_id=own.ledger_brand_id,
+                auction_brand_id=auction_brand,
+            )
         if self._escrow_redeemed(auction_id, bidder):
             return draft(ctx, OpKind.AUCTION_SETTLE, own, settle)
         _escrow_pays(auction_id, bidder, held, value * held // amount, reserve, ends_at)

@@ -296,7 +296,11 @@ class Checks:
         """A gift or donation moves the relaying brand's own points only."""
         ledger_brand_id = own.onboarded()
         if requested is not None and requested != ledger_brand_id:
-            raise BrandForbidden("a brand relays gifts and donations of its own points only")
+            raise BrandForbidden(
+                "a brand relays gifts and donations of its own points only",
+                brand_id=ledger_brand_id,
+                requested_brand_id=requested,
+            )
         return ledger_brand_id
 
     def redeemable_brand(self, ledger_brand_id: LedgerBrandId) -> None:
@@ -351,7 +355,9 @@ class Checks:
         if badge is None:
             raise UnknownBadge(type_id=type_id)
         if badge.brand != own.ledger_brand_id:
-            raise BrandForbidden(forbidden)
+            raise BrandForbidden(
+                forbidden, brand_id=own.ledger_brand_id, owner_brand_id=badge.brand, type_id=type_id
+            )
         return badge
 
     def benefit_badge(self, own: BrandInfo, type_id: int, holder: str) -> None:

@@ -180,6 +180,12 @@ def test_an_auction_runs_from_creation_to_the_winners_badges_through_the_gateway
             f"/v1/auctions/{auction_id}/settlements", {"bidder": bob.address}
         )
         assert forbidden.status_code == 403
+        # naming the brand whose consent it takes (a trial read a 403 that named no brand)
+        details = forbidden.json()["error"]["details"]
+        assert (details["brand_id"], details["auction_brand_id"]) == (
+            other.brand_id,
+            brand.brand_id,
+        ), details
         # four settlement requests at once: each sees the bid unredeemed and queues its
         # redemption (a trial: one confirmed, three failed `signature_replayed`, a signature the
         # caller never sent); the repeats are confirmed as done already
