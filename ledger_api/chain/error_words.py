@@ -21,8 +21,6 @@ from ledger_api.domain import day_label, iso_utc, month_label, quarter_label
 TIMESTAMPS = frozenset({"startsAt", "endsAt", "graceEndsAt", "releaseAt", "nowTimestamp"})
 #: month indexes (months since January 1970, `Calendar`)
 MONTHS = frozenset({"month", "fromMonth"})
-#: micro-USD values: points times the brand's point value (issue 10)
-MICRO_USD = frozenset({"value", "minValue", "valueMicroUsd", "owedMicroUsd"})
 #: durations in seconds
 SECONDS = frozenset({"extension", "maxWindow"})
 #: the last second a timestamp is shown as a date for (9999-12-31T23:59:59Z)

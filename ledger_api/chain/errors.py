@@ -8,15 +8,13 @@ from ledger_api import errors
 from ledger_api.chain.abi import DecodedError, snake_case
 from ledger_api.chain.error_words import (
     LAST_SHOWN_S,
-    MICRO_USD,
-    MONTHS,
     SAYS,
     SECONDS,
-    TIMESTAMPS,
     detail_key,
+    detail_value,
     details_of,
 )
-from ledger_api.domain import day_label, iso_utc, month_label, quarter_label
+from ledger_api.domain import iso_utc
 
 _CLASSES: dict[str, type[errors.LedgerError]] = {
     "LedgerUnknownBrand": errors.UnknownBrand,
@@ -131,20 +129,18 @@ def error_code(name: str) -> str:
 
 def shown(name: str, value: Any, error: str = "") -> str:
     """The argument `name` of the contract's error `error` as a person reads it: a timestamp
-    as ISO 8601 UTC, a quarter as `2026-Q4`, a month as `2026-11`, a day as `2026-11-30`,
+    (a signature's deadline too) as ISO 8601 UTC, a quarter as `2026-Q4`, a month as
+    `2026-11`, a day as `2026-11-30`, a bid's status as its word (`error_words.detail_value`),
     micro-USD as `1.25 USD`, a duration as `3600 s`; anything else (addresses, ids, points, a
     value out of range) as it is. The error's `details` give it as `error_words.details_of`."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         return str(value)
-    if (name in TIMESTAMPS or name == "deadline") and value <= LAST_SHOWN_S:
+    if name == "deadline" and value <= LAST_SHOWN_S:
         return iso_utc(value)
-    if name == "quarter" and value < 32_000:
-        return quarter_label(value)
-    if name in MONTHS and value < 96_000:
-        return month_label(value)
-    if name == "day" and value < 2_900_000:
-        return day_label(value)
-    if name in MICRO_USD or detail_key(error, name).endswith("_micro_usd"):
+    said = detail_value(error, name, value)
+    if said != value:
+        return str(said)
+    if detail_key(error, name).endswith("_micro_usd"):
         whole, micro = divmod(value, 1_000_000)
         return f"{whole}.{micro:06d}".rstrip("0").rstrip(".") + " USD"
     if name in SECONDS:
