@@ -406,14 +406,20 @@ contract AllianceAuctions is Pausable, IAllianceAuctions {
     /// are still live at the end plus {SETTLE_GRACE} (its lots by the lens; at most the bid's amount), and
     /// `liveUntil` ({_liveIn}), and reverts with {AuctionsBidTooLow} unless the bid's effective value
     /// ({_effectiveValue}) is at least `minValue`, the threshold its nominal value met in {_placeBid} (the outbid
-    /// that made room reverts too).
+    /// that made room reverts too). Emits {BidRecounted} when the bid counts fewer than its amount: its
+    /// {BidPlaced} just announced it whole (a trial of 2026-12-07: a bid of points dying before the close was
+    /// shown by the gateway at its nominal value, counted 0 here).
     function _countLive(uint256 auctionId, address bidder, address escrow, uint256 minValue) private {
         Bid storage b = _bids[auctionId][bidder];
         uint256 horizon = uint256(_auctions[auctionId].endsAt) + SETTLE_GRACE;
-        (uint256 live, uint256 until) = _liveIn(escrow, b.brand, b.amount, horizon);
+        uint256 amount = b.amount;
+        (uint256 live, uint256 until) = _liveIn(escrow, b.brand, amount, horizon);
         // live <= amount <= 10^12 < 2^88; until <= type(uint40).max (_liveIn)
         (b.live, b.liveUntil) = (uint88(live), uint40(until));
-        uint256 effective = _effectiveValue(b);
+        if (live != amount) emit BidRecounted(auctionId, bidder, live, until);
+        // amount > 0: what a bid or a raise adds is worth the reserve or the increment (both positive), at a
+        // point value the ledger never lets be 0. The value the bid compares ({_effectiveValue}).
+        uint256 effective = uint256(b.value) * live / amount;
         if (effective < minValue) revert AuctionsBidTooLow(auctionId, effective, minValue);
     }
 

@@ -167,8 +167,13 @@ interface IAllianceAuctions {
     event BidOutbid(uint256 indexed auctionId, address indexed bidder, address indexed by, uint256 brand, uint256 amount);
     /// @notice A bid in the last `extension` seconds moved the end of `auctionId` to `endsAt`.
     event AuctionExtended(uint256 indexed auctionId, uint64 endsAt);
-    /// @notice After an extension, `bidder`'s held bid counts `live` of its points (those live at the new end
-    /// plus {SETTLE_GRACE}; it counted more before), until `liveUntil` ({Bid}).
+    /// @notice `bidder`'s held bid now counts `live` of its points (those live at the auction's end plus
+    /// {SETTLE_GRACE}, {Bid}), until `liveUntil` (unix seconds: the earliest expiry among the lots counted,
+    /// `type(uint40).max` when none is). Emitted when a bid or a raise counts fewer than its amount, right after
+    /// its {BidPlaced} (a bid of points that die before the close), and when a soft close's recount changes a
+    /// held bid's count. A bid's count is therefore the `amount` of its last {BidPlaced}, or the `live` of a
+    /// later {BidRecounted} (a trial of 2026-12-07: an index of the events alone showed such a bid at its
+    /// nominal value, counted 0 here). Its effective value is `value * live / amount` micro-USD.
     event BidRecounted(uint256 indexed auctionId, address indexed bidder, uint256 live, uint256 liveUntil);
     /// @notice `bidder` won a unit: `amount` points of `brand` were redeemed at the auction's brand
     /// (`orderRef` {redemptionRef}) and one unit of `badgeType` was issued to it. For a bid in the auctioning
@@ -244,7 +249,8 @@ interface IAllianceAuctions {
     ///
     /// Emits a {BidPlaced} event, a {BidOutbid} event when it takes a unit from the lowest bid, and an
     /// {AuctionExtended} event in the last `extension` seconds, with a {BidRecounted} event for each held bid
-    /// that counts fewer points at the new end plus {SETTLE_GRACE}.
+    /// whose count changes at the new end plus {SETTLE_GRACE}, and a {BidRecounted} event after its {BidPlaced}
+    /// when the bid counts fewer live points than its amount.
     function bid(uint256 auctionId, uint256 brand, uint256 added) external;
 
     /// @notice Bids on the member's signature: `gift` is a ledger Gift signed by `gift.member` of `gift.amount`

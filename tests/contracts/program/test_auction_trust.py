@@ -16,6 +16,8 @@ announced or refused.
    was announced in `AuctionCreated` and ran from now.
 5. A later bid's soft close moved the end, and a held bid kept the live count of the old end: its
    rank counted points that died before its settlement. Now the extension recounts it.
+6. (a trial of 2026-12-07) A bid counting fewer points than its amount announced nothing: the
+   gateway's index showed it at its nominal amount. Now it emits `BidRecounted` too.
 """
 
 import pytest
@@ -468,3 +470,68 @@ def test_a_settlement_below_the_reserve_is_refused_and_the_grace_releases_the_un
     auctions.cancel(auction_id, alice, {"from": outsider})
     assert tuple(auctions.bidOf(auction_id, alice))[1] == CANCELLED
     assert alliance_badges.balanceOf(alice, right) == 0
+
+
+def _counted(tx, auction_id, bidder, before=None):
+    """What an index of the events alone counts of `bidder`'s bid after `tx`, by the rule of
+    `IAllianceAuctions.BidRecounted`: a `BidPlaced` sets the bid's amount, a later
+    `BidRecounted` its `live`; `before`, the count before `tx`, when neither names the bid."""
+    count = before
+    for event in tx.events:  # in log order
+        if event.name not in ("BidPlaced", "BidRecounted"):
+            continue
+        if (event["auctionId"], event["bidder"]) == (auction_id, bidder):
+            count = event["amount"] if event.name == "BidPlaced" else event["live"]
+    return count
+
+
+def test_a_bid_counting_fewer_than_its_points_announces_its_live_count(
+    auctions, ledger, right, dying, earn, clock, signer_a, alice, bob, brand_a, events
+):
+    """A trial of 2026-12-07: the gateway, which knows a bid from its events only, showed a bid
+    of points dying before the close at its nominal amount and ranked it so, while the contract
+    counted only its live part; nothing announced that count. A bid (or a raise) counting fewer
+    than its amount now emits `BidRecounted` right after its `BidPlaced`; a bid counted whole
+    emits none, a bidder's own points sent to its escrow included, so the index's rule holds:
+    the amount of the last `BidPlaced`, or the `live` of a later `BidRecounted`."""
+    dying(signer_a, 30_000)  # 3,000 A points of alice's expiring before the close
+    total = ledger.balanceOf(alice, brand_a)
+    live = total - 3_000  # earned reaching Silver: live at the close
+    auction_id, _ = _create(auctions, right, clock, signer_a, length=30 * DAY)
+
+    tx = approve_and_bid(ledger, auctions, auction_id, bob, brand_a, 1_000)  # all live
+    assert events.all(tx, "BidRecounted") == []
+    assert tuple(auctions.bidOf(auction_id, bob))[4] == _counted(tx, auction_id, bob) == 1_000
+
+    tx = approve_and_bid(ledger, auctions, auction_id, alice, brand_a, total)  # outbids bob
+    until = tuple(auctions.bidOf(auction_id, alice))[5]
+    assert events.one(tx, "BidRecounted") == {
+        "auctionId": auction_id,
+        "bidder": alice,
+        "live": live,
+        "liveUntil": until,
+    }
+    assert tuple(auctions.bidOf(auction_id, alice))[4] == _counted(tx, auction_id, alice) == live
+
+    earn(signer_a, alice, cents=1_000)  # 100 live points: a raise still short of its amount
+    tx = approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 100)
+    assert events.one(tx, "BidRecounted")["live"] == live + 100
+    assert _counted(tx, auction_id, alice, live) == live + 100
+    assert tuple(auctions.bidOf(auction_id, alice))[2:5] == (
+        total + 100,
+        (total + 100) * A_VALUE,
+        live + 100,
+    )
+
+    # alice sends 3,000 live points of her own to her escrow (outside a bid): her next raise
+    # counts them, up to its amount, so the bid is counted whole and none is announced
+    escrow = auctions.escrowOf(auction_id, alice)
+    earn(signer_a, alice, cents=31_000)  # 3,100 live points
+    ledger.transfer(escrow, brand_a, 3_000, {"from": alice})
+    tx = approve_and_bid(ledger, auctions, auction_id, alice, brand_a, 100)
+    assert events.all(tx, "BidRecounted") == []
+    assert (
+        tuple(auctions.bidOf(auction_id, alice))[4]
+        == _counted(tx, auction_id, alice, live + 100)
+        == total + 200
+    )
