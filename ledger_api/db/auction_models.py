@@ -38,7 +38,15 @@ class IdxAuctionBid(Base):
     """A bidder's bid on an auction: `held` (holding a unit; winning once ended), `outbid`
     (returned), `settled` (redeemed, badge issued), `unissued` (redeemed, the winner's wallet
     refused the badge: its unit reserved until `issueWon`) or `cancelled` (returned after the
-    grace)."""
+    grace).
+
+    `amount` (points of `brand`) and `value_micro_usd` (micro-USD at the brand's point value
+    when bid) are nominal, `BidPlaced`'s. `live` is what the contract counts of the points, those
+    live at the auction's end plus its 7-day grace (`IAllianceAuctions.Bid`): `amount` from a
+    `BidPlaced`, then the `live` of a later `BidRecounted` (a bid of points dying before the
+    close, a soft close's recount); `live_until` that event's `liveUntil` (unix seconds, the
+    earliest expiry among the lots counted; null when no `BidRecounted` followed the last
+    `BidPlaced`). Bids compare by `value_micro_usd * live // amount`."""
 
     __tablename__ = "idx_auction_bids"
 
@@ -47,6 +55,8 @@ class IdxAuctionBid(Base):
     brand: Mapped[int]
     amount: Mapped[int] = mapped_column(BigNum)
     value_micro_usd: Mapped[int] = mapped_column(BigNum)
+    live: Mapped[int] = mapped_column(BigNum)
+    live_until: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[int]
 

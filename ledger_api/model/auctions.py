@@ -108,8 +108,25 @@ class ReclaimRequest(Model):
 class BidView(Model):
     bidder: str
     brand_id: int = Field(description="whose points the bid is in")
-    amount: str = Field(description="points in escrow (decimal)")
-    value_micro_usd: str = Field(description="the bid's value when placed, compared across brands")
+    amount: str = Field(
+        description="the bid's points of `brand_id` moved to its escrow, raises included "
+        "(decimal; nominal: points that expire count here too)"
+    )
+    value_micro_usd: str = Field(
+        description="the bid's nominal value (decimal micro-USD): `amount` at its brand's point "
+        "value when bid, raises included"
+    )
+    live_points: str = Field(
+        description="what the auction counts of `amount` (decimal points of `brand_id`): its "
+        "points still live at the auction's end plus the 7-day settlement grace, at most "
+        "`amount` (AllianceAuctions' `Bid.live`, from its `BidPlaced` and `BidRecounted` "
+        "events); fewer when some expire before, and recounted when the soft close moves the end"
+    )
+    effective_value_micro_usd: str = Field(
+        description="what the auction compares (decimal micro-USD): `value_micro_usd * "
+        "live_points // amount`, rounded down (AllianceAuctions' effective value), against the "
+        "reserve and the increment, and to choose the held bid a new bid outbids"
+    )
     status: Literal["held", "outbid", "settled", "unissued", "cancelled"] = Field(
         description="`unissued`: won and redeemed, the winner's wallet refused the badge; its unit "
         "stays reserved until `issueWon` (then `settled`)"
@@ -118,7 +135,8 @@ class BidView(Model):
 
 
 class AuctionView(Model):
-    """An auction as the index knows it: its bids by value, the winners once it ended."""
+    """An auction as the index knows it: its bids by effective value, the winners once it
+    ended."""
 
     auction_id: int
     brand_id: int
@@ -132,7 +150,10 @@ class AuctionView(Model):
     ends_at: datetime = Field(description="moved by the soft close")
     extension_s: int
     status: Literal["scheduled", "open", "ended"]
-    bids: list[BidView] = Field(description="held bids first, by value, highest first")
+    bids: list[BidView] = Field(
+        description="held bids first (settled and unissued with them, then cancelled, then "
+        "outbid), each group by `effective_value_micro_usd`, highest first"
+    )
     winners: list[str] = Field(description="once ended: the bidders holding a unit")
     as_of: AsOf
 

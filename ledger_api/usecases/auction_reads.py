@@ -56,7 +56,7 @@ class AuctionReads:
             session.execute(
                 select(IdxAuctionBid).where(IdxAuctionBid.auction_id == auction.auction_id)
             ).scalars(),
-            key=lambda bid: (_STATUS_ORDER.get(bid.status, 3), -bid.value_micro_usd, bid.bidder),
+            key=lambda bid: (_STATUS_ORDER.get(bid.status, 3), -effective_value(bid), bid.bidder),
         )
         ended = now >= auction.ends_at
         status = "scheduled" if now < auction.starts_at else "ended" if ended else "open"
@@ -79,6 +79,8 @@ class AuctionReads:
                     brand_id=bid.brand,
                     amount=str(bid.amount),
                     value_micro_usd=str(bid.value_micro_usd),
+                    live_points=str(bid.live),
+                    effective_value_micro_usd=str(effective_value(bid)),
                     status=bid.status,
                     updated_at=_dt(bid.updated_at),
                 )
@@ -89,3 +91,10 @@ class AuctionReads:
             ],
             as_of=as_of,
         )
+
+
+def effective_value(bid: IdxAuctionBid) -> int:
+    """What AllianceAuctions compares of a bid (micro-USD): its nominal value times the share of
+    its points the contract counts, `value * live // amount` (`_effectiveValue`, rounded down
+    as there; 0 for a bid of no points)."""
+    return bid.value_micro_usd * bid.live // bid.amount if bid.amount else 0

@@ -1,8 +1,11 @@
 """What AllianceAuctions' events do to the index (issue 16 item 2): `idx_auctions` and
 `idx_auction_bids`.
 
-Every row takes the absolute values an event carries (a bid's total amount and value, the new
-end), so a chunk read twice writes the same rows.
+Every row takes the absolute values an event carries (a bid's total amount and value, its live
+count, the new end), so a chunk read twice writes the same rows. A bid's live count is its
+amount from `BidPlaced`, corrected by a later `BidRecounted` (the contract emits one after the
+`BidPlaced` of a bid counting fewer than its amount, and for each held bid a soft close
+recounts to another count: `IAllianceAuctions.BidRecounted`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class AuctionsProjection:
             (ALLIANCE_AUCTIONS, "AuctionCreated"): self._created,
             (ALLIANCE_AUCTIONS, "AuctionExtended"): self._extended,
             (ALLIANCE_AUCTIONS, "BidPlaced"): self._bid_placed,
+            (ALLIANCE_AUCTIONS, "BidRecounted"): self._bid_recounted,
             (ALLIANCE_AUCTIONS, "BidOutbid"): self._status("outbid"),
             (ALLIANCE_AUCTIONS, "BidSettled"): self._status("settled"),
             (ALLIANCE_AUCTIONS, "BidCancelled"): self._status("cancelled"),
@@ -73,10 +77,18 @@ class AuctionsProjection:
                 brand=int(a["brand"]),
                 amount=int(a["amount"]),
                 value_micro_usd=int(a["value"]),
+                live=int(a["amount"]),  # counted whole unless a `BidRecounted` follows
+                live_until=None,
                 status="held",
                 updated_at=ts,
             )
         )
+
+    def _bid_recounted(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """What the contract counts of the bid's points (live at the end plus the grace)."""
+        bid = self.session.get(IdxAuctionBid, (int(a["auctionId"]), checksum(a["bidder"])))
+        if bid is not None:
+            bid.live, bid.live_until, bid.updated_at = int(a["live"]), int(a["liveUntil"]), ts
 
     def _status(self, status: str) -> Handler:
         def apply(event: Event, a: dict[str, Any], ts: int) -> None:

@@ -98,3 +98,27 @@ def test_the_escrows_migration_fills_them_from_the_indexed_bids(database_url: st
     with database.read() as session:
         assert session.scalars(text("SELECT address FROM idx_escrows")).all() == [escrow]
     database.dispose()
+
+
+def test_the_bid_live_migration_counts_indexed_bids_whole(database_url: str) -> None:
+    """0030 (`idx_auction_bids.live`, `live_until`): a bid indexed before it is counted whole,
+    `live = amount`, as a `BidPlaced` sets it (a later `BidRecounted` corrects it)."""
+    database = Database(database_url)
+    upgrade(database, "0029")
+    bid = (
+        "INSERT INTO idx_auction_bids (auction_id, bidder, brand, amount, value_micro_usd, "
+        "status, updated_at) VALUES (1, :bidder, 1, :amount, '30000000', 'held', 1)"
+    )
+    with database.write() as session:
+        session.execute(text(bid), {"bidder": "0x" + "ab" * 20, "amount": "3000"})
+        session.execute(text(bid), {"bidder": "0x" + "cd" * 20, "amount": str(10**12)})
+    upgrade(database)
+    with database.read() as session:
+        rows = session.execute(
+            text("SELECT bidder, live, live_until FROM idx_auction_bids ORDER BY bidder")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("0x" + "ab" * 20, "3000", None),
+        ("0x" + "cd" * 20, str(10**12), None),
+    ]
+    database.dispose()
