@@ -6,8 +6,9 @@ The index kept the nominal amount and value only, so `GET /v1/auctions` showed a
 contract counted 0 as the highest (a trial of 2026-12-07). The index now follows `BidRecounted`
 (`background.indexer.auctions`): `live` in points of the bid's brand, `live_until` in unix
 seconds (null until a `BidRecounted` names the bid). Existing rows take `live = amount`, as
-`BidPlaced` does; a rebuild of the index (`ledger index reset`) reads the recounts of bids
-indexed before this migration.
+`BidPlaced` does: the recounts already indexed were not kept, and a contract deployed before
+`BidRecounted` followed a short `BidPlaced` announced none; an index rebuilt from the chain (the
+indexer's rebuild after a reorganisation) reads the recounts again.
 
 Revision ID: 0030
 Revises: 0029
