@@ -33,6 +33,9 @@ AUCTION_CREATED = "auction.created"  # AllianceAuctions' events, one type each (
 AUCTION_BID_PLACED = "auction.bid_placed"
 AUCTION_OUTBID = "auction.outbid"  # the bid's points returned to its bidder
 AUCTION_EXTENDED = "auction.extended"  # soft close
+#: a bid counts fewer of its points than it holds (they die before the end plus the grace): at
+#: its placing, or recounted by a soft close; its effective value falls with them
+AUCTION_BID_RECOUNTED = "auction.bid_recounted"
 AUCTION_SETTLED = "auction.settled"  # a winning bid redeemed, its badge issued (or unissued)
 AUCTION_CANCELLED = "auction.cancelled"  # a winning bid not settled in the grace, returned
 AUCTION_RECLAIMED = "auction.reclaimed"  # an escrow's points beyond its bid, returned
@@ -72,6 +75,7 @@ EVENT_TYPES = (
     AUCTION_BID_PLACED,
     AUCTION_OUTBID,
     AUCTION_EXTENDED,
+    AUCTION_BID_RECOUNTED,
     AUCTION_SETTLED,
     AUCTION_CANCELLED,
     AUCTION_RECLAIMED,

@@ -41,12 +41,17 @@ _AUCTION_TYPES = {
     "BidPlaced": ev.AUCTION_BID_PLACED,
     "BidOutbid": ev.AUCTION_OUTBID,
     "AuctionExtended": ev.AUCTION_EXTENDED,
+    "BidRecounted": ev.AUCTION_BID_RECOUNTED,
     "BidSettled": ev.AUCTION_SETTLED,
     "BidCancelled": ev.AUCTION_CANCELLED,
     "EscrowReclaimed": ev.AUCTION_RECLAIMED,
     "BadgeUnissued": ev.AUCTION_BADGE_UNISSUED,
     "WonBadgeIssued": ev.AUCTION_BADGE_ISSUED,
 }
+
+
+#: `BidRecounted.liveUntil` when no lot counted expires (`type(uint40).max`)
+_NO_EXPIRY = 2**40 - 1
 
 
 def _plain(value: Any) -> Any:
@@ -354,7 +359,9 @@ class ChainEvents:
         auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
         brands = [auction.brand if auction is not None else None, a.get("brand")]
         data = {snake_case(key): _plain(value) for key, value in a.items()}
-        for key in ("starts_at", "ends_at"):  # times: ISO 8601 UTC strings, as everywhere
-            if key in data:
+        for key in ("starts_at", "ends_at", "live_until"):  # times: ISO 8601 UTC, as everywhere
+            if key in data and int(data[key]) < _NO_EXPIRY:
                 data[key] = iso_utc(int(data[key]))
+            elif key in data:
+                data[key] = None  # `BidRecounted`: none of the lots counted expires
         self._add(_AUCTION_TYPES[event.name], event, ts, brands, **data)

@@ -7,6 +7,7 @@ nominal value).
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,13 @@ def test_the_auction_view_shows_and_ranks_what_the_contract_counts_of_each_bid(
         nominal = sorted(expected, key=lambda b: -int(b["value_micro_usd"]))
         assert [b["bidder"] for b in nominal] == [x.address, y.address, w.address]  # the old
         assert view["status"] == "open", view
+        # and announced to the brands: x recounted by the soft close, y short at its placing
+        feed = read_until(
+            brand,
+            "/v1/events?types=auction.bid_recounted",
+            lambda body: len(body["events"]) == 2,
+        )
+        recounts = [(e["data"]["bidder"], e["data"]["live"]) for e in feed["events"]]
+        assert recounts == [(x.address, 0), (y.address, 300)], feed
+        (y_event,) = [e["data"] for e in feed["events"] if e["data"]["bidder"] == y.address]
+        assert datetime.fromisoformat(y_event["live_until"]).tzinfo is not None, y_event
