@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from ledger_api.background.deployment_guard import DEPLOYMENT, deployment_mark
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.port import Chain
 from ledger_api.db.campaign_models import ChainRule
@@ -26,9 +27,6 @@ from ledger_api.process.health import sender_reports
 if TYPE_CHECKING:
     from ledger_api.db import Database
     from ledger_api.process.runtime import Runtime
-
-#: the `chain_rules` key of the deployment the database was made for (`bind_database`)
-DEPLOYMENT = "deployment"
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +67,7 @@ def bind_database(db: Database, contracts: Contracts, chain: Chain) -> None:
     chain's blocks as forgotten ones, reopened and failed 46 confirmed operations and sent
     their brands signed `operation.failed` events).
     Raises `ChainUnavailable` when the node does not answer."""
-    number = contracts.manifest.deployed_block
-    (block,) = chain.blocks([number])
-    ledger = contracts.manifest.ledger.address.lower()
-    here = f"{contracts.chain_id}:{ledger}:{number}:{block.hash if block else 'none'}"
+    here = deployment_mark(contracts, chain)
     try:
         with db.write() as session:
             stored = session.get(ChainRule, DEPLOYMENT)

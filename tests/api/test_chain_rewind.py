@@ -276,3 +276,64 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         gateway.stop()
         for client in apis:
             client.close()
+
+
+def test_a_node_without_the_deployment_fails_reopens_and_rebuilds_nothing(
+    chain: tuple[list[Anvil], Path], tmp_path: Path
+) -> None:
+    """Another node behind the URL while the gateway runs (a trial: a node restarted without
+    its state, the same chain id): a reorganisation forgets blocks after the deployment, this
+    node forgets the deployment itself. The index is not rebuilt, no operation is reopened,
+    failed or announced, and the signer waits, saying why, even with gas on that node: its
+    transactions land there with no code to run. The real node back, everything converges."""
+    nodes, manifest = chain
+    env = gateway_env(
+        rpc_url=nodes[0].url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+    )
+    members = [Member().address for _ in range(4)]
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        first = earn(brand.api, members, "first")
+        wait_settled(brand.api, first)
+        snapshot = tmp_path / "snapshot.json"
+        save_state(nodes[0], snapshot)
+
+        nodes[0].process.send_signal(signal.SIGKILL)
+        nodes[0].process.wait()
+        stranger = start_anvil(port=nodes[0].port)  # the same URL and chain id, nothing of ours
+        nodes.append(stranger)
+        stranger.rpc("anvil_setBalance", brand.signer, hex(10**18))  # its sends go through
+        second = earn(brand.api, members, "second")  # accepted: queued for the right node
+
+        said = "no longer holds this deployment"
+        deadline = time.monotonic() + 120
+        while True:  # the indexer and the brand's signer both stopped on it
+            health = gateway.admin.get("/v1/health").json()
+            senders = [w for w in health["sender"] if said in str(w.get("last_error"))]
+            if said in str(health["chain"].get("error")) and senders:
+                break
+            assert time.monotonic() < deadline, health
+            time.sleep(0.2)
+        for answer in first:  # confirmed where they were, not reopened
+            final = brand.api.get(f"/v1/operations/{answer['operation_id']}").json()
+            assert final["status"] == "confirmed", final
+            assert (final["tx_hash"], final["block_number"]) == answer["confirmed"], final
+        for answer in second:
+            final = brand.api.get(f"/v1/operations/{answer['operation_id']}").json()
+            assert final["status"] in ("queued", "submitted"), final
+        for api in (gateway.admin, brand.api):
+            events = api.get("/v1/events", params={"limit": 500}).json()["events"]
+            kinds = {e["type"] for e in events}
+            assert not kinds & {"chain.rewound", "operation.failed"}, kinds
+
+        nodes.append(restart_from(stranger, snapshot))  # the real node back
+        node = nodes[-1]
+        wait_converged(node, manifest, brand.api, brand.brand_id, first + second)
+        assert_same_transactions(brand.api, first, [])
+        for api in (gateway.admin, brand.api):
+            events = api.get("/v1/events", params={"limit": 500}).json()["events"]
+            kinds = {e["type"] for e in events}
+            assert not kinds & {"chain.rewound", "operation.failed"}, kinds

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.deployment_guard import DeploymentGuard
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
@@ -88,6 +89,7 @@ class Indexer(threading.Thread):
         self.settings = settings
         self.db = db
         self.contracts = contracts
+        self.guard = DeploymentGuard(contracts, db)
         self.chain_factory = chain_factory
         self.advanced = advanced
         self.rewound = rewound
@@ -173,6 +175,9 @@ class Indexer(threading.Thread):
         # ahead of the head (the admin health's `lag_blocks`)
         self.chain_head, self.chain_error = head.number, None
         if last and (last[0] is None or last[0].hash != cursor.last_block_hash):
+            # forgotten blocks: a reorganisation, unless the node lost the deployment itself
+            # (`ChainUnavailable`: the index waits as for a node away, nothing rebuilt)
+            self.guard.verify(chain)
             log.error(
                 "index: block %d is no longer %s on the chain; rebuilding the index",
                 cursor.next_block - 1,

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.deployment_guard import DeploymentGuard
 from ledger_api.background.indexer.cursor import stored_height
 from ledger_api.background.notify import Settled
 from ledger_api.background.webhooks.outbox import operation_events, write_events
@@ -82,6 +83,7 @@ class Settler:
         self.settings = settings
         self.db = db
         self.contracts = contracts
+        self.guard = DeploymentGuard(contracts, db)
         self.hooks = hooks
         self.store = store
         self.address = address
@@ -121,6 +123,11 @@ class Settler:
         cancelled: bool,
     ) -> dict[int, Outcome]:
         """What the receipt means for each of the slot's operations."""
+        if receipt.status == 1 and not receipt.logs and ops and not cancelled:
+            # none of our calls succeeds without a log but a reclaim of nothing: a node that
+            # lost the deployment runs them against addresses with no code (`ChainUnavailable`
+            # then: nothing is settled until it holds the deployment again)
+            self.guard.verify(chain)
         if cancelled or not ops:
             return self._requeue_outcomes(chain, ops)
         stopped = OpKind(ops[0].kind).stopped_by_pause  # not `pause()` itself: it fails

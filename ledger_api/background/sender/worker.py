@@ -155,6 +155,9 @@ class SignerWorker(threading.Thread):
                     checked = time.monotonic()
                     reconciled = not self.reconciler.went_back(chain)
                 if not reconciled:
+                    # on start, after the node was away or went back: the node must hold the
+                    # deployment before forgotten blocks reopen anything (`DeploymentGuard`)
+                    self.settler.guard.verify(chain)
                     self.reconciler.reconcile(chain)
                     reconciled = True
                     checked = time.monotonic()

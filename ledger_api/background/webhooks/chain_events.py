@@ -54,6 +54,17 @@ _AUCTION_TYPES = {
 _NO_EXPIRY = 2**40 - 1
 
 
+def _auction_data(a: dict[str, Any]) -> dict[str, Any]:
+    """An auction event's arguments in snake_case, its times ISO 8601 UTC, as everywhere (a
+    `BidRecounted` of lots none of which expires: `live_until` null)."""
+    data = {snake_case(key): _plain(value) for key, value in a.items()}
+    for key in ("starts_at", "ends_at", "live_until"):
+        if key in data:
+            at = int(data[key])
+            data[key] = iso_utc(at) if at < _NO_EXPIRY else None
+    return data
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe: bytes as 0x hex, integers beyond 2^53 as decimal strings."""
     if isinstance(value, bytes):
@@ -358,10 +369,4 @@ class ChainEvents:
         self.p.session.flush()  # an auction created earlier in this chunk
         auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
         brands = [auction.brand if auction is not None else None, a.get("brand")]
-        data = {snake_case(key): _plain(value) for key, value in a.items()}
-        for key in ("starts_at", "ends_at", "live_until"):  # times: ISO 8601 UTC, as everywhere
-            if key in data and int(data[key]) < _NO_EXPIRY:
-                data[key] = iso_utc(int(data[key]))
-            elif key in data:
-                data[key] = None  # `BidRecounted`: none of the lots counted expires
-        self._add(_AUCTION_TYPES[event.name], event, ts, brands, **data)
+        self._add(_AUCTION_TYPES[event.name], event, ts, brands, **_auction_data(a))
