@@ -21,11 +21,33 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import shutil
 import sys
 import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def forget_recorded_deployments(name: str) -> None:
+    """Drops brownie's own records of what it deployed on a live network's chain id
+    (`build/deployments/<chain id>/`, `map.json`): this project's record is the manifest, and
+    brownie loads its records when it connects, failing with `ContractNotFound` once that chain
+    was reset (a trial: every `make deploy` to a restarted chain stopped there, until the
+    folder was deleted by hand)."""
+    from brownie._config import CONFIG
+
+    chain_id = CONFIG.networks.get(name, {}).get("chainid")
+    if chain_id is None or name == "development":
+        return
+    records = ROOT / "build" / "deployments"
+    shutil.rmtree(records / str(chain_id), ignore_errors=True)
+    recorded = records / "map.json"
+    if recorded.exists():
+        kept = json.loads(recorded.read_text() or "{}")
+        if kept.pop(str(chain_id), None) is not None:
+            recorded.write_text(json.dumps(kept, indent=2, sort_keys=True))
 
 
 def main(argv: list[str]) -> int:
@@ -52,6 +74,7 @@ def main(argv: list[str]) -> int:
             from scripts.dev_network import launch_on_a_free_port
 
             launch_on_a_free_port()
+        forget_recorded_deployments(options.network)
         network.connect(options.network)
         active._add_to_main_namespace()
         module = importlib.import_module(module_name)

@@ -254,3 +254,54 @@ def serve_against_the_live_network(live_chain: Anvil, manifest: Path, tmp_path: 
         assert earned.status_code == 200 and earned.json()["status"] == "confirmed", earned.text
     finally:
         gateway.stop()
+
+
+def test_make_deploy_names_the_manifest_after_the_chain_and_survives_its_reset(
+    live_chain: Anvil, request: pytest.FixtureRequest
+) -> None:
+    """Two trials. The same chain reached by another URL (another provider, a rotated key in
+    the URL) deployed a whole second system: the manifest was named after the URL; it is
+    named after the chain (chain id, genesis block). A chain reset (a fresh node with the same
+    chain id) stopped every later `make deploy` at brownie's connect (`ContractNotFound`:
+    brownie's own records of that chain id); they are dropped, the manifest is the record."""
+    w3 = live_chain.web3()
+    chain_id = w3.eth.chain_id
+    deployer = Account.from_key(ADMIN_KEY).address
+    token = _deploy(w3, Account.from_key(ADMIN_KEY), "TestUSD")
+    env = {"LEDGER_DEPLOYER_KEY": ADMIN_KEY, "LEDGER_SETTLEMENT_TOKEN": token}
+
+    def deploy(url: str, extra: dict[str, str] | None = None) -> tuple[Path, str]:
+        """`make deploy` without LEDGER_MANIFEST: (the manifest, the output)."""
+        answer = _run(["make", "deploy", f"RPC_URL={url}"], {**env, **(extra or {})})
+        output = answer.stdout + answer.stderr
+        assert answer.returncode == 0, output
+        assert "Traceback" not in output, output
+        network = next(
+            line.split()[2]
+            for line in answer.stdout.splitlines()
+            if line.startswith("deploy: network ")
+        )
+        request.addfinalizer(lambda: delete_network(network))
+        manifest = Path(answer.stdout.strip().splitlines()[-1])
+        request.addfinalizer(lambda: manifest.unlink(missing_ok=True))
+        return manifest, answer.stdout
+
+    genesis = w3.eth.get_block(0)["hash"].hex().removeprefix("0x")[:8]
+    manifest, _ = deploy(live_chain.url)
+    assert manifest.name == f"alliance-{chain_id}-{genesis}.json", manifest
+    nonce = w3.eth.get_transaction_count(deployer)
+    # the same chain by another URL: nothing to do, the same manifest
+    same, said = deploy(live_chain.url.replace("127.0.0.1", "localhost"))
+    assert "nothing to do" in said and same == manifest, said
+    assert w3.eth.get_transaction_count(deployer) == nonce
+
+    # the chain reset: a fresh node with the same chain id (a new genesis)
+    live_chain.stop()
+    fresh = start_anvil(extra=["--chain-id", str(chain_id)])
+    request.addfinalizer(fresh.stop)
+    token = _deploy(fresh.web3(), Account.from_key(ADMIN_KEY), "TestUSD")
+    again, said = deploy(fresh.url, {"LEDGER_SETTLEMENT_TOKEN": token})
+    assert again != manifest and "nothing to do" not in said, said
+    doc = json.loads(again.read_text())
+    for name, entry in doc["contracts"].items():
+        assert len(fresh.web3().eth.get_code(entry["address"])) > 0, name
