@@ -37,7 +37,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.db.models import Brand, IdxBrand, Operation
+from ledger_api.db.models import ApiKey, Brand, IdxBrand, Operation
+from ledger_api.db.types import utcnow
 from ledger_api.domain import BrandStatus, OpKind, OpStatus
 from ledger_api.domain.ids import BrandRowId, LedgerBrandId
 from ledger_api.model.payloads import (
@@ -109,6 +110,27 @@ def _confirmed_cap(session: Session, payload: DailyCapPayload, indexed: bool) ->
     return payload.daily_cap_points
 
 
+def _onboarding_failed(session: Session, brand: Brand) -> None:
+    """A brand the ledger refused to onboard will never take an operation: `failed`, its name
+    freed for the brand created again (`BrandExists` compares names) and its API keys revoked
+    (a trial: the name was taken for good, and the failed brand's key still read members'
+    data, its earns answered "not onboarded yet")."""
+    # imported here: the access layer imports this module's vocabulary
+    from ledger_api.access.apikeys import INTERNAL
+    from ledger_api.access.audit import AuditAction, note, record
+
+    brand.status = BrandStatus.FAILED
+    brand.name = f"{brand.name} (onboarding {brand.id} failed)"[:100]
+    keys = session.scalars(
+        select(ApiKey).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for key in keys:  # never cached: a brand without a ledger id is looked up every time
+        key.revoked_at = now
+        revoked = note(INTERNAL, AuditAction.API_KEY_REVOKED, brand_id=brand.id, target=key.prefix)
+        record(session, revoked)
+
+
 def _after_onboarding(
     session: Session,
     payload: OnboardBrandPayload,
@@ -120,7 +142,7 @@ def _after_onboarding(
     `set_daily_cap` queued (the brand stays `onboarding`)."""
     brand = session.get_one(Brand, payload.brand_row_id)
     if not confirmed:
-        brand.status = BrandStatus.FAILED
+        _onboarding_failed(session, brand)
         return True
     assert onboarded_as is not None, "a confirmed onboarding names the ledger's brand id"
     brand.ledger_id = onboarded_as

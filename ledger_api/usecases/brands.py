@@ -289,14 +289,20 @@ class BrandsService(BrandKeys):
                 # the brand turns active once its cap holds on chain
                 final = await self.status.status_once_queued(ctx.principal, follow_up, wait_s)
             if OpStatus(final.status).final:
-                brand = await run_in_threadpool(self._view_by_name, body["brand"]["name"])
+                brand = await run_in_threadpool(self._view_by_signer, body["brand"]["signer"])
                 return 200, {**body, "brand": brand.model_dump(mode="json")}
         reason = self.rt.queued_reason() if status == 202 else None
         return status, ({**body, "queued_reason": reason} if reason else body)
 
-    def _view_by_name(self, name: str) -> admin_schemas.BrandView:
+    def _view_by_signer(self, signer: str) -> admin_schemas.BrandView:
+        """The brand created with the signer `signer` (its name may have changed since: a
+        failed onboarding frees it, `domain.brands`)."""
         with self.rt.db.read() as session:
-            brand = session.scalar(select(Brand).where(Brand.name == name))
+            brand = session.scalar(
+                select(Brand)
+                .join(Signer, Signer.brand_id == Brand.id)
+                .where(Signer.address == signer)
+            )
             assert brand is not None
             return brand_view(session, brand)
 

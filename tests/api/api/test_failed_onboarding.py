@@ -1,0 +1,48 @@
+"""A brand the ledger refused to onboard (the gateway's admin key did not hold the ledger's
+admin role, a trial): it will never take an operation, so its name is free for the brand
+created again and the API key handed out with it no longer opens anything. Before, the name
+was taken for good (409 `brand_exists` with every new key), no route retried or removed the
+failed brand, and its key still read members' data while its earns answered "not onboarded
+yet"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from support.chain import Anvil
+from support.gateway import Gateway, Member
+
+#: anvil's fourth default account: funded on the test chain, no role on the ledger
+NOT_THE_ADMIN = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+
+
+def test_a_brand_the_ledger_refused_frees_its_name_and_its_key(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    member = Member().address
+    with Gateway({**own_env, "LEDGER_ADMIN_PRIVATE_KEY": NOT_THE_ADMIN}) as gateway:
+        body = {"name": "Foxtrot", "symbol": "FOX"}
+        answer = gateway.admin.post("/v1/admin/brands", body, params={"wait": "true"})
+        assert answer.status_code == 200, answer.text
+        created = answer.json()
+        assert created["brand"]["status"] == "failed", created
+        onboarding = gateway.admin.get(f"/v1/operations/{created['operation_id']}").json()
+        assert onboarding["error"]["code"] == "not_authorized", onboarding
+        failed_key, shown = created["api_key"], created["brand"]
+        assert shown["name"] != "Foxtrot" and "failed" in shown["name"], shown
+        listed = {b["name"]: b["status"] for b in gateway.admin.get("/v1/admin/brands").json()}
+        assert listed == {shown["name"]: "failed"}, listed
+        refused = gateway.api(failed_key).get(f"/v1/members/{member}")
+        assert refused.status_code == 401, refused.text
+
+    with Gateway(own_env) as gateway:  # the admin key the ledger knows
+        again = gateway.create_brand("Foxtrot", symbol="FOX")
+        balance = again.api.get(f"/v1/members/{member}")
+        assert balance.status_code == 200, balance.text
+        names = {b["name"]: b["status"] for b in gateway.admin.get("/v1/admin/brands").json()}
+        assert names["Foxtrot"] == "active", names
+        still = gateway.api(failed_key).get(f"/v1/members/{member}")
+        assert still.status_code == 401, still.text
+        audit = gateway.admin.get("/v1/admin/audit", params={"action": "api_key.revoked"})
+        assert audit.status_code == 200, audit.text
+        assert failed_key.split("_")[1] in audit.text, audit.text
