@@ -295,8 +295,7 @@ class BrandsService(BrandKeys):
         return status, ({**body, "queued_reason": reason} if reason else body)
 
     def _view_by_signer(self, signer: str) -> admin_schemas.BrandView:
-        """The brand created with the signer `signer` (its name may have changed since: a
-        failed onboarding frees it, `domain.brands`)."""
+        """The brand made with `signer` (a failed onboarding renames it: `domain.brands`)."""
         with self.rt.db.read() as session:
             brand = session.scalar(
                 select(Brand)

@@ -59,6 +59,23 @@ log = logging.getLogger(__name__)
 RECORD_PENDING_AFTER_S = 2.0
 
 
+def admin_role_problem(contracts: Contracts, chain: Chain, address: str) -> str | None:
+    """Why the alliance admin's signing key cannot act as the ledger's admin (it lacks
+    `DEFAULT_ADMIN_ROLE`: every onboarding and admin operation would fail `not_authorized`),
+    or None; the admin's signer reads it on start and after the node was away. A trial's
+    gateway ran with another key, said `ok`, and failed its first onboarding."""
+    codec = contracts.ledger["hasRole"]
+    data = codec.encode(bytes(32), address)  # DEFAULT_ADMIN_ROLE is 0x00
+    (holds,) = codec.decode(chain.call(contracts.ledger_address, data))
+    if holds:
+        return None
+    return (
+        f"not_authorized: the admin key {address} (LEDGER_ADMIN_PRIVATE_KEY) does not hold the "
+        "ledger's DEFAULT_ADMIN_ROLE: onboardings and every admin operation fail on chain until "
+        "the gateway runs with the key that does"
+    )
+
+
 class SignerWorker(threading.Thread):
     """Sends the operations of one queue (a brand, or the alliance admin) with one key."""
 
@@ -121,6 +138,7 @@ class SignerWorker(threading.Thread):
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
+        self.role_problem: str | None = None  # the admin key lacks the ledger's admin role
         self.pause = PauseWatch(contracts, self.store)  # the ledger's, as this signer meets it
 
     # ---------------------------------------------------------------- lifecycle
@@ -155,15 +173,15 @@ class SignerWorker(threading.Thread):
                     checked = time.monotonic()
                     reconciled = not self.reconciler.went_back(chain)
                 if not reconciled:
-                    # on start, after the node was away or went back: the node must hold the
-                    # deployment before forgotten blocks reopen anything (`DeploymentGuard`)
-                    self.settler.guard.verify(chain)
+                    self.settler.guard.verify(chain)  # the node holds the deployment
                     self.reconciler.reconcile(chain)
+                    if self.brand_row_id is None:
+                        self.role_problem = admin_role_problem(self.contracts, chain, self.address)
                     reconciled = True
                     checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
-                self.healthy = True
-                self.last_error = None
+                self.healthy = self.role_problem is None
+                self.last_error = self.role_problem
                 backoff.reset()
                 if busy:
                     continue
