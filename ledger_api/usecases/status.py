@@ -324,10 +324,12 @@ class StatusService:
 def indexed_by(status: str, block_number: int | None, result: Any) -> int | None:
     """The block the index must reach to hold a confirmed operation: its transaction's, or,
     for an earn found applied by an earlier transaction of ours that no receipt names
-    (`applied_earlier` when its slot's nonce went elsewhere), the head it was found at."""
+    (`applied_earlier` when its slot's nonce went elsewhere), the head it was found at; 0
+    for one with no transaction of its own: in place before it (`sender.already`), or a
+    multisig's admin operation, confirmed once the watcher found its effect in the index
+    (`background.multisig`: a trial's stayed `indexed: false`, and the client's `wait` timed
+    out on it)."""
     if block_number is not None or status != OpStatus.CONFIRMED.value:
         return block_number
-    if isinstance(result, dict) and result.get("already") is True:
-        return 0  # in place before it (`sender.already`): no transaction of its own to index
     found = result.get("applied_by_block") if isinstance(result, dict) else None
-    return found if isinstance(found, int) else None
+    return found if isinstance(found, int) else 0

@@ -69,11 +69,17 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
     w3 = node.web3()
     with MultisigGateway(env) as gateway:
         assert not gateway.settings.admin_signs
-        created = gateway.admin.post("/v1/admin/brands", {"name": "Multisig Brand", "symbol": "MS"})
+        body = {"name": "Multisig Brand", "symbol": "MS"}
+        created = gateway.admin.post("/v1/admin/brands", body, key="ms-1")
         assert created.status_code == 202, created.text
         answer = created.json()
         assert answer["brand"]["status"] == "onboarding"
         transaction = answer["admin_transaction"]
+        # the answer lost, the request sent again: the same transaction (a trial's replay
+        # dropped it, and nothing else hands it out)
+        again = gateway.admin.post("/v1/admin/brands", body, key="ms-1").json()
+        assert again["operation_id"] == answer["operation_id"], again
+        assert again.get("admin_transaction") == transaction, again
         assert transaction["to"] == gateway.runtime.contracts().ledger_address
         # nothing is sent without the multisig: the operation waits
         waited = gateway.admin.get(
@@ -86,6 +92,9 @@ def test_admin_operations_answer_with_the_transaction_and_settle_when_it_lands(
             f"/v1/operations/{answer['operation_id']}", headers={"Prefer": "wait=30"}
         ).json()
         assert final["status"] == "confirmed", final
+        # confirmed from the index: indexed, so a client's wait ends (a trial's stayed false
+        # and `ledger_client`'s `wait` timed out on it)
+        assert final["indexed"] is True, final
         brands = gateway.admin.get("/v1/admin/brands").json()
         brand = next(b for b in brands if b["name"] == "Multisig Brand")
         assert brand["status"] == "active" and brand["brand_id"] >= 1, brand
