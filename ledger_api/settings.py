@@ -14,6 +14,7 @@ random, generated at the first start (`db.files.folder_passphrase`).
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -54,6 +55,22 @@ def _node_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise ValueError("a node's JSON-RPC URL: http(s)://host[:port][/path]")
     return value.strip()
+
+
+#: a host name (RFC 1123 labels)
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+")
+
+
+def _listen_host(value: str) -> str:
+    """An IP address or a host name to listen on: `999.1.1.1` passed the settings, then
+    uvicorn stopped with `[Errno -2] Name or service not known` (a trial)."""
+    host = value.strip()
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host.strip("[]")))
+    numeric = host.replace(".", "").isdigit()  # dotted digits are an IPv4 address or nothing
+    if numeric or not _HOST_NAME.fullmatch(host):
+        raise ValueError("an IP address (127.0.0.1, 0.0.0.0, ::) or a host name to listen on")
+    return host
 
 
 def database_url(value: str) -> str:
@@ -104,7 +121,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
 
     # HTTP
-    host: str = "127.0.0.1"
+    host: Annotated[str, AfterValidator(_listen_host)] = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
     access_log: bool = True
