@@ -19,4 +19,7 @@ brownie_network() {
     .venv/brownie/bin/brownie networks add Development "$name" cmd=anvil \
       host=http://127.0.0.1 port="$3" accounts=10 > /dev/null
   fi
+  # a provider's URL carries its API key: the file holding it is the user's alone (brownie
+  # writes it readable by all: a trial)
+  chmod 600 "$config" 2>/dev/null || true
 }

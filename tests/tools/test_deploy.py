@@ -289,6 +289,8 @@ def test_make_deploy_names_the_manifest_after_the_chain_and_survives_its_reset(
     genesis = w3.eth.get_block(0)["hash"].hex().removeprefix("0x")[:8]
     manifest, _ = deploy(live_chain.url)
     assert manifest.name == f"alliance-{chain_id}-{genesis}.json", manifest
+    # brownie keeps each URL (a provider's carries its API key): the user's alone (a trial)
+    assert NETWORK_CONFIG.stat().st_mode & 0o077 == 0, oct(NETWORK_CONFIG.stat().st_mode)
     nonce = w3.eth.get_transaction_count(deployer)
     # the same chain by another URL: nothing to do, the same manifest
     same, said = deploy(live_chain.url.replace("127.0.0.1", "localhost"))
