@@ -57,8 +57,8 @@ def _node_url(value: str) -> str:
     return value.strip()
 
 
-#: a host name (RFC 1123 labels)
-_HOST_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+")
+#: a label of a host name (RFC 1123; `_` too, as container service names have it)
+_HOST_LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 
 def _listen_host(value: str) -> str:
@@ -68,7 +68,9 @@ def _listen_host(value: str) -> str:
     with contextlib.suppress(ValueError):
         return str(ipaddress.ip_address(host.strip("[]")))
     numeric = host.replace(".", "").isdigit()  # dotted digits are an IPv4 address or nothing
-    if numeric or not _HOST_NAME.fullmatch(host):
+    labels = host.removesuffix(".").split(".")
+    named = 0 < len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels)
+    if numeric or not named:
         raise ValueError("an IP address (127.0.0.1, 0.0.0.0, ::) or a host name to listen on")
     return host
 

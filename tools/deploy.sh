@@ -30,7 +30,11 @@ GENESIS="$(sed -nE 's/.*"hash" *: *"0x([0-9a-fA-F]{8}).*/\1/p' <<< "$genesis" | 
 [ -n "$GENESIS" ] || { echo "deploy: the chain at $URL does not give its genesis block: ${genesis:-no answer}" >&2; exit 1; }
 NETWORK="alliance-$CHAIN_ID-$(printf %s "$URL" | sha256sum | cut -c1-8)"
 brownie_network live "$NETWORK" "$URL" "$CHAIN_ID"
-export LEDGER_MANIFEST="${LEDGER_MANIFEST:-$PWD/deployments/alliance-$CHAIN_ID-$GENESIS.json}"
+# a manifest written under the URL's name (before 2026-12-07) is this chain's deployment still
+by_url="$PWD/deployments/$NETWORK.json"
+by_chain="$PWD/deployments/alliance-$CHAIN_ID-$GENESIS.json"
+[ -e "$by_url" ] && [ ! -e "$by_chain" ] && by_chain="$by_url"
+export LEDGER_MANIFEST="${LEDGER_MANIFEST:-$by_chain}"
 echo "deploy: network $NETWORK (chain id $CHAIN_ID, live)"
 mkdir -p build  # the contracts as the sources are now (tools/compile.sh), never a stale build
 bash tools/compile.sh > build/compile.log 2>&1 || { cat build/compile.log >&2; exit 1; }

@@ -36,8 +36,6 @@ _KEYS: dict[str, str] = {
     "callerBrand": "caller_brand_id",
     "brandA": "brand_a_id",
     "brandB": "brand_b_id",
-    "debtor": "debtor_brand_id",
-    "creditor": "creditor_brand_id",
     "extension": "extension_s",
     "maxWindow": "max_window_s",
     "value": "value_micro_usd",
@@ -55,6 +53,14 @@ _ERROR_KEYS: dict[tuple[str, str], str] = {
     ("VaultInsufficientDeposit", "needed"): "needed_units",
     ("VaultDepositBacksDebt", "deposit"): "deposit_units",
     ("VaultDepositBacksDebt", "amount"): "amount_units",
+    ("VaultDepositBacksDebt", "owedUnits"): "required_units",  # what the deposit must keep
+    # the brands of `settle(brandA, brandB)`: the debtor first when it owes, as the gateway
+    # names them (`nothing_to_settle`)
+    ("VaultNothingToSettle", "brandA"): "debtor",
+    ("VaultNothingToSettle", "brandB"): "creditor",
+    ("PointsInsufficientBalance", "balance"): "available",  # what the member may spend
+    ("LedgerDailyMintCapExceeded", "cap"): "daily_cap_points",
+    ("LedgerReversalWindowClosed", "releaseAt"): "window_closed_at",
 }
 #: `IAllianceAuctions.BidStatus`, as the index names a bid's status (`idx_auction_bids`)
 BID_STATUSES = ("none", "held", "settled", "cancelled", "unissued")

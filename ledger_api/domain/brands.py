@@ -120,7 +120,8 @@ def _onboarding_failed(session: Session, brand: Brand) -> None:
     from ledger_api.access.audit import AuditAction, note, record
 
     brand.status = BrandStatus.FAILED
-    brand.name = f"{brand.name} (onboarding {brand.id} failed)"[:100]
+    suffix = f" (onboarding {brand.id} failed)"  # unique by the row id, within the 100 chars
+    brand.name = brand.name[: 100 - len(suffix)] + suffix
     keys = session.scalars(
         select(ApiKey).where(ApiKey.brand_id == brand.id, ApiKey.revoked_at.is_(None))
     ).all()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ledger_api.chain.error_words import BID_STATUSES
 from ledger_api.chain.errors import error_code
 from ledger_api.db.models import IdxBrand
-from ledger_api.errors import AuctionStateConflict
+from ledger_api.errors import AuctionStateConflict, LedgerError, LedgerPaused
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -27,6 +27,28 @@ def state(chain_error: str, message: str, **details: Any) -> AuctionStateConflic
 def bid_status(status: int) -> str | None:
     """A bid's `IAllianceAuctions.BidStatus` as its word (`BID_STATUSES`)."""
     return BID_STATUSES[status] if status < len(BID_STATUSES) else None
+
+
+def refuse_issue(refused: LedgerError, auction_id: int, bidder: str) -> None:
+    """Why `issueWon` run on the node reverts, as the 409 or 422 it stands for: the winner's
+    wallet hook reverting (its own reason, or none: ERC-1155's `ERC1155InvalidReceiver`) is
+    `auction_badge_refused`; the auctions contract's own refusal keeps its code (a race with
+    another issue: `auction_badge_not_unissued`); a pause is the sender's to wait out."""
+    hook = not refused.chain_call or refused.details.get("chain_error") == "ERC1155InvalidReceiver"
+    if hook:
+        raise AuctionStateConflict(
+            "the winner's wallet still refuses the badge (its ERC-1155 receipt hook reverts: "
+            f"{refused.message}); the unit stays reserved for it",
+            code="auction_badge_refused",
+            auction_id=auction_id,
+            bidder=bidder,
+        )
+    if isinstance(refused, LedgerPaused):
+        return
+    if "auctionId" in refused.chain_args:
+        details = {k: v for k, v in refused.details.items() if k != "chain_error"}
+        raise state(str(refused.details["chain_error"]), refused.message, **details)
+    raise refused
 
 
 class AuctionViews:

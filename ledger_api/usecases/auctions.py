@@ -44,7 +44,6 @@ from ledger_api.errors import (
     AuctionStateConflict,
     BadgeNoBenefit,
     BrandForbidden,
-    LedgerPaused,
     UnknownAuction,
     UnknownBrand,
 )
@@ -66,7 +65,7 @@ from ledger_api.model.payloads import (
     AuctionSettlePayload,
 )
 
-from .auction_views import HELD, UNISSUED, AuctionViews, bid_status, state
+from .auction_views import HELD, UNISSUED, AuctionViews, bid_status, refuse_issue, state
 from .checks import Checks, refusal_on_node
 from .context import BrandDirectory, BrandInfo, RequestContext, draft
 from .documents import gift_document
@@ -397,14 +396,8 @@ class AuctionsService(AuctionViews):
                 )
             call = self.rt.contracts().auctions_call("issueWon", auction_id, req.bidder)
             refused = refusal_on_node(self.rt.chain(), call.to, call.data)
-            if refused is not None and not isinstance(refused, LedgerPaused):
-                raise AuctionStateConflict(
-                    "the winner's wallet still refuses the badge (its ERC-1155 receipt hook "
-                    f"reverts: {refused.message}); the unit stays reserved for it",
-                    code="auction_badge_refused",
-                    auction_id=auction_id,
-                    bidder=req.bidder,
-                )
+            if refused is not None:
+                refuse_issue(refused, auction_id, req.bidder)
             payload = AuctionIssueWonPayload(auction_id=auction_id, bidder=req.bidder)
             return draft(ctx, OpKind.AUCTION_ISSUE_WON, own, payload)
 

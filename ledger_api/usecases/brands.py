@@ -30,6 +30,7 @@ from ledger_api.background.indexer import followed_ledger_paused
 from ledger_api.background.intake import Accepted, Draft, find_replay
 from ledger_api.background.multisig import admin_transaction
 from ledger_api.background.sender.pause import chain_paused
+from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.signing import new_keystore
 from ledger_api.db.models import ApiKey, Brand, IdempotencyRecord, IdxBrand, Operation, Signer
 from ledger_api.domain import MAX_TIER, BrandStatus, OpKind, OpStatus
@@ -74,16 +75,32 @@ async def submit_admin(rt: Runtime, admin_draft: Draft) -> Accepted:
     return replace(accepted, body={**accepted.body, "admin_transaction": transaction})
 
 
-def _replayed(rt: Runtime, session: Session, body: dict[str, Any]) -> dict[str, Any]:
+def _replayed(
+    contracts: Contracts | None, session: Session, body: dict[str, Any]
+) -> dict[str, Any]:
     """A brand creation's stored answer, with the onboarding's transaction again for a
-    multisig admin (a trial's replay dropped it, and nothing else hands it out)."""
-    if rt.settings.admin_signs:
+    multisig admin (`contracts` given; a trial's replay dropped it, and nothing else hands it
+    out)."""
+    if contracts is None:
         return body
     stored = session.scalar(select(Operation).where(Operation.uid == body["operation_id"]))
     if stored is None:
         return body
     payload = payload_of(OpKind.ONBOARD_BRAND, stored.payload)
-    return {**body, "admin_transaction": admin_transaction(rt.contracts(), payload)}
+    return {**body, "admin_transaction": admin_transaction(contracts, payload)}
+
+
+def _admin_op(kind: OpKind, payload: OperationPayload) -> Operation:
+    """An admin operation stored with the brand (not through the intake)."""
+    return Operation(
+        uid=str(uuid.uuid4()),
+        brand_id=None,
+        kind=kind.value,
+        status=OpStatus.QUEUED.value,
+        payload=payload.stored(),
+        points=0,
+        attempts=0,
+    )
 
 
 def brand_view(session: Session, brand: Brand) -> admin_schemas.BrandView:
@@ -182,12 +199,13 @@ class BrandsService(BrandKeys):
         settings = self.rt.settings
         address, keystore = new_keystore(settings.passphrase(), settings.keystore_kdf_iterations)
         ref_secret = new_ref_secret(settings)
+        contracts = None if settings.admin_signs else self.rt.contracts()  # before the lock
         with self.rt.db.write() as session:
             replay = find_replay(
                 session, ctx.principal.scope, ctx.idempotency_key, ctx.request_hash
             )
             if replay is not None:
-                return replay.status_code, _replayed(self.rt, session, replay.body)
+                return replay.status_code, _replayed(contracts, session, replay.body)
             if req.daily_cap_points is not None:  # else it would wait, onboarding, for its cap
                 refuse_while_paused(session, "onboard without a daily cap, set it once unpaused")
             taken = same_name(session.scalars(select(Brand.name)), req.name)
@@ -222,14 +240,14 @@ class BrandsService(BrandKeys):
             )
             if settings.signer_funding_wei:
                 session.add(
-                    self._admin_op(
+                    _admin_op(
                         OpKind.FUND_SIGNER,
                         FundSignerPayload(
                             address=address, value_wei=str(settings.signer_funding_wei)
                         ),
                     )
                 )
-            onboard = self._admin_op(
+            onboard = _admin_op(
                 OpKind.ONBOARD_BRAND,
                 OnboardBrandPayload(
                     brand_row_id=BrandRowId(brand.id),
@@ -275,19 +293,6 @@ class BrandsService(BrandKeys):
                 self.rt.contracts(), payload_of(OpKind.ONBOARD_BRAND, onboard.payload)
             )
         return 202, answer
-
-    @staticmethod
-    def _admin_op(kind: OpKind, payload: OperationPayload) -> Operation:
-        """An admin operation stored with the brand (not through the intake)."""
-        return Operation(
-            uid=str(uuid.uuid4()),
-            brand_id=None,
-            kind=kind.value,
-            status=OpStatus.QUEUED.value,
-            payload=payload.stored(),
-            points=0,
-            attempts=0,
-        )
 
     async def create(
         self, ctx: RequestContext, req: admin_schemas.BrandCreateRequest, wait_s: float | None

@@ -105,14 +105,16 @@ def test_an_admin_key_that_is_not_one_is_refused_without_repeating_it(key: str) 
     assert empty.admin_private_key.get_secret_value() == DEV_ADMIN_PRIVATE_KEY
 
 
-@pytest.mark.parametrize("host", ["999.1.1.1", "1.2.3", "bad host", "-x.example", ""])
+@pytest.mark.parametrize(
+    "host", ["999.1.1.1", "1.2.3", "bad host", "-x.example", "", "a" * 40 + "_!", "x" * 300]
+)
 def test_a_host_to_listen_on_that_is_none_is_refused_as_a_setting(host: str) -> None:
     """`LEDGER_HOST=999.1.1.1` ended in uvicorn's "Name or service not known" (a trial), not
     in an `invalid_settings: LEDGER_HOST` line as the other variables."""
     with pytest.raises(ValidationError) as refused:
         Settings(env="development", host=host)
     assert str(settings_problem(refused.value)).startswith("LEDGER_HOST: an IP address")
-    for good in ("127.0.0.1", "0.0.0.0", "::", "localhost", "gateway.internal"):
+    for good in ("127.0.0.1", "0.0.0.0", "::", "localhost", "gateway.internal", "ledger_api"):
         assert Settings(env="development", host=good).host == good
 
 

@@ -4,6 +4,7 @@ and the brownie scripts run against that network without a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -295,6 +296,16 @@ def test_make_deploy_names_the_manifest_after_the_chain_and_survives_its_reset(
     # the same chain by another URL: nothing to do, the same manifest
     same, said = deploy(live_chain.url.replace("127.0.0.1", "localhost"))
     assert "nothing to do" in said and same == manifest, said
+    assert w3.eth.get_transaction_count(deployer) == nonce
+
+    # a manifest written under the URL's name by an earlier version is still this chain's
+    by_url = manifest.with_name(
+        f"alliance-{chain_id}-{hashlib.sha256(live_chain.url.encode()).hexdigest()[:8]}.json"
+    )
+    manifest.rename(by_url)
+    request.addfinalizer(lambda: by_url.unlink(missing_ok=True))
+    kept, said = deploy(live_chain.url)
+    assert "nothing to do" in said and kept == by_url, said
     assert w3.eth.get_transaction_count(deployer) == nonce
 
     # the chain reset: a fresh node with the same chain id (a new genesis)

@@ -180,6 +180,7 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
         "(LedgerDailyMintCapExceeded(brand=2, day=2026-11-30, cap=1000, requested=1500))"
     ), capped.message
     assert (capped.details["brand_id"], capped.details["day"]) == (2, "2026-11-30")
+    assert capped.details["daily_cap_points"] == 1_000  # as the gateway's own check names it
     too_soon = revert("LedgerValueChangeTooSoon(uint256,uint256)", ["uint256", "uint256"], [3, 682])
     assert too_soon.message.endswith("fromMonth=2026-11)"), too_soon.message
     assert too_soon.details["from_month"] == "2026-11"
@@ -205,6 +206,20 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
     assert below.message.endswith("worth=0.5 USD, reserve=1 USD))"), below.message
     from ledger_api.chain.error_words import details_of
 
+    # the keys the gateway's own refusals of the same codes use (a review: nothing_to_settle,
+    # insufficient_balance, deposit_backs_debt and reversal_window_closed differed)
+    assert details_of("VaultNothingToSettle", {"brandA": 2, "brandB": 3}) == {
+        "chain_error": "VaultNothingToSettle",
+        "debtor": 2,
+        "creditor": 3,
+    }
+    assert details_of("PointsInsufficientBalance", {"balance": 5})["available"] == 5
+    backs = details_of("VaultDepositBacksDebt", {"deposit": 9, "owedUnits": 7, "amount": 4})
+    assert (backs["deposit_units"], backs["required_units"]) == ("9", "7"), backs
+    closed_window = details_of("LedgerReversalWindowClosed", {"releaseAt": 1_780_000_000})
+    assert closed_window["window_closed_at"] == "2026-05-28T20:26:40Z", closed_window
+    below_unit = details_of("VaultBelowOneUnit", {"debtor": 1, "creditor": 2})
+    assert (below_unit["debtor"], below_unit["creditor"]) == (1, 2), below_unit
     # the keys and forms of the gateway's own `insufficient_deposit` (token units, uint256)
     short = details_of("VaultInsufficientDeposit", {"brand": 3, "deposit": 5, "needed": 2**70})
     assert short == {
