@@ -301,11 +301,15 @@ def test_a_node_without_the_deployment_fails_reopens_and_rebuilds_nothing(
         snapshot = tmp_path / "snapshot.json"
         save_state(nodes[0], snapshot)
 
+        signed = nodes[0].web3().eth.get_transaction_count(brand.signer)  # type: ignore[arg-type]
         nodes[0].process.send_signal(signal.SIGKILL)
         nodes[0].process.wait()
         stranger = start_anvil(port=nodes[0].port)  # the same URL and chain id, nothing of ours
         nodes.append(stranger)
-        stranger.rpc("anvil_setBalance", brand.signer, hex(10**18))  # its sends go through
+        # the signer's gas and nonce there: its next transactions are mined on the stranger,
+        # successful and without a log (calls to addresses with no code), as in the trial
+        stranger.rpc("anvil_setBalance", brand.signer, hex(10**18))
+        stranger.rpc("anvil_setNonce", brand.signer, hex(signed))
         second = earn(brand.api, members, "second")  # accepted: queued for the right node
 
         said = "no longer holds this deployment"

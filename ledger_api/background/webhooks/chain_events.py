@@ -12,10 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ledger_api.chain.abi import Event, snake_case
+from ledger_api.chain.abi import Event, checksum, snake_case
 from ledger_api.chain.manifest import ALLIANCE_AUCTIONS, ALLIANCE_BADGES, LEDGER
-from ledger_api.db.auction_models import IdxAuction
+from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid
 from ledger_api.db.models import IdxBrand, IdxLot, IdxTierRule
 from ledger_api.domain import (
     TIER_NAMES,
@@ -52,6 +53,16 @@ _AUCTION_TYPES = {
 
 #: `BidRecounted.liveUntil` when no lot counted expires (`type(uint40).max`)
 _NO_EXPIRY = 2**40 - 1
+
+
+def _bid_brand(session: Session, a: dict[str, Any]) -> int | None:
+    """The brand whose points an auction event concerns: its own `brand`, or for the events
+    that name none (`BidRecounted`, `BadgeUnissued`, `WonBadgeIssued`) the bid's (the index's
+    row, applied before this event is recorded; a review: only the auctioning brand heard)."""
+    if "brand" in a or "bidder" not in a:
+        return a.get("brand")
+    bid = session.get(IdxAuctionBid, (int(a["auctionId"]), checksum(a["bidder"])))
+    return bid.brand if bid is not None else None
 
 
 def _auction_data(a: dict[str, Any]) -> dict[str, Any]:
@@ -368,5 +379,5 @@ class ChainEvents:
         """An auction's step, to the auctioning brand and the brand whose points are bid."""
         self.p.session.flush()  # an auction created earlier in this chunk
         auction = self.p.session.get(IdxAuction, int(a["auctionId"]))
-        brands = [auction.brand if auction is not None else None, a.get("brand")]
+        brands = [auction.brand if auction is not None else None, _bid_brand(self.p.session, a)]
         self._add(_AUCTION_TYPES[event.name], event, ts, brands, **_auction_data(a))
