@@ -114,6 +114,21 @@ SAYS: dict[str, str] = {
     "enterprise_not_bound": "the employee is not bound to that enterprise account",
     "enterprise_invalid_account": "that address cannot be an enterprise account",
     "panic": "the contract stopped on an internal check",
+    "ledger_invalid_return_window": "the return window is beyond the ledger's bound (days)",
+    "ledger_value_change_too_soon": "a brand's point value changes once a month at most",
+    "ledger_reversal_quarter_mismatch": "the reversal names another quarter than its purchase's",
+    "lot_overflow": "the member's lot of that month would pass 2^64 - 1 points",
+    "alliance_badges_already_claimed": "the member already claimed this badge type",
+    "alliance_badges_not_claimable": "members do not claim this badge type themselves",
+    "alliance_badges_soulbound": "the badge is soulbound: it does not move",
+    "membership_badge_soulbound": "the membership badge is soulbound: it does not move",
+    "polls_empty_content": "a poll needs its content",
+    "enterprise_too_many_employees": "the enterprise account holds its most employees",
+    "vault_invalid_treasury": "a treasury is a non-zero address",
+    "erc6909_insufficient_balance": "the holder's balance of the points is too small",
+    "erc6909_insufficient_allowance": "the spender's allowance of the points is too small",
+    "erc1155_insufficient_balance": "the holder holds too few units of the badge",
+    "erc1155_invalid_receiver": "the receiving wallet refuses the badge",
 }
 
 
