@@ -182,7 +182,7 @@ def test_custom_errors_say_chain_units_as_people_read_them() -> None:
     assert (capped.details["brand_id"], capped.details["day"]) == (2, "2026-11-30")
     assert capped.details["daily_cap_points"] == 1_000  # as the gateway's own check names it
     too_soon = revert("LedgerValueChangeTooSoon(uint256,uint256)", ["uint256", "uint256"], [3, 682])
-    assert too_soon.message.endswith("fromMonth=2026-11)"), too_soon.message
+    assert too_soon.message.endswith("fromMonth=2026-11))"), too_soon.message
     assert too_soon.details["from_month"] == "2026-11"
     closed = revert(
         "AuctionsNotOpen(uint256,uint256,uint256,uint256)",
