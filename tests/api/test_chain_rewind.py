@@ -174,16 +174,22 @@ def assert_nonces_agree(node: Anvil, database_url: str, signer: str) -> None:
     assert open_slots == 0
 
 
+def sqlite_env(node: Anvil, manifest: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A test gateway's settings on `node`, with a SQLite database of its own."""
+    return gateway_env(
+        rpc_url=node.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        **extra,
+    )
+
+
 def test_chain_restarted_from_an_older_snapshot_loses_nothing(
     chain: tuple[list[Anvil], Path], tmp_path: Path
 ) -> None:
     nodes, manifest = chain
-    env = gateway_env(
-        rpc_url=nodes[0].url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
+    env = sqlite_env(nodes[0], manifest, tmp_path)
     members = [Member().address for _ in range(4)]
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
@@ -287,12 +293,7 @@ def test_a_node_without_the_deployment_fails_reopens_and_rebuilds_nothing(
     failed or announced, and the signer waits, saying why, even with gas on that node: its
     transactions land there with no code to run. The real node back, everything converges."""
     nodes, manifest = chain
-    env = gateway_env(
-        rpc_url=nodes[0].url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-    )
+    env = sqlite_env(nodes[0], manifest, tmp_path)
     members = [Member().address for _ in range(4)]
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
