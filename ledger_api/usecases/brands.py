@@ -288,9 +288,9 @@ class BrandsService(BrandKeys):
                 )
             )
         answer = {**stored, "api_key": key.plaintext}
-        if not settings.admin_signs:
+        if contracts is not None:  # a multisig admin executes the onboarding itself
             answer["admin_transaction"] = admin_transaction(
-                self.rt.contracts(), payload_of(OpKind.ONBOARD_BRAND, onboard.payload)
+                contracts, payload_of(OpKind.ONBOARD_BRAND, onboard.payload)
             )
         return 202, answer
 

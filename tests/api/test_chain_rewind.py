@@ -174,6 +174,18 @@ def assert_nonces_agree(node: Anvil, database_url: str, signer: str) -> None:
     assert open_slots == 0
 
 
+def settled_then_saved(
+    node: Anvil, api: Api, members: list[str], tmp_path: Path
+) -> tuple[list[dict[str, Any]], Path]:
+    """A first set of earns, confirmed and indexed, then the chain's state saved: (the set,
+    the state file the tests restart a node from)."""
+    first = earn(api, members, "first")
+    wait_settled(api, first)
+    snapshot = tmp_path / "snapshot.json"
+    save_state(node, snapshot)
+    return first, snapshot
+
+
 def sqlite_env(node: Anvil, manifest: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
     """A test gateway's settings on `node`, with a SQLite database of its own."""
     return gateway_env(
@@ -193,10 +205,7 @@ def test_chain_restarted_from_an_older_snapshot_loses_nothing(
     members = [Member().address for _ in range(4)]
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
-        first = earn(brand.api, members, "first")
-        wait_settled(brand.api, first)
-        snapshot = tmp_path / "snapshot.json"
-        save_state(nodes[0], snapshot)
+        first, snapshot = settled_then_saved(nodes[0], brand.api, members, tmp_path)
         second = earn(brand.api, members, "second")
         wait_settled(brand.api, second)
         forgotten_from = node_block(nodes[0])
@@ -253,10 +262,7 @@ def test_chain_restarted_from_an_older_snapshot_while_the_gateway_is_down(
         assert window.json()["status"] == "confirmed", window.text
         api = Api(gateway.base_url, created["api_key"])
         apis.append(api)
-        first = earn(api, members, "first")
-        wait_settled(api, first)
-        snapshot = tmp_path / "snapshot.json"
-        save_state(nodes[0], snapshot)
+        first, snapshot = settled_then_saved(nodes[0], api, members, tmp_path)
         second = earn(api, members, "second")
         wait_settled(api, second)
         forgotten_from = node_block(nodes[0])
@@ -297,10 +303,7 @@ def test_a_node_without_the_deployment_fails_reopens_and_rebuilds_nothing(
     members = [Member().address for _ in range(4)]
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
-        first = earn(brand.api, members, "first")
-        wait_settled(brand.api, first)
-        snapshot = tmp_path / "snapshot.json"
-        save_state(nodes[0], snapshot)
+        first, snapshot = settled_then_saved(nodes[0], brand.api, members, tmp_path)
 
         signed = nodes[0].web3().eth.get_transaction_count(brand.signer)  # type: ignore[arg-type]
         nodes[0].process.send_signal(signal.SIGKILL)
