@@ -39,7 +39,10 @@ class Health(Liveness):
         '"held_by_pause"}; a signer whose key does not unseal with this passphrase is unhealthy '
         'with "key_passphrase_mismatch: ..." and its brand\'s operations wait (the other '
         "brands send); held_by_pause: operations its last turn kept queued because the chain "
-        "refused them as paused (`EnforcedPause`), sent once the ledger is unpaused",
+        "refused them as paused (`EnforcedPause`), sent once the ledger is unpaused; a "
+        "signer one of whose nonces a transaction the gateway did not make used is unhealthy "
+        'for 10 minutes with "foreign_sender: ..." (another sender holds its key: the brand '
+        "itself, or a second database of this deployment; its operations still go)",
     )
     ledger_paused: bool | None = Field(
         default=None,

@@ -314,6 +314,9 @@ class OperationStatus(Model):
     queued_reason: QueuedReason | None = Field(default=None, description=QUEUED_REASON_DOC)
     result: dict[str, Any] | None
     campaign: dict[str, Any] | None = None  # an earn's rules applied and why (issue 16)
+    admin_transaction: dict[str, Any] | None = Field(
+        default=None, description="a multisig admin's queued operation: the call it executes"
+    )
     error: OperationError | None
     created_at: datetime
     updated_at: datetime

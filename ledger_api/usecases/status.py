@@ -15,13 +15,14 @@ from sqlalchemy import Connection, bindparam, select
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer.cursor import FOLLOWED_PAUSE, STORED_HEIGHT
 from ledger_api.background.intake import Accepted
+from ledger_api.background.multisig import admin_transaction
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.debit_order import waits_for_held_nonce
 from ledger_api.db.models import Brand, Operation, table_of
 from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus
 from ledger_api.errors import UnknownOperation
 from ledger_api.model import schemas
-from ledger_api.model.payloads import concerned_brand
+from ledger_api.model.payloads import concerned_brand, payload_of
 
 if TYPE_CHECKING:
     from ledger_api.process.runtime import Runtime
@@ -104,8 +105,20 @@ class StatusService:
         view = self._view(Settled.of(row, ledger_brand_id), row.index_height)
         campaign = row.payload.get("campaign") if row.kind == OpKind.EARN.value else None
         if campaign or reason:
-            return view.model_copy(update={"campaign": campaign, "queued_reason": reason})
+            view = view.model_copy(update={"campaign": campaign, "queued_reason": reason})
+        if row.brand_id is None and row.status == OpStatus.QUEUED.value:
+            return self._for_multisig(view, row.kind, row.payload)
         return view
+
+    def _for_multisig(
+        self, view: schemas.OperationStatus, kind: str, payload: dict[str, Any]
+    ) -> schemas.OperationStatus:
+        """A queued admin operation of a gateway without the admin key, with the transaction
+        its multisig executes (the daily cap after an onboarding: no answer carried it)."""
+        if self.rt.settings.admin_signs:
+            return view
+        transaction = admin_transaction(self.rt.contracts(), payload_of(kind, payload))
+        return view.model_copy(update={"admin_transaction": transaction})
 
     def _stalled_reason(self, brand_row_id: int | None) -> str | None:
         """`signer_stalled` while the signer of the operation's queue cannot send

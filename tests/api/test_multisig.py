@@ -491,3 +491,45 @@ def test_a_multisig_pause_lifted_before_the_watcher_looked_is_confirmed(
             assert [f["status"] for f in finals] == ["confirmed", "confirmed"], finals
             assert [f["result"] for f in finals] == [{"paused": True}, {"paused": False}]
             assert finals[0]["tx_hash"] is not None and finals[0]["tx_hash"] != finals[1]["tx_hash"]
+
+
+def test_an_onboardings_daily_cap_follow_up_offers_its_transaction_to_the_multisig(
+    own_chain: tuple[Anvil, Path], tmp_path: Path
+) -> None:
+    """A brand created with a daily mint cap stays `onboarding` until a `set_daily_cap`
+    follows its onboarding (`daily_cap_operation_id`). The gateway queues that one itself, so
+    no answer carried its transaction: a trial's multisig never saw it and the brand never
+    turned active. An admin operation's status read carries `admin_transaction` while it
+    waits for the multisig (the onboarding's too), and none once it is confirmed."""
+    node, manifest = own_chain
+    env = _multisig_env(node, manifest, tmp_path)
+    w3 = node.web3()
+    with MultisigGateway(env) as gateway:
+        body = {"name": "Capped Brand", "symbol": "CB", "daily_cap_points": 9_000}
+        created = gateway.admin.post("/v1/admin/brands", body, key="cb-1")
+        assert created.status_code == 202, created.text
+        answer = created.json()
+        onboarding = gateway.admin.get(f"/v1/operations/{answer['operation_id']}").json()
+        assert onboarding["admin_transaction"] == answer["admin_transaction"], onboarding
+        execute(w3, answer["admin_transaction"])
+        follow_up = answer["daily_cap_operation_id"]
+        queued = wait_for(
+            lambda: (
+                (r := gateway.admin.get(f"/v1/operations/{follow_up}")).status_code == 200
+                and r.json()
+            ),
+            what="the daily cap's operation queued",
+        )
+        assert queued["status"] == "queued", queued
+        transaction = queued["admin_transaction"]
+        assert transaction is not None and transaction["to"] == w3.to_checksum_address(
+            gateway.runtime.contracts().ledger_address
+        ), queued
+        execute(w3, transaction)
+        final = gateway.admin.get(
+            f"/v1/operations/{follow_up}", headers={"Prefer": "wait=30"}
+        ).json()
+        assert final["status"] == "confirmed" and final["admin_transaction"] is None, final
+        brands = gateway.admin.get("/v1/admin/brands").json()
+        brand = next(b for b in brands if b["name"] == "Capped Brand")
+    assert (brand["status"], brand["daily_cap_points"]) == ("active", 9_000), brand

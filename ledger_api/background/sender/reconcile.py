@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ledger_api.chain.port import Block, Chain
 from ledger_api.db.models import Signer, TxSlot
+from ledger_api.db.types import utcnow
 from ledger_api.domain import SlotStatus
 from ledger_api.settings import Settings
 
@@ -53,6 +54,35 @@ def mined_as_ours(chain: Chain, slots: Sequence[Sequence[str]]) -> list[bool]:
         if all(found) or time.monotonic() >= deadline:
             return found
         time.sleep(RECEIPT_LAG_POLL_S)
+
+
+class ForeignNonces:
+    """This signer's nonces that transactions the gateway did not make used: another sender
+    holds its key (the brand itself, or a second database of this deployment, whose earns
+    take the same op ids; `earlier`). The signer reads unhealthy, and the health degraded,
+    for `WINDOW_S` after the last one (the operations still go: each stranger's nonce sends
+    its slot's operations again)."""
+
+    WINDOW_S = 600.0
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._last: tuple[float, int, str] | None = None  # (monotonic, nonce, UTC ISO time)
+
+    def saw(self, nonce: int) -> None:
+        self.count += 1
+        self._last = (time.monotonic(), nonce, utcnow().isoformat(timespec="seconds"))
+
+    def problem(self) -> str | None:
+        """The health's words for the last one, within `WINDOW_S`; None otherwise."""
+        if self._last is None or time.monotonic() - self._last[0] > self.WINDOW_S:
+            return None
+        _, nonce, at = self._last
+        return (
+            f"foreign_sender: nonce {nonce} was used by a transaction this gateway did not"
+            f" make, at {at} ({self.count} since start): another sender holds this signer's"
+            " key (the brand itself, or a second database of this deployment)"
+        )
 
 
 class Reconciler:

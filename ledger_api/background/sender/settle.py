@@ -31,15 +31,13 @@ from ledger_api.errors import ChainUnavailable, LedgerError, LedgerPaused
 from ledger_api.model.payloads import concerned_brand, payload_of
 from ledger_api.settings import Settings
 
-from . import txplan
+from . import earlier, txplan
 from .already import asked_state_holds
 from .pause import paused_at
+from .reconcile import ForeignNonces
 from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
-
-#: operation kinds that carry a brand op id the ledger marks used (earn bitmap, issue 11)
-OP_ID_KINDS = (OpKind.EARN.value, OpKind.REVERSAL.value)
 
 
 class _SlotOutcomes(NamedTuple):
@@ -89,6 +87,8 @@ class Settler:
         self.address = address
         self.brand_row_id = brand_row_id
         self._ledger_brand_id: LedgerBrandId | None = None
+        self.foreign = ForeignNonces()  # the nonces strangers' transactions used (health)
+        self.earlier = earlier.Earlier(db, contracts, self._brand_ids)
 
     def settle(self, chain: Chain, mined: Sequence[tuple[TxSlot, Receipt, bool]]) -> None:
         """Applies receipts, `(slot, its receipt, whether it is the slot's cancel)` each in
@@ -129,7 +129,7 @@ class Settler:
             # then: nothing is settled until it holds the deployment again)
             self.guard.verify(chain)
         if cancelled or not ops:
-            return self._requeue_outcomes(chain, ops)
+            return self.earlier.requeue_outcomes(chain, ops)
         stopped = OpKind(ops[0].kind).stopped_by_pause  # not `pause()` itself: it fails
         if receipt.status != 1 and stopped and paused_at(self.contracts, chain, receipt):
             # sent before the pause, run after it: queued again whatever its attempts, where
@@ -137,7 +137,11 @@ class Settler:
             return {op.id: Outcome(Verdict.REQUEUE) for op in ops}
         if slot.kind == txplan.EARN_BATCH:
             if receipt.status == 1:
-                return txplan.earn_outcomes(self.contracts, ops, receipt)
+                outcomes = txplan.earn_outcomes(self.contracts, ops, receipt)
+                return {
+                    op.id: self.earlier.judge(chain, op, receipt.block_number, outcomes[op.id])
+                    for op in ops
+                }
             return {op.id: self._retry_or_fail(op, "tx_reverted") for op in ops}
         if receipt.status == 1:
             return {
@@ -148,8 +152,9 @@ class Settler:
 
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
+        self.foreign.saw(slot.nonce)
         ops = self.store.slot_operations([slot.id])[slot.id]
-        outcomes = self._requeue_outcomes(chain, ops)
+        outcomes = self.earlier.requeue_outcomes(chain, ops)
         settled = self._apply_outcomes(
             [_SlotOutcomes(slot.id, ops, outcomes, None, SlotStatus.SUPERSEDED)]
         )
@@ -223,7 +228,8 @@ class Settler:
         # a reversal whose op id an earlier transaction of ours applied
         used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
         if used and op.attempts > 1:
-            return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+            earlier = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
+            return self.earlier.judge(chain, op, chain.block_number(), earlier)
         return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
 
     def _escrow_redeemed(self, chain: Chain) -> Callable[[str], bool]:
@@ -247,31 +253,12 @@ class Settler:
             return error
         return None
 
-    def _requeue_outcomes(self, chain: Chain, ops: Sequence[OpRecord]) -> dict[int, Outcome]:
-        """Operations whose transaction never applied them go back to the queue.
-
-        An earn whose op id the ledger already marks used was applied by an earlier
-        transaction of ours: it is confirmed, never sent again under a new id.
-        """
-        outcomes: dict[int, Outcome] = {}
+    def _brand_ids(self) -> tuple[int, int] | None:
+        """This signer's brand: its ledger id and row id (None: the admin's, or onboarding)."""
         ledger_brand_id = self._own_ledger_brand_id()
-        head: int | None = None
-        for op in ops:
-            if op.kind in OP_ID_KINDS and op.op_id is not None and ledger_brand_id is not None:
-                head = chain.block_number() if head is None else head  # before the read
-                call = self.contracts.is_operation_used_call(ledger_brand_id, op.op_id)
-                (used,) = self.contracts.ledger["isOperationUsed"].decode(
-                    chain.call(call.to, call.data)
-                )
-                if used:
-                    # applied by a block up to `head`, which one unknown (no receipt of ours):
-                    # the index holds it once it reaches `head` (`status`'s `indexed`; it
-                    # had read false for good)
-                    applied = {"applied_earlier": True, "applied_by_block": head}
-                    outcomes[op.id] = Outcome(Verdict.CONFIRMED, applied)
-                    continue
-            outcomes[op.id] = Outcome(Verdict.REQUEUE)
-        return outcomes
+        if ledger_brand_id is None or self.brand_row_id is None:
+            return None
+        return int(ledger_brand_id), int(self.brand_row_id)
 
     def _own_ledger_brand_id(self) -> LedgerBrandId | None:
         """The ledger's id of this signer's brand (fixed once the brand is onboarded)."""

@@ -180,8 +180,8 @@ class SignerWorker(threading.Thread):
                     reconciled = True
                     checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
-                self.healthy = self.role_problem is None
-                self.last_error = self.role_problem
+                self.last_error = self.role_problem or self.settler.foreign.problem()
+                self.healthy = self.last_error is None
                 backoff.reset()
                 if busy:
                     continue

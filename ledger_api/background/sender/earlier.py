@@ -1,0 +1,244 @@
+"""Whose an op id the ledger marks used is, when no receipt of ours says it applied it.
+
+An earn (or a reversal) whose transaction never landed, or that its batch skipped on a later
+attempt, reads its op id used in the ledger's bitmap (`isOperationUsed`, `OperationUsed`). The
+bitmap says that the id is used, not by which operation: an earlier transaction of ours that
+the gateway could not follow, or another sender holding the brand's key (the brand calling
+the ledger itself, or a second database of one deployment handing out the same ids; a trial
+of two databases reported 600 points confirmed that the chain had given to the other's
+orders). The operation is confirmed `applied_earlier` only when the chain's credit under its
+op id is its own: the same member, earn kind (or reversal) and order reference. Otherwise it
+fails `operation_used`, naming the credit that holds the id; a retry of the order takes a new
+id (`lookups`, `ChainCredit`).
+
+The credit is looked for in the index's history of the operation's member
+(`ix_idx_history_member`), then in the node's logs of the blocks the index has not read yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from ledger_api.background.indexer.cursor import stored_height
+from ledger_api.chain.abi import checksum
+from ledger_api.chain.contracts import Contracts
+from ledger_api.chain.earned import BATCH_EVENT, EARNED_EVENT, decode_records
+from ledger_api.chain.manifest import LEDGER
+from ledger_api.chain.port import Chain
+from ledger_api.db import Database
+from ledger_api.db.credit_models import ChainCredit
+from ledger_api.db.models import IdxHistory
+from ledger_api.domain import EarnKind, OpKind
+
+from .txplan import OpRecord, Outcome, Verdict
+
+#: operation kinds that carry a brand op id the ledger marks used (earn bitmap, issue 11)
+OP_ID_KINDS = (OpKind.EARN.value, OpKind.REVERSAL.value)
+#: blocks of the node's logs asked for at once, past the index's height
+LOG_SPAN = 2_000
+_REVERSED = "PointsReversed"
+#: an earn kind as the index's history names it (`source`)
+_EARN_KINDS = {kind.name.lower(): int(kind) for kind in EarnKind}
+
+
+class Credit(NamedTuple):
+    """What the chain applied under an op id: an earn's or a reversal's member, points, earn
+    kind (None for a reversal) and order reference (0x-hex bytes32), and where."""
+
+    member: str
+    points: int
+    earn_kind: int | None
+    order_ref: str
+    tx_hash: str
+    block_number: int
+
+    def described(self) -> str:
+        what = "a reversal" if self.earn_kind is None else "an earn"
+        return (
+            f"{what} of {self.points} points for member {self.member} (order reference"
+            f" {self.order_ref}) in transaction {self.tx_hash}, block {self.block_number}"
+        )
+
+
+class Earlier:
+    """The ledger's word that an op id is used, judged for one signer's brand (`brand`: its
+    ledger id and row id, None for the admin's queue or before the onboarding landed)."""
+
+    def __init__(
+        self, db: Database, contracts: Contracts, brand: Callable[[], tuple[int, int] | None]
+    ) -> None:
+        self.db = db
+        self.contracts = contracts
+        self.brand = brand
+
+    def requeue_outcomes(self, chain: Chain, ops: Sequence[OpRecord]) -> dict[int, Outcome]:
+        """Operations whose transaction never applied them go back to the queue. An earn (or
+        reversal) whose op id the ledger already marks used is confirmed when the chain's
+        credit under it is its own (an earlier transaction of ours applied it: never sent
+        again under a new id), and fails `operation_used` when it is another's (`judged`).
+        Raises `ChainUnavailable`."""
+        outcomes: dict[int, Outcome] = {}
+        brand = self.brand()
+        head: int | None = None
+        for op in ops:
+            if op.kind in OP_ID_KINDS and op.op_id is not None and brand is not None:
+                head = chain.block_number() if head is None else head  # before the read
+                call = self.contracts.is_operation_used_call(brand[0], op.op_id)
+                (used,) = self.contracts.ledger["isOperationUsed"].decode(
+                    chain.call(call.to, call.data)
+                )
+                if used:
+                    # applied by a block up to `head`, which one unknown (no receipt of ours):
+                    # the index holds it once it reaches `head` (`status`'s `indexed`; it
+                    # had read false for good)
+                    applied = {"applied_earlier": True, "applied_by_block": head}
+                    outcomes[op.id] = self.judge(
+                        chain, op, head, Outcome(Verdict.CONFIRMED, applied)
+                    )
+                    continue
+            outcomes[op.id] = Outcome(Verdict.REQUEUE)
+        return outcomes
+
+    def judge(self, chain: Chain, op: OpRecord, up_to: int, outcome: Outcome) -> Outcome:
+        """`outcome`, unless it confirms the op `applied_earlier` (its op id found used, by
+        block `up_to`) while the chain's credit under that id is another's (`judged`)."""
+        if not outcome.result.get("applied_earlier"):
+            return outcome
+        brand = self.brand()
+        if brand is None or op.op_id is None:
+            return outcome
+        return judged(chain, self.db, self.contracts, op, brand, up_to, outcome)
+
+
+def judged(
+    chain: Chain,
+    db: Database,
+    contracts: Contracts,
+    op: OpRecord,
+    brand: tuple[int, int],
+    up_to: int,
+    confirmed: Outcome,
+) -> Outcome:
+    """`confirmed` (the op's `applied_earlier` outcome) when the chain's credit under the op's
+    id, applied by block `up_to`, is the op's own; otherwise the op fails `operation_used`.
+    `brand`: the brand's ledger id and row id. Raises `ChainUnavailable` when the node cannot
+    be read."""
+    assert op.op_id is not None
+    reversal = op.kind == OpKind.REVERSAL.value
+    member = checksum(str(op.payload["member"]))
+    credit = credit_under(chain, db, contracts, brand[0], op.op_id, member, up_to, reversal)
+    if credit is not None and _is_own(op, credit, member, reversal):
+        return confirmed
+    held = credit.described() if credit is not None else _foreign(db, brand[1], op.op_id)
+    return Outcome(
+        Verdict.FAILED,
+        code="operation_used",
+        message=(
+            f"op id {op.op_id} is used on the chain by {held}, not by this {op.kind}, which was"
+            " not applied: another sender uses this brand's key and op ids (the brand itself,"
+            " or a second database of this deployment)"
+        ),
+    )
+
+
+def _foreign(db: Database, brand_row: int, op_id: int) -> str:
+    """The credit under `op_id` that the index recorded as no operation's here
+    (`ChainCredit`: an order reference, no member), as words."""
+    with db.read() as session:
+        row = session.execute(
+            select(ChainCredit.order_ref, ChainCredit.tx_hash, ChainCredit.block_number)
+            .where(ChainCredit.brand_id == brand_row, ChainCredit.op_id == op_id)
+            .limit(1)
+        ).first()
+    if row is None:
+        return "another operation (another member's earn, or a reversal)"
+    return (
+        f"an earn of order reference {row.order_ref} in transaction {row.tx_hash},"
+        f" block {row.block_number}"
+    )
+
+
+def _is_own(op: OpRecord, credit: Credit, member: str, reversal: bool) -> bool:
+    ref = str(op.payload["order_ref"]).lower()
+    kind = None if reversal else int(op.payload["earn_kind"])
+    return (credit.member, credit.earn_kind, credit.order_ref) == (member, kind, ref)
+
+
+def credit_under(
+    chain: Chain,
+    db: Database,
+    contracts: Contracts,
+    brand: int,
+    op_id: int,
+    member: str,
+    up_to: int,
+    reversal: bool,
+) -> Credit | None:
+    """The chain's credit under the brand's `op_id` by block `up_to`: `member`'s, as the index
+    holds it, else anyone's in the blocks past the index's height; None when neither holds one
+    (the id went to another member within the indexed blocks, or to another kind)."""
+    kinds = ("reversed",) if reversal else ("earned", "pending")
+    with db.read() as session:
+        height = stored_height(session)
+        row = session.execute(
+            select(
+                IdxHistory.member,
+                IdxHistory.amount,
+                IdxHistory.source,
+                IdxHistory.order_ref,
+                IdxHistory.tx_hash,
+                IdxHistory.block_number,
+            )
+            .where(
+                IdxHistory.member == member,
+                IdxHistory.brand == brand,
+                IdxHistory.op_id == op_id,
+                IdxHistory.kind.in_(kinds),
+                IdxHistory.block_number <= up_to,
+            )
+            .limit(1)
+        ).first()
+    if row is not None:
+        kind = None if reversal else _EARN_KINDS.get(str(row.source))
+        ref = str(row.order_ref).lower()
+        return Credit(row.member, int(row.amount), kind, ref, row.tx_hash, row.block_number)
+    for logged_id, credit in logged_credits(
+        chain, contracts, brand, max(height + 1, 0), up_to, reversal
+    ):
+        if logged_id == op_id:
+            return credit
+    return None
+
+
+def logged_credits(
+    chain: Chain, contracts: Contracts, brand: int, low: int, high: int, reversal: bool
+) -> Iterator[tuple[int, Credit]]:
+    """The brand's earns (or reversals) in the ledger's logs of blocks `low`..`high`, by op
+    id: a lone earn's `PointsEarned`, each record of a batch's `PointsEarnedBatch`."""
+    names = (_REVERSED,) if reversal else (EARNED_EVENT, BATCH_EVENT)
+    for start in range(low, high + 1, LOG_SPAN):
+        logs = chain.logs([contracts.ledger_address], start, min(start + LOG_SPAN - 1, high))
+        for log in logs:
+            event = contracts.events.decode(log)
+            if event is None or event.contract != LEDGER or event.name not in names:
+                continue
+            if int(event.args["brand"]) != brand:
+                continue
+            records = (
+                decode_records(brand, bytes(event.args["records"]))
+                if event.name == BATCH_EVENT
+                else [event.args]
+            )
+            for args in records:
+                credit = Credit(
+                    checksum(str(args["member"])),
+                    int(args["points"]),
+                    None if reversal else int(args["kind"]),
+                    "0x" + bytes(args["orderRef"]).hex(),
+                    log.tx_hash,
+                    log.block_number,
+                )
+                yield int(args["opId"]), credit

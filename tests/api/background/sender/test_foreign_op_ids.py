@@ -1,0 +1,199 @@
+"""An op id the ledger marks used by another sender's earn: the gateway's earn is not confirmed.
+
+The ledger's op-id bitmap says that an op id is used, not by which earn. A second sender with
+the brand's key (the brand calling the ledger itself, or a second database of one deployment
+handing out the same ids: a trial reported 600 points confirmed that the chain gave to the
+other database's orders) may have used it for another member. An earn found `applied_earlier`
+is confirmed only when the chain's credit under its op id is its own (member and order
+reference); otherwise it fails `operation_used` and names the credit that holds the id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from support.chain import Anvil
+from support.direct import contract, direct_earn, signer_account
+from support.flows import earn
+from support.gateway import Brand, Gateway, Member
+from support.progress import wait_for
+from web3 import Web3
+
+from ledger_api.background.sender import earlier
+from ledger_api.db.models import Operation
+
+ORDER_REF = b"\x07" * 32  # the stranger's own order reference
+
+
+def _status(brand: Brand, operation_id: str) -> dict[str, Any]:
+    answer: dict[str, Any] = brand.api.get(f"/v1/operations/{operation_id}").json()
+    return answer
+
+
+def _chain_balance(anvil: Anvil, manifest: Path, member: str, brand_id: int) -> int:
+    _, ledger = contract(anvil, manifest, "AllianceLedger")
+    return int(ledger.functions.balanceOf(Web3.to_checksum_address(member), brand_id).call())
+
+
+def _final(brand: Brand, operation_id: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: (s := _status(brand, operation_id))["status"] in ("confirmed", "failed") and s,
+        what=f"operation {operation_id} settled",
+    )
+
+
+def test_an_earn_whose_nonce_and_op_id_a_strangers_earn_took_fails_not_confirmed(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The brand's key sends, at the nonce of the gateway's earn, an earn of its own for
+    another member under the same op id. The gateway's transaction never lands; its earn's
+    op id reads used. It was confirmed `applied_earlier`: points reported credited that the
+    member never got."""
+    anvil, manifest = own_chain
+    alice, mallory = Member(), Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        account = signer_account(gateway, brand)
+        anvil.rpc("evm_setAutomine", False)
+        accepted = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": alice.address, "amount_cents": 1_000, "order_ref": f"o-{uuid.uuid4()}"},
+        )
+        assert accepted.status_code == 202, accepted.text
+        operation = accepted.json()["operation_id"]
+        sent = wait_for(
+            lambda: (s := _status(brand, operation))["tx_hash"] and s, what="the earn's sending"
+        )
+        ours = anvil.rpc("eth_getTransactionByHash", sent["tx_hash"])
+        anvil.rpc("anvil_dropAllTransactions")
+        w3, ledger = contract(anvil, manifest, "AllianceLedger")
+        theirs = ledger.functions.earn(
+            (sent["op_id"], mallory.address, 0, 100, 5_000, ORDER_REF)
+        ).build_transaction(
+            {
+                "from": account.address,
+                "nonce": int(ours["nonce"], 16),
+                "gas": 1_000_000,
+                "maxFeePerGas": 60 * 10**9,
+                "maxPriorityFeePerGas": 3 * 10**9,
+            }
+        )
+        w3.eth.send_raw_transaction(account.sign_transaction(theirs).raw_transaction)
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_setAutomine", True)
+        final = _final(brand, operation)
+        # the operator hears of the other sender: the signer is unhealthy for a while
+        health = wait_for(
+            lambda: (h := gateway.get_health())["status"] == "degraded" and h,
+            what="the health's word on the other sender",
+        )
+    assert [s["last_error"].split(":")[0] for s in health["sender"] if s["last_error"]] == [
+        "foreign_sender"
+    ], health
+    assert _chain_balance(anvil, manifest, mallory.address, brand.brand_id) == 500
+    assert _chain_balance(anvil, manifest, alice.address, brand.brand_id) == 0
+    error = final["error"] or {}
+    assert (final["status"], error.get("code")) == ("failed", "operation_used"), final
+    assert "0x" + ORDER_REF.hex() in error["message"], error  # the credit that holds the id
+
+
+def test_an_earn_sent_again_whose_op_id_a_strangers_earn_took_fails_not_confirmed(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """An earn on its second attempt (the first in a transaction the gateway could not
+    follow) that its batch skips as `OperationUsed`, the op id being another member's credit
+    made by the brand's own call: it was confirmed `applied_earlier`."""
+    anvil, manifest = own_chain
+    alice, mallory = Member(), Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        taken = 500_000  # an id of the brand's own choosing, ahead of the gateway's
+        w3, ledger = contract(anvil, manifest, "AllianceLedger")
+        stranger = (taken, mallory.address, 0, 100, 5_000, ORDER_REF)
+        direct_earn(w3, ledger, signer_account(gateway, brand), stranger)
+        # the gateway's next nonce is the stranger's: its first earn is sent again past it,
+        # so that the earn below is skipped in its own batch, not found used before sending
+        first = earn(brand, alice, 1_000)
+        with gateway.runtime.db.write() as session:
+            row = session.scalars(
+                select(Operation).where(Operation.uid == first["operation_id"])
+            ).one()
+            again = Operation(
+                uid=str(uuid.uuid4()),
+                brand_id=row.brand_id,
+                kind=row.kind,
+                status="queued",
+                op_id=taken,
+                member=row.member,
+                beneficiary=row.beneficiary,
+                points=row.points,
+                order_ref=row.order_ref,
+                payload=row.payload,
+                attempts=1,  # sent once before, in a transaction the gateway lost track of
+                keys_released_at=row.created_at,  # the first one holds the order
+            )
+            session.add(again)
+            session.flush()
+            uid = again.uid
+        gateway.runtime.wake_sender({None})
+        final = _final(brand, uid)
+    assert _chain_balance(anvil, manifest, alice.address, brand.brand_id) == 100  # the first
+    error = final["error"] or {}
+    assert (final["status"], error.get("code")) == ("failed", "operation_used"), final
+    assert "0x" + ORDER_REF.hex() in error["message"], error  # the credit that holds the id
+
+
+def test_the_node_logs_name_each_credit_as_the_index_does(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """Past the index's height, the credit under an op id is read from the node's logs: a
+    lone earn's `PointsEarned`, a batch's records, a reversal's `PointsReversed`. Each reads
+    as the index's history holds it (member, points, kind, order reference, where)."""
+    anvil, manifest = own_chain
+    alice, mallory = Member(), Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=14)
+        w3, ledger = contract(anvil, manifest, "AllianceLedger")
+        direct_earn(
+            w3,
+            ledger,
+            signer_account(gateway, brand),
+            (500_000, mallory.address, 0, 100, 5_000, ORDER_REF),
+        )
+        bought = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": alice.address, "amount_cents": 2_000, "order_ref": "o-returned"},
+            params={"wait": "true"},
+        )
+        assert bought.status_code == 200 and bought.json()["status"] == "confirmed", bought.text
+        returned = brand.api.post(
+            "/v1/earn/reversals", {"order_ref": "o-returned"}, params={"wait": "true"}
+        )
+        assert returned.status_code == 200, returned.text
+        reversal = brand.api.wait(returned.json()["operation_id"])
+        assert reversal["status"] == "confirmed", reversal
+        head = w3.eth.block_number
+        wait_for(lambda: gateway.get_health()["index_block"] >= head, what="the index caught up")
+        chain, contracts, db = (
+            gateway.runtime.new_chain(),
+            gateway.runtime.contracts(),
+            gateway.runtime.db,
+        )
+        cases = (
+            (500_000, mallory.address, False),  # a lone earn
+            (bought.json()["op_id"], alice.address, False),  # a batch's record
+            (reversal["op_id"], alice.address, True),
+        )
+        for op_id, member, reversal_kind in cases:
+            logged = dict(
+                earlier.logged_credits(chain, contracts, brand.brand_id, 0, head, reversal_kind)
+            )
+            indexed = earlier.credit_under(
+                chain, db, contracts, brand.brand_id, op_id, member, head, reversal_kind
+            )
+            assert indexed is not None and logged[op_id] == indexed, (logged, indexed)
+            assert indexed.member == member
+            assert (indexed.earn_kind is None) == reversal_kind, indexed
