@@ -17,7 +17,10 @@ an error (nothing is deployed): give the token's address, or `none` to deploy wi
 (positions are then cleared off chain with `settle`).
 
 A second run against a chain where the manifest's contracts all have code deploys nothing and
-says so. The manifest's path is printed on the last line.
+says so. The manifest's path is printed on the last line. Before the first transaction the
+deployer's balance is checked against what the deployment may cost (`check_funds`), and a node
+that stops answering ends the run, naming what was deployed (`NodeWatch`,
+LEDGER_DEPLOY_NODE_SILENCE_S, default 60 seconds).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from brownie import web3
 
@@ -32,6 +36,8 @@ from scripts.deployment import (
     DEFAULT_TIER_RULES,
     ZERO_ADDRESS,
     Deployment,
+    NodeWatch,
+    check_funds,
     deployed_manifest,
     deployer,
     is_development_chain,
@@ -142,9 +148,24 @@ def main() -> None:
             "nothing deployed"
         )
 
+    settlement = [] if token.lower() == "none" else SETTLEMENT[1:] if token else SETTLEMENT
+    names = [name for name, _ in CONTRACTS + settlement]
+    check_funds(d.sender, names, _wiring_transactions(d, names))
+    watch = NodeWatch(d)
+    watch.start()
+    try:
+        _deploy_all(d, settlement, token)
+    except OSError as lost:  # the node went away (a hung one: `watch`)
+        raise SystemExit(watch.said(f"stopped answering ({lost.__class__.__name__})")) from None
+    path = write_manifest(d)
+    print(f"deploy: AllianceLedger at {d.address('AllianceLedger')}; manifest written")
+    print(path)
+
+
+def _deploy_all(d: Deployment, settlement: list[Any], token: str) -> None:
+    """The contracts, in order, then the wiring; each contract with code."""
     for name, arguments in CONTRACTS:
         d.deploy(name, arguments)
-    settlement = [] if token.lower() == "none" else SETTLEMENT[1:] if token else SETTLEMENT
     d.token = token
     for name, arguments in settlement:
         d.deploy(name, arguments)
@@ -156,9 +177,6 @@ def main() -> None:
         print(f"deploy: SettlementVault settles in {d.token} at {d.units_per_usd} units per USD")
     _wire(d)
     d.verify_code()
-    path = write_manifest(d)
-    print(f"deploy: AllianceLedger at {d.address('AllianceLedger')}; manifest written")
-    print(path)
 
 
 def _is_address(value: str) -> bool:
@@ -167,6 +185,15 @@ def _is_address(value: str) -> bool:
         return False
     return (
         value == value.lower() or value == value.upper() or value == web3.to_checksum_address(value)
+    )
+
+
+def _wiring_transactions(d: Deployment, names: list[str]) -> int:
+    """How many transactions `_wire` sends after deploying `names` (the funds check)."""
+    system = [name for name in names if name not in ("AllianceLedger", "TestUSD")]
+    handed_over = d.admin.lower() != d.sender.address.lower()
+    return (
+        2 + ("SettlementVault" in names) + len(DEFAULT_TIER_RULES) + len(system) + 6 * handed_over
     )
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -197,3 +200,122 @@ def deployed_manifest() -> Path | None:
 def is_deployed() -> bool:
     """Whether the manifest names contracts that all have code on the connected chain."""
     return deployed_manifest() is not None
+
+
+#: gas a constructor may spend on its own storage writes and calls, on top of its code's price
+CONSTRUCTOR_GAS = 300_000
+#: gas one of the wiring's transactions (a role, a tier rule, a system address) may take
+WIRING_TX_GAS = 150_000
+
+
+def creation_gas(name: str) -> int:
+    """An upper bound of the gas that deploying contract `name` takes (EIP-2028 and the
+    Yellow Paper's prices): the transaction with CREATE (53,000), 16 per byte of its init
+    code, 200 per byte of the code it leaves, and `CONSTRUCTOR_GAS`; the same (with 32,000)
+    for each contract its constructor creates, found by its init code inside this one's
+    (AllianceLedger's administration, AllianceAuctions' escrow implementation)."""
+    containers = {c._name: c for loaded in brownie.project.get_loaded_projects() for c in loaded}
+    init = containers[name].bytecode
+    gas = 53_000 + 16 * (len(init) // 2) + 200 * _runtime_bytes(containers[name])
+    for other_name, other in containers.items():
+        other_init = other.bytecode
+        if other_name != name and other_init and other_init in init:
+            gas += 32_000 + 200 * _runtime_bytes(other) + CONSTRUCTOR_GAS
+    return gas + CONSTRUCTOR_GAS
+
+
+def _runtime_bytes(container: Any) -> int:
+    return len(container._build.get("deployedBytecode", "").removeprefix("0x")) // 2
+
+
+def check_funds(sender: Any, names: list[str], wiring_transactions: int) -> None:
+    """Refuses (SystemExit, nothing deployed) when the deployer cannot pay for deploying
+    `names` and the wiring's transactions at the node's gas price now; prints the estimate.
+    A trial's deployer ran out of gas money half way: the contracts deployed until then were
+    lost (no manifest is written before the end) and a new run deploys everything again."""
+    gas = sum(creation_gas(name) for name in names) + wiring_transactions * WIRING_TX_GAS
+    price = _max_fee()
+    needed, held = gas * price, int(web3.eth.get_balance(sender.address))
+    estimate = f"about {gas:,} gas at up to {price / 1e9:.3f} gwei"
+    if held < needed:
+        raise SystemExit(
+            f"deploy: the deployer {sender.address} holds {held / 1e18:.6f} ETH; deploying "
+            f"needs up to {needed / 1e18:.6f} ETH, {estimate}: fund it and run again; nothing"
+            " deployed"
+        )
+    print(
+        f"deploy: up to {needed / 1e18:.6f} ETH, {estimate}; the deployer holds {held / 1e18:.6f}"
+    )
+
+
+def _max_fee() -> int:
+    """The most a gas unit may cost a transaction sent now, which the node checks the balance
+    against (EIP-1559: twice the base fee and the priority fee, as brownie sets them; the gas
+    price on a chain without a base fee)."""
+    base = web3.eth.get_block("latest").get("baseFeePerGas")
+    if base is None:
+        return int(web3.eth.gas_price)
+    return 2 * int(base) + int(web3.eth.max_priority_fee)
+
+
+class NodeWatch(threading.Thread):
+    """Ends the deploy (exit 1) when the node stops answering for `silence_s` seconds
+    (LEDGER_DEPLOY_NODE_SILENCE_S, default 60): brownie waits for a receipt forever once the
+    node is gone (a trial's `make deploy` hung when its node stopped), so the deploy says
+    what it deployed before and stops. The node is asked `eth_chainId` every few seconds, on
+    a connection of its own."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        super().__init__(name="node-watch", daemon=True)
+        self.deployment = deployment
+        self.url = str(web3.provider.endpoint_uri)  # type: ignore[attr-defined]
+        self.silence_s = float(os.environ.get("LEDGER_DEPLOY_NODE_SILENCE_S", "60"))
+
+    def start(self) -> None:
+        """Watches from now on; a thread of brownie's (it confirms each transaction in one of
+        its own) that loses the node says so in a line instead of a page of traceback."""
+        default = threading.excepthook
+
+        def lost_node(args: threading.ExceptHookArgs) -> None:
+            if not isinstance(args.exc_value, OSError):
+                default(args)
+                return
+            name = args.thread.name if args.thread is not None else "a thread"
+            print(f"deploy: {name} lost the node ({args.exc_type.__name__})", file=sys.stderr)
+
+        threading.excepthook = lost_node
+        super().start()
+
+    def _answers(self) -> bool:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        request = urllib.request.Request(
+            self.url, body.encode(), {"content-type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return "result" in json.loads(answer.read())
+        except (OSError, ValueError):
+            return False
+
+    def run(self) -> None:
+        last = time.monotonic()
+        while True:
+            time.sleep(min(2.0, self.silence_s / 4))
+            if self._answers():
+                last = time.monotonic()
+            elif time.monotonic() - last > self.silence_s:
+                print(self.said(f"has not answered for {self.silence_s:.0f} s"), file=sys.stderr)
+                sys.stderr.flush()
+                os._exit(1)
+
+    def said(self, what: str) -> str:
+        """The deploy's last words when its node is gone: `what` the node did, and what was
+        deployed before."""
+        deployed = ", ".join(
+            f"{name} at {contract.address}" for name, contract in self.deployment.contracts.items()
+        )
+        return (
+            f"deploy: the node of {network.show_active()} {what}: stopped. Deployed before (in"
+            " no manifest, and not used again: a new `make deploy` deploys anew):"
+            f" {deployed or 'nothing'}"
+        )

@@ -12,6 +12,7 @@
 #   LEDGER_SETTLEMENT_TOKEN  the ERC-20 of SettlementVault, or `none` for no vault; on a development
 #                            chain (chain id 31337 or 1337, or LEDGER_DEV_CHAIN=1) a test token when unset
 #   LEDGER_MANIFEST          where the manifest goes (default deployments/alliance-<chain id>-<genesis>.json)
+#   LEDGER_DEPLOY_NODE_SILENCE_S  seconds the node may not answer before the deploy stops (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh

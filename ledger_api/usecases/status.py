@@ -20,7 +20,7 @@ from ledger_api.background.notify import Settled
 from ledger_api.background.sender.debit_order import waits_for_held_nonce
 from ledger_api.db.models import Brand, Operation, table_of
 from ledger_api.domain import OPEN_OP_STATUSES, OpKind, OpStatus
-from ledger_api.errors import UnknownOperation
+from ledger_api.errors import LedgerError, UnknownOperation
 from ledger_api.model import schemas
 from ledger_api.model.payloads import concerned_brand, payload_of
 
@@ -117,7 +117,10 @@ class StatusService:
         its multisig executes (the daily cap after an onboarding: no answer carried it)."""
         if self.rt.settings.admin_signs:
             return view
-        transaction = admin_transaction(self.rt.contracts(), payload_of(kind, payload))
+        try:
+            transaction = admin_transaction(self.rt.contracts(), payload_of(kind, payload))
+        except (LedgerError, ValueError):  # no manifest loaded yet, a payload of another shape
+            return view
         return view.model_copy(update={"admin_transaction": transaction})
 
     def _stalled_reason(self, brand_row_id: int | None) -> str | None:

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -318,3 +319,88 @@ def test_make_deploy_names_the_manifest_after_the_chain_and_survives_its_reset(
     doc = json.loads(again.read_text())
     for name, entry in doc["contracts"].items():
         assert len(fresh.web3().eth.get_code(entry["address"])) > 0, name
+
+
+def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_does(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Two trials' half-way deploys. A deployer without enough gas money ran out part way: the
+    contracts deployed until then were lost (the manifest is written at the end) and it is
+    now refused before the first transaction, with what it needs. A node that stopped
+    while a deploy waited for a receipt left `make deploy` hanging (brownie waits forever):
+    it now stops, naming what it had deployed."""
+    node = start_anvil(
+        extra=["--chain-id", str(random.randint(50_000, 90_000)), "--block-time", "2"]
+    )
+    request.addfinalizer(node.stop)
+    w3 = node.web3()
+    chain_id = w3.eth.chain_id
+    poor = Account.create()
+    funded = w3.eth.send_transaction(
+        {"from": Account.from_key(ADMIN_KEY).address, "to": poor.address, "value": 10**15}
+    )
+    w3.eth.wait_for_transaction_receipt(funded, timeout=60)
+    env = {"LEDGER_SETTLEMENT_TOKEN": "none", "LEDGER_DEPLOY_NODE_SILENCE_S": "10"}
+    refused = _run(
+        ["make", "deploy", f"RPC_URL={node.url}"], {**env, "LEDGER_DEPLOYER_KEY": poor.key.hex()}
+    )
+    output = refused.stdout + refused.stderr
+    request.addfinalizer(lambda: delete_network(_network_of(refused.stdout)))
+    assert refused.returncode != 0, output
+    assert f"the deployer {poor.address} holds 0.001000 ETH; deploying needs" in output, output
+    assert "nothing deployed" in output and "Traceback" not in output, output
+    assert w3.eth.get_transaction_count(poor.address) == 0
+
+    for stop in ("hang", "kill"):  # a node that stops answering, one that is gone
+        said = _deploy_until_the_node_stops(node, {**env, "LEDGER_DEPLOYER_KEY": ADMIN_KEY}, stop)
+        network = _network_of(said)
+        request.addfinalizer(lambda name=network: delete_network(name))  # type: ignore[misc]
+        assert "Traceback" not in said, said
+        last = said.split("deploy: the node of ")[-1]
+        expected = "has not answered for 10 s" if stop == "hang" else "stopped answering"
+        assert last.startswith(network) and expected in last, said
+        assert "stopped. Deployed before" in last and "MembershipBadge at 0x" in last, said
+        node = start_anvil(extra=["--chain-id", str(chain_id), "--block-time", "2"])
+        request.addfinalizer(node.stop)
+
+
+def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) -> str:
+    """`make deploy`, its node stopped (SIGSTOP: it no longer answers, its port still open)
+    or killed once the first contract is in and the next one's transaction is sent; all the
+    deploy said. It ends on its own (it hung for good before)."""
+    outer = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    deploying = subprocess.Popen(
+        ["make", "deploy", f"RPC_URL={node.url}"],
+        cwd=ROOT,
+        env={**outer, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert deploying.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in deploying.stdout:
+            lines.append(line)
+            if "Transaction sent" in line and any(
+                s.startswith("deploy: MembershipBadge at ") for s in lines
+            ):
+                if stop == "hang":
+                    os.kill(node.process.pid, signal.SIGSTOP)
+                else:
+                    node.stop()
+                break
+        rest, _ = deploying.communicate(timeout=600)
+    finally:
+        deploying.kill()
+        if stop == "hang":
+            os.kill(node.process.pid, signal.SIGCONT)
+            node.stop()
+    assert deploying.returncode != 0
+    return "".join(lines) + rest
+
+
+def _network_of(stdout: str) -> str:
+    return next(
+        line.split()[2] for line in stdout.splitlines() if line.startswith("deploy: network ")
+    )

@@ -9,10 +9,14 @@ of two databases reported 600 points confirmed that the chain had given to the o
 orders). The operation is confirmed `applied_earlier` only when the chain's credit under its
 op id is its own: the same member, earn kind (or reversal) and order reference. Otherwise it
 fails `operation_used`, naming the credit that holds the id; a retry of the order takes a new
-id (`lookups`, `ChainCredit`).
+id once the index has recorded that credit (`lookups`, `ChainCredit`: one with an order
+reference). Not told apart: two engagements of one kind for one member with no reference
+(both zero) under one op id.
 
 The credit is looked for in the index's history of the operation's member
 (`ix_idx_history_member`), then in the node's logs of the blocks the index has not read yet.
+Until one of them holds it, nothing is settled: a credit not found is never taken for
+another's (a node may serve the state of a block before its logs).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ledger_api.db import Database
 from ledger_api.db.credit_models import ChainCredit
 from ledger_api.db.models import IdxHistory
 from ledger_api.domain import EarnKind, OpKind
+from ledger_api.errors import ChainUnavailable
 
 from .txplan import OpRecord, Outcome, Verdict
 
@@ -39,6 +44,9 @@ from .txplan import OpRecord, Outcome, Verdict
 OP_ID_KINDS = (OpKind.EARN.value, OpKind.REVERSAL.value)
 #: blocks of the node's logs asked for at once, past the index's height
 LOG_SPAN = 2_000
+#: the most blocks past the index's height looked through for a credit (beyond: the index is
+#: rebuilding or far behind, and the settling waits for it)
+LOG_SCAN_BLOCKS = 10_000
 _REVERSED = "PointsReversed"
 #: an earn kind as the index's history names it (`source`)
 _EARN_KINDS = {kind.name.lower(): int(kind) for kind in EarnKind}
@@ -82,15 +90,14 @@ class Earlier:
         Raises `ChainUnavailable`."""
         outcomes: dict[int, Outcome] = {}
         brand = self.brand()
-        head: int | None = None
         for op in ops:
             if op.kind in OP_ID_KINDS and op.op_id is not None and brand is not None:
-                head = chain.block_number() if head is None else head  # before the read
                 call = self.contracts.is_operation_used_call(brand[0], op.op_id)
                 (used,) = self.contracts.ledger["isOperationUsed"].decode(
                     chain.call(call.to, call.data)
                 )
                 if used:
+                    head = chain.block_number()  # at or after the block the read saw
                     # applied by a block up to `head`, which one unknown (no receipt of ours):
                     # the index holds it once it reaches `head` (`status`'s `indexed`; it
                     # had read false for good)
@@ -177,9 +184,12 @@ def credit_under(
     up_to: int,
     reversal: bool,
 ) -> Credit | None:
-    """The chain's credit under the brand's `op_id` by block `up_to`: `member`'s, as the index
-    holds it, else anyone's in the blocks past the index's height; None when neither holds one
-    (the id went to another member within the indexed blocks, or to another kind)."""
+    """The chain's credit under the brand's `op_id`, applied by block `up_to`: `member`'s, as
+    the index holds it, else anyone's in the node's logs of the blocks past the index's height
+    (at most `LOG_SCAN_BLOCKS`); None when the index, which holds every block up to `up_to`,
+    holds no credit of `member` under it (the id went to another member, or to another kind).
+    Raises `ChainUnavailable` when neither holds it yet (the index farther behind, a node whose
+    logs lag its state): the caller settles nothing and asks again later."""
     kinds = ("reversed",) if reversal else ("earned", "pending")
     with db.read() as session:
         height = stored_height(session)
@@ -197,7 +207,6 @@ def credit_under(
                 IdxHistory.brand == brand,
                 IdxHistory.op_id == op_id,
                 IdxHistory.kind.in_(kinds),
-                IdxHistory.block_number <= up_to,
             )
             .limit(1)
         ).first()
@@ -205,12 +214,22 @@ def credit_under(
         kind = None if reversal else _EARN_KINDS.get(str(row.source))
         ref = str(row.order_ref).lower()
         return Credit(row.member, int(row.amount), kind, ref, row.tx_hash, row.block_number)
-    for logged_id, credit in logged_credits(
-        chain, contracts, brand, max(height + 1, 0), up_to, reversal
-    ):
+    if height >= up_to:
+        return None  # the index holds every credit up to `up_to`: none is `member`'s
+    if up_to - height > LOG_SCAN_BLOCKS:
+        raise ChainUnavailable(
+            f"op id {op_id} reads used on the chain; the index is {up_to - height} blocks"
+            f" behind block {up_to}, where it was applied: settled once it is there"
+        )
+    for logged_id, credit in logged_credits(chain, contracts, brand, height + 1, up_to, reversal):
         if logged_id == op_id:
             return credit
-    return None
+    # a node that serves the state before the logs of its newest blocks (one behind a load
+    # balancer): never taken for another's credit, looked for again
+    raise ChainUnavailable(
+        f"op id {op_id} reads used on the chain, but neither the index (block {height}) nor"
+        f" the node's logs up to block {up_to} hold its credit yet: settled once they do"
+    )
 
 
 def logged_credits(

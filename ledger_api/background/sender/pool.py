@@ -155,7 +155,8 @@ class Sender:
         """Whether the block of each idle signer's newest confirmed slot is still on the
         chain (a reorg, a node restarted from an older state): one batch of block reads for
         every idle signer, every `chain_check_idle_s`, instead of a read per signer. A signer
-        whose block left checks all its confirmed slots at once (`SignerWorker.recheck`).
+        whose block left checks all its confirmed slots at once (`SignerWorker.recheck`), as
+        does an admin signer whose key lacked the admin role (read again then).
         Idle wakeable workers sleep until woken, so this and the safety poll are their only
         clocks (issue 15: 20 idle signers each reading the chain cost 0.3% of a core)."""
         newest: dict[SignerWorker, tuple[int, str]] = {}
@@ -168,6 +169,9 @@ class Sender:
         for worker, (number, block_hash) in newest.items():
             if block_left(found[number], block_hash):
                 worker.recheck()
+        for worker in list(self.workers.values()):
+            if worker.idle and worker.role.problem is not None:
+                worker.recheck()  # its admin role is read again (`AdminRole`)
 
     def _safety_poll(self) -> None:
         """Wakes the idle workers whose queue holds operations: one query for all of them,

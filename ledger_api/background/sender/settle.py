@@ -152,9 +152,10 @@ class Settler:
 
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
-        self.foreign.saw(slot.nonce)
         ops = self.store.slot_operations([slot.id])[slot.id]
         outcomes = self.earlier.requeue_outcomes(chain, ops)
+        if not any(o.verdict is Verdict.CONFIRMED for o in outcomes.values()):
+            self.foreign.saw(slot.nonce)  # not ours after all (a receipt later than we waited)
         settled = self._apply_outcomes(
             [_SlotOutcomes(slot.id, ops, outcomes, None, SlotStatus.SUPERSEDED)]
         )

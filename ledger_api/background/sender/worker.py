@@ -76,6 +76,24 @@ def admin_role_problem(contracts: Contracts, chain: Chain, address: str) -> str 
     )
 
 
+class AdminRole:
+    """Whether the alliance admin's signer holds the ledger's admin role (`admin_role_problem`;
+    a brand's signer has none to hold): read on start and after the node was away, and again
+    at each chain check while it lacks it, so that a role granted later reads healthy within
+    `chain_check_s` (it read `not_authorized` until a restart)."""
+
+    def __init__(self, contracts: Contracts, address: str, *, admin: bool) -> None:
+        self.contracts = contracts
+        self.address = address
+        self.admin = admin
+        self.problem: str | None = None
+
+    def read(self, chain: Chain, *, again: bool = False) -> None:
+        """Reads the role (`again`: only while it is lacking); raises `ChainUnavailable`."""
+        if self.admin and (not again or self.problem is not None):
+            self.problem = admin_role_problem(self.contracts, chain, self.address)
+
+
 class SignerWorker(threading.Thread):
     """Sends the operations of one queue (a brand, or the alliance admin) with one key."""
 
@@ -138,7 +156,7 @@ class SignerWorker(threading.Thread):
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
         self.last_error: str | None = None
-        self.role_problem: str | None = None  # the admin key lacks the ledger's admin role
+        self.role = AdminRole(contracts, account.address, admin=brand_row_id is None)
         self.pause = PauseWatch(contracts, self.store)  # the ledger's, as this signer meets it
 
     # ---------------------------------------------------------------- lifecycle
@@ -172,15 +190,15 @@ class SignerWorker(threading.Thread):
                     self._recheck.clear()
                     checked = time.monotonic()
                     reconciled = not self.reconciler.went_back(chain)
+                    self.role.read(chain, again=True)  # a role granted since reads healthy
                 if not reconciled:
                     self.settler.guard.verify(chain)  # the node holds the deployment
                     self.reconciler.reconcile(chain)
-                    if self.brand_row_id is None:
-                        self.role_problem = admin_role_problem(self.contracts, chain, self.address)
+                    self.role.read(chain)
                     reconciled = True
                     checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
-                self.last_error = self.role_problem or self.settler.foreign.problem()
+                self.last_error = self.role.problem or self.settler.foreign.problem()
                 self.healthy = self.last_error is None
                 backoff.reset()
                 if busy:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from support.chain import Anvil
+from eth_account import Account
+from support.chain import ADMIN_KEY, Anvil, _send
+from support.direct import contract
 from support.gateway import Gateway, Member
+from support.progress import wait_for
 
 #: anvil's fourth default account: funded on the test chain, no role on the ledger
 NOT_THE_ADMIN = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
@@ -21,7 +24,12 @@ def test_a_brand_the_ledger_refused_frees_its_name_and_its_key(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
     member = Member().address
-    with Gateway({**own_env, "LEDGER_ADMIN_PRIVATE_KEY": NOT_THE_ADMIN}) as gateway:
+    wrong_key = {
+        **own_env,
+        "LEDGER_ADMIN_PRIVATE_KEY": NOT_THE_ADMIN,
+        "LEDGER_CHAIN_CHECK_IDLE_S": "2",
+    }
+    with Gateway(wrong_key) as gateway:
         # said at start: the admin's signer is unhealthy, naming the role its key lacks (a
         # trial's gateway said `ok` until its first onboarding failed)
         deadline = time.monotonic() + 60
@@ -55,6 +63,20 @@ def test_a_brand_the_ledger_refused_frees_its_name_and_its_key(
         names = [b["name"] for b in gateway.admin.get("/v1/admin/brands").json()]
         long_names = [n for n in names if n.startswith("L" * 50)]
         assert len(set(long_names)) == 2 and all(len(n) <= 100 for n in long_names), names
+        # the role granted on chain meanwhile: healthy without a restart (a review: the role
+        # was read at start and after an outage only)
+        anvil, manifest = own_chain
+        w3, ledger = contract(anvil, manifest, "AllianceLedger")
+        holder = Account.from_key(NOT_THE_ADMIN).address
+        grant = ledger.functions.grantRole(bytes(32), holder).build_transaction(
+            {"from": Account.from_key(ADMIN_KEY).address, "gas": 200_000}
+        )
+        grant.pop("gasPrice", None)
+        _send(w3, Account.from_key(ADMIN_KEY), dict(grant))
+        wait_for(
+            lambda: gateway.admin.get("/v1/health").json()["status"] == "ok",
+            what="the admin's signer healthy once its key holds the role",
+        )
 
     with Gateway(own_env) as gateway:  # the admin key the ledger knows
         deadline = time.monotonic() + 60

@@ -14,16 +14,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from support.chain import Anvil
 from support.direct import contract, direct_earn, signer_account
 from support.flows import earn
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
+from support.rpc_proxy import LateReceiptProxy
 from web3 import Web3
 
 from ledger_api.background.sender import earlier
+from ledger_api.db import Database
+from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import Operation
+from ledger_api.errors import ChainUnavailable
 
 ORDER_REF = b"\x07" * 32  # the stranger's own order reference
 
@@ -147,7 +152,7 @@ def test_an_earn_sent_again_whose_op_id_a_strangers_earn_took_fails_not_confirme
 
 
 def test_the_node_logs_name_each_credit_as_the_index_does(
-    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path], tmp_path: Path
 ) -> None:
     """Past the index's height, the credit under an op id is read from the node's logs: a
     lone earn's `PointsEarned`, a batch's records, a reversal's `PointsReversed`. Each reads
@@ -197,3 +202,59 @@ def test_the_node_logs_name_each_credit_as_the_index_does(
             assert indexed is not None and logged[op_id] == indexed, (logged, indexed)
             assert indexed.member == member
             assert (indexed.earn_kind is None) == reversal_kind, indexed
+        # the index at the head holds no credit of alice's under the lone earn's id: another's
+        assert (
+            earlier.credit_under(
+                chain, db, contracts, brand.brand_id, 500_000, alice.address, head, False
+            )
+            is None
+        )
+    # a database whose index has read nothing: the credit is read from the node's logs, and
+    # one they do not hold (yet) is not taken for another's: nothing is settled, asked again
+    unread = Database(f"sqlite:///{tmp_path / 'unread.db'}")
+    upgrade(unread)
+    try:
+        found = earlier.credit_under(
+            chain, unread, contracts, brand.brand_id, 500_000, alice.address, head, False
+        )
+        assert found is not None and found.member == mallory.address, found
+        with pytest.raises(ChainUnavailable, match="neither the index"):
+            earlier.credit_under(
+                chain, unread, contracts, brand.brand_id, 500_001, alice.address, head, False
+            )
+    finally:
+        unread.dispose()
+
+
+def test_our_own_earn_whose_receipt_comes_late_is_confirmed_and_no_foreign_sender(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review: the gateway restarts with an earn sent; the node serves its receipt later
+    than the signer waits for it (`RECEIPT_LAG_S`), so the nonce counts as a stranger's. The
+    earn is found applied by its own credit and confirmed, and its signer is not called a
+    foreign sender's (it read `foreign_sender`, the health `degraded`, for 10 minutes)."""
+    anvil, _ = own_chain
+    with LateReceiptProxy(anvil.url) as proxy:
+        env = {**own_env, "LEDGER_RPC_URL": proxy.url}
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            anvil.rpc("evm_setAutomine", False)
+            accepted = brand.api.post(
+                "/v1/earn/purchase",
+                {"member": Member().address, "amount_cents": 1_000, "order_ref": "o-late"},
+            )
+            assert accepted.status_code == 202, accepted.text
+            operation = accepted.json()["operation_id"]
+            sent = wait_for(
+                lambda: (s := _status(brand, operation))["tx_hash"] and s, what="the sending"
+            )
+        proxy.withholding[sent["tx_hash"].lower()] = 10**9  # never served: a stranger's nonce
+        anvil.rpc("evm_mine")
+        anvil.rpc("evm_setAutomine", True)
+        with Gateway(env) as gateway:
+            brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+            final = brand.api.wait(operation, timeout=60)
+            health = gateway.get_health()
+    assert final["status"] == "confirmed" and final["result"]["applied_earlier"], final
+    assert proxy.withheld > 0
+    assert health["status"] == "ok", health
