@@ -57,11 +57,13 @@ def mined_as_ours(chain: Chain, slots: Sequence[Sequence[str]]) -> list[bool]:
 
 
 class ForeignNonces:
-    """This signer's nonces that transactions the gateway did not make used: another sender
-    holds its key (the brand itself, or a second database of this deployment, whose earns
-    take the same op ids; `earlier`). The signer reads unhealthy, and the health degraded,
-    for `WINDOW_S` after the last one (the operations still go: each stranger's nonce sends
-    its slot's operations again)."""
+    """This signer's nonces that transactions the gateway did not make used: a slot's nonce
+    taken, or the chain's nonce found ahead of the database's at a reconciliation. Another
+    sender holds its key (the brand itself, or a second database of this deployment, whose
+    earns take the same op ids: `earlier`), or this database was restored from an older
+    backup. The signer reads unhealthy, and the health degraded, for `WINDOW_S` after the
+    last one (the operations still go: each stranger's nonce sends its slot's operations
+    again)."""
 
     WINDOW_S = 600.0
 
@@ -81,7 +83,8 @@ class ForeignNonces:
         return (
             f"foreign_sender: nonce {nonce} was used by a transaction this gateway did not"
             f" make, at {at} ({self.count} since start): another sender holds this signer's"
-            " key (the brand itself, or a second database of this deployment)"
+            " key (the brand itself, or a second database of this deployment), or this"
+            " database was restored from an older backup"
         )
 
 
@@ -100,6 +103,7 @@ class Reconciler:
         self.fees = fees
         self.address = address
         self.supersede = supersede
+        self.foreign = ForeignNonces()  # the nonces strangers' transactions used (health)
 
     def reconcile(self, chain: Chain) -> None:
         """Brings the database and the chain to agree about this signer's nonces."""
@@ -201,6 +205,7 @@ class Reconciler:
         with self.store.db.write() as session:
             signer = session.get_one(Signer, self.store.signer_id, with_for_update=True)
             signer.next_nonce = max(signer.next_nonce or 0, latest, pending)
+        self.foreign.saw(max(latest, pending) - 1)  # (a review: adopted, never said)
 
     def _settle_lost_slots(self, chain: Chain, latest: int) -> None:
         """Open slots below the chain's nonce either have our receipt or lost their nonce."""

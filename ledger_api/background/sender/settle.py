@@ -34,7 +34,6 @@ from ledger_api.settings import Settings
 from . import earlier, txplan
 from .already import asked_state_holds
 from .pause import paused_at
-from .reconcile import ForeignNonces
 from .slot_rows import settle_slots, take_back, update_operations
 from .slots import SlotStore
 from .txplan import OpRecord, Outcome, Verdict
@@ -87,7 +86,6 @@ class Settler:
         self.address = address
         self.brand_row_id = brand_row_id
         self._ledger_brand_id: LedgerBrandId | None = None
-        self.foreign = ForeignNonces()  # the nonces strangers' transactions used (health)
         self.earlier = earlier.Earlier(db, contracts, self._brand_ids)
 
     def settle(self, chain: Chain, mined: Sequence[tuple[TxSlot, Receipt, bool]]) -> None:
@@ -150,16 +148,17 @@ class Settler:
             }
         return {op.id: self._explain_revert(chain, slot, op) for op in ops}
 
-    def supersede(self, chain: Chain, slot: TxSlot) -> None:
-        """The slot's nonce went to a stranger's transaction: nothing of ours was applied."""
+    def supersede(self, chain: Chain, slot: TxSlot) -> bool:
+        """The slot's nonce went to a stranger's transaction: nothing of ours was applied.
+        Returns whether the transaction was a stranger's indeed: no operation of the slot
+        found applied by its own credit (else ours, its receipt later than we waited)."""
         ops = self.store.slot_operations([slot.id])[slot.id]
         outcomes = self.earlier.requeue_outcomes(chain, ops)
-        if not any(o.verdict is Verdict.CONFIRMED for o in outcomes.values()):
-            self.foreign.saw(slot.nonce)  # not ours after all (a receipt later than we waited)
         settled = self._apply_outcomes(
             [_SlotOutcomes(slot.id, ops, outcomes, None, SlotStatus.SUPERSEDED)]
         )
         self.hooks.operations_settled(settled)
+        return not any(o.verdict is Verdict.CONFIRMED for o in outcomes.values())
 
     def settle_refused(
         self, ops: Sequence[OpRecord], error: LedgerError, chain: Chain | None = None

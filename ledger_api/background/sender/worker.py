@@ -111,9 +111,8 @@ class SignerWorker(threading.Thread):
         wakeable: bool = False,
     ) -> None:
         super().__init__(name=f"sender-{account.address[:10]}", daemon=True)
-        # every process that accepts operations wakes this worker (`background.wakeup`):
-        # idle, it sleeps until its idle chain check; the pool's safety poll wakes it when
-        # operations wait in its queue and the wake-up was lost
+        # woken by every process that accepts operations (`background.wakeup`); idle, it
+        # sleeps until then, or the pool's safety poll or idle chain check (`Sender`)
         self.wakeable = wakeable
         self.settings = settings
         self.chain_factory = chain_factory
@@ -198,7 +197,7 @@ class SignerWorker(threading.Thread):
                     reconciled = True
                     checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
-                self.last_error = self.role.problem or self.settler.foreign.problem()
+                self.last_error = self.role.problem or self.reconciler.foreign.problem()
                 self.healthy = self.last_error is None
                 backoff.reset()
                 if busy:
@@ -345,7 +344,8 @@ class SignerWorker(threading.Thread):
 
     def supersede(self, chain: Chain, slot: TxSlot) -> None:
         """The slot's nonce went to a stranger's transaction: its operations go back."""
-        self.settler.supersede(chain, slot)
+        if self.settler.supersede(chain, slot):  # nothing of ours applied: a stranger's
+            self.reconciler.foreign.saw(slot.nonce)
         self.broadcaster.sent.pop(slot.id, None)
         self._superseded += 1
 

@@ -211,6 +211,8 @@ def test_the_node_logs_name_each_credit_as_the_index_does(
         )
     # a database whose index has read nothing: the credit is read from the node's logs, and
     # one they do not hold (yet) is not taken for another's: nothing is settled, asked again
+    # (123,456: an id neither the brand used nor the gateway, whose counter jumps past 500,000
+    # once its index sees the brand's own call: the purchase may have taken 500,001)
     unread = Database(f"sqlite:///{tmp_path / 'unread.db'}")
     upgrade(unread)
     try:
@@ -220,7 +222,7 @@ def test_the_node_logs_name_each_credit_as_the_index_does(
         assert found is not None and found.member == mallory.address, found
         with pytest.raises(ChainUnavailable, match="neither the index"):
             earlier.credit_under(
-                chain, unread, contracts, brand.brand_id, 500_001, alice.address, head, False
+                chain, unread, contracts, brand.brand_id, 123_456, alice.address, head, False
             )
     finally:
         unread.dispose()
@@ -258,3 +260,40 @@ def test_our_own_earn_whose_receipt_comes_late_is_confirmed_and_no_foreign_sende
     assert final["status"] == "confirmed" and final["result"]["applied_earlier"], final
     assert proxy.withheld > 0
     assert health["status"] == "ok", health
+
+
+def test_a_chain_nonce_found_ahead_at_a_restart_is_said_in_the_health(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review: the brand's key sent two transactions of its own while the gateway was
+    stopped; the restarted signer moved its counter past them and said so only in its log:
+    the health read `ok`. Now, as for a slot's nonce taken, the signer reads
+    `foreign_sender` (its earns still go)."""
+    anvil, _ = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+        account = signer_account(gateway, brand)
+        earn(brand, Member(), 1_000)  # the signer's nonce 0
+    w3 = anvil.web3()
+    for _ in range(2):
+        tx = account.sign_transaction(
+            {
+                "type": 2,
+                "chainId": w3.eth.chain_id,
+                "nonce": w3.eth.get_transaction_count(account.address),
+                "to": account.address,
+                "value": 0,
+                "gas": 21_000,
+                "maxFeePerGas": 60 * 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
+        )
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(tx.raw_transaction))
+    with Gateway(own_env) as gateway:
+        brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
+        final = earn(brand, Member(), 1_000)
+        health = gateway.get_health()
+    assert final["status"] == "confirmed", final
+    said = [s["last_error"] for s in health["sender"] if s["last_error"]]
+    assert health["status"] == "degraded" and len(said) == 1, health
+    assert said[0].startswith("foreign_sender: nonce 2 was used"), said
