@@ -31,6 +31,10 @@ class BlockClock:
         if not self._seen or number > self._seen[-1][0]:
             self._seen.append((number, now))
 
+    @property
+    def last_number(self) -> int | None:
+        return self._seen[-1][0] if self._seen else None
+
     def interval(self) -> float | None:
         if len(self._seen) < 4:
             return None
@@ -38,16 +42,20 @@ class BlockClock:
         typical = gaps[len(gaps) // 2]
         # A sighting delayed by a busy moment makes one long gap and one short one; that must
         # not switch pacing off for a whole window, so a quarter of the gaps may stray.
-        steady = sum(abs(gap - typical) <= typical / 2 for gap in gaps)
-        if typical <= 0 or steady < 0.75 * len(gaps):
+        regular = [gap for gap in gaps if abs(gap - typical) <= typical / 2]
+        if typical <= 0 or len(regular) < 0.75 * len(gaps):
             return None
-        (first, at_first), (last, at_last) = self._seen[0], self._seen[-1]
-        return (at_last - at_first) / (last - first)
+        # the pace of the regular gaps only: the window's average let one idle gap of a chain
+        # that mines on demand (a burst at 30 ms a block, then 31 s for one) read as a steady
+        # 2 s pace, and the sender lingered for blocks that never came
+        return sum(regular) / len(regular)
 
     def next_due(self, now: float) -> tuple[int, float, float] | None:
-        """(number, when, interval) of the first block expected after `now`."""
+        """(number, when, interval) of the first block expected after `now`; None too when no
+        new block was sighted for two intervals (a chain that stopped, or mines on demand:
+        no block is due, and the block numbers extrapolated over the silence ran ahead of it)."""
         interval = self.interval()
-        if interval is None:
+        if interval is None or now - self._seen[-1][1] > 2 * interval:
             return None
         last = self._seen[-1][0]
         # when block `last` was sealed, from the least late sighting

@@ -46,7 +46,10 @@ class Scheduler:
             return [], 0.0
         self._last_fill = now
         if due_block is not None and linger <= 0:
-            self._batched_block = due_block
+            # never past the block after the head sighted: a number extrapolated ahead of the
+            # chain held the next batches until the clock's count caught up (a trial: 230 s)
+            last = self._clock.last_number
+            self._batched_block = due_block if last is None else min(due_block, last + 1)
         return groups, 0.0
 
     def _linger(self, chain: Chain, now: float) -> tuple[float, int | None]:

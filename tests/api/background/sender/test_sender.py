@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select, update
@@ -24,12 +25,14 @@ from web3 import Web3
 
 from ledger_api.background.intake import Draft
 from ledger_api.background.sender import BlockClock
+from ledger_api.background.sender import schedule as schedule_module
 from ledger_api.chain.signing import unlock_keystore
 from ledger_api.db.keys import HELD
 from ledger_api.db.models import Operation, Signer, TxSlot
 from ledger_api.domain import OpKind
 from ledger_api.domain.ids import BrandRowId
 from ledger_api.model.payloads import EarnPayload, GiftPayload
+from ledger_api.settings import Settings
 
 ZERO_REF = "0x" + "00" * 32
 REVERSALS = "/v1/earn/reversals"
@@ -745,6 +748,95 @@ def test_the_block_clock_predicts_a_steady_chain_and_refuses_an_irregular_one() 
         on_demand.observe(number, at)
     assert on_demand.next_due(2.1) is None
     assert BlockClock().next_due(0.0) is None  # nothing sighted yet
+
+
+def test_a_burst_then_one_idle_gap_is_no_block_pace_and_a_silent_chain_has_no_block_due() -> None:
+    """A trial (two databases sending at once, on anvil's automine): a signer's earns waited
+    230 s with no block coming. Sightings of a burst (30 ms a block) then one block 31 s later
+    read as a steady pace: the median gap was taken for steadiness, the window's average (2 s)
+    for the pace, within the alignment's range; and blocks were counted on over the silence."""
+    burst = BlockClock()
+    at = 0.0
+    for number in range(100, 115):
+        burst.observe(number, at)
+        at += 0.03
+    burst.observe(116, at + 31.0)
+    due = burst.next_due(at + 31.2)
+    assert due is None or not (0.5 <= due[2] <= 2.0), due
+
+    steady = BlockClock()  # 1 s blocks, then the chain falls silent
+    for number in range(8):
+        steady.observe(number, float(number))
+    assert steady.next_due(7.5) is not None
+    assert steady.next_due(9.5) is None  # two intervals without a block: none is due
+
+
+class _HeadOnly:
+    """A chain whose head the test moves (the scheduler reads nothing else of it)."""
+
+    def __init__(self) -> None:
+        self.head = 0
+
+    def block_number(self) -> int:
+        return self.head
+
+
+class _OneQueued:
+    """A queue holding `queued` operations (the scheduler's view of `SlotStore`)."""
+
+    def __init__(self) -> None:
+        self.queued = 0
+
+    def queued_count(self, limit: int, kinds: Any = None) -> int:
+        return self.queued
+
+    def next_groups(self, room: int, batch_max_ops: int, kinds: Any = None) -> list[list[str]]:
+        return [["op"]] if self.queued else []
+
+
+def test_a_queued_operation_on_a_silent_on_demand_chain_goes_within_a_block_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same trial's stall, on the real `Scheduler` and `BlockClock` with a clock the test
+    moves: the signer booked as batched a block number counted on over a silence, far ahead of
+    the chain's head, and lingered (a wait no new operation cuts short) until the count caught
+    up. Now a queued operation goes within `block_align_max_interval_s`, the head unmoved."""
+    now = [1_000.0]
+    monkeypatch.setattr(schedule_module.time, "monotonic", lambda: now[0])
+    settings = Settings.model_construct()
+    chain, queue = _HeadOnly(), _OneQueued()
+    scheduler = schedule_module.Scheduler(settings, queue)  # type: ignore[arg-type]
+
+    def wait_to_send(limit_s: float = 600.0) -> float:
+        start = now[0]
+        while now[0] - start < limit_s:
+            groups, linger = scheduler.plan(chain, 16)  # type: ignore[arg-type]
+            if groups:
+                return now[0] - start
+            now[0] += max(linger, settings.poll_interval_s)
+        return float("inf")
+
+    queue.queued = 1
+    for _ in range(20):  # another sender's load: a block a second
+        chain.head += 1
+        now[0] += 1.0
+        scheduler.plan(chain, 16)  # type: ignore[arg-type]
+    for _ in range(45):  # nothing mines; this signer's transactions never do (superseded)
+        wait_to_send()
+        now[0] += 2.0
+    for _ in range(40):  # its own burst: a block per transaction, 30 ms apart
+        now[0] += 0.03
+        scheduler.plan(chain, 16)  # type: ignore[arg-type]
+        chain.head += 1
+        now[0] += 0.001
+        scheduler.observe_block(chain, now[0])  # type: ignore[arg-type]
+    queue.queued = 0
+    now[0] += 31.0  # idle; one block of another signer; then an earn is queued
+    chain.head += 1
+    now[0] += 0.2
+    queue.queued = 1
+    waited = wait_to_send()
+    assert waited <= settings.block_align_max_interval_s, f"waited {waited:.1f} s"
 
 
 def trickle(brand: Brand, count: int) -> list[dict[str, Any]]:
