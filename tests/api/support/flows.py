@@ -6,9 +6,37 @@ import time
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
+from ledger_api.db.models import Operation
 from ledger_client import LedgerClient, eip712
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
+
+
+def sent_once_copy(gateway: Gateway, operation_id: str, op_id: int) -> str:
+    """A queued copy of earn `operation_id` under `op_id`, as its order's retry that went once
+    already in a transaction the gateway could not follow (attempts 1; the original holds the
+    order): the copy's uid."""
+    with gateway.runtime.db.write() as session:
+        row = session.scalars(select(Operation).where(Operation.uid == operation_id)).one()
+        copy = Operation(
+            uid=str(uuid.uuid4()),
+            brand_id=row.brand_id,
+            kind=row.kind,
+            status="queued",
+            op_id=op_id,
+            member=row.member,
+            beneficiary=row.beneficiary,
+            points=row.points,
+            order_ref=row.order_ref,
+            payload=row.payload,
+            attempts=1,
+            keys_released_at=row.created_at,
+        )
+        session.add(copy)
+        session.flush()
+        return copy.uid
 
 
 def earn(brand: Brand, member: Member, cents: int) -> dict[str, Any]:

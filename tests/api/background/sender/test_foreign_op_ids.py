@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from support.chain import Anvil
 from support.direct import contract, direct_earn, signer_account
-from support.flows import earn
+from support.flows import earn, sent_once_copy
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 from support.rpc_proxy import LateReceiptProxy
@@ -27,7 +26,6 @@ from web3 import Web3
 from ledger_api.background.sender import earlier
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.db.models import Operation
 from ledger_api.errors import ChainUnavailable
 
 ORDER_REF = b"\x07" * 32  # the stranger's own order reference
@@ -122,27 +120,8 @@ def test_an_earn_sent_again_whose_op_id_a_strangers_earn_took_fails_not_confirme
         # the gateway's next nonce is the stranger's: its first earn is sent again past it,
         # so that the earn below is skipped in its own batch, not found used before sending
         first = earn(brand, alice, 1_000)
-        with gateway.runtime.db.write() as session:
-            row = session.scalars(
-                select(Operation).where(Operation.uid == first["operation_id"])
-            ).one()
-            again = Operation(
-                uid=str(uuid.uuid4()),
-                brand_id=row.brand_id,
-                kind=row.kind,
-                status="queued",
-                op_id=taken,
-                member=row.member,
-                beneficiary=row.beneficiary,
-                points=row.points,
-                order_ref=row.order_ref,
-                payload=row.payload,
-                attempts=1,  # sent once before, in a transaction the gateway lost track of
-                keys_released_at=row.created_at,  # the first one holds the order
-            )
-            session.add(again)
-            session.flush()
-            uid = again.uid
+        # sent once before, in a transaction the gateway lost track of
+        uid = sent_once_copy(gateway, first["operation_id"], taken)
         gateway.runtime.wake_sender({None})
         final = _final(brand, uid)
     assert _chain_balance(anvil, manifest, alice.address, brand.brand_id) == 100  # the first

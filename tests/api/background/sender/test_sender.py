@@ -17,7 +17,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select, update
 from support.chain import ADMIN_KEY, Anvil, applied_op_ids, deploy, start_anvil
-from support.flows import earn
+from support.flows import earn, sent_once_copy
 from support.gateway import Brand, Gateway, Member, gateway_env
 from support.proxy import Proxy
 from support.rpc_proxy import LateReceiptProxy, RefusingProxy
@@ -493,27 +493,7 @@ def test_an_earn_whose_op_id_its_orders_confirmed_earn_applied_fails_not_confirm
         first = earn(brand, alice, 1_000)
         # the retry, sent once already in a transaction the gateway could not follow: as a
         # forgotten block leaves it once the first one applied after all
-        with gateway.runtime.db.write() as session:
-            row = session.scalars(
-                select(Operation).where(Operation.uid == first["operation_id"])
-            ).one()
-            twin = Operation(
-                uid=str(uuid.uuid4()),
-                brand_id=row.brand_id,
-                kind=row.kind,
-                status="queued",
-                op_id=row.op_id,
-                member=row.member,
-                beneficiary=row.beneficiary,
-                points=row.points,
-                order_ref=row.order_ref,
-                payload=row.payload,
-                attempts=1,
-                keys_released_at=row.created_at,  # the first one holds the order
-            )
-            session.add(twin)
-            session.flush()
-            retry = twin.uid
+        retry = sent_once_copy(gateway, first["operation_id"], first["op_id"])
     with Gateway(own_env) as gateway:
         brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
         gateway.runtime.wake_sender({None})
