@@ -258,8 +258,7 @@ def brand_add(
 
         result = cli_ops.add_brand(request, timeout, progress)
     if not result["ok"]:
-        error = f" ({result['error']})" if result["error"] else ""
-        err.print(f"brand {name!r} stored, onboarding {result['state']}{error}")
+        _not_onboarded_yet(name, result, err, _as_json(as_json))
         raise typer.Exit(1)
     if _as_json(as_json):
         shown = {k: result[k] for k in ("brand_id", "signer", "api_key")}
@@ -267,6 +266,26 @@ def brand_add(
         return
     print(f"brand {name!r} onboarded: brand_id={result['brand_id']} signer={result['signer']}")
     print(f"API key (shown once, keep it secret): {result['api_key']}")
+
+
+def _not_onboarded_yet(name: str, result: dict[str, Any], err: Console, piped: bool) -> None:
+    """A brand whose onboarding did not land within the wait: its state, and while it may
+    still land, its API key (shown once: a trial's timeout lost it, and the name was taken),
+    its operation and a multisig admin's transaction to execute."""
+    error = f" ({result['error']})" if result["error"] else ""
+    err.print(f"brand {name!r} stored, onboarding {result['state']}{error}")
+    if result["state"] == "failed":
+        return  # its key is revoked and its name freed (`domain.brands`)
+    shown = {k: result[k] for k in ("state", "operation_id", "signer", "api_key")}
+    if result["admin_transaction"] is not None:
+        shown["admin_transaction"] = result["admin_transaction"]
+    if piped:
+        print(json.dumps({"name": name, **shown}))
+        return
+    print(f"operation {result['operation_id']} (GET /v1/operations/{result['operation_id']})")
+    if result["admin_transaction"] is not None:
+        print(f"for the multisig to execute: {json.dumps(result['admin_transaction'])}")
+    print(f"API key (shown once, keep it secret; it works once onboarded): {result['api_key']}")
 
 
 @brand_app.command("list")

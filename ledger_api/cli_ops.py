@@ -107,7 +107,7 @@ def add_brand(
     request: admin_schemas.BrandCreateRequest, timeout: float, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
-    "signer", "api_key", "state", "error"}`."""
+    "signer", "api_key", "state", "error", "operation_id", "admin_transaction"}`."""
     rt = runtime()
     rt.contracts()  # fails early without a deployment
     _, body = _brands(rt).create_sync(_context(), request)
@@ -138,6 +138,8 @@ def add_brand(
         "signer": body["brand"]["signer"],
         "api_key": body["api_key"],
         "brand_id": None,
+        "operation_id": body["operation_id"],
+        "admin_transaction": body.get("admin_transaction"),  # a multisig admin executes it
     }
     with rt.db.read() as session:
         brand = session.scalar(select(Brand).where(Brand.name == request.name))

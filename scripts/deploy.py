@@ -41,6 +41,7 @@ from scripts.deployment import (
     deployed_manifest,
     deployer,
     is_development_chain,
+    silence_s,
     write_manifest,
 )
 
@@ -129,6 +130,7 @@ def main() -> None:
                 f"deploy: {setting} is not an address (or its checksum is wrong): {value}"
             )
     d.units_per_usd = _units_per_usd()
+    silence_s()  # the node watch's setting, checked before anything is deployed
     token = os.environ.get("LEDGER_SETTLEMENT_TOKEN", "").strip()
     development = is_development_chain()
     if not token and not development:

@@ -83,7 +83,13 @@ def deployer() -> Any:
     on a development chain without either, the node's first account."""
     key = os.environ.get("LEDGER_DEPLOYER_KEY")
     if key:
-        return accounts.add(key)
+        try:
+            return accounts.add(key)
+        except ValueError as refused:  # not 32 bytes of hex: one line, not a traceback
+            raise SystemExit(
+                f"deploy: LEDGER_DEPLOYER_KEY is not a private key (32 bytes, 64 hex digits):"
+                f" {refused}; nothing deployed"
+            ) from None
     name = os.environ.get("LEDGER_DEPLOYER_ACCOUNT")
     if name:
         return accounts.load(name)
@@ -258,6 +264,22 @@ def _max_fee() -> int:
     return 2 * int(base) + int(web3.eth.max_priority_fee)
 
 
+def silence_s() -> float:
+    """LEDGER_DEPLOY_NODE_SILENCE_S (default 60): seconds, a number above 0; SystemExit else
+    (checked before anything is deployed)."""
+    value = os.environ.get("LEDGER_DEPLOY_NODE_SILENCE_S", "60").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise SystemExit(
+            "deploy: LEDGER_DEPLOY_NODE_SILENCE_S is how long the node may not answer before"
+            f" the deploy stops, seconds above 0, not '{value}'; nothing deployed"
+        )
+    return seconds
+
+
 class NodeWatch(threading.Thread):
     """Ends the deploy (exit 1) when the node stops answering for `silence_s` seconds
     (LEDGER_DEPLOY_NODE_SILENCE_S, default 60): brownie waits for a receipt forever once the
@@ -269,7 +291,7 @@ class NodeWatch(threading.Thread):
         super().__init__(name="node-watch", daemon=True)
         self.deployment = deployment
         self.url = str(web3.provider.endpoint_uri)  # type: ignore[attr-defined]
-        self.silence_s = float(os.environ.get("LEDGER_DEPLOY_NODE_SILENCE_S", "60"))
+        self.silence_s = silence_s()
 
     def start(self) -> None:
         """Watches from now on; a thread of brownie's (it confirms each transaction in one of
@@ -314,8 +336,8 @@ class NodeWatch(threading.Thread):
         deployed = ", ".join(
             f"{name} at {contract.address}" for name, contract in self.deployment.contracts.items()
         )
-        return (
-            f"deploy: the node of {network.show_active()} {what}: stopped. Deployed before (in"
+        return (  # on a line of its own, after brownie's spinner
+            f"\ndeploy: the node of {network.show_active()} {what}: stopped. Deployed before (in"
             " no manifest, and not used again: a new `make deploy` deploys anew):"
             f" {deployed or 'nothing'}"
         )

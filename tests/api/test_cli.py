@@ -340,3 +340,30 @@ def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
     )
     assert missing.returncode != 0 and f"no database at {source}" in missing.stderr
     assert not source.parent.exists() and not copy.parent.exists()
+
+
+def test_brand_add_that_times_out_still_hands_out_the_brands_key(env: dict[str, str]) -> None:
+    """A trial: `ledger brand add` whose onboarding did not land within `--timeout` printed
+    only "stored, onboarding queued" and exited 1; the API key, shown once, was lost and the
+    name taken (`brand_exists` on a second try). It now prints the key, the operation, and a
+    multisig admin's transaction; the key works once the brand is onboarded."""
+    upgraded = ledger(env, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    added = ledger(env, "brand", "add", "Slow Brand", "--timeout", "0")
+    assert added.returncode == 1, added.stdout + added.stderr
+    assert "stored, onboarding" in added.stderr, added.stderr
+    shown = json.loads(added.stdout)  # piped: one JSON object
+    assert shown["name"] == "Slow Brand" and shown["state"] in ("queued", "submitted"), shown
+    key = KEY.fullmatch(shown["api_key"])
+    assert key is not None and shown["operation_id"], shown
+    with Gateway(env) as gateway:  # the gateway sends what the command queued
+        onboarded = gateway.admin.get(
+            f"/v1/operations/{shown['operation_id']}", headers={"Prefer": "wait=60"}
+        ).json()
+        assert onboarded["status"] == "confirmed", onboarded
+        response = gateway.api(key.group(1)).post(
+            "/v1/earn/engagement",
+            {"member": Member().address, "kind": "share"},
+            params={"wait": "true"},
+        )
+        assert response.json()["status"] == "confirmed", response.text

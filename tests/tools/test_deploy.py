@@ -341,6 +341,18 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
     )
     w3.eth.wait_for_transaction_receipt(funded, timeout=60)
     env = {"LEDGER_SETTLEMENT_TOKEN": "none", "LEDGER_DEPLOY_NODE_SILENCE_S": "10"}
+    for bad, words in (  # a trial: each was a page of traceback
+        ({"LEDGER_DEPLOYER_KEY": "0x1234"}, "LEDGER_DEPLOYER_KEY is not a private key"),
+        (
+            {"LEDGER_DEPLOYER_KEY": ADMIN_KEY, "LEDGER_DEPLOY_NODE_SILENCE_S": "abc"},
+            "LEDGER_DEPLOY_NODE_SILENCE_S is how long the node may not answer",
+        ),
+    ):
+        said = _run(["make", "deploy", f"RPC_URL={node.url}"], {**env, **bad})
+        output = said.stdout + said.stderr
+        assert said.returncode != 0 and words in output, output
+        assert "nothing deployed" in output and "Traceback" not in output, output
+    assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 1  # the funding
     refused = _run(
         ["make", "deploy", f"RPC_URL={node.url}"], {**env, "LEDGER_DEPLOYER_KEY": poor.key.hex()}
     )

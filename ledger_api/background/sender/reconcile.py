@@ -82,9 +82,9 @@ class ForeignNonces:
         _, nonce, at = self._last
         return (
             f"foreign_sender: nonce {nonce} was used by a transaction this gateway did not"
-            f" make, at {at} ({self.count} since start): another sender holds this signer's"
-            " key (the brand itself, or a second database of this deployment), or this"
-            " database was restored from an older backup"
+            f" make, at {at} ({self.count} such nonces since start): another sender holds"
+            " this signer's key (the brand itself, or a second database of this deployment),"
+            " or this database was restored from an older backup"
         )
 
 
