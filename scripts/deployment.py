@@ -214,13 +214,13 @@ CONSTRUCTOR_GAS = 300_000
 WIRING_TX_GAS = 150_000
 
 
-def creation_gas(name: str) -> int:
+def creation_gas(name: str, containers: dict[str, Any] | None = None) -> int:
     """An upper bound of the gas that deploying contract `name` takes (EIP-2028 and the
     Yellow Paper's prices): the transaction with CREATE (53,000), 16 per byte of its init
     code, 200 per byte of the code it leaves, and `CONSTRUCTOR_GAS`; the same (with 32,000)
     for each contract its constructor creates, found by its init code inside this one's
     (AllianceLedger's administration, AllianceAuctions' escrow implementation)."""
-    containers = {c._name: c for loaded in brownie.project.get_loaded_projects() for c in loaded}
+    containers = containers if containers is not None else compiled_containers()
     init = containers[name].bytecode
     gas = 53_000 + 16 * (len(init) // 2) + 200 * _runtime_bytes(containers[name])
     for other_name, other in containers.items():
@@ -228,6 +228,11 @@ def creation_gas(name: str) -> int:
         if other_name != name and other_init and other_init in init:
             gas += 32_000 + 200 * _runtime_bytes(other) + CONSTRUCTOR_GAS
     return gas + CONSTRUCTOR_GAS
+
+
+def compiled_containers() -> dict[str, Any]:
+    """brownie's container of each compiled contract of the project, by name."""
+    return {c._name: c for loaded in brownie.project.get_loaded_projects() for c in loaded}
 
 
 def _runtime_bytes(container: Any) -> int:
@@ -239,7 +244,9 @@ def check_funds(sender: Any, names: list[str], wiring_transactions: int) -> None
     `names` and the wiring's transactions at the node's gas price now; prints the estimate.
     A trial's deployer ran out of gas money half way: the contracts deployed until then were
     lost (no manifest is written before the end) and a new run deploys everything again."""
-    gas = sum(creation_gas(name) for name in names) + wiring_transactions * WIRING_TX_GAS
+    containers = compiled_containers()  # read once for every contract's price
+    gas = sum(creation_gas(name, containers) for name in names)
+    gas += wiring_transactions * WIRING_TX_GAS
     price = _max_fee()
     needed, held = gas * price, int(web3.eth.get_balance(sender.address))
     estimate = f"about {gas:,} gas at up to {price / 1e9:.3f} gwei"

@@ -161,6 +161,9 @@ class Sender:
         clocks (issue 15: 20 idle signers each reading the chain cost 0.3% of a core)."""
         newest: dict[SignerWorker, tuple[int, str]] = {}
         for worker in list(self.workers.values()):
+            if worker.idle and worker.role.problem is not None:
+                worker.recheck()  # its admin role is read again (`AdminRole`)
+                continue
             confirmed = worker.reconciler.newest_confirmed() if worker.idle else None
             if confirmed is not None:
                 newest[worker] = confirmed
@@ -169,9 +172,6 @@ class Sender:
         for worker, (number, block_hash) in newest.items():
             if block_left(found[number], block_hash):
                 worker.recheck()
-        for worker in list(self.workers.values()):
-            if worker.idle and worker.role.problem is not None:
-                worker.recheck()  # its admin role is read again (`AdminRole`)
 
     def _safety_poll(self) -> None:
         """Wakes the idle workers whose queue holds operations: one query for all of them,
