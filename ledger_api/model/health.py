@@ -42,7 +42,8 @@ class Health(Liveness):
         "refused them as paused (`EnforcedPause`), sent once the ledger is unpaused; a "
         "signer one of whose nonces a transaction the gateway did not make used is unhealthy "
         'for 10 minutes with "foreign_sender: ..." (another sender holds its key: the brand '
-        "itself, or a second database of this deployment; its operations still go)",
+        "itself, or a second database of this deployment; its operations still go); a "
+        'signer that has not finished its first cycle is unhealthy with "starting: ..."',
     )
     ledger_paused: bool | None = Field(
         default=None,

@@ -59,6 +59,11 @@ log = logging.getLogger(__name__)
 RECORD_PENDING_AFTER_S = 2.0
 
 
+#: a signer's `last_error` until its first cycle: it has not yet checked the node holds the
+#: deployment nor reconciled its nonces (a health read at start said unhealthy with no reason)
+STARTING = "starting: not yet reconciled with the chain"
+
+
 def admin_role_problem(contracts: Contracts, chain: Chain, address: str) -> str | None:
     """Why the alliance admin's signing key cannot act as the ledger's admin (it lacks
     `DEFAULT_ADMIN_ROLE`: every onboarding and admin operation would fail `not_authorized`),
@@ -154,7 +159,7 @@ class SignerWorker(threading.Thread):
         self.idle = False  # the last cycle found nothing in flight, nothing to send (pool reads)
         self._superseded = 0  # slots closed by `supersede` since `track` last looked
         self.healthy = False
-        self.last_error: str | None = None
+        self.last_error: str | None = STARTING
         self.role = AdminRole(contracts, account.address, admin=brand_row_id is None)
         self.pause = PauseWatch(contracts, self.store)  # the ledger's, as this signer meets it
 

@@ -8,6 +8,8 @@ writer: it waits), and health must turn `failing` (503) instead of `ok`, without
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import time
 from collections.abc import Callable
@@ -369,3 +371,34 @@ def _start_error_saying(gateway: Gateway, words: str) -> dict[str, Any] | None:
     """The admin's health report when its `start_error` says `words`; None otherwise."""
     health = gateway.get_health(timeout=30)
     return health if words in (health.get("start_error") or "") else None
+
+
+def test_a_signer_on_its_first_cycle_says_it_is_starting(
+    own_chain: tuple[Anvil, Path], own_env: dict[str, str]
+) -> None:
+    """A CI run read the admin's health right after a start: a signer that had not finished
+    its first cycle was unhealthy with no reason (`last_error` null), beside the one that was
+    refused. Here a brand's new signer starts while the node does not answer (stopped): its
+    first cycle waits on the node, and its entry says `starting: ...` meanwhile."""
+    node, _ = own_chain
+    env = {**own_env, "LEDGER_RPC_TIMEOUT_S": "120"}  # the first cycle waits that long
+    with Gateway(env) as gateway:
+        before = {s["brand_row_id"] for s in gateway.get_health()["sender"]}
+        os.kill(node.process.pid, signal.SIGSTOP)
+        try:
+            added = gateway.admin.post("/v1/admin/brands", {"name": "Late", "symbol": "LTE"})
+            assert added.status_code == 202, added.text
+
+            def new_signer() -> dict[str, Any] | None:
+                signers = gateway.get_health(timeout=60)["sender"]
+                return next((s for s in signers if s["brand_row_id"] not in before), None)
+
+            entry = wait_for(new_signer, what="the new brand's signer in the health")
+            assert not entry["healthy"], entry
+            assert str(entry["last_error"]).startswith("starting: "), entry
+        finally:
+            os.kill(node.process.pid, signal.SIGCONT)
+        wait_for(
+            lambda: all(s["healthy"] for s in gateway.get_health()["sender"]),
+            what="every signer healthy once the node answers",
+        )
