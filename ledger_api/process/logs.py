@@ -1,5 +1,8 @@
 """Log output: plain text (default) or one JSON object per line (`LEDGER_LOG_FORMAT=json`).
 
+A text line reads `2026-12-07T07:50:01.123Z WARNING ledger_api.background.sender.pool [4242]
+message`: the time (ISO 8601, UTC, milliseconds), the level, the logger and the pid (a trial's
+operator could not tell when a line was written: text lines carried the message alone).
 JSON lines carry `time` (ISO 8601, UTC), `level`, `logger`, `message`, `process` (the pid)
 and any `extra` fields, through python-json-logger. uvicorn's own loggers (`uvicorn.error`,
 `uvicorn.access`) go through the same handler (`dict_config` is handed to uvicorn, which
@@ -32,21 +35,31 @@ def json_formatter() -> logging.Formatter:
     return formatter
 
 
-def dict_config(level: str = "WARNING") -> dict[str, Any]:
-    """`logging.config.dictConfig` for JSON lines on stderr (the root and uvicorn's loggers)."""
+def text_formatter() -> logging.Formatter:
+    """The text formatter: `time level logger [pid] message`, UTC times with milliseconds."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+    formatter.converter = time.gmtime
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    return formatter
+
+
+def dict_config(log_format: str = "json", level: str = "WARNING") -> dict[str, Any]:
+    """`logging.config.dictConfig` for `log_format` ("json" or "text") lines on stderr: the
+    root's and uvicorn's loggers (its access lines included) through one handler."""
     propagate = {"handlers": [], "propagate": True}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.json_formatter"}},
+        "formatters": {"lines": {"()": f"{__name__}.{log_format}_formatter"}},
         "handlers": {
-            "json": {
+            "lines": {
                 "class": "logging.StreamHandler",
-                "formatter": "json",
+                "formatter": "lines",
                 "stream": "ext://sys.stderr",
             }
         },
-        "root": {"handlers": ["json"], "level": level},
+        "root": {"handlers": ["lines"], "level": level},
         "loggers": {
             "uvicorn": propagate,
             "uvicorn.error": propagate,
@@ -55,11 +68,9 @@ def dict_config(level: str = "WARNING") -> dict[str, Any]:
     }
 
 
-def configure(log_format: str) -> dict[str, Any] | None:
-    """Applies JSON logging when `log_format` is "json" and returns its config (for uvicorn);
-    None (nothing changed) for "text"."""
-    if log_format != "json":
-        return None
-    config = dict_config()
+def configure(log_format: str) -> dict[str, Any]:
+    """Applies `log_format` ("json" or "text") logging and returns its config (for uvicorn,
+    which applies it in each of its worker processes too)."""
+    config = dict_config("json" if log_format == "json" else "text")
     logging.config.dictConfig(config)
     return config

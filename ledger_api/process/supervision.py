@@ -102,7 +102,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
             "workers": settings.workers,
             "log_level": log_level,
             "access_log": settings.access_log,
-            "log_config": log_config or uvicorn.config.LOGGING_CONFIG,
+            "log_config": log_config,
             # a head bound, and a malformed request answered in JSON (`http_protocol`)
             **SERVER_PROTOCOLS,
         }

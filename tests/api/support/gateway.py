@@ -287,9 +287,16 @@ class GatewayProcess:
     one) it fails if the port is taken."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, *, port: int | None = None, root: Path = ROOT
+        self,
+        env: dict[str, str],
+        log: Path,
+        *,
+        port: int | None = None,
+        root: Path = ROOT,
+        log_level: str = "warning",
     ) -> None:
         self.env = {**os.environ, **env}
+        self.log_level = log_level
         if root != ROOT:
             self.env["PYTHONPATH"] = str(root)
         self.root = root
@@ -320,7 +327,7 @@ class GatewayProcess:
         written = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             process = self.process = subprocess.Popen(
-                [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", "warning"],
+                [sys.executable, "-m", "ledger_api.cli", "serve", "--log-level", self.log_level],
                 env=self.env,
                 cwd=self.root,
                 stdout=log,
