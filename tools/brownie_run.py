@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import shutil
 import sys
 import traceback
@@ -50,6 +51,16 @@ def forget_recorded_deployments(name: str) -> None:
             recorded.write_text(json.dumps(kept, indent=2, sort_keys=True))
 
 
+def strip_colours_off_a_terminal() -> None:
+    """brownie's colour codes only where a terminal shows them: stripped from output sent to
+    a file or a pipe (a trial's deploy log was full of `\\x1b[0;1;34m`; brownie 1.22 writes its
+    colours as constants, whatever its `show_colors` setting), and under `NO_COLOR`
+    (no-color.org). colorama wraps stdout and stderr and strips them there."""
+    import colorama
+
+    colorama.init(strip=True if os.environ.get("NO_COLOR") else None)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="brownie_run.py", description=__doc__.split("\n")[0])
     parser.add_argument("script", help="a script under scripts/, e.g. scripts/deploy.py")
@@ -57,6 +68,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("args", nargs="*")
     parser.add_argument("--network", required=True, help="a brownie network name")
     options = parser.parse_args(argv)
+    strip_colours_off_a_terminal()
 
     script = Path(options.script)
     if script.suffix == ".py":

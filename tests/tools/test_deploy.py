@@ -103,6 +103,8 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     output = first.stdout + first.stderr
     assert first.returncode == 0, output
     assert "Traceback" not in output and "TypeError" not in output, output
+    # sent to a pipe: no terminal colour codes (a trial's deploy log was full of them)
+    assert "\x1b[" not in output, output[:2000]
     assert first.stdout.strip().splitlines()[-1] == str(manifest.resolve())
     network = next(
         line.split()[2] for line in first.stdout.splitlines() if line.startswith("deploy: network ")
