@@ -20,11 +20,13 @@ A second run against a chain where the manifest's contracts all have code deploy
 says so. The manifest's path is printed on the last line. Before the first transaction the
 deployer's balance is checked against what the deployment may cost (`check_funds`), and a node
 that stops answering ends the run, naming what was deployed (`NodeWatch`,
-LEDGER_DEPLOY_NODE_SILENCE_S, default 60 seconds).
+LEDGER_DEPLOY_NODE_SILENCE_S, default 60 seconds). A run stopped half way is resumed by the
+next one with the same settings (`scripts/deploy_journal.py`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -32,15 +34,18 @@ from typing import Any
 
 from brownie import web3
 
+from scripts.deploy_journal import Journal, has_code, journal_path
 from scripts.deployment import (
     DEFAULT_TIER_RULES,
     ZERO_ADDRESS,
     Deployment,
     NodeWatch,
     check_funds,
+    compiled_containers,
     deployed_manifest,
     deployer,
     is_development_chain,
+    manifest_path,
     silence_s,
     write_manifest,
 )
@@ -152,7 +157,12 @@ def main() -> None:
 
     settlement = [] if token.lower() == "none" else SETTLEMENT[1:] if token else SETTLEMENT
     names = [name for name, _ in CONTRACTS + settlement]
-    check_funds(d.sender, names, _wiring_transactions(d, names))
+    d.journal = Journal.open(journal_path(manifest_path()), _settings(d, token, names))
+    kept = [
+        n for n in names if n in d.journal.contracts and has_code(d.journal.contracts[n]["address"])
+    ]
+    wiring = _wiring_transactions(d, names) - len(d.journal.wired)
+    check_funds(d.sender, [n for n in names if n not in kept], wiring)
     watch = NodeWatch(d)
     watch.start()
     try:
@@ -160,8 +170,25 @@ def main() -> None:
     except OSError as lost:  # the node went away (a hung one: `watch`)
         raise SystemExit(watch.said(f"stopped answering ({lost.__class__.__name__})")) from None
     path = write_manifest(d)
+    d.journal.discard()
     print(f"deploy: AllianceLedger at {d.address('AllianceLedger')}; manifest written")
     print(path)
+
+
+def _settings(d: Deployment, token: str, names: list[str]) -> dict[str, Any]:
+    """What a half-way deployment must have been made with to be resumed (`Journal.open`):
+    the chain, the deployer, the settings and each contract's compiled code."""
+    containers = compiled_containers()
+    code = hashlib.sha256("".join(containers[n].bytecode for n in names).encode()).hexdigest()
+    return {
+        "chain_id": web3.eth.chain_id,
+        "deployer": d.sender.address,
+        "admin": d.admin,
+        "charity": d.charity,
+        "settlement_token": token,
+        "units_per_usd": d.units_per_usd,
+        "code_sha256": code,
+    }
 
 
 def _deploy_all(d: Deployment, settlement: list[Any], token: str) -> None:
@@ -200,23 +227,41 @@ def _wiring_transactions(d: Deployment, names: list[str]) -> int:
 
 
 def _wire(d: Deployment) -> None:
-    """Roles between the contracts, the default tier rules, then governance to the admin."""
-    tx = {"from": d.sender}
+    """Roles between the contracts, the default tier rules, then governance to the admin.
+    Each step is one transaction (`Deployment.wire`: skipped when an earlier run of this
+    deployment confirmed it); each sets a value, so one sent again changes nothing, and the
+    handover reads the roles first (an earlier run's renounce may have landed after it
+    stopped)."""
     badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
-    badge.setLedger(ledger.address, tx)  # the badge reads the ledger's pause from now on
+    # the badge reads the ledger's pause from now on
+    d.wire("badge ledger", lambda tx: badge.setLedger(ledger.address, tx))
     badges = d.contracts["AllianceBadges"]
     # the auctions issue the winner's collectible badge on the auctioning brand's behalf
-    badges.grantRole(badges.ISSUER_ROLE(), d.address("AllianceAuctions"), tx)
+    auctions = d.address("AllianceAuctions")
+    d.wire("auctions issuer", lambda tx: badges.grantRole(badges.ISSUER_ROLE(), auctions, tx))
     if "SettlementVault" in d.contracts:
-        ledger.grantRole(ledger.SETTLER_ROLE(), d.address("SettlementVault"), tx)
+        vault = d.address("SettlementVault")
+        d.wire("vault settler", lambda tx: ledger.grantRole(ledger.SETTLER_ROLE(), vault, tx))
     for tier, (spend, orders, engagements, gift) in DEFAULT_TIER_RULES.items():
-        ledger.setTierRule(tier, (spend, orders, engagements), gift, tx)
+        rule = (spend, orders, engagements)
+        d.wire(f"tier {tier}", lambda tx, t=tier, r=rule, g=gift: ledger.setTierRule(t, r, g, tx))
     # contracts that can never move points: earns, gifts and transfers to them are refused
     # (the ledger registers itself)
     for name, contract in d.contracts.items():
         if name not in ("AllianceLedger", "TestUSD"):
-            ledger.setSystemAddress(contract.address, True, tx)
+            address = contract.address
+            d.wire(f"system {name}", lambda tx, a=address: ledger.setSystemAddress(a, True, tx))
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
-        for contract in (ledger, badge, badges):
-            contract.grantRole(contract.DEFAULT_ADMIN_ROLE(), d.admin, tx)
-            contract.renounceRole(contract.DEFAULT_ADMIN_ROLE(), d.sender.address, tx)
+        for name, contract in (("ledger", ledger), ("badge", badge), ("badges", badges)):
+            d.wire(f"handover {name}", lambda tx, c=contract: _hand_over(c, d, tx))
+
+
+def _hand_over(contract: Any, d: Deployment, tx: dict[str, Any]) -> None:
+    """`contract`'s DEFAULT_ADMIN_ROLE to the admin, then renounced by the deployer: each
+    transaction only when the role is not where it goes yet."""
+    role = contract.DEFAULT_ADMIN_ROLE()
+    if not contract.hasRole(role, d.admin):
+        contract.grantRole(role, d.admin, tx)
+        tx = d.tx()
+    if contract.hasRole(role, d.sender.address):
+        contract.renounceRole(role, d.sender.address, tx)

@@ -20,6 +20,7 @@ from typing import Any
 import brownie
 from brownie import accounts, network, web3
 
+from scripts.deploy_journal import Journal, journal_path
 from scripts.ledger_abi import publish_admin_functions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +112,9 @@ def ledger_container() -> Any:
 
 
 class Deployment:
-    """The contracts deployed so far by one run of scripts/deploy.py, in order."""
+    """The contracts deployed so far by one run of scripts/deploy.py, in order, each recorded
+    in the run's `Journal` before it is sent and once it is confirmed (a run stopped half way
+    is resumed by the next: `scripts/deploy_journal.py`)."""
 
     def __init__(self, sender: Any) -> None:
         self.sender = sender
@@ -120,19 +123,47 @@ class Deployment:
         self.token: str = ""
         self.units_per_usd = 0
         self.contracts: dict[str, Any] = {}
-        self.first_block: int | None = None
+        self.journal = Journal(journal_path(manifest_path()), {})
+
+    @property
+    def first_block(self) -> int | None:
+        return self.journal.first_block()
 
     def address(self, name: str) -> str:
         return str(self.contracts[name].address)
 
+    def tx(self) -> dict[str, Any]:
+        """A transaction's settings: from the deployer, at its next nonce counting those in
+        the node's pool (an earlier run's transaction still there is not replaced)."""
+        nonce = web3.eth.get_transaction_count(self.sender.address, "pending")
+        return {"from": self.sender, "nonce": nonce}
+
     def deploy(self, name: str, arguments: Callable[[Deployment], tuple[Any, ...]]) -> Any:
+        """Contract `name` with `arguments(self)`: the one an earlier run of this deployment
+        left on chain (`Journal.landed`), else deployed now."""
         container = ledger_container() if name == "AllianceLedger" else getattr(brownie, name)
-        contract = container.deploy(*arguments(self), {"from": self.sender})
-        if self.first_block is None:
-            self.first_block = contract.tx.block_number
+        kept = self.journal.landed(name, self.sender.address)
+        if kept is not None:
+            contract = container.at(kept)
+            print(f"deploy: {name} at {kept} (sent by an earlier run)")
+            block = self.journal.contracts[name]["block"] or self.journal.contracts[name]["head"]
+        else:
+            tx = self.tx()
+            address = str(self.sender.get_deployment_address(tx["nonce"]))
+            self.journal.sending(name, tx["nonce"], address)
+            contract = container.deploy(*arguments(self), tx)
+            print(f"deploy: {name} at {contract.address}")
+            block = contract.tx.block_number
+        self.journal.confirmed(name, block)
         self.contracts[name] = contract
-        print(f"deploy: {name} at {contract.address}")
         return contract
+
+    def wire(self, key: str, send: Callable[[dict[str, Any]], Any]) -> None:
+        """One wiring step, `send(tx)`, unless an earlier run of this deployment confirmed it."""
+        if key in self.journal.wired:
+            return
+        send(self.tx())
+        self.journal.wired_step(key)
 
     def verify_code(self) -> None:
         """Every deployed address holds code (raises SystemExit naming the ones that do not)."""
@@ -340,11 +371,18 @@ class NodeWatch(threading.Thread):
     def said(self, what: str) -> str:
         """The deploy's last words when its node is gone: `what` the node did, and what was
         deployed before."""
+        journal = self.deployment.journal
         deployed = ", ".join(
             f"{name} at {contract.address}" for name, contract in self.deployment.contracts.items()
         )
+        in_flight = [  # sent, not seen confirmed: it may land yet
+            f" The transaction deploying {name} (nonce {entry['nonce']}, to {entry['address']})"
+            " was sent and may still land."
+            for name, entry in journal.contracts.items()
+            if entry["block"] is None
+        ]
         return (  # on a line of its own, after brownie's spinner
-            f"\ndeploy: the node of {network.show_active()} {what}: stopped. Deployed before (in"
-            " no manifest, and not used again: a new `make deploy` deploys anew):"
-            f" {deployed or 'nothing'}"
+            f"\ndeploy: the node of {network.show_active()} {what}: stopped. Deployed before:"
+            f" {deployed or 'nothing'}.{''.join(in_flight)} Kept in {journal.path}: a new"
+            " `make deploy` with the same settings resumes from there."
         )

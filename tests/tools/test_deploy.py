@@ -324,13 +324,16 @@ def test_make_deploy_names_the_manifest_after_the_chain_and_survives_its_reset(
 
 
 def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_does(
-    request: pytest.FixtureRequest,
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Two trials' half-way deploys. A deployer without enough gas money ran out part way: the
     contracts deployed until then were lost (the manifest is written at the end) and it is
     now refused before the first transaction, with what it needs. A node that stopped
     while a deploy waited for a receipt left `make deploy` hanging (brownie waits forever):
-    it now stops, naming what it had deployed."""
+    it now stops, naming what it had deployed and the transaction it had sent, and a new
+    `make deploy` once the node is back resumes: it keeps what the first run deployed,
+    the contract whose transaction landed after the stop included (it deployed everything
+    again, paying again)."""
     node = start_anvil(
         extra=["--chain-id", str(random.randint(50_000, 90_000)), "--block-time", "2"]
     )
@@ -342,7 +345,12 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
         {"from": Account.from_key(ADMIN_KEY).address, "to": poor.address, "value": 10**15}
     )
     w3.eth.wait_for_transaction_receipt(funded, timeout=60)
-    env = {"LEDGER_SETTLEMENT_TOKEN": "none", "LEDGER_DEPLOY_NODE_SILENCE_S": "10"}
+    manifest = tmp_path / "deployment.json"
+    env = {
+        "LEDGER_SETTLEMENT_TOKEN": "none",
+        "LEDGER_DEPLOY_NODE_SILENCE_S": "10",
+        "LEDGER_MANIFEST": str(manifest),
+    }
     for bad, words in (  # a trial: each was a page of traceback
         ({"LEDGER_DEPLOYER_KEY": "0x1234"}, "LEDGER_DEPLOYER_KEY is not a private key"),
         (
@@ -365,8 +373,9 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
     assert "nothing deployed" in output and "Traceback" not in output, output
     assert w3.eth.get_transaction_count(poor.address) == 0
 
-    for stop in ("hang", "kill"):  # a node that stops answering, one that is gone
-        said = _deploy_until_the_node_stops(node, {**env, "LEDGER_DEPLOYER_KEY": ADMIN_KEY}, stop)
+    deploying = {**env, "LEDGER_DEPLOYER_KEY": ADMIN_KEY}
+    for stop in ("kill", "hang"):  # a node that is gone, one that stops answering
+        said = _deploy_until_the_node_stops(node, deploying, stop)
         network = _network_of(said)
         request.addfinalizer(lambda name=network: delete_network(name))  # type: ignore[misc]
         assert "Traceback" not in said, said
@@ -376,15 +385,44 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
         # watch ends it): which one comes first depends on timing
         ended = ("has not answered for 10 s", "stopped answering")
         assert last.startswith(network) and any(e in last for e in ended), said
-        assert "stopped. Deployed before" in last and "MembershipBadge at 0x" in last, said
-        node = start_anvil(extra=["--chain-id", str(chain_id), "--block-time", "2"])
-        request.addfinalizer(node.stop)
+        assert "stopped. Deployed before: MembershipBadge at 0x" in last, said
+        assert "The transaction deploying AllianceLedger (nonce " in last, said
+        assert f"Kept in {manifest}.partial: a new `make deploy`" in last, said
+        if stop == "kill":  # a new node: a chain that holds nothing of it
+            node = start_anvil(extra=["--chain-id", str(chain_id), "--block-time", "2"])
+            request.addfinalizer(node.stop)
+    # the hung node answers again: its pool still holds the ledger's transaction
+    first_badge = said.split("deploy: MembershipBadge at ")[-1].split()[0]
+    sent_ledger = last.split("The transaction deploying AllianceLedger (nonce ")[1]
+    sent_ledger = sent_ledger.split("to ")[1].split(")")[0]
+    os.kill(node.process.pid, signal.SIGCONT)
+    resumed = _run(["make", "deploy", f"RPC_URL={node.url}"], deploying)
+    output = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, output
+    assert f"resuming the half-way deployment in {manifest}.partial" in output, output
+    doc = json.loads(manifest.read_text())
+    assert doc["contracts"]["MembershipBadge"]["address"] == first_badge, output
+    assert doc["contracts"]["AllianceLedger"]["address"] == sent_ledger, output
+    assert not Path(f"{manifest}.partial").exists()
+    deployer = Account.from_key(ADMIN_KEY).address
+    w3 = node.web3()
+    created = [
+        tx
+        for number in range(w3.eth.block_number + 1)
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]
+        if tx["from"] == deployer and tx["to"] is None
+    ]
+    assert len(created) == len(doc["contracts"]), output  # none deployed twice
+    assert (
+        doc["deployed_block"] <= w3.eth.get_transaction_receipt(created[0]["hash"])["blockNumber"]
+    )
 
 
 def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) -> str:
     """`make deploy`, its node stopped (SIGSTOP: it no longer answers, its port still open)
     or killed once the first contract is in and the next one's transaction is sent; all the
-    deploy said. It ends on its own (it hung for good before)."""
+    deploy said. It ends on its own (it hung for good before). A hung node stays stopped
+    (the caller sends it SIGCONT)."""
     outer = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     deploying = subprocess.Popen(
         ["make", "deploy", f"RPC_URL={node.url}"],
@@ -410,9 +448,6 @@ def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) ->
         rest, _ = deploying.communicate(timeout=600)
     finally:
         deploying.kill()
-        if stop == "hang":
-            os.kill(node.process.pid, signal.SIGCONT)
-            node.stop()
     assert deploying.returncode != 0
     return "".join(lines) + rest
 
