@@ -238,16 +238,17 @@ QueuedReason = Literal[
     "earlier_nonce_held",
     "ledger_paused",
     "signer_stalled",
+    "awaiting_onboarding",
 ]
 QUEUED_REASON_DOC = (
-    "present while the operation waits behind something away: `chain_unavailable` (the "
-    "chain does not answer), `sender_unavailable` (the sender process does not report), "
-    "`earlier_nonce_held` (the member's earlier signed operation, which holds a lower nonce "
-    "of the same sequence, waits at a brand whose signing key does not open: the chain takes "
-    "a member's nonces in order), `ledger_paused` (the alliance's pause, which the chain "
-    "enforces: accepted before the gateway followed it), `signer_stalled` (the signer of "
-    "its queue cannot send, e.g. it has no gas money: the admin's health says why); it is "
-    "sent once they are back"
+    "present while the operation waits behind something away: `chain_unavailable` (the chain does "
+    "not answer), `sender_unavailable` (the sender process does not report), `earlier_nonce_held` "
+    "(the member's earlier signed operation, which holds a lower nonce of the same sequence, waits "
+    "at a brand whose signing key does not open: the chain takes a member's nonces in order), "
+    "`ledger_paused` (the alliance's pause, which the chain enforces: accepted before the gateway "
+    "followed it), `signer_stalled` (the signer of its queue cannot send, e.g. it has no gas money:"
+    " the admin's health says why); it is sent once they are back. `awaiting_onboarding`: a brand's"
+    " daily cap, queued once its onboarding lands (the creation's `daily_cap_operation_id`)"
 )
 
 

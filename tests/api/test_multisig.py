@@ -511,16 +511,25 @@ def test_an_onboardings_daily_cap_follow_up_offers_its_transaction_to_the_multis
         answer = created.json()
         onboarding = gateway.admin.get(f"/v1/operations/{answer['operation_id']}").json()
         assert onboarding["admin_transaction"] == answer["admin_transaction"], onboarding
-        execute(w3, answer["admin_transaction"])
         follow_up = answer["daily_cap_operation_id"]
+        # before the onboarding lands, the announced cap says what it waits for (it read 404
+        # `operation_not_found`): no transaction yet, the brand's ledger id is not known
+        early = gateway.admin.get(f"/v1/operations/{follow_up}")
+        assert early.status_code == 200, early.text
+        assert early.json()["status"] == "queued", early.text
+        assert early.json()["queued_reason"] == "awaiting_onboarding", early.text
+        assert early.json()["admin_transaction"] is None, early.text
+        execute(w3, answer["admin_transaction"])
         queued = wait_for(
             lambda: (
-                (r := gateway.admin.get(f"/v1/operations/{follow_up}")).status_code == 200
-                and r.json()
+                (r := gateway.admin.get(f"/v1/operations/{follow_up}").json()).get(
+                    "admin_transaction"
+                )
+                and r
             ),
             what="the daily cap's operation queued",
         )
-        assert queued["status"] == "queued", queued
+        assert queued["status"] == "queued" and queued["queued_reason"] is None, queued
         transaction = queued["admin_transaction"]
         assert transaction is not None and transaction["to"] == w3.to_checksum_address(
             gateway.runtime.contracts().ledger_address

@@ -112,7 +112,7 @@ def test_a_brand_activated_by_its_cap_is_held_to_it_before_the_index_has_it(
         answer = created.json()
         cap_operation = f"/v1/operations/{answer['daily_cap_operation_id']}"
 
-        def cap_confirmed() -> bool | None:  # queued once the onboarding lands (404 before)
+        def cap_confirmed() -> bool | None:  # queued once the onboarding lands
             return gateway.admin.get(cap_operation).json().get("status") == "confirmed" or None
 
         wait_for(cap_confirmed, what="the cap's operation confirmed")

@@ -41,13 +41,20 @@ def test_a_brand_the_ledger_refused_frees_its_name_and_its_key(
             assert time.monotonic() < deadline, health
             time.sleep(0.1)
         assert health["status"] == "degraded" and not admin[0]["healthy"], health
-        body = {"name": "Foxtrot", "symbol": "FOX"}
+        body = {"name": "Foxtrot", "symbol": "FOX", "daily_cap_points": 5_000}
         answer = gateway.admin.post("/v1/admin/brands", body, params={"wait": "true"})
         assert answer.status_code == 200, answer.text
         created = answer.json()
         assert created["brand"]["status"] == "failed", created
         onboarding = gateway.admin.get(f"/v1/operations/{created['operation_id']}").json()
         assert onboarding["error"]["code"] == "not_authorized", onboarding
+        # the daily cap it announced will never be queued: it reads failed, with the
+        # onboarding's error (it read 404 `operation_not_found`)
+        cap = gateway.admin.get(f"/v1/operations/{created['daily_cap_operation_id']}")
+        assert cap.status_code == 200, cap.text
+        assert (cap.json()["status"], cap.json()["kind"]) == ("failed", "set_daily_cap"), cap.text
+        assert cap.json()["error"]["code"] == "not_authorized", cap.text
+        assert created["operation_id"] in cap.json()["error"]["message"], cap.text
         failed_key, shown = created["api_key"], created["brand"]
         assert shown["name"] != "Foxtrot" and "failed" in shown["name"], shown
         listed = {b["name"]: b["status"] for b in gateway.admin.get("/v1/admin/brands").json()}
