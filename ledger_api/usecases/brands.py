@@ -299,7 +299,8 @@ class BrandsService(BrandKeys):
     ) -> tuple[int, dict[str, Any]]:
         status, body = await run_in_threadpool(self.create_sync, ctx, req)
         self.rt.wake_sender({None})
-        if wait_s and status == 202:
+        if wait_s and status == 202 and body.get("admin_transaction") is None:
+            # (a multisig admin's onboarding lands only from the transaction in this answer)
             final = await self.status.status(ctx.principal, body["operation_id"], wait_s)
             follow_up = body.get("daily_cap_operation_id")
             if follow_up is not None and final.status == OpStatus.CONFIRMED.value:

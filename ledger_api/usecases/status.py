@@ -270,7 +270,12 @@ class StatusService:
     async def answer(
         self, who: Principal, accepted: Accepted, wait_s: float | None
     ) -> tuple[int, dict[str, Any]]:
-        """The HTTP answer for an accepted operation: 202, or 200 with its final status."""
+        """The HTTP answer for an accepted operation: 202, or 200 with its final status. A
+        multisig admin's operation (`admin_transaction` in the answer) is answered at once:
+        only the multisig lands it, from the transaction this answer hands out (a trial's
+        `?wait=true` held the answer 10 s for nothing)."""
+        if accepted.body.get("admin_transaction") is not None:
+            wait_s = None
         if not wait_s or accepted.operation_uid is None:
             return accepted.status_code, await self._with_reason(
                 who, accepted.status_code, accepted.body

@@ -502,11 +502,15 @@ def test_an_onboardings_daily_cap_follow_up_offers_its_transaction_to_the_multis
     turned active. An admin operation's status read carries `admin_transaction` while it
     waits for the multisig (the onboarding's too), and none once it is confirmed."""
     node, manifest = own_chain
-    env = _multisig_env(node, manifest, tmp_path)
+    env = {**_multisig_env(node, manifest, tmp_path), "LEDGER_WAIT_MAX_S": "600"}
     w3 = node.web3()
+    # asked to wait (up to 600 s, past the client's 60), the answer comes at once: only the
+    # multisig lands the operation, from the transaction the answer carries (a trial's
+    # `?wait=true` held it 10 s, then answered 202 all the same)
+    wait = {"Prefer": "wait=600"}
     with MultisigGateway(env) as gateway:
         body = {"name": "Capped Brand", "symbol": "CB", "daily_cap_points": 9_000}
-        created = gateway.admin.post("/v1/admin/brands", body, key="cb-1")
+        created = gateway.admin.post("/v1/admin/brands", body, key="cb-1", headers=wait)
         assert created.status_code == 202, created.text
         answer = created.json()
         onboarding = gateway.admin.get(f"/v1/operations/{answer['operation_id']}").json()
@@ -541,4 +545,10 @@ def test_an_onboardings_daily_cap_follow_up_offers_its_transaction_to_the_multis
         assert final["status"] == "confirmed" and final["admin_transaction"] is None, final
         brands = gateway.admin.get("/v1/admin/brands").json()
         brand = next(b for b in brands if b["name"] == "Capped Brand")
-    assert (brand["status"], brand["daily_cap_points"]) == ("active", 9_000), brand
+        assert (brand["status"], brand["daily_cap_points"]) == ("active", 9_000), brand
+        # the same for any admin operation asked to wait
+        suspended = gateway.admin.post(
+            f"/v1/admin/brands/{brand['brand_id']}/suspension", {"suspended": True}, headers=wait
+        )
+        assert suspended.status_code == 202, suspended.text
+        assert suspended.json()["admin_transaction"] is not None, suspended.text
