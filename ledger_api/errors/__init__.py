@@ -89,6 +89,7 @@ Operations that fail on chain store the same code and message in their status.
     ├── NotSupported                 501 not_supported
     └── Unavailable                  503 unavailable
         ├── ChainUnavailable         503 chain_unavailable
+        │   └── CreditNotIndexed     503 credit_not_indexed (a signer's: a credit not indexed yet)
         ├── DatabaseUnavailable      503 database_unavailable (its server away, or busy)
         ├── IndexNotReady            503 index_not_ready
         │   └── DeploymentMismatch   503 deployment_mismatch (the database is another deployment's)
@@ -117,6 +118,7 @@ from .transport import RequestTimeout as RequestTimeout
 from .transport import UnsupportedMediaType as UnsupportedMediaType
 from .unavailable import OPERATOR_ACTS_S as OPERATOR_ACTS_S
 from .unavailable import ChainUnavailable as ChainUnavailable
+from .unavailable import CreditNotIndexed as CreditNotIndexed
 from .unavailable import DatabaseUnavailable as DatabaseUnavailable
 from .unavailable import DeploymentMismatch as DeploymentMismatch
 from .unavailable import IndexNotReady as IndexNotReady

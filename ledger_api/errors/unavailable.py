@@ -19,6 +19,16 @@ class ChainUnavailable(Unavailable):
     default_message = "the chain node is unreachable"
 
 
+class CreditNotIndexed(ChainUnavailable):
+    """A signer's (never an HTTP answer's): an op id the chain reads used whose credit neither
+    the index nor the node's logs hold yet (`background.sender.earlier`); nothing is settled
+    until one does, and the signer asks again. Named for what it is: the admin's health said
+    `ChainUnavailable` while the chain answered (a trial)."""
+
+    code = "credit_not_indexed"
+    default_message = "the chain's credit under an op id is not in the index yet"
+
+
 class IndexNotReady(Unavailable):
     code = "index_not_ready"
     default_message = "the chain index is not available yet"

@@ -36,7 +36,7 @@ from ledger_api.db import Database
 from ledger_api.db.credit_models import ChainCredit
 from ledger_api.db.models import IdxHistory
 from ledger_api.domain import EarnKind, OpKind
-from ledger_api.errors import ChainUnavailable
+from ledger_api.errors import CreditNotIndexed
 
 from .txplan import OpRecord, Outcome, Verdict
 
@@ -87,7 +87,7 @@ class Earlier:
         reversal) whose op id the ledger already marks used is confirmed when the chain's
         credit under it is its own (an earlier transaction of ours applied it: never sent
         again under a new id), and fails `operation_used` when it is another's (`judged`).
-        Raises `ChainUnavailable`."""
+        Raises `ChainUnavailable` (`CreditNotIndexed` for a credit not read yet)."""
         outcomes: dict[int, Outcome] = {}
         brand = self.brand()
         for op in ops:
@@ -188,7 +188,7 @@ def credit_under(
     the index holds it, else anyone's in the node's logs of the blocks past the index's height
     (at most `LOG_SCAN_BLOCKS`); None when the index, which holds every block up to `up_to`,
     holds no credit of `member` under it (the id went to another member, or to another kind).
-    Raises `ChainUnavailable` when neither holds it yet (the index farther behind, a node whose
+    Raises `CreditNotIndexed` when neither holds it yet (the index farther behind, a node whose
     logs lag its state): the caller settles nothing and asks again later."""
     kinds = ("reversed",) if reversal else ("earned", "pending")
     with db.read() as session:
@@ -217,7 +217,7 @@ def credit_under(
     if height >= up_to:
         return None  # the index holds every credit up to `up_to`: none is `member`'s
     if up_to - height > LOG_SCAN_BLOCKS:
-        raise ChainUnavailable(
+        raise CreditNotIndexed(
             f"op id {op_id} reads used on the chain; the index is {up_to - height} blocks"
             f" behind block {up_to}, where it was applied: settled once it is there"
         )
@@ -226,7 +226,7 @@ def credit_under(
             return credit
     # a node that serves the state before the logs of its newest blocks (one behind a load
     # balancer): never taken for another's credit, looked for again
-    raise ChainUnavailable(
+    raise CreditNotIndexed(
         f"op id {op_id} reads used on the chain, but neither the index (block {height}) nor"
         f" the node's logs up to block {up_to} hold its credit yet: settled once they do"
     )

@@ -26,7 +26,7 @@ from web3 import Web3
 from ledger_api.background.sender import earlier
 from ledger_api.db import Database
 from ledger_api.db.migrate import upgrade
-from ledger_api.errors import ChainUnavailable
+from ledger_api.errors import CreditNotIndexed
 
 ORDER_REF = b"\x07" * 32  # the stranger's own order reference
 
@@ -199,7 +199,8 @@ def test_the_node_logs_name_each_credit_as_the_index_does(
             chain, unread, contracts, brand.brand_id, 500_000, alice.address, head, False
         )
         assert found is not None and found.member == mallory.address, found
-        with pytest.raises(ChainUnavailable, match="neither the index"):
+        # said as what it is: the health read `ChainUnavailable` while the chain answered
+        with pytest.raises(CreditNotIndexed, match="neither the index"):
             earlier.credit_under(
                 chain, unread, contracts, brand.brand_id, 123_456, alice.address, head, False
             )
