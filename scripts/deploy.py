@@ -47,6 +47,7 @@ from scripts.deployment import (
     is_development_chain,
     manifest_path,
     silence_s,
+    stopped_words,
     write_manifest,
 )
 
@@ -119,6 +120,7 @@ def _said_settings_kept(existing: Path) -> None:
 def main() -> None:
     existing = deployed_manifest()
     if existing is not None:
+        journal_path(existing).unlink(missing_ok=True)  # a run stopped after the manifest
         print(f"deploy: nothing to do: the contracts of {existing} all have code on this chain")
         _said_settings_kept(existing)
         print(existing)
@@ -169,6 +171,8 @@ def main() -> None:
         _deploy_all(d, settlement, token)
     except OSError as lost:  # the node went away (a hung one: `watch`)
         raise SystemExit(watch.said(f"stopped answering ({lost.__class__.__name__})")) from None
+    except KeyboardInterrupt:  # Ctrl-C: a traceback said nothing of what to do next
+        raise SystemExit(stopped_words(d, "interrupted")) from None
     path = write_manifest(d)
     d.journal.discard()
     print(f"deploy: AllianceLedger at {d.address('AllianceLedger')}; manifest written")
@@ -182,10 +186,11 @@ def _settings(d: Deployment, token: str, names: list[str]) -> dict[str, Any]:
     code = hashlib.sha256("".join(containers[n].bytecode for n in names).encode()).hexdigest()
     return {
         "chain_id": web3.eth.chain_id,
-        "deployer": d.sender.address,
-        "admin": d.admin,
-        "charity": d.charity,
-        "settlement_token": token,
+        "genesis": web3.eth.get_block(0)["hash"].hex(),  # a reset chain is another
+        "deployer": web3.to_checksum_address(d.sender.address),
+        "admin": web3.to_checksum_address(d.admin),
+        "charity": web3.to_checksum_address(d.charity),
+        "settlement_token": web3.to_checksum_address(token) if _is_address(token) else token,
         "units_per_usd": d.units_per_usd,
         "code_sha256": code,
     }
@@ -204,6 +209,7 @@ def _deploy_all(d: Deployment, settlement: list[Any], token: str) -> None:
         print("deploy: LEDGER_SETTLEMENT_TOKEN=none: no SettlementVault deployed")
     else:
         print(f"deploy: SettlementVault settles in {d.token} at {d.units_per_usd} units per USD")
+    d.journal.settle_wiring(d.sender.address)
     _wire(d)
     d.verify_code()
 
@@ -233,8 +239,12 @@ def _wire(d: Deployment) -> None:
     handover reads the roles first (an earlier run's renounce may have landed after it
     stopped)."""
     badge, ledger = d.contracts["MembershipBadge"], d.contracts["AllianceLedger"]
-    # the badge reads the ledger's pause from now on
-    d.wire("badge ledger", lambda tx: badge.setLedger(ledger.address, tx))
+    # the badge reads the ledger's pause from now on; set once (a second call reverts), so
+    # read first: an earlier run's call may have landed after it stopped
+    d.wire(
+        "badge ledger",
+        lambda tx: badge.ledger() == ledger.address or badge.setLedger(ledger.address, tx),
+    )
     badges = d.contracts["AllianceBadges"]
     # the auctions issue the winner's collectible badge on the auctioning brand's behalf
     auctions = d.address("AllianceAuctions")

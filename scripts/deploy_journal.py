@@ -7,7 +7,7 @@ everything again, paying again. Now the journal records:
 - each contract's deploy before its transaction is sent: the nonce it goes at, hence its
   address (CREATE's, keccak(rlp(deployer, nonce))), and the chain's head then;
 - the same contract once its transaction is confirmed, with its block;
-- each wiring step once its transaction is confirmed.
+- each wiring step before its transaction is sent (its nonce), and once it is confirmed.
 
 A new `make deploy` against the same chain, by the same deployer, with the same settings and
 the same compiled code, goes on from there (`Journal.landed`):
@@ -17,13 +17,13 @@ the same compiled code, goes on from there (`Journal.landed`):
 - one whose transaction still waits in the node's pool is waited for;
 - one whose nonce went without leaving code, or whose transaction the node dropped, is
   deployed again;
-- the wiring goes on after its last confirmed step. Every step sets a value, so a step that
-  landed after the stop and is sent again changes nothing; the handover of the admin roles
-  reads them first (`scripts/deploy.py`).
+- the wiring goes on after its last confirmed step. A step that landed after the stop may be
+  sent again: each either sets a value (the same again changes nothing) or reads the chain
+  first (the badge's ledger, set once; the handover of the admin roles: `scripts/deploy.py`).
 
-Under other settings, or on a chain that no longer holds a confirmed contract (reset), the
-journal is set aside and everything is deployed anew, saying so. The journal is deleted once
-the manifest is written.
+Under other settings (addresses compared in their checksum form), or on another chain (its
+genesis block, a reset node), the journal is set aside and everything is deployed anew, saying
+so. The journal is deleted once the manifest is written.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from brownie import web3
 
 #: how often a resumed deploy asks whether a transaction of the earlier run left the pool
 POOL_POLL_S = 1.0
+#: how often it says again that it waits for one
+POOL_REMINDER_S = 60.0
 
 
 def journal_path(manifest: Path) -> Path:
@@ -54,13 +56,15 @@ class Journal:
     `contracts`: name -> {"address", "nonce", "head" (the chain's head when its transaction
     was sent), "block" (once confirmed: its block, or for one that landed after a stop the
     head when it was sent, a block before it; else None)}; `wired`: the wiring steps
-    confirmed, by key, in order."""
+    confirmed, by key, in order; `wiring`: the step sent and not confirmed yet, with its
+    nonce ({"key", "nonce"}; None when none)."""
 
     def __init__(self, path: Path, settings: dict[str, Any]) -> None:
         self.path = path
         self.settings = settings
         self.contracts: dict[str, dict[str, Any]] = {}
         self.wired: list[str] = []
+        self.wiring: dict[str, Any] | None = None
 
     @classmethod
     def open(cls, path: Path, settings: dict[str, Any]) -> Journal:
@@ -73,18 +77,21 @@ class Journal:
         try:
             doc = json.loads(path.read_text())
             kept, contracts, wired = doc["settings"], dict(doc["contracts"]), list(doc["wired"])
-        except (OSError, ValueError, KeyError, TypeError):
+            confirmed = [n for n, e in contracts.items() if e["block"] is not None]
+            addresses = {n: str(contracts[n]["address"]) for n in confirmed}
+            int(next(iter(contracts.values()), {"head": 0})["head"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             print(f"deploy: {path} is not a deploy journal; deploying anew")
             return journal
         if kept != settings:
             changed = sorted(k for k in {*kept, *settings} if kept.get(k) != settings.get(k))
             print(
                 f"deploy: the half-way deployment in {path} was made with other settings"
-                f" ({', '.join(changed)}); deploying anew"
+                f" ({', '.join(changed)}); deploying anew. What it deployed stays where it is:"
+                f" {_named(contracts)}"
             )
             return journal
-        confirmed = [n for n, e in contracts.items() if e["block"] is not None]
-        gone = [n for n in confirmed if not has_code(contracts[n]["address"])]
+        gone = [n for n in confirmed if not has_code(addresses[n])]
         if gone:
             print(
                 f"deploy: the chain no longer holds {', '.join(gone)} of the half-way deployment"
@@ -92,6 +99,7 @@ class Journal:
             )
             return journal
         journal.contracts, journal.wired = contracts, wired
+        journal.wiring = doc.get("wiring")
         print(
             f"deploy: resuming the half-way deployment in {path}: {len(contracts)} contract(s)"
             f" sent and {len(wired)} wiring step(s) confirmed before"
@@ -101,7 +109,12 @@ class Journal:
     def save(self) -> None:
         """Writes the journal atomically (temporary file, fsync, rename)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {"settings": self.settings, "contracts": self.contracts, "wired": self.wired}
+        doc = {
+            "settings": self.settings,
+            "contracts": self.contracts,
+            "wired": self.wired,
+            "wiring": self.wiring,
+        }
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("w") as out:
             out.write(json.dumps(doc, indent=1))
@@ -122,9 +135,26 @@ class Journal:
         self.contracts[name]["block"] = block
         self.save()
 
+    def wiring_step(self, key: str, nonce: int) -> None:
+        """Records wiring step `key` before its transaction is sent at `nonce`."""
+        self.wiring = {"key": key, "nonce": nonce}
+        self.save()
+
     def wired_step(self, key: str) -> None:
         self.wired.append(key)
+        self.wiring = None
         self.save()
+
+    def in_flight(self) -> list[str]:
+        """What was sent and not seen confirmed (it may land yet), in words."""
+        said = [
+            f"the transaction deploying {name} (nonce {entry['nonce']}, to {entry['address']})"
+            for name, entry in self.contracts.items()
+            if entry["block"] is None
+        ]
+        if self.wiring is not None:
+            said.append(f"the wiring step `{self.wiring['key']}` (nonce {self.wiring['nonce']})")
+        return said
 
     def first_block(self) -> int | None:
         """A block at or before the deployment's first contract: its block when confirmed,
@@ -142,18 +172,40 @@ class Journal:
         if entry is None:
             return None
         address, nonce = str(entry["address"]), int(entry["nonce"])
-        said = False
-        while True:
-            mined = web3.eth.get_transaction_count(deployer) > nonce  # read before the code
-            if has_code(address):
-                return address
-            if mined:  # its nonce went without leaving code: reverted, or another transaction
-                print(f"deploy: {name}'s earlier transaction (nonce {nonce}) left no code; again")
-                return None
-            if web3.eth.get_transaction_count(deployer, "pending") <= nonce:
-                print(f"deploy: {name}'s earlier transaction (nonce {nonce}) is gone; again")
-                return None
-            if not said:
-                print(f"deploy: waiting for {name}'s earlier transaction (nonce {nonce}) to land")
-                said = True
-            time.sleep(POOL_POLL_S)
+        mined = _left_the_pool(deployer, nonce, f"{name}'s earlier transaction")
+        if has_code(address):
+            return address
+        said = "left no code" if mined else "is gone"  # reverted / dropped by the node
+        print(f"deploy: {name}'s earlier transaction (nonce {nonce}) {said}; again")
+        return None
+
+    def settle_wiring(self, deployer: str) -> None:
+        """Waits while the wiring step an earlier run sent is still in the node's pool: sent
+        again meanwhile, the second would land after it (the badge's ledger, set once, then
+        reverts the whole run)."""
+        if self.wiring is not None:
+            what = f"the wiring step `{self.wiring['key']}` an earlier run sent"
+            _left_the_pool(deployer, int(self.wiring["nonce"]), what)
+
+
+def _left_the_pool(deployer: str, nonce: int, what: str) -> bool:
+    """Waits until the deployer's transaction at `nonce` is mined (True) or no longer in the
+    node's pool (False), saying every `POOL_REMINDER_S` what it waits for."""
+    next_word = time.monotonic()  # when to say (again) what it waits for
+    while True:
+        if web3.eth.get_transaction_count(deployer) > nonce:
+            return True
+        if web3.eth.get_transaction_count(deployer, "pending") <= nonce:
+            return False
+        if time.monotonic() >= next_word:
+            print(
+                f"deploy: waiting for {what} (nonce {nonce}), still in the node's pool, to land"
+                " (one priced below the base fee waits until the fee drops; the deployer's"
+                " wallet can replace it at that nonce)"
+            )
+            next_word = time.monotonic() + POOL_REMINDER_S
+        time.sleep(POOL_POLL_S)
+
+
+def _named(contracts: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(f"{n} at {e['address']}" for n, e in contracts.items()) or "nothing"

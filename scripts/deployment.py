@@ -146,7 +146,8 @@ class Deployment:
         if kept is not None:
             contract = container.at(kept)
             print(f"deploy: {name} at {kept} (sent by an earlier run)")
-            block = self.journal.contracts[name]["block"] or self.journal.contracts[name]["head"]
+            entry = self.journal.contracts[name]  # landed after a stop: a block before it
+            block = entry["block"] if entry["block"] is not None else entry["head"]
         else:
             tx = self.tx()
             address = str(self.sender.get_deployment_address(tx["nonce"]))
@@ -159,10 +160,14 @@ class Deployment:
         return contract
 
     def wire(self, key: str, send: Callable[[dict[str, Any]], Any]) -> None:
-        """One wiring step, `send(tx)`, unless an earlier run of this deployment confirmed it."""
+        """One wiring step, `send(tx)`, unless an earlier run of this deployment confirmed it
+        (one it sent without seeing it confirmed is sent again: `scripts/deploy.py`'s steps
+        allow that)."""
         if key in self.journal.wired:
             return
-        send(self.tx())
+        tx = self.tx()
+        self.journal.wiring_step(key, tx["nonce"])
+        send(tx)
         self.journal.wired_step(key)
 
     def verify_code(self) -> None:
@@ -371,18 +376,18 @@ class NodeWatch(threading.Thread):
     def said(self, what: str) -> str:
         """The deploy's last words when its node is gone: `what` the node did, and what was
         deployed before."""
-        journal = self.deployment.journal
-        deployed = ", ".join(
-            f"{name} at {contract.address}" for name, contract in self.deployment.contracts.items()
-        )
-        in_flight = [  # sent, not seen confirmed: it may land yet
-            f" The transaction deploying {name} (nonce {entry['nonce']}, to {entry['address']})"
-            " was sent and may still land."
-            for name, entry in journal.contracts.items()
-            if entry["block"] is None
-        ]
-        return (  # on a line of its own, after brownie's spinner
-            f"\ndeploy: the node of {network.show_active()} {what}: stopped. Deployed before:"
-            f" {deployed or 'nothing'}.{''.join(in_flight)} Kept in {journal.path}: a new"
-            " `make deploy` with the same settings resumes from there."
-        )
+        return stopped_words(self.deployment, f"the node of {network.show_active()} {what}")
+
+
+def stopped_words(deployment: Deployment, why: str) -> str:
+    """The deploy's last words when it stops half way (`why`: its node gone, an interrupt):
+    what it deployed, what it sent that may land yet, and where the next run resumes."""
+    journal = deployment.journal
+    deployed = ", ".join(
+        f"{name} at {contract.address}" for name, contract in deployment.contracts.items()
+    )
+    in_flight = "".join(f" Sent, and may still land: {sent}." for sent in journal.in_flight())
+    return (  # on a line of its own, after brownie's spinner
+        f"\ndeploy: {why}: stopped. Deployed before: {deployed or 'nothing'}.{in_flight} Kept"
+        f" in {journal.path}: a new `make deploy` with the same settings resumes from there."
+    )

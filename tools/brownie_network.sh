@@ -5,6 +5,13 @@
 # brownie_network live NAME URL CHAIN_ID   a live (non-development) network at URL
 # brownie_network dev NAME PORT            a development network attached to anvil on PORT
 brownie_network() {
+  # brownie rewrites the file in place: the change holds its lock exclusive, as every reader
+  # holds it shared (tools/brownie_run.py), so two deploys at once do not read it half written
+  mkdir -p "$HOME/.brownie"
+  (flock -x 9 && brownie_network_locked "$@") 9>>"$HOME/.brownie/network-config.lock"
+}
+
+brownie_network_locked() {
   local kind="$1" name="$2" config="$HOME/.brownie/network-config.yaml"
   case "$name" in alliance-*) ;; *) echo "brownie network names of this project start with alliance-: $name" >&2; return 2 ;; esac
   local verb=add

@@ -20,12 +20,15 @@ A failure prints the whole traceback and exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import importlib
 import json
 import os
 import shutil
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +64,22 @@ def strip_colours_off_a_terminal() -> None:
     colorama.init(strip=True if os.environ.get("NO_COLOR") else None)
 
 
+@contextlib.contextmanager
+def network_config_read() -> Iterator[None]:
+    """Holds the lock of brownie's per-user network config (`~/.brownie/network-config.yaml`)
+    shared while brownie reads it, as tools/brownie_network.sh holds it exclusive while it
+    writes: brownie rewrites the file in place, and a run reading it meanwhile failed with a
+    YAML `ScannerError` (two deploys at once, to two networks)."""
+    folder = Path.home() / ".brownie"
+    folder.mkdir(exist_ok=True)
+    with (folder / "network-config.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="brownie_run.py", description=__doc__.split("\n")[0])
     parser.add_argument("script", help="a script under scripts/, e.g. scripts/deploy.py")
@@ -77,17 +96,18 @@ def main(argv: list[str]) -> int:
     module_name = ".".join(("scripts", *parts))
 
     sys.path.insert(0, str(ROOT))
-    from brownie import network, project
-
     try:
-        active = project.load(ROOT, name="AllianceProject")
-        active.load_config()
-        if options.network == "development":  # anvil launched for this run: a port of its own
-            from scripts.dev_network import launch_on_a_free_port
+        with network_config_read():
+            from brownie import network, project
 
-            launch_on_a_free_port()
-        forget_recorded_deployments(options.network)
-        network.connect(options.network)
+            active = project.load(ROOT, name="AllianceProject")
+            active.load_config()
+            if options.network == "development":  # anvil launched for this run: its own port
+                from scripts.dev_network import launch_on_a_free_port
+
+                launch_on_a_free_port()
+            forget_recorded_deployments(options.network)
+            network.connect(options.network)
         active._add_to_main_namespace()
         module = importlib.import_module(module_name)
         function = getattr(module, options.function, None)

@@ -4,13 +4,17 @@ removed again at its end."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from support.chain import ROOT
 
 
 def delete_network(name: str) -> None:
+    """Deletes network `name`, holding the config's lock as tools/brownie_network.sh does."""
+    lock = Path.home() / ".brownie" / "network-config.lock"
+    brownie = str(ROOT / ".venv" / "brownie" / "bin" / "brownie")
     subprocess.run(
-        [str(ROOT / ".venv" / "brownie" / "bin" / "brownie"), "networks", "delete", name],
+        ["flock", "-x", str(lock), brownie, "networks", "delete", name],
         check=False,
         cwd=ROOT,
         capture_output=True,

@@ -386,14 +386,16 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
         ended = ("has not answered for 10 s", "stopped answering")
         assert last.startswith(network) and any(e in last for e in ended), said
         assert "stopped. Deployed before: MembershipBadge at 0x" in last, said
-        assert "The transaction deploying AllianceLedger (nonce " in last, said
+        assert (
+            "Sent, and may still land: the transaction deploying AllianceLedger (nonce " in last
+        ), said
         assert f"Kept in {manifest}.partial: a new `make deploy`" in last, said
         if stop == "kill":  # a new node: a chain that holds nothing of it
             node = start_anvil(extra=["--chain-id", str(chain_id), "--block-time", "2"])
             request.addfinalizer(node.stop)
     # the hung node answers again: its pool still holds the ledger's transaction
     first_badge = said.split("deploy: MembershipBadge at ")[-1].split()[0]
-    sent_ledger = last.split("The transaction deploying AllianceLedger (nonce ")[1]
+    sent_ledger = last.split("the transaction deploying AllianceLedger (nonce ")[1]
     sent_ledger = sent_ledger.split("to ")[1].split(")")[0]
     os.kill(node.process.pid, signal.SIGCONT)
     resumed = _run(["make", "deploy", f"RPC_URL={node.url}"], deploying)
@@ -418,11 +420,14 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
     )
 
 
-def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) -> str:
-    """`make deploy`, its node stopped (SIGSTOP: it no longer answers, its port still open)
-    or killed once the first contract is in and the next one's transaction is sent; all the
-    deploy said. It ends on its own (it hung for good before). A hung node stays stopped
-    (the caller sends it SIGCONT)."""
+def _deploy_until_the_node_stops(
+    node: Anvil, env: dict[str, str], stop: str, after: str = "deploy: MembershipBadge at "
+) -> str:
+    """`make deploy`, stopped once the line `after` is out and the next transaction is sent:
+    its node stopped (`hang`: SIGSTOP, it no longer answers, its port still open) or killed
+    (`kill`), or the deploy interrupted (`interrupt`: Ctrl-C, SIGINT to its process group);
+    all the deploy said. It ends on its own (it hung for good before). A hung node stays
+    stopped (the caller sends it SIGCONT)."""
     outer = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     deploying = subprocess.Popen(
         ["make", "deploy", f"RPC_URL={node.url}"],
@@ -431,17 +436,18 @@ def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's job
     )
     assert deploying.stdout is not None
     lines: list[str] = []
     try:
         for line in deploying.stdout:
             lines.append(line)
-            if "Transaction sent" in line and any(
-                s.startswith("deploy: MembershipBadge at ") for s in lines
-            ):
+            if "Transaction sent" in line and any(s.startswith(after) for s in lines):
                 if stop == "hang":
                     os.kill(node.process.pid, signal.SIGSTOP)
+                elif stop == "interrupt":
+                    os.killpg(deploying.pid, signal.SIGINT)
                 else:
                     node.stop()
                 break
@@ -450,6 +456,54 @@ def _deploy_until_the_node_stops(node: Anvil, env: dict[str, str], stop: str) ->
         deploying.kill()
     assert deploying.returncode != 0
     return "".join(lines) + rest
+
+
+def test_make_deploy_interrupted_in_its_wiring_resumes_and_hands_over(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """A review of the resume: a deploy interrupted (Ctrl-C) once the badge's `setLedger` was
+    sent could never be resumed. That call, landed after the stop, was sent again by every
+    later run and reverted (`MembershipBadgeLedgerAlreadySet`: the badge's ledger is set once);
+    and Ctrl-C printed a bare traceback. Now the interrupt says what was sent, and the next run
+    waits for that call to land, reads the badge's ledger, and hands governance over."""
+    node = start_anvil(
+        extra=["--chain-id", str(random.randint(50_000, 90_000)), "--block-time", "2"]
+    )
+    request.addfinalizer(node.stop)
+    manifest = tmp_path / "deployment.json"
+    admin = Account.from_key(ADMIN_ADDRESS_KEY).address
+    env = {
+        "LEDGER_SETTLEMENT_TOKEN": "none",
+        "LEDGER_MANIFEST": str(manifest),
+        "LEDGER_DEPLOYER_KEY": ADMIN_KEY,
+        "LEDGER_ADMIN_ADDRESS": admin,
+    }
+    said = _deploy_until_the_node_stops(
+        node, env, "interrupt", after="deploy: AllianceAuctions at "
+    )
+    request.addfinalizer(lambda: delete_network(_network_of(said)))
+    assert "deploy: interrupted: stopped. Deployed before: MembershipBadge at 0x" in said, said
+    assert "Sent, and may still land: the wiring step `badge ledger` (nonce " in said, said
+    assert f"Kept in {manifest}.partial" in said and "Traceback" not in said, said
+    resumed = _run(["make", "deploy", f"RPC_URL={node.url}"], env)
+    output = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, output
+    assert f"resuming the half-way deployment in {manifest}.partial" in output, output
+    doc = json.loads(manifest.read_text())
+    w3 = node.web3()
+
+    def deployed(name: str) -> Any:
+        entry = doc["contracts"][name]
+        return w3.eth.contract(address=entry["address"], abi=entry["abi"])
+
+    ledger, badge = deployed("AllianceLedger"), deployed("MembershipBadge")
+    assert badge.functions.ledger().call() == ledger.address
+    deployer = Account.from_key(ADMIN_KEY).address
+    for name in ("AllianceLedger", "MembershipBadge", "AllianceBadges"):
+        governed = deployed(name)
+        role = governed.functions.DEFAULT_ADMIN_ROLE().call()
+        assert governed.functions.hasRole(role, admin).call(), name
+        assert not governed.functions.hasRole(role, deployer).call(), name
 
 
 def _network_of(stdout: str) -> str:
