@@ -259,7 +259,9 @@ def brand_add(
         result = cli_ops.add_brand(request, timeout, progress)
     if not result["ok"]:
         _not_onboarded_yet(name, result, err, _as_json(as_json))
-        raise typer.Exit(1)
+        # a multisig admin's onboarding is queued for the multisig: done here, not timed out
+        awaits_multisig = result["admin_transaction"] is not None and result["state"] == "queued"
+        raise typer.Exit(0 if awaits_multisig else 1)
     if _as_json(as_json):
         shown = {k: result[k] for k in ("brand_id", "signer", "api_key")}
         print(json.dumps({"name": name, **shown}))
@@ -273,7 +275,8 @@ def _not_onboarded_yet(name: str, result: dict[str, Any], err: Console, piped: b
     still land, its API key (shown once: a trial's timeout lost it, and the name was taken),
     its operation and a multisig admin's transaction to execute."""
     error = f" ({result['error']})" if result["error"] else ""
-    err.print(f"brand {name!r} stored, onboarding {result['state']}{error}")
+    awaits = " for the multisig to execute" if result["admin_transaction"] is not None else ""
+    err.print(f"brand {name!r} stored, onboarding {result['state']}{awaits}{error}")
     if result["state"] == "failed":
         return  # its key is revoked and its name freed (`domain.brands`)
     shown = {k: result[k] for k in ("state", "operation_id", "signer", "api_key")}

@@ -107,10 +107,14 @@ def add_brand(
     request: admin_schemas.BrandCreateRequest, timeout: float, progress: Progress | None = None
 ) -> dict[str, Any]:
     """Stores the brand and its onboarding, waits for the chain. `{"ok", "brand_id",
-    "signer", "api_key", "state", "error", "operation_id", "admin_transaction"}`."""
+    "signer", "api_key", "state", "error", "operation_id", "admin_transaction"}`. A multisig
+    admin's onboarding (`admin_transaction`) is not waited for: only the multisig lands it,
+    from that transaction (a trial's command waited out its `--timeout` for nothing)."""
     rt = runtime()
     rt.contracts()  # fails early without a deployment
     _, body = _brands(rt).create_sync(_context(), request)
+    if body.get("admin_transaction") is not None:
+        timeout = 0.0
     with rt.db.read() as session:
         uids = list(
             session.scalars(

@@ -367,3 +367,26 @@ def test_brand_add_that_times_out_still_hands_out_the_brands_key(env: dict[str, 
             params={"wait": "true"},
         )
         assert response.json()["status"] == "confirmed", response.text
+
+
+def test_brand_add_under_a_multisig_admin_hands_out_the_transaction_at_once(
+    env: dict[str, str],
+) -> None:
+    """A trial: under a multisig admin (no admin key: only the multisig lands the
+    onboarding, from the transaction the command prints) `ledger brand add` waited out its
+    `--timeout` (60 s by default) for nothing, then exited 1 as if it had failed. It now hands
+    out the transaction, the operation and the key at once, and exits 0."""
+    multisig = {**env, "LEDGER_ENV": "production", "LEDGER_ADMIN_PRIVATE_KEY": ""}
+    upgraded = ledger(multisig, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    # a --timeout past the runner's own 120 s: a command that waited would fail the test
+    added = ledger(multisig, "brand", "add", "Multisig Brand", "--timeout", "600")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "onboarding queued for the multisig to execute" in added.stderr, added.stderr
+    shown = json.loads(added.stdout)
+    assert shown["state"] == "queued" and shown["operation_id"], shown
+    assert KEY.fullmatch(shown["api_key"]) is not None, shown
+    transaction = shown["admin_transaction"]
+    manifest = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())
+    ledger_address = manifest["contracts"]["AllianceLedger"]["address"]
+    assert transaction["to"].lower() == ledger_address.lower(), transaction
