@@ -127,8 +127,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=32)
     access_log: bool = True
-    # "json": one JSON object per log line (`process.logs`), uvicorn's lines included
-    log_format: Literal["text", "json"] = "text"
+    log_format: Literal["text", "json"] = "text"  # `process.logs`: uvicorn's lines included
 
     # Storage and chain
     database_url: DatabaseUrl = "sqlite:///data/ledger.db"
@@ -204,6 +203,7 @@ class Settings(BaseSettings):
     #: that block left the chain; this slower pace is the backstop (issue 15: an idle gateway
     #: of 20 brands spent most of its CPU on one block read per signer every 5 s)
     chain_check_idle_s: float = Field(default=30.0, gt=0)
+    node_lag_patience_s: float = Field(default=30.0, ge=0)  # a node behind: `chain.lag`
     fund_signers_wei: int | None = Field(default=None, ge=0)
     #: PostgreSQL: how often a process's sender counts the live senders and claims its share
     #: of the signers (a dead process's signers move within about this long)

@@ -43,7 +43,8 @@ class Health(Liveness):
         "signer one of whose nonces a transaction the gateway did not make used is unhealthy "
         'for 10 minutes with "foreign_sender: ..." (another sender holds its key: the brand '
         "itself, or a second database of this deployment; its operations still go); a "
-        'signer that has not finished its first cycle is unhealthy with "starting: ..."',
+        'signer that has not finished its first cycle is unhealthy with "starting: ..."; one '
+        'whose node is behind its blocks (a lagging node) with "node_behind: ..."',
     )
     ledger_paused: bool | None = Field(
         default=None,

@@ -24,6 +24,7 @@ from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.chain.abi import Event, Log, checksum
 from ledger_api.chain.contracts import Contracts
 from ledger_api.chain.earned import expand_earned
+from ledger_api.chain.lag import NodeBehind
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
@@ -103,6 +104,7 @@ class Indexer(threading.Thread):
         self.chain_head: int | None = None  # the newest head read (set before indexing to it)
         self.found_events = False  # whether the last chunk applied held any of our events
         self.chain_error: str | None = None  # why the node did not answer, until it does
+        self.lag = NodeBehind(settings.node_lag_patience_s)  # a node behind the index
         # the brands (ledger ids; None: all) whose suspension, earn rule and daily cap the
         # gateway's brands take from the index once it has caught up
         # (`domain.brands.follow_indexed_brands`): all at start and after a rebuild, then
@@ -174,6 +176,10 @@ class Indexer(threading.Thread):
         # (and announced): a reader of the index height, then the head, never sees the index
         # ahead of the head (the admin health's `lag_blocks`)
         self.chain_head, self.chain_error = head.number, None
+        applied = cursor.next_block - 1
+        if last and last[0] is None and self.lag.waits(head.number, applied):
+            self.chain_error = self.lag.said(head.number, applied, "the index applied")
+            return False  # a lagging node: asked again, nothing rebuilt
         if last and (last[0] is None or last[0].hash != cursor.last_block_hash):
             # forgotten blocks: a reorganisation, unless the node lost the deployment itself
             # (`ChainUnavailable`: the index waits as for a node away, nothing rebuilt)

@@ -156,13 +156,16 @@ class Sender:
         chain (a reorg, a node restarted from an older state): one batch of block reads for
         every idle signer, every `chain_check_idle_s`, instead of a read per signer. A signer
         whose block left checks all its confirmed slots at once (`SignerWorker.recheck`), as
-        does an admin signer whose key lacked the admin role (read again then).
+        do an admin signer whose key lacked the admin role (read again then) and a signer that
+        found the node behind its blocks.
         Idle wakeable workers sleep until woken, so this and the safety poll are their only
         clocks (issue 15: 20 idle signers each reading the chain cost 0.3% of a core)."""
         newest: dict[SignerWorker, tuple[int, str]] = {}
         for worker in list(self.workers.values()):
-            if worker.idle and worker.role.problem is not None:
-                worker.recheck()  # its admin role is read again (`AdminRole`)
+            if worker.idle and (worker.role.problem or worker.reconciler.behind):
+                # its admin role read again (`AdminRole`), its block asked of a node that was
+                # behind (`chain.lag`): a healthy read clears what its health says
+                worker.recheck()
                 continue
             confirmed = worker.reconciler.newest_confirmed() if worker.idle else None
             if confirmed is not None:

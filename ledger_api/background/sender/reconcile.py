@@ -17,10 +17,12 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
+from ledger_api.chain.lag import NodeBehind
 from ledger_api.chain.port import Block, Chain
 from ledger_api.db.models import Signer, TxSlot
 from ledger_api.db.types import utcnow
 from ledger_api.domain import SlotStatus
+from ledger_api.errors import ChainUnavailable
 from ledger_api.settings import Settings
 
 from . import txplan
@@ -104,6 +106,8 @@ class Reconciler:
         self.address = address
         self.supersede = supersede
         self.foreign = ForeignNonces()  # the nonces strangers' transactions used (health)
+        self.lag = NodeBehind(settings.node_lag_patience_s)  # a node behind our blocks
+        self.behind: str | None = None  # why `went_back` waits for the node (health)
 
     def reconcile(self, chain: Chain) -> None:
         """Brings the database and the chain to agree about this signer's nonces."""
@@ -120,7 +124,19 @@ class Reconciler:
         """Whether the block of this signer's newest confirmed slot left the chain (one
         block read; the worker asks about once a second)."""
         newest = self.newest_confirmed()
-        return newest is not None and block_left(chain.block(newest[0]), newest[1])
+        if newest is None:
+            return False
+        block, self.behind = chain.block(newest[0]), None
+        if block is None and self.lag.waits(head := chain.block_number(), newest[0]):
+            # a lagging node: its block is asked for again at the next check
+            self.behind = self.lag.said(head, newest[0], "a transaction was mined in")
+            return False
+        return block_left(block, newest[1])
+
+    def problem(self) -> str | None:
+        """What the signer's health says of the chain: a node behind its blocks, or a
+        stranger's use of its nonces (`ForeignNonces`)."""
+        return self.behind or self.foreign.problem()
 
     def newest_confirmed(self) -> tuple[int, str] | None:
         """(block number, block hash) of this signer's newest confirmed slot, if any."""
@@ -135,7 +151,13 @@ class Reconciler:
         Their operations turn `submitted` again; tracking then reads each slot's receipt
         again (a reorg may have mined the same transaction in another block) or sends the
         same signed bytes again, so each applies exactly once (and the ledger refuses an
-        earn's op id twice)."""
+        earn's op id twice). Raises `ChainUnavailable` while the node's head is below the
+        newest confirmed slot's block within `Settings.node_lag_patience_s` (`chain.lag`)."""
+        newest = self.newest_confirmed()
+        if newest is not None:
+            head = chain.block_number()
+            if self.lag.waits(head, newest[0]):
+                raise ChainUnavailable(self.lag.said(head, newest[0], "a transaction was mined in"))
         blocks: dict[int, str | None] = {}
         total = 0
         while True:

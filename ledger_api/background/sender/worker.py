@@ -202,7 +202,7 @@ class SignerWorker(threading.Thread):
                     reconciled = True
                     checked = time.monotonic()
                 busy, timeout, lingering = self.step(chain)
-                self.last_error = self.role.problem or self.reconciler.foreign.problem()
+                self.last_error = self.role.problem or self.reconciler.problem()
                 self.healthy = self.last_error is None
                 backoff.reset()
                 if busy:

@@ -1,0 +1,93 @@
+"""A node behind the blocks the gateway saw: one of several behind a provider's load balancer.
+
+The gateway followed one node, then its URL reached another a few blocks behind: that node's
+head is below the block the index applied last and the blocks the signers' transactions were
+mined in, and it answers null for them. Taken for forgotten blocks, that rebuilt the whole
+index (a `chain.rewound` in every feed) and reopened the confirmed operations, which read
+`submitted` again. Now the gateway waits for such a node (`LEDGER_NODE_LAG_PATIENCE_S`), says
+so in its health, and goes on once the node has the blocks, having rebuilt and reopened
+nothing. The lagging node is an anvil fork of the chain at an earlier block: the same blocks
+up to there, none after.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.chain import deploy, start_anvil
+from support.flows import earn
+from support.gateway import Gateway, Member, gateway_env
+from support.progress import wait_for
+from support.proxy import Proxy
+
+pytestmark = pytest.mark.slow
+
+
+def _behind(health: dict[str, Any]) -> bool:
+    """The health says, of the index and of a signer, that the node is behind."""
+    chain = str((health.get("chain") or {}).get("error"))
+    signers = [str(s.get("last_error")) for s in health.get("sender") or []]
+    return chain.startswith("node_behind") and any("node_behind: " in s for s in signers)
+
+
+def test_a_node_behind_the_gateway_is_waited_for_and_nothing_is_rebuilt_or_reopened(
+    tmp_path: Path,
+) -> None:
+    node = start_anvil()
+    manifest = tmp_path / "deployment.json"
+    deploy(node, manifest)
+    proxy = Proxy(node.port)
+    lagging = None
+    env = gateway_env(
+        rpc_url=proxy.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_CHAIN_CHECK_IDLE_S="1",  # idle signers check their newest block every second
+        LEDGER_NODE_LAG_PATIENCE_S="600",
+    )
+    try:
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            behind_at = node.web3().eth.block_number
+            finals = [earn(brand, Member(), 1_000) for _ in range(3)]
+            assert all(f["block_number"] > behind_at for f in finals), finals
+            applied = gateway.get_health()["index_block"]
+            assert applied > behind_at
+
+            lagging = start_anvil(
+                extra=["--fork-url", node.url, "--fork-block-number", str(behind_at)]
+            )
+            proxy.target_port = lagging.port
+            proxy.down()  # the open connections cut: the next ones reach the lagging node
+            proxy.up()
+            health = wait_for(
+                lambda: h if _behind(h := gateway.get_health()) else None,
+                what="the health's word on the node behind",
+            )
+            assert health["status"] == "degraded" and health["index_block"] == applied, health
+            for final in finals:  # still confirmed: nothing reopened
+                now = brand.api.get(f"/v1/operations/{final['operation_id']}").json()
+                assert now["status"] == "confirmed", now
+
+            proxy.target_port = node.port  # the load balancer's other node again
+            proxy.down()
+            proxy.up()
+            wait_for(
+                lambda: gateway.get_health()["status"] == "ok",
+                what="the health ok once the node has the blocks",
+            )
+            assert earn(brand, Member(), 1_000)["status"] == "confirmed"
+            for final in finals:
+                again = brand.api.get(f"/v1/operations/{final['operation_id']}").json()
+                assert (again["status"], again["tx_hash"]) == ("confirmed", final["tx_hash"])
+            events = gateway.admin.get("/v1/events", params={"limit": 500}).json()["events"]
+            assert [e for e in events if e["type"] == "chain.rewound"] == [], events
+    finally:
+        proxy.close()
+        if lagging is not None:
+            lagging.stop()
+        node.stop()
