@@ -119,8 +119,9 @@ def _said_settings_kept(existing: Path) -> None:
 
 def main() -> None:
     existing = deployed_manifest()
-    if existing is not None:
-        journal_path(existing).unlink(missing_ok=True)  # a run stopped after the manifest
+    # a journal beside it: a deployment to resume (one whose run stopped after writing the
+    # manifest resumes to the same manifest; a reset chain's addresses may hold code again)
+    if existing is not None and not journal_path(existing).exists():
         print(f"deploy: nothing to do: the contracts of {existing} all have code on this chain")
         _said_settings_kept(existing)
         print(existing)
@@ -263,15 +264,18 @@ def _wire(d: Deployment) -> None:
             d.wire(f"system {name}", lambda tx, a=address: ledger.setSystemAddress(a, True, tx))
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
         for name, contract in (("ledger", ledger), ("badge", badge), ("badges", badges)):
-            d.wire(f"handover {name}", lambda tx, c=contract: _hand_over(c, d, tx))
+            key = f"handover {name}"
+            d.wire(key, lambda tx, c=contract, k=key: _hand_over(c, d, tx, k))
 
 
-def _hand_over(contract: Any, d: Deployment, tx: dict[str, Any]) -> None:
+def _hand_over(contract: Any, d: Deployment, tx: dict[str, Any], key: str) -> None:
     """`contract`'s DEFAULT_ADMIN_ROLE to the admin, then renounced by the deployer: each
-    transaction only when the role is not where it goes yet."""
+    transaction only when the role is not where it goes yet (the renounce's nonce recorded
+    as wiring step `key`'s before it is sent)."""
     role = contract.DEFAULT_ADMIN_ROLE()
     if not contract.hasRole(role, d.admin):
         contract.grantRole(role, d.admin, tx)
         tx = d.tx()
+        d.journal.wiring_step(key, tx["nonce"])
     if contract.hasRole(role, d.sender.address):
         contract.renounceRole(role, d.sender.address, tx)

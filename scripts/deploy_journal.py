@@ -77,9 +77,15 @@ class Journal:
         try:
             doc = json.loads(path.read_text())
             kept, contracts, wired = doc["settings"], dict(doc["contracts"]), list(doc["wired"])
+            for entry in contracts.values():  # each entry's fields, of their types
+                str(entry["address"]), int(entry["nonce"]), int(entry["head"])
+                if entry["block"] is not None:
+                    int(entry["block"])
+            wiring = doc.get("wiring")
+            if wiring is not None:
+                str(wiring["key"]), int(wiring["nonce"])
             confirmed = [n for n, e in contracts.items() if e["block"] is not None]
             addresses = {n: str(contracts[n]["address"]) for n in confirmed}
-            int(next(iter(contracts.values()), {"head": 0})["head"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             print(f"deploy: {path} is not a deploy journal; deploying anew")
             return journal
@@ -98,8 +104,7 @@ class Journal:
                 f" in {path} (a reset chain); deploying anew"
             )
             return journal
-        journal.contracts, journal.wired = contracts, wired
-        journal.wiring = doc.get("wiring")
+        journal.contracts, journal.wired, journal.wiring = contracts, wired, wiring
         print(
             f"deploy: resuming the half-way deployment in {path}: {len(contracts)} contract(s)"
             f" sent and {len(wired)} wiring step(s) confirmed before"

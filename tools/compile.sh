@@ -14,10 +14,14 @@ cd "$(dirname "$0")/.."
 source tools/env.sh
 stamp=build/sources.sha256
 sources=$(find contracts -name '*.sol' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+# brownie reads its per-user network list as it starts: under the lock's shared side, as
+# tools/brownie_run.py (tools/brownie_network.sh changes it under the exclusive side)
+mkdir -p "$HOME/.brownie"
+lock="$HOME/.brownie/network-config.lock"
 if [ -s build/contracts/AllianceLedger.json ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sources" ]; then
-  .venv/brownie/bin/brownie compile "$@"
+  flock -s "$lock" .venv/brownie/bin/brownie compile "$@"
 else
-  .venv/brownie/bin/brownie compile --all "$@"
+  flock -s "$lock" .venv/brownie/bin/brownie compile --all "$@"
 fi
 mkdir -p build
 echo "$sources" > "$stamp"
