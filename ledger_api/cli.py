@@ -280,14 +280,17 @@ def _not_onboarded_yet(name: str, result: dict[str, Any], err: Console, piped: b
     if result["state"] == "failed":
         return  # its key is revoked and its name freed (`domain.brands`)
     shown = {k: result[k] for k in ("state", "operation_id", "signer", "api_key")}
-    if result["admin_transaction"] is not None:
-        shown["admin_transaction"] = result["admin_transaction"]
+    for later in ("admin_transaction", "daily_cap_operation_id"):
+        if result.get(later) is not None:
+            shown[later] = result[later]
     if piped:
         print(json.dumps({"name": name, **shown}))
         return
     print(f"operation {result['operation_id']} (GET /v1/operations/{result['operation_id']})")
     if result["admin_transaction"] is not None:
         print(f"for the multisig to execute: {json.dumps(result['admin_transaction'])}")
+    if (cap := result.get("daily_cap_operation_id")) is not None:  # queued once it lands
+        print(f"then the daily cap: operation {cap}, whose `admin_transaction` GET shows")
     print(f"API key (shown once, keep it secret; it works once onboarded): {result['api_key']}")
 
 

@@ -144,6 +144,7 @@ def add_brand(
         "brand_id": None,
         "operation_id": body["operation_id"],
         "admin_transaction": body.get("admin_transaction"),  # a multisig admin executes it
+        "daily_cap_operation_id": body.get("daily_cap_operation_id"),
     }
     with rt.db.read() as session:
         brand = session.scalar(select(Brand).where(Brand.name == request.name))

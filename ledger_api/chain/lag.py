@@ -34,6 +34,11 @@ class NodeBehind:
             self._since = now
         return now - self._since < self.patience_s
 
+    def reset(self) -> None:
+        """The node holds the block: the next lag gets the whole patience (a trial's second
+        lag, minutes after the first, was taken for forgotten blocks at once)."""
+        self._since = None
+
     def said(self, head: int, seen: int, what: str) -> str:
         """Why the caller waits, for the health."""
         return (

@@ -16,6 +16,7 @@ import logging.config
 import time
 from typing import Any
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 _RENAMED = {"asctime": "time", "levelname": "level", "name": "logger", "process": "process"}
@@ -28,6 +29,8 @@ def json_formatter() -> logging.Formatter:
         style="{",
         rename_fields=_RENAMED,
         json_ensure_ascii=False,
+        # uvicorn's `color_message` extra: the message again, with terminal colour codes
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
     )
     formatter.converter = time.gmtime
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"

@@ -380,11 +380,16 @@ def test_brand_add_under_a_multisig_admin_hands_out_the_transaction_at_once(
     upgraded = ledger(multisig, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     # a --timeout past the runner's own 120 s: a command that waited would fail the test
-    added = ledger(multisig, "brand", "add", "Multisig Brand", "--timeout", "600")
+    added = ledger(
+        multisig, "brand", "add", "Multisig Brand", "--daily-cap", "700", "--timeout", "600"
+    )
     assert added.returncode == 0, added.stdout + added.stderr
     assert "onboarding queued for the multisig to execute" in added.stderr, added.stderr
     shown = json.loads(added.stdout)
     assert shown["state"] == "queued" and shown["operation_id"], shown
+    # the cap's own transaction comes once the onboarding lands: its operation is named (a
+    # trial: nothing said a second transaction was to come)
+    assert shown["daily_cap_operation_id"], shown
     assert KEY.fullmatch(shown["api_key"]) is not None, shown
     transaction = shown["admin_transaction"]
     manifest = json.loads(Path(env["LEDGER_MANIFEST"]).read_text())

@@ -127,7 +127,9 @@ class Reconciler:
         if newest is None:
             return False
         block, self.behind = chain.block(newest[0]), None
-        if block is None and self.lag.waits(head := chain.block_number(), newest[0]):
+        if block is not None:
+            self.lag.reset()
+        elif self.lag.waits(head := chain.block_number(), newest[0]):
             # a lagging node: its block is asked for again at the next check
             self.behind = self.lag.said(head, newest[0], "a transaction was mined in")
             return False

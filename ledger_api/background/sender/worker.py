@@ -224,7 +224,7 @@ class SignerWorker(threading.Thread):
     def _check_period(self) -> float:
         """How long a confirmed slot's block goes unchecked: `chain_check_s` while the signer
         works, `chain_check_idle_s` while it idles (see `Settings.chain_check_idle_s`)."""
-        if self.idle:
+        if self.idle and not self.reconciler.behind:  # behind: its block asked for again soon
             return max(self.settings.chain_check_s, self.settings.chain_check_idle_s)
         return self.settings.chain_check_s
 
@@ -233,7 +233,7 @@ class SignerWorker(threading.Thread):
         woken, by new operations, by the supervisor's safety poll (operations wait in the
         queue) or by its chain check for every idle signer at once (`Sender`); else the
         cycle's own pace, at most the chain check's period."""
-        if self.wakeable:
+        if self.wakeable and not self.reconciler.behind:
             return None if self.idle else timeout
         return min(timeout, self.settings.chain_check_s)
 

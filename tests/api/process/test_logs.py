@@ -6,6 +6,7 @@ alone. Each text line now starts with the UTC time, the level, the logger and th
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -55,3 +56,29 @@ def test_every_text_log_line_says_when_and_who(
     access = [m for line, m in parsed if m and "/v1/health/ready-probe-path" in line]
     assert access[0]["logger"] == "uvicorn.access" and access[0]["level"] == "INFO", access
     assert int(access[0]["pid"]) > 0
+
+
+def test_json_log_lines_carry_no_terminal_colour_codes(
+    anvil: Anvil, manifest: Path, tmp_path: Path
+) -> None:
+    """A trial: `LEDGER_LOG_FORMAT=json` lines of uvicorn carried its `color_message`, the
+    message again with terminal colour codes (`\\u001b[36m`)."""
+    env = gateway_env(
+        rpc_url=anvil.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_LOG_FORMAT="json",
+    )
+    log = tmp_path / "gateway.log"
+    gateway = GatewayProcess(env, log, log_level="info").start()
+    try:
+        written = wait_for(
+            lambda: (lines := log.read_text().splitlines()) and len(lines) >= 2 and lines,
+            what="the gateway's first log lines",
+        )
+    finally:
+        gateway.stop()
+    records = [json.loads(line) for line in written if line.startswith("{")]
+    assert records and all("color_message" not in r for r in records), records
+    assert not any("\x1b" in line or "\\u001b" in line for line in written), written
