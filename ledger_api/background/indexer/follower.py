@@ -177,11 +177,11 @@ class Indexer(threading.Thread):
         # ahead of the head (the admin health's `lag_blocks`)
         self.chain_head, self.chain_error = head.number, None
         applied = cursor.next_block - 1
-        if last and last[0] is None and self.lag.waits(head.number, applied):
-            self.chain_error = self.lag.said(head.number, applied, "the index applied")
-            return False  # a lagging node: asked again, nothing rebuilt
         if last and last[0] is not None:
             self.lag.reset()
+        elif last and self.lag.waits(head.number, applied):
+            self.chain_error = self.lag.said(head.number, applied, "the index applied")
+            return False  # a lagging node: asked again, nothing rebuilt
         if last and (last[0] is None or last[0].hash != cursor.last_block_hash):
             # forgotten blocks: a reorganisation, unless the node lost the deployment itself
             # (`ChainUnavailable`: the index waits as for a node away, nothing rebuilt)
