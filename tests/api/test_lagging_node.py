@@ -99,3 +99,72 @@ def test_a_node_behind_the_gateway_is_waited_for_and_nothing_is_rebuilt_or_reope
         if lagging is not None:
             lagging.stop()
         node.stop()
+
+
+def test_the_same_block_forgotten_twice_is_said_twice(tmp_path: Path) -> None:
+    """A node behind past the patience is taken for forgotten blocks: a `chain.rewound`. The
+    gateway's node then has the block again (the same number and hash), and loses it again:
+    a second `chain.rewound` (a trial: its id came from the block alone, so the second was
+    taken for the first and never written; a consumer was not told the events it had been
+    sent again may no longer hold). The lagging node mines nothing: the operations the
+    signers send again wait in its pool."""
+    node = start_anvil()
+    manifest = tmp_path / "deployment.json"
+    deploy(node, manifest)
+    proxy = Proxy(node.port)
+    lagging = None
+    env = gateway_env(
+        rpc_url=proxy.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_CHAIN_CHECK_IDLE_S="1",
+        LEDGER_NODE_LAG_PATIENCE_S="1",
+    )
+
+    def reach(port: int) -> None:
+        proxy.target_port = port
+        proxy.down()
+        proxy.up()
+
+    def rewinds() -> list[dict[str, Any]]:
+        events = gateway.admin.get("/v1/events", params={"limit": 500}).json()["events"]
+        return [e for e in events if e["type"] == "chain.rewound"]
+
+    try:
+        with Gateway(env) as gateway:
+            brand = gateway.create_brand()
+            behind_at = node.web3().eth.block_number
+            earn(brand, Member(), 1_000)
+            applied = gateway.get_health()["index_block"]
+            lagging = start_anvil(
+                extra=[
+                    "--fork-url",
+                    node.url,
+                    "--fork-block-number",
+                    str(behind_at),
+                    "--no-mining",
+                ]
+            )
+            for times in (1, 2):
+                reach(lagging.port)
+                said = wait_for(
+                    lambda: r if len(r := rewinds()) >= times else None,  # noqa: B023
+                    what=f"chain.rewound number {times}",
+                )
+                assert len(said) == times, said
+                assert said[0]["data"]["forgotten_block"] == applied, said
+                reach(node.port)
+                wait_for(
+                    lambda: gateway.get_health()["index_block"] == applied,
+                    what=f"the index back at block {applied} ({times})",
+                )
+            first, second = said
+            assert first["id"] != second["id"], said
+            assert first["data"]["forgotten_block_hash"] == second["data"]["forgotten_block_hash"]
+            assert node.web3().eth.block_number == applied  # the same block, lost twice
+    finally:
+        proxy.close()
+        if lagging is not None:
+            lagging.stop()
+        node.stop()

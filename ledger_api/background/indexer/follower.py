@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.deployment_guard import DeploymentGuard
@@ -30,6 +30,7 @@ from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, Base, Brand, IdxMeta
+from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import events as ev
 from ledger_api.domain.brands import follow_indexed_brands
@@ -363,10 +364,15 @@ def rewound_event(
     `forgotten_block_hash`) is no longer on the chain, whose head is now `head`. Events of
     blocks up to it may no longer hold (a consumer reconciles them with the operations'
     statuses); the index is read again from `rebuilt_from_block`, writing the events of the
-    blocks the chain has now. Its id comes from the forgotten block: one event per rewind."""
+    blocks the chain has now. Its id comes from the forgotten block and how many rewinds the
+    outbox holds: the same block forgotten again (the chain had it back in between) is a
+    rewind of its own, and a consumer must hear of it too."""
     brands = session.scalars(select(Brand.ledger_id).where(Brand.ledger_id.is_not(None)))
+    said = session.scalar(
+        select(func.count()).select_from(OutboxEvent).where(OutboxEvent.type == ev.CHAIN_REWOUND)
+    )
     return NewEvent(
-        event_id=ev.event_id(ev.CHAIN_REWOUND, number, block_hash),
+        event_id=ev.event_id(ev.CHAIN_REWOUND, number, block_hash, said),
         type=ev.CHAIN_REWOUND,
         occurred_at=datetime.now(UTC),
         brands=list(brands),
