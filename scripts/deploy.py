@@ -191,7 +191,10 @@ def _settings(d: Deployment, token: str, names: list[str]) -> dict[str, Any]:
         "deployer": web3.to_checksum_address(d.sender.address),
         "admin": web3.to_checksum_address(d.admin),
         "charity": web3.to_checksum_address(d.charity),
-        "settlement_token": web3.to_checksum_address(token) if _is_address(token) else token,
+        # `none` in any letter case is one setting; an address in its checksum form
+        "settlement_token": web3.to_checksum_address(token)
+        if _is_address(token)
+        else token.lower(),
         "units_per_usd": d.units_per_usd,
         "code_sha256": code,
     }
@@ -244,7 +247,8 @@ def _wire(d: Deployment) -> None:
     # read first: an earlier run's call may have landed after it stopped
     d.wire(
         "badge ledger",
-        lambda tx: badge.ledger() == ledger.address or badge.setLedger(ledger.address, tx),
+        lambda tx: badge.setLedger(ledger.address, tx),
+        done=lambda: bool(badge.ledger() == ledger.address),
     )
     badges = d.contracts["AllianceBadges"]
     # the auctions issue the winner's collectible badge on the auctioning brand's behalf
@@ -265,7 +269,17 @@ def _wire(d: Deployment) -> None:
     if d.admin.lower() != d.sender.address.lower():  # hand governance to the admin
         for name, contract in (("ledger", ledger), ("badge", badge), ("badges", badges)):
             key = f"handover {name}"
-            d.wire(key, lambda tx, c=contract, k=key: _hand_over(c, d, tx, k))
+            d.wire(
+                key,
+                lambda tx, c=contract, k=key: _hand_over(c, d, tx, k),
+                done=lambda c=contract: _handed_over(c, d),
+            )
+
+
+def _handed_over(contract: Any, d: Deployment) -> bool:
+    """`contract`'s DEFAULT_ADMIN_ROLE is the admin's, and the deployer's no longer."""
+    role = contract.DEFAULT_ADMIN_ROLE()
+    return bool(contract.hasRole(role, d.admin)) and not contract.hasRole(role, d.sender.address)
 
 
 def _hand_over(contract: Any, d: Deployment, tx: dict[str, Any], key: str) -> None:

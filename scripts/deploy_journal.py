@@ -91,10 +91,14 @@ class Journal:
             return journal
         if kept != settings:
             changed = sorted(k for k in {*kept, *settings} if kept.get(k) != settings.get(k))
+            where = (  # another chain, or this one reset: what it deployed is not on this one
+                " It was another chain, or this one reset: its contracts are not on this one."
+                if {"chain_id", "genesis"} & set(changed)
+                else f" What it deployed stays where it is: {_named(contracts)}"
+            )
             print(
                 f"deploy: the half-way deployment in {path} was made with other settings"
-                f" ({', '.join(changed)}); deploying anew. What it deployed stays where it is:"
-                f" {_named(contracts)}"
+                f" ({', '.join(changed)}); deploying anew.{where}"
             )
             return journal
         gone = [n for n in confirmed if not has_code(addresses[n])]

@@ -159,11 +159,20 @@ class Deployment:
         self.contracts[name] = contract
         return contract
 
-    def wire(self, key: str, send: Callable[[dict[str, Any]], Any]) -> None:
+    def wire(
+        self,
+        key: str,
+        send: Callable[[dict[str, Any]], Any],
+        done: Callable[[], bool] = lambda: False,
+    ) -> None:
         """One wiring step, `send(tx)`, unless an earlier run of this deployment confirmed it
         (one it sent without seeing it confirmed is sent again: `scripts/deploy.py`'s steps
-        allow that)."""
+        allow that) or `done()` reads it on chain already (then nothing is sent, and a stop
+        names no transaction of it)."""
         if key in self.journal.wired:
+            return
+        if done():
+            self.journal.wired_step(key)
             return
         tx = self.tx()
         self.journal.wiring_step(key, tx["nonce"])

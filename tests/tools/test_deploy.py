@@ -402,6 +402,8 @@ def test_make_deploy_refuses_a_deployer_that_cannot_pay_and_stops_when_the_node_
     output = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, output
     assert f"resuming the half-way deployment in {manifest}.partial" in output, output
+    assert "nothing to do" not in output, output
+    assert not Path(f"{manifest}.partial").exists()
     doc = json.loads(manifest.read_text())
     assert doc["contracts"]["MembershipBadge"]["address"] == first_badge, output
     assert doc["contracts"]["AllianceLedger"]["address"] == sent_ledger, output
@@ -458,17 +460,22 @@ def _deploy_until_the_node_stops(
     return "".join(lines) + rest
 
 
+@pytest.mark.parametrize("before", ["nothing", "a complete deploy, then the chain reset"])
 def test_make_deploy_interrupted_in_its_wiring_resumes_and_hands_over(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, before: str
 ) -> None:
     """A review of the resume: a deploy interrupted (Ctrl-C) once the badge's `setLedger` was
     sent could never be resumed. That call, landed after the stop, was sent again by every
     later run and reverted (`MembershipBadgeLedgerAlreadySet`: the badge's ledger is set once);
     and Ctrl-C printed a bare traceback. Now the interrupt says what was sent, and the next run
-    waits for that call to land, reads the badge's ledger, and hands governance over."""
-    node = start_anvil(
-        extra=["--chain-id", str(random.randint(50_000, 90_000)), "--block-time", "2"]
-    )
+    waits for that call to land, reads the badge's ledger, and hands governance over.
+
+    After a complete deploy to the same manifest and a reset of the chain (a fresh node, the
+    same chain id), the half-way deploy's contracts land at the addresses the manifest names
+    (the same deployer's nonces): the manifest reads complete, and a review found the resume
+    took it for "nothing to do", leaving governance with the deployer."""
+    chain_id = str(random.randint(50_000, 90_000))
+    node = start_anvil(extra=["--chain-id", chain_id, "--block-time", "2"])
     request.addfinalizer(node.stop)
     manifest = tmp_path / "deployment.json"
     admin = Account.from_key(ADMIN_ADDRESS_KEY).address
@@ -478,6 +485,13 @@ def test_make_deploy_interrupted_in_its_wiring_resumes_and_hands_over(
         "LEDGER_DEPLOYER_KEY": ADMIN_KEY,
         "LEDGER_ADMIN_ADDRESS": admin,
     }
+    if before != "nothing":
+        complete = _run(["make", "deploy", f"RPC_URL={node.url}"], env)
+        request.addfinalizer(lambda: delete_network(_network_of(complete.stdout)))
+        assert complete.returncode == 0, complete.stdout + complete.stderr
+        node.stop()
+        node = start_anvil(extra=["--chain-id", chain_id, "--block-time", "2"])
+        request.addfinalizer(node.stop)
     said = _deploy_until_the_node_stops(
         node, env, "interrupt", after="deploy: AllianceAuctions at "
     )
@@ -485,10 +499,15 @@ def test_make_deploy_interrupted_in_its_wiring_resumes_and_hands_over(
     assert "deploy: interrupted: stopped. Deployed before: MembershipBadge at 0x" in said, said
     assert "Sent, and may still land: the wiring step `badge ledger` (nonce " in said, said
     assert f"Kept in {manifest}.partial" in said and "Traceback" not in said, said
-    resumed = _run(["make", "deploy", f"RPC_URL={node.url}"], env)
+    # `None` is the setting `none` (it read as other settings: everything deployed anew)
+    resumed = _run(
+        ["make", "deploy", f"RPC_URL={node.url}"], {**env, "LEDGER_SETTLEMENT_TOKEN": "None"}
+    )
     output = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, output
     assert f"resuming the half-way deployment in {manifest}.partial" in output, output
+    assert "nothing to do" not in output, output
+    assert not Path(f"{manifest}.partial").exists()
     doc = json.loads(manifest.read_text())
     w3 = node.web3()
 

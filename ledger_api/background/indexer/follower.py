@@ -30,8 +30,8 @@ from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
 from ledger_api.db.auction_models import AUCTION_TABLES
 from ledger_api.db.models import INDEX_TABLES, Base, Brand, IdxMeta
-from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.db.value_models import IdxBrandValue
+from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import events as ev
 from ledger_api.domain.brands import follow_indexed_brands
 from ledger_api.errors import ChainUnavailable
