@@ -345,3 +345,49 @@ def test_a_node_without_the_deployment_fails_reopens_and_rebuilds_nothing(
             events = api.get("/v1/events", params={"limit": 500}).json()["events"]
             kinds = {e["type"] for e in events}
             assert not kinds & {"chain.rewound", "operation.failed"}, kinds
+
+
+def test_a_successful_receipt_without_a_log_waits_for_the_deployment(
+    chain: tuple[list[Anvil], Path], tmp_path: Path
+) -> None:
+    """The settling's own check, alone: the ledger's code gone from the node while the gateway
+    runs (`anvil_setCode`), its deployment block the same, so no block is forgotten and no
+    reconciliation asks. The earns are mined there successfully and without a log (calls to
+    an address with no code); read as batches that did not mention them, they failed
+    `not_applied`, announced to the brand. Now the signer waits, saying the node no longer
+    holds the deployment, and once the node is back in its state before those blocks the
+    earns are sent again and applied once."""
+    nodes, manifest = chain
+    node = nodes[0]
+    env = sqlite_env(node, manifest, tmp_path, LEDGER_NODE_LAG_PATIENCE_S="1")
+    members = [Member().address for _ in range(4)]
+    ledger = json.loads(manifest.read_text())["contracts"]["AllianceLedger"]["address"]
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        first = earn(brand.api, members, "first")
+        wait_settled(brand.api, first)
+        snapshot = node.rpc("evm_snapshot")
+        code = node.web3().eth.get_code(ledger)
+        node.rpc("anvil_setCode", ledger, "0x")
+        signed = node.web3().eth.get_transaction_count(brand.signer)  # type: ignore[arg-type]
+        second = earn(brand.api, members, "second")
+
+        said = "no longer holds this deployment"
+        deadline = time.monotonic() + 120
+        while not any(
+            said in str(s.get("last_error"))
+            for s in gateway.admin.get("/v1/health").json()["sender"]
+        ):
+            assert time.monotonic() < deadline, gateway.admin.get("/v1/health").json()
+            time.sleep(0.2)
+        mined = node.web3().eth.get_transaction_count(brand.signer)  # type: ignore[arg-type]
+        assert mined > signed, (mined, signed)  # mined there, without a log
+        for answer in second:
+            now = brand.api.get(f"/v1/operations/{answer['operation_id']}").json()
+            assert now["status"] in ("queued", "submitted"), now
+        events = brand.api.get("/v1/events", params={"limit": 500}).json()["events"]
+        assert "operation.failed" not in {e["type"] for e in events}, events
+
+        node.rpc("evm_revert", snapshot)  # the node as it was: its code, not those blocks
+        assert node.web3().eth.get_code(ledger) == code
+        wait_converged(node, manifest, brand.api, brand.brand_id, first + second)
