@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.chain import deploy, start_anvil
+from support.chain import Anvil, deploy, start_anvil
 from support.flows import earn
 from support.gateway import Gateway, Member, gateway_env
 from support.progress import wait_for
@@ -34,30 +34,39 @@ def _behind(health: dict[str, Any]) -> bool:
     return chain.startswith("node_behind") and any("node_behind: " in s for s in signers)
 
 
+def _behind_a_proxy(tmp_path: Path, **extra: str) -> tuple[Anvil, Proxy, dict[str, str]]:
+    """A node with the contracts, a proxy to it (the load balancer), and a gateway's settings
+    on the proxy; idle signers check their newest block every second."""
+    node = start_anvil()
+    manifest = tmp_path / "deployment.json"
+    deploy(node, manifest)
+    proxy = Proxy(node.port)
+    env = gateway_env(
+        rpc_url=proxy.url,
+        manifest=manifest,
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        admin_api_key="admin-" + secrets.token_urlsafe(24),
+        LEDGER_CHAIN_CHECK_IDLE_S="1",
+        **extra,
+    )
+    return node, proxy, env
+
+
+def _reach(proxy: Proxy, port: int) -> None:
+    """The proxy's next connections reach the node on `port` (the open ones are cut)."""
+    proxy.target_port = port
+    proxy.down()
+    proxy.up()
+
+
 def test_a_node_behind_the_gateway_is_waited_for_and_nothing_is_rebuilt_or_reopened(
     tmp_path: Path,
 ) -> None:
     """Twice, the second lag past the patience after the first began (a trial: the patience's
     clock kept the first lag's start, so a second lag minutes later was taken for forgotten
     blocks at once). The default patience, 30 s."""
-    node = start_anvil()
-    manifest = tmp_path / "deployment.json"
-    deploy(node, manifest)
-    proxy = Proxy(node.port)
+    node, proxy, env = _behind_a_proxy(tmp_path)
     lagging = None
-    env = gateway_env(
-        rpc_url=proxy.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_CHAIN_CHECK_IDLE_S="1",  # idle signers check their newest block every second
-    )
-
-    def reach(port: int) -> None:
-        proxy.target_port = port
-        proxy.down()  # the open connections cut: the next ones reach that node
-        proxy.up()
-
     try:
         with Gateway(env) as gateway:
             brand = gateway.create_brand()
@@ -73,7 +82,7 @@ def test_a_node_behind_the_gateway_is_waited_for_and_nothing_is_rebuilt_or_reope
             for lag in ("first", "second"):
                 if lag == "second":  # past the patience since the first lag began
                     time.sleep(max(0.0, first_lag + 35 - time.monotonic()))
-                reach(lagging.port)
+                _reach(proxy, lagging.port)
                 health = wait_for(
                     lambda: h if _behind(h := gateway.get_health()) else None,
                     what=f"the health's word on the node behind ({lag} lag)",
@@ -83,7 +92,7 @@ def test_a_node_behind_the_gateway_is_waited_for_and_nothing_is_rebuilt_or_reope
                 for final in finals:  # still confirmed: nothing reopened
                     now = brand.api.get(f"/v1/operations/{final['operation_id']}").json()
                     assert now["status"] == "confirmed", (lag, now)
-                reach(node.port)  # the load balancer's other node again
+                _reach(proxy, node.port)  # the load balancer's other node again
                 wait_for(
                     lambda: gateway.get_health()["status"] == "ok",
                     what=f"the health ok once the node has the blocks ({lag} lag)",
@@ -108,24 +117,8 @@ def test_the_same_block_forgotten_twice_is_said_twice(tmp_path: Path) -> None:
     taken for the first and never written; a consumer was not told the events it had been
     sent again may no longer hold). The lagging node mines nothing: the operations the
     signers send again wait in its pool."""
-    node = start_anvil()
-    manifest = tmp_path / "deployment.json"
-    deploy(node, manifest)
-    proxy = Proxy(node.port)
+    node, proxy, env = _behind_a_proxy(tmp_path, LEDGER_NODE_LAG_PATIENCE_S="1")
     lagging = None
-    env = gateway_env(
-        rpc_url=proxy.url,
-        manifest=manifest,
-        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-        admin_api_key="admin-" + secrets.token_urlsafe(24),
-        LEDGER_CHAIN_CHECK_IDLE_S="1",
-        LEDGER_NODE_LAG_PATIENCE_S="1",
-    )
-
-    def reach(port: int) -> None:
-        proxy.target_port = port
-        proxy.down()
-        proxy.up()
 
     def rewinds() -> list[dict[str, Any]]:
         events = gateway.admin.get("/v1/events", params={"limit": 500}).json()["events"]
@@ -147,14 +140,14 @@ def test_the_same_block_forgotten_twice_is_said_twice(tmp_path: Path) -> None:
                 ]
             )
             for times in (1, 2):
-                reach(lagging.port)
+                _reach(proxy, lagging.port)
                 said = wait_for(
                     lambda: r if len(r := rewinds()) >= times else None,  # noqa: B023
                     what=f"chain.rewound number {times}",
                 )
                 assert len(said) == times, said
                 assert said[0]["data"]["forgotten_block"] == applied, said
-                reach(node.port)
+                _reach(proxy, node.port)
                 wait_for(
                     lambda: gateway.get_health()["index_block"] == applied,
                     what=f"the index back at block {applied} ({times})",
