@@ -241,7 +241,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
         }
         LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points, _partTaken(brand, cfg, month, op, spend, taken));
         _burn(op.member, brand, month, op.points, taken);
-        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, day * 1 days, earnMonth);
+        emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, day * 1 days, earnMonth, closed);
         _reverseCounters(op, spend, closed);
     }
 

@@ -40,6 +40,18 @@ def lot_value() -> ScalarSelect[int]:
     )
 
 
+def value_in_month(session: Session, brand: int, month: int) -> int | None:
+    """The brand's point value (micro-USD) in force in `month` (months since 1970-01): its last
+    change from that month or before; None when the index has none."""
+    value = session.scalar(
+        select(IdxBrandValue.value_micro_usd)
+        .where(IdxBrandValue.brand == brand, IdxBrandValue.from_month <= month)
+        .order_by(IdxBrandValue.from_month.desc())
+        .limit(1)
+    )
+    return None if value is None else int(value)
+
+
 def outstanding_value(session: Session, brand: int, now: int) -> int:
     """The value (micro-USD) of `brand`'s live points (its liability, pending points included):
     each lot at the value of its earn month."""

@@ -32,7 +32,7 @@ from ledger_api.db.models import (
     IdxMember,
     IdxVaultBrand,
 )
-from ledger_api.db.value_models import lot_value
+from ledger_api.db.value_models import lot_value, value_in_month
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import TIER_NAMES, month_label, month_of, quarter_label, utc_day
 from ledger_api.domain import events as ev
@@ -159,6 +159,7 @@ class StatsService:
             redemptions = redemptions.where(IdxHistory.brand == brand)
         for b, value in session.execute(redemptions):
             redeemed_value[int(b)] += int(value or 0)
+        reversed_value = _reversed_values(session, brand)
         query = select(IdxBrand).order_by(IdxBrand.brand)
         if brand is not None:
             query = query.where(IdxBrand.brand == brand)
@@ -172,13 +173,13 @@ class StatsService:
                 expired.get(row.brand, 0),
                 expiring.get(row.brand, 0),
                 reversed_=row.reversed,
-                # each lot at its earn month's value (issue 10, item 7); redemptions at the
-                # value they recorded; reversed points (within a return window) at today's
+                # each lot at its earn month's value (issue 10, item 7); redemptions and
+                # reversals at the value they recorded
                 values=_values(
                     redeemed_value[row.brand],
                     expired_value.get(row.brand, 0),
                     live_value.get(row.brand, 0),
-                    row.reversed * row.value_micro_usd,
+                    reversed_value.get(row.brand, 0),
                 ),
             )
             for row in session.scalars(query)
@@ -340,6 +341,25 @@ class StatsService:
                     )
                 )
         return shown, total
+
+
+def _reversed_values(session: Session, brand: int | None) -> dict[int, int]:
+    """Per brand, the value of its reversed points (micro-USD): each reversal's line at the
+    value of the months its points left, as the index recorded it; a line indexed before it
+    did, at the value in force in the month of the reversal. A hostile review of 2026-12-07:
+    every reversed point was valued at the brand's newest value, one announced for a later
+    month included, so a brand's issued value moved with no point issued."""
+    query = select(
+        IdxHistory.brand, IdxHistory.amount, IdxHistory.value_micro_usd, IdxHistory.timestamp
+    ).where(IdxHistory.kind == "reversed")
+    if brand is not None:
+        query = query.where(IdxHistory.brand == brand)
+    totals: dict[int, int] = defaultdict(int)
+    for b, amount, value, at in session.execute(query):
+        if value is None:
+            value = int(amount) * (value_in_month(session, int(b), month_of(int(at))) or 0)
+        totals[int(b)] += int(value)
+    return totals
 
 
 def _points(

@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 
 ORDERS = 36
 CLIENTS = 3
-POINTS_REVERSED = "PointsReversed(uint256,address,uint64,uint256,uint256,bytes32,uint256,uint256)"
+POINTS_REVERSED = (
+    "PointsReversed(uint256,address,uint64,uint256,uint256,bytes32,uint256,uint256,bool)"
+)
 
 
 @dataclass

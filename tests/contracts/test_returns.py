@@ -211,3 +211,29 @@ def test_a_reversal_leaves_an_upgrade_and_its_gift_but_lowers_the_counters(
     assert after["tier"] == before["tier"] == 1
     assert after["spendCents"] == before["spendCents"] - silver_spend
     assert after["orders"] == before["orders"] - 1
+
+
+def test_a_position_closes_at_most_the_63_orders_it_counts_and_says_which_it_closed(
+    ledger, lens, shop, outsider, accounts, earn, clock
+):
+    """A position counts at most 63 purchases ({PendingWord}): 65 whole returns of its 65
+    purchases close 63 orders, and each `PointsReversed` says whether it closed one
+    (`closedOrder`). A hostile review: the event did not say it, the gateway's index took every
+    whole return for a closed order, and the chain and the index disagreed on the member's
+    orders (3 on chain, 0 in the index)."""
+    member = accounts.add()
+    ops = [earn.op(member, cents=100) for _ in range(65)]  # 10 points each, one position
+    earn.batch(outsider, ops)
+    release, quarter = release_of(clock.now()), clock.quarter()
+    assert plain(lens.pendingOf(member, shop)) == ((650, release),)
+    assert lens.memberStatus(member)["orders"] == 65
+    closed = []
+    for op in ops:
+        receipt = ledger.reverse(
+            reverse_op(earn.next_op_id(), member, release, 10, 100, quarter, ref=op[5]),
+            {"from": outsider},
+        )
+        closed.append(receipt.events["PointsReversed"]["closedOrder"])
+    assert closed == [True] * 63 + [False] * 2
+    status = lens.memberStatus(member)
+    assert (status["spendCents"], status["orders"]) == (0, 2)

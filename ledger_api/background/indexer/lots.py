@@ -86,55 +86,68 @@ class LotsState:
 
     def reverse_position(
         self, member: str, brand: int, amount: int, release_at: int, month: int, now: int
-    ) -> None:
+    ) -> list[tuple[int, int]]:
         """A reversal's burn: `amount` from the purchase position of earn month `month`
         released at `release_at`, in that month's lot (the ledger's `reverse`; `PointsReversed`
-        names the position, also one a merge moved the purchase into)."""
+        names the position, also one a merge moved the purchase into); returns (month, taken)
+        pairs."""
         rows = self._held_rows(member, brand, now)
         months = [k for k, a in rows.items() if k[0] == release_at and not k[2] and a > 0]
         if not months:  # indexed before migration 0029: no month known, the newest lots pay
-            self._take_newest(member, brand, amount, month_of(now))
-            return
+            return self._take_newest(member, brand, amount, month_of(now))
         # positions of two months may share a day (a window changed around a month's end)
         key = (release_at, month, False) if (release_at, month, False) in months else months[0]
         self._add_held(member, brand, key, -amount)
         self._take_at(member, brand, key[1], amount)
+        return [(key[1], amount)]
 
-    def cancel_lock(self, member: str, brand: int, amount: int, release_at: int, now: int) -> None:
+    def cancel_lock(
+        self, member: str, brand: int, amount: int, release_at: int, now: int
+    ) -> list[tuple[int, int]]:
         """A cancelled gift share's burn: `amount` from the lock released at `release_at`, its
-        newest months first (the ledger's `_cancelGifts`, `LockMonths.takeNewest`)."""
+        newest months first (the ledger's `_cancelGifts`, `LockMonths.takeNewest`); returns
+        (month, taken) pairs."""
         rows = self._held_rows(member, brand, now)
         lock = sorted(
             (k for k, a in rows.items() if k[0] == release_at and k[2] and a > 0),
             key=lambda k: k[1],
             reverse=True,
         )
+        taken: list[tuple[int, int]] = []
         remaining = amount
         for key in lock:
             take = min(rows[key], remaining)
             self._add_held(member, brand, key, -take)
             self._take_at(member, brand, key[1], take)
+            taken.append((key[1], take))
             remaining -= take
             if remaining == 0:
                 break
         if remaining:  # locked before migration 0029: no month known, the newest lots pay
-            self._take_newest(member, brand, remaining, month_of(now))
+            taken += self._take_newest(member, brand, remaining, month_of(now))
+        return taken
 
-    def _take_newest(self, member: str, brand: int, amount: int, month: int) -> None:
+    def _take_newest(
+        self, member: str, brand: int, amount: int, month: int
+    ) -> list[tuple[int, int]]:
         """Takes `amount` from the newest live lots: pending points the index has no month for
-        (indexed before migration 0029, when the ledger took them as the newest)."""
+        (indexed before migration 0029, when the ledger took them as the newest); returns
+        (month, taken) pairs."""
         lots = self._lot_map(member, brand)
+        taken: list[tuple[int, int]] = []
         remaining = amount
         for lot_month in sorted((m for m in lots if month - 12 <= m <= month), reverse=True):
             take = min(lots[lot_month], remaining)
             if take:
                 lots[lot_month] -= take
                 remaining -= take
+                taken.append((lot_month, take))
                 self._dirty_lots.add((member, brand, lot_month))
             if remaining == 0:
                 break
         if remaining:
             log.error("index: reversed %d more points of %s than it holds", remaining, member)
+        return taken
 
     def move_lock(self, member: str, brand: int, start: int, end: int, now: int) -> None:
         """A later gift's lock moved the brand's locked points from `start` to `end` (their

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ledger_api.chain.abi import Event
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.db.models import Brand, MintCounter, table_of
+from ledger_api.db.value_models import value_in_month
 from ledger_api.domain import month_of, utc_day
 
 from .state import ProjectionState
@@ -53,6 +54,8 @@ class ReturnsProjection(ProjectionState):
         # (tx hash, member, brand, month, own release): the later release a purchase of that
         # transaction joined (`PendingPointsMoved` just before its `PointsEarned`)
         self._joined: dict[tuple[str, str, int, int, int], int] = {}
+        # the value (micro-USD) of the reversal burn just booked, each point at its month's
+        self._reversed_value: int | None = None
 
     def flush(self) -> None:
         """Writes the chunk's rows, then adds the gift shares to their brands' daily mint
@@ -96,16 +99,25 @@ class ReturnsProjection(ProjectionState):
             return
         release_at = int(reversal.args["releaseAt"])
         if reversal.name == "PointsReversed":
-            self.reverse_position(
+            taken = self.reverse_position(
                 member, brand, amount, release_at, int(reversal.args["month"]), ts
             )
         else:
-            self.cancel_lock(member, brand, amount, release_at, ts)
+            taken = self.cancel_lock(member, brand, amount, release_at, ts)
         self.brand(brand).reversed += amount
+        # the reversal's history line (its handler, next) carries what the points were worth
+        self._reversed_value = sum(t * self._month_value(brand, m) for m, t in taken)
+
+    def _month_value(self, brand: int, month: int) -> int:
+        """The brand's point value (micro-USD) in force in `month`: its last change from that
+        month or before (`idx_brand_values`), else the brand's value."""
+        value = value_in_month(self.session, brand, month)
+        return value if value is not None else self.brand(brand).value_micro_usd
 
     def _points_reversed(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A returned order's pending points cancelled (the burn before it is booked as
-        reversed, not redeemed); the member's quarter counters drop as the ledger's do."""
+        reversed, not redeemed); the member's quarter counters drop as the ledger's do: its
+        spend by the event's, and one order when the event says it closed one."""
         member, brand, points = a["member"], int(a["brand"]), int(a["points"])
         self.used_op_id(brand, int(a["opId"]))
         order_ref, release_at = "0x" + bytes(a["orderRef"]).hex(), int(a["releaseAt"])
@@ -119,6 +131,7 @@ class ReturnsProjection(ProjectionState):
             brand=brand,
             amount=points,
             kind="reversed",
+            value_micro_usd=self._take_reversed_value(),
             op_id=int(a["opId"]),
             source="purchase",
             order_ref=order_ref,
@@ -129,7 +142,11 @@ class ReturnsProjection(ProjectionState):
         quarter = month_of(bought[0][1]) // 3 if bought else month_of(ts) // 3
         if status.quarter == quarter:
             status.spend_cents = max(0, status.spend_cents - int(a["spendCents"]))
-            closes = bool(bought) and reversed_before + points >= bought[0][0]
+            # the ledger's word (a position counts at most 63 purchases: a return past them
+            # closes none); a deployment whose event does not say it, the whole order returned
+            closes = a.get("closedOrder")
+            if closes is None:
+                closes = bool(bought) and reversed_before + points >= bought[0][0]
             if closes and status.orders:
                 status.orders -= 1
 
@@ -182,6 +199,7 @@ class ReturnsProjection(ProjectionState):
             brand=brand,
             amount=points,
             kind=kind,
+            value_micro_usd=self._take_reversed_value() if kind == "reversed" else None,
             source="tier_gift",
             release_at=release_at or None,
         )
@@ -189,6 +207,11 @@ class ReturnsProjection(ProjectionState):
             self.add_pending(member, brand, release_at, sign * points)
             if sign > 0:  # a cancellation's months are taken with its burn
                 self.hold(member, brand, release_at, month_of(ts), True, points)
+
+    def _take_reversed_value(self) -> int | None:
+        """The value of the reversal's burn booked just before (None: none was)."""
+        value, self._reversed_value = self._reversed_value, None
+        return value
 
     def _tier_gift_hold_extended(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A later gift's lock moved the brand's earlier locked shares to its release."""

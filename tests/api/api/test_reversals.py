@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from support.chain import Anvil
+from support.direct import contract
 from support.flows import buy, signed_gift
 from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
@@ -457,3 +458,47 @@ def test_the_index_keeps_pending_points_in_the_month_they_were_earned(
             assert _lens_lots(anvil, manifest, member, brand) == expected[member.address]
             assert _index_lots(brand, member) == expected[member.address]
         assert balance_of(brand, alice)["pending"] == 0
+
+
+def test_returns_past_the_63_orders_a_position_counts_close_none_in_the_index_too(
+    gateway: Gateway, anvil: Anvil, manifest: Path
+) -> None:
+    """65 purchases of one member in one pending position (the bulk endpoint), all returned:
+    the ledger closes the 63 orders the position counts and says so of each return
+    (`closed_order`); the index follows it. A hostile review: the index took every whole
+    return for a closed order, so it read 0 orders where the chain counted 2 (66 purchases:
+    3), and a later upgrade's tier and counters disagreed."""
+    brand = gateway.create_brand(return_window_days=14)
+    member = Member()
+    orders = [f"many-{uuid.uuid4()}" for _ in range(65)]
+    items = [
+        {"type": "purchase", "key": f"k{i}", "member": member.address, "amount_cents": 100}
+        | {"order_ref": order}
+        for i, order in enumerate(orders)
+    ]
+    accepted = brand.api.post("/v1/earn/batch", {"items": items}, key=f"batch-{uuid.uuid4()}")
+    assert accepted.status_code == 202, accepted.text
+    for item in accepted.json()["items"]:
+        assert brand.api.wait(item["operation_id"])["status"] == "confirmed"
+
+    def returned(order: str) -> dict[str, Any]:
+        response = brand.api.post(REVERSALS, {"order_ref": order})
+        assert response.status_code == 202, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(returned, orders))
+    finals = [brand.api.wait(a["operation_id"]) for a in answers]
+    assert {f["status"] for f in finals} == {"confirmed"}, finals
+    closed = [f["result"]["closed_order"] for f in finals]
+    assert sorted(closed) == [False] * 2 + [True] * 63, closed
+    _, lens = contract(anvil, manifest, "AllianceLedgerLens")
+    on_chain = lens.functions.memberStatus(member.address).call()
+    tier = brand.api.get(f"/v1/members/{member.address}").json()["tier"]
+    assert (tier["orders"], tier["spend_cents"]) == (on_chain[3], on_chain[2]) == (2, 0), (
+        tier,
+        on_chain,
+    )
+    events = brand.api.get("/v1/events", params={"limit": 500}).json()["events"]
+    said = [e["data"]["closed_order"] for e in events if e["type"] == "points.reversed"]
+    assert sorted(said) == sorted(closed)

@@ -143,3 +143,40 @@ def test_a_real_upgrade_shows_in_the_tiers_and_the_quarters_movements(
             moves = {m["quarter"]: m for m in body["tier_movements"]}
             assert moves[quarter]["upgrades"] == 2, body["tier_movements"]
             assert moves[quarter]["downgrades"] == 0
+
+
+def test_reversed_points_keep_the_value_of_their_month(gateway: Gateway) -> None:
+    """A returned order's points are valued at their earn month's value, as issued: a new
+    point value announced for a later month leaves the brand's issued value as it was. A
+    hostile review of 2026-12-07: the reversed points were valued at the newest value, so the
+    issued value doubled with no point issued; the history's reversal line now says what its
+    points were worth."""
+    brand = gateway.create_brand(return_window_days=14)  # 10,000 micro-USD a point
+    alice = Member()
+    order = f"stats-return-{alice.address[-6:]}"
+    earned = brand.api.post(
+        "/v1/earn/purchase",
+        {"member": alice.address, "amount_cents": 10_000, "order_ref": order},
+        params={"wait": "true"},
+    )
+    assert earned.json()["status"] == "confirmed", earned.text  # 1,000 points pending
+    returned = brand.api.post("/v1/earn/reversals", {"order_ref": order}, params={"wait": "true"})
+    assert returned.json()["status"] == "confirmed", returned.text
+
+    def issued_value() -> int:
+        rows = gateway.admin.get("/v1/stats/overview").json()["brands"]
+        return int(_row(rows, brand.brand_id)["issued_value_micro_usd"])
+
+    assert issued_value() == 1_000 * 10_000
+    changed = gateway.admin.put(
+        f"/v1/admin/brands/{brand.brand_id}/point-value",
+        {"value_micro_usd": 20_000},
+        params={"wait": "true"},
+    )
+    assert changed.json()["status"] == "confirmed", changed.text
+    liability = gateway.admin.get(f"/v1/brands/{brand.brand_id}/liability").json()
+    assert liability["value_micro_usd_per_point"] == 20_000  # indexed: the next month's
+    assert issued_value() == 1_000 * 10_000
+    history = brand.api.get(f"/v1/members/{alice.address}/history").json()["entries"]
+    (line,) = [e for e in history if e["kind"] == "reversed"]
+    assert (line["amount"], line["value_micro_usd"]) == (1_000, 1_000 * 10_000)
