@@ -68,8 +68,12 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
 
 
 def ledger_error_body(exc: LedgerError) -> dict[str, Any]:
-    """`error_body` of a `LedgerError`: its code (`error_code`), message and details."""
-    return error_body(exc.error_code, exc.message, exc.details)
+    """`error_body` of a `LedgerError`: its code (`error_code`), message and details. A node's
+    refusal (`ChainUnavailable`) answers its kind's message: the node's own words (its method,
+    its error text, a provider's detail) are the operator's, in the log (`app._error_response`),
+    not a brand's (a hostile review of 2026-12-07)."""
+    message = type(exc).default_message if isinstance(exc, ChainUnavailable) else exc.message
+    return error_body(exc.error_code, message, exc.details)
 
 
 def error_headers(exc: LedgerError) -> dict[str, str]:

@@ -16,7 +16,7 @@ class Unavailable(LedgerError):
 
 class ChainUnavailable(Unavailable):
     code = "chain_unavailable"
-    default_message = "the chain node is unreachable"
+    default_message = "the chain node did not answer, or refused the request; retry later"
 
 
 class CreditNotIndexed(ChainUnavailable):

@@ -7,9 +7,13 @@ import json
 import re
 import socket
 import time
+import uuid
+from pathlib import Path
 
-from support.gateway import Gateway
+from support.chain import Anvil
+from support.gateway import Gateway, Member
 from support.raw_http import OVERSIZED_HEADS, assert_bad_http_answered_in_json, raw_exchange
+from support.rpc_proxy import RefusingProxy
 
 from ledger_api import errors
 from ledger_api.api.deps import current_principal
@@ -248,3 +252,32 @@ def test_an_offer_to_switch_protocols_is_served_as_the_plain_request(gateway: Ga
     assert (
         re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"405"] and b"connection: close" in answer
     ), answer
+
+
+def test_a_nodes_own_error_text_stays_out_of_the_answer(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A return reads its purchase's block from the node; a node refusing that read answered
+    503 `chain_unavailable` with the node's own words as the message (`eth_getLogs: {'code':
+    -32000, 'message': ...}`: a provider's detail, a hostile review). The answer says its kind;
+    the words are in the gateway's log."""
+    anvil, _ = own_chain
+    with (
+        RefusingProxy(anvil.url, method="eth_getLogs") as proxy,
+        Gateway({**own_env, "LEDGER_RPC_URL": proxy.url}) as gateway,
+    ):
+        brand = gateway.create_brand(return_window_days=14)
+        order = f"refused-{uuid.uuid4()}"
+        bought = brand.api.post(
+            "/v1/earn/purchase",
+            {"member": Member().address, "amount_cents": 1_000, "order_ref": order},
+            params={"wait": "true"},
+        )
+        assert bought.json()["status"] == "confirmed", bought.text
+        proxy.refusing = "upstream tenant 4471 quota exhausted"
+        answer = brand.api.post("/v1/earn/reversals", {"order_ref": order})
+        assert answer.status_code == 503, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "chain_unavailable", error
+        assert "4471" not in answer.text and "eth_getLogs" not in answer.text, error
+        assert proxy.refused > 0
