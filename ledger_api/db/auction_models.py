@@ -1,7 +1,7 @@
 """Index tables of AllianceAuctions (issue 16 item 2): the auctions and each bidder's bid.
 
-Projected from the contract's events (`background.indexer.auctions`); listed in
-`AUCTION_TABLES` so that a rebuild of the index empties them with the others.
+Projected from the contract's events (`background.indexer.auctions`); `idx_` tables, so that a
+rebuild of the index empties them with the others (`db.metadata.INDEX_TABLES`).
 """
 
 from __future__ import annotations
@@ -71,6 +71,3 @@ class IdxEscrow(Base):
     __tablename__ = "idx_escrows"
 
     address: Mapped[str] = mapped_column(Address, primary_key=True)
-
-
-AUCTION_TABLES = (IdxAuction, IdxAuctionBid, IdxEscrow)

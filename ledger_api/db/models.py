@@ -490,11 +490,3 @@ class IdxMeta(Base):
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-
-
-#: the index's tables (`Idx*` of this module, in order; not its cursor): a rebuild empties them
-INDEX_TABLES: tuple[type[Base], ...] = tuple(
-    model
-    for model in Base.__subclasses__()
-    if model.__module__ == __name__ and model.__name__.startswith("Idx")
-)

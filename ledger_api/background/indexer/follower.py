@@ -28,9 +28,9 @@ from ledger_api.chain.lag import NodeBehind
 from ledger_api.chain.manifest import LEDGER
 from ledger_api.chain.port import BlockTag, Chain
 from ledger_api.db import Database
-from ledger_api.db.auction_models import AUCTION_TABLES
-from ledger_api.db.models import INDEX_TABLES, Base, Brand, IdxMeta
-from ledger_api.db.value_models import IdxBrandValue
+from ledger_api.db.credit_models import ChainCredit
+from ledger_api.db.metadata import INDEX_TABLES
+from ledger_api.db.models import Brand, IdxMeta
 from ledger_api.db.webhook_models import OutboxEvent
 from ledger_api.domain import events as ev
 from ledger_api.domain.brands import follow_indexed_brands
@@ -345,9 +345,10 @@ class Indexer(threading.Thread):
         (`rewound_event`), every brand's and the admin's."""
         deployed = self.contracts.manifest.deployed_block
         with self.db.write(durable=False) as session:  # the chain's: see `step`
-            tables: tuple[type[Base], ...] = (*INDEX_TABLES, IdxBrandValue, *AUCTION_TABLES)
-            for table in tables:
+            for table in INDEX_TABLES:
                 session.execute(delete(table))
+            if forgotten is not None:  # credits in blocks past the head are gone with them
+                session.execute(delete(ChainCredit).where(ChainCredit.block_number > forgotten[2]))
             reset_cursor(session, deployed)
             mark_replaying(session, True)  # until it caught up (`_follow_brands`)
             if forgotten is not None:

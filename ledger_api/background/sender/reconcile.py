@@ -118,7 +118,7 @@ class Reconciler:
         if latest > next_nonce or pending > next_nonce:
             self._adopt_foreign_nonces(chain, next_nonce, latest, pending)
         self._settle_lost_slots(chain, latest)
-        self._fill_gaps(chain, latest)
+        self.fill_gaps(chain, latest)
 
     def went_back(self, chain: Chain) -> bool:
         """Whether the block of this signer's newest confirmed slot left the chain (one
@@ -247,9 +247,12 @@ class Reconciler:
                 )
                 self.supersede(chain, slot)
 
-    def _fill_gaps(self, chain: Chain, latest: int) -> None:
-        """Nonces the database allocated but holds no transaction for get a no-op."""
-        for nonce in self.store.missing_nonces(latest):
+    def fill_gaps(self, chain: Chain, latest: int) -> int:
+        """Nonces from the chain's `latest` that the database allocated but holds no
+        transaction for get a no-op (one a crash left, or a stranger's that the chain forgot);
+        returns how many."""
+        missing = self.store.missing_nonces(latest)
+        for nonce in missing:
             log.error(
                 "sender %s: nonce %d has no transaction; filling it with a no-op",
                 self.address,
@@ -258,6 +261,7 @@ class Reconciler:
             self.store.sign_and_store(
                 Tx.noop(self.address), self.fees.current(chain), kind=txplan.CANCEL, nonce=nonce
             )
+        return len(missing)
 
 
 def block_left(block: Block | None, block_hash: str) -> bool:

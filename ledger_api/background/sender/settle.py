@@ -225,9 +225,9 @@ class Settler:
         held = asked_state_holds(op.kind, op.payload, error, self._escrow_redeemed(chain))
         if held is not None:
             return Outcome(Verdict.CONFIRMED, held)
-        # a reversal whose op id an earlier transaction of ours applied
-        used = error.error_code == "operation_used" and op.kind == OpKind.REVERSAL
-        if used and op.attempts > 1:
+        # a reversal whose op id an earlier transaction of ours applied (also one of this
+        # database before it was restored): its credit on chain decides (`judge`)
+        if error.error_code == "operation_used" and op.kind == OpKind.REVERSAL:
             earlier = Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
             return self.earlier.judge(chain, op, chain.block_number(), earlier)
         return Outcome(Verdict.FAILED, code=error.error_code, message=error.message)
@@ -367,7 +367,8 @@ def _own(session: Session, op: OpRecord, outcome: Outcome) -> Outcome:
     if op.kind != OpKind.EARN or op.op_id is None:
         return outcome
     statuses = [OpStatus.CONFIRMED.value]
-    if not earlier:  # reopened by a forgotten block, it may settle in this same transaction
+    if not earlier or op.attempts <= 1:  # a first attempt finds the op id used (`txplan`):
+        # the other earn, reopened by a forgotten block, may settle in this same transaction
         statuses.append(OpStatus.SUBMITTED.value)
     holder = session.execute(
         select(Operation.uid, Operation.member, Operation.points)

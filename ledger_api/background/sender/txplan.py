@@ -425,9 +425,11 @@ def _skipped(contracts: Contracts, op: OpRecord, reason: bytes) -> Outcome:
     """An earn the batch skipped, with the ledger's reason."""
     name = contracts.errors.name_of(reason) or "0x" + reason.hex()
     code = error_code(name)
-    if code == "operation_used" and op.attempts > 1:
-        # sent before in a transaction we could not follow: the ledger's op-id bitmap
-        # proves it was applied then (the second line of defence).
+    if code == "operation_used":
+        # sent before in a transaction we could not follow, or by this database before it was
+        # restored from a backup that still had it queued (a new user's trial: it failed for
+        # good, and every retry of the order took its op id and failed again): confirmed only
+        # when the chain's credit under the op id is its own (`Earlier.judge`)
         return Outcome(Verdict.CONFIRMED, {"applied_earlier": True})
     # an earn of a retried order sharing its op id: `settle._own` names the one that applied
     return Outcome(Verdict.FAILED, code=code, message=f"skipped: {name}")

@@ -189,8 +189,7 @@ class SignerWorker(threading.Thread):
                 if reconciled and (
                     self._recheck.is_set() or time.monotonic() - checked >= self._check_period()
                 ):
-                    # the chain may have gone back (forgotten blocks, a deep reorg) without
-                    # this worker ever failing to reach it
+                    # the chain may have gone back (forgotten blocks) while it answered us
                     self._recheck.clear()
                     checked = time.monotonic()
                     reconciled = not self.reconciler.went_back(chain)
@@ -329,20 +328,21 @@ class SignerWorker(threading.Thread):
     def _stuck(self, slot: TxSlot) -> bool:
         if slot.id in self.broadcaster.sent:
             return self.broadcaster.out_for(slot) > self.settings.stuck_after_s
-        since = slot.last_broadcast_at or slot.created_at
-        return utcnow() - since > timedelta(seconds=self.settings.stuck_after_s)
+        out = utcnow() - (slot.last_broadcast_at or slot.created_at)
+        return out > timedelta(seconds=self.settings.stuck_after_s)
 
     def unstick(self, chain: Chain, slot: TxSlot, attempts: list[TxAttempt]) -> bool:
         """A slot pending for too long: send again if the node lost it, else bump its fees."""
         latest = attempts[-1]
         if not chain.transaction_known(latest.tx_hash):
-            log.warning(
-                "sender %s: node lost nonce %d; re-sending the same bytes", self.address, slot.nonce
-            )
+            log.warning("sender %s: node lost nonce %d; same bytes again", self.address, slot.nonce)
             return self.broadcaster.broadcast(chain, slot, latest)
         chain_nonce = chain.nonce(self.address, "latest")
         if chain_nonce > slot.nonce:
             return False  # mined meanwhile; the receipt shows up next cycle
+        # nonces below it that strangers took in blocks the chain forgot get no-ops (a trial)
+        if chain_nonce < slot.nonce and self.reconciler.fill_gaps(chain, chain_nonce):
+            return True
         log.warning("sender %s: nonce %d stuck; bumping fees", self.address, slot.nonce)
         bumped = self.broadcaster.replace(chain, slot, latest, cancel=latest.is_cancel)
         return self.broadcaster.broadcast(chain, slot, bumped)

@@ -195,7 +195,7 @@ class Gateway:
                 health = self.get_health(timeout=5)
             except httpx.HTTPError:
                 health = {}
-            if ready(health):
+            if ready(health, sends=self.settings.sender_enabled):
                 return
             time.sleep(0.05)
         raise RuntimeError(f"the gateway is not ready: {health}")
@@ -410,14 +410,16 @@ def _port_taken(log: str) -> bool:
     return "address already in use" in log.lower()
 
 
-def ready(health: dict[str, Any]) -> bool:
-    """The admin's health report shows the index started and sender workers, none of them
-    still on its first cycle (`starting: ...`; a CI run read the admin's signer unhealthy, with
-    no reason, right after the start)."""
+def ready(health: dict[str, Any], *, sends: bool = True) -> bool:
+    """The admin's health report shows the index started and sender workers (unless the
+    gateway `sends` nothing: `LEDGER_SENDER_ENABLED=false`), none of them still on its first
+    cycle (`starting: ...`; a CI run read the admin's signer unhealthy, with no reason, right
+    after the start)."""
     index_block = health.get("index_block")
     signers = health.get("sender") or []
     starting = any(str(s.get("last_error") or "").startswith("starting") for s in signers)
-    return isinstance(index_block, int) and index_block >= 0 and bool(signers) and not starting
+    started = isinstance(index_block, int) and index_block >= 0
+    return started and (bool(signers) or not sends) and not starting
 
 
 def iter_pages(items: list[Any], size: int) -> Iterator[list[Any]]:

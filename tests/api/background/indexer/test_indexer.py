@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import event
 from support.chain import Anvil, start_anvil
 from support.flows import earn, signed_gift
 from support.gateway import Gateway, Member, deployed_sqlite_env
+from support.rebuild import stepped_rebuild
 
 DAY = 86_400
 
@@ -183,3 +185,45 @@ def test_the_indexer_reads_what_a_chunk_touches_before_it_takes_the_writer_lock(
             assert [e["data"]["brand_id"] for e in upgraded] == [brand.brand_id], feed
     finally:
         node.stop()
+
+
+def test_a_rebuilt_index_counts_each_pending_point_once(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A rebuild (the chain forgot blocks) empties every index table and reads the chain
+    again. A new user's trial: the pending points per earn month (`idx_pending_months`) were
+    not emptied, so after the rebuild each pending point counted twice, a gift of live points
+    found none spendable, and the index's lots and balances parted from the chain's."""
+    anvil, manifest = own_chain
+    alice, bob = Member(), Member()
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=14)
+        earn(brand, alice, 10_000)  # 1,000 points pending
+        review = brand.api.post(
+            "/v1/earn/engagement",
+            {"member": alice.address, "kind": "review"},
+            params={"wait": "true"},
+        )
+        assert review.json()["status"] == "confirmed", review.text  # 5 points live
+    with stepped_rebuild(own_env) as (_, indexer, chain):
+        while indexer.step(chain):
+            pass
+    with Gateway(own_env) as gateway:
+        api = gateway.api(brand.api_key)
+        brand = replace(brand, api=api)
+        gift = api.post("/v1/gifts", signed_gift(brand, alice, bob.address, 5))
+        assert api.wait(gift.json()["operation_id"])["status"] == "confirmed", gift.text
+        wait_for_index(gateway)
+        for member, live, pending in ((alice, 0, 1_000), (bob, 5, 0)):
+            (balance,) = api.get(f"/v1/members/{member.address}").json()["balances"]
+            on_chain = ledger_view(anvil, manifest, "balanceOf", member.address, brand.brand_id)
+            assert (
+                (balance["balance"], balance["pending"])
+                == (on_chain, pending)
+                == (
+                    live,
+                    pending,
+                )
+            ), balance
+            lots = ledger_view(anvil, manifest, "lotsOf", member.address, brand.brand_id)
+            assert sum(lot["amount"] for lot in balance["lots"]) == sum(a for a, _, _ in lots)

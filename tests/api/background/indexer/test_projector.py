@@ -15,9 +15,9 @@ from support.events import ledger_event
 from ledger_api.background.indexer import ZERO, Projector
 from ledger_api.chain.abi import Event
 from ledger_api.db import Database
+from ledger_api.db.metadata import INDEX_TABLES
 from ledger_api.db.migrate import upgrade
 from ledger_api.db.models import (
-    INDEX_TABLES,
     IdxBrand,
     IdxLot,
     IdxMember,
@@ -217,9 +217,9 @@ def _index_rows(database: Database) -> dict[str, list[tuple[object, ...]]]:
     rows: dict[str, list[tuple[object, ...]]] = {}
     with database.read() as session:
         for table in INDEX_TABLES:
-            columns = [c for c in table.__table__.columns if c.name != "id"]
+            columns = [c for c in table.columns if c.name != "id"]
             found = session.execute(select(*columns)).all()
-            rows[table.__tablename__] = sorted(tuple(map(repr, row)) for row in found)
+            rows[table.name] = sorted(tuple(map(repr, row)) for row in found)
     return rows
 
 

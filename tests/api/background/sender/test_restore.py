@@ -84,3 +84,94 @@ def test_an_order_credited_after_the_backup_is_not_credited_again_after_the_rest
                 assert error["details"]["operation_id"] is None and error["details"]["tx_hash"]
         balance = brand.api.get(f"/v1/members/{alice.address}").json()["balances"][0]["balance"]
     assert balance == 100 + 100 + 5
+
+
+def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the_restore(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A new user's trial: the backup held a purchase and an engagement still queued; they were
+    credited after it, and the restored database sent them again. Their op ids used on chain,
+    both failed `operation_used` for good (a first attempt was never judged by its credit),
+    and every retry of the order took the failed one's op id and failed again. Now the
+    chain's credit under the op id decides: its own, so both read confirmed, and a retry of
+    the order is refused as a duplicate."""
+    anvil, manifest = own_chain
+    path = Path(own_env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
+    backup = path.with_name("backup.db")
+    alice = Member()
+    body = {"member": alice.address, "amount_cents": 1_000, "order_ref": "queued-in-backup"}
+    review = {"member": alice.address, "kind": "review", "ref": "queued-review"}
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand()
+    with Gateway({**own_env, "LEDGER_SENDER_ENABLED": "false"}) as gateway:  # nothing sent
+        api = gateway.api(brand.api_key)
+        queued = [
+            api.post(route, sent).json()
+            for route, sent in (("/v1/earn/purchase", body), ("/v1/earn/engagement", review))
+        ]
+        assert [q["status"] for q in queued] == ["queued", "queued"], queued
+    with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)
+    with Gateway(own_env) as gateway:  # sent and credited after the backup
+        api = gateway.api(brand.api_key)
+        assert [api.wait(q["operation_id"])["status"] for q in queued] == ["confirmed"] * 2
+    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
+        copy.backup(target)
+    with Gateway(own_env) as gateway:  # the restore: both queued again
+        api = gateway.api(brand.api_key)
+        finals = [api.wait(q["operation_id"]) for q in queued]
+        assert [f["status"] for f in finals] == ["confirmed"] * 2, finals
+        assert all(f["result"].get("applied_earlier") for f in finals), finals
+        again = api.post("/v1/earn/purchase", body)
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "duplicate_order", again.text
+        (balance,) = api.get(f"/v1/members/{alice.address}").json()["balances"]
+    used = applied_op_ids(anvil.web3(), manifest, brand.brand_id)
+    assert sorted(used.values()) == [1, 1], used
+    assert balance["balance"] == 100 + 5
+
+
+def test_a_credit_the_chain_forgot_no_longer_holds_its_order(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """The index records a credit no operation of this database stands for (an order credited
+    after the backup it was restored from), and the intake refuses its order. A new user's
+    trial: the chain then lost that credit's block (a node restarted from an older state), the
+    index was rebuilt, and the order was still refused as a duplicate naming a transaction no
+    node has: its points could never be credited. A rebuild drops the credits of the blocks
+    past the chain's head."""
+    anvil, manifest = own_chain
+    env = {**own_env, "LEDGER_NODE_LAG_PATIENCE_S": "1"}
+    path = Path(env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
+    backup = path.with_name("backup.db")
+    alice = Member()
+    body = {"member": alice.address, "amount_cents": 1_000, "order_ref": "credit-forgotten"}
+    with Gateway(env) as gateway:
+        brand = gateway.create_brand()
+        earn(brand, alice, 1_000)
+        with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
+            source.backup(copy)
+        snapshot = anvil.rpc("evm_snapshot")
+        credited = brand.api.post("/v1/earn/purchase", body, params={"wait": "true"})
+        assert credited.json()["status"] == "confirmed", credited.text
+    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
+        copy.backup(target)
+    with Gateway(env) as gateway:
+        api = gateway.api(brand.api_key)
+        head = anvil.web3().eth.block_number
+        wait_for(lambda: gateway.get_health()["index_block"] >= head, what="the index caught up")
+        refused = api.post("/v1/earn/purchase", body)
+        assert refused.json()["error"]["code"] == "duplicate_order", refused.text
+        anvil.rpc("evm_revert", snapshot)  # the credit's block forgotten
+        wait_for(
+            lambda: any(
+                e["type"] == "chain.rewound"
+                for e in gateway.admin.get("/v1/events", params={"limit": 500}).json()["events"]
+            ),
+            what="the index rebuilt",
+        )
+        again = api.post("/v1/earn/purchase", body)
+        assert again.status_code == 202, again.text
+        assert api.wait(again.json()["operation_id"])["status"] == "confirmed", again.text
+    used = applied_op_ids(anvil.web3(), manifest, brand.brand_id)
+    assert sorted(used.values()) == [1, 1], used
