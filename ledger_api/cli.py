@@ -70,11 +70,11 @@ def _console(stderr: bool = False) -> Console:
 
 def _where() -> None:
     """One line on stderr: the database, chain and gateway these settings name."""
-    from ledger_api.settings import get_settings
+    from ledger_api.settings import get_settings, shown_url
 
     settings = get_settings()
     print(
-        f"ledger: database {settings.database_url} · chain {settings.rpc_url} · "
+        f"ledger: database {shown_url(settings.database_url)} · chain {settings.rpc_url} · "
         f"gateway http://{settings.host}:{settings.port}",
         file=sys.stderr,
     )
@@ -193,7 +193,7 @@ def info() -> None:
     """The settings in use and, when the gateway answers, its health."""
     import httpx
 
-    from ledger_api.settings import get_settings
+    from ledger_api.settings import get_settings, shown_url
 
     settings = get_settings()
     gateway = f"http://{settings.host}:{settings.port}"
@@ -202,7 +202,7 @@ def info() -> None:
     except (httpx.HTTPError, ValueError):
         health = "not answering"
     rows = [
-        {"what": "database", "where": settings.database_url},
+        {"what": "database", "where": shown_url(settings.database_url)},
         {"what": "chain", "where": settings.rpc_url},
         {"what": "contracts", "where": str(settings.manifest)},
         {"what": "gateway", "where": f"{gateway} ({health})"},

@@ -75,6 +75,18 @@ def _listen_host(value: str) -> str:
     return host
 
 
+def shown_url(url: str) -> str:
+    """A database URL as it is shown (banner, `ledger info`, the CLI's first line): its
+    password as `***` (a new user's trial saw a PostgreSQL password on every command)."""
+    from sqlalchemy.engine import make_url  # here: the settings load without SQLAlchemy
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def database_url(value: str) -> str:
     """`sqlite:///path` or `postgresql+psycopg://user:pass@host/db` (`postgresql://` and
     `postgres://` mean the latter): anything else stopped a command with a traceback (a

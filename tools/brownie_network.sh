@@ -8,7 +8,16 @@ brownie_network() {
   # brownie rewrites the file in place: the change holds its lock exclusive, as every reader
   # holds it shared (tools/brownie_run.py), so two deploys at once do not read it half written
   mkdir -p "$HOME/.brownie"
-  (flock -x 9 && brownie_network_locked "$@") 9>>"$HOME/.brownie/network-config.lock"
+  (
+    # said when it waits (a new user's trial: `make run` was silent for 80 s behind another
+    # clone's compile, which held the lock shared)
+    flock -n -x 9 || {
+      echo "waiting for brownie's network list (~/.brownie/network-config.lock), held by" \
+        "another deploy or compile of this user" >&2
+      flock -x 9
+    }
+    brownie_network_locked "$@"
+  ) 9>>"$HOME/.brownie/network-config.lock"
 }
 
 brownie_network_locked() {

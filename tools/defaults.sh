@@ -1,4 +1,22 @@
 # Sourced after tools/env.sh by `make run` and ./ledger: where the local system lives.
+# The project folder's `.env` counts before these defaults, as it does for the gateway's
+# `Settings` (its LEDGER_* lines; a variable of the environment still wins): a new user's
+# trial put LEDGER_DATABASE_URL there and these defaults, exported first, hid it.
+if [ -f .env ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?(LEDGER_[A-Za-z0-9_]+)[[:space:]]*=[[:space:]]*(.*)$ ]] ||
+      continue
+    name=${BASH_REMATCH[2]} value=${BASH_REMATCH[3]}
+    declare -p "$name" > /dev/null 2>&1 && continue
+    case "$value" in
+      \"*\") value=${value:1:${#value}-2} ;;
+      \'*\') value=${value:1:${#value}-2} ;;
+      *) value=$(sed -E 's/[[:space:]]+#.*$//; s/[[:space:]]+$//' <<< "$value") ;;
+    esac
+    export "$name=$value"
+  done < .env
+  unset line name value
+fi
 export LEDGER_DATA_DIR="${LEDGER_DATA_DIR:-$ROOT/data}"
 export LEDGER_CHAIN_PORT="${LEDGER_CHAIN_PORT:-8645}"
 export LEDGER_RPC_URL="${LEDGER_RPC_URL:-http://127.0.0.1:$LEDGER_CHAIN_PORT}"

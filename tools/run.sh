@@ -204,7 +204,13 @@ healthy() {  # until the gateway answers its health check with "ok" (or its proc
 banner() {
   # another terminal's `./ledger` finds this system with the same settings (a trial's `./ledger
   # info` looked at the default ports and data folder)
-  local cli="./ledger"
+  local cli="./ledger" shown_db
+  # the password out of sight (a trial saw it in the banner); the command names the database
+  # when it is not the data folder's (a trial's `./ledger brand add` after a move to PostgreSQL
+  # used the old SQLite one and onboarded a brand the gateway never knew)
+  shown_db=$(sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<< "$LEDGER_DATABASE_URL")
+  [ "$LEDGER_DATABASE_URL" = "sqlite:///$LEDGER_DATA_DIR/ledger.db" ] ||
+    cli="LEDGER_DATABASE_URL='$shown_db' $cli"
   [ "$LEDGER_DATA_DIR" = "$ROOT/data" ] || cli="LEDGER_DATA_DIR=$LEDGER_DATA_DIR $cli"
   [ "$LEDGER_CHAIN_PORT" = 8645 ] || cli="LEDGER_CHAIN_PORT=$LEDGER_CHAIN_PORT $cli"
   [ "$PORT" = 8000 ] || cli="LEDGER_PORT=$PORT $cli"
@@ -212,7 +218,7 @@ banner() {
 
   chain     $LEDGER_RPC_URL (anvil, chain id 31337; state snapshots in $LEDGER_DATA_DIR/chain-state)
   contracts $LEDGER_MANIFEST
-  database  $LEDGER_DATABASE_URL
+  database  $shown_db
   gateway   $URL  (OpenAPI: $URL/docs, ReDoc: $URL/redoc)
 
   Add a brand (prints its API key once), in another terminal:
@@ -221,8 +227,9 @@ banner() {
       curl -s $URL/v1/health
   The admin's API key (for /v1/admin/*; prints a new one, once):
       $cli admin-key create
-
 TXT
+  [ "$shown_db" = "$LEDGER_DATABASE_URL" ] || echo "  (with the database's password in place of ***)"
+  echo
 }
 first=1
 never_answered=0

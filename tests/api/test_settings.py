@@ -13,6 +13,7 @@ from ledger_api.settings import (
     Settings,
     get_settings,
     settings_problem,
+    shown_url,
 )
 
 STRONG_KEY = "0x" + "ab" * 32
@@ -213,3 +214,11 @@ def test_a_postgresql_url_without_its_driver_means_psycopg(monkeypatch: pytest.M
     assert Settings().database_url == "sqlite:////tmp/x/ledger.db"
     monkeypatch.setenv("LEDGER_RPC_URL", " https://rpc.example/v1/key ")
     assert Settings().rpc_url == "https://rpc.example/v1/key"
+
+
+def test_a_database_password_is_shown_as_stars() -> None:
+    """The CLI's first line, `ledger info` and `make run`'s banner show the database URL; a
+    new user's trial saw its PostgreSQL password there in clear."""
+    url = "postgresql+psycopg://ledger:s3cret@db.example:5432/ledger"
+    assert shown_url(url) == "postgresql+psycopg://ledger:***@db.example:5432/ledger"
+    assert shown_url("sqlite:////tmp/ledger.db") == "sqlite:////tmp/ledger.db"

@@ -703,3 +703,31 @@ def test_a_second_run_of_one_data_folder_is_refused_while_the_first_starts(
     assert done.returncode == 1, done
     assert "is starting or running" in done.stderr and "LEDGER_DATA_DIR" in done.stderr, done
     assert not (data / "chain.pid").exists() and not (data / "deployment.json").exists()
+
+
+def test_the_project_env_file_counts_before_the_run_defaults(tmp_path: Path) -> None:
+    """`make run` and `./ledger` export their defaults (`tools/defaults.sh`) before the
+    gateway's settings read `.env`, and an exported variable wins over the file: a new
+    user's trial put LEDGER_DATABASE_URL and LEDGER_CHAIN_PORT in `.env`, and `./ledger info`
+    showed the defaults. The file's LEDGER_* lines now count first; the environment's own
+    still win."""
+    (tmp_path / ".env").write_text(
+        "# the trial's\nLEDGER_PORT=8107\nexport LEDGER_CHAIN_PORT='8747'\n"
+        'LEDGER_DATABASE_URL="sqlite:////tmp/other.db"\n'
+        "LEDGER_MANIFEST=/tmp/m.json   # a comment\nOTHER=1\n"
+    )
+    script = f"source {ROOT / 'tools' / 'defaults.sh'}; env | grep ^LEDGER_ | sort"
+    shown = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "ROOT": str(ROOT), "LEDGER_PORT": "9000"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    settings = dict(line.split("=", 1) for line in shown)
+    assert settings["LEDGER_PORT"] == "9000", settings  # the environment's
+    assert settings["LEDGER_CHAIN_PORT"] == "8747", settings
+    assert settings["LEDGER_RPC_URL"] == "http://127.0.0.1:8747", settings
+    assert settings["LEDGER_DATABASE_URL"] == "sqlite:////tmp/other.db", settings
+    assert settings["LEDGER_MANIFEST"] == "/tmp/m.json", settings
