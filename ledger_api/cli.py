@@ -165,7 +165,7 @@ def db_copy(
     from ledger_api import cli_ops
     from ledger_api.db import Database
     from ledger_api.db.copy import TargetNotEmpty, copy_database
-    from ledger_api.settings import database_url, get_settings
+    from ledger_api.settings import database_url, get_settings, shown_url
 
     _where()
     try:  # as LEDGER_DATABASE_URL is checked (a trial: a traceback for `--to mysql://x`)
@@ -176,6 +176,7 @@ def db_copy(
     cli_ops.require_database(url)  # it made an empty one, then failed (a trial)
     source, target = Database(url), Database(to)
     try:
+        _reachable_target(target, to)
         counts = copy_database(source, target)
     except TargetNotEmpty as exc:
         print(f"refused: {exc}", file=sys.stderr)
@@ -185,7 +186,22 @@ def db_copy(
         target.dispose()
     for table, rows in counts.items():
         print(f"{table}: {rows} rows")
-    print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={to}")
+    print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={shown_url(to)}")
+
+
+def _reachable_target(target: Any, to: str) -> None:
+    """Raises SystemExit naming `--to` when the target database does not answer (a trial:
+    the message blamed LEDGER_DATABASE_URL, the source)."""
+    from sqlalchemy.exc import OperationalError
+
+    from ledger_api.settings import shown_url
+
+    try:
+        with target.engine.connect():
+            pass
+    except OperationalError as error:
+        said = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise SystemExit(f"error: unavailable: the target (--to {shown_url(to)}): {said}") from None
 
 
 @app.command()

@@ -340,6 +340,13 @@ def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
     )
     assert missing.returncode != 0 and f"no database at {source}" in missing.stderr
     assert not source.parent.exists() and not copy.parent.exists()
+    # a target that does not answer is named as the target, its password hidden (a trial:
+    # "the database (LEDGER_DATABASE_URL): connection failed", the source blamed)
+    assert ledger(env, "db", "upgrade").returncode == 0
+    away = ledger(env, "db", "copy", "--to", "postgresql+psycopg://ledger:pw-9z@127.0.0.1:1/x")
+    assert away.returncode != 0, away.stderr
+    assert "the target (--to postgresql+psycopg://ledger:***@127.0.0.1:1/x)" in away.stderr
+    assert "pw-9z" not in away.stderr and "Traceback" not in away.stderr, away.stderr
 
 
 def test_brand_add_that_times_out_still_hands_out_the_brands_key(env: dict[str, str]) -> None:
