@@ -11,6 +11,18 @@ from support.gateway import Brand, Gateway, Member
 from support.progress import wait_for
 
 
+def database_files(env: dict[str, str]) -> tuple[Path, Path]:
+    """The gateway's SQLite file and its backup's, beside it."""
+    path = Path(env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
+    return path, path.with_name("backup.db")
+
+
+def copy_database_file(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database, live or not (SQLite's online backup)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+
+
 def test_a_restored_database_hands_out_op_ids_past_those_the_chain_used(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
@@ -19,17 +31,14 @@ def test_a_restored_database_hands_out_op_ids_past_those_the_chain_used(
     (hundreds per brand). The index moves a brand's counter past every op id it sees used, so
     once it has caught up with the chain a new earn takes a fresh id and is credited."""
     anvil, manifest = own_chain
-    path = Path(own_env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
-    backup = path.with_name("backup.db")
+    path, backup = database_files(own_env)
     alice = Member()
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
         earn(brand, alice, 1_000)
-        with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
-            source.backup(copy)  # a consistent copy of the live database
+        copy_database_file(path, backup)  # a consistent copy of the live database
         since = [earn(brand, alice, 1_000)["op_id"] for _ in range(3)]
-    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
-        copy.backup(target)  # the restore, over the newer database
+    copy_database_file(backup, path)  # the restore, over the newer database
     with Gateway(own_env) as gateway:
         brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
         head = anvil.web3().eth.block_number
@@ -50,23 +59,20 @@ def test_an_order_credited_after_the_backup_is_not_credited_again_after_the_rest
     credited then, sent again after the restore (a brand retrying a request of the outage,
     under its old or a new Idempotency-Key), was credited twice. The index records each
     credit no operation stands for (`chain_credits`), and the intake refuses the order."""
-    path = Path(own_env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
-    backup = path.with_name("backup.db")
+    path, backup = database_files(own_env)
     alice = Member()
     body = {"member": alice.address, "amount_cents": 1_000, "order_ref": "order-after-backup"}
     review = {"member": alice.address, "kind": "review", "ref": "review-after-backup"}
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
         earn(brand, alice, 1_000)
-        with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
-            source.backup(copy)
+        copy_database_file(path, backup)
         for route, sent in (("/v1/earn/purchase", body), ("/v1/earn/engagement", review)):
             credited = brand.api.post(
                 route, sent, headers={"Idempotency-Key": route}, params={"wait": "true"}
             )
             assert credited.json()["status"] == "confirmed", credited.text
-    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
-        copy.backup(target)
+    copy_database_file(backup, path)
     anvil, _ = own_chain
     with Gateway(own_env) as gateway:
         brand = Brand(brand.brand_id, brand.api_key, gateway.api(brand.api_key), brand.signer)
@@ -96,8 +102,7 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
     chain's credit under the op id decides: its own, so both read confirmed, and a retry of
     the order is refused as a duplicate."""
     anvil, manifest = own_chain
-    path = Path(own_env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
-    backup = path.with_name("backup.db")
+    path, backup = database_files(own_env)
     alice = Member()
     body = {"member": alice.address, "amount_cents": 1_000, "order_ref": "queued-in-backup"}
     review = {"member": alice.address, "kind": "review", "ref": "queued-review"}
@@ -110,13 +115,11 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
             for route, sent in (("/v1/earn/purchase", body), ("/v1/earn/engagement", review))
         ]
         assert [q["status"] for q in queued] == ["queued", "queued"], queued
-    with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
-        source.backup(copy)
+    copy_database_file(path, backup)
     with Gateway(own_env) as gateway:  # sent and credited after the backup
         api = gateway.api(brand.api_key)
         assert [api.wait(q["operation_id"])["status"] for q in queued] == ["confirmed"] * 2
-    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
-        copy.backup(target)
+    copy_database_file(backup, path)
     with Gateway(own_env) as gateway:  # the restore: both queued again
         api = gateway.api(brand.api_key)
         finals = [api.wait(q["operation_id"]) for q in queued]
@@ -142,20 +145,17 @@ def test_a_credit_the_chain_forgot_no_longer_holds_its_order(
     past the chain's head."""
     anvil, manifest = own_chain
     env = {**own_env, "LEDGER_NODE_LAG_PATIENCE_S": "1"}
-    path = Path(env["LEDGER_DATABASE_URL"].removeprefix("sqlite:///"))
-    backup = path.with_name("backup.db")
+    path, backup = database_files(env)
     alice = Member()
     body = {"member": alice.address, "amount_cents": 1_000, "order_ref": "credit-forgotten"}
     with Gateway(env) as gateway:
         brand = gateway.create_brand()
         earn(brand, alice, 1_000)
-        with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
-            source.backup(copy)
+        copy_database_file(path, backup)
         snapshot = anvil.rpc("evm_snapshot")
         credited = brand.api.post("/v1/earn/purchase", body, params={"wait": "true"})
         assert credited.json()["status"] == "confirmed", credited.text
-    with sqlite3.connect(backup) as copy, sqlite3.connect(path) as target:
-        copy.backup(target)
+    copy_database_file(backup, path)
     with Gateway(env) as gateway:
         api = gateway.api(brand.api_key)
         head = anvil.web3().eth.block_number
