@@ -176,7 +176,7 @@ def db_copy(
     cli_ops.require_database(url)  # it made an empty one, then failed (a trial)
     source, target = Database(url), Database(to)
     try:
-        _reachable_target(target, to)
+        cli_ops.reachable_target(target, to)
         counts = copy_database(source, target)
     except TargetNotEmpty as exc:
         print(f"refused: {exc}", file=sys.stderr)
@@ -187,21 +187,6 @@ def db_copy(
     for table, rows in counts.items():
         print(f"{table}: {rows} rows")
     print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={shown_url(to)}")
-
-
-def _reachable_target(target: Any, to: str) -> None:
-    """Raises SystemExit naming `--to` when the target database does not answer (a trial:
-    the message blamed LEDGER_DATABASE_URL, the source)."""
-    from sqlalchemy.exc import OperationalError
-
-    from ledger_api.settings import shown_url
-
-    try:
-        with target.engine.connect():
-            pass
-    except OperationalError as error:
-        said = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise SystemExit(f"error: unavailable: the target (--to {shown_url(to)}): {said}") from None
 
 
 @app.command()

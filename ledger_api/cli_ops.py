@@ -13,14 +13,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from ledger_api.access.apikeys import Principal
+from ledger_api.db import Database
 from ledger_api.db.models import ApiKey, Brand, Operation
 from ledger_api.domain import OPEN_OP_STATUSES, OpStatus
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.model import admin_schemas
 from ledger_api.process.runtime import Runtime
-from ledger_api.settings import get_settings
+from ledger_api.settings import get_settings, shown_url
 from ledger_api.usecases.brands import BrandsService, same_name
 from ledger_api.usecases.context import RequestContext
 from ledger_api.usecases.reads import ReadsService
@@ -265,3 +267,14 @@ def webhooks(brand: str | None) -> list[dict[str, Any]]:
         brand_id = ledger_brand_id(rt, brand)
         rows = [r for r in rows if r.get("brand_id") == brand_id]
     return rows
+
+
+def reachable_target(target: Database, to: str) -> None:
+    """Raises SystemExit naming `--to` when the target database does not answer (a trial:
+    the message blamed LEDGER_DATABASE_URL, the source)."""
+    try:
+        with target.engine.connect():
+            pass
+    except OperationalError as error:
+        said = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise SystemExit(f"error: unavailable: the target (--to {shown_url(to)}): {said}") from None

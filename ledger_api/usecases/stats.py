@@ -355,9 +355,13 @@ def _reversed_values(session: Session, brand: int | None) -> dict[int, int]:
     if brand is not None:
         query = query.where(IdxHistory.brand == brand)
     totals: dict[int, int] = defaultdict(int)
-    for b, amount, value, at in session.execute(query):
+    values: dict[tuple[int, int], int] = {}  # (brand, month): a value read once
+    for b, amount, value, at in session.execute(query).all():
         if value is None:
-            value = int(amount) * (value_in_month(session, int(b), month_of(int(at))) or 0)
+            key = (int(b), month_of(int(at)))
+            if key not in values:
+                values[key] = value_in_month(session, *key) or 0
+            value = int(amount) * values[key]
         totals[int(b)] += int(value)
     return totals
 
