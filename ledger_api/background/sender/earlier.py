@@ -22,6 +22,7 @@ another's (a node may serve the state of a block before its logs).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -138,7 +139,10 @@ def judged(
     member = checksum(str(op.payload["member"]))
     credit = credit_under(chain, db, contracts, brand[0], op.op_id, member, up_to, reversal)
     if credit is not None and _is_own(op, credit, member, reversal):
-        return confirmed
+        # the transaction that applied it, not the one that found the id used (a trial's
+        # restored database reported its resend, which credited nothing)
+        result = {**confirmed.result, "applied_by_block": credit.block_number}
+        return replace(confirmed, result=result, applied_by=(credit.tx_hash, credit.block_number))
     held = credit.described() if credit is not None else _foreign(db, brand[1], op.op_id)
     return Outcome(
         Verdict.FAILED,

@@ -396,6 +396,7 @@ def _final_values(
     """The operation's new row values for its outcome."""
     requeue = outcome.verdict is Verdict.REQUEUE
     mined = receipt if receipt is not None and not requeue else None
+    applied = outcome.applied_by if outcome.verdict is Verdict.CONFIRMED else None
     status = {
         Verdict.REQUEUE: OpStatus.QUEUED,
         Verdict.CONFIRMED: OpStatus.CONFIRMED,
@@ -406,8 +407,8 @@ def _final_values(
         "status": status,
         # a final operation stays in its slot: naming the column would rewrite its index
         **({"slot_id": None} if requeue else {}),
-        "tx_hash": mined.tx_hash if mined else None,
-        "block_number": mined.block_number if mined else None,
+        "tx_hash": applied[0] if applied else mined.tx_hash if mined else None,
+        "block_number": applied[1] if applied else mined.block_number if mined else None,
         "result": (outcome.result or None) if not requeue else None,
         "error_code": outcome.code,
         "error_message": outcome.message,

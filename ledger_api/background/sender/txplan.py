@@ -334,10 +334,15 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What a transaction's receipt (or none) means for one operation. `applied_by`: the
+    transaction hash and block of the chain's credit that applied an `applied_earlier` op,
+    when it is not the receipt's (a restored database's resend credits nothing)."""
+
     verdict: Verdict
     result: dict[str, Any] = field(default_factory=dict)
     code: str | None = None
     message: str | None = None
+    applied_by: tuple[str, int] | None = None
 
 
 def _events(

@@ -99,8 +99,8 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
     credited after it, and the restored database sent them again. Their op ids used on chain,
     both failed `operation_used` for good (a first attempt was never judged by its credit),
     and every retry of the order took the failed one's op id and failed again. Now the
-    chain's credit under the op id decides: its own, so both read confirmed, and a retry of
-    the order is refused as a duplicate."""
+    chain's credit under the op id decides: its own, so both read confirmed, naming the
+    transaction that credited them, and a retry of the order is refused as a duplicate."""
     anvil, manifest = own_chain
     path, backup = database_files(own_env)
     alice = Member()
@@ -118,13 +118,19 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
     copy_database_file(path, backup)
     with Gateway(own_env) as gateway:  # sent and credited after the backup
         api = gateway.api(brand.api_key)
-        assert [api.wait(q["operation_id"])["status"] for q in queued] == ["confirmed"] * 2
+        credited = [api.wait(q["operation_id"]) for q in queued]
+        assert [c["status"] for c in credited] == ["confirmed"] * 2, credited
     copy_database_file(backup, path)
     with Gateway(own_env) as gateway:  # the restore: both queued again
         api = gateway.api(brand.api_key)
         finals = [api.wait(q["operation_id"]) for q in queued]
         assert [f["status"] for f in finals] == ["confirmed"] * 2, finals
         assert all(f["result"].get("applied_earlier") for f in finals), finals
+        # the transaction that credited each, not the restored database's resend (a trial's
+        # read the resend's hash and block, which credited nothing)
+        applied_by = [(c["tx_hash"], c["block_number"]) for c in credited]
+        assert [(f["tx_hash"], f["block_number"]) for f in finals] == applied_by, finals
+        assert [f["result"]["applied_by_block"] for f in finals] == [b for _, b in applied_by]
         again = api.post("/v1/earn/purchase", body)
         assert again.status_code == 409, again.text
         assert again.json()["error"]["code"] == "duplicate_order", again.text

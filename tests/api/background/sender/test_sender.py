@@ -363,8 +363,8 @@ def test_an_earn_a_strangers_transaction_applied_is_confirmed_and_indexed(
     """The brand's key (held elsewhere too) sends the gateway's own calldata in a transaction
     of its own at the slot's nonce: the nonce is a stranger's, the earn applied. It is
     confirmed `applied_earlier`, with no receipt of ours to name its block, and its status
-    read `indexed: false` for good (a wait for it never ended). It now says by which block
-    it was applied (the head when found), and is indexed once the index reaches it."""
+    read `indexed: false` for good (a wait for it never ended). It now names the transaction
+    that applied it and its block, and is indexed once the index reaches it."""
     anvil, manifest = own_chain
     with Gateway(own_env) as gateway:
         brand = gateway.create_brand()
@@ -392,8 +392,10 @@ def test_an_earn_a_strangers_transaction_applied_is_confirmed_and_indexed(
         final = brand.api.wait(operation, timeout=60)  # confirmed *and* indexed
     assert final["status"] == "confirmed" and final["indexed"], final
     assert final["result"]["applied_earlier"] is True, final
-    assert final["result"]["applied_by_block"] >= 1, final
-    assert final["tx_hash"] is None  # ours never landed: no hash of ours to show
+    # ours never landed: the transaction that applied it is the stranger's
+    mined = w3.eth.get_transaction_receipt(theirs.hash)
+    assert final["tx_hash"] == mined["transactionHash"].to_0x_hex(), final
+    assert final["result"]["applied_by_block"] == final["block_number"] == mined["blockNumber"]
     assert points_earned(anvil, manifest, brand.brand_id, final["op_id"]) == 1
 
 
@@ -474,7 +476,9 @@ def test_an_earn_the_chain_already_applied_is_confirmed_not_sent_under_a_new_id(
         balance = brand.api.get(f"/v1/members/{alice.address}").json()["balances"][0]["balance"]
     assert final["status"] == "confirmed"
     assert final["op_id"] == first["op_id"]
-    assert final["result"] == {"applied_earlier": True}
+    assert final["result"] == {"applied_earlier": True, "applied_by_block": first["block_number"]}
+    # the transaction that applied it, not the resend that found its op id used
+    assert (final["tx_hash"], final["block_number"]) == (first["tx_hash"], first["block_number"])
     assert points_earned(anvil, manifest, brand.brand_id, first["op_id"]) == 1
     assert balance == 100
 
