@@ -78,6 +78,15 @@ def _where() -> None:
         f"gateway http://{settings.host}:{settings.port}",
         file=sys.stderr,
     )
+    _say_unread()
+
+
+def _say_unread() -> None:
+    """A line on stderr per `LEDGER_*` variable no setting reads (a misspelled one)."""
+    from ledger_api.settings_names import environment_names, unread_variables
+
+    for line in unread_variables(environment_names()):
+        print(f"ledger: {line}", file=sys.stderr)
 
 
 def _as_json(flag: bool | None) -> bool:
@@ -197,6 +206,7 @@ def info() -> None:
     from ledger_api.settings import get_settings, shown_url
 
     settings = get_settings()
+    _say_unread()
     gateway = f"http://{settings.host}:{settings.port}"
     try:
         health = httpx.get(f"{gateway}/v1/health", timeout=3).json().get("status", "?")

@@ -36,6 +36,7 @@ from ledger_api.process import logs, metrics, tempdirs
 from ledger_api.process.health import WORK_STATUS_FILE_VAR, reports_work, write_work_status
 from ledger_api.process.runtime import Runtime, worker_status
 from ledger_api.settings import Settings
+from ledger_api.settings_names import environment_names, unread_variables
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
     from ledger_api.process.http_protocol import SERVER_PROTOCOLS
 
     log_config = logs.configure(settings.log_format)
+    _say_unread_variables()
     # one parent for every temporary folder of this process and of those it starts
     folder = tempdirs.ProcessFolder.create()
     work: WorkProcess | None = None
@@ -116,6 +118,12 @@ def _serve(settings: Settings, host: str | None, port: int | None, log_level: st
                 work.stop()
         finally:  # also when a second Ctrl-C cuts the wait for `ledger work` short
             folder.remove()
+
+
+def _say_unread_variables() -> None:
+    """A warning per `LEDGER_*` variable no setting reads (a misspelled one: `settings_names`)."""
+    for line in unread_variables(environment_names()):
+        log.warning("%s", line)
 
 
 class WorkProcess:
@@ -194,6 +202,8 @@ def run_work(settings: Settings) -> int:
         return 1
     # metrics: `ledger serve`'s PROMETHEUS_MULTIPROC_DIR, inherited before any import
     logs.configure(settings.log_format)
+    if PARENT_PID_VAR not in os.environ:  # `ledger serve`'s child: its parent said them
+        _say_unread_variables()
     restore_recursion_limit()  # every library is imported by now
     runtime = Runtime(settings)
     runtime.migrate()

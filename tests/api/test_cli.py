@@ -186,6 +186,21 @@ def test_a_setting_that_is_not_valid_is_one_line_naming_its_variable(
         assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
 
 
+def test_a_misspelled_variable_is_said_on_stderr(env: dict[str, str]) -> None:
+    """A new operator's misspelled `LEDGER_DATABSE_URL` was ignored in silence; every command
+    now says it under its first line, with the setting meant, and still runs."""
+    assert ledger(env, "db", "upgrade").returncode == 0
+    misspelled = {**env, "LEDGER_DATABSE_URL": "postgresql://elsewhere/ledger"}
+    for args in (("info",), ("brand", "list")):
+        result = ledger(misspelled, *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert (
+            "ledger: LEDGER_DATABSE_URL is not a setting (did you mean LEDGER_DATABASE_URL?):"
+            " ignored" in result.stderr.splitlines()
+        ), (args, result.stderr)
+    assert "LEDGER_" not in ledger(env, "info").stderr  # nothing to say without it
+
+
 def test_help_and_version_import_nothing_heavy() -> None:
     """`ledger --help` stays fast (issue 13 item 6: web3 was imported for it): no web3, no
     SQLAlchemy, no gateway runtime is imported until a command runs."""

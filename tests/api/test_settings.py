@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ledger_api.settings import (
     settings_problem,
     shown_url,
 )
+from ledger_api.settings_names import environment_names, unread_variables
 
 STRONG_KEY = "0x" + "ab" * 32
 
@@ -222,3 +224,36 @@ def test_a_database_password_is_shown_as_stars() -> None:
     url = "postgresql+psycopg://ledger:s3cret@db.example:5432/ledger"
     assert shown_url(url) == "postgresql+psycopg://ledger:***@db.example:5432/ledger"
     assert shown_url("sqlite:////tmp/ledger.db") == "sqlite:////tmp/ledger.db"
+
+
+def test_a_misspelled_variable_is_named_with_the_setting_it_meant(tmp_path: Path) -> None:
+    """A new operator's `LEDGER_DATABSE_URL` was ignored in silence (the settings ignore the
+    variables they have no field for) and the gateway ran on its default SQLite file. Each
+    `LEDGER_*` variable no setting and no tool reads is named, from the environment and from
+    `.env`, with the nearest setting; the other prefixes and the tools' own are not."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("LEDGER_RPC_URLS=http://127.0.0.1:8545\nOTHER=1\n")
+    names = environment_names(
+        {"LEDGER_DATABSE_URL": "x", "ledger_port": "1", "LEDGER_DEPLOYER_KEY": "k", "HOME": "/"},
+        env_file,
+    )
+    assert unread_variables(names) == [
+        "LEDGER_DATABSE_URL is not a setting (did you mean LEDGER_DATABASE_URL?): ignored",
+        "LEDGER_RPC_URLS is not a setting (did you mean LEDGER_RPC_URL?): ignored",
+    ]
+    assert unread_variables(["LEDGER_MY_OWN_THING"]) == [
+        "LEDGER_MY_OWN_THING is not a setting: ignored"
+    ]
+    assert environment_names({}, tmp_path / "none") == set()
+
+
+def test_every_variable_the_tools_read_is_known() -> None:
+    """The variables tools/, scripts/, the Makefile and the CI script read are not called
+    misspelled: each is a setting or one of `OTHER_VARIABLES`."""
+    root = Path(__file__).resolve().parents[2]
+    read: set[str] = set()
+    for path in [*root.glob("tools/*"), *root.glob("scripts/*.py"), root / "Makefile"]:
+        if path.is_file() and path.suffix in {".sh", ".py", ""}:
+            read |= set(re.findall(r"\bLEDGER_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    assert len(read) > 20, read
+    assert unread_variables(read) == []
