@@ -257,3 +257,23 @@ def test_every_variable_the_tools_read_is_known() -> None:
             read |= set(re.findall(r"\bLEDGER_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
     assert len(read) > 20, read
     assert unread_variables(read) == []
+
+
+def test_every_setting_is_in_the_configuration_table() -> None:
+    """A trial's operator found `LEDGER_RPC_TIMEOUT_S`, `LEDGER_PRIORITY_FEE_WEI`,
+    `LEDGER_MAX_OP_ATTEMPTS` and a dozen more in no table: each setting's variable now has its
+    row in docs/gateway.md's configuration table (a row may name several, related ones;
+    `_BURST` after `LEDGER_X_PER_S` is `LEDGER_X_BURST`)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text()
+    table = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    named: set[str] = set()
+    for row in table.splitlines():
+        if not row.startswith("| `LEDGER_"):
+            continue
+        names = re.findall(r"`(LEDGER_[A-Z0-9_]+|_[A-Z0-9_]+)`", row)
+        named |= {
+            n if n.startswith("LEDGER_") else names[0].removesuffix("_PER_S") + n for n in names
+        }
+    missing = {f"LEDGER_{name.upper()}" for name in Settings.model_fields} - named
+    assert len(named) > 60, named
+    assert missing == set(), sorted(missing)
