@@ -172,8 +172,7 @@ def db_copy(
 ) -> None:
     """Copy this gateway's database (`LEDGER_DATABASE_URL`) into an empty one (e.g. PostgreSQL)."""
     from ledger_api import cli_ops
-    from ledger_api.db import Database
-    from ledger_api.db.copy import TargetNotEmpty, copy_database
+    from ledger_api.db.copy import TargetNotEmpty
     from ledger_api.settings import database_url, get_settings, shown_url
 
     _where()
@@ -183,16 +182,11 @@ def db_copy(
         raise SystemExit(f"error: invalid_request: --to: {refused}") from None
     url = get_settings().database_url
     cli_ops.require_database(url)  # it made an empty one, then failed (a trial)
-    source, target = Database(url), Database(to)
     try:
-        cli_ops.reachable_target(target, to)
-        counts = copy_database(source, target)
+        counts = cli_ops.copy_into(url, to)
     except TargetNotEmpty as exc:
         print(f"refused: {exc}", file=sys.stderr)
         raise typer.Exit(1) from exc
-    finally:
-        source.dispose()
-        target.dispose()
     for table, rows in counts.items():
         print(f"{table}: {rows} rows")
     print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={shown_url(to)}")
@@ -327,7 +321,8 @@ def brand_show(brand: BrandArg, as_json: JsonOption = None) -> None:
         print(json.dumps(shown))
         return
     facts = {k: v for k, v in shown.items() if k not in ("liability", "keys", "api_keys")}
-    _table([{"field": k, "value": v} for k, v in facts.items()], ["field", "value"], brand, False)
+    title = f"{shown['name']} (brand {shown['brand_id']})"  # not the argument: "1" (a trial)
+    _table([{"field": k, "value": v} for k, v in facts.items()], ["field", "value"], title, False)
     _table([shown["liability"] or {}], _LIABILITY, "liability (points)", False)
     _table(shown["keys"], _KEYS, "API keys", False)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -278,3 +279,41 @@ def reachable_target(target: Database, to: str) -> None:
     except OperationalError as error:
         said = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise SystemExit(f"error: unavailable: the target (--to {shown_url(to)}): {said}") from None
+
+
+def copy_into(url: str, to: str) -> dict[str, int]:
+    """`ledger db copy`: the database at `url` into the empty one at `to`; rows per table.
+    Raises SystemExit when a gateway runs on the source or the target does not answer (then
+    nothing is made), `TargetNotEmpty` when the target holds rows."""
+    from ledger_api.db.copy import copy_database
+
+    source = Database(url)
+    try:
+        with quiet_source(source):  # before the target is made
+            target = Database(to)
+            try:
+                reachable_target(target, to)
+                return copy_database(source, target)
+            finally:
+                target.dispose()
+    finally:
+        source.dispose()
+
+
+@contextmanager
+def quiet_source(source: Database) -> Iterator[None]:
+    """Holds the source database's sender lock while it is copied; raises SystemExit when a
+    gateway holds it (a trial copied a database beside its running gateway, and the copy
+    missed what the gateway wrote after: operations accepted, then gone)."""
+    from ledger_api.process.lock import SenderLock
+
+    lock = SenderLock(source)
+    if not lock.acquire():
+        raise SystemExit(
+            "error: database_in_use: a gateway (`ledger serve` or `ledger work`) runs on this"
+            " database: stop it first, or the copy misses what it writes after"
+        )
+    try:
+        yield
+    finally:
+        lock.release()

@@ -252,6 +252,8 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         # trial's table left `reversed` out)
         run = ledger({**env, "COLUMNS": "200"}, "brand", "show", str(shop.brand_id), "--table")
         liability_table = run.stdout[run.stdout.index("liability (points)") :]
+        # titled by the brand, not by the argument ("1", a trial's)
+        assert run.stdout.lstrip().startswith(f"Show Brand (brand {shop.brand_id})"), run.stdout
         assert all(w in liability_table for w in ("reversed", "pending", "outstanding")), run
         # a name it does not know lists the brands there are (a trial: "Acme" for "Acme Outdoor")
         partial = ledger(env, "brand", "show", "Show")
@@ -335,7 +337,7 @@ def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
 ) -> None:
     """A trial: `--to mysql://x` or `not-a-url` printed a traceback, and a source database that
     was not there was made empty (with a migrated target) before a 75-line traceback. Each is
-    now one line, and nothing is made."""
+    now one line, and nothing is made; nor beside a gateway running on the source."""
     for target, said in (
         ("mysql://x", "the mysql database is not supported"),
         ("not-a-url", "not a database URL"),
@@ -362,6 +364,11 @@ def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
     assert away.returncode != 0, away.stderr
     assert "the target (--to postgresql+psycopg://ledger:***@127.0.0.1:1/x)" in away.stderr
     assert "pw-9z" not in away.stderr and "Traceback" not in away.stderr, away.stderr
+    # beside a running gateway the copy would miss what it writes after (a trial's did)
+    with Gateway(env):
+        busy = ledger(env, "db", "copy", "--to", f"sqlite:///{copy}")
+    assert busy.returncode != 0 and "error: database_in_use: " in busy.stderr, busy.stderr
+    assert not copy.parent.exists()
 
 
 def test_brand_add_that_times_out_still_hands_out_the_brands_key(env: dict[str, str]) -> None:

@@ -71,22 +71,32 @@ class ForeignNonces:
 
     def __init__(self) -> None:
         self.count = 0
-        self._last: tuple[float, int, str] | None = None  # (monotonic, nonce, UTC ISO time)
+        #: (monotonic, first nonce, last nonce, UTC ISO time) of the last sighting
+        self._last: tuple[float, int, int, str] | None = None
 
-    def saw(self, nonce: int) -> None:
-        self.count += 1
-        self._last = (time.monotonic(), nonce, utcnow().isoformat(timespec="seconds"))
+    def saw(self, nonce: int, last: int | None = None) -> None:
+        """Nonces `nonce` to `last` (default: `nonce` alone) went to strangers' transactions
+        (a restart found the chain's nonce several ahead: each counts, a review's health
+        said 1 where the log named 3)."""
+        last = nonce if last is None else last
+        self.count += last - nonce + 1
+        self._last = (time.monotonic(), nonce, last, utcnow().isoformat(timespec="seconds"))
 
     def problem(self) -> str | None:
         """The health's words for the last one, within `WINDOW_S`; None otherwise."""
         if self._last is None or time.monotonic() - self._last[0] > self.WINDOW_S:
             return None
-        _, nonce, at = self._last
+        _, first, last, at = self._last
+        used = (
+            f"nonce {first} was used by a transaction"
+            if first == last
+            else f"nonces {first} to {last} were used by transactions"
+        )
         return (
-            f"foreign_sender: nonce {nonce} was used by a transaction this gateway did not"
-            f" make, at {at} ({self.count} such nonces since start): another sender holds"
-            " this signer's key (the brand itself, or a second database of this deployment),"
-            " or this database was restored from an older backup"
+            f"foreign_sender: {used} this gateway did not make, at {at} ({self.count} such"
+            " nonces since start): another sender holds this signer's key (the brand itself,"
+            " or a second database of this deployment), or this database was restored from an"
+            " older backup"
         )
 
 
@@ -229,7 +239,7 @@ class Reconciler:
         with self.store.db.write() as session:
             signer = session.get_one(Signer, self.store.signer_id, with_for_update=True)
             signer.next_nonce = max(signer.next_nonce or 0, latest, pending)
-        self.foreign.saw(max(latest, pending) - 1)  # (a review: adopted, never said)
+        self.foreign.saw(next_nonce, max(latest, pending) - 1)  # (a review: adopted, never said)
 
     def _settle_lost_slots(self, chain: Chain, latest: int) -> None:
         """Open slots below the chain's nonce either have our receipt or lost their nonce."""

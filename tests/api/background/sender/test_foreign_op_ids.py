@@ -276,4 +276,6 @@ def test_a_chain_nonce_found_ahead_at_a_restart_is_said_in_the_health(
     assert final["status"] == "confirmed", final
     said = [s["last_error"] for s in health["sender"] if s["last_error"]]
     assert health["status"] == "degraded" and len(said) == 1, health
-    assert said[0].startswith("foreign_sender: nonce 2 was used"), said
+    # both counted: the count said 1 where the log named two transactions
+    assert said[0].startswith("foreign_sender: nonces 1 to 2 were used by transactions"), said
+    assert "(2 such nonces since start)" in said[0], said
