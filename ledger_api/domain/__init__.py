@@ -209,7 +209,7 @@ class EarnRule:
 
 def month_of(timestamp: int) -> int:
     """Months since January 1970 of a unix timestamp (the contract's `Calendar.monthOf`)."""
-    moment = datetime.fromtimestamp(timestamp, UTC)
+    moment = utc_datetime(timestamp)
     return (moment.year - 1970) * 12 + moment.month - 1
 
 
@@ -251,7 +251,21 @@ def day_label(day: int) -> str:
 _EPOCH_DAY = date(1970, 1, 1)
 
 
+#: the last second an answer can write (RFC 3339 has four-digit years, and so has Python's
+#: `datetime`): 9999-12-31T23:59:59Z
+LAST_WRITABLE_S = 253_402_300_799
+
+
+def utc_datetime(timestamp: int) -> datetime:
+    """A unix timestamp (seconds) as a UTC datetime; one past `LAST_WRITABLE_S` as that last
+    second. The contracts take uint40 times: a brand calling them directly can open an
+    auction or a poll in the year 36812, which stopped the indexer for every brand (a
+    review: `ValueError: year 10000 is out of range` on the auction's webhook) and answered
+    500 on its reads."""
+    return datetime.fromtimestamp(min(timestamp, LAST_WRITABLE_S), UTC)
+
+
 def iso_utc(timestamp: int) -> str:
     """A unix timestamp (seconds) as the ISO 8601 UTC string every answer and event uses
-    (`2026-12-02T01:00:00Z`)."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+    (`2026-12-02T01:00:00Z`; past the year 9999 as its last second, `utc_datetime`)."""
+    return utc_datetime(timestamp).isoformat().replace("+00:00", "Z")

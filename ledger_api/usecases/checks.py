@@ -34,7 +34,7 @@ from ledger_api.db.models import (
     Operation,
     Signer,
 )
-from ledger_api.domain import BrandStatus, OpKind, iso_utc
+from ledger_api.domain import LAST_WRITABLE_S, BrandStatus, OpKind, iso_utc
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BadgeNoBenefit,
@@ -117,11 +117,14 @@ class Checks:
     def window_ahead(self, starts_at: int, ends_at: int, chain_error: str) -> None:
         """An auction's or a poll's window as its contract takes it when the creating
         transaction is mined, after the 202: starting at least `START_MARGIN_S` from now,
-        ending after it starts, within 90 days. Else `ChainRejected` with the contract's code
+        ending after it starts, within 90 days, by 9999-12-31T23:59:59Z (the last time an
+        answer can write: a year-10000 auction stopped the indexer, a review). Else
+        `ChainRejected` with the contract's code
         (`chain_error`: `AuctionsInvalidWindow`, `PollsInvalidWindow`); the earliest start is
         in `details`, ISO 8601. A start a second ahead passed, then failed on chain (a trial)."""
         earliest = self.now() + START_MARGIN_S
-        if starts_at < earliest or not starts_at < ends_at <= starts_at + MAX_WINDOW_S:
+        latest = min(starts_at + MAX_WINDOW_S, LAST_WRITABLE_S)  # the year 9999: `utc_datetime`
+        if starts_at < earliest or not starts_at < ends_at <= latest:
             raise ChainRejected(
                 error_code(chain_error),
                 f"the window must start at least {START_MARGIN_S} s from now (its transaction "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal
 from ledger_api.db.keys import NOT_FAILED, exact, superset_of
 from ledger_api.db.models import Brand, IdxHistory, IdxLot, IdxPending, Operation
-from ledger_api.domain import OpKind, month_label
+from ledger_api.domain import OpKind, month_label, utc_datetime
 from ledger_api.errors import InvalidCursor
 from ledger_api.model import schemas
 
@@ -202,7 +202,7 @@ def _totals(
 
 
 def _dt(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
+    return utc_datetime(timestamp)
 
 
 def _campaigns_of(

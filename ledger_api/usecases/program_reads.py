@@ -9,7 +9,7 @@ admin read them alike.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ledger_api.access.apikeys import Principal
 from ledger_api.background.indexer import read_cursor
 from ledger_api.db.models import IdxEnterpriseEmployee, IdxMember, IdxPoll, IdxPollTally
+from ledger_api.domain import utc_datetime
 from ledger_api.errors import IndexNotReady, UnknownPoll
 from ledger_api.model.program import EnterpriseView, PollView
 from ledger_api.model.schemas import AsOf
@@ -26,7 +27,7 @@ MAX_EMPLOYEES_LISTED = 10_000
 
 
 def _dt(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
+    return utc_datetime(timestamp)
 
 
 def _as_of(session: Session) -> tuple[AsOf, int]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Row, bindparam, func, or_, select
@@ -37,6 +37,7 @@ from ledger_api.domain import (
     month_of,
     month_start,
     quarter_label,
+    utc_datetime,
 )
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import BrandForbidden, IndexNotReady, UnknownBrand
@@ -121,7 +122,7 @@ _NOT_READY = "the index has not applied any block yet"
 
 
 def _dt(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
+    return utc_datetime(timestamp)
 
 
 def _as_of_cursor(cursor: Cursor | None) -> tuple[schemas.AsOf, int]:

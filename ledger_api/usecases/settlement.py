@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -56,7 +55,7 @@ from ledger_api.db.models import (
     IdxVaultBrand,
     Signer,
 )
-from ledger_api.domain import OpKind, OpStatus
+from ledger_api.domain import OpKind, OpStatus, utc_datetime
 from ledger_api.domain.ids import LedgerBrandId
 from ledger_api.errors import (
     BrandForbidden,
@@ -225,7 +224,7 @@ class SettlementService:
                     token_amount=str(r.token_amount),
                     tx_hash=r.tx_hash,
                     block_number=r.block_number,
-                    settled_at=datetime.fromtimestamp(r.timestamp, UTC),
+                    settled_at=utc_datetime(r.timestamp),
                 )
                 for r in rows
             ],
