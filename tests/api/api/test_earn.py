@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
+from support.chain import Anvil
+from support.direct import contract
 from support.gateway import Brand, Gateway, Member
 
 PURCHASE = "/v1/earn/purchase"
@@ -44,6 +47,24 @@ def test_engagement_earns_the_rule_points(brand: Brand) -> None:
     )
     assert response.status_code == 200, response.text
     assert response.json()["result"]["points"] == 5
+
+
+def test_an_engagement_counts_toward_the_tier_as_the_chain_counts_it(
+    anvil: Anvil, manifest: Path, brand: Brand
+) -> None:
+    """The chain counts an engagement toward the tier only when its points reach the brand's
+    rate (a multiplier of 100% or more); the index counted every one (two reviewers: reviews
+    at 50% and 99% read 2 engagements in the member's progress, 0 on chain)."""
+    member = Member()
+    for multiplier in (50, 99, 100, 150):
+        body = {"member": member.address, "kind": "review", "multiplier_pct": multiplier}
+        answer = brand.api.post("/v1/earn/engagement", body, params={"wait": "true"})
+        assert answer.json()["status"] == "confirmed", answer.text
+        brand.api.wait(answer.json()["operation_id"])  # and indexed
+    _, lens = contract(anvil, manifest, "AllianceLedgerLens")
+    on_chain = lens.functions.memberStatus(member.address).call()[4]
+    tier = brand.api.get(f"/v1/members/{member.address}").json()["tier"]
+    assert (tier["engagements"], on_chain) == (2, 2), tier
 
 
 def test_accepted_operation_answers_202_then_follows_queued_to_confirmed(brand: Brand) -> None:
