@@ -36,7 +36,7 @@ from ledger_api.chain.port import Chain
 from ledger_api.db import Database
 from ledger_api.db.credit_models import ChainCredit
 from ledger_api.db.models import IdxHistory
-from ledger_api.domain import EarnKind, OpKind
+from ledger_api.domain import EarnKind, OpKind, iso_utc
 from ledger_api.errors import CreditNotIndexed
 
 from .txplan import OpRecord, Outcome, Verdict
@@ -55,7 +55,8 @@ _EARN_KINDS = {kind.name.lower(): int(kind) for kind in EarnKind}
 
 class Credit(NamedTuple):
     """What the chain applied under an op id: an earn's or a reversal's member, points, earn
-    kind (None for a reversal) and order reference (0x-hex bytes32), and where."""
+    kind (None for a reversal) and order reference (0x-hex bytes32), and where; `release_at`:
+    a pending purchase's end of its return window (unix seconds; 0: live at once)."""
 
     member: str
     points: int
@@ -63,6 +64,7 @@ class Credit(NamedTuple):
     order_ref: str
     tx_hash: str
     block_number: int
+    release_at: int = 0
 
     def described(self) -> str:
         what = "a reversal" if self.earn_kind is None else "an earn"
@@ -141,7 +143,11 @@ def judged(
     if credit is not None and _is_own(op, credit, member, reversal):
         # the transaction that applied it, not the one that found the id used (a trial's
         # restored database reported its resend, which credited nothing)
-        result = {**confirmed.result, "applied_by_block": credit.block_number}
+        # and what it produced, as its own receipt would have said (a trial's read no points)
+        produced: dict[str, object] = {"points": credit.points}
+        if credit.release_at:
+            produced["release_at"] = iso_utc(credit.release_at)
+        result = {**confirmed.result, **produced, "applied_by_block": credit.block_number}
         return replace(confirmed, result=result, applied_by=(credit.tx_hash, credit.block_number))
     held = credit.described() if credit is not None else _foreign(db, brand[1], op.op_id)
     return Outcome(
@@ -205,6 +211,7 @@ def credit_under(
                 IdxHistory.order_ref,
                 IdxHistory.tx_hash,
                 IdxHistory.block_number,
+                IdxHistory.release_at,
             )
             .where(
                 IdxHistory.member == member,
@@ -217,7 +224,15 @@ def credit_under(
     if row is not None:
         kind = None if reversal else _EARN_KINDS.get(str(row.source))
         ref = str(row.order_ref).lower()
-        return Credit(row.member, int(row.amount), kind, ref, row.tx_hash, row.block_number)
+        return Credit(
+            row.member,
+            int(row.amount),
+            kind,
+            ref,
+            row.tx_hash,
+            row.block_number,
+            int(row.release_at or 0),
+        )
     if height >= up_to:
         return None  # the index holds every credit up to `up_to`: none is `member`'s
     if up_to - height > LOG_SCAN_BLOCKS:
@@ -263,5 +278,6 @@ def logged_credits(
                     "0x" + bytes(args["orderRef"]).hex(),
                     log.tx_hash,
                     log.block_number,
+                    int(args.get("releaseAt", 0)),
                 )
                 yield int(args["opId"]), credit

@@ -131,6 +131,10 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
         applied_by = [(c["tx_hash"], c["block_number"]) for c in credited]
         assert [(f["tx_hash"], f["block_number"]) for f in finals] == applied_by, finals
         assert [f["result"]["applied_by_block"] for f in finals] == [b for _, b in applied_by]
+        # and what each produced (its points), as the original's result said
+        assert [{**c["result"], "applied_earlier": True} for c in credited] == [
+            {k: v for k, v in f["result"].items() if k != "applied_by_block"} for f in finals
+        ], finals
         again = api.post("/v1/earn/purchase", body)
         assert again.status_code == 409, again.text
         assert again.json()["error"]["code"] == "duplicate_order", again.text
