@@ -469,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         problem = settings_problem(error)
         if problem is not None:  # a LEDGER_* value the settings refuse
             print(f"error: invalid_settings: {problem}", file=sys.stderr)
+            _say_unread()  # the misspelling behind a missing setting (a trial)
             return 2
         from pydantic import ValidationError
 

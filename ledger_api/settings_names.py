@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -55,13 +56,13 @@ def setting_variables() -> frozenset[str]:
 
 def unread_variables(names: Iterable[str]) -> list[str]:
     """One line per `LEDGER_*` name among `names` that no setting and no tool reads, with the
-    nearest setting's variable when one is close (`difflib`, ratio 0.8 and above), in name
-    order. Names compare without case, as the settings read them."""
-    settings = setting_variables()
-    known = settings | OTHER_VARIABLES
+    nearest known variable when one is close (`difflib`, ratio 0.8 and above; a tool's too:
+    `LEDGER_CHAINPORT` is `LEDGER_CHAIN_PORT`, not `LEDGER_PORT`), in name order. Names
+    compare without case, as the settings read them."""
+    known = setting_variables() | OTHER_VARIABLES
     lines = []
     for name in sorted({n.upper() for n in names if n.upper().startswith(PREFIX)} - known):
-        near = difflib.get_close_matches(name, sorted(settings), n=1, cutoff=0.8)
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
         meant = f" (did you mean {near[0]}?)" if near else ""
         lines.append(f"{name} is not a setting{meant}: ignored")
     return lines
@@ -76,3 +77,17 @@ def environment_names(
     if env_file.is_file():
         names |= set(dotenv_values(env_file))
     return names
+
+
+def main() -> int:
+    """`python -m ledger_api.settings_names`: the lines on stderr, exit 1 when there are any
+    (`make deploy` refuses to deploy then: a misspelled `LEDGER_ADMIN_ADDRESS` left the admin
+    roles with the deployer, a trial)."""
+    lines = unread_variables(environment_names())
+    for line in lines:
+        print(f"deploy: {line.removesuffix(': ignored')}", file=sys.stderr)
+    return 1 if lines else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

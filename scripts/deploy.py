@@ -137,6 +137,8 @@ def main() -> None:
             raise SystemExit(
                 f"deploy: {setting} is not an address (or its checksum is wrong): {value}"
             )
+    keeps = " (the deployer keeps the admin roles)" if d.admin == d.sender.address else ""
+    print(f"deploy: admin {d.admin} (LEDGER_ADMIN_ADDRESS){keeps}")
     d.units_per_usd = _units_per_usd()
     silence_s()  # the node watch's setting, checked before anything is deployed
     token = os.environ.get("LEDGER_SETTLEMENT_TOKEN", "").strip()

@@ -19,6 +19,10 @@ source tools/env.sh
 source tools/brownie_network.sh
 URL="${1:-${RPC_URL:-}}"
 [ -n "$URL" ] || { echo "usage: make deploy RPC_URL=<url>" >&2; exit 2; }
+# a LEDGER_* variable nothing reads is a misspelling until shown otherwise: a trial misspelt
+# the admin address variable, and the admin roles stayed with the deployer, in silence
+.venv/api/bin/python -m ledger_api.settings_names ||
+  { echo "deploy: nothing deployed: fix or unset the variables above" >&2; exit 2; }
 
 answer="$(curl -s -m 10 -H 'content-type: application/json' \
   -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$URL" || true)"

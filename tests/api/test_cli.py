@@ -199,6 +199,13 @@ def test_a_misspelled_variable_is_said_on_stderr(env: dict[str, str]) -> None:
             " ignored" in result.stderr.splitlines()
         ), (args, result.stderr)
     assert "LEDGER_" not in ledger(env, "info").stderr  # nothing to say without it
+    # a refused setting says the misspelling behind it too (a trial's LEDGER_KEY_PASSPRASE)
+    production = {**env, "LEDGER_ENV": "production", "LEDGER_KEY_PASSPRASE": "x" * 20}
+    refused = ledger(production, "brand", "list")
+    assert refused.returncode == 2 and "error: invalid_settings: " in refused.stderr
+    assert "LEDGER_KEY_PASSPRASE is not a setting (did you mean LEDGER_KEY_PASSPHRASE?)" in (
+        refused.stderr
+    ), refused.stderr
 
 
 def test_help_and_version_import_nothing_heavy() -> None:

@@ -241,6 +241,10 @@ def test_a_misspelled_variable_is_named_with_the_setting_it_meant(tmp_path: Path
         "LEDGER_DATABSE_URL is not a setting (did you mean LEDGER_DATABASE_URL?): ignored",
         "LEDGER_RPC_URLS is not a setting (did you mean LEDGER_RPC_URL?): ignored",
     ]
+    # a tool's variable is the nearer: `LEDGER_PORT` would move the gateway (a trial)
+    assert unread_variables(["LEDGER_CHAINPORT"]) == [
+        "LEDGER_CHAINPORT is not a setting (did you mean LEDGER_CHAIN_PORT?): ignored"
+    ]
     assert unread_variables(["LEDGER_MY_OWN_THING"]) == [
         "LEDGER_MY_OWN_THING is not a setting: ignored"
     ]

@@ -85,6 +85,16 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     assert refused.returncode != 0
     assert "no settlement token" in refused.stderr + refused.stdout
     assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 0
+    # a misspelled setting: refused before anything (a trial's LEDGER_ADMIN_ADRESS left the
+    # admin roles with the deployer, in silence)
+    typo = {**env_no_token, "LEDGER_ADMIN_ADRESS": admin, "LEDGER_SETTLEMENT_TOKEN": "none"}
+    refused = _run(["make", "deploy", f"RPC_URL={live_chain.url}"], typo)
+    assert refused.returncode != 0, refused.stdout
+    assert (
+        "deploy: LEDGER_ADMIN_ADRESS is not a setting (did you mean LEDGER_ADMIN_ADDRESS?)"
+        in refused.stderr
+    ), refused.stderr
+    assert w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address) == 0
 
     token = _deploy(w3, Account.from_key(ADMIN_KEY), "TestUSD")
     # a conversion of 0: refused before anything is deployed (it deployed 8 contracts, then the
@@ -139,6 +149,7 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
     )
     assert vault.functions.token().call() == [token, 1_000_000]  # (token, units per USD)
     assert f"settles in {token} at 1000000 units per USD" in first.stdout
+    assert f"deploy: admin {admin} (LEDGER_ADMIN_ADDRESS)\n" in first.stdout, first.stdout
 
     nonce = w3.eth.get_transaction_count(Account.from_key(ADMIN_KEY).address)
     # a later run with another conversion changes nothing, and says so (a trial: silently)
