@@ -172,16 +172,8 @@ class Projector(ReturnsProjection):
             # rebuilds from the chain alone
             status.spend_cents += int(a["spendCents"])
             status.orders += 1
-        elif self._counts_as_engagement(brand, kind, int(a["points"])):
+        elif _full(getattr(self.brand(brand), f"points_per_{kind.name.lower()}"), a["points"]):
             status.engagements += 1
-
-    def _counts_as_engagement(self, brand: LedgerBrandId, kind: EarnKind, points: int) -> bool:
-        """Whether an engagement counts toward the tier: its points reach the brand's rate for
-        its kind (a multiplier of 100% or more), as the ledger's `_recordActivity` counts it
-        (`full`). A review at 50% counted here and not on chain (a review: the member's
-        progress and `missing` overstated). A rule the index has not seen counts it."""
-        rate = getattr(self.brand(brand), f"points_per_{kind.name.lower()}", None)
-        return rate is None or points >= rate
 
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         status = self.member(a["member"])
@@ -377,3 +369,11 @@ def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
         (LEDGER, "Paused"): pause_changed,
         (LEDGER, "Unpaused"): pause_changed,
     }
+
+
+def _full(rate: int | None, points: int) -> bool:
+    """Whether an engagement of `points` counts toward the tier: its points reach the brand's
+    rate for its kind (a multiplier of 100% or more), as the ledger's `_recordActivity` counts
+    it (`full`). A review at 50% counted here and not on chain (a review: the member's
+    progress and `missing` overstated). A rule the index has not seen (None) counts it."""
+    return rate is None or int(points) >= rate
