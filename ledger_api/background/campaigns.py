@@ -14,7 +14,10 @@ in the same transaction.
 confirmed, indexed and past its release time (the index's clock, so it follows the chain's
 calendar), with no reversal open and not reversed in full, gets two `earn` operations of kind
 `referral` (the referrer's and the referred member's), queued in the same transaction that
-marks it `credited`: a restart or a second process never credits it twice. A purchase that
+marks it `credited`: a restart or a second process never credits it twice. The credit's
+multiplier is the rule's, at most the chain's cap at the credit. A credit earn that fails
+puts its referral back to `waiting`, that side alone credited again `CAP_RETRY_S` later
+(`referral_earns_failed`, in the sender's settling transaction). A purchase that
 failed, or whose order now credits another member, voids it. A referral whose purchase is in
 its return window is not looked at again before its release (`check_after`), and each turn
 goes on after the last referral the previous one looked at, so no referral waits behind others.
@@ -26,14 +29,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import index_replaying, index_time
+from ledger_api.background.indexer.cursor import (
+    index_replaying,
+    index_time,
+    indexed_max_multiplier,
+)
 from ledger_api.background.webhooks.outbox import NewEvent, write_events
 from ledger_api.db import Database
 from ledger_api.db.campaign_models import CampaignReferral
@@ -264,8 +271,11 @@ def _fits_today(session: Session, brand: Brand, points: int) -> bool:
 
 
 def _credit(session: Session, ref: CampaignReferral) -> bool:
-    """Queues the two referral earns (op ids from the brand's counter, its row locked), counted
-    in the brand's daily mint count; False, queueing nothing, when they do not fit today."""
+    """Queues the referral earns not queued yet (both, or the one whose earn failed: `retry`)
+    (op ids from the brand's counter, its row locked), counted in the brand's daily mint
+    count; False, queueing nothing, when they do not fit today. The multiplier is the rule's,
+    at most the chain's cap now (`indexed_max_multiplier`): the admin lowered the cap during
+    the purchase's return window, and both earns of a trial's referral failed on chain."""
     brand = session.scalars(select(Brand).where(Brand.id == ref.brand_id).with_for_update()).one()
     rule = EarnRule(
         brand.points_per_usd,
@@ -274,13 +284,21 @@ def _credit(session: Session, ref: CampaignReferral) -> bool:
         brand.points_per_event,
         brand.points_per_referral,
     )
-    points = rule.points(EarnKind.REFERRAL, ref.multiplier_pct, 0)
-    if not _fits_today(session, brand, 2 * points):
+    multiplier = min(ref.multiplier_pct, indexed_max_multiplier(session))
+    points = rule.points(EarnKind.REFERRAL, multiplier, 0)
+    sides = [
+        (member, role)
+        for member, role, uid in (
+            (ref.referrer, "referrer", ref.referrer_operation_id),
+            (ref.referred, "referred", ref.referred_operation_id),
+        )
+        if uid is None
+    ]
+    if not _fits_today(session, brand, len(sides) * points):
         return False
-    uids: list[str] = []
-    for member, role in ((ref.referrer, "referrer"), (ref.referred, "referred")):
+    for member, role in sides:
         record = {
-            "multiplier_pct": ref.multiplier_pct,
+            "multiplier_pct": multiplier,
             "points": points,
             "rules": [
                 {
@@ -296,7 +314,7 @@ def _credit(session: Session, ref: CampaignReferral) -> bool:
         payload = EarnPayload(
             member=member,
             earn_kind=int(EarnKind.REFERRAL),
-            multiplier_pct=ref.multiplier_pct,
+            multiplier_pct=multiplier,
             amount_cents=0,
             order_ref=ZERO_REF,
             campaign=record,
@@ -317,11 +335,42 @@ def _credit(session: Session, ref: CampaignReferral) -> bool:
             )
         )
         brand.next_op_id += 1
-        uids.append(uid)
-    ref.referrer_operation_id, ref.referred_operation_id = uids
+        setattr(ref, f"{role}_operation_id", uid)
     ref.status = "credited"
     ref.updated_at = utcnow()
     return True
+
+
+def referral_earns_failed(
+    session: Session, failed: Iterable[tuple[str, int | None, Mapping[str, Any]]]
+) -> None:
+    """`referral_earn_failed` for each failed operation (uid, brand row, payload) that is a
+    campaign's referral earn."""
+    for uid, brand_id, payload in failed:
+        if payload.get("earn_kind") == int(EarnKind.REFERRAL) and payload.get("campaign"):
+            referral_earn_failed(session, uid, brand_id)
+
+
+def referral_earn_failed(session: Session, uid: str, brand_id: int | None) -> None:
+    """A referral earn (`uid`, of the brand's row `brand_id`) failed on chain: its referral is
+    `waiting` again, that side's operation forgotten, and looked at after `CAP_RETRY_S`
+    (chain seconds), when `_credit` queues that side alone. A trial's referral read
+    `credited` for good while both its earns had failed, the referrer never paid. Called by
+    the sender in the transaction that settles the earn; its `referral.credited` event is
+    not sent again (one id per referral)."""
+    for role in ("referrer", "referred"):
+        column = getattr(CampaignReferral, f"{role}_operation_id")
+        ref = session.scalars(
+            select(CampaignReferral)
+            .where(CampaignReferral.brand_id == brand_id, column == uid)
+            .with_for_update()
+        ).first()
+        if ref is not None:
+            setattr(ref, f"{role}_operation_id", None)
+            ref.status = "waiting"
+            ref.check_after = index_time(session) + CAP_RETRY_S
+            ref.updated_at = utcnow()
+            return
 
 
 def _referral_event(session: Session, ref: CampaignReferral, kind: str) -> None:
@@ -378,7 +427,7 @@ def credit_due(
         elif verdict == "credit":
             if _credit(session, ref):
                 grown.add(BrandRowId(ref.brand_id))
-                _referral_event(session, ref, ev.REFERRAL_CREDITED)
+                _referral_event(session, ref, ev.REFERRAL_CREDITED)  # written once (its id)
             else:  # over the brand's daily mint cap today: waits, looked at again later
                 log.warning(
                     "campaigns: referral %d waits: the brand's daily cap is reached", ref.id

@@ -62,8 +62,9 @@ class CampaignAudit(Base):
 class CampaignReferral(Base):
     """A referred member's first purchase at a brand, and the credit of both members.
 
-    `status`: `waiting` (the purchase is not yet confirmed and released), `credited` (both
-    referral earns queued, their operation ids below), `void` (the purchase failed or was
+    `status`: `waiting` (the purchase is not yet confirmed and released, or a credit earn
+    failed: its side's id is None again), `credited` (both referral earns queued, their
+    operation ids below), `void` (the purchase failed or was
     reversed in full). `check_after`: the chain time (seconds) before which a waiting
     referral cannot be due, its purchase's release once indexed (0: look at once)."""
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.campaigns import referral_earns_failed
 from ledger_api.background.deployment_guard import DeploymentGuard
 from ledger_api.background.indexer.cursor import stored_height
 from ledger_api.background.notify import Settled
@@ -202,6 +203,8 @@ class Settler:
                     "updated_at": now,
                 }
                 settled.append(self._settled(op, values, ledger_brand_id))
+                if held is None:  # a campaign's referral earn waits again (`campaigns`)
+                    referral_earns_failed(session, [(op.uid, op.brand_id, op.payload)])
             write_events(session, operation_events(settled, admins=self.brand_row_id is None))
         self.hooks.operations_settled({state.uid: state for state in settled})
 
@@ -288,6 +291,8 @@ class Settler:
                 )
             settle_slots(session, [(s.slot_id, s.status, s.receipt) for s in slots], now)
             update_operations(session, [values for _, values in pairs])
+            failed = [op for op, values in pairs if values["status"] == OpStatus.FAILED]
+            referral_earns_failed(session, ((o.uid, o.brand_id, o.payload) for o in failed))
             # reopened by a forgotten block while a later one held their keys: applied now
             taken = [
                 op.id

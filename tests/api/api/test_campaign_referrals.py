@@ -296,3 +296,66 @@ def test_a_referrer_that_can_never_hold_points_is_refused_like_a_member(gateway:
     assert batch.status_code == 202, batch.text
     (result,) = batch.json()["items"]
     assert (result["result"], result["error"]["code"]) == ("refused", "invalid_member"), result
+
+
+def test_a_referral_whose_earns_fail_is_credited_again_not_read_as_credited(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review: the admin lowered the multiplier cap (1,000% -> 500%) in the purchase's
+    return window; the referral read `credited`, its two earns failed on chain
+    (`invalid_multiplier`), and the referrer was never paid. The credit now takes the cap at
+    its time; and a credit whose earns fail (the brand suspended meanwhile) waits again and
+    is sent once more, not read `credited` for good."""
+    anvil, _ = own_chain
+    own_env["LEDGER_CAMPAIGN_REFERRAL_POLL_S"] = "0.2"
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(return_window_days=1)
+        rule = {"kind": "referral", "name": "Invite", "multiplier_pct": 1_000}
+        assert brand.api.post("/v1/campaigns/rules", rule).status_code == 201
+        grace, ada = Member(), Member()
+        buy(brand, ada, 10_000, referrer=grace.address)
+        cap = gateway.admin.put(
+            "/v1/admin/campaigns/cap", {"max_multiplier_pct": 500}, params={"wait": "true"}
+        )
+        assert cap.json()["status"] == "confirmed", cap.text
+        suspension = f"/v1/admin/brands/{brand.brand_id}/suspension"
+        down = gateway.admin.post(suspension, {"suspended": True}, params={"wait": "true"})
+        assert down.json()["status"] == "confirmed", down.text
+        anvil.rpc("evm_increaseTime", 2 * DAY)
+        anvil.rpc("evm_mine")
+        # credited while the brand is suspended: both earns fail, and it waits again
+        wait_until(
+            lambda: _credit_operations(gateway) and _credit_statuses(gateway) == {"failed"},
+            what="the first credit's earns failed",
+        )
+        wait_until(
+            lambda: referrals(brand)[ada.address]["status"] == "waiting",
+            what="the referral waiting again",
+        )
+        up = gateway.admin.post(suspension, {"suspended": False}, params={"wait": "true"})
+        assert up.json()["status"] == "confirmed", up.text
+        anvil.rpc("evm_increaseTime", CAP_RETRY_S + 1)
+        anvil.rpc("evm_mine")
+        credited = wait_for(brand, ada, "credited")
+        for uid in (credited["referrer_operation_id"], credited["referred_operation_id"]):
+            done = brand.api.wait(uid)
+            # 20 points a referral at 500%, the cap at the credit (1,000% was promised)
+            assert done["status"] == "confirmed" and done["result"]["points"] == 100, done
+        for member in (grace, ada):
+            lines = referral_lines(brand, member)
+            assert [(e["kind"], e["amount"]) for e in lines] == [("earned", 100)], lines
+
+
+def _credit_operations(gateway: Gateway) -> list[str]:
+    with gateway.runtime.db.read() as session:
+        return list(
+            session.scalars(
+                select(Operation.status).where(
+                    Operation.payload["earn_kind"].as_integer() == 4  # referral
+                )
+            )
+        )
+
+
+def _credit_statuses(gateway: Gateway) -> set[str]:
+    return set(_credit_operations(gateway))
