@@ -173,7 +173,22 @@ class _Preview(Model):
     member: Address
     multiplier_pct: Multiplier = 100
     birthday_week: bool = Field(default=False, strict=True)
-    at: datetime | None = Field(default=None, description="when (UTC); now when absent")
+    at: datetime | None = Field(
+        default=None, description="when, with its UTC offset, 2000 to 2200; now when absent"
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        """A time with no offset (read in the host's zone), or in the year 1, answered 500 (a
+        review: `ValueError: year 0 is out of range`)."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("a time needs its UTC offset (Z or +00:00)")
+        if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2200, 1, 1, tzinfo=UTC):
+            raise ValueError("a time from 2000 to 2200")
+        return value.astimezone(UTC)
 
 
 class PreviewPurchase(_Preview):

@@ -230,6 +230,19 @@ def test_hostile_previews_and_flags_get_a_4xx(brand: Brand) -> None:
             "invalid_multiplier",
         ),
         ([], "invalid_request"),
+        # a time in the year 1, or with no offset, answered 500 (a review)
+        (
+            {"type": "purchase", "member": member, "amount_cents": 5, "at": "0001-01-01T00:00:00"},
+            "invalid_request",
+        ),
+        (
+            {"type": "purchase", "member": member, "amount_cents": 5, "at": "0001-01-01T00:00Z"},
+            "invalid_request",
+        ),
+        (
+            {"type": "engagement", "member": member, "kind": "review", "at": "2027-01-01T00:00"},
+            "invalid_request",
+        ),
     ):
         response = brand.api.http.post(PREVIEW, json=body)
         assert response.status_code == 422, (body, response.text)
