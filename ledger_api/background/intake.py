@@ -72,6 +72,9 @@ log = logging.getLogger(__name__)
 
 #: a member's signature nonce as a group holds it: (member, nonce domain, nonce)
 Signed = tuple[str, str | None, int]
+#: an earn accepted this close to the end of its UTC day (seconds, the chain's clock) counts
+#: in the next day's mint count too: it may be mined then, and the chain counts it there
+DAY_EDGE_S = 120
 
 
 class _Batch:
@@ -160,7 +163,7 @@ class _Batch:
                 raise IdempotencyConflict(idempotency_key=draft.idempotency_key)
             answer = seen[1]
             return Accepted(answer.status_code, answer.body, True, answer.operation_uid)
-        draft, brand, counter, signed, evaluated = self._check(draft, now)
+        draft, brand, counters, signed, evaluated = self._check(draft, now)
         domain = draft.kind.nonce_domain
         extra = dict(draft.extra_body)
         payload, points = draft.payload, draft.points
@@ -211,7 +214,7 @@ class _Batch:
         )
         if draft.audit is not None:
             self.audits.append(audit_row(draft.audit, uid, stamp))
-        if counter is not None:
+        for counter in counters:
             counter.points += draft.points
         answer = Accepted(202, body, False, uid)
         self.keys[key] = (draft.request_hash, answer)
@@ -270,21 +273,21 @@ class _Batch:
 
     def _check(
         self, draft: Draft, now: float
-    ) -> tuple[Draft, BrandRow | None, CounterRow | None, Signed | None, Evaluated | None]:
+    ) -> tuple[Draft, BrandRow | None, tuple[CounterRow, ...], Signed | None, Evaluated | None]:
         """Every refusal but a reversal's: the draft as its campaign rules make it, its brand
         and daily counter, the nonce it takes and its campaign facts. Changes nothing."""
         evaluated = None
         if draft.campaign is not None and draft.brand_row_id is not None:
             self.brand(draft.brand_row_id)  # its row locked: "first at this brand" is decided once
             draft, evaluated = self.campaigns.evaluate(draft)
-        brand, counter = self._check_brand(draft, now)
+        brand, counters = self._check_brand(draft, now)
         if brand is not None and draft.kind in DEPOSIT_STEPS:  # one deposit at a time
             busy = other_deposit_step(self.connection, brand.row_id, self.operations, draft.deposit)
             if busy is not None:
                 raise DepositInProgress(operation_id=busy)
         signed = self._check_nonce(draft)
         self._check_order(draft)
-        return draft, brand, counter, signed, evaluated
+        return draft, brand, counters, signed, evaluated
 
     def _hold(
         self, draft: Draft, uid: str, signed: Signed | None, evaluated: Evaluated | None
@@ -300,28 +303,35 @@ class _Batch:
         if evaluated is not None:
             self.campaigns.record(evaluated)
 
-    def _check_brand(self, draft: Draft, now: float) -> tuple[BrandRow | None, CounterRow | None]:
+    def _check_brand(
+        self, draft: Draft, now: float
+    ) -> tuple[BrandRow | None, tuple[CounterRow, ...]]:
         """The chain takes the kind now (`LedgerPaused`: not while the ledger is paused, as
         the index last followed it; a replay still answers) and the brand's queue takes
         operations (active; within the chain's daily mint cap)."""
         if self.paused and draft.kind.stopped_by_pause:
             raise LedgerPaused()
         if draft.brand_row_id is None:
-            return None, None
+            return None, ()
         brand = self.brand(draft.brand_row_id)
         if brand.status == BrandStatus.SUSPENDED:
             raise BrandSuspended(brand_id=brand.ledger_brand_id)
         if brand.status != BrandStatus.ACTIVE:
             raise BrandNotReady(brand_status=brand.status)
         if not draft.points:
-            return brand, None
+            return brand, ()
         cap = brand.daily_cap_points
-        counter = self.counter(brand.row_id, utc_day(now))
-        if cap is not None and counter.points + draft.points > cap:
-            raise DailyCapExceeded(
-                daily_cap_points=cap, minted_today=counter.points, requested=draft.points
-            )
-        return brand, counter
+        # in a day's last `DAY_EDGE_S` an earn may be mined the next day, where the chain counts
+        # it: it counts in both (a review's 900 of a 1,000 cap at 23:59:50, mined at 00:00:05,
+        # then 900 more accepted and failed on chain)
+        days = dict.fromkeys((utc_day(now), utc_day(now + DAY_EDGE_S)))
+        counters = tuple(self.counter(brand.row_id, day) for day in days)
+        for counter in counters:
+            if cap is not None and counter.points + draft.points > cap:
+                raise DailyCapExceeded(
+                    daily_cap_points=cap, minted_today=counter.points, requested=draft.points
+                )
+        return brand, counters
 
     def _check_nonce(self, draft: Draft) -> Signed | None:
         """A member's signature nonce is used once (in this group and in the database): the

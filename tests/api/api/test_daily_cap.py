@@ -154,6 +154,38 @@ def test_the_cap_counts_the_chains_day_when_its_clock_is_ahead(
         assert (cap, minted_today) == (150, 140) and day >= before // 86_400 + 2
 
 
+def test_an_earn_accepted_just_before_midnight_counts_in_the_day_it_may_be_mined(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review: 900 points of a 1,000 cap accepted at 23:59:50 (the chain's clock) were mined
+    at 00:00:05, in the chain's next day; the gateway had counted them the day before, so a
+    second 900 was accepted on the new day and failed on chain (`daily_cap_exceeded`). An earn
+    accepted in a day's last two minutes counts in the next day too."""
+    anvil, manifest = own_chain
+    with Gateway(own_env) as gateway:
+        brand = gateway.create_brand(daily_cap_points=1_000)
+        wait_for_daily_cap(gateway, brand, 1_000)
+        member = Member()
+        latest = anvil.web3().eth.get_block("latest")["timestamp"]
+        midnight = (latest // 86_400 + 2) * 86_400
+        anvil.rpc("evm_setNextBlockTimestamp", midnight - 10)
+        anvil.rpc("evm_mine")
+        mined = anvil.web3().eth.block_number
+        wait_for(lambda: gateway.get_health()["index_block"] >= mined, what="the index at 23:59:50")
+        anvil.rpc("evm_setNextBlockTimestamp", midnight + 5)  # the earn's block: the next day
+        first = brand.api.post(PURCHASE, purchase(member, 9_000), params={"wait": "true"})
+        assert first.json()["status"] == "confirmed", first.text
+        mined = anvil.web3().eth.block_number
+        wait_for(lambda: gateway.get_health()["index_block"] >= mined, what="the index at 00:00")
+        second = brand.api.post(PURCHASE, purchase(member, 9_000))
+        assert second.status_code == 409, second.text  # not accepted, then failed on chain
+        assert second.json()["error"]["code"] == "daily_cap_exceeded", second.text
+        assert second.json()["error"]["details"]["minted_today"] == 900, second.text
+        lens = json.loads(manifest.read_text())["contracts"]["AllianceLedgerLens"]
+        chain = anvil.web3().eth.contract(address=lens["address"], abi=lens["abi"])
+        assert chain.functions.dailyMint(brand.brand_id).call()[:2] == [1_000, 900]
+
+
 def test_tier_gift_shares_count_toward_the_paying_brands_cap(
     own_env: dict[str, str], own_chain: tuple[Anvil, Path]
 ) -> None:
