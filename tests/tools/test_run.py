@@ -715,12 +715,18 @@ def test_the_project_env_file_counts_before_the_run_defaults(tmp_path: Path) -> 
         "# the trial's\nLEDGER_PORT=8107\nexport LEDGER_CHAIN_PORT='8747'\n"
         'LEDGER_DATABASE_URL="sqlite:////tmp/other.db"\n'
         "LEDGER_MANIFEST=/tmp/m.json   # a comment\nOTHER=1\n"
+        "ledger_block_time=0.5\n"  # any letter case, as the settings read it (a trial)
     )
     script = f"source {ROOT / 'tools' / 'defaults.sh'}; env | grep ^LEDGER_ | sort"
     shown = subprocess.run(
         ["bash", "-c", script],
         cwd=tmp_path,
-        env={"PATH": os.environ["PATH"], "ROOT": str(ROOT), "LEDGER_PORT": "9000"},
+        env={
+            "PATH": os.environ["PATH"],
+            "ROOT": str(ROOT),
+            "LEDGER_PORT": "9000",
+            "ledger_data_dir": "/tmp/lower",
+        },
         capture_output=True,
         text=True,
         check=True,
@@ -731,3 +737,5 @@ def test_the_project_env_file_counts_before_the_run_defaults(tmp_path: Path) -> 
     assert settings["LEDGER_RPC_URL"] == "http://127.0.0.1:8747", settings
     assert settings["LEDGER_DATABASE_URL"] == "sqlite:////tmp/other.db", settings
     assert settings["LEDGER_MANIFEST"] == "/tmp/m.json", settings
+    assert settings["LEDGER_BLOCK_TIME"] == "0.5", settings
+    assert settings["LEDGER_DATA_DIR"] == "/tmp/lower", settings  # not the default data/
