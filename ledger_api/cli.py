@@ -190,6 +190,7 @@ def db_copy(
     for table, rows in counts.items():
         print(f"{table}: {rows} rows")
     print(f"copied {sum(counts.values())} rows; now set LEDGER_DATABASE_URL={shown_url(to)}")
+    print(cli_ops.carry_passphrase(to))
 
 
 @app.command()

@@ -317,3 +317,25 @@ def quiet_source(source: Database) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def carry_passphrase(to: str) -> str:
+    """After a copy: what keeps the copied keystores readable, in one line. In development
+    without `LEDGER_KEY_PASSPHRASE`, a SQLite target's folder gets the source's generated
+    `keystore-passphrase` (when it has none): a trial's copy in another folder then failed
+    at its start with `key_passphrase_mismatch`, the success line having said nothing."""
+    from ledger_api.db.files import PASSPHRASE_FILE, folder_passphrase, sqlite_path
+
+    settings = get_settings()
+    if settings.key_passphrase is not None:
+        return "keep LEDGER_KEY_PASSPHRASE: the copied keystores are sealed with it"
+    source = settings.data_folder / PASSPHRASE_FILE
+    target = sqlite_path(to) if to.startswith("sqlite") else None
+    if target is None or not source.exists():
+        return (
+            f"keep this data folder's {source} (or set LEDGER_KEY_PASSPHRASE to its content):"
+            " the copied keystores are sealed with it"
+        )
+    if target.parent != settings.data_folder:
+        folder_passphrase(target.parent, earlier=settings.data_folder)
+    return f"the keystores' passphrase: {target.parent / PASSPHRASE_FILE}"

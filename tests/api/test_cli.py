@@ -378,6 +378,32 @@ def test_db_copy_refuses_a_target_or_source_that_is_not_one_in_a_line(
     assert not copy.parent.exists()
 
 
+def test_a_development_copy_carries_its_passphrase_beside_a_sqlite_target(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A trial: `db copy` into a SQLite file of another folder said only "now set
+    LEDGER_DATABASE_URL"; the gateway on the copy then stopped at its start with
+    `key_passphrase_mismatch` (the copy's folder had no `keystore-passphrase`). In development
+    the source's passphrase now goes beside the target, and the success line names it."""
+    dev = {k: v for k, v in env.items() if k != "LEDGER_KEY_PASSPHRASE"}
+    dev["LEDGER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'dev' / 'ledger.db'}"
+    assert ledger(dev, "db", "upgrade").returncode == 0
+    added = ledger(dev, "brand", "add", "Sealed In Dev", "--json")
+    assert added.returncode == 0, added.stderr
+    copy = tmp_path / "copy" / "ledger.db"
+    done = ledger(dev, "db", "copy", "--to", f"sqlite:///{copy}")
+    assert done.returncode == 0, done.stderr
+    carried = copy.parent / "keystore-passphrase"
+    assert f"the keystores' passphrase: {carried}" in done.stdout, done.stdout
+    assert carried.read_text() == (tmp_path / "dev" / "keystore-passphrase").read_text()
+    moved = {**dev, "LEDGER_DATABASE_URL": f"sqlite:///{copy}"}
+    second = ledger(moved, "brand", "add", "Sealed In The Copy", "--json")
+    assert second.returncode == 0, second.stderr  # its sealed keys open: no mismatch
+    assert ledger(env, "db", "upgrade").returncode == 0  # a passphrase of the environment
+    keep = ledger(env, "db", "copy", "--to", f"sqlite:///{tmp_path / 'pw' / 'ledger.db'}")
+    assert "keep LEDGER_KEY_PASSPHRASE" in keep.stdout, keep.stdout
+
+
 def test_brand_add_that_times_out_still_hands_out_the_brands_key(env: dict[str, str]) -> None:
     """A trial: `ledger brand add` whose onboarding did not land within `--timeout` printed
     only "stored, onboarding queued" and exited 1; the API key, shown once, was lost and the
