@@ -264,7 +264,10 @@ class Runtime(WakeUps):
     def queued_reason(self) -> str | None:
         """Why a new operation waits in the queue, when something it needs is away: None, or
         `chain_unavailable` (the node does not answer) or `sender_unavailable` (`ledger work`
-        does not report, or the sender does not run: `start_error`, e.g. no manifest yet)."""
+        does not report, or the sender does not run: `start_error`, e.g. no manifest yet;
+        `LEDGER_SENDER_ENABLED=false`, whose queued operations gave no reason: a trial)."""
+        if not self.settings.sender_enabled:
+            return "sender_unavailable"
         if self.start_error is not None:  # `ChainUnavailable.code` while the node is away
             return start_reason(self.start_error)
         if self.is_sender:

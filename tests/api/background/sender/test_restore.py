@@ -115,6 +115,8 @@ def test_an_order_queued_in_the_backup_and_credited_since_is_confirmed_after_the
             for route, sent in (("/v1/earn/purchase", body), ("/v1/earn/engagement", review))
         ]
         assert [q["status"] for q in queued] == ["queued", "queued"], queued
+        # and say why they wait (a trial's read `queued_reason: null`)
+        assert {q.get("queued_reason") for q in queued} == {"sender_unavailable"}, queued
     copy_database_file(path, backup)
     with Gateway(own_env) as gateway:  # sent and credited after the backup
         api = gateway.api(brand.api_key)
