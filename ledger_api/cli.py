@@ -185,7 +185,7 @@ def db_copy(
     try:
         counts = cli_ops.copy_into(url, to)
     except TargetNotEmpty as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"error: target_not_empty: {exc}", file=sys.stderr)  # as every refusal says
         raise typer.Exit(1) from exc
     for table, rows in counts.items():
         print(f"{table}: {rows} rows")

@@ -162,9 +162,11 @@ def list_brands(rt: Runtime | None = None) -> list[dict[str, Any]]:
 def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
     """A brand named by its ledger id or its name; `NoSuchBrand` (exit) else."""
     with rt.db.read() as session:
-        if brand.isdigit():
+        found = None
+        if brand.isdigit() and len(brand) <= 18:
             found = session.scalar(select(Brand.ledger_id).where(Brand.ledger_id == int(brand)))
-        else:  # as named, in any letter case (names are unique so: `BrandExists`)
+        if found is None:  # as named, in any letter case (names are unique so: `BrandExists`);
+            # digits too, when no brand has them for its id (a trial's brand named "2024")
             name = same_name(
                 session.scalars(select(Brand.name)), admin_schemas.normalized_name(brand)
             )

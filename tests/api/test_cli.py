@@ -269,6 +269,10 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
         for name in ("show BRAND", "  Show   brand "):  # any letter case and spacing
             folded = json.loads(ledger(env, "brand", "show", name, "--json").stdout)
             assert folded["brand_id"] == shop.brand_id, name
+        # a name of digits no brand has for its id is a name (a trial: "2024" not found)
+        digits = gateway.create_brand("2024")
+        named = json.loads(ledger(env, "brand", "show", "2024", "--json").stdout)
+        assert named["brand_id"] == digits.brand_id, named
 
         listed = map(json.loads, ledger(env, "positions", "--json").stdout.splitlines())
         # the chain is the suite's: other tests' brands may owe each other too

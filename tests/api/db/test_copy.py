@@ -45,9 +45,11 @@ def test_a_sqlite_gateway_moves_to_postgresql_with_its_brands_keys_and_points(
 
     copied = _copy(own_env, postgres_url)
     assert copied.returncode == 0, copied.stderr
-    assert copied.stdout.strip().splitlines()[-1].startswith("copied ")
+    said = copied.stdout.strip().splitlines()
+    assert said[-2].startswith("copied ") and "LEDGER_KEY_PASSPHRASE" in said[-1], said
     again = _copy(own_env, postgres_url)  # never over data
     assert again.returncode == 1 and "already holds rows" in again.stderr
+    assert again.stderr.splitlines()[-1].startswith("error: target_not_empty: "), again.stderr
 
     with Gateway({**own_env, "LEDGER_DATABASE_URL": postgres_url}) as moved:
         api = moved.api(brand.api_key)
