@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.indexer.cursor import (
@@ -344,33 +344,33 @@ def _credit(session: Session, ref: CampaignReferral) -> bool:
 def referral_earns_failed(
     session: Session, failed: Iterable[tuple[str, int | None, Mapping[str, Any]]]
 ) -> None:
-    """`referral_earn_failed` for each failed operation (uid, brand row, payload) that is a
-    campaign's referral earn."""
+    """Failed operations (uid, brand row, payload) that are a campaign's referral earns: each
+    one's referral is `waiting` again, that side's operation forgotten, and looked at after
+    `CAP_RETRY_S` (chain seconds), when `_credit` queues that side alone. A trial's referral
+    read `credited` for good while both its earns had failed, the referrer never paid. Called
+    by the sender in the transaction that settles the earns; `referral.credited` is not sent
+    again (one id per referral)."""
     for uid, brand_id, payload in failed:
-        if payload.get("earn_kind") == int(EarnKind.REFERRAL) and payload.get("campaign"):
-            referral_earn_failed(session, uid, brand_id)
-
-
-def referral_earn_failed(session: Session, uid: str, brand_id: int | None) -> None:
-    """A referral earn (`uid`, of the brand's row `brand_id`) failed on chain: its referral is
-    `waiting` again, that side's operation forgotten, and looked at after `CAP_RETRY_S`
-    (chain seconds), when `_credit` queues that side alone. A trial's referral read
-    `credited` for good while both its earns had failed, the referrer never paid. Called by
-    the sender in the transaction that settles the earn; its `referral.credited` event is
-    not sent again (one id per referral)."""
-    for role in ("referrer", "referred"):
-        column = getattr(CampaignReferral, f"{role}_operation_id")
+        if payload.get("earn_kind") != int(EarnKind.REFERRAL) or not payload.get("campaign"):
+            continue
         ref = session.scalars(
             select(CampaignReferral)
-            .where(CampaignReferral.brand_id == brand_id, column == uid)
+            .where(
+                CampaignReferral.brand_id == brand_id,
+                or_(
+                    CampaignReferral.referrer_operation_id == uid,
+                    CampaignReferral.referred_operation_id == uid,
+                ),
+            )
             .with_for_update()
         ).first()
-        if ref is not None:
-            setattr(ref, f"{role}_operation_id", None)
-            ref.status = "waiting"
-            ref.check_after = index_time(session) + CAP_RETRY_S
-            ref.updated_at = utcnow()
-            return
+        if ref is None:
+            continue
+        role = "referrer" if ref.referrer_operation_id == uid else "referred"
+        setattr(ref, f"{role}_operation_id", None)
+        ref.status = "waiting"
+        ref.check_after = index_time(session) + CAP_RETRY_S
+        ref.updated_at = utcnow()
 
 
 def _referral_event(session: Session, ref: CampaignReferral, kind: str) -> None:

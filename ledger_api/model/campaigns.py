@@ -74,10 +74,9 @@ class TimeBoxedRule(_Rule):
     @field_validator("starts_at", "ends_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise PydanticCustomError("invalid_campaign_rule", "a time needs its UTC offset")
-        if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2200, 1, 1, tzinfo=UTC):
-            raise PydanticCustomError("invalid_campaign_rule", "a time from 2000 to 2200")
+        problem = _not_in_range(value)
+        if problem is not None:
+            raise PydanticCustomError("invalid_campaign_rule", problem)
         return value.astimezone(UTC)
 
     @model_validator(mode="after")
@@ -184,10 +183,9 @@ class _Preview(Model):
         review: `ValueError: year 0 is out of range`)."""
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError("a time needs its UTC offset (Z or +00:00)")
-        if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2200, 1, 1, tzinfo=UTC):
-            raise ValueError("a time from 2000 to 2200")
+        problem = _not_in_range(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.astimezone(UTC)
 
 
@@ -233,3 +231,13 @@ class ReferralView(Model):
 
 class ReferralsView(Model):
     referrals: list[ReferralView]
+
+
+def _not_in_range(value: datetime) -> str | None:
+    """What is wrong with a time a request gives (a rule's window, a preview's `at`): no UTC
+    offset, or a year outside 2000 to 2200; None when it is fine."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "a time needs its UTC offset (Z or +00:00)"
+    if not datetime(2000, 1, 1, tzinfo=UTC) <= value <= datetime(2200, 1, 1, tzinfo=UTC):
+        return "a time from 2000 to 2200"
+    return None

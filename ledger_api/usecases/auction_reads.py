@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from ledger_api.access.apikeys import Principal
 from ledger_api.db.auction_models import IdxAuction, IdxAuctionBid
+from ledger_api.domain import utc_datetime
 from ledger_api.errors import UnknownAuction
 from ledger_api.model.auctions import AuctionList, AuctionView, BidView
 from ledger_api.model.schemas import AsOf
 
-from .program_reads import _as_of, _dt
+from .program_reads import _as_of
 
 #: auctions listed in one answer at most (the newest first)
 MAX_AUCTIONS_LISTED = 200
@@ -69,8 +70,8 @@ class AuctionReads:
             min_tier=auction.min_tier,
             reserve=str(auction.reserve),
             increment=str(auction.increment),
-            starts_at=_dt(auction.starts_at),
-            ends_at=_dt(auction.ends_at),
+            starts_at=utc_datetime(auction.starts_at),
+            ends_at=utc_datetime(auction.ends_at),
             extension_s=auction.extension,
             status=status,
             bids=[
@@ -82,7 +83,7 @@ class AuctionReads:
                     live_points=str(bid.live),
                     effective_value_micro_usd=str(effective_value(bid)),
                     status=bid.status,
-                    updated_at=_dt(bid.updated_at),
+                    updated_at=utc_datetime(bid.updated_at),
                 )
                 for bid in bids
             ],

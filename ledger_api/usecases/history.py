@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, get_args
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -128,7 +127,7 @@ def _entry(row: IdxHistory, campaigns: dict[tuple[int, int | None], Any]) -> sch
         kind=row.kind,
         brand_id=row.brand,
         amount=row.amount,
-        at=_dt(row.timestamp),
+        at=utc_datetime(row.timestamp),
         counterparty=row.counterparty,
         at_brand_id=row.at_brand,
         value_micro_usd=row.value_micro_usd,
@@ -137,7 +136,7 @@ def _entry(row: IdxHistory, campaigns: dict[tuple[int, int | None], Any]) -> sch
         order_ref=row.order_ref,
         tx_hash=row.tx_hash,
         block_number=row.block_number,
-        release_at=_dt(row.release_at) if row.release_at else None,
+        release_at=utc_datetime(row.release_at) if row.release_at else None,
         campaign=campaigns.get((row.brand, row.op_id)),
     )
 
@@ -169,7 +168,7 @@ def _worked_out_lines(
             kind="released",
             brand_id=position.brand,
             amount=position.amount,
-            at=_dt(position.release_at),
+            at=utc_datetime(position.release_at),
             source="return_window",
         )
         lines.append(((position.release_at, _RELEASED, position.brand, 0, ""), entry))
@@ -178,7 +177,7 @@ def _worked_out_lines(
             kind="expired",
             brand_id=lot.brand,
             amount=lot.amount,
-            at=_dt(lot.expires_at),
+            at=utc_datetime(lot.expires_at),
             source=f"earned {month_label(lot.month)}",
         )
         lines.append(((lot.expires_at, _EXPIRED, lot.brand, lot.month, ""), entry))
@@ -199,10 +198,6 @@ def _totals(
     expired = _expired(address, brand, now).with_only_columns(func.sum(IdxLot.amount))
     totals["expired"] += int(session.scalar(expired) or 0)
     return totals
-
-
-def _dt(timestamp: int) -> datetime:
-    return utc_datetime(timestamp)
 
 
 def _campaigns_of(

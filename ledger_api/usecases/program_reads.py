@@ -9,7 +9,6 @@ admin read them alike.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,17 +25,15 @@ from ledger_api.model.schemas import AsOf
 MAX_EMPLOYEES_LISTED = 10_000
 
 
-def _dt(timestamp: int) -> datetime:
-    return utc_datetime(timestamp)
-
-
 def _as_of(session: Session) -> tuple[AsOf, int]:
     """The index's last block, and "now": the later of the wall clock and that block's time."""
     cursor = read_cursor(session)
     if cursor is None or cursor.last_block_hash is None:
         raise IndexNotReady("the index has not applied any block yet")
     now = max(int(time.time()), cursor.last_block_timestamp)
-    return AsOf(block=cursor.next_block - 1, timestamp=_dt(cursor.last_block_timestamp)), now
+    return AsOf(
+        block=cursor.next_block - 1, timestamp=utc_datetime(cursor.last_block_timestamp)
+    ), now
 
 
 class ProgramReads:
@@ -63,9 +60,9 @@ class ProgramReads:
             opener=poll.opener,
             content_hash=poll.content_hash,
             option_count=poll.option_count,
-            opened_at=_dt(poll.opened_at),
-            starts_at=_dt(poll.starts_at),
-            ends_at=_dt(poll.ends_at),
+            opened_at=utc_datetime(poll.opened_at),
+            starts_at=utc_datetime(poll.starts_at),
+            ends_at=utc_datetime(poll.ends_at),
             eligibility="badge" if poll.eligibility == "badge" else "min_tier",
             eligibility_ref=poll.eligibility_ref,
             status=status,

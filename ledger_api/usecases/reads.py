@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Row, bindparam, func, or_, select
@@ -121,10 +120,6 @@ _LIVE_LOTS = (
 _NOT_READY = "the index has not applied any block yet"
 
 
-def _dt(timestamp: int) -> datetime:
-    return utc_datetime(timestamp)
-
-
 def _as_of_cursor(cursor: Cursor | None) -> tuple[schemas.AsOf, int]:
     """The block the reads are as of and "now" for expiry (unix seconds); `IndexNotReady`
     before the index has applied a block."""
@@ -132,7 +127,7 @@ def _as_of_cursor(cursor: Cursor | None) -> tuple[schemas.AsOf, int]:
         raise IndexNotReady(_NOT_READY)
     now = max(int(time.time()), cursor.last_block_timestamp)
     return schemas.AsOf(
-        block=cursor.next_block - 1, timestamp=_dt(cursor.last_block_timestamp)
+        block=cursor.next_block - 1, timestamp=utc_datetime(cursor.last_block_timestamp)
     ), now
 
 
@@ -144,7 +139,7 @@ def _pending_of(
     for brand, release_at, amount in connection.execute(
         _PENDING_ROWS, {"address": address, "now": now}
     ):
-        view = schemas.PendingView(amount=amount, release_at=_dt(release_at))
+        view = schemas.PendingView(amount=amount, release_at=utc_datetime(release_at))
         found.setdefault(brand, []).append(view)
     return found
 
@@ -193,7 +188,7 @@ def _balances(
             view = schemas.LotView(
                 amount=lot.amount,
                 earned_month=month_label(lot.month),
-                expires_at=_dt(lot.expires_at),
+                expires_at=utc_datetime(lot.expires_at),
             )
             shown.setdefault(lot.brand, []).append(view)
     balances = []
@@ -245,7 +240,7 @@ def _tier(row: _Row, now: int) -> schemas.TierProgress:
         spend_cents=spend,
         orders=orders,
         engagements=engagements,
-        grace_until=_dt(month_start(grace)) if grace else None,
+        grace_until=utc_datetime(month_start(grace)) if grace else None,
         badge_tier=row.badge_tier if known else None,
         next_tier=next_rule,
         missing=missing,
@@ -368,7 +363,7 @@ class ReadsService:
             outstanding=outstanding,
             pending=int(pending or 0),
             value_micro_usd_per_point=published[1],
-            value_from=_dt(month_start(published[0])) if published[0] else None,
+            value_from=utc_datetime(month_start(published[0])) if published[0] else None,
             value_in_force_micro_usd_per_point=in_force[1],
             outstanding_value_micro_usd=outstanding_value(session, brand, now),
         )

@@ -27,10 +27,11 @@ from ledger_api.domain import (
     month_of,
     month_start,
     quarter_label,
+    utc_datetime,
 )
 from ledger_api.domain import events as ev
 
-from .outbox import NewEvent, at, write_events
+from .outbox import NewEvent, write_events
 
 if TYPE_CHECKING:
     from ledger_api.background.indexer.projector import Projector
@@ -134,7 +135,7 @@ class ChainEvents:
             "block_time": iso_utc(ts),
         }
         eid = ev.event_id(type_, lg.tx_hash, lg.log_index)
-        self.pending.append(NewEvent(eid, type_, at(ts), brands, payload))
+        self.pending.append(NewEvent(eid, type_, utc_datetime(ts), brands, payload))
 
     def _member_brands(self, member: str) -> list[int | None]:
         """The brands whose points the member holds or held (index and this chunk): the

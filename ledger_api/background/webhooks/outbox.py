@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ledger_api.background.notify import Settled
 from ledger_api.db.models import table_of
 from ledger_api.db.webhook_models import OutboxEvent
-from ledger_api.domain import OpStatus, utc_datetime
+from ledger_api.domain import OpStatus
 from ledger_api.domain import events as ev
 
 from .store import active_endpoints, fan_out, lock_events, routing
@@ -63,11 +63,6 @@ _NEW_EVENTS = {
     "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["event_id"]),
     "postgresql": pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["event_id"]),
 }
-
-
-def at(timestamp: int) -> datetime:
-    """A chain timestamp (seconds) as a UTC datetime (`utc_datetime`)."""
-    return utc_datetime(timestamp)
 
 
 def write_events(session: Session, events: Iterable[NewEvent]) -> None:

@@ -25,9 +25,9 @@ from ledger_api.background.indexer.holders import no_members
 from ledger_api.db.models import IdxLot, IdxPending
 from ledger_api.db.webhook_models import ReminderMark
 from ledger_api.domain import events as ev
-from ledger_api.domain import iso_utc, month_label
+from ledger_api.domain import iso_utc, month_label, utc_datetime
 
-from .outbox import NewEvent, at, write_events
+from .outbox import NewEvent, write_events
 
 DAY_S = 86_400
 #: at most this many lots per pass and offset (the next pass goes on from the mark)
@@ -124,7 +124,7 @@ def _released(session: Session, now: int) -> int:
         NewEvent(
             ev.event_id(ev.POINTS_RELEASED, member, brand, release_at),
             ev.POINTS_RELEASED,
-            at(release_at),
+            utc_datetime(release_at),
             [brand],
             {
                 "member": member,
@@ -174,7 +174,7 @@ def _pass(session: Session, kind: str, offset_days: int, now: int) -> int:
         }
         if kind == ev.POINTS_EXPIRING:
             payload["days_before"] = offset_days
-        when = at(expires_at - shift)
+        when = utc_datetime(expires_at - shift)
         events.append(NewEvent(ev.event_id(*cause), kind, when, [brand], payload))
     write_events(session, events)
     return len(events)
