@@ -764,15 +764,54 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             }
         }
         slot.word = word.setCounters(quarter, spend, orders, engagements);
+        // A cancelled gift of a tier the member holds is paid again first (`word` still holds the
+        // counters before the operation), then an upgrade's.
         if (best > previous) {
+            uint256 regained = previous == 0 ? 0 : _regainGifts(ctx, member, word, best, previous);
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
-            gift = _payGift(ctx, member, word.brands(), GiftCall(previous, best, gift, 0));
+            // No overflow: each is at most the sum of the tier gifts (<= 3 * MAX_TIER_GIFT).
+            unchecked {
+                gift = regained + _payGift(ctx, member, word.brands(), GiftCall(previous, best, gift, 0));
+            }
+        } else if (best != 0) {
+            gift = _regainGifts(ctx, member, word, best, previous);
         }
         uint256 tierAfter = word.tier();
         if (tierAfter != tierBefore) {
             // slither-disable-next-line reentrancy-no-eth trusted immutable badge; setTier uses _mint: no callback
             _badge.setTier(member, uint8(tierAfter));
         }
+    }
+
+    /// @dev Pays again the gifts of the tiers whose shares a return cancelled in the member's
+    /// quarter, from the lowest of them ({GiftShares-regainFrom}) up to `best` (met now, above
+    /// what `word`'s counters met before the operation) or the member's `tier`, the higher ones
+    /// paid by the upgrade. Split and locked like an upgrade's gift ({_payGift}); returns the calling
+    /// brand's share. Emits {TierGiftRestored}. A hostile review of 2026-12-07: a purchase that
+    /// completed Silver was returned, the gift cancelled while the tier stood, and honest
+    /// purchases that met Silver again in the quarter paid nothing.
+    function _regainGifts(EarnContext memory ctx, address member, MemberWord word, uint256 best, uint256 tier)
+        private
+        returns (uint256 own)
+    {
+        // Only a tier the member holds, met again by this operation in its quarter (it had fallen
+        // below it), can be one whose gift a return cancelled.
+        uint256 before = _metTier(ctx, word.spendCents(), word.orders(), word.engagements());
+        if (before >= tier || best <= before) return 0;
+        mapping(uint256 => uint256) storage shares = _giftShares[member];
+        uint256 k = GiftShares.key(ctx.quarter, 0);
+        uint256 from = GiftShares.regainFrom(shares[k]);
+        if (from == 0 || from > best || from <= before) return 0;
+        uint256 to = best < tier ? best : tier;
+        // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
+        uint256 points;
+        for (uint256 t = from; t <= to; ++t) {
+            points += _tierGift[uint8(t)];
+        }
+        emit TierGiftRestored(member, uint8(from), uint8(to), ctx.brand, points);
+        if (points != 0) own = _payGift(ctx, member, word.brands(), GiftCall(from - 1, to, points, 0));
+        // Read again: a locked share wrote the record ({_lockShare}).
+        shares[k] = GiftShares.withRegainFrom(shares[k], to < tier ? to + 1 : 0);
     }
 
     /// @dev When `word`'s quarter locked gift shares, stores its counters and brand filter in the

@@ -195,7 +195,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// gift shares were locked. An upgrade the purchase triggered stands, but when the drop takes
     /// the member below a tier reached in that quarter, every brand's share of that tier's gift
     /// still locked is cancelled: a gift waits for the purchases it depends on (README,
-    /// "Returns"). The brand's part of that quarter (what splits its gifts) drops with the
+    /// "Returns"); met again in the same quarter, the tier's gift is paid again ({TierGiftRestored}). The brand's part of that quarter (what splits its gifts) drops with the
     /// counters ({_partTaken}). Requirements: not paused; caller is a brand signer; `op.opId`
     /// unused (shared with earns); 0 < points <= the position's pending; `op.quarter` the quarter
     /// of the position's earn month, else {LedgerReversalQuarterMismatch}. Emits {Transfer} and {PointsReversed}
@@ -299,8 +299,16 @@ contract AllianceLedgerAdmin is LedgerStorage {
         uint256 best = _globals.bestTier(spend, orders, engagements);
         // Tiers reached in the quarter are at most the member's tier now (a review keeps them).
         if (best >= tier) return;
-        if (_giftShares[op.member][GiftShares.key(op.quarter, 0)] & GiftShares.LOCKED == 0) return;
-        _cancelGifts(op.member, op.quarter, best, brands);
+        uint256 recordKey = GiftShares.key(op.quarter, 0);
+        uint256 record = _giftShares[op.member][recordKey];
+        if (record & GiftShares.LOCKED == 0) return;
+        uint256 lowest = _cancelGifts(op.member, op.quarter, best, brands);
+        // In the member's open quarter, a tier whose gift was cancelled is paid again once met
+        // again (the tier stands, so no upgrade would pay it: a hostile review of 2026-12-07).
+        if (lowest == 0 || word.quarter() != op.quarter) return;
+        uint256 from = GiftShares.regainFrom(record);
+        if (from == 0 || lowest < from) from = lowest;
+        _giftShares[op.member][recordKey] = GiftShares.withRegainFrom(record, from);
     }
 
     /// @dev The counters less a reversal's spend and order (saturating at 0).
@@ -319,8 +327,11 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// today) and that its lock still holds. The fields are cleared either way, so a tier's shares
     /// are cancelled once, and a share whose purchases are final never is. The points leave the
     /// lots of the lock's months, newest first ({LockMonths}): a quarter's higher tiers are
-    /// reached last.
-    function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands) private {
+    /// reached last. Returns the lowest tier whose points were cancelled (0: none).
+    function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands)
+        private
+        returns (uint256 lowest)
+    {
         mapping(uint256 => uint256) storage shares = _giftShares[member];
         uint256 count = _brandCount;
         uint256 today = block.timestamp / 1 days;
@@ -328,13 +339,14 @@ contract AllianceLedgerAdmin is LedgerStorage {
         for (uint256 b = 1; b <= count; ++b) {
             if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
             uint256 k = GiftShares.key(quarter, b);
-            (uint256 points, uint256 kept) = GiftShares.above(shares[k], best, today);
+            (uint256 points, uint256 tier, uint256 kept) = GiftShares.above(shares[k], best, today);
             shares[k] = kept;
             if (points == 0) continue;
             PendingWord pending = _pending[member][b];
             (uint256 day, uint256 locked) = pending.gift(today);
             if (locked == 0) continue;
             if (points > locked) points = locked;
+            if (lowest == 0 || tier < lowest) lowest = tier;
             // slither-disable-next-line unused-return the amount fits: it is below what the lock held
             (pending,) = pending.withGift(day, locked - points);
             _pending[member][b] = pending;

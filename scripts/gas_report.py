@@ -312,6 +312,10 @@ def measure_gas() -> dict[str, int]:
     cancelled = ledger.reverse(cancel, c)
     assert "TierGiftCancelled" in cancelled.events, "the gift was not cancelled"
     gas["reverse_cancels_tier_gift"] = cancelled.gas_used
+    # A's honest 1 USD purchase meets Silver again: the cancelled gift is paid again, live.
+    restored = ledger.earn(op(frank, 100), a)
+    assert "TierGiftRestored" in restored.events, "the cancelled gift was not paid again"
+    gas["tier_gift_restored"] = restored.gas_used
 
     _measure_program(gas, ledger, badge, members, admin, brand_a_key, op)
     # A fifth pending purchase day (last: it moves the clock 4 days): two positions of its

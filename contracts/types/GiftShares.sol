@@ -18,7 +18,10 @@ pragma solidity 0.8.30;
 ///   once the quarter closed (the member's first operation of a later quarter), which also stores
 ///   the quarter's counters and its brand filter as {MemberWord} held them then: spendCents 48 at
 ///   offset 2 | orders 32 at 50 | engagements 32 at 82 | brands 63 at 114. A reversal arriving
-///   after the quarter closed lowers these counters instead of the member's word.
+///   after the quarter closed lowers these counters instead of the member's word. While the
+///   quarter is open, bits 177..178 hold the lowest tier whose shares a reversal cancelled and
+///   that the member has not met again since (0: none): meeting it again in the quarter pays
+///   that tier's gift again ({AllianceLedger-_regainGifts}, a hostile review of 2026-12-07).
 ///
 /// Bounds: a field's points are at most a tier gift (<= 10^12 < 2^64).
 library GiftShares {
@@ -32,6 +35,8 @@ library GiftShares {
     uint256 private constant ORDERS_OFFSET = 50;
     uint256 private constant ENGAGEMENTS_OFFSET = 82;
     uint256 private constant BRANDS_OFFSET = 114;
+    uint256 private constant REGAIN_OFFSET = 177;
+    uint256 private constant MASK_2 = 3;
     uint256 private constant MASK_32 = 0xffffffff;
     uint256 private constant MASK_48 = 0xffffffffffff;
     uint256 private constant MASK_63 = (uint256(1) << 63) - 1;
@@ -49,18 +54,36 @@ library GiftShares {
     }
 
     /// @notice The points of the tiers above `tier` still held on `today` (their hold day later),
-    /// and `shares` with every field above `tier` cleared.
+    /// the lowest of those tiers holding points (0: none), and `shares` with every field above
+    /// `tier` cleared.
     function above(uint256 shares, uint256 tier, uint256 today)
         internal
         pure
-        returns (uint256 points, uint256 kept)
+        returns (uint256 points, uint256 lowest, uint256 kept)
     {
         uint256 shift = FIELD_BITS * tier;
         kept = shares & ((uint256(1) << shift) - 1);
+        uint256 t = tier;
         for (uint256 rest = shares >> shift; rest != 0; rest >>= FIELD_BITS) {
+            ++t;
             uint256 field = rest & FIELD_MASK;
-            if (field >> 64 > today) points += field & POINTS_MASK;
+            if (field >> 64 > today && field & POINTS_MASK != 0) {
+                points += field & POINTS_MASK;
+                if (lowest == 0) lowest = t;
+            }
         }
+    }
+
+    /// @notice The lowest tier of an open quarter's record whose cancelled gift shares the member
+    /// has not met again (0: none).
+    function regainFrom(uint256 record) internal pure returns (uint256) {
+        return (record >> REGAIN_OFFSET) & MASK_2;
+    }
+
+    /// @notice An open quarter's record with its lowest cancelled tier not met again set to `tier`
+    /// (0 <= tier <= 3; 0 clears it).
+    function withRegainFrom(uint256 record, uint256 tier) internal pure returns (uint256) {
+        return (record & ~(MASK_2 << REGAIN_OFFSET)) | (tier << REGAIN_OFFSET);
     }
 
     /// @notice A closed quarter's record: locked, closed, with the quarter's counters and brands.

@@ -25,6 +25,9 @@ TIER_DOWNGRADED = "tier.downgraded"
 #: a return took the member below a tier reached in its quarter: a brand's locked share of that
 #: tier's gift is cancelled (the ledger's TierGiftCancelled)
 TIER_GIFT_CANCELLED = "tier.gift_cancelled"
+#: the member met again, in the same quarter, a tier whose gift such a return had cancelled (the
+#: tier stood): that gift is paid again (the ledger's TierGiftRestored, then its TierGiftPaid)
+TIER_GIFT_RESTORED = "tier.gift_restored"
 BADGE_ISSUED = "badge.issued"
 BADGE_BENEFIT_REDEEMED = "badge.benefit_redeemed"
 SETTLEMENT_POSITION_CHANGED = "settlement.position_changed"
@@ -67,6 +70,7 @@ EVENT_TYPES = (
     TIER_GRACE_ENDED,
     TIER_DOWNGRADED,
     TIER_GIFT_CANCELLED,
+    TIER_GIFT_RESTORED,
     BADGE_ISSUED,
     BADGE_BENEFIT_REDEEMED,
     SETTLEMENT_POSITION_CHANGED,

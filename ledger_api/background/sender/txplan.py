@@ -366,7 +366,8 @@ def _events(
 
 @dataclass(slots=True)
 class _BatchEvents:
-    """What a mined `earnBatch` says, by op id (and tier upgrades by member)."""
+    """What a mined `earnBatch` says, by op id (and tier upgrades and gifts paid again by
+    member)."""
 
     earned: dict[int, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[int, bytes] = field(default_factory=dict)
@@ -375,7 +376,7 @@ class _BatchEvents:
     @classmethod
     def of(cls, contracts: Contracts, receipt: Receipt) -> _BatchEvents:
         found = cls()
-        names = ("PointsEarned", "OperationSkipped", "TierUpgraded")
+        names = ("PointsEarned", "OperationSkipped", "TierUpgraded", "TierGiftRestored")
         for event in _events(contracts, receipt, names):
             if event.contract != LEDGER:
                 continue
@@ -384,10 +385,14 @@ class _BatchEvents:
             elif event.name == "OperationSkipped":
                 found.skipped[event.args["opId"]] = event.args["reason"]
             elif event.name == "TierUpgraded":
-                found.upgrades[event.args["member"]] = {
-                    "tier_upgraded_to": event.args["newTier"],
-                    "tier_gift_points": event.args["giftPoints"],
-                }
+                found.upgrades.setdefault(event.args["member"], {}).update(
+                    tier_upgraded_to=event.args["newTier"],
+                    tier_gift_points=event.args["giftPoints"],
+                )
+            elif event.name == "TierGiftRestored":  # a cancelled gift paid again (README)
+                found.upgrades.setdefault(event.args["member"], {}).update(
+                    tier_gift_restored_points=event.args["giftPoints"]
+                )
         return found
 
 

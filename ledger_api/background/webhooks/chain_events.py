@@ -77,6 +77,18 @@ def _auction_data(a: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _gift_event(a: dict[str, Any], tier: int, **lower: int) -> dict[str, Any]:
+    """The payload of a tier event that pays a gift (its shares added by `TierGiftPaid`)."""
+    return {
+        "member": a["member"],
+        "brand_id": int(a["brand"]),
+        **lower,
+        "tier": tier,
+        "tier_name": TIER_NAMES.get(tier),
+        "gift": {"points": int(a["giftPoints"]), "shares": []},
+    }
+
+
 def _plain(value: Any) -> Any:
     """JSON-safe: bytes as 0x hex, integers beyond 2^53 as decimal strings."""
     if isinstance(value, bytes):
@@ -97,6 +109,7 @@ class ChainEvents:
             (LEDGER, "PointsReversed"): self._points_reversed,
             (LEDGER, "TierUpgraded"): self._tier_upgraded,
             (LEDGER, "TierGiftPaid"): self._tier_gift_paid,
+            (LEDGER, "TierGiftRestored"): self._tier_gift_restored,
             (LEDGER, "TierDowngradeWarned"): self._grace_started,
             (LEDGER, "TierRetained"): self._grace_ended,
             (LEDGER, "TierDowngraded"): self._tier_downgraded,
@@ -207,27 +220,24 @@ class ChainEvents:
     def _tier_upgraded(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """`tier.upgraded`: `brand_id` is the brand whose operation completed the upgrade;
         `gift.shares` who paid the gift (`_tier_gift_paid`, the ledger's next events)."""
-        brand, new = int(a["brand"]), int(a["newTier"])
-        self._add(
-            ev.TIER_UPGRADED,
-            event,
-            ts,
-            [brand, *self._member_brands(a["member"])],
-            member=a["member"],
-            brand_id=brand,
-            previous_tier=int(a["previousTier"]),
-            tier=new,
-            tier_name=TIER_NAMES.get(new),
-            gift={"points": int(a["giftPoints"]), "shares": []},
-        )
+        brands = [int(a["brand"]), *self._member_brands(a["member"])]
+        payload = _gift_event(a, int(a["newTier"]), previous_tier=int(a["previousTier"]))
+        self._add(ev.TIER_UPGRADED, event, ts, brands, **payload)
+
+    def _tier_gift_restored(self, event: Event, a: dict[str, Any], ts: int) -> None:
+        """`tier.gift_restored`: the member met again tiers whose gifts a return had cancelled
+        in its quarter (the tier stood), so those gifts are paid again: `from_tier` to `tier`,
+        the rest as in `tier.upgraded` (to the brand that met them and the paying brands)."""
+        payload = _gift_event(a, int(a["toTier"]), from_tier=int(a["fromTier"]))
+        self._add(ev.TIER_GIFT_RESTORED, event, ts, [int(a["brand"])], **payload)
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A brand's share of an upgrade's gift (`TierGiftPaid`, right after its `TierUpgraded`
-        in the same transaction, so in the same chunk): added to that `tier.upgraded`'s
-        `gift.shares` (`brand_id`, `points`, `locked_until`: ISO 8601 UTC, or null when the
-        points were the member's at once), and the paying brand hears of it. A trial: the event
-        named the completing brand as paying the whole gift, where three brands paid it in
-        proportion to the value each issued (DOMAIN.md, Tiers)."""
+        or `TierGiftRestored` in the same transaction, so in the same chunk): added to the
+        latest such event's `gift.shares` (`brand_id`, `points`, `locked_until`: ISO 8601 UTC,
+        or null when the points were the member's at once), and the paying brand hears of it. A
+        trial: the event named the completing brand as paying the whole gift, where three
+        brands paid it in proportion to the value each issued (DOMAIN.md, Tiers)."""
         brand, tx_hash = int(a["brand"]), event.log.tx_hash
         release = int(a["releaseAt"])
         share = {
@@ -238,7 +248,7 @@ class ChainEvents:
         for pending in reversed(self.pending):
             data = pending.payload
             if (
-                pending.type == ev.TIER_UPGRADED
+                pending.type in (ev.TIER_UPGRADED, ev.TIER_GIFT_RESTORED)
                 and data["member"] == a["member"]
                 and data["chain"]["tx_hash"] == tx_hash
             ):

@@ -324,6 +324,29 @@ def test_a_gift_waits_for_the_order_that_completed_it_and_a_return_cancels_it(
         positions = payer.api.get(f"/v1/settlement/deposits/{payer.brand_id}").json()
         assert positions["positions"] == [], positions  # no brand owes another for it
 
+        # A hostile review of 2026-12-07: an honest order that meets Silver again paid nothing
+        # (the tier had stood, so no upgrade). The cancelled gift is now paid again, once.
+        _, again = buy(payer, alice, 1_000)
+        assert "tier_upgraded_to" not in again["result"], again
+        assert again["result"]["tier_gift_restored_points"] == 500, again
+        (restored,) = _feed_of(payer.api, "tier.gift_restored")
+        data = restored["data"]
+        assert (data["member"], data["brand_id"], data["from_tier"], data["tier"]) == (
+            alice.address,
+            payer.brand_id,
+            1,
+            1,
+        )
+        assert (data["tier_name"], data["gift"]["points"]) == ("Silver", 500)
+        assert data["gift"]["shares"] == [
+            {"brand_id": payer.brand_id, "points": 500, "locked_until": None}
+        ]
+        held = balance_of(payer, alice)
+        assert (held["balance"], held["pending"]) == (5_010 + 100 + 500, 0), held
+        history = payer.api.get(f"/v1/members/{alice.address}/history").json()["entries"]
+        gift_lines = sorted((e["kind"], e["amount"]) for e in history if e["source"] == "tier_gift")
+        assert gift_lines == [("earned", 500), ("pending", 500), ("reversed", 500)], history
+
 
 def _feed_of(api: Any, event_type: str) -> list[dict[str, Any]]:
     """The brand's events of `event_type`, once there is one (60 s at most)."""

@@ -51,6 +51,8 @@ class Model:
         # counters and brands once closed (None while open), present once a share was locked
         self.gift_shares = {}
         self.gift_quarters = {}
+        # (member, quarter) -> the lowest tier whose cancelled gift the member has not met again
+        self.regain = {}
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
 
     def value_at(self, brand, month):
@@ -191,10 +193,20 @@ class Model:
         best = self.best_tier(*counters[1:4])
         if best >= state[4] or (holder, quarter) not in self.gift_quarters:
             return []
-        cancelled = []
+        cancelled, lowest = self._cancel_gifts(holder, quarter, best, brands, today)
+        if lowest and state[0] == quarter:  # _reverseCounters: met again, paid again
+            regain = self.regain.get((holder, quarter), 0)
+            self.regain[(holder, quarter)] = min(regain, lowest) if regain else lowest
+        return cancelled
+
+    def _cancel_gifts(self, holder, quarter, best, brands, today):
+        """AllianceLedger._cancelGifts: [(brand, points, releaseAt)] cancelled, and the lowest
+        tier whose points were (0: none)."""
+        cancelled, lowest = [], 0
         for b in sorted(brands):
             shares = self.gift_shares.get((holder, quarter, b), {})
-            points = sum(p for t, (p, hold) in shares.items() if t > best and hold > today)
+            held = {t: p for t, (p, hold) in shares.items() if t > best and hold > today and p}
+            points = sum(held.values())
             for t in [t for t in shares if t > best]:
                 del shares[t]
             lock = self.gift_lock(holder, b, today)
@@ -202,6 +214,7 @@ class Model:
                 continue
             day, locked, *_ = self.pending[(holder, b)][lock]
             points = min(points, locked)
+            lowest = min(held) if not lowest else min(lowest, *held)
             cancelled.append((b, points, day * DAY))
             self.set_gift_lock(holder, b, day, locked - points)
             months, left = self.lock_months[(holder, b)], points  # LockMonths.takeNewest
@@ -212,7 +225,7 @@ class Model:
                 burned[m] = part
                 left -= part
             self._burn(holder, b, burned)
-        return cancelled
+        return cancelled, lowest
 
     def outstanding(self, brand, month):
         return sum(
@@ -294,8 +307,8 @@ class Model:
     def record_activity(  # noqa: C901 (the ledger's tier rule, step by step)
         self, member, brand, kind, cents, mult, points, month, today
     ):
-        """Returns ({brand: (gift points it pays, releaseAt)}, [(brand, points, from, to)] of the
-        locks a later gift extended), as the ledger computes them."""
+        """Returns ([(brand, gift points it pays, releaseAt)] in the ledger's order, [(brand,
+        points, from, to)] of the locks a later gift extended), as the ledger computes them."""
         quarter = month // 3
         state = self.activity.setdefault(member, [0, 0, 0, 0, 0, 0, 0, 0, 0])
         if state[0] != quarter:
@@ -311,6 +324,7 @@ class Model:
                 del self.parts[key]
         rate = RULES[brand][KINDS.index(kind)]
         counted = kind == "purchase" or points >= rate
+        before = self.best_tier(*state[1:4])
         if kind == "purchase":
             state[1] += cents * min(mult, 100) // 100
             state[2] += 1
@@ -323,10 +337,23 @@ class Model:
         tier = state[4]
         if best >= tier:
             state[5] = 0
-        if best <= tier:
-            return {}, []
-        state[4] = best
+        paid, extended = [], []
+        regain = self.regain.get((member, quarter), 0)
+        if before < tier and before < regain <= best:  # _regainGifts
+            top = min(best, tier)
+            paid += self._pay(member, brand, quarter, regain - 1, top, month, today, extended)
+            self.regain[(member, quarter)] = top + 1 if top < tier else 0
+        if best > tier:
+            state[4] = best
+            paid += self._pay(member, brand, quarter, tier, best, month, today, extended)
+        return paid, extended
+
+    def _pay(self, member, brand, quarter, tier, best, month, today, extended):
+        """AllianceLedger._payGift of the gifts of tiers tier + 1 .. best: [(brand, share,
+        releaseAt)], the other brands first."""
         gift = sum(DEFAULT_TIER_RULES[t][3] for t in range(tier + 1, best + 1))
+        if not gift:
+            return []
         parts = {b: p for (m, b), (q, p) in self.parts.items() if m == member and q == quarter}
         total = sum(parts.values())
         paid, own = {}, gift
@@ -343,15 +370,16 @@ class Model:
             (d for b in parts for d, a in self.purchase_positions(member, b) if d > today and a),
             default=0,
         )
-        released, extended = {}, []
-        for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]:
-            released[b] = (
+        return [
+            (
+                b,
                 paid[b],
                 self._lock_share(
                     member, b, paid[b], hold, tier, best, gift, quarter, today, extended, month
                 ),
             )
-        return released, extended
+            for b in [*(b for b in sorted(paid) if b != brand), *([brand] if brand in paid else [])]
+        ]
 
     def _lock_share(
         self, member, b, share, hold, tier, best, gift, quarter, today, extended, month

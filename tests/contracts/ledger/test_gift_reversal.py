@@ -124,11 +124,92 @@ def test_a_reversal_that_leaves_the_tier_met_cancels_nothing_and_a_tier_is_cance
     below = _reverse(ledger, earn, signer_c, alice, first, quarter, 100)
     assert [(b, p) for b, p, _ in _cancelled(events, below)] == [(brand_a, SILVER_GIFT)]
 
-    # Met again and taken below again: Silver's gift was cancelled already.
+    # Met again: the cancelled gift is paid again (the tier stood, so no upgrade), locked behind
+    # the purchase that met it; taken below again, that payment is cancelled in turn.
     again = earn(signer_c, alice, cents=100)
     assert "TierUpgraded" not in again.events
+    restored = events.one(again, "TierGiftRestored")
+    assert (restored["fromTier"], restored["toTier"], restored["giftPoints"]) == (1, 1, SILVER_GIFT)
+    release = again.events["PointsEarned"]["releaseAt"]
+    assert _paid(events, again) == {brand_a: (SILVER_GIFT, release)}
     twice = _reverse(ledger, earn, signer_c, alice, again, quarter, 100)
-    assert _cancelled(events, twice) == []
+    assert _cancelled(events, twice) == [(brand_a, SILVER_GIFT, release)]
+    assert ledger.balanceOf(alice, brand_a) == 5_010  # never the gift: each wait was cancelled
+
+
+def test_a_tier_met_again_after_its_gift_was_cancelled_pays_the_gift_again(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, to_plain
+):
+    """A hostile review of 2026-12-07: C's pending purchase completed Silver, its return
+    cancelled the locked gift while the tier stood, and A's honest purchase that met Silver again
+    paid nothing (the ledger paid a gift only when the tier rose). Now the gift is paid again,
+    once: live, since no purchase of the quarter is pending any more."""
+    _one_order_short_of_silver(earn, signer_a, alice)
+    completing = earn(signer_c, alice, cents=100)
+    cancelled = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
+    assert [(b, p) for b, p, _ in _cancelled(events, cancelled)] == [(brand_a, SILVER_GIFT)]
+
+    honest = earn(signer_a, alice, cents=1_000)  # A's third order: Silver met again
+
+    assert "TierUpgraded" not in honest.events
+    assert events.all(honest, "TierGiftRestored") == [
+        {
+            "member": alice.address,
+            "fromTier": 1,
+            "toTier": 1,
+            "brand": brand_a,
+            "giftPoints": SILVER_GIFT,
+        }
+    ]
+    assert _paid(events, honest) == {brand_a: (SILVER_GIFT, 0)}
+    assert ledger.balanceOf(alice, brand_a) == 5_010 + 100 + SILVER_GIFT
+    assert to_plain(lens.pendingOf(alice, brand_a)) == ()
+    assert ledger.tierOf(alice) == 1
+
+    more = earn(signer_a, alice, cents=1_000)  # paid once: the tier is met, nothing owed
+    assert "TierGiftRestored" not in more.events and "TierGiftPaid" not in more.events
+
+
+def test_tiers_met_again_one_by_one_each_pay_their_cancelled_gift(
+    ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events
+):
+    """C's pending purchases made alice Silver, then Gold; their return took her below Silver and
+    cancelled both gifts. A's honest purchases then meet Silver (its gift alone is paid again),
+    then Gold (its gift): each tier's gift once, however the member climbs back."""
+    earn.batch(signer_a, [earn.op(alice, "review") for _ in range(6)])
+    silver = earn.batch(signer_c, [earn.op(alice, cents=20_000) for _ in range(3)])  # 600 USD
+    assert events.one(silver, "TierUpgraded")["newTier"] == 1
+    gold = earn.batch(signer_c, [earn.op(alice, cents=20_000) for _ in range(7)])  # 2,000 USD
+    assert events.one(gold, "TierUpgraded")["newTier"] == 2
+    cancelled = []
+    for receipt in (silver, gold):
+        for earned in events.all(receipt, "PointsEarned"):
+            op = (
+                earn.next_op_id(),
+                alice.address,
+                earned["releaseAt"] // DAY,
+                month_of(receipt.timestamp),
+                earned["points"],
+                20_000,
+                quarter,
+                True,
+                earned["orderRef"],
+            )
+            cancelled += _cancelled(events, ledger.reverse(op, {"from": signer_c}))
+    assert sum(p for _, p, _ in cancelled) == SILVER_GIFT + GOLD_GIFT
+    assert lens.memberStatus(alice)["orders"] == 0
+    assert ledger.tierOf(alice) == 2  # the tier stands until the quarterly review
+
+    to_silver = earn.batch(signer_a, [earn.op(alice, cents=20_000) for _ in range(3)])
+    restored = events.one(to_silver, "TierGiftRestored")
+    assert (restored["fromTier"], restored["toTier"], restored["giftPoints"]) == (1, 1, SILVER_GIFT)
+    assert _paid(events, to_silver) == {brand_a: (SILVER_GIFT, 0)}
+
+    to_gold = earn.batch(signer_a, [earn.op(alice, cents=20_000) for _ in range(7)])
+    restored = events.one(to_gold, "TierGiftRestored")
+    assert (restored["fromTier"], restored["toTier"], restored["giftPoints"]) == (2, 2, GOLD_GIFT)
+    assert _paid(events, to_gold) == {brand_a: (GOLD_GIFT, 0)}
+    assert "TierUpgraded" not in to_gold.events
 
 
 def test_a_return_after_the_quarter_closed_still_cancels_the_gift(

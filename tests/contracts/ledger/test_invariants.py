@@ -144,7 +144,7 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             expected_holds += extended
             self.model.credit(name, brand, month, points)
             self.model.issued[brand] += points
-            for b, (share, release_at) in paid.items():  # the other brands first, as paid
+            for b, share, release_at in paid:  # the other brands first, as paid
                 expected_shares.append((b, share, release_at))
                 self.model.credit(name, b, month, share)
                 self.model.issued[b] += share
