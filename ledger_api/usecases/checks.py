@@ -120,19 +120,24 @@ class Checks:
         ending after it starts, within 90 days, by 9999-12-31T23:59:59Z (the last time an
         answer can write: a year-10000 auction stopped the indexer, a review). Else
         `ChainRejected` with the contract's code
-        (`chain_error`: `AuctionsInvalidWindow`, `PollsInvalidWindow`); the earliest start is
-        in `details`, ISO 8601. A start a second ahead passed, then failed on chain (a trial)."""
+        (`chain_error`: `AuctionsInvalidWindow`, `PollsInvalidWindow`); `details` give the
+        window as sent (ISO 8601, or the seconds sent for a time past the year 9999: the
+        refusal had shown such a time as 9999-12-31T23:59:59Z, not what was sent), the
+        earliest start and the latest end. A start a second ahead passed, then failed on chain
+        (a trial)."""
         earliest = self.now() + START_MARGIN_S
         latest = min(starts_at + MAX_WINDOW_S, LAST_WRITABLE_S)  # the year 9999: `utc_datetime`
         if starts_at < earliest or not starts_at < ends_at <= latest:
             raise ChainRejected(
                 error_code(chain_error),
                 f"the window must start at least {START_MARGIN_S} s from now (its transaction "
-                "is mined after this answer) and end after it starts, within 90 days",
+                "is mined after this answer) and end after it starts, within 90 days and by "
+                "9999-12-31T23:59:59Z",
                 chain_error=chain_error,
-                starts_at=iso_utc(starts_at),
-                ends_at=iso_utc(ends_at),
+                starts_at=_as_sent(starts_at),
+                ends_at=_as_sent(ends_at),
                 earliest_starts_at=iso_utc(earliest),
+                latest_ends_at=iso_utc(max(latest, earliest)),
             )
 
     # -------------------------------------------------------------- receivers
@@ -430,3 +435,9 @@ def verify_signature(chain: Chain, document: dict[str, Any], account: str, signa
             "the contract wallet does not approve the signature (ERC-1271 isValidSignature)",
             member=account,
         )
+
+
+def _as_sent(timestamp: int) -> str | int:
+    """A time of a refused request as ISO 8601 UTC, or the seconds as sent past the year 9999
+    (an answer cannot write that year)."""
+    return iso_utc(timestamp) if timestamp <= LAST_WRITABLE_S else timestamp

@@ -32,7 +32,8 @@ def _windows() -> list[dict[str, int]]:
 
 def test_a_window_past_the_year_9999_is_refused_by_its_code(brand: Brand) -> None:
     """Each answered 500 (`iso_utc` in the refusal) or was accepted; now 422 with the window's
-    code, its times written as the last second an answer can write."""
+    code. The refusal gives the window as sent (seconds past the year 9999; it had shown them as
+    9999-12-31T23:59:59Z, a trial) and the latest end an answer can write."""
     badge = confirmed(
         brand, "/v1/badges/types", {"kind": "collectible", "has_benefit": True, "uri": "ipfs://far"}
     )
@@ -59,7 +60,14 @@ def test_a_window_past_the_year_9999_is_refused_by_its_code(brand: Brand) -> Non
             assert answer.status_code == 422, (path, window, answer.text)
             error = answer.json()["error"]
             assert error["code"] == code, (path, window, error)
-            assert LAST_SECOND in error["details"].values() or window["ends_at"] == 1, error
+            details = error["details"]
+            for field in ("starts_at", "ends_at"):
+                if window[field] >= YEAR_10000:  # as sent: no answer can write that year
+                    assert details[field] == window[field], (field, error)
+                else:
+                    assert details[field].endswith("Z"), (field, error)  # ISO 8601, UTC
+            assert details["latest_ends_at"] <= LAST_SECOND, error
+            assert LAST_SECOND not in (details["starts_at"], details["ends_at"]), error
 
 
 def test_a_brands_own_auction_in_the_year_10000_leaves_the_index_going(
