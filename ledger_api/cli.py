@@ -321,11 +321,18 @@ def brand_show(brand: BrandArg, as_json: JsonOption = None) -> None:
     if _as_json(as_json):
         print(json.dumps(shown))
         return
-    facts = {k: v for k, v in shown.items() if k not in ("liability", "keys", "api_keys")}
+    facts = {k: _cell(v) for k, v in shown.items() if k not in ("liability", "keys")}
     title = f"{shown['name']} (brand {shown['brand_id']})"  # not the argument: "1" (a trial)
     _table([{"field": k, "value": v} for k, v in facts.items()], ["field", "value"], title, False)
     _table([shown["liability"] or {}], _LIABILITY, "liability (points)", False)
     _table(shown["keys"], _KEYS, "API keys", False)
+
+
+def _cell(value: Any) -> Any:
+    """A nested value (the earn rule) as `name value` pairs, not a Python dict (a trial)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return value
 
 
 #: issued = redeemed + expired + reversed + outstanding; pending is part of outstanding (a

@@ -182,10 +182,12 @@ def ledger_brand_id(rt: Runtime, brand: str) -> LedgerBrandId:
 
 
 def show_brand(brand: str) -> dict[str, Any]:
-    """The brand, its liability (from the index) and its API keys."""
+    """The brand, its liability (from the index) and its API keys (`keys`, revoked ones too;
+    the view's `api_keys`, the active prefixes alone, is left out: a trial read both)."""
     rt = runtime()
     brand_id = ledger_brand_id(rt, brand)
     view = next(b for b in list_brands(rt) if b["brand_id"] == brand_id)
+    view.pop("api_keys", None)
     return {**view, "liability": _liability(rt, brand_id), "keys": list_keys(brand, rt)}
 
 

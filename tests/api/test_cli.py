@@ -253,7 +253,10 @@ def test_read_commands_show_brands_liability_positions_keys_and_webhooks(
 
         shown = json.loads(ledger(env, "brand", "show", "Show Brand", "--json").stdout)
         assert shown["brand_id"] == shop.brand_id and shown["liability"]["outstanding"] == 700
-        assert [k["prefix"] for k in shown["keys"]] == shown["api_keys"]
+        # the keys once (a trial read `api_keys` and `keys`), the rule as pairs, not a dict
+        assert "api_keys" not in shown and all(k["revoked_at"] is None for k in shown["keys"])
+        table = ledger({**env, "COLUMNS": "200"}, "brand", "show", str(shop.brand_id), "--table")
+        assert "points_per_usd 10" in table.stdout and "{" not in table.stdout, table.stdout
         assert "outstanding" in ledger(env, "brand", "show", str(shop.brand_id)).stdout
         # the table's columns add up: issued = redeemed + expired + reversed + outstanding (a
         # trial's table left `reversed` out)
