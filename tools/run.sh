@@ -190,13 +190,15 @@ healthy() {  # until the gateway answers its health check with "ok" (or its proc
   # a health that is not "ok" a minute after the port opened (e.g. "degraded": a brand's keys
   # sealed with another passphrase, that brand waits and the others run) is said, and the
   # gateway counts as up (it waited for "ok" for good: a new user's trial)
+  # A gateway gone because of a Ctrl-C (the trap set `stopping`) is a stop, said as one (130:
+  # "stopped by SIGINT"), not "failed (status 1)" (a trial).
   until (exec 3<>"/dev/tcp/$URL_HOST/$PORT") 2>/dev/null; do
-    kill -0 "$1" 2>/dev/null || return 1
+    kill -0 "$1" 2>/dev/null || return $(( stopping ? 130 : 1 ))
     sleep 0.2
   done
   local answered=$SECONDS
   until curl -s -m 2 "$URL/v1/health" 2>/dev/null | grep -q '"status":"ok"'; do
-    kill -0 "$1" 2>/dev/null || return 1
+    kill -0 "$1" 2>/dev/null || return $(( stopping ? 130 : 1 ))
     (( SECONDS - answered >= 60 )) && return 0  # said after the step (below)
     sleep 1
   done

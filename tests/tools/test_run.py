@@ -267,6 +267,48 @@ def _ended_by(started_run: _Run, send: Callable[[], object]) -> tuple[str, set[i
 
 
 @pytest.mark.slow
+def test_a_ctrl_c_while_make_run_waits_for_the_gateway_is_said_as_a_stop(tmp_path: Path) -> None:
+    """A Ctrl-C while make run waited for the gateway's health said `✗ start the gateway ...
+    failed (status 1)`, as if the gateway had crashed (a trial). It is a stop, said as one."""
+    for attempt in range(5):  # a port taken between the pick and run.sh's bind: other ports
+        folder = tmp_path / f"try-{attempt}"
+        (folder / "data").mkdir(parents=True)
+        chain_port, port = free_ports(2)
+        out = folder / "run.log"
+        with out.open("wb") as log:
+            run = subprocess.Popen(
+                ["bash", "tools/run.sh"],
+                cwd=ROOT,
+                env=_run_env(folder, chain_port, port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: a SIGINT to it is a terminal's Ctrl-C
+            )
+        try:
+            wait_for(
+                lambda: "… start the gateway" in out.read_text() or run.poll() is not None,
+                what="make run's gateway step",
+                progress=files_progress(out, folder / "data" / "chain.log"),
+            )
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGINT)  # Ctrl-C, while the step waits
+            wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGTERM)
+                run.wait(300)
+            delete_network(f"alliance-local-{chain_port}")
+        text = out.read_text()
+        if "already in use" in text or "already serves a chain" in text:
+            continue
+        assert "✓ start the gateway" not in text, text  # the Ctrl-C came while it waited
+        assert "✗ start the gateway" in text and "stopped by SIGINT" in text, text
+        assert "failed (status 1" not in text, text
+        return
+    raise AssertionError("make run: its ports were taken five times in a row")
+
+
+@pytest.mark.slow
 def test_a_ctrl_c_that_only_the_gateway_sees_stops_make_run(tmp_path: Path) -> None:
     """`setsid make run &` from a script, then SIGINT to its process group (session 23's trial):
     the chain and the gateway stopped, but run.sh, which ignores SIGINT as a background job,
