@@ -366,33 +366,35 @@ def _events(
 
 @dataclass(slots=True)
 class _BatchEvents:
-    """What a mined `earnBatch` says, by op id (and tier upgrades and gifts paid again by
-    member)."""
+    """What a mined `earnBatch` says, by op id: its result (a tier upgrade, a cancelled gift
+    paid again included) or its skip reason."""
 
     earned: dict[int, dict[str, Any]] = field(default_factory=dict)
     skipped: dict[int, bytes] = field(default_factory=dict)
-    upgrades: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, contracts: Contracts, receipt: Receipt) -> _BatchEvents:
+        """In log order, an operation's tier events come before its `PointsEarned` (the ledger
+        counts it toward the tier, then mints), so each pairs with the member's next one:
+        before, an upgrade went to the member's first operation of the batch, whichever
+        completed it (a review of 2026-12-07)."""
         found = cls()
+        tier: dict[str, dict[str, Any]] = {}  # by member, until its operation's PointsEarned
         names = ("PointsEarned", "OperationSkipped", "TierUpgraded", "TierGiftRestored")
         for event in _events(contracts, receipt, names):
             if event.contract != LEDGER:
                 continue
+            a = event.args
             if event.name == "PointsEarned":
-                found.earned[event.args["opId"]] = _earned_result(event.args)
+                found.earned[a["opId"]] = _earned_result(a) | tier.pop(a["member"], {})
             elif event.name == "OperationSkipped":
-                found.skipped[event.args["opId"]] = event.args["reason"]
+                found.skipped[a["opId"]] = a["reason"]
             elif event.name == "TierUpgraded":
-                found.upgrades.setdefault(event.args["member"], {}).update(
-                    tier_upgraded_to=event.args["newTier"],
-                    tier_gift_points=event.args["giftPoints"],
+                tier.setdefault(a["member"], {}).update(
+                    tier_upgraded_to=a["newTier"], tier_gift_points=a["giftPoints"]
                 )
-            elif event.name == "TierGiftRestored":  # a cancelled gift paid again (README)
-                found.upgrades.setdefault(event.args["member"], {}).update(
-                    tier_gift_restored_points=event.args["giftPoints"]
-                )
+            else:  # TierGiftRestored: a cancelled gift paid again (README, "Returns")
+                tier.setdefault(a["member"], {})["tier_gift_restored_points"] = a["giftPoints"]
         return found
 
 
@@ -415,11 +417,7 @@ def earn_outcomes(
     for op in ops:
         assert op.op_id is not None
         if op.op_id in batch.earned:
-            result = dict(batch.earned[op.op_id])
-            if batch.upgrades:  # the payload is validated only to pair an upgrade
-                member = EarnPayload.model_validate(op.payload).member
-                result.update(batch.upgrades.pop(member, {}))
-            outcomes[op.id] = Outcome(Verdict.CONFIRMED, result)
+            outcomes[op.id] = Outcome(Verdict.CONFIRMED, dict(batch.earned[op.op_id]))
         elif op.op_id in batch.skipped:
             outcomes[op.id] = _skipped(contracts, op, batch.skipped[op.op_id])
         else:

@@ -261,6 +261,25 @@ def test_tier_rule_upgrade_and_quarterly_review(
             "tier_gift_points": 50,
         }
 
+        # In one batch (one earnBatch), the upgrade is the result of the item that completed
+        # it, the third: it was reported on the member's first item (a review of 2026-12-07).
+        bob = Member()
+        items = [
+            {"type": "purchase", "member": bob.address, "amount_cents": 3_000},
+            {"type": "purchase", "member": bob.address, "amount_cents": 3_000},
+            {"type": "engagement", "member": bob.address, "kind": "review"},
+        ]
+        for i, item in enumerate(items):
+            item["key"] = f"bob-{i}"
+            if item["type"] == "purchase":
+                item["order_ref"] = f"bob-{uuid.uuid4()}"
+        answer = brand.api.post("/v1/earn/batch", {"items": items}, headers={"Prefer": "wait=60"})
+        assert answer.status_code == 200, answer.text
+        finals = [brand.api.wait(a["operation_id"]) for a in answer.json()["items"]]
+        assert len({f["tx_hash"] for f in finals}) == 1, finals  # one transaction
+        assert [f["result"].get("tier_upgraded_to") for f in finals] == [None, None, 1], finals
+        assert finals[2]["result"]["tier_gift_points"] == 50, finals
+
         view = brand.api.get(f"/v1/members/{alice.address}").json()
         assert view["tier"]["tier"] == 1 and view["tier"]["name"] == "Silver"
         assert view["tier"]["badge_tier"] == 1
