@@ -667,7 +667,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         _pending[member][b] = pending;
         if (locked != 0 && day < hold) emit TierGiftHoldExtended(member, b, locked, day * 1 days, hold * 1 days);
         mapping(uint256 => uint256) storage shares = _giftShares[member];
-        shares[GiftShares.key(ctx.quarter, 0)] = GiftShares.LOCKED;
+        // The record's other bits (the tiers paid again, {_regainGifts}) stay.
+        shares[GiftShares.key(ctx.quarter, 0)] |= GiftShares.LOCKED;
         uint256 k = GiftShares.key(ctx.quarter, b);
         uint256 word = shares[k];
         uint256 left = share;
@@ -783,13 +784,15 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
     }
 
-    /// @dev Pays again the gifts of the tiers whose shares a return cancelled in the member's
-    /// quarter, from the lowest of them ({GiftShares-regainFrom}) up to `best` (met now, above
-    /// what `word`'s counters met before the operation) or the member's `tier`, the higher ones
-    /// paid by the upgrade. Split and locked like an upgrade's gift ({_payGift}); returns the calling
-    /// brand's share. Emits {TierGiftRestored}. A hostile review of 2026-12-07: a purchase that
-    /// completed Silver was returned, the gift cancelled while the tier stood, and honest
-    /// purchases that met Silver again in the quarter paid nothing.
+    /// @dev Pays again the gift of each tier whose shares a return cancelled in the member's
+    /// quarter ({GiftShares-regain}) and that the operation meets again: above what `word`'s
+    /// counters met before it, up to `best` (met now) and the member's `tier` (higher ones are
+    /// the upgrade's). Once per tier and quarter: a brand that cycles a pending purchase and
+    /// its return cannot make the others pay and cancel their shares again and again (nor
+    /// extend their locks). Each tier's gift is split and locked like an upgrade's ({_payGift})
+    /// with its own {TierGiftRestored}; returns the calling brand's shares. A hostile review of
+    /// 2026-12-07: a purchase that completed Silver was returned, the gift cancelled while the
+    /// tier stood, and honest purchases that met Silver again in the quarter paid nothing.
     function _regainGifts(EarnContext memory ctx, address member, MemberWord word, uint256 best, uint256 tier)
         private
         returns (uint256 own)
@@ -800,18 +803,20 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (before >= tier || best <= before) return 0;
         mapping(uint256 => uint256) storage shares = _giftShares[member];
         uint256 k = GiftShares.key(ctx.quarter, 0);
-        uint256 from = GiftShares.regainFrom(shares[k]);
-        if (from == 0 || from > best || from <= before) return 0;
+        (uint256 cancelled, uint256 regained) = GiftShares.regain(shares[k]);
+        if (cancelled == 0) return 0;
         uint256 to = best < tier ? best : tier;
-        // slither-disable-next-line uninitialized-local the sum starts at zero on purpose
-        uint256 points;
-        for (uint256 t = from; t <= to; ++t) {
-            points += _tierGift[uint8(t)];
+        for (uint256 t = before + 1; t <= to; ++t) {
+            uint256 bit = uint256(1) << (t - 1);
+            if (cancelled & bit == 0) continue;
+            (cancelled, regained) = (cancelled & ~bit, regained | bit);
+            uint256 points = _tierGift[uint8(t)];
+            emit TierGiftRestored(member, uint8(t), ctx.brand, points);
+            // No overflow: at most three gifts of at most MAX_TIER_GIFT each.
+            if (points != 0) own += _payGift(ctx, member, word.brands(), GiftCall(t - 1, t, points, 0));
         }
-        emit TierGiftRestored(member, uint8(from), uint8(to), ctx.brand, points);
-        if (points != 0) own = _payGift(ctx, member, word.brands(), GiftCall(from - 1, to, points, 0));
         // Read again: a locked share wrote the record ({_lockShare}).
-        shares[k] = GiftShares.withRegainFrom(shares[k], to < tier ? to + 1 : 0);
+        shares[k] = GiftShares.withRegain(shares[k], cancelled, regained);
     }
 
     /// @dev When `word`'s quarter locked gift shares, stores its counters and brand filter in the

@@ -302,13 +302,14 @@ contract AllianceLedgerAdmin is LedgerStorage {
         uint256 recordKey = GiftShares.key(op.quarter, 0);
         uint256 record = _giftShares[op.member][recordKey];
         if (record & GiftShares.LOCKED == 0) return;
-        uint256 lowest = _cancelGifts(op.member, op.quarter, best, brands);
+        uint256 tiers = _cancelGifts(op.member, op.quarter, best, brands);
         // In the member's open quarter, a tier whose gift was cancelled is paid again once met
-        // again (the tier stands, so no upgrade would pay it: a hostile review of 2026-12-07).
-        if (lowest == 0 || word.quarter() != op.quarter) return;
-        uint256 from = GiftShares.regainFrom(record);
-        if (from == 0 || lowest < from) from = lowest;
-        _giftShares[op.member][recordKey] = GiftShares.withRegainFrom(record, from);
+        // again (the tier stands, so no upgrade would pay it: a hostile review of 2026-12-07),
+        // once per tier and quarter ({GiftShares}).
+        if (tiers == 0 || word.quarter() != op.quarter) return;
+        (uint256 cancelled, uint256 regained) = GiftShares.regain(record);
+        cancelled |= tiers & ~regained;
+        _giftShares[op.member][recordKey] = GiftShares.withRegain(record, cancelled, regained);
     }
 
     /// @dev The counters less a reversal's spend and order (saturating at 0).
@@ -327,10 +328,10 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// today) and that its lock still holds. The fields are cleared either way, so a tier's shares
     /// are cancelled once, and a share whose purchases are final never is. The points leave the
     /// lots of the lock's months, newest first ({LockMonths}): a quarter's higher tiers are
-    /// reached last. Returns the lowest tier whose points were cancelled (0: none).
+    /// reached last. Returns the tiers whose points were cancelled (a mask, bit t - 1: tier t).
     function _cancelGifts(address member, uint256 quarter, uint256 best, uint256 brands)
         private
-        returns (uint256 lowest)
+        returns (uint256 tiers)
     {
         mapping(uint256 => uint256) storage shares = _giftShares[member];
         uint256 count = _brandCount;
@@ -339,14 +340,14 @@ contract AllianceLedgerAdmin is LedgerStorage {
         for (uint256 b = 1; b <= count; ++b) {
             if (brands & (uint256(1) << ((b - 1) % BRAND_BITS)) == 0) continue;
             uint256 k = GiftShares.key(quarter, b);
-            (uint256 points, uint256 tier, uint256 kept) = GiftShares.above(shares[k], best, today);
+            (uint256 points, uint256 held, uint256 kept) = GiftShares.above(shares[k], best, today);
             shares[k] = kept;
             if (points == 0) continue;
             PendingWord pending = _pending[member][b];
             (uint256 day, uint256 locked) = pending.gift(today);
             if (locked == 0) continue;
             if (points > locked) points = locked;
-            if (lowest == 0 || tier < lowest) lowest = tier;
+            tiers |= held;
             // slither-disable-next-line unused-return the amount fits: it is below what the lock held
             (pending,) = pending.withGift(day, locked - points);
             _pending[member][b] = pending;

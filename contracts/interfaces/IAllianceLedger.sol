@@ -274,13 +274,11 @@ interface IAllianceLedger is IAllianceDirectory {
     /// share of that tier's gift, still locked until `releaseAt`, are cancelled (burned, counted
     /// in the brand's `reversed`).
     event TierGiftCancelled(address indexed member, uint256 indexed brand, uint256 points, uint256 releaseAt);
-    /// @notice `member` met again, by an operation of `brand`, tiers `fromTier` to `toTier` whose
-    /// gifts a return had cancelled in this quarter ({TierGiftCancelled}; the tier had stood, so
-    /// no {TierUpgraded} pays them): `giftPoints`, the sum of those tiers' gifts, are paid again,
+    /// @notice `member` met again, by an operation of `brand`, tier `tier` whose gift a return
+    /// had cancelled in this quarter ({TierGiftCancelled}; the tier had stood, so no
+    /// {TierUpgraded} pays it): its gift, `giftPoints`, is paid again, once per tier and quarter,
     /// split like an upgrade's gift ({TierGiftPaid} per paying brand, right after this event).
-    event TierGiftRestored(
-        address indexed member, uint8 fromTier, uint8 toTier, uint256 indexed brand, uint256 giftPoints
-    );
+    event TierGiftRestored(address indexed member, uint8 tier, uint256 indexed brand, uint256 giftPoints);
     /// @notice `points` of `brand`'s gift shares locked for `member` until `fromReleaseAt` now wait
     /// until `toReleaseAt`, with a later gift's shares (one lock per member and brand).
     event TierGiftHoldExtended(

@@ -19,9 +19,12 @@ pragma solidity 0.8.30;
 ///   the quarter's counters and its brand filter as {MemberWord} held them then: spendCents 48 at
 ///   offset 2 | orders 32 at 50 | engagements 32 at 82 | brands 63 at 114. A reversal arriving
 ///   after the quarter closed lowers these counters instead of the member's word. While the
-///   quarter is open, bits 177..178 hold the lowest tier whose shares a reversal cancelled and
-///   that the member has not met again since (0: none): meeting it again in the quarter pays
-///   that tier's gift again ({AllianceLedger-_regainGifts}, a hostile review of 2026-12-07).
+///   quarter is open, bits 177..179 hold the tiers whose shares a reversal cancelled and that
+///   the member has not met again since (bit t - 1: tier t), and bits 180..182 the tiers whose
+///   gift was paid again this quarter: meeting a cancelled tier again pays its gift again, once
+///   per tier and quarter ({AllianceLedger-_regainGifts}, hostile reviews of 2026-12-07: a brand
+///   cycling a pending purchase and its return made another brand pay and cancel the gift
+///   again and again, and a mark of the lowest tier alone paid tiers never cancelled).
 ///
 /// Bounds: a field's points are at most a tier gift (<= 10^12 < 2^64).
 library GiftShares {
@@ -35,8 +38,9 @@ library GiftShares {
     uint256 private constant ORDERS_OFFSET = 50;
     uint256 private constant ENGAGEMENTS_OFFSET = 82;
     uint256 private constant BRANDS_OFFSET = 114;
-    uint256 private constant REGAIN_OFFSET = 177;
-    uint256 private constant MASK_2 = 3;
+    uint256 private constant CANCELLED_OFFSET = 177;
+    uint256 private constant REGAINED_OFFSET = 180;
+    uint256 private constant MASK_3 = 7;
     uint256 private constant MASK_32 = 0xffffffff;
     uint256 private constant MASK_48 = 0xffffffffffff;
     uint256 private constant MASK_63 = (uint256(1) << 63) - 1;
@@ -54,36 +58,37 @@ library GiftShares {
     }
 
     /// @notice The points of the tiers above `tier` still held on `today` (their hold day later),
-    /// the lowest of those tiers holding points (0: none), and `shares` with every field above
-    /// `tier` cleared.
+    /// those tiers as a mask (bit t - 1: tier t), and `shares` with every field above `tier`
+    /// cleared.
     function above(uint256 shares, uint256 tier, uint256 today)
         internal
         pure
-        returns (uint256 points, uint256 lowest, uint256 kept)
+        returns (uint256 points, uint256 tiers, uint256 kept)
     {
         uint256 shift = FIELD_BITS * tier;
         kept = shares & ((uint256(1) << shift) - 1);
         uint256 t = tier;
         for (uint256 rest = shares >> shift; rest != 0; rest >>= FIELD_BITS) {
-            ++t;
             uint256 field = rest & FIELD_MASK;
             if (field >> 64 > today && field & POINTS_MASK != 0) {
                 points += field & POINTS_MASK;
-                if (lowest == 0) lowest = t;
+                tiers |= uint256(1) << t; // tier t + 1
             }
+            ++t;
         }
     }
 
-    /// @notice The lowest tier of an open quarter's record whose cancelled gift shares the member
-    /// has not met again (0: none).
-    function regainFrom(uint256 record) internal pure returns (uint256) {
-        return (record >> REGAIN_OFFSET) & MASK_2;
+    /// @notice An open quarter's record: the tiers whose cancelled gift the member has not met
+    /// again, and the tiers whose gift was paid again (masks, bit t - 1: tier t).
+    function regain(uint256 record) internal pure returns (uint256 cancelled, uint256 regained) {
+        cancelled = (record >> CANCELLED_OFFSET) & MASK_3;
+        regained = (record >> REGAINED_OFFSET) & MASK_3;
     }
 
-    /// @notice An open quarter's record with its lowest cancelled tier not met again set to `tier`
-    /// (0 <= tier <= 3; 0 clears it).
-    function withRegainFrom(uint256 record, uint256 tier) internal pure returns (uint256) {
-        return (record & ~(MASK_2 << REGAIN_OFFSET)) | (tier << REGAIN_OFFSET);
+    /// @notice An open quarter's record with both masks replaced.
+    function withRegain(uint256 record, uint256 cancelled, uint256 regained) internal pure returns (uint256) {
+        return (record & ~(((MASK_3 << 3) | MASK_3) << CANCELLED_OFFSET)) | (cancelled << CANCELLED_OFFSET)
+            | (regained << REGAINED_OFFSET);
     }
 
     /// @notice A closed quarter's record: locked, closed, with the quarter's counters and brands.

@@ -225,10 +225,10 @@ class ChainEvents:
         self._add(ev.TIER_UPGRADED, event, ts, brands, **payload)
 
     def _tier_gift_restored(self, event: Event, a: dict[str, Any], ts: int) -> None:
-        """`tier.gift_restored`: the member met again tiers whose gifts a return had cancelled
-        in its quarter (the tier stood), so those gifts are paid again: `from_tier` to `tier`,
-        the rest as in `tier.upgraded` (to the brand that met them and the paying brands)."""
-        payload = _gift_event(a, int(a["toTier"]), from_tier=int(a["fromTier"]))
+        """`tier.gift_restored`: the member met again a tier whose gift a return had cancelled
+        in its quarter (the tier stood), so that gift is paid again, once per tier and quarter;
+        the fields as in `tier.upgraded` (to the brand that met it and the paying brands)."""
+        payload = _gift_event(a, int(a["tier"]))
         self._add(ev.TIER_GIFT_RESTORED, event, ts, [int(a["brand"])], **payload)
 
     def _tier_gift_paid(self, event: Event, a: dict[str, Any], ts: int) -> None:

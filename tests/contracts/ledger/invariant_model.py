@@ -51,7 +51,8 @@ class Model:
         # counters and brands once closed (None while open), present once a share was locked
         self.gift_shares = {}
         self.gift_quarters = {}
-        # (member, quarter) -> the lowest tier whose cancelled gift the member has not met again
+        # (member, quarter) -> ({tiers whose cancelled gift the member has not met again},
+        # {tiers whose gift was paid again}): GiftShares' record
         self.regain = {}
         self.consented = set()  # (debtor, creditor) pairs with a redemption sent by the creditor
 
@@ -193,16 +194,16 @@ class Model:
         best = self.best_tier(*counters[1:4])
         if best >= state[4] or (holder, quarter) not in self.gift_quarters:
             return []
-        cancelled, lowest = self._cancel_gifts(holder, quarter, best, brands, today)
-        if lowest and state[0] == quarter:  # _reverseCounters: met again, paid again
-            regain = self.regain.get((holder, quarter), 0)
-            self.regain[(holder, quarter)] = min(regain, lowest) if regain else lowest
+        cancelled, tiers = self._cancel_gifts(holder, quarter, best, brands, today)
+        if tiers and state[0] == quarter:  # _reverseCounters: met again, paid again, once
+            marked, regained = self.regain.setdefault((holder, quarter), (set(), set()))
+            marked |= tiers - regained
         return cancelled
 
     def _cancel_gifts(self, holder, quarter, best, brands, today):
-        """AllianceLedger._cancelGifts: [(brand, points, releaseAt)] cancelled, and the lowest
-        tier whose points were (0: none)."""
-        cancelled, lowest = [], 0
+        """AllianceLedger._cancelGifts: [(brand, points, releaseAt)] cancelled, and the tiers
+        whose points were."""
+        cancelled, tiers = [], set()
         for b in sorted(brands):
             shares = self.gift_shares.get((holder, quarter, b), {})
             held = {t: p for t, (p, hold) in shares.items() if t > best and hold > today and p}
@@ -214,7 +215,7 @@ class Model:
                 continue
             day, locked, *_ = self.pending[(holder, b)][lock]
             points = min(points, locked)
-            lowest = min(held) if not lowest else min(lowest, *held)
+            tiers |= set(held)
             cancelled.append((b, points, day * DAY))
             self.set_gift_lock(holder, b, day, locked - points)
             months, left = self.lock_months[(holder, b)], points  # LockMonths.takeNewest
@@ -225,7 +226,7 @@ class Model:
                 burned[m] = part
                 left -= part
             self._burn(holder, b, burned)
-        return cancelled, lowest
+        return cancelled, tiers
 
     def outstanding(self, brand, month):
         return sum(
@@ -338,11 +339,12 @@ class Model:
         if best >= tier:
             state[5] = 0
         paid, extended = [], []
-        regain = self.regain.get((member, quarter), 0)
-        if before < tier and before < regain <= best:  # _regainGifts
-            top = min(best, tier)
-            paid += self._pay(member, brand, quarter, regain - 1, top, month, today, extended)
-            self.regain[(member, quarter)] = top + 1 if top < tier else 0
+        marked, regained = self.regain.get((member, quarter), (set(), set()))
+        if before < tier:  # _regainGifts: each cancelled tier met again, once per quarter
+            for t in sorted(t for t in marked if before < t <= min(best, tier)):
+                marked.discard(t)
+                regained.add(t)
+                paid += self._pay(member, brand, quarter, t - 1, t, month, today, extended)
         if best > tier:
             state[4] = best
             paid += self._pay(member, brand, quarter, tier, best, month, today, extended)
