@@ -286,13 +286,15 @@ def test_a_ctrl_c_while_make_run_waits_for_the_gateway_is_said_as_a_stop(tmp_pat
             )
         try:
             wait_for(
-                lambda: "… start the gateway" in out.read_text() or run.poll() is not None,
+                lambda out=out, run=run: (
+                    "… start the gateway" in out.read_text() or run.poll() is not None
+                ),
                 what="make run's gateway step",
                 progress=files_progress(out, folder / "data" / "chain.log"),
             )
             if run.poll() is None:
                 os.killpg(run.pid, signal.SIGINT)  # Ctrl-C, while the step waits
-            wait_for(lambda: run.poll() is not None, what="make run's end", cap_s=120)
+            wait_for(lambda run=run: run.poll() is not None, what="make run's end", cap_s=120)
         finally:
             if run.poll() is None:
                 os.killpg(run.pid, signal.SIGTERM)

@@ -13,16 +13,14 @@ Fixtures as in test_gift_reversal.py: A live at once (10 points/USD, 5 a review)
 orders, 6 engagements, 2,000 points.
 """
 
-from tests.contracts.ledger.test_gift_reversal import (  # noqa: F401 (fixtures)
+from gift_flows import (
     DAY,
     GOLD_GIFT,
     SILVER_GIFT,
-    _cancelled,
-    _one_order_short_of_silver,
-    _paid,
-    _reverse,
-    pending_c,
-    quarter,
+    cancelled_shares,
+    one_order_short_of_silver,
+    paid_shares,
+    reverse_purchase,
 )
 
 
@@ -46,16 +44,17 @@ def test_a_gold_gift_whose_shares_were_final_is_not_paid_again_with_a_cancelled_
     earn(signer_a, alice, cents=49_800)
     silver = earn(signer_c, alice, cents=100)  # day 3, released on day 17: Silver
     assert events.one(silver, "TierUpgraded")["newTier"] == 1
-    _reverse(ledger, earn, signer_c, alice, silver, quarter, 0, closes=False)  # counters kept
+    # its points taken back stating no spend: the counters stay
+    reverse_purchase(ledger, earn, signer_c, alice, silver, quarter, 0, closes=False)
     clock.travel_to(d0 + 4 * DAY)
     gold = earn.batch(signer_a, _gold_in_seven(earn, alice))
     assert events.one(gold, "TierUpgraded")["newTier"] == 2
-    assert sum(p for p, _ in _paid(events, gold).values()) == GOLD_GIFT
+    assert sum(p for p, _ in paid_shares(events, gold).values()) == GOLD_GIFT
 
     clock.travel_to(d0 + 15 * DAY)  # Gold's shares final, Silver's locked until day 17
     promo = earn(signer_c, alice, cents=20_000, mult=1_000)
-    cut = _reverse(ledger, earn, signer_c, alice, promo, quarter, 200_000)
-    assert 0 < sum(p for _, p, _ in _cancelled(events, cut)) <= SILVER_GIFT
+    cut = reverse_purchase(ledger, earn, signer_c, alice, promo, quarter, 200_000)
+    assert 0 < sum(p for _, p, _ in cancelled_shares(events, cut)) <= SILVER_GIFT
     assert lens.memberStatus(alice)["spendCents"] < 50_000
 
     again = earn(signer_a, alice, cents=200_000)  # Silver and Gold met again
@@ -63,10 +62,10 @@ def test_a_gold_gift_whose_shares_were_final_is_not_paid_again_with_a_cancelled_
     assert [(r["tier"], r["giftPoints"]) for r in events.all(again, "TierGiftRestored")] == [
         (1, SILVER_GIFT)
     ]
-    assert sum(p for p, _ in _paid(events, again).values()) == SILVER_GIFT
+    assert sum(p for p, _ in paid_shares(events, again).values()) == SILVER_GIFT
 
 
-def test_after_a_rule_change_an_honest_return_pays_again_only_what_it_cancelled(
+def test_after_a_rule_change_an_honest_return_pays_again_only_what_itcancelled_shares(
     ledger, earn, admin, signer_a, signer_c, alice, pending_c, quarter, events
 ):
     """C's pending purchase completes Silver, A's purchases Gold; C's honest return takes the
@@ -82,16 +81,16 @@ def test_after_a_rule_change_an_honest_return_pays_again_only_what_it_cancelled(
     assert events.one(silver, "TierUpgraded")["newTier"] == 1
     gold = earn.batch(signer_a, _gold_in_seven(earn, alice))
     assert events.one(gold, "TierUpgraded")["newTier"] == 2
-    below_gold = _reverse(ledger, earn, signer_c, alice, silver, quarter, 200)
-    assert sum(p for _, p, _ in _cancelled(events, below_gold)) == GOLD_GIFT
+    below_gold = reverse_purchase(ledger, earn, signer_c, alice, silver, quarter, 200)
+    assert sum(p for _, p, _ in cancelled_shares(events, below_gold)) == GOLD_GIFT
     regold = earn(signer_a, alice, cents=1_000)
     assert events.one(regold, "TierGiftRestored")["giftPoints"] == GOLD_GIFT
-    assert all(release == 0 for _, release in _paid(events, regold).values())  # live
+    assert all(release == 0 for _, release in paid_shares(events, regold).values())  # live
     ledger.setTierRule(2, (300_000, 10, 6), GOLD_GIFT, {"from": admin})
     ledger.setTierRule(1, (250_000, 3, 2), SILVER_GIFT, {"from": admin})
     pending = earn(signer_c, alice, cents=100)
-    below_silver = _reverse(ledger, earn, signer_c, alice, pending, quarter, 100)
-    assert 0 < sum(p for _, p, _ in _cancelled(events, below_silver)) <= SILVER_GIFT
+    below_silver = reverse_purchase(ledger, earn, signer_c, alice, pending, quarter, 100)
+    assert 0 < sum(p for _, p, _ in cancelled_shares(events, below_silver)) <= SILVER_GIFT
 
     again = earn(signer_a, alice, cents=100_000)  # the new Gold met
 
@@ -107,12 +106,12 @@ def test_a_brand_cycling_a_purchase_and_its_return_cannot_spend_another_brands_d
     earn was refused (`LedgerDailyMintCapExceeded`). A pays Silver's gift at most twice in the
     quarter (the upgrade, then once again), each cancelled; the member keeps none of it."""
     ledger.setDailyMintCap(brand_a, 9_000, {"from": admin})
-    _one_order_short_of_silver(earn, signer_a, alice)  # A: 5,010 points today
+    one_order_short_of_silver(earn, signer_a, alice)  # A: 5,010 points today
     paid = []
     for _ in range(8):
         buy = earn(signer_c, alice, cents=100)
-        paid.append(_paid(events, buy).get(brand_a, (0, 0))[0])
-        _reverse(ledger, earn, signer_c, alice, buy, quarter, 100)
+        paid.append(paid_shares(events, buy).get(brand_a, (0, 0))[0])
+        reverse_purchase(ledger, earn, signer_c, alice, buy, quarter, 100)
     assert paid == [SILVER_GIFT, SILVER_GIFT] + [0] * 6
     assert ledger.balanceOf(alice, brand_a) == 5_010
     honest = earn(signer_a, alice, cents=1_000)  # A's own earn goes through
@@ -145,13 +144,15 @@ def test_a_brand_cycling_regains_cannot_keep_final_shares_locked(
     )
     d0 = clock.now()
     big = earn(signer_c, alice, cents=199_100)
-    _reverse(ledger, earn, signer_c, alice, big, quarter, 100_000, points=10_000, closes=False)
+    reverse_purchase(
+        ledger, earn, signer_c, alice, big, quarter, 100_000, points=10_000, closes=False
+    )
     restored = []
     for k in (1, 2):
         clock.travel_to(d0 + k * 13 * DAY)
         buy = earn(signer_c, alice, cents=100_000)
         restored.append(len(events.all(buy, "TierGiftRestored")))
-        _reverse(ledger, earn, signer_c, alice, buy, quarter, 100_000)
+        reverse_purchase(ledger, earn, signer_c, alice, buy, quarter, 100_000)
     assert restored == [1, 0]
     clock.travel_to(d0 + 30 * DAY)
     silver_share = -(-SILVER_GIFT * 120 // (120 + 19_910))

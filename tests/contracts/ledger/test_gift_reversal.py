@@ -12,88 +12,33 @@ a 14-day return window here (same rule). Silver: 500 USD, 3 orders, 2 engagement
 Gold: 2,000 USD, 10 orders, 6 engagements, 2,000 points.
 """
 
-import datetime as dt
-
-import pytest
-
-from scripts.deployment import DEFAULT_TIER_RULES
-
-DAY = 86_400
-SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
-
-
-def month_of(timestamp):
-    """Months since January 1970 (``Calendar.monthOf``)."""
-    d = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    return (d.year - 1970) * 12 + d.month - 1
-
-
-@pytest.fixture
-def pending_c(ledger, admin, brand_c):
-    ledger.setReturnWindow(brand_c, 14, {"from": admin})
-    return brand_c
-
-
-@pytest.fixture
-def quarter(clock):
-    q = clock.quarter() + 1
-    clock.travel_to_quarter(q, day=5)
-    return q
-
-
-def _reverse(ledger, earn, signer, member, receipt, quarter, spend_cents, points=None, closes=True):
-    """Reverses `points` (all, by default) of the purchase `receipt` credited."""
-    earned = receipt.events["PointsEarned"]
-    op = (
-        earn.next_op_id(),
-        member.address,
-        earned["releaseAt"] // DAY,
-        month_of(receipt.timestamp),
-        earned["points"] if points is None else points,
-        spend_cents,
-        quarter,
-        closes,
-        earned["orderRef"],
-    )
-    return ledger.reverse(op, {"from": signer})
-
-
-def _one_order_short_of_silver(earn, signer_a, member):
-    """A's honest quarter: 500 USD over 2 orders and 2 reviews (5,010 points, live)."""
-    earn.batch(
-        signer_a,
-        [
-            earn.op(member, cents=25_000),
-            earn.op(member, cents=25_000),
-            earn.op(member, "review"),
-            earn.op(member, "review"),
-        ],
-    )
-
-
-def _paid(events, tx):
-    return {e["brand"]: (e["points"], e["releaseAt"]) for e in events.all(tx, "TierGiftPaid")}
-
-
-def _cancelled(events, tx):
-    return [(e["brand"], e["points"], e["releaseAt"]) for e in events.all(tx, "TierGiftCancelled")]
+from gift_flows import (
+    DAY,
+    GOLD_GIFT,
+    SILVER_GIFT,
+    cancelled_shares,
+    month_of,
+    one_order_short_of_silver,
+    paid_shares,
+    reverse_purchase,
+)
 
 
 def test_a_gift_completed_by_a_pending_purchase_is_cancelled_when_it_is_returned(
     ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, to_plain
 ):
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)  # C's 1 USD pending purchase: Silver
     release = completing.events["PointsEarned"]["releaseAt"]
     # A's part is 501 times C's: A pays the whole pack, locked until C's purchase is final
-    assert _paid(events, completing) == {brand_a: (SILVER_GIFT, release)}
+    assert paid_shares(events, completing) == {brand_a: (SILVER_GIFT, release)}
     assert ledger.balanceOf(alice, brand_a) == 5_010
     assert to_plain(lens.pendingOf(alice, brand_a)) == ((SILVER_GIFT, release),)
     issued_a, _, _, outstanding_a, reversed_a = to_plain(lens.brandAccount(brand_a))
 
-    tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
+    tx = reverse_purchase(ledger, earn, signer_c, alice, completing, quarter, 100)
 
-    assert _cancelled(events, tx) == [(brand_a, SILVER_GIFT, release)]
+    assert cancelled_shares(events, tx) == [(brand_a, SILVER_GIFT, release)]
     burns = [e for e in events.all(tx, "Transfer", ledger) if e["id"] == brand_a]
     assert [(e["sender"], e["amount"]) for e in burns] == [(alice.address, SILVER_GIFT)]
     assert to_plain(lens.pendingOf(alice, brand_a)) == ()
@@ -113,16 +58,16 @@ def test_a_gift_completed_by_a_pending_purchase_is_cancelled_when_it_is_returned
 def test_a_reversal_that_leaves_the_tier_met_cancels_nothing_and_a_tier_is_cancelled_once(
     ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, to_plain
 ):
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     first = earn(signer_c, alice, cents=100)  # Silver
     second = earn(signer_c, alice, cents=100)
 
-    kept = _reverse(ledger, earn, signer_c, alice, second, quarter, 100)
-    assert _cancelled(events, kept) == []  # 3 orders: Silver still met
+    kept = reverse_purchase(ledger, earn, signer_c, alice, second, quarter, 100)
+    assert cancelled_shares(events, kept) == []  # 3 orders: Silver still met
     assert to_plain(lens.pendingOf(alice, brand_a))[0][0] == SILVER_GIFT
 
-    below = _reverse(ledger, earn, signer_c, alice, first, quarter, 100)
-    assert [(b, p) for b, p, _ in _cancelled(events, below)] == [(brand_a, SILVER_GIFT)]
+    below = reverse_purchase(ledger, earn, signer_c, alice, first, quarter, 100)
+    assert [(b, p) for b, p, _ in cancelled_shares(events, below)] == [(brand_a, SILVER_GIFT)]
 
     # Met again: the cancelled gift is paid again (the tier stood, so no upgrade), locked behind
     # the purchase that met it; taken below again, that payment is cancelled in turn.
@@ -131,9 +76,9 @@ def test_a_reversal_that_leaves_the_tier_met_cancels_nothing_and_a_tier_is_cance
     restored = events.one(again, "TierGiftRestored")
     assert (restored["tier"], restored["giftPoints"]) == (1, SILVER_GIFT)
     release = again.events["PointsEarned"]["releaseAt"]
-    assert _paid(events, again) == {brand_a: (SILVER_GIFT, release)}
-    twice = _reverse(ledger, earn, signer_c, alice, again, quarter, 100)
-    assert _cancelled(events, twice) == [(brand_a, SILVER_GIFT, release)]
+    assert paid_shares(events, again) == {brand_a: (SILVER_GIFT, release)}
+    twice = reverse_purchase(ledger, earn, signer_c, alice, again, quarter, 100)
+    assert cancelled_shares(events, twice) == [(brand_a, SILVER_GIFT, release)]
     # Once per tier and quarter: a brand cycling a pending purchase and its return cannot make
     # A pay and cancel its share again and again (it booked A's daily mint each time, a review).
     third = earn(signer_c, alice, cents=100)
@@ -148,10 +93,10 @@ def test_a_tier_met_again_after_its_gift_was_cancelled_pays_the_gift_again(
     cancelled the locked gift while the tier stood, and A's honest purchase that met Silver again
     paid nothing (the ledger paid a gift only when the tier rose). Now the gift is paid again,
     once: live, since no purchase of the quarter is pending any more."""
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)
-    cancelled = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
-    assert [(b, p) for b, p, _ in _cancelled(events, cancelled)] == [(brand_a, SILVER_GIFT)]
+    cancelled = reverse_purchase(ledger, earn, signer_c, alice, completing, quarter, 100)
+    assert [(b, p) for b, p, _ in cancelled_shares(events, cancelled)] == [(brand_a, SILVER_GIFT)]
 
     honest = earn(signer_a, alice, cents=1_000)  # A's third order: Silver met again
 
@@ -159,7 +104,7 @@ def test_a_tier_met_again_after_its_gift_was_cancelled_pays_the_gift_again(
     assert events.all(honest, "TierGiftRestored") == [
         {"member": alice.address, "tier": 1, "brand": brand_a, "giftPoints": SILVER_GIFT}
     ]
-    assert _paid(events, honest) == {brand_a: (SILVER_GIFT, 0)}
+    assert paid_shares(events, honest) == {brand_a: (SILVER_GIFT, 0)}
     assert ledger.balanceOf(alice, brand_a) == 5_010 + 100 + SILVER_GIFT
     assert to_plain(lens.pendingOf(alice, brand_a)) == ()
     assert ledger.tierOf(alice) == 1
@@ -193,7 +138,7 @@ def test_tiers_met_again_one_by_one_each_pay_their_cancelled_gift(
                 True,
                 earned["orderRef"],
             )
-            cancelled += _cancelled(events, ledger.reverse(op, {"from": signer_c}))
+            cancelled += cancelled_shares(events, ledger.reverse(op, {"from": signer_c}))
     assert sum(p for _, p, _ in cancelled) == SILVER_GIFT + GOLD_GIFT
     assert lens.memberStatus(alice)["orders"] == 0
     assert ledger.tierOf(alice) == 2  # the tier stands until the quarterly review
@@ -201,12 +146,12 @@ def test_tiers_met_again_one_by_one_each_pay_their_cancelled_gift(
     to_silver = earn.batch(signer_a, [earn.op(alice, cents=20_000) for _ in range(3)])
     restored = events.one(to_silver, "TierGiftRestored")
     assert (restored["tier"], restored["giftPoints"]) == (1, SILVER_GIFT)
-    assert _paid(events, to_silver) == {brand_a: (SILVER_GIFT, 0)}
+    assert paid_shares(events, to_silver) == {brand_a: (SILVER_GIFT, 0)}
 
     to_gold = earn.batch(signer_a, [earn.op(alice, cents=20_000) for _ in range(7)])
     restored = events.one(to_gold, "TierGiftRestored")
     assert (restored["tier"], restored["giftPoints"]) == (2, GOLD_GIFT)
-    assert _paid(events, to_gold) == {brand_a: (GOLD_GIFT, 0)}
+    assert paid_shares(events, to_gold) == {brand_a: (GOLD_GIFT, 0)}
     assert "TierUpgraded" not in to_gold.events
 
 
@@ -217,7 +162,7 @@ def test_a_return_after_the_quarter_closed_still_cancels_the_gift(
     first operation there (its counters then belong to the new quarter)."""
     quarter = clock.quarter() + 1
     clock.travel_to_quarter(quarter, month_in_quarter=2, day=25)
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)
     assert "TierUpgraded" in completing.events
     clock.travel_to_quarter(quarter + 1, day=2)
@@ -225,9 +170,9 @@ def test_a_return_after_the_quarter_closed_still_cancels_the_gift(
     status = lens.memberStatus(alice)
     assert (status["quarter"], status["orders"], status["engagements"]) == (quarter + 1, 0, 1)
 
-    tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 100)
+    tx = reverse_purchase(ledger, earn, signer_c, alice, completing, quarter, 100)
 
-    assert [(b, p) for b, p, _ in _cancelled(events, tx)] == [(brand_a, SILVER_GIFT)]
+    assert [(b, p) for b, p, _ in cancelled_shares(events, tx)] == [(brand_a, SILVER_GIFT)]
     status = lens.memberStatus(alice)  # the new quarter's counters are not the reversal's
     assert (status["quarter"], status["orders"], status["engagements"]) == (quarter + 1, 0, 1)
     assert to_plain(lens.pendingOf(alice, brand_a)) == ()
@@ -248,24 +193,24 @@ def test_one_operation_crossing_two_tiers_splits_the_shares_by_tier(
     upgrade = events.one(completing, "TierUpgraded")
     assert (upgrade["previousTier"], upgrade["newTier"]) == (0, 2)
     gift = SILVER_GIFT + GOLD_GIFT
-    paid = {b: p for b, (p, _) in _paid(events, completing).items()}
+    paid = {b: p for b, (p, _) in paid_shares(events, completing).items()}
     part_a, part_c = 9 * 10 + 6 * 5, 19_910
     assert paid[brand_a] == -(-gift * part_a // (part_a + part_c))
     assert paid[pending_c] == gift - paid[brand_a]
     silver = {b: p * SILVER_GIFT // gift for b, p in paid.items()}
 
-    to_silver = _reverse(
+    to_silver = reverse_purchase(
         ledger, earn, signer_c, alice, completing, quarter, 100_000, points=10_000, closes=False
     )  # 1,000 USD and 10 orders left: Silver
-    assert [(b, p) for b, p, _ in _cancelled(events, to_silver)] == [
+    assert [(b, p) for b, p, _ in cancelled_shares(events, to_silver)] == [
         (brand_a, paid[brand_a] - silver[brand_a]),
         (pending_c, paid[pending_c] - silver[pending_c]),
     ]
 
-    to_none = _reverse(
+    to_none = reverse_purchase(
         ledger, earn, signer_c, alice, completing, quarter, 99_100, points=9_910
     )  # 9 USD, 9 orders
-    assert [(b, p) for b, p, _ in _cancelled(events, to_none)] == [
+    assert [(b, p) for b, p, _ in cancelled_shares(events, to_none)] == [
         (brand_a, silver[brand_a]),
         (pending_c, silver[pending_c]),
     ]
@@ -296,12 +241,12 @@ def test_a_later_gift_extends_the_lock_and_says_so(
     )  # 80 USD, 8 orders, 6 reviews
     silver = earn(signer_c, alice, cents=100_000)  # 1,080 USD, 9 orders: Silver
     first_release = silver.events["PointsEarned"]["releaseAt"]
-    silver_shares = {b: p for b, (p, _) in _paid(events, silver).items()}
+    silver_shares = {b: p for b, (p, _) in paid_shares(events, silver).items()}
     clock.travel_to(clock.now() + DAY)
     gold = earn(signer_c, alice, cents=100_000)  # 2,080 USD, 10 orders: Gold
     second_release = gold.events["PointsEarned"]["releaseAt"]
     assert second_release == first_release + DAY
-    gold_a = _paid(events, gold)[brand_a]
+    gold_a = paid_shares(events, gold)[brand_a]
     assert gold_a[1] == second_release
     assert events.all(gold, "TierGiftHoldExtended") == [
         {
@@ -341,7 +286,7 @@ def test_a_gift_whose_purchases_are_final_is_never_taken_back(
     trial's finding, 2026-12-05)."""
     q = clock.quarter() + 1
     clock.travel_to_quarter(q, day=1)
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     silver = earn(signer_c, alice, cents=100)
     clock.travel_to_quarter(q + 1, day=1)  # Silver's purchase is final
     earn.batch(
@@ -354,12 +299,14 @@ def test_a_gift_whose_purchases_are_final_is_never_taken_back(
     locked = to_plain(lens.pendingOf(alice, brand_a))
 
     with errors.expect(ledger, "LedgerReversalQuarterMismatch", q, q + 1):
-        _reverse(ledger, earn, signer_c, alice, gold, q, 100, points=1)  # stated as quarter q
+        reverse_purchase(
+            ledger, earn, signer_c, alice, gold, q, 100, points=1
+        )  # stated as quarter q
     assert to_plain(lens.pendingOf(alice, brand_a)) == locked
 
-    tx = _reverse(ledger, earn, signer_c, alice, gold, q + 1, 0, points=1, closes=False)
-    assert _cancelled(events, tx) == []  # no spend taken off: Gold still met
-    assert ledger.balanceOf(alice, brand_a) >= _paid(events, silver)[brand_a][0]
+    tx = reverse_purchase(ledger, earn, signer_c, alice, gold, q + 1, 0, points=1, closes=False)
+    assert cancelled_shares(events, tx) == []  # no spend taken off: Gold still met
+    assert ledger.balanceOf(alice, brand_a) >= paid_shares(events, silver)[brand_a][0]
 
 
 def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
@@ -384,7 +331,7 @@ def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
     can have counted is taken off (a trial's finding: before, four such reversals took four
     orders off and cancelled the gift)."""
     ledger.setReturnWindow(brand_b, 14, {"from": admin})
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_b, alice, cents=100)
     assert events.one(completing, "TierUpgraded")["newTier"] == 1
     fresh = earn(signer_c, alice, cents=100)  # 10 points, 1 order, 100 cents
@@ -392,8 +339,8 @@ def test_a_brands_reversals_take_off_no_more_than_its_pending_purchases_added(
 
     got = []
     for _ in range(4):
-        got += _cancelled(
-            events, _reverse(ledger, earn, signer_c, alice, fresh, quarter, 10**9, points=1)
+        got += cancelled_shares(
+            events, reverse_purchase(ledger, earn, signer_c, alice, fresh, quarter, 10**9, points=1)
         )
 
     assert got == []
@@ -455,16 +402,16 @@ def test_a_paying_brand_with_four_purchase_days_pending_still_locks_its_share(
     # A issued 4,810 points of the quarter's 5,010: it pays ceil(500 * 4,810 / 5,010) = 481,
     # C the other 19, both locked until C's purchase is final
     share = -(-SILVER_GIFT * 4_810 // 5_010)
-    assert _paid(events, completing) == {brand_a: (share, release), pending_c: (19, release)}
+    assert paid_shares(events, completing) == {brand_a: (share, release), pending_c: (19, release)}
     assert to_plain(lens.pendingOf(alice, brand_a)) == (
         *((1_200, r) for r in own),
         (share, release),
     )
     assert ledger.balanceOf(alice, brand_a) == 10  # the reviews; the purchases and share wait
 
-    tx = _reverse(ledger, earn, signer_c, alice, completing, quarter, 2_000)
+    tx = reverse_purchase(ledger, earn, signer_c, alice, completing, quarter, 2_000)
 
-    assert (brand_a, share, release) in _cancelled(events, tx)
+    assert (brand_a, share, release) in cancelled_shares(events, tx)
     assert to_plain(lens.pendingOf(alice, brand_a)) == tuple((1_200, r) for r in own)
     # A fifth purchase day at A keeps its own window: A's latest purchase position moves to it,
     # not into the lock's place.
@@ -480,7 +427,7 @@ def test_no_brand_can_reverse_a_locked_gift_share_as_a_purchase(
     ledger, lens, earn, signer_a, signer_c, alice, brand_a, pending_c, quarter, events, errors
 ):
     """The lock is not a purchase position: the paying brand cannot claw its share back."""
-    _one_order_short_of_silver(earn, signer_a, alice)
+    one_order_short_of_silver(earn, signer_a, alice)
     completing = earn(signer_c, alice, cents=100)
     release = completing.events["PointsEarned"]["releaseAt"]
     op = (

@@ -10,8 +10,6 @@ ones. Each position of the pending word now carries its earn month, and the gift
 (README "Returns"); these tests failed before.
 """
 
-import pytest
-
 DAY = 86_400
 
 
@@ -21,12 +19,6 @@ def _month_with_room(clock):
     while m % 3 == 2:
         m += 1
     return m
-
-
-@pytest.fixture
-def pending_c(ledger, admin, brand_c):
-    ledger.setReturnWindow(brand_c, 14, {"from": admin})
-    return brand_c
 
 
 def _setup_late_purchase_then_value_change_then_live_points(

@@ -61,12 +61,6 @@ def _moved(tx):
     return (e["brand"], e["member"], e["month"], e["fromReleaseAt"], e["toReleaseAt"])
 
 
-@pytest.fixture
-def pending_c(ledger, admin, brand_c):
-    ledger.setReturnWindow(brand_c, 14, {"from": admin})
-    return brand_c
-
-
 def test_a_fifth_purchase_day_of_the_month_is_held_until_its_own_window_and_reversible(
     ledger, lens, earn, signer_c, alice, pending_c, clock, errors, to_plain
 ):

@@ -15,7 +15,6 @@ review; C as A, given a 14-day return window here. DEFAULT_TIER_RULES: Silver 50
 
 import time
 
-import pytest
 from brownie import web3
 from eth_abi import encode
 from eth_utils import keccak
@@ -34,19 +33,6 @@ SILVER, GOLD = 1, 2
 SILVER_GIFT, GOLD_GIFT = DEFAULT_TIER_RULES[1][3], DEFAULT_TIER_RULES[2][3]
 MEMBERS_SLOT = 16  # contracts/libraries/LedgerState.sol
 BRANDS_OFFSET, MASK_63 = 193, (1 << 63) - 1  # contracts/types/MemberWord.sol
-
-
-@pytest.fixture
-def quarter(clock):
-    q = clock.quarter() + 1
-    clock.travel_to_quarter(q, day=5)
-    return q
-
-
-@pytest.fixture
-def pending_c(ledger, admin, brand_c):
-    ledger.setReturnWindow(brand_c, 14, {"from": admin})
-    return brand_c
 
 
 def _brand_bits(ledger, member):
