@@ -600,13 +600,17 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     }
 
     /// @dev Splits an upgrade gift among the brands whose counted operations qualified the member
-    /// this quarter, in proportion to the value each issued to it (its parts): each other brand
-    /// pays ceil(gift * part / total) of its own points (never more than what is left), minted
-    /// here (its totals, daily mint and the member's lot); the calling brand pays the rest, at
-    /// most its own share, returned to be minted with the operation. While a purchase counted in
-    /// the quarter is pending (it could still be reversed), every share is locked until the
-    /// latest such purchase's release ({_lockShare}). Emits {TierGiftPaid} per paying brand. The
-    /// parts live in the member's lots ({LotMath.partSince}).
+    /// this quarter, in proportion to the value each issued to it (its parts). The gift is set in
+    /// points of the reference value ({REFERENCE_POINT_VALUE}); each brand pays its part of that
+    /// value in its own points at its value this month, so that equal parts cost equal value
+    /// whatever the brands' point values (a hostile review of 2026-12-07: equal parts paid 251
+    /// and 249 points worth 2.51 and 1.25 USD). Each other brand pays ceil(value * part / total)
+    /// (never more than the value left), in points rounded up, minted here (its totals, daily
+    /// mint and the member's lot); the calling brand pays the value left, in points rounded up,
+    /// returned to be minted with the operation. While a purchase counted in the quarter is
+    /// pending (it could still be reversed), every share is locked until the latest such
+    /// purchase's release ({_lockShare}). Emits {TierGiftPaid} per paying brand. The parts live
+    /// in the member's lots ({LotMath.partSince}).
     function _payGift(EarnContext memory ctx, address member, uint256 brands, GiftCall memory g)
         private
         returns (uint256 own)
@@ -621,22 +625,27 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             uint256 day = _pending[member][b].latestPurchaseDay(ctx.day);
             if (day > g.hold) g.hold = day;
         }
-        own = g.points;
+        // No overflow: points <= 3 * MAX_TIER_GIFT, parts < 2**160 (values < 2**32 per point).
+        uint256 left = g.points * REFERENCE_POINT_VALUE; // micro-USD
         // No part at all (every counted operation issued nothing): the calling brand pays it.
         if (total == 0) count = 0;
         for (uint256 b = 1; b <= count; ++b) {
             if (b == ctx.brand) continue;
-            uint256 share = (g.points * _partIn(ctx, parts, brands, b) + total - 1) / total;
-            if (share > own) share = own;
-            if (share == 0) continue;
-            own -= share;
+            uint256 value = (g.points * REFERENCE_POINT_VALUE * _partIn(ctx, parts, brands, b) + total - 1) / total;
+            if (value > left) value = left;
+            if (value == 0) continue;
+            BrandConfig cfg = _brands[b];
+            uint256 pointValue = _valueFor(b, cfg, ctx.month);
+            uint256 share = (value + pointValue - 1) / pointValue;
+            left = left > share * pointValue ? left - share * pointValue : 0;
             emit TierGiftPaid(member, b, share, _lockShare(ctx, member, b, share, g));
-            _brands[b] = _creditBrand(b, _brands[b], ctx.month, share);
+            _brands[b] = _creditBrand(b, cfg, ctx.month, share);
             MintDay mintDay = _mintDays[b];
             _mintDays[b] = mintDay.setMinted(ctx.day, (mintDay.mintedOn(ctx.day) + share).toUint112());
             LotMath.credit(_lots[member][b], ctx.month, share, 0);
             emit Transfer(msg.sender, address(0), member, b, share);
         }
+        own = (left + ctx.value - 1) / ctx.value;
         if (own != 0) emit TierGiftPaid(member, ctx.brand, own, _lockShare(ctx, member, ctx.brand, own, g));
     }
 

@@ -44,6 +44,10 @@ abstract contract LedgerStorage is IAllianceLedger, ERC6909Metadata, AccessContr
     /// bit (b - 1) % 63, exact for the first 63 brands (the sources speak of 12 to 20), a filter
     /// beyond (each part carries its quarter, so a shared bit never mixes brands).
     uint256 internal constant BRAND_BITS = 63;
+    /// @dev The reference value of a point, micro-USD (100 points = 1 USD, DOMAIN.md): a tier
+    /// gift is set in points of this value, and each paying brand pays its part of that value in
+    /// its own points ({AllianceLedger-_payGift}).
+    uint256 internal constant REFERENCE_POINT_VALUE = 10_000;
 
     struct MemberSlot {
         MemberWord word;

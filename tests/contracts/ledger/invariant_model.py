@@ -9,6 +9,7 @@ from scripts.deployment import DEFAULT_TIER_RULES
 
 RULES = {1: (10, 5, 3, 5, 20), 2: (20, 8, 4, 6, 25), 3: (10, 5, 3, 5, 20)}  # conftest's brands
 VALUES = {1: 10_000, 2: 5_000, 3: 10_000}
+REFERENCE_VALUE = 10_000  # micro-USD per point: 100 points = 1 USD (DOMAIN.md)
 KINDS = ("purchase", "review", "share", "event", "referral")
 DAY = 86_400
 WINDOWS = {1: 14, 2: 7, 3: 0}  # return windows (days) the test gives the brands; C stays instant
@@ -358,14 +359,19 @@ class Model:
             return []
         parts = {b: p for (m, b), (q, p) in self.parts.items() if m == member and q == quarter}
         total = sum(parts.values())
-        paid, own = {}, gift
+        # each brand pays its part of the gift's value (points of the reference value, 10,000
+        # micro-USD) in its own points at its value this month, rounded up
+        paid, left = {}, gift * REFERENCE_VALUE
         for b in sorted(parts):
             if b == brand or total == 0:  # no part at all: the calling brand pays the gift
                 continue
-            share = min(-(-gift * parts[b] // total), own)
-            if share:
-                own -= share
+            value = min(-(-gift * REFERENCE_VALUE * parts[b] // total), left)
+            if value:
+                point_value = self.value_at(b, month)
+                share = -(-value // point_value)
+                left = max(left - share * point_value, 0)
                 paid[b] = share
+        own = -(-left // self.value_at(brand, month))
         if own:
             paid[brand] = own
         hold = max(  # the latest release of a counted brand's pending purchase (_payGift)

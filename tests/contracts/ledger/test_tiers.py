@@ -131,11 +131,14 @@ def test_thresholds_count_activity_across_every_brand(
 
     upgrade = events.one(tx, "TierUpgraded")
     assert (upgrade["newTier"], upgrade["brand"]) == (SILVER, brand_b)
-    # the gift is paid by the three brands, each in its own points, in proportion to the value
-    # each issued to alice this quarter (micro-USD): A 2,005 x 0.01, B 4,004 x 0.005, C 2,000 x
-    # 0.01 USD; the others round up, B (whose operation completed it) pays the rest
+    # the gift (500 points of the reference value: 5 USD) is paid by the three brands in
+    # proportion to the value each issued to alice this quarter (A 2,005 x 0.01, B 4,004 x 0.005,
+    # C 2,000 x 0.01 USD), each its part of the value in its own points at its own value: A and
+    # C 167 points (1.67 USD, rounded up), B (whose operation completed it) the 1.66 USD left,
+    # 332 of its half-cent points. It paid 166 points, 0.83 USD, while A and C paid 1.67 (a
+    # hostile review of 2026-12-07: equal parts, unequal value)
     paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
-    assert paid == {brand_a: 167, brand_c: 167, brand_b: GIFT[SILVER] - 334}
+    assert paid == {brand_a: 167, brand_c: 167, brand_b: 332}
     assert ledger.balanceOf(alice, brand_b) == 4_000 + 4 + paid[brand_b]
     assert ledger.balanceOf(alice, brand_a) == 2_005 + 167
     assert ledger.balanceOf(alice, brand_c) == 2_000 + 167

@@ -12,6 +12,7 @@ from scripts.deployment import DEFAULT_TIER_RULES
 
 DAY = 86_400
 REF = b"\x10" * 32
+_VALUES = {1: 10_000, 2: 5_000}  # A's and B's point values (micro-USD), brand ids 1 and 2
 
 
 @pytest.fixture
@@ -23,6 +24,22 @@ def q0(clock):
 
 def _issued(lens, brand):
     return lens.brandAccount(brand)[0]
+
+
+def _split(gift, parts, values, caller):
+    """{brand: points} of a tier gift as the ledger splits it (README, "Gifts are paid by the
+    brands that qualified the member"): `gift` points of the reference value (10,000 micro-USD),
+    each other brand its part of that value (`parts`: micro-USD issued in the quarter) in its own
+    points at its value (`values`), rounded up; `caller` the value left, rounded up."""
+    total, left, paid = sum(parts.values()), gift * 10_000, {}
+    for b in sorted(parts):
+        value = min(-(-gift * 10_000 * parts[b] // total), left)
+        if b != caller and value:
+            paid[b] = -(-value // values[b])
+            left = max(left - paid[b] * values[b], 0)
+    if left:
+        paid[caller] = -(-left // values[caller])
+    return paid
 
 
 # ------------------------------------------------------------------- 1. manufactured tiers
@@ -59,7 +76,8 @@ def test_an_upgrade_gift_is_paid_by_the_brands_that_qualified_the_member_in_prop
     ops += [earn.op(alice, "review") for _ in range(14)]
     batch = earn.batch(signer_b, ops)
     early = [(e["brand"], e["points"]) for e in events.all(batch, "TierGiftPaid")]
-    assert early == [(brand_b, 500), (brand_b, 2_000)]
+    # 5 and 20 USD of gifts (500 and 2,000 points of the reference value) in B's half-cent points
+    assert early == [(brand_b, 1_000), (brand_b, 4_000)]
     issued_a, issued_b = _issued(lens, brand_a), _issued(lens, brand_b)
     value_a = 3 * 10_000  # micro-USD A issued to alice this quarter
     value_b = (25 * 6_400 + 14 * 8) * 5_000
@@ -70,29 +88,32 @@ def test_an_upgrade_gift_is_paid_by_the_brands_that_qualified_the_member_in_prop
     upgrade = events.one(tx, "TierUpgraded")
     assert (upgrade["previousTier"], upgrade["newTier"], upgrade["giftPoints"]) == (2, 3, gift)
     paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
-    share_b = -(-gift * value_b // (value_a + value_b))  # ceil
-    assert paid == {brand_b: share_b} | ({brand_a: gift - share_b} if gift > share_b else {})
-    assert gift - share_b <= gift * value_a // (value_a + value_b)  # A: at most its own share
-    assert _issued(lens, brand_a) == issued_a + 3 + (gift - share_b)
-    assert _issued(lens, brand_b) == issued_b + share_b
-    assert ledger.balanceOf(alice, brand_b) == 25 * 6_400 + 14 * 8 + 2_500 + share_b
+    parts, values = {brand_a: value_a, brand_b: value_b}, {brand_a: 10_000, brand_b: 5_000}
+    assert paid == _split(gift, parts, values, brand_a)
+    # A: at most its own share of the value, B the rest in its own points
+    assert paid.get(brand_a, 0) * 10_000 <= gift * 10_000 * value_a // (value_a + value_b)
+    assert _issued(lens, brand_a) == issued_a + 3 + paid.get(brand_a, 0)
+    assert _issued(lens, brand_b) == issued_b + paid[brand_b]
+    assert ledger.balanceOf(alice, brand_b) == 25 * 6_400 + 14 * 8 + 5_000 + paid[brand_b]
 
 
 def test_a_brand_completing_the_quarter_of_another_pays_only_in_proportion(
     ledger, lens, earn, signer_a, signer_b, alice, brand_a, brand_b, q0, events
 ):
-    """Half the Silver quarter's value from each brand: each pays about half the gift."""
+    """Half the Silver quarter's value from each brand: each pays about half the gift's value
+    (5 USD), A in its cent points, B in its half-cent points (it paid 249 points, 1.25 USD, where
+    A paid 251, 2.51 USD: a hostile review of 2026-12-07)."""
     earn.batch(signer_a, [earn.op(alice, cents=25_000), earn.op(alice, "review")])
     earn.batch(signer_b, [earn.op(alice, cents=12_500), earn.op(alice, cents=12_500)])
 
     tx = earn(signer_b, alice, "review")  # 3 orders, 500 USD, 2 engagements: Silver
 
     paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    assert paid == {brand_a: 251, brand_b: 498}  # 2.51 and 2.49 USD
     value_a = (2_500 + 5) * 10_000
     value_b = (2_500 + 2_500 + 8) * 5_000
-    assert paid[brand_a] == -(-500 * value_a // (value_a + value_b))
-    assert paid[brand_a] + paid[brand_b] == 500
-    assert paid[brand_b] <= 500 * value_b // (value_a + value_b)
+    assert paid == _split(500, {brand_a: value_a, brand_b: value_b}, _VALUES, brand_b)
+    assert paid[brand_a] * 10_000 + paid[brand_b] * 5_000 == 500 * 10_000
 
 
 def test_a_brands_part_outlives_the_points_it_issued_within_the_quarter(
@@ -115,10 +136,7 @@ def test_a_brands_part_outlives_the_points_it_issued_within_the_quarter(
     tx = earn(signer_b, alice, "review")  # 3 orders, 500 USD, 2 engagements: Silver
 
     paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
-    value_a = (2_500 + 5) * 10_000
-    value_b = (2_500 + 2_500 + 8) * 5_000
-    assert paid[brand_a] == -(-500 * value_a // (value_a + value_b))
-    assert paid[brand_a] + paid[brand_b] == 500
+    assert paid == {brand_a: 251, brand_b: 498}  # as above: 2.51 and 2.49 USD
     assert ledger.balanceOf(alice, brand_a) == paid[brand_a]
     assert ledger.balanceOf(alice, brand_b) == 8 + paid[brand_b]
 
@@ -144,8 +162,8 @@ def test_a_brands_part_counts_the_lots_of_the_quarters_months_only(
     gift = DEFAULT_TIER_RULES[1][3]
     value_a = (3 * 2_000 + 5 + 5) * 10_000
     value_b = 200 * 5_000
-    share_b = -(-gift * value_b // (value_a + value_b))
-    assert paid == {brand_b: share_b, brand_a: gift - share_b}
+    assert paid == _split(gift, {brand_a: value_a, brand_b: value_b}, _VALUES, brand_a)
+    assert paid[brand_b] == 17  # ceil(5 USD x 1 / 61.1) in half-cent points (9 before)
 
 
 # ------------------------------------------------------------------- 2. consent of the brand
