@@ -637,6 +637,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             BrandConfig cfg = _brands[b];
             uint256 pointValue = _valueFor(b, cfg, ctx.month);
             uint256 share = (value + pointValue - 1) / pointValue;
+            // slither-disable-next-line divide-before-multiply whole points rounded up, then the value they are worth
             left = left > share * pointValue ? left - share * pointValue : 0;
             emit TierGiftPaid(member, b, share, _lockShare(ctx, member, b, share, g));
             _brands[b] = _creditBrand(b, cfg, ctx.month, share);
