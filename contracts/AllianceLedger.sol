@@ -506,7 +506,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
         uint256 minted;
         unchecked {
-            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift <= 3 * MAX_AMOUNT, per
+            // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift share < 2**64, per
             // operation, and a call carries far fewer than 2**200 operations.
             minted = points + _recordActivity(ctx, slot, word, member, kind, cents, points, points >= rate);
             ctx.minted += minted;
@@ -605,8 +605,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
     /// value in its own points at its value this month, so that equal parts cost equal value
     /// whatever the brands' point values (a hostile review of 2026-12-07: equal parts paid 251
     /// and 249 points worth 2.51 and 1.25 USD). Each other brand pays ceil(value * part / total)
-    /// (never more than the value left), in points rounded up, minted here (its totals, daily
-    /// mint and the member's lot); the calling brand pays the value left, in points rounded up,
+    /// in points rounded up, but never points worth more than the value left, minted here (its
+    /// totals, daily mint and the member's lot); the calling brand pays the value left, in points rounded up,
     /// returned to be minted with the operation. While a purchase counted in the quarter is
     /// pending (it could still be reversed), every share is locked until the latest such
     /// purchase's release ({_lockShare}). Emits {TierGiftPaid} per paying brand. The parts live
@@ -626,6 +626,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             if (day > g.hold) g.hold = day;
         }
         // No overflow: points <= 3 * MAX_TIER_GIFT, parts < 2**160 (values < 2**32 per point).
+        // A share is at most the gift's value in points of 1 micro-USD (3e13 < 2**64).
         uint256 left = g.points * REFERENCE_POINT_VALUE; // micro-USD
         // No part at all (every counted operation issued nothing): the calling brand pays it.
         if (total == 0) count = 0;
@@ -637,8 +638,14 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             BrandConfig cfg = _brands[b];
             uint256 pointValue = _valueFor(b, cfg, ctx.month);
             uint256 share = (value + pointValue - 1) / pointValue;
-            // slither-disable-next-line divide-before-multiply whole points rounded up, then the value they are worth
-            left = left > share * pointValue ? left - share * pointValue : 0;
+            // Whole points worth no more than the value left: a brand of high-value points paid
+            // a whole point, worth far more than its part (a review: a point of 4,295 USD for a
+            // 4.94 USD part); the calling brand then pays the rest.
+            // slither-disable-next-line divide-before-multiply whole points, then the value they are worth
+            if (share * pointValue > left) share = left / pointValue;
+            if (share == 0) continue;
+            // slither-disable-next-line divide-before-multiply the value of the whole points paid
+            left -= share * pointValue;
             emit TierGiftPaid(member, b, share, _lockShare(ctx, member, b, share, g));
             _brands[b] = _creditBrand(b, cfg, ctx.month, share);
             MintDay mintDay = _mintDays[b];
@@ -780,7 +787,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         if (best > previous) {
             uint256 regained = previous == 0 ? 0 : _regainGifts(ctx, member, word, best, previous);
             emit TierUpgraded(member, uint8(previous), uint8(best), ctx.brand, gift);
-            // No overflow: each is at most the sum of the tier gifts (<= 3 * MAX_TIER_GIFT).
+            // No overflow: each is a gift's value in the brand's points (< 2**64, {_payGift}).
             unchecked {
                 gift = regained + _payGift(ctx, member, word.brands(), GiftCall(previous, best, gift, 0));
             }
@@ -822,7 +829,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             (cancelled, regained) = (cancelled & ~bit, regained | bit);
             uint256 points = _tierGift[uint8(t)];
             emit TierGiftRestored(member, uint8(t), ctx.brand, points);
-            // No overflow: at most three gifts of at most MAX_TIER_GIFT each.
+            // No overflow: at most three gift shares, each below 2**64 ({_payGift}).
             if (points != 0) own += _payGift(ctx, member, word.brands(), GiftCall(t - 1, t, points, 0));
         }
         // Read again: a locked share wrote the record ({_lockShare}).

@@ -26,7 +26,8 @@ pragma solidity 0.8.30;
 ///   cycling a pending purchase and its return made another brand pay and cancel the gift
 ///   again and again, and a mark of the lowest tier alone paid tiers never cancelled).
 ///
-/// Bounds: a field's points are at most a tier gift (<= 10^12 < 2^64).
+/// Bounds: a field's points are at most a tier gift's value in the brand's points (3e13 at a
+/// point of 1 micro-USD, < 2^64).
 library GiftShares {
     uint256 internal constant FIELD_BITS = 80;
     uint256 internal constant FIELD_MASK = (uint256(1) << 80) - 1;

@@ -369,8 +369,11 @@ class Model:
             if value:
                 point_value = self.value_at(b, month)
                 share = -(-value // point_value)
-                left = max(left - share * point_value, 0)
-                paid[b] = share
+                if share * point_value > left:  # whole points worth no more than the value left
+                    share = left // point_value
+                if share:
+                    left -= share * point_value
+                    paid[b] = share
         own = -(-left // self.value_at(brand, month))
         if own:
             paid[brand] = own

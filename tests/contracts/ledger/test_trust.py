@@ -34,9 +34,12 @@ def _split(gift, parts, values, caller):
     total, left, paid = sum(parts.values()), gift * 10_000, {}
     for b in sorted(parts):
         value = min(-(-gift * 10_000 * parts[b] // total), left)
-        if b != caller and value:
-            paid[b] = -(-value // values[b])
-            left = max(left - paid[b] * values[b], 0)
+        share = -(-value // values[b]) if b != caller else 0
+        if share * values[b] > left:  # whole points worth no more than the value left
+            share = left // values[b]
+        if share:
+            paid[b] = share
+            left -= share * values[b]
     if left:
         paid[caller] = -(-left // values[caller])
     return paid
@@ -114,6 +117,30 @@ def test_a_brand_completing_the_quarter_of_another_pays_only_in_proportion(
     value_b = (2_500 + 2_500 + 8) * 5_000
     assert paid == _split(500, {brand_a: value_a, brand_b: value_b}, _VALUES, brand_b)
     assert paid[brand_a] * 10_000 + paid[brand_b] * 5_000 == 500 * 10_000
+
+
+def test_a_brand_of_high_value_points_pays_no_point_worth_more_than_the_gift_left(
+    ledger, admin, earn, signer_a, signer_b, alice, brand_a, brand_b, clock, q0, events
+):
+    """A review of the split by value: B's point worth 2**32 - 1 micro-USD (4,295 USD, the
+    largest value), alice's Silver quarter 1 point of B (a 5-cent purchase) and A's 500 USD and 2
+    reviews. B's part of the 5 USD gift is 4.94 USD: rounded up to a whole point, B paid 4,295 USD
+    and A, whose review completed it, nothing. No point worth more than the value left is paid:
+    A pays the 5 USD."""
+    high = 2**32 - 1
+    ledger.setPointValue(brand_b, high, {"from": admin})
+    clock.travel_to_month(3 * q0 + 1, day=5)  # the value applies to the points issued from now
+    earn(signer_b, alice, cents=5)  # 1 point of B
+    earn.batch(
+        signer_a,
+        [earn.op(alice, cents=25_000), earn.op(alice, cents=25_000), earn.op(alice, "review")],
+    )
+
+    tx = earn(signer_a, alice, "review")  # 3 orders, 500 USD, 2 engagements: Silver
+
+    paid = {e["brand"]: e["points"] for e in events.all(tx, "TierGiftPaid")}
+    assert paid == {brand_a: 500}  # 5 USD in A's cent points
+    assert ledger.balanceOf(alice, brand_b) == 1
 
 
 def test_a_brands_part_outlives_the_points_it_issued_within_the_quarter(
