@@ -365,6 +365,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         uint256 records; // earnBatch: memory address of the records of {PointsEarnedBatch} (0: a lone earn)
         uint256 recordCount; // records written so far
         uint256 part; // the operation's addition to the brand's part of the member's quarter (micro-USD)
+        uint256 orderFloor; // the least spend (cents) a purchase counts to count as an order
     }
 
     function _earnContext(uint256 brand, BrandConfig cfg) private view returns (EarnContext memory ctx) {
@@ -379,6 +380,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         ctx.floors3 = globals.floors(3);
         ctx.entryFloors = LedgerGlobalsLibrary.minFloors(ctx.floors1, ctx.floors2, ctx.floors3);
         ctx.maxMultiplier = globals.maxMultiplierPct();
+        ctx.orderFloor = globals.orderFloorCents();
         ctx.usedWordIndex = type(uint256).max;
         MintDay mintDay = _mintDays[brand];
         ctx.day = block.timestamp / 1 days;
@@ -476,6 +478,14 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             ctx.usedWord = _usedOps[ctx.brand][wordIndex];
         }
         if (ctx.usedWord & bit != 0) return (LedgerOperationUsed.selector, 0);
+        // Counted toward tiers: spend only in proportion to a multiplier below 100%, so that it
+        // never exceeds what the brand's published rate pays for it.
+        if (mult < 100) {
+            unchecked {
+                // slither-disable-next-line divide-before-multiply points were computed from the same cents, not from this
+                cents = cents * mult / 100; // no overflow: cents <= 1e12, mult < 100
+            }
+        }
         // The pending position is the last check (a position past 28 bits refuses the purchase):
         // a refused operation must change nothing, so every write comes after it.
         // slither-disable-next-line uninitialized-local 0 on purpose: live at once unless pending below
@@ -487,7 +497,7 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             PendingWord pending;
             uint256 moved;
             (pending, releaseAt, ok, moved) =
-                _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points, ctx.month);
+                _pending[member][ctx.brand].add(ctx.day, ctx.day + window + 1, points, ctx.month, cents >= ctx.orderFloor);
             if (!ok) return (LedgerInvalidAmount.selector, 0);
             // releaseAt 0: 4 positions of 4 other months (a 90-day window), live at once.
             if (releaseAt != 0) _pending[member][ctx.brand] = pending;
@@ -495,15 +505,6 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             releaseAt *= 1 days;
         }
         ctx.usedWord |= bit;
-
-        // Counted toward tiers: spend only in proportion to a multiplier below 100%, so that it
-        // never exceeds what the brand's published rate pays for it.
-        if (mult < 100) {
-            unchecked {
-                // slither-disable-next-line divide-before-multiply points were computed from the same cents, not from this
-                cents = cents * mult / 100; // no overflow: cents <= 1e12, mult < 100
-            }
-        }
         uint256 minted;
         unchecked {
             // No overflow: points <= 1e12 * 255 * 1000 / 10_000 and a gift share < 2**64, per
@@ -627,12 +628,13 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
         }
         // No overflow: points <= 3 * MAX_TIER_GIFT, parts < 2**160 (values < 2**32 per point).
         // A share is at most the gift's value in points of 1 micro-USD (3e13 < 2**64).
-        uint256 left = g.points * REFERENCE_POINT_VALUE; // micro-USD
+        uint256 giftValue = g.points * REFERENCE_POINT_VALUE; // micro-USD
+        uint256 left = giftValue;
         // No part at all (every counted operation issued nothing): the calling brand pays it.
         if (total == 0) count = 0;
         for (uint256 b = 1; b <= count; ++b) {
             if (b == ctx.brand) continue;
-            uint256 value = (g.points * REFERENCE_POINT_VALUE * _partIn(ctx, parts, brands, b) + total - 1) / total;
+            uint256 value = (giftValue * _partIn(ctx, parts, brands, b) + total - 1) / total;
             if (value > left) value = left;
             if (value == 0) continue;
             BrandConfig cfg = _brands[b];
@@ -759,7 +761,8 @@ contract AllianceLedger is ISettlementLedger, Extsload, LedgerStorage {
             // cents <= MAX_AMOUNT; orders is below MAX_COUNT before its increment.
             unchecked {
                 spend += cents;
-                if (orders < MemberWordLibrary.MAX_COUNT) ++orders;
+                // An order below the admin's floor counts its spend only ({OrderFloorChanged}).
+                if (cents >= ctx.orderFloor && orders < MemberWordLibrary.MAX_COUNT) ++orders;
             }
             if (spend > MemberWordLibrary.MAX_SPEND) spend = MemberWordLibrary.MAX_SPEND;
         } else if (full && engagements < MemberWordLibrary.MAX_COUNT) {

@@ -8,7 +8,7 @@ import {Calendar} from "./libraries/Calendar.sol";
 import {LotMath} from "./libraries/LotMath.sol";
 import {BrandConfig, BrandConfigLibrary} from "./types/BrandConfig.sol";
 import {GiftShares} from "./types/GiftShares.sol";
-import {LedgerGlobals} from "./types/LedgerGlobals.sol";
+import {LedgerGlobals, LedgerGlobalsLibrary} from "./types/LedgerGlobals.sol";
 import {MemberWord} from "./types/MemberWord.sol";
 import {MintDay} from "./types/MintDay.sol";
 import {PackedEarnRuleLibrary} from "./types/PackedEarnRule.sol";
@@ -72,7 +72,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// 1000 = 10x): how far the brands' campaigns may combine (issue 16, "the admin sets a cap
     /// the chain enforces"). An earn above it is refused with {LedgerInvalidMultiplier} (a
     /// batch skips it), whoever sends it: the gateway or a brand's own signer.
-    /// @dev Kept in the globals word every earn reads anyway (bits 240..254). Applies to every
+    /// @dev Kept in the globals word every earn reads anyway (bits 240..249). Applies to every
     /// earn from the next transaction on. Requirements: caller is the admin; not paused;
     /// 100 <= `pct` <= {MAX_MULTIPLIER_PCT}, else {LedgerInvalidMaxMultiplier}.
     /// Emits a {MaxMultiplierChanged} event.
@@ -84,6 +84,25 @@ contract AllianceLedgerAdmin is LedgerStorage {
         uint256 previous = globals.maxMultiplierPct();
         _globals = globals.setMaxMultiplierPct(pct);
         emit MaxMultiplierChanged(previous, pct);
+    }
+
+    /// @notice Sets the order floor, in whole USD: a purchase counts as an order toward the tiers
+    /// only when the spend it counts (cents, a multiplier below 100% included) is at least
+    /// `usd` * 100; its spend counts either way (DOMAIN.md "Tiers": purchase frequency). Without
+    /// it a brand's 5-cent purchases completed a member's order count, and the brands whose
+    /// operations held the quarter's value paid the gift (a review of 2026-12-07).
+    /// @dev Kept in the globals word every earn reads anyway (bits 250..254). Applies to the
+    /// purchases of the next transaction on; orders counted before stay counted, and a pending
+    /// purchase that did not count closes no order when it is returned ({PendingWord}).
+    /// Requirements: caller is the admin; not paused; `usd` <= 31, else {LedgerInvalidOrderFloor}.
+    /// Emits an {OrderFloorChanged} event.
+    function setOrderFloor(uint256 usd) external whenNotPaused onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 max = LedgerGlobalsLibrary.MAX_ORDER_FLOOR_USD;
+        if (usd > max) revert LedgerInvalidOrderFloor(usd, max);
+        LedgerGlobals globals = _globals;
+        uint256 previous = globals.orderFloorCents() / 100;
+        _globals = globals.setOrderFloorUsd(usd);
+        emit OrderFloorChanged(previous, usd);
     }
 
     /// @notice Registers (or unregisters) a system address that can never move points (the lens,
@@ -213,10 +232,23 @@ contract AllianceLedgerAdmin is LedgerStorage {
         uint256 releaseAt = uint256(op.releaseDay) * 1 days;
         if (releaseAt <= block.timestamp) revert LedgerReversalWindowClosed(brand, op.member, releaseAt);
         uint256 earnMonth = op.earnMonth;
+        // What the counters lose is bounded by what the reversed points can have counted: at most
+        // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
+        // an order only where the position still counts one of the brand's purchases and the
+        // spend reaches the order floor (a purchase below it counted no order, {setOrderFloor}).
+        BrandConfig cfg = _brands[brand];
+        uint256 rate = cfg.rule().rate(EarnKind.Purchase);
+        uint256 spend = op.spendCents;
+        unchecked {
+            // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
+            uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
+            if (bound < spend) spend = bound;
+        }
         // The position of the purchase's month with the smallest day on or after its own (a
         // merge may have moved it later, {PendingWord}); the window above stays the purchase's.
-        (PendingWord pending, uint256 held, bool closed, uint256 day) =
-            _pending[op.member][brand].take(op.releaseDay, earnMonth, op.points, op.closesOrder);
+        (PendingWord pending, uint256 held, bool closed, uint256 day) = _pending[op.member][brand].take(
+            op.releaseDay, earnMonth, op.points, op.closesOrder && spend >= _globals.orderFloorCents()
+        );
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         // The purchase counted in its earn month's quarter (the month `take` found a position of):
         // a stated quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase
@@ -228,17 +260,6 @@ contract AllianceLedgerAdmin is LedgerStorage {
         // slither-disable-next-line uninitialized-local memory starts zeroed; the one month is set below
         uint256[13] memory taken;
         taken[earnMonth + 12 - month] = op.points; // a pending purchase is at most 3 months old
-        // What the counters lose is bounded by what the reversed points can have counted: at most
-        // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
-        // an order only where the position still counts one of the brand's purchases.
-        BrandConfig cfg = _brands[brand];
-        uint256 rate = cfg.rule().rate(EarnKind.Purchase);
-        uint256 spend = op.spendCents;
-        unchecked {
-            // No overflow: points < 2**64. A rate of 0 (changed since the purchase) bounds nothing.
-            uint256 bound = rate == 0 ? spend : (uint256(op.points) + 1) * 100 / rate;
-            if (bound < spend) spend = bound;
-        }
         LotMath.takeAt(_lots[op.member][brand], month, earnMonth, op.points, _partTaken(brand, cfg, month, op, spend, taken));
         _burn(op.member, brand, month, op.points, taken);
         emit PointsReversed(brand, op.member, op.opId, op.points, spend, op.orderRef, day * 1 days, earnMonth, closed);

@@ -178,6 +178,11 @@ contract AllianceLedgerLens is IAllianceLedgerLens {
     }
 
     /// @inheritdoc IAllianceLedgerLens
+    function orderFloorUsd() external view returns (uint256) {
+        return LedgerState.globals(_ledger).orderFloorCents() / 100;
+    }
+
+    /// @inheritdoc IAllianceLedgerLens
     function dailyMint(uint256 brand) external view returns (uint256 cap, uint256 mintedToday, uint256 day) {
         MintDay word = LedgerState.mintDay(_ledger, brand);
         day = block.timestamp / 1 days;

@@ -150,6 +150,17 @@ class Admin(Transport):
         )
         return answer
 
+    def set_order_floor(
+        self, order_floor_usd: int, *, idempotency_key: str | None = None, wait: Wait = None
+    ) -> Json:
+        """`PUT /v1/admin/order-floor`: the least counted spend, in whole USD (0 to 31), for a
+        purchase to count as an order toward the tiers (`setOrderFloor`; 0: every purchase)."""
+        body = {"order_floor_usd": order_floor_usd}
+        answer: Json = self.request(
+            "PUT", "/v1/admin/order-floor", body=body, idempotency_key=idempotency_key, wait=wait
+        )
+        return answer
+
     def rotate_brand_key(
         self,
         brand_id: int,

@@ -160,6 +160,8 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice A multiplier cap (percent) outside [`minPct`, `maxPct`] (100, the plain rule, to
     /// {MAX_MULTIPLIER_PCT}).
     error LedgerInvalidMaxMultiplier(uint256 pct, uint256 minPct, uint256 maxPct);
+    /// @notice An order floor (whole USD) above `maxUsd` (31, the field's 5 bits).
+    error LedgerInvalidOrderFloor(uint256 usd, uint256 maxUsd);
     /// @notice A return window beyond {MAX_RETURN_WINDOW_DAYS}.
     error LedgerInvalidReturnWindow(uint256 days_);
     /// @notice The points released at `releaseAt` are the member's: the window closed.
@@ -190,6 +192,10 @@ interface IAllianceLedger is IAllianceDirectory {
     /// @notice The admin set the highest multiplier an earn may carry, in percent (100 = the
     /// plain rule); `previousPct` is the cap in force before (1000 while none was set).
     event MaxMultiplierChanged(uint256 previousPct, uint256 pct);
+    /// @notice The admin set the order floor: from now on a purchase counts as an order toward
+    /// the tiers only when the spend it counts is at least `usd` whole USD (0: every purchase);
+    /// `previousUsd` is the floor in force before. Its spend counts either way.
+    event OrderFloorChanged(uint256 previousUsd, uint256 usd);
     /// @notice The admin set `brand`'s return window (also at onboarding: 0 -> 14 days).
     event ReturnWindowChanged(uint256 indexed brand, uint256 previousDays, uint256 newDays);
 

@@ -67,6 +67,10 @@ interface IAllianceLedgerLens {
     /// (`setMaxMultiplier`), or the ledger's MAX_MULTIPLIER_PCT (1000) while none is set.
     function maxMultiplierPct() external view returns (uint256);
 
+    /// @notice The order floor in whole USD: a purchase counts as an order toward the tiers only
+    /// when the spend it counts is at least this (0: every purchase; {IAllianceLedger-OrderFloorChanged}).
+    function orderFloorUsd() external view returns (uint256);
+
     /// @notice Days a purchase's points of `brand` stay pending.
     function returnWindowDays(uint256 brand) external view returns (uint256);
 

@@ -53,7 +53,20 @@ contract PackedWordsHarness {
         returns (uint256, uint256, bool, uint256)
     {
         (PendingWord updated, uint256 day, bool ok, uint256 moved) =
-            PendingWord.wrap(word).add(today, releaseDay, amount, month);
+            PendingWord.wrap(word).add(today, releaseDay, amount, month, true);
+        return (PendingWord.unwrap(updated), day, ok, moved);
+    }
+
+    function pendingAddCounted(
+        uint256 word,
+        uint256 today,
+        uint256 releaseDay,
+        uint256 amount,
+        uint256 month,
+        bool counts
+    ) external pure returns (uint256, uint256, bool, uint256) {
+        (PendingWord updated, uint256 day, bool ok, uint256 moved) =
+            PendingWord.wrap(word).add(today, releaseDay, amount, month, counts);
         return (PendingWord.unwrap(updated), day, ok, moved);
     }
 
@@ -159,6 +172,14 @@ contract PackedWordsHarness {
 
     function globalsMaxMultiplierPct(uint256 word) external pure returns (uint256) {
         return LedgerGlobals.wrap(word).maxMultiplierPct();
+    }
+
+    function globalsSetOrderFloorUsd(uint256 word, uint256 usd) external pure returns (uint256) {
+        return LedgerGlobals.unwrap(LedgerGlobals.wrap(word).setOrderFloorUsd(usd));
+    }
+
+    function globalsOrderFloorCents(uint256 word) external pure returns (uint256) {
+        return LedgerGlobals.wrap(word).orderFloorCents();
     }
 
     function globalsBestTier(uint256 word, uint256 spend, uint256 orders, uint256 engagements)

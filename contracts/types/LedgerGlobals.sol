@@ -4,10 +4,12 @@ pragma solidity 0.8.30;
 import {IAllianceLedger} from "../interfaces/IAllianceLedger.sol";
 
 /// @notice The ledger's global word, read on every earn: the three tier rules, the admin's cap
-/// on an earn's multiplier and the pause flag.
+/// on an earn's multiplier, the order floor and the pause flag.
 /// @dev Layout, from the low-order bits: tier t (1..3) rule in bits [(t-1)*80, t*80) as
-/// spendCents 48 | orders 16 | engagements 16; the multiplier cap (percent) in bits 240..254,
-/// 0 meaning {LedgerGlobalsLibrary-DEFAULT_MAX_MULTIPLIER_PCT}; the pause flag at bit 255.
+/// spendCents 48 | orders 16 | engagements 16; the multiplier cap (percent) in bits 240..249,
+/// 0 meaning {LedgerGlobalsLibrary-DEFAULT_MAX_MULTIPLIER_PCT}; the order floor (whole USD, 0 to
+/// 31) in bits 250..254; the pause flag at bit 255. (Until 2026-12-07 the cap had bits 240..254;
+/// it never passes 1,000, which fits 10.)
 type LedgerGlobals is uint256;
 
 using LedgerGlobalsLibrary for LedgerGlobals global;
@@ -25,11 +27,15 @@ library LedgerGlobalsLibrary {
     uint256 internal constant RULE_ORDERS_OFFSET = 48;
     uint256 internal constant RULE_ENGAGEMENTS_OFFSET = 64;
     uint256 internal constant MAX_MULTIPLIER_OFFSET = 240;
+    uint256 internal constant ORDER_FLOOR_OFFSET = 250;
+    /// @notice The highest order floor, in whole USD (the field's 5 bits).
+    uint256 internal constant MAX_ORDER_FLOOR_USD = 31;
     uint256 internal constant PAUSED_OFFSET = 255;
     /// @notice The multiplier cap (percent) while the admin has set none: 10x.
     uint256 internal constant DEFAULT_MAX_MULTIPLIER_PCT = 1000;
 
-    uint256 internal constant MASK_15 = 0x7fff;
+    uint256 internal constant MASK_5 = 0x1f;
+    uint256 internal constant MASK_10 = 0x3ff;
     uint256 internal constant MASK_16 = 0xffff;
     uint256 internal constant MASK_48 = 0xffffffffffff;
     uint256 internal constant MASK_80 = (uint256(1) << RULE_BITS) - 1;
@@ -51,14 +57,26 @@ library LedgerGlobalsLibrary {
     /// @notice The highest multiplier (percent) an earn may carry: the admin's cap, or
     /// {DEFAULT_MAX_MULTIPLIER_PCT} while none is set.
     function maxMultiplierPct(LedgerGlobals self) internal pure returns (uint256 pct) {
-        pct = (LedgerGlobals.unwrap(self) >> MAX_MULTIPLIER_OFFSET) & MASK_15;
+        pct = (LedgerGlobals.unwrap(self) >> MAX_MULTIPLIER_OFFSET) & MASK_10;
         if (pct == 0) pct = DEFAULT_MAX_MULTIPLIER_PCT;
     }
 
-    /// @notice The word with the multiplier cap set to `pct` (percent). Requires 0 < pct < 2**15.
+    /// @notice The word with the multiplier cap set to `pct` (percent). Requires 0 < pct < 2**10.
     function setMaxMultiplierPct(LedgerGlobals self, uint256 pct) internal pure returns (LedgerGlobals) {
-        uint256 mask = MASK_15 << MAX_MULTIPLIER_OFFSET;
-        return LedgerGlobals.wrap((LedgerGlobals.unwrap(self) & ~mask) | ((pct & MASK_15) << MAX_MULTIPLIER_OFFSET));
+        uint256 mask = MASK_10 << MAX_MULTIPLIER_OFFSET;
+        return LedgerGlobals.wrap((LedgerGlobals.unwrap(self) & ~mask) | ((pct & MASK_10) << MAX_MULTIPLIER_OFFSET));
+    }
+
+    /// @notice The least a purchase must count, in cents, to count as an order toward the tiers
+    /// (the admin's order floor in whole USD, times 100; 0: every purchase counts).
+    function orderFloorCents(LedgerGlobals self) internal pure returns (uint256) {
+        return ((LedgerGlobals.unwrap(self) >> ORDER_FLOOR_OFFSET) & MASK_5) * 100;
+    }
+
+    /// @notice The word with the order floor set to `usd` (whole USD). Requires `usd` <= 31.
+    function setOrderFloorUsd(LedgerGlobals self, uint256 usd) internal pure returns (LedgerGlobals) {
+        uint256 mask = MASK_5 << ORDER_FLOOR_OFFSET;
+        return LedgerGlobals.wrap((LedgerGlobals.unwrap(self) & ~mask) | ((usd & MASK_5) << ORDER_FLOOR_OFFSET));
     }
 
     /// @notice Tier `t`'s thresholds (all zero when not configured). Requires 1 <= t <= 3.

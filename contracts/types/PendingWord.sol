@@ -12,7 +12,8 @@ import {Calendar} from "../libraries/Calendar.sol";
 /// paid its share live, out of a return's reach).
 /// @dev Layout, from the low-order bits: 4 purchase positions of 52 bits, each
 /// `releaseDay 16 | month 2 | orders 6 | amount 28`, then the lock, `releaseDay 16 | amount 32`
-/// (`releaseDay` in days since 1970-01-01 UTC; `orders`: the purchases in the position,
+/// (`releaseDay` in days since 1970-01-01 UTC; `orders`: the purchases in the position that
+/// counted as orders toward the tiers (the order floor's, {LedgerGlobalsLibrary-orderFloorCents}),
 /// saturating at 63, so that a reversal closes at most as many orders as the brand's purchases
 /// put there; `month`: the earn month of the position's purchases, modulo 4). The points
 /// themselves sit in the member's lot of the month they were earned; a position only locks
@@ -117,14 +118,17 @@ library PendingWordLibrary {
     /// month m with the smallest day >= D ({take}); a merge moves points only later and within
     /// their month, to a day that is itself a release day of a purchase of that month, so
     /// {earnMonth} still decodes it. Returns the word and the day the amount is released on (in
-    /// (b), its own day: `moved` says where it went).
+    /// (b), its own day: `moved` says where it went). The position counts the purchase as one of
+    /// its orders only when `counts` (the purchase counted as an order toward the tiers, at least
+    /// the order floor), so a return closes only orders that counted.
     /// @dev Reverts-free: returns `ok = false` when the position's amount would pass 28 bits
     /// (in (d): when every pair's would), or `releaseDay` 16.
-    function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount, uint256 month)
+    function add(PendingWord self, uint256 today, uint256 releaseDay, uint256 amount, uint256 month, bool counts)
         internal
         pure
         returns (PendingWord updated, uint256 day, bool ok, uint256 moved)
     {
+        uint256 order = counts ? 1 : 0;
         uint256 free = PURCHASE_POSITIONS;
         uint256 later = PURCHASE_POSITIONS;
         uint256 laterDay = type(uint256).max;
@@ -139,28 +143,28 @@ library PendingWordLibrary {
                 // is released by the second day of `month` (at most 91 days after its day),
                 // before `releaseDay` (at least 2 days after today).
                 if (d == releaseDay) {
-                    (updated, day, ok) = _join(self, i, pos, amount);
+                    (updated, day, ok) = _join(self, i, pos, amount, order);
                     return (updated, day, ok, 0);
                 }
                 if (d < laterDay) (later, laterDay) = (i, d);
             }
         }
         if (later != PURCHASE_POSITIONS) {
-            (updated,, ok) = _join(self, later, _position(self, later), amount);
+            (updated,, ok) = _join(self, later, _position(self, later), amount, order);
             return (updated, releaseDay, ok, releaseDay | (laterDay << 16) | (month << 32));
         }
         if (free != PURCHASE_POSITIONS) {
-            uint256 head = (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);
+            uint256 head = (releaseDay << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (order << ORDERS_OFFSET);
             (updated, day, ok) = _set(self, free, head, amount);
             return (updated, day, ok, 0);
         }
-        return _merge(self, releaseDay, amount, month);
+        return _merge(self, releaseDay, amount, month, order);
     }
 
     /// @dev {add}'s step (d) and (e), all 4 positions pending and none of `month` on or after
     /// `releaseDay`: the purchase is item 4, after the positions 0 to 3, and the latest of its
-    /// month.
-    function _merge(PendingWord self, uint256 releaseDay, uint256 amount, uint256 month)
+    /// month. `order`: the purchase's order (1, or 0 below the order floor).
+    function _merge(PendingWord self, uint256 releaseDay, uint256 amount, uint256 month, uint256 order)
         private
         pure
         returns (PendingWord, uint256, bool, uint256)
@@ -199,7 +203,7 @@ library PendingWordLibrary {
         uint256 head = _position(self, from);
         // The purchase's one order, or the later position's (saturating at 63).
         uint256 orders = (head >> ORDERS_OFFSET) & MAX_ORDERS;
-        orders += to == 4 ? 1 : (_position(self, to) >> ORDERS_OFFSET) & MAX_ORDERS;
+        orders += to == 4 ? order : (_position(self, to) >> ORDERS_OFFSET) & MAX_ORDERS;
         if (orders > MAX_ORDERS) orders = MAX_ORDERS;
         head = (days_[to] << DAY_OFFSET) | ((months[from] & 3) << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
         if (to == 4) {
@@ -209,7 +213,7 @@ library PendingWordLibrary {
         }
         // Two positions merge into the later one; the freed one takes the purchase.
         (PendingWord merged,,) = _set(self, to, head, amounts[from] + amounts[to]);
-        uint256 fresh = (releaseDay << DAY_OFFSET) | ((month & 3) << MONTH_OFFSET) | (uint256(1) << ORDERS_OFFSET);
+        uint256 fresh = (releaseDay << DAY_OFFSET) | ((month & 3) << MONTH_OFFSET) | (order << ORDERS_OFFSET);
         (PendingWord placed, uint256 at_, bool fits) = _set(merged, from, fresh, amount);
         return (placed, at_, fits, fits ? moved : 0);
     }
@@ -277,15 +281,15 @@ library PendingWordLibrary {
         return (PendingWord.unwrap(self) >> (i * POSITION_BITS)) & POSITION_MASK;
     }
 
-    /// @dev Adds a purchase of `amount` to the purchase position `i` (`pos`): one more order
-    /// (saturating), its day and month kept.
-    function _join(PendingWord self, uint256 i, uint256 pos, uint256 amount)
+    /// @dev Adds a purchase of `amount` to the purchase position `i` (`pos`): `order` (0 or 1)
+    /// more orders (saturating), its day and month kept.
+    function _join(PendingWord self, uint256 i, uint256 pos, uint256 amount, uint256 order)
         private
         pure
         returns (PendingWord, uint256, bool)
     {
         uint256 orders = (pos >> ORDERS_OFFSET) & MAX_ORDERS;
-        if (orders < MAX_ORDERS) ++orders;
+        if (orders < MAX_ORDERS) orders += order;
         uint256 head = ((pos >> MONTH_OFFSET) << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
         return _set(self, i, head, (pos & AMOUNT_MASK) + amount);
     }

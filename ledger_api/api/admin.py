@@ -166,6 +166,19 @@ async def set_tier_rule(
     return await write.answer(accepted)
 
 
+@router.put(
+    "/admin/order-floor",
+    status_code=202,
+    responses=ACCEPTED,
+    summary="Set the least a purchase must be worth to count as a tier order (whole USD, 0-31)",
+)
+async def set_order_floor(
+    body: admin_schemas.OrderFloorRequest, write: AdminWriteDep, brands: BrandsDep
+) -> JSONResponse:
+    accepted = await brands.set_order_floor(write.ctx, body)
+    return await write.answer(accepted)
+
+
 @router.post(
     "/admin/brands/{brand_id}/api-keys",
     status_code=201,

@@ -31,7 +31,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger_api.background.indexer.cursor import LEDGER_PAUSED, indexed_max_multiplier
+from ledger_api.background.indexer.cursor import (
+    LEDGER_PAUSED,
+    indexed_max_multiplier,
+    indexed_order_floor,
+)
 from ledger_api.background.notify import Settled
 from ledger_api.background.sender.txplan import event_result, single_call
 from ledger_api.background.webhooks.outbox import operation_events, write_events
@@ -58,6 +62,7 @@ from ledger_api.model.payloads import (
     MaxMultiplierPayload,
     OnboardBrandPayload,
     OperationPayload,
+    OrderFloorPayload,
     PausePayload,
     PointValuePayload,
     ReturnWindowPayload,
@@ -222,13 +227,8 @@ class AdminWatcher(threading.Thread):
                     return None
                 have = (rule.spend_cents, rule.orders, rule.engagements, rule.gift_points)
                 return {} if have == wanted else None
-            case MaxMultiplierPayload():
-                landed = indexed_max_multiplier(session) == payload.max_multiplier_pct
-                return {} if landed else None
-            case PausePayload():
-                paused = session.get(IdxMeta, LEDGER_PAUSED)
-                landed = (paused is not None and paused.value == "1") == payload.paused
-                return {"paused": payload.paused} if landed else None
+            case MaxMultiplierPayload() | OrderFloorPayload() | PausePayload():
+                return _globals_result(session, payload)
             case FundSignerPayload():
                 return {} if chain.balance(payload.address) >= int(payload.value_wei) else None
             case SettlePayload():  # landed (with no settlement) once the debtor owes nothing
@@ -239,6 +239,22 @@ class AdminWatcher(threading.Thread):
                 return {} if owed <= 0 else None
         log.error("admin watcher: a %s is not an admin operation", type(payload).__name__)
         return None
+
+
+def _globals_result(
+    session: Session, payload: MaxMultiplierPayload | OrderFloorPayload | PausePayload
+) -> dict[str, Any] | None:
+    """An act on the ledger's globals word, once the index shows its setting."""
+    match payload:
+        case MaxMultiplierPayload():
+            landed = indexed_max_multiplier(session) == payload.max_multiplier_pct
+            return {} if landed else None
+        case OrderFloorPayload():
+            return {} if indexed_order_floor(session) == payload.order_floor_usd else None
+        case PausePayload():
+            paused = session.get(IdxMeta, LEDGER_PAUSED)
+            landed = (paused is not None and paused.value == "1") == payload.paused
+            return {"paused": payload.paused} if landed else None
 
 
 def _pause_landed(

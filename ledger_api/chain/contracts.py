@@ -226,6 +226,9 @@ class Contracts:
     def set_max_multiplier(self, pct: int) -> Call:
         return self._ledger("setMaxMultiplier", pct)
 
+    def set_order_floor(self, usd: int) -> Call:
+        return self._ledger("setOrderFloor", usd)
+
     def set_paused(self, paused: bool) -> Call:
         """`pause()` or `unpause()`."""
         return self._ledger("pause" if paused else "unpause")

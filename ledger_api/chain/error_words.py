@@ -75,6 +75,7 @@ SAYS: dict[str, str] = {
     "reversal_exceeds_pending": "the reversal takes more points than the purchase left pending",
     "tier_rule_not_ascending": "the tier thresholds must rise from Silver to Diamond",
     "invalid_max_multiplier": "the multiplier cap is out of its bounds",
+    "invalid_order_floor": "the order floor must be 0 to 31 whole USD",
     "invalid_recipient": "the points cannot go to that address",
     "invalid_sender": "the points cannot come from that address",
     "not_authorized": "the sending key lacks the role this call needs",

@@ -64,6 +64,7 @@ _CODES: dict[str, str] = {
     "LedgerReversalExceedsPending": "reversal_exceeds_pending",
     "TierRuleNotAscending": "tier_rule_not_ascending",
     "LedgerInvalidMaxMultiplier": "invalid_max_multiplier",
+    "LedgerInvalidOrderFloor": "invalid_order_floor",
     "ERC6909InvalidReceiver": "invalid_recipient",
     "ERC6909InvalidSender": "invalid_sender",
     "AccessControlUnauthorizedAccount": "not_authorized",

@@ -65,6 +65,7 @@ class OpKind(StrEnum):
     SET_RETURN_WINDOW = "set_return_window"
     SET_DAILY_CAP = "set_daily_cap"
     SET_MAX_MULTIPLIER = "set_max_multiplier"  # the campaigns' cap (issue 16)
+    SET_ORDER_FLOOR = "set_order_floor"  # the least a purchase counts to count as an order
     SET_PAUSE = "set_pause"  # the alliance's one pause: `pause()` or `unpause()`
     TIER_REVIEW_BATCH = "tier_review_batch"  # the quarterly round (`background.reviews`)
 
@@ -106,6 +107,7 @@ ADMIN_KINDS = frozenset(
         OpKind.SET_RETURN_WINDOW,
         OpKind.SET_DAILY_CAP,
         OpKind.SET_MAX_MULTIPLIER,
+        OpKind.SET_ORDER_FLOOR,
         OpKind.SET_PAUSE,
         OpKind.TIER_REVIEW_BATCH,
     }

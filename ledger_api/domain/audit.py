@@ -19,6 +19,7 @@ class AuditAction(StrEnum):
     BRAND_RETURN_WINDOW_SET = "brand.return_window_set"
     BRAND_DAILY_CAP_SET = "brand.daily_cap_set"
     TIER_RULE_SET = "tier.rule_set"
+    TIER_ORDER_FLOOR_SET = "tier.order_floor_set"
     LEDGER_PAUSED = "ledger.paused"
     LEDGER_UNPAUSED = "ledger.unpaused"
     CAMPAIGN_CAP_SET = "campaign.cap_set"

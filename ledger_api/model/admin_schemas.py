@@ -157,6 +157,13 @@ class TierRuleRequest(Model):
     gift_points: Annotated[int, *amount_between(0, MAX_TIER_GIFT, "gift_points")] = 0
 
 
+class OrderFloorRequest(Model):
+    """The least counted spend, in whole USD, for a purchase to count as an order toward the
+    tiers (`setOrderFloor`; 0: every purchase). Its spend counts either way."""
+
+    order_floor_usd: Annotated[int, Field(ge=0, le=31, strict=True)]
+
+
 class RotateKeyRequest(Model):
     keep_old: Flag = False
     label: Annotated[str, Field(max_length=100, pattern=PRINTABLE)] = ""

@@ -301,6 +301,13 @@ class MaxMultiplierPayload(_Payload):
     max_multiplier_pct: int
 
 
+class OrderFloorPayload(_Payload):
+    """`setOrderFloor`: a purchase counts as an order toward the tiers from this many whole
+    USD of counted spend (0: every purchase)."""
+
+    order_floor_usd: int
+
+
 class PausePayload(_Payload):
     """`pause()` (true) or `unpause()` (false): the alliance's one pause."""
 
@@ -348,6 +355,7 @@ OperationPayload = (
     | ReturnWindowPayload
     | DailyCapPayload
     | MaxMultiplierPayload
+    | OrderFloorPayload
     | PausePayload
     | TierRulePayload
 )
@@ -386,6 +394,7 @@ PAYLOAD_OF_KIND: dict[OpKind, type[OperationPayload]] = {
     OpKind.SET_RETURN_WINDOW: ReturnWindowPayload,
     OpKind.SET_DAILY_CAP: DailyCapPayload,
     OpKind.SET_MAX_MULTIPLIER: MaxMultiplierPayload,
+    OpKind.SET_ORDER_FLOOR: OrderFloorPayload,
     OpKind.SET_PAUSE: PausePayload,
     OpKind.TIER_REVIEW_BATCH: TierReviewsPayload,
 }

@@ -49,6 +49,7 @@ from ledger_api.model.payloads import (
     FundSignerPayload,
     OnboardBrandPayload,
     OperationPayload,
+    OrderFloorPayload,
     PausePayload,
     PointValuePayload,
     ReturnWindowPayload,
@@ -426,6 +427,17 @@ class BrandsService(BrandKeys):
         audit = note(ctx.principal, AuditAction.TIER_RULE_SET, target=tier, **req.model_dump())
         return await self._submit_admin(
             draft(ctx, OpKind.SET_TIER_RULE, None, payload, audit=audit)
+        )
+
+    async def set_order_floor(
+        self, ctx: RequestContext, req: admin_schemas.OrderFloorRequest
+    ) -> Accepted:
+        """Queues `setOrderFloor(usd)`: the least counted spend (whole USD) of a tier order."""
+        ctx.principal.require_admin()
+        payload = OrderFloorPayload(order_floor_usd=req.order_floor_usd)
+        audit = note(ctx.principal, AuditAction.TIER_ORDER_FLOOR_SET, **req.model_dump())
+        return await self._submit_admin(
+            draft(ctx, OpKind.SET_ORDER_FLOOR, None, payload, audit=audit)
         )
 
     async def set_paused(self, ctx: RequestContext, req: admin_schemas.PauseRequest) -> Accepted:

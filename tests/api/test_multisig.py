@@ -249,6 +249,9 @@ def test_a_multisig_admins_operations_reach_the_outbox_with_the_senders_result(
                 w3,
                 gateway.admin.put("/v1/admin/campaigns/cap", {"max_multiplier_pct": 250}),
             ),
+            _executed(
+                gateway, w3, gateway.admin.put("/v1/admin/order-floor", {"order_floor_usd": 5})
+            ),
         ]
         assert [(f["kind"], f["result"]) for f in finals[1:]] == [
             ("set_point_value", None),
@@ -257,6 +260,7 @@ def test_a_multisig_admins_operations_reach_the_outbox_with_the_senders_result(
             ("suspend_brand", {"suspended": True}),
             ("set_tier_rule", None),
             ("set_max_multiplier", None),
+            ("set_order_floor", None),
         ]
         for final in finals:
             # a later read shows what the wake-up showed

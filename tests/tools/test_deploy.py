@@ -199,6 +199,25 @@ def test_make_deploy_to_a_live_network_then_nothing_to_do_then_onboard_a_brand(
         {"LEDGER_DEPLOYER_KEY": ADMIN_ADDRESS_KEY, "LEDGER_MANIFEST": str(manifest)},
     )
     assert tiers.returncode == 0 and "Traceback" not in tiers.stdout + tiers.stderr, tiers.stderr
+    floor = _run(
+        [
+            ".venv/brownie/bin/python",
+            "tools/brownie_run.py",
+            "scripts/set_tier_rules.py",
+            "floor",
+            "10",
+            "--network",
+            network,
+        ],
+        {"LEDGER_DEPLOYER_KEY": ADMIN_ADDRESS_KEY, "LEDGER_MANIFEST": str(manifest)},
+    )
+    assert floor.returncode == 0, floor.stdout + floor.stderr
+    assert "a purchase counts as an order from 10 USD" in floor.stdout, floor.stdout
+    lens = w3.eth.contract(
+        address=doc["contracts"]["AllianceLedgerLens"]["address"],
+        abi=doc["contracts"]["AllianceLedgerLens"]["abi"],
+    )
+    assert lens.functions.orderFloorUsd().call() == 10
 
     # the gateway against that network by URL: production, brand keys only (the admin is
     # an outside account: it executes the admin transactions the gateway answers with)

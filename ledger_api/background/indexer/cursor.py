@@ -21,6 +21,9 @@ CHARITY_POOL = "charity_pool"  # the `idx_meta` key of the ledger's charity pool
 # the `idx_meta` key of the ledger's cap on an earn's multiplier, in percent
 # (`MaxMultiplierChanged`; absent: none set, the chain's MAX_MULTIPLIER_PCT)
 MAX_MULTIPLIER = "max_multiplier_pct"
+#: the `idx_meta` key of the ledger's order floor in whole USD (`OrderFloorChanged`; absent: 0,
+#: every purchase counts as an order toward the tiers)
+ORDER_FLOOR = "order_floor_usd"
 #: the `idx_meta` (as indexed) and `chain_rules` (as followed) key of the alliance's one pause:
 #: "1" after the ledger's `Paused`, "0" after its `Unpaused` (absent: never paused)
 LEDGER_PAUSED = "ledger_paused"
@@ -62,6 +65,12 @@ def indexed_max_multiplier(session: Session) -> int:
     `MaxMultiplierChanged`, else the chain's `MAX_MULTIPLIER_PCT` (1000, none set)."""
     row = session.get(IdxMeta, MAX_MULTIPLIER)
     return int(row.value) if row is not None else MAX_MULTIPLIER_PCT
+
+
+def indexed_order_floor(session: Session) -> int:
+    """The ledger's order floor (whole USD) as indexed: the last `OrderFloorChanged`, else 0."""
+    row = session.get(IdxMeta, ORDER_FLOOR)
+    return int(row.value) if row is not None else 0
 
 
 def follow_indexed_rules(session: Session) -> None:

@@ -37,7 +37,7 @@ from ledger_api.domain.ids import LedgerBrandId
 
 from .auctions import AuctionsProjection, EscrowMoves
 from .credits import Credit, earned_credit, record_foreign_credits
-from .cursor import CHARITY_POOL, LEDGER_PAUSED, MAX_MULTIPLIER
+from .cursor import CHARITY_POOL, LEDGER_PAUSED, MAX_MULTIPLIER, ORDER_FLOOR
 from .returns import ReturnsProjection
 from .state import ZERO
 from .vault import Handler, VaultProjection
@@ -85,7 +85,7 @@ class Projector(ReturnsProjection):
             (ENTERPRISE_ACCOUNTS, "EmployeeLeft"): self._employee_gone,
         }
         self.vault = VaultProjection(session)
-        self._handlers.update(self.vault.handlers() | _more_handlers(session))
+        self._handlers.update(self.vault.handlers() | _more_handlers(self))
         self.escrow_moves = EscrowMoves(self._handlers)
 
     # ------------------------------------------------------------------- events
@@ -171,7 +171,8 @@ class Projector(ReturnsProjection):
             # the chain's own record of the spend (PointsEarned.spendCents), so the index
             # rebuilds from the chain alone
             status.spend_cents += int(a["spendCents"])
-            status.orders += 1
+            if int(a["spendCents"]) >= self.order_floor_cents:  # the ledger's order floor
+                status.orders += 1
         elif _full(getattr(self.brand(brand), f"points_per_{kind.name.lower()}"), a["points"]):
             status.engagements += 1
 
@@ -346,13 +347,20 @@ def _value_from(projector: Projector, brand: int, month: int, value: int) -> Non
     projector.session.merge(IdxBrandValue(brand=brand, from_month=month, value_micro_usd=value))
 
 
-def _more_handlers(session: Session) -> dict[tuple[str, str], Handler]:
+def _more_handlers(projector: Projector) -> dict[tuple[str, str], Handler]:
     """The handlers kept outside `Projector`: auctions (issue 16) and the chain's rules."""
-    return AuctionsProjection(session).handlers() | _chain_rules(session)
+    return AuctionsProjection(projector.session).handlers() | _chain_rules(projector)
 
 
-def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
+def _chain_rules(projector: Projector) -> dict[tuple[str, str], Handler]:
     """The chain's global rules kept in `idx_meta`."""
+    session = projector.session
+
+    def order_floor_changed(event: Event, a: dict[str, Any], ts: int) -> None:
+        """A purchase counts as an order toward the tiers from `usd` whole USD of counted
+        spend on (`setOrderFloor`); the orders counted before stay."""
+        projector.order_floor_cents = int(a["usd"]) * 100
+        projector.session.merge(IdxMeta(key=ORDER_FLOOR, value=str(int(a["usd"]))))
 
     def max_multiplier_changed(event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 16: the campaigns' cap on a combined multiplier is the chain's
@@ -366,6 +374,7 @@ def _chain_rules(session: Session) -> dict[tuple[str, str], Handler]:
 
     return {
         (LEDGER, "MaxMultiplierChanged"): max_multiplier_changed,
+        (LEDGER, "OrderFloorChanged"): order_floor_changed,
         (LEDGER, "Paused"): pause_changed,
         (LEDGER, "Unpaused"): pause_changed,
     }

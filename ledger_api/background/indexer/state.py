@@ -27,7 +27,7 @@ from ledger_api.db.models import (
 from ledger_api.domain import lot_expiry
 
 from .bulk_sql import upsert
-from .cursor import CHARITY_POOL
+from .cursor import CHARITY_POOL, indexed_order_floor
 from .holders import brands_held
 from .lots import LotsState
 
@@ -109,6 +109,8 @@ class ProjectionState(LotsState):
         self.held_brands: dict[str, set[int]] = {}  # a tier event's member: its lots' brands
         meta = session.get(IdxMeta, CHARITY_POOL)
         self.charity_pool = meta.value if meta else None
+        #: the least counted spend (cents) of a purchase that counts as an order (the ledger's)
+        self.order_floor_cents = indexed_order_floor(session) * 100
 
     # ------------------------------------------------------------ bulk load/write
 

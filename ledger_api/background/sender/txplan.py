@@ -14,8 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from eth_utils.address import to_checksum_address
-
+from ledger_api.background.sender.admin_calls import admin_call
 from ledger_api.background.sender.auction_calls import (
     AUCTION_RESULTS,
     AuctionPayload,
@@ -30,34 +29,24 @@ from ledger_api.chain.errors import error_code
 from ledger_api.chain.manifest import ALLIANCE_BADGES, LEDGER
 from ledger_api.chain.port import Receipt
 from ledger_api.db.models import Operation
-from ledger_api.domain import EarnRule, OpKind, iso_utc
+from ledger_api.domain import OpKind, iso_utc
 from ledger_api.model.payloads import (
     BadgeDefinePayload,
     BadgeIssuePayload,
     BadgeRedeemPayload,
-    DailyCapPayload,
     EarnPayload,
     EnterpriseBindPayload,
     EnterpriseLeavePayload,
     EnterpriseUnbindPayload,
-    FundSignerPayload,
     GiftPayload,
-    MaxMultiplierPayload,
-    OnboardBrandPayload,
     OperationPayload,
-    PausePayload,
-    PointValuePayload,
     PollOpenPayload,
     PollVotePayload,
     RedemptionPayload,
-    ReturnWindowPayload,
     ReversalPayload,
     SettlementDepositPayload,
     SettlePayload,
-    SuspendBrandPayload,
     TierReviewPayload,
-    TierReviewsPayload,
-    TierRulePayload,
     TokenApprovePayload,
     TokenMintPayload,
     payload_of,
@@ -173,9 +162,7 @@ def single_call(contracts: Contracts, p: OperationPayload) -> Call:
         p, TokenMintPayload | TokenApprovePayload | SettlementDepositPayload | SettlePayload
     ):
         return _settlement_call(contracts, p)
-    if isinstance(p, PausePayload):  # the alliance's one switch
-        return contracts.set_paused(p.paused)
-    return _admin_call(contracts, p)
+    return admin_call(contracts, p)
 
 
 def _settlement_call(
@@ -270,44 +257,6 @@ def _brand_call(
             )
         case BadgeIssuePayload():
             return contracts.issue_badge(p.type_id, p.member, p.amount)
-
-
-def _admin_call(
-    contracts: Contracts,
-    p: FundSignerPayload
-    | OnboardBrandPayload
-    | SuspendBrandPayload
-    | PointValuePayload
-    | ReturnWindowPayload
-    | DailyCapPayload
-    | MaxMultiplierPayload
-    | TierReviewsPayload
-    | TierRulePayload,
-) -> Call:
-    """An alliance admin act (sent with the admin key)."""
-    match p:
-        case FundSignerPayload():
-            return Call(to_checksum_address(p.address), b"", int(p.value_wei))
-        case OnboardBrandPayload():
-            return contracts.onboard_brand(
-                p.signer, p.value_micro_usd, EarnRule(*p.rule), p.name, p.symbol
-            )
-        case SuspendBrandPayload():
-            return contracts.set_brand_suspended(p.brand, p.suspended)
-        case PointValuePayload():
-            return contracts.set_point_value(p.brand, p.value_micro_usd)
-        case ReturnWindowPayload():
-            return contracts.set_return_window(p.brand, p.days)
-        case DailyCapPayload():
-            return contracts.set_daily_mint_cap(p.brand, p.daily_cap_points)
-        case MaxMultiplierPayload():
-            return contracts.set_max_multiplier(p.max_multiplier_pct)
-        case TierReviewsPayload():
-            return contracts.review_tiers(p.members)
-        case TierRulePayload():
-            return contracts.set_tier_rule(
-                p.tier, p.spend_cents, p.orders, p.engagements, p.gift_points
-            )
 
 
 def earn_args(op: OpRecord) -> EarnOpArgs:

@@ -26,6 +26,7 @@ class Model:
         self.redeemed = dict.fromkeys(RULES, 0)
         self.reversed = dict.fromkeys(RULES, 0)
         self.windows = dict(WINDOWS)
+        self.order_floor = 0  # cents: the least counted spend of a tier order (setOrderFloor)
         # PendingWord: 5 positions [release day, amount, orders, gift lock?, earn month] per
         # (holder, brand): 4 of purchases, then the lock of the brand's tier-gift shares (its own
         # place, so it always has room); a position whose day has come is released by the clock
@@ -112,14 +113,14 @@ class Model:
                 held[m] = held.get(m, 0) + a
         return held
 
-    def add_pending(self, holder, brand, today, amount, month):
+    def add_pending(self, holder, brand, today, amount, month, counts=True):
         """PendingWord.add for a purchase on `today` in `month`: returns the day its event
         states (0: live at once, 4 positions pending of 4 other months; its own day also when it
         joined a later one); a merge, or that join, is appended to `moves` as (holder, brand,
         month, from day, to day)."""
         release = today + self.windows[brand] + 1
         slots = self.pending[(holder, brand)]
-        day, moved = add_position(slots, today, release, amount, month)
+        day, moved = add_position(slots, today, release, amount, month, 1 if counts else 0)
         if moved:
             self.moves.append((holder, brand, moved[2], moved[0], moved[1]))
         if day:
@@ -146,13 +147,13 @@ class Model:
         i = _position_of(slots[:4], day, earned)
         at, held, orders, _, _ = slots[i]
         assert held >= points
-        closed = closes and orders > 0
+        rate = RULES[brand][0]
+        spend = min(spend_cents, (points + 1) * 100 // rate)  # what the points counted
+        closed = closes and spend >= self.order_floor and orders > 0
         orders -= closed
         empty = [0, 0, 0, False, 0]
         slots[i] = [at, held - points, orders, False, earned] if held > points else empty
         self._burn(holder, brand, {earned: points})
-        rate = RULES[brand][0]
-        spend = min(spend_cents, (points + 1) * 100 // rate)  # what the points counted
         # the brand's part of the quarter drops with the counters (AllianceLedgerAdmin._partTaken)
         value = points * self.value_at(brand, earned)
         if spend * rate < points * 100:
@@ -329,7 +330,7 @@ class Model:
         before = self.best_tier(*state[1:4])
         if kind == "purchase":
             state[1] += cents * min(mult, 100) // 100
-            state[2] += 1
+            state[2] += cents * min(mult, 100) // 100 >= self.order_floor
         elif counted:
             state[3] += 1
         if counted:
@@ -442,8 +443,9 @@ def _position_of(slots, day, month):
     return min(found)[1] if found else None
 
 
-def add_position(slots, today, release, amount, month):
+def add_position(slots, today, release, amount, month, order=1):
     """PendingWord.add on the 4 purchase positions `slots` ([day, amount, orders, gift, month]),
+    the purchase counting `order` orders (0 below the order floor),
     in place: returns (the day the purchase is released on, 0: live at once; the merge as
     (from day, to day, month), or None). Amounts are not bounded here (the tests stay far
     below 2**28)."""
@@ -451,17 +453,17 @@ def add_position(slots, today, release, amount, month):
     for i in pending:  # (a) its day and month
         if slots[i][0] == release and slots[i][4] == month:
             slots[i][1] += amount
-            slots[i][2] = min(slots[i][2] + 1, 63)
+            slots[i][2] = min(slots[i][2] + order, 63)
             return release, None
     later = [(slots[i][0], i) for i in pending if slots[i][4] == month and slots[i][0] > release]
     if later:  # (b) its month's smallest later day: the purchase itself moves there
         d, i = min(later)
         slots[i][1] += amount
-        slots[i][2] = min(slots[i][2] + 1, 63)
+        slots[i][2] = min(slots[i][2] + order, 63)
         return release, (release, d, month)  # its own day, and the move to d
     free = [i for i, s in enumerate(slots) if s[0] <= today]
     if free:  # (c) a released or empty position
-        slots[free[0]] = [release, amount, 1, False, month]
+        slots[free[0]] = [release, amount, order, False, month]
         return release, None
     # (d) the closest adjacent pair of one month among the 4 and the purchase (index 4)
     items = [(s[0], s[4]) for s in slots] + [(release, month)]
@@ -479,7 +481,7 @@ def add_position(slots, today, release, amount, month):
     _, i, j = best
     moved = (slots[i][0], items[j][0], slots[i][4])
     if j == 4:
-        slots[i] = [release, slots[i][1] + amount, min(slots[i][2] + 1, 63), False, month]
+        slots[i] = [release, slots[i][1] + amount, min(slots[i][2] + order, 63), False, month]
     else:
         slots[j] = [
             slots[j][0],
@@ -488,7 +490,7 @@ def add_position(slots, today, release, amount, month):
             False,
             slots[j][4],
         ]
-        slots[i] = [release, amount, 1, False, month]
+        slots[i] = [release, amount, order, False, month]
     return release, moved
 
 

@@ -56,7 +56,10 @@ def _earned_events(tx):
 st_brand = st.integers(min_value=1, max_value=3)
 st_member = st.integers(min_value=0, max_value=2)
 st_kind = st.sampled_from(KINDS)
-st_cents = st.integers(min_value=10, max_value=400_000)
+# small orders as often as any: the order floor (up to 31 USD) sits among them
+st_cents = st.one_of(
+    st.integers(min_value=10, max_value=5_000), st.integers(min_value=10, max_value=400_000)
+)
 st_mult = st.sampled_from([100, 100, 150, 200, 1_000])
 st_low_mult = st.integers(min_value=1, max_value=99)
 st_fraction = st.floats(min_value=0.0, max_value=1.0)
@@ -136,7 +139,8 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             points = self.model.points(brand, kind, cents, mult)
             release = 0  # live at once: an engagement, or a brand without a return window
             if kind == "purchase" and self.model.windows[brand]:
-                release = self.model.add_pending(name, brand, today, points, month) * DAY
+                counts = cents * min(mult, 100) // 100 >= self.model.order_floor
+                release = self.model.add_pending(name, brand, today, points, month, counts) * DAY
             assert got == (points, release)
             paid, extended = self.model.record_activity(
                 name, brand, kind, cents, mult, points, month, today
@@ -297,6 +301,12 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             return
         raise AssertionError(f"the hostile brand's {action} went through")
 
+    @rule(usd=st.sampled_from([0, 1, 10, 31]))
+    def rule_set_order_floor(self, usd):
+        """The admin's order floor: purchases below it count their spend, not an order."""
+        self.ledger.setOrderFloor(usd, {"from": self.admin})
+        self.model.order_floor = usd * 100
+
     @rule(brand=st_brand, value=st_value)
     def rule_set_point_value(self, brand, value):
         tx = self.ledger.setPointValue(brand, value, {"from": self.admin})
@@ -364,6 +374,17 @@ class LedgerStateMachine(ReturnRules, RuleBasedStateMachine):
             assert self.lens.outstandingValue(brand) == model.outstanding_value(brand, month), (
                 f"brand {brand}: the liability's value (issue 10, item 7)"
             )
+
+    @invariant()
+    def invariant_tier_counters_are_the_models(self):
+        """Each member's quarter counters and tier, as the model counts them (the order floor's
+        orders included)."""
+        for i, account in enumerate(self.members):
+            state = self.model.activity.get(f"m{i}")
+            if state is None:
+                continue
+            s = self.lens.memberStatus(account)
+            assert (s[1], s[2], s[3], s[4], s[0]) == tuple(state[0:5]), f"m{i}"
 
     @invariant()
     def invariant_settlement_positions_sum_to_zero(self):

@@ -165,21 +165,44 @@ def test_tier_rules_and_pause_flag_share_the_word_without_touching_each_other(ha
     assert harness.globalsPaused(replaced)
 
 
-def test_the_multiplier_cap_sits_in_bits_240_to_254_and_reads_1000_when_unset(harness):
-    rules = {t: (2**48 - 1, 2**16 - 1, 2**16 - 1) for t in (1, 2, 3)}  # every rule bit set
+def _every_rule_bit_and_the_pause(harness):
+    rules = {t: (2**48 - 1, 2**16 - 1, 2**16 - 1) for t in (1, 2, 3)}
     full = harness.globalsSetPaused(0, True)
     for tier, rule in rules.items():
         full = harness.globalsSetTierRule(full, tier, rule)
+    return full, rules
+
+
+def test_the_multiplier_cap_sits_in_bits_240_to_249_and_reads_1000_when_unset(harness):
+    full, rules = _every_rule_bit_and_the_pause(harness)
+    full = harness.globalsSetOrderFloorUsd(full, 31)  # every floor bit set
     assert harness.globalsMaxMultiplierPct(0) == harness.globalsMaxMultiplierPct(full) == 1000
-    word = harness.globalsSetMaxMultiplierPct(full, 2**15 - 1)
-    assert word == full | ((2**15 - 1) << 240)
-    assert harness.globalsMaxMultiplierPct(word) == 2**15 - 1
+    word = harness.globalsSetMaxMultiplierPct(full, 2**10 - 1)
+    assert word == full | ((2**10 - 1) << 240)
+    assert harness.globalsMaxMultiplierPct(word) == 2**10 - 1
+    assert harness.globalsOrderFloorCents(word) == 3_100
     assert harness.globalsPaused(word)
     assert {t: tuple(harness.globalsTierRule(word, t)) for t in rules} == rules
     lowered = harness.globalsSetMaxMultiplierPct(word, 150)
     assert harness.globalsMaxMultiplierPct(lowered) == 150
     assert lowered == full | (150 << 240)
     assert harness.globalsMaxMultiplierPct(harness.globalsSetPaused(lowered, False)) == 150
+
+
+def test_the_order_floor_sits_in_bits_250_to_254_and_reads_0_when_unset(harness):
+    full, rules = _every_rule_bit_and_the_pause(harness)
+    full = harness.globalsSetMaxMultiplierPct(full, 2**10 - 1)  # every cap bit set
+    assert harness.globalsOrderFloorCents(0) == harness.globalsOrderFloorCents(full) == 0
+    word = harness.globalsSetOrderFloorUsd(full, 31)
+    assert word == full | (31 << 250)
+    assert harness.globalsOrderFloorCents(word) == 3_100
+    assert harness.globalsMaxMultiplierPct(word) == 2**10 - 1
+    assert harness.globalsPaused(word)
+    assert {t: tuple(harness.globalsTierRule(word, t)) for t in rules} == rules
+    lowered = harness.globalsSetOrderFloorUsd(word, 10)
+    assert lowered == full | (10 << 250)
+    assert harness.globalsOrderFloorCents(lowered) == 1_000
+    assert harness.globalsOrderFloorCents(harness.globalsSetOrderFloorUsd(lowered, 0)) == 0
 
 
 def test_no_tier_is_met_when_none_is_configured(harness):
@@ -290,6 +313,35 @@ def test_orders_saturate_at_63_without_reaching_the_day(harness):
         word, _, ok, _ = harness.pendingAdd(word, 100, 115, 1, _month(100))
         assert ok
     assert _position(word, 0) == (115 << 36) | ((_month(100) & 3) << 34) | (63 << 28) | 70
+
+
+def _orders(word, i):
+    return (_position(word, i) >> 28) & 63
+
+
+def test_a_purchase_below_the_order_floor_adds_no_order_to_its_position(harness):
+    """The order floor: a position counts only the purchases that counted as orders, so a
+    return closes no more (a new position, a join, a merge into the purchase's day)."""
+    month = _month(100)
+    word, _, ok, _ = harness.pendingAddCounted(0, 100, 110, 5, month, False)  # a new position
+    assert ok and _orders(word, 0) == 0
+    word, _, ok, _ = harness.pendingAddCounted(word, 100, 110, 7, month, True)  # joins it
+    assert ok and _orders(word, 0) == 1
+    word, _, ok, _ = harness.pendingAddCounted(word, 100, 110, 9, month, False)
+    assert ok and _orders(word, 0) == 1
+    closes = [harness.pendingTake(word, 110, month, n, True)[2] for n in (5, 21)]
+    assert closes == [True, True]  # one order either way: the position's only one
+    word = harness.pendingTake(word, 110, month, 5, True)[0]
+    assert harness.pendingTake(word, 110, month, 16, True)[2] is False  # none left
+
+    merged = 0  # 4 days of one month pending, then a 5th: the latest position takes it
+    for day, counts in ((111, True), (112, False), (113, False), (114, False)):
+        merged, _, ok, _ = harness.pendingAddCounted(merged, 100, day, 1, month, counts)
+        assert ok
+    merged, released, ok, moved = harness.pendingAddCounted(merged, 100, 115, 1, month, False)
+    assert ok and released == 115 and moved == 114 | (115 << 16) | (month << 32)
+    assert harness.pendingTake(merged, 115, month, 2, True)[2] is False
+    assert harness.pendingTake(merged, 111, month, 1, True)[2] is True
 
 
 @pytest.mark.parametrize("window", [1, 2, 14, 30, 88, 89, 90])
