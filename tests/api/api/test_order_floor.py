@@ -48,6 +48,9 @@ def test_the_admin_sets_the_order_floor_and_the_index_counts_orders_by_it(
             assert bad.json()["error"]["code"] == "invalid_request", bad.text
         forbidden = brand.api.put("/v1/admin/order-floor", {"order_floor_usd": 0})
         assert forbidden.status_code == 403, forbidden.text
+        carol = Member()
+        earn(brand, carol, 500)  # 5 USD before any floor: an order
+        assert _missing(brand.api, carol)["orders"] == 1
 
         floor = gateway.admin.put(
             "/v1/admin/order-floor", {"order_floor_usd": 10}, params={"wait": "true"}
@@ -83,4 +86,5 @@ def test_the_admin_sets_the_order_floor_and_the_index_counts_orders_by_it(
     with Gateway(own_env) as gateway:
         api = gateway.api(brand.api_key)
         assert _missing(api, bob) == before_rebuild
+        assert _missing(api, carol)["orders"] == 1  # counted by the floor of its block
         assert _tier(api, alice) == 1
