@@ -234,8 +234,12 @@ contract AllianceLedgerAdmin is LedgerStorage {
         uint256 earnMonth = op.earnMonth;
         // What the counters lose is bounded by what the reversed points can have counted: at most
         // the spend that earns them at the brand's purchase rate (plus a point's rounding), and
-        // an order only where the position still counts one of the brand's purchases and the
-        // spend reaches the order floor (a purchase below it counted no order, {setOrderFloor}).
+        // an order only where the position still counts one of the brand's purchases (a
+        // purchase below the order floor counted none there, {setOrderFloor}). Which purchase a
+        // return closes is the brand's word (`closesOrder`): the gateway closes one only for a
+        // whole order that counted. Compared here, the floor of the return's block and the spend
+        // of its last part refused honest closes (a review: an order returned in two parts, the
+        // last below the floor, stayed counted; one bought before a raised floor too).
         BrandConfig cfg = _brands[brand];
         uint256 rate = cfg.rule().rate(EarnKind.Purchase);
         uint256 spend = op.spendCents;
@@ -246,9 +250,8 @@ contract AllianceLedgerAdmin is LedgerStorage {
         }
         // The position of the purchase's month with the smallest day on or after its own (a
         // merge may have moved it later, {PendingWord}); the window above stays the purchase's.
-        (PendingWord pending, uint256 held, bool closed, uint256 day) = _pending[op.member][brand].take(
-            op.releaseDay, earnMonth, op.points, op.closesOrder && spend >= _globals.orderFloorCents()
-        );
+        (PendingWord pending, uint256 held, bool closed, uint256 day) =
+            _pending[op.member][brand].take(op.releaseDay, earnMonth, op.points, op.closesOrder);
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         // The purchase counted in its earn month's quarter (the month `take` found a position of):
         // a stated quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from ledger_api.api.deps import MemberDep, PrincipalDep, ReaderDep, ReadsDep
 from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.domain.tier_names import LOCALE_PATTERN
 from ledger_api.model import schemas
 from ledger_api.model.fields import PathId
 
@@ -19,9 +20,20 @@ router = APIRouter(prefix="/v1", tags=["reads"])
     summary="The caller's brand's lots, what the member may spend at it, tier and progress",
 )
 async def member(
-    address: MemberDep, who: PrincipalDep, reads: ReadsDep, read: ReaderDep
+    address: MemberDep,
+    who: PrincipalDep,
+    reads: ReadsDep,
+    read: ReaderDep,
+    locale: Annotated[
+        str | None,
+        Query(
+            pattern=LOCALE_PATTERN,
+            description="a market's locale (`id`, `pt-BR`): `tier.display_name` and "
+            "`tier.next_tier.display_name` name the tiers as the membership badge does there",
+        ),
+    ] = None,
 ) -> schemas.MemberView:
-    return await read(lambda session: reads.member(session, who, address))
+    return await read(lambda session: reads.member(session, who, address, locale))
 
 
 @router.get("/members/{address}/history", summary="The member's points growth report")

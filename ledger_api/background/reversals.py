@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger_api.background.indexer.cursor import indexed_order_floor
 from ledger_api.db.keys import HELD, NOT_FAILED, RELEASED
 from ledger_api.db.models import Operation
 from ledger_api.domain import OpKind
@@ -105,7 +106,10 @@ class ReversalBook:
                 reversed_cents=cents,
                 requested_cents=wanted,  # the rest (0) when the request named no amount
             )
+        # A whole order closes its order, if it counted one: at least the ledger's order floor
+        # (the floor now; one the admin changed while the order was pending is not followed).
         closes = wanted == left_cents
+        counted_order = claim.order_spend_cents >= indexed_order_floor(self.session) * 100
         # rounded down on the order's cents returned so far, not on this return alone: what an
         # order's returns take does not depend on how the brand splits them (a review of
         # 2026-12-06: 19 + 19 cents of a 100-point, 10 USD order took 1 + 1 points, 38 took 3)
@@ -129,6 +133,6 @@ class ReversalBook:
                 "points": take,
                 "amount_cents": wanted,
                 "spend_cents": counted,
-                "closes_order": closes,
+                "closes_order": closes and counted_order,
             }
         )

@@ -13,6 +13,7 @@ from ledger_api.db import (  # noqa: F401  (imported for their tables)
     audit_models,
     campaign_models,
     credit_models,
+    tier_models,
     value_models,
     webhook_models,
 )

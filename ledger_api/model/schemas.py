@@ -12,9 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     WithJsonSchema,
     model_validator,
@@ -23,6 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from ledger_api.chain.abi import checksum
 from ledger_api.domain import MAX_AMOUNT, MAX_MULTIPLIER_PCT
+from ledger_api.model.base import Model as Model  # re-exported: every model's base
 from ledger_api.model.fields import (
     PRINTABLE,
     BrandId,
@@ -32,6 +31,8 @@ from ledger_api.model.fields import (
     Signature,
     amount_between,
 )
+from ledger_api.model.tier_schemas import TierProgress as TierProgress  # re-exported
+from ledger_api.model.tier_schemas import TierRuleView as TierRuleView  # re-exported
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -86,10 +87,6 @@ Multiplier = Annotated[
 #: brand's secret, HMAC-SHA256 (`access.sealing.bind_reference`), never as given
 #: (printable: `fields.PRINTABLE`)
 OrderRef = Annotated[str, Field(min_length=1, max_length=128, pattern=PRINTABLE)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ErrorDetail(Model):
@@ -346,28 +343,6 @@ class BalanceView(Model):
     next_expiry: LotView | None
     pending: int = Field(default=0, description="points waiting for the return window")
     pending_releases: list[PendingView] = Field(default_factory=list)
-
-
-class TierRuleView(Model):
-    tier: int
-    name: str
-    spend_cents: int
-    orders: int
-    engagements: int
-    gift_points: int
-
-
-class TierProgress(Model):
-    tier: int
-    name: str
-    quarter: str
-    spend_cents: int
-    orders: int
-    engagements: int
-    grace_until: datetime | None
-    badge_tier: int | None
-    next_tier: TierRuleView | None
-    missing: dict[str, int] | None
 
 
 class AsOf(Model):

@@ -39,6 +39,7 @@ from ledger_api.domain import (
     utc_datetime,
 )
 from ledger_api.domain.ids import LedgerBrandId
+from ledger_api.domain.tier_names import tier_display_name
 from ledger_api.errors import BrandForbidden, IndexNotReady, UnknownBrand
 from ledger_api.model import schemas
 from ledger_api.process.metrics import observe_member_read
@@ -247,6 +248,21 @@ def _tier(row: _Row, now: int) -> schemas.TierProgress:
     )
 
 
+def _localized(session: Session, tier: schemas.TierProgress, locale: str) -> schemas.TierProgress:
+    """`tier` with the tier names of `locale` (the membership badge's, `domain.tier_names`)."""
+    following = tier.next_tier
+    if following is not None:
+        name = tier_display_name(session, following.tier, locale)
+        following = following.model_copy(update={"display_name": name})
+    return tier.model_copy(
+        update={
+            "locale": locale,
+            "display_name": tier_display_name(session, tier.tier, locale),
+            "next_tier": following,
+        }
+    )
+
+
 class ReadsService:
     """Stateless; every method takes the request's read session."""
 
@@ -256,12 +272,15 @@ class ReadsService:
 
     # ---------------------------------------------------------------- member
 
-    def member(self, session: Session, who: Principal, address: str) -> schemas.MemberView:
+    def member(
+        self, session: Session, who: Principal, address: str, locale: str | None = None
+    ) -> schemas.MemberView:
         """What a key may see of a member (docs/gateway.md, "Reads scoped by need"): a brand
         key, its own brand's lots and, per brand, the totals the member may spend at it (any
         brand's points that are not suspended: a redemption converts them); the admin, all.
 
-        Three statements, prebuilt, on the session's connection (a hot read, issue 15)."""
+        Three statements, prebuilt, on the session's connection (a hot read, issue 15); with a
+        `locale`, the tier names in it too (`domain.tier_names`)."""
         connection = session.connection()
         row = connection.execute(_CURSOR_AND_TIER, {"address": address}).first()
         if row is None:  # no cursor yet
@@ -274,12 +293,15 @@ class ReadsService:
             observe_member_read(
                 who.ledger_brand_id, bool(balances) or bool(pending.get(who.ledger_brand_id or -1))
             )
+        tier = _tier(row, now)
+        if locale is not None:
+            tier = _localized(session, tier, locale)
         return schemas.MemberView(
             address=address,
             as_of=as_of,
             balances=balances,
             spendable=_spendable(lots, pending),
-            tier=_tier(row, now),
+            tier=tier,
         )
 
     # --------------------------------------------------------------- history

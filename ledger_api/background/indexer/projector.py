@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ledger_api.background.webhooks.chain_events import ChainEvents
@@ -31,6 +31,7 @@ from ledger_api.db.models import (
     IdxPollTally,
     IdxTierRule,
 )
+from ledger_api.db.tier_models import IdxTierName
 from ledger_api.db.value_models import IdxBrandValue
 from ledger_api.domain import EarnKind, month_of
 from ledger_api.domain.ids import LedgerBrandId
@@ -362,6 +363,17 @@ def _chain_rules(projector: Projector) -> dict[tuple[str, str], Handler]:
         projector.order_floor_cents = int(a["usd"]) * 100
         projector.session.merge(IdxMeta(key=ORDER_FLOOR, value=str(int(a["usd"]))))
 
+    def tier_display_name_updated(event: Event, a: dict[str, Any], ts: int) -> None:
+        """A tier's name in a market's locale (DOMAIN.md "Tiers": the display name is
+        metadata); an empty name puts back the English one, as the badge does."""
+        locale, tier, name = str(a["locale"]), int(a["tier"]), str(a["name"])
+        if name:
+            projector.session.merge(IdxTierName(locale=locale, tier=tier, name=name))
+        else:
+            projector.session.execute(
+                delete(IdxTierName).where(IdxTierName.locale == locale, IdxTierName.tier == tier)
+            )
+
     def max_multiplier_changed(event: Event, a: dict[str, Any], ts: int) -> None:
         """Issue 16: the campaigns' cap on a combined multiplier is the chain's
         (`setMaxMultiplier`); campaign evaluation and the preview read this row."""
@@ -375,6 +387,7 @@ def _chain_rules(projector: Projector) -> dict[tuple[str, str], Handler]:
     return {
         (LEDGER, "MaxMultiplierChanged"): max_multiplier_changed,
         (LEDGER, "OrderFloorChanged"): order_floor_changed,
+        (MEMBERSHIP_BADGE, "TierDisplayNameUpdated"): tier_display_name_updated,
         (LEDGER, "Paused"): pause_changed,
         (LEDGER, "Unpaused"): pause_changed,
     }

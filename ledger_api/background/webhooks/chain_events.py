@@ -30,6 +30,7 @@ from ledger_api.domain import (
     utc_datetime,
 )
 from ledger_api.domain import events as ev
+from ledger_api.domain.tier_names import tier_display_names
 
 from .outbox import NewEvent, write_events
 
@@ -141,6 +142,8 @@ class ChainEvents:
         self, type_: str, event: Event, ts: int, brands: list[int | None], **payload: Any
     ) -> None:
         lg = event.log
+        if "tier_name" in payload:  # the tier's name in each market's locale (the badge's)
+            payload["tier_display_names"] = tier_display_names(self.p.session, payload["tier"])
         payload["chain"] = {
             "tx_hash": lg.tx_hash,
             "block_number": lg.block_number,
