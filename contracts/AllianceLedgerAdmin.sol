@@ -250,8 +250,9 @@ contract AllianceLedgerAdmin is LedgerStorage {
         }
         // The position of the purchase's month with the smallest day on or after its own (a
         // merge may have moved it later, {PendingWord}); the window above stays the purchase's.
-        (PendingWord pending, uint256 held, bool closed, uint256 day) =
-            _pending[op.member][brand].take(op.releaseDay, earnMonth, op.points, op.closesOrder);
+        (PendingWord pending, uint256 held, uint256 closed, uint256 day) = _pending[op.member][brand].take(
+            op.releaseDay, earnMonth, op.points, op.closesOrder, _globals.orderFloorCents(), rate
+        );
         if (held < op.points) revert LedgerReversalExceedsPending(brand, op.member, releaseAt, held, op.points);
         // The purchase counted in its earn month's quarter (the month `take` found a position of):
         // a stated quarter is only checked (a hostile review of 2026-12-06: a brand's reversal of a purchase
@@ -297,7 +298,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
     /// quarter whose gift shares were locked). When that takes the member below a tier reached in
     /// that quarter, the shares of that tier's gift still locked are cancelled ({_cancelGifts}).
     /// A member with no tier costs nothing more than the word's read and write.
-    function _reverseCounters(ReverseOp calldata op, uint256 spendCents, bool closesOrder) private {
+    function _reverseCounters(ReverseOp calldata op, uint256 spendCents, uint256 closedOrders) private {
         MemberSlot storage slot = _members[op.member];
         MemberWord word = slot.word;
         uint256 tier = word.tier();
@@ -308,7 +309,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
         if (word.quarter() == op.quarter) {
             (spend, orders, engagements) = (word.spendCents(), word.orders(), word.engagements());
             brands = word.brands();
-            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
+            (spend, orders) = _less(spend, orders, spendCents, closedOrders);
             slot.word = word.setCounters(op.quarter, spend, orders, engagements);
         } else {
             // Only a member with a tier has a closed quarter's record.
@@ -316,7 +317,7 @@ contract AllianceLedgerAdmin is LedgerStorage {
             uint256 record = _giftShares[op.member][recordKey];
             if (record & GiftShares.CLOSED == 0) return;
             (spend, orders, engagements, brands) = GiftShares.counters(record);
-            (spend, orders) = _less(spend, orders, spendCents, closesOrder);
+            (spend, orders) = _less(spend, orders, spendCents, closedOrders);
             _giftShares[op.member][recordKey] = GiftShares.closed(spend, orders, engagements, brands);
         }
         if (tier == 0) return;
@@ -336,14 +337,14 @@ contract AllianceLedgerAdmin is LedgerStorage {
         _giftShares[op.member][recordKey] = GiftShares.withRegain(record, cancelled, regained);
     }
 
-    /// @dev The counters less a reversal's spend and order (saturating at 0).
-    function _less(uint256 spend, uint256 orders, uint256 spendCents, bool closesOrder)
+    /// @dev The counters less a reversal's spend and orders (saturating at 0).
+    function _less(uint256 spend, uint256 orders, uint256 spendCents, uint256 closedOrders)
         private
         pure
         returns (uint256, uint256)
     {
         spend = spend > spendCents ? spend - spendCents : 0;
-        if (closesOrder && orders != 0) --orders;
+        orders = orders > closedOrders ? orders - closedOrders : 0;
         return (spend, orders);
     }
 

@@ -226,10 +226,12 @@ interface IAllianceLedger is IAllianceDirectory {
     event PointsEarnedBatch(uint256 indexed brand, bytes records);
     /// @notice `brand` cancelled `points` pending points of `member` for a returned order,
     /// taking `spendCents` (the stated spend, at most what those points can have counted at the
-    /// brand's purchase rate) and, when `closedOrder`, one order off the member's quarter.
-    /// `closedOrder`: the reversal closed one of the position's purchases (`closesOrder` asked it
-    /// and the position still counted one: it counts at most 63, {PendingWord}), so the quarter's
-    /// order count drops by one (not below 0). `releaseAt` is the release of the position the
+    /// brand's purchase rate) and `closedOrders` orders off the member's quarter (not below 0):
+    /// one when `closesOrder` asked it and the position still counted one (it counts at most 63,
+    /// {PendingWord}), and any more the position's points left can no longer have counted (all
+    /// of them once it is empty; with an order floor, beyond the floors their spend holds).
+    /// Until 2026-12-07 `bool closedOrder`: a brand that returned its purchases without
+    /// closing their orders left them counted. `releaseAt` is the release of the position the
     /// points left (seconds, UTC: the purchase's own or, after a {PendingPointsMoved}, a later
     /// one) and `month` its earn month (months since 1970-01): the lot they left.
     event PointsReversed(
@@ -241,7 +243,7 @@ interface IAllianceLedger is IAllianceDirectory {
         bytes32 orderRef,
         uint256 releaseAt,
         uint256 month,
-        bool closedOrder
+        uint256 closedOrders
     );
     /// @notice `member`'s pending points of `brand` earned in `month` (months since 1970-01,
     /// UTC) that were to be released at `fromReleaseAt` are now released at `toReleaseAt`, later

@@ -73,10 +73,24 @@ contract PackedWordsHarness {
     function pendingTake(uint256 word, uint256 releaseDay, uint256 month, uint256 amount, bool closesOrder)
         external
         pure
-        returns (uint256, uint256, bool, uint256)
+        returns (uint256, uint256, uint256, uint256)
     {
-        (PendingWord updated, uint256 held, bool closed, uint256 day) =
-            PendingWord.wrap(word).take(releaseDay, month, amount, closesOrder);
+        (PendingWord updated, uint256 held, uint256 closed, uint256 day) =
+            PendingWord.wrap(word).take(releaseDay, month, amount, closesOrder, 0, 0);
+        return (PendingWord.unwrap(updated), held, closed, day);
+    }
+
+    function pendingTakeFloor(
+        uint256 word,
+        uint256 releaseDay,
+        uint256 month,
+        uint256 amount,
+        bool closesOrder,
+        uint256 floorCents,
+        uint256 rate
+    ) external pure returns (uint256, uint256, uint256, uint256) {
+        (PendingWord updated, uint256 held, uint256 closed, uint256 day) =
+            PendingWord.wrap(word).take(releaseDay, month, amount, closesOrder, floorCents, rate);
         return (PendingWord.unwrap(updated), held, closed, day);
     }
 

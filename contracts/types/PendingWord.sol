@@ -221,13 +221,22 @@ library PendingWordLibrary {
     /// @notice Cancels `amount` of the purchase of earn month `month` released on `releaseDay`:
     /// from the pending position of that month with the smallest day on or after `releaseDay`
     /// (where {add} keeps it), and one of its orders when `closesOrder` and it still counts one;
-    /// returns the word, what that position held (`held < amount`: nothing changed), whether an
-    /// order was closed and the position's day. The lock is never touched.
-    function take(PendingWord self, uint256 releaseDay, uint256 month, uint256 amount, bool closesOrder)
-        internal
-        pure
-        returns (PendingWord updated, uint256 held, bool closed, uint256 day)
-    {
+    /// returns the word, what that position held (`held < amount`: nothing changed), how many
+    /// orders it closed and the position's day. The lock is never touched.
+    /// The position keeps no more orders than its points left can have counted, whatever the
+    /// brand says: none once it is empty, and with an order floor of `floorCents` (earned at
+    /// `rate` points a USD) at most as many as the spend those points earn holds floors
+    /// (a review of 2026-12-07: a brand returned the purchases it asserted without closing their
+    /// orders, and the member kept a tier another brand's gift had paid for).
+    function take(
+        PendingWord self,
+        uint256 releaseDay,
+        uint256 month,
+        uint256 amount,
+        bool closesOrder,
+        uint256 floorCents,
+        uint256 rate
+    ) internal pure returns (PendingWord updated, uint256 held, uint256 closed, uint256 day) {
         uint256 found = PURCHASE_POSITIONS;
         uint256 month4 = month & 3;
         for (uint256 i; i < PURCHASE_POSITIONS; ++i) {
@@ -237,13 +246,21 @@ library PendingWordLibrary {
             if (found == PURCHASE_POSITIONS || d < day) (found, day) = (i, d);
             if (d == releaseDay) break; // the smallest possible: the purchase's own position
         }
-        if (found == PURCHASE_POSITIONS || earnMonth(day, month4) != month) return (self, 0, false, 0);
+        if (found == PURCHASE_POSITIONS || earnMonth(day, month4) != month) return (self, 0, 0, 0);
         uint256 taken = _position(self, found);
         held = taken & AMOUNT_MASK;
-        if (held < amount) return (self, held, false, day);
+        if (held < amount) return (self, held, 0, day);
         uint256 orders = (taken >> ORDERS_OFFSET) & MAX_ORDERS;
-        closed = closesOrder && orders != 0;
-        if (closed) --orders;
+        uint256 counted = orders;
+        if (closesOrder && orders != 0) --orders;
+        if (held == amount) {
+            orders = 0;
+        } else if (floorCents != 0 && rate != 0) {
+            // No overflow: held < 2**28. The spend the points left earn, at most, in floors.
+            uint256 bound = ((held - amount + 1) * 100 / rate) / floorCents;
+            if (orders > bound) orders = bound;
+        }
+        closed = counted - orders;
         // No underflow: amount <= held. An emptied position is cleared.
         uint256 head = held == amount ? 0 : (day << DAY_OFFSET) | (month4 << MONTH_OFFSET) | (orders << ORDERS_OFFSET);
         (updated,,) = _set(self, found, head, held - amount);

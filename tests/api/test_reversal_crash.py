@@ -23,17 +23,13 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_utils.crypto import keccak
-from support.chain import deploy, start_anvil
+from support.chain import deploy, earned_topic, start_anvil
 from support.gateway import GatewayProcess, Member, gateway_env
 
 pytestmark = pytest.mark.slow
 
 ORDERS = 36
 CLIENTS = 3
-POINTS_REVERSED = (
-    "PointsReversed(uint256,address,uint64,uint256,uint256,bytes32,uint256,uint256,bool)"
-)
 
 
 @dataclass
@@ -181,7 +177,7 @@ def test_sigkill_during_reversals_reverses_each_order_exactly_once(tmp_path: Pat
                     "fromBlock": 0,
                     "toBlock": "latest",
                     "topics": [
-                        "0x" + keccak(text=POINTS_REVERSED).hex(),
+                        earned_topic(manifest, "PointsReversed"),  # the deployed ABI's
                         "0x" + brand_id.to_bytes(32, "big").hex(),
                     ],
                 }

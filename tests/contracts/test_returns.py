@@ -217,8 +217,8 @@ def test_a_position_closes_at_most_the_63_orders_it_counts_and_says_which_it_clo
     ledger, lens, shop, outsider, accounts, earn, clock
 ):
     """A position counts at most 63 purchases ({PendingWord}): 65 whole returns of its 65
-    purchases close 63 orders, and each `PointsReversed` says whether it closed one
-    (`closedOrder`). A hostile review: the event did not say it, the gateway's index took every
+    purchases close 63 orders, and each `PointsReversed` says how many it closed
+    (`closedOrders`; `closedOrder` until 2026-12-07). A hostile review: the event did not say it, the gateway's index took every
     whole return for a closed order, and the chain and the index disagreed on the member's
     orders (3 on chain, 0 in the index)."""
     member = accounts.add()
@@ -233,7 +233,7 @@ def test_a_position_closes_at_most_the_63_orders_it_counts_and_says_which_it_clo
             reverse_op(earn.next_op_id(), member, release, 10, 100, quarter, ref=op[5]),
             {"from": outsider},
         )
-        closed.append(receipt.events["PointsReversed"]["closedOrder"])
-    assert closed == [True] * 63 + [False] * 2
+        closed.append(receipt.events["PointsReversed"]["closedOrders"])
+    assert closed == [1] * 63 + [0] * 2
     status = lens.memberStatus(member)
     assert (status["spendCents"], status["orders"]) == (0, 2)

@@ -142,13 +142,13 @@ class ReturnsProjection(ProjectionState):
         quarter = month_of(bought[0][1]) // 3 if bought else month_of(ts) // 3
         if status.quarter == quarter:
             status.spend_cents = max(0, status.spend_cents - int(a["spendCents"]))
-            # the ledger's word (a position counts at most 63 purchases: a return past them
-            # closes none); a deployment whose event does not say it, the whole order returned
-            closes = a.get("closedOrder")
-            if closes is None:
-                closes = bool(bought) and reversed_before + points >= bought[0][0]
-            if closes and status.orders:
-                status.orders -= 1
+            # the ledger's word: `closedOrders` (the orders the position's points left can no
+            # longer have counted too, 2026-12-07), `closedOrder` before; a deployment whose
+            # event says neither, one for the whole order returned
+            closed = a.get("closedOrders", a.get("closedOrder"))
+            if closed is None:
+                closed = bool(bought) and reversed_before + points >= bought[0][0]
+            status.orders = max(0, status.orders - int(closed))
 
     def _pending_points_moved(self, event: Event, a: dict[str, Any], ts: int) -> None:
         """A purchase found 4 release days pending: the ledger merged the two closest of one

@@ -420,7 +420,8 @@ _RESULTS: dict[tuple[OpKind, str], Callable[[dict[str, Any]], dict[str, Any]]] =
     (OpKind.REVERSAL, "PointsReversed"): lambda a: {
         "points": a["points"],
         "release_at": iso_utc(a["releaseAt"]),  # the purchase's, which a reversal precedes
-        "closed_order": bool(a.get("closedOrder", False)),
+        "closed_order": bool(a.get("closedOrders", a.get("closedOrder", False))),
+        "closed_orders": int(a.get("closedOrders", a.get("closedOrder", False))),
     },
     (OpKind.BADGE_DEFINE, "BadgeDefined"): lambda a: {"type_id": a["typeId"]},
     (OpKind.BADGE_REDEEM, "BenefitRedeemed"): lambda a: {

@@ -204,7 +204,8 @@ class ChainEvents:
             ledger_op_id=int(a["opId"]),
             order_ref="0x" + bytes(a["orderRef"]).hex(),
             was_pending_until=iso_utc(int(a["releaseAt"])),
-            closed_order=bool(a.get("closedOrder", False)),
+            closed_order=bool(a.get("closedOrders", a.get("closedOrder", False))),
+            closed_orders=int(a.get("closedOrders", a.get("closedOrder", False))),
         )
 
     def _tier_gift_cancelled(self, event: Event, a: dict[str, Any], ts: int) -> None:

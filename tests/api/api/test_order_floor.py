@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from support.chain import Anvil
-from support.flows import earn
-from support.gateway import Api, Gateway, Member
+from support.flows import buy, earn
+from support.gateway import Api, Brand, Gateway, Member
 from support.rebuild import stepped_rebuild
 
 
@@ -88,3 +88,44 @@ def test_the_admin_sets_the_order_floor_and_the_index_counts_orders_by_it(
         assert _missing(api, bob) == before_rebuild
         assert _missing(api, carol)["orders"] == 1  # counted by the floor of its block
         assert _tier(api, alice) == 1
+
+
+def _reverse(brand: Brand, order: str, **fields: Any) -> dict[str, Any]:
+    """`POST /v1/earn/reversals`, waited for until confirmed and indexed."""
+    body = {"order_ref": order, **fields}
+    response = brand.api.post("/v1/earn/reversals", body, params={"wait": "true"})
+    assert response.status_code == 200, response.text
+    final = brand.api.wait(response.json()["operation_id"])
+    assert final["status"] == "confirmed", final
+    return final
+
+
+def test_returns_close_the_orders_that_counted_and_only_those(
+    own_env: dict[str, str], own_chain: tuple[Anvil, Path]
+) -> None:
+    """A review: an order at the floor returned in two parts stayed counted (the ledger compared
+    the floor with the last part). And the gateway closes no order for a purchase below the
+    floor, so that returning it leaves the order of a purchase of the same day."""
+    with Gateway(own_env) as gateway:
+        floor = gateway.admin.put(
+            "/v1/admin/order-floor", {"order_floor_usd": 10}, params={"wait": "true"}
+        )
+        assert floor.json()["status"] == "confirmed", floor.text
+        brand = gateway.create_brand(return_window_days=14)
+
+        alice = Member()
+        order, _ = buy(brand, alice, 2_000)  # 20 USD: an order
+        assert _progress(brand.api, alice)["orders"] == 1
+        parts = [_reverse(brand, order, amount_cents=1_500), _reverse(brand, order)]
+        assert [p["result"]["closed_orders"] for p in parts] == [1, 0]  # 5 USD left: no order
+        progress = _progress(brand.api, alice)
+        assert (progress["spend_cents"], progress["orders"]) == (0, 0)
+
+        bob = Member()
+        buy(brand, bob, 10_000)  # an order
+        small, _ = buy(brand, bob, 500)  # below the floor: no order, same day
+        assert _progress(brand.api, bob)["orders"] == 1
+        returned = _reverse(brand, small)
+        assert returned["result"]["closed_orders"] == 0
+        progress = _progress(brand.api, bob)
+        assert (progress["spend_cents"], progress["orders"]) == (10_000, 1)

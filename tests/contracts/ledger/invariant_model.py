@@ -149,8 +149,14 @@ class Model:
         assert held >= points
         rate = RULES[brand][0]
         spend = min(spend_cents, (points + 1) * 100 // rate)  # what the points counted
-        closed = closes and spend >= self.order_floor and orders > 0
-        orders -= closed
+        counted = orders
+        if closes and orders:
+            orders -= 1
+        if held == points:  # PendingWord.take: an empty position keeps no order
+            orders = 0
+        elif self.order_floor and rate:  # nor more than its points left can have counted
+            orders = min(orders, ((held - points + 1) * 100 // rate) // self.order_floor)
+        closed = counted - orders
         empty = [0, 0, 0, False, 0]
         slots[i] = [at, held - points, orders, False, earned] if held > points else empty
         self._burn(holder, brand, {earned: points})
@@ -191,8 +197,7 @@ class Model:
                 return []
             counters, brands = closed, closed[4]
         counters[1] = max(counters[1] - spend_cents, 0)
-        if closes and counters[2]:
-            counters[2] -= 1
+        counters[2] = max(counters[2] - closes, 0)  # `closes`: the orders the reversal closed
         best = self.best_tier(*counters[1:4])
         if best >= state[4] or (holder, quarter) not in self.gift_quarters:
             return []

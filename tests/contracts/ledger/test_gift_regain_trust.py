@@ -30,18 +30,21 @@ def _gold_in_seven(earn, member):
 
 
 def test_a_gold_gift_whose_shares_were_final_is_not_paid_again_with_a_cancelled_silver(
-    ledger, lens, earn, signer_a, signer_c, alice, pending_c, quarter, clock, events
+    ledger, lens, admin, earn, signer_a, signer_c, alice, pending_c, quarter, clock, events
 ):
     """Silver's shares are locked until day 17 (C's purchase, its points taken back stating no
     spend, so the counters stay), Gold's only until day 14 (an older purchase of C). On day 15
     C returns a 10x purchase stating the spend its points bound: below Silver, only Silver's
     shares are cancelled. A's purchase then meets Gold again: Silver's gift alone is paid again
-    (it paid Silver and Gold: 2,500 points, Gold's a second time, live)."""
+    (it paid Silver and Gold: 2,500 points, Gold's a second time, live). C's 1 USD purchases are
+    below a 10 USD order floor: they count spend and no order, so taking one's points back
+    leaves the counters (a purchase that counted an order takes it back with its points)."""
+    ledger.setOrderFloor(10, {"from": admin})
     d0 = clock.now()
     earn(signer_c, alice, cents=100)  # day 0, released on day 14
     earn.batch(signer_a, [earn.op(alice, "review") for _ in range(6)])
     clock.travel_to(d0 + 3 * DAY)
-    earn(signer_a, alice, cents=49_800)
+    earn.batch(signer_a, [earn.op(alice, cents=16_600) for _ in range(3)])
     silver = earn(signer_c, alice, cents=100)  # day 3, released on day 17: Silver
     assert events.one(silver, "TierUpgraded")["newTier"] == 1
     # its points taken back stating no spend: the counters stay

@@ -135,20 +135,21 @@ def test_the_floor_applies_from_the_next_purchase_and_orders_counted_stay(
     assert _status(lens, alice)["orders"] == 2
 
 
-def test_returning_a_purchase_below_the_floor_closes_no_order_of_its_day(
+def test_a_purchase_below_the_floor_returned_without_closing_leaves_its_days_order(
     ledger, lens, admin, earn, signer_c, alice, pending_c, quarter, events
 ):
-    """C's 100 USD purchase (an order) and its 10-cent one share a pending position. Returning
-    the 10-cent one in full closed the position's order: alice lost the 100 USD purchase's. The
-    position counts only the orders that counted."""
+    """C's 100 USD purchase (an order) and its 10-cent one share a pending position (1 order:
+    the 10-cent one counted none). The gateway returns a purchase below the floor without
+    closing an order (`closes_order` false, `background.reversals`): alice keeps the 100 USD
+    purchase's order."""
     ledger.setOrderFloor(10, {"from": admin})
     earn(signer_c, alice, cents=10_000)
     tiny = earn(signer_c, alice, cents=10)  # 1 point at C's 10 a USD
     assert _status(lens, alice)["orders"] == 1
 
-    tx = reverse_purchase(ledger, earn, signer_c, alice, tiny, quarter, spend_cents=10)
+    tx = reverse_purchase(ledger, earn, signer_c, alice, tiny, quarter, 10, closes=False)
 
-    assert events.one(tx, "PointsReversed", ledger)["closedOrder"] is False
+    assert events.one(tx, "PointsReversed", ledger)["closedOrders"] == 0
     assert _status(lens, alice) == {"tier": 0, "spend": 10_000, "orders": 1, "engagements": 0}
 
 
@@ -162,5 +163,98 @@ def test_returning_a_purchase_at_the_floor_closes_its_order(
 
     tx = reverse_purchase(ledger, earn, signer_c, alice, counted, quarter, spend_cents=1_000)
 
-    assert events.one(tx, "PointsReversed", ledger)["closedOrder"] is True
+    assert events.one(tx, "PointsReversed", ledger)["closedOrders"] == 1
     assert _status(lens, alice) == {"tier": 0, "spend": 10, "orders": 0, "engagements": 0}
+
+
+@pytest.mark.parametrize("floor", [0, 10])
+def test_an_order_returned_in_two_parts_is_closed(
+    ledger, lens, admin, earn, signer_c, alice, pending_c, quarter, events, floor
+):
+    """A review: a 20 USD order (an order at a 10 USD floor) returned as 15 + 5 USD, as the
+    gateway splits returns (the last part closes the order). The ledger compared the floor with
+    the last part's 5 USD and closed nothing: the order stayed counted. Now the order closes as
+    soon as what is left of it is worth less than the floor (the first part, at 10 USD),
+    else with its last part."""
+    ledger.setOrderFloor(floor, {"from": admin})
+    bought = earn(signer_c, alice, cents=2_000)  # 200 points at C's 10 a USD
+    assert _status(lens, alice)["orders"] == 1
+
+    first = reverse_purchase(
+        ledger, earn, signer_c, alice, bought, quarter, 1_500, points=150, closes=False
+    )
+    last = reverse_purchase(
+        ledger, earn, signer_c, alice, bought, quarter, 500, points=50, closes=True
+    )
+
+    closed = [events.one(tx, "PointsReversed", ledger)["closedOrders"] for tx in (first, last)]
+    assert closed == ([1, 0] if floor else [0, 1])
+    assert _status(lens, alice) == {"tier": 0, "spend": 0, "orders": 0, "engagements": 0}
+
+
+def test_a_floor_raised_after_the_purchase_still_closes_its_order(
+    ledger, lens, admin, earn, signer_c, alice, pending_c, quarter, events
+):
+    """A review: a 5 USD purchase counted an order (no floor); the admin set a 10 USD floor and
+    the purchase was returned in full: its order stayed."""
+    bought = earn(signer_c, alice, cents=500)
+    assert _status(lens, alice)["orders"] == 1
+    ledger.setOrderFloor(10, {"from": admin})
+
+    tx = reverse_purchase(ledger, earn, signer_c, alice, bought, quarter, 500)
+
+    assert events.one(tx, "PointsReversed", ledger)["closedOrders"] == 1
+    assert _status(lens, alice) == {"tier": 0, "spend": 0, "orders": 0, "engagements": 0}
+
+
+@pytest.mark.parametrize("closes", [True, False])
+@pytest.mark.parametrize("floor", [0, 10])
+def test_a_brand_that_returns_the_orders_it_asserted_takes_them_back_and_the_gift(
+    ledger,
+    lens,
+    admin,
+    earn,
+    signer_a,
+    signer_b,
+    alice,
+    brand_a,
+    brand_b,
+    quarter,
+    events,
+    floor,
+    closes,
+):
+    """A review: B asserts two 10 USD purchases (two orders), alice reaches Silver and A pays
+    most of the gift; B then returns both, each as 190 + 10 points, the last part marked as
+    closing the order or not at all. Both orders stayed, alice kept Silver on orders nobody
+    bought, and A's share stood. A position keeps no more orders than its points left can have
+    counted: none once empty, none under the floor's worth."""
+    ledger.setReturnWindow(brand_b, 14, {"from": admin})
+    ledger.setOrderFloor(floor, {"from": admin})
+    earn.batch(
+        signer_a,
+        [earn.op(alice, cents=60_000), earn.op(alice, "review"), earn.op(alice, "review")],
+    )
+    first = earn(signer_b, alice, cents=1_000)  # 200 points at B's 20 a USD
+    second = earn(signer_b, alice, cents=1_000)
+    assert events.one(second, "TierUpgraded", ledger)["newTier"] == 1
+    a_paid = {e["brand"]: e["points"] for e in events.all(second, "TierGiftPaid")}[brand_a]
+
+    cancelled = []
+    for bought in (first, second):
+        for spend, points, last in ((950, 190, False), (50, 10, True)):
+            tx = reverse_purchase(
+                ledger,
+                earn,
+                signer_b,
+                alice,
+                bought,
+                quarter,
+                spend,
+                points=points,
+                closes=closes and last,
+            )
+            cancelled += [(e["brand"], e["points"]) for e in events.all(tx, "TierGiftCancelled")]
+
+    assert _status(lens, alice)["orders"] == 1  # A's one order
+    assert (brand_a, a_paid) in cancelled  # A's locked share of the gift is cancelled

@@ -281,7 +281,7 @@ def test_pending_positions_and_the_lock_at_their_maxima_touch_nothing_else(harne
     updated, held, _, _ = harness.pendingTake(word, 65_535, month, 2**28, True)
     assert (updated, held) == (word, 2**28 - 1)
     updated, held, closed, day = harness.pendingTake(word, 65_535, month, 2**28 - 1, True)
-    assert closed and day == 65_535 and _position(updated, 3) == 0
+    assert closed == 1 and day == 65_535 and _position(updated, 3) == 0
     assert _lock(updated) == _lock(word)
     assert updated & (2**156 - 1) == word & (2**156 - 1)
 
@@ -330,9 +330,9 @@ def test_a_purchase_below_the_order_floor_adds_no_order_to_its_position(harness)
     word, _, ok, _ = harness.pendingAddCounted(word, 100, 110, 9, month, False)
     assert ok and _orders(word, 0) == 1
     closes = [harness.pendingTake(word, 110, month, n, True)[2] for n in (5, 21)]
-    assert closes == [True, True]  # one order either way: the position's only one
+    assert closes == [1, 1]  # one order either way: the position's only one
     word = harness.pendingTake(word, 110, month, 5, True)[0]
-    assert harness.pendingTake(word, 110, month, 16, True)[2] is False  # none left
+    assert harness.pendingTake(word, 110, month, 16, True)[2] == 0  # none left
 
     merged = 0  # 4 days of one month pending, then a 5th: the latest position takes it
     for day, counts in ((111, True), (112, False), (113, False), (114, False)):
@@ -340,8 +340,30 @@ def test_a_purchase_below_the_order_floor_adds_no_order_to_its_position(harness)
         assert ok
     merged, released, ok, moved = harness.pendingAddCounted(merged, 100, 115, 1, month, False)
     assert ok and released == 115 and moved == 114 | (115 << 16) | (month << 32)
-    assert harness.pendingTake(merged, 115, month, 2, True)[2] is False
-    assert harness.pendingTake(merged, 111, month, 1, True)[2] is True
+    assert harness.pendingTake(merged, 115, month, 2, True)[2] == 0
+    assert harness.pendingTake(merged, 111, month, 1, True)[2] == 1
+
+
+def test_a_position_keeps_no_more_orders_than_its_points_left_can_have_counted(harness):
+    """A review of 2026-12-07: a brand returned the purchases it asserted without closing their
+    orders (`closesOrder` false), and the member kept them. An emptied position keeps none; with
+    an order floor, no more than the spend its points left earn holds floors."""
+    month = _month(100)
+    word = 0
+    for _ in range(3):  # three 10 USD purchases at 20 points a USD: 600 points, 3 orders
+        word, _, ok, _ = harness.pendingAddCounted(word, 100, 110, 200, month, True)
+        assert ok
+    assert _orders(word, 0) == 3
+    # no floor: the brand's word, until the position is empty
+    assert harness.pendingTakeFloor(word, 110, month, 599, False, 0, 20)[2] == 0
+    assert harness.pendingTakeFloor(word, 110, month, 600, False, 0, 20)[2] == 3
+    # a 10 USD floor: 401 points left earn at most 20.10 USD, two floors; 199, one; 198, none
+    assert harness.pendingTakeFloor(word, 110, month, 199, False, 1_000, 20)[2] == 1
+    assert harness.pendingTakeFloor(word, 110, month, 199, True, 1_000, 20)[2] == 1
+    assert harness.pendingTakeFloor(word, 110, month, 200, True, 1_000, 20)[2] == 1
+    assert harness.pendingTakeFloor(word, 110, month, 401, False, 1_000, 20)[2] == 2
+    assert harness.pendingTakeFloor(word, 110, month, 402, False, 1_000, 20)[2] == 3
+    assert harness.pendingTakeFloor(word, 110, month, 1, False, 1_000, 0)[2] == 0  # no rate
 
 
 @pytest.mark.parametrize("window", [1, 2, 14, 30, 88, 89, 90])
