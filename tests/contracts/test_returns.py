@@ -218,9 +218,9 @@ def test_a_position_closes_at_most_the_63_orders_it_counts_and_says_which_it_clo
 ):
     """A position counts at most 63 purchases ({PendingWord}): 65 whole returns of its 65
     purchases close 63 orders, and each `PointsReversed` says how many it closed
-    (`closedOrders`; `closedOrder` until 2026-12-07). A hostile review: the event did not say it, the gateway's index took every
-    whole return for a closed order, and the chain and the index disagreed on the member's
-    orders (3 on chain, 0 in the index)."""
+    (`closedOrders`; `closedOrder` until 2026-12-07). A hostile review: the event did not say
+    it, the gateway's index took every whole return for a closed order, and the chain and the
+    index disagreed on the member's orders (3 on chain, 0 in the index)."""
     member = accounts.add()
     ops = [earn.op(member, cents=100) for _ in range(65)]  # 10 points each, one position
     earn.batch(outsider, ops)
