@@ -106,10 +106,7 @@ class ReversalBook:
                 reversed_cents=cents,
                 requested_cents=wanted,  # the rest (0) when the request named no amount
             )
-        # A whole order closes its order, if it counted one: at least the ledger's order floor
-        # (the floor now; one the admin changed while the order was pending is not followed).
         closes = wanted == left_cents
-        counted_order = claim.order_spend_cents >= indexed_order_floor(self.session) * 100
         # rounded down on the order's cents returned so far, not on this return alone: what an
         # order's returns take does not depend on how the brand splits them (a review of
         # 2026-12-06: 19 + 19 cents of a 100-point, 10 USD order took 1 + 1 points, 38 took 3)
@@ -127,12 +124,20 @@ class ReversalBook:
             else claim.order_spend_cents * returned // claim.order_cents - spend
         )
         counted = max(0, min(counted, left_spend))
+        # The order's order closes with the part that takes what is left of it below the
+        # ledger's order floor (the whole order, with none): once, and never for an order that
+        # counted none. Closed on a later part, the ledger had closed it already (its position
+        # keeps no more orders than its points left can hold) and the close took another order
+        # of the day (a review of 2026-12-07). The floor is the one now: a floor the admin
+        # changed while the order was pending is not followed.
+        floor = indexed_order_floor(self.session) * 100
+        closes_order = closes if floor == 0 else left_spend >= floor > left_spend - counted
         self._taken[claim.earn_row_id] = (cents + wanted, spend + counted, points + take)
         return payload.model_copy(
             update={
                 "points": take,
                 "amount_cents": wanted,
                 "spend_cents": counted,
-                "closes_order": closes and counted_order,
+                "closes_order": closes_order,
             }
         )

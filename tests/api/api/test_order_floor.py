@@ -121,6 +121,18 @@ def test_returns_close_the_orders_that_counted_and_only_those(
         progress = _progress(brand.api, alice)
         assert (progress["spend_cents"], progress["orders"]) == (0, 0)
 
+        # A second review: with another order of its day in the position, the ledger closed the
+        # order on the first part (5 USD left: under the floor) and the last part's close took
+        # the other order.
+        dave = Member()
+        order, _ = buy(brand, dave, 2_000)
+        buy(brand, dave, 1_000)  # an order dave keeps, the same day
+        assert _progress(brand.api, dave)["orders"] == 2
+        parts = [_reverse(brand, order, amount_cents=1_500), _reverse(brand, order)]
+        assert [p["result"]["closed_orders"] for p in parts] == [1, 0]
+        progress = _progress(brand.api, dave)
+        assert (progress["spend_cents"], progress["orders"]) == (1_000, 1)
+
         bob = Member()
         buy(brand, bob, 10_000)  # an order
         small, _ = buy(brand, bob, 500)  # below the floor: no order, same day
