@@ -21,8 +21,10 @@ from ledger_api.model.payloads import (
     TierRulePayload,
 )
 
+#: the acts on the ledger's globals word
 GlobalsPayload = PausePayload | MaxMultiplierPayload | OrderFloorPayload
-AdminPayload = (
+#: the acts on a brand, a signer or the tier rules
+BrandAdminPayload = (
     FundSignerPayload
     | OnboardBrandPayload
     | SuspendBrandPayload
@@ -31,8 +33,8 @@ AdminPayload = (
     | DailyCapPayload
     | TierReviewsPayload
     | TierRulePayload
-    | GlobalsPayload
 )
+AdminPayload = BrandAdminPayload | GlobalsPayload
 
 
 def admin_call(contracts: Contracts, p: AdminPayload) -> Call:
@@ -54,17 +56,7 @@ def _globals_call(contracts: Contracts, p: GlobalsPayload) -> Call:
             return contracts.set_order_floor(p.order_floor_usd)
 
 
-def _brand_admin_call(
-    contracts: Contracts,
-    p: FundSignerPayload
-    | OnboardBrandPayload
-    | SuspendBrandPayload
-    | PointValuePayload
-    | ReturnWindowPayload
-    | DailyCapPayload
-    | TierReviewsPayload
-    | TierRulePayload,
-) -> Call:
+def _brand_admin_call(contracts: Contracts, p: BrandAdminPayload) -> Call:
     """An act on a brand, a signer or the tier rules."""
     match p:
         case FundSignerPayload():
